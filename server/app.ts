@@ -1,0 +1,64 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { notFound } from './domain/errors.js';
+import type { Config } from './config.js';
+import type { Ctx } from './services/context.js';
+import { publicApi } from './http/api/publicApi.js';
+import { errorHandler } from './http/errors.js';
+import { publicPages } from './http/pages/publicPages.js';
+
+export interface AppDeps {
+  ctx: Ctx;
+  config: Pick<Config, 'baseUrl'>;
+  log?: (msg: string, err?: unknown) => void;
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Build the express app from its dependencies; no listen, no globals (supertest imports this). */
+export function createApp(deps: AppDeps): Express {
+  const { ctx, config } = deps;
+  const log = deps.log ?? ((msg, err) => console.error(msg, err));
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('views', path.join(root, 'views'));
+  app.set('view engine', 'ejs');
+  app.set('query parser', 'simple');
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: true,
+        directives: {
+          'default-src': ["'self'"],
+          'script-src': ["'self'"],
+          'style-src': ["'self'"],
+          'img-src': ["'self'", 'https:', 'data:'],
+          'object-src': ["'none'"],
+          'base-uri': ["'none'"],
+          'frame-ancestors': ["'none'"],
+          'form-action': ["'self'"],
+        },
+      },
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  app.use('/assets', express.static(path.join(root, 'public'), { maxAge: '1h', index: false }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: '2mb' }));
+  api.use(publicApi(ctx));
+  api.use((req, _res, next) => next(notFound('no_such_route', `There is no API route ${req.method} ${req.path}.`)));
+  app.use('/api/v1', api);
+
+  app.use(publicPages(ctx, config.baseUrl));
+  app.use((req, _res, next) => next(notFound('page_not_found', `There is no page at ${req.path}.`)));
+  app.use(errorHandler(log));
+  return app;
+}

@@ -1,0 +1,52 @@
+import * as path from 'node:path';
+import { z } from 'zod';
+
+const Env = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  DATA_DIR: z.string().min(1).default('./data'),
+  BASE_URL: z.string().url().optional(),
+  SESSION_SECRET: z.string().min(16, 'SESSION_SECRET must be at least 16 characters').optional(),
+  SMTP_URL: z.string().optional(),
+  MAIL_FROM: z.string().optional(),
+  LIST_ADDRESS: z.string().optional(),
+  WRITE_LIMIT: z.coerce.number().int().min(0).default(120),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export interface Config {
+  port: number;
+  dataDir: string;
+  baseUrl: string;
+  sessionSecret?: string;
+  smtpUrl?: string;
+  mailFrom: string;
+  listAddress?: string;
+  writeLimit: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** The folder whose markdown files become version 1 on a fresh data folder. */
+  documentsDir: string;
+}
+
+/** Parse the environment once; throws an Error whose message lists every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = process.cwd()): Readonly<Config> {
+  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = Env.safeParse(clean);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const baseUrl = (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  return Object.freeze({
+    port: e.PORT,
+    dataDir: path.resolve(projectRoot, e.DATA_DIR),
+    baseUrl,
+    sessionSecret: e.SESSION_SECRET,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM ?? `ratify@${new URL(baseUrl).hostname}`,
+    listAddress: e.LIST_ADDRESS,
+    writeLimit: e.WRITE_LIMIT,
+    logLevel: e.LOG_LEVEL,
+    documentsDir: path.resolve(projectRoot, 'documents'),
+  });
+}

@@ -1,0 +1,53 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Ctx } from '../../services/context.js';
+import { diffVersions, getDocument, getVersion, listDocuments, listVersions, versionText } from '../../services/readDocuments.js';
+import { documentSummary, versionEntry, versionRef } from '../presenters/documents.js';
+import { parse, PositiveInt, Slug } from '../validate.js';
+import { notFound } from '../../domain/errors.js';
+
+const SlugParams = z.object({ slug: z.string() });
+const VersionParams = z.object({ slug: z.string(), n: PositiveInt });
+const DiffQuery = z.object({ from: PositiveInt, to: PositiveInt });
+
+/** Slugs that do not match the pattern cannot name a document: 404, as for any absent one. */
+function slugOf(params: unknown): string {
+  const { slug } = parse(SlugParams, params);
+  if (!Slug.safeParse(slug).success) throw notFound('document_not_found', `There is no document called "${slug}".`);
+  return slug;
+}
+
+/** The read-only public JSON API (API.md, "Public"). */
+export function publicApi(ctx: Ctx): Router {
+  const r = Router();
+
+  r.get('/documents', (_req, res) => {
+    res.json(listDocuments(ctx).map(({ doc, latest }) => documentSummary(doc, latest)));
+  });
+
+  r.get('/documents/:slug', async (req, res) => {
+    const doc = getDocument(ctx, slugOf(req.params));
+    const latest = getVersion(ctx, doc.slug, doc.latest);
+    res.json({ ...documentSummary(doc, latest), text: await versionText(ctx, latest) });
+  });
+
+  r.get('/documents/:slug/versions', (req, res) => {
+    res.json(listVersions(ctx, slugOf(req.params)).map((v) => versionEntry(v)));
+  });
+
+  r.get('/documents/:slug/versions/:n', async (req, res) => {
+    const slug = slugOf(req.params);
+    const { n } = parse(VersionParams, req.params, 'invalid_version');
+    const v = getVersion(ctx, slug, n);
+    res.json({ ...versionRef(v), summary: v.summary, text: await versionText(ctx, v) });
+  });
+
+  r.get('/documents/:slug/diff', async (req, res) => {
+    const slug = slugOf(req.params);
+    const q = parse(DiffQuery, { from: req.query.from, to: req.query.to }, 'invalid_version');
+    const d = await diffVersions(ctx, slug, q.from, q.to);
+    res.json({ from: d.from.number, to: d.to.number, changes: d.changes });
+  });
+
+  return r;
+}

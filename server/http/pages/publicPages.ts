@@ -1,0 +1,135 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { foldParagraphs, sideBySide } from '../../domain/diff.js';
+import { notFound } from '../../domain/errors.js';
+import { isSlug } from '../../domain/slug.js';
+import type { Ctx } from '../../services/context.js';
+import { diffVersions, getDocument, getVersion, listDocuments, listVersions, versionText } from '../../services/readDocuments.js';
+import { atomFeed } from '../render/atom.js';
+import { renderMarkdown } from '../render/markdown.js';
+import { parse, PositiveInt } from '../validate.js';
+import { page } from './render.js';
+
+const N = z.object({ n: PositiveInt });
+const Compare = z.object({ from: PositiveInt.optional(), to: PositiveInt.optional(), view: z.enum(['inline', 'side']).optional() });
+
+function slugOf(slug: string): string {
+  if (!isSlug(slug)) throw notFound('document_not_found', `There is no document called "${slug}".`);
+  return slug;
+}
+
+/** The public pages: documents, current text, history, versions, compare, raw text and feeds. */
+export function publicPages(ctx: Ctx, baseUrl: string): Router {
+  const r = Router();
+  const groupName = (slug: string) => ctx.meta.get('groups', slug)?.name ?? slug;
+
+  r.get('/', (_req, res) => {
+    page(res, 'documents/index', {
+      title: 'Documents',
+      documents: listDocuments(ctx).map(({ doc, latest }) => ({ ...doc, groupName: groupName(doc.group), latest })),
+    });
+  });
+
+  r.get('/documents/:slug', async (req, res) => {
+    const doc = getDocument(ctx, slugOf(req.params.slug));
+    const v = getVersion(ctx, doc.slug, doc.latest);
+    page(res, 'documents/show', {
+      title: doc.title,
+      doc: { ...doc, groupName: groupName(doc.group) },
+      version: v,
+      html: renderMarkdown(await versionText(ctx, v)),
+      current: true,
+    });
+  });
+
+  r.get('/documents/:slug/history', (req, res) => {
+    const doc = getDocument(ctx, slugOf(req.params.slug));
+    page(res, 'documents/history', { title: `History of ${doc.title}`, doc: { ...doc, groupName: groupName(doc.group) }, versions: listVersions(ctx, doc.slug) });
+  });
+
+  r.get('/documents/:slug/versions/:n.md', async (req, res) => {
+    const slug = slugOf(req.params.slug);
+    const { n } = parse(N, req.params, 'invalid_version');
+    const v = getVersion(ctx, slug, n);
+    res.type('text/markdown; charset=utf-8').set('Content-Disposition', `inline; filename="${slug}-v${n}.md"`).send(await versionText(ctx, v));
+  });
+
+  r.get('/documents/:slug/versions/:n', async (req, res) => {
+    const doc = getDocument(ctx, slugOf(req.params.slug));
+    const { n } = parse(N, req.params, 'invalid_version');
+    const v = getVersion(ctx, doc.slug, n);
+    page(res, 'documents/show', {
+      title: `${doc.title}, version ${n}`,
+      doc: { ...doc, groupName: groupName(doc.group) },
+      version: v,
+      html: renderMarkdown(await versionText(ctx, v)),
+      current: n === doc.latest,
+    });
+  });
+
+  r.get('/documents/:slug/compare', async (req, res) => {
+    const doc = getDocument(ctx, slugOf(req.params.slug));
+    const q = parse(Compare, { from: req.query.from, to: req.query.to, view: req.query.view }, 'invalid_version');
+    const to = q.to ?? doc.latest;
+    const from = q.from ?? Math.max(1, to - 1);
+    const d = await diffVersions(ctx, doc.slug, from, to);
+    const inserted = d.changes.filter((c) => c.op === 'insert').length;
+    const deleted = d.changes.filter((c) => c.op === 'delete').length;
+    page(res, 'documents/compare', {
+      title: `Compare versions ${from} and ${to} of ${doc.title}`,
+      doc,
+      versions: listVersions(ctx, doc.slug),
+      from: d.from,
+      to: d.to,
+      view: q.view ?? 'inline',
+      blocks: foldParagraphs(d.changes),
+      rows: q.view === 'side' ? sideBySide(d.changes) : [],
+      counts: { inserted, deleted },
+    });
+  });
+
+  r.get('/documents/:slug/feed.atom', (req, res) => {
+    const doc = getDocument(ctx, slugOf(req.params.slug));
+    const versions = listVersions(ctx, doc.slug).slice(0, 50);
+    res.type('application/atom+xml; charset=utf-8').send(
+      atomFeed({
+        id: `${baseUrl}/documents/${doc.slug}`,
+        title: `${doc.title} — versions`,
+        self: `${baseUrl}/documents/${doc.slug}/feed.atom`,
+        alternate: `${baseUrl}/documents/${doc.slug}/history`,
+        updated: versions[0].publishedAt,
+        entries: versions.map((v) => entry(baseUrl, doc.title, v)),
+      }),
+    );
+  });
+
+  r.get('/feed.atom', (_req, res) => {
+    const all = listDocuments(ctx).flatMap(({ doc }) => listVersions(ctx, doc.slug).slice(0, 50).map((v) => ({ doc, v })));
+    all.sort((a, b) => b.v.publishedAt.localeCompare(a.v.publishedAt));
+    const top = all.slice(0, 50);
+    res.type('application/atom+xml; charset=utf-8').send(
+      atomFeed({
+        id: `${baseUrl}/`,
+        title: 'Ratify — published versions',
+        self: `${baseUrl}/feed.atom`,
+        alternate: `${baseUrl}/`,
+        updated: top[0]?.v.publishedAt ?? new Date(0).toISOString(),
+        entries: top.map(({ doc, v }) => entry(baseUrl, doc.title, v)),
+      }),
+    );
+  });
+
+  return r;
+}
+
+function entry(baseUrl: string, title: string, v: { document: string; number: number; publishedAt: string; author: { name: string }; summary: string }) {
+  const link = v.number > 1 ? `${baseUrl}/documents/${v.document}/compare?from=${v.number - 1}&to=${v.number}` : `${baseUrl}/documents/${v.document}/versions/${v.number}`;
+  return {
+    id: `${baseUrl}/documents/${v.document}/versions/${v.number}`,
+    title: `${title}: version ${v.number}`,
+    updated: v.publishedAt,
+    link,
+    author: v.author.name,
+    summary: v.summary,
+  };
+}

@@ -1,0 +1,47 @@
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { createApp } from './app.js';
+import { loadConfig } from './config.js';
+import { openData } from './bootstrap.js';
+
+/** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(2);
+  }
+  await fsp.mkdir(config.dataDir, { recursive: true });
+  let data;
+  try {
+    data = await openData(config, 'server');
+  } catch (e) {
+    console.error(`Ratify cannot start: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  const app = createApp({ ctx: data.ctx, config });
+  const server = app.listen(config.port, () => {
+    console.log(`Ratify serves ${config.baseUrl} (port ${config.port}, data in ${path.relative(process.cwd(), config.dataDir) || '.'})`);
+  });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: finishing requests in flight`);
+    const force = setTimeout(() => {
+      console.error('Requests still open after 4 s; closing anyway.');
+      server.closeAllConnections();
+    }, 4000);
+    force.unref();
+    server.closeIdleConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await data.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,41 @@
+import { conflict, invalid, notFound } from '../domain/errors.js';
+import { isSlug } from '../domain/slug.js';
+import { systemIdentity, type Actor, type Ctx } from './context.js';
+import { publishVersion } from './publishVersion.js';
+
+export const MAX_TEXT_BYTES = 1024 * 1024;
+
+/** Check a new document's slug, title, group and text; refuse a slug already in use. */
+export function checkNewDocument(ctx: Ctx, input: { slug: string; title: string; group: string }): void {
+  if (!isSlug(input.slug)) throw invalid('invalid_slug', 'A document slug is 1–64 lowercase letters, digits or dashes, starting with a letter or digit.');
+  if (!input.title.trim() || input.title.length > 200 || /[\r\n]/.test(input.title)) throw invalid('invalid_title', 'A title is one line of 1–200 characters.');
+  if (!ctx.meta.get('groups', input.group)) throw notFound('group_not_found', `There is no group ${input.group}; add it first.`);
+  if (ctx.meta.get('documents', input.slug)) throw conflict('document_exists', `The document ${input.slug} already exists.`);
+}
+
+export function checkText(text: string): void {
+  if (Buffer.byteLength(text, 'utf8') > MAX_TEXT_BYTES) throw invalid('text_too_large', 'A text may be at most 1 MB.');
+  if (text.includes('\u0000')) throw invalid('invalid_text', 'The text contains a NUL character.');
+}
+
+/** Add a new document whose text becomes version 1, recorded as made by `actor` (or the system). */
+export async function addDocument(
+  ctx: Ctx,
+  actor: Actor | null,
+  input: { slug: string; title: string; group: string; text: string; summary?: string },
+) {
+  checkNewDocument(ctx, input);
+  checkText(input.text);
+  const at = ctx.clock();
+  const author = actor ? { ...actor, at } : systemIdentity(at);
+  return publishVersion(ctx, {
+    slug: input.slug,
+    title: input.title.trim(),
+    group: input.group,
+    text: input.text,
+    summary: input.summary?.trim() || 'Added as version 1',
+    author,
+    actor: actor?.email ?? null,
+    alsoWrite: () => ({ events: [{ action: 'document.created', subject: `document/${input.slug}` }] }),
+  });
+}

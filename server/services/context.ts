@@ -1,0 +1,29 @@
+import type { GitRepository, Identity } from '../store/git/repository.js';
+import type { MetaStore } from '../store/meta/metaStore.js';
+import { Mutex } from '../store/git/mutex.js';
+
+/** What every use case works with: the two stores and the clock (injected so tests control time). */
+export interface Ctx {
+  repo: GitRepository;
+  meta: MetaStore;
+  clock: () => Date;
+  /** Publications of any document are serialised: each is a commit on `main`. */
+  publishing: Mutex;
+}
+
+export function makeCtx(repo: GitRepository, meta: MetaStore, clock: () => Date = () => new Date()): Ctx {
+  return { repo, meta, clock, publishing: new Mutex() };
+}
+
+export const MAIN = 'refs/heads/main';
+
+/** The identity of commits Ratify makes on its own (seeding, imports' committer). */
+export function systemIdentity(at: Date): Identity {
+  return { name: 'Ratify', email: 'ratify@system.invalid', at };
+}
+
+/** Who acts in a service call: a signed-in person, or the system (CLI, seeding). */
+export interface Actor {
+  name: string;
+  email: string;
+}

@@ -1,0 +1,65 @@
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { invalid } from '../domain/errors.js';
+import { parseHistoryTsv, placeholderEmail, type HistoryRow } from '../domain/historyTsv.js';
+import { systemIdentity, type Actor, type Ctx } from './context.js';
+import { checkNewDocument, checkText } from './addDocument.js';
+import { publishVersion } from './publishVersion.js';
+
+/**
+ * Bring an existing history in: the files of `dir`, in name order, become versions 1…N of a
+ * new document; the optional TSV gives each version its date, author and summary, which become
+ * the commit's author and date (committed by the system identity). Everything is checked
+ * before the first version is written.
+ */
+export async function importHistory(
+  ctx: Ctx,
+  actor: Actor | null,
+  input: { slug: string; title: string; group: string; dir: string; tsv?: string },
+  progress: (done: number, total: number) => void = () => {},
+) {
+  checkNewDocument(ctx, input);
+  const entries = await fsp.readdir(input.dir, { withFileTypes: true }).catch(() => {
+    throw invalid('invalid_dir', `Cannot read the folder ${input.dir}.`);
+  });
+  const files = entries
+    .filter((e) => e.isFile() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+  if (!files.length) throw invalid('empty_dir', `The folder ${input.dir} holds no version files.`);
+  let rows: HistoryRow[] | null = null;
+  if (input.tsv) {
+    rows = parseHistoryTsv(await fsp.readFile(input.tsv, 'utf8'));
+    if (rows.length !== files.length) {
+      throw invalid('tsv_mismatch', `The TSV has ${rows.length} rows but the folder has ${files.length} files; give one row per file.`);
+    }
+  }
+  const texts: string[] = [];
+  for (const f of files) {
+    const text = await fsp.readFile(path.join(input.dir, f), 'utf8');
+    checkText(text);
+    texts.push(text);
+  }
+  for (let i = 0; i < texts.length; i++) {
+    const row = rows?.[i];
+    const at = row?.at ?? ctx.clock();
+    const author = row
+      ? { name: row.author, email: placeholderEmail(row.author), at, tzOffset: row.tzOffset }
+      : actor
+        ? { ...actor, at }
+        : systemIdentity(at);
+    await publishVersion(ctx, {
+      slug: input.slug,
+      title: input.title.trim(),
+      group: input.group,
+      text: texts[i],
+      summary: row?.subject || `Imported from ${files[i]}`,
+      author,
+      committer: { ...systemIdentity(at), tzOffset: row?.tzOffset },
+      actor: actor?.email ?? null,
+      alsoWrite: () => (i === 0 ? { events: [{ action: 'document.imported', subject: `document/${input.slug}` }] } : {}),
+    });
+    progress(i + 1, texts.length);
+  }
+  return { slug: input.slug, versions: texts.length };
+}

@@ -1,0 +1,64 @@
+import { documentPath, versionTag } from '../domain/slug.js';
+import { parseMessage } from '../domain/versionMessage.js';
+import type { CommitInfo } from '../store/git/repository.js';
+import { versionKey, type DocumentRecord, type VersionRecord } from '../store/meta/schema.js';
+import { MAIN, type Ctx } from './context.js';
+
+/**
+ * Bring the version index up to `main`. Normally a no-op: the index records which commit of
+ * `main` it has read. After a crash between a publication's git write and its store write,
+ * this reads the missing commits' trailers, restores any missing tag, and writes the index
+ * entries — so the store is repaired from git, never the other way round.
+ */
+export async function indexMain(ctx: Ctx): Promise<number> {
+  const head = await ctx.repo.resolve(MAIN);
+  const known = ctx.meta.get('system', 'main')?.indexedMain ?? null;
+  if (!head || head === known) return 0;
+  const missing: CommitInfo[] = [];
+  for await (const c of ctx.repo.firstParents(head, known)) missing.push(c);
+  missing.reverse();
+  let repaired = 0;
+  for (const c of missing) {
+    const { summary, trailers } = parseMessage(c.message);
+    const slug = trailers.get('Ratify-Document');
+    const number = Number(trailers.get('Ratify-Version'));
+    let puts = {};
+    if (slug && Number.isInteger(number) && number > 0 && !ctx.meta.get('versions', versionKey(slug, number))) {
+      const file = await ctx.repo.readFile(c.oid, documentPath(slug));
+      if (file) {
+        if (!(await ctx.repo.readTag(versionTag(slug, number)))) {
+          await ctx.repo.createTag({ name: versionTag(slug, number), object: c.oid, message: summary, tagger: { ...c.committer } });
+        }
+        const prior = ctx.meta.get('documents', slug);
+        const doc: DocumentRecord = {
+          slug,
+          title: trailers.get('Ratify-Title') ?? prior?.title ?? slug,
+          group: trailers.get('Ratify-Group') ?? prior?.group ?? 'mag',
+          latest: Math.max(number, prior?.latest ?? 0),
+          createdAt: prior?.createdAt ?? c.committer.at.toISOString(),
+        };
+        const version: VersionRecord = {
+          document: slug,
+          number,
+          commit: c.oid,
+          blob: file.oid,
+          publishedAt: c.committer.at.toISOString(),
+          author: { name: c.author.name, email: c.author.email },
+          summary,
+          proposals: (trailers.get('Ratify-Proposals') ?? '').split(/[,\s]+/).filter(Boolean).map(Number).filter(Number.isInteger),
+          round: trailers.has('Ratify-Round') ? Number(trailers.get('Ratify-Round')) : null,
+          consolidation: trailers.has('Ratify-Consolidation') ? Number(trailers.get('Ratify-Consolidation')) : null,
+        };
+        puts = { documents: { [slug]: doc }, versions: { [versionKey(slug, number)]: version } };
+        repaired++;
+      }
+    }
+    await ctx.meta.write({
+      actor: null,
+      at: ctx.clock(),
+      events: repaired && Object.keys(puts).length ? [{ action: 'version.indexed', subject: c.oid }] : [],
+      puts: { ...puts, system: { main: { ...ctx.meta.get('system', 'main'), indexedMain: c.oid } } },
+    });
+  }
+  return repaired;
+}

@@ -1,0 +1,94 @@
+import { conflict } from '../domain/errors.js';
+import { documentPath, versionTag } from '../domain/slug.js';
+import { formatMessage, versionTrailers, type Trailers } from '../domain/versionMessage.js';
+import type { Identity } from '../store/git/repository.js';
+import type { Change } from '../store/meta/metaStore.js';
+import { versionKey, type VersionRecord } from '../store/meta/schema.js';
+import { MAIN, systemIdentity, type Ctx } from './context.js';
+
+export interface PublishInput {
+  slug: string;
+  title: string;
+  group: string;
+  text: string;
+  summary: string;
+  author: Identity;
+  /** Who records it in git (the system for imports; the publisher otherwise). */
+  committer?: Identity;
+  /** Further trailers (the decision record). */
+  trailers?: Trailers;
+  proposals?: number[];
+  round?: number | null;
+  consolidation?: number | null;
+  /** Store changes that must land together with the version (state changes, mails, audit). */
+  alsoWrite?: (v: VersionRecord) => Partial<Pick<Change, 'puts' | 'dels' | 'events'>>;
+  actor?: string | null;
+}
+
+/**
+ * Publish the next version of one document: a commit on `main` (parent: the current `main`,
+ * tree: `main`'s with the document's file set to `text`), the annotated tag `<slug>/v<N>`, then
+ * one store write with the version index entry and whatever must land with it. Publications
+ * are serialised; `main` moves only by compare-and-swap. If the process dies after the git
+ * writes, `indexMain` completes the store from git at the next start.
+ */
+export async function publishVersion(ctx: Ctx, input: PublishInput): Promise<VersionRecord> {
+  return ctx.publishing.run(async () => {
+    const doc = ctx.meta.get('documents', input.slug);
+    const number = (doc?.latest ?? 0) + 1;
+    const head = await ctx.repo.resolve(MAIN);
+    if (head !== (ctx.meta.get('system', 'main')?.indexedMain ?? null)) {
+      throw conflict('index_behind', 'The published history changed outside this server; restart it to re-read the repository.');
+    }
+    const message = formatMessage(input.summary, [
+      ...versionTrailers({ slug: input.slug, number, title: input.title, group: input.group }),
+      ...(input.trailers ?? []),
+    ]);
+    const committer = input.committer ?? input.author;
+    const { commit, blob } = await ctx.repo.commitFile({
+      ref: MAIN,
+      expected: head,
+      parent: head,
+      filepath: documentPath(input.slug),
+      text: input.text,
+      message,
+      author: input.author,
+      committer,
+    });
+    await ctx.repo.createTag({ name: versionTag(input.slug, number), object: commit, message: input.summary || `Version ${number}`, tagger: committer });
+    const version: VersionRecord = {
+      document: input.slug,
+      number,
+      commit,
+      blob,
+      publishedAt: committer.at.toISOString(),
+      author: { name: input.author.name, email: input.author.email },
+      summary: input.summary.trim(),
+      proposals: input.proposals ?? [],
+      round: input.round ?? null,
+      consolidation: input.consolidation ?? null,
+    };
+    const extra = input.alsoWrite?.(version);
+    const now = ctx.clock();
+    await ctx.meta.write({
+      actor: input.actor ?? null,
+      at: now,
+      events: [{ action: 'version.published', subject: versionTag(input.slug, number) }, ...(extra?.events ?? [])],
+      puts: {
+        ...extra?.puts,
+        documents: {
+          ...extra?.puts?.documents,
+          [input.slug]: doc
+            ? { ...doc, title: input.title, group: input.group, latest: number }
+            : { slug: input.slug, title: input.title, group: input.group, latest: number, createdAt: committer.at.toISOString() },
+        },
+        versions: { ...extra?.puts?.versions, [versionKey(input.slug, number)]: version },
+        system: { main: { ...ctx.meta.get('system', 'main'), indexedMain: commit } },
+      },
+      dels: extra?.dels,
+    });
+    return version;
+  });
+}
+
+export { systemIdentity };

@@ -1,0 +1,54 @@
+import { invalid, notFound } from '../domain/errors.js';
+import { diffProse, type Change } from '../domain/diff.js';
+import { isSlug } from '../domain/slug.js';
+import { versionKey, type DocumentRecord, type VersionRecord } from '../store/meta/schema.js';
+import type { Ctx } from './context.js';
+
+/** The published side: documents, versions and diffs, read from the version index (never by walking git). */
+
+export function listDocuments(ctx: Ctx): { doc: DocumentRecord; latest: VersionRecord }[] {
+  return ctx.meta
+    .all('documents')
+    .filter((d) => d.latest > 0)
+    .sort((a, b) => a.title.localeCompare(b.title))
+    .map((doc) => ({ doc, latest: ctx.meta.get('versions', versionKey(doc.slug, doc.latest))! }));
+}
+
+export function getDocument(ctx: Ctx, slug: string): DocumentRecord {
+  const doc = isSlug(slug) ? ctx.meta.get('documents', slug) : undefined;
+  if (!doc || doc.latest < 1) throw notFound('document_not_found', `There is no document called "${slug}".`);
+  return doc;
+}
+
+/** Newest first. */
+export function listVersions(ctx: Ctx, slug: string): VersionRecord[] {
+  const doc = getDocument(ctx, slug);
+  const out: VersionRecord[] = [];
+  for (let n = doc.latest; n >= 1; n--) {
+    const v = ctx.meta.get('versions', versionKey(slug, n));
+    if (v) out.push(v);
+  }
+  return out;
+}
+
+export function getVersion(ctx: Ctx, slug: string, n: number): VersionRecord {
+  const doc = getDocument(ctx, slug);
+  const v = Number.isInteger(n) && n >= 1 && n <= doc.latest ? ctx.meta.get('versions', versionKey(slug, n)) : undefined;
+  if (!v) throw notFound('version_not_found', `"${slug}" has no version ${n}; it has versions 1 to ${doc.latest}.`);
+  return v;
+}
+
+export async function versionText(ctx: Ctx, v: VersionRecord): Promise<string> {
+  return ctx.repo.readBlobText(v.blob);
+}
+
+/** The word-level diff between two published versions (in either order). */
+export async function diffVersions(ctx: Ctx, slug: string, from: number, to: number): Promise<{ from: VersionRecord; to: VersionRecord; changes: Change[] }> {
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 1 || to < 1) {
+    throw invalid('invalid_version', 'Versions to compare are positive whole numbers.');
+  }
+  const a = getVersion(ctx, slug, from);
+  const b = getVersion(ctx, slug, to);
+  const [ta, tb] = await Promise.all([versionText(ctx, a), versionText(ctx, b)]);
+  return { from: a, to: b, changes: diffProse(ta, tb) };
+}

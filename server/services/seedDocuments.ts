@@ -1,0 +1,56 @@
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { SLUG_PATTERN } from '../domain/slug.js';
+import { isInside } from '../store/fsutil.js';
+import { systemIdentity, type Ctx } from './context.js';
+import { publishVersion } from './publishVersion.js';
+
+const Manifest = z.object({
+  groups: z.array(z.object({ slug: z.string().regex(SLUG_PATTERN), name: z.string().min(1) })),
+  documents: z.array(
+    z.object({
+      slug: z.string().regex(SLUG_PATTERN),
+      title: z.string().min(1),
+      group: z.string().regex(SLUG_PATTERN),
+      file: z.string().min(1),
+      summary: z.string().optional(),
+    }),
+  ),
+});
+
+/**
+ * On a fresh data folder, create the groups and documents that `documents/manifest.json`
+ * describes, each document as version 1 by the system identity — exactly once: a crash
+ * half-way is finished at the next start (documents already published are skipped), and after
+ * the seed is recorded as done it never runs again.
+ */
+export async function seedDocuments(ctx: Ctx, documentsDir: string): Promise<{ seeded: string[] }> {
+  if (ctx.meta.get('system', 'seed')?.seeded) return { seeded: [] };
+  const manifest = Manifest.parse(JSON.parse(await fsp.readFile(path.join(documentsDir, 'manifest.json'), 'utf8')));
+  const at = ctx.clock();
+  const groups = Object.fromEntries(
+    manifest.groups.filter((g) => !ctx.meta.get('groups', g.slug)).map((g) => [g.slug, { slug: g.slug, name: g.name, createdAt: at.toISOString() }]),
+  );
+  if (Object.keys(groups).length) {
+    await ctx.meta.write({ actor: null, at, events: Object.keys(groups).map((g) => ({ action: 'group.created', subject: `group/${g}` })), puts: { groups } });
+  }
+  const seeded: string[] = [];
+  for (const d of manifest.documents) {
+    if (ctx.meta.get('documents', d.slug)) continue;
+    const file = path.resolve(documentsDir, d.file);
+    if (!isInside(documentsDir, file)) throw new Error(`manifest.json names a file outside documents/: ${d.file}`);
+    const text = await fsp.readFile(file, 'utf8');
+    await publishVersion(ctx, {
+      slug: d.slug,
+      title: d.title,
+      group: d.group,
+      text,
+      summary: d.summary ?? 'Version 1',
+      author: systemIdentity(ctx.clock()),
+    });
+    seeded.push(d.slug);
+  }
+  await ctx.meta.write({ actor: null, at: ctx.clock(), events: [{ action: 'seed.completed', subject: 'documents' }], puts: { system: { seed: { seeded: true } } } });
+  return { seeded };
+}
