@@ -8,10 +8,19 @@ import type { Ctx } from './services/context.js';
 import { publicApi } from './http/api/publicApi.js';
 import { errorHandler } from './http/errors.js';
 import { publicPages } from './http/pages/publicPages.js';
+import { accountApi } from './http/api/accountApi.js';
+import { apiAuth } from './http/middleware/apiAuth.js';
+import { writeLimit } from './http/middleware/writeLimit.js';
+import { csrfProtection, requireTotpEnrolment, sessionMiddleware } from './http/middleware/session.js';
+import { authPages } from './http/pages/authPages.js';
+import { accountPages } from './http/pages/accountPages.js';
+import { LoginThrottle, WriteLimiter } from './services/auth/throttle.js';
+import type session from 'express-session';
 
 export interface AppDeps {
   ctx: Ctx;
-  config: Pick<Config, 'baseUrl'>;
+  config: Pick<Config, 'baseUrl' | 'writeLimit'>;
+  sessions: { secret: string; store: session.Store };
   log?: (msg: string, err?: unknown) => void;
 }
 
@@ -26,6 +35,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('views', path.join(root, 'views'));
   app.set('view engine', 'ejs');
   app.set('query parser', 'simple');
+  app.set('trust proxy', 'loopback');
 
   app.use(
     helmet({
@@ -51,12 +61,25 @@ export function createApp(deps: AppDeps): Express {
     res.json({ ok: true });
   });
 
+  const throttle = new LoginThrottle(ctx.clock);
+  const limiter = new WriteLimiter(ctx.clock, config.writeLimit);
+
   const api = express.Router();
   api.use(express.json({ limit: '2mb' }));
+  api.use(apiAuth(ctx));
+  api.use(writeLimit(limiter));
   api.use(publicApi(ctx));
+  api.use(accountApi(ctx, throttle));
   api.use((req, _res, next) => next(notFound('no_such_route', `There is no API route ${req.method} ${req.path}.`)));
   app.use('/api/v1', api);
 
+  app.use(express.urlencoded({ extended: false, limit: '2mb' }));
+  sessionMiddleware(app, ctx, { ...deps.sessions, secure: config.baseUrl.startsWith('https:') });
+  app.use(csrfProtection);
+  app.use(requireTotpEnrolment(ctx));
+  app.use(writeLimit(limiter));
+  app.use(authPages(ctx, throttle));
+  app.use(accountPages(ctx));
   app.use(publicPages(ctx, config.baseUrl));
   app.use((req, _res, next) => next(notFound('page_not_found', `There is no page at ${req.path}.`)));
   app.use(errorHandler(log));

@@ -7,9 +7,12 @@ import { seedDocuments } from './services/seedDocuments.js';
 import { GitRepository } from './store/git/repository.js';
 import { MetaStore } from './store/meta/metaStore.js';
 import { acquireLock } from './store/processLock.js';
+import { FileSessionStore } from './store/sessions/fileSessionStore.js';
+import { randomBytes } from 'node:crypto';
 
 export interface OpenData {
   ctx: Ctx;
+  sessions: { secret: string; store: FileSessionStore };
   close: () => Promise<void>;
   setSocket: (socket: string) => Promise<void>;
 }
@@ -19,7 +22,7 @@ export interface OpenData {
  * metadata store, repair the version index from `main`, and seed a fresh install.
  */
 export async function openData(
-  config: Pick<Config, 'dataDir' | 'documentsDir'>,
+  config: Pick<Config, 'dataDir' | 'documentsDir'> & { sessionSecret?: string },
   role: 'server' | 'cli',
   opts: { clock?: () => Date; seed?: boolean } = {},
 ): Promise<OpenData> {
@@ -31,10 +34,13 @@ export async function openData(
     const ctx = makeCtx(repo, meta, opts.clock);
     await indexMain(ctx);
     if (opts.seed !== false) await seedDocuments(ctx, config.documentsDir);
+    const store = await FileSessionStore.open(path.join(config.dataDir, 'sessions'), ctx.clock);
     return {
       ctx,
+      sessions: { secret: config.sessionSecret ?? (await sessionSecret(config.dataDir)), store },
       setSocket: (socket) => lock.update({ socket }),
       close: async () => {
+        store.close();
         await meta.close();
         await lock.release();
       },
@@ -43,4 +49,18 @@ export async function openData(
     await lock.release();
     throw e;
   }
+}
+
+/** SESSION_SECRET when set; otherwise one generated on first start and kept (0600) in DATA_DIR. */
+async function sessionSecret(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'session-secret');
+  try {
+    const s = (await fsp.readFile(file, 'utf8')).trim();
+    if (s.length >= 32) return s;
+  } catch {
+    // first start
+  }
+  const s = randomBytes(32).toString('hex');
+  await fsp.writeFile(file, `${s}\n`, { mode: 0o600 });
+  return s;
 }

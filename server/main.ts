@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openData } from './bootstrap.js';
+import { listenAdminSocket, socketPathFor } from './cli/adminSocket.js';
 
 /** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
 async function main() {
@@ -21,7 +22,10 @@ async function main() {
     console.error(`Ratify cannot start: ${(e as Error).message}`);
     process.exit(1);
   }
-  const app = createApp({ ctx: data.ctx, config });
+  const socket = socketPathFor(config.dataDir);
+  const admin = await listenAdminSocket(data.ctx, socket);
+  await data.setSocket(socket);
+  const app = createApp({ ctx: data.ctx, config, sessions: data.sessions });
   const server = app.listen(config.port, () => {
     console.log(`Ratify serves ${config.baseUrl} (port ${config.port}, data in ${path.relative(process.cwd(), config.dataDir) || '.'})`);
   });
@@ -36,8 +40,10 @@ async function main() {
     }, 4000);
     force.unref();
     server.closeIdleConnections();
+    admin.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await data.close();
+    await fsp.rm(socket, { force: true });
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,4 +1,5 @@
 import { invalid } from './errors.js';
+import { oneLine } from './versionMessage.js';
 
 /** One row of a `versions.tsv`: the date, author and summary of one imported version. */
 export interface HistoryRow {
@@ -34,7 +35,8 @@ export function parseHistoryTsv(text: string): HistoryRow[] {
     const d = parseDateWithOffset(date ?? '');
     if (!d) throw invalid('invalid_tsv', `Line ${i + 2} of the TSV has no valid ISO 8601 date: ${JSON.stringify(date ?? '')}.`);
     if (!author?.trim()) throw invalid('invalid_tsv', `Line ${i + 2} of the TSV names no author.`);
-    return { seq: seq.trim(), at: d.at, tzOffset: d.tzOffset, author: author.trim(), subject: rest.join(' ').trim() };
+    if (/[<>\u0000-\u001f\u007f]/.test(author)) throw invalid('invalid_tsv', `Line ${i + 2} of the TSV has an author name with <, > or control characters.`);
+    return { seq: seq.trim(), at: d.at, tzOffset: d.tzOffset, author: author.trim(), subject: oneLine(rest.join(' ')) };
   });
 }
 

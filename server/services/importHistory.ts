@@ -6,6 +6,8 @@ import { systemIdentity, type Actor, type Ctx } from './context.js';
 import { checkNewDocument, checkText } from './addDocument.js';
 import { publishVersion } from './publishVersion.js';
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /**
  * Bring an existing history in: the files of `dir`, in name order, become versions 1…N of a
  * new document; the optional TSV gives each version its date, author and summary, which become
@@ -36,7 +38,12 @@ export async function importHistory(
   }
   const texts: string[] = [];
   for (const f of files) {
-    const text = await fsp.readFile(path.join(input.dir, f), 'utf8');
+    let text: string;
+    try {
+      text = utf8.decode(await fsp.readFile(path.join(input.dir, f)));
+    } catch {
+      throw invalid('invalid_encoding', `${f} is not UTF-8 text.`);
+    }
     checkText(text);
     texts.push(text);
   }

@@ -44,7 +44,10 @@ export async function publishVersion(ctx: Ctx, input: PublishInput): Promise<Ver
       ...versionTrailers({ slug: input.slug, number, title: input.title, group: input.group }),
       ...(input.trailers ?? []),
     ]);
-    const committer = input.committer ?? input.author;
+    // git keeps whole seconds: the index must say exactly what git says.
+    const committer = { ...(input.committer ?? input.author) };
+    committer.at = new Date(Math.floor(committer.at.getTime() / 1000) * 1000);
+    const author = { ...input.author, at: new Date(Math.floor(input.author.at.getTime() / 1000) * 1000) };
     const { commit, blob } = await ctx.repo.commitFile({
       ref: MAIN,
       expected: head,
@@ -52,7 +55,7 @@ export async function publishVersion(ctx: Ctx, input: PublishInput): Promise<Ver
       filepath: documentPath(input.slug),
       text: input.text,
       message,
-      author: input.author,
+      author,
       committer,
     });
     await ctx.repo.createTag({ name: versionTag(input.slug, number), object: commit, message: input.summary || `Version ${number}`, tagger: committer });

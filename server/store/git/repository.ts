@@ -37,7 +37,14 @@ export class RepositoryDamagedError extends Error {
   }
 }
 
-const sig = (p: Identity) => ({
+/** Names and e-mails that would break a commit header (or forge another identity) are refused. */
+const sig = (p: Identity) => {
+  if (/[<>\n\u0000]/.test(p.name) || /[<>\n\u0000\s]/.test(p.email)) {
+    throw new DomainError('invalid', 'invalid_identity', 'A name or e-mail contains <, >, a line break or a NUL character.');
+  }
+  return sigOf(p);
+};
+const sigOf = (p: Identity) => ({
   name: p.name,
   email: p.email,
   timestamp: Math.floor(p.at.getTime() / 1000),

@@ -85,8 +85,10 @@ export class MetaStore {
     let n = this.idCounters.get(kind);
     if (n === undefined) {
       n = 0;
-      for (const id of Object.keys(this.db.data.collections[kind] ?? {})) {
-        const v = Number(id);
+      // Records keyed by something else (tokens by hash) carry their numeric id inside.
+      for (const [key, rec] of Object.entries(this.db.data.collections[kind] ?? {})) {
+        const inner = (rec as { id?: unknown })?.id;
+        const v = typeof inner === 'number' ? inner : Number(key);
         if (Number.isInteger(v) && v > n) n = v;
       }
     }

@@ -31,6 +31,37 @@ export interface VersionRecord {
   consolidation: number | null;
 }
 
+export interface UserRecord {
+  id: number;
+  email: string;
+  name: string;
+  roles: ('member' | 'chair' | 'secretariat')[];
+  groups: string[];
+  disabled: boolean;
+  /** scrypt hash (never the password); null until the person sets one. */
+  passwordHash: string | null;
+  /** Bumped when sessions must end (disable, password change): sessions carry the epoch they began in. */
+  sessionEpoch: number;
+  totp: { secret: string; enabled: boolean; lastStep: number; recovery: string[] } | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A personal API token, keyed by the SHA-256 of the token (the token itself is shown once, never stored). */
+export interface TokenRecord {
+  id: number;
+  hash: string;
+  userId: number;
+  label: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** Site-wide security settings the secretariat controls. */
+export interface SecuritySettings {
+  requireTotpFor: ('chair' | 'secretariat')[];
+}
+
 /** Singleton settings: whether the seed ran, and how far the version index has read `main`. */
 export interface SystemRecord {
   seeded?: boolean;
@@ -42,6 +73,9 @@ export interface Collections {
   documents: DocumentRecord;
   versions: VersionRecord;
   system: SystemRecord;
+  users: UserRecord;
+  tokens: TokenRecord;
+  settings: SecuritySettings;
 }
 
 export type CollectionName = keyof Collections;

@@ -1,0 +1,105 @@
+import * as path from 'node:path';
+import { z } from 'zod';
+import { DomainError, invalid } from '../domain/errors.js';
+import type { Ctx } from '../services/context.js';
+import { addDocument } from '../services/addDocument.js';
+import { addGroup } from '../services/addGroup.js';
+import { importHistory } from '../services/importHistory.js';
+import * as fsp from 'node:fs/promises';
+import { addUser, disableUser, listUsers, publicUser, requireUserByEmail, setUser } from '../services/accounts/users.js';
+import { importUsers } from '../services/accounts/importUsers.js';
+import { createToken } from '../services/auth/tokens.js';
+
+/** An admin command as the CLI parsed it: the same shape whether run here or sent to the server. */
+export interface AdminCommand {
+  name: string;
+  args: Record<string, unknown>;
+  /** Absolute paths are resolved by the CLI against its working directory before sending. */
+  cwd: string;
+}
+
+export type Progress = (message: string) => void;
+
+const GroupAdd = z.object({ slug: z.string(), name: z.string() });
+const DocumentAdd = z.object({ slug: z.string(), title: z.string(), group: z.string(), file: z.string() });
+const DocumentImport = z.object({ slug: z.string(), title: z.string(), group: z.string(), dir: z.string(), tsv: z.string().optional() });
+
+const list = z.union([z.string(), z.array(z.string())]).optional().transform((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]));
+const UserAdd = z.object({ email: z.string(), name: z.string(), role: list, group: list, password: z.string().optional() });
+const UserSet = z.object({ email: z.string(), role: list, group: list, name: z.string().optional(), enable: z.boolean().optional() });
+const UserEmail = z.object({ email: z.string() });
+const UserImport = z.object({ csv: z.string() });
+
+type Handler = (ctx: Ctx, args: Record<string, unknown>, cwd: string, progress: Progress) => Promise<unknown>;
+
+const parseArgs = <T>(schema: z.ZodType<T>, args: unknown): T => {
+  const r = schema.safeParse(args);
+  if (!r.success) throw invalid('invalid_arguments', r.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+  return r.data;
+};
+
+const readText = async (file: string) => {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch {
+    throw invalid('unreadable_file', `Cannot read the file ${file}.`);
+  }
+};
+
+/** Every admin command, calling the same services as the API and the pages. */
+const HANDLERS: Record<string, Handler> = {
+  'group add': async (ctx, args) => addGroup(ctx, null, parseArgs(GroupAdd, args)),
+  'document add': async (ctx, args, cwd) => {
+    const a = parseArgs(DocumentAdd, args);
+    const v = await addDocument(ctx, null, { ...a, text: await readText(path.resolve(cwd, a.file)) });
+    return { slug: a.slug, version: { number: v.number, commit: v.commit, publishedAt: v.publishedAt } };
+  },
+  'document import': async (ctx, args, cwd, progress) => {
+    const a = parseArgs(DocumentImport, args);
+    const started = Date.now();
+    const r = await importHistory(ctx, null, { ...a, dir: path.resolve(cwd, a.dir), tsv: a.tsv ? path.resolve(cwd, a.tsv) : undefined }, (done, total) => {
+      if (done === total || done % 10 === 0 || done === 1) progress(`imported ${done}/${total} versions`);
+    });
+    return { ...r, seconds: Math.round((Date.now() - started) / 100) / 10 };
+  },
+};
+
+Object.assign(HANDLERS, {
+  'user add': async (ctx, args) => {
+    const a = parseArgs(UserAdd, args);
+    if (a.password === undefined) throw invalid('password_required', 'Give the password on standard input (--password-stdin).');
+    return publicUser(await addUser(ctx, null, { email: a.email, name: a.name, roles: a.role, groups: a.group, password: a.password }));
+  },
+  'user set': async (ctx, args) => {
+    const a = parseArgs(UserSet, args);
+    return publicUser(await setUser(ctx, null, a.email, { roles: a.role, groups: a.group, name: a.name, enable: a.enable }));
+  },
+  'user import': async (ctx, args, cwd) => {
+    const a = parseArgs(UserImport, args);
+    const users = await importUsers(ctx, null, await readText(path.resolve(cwd, a.csv)));
+    return users.map(publicUser);
+  },
+  'user list': async (ctx) => listUsers(ctx).map(publicUser),
+  'user disable': async (ctx, args) => publicUser(await disableUser(ctx, null, parseArgs(UserEmail, args).email)),
+  'token create': async (ctx, args) => {
+    const user = requireUserByEmail(ctx, parseArgs(UserEmail, args).email);
+    if (user.disabled) throw invalid('user_disabled', `The account ${user.email} is disabled.`);
+    const { token } = await createToken(ctx, null, user, 'made with the admin CLI');
+    return { token };
+  },
+} satisfies Record<string, Handler>);
+
+export const COMMAND_NAMES = Object.keys(HANDLERS);
+
+/** Run one admin command; refusals are DomainErrors with a code, as in the API. */
+export async function runAdminCommand(ctx: Ctx, cmd: AdminCommand, progress: Progress = () => {}): Promise<unknown> {
+  const handler = HANDLERS[cmd.name];
+  if (!handler) throw invalid('unknown_command', `Unknown admin command "${cmd.name}".`);
+  return handler(ctx, cmd.args, cmd.cwd, progress);
+}
+
+/** The error as the CLI prints it (JSON on stderr), with the same codes as the API. */
+export function errorBody(e: unknown): { error: { code: string; message: string } } {
+  if (e instanceof DomainError) return { error: { code: e.code, message: e.message } };
+  return { error: { code: 'internal', message: (e as Error)?.message ?? String(e) } };
+}

@@ -1,0 +1,122 @@
+import { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { openData } from '../bootstrap.js';
+import { DataDirBusyError, liveHolder } from '../store/processLock.js';
+import { sendAdminCommand } from './adminSocket.js';
+import { errorBody, runAdminCommand, type AdminCommand } from './commands.js';
+
+/**
+ * The admin command line. Every command prints JSON on stdout, errors as JSON on stderr with a
+ * non-zero exit. It never writes beside a running server: when the server holds DATA_DIR the
+ * command is sent to it over its admin socket; otherwise the CLI opens DATA_DIR itself.
+ */
+async function execute(cmd: AdminCommand): Promise<void> {
+  const config = loadConfig();
+  const progress = (m: string) => process.stderr.write(`${m}\n`);
+  const holder = await liveHolder(config.dataDir);
+  let outcome: { result?: unknown; error?: { code: string; message: string } };
+  if (holder?.role === 'server' && holder.socket) {
+    outcome = await sendAdminCommand(holder.socket, cmd, progress).catch((e) => ({
+      error: { code: 'server_unreachable', message: `The server (PID ${holder.pid}) holds this data folder but does not answer on ${holder.socket}: ${(e as Error).message}` },
+    }));
+  } else {
+    let data;
+    try {
+      data = await openData(config, 'cli');
+    } catch (e) {
+      const message = e instanceof DataDirBusyError ? `${e.message} Try again when it has finished.` : `Cannot open the data folder: ${(e as Error).message}`;
+      outcome = { error: { code: 'data_dir_busy', message } };
+      return finish(outcome);
+    }
+    try {
+      outcome = { result: await runAdminCommand(data.ctx, cmd, progress) };
+    } catch (e) {
+      outcome = errorBody(e);
+    } finally {
+      await data.close();
+    }
+  }
+  finish(outcome);
+}
+
+function finish(outcome: { result?: unknown; error?: { code: string; message: string } }): void {
+  if (outcome.error) {
+    process.stderr.write(`${JSON.stringify(outcome)}\n`);
+    process.exitCode = 1;
+  } else {
+    process.stdout.write(`${JSON.stringify(outcome.result ?? null, null, 2)}\n`);
+  }
+}
+
+const run = (name: string) => (opts: Record<string, unknown>) => execute({ name, args: opts, cwd: process.cwd() });
+
+/** The password from standard input, without its trailing newline (never from argv: it would show in `ps`). */
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('Password: ');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+const program = new Command('ratify-admin')
+  .description('Administer a Ratify data folder (DATA_DIR). Prints JSON; errors go to stderr with a non-zero exit.')
+  .showHelpAfterError();
+
+const group = program.command('group').description('working groups and the plenary');
+group.command('add').description('add a group').requiredOption('--slug <slug>', 'short name, e.g. wg-strategy').requiredOption('--name <name>', 'full name').action(run('group add'));
+
+const document = program.command('document').description('governed documents');
+document
+  .command('add')
+  .description('add a document; the file becomes version 1')
+  .requiredOption('--slug <slug>')
+  .requiredOption('--title <title>')
+  .requiredOption('--group <group>', 'owning group')
+  .requiredOption('--file <path>', 'markdown file')
+  .action(run('document add'));
+document
+  .command('import')
+  .description('import an existing history: the files of DIR in name order become versions 1…N')
+  .requiredOption('--slug <slug>')
+  .requiredOption('--title <title>')
+  .requiredOption('--group <group>', 'owning group')
+  .requiredOption('--dir <dir>', 'folder of version files')
+  .option('--tsv <file>', 'versions.tsv with header "seq date author subject", one row per file')
+  .action(run('document import'));
+
+const user = program.command('user').description('accounts');
+user
+  .command('add')
+  .description('add an account (no --role: member)')
+  .requiredOption('--email <email>')
+  .requiredOption('--name <name>')
+  .option('--role <role>', 'member, chair or secretariat (repeatable)', collect)
+  .option('--group <group>', 'working group (repeatable)', collect)
+  .requiredOption('--password-stdin', 'read the password from standard input')
+  .action(async (opts: Record<string, unknown>) => {
+    const password = await readStdin();
+    await execute({ name: 'user add', args: { ...opts, passwordStdin: undefined, password }, cwd: process.cwd() });
+  });
+user
+  .command('set')
+  .description('replace roles and/or groups; --enable re-enables a disabled account')
+  .requiredOption('--email <email>')
+  .option('--role <role>', 'role (repeatable; replaces all roles)', collect)
+  .option('--group <group>', 'group (repeatable; replaces all groups)', collect)
+  .option('--name <name>')
+  .option('--enable', 're-enable the account')
+  .action(run('user set'));
+user.command('import').description('add accounts from a CSV: email,name,roles,groups (lists separated by ;)').requiredOption('--csv <file>').action(run('user import'));
+user.command('list').description('list accounts').action(run('user list'));
+user.command('disable').description('disable an account: its sessions and tokens stop working').requiredOption('--email <email>').action(run('user disable'));
+
+program
+  .command('token')
+  .description('API tokens')
+  .command('create')
+  .description('make a personal API token for an account (printed once)')
+  .requiredOption('--email <email>')
+  .action(run('token create'));
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,73 @@
+import { forbidden, notFound, unauthenticated } from './errors.js';
+import { hasRole, inGroup, isOfficer, type Actor } from './actor.js';
+
+/**
+ * Who may do what — one table of pure functions used by the API, the pages and the CLI.
+ * `see` decides visibility (not visible → 404); the action itself decides permission
+ * (visible but not allowed → 403); a write without sign-in → 401.
+ */
+export type Subject =
+  | { kind: 'none' }
+  | { kind: 'document'; group: string }
+  | { kind: 'proposal'; group: string; state: string; authorId: number };
+
+const NONE: Subject = { kind: 'none' };
+
+export type Action =
+  | 'audit.read'
+  | 'user.manage'
+  | 'group.manage'
+  | 'document.manage'
+  | 'settings.manage'
+  | 'account.use'
+  | 'proposal.create'
+  | 'proposal.read'
+  | 'proposal.edit'
+  | 'proposal.share'
+  | 'proposal.withdraw'
+  | 'comment.create'
+  | 'comment.resolve';
+
+const secretariat = (a: Actor | null) => hasRole(a, 'secretariat');
+
+/** May the actor see the subject at all? */
+export function canSee(a: Actor | null, s: Subject): boolean {
+  switch (s.kind) {
+    case 'none':
+    case 'document':
+      return true;
+    case 'proposal':
+      if (s.state === 'draft') return inGroup(a, s.group) || isOfficer(a);
+      if (s.state === 'withdrawn') return hasRole(a, 'member') || inGroup(a, s.group) || isOfficer(a) || a?.id === s.authorId;
+      return hasRole(a, 'member') || inGroup(a, s.group) || isOfficer(a);
+  }
+}
+
+const RULES: Record<Action, (a: Actor | null, s: Subject) => boolean> = {
+  'audit.read': secretariat,
+  'user.manage': secretariat,
+  'group.manage': secretariat,
+  'document.manage': secretariat,
+  'settings.manage': secretariat,
+  'account.use': (a) => !!a,
+  'proposal.create': (a, s) => (s.kind === 'document' ? inGroup(a, s.group) : false) || isOfficer(a),
+  'proposal.read': (a, s) => canSee(a, s),
+  'proposal.edit': (a, s) => s.kind === 'proposal' && (inGroup(a, s.group) || isOfficer(a)),
+  'proposal.share': (a, s) => s.kind === 'proposal' && (inGroup(a, s.group) || isOfficer(a)),
+  'proposal.withdraw': (a, s) => s.kind === 'proposal' && (a?.id === s.authorId || isOfficer(a)),
+  'comment.create': (a, s) => !!a && canSee(a, s),
+  'comment.resolve': (a, s) => s.kind === 'proposal' && (inGroup(a, s.group) || isOfficer(a)),
+};
+
+/** Whether the actor may do the action on the subject (and can see it). */
+export function can(a: Actor | null, action: Action, s: Subject = NONE): boolean {
+  return canSee(a, s) && RULES[action](a, s);
+}
+
+/** Throw the right refusal: 401 without sign-in, 404 when not visible, 403 when visible but not allowed. */
+export function authorize(a: Actor | null, action: Action, s: Subject = NONE, what = 'that'): void {
+  if (can(a, action, s)) return;
+  if (!canSee(a, s)) throw notFound('not_found', `There is no ${what} here.`);
+  if (!a) throw unauthenticated();
+  throw forbidden('forbidden', `Your role does not allow you to do ${what === 'that' ? 'this' : `this to the ${what}`}.`);
+}

@@ -1,0 +1,48 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { authorize } from '../../domain/policy.js';
+import { forbidden, unauthenticated } from '../../domain/errors.js';
+import type { Ctx } from '../../services/context.js';
+import { checkCredentials } from '../../services/auth/authenticate.js';
+import { createToken } from '../../services/auth/tokens.js';
+import { checkSecondFactor, mustEnrolTotp } from '../../services/auth/totp.js';
+import type { LoginThrottle } from '../../services/auth/throttle.js';
+import { parse } from '../validate.js';
+
+const TokenBody = z.object({
+  email: z.string().max(320),
+  password: z.string().max(1024),
+  code: z.string().max(64).optional(),
+  label: z.string().max(100).optional(),
+});
+const AuditQuery = z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) });
+
+/** Who am I, the audit log, and tokens made with a password (API.md "Self and audit"). */
+export function accountApi(ctx: Ctx, throttle: LoginThrottle): Router {
+  const r = Router();
+
+  r.get('/me', (req, res) => {
+    if (!req.actor) throw unauthenticated('Send an API token: Authorization: Bearer <token>.');
+    const { email, name, roles, groups } = req.actor;
+    res.json({ email, name, roles, groups });
+  });
+
+  r.get('/audit', (req, res) => {
+    authorize(req.actor ?? null, 'audit.read');
+    const { limit } = parse(AuditQuery, { limit: req.query.limit ?? undefined }, 'invalid_limit');
+    res.json(ctx.meta.auditLog(limit).map(({ at, actor, action, subject }) => ({ at, actor, action, subject })));
+  });
+
+  r.post('/tokens', async (req, res) => {
+    const body = parse(TokenBody, req.body ?? {}, 'invalid_input');
+    const user = await checkCredentials(ctx, throttle, { email: body.email, password: body.password, ip: req.ip ?? '', via: 'api' });
+    if (user.totp?.enabled && !(body.code && (await checkSecondFactor(ctx, user.id, body.code)))) {
+      throw unauthenticated('This account has a second factor: send the current one-time code as "code".');
+    }
+    if (mustEnrolTotp(ctx, user)) throw forbidden('totp_required', 'Set up a second factor on your account page before making tokens.');
+    const { token } = await createToken(ctx, null, user, body.label);
+    res.status(201).json({ token });
+  });
+
+  return r;
+}

@@ -1,0 +1,24 @@
+import type { RequestHandler } from 'express';
+import { DomainError } from '../../domain/errors.js';
+import type { Ctx } from '../../services/context.js';
+import { actorOf } from '../../services/accounts/users.js';
+import { userForToken } from '../../services/auth/tokens.js';
+
+/**
+ * The API authenticates by `Authorization: Bearer <token>` only and ignores cookies (so it
+ * needs no CSRF token). No header: the public. A header that is not a valid, live token: 401.
+ */
+export function apiAuth(ctx: Ctx): RequestHandler {
+  return (req, _res, next) => {
+    const h = req.get('authorization');
+    if (!h) {
+      req.actor = null;
+      return next();
+    }
+    const m = /^Bearer\s+(\S+)$/i.exec(h);
+    const user = m ? userForToken(ctx, m[1]) : null;
+    if (!user) return next(new DomainError('unauthenticated', 'invalid_token', 'The API token is missing, wrong, revoked, or its account is disabled.'));
+    req.actor = actorOf(user);
+    next();
+  };
+}

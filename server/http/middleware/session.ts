@@ -1,0 +1,85 @@
+import type { Express, RequestHandler } from 'express';
+import session from 'express-session';
+import passport from 'passport';
+import { csrfSync } from 'csrf-sync';
+import { forbidden } from '../../domain/errors.js';
+import type { Ctx } from '../../services/context.js';
+import { actorOf } from '../../services/accounts/users.js';
+import { mustEnrolTotp } from '../../services/auth/totp.js';
+
+export const IDLE_MS = 12 * 3_600_000;
+export const ABSOLUTE_MS = 7 * 24 * 3_600_000;
+
+export interface SessionOptions {
+  secret: string;
+  store: session.Store;
+  secure: boolean;
+}
+
+/**
+ * Sessions for the pages: express-session (a store under DATA_DIR), passport for who is signed
+ * in, a synchronizer CSRF token on every state-changing form. Cookies: HttpOnly,
+ * SameSite=Lax, Secure on https; idle timeout 12 h (rolling), absolute lifetime 7 days; a
+ * session ends when its account is disabled or its password changes (the epoch moves).
+ */
+export function sessionMiddleware(app: Express, ctx: Ctx, opts: SessionOptions): void {
+  app.use(
+    session({
+      name: 'ratify.sid',
+      secret: opts.secret,
+      store: opts.store,
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: opts.secure, maxAge: IDLE_MS },
+    }),
+  );
+
+  passport.serializeUser((user, done) => done(null, { id: user.id, epoch: user.sessionEpoch }));
+  passport.deserializeUser((stamp: { id: number; epoch: number }, done) => {
+    const u = ctx.meta.get('users', stamp?.id);
+    done(null, u && !u.disabled && u.sessionEpoch === stamp.epoch ? u : false);
+  });
+  app.use(passport.session());
+
+  // The absolute lifetime, and who is signed in as the rules see them.
+  app.use((req, res, next) => {
+    if (req.user && (req.session.startedAt ?? 0) + ABSOLUTE_MS < ctx.clock().getTime()) {
+      return req.session.destroy(() => {
+        res.clearCookie('ratify.sid');
+        res.redirect(303, '/login?expired=1');
+      });
+    }
+    req.actor = req.user ? actorOf(req.user) : null;
+    res.locals.user = req.actor;
+    next();
+  });
+}
+
+const csrf = csrfSync({
+  getTokenFromRequest: (req) => (req.body as Record<string, string> | undefined)?._csrf ?? (req.headers['x-csrf-token'] as string | undefined),
+});
+
+/** A token for the page's forms (creates the session's token when needed). */
+export const csrfToken = (req: Parameters<RequestHandler>[0], fresh = false) => csrf.generateToken(req, fresh);
+
+/** Refuse (403) a state-changing form post without the session's CSRF token; put the token in the locals of signed-in pages. */
+export const csrfProtection: RequestHandler = (req, res, next) => {
+  if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method) && !csrf.isRequestValid(req)) {
+    return next(forbidden('invalid_csrf', 'This form has expired or did not come from Ratify. Go back, reload the page and try again.'));
+  }
+  if (req.user) res.locals.csrfToken = csrf.generateToken(req);
+  next();
+};
+
+/** Where the site requires a second factor for a role, a signed-in holder must set one up before anything else. */
+export function requireTotpEnrolment(ctx: Ctx): RequestHandler {
+  const allowed = /^\/(account\/totp|logout|assets\/|login)/;
+  return (req, res, next) => {
+    if (req.user && mustEnrolTotp(ctx, req.user) && !allowed.test(req.path)) {
+      if (req.method === 'GET') return res.redirect(303, '/account/totp');
+      return next(forbidden('totp_required', 'Set up a second factor first (Account → Second factor).'));
+    }
+    next();
+  };
+}

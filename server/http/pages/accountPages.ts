@@ -1,0 +1,138 @@
+import { Router, type Request, type Response } from 'express';
+import QRCode from 'qrcode';
+import { authorize } from '../../domain/policy.js';
+import { DomainError, invalid } from '../../domain/errors.js';
+import type { Ctx } from '../../services/context.js';
+import { getUser, publicUser } from '../../services/accounts/users.js';
+import { changePassword } from '../../services/accounts/password.js';
+import { createToken, listTokens, revokeToken } from '../../services/auth/tokens.js';
+import { beginTotp, confirmTotp, disableTotp, mustEnrolTotp } from '../../services/auth/totp.js';
+import { STATUS } from '../errors.js';
+import { csrfToken } from '../middleware/session.js';
+import { page } from './render.js';
+
+const field = (req: Request, name: string) => {
+  const v = (req.body as Record<string, unknown> | undefined)?.[name];
+  return typeof v === 'string' ? v : '';
+};
+
+/** My account: password, API tokens, second factor. */
+export function accountPages(ctx: Ctx): Router {
+  const r = Router();
+
+  const show = (req: Request, res: Response, extra: Record<string, unknown> = {}) => {
+    const actor = req.actor!;
+    const user = getUser(ctx, actor.id);
+    const notice = req.session.notice ?? null;
+    delete req.session.notice;
+    page(res, 'account/index', {
+      title: 'My account',
+      account: publicUser(user),
+      groups: user.groups.map((g) => ctx.meta.get('groups', g)?.name ?? g),
+      tokens: listTokens(ctx, user.id),
+      newToken: null,
+      error: null,
+      notice,
+      ...extra,
+    });
+  };
+
+  /** Refusals a person can fix are shown on the page they came from, with the right status. */
+  const orShow = async (req: Request, res: Response, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (e) {
+      if (!(e instanceof DomainError) || e.kind === 'forbidden') throw e;
+      res.status(STATUS[e.kind]);
+      show(req, res, { error: e.message });
+    }
+  };
+
+  r.use('/account', (req, _res, next) => {
+    authorize(req.actor ?? null, 'account.use');
+    next();
+  });
+
+  r.get('/account', (req, res) => show(req, res));
+
+  r.post('/account/password', (req, res) =>
+    orShow(req, res, async () => {
+      if (field(req, 'next') !== field(req, 'confirm')) throw invalid('password_mismatch', 'The new password and its confirmation differ.');
+      const epoch = await changePassword(ctx, req.actor!, field(req, 'current'), field(req, 'next'));
+      // Other sessions end; this one goes on under the new epoch.
+      await new Promise<void>((resolve, reject) => req.login({ ...getUser(ctx, req.actor!.id), sessionEpoch: epoch }, (err) => (err ? reject(err) : resolve())));
+      req.session.startedAt = ctx.clock().getTime();
+      csrfToken(req, true);
+      req.session.notice = 'Your password was changed. Other sessions have been signed out.';
+      res.redirect(303, '/account');
+    }),
+  );
+
+  r.post('/account/tokens', (req, res) =>
+    orShow(req, res, async () => {
+      const user = getUser(ctx, req.actor!.id);
+      if (mustEnrolTotp(ctx, user)) throw invalid('totp_required', 'Set up a second factor first.');
+      const { token } = await createToken(ctx, req.actor!, user, field(req, 'label'));
+      res.status(201);
+      show(req, res, { newToken: token });
+    }),
+  );
+
+  r.post('/account/tokens/:id/revoke', (req, res) =>
+    orShow(req, res, async () => {
+      await revokeToken(ctx, req.actor!, Number(req.params.id));
+      req.session.notice = 'The token was revoked.';
+      res.redirect(303, '/account');
+    }),
+  );
+
+  const totpPage = async (req: Request, res: Response, extra: Record<string, unknown> = {}) => {
+    const user = getUser(ctx, req.actor!.id);
+    const pending = user.totp && !user.totp.enabled ? user.totp : null;
+    const uri = pending ? `otpauth://totp/Ratify:${encodeURIComponent(user.email)}?secret=${pending.secret}&issuer=Ratify` : null;
+    page(res, 'account/totp', {
+      title: 'Second factor',
+      enabled: !!user.totp?.enabled,
+      required: mustEnrolTotp(ctx, user),
+      secret: pending?.secret ?? null,
+      qr: uri ? await QRCode.toDataURL(uri, { margin: 1, width: 220 }) : null,
+      recovery: null,
+      recoveryLeft: user.totp?.enabled ? user.totp.recovery.length : 0,
+      error: null,
+      ...extra,
+    });
+  };
+
+  const orTotp = async (req: Request, res: Response, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (e) {
+      if (!(e instanceof DomainError) || e.kind === 'forbidden') throw e;
+      res.status(STATUS[e.kind]);
+      await totpPage(req, res, { error: e.message });
+    }
+  };
+
+  r.get('/account/totp', (req, res) => totpPage(req, res));
+  r.post('/account/totp/begin', (req, res) =>
+    orTotp(req, res, async () => {
+      await beginTotp(ctx, req.actor!);
+      res.redirect(303, '/account/totp');
+    }),
+  );
+  r.post('/account/totp/confirm', (req, res) =>
+    orTotp(req, res, async () => {
+      const recovery = await confirmTotp(ctx, req.actor!, field(req, 'code'));
+      await totpPage(req, res, { recovery });
+    }),
+  );
+  r.post('/account/totp/disable', (req, res) =>
+    orTotp(req, res, async () => {
+      await disableTotp(ctx, req.actor!, field(req, 'password'));
+      req.session.notice = 'The second factor is off.';
+      res.redirect(303, '/account');
+    }),
+  );
+
+  return r;
+}

@@ -1,0 +1,110 @@
+import { Router, type Request, type Response } from 'express';
+import { DomainError } from '../../domain/errors.js';
+import type { Ctx } from '../../services/context.js';
+import { getUser } from '../../services/accounts/users.js';
+import { checkCredentials } from '../../services/auth/authenticate.js';
+import { checkSecondFactor, mustEnrolTotp } from '../../services/auth/totp.js';
+import type { LoginThrottle } from '../../services/auth/throttle.js';
+import type { UserRecord } from '../../store/meta/schema.js';
+import { STATUS } from '../errors.js';
+import { csrfToken } from '../middleware/session.js';
+import { page } from './render.js';
+
+/** Only a local path may be a place to return to after sign-in (no `//host`, no scheme). */
+export const safeNext = (v: unknown) => (typeof v === 'string' && /^\/(?![/\\])[^\s]*$/.test(v) && v.length < 500 ? v : '/');
+
+const field = (req: Request, name: string) => {
+  const v = (req.body as Record<string, unknown> | undefined)?.[name];
+  return typeof v === 'string' ? v : '';
+};
+
+/** Sign in (password, then the one-time code where the account has one) and sign out. */
+export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
+  const r = Router();
+
+  const loginForm = (req: Request, res: Response, extra: Record<string, unknown> = {}) =>
+    page(res, 'auth/login', {
+      title: 'Sign in',
+      csrfToken: csrfToken(req),
+      next: safeNext(req.query.next ?? field(req, 'next')),
+      email: '',
+      error: null,
+      expired: req.query.expired === '1',
+      ...extra,
+    });
+
+  /** Finish signing in: a new session id (passport regenerates it), a fresh CSRF token, the audit line. */
+  const complete = (req: Request, res: Response, user: UserRecord, next: string) =>
+    new Promise<void>((resolve, reject) => {
+      req.login(user, async (err) => {
+        if (err) return reject(err);
+        try {
+          req.session.startedAt = ctx.clock().getTime();
+          csrfToken(req, true);
+          await ctx.meta.write({ actor: user.email, at: ctx.clock(), events: [{ action: 'login', subject: `user/${user.email}` }] });
+          res.redirect(303, mustEnrolTotp(ctx, user) ? '/account/totp' : next);
+          resolve();
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+
+  r.get('/login', (req, res) => {
+    if (req.user) return res.redirect(303, safeNext(req.query.next));
+    loginForm(req, res);
+  });
+
+  r.post('/login', async (req, res) => {
+    const email = field(req, 'email');
+    const next = safeNext(field(req, 'next'));
+    let user: UserRecord;
+    try {
+      user = await checkCredentials(ctx, throttle, { email, password: field(req, 'password'), ip: req.ip ?? '', via: 'form' });
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      res.status(STATUS[e.kind]);
+      if (e.kind === 'throttled') res.set('Retry-After', String(e.data.retryAfter));
+      return loginForm(req, res, { email, next, error: e.message });
+    }
+    if (user.totp?.enabled) {
+      await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+      req.session.pendingLogin = { userId: user.id, at: ctx.clock().getTime(), next };
+      return res.redirect(303, '/login/code');
+    }
+    await complete(req, res, user, next);
+  });
+
+  const pending = (req: Request) => {
+    const p = req.session.pendingLogin;
+    return p && ctx.clock().getTime() - p.at < 5 * 60_000 ? p : null;
+  };
+
+  r.get('/login/code', (req, res) => {
+    if (!pending(req)) return res.redirect(303, '/login');
+    page(res, 'auth/code', { title: 'One-time code', csrfToken: csrfToken(req), error: null });
+  });
+
+  r.post('/login/code', async (req, res) => {
+    const p = pending(req);
+    if (!p) return res.redirect(303, '/login');
+    throttle.check(`code:${p.userId}`, req.ip ?? '');
+    if (!(await checkSecondFactor(ctx, p.userId, field(req, 'code')))) {
+      throttle.failed(`code:${p.userId}`, req.ip ?? '');
+      res.status(401);
+      return page(res, 'auth/code', { title: 'One-time code', csrfToken: csrfToken(req), error: 'That code is not right. Use the current code from your app, or one of your recovery codes.' });
+    }
+    throttle.succeeded(`code:${p.userId}`, req.ip ?? '');
+    delete req.session.pendingLogin;
+    await complete(req, res, getUser(ctx, p.userId), p.next);
+  });
+
+  r.post('/logout', async (req, res) => {
+    const who = req.user?.email;
+    await new Promise<void>((resolve, reject) => req.logout((err) => (err ? reject(err) : resolve())));
+    if (who) await ctx.meta.write({ actor: who, at: ctx.clock(), events: [{ action: 'logout', subject: `user/${who}` }] });
+    res.redirect(303, '/');
+  });
+
+  return r;
+}

@@ -1,0 +1,143 @@
+import { ROLES, type Actor, type Role } from '../../domain/actor.js';
+import { conflict, invalid, notFound } from '../../domain/errors.js';
+import { checkPassword } from '../../domain/passwordRules.js';
+import { isSlug } from '../../domain/slug.js';
+import type { UserRecord } from '../../store/meta/schema.js';
+import type { Ctx } from '../context.js';
+import { hashPassword } from '../auth/passwords.js';
+
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+export const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+export function findUserByEmail(ctx: Ctx, email: string): UserRecord | undefined {
+  const e = normaliseEmail(email);
+  return ctx.meta.all('users').find((u) => u.email === e);
+}
+
+export function getUser(ctx: Ctx, id: number): UserRecord {
+  const u = ctx.meta.get('users', id);
+  if (!u) throw notFound('user_not_found', `There is no user ${id}.`);
+  return u;
+}
+
+export function requireUserByEmail(ctx: Ctx, email: string): UserRecord {
+  const u = findUserByEmail(ctx, email);
+  if (!u) throw notFound('user_not_found', `There is no account for ${email}.`);
+  return u;
+}
+
+/** The rules' view of a user. */
+export const actorOf = (u: UserRecord): Actor => ({ id: u.id, email: u.email, name: u.name, roles: u.roles, groups: u.groups });
+
+/** What may be shown about a user (never the hash or the second-factor secret). */
+export const publicUser = (u: UserRecord) => ({
+  id: u.id,
+  email: u.email,
+  name: u.name,
+  roles: u.roles,
+  groups: u.groups,
+  disabled: u.disabled,
+  hasPassword: !!u.passwordHash,
+  totp: !!u.totp?.enabled,
+  createdAt: u.createdAt,
+});
+
+export function checkRoles(roles: unknown[]): Role[] {
+  for (const r of roles) {
+    if (!ROLES.includes(r as Role)) throw invalid('invalid_role', `Unknown role "${String(r)}"; roles are ${ROLES.join(', ')}.`);
+  }
+  return [...new Set(roles as Role[])].sort();
+}
+
+export function checkGroups(ctx: Ctx, groups: unknown[]): string[] {
+  for (const g of groups) {
+    if (!isSlug(g) || !ctx.meta.get('groups', g)) throw notFound('group_not_found', `There is no group "${String(g)}".`);
+  }
+  return [...new Set(groups as string[])].sort();
+}
+
+export function checkEmail(email: unknown): string {
+  if (typeof email !== 'string' || !EMAIL.test(email.trim())) throw invalid('invalid_email', 'Give a valid e-mail address.');
+  return normaliseEmail(email);
+}
+
+export function checkName(name: unknown): string {
+  if (typeof name !== 'string' || !name.trim() || name.length > 200 || /[\r\n]/.test(name)) throw invalid('invalid_name', 'A name is one line of 1–200 characters.');
+  return name.trim();
+}
+
+export interface NewUser {
+  email: string;
+  name: string;
+  roles?: string[];
+  groups?: string[];
+  password?: string;
+}
+
+/** Validate a new user fully (before any hashing or writing). */
+export function prepareUser(ctx: Ctx, input: NewUser, taken = new Set<string>()) {
+  const email = checkEmail(input.email);
+  if (findUserByEmail(ctx, email) || taken.has(email)) throw conflict('user_exists', `There is already an account for ${email}.`);
+  return {
+    email,
+    name: checkName(input.name),
+    roles: checkRoles(input.roles?.length ? input.roles : ['member']),
+    groups: checkGroups(ctx, input.groups ?? []),
+    password: input.password === undefined ? undefined : checkPassword(input.password),
+  };
+}
+
+/** Create one account. Without a password the person cannot sign in until invited. */
+export async function addUser(ctx: Ctx, by: Actor | null, input: NewUser): Promise<UserRecord> {
+  const u = prepareUser(ctx, input);
+  const passwordHash = u.password ? await hashPassword(u.password) : null;
+  // Check again: another request may have taken the address while we hashed.
+  if (findUserByEmail(ctx, u.email)) throw conflict('user_exists', `There is already an account for ${u.email}.`);
+  const now = ctx.clock().toISOString();
+  const user: UserRecord = {
+    id: ctx.meta.nextId('users'),
+    email: u.email,
+    name: u.name,
+    roles: u.roles,
+    groups: u.groups,
+    disabled: false,
+    passwordHash,
+    sessionEpoch: 0,
+    totp: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await ctx.meta.write({ actor: by?.email ?? null, at: ctx.clock(), events: [{ action: 'user.created', subject: `user/${user.email}` }], puts: { users: { [user.id]: user } } });
+  return user;
+}
+
+/** Replace roles and/or groups; `enable` re-enables a disabled account. */
+export async function setUser(ctx: Ctx, by: Actor | null, email: string, input: { roles?: string[]; groups?: string[]; name?: string; enable?: boolean }): Promise<UserRecord> {
+  const u = requireUserByEmail(ctx, email);
+  const next: UserRecord = {
+    ...u,
+    name: input.name !== undefined ? checkName(input.name) : u.name,
+    roles: input.roles !== undefined ? checkRoles(input.roles) : u.roles,
+    groups: input.groups !== undefined ? checkGroups(ctx, input.groups) : u.groups,
+    disabled: input.enable ? false : u.disabled,
+    updatedAt: ctx.clock().toISOString(),
+  };
+  const events = [{ action: 'user.updated', subject: `user/${u.email}` }];
+  if (input.enable && u.disabled) events.push({ action: 'user.enabled', subject: `user/${u.email}` });
+  await ctx.meta.write({ actor: by?.email ?? null, at: ctx.clock(), events, puts: { users: { [u.id]: next } } });
+  return next;
+}
+
+/** Disable an account: from now on its sessions and tokens are refused. */
+export async function disableUser(ctx: Ctx, by: Actor | null, email: string): Promise<UserRecord> {
+  const u = requireUserByEmail(ctx, email);
+  if (by && by.id === u.id) throw conflict('cannot_disable_self', 'You cannot disable your own account.');
+  const next: UserRecord = { ...u, disabled: true, sessionEpoch: u.sessionEpoch + 1, updatedAt: ctx.clock().toISOString() };
+  await ctx.meta.write({ actor: by?.email ?? null, at: ctx.clock(), events: [{ action: 'user.disabled', subject: `user/${u.email}` }], puts: { users: { [u.id]: next } } });
+  return next;
+}
+
+export function listUsers(ctx: Ctx): UserRecord[] {
+  return ctx.meta.all('users').sort((a, b) => a.name.localeCompare(b.name));
+}

@@ -1,0 +1,205 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GitRepository } from '../../server/store/git/repository.js';
+import { MetaStore } from '../../server/store/meta/metaStore.js';
+import { fsckProblems, git, tmp } from './gitHelpers.js';
+
+/**
+ * kill -9 a writer at random moments, 30 times on the same repository: the repository must
+ * open, fsck clean, every ref must resolve, `main` must only grow, and every write the child
+ * acknowledged (printed) must still be there.
+ */
+const here = path.dirname(fileURLToPath(import.meta.url));
+const projectRoot = path.resolve(here, '../..');
+const gitChild = path.join(here, 'fixtures', 'commitLoop.ts');
+const metaChild = path.join(here, 'fixtures', 'metaLoop.ts');
+const RUNS = 30;
+
+/** A small seeded PRNG so that a failing sequence of kill delays can be replayed (seed printed on failure). */
+function prng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface RunResult {
+  commits: string[];
+  tags: string[];
+  acks: string[];
+  delay: number;
+}
+
+/** Start a writer, wait for its first acknowledged write, SIGKILL it `delay` ms later; resolve with what it acknowledged. */
+function runAndKill(child: string, target: string, run: number, delay: number): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS; // jest's --experimental-vm-modules is not for the child
+    const p = spawn(process.execPath, ['--import', 'tsx', child, target, String(run)], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const commits: string[] = [];
+    const tags: string[] = [];
+    const acks: string[] = [];
+    let buf = '';
+    let stderr = '';
+    let killed = false;
+    const guard = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`run ${run}: no commit within 20 s; stderr: ${stderr}`));
+    }, 20_000);
+    p.stdout.setEncoding('utf8');
+    p.stderr.setEncoding('utf8');
+    p.stderr.on('data', (d: string) => (stderr += d));
+    p.stdout.on('data', (d: string) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        const [kind, value] = line.split(' ');
+        if (kind === 'commit') commits.push(value);
+        if (kind === 'tag') tags.push(value);
+        if (kind === 'ack') acks.push(value);
+        if ((kind === 'commit' || kind === 'ack') && !killed) {
+          killed = true;
+          clearTimeout(guard);
+          setTimeout(() => p.kill('SIGKILL'), delay);
+        }
+      }
+    });
+    p.on('error', reject);
+    p.on('close', (code, signal) => {
+      clearTimeout(guard);
+      if (signal !== 'SIGKILL') reject(new Error(`run ${run}: writer exited by itself (code ${code}); stderr: ${stderr}`));
+      else resolve({ commits, tags, acks, delay });
+    });
+  });
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await tmp('ratify-crash-');
+});
+afterAll(async () => {
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+describe('kill -9 during commits and tags', () => {
+  test(
+    `${RUNS} kills in a row leave a repository that opens, fscks clean and only grows`,
+    async () => {
+      const started = Date.now();
+      const gitdir = path.join(dir, 'git');
+      const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
+      const random = prng(seed);
+      const context = (run: number) => `(run ${run}, seed ${seed}; replay with CRASH_SEED=${seed})`;
+      let prevHead: string | null = null;
+      const acknowledgedTags: string[] = [];
+      let totalCommits = 0;
+      let leftovers = 0;
+
+      for (let run = 0; run < RUNS; run++) {
+        const delay = 10 + Math.floor(random() * 291);
+        const result = await runAndKill(gitChild, gitdir, run, delay);
+        expect(result.commits.length).toBeGreaterThan(0);
+        totalCommits += result.commits.length;
+        acknowledgedTags.push(...result.tags);
+        leftovers += (await fsp.readdir(path.join(gitdir, 'ratify-tmp')).catch(() => [])).length;
+
+        // Opens (every ref resolves to a parseable object) — no RepositoryDamagedError.
+        const repo = await GitRepository.open(gitdir).catch((e: Error) => {
+          throw new Error(`${e.message} ${context(run)}`);
+        });
+
+        // Stock git agrees: fsck clean but for dangling objects.
+        expect({ run: context(run), problems: await fsckProblems(gitdir) }).toEqual({ run: context(run), problems: [] });
+
+        // Every ref resolves: heads to commits, tags to tag objects that peel to commits.
+        const refs = await git(gitdir, ['for-each-ref', '--format=%(refname) %(objecttype) %(*objecttype)']);
+        expect(refs.code).toBe(0);
+        const refLines = refs.stdout.trim().split('\n');
+        for (const line of refLines) {
+          const [name, type, peeled] = line.split(' ');
+          if (name.startsWith('refs/heads/')) expect({ line, type }).toEqual({ line, type: 'commit' });
+          else expect({ line, type, peeled }).toEqual({ line, type: 'tag', peeled: 'commit' });
+        }
+        expect((await git(gitdir, ['rev-list', '--all', '--objects'])).code).toBe(0);
+
+        // Every acknowledged tag is there.
+        const tagNames = new Set(refLines.map((l) => l.split(' ')[0]));
+        for (const t of acknowledgedTags) expect({ tag: t, present: tagNames.has(`refs/tags/${t}`) }).toEqual({ tag: t, present: true });
+
+        // main only grows: its first-parent chain holds the previous head and the last acknowledged commit.
+        const head = await repo.resolve('refs/heads/main');
+        expect(head).not.toBeNull();
+        const chain = new Set((await git(gitdir, ['rev-list', '--first-parent', 'main'])).stdout.trim().split('\n'));
+        if (prevHead) expect({ run: context(run), prevHeadKept: chain.has(prevHead) }).toEqual({ run: context(run), prevHeadKept: true });
+        const lastAck = result.commits.at(-1)!;
+        expect({ run: context(run), lastAckKept: chain.has(lastAck) }).toEqual({ run: context(run), lastAckKept: true });
+        // Each acknowledged commit of this run is on the chain, in order.
+        for (const c of result.commits) expect(chain.has(c)).toBe(true);
+        prevHead = head;
+      }
+
+      const count = Number((await git(gitdir, ['rev-list', '--count', 'main'])).stdout.trim());
+      expect(count).toBeGreaterThanOrEqual(totalCommits);
+      // Informational: how long it took and how often a kill interrupted a write in flight.
+      console.info(
+        `crash test: ${RUNS} kills, ${count} commits on main (${totalCommits} acknowledged), ${acknowledgedTags.length} tags acknowledged, ` +
+          `${leftovers} temp files left by kills, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
+    },
+    180_000,
+  );
+});
+
+describe('kill -9 during metadata writes', () => {
+  test(
+    '15 kills of four concurrent writers with frequent snapshots: every acknowledged change is there, whole',
+    async () => {
+      const started = Date.now();
+      const metaDir = path.join(dir, 'meta');
+      const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
+      const random = prng(seed + 1);
+      const acknowledged: string[] = [];
+      let before = 0;
+      // Stores the parent leaves open (as a crash would), closed only when the test is over.
+      const leftOpen: MetaStore[] = [];
+      for (let run = 0; run < 15; run++) {
+        const delay = 10 + Math.floor(random() * 291);
+        const result = await runAndKill(metaChild, metaDir, run, delay);
+        acknowledged.push(...result.acks);
+        const store = await MetaStore.open(metaDir, { snapshotEvery: 20 });
+        try {
+          const groups = store.all('groups');
+          // Every acknowledged change is there …
+          const missing = acknowledged.filter((id) => !store.get('groups', id));
+          expect({ run, seed, missing }).toEqual({ run, seed, missing: [] });
+          // … and every change is whole: its two records landed together.
+          const torn = groups.filter((g) => !store.get('documents', g.slug)).map((g) => g.slug);
+          expect({ run, seed, torn }).toEqual({ run, seed, torn: [] });
+          expect(store.all('documents')).toHaveLength(groups.length);
+          // Nothing shrinks; the audit has one event per change, seqs distinct.
+          expect(groups.length).toBeGreaterThanOrEqual(before);
+          before = groups.length;
+          const audit = store.auditLog(1_000_000);
+          expect(audit).toHaveLength(groups.length);
+          expect(new Set(audit.map((e) => e.seq)).size).toBe(audit.length);
+        } finally {
+          // Alternate between a clean close (snapshot) and leaving it as a crash would.
+          if (run % 2) await store.close();
+          else leftOpen.push(store);
+        }
+      }
+      await Promise.allSettled(leftOpen.map((s) => s.close()));
+      console.info(`meta crash test: 15 kills, ${before} changes, ${acknowledged.length} acknowledged, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    },
+    120_000,
+  );
+});
