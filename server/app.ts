@@ -14,6 +14,7 @@ import { writeLimit } from './http/middleware/writeLimit.js';
 import { csrfProtection, requireTotpEnrolment, sessionMiddleware } from './http/middleware/session.js';
 import { authPages } from './http/pages/authPages.js';
 import { accountPages } from './http/pages/accountPages.js';
+import { adminPages } from './http/pages/adminPages.js';
 import { LoginThrottle, WriteLimiter } from './services/auth/throttle.js';
 import type session from 'express-session';
 
@@ -80,6 +81,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(writeLimit(limiter));
   app.use(authPages(ctx, throttle));
   app.use(accountPages(ctx));
+  app.use(adminPages(ctx));
   app.use(publicPages(ctx, config.baseUrl));
   app.use((req, _res, next) => next(notFound('page_not_found', `There is no page at ${req.path}.`)));
   app.use(errorHandler(log));

@@ -174,7 +174,7 @@ describe('a reader on a desktop (1280×900)', () => {
     await page.getByRole('button', { name: 'Compare' }).click();
     await page.waitForURL(`${base}/documents/${SLUG}/compare?from=2&to=3&view=side`);
     expect(await page.getByRole('radio', { name: 'side by side' }).isChecked()).toBe(true);
-    const table = page.getByRole('table', { name: 'Side by side comparison' });
+    const table = page.getByRole('table', { name: 'Version 2 and version 3 side by side' });
     expect(await table.getByRole('columnheader').allTextContents()).toEqual(['Version 2', 'Version 3']);
     const changed = table.locator('.row.changed');
     expect(await changed.count()).toBeGreaterThan(0);

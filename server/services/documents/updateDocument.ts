@@ -1,0 +1,44 @@
+import type { Actor } from '../../domain/actor.js';
+import { invalid, notFound } from '../../domain/errors.js';
+import { isSlug } from '../../domain/slug.js';
+import type { DocumentRecord } from '../../store/meta/schema.js';
+import type { Ctx } from '../context.js';
+
+export interface DocumentChanges {
+  title?: string;
+  group?: string;
+}
+
+/**
+ * Change a document's title or owning group (the secretariat's housekeeping; the text changes
+ * only through a published version). Checked like a new document: a title is one line of
+ * 1–200 characters, the group must exist. Runs under the publishing lock so a publication in
+ * flight cannot write back the old title or group over this change. Returns the record as it
+ * now stands; nothing is written (and nothing audited) when nothing differs.
+ */
+export async function updateDocument(ctx: Ctx, actor: Actor | null, slug: string, changes: DocumentChanges): Promise<DocumentRecord> {
+  if (changes.title === undefined && changes.group === undefined) throw invalid('nothing_to_change', 'Give a new title or a new owning group.');
+  if (changes.title !== undefined && (!changes.title.trim() || changes.title.length > 200 || /[\r\n]/.test(changes.title))) {
+    throw invalid('invalid_title', 'A title is one line of 1–200 characters.');
+  }
+  if (changes.group !== undefined && (!isSlug(changes.group) || !ctx.meta.get('groups', changes.group))) {
+    throw notFound('group_not_found', `There is no group ${changes.group}; add it first.`);
+  }
+  return ctx.publishing.run(async () => {
+    const doc = isSlug(slug) ? ctx.meta.get('documents', slug) : undefined;
+    if (!doc) throw notFound('document_not_found', `There is no document called "${slug}".`);
+    const next: DocumentRecord = {
+      ...doc,
+      title: changes.title !== undefined ? changes.title.trim() : doc.title,
+      group: changes.group ?? doc.group,
+    };
+    if (next.title === doc.title && next.group === doc.group) return doc;
+    await ctx.meta.write({
+      actor: actor?.email ?? null,
+      at: ctx.clock(),
+      events: [{ action: 'document.updated', subject: `document/${slug}` }],
+      puts: { documents: { [slug]: next } },
+    });
+    return next;
+  });
+}

@@ -1,0 +1,33 @@
+import type { Actor } from '../../domain/actor.js';
+import { invalid } from '../../domain/errors.js';
+import type { SecuritySettings } from '../../store/meta/schema.js';
+import type { Ctx } from '../context.js';
+
+/** The roles for which the site may require a second factor (members are never forced). */
+export const TOTP_ROLES = ['chair', 'secretariat'] as const;
+type TotpRole = (typeof TOTP_ROLES)[number];
+
+/** The site's security settings as they stand (nothing required on a fresh install). */
+export function getSecuritySettings(ctx: Ctx): SecuritySettings {
+  const s = ctx.meta.get('settings', 'security');
+  return { requireTotpFor: [...(s?.requireTotpFor ?? [])] };
+}
+
+/**
+ * Set which roles must have a second factor. Holders without one are sent to set it up at
+ * their next request (see mustEnrolTotp); nobody is signed out.
+ */
+export async function setSecuritySettings(ctx: Ctx, actor: Actor | null, input: { requireTotpFor: unknown[] }): Promise<SecuritySettings> {
+  if (!Array.isArray(input.requireTotpFor)) throw invalid('invalid_settings', 'Name the roles that need a second factor.');
+  for (const r of input.requireTotpFor) {
+    if (!TOTP_ROLES.includes(r as TotpRole)) throw invalid('invalid_role', `A second factor can be required for ${TOTP_ROLES.join(' or ')}, not "${String(r)}".`);
+  }
+  const settings: SecuritySettings = { requireTotpFor: [...new Set(input.requireTotpFor as TotpRole[])].sort() };
+  await ctx.meta.write({
+    actor: actor?.email ?? null,
+    at: ctx.clock(),
+    events: [{ action: 'settings.updated', subject: 'settings/security' }],
+    puts: { settings: { security: settings } },
+  });
+  return settings;
+}

@@ -1,0 +1,414 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import request from 'supertest';
+import type { Express } from 'express';
+import { addUser, findUserByEmail } from '../../server/services/accounts/users.js';
+import { createToken } from '../../server/services/auth/tokens.js';
+import type { UserRecord } from '../../server/store/meta/schema.js';
+import { openTestApp, testClock } from '../helpers/data.js';
+
+const PASSWORD = 'a long enough password';
+const clock = testClock('2026-01-15T10:00:00Z');
+let t: Awaited<ReturnType<typeof openTestApp>>;
+let app: Express;
+let sec: UserRecord;
+let member: UserRecord;
+let victim: UserRecord;
+let chair: UserRecord;
+let admin: ReturnType<typeof request.agent>;
+let plain: ReturnType<typeof request.agent>;
+
+const PAGES = ['/admin', '/admin/users', '/admin/users/1', '/admin/groups', '/admin/documents', '/admin/audit', '/admin/security'];
+
+/** The `_csrf` value of the first form on the page. */
+function csrfIn(html: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  expect(m).not.toBeNull();
+  return m![1];
+}
+
+/** Sign in through the real form with a fresh agent; returns the agent and where the login sent it. */
+async function signIn(email: string, password = PASSWORD) {
+  const agent = request.agent(app);
+  const form = await agent.get('/login');
+  expect(form.status).toBe(200);
+  const res = await agent.post('/login').type('form').send({ email, password, _csrf: csrfIn(form.text), next: '/' });
+  expect(res.status).toBe(303);
+  return { agent, location: res.headers.location as string };
+}
+
+/** A form's CSRF token for a signed-in agent (the token changes at sign-in). */
+async function csrf(agent: ReturnType<typeof request.agent>, path = '/account'): Promise<string> {
+  const res = await agent.get(path);
+  expect(res.status).toBe(200);
+  return csrfIn(res.text);
+}
+
+/** Post a form as the secretariat, with a current CSRF token. */
+async function adminPost(path: string, body: Record<string, string | string[]>) {
+  return admin.post(path).type('form').send({ ...body, _csrf: await csrf(admin, '/admin/audit?limit=1') });
+}
+
+const alertCode = (html: string) => /role="alert"[^>]*data-code="([^"]*)"/.exec(html)?.[1] ?? null;
+const userCount = () => t.ctx.meta.all('users').length;
+
+beforeAll(async () => {
+  t = await openTestApp({ clock });
+  app = t.app;
+  [sec, member, victim, chair] = await Promise.all([
+    addUser(t.ctx, null, { email: 'sec@example.org', name: 'Sam Sec', roles: ['secretariat'], password: PASSWORD }),
+    addUser(t.ctx, null, { email: 'mem@example.org', name: 'Mia Member', roles: ['member'], groups: ['mag'], password: PASSWORD }),
+    addUser(t.ctx, null, { email: 'vic@example.org', name: 'Vic Tim', roles: ['member'], password: PASSWORD }),
+    addUser(t.ctx, null, { email: 'chair@example.org', name: 'Cara Chair', roles: ['chair'], password: PASSWORD }),
+  ]);
+  admin = (await signIn(sec.email)).agent;
+  plain = (await signIn(member.email)).agent;
+});
+
+afterAll(async () => {
+  await t?.cleanup();
+});
+
+describe('who may see the admin pages', () => {
+  test.each(PAGES)('%s: 200 for the secretariat', async (path) => {
+    const res = await admin.get(path);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.text.match(/<h1[\s>]/g)).toHaveLength(1);
+    expect(res.text).toContain('aria-label="Admin"');
+  });
+
+  test.each(PAGES)('%s: 403 for a member', async (path) => {
+    const res = await plain.get(path);
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('<code>forbidden</code>');
+  });
+
+  test.each(PAGES)('%s: 401 for the public', async (path) => {
+    const res = await request(app).get(path);
+    expect(res.status).toBe(401);
+    expect(res.text).toContain('href="/login"');
+  });
+
+  test('a user id that is not a user is 404', async () => {
+    for (const id of ['999', 'abc', '0', '01', '-1']) {
+      const res = await admin.get(`/admin/users/${id}`);
+      expect(res.status).toBe(404);
+      expect(res.text).toContain('user_not_found');
+    }
+  });
+
+  test('a member cannot post to the admin forms either', async () => {
+    const before = userCount();
+    const res = await plain.post('/admin/users').type('form').send({ email: 'x@example.org', name: 'X', _csrf: await csrf(plain) });
+    expect(res.status).toBe(403);
+    expect(userCount()).toBe(before);
+  });
+
+  test('every admin form refuses a post without the CSRF token', async () => {
+    const before = t.ctx.meta.auditLog(1)[0].seq;
+    const posts = [
+      '/admin/users',
+      '/admin/users/import',
+      `/admin/users/${member.id}`,
+      `/admin/users/${member.id}/disable`,
+      `/admin/users/${member.id}/enable`,
+      '/admin/groups',
+      '/admin/documents',
+      '/admin/documents/terms-of-reference',
+      '/admin/security',
+    ];
+    for (const path of posts) {
+      const res = await admin.post(path).type('form').send({ email: 'nocsrf@example.org', name: 'No', slug: 'nocsrf', title: 'No', group: 'mag', text: 'x', requireTotpFor: 'chair' });
+      expect(res.status).toBe(403);
+      expect(res.text).toContain('invalid_csrf');
+    }
+    expect(t.ctx.meta.auditLog(1)[0].seq).toBe(before);
+    expect(t.ctx.meta.get('users', member.id)!.disabled).toBe(false);
+  });
+});
+
+describe('users', () => {
+  test('the list shows each account with roles as badges', async () => {
+    const res = await admin.get('/admin/users');
+    expect(res.text).toContain('<th scope="col">Second factor</th>');
+    expect(res.text).toContain(`href="/admin/users/${member.id}"`);
+    expect(res.text).toContain('<span class="badge role">secretariat</span>');
+    expect(res.text).toContain('Multistakeholder Advisory Group');
+  });
+
+  test('add a user', async () => {
+    const res = await adminPost('/admin/users', { email: 'New.Person@Example.org', name: 'New Person', roles: ['member', 'chair'], groups: ['mag', 'wg-wsp'], password: '' });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/admin/users');
+    const u = findUserByEmail(t.ctx, 'new.person@example.org')!;
+    expect(u).toMatchObject({ name: 'New Person', roles: ['chair', 'member'], groups: ['mag', 'wg-wsp'], passwordHash: null, disabled: false });
+    const page = await admin.get('/admin/users');
+    expect(page.text).toContain('role="status"');
+    expect(page.text).toContain('new.person@example.org');
+    // The notice is shown once.
+    expect((await admin.get('/admin/users')).text).not.toContain('role="status"');
+  });
+
+  test('add a user with an initial password: they can sign in', async () => {
+    const res = await adminPost('/admin/users', { email: 'pw@example.org', name: 'Pat Word', password: PASSWORD });
+    expect(res.status).toBe(303);
+    expect(findUserByEmail(t.ctx, 'pw@example.org')!.roles).toEqual(['member']);
+    const { location } = await signIn('pw@example.org');
+    expect(location).toBe('/');
+  });
+
+  test('an e-mail already in use is refused with 409 on the same page, nothing changed', async () => {
+    const before = userCount();
+    const res = await adminPost('/admin/users', { email: 'MEM@example.org', name: 'Someone Else', roles: 'secretariat' });
+    expect(res.status).toBe(409);
+    expect(alertCode(res.text)).toBe('user_exists');
+    expect(res.text).toContain('value="Someone Else"'); // the form keeps what was typed
+    expect(userCount()).toBe(before);
+    expect(t.ctx.meta.get('users', member.id)).toMatchObject({ name: 'Mia Member', roles: ['member'] });
+  });
+
+  test('an unknown role or group is refused, nothing changed', async () => {
+    const before = userCount();
+    const bad = await adminPost('/admin/users', { email: 'r@example.org', name: 'R', roles: 'king' });
+    expect(bad.status).toBe(400);
+    expect(alertCode(bad.text)).toBe('invalid_role');
+    const noGroup = await adminPost('/admin/users', { email: 'r@example.org', name: 'R', groups: 'nope' });
+    expect(noGroup.status).toBe(404);
+    expect(alertCode(noGroup.text)).toBe('group_not_found');
+    const shortPw = await adminPost('/admin/users', { email: 'r@example.org', name: 'R', password: 'short' });
+    expect(shortPw.status).toBe(400);
+    expect(userCount()).toBe(before);
+  });
+
+  test('import two users from CSV', async () => {
+    const csv = 'email,name,roles,groups\r\nimp1@example.org,Imre One,member;chair,mag;wg-oec\r\nimp2@example.org,"Ida Two, Jr.",,\r\n';
+    const res = await adminPost('/admin/users/import', { csv });
+    expect(res.status).toBe(303);
+    expect(findUserByEmail(t.ctx, 'imp1@example.org')).toMatchObject({ roles: ['chair', 'member'], groups: ['mag', 'wg-oec'] });
+    expect(findUserByEmail(t.ctx, 'imp2@example.org')).toMatchObject({ name: 'Ida Two, Jr.', roles: ['member'], groups: [] });
+    expect((await admin.get('/admin/users')).text).toMatch(/2 accounts were imported/);
+  });
+
+  test('a bad CSV line is refused with 400 naming the line; no account is created', async () => {
+    const before = userCount();
+    const csv = 'email,name,roles,groups\nok3@example.org,Okay Three,member,\nnot-an-email,Broken Four,member,\n';
+    const res = await adminPost('/admin/users/import', { csv });
+    expect(res.status).toBe(400);
+    expect(alertCode(res.text)).toBe('invalid_email');
+    expect(res.text).toMatch(/role="alert"[^>]*>Line 3:/);
+    expect(res.text).toContain('ok3@example.org'); // the textarea keeps the text
+    expect(findUserByEmail(t.ctx, 'ok3@example.org')).toBeUndefined();
+    expect(userCount()).toBe(before);
+
+    const dup = await adminPost('/admin/users/import', { csv: 'email,name\nok3@example.org,A\nmem@example.org,B\n' });
+    expect(dup.status).toBe(409);
+    expect(dup.text).toMatch(/Line 3:/);
+    expect(userCount()).toBe(before);
+  });
+
+  test('set name, roles and groups', async () => {
+    const res = await adminPost(`/admin/users/${member.id}`, { name: 'Mia M. Member', roles: ['member', 'chair'], groups: ['wg-hybrid', 'wg-strategy'] });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(`/admin/users/${member.id}`);
+    expect(t.ctx.meta.get('users', member.id)).toMatchObject({ name: 'Mia M. Member', roles: ['chair', 'member'], groups: ['wg-hybrid', 'wg-strategy'] });
+    const page = await admin.get(`/admin/users/${member.id}`);
+    expect(page.text).toContain('role="status"');
+    expect(page.text).toMatch(/id="role-chair"[^>]*checked/);
+    expect(page.text).not.toMatch(/id="group-mag"[^>]*checked/);
+
+    // No box ticked: no groups.
+    const none = await adminPost(`/admin/users/${member.id}`, { name: 'Mia Member', roles: 'member' });
+    expect(none.status).toBe(303);
+    expect(t.ctx.meta.get('users', member.id)).toMatchObject({ name: 'Mia Member', roles: ['member'], groups: [] });
+  });
+
+  test('a bad name is refused on the user page, nothing changed', async () => {
+    const before = t.ctx.meta.get('users', member.id);
+    const res = await adminPost(`/admin/users/${member.id}`, { name: '', roles: 'secretariat' });
+    expect(res.status).toBe(400);
+    expect(alertCode(res.text)).toBe('invalid_name');
+    expect(t.ctx.meta.get('users', member.id)).toEqual(before);
+  });
+
+  test('disable ends the session and the API token; enable lets the token work again', async () => {
+    const { agent: victimAgent } = await signIn(victim.email);
+    const { token } = await createToken(t.ctx, null, t.ctx.meta.get('users', victim.id)!, 'script');
+    expect((await victimAgent.get('/account')).status).toBe(200);
+    expect((await request(app).get('/api/v1/me').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+
+    const res = await adminPost(`/admin/users/${victim.id}/disable`, {});
+    expect(res.status).toBe(303);
+    expect(t.ctx.meta.get('users', victim.id)!.disabled).toBe(true);
+    expect((await victimAgent.get('/account')).status).toBe(401);
+    const api = await request(app).get('/api/v1/me').set('Authorization', `Bearer ${token}`);
+    expect(api.status).toBe(401);
+    expect(api.body.error.code).toBe('invalid_token');
+    const page = await admin.get(`/admin/users/${victim.id}`);
+    expect(page.text).toContain('<span class="badge disabled">disabled</span>');
+    expect(page.text).toContain(`action="/admin/users/${victim.id}/enable"`);
+
+    const back = await adminPost(`/admin/users/${victim.id}/enable`, {});
+    expect(back.status).toBe(303);
+    expect(t.ctx.meta.get('users', victim.id)!.disabled).toBe(false);
+    expect((await request(app).get('/api/v1/me').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    // The old session stays ended; signing in again works.
+    expect((await victimAgent.get('/account')).status).toBe(401);
+    await signIn(victim.email);
+  });
+
+  test('the secretariat cannot disable themselves', async () => {
+    const res = await adminPost(`/admin/users/${sec.id}/disable`, {});
+    expect(res.status).toBe(409);
+    expect(alertCode(res.text)).toBe('cannot_disable_self');
+    expect(t.ctx.meta.get('users', sec.id)!.disabled).toBe(false);
+    expect((await admin.get('/admin')).status).toBe(200);
+  });
+});
+
+describe('groups', () => {
+  test('list with members and documents owned', async () => {
+    const res = await admin.get('/admin/groups');
+    expect(res.text).toMatch(/<code>wg-strategy<\/code><\/td><td>Working Group on Strategy<\/td><td>\d+<\/td><td>1<\/td>/);
+  });
+
+  test('add a group; a taken slug is 409, a bad slug 400', async () => {
+    const res = await adminPost('/admin/groups', { slug: 'wg-finance', name: 'Working Group on Finance' });
+    expect(res.status).toBe(303);
+    expect(t.ctx.meta.get('groups', 'wg-finance')).toMatchObject({ name: 'Working Group on Finance' });
+    expect((await admin.get('/admin/groups')).text).toContain('<code>wg-finance</code>');
+
+    const taken = await adminPost('/admin/groups', { slug: 'wg-finance', name: 'Other' });
+    expect(taken.status).toBe(409);
+    expect(alertCode(taken.text)).toBe('group_exists');
+    expect(t.ctx.meta.get('groups', 'wg-finance')!.name).toBe('Working Group on Finance');
+
+    const bad = await adminPost('/admin/groups', { slug: 'Bad Slug', name: 'Bad' });
+    expect(bad.status).toBe(400);
+    expect(alertCode(bad.text)).toBe('invalid_slug');
+  });
+});
+
+describe('documents', () => {
+  test('add a document: published as version 1', async () => {
+    const res = await adminPost('/admin/documents', { slug: 'code-of-conduct', title: 'Code of Conduct', group: 'mag', summary: '', text: '# Code of Conduct\r\n\r\nBe kind.\r\n' });
+    expect(res.status).toBe(303);
+    const api = await request(app).get('/api/v1/documents/code-of-conduct');
+    expect(api.status).toBe(200);
+    expect(api.body).toMatchObject({ slug: 'code-of-conduct', title: 'Code of Conduct', group: 'mag', version: { number: 1 } });
+    expect(api.body.text).toBe('# Code of Conduct\n\nBe kind.\n');
+    expect(t.ctx.meta.get('versions', 'code-of-conduct/1')!.author.email).toBe(sec.email);
+  });
+
+  test('adding with a taken slug, an unknown group or no title is refused, nothing published', async () => {
+    const taken = await adminPost('/admin/documents', { slug: 'code-of-conduct', title: 'Again', group: 'mag', text: 'x' });
+    expect(taken.status).toBe(409);
+    expect(alertCode(taken.text)).toBe('document_exists');
+    const noGroup = await adminPost('/admin/documents', { slug: 'orphan', title: 'Orphan', group: 'nope', text: 'x' });
+    expect(noGroup.status).toBe(404);
+    expect(alertCode(noGroup.text)).toBe('group_not_found');
+    const noTitle = await adminPost('/admin/documents', { slug: 'orphan', title: '  ', group: 'mag', text: 'x' });
+    expect(noTitle.status).toBe(400);
+    expect(alertCode(noTitle.text)).toBe('invalid_title');
+    expect(noTitle.text).toContain('value="orphan"');
+    expect(t.ctx.meta.get('documents', 'orphan')).toBeUndefined();
+    expect(t.ctx.meta.get('documents', 'code-of-conduct')!.latest).toBe(1);
+  });
+
+  test('change the title and the owning group', async () => {
+    const res = await adminPost('/admin/documents/code-of-conduct', { title: 'Code of Conduct for Meetings', group: 'wg-hybrid' });
+    expect(res.status).toBe(303);
+    const api = await request(app).get('/api/v1/documents/code-of-conduct');
+    expect(api.body).toMatchObject({ title: 'Code of Conduct for Meetings', group: 'wg-hybrid', version: { number: 1 } });
+    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'document.updated', subject: 'document/code-of-conduct', actor: sec.email });
+
+    const page = await admin.get('/admin/documents');
+    expect(page.text).toContain('role="status"');
+    expect(page.text).toContain('Code of Conduct for Meetings');
+  });
+
+  test('a bad title or group is refused on the page, nothing changed', async () => {
+    const seq = t.ctx.meta.auditLog(1)[0].seq;
+    const badTitle = await adminPost('/admin/documents/code-of-conduct', { title: 'Two\nlines', group: 'mag' });
+    expect(badTitle.status).toBe(400);
+    expect(alertCode(badTitle.text)).toBe('invalid_title');
+    expect(badTitle.text).toMatch(/<details open>/);
+    const badGroup = await adminPost('/admin/documents/code-of-conduct', { title: 'Fine', group: 'nope' });
+    expect(badGroup.status).toBe(404);
+    expect(alertCode(badGroup.text)).toBe('group_not_found');
+    const noDoc = await adminPost('/admin/documents/no-such-doc', { title: 'Fine' });
+    expect(noDoc.status).toBe(404);
+    expect(alertCode(noDoc.text)).toBe('document_not_found');
+    expect(t.ctx.meta.get('documents', 'code-of-conduct')).toMatchObject({ title: 'Code of Conduct for Meetings', group: 'wg-hybrid' });
+    expect(t.ctx.meta.auditLog(1)[0].seq).toBe(seq);
+  });
+});
+
+describe('audit log', () => {
+  test('lists what happened, newest first', async () => {
+    const res = await admin.get('/admin/audit');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('<th scope="col">Subject</th>');
+    expect(res.text).toContain('<code>user.created</code>');
+    expect(res.text).toContain('user/new.person@example.org');
+    expect(res.text).toContain('<time datetime="2026-01-15T10:00:00.000Z"');
+    const first = res.text.indexOf('document.updated');
+    const created = res.text.indexOf('document.created');
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThan(created);
+  });
+
+  test('?limit= is validated', async () => {
+    const one = await admin.get('/admin/audit?limit=1');
+    expect(one.status).toBe(200);
+    expect(one.text.match(/<tr><td><time/g)).toHaveLength(1);
+    for (const bad of ['0', 'abc', '5001', '-3', '1.5']) {
+      const res = await admin.get(`/admin/audit?limit=${bad}`);
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('invalid_limit');
+    }
+    expect((await admin.get('/admin/audit?limit=5000')).status).toBe(200);
+  });
+});
+
+describe('security', () => {
+  test('requiring a second factor for chairs sends a chair without one to /account/totp', async () => {
+    const before = await signIn(chair.email);
+    expect(before.location).toBe('/');
+
+    const res = await adminPost('/admin/security', { requireTotpFor: 'chair' });
+    expect(res.status).toBe(303);
+    expect(t.ctx.meta.get('settings', 'security')).toEqual({ requireTotpFor: ['chair'] });
+    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'settings.updated', actor: sec.email });
+    expect((await admin.get('/admin/security')).text).toMatch(/id="totp-chair"[^>]*checked/);
+
+    const after = await signIn(chair.email);
+    expect(after.location).toBe('/account/totp');
+    const elsewhere = await after.agent.get('/');
+    expect(elsewhere.status).toBe(303);
+    expect(elsewhere.headers.location).toBe('/account/totp');
+    // The secretariat is not affected.
+    expect((await admin.get('/admin')).status).toBe(200);
+  });
+
+  test('an unknown role is refused, nothing changed; clearing works', async () => {
+    const bad = await adminPost('/admin/security', { requireTotpFor: ['chair', 'member'] });
+    expect(bad.status).toBe(400);
+    expect(alertCode(bad.text)).toBe('invalid_role');
+    expect(t.ctx.meta.get('settings', 'security')).toEqual({ requireTotpFor: ['chair'] });
+
+    const clear = await adminPost('/admin/security', {});
+    expect(clear.status).toBe(303);
+    expect(t.ctx.meta.get('settings', 'security')).toEqual({ requireTotpFor: [] });
+    expect((await signIn(chair.email)).location).toBe('/');
+  });
+});
+
+describe('output is escaped', () => {
+  test('a hostile name shows as text', async () => {
+    const res = await adminPost('/admin/users', { email: 'evil@example.org', name: '<img src=x onerror=alert(1)>' });
+    expect(res.status).toBe(303);
+    const page = await admin.get('/admin/users');
+    expect(page.text).not.toContain('<img src=x');
+    expect(page.text).toContain('&lt;img src=x onerror=alert(1)&gt;');
+  });
+});
