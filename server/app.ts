@@ -9,8 +9,10 @@ import { publicApi } from './http/api/publicApi.js';
 import { errorHandler } from './http/errors.js';
 import { publicPages } from './http/pages/publicPages.js';
 import { accountApi } from './http/api/accountApi.js';
+import { proposalsApi } from './http/api/proposalsApi.js';
 import { apiAuth } from './http/middleware/apiAuth.js';
 import { writeLimit } from './http/middleware/writeLimit.js';
+import { requireSignInForWrites } from './http/middleware/requireSignIn.js';
 import { csrfProtection, requireTotpEnrolment, sessionMiddleware } from './http/middleware/session.js';
 import { authPages } from './http/pages/authPages.js';
 import { accountPages } from './http/pages/accountPages.js';
@@ -68,14 +70,17 @@ export function createApp(deps: AppDeps): Express {
   const api = express.Router();
   api.use(express.json({ limit: '2mb' }));
   api.use(apiAuth(ctx));
+  api.use(requireSignInForWrites(/^\/tokens$/));
   api.use(writeLimit(limiter));
   api.use(publicApi(ctx));
   api.use(accountApi(ctx, throttle));
+  api.use(proposalsApi(ctx));
   api.use((req, _res, next) => next(notFound('no_such_route', `There is no API route ${req.method} ${req.path}.`)));
   app.use('/api/v1', api);
 
   app.use(express.urlencoded({ extended: false, limit: '2mb' }));
   sessionMiddleware(app, ctx, { ...deps.sessions, secure: config.baseUrl.startsWith('https:') });
+  app.use(requireSignInForWrites(/^\/(login|login\/code|logout)$/));
   app.use(csrfProtection);
   app.use(requireTotpEnrolment(ctx));
   app.use(writeLimit(limiter));

@@ -9,7 +9,8 @@ import { hasRole, inGroup, isOfficer, type Actor } from './actor.js';
 export type Subject =
   | { kind: 'none' }
   | { kind: 'document'; group: string }
-  | { kind: 'proposal'; group: string; state: string; authorId: number };
+  | { kind: 'proposal'; group: string; state: string; authorId: number; wasShared?: boolean }
+  | { kind: 'consolidation'; group: string };
 
 const NONE: Subject = { kind: 'none' };
 
@@ -28,6 +29,9 @@ export type Action =
   | 'comment.create'
   | 'comment.resolve';
 
+/** Actions that only read: refusing them to the public must not reveal what exists. */
+const READS = new Set<Action>(['proposal.read', 'audit.read']);
+
 const secretariat = (a: Actor | null) => hasRole(a, 'secretariat');
 
 /** May the actor see the subject at all? */
@@ -36,10 +40,15 @@ export function canSee(a: Actor | null, s: Subject): boolean {
     case 'none':
     case 'document':
       return true;
-    case 'proposal':
-      if (s.state === 'draft') return inGroup(a, s.group) || isOfficer(a);
-      if (s.state === 'withdrawn') return hasRole(a, 'member') || inGroup(a, s.group) || isOfficer(a) || a?.id === s.authorId;
-      return hasRole(a, 'member') || inGroup(a, s.group) || isOfficer(a);
+    case 'proposal': {
+      // Its drafters (the owning group), its author, the chair and the secretariat always;
+      // all members once it has been shared (a withdrawn shared proposal stays on the record).
+      const drafters = inGroup(a, s.group) || isOfficer(a) || (!!a && a.id === s.authorId);
+      const everShared = s.state === 'shared' || s.state === 'consolidated' || (s.state === 'withdrawn' && !!s.wasShared);
+      return drafters || (everShared && hasRole(a, 'member'));
+    }
+    case 'consolidation':
+      return hasRole(a, 'member') || isOfficer(a) || inGroup(a, s.group);
   }
 }
 
@@ -56,7 +65,7 @@ const RULES: Record<Action, (a: Actor | null, s: Subject) => boolean> = {
   'proposal.share': (a, s) => s.kind === 'proposal' && (inGroup(a, s.group) || isOfficer(a)),
   'proposal.withdraw': (a, s) => s.kind === 'proposal' && (a?.id === s.authorId || isOfficer(a)),
   'comment.create': (a, s) => !!a && canSee(a, s),
-  'comment.resolve': (a, s) => s.kind === 'proposal' && (inGroup(a, s.group) || isOfficer(a)),
+  'comment.resolve': (a, s) => (s.kind === 'proposal' && inGroup(a, s.group)) || isOfficer(a),
 };
 
 /** Whether the actor may do the action on the subject (and can see it). */
@@ -67,6 +76,7 @@ export function can(a: Actor | null, action: Action, s: Subject = NONE): boolean
 /** Throw the right refusal: 401 without sign-in, 404 when not visible, 403 when visible but not allowed. */
 export function authorize(a: Actor | null, action: Action, s: Subject = NONE, what = 'that'): void {
   if (can(a, action, s)) return;
+  if (!a && !READS.has(action)) throw unauthenticated();
   if (!canSee(a, s)) throw notFound('not_found', `There is no ${what} here.`);
   if (!a) throw unauthenticated();
   throw forbidden('forbidden', `Your role does not allow you to do ${what === 'that' ? 'this' : `this to the ${what}`}.`);

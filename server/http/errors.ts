@@ -44,7 +44,16 @@ export function sendError(req: Request, res: Response, status: number, code: str
     return;
   }
   res.format({
-    html: () => res.render('error', { title: TITLES[status] ?? 'Error', status, code, message, user: res.locals.user ?? null, csrfToken: res.locals.csrfToken ?? '' }),
+    html: () =>
+      res.render('error', {
+        title: TITLES[status] ?? 'Error',
+        status,
+        code,
+        message,
+        next: req.method === 'GET' && /^\/(?![/\\])/.test(req.originalUrl) ? req.originalUrl : '/',
+        user: res.locals.user ?? null,
+        csrfToken: res.locals.csrfToken ?? '',
+      }),
     json: () => res.json({ error: { code, message, ...extra } }),
     default: () => res.type('text/plain').send(`${message}\n`),
   });

@@ -1,9 +1,8 @@
 import { conflict, invalid, notFound } from '../domain/errors.js';
 import { isSlug } from '../domain/slug.js';
+import { checkText } from '../domain/text.js';
 import { systemIdentity, type Actor, type Ctx } from './context.js';
 import { publishVersion } from './publishVersion.js';
-
-export const MAX_TEXT_BYTES = 1024 * 1024;
 
 /** Check a new document's slug, title, group and text; refuse a slug already in use. */
 export function checkNewDocument(ctx: Ctx, input: { slug: string; title: string; group: string }): void {
@@ -13,10 +12,7 @@ export function checkNewDocument(ctx: Ctx, input: { slug: string; title: string;
   if (ctx.meta.get('documents', input.slug)) throw conflict('document_exists', `The document ${input.slug} already exists.`);
 }
 
-export function checkText(text: string): void {
-  if (Buffer.byteLength(text, 'utf8') > MAX_TEXT_BYTES) throw invalid('text_too_large', 'A text may be at most 1 MB.');
-  if (text.includes('\u0000')) throw invalid('invalid_text', 'The text contains a NUL character.');
-}
+export { checkText };
 
 /** Add a new document whose text becomes version 1, recorded as made by `actor` (or the system). */
 export async function addDocument(

@@ -1,6 +1,6 @@
 import type { GitRepository, Identity } from '../store/git/repository.js';
 import type { MetaStore } from '../store/meta/metaStore.js';
-import { Mutex } from '../store/git/mutex.js';
+import { KeyedMutex, Mutex } from '../store/git/mutex.js';
 
 /** What every use case works with: the two stores and the clock (injected so tests control time). */
 export interface Ctx {
@@ -9,10 +9,12 @@ export interface Ctx {
   clock: () => Date;
   /** Publications of any document are serialised: each is a commit on `main`. */
   publishing: Mutex;
+  /** One lock per proposal or consolidation: edits, round openings and publications of one subject never interleave. */
+  subjects: KeyedMutex;
 }
 
 export function makeCtx(repo: GitRepository, meta: MetaStore, clock: () => Date = () => new Date()): Ctx {
-  return { repo, meta, clock, publishing: new Mutex() };
+  return { repo, meta, clock, publishing: new Mutex(), subjects: new KeyedMutex() };
 }
 
 export const MAIN = 'refs/heads/main';

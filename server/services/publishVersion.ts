@@ -35,13 +35,17 @@ export interface PublishInput {
 export async function publishVersion(ctx: Ctx, input: PublishInput): Promise<VersionRecord> {
   return ctx.publishing.run(async () => {
     const doc = ctx.meta.get('documents', input.slug);
+    // An existing document keeps the title and group it has now (read under the lock): a
+    // concurrent rename must not be undone by a publication that read the old ones.
+    const title = doc?.title ?? input.title;
+    const group = doc?.group ?? input.group;
     const number = (doc?.latest ?? 0) + 1;
     const head = await ctx.repo.resolve(MAIN);
     if (head !== (ctx.meta.get('system', 'main')?.indexedMain ?? null)) {
       throw conflict('index_behind', 'The published history changed outside this server; restart it to re-read the repository.');
     }
     const message = formatMessage(input.summary, [
-      ...versionTrailers({ slug: input.slug, number, title: input.title, group: input.group }),
+      ...versionTrailers({ slug: input.slug, number, title, group }),
       ...(input.trailers ?? []),
     ]);
     // git keeps whole seconds: the index must say exactly what git says.
@@ -82,8 +86,8 @@ export async function publishVersion(ctx: Ctx, input: PublishInput): Promise<Ver
         documents: {
           ...extra?.puts?.documents,
           [input.slug]: doc
-            ? { ...doc, title: input.title, group: input.group, latest: number }
-            : { slug: input.slug, title: input.title, group: input.group, latest: number, createdAt: committer.at.toISOString() },
+            ? { ...doc, latest: number }
+            : { slug: input.slug, title, group, latest: number, createdAt: committer.at.toISOString() },
         },
         versions: { ...extra?.puts?.versions, [versionKey(input.slug, number)]: version },
         system: { main: { ...ctx.meta.get('system', 'main'), indexedMain: commit } },

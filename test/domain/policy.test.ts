@@ -37,8 +37,12 @@ const SUBJECTS = {
   // A draft withdrawn before it was ever shared: nobody outside the owning group, the chair
   // and the secretariat has seen it, so withdrawing must not publish it to every member.
   withdrawn: { kind: 'proposal', group: 'wg-strategy', state: 'withdrawn', authorId: AUTHOR },
+  // Withdrawn after it had been shared: it stays on the record for all members.
+  withdrawnShared: { kind: 'proposal', group: 'wg-strategy', state: 'withdrawn', authorId: AUTHOR, wasShared: true },
   // Another group's draft.
   otherDraft: { kind: 'proposal', group: 'wg-hybrid', state: 'draft', authorId: 99 },
+  // A consolidation of a document owned by wg-strategy ("GET /consolidations/:id — members").
+  consolidation: { kind: 'consolidation', group: 'wg-strategy' },
 } satisfies Record<string, Subject>;
 type SubjectName = keyof typeof SUBJECTS;
 
@@ -86,6 +90,7 @@ const TABLE: Record<Action, Partial<Record<SubjectName, Row>>> = {
   // Drafts: owning group, chair, secretariat; shared: all members. Reads by the public of
   // what they may not see answer 404 (the public never learns a draft exists).
   'proposal.read': {
+    withdrawnShared: [404, O, O, O, O, O],
     draft: [404, 404, O, O, O, O],
     shared: [404, O, O, O, O, O],
     withdrawn: [404, 404, O, O, O, O],
@@ -93,12 +98,14 @@ const TABLE: Record<Action, Partial<Record<SubjectName, Row>>> = {
   },
   // Writes. Rule 9: "A request without credentials that tries to change anything gets 401".
   'proposal.edit': {
+    withdrawnShared: [401, 403, O, O, O, O],
     draft: [401, 404, O, O, O, O],
     shared: [401, 403, O, O, O, O],
     withdrawn: [401, 404, O, O, O, O], // (the 409 for a withdrawn text is the service's, not the policy's)
     otherDraft: [401, 404, 404, 404, O, O],
   },
   'proposal.share': {
+    withdrawnShared: [401, 403, O, O, O, O],
     draft: [401, 404, O, O, O, O],
     shared: [401, 403, O, O, O, O],
     withdrawn: [401, 404, O, O, O, O],
@@ -106,6 +113,7 @@ const TABLE: Record<Action, Partial<Record<SubjectName, Row>>> = {
   },
   // "its author, chair, secretariat"
   'proposal.withdraw': {
+    withdrawnShared: [401, 403, O, 403, O, O],
     draft: [401, 404, O, 403, O, O],
     shared: [401, 403, O, 403, O, O],
     withdrawn: [401, 404, O, 403, O, O],
@@ -113,6 +121,8 @@ const TABLE: Record<Action, Partial<Record<SubjectName, Row>>> = {
   },
   // "members who may see it" (the secretariat, who see everything, may comment too).
   'comment.create': {
+    withdrawnShared: [401, O, O, O, O, O],
+    consolidation: [401, O, O, O, O, O],
     draft: [401, 404, O, O, O, O],
     shared: [401, O, O, O, O, O],
     withdrawn: [401, 404, O, O, O, O],
@@ -120,6 +130,9 @@ const TABLE: Record<Action, Partial<Record<SubjectName, Row>>> = {
   },
   // Resolving threads: the people who edit the text.
   'comment.resolve': {
+    withdrawnShared: [401, 403, O, O, O, O],
+    // consolidations are the chair's and the secretariat's to edit
+    consolidation: [401, 403, 403, 403, O, O],
     draft: [401, 404, O, O, O, O],
     shared: [401, 403, O, O, O, O],
     withdrawn: [401, 404, O, O, O, O],
@@ -150,7 +163,7 @@ describe('the table itself', () => {
   test('lists every Action of policy.ts, each with at least one subject', () => {
     expect(everyActionListed).toBe(true);
     for (const a of ALL_ACTIONS) expect(Object.keys(TABLE[a]).length).toBeGreaterThan(0);
-    expect(CELLS.length).toBeGreaterThanOrEqual(36);
+    expect(CELLS.length).toBeGreaterThanOrEqual(44);
   });
 });
 
@@ -241,7 +254,7 @@ describe('properties from PRODUCT.md', () => {
       const allowed = can(null, action, SUBJECTS[subject]);
       if (allowed) throw new Error(`public allowed: ${cellKey(action, subject)}`);
     }
-    for (const s of ['draft', 'shared', 'withdrawn', 'otherDraft'] as const) expect(canSee(null, SUBJECTS[s])).toBe(false);
+    for (const s of ['draft', 'shared', 'withdrawn', 'withdrawnShared', 'otherDraft', 'consolidation'] as const) expect(canSee(null, SUBJECTS[s])).toBe(false);
   });
 
   test('roles are independent flags: a user who is member, in a group and secretariat gets the union', () => {

@@ -404,11 +404,17 @@ describe('security', () => {
 });
 
 describe('output is escaped', () => {
-  test('a hostile name shows as text', async () => {
-    const res = await adminPost('/admin/users', { email: 'evil@example.org', name: '<img src=x onerror=alert(1)>' });
+  test('hostile names show as text', async () => {
+    const res = await adminPost('/admin/groups', { slug: 'wg-evil', name: '<img src=x onerror=alert(1)> & "q"' });
     expect(res.status).toBe(303);
-    const page = await admin.get('/admin/users');
-    expect(page.text).not.toContain('<img src=x');
-    expect(page.text).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    const user = await adminPost('/admin/users', { email: 'quote@example.org', name: 'Ann "Quote" & Co', groups: 'wg-evil' });
+    expect(user.status).toBe(303);
+    for (const path of ['/admin/groups', '/admin/users', `/admin/users/${findUserByEmail(t.ctx, 'quote@example.org')!.id}`, '/admin/documents']) {
+      const page = await admin.get(path);
+      expect(page.status).toBe(200);
+      expect(page.text).not.toContain('<img src=x');
+      expect(page.text).toContain('&lt;img src=x onerror=alert(1)&gt; &amp; &#34;q&#34;');
+    }
+    expect((await admin.get('/admin/users')).text).toContain('Ann &#34;Quote&#34; &amp; Co');
   });
 });

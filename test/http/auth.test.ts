@@ -13,7 +13,7 @@ import request from 'supertest';
 import { createApp } from '../../server/app.js';
 import { disableUser } from '../../server/services/accounts/users.js';
 import { beginTotp, confirmTotp } from '../../server/services/auth/totp.js';
-import { ABSOLUTE_MS } from '../../server/http/middleware/session.js';
+import { ABSOLUTE_MS, IDLE_MS } from '../../server/http/middleware/session.js';
 import { FileSessionStore } from '../../server/store/sessions/fileSessionStore.js';
 import { csrfFrom, csrfOf, makeUser, sidCookie, sidCookieLine, signIn, signedIn } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
@@ -197,6 +197,24 @@ describe('throttling of failed passwords (per account + address)', () => {
   });
 });
 
+describe('other password checks are throttled like the login form', () => {
+  test('guessing the current password at /account/password: the 11th wrong guess is 429', async () => {
+    const ip = '10.5.5.5';
+    const agent = await signedIn(t.app, 'bob@example.org', PW.bob, { ip });
+    const statuses: number[] = [];
+    for (let i = 1; i <= 11; i++) {
+      const res = await agent
+        .post('/account/password')
+        .set('X-Forwarded-For', ip)
+        .type('form')
+        .send({ _csrf: await csrfOf(agent), current: `guess ${i} of the current`, next: 'a brand new password', confirm: 'a brand new password' });
+      statuses.push(res.status);
+    }
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(400));
+    expect(statuses[10]).toBe(429);
+  }, 30_000);
+});
+
 describe('sessions end', () => {
   test("a disabled user's existing session is refused on the next request", async () => {
     const agent = await signedIn(t.app, 'dora@example.org', PW.dora);
@@ -207,6 +225,20 @@ describe('sessions end', () => {
     expect((await agent.get('/')).text).not.toContain('Dora Disabled');
     // …and the password no longer signs in.
     expect((await signIn(t.app, 'dora@example.org', PW.dora)).res.status).toBe(401);
+  });
+
+  test('idle timeout: 12 h without a request → signed out', async () => {
+    const start = clock().getTime();
+    clock.set(new Date().toISOString()); // the store's expiry is on the real clock (see the top)
+    try {
+      const agent = await signedIn(t.app, 'lena@example.org', PW.lena);
+      clock.advance(IDLE_MS - 60 * 60_000);
+      expect((await agent.get('/account')).status).toBe(200);
+      clock.advance(2 * 60 * 60_000);
+      expect((await agent.get('/account')).status).toBe(401);
+    } finally {
+      clock.set(new Date(start).toISOString());
+    }
   });
 
   test('absolute lifetime: 8 days later (active or not) the session is signed out', async () => {
@@ -298,6 +330,26 @@ describe('second factor (TOTP)', () => {
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/login');
     expect((await a.agent.get('/account')).status).toBe(401);
+  });
+  test('guessing codes at /login/code is throttled: the 11th attempt is 429, even with the right code', async () => {
+    const ip = '10.4.4.4';
+    const r = await signIn(t.app, 'otto@example.org', PW.otto, { ip });
+    expect(r.res.headers.location).toBe('/login/code');
+    let csrf = csrfFrom((await r.agent.get('/login/code').set('X-Forwarded-For', ip)).text);
+    const window = await Promise.all([-30, 0, 30].map((d) => generate({ secret, epoch: epoch() + d })));
+    const statuses: number[] = [];
+    for (let n = 0; statuses.length < 10; n++) {
+      const code = String(200000 + n * 7919).slice(0, 6);
+      if (window.includes(code)) continue;
+      const res = await r.agent.post('/login/code').set('X-Forwarded-For', ip).type('form').send({ _csrf: csrf, code });
+      statuses.push(res.status);
+      if (res.status === 401) csrf = csrfFrom(res.text);
+    }
+    expect(statuses).toEqual(Array(10).fill(401));
+    const right = await r.agent.post('/login/code').set('X-Forwarded-For', ip).type('form').send({ _csrf: csrf, code: await generate({ secret, epoch: epoch() }) });
+    expect(right.status).toBe(429);
+    expect(Number(right.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await r.agent.get('/account')).status).toBe(401);
   });
 });
 

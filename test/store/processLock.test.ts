@@ -134,6 +134,7 @@ describe('acquireLock', () => {
       const won = results.filter((r) => r.status === 'fulfilled');
       for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(DataDirBusyError);
       rounds.push(won.length);
+      for (const w of won) await (w as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireLock>>>).value.release();
       await fsp.rm(lockFile(), { force: true });
     }
     expect({ roundsWithMoreThanOneHolder: rounds.filter((n) => n > 1).length, roundsWithNone: rounds.filter((n) => n === 0).length }).toEqual({

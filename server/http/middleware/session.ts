@@ -74,7 +74,7 @@ export const csrfProtection: RequestHandler = (req, res, next) => {
 
 /** Where the site requires a second factor for a role, a signed-in holder must set one up before anything else. */
 export function requireTotpEnrolment(ctx: Ctx): RequestHandler {
-  const allowed = /^\/(account\/totp|logout|assets\/|login)/;
+  const allowed = /^\/(?:account\/totp(?:\/|$)|logout$|login(?:\/code)?$|assets\/)/;
   return (req, res, next) => {
     if (req.user && mustEnrolTotp(ctx, req.user) && !allowed.test(req.path)) {
       if (req.method === 'GET') return res.redirect(303, '/account/totp');

@@ -63,7 +63,7 @@ export function checkEmail(email: unknown): string {
 }
 
 export function checkName(name: unknown): string {
-  if (typeof name !== 'string' || !name.trim() || name.length > 200 || /[\r\n]/.test(name)) throw invalid('invalid_name', 'A name is one line of 1–200 characters.');
+  if (typeof name !== 'string' || !name.trim() || name.length > 200 || /[\r\n\u0000<>]/.test(name)) throw invalid('invalid_name', 'A name is one line of 1–200 characters, without < or >.');
   return name.trim();
 }
 
@@ -112,6 +112,16 @@ export async function addUser(ctx: Ctx, by: Actor | null, input: NewUser): Promi
   return user;
 }
 
+/** Refuse a change that would leave no enabled secretariat (nobody could then manage accounts from the pages). */
+function keepsASecretariat(ctx: Ctx, changed: UserRecord): void {
+  const left = ctx.meta.all('users').some((u) => {
+    const x = u.id === changed.id ? changed : u;
+    return !x.disabled && x.roles.includes('secretariat');
+  });
+  const hadOne = ctx.meta.all('users').some((u) => !u.disabled && u.roles.includes('secretariat'));
+  if (hadOne && !left) throw conflict('last_secretariat', 'This would leave no active secretariat account. Give another account the secretariat role first.');
+}
+
 /** Replace roles and/or groups; `enable` re-enables a disabled account. */
 export async function setUser(ctx: Ctx, by: Actor | null, email: string, input: { roles?: string[]; groups?: string[]; name?: string; enable?: boolean }): Promise<UserRecord> {
   const u = requireUserByEmail(ctx, email);
@@ -123,6 +133,7 @@ export async function setUser(ctx: Ctx, by: Actor | null, email: string, input: 
     disabled: input.enable ? false : u.disabled,
     updatedAt: ctx.clock().toISOString(),
   };
+  keepsASecretariat(ctx, next);
   const events = [{ action: 'user.updated', subject: `user/${u.email}` }];
   if (input.enable && u.disabled) events.push({ action: 'user.enabled', subject: `user/${u.email}` });
   await ctx.meta.write({ actor: by?.email ?? null, at: ctx.clock(), events, puts: { users: { [u.id]: next } } });
@@ -134,6 +145,7 @@ export async function disableUser(ctx: Ctx, by: Actor | null, email: string): Pr
   const u = requireUserByEmail(ctx, email);
   if (by && by.id === u.id) throw conflict('cannot_disable_self', 'You cannot disable your own account.');
   const next: UserRecord = { ...u, disabled: true, sessionEpoch: u.sessionEpoch + 1, updatedAt: ctx.clock().toISOString() };
+  keepsASecretariat(ctx, next);
   await ctx.meta.write({ actor: by?.email ?? null, at: ctx.clock(), events: [{ action: 'user.disabled', subject: `user/${u.email}` }], puts: { users: { [u.id]: next } } });
   return next;
 }

@@ -57,6 +57,55 @@ export interface TokenRecord {
   revokedAt: string | null;
 }
 
+/** A proposed change to one document, on its own branch `refs/heads/proposals/<id>`. */
+export interface ProposalRecord {
+  id: number;
+  document: string;
+  title: string;
+  rationale: string;
+  authorId: number;
+  state: 'draft' | 'shared' | 'consolidated' | 'withdrawn';
+  /** The commit of `main` it was based on when created. */
+  base: string;
+  head: string;
+  /** Number of saved revisions (revision 1 is the text it was created with). */
+  revisions: number;
+  /** Whether it was ever shared (a withdrawn shared proposal stays visible to members). */
+  wasShared: boolean;
+  /** The round open on it, if any (its text is then frozen). */
+  openRound: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One saved revision of a proposal or consolidation: keyed `proposal/<id>/<n>` or `consolidation/<id>/<n>`. */
+export interface RevisionRecord {
+  subject: SubjectRef;
+  n: number;
+  commit: string;
+  blob: string;
+  authorId: number;
+  at: string;
+}
+
+export interface SubjectRef {
+  type: 'proposal' | 'consolidation';
+  id: number;
+}
+
+export interface CommentRecord {
+  id: number;
+  subject: SubjectRef;
+  authorId: number;
+  body: string;
+  /** A quoted passage of a given revision, at an offset of that revision's text. */
+  anchor: { quote: string; offset: number; revision: number } | null;
+  replyTo: number | null;
+  resolved: boolean;
+  resolvedBy: number | null;
+  createdAt: string;
+}
+
 /** Site-wide security settings the secretariat controls. */
 export interface SecuritySettings {
   requireTotpFor: ('chair' | 'secretariat')[];
@@ -76,7 +125,12 @@ export interface Collections {
   users: UserRecord;
   tokens: TokenRecord;
   settings: SecuritySettings;
+  proposals: ProposalRecord;
+  revisions: RevisionRecord;
+  comments: CommentRecord;
 }
+
+export const revisionKey = (s: SubjectRef, n: number) => `${s.type}/${s.id}/${n}`;
 
 export type CollectionName = keyof Collections;
 

@@ -1,0 +1,87 @@
+import { invalid } from './errors.js';
+
+/**
+ * Approval rounds, as pure rules (PRODUCT.md rules 2–4). The quorum is held as a whole number
+ * of ten-thousandths, so every comparison is exact integer arithmetic.
+ */
+export const RULES = ['consensus', 'majority', 'two-thirds'] as const;
+export type Rule = (typeof RULES)[number];
+export type Position = 'approve' | 'object' | 'abstain';
+export type Result = 'passed' | 'failed' | 'no-quorum';
+
+export interface Tally {
+  approve: number;
+  object: number;
+  abstain: number;
+  notVoted: number;
+}
+
+export interface Cast {
+  voterId: number;
+  position: Position;
+  castAt: string;
+}
+
+/** A fraction 0–1 with at most four decimals → ten-thousandths (0.5 → 5000). */
+export function quorumToBp(q: unknown): number {
+  if (typeof q !== 'number' || !Number.isFinite(q) || q < 0 || q > 1) throw invalid('invalid_quorum', 'The quorum is a fraction of the electorate from 0 to 1 (for example 0.5).');
+  const bp = Math.round(q * 10000);
+  if (Math.abs(q * 10000 - bp) > 1e-6) throw invalid('invalid_quorum', 'Give the quorum with at most four decimals (for example 0.6667).');
+  return bp;
+}
+
+export const bpToQuorum = (bp: number) => bp / 10000;
+
+/** ⌈quorum × E⌉ in integers. */
+export const ballotsNeeded = (quorumBp: number, electorate: number) => Math.ceil((quorumBp * electorate) / 10000);
+// (quorumBp * electorate) stays far below 2^53 for any real electorate; Math.ceil of an exact
+// integer quotient is exact, and of a non-integer quotient rounds up as required.
+
+export function checkRule(rule: unknown): Rule {
+  if (!RULES.includes(rule as Rule)) throw invalid('invalid_rule', `The rule is one of ${RULES.join(', ')}.`);
+  return rule as Rule;
+}
+
+export function checkPosition(position: unknown, reason: unknown): { position: Position; reason: string } {
+  if (position !== 'approve' && position !== 'object' && position !== 'abstain') {
+    throw invalid('invalid_position', 'A ballot is approve, object or abstain.');
+  }
+  const r = typeof reason === 'string' ? reason.trim() : '';
+  if (reason !== undefined && reason !== null && typeof reason !== 'string') throw invalid('invalid_reason', 'A reason is text.');
+  if (r.length > 5000) throw invalid('invalid_reason', 'A reason may have at most 5000 characters.');
+  if (position === 'object' && !r) throw invalid('reason_required', 'An objection needs a reason.');
+  return { position, reason: r };
+}
+
+/** The counted ballot of each voter is their latest cast; only the electorate counts. */
+export function countedBallots<T extends Cast>(casts: T[], electorate: readonly number[]): Map<number, T> {
+  const eligible = new Set(electorate);
+  const counted = new Map<number, T>();
+  for (const c of casts) if (eligible.has(c.voterId)) counted.set(c.voterId, c);
+  return counted;
+}
+
+export function tally(casts: Cast[], electorate: readonly number[]): Tally {
+  const t: Tally = { approve: 0, object: 0, abstain: 0, notVoted: 0 };
+  const counted = countedBallots(casts, electorate);
+  for (const c of counted.values()) t[c.position]++;
+  t.notVoted = electorate.length - counted.size;
+  return t;
+}
+
+/** Rule 3: quorum first, then the rule. */
+export function result(rule: Rule, quorumBp: number, electorate: number, t: Tally): Result {
+  const cast = t.approve + t.object + t.abstain;
+  if (cast < ballotsNeeded(quorumBp, electorate)) return 'no-quorum';
+  switch (rule) {
+    case 'consensus':
+      return t.object === 0 ? 'passed' : 'failed';
+    case 'majority':
+      return t.approve > t.object ? 'passed' : 'failed';
+    case 'two-thirds':
+      return t.approve >= 1 && 3 * t.approve >= 2 * (t.approve + t.object) ? 'passed' : 'failed';
+  }
+}
+
+/** Rule 4: the chair may close early only once every eligible member has voted. */
+export const everyoneVoted = (t: Tally) => t.notVoted === 0;

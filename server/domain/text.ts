@@ -1,0 +1,32 @@
+import { invalid, tooLarge } from './errors.js';
+
+export const MAX_TEXT_BYTES = 1024 * 1024;
+export const MAX_TITLE = 200;
+export const MAX_RATIONALE_BYTES = 20 * 1024;
+export const MAX_COMMENT_BYTES = 20 * 1024;
+export const MAX_SUMMARY = 2000;
+
+/** A document text: at most 1 MB of UTF-8 (413 above), no NUL. */
+export function checkText(text: unknown): string {
+  if (typeof text !== 'string') throw invalid('invalid_text', 'Give the text as a string.');
+  if (Buffer.byteLength(text, 'utf8') > MAX_TEXT_BYTES) throw tooLarge('text_too_large', 'A text may be at most 1 MB.');
+  if (text.includes('\u0000')) throw invalid('invalid_text', 'The text contains a NUL character.');
+  return text;
+}
+
+/** A one-line title of 1–200 characters. */
+export function checkTitle(title: unknown): string {
+  if (typeof title !== 'string' || !title.trim() || title.length > MAX_TITLE || /[\r\n\u0000]/.test(title)) {
+    throw invalid('invalid_title', `A title is one line of 1–${MAX_TITLE} characters.`);
+  }
+  return title.trim();
+}
+
+/** Free text (rationale, comment, summary) up to `maxBytes`; `required` refuses blank. */
+export function checkProse(value: unknown, field: string, maxBytes: number, required: boolean): string {
+  if (value === undefined || value === null) value = '';
+  if (typeof value !== 'string' || value.includes('\u0000')) throw invalid(`invalid_${field}`, `Give the ${field} as text.`);
+  if (Buffer.byteLength(value, 'utf8') > maxBytes) throw tooLarge(`${field}_too_large`, `The ${field} may be at most ${Math.round(maxBytes / 1024)} KB.`);
+  if (required && !value.trim()) throw invalid(`invalid_${field}`, `The ${field} cannot be empty.`);
+  return value;
+}

@@ -1,0 +1,86 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Ctx } from '../../services/context.js';
+import { loadProposal } from '../../services/proposals/access.js';
+import { addComment, commentsOf, placeComments, setResolved } from '../../services/proposals/comments.js';
+import { proposalCommentable } from '../../services/proposals/commentable.js';
+import { createProposal, reviseProposal, shareProposal, withdrawProposal } from '../../services/proposals/proposals.js';
+import { proposalDiff, proposalText } from '../../services/proposals/read.js';
+import { commentJson, proposalFull, proposalSummary } from '../presenters/proposals.js';
+import { parse, PositiveInt } from '../validate.js';
+import { notFound } from '../../domain/errors.js';
+import { isSlug } from '../../domain/slug.js';
+
+const Id = z.object({ id: PositiveInt });
+const CommentId = z.object({ id: PositiveInt, cid: PositiveInt });
+const DiffQuery = z.object({ from: PositiveInt.optional(), to: PositiveInt.optional(), against: z.enum(['base', 'published']).optional() });
+const idOf = (params: unknown) => {
+  const r = Id.safeParse(params);
+  if (!r.success) throw notFound('proposal_not_found', 'There is no such proposal.');
+  return r.data.id;
+};
+const body = (req: { body?: unknown }) => (req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {});
+
+/** Proposals and their comments (API.md "Members"). Routes stay thin: rules live in services and the policy. */
+export function proposalsApi(ctx: Ctx): Router {
+  const r = Router();
+
+  r.post('/documents/:slug/proposals', async (req, res) => {
+    const slug = req.params.slug;
+    if (!isSlug(slug)) throw notFound('document_not_found', `There is no document called "${slug}".`);
+    const b = body(req);
+    const p = await createProposal(ctx, req.actor ?? null, slug, { title: b.title, rationale: b.rationale, text: b.text });
+    res.status(201).json(proposalSummary(p));
+  });
+
+  r.get('/proposals/:id', async (req, res) => {
+    const p = loadProposal(ctx, req.actor ?? null, idOf(req.params));
+    res.json(proposalFull(ctx, p, await proposalText(ctx, p)));
+  });
+
+  r.put('/proposals/:id/text', async (req, res) => {
+    const b = body(req);
+    const p = await reviseProposal(ctx, req.actor ?? null, idOf(req.params), { text: b.text, head: b.head, title: b.title, rationale: b.rationale });
+    res.json({ head: p.head });
+  });
+
+  r.get('/proposals/:id/diff', async (req, res) => {
+    const q = parse(DiffQuery, { from: req.query.from, to: req.query.to, against: req.query.against }, 'invalid_revision');
+    const d = await proposalDiff(ctx, req.actor ?? null, idOf(req.params), q);
+    res.json({ from: d.from.commit, to: d.to.commit, changes: d.changes });
+  });
+
+  r.post('/proposals/:id/share', async (req, res) => {
+    const p = await shareProposal(ctx, req.actor ?? null, idOf(req.params));
+    res.json({ state: p.state });
+  });
+
+  r.post('/proposals/:id/withdraw', async (req, res) => {
+    const p = await withdrawProposal(ctx, req.actor ?? null, idOf(req.params));
+    res.json({ state: p.state });
+  });
+
+  r.get('/proposals/:id/comments', async (req, res) => {
+    const p = loadProposal(ctx, req.actor ?? null, idOf(req.params));
+    const placed = await placeComments(ctx, { type: 'proposal', id: p.id }, p.revisions, commentsOf(ctx, { type: 'proposal', id: p.id }));
+    res.json(placed.map((c) => commentJson(ctx, c)));
+  });
+
+  r.post('/proposals/:id/comments', async (req, res) => {
+    const p = loadProposal(ctx, req.actor ?? null, idOf(req.params));
+    const b = body(req);
+    const c = await addComment(ctx, req.actor ?? null, proposalCommentable(ctx, p), { body: b.body, anchor: b.anchor, replyTo: b.replyTo });
+    res.status(201).json(commentJson(ctx, c));
+  });
+
+  for (const [verb, resolved] of [['resolve', true], ['reopen', false]] as const) {
+    r.post(`/proposals/:id/comments/:cid/${verb}`, async (req, res) => {
+      const ids = parse(CommentId, req.params, 'invalid_id');
+      const p = loadProposal(ctx, req.actor ?? null, ids.id);
+      const c = await setResolved(ctx, req.actor ?? null, proposalCommentable(ctx, p), ids.cid, resolved);
+      res.json(commentJson(ctx, c));
+    });
+  }
+
+  return r;
+}

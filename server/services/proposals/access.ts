@@ -1,0 +1,36 @@
+import type { Actor } from '../../domain/actor.js';
+import { notFound } from '../../domain/errors.js';
+import { authorize, can, canSee, type Action, type Subject } from '../../domain/policy.js';
+import type { ProposalRecord } from '../../store/meta/schema.js';
+import type { Ctx } from '../context.js';
+
+/** The policy's view of a proposal (its owning group is the document's). */
+export function proposalSubject(ctx: Ctx, p: ProposalRecord): Subject {
+  const group = ctx.meta.get('documents', p.document)?.group ?? '';
+  return { kind: 'proposal', group, state: p.state, authorId: p.authorId, wasShared: p.wasShared };
+}
+
+/** Load a proposal the actor may see (404 otherwise — also for ids that do not exist). */
+export function loadProposal(ctx: Ctx, actor: Actor | null, id: number): ProposalRecord {
+  const p = Number.isInteger(id) && id > 0 ? ctx.meta.get('proposals', id) : undefined;
+  if (!p || !canSee(actor, proposalSubject(ctx, p))) throw notFound('proposal_not_found', `There is no proposal ${id}.`);
+  return p;
+}
+
+/** Load, then check the action: 404 if not visible, 401 without sign-in, 403 if visible but not allowed. */
+export function loadProposalFor(ctx: Ctx, actor: Actor | null, id: number, action: Action): ProposalRecord {
+  const p = Number.isInteger(id) && id > 0 ? ctx.meta.get('proposals', id) : undefined;
+  if (!p) throw notFound('proposal_not_found', `There is no proposal ${id}.`);
+  authorize(actor, action, proposalSubject(ctx, p), 'proposal');
+  return p;
+}
+
+export const mayDo = (ctx: Ctx, actor: Actor | null, action: Action, p: ProposalRecord) => can(actor, action, proposalSubject(ctx, p));
+
+/** The proposals the actor may see, newest first (optionally of one document). */
+export function visibleProposals(ctx: Ctx, actor: Actor | null, document?: string): ProposalRecord[] {
+  return ctx.meta
+    .all('proposals')
+    .filter((p) => (!document || p.document === document) && canSee(actor, proposalSubject(ctx, p)))
+    .sort((a, b) => b.id - a.id);
+}

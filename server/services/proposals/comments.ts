@@ -1,0 +1,120 @@
+import type { Actor } from '../../domain/actor.js';
+import { followAnchor, locateQuote } from '../../domain/anchor.js';
+import { assertCommentable } from '../../domain/proposal.js';
+import { diffProse } from '../../domain/diff.js';
+import { invalid, notFound } from '../../domain/errors.js';
+import { authorize } from '../../domain/policy.js';
+import { checkProse, MAX_COMMENT_BYTES } from '../../domain/text.js';
+import { revisionKey, type CommentRecord, type SubjectRef } from '../../store/meta/schema.js';
+import type { Ctx } from '../context.js';
+import { proposalSubject } from './access.js';
+import { revisionText } from './read.js';
+
+/** What a comment thread hangs on: the subject's visibility, state and current revision. */
+export interface Commentable {
+  ref: SubjectRef;
+  state: Parameters<typeof assertCommentable>[0];
+  revisions: number;
+  policy: ReturnType<typeof proposalSubject>;
+}
+
+export function commentsOf(ctx: Ctx, ref: SubjectRef): CommentRecord[] {
+  return ctx.meta
+    .all('comments')
+    .filter((c) => c.subject.type === ref.type && c.subject.id === ref.id)
+    .sort((a, b) => a.id - b.id);
+}
+
+/**
+ * Add a comment (markdown), optionally anchored to a passage quoted from the current revision
+ * (400 if the quote is not in it), optionally a reply in a thread.
+ */
+export async function addComment(
+  ctx: Ctx,
+  actor: Actor | null,
+  on: Commentable,
+  input: { body: unknown; anchor?: unknown; replyTo?: unknown },
+): Promise<CommentRecord> {
+  authorize(actor, 'comment.create', on.policy, on.ref.type);
+  assertCommentable(on.state);
+  const body = checkProse(input.body, 'comment', MAX_COMMENT_BYTES, true);
+  let replyTo: number | null = null;
+  if (input.replyTo !== undefined && input.replyTo !== null) {
+    const parent = Number(input.replyTo);
+    const target = Number.isInteger(parent) ? ctx.meta.get('comments', parent) : undefined;
+    if (!target || target.subject.type !== on.ref.type || target.subject.id !== on.ref.id) throw invalid('invalid_reply', 'The comment you reply to is not on this text.');
+    replyTo = target.replyTo ?? target.id; // threads are one level deep: a reply to a reply joins the thread
+  }
+  let anchor: CommentRecord['anchor'] = null;
+  if (input.anchor !== undefined && input.anchor !== null) {
+    const a = input.anchor as { quote?: unknown; occurrence?: unknown };
+    if (typeof a !== 'object' || typeof a.quote !== 'string' || !a.quote.trim() || a.quote.length > 2000) {
+      throw invalid('invalid_anchor', 'An anchor is {quote}: a passage of the current text (up to 2000 characters).');
+    }
+    const rev = ctx.meta.get('revisions', revisionKey(on.ref, on.revisions))!;
+    const offset = locateQuote(await revisionText(ctx, rev), a.quote, Number.isInteger(a.occurrence) ? (a.occurrence as number) : 0);
+    if (offset === null) throw invalid('quote_not_found', 'The quoted passage is not in the current text.');
+    anchor = { quote: a.quote, offset, revision: on.revisions };
+  }
+  const c: CommentRecord = {
+    id: ctx.meta.nextId('comments'),
+    subject: on.ref,
+    authorId: actor!.id,
+    body,
+    anchor,
+    replyTo,
+    resolved: false,
+    resolvedBy: null,
+    createdAt: ctx.clock().toISOString(),
+  };
+  await ctx.meta.write({ actor: actor!.email, at: ctx.clock(), events: [{ action: 'comment.created', subject: `${on.ref.type}/${on.ref.id}#comment-${c.id}` }], puts: { comments: { [c.id]: c } } });
+  return c;
+}
+
+/** Resolve or reopen a thread (its first comment). */
+export async function setResolved(ctx: Ctx, actor: Actor | null, on: Commentable, commentId: number, resolved: boolean): Promise<CommentRecord> {
+  authorize(actor, 'comment.resolve', on.policy, on.ref.type);
+  const c = Number.isInteger(commentId) ? ctx.meta.get('comments', commentId) : undefined;
+  if (!c || c.subject.type !== on.ref.type || c.subject.id !== on.ref.id) throw notFound('comment_not_found', 'There is no such comment here.');
+  const root = c.replyTo ? ctx.meta.get('comments', c.replyTo)! : c;
+  const next: CommentRecord = { ...root, resolved, resolvedBy: resolved ? actor!.id : null };
+  await ctx.meta.write({
+    actor: actor!.email,
+    at: ctx.clock(),
+    events: [{ action: resolved ? 'comment.resolved' : 'comment.reopened', subject: `${on.ref.type}/${on.ref.id}#comment-${root.id}` }],
+    puts: { comments: { [root.id]: next } },
+  });
+  return next;
+}
+
+export interface PlacedComment extends CommentRecord {
+  /** Where the anchor is in the current revision, or null when a later revision changed the passage. */
+  currentOffset: number | null;
+  outdated: boolean;
+}
+
+/** Follow every anchor to the current revision (one diff per anchored revision). */
+export async function placeComments(ctx: Ctx, ref: SubjectRef, revisions: number, comments: CommentRecord[]): Promise<PlacedComment[]> {
+  const current = await revisionText(ctx, ctx.meta.get('revisions', revisionKey(ref, revisions))!);
+  const diffs = new Map<number, ReturnType<typeof diffProse>>();
+  const out: PlacedComment[] = [];
+  for (const c of comments) {
+    if (!c.anchor) {
+      out.push({ ...c, currentOffset: null, outdated: false });
+      continue;
+    }
+    if (c.anchor.revision === revisions) {
+      out.push({ ...c, currentOffset: c.anchor.offset, outdated: false });
+      continue;
+    }
+    let d = diffs.get(c.anchor.revision);
+    if (!d) {
+      const old = ctx.meta.get('revisions', revisionKey(ref, c.anchor.revision));
+      d = old ? diffProse(await revisionText(ctx, old), current) : [];
+      diffs.set(c.anchor.revision, d);
+    }
+    const at = d.length ? followAnchor(d, c.anchor) : null;
+    out.push({ ...c, currentOffset: at, outdated: at === null });
+  }
+  return out;
+}

@@ -1,0 +1,131 @@
+import type { Actor } from '../../domain/actor.js';
+import { conflict, invalid } from '../../domain/errors.js';
+import { authorize } from '../../domain/policy.js';
+import { assertEditable, assertShareable, assertWithdrawable } from '../../domain/proposal.js';
+import { documentPath } from '../../domain/slug.js';
+import { checkProse, checkText, checkTitle, MAX_RATIONALE_BYTES } from '../../domain/text.js';
+import { revisionKey, type ProposalRecord, type RevisionRecord } from '../../store/meta/schema.js';
+import { MAIN, type Ctx } from '../context.js';
+import { getDocument } from '../readDocuments.js';
+import { loadProposalFor } from './access.js';
+
+export const proposalRef = (id: number) => `refs/heads/proposals/${id}`;
+
+const identity = (ctx: Ctx, actor: Actor) => ({ name: actor.name, email: actor.email, at: ctx.clock() });
+
+/**
+ * Draft a change to a document: a branch `proposals/<id>` from the current `main` whose first
+ * commit (by the author) holds the proposed text.
+ */
+export async function createProposal(ctx: Ctx, actor: Actor | null, slug: string, input: { title: unknown; rationale: unknown; text: unknown }): Promise<ProposalRecord> {
+  const doc = getDocument(ctx, slug);
+  authorize(actor, 'proposal.create', { kind: 'document', group: doc.group }, 'document');
+  const title = checkTitle(input.title);
+  const rationale = checkProse(input.rationale, 'rationale', MAX_RATIONALE_BYTES, false);
+  const text = checkText(input.text);
+  const base = await ctx.repo.resolve(MAIN);
+  if (!base) throw conflict('no_main', 'Nothing has been published yet.');
+  const id = ctx.meta.nextId('proposals');
+  const ref = proposalRef(id);
+  // A branch without a record is what a crash between the git write and the store write leaves: reuse its name.
+  const orphan = await ctx.repo.resolve(ref);
+  const { commit, blob } = await ctx.repo.commitFile({
+    ref,
+    expected: orphan,
+    parent: base,
+    filepath: documentPath(slug),
+    text,
+    message: `Proposal ${id}: ${title}\n\n${rationale}`.trim() + '\n',
+    author: identity(ctx, actor!),
+  });
+  const now = ctx.clock().toISOString();
+  const p: ProposalRecord = {
+    id,
+    document: slug,
+    title,
+    rationale,
+    authorId: actor!.id,
+    state: 'draft',
+    base,
+    head: commit,
+    revisions: 1,
+    wasShared: false,
+    openRound: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const rev: RevisionRecord = { subject: { type: 'proposal', id }, n: 1, commit, blob, authorId: actor!.id, at: now };
+  await ctx.meta.write({
+    actor: actor!.email,
+    at: ctx.clock(),
+    events: [{ action: 'proposal.created', subject: `proposal/${id}` }],
+    puts: { proposals: { [id]: p }, revisions: { [revisionKey(rev.subject, 1)]: rev } },
+  });
+  return p;
+}
+
+/**
+ * Save a new revision. `head` names the revision the edit was made on: if someone saved since,
+ * 409 and nothing is written (the git ref moves only by compare-and-swap).
+ */
+export async function reviseProposal(
+  ctx: Ctx,
+  actor: Actor | null,
+  id: number,
+  input: { text: unknown; head: unknown; title?: unknown; rationale?: unknown },
+): Promise<ProposalRecord> {
+  return ctx.subjects.run(`proposal/${id}`, () => revise(ctx, actor, id, input));
+}
+
+async function revise(ctx: Ctx, actor: Actor | null, id: number, input: { text: unknown; head: unknown; title?: unknown; rationale?: unknown }): Promise<ProposalRecord> {
+  const p = loadProposalFor(ctx, actor, id, 'proposal.edit');
+  assertEditable(p.state, p.openRound !== null);
+  const text = checkText(input.text);
+  if (typeof input.head !== 'string' || !/^[0-9a-f]{40}$/.test(input.head)) throw invalid('invalid_head', 'Give the head (commit id) your edit was made on.');
+  const title = input.title === undefined ? p.title : checkTitle(input.title);
+  const rationale = input.rationale === undefined ? p.rationale : checkProse(input.rationale, 'rationale', MAX_RATIONALE_BYTES, false);
+  if (input.head !== p.head) throw conflict('stale_head', 'Someone saved a newer revision since you started editing. Reload it and apply your change again.', { current: p.head });
+  const { commit, blob } = await ctx.repo.commitFile({
+    ref: proposalRef(id),
+    expected: input.head,
+    parent: input.head,
+    filepath: documentPath(p.document),
+    text,
+    message: `Revise proposal ${id}: ${title}\n`,
+    author: identity(ctx, actor!),
+  });
+  const now = ctx.meta.get('proposals', id)!;
+  const n = now.revisions + 1;
+  const at = ctx.clock().toISOString();
+  const next: ProposalRecord = { ...now, title, rationale, head: commit, revisions: n, updatedAt: at };
+  const rev: RevisionRecord = { subject: { type: 'proposal', id }, n, commit, blob, authorId: actor!.id, at };
+  await ctx.meta.write({
+    actor: actor!.email,
+    at: ctx.clock(),
+    events: [{ action: 'proposal.revised', subject: `proposal/${id}` }],
+    puts: { proposals: { [id]: next }, revisions: { [revisionKey(rev.subject, n)]: rev } },
+  });
+  return next;
+}
+
+/** Share a draft with all members. */
+export async function shareProposal(ctx: Ctx, actor: Actor | null, id: number): Promise<ProposalRecord> {
+  return ctx.subjects.run(`proposal/${id}`, async () => {
+  const p = loadProposalFor(ctx, actor, id, 'proposal.share');
+  assertShareable(p.state);
+  const next: ProposalRecord = { ...p, state: 'shared', wasShared: true, updatedAt: ctx.clock().toISOString() };
+  await ctx.meta.write({ actor: actor!.email, at: ctx.clock(), events: [{ action: 'proposal.shared', subject: `proposal/${id}` }], puts: { proposals: { [id]: next } } });
+  return next;
+  });
+}
+
+/** Withdraw (its author, the chair or the secretariat). The branch stays: history is never rewritten. */
+export async function withdrawProposal(ctx: Ctx, actor: Actor | null, id: number): Promise<ProposalRecord> {
+  return ctx.subjects.run(`proposal/${id}`, async () => {
+  const p = loadProposalFor(ctx, actor, id, 'proposal.withdraw');
+  assertWithdrawable(p.state, p.openRound !== null);
+  const next: ProposalRecord = { ...p, state: 'withdrawn', updatedAt: ctx.clock().toISOString() };
+  await ctx.meta.write({ actor: actor!.email, at: ctx.clock(), events: [{ action: 'proposal.withdrawn', subject: `proposal/${id}` }], puts: { proposals: { [id]: next } } });
+  return next;
+  });
+}

@@ -1,0 +1,72 @@
+import type { Actor } from '../../domain/actor.js';
+import { diffProse, type Change } from '../../domain/diff.js';
+import { invalid, notFound } from '../../domain/errors.js';
+import { documentPath } from '../../domain/slug.js';
+import { revisionKey, versionKey, type ProposalRecord, type RevisionRecord, type SubjectRef } from '../../store/meta/schema.js';
+import type { Ctx } from '../context.js';
+import { loadProposal } from './access.js';
+
+export function revisionsOf(ctx: Ctx, subject: SubjectRef, count: number): RevisionRecord[] {
+  const out: RevisionRecord[] = [];
+  for (let n = 1; n <= count; n++) {
+    const r = ctx.meta.get('revisions', revisionKey(subject, n));
+    if (r) out.push(r);
+  }
+  return out;
+}
+
+export function revisionOf(ctx: Ctx, subject: SubjectRef, n: number, count: number): RevisionRecord {
+  const r = Number.isInteger(n) && n >= 1 && n <= count ? ctx.meta.get('revisions', revisionKey(subject, n)) : undefined;
+  if (!r) throw notFound('revision_not_found', `There is no revision ${n}; there are ${count}.`);
+  return r;
+}
+
+export const revisionText = (ctx: Ctx, r: RevisionRecord) => ctx.repo.readBlobText(r.blob);
+
+/** The text of the document as published in the proposal's base commit. */
+export async function baseText(ctx: Ctx, p: Pick<ProposalRecord, 'base' | 'document'>): Promise<string> {
+  return (await ctx.repo.readFile(p.base, documentPath(p.document)))?.text ?? '';
+}
+
+export async function proposalText(ctx: Ctx, p: ProposalRecord): Promise<string> {
+  return revisionText(ctx, revisionOf(ctx, { type: 'proposal', id: p.id }, p.revisions, p.revisions));
+}
+
+export interface DiffSide {
+  label: string;
+  commit: string;
+}
+
+/**
+ * A proposal's changes: base → head by default; `against=published` compares the current
+ * published version with the head (when the document moved on since the proposal began);
+ * `from`/`to` compare two revisions.
+ */
+export async function proposalDiff(
+  ctx: Ctx,
+  actor: Actor | null,
+  id: number,
+  opts: { from?: number; to?: number; against?: 'base' | 'published' },
+): Promise<{ proposal: ProposalRecord; from: DiffSide; to: DiffSide; changes: Change[] }> {
+  const p = loadProposal(ctx, actor, id);
+  const subject: SubjectRef = { type: 'proposal', id };
+  let from: DiffSide;
+  let fromText: string;
+  if (opts.from !== undefined) {
+    const r = revisionOf(ctx, subject, opts.from, p.revisions);
+    from = { label: `revision ${r.n}`, commit: r.commit };
+    fromText = await revisionText(ctx, r);
+  } else if (opts.against === 'published') {
+    const doc = ctx.meta.get('documents', p.document)!;
+    const v = ctx.meta.get('versions', versionKey(p.document, doc.latest))!;
+    from = { label: `published version ${v.number}`, commit: v.commit };
+    fromText = await ctx.repo.readBlobText(v.blob);
+  } else {
+    from = { label: 'published text it is based on', commit: p.base };
+    fromText = await baseText(ctx, p);
+  }
+  const toRev = revisionOf(ctx, subject, opts.to ?? p.revisions, p.revisions);
+  if (opts.from !== undefined && opts.to === undefined && opts.from > p.revisions) throw invalid('invalid_revision', 'No such revision.');
+  const to = { label: `revision ${toRev.n}`, commit: toRev.commit };
+  return { proposal: p, from, to, changes: diffProse(fromText, await revisionText(ctx, toRev)) };
+}
