@@ -10,12 +10,14 @@ import { errorHandler } from './http/errors.js';
 import { publicPages } from './http/pages/publicPages.js';
 import { accountApi } from './http/api/accountApi.js';
 import { proposalsApi } from './http/api/proposalsApi.js';
+import { roundsApi } from './http/api/roundsApi.js';
 import { apiAuth } from './http/middleware/apiAuth.js';
 import { writeLimit } from './http/middleware/writeLimit.js';
 import { requireSignInForWrites } from './http/middleware/requireSignIn.js';
 import { csrfProtection, requireTotpEnrolment, sessionMiddleware } from './http/middleware/session.js';
 import { authPages } from './http/pages/authPages.js';
 import { accountPages } from './http/pages/accountPages.js';
+import { proposalPages } from './http/pages/proposalPages.js';
 import { adminPages } from './http/pages/adminPages.js';
 import { LoginThrottle, WriteLimiter } from './services/auth/throttle.js';
 import type session from 'express-session';
@@ -75,6 +77,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(publicApi(ctx));
   api.use(accountApi(ctx, throttle));
   api.use(proposalsApi(ctx));
+  api.use(roundsApi(ctx));
   api.use((req, _res, next) => next(notFound('no_such_route', `There is no API route ${req.method} ${req.path}.`)));
   app.use('/api/v1', api);
 
@@ -86,6 +89,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(writeLimit(limiter));
   app.use(authPages(ctx, throttle));
   app.use(accountPages(ctx));
+  app.use(proposalPages(ctx));
   app.use(adminPages(ctx));
   app.use(publicPages(ctx, config.baseUrl));
   app.use((req, _res, next) => next(notFound('page_not_found', `There is no page at ${req.path}.`)));

@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { makeCtx, type Ctx } from './services/context.js';
 import { indexMain } from './services/indexMain.js';
 import { seedDocuments } from './services/seedDocuments.js';
+import { sweepRounds } from './services/rounds/rounds.js';
 import { GitRepository } from './store/git/repository.js';
 import { MetaStore } from './store/meta/metaStore.js';
 import { acquireLock } from './store/processLock.js';
@@ -34,6 +35,8 @@ export async function openData(
     const ctx = makeCtx(repo, meta, opts.clock);
     await indexMain(ctx);
     if (opts.seed !== false) await seedDocuments(ctx, config.documentsDir);
+    // Rounds whose deadline passed while nothing ran close now, as of their deadline.
+    await sweepRounds(ctx);
     const store = await FileSessionStore.open(path.join(config.dataDir, 'sessions'), ctx.clock);
     return {
       ctx,

@@ -4,6 +4,7 @@ import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openData } from './bootstrap.js';
 import { listenAdminSocket, socketPathFor } from './cli/adminSocket.js';
+import { sweepRounds } from './services/rounds/rounds.js';
 
 /** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
 async function main() {
@@ -29,6 +30,16 @@ async function main() {
   const server = app.listen(config.port, () => {
     console.log(`Ratify serves ${config.baseUrl} (port ${config.port}, data in ${path.relative(process.cwd(), config.dataDir) || '.'})`);
   });
+  // Rounds close by themselves within about a second of their deadline: a periodic sweep, not
+  // one timer per deadline (timers longer than 24.8 days fire at once).
+  let sweeping = false;
+  const sweep = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    sweepRounds(data.ctx)
+      .catch((e) => console.error('Closing rounds failed', e))
+      .finally(() => (sweeping = false));
+  }, 1000);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -40,6 +51,7 @@ async function main() {
     }, 4000);
     force.unref();
     server.closeIdleConnections();
+    clearInterval(sweep);
     admin.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await data.close();

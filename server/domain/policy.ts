@@ -27,10 +27,15 @@ export type Action =
   | 'proposal.share'
   | 'proposal.withdraw'
   | 'comment.create'
-  | 'comment.resolve';
+  | 'comment.resolve'
+  | 'consolidation.manage'
+  | 'round.manage'
+  | 'round.read'
+  | 'ballot.cast'
+  | 'ballot.record';
 
 /** Actions that only read: refusing them to the public must not reveal what exists. */
-const READS = new Set<Action>(['proposal.read', 'audit.read']);
+const READS = new Set<Action>(['proposal.read', 'audit.read', 'round.read']);
 
 const secretariat = (a: Actor | null) => hasRole(a, 'secretariat');
 
@@ -66,6 +71,13 @@ const RULES: Record<Action, (a: Actor | null, s: Subject) => boolean> = {
   'proposal.withdraw': (a, s) => s.kind === 'proposal' && (a?.id === s.authorId || isOfficer(a)),
   'comment.create': (a, s) => !!a && canSee(a, s),
   'comment.resolve': (a, s) => (s.kind === 'proposal' && inGroup(a, s.group)) || isOfficer(a),
+  // Consolidating, running rounds and publishing: the chair and the secretariat.
+  'consolidation.manage': (a) => isOfficer(a),
+  'round.manage': (a) => isOfficer(a),
+  'round.read': (a) => hasRole(a, 'member') || isOfficer(a),
+  // Whether this member is in the round's electorate is the round's rule, checked by the service.
+  'ballot.cast': (a) => !!a,
+  'ballot.record': secretariat,
 };
 
 /** Whether the actor may do the action on the subject (and can see it). */

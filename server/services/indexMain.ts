@@ -3,6 +3,7 @@ import { parseMessage } from '../domain/versionMessage.js';
 import type { CommitInfo } from '../store/git/repository.js';
 import { versionKey, type DocumentRecord, type VersionRecord } from '../store/meta/schema.js';
 import { MAIN, type Ctx } from './context.js';
+import { publishedStateChanges } from './consolidations/publish.js';
 
 /**
  * Bring the version index up to `main`. Normally a no-op: the index records which commit of
@@ -50,13 +51,19 @@ export async function indexMain(ctx: Ctx): Promise<number> {
           consolidation: trailers.has('Ratify-Consolidation') ? Number(trailers.get('Ratify-Consolidation')) : null,
         };
         puts = { documents: { [slug]: doc }, versions: { [versionKey(slug, number)]: version } };
+        // A publication whose store write was lost: its consolidation and proposals change now.
+        const cons = version.consolidation ? ctx.meta.get('consolidations', version.consolidation) : undefined;
+        if (cons && cons.state !== 'published') {
+          const extra = publishedStateChanges(ctx, cons, number, version.publishedAt);
+          puts = { ...puts, ...extra.puts };
+        }
         repaired++;
       }
     }
     await ctx.meta.write({
       actor: null,
       at: ctx.clock(),
-      events: repaired && Object.keys(puts).length ? [{ action: 'version.indexed', subject: c.oid }] : [],
+      events: Object.keys(puts).length ? [{ action: 'version.indexed', subject: c.oid }] : [],
       puts: { ...puts, system: { main: { ...ctx.meta.get('system', 'main'), indexedMain: c.oid } } },
     });
   }

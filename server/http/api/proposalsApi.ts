@@ -2,17 +2,16 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Ctx } from '../../services/context.js';
 import { loadProposal } from '../../services/proposals/access.js';
-import { addComment, commentsOf, placeComments, setResolved } from '../../services/proposals/comments.js';
 import { proposalCommentable } from '../../services/proposals/commentable.js';
 import { createProposal, reviseProposal, shareProposal, withdrawProposal } from '../../services/proposals/proposals.js';
 import { proposalDiff, proposalText } from '../../services/proposals/read.js';
-import { commentJson, proposalFull, proposalSummary } from '../presenters/proposals.js';
+import { proposalFull, proposalSummary } from '../presenters/proposals.js';
+import { commentRoutes } from './commentRoutes.js';
 import { parse, PositiveInt } from '../validate.js';
 import { notFound } from '../../domain/errors.js';
 import { isSlug } from '../../domain/slug.js';
 
 const Id = z.object({ id: PositiveInt });
-const CommentId = z.object({ id: PositiveInt, cid: PositiveInt });
 const DiffQuery = z.object({ from: PositiveInt.optional(), to: PositiveInt.optional(), against: z.enum(['base', 'published']).optional() });
 const idOf = (params: unknown) => {
   const r = Id.safeParse(params);
@@ -60,27 +59,7 @@ export function proposalsApi(ctx: Ctx): Router {
     res.json({ state: p.state });
   });
 
-  r.get('/proposals/:id/comments', async (req, res) => {
-    const p = loadProposal(ctx, req.actor ?? null, idOf(req.params));
-    const placed = await placeComments(ctx, { type: 'proposal', id: p.id }, p.revisions, commentsOf(ctx, { type: 'proposal', id: p.id }));
-    res.json(placed.map((c) => commentJson(ctx, c)));
-  });
-
-  r.post('/proposals/:id/comments', async (req, res) => {
-    const p = loadProposal(ctx, req.actor ?? null, idOf(req.params));
-    const b = body(req);
-    const c = await addComment(ctx, req.actor ?? null, proposalCommentable(ctx, p), { body: b.body, anchor: b.anchor, replyTo: b.replyTo });
-    res.status(201).json(commentJson(ctx, c));
-  });
-
-  for (const [verb, resolved] of [['resolve', true], ['reopen', false]] as const) {
-    r.post(`/proposals/:id/comments/:cid/${verb}`, async (req, res) => {
-      const ids = parse(CommentId, req.params, 'invalid_id');
-      const p = loadProposal(ctx, req.actor ?? null, ids.id);
-      const c = await setResolved(ctx, req.actor ?? null, proposalCommentable(ctx, p), ids.cid, resolved);
-      res.json(commentJson(ctx, c));
-    });
-  }
+  commentRoutes(r, ctx, '/proposals', (actor, id) => proposalCommentable(ctx, loadProposal(ctx, actor, id)));
 
   return r;
 }

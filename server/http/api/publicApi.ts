@@ -5,6 +5,8 @@ import { diffVersions, getDocument, getVersion, listDocuments, listVersions, ver
 import { documentSummary, versionEntry, versionRef } from '../presenters/documents.js';
 import { parse, PositiveInt, Slug } from '../validate.js';
 import { notFound } from '../../domain/errors.js';
+import { decisionOf } from '../../services/rounds/decision.js';
+import { ballotsJson, roundSummary } from '../presenters/rounds.js';
 
 const SlugParams = z.object({ slug: z.string() });
 const VersionParams = z.object({ slug: z.string(), n: PositiveInt });
@@ -20,6 +22,10 @@ function slugOf(params: unknown): string {
 /** The read-only public JSON API (API.md, "Public"). */
 export function publicApi(ctx: Ctx): Router {
   const r = Router();
+  const roundOf = (id: number | null) => {
+    const round = id ? ctx.meta.get('rounds', id) : undefined;
+    return round ? roundSummary(round) : null;
+  };
 
   r.get('/documents', (_req, res) => {
     res.json(listDocuments(ctx).map(({ doc, latest }) => documentSummary(doc, latest)));
@@ -32,7 +38,7 @@ export function publicApi(ctx: Ctx): Router {
   });
 
   r.get('/documents/:slug/versions', (req, res) => {
-    res.json(listVersions(ctx, slugOf(req.params)).map((v) => versionEntry(v)));
+    res.json(listVersions(ctx, slugOf(req.params)).map((v) => versionEntry(v, roundOf(v.round))));
   });
 
   r.get('/documents/:slug/versions/:n', async (req, res) => {
@@ -40,6 +46,13 @@ export function publicApi(ctx: Ctx): Router {
     const { n } = parse(VersionParams, req.params, 'invalid_version');
     const v = getVersion(ctx, slug, n);
     res.json({ ...versionRef(v), summary: v.summary, text: await versionText(ctx, v) });
+  });
+
+  r.get('/documents/:slug/versions/:n/decision', (req, res) => {
+    const slug = slugOf(req.params);
+    const { n } = parse(VersionParams, req.params, 'invalid_version');
+    const round = decisionOf(ctx, slug, n);
+    res.json({ round: roundSummary(round), ballots: ballotsJson(ctx, round) });
   });
 
   r.get('/documents/:slug/diff', async (req, res) => {

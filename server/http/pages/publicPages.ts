@@ -2,9 +2,12 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { foldParagraphs, sideBySide } from '../../domain/diff.js';
 import { notFound } from '../../domain/errors.js';
+import { can } from '../../domain/policy.js';
 import { isSlug } from '../../domain/slug.js';
 import type { Ctx } from '../../services/context.js';
 import { diffVersions, getDocument, getVersion, listDocuments, listVersions, versionText } from '../../services/readDocuments.js';
+import { visibleProposals } from '../../services/proposals/access.js';
+import { proposalItem } from '../presenters/proposalView.js';
 import { atomFeed } from '../render/atom.js';
 import { renderMarkdown } from '../render/markdown.js';
 import { parse, PositiveInt } from '../validate.js';
@@ -39,6 +42,8 @@ export function publicPages(ctx: Ctx, baseUrl: string): Router {
       version: v,
       html: renderMarkdown(await versionText(ctx, v)),
       current: true,
+      proposals: visibleProposals(ctx, req.actor ?? null, doc.slug).map((p) => proposalItem(ctx, p)),
+      canPropose: can(req.actor ?? null, 'proposal.create', { kind: 'document', group: doc.group }),
     });
   });
 

@@ -106,6 +106,58 @@ export interface CommentRecord {
   createdAt: string;
 }
 
+/** A candidate next version of one document, on `refs/heads/consolidations/<id>`. */
+export interface ConsolidationRecord {
+  id: number;
+  document: string;
+  state: 'open' | 'published' | 'abandoned';
+  /** The commit of `main` it was built on, and the version that was then current. */
+  base: string;
+  baseVersion: number;
+  head: string;
+  revisions: number;
+  proposals: number[];
+  summary: string;
+  createdBy: number;
+  openRound: number | null;
+  publishedVersion: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RoundRecord {
+  id: number;
+  subject: SubjectRef;
+  document: string;
+  /** The exact revision under vote. */
+  commit: string;
+  revision: number;
+  rule: 'consensus' | 'majority' | 'two-thirds';
+  quorumBp: number;
+  closesAt: string;
+  openedAt: string;
+  openedBy: number;
+  state: 'open' | 'closed' | 'cancelled';
+  /** The users holding the member role (and not disabled) when it opened. */
+  electorate: number[];
+  result: 'passed' | 'failed' | 'no-quorum' | null;
+  tally: { approve: number; object: number; abstain: number; notVoted: number } | null;
+  closedAt: string | null;
+  closedBy: number | null;
+  cancelReason: string | null;
+}
+
+export interface BallotRecord {
+  id: number;
+  round: number;
+  voterId: number;
+  position: 'approve' | 'object' | 'abstain';
+  reason: string;
+  castAt: string;
+  /** The secretariat member who recorded it on the voter's behalf (cast in a meeting), if any. */
+  recordedBy: number | null;
+}
+
 /** Site-wide security settings the secretariat controls. */
 export interface SecuritySettings {
   requireTotpFor: ('chair' | 'secretariat')[];
@@ -128,6 +180,9 @@ export interface Collections {
   proposals: ProposalRecord;
   revisions: RevisionRecord;
   comments: CommentRecord;
+  consolidations: ConsolidationRecord;
+  rounds: RoundRecord;
+  ballots: BallotRecord;
 }
 
 export const revisionKey = (s: SubjectRef, n: number) => `${s.type}/${s.id}/${n}`;

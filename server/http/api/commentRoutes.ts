@@ -1,0 +1,44 @@
+import type { Request, Router } from 'express';
+import { z } from 'zod';
+import type { Actor } from '../../domain/actor.js';
+import { notFound } from '../../domain/errors.js';
+import type { Ctx } from '../../services/context.js';
+import { addComment, commentsOf, placeComments, setResolved, type Commentable } from '../../services/proposals/comments.js';
+import { commentJson } from '../presenters/proposals.js';
+import { parse, PositiveInt } from '../validate.js';
+
+const Id = z.object({ id: PositiveInt });
+const CommentId = z.object({ id: PositiveInt, cid: PositiveInt });
+
+/**
+ * The comment routes shared by proposals and consolidations: list (anchors followed to the
+ * current revision), add, resolve, reopen. `load` finds the subject the actor may see.
+ */
+export function commentRoutes(r: Router, ctx: Ctx, base: string, load: (actor: Actor | null, id: number) => Commentable) {
+  const idOf = (req: Request) => {
+    const p = Id.safeParse(req.params);
+    if (!p.success) throw notFound('not_found', 'There is no such text.');
+    return p.data.id;
+  };
+
+  r.get(`${base}/:id/comments`, async (req, res) => {
+    const on = load(req.actor ?? null, idOf(req));
+    const placed = await placeComments(ctx, on.ref, on.revisions, commentsOf(ctx, on.ref));
+    res.json(placed.map((c) => commentJson(ctx, c)));
+  });
+
+  r.post(`${base}/:id/comments`, async (req, res) => {
+    const on = load(req.actor ?? null, idOf(req));
+    const b = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
+    const c = await addComment(ctx, req.actor ?? null, on, { body: b.body, anchor: b.anchor, replyTo: b.replyTo });
+    res.status(201).json(commentJson(ctx, c));
+  });
+
+  for (const [verb, resolved] of [['resolve', true], ['reopen', false]] as const) {
+    r.post(`${base}/:id/comments/:cid/${verb}`, async (req, res) => {
+      const ids = parse(CommentId, req.params, 'invalid_id');
+      const on = load(req.actor ?? null, ids.id);
+      res.json(commentJson(ctx, await setResolved(ctx, req.actor ?? null, on, ids.cid, resolved)));
+    });
+  }
+}

@@ -1,0 +1,102 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { notFound } from '../../domain/errors.js';
+import { isSlug } from '../../domain/slug.js';
+import { authorize } from '../../domain/policy.js';
+import { diffProse } from '../../domain/diff.js';
+import type { Ctx } from '../../services/context.js';
+import { abandonConsolidation, consolidationText, createConsolidation, loadConsolidation, rebuildConsolidation, reviseConsolidation } from '../../services/consolidations/consolidations.js';
+import { consolidationCommentable } from '../../services/consolidations/commentable.js';
+import { publishConsolidation } from '../../services/consolidations/publish.js';
+import { cancelRound, castBallot, closeRound, extendRound, loadRound, openRound } from '../../services/rounds/rounds.js';
+import { baseText } from '../../services/proposals/read.js';
+import { consolidationJson, roundJson } from '../presenters/rounds.js';
+import { commentRoutes } from './commentRoutes.js';
+import { PositiveInt } from '../validate.js';
+
+const Id = z.object({ id: PositiveInt });
+const body = (req: Request) => (req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {});
+
+/** Consolidations, rounds, ballots and publishing (API.md "Members"). */
+export function roundsApi(ctx: Ctx): Router {
+  const r = Router();
+  const idOf = (req: Request, what: string) => {
+    const p = Id.safeParse(req.params);
+    if (!p.success) throw notFound(`${what}_not_found`, `There is no such ${what}.`);
+    return p.data.id;
+  };
+  const showConsolidation = async (c: Parameters<typeof consolidationText>[1]) => consolidationJson(ctx, c, await consolidationText(ctx, c));
+
+  r.post('/documents/:slug/consolidations', async (req, res) => {
+    if (!isSlug(req.params.slug)) throw notFound('document_not_found', 'There is no such document.');
+    const b = body(req);
+    const c = await createConsolidation(ctx, req.actor ?? null, req.params.slug, { proposals: b.proposals, summary: b.summary });
+    res.status(201).json(await showConsolidation(c));
+  });
+
+  r.get('/consolidations/:id', async (req, res) => {
+    res.json(await showConsolidation(loadConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'))));
+  });
+
+  r.get('/consolidations/:id/diff', async (req, res) => {
+    const c = loadConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'));
+    const changes = diffProse(await baseText(ctx, c), await consolidationText(ctx, c));
+    res.json({ from: c.base, to: c.head, changes });
+  });
+
+  r.put('/consolidations/:id/text', async (req, res) => {
+    const b = body(req);
+    const c = await reviseConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'), { text: b.text, head: b.head });
+    res.json({ head: c.head });
+  });
+
+  r.post('/consolidations/:id/abandon', async (req, res) => {
+    res.json(await showConsolidation(await abandonConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'))));
+  });
+
+  r.post('/consolidations/:id/rebuild', async (req, res) => {
+    res.status(201).json(await showConsolidation(await rebuildConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'))));
+  });
+
+  r.post('/consolidations/:id/publish', async (req, res) => {
+    const v = await publishConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'), { summary: body(req).summary });
+    res.status(201).json({ document: v.document, version: { number: v.number, commit: v.commit, publishedAt: v.publishedAt } });
+  });
+
+  commentRoutes(r, ctx, '/consolidations', (actor, id) => consolidationCommentable(ctx, loadConsolidation(ctx, actor, id)));
+
+  r.get('/rounds', (req, res) => {
+    authorize(req.actor ?? null, 'round.read');
+    res.json(ctx.meta.all('rounds').sort((a, b) => b.id - a.id).map((x) => roundJson(ctx, x)));
+  });
+
+  r.post('/rounds', async (req, res) => {
+    const b = body(req);
+    const round = await openRound(ctx, req.actor ?? null, { subject: b.subject, rule: b.rule, quorum: b.quorum, closesAt: b.closesAt });
+    res.status(201).json(roundJson(ctx, round));
+  });
+
+  r.get('/rounds/:id', (req, res) => {
+    res.json(roundJson(ctx, loadRound(ctx, req.actor ?? null, idOf(req, 'round'))));
+  });
+
+  r.post('/rounds/:id/ballots', async (req, res) => {
+    const b = body(req);
+    const ballot = await castBallot(ctx, req.actor ?? null, idOf(req, 'round'), { position: b.position, reason: b.reason, voter: b.voter });
+    res.status(201).json({ id: ballot.id, round: ballot.round, position: ballot.position, reason: ballot.reason, castAt: ballot.castAt });
+  });
+
+  r.post('/rounds/:id/close', async (req, res) => {
+    res.json(roundJson(ctx, await closeRound(ctx, req.actor ?? null, idOf(req, 'round'))));
+  });
+
+  r.post('/rounds/:id/extend', async (req, res) => {
+    res.json(roundJson(ctx, await extendRound(ctx, req.actor ?? null, idOf(req, 'round'), { closesAt: body(req).closesAt })));
+  });
+
+  r.post('/rounds/:id/cancel', async (req, res) => {
+    res.json(roundJson(ctx, await cancelRound(ctx, req.actor ?? null, idOf(req, 'round'), { reason: body(req).reason })));
+  });
+
+  return r;
+}

@@ -1,0 +1,245 @@
+import type { Actor } from '../../domain/actor.js';
+import { assertCommentable, assertEditable, assertShareable, assertWithdrawable } from '../../domain/proposal.js';
+import type { Ctx } from '../../services/context.js';
+import { mayDo, proposalSubject } from '../../services/proposals/access.js';
+import type { PlacedComment } from '../../services/proposals/comments.js';
+import { listVersions } from '../../services/readDocuments.js';
+import type { CommentRecord, ProposalRecord, RevisionRecord } from '../../store/meta/schema.js';
+import { renderMarkdown } from '../render/markdown.js';
+
+/**
+ * View data for the proposal pages: records in, flat values out (names instead of ids,
+ * markdown already rendered and sanitised, paragraphs with the threads anchored in them).
+ * Views see only what these functions return.
+ */
+
+const nameOf = (ctx: Ctx, id: number | null) => (id === null ? '' : (ctx.meta.get('users', id)?.name ?? `user ${id}`));
+
+/** Whether a domain assertion holds (the assertions throw a Conflict when it does not). */
+const holds = (check: () => void): boolean => {
+  try {
+    check();
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Markdown to safe HTML with its headings moved `by` levels down, so a text's own "# Title"
+ * sits under the page's headings instead of breaking their order.
+ */
+export function markdownUnder(text: string, by: number): string {
+  return renderMarkdown(text).replace(/<(\/?)h([1-6])>/g, (_m, slash: string, n: string) => `<${slash}h${Math.min(6, Number(n) + by)}>`);
+}
+
+/** A block of text between blank lines, with where it sits in the whole text. */
+export interface Block {
+  start: number;
+  end: number;
+  text: string;
+}
+
+/**
+ * The text's paragraphs: runs of non-blank lines. A fenced code block stays whole even when it
+ * holds blank lines (rendering half a fence would turn the rest of the text into code).
+ */
+export function paragraphsOf(text: string): Block[] {
+  const blocks: Block[] = [];
+  let cur: Block | null = null;
+  let fence: { ch: string; len: number } | null = null;
+  let pos = 0;
+  for (const line of text.match(/[^\n]*\n|[^\n]+/g) ?? []) {
+    if (!fence && !line.trim()) {
+      if (cur) blocks.push(cur);
+      cur = null;
+    } else {
+      cur ??= { start: pos, end: pos, text: '' };
+      cur.text += line;
+      cur.end = pos + line.length;
+      const m = /^ {0,3}(`{3,}|~{3,})/.exec(line);
+      if (m) {
+        if (!fence) fence = { ch: m[1][0], len: m[1].length };
+        else if (m[1][0] === fence.ch && m[1].length >= fence.len && !line.slice(m.index + m[0].length).trim()) fence = null;
+      }
+    }
+    pos += line.length;
+  }
+  if (cur) blocks.push(cur);
+  return blocks;
+}
+
+export interface CommentView {
+  id: number;
+  author: string;
+  mine: boolean;
+  html: string;
+  createdAt: string;
+}
+
+export interface ThreadView {
+  id: number;
+  /** The quoted passage (as it was written, for outdated threads), or null for a general comment. */
+  quote: string | null;
+  /** The revision the passage was quoted from. */
+  revision: number | null;
+  outdated: boolean;
+  resolved: boolean;
+  resolvedBy: string;
+  comments: CommentView[];
+  /** Whether the last word in the thread is the viewer's. */
+  lastIsMine: boolean;
+}
+
+const commentView = (ctx: Ctx, c: CommentRecord, me: number | null): CommentView => ({
+  id: c.id,
+  author: nameOf(ctx, c.authorId),
+  mine: c.authorId === me,
+  // A comment's own headings must not outrank the page's: keep them at h5/h6.
+  html: markdownUnder(c.body, 4),
+  createdAt: c.createdAt,
+});
+
+/** Group comments into threads (replies join their first comment), oldest first. */
+export function threadsOf<C extends CommentRecord>(ctx: Ctx, comments: C[], actor: Actor | null): { root: C; view: ThreadView }[] {
+  const me = actor?.id ?? null;
+  const roots = new Map<number, { root: C; replies: C[] }>();
+  for (const c of [...comments].sort((a, b) => a.id - b.id)) {
+    const parent = c.replyTo !== null ? roots.get(c.replyTo) : undefined;
+    if (parent) parent.replies.push(c);
+    else roots.set(c.id, { root: c, replies: [] });
+  }
+  return [...roots.values()].map(({ root, replies }) => {
+    const all = [root, ...replies];
+    const placed = root as Partial<PlacedComment>;
+    return {
+      root,
+      view: {
+        id: root.id,
+        quote: root.anchor?.quote ?? null,
+        revision: root.anchor?.revision ?? null,
+        outdated: !!placed.outdated,
+        resolved: root.resolved,
+        resolvedBy: nameOf(ctx, root.resolvedBy),
+        comments: all.map((c) => commentView(ctx, c, me)),
+        lastIsMine: all[all.length - 1].authorId === me,
+      },
+    };
+  });
+}
+
+export interface ParagraphView {
+  n: number;
+  html: string;
+  threads: ThreadView[];
+}
+
+/**
+ * The text tab: each paragraph rendered with the threads anchored in it (by where the anchor
+ * sits in the current revision), threads whose passage has changed apart as outdated — never
+ * attached to other text — and general threads at the end.
+ */
+export function textView(ctx: Ctx, text: string, placed: PlacedComment[], actor: Actor | null) {
+  const blocks = paragraphsOf(text);
+  const paragraphs: ParagraphView[] = blocks.map((b, i) => ({ n: i + 1, html: markdownUnder(b.text, 2), threads: [] }));
+  const outdated: ThreadView[] = [];
+  const general: ThreadView[] = [];
+  for (const { root, view } of threadsOf(ctx, placed, actor)) {
+    if (!root.anchor) general.push(view);
+    else if (root.outdated || root.currentOffset === null || !paragraphs.length) outdated.push(view);
+    else {
+      // The paragraph holding the start of the passage (or the next one, if it starts in a blank line).
+      const at = root.currentOffset;
+      const i = blocks.findIndex((b) => b.end > at);
+      paragraphs[i < 0 ? paragraphs.length - 1 : i].threads.push(view);
+    }
+  }
+  return { paragraphs, outdated, general, count: placed.length };
+}
+
+/** The document version the proposal was drafted on: the one published in its base commit. */
+function baseVersionOf(ctx: Ctx, p: ProposalRecord) {
+  const versions = listVersions(ctx, p.document);
+  return versions.find((v) => v.commit === p.base) ?? versions.find((v) => v.publishedAt <= p.createdAt) ?? null;
+}
+
+/** What the viewer may do to the proposal now: allowed by the policy and possible in its state. */
+export function proposalActions(ctx: Ctx, actor: Actor | null, p: ProposalRecord) {
+  const roundOpen = p.openRound !== null;
+  return {
+    edit: mayDo(ctx, actor, 'proposal.edit', p) && holds(() => assertEditable(p.state, roundOpen)),
+    share: mayDo(ctx, actor, 'proposal.share', p) && holds(() => assertShareable(p.state)),
+    withdraw: mayDo(ctx, actor, 'proposal.withdraw', p) && holds(() => assertWithdrawable(p.state, roundOpen)),
+    comment: mayDo(ctx, actor, 'comment.create', p) && holds(() => assertCommentable(p.state)),
+    resolve: mayDo(ctx, actor, 'comment.resolve', p),
+  };
+}
+
+/** The facts at the top of every proposal page. */
+export function proposalHead(ctx: Ctx, actor: Actor | null, p: ProposalRecord) {
+  const doc = ctx.meta.get('documents', p.document);
+  const base = baseVersionOf(ctx, p);
+  return {
+    id: p.id,
+    title: p.title,
+    state: p.state,
+    document: { slug: p.document, title: doc?.title ?? p.document, latest: doc?.latest ?? 0, groupName: groupName(ctx, proposalSubject(ctx, p)) },
+    rationaleHtml: p.rationale.trim() ? markdownUnder(p.rationale, 2) : '',
+    author: nameOf(ctx, p.authorId),
+    createdAt: p.createdAt,
+    updatedAt: p.updatedAt,
+    revisions: p.revisions,
+    head: p.head,
+    base: p.base,
+    baseVersion: base ? { number: base.number, publishedAt: base.publishedAt } : null,
+    /** A newer version of the document was published since the proposal began. */
+    newerPublished: !!base && !!doc && doc.latest > base.number,
+    roundOpen: p.openRound !== null,
+    may: proposalActions(ctx, actor, p),
+  };
+}
+
+const groupName = (ctx: Ctx, s: ReturnType<typeof proposalSubject>) => (s.kind === 'proposal' ? (ctx.meta.get('groups', s.group)?.name ?? s.group) : '');
+
+/** One line in a list of proposals. */
+export function proposalItem(ctx: Ctx, p: ProposalRecord) {
+  return {
+    id: p.id,
+    title: p.title,
+    state: p.state,
+    open: p.state === 'draft' || p.state === 'shared',
+    document: { slug: p.document, title: ctx.meta.get('documents', p.document)?.title ?? p.document },
+    author: nameOf(ctx, p.authorId),
+    revisions: p.revisions,
+    updatedAt: p.updatedAt,
+  };
+}
+
+/** The revisions tab: newest first. */
+export function revisionsView(ctx: Ctx, revisions: RevisionRecord[]) {
+  return revisions
+    .map((r) => ({ n: r.n, author: nameOf(ctx, r.authorId), at: r.at, commit: r.commit }))
+    .sort((a, b) => b.n - a.n);
+}
+
+/** A thread waiting for the viewer's answer: the last word is someone else's and it is not resolved. */
+export function awaitingReply(ctx: Ctx, actor: Actor, p: ProposalRecord, comments: CommentRecord[]) {
+  return threadsOf(ctx, comments, actor)
+    .filter(({ view }) => !view.resolved && !view.lastIsMine)
+    .map(({ view }) => {
+      const last = view.comments[view.comments.length - 1];
+      return {
+        proposal: { id: p.id, title: p.title, state: p.state },
+        thread: view.id,
+        quote: view.quote,
+        last: { author: last.author, createdAt: last.createdAt, excerpt: excerpt(comments.find((c) => c.id === last.id)?.body ?? '') },
+        replies: view.comments.length - 1,
+      };
+    });
+}
+
+/** The first words of a markdown body, as plain text. */
+function excerpt(body: string, max = 160): string {
+  const plain = body.replace(/[`*_#>[\]()!~|-]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return plain.length > max ? `${plain.slice(0, max - 1).trimEnd()}…` : plain;
+}

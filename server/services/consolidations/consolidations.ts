@@ -1,0 +1,157 @@
+import type { Actor } from '../../domain/actor.js';
+import { conflict, invalid, notFound } from '../../domain/errors.js';
+import { mergeProposals } from '../../domain/merge.js';
+import { authorize } from '../../domain/policy.js';
+import { assertEditable } from '../../domain/proposal.js';
+import { documentPath } from '../../domain/slug.js';
+import { checkProse, checkText, MAX_SUMMARY } from '../../domain/text.js';
+import { revisionKey, versionKey, type ConsolidationRecord, type RevisionRecord } from '../../store/meta/schema.js';
+import { MAIN, type Ctx } from '../context.js';
+import { getDocument } from '../readDocuments.js';
+import { baseText, proposalText } from '../proposals/read.js';
+
+export const consolidationRef = (id: number) => `refs/heads/consolidations/${id}`;
+
+/** Stale: another version of its document was published after it was made. */
+export function isStale(ctx: Ctx, c: ConsolidationRecord): boolean {
+  return (ctx.meta.get('documents', c.document)?.latest ?? 0) > c.baseVersion;
+}
+
+export function consolidationSubject(ctx: Ctx, c: ConsolidationRecord) {
+  return { kind: 'consolidation' as const, group: ctx.meta.get('documents', c.document)?.group ?? '' };
+}
+
+/** Load a consolidation the actor may see (members, the chair, the secretariat). */
+export function loadConsolidation(ctx: Ctx, actor: Actor | null, id: number, action: 'round.read' | 'consolidation.manage' = 'round.read'): ConsolidationRecord {
+  const c = Number.isInteger(id) && id > 0 ? ctx.meta.get('consolidations', id) : undefined;
+  if (!c) throw notFound('consolidation_not_found', `There is no consolidation ${id}.`);
+  authorize(actor, action, consolidationSubject(ctx, c), 'consolidation');
+  return c;
+}
+
+/**
+ * Build a consolidation: a branch from the current `main` on which the chosen shared
+ * proposals are merged one after another (one commit each, by the person consolidating).
+ * Overlaps become conflict blocks in the text for the chair to resolve by editing.
+ */
+export async function createConsolidation(ctx: Ctx, actor: Actor | null, slug: string, input: { proposals: unknown; summary: unknown }): Promise<ConsolidationRecord> {
+  const doc = getDocument(ctx, slug);
+  authorize(actor, 'consolidation.manage', { kind: 'consolidation', group: doc.group }, 'document');
+  const summary = checkProse(input.summary, 'summary', MAX_SUMMARY, false).trim();
+  if (!Array.isArray(input.proposals) || !input.proposals.length || input.proposals.length > 100) {
+    throw invalid('invalid_proposals', 'Choose the shared proposals to consolidate (a list of 1–100 ids).');
+  }
+  const ids = input.proposals.map(Number);
+  if (ids.some((n) => !Number.isInteger(n) || n < 1) || new Set(ids).size !== ids.length) throw invalid('invalid_proposals', 'Proposal ids are distinct positive integers.');
+  const proposals = ids.map((id) => {
+    const p = ctx.meta.get('proposals', id);
+    if (!p) throw notFound('proposal_not_found', `There is no proposal ${id}.`);
+    if (p.document !== slug) throw invalid('wrong_document', `Proposal ${id} changes another document.`);
+    if (p.state !== 'shared') throw conflict('not_shared', `Proposal ${id} is ${p.state}: only shared proposals can be consolidated.`);
+    return p;
+  });
+  const base = await ctx.repo.resolve(MAIN);
+  const latest = ctx.meta.get('versions', versionKey(slug, doc.latest))!;
+  const published = await ctx.repo.readBlobText(latest.blob);
+  const inputs = [];
+  for (const p of proposals) inputs.push({ id: p.id, title: p.title, base: await baseText(ctx, p), head: await proposalText(ctx, p) });
+  const steps = mergeProposals(published, inputs);
+  const id = ctx.meta.nextId('consolidations');
+  const ref = consolidationRef(id);
+  let expected = await ctx.repo.resolve(ref); // an orphan from a crash is reused
+  let parent = base!;
+  const at = ctx.clock();
+  const revisions: RevisionRecord[] = [];
+  for (const [i, s] of steps.entries()) {
+    const p = proposals[i];
+    const { commit, blob } = await ctx.repo.commitFile({
+      ref,
+      expected,
+      parent,
+      filepath: documentPath(slug),
+      text: s.text,
+      message: `Merge proposal ${p.id}: ${p.title}${s.conflicts ? ` (${s.conflicts} conflict${s.conflicts > 1 ? 's' : ''})` : ''}\n`,
+      author: { name: actor!.name, email: actor!.email, at },
+    });
+    expected = parent = commit;
+    revisions.push({ subject: { type: 'consolidation', id }, n: i + 1, commit, blob, authorId: actor!.id, at: at.toISOString() });
+  }
+  const c: ConsolidationRecord = {
+    id,
+    document: slug,
+    state: 'open',
+    base: base!,
+    baseVersion: doc.latest,
+    head: parent,
+    revisions: revisions.length,
+    proposals: ids,
+    summary,
+    createdBy: actor!.id,
+    openRound: null,
+    publishedVersion: null,
+    createdAt: at.toISOString(),
+    updatedAt: at.toISOString(),
+  };
+  await ctx.meta.write({
+    actor: actor!.email,
+    at,
+    events: [{ action: 'consolidation.created', subject: `consolidation/${id}` }],
+    puts: { consolidations: { [id]: c }, revisions: Object.fromEntries(revisions.map((r) => [revisionKey(r.subject, r.n), r])) },
+  });
+  return c;
+}
+
+export async function consolidationText(ctx: Ctx, c: ConsolidationRecord): Promise<string> {
+  return ctx.repo.readBlobText(ctx.meta.get('revisions', revisionKey({ type: 'consolidation', id: c.id }, c.revisions))!.blob);
+}
+
+/** The chair's editorial edits and conflict resolutions: each a revision, by compare-and-swap on the head. */
+export async function reviseConsolidation(ctx: Ctx, actor: Actor | null, id: number, input: { text: unknown; head: unknown }): Promise<ConsolidationRecord> {
+  return ctx.subjects.run(`consolidation/${id}`, async () => {
+    const c = loadConsolidation(ctx, actor, id, 'consolidation.manage');
+    if (c.state !== 'open') throw conflict('not_editable', `A ${c.state} consolidation cannot be edited.`);
+    assertEditable('draft', c.openRound !== null);
+    const text = checkText(input.text);
+    if (typeof input.head !== 'string' || !/^[0-9a-f]{40}$/.test(input.head)) throw invalid('invalid_head', 'Give the head (commit id) your edit was made on.');
+    if (input.head !== c.head) throw conflict('stale_head', 'Someone saved a newer revision since you started editing. Reload it and apply your change again.', { current: c.head });
+    const { commit, blob } = await ctx.repo.commitFile({
+      ref: consolidationRef(id),
+      expected: c.head,
+      parent: c.head,
+      filepath: documentPath(c.document),
+      text,
+      message: `Edit consolidation ${id}\n`,
+      author: { name: actor!.name, email: actor!.email, at: ctx.clock() },
+    });
+    const now = ctx.clock().toISOString();
+    const n = c.revisions + 1;
+    const next: ConsolidationRecord = { ...c, head: commit, revisions: n, updatedAt: now };
+    const rev: RevisionRecord = { subject: { type: 'consolidation', id }, n, commit, blob, authorId: actor!.id, at: now };
+    await ctx.meta.write({
+      actor: actor!.email,
+      at: ctx.clock(),
+      events: [{ action: 'consolidation.revised', subject: `consolidation/${id}` }],
+      puts: { consolidations: { [id]: next }, revisions: { [revisionKey(rev.subject, n)]: rev } },
+    });
+    return next;
+  });
+}
+
+export async function abandonConsolidation(ctx: Ctx, actor: Actor | null, id: number): Promise<ConsolidationRecord> {
+  return ctx.subjects.run(`consolidation/${id}`, async () => {
+    const c = loadConsolidation(ctx, actor, id, 'consolidation.manage');
+    if (c.state !== 'open') throw conflict('not_open', `This consolidation is already ${c.state}.`);
+    if (c.openRound !== null) throw conflict('round_open', 'A round is open on this consolidation; cancel it first.');
+    const next: ConsolidationRecord = { ...c, state: 'abandoned', updatedAt: ctx.clock().toISOString() };
+    await ctx.meta.write({ actor: actor!.email, at: ctx.clock(), events: [{ action: 'consolidation.abandoned', subject: `consolidation/${id}` }], puts: { consolidations: { [id]: next } } });
+    return next;
+  });
+}
+
+/** "Rebuild": a new consolidation of the same proposals (those still shared) on the current published text. */
+export async function rebuildConsolidation(ctx: Ctx, actor: Actor | null, id: number): Promise<ConsolidationRecord> {
+  const c = loadConsolidation(ctx, actor, id, 'consolidation.manage');
+  const still = c.proposals.filter((p) => ctx.meta.get('proposals', p)?.state === 'shared');
+  if (!still.length) throw conflict('nothing_to_rebuild', 'None of its proposals is still shared.');
+  return createConsolidation(ctx, actor, c.document, { proposals: still, summary: c.summary });
+}

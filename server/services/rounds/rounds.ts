@@ -1,0 +1,238 @@
+import type { Actor } from '../../domain/actor.js';
+import { conflict, forbidden, invalid, notFound } from '../../domain/errors.js';
+import { hasConflictMarkers } from '../../domain/merge.js';
+import { authorize } from '../../domain/policy.js';
+import { checkPosition, checkRule, everyoneVoted, quorumToBp, result, tally } from '../../domain/round.js';
+import type { BallotRecord, RoundRecord, SubjectRef } from '../../store/meta/schema.js';
+import type { Ctx } from '../context.js';
+import { consolidationText, isStale, loadConsolidation } from '../consolidations/consolidations.js';
+import { loadProposalFor } from '../proposals/access.js';
+import { proposalText } from '../proposals/read.js';
+import { findUserByEmail } from '../accounts/users.js';
+
+const MAX_DEADLINE_MS = 10 * 366 * 86_400_000;
+
+function checkDeadline(ctx: Ctx, closesAt: unknown, after?: string): string {
+  const t = typeof closesAt === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(closesAt) ? Date.parse(closesAt) : NaN;
+  if (!Number.isFinite(t)) throw invalid('invalid_deadline', 'Give the deadline as an ISO 8601 date and time, e.g. 2027-03-01T17:00:00Z.');
+  const now = ctx.clock().getTime();
+  if (t <= now) throw invalid('invalid_deadline', 'The deadline must be in the future.');
+  if (t - now > MAX_DEADLINE_MS) throw invalid('invalid_deadline', 'The deadline must be within ten years.');
+  if (after && t <= Date.parse(after)) throw invalid('invalid_deadline', 'A deadline can only be extended to a later moment.');
+  return new Date(t).toISOString();
+}
+
+export function loadRound(ctx: Ctx, actor: Actor | null, id: number): RoundRecord {
+  const r = Number.isInteger(id) && id > 0 ? ctx.meta.get('rounds', id) : undefined;
+  if (!r) throw notFound('round_not_found', `There is no round ${id}.`);
+  authorize(actor, 'round.read', { kind: 'consolidation', group: ctx.meta.get('documents', r.document)?.group ?? '' }, 'round');
+  return r;
+}
+
+const lockKey = (s: SubjectRef) => `${s.type}/${s.id}`;
+
+/** The subject's record key and current head, with the checks that it may be put to a vote. */
+async function subjectForRound(ctx: Ctx, actor: Actor | null, subject: SubjectRef) {
+  if (subject.type === 'proposal') {
+    const p = loadProposalFor(ctx, actor, subject.id, 'proposal.read');
+    if (p.state !== 'shared') throw conflict('not_shared', `Proposal ${p.id} is ${p.state}: only a shared proposal can be put to a round.`);
+    if (p.openRound !== null) throw conflict('round_open', 'A round is already open on this proposal.');
+    if (hasConflictMarkers(await proposalText(ctx, p))) throw conflict('unresolved_conflicts', 'The text still has conflict markers.');
+    return { document: p.document, head: p.head, revision: p.revisions, setOpen: (round: number | null) => ({ proposals: { [p.id]: { ...ctx.meta.get('proposals', p.id)!, openRound: round } } }) };
+  }
+  const c = loadConsolidation(ctx, actor, subject.id);
+  if (c.state !== 'open') throw conflict('not_open', `This consolidation is ${c.state}.`);
+  if (isStale(ctx, c)) throw conflict('stale', 'A newer version was published after this consolidation was made: rebuild it first.');
+  if (c.openRound !== null) throw conflict('round_open', 'A round is already open on this consolidation.');
+  if (hasConflictMarkers(await consolidationText(ctx, c))) throw conflict('unresolved_conflicts', 'Resolve the conflicts in the text first.');
+  return { document: c.document, head: c.head, revision: c.revisions, setOpen: (round: number | null) => ({ consolidations: { [c.id]: { ...ctx.meta.get('consolidations', c.id)!, openRound: round } } }) };
+}
+
+/** Clear the subject's open-round mark (on close or cancel). */
+function clearOpen(ctx: Ctx, r: RoundRecord) {
+  if (r.subject.type === 'proposal') {
+    const p = ctx.meta.get('proposals', r.subject.id);
+    return p && p.openRound === r.id ? { proposals: { [p.id]: { ...p, openRound: null } } } : {};
+  }
+  const c = ctx.meta.get('consolidations', r.subject.id);
+  return c && c.openRound === r.id ? { consolidations: { [c.id]: { ...c, openRound: null } } } : {};
+}
+
+/**
+ * Open a round on one exact revision: the electorate is everyone holding the member role
+ * (and not disabled) now; the text is frozen until the round closes or is cancelled.
+ */
+export async function openRound(ctx: Ctx, actor: Actor | null, input: { subject: unknown; rule: unknown; quorum: unknown; closesAt: unknown }): Promise<RoundRecord> {
+  authorize(actor, 'round.manage');
+  const s = input.subject as { type?: unknown; id?: unknown } | undefined;
+  if (!s || typeof s !== 'object' || (s.type !== 'proposal' && s.type !== 'consolidation') || !Number.isInteger(s.id) || (s.id as number) < 1) {
+    throw invalid('invalid_subject', 'The subject is {type: "proposal" | "consolidation", id}.');
+  }
+  const subject: SubjectRef = { type: s.type, id: s.id as number };
+  const rule = checkRule(input.rule);
+  const quorumBp = quorumToBp(input.quorum);
+  const closesAt = checkDeadline(ctx, input.closesAt);
+  return ctx.subjects.run(lockKey(subject), async () => {
+    const sub = await subjectForRound(ctx, actor, subject);
+    const electorate = ctx.meta
+      .all('users')
+      .filter((u) => !u.disabled && u.roles.includes('member'))
+      .map((u) => u.id)
+      .sort((a, b) => a - b);
+    const now = ctx.clock().toISOString();
+    const round: RoundRecord = {
+      id: ctx.meta.nextId('rounds'),
+      subject,
+      document: sub.document,
+      commit: sub.head,
+      revision: sub.revision,
+      rule,
+      quorumBp,
+      closesAt,
+      openedAt: now,
+      openedBy: actor!.id,
+      state: 'open',
+      electorate,
+      result: null,
+      tally: null,
+      closedAt: null,
+      closedBy: null,
+      cancelReason: null,
+    };
+    await ctx.meta.write({
+      actor: actor!.email,
+      at: ctx.clock(),
+      events: [{ action: 'round.opened', subject: `round/${round.id}` }],
+      puts: { rounds: { [round.id]: round }, ...sub.setOpen(round.id) },
+    });
+    return round;
+  });
+}
+
+export function ballotsOf(ctx: Ctx, roundId: number): BallotRecord[] {
+  return ctx.meta
+    .all('ballots')
+    .filter((b) => b.round === roundId)
+    .sort((a, b) => a.id - b.id);
+}
+
+export const currentTally = (ctx: Ctx, r: RoundRecord) => r.tally ?? tally(ballotsOf(ctx, r.id), r.electorate);
+
+/**
+ * Cast (or change) a ballot. Only the electorate; an objection needs a reason; nothing after
+ * the close — a round past its deadline is closed first, as of its deadline. The secretariat
+ * may record a ballot on a member's behalf (`voter`), marked as such.
+ */
+export async function castBallot(ctx: Ctx, actor: Actor | null, roundId: number, input: { position: unknown; reason?: unknown; voter?: unknown }): Promise<BallotRecord> {
+  const r0 = loadRound(ctx, actor, roundId);
+  authorize(actor, 'ballot.cast');
+  const { position, reason } = checkPosition(input.position, input.reason);
+  let voterId = actor!.id;
+  let recordedBy: number | null = null;
+  if (input.voter !== undefined && input.voter !== null) {
+    authorize(actor, 'ballot.record');
+    const v = typeof input.voter === 'string' ? findUserByEmail(ctx, input.voter) : undefined;
+    if (!v) throw invalid('invalid_voter', 'Name the voter by the e-mail of their account.');
+    voterId = v.id;
+    recordedBy = actor!.id;
+  }
+  return ctx.subjects.run(lockKey(r0.subject), async () => {
+    await closeIfDue(ctx, roundId);
+    const r = ctx.meta.get('rounds', roundId)!;
+    if (r.state !== 'open') throw conflict('round_not_open', `This round is ${r.state}: no more ballots.`);
+    if (!r.electorate.includes(voterId)) {
+      throw forbidden('not_in_electorate', recordedBy ? 'That person is not in this round\'s electorate.' : 'You are not in this round\'s electorate (the members when it opened).');
+    }
+    const b: BallotRecord = { id: ctx.meta.nextId('ballots'), round: roundId, voterId, position, reason, castAt: ctx.clock().toISOString(), recordedBy };
+    await ctx.meta.write({
+      actor: actor!.email,
+      at: ctx.clock(),
+      events: [{ action: recordedBy ? 'ballot.recorded' : 'ballot.cast', subject: `round/${roundId}` }],
+      puts: { ballots: { [b.id]: b } },
+    });
+    return b;
+  });
+}
+
+/** Close with the result, as of `at` (the deadline for automatic closes). Callers hold the subject lock. */
+async function closeNow(ctx: Ctx, r: RoundRecord, at: string, by: Actor | null): Promise<RoundRecord> {
+  const t = tally(ballotsOf(ctx, r.id), r.electorate);
+  const closed: RoundRecord = { ...r, state: 'closed', tally: t, result: result(r.rule, r.quorumBp, r.electorate.length, t), closedAt: at, closedBy: by?.id ?? null };
+  await ctx.meta.write({
+    actor: by?.email ?? null,
+    at: ctx.clock(),
+    events: [{ action: 'round.closed', subject: `round/${r.id}` }],
+    puts: { rounds: { [r.id]: closed }, ...clearOpen(ctx, r) },
+  });
+  return closed;
+}
+
+async function closeIfDue(ctx: Ctx, roundId: number): Promise<void> {
+  const r = ctx.meta.get('rounds', roundId);
+  if (r && r.state === 'open' && Date.parse(r.closesAt) <= ctx.clock().getTime()) await closeNow(ctx, r, r.closesAt, null);
+}
+
+/** The chair closes early only once every eligible member has voted; at or after the deadline, any time. */
+export async function closeRound(ctx: Ctx, actor: Actor | null, roundId: number): Promise<RoundRecord> {
+  const r0 = loadRound(ctx, actor, roundId);
+  authorize(actor, 'round.manage');
+  return ctx.subjects.run(lockKey(r0.subject), async () => {
+    await closeIfDue(ctx, roundId);
+    const r = ctx.meta.get('rounds', roundId)!;
+    if (r.state !== 'open') throw conflict('round_not_open', `This round is already ${r.state}.`);
+    if (!everyoneVoted(tally(ballotsOf(ctx, r.id), r.electorate))) {
+      throw conflict('not_everyone_voted', 'Before the deadline a round can be closed only once every eligible member has voted.');
+    }
+    return closeNow(ctx, r, ctx.clock().toISOString(), actor);
+  });
+}
+
+export async function extendRound(ctx: Ctx, actor: Actor | null, roundId: number, input: { closesAt: unknown }): Promise<RoundRecord> {
+  const r0 = loadRound(ctx, actor, roundId);
+  authorize(actor, 'round.manage');
+  return ctx.subjects.run(lockKey(r0.subject), async () => {
+    await closeIfDue(ctx, roundId);
+    const r = ctx.meta.get('rounds', roundId)!;
+    if (r.state !== 'open') throw conflict('round_not_open', `This round is ${r.state}.`);
+    const closesAt = checkDeadline(ctx, input.closesAt, r.closesAt);
+    const next: RoundRecord = { ...r, closesAt };
+    await ctx.meta.write({ actor: actor!.email, at: ctx.clock(), events: [{ action: 'round.extended', subject: `round/${r.id}` }], puts: { rounds: { [r.id]: next } } });
+    return next;
+  });
+}
+
+export async function cancelRound(ctx: Ctx, actor: Actor | null, roundId: number, input: { reason: unknown }): Promise<RoundRecord> {
+  const r0 = loadRound(ctx, actor, roundId);
+  authorize(actor, 'round.manage');
+  const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
+  if (!reason || reason.length > 2000) throw invalid('reason_required', 'Say why the round is cancelled (up to 2000 characters).');
+  return ctx.subjects.run(lockKey(r0.subject), async () => {
+    await closeIfDue(ctx, roundId);
+    const r = ctx.meta.get('rounds', roundId)!;
+    if (r.state !== 'open') throw conflict('round_not_open', `This round is already ${r.state}.`);
+    const next: RoundRecord = { ...r, state: 'cancelled', cancelReason: reason, closedAt: ctx.clock().toISOString(), closedBy: actor!.id };
+    await ctx.meta.write({
+      actor: actor!.email,
+      at: ctx.clock(),
+      events: [{ action: 'round.cancelled', subject: `round/${r.id}` }],
+      puts: { rounds: { [r.id]: next }, ...clearOpen(ctx, r) },
+    });
+    return next;
+  });
+}
+
+/** Close every round whose deadline has passed, as of its deadline (the periodic sweep, and at start). */
+export async function sweepRounds(ctx: Ctx): Promise<number> {
+  const now = ctx.clock().getTime();
+  const due = ctx.meta.all('rounds').filter((r) => r.state === 'open' && Date.parse(r.closesAt) <= now);
+  for (const r of due) await ctx.subjects.run(lockKey(r.subject), () => closeIfDue(ctx, r.id));
+  return due.length;
+}
+
+/** The latest round (by id) held on a subject, if any. */
+export function latestRoundOn(ctx: Ctx, subject: SubjectRef): RoundRecord | undefined {
+  return ctx.meta
+    .all('rounds')
+    .filter((r) => r.subject.type === subject.type && r.subject.id === subject.id)
+    .sort((a, b) => b.id - a.id)[0];
+}

@@ -1,0 +1,325 @@
+/**
+ * The real admin CLI (`tsx server/cli/main.ts`, what `npm run admin` runs) as a child process
+ * on a temporary DATA_DIR: help, the user and token commands, JSON out / JSON errors with a
+ * non-zero exit, passwords from stdin, going through a running server's admin socket, and
+ * stale or live locks.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fsp from 'node:fs/promises';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import request from 'supertest';
+import { checkCredentials } from '../../server/services/auth/authenticate.js';
+import { LoginThrottle } from '../../server/services/auth/throttle.js';
+import { openTestApp, projectRoot, tempDir } from '../helpers/data.js';
+
+const TSX = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
+let dataDir: string;
+let work: string;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the CLI with DATA_DIR, cwd the project root, optional stdin. */
+function cli(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(TSX, ['server/cli/main.ts', ...args], {
+      cwd: projectRoot,
+      env: { ...process.env, NODE_OPTIONS: '', DATA_DIR: dataDir, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
+
+/** The JSON error a failed command printed on stderr. */
+function errorOf(r: Run): string {
+  expect(r.code).not.toBe(0);
+  expect(r.stdout).toBe('');
+  const line = r.stderr.trim().split('\n').pop()!;
+  const body = JSON.parse(line) as { error: { code: string; message: string } };
+  expect(typeof body.error.message).toBe('string');
+  return body.error.code;
+}
+
+const ok = (r: Run) => {
+  expect([r.code, r.stderr]).toEqual([0, expect.any(String)]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+};
+
+/** A port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 40000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
+
+/** The PID of a process that has already exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  const pid = child.pid!;
+  await new Promise((r) => child.on('exit', r));
+  return pid;
+}
+
+const SEC_PW = 'secretariat from stdin';
+const MEM_PW = 'member password crlf';
+let server: ChildProcess | null = null;
+
+beforeAll(async () => {
+  dataDir = await tempDir('ratify-cli-');
+  work = await tempDir('ratify-cli-work-');
+});
+
+afterAll(async () => {
+  if (server && server.exitCode === null) {
+    const exited = new Promise((r) => server!.once('exit', r));
+    server.kill('SIGKILL');
+    await exited;
+  }
+  await fsp.rm(dataDir, { recursive: true, force: true });
+  await fsp.rm(work, { recursive: true, force: true });
+});
+
+describe('the admin CLI on a data folder it owns', () => {
+  test('--help lists the commands', async () => {
+    const top = await cli(['--help']);
+    expect(top.code).toBe(0);
+    for (const c of ['user', 'group', 'document', 'token']) expect(top.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+    const user = await cli(['user', '--help']);
+    expect(user.code).toBe(0);
+    for (const c of ['add', 'set', 'import', 'list', 'disable']) expect(user.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+    const token = await cli(['token', '--help']);
+    expect(token.stdout).toMatch(/^\s+create\b/m);
+  }, 30_000);
+
+  test('user add --password-stdin: JSON with the user, no password or hash anywhere in the output', async () => {
+    const r = await cli(['user', 'add', '--email', 'Sec@Example.org', '--name', 'Sam Sec', '--role', 'secretariat', '--password-stdin'], { stdin: `${SEC_PW}\n` });
+    const u = ok(r);
+    expect(u).toMatchObject({ email: 'sec@example.org', name: 'Sam Sec', roles: ['secretariat'], groups: [], disabled: false, hasPassword: true });
+    for (const out of [r.stdout, r.stderr]) {
+      expect(out).not.toContain(SEC_PW);
+      expect(out).not.toContain('scrypt$');
+      expect(out).not.toMatch(/passwordHash|"hash"|secret/);
+    }
+  }, 30_000);
+
+  test('user add with several roles and groups; a CRLF line end is stripped too', async () => {
+    const u = ok(await cli(['user', 'add', '--email', 'mem@example.org', '--name', 'Mia Member', '--role', 'member', '--role', 'chair', '--group', 'wg-strategy', '--group', 'mag', '--password-stdin'], { stdin: `${MEM_PW}\r\n` }));
+    expect(u).toMatchObject({ email: 'mem@example.org', roles: ['chair', 'member'], groups: ['mag', 'wg-strategy'] });
+  }, 30_000);
+
+  test('user list: every account, no hashes', async () => {
+    const r = await cli(['user', 'list']);
+    const list = ok(r) as { email: string }[];
+    expect(list.map((u) => u.email)).toEqual(['mem@example.org', 'sec@example.org']); // by name: Mia, Sam
+    expect(r.stdout).not.toContain('scrypt$');
+  }, 30_000);
+
+  test('user set replaces roles and groups', async () => {
+    const u = ok(await cli(['user', 'set', '--email', 'MEM@example.org', '--role', 'member', '--group', 'wg-hybrid']));
+    expect(u).toMatchObject({ roles: ['member'], groups: ['wg-hybrid'] });
+  }, 30_000);
+
+  test('user import --csv', async () => {
+    const file = path.join(work, 'people.csv');
+    await fsp.writeFile(file, 'email,name,roles,groups\nimp1@example.org,Imp One,member;chair,wg-strategy\nimp2@example.org,Imp Two,,\n');
+    const users = ok(await cli(['user', 'import', '--csv', file])) as { email: string; roles: string[]; hasPassword: boolean }[];
+    expect(users.map((u) => [u.email, u.roles, u.hasPassword])).toEqual([
+      ['imp1@example.org', ['chair', 'member'], false],
+      ['imp2@example.org', ['member'], false],
+    ]);
+  }, 30_000);
+
+  test('user disable', async () => {
+    expect(ok(await cli(['user', 'disable', '--email', 'imp2@example.org']))).toMatchObject({ email: 'imp2@example.org', disabled: true });
+  }, 30_000);
+
+  test('errors: JSON {error:{code}} on stderr, non-zero exit, nothing on stdout', async () => {
+    const csv = path.join(work, 'bad.csv');
+    await fsp.writeFile(csv, 'email,name,roles,groups\nfine@example.org,Fine,member,\nnot-an-email,Bad,member,\n');
+    const runs = await Promise.all([
+      cli(['user', 'add', '--email', 'SEC@example.org', '--name', 'Again', '--password-stdin'], { stdin: 'some other password\n' }),
+      cli(['user', 'add', '--email', 'short@example.org', '--name', 'Short', '--password-stdin'], { stdin: 'short\n' }),
+      cli(['user', 'set', '--email', 'mem@example.org', '--role', 'king']),
+      cli(['user', 'set', '--email', 'mem@example.org', '--group', 'wg-nowhere']),
+      cli(['token', 'create', '--email', 'nobody@example.org']),
+      cli(['user', 'import', '--csv', csv]),
+      cli(['user', 'import', '--csv', path.join(work, 'missing.csv')]),
+    ]);
+    // Several CLI runs at once on one data folder: all but one may find it busy; run the
+    // refusals one by one where that happened.
+    const codes: string[] = [];
+    const again = [
+      ['user', 'add', '--email', 'SEC@example.org', '--name', 'Again', '--password-stdin'],
+      ['user', 'add', '--email', 'short@example.org', '--name', 'Short', '--password-stdin'],
+      ['user', 'set', '--email', 'mem@example.org', '--role', 'king'],
+      ['user', 'set', '--email', 'mem@example.org', '--group', 'wg-nowhere'],
+      ['token', 'create', '--email', 'nobody@example.org'],
+      ['user', 'import', '--csv', csv],
+      ['user', 'import', '--csv', path.join(work, 'missing.csv')],
+    ];
+    const stdins = ['some other password\n', 'short\n', '', '', '', '', ''];
+    for (let i = 0; i < runs.length; i++) {
+      let c = errorOf(runs[i]);
+      if (c === 'data_dir_busy') c = errorOf(await cli(again[i], { stdin: stdins[i] }));
+      codes.push(c);
+    }
+    expect(codes).toEqual(['user_exists', 'password_too_short', 'invalid_role', 'group_not_found', 'user_not_found', 'invalid_email', 'unreadable_file']);
+    // The failed import created nobody.
+    const list = ok(await cli(['user', 'list'])) as { email: string }[];
+    expect(list.map((u) => u.email)).not.toContain('fine@example.org');
+  }, 60_000);
+
+  test('a missing required option or an unknown command: non-zero exit', async () => {
+    const a = await cli(['user', 'add', '--name', 'No Email', '--password-stdin'], { stdin: 'whatever password\n' });
+    expect(a.code).not.toBe(0);
+    const b = await cli(['frobnicate']);
+    expect(b.code).not.toBe(0);
+  }, 30_000);
+
+  test('token create for a disabled account is refused', async () => {
+    expect(errorOf(await cli(['token', 'create', '--email', 'imp2@example.org']))).toBe('user_disabled');
+  }, 30_000);
+
+  test('token create → {token} that works against the API; the stdin password works without its newline', async () => {
+    const r = await cli(['token', 'create', '--email', 'sec@example.org']);
+    const { token } = ok(r) as { token: string };
+    expect(Object.keys(ok(r))).toEqual(['token']);
+    expect(token).toMatch(/^rat_/);
+    const t = await openTestApp({ dataDir, seed: false });
+    try {
+      const me = await request(t.app).get('/api/v1/me').set('Authorization', `Bearer ${token}`);
+      expect(me.status).toBe(200);
+      expect(me.body).toEqual({ email: 'sec@example.org', name: 'Sam Sec', roles: ['secretariat'], groups: [] });
+      const throttle = new LoginThrottle(t.ctx.clock);
+      const u = await checkCredentials(t.ctx, throttle, { email: 'sec@example.org', password: SEC_PW, ip: '127.0.0.1', via: 'api' });
+      expect(u.email).toBe('sec@example.org');
+      await expect(checkCredentials(t.ctx, throttle, { email: 'sec@example.org', password: `${SEC_PW}\n`, ip: '127.0.0.1', via: 'api' })).rejects.toMatchObject({ code: 'bad_credentials' });
+      await expect(checkCredentials(t.ctx, throttle, { email: 'mem@example.org', password: MEM_PW, ip: '127.0.0.1', via: 'api' })).resolves.toMatchObject({ email: 'mem@example.org' });
+      // The CLI's token is audited.
+      expect(t.ctx.meta.auditLog(50).some((e) => e.action === 'token.created' && e.subject === 'user/sec@example.org')).toBe(true);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+});
+
+describe('locks', () => {
+  const lockFile = () => path.join(dataDir, 'ratify.lock');
+
+  test('a stale lock naming a dead PID does not block the CLI', async () => {
+    const pid = await deadPid();
+    await fsp.writeFile(lockFile(), JSON.stringify({ pid, role: 'server', socket: path.join(work, 'gone.sock'), since: new Date().toISOString() }));
+    const list = ok(await cli(['user', 'list'])) as unknown[];
+    expect(list.length).toBeGreaterThan(0);
+    await expect(fsp.stat(lockFile())).rejects.toMatchObject({ code: 'ENOENT' });
+  }, 30_000);
+
+  test('a live CLI holder: data_dir_busy, and nothing is written', async () => {
+    await fsp.writeFile(lockFile(), JSON.stringify({ pid: process.pid, role: 'cli', since: new Date().toISOString() }));
+    try {
+      expect(errorOf(await cli(['user', 'add', '--email', 'busy@example.org', '--name', 'Busy', '--password-stdin'], { stdin: 'a fine password\n' }))).toBe('data_dir_busy');
+    } finally {
+      await fsp.rm(lockFile(), { force: true });
+    }
+    const list = ok(await cli(['user', 'list'])) as { email: string }[];
+    expect(list.map((u) => u.email)).not.toContain('busy@example.org');
+  }, 30_000);
+
+  test('a live server that does not answer on its socket: server_unreachable, and the CLI does not write beside it', async () => {
+    await fsp.writeFile(lockFile(), JSON.stringify({ pid: process.pid, role: 'server', socket: path.join(work, 'nobody-listens.sock'), since: new Date().toISOString() }));
+    try {
+      expect(errorOf(await cli(['user', 'add', '--email', 'beside@example.org', '--name', 'Beside', '--password-stdin'], { stdin: 'a fine password\n' }))).toBe('server_unreachable');
+    } finally {
+      await fsp.rm(lockFile(), { force: true });
+    }
+    const list = ok(await cli(['user', 'list'])) as { email: string }[];
+    expect(list.map((u) => u.email)).not.toContain('beside@example.org');
+  }, 30_000);
+});
+
+describe('while a server holds the data folder', () => {
+  let port: number;
+  let base: string;
+  let serverOut = '';
+
+  beforeAll(async () => {
+    port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+      cwd: projectRoot,
+      env: { ...process.env, NODE_OPTIONS: '', DATA_DIR: dataDir, PORT: String(port), BASE_URL: '', SESSION_SECRET: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.stdout!.setEncoding('utf8').on('data', (c: string) => (serverOut += c));
+    server.stderr!.setEncoding('utf8').on('data', (c: string) => (serverOut += c));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (server.exitCode !== null) throw new Error(`server exited: ${serverOut}`);
+      try {
+        const res = await fetch(`${base}/healthz`);
+        if (res.ok) break;
+      } catch {
+        // not yet
+      }
+      if (Date.now() > deadline) throw new Error(`server did not start: ${serverOut}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }, 40_000);
+
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      const exited = new Promise<number | null>((r) => server!.once('exit', (code) => r(code)));
+      server.kill('SIGTERM'); // our own child, by its PID
+      expect(await exited).toBe(0);
+    }
+    await expect(fsp.stat(path.join(dataDir, 'ratify.lock'))).rejects.toMatchObject({ code: 'ENOENT' });
+  }, 15_000);
+
+  test('the lock names the server and its admin socket', async () => {
+    const lock = JSON.parse(await fsp.readFile(path.join(dataDir, 'ratify.lock'), 'utf8'));
+    expect(lock).toMatchObject({ pid: server!.pid, role: 'server' });
+    expect(typeof lock.socket).toBe('string');
+  });
+
+  test('user add goes through the server, and the new user can get a token from that server at once', async () => {
+    const u = ok(await cli(['user', 'add', '--email', 'live@example.org', '--name', 'Liv Live', '--group', 'wg-strategy', '--password-stdin'], { stdin: 'added while running\n' }));
+    expect(u).toMatchObject({ email: 'live@example.org', roles: ['member'], groups: ['wg-strategy'] });
+    const tok = await fetch(`${base}/api/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'live@example.org', password: 'added while running' }) });
+    expect(tok.status).toBe(201);
+    const { token } = (await tok.json()) as { token: string };
+    const me = await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(await me.json()).toEqual({ email: 'live@example.org', name: 'Liv Live', roles: ['member'], groups: ['wg-strategy'] });
+    expect(serverOut).not.toContain('added while running');
+  }, 30_000);
+
+  test('errors come back through the socket with their codes', async () => {
+    expect(errorOf(await cli(['user', 'add', '--email', 'live@example.org', '--name', 'Twice', '--password-stdin'], { stdin: 'added while running\n' }))).toBe('user_exists');
+  }, 30_000);
+
+  test('user list, token create and user disable through the server; the disabled token is refused at once', async () => {
+    expect((ok(await cli(['user', 'list'])) as { email: string }[]).map((u) => u.email)).toContain('live@example.org');
+    const { token } = ok(await cli(['token', 'create', '--email', 'live@example.org'])) as { token: string };
+    expect((await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    ok(await cli(['user', 'disable', '--email', 'live@example.org']));
+    expect((await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+  }, 30_000);
+});

@@ -1,0 +1,424 @@
+/**
+ * The account services without HTTP: users (unique e-mail, roles, groups, disable/enable),
+ * password rules and hashing, password change, CSV import (all or nothing), API tokens, and
+ * the two throttles with an injected clock.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import { DomainError } from '../../server/domain/errors.js';
+import { checkPassword, MAX_PASSWORD, MIN_PASSWORD } from '../../server/domain/passwordRules.js';
+import { changePassword } from '../../server/services/accounts/password.js';
+import { importUsers } from '../../server/services/accounts/importUsers.js';
+import { actorOf, addUser, disableUser, findUserByEmail, getUser, listUsers, setUser } from '../../server/services/accounts/users.js';
+import { checkCredentials } from '../../server/services/auth/authenticate.js';
+import { hashPassword, verifyPassword } from '../../server/services/auth/passwords.js';
+import { LoginThrottle, WriteLimiter } from '../../server/services/auth/throttle.js';
+import { createToken, hashToken, listTokens, revokeToken, userForToken } from '../../server/services/auth/tokens.js';
+import { openTestData, testClock } from '../helpers/data.js';
+
+const clock = testClock('2026-01-15T10:00:00Z');
+let t: Awaited<ReturnType<typeof openTestData>>;
+
+/** The code of the DomainError `fn` throws (or 'no error'). */
+async function codeOf(fn: () => unknown): Promise<string> {
+  try {
+    await fn();
+  } catch (e) {
+    if (e instanceof DomainError) return e.code;
+    throw e;
+  }
+  return 'no error';
+}
+const syncCode = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof DomainError) return e.code;
+    throw e;
+  }
+  return 'no error';
+};
+const auditLength = () => t.ctx.meta.auditLog(1_000_000).length;
+
+beforeAll(async () => {
+  t = await openTestData({ clock });
+});
+afterAll(async () => {
+  await t.cleanup();
+});
+
+describe('addUser', () => {
+  test('e-mail is unique case-insensitively (A@X.org vs a@x.org → user_exists), stored lower-case', async () => {
+    const u = await addUser(t.ctx, null, { email: ' A@X.org ', name: 'Ann' });
+    expect(u.email).toBe('a@x.org');
+    expect(u.roles).toEqual(['member']); // no role: member
+    expect(u.passwordHash).toBeNull();
+    expect(await codeOf(() => addUser(t.ctx, null, { email: 'a@x.org', name: 'Ann Again' }))).toBe('user_exists');
+    expect(await codeOf(() => addUser(t.ctx, null, { email: 'A@X.ORG', name: 'Ann Again' }))).toBe('user_exists');
+    expect(findUserByEmail(t.ctx, 'A@x.Org')?.id).toBe(u.id);
+    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'user.created', subject: 'user/a@x.org' });
+  });
+
+  test('invalid input is refused before anything is written', async () => {
+    const n = auditLength();
+    expect(await codeOf(() => addUser(t.ctx, null, { email: 'not-an-email', name: 'X' }))).toBe('invalid_email');
+    expect(await codeOf(() => addUser(t.ctx, null, { email: 'x1@x.org', name: '' }))).toBe('invalid_name');
+    expect(await codeOf(() => addUser(t.ctx, null, { email: 'x1@x.org', name: 'Two\nLines' }))).toBe('invalid_name');
+    expect(await codeOf(() => addUser(t.ctx, null, { email: 'x1@x.org', name: 'X', roles: ['king'] }))).toBe('invalid_role');
+    expect(await codeOf(() => addUser(t.ctx, null, { email: 'x1@x.org', name: 'X', groups: ['wg-nothing'] }))).toBe('group_not_found');
+    expect(await codeOf(() => addUser(t.ctx, null, { email: 'x1@x.org', name: 'X', password: 'short' }))).toBe('password_too_short');
+    expect(await codeOf(() => addUser(t.ctx, null, { email: 'x1@x.org', name: 'X', password: 'Password123' }))).toBe('password_too_common');
+    expect(findUserByEmail(t.ctx, 'x1@x.org')).toBeUndefined();
+    expect(auditLength()).toBe(n);
+  });
+
+  test('roles and groups are deduplicated and sorted; several roles at once', async () => {
+    const u = await addUser(t.ctx, null, { email: 'multi@x.org', name: 'Multi', roles: ['secretariat', 'member', 'member'], groups: ['wg-strategy', 'mag', 'wg-strategy'] });
+    expect(u.roles).toEqual(['member', 'secretariat']);
+    expect(u.groups).toEqual(['mag', 'wg-strategy']);
+  });
+});
+
+describe('password rules (checkPassword)', () => {
+  test.each([
+    ['7 characters', 'password_too_short', 'abcdefg'],
+    ['8 characters', 'no error', 'abcdefgh'],
+    ['64 characters', 'no error', 'x'.repeat(64)],
+    ['256 characters', 'no error', 'y'.repeat(256)],
+    ['257 characters', 'password_too_long', 'z'.repeat(257)],
+    ['password123', 'password_too_common', 'password123'],
+    ['PASSWORD123 (any case)', 'password_too_common', 'PASSWORD123'],
+    ['12345678', 'password_too_common', '12345678'],
+    ['no composition rules: all lower-case letters', 'no error', 'correcthorsebattery'],
+    ['spaces allowed', 'no error', 'a b c d e f g h'],
+    ['not a string', 'invalid_password', 12345678],
+  ])('%s → %s', (_what, code, pw) => {
+    expect(syncCode(() => checkPassword(pw))).toBe(code);
+  });
+
+  test('the limits are as documented: at least 8, and at least 64 allowed', () => {
+    expect(MIN_PASSWORD).toBe(8);
+    expect(MAX_PASSWORD).toBeGreaterThanOrEqual(64);
+  });
+
+  test('lengths count characters, not UTF-16 code units, at both ends', () => {
+    // 4 emoji are 8 code units but 4 characters: too short (the minimum counts characters)…
+    expect(syncCode(() => checkPassword('😀😀😀😀'))).toBe('password_too_short');
+    // …so the maximum must count characters too: 200 emoji are 200 characters (≤ 256).
+    expect(syncCode(() => checkPassword('😀'.repeat(200)))).toBe('no error');
+  });
+});
+
+describe('hashing (scrypt)', () => {
+  let h1: string;
+  let h2: string;
+  beforeAll(async () => {
+    [h1, h2] = await Promise.all([hashPassword('same old password'), hashPassword('same old password')]);
+  });
+
+  test('the format is scrypt$131072$8$1$salt$hash (OWASP cost)', () => {
+    expect(h1.startsWith('scrypt$131072$8$1$')).toBe(true);
+    expect(h1).toMatch(/^scrypt\$131072\$8\$1\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*$/);
+    expect(h1).not.toContain('same old password');
+  });
+
+  test('two hashes of the same password differ (salted)', () => {
+    expect(h1).not.toBe(h2);
+  });
+
+  test('verifyPassword: true for the password, false otherwise, false for a malformed hash', async () => {
+    expect(await verifyPassword('same old password', h1)).toBe(true);
+    expect(await verifyPassword('same old password', h2)).toBe(true);
+    expect(await verifyPassword('same old passworD', h1)).toBe(false);
+    expect(await verifyPassword('', h1)).toBe(false);
+    expect(await verifyPassword('same old password', 'plain')).toBe(false);
+    expect(await verifyPassword('same old password', 'bcrypt$1$2$3$4$5')).toBe(false);
+  });
+
+  test('Unicode is normalised (NFKC): a composed and a decomposed é are the same password', async () => {
+    const h = await hashPassword('caf\u00e9 au lait!');
+    expect(await verifyPassword('cafe\u0301 au lait!', h)).toBe(true);
+  });
+});
+
+describe('changePassword', () => {
+  let pat: Awaited<ReturnType<typeof addUser>>;
+  beforeAll(async () => {
+    pat = await addUser(t.ctx, null, { email: 'pat@x.org', name: 'Pat', password: 'pat first password' });
+  });
+
+  test('requires the current password (bad_password), changes nothing then', async () => {
+    const before = getUser(t.ctx, pat.id);
+    expect(await codeOf(() => changePassword(t.ctx, actorOf(pat), 'not the current one', 'pat second password'))).toBe('bad_password');
+    expect(getUser(t.ctx, pat.id)).toEqual(before);
+  });
+
+  test('the new password must follow the rules and differ', async () => {
+    expect(await codeOf(() => changePassword(t.ctx, actorOf(pat), 'pat first password', 'short'))).toBe('password_too_short');
+    expect(await codeOf(() => changePassword(t.ctx, actorOf(pat), 'pat first password', 'pat first password'))).toBe('password_unchanged');
+  });
+
+  test('with the current one: new hash, sessionEpoch bumped, audit password.changed, the old password no longer works', async () => {
+    const before = getUser(t.ctx, pat.id);
+    const epoch = await changePassword(t.ctx, actorOf(pat), 'pat first password', 'pat second password');
+    const after = getUser(t.ctx, pat.id);
+    expect(epoch).toBe(before.sessionEpoch + 1);
+    expect(after.sessionEpoch).toBe(epoch);
+    expect(await verifyPassword('pat second password', after.passwordHash!)).toBe(true);
+    expect(await verifyPassword('pat first password', after.passwordHash!)).toBe(false);
+    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'password.changed', actor: 'pat@x.org', subject: 'user/pat@x.org' });
+  });
+});
+
+describe('importUsers (CSV)', () => {
+  test('creates every account (roles/groups as ;-lists, no passwords), one audit line each', async () => {
+    const n = auditLength();
+    const csv = '\ufeffEmail,Name,Roles,Groups\nimp1@x.org,Imp One,member;chair,wg-strategy;mag\nIMP2@x.org,"Imp, Two",,\n';
+    const users = await importUsers(t.ctx, null, csv);
+    expect(users.map((u) => [u.email, u.name, u.roles, u.groups, u.passwordHash])).toEqual([
+      ['imp1@x.org', 'Imp One', ['chair', 'member'], ['mag', 'wg-strategy'], null],
+      ['imp2@x.org', 'Imp, Two', ['member'], [], null],
+    ]);
+    expect(auditLength()).toBe(n + 2);
+  });
+
+  test.each([
+    ['a bad e-mail on line 3', 'invalid_email', 'email,name,roles,groups\nok1@x.org,OK,member,\nbad-email,Bad,member,\n'],
+    ['an unknown role on line 3', 'invalid_role', 'email,name,roles,groups\nok1@x.org,OK,member,\nok2@x.org,OK2,emperor,\n'],
+    ['an unknown group on line 3', 'group_not_found', 'email,name,roles,groups\nok1@x.org,OK,member,\nok2@x.org,OK2,member,wg-none\n'],
+    ['duplicate e-mails inside the CSV', 'user_exists', 'email,name,roles,groups\nok1@x.org,OK,member,\nOK1@x.org,Again,member,\n'],
+    ['an e-mail that already has an account', 'user_exists', 'email,name,roles,groups\nok1@x.org,OK,member,\na@x.org,Ann,member,\n'],
+    ['no header', 'invalid_csv', 'ok1@x.org,OK,member,\n'],
+    ['nothing but a header', 'invalid_csv', 'email,name,roles,groups\n'],
+    ['an unbalanced quote', 'invalid_csv', 'email,name\n"ok1@x.org,OK\n'],
+  ])('%s → %s, and nothing is created', async (_what, code, csv) => {
+    const users = t.ctx.meta.all('users').length;
+    const n = auditLength();
+    expect(await codeOf(() => importUsers(t.ctx, null, csv))).toBe(code);
+    expect(t.ctx.meta.all('users').length).toBe(users);
+    expect(findUserByEmail(t.ctx, 'ok1@x.org')).toBeUndefined();
+    expect(auditLength()).toBe(n);
+  });
+
+  test('the refusal names the line', async () => {
+    try {
+      await importUsers(t.ctx, null, 'email,name,roles,groups\nok1@x.org,OK,member,\nbad-email,Bad,member,\n');
+      throw new Error('no refusal');
+    } catch (e) {
+      expect((e as DomainError).message).toMatch(/\b3\b/);
+    }
+  });
+});
+
+describe('setUser, disableUser', () => {
+  let sue: Awaited<ReturnType<typeof addUser>>;
+  beforeAll(async () => {
+    sue = await addUser(t.ctx, null, { email: 'sue@x.org', name: 'Sue', roles: ['member', 'chair'], groups: ['mag', 'wg-strategy'] });
+  });
+
+  test('replaces roles and groups (not merges); leaves out what is not given', async () => {
+    let u = await setUser(t.ctx, null, 'SUE@x.org', { roles: ['secretariat'], groups: ['wg-hybrid'] });
+    expect([u.roles, u.groups]).toEqual([['secretariat'], ['wg-hybrid']]);
+    u = await setUser(t.ctx, null, 'sue@x.org', { groups: [] });
+    expect([u.roles, u.groups]).toEqual([['secretariat'], []]);
+    expect(getUser(t.ctx, sue.id).roles).toEqual(['secretariat']);
+    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'user.updated', subject: 'user/sue@x.org' });
+  });
+
+  test('unknown role → invalid_role, unknown group → group_not_found, unknown user → user_not_found; nothing changes', async () => {
+    const before = getUser(t.ctx, sue.id);
+    expect(await codeOf(() => setUser(t.ctx, null, 'sue@x.org', { roles: ['member', 'pope'] }))).toBe('invalid_role');
+    expect(await codeOf(() => setUser(t.ctx, null, 'sue@x.org', { roles: ['member'], groups: ['wg-nope'] }))).toBe('group_not_found');
+    expect(await codeOf(() => setUser(t.ctx, null, 'nobody@x.org', { roles: ['member'] }))).toBe('user_not_found');
+    expect(getUser(t.ctx, sue.id)).toEqual(before);
+  });
+
+  test('disable: flag set, sessionEpoch bumped, audit user.disabled; enable again with setUser', async () => {
+    const before = getUser(t.ctx, sue.id);
+    const d = await disableUser(t.ctx, null, 'sue@x.org');
+    expect(d.disabled).toBe(true);
+    expect(d.sessionEpoch).toBe(before.sessionEpoch + 1);
+    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'user.disabled', subject: 'user/sue@x.org' });
+    const e = await setUser(t.ctx, null, 'sue@x.org', { enable: true });
+    expect(e.disabled).toBe(false);
+    expect(t.ctx.meta.auditLog(2).map((x) => x.action).sort()).toEqual(['user.enabled', 'user.updated']);
+  });
+
+  test('one cannot disable oneself', async () => {
+    const u = getUser(t.ctx, sue.id);
+    expect(await codeOf(() => disableUser(t.ctx, actorOf(u), 'sue@x.org'))).toBe('cannot_disable_self');
+    expect(getUser(t.ctx, sue.id).disabled).toBe(false);
+  });
+
+  test('listUsers lists everyone by name', () => {
+    const names = listUsers(t.ctx).map((u) => u.name);
+    expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
+    expect(names).toContain('Sue');
+  });
+});
+
+describe('checkCredentials', () => {
+  let cc: Awaited<ReturnType<typeof addUser>>;
+  beforeAll(async () => {
+    cc = await addUser(t.ctx, null, { email: 'cc@x.org', name: 'Cee', password: 'credentials checked' });
+  });
+
+  test('right → the user; wrong, unknown, without password, disabled → bad_credentials', async () => {
+    const throttle = new LoginThrottle(clock);
+    const ok = await checkCredentials(t.ctx, throttle, { email: ' CC@x.org', password: 'credentials checked', ip: '1.1.1.1', via: 'api' });
+    expect(ok.id).toBe(cc.id);
+    expect(await codeOf(() => checkCredentials(t.ctx, throttle, { email: 'cc@x.org', password: 'credentials checkeD', ip: '1.1.1.1', via: 'api' }))).toBe('bad_credentials');
+    expect(await codeOf(() => checkCredentials(t.ctx, throttle, { email: 'a@x.org', password: 'whatever it is', ip: '1.1.1.1', via: 'api' }))).toBe('bad_credentials'); // no password set
+    expect(await codeOf(() => checkCredentials(t.ctx, throttle, { email: 'ghost@x.org', password: 'whatever it is', ip: '1.1.1.1', via: 'api' }))).toBe('bad_credentials');
+    expect(await codeOf(() => checkCredentials(t.ctx, throttle, { email: 42, password: null, ip: '1.1.1.1', via: 'api' }))).toBe('bad_credentials');
+    await disableUser(t.ctx, null, 'cc@x.org');
+    expect(await codeOf(() => checkCredentials(t.ctx, throttle, { email: 'cc@x.org', password: 'credentials checked', ip: '1.1.1.1', via: 'api' }))).toBe('bad_credentials');
+    await setUser(t.ctx, null, 'cc@x.org', { enable: true });
+  }, 30_000);
+});
+
+describe('API tokens', () => {
+  let tim: Awaited<ReturnType<typeof addUser>>;
+  let other: Awaited<ReturnType<typeof addUser>>;
+  beforeAll(async () => {
+    tim = await addUser(t.ctx, null, { email: 'tim@x.org', name: 'Tim' });
+    other = await addUser(t.ctx, null, { email: 'other@x.org', name: 'Other' });
+  });
+
+  test('the token is returned once; the stored record holds only its SHA-256', async () => {
+    const { token, record } = await createToken(t.ctx, null, tim, 'ci');
+    expect(token).toMatch(/^rat_[A-Za-z0-9_-]{43}$/);
+    expect(record.hash).toBe(createHash('sha256').update(token).digest('hex'));
+    expect(record.hash).toBe(hashToken(token));
+    const stored = t.ctx.meta.get('tokens', record.hash)!;
+    expect(Object.keys(stored).sort()).toEqual(['createdAt', 'hash', 'id', 'label', 'revokedAt', 'userId']);
+    expect(JSON.stringify(t.ctx.meta.all('tokens'))).not.toContain(token);
+    expect(JSON.stringify(t.ctx.meta.all('tokens'))).not.toContain(token.slice(4));
+    expect(userForToken(t.ctx, token)?.id).toBe(tim.id);
+    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'token.created', subject: 'user/tim@x.org' });
+  });
+
+  test('tokens are random: two differ', async () => {
+    const [a, b] = await Promise.all([createToken(t.ctx, null, tim), createToken(t.ctx, null, tim)]);
+    expect(a.token).not.toBe(b.token);
+    expect(a.record.id).not.toBe(b.record.id);
+  });
+
+  test('unknown, malformed, over-long tokens → null', () => {
+    expect(userForToken(t.ctx, 'rat_doesnotexist')).toBeNull();
+    expect(userForToken(t.ctx, 'nope')).toBeNull();
+    expect(userForToken(t.ctx, `rat_${'a'.repeat(500)}`)).toBeNull();
+  });
+
+  test('revokeToken: the owner revokes; then it is refused and unlisted; twice → token_not_found; not someone else’s', async () => {
+    const { token, record } = await createToken(t.ctx, null, tim, 'to revoke');
+    expect(await codeOf(() => revokeToken(t.ctx, actorOf(other), record.id))).toBe('token_not_found');
+    expect(userForToken(t.ctx, token)?.id).toBe(tim.id);
+    await revokeToken(t.ctx, actorOf(tim), record.id);
+    expect(userForToken(t.ctx, token)).toBeNull();
+    expect(listTokens(t.ctx, tim.id).map((x) => x.id)).not.toContain(record.id);
+    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'token.revoked', subject: 'user/tim@x.org' });
+    expect(await codeOf(() => revokeToken(t.ctx, actorOf(tim), record.id))).toBe('token_not_found');
+    expect(await codeOf(() => revokeToken(t.ctx, actorOf(tim), Number.NaN))).toBe('invalid_token_id');
+  });
+
+  test('a disabled user’s tokens are refused', async () => {
+    const u = await addUser(t.ctx, null, { email: 'gone@x.org', name: 'Gone' });
+    const { token } = await createToken(t.ctx, null, u);
+    await disableUser(t.ctx, null, 'gone@x.org');
+    expect(userForToken(t.ctx, token)).toBeNull();
+  });
+
+  test('disabling ends tokens for good: re-enabling the account does not revive them', async () => {
+    const u = await addUser(t.ctx, null, { email: 'back@x.org', name: 'Back' });
+    const { token } = await createToken(t.ctx, null, u);
+    await disableUser(t.ctx, null, 'back@x.org');
+    await setUser(t.ctx, null, 'back@x.org', { enable: true });
+    // Sessions of the disabled period stay ended (the epoch moved); tokens must too.
+    expect(userForToken(t.ctx, token)).toBeNull();
+  });
+});
+
+describe('LoginThrottle (injected clock)', () => {
+  const c = testClock('2026-03-01T00:00:00Z');
+  const code = (fn: () => void) => syncCode(fn);
+  const retryAfter = (fn: () => void): number | undefined => {
+    try {
+      fn();
+    } catch (e) {
+      return (e as DomainError).data.retryAfter as number;
+    }
+    return undefined;
+  };
+
+  test('ten failures lock the pair for 15 minutes (429 too_many_attempts, Retry-After); then it opens', () => {
+    const th = new LoginThrottle(c);
+    for (let i = 0; i < 10; i++) {
+      expect(code(() => th.check('u@x.org', '1.2.3.4'))).toBe('no error');
+      th.failed('u@x.org', '1.2.3.4');
+    }
+    expect(code(() => th.check('u@x.org', '1.2.3.4'))).toBe('too_many_attempts');
+    expect(code(() => th.check('U@X.org', '1.2.3.4'))).toBe('too_many_attempts'); // case-insensitive
+    expect(retryAfter(() => th.check('u@x.org', '1.2.3.4'))).toBe(900);
+    // Other address, other account: not locked.
+    expect(code(() => th.check('u@x.org', '1.2.3.5'))).toBe('no error');
+    expect(code(() => th.check('v@x.org', '1.2.3.4'))).toBe('no error');
+    c.advance(10 * 60_000);
+    expect(retryAfter(() => th.check('u@x.org', '1.2.3.4'))).toBe(300);
+    c.advance(5 * 60_000);
+    expect(code(() => th.check('u@x.org', '1.2.3.4'))).toBe('no error');
+  });
+
+  test('nine failures, a success, nine failures: never locked (consecutive failures count)', () => {
+    const th = new LoginThrottle(c);
+    for (let i = 0; i < 9; i++) th.failed('w@x.org', '9.9.9.9');
+    th.succeeded('w@x.org', '9.9.9.9');
+    for (let i = 0; i < 9; i++) th.failed('w@x.org', '9.9.9.9');
+    expect(code(() => th.check('w@x.org', '9.9.9.9'))).toBe('no error');
+  });
+
+  test('failures far apart do not add up', () => {
+    const th = new LoginThrottle(c);
+    for (let i = 0; i < 20; i++) {
+      th.failed('slow@x.org', '8.8.8.8');
+      c.advance(31 * 60_000);
+    }
+    expect(code(() => th.check('slow@x.org', '8.8.8.8'))).toBe('no error');
+  });
+
+  test('an address is capped at 100 failures a day over all accounts', () => {
+    const th = new LoginThrottle(c);
+    for (let i = 0; i < 100; i++) th.failed(`spray${i}@x.org`, '6.6.6.6');
+    expect(code(() => th.check('fresh@x.org', '6.6.6.6'))).toBe('too_many_attempts');
+    expect(code(() => th.check('fresh@x.org', '6.6.6.7'))).toBe('no error');
+    c.advance(86_400_000);
+    expect(code(() => th.check('fresh@x.org', '6.6.6.6'))).toBe('no error');
+  });
+});
+
+describe('WriteLimiter (injected clock)', () => {
+  const c = testClock('2026-03-01T00:00:00Z');
+
+  test('N writes a minute per account; the next is 429 write_limit with Retry-After; a minute later it passes', () => {
+    const w = new WriteLimiter(c, 3);
+    for (let i = 0; i < 3; i++) expect(syncCode(() => w.take(1))).toBe('no error');
+    c.advance(20_000);
+    let err: DomainError | null = null;
+    try {
+      w.take(1);
+    } catch (e) {
+      err = e as DomainError;
+    }
+    expect(err).toBeInstanceOf(DomainError);
+    expect([err!.kind, err!.code, err!.data.retryAfter]).toEqual(['throttled', 'write_limit', 40]);
+    expect(syncCode(() => w.take(2))).toBe('no error'); // another account
+    c.advance(40_000);
+    expect(syncCode(() => w.take(1))).toBe('no error');
+  });
+
+  test('0 turns it off', () => {
+    const w = new WriteLimiter(c, 0);
+    for (let i = 0; i < 1000; i++) w.take(1);
+    expect(syncCode(() => w.take(1))).toBe('no error');
+  });
+});
