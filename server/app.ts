@@ -18,6 +18,8 @@ import { csrfProtection, requireTotpEnrolment, sessionMiddleware } from './http/
 import { authPages } from './http/pages/authPages.js';
 import { accountPages } from './http/pages/accountPages.js';
 import { proposalPages } from './http/pages/proposalPages.js';
+import { roundPages } from './http/pages/roundPages.js';
+import { adminMailPages } from './http/pages/adminMailPages.js';
 import { adminPages } from './http/pages/adminPages.js';
 import { LoginThrottle, WriteLimiter } from './services/auth/throttle.js';
 import type session from 'express-session';
@@ -83,7 +85,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(express.urlencoded({ extended: false, limit: '2mb' }));
   sessionMiddleware(app, ctx, { ...deps.sessions, secure: config.baseUrl.startsWith('https:') });
-  app.use(requireSignInForWrites(/^\/(login|login\/code|logout)$/));
+  app.use(requireSignInForWrites(/^\/(login|login\/code|logout|password\/forgot|password\/set)$/));
   app.use(csrfProtection);
   app.use(requireTotpEnrolment(ctx));
   app.use(writeLimit(limiter));
@@ -91,6 +93,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(accountPages(ctx));
   app.use(proposalPages(ctx));
   app.use(adminPages(ctx));
+  app.use(adminMailPages(ctx));
+  app.use(roundPages(ctx));
   app.use(publicPages(ctx, config.baseUrl));
   app.use((req, _res, next) => next(notFound('page_not_found', `There is no page at ${req.path}.`)));
   app.use(errorHandler(log));

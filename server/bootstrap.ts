@@ -23,7 +23,7 @@ export interface OpenData {
  * metadata store, repair the version index from `main`, and seed a fresh install.
  */
 export async function openData(
-  config: Pick<Config, 'dataDir' | 'documentsDir'> & { sessionSecret?: string },
+  config: Pick<Config, 'dataDir' | 'documentsDir'> & Partial<Pick<Config, 'sessionSecret' | 'baseUrl' | 'listAddress' | 'reminderHours' | 'digestHour'>>,
   role: 'server' | 'cli',
   opts: { clock?: () => Date; seed?: boolean } = {},
 ): Promise<OpenData> {
@@ -32,7 +32,12 @@ export async function openData(
   try {
     const repo = await GitRepository.open(path.join(config.dataDir, 'git'));
     const meta = await MetaStore.open(path.join(config.dataDir, 'meta'));
-    const ctx = makeCtx(repo, meta, opts.clock);
+    const ctx = makeCtx(repo, meta, opts.clock, {
+      baseUrl: config.baseUrl,
+      listAddress: config.listAddress ?? null,
+      reminderHours: config.reminderHours,
+      digestHour: config.digestHour,
+    });
     await indexMain(ctx);
     if (opts.seed !== false) await seedDocuments(ctx, config.documentsDir);
     // Rounds whose deadline passed while nothing ran close now, as of their deadline.

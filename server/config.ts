@@ -10,6 +10,8 @@ const Env = z.object({
   MAIL_FROM: z.string().optional(),
   LIST_ADDRESS: z.string().optional(),
   WRITE_LIMIT: z.coerce.number().int().min(0).default(120),
+  REMINDER_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
+  DIGEST_HOUR: z.coerce.number().int().min(0).max(23).default(7),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -22,6 +24,8 @@ export interface Config {
   mailFrom: string;
   listAddress?: string;
   writeLimit: number;
+  reminderHours: number;
+  digestHour: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** The folder whose markdown files become version 1 on a fresh data folder. */
   documentsDir: string;
@@ -46,6 +50,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     mailFrom: e.MAIL_FROM ?? `ratify@${new URL(baseUrl).hostname}`,
     listAddress: e.LIST_ADDRESS,
     writeLimit: e.WRITE_LIMIT,
+    reminderHours: e.REMINDER_HOURS,
+    digestHour: e.DIGEST_HOUR,
     logLevel: e.LOG_LEVEL,
     documentsDir: path.resolve(projectRoot, 'documents'),
   });

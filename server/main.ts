@@ -5,6 +5,9 @@ import { loadConfig } from './config.js';
 import { openData } from './bootstrap.js';
 import { listenAdminSocket, socketPathFor } from './cli/adminSocket.js';
 import { sweepRounds } from './services/rounds/rounds.js';
+import { MailWorker } from './services/notifications/deliver.js';
+import { composeDigests } from './services/notifications/digest.js';
+import { outboxTransport, smtpTransport } from './store/mail/transport.js';
 
 /** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
 async function main() {
@@ -32,12 +35,17 @@ async function main() {
   });
   // Rounds close by themselves within about a second of their deadline: a periodic sweep, not
   // one timer per deadline (timers longer than 24.8 days fire at once).
+  // Mail goes out from a durable queue: SMTP when SMTP_URL is set, else .eml files in DATA_DIR/outbox.
+  const transport = config.smtpUrl ? smtpTransport(config.smtpUrl) : outboxTransport(path.join(config.dataDir, 'outbox'));
+  const mailer = new MailWorker(data.ctx, transport, config.mailFrom);
   let sweeping = false;
   const sweep = setInterval(() => {
     if (sweeping) return;
     sweeping = true;
     sweepRounds(data.ctx)
-      .catch((e) => console.error('Closing rounds failed', e))
+      .then(() => composeDigests(data.ctx))
+      .then(() => mailer.tick())
+      .catch((e) => console.error('The periodic sweep failed', e))
       .finally(() => (sweeping = false));
   }, 1000);
   let stopping = false;
@@ -53,6 +61,7 @@ async function main() {
     server.closeIdleConnections();
     clearInterval(sweep);
     admin.close();
+    transport.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await data.close();
     await fsp.rm(socket, { force: true });

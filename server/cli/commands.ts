@@ -9,6 +9,7 @@ import * as fsp from 'node:fs/promises';
 import { addUser, disableUser, listUsers, publicUser, requireUserByEmail, setUser } from '../services/accounts/users.js';
 import { importUsers } from '../services/accounts/importUsers.js';
 import { createToken } from '../services/auth/tokens.js';
+import { inviteUser } from '../services/accounts/links.js';
 
 /** An admin command as the CLI parsed it: the same shape whether run here or sent to the server. */
 export interface AdminCommand {
@@ -28,7 +29,7 @@ const list = z.union([z.string(), z.array(z.string())]).optional().transform((v)
 const UserAdd = z.object({ email: z.string(), name: z.string(), role: list, group: list, password: z.string().optional() });
 const UserSet = z.object({ email: z.string(), role: list, group: list, name: z.string().optional(), enable: z.boolean().optional() });
 const UserEmail = z.object({ email: z.string() });
-const UserImport = z.object({ csv: z.string() });
+const UserImport = z.object({ csv: z.string(), invite: z.boolean().optional() });
 
 type Handler = (ctx: Ctx, args: Record<string, unknown>, cwd: string, progress: Progress) => Promise<unknown>;
 
@@ -76,10 +77,16 @@ Object.assign(HANDLERS, {
   },
   'user import': async (ctx, args, cwd) => {
     const a = parseArgs(UserImport, args);
-    const users = await importUsers(ctx, null, await readText(path.resolve(cwd, a.csv)));
+    // Each imported member gets an invitation to set a password (unless --no-invite).
+    const users = await importUsers(ctx, null, await readText(path.resolve(cwd, a.csv)), { invite: a.invite !== false });
     return users.map(publicUser);
   },
   'user list': async (ctx) => listUsers(ctx).map(publicUser),
+  'user invite': async (ctx, args) => {
+    const u = requireUserByEmail(ctx, parseArgs(UserEmail, args).email);
+    await inviteUser(ctx, null, u.id);
+    return { invited: u.email };
+  },
   'user disable': async (ctx, args) => publicUser(await disableUser(ctx, null, parseArgs(UserEmail, args).email)),
   'token create': async (ctx, args) => {
     const user = requireUserByEmail(ctx, parseArgs(UserEmail, args).email);

@@ -107,7 +107,13 @@ user
   .option('--name <name>')
   .option('--enable', 're-enable the account')
   .action(run('user set'));
-user.command('import').description('add accounts from a CSV: email,name,roles,groups (lists separated by ;)').requiredOption('--csv <file>').action(run('user import'));
+user
+  .command('import')
+  .description('add accounts from a CSV: email,name,roles,groups (lists separated by ;); each gets an invitation by mail')
+  .requiredOption('--csv <file>')
+  .option('--no-invite', 'do not send invitations')
+  .action(run('user import'));
+user.command('invite').description('send (again) an invitation to set a password').requiredOption('--email <email>').action(run('user invite'));
 user.command('list').description('list accounts').action(run('user list'));
 user.command('disable').description('disable an account: its sessions and tokens stop working').requiredOption('--email <email>').action(run('user disable'));
 

@@ -3,7 +3,19 @@ import type { MetaStore } from '../store/meta/metaStore.js';
 import { KeyedMutex, Mutex } from '../store/git/mutex.js';
 
 /** What every use case works with: the two stores and the clock (injected so tests control time). */
+/** How Ratify addresses people by mail (from the configuration). */
+export interface MailSettings {
+  baseUrl: string;
+  host: string;
+  listAddress: string | null;
+  /** How long before a deadline the reminder goes to those who have not voted. */
+  reminderHours: number;
+  /** The UTC hour at which daily digests are composed. */
+  digestHour: number;
+}
+
 export interface Ctx {
+  mail: MailSettings;
   repo: GitRepository;
   meta: MetaStore;
   clock: () => Date;
@@ -13,8 +25,16 @@ export interface Ctx {
   subjects: KeyedMutex;
 }
 
-export function makeCtx(repo: GitRepository, meta: MetaStore, clock: () => Date = () => new Date()): Ctx {
-  return { repo, meta, clock, publishing: new Mutex(), subjects: new KeyedMutex() };
+export function makeCtx(repo: GitRepository, meta: MetaStore, clock: () => Date = () => new Date(), mail: Partial<MailSettings> = {}): Ctx {
+  const baseUrl = mail.baseUrl ?? 'http://localhost:3000';
+  return {
+    repo,
+    meta,
+    clock,
+    publishing: new Mutex(),
+    subjects: new KeyedMutex(),
+    mail: { baseUrl, host: mail.host ?? new URL(baseUrl).hostname, listAddress: mail.listAddress ?? null, reminderHours: mail.reminderHours ?? 24, digestHour: mail.digestHour ?? 7 },
+  };
 }
 
 export const MAIN = 'refs/heads/main';

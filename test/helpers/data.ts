@@ -35,9 +35,19 @@ export interface TestData extends OpenData {
  * Open a real data folder (real git repo, real journal) in a temp dir, seeded from the
  * project's documents/ unless `seed: false`.
  */
-export async function openTestData(opts: { clock?: () => Date; seed?: boolean; dataDir?: string; documentsDir?: string } = {}): Promise<TestData> {
+export async function openTestData(
+  opts: { clock?: () => Date; seed?: boolean; dataDir?: string; documentsDir?: string; listAddress?: string; reminderHours?: number; digestHour?: number } = {},
+): Promise<TestData> {
   const dataDir = opts.dataDir ?? (await tempDir());
-  const data = await openData({ dataDir, documentsDir: opts.documentsDir ?? path.join(projectRoot, 'documents') }, 'server', {
+  const config = {
+    dataDir,
+    documentsDir: opts.documentsDir ?? path.join(projectRoot, 'documents'),
+    baseUrl: 'http://ratify.test',
+    listAddress: opts.listAddress,
+    reminderHours: opts.reminderHours,
+    digestHour: opts.digestHour,
+  };
+  const data = await openData(config, 'server', {
     clock: opts.clock,
     seed: opts.seed,
   });

@@ -15,7 +15,7 @@ import { disableUser } from '../../server/services/accounts/users.js';
 import { beginTotp, confirmTotp } from '../../server/services/auth/totp.js';
 import { ABSOLUTE_MS, IDLE_MS } from '../../server/http/middleware/session.js';
 import { FileSessionStore } from '../../server/store/sessions/fileSessionStore.js';
-import { csrfFrom, csrfOf, makeUser, sidCookie, sidCookieLine, signIn, signedIn } from '../helpers/auth.js';
+import { csrfFrom, csrfOf, makeUser, sidCookieLine, signIn, signedIn } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
 
 const DAY = 24 * 3_600_000;
@@ -27,13 +27,9 @@ const DAY = 24 * 3_600_000;
  */
 const clock = testClock(new Date(Date.now() - 9 * DAY).toISOString());
 let t: Awaited<ReturnType<typeof openTestApp>>;
-type U = Awaited<ReturnType<typeof makeUser>>;
-let alice: U; // member, wg-strategy
-let bob: U; // member
-let tara: U; // throttled in the throttle test
-let dora: U; // disabled in the disable test
-let otto: U; // has a second factor
-let lena: U; // absolute lifetime
+// alice: member of wg-strategy; bob: member; tara: throttled; dora: disabled; otto: has a
+// second factor; lena: session lifetimes.
+let otto: Awaited<ReturnType<typeof makeUser>>;
 
 const PW = {
   alice: 'alice-pass-Ω-2026',
@@ -48,7 +44,7 @@ const audit = (n = 20) => t.ctx.meta.auditLog(n);
 
 beforeAll(async () => {
   t = await openTestApp({ clock });
-  [alice, bob, tara, dora, otto, lena] = await Promise.all([
+  [, , , , otto] = await Promise.all([
     makeUser(t.ctx, { email: 'Alice@Example.org', name: 'Alice Example', roles: ['member'], groups: ['wg-strategy'], password: PW.alice }),
     makeUser(t.ctx, { email: 'bob@example.org', name: 'Bob Builder', password: PW.bob }),
     makeUser(t.ctx, { email: 'tara@example.org', name: 'Tara Throttle', password: PW.tara }),

@@ -5,6 +5,7 @@ import { DomainError, invalid } from '../../domain/errors.js';
 import type { Ctx } from '../../services/context.js';
 import { getUser, publicUser } from '../../services/accounts/users.js';
 import { changePassword } from '../../services/accounts/password.js';
+import { setNotify } from '../../services/accounts/links.js';
 import { createToken, listTokens, revokeToken } from '../../services/auth/tokens.js';
 import { beginTotp, confirmTotp, disableTotp, mustEnrolTotp } from '../../services/auth/totp.js';
 import { STATUS } from '../errors.js';
@@ -28,6 +29,7 @@ export function accountPages(ctx: Ctx): Router {
     page(res, 'account/index', {
       title: 'My account',
       account: publicUser(user),
+      notify: user.notify ?? 'immediate',
       groups: user.groups.map((g) => ctx.meta.get('groups', g)?.name ?? g),
       tokens: listTokens(ctx, user.id),
       newToken: null,
@@ -65,6 +67,14 @@ export function accountPages(ctx: Ctx): Router {
       csrfToken(req, true);
       req.session.notice = 'Your password was changed. Other sessions have been signed out.';
       res.redirect(303, '/account');
+    }),
+  );
+
+  r.post('/account/notifications', (req, res) =>
+    orShow(req, res, async () => {
+      await setNotify(ctx, req.actor!, field(req, 'notify'));
+      req.session.notice = 'Your notification settings were saved.';
+      res.redirect(303, '/account#notifications');
     }),
   );
 

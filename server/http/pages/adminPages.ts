@@ -136,8 +136,9 @@ export function adminPages(ctx: Ctx): Router {
       res,
       showUsers,
       async () => {
-        const added = await importUsers(ctx, req.actor!, csv);
-        done(req, res, '/admin/users', `${added.length} ${added.length === 1 ? 'account was' : 'accounts were'} imported.`);
+        const invite = field(req, 'invite') === 'yes';
+        const added = await importUsers(ctx, req.actor!, csv, { invite });
+        done(req, res, '/admin/users', `${added.length} ${added.length === 1 ? 'account was' : 'accounts were'} imported${invite ? ' and invited by e-mail' : ''}.`);
       },
       { csv },
     );

@@ -3,6 +3,7 @@ import { DomainError } from '../../domain/errors.js';
 import type { Ctx } from '../../services/context.js';
 import { getUser } from '../../services/accounts/users.js';
 import { checkCredentials } from '../../services/auth/authenticate.js';
+import { requestPasswordReset, setPasswordByLink, usableLink } from '../../services/accounts/links.js';
 import { checkSecondFactor, mustEnrolTotp } from '../../services/auth/totp.js';
 import type { LoginThrottle } from '../../services/auth/throttle.js';
 import type { UserRecord } from '../../store/meta/schema.js';
@@ -30,6 +31,7 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
       email: '',
       error: null,
       expired: req.query.expired === '1',
+      passwordSet: req.query.password === 'set',
       ...extra,
     });
 
@@ -97,6 +99,37 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
     throttle.succeeded(`code:${p.userId}`, req.ip ?? '');
     delete req.session.pendingLogin;
     await complete(req, res, getUser(ctx, p.userId), p.next);
+  });
+
+  // Forgot password: the same answer whether or not the address has an account.
+  r.get('/password/forgot', (req, res) => {
+    page(res, 'auth/forgot', { title: 'Forgot your password?', csrfToken: csrfToken(req), sent: false, email: '' });
+  });
+
+  r.post('/password/forgot', async (req, res) => {
+    const email = field(req, 'email').trim().slice(0, 320);
+    throttle.check(`reset:${email}`, req.ip ?? '');
+    throttle.failed(`reset:${email}`, req.ip ?? ''); // every request counts: ten an hour per address and IP
+    await requestPasswordReset(ctx, email);
+    page(res, 'auth/forgot', { title: 'Forgot your password?', csrfToken: csrfToken(req), sent: true, email });
+  });
+
+  const setForm = (req: Request, res: Response, token: string, error: string | null) =>
+    page(res, 'auth/set-password', { title: 'Choose your password', csrfToken: csrfToken(req), token, valid: !!usableLink(ctx, token), error });
+
+  r.get('/password/set', (req, res) => setForm(req, res, typeof req.query.token === 'string' ? req.query.token : '', null));
+
+  r.post('/password/set', async (req, res) => {
+    const token = field(req, 'token');
+    try {
+      if (field(req, 'password') !== field(req, 'confirm')) throw new DomainError('invalid', 'password_mismatch', 'The two passwords differ.');
+      await setPasswordByLink(ctx, token, field(req, 'password'));
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      res.status(STATUS[e.kind]);
+      return setForm(req, res, token, e.message);
+    }
+    res.redirect(303, '/login?password=set');
   });
 
   r.post('/logout', async (req, res) => {

@@ -4,6 +4,8 @@ import { DomainError, invalid } from '../../domain/errors.js';
 import type { UserRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { prepareUser } from './users.js';
+import { invitationPuts } from './links.js';
+import { mergePuts } from '../notifications/queue.js';
 
 const list = (s: string | undefined) =>
   (s ?? '')
@@ -16,7 +18,7 @@ const list = (s: string | undefined) =>
  * nothing: every row is checked first and the accounts land in one write; a refusal names
  * the line. The accounts have no password until their holders accept an invitation.
  */
-export async function importUsers(ctx: Ctx, by: Actor | null, csv: string): Promise<UserRecord[]> {
+export async function importUsers(ctx: Ctx, by: Actor | null, csv: string, opts: { invite?: boolean } = {}): Promise<UserRecord[]> {
   let rows: Record<string, string>[];
   try {
     rows = parse(csv, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true });
@@ -53,8 +55,11 @@ export async function importUsers(ctx: Ctx, by: Actor | null, csv: string): Prom
   await ctx.meta.write({
     actor: by?.email ?? null,
     at: ctx.clock(),
-    events: records.map((u) => ({ action: 'user.created', subject: `user/${u.email}` })),
-    puts: { users: Object.fromEntries(records.map((u) => [u.id, u])) },
+    events: records.flatMap((u) => [
+      { action: 'user.created', subject: `user/${u.email}` },
+      ...(opts.invite ? [{ action: 'user.invited', subject: `user/${u.email}` }] : []),
+    ]),
+    puts: mergePuts({ users: Object.fromEntries(records.map((u) => [u.id, u])) }, ...(opts.invite ? records.map((u) => invitationPuts(ctx, u)) : [])),
   });
   return records;
 }

@@ -1,6 +1,8 @@
 import type { Actor } from '../../domain/actor.js';
 import { conflict, invalid, notFound } from '../../domain/errors.js';
-import { mergeProposals } from '../../domain/merge.js';
+import { findConflicts, mergeProposals } from '../../domain/merge.js';
+import { mergePuts } from '../notifications/queue.js';
+import { consolidationCreatedMails } from '../notifications/events.js';
 import { authorize } from '../../domain/policy.js';
 import { assertEditable } from '../../domain/proposal.js';
 import { documentPath } from '../../domain/slug.js';
@@ -96,7 +98,10 @@ export async function createConsolidation(ctx: Ctx, actor: Actor | null, slug: s
     actor: actor!.email,
     at,
     events: [{ action: 'consolidation.created', subject: `consolidation/${id}` }],
-    puts: { consolidations: { [id]: c }, revisions: Object.fromEntries(revisions.map((r) => [revisionKey(r.subject, r.n), r])) },
+    puts: mergePuts(
+      { consolidations: { [id]: c }, revisions: Object.fromEntries(revisions.map((r) => [revisionKey(r.subject, r.n), r])) },
+      consolidationCreatedMails(ctx, c, steps.at(-1)?.conflicts ? findConflicts(steps.at(-1)!.text).length : 0),
+    ),
   });
   return c;
 }

@@ -6,6 +6,8 @@ import type { Trailers } from '../../domain/versionMessage.js';
 import type { ConsolidationRecord, ProposalRecord, RoundRecord, VersionRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { publishVersion } from '../publishVersion.js';
+import { mergePuts } from '../notifications/queue.js';
+import { versionPublishedMails } from '../notifications/events.js';
 import { latestRoundOn } from '../rounds/rounds.js';
 import { consolidationText, isStale, loadConsolidation } from './consolidations.js';
 
@@ -71,7 +73,10 @@ export async function publishConsolidation(ctx: Ctx, actor: Actor | null, id: nu
       round: r.id,
       consolidation: c.id,
       actor: actor!.email,
-      alsoWrite: (v) => publishedStateChanges(ctx, c, v.number, v.publishedAt),
+      alsoWrite: (v) => {
+        const changes = publishedStateChanges(ctx, c, v.number, v.publishedAt);
+        return { events: changes.events, puts: mergePuts(changes.puts, versionPublishedMails(ctx, v)) };
+      },
     });
   });
 }

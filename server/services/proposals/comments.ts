@@ -9,6 +9,8 @@ import { revisionKey, type CommentRecord, type SubjectRef } from '../../store/me
 import type { Ctx } from '../context.js';
 import { proposalSubject } from './access.js';
 import { revisionText } from './read.js';
+import { mergePuts } from '../notifications/queue.js';
+import { commentMails } from '../notifications/events.js';
 
 /** What a comment thread hangs on: the subject's visibility, state and current revision. */
 export interface Commentable {
@@ -67,7 +69,12 @@ export async function addComment(
     resolvedBy: null,
     createdAt: ctx.clock().toISOString(),
   };
-  await ctx.meta.write({ actor: actor!.email, at: ctx.clock(), events: [{ action: 'comment.created', subject: `${on.ref.type}/${on.ref.id}#comment-${c.id}` }], puts: { comments: { [c.id]: c } } });
+  await ctx.meta.write({
+    actor: actor!.email,
+    at: ctx.clock(),
+    events: [{ action: 'comment.created', subject: `${on.ref.type}/${on.ref.id}#comment-${c.id}` }],
+    puts: mergePuts({ comments: { [c.id]: c } }, commentMails(ctx, c)),
+  });
   return c;
 }
 

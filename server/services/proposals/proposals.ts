@@ -8,6 +8,8 @@ import { revisionKey, type ProposalRecord, type RevisionRecord } from '../../sto
 import { MAIN, type Ctx } from '../context.js';
 import { getDocument } from '../readDocuments.js';
 import { loadProposalFor } from './access.js';
+import { mergePuts } from '../notifications/queue.js';
+import { proposalSharedMails } from '../notifications/events.js';
 
 export const proposalRef = (id: number) => `refs/heads/proposals/${id}`;
 
@@ -114,7 +116,12 @@ export async function shareProposal(ctx: Ctx, actor: Actor | null, id: number): 
   const p = loadProposalFor(ctx, actor, id, 'proposal.share');
   assertShareable(p.state);
   const next: ProposalRecord = { ...p, state: 'shared', wasShared: true, updatedAt: ctx.clock().toISOString() };
-  await ctx.meta.write({ actor: actor!.email, at: ctx.clock(), events: [{ action: 'proposal.shared', subject: `proposal/${id}` }], puts: { proposals: { [id]: next } } });
+  await ctx.meta.write({
+    actor: actor!.email,
+    at: ctx.clock(),
+    events: [{ action: 'proposal.shared', subject: `proposal/${id}` }],
+    puts: mergePuts({ proposals: { [id]: next } }, proposalSharedMails(ctx, next)),
+  });
   return next;
   });
 }

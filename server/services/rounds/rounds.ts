@@ -9,6 +9,8 @@ import { consolidationText, isStale, loadConsolidation } from '../consolidations
 import { loadProposalFor } from '../proposals/access.js';
 import { proposalText } from '../proposals/read.js';
 import { findUserByEmail } from '../accounts/users.js';
+import { mergePuts } from '../notifications/queue.js';
+import { reminderMails, roundClosedMails, roundOpenedMails } from '../notifications/events.js';
 
 const MAX_DEADLINE_MS = 10 * 366 * 86_400_000;
 
@@ -103,7 +105,7 @@ export async function openRound(ctx: Ctx, actor: Actor | null, input: { subject:
       actor: actor!.email,
       at: ctx.clock(),
       events: [{ action: 'round.opened', subject: `round/${round.id}` }],
-      puts: { rounds: { [round.id]: round }, ...sub.setOpen(round.id) },
+      puts: mergePuts({ rounds: { [round.id]: round }, ...sub.setOpen(round.id) }, roundOpenedMails(ctx, round)),
     });
     return round;
   });
@@ -162,7 +164,7 @@ async function closeNow(ctx: Ctx, r: RoundRecord, at: string, by: Actor | null):
     actor: by?.email ?? null,
     at: ctx.clock(),
     events: [{ action: 'round.closed', subject: `round/${r.id}` }],
-    puts: { rounds: { [r.id]: closed }, ...clearOpen(ctx, r) },
+    puts: mergePuts({ rounds: { [r.id]: closed }, ...clearOpen(ctx, r) }, roundClosedMails(ctx, closed)),
   });
   return closed;
 }
@@ -221,11 +223,29 @@ export async function cancelRound(ctx: Ctx, actor: Actor | null, roundId: number
   });
 }
 
-/** Close every round whose deadline has passed, as of its deadline (the periodic sweep, and at start). */
+/**
+ * The periodic sweep (and at start): close every round whose deadline has passed, as of its
+ * deadline; queue the reminder for rounds whose deadline is near, once.
+ */
 export async function sweepRounds(ctx: Ctx): Promise<number> {
   const now = ctx.clock().getTime();
-  const due = ctx.meta.all('rounds').filter((r) => r.state === 'open' && Date.parse(r.closesAt) <= now);
+  const open = ctx.meta.all('rounds').filter((r) => r.state === 'open');
+  const due = open.filter((r) => Date.parse(r.closesAt) <= now);
   for (const r of due) await ctx.subjects.run(lockKey(r.subject), () => closeIfDue(ctx, r.id));
+  const soon = open.filter((r) => !r.remindedAt && Date.parse(r.closesAt) > now && Date.parse(r.closesAt) - ctx.mail.reminderHours * 3_600_000 <= now);
+  for (const r0 of soon) {
+    await ctx.subjects.run(lockKey(r0.subject), async () => {
+      const r = ctx.meta.get('rounds', r0.id)!;
+      if (r.state !== 'open' || r.remindedAt) return;
+      const voted = new Set(ballotsOf(ctx, r.id).map((b) => b.voterId));
+      await ctx.meta.write({
+        actor: null,
+        at: ctx.clock(),
+        events: [{ action: 'round.reminded', subject: `round/${r.id}` }],
+        puts: mergePuts({ rounds: { [r.id]: { ...r, remindedAt: ctx.clock().toISOString() } } }, reminderMails(ctx, r, voted)),
+      });
+    });
+  }
   return due.length;
 }
 

@@ -43,6 +43,8 @@ export interface UserRecord {
   /** Bumped when sessions must end (disable, password change): sessions carry the epoch they began in. */
   sessionEpoch: number;
   totp: { secret: string; enabled: boolean; lastStep: number; recovery: string[] } | null;
+  /** How the person gets non-essential messages (ballot invitations and reminders always go). */
+  notify?: 'immediate' | 'digest' | 'none';
   createdAt: string;
   updatedAt: string;
 }
@@ -127,6 +129,8 @@ export interface ConsolidationRecord {
 
 export interface RoundRecord {
   id: number;
+  /** When the reminder to those who had not voted was queued. */
+  remindedAt?: string | null;
   subject: SubjectRef;
   document: string;
   /** The exact revision under vote. */
@@ -158,6 +162,48 @@ export interface BallotRecord {
   recordedBy: number | null;
 }
 
+/** One outgoing message, queued in the same store write as the event that caused it. */
+export interface MailRecord {
+  id: number;
+  /** Stable across retries and restarts: a message is never sent as two different messages. */
+  messageId: string;
+  event: string;
+  to: string[];
+  bcc: string[];
+  subject: string;
+  text: string;
+  html: string;
+  inReplyTo: string | null;
+  references: string[];
+  listUnsubscribe: string | null;
+  state: 'pending' | 'sent' | 'failed';
+  attempts: number;
+  nextAttemptAt: string;
+  lastError: string | null;
+  createdAt: string;
+  sentAt: string | null;
+}
+
+/** A non-essential message waiting for its reader's daily digest. */
+export interface DigestItemRecord {
+  id: number;
+  userId: number;
+  subject: string;
+  text: string;
+  link: string;
+  createdAt: string;
+}
+
+/** A single-use link (invitation or password reset), keyed by the SHA-256 of its token. */
+export interface LinkTokenRecord {
+  hash: string;
+  userId: number;
+  purpose: 'invite' | 'reset';
+  expiresAt: string;
+  usedAt: string | null;
+  createdAt: string;
+}
+
 /** Site-wide security settings the secretariat controls. */
 export interface SecuritySettings {
   requireTotpFor: ('chair' | 'secretariat')[];
@@ -167,6 +213,8 @@ export interface SecuritySettings {
 export interface SystemRecord {
   seeded?: boolean;
   indexedMain?: string | null;
+  /** The last UTC day whose digests were composed. */
+  lastDay?: string;
 }
 
 export interface Collections {
@@ -183,6 +231,9 @@ export interface Collections {
   consolidations: ConsolidationRecord;
   rounds: RoundRecord;
   ballots: BallotRecord;
+  mails: MailRecord;
+  digestItems: DigestItemRecord;
+  linkTokens: LinkTokenRecord;
 }
 
 export const revisionKey = (s: SubjectRef, n: number) => `${s.type}/${s.id}/${n}`;

@@ -1,0 +1,226 @@
+/**
+ * What Ratify says by e-mail, as pure functions: subjects, plain-text and HTML bodies, and
+ * the threading headers. Everything about one proposal threads under the proposal's root
+ * Message-ID; consolidations, their rounds and the version they become reference the roots of
+ * every proposal they include.
+ */
+export interface Site {
+  baseUrl: string;
+  /** The host used in Message-IDs and List-Id. */
+  host: string;
+}
+
+export interface Composed {
+  subject: string;
+  text: string;
+  html: string;
+  messageId: string;
+  inReplyTo: string | null;
+  references: string[];
+}
+
+export const msgId = (site: Site, local: string) => `<${local}@${site.host}>`;
+export const proposalRoot = (site: Site, id: number) => msgId(site, `proposal-${id}`);
+export const consolidationRoot = (site: Site, id: number) => msgId(site, `consolidation-${id}`);
+export const listId = (site: Site) => `Ratify <ratify.${site.host}>`;
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+/** "1 Mar 2027, 17:00 UTC" */
+export function utc(iso: string): string {
+  const d = new Date(iso);
+  const m = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()];
+  return `${d.getUTCDate()} ${m} ${d.getUTCFullYear()}, ${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')} UTC`;
+}
+
+const RULE_WORDS: Record<string, string> = {
+  consensus: 'consensus (silence procedure): it passes if the quorum is met and nobody objects',
+  majority: 'majority: it passes if the quorum is met and more approve than object',
+  'two-thirds': 'two-thirds: it passes if the quorum is met and at least two thirds of those approving or objecting approve',
+};
+export const ruleWords = (rule: string) => RULE_WORDS[rule] ?? rule;
+
+/** A message from paragraphs (plain text) and links; the HTML part says the same. */
+function body(paragraphs: string[], links: [label: string, url: string][]): { text: string; html: string } {
+  const text = [...paragraphs, ...links.map(([l, u]) => `${l}:\n${u}`)].join('\n\n') + '\n\n-- \nRatify\n';
+  const html =
+    `<!doctype html><html><body style="font-family:system-ui,sans-serif;font-size:16px;line-height:1.5;max-width:40em">` +
+    paragraphs.map((p) => `<p>${esc(p).replace(/\n/g, '<br>')}</p>`).join('') +
+    links.map(([l, u]) => `<p><a href="${esc(u)}">${esc(l)}</a></p>`).join('') +
+    `<p style="color:#555">— Ratify</p></body></html>`;
+  return { text, html };
+}
+
+export interface ProposalInfo {
+  id: number;
+  title: string;
+  documentTitle: string;
+  slug: string;
+  author: string;
+  rationale: string;
+}
+
+export function proposalShared(site: Site, p: ProposalInfo): Composed {
+  const url = `${site.baseUrl}/proposals/${p.id}`;
+  return {
+    subject: `[${p.documentTitle}] Proposal shared: ${oneLine(p.title)}`,
+    ...body([`${p.author} shared a proposed change to "${p.documentTitle}" with all members: ${p.title}.`, p.rationale ? `Rationale:\n${p.rationale.trim()}` : ''].filter(Boolean), [
+      ['Read the proposal and what it changes', `${url}?tab=changes`],
+    ]),
+    messageId: proposalRoot(site, p.id),
+    inReplyTo: null,
+    references: [],
+  };
+}
+
+export interface ConsolidationInfo {
+  id: number;
+  documentTitle: string;
+  summary: string;
+  proposals: { id: number; title: string }[];
+  conflicts: number;
+}
+
+export function consolidationCreated(site: Site, c: ConsolidationInfo): Composed {
+  const roots = c.proposals.map((p) => proposalRoot(site, p.id));
+  return {
+    subject: `[${c.documentTitle}] Consolidated text prepared${c.summary ? `: ${oneLine(c.summary)}` : ''}`,
+    ...body(
+      [
+        `The chair prepared a consolidated text of "${c.documentTitle}" with these proposals:\n${c.proposals.map((p) => `- #${p.id} ${p.title}`).join('\n')}`,
+        c.conflicts ? `It has ${c.conflicts} conflict(s) to resolve before it can be put to a vote.` : 'It merged without conflicts.',
+      ],
+      [['Read the consolidated text', `${site.baseUrl}/consolidations/${c.id}`]],
+    ),
+    messageId: consolidationRoot(site, c.id),
+    inReplyTo: roots.at(-1) ?? null,
+    references: roots,
+  };
+}
+
+export interface RoundInfo {
+  id: number;
+  what: string;
+  documentTitle: string;
+  rule: string;
+  quorumPercent: string;
+  closesAt: string;
+  /** Message-IDs this round's messages thread under (proposal roots, then the consolidation). */
+  thread: string[];
+}
+
+const roundThread = (r: RoundInfo) => ({ inReplyTo: r.thread.at(-1) ?? null, references: r.thread });
+
+export function roundOpened(site: Site, r: RoundInfo): Composed {
+  return {
+    subject: `[${r.documentTitle}] Vote open until ${utc(r.closesAt)}: ${oneLine(r.what)}`,
+    ...body([`An approval round is open on ${r.what}.`, `Rule: ${ruleWords(r.rule)}. Quorum: ${r.quorumPercent} of the members must cast a ballot.`, `Deadline: ${utc(r.closesAt)}.`], [
+      ['Read the text and vote', `${site.baseUrl}/rounds/${r.id}`],
+    ]),
+    messageId: msgId(site, `round-${r.id}.opened`),
+    ...roundThread(r),
+  };
+}
+
+/** The personal ballot invitation to one elector (always sent). */
+export function ballotInvitation(site: Site, r: RoundInfo, name: string, userId: number): Composed {
+  return {
+    subject: `Your ballot: ${oneLine(r.what)} — by ${utc(r.closesAt)}`,
+    ...body(
+      [
+        `Dear ${name},`,
+        `you are in the electorate of an approval round on ${r.what} ("${r.documentTitle}").`,
+        `Rule: ${ruleWords(r.rule)}. Quorum: ${r.quorumPercent}. Deadline: ${utc(r.closesAt)}.`,
+        'You may approve, object (with a reason) or abstain, and change your ballot until the round closes.',
+      ],
+      [['Vote', `${site.baseUrl}/rounds/${r.id}`]],
+    ),
+    messageId: msgId(site, `round-${r.id}.ballot.u${userId}`),
+    ...roundThread(r),
+  };
+}
+
+export function roundReminder(site: Site, r: RoundInfo, name: string, userId: number): Composed {
+  return {
+    subject: `Reminder: you have not voted — ${oneLine(r.what)} closes ${utc(r.closesAt)}`,
+    ...body([`Dear ${name},`, `the round on ${r.what} ("${r.documentTitle}") closes on ${utc(r.closesAt)} and you have not cast a ballot yet.`], [
+      ['Vote', `${site.baseUrl}/rounds/${r.id}`],
+    ]),
+    messageId: msgId(site, `round-${r.id}.reminder.u${userId}`),
+    ...roundThread(r),
+  };
+}
+
+export function roundClosed(site: Site, r: RoundInfo, outcome: { result: string; tally: { approve: number; object: number; abstain: number; notVoted: number }; electorate: number }): Composed {
+  const t = outcome.tally;
+  const words = outcome.result === 'no-quorum' ? 'did not reach its quorum' : outcome.result;
+  return {
+    subject: `[${r.documentTitle}] Round ${words}: ${oneLine(r.what)}`,
+    ...body(
+      [`The approval round on ${r.what} closed: it ${words}.`, `Approve ${t.approve}, object ${t.object}, abstain ${t.abstain}, not voted ${t.notVoted} (electorate ${outcome.electorate}).`],
+      [['See every ballot', `${site.baseUrl}/rounds/${r.id}`]],
+    ),
+    messageId: msgId(site, `round-${r.id}.closed`),
+    inReplyTo: msgId(site, `round-${r.id}.opened`),
+    references: [...r.thread, msgId(site, `round-${r.id}.opened`)],
+  };
+}
+
+export function versionPublished(site: Site, v: { slug: string; documentTitle: string; number: number; summary: string; thread: string[] }): Composed {
+  const diff = v.number > 1 ? `${site.baseUrl}/documents/${v.slug}/compare?from=${v.number - 1}&to=${v.number}` : `${site.baseUrl}/documents/${v.slug}`;
+  return {
+    subject: `[${v.documentTitle}] Version ${v.number} published${v.summary ? `: ${oneLine(v.summary)}` : ''}`,
+    ...body([`Version ${v.number} of "${v.documentTitle}" is published.`, v.summary], [
+      ['What changed', diff],
+      ['The decision record', `${site.baseUrl}/documents/${v.slug}/versions/${v.number}`],
+    ]),
+    messageId: msgId(site, `${v.slug}-v${v.number}`),
+    inReplyTo: v.thread.at(-1) ?? null,
+    references: v.thread,
+  };
+}
+
+export function commentNotice(site: Site, c: { id: number; kind: 'reply' | 'on-your-proposal'; author: string; on: string; url: string; body: string; thread: string[] }, userId: number): Composed {
+  return {
+    subject: c.kind === 'reply' ? `${c.author} replied to your comment on ${oneLine(c.on)}` : `${c.author} commented on your proposal ${oneLine(c.on)}`,
+    ...body([`${c.author} wrote:`, c.body.length > 2000 ? `${c.body.slice(0, 2000)}…` : c.body], [['Read and reply', c.url]]),
+    messageId: msgId(site, `comment-${c.id}.u${userId}`),
+    inReplyTo: c.thread.at(-1) ?? null,
+    references: c.thread,
+  };
+}
+
+export function invitation(site: Site, name: string, link: string, expiresAt: string, nonce: string): Composed {
+  return {
+    subject: 'Your Ratify account: set your password',
+    ...body([`Dear ${name},`, 'the secretariat created an account for you on Ratify, where the group drafts, discusses and approves its texts.', `Set your password with this link (it works once, until ${utc(expiresAt)}):`], [
+      ['Set your password', link],
+    ]),
+    messageId: msgId(site, `invite-${nonce}`),
+    inReplyTo: null,
+    references: [],
+  };
+}
+
+export function passwordReset(site: Site, link: string, expiresAt: string, nonce: string): Composed {
+  return {
+    subject: 'Ratify: reset your password',
+    ...body(['Someone (hopefully you) asked to reset the password of this Ratify account.', `The link works once, until ${utc(expiresAt)}. If it was not you, ignore this message.`], [
+      ['Choose a new password', link],
+    ]),
+    messageId: msgId(site, `reset-${nonce}`),
+    inReplyTo: null,
+    references: [],
+  };
+}
+
+export function digest(site: Site, name: string, items: { subject: string; text: string; link: string }[], day: string, userId: number): Composed {
+  return {
+    subject: `Ratify daily digest: ${items.length} update${items.length === 1 ? '' : 's'}`,
+    ...body([`Dear ${name},`, `what happened since the last digest:`, ...items.map((i) => `• ${i.subject}\n${i.link}`)], [['Your notification settings', `${site.baseUrl}/account`]]),
+    messageId: msgId(site, `digest-${day}.u${userId}`),
+    inReplyTo: null,
+    references: [],
+  };
+}

@@ -1,0 +1,58 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { authorize } from '../../domain/policy.js';
+import { notFound } from '../../domain/errors.js';
+import type { Ctx } from '../../services/context.js';
+import { inviteUser } from '../../services/accounts/links.js';
+import { getUser } from '../../services/accounts/users.js';
+import { retryMail } from '../../services/notifications/deliver.js';
+import { parse, PositiveInt } from '../validate.js';
+import { page } from './render.js';
+
+const Id = z.object({ id: PositiveInt });
+
+/** The secretariat's view of outgoing mail (waiting, failed with the reason, recently sent) and invitations. */
+export function adminMailPages(ctx: Ctx): Router {
+  const r = Router();
+  const idOf = (req: Request) => {
+    const p = Id.safeParse(req.params);
+    if (!p.success) throw notFound('not_found', 'There is no such item.');
+    return p.data.id;
+  };
+
+  r.get('/admin/mail', (req, res) => {
+    authorize(req.actor ?? null, 'user.manage');
+    const all = ctx.meta.all('mails').sort((a, b) => b.id - a.id);
+    const notice = req.session.notice ?? null;
+    delete req.session.notice;
+    page(res, 'admin/mail', {
+      title: 'Mail queue',
+      section: 'mail',
+      pending: all.filter((m) => m.state === 'pending'),
+      failed: all.filter((m) => m.state === 'failed'),
+      sent: all.filter((m) => m.state === 'sent').slice(0, 50),
+      digestWaiting: ctx.meta.all('digestItems').length,
+      notice,
+      error: null,
+    });
+  });
+
+  r.post('/admin/mail/:id/retry', async (req, res) => {
+    authorize(req.actor ?? null, 'user.manage');
+    const { id } = parse(Id, req.params, 'invalid_id');
+    if (!ctx.meta.get('mails', id)) throw notFound('mail_not_found', 'There is no such message.');
+    await retryMail(ctx, req.actor!.email, id);
+    req.session.notice = `Message ${id} will be sent again within a few seconds.`;
+    res.redirect(303, '/admin/mail');
+  });
+
+  r.post('/admin/users/:id/invite', async (req, res) => {
+    authorize(req.actor ?? null, 'user.manage');
+    const user = getUser(ctx, idOf(req));
+    await inviteUser(ctx, req.actor!, user.id);
+    req.session.notice = `An invitation is on its way to ${user.email}.`;
+    res.redirect(303, `/admin/users/${user.id}`);
+  });
+
+  return r;
+}

@@ -1,0 +1,98 @@
+import { listId } from '../../domain/mail.js';
+import type { MailRecord } from '../../store/meta/schema.js';
+import type { MailTransport } from '../../store/mail/transport.js';
+import type { Ctx } from '../context.js';
+
+/** Retry after 30 s, 1, 2, 4 … minutes, at most an hour apart; give up (failed, retryable by hand) after 48 attempts. */
+export const backoffMs = (attempts: number) => Math.min(3_600_000, 30_000 * 2 ** Math.max(0, attempts - 1));
+export const MAX_ATTEMPTS = 48;
+
+/**
+ * Deliver what is due, oldest first, one at a time. Delivery state is in the store, so it
+ * survives restarts; a message keeps its Message-ID on every attempt. A message is marked sent
+ * right after the transport accepted it (if the process dies in between, it is sent again
+ * with the same Message-ID — never as a different message).
+ */
+export class MailWorker {
+  private running: Promise<number> | null = null;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly transport: MailTransport,
+    private readonly from: string,
+  ) {}
+
+  /** Run one pass unless one is running; resolves with how many were sent. */
+  tick(limit = 50): Promise<number> {
+    return (this.running ??= this.pass(limit).finally(() => (this.running = null)));
+  }
+
+  private async pass(limit: number): Promise<number> {
+    const { ctx } = this;
+    const now = ctx.clock().getTime();
+    const due = ctx.meta
+      .all('mails')
+      .filter((m) => m.state === 'pending' && Date.parse(m.nextAttemptAt) <= now)
+      .sort((a, b) => a.id - b.id)
+      .slice(0, limit);
+    let sent = 0;
+    for (const m of due) {
+      try {
+        await this.transport.send({
+          id: m.id,
+          messageId: m.messageId,
+          from: this.from,
+          to: m.to,
+          bcc: m.bcc,
+          subject: m.subject,
+          text: m.text,
+          html: m.html,
+          inReplyTo: m.inReplyTo,
+          references: m.references,
+          listId: listId({ baseUrl: ctx.mail.baseUrl, host: ctx.mail.host }),
+          listUnsubscribe: m.listUnsubscribe,
+        });
+        await this.record(m, { state: 'sent', attempts: m.attempts + 1, sentAt: ctx.clock().toISOString(), lastError: null }, 'mail.sent');
+        sent++;
+      } catch (e) {
+        const attempts = m.attempts + 1;
+        const failed = attempts >= MAX_ATTEMPTS;
+        await this.record(
+          m,
+          {
+            state: failed ? 'failed' : 'pending',
+            attempts,
+            lastError: String((e as Error)?.message ?? e).slice(0, 500),
+            nextAttemptAt: new Date(ctx.clock().getTime() + backoffMs(attempts)).toISOString(),
+          },
+          failed ? 'mail.failed' : null,
+        );
+        // The server is probably down: try the rest on a later pass.
+        break;
+      }
+    }
+    return sent;
+  }
+
+  private async record(m: MailRecord, change: Partial<MailRecord>, action: string | null) {
+    const latest = this.ctx.meta.get('mails', m.id) ?? m;
+    await this.ctx.meta.write({
+      actor: null,
+      at: this.ctx.clock(),
+      events: action ? [{ action, subject: `mail/${m.id}` }] : [],
+      puts: { mails: { [m.id]: { ...latest, ...change } } },
+    });
+  }
+}
+
+/** The secretariat retries a failed message (or sends a waiting one now). */
+export async function retryMail(ctx: Ctx, actorEmail: string, id: number): Promise<void> {
+  const m = ctx.meta.get('mails', id);
+  if (!m || m.state === 'sent') return;
+  await ctx.meta.write({
+    actor: actorEmail,
+    at: ctx.clock(),
+    events: [{ action: 'mail.retried', subject: `mail/${id}` }],
+    puts: { mails: { [id]: { ...m, state: 'pending', nextAttemptAt: ctx.clock().toISOString(), attempts: m.state === 'failed' ? 0 : m.attempts } } },
+  });
+}

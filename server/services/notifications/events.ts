@@ -1,0 +1,110 @@
+import * as mail from '../../domain/mail.js';
+import { bpToQuorum } from '../../domain/round.js';
+import type { CommentRecord, ConsolidationRecord, ProposalRecord, RoundRecord, VersionRecord } from '../../store/meta/schema.js';
+import type { Ctx } from '../context.js';
+import { mergePuts, toList, toPerson, type Puts } from './queue.js';
+
+/** Which mails each event queues (in the same store write as the event). */
+
+const site = (ctx: Ctx): mail.Site => ({ baseUrl: ctx.mail.baseUrl, host: ctx.mail.host });
+const docTitle = (ctx: Ctx, slug: string) => ctx.meta.get('documents', slug)?.title ?? slug;
+const userName = (ctx: Ctx, id: number) => ctx.meta.get('users', id)?.name ?? `user ${id}`;
+
+export function proposalSharedMails(ctx: Ctx, p: ProposalRecord): Puts {
+  const m = mail.proposalShared(site(ctx), { id: p.id, title: p.title, documentTitle: docTitle(ctx, p.document), slug: p.document, author: userName(ctx, p.authorId), rationale: p.rationale });
+  return toList(ctx, m, 'proposal.shared', `${ctx.mail.baseUrl}/proposals/${p.id}`);
+}
+
+export function consolidationCreatedMails(ctx: Ctx, c: ConsolidationRecord, conflicts: number): Puts {
+  const m = mail.consolidationCreated(site(ctx), {
+    id: c.id,
+    documentTitle: docTitle(ctx, c.document),
+    summary: c.summary,
+    proposals: c.proposals.map((id) => ({ id, title: ctx.meta.get('proposals', id)?.title ?? `proposal ${id}` })),
+    conflicts,
+  });
+  return toList(ctx, m, 'consolidation.created', `${ctx.mail.baseUrl}/consolidations/${c.id}`);
+}
+
+/** The thread a subject's messages belong to: its proposals' roots, then the consolidation. */
+function threadOf(ctx: Ctx, subject: { type: 'proposal' | 'consolidation'; id: number }): string[] {
+  if (subject.type === 'proposal') return [mail.proposalRoot(site(ctx), subject.id)];
+  const c = ctx.meta.get('consolidations', subject.id);
+  return [...(c?.proposals ?? []).map((id) => mail.proposalRoot(site(ctx), id)), mail.consolidationRoot(site(ctx), subject.id)];
+}
+
+function roundInfo(ctx: Ctx, r: RoundRecord): mail.RoundInfo {
+  const what =
+    r.subject.type === 'proposal'
+      ? `proposal #${r.subject.id} "${ctx.meta.get('proposals', r.subject.id)?.title ?? ''}"`
+      : `the consolidated text #${r.subject.id}${ctx.meta.get('consolidations', r.subject.id)?.summary ? ` "${ctx.meta.get('consolidations', r.subject.id)!.summary}"` : ''}`;
+  return {
+    id: r.id,
+    what,
+    documentTitle: docTitle(ctx, r.document),
+    rule: r.rule,
+    quorumPercent: `${+(bpToQuorum(r.quorumBp) * 100).toFixed(2)}%`,
+    closesAt: r.closesAt,
+    thread: threadOf(ctx, r.subject),
+  };
+}
+
+export function roundOpenedMails(ctx: Ctx, r: RoundRecord): Puts {
+  const info = roundInfo(ctx, r);
+  const link = `${ctx.mail.baseUrl}/rounds/${r.id}`;
+  const personal = r.electorate.map((id) => {
+    const u = ctx.meta.get('users', id);
+    return u ? toPerson(ctx, u, mail.ballotInvitation(site(ctx), info, u.name, u.id), 'round.ballot', link, true) : {};
+  });
+  // The electors get their personal invitation; with no list address the group message would duplicate it.
+  const group = ctx.mail.listAddress ? toList(ctx, mail.roundOpened(site(ctx), info), 'round.opened', link) : {};
+  return mergePuts(group, ...personal);
+}
+
+export function roundClosedMails(ctx: Ctx, r: RoundRecord): Puts {
+  if (!r.result || !r.tally) return {};
+  const m = mail.roundClosed(site(ctx), roundInfo(ctx, r), { result: r.result, tally: r.tally, electorate: r.electorate.length });
+  return toList(ctx, m, 'round.closed', `${ctx.mail.baseUrl}/rounds/${r.id}`);
+}
+
+/** The reminder to electors who have not voted yet. */
+export function reminderMails(ctx: Ctx, r: RoundRecord, voted: Set<number>): Puts {
+  const info = roundInfo(ctx, r);
+  const parts = r.electorate
+    .filter((id) => !voted.has(id))
+    .map((id) => {
+      const u = ctx.meta.get('users', id);
+      return u ? toPerson(ctx, u, mail.roundReminder(site(ctx), info, u.name, u.id), 'round.reminder', `${ctx.mail.baseUrl}/rounds/${r.id}`, true) : {};
+    });
+  return mergePuts(...parts);
+}
+
+export function versionPublishedMails(ctx: Ctx, v: VersionRecord): Puts {
+  const thread = [...v.proposals.map((id) => mail.proposalRoot(site(ctx), id)), ...(v.consolidation ? [mail.consolidationRoot(site(ctx), v.consolidation)] : [])];
+  const m = mail.versionPublished(site(ctx), { slug: v.document, documentTitle: docTitle(ctx, v.document), number: v.number, summary: v.summary, thread });
+  return toList(ctx, m, 'version.published', `${ctx.mail.baseUrl}/documents/${v.document}/versions/${v.number}`);
+}
+
+/** Personal notices of a new comment: to those it replies to, and to the proposal's author. */
+export function commentMails(ctx: Ctx, c: CommentRecord): Puts {
+  const site_ = site(ctx);
+  const isProposal = c.subject.type === 'proposal';
+  const p = isProposal ? ctx.meta.get('proposals', c.subject.id) : undefined;
+  const on = isProposal ? `proposal #${c.subject.id} "${p?.title ?? ''}"` : `consolidated text #${c.subject.id}`;
+  const url = `${ctx.mail.baseUrl}/${isProposal ? 'proposals' : 'consolidations'}/${c.subject.id}#comment-${c.id}`;
+  const thread = isProposal ? [mail.proposalRoot(site_, c.subject.id)] : threadOf(ctx, c.subject);
+  const recipients = new Map<number, 'reply' | 'on-your-proposal'>();
+  if (c.replyTo) {
+    for (const other of ctx.meta.all('comments')) {
+      if ((other.id === c.replyTo || other.replyTo === c.replyTo) && other.authorId !== c.authorId) recipients.set(other.authorId, 'reply');
+    }
+  }
+  if (p && p.authorId !== c.authorId && !recipients.has(p.authorId)) recipients.set(p.authorId, 'on-your-proposal');
+  const parts = [...recipients].map(([uid, kind]) => {
+    const u = ctx.meta.get('users', uid);
+    if (!u) return {};
+    const m = mail.commentNotice(site_, { id: c.id, kind, author: userName(ctx, c.authorId), on, url, body: c.body, thread }, uid);
+    return toPerson(ctx, u, m, `comment.${kind}`, url, false);
+  });
+  return mergePuts(...parts);
+}

@@ -1,0 +1,76 @@
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import nodemailer from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer/index.js';
+import { writeFileDurable } from '../fsutil.js';
+
+/** One message as the transport sends it. */
+export interface OutgoingMail {
+  id: number;
+  messageId: string;
+  from: string;
+  to: string[];
+  bcc: string[];
+  subject: string;
+  text: string;
+  html: string;
+  inReplyTo: string | null;
+  references: string[];
+  listId: string;
+  listUnsubscribe: string | null;
+}
+
+export interface MailTransport {
+  readonly kind: 'smtp' | 'outbox';
+  send(m: OutgoingMail): Promise<void>;
+  close(): void;
+}
+
+function options(m: OutgoingMail): Mail.Options {
+  return {
+    from: m.from,
+    to: m.to.length ? m.to : m.bcc.length ? m.from : undefined,
+    bcc: m.bcc.length ? m.bcc : undefined,
+    subject: m.subject,
+    text: m.text,
+    html: m.html,
+    messageId: m.messageId,
+    inReplyTo: m.inReplyTo ?? undefined,
+    references: m.references.length ? m.references : undefined,
+    headers: {
+      'List-Id': m.listId,
+      ...(m.listUnsubscribe ? { 'List-Unsubscribe': m.listUnsubscribe } : {}),
+      'Auto-Submitted': 'auto-generated',
+    },
+  };
+}
+
+/** SMTP through nodemailer (`SMTP_URL`, e.g. smtp://user:pass@host:587). */
+export function smtpTransport(url: string): MailTransport {
+  const t = nodemailer.createTransport(url);
+  return {
+    kind: 'smtp',
+    send: async (m) => {
+      await t.sendMail(options(m));
+    },
+    close: () => t.close(),
+  };
+}
+
+/**
+ * The embedded default: each message becomes `DATA_DIR/outbox/<id>.eml`, written durably.
+ * Writing the same message again replaces the same file — never a second copy.
+ */
+export function outboxTransport(dir: string): MailTransport {
+  const build = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  let ready: Promise<unknown> | null = null;
+  return {
+    kind: 'outbox',
+    send: async (m) => {
+      await (ready ??= fsp.mkdir(path.join(dir, 'tmp'), { recursive: true }));
+      const info = (await build.sendMail(options(m))) as unknown as { message: Buffer };
+      await writeFileDurable(path.join(dir, `${String(m.id).padStart(6, '0')}.eml`), info.message, path.join(dir, 'tmp'));
+    },
+    close: () => build.close(),
+  };
+}
