@@ -184,6 +184,7 @@ export function versionPublished(site: Site, v: { slug: string; documentTitle: s
 export function commentNotice(site: Site, c: { id: number; kind: 'reply' | 'on-your-proposal'; author: string; on: string; url: string; body: string; thread: string[] }, userId: number): Composed {
   return {
     subject: c.kind === 'reply' ? `${c.author} replied to your comment on ${oneLine(c.on)}` : `${c.author} commented on your proposal ${oneLine(c.on)}`,
+    // `on` reads "#3 "Title"" for a proposal, "the consolidated text #2" otherwise.
     ...body([`${c.author} wrote:`, c.body.length > 2000 ? `${c.body.slice(0, 2000)}…` : c.body], [['Read and reply', c.url]]),
     messageId: msgId(site, `comment-${c.id}.u${userId}`),
     inReplyTo: c.thread.at(-1) ?? null,

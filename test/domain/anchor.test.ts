@@ -44,7 +44,7 @@ describe('locateQuote', () => {
     expect(locateQuote('x 😀 “y”', '“y”')).toBe(5);
   });
 
-  test('a negative or fractional occurrence finds nothing (it must never yield an offset outside the text)', () => {
+  test('a negative occurrence finds nothing (it must never yield an offset outside the text)', () => {
     // BUG: the loop never runs for occurrence < 0 and -1 comes back as an "offset".
     expect(locateQuote(text, 'nowhere in the text', -1)).toBeNull();
     expect(locateQuote(text, 'The group', -2)).toBeNull();

@@ -8,6 +8,7 @@ import type { Ctx } from '../../services/context.js';
 import { diffVersions, getDocument, getVersion, listDocuments, listVersions, versionText } from '../../services/readDocuments.js';
 import { visibleProposals } from '../../services/proposals/access.js';
 import { proposalItem } from '../presenters/proposalView.js';
+import { decisionView } from '../presenters/roundView.js';
 import { atomFeed } from '../render/atom.js';
 import { renderMarkdown } from '../render/markdown.js';
 import { parse, PositiveInt } from '../validate.js';
@@ -44,12 +45,16 @@ export function publicPages(ctx: Ctx, baseUrl: string): Router {
       current: true,
       proposals: visibleProposals(ctx, req.actor ?? null, doc.slug).map((p) => proposalItem(ctx, p)),
       canPropose: can(req.actor ?? null, 'proposal.create', { kind: 'document', group: doc.group }),
+      canConsolidate: can(req.actor ?? null, 'consolidation.manage', { kind: 'consolidation', group: doc.group }),
+      decision: decisionView(ctx, v, true),
     });
   });
 
   r.get('/documents/:slug/history', (req, res) => {
     const doc = getDocument(ctx, slugOf(req.params.slug));
-    page(res, 'documents/history', { title: `History of ${doc.title}`, doc: { ...doc, groupName: groupName(doc.group) }, versions: listVersions(ctx, doc.slug) });
+    const versions = listVersions(ctx, doc.slug);
+    const decisions = Object.fromEntries(versions.map((v) => [v.number, decisionView(ctx, v)]));
+    page(res, 'documents/history', { title: `History of ${doc.title}`, doc: { ...doc, groupName: groupName(doc.group) }, versions, decisions });
   });
 
   r.get('/documents/:slug/versions/:n.md', async (req, res) => {
@@ -69,6 +74,7 @@ export function publicPages(ctx: Ctx, baseUrl: string): Router {
       version: v,
       html: renderMarkdown(await versionText(ctx, v)),
       current: n === doc.latest,
+      decision: decisionView(ctx, v, true),
     });
   });
 

@@ -90,7 +90,7 @@ export function commentMails(ctx: Ctx, c: CommentRecord): Puts {
   const site_ = site(ctx);
   const isProposal = c.subject.type === 'proposal';
   const p = isProposal ? ctx.meta.get('proposals', c.subject.id) : undefined;
-  const on = isProposal ? `proposal #${c.subject.id} "${p?.title ?? ''}"` : `consolidated text #${c.subject.id}`;
+  const on = isProposal ? `#${c.subject.id} "${p?.title ?? ''}"` : `the consolidated text #${c.subject.id}`;
   const url = `${ctx.mail.baseUrl}/${isProposal ? 'proposals' : 'consolidations'}/${c.subject.id}#comment-${c.id}`;
   const thread = isProposal ? [mail.proposalRoot(site_, c.subject.id)] : threadOf(ctx, c.subject);
   const recipients = new Map<number, 'reply' | 'on-your-proposal'>();
