@@ -17,9 +17,9 @@ export async function fsyncDir(dir: string): Promise<void> {
  * temporary file in `tmpDir` (same file system, outside any folder git scans), fsync it, rename
  * it into place, fsync the folder.
  */
-export async function writeFileDurable(file: string, data: string | Uint8Array, tmpDir: string, encoding?: BufferEncoding): Promise<void> {
+export async function writeFileDurable(file: string, data: string | Uint8Array, tmpDir: string, encoding?: BufferEncoding, mode = 0o644): Promise<void> {
   const tmp = path.join(tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
-  const h = await fsp.open(tmp, 'w', 0o644);
+  const h = await fsp.open(tmp, 'w', mode);
   try {
     await h.writeFile(data, encoding ? { encoding } : undefined);
     await h.sync();

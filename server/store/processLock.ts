@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
+import * as net from 'node:net';
 import * as path from 'node:path';
+import { writeFileDurable } from './fsutil.js';
 
 /** Who holds the data folder: the server (which then also answers admin commands on `socket`) or a CLI run. */
 export interface LockInfo {
@@ -20,51 +23,61 @@ const alive = (pid: number) => {
 };
 
 export class DataDirBusyError extends Error {
-  constructor(readonly holder: LockInfo) {
+  readonly code = 'data_dir_busy';
+  constructor(readonly holder: LockInfo | null) {
     super(
-      holder.role === 'server'
+      holder?.role === 'server'
         ? `A Ratify server (PID ${holder.pid}) is using this data folder.`
-        : `Another Ratify admin command (PID ${holder.pid}) is using this data folder; wait for it to finish.`,
+        : holder
+          ? `Another Ratify admin command (PID ${holder.pid}) is using this data folder; wait for it to finish.`
+          : 'Another Ratify process is using this data folder.',
     );
   }
 }
 
 /**
- * One process at a time owns DATA_DIR (lowdb and the write lock are per process). The lock
- * file names its holder's PID; a lock whose holder is dead (kill -9) is taken over, so a crash
- * never blocks the next start.
+ * One process at a time owns DATA_DIR (lowdb and the write lock are per process). Mutual
+ * exclusion is a Unix socket bound in Linux's abstract namespace, named after the folder: the
+ * bind is atomic and the kernel releases it when the process dies, so a lock left by a killed
+ * process (kill -9) can never block the next start, and two starters can never both win.
+ * The file `ratify.lock` only says who holds it (PID, role, admin socket).
  */
 export async function acquireLock(dataDir: string, info: Omit<LockInfo, 'pid' | 'since'>): Promise<{ release: () => Promise<void>; update: (i: Partial<LockInfo>) => Promise<void> }> {
-  const file = path.join(dataDir, 'ratify.lock');
-  const mine: LockInfo = { pid: process.pid, since: new Date().toISOString(), ...info };
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      const h = await fsp.open(file, 'wx', 0o600);
-      await h.writeFile(JSON.stringify(mine));
-      await h.sync();
-      await h.close();
-      return {
-        release: async () => {
-          const now = await readLock(file);
-          if (now?.pid === process.pid) await fsp.rm(file, { force: true });
-        },
-        update: async (i) => {
-          Object.assign(mine, i);
-          await fsp.writeFile(file, JSON.stringify(mine));
-        },
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const holder = await readLock(file);
-    if (holder && alive(holder.pid)) throw new DataDirBusyError(holder);
-    // Dead holder, or a lock file cut short by a crash: take it over.
-    await fsp.rm(file, { force: true });
+  const real = await fsp.realpath(dataDir);
+  const file = path.join(real, 'ratify.lock');
+  const name = `\0ratify-lock-${createHash('sha256').update(real).digest('hex').slice(0, 32)}`;
+  const server = net.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ path: name, exclusive: true }, () => resolve());
+    });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new DataDirBusyError(await readLock(file));
+    throw e;
   }
-  throw new Error(`Could not take the lock ${file}.`);
+  server.unref();
+  const mine: LockInfo = { pid: process.pid, since: new Date().toISOString(), ...info };
+  const tmp = path.join(real, 'meta', 'tmp');
+  const write = async () => {
+    await fsp.mkdir(tmp, { recursive: true });
+    await writeFileDurable(file, JSON.stringify(mine), tmp, undefined, 0o600);
+  };
+  await write();
+  return {
+    release: async () => {
+      const now = await readLock(file);
+      if (now?.pid === process.pid) await fsp.rm(file, { force: true });
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    update: async (i) => {
+      Object.assign(mine, i);
+      await write();
+    },
+  };
 }
 
-/** The current holder, or null when nobody (alive) holds the lock. */
+/** The holder the lock file names, or null. */
 export async function readLock(file: string): Promise<LockInfo | null> {
   try {
     const info = JSON.parse(await fsp.readFile(file, 'utf8')) as LockInfo;
@@ -74,6 +87,7 @@ export async function readLock(file: string): Promise<LockInfo | null> {
   }
 }
 
+/** The live holder of DATA_DIR other than this process, or null. */
 export async function liveHolder(dataDir: string): Promise<LockInfo | null> {
   const h = await readLock(path.join(dataDir, 'ratify.lock'));
   return h && alive(h.pid) && h.pid !== process.pid ? h : null;

@@ -4,15 +4,19 @@
  * non-zero exit, passwords from stdin, going through a running server's admin socket, and
  * stale or live locks.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import request from 'supertest';
+import { openData } from '../../server/bootstrap.js';
 import { checkCredentials } from '../../server/services/auth/authenticate.js';
 import { LoginThrottle } from '../../server/services/auth/throttle.js';
 import { openTestApp, projectRoot, tempDir } from '../helpers/data.js';
+
+// scrypt (~300 ms a hash, two at a time) and child processes are slow on a busy machine.
+jest.setTimeout(120_000);
 
 const TSX = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
 let dataDir: string;
@@ -108,7 +112,7 @@ describe('the admin CLI on a data folder it owns', () => {
     for (const c of ['add', 'set', 'import', 'list', 'disable']) expect(user.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
     const token = await cli(['token', '--help']);
     expect(token.stdout).toMatch(/^\s+create\b/m);
-  }, 30_000);
+  }, 90_000);
 
   test('user add --password-stdin: JSON with the user, no password or hash anywhere in the output', async () => {
     const r = await cli(['user', 'add', '--email', 'Sec@Example.org', '--name', 'Sam Sec', '--role', 'secretariat', '--password-stdin'], { stdin: `${SEC_PW}\n` });
@@ -119,24 +123,24 @@ describe('the admin CLI on a data folder it owns', () => {
       expect(out).not.toContain('scrypt$');
       expect(out).not.toMatch(/passwordHash|"hash"|"secret"|recovery/);
     }
-  }, 30_000);
+  }, 90_000);
 
   test('user add with several roles and groups; a CRLF line end is stripped too', async () => {
     const u = ok(await cli(['user', 'add', '--email', 'mem@example.org', '--name', 'Mia Member', '--role', 'member', '--role', 'chair', '--group', 'wg-strategy', '--group', 'mag', '--password-stdin'], { stdin: `${MEM_PW}\r\n` }));
     expect(u).toMatchObject({ email: 'mem@example.org', roles: ['chair', 'member'], groups: ['mag', 'wg-strategy'] });
-  }, 30_000);
+  }, 90_000);
 
   test('user list: every account, no hashes', async () => {
     const r = await cli(['user', 'list']);
     const list = ok(r) as { email: string }[];
     expect(list.map((u) => u.email)).toEqual(['mem@example.org', 'sec@example.org']); // by name: Mia, Sam
     expect(r.stdout).not.toContain('scrypt$');
-  }, 30_000);
+  }, 90_000);
 
   test('user set replaces roles and groups', async () => {
     const u = ok(await cli(['user', 'set', '--email', 'MEM@example.org', '--role', 'member', '--group', 'wg-hybrid']));
     expect(u).toMatchObject({ roles: ['member'], groups: ['wg-hybrid'] });
-  }, 30_000);
+  }, 90_000);
 
   test('user import --csv', async () => {
     const file = path.join(work, 'people.csv');
@@ -146,11 +150,11 @@ describe('the admin CLI on a data folder it owns', () => {
       ['imp1@example.org', ['chair', 'member'], false],
       ['imp2@example.org', ['member'], false],
     ]);
-  }, 30_000);
+  }, 90_000);
 
   test('user disable', async () => {
     expect(ok(await cli(['user', 'disable', '--email', 'imp2@example.org']))).toMatchObject({ email: 'imp2@example.org', disabled: true });
-  }, 30_000);
+  }, 90_000);
 
   test('errors: JSON {error:{code}} on stderr, non-zero exit, nothing on stdout', async () => {
     const csv = path.join(work, 'bad.csv');
@@ -171,18 +175,18 @@ describe('the admin CLI on a data folder it owns', () => {
     // The failed import created nobody.
     const list = ok(await cli(['user', 'list'])) as { email: string }[];
     expect(list.map((u) => u.email)).not.toContain('fine@example.org');
-  }, 60_000);
+  }, 180_000);
 
   test('a missing required option or an unknown command: non-zero exit', async () => {
     const a = await cli(['user', 'add', '--name', 'No Email', '--password-stdin'], { stdin: 'whatever password\n' });
     expect(a.code).not.toBe(0);
     const b = await cli(['frobnicate']);
     expect(b.code).not.toBe(0);
-  }, 30_000);
+  }, 90_000);
 
   test('token create for a disabled account is refused', async () => {
     expect(errorOf(await cli(['token', 'create', '--email', 'imp2@example.org']))).toBe('user_disabled');
-  }, 30_000);
+  }, 90_000);
 
   test('token create → {token} that works against the API; the stdin password works without its newline', async () => {
     const r = await cli(['token', 'create', '--email', 'sec@example.org']);
@@ -204,7 +208,7 @@ describe('the admin CLI on a data folder it owns', () => {
     } finally {
       await t.close();
     }
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('locks', () => {
@@ -216,29 +220,31 @@ describe('locks', () => {
     const list = ok(await cli(['user', 'list'])) as unknown[];
     expect(list.length).toBeGreaterThan(0);
     await expect(fsp.stat(lockFile())).rejects.toMatchObject({ code: 'ENOENT' });
-  }, 30_000);
+  }, 90_000);
 
   test('a live CLI holder: data_dir_busy, and nothing is written', async () => {
-    await fsp.writeFile(lockFile(), JSON.stringify({ pid: process.pid, role: 'cli', since: new Date().toISOString() }));
+    // This process holds the data folder, as an admin command would.
+    const held = await openData({ dataDir, documentsDir: path.join(projectRoot, 'documents') }, 'cli', { seed: false });
     try {
       expect(errorOf(await cli(['user', 'add', '--email', 'busy@example.org', '--name', 'Busy', '--password-stdin'], { stdin: 'a fine password\n' }))).toBe('data_dir_busy');
     } finally {
-      await fsp.rm(lockFile(), { force: true });
+      await held.close();
     }
     const list = ok(await cli(['user', 'list'])) as { email: string }[];
     expect(list.map((u) => u.email)).not.toContain('busy@example.org');
-  }, 30_000);
+  }, 90_000);
 
   test('a live server that does not answer on its socket: server_unreachable, and the CLI does not write beside it', async () => {
-    await fsp.writeFile(lockFile(), JSON.stringify({ pid: process.pid, role: 'server', socket: path.join(work, 'nobody-listens.sock'), since: new Date().toISOString() }));
+    const held = await openData({ dataDir, documentsDir: path.join(projectRoot, 'documents') }, 'server', { seed: false });
+    await held.setSocket(path.join(work, 'nobody-listens.sock'));
     try {
       expect(errorOf(await cli(['user', 'add', '--email', 'beside@example.org', '--name', 'Beside', '--password-stdin'], { stdin: 'a fine password\n' }))).toBe('server_unreachable');
     } finally {
-      await fsp.rm(lockFile(), { force: true });
+      await held.close();
     }
     const list = ok(await cli(['user', 'list'])) as { email: string }[];
     expect(list.map((u) => u.email)).not.toContain('beside@example.org');
-  }, 30_000);
+  }, 90_000);
 });
 
 describe('while a server holds the data folder', () => {
@@ -256,7 +262,7 @@ describe('while a server holds the data folder', () => {
     });
     server.stdout!.setEncoding('utf8').on('data', (c: string) => (serverOut += c));
     server.stderr!.setEncoding('utf8').on('data', (c: string) => (serverOut += c));
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 90_000;
     for (;;) {
       if (server.exitCode !== null) throw new Error(`server exited: ${serverOut}`);
       try {
@@ -268,7 +274,7 @@ describe('while a server holds the data folder', () => {
       if (Date.now() > deadline) throw new Error(`server did not start: ${serverOut}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-  }, 40_000);
+  }, 120_000);
 
   afterAll(async () => {
     if (server && server.exitCode === null) {
@@ -294,11 +300,11 @@ describe('while a server holds the data folder', () => {
     const me = await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
     expect(await me.json()).toEqual({ email: 'live@example.org', name: 'Liv Live', roles: ['member'], groups: ['wg-strategy'] });
     expect(serverOut).not.toContain('added while running');
-  }, 30_000);
+  }, 90_000);
 
   test('errors come back through the socket with their codes', async () => {
     expect(errorOf(await cli(['user', 'add', '--email', 'live@example.org', '--name', 'Twice', '--password-stdin'], { stdin: 'added while running\n' }))).toBe('user_exists');
-  }, 30_000);
+  }, 90_000);
 
   test('user list, token create and user disable through the server; the disabled token is refused at once', async () => {
     expect((ok(await cli(['user', 'list'])) as { email: string }[]).map((u) => u.email)).toContain('live@example.org');
@@ -306,5 +312,5 @@ describe('while a server holds the data folder', () => {
     expect((await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     ok(await cli(['user', 'disable', '--email', 'live@example.org']));
     expect((await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
-  }, 30_000);
+  }, 90_000);
 });

@@ -2,7 +2,7 @@
  * The JSON API's self and audit routes (API.md "Self and audit"), bearer-only authentication,
  * POST /api/v1/tokens (credentials, throttling, the second factor) and WRITE_LIMIT.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as path from 'node:path';
 import { generate } from 'otplib';
 import request from 'supertest';
@@ -13,6 +13,9 @@ import { createToken, revokeToken } from '../../server/services/auth/tokens.js';
 import { FileSessionStore } from '../../server/store/sessions/fileSessionStore.js';
 import { csrfOf, makeUser, signedIn } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
+
+// scrypt (~300 ms a hash, two at a time) and child processes are slow on a busy machine.
+jest.setTimeout(120_000);
 
 const clock = testClock('2026-01-15T10:00:00Z');
 let t: Awaited<ReturnType<typeof openTestApp>>;
@@ -46,7 +49,7 @@ beforeAll(async () => {
   ]);
   aliceToken = (await createToken(t.ctx, null, alice)).token;
   samToken = (await createToken(t.ctx, null, sam)).token;
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await t.cleanup();
@@ -137,7 +140,7 @@ describe('POST /api/v1/tokens', () => {
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
     // Another address is not locked out.
     expect((await request(t.app).post('/api/v1/tokens').set('X-Forwarded-For', '10.2.2.3').send({ email: 'sam@example.org', password: PW.sam })).status).toBe(201);
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('POST /api/v1/tokens for an account with a second factor', () => {
@@ -173,7 +176,7 @@ describe('POST /api/v1/tokens for an account with a second factor', () => {
     }
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
     expect(statuses[10]).toBe(429);
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('GET /api/v1/audit', () => {
@@ -240,7 +243,7 @@ describe('WRITE_LIMIT (writes per account per minute)', () => {
     expect((await request(limited).post('/api/v1/tokens').set(bearer(aliceToken)).send({ email: 'alice@example.org', password: PW.alice })).status).toBe(201);
     clock.advance(60_000);
     expect((await request(limited).post('/api/v1/tokens').set(bearer(samToken)).send({ email: 'sam@example.org', password: PW.sam })).status).toBe(201);
-  }, 30_000);
+  }, 120_000);
 
   test('pages: the fourth form post in a minute is 429 write_limit', async () => {
     clock.advance(60_000);

@@ -4,7 +4,7 @@
  * the absolute lifetime, `next` redirects, TOTP with recovery codes, a restart keeping
  * sessions and tokens, and no plaintext password anywhere under DATA_DIR.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -17,6 +17,9 @@ import { ABSOLUTE_MS, IDLE_MS } from '../../server/http/middleware/session.js';
 import { FileSessionStore } from '../../server/store/sessions/fileSessionStore.js';
 import { csrfFrom, csrfOf, makeUser, sidCookieLine, signIn, signedIn } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
+
+// scrypt (~300 ms a hash, two at a time) and child processes are slow on a busy machine.
+jest.setTimeout(120_000);
 
 const DAY = 24 * 3_600_000;
 /*
@@ -52,7 +55,7 @@ beforeAll(async () => {
     makeUser(t.ctx, { email: 'otto@example.org', name: 'Otto Two', password: PW.otto }),
     makeUser(t.ctx, { email: 'lena@example.org', name: 'Lena Long', password: PW.lena }),
   ]);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await t.cleanup();
@@ -179,7 +182,7 @@ describe('throttling of failed passwords (per account + address)', () => {
     expect(retry).toBeGreaterThan(0);
     expect(retry).toBeLessThanOrEqual(15 * 60);
     expect(res.text).not.toContain(PW.tara);
-  }, 30_000);
+  }, 120_000);
 
   test('the same account from another address, and another account from the same address, are unaffected', async () => {
     expect((await signIn(t.app, 'tara@example.org', PW.tara, { ip: '10.9.8.8' })).res.status).toBe(303);
@@ -208,7 +211,7 @@ describe('other password checks are throttled like the login form', () => {
     }
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(400));
     expect(statuses[10]).toBe(429);
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('sessions end', () => {

@@ -77,7 +77,7 @@ beforeAll(async () => {
   allRoutes = enumerateRoutes((t.app as unknown as { router: { stack: unknown[] } }).router.stack);
   pageWrites = allRoutes.filter((r) => WRITES.includes(r.method) && !r.path.startsWith('/api/'));
   if (process.env.SHOW_ROUTES) console.log(allRoutes.map((r) => `${r.method} ${r.path}`).join("\n"));
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await t.cleanup();
@@ -129,7 +129,7 @@ describe('every state-changing page route refuses a missing or wrong CSRF token 
     // Still signed in (the refused POST /logout did not sign out), the token not revoked.
     expect((await agent.get('/account')).status).toBe(200);
     expect(t.ctx.meta.all('tokens').find((x) => x.id === tokenId)?.revokedAt).toBeNull();
-  }, 60_000);
+  }, 120_000);
 
   test('the token in an X-CSRF-Token header of another session does not work either', async () => {
     const other = request.agent(t.app);

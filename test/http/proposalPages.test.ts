@@ -10,6 +10,7 @@ import type { Express } from 'express';
 import { csrfFrom, makeUser, signedIn, type Agent } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
 import { proposalText } from '../../server/services/proposals/read.js';
+import { publishVersion } from '../../server/services/publishVersion.js';
 
 const PASSWORD = 'a long enough password';
 const clock = testClock('2026-01-15T10:00:00Z');
@@ -224,6 +225,32 @@ describe('drafting, revising and sharing through the pages', () => {
   });
 });
 
+describe('when the document moves on', () => {
+  test('the changes tab offers the diff against the newer published version', async () => {
+    expect((await wanda.get('/proposals/1?tab=changes')).text).not.toContain('against=published');
+    const doc = t.ctx.meta.get('documents', SLUG)!;
+    clock.advance(60_000);
+    await publishVersion(t.ctx, {
+      slug: SLUG,
+      title: doc.title,
+      group: doc.group,
+      text: published.replace('around fifty members', 'around sixty members'),
+      summary: 'Sixty members',
+      author: { name: 'Sam Sec', email: 'sec@example.org', at: clock() },
+    });
+    const page = await wanda.get('/proposals/1');
+    expect(page.text).toContain('based on <a href="/documents/terms-of-reference/versions/1">version 1</a>');
+    expect(page.text).toContain('Version 2 of the document has been published since this proposal began');
+    const changes = await wanda.get('/proposals/1?tab=changes');
+    expect(changes.text).toContain('href="/proposals/1?tab=changes&amp;against=published"');
+    expect(changes.text).not.toContain('sixty'); // base → head: still against version 1
+    const against = await wanda.get('/proposals/1?tab=changes&against=published');
+    expect(against.status).toBe(200);
+    expect(against.text).toContain('From published version 2 to revision 3');
+    expect(against.text).toContain('<del>sixty</del><ins>fifty</ins>');
+  });
+});
+
 describe('comments', () => {
   test('a comment quoting a passage is shown beside its paragraph', async () => {
     const res = await post(pete, '/proposals/1/comments', { body: 'Remote members cannot meet this.', quote: IN_PERSON });
@@ -375,6 +402,14 @@ describe('My drafts and withdrawing', () => {
     expect(after.text).toContain('<span class="badge withdrawn">withdrawn</span>');
     expect(after.text).not.toContain(`action="/proposals/${id}/comments"`);
     expect(after.text).not.toContain(`/proposals/${id}/edit`);
+    const edit = await walt.get(`/proposals/${id}/edit`);
+    expect(edit.status).toBe(409);
+    expect(edit.text).toContain('can no longer be edited: it is withdrawn');
+    expect(edit.text).not.toContain('name="save"');
+    const save = await post(walt, `/proposals/${id}/edit`, { title: 'x', text: 'x', head: proposal(id).head });
+    expect(save.status).toBe(409);
+    expect(alertCode(save.text)).toBe('not_editable');
+    expect(proposal(id).revisions).toBe(1);
     expect(section((await wanda.get('/drafts')).text, 'group-h')).not.toContain(`href="/proposals/${id}"`);
     // Withdrawing twice is a clash, shown on the page.
     const twice = await post(walt, `/proposals/${id}/withdraw`, {});

@@ -3,7 +3,7 @@
  * password rules and hashing, password change, CSV import (all or nothing), API tokens, and
  * the two throttles with an injected clock.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { DomainError } from '../../server/domain/errors.js';
 import { checkPassword, MAX_PASSWORD, MIN_PASSWORD } from '../../server/domain/passwordRules.js';
@@ -15,6 +15,9 @@ import { hashPassword, verifyPassword } from '../../server/services/auth/passwor
 import { LoginThrottle, WriteLimiter } from '../../server/services/auth/throttle.js';
 import { createToken, hashToken, listTokens, revokeToken, userForToken } from '../../server/services/auth/tokens.js';
 import { openTestData, testClock } from '../helpers/data.js';
+
+// scrypt (~300 ms a hash, two at a time) and child processes are slow on a busy machine.
+jest.setTimeout(120_000);
 
 const clock = testClock('2026-01-15T10:00:00Z');
 let t: Awaited<ReturnType<typeof openTestData>>;
@@ -274,7 +277,7 @@ describe('checkCredentials', () => {
     await disableUser(t.ctx, null, 'cc@x.org');
     expect(await codeOf(() => checkCredentials(t.ctx, throttle, { email: 'cc@x.org', password: 'credentials checked', ip: '1.1.1.1', via: 'api' }))).toBe('bad_credentials');
     await setUser(t.ctx, null, 'cc@x.org', { enable: true });
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('API tokens', () => {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { formatMessage, versionTrailers } from '../../server/domain/versionMessage.js';
 import { documentPath } from '../../server/domain/slug.js';
 import { MAIN } from '../../server/services/context.js';
-import { consolidationText, createConsolidation, reviseConsolidation } from '../../server/services/consolidations/consolidations.js';
+import { abandonConsolidation, consolidationText, createConsolidation, reviseConsolidation } from '../../server/services/consolidations/consolidations.js';
 import { decisionTrailers, publishConsolidation } from '../../server/services/consolidations/publish.js';
 import { cancelRound, castBallot, closeRound, openRound, sweepRounds } from '../../server/services/rounds/rounds.js';
 import { versionKey, type ConsolidationRecord, type RoundRecord, type VersionRecord } from '../../server/store/meta/schema.js';
@@ -104,8 +104,13 @@ describe('publishConsolidation refuses what is not approved (rule 5)', () => {
     const { ctx, clock, who, c } = await setup();
     await decide(ctx, clock, who, c);
     expect(await refusal(publishConsolidation(ctx, who.m1.actor, c.id, {}))).toEqual({ kind: 'forbidden', code: 'forbidden' });
-    expect(await refusal(publishConsolidation(ctx, null, c.id, {}))).toEqual({ kind: 'not_found', code: 'consolidation_not_found' });
+    expect(await refusal(publishConsolidation(ctx, null, c.id, {}))).toEqual({ kind: 'unauthenticated', code: 'unauthenticated' });
     expect(await refusal(publishConsolidation(ctx, who.chair.actor, 404, {}))).toEqual({ kind: 'not_found', code: 'consolidation_not_found' });
+    const again = await createConsolidation(ctx, who.chair.actor, TOR, { proposals: c.proposals, summary: 'Duplicate' });
+    await decide(ctx, clock, who, again);
+    await abandonConsolidation(ctx, who.chair.actor, again.id);
+    expect(await refusal(publishConsolidation(ctx, who.chair.actor, again.id, {}))).toEqual({ kind: 'conflict', code: 'not_open' });
+    expect(ctx.meta.get('documents', TOR)!.latest).toBe(1);
   });
 
   test('409 stale after another version of the document was published', async () => {

@@ -142,7 +142,7 @@ describe('kill -9 during commits and tags', () => {
         if (prevHead) expect({ run: context(run), prevHeadKept: chain.has(prevHead) }).toEqual({ run: context(run), prevHeadKept: true });
         const lastAck = result.commits.at(-1)!;
         expect({ run: context(run), lastAckKept: chain.has(lastAck) }).toEqual({ run: context(run), lastAckKept: true });
-        // Each acknowledged commit of this run is on the chain, in order.
+        // Each acknowledged commit of this run is on the chain.
         for (const c of result.commits) expect(chain.has(c)).toBe(true);
         prevHead = head;
       }

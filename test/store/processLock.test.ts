@@ -4,6 +4,9 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { acquireLock, DataDirBusyError, liveHolder, readLock, type LockInfo } from '../../server/store/processLock.js';
 import { tmp } from './gitHelpers.js';
+import { projectRoot } from '../helpers/data.js';
+
+const fixtures = path.join(projectRoot, 'test/store/fixtures');
 
 let dir: string;
 const children: ChildProcess[] = [];
@@ -104,17 +107,20 @@ describe('acquireLock', () => {
 
   test('a lock held by a live other process is refused with DataDirBusyError naming role and PID', async () => {
     for (const role of ['server', 'cli'] as const) {
-      const { pid, child } = await livePid();
-      await writeLock({ pid, role });
-      expect(await liveHolder(dir)).toMatchObject({ pid, role });
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(fixtures, 'holdLock.ts'), dir, role], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
+        child.on('exit', (code) => reject(new Error(`holder exited early (${code})`)));
+      });
+      expect(await liveHolder(dir)).toMatchObject({ pid: child.pid, role });
       const e = await rejection(acquireLock(dir, { role: 'cli' }));
       expect(e).toBeInstanceOf(DataDirBusyError);
-      expect((e as DataDirBusyError).holder).toMatchObject({ pid, role });
+      expect((e as DataDirBusyError).holder).toMatchObject({ pid: child.pid, role });
       // The holder's lock is untouched.
-      expect(await readLock(lockFile())).toMatchObject({ pid, role });
+      expect(await readLock(lockFile())).toMatchObject({ pid: child.pid, role });
       child.kill('SIGKILL');
       await new Promise((res) => child.on('exit', res));
-      // Once the holder is gone the lock is taken over.
+      // Once the holder is gone (kill -9: no clean-up) the lock is taken over.
       const lock = await acquireLock(dir, { role: 'server' });
       expect(await readLock(lockFile())).toMatchObject({ pid: process.pid, role: 'server' });
       await lock.release();

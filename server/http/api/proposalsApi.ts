@@ -28,7 +28,7 @@ export function proposalsApi(ctx: Ctx): Router {
     const slug = req.params.slug;
     if (!isSlug(slug)) throw notFound('document_not_found', `There is no document called "${slug}".`);
     const b = body(req);
-    const p = await createProposal(ctx, req.actor ?? null, slug, { title: b.title, rationale: b.rationale, text: b.text });
+    const p = await createProposal(ctx, req.actor ?? null, slug, { title: b.title, rationale: b.rationale, text: b.text, baseVersion: b.baseVersion });
     res.status(201).json(proposalSummary(p));
   });
 

@@ -9,8 +9,8 @@ import { loadProposal, proposalSubject, visibleProposals } from '../../services/
 import { addComment, commentsOf, placeComments, setResolved } from '../../services/proposals/comments.js';
 import { proposalCommentable } from '../../services/proposals/commentable.js';
 import { createProposal, reviseProposal, shareProposal, withdrawProposal } from '../../services/proposals/proposals.js';
-import { proposalDiff, proposalText, revisionsOf } from '../../services/proposals/read.js';
-import { getDocument, getVersion, versionText } from '../../services/readDocuments.js';
+import { baseText, proposalDiff, proposalText, revisionsOf } from '../../services/proposals/read.js';
+import { getDocument, getVersion, listVersions, versionText } from '../../services/readDocuments.js';
 import type { ProposalRecord } from '../../store/meta/schema.js';
 import { STATUS } from '../errors.js';
 import { awaitingReply, markdownUnder, proposalHead, proposalItem, revisionsView, textView } from '../presenters/proposalView.js';
@@ -99,7 +99,7 @@ export function proposalPages(ctx: Ctx): Router {
 
   r.post('/documents/:slug/proposals', async (req, res) => {
     const slug = req.params.slug;
-    const form = { title: field(req, 'title'), rationale: textarea(req, 'rationale'), text: textarea(req, 'text') };
+    const form = { title: field(req, 'title'), rationale: textarea(req, 'rationale'), text: textarea(req, 'text'), baseVersion: field(req, 'baseVersion') || undefined };
     await orShow(res, (extra) => newForm(req, res, slug, { form, ...extra }), async () => {
       const p = await createProposal(ctx, req.actor ?? null, slug, form);
       done(req, res, `/proposals/${p.id}`, 'Your proposal was saved as a draft. Only your working group, the chair and the secretariat can see it until you share it.');
@@ -107,13 +107,28 @@ export function proposalPages(ctx: Ctx): Router {
   });
 
   // ── The proposal page ─────────────────────────────────────────────────────
+  /**
+   * The published version the proposal was drafted on: the newest version, published before
+   * the proposal began, whose text is the one in its base commit. (The record keeps only the
+   * base commit, which may be another document's publication.)
+   */
+  const baseVersionOf = async (p: ProposalRecord) => {
+    if (p.baseVersion) return getVersion(ctx, p.document, p.baseVersion);
+    const text = await baseText(ctx, p);
+    const began = Date.parse(p.createdAt) + 1000; // version dates are whole seconds
+    for (const v of listVersions(ctx, p.document)) {
+      if (Date.parse(v.publishedAt) <= began && (await versionText(ctx, v)) === text) return v;
+    }
+    return null;
+  };
+
   const viewOf = (req: Request): View =>
     parse(ViewQuery, { tab: req.query.tab, from: req.query.from, to: req.query.to, against: req.query.against }, 'invalid_view');
 
   const showProposal = async (req: Request, res: Response, p: ProposalRecord, view: View, extra: Locals = {}) => {
     const actor = req.actor ?? null;
     const tab = view.tab ?? (view.from || view.to || view.against ? 'changes' : 'text');
-    const head = proposalHead(ctx, actor, p);
+    const head = proposalHead(ctx, actor, p, await baseVersionOf(p));
     const locals: Locals = {
       title: p.title,
       p: head,
@@ -223,6 +238,8 @@ export function proposalPages(ctx: Ctx): Router {
 
   r.get('/proposals/:id/edit', async (req, res) => {
     const p = forEditing(req);
+    // Allowed, but its state forbids changes (withdrawn, consolidated, a round open): say so.
+    if (!proposalHead(ctx, req.actor ?? null, p).may.edit) res.status(409);
     editForm(req, res, p, { title: p.title, rationale: p.rationale, text: await proposalText(ctx, p), head: p.head });
   });
 

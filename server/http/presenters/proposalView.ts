@@ -3,8 +3,7 @@ import { assertCommentable, assertEditable, assertShareable, assertWithdrawable 
 import type { Ctx } from '../../services/context.js';
 import { mayDo, proposalSubject } from '../../services/proposals/access.js';
 import type { PlacedComment } from '../../services/proposals/comments.js';
-import { listVersions } from '../../services/readDocuments.js';
-import type { CommentRecord, ProposalRecord, RevisionRecord } from '../../store/meta/schema.js';
+import type { CommentRecord, ProposalRecord, RevisionRecord, VersionRecord } from '../../store/meta/schema.js';
 import { renderMarkdown } from '../render/markdown.js';
 
 /**
@@ -157,12 +156,6 @@ export function textView(ctx: Ctx, text: string, placed: PlacedComment[], actor:
   return { paragraphs, outdated, general, count: placed.length };
 }
 
-/** The document version the proposal was drafted on: the one published in its base commit. */
-function baseVersionOf(ctx: Ctx, p: ProposalRecord) {
-  const versions = listVersions(ctx, p.document);
-  return versions.find((v) => v.commit === p.base) ?? versions.find((v) => v.publishedAt <= p.createdAt) ?? null;
-}
-
 /** What the viewer may do to the proposal now: allowed by the policy and possible in its state. */
 export function proposalActions(ctx: Ctx, actor: Actor | null, p: ProposalRecord) {
   const roundOpen = p.openRound !== null;
@@ -175,10 +168,12 @@ export function proposalActions(ctx: Ctx, actor: Actor | null, p: ProposalRecord
   };
 }
 
-/** The facts at the top of every proposal page. */
-export function proposalHead(ctx: Ctx, actor: Actor | null, p: ProposalRecord) {
+/**
+ * The facts at the top of every proposal page. `base` is the published version the proposal
+ * was drafted on, when known.
+ */
+export function proposalHead(ctx: Ctx, actor: Actor | null, p: ProposalRecord, base: Pick<VersionRecord, 'number' | 'publishedAt'> | null = null) {
   const doc = ctx.meta.get('documents', p.document);
-  const base = baseVersionOf(ctx, p);
   return {
     id: p.id,
     title: p.title,
@@ -240,6 +235,11 @@ export function awaitingReply(ctx: Ctx, actor: Actor, p: ProposalRecord, comment
 
 /** The first words of a markdown body, as plain text. */
 function excerpt(body: string, max = 160): string {
-  const plain = body.replace(/[`*_#>[\]()!~|-]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const plain = body
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1') // links and images: their words
+    .replace(/^[ \t]*(?:#{1,6}|>|[-+*]|\d+[.)])[ \t]+/gm, '') // headings, quotes, list marks
+    .replace(/[*_~`]+/g, '') // emphasis and code marks
+    .replace(/\s+/g, ' ')
+    .trim();
   return plain.length > max ? `${plain.slice(0, max - 1).trimEnd()}…` : plain;
 }

@@ -118,7 +118,7 @@ export function roundSubject(ctx: Ctx, r: RoundRecord) {
 /** "in 3 days", "in 5 hours", "in 12 minutes" — how long until the deadline. */
 export function remainingLabel(closesAt: string, now: Date): string {
   const ms = Date.parse(closesAt) - now.getTime();
-  if (ms <= 0) return 'the deadline has passed';
+  if (ms <= 0) return 'now'; // the sweep closes it within a second
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
   if (ms >= 2 * 86_400_000) return `in ${plural(Math.floor(ms / 86_400_000), 'day')}`;
   if (ms >= 2 * 3_600_000) return `in ${plural(Math.floor(ms / 3_600_000), 'hour')}`;
@@ -204,6 +204,8 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
     myBallot: mine ? { position: mine.position, reason: mine.reason, castAt: mine.castAt, recordedBy: mine.recordedBy ? nameOf(ctx, mine.recordedBy) : null } : null,
     notVoted: manage ? electorate.filter((e) => !e.position).map((e) => e.name) : [],
     electorate: can(actor, 'ballot.record') ? electorate : [],
+    /** The chair's next step: a passed round on a consolidation's current, still open text. */
+    publishable: manage && r.state === 'closed' && r.result === 'passed' && r.subject.type === 'consolidation' && publishableConsolidation(ctx, r),
     may: {
       vote: open && eligible,
       manage: open && manage,
@@ -213,6 +215,13 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
 }
 
 // ── Consolidations ────────────────────────────────────────────────────────────
+
+/** Whether the round is the passed latest round on its consolidation's current head, not yet published. */
+function publishableConsolidation(ctx: Ctx, r: RoundRecord): boolean {
+  const c = ctx.meta.get('consolidations', r.subject.id);
+  if (!c || c.state !== 'open' || c.head !== r.commit || isStale(ctx, c)) return false;
+  return latestRoundOn(ctx, { type: 'consolidation', id: c.id })?.id === r.id;
+}
 
 interface Fragment {
   op: 'insert' | 'delete';
@@ -279,7 +288,8 @@ export function consolidationView(ctx: Ctx, actor: Actor | null, c: Consolidatio
     id: c.id,
     document: { slug: c.document, title: doc?.title ?? c.document, latest: doc?.latest ?? 0 },
     state: c.state,
-    stale: isStale(ctx, c),
+    // A published consolidation is the version it became, not a stale candidate.
+    stale: c.state !== 'published' && isStale(ctx, c),
     summary: c.summary,
     createdBy: nameOf(ctx, c.createdBy),
     createdAt: c.createdAt,

@@ -19,12 +19,21 @@ const identity = (ctx: Ctx, actor: Actor) => ({ name: actor.name, email: actor.e
  * Draft a change to a document: a branch `proposals/<id>` from the current `main` whose first
  * commit (by the author) holds the proposed text.
  */
-export async function createProposal(ctx: Ctx, actor: Actor | null, slug: string, input: { title: unknown; rationale: unknown; text: unknown }): Promise<ProposalRecord> {
+export async function createProposal(
+  ctx: Ctx,
+  actor: Actor | null,
+  slug: string,
+  input: { title: unknown; rationale: unknown; text: unknown; baseVersion?: unknown },
+): Promise<ProposalRecord> {
   const doc = getDocument(ctx, slug);
   authorize(actor, 'proposal.create', { kind: 'document', group: doc.group }, 'document');
   const title = checkTitle(input.title);
   const rationale = checkProse(input.rationale, 'rationale', MAX_RATIONALE_BYTES, false);
   const text = checkText(input.text);
+  // A form filled in on version N must not land on a newer version: the text would undo it.
+  if (input.baseVersion !== undefined && input.baseVersion !== null && Number(input.baseVersion) !== doc.latest) {
+    throw conflict('stale_base', `Version ${doc.latest} was published while you were writing; start again from it.`, { current: doc.latest });
+  }
   const base = await ctx.repo.resolve(MAIN);
   if (!base) throw conflict('no_main', 'Nothing has been published yet.');
   const id = ctx.meta.nextId('proposals');
@@ -49,6 +58,7 @@ export async function createProposal(ctx: Ctx, actor: Actor | null, slug: string
     authorId: actor!.id,
     state: 'draft',
     base,
+    baseVersion: doc.latest,
     head: commit,
     revisions: 1,
     wasShared: false,

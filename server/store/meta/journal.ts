@@ -47,6 +47,11 @@ export class Journal {
         try {
           all.push(JSON.parse(raw.slice(start, end)) as JournalEntry);
         } catch {
+          // Only the very last line may be torn (a crash mid-write, never acknowledged);
+          // damage anywhere else would silently drop acknowledged changes: refuse to start.
+          if (i !== segments.length - 1 || raw.indexOf('\n', end + 1) >= 0) {
+            throw new Error(`The journal segment ${name} is damaged at character ${start}; restore it from a backup.`);
+          }
           break;
         }
         good = end + 1;
@@ -86,9 +91,11 @@ export class Journal {
   private async flush(): Promise<void> {
     while (this.pending.length) {
       const batch = this.pending.splice(0);
+      // One handle for the whole batch: a rotation in between must not split write and fsync.
+      const h = this.handle!;
       try {
-        await this.handle!.write(batch.map((b) => b.line).join(''));
-        await this.handle!.sync();
+        await h.write(batch.map((b) => b.line).join(''));
+        await h.sync();
         this.segmentLines += batch.length;
         batch.forEach((b) => b.resolve());
       } catch (e) {
@@ -111,6 +118,8 @@ export class Journal {
     const old = this.handle;
     this.handle = next;
     this.segmentLines = 0;
+    // A batch that started on the old segment finishes (and is fsynced) there before it closes.
+    await this.drain();
     await old?.close();
   }
 

@@ -67,8 +67,9 @@ export interface ProposalRecord {
   rationale: string;
   authorId: number;
   state: 'draft' | 'shared' | 'consolidated' | 'withdrawn';
-  /** The commit of `main` it was based on when created. */
+  /** The commit of `main` it was based on when created, and the document's version then. */
   base: string;
+  baseVersion?: number;
   head: string;
   /** Number of saved revisions (revision 1 is the text it was created with). */
   revisions: number;
