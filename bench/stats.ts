@@ -99,3 +99,18 @@ export function childCpuMs(cmd: string[], runs: number): number {
   const secs = [...line.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
   return secs.length === 2 ? ((secs[0] + secs[1]) * 1000) / runs : NaN;
 }
+
+/** Busy and total CPU time of the whole machine so far (all cores, ms), from /proc/stat. */
+export function machineCpuMs(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  // idle, iowait and steal (time the hypervisor gave to other guests) are not work done here
+  return { busy: (total - f[3] - f[4] - f[7]) * TICK_MS, total: total * TICK_MS };
+}
+
+/** CPU time (ms) of this process and of its children that have been waited for (exited). */
+export function ownCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * TICK_MS;
+}

@@ -88,9 +88,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(requireSignInForWrites(/^\/(login|login\/code|logout|password\/forgot|password\/set)$/));
   app.use(csrfProtection);
   app.use(requireTotpEnrolment(ctx));
-  app.use(writeLimit(limiter));
+  // Signing in and out are never refused by the write limit (signing in has its own throttle).
   app.use(authPages(ctx, throttle));
-  app.use(accountPages(ctx));
+  app.use(writeLimit(limiter));
+  app.use(accountPages(ctx, throttle));
   app.use(proposalPages(ctx));
   app.use(adminPages(ctx));
   app.use(adminMailPages(ctx));

@@ -27,7 +27,7 @@ export async function openData(
   role: 'server' | 'cli',
   opts: { clock?: () => Date; seed?: boolean } = {},
 ): Promise<OpenData> {
-  await fsp.mkdir(config.dataDir, { recursive: true });
+  await fsp.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = await acquireLock(config.dataDir, { role });
   try {
     const repo = await GitRepository.open(path.join(config.dataDir, 'git'));

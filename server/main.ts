@@ -44,10 +44,11 @@ async function main() {
     sweeping = true;
     sweepRounds(data.ctx)
       .then(() => composeDigests(data.ctx))
-      .then(() => mailer.tick())
       .catch((e) => console.error('The periodic sweep failed', e))
       .finally(() => (sweeping = false));
   }, 1000);
+  // Delivery on its own beat: a slow mail server never delays closing rounds.
+  const delivery = setInterval(() => void mailer.tick().catch((e) => console.error('Mail delivery failed', e)), 1000);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -60,6 +61,7 @@ async function main() {
     force.unref();
     server.closeIdleConnections();
     clearInterval(sweep);
+    clearInterval(delivery);
     admin.close();
     transport.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));

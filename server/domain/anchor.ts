@@ -13,7 +13,7 @@ export interface AnchorAt {
 
 /** Where the quote sits in `text` (the `occurrence`-th match, 0-based), or null. */
 export function locateQuote(text: string, quote: string, occurrence = 0): number | null {
-  if (!quote) return null;
+  if (!quote || !Number.isInteger(occurrence) || occurrence < 0) return null;
   let at = -1;
   for (let i = 0; i <= occurrence; i++) {
     at = text.indexOf(quote, at + 1);

@@ -34,7 +34,9 @@ export function diffProse(from: string, to: string): Change[] {
   const budget: Budget = { left: TOTAL_BUDGET };
   const a = splitLines(from), b = splitLines(to);
   const ids = new Map<string, number>(); // lines → small ints, so comparisons are cheap
-  const id = (line: string) => ids.get(line) ?? ids.set(line, ids.size).size - 1;
+  // Blank lines get negative ids: they still match each other, but never serve as unique
+  // anchors (a lone blank line would otherwise pull real paragraphs out of alignment).
+  const id = (line: string) => ids.get(line) ?? ids.set(line, /^[ \t\r]*\n?$/.test(line) ? -1 - ids.size : ids.size).get(line)!;
   const ma: number[] = [], mb: number[] = [];
   matchLines(a.map(id), b.map(id), 0, a.length, 0, b.length, 0, budget, ma, mb);
 
@@ -113,7 +115,7 @@ function uniqueAnchors(a: number[], b: number[], a0: number, a1: number, b0: num
   }
   for (let j = b0; j < b1; j++) { const e = seen.get(b[j]); if (e) { e.nb++; e.ib = j; } }
   const pairs: [number, number][] = [];
-  for (const e of seen.values()) if (e.na === 1 && e.nb === 1) pairs.push([e.ia, e.ib]);
+  for (const [line, e] of seen) if (line >= 0 && e.na === 1 && e.nb === 1) pairs.push([e.ia, e.ib]);
   pairs.sort((x, y) => x[0] - y[0]);
   // Patience sorting: tops[k] = index of the smallest tail of an increasing run of length k+1.
   const tops: number[] = [], prev: number[] = [];

@@ -219,7 +219,7 @@ export function passwordReset(site: Site, link: string, expiresAt: string, nonce
 export function digest(site: Site, name: string, items: { subject: string; text: string; link: string }[], day: string, userId: number): Composed {
   return {
     subject: `Ratify daily digest: ${items.length} update${items.length === 1 ? '' : 's'}`,
-    ...body([`Dear ${name},`, `what happened since the last digest:`, ...items.map((i) => `• ${i.subject}\n${i.link}`)], [['Your notification settings', `${site.baseUrl}/account`]]),
+    ...body([`Dear ${name},`, 'what happened since the last digest:'], [...items.map((i) => [i.subject, i.link] as [string, string]), ['Your notification settings', `${site.baseUrl}/account#notifications`]]),
     messageId: msgId(site, `digest-${day}.u${userId}`),
     inReplyTo: null,
     references: [],

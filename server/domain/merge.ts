@@ -90,20 +90,47 @@ export interface ConflictBlock {
   text: string;
 }
 
-const BLOCK = /^<<<<<<< (.*)\n([\s\S]*?)^=======\n([\s\S]*?)^>>>>>>> (.*)$\n?/gm;
+const OPEN_LINE = /^<<<<<<< (?:consolidated text \(proposals? ([\d, ]+)\)|published text)$/;
+const CLOSE_LINE = /^>>>>>>> proposal (\d+):/;
 
-/** The conflict blocks still in a text, with the proposals their labels name. */
+/**
+ * The conflict blocks still in a text (outermost ones: a later proposal's conflict may wrap an
+ * earlier one), with the proposals named by the marker lines the merge wrote — ids are read
+ * from those two formats only, never from a title.
+ */
 export function findConflicts(text: string): ConflictBlock[] {
   const out: ConflictBlock[] = [];
-  for (const m of text.matchAll(BLOCK)) {
-    const ids = new Set<number>();
-    for (const l of [m[1], m[4]]) for (const n of l.matchAll(/\b(?:proposals?|,)\s*(\d+)/g)) ids.add(Number(n[1]));
-    out.push({ proposals: [...ids].sort((a, b) => a - b), text: m[0] });
+  const lines = text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+  let depth = 0;
+  let start = 0;
+  let pos = 0;
+  let ids = new Set<number>();
+  let sawSeparator = false;
+  for (const line of lines) {
+    const bare = line.replace(/\n$/, '');
+    const open = OPEN_LINE.exec(bare);
+    const close = CLOSE_LINE.exec(bare);
+    if (open) {
+      if (depth === 0) {
+        start = pos;
+        ids = new Set();
+        sawSeparator = false;
+      }
+      depth++;
+      for (const n of (open[1] ?? '').split(',')) if (n.trim()) ids.add(Number(n));
+    } else if (depth > 0 && bare === SEP) {
+      sawSeparator = true;
+    } else if (depth > 0 && close) {
+      ids.add(Number(close[1]));
+      depth--;
+      if (depth === 0 && sawSeparator) out.push({ proposals: [...ids].sort((a, b) => a - b), text: text.slice(start, pos + line.length) });
+    }
+    pos += line.length;
   }
   return out;
 }
 
-/** Marker lines left alone (a half-deleted block) also count as unresolved. */
+/** Marker lines the merge writes, left alone (a half-deleted block), also count as unresolved. */
 export function hasConflictMarkers(text: string): boolean {
-  return findConflicts(text).length > 0 || /^(<<<<<<< |>>>>>>> )/m.test(text);
+  return findConflicts(text).length > 0 || text.split('\n').some((l) => OPEN_LINE.test(l) || CLOSE_LINE.test(l));
 }

@@ -22,8 +22,9 @@ const COMMON = new Set(
 
 export function checkPassword(password: unknown): string {
   if (typeof password !== 'string') throw invalid('invalid_password', 'Give a password.');
-  if ([...password].length < MIN_PASSWORD) throw invalid('password_too_short', `A password needs at least ${MIN_PASSWORD} characters.`);
-  if (password.length > MAX_PASSWORD) throw invalid('password_too_long', `A password may have at most ${MAX_PASSWORD} characters.`);
+  const length = [...password].length;
+  if (length < MIN_PASSWORD) throw invalid('password_too_short', `A password needs at least ${MIN_PASSWORD} characters.`);
+  if (length > MAX_PASSWORD) throw invalid('password_too_long', `A password may have at most ${MAX_PASSWORD} characters.`);
   if (COMMON.has(password.toLowerCase())) throw invalid('password_too_common', 'That password is one of the most common ones; choose another.');
   return password;
 }

@@ -4,6 +4,8 @@ import type { CommitInfo } from '../store/git/repository.js';
 import { versionKey, type DocumentRecord, type VersionRecord } from '../store/meta/schema.js';
 import { MAIN, type Ctx } from './context.js';
 import { publishedStateChanges } from './consolidations/publish.js';
+import { mergePuts } from './notifications/queue.js';
+import { versionPublishedMails } from './notifications/events.js';
 
 /**
  * Bring the version index up to `main`. Normally a no-op: the index records which commit of
@@ -24,6 +26,7 @@ export async function indexMain(ctx: Ctx): Promise<number> {
     const slug = trailers.get('Ratify-Document');
     const number = Number(trailers.get('Ratify-Version'));
     let puts = {};
+    let events: { action: string; subject: string }[] = [];
     if (slug && Number.isInteger(number) && number > 0 && !ctx.meta.get('versions', versionKey(slug, number))) {
       const file = await ctx.repo.readFile(c.oid, documentPath(slug));
       if (file) {
@@ -55,7 +58,9 @@ export async function indexMain(ctx: Ctx): Promise<number> {
         const cons = version.consolidation ? ctx.meta.get('consolidations', version.consolidation) : undefined;
         if (cons && cons.state !== 'published') {
           const extra = publishedStateChanges(ctx, cons, number, version.publishedAt);
-          puts = { ...puts, ...extra.puts };
+          // The announcement too (at least once: the mail was never queued before the crash).
+          puts = mergePuts(puts, extra.puts, versionPublishedMails(ctx, version));
+          events = extra.events;
         }
         repaired++;
       }
@@ -63,7 +68,7 @@ export async function indexMain(ctx: Ctx): Promise<number> {
     await ctx.meta.write({
       actor: null,
       at: ctx.clock(),
-      events: Object.keys(puts).length ? [{ action: 'version.indexed', subject: c.oid }] : [],
+      events: Object.keys(puts).length ? [{ action: 'version.indexed', subject: c.oid }, ...events] : [],
       puts: { ...puts, system: { main: { ...ctx.meta.get('system', 'main'), indexedMain: c.oid } } },
     });
   }

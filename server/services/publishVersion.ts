@@ -23,6 +23,8 @@ export interface PublishInput {
   /** Store changes that must land together with the version (state changes, mails, audit). */
   alsoWrite?: (v: VersionRecord) => Partial<Pick<Change, 'puts' | 'dels' | 'events'>>;
   actor?: string | null;
+  /** Refuse (409 `stale`) unless the document's latest version is still this one (checked under the publishing lock). */
+  expectedLatest?: number;
 }
 
 /**
@@ -37,6 +39,9 @@ export async function publishVersion(ctx: Ctx, input: PublishInput): Promise<Ver
     const doc = ctx.meta.get('documents', input.slug);
     // An existing document keeps the title and group it has now (read under the lock): a
     // concurrent rename must not be undone by a publication that read the old ones.
+    if (input.expectedLatest !== undefined && (doc?.latest ?? 0) !== input.expectedLatest) {
+      throw conflict('stale', 'A newer version was published after this text was prepared: rebuild it.');
+    }
     const title = doc?.title ?? input.title;
     const group = doc?.group ?? input.group;
     const number = (doc?.latest ?? 0) + 1;

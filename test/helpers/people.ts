@@ -1,7 +1,9 @@
 /**
  * People for service and API tests of consolidations, rounds and publishing: accounts made
  * with `addUser` (the service the CLI uses) WITHOUT a password — so no scrypt hash, making a
- * user costs one store write — each with a personal API token from `createToken`.
+ * user costs one store write — each with a personal API token from `createToken`. Also the
+ * service-level steps of an amendment (shared proposals, a consolidation) and small helpers
+ * to assert refusals by their DomainError kind and code.
  */
 import type { Actor } from '../../server/domain/actor.js';
 import type { Ctx } from '../../server/services/context.js';

@@ -230,7 +230,7 @@ describe('users', () => {
     expect(t.ctx.meta.get('users', member.id)).toEqual(before);
   });
 
-  test('disable ends the session and the API token; enable lets the token work again', async () => {
+  test('disable ends the session and the API token; enable does not bring the old token back', async () => {
     const { agent: victimAgent } = await signIn(victim.email);
     const { token } = await createToken(t.ctx, null, t.ctx.meta.get('users', victim.id)!, 'script');
     expect((await victimAgent.get('/account')).status).toBe(200);
@@ -250,7 +250,8 @@ describe('users', () => {
     const back = await adminPost(`/admin/users/${victim.id}/enable`, {});
     expect(back.status).toBe(303);
     expect(t.ctx.meta.get('users', victim.id)!.disabled).toBe(false);
-    expect((await request(app).get('/api/v1/me').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    // Disabling revoked the token for good: re-enabling the account does not revive it.
+    expect((await request(app).get('/api/v1/me').set('Authorization', `Bearer ${token}`)).status).toBe(401);
     // The old session stays ended; signing in again works.
     expect((await victimAgent.get('/account')).status).toBe(401);
     await signIn(victim.email);

@@ -12,7 +12,7 @@ import type { Express } from 'express';
 import { csrfFrom, makeUser, signedIn, type Agent } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
 import { createProposal, shareProposal } from '../../server/services/proposals/proposals.js';
-import { deadlineFromLocal, quorumFromPercent } from '../../server/http/pages/roundPages.js';
+import { deadlineFromLocal, quorumFromPercent } from '../../server/http/presenters/roundForm.js';
 import { percentLabel, tallyWidths } from '../../server/http/presenters/roundView.js';
 
 const PASSWORD = 'a long enough password';

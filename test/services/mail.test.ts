@@ -132,9 +132,10 @@ describe('proposal shared → the list', () => {
     expect(got).toHaveLength(1);
     const m = got[0];
     expect(m.messageId).toBe(root(p.id));
-    const members = electors(who).map((u) => u.email).sort();
-    // Every member is an envelope recipient; the secretariat (not a member) is not.
+    // Every member but the author (who shared it) is an envelope recipient; the secretariat (not a member) is not.
+    const members = electors(who).filter((u) => u.email !== who.drafter.email).map((u) => u.email).sort();
     for (const e of members) expect(envelopeTo(m)).toContain(e);
+    expect(envelopeTo(m)).not.toContain(who.drafter.email);
     expect(envelopeTo(m)).not.toContain(who.sec.email);
     // Nobody sees the others' addresses.
     expect(addresses(m, 'bcc')).toEqual([]);
@@ -143,14 +144,14 @@ describe('proposal shared → the list', () => {
     expectWellFormed(m);
   });
 
-  // BUG: the Bcc-only message also goes to MAIL_FROM (nodemailer puts the header To: — set to
+  // Regression (was a bug): the Bcc-only message also goes to MAIL_FROM (nodemailer puts the header To: — set to
   // the sender's own address — into the envelope). Every group message then lands in (or bounces
   // from) the sender's mailbox.
   test('without LIST_ADDRESS: the envelope names exactly the members (not the sender address too)', async () => {
     const { ctx, who, deliver } = await setup();
     await sharedProposal(ctx, who.drafter, 'Open meetings', (t) => t.replace(S1, ''));
     const [m] = await deliver();
-    expect(envelopeTo(m)).toEqual(electors(who).map((u) => u.email).sort());
+    expect(envelopeTo(m)).toEqual(electors(who).filter((u) => u.email !== who.drafter.email).map((u) => u.email).sort());
   });
 });
 
@@ -287,7 +288,7 @@ describe('reminder before the deadline', () => {
     expect(mails().slice(before).filter((m) => m.event === 'round.reminder')).toHaveLength(5);
   });
 
-  // BUG: `remindedAt` survives extendRound, so after an extension nobody is reminded before the
+  // Regression (was a bug): `remindedAt` survives extendRound, so after an extension nobody is reminded before the
   // new deadline (and the reminder already sent named the old one).
   test('after the deadline is extended, the reminder comes again before the new deadline', async () => {
     const { ctx, clock, who, mails } = await setup({ reminderHours: 24 });
@@ -437,7 +438,7 @@ describe('preferences: immediate, daily digest, none', () => {
     await addComment(ctx, who.drafter.actor, proposalCommentable(ctx, ctx.meta.get('proposals', p1.id)!), { body: 'Because.', replyTo: c.id });
     let got = await deliver();
     const shared = got.find((m) => m.messageId === root(p1.id))!;
-    expect(envelopeTo(shared)).toEqual(expect.arrayContaining([who.drafter.email, who.chair.email, who.m3.email]));
+    expect(envelopeTo(shared)).toEqual(expect.arrayContaining([who.chair.email, who.m3.email]));
     expect(envelopeTo(shared)).not.toContain(who.m1.email);
     expect(envelopeTo(shared)).not.toContain(who.m2.email);
     expect(smtp.to(who.m1.email)).toEqual([]);
@@ -486,7 +487,7 @@ describe('preferences: immediate, daily digest, none', () => {
   });
 });
 
-// BUG: the digest's HTML part shows each item's address as plain text, not as a link (the
+// Regression (was a bug): the digest's HTML part shows each item's address as plain text, not as a link (the
 // item links only reach the plain-text part).
 describe('the digest in HTML', () => {
   test('links every item, as the text part does', async () => {

@@ -223,7 +223,7 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
   });
 });
 
-// BUG: smtpTransport uses nodemailer's default timeouts (socket 10 min), so a mail server that
+// Regression (was a bug): smtpTransport uses nodemailer's default timeouts (socket 10 min), so a mail server that
 // stops answering holds the MailWorker — and, in server/main.ts, the whole periodic sweep, so
 // rounds stop closing at their deadline — for up to ten minutes per attempt.
 describe('a mail server that hangs', () => {
@@ -357,7 +357,8 @@ describe('outbox mode (SMTP_URL unset)', () => {
     expect(parsedShared.text).toContain('http://ratify.test/proposals/1?tab=changes');
     expect(parsedShared.html).toContain('href="http://ratify.test/proposals/1?tab=changes"');
     // The recipients are in the file (Bcc kept, so the file can still be sent).
-    expect(addresses(parsedShared, 'bcc').sort()).toEqual([s.who.drafter, s.who.chair, s.who.m1, s.who.m2, s.who.m3].map((u) => u.email).sort());
+    // (the author who shared it is not told about their own action)
+    expect(addresses(parsedShared, 'bcc').sort()).toEqual([s.who.chair, s.who.m1, s.who.m2, s.who.m3].map((u) => u.email).sort());
 
     const parsedReset = await simpleParser(await fsp.readFile(path.join(dir, '000002.eml')));
     expect(parsedReset.messageId).toBe(reset.messageId);

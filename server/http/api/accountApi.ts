@@ -36,8 +36,16 @@ export function accountApi(ctx: Ctx, throttle: LoginThrottle): Router {
   r.post('/tokens', async (req, res) => {
     const body = parse(TokenBody, req.body ?? {}, 'invalid_input');
     const user = await checkCredentials(ctx, throttle, { email: body.email, password: body.password, ip: req.ip ?? '', via: 'api' });
-    if (user.totp?.enabled && !(body.code && (await checkSecondFactor(ctx, user.id, body.code)))) {
-      throw unauthenticated('This account has a second factor: send the current one-time code as "code".');
+    if (user.totp?.enabled) {
+      // The same throttle as the form's code step: the right password must not open unlimited code guessing.
+      const key = `code:${user.id}`;
+      const ip = req.ip ?? '';
+      throttle.check(key, ip);
+      if (!(body.code && (await checkSecondFactor(ctx, user.id, body.code)))) {
+        if (body.code) throttle.failed(key, ip);
+        throw unauthenticated('This account has a second factor: send the current one-time code as "code".');
+      }
+      throttle.succeeded(key, ip);
     }
     if (mustEnrolTotp(ctx, user)) throw forbidden('totp_required', 'Set up a second factor on your account page before making tokens.');
     const { token } = await createToken(ctx, null, user, body.label);

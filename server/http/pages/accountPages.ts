@@ -9,6 +9,7 @@ import { setNotify } from '../../services/accounts/links.js';
 import { createToken, listTokens, revokeToken } from '../../services/auth/tokens.js';
 import { beginTotp, confirmTotp, disableTotp, mustEnrolTotp } from '../../services/auth/totp.js';
 import { STATUS } from '../errors.js';
+import type { LoginThrottle } from '../../services/auth/throttle.js';
 import { csrfToken } from '../middleware/session.js';
 import { page } from './render.js';
 
@@ -18,7 +19,7 @@ const field = (req: Request, name: string) => {
 };
 
 /** My account: password, API tokens, second factor. */
-export function accountPages(ctx: Ctx): Router {
+export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
   const r = Router();
 
   const show = (req: Request, res: Response, extra: Record<string, unknown> = {}) => {
@@ -46,7 +47,29 @@ export function accountPages(ctx: Ctx): Router {
     } catch (e) {
       if (!(e instanceof DomainError) || e.kind === 'forbidden') throw e;
       res.status(STATUS[e.kind]);
+      if (e.kind === 'throttled') res.set('Retry-After', String(e.data.retryAfter));
       show(req, res, { error: e.message });
+    }
+  };
+
+  /**
+   * A step that checks the current password is throttled like the login form (someone holding
+   * a session cookie must not be able to guess the password itself); a wrong one is audited.
+   */
+  const checkingPassword = async <T>(req: Request, fn: () => Promise<T>): Promise<T> => {
+    const key = `pw:${req.actor!.id}`;
+    const ip = req.ip ?? '';
+    throttle.check(key, ip);
+    try {
+      const out = await fn();
+      throttle.succeeded(key, ip);
+      return out;
+    } catch (e) {
+      if (e instanceof DomainError && e.code === 'bad_password') {
+        throttle.failed(key, ip);
+        await ctx.meta.write({ actor: req.actor!.email, at: ctx.clock(), events: [{ action: 'login.failed', subject: `user/${req.actor!.email}` }] });
+      }
+      throw e;
     }
   };
 
@@ -60,7 +83,7 @@ export function accountPages(ctx: Ctx): Router {
   r.post('/account/password', (req, res) =>
     orShow(req, res, async () => {
       if (field(req, 'next') !== field(req, 'confirm')) throw invalid('password_mismatch', 'The new password and its confirmation differ.');
-      const epoch = await changePassword(ctx, req.actor!, field(req, 'current'), field(req, 'next'));
+      const epoch = await checkingPassword(req, () => changePassword(ctx, req.actor!, field(req, 'current'), field(req, 'next')));
       // Other sessions end; this one goes on under the new epoch.
       await new Promise<void>((resolve, reject) => req.login({ ...getUser(ctx, req.actor!.id), sessionEpoch: epoch }, (err) => (err ? reject(err) : resolve())));
       req.session.startedAt = ctx.clock().getTime();
@@ -119,6 +142,7 @@ export function accountPages(ctx: Ctx): Router {
     } catch (e) {
       if (!(e instanceof DomainError) || e.kind === 'forbidden') throw e;
       res.status(STATUS[e.kind]);
+      if (e.kind === 'throttled') res.set('Retry-After', String(e.data.retryAfter));
       await totpPage(req, res, { error: e.message });
     }
   };
@@ -138,7 +162,7 @@ export function accountPages(ctx: Ctx): Router {
   );
   r.post('/account/totp/disable', (req, res) =>
     orTotp(req, res, async () => {
-      await disableTotp(ctx, req.actor!, field(req, 'password'));
+      await checkingPassword(req, () => disableTotp(ctx, req.actor!, field(req, 'password')));
       req.session.notice = 'The second factor is off.';
       res.redirect(303, '/account');
     }),

@@ -98,7 +98,9 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
     }
     throttle.succeeded(`code:${p.userId}`, req.ip ?? '');
     delete req.session.pendingLogin;
-    await complete(req, res, getUser(ctx, p.userId), p.next);
+    const user = getUser(ctx, p.userId);
+    if (user.disabled) return res.redirect(303, '/login');
+    await complete(req, res, user, p.next);
   });
 
   // Forgot password: the same answer whether or not the address has an account.

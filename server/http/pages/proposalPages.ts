@@ -15,6 +15,8 @@ import type { ProposalRecord } from '../../store/meta/schema.js';
 import { STATUS } from '../errors.js';
 import { awaitingReply, markdownUnder, proposalHead, proposalItem, revisionsView, textView } from '../presenters/proposalView.js';
 import { parse, PositiveInt } from '../validate.js';
+import { deadlineFromLocal, quorumFromPercent, roundFormLocals } from '../presenters/roundForm.js';
+import { openRound } from '../../services/rounds/rounds.js';
 import { page } from './render.js';
 
 type Locals = Record<string, unknown>;
@@ -136,6 +138,8 @@ export function proposalPages(ctx: Ctx): Router {
       notice: takeNotice(req),
       error: null,
       errorCode: null,
+      errorFor: null,
+      ...roundFormLocals(ctx.clock()),
       comment: { body: '', quote: '', replyTo: null },
       text: null,
       changes: null,
@@ -179,6 +183,21 @@ export function proposalPages(ctx: Ctx): Router {
   act('/proposals/:id/share', async (req, p) => {
     await shareProposal(ctx, req.actor ?? null, p.id);
     return 'The proposal is now shared with all members.';
+  });
+
+  // An in-principle round on one shared proposal.
+  r.post('/proposals/:id/rounds', async (req, res) => {
+    const p = loadProposal(ctx, req.actor ?? null, idOf(req));
+    const typed = { rule: field(req, 'rule'), quorum: field(req, 'quorum'), closesAt: field(req, 'closesAt') };
+    await orShow(res, (extra) => showProposal(req, res, loadProposal(ctx, req.actor ?? null, p.id), {}, { ...roundFormLocals(ctx.clock(), typed), ...extra, errorFor: 'round' }), async () => {
+      const round = await openRound(ctx, req.actor ?? null, {
+        subject: { type: 'proposal', id: p.id },
+        rule: typed.rule,
+        quorum: quorumFromPercent(typed.quorum),
+        closesAt: deadlineFromLocal(typed.closesAt),
+      });
+      done(req, res, `/rounds/${round.id}`, `Round ${round.id} is open on this proposal. Its text is frozen until the round ends.`);
+    });
   });
 
   act('/proposals/:id/withdraw', async (req, p) => {

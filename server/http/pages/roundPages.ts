@@ -25,6 +25,7 @@ import { STATUS } from '../errors.js';
 import { markdownUnder, proposalItem, threadsOf } from '../presenters/proposalView.js';
 import { attributeBlocks, consolidationView, roundItem, roundView, ruleOptions } from '../presenters/roundView.js';
 import { PositiveInt } from '../validate.js';
+import { deadlineFromLocal, quorumFromPercent, suggestedDeadline as suggestAt, toLocalInput } from '../presenters/roundForm.js';
 import { page } from './render.js';
 
 type Locals = Record<string, unknown>;
@@ -83,39 +84,10 @@ const counts = (changes: Change[]) => ({
   deleted: changes.filter((c) => c.op === 'delete').length,
 });
 
-/** A quorum typed as a percentage ("50", "66.67", "50 %") → the fraction the service takes, exactly. */
-export function quorumFromPercent(input: string): number {
-  const m = /^\s*(\d{1,3})(?:[.,](\d{1,2}))?\s*%?\s*$/.exec(input);
-  const bp = m ? Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0')) : NaN;
-  if (!(bp >= 0 && bp <= 10000)) throw invalid('invalid_quorum', 'Give the quorum as a percentage of the electorate from 0 to 100, with at most two decimals (for example 50 or 66.67).');
-  return bp / 10000;
-}
-
-/** A `datetime-local` value ("2026-03-01T17:00"), read as UTC → an ISO string. */
-export function deadlineFromLocal(input: string): string {
-  const m = /^\s*(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?\s*$/.exec(input);
-  if (!m) throw invalid('invalid_deadline', 'Give the deadline as a date and a time (UTC), for example 2026-03-01 17:00.');
-  const iso = `${m[1]}T${m[2]}:${m[3]}:${m[4] ?? '00'}.000Z`;
-  const t = new Date(iso);
-  // A date the calendar does not have (30 February) must not roll over silently.
-  if (Number.isNaN(t.getTime()) || t.toISOString() !== iso) throw invalid('invalid_deadline', 'That date does not exist. Give the deadline as a date and a time (UTC).');
-  return iso;
-}
-
-/** ISO → the value a `datetime-local` field shows (UTC, to the minute). */
-const toLocalInput = (iso: string) => iso.slice(0, 16);
-
 /** Approval rounds and consolidations, as pages: consolidate, resolve, vote, close, publish. */
 export function roundPages(ctx: Ctx): Router {
   const r = Router();
 
-  /** A week from now, on the hour (UTC): the deadline a new round's form suggests. */
-  const suggestedDeadline = () => {
-    const t = new Date(ctx.clock().getTime() + 7 * 86_400_000);
-    t.setUTCMinutes(0, 0, 0);
-    t.setUTCHours(t.getUTCHours() + 1);
-    return toLocalInput(t.toISOString());
-  };
   const nowInput = () => toLocalInput(ctx.clock().toISOString());
 
   // ── Consolidate: pick shared proposals ───────────────────────────────────
@@ -198,7 +170,7 @@ export function roundPages(ctx: Ctx): Router {
       counts: counts(changes),
       threads: threadsOf(ctx, placed, actor).map((t) => t.view),
       rules: ruleOptions(),
-      roundForm: { rule: 'consensus', quorum: '50', closesAt: suggestedDeadline() },
+      roundForm: { rule: 'consensus', quorum: '50', closesAt: suggestAt(ctx.clock()) },
       publishForm: { summary: c.summary },
       comment: { body: '', quote: '', replyTo: null },
       minDeadline: nowInput(),

@@ -1,5 +1,6 @@
 import type { Actor } from '../../domain/actor.js';
 import { assertCommentable, assertEditable, assertShareable, assertWithdrawable } from '../../domain/proposal.js';
+import { can } from '../../domain/policy.js';
 import type { Ctx } from '../../services/context.js';
 import { mayDo, proposalSubject } from '../../services/proposals/access.js';
 import type { PlacedComment } from '../../services/proposals/comments.js';
@@ -165,6 +166,8 @@ export function proposalActions(ctx: Ctx, actor: Actor | null, p: ProposalRecord
     withdraw: mayDo(ctx, actor, 'proposal.withdraw', p) && holds(() => assertWithdrawable(p.state, roundOpen)),
     comment: mayDo(ctx, actor, 'comment.create', p) && holds(() => assertCommentable(p.state)),
     resolve: mayDo(ctx, actor, 'comment.resolve', p),
+    // An in-principle decision on a single shared proposal (publishing still needs a consolidation).
+    openRound: can(actor, 'round.manage') && p.state === 'shared' && !roundOpen,
   };
 }
 

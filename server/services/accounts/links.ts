@@ -79,9 +79,15 @@ export async function setPasswordByLink(ctx: Ctx, token: unknown, password: unkn
     actor: u.email,
     at: ctx.clock(),
     events: [{ action: rec.purpose === 'invite' ? 'invitation.accepted' : 'password.reset', subject: `user/${u.email}` }],
-    puts: { users: { [u.id]: next }, linkTokens: { [rec.hash]: { ...rec, usedAt: ctx.clock().toISOString() } } },
+    puts: { users: { [u.id]: next }, linkTokens: spentLinks(ctx, u.id) },
   });
   return next;
+}
+
+/** Every open link of a user marked used: once a password is set, the other links die too. */
+export function spentLinks(ctx: Ctx, userId: number): Record<string, LinkTokenRecord> {
+  const at = ctx.clock().toISOString();
+  return Object.fromEntries(ctx.meta.all('linkTokens').filter((l) => l.userId === userId && !l.usedAt).map((l) => [l.hash, { ...l, usedAt: at }]));
 }
 
 /** Immediate, daily digest or none, for non-essential messages. */

@@ -144,9 +144,12 @@ export async function setUser(ctx: Ctx, by: Actor | null, email: string, input: 
 export async function disableUser(ctx: Ctx, by: Actor | null, email: string): Promise<UserRecord> {
   const u = requireUserByEmail(ctx, email);
   if (by && by.id === u.id) throw conflict('cannot_disable_self', 'You cannot disable your own account.');
-  const next: UserRecord = { ...u, disabled: true, sessionEpoch: u.sessionEpoch + 1, updatedAt: ctx.clock().toISOString() };
+  const now = ctx.clock().toISOString();
+  const next: UserRecord = { ...u, disabled: true, sessionEpoch: u.sessionEpoch + 1, updatedAt: now };
   keepsASecretariat(ctx, next);
-  await ctx.meta.write({ actor: by?.email ?? null, at: ctx.clock(), events: [{ action: 'user.disabled', subject: `user/${u.email}` }], puts: { users: { [u.id]: next } } });
+  // Its tokens end for good: re-enabling the account later does not bring them back.
+  const tokens = Object.fromEntries(ctx.meta.all('tokens').filter((t) => t.userId === u.id && !t.revokedAt).map((t) => [t.hash, { ...t, revokedAt: now }]));
+  await ctx.meta.write({ actor: by?.email ?? null, at: ctx.clock(), events: [{ action: 'user.disabled', subject: `user/${u.email}` }], puts: { users: { [u.id]: next }, tokens } });
   return next;
 }
 

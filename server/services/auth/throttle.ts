@@ -41,7 +41,7 @@ export class LoginThrottle {
     const i = this.ips.get(ip);
     if (!i || now - i.since >= 86_400_000) this.ips.set(ip, { failures: 1, since: now });
     else i.failures++;
-    if (this.pairs.size > 100_000) this.prune(now);
+    if (this.pairs.size + this.ips.size > 100_000) this.prune(now);
   }
 
   succeeded(email: string, ip: string): void {
@@ -50,6 +50,7 @@ export class LoginThrottle {
 
   private prune(now: number) {
     for (const [k, v] of this.pairs) if (v.until < now) this.pairs.delete(k);
+    for (const [k, v] of this.ips) if (now - v.since >= 86_400_000) this.ips.delete(k);
   }
 }
 

@@ -16,7 +16,8 @@ export const consolidationRef = (id: number) => `refs/heads/consolidations/${id}
 
 /** Stale: another version of its document was published after it was made. */
 export function isStale(ctx: Ctx, c: ConsolidationRecord): boolean {
-  return (ctx.meta.get('documents', c.document)?.latest ?? 0) > c.baseVersion;
+  // Its own publication does not make it stale.
+  return (ctx.meta.get('documents', c.document)?.latest ?? 0) > (c.publishedVersion ?? c.baseVersion);
 }
 
 export function consolidationSubject(ctx: Ctx, c: ConsolidationRecord) {
@@ -121,7 +122,8 @@ export async function reviseConsolidation(ctx: Ctx, actor: Actor | null, id: num
     if (input.head !== c.head) throw conflict('stale_head', 'Someone saved a newer revision since you started editing. Reload it and apply your change again.', { current: c.head });
     const { commit, blob } = await ctx.repo.commitFile({
       ref: consolidationRef(id),
-      expected: c.head,
+      // As for proposals: the record decides; git's ref may be ahead after a lost store write.
+      expected: await ctx.repo.resolve(consolidationRef(id)),
       parent: c.head,
       filepath: documentPath(c.document),
       text,

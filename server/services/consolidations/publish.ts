@@ -55,7 +55,8 @@ export async function publishConsolidation(ctx: Ctx, actor: Actor | null, id: nu
     const c = ctx.meta.get('consolidations', id)!;
     if (c.state !== 'open') throw conflict('not_open', `This consolidation is already ${c.state}.`);
     if (isStale(ctx, c)) throw conflict('stale', 'A newer version was published after this consolidation was made: rebuild it.');
-    const r = latestRoundOn(ctx, { type: 'consolidation', id });
+    // The latest round that was decided (a cancelled round decided nothing).
+    const r = latestRoundOn(ctx, { type: 'consolidation', id }, { decidedOnly: true });
     if (!r || r.state !== 'closed' || r.result !== 'passed') throw conflict('not_approved', 'Its latest round has not passed.');
     if (r.commit !== c.head) throw conflict('not_approved', 'The text changed after the round: the approved revision is not the current one.');
     const summary = checkProse(input.summary ?? c.summary, 'summary', MAX_SUMMARY, false).trim() || c.summary || `Consolidation ${id}`;
@@ -72,6 +73,7 @@ export async function publishConsolidation(ctx: Ctx, actor: Actor | null, id: nu
       proposals: c.proposals,
       round: r.id,
       consolidation: c.id,
+      expectedLatest: c.baseVersion,
       actor: actor!.email,
       alsoWrite: (v) => {
         const changes = publishedStateChanges(ctx, c, v.number, v.publishedAt);

@@ -56,7 +56,9 @@ export class MailWorker {
         sent++;
       } catch (e) {
         const attempts = m.attempts + 1;
-        const failed = attempts >= MAX_ATTEMPTS;
+        // A permanent refusal (5xx: no such mailbox, relaying denied) will not get better by waiting.
+        const permanent = Number((e as { responseCode?: number })?.responseCode) >= 500;
+        const failed = permanent || attempts >= MAX_ATTEMPTS;
         await this.record(
           m,
           {
@@ -68,7 +70,7 @@ export class MailWorker {
           failed ? 'mail.failed' : null,
         );
         // The server is probably down: try the rest on a later pass.
-        break;
+        if (!permanent) break;
       }
     }
     return sent;

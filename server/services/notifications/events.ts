@@ -12,7 +12,7 @@ const userName = (ctx: Ctx, id: number) => ctx.meta.get('users', id)?.name ?? `u
 
 export function proposalSharedMails(ctx: Ctx, p: ProposalRecord): Puts {
   const m = mail.proposalShared(site(ctx), { id: p.id, title: p.title, documentTitle: docTitle(ctx, p.document), slug: p.document, author: userName(ctx, p.authorId), rationale: p.rationale });
-  return toList(ctx, m, 'proposal.shared', `${ctx.mail.baseUrl}/proposals/${p.id}`);
+  return toList(ctx, m, 'proposal.shared', `${ctx.mail.baseUrl}/proposals/${p.id}`, p.authorId);
 }
 
 export function consolidationCreatedMails(ctx: Ctx, c: ConsolidationRecord, conflicts: number): Puts {

@@ -20,7 +20,8 @@ export function loadProposal(ctx: Ctx, actor: Actor | null, id: number): Proposa
 /** Load, then check the action: 404 if not visible, 401 without sign-in, 403 if visible but not allowed. */
 export function loadProposalFor(ctx: Ctx, actor: Actor | null, id: number, action: Action): ProposalRecord {
   const p = Number.isInteger(id) && id > 0 ? ctx.meta.get('proposals', id) : undefined;
-  if (!p) throw notFound('proposal_not_found', `There is no proposal ${id}.`);
+  // Signed in but not allowed to see it: the same answer as for an id that does not exist.
+  if (!p || (actor && !canSee(actor, proposalSubject(ctx, p)))) throw notFound('proposal_not_found', `There is no proposal ${id}.`);
   authorize(actor, action, proposalSubject(ctx, p), 'proposal');
   return p;
 }

@@ -99,7 +99,9 @@ async function revise(ctx: Ctx, actor: Actor | null, id: number, input: { text: 
   if (input.head !== p.head) throw conflict('stale_head', 'Someone saved a newer revision since you started editing. Reload it and apply your change again.', { current: p.head });
   const { commit, blob } = await ctx.repo.commitFile({
     ref: proposalRef(id),
-    expected: input.head,
+    // The branch may be ahead of the record if a crash lost a store write: the record (checked
+    // above, under this proposal's lock) decides; git's ref is compared with what it is now.
+    expected: await ctx.repo.resolve(proposalRef(id)),
     parent: input.head,
     filepath: documentPath(p.document),
     text,

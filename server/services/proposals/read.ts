@@ -1,6 +1,6 @@
 import type { Actor } from '../../domain/actor.js';
 import { diffProse, type Change } from '../../domain/diff.js';
-import { invalid, notFound } from '../../domain/errors.js';
+import { notFound } from '../../domain/errors.js';
 import { documentPath } from '../../domain/slug.js';
 import { revisionKey, versionKey, type ProposalRecord, type RevisionRecord, type SubjectRef } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
@@ -66,7 +66,6 @@ export async function proposalDiff(
     fromText = await baseText(ctx, p);
   }
   const toRev = revisionOf(ctx, subject, opts.to ?? p.revisions, p.revisions);
-  if (opts.from !== undefined && opts.to === undefined && opts.from > p.revisions) throw invalid('invalid_revision', 'No such revision.');
   const to = { label: `revision ${toRev.n}`, commit: toRev.commit };
   return { proposal: p, from, to, changes: diffProse(fromText, await revisionText(ctx, toRev)) };
 }

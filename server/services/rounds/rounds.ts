@@ -12,14 +12,14 @@ import { findUserByEmail } from '../accounts/users.js';
 import { mergePuts } from '../notifications/queue.js';
 import { reminderMails, roundClosedMails, roundOpenedMails } from '../notifications/events.js';
 
-const MAX_DEADLINE_MS = 10 * 366 * 86_400_000;
+/** An ISO 8601 date-time with its zone (Z or ±hh:mm): a deadline must not depend on the server's time zone. */
+const DEADLINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 function checkDeadline(ctx: Ctx, closesAt: unknown, after?: string): string {
-  const t = typeof closesAt === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(closesAt) ? Date.parse(closesAt) : NaN;
-  if (!Number.isFinite(t)) throw invalid('invalid_deadline', 'Give the deadline as an ISO 8601 date and time, e.g. 2027-03-01T17:00:00Z.');
+  const t = typeof closesAt === 'string' && DEADLINE.test(closesAt) ? Date.parse(closesAt) : NaN;
+  if (!Number.isFinite(t)) throw invalid('invalid_deadline', 'Give the deadline as an ISO 8601 date and time with its zone, e.g. 2027-03-01T17:00:00Z.');
   const now = ctx.clock().getTime();
   if (t <= now) throw invalid('invalid_deadline', 'The deadline must be in the future.');
-  if (t - now > MAX_DEADLINE_MS) throw invalid('invalid_deadline', 'The deadline must be within ten years.');
   if (after && t <= Date.parse(after)) throw invalid('invalid_deadline', 'A deadline can only be extended to a later moment.');
   return new Date(t).toISOString();
 }
@@ -100,6 +100,8 @@ export async function openRound(ctx: Ctx, actor: Actor | null, input: { subject:
       closedAt: null,
       closedBy: null,
       cancelReason: null,
+      // A round opened inside the reminder window: the invitation is the reminder.
+      remindedAt: Date.parse(closesAt) - ctx.mail.reminderHours * 3_600_000 <= ctx.clock().getTime() ? now : null,
     };
     await ctx.meta.write({
       actor: actor!.email,
@@ -179,9 +181,10 @@ export async function closeRound(ctx: Ctx, actor: Actor | null, roundId: number)
   const r0 = loadRound(ctx, actor, roundId);
   authorize(actor, 'round.manage');
   return ctx.subjects.run(lockKey(r0.subject), async () => {
-    await closeIfDue(ctx, roundId);
     const r = ctx.meta.get('rounds', roundId)!;
     if (r.state !== 'open') throw conflict('round_not_open', `This round is already ${r.state}.`);
+    // At or after the deadline the chair may close it (as of the deadline), whoever voted.
+    if (Date.parse(r.closesAt) <= ctx.clock().getTime()) return closeNow(ctx, r, r.closesAt, actor);
     if (!everyoneVoted(tally(ballotsOf(ctx, r.id), r.electorate))) {
       throw conflict('not_everyone_voted', 'Before the deadline a round can be closed only once every eligible member has voted.');
     }
@@ -197,7 +200,8 @@ export async function extendRound(ctx: Ctx, actor: Actor | null, roundId: number
     const r = ctx.meta.get('rounds', roundId)!;
     if (r.state !== 'open') throw conflict('round_not_open', `This round is ${r.state}.`);
     const closesAt = checkDeadline(ctx, input.closesAt, r.closesAt);
-    const next: RoundRecord = { ...r, closesAt };
+    // A later deadline earns a reminder before it too.
+    const next: RoundRecord = { ...r, closesAt, remindedAt: null };
     await ctx.meta.write({ actor: actor!.email, at: ctx.clock(), events: [{ action: 'round.extended', subject: `round/${r.id}` }], puts: { rounds: { [r.id]: next } } });
     return next;
   });
@@ -249,10 +253,10 @@ export async function sweepRounds(ctx: Ctx): Promise<number> {
   return due.length;
 }
 
-/** The latest round (by id) held on a subject, if any. */
-export function latestRoundOn(ctx: Ctx, subject: SubjectRef): RoundRecord | undefined {
+/** The latest round (by id) held on a subject, if any (optionally ignoring cancelled ones). */
+export function latestRoundOn(ctx: Ctx, subject: SubjectRef, opts: { decidedOnly?: boolean } = {}): RoundRecord | undefined {
   return ctx.meta
     .all('rounds')
-    .filter((r) => r.subject.type === subject.type && r.subject.id === subject.id)
+    .filter((r) => r.subject.type === subject.type && r.subject.id === subject.id && (!opts.decidedOnly || r.state !== 'cancelled'))
     .sort((a, b) => b.id - a.id)[0];
 }

@@ -29,8 +29,10 @@ export interface MailTransport {
 function options(m: OutgoingMail): Mail.Options {
   return {
     from: m.from,
-    to: m.to.length ? m.to : m.bcc.length ? m.from : undefined,
+    to: m.to.length ? m.to : 'undisclosed-recipients:;',
     bcc: m.bcc.length ? m.bcc : undefined,
+    // Exactly these recipients at the SMTP level (a Bcc-only message must not also go to the sender).
+    envelope: { from: m.from, to: [...m.to, ...m.bcc] },
     subject: m.subject,
     text: m.text,
     html: m.html,
@@ -47,7 +49,8 @@ function options(m: OutgoingMail): Mail.Options {
 
 /** SMTP through nodemailer (`SMTP_URL`, e.g. smtp://user:pass@host:587). */
 export function smtpTransport(url: string): MailTransport {
-  const t = nodemailer.createTransport(url);
+  // A mail server that stops answering must not hold the queue for nodemailer's default 10 minutes.
+  const t = nodemailer.createTransport({ url, connectionTimeout: 15_000, greetingTimeout: 15_000, socketTimeout: 30_000 });
   return {
     kind: 'smtp',
     send: async (m) => {

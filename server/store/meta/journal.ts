@@ -66,7 +66,7 @@ export class Journal {
     }
     const last = segments.at(-1);
     const nextSeq = (all.at(-1)?.seq ?? afterSeq) + 1;
-    j.handle = await fsp.open(path.join(dir, last ?? segmentName(nextSeq)), 'a');
+    j.handle = await fsp.open(path.join(dir, last ?? segmentName(nextSeq)), 'a', 0o600);
     if (!last) await fsyncDir(dir);
     return { journal: j, entries: all.filter((e) => e.seq > afterSeq), all };
   }
@@ -113,7 +113,7 @@ export class Journal {
   /** Start a new segment whose first entry will be `nextSeq` (after a snapshot). */
   async rotate(nextSeq: number): Promise<void> {
     await this.drain();
-    const next = await fsp.open(path.join(this.dir, segmentName(nextSeq)), 'a');
+    const next = await fsp.open(path.join(this.dir, segmentName(nextSeq)), 'a', 0o600);
     await fsyncDir(this.dir);
     const old = this.handle;
     this.handle = next;

@@ -23,6 +23,6 @@ export class FsyncJsonFile<T> implements Adapter<T> {
 
   async write(data: T): Promise<void> {
     await fsp.mkdir(this.tmpDir, { recursive: true });
-    await writeFileDurable(this.file, JSON.stringify(data), this.tmpDir);
+    await writeFileDurable(this.file, JSON.stringify(data), this.tmpDir, undefined, 0o600);
   }
 }

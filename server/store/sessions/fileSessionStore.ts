@@ -60,7 +60,7 @@ export class FileSessionStore extends session.Store {
     const expires = this.expiry(data);
     const copy = JSON.parse(JSON.stringify(data)) as Data;
     this.cache.set(sid, { data: copy, expires, onDisk: expires });
-    writeFileDurable(this.file(sid), JSON.stringify({ sid, data: copy, expires }), path.join(this.dir, 'tmp')).then(() => cb(), cb);
+    writeFileDurable(this.file(sid), JSON.stringify({ sid, data: copy, expires }), path.join(this.dir, 'tmp'), undefined, 0o600).then(() => cb(), cb);
   }
 
   override touch(sid: string, data: Data, cb: Cb = () => {}): void {
