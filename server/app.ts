@@ -41,6 +41,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('views', path.join(root, 'views'));
   app.set('view engine', 'ejs');
+  // Compiled templates are kept (express only does so with NODE_ENV=production by default).
+  app.set('view cache', true);
   app.set('query parser', 'simple');
   app.set('trust proxy', 'loopback');
 

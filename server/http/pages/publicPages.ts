@@ -10,7 +10,7 @@ import { visibleProposals } from '../../services/proposals/access.js';
 import { proposalItem } from '../presenters/proposalView.js';
 import { decisionView } from '../presenters/roundView.js';
 import { atomFeed } from '../render/atom.js';
-import { renderMarkdown } from '../render/markdown.js';
+import { renderBlob } from '../render/markdown.js';
 import { parse, PositiveInt } from '../validate.js';
 import { page } from './render.js';
 
@@ -41,7 +41,7 @@ export function publicPages(ctx: Ctx, baseUrl: string): Router {
       title: doc.title,
       doc: { ...doc, groupName: groupName(doc.group) },
       version: v,
-      html: renderMarkdown(await versionText(ctx, v)),
+      html: renderBlob(v.blob, await versionText(ctx, v)),
       current: true,
       proposals: visibleProposals(ctx, req.actor ?? null, doc.slug).map((p) => proposalItem(ctx, p)),
       canPropose: can(req.actor ?? null, 'proposal.create', { kind: 'document', group: doc.group }),
@@ -72,7 +72,7 @@ export function publicPages(ctx: Ctx, baseUrl: string): Router {
       title: `${doc.title}, version ${n}`,
       doc: { ...doc, groupName: groupName(doc.group) },
       version: v,
-      html: renderMarkdown(await versionText(ctx, v)),
+      html: renderBlob(v.blob, await versionText(ctx, v)),
       current: n === doc.latest,
       decision: decisionView(ctx, v, true),
     });

@@ -3,6 +3,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { durableFs, sweepTmp } from './durableFs.js';
 import { Mutex } from './mutex.js';
+import { Lru } from '../../util/lru.js';
 import { conflict, DomainError } from '../../domain/errors.js';
 
 /** A person or the system, as git records them. `at` is the moment; `tzOffset` minutes east of UTC. */
@@ -64,6 +65,8 @@ export class GitRepository {
   private readonly lock = new Mutex();
   readonly fs: ReturnType<typeof durableFs>;
   private readonly cache = {};
+  /** Decoded texts by blob id, up to ~64 MB of UTF-16. */
+  private readonly texts = new Lru<string>(32 * 1024 * 1024, (s) => s.length);
 
   private constructor(readonly gitdir: string) {
     this.fs = durableFs(path.join(gitdir, 'ratify-tmp'));
@@ -153,10 +156,12 @@ export class GitRepository {
     return all.filter((b) => b.startsWith(prefix));
   }
 
-  /** Bytes of a blob as UTF-8 text. */
+  /** Bytes of a blob as UTF-8 text (cached: a blob id names its content forever). */
   async readBlobText(oid: string): Promise<string> {
-    const { blob } = await git.readBlob({ fs: this.fs, gitdir: this.gitdir, oid, cache: this.cache });
-    return Buffer.from(blob).toString('utf8');
+    return this.texts.through(oid, async () => {
+      const { blob } = await git.readBlob({ fs: this.fs, gitdir: this.gitdir, oid, cache: this.cache });
+      return Buffer.from(blob).toString('utf8');
+    });
   }
 
   /** The blob id and text of `filepath` in `commit`, or null when the file is absent. */
