@@ -18,9 +18,13 @@ import { csrfProtection, requireTotpEnrolment, sessionMiddleware } from './http/
 import { authPages } from './http/pages/authPages.js';
 import { accountPages } from './http/pages/accountPages.js';
 import { proposalPages } from './http/pages/proposalPages.js';
+import { proposalEditPages } from './http/pages/proposalEditPages.js';
+import { draftPages } from './http/pages/draftPages.js';
+import { consolidationPages } from './http/pages/consolidationPages.js';
 import { roundPages } from './http/pages/roundPages.js';
 import { adminMailPages } from './http/pages/adminMailPages.js';
 import { adminPages } from './http/pages/adminPages.js';
+import { adminUserPages } from './http/pages/adminUserPages.js';
 import { LoginThrottle, WriteLimiter } from './services/auth/throttle.js';
 import type session from 'express-session';
 
@@ -95,8 +99,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(writeLimit(limiter));
   app.use(accountPages(ctx, throttle));
   app.use(proposalPages(ctx));
+  app.use(proposalEditPages(ctx));
+  app.use(draftPages(ctx));
   app.use(adminPages(ctx));
+  app.use(adminUserPages(ctx));
   app.use(adminMailPages(ctx));
+  app.use(consolidationPages(ctx));
   app.use(roundPages(ctx));
   app.use(publicPages(ctx, config.baseUrl));
   app.use((req, _res, next) => next(notFound('page_not_found', `There is no page at ${req.path}.`)));

@@ -13,7 +13,8 @@ import { csrfFrom, makeUser, signedIn, type Agent } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
 import { createProposal, shareProposal } from '../../server/services/proposals/proposals.js';
 import { deadlineFromLocal, quorumFromPercent } from '../../server/http/presenters/roundForm.js';
-import { percentLabel, tallyWidths } from '../../server/http/presenters/roundView.js';
+import { percentLabel } from '../../server/http/presenters/roundView.js';
+import { tallyWidths } from '../../server/http/presenters/tallyView.js';
 
 const PASSWORD = 'a long enough password';
 const SLUG = 'terms-of-reference';

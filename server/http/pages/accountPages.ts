@@ -8,15 +8,10 @@ import { changePassword } from '../../services/accounts/password.js';
 import { setNotify } from '../../services/accounts/links.js';
 import { createToken, listTokens, revokeToken } from '../../services/auth/tokens.js';
 import { beginTotp, confirmTotp, disableTotp, mustEnrolTotp } from '../../services/auth/totp.js';
-import { STATUS } from '../errors.js';
 import type { LoginThrottle } from '../../services/auth/throttle.js';
 import { csrfToken } from '../middleware/session.js';
+import { done, field, onRefusal, takeNotice } from './formHelpers.js';
 import { page } from './render.js';
-
-const field = (req: Request, name: string) => {
-  const v = (req.body as Record<string, unknown> | undefined)?.[name];
-  return typeof v === 'string' ? v : '';
-};
 
 /** My account: password, API tokens, second factor. */
 export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
@@ -25,8 +20,7 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
   const show = (req: Request, res: Response, extra: Record<string, unknown> = {}) => {
     const actor = req.actor!;
     const user = getUser(ctx, actor.id);
-    const notice = req.session.notice ?? null;
-    delete req.session.notice;
+    const notice = takeNotice(req);
     page(res, 'account/index', {
       title: 'My account',
       account: publicUser(user),
@@ -40,17 +34,14 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
     });
   };
 
-  /** Refusals a person can fix are shown on the page they came from, with the right status. */
-  const orShow = async (req: Request, res: Response, fn: () => Promise<void>) => {
-    try {
-      await fn();
-    } catch (e) {
-      if (!(e instanceof DomainError) || e.kind === 'forbidden') throw e;
-      res.status(STATUS[e.kind]);
-      if (e.kind === 'throttled') res.set('Retry-After', String(e.data.retryAfter));
-      show(req, res, { error: e.message });
-    }
-  };
+  /**
+   * Refusals a person can fix are shown on the page they came from (`render`), with the right
+   * status. Only "forbidden" goes to the error page: everything here is the person's own account.
+   */
+  const refusedOn = (render: (req: Request, res: Response, extra: Record<string, unknown>) => unknown) => (req: Request, res: Response, fn: () => Promise<void>) =>
+    onRefusal(res, fn, (e) => render(req, res, { error: e.message }), ['forbidden']);
+
+  const orShow = refusedOn(show);
 
   /**
    * A step that checks the current password is throttled like the login form (someone holding
@@ -88,16 +79,14 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
       await new Promise<void>((resolve, reject) => req.login({ ...getUser(ctx, req.actor!.id), sessionEpoch: epoch }, (err) => (err ? reject(err) : resolve())));
       req.session.startedAt = ctx.clock().getTime();
       csrfToken(req, true);
-      req.session.notice = 'Your password was changed. Other sessions have been signed out.';
-      res.redirect(303, '/account');
+      done(req, res, '/account', 'Your password was changed. Other sessions have been signed out.');
     }),
   );
 
   r.post('/account/notifications', (req, res) =>
     orShow(req, res, async () => {
       await setNotify(ctx, req.actor!, field(req, 'notify'));
-      req.session.notice = 'Your notification settings were saved.';
-      res.redirect(303, '/account#notifications');
+      done(req, res, '/account#notifications', 'Your notification settings were saved.');
     }),
   );
 
@@ -114,8 +103,7 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
   r.post('/account/tokens/:id/revoke', (req, res) =>
     orShow(req, res, async () => {
       await revokeToken(ctx, req.actor!, Number(req.params.id));
-      req.session.notice = 'The token was revoked.';
-      res.redirect(303, '/account');
+      done(req, res, '/account', 'The token was revoked.');
     }),
   );
 
@@ -136,16 +124,7 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
     });
   };
 
-  const orTotp = async (req: Request, res: Response, fn: () => Promise<void>) => {
-    try {
-      await fn();
-    } catch (e) {
-      if (!(e instanceof DomainError) || e.kind === 'forbidden') throw e;
-      res.status(STATUS[e.kind]);
-      if (e.kind === 'throttled') res.set('Retry-After', String(e.data.retryAfter));
-      await totpPage(req, res, { error: e.message });
-    }
-  };
+  const orTotp = refusedOn(totpPage);
 
   r.get('/account/totp', (req, res) => totpPage(req, res));
   r.post('/account/totp/begin', (req, res) =>
@@ -163,8 +142,7 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
   r.post('/account/totp/disable', (req, res) =>
     orTotp(req, res, async () => {
       await checkingPassword(req, () => disableTotp(ctx, req.actor!, field(req, 'password')));
-      req.session.notice = 'The second factor is off.';
-      res.redirect(303, '/account');
+      done(req, res, '/account', 'The second factor is off.');
     }),
   );
 

@@ -1,76 +1,22 @@
-import { Router, type Request, type Response } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
-import { ROLES } from '../../domain/actor.js';
-import { DomainError, notFound } from '../../domain/errors.js';
-import { authorize, type Action } from '../../domain/policy.js';
 import type { Ctx } from '../../services/context.js';
 import { addDocument } from '../../services/addDocument.js';
 import { addGroup } from '../../services/addGroup.js';
-import { importUsers } from '../../services/accounts/importUsers.js';
-import { addUser, disableUser, getUser, listUsers, publicUser, setUser } from '../../services/accounts/users.js';
 import { updateDocument } from '../../services/documents/updateDocument.js';
 import { listDocuments } from '../../services/readDocuments.js';
 import { getSecuritySettings, setSecuritySettings, TOTP_ROLES } from '../../services/settings/securitySettings.js';
 import type { UserRecord } from '../../store/meta/schema.js';
-import { STATUS } from '../errors.js';
 import { parse, PositiveInt } from '../validate.js';
+import { allow, groupName, orShowAdmin, sortedGroups, type AdminShow } from './adminCommon.js';
+import { checked, done, field, maybe, takeNotice, textarea } from './formHelpers.js';
 import { page } from './render.js';
 
-type Body = Record<string, unknown> | undefined;
-type Locals = Record<string, unknown>;
-type Show = (req: Request, res: Response, extra?: Locals) => void;
-
-/** One text field of a form post ('' when absent or not text). */
-const field = (req: Request, name: string) => {
-  const v = (req.body as Body)?.[name];
-  return typeof v === 'string' ? v : '';
-};
-/** A form field only when it was sent (so a partial post leaves the rest as it is). */
-const maybe = (req: Request, name: string) => (typeof (req.body as Body)?.[name] === 'string' ? field(req, name) : undefined);
-/** The checked values of a checkbox group (one value arrives as a string, several as an array). */
-const checked = (req: Request, name: string): string[] => {
-  const v = (req.body as Body)?.[name];
-  return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
-};
-/** A textarea's text as the person typed it: browsers send CRLF line ends, the texts keep LF. */
-const textarea = (req: Request, name: string) => field(req, name).replace(/\r\n?/g, '\n');
-
 const AuditQuery = z.object({ limit: PositiveInt.pipe(z.number().max(5000, 'must be at most 5000')).optional() });
-const USER_ID = /^[1-9][0-9]{0,8}$/;
 
-/** The secretariat's pages: users, groups, documents, the audit log and security settings. */
+/** The secretariat's pages: the overview, groups, documents, the audit log and security settings (users: adminUserPages.ts). */
 export function adminPages(ctx: Ctx): Router {
   const r = Router();
-
-  const allow = (req: Request, action: Action) => authorize(req.actor ?? null, action);
-  const takeNotice = (req: Request) => {
-    const notice = req.session.notice ?? null;
-    delete req.session.notice;
-    return notice;
-  };
-  const groups = () => ctx.meta.all('groups').sort((a, b) => a.slug.localeCompare(b.slug));
-  const groupName = (slug: string) => ctx.meta.get('groups', slug)?.name ?? slug;
-  const done = (req: Request, res: Response, to: string, notice: string) => {
-    req.session.notice = notice;
-    res.redirect(303, to);
-  };
-
-  /** Refusals a person can fix are shown on the page they came from, with the right status; nothing was changed. */
-  const orShow = async (req: Request, res: Response, show: Show, fn: () => Promise<void>, keep: Locals = {}) => {
-    try {
-      await fn();
-    } catch (e) {
-      if (!(e instanceof DomainError) || e.kind === 'forbidden' || e.kind === 'unauthenticated') throw e;
-      res.status(STATUS[e.kind]);
-      show(req, res, { ...keep, error: e.message, errorCode: e.code });
-    }
-  };
-
-  const userOf = (req: Request): UserRecord => {
-    const id = String(req.params.id);
-    if (!USER_ID.test(id)) throw notFound('user_not_found', `There is no user ${id}.`);
-    return getUser(ctx, Number(id));
-  };
 
   // ── Overview ──────────────────────────────────────────────────────────────
   r.get('/admin', (req, res) => {
@@ -90,125 +36,14 @@ export function adminPages(ctx: Ctx): Router {
     });
   });
 
-  // ── Users ─────────────────────────────────────────────────────────────────
-  const emptyAdd = { email: '', name: '', roles: ['member'], groups: [] as string[] };
-  const showUsers: Show = (req, res, extra = {}) =>
-    page(res, 'admin/users', {
-      title: 'Users',
-      section: 'users',
-      users: listUsers(ctx).map((u) => ({ ...publicUser(u), groupNames: u.groups.map(groupName) })),
-      roles: ROLES,
-      groups: groups(),
-      add: emptyAdd,
-      csv: '',
-      error: null,
-      errorCode: null,
-      notice: takeNotice(req),
-      ...extra,
-    });
-
-  r.get('/admin/users', (req, res) => {
-    allow(req, 'user.manage');
-    showUsers(req, res);
-  });
-
-  r.post('/admin/users', (req, res) => {
-    allow(req, 'user.manage');
-    const input = { email: field(req, 'email'), name: field(req, 'name'), roles: checked(req, 'roles'), groups: checked(req, 'groups') };
-    const password = field(req, 'password');
-    return orShow(
-      req,
-      res,
-      showUsers,
-      async () => {
-        const u = await addUser(ctx, req.actor!, { ...input, password: password === '' ? undefined : password });
-        done(req, res, '/admin/users', `${u.name} (${u.email}) was added.`);
-      },
-      { add: input },
-    );
-  });
-
-  r.post('/admin/users/import', (req, res) => {
-    allow(req, 'user.manage');
-    const csv = textarea(req, 'csv');
-    return orShow(
-      req,
-      res,
-      showUsers,
-      async () => {
-        const invite = field(req, 'invite') === 'yes';
-        const added = await importUsers(ctx, req.actor!, csv, { invite });
-        done(req, res, '/admin/users', `${added.length} ${added.length === 1 ? 'account was' : 'accounts were'} imported${invite ? ' and invited by e-mail' : ''}.`);
-      },
-      { csv },
-    );
-  });
-
-  const showUser = (user: UserRecord): Show => (req, res, extra = {}) => {
-    const current = getUser(ctx, user.id);
-    page(res, 'admin/user', {
-      title: `User ${current.name}`,
-      section: 'users',
-      account: publicUser(current),
-      isSelf: req.actor!.id === current.id,
-      roles: ROLES,
-      groups: groups(),
-      form: { name: current.name, roles: current.roles, groups: current.groups },
-      error: null,
-      errorCode: null,
-      notice: takeNotice(req),
-      ...extra,
-    });
-  };
-
-  r.get('/admin/users/:id', (req, res) => {
-    allow(req, 'user.manage');
-    showUser(userOf(req))(req, res);
-  });
-
-  r.post('/admin/users/:id', (req, res) => {
-    allow(req, 'user.manage');
-    const user = userOf(req);
-    // The form always shows every role and group: an unchecked box means "not".
-    const form = { name: field(req, 'name'), roles: checked(req, 'roles'), groups: checked(req, 'groups') };
-    return orShow(
-      req,
-      res,
-      showUser(user),
-      async () => {
-        await setUser(ctx, req.actor!, user.email, form);
-        done(req, res, `/admin/users/${user.id}`, 'The changes were saved.');
-      },
-      { form },
-    );
-  });
-
-  r.post('/admin/users/:id/disable', (req, res) => {
-    allow(req, 'user.manage');
-    const user = userOf(req);
-    return orShow(req, res, showUser(user), async () => {
-      await disableUser(ctx, req.actor!, user.email);
-      done(req, res, `/admin/users/${user.id}`, `${user.name} is disabled: their sessions and API tokens no longer work.`);
-    });
-  });
-
-  r.post('/admin/users/:id/enable', (req, res) => {
-    allow(req, 'user.manage');
-    const user = userOf(req);
-    return orShow(req, res, showUser(user), async () => {
-      await setUser(ctx, req.actor!, user.email, { enable: true });
-      done(req, res, `/admin/users/${user.id}`, `${user.name} is enabled again.`);
-    });
-  });
-
   // ── Groups ────────────────────────────────────────────────────────────────
-  const showGroups: Show = (req, res, extra = {}) => {
+  const showGroups: AdminShow = (req, res, extra = {}) => {
     const users = ctx.meta.all('users').filter((u) => !u.disabled);
     const docs = ctx.meta.all('documents');
     page(res, 'admin/groups', {
       title: 'Groups',
       section: 'groups',
-      groups: groups().map((g) => ({
+      groups: sortedGroups(ctx).map((g) => ({
         ...g,
         members: users.filter((u) => u.groups.includes(g.slug)).length,
         documents: docs.filter((d) => d.group === g.slug).length,
@@ -229,7 +64,7 @@ export function adminPages(ctx: Ctx): Router {
   r.post('/admin/groups', (req, res) => {
     allow(req, 'group.manage');
     const add = { slug: field(req, 'slug').trim(), name: field(req, 'name') };
-    return orShow(
+    return orShowAdmin(
       req,
       res,
       showGroups,
@@ -242,12 +77,12 @@ export function adminPages(ctx: Ctx): Router {
   });
 
   // ── Documents ─────────────────────────────────────────────────────────────
-  const showDocuments: Show = (req, res, extra = {}) =>
+  const showDocuments: AdminShow = (req, res, extra = {}) =>
     page(res, 'admin/documents', {
       title: 'Documents',
       section: 'documents',
-      documents: listDocuments(ctx).map(({ doc, latest }) => ({ ...doc, groupName: groupName(doc.group), latest })),
-      groups: groups(),
+      documents: listDocuments(ctx).map(({ doc, latest }) => ({ ...doc, groupName: groupName(ctx, doc.group), latest })),
+      groups: sortedGroups(ctx),
       add: { slug: '', title: '', group: '', summary: '', text: '' },
       edit: null,
       error: null,
@@ -264,7 +99,7 @@ export function adminPages(ctx: Ctx): Router {
   r.post('/admin/documents', (req, res) => {
     allow(req, 'document.manage');
     const add = { slug: field(req, 'slug').trim(), title: field(req, 'title'), group: field(req, 'group'), summary: field(req, 'summary'), text: textarea(req, 'text') };
-    return orShow(
+    return orShowAdmin(
       req,
       res,
       showDocuments,
@@ -280,7 +115,7 @@ export function adminPages(ctx: Ctx): Router {
     allow(req, 'document.manage');
     const slug = String(req.params.slug);
     const changes = { title: maybe(req, 'title'), group: maybe(req, 'group') };
-    return orShow(
+    return orShowAdmin(
       req,
       res,
       showDocuments,
@@ -306,7 +141,7 @@ export function adminPages(ctx: Ctx): Router {
   });
 
   // ── Security ──────────────────────────────────────────────────────────────
-  const showSecurity: Show = (req, res, extra = {}) => {
+  const showSecurity: AdminShow = (req, res, extra = {}) => {
     const settings = getSecuritySettings(ctx);
     const without = (role: string) => ctx.meta.all('users').filter((u) => !u.disabled && u.roles.includes(role as UserRecord['roles'][number]) && !u.totp?.enabled).length;
     page(res, 'admin/security', {
@@ -329,7 +164,7 @@ export function adminPages(ctx: Ctx): Router {
   r.post('/admin/security', (req, res) => {
     allow(req, 'settings.manage');
     const requireTotpFor = checked(req, 'requireTotpFor');
-    return orShow(
+    return orShowAdmin(
       req,
       res,
       showSecurity,

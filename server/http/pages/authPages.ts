@@ -9,15 +9,11 @@ import type { LoginThrottle } from '../../services/auth/throttle.js';
 import type { UserRecord } from '../../store/meta/schema.js';
 import { STATUS } from '../errors.js';
 import { csrfToken } from '../middleware/session.js';
+import { field, onRefusal } from './formHelpers.js';
 import { page } from './render.js';
 
 /** Only a local path may be a place to return to after sign-in (no `//host`, no scheme). */
 export const safeNext = (v: unknown) => (typeof v === 'string' && /^\/(?![/\\])[^\s]*$/.test(v) && v.length < 500 ? v : '/');
-
-const field = (req: Request, name: string) => {
-  const v = (req.body as Record<string, unknown> | undefined)?.[name];
-  return typeof v === 'string' ? v : '';
-};
 
 /** Sign in (password, then the one-time code where the account has one) and sign out. */
 export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
@@ -121,17 +117,19 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
 
   r.get('/password/set', (req, res) => setForm(req, res, typeof req.query.token === 'string' ? req.query.token : '', null));
 
+  // Every refusal (a spent or unknown link too) is shown on the form: it says what to do next.
   r.post('/password/set', async (req, res) => {
     const token = field(req, 'token');
-    try {
-      if (field(req, 'password') !== field(req, 'confirm')) throw new DomainError('invalid', 'password_mismatch', 'The two passwords differ.');
-      await setPasswordByLink(ctx, token, field(req, 'password'));
-    } catch (e) {
-      if (!(e instanceof DomainError)) throw e;
-      res.status(STATUS[e.kind]);
-      return setForm(req, res, token, e.message);
-    }
-    res.redirect(303, '/login?password=set');
+    await onRefusal(
+      res,
+      async () => {
+        if (field(req, 'password') !== field(req, 'confirm')) throw new DomainError('invalid', 'password_mismatch', 'The two passwords differ.');
+        await setPasswordByLink(ctx, token, field(req, 'password'));
+        res.redirect(303, '/login?password=set');
+      },
+      (e) => setForm(req, res, token, e.message),
+      [],
+    );
   });
 
   r.post('/logout', async (req, res) => {

@@ -1,320 +1,26 @@
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
-import { diffProse, foldParagraphs, type Change } from '../../domain/diff.js';
-import { DomainError, invalid, notFound } from '../../domain/errors.js';
-import { findConflicts } from '../../domain/merge.js';
+import { diffProse, foldParagraphs } from '../../domain/diff.js';
+import { invalid } from '../../domain/errors.js';
 import { authorize, can } from '../../domain/policy.js';
 import { documentPath } from '../../domain/slug.js';
 import type { Ctx } from '../../services/context.js';
-import { consolidationCommentable } from '../../services/consolidations/commentable.js';
-import {
-  abandonConsolidation,
-  consolidationText,
-  createConsolidation,
-  loadConsolidation,
-  rebuildConsolidation,
-  reviseConsolidation,
-} from '../../services/consolidations/consolidations.js';
-import { publishConsolidation } from '../../services/consolidations/publish.js';
-import { addComment, commentsOf, placeComments, setResolved } from '../../services/proposals/comments.js';
-import { baseText, proposalText, revisionsOf } from '../../services/proposals/read.js';
-import { getDocument } from '../../services/readDocuments.js';
-import { cancelRound, castBallot, closeRound, extendRound, loadRound, openRound } from '../../services/rounds/rounds.js';
-import type { ConsolidationRecord, RoundRecord } from '../../store/meta/schema.js';
-import { STATUS } from '../errors.js';
-import { markdownUnder, proposalItem, threadsOf } from '../presenters/proposalView.js';
-import { attributeBlocks, consolidationView, roundItem, roundView, ruleOptions } from '../presenters/roundView.js';
-import { PositiveInt } from '../validate.js';
-import { deadlineFromLocal, quorumFromPercent, suggestedDeadline as suggestAt, toLocalInput } from '../presenters/roundForm.js';
+import { baseText } from '../../services/proposals/read.js';
+import { cancelRound, castBallot, closeRound, extendRound, loadRound } from '../../services/rounds/rounds.js';
+import type { RoundRecord } from '../../store/meta/schema.js';
+import { changeCounts } from '../presenters/changeCounts.js';
+import { markdownUnder } from '../presenters/proposalView.js';
+import { roundItem, roundView } from '../presenters/roundView.js';
+import { deadlineFromLocal, toLocalInput } from '../presenters/roundForm.js';
+import { done, field, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
 import { page } from './render.js';
 
-type Locals = Record<string, unknown>;
-type Show = (extra: Locals) => Promise<void> | void;
-
-const Id = z.object({ id: PositiveInt });
-const CommentIds = z.object({ id: PositiveInt, cid: PositiveInt });
-
-/** One text field of a form post ('' when absent or not text). */
-const field = (req: Request, name: string) => {
-  const v = (req.body as Record<string, unknown> | undefined)?.[name];
-  return typeof v === 'string' ? v : '';
-};
-/** A textarea as typed: browsers send CRLF line ends, the texts keep LF. */
-const textarea = (req: Request, name: string) => field(req, name).replace(/\r\n?/g, '\n');
-/** Every value of a repeated field (checkboxes): one value arrives as a string, several as an array. */
-const values = (req: Request, name: string): string[] => {
-  const v = (req.body as Record<string, unknown> | undefined)?.[name];
-  return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
-};
-
-const idOf = (req: Request, what: string) => {
-  const r = Id.safeParse(req.params);
-  if (!r.success) throw notFound(`${what}_not_found`, `There is no such ${what}.`);
-  return r.data.id;
-};
-
-const takeNotice = (req: Request) => {
-  const notice = req.session.notice ?? null;
-  delete req.session.notice;
-  return notice;
-};
-
-const done = (req: Request, res: Response, to: string, notice: string) => {
-  req.session.notice = notice;
-  res.redirect(303, to);
-};
-
-/**
- * Refusals a person can fix (bad input, a clash with the current state) are shown on the page
- * they came from, beside the form they used (`errorFor`), with the right status and what they
- * typed; what they may not see or do goes to the error page (404, 403, 401).
- */
-async function orShow(res: Response, show: Show, errorFor: string, fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (e) {
-    if (!(e instanceof DomainError) || e.kind === 'forbidden' || e.kind === 'unauthenticated' || e.kind === 'not_found') throw e;
-    res.status(STATUS[e.kind]);
-    await show({ error: e.message, errorCode: e.code, errorFor });
-  }
-}
-
-const counts = (changes: Change[]) => ({
-  inserted: changes.filter((c) => c.op === 'insert').length,
-  deleted: changes.filter((c) => c.op === 'delete').length,
-});
-
-/** Approval rounds and consolidations, as pages: consolidate, resolve, vote, close, publish. */
+/** Approval rounds, as pages: the list, a round, voting, recording a ballot, close, extend, cancel. */
 export function roundPages(ctx: Ctx): Router {
   const r = Router();
 
   const nowInput = () => toLocalInput(ctx.clock().toISOString());
 
-  // ── Consolidate: pick shared proposals ───────────────────────────────────
-  /** The document, if the actor may consolidate it (404 / 403 / 401 otherwise). */
-  const forConsolidating = (req: Request, slug: string) => {
-    const doc = getDocument(ctx, slug);
-    authorize(req.actor ?? null, 'consolidation.manage', { kind: 'consolidation', group: doc.group }, 'document');
-    return doc;
-  };
-
-  const consolidateForm = (req: Request, res: Response, slug: string, form = { proposals: [] as number[], summary: '' }, extra: Locals = {}) => {
-    const doc = forConsolidating(req, slug);
-    const shared = ctx.meta
-      .all('proposals')
-      .filter((p) => p.document === doc.slug && p.state === 'shared')
-      .sort((a, b) => a.id - b.id)
-      .map((p) => ({ ...proposalItem(ctx, p), checked: form.proposals.includes(p.id) }));
-    const existing = ctx.meta
-      .all('consolidations')
-      .filter((c) => c.document === doc.slug && c.state === 'open')
-      .sort((a, b) => b.id - a.id)
-      .map((c) => ({ id: c.id, summary: c.summary, createdAt: c.createdAt, proposals: c.proposals }));
-    page(res, 'consolidations/new', {
-      title: `Consolidate proposals for ${doc.title}`,
-      doc: { slug: doc.slug, title: doc.title, latest: doc.latest },
-      proposals: shared,
-      existing,
-      form,
-      notice: null,
-      error: null,
-      errorCode: null,
-      errorFor: null,
-      ...extra,
-    });
-  };
-
-  r.get('/documents/:slug/consolidate', (req, res) => consolidateForm(req, res, req.params.slug));
-
-  r.post('/documents/:slug/consolidate', async (req, res) => {
-    const slug = req.params.slug;
-    forConsolidating(req, slug);
-    const form = { proposals: values(req, 'proposals').filter((v) => /^[1-9][0-9]{0,8}$/.test(v)).map(Number), summary: textarea(req, 'summary') };
-    await orShow(res, (extra) => consolidateForm(req, res, slug, form, extra), 'consolidate', async () => {
-      if (!form.proposals.length) throw invalid('invalid_proposals', 'Tick at least one shared proposal to consolidate.');
-      const c = await createConsolidation(ctx, req.actor ?? null, slug, form);
-      const conflicts = findConflicts(await consolidationText(ctx, c)).length;
-      done(
-        req,
-        res,
-        `/consolidations/${c.id}`,
-        conflicts
-          ? `Consolidation ${c.id} is made, with ${conflicts} conflict${conflicts === 1 ? '' : 's'} to resolve before it can be put to a round.`
-          : `Consolidation ${c.id} is made. Check the text, then open an approval round.`,
-      );
-    });
-  });
-
-  // ── The consolidation page ────────────────────────────────────────────────
-  const showConsolidation = async (req: Request, res: Response, c: ConsolidationRecord, extra: Locals = {}) => {
-    const actor = req.actor ?? null;
-    const text = await consolidationText(ctx, c);
-    const conflicts = findConflicts(text);
-    const head = consolidationView(ctx, actor, c, conflicts);
-    const changes = diffProse(await baseText(ctx, c), text);
-    const blocks = foldParagraphs(changes);
-    const theirs: { id: number; changes: Change[] }[] = [];
-    for (const id of c.proposals) {
-      const p = ctx.meta.get('proposals', id);
-      if (p) theirs.push({ id, changes: diffProse(await baseText(ctx, p), await proposalText(ctx, p)) });
-    }
-    const sources = attributeBlocks(blocks, theirs).map((ids) => head.proposals.filter((p) => ids.includes(p.id)));
-    const ref = { type: 'consolidation' as const, id: c.id };
-    const placed = await placeComments(ctx, ref, c.revisions, commentsOf(ctx, ref));
-    page(res, 'consolidations/show', {
-      title: `Consolidation ${c.id}: ${ctx.meta.get('documents', c.document)?.title ?? c.document}`,
-      c: head,
-      html: markdownUnder(text, 2),
-      blocks,
-      sources,
-      counts: counts(changes),
-      threads: threadsOf(ctx, placed, actor).map((t) => t.view),
-      rules: ruleOptions(),
-      roundForm: { rule: 'consensus', quorum: '50', closesAt: suggestAt(ctx.clock()) },
-      publishForm: { summary: c.summary },
-      comment: { body: '', quote: '', replyTo: null },
-      minDeadline: nowInput(),
-      notice: takeNotice(req),
-      error: null,
-      errorCode: null,
-      errorFor: null,
-      ...extra,
-    });
-  };
-
-  /** The consolidation as it is now (after a refused action, for the page shown again). */
-  const fresh = (c: ConsolidationRecord) => ctx.meta.get('consolidations', c.id) ?? c;
-
-  r.get('/consolidations/:id', async (req, res) => {
-    await showConsolidation(req, res, loadConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation')));
-  });
-
-  /** A chair's action on a consolidation: done → where `run` says, with a notice; a fixable refusal → the page with the reason. */
-  const consolidationAction = (path: string, errorFor: string, run: (req: Request, res: Response, c: ConsolidationRecord) => Promise<void>, form: (req: Request) => Locals = () => ({})) =>
-    r.post(path, async (req, res) => {
-      const c = loadConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'), 'consolidation.manage');
-      await orShow(res, (extra) => showConsolidation(req, res, fresh(c), { ...form(req), ...extra }), errorFor, () => run(req, res, c));
-    });
-
-  consolidationAction(
-    '/consolidations/:id/rounds',
-    'round',
-    async (req, res, c) => {
-      const round = await openRound(ctx, req.actor ?? null, {
-        subject: { type: 'consolidation', id: c.id },
-        rule: field(req, 'rule'),
-        quorum: quorumFromPercent(field(req, 'quorum')),
-        closesAt: deadlineFromLocal(field(req, 'closesAt')),
-      });
-      done(req, res, `/rounds/${round.id}`, `Round ${round.id} is open. The text is frozen until the round closes or is cancelled.`);
-    },
-    (req) => ({ roundForm: { rule: field(req, 'rule'), quorum: field(req, 'quorum'), closesAt: field(req, 'closesAt') } }),
-  );
-
-  consolidationAction('/consolidations/:id/abandon', 'abandon', async (req, res, c) => {
-    await abandonConsolidation(ctx, req.actor ?? null, c.id);
-    done(req, res, `/consolidations/${c.id}`, 'The consolidation was abandoned. Its proposals stay shared and can be consolidated again.');
-  });
-
-  consolidationAction('/consolidations/:id/rebuild', 'rebuild', async (req, res, c) => {
-    const next = await rebuildConsolidation(ctx, req.actor ?? null, c.id);
-    done(req, res, `/consolidations/${next.id}`, `Consolidation ${next.id} rebuilds consolidation ${c.id} on the current published version.`);
-  });
-
-  consolidationAction(
-    '/consolidations/:id/publish',
-    'publish',
-    async (req, res, c) => {
-      const v = await publishConsolidation(ctx, req.actor ?? null, c.id, { summary: textarea(req, 'summary') });
-      done(req, res, `/consolidations/${c.id}`, `Published as version ${v.number} of ${ctx.meta.get('documents', v.document)?.title ?? v.document}.`);
-    },
-    (req) => ({ publishForm: { summary: textarea(req, 'summary') } }),
-  );
-
-  // ── Editing the consolidated text ─────────────────────────────────────────
-  const editForm = async (req: Request, res: Response, c: ConsolidationRecord, form: { text: string; head: string }, extra: Locals = {}) => {
-    const text = await consolidationText(ctx, c);
-    page(res, 'consolidations/edit', {
-      title: `Edit consolidation ${c.id}`,
-      c: consolidationView(ctx, req.actor ?? null, c, findConflicts(text)),
-      form,
-      notice: null,
-      error: null,
-      errorCode: null,
-      errorFor: null,
-      stale: null,
-      ...extra,
-    });
-  };
-
-  r.get('/consolidations/:id/edit', async (req, res) => {
-    const c = loadConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'), 'consolidation.manage');
-    await editForm(req, res, c, { text: await consolidationText(ctx, c), head: c.head });
-  });
-
-  r.post('/consolidations/:id/edit', async (req, res) => {
-    const actor = req.actor ?? null;
-    const c = loadConsolidation(ctx, actor, idOf(req, 'consolidation'), 'consolidation.manage');
-    const form = { text: textarea(req, 'text'), head: field(req, 'head') };
-    try {
-      const next = await reviseConsolidation(ctx, actor, c.id, form);
-      const left = findConflicts(await consolidationText(ctx, next)).length;
-      done(req, res, `/consolidations/${c.id}`, `Revision ${next.revisions} is saved.${left ? ` ${left} conflict${left === 1 ? ' remains' : 's remain'} to resolve.` : ''}`);
-    } catch (e) {
-      if (!(e instanceof DomainError && e.code === 'stale_head')) {
-        return orShow(res, (extra) => editForm(req, res, fresh(c), form, extra), 'edit', () => Promise.reject(e));
-      }
-      // Someone saved first: nothing was written. Show their change, keep this person's text,
-      // and let a second save go through only deliberately (on the head they have now seen).
-      const now = fresh(c);
-      const revisions = revisionsOf(ctx, { type: 'consolidation', id: c.id }, now.revisions);
-      const started = revisions.find((x) => x.commit === form.head);
-      const theirs = started ? diffProse(await ctx.repo.readBlobText(started.blob), await consolidationText(ctx, now)) : null;
-      res.status(409);
-      await editForm(req, res, now, { ...form, head: now.head }, {
-        error: 'Someone saved a newer revision while you were editing.',
-        errorCode: 'stale_head',
-        errorFor: 'edit',
-        stale: {
-          from: started?.n ?? null,
-          to: now.revisions,
-          by: [...new Set(revisions.filter((x) => !started || x.n > started.n).map((x) => ctx.meta.get('users', x.authorId)?.name ?? `user ${x.authorId}`))],
-          at: revisions[revisions.length - 1]?.at ?? now.updatedAt,
-          blocks: theirs ? foldParagraphs(theirs) : null,
-        },
-      });
-    }
-  });
-
-  // ── Comments on a consolidation ───────────────────────────────────────────
-  r.post('/consolidations/:id/comments', async (req, res) => {
-    const actor = req.actor ?? null;
-    const c = loadConsolidation(ctx, actor, idOf(req, 'consolidation'));
-    const reply = field(req, 'replyTo');
-    const comment = { body: textarea(req, 'body'), quote: textarea(req, 'quote').trim(), replyTo: /^[1-9][0-9]{0,8}$/.test(reply) ? Number(reply) : null };
-    await orShow(res, (extra) => showConsolidation(req, res, fresh(c), { comment, ...extra }), 'comment', async () => {
-      const made = await addComment(ctx, actor, consolidationCommentable(ctx, c), {
-        body: comment.body,
-        anchor: comment.quote && comment.replyTo === null ? { quote: comment.quote } : undefined,
-        replyTo: reply ? reply : undefined,
-      });
-      done(req, res, `/consolidations/${c.id}#comment-${made.id}`, made.replyTo ? 'Your reply was added.' : 'Your comment was added.');
-    });
-  });
-
-  for (const [verb, resolved] of [['resolve', true], ['reopen', false]] as const) {
-    r.post(`/consolidations/:id/comments/:cid/${verb}`, async (req, res) => {
-      const ids = CommentIds.safeParse(req.params);
-      if (!ids.success) throw notFound('comment_not_found', 'There is no such comment here.');
-      const c = loadConsolidation(ctx, req.actor ?? null, ids.data.id);
-      await orShow(res, (extra) => showConsolidation(req, res, fresh(c), extra), 'comment', async () => {
-        const root = await setResolved(ctx, req.actor ?? null, consolidationCommentable(ctx, c), ids.data.cid, resolved);
-        done(req, res, `/consolidations/${c.id}#thread-${root.id}`, resolved ? 'The thread is resolved.' : 'The thread is open again.');
-      });
-    });
-  }
-
-  // ── Rounds ────────────────────────────────────────────────────────────────
+  // ── The list of rounds ────────────────────────────────────────────────────
   r.get('/rounds', (req, res) => {
     const actor = req.actor ?? null;
     authorize(actor, 'round.read');
@@ -352,6 +58,7 @@ export function roundPages(ctx: Ctx): Router {
     });
   });
 
+  // ── The round page ────────────────────────────────────────────────────────
   const showRound = async (req: Request, res: Response, round: RoundRecord, extra: Locals = {}) => {
     const actor = req.actor ?? null;
     const view = roundView(ctx, actor, round);
@@ -363,7 +70,7 @@ export function roundPages(ctx: Ctx): Router {
       r: view,
       html: markdownUnder(text, 2),
       blocks: foldParagraphs(changes),
-      counts: counts(changes),
+      counts: changeCounts(changes),
       ballotForm: { position: view.myBallot?.position ?? '', reason: view.myBallot?.reason ?? '' },
       recordForm: { voter: '', position: '', reason: '' },
       extendForm: { closesAt: toLocalInput(new Date(Date.parse(round.closesAt) + 86_400_000).toISOString()) },
@@ -385,10 +92,15 @@ export function roundPages(ctx: Ctx): Router {
   const roundAction = (path: string, errorFor: string, run: (req: Request, round: RoundRecord) => Promise<string>, form: (req: Request) => Locals = () => ({})) =>
     r.post(path, async (req, res) => {
       const round = loadRound(ctx, req.actor ?? null, idOf(req, 'round'));
-      await orShow(res, (extra) => showRound(req, res, ctx.meta.get('rounds', round.id) ?? round, { ...form(req), ...extra }), errorFor, async () => {
-        const notice = await run(req, round);
-        done(req, res, `/rounds/${round.id}${errorFor === 'ballot' ? '#your-ballot' : ''}`, notice);
-      });
+      await orShow(
+        res,
+        (extra) => showRound(req, res, ctx.meta.get('rounds', round.id) ?? round, { ...form(req), ...extra }),
+        async () => {
+          const notice = await run(req, round);
+          done(req, res, `/rounds/${round.id}${errorFor === 'ballot' ? '#your-ballot' : ''}`, notice);
+        },
+        errorFor,
+      );
     });
 
   const POSITION_WORDS: Record<string, string> = { approve: 'approve', object: 'object', abstain: 'abstain' };

@@ -1,20 +1,19 @@
 import type { Actor } from '../../domain/actor.js';
-import type { Change, DiffBlock } from '../../domain/diff.js';
-import type { ConflictBlock } from '../../domain/merge.js';
 import { can } from '../../domain/policy.js';
-import { ballotsNeeded, RULES, type Rule, type Tally } from '../../domain/round.js';
+import { ballotsNeeded, RULES, type Rule } from '../../domain/round.js';
 import type { Ctx } from '../../services/context.js';
-import { consolidationSubject, isStale } from '../../services/consolidations/consolidations.js';
+import { isStale } from '../../services/consolidations/consolidations.js';
 import { ballotRecord } from '../../services/rounds/decision.js';
 import { currentTally, latestRoundOn } from '../../services/rounds/rounds.js';
-import type { ConsolidationRecord, RoundRecord, VersionRecord } from '../../store/meta/schema.js';
+import type { RoundRecord, VersionRecord } from '../../store/meta/schema.js';
 import { dayLabel, utcLabel } from '../render/time.js';
 import { ballotsJson, roundSummary } from './rounds.js';
+import { tallyView } from './tallyView.js';
 
 /**
- * View data for the consolidation and round pages and for the public decision records:
- * records in, flat values out (names instead of ids, plain-words rules, tally bar widths as
- * class names because the CSP forbids inline styles). Views see only what these return.
+ * View data for the round pages and for the public decision records: records in, flat values
+ * out (names instead of ids, plain-words rules). Views see only what these return. The tally
+ * bar is in tallyView.ts, the consolidation pages' data in consolidationView.ts.
  */
 
 const nameOf = (ctx: Ctx, id: number | null) => (id === null ? '' : (ctx.meta.get('users', id)?.name ?? `user ${id}`));
@@ -52,54 +51,6 @@ export function quorumView(quorumBp: number, electorate: number) {
     needed,
     electorate,
     text: `${percentLabel(quorumBp)} of the electorate: at least ${needed} of ${electorate} member${electorate === 1 ? '' : 's'} must vote`,
-  };
-}
-
-// ── The tally bar ─────────────────────────────────────────────────────────────
-
-export type TallyKey = 'approve' | 'object' | 'abstain' | 'notVoted';
-const TALLY_LABELS: Record<TallyKey, string> = { approve: 'Approve', object: 'Object', abstain: 'Abstain', notVoted: 'Not voted' };
-const KEYS: TallyKey[] = ['approve', 'object', 'abstain', 'notVoted'];
-
-/**
- * Segment widths in steps of 5% (width classes `.w-0` … `.w-100`): largest remainders, so
- * they add up to 100, and every non-zero count keeps at least one step so it stays visible.
- */
-export function tallyWidths(counts: number[]): number[] {
-  const total = counts.reduce((a, b) => a + b, 0);
-  if (total === 0) return counts.map(() => 0);
-  const exact = counts.map((n) => (n * 20) / total);
-  const units = exact.map(Math.floor);
-  const order = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
-  for (let k = 0, left = 20 - units.reduce((a, b) => a + b, 0); left > 0; k++, left--) units[order[k % order.length].i]++;
-  for (let i = 0; i < counts.length; i++) {
-    if (counts[i] > 0 && units[i] === 0) {
-      const donor = units.indexOf(Math.max(...units));
-      units[donor]--;
-      units[i]++;
-    }
-  }
-  return units.map((u) => u * 5);
-}
-
-export interface TallyView {
-  segments: { key: TallyKey; cls: string; label: string; n: number; width: number }[];
-  electorate: number;
-  cast: number;
-  /** The whole tally as one sentence (the bar's text alternative, and the printed line). */
-  text: string;
-}
-
-export function tallyView(t: Tally): TallyView {
-  const counts = KEYS.map((k) => t[k]);
-  const widths = tallyWidths(counts);
-  const segments = KEYS.map((key, i) => ({ key, cls: key === 'notVoted' ? 'not-voted' : key, label: TALLY_LABELS[key], n: counts[i], width: widths[i] }));
-  const electorate = counts.reduce((a, b) => a + b, 0);
-  return {
-    segments,
-    electorate,
-    cast: t.approve + t.object + t.abstain,
-    text: `${t.approve} approve, ${t.object} object, ${t.abstain} abstain, ${t.notVoted} did not vote (of ${electorate})`,
   };
 }
 
@@ -214,96 +165,11 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
   };
 }
 
-// ── Consolidations ────────────────────────────────────────────────────────────
-
 /** Whether the round is the passed latest round on its consolidation's current head, not yet published. */
 function publishableConsolidation(ctx: Ctx, r: RoundRecord): boolean {
   const c = ctx.meta.get('consolidations', r.subject.id);
   if (!c || c.state !== 'open' || c.head !== r.commit || isStale(ctx, c)) return false;
   return latestRoundOn(ctx, { type: 'consolidation', id: c.id })?.id === r.id;
-}
-
-interface Fragment {
-  op: 'insert' | 'delete';
-  text: string;
-}
-
-const fragments = (parts: Change[]): Fragment[] =>
-  parts.filter((c) => c.op !== 'equal').map((c) => ({ op: c.op as Fragment['op'], text: c.text.trim().replace(/\s+/g, ' ') })).filter((f) => f.text);
-
-/** Two changed passages match when one holds the other (short ones must be equal: "a" is in everything). */
-const matches = (a: Fragment, b: Fragment) => {
-  if (a.op !== b.op) return false;
-  const [short, long] = a.text.length <= b.text.length ? [a.text, b.text] : [b.text, a.text];
-  return short === long || (short.length >= 4 && long.includes(short));
-};
-
-/**
- * A simple attribution: a changed block of the consolidation's diff came from each proposal
- * whose own diff (base → head) deleted or inserted a matching passage. An empty list means no
- * proposal made that change (an editorial edit, or a conflict marker).
- */
-export function attributeBlocks(blocks: DiffBlock[], proposals: { id: number; changes: Change[] }[]): number[][] {
-  const theirs = proposals.map((p) => ({ id: p.id, frags: fragments(p.changes) }));
-  return blocks.map((b) => {
-    if (b.kind !== 'changed') return [];
-    const mine = fragments(b.parts);
-    return theirs.filter((p) => mine.some((f) => p.frags.some((g) => matches(f, g)))).map((p) => p.id);
-  });
-}
-
-/** What the viewer may do to a consolidation now. */
-export function consolidationActions(ctx: Ctx, actor: Actor | null, c: ConsolidationRecord, conflicts: number) {
-  const subject = consolidationSubject(ctx, c);
-  const manage = can(actor, 'consolidation.manage', subject);
-  const stale = isStale(ctx, c);
-  const open = c.state === 'open';
-  const latest = latestRoundOn(ctx, { type: 'consolidation', id: c.id });
-  const approved = !!latest && latest.state === 'closed' && latest.result === 'passed' && latest.commit === c.head;
-  return {
-    manage,
-    edit: manage && open && c.openRound === null,
-    openRound: manage && open && !stale && c.openRound === null && conflicts === 0,
-    abandon: manage && open && c.openRound === null,
-    rebuild: manage && stale && c.state !== 'published',
-    publish: manage && open && !stale && approved,
-    comment: can(actor, 'comment.create', subject) && c.state !== 'abandoned',
-    resolve: can(actor, 'comment.resolve', subject),
-  };
-}
-
-/** The facts at the top of the consolidation page. */
-export function consolidationView(ctx: Ctx, actor: Actor | null, c: ConsolidationRecord, conflicts: ConflictBlock[]) {
-  const doc = ctx.meta.get('documents', c.document);
-  const proposal = (id: number) => {
-    const p = ctx.meta.get('proposals', id);
-    return { id, title: p?.title ?? `Proposal ${id}`, state: p?.state ?? '', href: `/proposals/${id}` };
-  };
-  const rounds = ctx.meta
-    .all('rounds')
-    .filter((r) => r.subject.type === 'consolidation' && r.subject.id === c.id)
-    .sort((a, b) => b.id - a.id)
-    .map((r) => ({ id: r.id, state: r.state, result: r.result, resultLabel: resultLabel(r.result), closesAt: r.closesAt, closedAt: r.closedAt, revision: r.revision, onHead: r.commit === c.head, tally: tallyView(currentTally(ctx, r)), cancelReason: r.cancelReason }));
-  return {
-    id: c.id,
-    document: { slug: c.document, title: doc?.title ?? c.document, latest: doc?.latest ?? 0 },
-    state: c.state,
-    // A published consolidation is the version it became, not a stale candidate.
-    stale: c.state !== 'published' && isStale(ctx, c),
-    summary: c.summary,
-    createdBy: nameOf(ctx, c.createdBy),
-    createdAt: c.createdAt,
-    updatedAt: c.updatedAt,
-    baseVersion: c.baseVersion,
-    revisions: c.revisions,
-    head: c.head,
-    publishedVersion: c.publishedVersion,
-    openRound: c.openRound,
-    proposals: c.proposals.map(proposal),
-    conflicts: conflicts.map((k, i) => ({ n: i + 1, proposals: k.proposals.map(proposal), text: k.text })),
-    rounds,
-    may: consolidationActions(ctx, actor, c, conflicts.length),
-  };
 }
 
 // ── Decision records (public) ─────────────────────────────────────────────────

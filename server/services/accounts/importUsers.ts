@@ -3,7 +3,7 @@ import type { Actor } from '../../domain/actor.js';
 import { DomainError, invalid } from '../../domain/errors.js';
 import type { UserRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
-import { prepareUser } from './users.js';
+import { newUserRecord, prepareUser } from './users.js';
 import { invitationPuts } from './links.js';
 import { mergePuts } from '../notifications/queue.js';
 
@@ -39,19 +39,7 @@ export async function importUsers(ctx: Ctx, by: Actor | null, csv: string, opts:
       throw e;
     }
   });
-  const records: UserRecord[] = users.map((u) => ({
-    id: ctx.meta.nextId('users'),
-    email: u.email,
-    name: u.name,
-    roles: u.roles,
-    groups: u.groups,
-    disabled: false,
-    passwordHash: null,
-    sessionEpoch: 0,
-    totp: null,
-    createdAt: now,
-    updatedAt: now,
-  }));
+  const records = users.map((u) => newUserRecord(ctx, u, null, now));
   await ctx.meta.write({
     actor: by?.email ?? null,
     at: ctx.clock(),

@@ -75,6 +75,9 @@ export interface NewUser {
   password?: string;
 }
 
+/** A new user as `prepareUser` checked it (the password, if any, still in clear: hash it before writing). */
+export type PreparedUser = ReturnType<typeof prepareUser>;
+
 /** Validate a new user fully (before any hashing or writing). */
 export function prepareUser(ctx: Ctx, input: NewUser, taken = new Set<string>()) {
   const email = checkEmail(input.email);
@@ -88,14 +91,12 @@ export function prepareUser(ctx: Ctx, input: NewUser, taken = new Set<string>())
   };
 }
 
-/** Create one account. Without a password the person cannot sign in until invited. */
-export async function addUser(ctx: Ctx, by: Actor | null, input: NewUser): Promise<UserRecord> {
-  const u = prepareUser(ctx, input);
-  const passwordHash = u.password ? await hashPassword(u.password) : null;
-  // Check again: another request may have taken the address while we hashed.
-  if (findUserByEmail(ctx, u.email)) throw conflict('user_exists', `There is already an account for ${u.email}.`);
-  const now = ctx.clock().toISOString();
-  const user: UserRecord = {
+/**
+ * The record of a new account from a prepared (validated) user, with the next free id. `now`
+ * is passed when several accounts are made in one write, so that they share one creation time.
+ */
+export function newUserRecord(ctx: Ctx, u: PreparedUser, passwordHash: string | null, now = ctx.clock().toISOString()): UserRecord {
+  return {
     id: ctx.meta.nextId('users'),
     email: u.email,
     name: u.name,
@@ -108,6 +109,15 @@ export async function addUser(ctx: Ctx, by: Actor | null, input: NewUser): Promi
     createdAt: now,
     updatedAt: now,
   };
+}
+
+/** Create one account. Without a password the person cannot sign in until invited. */
+export async function addUser(ctx: Ctx, by: Actor | null, input: NewUser): Promise<UserRecord> {
+  const u = prepareUser(ctx, input);
+  const passwordHash = u.password ? await hashPassword(u.password) : null;
+  // Check again: another request may have taken the address while we hashed.
+  if (findUserByEmail(ctx, u.email)) throw conflict('user_exists', `There is already an account for ${u.email}.`);
+  const user = newUserRecord(ctx, u, passwordHash);
   await ctx.meta.write({ actor: by?.email ?? null, at: ctx.clock(), events: [{ action: 'user.created', subject: `user/${user.email}` }], puts: { users: { [user.id]: user } } });
   return user;
 }

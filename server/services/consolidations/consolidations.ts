@@ -11,6 +11,7 @@ import { revisionKey, versionKey, type ConsolidationRecord, type RevisionRecord 
 import { MAIN, type Ctx } from '../context.js';
 import { getDocument } from '../readDocuments.js';
 import { baseText, proposalText } from '../proposals/read.js';
+import { saveRevision } from '../revisions.js';
 
 export const consolidationRef = (id: number) => `refs/heads/consolidations/${id}`;
 
@@ -120,27 +121,14 @@ export async function reviseConsolidation(ctx: Ctx, actor: Actor | null, id: num
     const text = checkText(input.text);
     if (typeof input.head !== 'string' || !/^[0-9a-f]{40}$/.test(input.head)) throw invalid('invalid_head', 'Give the head (commit id) your edit was made on.');
     if (input.head !== c.head) throw conflict('stale_head', 'Someone saved a newer revision since you started editing. Reload it and apply your change again.', { current: c.head });
-    const { commit, blob } = await ctx.repo.commitFile({
+    return saveRevision(ctx, actor!, { type: 'consolidation', id }, {
       ref: consolidationRef(id),
-      // As for proposals: the record decides; git's ref may be ahead after a lost store write.
-      expected: await ctx.repo.resolve(consolidationRef(id)),
-      parent: c.head,
-      filepath: documentPath(c.document),
+      document: c.document,
+      head: c.head,
       text,
       message: `Edit consolidation ${id}\n`,
-      author: { name: actor!.name, email: actor!.email, at: ctx.clock() },
+      action: 'consolidation.revised',
     });
-    const now = ctx.clock().toISOString();
-    const n = c.revisions + 1;
-    const next: ConsolidationRecord = { ...c, head: commit, revisions: n, updatedAt: now };
-    const rev: RevisionRecord = { subject: { type: 'consolidation', id }, n, commit, blob, authorId: actor!.id, at: now };
-    await ctx.meta.write({
-      actor: actor!.email,
-      at: ctx.clock(),
-      events: [{ action: 'consolidation.revised', subject: `consolidation/${id}` }],
-      puts: { consolidations: { [id]: next }, revisions: { [revisionKey(rev.subject, n)]: rev } },
-    });
-    return next;
   });
 }
 

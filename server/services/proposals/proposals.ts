@@ -9,6 +9,7 @@ import { MAIN, type Ctx } from '../context.js';
 import { getDocument } from '../readDocuments.js';
 import { loadProposalFor } from './access.js';
 import { mergePuts } from '../notifications/queue.js';
+import { saveRevision } from '../revisions.js';
 import { proposalSharedMails } from '../notifications/events.js';
 
 export const proposalRef = (id: number) => `refs/heads/proposals/${id}`;
@@ -97,29 +98,15 @@ async function revise(ctx: Ctx, actor: Actor | null, id: number, input: { text: 
   const title = input.title === undefined ? p.title : checkTitle(input.title);
   const rationale = input.rationale === undefined ? p.rationale : checkProse(input.rationale, 'rationale', MAX_RATIONALE_BYTES, false);
   if (input.head !== p.head) throw conflict('stale_head', 'Someone saved a newer revision since you started editing. Reload it and apply your change again.', { current: p.head });
-  const { commit, blob } = await ctx.repo.commitFile({
+  return saveRevision(ctx, actor!, { type: 'proposal', id }, {
     ref: proposalRef(id),
-    // The branch may be ahead of the record if a crash lost a store write: the record (checked
-    // above, under this proposal's lock) decides; git's ref is compared with what it is now.
-    expected: await ctx.repo.resolve(proposalRef(id)),
-    parent: input.head,
-    filepath: documentPath(p.document),
+    document: p.document,
+    head: input.head,
     text,
     message: `Revise proposal ${id}: ${title}\n`,
-    author: identity(ctx, actor!),
+    action: 'proposal.revised',
+    changes: { title, rationale },
   });
-  const now = ctx.meta.get('proposals', id)!;
-  const n = now.revisions + 1;
-  const at = ctx.clock().toISOString();
-  const next: ProposalRecord = { ...now, title, rationale, head: commit, revisions: n, updatedAt: at };
-  const rev: RevisionRecord = { subject: { type: 'proposal', id }, n, commit, blob, authorId: actor!.id, at };
-  await ctx.meta.write({
-    actor: actor!.email,
-    at: ctx.clock(),
-    events: [{ action: 'proposal.revised', subject: `proposal/${id}` }],
-    puts: { proposals: { [id]: next }, revisions: { [revisionKey(rev.subject, n)]: rev } },
-  });
-  return next;
 }
 
 /** Share a draft with all members. */

@@ -1,0 +1,137 @@
+import { Router, type Request } from 'express';
+import { ROLES } from '../../domain/actor.js';
+import { notFound } from '../../domain/errors.js';
+import type { Ctx } from '../../services/context.js';
+import { importUsers } from '../../services/accounts/importUsers.js';
+import { addUser, disableUser, getUser, listUsers, publicUser, setUser } from '../../services/accounts/users.js';
+import type { UserRecord } from '../../store/meta/schema.js';
+import { allow, groupName, orShowAdmin, sortedGroups, type AdminShow } from './adminCommon.js';
+import { checked, done, field, takeNotice, textarea } from './formHelpers.js';
+import { page } from './render.js';
+
+const USER_ID = /^[1-9][0-9]{0,8}$/;
+
+/** The secretariat's user pages: the list, adding and importing accounts, one account's roles and groups, disable and enable. */
+export function adminUserPages(ctx: Ctx): Router {
+  const r = Router();
+
+  const userOf = (req: Request): UserRecord => {
+    const id = String(req.params.id);
+    if (!USER_ID.test(id)) throw notFound('user_not_found', `There is no user ${id}.`);
+    return getUser(ctx, Number(id));
+  };
+
+  // ── The list: add, import ─────────────────────────────────────────────────
+  const emptyAdd = { email: '', name: '', roles: ['member'], groups: [] as string[] };
+  const showUsers: AdminShow = (req, res, extra = {}) =>
+    page(res, 'admin/users', {
+      title: 'Users',
+      section: 'users',
+      users: listUsers(ctx).map((u) => ({ ...publicUser(u), groupNames: u.groups.map((g) => groupName(ctx, g)) })),
+      roles: ROLES,
+      groups: sortedGroups(ctx),
+      add: emptyAdd,
+      csv: '',
+      error: null,
+      errorCode: null,
+      notice: takeNotice(req),
+      ...extra,
+    });
+
+  r.get('/admin/users', (req, res) => {
+    allow(req, 'user.manage');
+    showUsers(req, res);
+  });
+
+  r.post('/admin/users', (req, res) => {
+    allow(req, 'user.manage');
+    const input = { email: field(req, 'email'), name: field(req, 'name'), roles: checked(req, 'roles'), groups: checked(req, 'groups') };
+    const password = field(req, 'password');
+    return orShowAdmin(
+      req,
+      res,
+      showUsers,
+      async () => {
+        const u = await addUser(ctx, req.actor!, { ...input, password: password === '' ? undefined : password });
+        done(req, res, '/admin/users', `${u.name} (${u.email}) was added.`);
+      },
+      { add: input },
+    );
+  });
+
+  r.post('/admin/users/import', (req, res) => {
+    allow(req, 'user.manage');
+    const csv = textarea(req, 'csv');
+    return orShowAdmin(
+      req,
+      res,
+      showUsers,
+      async () => {
+        const invite = field(req, 'invite') === 'yes';
+        const added = await importUsers(ctx, req.actor!, csv, { invite });
+        done(req, res, '/admin/users', `${added.length} ${added.length === 1 ? 'account was' : 'accounts were'} imported${invite ? ' and invited by e-mail' : ''}.`);
+      },
+      { csv },
+    );
+  });
+
+  // ── One account ───────────────────────────────────────────────────────────
+  const showUser = (user: UserRecord): AdminShow => (req, res, extra = {}) => {
+    const current = getUser(ctx, user.id);
+    page(res, 'admin/user', {
+      title: `User ${current.name}`,
+      section: 'users',
+      account: publicUser(current),
+      isSelf: req.actor!.id === current.id,
+      roles: ROLES,
+      groups: sortedGroups(ctx),
+      form: { name: current.name, roles: current.roles, groups: current.groups },
+      error: null,
+      errorCode: null,
+      notice: takeNotice(req),
+      ...extra,
+    });
+  };
+
+  r.get('/admin/users/:id', (req, res) => {
+    allow(req, 'user.manage');
+    showUser(userOf(req))(req, res);
+  });
+
+  r.post('/admin/users/:id', (req, res) => {
+    allow(req, 'user.manage');
+    const user = userOf(req);
+    // The form always shows every role and group: an unchecked box means "not".
+    const form = { name: field(req, 'name'), roles: checked(req, 'roles'), groups: checked(req, 'groups') };
+    return orShowAdmin(
+      req,
+      res,
+      showUser(user),
+      async () => {
+        await setUser(ctx, req.actor!, user.email, form);
+        done(req, res, `/admin/users/${user.id}`, 'The changes were saved.');
+      },
+      { form },
+    );
+  });
+
+  r.post('/admin/users/:id/disable', (req, res) => {
+    allow(req, 'user.manage');
+    const user = userOf(req);
+    return orShowAdmin(req, res, showUser(user), async () => {
+      await disableUser(ctx, req.actor!, user.email);
+      done(req, res, `/admin/users/${user.id}`, `${user.name} is disabled: their sessions and API tokens no longer work.`);
+    });
+  });
+
+  r.post('/admin/users/:id/enable', (req, res) => {
+    allow(req, 'user.manage');
+    const user = userOf(req);
+    return orShowAdmin(req, res, showUser(user), async () => {
+      await setUser(ctx, req.actor!, user.email, { enable: true });
+      done(req, res, `/admin/users/${user.id}`, `${user.name} is enabled again.`);
+    });
+  });
+
+  return r;
+}

@@ -1,0 +1,68 @@
+import type { Request, Response, Router } from 'express';
+import { z } from 'zod';
+import type { Actor } from '../../domain/actor.js';
+import { notFound } from '../../domain/errors.js';
+import type { Ctx } from '../../services/context.js';
+import { addComment, setResolved, type Commentable } from '../../services/proposals/comments.js';
+import { PositiveInt } from '../validate.js';
+import { done, field, idOf, orShow, textarea, type Locals } from './formHelpers.js';
+
+const CommentIds = z.object({ id: PositiveInt, cid: PositiveInt });
+
+/** What a text's page gives its comment forms. */
+export interface CommentedPage<T extends { id: number }> {
+  /** Where the text's page is: '/proposals' → /proposals/:id. */
+  base: string;
+  /** What the text is called in "There is no such …" (and its `<what>_not_found` code). */
+  what: string;
+  /** The text, if the actor may see it (404 / 403 / 401 otherwise). */
+  load: (actor: Actor | null, id: number) => T;
+  commentable: (subject: T) => Commentable;
+  /** The text's page shown again after a refusal, with `extra` (the error, what was typed). */
+  show: (req: Request, res: Response, subject: T, extra: Locals) => Promise<void>;
+}
+
+/**
+ * The comment forms shared by the proposal and the consolidation pages: add a comment or a
+ * reply, resolve or reopen a thread. Done → back to the comment or thread with a notice; a
+ * fixable refusal → the page again beside the comment form, keeping what was typed. (The API's
+ * counterpart is api/commentRoutes.ts.)
+ */
+export function commentPages<T extends { id: number }>(r: Router, ctx: Ctx, on: CommentedPage<T>): void {
+  r.post(`${on.base}/:id/comments`, async (req, res) => {
+    const actor = req.actor ?? null;
+    const subject = on.load(actor, idOf(req, on.what));
+    const reply = field(req, 'replyTo');
+    const comment = { body: textarea(req, 'body'), quote: textarea(req, 'quote').trim(), replyTo: /^[1-9][0-9]{0,8}$/.test(reply) ? Number(reply) : null };
+    await orShow(
+      res,
+      (extra) => on.show(req, res, subject, { comment, ...extra }),
+      async () => {
+        const made = await addComment(ctx, actor, on.commentable(subject), {
+          body: comment.body,
+          anchor: comment.quote && comment.replyTo === null ? { quote: comment.quote } : undefined,
+          replyTo: reply ? reply : undefined,
+        });
+        done(req, res, `${on.base}/${subject.id}#comment-${made.id}`, made.replyTo ? 'Your reply was added.' : 'Your comment was added.');
+      },
+      'comment',
+    );
+  });
+
+  for (const [verb, resolved] of [['resolve', true], ['reopen', false]] as const) {
+    r.post(`${on.base}/:id/comments/:cid/${verb}`, async (req, res) => {
+      const ids = CommentIds.safeParse(req.params);
+      if (!ids.success) throw notFound('comment_not_found', 'There is no such comment here.');
+      const subject = on.load(req.actor ?? null, ids.data.id);
+      await orShow(
+        res,
+        (extra) => on.show(req, res, subject, extra),
+        async () => {
+          const root = await setResolved(ctx, req.actor ?? null, on.commentable(subject), ids.data.cid, resolved);
+          done(req, res, `${on.base}/${subject.id}#thread-${root.id}`, resolved ? 'The thread is resolved.' : 'The thread is open again.');
+        },
+        'comment',
+      );
+    });
+  }
+}

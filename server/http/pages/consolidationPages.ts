@@ -1,0 +1,248 @@
+import { Router, type Request, type Response } from 'express';
+import { diffProse, foldParagraphs, type Change } from '../../domain/diff.js';
+import { DomainError, invalid } from '../../domain/errors.js';
+import { findConflicts } from '../../domain/merge.js';
+import { authorize } from '../../domain/policy.js';
+import type { Ctx } from '../../services/context.js';
+import { consolidationCommentable } from '../../services/consolidations/commentable.js';
+import {
+  abandonConsolidation,
+  consolidationText,
+  createConsolidation,
+  loadConsolidation,
+  rebuildConsolidation,
+  reviseConsolidation,
+} from '../../services/consolidations/consolidations.js';
+import { publishConsolidation } from '../../services/consolidations/publish.js';
+import { commentsOf, placeComments } from '../../services/proposals/comments.js';
+import { baseText, proposalText, revisionsOf } from '../../services/proposals/read.js';
+import { getDocument } from '../../services/readDocuments.js';
+import { openRound } from '../../services/rounds/rounds.js';
+import type { ConsolidationRecord } from '../../store/meta/schema.js';
+import { changeCounts } from '../presenters/changeCounts.js';
+import { markdownUnder, proposalItem, threadsOf } from '../presenters/proposalView.js';
+import { attributeBlocks, consolidationView } from '../presenters/consolidationView.js';
+import { ruleOptions } from '../presenters/roundView.js';
+import { deadlineFromLocal, quorumFromPercent, suggestedDeadline as suggestAt, toLocalInput } from '../presenters/roundForm.js';
+import { commentPages } from './commentPages.js';
+import { checked, done, field, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
+import { page } from './render.js';
+
+/** Consolidations, as pages: consolidate shared proposals, resolve and edit the text, open its round, publish. */
+export function consolidationPages(ctx: Ctx): Router {
+  const r = Router();
+
+  const nowInput = () => toLocalInput(ctx.clock().toISOString());
+
+  // ── Consolidate: pick shared proposals ───────────────────────────────────
+  /** The document, if the actor may consolidate it (404 / 403 / 401 otherwise). */
+  const forConsolidating = (req: Request, slug: string) => {
+    const doc = getDocument(ctx, slug);
+    authorize(req.actor ?? null, 'consolidation.manage', { kind: 'consolidation', group: doc.group }, 'document');
+    return doc;
+  };
+
+  const consolidateForm = (req: Request, res: Response, slug: string, form = { proposals: [] as number[], summary: '' }, extra: Locals = {}) => {
+    const doc = forConsolidating(req, slug);
+    const shared = ctx.meta
+      .all('proposals')
+      .filter((p) => p.document === doc.slug && p.state === 'shared')
+      .sort((a, b) => a.id - b.id)
+      .map((p) => ({ ...proposalItem(ctx, p), checked: form.proposals.includes(p.id) }));
+    const existing = ctx.meta
+      .all('consolidations')
+      .filter((c) => c.document === doc.slug && c.state === 'open')
+      .sort((a, b) => b.id - a.id)
+      .map((c) => ({ id: c.id, summary: c.summary, createdAt: c.createdAt, proposals: c.proposals }));
+    page(res, 'consolidations/new', {
+      title: `Consolidate proposals for ${doc.title}`,
+      doc: { slug: doc.slug, title: doc.title, latest: doc.latest },
+      proposals: shared,
+      existing,
+      form,
+      notice: null,
+      error: null,
+      errorCode: null,
+      errorFor: null,
+      ...extra,
+    });
+  };
+
+  r.get('/documents/:slug/consolidate', (req, res) => consolidateForm(req, res, req.params.slug));
+
+  r.post('/documents/:slug/consolidate', async (req, res) => {
+    const slug = req.params.slug;
+    forConsolidating(req, slug);
+    const form = { proposals: checked(req, 'proposals').filter((v) => /^[1-9][0-9]{0,8}$/.test(v)).map(Number), summary: textarea(req, 'summary') };
+    await orShow(
+      res,
+      (extra) => consolidateForm(req, res, slug, form, extra),
+      async () => {
+        if (!form.proposals.length) throw invalid('invalid_proposals', 'Tick at least one shared proposal to consolidate.');
+        const c = await createConsolidation(ctx, req.actor ?? null, slug, form);
+        const conflicts = findConflicts(await consolidationText(ctx, c)).length;
+        done(
+          req,
+          res,
+          `/consolidations/${c.id}`,
+          conflicts
+            ? `Consolidation ${c.id} is made, with ${conflicts} conflict${conflicts === 1 ? '' : 's'} to resolve before it can be put to a round.`
+            : `Consolidation ${c.id} is made. Check the text, then open an approval round.`,
+        );
+      },
+      'consolidate',
+    );
+  });
+
+  // ── The consolidation page ────────────────────────────────────────────────
+  const showConsolidation = async (req: Request, res: Response, c: ConsolidationRecord, extra: Locals = {}) => {
+    const actor = req.actor ?? null;
+    const text = await consolidationText(ctx, c);
+    const conflicts = findConflicts(text);
+    const head = consolidationView(ctx, actor, c, conflicts);
+    const changes = diffProse(await baseText(ctx, c), text);
+    const blocks = foldParagraphs(changes);
+    const theirs: { id: number; changes: Change[] }[] = [];
+    for (const id of c.proposals) {
+      const p = ctx.meta.get('proposals', id);
+      if (p) theirs.push({ id, changes: diffProse(await baseText(ctx, p), await proposalText(ctx, p)) });
+    }
+    const sources = attributeBlocks(blocks, theirs).map((ids) => head.proposals.filter((p) => ids.includes(p.id)));
+    const ref = { type: 'consolidation' as const, id: c.id };
+    const placed = await placeComments(ctx, ref, c.revisions, commentsOf(ctx, ref));
+    page(res, 'consolidations/show', {
+      title: `Consolidation ${c.id}: ${ctx.meta.get('documents', c.document)?.title ?? c.document}`,
+      c: head,
+      html: markdownUnder(text, 2),
+      blocks,
+      sources,
+      counts: changeCounts(changes),
+      threads: threadsOf(ctx, placed, actor).map((t) => t.view),
+      rules: ruleOptions(),
+      roundForm: { rule: 'consensus', quorum: '50', closesAt: suggestAt(ctx.clock()) },
+      publishForm: { summary: c.summary },
+      comment: { body: '', quote: '', replyTo: null },
+      minDeadline: nowInput(),
+      notice: takeNotice(req),
+      error: null,
+      errorCode: null,
+      errorFor: null,
+      ...extra,
+    });
+  };
+
+  /** The consolidation as it is now (after a refused action, for the page shown again). */
+  const fresh = (c: ConsolidationRecord) => ctx.meta.get('consolidations', c.id) ?? c;
+
+  r.get('/consolidations/:id', async (req, res) => {
+    await showConsolidation(req, res, loadConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation')));
+  });
+
+  /** A chair's action on a consolidation: done → where `run` says, with a notice; a fixable refusal → the page with the reason. */
+  const consolidationAction = (path: string, errorFor: string, run: (req: Request, res: Response, c: ConsolidationRecord) => Promise<void>, form: (req: Request) => Locals = () => ({})) =>
+    r.post(path, async (req, res) => {
+      const c = loadConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'), 'consolidation.manage');
+      await orShow(res, (extra) => showConsolidation(req, res, fresh(c), { ...form(req), ...extra }), () => run(req, res, c), errorFor);
+    });
+
+  consolidationAction(
+    '/consolidations/:id/rounds',
+    'round',
+    async (req, res, c) => {
+      const round = await openRound(ctx, req.actor ?? null, {
+        subject: { type: 'consolidation', id: c.id },
+        rule: field(req, 'rule'),
+        quorum: quorumFromPercent(field(req, 'quorum')),
+        closesAt: deadlineFromLocal(field(req, 'closesAt')),
+      });
+      done(req, res, `/rounds/${round.id}`, `Round ${round.id} is open. The text is frozen until the round closes or is cancelled.`);
+    },
+    (req) => ({ roundForm: { rule: field(req, 'rule'), quorum: field(req, 'quorum'), closesAt: field(req, 'closesAt') } }),
+  );
+
+  consolidationAction('/consolidations/:id/abandon', 'abandon', async (req, res, c) => {
+    await abandonConsolidation(ctx, req.actor ?? null, c.id);
+    done(req, res, `/consolidations/${c.id}`, 'The consolidation was abandoned. Its proposals stay shared and can be consolidated again.');
+  });
+
+  consolidationAction('/consolidations/:id/rebuild', 'rebuild', async (req, res, c) => {
+    const next = await rebuildConsolidation(ctx, req.actor ?? null, c.id);
+    done(req, res, `/consolidations/${next.id}`, `Consolidation ${next.id} rebuilds consolidation ${c.id} on the current published version.`);
+  });
+
+  consolidationAction(
+    '/consolidations/:id/publish',
+    'publish',
+    async (req, res, c) => {
+      const v = await publishConsolidation(ctx, req.actor ?? null, c.id, { summary: textarea(req, 'summary') });
+      done(req, res, `/consolidations/${c.id}`, `Published as version ${v.number} of ${ctx.meta.get('documents', v.document)?.title ?? v.document}.`);
+    },
+    (req) => ({ publishForm: { summary: textarea(req, 'summary') } }),
+  );
+
+  // ── Editing the consolidated text ─────────────────────────────────────────
+  const editForm = async (req: Request, res: Response, c: ConsolidationRecord, form: { text: string; head: string }, extra: Locals = {}) => {
+    const text = await consolidationText(ctx, c);
+    page(res, 'consolidations/edit', {
+      title: `Edit consolidation ${c.id}`,
+      c: consolidationView(ctx, req.actor ?? null, c, findConflicts(text)),
+      form,
+      notice: null,
+      error: null,
+      errorCode: null,
+      errorFor: null,
+      stale: null,
+      ...extra,
+    });
+  };
+
+  r.get('/consolidations/:id/edit', async (req, res) => {
+    const c = loadConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'), 'consolidation.manage');
+    await editForm(req, res, c, { text: await consolidationText(ctx, c), head: c.head });
+  });
+
+  r.post('/consolidations/:id/edit', async (req, res) => {
+    const actor = req.actor ?? null;
+    const c = loadConsolidation(ctx, actor, idOf(req, 'consolidation'), 'consolidation.manage');
+    const form = { text: textarea(req, 'text'), head: field(req, 'head') };
+    try {
+      const next = await reviseConsolidation(ctx, actor, c.id, form);
+      const left = findConflicts(await consolidationText(ctx, next)).length;
+      done(req, res, `/consolidations/${c.id}`, `Revision ${next.revisions} is saved.${left ? ` ${left} conflict${left === 1 ? ' remains' : 's remain'} to resolve.` : ''}`);
+    } catch (e) {
+      if (!(e instanceof DomainError && e.code === 'stale_head')) {
+        return orShow(res, (extra) => editForm(req, res, fresh(c), form, extra), () => Promise.reject(e), 'edit');
+      }
+      // Someone saved first: nothing was written. Show their change, keep this person's text,
+      // and let a second save go through only deliberately (on the head they have now seen).
+      const now = fresh(c);
+      const revisions = revisionsOf(ctx, { type: 'consolidation', id: c.id }, now.revisions);
+      const started = revisions.find((x) => x.commit === form.head);
+      const theirs = started ? diffProse(await ctx.repo.readBlobText(started.blob), await consolidationText(ctx, now)) : null;
+      res.status(409);
+      await editForm(req, res, now, { ...form, head: now.head }, {
+        error: 'Someone saved a newer revision while you were editing.',
+        errorCode: 'stale_head',
+        errorFor: 'edit',
+        stale: {
+          from: started?.n ?? null,
+          to: now.revisions,
+          by: [...new Set(revisions.filter((x) => !started || x.n > started.n).map((x) => ctx.meta.get('users', x.authorId)?.name ?? `user ${x.authorId}`))],
+          at: revisions[revisions.length - 1]?.at ?? now.updatedAt,
+          blocks: theirs ? foldParagraphs(theirs) : null,
+        },
+      });
+    }
+  });
+
+  // ── Comments on a consolidation ───────────────────────────────────────────
+  commentPages(r, ctx, {
+    base: '/consolidations',
+    what: 'consolidation',
+    load: (actor, id) => loadConsolidation(ctx, actor, id),
+    commentable: (c) => consolidationCommentable(ctx, c),
+    show: (req, res, c, extra) => showConsolidation(req, res, fresh(c), extra),
+  });
+
+  return r;
+}

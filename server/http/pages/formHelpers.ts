@@ -1,0 +1,84 @@
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { DomainError, notFound, type ErrorKind } from '../../domain/errors.js';
+import { STATUS } from '../errors.js';
+import { PositiveInt } from '../validate.js';
+
+/**
+ * What the page routes share: reading a form post, the notice carried across a redirect, and
+ * how a refusal a person can fix is shown on the page they came from.
+ */
+
+export type Locals = Record<string, unknown>;
+/** Render the page again with extra locals (a refusal, what was typed). */
+type Show = (extra: Locals) => Promise<void> | void;
+
+type Body = Record<string, unknown> | undefined;
+
+/** One text field of a form post ('' when absent or not text). */
+export const field = (req: Request, name: string) => {
+  const v = (req.body as Body)?.[name];
+  return typeof v === 'string' ? v : '';
+};
+
+/** A form field only when it was sent (so a partial post leaves the rest as it is). */
+export const maybe = (req: Request, name: string) => (typeof (req.body as Body)?.[name] === 'string' ? field(req, name) : undefined);
+
+/** A textarea's text as the person typed it: browsers send CRLF line ends, the texts keep LF. */
+export const textarea = (req: Request, name: string) => field(req, name).replace(/\r\n?/g, '\n');
+
+/** The checked values of a checkbox group (one value arrives as a string, several as an array). */
+export const checked = (req: Request, name: string): string[] => {
+  const v = (req.body as Body)?.[name];
+  return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
+};
+
+const Id = z.object({ id: PositiveInt });
+
+/** The `:id` of the path; anything but a positive integer is "no such <what>" (404). */
+export const idOf = (req: Request, what: string) => {
+  const r = Id.safeParse(req.params);
+  if (!r.success) throw notFound(`${what}_not_found`, `There is no such ${what}.`);
+  return r.data.id;
+};
+
+/** The notice left by the previous request (after a redirect), shown once. */
+export const takeNotice = (req: Request) => {
+  const notice = req.session.notice ?? null;
+  delete req.session.notice;
+  return notice;
+};
+
+/** Done: redirect (303, so a reload does not post again) to a page that shows `notice`. */
+export const done = (req: Request, res: Response, to: string, notice: string) => {
+  req.session.notice = notice;
+  res.redirect(303, to);
+};
+
+/** What a person cannot put right on the form they used: these go to the error page (404, 403, 401). */
+const TO_ERROR_PAGE: readonly ErrorKind[] = ['forbidden', 'unauthenticated', 'not_found'];
+
+/**
+ * Run `fn`; a refusal the person can fix (a DomainError whose kind is not in `toErrorPage`)
+ * answers with its status and `show`s the page again — nothing was changed. Anything else goes
+ * on to the error handler.
+ */
+export async function onRefusal(res: Response, fn: () => Promise<void>, show: (e: DomainError) => unknown, toErrorPage: readonly ErrorKind[] = TO_ERROR_PAGE): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (!(e instanceof DomainError) || toErrorPage.includes(e.kind)) throw e;
+    res.status(STATUS[e.kind]);
+    // A throttled check (the account page's password checks) says when to try again, as the error page does.
+    if (e.kind === 'throttled') res.set('Retry-After', String(e.data.retryAfter));
+    await show(e);
+  }
+}
+
+/**
+ * Refusals a person can fix (bad input, a clash with the current state) are shown on the page
+ * they came from, with the right status and what they typed — beside the form they used when
+ * the page has several (`errorFor`); what they may not see or do goes to the error page.
+ */
+export const orShow = (res: Response, show: Show, fn: () => Promise<void>, errorFor?: string) =>
+  onRefusal(res, fn, (e) => show({ error: e.message, errorCode: e.code, ...(errorFor === undefined ? {} : { errorFor }) }));

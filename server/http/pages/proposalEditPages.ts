@@ -1,0 +1,98 @@
+import { Router, type Request, type Response } from 'express';
+import { diffProse, foldParagraphs } from '../../domain/diff.js';
+import { DomainError } from '../../domain/errors.js';
+import { authorize } from '../../domain/policy.js';
+import { checkProse, checkText, checkTitle, MAX_RATIONALE_BYTES } from '../../domain/text.js';
+import type { Ctx } from '../../services/context.js';
+import { loadProposal, proposalSubject } from '../../services/proposals/access.js';
+import { reviseProposal } from '../../services/proposals/proposals.js';
+import { proposalDiff, proposalText, revisionsOf } from '../../services/proposals/read.js';
+import type { ProposalRecord } from '../../store/meta/schema.js';
+import { changeCounts } from '../presenters/changeCounts.js';
+import { markdownUnder, proposalHead } from '../presenters/proposalView.js';
+import { done, field, idOf, orShow, textarea, type Locals } from './formHelpers.js';
+import { page } from './render.js';
+
+/** The proposal's edit form: preview, save a revision, and the answer when someone saved first. */
+export function proposalEditPages(ctx: Ctx): Router {
+  const r = Router();
+
+  // ── Editing ───────────────────────────────────────────────────────────────
+  /** The proposal, if the actor may see it (404) and edit it (403). */
+  const forEditing = (req: Request) => {
+    const p = loadProposal(ctx, req.actor ?? null, idOf(req, 'proposal'));
+    authorize(req.actor ?? null, 'proposal.edit', proposalSubject(ctx, p), 'proposal');
+    return p;
+  };
+
+  const editForm = (req: Request, res: Response, p: ProposalRecord, form: { title: string; rationale: string; text: string; head: string }, extra: Locals = {}) => {
+    page(res, 'proposals/edit', {
+      title: `Edit: ${p.title}`,
+      p: proposalHead(ctx, req.actor ?? null, p),
+      form,
+      notice: null,
+      error: null,
+      errorCode: null,
+      preview: null,
+      stale: null,
+      ...extra,
+    });
+  };
+
+  r.get('/proposals/:id/edit', async (req, res) => {
+    const p = forEditing(req);
+    // Allowed, but its state forbids changes (withdrawn, consolidated, a round open): say so.
+    if (!proposalHead(ctx, req.actor ?? null, p).may.edit) res.status(409);
+    editForm(req, res, p, { title: p.title, rationale: p.rationale, text: await proposalText(ctx, p), head: p.head });
+  });
+
+  r.post('/proposals/:id/edit', async (req, res) => {
+    const actor = req.actor ?? null;
+    const p = forEditing(req);
+    const form = { title: field(req, 'title'), rationale: textarea(req, 'rationale'), text: textarea(req, 'text'), head: field(req, 'head') };
+    const again = (extra: Locals) => editForm(req, res, ctx.meta.get('proposals', p.id) ?? p, form, extra);
+
+    if (field(req, 'preview')) {
+      // Saves nothing: the text rendered, and what it would change in the current revision.
+      await orShow(res, again, async () => {
+        checkTitle(form.title);
+        checkProse(form.rationale, 'rationale', MAX_RATIONALE_BYTES, false);
+        const changes = diffProse(await proposalText(ctx, p), checkText(form.text));
+        again({
+          notice: 'This is a preview. Nothing has been saved yet.',
+          preview: { html: markdownUnder(form.text, 2), rationaleHtml: markdownUnder(form.rationale, 2), blocks: foldParagraphs(changes), counts: changeCounts(changes), against: p.revisions },
+        });
+      });
+      return;
+    }
+
+    try {
+      const next = await reviseProposal(ctx, actor, p.id, form);
+      const n = next.revisions;
+      done(req, res, `/proposals/${p.id}?tab=changes&from=${n - 1}&to=${n}`, `Revision ${n} is saved. Below is what it changed in revision ${n - 1}.`);
+    } catch (e) {
+      if (!(e instanceof DomainError && e.code === 'stale_head')) return orShow(res, again, () => Promise.reject(e));
+      // Someone saved first: nothing was written. Show their change, keep this person's text,
+      // and let a second save go through only deliberately (on the head they have now seen).
+      const now = loadProposal(ctx, actor, p.id);
+      const revisions = revisionsOf(ctx, { type: 'proposal', id: p.id }, now.revisions);
+      const started = revisions.find((r) => r.commit === form.head);
+      const theirs = started ? await proposalDiff(ctx, actor, p.id, { from: started.n, to: now.revisions }) : null;
+      res.status(409);
+      editForm(req, res, now, { ...form, head: now.head }, {
+        error: 'Someone saved a newer revision while you were editing.',
+        errorCode: 'stale_head',
+        stale: {
+          from: started?.n ?? null,
+          to: now.revisions,
+          by: [...new Set(revisions.filter((r) => !started || r.n > started.n).map((r) => ctx.meta.get('users', r.authorId)?.name ?? `user ${r.authorId}`))],
+          at: revisions[revisions.length - 1]?.at ?? now.updatedAt,
+          blocks: theirs ? foldParagraphs(theirs.changes) : null,
+          counts: theirs ? changeCounts(theirs.changes) : null,
+        },
+      });
+    }
+  });
+
+  return r;
+}

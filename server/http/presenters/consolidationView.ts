@@ -1,0 +1,100 @@
+import type { Actor } from '../../domain/actor.js';
+import type { Change, DiffBlock } from '../../domain/diff.js';
+import type { ConflictBlock } from '../../domain/merge.js';
+import { can } from '../../domain/policy.js';
+import type { Ctx } from '../../services/context.js';
+import { consolidationSubject, isStale } from '../../services/consolidations/consolidations.js';
+import { currentTally, latestRoundOn } from '../../services/rounds/rounds.js';
+import type { ConsolidationRecord } from '../../store/meta/schema.js';
+import { resultLabel } from './roundView.js';
+import { tallyView } from './tallyView.js';
+
+/**
+ * View data for the consolidation pages: the facts at the top, what the viewer may do, and
+ * which proposals each change of the text came from. Records in, flat values out.
+ */
+
+const nameOf = (ctx: Ctx, id: number | null) => (id === null ? '' : (ctx.meta.get('users', id)?.name ?? `user ${id}`));
+
+interface Fragment {
+  op: 'insert' | 'delete';
+  text: string;
+}
+
+const fragments = (parts: Change[]): Fragment[] =>
+  parts.filter((c) => c.op !== 'equal').map((c) => ({ op: c.op as Fragment['op'], text: c.text.trim().replace(/\s+/g, ' ') })).filter((f) => f.text);
+
+/** Two changed passages match when one holds the other (short ones must be equal: "a" is in everything). */
+const matches = (a: Fragment, b: Fragment) => {
+  if (a.op !== b.op) return false;
+  const [short, long] = a.text.length <= b.text.length ? [a.text, b.text] : [b.text, a.text];
+  return short === long || (short.length >= 4 && long.includes(short));
+};
+
+/**
+ * A simple attribution: a changed block of the consolidation's diff came from each proposal
+ * whose own diff (base → head) deleted or inserted a matching passage. An empty list means no
+ * proposal made that change (an editorial edit, or a conflict marker).
+ */
+export function attributeBlocks(blocks: DiffBlock[], proposals: { id: number; changes: Change[] }[]): number[][] {
+  const theirs = proposals.map((p) => ({ id: p.id, frags: fragments(p.changes) }));
+  return blocks.map((b) => {
+    if (b.kind !== 'changed') return [];
+    const mine = fragments(b.parts);
+    return theirs.filter((p) => mine.some((f) => p.frags.some((g) => matches(f, g)))).map((p) => p.id);
+  });
+}
+
+/** What the viewer may do to a consolidation now. */
+export function consolidationActions(ctx: Ctx, actor: Actor | null, c: ConsolidationRecord, conflicts: number) {
+  const subject = consolidationSubject(ctx, c);
+  const manage = can(actor, 'consolidation.manage', subject);
+  const stale = isStale(ctx, c);
+  const open = c.state === 'open';
+  const latest = latestRoundOn(ctx, { type: 'consolidation', id: c.id });
+  const approved = !!latest && latest.state === 'closed' && latest.result === 'passed' && latest.commit === c.head;
+  return {
+    manage,
+    edit: manage && open && c.openRound === null,
+    openRound: manage && open && !stale && c.openRound === null && conflicts === 0,
+    abandon: manage && open && c.openRound === null,
+    rebuild: manage && stale && c.state !== 'published',
+    publish: manage && open && !stale && approved,
+    comment: can(actor, 'comment.create', subject) && c.state !== 'abandoned',
+    resolve: can(actor, 'comment.resolve', subject),
+  };
+}
+
+/** The facts at the top of the consolidation page. */
+export function consolidationView(ctx: Ctx, actor: Actor | null, c: ConsolidationRecord, conflicts: ConflictBlock[]) {
+  const doc = ctx.meta.get('documents', c.document);
+  const proposal = (id: number) => {
+    const p = ctx.meta.get('proposals', id);
+    return { id, title: p?.title ?? `Proposal ${id}`, state: p?.state ?? '', href: `/proposals/${id}` };
+  };
+  const rounds = ctx.meta
+    .all('rounds')
+    .filter((r) => r.subject.type === 'consolidation' && r.subject.id === c.id)
+    .sort((a, b) => b.id - a.id)
+    .map((r) => ({ id: r.id, state: r.state, result: r.result, resultLabel: resultLabel(r.result), closesAt: r.closesAt, closedAt: r.closedAt, revision: r.revision, onHead: r.commit === c.head, tally: tallyView(currentTally(ctx, r)), cancelReason: r.cancelReason }));
+  return {
+    id: c.id,
+    document: { slug: c.document, title: doc?.title ?? c.document, latest: doc?.latest ?? 0 },
+    state: c.state,
+    // A published consolidation is the version it became, not a stale candidate.
+    stale: c.state !== 'published' && isStale(ctx, c),
+    summary: c.summary,
+    createdBy: nameOf(ctx, c.createdBy),
+    createdAt: c.createdAt,
+    updatedAt: c.updatedAt,
+    baseVersion: c.baseVersion,
+    revisions: c.revisions,
+    head: c.head,
+    publishedVersion: c.publishedVersion,
+    openRound: c.openRound,
+    proposals: c.proposals.map(proposal),
+    conflicts: conflicts.map((k, i) => ({ n: i + 1, proposals: k.proposals.map(proposal), text: k.text })),
+    rounds,
+    may: consolidationActions(ctx, actor, c, conflicts.length),
+  };
+}
