@@ -62,7 +62,7 @@ export async function proposalDiff(
     from = { label: `published version ${v.number}`, commit: v.commit };
     fromText = await ctx.repo.readBlobText(v.blob);
   } else {
-    from = { label: 'published text it is based on', commit: p.base };
+    from = { label: 'the published version it started from', commit: p.base };
     fromText = await baseText(ctx, p);
   }
   const toRev = revisionOf(ctx, subject, opts.to ?? p.revisions, p.revisions);
