@@ -1,6 +1,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { invalid } from '../domain/errors.js';
+import { conflict, invalid } from '../domain/errors.js';
+import { listVersions, versionText } from './readDocuments.js';
 import { parseHistoryTsv, placeholderEmail, type HistoryRow } from '../domain/historyTsv.js';
 import { systemIdentity, type Actor, type Ctx } from './context.js';
 import { checkNewDocument, checkText } from './addDocument.js';
@@ -20,7 +21,10 @@ export async function importHistory(
   input: { slug: string; title: string; group: string; dir: string; tsv?: string },
   progress: (done: number, total: number) => void = () => {},
 ) {
-  checkNewDocument(ctx, input);
+  // An import interrupted half-way (a crash, a kill) left versions 1…k of this very history:
+  // running the same command again goes on from k+1. Anything else under that slug is refused.
+  const existing = ctx.meta.get('documents', input.slug);
+  if (!existing) checkNewDocument(ctx, input);
   const entries = await fsp.readdir(input.dir, { withFileTypes: true }).catch(() => {
     throw invalid('invalid_dir', `Cannot read the folder ${input.dir}.`);
   });
@@ -47,7 +51,9 @@ export async function importHistory(
     checkText(text);
     texts.push(text);
   }
-  for (let i = 0; i < texts.length; i++) {
+  const done = existing ? await importedPrefix(ctx, input.slug, texts) : 0;
+  if (existing && done >= texts.length) throw conflict('document_exists', `The document ${input.slug} already exists with this whole history.`);
+  for (let i = done; i < texts.length; i++) {
     const row = rows?.[i];
     const at = row?.at ?? ctx.clock();
     const author = row
@@ -68,5 +74,13 @@ export async function importHistory(
     });
     progress(i + 1, texts.length);
   }
-  return { slug: input.slug, versions: texts.length };
+  return { slug: input.slug, versions: texts.length, ...(done ? { resumedAfter: done } : {}) };
+}
+
+/** How many of `texts` are already versions 1…k of the document, byte for byte; refuse when it is another history. */
+async function importedPrefix(ctx: Ctx, slug: string, texts: string[]): Promise<number> {
+  const latest = ctx.meta.get('documents', slug)!.latest;
+  const same = latest <= texts.length && (await Promise.all(listVersions(ctx, slug).map(async (v) => (await versionText(ctx, v)) === texts[v.number - 1]))).every(Boolean);
+  if (!same) throw conflict('document_exists', `The document ${slug} already exists (and is not an interrupted import of these files).`);
+  return latest;
 }

@@ -349,6 +349,25 @@ describe('importHistory refusals change nothing', () => {
   });
 });
 
+describe('an interrupted import goes on where it stopped', () => {
+  test('the same command again adds the missing versions; another history under the slug is refused', async () => {
+    const t = await fresh();
+    // The first two files landed before the process died.
+    const part = await history(TEXTS.slice(0, 2));
+    await importHistory(t.ctx, null, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: part.dir });
+    expect(t.ctx.meta.get('documents', 'resumed')?.latest).toBe(2);
+    const whole = await history(TEXTS);
+    const r = await importHistory(t.ctx, null, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: whole.dir });
+    expect(r).toMatchObject({ versions: TEXTS.length, resumedAfter: 2 });
+    for (let n = 1; n <= TEXTS.length; n++) expect(await t.ctx.repo.readBlobText(t.ctx.meta.get('versions', `resumed/${n}`)!.blob)).toBe(TEXTS[n - 1]);
+    // Running it once more, or with other files, changes nothing.
+    await expect(importHistory(t.ctx, null, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: whole.dir })).rejects.toMatchObject({ code: 'document_exists' });
+    const other = await history(['something else\n', ...TEXTS.slice(1)]);
+    await expect(importHistory(t.ctx, null, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: other.dir })).rejects.toMatchObject({ code: 'document_exists' });
+    expect(t.ctx.meta.get('documents', 'resumed')?.latest).toBe(TEXTS.length);
+  });
+});
+
 describe('EIP-1 corpus', () => {
   test(
     'imports 123 versions byte-identically; the diff law holds on 50 random pairs',
