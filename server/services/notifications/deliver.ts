@@ -38,20 +38,7 @@ export class MailWorker {
     let sent = 0;
     for (const m of due) {
       try {
-        await this.transport.send({
-          id: m.id,
-          messageId: m.messageId,
-          from: this.from,
-          to: m.to,
-          bcc: m.bcc,
-          subject: m.subject,
-          text: m.text,
-          html: m.html,
-          inReplyTo: m.inReplyTo,
-          references: m.references,
-          listId: listId({ baseUrl: ctx.mail.baseUrl, host: ctx.mail.host }),
-          listUnsubscribe: m.listUnsubscribe,
-        });
+        await this.transport.send({ ...m, from: this.from, listId: listId({ baseUrl: ctx.mail.baseUrl, host: ctx.mail.host }) });
         await this.record(m, { state: 'sent', attempts: m.attempts + 1, sentAt: ctx.clock().toISOString(), lastError: null }, 'mail.sent');
         sent++;
       } catch (e) {

@@ -3,22 +3,13 @@ import * as path from 'node:path';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { writeFileDurable } from '../fsutil.js';
+import type { MailRecord } from '../meta/schema.js';
 
-/** One message as the transport sends it. */
-export interface OutgoingMail {
-  id: number;
-  messageId: string;
+/** One message as the transport sends it: the queued record's content, plus the sender and the List-Id. */
+export type OutgoingMail = Pick<MailRecord, 'id' | 'messageId' | 'to' | 'bcc' | 'subject' | 'text' | 'html' | 'inReplyTo' | 'references' | 'listUnsubscribe'> & {
   from: string;
-  to: string[];
-  bcc: string[];
-  subject: string;
-  text: string;
-  html: string;
-  inReplyTo: string | null;
-  references: string[];
   listId: string;
-  listUnsubscribe: string | null;
-}
+};
 
 export interface MailTransport {
   readonly kind: 'smtp' | 'outbox';
