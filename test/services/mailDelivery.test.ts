@@ -105,7 +105,7 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
     expect(failed.lastError).toEqual(expect.any(String));
     expect(failed.lastError!.length).toBeGreaterThan(0);
     expect(Date.parse(failed.nextAttemptAt)).toBe(now + backoffMs(1));
-    expect(backoffMs(1)).toBe(30_000);
+    expect(backoffMs(1)).toBe(5_000);
     expect(failed.messageId).toBe(m0.messageId);
 
     // Not due yet: no new attempt.
@@ -113,7 +113,7 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
     expect(smtp.refusedAttempts).toBe(1);
     // Back, but still waiting for the backoff.
     smtp.accept();
-    s.clock.advance(29_000);
+    s.clock.advance(4_000);
     expect(await s.worker.tick()).toBe(0);
     expect(smtp.messages).toHaveLength(0);
     s.clock.advance(1000);
@@ -137,21 +137,21 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
     const first = s.mails()[0];
     expect(first.attempts).toBe(1);
     expect(first.lastError).toBeTruthy();
-    expect(Date.parse(first.nextAttemptAt)).toBe(t0 + 30_000);
+    expect(Date.parse(first.nextAttemptAt)).toBe(t0 + 5_000);
     // The pass stopped at the first failure: the others were not tried.
     expect(s.mails().slice(1).every((m) => m.attempts === 0 && m.state === 'pending')).toBe(true);
 
-    s.clock.advance(30_000);
+    s.clock.advance(5_000);
     const t1 = s.clock().getTime();
     expect(await s.worker.tick()).toBe(0);
     expect(s.mails()[0].attempts).toBe(2);
-    expect(Date.parse(s.mails()[0].nextAttemptAt)).toBe(t1 + 60_000);
+    expect(Date.parse(s.mails()[0].nextAttemptAt)).toBe(t1 + 10_000);
 
     await smtp.listen();
     expect(smtp.port).toBe(port);
     // Due again only after the backoff; the others were due all along and go first.
     expect(await s.worker.tick()).toBe(7);
-    s.clock.advance(60_000);
+    s.clock.advance(10_000);
     expect(await s.worker.tick()).toBe(1);
     expect(await s.worker.tick()).toBe(0);
     const counts = smtp.messageIdCounts();
@@ -161,7 +161,7 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
     expect(s.mails().every((m) => m.state === 'sent')).toBe(true);
   });
 
-  test('the backoff doubles from 30 s and stops growing at one hour; after MAX_ATTEMPTS the message is failed, and retryMail puts it back', async () => {
+  test('the backoff doubles from 5 s and stops growing at 15 minutes; after MAX_ATTEMPTS the message is failed, and retryMail puts it back', async () => {
     const s = await setup();
     smtp.refuse({ at: 'connect', code: 421 });
     await shareSome(s, 1);
@@ -180,8 +180,8 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
         expect(m.state).toBe('failed');
       }
     }
-    expect(pauses.slice(0, 8)).toEqual([30_000, 60_000, 120_000, 240_000, 480_000, 960_000, 1_920_000, 3_600_000]);
-    expect(Math.max(...pauses)).toBe(3_600_000);
+    expect(pauses.slice(0, 9)).toEqual([5_000, 10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 640_000, 900_000]);
+    expect(Math.max(...pauses)).toBe(900_000);
     expect(smtp.refusedAttempts).toBe(MAX_ATTEMPTS);
     expect(s.ctx.meta.auditLog(50).some((e) => e.action === 'mail.failed' && e.subject === `mail/${id}`)).toBe(true);
 

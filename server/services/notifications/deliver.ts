@@ -3,8 +3,11 @@ import type { MailRecord } from '../../store/meta/schema.js';
 import type { MailTransport } from '../../store/mail/transport.js';
 import type { Ctx } from '../context.js';
 
-/** Retry after 30 s, 1, 2, 4 … minutes, at most an hour apart; give up (failed, retryable by hand) after 48 attempts. */
-export const backoffMs = (attempts: number) => Math.min(3_600_000, 30_000 * 2 ** Math.max(0, attempts - 1));
+/**
+ * Retry after 5, 10, 20, 40 s … at most 15 minutes apart, so mail flows again soon after the
+ * server is back; give up (failed, retryable by hand) after 48 attempts, about ten hours.
+ */
+export const backoffMs = (attempts: number) => Math.min(900_000, 5_000 * 2 ** Math.max(0, attempts - 1));
 export const MAX_ATTEMPTS = 48;
 
 /**
