@@ -11,7 +11,7 @@ import { generate } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { testClock } from '../helpers/data.js';
 import { addUser } from '../../server/services/accounts/users.js';
-import { DESKTOP, PHONE, expectNoAxeViolations, launchBrowser, newReader, serveApp, shot } from './helpers.js';
+import { DESKTOP, PHONE, expectNoAxeViolations, launchBrowser, newReader, serveApp, shot, signInAs, submitLogin } from './helpers.js';
 
 const PASSWORD = 'a long enough password';
 
@@ -58,19 +58,9 @@ async function visit(page: Page, url: string, status = 200): Promise<void> {
   expect(res?.status()).toBe(status);
 }
 
-/** Fill the login form and press "Sign in" (the caller waits for where it leads). */
-async function submitLogin(page: Page, email: string, password: string): Promise<void> {
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
 /** Sign in through the form and insist it worked: the name is in the top bar. */
 async function signIn(page: Page, who: Who): Promise<void> {
-  await visit(page, '/login');
-  await submitLogin(page, PEOPLE[who].email, PASSWORD);
-  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
-  expect(await page.locator('.topbar .who').textContent()).toContain(PEOPLE[who].name);
+  await signInAs(page, base, PEOPLE[who], PASSWORD);
 }
 
 /** Press "Sign out" in the top bar; the front page comes back with "Sign in" instead of a name. */

@@ -11,7 +11,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { testClock } from '../helpers/data.js';
 import { addUser } from '../../server/services/accounts/users.js';
 import { createProposal, shareProposal } from '../../server/services/proposals/proposals.js';
-import { DESKTOP, PHONE, expectNoAxeViolations, launchBrowser, newReader, serveApp, shot } from './helpers.js';
+import { DESKTOP, PHONE, expectNoAxeViolations, launchBrowser, newReader, serveApp, shot, signInAs } from './helpers.js';
 
 const SLUG = 'terms-of-reference';
 const TITLE = 'Terms of Reference of the Multistakeholder Advisory Group';
@@ -58,13 +58,7 @@ afterAll(async () => {
 
 /** Sign in through the login form. */
 async function signIn(who: Who): Promise<void> {
-  const page = pages[who];
-  await page.goto(`${base}/login`);
-  await page.getByLabel('E-mail').fill(PEOPLE[who].email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
-  expect(await page.locator('.topbar .who').textContent()).toContain(PEOPLE[who].name);
+  await signInAs(pages[who], base, PEOPLE[who], PASSWORD);
 }
 
 /** Draft a proposal through the pages (starting from the published text) and share it. */

@@ -121,3 +121,19 @@ export async function expectNoAxeViolations(page: Page): Promise<void> {
   const violations = await axe(page);
   if (violations.length) throw new Error(describeViolations(page.url(), violations));
 }
+
+/** Fill the login form and press "Sign in" (the caller waits for where it leads). */
+export async function submitLogin(page: Page, email: string, password: string): Promise<void> {
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Sign in through the real form and insist it worked: the person's name is in the top bar. */
+export async function signInAs(page: Page, baseUrl: string, person: { email: string; name: string }, password: string): Promise<void> {
+  await page.goto(`${baseUrl}/login`);
+  await submitLogin(page, person.email, password);
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  const who = await page.locator('.topbar .who').textContent();
+  if (!who?.includes(person.name)) throw new Error(`signed in as ${person.email}, but the top bar shows ${JSON.stringify(who)}`);
+}

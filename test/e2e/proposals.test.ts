@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Browser, BrowserContext, Locator, Page, Response } from 'playwright-core';
 import { testClock } from '../helpers/data.js';
 import { addUser } from '../../server/services/accounts/users.js';
-import { DESKTOP, PHONE, expectNoAxeViolations, launchBrowser, newReader, serveApp, shot } from './helpers.js';
+import { DESKTOP, PHONE, expectNoAxeViolations, launchBrowser, newReader, serveApp, shot, signInAs } from './helpers.js';
 
 const SLUG = 'terms-of-reference';
 const DOC_TITLE = 'Terms of Reference of the Multistakeholder Advisory Group';
@@ -85,13 +85,7 @@ async function submit(page: Page, button: Locator): Promise<Response> {
 
 /** Sign in through the login form. */
 async function signIn(who: Who): Promise<void> {
-  const page = pages[who];
-  await page.goto(`${base}/login`);
-  await page.getByLabel('E-mail').fill(PEOPLE[who].email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
-  expect(await page.locator('.topbar .who').textContent()).toContain(PEOPLE[who].name);
+  await signInAs(pages[who], base, PEOPLE[who], PASSWORD);
 }
 
 const tabs = (page: Page) => page.getByRole('navigation', { name: 'Proposal views' });

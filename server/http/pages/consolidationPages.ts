@@ -22,8 +22,7 @@ import type { ConsolidationRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
 import { markdownUnder, proposalItem, threadsOf } from '../presenters/proposalView.js';
 import { attributeBlocks, consolidationView } from '../presenters/consolidationView.js';
-import { ruleOptions } from '../presenters/roundView.js';
-import { deadlineFromLocal, quorumFromPercent, suggestedDeadline as suggestAt, toLocalInput } from '../presenters/roundForm.js';
+import { deadlineFromLocal, quorumFromPercent, roundFormLocals } from '../presenters/roundForm.js';
 import { commentPages } from './commentPages.js';
 import { checked, done, field, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
 import { page } from './render.js';
@@ -32,7 +31,6 @@ import { page } from './render.js';
 export function consolidationPages(ctx: Ctx): Router {
   const r = Router();
 
-  const nowInput = () => toLocalInput(ctx.clock().toISOString());
 
   // ── Consolidate: pick shared proposals ───────────────────────────────────
   /** The document, if the actor may consolidate it (404 / 403 / 401 otherwise). */
@@ -118,11 +116,9 @@ export function consolidationPages(ctx: Ctx): Router {
       sources,
       counts: changeCounts(changes),
       threads: threadsOf(ctx, placed, actor).map((t) => t.view),
-      rules: ruleOptions(),
-      roundForm: { rule: 'consensus', quorum: '50', closesAt: suggestAt(ctx.clock()) },
+      ...roundFormLocals(ctx.clock()),
       publishForm: { summary: c.summary },
       comment: { body: '', quote: '', replyTo: null },
-      minDeadline: nowInput(),
       notice: takeNotice(req),
       error: null,
       errorCode: null,
