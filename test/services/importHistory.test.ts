@@ -368,23 +368,22 @@ describe('an interrupted import goes on where it stopped', () => {
   });
 });
 
-describe('EIP-1 corpus', () => {
+// Chosen at load: without ../shared/corpus this suite shows as skipped, never as passed.
+const eipSource = path.join(corpusDir, 'eip-1');
+const haveEip = fs.existsSync(path.join(eipSource, 'versions')) && fs.existsSync(path.join(eipSource, 'versions.tsv'));
+if (!haveEip) console.warn(`EIP-1 corpus tests skipped: ${eipSource} is absent`);
+
+(haveEip ? describe : describe.skip)('EIP-1 corpus', () => {
   test(
     'imports 123 versions byte-identically; the diff law holds on 50 random pairs',
     async () => {
-      const src = path.join(corpusDir, 'eip-1');
-      if (!fs.existsSync(path.join(src, 'versions')) || !fs.existsSync(path.join(src, 'versions.tsv'))) {
-        console.log('corpus not found: skipping EIP-1 import test');
-        return;
-      }
+      const src = eipSource;
       const t = await fresh();
       const dir = path.join(src, 'versions');
       const files = (await fsp.readdir(dir)).filter((f) => !f.startsWith('.')).sort();
       expect(files).toHaveLength(123);
 
-      const started = Date.now();
       await importHistory(t.ctx, null, { slug: 'eip-1', title: 'EIP Purpose and Guidelines', group: 'mag', dir, tsv: path.join(src, 'versions.tsv') });
-      const importMs = Date.now() - started;
 
       const versions = listVersions(t.ctx, 'eip-1');
       expect(versions.map((v) => v.number)).toEqual(files.map((_, i) => files.length - i));
@@ -416,7 +415,6 @@ describe('EIP-1 corpus', () => {
         seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
         return 1 + ((seed >>> 8) % k);
       };
-      const diffStarted = Date.now();
       for (let i = 0; i < 50; i++) {
         const a = next(123);
         const b = i % 10 === 0 ? a : next(123);
@@ -425,8 +423,6 @@ describe('EIP-1 corpus', () => {
         expect(d.changes.filter((c) => c.op !== 'delete').map((c) => c.text).join('')).toBe(texts[b]);
         d.changes.forEach((c) => expect(c.text).not.toBe(''));
       }
-      const diffMs = Date.now() - diffStarted;
-      console.log(`EIP-1: imported 123 versions in ${importMs} ms; 50 diffs in ${diffMs} ms`);
     },
     120_000,
   );

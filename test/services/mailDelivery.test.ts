@@ -14,7 +14,7 @@ import { requestPasswordReset } from '../../server/services/accounts/links.js';
 import { backoffMs, MailWorker, MAX_ATTEMPTS, retryMail } from '../../server/services/notifications/deliver.js';
 import { listId } from '../../server/domain/mail.js';
 import { openRound } from '../../server/services/rounds/rounds.js';
-import { outboxTransport, smtpTransport, type MailTransport, type OutgoingMail } from '../../server/store/mail/transport.js';
+import { outboxTransport, SMTP_TIMEOUTS, smtpTransport, type MailTransport, type OutgoingMail } from '../../server/store/mail/transport.js';
 import type { MailRecord } from '../../server/store/meta/schema.js';
 import { openTestData, testClock, type TestData } from '../helpers/data.js';
 import { committee, S1, S2, sharedProposal } from '../helpers/people.js';
@@ -49,11 +49,11 @@ async function data(clock: Clock, opts: { listAddress?: string; dataDir?: string
   return t;
 }
 
-async function setup(opts: { listAddress?: string } = {}) {
+async function setup(opts: { listAddress?: string; transport?: MailTransport } = {}) {
   const clock = testClock('2026-03-01T09:00:00Z');
   const t = await data(clock, opts);
   const who = await committee(t.ctx);
-  const transport = smtpTransport(smtp.url);
+  const transport = opts.transport ?? smtpTransport(smtp.url);
   cleanups.push(async () => transport.close());
   const worker = new MailWorker(t.ctx, transport, FROM);
   const mail = (id: number) => t.ctx.meta.get('mails', id)!;
@@ -227,20 +227,27 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
 // stops answering holds the MailWorker — and, in server/main.ts, the whole periodic sweep, so
 // rounds stop closing at their deadline — for up to ten minutes per attempt.
 describe('a mail server that hangs', () => {
-  test(
-    'a send to a server that never answers gives up within 35 s and is recorded as a failed attempt',
-    async () => {
-      const s = await setup();
-      await shareSome(s, 1);
-      smtp.stall();
-      const started = Date.now();
-      const outcome = await Promise.race([s.worker.tick().then(() => 'settled'), new Promise((r) => setTimeout(() => r('still waiting'), 35_000))]);
-      expect({ outcome, afterSeconds: Math.round((Date.now() - started) / 1000) }).toEqual({ outcome: 'settled', afterSeconds: expect.any(Number) });
-      expect(s.mails()[0]).toMatchObject({ state: 'pending', attempts: 1 });
-      // (the afterEach drops the hanging connection by restarting the server)
-    },
-    45_000,
-  );
+  test('a send to a server that never answers gives up after the socket timeout and is recorded as a failed attempt', async () => {
+    // The production timeouts (SMTP_TIMEOUTS: 15 s to connect or greet, 30 s of silence) scaled
+    // down, so the test is about the mechanism: the send settles once the socket timeout passes.
+    const timeouts = { connection: 300, greeting: 300, socket: 600 };
+    const s = await setup({ transport: smtpTransport(smtp.url, timeouts) });
+    await shareSome(s, 1);
+    smtp.stall();
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([s.worker.tick().then(() => 'settled'), new Promise((r) => (timer = setTimeout(() => r('still waiting'), 10_000)))]);
+    clearTimeout(timer);
+    const waited = Date.now() - started;
+    expect(outcome).toBe('settled');
+    expect(waited).toBeGreaterThanOrEqual(timeouts.greeting - 50);
+    expect(waited).toBeLessThan(10_000);
+    expect(s.mails()[0]).toMatchObject({ state: 'pending', attempts: 1 });
+    // (the afterEach drops the hanging connection by restarting the server)
+  });
+  test('production timeouts are bounded: never nodemailer\'s 10 minutes', () => {
+    expect(SMTP_TIMEOUTS).toEqual({ connection: 15_000, greeting: 15_000, socket: 30_000 });
+  });
 });
 
 describe('restart mid-queue', () => {

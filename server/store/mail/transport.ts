@@ -38,10 +38,19 @@ function options(m: OutgoingMail): Mail.Options {
   };
 }
 
+/** How long a send waits for a mail server, in ms (nodemailer's own default is 10 minutes). */
+export interface SmtpTimeouts {
+  connection: number;
+  greeting: number;
+  socket: number;
+}
+
+export const SMTP_TIMEOUTS: SmtpTimeouts = { connection: 15_000, greeting: 15_000, socket: 30_000 };
+
 /** SMTP through nodemailer (`SMTP_URL`, e.g. smtp://user:pass@host:587). */
-export function smtpTransport(url: string): MailTransport {
+export function smtpTransport(url: string, timeouts: SmtpTimeouts = SMTP_TIMEOUTS): MailTransport {
   // A mail server that stops answering must not hold the queue for nodemailer's default 10 minutes.
-  const t = nodemailer.createTransport({ url, connectionTimeout: 15_000, greetingTimeout: 15_000, socketTimeout: 30_000 });
+  const t = nodemailer.createTransport({ url, connectionTimeout: timeouts.connection, greetingTimeout: timeouts.greeting, socketTimeout: timeouts.socket });
   return {
     kind: 'smtp',
     send: async (m) => {
