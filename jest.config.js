@@ -8,4 +8,7 @@ export default {
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 30000,
+  // Two workers on two cores: most suites wait on disk, child processes or scrypt, not the CPU.
+  maxWorkers: 2,
+  globalSetup: '<rootDir>/test/setup/build.mjs',
 };

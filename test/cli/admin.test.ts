@@ -1,5 +1,5 @@
 /**
- * The real admin CLI (`tsx server/cli/main.ts`, what `npm run admin` runs) as a child process
+ * The real admin CLI (dist/admin.js, what `npm run admin` runs) as a child process
  * on a temporary DATA_DIR: help, the user and token commands, JSON out / JSON errors with a
  * non-zero exit, passwords from stdin, going through a running server's admin socket, and
  * stale or live locks.
@@ -14,11 +14,11 @@ import { openData } from '../../server/bootstrap.js';
 import { checkCredentials } from '../../server/services/auth/authenticate.js';
 import { LoginThrottle } from '../../server/services/auth/throttle.js';
 import { openTestApp, projectRoot, tempDir } from '../helpers/data.js';
+import { bin, childEnv } from '../helpers/bin.js';
 
 // scrypt (~300 ms a hash, two at a time) and child processes are slow on a busy machine.
 jest.setTimeout(120_000);
 
-const TSX = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
 let dataDir: string;
 let work: string;
 
@@ -31,9 +31,10 @@ interface Run {
 /** Run the CLI with DATA_DIR, cwd the project root, optional stdin. */
 function cli(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, ['server/cli/main.ts', ...args], {
+    const [node, argv] = bin.admin;
+    const child = spawn(node, [...argv, ...args], {
       cwd: projectRoot,
-      env: { ...process.env, NODE_OPTIONS: '', DATA_DIR: dataDir, ...opts.env },
+      env: childEnv({ DATA_DIR: dataDir, ...opts.env }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -255,9 +256,9 @@ describe('while a server holds the data folder', () => {
   beforeAll(async () => {
     port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    server = spawn(bin.server[0], [...bin.server[1]], {
       cwd: projectRoot,
-      env: { ...process.env, NODE_OPTIONS: '', DATA_DIR: dataDir, PORT: String(port), BASE_URL: '', SESSION_SECRET: '' },
+      env: childEnv({ DATA_DIR: dataDir, PORT: String(port), BASE_URL: '', SESSION_SECRET: '' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     server.stdout!.setEncoding('utf8').on('data', (c: string) => (serverOut += c));

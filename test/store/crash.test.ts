@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { GitRepository } from '../../server/store/git/repository.js';
 import { MetaStore } from '../../server/store/meta/metaStore.js';
 import { fsckProblems, git, tmp } from './gitHelpers.js';
+import { bin, childEnv } from '../helpers/bin.js';
 
 /**
  * kill -9 a writer at random moments, 30 times on the same repository: the repository must
@@ -14,8 +15,8 @@ import { fsckProblems, git, tmp } from './gitHelpers.js';
  */
 const here = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.resolve(here, '../..');
-const gitChild = path.join(here, 'fixtures', 'commitLoop.ts');
-const metaChild = path.join(here, 'fixtures', 'metaLoop.ts');
+const gitChild = 'commitLoop';
+const metaChild = 'metaLoop';
 const RUNS = 30;
 
 /** A small seeded PRNG so that a failing sequence of kill delays can be replayed (seed printed on failure). */
@@ -40,9 +41,8 @@ interface RunResult {
 /** Start a writer, wait for its first acknowledged write, SIGKILL it `delay` ms later; resolve with what it acknowledged. */
 function runAndKill(child: string, target: string, run: number, delay: number): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env.NODE_OPTIONS; // jest's --experimental-vm-modules is not for the child
-    const p = spawn(process.execPath, ['--import', 'tsx', child, target, String(run)], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [node, argv] = bin.fixture(child);
+    const p = spawn(node, [...argv, target, String(run)], { cwd: projectRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     const commits: string[] = [];
     const tags: string[] = [];
     const acks: string[] = [];

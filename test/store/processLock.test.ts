@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import { acquireLock, DataDirBusyError, liveHolder, readLock, type LockInfo } from '../../server/store/processLock.js';
 import { tmp } from './gitHelpers.js';
 import { projectRoot } from '../helpers/data.js';
+import { bin, childEnv } from '../helpers/bin.js';
 
-const fixtures = path.join(projectRoot, 'test/store/fixtures');
 
 let dir: string;
 const children: ChildProcess[] = [];
@@ -107,7 +107,7 @@ describe('acquireLock', () => {
 
   test('a lock held by a live other process is refused with DataDirBusyError naming role and PID', async () => {
     for (const role of ['server', 'cli'] as const) {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(fixtures, 'holdLock.ts'), dir, role], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(bin.fixture('holdLock')[0], [...bin.fixture('holdLock')[1], dir, role], { cwd: projectRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
       await new Promise<void>((resolve, reject) => {
         child.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
         child.on('exit', (code) => reject(new Error(`holder exited early (${code})`)));

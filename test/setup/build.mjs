@@ -1,0 +1,29 @@
+// Jest globalSetup: build dist/ (what `npm start` and `npm run admin` run) and the child
+// processes of the crash tests once, so that tests spawn plain node (~0.25 s) instead of a
+// TypeScript loader (~0.8 s) each time, and always against the current source.
+import { build } from 'esbuild';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildAll } from '../../scripts/build.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export default async function globalSetup() {
+  await buildAll({ quiet: true });
+  const fixtures = path.join(root, 'test', 'store', 'fixtures');
+  const entryPoints = Object.fromEntries(
+    fs.readdirSync(fixtures).filter((f) => f.endsWith('.ts')).map((f) => [f.replace(/\.ts$/, ''), path.join(fixtures, f)]),
+  );
+  await build({
+    absWorkingDir: root,
+    entryPoints,
+    outdir: path.join(root, 'test-output', 'bin'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+}
