@@ -70,8 +70,11 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use('/assets', express.static(path.join(root, 'public'), { maxAge: '1h', index: false }));
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
+  // 503 while the stores cannot write (the last write failed and a probe write fails too).
+  app.get('/healthz', async (_req, res) => {
+    const [meta, git] = await Promise.all([ctx.meta.writable(), ctx.repo.health.check()]);
+    if (meta && git) return void res.json({ ok: true });
+    res.status(503).json({ ok: false, storage: { meta: ctx.meta.writeState, git: ctx.repo.health.state } });
   });
 
   const throttle = new LoginThrottle(ctx.clock);

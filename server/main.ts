@@ -8,9 +8,12 @@ import { sweepRounds } from './services/rounds/rounds.js';
 import { MailWorker } from './services/notifications/deliver.js';
 import { composeDigests } from './services/notifications/digest.js';
 import { outboxTransport, smtpTransport } from './store/mail/transport.js';
+import { DIR_MODE, warnIfShared } from './store/fsutil.js';
 
 /** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
 async function main() {
+  // Everything Ratify creates (data folder, git objects, mails with live links) is private to its user.
+  process.umask(0o077);
   let config;
   try {
     config = loadConfig();
@@ -18,7 +21,8 @@ async function main() {
     console.error((e as Error).message);
     process.exit(2);
   }
-  await fsp.mkdir(config.dataDir, { recursive: true });
+  await fsp.mkdir(config.dataDir, { recursive: true, mode: DIR_MODE });
+  await warnIfShared(config.dataDir);
   let data;
   try {
     data = await openData(config, 'server');
@@ -26,6 +30,12 @@ async function main() {
     console.error(`Ratify cannot start: ${(e as Error).message}`);
     process.exit(1);
   }
+  // A journal write that failed and could not be undone: memory and disk may differ. Exit so
+  // that the supervisor restarts the server, which then reads the journal again.
+  data.ctx.meta.onFatal((e) => {
+    console.error('The journal cannot be written or repaired; exiting so that the server is restarted.', e);
+    process.exit(70);
+  });
   const socket = socketPathFor(config.dataDir);
   const admin = await listenAdminSocket(data.ctx, socket);
   await data.setSocket(socket);

@@ -48,6 +48,9 @@ function finish(outcome: { result?: unknown; error?: { code: string; message: st
   }
 }
 
+// What the CLI creates in DATA_DIR (a fresh data folder, git objects, mails) is private to its user.
+process.umask(0o077);
+
 const run = (name: string) => (opts: Record<string, unknown>) => execute({ name, args: opts, cwd: process.cwd() });
 
 /** The password from standard input, without its trailing newline (never from argv: it would show in `ps`). */

@@ -2,7 +2,7 @@
  * One error family for every refusal the product makes. Each carries a stable `code`
  * (asserted by tests and shown to API clients) and maps to one HTTP status in http/errors.ts.
  */
-export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'too_large' | 'throttled';
+export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'too_large' | 'throttled' | 'storage_full' | 'unavailable';
 
 export class DomainError extends Error {
   constructor(
@@ -25,5 +25,11 @@ export const notFound = (code: string, message: string) => new DomainError('not_
 export const conflict = (code: string, message: string, data?: Record<string, unknown>) =>
   new DomainError('conflict', code, message, data);
 export const tooLarge = (code: string, message: string) => new DomainError('too_large', code, message);
+
+/** The disk refused a write (full or failing): nothing of the change was kept; try again later. */
+export const storageFull = () =>
+  new DomainError('storage_full', 'storage_full', 'The server has no room left to store this change. Nothing of it was kept; please try again later.');
+export const storageUnavailable = () =>
+  new DomainError('unavailable', 'storage_unavailable', 'The server cannot store changes at the moment. Nothing of this one was kept; please try again later.');
 
 export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;

@@ -10,6 +10,8 @@ export const STATUS: Record<ErrorKind, number> = {
   conflict: 409,
   too_large: 413,
   throttled: 429,
+  unavailable: 503,
+  storage_full: 507,
 };
 
 const TITLES: Record<number, string> = {
@@ -21,6 +23,8 @@ const TITLES: Record<number, string> = {
   413: 'Too large',
   429: 'Too many attempts',
   500: 'Something went wrong on our side',
+  503: 'Not available just now',
+  507: 'No room left to store this',
 };
 
 /** Turn what express or a body parser throws into our error family; unknown errors stay unknown. */

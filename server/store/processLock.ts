@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { writeFileDurable } from './fsutil.js';
+import { mkdirPrivate, writeFileDurable } from './fsutil.js';
 
 /** Who holds the data folder: the server (which then also answers admin commands on `socket`) or a CLI run. */
 export interface LockInfo {
@@ -60,8 +60,8 @@ export async function acquireLock(dataDir: string, info: Omit<LockInfo, 'pid' | 
   const mine: LockInfo = { pid: process.pid, since: new Date().toISOString(), ...info };
   const tmp = path.join(real, 'meta', 'tmp');
   const write = async () => {
-    await fsp.mkdir(tmp, { recursive: true });
-    await writeFileDurable(file, JSON.stringify(mine), tmp, undefined, 0o600);
+    await mkdirPrivate(tmp);
+    await writeFileDurable(file, JSON.stringify(mine), tmp);
   };
   await write();
   return {

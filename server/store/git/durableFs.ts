@@ -1,26 +1,48 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { fsyncDir, writeFileDurable } from '../fsutil.js';
+import { DIR_MODE, fsyncDir, isStorageError, storageError, writeFileDurable } from '../fsutil.js';
+import type { WriteHealth } from '../health.js';
 
 /**
  * The `fs` isomorphic-git writes through. isomorphic-git writes objects and refs in place
  * without fsync, so a kill -9 can leave empty refs and 0-byte objects (measured: 6 of 70
  * repos). Here every write goes to a temporary file outside `refs/`, is fsynced, renamed into
- * place, and the folder is fsynced; new folders are fsynced into their parent.
+ * place, and the folder is fsynced; new folders are fsynced into their parent. A write the
+ * disk refuses (full, failing) leaves no partial object or ref: the temporary file is removed
+ * and the caller gets the storage error (507/503). Files are 0600, folders 0700.
  */
-export function durableFs(tmpDir: string) {
+export function durableFs(tmpDir: string, health?: WriteHealth) {
   let tmpReady: Promise<unknown> | null = null;
+  const refused = (e: unknown) => {
+    const err = storageError(e);
+    if (isStorageError(err)) health?.failed(err);
+    return err;
+  };
 
   async function writeFile(file: string, data: string | Uint8Array, options?: unknown): Promise<void> {
-    await (tmpReady ??= fsp.mkdir(tmpDir, { recursive: true }));
+    try {
+      await (tmpReady ??= fsp.mkdir(tmpDir, { recursive: true, mode: DIR_MODE }));
+    } catch (e) {
+      tmpReady = null;
+      throw refused(e);
+    }
     const encoding = typeof options === 'string' ? options : (options as { encoding?: string } | undefined)?.encoding;
     // A missing folder makes the rename fail with ENOENT; isomorphic-git then creates it and retries.
-    await writeFileDurable(file, data, tmpDir, encoding as BufferEncoding | undefined);
+    try {
+      await writeFileDurable(file, data, tmpDir, encoding as BufferEncoding | undefined);
+    } catch (e) {
+      throw refused(e);
+    }
+    health?.succeeded();
   }
 
   async function mkdir(dir: string, options?: unknown): Promise<void> {
-    await fsp.mkdir(dir, options as never);
-    await fsyncDir(path.dirname(dir));
+    try {
+      await fsp.mkdir(dir, { ...(typeof options === 'object' ? options : {}), mode: DIR_MODE });
+      await fsyncDir(path.dirname(dir));
+    } catch (e) {
+      throw refused(e);
+    }
   }
 
   return {

@@ -3,6 +3,8 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { durableFs, sweepTmp } from './durableFs.js';
 import { Mutex } from './mutex.js';
+import { WriteHealth } from '../health.js';
+import { DIR_MODE } from '../fsutil.js';
 import { Lru } from '../../util/lru.js';
 import { conflict, DomainError } from '../../domain/errors.js';
 
@@ -68,8 +70,12 @@ export class GitRepository {
   /** Decoded texts by blob id, up to ~64 MB of UTF-16. */
   private readonly texts = new Lru<string>(32 * 1024 * 1024, (s) => s.length);
 
+  /** Whether the last write to the repository succeeded (for /healthz). */
+  readonly health: WriteHealth;
+
   private constructor(readonly gitdir: string) {
-    this.fs = durableFs(path.join(gitdir, 'ratify-tmp'));
+    this.health = new WriteHealth(path.join(gitdir, 'ratify-tmp'));
+    this.fs = durableFs(path.join(gitdir, 'ratify-tmp'), this.health);
   }
 
   /** Open (creating when absent) the bare repository at `gitdir` and check every ref resolves. */
@@ -80,7 +86,7 @@ export class GitRepository {
       .then(() => true)
       .catch(() => false);
     if (!exists) {
-      await fsp.mkdir(gitdir, { recursive: true });
+      await fsp.mkdir(gitdir, { recursive: true, mode: DIR_MODE });
       await git.init({ fs: repo.fs, gitdir, bare: true, defaultBranch: 'main' });
     }
     await sweepTmp(path.join(gitdir, 'ratify-tmp'));

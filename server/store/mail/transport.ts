@@ -1,8 +1,7 @@
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
-import { writeFileDurable } from '../fsutil.js';
+import { mkdirPrivate, writeFileDurable } from '../fsutil.js';
 import type { MailRecord } from '../meta/schema.js';
 
 /** One message as the transport sends it: the queued record's content, plus the sender and the List-Id. */
@@ -62,7 +61,8 @@ export function smtpTransport(url: string, timeouts: SmtpTimeouts = SMTP_TIMEOUT
 
 /**
  * The embedded default: each message becomes `DATA_DIR/outbox/<id>.eml`, written durably.
- * Writing the same message again replaces the same file — never a second copy.
+ * Writing the same message again replaces the same file — never a second copy. A write the
+ * disk refuses leaves no partial file and fails the send (the queue tries again later).
  */
 export function outboxTransport(dir: string): MailTransport {
   const build = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
@@ -70,7 +70,10 @@ export function outboxTransport(dir: string): MailTransport {
   return {
     kind: 'outbox',
     send: async (m) => {
-      await (ready ??= fsp.mkdir(path.join(dir, 'tmp'), { recursive: true }));
+      await (ready ??= mkdirPrivate(path.join(dir, 'tmp')).catch((e) => {
+        ready = null;
+        throw e;
+      }));
       const info = (await build.sendMail(options(m))) as unknown as { message: Buffer };
       await writeFileDurable(path.join(dir, `${String(m.id).padStart(6, '0')}.eml`), info.message, path.join(dir, 'tmp'));
     },

@@ -1,6 +1,6 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { fsyncDir } from '../fsutil.js';
+import { FILE_MODE, fsyncDir, mkdirPrivate, shortWrite, storageError } from '../fsutil.js';
 
 /** One state change as written: who, when, what happened, and the record changes it made. */
 export interface JournalEntry {
@@ -13,60 +13,133 @@ export interface JournalEntry {
 
 export type RecordChange = { put: string; id: string; value: unknown } | { del: string; id: string };
 
+/** What a writer hands in: the journal numbers it when it is written. */
+export type NewEntry = Omit<JournalEntry, 'seq'>;
+
+/** The part of a file handle the journal uses (tests inject handles that fail). */
+export interface JournalFile {
+  write(buffer: Uint8Array, offset: number, length: number): Promise<{ bytesWritten: number }>;
+  sync(): Promise<void>;
+  truncate(len: number): Promise<void>;
+  close(): Promise<void>;
+}
+/** Open `file` for appending (created 0600 when absent). */
+export type OpenJournalFile = (file: string) => Promise<JournalFile>;
+const openForAppend: OpenJournalFile = (file) => fsp.open(file, 'a', FILE_MODE);
+
 const SEGMENT = /^journal-(\d{12})\.jsonl$/;
 const segmentName = (firstSeq: number) => `journal-${String(firstSeq).padStart(12, '0')}.jsonl`;
+
+/** A segment being appended to: its handle, the byte length of its complete lines, and how many. */
+interface Segment {
+  file: JournalFile;
+  good: number;
+  lines: number;
+}
+
+interface Parsed {
+  entries: JournalEntry[];
+  /** Bytes of complete lines before a torn tail (= the file's length when there is none). */
+  good: number;
+}
+
+const asEntry = (line: Buffer): JournalEntry | null => {
+  try {
+    const e = JSON.parse(line.toString('utf8')) as JournalEntry;
+    return e && typeof e === 'object' && Number.isInteger(e.seq) ? e : null;
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * Read one segment. A torn tail — a partial line, NUL bytes a full disk or a crash left, any
+ * unreadable region with no readable line after it — was never acknowledged and is reported
+ * for cutting. An unreadable line followed by a readable one is damage: lines after it were
+ * acknowledged, so the journal refuses to open rather than drop them.
+ */
+function parseSegment(name: string, raw: Buffer): Parsed {
+  const entries: JournalEntry[] = [];
+  let good = 0;
+  let bad = -1;
+  for (let start = 0; start < raw.length; ) {
+    const nl = raw.indexOf(0x0a, start);
+    const end = nl < 0 ? raw.length : nl;
+    const entry = nl < 0 ? null : asEntry(raw.subarray(start, end));
+    if (entry && bad >= 0) throw new Error(`The journal segment ${name} is damaged at byte ${bad}; restore it from a backup.`);
+    if (entry) {
+      entries.push(entry);
+      good = end + 1;
+    } else if (bad < 0) bad = start;
+    start = end + 1;
+  }
+  return { entries, good };
+}
 
 /**
  * The append-only journal: JSON lines in numbered segment files, each line one whole change.
  * Lines are appended and fsynced in groups (one fsync for all changes waiting), so the cost of
- * a write does not depend on history. A torn last line (a crash during the write that was never
- * acknowledged) is cut off when the journal is opened.
+ * a write does not depend on history. An entry is numbered when its group is written, and
+ * counts only once every byte of the group is written and fsynced: then `onDurable` sees it
+ * (before the writer is told). A short or failed write or fsync rejects the whole group with a
+ * storage error and cuts the file back to its last complete line, so the next group is not
+ * appended after a torn one; if even that cut fails the journal is broken (`onBroken`).
  */
 export class Journal {
-  private handle: fsp.FileHandle | null = null;
-  private pending: { line: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private seg: Segment | null = null;
+  private pending: { entry: NewEntry; resolve: (e: JournalEntry) => void; reject: (e: unknown) => void }[] = [];
   private flushing: Promise<void> | null = null;
-  private segmentLines = 0;
+  private lastSeq = 0;
+  private brokenBy: unknown = null;
+  /** Older segments whose torn tail was cut at open, and the index in `all` where the cut was. */
+  private readonly tornTails: { name: string; at: number }[] = [];
+  /** Called with each group once it is durable, before any writer of it is told. */
+  onDurable: (entries: JournalEntry[]) => void = () => {};
+  /** Called once when the journal can no longer be written (a failed write could not be undone). */
+  onBroken: (e: unknown) => void = () => {};
 
-  private constructor(private readonly dir: string) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly openFile: OpenJournalFile,
+  ) {}
 
-  /** Open the journal in `dir`, repairing a torn tail, and return every entry after `afterSeq`. */
-  static async open(dir: string, afterSeq: number): Promise<{ journal: Journal; entries: JournalEntry[]; all: JournalEntry[] }> {
-    await fsp.mkdir(dir, { recursive: true });
-    const j = new Journal(dir);
+  /** Open the journal in `dir`, cutting a torn tail, and return every entry after `afterSeq`. */
+  static async open(
+    dir: string,
+    afterSeq: number,
+    opts: { openFile?: OpenJournalFile } = {},
+  ): Promise<{ journal: Journal; entries: JournalEntry[]; all: JournalEntry[] }> {
+    await mkdirPrivate(dir);
+    const j = new Journal(dir, opts.openFile ?? openForAppend);
     const segments = await j.segments();
     const all: JournalEntry[] = [];
+    let lastLines = 0;
     for (const [i, name] of segments.entries()) {
       const file = path.join(dir, name);
-      const raw = await fsp.readFile(file, 'utf8');
-      let good = 0;
-      let lines = 0;
-      for (let start = 0; start < raw.length; ) {
-        const end = raw.indexOf('\n', start);
-        if (end < 0) break; // no newline: torn write
-        try {
-          all.push(JSON.parse(raw.slice(start, end)) as JournalEntry);
-        } catch {
-          // Only the very last line may be torn (a crash mid-write, never acknowledged);
-          // damage anywhere else would silently drop acknowledged changes: refuse to start.
-          if (i !== segments.length - 1 || raw.indexOf('\n', end + 1) >= 0) {
-            throw new Error(`The journal segment ${name} is damaged at character ${start}; restore it from a backup.`);
-          }
-          break;
-        }
-        good = end + 1;
-        lines++;
-        start = end + 1;
-      }
+      const raw = await fsp.readFile(file);
+      const { entries, good } = parseSegment(name, raw);
+      const cutAt = all.length + entries.length;
+      all.push(...entries);
       if (good < raw.length) {
-        if (i !== segments.length - 1) throw new Error(`The journal segment ${name} is damaged in the middle.`);
-        await fsp.truncate(file, Buffer.byteLength(raw.slice(0, good)));
+        // A torn tail in an older segment (a group that failed while a snapshot began a new
+        // segment) may be cut only if no acknowledged entry is missing: numbering goes on
+        // without a gap in the next segment.
+        if (i < segments.length - 1) j.tornTails.push({ name, at: cutAt });
+        await fsp.truncate(file, good);
       }
-      if (i === segments.length - 1) j.segmentLines = lines;
+      if (i === segments.length - 1) lastLines = entries.length;
+    }
+    for (let k = 1; k < all.length; k++) {
+      if (all[k].seq !== all[k - 1].seq + 1) {
+        const where = j.tornTails.find((t) => t.at === k)?.name ?? 'the journal';
+        throw new Error(`Entries ${all[k - 1].seq + 1}–${all[k].seq - 1} are missing from ${where}; restore it from a backup.`);
+      }
     }
     const last = segments.at(-1);
-    const nextSeq = (all.at(-1)?.seq ?? afterSeq) + 1;
-    j.handle = await fsp.open(path.join(dir, last ?? segmentName(nextSeq)), 'a', 0o600);
+    j.lastSeq = all.at(-1)?.seq ?? afterSeq;
+    const name = last ?? segmentName(j.lastSeq + 1);
+    const good = last ? (await fsp.stat(path.join(dir, last))).size : 0;
+    j.seg = { file: await j.openFile(path.join(dir, name)), good, lines: lastLines };
     if (!last) await fsyncDir(dir);
     return { journal: j, entries: all.filter((e) => e.seq > afterSeq), all };
   }
@@ -77,13 +150,19 @@ export class Journal {
 
   /** Lines in the current segment (a snapshot is due when it grows large). */
   get linesInSegment(): number {
-    return this.segmentLines;
+    return this.seg?.lines ?? 0;
   }
 
-  /** Append an entry; resolves once it is on disk. */
-  append(entry: JournalEntry): Promise<void> {
+  /** The error that broke the journal, or null while it can be written. */
+  get broken(): unknown {
+    return this.brokenBy;
+  }
+
+  /** Append an entry; resolves with it, numbered, once it is on disk. */
+  append(entry: NewEntry): Promise<JournalEntry> {
+    if (this.brokenBy) return Promise.reject(this.brokenBy);
     return new Promise((resolve, reject) => {
-      this.pending.push({ line: `${JSON.stringify(entry)}\n`, resolve, reject });
+      this.pending.push({ entry, resolve, reject });
       this.flushing ??= this.flush();
     });
   }
@@ -91,21 +170,53 @@ export class Journal {
   private async flush(): Promise<void> {
     while (this.pending.length) {
       const batch = this.pending.splice(0);
-      // One handle for the whole batch: a rotation in between must not split write and fsync.
-      const h = this.handle!;
-      try {
-        await h.write(batch.map((b) => b.line).join(''));
-        await h.sync();
-        this.segmentLines += batch.length;
-        batch.forEach((b) => b.resolve());
-      } catch (e) {
-        batch.forEach((b) => b.reject(e));
+      if (this.brokenBy) {
+        batch.forEach((b) => b.reject(this.brokenBy));
+        continue;
       }
+      // One segment for the whole group: a rotation in between must not split write and fsync.
+      const seg = this.seg!;
+      const entries = batch.map((b, i): JournalEntry => ({ seq: this.lastSeq + 1 + i, ...b.entry }));
+      const bytes = Buffer.from(entries.map((e) => `${JSON.stringify(e)}\n`).join(''), 'utf8');
+      try {
+        for (let off = 0; off < bytes.length; ) {
+          const { bytesWritten } = await seg.file.write(bytes, off, bytes.length - off);
+          if (!(bytesWritten > 0)) throw shortWrite();
+          off += bytesWritten;
+        }
+        await seg.file.sync();
+      } catch (e) {
+        const err = storageError(e);
+        await this.cutBack(seg, err);
+        batch.forEach((b) => b.reject(err));
+        continue;
+      }
+      seg.good += bytes.length;
+      seg.lines += entries.length;
+      this.lastSeq += entries.length;
+      this.onDurable(entries);
+      batch.forEach((b, i) => b.resolve(entries[i]));
     }
     this.flushing = null;
   }
 
-  /** Wait until everything appended so far is on disk. */
+  /**
+   * Undo a failed group: cut the segment back to its complete lines and fsync, so that what
+   * comes next starts on a line of its own (and after an fsync error, no page of the failed
+   * group lingers as if written). If that fails too, nothing more can be written safely.
+   */
+  private async cutBack(seg: Segment, cause: unknown): Promise<void> {
+    try {
+      await seg.file.truncate(seg.good);
+      await seg.file.sync();
+    } catch {
+      if (this.brokenBy) return;
+      this.brokenBy = storageError(cause);
+      this.onBroken(cause);
+    }
+  }
+
+  /** Wait until everything appended so far is on disk (or refused). */
   async drain(): Promise<void> {
     while (this.flushing) await this.flushing;
   }
@@ -113,19 +224,23 @@ export class Journal {
   /** Start a new segment whose first entry will be `nextSeq` (after a snapshot). */
   async rotate(nextSeq: number): Promise<void> {
     await this.drain();
-    const next = await fsp.open(path.join(this.dir, segmentName(nextSeq)), 'a', 0o600);
-    await fsyncDir(this.dir);
-    const old = this.handle;
-    this.handle = next;
-    this.segmentLines = 0;
-    // A batch that started on the old segment finishes (and is fsynced) there before it closes.
+    const next = await this.openFile(path.join(this.dir, segmentName(nextSeq)));
+    try {
+      await fsyncDir(this.dir);
+    } catch (e) {
+      await next.close().catch(() => {});
+      throw storageError(e);
+    }
+    const old = this.seg;
+    this.seg = { file: next, good: 0, lines: 0 };
+    // A group that started on the old segment finishes (and is fsynced) there before it closes.
     await this.drain();
-    await old?.close();
+    await old?.file.close();
   }
 
   async close(): Promise<void> {
     await this.drain();
-    await this.handle?.close();
-    this.handle = null;
+    await this.seg?.file.close();
+    this.seg = null;
   }
 }

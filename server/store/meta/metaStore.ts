@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { Low } from 'lowdb';
 import { FsyncJsonFile } from './snapshotFile.js';
-import { Journal, type JournalEntry, type RecordChange } from './journal.js';
+import { Journal, type JournalEntry, type NewEntry, type OpenJournalFile, type RecordChange } from './journal.js';
+import { WriteHealth, type WriteState } from '../health.js';
 import type { Collections, CollectionName } from './schema.js';
 
 export interface AuditEntry {
@@ -37,24 +38,62 @@ export class MetaStore {
   private readonly audit: AuditEntry[] = [];
   private readonly idCounters = new Map<string, number>();
   private snapshotting: Promise<void> | null = null;
-  private failed: unknown = null;
+  private snapshotChain: Promise<void> = Promise.resolve();
+  /** After a failed snapshot: writes to wait before the next attempt. */
+  private snapshotRetryIn = 0;
+  private snapshotDue = false;
+  private readonly health: WriteHealth;
 
   private constructor(
     private readonly db: Low<Snapshot>,
     private readonly journal: Journal,
     private readonly snapshotEvery: number,
-  ) {}
+    private readonly log: (msg: string, err?: unknown) => void,
+    tmpDir: string,
+  ) {
+    this.health = new WriteHealth(tmpDir);
+    // Memory follows the disk: a change is applied only once its line is fsynced, so a write
+    // the disk refused is never seen by anyone.
+    journal.onDurable = (entries) => {
+      for (const e of entries) {
+        this.apply(e);
+        this.remember(e);
+      }
+    };
+  }
 
   /** Open the store in `dir`: read the snapshot once, replay the journal after it. */
-  static async open(dir: string, opts: { snapshotEvery?: number } = {}): Promise<MetaStore> {
-    const db = new Low<Snapshot>(new FsyncJsonFile(path.join(dir, 'snapshot.json'), path.join(dir, 'tmp')), { seq: 0, collections: {} });
+  static async open(
+    dir: string,
+    opts: { snapshotEvery?: number; openFile?: OpenJournalFile; log?: (msg: string, err?: unknown) => void } = {},
+  ): Promise<MetaStore> {
+    const tmpDir = path.join(dir, 'tmp');
+    const db = new Low<Snapshot>(new FsyncJsonFile(path.join(dir, 'snapshot.json'), tmpDir), { seq: 0, collections: {} });
     await db.read();
-    const { journal, entries, all } = await Journal.open(path.join(dir, 'journal'), db.data.seq);
-    const store = new MetaStore(db, journal, opts.snapshotEvery ?? 5000);
+    const { journal, entries, all } = await Journal.open(path.join(dir, 'journal'), db.data.seq, { openFile: opts.openFile });
+    const store = new MetaStore(db, journal, opts.snapshotEvery ?? 5000, opts.log ?? ((m, e) => console.error(m, e)), tmpDir);
     store.seq = db.data.seq;
     for (const e of entries) store.apply(e);
     for (const e of all) store.remember(e);
     return store;
+  }
+
+  /**
+   * Called once if the journal can no longer be written (a failed write could not be cut back):
+   * memory and disk can no longer be kept in step, so the process should exit and be restarted.
+   */
+  onFatal(cb: (e: unknown) => void): void {
+    this.journal.onBroken = cb;
+  }
+
+  /** Whether the last write succeeded (or none failed); `writable()` also tries a probe write. */
+  get writeState(): WriteState {
+    return this.journal.broken ? { ok: false, code: 'journal_broken' } : this.health.state;
+  }
+
+  /** Whether writes can be made now: true unless the last write failed and a probe write fails too. */
+  async writable(): Promise<boolean> {
+    return !this.journal.broken && (await this.health.check());
   }
 
   private apply(e: JournalEntry): void {
@@ -97,29 +136,48 @@ export class MetaStore {
   }
 
   /**
-   * Apply one logical change in memory at once (so that concurrent requests see it) and
-   * resolve once it is durable. If the disk refuses the write the process cannot go on
-   * with memory ahead of disk, so the store refuses every later write.
+   * Write one logical change: resolves once it is durable, and only then is it applied in
+   * memory (so readers never see a change the disk refused). A refused write rejects with a
+   * storage error (`storage_full`, `storage_unavailable`) and leaves nothing behind; the next
+   * write tries again. Callers that check state and then write should hold a lock across the
+   * awaited write (as the subject locks do), since the change is not visible before it resolves.
    */
   async write(change: Change): Promise<void> {
-    if (this.failed) throw this.failed;
+    if (this.journal.broken) throw this.journal.broken;
     const changes: RecordChange[] = [];
     for (const [kind, recs] of Object.entries(change.puts ?? {})) {
       for (const [id, value] of Object.entries(recs as Record<string, unknown>)) changes.push({ put: kind, id, value });
     }
     for (const [kind, ids] of Object.entries(change.dels ?? {})) for (const id of ids as string[]) changes.push({ del: kind, id });
-    const entry: JournalEntry = { seq: this.seq + 1, at: change.at.toISOString(), actor: change.actor, events: change.events, changes };
+    const entry: NewEntry = { at: change.at.toISOString(), actor: change.actor, events: change.events, changes };
     // Stored values are copies: callers cannot change the store by mutating what they passed in.
-    const stored: JournalEntry = JSON.parse(JSON.stringify(entry));
-    this.apply(stored);
-    this.remember(stored);
+    const stored: NewEntry = JSON.parse(JSON.stringify(entry));
     try {
       await this.journal.append(stored);
     } catch (e) {
-      this.failed = e;
+      this.health.failed(e);
       throw e;
     }
-    if (this.journal.linesInSegment >= this.snapshotEvery) this.snapshotting ??= this.snapshot();
+    this.health.succeeded();
+    this.maybeSnapshot();
+  }
+
+  /** Start a background snapshot when one is due; a failed one is logged and tried again later. */
+  private maybeSnapshot(): void {
+    if (this.snapshotting || !(this.snapshotDue || this.journal.linesInSegment >= this.snapshotEvery)) return;
+    if (this.snapshotRetryIn > 0) {
+      this.snapshotRetryIn--;
+      return;
+    }
+    this.snapshotDue = false;
+    this.snapshotting = this.snapshot()
+      .catch((e) => {
+        // The journal is the truth: without a snapshot only start-up takes longer.
+        this.log('The metadata snapshot could not be written; it will be tried again', e);
+        this.snapshotDue = true;
+        this.snapshotRetryIn = 100;
+      })
+      .finally(() => (this.snapshotting = null));
   }
 
   /** Newest first. */
@@ -128,8 +186,9 @@ export class MetaStore {
   }
 
   /** Write a snapshot of the state and start a new journal segment (old ones stay: they are the audit log). */
-  async snapshot(): Promise<void> {
-    try {
+  snapshot(): Promise<void> {
+    // One at a time, in order: an older snapshot must never land after a newer one.
+    const run = this.snapshotChain.then(async () => {
       await this.journal.drain();
       const seq = this.seq;
       const data: Snapshot = { seq, collections: this.db.data.collections };
@@ -137,16 +196,16 @@ export class MetaStore {
       const frozen = JSON.parse(JSON.stringify(data)) as Snapshot;
       await this.journal.rotate(seq + 1);
       await this.db.adapter.write(frozen);
-    } finally {
-      this.snapshotting = null;
-    }
+    });
+    this.snapshotChain = run.catch(() => {});
+    return run;
   }
 
-  /** Flush the journal, write a snapshot, close files. */
+  /** Flush the journal, write a snapshot (if the disk allows), close files. */
   async close(): Promise<void> {
     await this.snapshotting;
     await this.journal.drain();
-    if (!this.failed) await this.snapshot();
+    if (!this.journal.broken) await this.snapshot().catch((e) => this.log('The metadata snapshot could not be written at close', e));
     await this.journal.close();
   }
 }

@@ -1,6 +1,6 @@
 import * as fsp from 'node:fs/promises';
 import type { Adapter } from 'lowdb';
-import { writeFileDurable } from '../fsutil.js';
+import { mkdirPrivate, writeFileDurable } from '../fsutil.js';
 
 /**
  * A lowdb adapter that reads and writes one JSON file durably. lowdb's own file adapter
@@ -22,7 +22,7 @@ export class FsyncJsonFile<T> implements Adapter<T> {
   }
 
   async write(data: T): Promise<void> {
-    await fsp.mkdir(this.tmpDir, { recursive: true });
-    await writeFileDurable(this.file, JSON.stringify(data), this.tmpDir, undefined, 0o600);
+    await mkdirPrivate(this.tmpDir);
+    await writeFileDurable(this.file, JSON.stringify(data), this.tmpDir);
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import session from 'express-session';
-import { writeFileDurable } from '../fsutil.js';
+import { mkdirPrivate, writeFileDurable } from '../fsutil.js';
 
 type Data = session.SessionData;
 type Cb<T = void> = (err?: unknown, v?: T) => void;
@@ -24,7 +24,7 @@ export class FileSessionStore extends session.Store {
   }
 
   static async open(dir: string, clock: () => Date = () => new Date()): Promise<FileSessionStore> {
-    await fsp.mkdir(path.join(dir, 'tmp'), { recursive: true });
+    await mkdirPrivate(path.join(dir, 'tmp'));
     const s = new FileSessionStore(dir, clock);
     for (const name of await fsp.readdir(dir)) {
       if (!name.endsWith('.json')) continue;
@@ -59,8 +59,20 @@ export class FileSessionStore extends session.Store {
   override set(sid: string, data: Data, cb: Cb = () => {}): void {
     const expires = this.expiry(data);
     const copy = JSON.parse(JSON.stringify(data)) as Data;
-    this.cache.set(sid, { data: copy, expires, onDisk: expires });
-    writeFileDurable(this.file(sid), JSON.stringify({ sid, data: copy, expires }), path.join(this.dir, 'tmp'), undefined, 0o600).then(() => cb(), cb);
+    const before = this.cache.get(sid);
+    const now = { data: copy, expires, onDisk: expires };
+    this.cache.set(sid, now);
+    writeFileDurable(this.file(sid), JSON.stringify({ sid, data: copy, expires }), path.join(this.dir, 'tmp')).then(
+      () => cb(),
+      (e) => {
+        // The disk refused it (the temporary file is gone): memory goes back to what is on disk.
+        if (this.cache.get(sid) === now) {
+          if (before) this.cache.set(sid, before);
+          else this.cache.delete(sid);
+        }
+        cb(e);
+      },
+    );
   }
 
   override touch(sid: string, data: Data, cb: Cb = () => {}): void {
