@@ -227,7 +227,7 @@ describe('WRITE_LIMIT (writes per account per minute)', () => {
   beforeAll(async () => {
     // The same data, an app with WRITE_LIMIT=3 and its own session store.
     store = await FileSessionStore.open(path.join(t.dataDir, 'sessions-limited'), clock);
-    limited = createApp({ ctx: t.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: 3 }, sessions: { secret: t.sessions.secret, store }, log: () => {} });
+    limited = createApp({ ctx: t.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: 3 }, sessions: { secret: t.sessions.secret, store } });
   });
   afterAll(() => store.close());
 
