@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import type { EntryMeta } from '../store/meta/metaStore.js';
 
 export type { Logger };
 
@@ -51,4 +52,9 @@ export function requestLogger(logger: Logger): RequestHandler {
     customErrorObject: (req, _res, _err, val: Record<string, unknown>) => ({ ...val, actor: (req as Request).actor?.id ?? null }),
   });
   return mw as unknown as RequestHandler;
+}
+
+/** The client of a request as the audit log records it for sign-in events: IP address and user agent (capped). */
+export function clientOf(req: Request): EntryMeta {
+  return { ip: req.ip ?? '', ua: (req.get('user-agent') ?? '').slice(0, 256) };
 }

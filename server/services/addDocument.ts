@@ -1,4 +1,5 @@
 import { conflict, invalid, notFound } from '../domain/errors.js';
+import { isSystemActor } from '../domain/actor.js';
 import { isSlug } from '../domain/slug.js';
 import { checkText } from '../domain/text.js';
 import { systemIdentity, type Actor, type Ctx } from './context.js';
@@ -23,7 +24,7 @@ export async function addDocument(
   checkNewDocument(ctx, input);
   checkText(input.text);
   const at = ctx.clock();
-  const author = actor ? { ...actor, at } : systemIdentity(at);
+  const author = actor && !isSystemActor(actor) ? { name: actor.name, email: actor.email, at } : systemIdentity(at);
   return publishVersion(ctx, {
     slug: input.slug,
     title: input.title.trim(),
