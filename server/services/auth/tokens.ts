@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Actor } from '../../domain/actor.js';
-import { invalid, notFound } from '../../domain/errors.js';
+import { absent, invalid } from '../../domain/errors.js';
 import type { EntryMeta } from '../../store/meta/metaStore.js';
 import type { TokenRecord, UserRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
@@ -45,7 +45,7 @@ export function listTokens(ctx: Ctx, userId: number): TokenRecord[] {
 export async function revokeToken(ctx: Ctx, by: Actor, id: number): Promise<void> {
   if (!Number.isInteger(id)) throw invalid('invalid_token_id', 'Name the token to revoke.');
   const rec = ctx.meta.all('tokens').find((t) => t.id === id && t.userId === by.id && !t.revokedAt);
-  if (!rec) throw notFound('token_not_found', 'You have no such token.');
+  if (!rec) throw absent('token');
   await ctx.meta.write({
     actor: by.email,
     at: ctx.clock(),
