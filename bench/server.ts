@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createApp } from '../server/app.js';
 import { openData } from '../server/bootstrap.js';
+import { createLogger } from '../server/http/log.js';
 
 async function main() {
   const dataDir = process.env.BENCH_DATA_DIR;
@@ -20,7 +21,7 @@ async function main() {
   const baseUrl = 'http://127.0.0.1';
   const data = await openData({ dataDir, documentsDir, baseUrl }, 'server');
   const openMs = performance.now() - t0;
-  const app = createApp({ ctx: data.ctx, config: { baseUrl, writeLimit: 120 }, sessions: data.sessions, log: (m, e) => console.error(m, e) });
+  const app = createApp({ ctx: data.ctx, config: { baseUrl, writeLimit: 120 }, sessions: data.sessions, log: createLogger('error', process.stderr) });
   const server = app.listen(0, '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;
     console.log(JSON.stringify({ ready: true, port, openMs, rssKb: Math.round(process.memoryUsage().rss / 1024) }));

@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import type { Ctx } from './services/context.js';
 import { publicApi } from './http/api/publicApi.js';
 import { errorHandler } from './http/errors.js';
+import { requestLogger, silentLogger, type Logger } from './http/log.js';
 import { publicPages } from './http/pages/publicPages.js';
 import { accountApi } from './http/api/accountApi.js';
 import { proposalsApi } from './http/api/proposalsApi.js';
@@ -32,7 +33,8 @@ export interface AppDeps {
   ctx: Ctx;
   config: Pick<Config, 'baseUrl' | 'writeLimit'>;
   sessions: { secret: string; store: session.Store };
-  log?: (msg: string, err?: unknown) => void;
+  /** The structured logger (pino); silent when not given (tests). */
+  log?: Logger;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,9 +42,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Build the express app from its dependencies; no listen, no globals (supertest imports this). */
 export function createApp(deps: AppDeps): Express {
   const { ctx, config } = deps;
-  const log = deps.log ?? ((msg, err) => console.error(msg, err));
+  const log = deps.log ?? silentLogger();
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestLogger(log));
   app.set('views', path.join(root, 'views'));
   app.set('view engine', 'ejs');
   // Compiled templates are kept (express only does so with NODE_ENV=production by default).

@@ -1,6 +1,8 @@
 import * as fsp from 'node:fs/promises';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { createApp } from './app.js';
+import { createLogger } from './http/log.js';
 import { loadConfig } from './config.js';
 import { openData } from './bootstrap.js';
 import { listenAdminSocket, socketPathFor } from './cli/adminSocket.js';
@@ -36,13 +38,31 @@ async function main() {
     console.error('The journal cannot be written or repaired; exiting so that the server is restarted.', e);
     process.exit(70);
   });
+  const log = createLogger(config.logLevel);
+  const app = createApp({ ctx: data.ctx, config, sessions: data.sessions, log });
+  // Listen before anything else announces this process as the server: a port already taken
+  // (or not ours to take) ends the start here, with the data folder's lock released.
+  const server = http.createServer(app);
+  try {
+    await listen(server, config.port);
+  } catch (e) {
+    console.error(`Ratify cannot start: ${listenFailure(e, config.port)}`);
+    await data.close().catch(() => {});
+    process.exit(1);
+  }
   const socket = socketPathFor(config.dataDir);
-  const admin = await listenAdminSocket(data.ctx, socket);
-  await data.setSocket(socket);
-  const app = createApp({ ctx: data.ctx, config, sessions: data.sessions });
-  const server = app.listen(config.port, () => {
-    console.log(`Ratify serves ${config.baseUrl} (port ${config.port}, data in ${path.relative(process.cwd(), config.dataDir) || '.'})`);
-  });
+  let admin: http.Server;
+  try {
+    admin = await listenAdminSocket(data.ctx, socket);
+    await data.setSocket(socket);
+  } catch (e) {
+    console.error(`Ratify cannot start: the admin socket ${socket} cannot be opened: ${(e as Error).message}`);
+    server.close();
+    await fsp.rm(socket, { force: true }).catch(() => {});
+    await data.close().catch(() => {});
+    process.exit(1);
+  }
+  log.info({ port: config.port, baseUrl: config.baseUrl }, `Ratify serves ${config.baseUrl} (port ${config.port}, data in ${path.relative(process.cwd(), config.dataDir) || '.'})`);
   // Rounds close by themselves within about a second of their deadline: a periodic sweep, not
   // one timer per deadline (timers longer than 24.8 days fire at once).
   // Mail goes out from a durable queue: SMTP when SMTP_URL is set, else .eml files in DATA_DIR/outbox.
@@ -54,18 +74,18 @@ async function main() {
     sweeping = true;
     sweepRounds(data.ctx)
       .then(() => composeDigests(data.ctx))
-      .catch((e) => console.error('The periodic sweep failed', e))
+      .catch((err) => log.error({ err }, 'The periodic sweep failed'))
       .finally(() => (sweeping = false));
   }, 1000);
   // Delivery on its own beat: a slow mail server never delays closing rounds.
-  const delivery = setInterval(() => void mailer.tick().catch((e) => console.error('Mail delivery failed', e)), 1000);
+  const delivery = setInterval(() => void mailer.tick().catch((err) => log.error({ err }, 'Mail delivery failed')), 1000);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: finishing requests in flight`);
+    log.info(`${signal}: finishing requests in flight`);
     const force = setTimeout(() => {
-      console.error('Requests still open after 4 s; closing anyway.');
+      log.warn('Requests still open after 4 s; closing anyway.');
       server.closeAllConnections();
     }, 4000);
     force.unref();
@@ -81,6 +101,26 @@ async function main() {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** Resolve once the server listens on `port`; reject with the listen error (EADDRINUSE, EACCES…). */
+function listen(server: http.Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const failed = (e: Error) => reject(e);
+    server.once('error', failed);
+    server.listen(port, () => {
+      server.off('error', failed);
+      resolve();
+    });
+  });
+}
+
+/** The listen error in words an operator can act on. */
+function listenFailure(e: unknown, port: number): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRINUSE') return `port ${port} is already in use (EADDRINUSE). Stop what listens there or set PORT to a free port.`;
+  if (code === 'EACCES') return `this user may not listen on port ${port} (EACCES). Use a port above 1023 or a reverse proxy.`;
+  return `cannot listen on port ${port}: ${(e as Error)?.message ?? String(e)}`;
 }
 
 void main();

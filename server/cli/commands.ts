@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { z } from 'zod';
+import { CLI_ACTOR } from '../domain/actor.js';
 import { DomainError, invalid } from '../domain/errors.js';
 import type { Ctx } from '../services/context.js';
 import { addDocument } from '../services/addDocument.js';
@@ -49,16 +50,16 @@ const readText = async (file: string) => {
 
 /** Every admin command, calling the same services as the API and the pages. */
 const HANDLERS: Record<string, Handler> = {
-  'group add': async (ctx, args) => addGroup(ctx, null, parseArgs(GroupAdd, args)),
+  'group add': async (ctx, args) => addGroup(ctx, CLI_ACTOR, parseArgs(GroupAdd, args)),
   'document add': async (ctx, args, cwd) => {
     const a = parseArgs(DocumentAdd, args);
-    const v = await addDocument(ctx, null, { ...a, text: await readText(path.resolve(cwd, a.file)) });
+    const v = await addDocument(ctx, CLI_ACTOR, { ...a, text: await readText(path.resolve(cwd, a.file)) });
     return { slug: a.slug, version: { number: v.number, commit: v.commit, publishedAt: v.publishedAt } };
   },
   'document import': async (ctx, args, cwd, progress) => {
     const a = parseArgs(DocumentImport, args);
     const started = Date.now();
-    const r = await importHistory(ctx, null, { ...a, dir: path.resolve(cwd, a.dir), tsv: a.tsv ? path.resolve(cwd, a.tsv) : undefined }, (done, total) => {
+    const r = await importHistory(ctx, CLI_ACTOR, { ...a, dir: path.resolve(cwd, a.dir), tsv: a.tsv ? path.resolve(cwd, a.tsv) : undefined }, (done, total) => {
       if (done === total || done % 10 === 0 || done === 1) progress(`imported ${done}/${total} versions`);
     });
     return { ...r, seconds: Math.round((Date.now() - started) / 100) / 10 };
@@ -69,29 +70,29 @@ Object.assign(HANDLERS, {
   'user add': async (ctx, args) => {
     const a = parseArgs(UserAdd, args);
     if (a.password === undefined) throw invalid('password_required', 'Give the password on standard input (--password-stdin).');
-    return publicUser(await addUser(ctx, null, { email: a.email, name: a.name, roles: a.role, groups: a.group, password: a.password }));
+    return publicUser(await addUser(ctx, CLI_ACTOR, { email: a.email, name: a.name, roles: a.role, groups: a.group, password: a.password }));
   },
   'user set': async (ctx, args) => {
     const a = parseArgs(UserSet, args);
-    return publicUser(await setUser(ctx, null, a.email, { roles: a.role, groups: a.group, name: a.name, enable: a.enable }));
+    return publicUser(await setUser(ctx, CLI_ACTOR, a.email, { roles: a.role, groups: a.group, name: a.name, enable: a.enable }));
   },
   'user import': async (ctx, args, cwd) => {
     const a = parseArgs(UserImport, args);
     // Each imported member gets an invitation to set a password (unless --no-invite).
-    const users = await importUsers(ctx, null, await readText(path.resolve(cwd, a.csv)), { invite: a.invite !== false });
+    const users = await importUsers(ctx, CLI_ACTOR, await readText(path.resolve(cwd, a.csv)), { invite: a.invite !== false });
     return users.map(publicUser);
   },
   'user list': async (ctx) => listUsers(ctx).map(publicUser),
   'user invite': async (ctx, args) => {
     const u = requireUserByEmail(ctx, parseArgs(UserEmail, args).email);
-    await inviteUser(ctx, null, u.id);
+    await inviteUser(ctx, CLI_ACTOR, u.id);
     return { invited: u.email };
   },
-  'user disable': async (ctx, args) => publicUser(await disableUser(ctx, null, parseArgs(UserEmail, args).email)),
+  'user disable': async (ctx, args) => publicUser(await disableUser(ctx, CLI_ACTOR, parseArgs(UserEmail, args).email)),
   'token create': async (ctx, args) => {
     const user = requireUserByEmail(ctx, parseArgs(UserEmail, args).email);
     if (user.disabled) throw invalid('user_disabled', `The account ${user.email} is disabled.`);
-    const { token } = await createToken(ctx, null, user, 'made with the admin CLI');
+    const { token } = await createToken(ctx, CLI_ACTOR, user, 'made with the admin CLI');
     return { token };
   },
 } satisfies Record<string, Handler>);

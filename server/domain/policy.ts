@@ -1,4 +1,4 @@
-import { forbidden, notFound, unauthenticated } from './errors.js';
+import { absent, forbidden, unauthenticated, type Thing } from './errors.js';
 import { hasRole, inGroup, isOfficer, type Actor } from './actor.js';
 
 /**
@@ -85,11 +85,12 @@ export function can(a: Actor | null, action: Action, s: Subject = NONE): boolean
   return canSee(a, s) && RULES[action](a, s);
 }
 
-/** Throw the right refusal: 401 without sign-in, 404 when not visible, 403 when visible but not allowed. */
-export function authorize(a: Actor | null, action: Action, s: Subject = NONE, what = 'that'): void {
+/** Throw the right refusal: 401 without sign-in, 404 (as for what does not exist) when not visible, 403 when visible but not allowed. */
+export function authorize(a: Actor | null, action: Action, s: Subject = NONE, what: Thing | 'that' = 'that'): void {
   if (can(a, action, s)) return;
   if (!a && !READS.has(action)) throw unauthenticated();
-  if (!canSee(a, s)) throw notFound('not_found', `There is no ${what} here.`);
+  // Not visible: the very answer an id that does not exist gets.
+  if (!canSee(a, s)) throw absent(what === 'that' ? (s.kind as Thing) : what);
   if (!a) throw unauthenticated();
   throw forbidden('forbidden', `Your role does not allow you to do ${what === 'that' ? 'this' : `this to the ${what}`}.`);
 }

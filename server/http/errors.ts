@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { DomainError, type ErrorKind } from '../domain/errors.js';
+import type { Logger } from './log.js';
 
 /** The one table from error kind to HTTP status. */
 export const STATUS: Record<ErrorKind, number> = {
@@ -63,17 +64,24 @@ export function sendError(req: Request, res: Response, status: number, code: str
   });
 }
 
-/** The one error handler: JSON under /api, a page elsewhere; never a stack trace. */
-export function errorHandler(log: (msg: string, err: unknown) => void): ErrorRequestHandler {
+/** Refusals worth a log line, and at which level: who was refused what is a security signal. */
+const REFUSAL_LEVEL: Partial<Record<number, 'info' | 'warn'>> = { 401: 'warn', 403: 'warn', 404: 'info', 429: 'warn' };
+
+/** The one error handler: JSON under /api, a page elsewhere; never a stack trace. Refusals and failures are logged here. */
+export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (res.headersSent) return next(err);
+    const reqLog = req.log ?? log;
     const known = normalise(err);
     if (known) {
+      const status = STATUS[known.kind];
+      const level = REFUSAL_LEVEL[status];
+      if (level) reqLog[level]({ refusal: { status, code: known.code }, actor: req.actor?.id ?? null }, `refused: ${known.code}`);
       if (known.kind === 'throttled' && known.data.retryAfter) res.set('Retry-After', String(known.data.retryAfter));
       const extra = known.kind === 'conflict' ? pickPublic(known.data) : {};
-      return sendError(req, res, STATUS[known.kind], known.code, known.message, extra);
+      return sendError(req, res, status, known.code, known.message, extra);
     }
-    log(`${req.method} ${req.originalUrl} failed`, err);
+    reqLog.error({ err, actor: req.actor?.id ?? null }, `${req.method} ${req.path} failed`);
     sendError(req, res, 500, 'internal', 'Something went wrong on our side. Nothing you sent was lost; please try again.');
   };
 }

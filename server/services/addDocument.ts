@@ -1,4 +1,5 @@
-import { conflict, invalid, notFound } from '../domain/errors.js';
+import { absent, conflict, invalid } from '../domain/errors.js';
+import { isSystemActor } from '../domain/actor.js';
 import { isSlug } from '../domain/slug.js';
 import { checkText } from '../domain/text.js';
 import { systemIdentity, type Actor, type Ctx } from './context.js';
@@ -8,7 +9,7 @@ import { publishVersion } from './publishVersion.js';
 export function checkNewDocument(ctx: Ctx, input: { slug: string; title: string; group: string }): void {
   if (!isSlug(input.slug)) throw invalid('invalid_slug', 'A document slug is 1–64 lowercase letters, digits or dashes, starting with a letter or digit.');
   if (!input.title.trim() || input.title.length > 200 || /[\r\n]/.test(input.title)) throw invalid('invalid_title', 'A title is one line of 1–200 characters.');
-  if (!ctx.meta.get('groups', input.group)) throw notFound('group_not_found', `There is no group ${input.group}; add it first.`);
+  if (!ctx.meta.get('groups', input.group)) throw absent('group');
   if (ctx.meta.get('documents', input.slug)) throw conflict('document_exists', `The document ${input.slug} already exists.`);
 }
 
@@ -23,7 +24,7 @@ export async function addDocument(
   checkNewDocument(ctx, input);
   checkText(input.text);
   const at = ctx.clock();
-  const author = actor ? { ...actor, at } : systemIdentity(at);
+  const author = actor && !isSystemActor(actor) ? { name: actor.name, email: actor.email, at } : systemIdentity(at);
   return publishVersion(ctx, {
     slug: input.slug,
     title: input.title.trim(),

@@ -1,4 +1,5 @@
 import * as fsp from 'node:fs/promises';
+import { isSystemActor } from '../domain/actor.js';
 import * as path from 'node:path';
 import { conflict, invalid } from '../domain/errors.js';
 import { listVersions, versionText } from './readDocuments.js';
@@ -58,8 +59,8 @@ export async function importHistory(
     const at = row?.at ?? ctx.clock();
     const author = row
       ? { name: row.author, email: placeholderEmail(row.author), at, tzOffset: row.tzOffset }
-      : actor
-        ? { ...actor, at }
+      : actor && !isSystemActor(actor)
+        ? { name: actor.name, email: actor.email, at }
         : systemIdentity(at);
     await publishVersion(ctx, {
       slug: input.slug,

@@ -1,4 +1,4 @@
-import { invalid, notFound } from '../domain/errors.js';
+import { absent, invalid } from '../domain/errors.js';
 import { diffProse, type Change } from '../domain/diff.js';
 import { isSlug } from '../domain/slug.js';
 import { versionKey, type DocumentRecord, type VersionRecord } from '../store/meta/schema.js';
@@ -20,7 +20,7 @@ export function listDocuments(ctx: Ctx): { doc: DocumentRecord; latest: VersionR
 
 export function getDocument(ctx: Ctx, slug: string): DocumentRecord {
   const doc = isSlug(slug) ? ctx.meta.get('documents', slug) : undefined;
-  if (!doc || doc.latest < 1) throw notFound('document_not_found', `There is no document called "${slug}".`);
+  if (!doc || doc.latest < 1) throw absent('document');
   return doc;
 }
 
@@ -38,7 +38,7 @@ export function listVersions(ctx: Ctx, slug: string): VersionRecord[] {
 export function getVersion(ctx: Ctx, slug: string, n: number): VersionRecord {
   const doc = getDocument(ctx, slug);
   const v = Number.isInteger(n) && n >= 1 && n <= doc.latest ? ctx.meta.get('versions', versionKey(slug, n)) : undefined;
-  if (!v) throw notFound('version_not_found', `"${slug}" has no version ${n}; it has versions 1 to ${doc.latest}.`);
+  if (!v) throw absent('version');
   return v;
 }
 

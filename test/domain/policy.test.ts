@@ -251,10 +251,10 @@ describe('authorize() maps refusals to 401 / 404 / 403 with stable codes', () =>
     expect(refusal(null, 'proposal.edit', SUBJECTS.draft)).toEqual({ kind: 'unauthenticated', code: 'unauthenticated' });
   });
 
-  test('not visible: not_found (404)', () => {
-    expect(refusal(ACTORS.member, 'proposal.read', SUBJECTS.draft)).toEqual({ kind: 'not_found', code: 'not_found' });
-    expect(refusal(ACTORS.wgAuthor, 'proposal.edit', SUBJECTS.otherDraft)).toEqual({ kind: 'not_found', code: 'not_found' });
-    expect(refusal(null, 'proposal.read', SUBJECTS.shared)).toEqual({ kind: 'not_found', code: 'not_found' });
+  test('not visible: the 404 of a proposal that does not exist', () => {
+    expect(refusal(ACTORS.member, 'proposal.read', SUBJECTS.draft)).toEqual({ kind: 'not_found', code: 'proposal_not_found' });
+    expect(refusal(ACTORS.wgAuthor, 'proposal.edit', SUBJECTS.otherDraft)).toEqual({ kind: 'not_found', code: 'proposal_not_found' });
+    expect(refusal(null, 'proposal.read', SUBJECTS.shared)).toEqual({ kind: 'not_found', code: 'proposal_not_found' });
   });
 
   test('visible but not allowed: forbidden (403)', () => {

@@ -64,6 +64,6 @@ export async function openTestData(
 /** An app over fresh test data; call `cleanup` in afterAll/afterEach. */
 export async function openTestApp(opts: Parameters<typeof openTestData>[0] & { writeLimit?: number } = {}) {
   const data = await openTestData(opts);
-  const app = createApp({ ctx: data.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: opts.writeLimit ?? 0 }, sessions: data.sessions, log: () => {} });
+  const app = createApp({ ctx: data.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: opts.writeLimit ?? 0 }, sessions: data.sessions });
   return { ...data, app };
 }

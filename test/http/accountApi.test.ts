@@ -185,7 +185,7 @@ describe('GET /api/v1/audit', () => {
     expectError(await request(t.app).get('/api/v1/audit').set(bearer(aliceToken)), 403, 'forbidden');
   });
 
-  test('secretariat: 200, newest first, exactly {at,actor,action,subject}', async () => {
+  test('secretariat: 200, newest first, exactly {at,actor,action,subject} (+ meta {ip,ua} on sign-in events)', async () => {
     clock.advance(1000);
     await request(t.app).post('/api/v1/tokens').send({ email: 'alice@example.org', password: 'wrong once more' });
     clock.advance(1000);
@@ -195,7 +195,9 @@ describe('GET /api/v1/audit', () => {
     expect(Array.isArray(res.body)).toBe(true);
     expect(res.body.length).toBeGreaterThan(5);
     for (const e of res.body) {
-      expect(Object.keys(e).sort()).toEqual(['action', 'actor', 'at', 'subject']);
+      // Sign-in events also carry the client (IP address and user agent).
+      expect(Object.keys(e).sort()).toEqual(e.meta ? ['action', 'actor', 'at', 'meta', 'subject'] : ['action', 'actor', 'at', 'subject']);
+      if (e.meta) expect(Object.keys(e.meta).sort()).toEqual(['ip', 'ua']);
       expect(e.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
     }
     expect(res.body[0]).toMatchObject({ action: 'token.created', actor: 'sam@example.org', subject: 'user/alice@example.org' });
@@ -227,7 +229,7 @@ describe('WRITE_LIMIT (writes per account per minute)', () => {
   beforeAll(async () => {
     // The same data, an app with WRITE_LIMIT=3 and its own session store.
     store = await FileSessionStore.open(path.join(t.dataDir, 'sessions-limited'), clock);
-    limited = createApp({ ctx: t.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: 3 }, sessions: { secret: t.sessions.secret, store }, log: () => {} });
+    limited = createApp({ ctx: t.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: 3 }, sessions: { secret: t.sessions.secret, store } });
   });
   afterAll(() => store.close());
 

@@ -156,7 +156,7 @@ describe('cookie flags', () => {
     // Its own session store: express-session installs its cookie options on the store it is
     // given (store.generate), so two apps must not share one.
     const store = await FileSessionStore.open(path.join(t.dataDir, 'sessions-https'), clock);
-    const https = createApp({ ctx: t.ctx, config: { baseUrl: 'https://ratify.example', writeLimit: 0 }, sessions: { secret: t.sessions.secret, store }, log: () => {} });
+    const https = createApp({ ctx: t.ctx, config: { baseUrl: 'https://ratify.example', writeLimit: 0 }, sessions: { secret: t.sessions.secret, store } });
     // Behind a TLS-terminating proxy on loopback (the app trusts loopback proxies).
     const form = await request(https).get('/login').set('X-Forwarded-Proto', 'https');
     store.close();

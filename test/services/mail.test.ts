@@ -371,7 +371,7 @@ describe('the whole way: result, publication and threading', () => {
     expect(pub.parsed.inReplyTo).toBe(consolidationRoot(c.id));
 
     // Every link opens a page for a member (the compare page and decision record for anyone).
-    const app = createApp({ ctx, config: { baseUrl: BASE, writeLimit: 0 }, sessions: t.sessions, log: () => {} });
+    const app = createApp({ ctx, config: { baseUrl: BASE, writeLimit: 0 }, sessions: t.sessions });
     const reader = await addUser(ctx, null, { email: 'reader@example.org', name: 'Rea Reader', roles: ['member'], password: 'a long enough password' });
     const agent = request.agent(app);
     const form = await agent.get('/login');

@@ -155,7 +155,7 @@ suite(title, () => {
     await t.close();
     const data = await openData({ dataDir, documentsDir: path.join(projectRoot, 'documents') }, 'server');
     try {
-      const app = createApp({ ctx: data.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: 0 }, sessions: data.sessions, log: () => {} });
+      const app = createApp({ ctx: data.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: 0 }, sessions: data.sessions });
       expect(await commentBodies(app)).toEqual(acknowledged.map((c) => head(c.body)));
       const p = await request(app).get(`${API}/proposals/${proposal.id}`).set(drafter.auth);
       expect(p.body.head).toBe(proposal.head);

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { authorize } from '../../domain/policy.js';
 import { forbidden, unauthenticated } from '../../domain/errors.js';
+import { clientOf } from '../log.js';
 import type { Ctx } from '../../services/context.js';
 import { checkCredentials } from '../../services/auth/authenticate.js';
 import { createToken } from '../../services/auth/tokens.js';
@@ -30,25 +31,25 @@ export function accountApi(ctx: Ctx, throttle: LoginThrottle): Router {
   r.get('/audit', (req, res) => {
     authorize(req.actor ?? null, 'audit.read');
     const { limit } = parse(AuditQuery, { limit: req.query.limit ?? undefined }, 'invalid_limit');
-    res.json(ctx.meta.auditLog(limit).map(({ at, actor, action, subject }) => ({ at, actor, action, subject })));
+    res.json(ctx.meta.auditLog(limit).map(({ at, actor, action, subject, meta }) => ({ at, actor, action, subject, ...(meta ? { meta: { ip: meta.ip, ua: meta.ua } } : {}) })));
   });
 
   r.post('/tokens', async (req, res) => {
     const body = parse(TokenBody, req.body ?? {}, 'invalid_input');
-    const user = await checkCredentials(ctx, throttle, { email: body.email, password: body.password, ip: req.ip ?? '', via: 'api' });
+    const user = await checkCredentials(ctx, throttle, { email: body.email, password: body.password, ip: req.ip ?? '', via: 'api', meta: clientOf(req) });
     if (user.totp?.enabled) {
       // The same throttle as the form's code step: the right password must not open unlimited code guessing.
       const key = `code:${user.id}`;
       const ip = req.ip ?? '';
       throttle.check(key, ip);
-      if (!(body.code && (await checkSecondFactor(ctx, user.id, body.code)))) {
+      if (!(body.code && (await checkSecondFactor(ctx, user.id, body.code, clientOf(req))))) {
         if (body.code) throttle.failed(key, ip);
         throw unauthenticated('This account has a second factor: send the current one-time code as "code".');
       }
       throttle.succeeded(key, ip);
     }
     if (mustEnrolTotp(ctx, user)) throw forbidden('totp_required', 'Set up a second factor on your account page before making tokens.');
-    const { token } = await createToken(ctx, null, user, body.label);
+    const { token } = await createToken(ctx, null, user, body.label, clientOf(req));
     res.status(201).json({ token });
   });
 

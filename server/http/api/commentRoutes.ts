@@ -1,7 +1,7 @@
 import type { Request, Router } from 'express';
 import { z } from 'zod';
 import type { Actor } from '../../domain/actor.js';
-import { notFound } from '../../domain/errors.js';
+import { absent } from '../../domain/errors.js';
 import type { Ctx } from '../../services/context.js';
 import { addComment, commentsOf, placeComments, setResolved, type Commentable } from '../../services/proposals/comments.js';
 import { commentJson } from '../presenters/proposals.js';
@@ -17,7 +17,7 @@ const CommentId = z.object({ id: PositiveInt, cid: PositiveInt });
 export function commentRoutes(r: Router, ctx: Ctx, base: string, load: (actor: Actor | null, id: number) => Commentable) {
   const idOf = (req: Request) => {
     const p = Id.safeParse(req.params);
-    if (!p.success) throw notFound('not_found', 'There is no such text.');
+    if (!p.success) throw absent(base === '/proposals' ? 'proposal' : 'consolidation');
     return p.data.id;
   };
 

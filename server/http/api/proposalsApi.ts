@@ -8,14 +8,14 @@ import { proposalDiff, proposalText } from '../../services/proposals/read.js';
 import { proposalFull, proposalSummary } from '../presenters/proposals.js';
 import { commentRoutes } from './commentRoutes.js';
 import { parse, PositiveInt } from '../validate.js';
-import { notFound } from '../../domain/errors.js';
+import { absent } from '../../domain/errors.js';
 import { isSlug } from '../../domain/slug.js';
 
 const Id = z.object({ id: PositiveInt });
 const DiffQuery = z.object({ from: PositiveInt.optional(), to: PositiveInt.optional(), against: z.enum(['base', 'published']).optional() });
 const idOf = (params: unknown) => {
   const r = Id.safeParse(params);
-  if (!r.success) throw notFound('proposal_not_found', 'There is no such proposal.');
+  if (!r.success) throw absent('proposal');
   return r.data.id;
 };
 const body = (req: { body?: unknown }) => (req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {});
@@ -26,7 +26,7 @@ export function proposalsApi(ctx: Ctx): Router {
 
   r.post('/documents/:slug/proposals', async (req, res) => {
     const slug = req.params.slug;
-    if (!isSlug(slug)) throw notFound('document_not_found', `There is no document called "${slug}".`);
+    if (!isSlug(slug)) throw absent('document');
     const b = body(req);
     const p = await createProposal(ctx, req.actor ?? null, slug, { title: b.title, rationale: b.rationale, text: b.text, baseVersion: b.baseVersion });
     res.status(201).json(proposalSummary(p));

@@ -4,7 +4,7 @@ import type { Ctx } from '../../services/context.js';
 import { diffVersions, getDocument, getVersion, listDocuments, listVersions, versionText } from '../../services/readDocuments.js';
 import { documentSummary, versionEntry, versionRef } from '../presenters/documents.js';
 import { parse, PositiveInt, Slug } from '../validate.js';
-import { notFound } from '../../domain/errors.js';
+import { absent } from '../../domain/errors.js';
 import { decisionOf } from '../../services/rounds/decision.js';
 import { ballotsJson, roundSummary } from '../presenters/rounds.js';
 
@@ -15,7 +15,7 @@ const DiffQuery = z.object({ from: PositiveInt, to: PositiveInt });
 /** Slugs that do not match the pattern cannot name a document: 404, as for any absent one. */
 function slugOf(params: unknown): string {
   const { slug } = parse(SlugParams, params);
-  if (!Slug.safeParse(slug).success) throw notFound('document_not_found', `There is no document called "${slug}".`);
+  if (!Slug.safeParse(slug).success) throw absent('document');
   return slug;
 }
 

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { notFound } from '../../domain/errors.js';
+import { absent, type Thing } from '../../domain/errors.js';
 import { isSlug } from '../../domain/slug.js';
 import { authorize } from '../../domain/policy.js';
 import { diffProse } from '../../domain/diff.js';
@@ -20,15 +20,15 @@ const body = (req: Request) => (req.body && typeof req.body === 'object' ? (req.
 /** Consolidations, rounds, ballots and publishing (API.md "Members"). */
 export function roundsApi(ctx: Ctx): Router {
   const r = Router();
-  const idOf = (req: Request, what: string) => {
+  const idOf = (req: Request, what: Thing) => {
     const p = Id.safeParse(req.params);
-    if (!p.success) throw notFound(`${what}_not_found`, `There is no such ${what}.`);
+    if (!p.success) throw absent(what);
     return p.data.id;
   };
   const showConsolidation = async (c: Parameters<typeof consolidationText>[1]) => consolidationJson(ctx, c, await consolidationText(ctx, c));
 
   r.post('/documents/:slug/consolidations', async (req, res) => {
-    if (!isSlug(req.params.slug)) throw notFound('document_not_found', 'There is no such document.');
+    if (!isSlug(req.params.slug)) throw absent('document');
     const b = body(req);
     const c = await createConsolidation(ctx, req.actor ?? null, req.params.slug, { proposals: b.proposals, summary: b.summary });
     res.status(201).json(await showConsolidation(c));

@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import QRCode from 'qrcode';
 import { authorize } from '../../domain/policy.js';
 import { DomainError, invalid } from '../../domain/errors.js';
+import { clientOf } from '../log.js';
 import type { Ctx } from '../../services/context.js';
 import { getUser, publicUser } from '../../services/accounts/users.js';
 import { changePassword } from '../../services/accounts/password.js';
@@ -58,7 +59,7 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
     } catch (e) {
       if (e instanceof DomainError && e.code === 'bad_password') {
         throttle.failed(key, ip);
-        await ctx.meta.write({ actor: req.actor!.email, at: ctx.clock(), events: [{ action: 'login.failed', subject: `user/${req.actor!.email}` }] });
+        await ctx.meta.write({ actor: req.actor!.email, at: ctx.clock(), events: [{ action: 'login.failed', subject: `user/${req.actor!.email}` }], meta: clientOf(req) });
       }
       throw e;
     }
@@ -94,7 +95,7 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
     orShow(req, res, async () => {
       const user = getUser(ctx, req.actor!.id);
       if (mustEnrolTotp(ctx, user)) throw invalid('totp_required', 'Set up a second factor first.');
-      const { token } = await createToken(ctx, req.actor!, user, field(req, 'label'));
+      const { token } = await createToken(ctx, req.actor!, user, field(req, 'label'), clientOf(req));
       res.status(201);
       show(req, res, { newToken: token });
     }),
@@ -129,19 +130,19 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
   r.get('/account/totp', (req, res) => totpPage(req, res));
   r.post('/account/totp/begin', (req, res) =>
     orTotp(req, res, async () => {
-      await beginTotp(ctx, req.actor!);
+      await beginTotp(ctx, req.actor!, clientOf(req));
       res.redirect(303, '/account/totp');
     }),
   );
   r.post('/account/totp/confirm', (req, res) =>
     orTotp(req, res, async () => {
-      const recovery = await confirmTotp(ctx, req.actor!, field(req, 'code'));
+      const recovery = await confirmTotp(ctx, req.actor!, field(req, 'code'), clientOf(req));
       await totpPage(req, res, { recovery });
     }),
   );
   r.post('/account/totp/disable', (req, res) =>
     orTotp(req, res, async () => {
-      await checkingPassword(req, () => disableTotp(ctx, req.actor!, field(req, 'password')));
+      await checkingPassword(req, () => disableTotp(ctx, req.actor!, field(req, 'password'), clientOf(req)));
       done(req, res, '/account', 'The second factor is off.');
     }),
   );

@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { authorize } from '../../domain/policy.js';
-import { notFound } from '../../domain/errors.js';
+import { absent } from '../../domain/errors.js';
 import type { Ctx } from '../../services/context.js';
 import { inviteUser } from '../../services/accounts/links.js';
 import { getUser } from '../../services/accounts/users.js';
@@ -16,7 +16,7 @@ export function adminMailPages(ctx: Ctx): Router {
   const r = Router();
   const idOf = (req: Request) => {
     const p = Id.safeParse(req.params);
-    if (!p.success) throw notFound('not_found', 'There is no such item.');
+    if (!p.success) throw absent('mail');
     return p.data.id;
   };
 
@@ -40,7 +40,7 @@ export function adminMailPages(ctx: Ctx): Router {
   r.post('/admin/mail/:id/retry', async (req, res) => {
     authorize(req.actor ?? null, 'user.manage');
     const { id } = parse(Id, req.params, 'invalid_id');
-    if (!ctx.meta.get('mails', id)) throw notFound('mail_not_found', 'There is no such message.');
+    if (!ctx.meta.get('mails', id)) throw absent('mail');
     await retryMail(ctx, req.actor!.email, id);
     req.session.notice = `Message ${id} will be sent again within a few seconds.`;
     res.redirect(303, '/admin/mail');

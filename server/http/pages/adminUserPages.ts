@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { ROLES } from '../../domain/actor.js';
-import { notFound } from '../../domain/errors.js';
+import { absent } from '../../domain/errors.js';
 import type { Ctx } from '../../services/context.js';
 import { importUsers } from '../../services/accounts/importUsers.js';
 import { addUser, disableUser, getUser, listUsers, publicUser, setUser } from '../../services/accounts/users.js';
@@ -17,7 +17,7 @@ export function adminUserPages(ctx: Ctx): Router {
 
   const userOf = (req: Request): UserRecord => {
     const id = String(req.params.id);
-    if (!USER_ID.test(id)) throw notFound('user_not_found', `There is no user ${id}.`);
+    if (!USER_ID.test(id)) throw absent('user');
     return getUser(ctx, Number(id));
   };
 

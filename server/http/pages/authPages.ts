@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { DomainError } from '../../domain/errors.js';
+import { clientOf } from '../log.js';
 import type { Ctx } from '../../services/context.js';
 import { getUser } from '../../services/accounts/users.js';
 import { checkCredentials } from '../../services/auth/authenticate.js';
@@ -39,7 +40,7 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
         try {
           req.session.startedAt = ctx.clock().getTime();
           csrfToken(req, true);
-          await ctx.meta.write({ actor: user.email, at: ctx.clock(), events: [{ action: 'login', subject: `user/${user.email}` }] });
+          await ctx.meta.write({ actor: user.email, at: ctx.clock(), events: [{ action: 'login', subject: `user/${user.email}` }], meta: clientOf(req) });
           res.redirect(303, mustEnrolTotp(ctx, user) ? '/account/totp' : next);
           resolve();
         } catch (e) {
@@ -58,7 +59,7 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
     const next = safeNext(field(req, 'next'));
     let user: UserRecord;
     try {
-      user = await checkCredentials(ctx, throttle, { email, password: field(req, 'password'), ip: req.ip ?? '', via: 'form' });
+      user = await checkCredentials(ctx, throttle, { email, password: field(req, 'password'), ip: req.ip ?? '', via: 'form', meta: clientOf(req) });
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
       res.status(STATUS[e.kind]);
@@ -87,7 +88,7 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
     const p = pending(req);
     if (!p) return res.redirect(303, '/login');
     throttle.check(`code:${p.userId}`, req.ip ?? '');
-    if (!(await checkSecondFactor(ctx, p.userId, field(req, 'code')))) {
+    if (!(await checkSecondFactor(ctx, p.userId, field(req, 'code'), clientOf(req)))) {
       throttle.failed(`code:${p.userId}`, req.ip ?? '');
       res.status(401);
       return page(res, 'auth/code', { title: 'One-time code', csrfToken: csrfToken(req), error: 'That code is not right. Use the current code from your app, or one of your recovery codes.' });
@@ -135,7 +136,7 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
   r.post('/logout', async (req, res) => {
     const who = req.user?.email;
     await new Promise<void>((resolve, reject) => req.logout((err) => (err ? reject(err) : resolve())));
-    if (who) await ctx.meta.write({ actor: who, at: ctx.clock(), events: [{ action: 'logout', subject: `user/${who}` }] });
+    if (who) await ctx.meta.write({ actor: who, at: ctx.clock(), events: [{ action: 'logout', subject: `user/${who}` }], meta: clientOf(req) });
     res.redirect(303, '/');
   });
 

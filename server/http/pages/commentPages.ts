@@ -1,7 +1,7 @@
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { Actor } from '../../domain/actor.js';
-import { notFound } from '../../domain/errors.js';
+import { absent } from '../../domain/errors.js';
 import type { Ctx } from '../../services/context.js';
 import { addComment, setResolved, type Commentable } from '../../services/proposals/comments.js';
 import { PositiveInt } from '../validate.js';
@@ -14,7 +14,7 @@ export interface CommentedPage<T extends { id: number }> {
   /** Where the text's page is: '/proposals' → /proposals/:id. */
   base: string;
   /** What the text is called in "There is no such …" (and its `<what>_not_found` code). */
-  what: string;
+  what: 'proposal' | 'consolidation';
   /** The text, if the actor may see it (404 / 403 / 401 otherwise). */
   load: (actor: Actor | null, id: number) => T;
   commentable: (subject: T) => Commentable;
@@ -52,7 +52,7 @@ export function commentPages<T extends { id: number }>(r: Router, ctx: Ctx, on: 
   for (const [verb, resolved] of [['resolve', true], ['reopen', false]] as const) {
     r.post(`${on.base}/:id/comments/:cid/${verb}`, async (req, res) => {
       const ids = CommentIds.safeParse(req.params);
-      if (!ids.success) throw notFound('comment_not_found', 'There is no such comment here.');
+      if (!ids.success) throw absent('comment');
       const subject = on.load(req.actor ?? null, ids.data.id);
       await orShow(
         res,

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { DomainError, notFound, type ErrorKind } from '../../domain/errors.js';
+import { absent, DomainError, type ErrorKind, type Thing } from '../../domain/errors.js';
 import { STATUS } from '../errors.js';
 import { PositiveInt } from '../validate.js';
 
@@ -36,9 +36,9 @@ export const checked = (req: Request, name: string): string[] => {
 const Id = z.object({ id: PositiveInt });
 
 /** The `:id` of the path; anything but a positive integer is "no such <what>" (404). */
-export const idOf = (req: Request, what: string) => {
+export const idOf = (req: Request, what: Thing) => {
   const r = Id.safeParse(req.params);
-  if (!r.success) throw notFound(`${what}_not_found`, `There is no such ${what}.`);
+  if (!r.success) throw absent(what);
   return r.data.id;
 };
 

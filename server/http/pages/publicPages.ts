@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { foldParagraphs, sideBySide } from '../../domain/diff.js';
-import { notFound } from '../../domain/errors.js';
+import { absent } from '../../domain/errors.js';
 import { can } from '../../domain/policy.js';
 import { isSlug } from '../../domain/slug.js';
 import type { Ctx } from '../../services/context.js';
@@ -18,7 +18,7 @@ const N = z.object({ n: PositiveInt });
 const Compare = z.object({ from: PositiveInt.optional(), to: PositiveInt.optional(), view: z.enum(['inline', 'side']).optional() });
 
 function slugOf(slug: string): string {
-  if (!isSlug(slug)) throw notFound('document_not_found', `There is no document called "${slug}".`);
+  if (!isSlug(slug)) throw absent('document');
   return slug;
 }
 

@@ -8,8 +8,17 @@ export interface FeedEntry {
   summary: string;
 }
 
-const esc = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+/**
+ * Characters XML 1.0 forbids anywhere in a document: C0 controls other than tab, LF and CR;
+ * U+FFFE and U+FFFF; surrogates that are not part of a pair. One of them makes a whole feed
+ * unreadable, so they are dropped from everything written into one.
+ */
+const FORBIDDEN_IN_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** `s` without the characters XML 1.0 forbids. */
+export const xmlSafe = (s: string): string => s.replace(FORBIDDEN_IN_XML, '');
+
+const esc = (s: string) => xmlSafe(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 
 export function atomFeed(feed: { id: string; title: string; self: string; alternate: string; updated: string; entries: FeedEntry[] }): string {
   const entries = feed.entries

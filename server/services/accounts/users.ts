@@ -1,5 +1,5 @@
 import { ROLES, type Actor, type Role } from '../../domain/actor.js';
-import { conflict, invalid, notFound } from '../../domain/errors.js';
+import { absent, conflict, invalid } from '../../domain/errors.js';
 import { checkPassword } from '../../domain/passwordRules.js';
 import { isSlug } from '../../domain/slug.js';
 import type { UserRecord } from '../../store/meta/schema.js';
@@ -17,13 +17,13 @@ export function findUserByEmail(ctx: Ctx, email: string): UserRecord | undefined
 
 export function getUser(ctx: Ctx, id: number): UserRecord {
   const u = ctx.meta.get('users', id);
-  if (!u) throw notFound('user_not_found', `There is no user ${id}.`);
+  if (!u) throw absent('user');
   return u;
 }
 
 export function requireUserByEmail(ctx: Ctx, email: string): UserRecord {
   const u = findUserByEmail(ctx, email);
-  if (!u) throw notFound('user_not_found', `There is no account for ${email}.`);
+  if (!u) throw absent('user');
   return u;
 }
 
@@ -52,7 +52,7 @@ export function checkRoles(roles: unknown[]): Role[] {
 
 export function checkGroups(ctx: Ctx, groups: unknown[]): string[] {
   for (const g of groups) {
-    if (!isSlug(g) || !ctx.meta.get('groups', g)) throw notFound('group_not_found', `There is no group "${String(g)}".`);
+    if (!isSlug(g) || !ctx.meta.get('groups', g)) throw absent('group');
   }
   return [...new Set(groups as string[])].sort();
 }

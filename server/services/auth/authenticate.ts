@@ -1,4 +1,5 @@
 import { DomainError } from '../../domain/errors.js';
+import type { EntryMeta } from '../../store/meta/metaStore.js';
 import type { UserRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { findUserByEmail } from '../accounts/users.js';
@@ -13,7 +14,7 @@ import type { LoginThrottle } from './throttle.js';
 export async function checkCredentials(
   ctx: Ctx,
   throttle: LoginThrottle,
-  input: { email: unknown; password: unknown; ip: string; via: 'form' | 'api' },
+  input: { email: unknown; password: unknown; ip: string; via: 'form' | 'api'; meta?: EntryMeta },
 ): Promise<UserRecord> {
   const email = typeof input.email === 'string' ? input.email.trim().toLowerCase().slice(0, 320) : '';
   const password = typeof input.password === 'string' ? input.password.slice(0, 1024) : '';
@@ -24,7 +25,7 @@ export async function checkCredentials(
   else await burnTime(password);
   if (!ok) {
     throttle.failed(email, input.ip);
-    await ctx.meta.write({ actor: null, at: ctx.clock(), events: [{ action: 'login.failed', subject: `user/${email || '(none)'}` }] });
+    await ctx.meta.write({ actor: null, at: ctx.clock(), events: [{ action: 'login.failed', subject: `user/${email || '(none)'}` }], meta: input.meta });
     throw new DomainError('unauthenticated', 'bad_credentials', 'That e-mail and password do not match an active account.');
   }
   throttle.succeeded(email, input.ip);

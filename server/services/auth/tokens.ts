@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Actor } from '../../domain/actor.js';
-import { invalid, notFound } from '../../domain/errors.js';
+import { absent, invalid } from '../../domain/errors.js';
+import type { EntryMeta } from '../../store/meta/metaStore.js';
 import type { TokenRecord, UserRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 
@@ -10,7 +11,7 @@ export const hashToken = (token: string) => createHash('sha256').update(token, '
 const PREFIX = 'rat_';
 
 /** Make a personal API token for `user`; the token is returned once and never stored. */
-export async function createToken(ctx: Ctx, by: Actor | null, user: UserRecord, label = 'API token'): Promise<{ token: string; record: TokenRecord }> {
+export async function createToken(ctx: Ctx, by: Actor | null, user: UserRecord, label = 'API token', meta?: EntryMeta): Promise<{ token: string; record: TokenRecord }> {
   const clean = label.trim().slice(0, 100) || 'API token';
   const token = PREFIX + randomBytes(32).toString('base64url');
   const record: TokenRecord = { id: ctx.meta.nextId('tokens'), hash: hashToken(token), userId: user.id, label: clean, createdAt: ctx.clock().toISOString(), revokedAt: null };
@@ -18,6 +19,7 @@ export async function createToken(ctx: Ctx, by: Actor | null, user: UserRecord, 
     actor: by?.email ?? user.email,
     at: ctx.clock(),
     events: [{ action: 'token.created', subject: `user/${user.email}` }],
+    meta,
     puts: { tokens: { [record.hash]: record } },
   });
   return { token, record };
@@ -43,7 +45,7 @@ export function listTokens(ctx: Ctx, userId: number): TokenRecord[] {
 export async function revokeToken(ctx: Ctx, by: Actor, id: number): Promise<void> {
   if (!Number.isInteger(id)) throw invalid('invalid_token_id', 'Name the token to revoke.');
   const rec = ctx.meta.all('tokens').find((t) => t.id === id && t.userId === by.id && !t.revokedAt);
-  if (!rec) throw notFound('token_not_found', 'You have no such token.');
+  if (!rec) throw absent('token');
   await ctx.meta.write({
     actor: by.email,
     at: ctx.clock(),

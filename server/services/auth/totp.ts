@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { generateSecret, generateURI, verify } from 'otplib';
 import type { Actor } from '../../domain/actor.js';
 import { conflict, invalid } from '../../domain/errors.js';
+import type { EntryMeta } from '../../store/meta/metaStore.js';
 import type { UserRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { getUser } from '../accounts/users.js';
@@ -10,7 +11,7 @@ import { verifyPassword } from './passwords.js';
 const hashCode = (c: string) => createHash('sha256').update(c.replace(/[\s-]/g, '').toLowerCase()).digest('hex');
 
 /** Step 1: a new secret, kept pending (not enabled) until a code from it is confirmed. */
-export async function beginTotp(ctx: Ctx, actor: Actor): Promise<{ secret: string; uri: string }> {
+export async function beginTotp(ctx: Ctx, actor: Actor, meta?: EntryMeta): Promise<{ secret: string; uri: string }> {
   const user = getUser(ctx, actor.id);
   if (user.totp?.enabled) throw conflict('totp_enabled', 'A second factor is already set up; turn it off first to replace it.');
   const secret = generateSecret();
@@ -18,6 +19,7 @@ export async function beginTotp(ctx: Ctx, actor: Actor): Promise<{ secret: strin
     actor: actor.email,
     at: ctx.clock(),
     events: [{ action: 'totp.started', subject: `user/${user.email}` }],
+    meta,
     puts: { users: { [user.id]: { ...user, totp: { secret, enabled: false, lastStep: 0, recovery: [] }, updatedAt: ctx.clock().toISOString() } } },
   });
   return { secret, uri: generateURI({ issuer: 'Ratify', label: user.email, secret }) };
@@ -31,7 +33,7 @@ async function codeStep(ctx: Ctx, user: UserRecord, code: string): Promise<numbe
 }
 
 /** Step 2: confirm a code from the new secret; enables the factor and returns ten recovery codes (shown once). */
-export async function confirmTotp(ctx: Ctx, actor: Actor, code: string): Promise<string[]> {
+export async function confirmTotp(ctx: Ctx, actor: Actor, code: string, meta?: EntryMeta): Promise<string[]> {
   const user = getUser(ctx, actor.id);
   if (!user.totp || user.totp.enabled) throw conflict('totp_not_pending', 'Start setting up the second factor first.');
   const step = await codeStep(ctx, user, code.trim());
@@ -41,13 +43,14 @@ export async function confirmTotp(ctx: Ctx, actor: Actor, code: string): Promise
     actor: actor.email,
     at: ctx.clock(),
     events: [{ action: 'totp.enabled', subject: `user/${user.email}` }],
+    meta,
     puts: { users: { [user.id]: { ...user, totp: { ...user.totp, enabled: true, lastStep: step, recovery: recovery.map(hashCode) }, updatedAt: ctx.clock().toISOString() } } },
   });
   return recovery;
 }
 
 /** Sign-in's second step: a current code, or one of the recovery codes (each works once). */
-export async function checkSecondFactor(ctx: Ctx, userId: number, code: string): Promise<boolean> {
+export async function checkSecondFactor(ctx: Ctx, userId: number, code: string, meta?: EntryMeta): Promise<boolean> {
   const user = getUser(ctx, userId);
   if (!user.totp?.enabled) return true;
   const trimmed = code.trim();
@@ -58,24 +61,25 @@ export async function checkSecondFactor(ctx: Ctx, userId: number, code: string):
   else {
     const h = hashCode(trimmed);
     if (!trimmed || !totp.recovery.includes(h)) {
-      await ctx.meta.write({ actor: null, at: ctx.clock(), events: [{ action: 'login.failed', subject: `user/${user.email}` }] });
+      await ctx.meta.write({ actor: null, at: ctx.clock(), events: [{ action: 'login.failed', subject: `user/${user.email}` }], meta });
       return false;
     }
     totp = { ...totp, recovery: totp.recovery.filter((r) => r !== h) };
     event = 'login.recovery_code';
   }
-  await ctx.meta.write({ actor: user.email, at: ctx.clock(), events: [{ action: event, subject: `user/${user.email}` }], puts: { users: { [user.id]: { ...user, totp } } } });
+  await ctx.meta.write({ actor: user.email, at: ctx.clock(), events: [{ action: event, subject: `user/${user.email}` }], meta, puts: { users: { [user.id]: { ...user, totp } } } });
   return true;
 }
 
 /** Turn the second factor off (needs the password). */
-export async function disableTotp(ctx: Ctx, actor: Actor, password: string): Promise<void> {
+export async function disableTotp(ctx: Ctx, actor: Actor, password: string, meta?: EntryMeta): Promise<void> {
   const user = getUser(ctx, actor.id);
   if (!user.passwordHash || !(await verifyPassword(password, user.passwordHash))) throw invalid('bad_password', 'Your current password is not right.');
   await ctx.meta.write({
     actor: actor.email,
     at: ctx.clock(),
     events: [{ action: 'totp.disabled', subject: `user/${user.email}` }],
+    meta,
     puts: { users: { [user.id]: { ...user, totp: null, updatedAt: ctx.clock().toISOString() } } },
   });
 }

@@ -1,5 +1,5 @@
 import type { Actor } from '../../domain/actor.js';
-import { conflict, invalid, notFound } from '../../domain/errors.js';
+import { absent, conflict, invalid } from '../../domain/errors.js';
 import { findConflicts, mergeProposals } from '../../domain/merge.js';
 import { mergePuts } from '../notifications/queue.js';
 import { consolidationCreatedMails } from '../notifications/events.js';
@@ -28,7 +28,7 @@ export function consolidationSubject(ctx: Ctx, c: ConsolidationRecord) {
 /** Load a consolidation the actor may see (members, the chair, the secretariat). */
 export function loadConsolidation(ctx: Ctx, actor: Actor | null, id: number, action: 'round.read' | 'consolidation.manage' = 'round.read'): ConsolidationRecord {
   const c = Number.isInteger(id) && id > 0 ? ctx.meta.get('consolidations', id) : undefined;
-  if (!c) throw notFound('consolidation_not_found', `There is no consolidation ${id}.`);
+  if (!c) throw absent('consolidation');
   authorize(actor, action, consolidationSubject(ctx, c), 'consolidation');
   return c;
 }
@@ -49,7 +49,7 @@ export async function createConsolidation(ctx: Ctx, actor: Actor | null, slug: s
   if (ids.some((n) => !Number.isInteger(n) || n < 1) || new Set(ids).size !== ids.length) throw invalid('invalid_proposals', 'Proposal ids are distinct positive integers.');
   const proposals = ids.map((id) => {
     const p = ctx.meta.get('proposals', id);
-    if (!p) throw notFound('proposal_not_found', `There is no proposal ${id}.`);
+    if (!p) throw absent('proposal');
     if (p.document !== slug) throw invalid('wrong_document', `Proposal ${id} changes another document.`);
     if (p.state !== 'shared') throw conflict('not_shared', `Proposal ${id} is ${p.state}: only shared proposals can be consolidated.`);
     return p;

@@ -1,5 +1,5 @@
 import type { Actor } from '../../domain/actor.js';
-import { invalid, notFound } from '../../domain/errors.js';
+import { absent, invalid } from '../../domain/errors.js';
 import { isSlug } from '../../domain/slug.js';
 import type { DocumentRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
@@ -22,11 +22,11 @@ export async function updateDocument(ctx: Ctx, actor: Actor | null, slug: string
     throw invalid('invalid_title', 'A title is one line of 1–200 characters.');
   }
   if (changes.group !== undefined && (!isSlug(changes.group) || !ctx.meta.get('groups', changes.group))) {
-    throw notFound('group_not_found', `There is no group ${changes.group}; add it first.`);
+    throw absent('group');
   }
   return ctx.publishing.run(async () => {
     const doc = isSlug(slug) ? ctx.meta.get('documents', slug) : undefined;
-    if (!doc) throw notFound('document_not_found', `There is no document called "${slug}".`);
+    if (!doc) throw absent('document');
     const next: DocumentRecord = {
       ...doc,
       title: changes.title !== undefined ? changes.title.trim() : doc.title,

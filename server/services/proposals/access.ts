@@ -1,5 +1,5 @@
 import type { Actor } from '../../domain/actor.js';
-import { notFound } from '../../domain/errors.js';
+import { absent } from '../../domain/errors.js';
 import { authorize, can, canSee, type Action, type Subject } from '../../domain/policy.js';
 import type { ProposalRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
@@ -13,7 +13,7 @@ export function proposalSubject(ctx: Ctx, p: ProposalRecord): Subject {
 /** Load a proposal the actor may see (404 otherwise — also for ids that do not exist). */
 export function loadProposal(ctx: Ctx, actor: Actor | null, id: number): ProposalRecord {
   const p = Number.isInteger(id) && id > 0 ? ctx.meta.get('proposals', id) : undefined;
-  if (!p || !canSee(actor, proposalSubject(ctx, p))) throw notFound('proposal_not_found', `There is no proposal ${id}.`);
+  if (!p || !canSee(actor, proposalSubject(ctx, p))) throw absent('proposal');
   return p;
 }
 
@@ -21,7 +21,7 @@ export function loadProposal(ctx: Ctx, actor: Actor | null, id: number): Proposa
 export function loadProposalFor(ctx: Ctx, actor: Actor | null, id: number, action: Action): ProposalRecord {
   const p = Number.isInteger(id) && id > 0 ? ctx.meta.get('proposals', id) : undefined;
   // Signed in but not allowed to see it: the same answer as for an id that does not exist.
-  if (!p || (actor && !canSee(actor, proposalSubject(ctx, p)))) throw notFound('proposal_not_found', `There is no proposal ${id}.`);
+  if (!p || (actor && !canSee(actor, proposalSubject(ctx, p)))) throw absent('proposal');
   authorize(actor, action, proposalSubject(ctx, p), 'proposal');
   return p;
 }

@@ -2,7 +2,7 @@ import type { Actor } from '../../domain/actor.js';
 import { followAnchor, locateQuote } from '../../domain/anchor.js';
 import { assertCommentable } from '../../domain/proposal.js';
 import { diffProse } from '../../domain/diff.js';
-import { invalid, notFound } from '../../domain/errors.js';
+import { absent, invalid } from '../../domain/errors.js';
 import { authorize } from '../../domain/policy.js';
 import { checkProse, MAX_COMMENT_BYTES } from '../../domain/text.js';
 import { revisionKey, type CommentRecord, type SubjectRef } from '../../store/meta/schema.js';
@@ -82,7 +82,7 @@ export async function addComment(
 export async function setResolved(ctx: Ctx, actor: Actor | null, on: Commentable, commentId: number, resolved: boolean): Promise<CommentRecord> {
   authorize(actor, 'comment.resolve', on.policy, on.ref.type);
   const c = Number.isInteger(commentId) ? ctx.meta.get('comments', commentId) : undefined;
-  if (!c || c.subject.type !== on.ref.type || c.subject.id !== on.ref.id) throw notFound('comment_not_found', 'There is no such comment here.');
+  if (!c || c.subject.type !== on.ref.type || c.subject.id !== on.ref.id) throw absent('comment');
   const root = c.replyTo ? ctx.meta.get('comments', c.replyTo)! : c;
   const next: CommentRecord = { ...root, resolved, resolvedBy: resolved ? actor!.id : null };
   await ctx.meta.write({

@@ -1,6 +1,6 @@
 import type { Actor } from '../../domain/actor.js';
 import { diffProse, type Change } from '../../domain/diff.js';
-import { notFound } from '../../domain/errors.js';
+import { absent } from '../../domain/errors.js';
 import { documentPath } from '../../domain/slug.js';
 import { revisionKey, versionKey, type ProposalRecord, type RevisionRecord, type SubjectRef } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
@@ -17,7 +17,7 @@ export function revisionsOf(ctx: Ctx, subject: SubjectRef, count: number): Revis
 
 export function revisionOf(ctx: Ctx, subject: SubjectRef, n: number, count: number): RevisionRecord {
   const r = Number.isInteger(n) && n >= 1 && n <= count ? ctx.meta.get('revisions', revisionKey(subject, n)) : undefined;
-  if (!r) throw notFound('revision_not_found', `There is no revision ${n}; there are ${count}.`);
+  if (!r) throw absent('revision');
   return r;
 }
 

@@ -1,5 +1,5 @@
 import type { Actor } from '../../domain/actor.js';
-import { conflict, forbidden, invalid, notFound } from '../../domain/errors.js';
+import { absent, conflict, forbidden, invalid } from '../../domain/errors.js';
 import { hasConflictMarkers } from '../../domain/merge.js';
 import { authorize } from '../../domain/policy.js';
 import { checkPosition, checkRule, everyoneVoted, quorumToBp, result, tally } from '../../domain/round.js';
@@ -26,7 +26,7 @@ function checkDeadline(ctx: Ctx, closesAt: unknown, after?: string): string {
 
 export function loadRound(ctx: Ctx, actor: Actor | null, id: number): RoundRecord {
   const r = Number.isInteger(id) && id > 0 ? ctx.meta.get('rounds', id) : undefined;
-  if (!r) throw notFound('round_not_found', `There is no round ${id}.`);
+  if (!r) throw absent('round');
   authorize(actor, 'round.read', { kind: 'consolidation', group: ctx.meta.get('documents', r.document)?.group ?? '' }, 'round');
   return r;
 }

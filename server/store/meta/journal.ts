@@ -8,7 +8,15 @@ export interface JournalEntry {
   at: string;
   actor: string | null;
   events: { action: string; subject: string }[];
+  /** Where a sign-in event came from (absent for everything else). */
+  meta?: EntryMeta;
   changes: RecordChange[];
+}
+
+/** The client of a sign-in event: its IP address and user agent. */
+export interface EntryMeta {
+  ip: string;
+  ua: string;
 }
 
 export type RecordChange = { put: string; id: string; value: unknown } | { del: string; id: string };

@@ -1,9 +1,11 @@
 import * as path from 'node:path';
 import { Low } from 'lowdb';
 import { FsyncJsonFile } from './snapshotFile.js';
-import { Journal, type JournalEntry, type NewEntry, type OpenJournalFile, type RecordChange } from './journal.js';
+import { Journal, type EntryMeta, type JournalEntry, type NewEntry, type OpenJournalFile, type RecordChange } from './journal.js';
 import { WriteHealth, type WriteState } from '../health.js';
 import type { Collections, CollectionName } from './schema.js';
+
+export type { EntryMeta };
 
 export interface AuditEntry {
   seq: number;
@@ -11,6 +13,8 @@ export interface AuditEntry {
   actor: string | null;
   action: string;
   subject: string;
+  /** IP address and user agent of a sign-in event. */
+  meta?: EntryMeta;
 }
 
 interface Snapshot {
@@ -23,6 +27,8 @@ export interface Change {
   actor: string | null;
   at: Date;
   events: { action: string; subject: string }[];
+  /** IP address and user agent, for sign-in events. */
+  meta?: EntryMeta;
   puts?: { [K in CollectionName]?: Record<string, Collections[K]> };
   dels?: { [K in CollectionName]?: string[] };
 }
@@ -106,7 +112,7 @@ export class MetaStore {
   }
 
   private remember(e: JournalEntry): void {
-    for (const ev of e.events) this.audit.push({ seq: e.seq, at: e.at, actor: e.actor, action: ev.action, subject: ev.subject });
+    for (const ev of e.events) this.audit.push({ seq: e.seq, at: e.at, actor: e.actor, action: ev.action, subject: ev.subject, ...(e.meta ? { meta: e.meta } : {}) });
   }
 
   /** A record by id, or undefined. Treat the result as read-only; change it through `write`. */
@@ -149,7 +155,7 @@ export class MetaStore {
       for (const [id, value] of Object.entries(recs as Record<string, unknown>)) changes.push({ put: kind, id, value });
     }
     for (const [kind, ids] of Object.entries(change.dels ?? {})) for (const id of ids as string[]) changes.push({ del: kind, id });
-    const entry: NewEntry = { at: change.at.toISOString(), actor: change.actor, events: change.events, changes };
+    const entry: NewEntry = { at: change.at.toISOString(), actor: change.actor, events: change.events, ...(change.meta ? { meta: change.meta } : {}), changes };
     // Stored values are copies: callers cannot change the store by mutating what they passed in.
     const stored: NewEntry = JSON.parse(JSON.stringify(entry));
     try {
