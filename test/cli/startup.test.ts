@@ -1,5 +1,5 @@
 /**
- * The real server (`tsx server/main.ts`) as a child process, started on a port that is already
+ * The real server (dist/main.js, what `npm start` runs) as a child process, started on a port that is already
  * taken: it must say so and exit non-zero at once, never claim to serve, and leave the data
  * folder's lock and admin socket free for the next process.
  */
@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { openData } from '../../server/bootstrap.js';
 import { socketPathFor } from '../../server/cli/adminSocket.js';
 import { projectRoot, tempDir } from '../helpers/data.js';
+import { bin, childEnv } from '../helpers/bin.js';
 
 jest.setTimeout(90_000);
 
@@ -31,9 +32,9 @@ afterAll(async () => {
 });
 
 test('a port in use ends the start with a clear message and a non-zero exit, releasing the lock and the admin socket', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(bin.server[0], [...bin.server[1]], {
     cwd: projectRoot,
-    env: { ...process.env, NODE_OPTIONS: '', DATA_DIR: dataDir, PORT: String(port), BASE_URL: '', SESSION_SECRET: '', LOG_LEVEL: 'info' },
+    env: childEnv({ DATA_DIR: dataDir, PORT: String(port), BASE_URL: '', SESSION_SECRET: '', LOG_LEVEL: 'info' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
