@@ -38,6 +38,8 @@ export class MetaStore {
   private readonly idCounters = new Map<string, number>();
   private snapshotting: Promise<void> | null = null;
   private failed: unknown = null;
+  /** Set while `hold` runs: writes wait for it (see `hold`). */
+  private held: Promise<void> | null = null;
 
   private constructor(
     private readonly db: Low<Snapshot>,
@@ -102,6 +104,8 @@ export class MetaStore {
    * with memory ahead of disk, so the store refuses every later write.
    */
   async write(change: Change): Promise<void> {
+    // No await unless a hold is on: otherwise the change is applied within this call, as before.
+    while (this.held) await this.held;
     if (this.failed) throw this.failed;
     const changes: RecordChange[] = [];
     for (const [kind, recs] of Object.entries(change.puts ?? {})) {
@@ -120,6 +124,26 @@ export class MetaStore {
       throw e;
     }
     if (this.journal.linesInSegment >= this.snapshotEvery) this.snapshotting ??= this.snapshot();
+  }
+
+  /**
+   * Run `fn` at one still moment of the store, for a consistent backup: it waits for a
+   * snapshot in progress and for every journal line in flight to be on disk, and new writes
+   * wait until `fn` is done. `fn` gets the seq of the last change, which is also the last line
+   * of the journal; the journal files end with it while `fn` runs. Keep `fn` short.
+   */
+  async hold<T>(fn: (seq: number) => Promise<T>): Promise<T> {
+    while (this.held) await this.held;
+    let release!: () => void;
+    this.held = new Promise<void>((r) => (release = r));
+    try {
+      await this.snapshotting?.catch(() => {});
+      await this.journal.drain();
+      return await fn(this.seq);
+    } finally {
+      this.held = null;
+      release();
+    }
   }
 
   /** Newest first. */
