@@ -15,6 +15,7 @@ import { runAdminCommand } from '../../server/cli/commands.js';
 import { DomainError } from '../../server/domain/errors.js';
 import { MAIN } from '../../server/services/context.js';
 import { restoreBackup, type BackupManifest } from '../../server/store/backup.js';
+import { MetaStore } from '../../server/store/meta/metaStore.js';
 import { openTestApp, openTestData, projectRoot, tempDir } from '../helpers/data.js';
 import { makeApiUsers, type ApiUser } from '../helpers/users.js';
 import { fsckProblems } from '../store/gitHelpers.js';
@@ -257,5 +258,32 @@ describe('the CLI with no server running', () => {
     const opened = await openTestData({ dataDir: target, seed: false });
     expect(opened.ctx.meta.all('documents').length).toBeGreaterThan(0);
     await opened.close();
+  });
+});
+
+describe('MetaStore.hold: the still moment a backup copies', () => {
+  test('waits for writes in flight, makes new writes wait until it is done, and names the last seq', async () => {
+    const dir = await tempDir('ratify-hold-');
+    const store = await MetaStore.open(dir);
+    const change = (slug: string) => ({ actor: null, at: new Date(), events: [{ action: 'group.added', subject: slug }], puts: { groups: { [slug]: { slug, name: slug, createdAt: new Date().toISOString() } } } });
+    try {
+      const inFlight = store.write(change('a'));
+      let laterDone = false;
+      let later: Promise<void> | null = null;
+      const seen = await store.hold(async (seq) => {
+        // The write started before the hold is on disk; one started during it has not happened.
+        later = store.write(change('b')).then(() => void (laterDone = true));
+        await new Promise((r) => setTimeout(r, 20));
+        return { seq, a: !!store.get('groups', 'a'), b: !!store.get('groups', 'b'), laterDone };
+      });
+      await inFlight;
+      expect(seen).toEqual({ seq: 1, a: true, b: false, laterDone: false });
+      await later;
+      expect(store.get('groups', 'b')).toBeTruthy();
+      expect(store.auditLog(1)[0].seq).toBe(2);
+    } finally {
+      await store.close();
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
   });
 });
