@@ -11,6 +11,7 @@ import { addUser, disableUser, listUsers, publicUser, requireUserByEmail, setUse
 import { importUsers } from '../services/accounts/importUsers.js';
 import { createToken } from '../services/auth/tokens.js';
 import { inviteUser } from '../services/accounts/links.js';
+import { createBackup } from '../store/backup.js';
 
 /** An admin command as the CLI parsed it: the same shape whether run here or sent to the server. */
 export interface AdminCommand {
@@ -31,6 +32,7 @@ const UserAdd = z.object({ email: z.string(), name: z.string(), role: list, grou
 const UserSet = z.object({ email: z.string(), role: list, group: list, name: z.string().optional(), enable: z.boolean().optional() });
 const UserEmail = z.object({ email: z.string() });
 const UserImport = z.object({ csv: z.string(), invite: z.boolean().optional() });
+const Backup = z.object({ out: z.string().min(1) });
 
 type Handler = (ctx: Ctx, args: Record<string, unknown>, cwd: string, progress: Progress) => Promise<unknown>;
 
@@ -95,6 +97,12 @@ Object.assign(HANDLERS, {
     const { token } = await createToken(ctx, CLI_ACTOR, user, 'made with the admin CLI');
     return { token };
   },
+} satisfies Record<string, Handler>);
+
+Object.assign(HANDLERS, {
+  // The repository lives in DATA_DIR/git, so its parent is DATA_DIR (the store folder beside it).
+  backup: async (ctx, args, cwd, progress) =>
+    createBackup({ repo: ctx.repo, meta: ctx.meta, dataDir: path.dirname(ctx.repo.gitdir), out: path.resolve(cwd, parseArgs(Backup, args).out), now: ctx.clock, progress }),
 } satisfies Record<string, Handler>);
 
 export const COMMAND_NAMES = Object.keys(HANDLERS);

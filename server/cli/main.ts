@@ -4,6 +4,8 @@ import { openData } from '../bootstrap.js';
 import { DataDirBusyError, liveHolder } from '../store/processLock.js';
 import { sendAdminCommand } from './adminSocket.js';
 import { errorBody, runAdminCommand, type AdminCommand } from './commands.js';
+import * as path from 'node:path';
+import { restoreBackup } from '../store/backup.js';
 
 /**
  * The admin command line. Every command prints JSON on stdout, errors as JSON on stderr with a
@@ -127,5 +129,25 @@ program
   .description('make a personal API token for an account (printed once)')
   .requiredOption('--email <email>')
   .action(run('token create'));
+
+program
+  .command('backup')
+  .description('write one consistent archive (tar.gz) of the repository and the metadata store; works while the server runs')
+  .requiredOption('--out <file>', 'the archive to write (never overwritten)')
+  .action(run('backup'));
+
+program
+  .command('restore')
+  .description('unpack a backup into DATA_DIR, which must be empty or absent; then start the server as usual')
+  .requiredOption('--from <file>', 'an archive made by backup')
+  .action(async (opts: { from: string }) => {
+    // Never through a server: a server's DATA_DIR is not empty, and a restore opens nothing.
+    const config = loadConfig();
+    try {
+      finish({ result: { restored: config.dataDir, ...(await restoreBackup(path.resolve(process.cwd(), opts.from), config.dataDir)) } });
+    } catch (e) {
+      finish(errorBody(e));
+    }
+  });
 
 await program.parseAsync(process.argv);

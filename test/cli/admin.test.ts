@@ -107,7 +107,7 @@ describe('the admin CLI on a data folder it owns', () => {
   test('--help lists the commands', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
-    for (const c of ['user', 'group', 'document', 'token']) expect(top.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+    for (const c of ['user', 'group', 'document', 'token', 'backup', 'restore']) expect(top.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
     const user = await cli(['user', '--help']);
     expect(user.code).toBe(0);
     for (const c of ['add', 'set', 'import', 'list', 'disable']) expect(user.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
@@ -313,5 +313,15 @@ describe('while a server holds the data folder', () => {
     expect((await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     ok(await cli(['user', 'disable', '--email', 'live@example.org']));
     expect((await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+  }, 90_000);
+
+  test('backup goes through the server: the server writes the archive while it serves', async () => {
+    const out = path.join(work, 'through-server.tar.gz');
+    const made = ok(await cli(['backup', '--out', out])) as { format: string; journalSeq: number; out: string };
+    expect(made).toMatchObject({ format: 'ratify-backup', out });
+    expect(made.journalSeq).toBeGreaterThan(0);
+    expect((await fsp.stat(out)).mode & 0o777).toBe(0o600);
+    expect(errorOf(await cli(['backup', '--out', out]))).toBe('file_exists');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
   }, 90_000);
 });

@@ -49,6 +49,8 @@ export class MetaStore {
   private snapshotRetryIn = 0;
   private snapshotDue = false;
   private readonly health: WriteHealth;
+  /** Set while `hold` runs: writes wait for it (see `hold`). */
+  private held: Promise<void> | null = null;
 
   private constructor(
     private readonly db: Low<Snapshot>,
@@ -149,6 +151,8 @@ export class MetaStore {
    * awaited write (as the subject locks do), since the change is not visible before it resolves.
    */
   async write(change: Change): Promise<void> {
+    // No await unless a hold is on.
+    while (this.held) await this.held;
     if (this.journal.broken) throw this.journal.broken;
     const changes: RecordChange[] = [];
     for (const [kind, recs] of Object.entries(change.puts ?? {})) {
@@ -184,6 +188,26 @@ export class MetaStore {
         this.snapshotRetryIn = 100;
       })
       .finally(() => (this.snapshotting = null));
+  }
+
+  /**
+   * Run `fn` at one still moment of the store, for a consistent backup: it waits for a
+   * snapshot in progress and for every journal line in flight to be on disk, and new writes
+   * wait until `fn` is done. `fn` gets the seq of the last change, which is also the last line
+   * of the journal; the journal files end with it while `fn` runs. Keep `fn` short.
+   */
+  async hold<T>(fn: (seq: number) => Promise<T>): Promise<T> {
+    while (this.held) await this.held;
+    let release!: () => void;
+    this.held = new Promise<void>((r) => (release = r));
+    try {
+      await this.snapshotting?.catch(() => {});
+      await this.journal.drain();
+      return await fn(this.seq);
+    } finally {
+      this.held = null;
+      release();
+    }
   }
 
   /** Newest first. */
