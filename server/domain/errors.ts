@@ -2,7 +2,7 @@
  * One error family for every refusal the product makes. Each carries a stable `code`
  * (asserted by tests and shown to API clients) and maps to one HTTP status in http/errors.ts.
  */
-export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'too_large' | 'throttled';
+export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'too_large' | 'throttled' | 'busy';
 
 export class DomainError extends Error {
   constructor(

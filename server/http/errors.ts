@@ -10,6 +10,7 @@ export const STATUS: Record<ErrorKind, number> = {
   conflict: 409,
   too_large: 413,
   throttled: 429,
+  busy: 503,
 };
 
 const TITLES: Record<number, string> = {
@@ -20,6 +21,7 @@ const TITLES: Record<number, string> = {
   409: 'That clashes with the current state',
   413: 'Too large',
   429: 'Too many attempts',
+  503: 'Busy: try again shortly',
   500: 'Something went wrong on our side',
 };
 
@@ -65,7 +67,7 @@ export function errorHandler(log: (msg: string, err: unknown) => void): ErrorReq
     if (res.headersSent) return next(err);
     const known = normalise(err);
     if (known) {
-      if (known.kind === 'throttled' && known.data.retryAfter) res.set('Retry-After', String(known.data.retryAfter));
+      if ((known.kind === 'throttled' || known.kind === 'busy') && known.data.retryAfter) res.set('Retry-After', String(known.data.retryAfter));
       const extra = known.kind === 'conflict' ? pickPublic(known.data) : {};
       return sendError(req, res, STATUS[known.kind], known.code, known.message, extra);
     }

@@ -13,7 +13,7 @@ import request from 'supertest';
 import { openData } from '../../server/bootstrap.js';
 import { checkCredentials } from '../../server/services/auth/authenticate.js';
 import { LoginThrottle } from '../../server/services/auth/throttle.js';
-import { openTestApp, projectRoot, tempDir } from '../helpers/data.js';
+import { openTestApp, projectRoot, tempDir, TEST_HASH_ENV } from '../helpers/data.js';
 
 // scrypt (~300 ms a hash, two at a time) and child processes are slow on a busy machine.
 jest.setTimeout(120_000);
@@ -33,7 +33,7 @@ function cli(args: string[], opts: { stdin?: string; env?: Record<string, string
   return new Promise((resolve, reject) => {
     const child = spawn(TSX, ['server/cli/main.ts', ...args], {
       cwd: projectRoot,
-      env: { ...process.env, NODE_OPTIONS: '', DATA_DIR: dataDir, ...opts.env },
+      env: { ...process.env, NODE_OPTIONS: '', DATA_DIR: dataDir, ...TEST_HASH_ENV, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -257,7 +257,7 @@ describe('while a server holds the data folder', () => {
     base = `http://127.0.0.1:${port}`;
     server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
       cwd: projectRoot,
-      env: { ...process.env, NODE_OPTIONS: '', DATA_DIR: dataDir, PORT: String(port), BASE_URL: '', SESSION_SECRET: '' },
+      env: { ...process.env, NODE_OPTIONS: '', DATA_DIR: dataDir, PORT: String(port), BASE_URL: '', SESSION_SECRET: '', ...TEST_HASH_ENV },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     server.stdout!.setEncoding('utf8').on('data', (c: string) => (serverOut += c));

@@ -12,7 +12,7 @@ import type { UserRecord } from '../../server/store/meta/schema.js';
 
 export type Agent = ReturnType<typeof request.agent>;
 
-/** A user with a password (one scrypt hash: ~300 ms — make few, in beforeAll). */
+/** A user with a password (one scrypt hash, cheap at the tests' cost). */
 export async function makeUser(ctx: Ctx, input: NewUser & { password: string }): Promise<UserRecord & { password: string; actor: Actor }> {
   const u = await addUser(ctx, null, input);
   return { ...u, password: input.password, actor: actorOf(u) };

@@ -48,18 +48,17 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
    * a session cookie must not be able to guess the password itself); a wrong one is audited.
    */
   const checkingPassword = async <T>(req: Request, fn: () => Promise<T>): Promise<T> => {
-    const key = `pw:${req.actor!.id}`;
-    const ip = req.ip ?? '';
-    throttle.check(key, ip);
+    // Reserved before the hash, so parallel posts get no more tries than the budget.
+    const guess = throttle.beginAccountCheck('password', req.actor!.id);
     try {
       const out = await fn();
-      throttle.succeeded(key, ip);
+      guess.succeeded();
       return out;
     } catch (e) {
       if (e instanceof DomainError && e.code === 'bad_password') {
-        throttle.failed(key, ip);
+        guess.failed();
         await ctx.meta.write({ actor: req.actor!.email, at: ctx.clock(), events: [{ action: 'login.failed', subject: `user/${req.actor!.email}` }] });
-      }
+      } else guess.cancelled();
       throw e;
     }
   };

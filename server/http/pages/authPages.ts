@@ -62,7 +62,7 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
       res.status(STATUS[e.kind]);
-      if (e.kind === 'throttled') res.set('Retry-After', String(e.data.retryAfter));
+      if (e.data.retryAfter) res.set('Retry-After', String(e.data.retryAfter));
       return loginForm(req, res, { email, next, error: e.message });
     }
     if (user.totp?.enabled) {
@@ -86,13 +86,21 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
   r.post('/login/code', async (req, res) => {
     const p = pending(req);
     if (!p) return res.redirect(303, '/login');
-    throttle.check(`code:${p.userId}`, req.ip ?? '');
-    if (!(await checkSecondFactor(ctx, p.userId, field(req, 'code')))) {
-      throttle.failed(`code:${p.userId}`, req.ip ?? '');
+    // Reserved before the check, given back on success: parallel posts get no more tries.
+    const guess = throttle.beginAccountCheck('code', p.userId);
+    let right: boolean;
+    try {
+      right = await checkSecondFactor(ctx, p.userId, field(req, 'code'));
+    } catch (e) {
+      guess.cancelled();
+      throw e;
+    }
+    if (!right) {
+      guess.failed();
       res.status(401);
       return page(res, 'auth/code', { title: 'One-time code', csrfToken: csrfToken(req), error: 'That code is not right. Use the current code from your app, or one of your recovery codes.' });
     }
-    throttle.succeeded(`code:${p.userId}`, req.ip ?? '');
+    guess.succeeded();
     delete req.session.pendingLogin;
     const user = getUser(ctx, p.userId);
     if (user.disabled) return res.redirect(303, '/login');
@@ -106,8 +114,8 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
 
   r.post('/password/forgot', async (req, res) => {
     const email = field(req, 'email').trim().slice(0, 320);
-    throttle.check(`reset:${email}`, req.ip ?? '');
-    throttle.failed(`reset:${email}`, req.ip ?? ''); // every request counts: ten an hour per address and IP
+    // Its own budget (per address and per IP, an hour): never counted against signing in.
+    throttle.takeReset(email, req.ip ?? '');
     await requestPasswordReset(ctx, email);
     page(res, 'auth/forgot', { title: 'Forgot your password?', csrfToken: csrfToken(req), sent: true, email });
   });
