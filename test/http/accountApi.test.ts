@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { generate } from 'otplib';
 import request from 'supertest';
 import { createApp } from '../../server/app.js';
-import { disableUser } from '../../server/services/accounts/users.js';
+import { addUser, disableUser } from '../../server/services/accounts/users.js';
+import { setSecuritySettings } from '../../server/services/settings/securitySettings.js';
 import { beginTotp, confirmTotp } from '../../server/services/auth/totp.js';
 import { createToken, revokeToken } from '../../server/services/auth/tokens.js';
 import { FileSessionStore } from '../../server/store/sessions/fileSessionStore.js';
@@ -267,5 +268,29 @@ describe('WRITE_LIMIT (writes per account per minute)', () => {
     const out = await agent.post('/logout').type('form').send({ _csrf: await csrfOf(agent) });
     expect(out.status).toBe(303);
     expect((await agent.get('/account')).status).toBe(401);
+  });
+});
+
+describe('a second factor required for a role applies to that role’s API tokens', () => {
+  test('a token made before the requirement is refused 403 totp_required on every call until its owner enrols', async () => {
+    const chair = await addUser(t.ctx, null, { email: 'carla@example.org', name: 'Carla Chair', roles: ['member', 'chair'] });
+    const { token } = await createToken(t.ctx, null, chair, 'made before the rule');
+    expect((await request(t.app).get('/api/v1/me').set(bearer(token))).status).toBe(200);
+    await setSecuritySettings(t.ctx, null, { requireTotpFor: ['chair'] });
+    try {
+      for (const [method, url] of [['get', '/api/v1/me'], ['get', '/api/v1/documents'], ['get', '/api/v1/proposals'], ['post', '/api/v1/proposals'], ['get', '/api/v1/no-such-route']] as const) {
+        expectError(await request(t.app)[method](url).set(bearer(token)).send({}), 403, 'totp_required');
+      }
+      // Others are unaffected: the public, and a member's token.
+      expect((await request(t.app).get('/api/v1/documents')).status).toBe(200);
+      expect((await request(t.app).get('/api/v1/me').set(bearer(aliceToken))).status).toBe(200);
+      // Once the chair has a second factor, the same token works again.
+      const actor = { id: chair.id, email: chair.email, name: chair.name, roles: chair.roles, groups: chair.groups };
+      const { secret } = await beginTotp(t.ctx, actor);
+      await confirmTotp(t.ctx, actor, await generate({ secret, epoch: Math.floor(clock().getTime() / 1000) }));
+      expect((await request(t.app).get('/api/v1/me').set(bearer(token))).status).toBe(200);
+    } finally {
+      await setSecuritySettings(t.ctx, null, { requireTotpFor: [] });
+    }
   });
 });
