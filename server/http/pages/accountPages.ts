@@ -9,7 +9,6 @@ import { setNotify } from '../../services/accounts/links.js';
 import { createToken, listTokens, revokeToken } from '../../services/auth/tokens.js';
 import { beginTotp, confirmTotp, disableTotp, mustEnrolTotp } from '../../services/auth/totp.js';
 import type { LoginThrottle } from '../../services/auth/throttle.js';
-import { csrfToken } from '../middleware/session.js';
 import { done, field, onRefusal, takeNotice } from './formHelpers.js';
 import { page } from './render.js';
 
@@ -77,7 +76,6 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
       // Other sessions end; this one goes on under the new epoch.
       await new Promise<void>((resolve, reject) => req.login({ ...getUser(ctx, req.actor!.id), sessionEpoch: epoch }, (err) => (err ? reject(err) : resolve())));
       req.session.startedAt = ctx.clock().getTime();
-      csrfToken(req, true);
       done(req, res, '/account', 'Your password was changed. Other sessions have been signed out.');
     }),
   );

@@ -8,7 +8,7 @@ import { checkSecondFactor, mustEnrolTotp } from '../../services/auth/totp.js';
 import type { LoginThrottle } from '../../services/auth/throttle.js';
 import type { UserRecord } from '../../store/meta/schema.js';
 import { STATUS } from '../errors.js';
-import { csrfToken } from '../middleware/session.js';
+import { csrfToken } from '../middleware/csrf.js';
 import { field, onRefusal } from './formHelpers.js';
 import { page } from './render.js';
 
@@ -22,7 +22,7 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
   const loginForm = (req: Request, res: Response, extra: Record<string, unknown> = {}) =>
     page(res, 'auth/login', {
       title: 'Sign in',
-      csrfToken: csrfToken(req),
+      csrfToken: csrfToken(res),
       next: safeNext(req.query.next ?? field(req, 'next')),
       email: '',
       error: null,
@@ -38,7 +38,6 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
         if (err) return reject(err);
         try {
           req.session.startedAt = ctx.clock().getTime();
-          csrfToken(req, true);
           await ctx.meta.write({ actor: user.email, at: ctx.clock(), events: [{ action: 'login', subject: `user/${user.email}` }] });
           res.redirect(303, mustEnrolTotp(ctx, user) ? '/account/totp' : next);
           resolve();
@@ -80,7 +79,7 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
 
   r.get('/login/code', (req, res) => {
     if (!pending(req)) return res.redirect(303, '/login');
-    page(res, 'auth/code', { title: 'One-time code', csrfToken: csrfToken(req), error: null });
+    page(res, 'auth/code', { title: 'One-time code', csrfToken: csrfToken(res), error: null });
   });
 
   r.post('/login/code', async (req, res) => {
@@ -98,7 +97,7 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
     if (!right) {
       guess.failed();
       res.status(401);
-      return page(res, 'auth/code', { title: 'One-time code', csrfToken: csrfToken(req), error: 'That code is not right. Use the current code from your app, or one of your recovery codes.' });
+      return page(res, 'auth/code', { title: 'One-time code', csrfToken: csrfToken(res), error: 'That code is not right. Use the current code from your app, or one of your recovery codes.' });
     }
     guess.succeeded();
     delete req.session.pendingLogin;
@@ -109,7 +108,7 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
 
   // Forgot password: the same answer whether or not the address has an account.
   r.get('/password/forgot', (req, res) => {
-    page(res, 'auth/forgot', { title: 'Forgot your password?', csrfToken: csrfToken(req), sent: false, email: '' });
+    page(res, 'auth/forgot', { title: 'Forgot your password?', csrfToken: csrfToken(res), sent: false, email: '' });
   });
 
   r.post('/password/forgot', async (req, res) => {
@@ -117,11 +116,11 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
     // Its own budget (per address and per IP, an hour): never counted against signing in.
     throttle.takeReset(email, req.ip ?? '');
     await requestPasswordReset(ctx, email);
-    page(res, 'auth/forgot', { title: 'Forgot your password?', csrfToken: csrfToken(req), sent: true, email });
+    page(res, 'auth/forgot', { title: 'Forgot your password?', csrfToken: csrfToken(res), sent: true, email });
   });
 
   const setForm = (req: Request, res: Response, token: string, error: string | null) =>
-    page(res, 'auth/set-password', { title: 'Choose your password', csrfToken: csrfToken(req), token, valid: !!usableLink(ctx, token), error });
+    page(res, 'auth/set-password', { title: 'Choose your password', csrfToken: csrfToken(res), token, valid: !!usableLink(ctx, token), error });
 
   r.get('/password/set', (req, res) => setForm(req, res, typeof req.query.token === 'string' ? req.query.token : '', null));
 
