@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { DomainError } from '../../server/domain/errors.js';
-import { checkPassword, MAX_PASSWORD, MIN_PASSWORD } from '../../server/domain/passwordRules.js';
+import { checkPassword as checkPasswordWith, MAX_PASSWORD, MIN_PASSWORD } from '../../server/domain/passwordRules.js';
+import { commonPasswords } from '../../server/store/commonPasswords.js';
 import { changePassword } from '../../server/services/accounts/password.js';
 import { importUsers } from '../../server/services/accounts/importUsers.js';
 import { actorOf, addUser, disableUser, findUserByEmail, getUser, listUsers, setUser } from '../../server/services/accounts/users.js';
@@ -83,6 +84,7 @@ describe('addUser', () => {
 });
 
 describe('password rules (checkPassword)', () => {
+  const checkPassword = (pw: unknown) => checkPasswordWith(pw, commonPasswords());
   test.each([
     ['7 characters', 'password_too_short', 'abcdefg'],
     ['8 characters', 'no error', 'abcdefgh'],
@@ -92,6 +94,16 @@ describe('password rules (checkPassword)', () => {
     ['password123', 'password_too_common', 'password123'],
     ['PASSWORD123 (any case)', 'password_too_common', 'PASSWORD123'],
     ['12345678', 'password_too_common', '12345678'],
+    // Accepted before the big list and the base rule:
+    ['Passw0rd! (a listed base plus a sign)', 'password_too_common', 'Passw0rd!'],
+    ['qwerty1234', 'password_too_common', 'qwerty1234'],
+    ['iloveyou1', 'password_too_common', 'iloveyou1'],
+    ['letmein123', 'password_too_common', 'letmein123'],
+    ['LetMeIn2026!? (any case, digits and signs added)', 'password_too_common', 'LetMeIn2026!?'],
+    ['sunshine (from the lists)', 'password_too_common', 'SunShine'],
+    ['a listed word with a short base is judged whole: bob!98765432', 'no error', 'bob!98765432'],
+    ['a passphrase', 'no error', 'correct horse battery staple'],
+    ['digits inside, not only at the end', 'no error', 'let4me9in7now2'],
     ['no composition rules: all lower-case letters', 'no error', 'correcthorsebattery'],
     ['spaces allowed', 'no error', 'a b c d e f g h'],
     ['not a string', 'invalid_password', 12345678],
@@ -483,5 +495,21 @@ describe('WriteLimiter (injected clock)', () => {
     const w = new WriteLimiter(c, 0);
     for (let i = 0; i < 1000; i++) w.take(1);
     expect(syncCode(() => w.take(1))).toBe('no error');
+  });
+});
+
+describe('the list of common passwords', () => {
+  test('the union of both packages: about 77,000 distinct lower-cased entries, loaded once', () => {
+    const list = commonPasswords();
+    expect(list.size).toBeGreaterThan(75_000);
+    expect(commonPasswords()).toBe(list);
+    for (const p of ['password', 'qwerty', 'iloveyou', 'letmein', 'passw0rd']) expect(list.has(p)).toBe(true);
+    expect([...list].every((p) => p === p.toLowerCase())).toBe(true);
+  });
+
+  test('a new account with one of the four passwords accepted before is refused', async () => {
+    for (const pw of ['Passw0rd!', 'qwerty1234', 'iloveyou1', 'letmein123']) {
+      expect(await codeOf(() => addUser(t.ctx, null, { email: `weak-${pw.length}-${pw.charCodeAt(0)}@x.org`, name: 'Weak', password: pw }))).toBe('password_too_common');
+    }
   });
 });

@@ -3,6 +3,7 @@ import type { Actor } from '../../domain/actor.js';
 import { conflict, invalid } from '../../domain/errors.js';
 import * as mail from '../../domain/mail.js';
 import { checkPassword } from '../../domain/passwordRules.js';
+import { commonPasswords } from '../../store/commonPasswords.js';
 import type { LinkTokenRecord, UserRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { mergePuts, toPerson } from '../notifications/queue.js';
@@ -68,7 +69,7 @@ export function usableLink(ctx: Ctx, token: unknown): LinkTokenRecord | null {
 export async function setPasswordByLink(ctx: Ctx, token: unknown, password: unknown): Promise<UserRecord> {
   const rec = usableLink(ctx, token);
   if (!rec) throw invalid('link_invalid', 'This link has expired or was already used. Ask for a new one.');
-  const pw = checkPassword(password);
+  const pw = checkPassword(password, commonPasswords());
   const passwordHash = await ctx.passwords.hash(pw);
   const again = usableLink(ctx, token);
   if (!again) throw invalid('link_invalid', 'This link has expired or was already used. Ask for a new one.');

@@ -1,6 +1,7 @@
 import type { Actor } from '../../domain/actor.js';
 import { invalid } from '../../domain/errors.js';
 import { checkPassword } from '../../domain/passwordRules.js';
+import { commonPasswords } from '../../store/commonPasswords.js';
 import type { Ctx } from '../context.js';
 import { getUser } from './users.js';
 
@@ -11,7 +12,7 @@ import { getUser } from './users.js';
 export async function changePassword(ctx: Ctx, actor: Actor, current: string, next: string): Promise<number> {
   const user = getUser(ctx, actor.id);
   if (!user.passwordHash || !(await ctx.passwords.verify(current, user.passwordHash))) throw invalid('bad_password', 'Your current password is not right.');
-  checkPassword(next);
+  checkPassword(next, commonPasswords());
   if (current === next) throw invalid('password_unchanged', 'Choose a password different from the current one.');
   const passwordHash = await ctx.passwords.hash(next);
   const latest = getUser(ctx, actor.id);
@@ -27,7 +28,7 @@ export async function changePassword(ctx: Ctx, actor: Actor, current: string, ne
 
 /** Set a password with no current one to check (the CLI, and later an invitation link). */
 export async function setPassword(ctx: Ctx, by: Actor | null, userId: number, password: string): Promise<void> {
-  checkPassword(password);
+  checkPassword(password, commonPasswords());
   const passwordHash = await ctx.passwords.hash(password);
   const latest = getUser(ctx, userId);
   await ctx.meta.write({

@@ -1,6 +1,7 @@
 import { ROLES, type Actor, type Role } from '../../domain/actor.js';
 import { conflict, invalid, notFound } from '../../domain/errors.js';
 import { checkPassword } from '../../domain/passwordRules.js';
+import { commonPasswords } from '../../store/commonPasswords.js';
 import { isSlug } from '../../domain/slug.js';
 import type { UserRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
@@ -86,7 +87,7 @@ export function prepareUser(ctx: Ctx, input: NewUser, taken = new Set<string>())
     name: checkName(input.name),
     roles: checkRoles(input.roles?.length ? input.roles : ['member']),
     groups: checkGroups(ctx, input.groups ?? []),
-    password: input.password === undefined ? undefined : checkPassword(input.password),
+    password: input.password === undefined ? undefined : checkPassword(input.password, commonPasswords()),
   };
 }
 
