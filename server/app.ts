@@ -15,7 +15,8 @@ import { roundsApi } from './http/api/roundsApi.js';
 import { apiAuth } from './http/middleware/apiAuth.js';
 import { writeLimit } from './http/middleware/writeLimit.js';
 import { requireSignInForWrites } from './http/middleware/requireSignIn.js';
-import { csrfProtection, requireTotpEnrolment, sessionMiddleware } from './http/middleware/session.js';
+import { requireTotpEnrolment, sessionMiddleware } from './http/middleware/session.js';
+import { csrfProtection } from './http/middleware/csrf.js';
 import { authPages } from './http/pages/authPages.js';
 import { accountPages } from './http/pages/accountPages.js';
 import { proposalPages } from './http/pages/proposalPages.js';
@@ -96,9 +97,10 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', api);
 
   app.use(express.urlencoded({ extended: false, limit: '2mb' }));
-  sessionMiddleware(app, ctx, { ...deps.sessions, secure: config.baseUrl.startsWith('https:') });
+  const secure = config.baseUrl.startsWith('https:');
+  sessionMiddleware(app, ctx, { ...deps.sessions, secure });
   app.use(requireSignInForWrites(/^\/(login|login\/code|logout|password\/forgot|password\/set)$/));
-  app.use(csrfProtection);
+  app.use(csrfProtection({ secret: deps.sessions.secret, secure }));
   app.use(requireTotpEnrolment(ctx));
   // Signing in and out are never refused by the write limit (signing in has its own throttle).
   app.use(authPages(ctx, throttle));

@@ -2,6 +2,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Config } from './config.js';
 import { makeCtx, type Ctx } from './services/context.js';
+import { Hasher, type HasherOptions } from './services/auth/passwords.js';
 import { indexMain } from './services/indexMain.js';
 import { seedDocuments } from './services/seedDocuments.js';
 import { sweepRounds } from './services/rounds/rounds.js';
@@ -23,9 +24,9 @@ export interface OpenData {
  * metadata store, repair the version index from `main`, and seed a fresh install.
  */
 export async function openData(
-  config: Pick<Config, 'dataDir' | 'documentsDir'> & Partial<Pick<Config, 'sessionSecret' | 'baseUrl' | 'listAddress' | 'reminderHours' | 'digestHour'>>,
+  config: Pick<Config, 'dataDir' | 'documentsDir'> & Partial<Pick<Config, 'sessionSecret' | 'baseUrl' | 'listAddress' | 'reminderHours' | 'digestHour' | 'passwordHashN'>>,
   role: 'server' | 'cli',
-  opts: { clock?: () => Date; seed?: boolean } = {},
+  opts: { clock?: () => Date; seed?: boolean; hashing?: Partial<HasherOptions> } = {},
 ): Promise<OpenData> {
   await fsp.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = await acquireLock(config.dataDir, { role });
@@ -37,7 +38,7 @@ export async function openData(
       listAddress: config.listAddress ?? null,
       reminderHours: config.reminderHours,
       digestHour: config.digestHour,
-    });
+    }, new Hasher({ ...(config.passwordHashN ? { N: config.passwordHashN } : {}), ...opts.hashing }));
     await indexMain(ctx);
     if (opts.seed !== false) await seedDocuments(ctx, config.documentsDir);
     // Rounds whose deadline passed while nothing ran close now, as of their deadline.

@@ -12,6 +12,13 @@ const Env = z.object({
   WRITE_LIMIT: z.coerce.number().int().min(0).default(120),
   REMINDER_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
   DIGEST_HOUR: z.coerce.number().int().min(0).max(23).default(7),
+  PASSWORD_HASH_N: z.coerce
+    .number()
+    .int()
+    .min(2 ** 10)
+    .max(2 ** 20)
+    .refine((n) => (n & (n - 1)) === 0, 'PASSWORD_HASH_N must be a power of two')
+    .default(2 ** 17),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -27,6 +34,8 @@ export interface Config {
   reminderHours: number;
   digestHour: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** scrypt's N for new password hashes (2^17; tests lower it to 2^10). */
+  passwordHashN: number;
   /** The folder whose markdown files become version 1 on a fresh data folder. */
   documentsDir: string;
 }
@@ -53,6 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     reminderHours: e.REMINDER_HOURS,
     digestHour: e.DIGEST_HOUR,
     logLevel: e.LOG_LEVEL,
+    passwordHashN: e.PASSWORD_HASH_N,
     documentsDir: path.resolve(projectRoot, 'documents'),
   });
 }

@@ -2,7 +2,17 @@
  * One error family for every refusal the product makes. Each carries a stable `code`
  * (asserted by tests and shown to API clients) and maps to one HTTP status in http/errors.ts.
  */
-export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'too_large' | 'throttled' | 'storage_full' | 'unavailable';
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'too_large'
+  | 'throttled'
+  | 'busy'
+  | 'storage_full'
+  | 'unavailable';
 
 export class DomainError extends Error {
   constructor(

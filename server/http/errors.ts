@@ -11,6 +11,7 @@ export const STATUS: Record<ErrorKind, number> = {
   conflict: 409,
   too_large: 413,
   throttled: 429,
+  busy: 503,
   unavailable: 503,
   storage_full: 507,
 };
@@ -77,7 +78,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       const status = STATUS[known.kind];
       const level = REFUSAL_LEVEL[status];
       if (level) reqLog[level]({ refusal: { status, code: known.code }, actor: req.actor?.id ?? null }, `refused: ${known.code}`);
-      if (known.kind === 'throttled' && known.data.retryAfter) res.set('Retry-After', String(known.data.retryAfter));
+      if ((known.kind === 'throttled' || known.kind === 'busy') && known.data.retryAfter) res.set('Retry-After', String(known.data.retryAfter));
       const extra = known.kind === 'conflict' ? pickPublic(known.data) : {};
       return sendError(req, res, status, known.code, known.message, extra);
     }

@@ -1,6 +1,7 @@
 import type { GitRepository, Identity } from '../store/git/repository.js';
 import type { MetaStore } from '../store/meta/metaStore.js';
 import { KeyedMutex, Mutex } from '../store/git/mutex.js';
+import { Hasher } from './auth/passwords.js';
 
 /** What every use case works with: the two stores and the clock (injected so tests control time). */
 /** How Ratify addresses people by mail (from the configuration). */
@@ -23,9 +24,11 @@ export interface Ctx {
   publishing: Mutex;
   /** One lock per proposal or consolidation: edits, round openings and publications of one subject never interleave. */
   subjects: KeyedMutex;
+  /** Password hashing (scrypt) with its cost and queue limits: production cost by default, cheap in tests. */
+  passwords: Hasher;
 }
 
-export function makeCtx(repo: GitRepository, meta: MetaStore, clock: () => Date = () => new Date(), mail: Partial<MailSettings> = {}): Ctx {
+export function makeCtx(repo: GitRepository, meta: MetaStore, clock: () => Date = () => new Date(), mail: Partial<MailSettings> = {}, passwords = new Hasher()): Ctx {
   const baseUrl = mail.baseUrl ?? 'http://localhost:3000';
   return {
     repo,
@@ -33,6 +36,7 @@ export function makeCtx(repo: GitRepository, meta: MetaStore, clock: () => Date 
     clock,
     publishing: new Mutex(),
     subjects: new KeyedMutex(),
+    passwords,
     mail: { baseUrl, host: mail.host ?? new URL(baseUrl).hostname, listAddress: mail.listAddress ?? null, reminderHours: mail.reminderHours ?? 24, digestHour: mail.digestHour ?? 7 },
   };
 }

@@ -13,7 +13,7 @@ import request from 'supertest';
 import { openData } from '../../server/bootstrap.js';
 import { checkCredentials } from '../../server/services/auth/authenticate.js';
 import { LoginThrottle } from '../../server/services/auth/throttle.js';
-import { openTestApp, projectRoot, tempDir } from '../helpers/data.js';
+import { openTestApp, projectRoot, tempDir, TEST_HASH_ENV } from '../helpers/data.js';
 import { bin, childEnv } from '../helpers/bin.js';
 
 // scrypt (~300 ms a hash, two at a time) and child processes are slow on a busy machine.
@@ -34,7 +34,7 @@ function cli(args: string[], opts: { stdin?: string; env?: Record<string, string
     const [node, argv] = bin.admin;
     const child = spawn(node, [...argv, ...args], {
       cwd: projectRoot,
-      env: childEnv({ DATA_DIR: dataDir, ...opts.env }),
+      env: childEnv({ DATA_DIR: dataDir, ...TEST_HASH_ENV, ...opts.env }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -258,7 +258,7 @@ describe('while a server holds the data folder', () => {
     base = `http://127.0.0.1:${port}`;
     server = spawn(bin.server[0], [...bin.server[1]], {
       cwd: projectRoot,
-      env: childEnv({ DATA_DIR: dataDir, PORT: String(port), BASE_URL: '', SESSION_SECRET: '' }),
+      env: childEnv({ DATA_DIR: dataDir, PORT: String(port), BASE_URL: '', SESSION_SECRET: '', ...TEST_HASH_ENV }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     server.stdout!.setEncoding('utf8').on('data', (c: string) => (serverOut += c));

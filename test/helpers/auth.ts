@@ -12,7 +12,7 @@ import type { UserRecord } from '../../server/store/meta/schema.js';
 
 export type Agent = ReturnType<typeof request.agent>;
 
-/** A user with a password (one scrypt hash: ~300 ms — make few, in beforeAll). */
+/** A user with a password (one scrypt hash, cheap at the tests' cost). */
 export async function makeUser(ctx: Ctx, input: NewUser & { password: string }): Promise<UserRecord & { password: string; actor: Actor }> {
   const u = await addUser(ctx, null, input);
   return { ...u, password: input.password, actor: actorOf(u) };
@@ -25,19 +25,20 @@ export function csrfFrom(html: string): string {
   return m[1];
 }
 
-/** The value of the ratify.sid cookie a response sets, if any. */
-export function sidCookie(res: request.Response): string | undefined {
+/** The Set-Cookie lines of a response. */
+export function setCookies(res: request.Response): string[] {
   const raw = res.headers['set-cookie'] as unknown as string[] | string | undefined;
-  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-  const c = list.find((x) => x.startsWith('ratify.sid='));
-  return c ? c.slice('ratify.sid='.length).split(';')[0] : undefined;
+  return raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
 }
 
-/** The whole Set-Cookie line for ratify.sid, if any (to check its attributes). */
+/** The whole Set-Cookie line for the session cookie (ratify.sid, or __Host-ratify.sid on https), if any. */
 export function sidCookieLine(res: request.Response): string | undefined {
-  const raw = res.headers['set-cookie'] as unknown as string[] | string | undefined;
-  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-  return list.find((x) => x.startsWith('ratify.sid='));
+  return setCookies(res).find((x) => /^(__Host-)?ratify\.sid=/.test(x));
+}
+
+/** The value of the session cookie a response sets, if any. */
+export function sidCookie(res: request.Response): string | undefined {
+  return sidCookieLine(res)?.replace(/^[^=]*=/, '').split(';')[0];
 }
 
 export interface SignInOptions {
@@ -49,7 +50,8 @@ export interface SignInOptions {
 
 /**
  * Sign in through the form. Returns the agent (holding the session cookie), the POST's
- * response, and the ratify.sid values before (from GET /login) and after.
+ * response, and the ratify.sid values before (from GET /login: none, anonymous visitors have no
+ * session) and after.
  */
 export async function signIn(app: Express, email: string, password: string, opts: SignInOptions = {}) {
   const agent = opts.agent ?? request.agent(app);

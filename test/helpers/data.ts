@@ -4,6 +4,15 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../../server/app.js';
 import { openData, type OpenData } from '../../server/bootstrap.js';
+import type { HasherOptions } from '../../server/services/auth/passwords.js';
+
+/**
+ * Password hashing in tests: scrypt N=2^10 (~1 ms) instead of production's 2^17 (~270 ms). Hashes
+ * record their N, so what tests check (format, verification, throttles) is the same code path.
+ */
+export const TEST_HASHING: Partial<HasherOptions> = { N: 2 ** 10 };
+/** The same for child processes (the CLI, a real server): PASSWORD_HASH_N in their environment. */
+export const TEST_HASH_ENV = { PASSWORD_HASH_N: String(2 ** 10) };
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const corpusDir = path.resolve(projectRoot, '../shared/corpus');
@@ -36,7 +45,7 @@ export interface TestData extends OpenData {
  * project's documents/ unless `seed: false`.
  */
 export async function openTestData(
-  opts: { clock?: () => Date; seed?: boolean; dataDir?: string; documentsDir?: string; listAddress?: string; reminderHours?: number; digestHour?: number } = {},
+  opts: { clock?: () => Date; seed?: boolean; dataDir?: string; documentsDir?: string; listAddress?: string; reminderHours?: number; digestHour?: number; hashing?: Partial<HasherOptions> } = {},
 ): Promise<TestData> {
   const dataDir = opts.dataDir ?? (await tempDir());
   const config = {
@@ -50,6 +59,7 @@ export async function openTestData(
   const data = await openData(config, 'server', {
     clock: opts.clock,
     seed: opts.seed,
+    hashing: { ...TEST_HASHING, ...opts.hashing },
   });
   return {
     ...data,

@@ -1,7 +1,7 @@
 /**
  * People for API tests: an account made through the same service the CLI uses (`addUser`)
  * plus a personal API token (`createToken`). Without a password no scrypt hash is computed,
- * so making a user is cheap; with one, each costs ~300 ms — make users in beforeAll.
+ * so making a user is cheap (with one, one scrypt hash at the tests' low cost).
  */
 import type { Actor } from '../../server/domain/actor.js';
 import type { Ctx } from '../../server/services/context.js';

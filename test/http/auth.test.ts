@@ -15,10 +15,9 @@ import { disableUser } from '../../server/services/accounts/users.js';
 import { beginTotp, confirmTotp } from '../../server/services/auth/totp.js';
 import { ABSOLUTE_MS, IDLE_MS } from '../../server/http/middleware/session.js';
 import { FileSessionStore } from '../../server/store/sessions/fileSessionStore.js';
-import { csrfFrom, csrfOf, makeUser, sidCookieLine, signIn, signedIn } from '../helpers/auth.js';
+import { csrfFrom, csrfOf, makeUser, setCookies, sidCookieLine, signIn, signedIn } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
 
-// scrypt (~300 ms a hash, two at a time) and child processes are slow on a busy machine.
 jest.setTimeout(120_000);
 
 const DAY = 24 * 3_600_000;
@@ -80,9 +79,8 @@ describe('form sign-in', () => {
     const { agent, res, before, after } = await signIn(t.app, 'ALICE@example.ORG', PW.alice);
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/');
-    expect(before).toBeTruthy();
+    expect(before).toBeUndefined(); // an anonymous visitor has no session, so none to fixate
     expect(after).toBeTruthy();
-    expect(after).not.toBe(before); // rotation at sign-in
     expect(audit(1)[0]).toMatchObject({ action: 'login', actor: 'alice@example.org', subject: 'user/alice@example.org' });
     for (const p of ['/', '/account', '/documents/terms-of-reference']) {
       const page = await agent.get(p);
@@ -90,10 +88,6 @@ describe('form sign-in', () => {
       expect(page.text).toContain('Alice Example');
       expect(page.text).toContain('action="/logout"');
     }
-    // The pre-login session id is not signed in (no fixation).
-    const old = await request(t.app).get('/account').set('Cookie', `ratify.sid=${before}`);
-    expect(old.status).toBe(401);
-    expect(old.text).not.toContain('Alice Example');
   });
 
   test('POST /logout ends the session (the old cookie is refused afterwards); a logout audit line', async () => {
@@ -152,16 +146,19 @@ describe('cookie flags', () => {
     expect(line).toMatch(/;\s*Path=\//i);
   });
 
-  test('when BASE_URL is https: Secure too', async () => {
+  test('when BASE_URL is https: Secure too, and the __Host- prefix', async () => {
     // Its own session store: express-session installs its cookie options on the store it is
     // given (store.generate), so two apps must not share one.
     const store = await FileSessionStore.open(path.join(t.dataDir, 'sessions-https'), clock);
     const https = createApp({ ctx: t.ctx, config: { baseUrl: 'https://ratify.example', writeLimit: 0 }, sessions: { secret: t.sessions.secret, store } });
     // Behind a TLS-terminating proxy on loopback (the app trusts loopback proxies).
     const form = await request(https).get('/login').set('X-Forwarded-Proto', 'https');
+    const csrf = setCookies(form).find((c) => c.startsWith('__Host-ratify.csrf='))!.split(';')[0];
+    const res = await request(https).post('/login').set('X-Forwarded-Proto', 'https').set('Cookie', csrf).type('form').send({ _csrf: csrfFrom(form.text), email: 'bob@example.org', password: PW.bob });
     store.close();
-    expect(form.status).toBe(200);
-    const line = sidCookieLine(form)!;
+    expect(res.status).toBe(303);
+    const line = sidCookieLine(res)!;
+    expect(line).toMatch(/^__Host-ratify\.sid=/);
     expect(line).toBeTruthy();
     expect(line).toMatch(/;\s*Secure/i);
     expect(line).toMatch(/;\s*HttpOnly/i);
@@ -169,9 +166,11 @@ describe('cookie flags', () => {
   });
 });
 
-describe('throttling of failed passwords (per account + address)', () => {
+describe('throttling of failed passwords (per account; an address it signed in from keeps its own budget)', () => {
   const IP = '10.9.8.7';
   test('10 wrong → 401 each; the 11th → 429 with Retry-After, even with the right password', async () => {
+    // Tara signed in from her usual address earlier.
+    expect((await signIn(t.app, 'tara@example.org', PW.tara, { ip: '10.9.8.8' })).res.status).toBe(303);
     for (let i = 1; i <= 10; i++) {
       const { res } = await signIn(t.app, 'tara@example.org', `wrong guess ${i}`, { ip: IP });
       expect([i, res.status]).toEqual([i, 401]);
@@ -184,9 +183,10 @@ describe('throttling of failed passwords (per account + address)', () => {
     expect(res.text).not.toContain(PW.tara);
   }, 120_000);
 
-  test('the same account from another address, and another account from the same address, are unaffected', async () => {
+  test('the account from an address it signed in from, and another account from the same address, are unaffected; a new address is refused', async () => {
     expect((await signIn(t.app, 'tara@example.org', PW.tara, { ip: '10.9.8.8' })).res.status).toBe(303);
     expect((await signIn(t.app, 'bob@example.org', PW.bob, { ip: IP })).res.status).toBe(303);
+    expect((await signIn(t.app, 'tara@example.org', PW.tara, { ip: '10.9.8.9' })).res.status).toBe(429);
   });
 
   test('after the lock time the right password works again', async () => {
@@ -331,6 +331,7 @@ describe('second factor (TOTP)', () => {
     expect((await a.agent.get('/account')).status).toBe(401);
   });
   test('guessing codes at /login/code is throttled: the 11th attempt is 429, even with the right code', async () => {
+    clock.advance(15 * 60_000); // wrong codes above counted for this account
     const ip = '10.4.4.4';
     const r = await signIn(t.app, 'otto@example.org', PW.otto, { ip });
     expect(r.res.headers.location).toBe('/login/code');

@@ -6,12 +6,13 @@
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { DomainError } from '../../server/domain/errors.js';
-import { checkPassword, MAX_PASSWORD, MIN_PASSWORD } from '../../server/domain/passwordRules.js';
+import { checkPassword as checkPasswordWith, MAX_PASSWORD, MIN_PASSWORD } from '../../server/domain/passwordRules.js';
+import { commonPasswords } from '../../server/store/commonPasswords.js';
 import { changePassword } from '../../server/services/accounts/password.js';
 import { importUsers } from '../../server/services/accounts/importUsers.js';
 import { actorOf, addUser, disableUser, findUserByEmail, getUser, listUsers, setUser } from '../../server/services/accounts/users.js';
 import { checkCredentials } from '../../server/services/auth/authenticate.js';
-import { hashPassword, verifyPassword } from '../../server/services/auth/passwords.js';
+import { Hasher } from '../../server/services/auth/passwords.js';
 import { LoginThrottle, WriteLimiter } from '../../server/services/auth/throttle.js';
 import { createToken, hashToken, listTokens, revokeToken, userForToken } from '../../server/services/auth/tokens.js';
 import { openTestData, testClock } from '../helpers/data.js';
@@ -83,6 +84,7 @@ describe('addUser', () => {
 });
 
 describe('password rules (checkPassword)', () => {
+  const checkPassword = (pw: unknown) => checkPasswordWith(pw, commonPasswords());
   test.each([
     ['7 characters', 'password_too_short', 'abcdefg'],
     ['8 characters', 'no error', 'abcdefgh'],
@@ -92,6 +94,16 @@ describe('password rules (checkPassword)', () => {
     ['password123', 'password_too_common', 'password123'],
     ['PASSWORD123 (any case)', 'password_too_common', 'PASSWORD123'],
     ['12345678', 'password_too_common', '12345678'],
+    // Accepted before the big list and the base rule:
+    ['Passw0rd! (a listed base plus a sign)', 'password_too_common', 'Passw0rd!'],
+    ['qwerty1234', 'password_too_common', 'qwerty1234'],
+    ['iloveyou1', 'password_too_common', 'iloveyou1'],
+    ['letmein123', 'password_too_common', 'letmein123'],
+    ['LetMeIn2026!? (any case, digits and signs added)', 'password_too_common', 'LetMeIn2026!?'],
+    ['sunshine (from the lists)', 'password_too_common', 'SunShine'],
+    ['a listed word with a short base is judged whole: bob!98765432', 'no error', 'bob!98765432'],
+    ['a passphrase', 'no error', 'correct horse battery staple'],
+    ['digits inside, not only at the end', 'no error', 'let4me9in7now2'],
     ['no composition rules: all lower-case letters', 'no error', 'correcthorsebattery'],
     ['spaces allowed', 'no error', 'a b c d e f g h'],
     ['not a string', 'invalid_password', 12345678],
@@ -115,14 +127,42 @@ describe('password rules (checkPassword)', () => {
 describe('hashing (scrypt)', () => {
   let h1: string;
   let h2: string;
+  const hasher = new Hasher({ N: 2 ** 10 });
+  const hashPassword = (pw: string) => hasher.hash(pw);
+  const verifyPassword = (pw: string, h: string) => hasher.verify(pw, h);
   beforeAll(async () => {
     [h1, h2] = await Promise.all([hashPassword('same old password'), hashPassword('same old password')]);
   });
 
-  test('the format is scrypt$131072$8$1$salt$hash (OWASP cost)', () => {
-    expect(h1.startsWith('scrypt$131072$8$1$')).toBe(true);
-    expect(h1).toMatch(/^scrypt\$131072\$8\$1\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*$/);
-    expect(h1).not.toContain('same old password');
+  test('production cost by default: scrypt$131072$8$1$salt$hash (OWASP)', async () => {
+    const prod = new Hasher();
+    expect(prod.options).toMatchObject({ N: 131072, r: 8, p: 1, maxConcurrent: 2, maxQueued: 16 });
+    const h = await prod.hash('same old password');
+    expect(h).toMatch(/^scrypt\$131072\$8\$1\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*$/);
+    expect(h).not.toContain('same old password');
+    // A hash records its cost: a cheap hasher verifies a production hash and the other way round.
+    expect(await hasher.verify('same old password', h)).toBe(true);
+    expect(await prod.verify('same old password', h1)).toBe(true);
+  });
+
+  test('the tests\' hashes have the same format at N=1024', () => {
+    expect(h1).toMatch(/^scrypt\$1024\$8\$1\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*$/);
+    expect(t.ctx.passwords.options.N).toBe(1024);
+  });
+
+  test('a stored hash asking for an absurd cost is refused, not computed', async () => {
+    const [, , , , salt, key] = h1.split('$');
+    expect(await verifyPassword('same old password', `scrypt$${2 ** 24}$8$1$${salt}$${key}`)).toBe(false);
+    expect(await verifyPassword('same old password', `scrypt$1000$8$1$${salt}$${key}`)).toBe(false);
+  });
+
+  test('beyond maxQueued waiting hashes the next is refused at once: 503 busy with Retry-After', async () => {
+    const small = new Hasher({ N: 2 ** 10, maxConcurrent: 1, maxQueued: 2 });
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => small.hash('queued password')));
+    const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as DomainError);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+    expect(refused.map((e) => [e.kind, e.code, e.data.retryAfter])).toEqual(Array(3).fill(['busy', 'busy', 5]));
+    expect(small.evaluated).toBe(3);
   });
 
   test('two hashes of the same password differ (salted)', () => {
@@ -167,8 +207,8 @@ describe('changePassword', () => {
     const after = getUser(t.ctx, pat.id);
     expect(epoch).toBe(before.sessionEpoch + 1);
     expect(after.sessionEpoch).toBe(epoch);
-    expect(await verifyPassword('pat second password', after.passwordHash!)).toBe(true);
-    expect(await verifyPassword('pat first password', after.passwordHash!)).toBe(false);
+    expect(await t.ctx.passwords.verify('pat second password', after.passwordHash!)).toBe(true);
+    expect(await t.ctx.passwords.verify('pat first password', after.passwordHash!)).toBe(false);
     expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'password.changed', actor: 'pat@x.org', subject: 'user/pat@x.org' });
   });
 });
@@ -353,49 +393,81 @@ describe('LoginThrottle (injected clock)', () => {
     }
     return undefined;
   };
+  const fail = (th: LoginThrottle, email: string, ip: string, userId: number | null = 7) => th.beginPassword(email, ip, userId).failed();
 
-  test('ten failures lock the pair for 15 minutes (429 too_many_attempts, Retry-After); then it opens', () => {
+  test('ten guesses per account in any 15 minutes, whatever the address; reserved before the answer is known', () => {
     const th = new LoginThrottle(c);
-    for (let i = 0; i < 10; i++) {
-      expect(code(() => th.check('u@x.org', '1.2.3.4'))).toBe('no error');
-      th.failed('u@x.org', '1.2.3.4');
-    }
-    expect(code(() => th.check('u@x.org', '1.2.3.4'))).toBe('too_many_attempts');
-    expect(code(() => th.check('U@X.org', '1.2.3.4'))).toBe('too_many_attempts'); // case-insensitive
-    expect(retryAfter(() => th.check('u@x.org', '1.2.3.4'))).toBe(900);
-    // Other address, other account: not locked.
-    expect(code(() => th.check('u@x.org', '1.2.3.5'))).toBe('no error');
-    expect(code(() => th.check('v@x.org', '1.2.3.4'))).toBe('no error');
+    // Ten reservations held at once (as ten parallel requests would): the eleventh is refused.
+    const held = Array.from({ length: 10 }, (_, i) => th.beginPassword('u@x.org', `1.2.3.${i}`, 7));
+    expect(code(() => th.beginPassword('u@x.org', '9.9.9.9', 7))).toBe('too_many_attempts');
+    expect(code(() => th.beginPassword('U@X.org', '1.2.3.4', 7))).toBe('too_many_attempts'); // case-insensitive
+    expect(retryAfter(() => th.beginPassword('u@x.org', '1.2.3.4', 7))).toBe(900);
+    for (const g of held) g.failed();
+    expect(code(() => th.beginPassword('v@x.org', '1.2.3.4', 8).failed())).toBe('no error'); // another account
     c.advance(10 * 60_000);
-    expect(retryAfter(() => th.check('u@x.org', '1.2.3.4'))).toBe(300);
+    expect(retryAfter(() => th.beginPassword('u@x.org', '1.2.3.4', 7))).toBe(300);
     c.advance(5 * 60_000);
-    expect(code(() => th.check('u@x.org', '1.2.3.4'))).toBe('no error');
+    expect(code(() => fail(th, 'u@x.org', '1.2.3.4'))).toBe('no error');
   });
 
-  test('nine failures, a success, nine failures: never locked (consecutive failures count)', () => {
+  test('a success gives its reservation back; so does a cancelled (busy) one', () => {
     const th = new LoginThrottle(c);
-    for (let i = 0; i < 9; i++) th.failed('w@x.org', '9.9.9.9');
-    th.succeeded('w@x.org', '9.9.9.9');
-    for (let i = 0; i < 9; i++) th.failed('w@x.org', '9.9.9.9');
-    expect(code(() => th.check('w@x.org', '9.9.9.9'))).toBe('no error');
+    for (let i = 0; i < 9; i++) fail(th, 'w@x.org', '9.9.9.9');
+    th.beginPassword('w@x.org', '9.9.9.9', 9).cancelled();
+    th.beginPassword('w@x.org', '9.9.9.9', 9).succeeded();
+    expect(code(() => fail(th, 'w@x.org', '9.9.9.9'))).toBe('no error'); // the tenth
+    expect(code(() => fail(th, 'w@x.org', '9.9.9.9'))).toBe('too_many_attempts');
+  });
+
+  test('an address the account signed in from keeps its own budget when a stranger spent the account\'s', () => {
+    const th = new LoginThrottle(c);
+    th.beginPassword('real@x.org', '10.0.0.1', 3).succeeded(); // the real person, at home
+    for (let i = 0; i < 10; i++) fail(th, 'real@x.org', '66.6.6.6', 3); // a stranger
+    expect(code(() => th.beginPassword('real@x.org', '66.6.6.7', 3))).toBe('too_many_attempts');
+    expect(th.isKnownAddress(3, '10.0.0.1')).toBe(true);
+    expect(code(() => th.beginPassword('real@x.org', '10.0.0.1', 3).succeeded())).toBe('no error');
+    // The known address has ten guesses of its own, not more.
+    for (let i = 0; i < 10; i++) fail(th, 'real@x.org', '10.0.0.1', 3);
+    expect(code(() => th.beginPassword('real@x.org', '10.0.0.1', 3))).toBe('too_many_attempts');
   });
 
   test('failures far apart do not add up', () => {
     const th = new LoginThrottle(c);
     for (let i = 0; i < 20; i++) {
-      th.failed('slow@x.org', '8.8.8.8');
-      c.advance(31 * 60_000);
+      fail(th, 'slow@x.org', '8.8.8.8');
+      c.advance(2 * 60_000);
     }
-    expect(code(() => th.check('slow@x.org', '8.8.8.8'))).toBe('no error');
+    expect(code(() => fail(th, 'slow@x.org', '8.8.8.8'))).toBe('no error');
   });
 
-  test('an address is capped at 100 failures a day over all accounts', () => {
+  test('an address is capped at 100 guesses a day over existing accounts; unknown e-mails do not count but are refused alike', () => {
     const th = new LoginThrottle(c);
-    for (let i = 0; i < 100; i++) th.failed(`spray${i}@x.org`, '6.6.6.6');
-    expect(code(() => th.check('fresh@x.org', '6.6.6.6'))).toBe('too_many_attempts');
-    expect(code(() => th.check('fresh@x.org', '6.6.6.7'))).toBe('no error');
+    for (let i = 0; i < 300; i++) fail(th, `ghost${i}@x.org`, '6.6.6.6', null); // unknown: not counted
+    expect(code(() => fail(th, 'fresh@x.org', '6.6.6.6', 500))).toBe('no error');
+    for (let i = 1; i < 100; i++) fail(th, `spray${i}@x.org`, '6.6.6.6', 1000 + i);
+    expect(code(() => th.beginPassword('fresh2@x.org', '6.6.6.6', 501))).toBe('too_many_attempts');
+    expect(code(() => th.beginPassword('ghost@x.org', '6.6.6.6', null))).toBe('too_many_attempts');
+    expect(code(() => th.beginPassword('fresh2@x.org', '6.6.6.7', 501).failed())).toBe('no error');
     c.advance(86_400_000);
-    expect(code(() => th.check('fresh@x.org', '6.6.6.6'))).toBe('no error');
+    expect(code(() => fail(th, 'fresh2@x.org', '6.6.6.6', 501))).toBe('no error');
+  });
+
+  test('password-reset requests have their own budget and never refuse a sign-in', () => {
+    const th = new LoginThrottle(c);
+    for (let i = 0; i < 50; i++) th.takeReset(`random${i}@x.org`, '5.5.5.5');
+    expect(code(() => th.takeReset('another@x.org', '5.5.5.5'))).toBe('too_many_attempts');
+    expect(code(() => th.beginPassword('user@x.org', '5.5.5.5', 42).succeeded())).toBe('no error');
+    for (let i = 0; i < 5; i++) th.takeReset('one@x.org', '5.5.5.6');
+    expect(code(() => th.takeReset('one@x.org', '5.5.5.6'))).toBe('too_many_attempts');
+  });
+
+  test('second-factor codes: ten per account, reserved first', () => {
+    const th = new LoginThrottle(c);
+    const held = Array.from({ length: 10 }, () => th.beginAccountCheck('code', 5));
+    expect(code(() => th.beginAccountCheck('code', 5))).toBe('too_many_attempts');
+    expect(code(() => th.beginAccountCheck('password', 5).failed())).toBe('no error'); // a separate budget
+    held[0].succeeded();
+    expect(code(() => th.beginAccountCheck('code', 5).failed())).toBe('no error');
   });
 });
 
@@ -423,5 +495,21 @@ describe('WriteLimiter (injected clock)', () => {
     const w = new WriteLimiter(c, 0);
     for (let i = 0; i < 1000; i++) w.take(1);
     expect(syncCode(() => w.take(1))).toBe('no error');
+  });
+});
+
+describe('the list of common passwords', () => {
+  test('the union of both packages: about 77,000 distinct lower-cased entries, loaded once', () => {
+    const list = commonPasswords();
+    expect(list.size).toBeGreaterThan(75_000);
+    expect(commonPasswords()).toBe(list);
+    for (const p of ['password', 'qwerty', 'iloveyou', 'letmein', 'passw0rd']) expect(list.has(p)).toBe(true);
+    expect([...list].every((p) => p === p.toLowerCase())).toBe(true);
+  });
+
+  test('a new account with one of the four passwords accepted before is refused', async () => {
+    for (const pw of ['Passw0rd!', 'qwerty1234', 'iloveyou1', 'letmein123']) {
+      expect(await codeOf(() => addUser(t.ctx, null, { email: `weak-${pw.length}-${pw.charCodeAt(0)}@x.org`, name: 'Weak', password: pw }))).toBe('password_too_common');
+    }
   });
 });

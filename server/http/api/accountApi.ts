@@ -39,14 +39,21 @@ export function accountApi(ctx: Ctx, throttle: LoginThrottle): Router {
     const user = await checkCredentials(ctx, throttle, { email: body.email, password: body.password, ip: req.ip ?? '', via: 'api', meta: clientOf(req) });
     if (user.totp?.enabled) {
       // The same throttle as the form's code step: the right password must not open unlimited code guessing.
-      const key = `code:${user.id}`;
-      const ip = req.ip ?? '';
-      throttle.check(key, ip);
-      if (!(body.code && (await checkSecondFactor(ctx, user.id, body.code, clientOf(req))))) {
-        if (body.code) throttle.failed(key, ip);
+      // Reserved before the check, given back on success, so parallel requests get no more tries.
+      if (!body.code) throw unauthenticated('This account has a second factor: send the current one-time code as "code".');
+      const guess = throttle.beginAccountCheck('code', user.id);
+      let right: boolean;
+      try {
+        right = await checkSecondFactor(ctx, user.id, body.code, clientOf(req));
+      } catch (e) {
+        guess.cancelled();
+        throw e;
+      }
+      if (!right) {
+        guess.failed();
         throw unauthenticated('This account has a second factor: send the current one-time code as "code".');
       }
-      throttle.succeeded(key, ip);
+      guess.succeeded();
     }
     if (mustEnrolTotp(ctx, user)) throw forbidden('totp_required', 'Set up a second factor on your account page before making tokens.');
     const { token } = await createToken(ctx, null, user, body.label, clientOf(req));

@@ -1,11 +1,11 @@
 import type { Express, RequestHandler } from 'express';
 import session from 'express-session';
 import passport from 'passport';
-import { csrfSync } from 'csrf-sync';
 import { forbidden } from '../../domain/errors.js';
 import type { Ctx } from '../../services/context.js';
 import { actorOf } from '../../services/accounts/users.js';
 import { mustEnrolTotp } from '../../services/auth/totp.js';
+import { cookieNames } from './csrf.js';
 
 export const IDLE_MS = 12 * 3_600_000;
 export const ABSOLUTE_MS = 7 * 24 * 3_600_000;
@@ -18,14 +18,16 @@ export interface SessionOptions {
 
 /**
  * Sessions for the pages: express-session (a store under DATA_DIR), passport for who is signed
- * in, a synchronizer CSRF token on every state-changing form. Cookies: HttpOnly,
- * SameSite=Lax, Secure on https; idle timeout 12 h (rolling), absolute lifetime 7 days; a
- * session ends when its account is disabled or its password changes (the epoch moves).
+ * in. A session is stored only once there is something to keep — a sign-in, or a password
+ * waiting for its one-time code — never for an anonymous visitor (CSRF protection needs no
+ * session: csrf.ts). Cookies: HttpOnly, SameSite=Lax, `__Host-` prefixed and Secure on https;
+ * idle timeout 12 h (rolling), absolute lifetime 7 days; a session ends when its account is
+ * disabled or its password changes (the epoch moves).
  */
 export function sessionMiddleware(app: Express, ctx: Ctx, opts: SessionOptions): void {
   app.use(
     session({
-      name: 'ratify.sid',
+      name: cookieNames(opts.secure).session,
       secret: opts.secret,
       store: opts.store,
       resave: false,
@@ -46,7 +48,7 @@ export function sessionMiddleware(app: Express, ctx: Ctx, opts: SessionOptions):
   app.use((req, res, next) => {
     if (req.user && (req.session.startedAt ?? 0) + ABSOLUTE_MS < ctx.clock().getTime()) {
       return req.session.destroy(() => {
-        res.clearCookie('ratify.sid');
+        res.clearCookie(cookieNames(opts.secure).session, { path: '/', secure: opts.secure, httpOnly: true, sameSite: 'lax' });
         res.redirect(303, '/login?expired=1');
       });
     }
@@ -55,22 +57,6 @@ export function sessionMiddleware(app: Express, ctx: Ctx, opts: SessionOptions):
     next();
   });
 }
-
-const csrf = csrfSync({
-  getTokenFromRequest: (req) => (req.body as Record<string, string> | undefined)?._csrf ?? (req.headers['x-csrf-token'] as string | undefined),
-});
-
-/** A token for the page's forms (creates the session's token when needed). */
-export const csrfToken = (req: Parameters<RequestHandler>[0], fresh = false) => csrf.generateToken(req, fresh);
-
-/** Refuse (403) a state-changing form post without the session's CSRF token; put the token in the locals of signed-in pages. */
-export const csrfProtection: RequestHandler = (req, res, next) => {
-  if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method) && !csrf.isRequestValid(req)) {
-    return next(forbidden('invalid_csrf', 'This form has expired or did not come from Ratify. Go back, reload the page and try again.'));
-  }
-  if (req.user) res.locals.csrfToken = csrf.generateToken(req);
-  next();
-};
 
 /** Where the site requires a second factor for a role, a signed-in holder must set one up before anything else. */
 export function requireTotpEnrolment(ctx: Ctx): RequestHandler {

@@ -10,7 +10,6 @@ import { setNotify } from '../../services/accounts/links.js';
 import { createToken, listTokens, revokeToken } from '../../services/auth/tokens.js';
 import { beginTotp, confirmTotp, disableTotp, mustEnrolTotp } from '../../services/auth/totp.js';
 import type { LoginThrottle } from '../../services/auth/throttle.js';
-import { csrfToken } from '../middleware/session.js';
 import { done, field, onRefusal, takeNotice } from './formHelpers.js';
 import { page } from './render.js';
 
@@ -49,18 +48,17 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
    * a session cookie must not be able to guess the password itself); a wrong one is audited.
    */
   const checkingPassword = async <T>(req: Request, fn: () => Promise<T>): Promise<T> => {
-    const key = `pw:${req.actor!.id}`;
-    const ip = req.ip ?? '';
-    throttle.check(key, ip);
+    // Reserved before the hash, so parallel posts get no more tries than the budget.
+    const guess = throttle.beginAccountCheck('password', req.actor!.id);
     try {
       const out = await fn();
-      throttle.succeeded(key, ip);
+      guess.succeeded();
       return out;
     } catch (e) {
       if (e instanceof DomainError && e.code === 'bad_password') {
-        throttle.failed(key, ip);
+        guess.failed();
         await ctx.meta.write({ actor: req.actor!.email, at: ctx.clock(), events: [{ action: 'login.failed', subject: `user/${req.actor!.email}` }], meta: clientOf(req) });
-      }
+      } else guess.cancelled();
       throw e;
     }
   };
@@ -79,7 +77,6 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
       // Other sessions end; this one goes on under the new epoch.
       await new Promise<void>((resolve, reject) => req.login({ ...getUser(ctx, req.actor!.id), sessionEpoch: epoch }, (err) => (err ? reject(err) : resolve())));
       req.session.startedAt = ctx.clock().getTime();
-      csrfToken(req, true);
       done(req, res, '/account', 'Your password was changed. Other sessions have been signed out.');
     }),
   );

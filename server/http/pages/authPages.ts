@@ -9,7 +9,7 @@ import { checkSecondFactor, mustEnrolTotp } from '../../services/auth/totp.js';
 import type { LoginThrottle } from '../../services/auth/throttle.js';
 import type { UserRecord } from '../../store/meta/schema.js';
 import { STATUS } from '../errors.js';
-import { csrfToken } from '../middleware/session.js';
+import { csrfToken } from '../middleware/csrf.js';
 import { field, onRefusal } from './formHelpers.js';
 import { page } from './render.js';
 
@@ -23,7 +23,7 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
   const loginForm = (req: Request, res: Response, extra: Record<string, unknown> = {}) =>
     page(res, 'auth/login', {
       title: 'Sign in',
-      csrfToken: csrfToken(req),
+      csrfToken: csrfToken(res),
       next: safeNext(req.query.next ?? field(req, 'next')),
       email: '',
       error: null,
@@ -39,7 +39,6 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
         if (err) return reject(err);
         try {
           req.session.startedAt = ctx.clock().getTime();
-          csrfToken(req, true);
           await ctx.meta.write({ actor: user.email, at: ctx.clock(), events: [{ action: 'login', subject: `user/${user.email}` }], meta: clientOf(req) });
           res.redirect(303, mustEnrolTotp(ctx, user) ? '/account/totp' : next);
           resolve();
@@ -63,7 +62,7 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
       res.status(STATUS[e.kind]);
-      if (e.kind === 'throttled') res.set('Retry-After', String(e.data.retryAfter));
+      if (e.data.retryAfter) res.set('Retry-After', String(e.data.retryAfter));
       return loginForm(req, res, { email, next, error: e.message });
     }
     if (user.totp?.enabled) {
@@ -81,19 +80,27 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
 
   r.get('/login/code', (req, res) => {
     if (!pending(req)) return res.redirect(303, '/login');
-    page(res, 'auth/code', { title: 'One-time code', csrfToken: csrfToken(req), error: null });
+    page(res, 'auth/code', { title: 'One-time code', csrfToken: csrfToken(res), error: null });
   });
 
   r.post('/login/code', async (req, res) => {
     const p = pending(req);
     if (!p) return res.redirect(303, '/login');
-    throttle.check(`code:${p.userId}`, req.ip ?? '');
-    if (!(await checkSecondFactor(ctx, p.userId, field(req, 'code'), clientOf(req)))) {
-      throttle.failed(`code:${p.userId}`, req.ip ?? '');
-      res.status(401);
-      return page(res, 'auth/code', { title: 'One-time code', csrfToken: csrfToken(req), error: 'That code is not right. Use the current code from your app, or one of your recovery codes.' });
+    // Reserved before the check, given back on success: parallel posts get no more tries.
+    const guess = throttle.beginAccountCheck('code', p.userId);
+    let right: boolean;
+    try {
+      right = await checkSecondFactor(ctx, p.userId, field(req, 'code'), clientOf(req));
+    } catch (e) {
+      guess.cancelled();
+      throw e;
     }
-    throttle.succeeded(`code:${p.userId}`, req.ip ?? '');
+    if (!right) {
+      guess.failed();
+      res.status(401);
+      return page(res, 'auth/code', { title: 'One-time code', csrfToken: csrfToken(res), error: 'That code is not right. Use the current code from your app, or one of your recovery codes.' });
+    }
+    guess.succeeded();
     delete req.session.pendingLogin;
     const user = getUser(ctx, p.userId);
     if (user.disabled) return res.redirect(303, '/login');
@@ -102,19 +109,19 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
 
   // Forgot password: the same answer whether or not the address has an account.
   r.get('/password/forgot', (req, res) => {
-    page(res, 'auth/forgot', { title: 'Forgot your password?', csrfToken: csrfToken(req), sent: false, email: '' });
+    page(res, 'auth/forgot', { title: 'Forgot your password?', csrfToken: csrfToken(res), sent: false, email: '' });
   });
 
   r.post('/password/forgot', async (req, res) => {
     const email = field(req, 'email').trim().slice(0, 320);
-    throttle.check(`reset:${email}`, req.ip ?? '');
-    throttle.failed(`reset:${email}`, req.ip ?? ''); // every request counts: ten an hour per address and IP
+    // Its own budget (per address and per IP, an hour): never counted against signing in.
+    throttle.takeReset(email, req.ip ?? '');
     await requestPasswordReset(ctx, email);
-    page(res, 'auth/forgot', { title: 'Forgot your password?', csrfToken: csrfToken(req), sent: true, email });
+    page(res, 'auth/forgot', { title: 'Forgot your password?', csrfToken: csrfToken(res), sent: true, email });
   });
 
   const setForm = (req: Request, res: Response, token: string, error: string | null) =>
-    page(res, 'auth/set-password', { title: 'Choose your password', csrfToken: csrfToken(req), token, valid: !!usableLink(ctx, token), error });
+    page(res, 'auth/set-password', { title: 'Choose your password', csrfToken: csrfToken(res), token, valid: !!usableLink(ctx, token), error });
 
   r.get('/password/set', (req, res) => setForm(req, res, typeof req.query.token === 'string' ? req.query.token : '', null));
 

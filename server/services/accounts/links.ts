@@ -3,9 +3,9 @@ import type { Actor } from '../../domain/actor.js';
 import { conflict, invalid } from '../../domain/errors.js';
 import * as mail from '../../domain/mail.js';
 import { checkPassword } from '../../domain/passwordRules.js';
+import { commonPasswords } from '../../store/commonPasswords.js';
 import type { LinkTokenRecord, UserRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
-import { hashPassword } from '../auth/passwords.js';
 import { mergePuts, toPerson } from '../notifications/queue.js';
 import { findUserByEmail, getUser } from './users.js';
 
@@ -69,8 +69,8 @@ export function usableLink(ctx: Ctx, token: unknown): LinkTokenRecord | null {
 export async function setPasswordByLink(ctx: Ctx, token: unknown, password: unknown): Promise<UserRecord> {
   const rec = usableLink(ctx, token);
   if (!rec) throw invalid('link_invalid', 'This link has expired or was already used. Ask for a new one.');
-  const pw = checkPassword(password);
-  const passwordHash = await hashPassword(pw);
+  const pw = checkPassword(password, commonPasswords());
+  const passwordHash = await ctx.passwords.hash(pw);
   const again = usableLink(ctx, token);
   if (!again) throw invalid('link_invalid', 'This link has expired or was already used. Ask for a new one.');
   const u = getUser(ctx, rec.userId);

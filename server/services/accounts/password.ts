@@ -1,8 +1,8 @@
 import type { Actor } from '../../domain/actor.js';
 import { invalid } from '../../domain/errors.js';
 import { checkPassword } from '../../domain/passwordRules.js';
+import { commonPasswords } from '../../store/commonPasswords.js';
 import type { Ctx } from '../context.js';
-import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { getUser } from './users.js';
 
 /**
@@ -11,10 +11,10 @@ import { getUser } from './users.js';
  */
 export async function changePassword(ctx: Ctx, actor: Actor, current: string, next: string): Promise<number> {
   const user = getUser(ctx, actor.id);
-  if (!user.passwordHash || !(await verifyPassword(current, user.passwordHash))) throw invalid('bad_password', 'Your current password is not right.');
-  checkPassword(next);
+  if (!user.passwordHash || !(await ctx.passwords.verify(current, user.passwordHash))) throw invalid('bad_password', 'Your current password is not right.');
+  checkPassword(next, commonPasswords());
   if (current === next) throw invalid('password_unchanged', 'Choose a password different from the current one.');
-  const passwordHash = await hashPassword(next);
+  const passwordHash = await ctx.passwords.hash(next);
   const latest = getUser(ctx, actor.id);
   const sessionEpoch = latest.sessionEpoch + 1;
   await ctx.meta.write({
@@ -28,8 +28,8 @@ export async function changePassword(ctx: Ctx, actor: Actor, current: string, ne
 
 /** Set a password with no current one to check (the CLI, and later an invitation link). */
 export async function setPassword(ctx: Ctx, by: Actor | null, userId: number, password: string): Promise<void> {
-  checkPassword(password);
-  const passwordHash = await hashPassword(password);
+  checkPassword(password, commonPasswords());
+  const passwordHash = await ctx.passwords.hash(password);
   const latest = getUser(ctx, userId);
   await ctx.meta.write({
     actor: by?.email ?? null,

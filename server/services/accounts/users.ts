@@ -1,10 +1,10 @@
 import { ROLES, type Actor, type Role } from '../../domain/actor.js';
 import { absent, conflict, invalid } from '../../domain/errors.js';
 import { checkPassword } from '../../domain/passwordRules.js';
+import { commonPasswords } from '../../store/commonPasswords.js';
 import { isSlug } from '../../domain/slug.js';
 import type { UserRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
-import { hashPassword } from '../auth/passwords.js';
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
@@ -87,7 +87,7 @@ export function prepareUser(ctx: Ctx, input: NewUser, taken = new Set<string>())
     name: checkName(input.name),
     roles: checkRoles(input.roles?.length ? input.roles : ['member']),
     groups: checkGroups(ctx, input.groups ?? []),
-    password: input.password === undefined ? undefined : checkPassword(input.password),
+    password: input.password === undefined ? undefined : checkPassword(input.password, commonPasswords()),
   };
 }
 
@@ -114,7 +114,7 @@ export function newUserRecord(ctx: Ctx, u: PreparedUser, passwordHash: string | 
 /** Create one account. Without a password the person cannot sign in until invited. */
 export async function addUser(ctx: Ctx, by: Actor | null, input: NewUser): Promise<UserRecord> {
   const u = prepareUser(ctx, input);
-  const passwordHash = u.password ? await hashPassword(u.password) : null;
+  const passwordHash = u.password ? await ctx.passwords.hash(u.password) : null;
   // Check again: another request may have taken the address while we hashed.
   if (findUserByEmail(ctx, u.email)) throw conflict('user_exists', `There is already an account for ${u.email}.`);
   const user = newUserRecord(ctx, u, passwordHash);

@@ -1,15 +1,17 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DomainError } from '../../domain/errors.js';
 import type { EntryMeta } from '../../store/meta/metaStore.js';
 import type { UserRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { findUserByEmail } from '../accounts/users.js';
-import { burnTime, verifyPassword } from './passwords.js';
 import type { LoginThrottle } from './throttle.js';
 
 /**
- * Check an e-mail and password (the login form and POST /api/v1/tokens). Throttled per
- * account+address; every failure is audited as `login.failed`. The refusal never says whether
- * the address has an account.
+ * Check an e-mail and password (the login form and POST /api/v1/tokens). The guess is reserved
+ * in the throttle before the hash is computed and given back on success, so parallel requests
+ * never get more guesses evaluated than the budget; a request refused as busy (the hash queue
+ * is full) costs no guess. Every failure is audited as `login.failed`. The refusal never says
+ * whether the address has an account.
  */
 export async function checkCredentials(
   ctx: Ctx,
@@ -18,16 +20,24 @@ export async function checkCredentials(
 ): Promise<UserRecord> {
   const email = typeof input.email === 'string' ? input.email.trim().toLowerCase().slice(0, 320) : '';
   const password = typeof input.password === 'string' ? input.password.slice(0, 1024) : '';
-  throttle.check(email, input.ip);
-  const user = email ? findUserByEmail(ctx, email) : undefined;
+  const found = email ? findUserByEmail(ctx, email) : undefined;
+  const user = found?.passwordHash && !found.disabled ? found : undefined;
+  const guess = throttle.beginPassword(email, input.ip, user ? user.id : null);
   let ok = false;
-  if (user?.passwordHash && !user.disabled) ok = await verifyPassword(password, user.passwordHash);
-  else await burnTime(password);
+  try {
+    if (user) ok = await ctx.passwords.verify(password, user.passwordHash!);
+    else if (throttle.takeDecoy(input.ip)) await ctx.passwords.burnTime(password);
+    // Beyond the decoy budget an unknown address costs no CPU, but still the time a hash takes.
+    else await sleep(ctx.passwords.typicalMs);
+  } catch (e) {
+    guess.cancelled();
+    throw e;
+  }
   if (!ok) {
-    throttle.failed(email, input.ip);
+    guess.failed();
     await ctx.meta.write({ actor: null, at: ctx.clock(), events: [{ action: 'login.failed', subject: `user/${email || '(none)'}` }], meta: input.meta });
     throw new DomainError('unauthenticated', 'bad_credentials', 'That e-mail and password do not match an active account.');
   }
-  throttle.succeeded(email, input.ip);
+  guess.succeeded();
   return user!;
 }

@@ -6,7 +6,6 @@ import type { EntryMeta } from '../../store/meta/metaStore.js';
 import type { UserRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { getUser } from '../accounts/users.js';
-import { verifyPassword } from './passwords.js';
 
 const hashCode = (c: string) => createHash('sha256').update(c.replace(/[\s-]/g, '').toLowerCase()).digest('hex');
 
@@ -74,7 +73,7 @@ export async function checkSecondFactor(ctx: Ctx, userId: number, code: string, 
 /** Turn the second factor off (needs the password). */
 export async function disableTotp(ctx: Ctx, actor: Actor, password: string, meta?: EntryMeta): Promise<void> {
   const user = getUser(ctx, actor.id);
-  if (!user.passwordHash || !(await verifyPassword(password, user.passwordHash))) throw invalid('bad_password', 'Your current password is not right.');
+  if (!user.passwordHash || !(await ctx.passwords.verify(password, user.passwordHash))) throw invalid('bad_password', 'Your current password is not right.');
   await ctx.meta.write({
     actor: actor.email,
     at: ctx.clock(),

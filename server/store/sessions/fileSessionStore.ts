@@ -92,6 +92,11 @@ export class FileSessionStore extends session.Store {
     fsp.rm(this.file(sid), { force: true }).then(() => cb(), cb);
   }
 
+  /** How many sessions are held (expired ones included until the next sweep). */
+  get size(): number {
+    return this.cache.size;
+  }
+
   /** Remove expired sessions. */
   async sweep(): Promise<void> {
     const now = this.clock().getTime();

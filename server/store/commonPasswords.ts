@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+let cached: ReadonlySet<string> | null = null;
+
+/**
+ * The most common passwords, lower-cased, for the password rules: the union of the list in
+ * `@zxcvbn-ts/language-common` (~49,000, from leaked-password frequency lists) and
+ * `popular-passwords` (~41,600 of at least 8 characters) — 76,968 distinct entries. Read from
+ * node_modules once, on first use (~0.2 s), then kept.
+ */
+export function commonPasswords(): ReadonlySet<string> {
+  if (cached) return cached;
+  const zxcvbn = require('@zxcvbn-ts/language-common') as { dictionary: { 'passwords-common': string[] } };
+  const popular = JSON.parse(readFileSync(require.resolve('popular-passwords'), 'utf8')) as string[];
+  const set = new Set<string>();
+  for (const list of [zxcvbn.dictionary['passwords-common'], popular]) for (const p of list) if (typeof p === 'string') set.add(p.toLowerCase());
+  cached = set;
+  return set;
+}
