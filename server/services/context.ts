@@ -22,6 +22,11 @@ export interface Ctx {
   clock: () => Date;
   /** Publications of any document are serialised: each is a commit on `main`. */
   publishing: Mutex;
+  /**
+   * Changes to accounts are serialised: a change applies only once it is durable, so a check
+   * (address free, code unused, last secretariat) and its write must not interleave with another.
+   */
+  accounts: Mutex;
   /** One lock per proposal or consolidation: edits, round openings and publications of one subject never interleave. */
   subjects: KeyedMutex;
   /** Password hashing (scrypt) with its cost and queue limits: production cost by default, cheap in tests. */
@@ -35,6 +40,7 @@ export function makeCtx(repo: GitRepository, meta: MetaStore, clock: () => Date 
     meta,
     clock,
     publishing: new Mutex(),
+    accounts: new Mutex(),
     subjects: new KeyedMutex(),
     passwords,
     mail: { baseUrl, host: mail.host ?? new URL(baseUrl).hostname, listAddress: mail.listAddress ?? null, reminderHours: mail.reminderHours ?? 24, digestHour: mail.digestHour ?? 7 },

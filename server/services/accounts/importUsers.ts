@@ -18,7 +18,11 @@ const list = (s: string | undefined) =>
  * nothing: every row is checked first and the accounts land in one write; a refusal names
  * the line. The accounts have no password until their holders accept an invitation.
  */
-export async function importUsers(ctx: Ctx, by: Actor | null, csv: string, opts: { invite?: boolean } = {}): Promise<UserRecord[]> {
+export function importUsers(ctx: Ctx, by: Actor | null, csv: string, opts: { invite?: boolean } = {}): Promise<UserRecord[]> {
+  return ctx.accounts.run(() => importUsersNow(ctx, by, csv, opts));
+}
+
+async function importUsersNow(ctx: Ctx, by: Actor | null, csv: string, opts: { invite?: boolean }): Promise<UserRecord[]> {
   let rows: Record<string, string>[];
   try {
     rows = parse(csv, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true });

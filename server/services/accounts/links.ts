@@ -71,17 +71,20 @@ export async function setPasswordByLink(ctx: Ctx, token: unknown, password: unkn
   if (!rec) throw invalid('link_invalid', 'This link has expired or was already used. Ask for a new one.');
   const pw = checkPassword(password, commonPasswords());
   const passwordHash = await ctx.passwords.hash(pw);
-  const again = usableLink(ctx, token);
-  if (!again) throw invalid('link_invalid', 'This link has expired or was already used. Ask for a new one.');
-  const u = getUser(ctx, rec.userId);
-  const next: UserRecord = { ...u, passwordHash, sessionEpoch: u.sessionEpoch + 1, updatedAt: ctx.clock().toISOString() };
-  await ctx.meta.write({
-    actor: u.email,
-    at: ctx.clock(),
-    events: [{ action: rec.purpose === 'invite' ? 'invitation.accepted' : 'password.reset', subject: `user/${u.email}` }],
-    puts: { users: { [u.id]: next }, linkTokens: spentLinks(ctx, u.id) },
+  return ctx.accounts.run(async () => {
+    // Check again under the lock: a link works once, even for two requests at the same moment.
+    const again = usableLink(ctx, token);
+    if (!again) throw invalid('link_invalid', 'This link has expired or was already used. Ask for a new one.');
+    const u = getUser(ctx, rec.userId);
+    const next: UserRecord = { ...u, passwordHash, sessionEpoch: u.sessionEpoch + 1, updatedAt: ctx.clock().toISOString() };
+    await ctx.meta.write({
+      actor: u.email,
+      at: ctx.clock(),
+      events: [{ action: rec.purpose === 'invite' ? 'invitation.accepted' : 'password.reset', subject: `user/${u.email}` }],
+      puts: { users: { [u.id]: next }, linkTokens: spentLinks(ctx, u.id) },
+    });
+    return next;
   });
-  return next;
 }
 
 /** Every open link of a user marked used: once a password is set, the other links die too. */
@@ -93,6 +96,8 @@ export function spentLinks(ctx: Ctx, userId: number): Record<string, LinkTokenRe
 /** Immediate, daily digest or none, for non-essential messages. */
 export async function setNotify(ctx: Ctx, actor: Actor, pref: unknown): Promise<void> {
   if (pref !== 'immediate' && pref !== 'digest' && pref !== 'none') throw invalid('invalid_preference', 'Choose immediate, digest or none.');
-  const u = getUser(ctx, actor.id);
-  await ctx.meta.write({ actor: actor.email, at: ctx.clock(), events: [{ action: 'notifications.updated', subject: `user/${u.email}` }], puts: { users: { [u.id]: { ...u, notify: pref } } } });
+  await ctx.accounts.run(async () => {
+    const u = getUser(ctx, actor.id);
+    await ctx.meta.write({ actor: actor.email, at: ctx.clock(), events: [{ action: 'notifications.updated', subject: `user/${u.email}` }], puts: { users: { [u.id]: { ...u, notify: pref } } } });
+  });
 }

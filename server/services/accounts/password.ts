@@ -15,26 +15,30 @@ export async function changePassword(ctx: Ctx, actor: Actor, current: string, ne
   checkPassword(next, commonPasswords());
   if (current === next) throw invalid('password_unchanged', 'Choose a password different from the current one.');
   const passwordHash = await ctx.passwords.hash(next);
-  const latest = getUser(ctx, actor.id);
-  const sessionEpoch = latest.sessionEpoch + 1;
-  await ctx.meta.write({
-    actor: actor.email,
-    at: ctx.clock(),
-    events: [{ action: 'password.changed', subject: `user/${user.email}` }],
-    puts: { users: { [user.id]: { ...latest, passwordHash, sessionEpoch, updatedAt: ctx.clock().toISOString() } } },
+  return ctx.accounts.run(async () => {
+    const latest = getUser(ctx, actor.id);
+    const sessionEpoch = latest.sessionEpoch + 1;
+    await ctx.meta.write({
+      actor: actor.email,
+      at: ctx.clock(),
+      events: [{ action: 'password.changed', subject: `user/${user.email}` }],
+      puts: { users: { [user.id]: { ...latest, passwordHash, sessionEpoch, updatedAt: ctx.clock().toISOString() } } },
+    });
+    return sessionEpoch;
   });
-  return sessionEpoch;
 }
 
 /** Set a password with no current one to check (the CLI, and later an invitation link). */
 export async function setPassword(ctx: Ctx, by: Actor | null, userId: number, password: string): Promise<void> {
   checkPassword(password, commonPasswords());
   const passwordHash = await ctx.passwords.hash(password);
-  const latest = getUser(ctx, userId);
-  await ctx.meta.write({
-    actor: by?.email ?? null,
-    at: ctx.clock(),
-    events: [{ action: 'password.set', subject: `user/${latest.email}` }],
-    puts: { users: { [userId]: { ...latest, passwordHash, sessionEpoch: latest.sessionEpoch + 1, updatedAt: ctx.clock().toISOString() } } },
+  await ctx.accounts.run(async () => {
+    const latest = getUser(ctx, userId);
+    await ctx.meta.write({
+      actor: by?.email ?? null,
+      at: ctx.clock(),
+      events: [{ action: 'password.set', subject: `user/${latest.email}` }],
+      puts: { users: { [userId]: { ...latest, passwordHash, sessionEpoch: latest.sessionEpoch + 1, updatedAt: ctx.clock().toISOString() } } },
+    });
   });
 }

@@ -115,11 +115,13 @@ export function newUserRecord(ctx: Ctx, u: PreparedUser, passwordHash: string | 
 export async function addUser(ctx: Ctx, by: Actor | null, input: NewUser): Promise<UserRecord> {
   const u = prepareUser(ctx, input);
   const passwordHash = u.password ? await ctx.passwords.hash(u.password) : null;
-  // Check again: another request may have taken the address while we hashed.
-  if (findUserByEmail(ctx, u.email)) throw conflict('user_exists', `There is already an account for ${u.email}.`);
-  const user = newUserRecord(ctx, u, passwordHash);
-  await ctx.meta.write({ actor: by?.email ?? null, at: ctx.clock(), events: [{ action: 'user.created', subject: `user/${user.email}` }], puts: { users: { [user.id]: user } } });
-  return user;
+  return ctx.accounts.run(async () => {
+    // Check again: another request may have taken the address while we hashed.
+    if (findUserByEmail(ctx, u.email)) throw conflict('user_exists', `There is already an account for ${u.email}.`);
+    const user = newUserRecord(ctx, u, passwordHash);
+    await ctx.meta.write({ actor: by?.email ?? null, at: ctx.clock(), events: [{ action: 'user.created', subject: `user/${user.email}` }], puts: { users: { [user.id]: user } } });
+    return user;
+  });
 }
 
 /** Refuse a change that would leave no enabled secretariat (nobody could then manage accounts from the pages). */
@@ -133,7 +135,11 @@ function keepsASecretariat(ctx: Ctx, changed: UserRecord): void {
 }
 
 /** Replace roles and/or groups; `enable` re-enables a disabled account. */
-export async function setUser(ctx: Ctx, by: Actor | null, email: string, input: { roles?: string[]; groups?: string[]; name?: string; enable?: boolean }): Promise<UserRecord> {
+export function setUser(ctx: Ctx, by: Actor | null, email: string, input: { roles?: string[]; groups?: string[]; name?: string; enable?: boolean }): Promise<UserRecord> {
+  return ctx.accounts.run(() => setUserNow(ctx, by, email, input));
+}
+
+async function setUserNow(ctx: Ctx, by: Actor | null, email: string, input: { roles?: string[]; groups?: string[]; name?: string; enable?: boolean }): Promise<UserRecord> {
   const u = requireUserByEmail(ctx, email);
   const next: UserRecord = {
     ...u,
@@ -151,7 +157,11 @@ export async function setUser(ctx: Ctx, by: Actor | null, email: string, input: 
 }
 
 /** Disable an account: from now on its sessions and tokens are refused. */
-export async function disableUser(ctx: Ctx, by: Actor | null, email: string): Promise<UserRecord> {
+export function disableUser(ctx: Ctx, by: Actor | null, email: string): Promise<UserRecord> {
+  return ctx.accounts.run(() => disableUserNow(ctx, by, email));
+}
+
+async function disableUserNow(ctx: Ctx, by: Actor | null, email: string): Promise<UserRecord> {
   const u = requireUserByEmail(ctx, email);
   if (by && by.id === u.id) throw conflict('cannot_disable_self', 'You cannot disable your own account.');
   const now = ctx.clock().toISOString();

@@ -10,7 +10,11 @@ import { getUser } from '../accounts/users.js';
 const hashCode = (c: string) => createHash('sha256').update(c.replace(/[\s-]/g, '').toLowerCase()).digest('hex');
 
 /** Step 1: a new secret, kept pending (not enabled) until a code from it is confirmed. */
-export async function beginTotp(ctx: Ctx, actor: Actor, meta?: EntryMeta): Promise<{ secret: string; uri: string }> {
+export function beginTotp(ctx: Ctx, actor: Actor, meta?: EntryMeta): Promise<{ secret: string; uri: string }> {
+  return ctx.accounts.run(() => beginTotpNow(ctx, actor, meta));
+}
+
+async function beginTotpNow(ctx: Ctx, actor: Actor, meta?: EntryMeta): Promise<{ secret: string; uri: string }> {
   const user = getUser(ctx, actor.id);
   if (user.totp?.enabled) throw conflict('totp_enabled', 'A second factor is already set up; turn it off first to replace it.');
   const secret = generateSecret();
@@ -32,7 +36,11 @@ async function codeStep(ctx: Ctx, user: UserRecord, code: string): Promise<numbe
 }
 
 /** Step 2: confirm a code from the new secret; enables the factor and returns ten recovery codes (shown once). */
-export async function confirmTotp(ctx: Ctx, actor: Actor, code: string, meta?: EntryMeta): Promise<string[]> {
+export function confirmTotp(ctx: Ctx, actor: Actor, code: string, meta?: EntryMeta): Promise<string[]> {
+  return ctx.accounts.run(() => confirmTotpNow(ctx, actor, code, meta));
+}
+
+async function confirmTotpNow(ctx: Ctx, actor: Actor, code: string, meta?: EntryMeta): Promise<string[]> {
   const user = getUser(ctx, actor.id);
   if (!user.totp || user.totp.enabled) throw conflict('totp_not_pending', 'Start setting up the second factor first.');
   const step = await codeStep(ctx, user, code.trim());
@@ -48,8 +56,15 @@ export async function confirmTotp(ctx: Ctx, actor: Actor, code: string, meta?: E
   return recovery;
 }
 
-/** Sign-in's second step: a current code, or one of the recovery codes (each works once). */
-export async function checkSecondFactor(ctx: Ctx, userId: number, code: string, meta?: EntryMeta): Promise<boolean> {
+/**
+ * Sign-in's second step: a current code, or one of the recovery codes (each works once, also
+ * for two requests at the same moment: the check and the write that spends it hold the lock).
+ */
+export function checkSecondFactor(ctx: Ctx, userId: number, code: string, meta?: EntryMeta): Promise<boolean> {
+  return ctx.accounts.run(() => checkSecondFactorNow(ctx, userId, code, meta));
+}
+
+async function checkSecondFactorNow(ctx: Ctx, userId: number, code: string, meta?: EntryMeta): Promise<boolean> {
   const user = getUser(ctx, userId);
   if (!user.totp?.enabled) return true;
   const trimmed = code.trim();
@@ -74,12 +89,15 @@ export async function checkSecondFactor(ctx: Ctx, userId: number, code: string, 
 export async function disableTotp(ctx: Ctx, actor: Actor, password: string, meta?: EntryMeta): Promise<void> {
   const user = getUser(ctx, actor.id);
   if (!user.passwordHash || !(await ctx.passwords.verify(password, user.passwordHash))) throw invalid('bad_password', 'Your current password is not right.');
-  await ctx.meta.write({
-    actor: actor.email,
-    at: ctx.clock(),
-    events: [{ action: 'totp.disabled', subject: `user/${user.email}` }],
-    meta,
-    puts: { users: { [user.id]: { ...user, totp: null, updatedAt: ctx.clock().toISOString() } } },
+  await ctx.accounts.run(async () => {
+    const latest = getUser(ctx, actor.id);
+    await ctx.meta.write({
+      actor: actor.email,
+      at: ctx.clock(),
+      events: [{ action: 'totp.disabled', subject: `user/${latest.email}` }],
+      meta,
+      puts: { users: { [latest.id]: { ...latest, totp: null, updatedAt: ctx.clock().toISOString() } } },
+    });
   });
 }
 
