@@ -1,6 +1,8 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { createApp } from './app.js';
+import { WorkPool } from './http/offload/pool.js';
+import { Renderer } from './http/render/renderer.js';
 import { loadConfig } from './config.js';
 import { openData } from './bootstrap.js';
 import { listenAdminSocket, socketPathFor } from './cli/adminSocket.js';
@@ -29,7 +31,8 @@ async function main() {
   const socket = socketPathFor(config.dataDir);
   const admin = await listenAdminSocket(data.ctx, socket);
   await data.setSocket(socket);
-  const app = createApp({ ctx: data.ctx, config, sessions: data.sessions });
+  const renderer = new Renderer(new WorkPool(), {}, (msg, err) => console.error(msg, err));
+  const app = createApp({ ctx: data.ctx, config, sessions: data.sessions, renderer });
   const server = app.listen(config.port, () => {
     console.log(`Ratify serves ${config.baseUrl} (port ${config.port}, data in ${path.relative(process.cwd(), config.dataDir) || '.'})`);
   });
@@ -65,6 +68,7 @@ async function main() {
     admin.close();
     transport.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await renderer.pool.close();
     await data.close();
     await fsp.rm(socket, { force: true });
     process.exit(0);

@@ -2,7 +2,7 @@
  * One error family for every refusal the product makes. Each carries a stable `code`
  * (asserted by tests and shown to API clients) and maps to one HTTP status in http/errors.ts.
  */
-export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'too_large' | 'throttled';
+export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'too_large' | 'throttled' | 'unavailable';
 
 export class DomainError extends Error {
   constructor(
@@ -25,5 +25,9 @@ export const notFound = (code: string, message: string) => new DomainError('not_
 export const conflict = (code: string, message: string, data?: Record<string, unknown>) =>
   new DomainError('conflict', code, message, data);
 export const tooLarge = (code: string, message: string) => new DomainError('too_large', code, message);
+
+/** The server cannot take this work now (a full queue); `retryAfter` seconds says when to try again. */
+export const unavailable = (code: string, message: string, retryAfter: number) =>
+  new DomainError('unavailable', code, message, { retryAfter });
 
 export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;

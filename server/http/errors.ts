@@ -10,6 +10,7 @@ export const STATUS: Record<ErrorKind, number> = {
   conflict: 409,
   too_large: 413,
   throttled: 429,
+  unavailable: 503,
 };
 
 const TITLES: Record<number, string> = {
@@ -21,6 +22,7 @@ const TITLES: Record<number, string> = {
   413: 'Too large',
   429: 'Too many attempts',
   500: 'Something went wrong on our side',
+  503: 'Busy: please try again shortly',
 };
 
 /** Turn what express or a body parser throws into our error family; unknown errors stay unknown. */
@@ -65,7 +67,7 @@ export function errorHandler(log: (msg: string, err: unknown) => void): ErrorReq
     if (res.headersSent) return next(err);
     const known = normalise(err);
     if (known) {
-      if (known.kind === 'throttled' && known.data.retryAfter) res.set('Retry-After', String(known.data.retryAfter));
+      if ((known.kind === 'throttled' || known.kind === 'unavailable') && known.data.retryAfter) res.set('Retry-After', String(known.data.retryAfter));
       const extra = known.kind === 'conflict' ? pickPublic(known.data) : {};
       return sendError(req, res, STATUS[known.kind], known.code, known.message, extra);
     }

@@ -37,6 +37,13 @@ export class Lru<V> {
     return value;
   }
 
+  delete(key: string): void {
+    const old = this.map.get(key);
+    if (!old) return;
+    this.total -= old.weight;
+    this.map.delete(key);
+  }
+
   /** The cached value, or compute and keep it. */
   async through(key: string, compute: () => Promise<V>): Promise<V> {
     const hit = this.get(key);
