@@ -1,4 +1,5 @@
 import { Piscina } from 'piscina';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unavailable } from '../../domain/errors.js';
@@ -22,7 +23,14 @@ export interface PoolOptions {
   retryAfter: number;
 }
 
-export const DEFAULT_POOL: PoolOptions = { threads: 2, maxQueue: 64, retryAfter: 5 };
+/** How long a thread may take to start before its task is given up as if it had run out of time. */
+const STARTUP_GRACE_MS = 30_000;
+
+/**
+ * One thread per core beyond the first, at most two: the event loop keeps a core to itself
+ * (on a 2-core machine the pool has one thread).
+ */
+export const DEFAULT_POOL: PoolOptions = { threads: Math.max(1, Math.min(2, os.availableParallelism() - 1)), maxQueue: 64, retryAfter: 5 };
 
 /** The task ran out of time; its thread was terminated. */
 export class WorkTimeout extends Error {
@@ -76,9 +84,20 @@ export class WorkPool {
     this.running++;
     this.stats.started++;
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), limitMs);
+    // The limit counts from when a thread starts the task (it writes the time here), not from
+    // now: a thread that is still starting (a new one after a stopped task) must not eat it.
+    const started = new BigInt64Array(new SharedArrayBuffer(8));
+    const submitted = Date.now();
+    let timer: NodeJS.Timeout;
+    const check = () => {
+      const at = Number(Atomics.load(started, 0));
+      const now = Date.now();
+      if ((at && now - at >= limitMs) || (!at && now - submitted >= limitMs + STARTUP_GRACE_MS)) return abort.abort();
+      timer = setTimeout(check, at ? at + limitMs - now : 50);
+    };
+    timer = setTimeout(check, limitMs);
     try {
-      return (await this.pool().run(task, { signal: abort.signal })) as R;
+      return (await this.pool().run({ ...task, started }, { signal: abort.signal })) as R;
     } catch (e) {
       if (abort.signal.aborted) {
         this.stats.timedOut++;

@@ -1,15 +1,25 @@
 /**
- * The code that runs on the worker threads of the offload pool (pool.ts): the two kinds of
- * work whose cost grows with the input beyond what the event loop may spend on one request.
+ * The code that runs on the worker threads of the offload pool (pool.ts): the kinds of work
+ * whose cost grows with the input beyond what the event loop may spend on one request.
  * Pure: texts in, results out (structured-cloned both ways).
  */
 import { diffProse, type Change } from '../../domain/diff.js';
 import { renderItems, type MarkdownItem } from '../render/markdown.js';
+import { renderParagraphs, type RenderedBlock } from '../render/paragraphs.js';
 
-export type Task = { kind: 'render'; items: MarkdownItem[] } | { kind: 'diff'; from: string; to: string };
-export type TaskResult<T extends Task> = T extends { kind: 'render' } ? string[] : Change[];
+export type Task = (
+  | { kind: 'render'; items: MarkdownItem[] }
+  | { kind: 'paragraphs'; text: string; by: number }
+  | { kind: 'diff'; from: string; to: string }
+) & {
+  /** Where the thread writes when it started the task (the time limit counts from then). */
+  started?: BigInt64Array;
+};
 
 /** Piscina calls the default export with each task. */
-export default function run(task: Task): string[] | Change[] {
-  return task.kind === 'render' ? renderItems(task.items) : diffProse(task.from, task.to);
+export default function run(task: Task): string[] | RenderedBlock[] | Change[] {
+  if (task.started) Atomics.store(task.started, 0, BigInt(Date.now()));
+  if (task.kind === 'render') return renderItems(task.items);
+  if (task.kind === 'paragraphs') return renderParagraphs(task.text, task.by);
+  return diffProse(task.from, task.to);
 }

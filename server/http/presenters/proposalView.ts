@@ -35,59 +35,7 @@ export async function commentsHtml(r: Renderer, comments: CommentRecord[]): Prom
   return new Map(comments.map((c, i) => [c.id, html[i]]));
 }
 
-/**
- * At most this many paragraph rows on a text page: a text of more paragraphs (1 MB of "x" lines
- * is 350,000) shows runs of them together, so the page stays a bounded amount of work.
- */
-export const MAX_PARAGRAPH_ROWS = 2000;
-
-/** A block of text between blank lines, with where it sits in the whole text. */
-export interface Block {
-  start: number;
-  end: number;
-  text: string;
-}
-
-/**
- * The text's paragraphs: runs of non-blank lines. A fenced code block stays whole even when it
- * holds blank lines (rendering half a fence would turn the rest of the text into code).
- */
-export function paragraphsOf(text: string): Block[] {
-  const blocks: Block[] = [];
-  let cur: Block | null = null;
-  let fence: { ch: string; len: number } | null = null;
-  let pos = 0;
-  for (const line of text.match(/[^\n]*\n|[^\n]+/g) ?? []) {
-    if (!fence && !line.trim()) {
-      if (cur) blocks.push(cur);
-      cur = null;
-    } else {
-      cur ??= { start: pos, end: pos, text: '' };
-      cur.text += line;
-      cur.end = pos + line.length;
-      const m = /^ {0,3}(`{3,}|~{3,})/.exec(line);
-      if (m) {
-        if (!fence) fence = { ch: m[1][0], len: m[1].length };
-        else if (m[1][0] === fence.ch && m[1].length >= fence.len && !line.slice(m.index + m[0].length).trim()) fence = null;
-      }
-    }
-    pos += line.length;
-  }
-  if (cur) blocks.push(cur);
-  return blocks;
-}
-
-/** At most `max` blocks: runs of neighbours joined (with the blank lines between them, as written). */
-export function boundedBlocks(text: string, blocks: Block[], max = MAX_PARAGRAPH_ROWS): Block[] {
-  if (blocks.length <= max) return blocks;
-  const per = Math.ceil(blocks.length / max);
-  const out: Block[] = [];
-  for (let i = 0; i < blocks.length; i += per) {
-    const first = blocks[i], last = blocks[Math.min(blocks.length, i + per) - 1];
-    out.push({ start: first.start, end: last.end, text: text.slice(first.start, last.end) });
-  }
-  return out;
-}
+export { boundedBlocks, MAX_PARAGRAPH_ROWS, paragraphsOf, type Block } from '../render/paragraphs.js';
 
 export interface CommentView {
   id: number;
@@ -160,9 +108,8 @@ export interface ParagraphView {
  * attached to other text — and general threads at the end.
  */
 export async function textView(ctx: Ctx, r: Renderer, text: string, placed: PlacedComment[], actor: Actor | null) {
-  const blocks = boundedBlocks(text, paragraphsOf(text));
-  const [html, comments] = await Promise.all([r.markdownAll(blocks.map((b) => ({ text: b.text, by: TEXT_UNDER }))), commentsHtml(r, placed)]);
-  const paragraphs: ParagraphView[] = blocks.map((_b, i) => ({ n: i + 1, html: html[i], threads: [] }));
+  const [blocks, comments] = await Promise.all([r.paragraphs(text, TEXT_UNDER), commentsHtml(r, placed)]);
+  const paragraphs: ParagraphView[] = blocks.map((b, i) => ({ n: i + 1, html: b.html, threads: [] }));
   const outdated: ThreadView[] = [];
   const general: ThreadView[] = [];
   for (const { root, view } of threadsOf(ctx, placed, actor, comments)) {
@@ -259,7 +206,9 @@ export function awaitingReply(ctx: Ctx, actor: Actor, p: ProposalRecord, comment
 
 /** The first words of a markdown body, as plain text. */
 function excerpt(body: string, max = 160): string {
+  // Only the start is shown, so only the start is read (a comment may be 64 KB).
   const plain = body
+    .slice(0, 8 * max)
     .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1') // links and images: their words
     .replace(/^[ \t]*(?:#{1,6}|>|[-+*]|\d+[.)])[ \t]+/gm, '') // headings, quotes, list marks
     .replace(/[*_~`]+/g, '') // emphasis and code marks
