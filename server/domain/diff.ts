@@ -271,12 +271,17 @@ export function coarseDiff(from: string, to: string): Change[] {
   let s = 0;
   const max = Math.min(from.length, to.length);
   while (s < max && from.charCodeAt(s) === to.charCodeAt(s)) s++;
-  s = from.lastIndexOf('\n', s - 1) + 1;
+  s = s > 0 ? from.lastIndexOf('\n', s - 1) + 1 : 0;
   let e = 0;
   while (e < max - s && from.charCodeAt(from.length - 1 - e) === to.charCodeAt(to.length - 1 - e)) e++;
-  // The tail starts at a line start too (just after a newline inside the common tail).
-  const nl = from.indexOf('\n', from.length - e);
-  e = nl < 0 ? 0 : from.length - nl - 1;
+  // The tail starts at a line start too: where it begins if a newline precedes it, else just
+  // after the first newline inside it (or nowhere).
+  let t = from.length - e;
+  if (t > 0 && from[t - 1] !== '\n') {
+    const nl = from.indexOf('\n', t);
+    t = nl < 0 ? from.length : nl + 1;
+  }
+  e = from.length - t;
   const parts: Change[] = [
     { op: 'equal', text: from.slice(0, s) },
     { op: 'delete', text: from.slice(s, from.length - e) },
