@@ -42,6 +42,9 @@ export const DEFAULT_RENDER: RenderOptions = {
   retryFailedMs: 10 * 60_000,
 };
 
+/** The longest pause between two waiters resumed in turn (see `turn`). */
+const MAX_PAUSE_MS = 100;
+
 /** A result, and whether it is the coarse form given when the real one took too long. */
 type Cached = { value: unknown; weight: number; fallback: boolean };
 
@@ -163,8 +166,9 @@ export class Renderer {
    * Resume after the callers ahead, one per turn of the event loop. What a page does after its
    * texts are ready (templates, a response of megabytes) is synchronous; when many requests
    * wait for the same render, or arrive together for cached texts, they would otherwise all
-   * run back to back while /healthz and every other request wait. Each waiter is woken from
-   * its own setImmediate, so the event loop polls for I/O between any two of them.
+   * run back to back while /healthz and every other request wait. Waiters are woken one at a
+   * time, with a pause as long as the last one's work between them (at most 100 ms), so the
+   * event loop answers other requests between any two of them. A lone waiter goes on at once.
    */
   private turn(): Promise<void> {
     return new Promise((resolve) => {
@@ -182,8 +186,12 @@ export class Renderer {
       this.draining = false;
       return;
     }
+    const woken = performance.now();
     wake();
-    setImmediate(() => this.wakeNext());
+    // The woken request runs its synchronous part as soon as this callback returns. Measure it
+    // (up to the next turn of the loop), then leave the loop as long again for everyone else —
+    // a request needs several turns (accept, read, answer) — before waking the next waiter.
+    setImmediate(() => setTimeout(() => this.wakeNext(), Math.min(MAX_PAUSE_MS, performance.now() - woken)));
   }
 
   private lookup(key: string): Cached | undefined {
