@@ -43,7 +43,7 @@ export const DEFAULT_RENDER: RenderOptions = {
 };
 
 /** The longest pause between two waiters resumed in turn (see `turn`). */
-const MAX_PAUSE_MS = 100;
+const MAX_PAUSE_MS = 250;
 
 /** A result, and whether it is the coarse form given when the real one took too long. */
 type Cached = { value: unknown; weight: number; fallback: boolean };
@@ -167,7 +167,7 @@ export class Renderer {
    * texts are ready (templates, a response of megabytes) is synchronous; when many requests
    * wait for the same render, or arrive together for cached texts, they would otherwise all
    * run back to back while /healthz and every other request wait. Waiters are woken one at a
-   * time, with a pause as long as the last one's work between them (at most 100 ms), so the
+   * time, with a pause as long as the last one's work between them (at most 250 ms), so the
    * event loop answers other requests between any two of them. A lone waiter goes on at once.
    */
   private turn(): Promise<void> {
