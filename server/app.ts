@@ -29,6 +29,9 @@ import { adminPages } from './http/pages/adminPages.js';
 import { adminUserPages } from './http/pages/adminUserPages.js';
 import { LoginThrottle, WriteLimiter } from './services/auth/throttle.js';
 import type session from 'express-session';
+import { MAX_FORM_BODY_BYTES, MAX_JSON_BODY_BYTES } from './domain/limits.js';
+import { WorkPool } from './http/offload/pool.js';
+import { Renderer } from './http/render/renderer.js';
 
 export interface AppDeps {
   ctx: Ctx;
@@ -36,14 +39,23 @@ export interface AppDeps {
   sessions: { secret: string; store: session.Store };
   /** The structured logger (pino); silent when not given (tests). */
   log?: Logger;
+  /**
+   * Markdown and diffs, cached and run off the event loop in a bounded worker pool. The owner
+   * closes it (`renderer.pool.close()`); when absent the app makes one whose idle threads never
+   * keep the process alive.
+   */
+  renderer?: Renderer;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Build the express app from its dependencies; no listen, no globals (supertest imports this). */
 export function createApp(deps: AppDeps): Express {
-  const { ctx, config } = deps;
+  const { config } = deps;
   const log = deps.log ?? silentLogger();
+  const render = deps.renderer ?? new Renderer(new WorkPool(), {}, (msg, err) => log.error({ err }, msg));
+  // Services diff through the same pool and cache (services/diffTexts.ts).
+  const ctx: Ctx = { ...deps.ctx, diff: (from, to) => render.diff(from, to) };
   const app = express();
   app.disable('x-powered-by');
   app.use(requestLogger(log));
@@ -85,7 +97,7 @@ export function createApp(deps: AppDeps): Express {
   const limiter = new WriteLimiter(ctx.clock, config.writeLimit);
 
   const api = express.Router();
-  api.use(express.json({ limit: '2mb' }));
+  api.use(express.json({ limit: MAX_JSON_BODY_BYTES }));
   api.use(apiAuth(ctx));
   api.use(requireSignInForWrites(/^\/tokens$/));
   api.use(writeLimit(limiter));
@@ -96,7 +108,7 @@ export function createApp(deps: AppDeps): Express {
   api.use((req, _res, next) => next(notFound('no_such_route', `There is no API route ${req.method} ${req.path}.`)));
   app.use('/api/v1', api);
 
-  app.use(express.urlencoded({ extended: false, limit: '2mb' }));
+  app.use(express.urlencoded({ extended: false, limit: MAX_FORM_BODY_BYTES }));
   const secure = config.baseUrl.startsWith('https:');
   sessionMiddleware(app, ctx, { ...deps.sessions, secure });
   app.use(requireSignInForWrites(/^\/(login|login\/code|logout|password\/forgot|password\/set)$/));
@@ -106,15 +118,15 @@ export function createApp(deps: AppDeps): Express {
   app.use(authPages(ctx, throttle));
   app.use(writeLimit(limiter));
   app.use(accountPages(ctx, throttle));
-  app.use(proposalPages(ctx));
-  app.use(proposalEditPages(ctx));
+  app.use(proposalPages(ctx, render));
+  app.use(proposalEditPages(ctx, render));
   app.use(draftPages(ctx));
   app.use(adminPages(ctx));
   app.use(adminUserPages(ctx));
   app.use(adminMailPages(ctx));
-  app.use(consolidationPages(ctx));
-  app.use(roundPages(ctx));
-  app.use(publicPages(ctx, config.baseUrl));
+  app.use(consolidationPages(ctx, render));
+  app.use(roundPages(ctx, render));
+  app.use(publicPages(ctx, config.baseUrl, render));
   app.use((req, _res, next) => next(notFound('page_not_found', `There is no page at ${req.path}.`)));
   app.use(errorHandler(log));
   return app;

@@ -3,6 +3,8 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { createApp } from './app.js';
 import { createLogger } from './http/log.js';
+import { WorkPool } from './http/offload/pool.js';
+import { Renderer } from './http/render/renderer.js';
 import { loadConfig } from './config.js';
 import { openData } from './bootstrap.js';
 import { listenAdminSocket, socketPathFor } from './cli/adminSocket.js';
@@ -39,7 +41,9 @@ async function main() {
     process.exit(70);
   });
   const log = createLogger(config.logLevel);
-  const app = createApp({ ctx: data.ctx, config, sessions: data.sessions, log });
+  // Markdown and diffs that may take long run in a bounded, time-limited worker pool.
+  const renderer = new Renderer(new WorkPool(), {}, (msg, err) => log.error({ err }, msg));
+  const app = createApp({ ctx: data.ctx, config, sessions: data.sessions, log, renderer });
   // Listen before anything else announces this process as the server: a port already taken
   // (or not ours to take) ends the start here, with the data folder's lock released.
   const server = http.createServer(app);
@@ -95,6 +99,7 @@ async function main() {
     admin.close();
     transport.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await renderer.pool.close();
     await data.close();
     await fsp.rm(socket, { force: true });
     process.exit(0);

@@ -262,3 +262,31 @@ export function sideBySide(changes: Change[]): { left: Change[]; right: Change[]
     right: para.filter((c) => c.op !== 'delete'),
   }));
 }
+
+/**
+ * The diff to show when the word diff could not be made in time: the common head and tail (cut
+ * at line starts) kept, the middle as one delete and one insert. Linear, coarser, never wrong.
+ */
+export function coarseDiff(from: string, to: string): Change[] {
+  let s = 0;
+  const max = Math.min(from.length, to.length);
+  while (s < max && from.charCodeAt(s) === to.charCodeAt(s)) s++;
+  s = s > 0 ? from.lastIndexOf('\n', s - 1) + 1 : 0;
+  let e = 0;
+  while (e < max - s && from.charCodeAt(from.length - 1 - e) === to.charCodeAt(to.length - 1 - e)) e++;
+  // The tail starts at a line start too: where it begins if a newline precedes it, else just
+  // after the first newline inside it (or nowhere).
+  let t = from.length - e;
+  if (t > 0 && from[t - 1] !== '\n') {
+    const nl = from.indexOf('\n', t);
+    t = nl < 0 ? from.length : nl + 1;
+  }
+  e = from.length - t;
+  const parts: Change[] = [
+    { op: 'equal', text: from.slice(0, s) },
+    { op: 'delete', text: from.slice(s, from.length - e) },
+    { op: 'insert', text: to.slice(s, to.length - e) },
+    { op: 'equal', text: from.slice(from.length - e) },
+  ];
+  return parts.filter((c) => c.text !== '');
+}

@@ -50,5 +50,8 @@ export const storageFull = () =>
   new DomainError('storage_full', 'storage_full', 'The server has no room left to store this change. Nothing of it was kept; please try again later.');
 export const storageUnavailable = () =>
   new DomainError('unavailable', 'storage_unavailable', 'The server cannot store changes at the moment. Nothing of this one was kept; please try again later.');
+/** The server cannot take this work now (a full queue); `retryAfter` seconds says when to try again. */
+export const unavailable = (code: string, message: string, retryAfter: number) =>
+  new DomainError('unavailable', code, message, { retryAfter });
 
 export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;

@@ -1,4 +1,5 @@
 import { invalid } from './errors.js';
+import { MAX_BALLOT_REASON } from './limits.js';
 
 /**
  * Approval rounds, as pure rules (PRODUCT.md rules 2–4). The quorum is held as a whole number
@@ -48,7 +49,7 @@ export function checkPosition(position: unknown, reason: unknown): { position: P
   }
   const r = typeof reason === 'string' ? reason.trim() : '';
   if (reason !== undefined && reason !== null && typeof reason !== 'string') throw invalid('invalid_reason', 'A reason is text.');
-  if (r.length > 5000) throw invalid('invalid_reason', 'A reason may have at most 5000 characters.');
+  if (r.length > MAX_BALLOT_REASON) throw invalid('invalid_reason', 'A reason may have at most 5000 characters.');
   if (position === 'object' && !r) throw invalid('reason_required', 'An objection needs a reason.');
   return { position, reason: r };
 }

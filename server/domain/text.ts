@@ -1,10 +1,8 @@
 import { invalid, tooLarge } from './errors.js';
+import { MAX_TEXT_BYTES, MAX_TITLE } from './limits.js';
 
-export const MAX_TEXT_BYTES = 1024 * 1024;
-export const MAX_TITLE = 200;
-export const MAX_RATIONALE_BYTES = 20 * 1024;
-export const MAX_COMMENT_BYTES = 20 * 1024;
-export const MAX_SUMMARY = 2000;
+// The limits themselves live in limits.ts; these names stay importable from here.
+export { MAX_COMMENT_BYTES, MAX_RATIONALE_BYTES, MAX_SUMMARY, MAX_TEXT_BYTES, MAX_TITLE } from './limits.js';
 
 /** A document text: at most 1 MB of UTF-8 (413 above), no NUL. */
 export function checkText(text: unknown): string {
@@ -25,8 +23,11 @@ export function checkTitle(title: unknown): string {
 /** Free text (rationale, comment, summary) up to `maxBytes`; `required` refuses blank. */
 export function checkProse(value: unknown, field: string, maxBytes: number, required: boolean): string {
   if (value === undefined || value === null) value = '';
-  if (typeof value !== 'string' || value.includes('\u0000')) throw invalid(`invalid_${field}`, `Give the ${field} as text.`);
+  if (typeof value !== 'string') throw invalid(`invalid_${field}`, `Give the ${field} as text.`);
+  // The size first: a 413 says what to fix even when the text has other faults, and nothing
+  // larger than the limit is scanned further.
   if (Buffer.byteLength(value, 'utf8') > maxBytes) throw tooLarge(`${field}_too_large`, `The ${field} may be at most ${Math.round(maxBytes / 1024)} KB.`);
+  if (value.includes('\u0000')) throw invalid(`invalid_${field}`, `Give the ${field} as text.`);
   if (required && !value.trim()) throw invalid(`invalid_${field}`, `The ${field} cannot be empty.`);
   return value;
 }

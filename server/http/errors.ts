@@ -78,7 +78,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       const status = STATUS[known.kind];
       const level = REFUSAL_LEVEL[status];
       if (level) reqLog[level]({ refusal: { status, code: known.code }, actor: req.actor?.id ?? null }, `refused: ${known.code}`);
-      if ((known.kind === 'throttled' || known.kind === 'busy') && known.data.retryAfter) res.set('Retry-After', String(known.data.retryAfter));
+      if ((known.kind === 'throttled' || known.kind === 'busy' || known.kind === 'unavailable') && known.data.retryAfter) res.set('Retry-After', String(known.data.retryAfter));
       const extra = known.kind === 'conflict' ? pickPublic(known.data) : {};
       return sendError(req, res, status, known.code, known.message, extra);
     }

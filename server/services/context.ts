@@ -2,6 +2,7 @@ import type { GitRepository, Identity } from '../store/git/repository.js';
 import type { MetaStore } from '../store/meta/metaStore.js';
 import { KeyedMutex, Mutex } from '../store/git/mutex.js';
 import { Hasher } from './auth/passwords.js';
+import type { Change } from '../domain/diff.js';
 
 /** What every use case works with: the two stores and the clock (injected so tests control time). */
 /** How Ratify addresses people by mail (from the configuration). */
@@ -31,6 +32,11 @@ export interface Ctx {
   subjects: KeyedMutex;
   /** Password hashing (scrypt) with its cost and queue limits: production cost by default, cheap in tests. */
   passwords: Hasher;
+  /**
+   * The prose diff, when the app runs it elsewhere (off the event loop, cached, time-limited);
+   * absent, services diff inline (CLI, tests of services). See services/diffTexts.ts.
+   */
+  diff?: (from: string, to: string) => Promise<Change[]>;
 }
 
 export function makeCtx(repo: GitRepository, meta: MetaStore, clock: () => Date = () => new Date(), mail: Partial<MailSettings> = {}, passwords = new Hasher()): Ctx {

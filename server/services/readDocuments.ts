@@ -1,12 +1,10 @@
 import { absent, invalid } from '../domain/errors.js';
-import { diffProse, type Change } from '../domain/diff.js';
 import { isSlug } from '../domain/slug.js';
 import { versionKey, type DocumentRecord, type VersionRecord } from '../store/meta/schema.js';
+import type { Change } from '../domain/diff.js';
 import type { Ctx } from './context.js';
-import { Lru } from '../util/lru.js';
+import { diffTexts } from './diffTexts.js';
 
-/** Diffs of two blobs never change (keys are content ids, so one cache serves any data folder): the JSON, inline and side-by-side views share one. */
-const diffs = new Lru<Change[]>(16 * 1024 * 1024, (cs) => cs.reduce((n, c) => n + c.text.length + 16, 0));
 
 /** The published side: documents, versions and diffs, read from the version index (never by walking git). */
 
@@ -53,9 +51,8 @@ export async function diffVersions(ctx: Ctx, slug: string, from: number, to: num
   }
   const a = getVersion(ctx, slug, from);
   const b = getVersion(ctx, slug, to);
-  const changes = await diffs.through(`${a.blob}:${b.blob}`, async () => {
-    const [ta, tb] = await Promise.all([versionText(ctx, a), versionText(ctx, b)]);
-    return diffProse(ta, tb);
-  });
+  // Cached by content where the app offers a cache (the JSON, inline and side-by-side views share it).
+  const [ta, tb] = await Promise.all([versionText(ctx, a), versionText(ctx, b)]);
+  const changes = await diffTexts(ctx, ta, tb);
   return { from: a, to: b, changes };
 }

@@ -37,10 +37,27 @@ export class Lru<V> {
     return value;
   }
 
-  /** The cached value, or compute and keep it. */
+  delete(key: string): void {
+    const old = this.map.get(key);
+    if (!old) return;
+    this.total -= old.weight;
+    this.map.delete(key);
+  }
+
+  private pending = new Map<string, Promise<V>>();
+
+  /** The cached value, or compute and keep it (callers asking while it is computed share one computation). */
   async through(key: string, compute: () => Promise<V>): Promise<V> {
     const hit = this.get(key);
     if (hit !== undefined) return hit;
-    return this.set(key, await compute());
+    const running = this.pending.get(key);
+    if (running) return running;
+    const p = compute().then((v) => this.set(key, v));
+    this.pending.set(key, p);
+    try {
+      return await p;
+    } finally {
+      this.pending.delete(key);
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { describe, test, expect } from '@jest/globals';
 import fc from 'fast-check';
-import { diffProse, foldParagraphs, sideBySide, type Change } from '../../server/domain/diff.js';
+import { coarseDiff, diffProse, foldParagraphs, sideBySide, type Change } from '../../server/domain/diff.js';
 
 const RUNS = { numRuns: 500 };
 
@@ -260,5 +260,27 @@ describe('large inputs', () => {
     const b = a.slice(0, at) + ' inserted words' + a.slice(at);
     const cs = checkLaws(a, b);
     expect(cs.filter((c) => c.op !== 'equal')).toEqual([{ op: 'insert', text: expect.stringContaining('inserted words') }]);
+  });
+});
+
+describe('coarseDiff (the answer when a diff runs out of time)', () => {
+  const side = (cs: Change[], skip: Change['op']) => cs.filter((c) => c.op !== skip).map((c) => c.text).join('');
+  test('keeps the diff law: equal+delete is the old text, equal+insert the new', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('a', 'b', '\n', ' ', 'é') }), fc.string({ unit: fc.constantFrom('a', 'b', '\n', ' ', 'é') }), (a, b) => {
+        const cs = coarseDiff(a, b);
+        expect(side(cs, 'insert')).toBe(a);
+        expect(side(cs, 'delete')).toBe(b);
+        expect(cs.every((c) => c.text !== '')).toBe(true);
+      }),
+    );
+  });
+  test('keeps whole common lines at both ends and changes only the middle', () => {
+    expect(coarseDiff('one\ntwo\nthree\n', 'one\nTWO\nthree\n')).toEqual([
+      { op: 'equal', text: 'one\n' },
+      { op: 'delete', text: 'two\n' },
+      { op: 'insert', text: 'TWO\n' },
+      { op: 'equal', text: 'three\n' },
+    ]);
   });
 });

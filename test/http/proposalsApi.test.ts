@@ -15,6 +15,7 @@ import { createProposal, shareProposal, withdrawProposal } from '../../server/se
 import { publishVersion } from '../../server/services/publishVersion.js';
 import type { ProposalRecord } from '../../server/store/meta/schema.js';
 import { openTestApp, projectRoot, testClock } from '../helpers/data.js';
+import { MAX_JSON_BODY_BYTES } from '../../server/domain/limits.js';
 import { authOf, makeApiUsers, type ApiUser } from '../helpers/users.js';
 
 type Change = { op: 'equal' | 'insert' | 'delete'; text: string };
@@ -631,8 +632,8 @@ describe('limits and bad input', () => {
     expect(exact.status).toBe(200);
   });
 
-  test('a body over 2 MB → 413 body_too_large', async () => {
-    const huge = 'b'.repeat(2 * MB + 10);
+  test('a body over the JSON cap (room for a 1 MB text written as two-byte escapes) → 413 body_too_large', async () => {
+    const huge = 'b'.repeat(MAX_JSON_BODY_BYTES + 1);
     await refused(f.id, () => put({ text: huge, head: record(f.id).head }), 413, 'body_too_large');
     await refused(0, () => create({ title: 'Huge', text: huge }), 413, 'body_too_large');
   });
@@ -742,11 +743,11 @@ describe('comments', () => {
     expect(listed.body).toBe(body);
   });
 
-  test('empty body → 400 invalid_comment; over 20 KB → 413 comment_too_large; 20 KB is fine', async () => {
+  test('empty body → 400 invalid_comment; over 64 KB → 413 comment_too_large; 64 KB is fine', async () => {
     for (const body of [undefined, '', '   \n', 7, { x: 1 }]) await refused(id, () => post({ body }), 400, 'invalid_comment');
-    await refused(id, () => post({ body: 'c'.repeat(20 * 1024 + 1) }), 413, 'comment_too_large');
-    await refused(id, () => post({ body: 'é'.repeat(10 * 1024) + 'c' }), 413, 'comment_too_large');
-    expect((await post({ body: 'c'.repeat(20 * 1024) })).status).toBe(201);
+    await refused(id, () => post({ body: 'c'.repeat(64 * 1024 + 1) }), 413, 'comment_too_large');
+    await refused(id, () => post({ body: 'é'.repeat(32 * 1024) + 'c' }), 413, 'comment_too_large');
+    expect((await post({ body: 'c'.repeat(64 * 1024) })).status).toBe(201);
   });
 
   test('an anchor quote that is not in the current text → 400 quote_not_found; malformed anchors → 400', async () => {

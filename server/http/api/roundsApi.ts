@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { absent, type Thing } from '../../domain/errors.js';
 import { isSlug } from '../../domain/slug.js';
 import { authorize } from '../../domain/policy.js';
-import { diffProse } from '../../domain/diff.js';
+import { diffTexts } from '../../services/diffTexts.js';
 import type { Ctx } from '../../services/context.js';
 import { abandonConsolidation, consolidationText, createConsolidation, loadConsolidation, rebuildConsolidation, reviseConsolidation } from '../../services/consolidations/consolidations.js';
 import { consolidationCommentable } from '../../services/consolidations/commentable.js';
@@ -40,7 +40,7 @@ export function roundsApi(ctx: Ctx): Router {
 
   r.get('/consolidations/:id/diff', async (req, res) => {
     const c = loadConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'));
-    const changes = diffProse(await baseText(ctx, c), await consolidationText(ctx, c));
+    const changes = await diffTexts(ctx, await baseText(ctx, c), await consolidationText(ctx, c));
     res.json({ from: c.base, to: c.head, changes });
   });
 

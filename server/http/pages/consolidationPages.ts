@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
-import { diffProse, foldParagraphs, type Change } from '../../domain/diff.js';
+import { foldParagraphs, type Change } from '../../domain/diff.js';
+import { diffTexts } from '../../services/diffTexts.js';
 import { DomainError, invalid } from '../../domain/errors.js';
 import { findConflicts } from '../../domain/merge.js';
 import { authorize } from '../../domain/policy.js';
@@ -20,7 +21,8 @@ import { getDocument } from '../../services/readDocuments.js';
 import { openRound } from '../../services/rounds/rounds.js';
 import type { ConsolidationRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
-import { markdownUnder, proposalItem, threadsOf } from '../presenters/proposalView.js';
+import { commentsHtml, proposalItem, TEXT_UNDER, threadsOf } from '../presenters/proposalView.js';
+import type { Renderer } from '../render/renderer.js';
 import { attributeBlocks, consolidationView } from '../presenters/consolidationView.js';
 import { deadlineFromLocal, quorumFromPercent, roundFormLocals } from '../presenters/roundForm.js';
 import { commentPages } from './commentPages.js';
@@ -28,7 +30,7 @@ import { checked, done, field, idOf, orShow, takeNotice, textarea, type Locals }
 import { page } from './render.js';
 
 /** Consolidations, as pages: consolidate shared proposals, resolve and edit the text, open its round, publish. */
-export function consolidationPages(ctx: Ctx): Router {
+export function consolidationPages(ctx: Ctx, render: Renderer): Router {
   const r = Router();
 
 
@@ -98,24 +100,25 @@ export function consolidationPages(ctx: Ctx): Router {
     const text = await consolidationText(ctx, c);
     const conflicts = findConflicts(text);
     const head = consolidationView(ctx, actor, c, conflicts);
-    const changes = diffProse(await baseText(ctx, c), text);
+    const changes = await diffTexts(ctx, await baseText(ctx, c), text);
     const blocks = foldParagraphs(changes);
     const theirs: { id: number; changes: Change[] }[] = [];
     for (const id of c.proposals) {
       const p = ctx.meta.get('proposals', id);
-      if (p) theirs.push({ id, changes: diffProse(await baseText(ctx, p), await proposalText(ctx, p)) });
+      if (p) theirs.push({ id, changes: await diffTexts(ctx, await baseText(ctx, p), await proposalText(ctx, p)) });
     }
     const sources = attributeBlocks(blocks, theirs).map((ids) => head.proposals.filter((p) => ids.includes(p.id)));
     const ref = { type: 'consolidation' as const, id: c.id };
     const placed = await placeComments(ctx, ref, c.revisions, commentsOf(ctx, ref));
+    const [html, comments] = await Promise.all([render.markdown(text, TEXT_UNDER), commentsHtml(render, placed)]);
     page(res, 'consolidations/show', {
       title: `Consolidation ${c.id}: ${ctx.meta.get('documents', c.document)?.title ?? c.document}`,
       c: head,
-      html: markdownUnder(text, 2),
+      html,
       blocks,
       sources,
       counts: changeCounts(changes),
-      threads: threadsOf(ctx, placed, actor).map((t) => t.view),
+      threads: threadsOf(ctx, placed, actor, comments).map((t) => t.view),
       ...roundFormLocals(ctx.clock()),
       publishForm: { summary: c.summary },
       comment: { body: '', quote: '', replyTo: null },
@@ -214,7 +217,7 @@ export function consolidationPages(ctx: Ctx): Router {
       const now = fresh(c);
       const revisions = revisionsOf(ctx, { type: 'consolidation', id: c.id }, now.revisions);
       const started = revisions.find((x) => x.commit === form.head);
-      const theirs = started ? diffProse(await ctx.repo.readBlobText(started.blob), await consolidationText(ctx, now)) : null;
+      const theirs = started ? await diffTexts(ctx, await ctx.repo.readBlobText(started.blob), await consolidationText(ctx, now)) : null;
       res.status(409);
       await editForm(req, res, now, { ...form, head: now.head }, {
         error: 'Someone saved a newer revision while you were editing.',

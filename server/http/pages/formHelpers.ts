@@ -70,7 +70,7 @@ export async function onRefusal(res: Response, fn: () => Promise<void>, show: (e
     if (!(e instanceof DomainError) || toErrorPage.includes(e.kind)) throw e;
     res.status(STATUS[e.kind]);
     // A throttled check (the account page's password checks) says when to try again, as the error page does.
-    if (e.kind === 'throttled') res.set('Retry-After', String(e.data.retryAfter));
+    if (e.kind === 'throttled' || e.kind === 'unavailable') res.set('Retry-After', String(e.data.retryAfter));
     await show(e);
   }
 }

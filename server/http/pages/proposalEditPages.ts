@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { diffProse, foldParagraphs } from '../../domain/diff.js';
+import { foldParagraphs } from '../../domain/diff.js';
 import { DomainError } from '../../domain/errors.js';
 import { authorize } from '../../domain/policy.js';
 import { checkProse, checkText, checkTitle, MAX_RATIONALE_BYTES } from '../../domain/text.js';
@@ -9,12 +9,14 @@ import { reviseProposal } from '../../services/proposals/proposals.js';
 import { proposalDiff, proposalText, revisionsOf } from '../../services/proposals/read.js';
 import type { ProposalRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
-import { markdownUnder, proposalHead } from '../presenters/proposalView.js';
+import { proposalActions, proposalHead, TEXT_UNDER } from '../presenters/proposalView.js';
+import { diffTexts } from '../../services/diffTexts.js';
+import type { Renderer } from '../render/renderer.js';
 import { done, field, idOf, orShow, textarea, type Locals } from './formHelpers.js';
 import { page } from './render.js';
 
 /** The proposal's edit form: preview, save a revision, and the answer when someone saved first. */
-export function proposalEditPages(ctx: Ctx): Router {
+export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
   const r = Router();
 
   // ── Editing ───────────────────────────────────────────────────────────────
@@ -25,10 +27,10 @@ export function proposalEditPages(ctx: Ctx): Router {
     return p;
   };
 
-  const editForm = (req: Request, res: Response, p: ProposalRecord, form: { title: string; rationale: string; text: string; head: string }, extra: Locals = {}) => {
+  const editForm = async (req: Request, res: Response, p: ProposalRecord, form: { title: string; rationale: string; text: string; head: string }, extra: Locals = {}) => {
     page(res, 'proposals/edit', {
       title: `Edit: ${p.title}`,
-      p: proposalHead(ctx, req.actor ?? null, p),
+      p: await proposalHead(ctx, render, req.actor ?? null, p),
       form,
       notice: null,
       error: null,
@@ -42,8 +44,8 @@ export function proposalEditPages(ctx: Ctx): Router {
   r.get('/proposals/:id/edit', async (req, res) => {
     const p = forEditing(req);
     // Allowed, but its state forbids changes (withdrawn, consolidated, a round open): say so.
-    if (!proposalHead(ctx, req.actor ?? null, p).may.edit) res.status(409);
-    editForm(req, res, p, { title: p.title, rationale: p.rationale, text: await proposalText(ctx, p), head: p.head });
+    if (!proposalActions(ctx, req.actor ?? null, p).edit) res.status(409);
+    await editForm(req, res, p, { title: p.title, rationale: p.rationale, text: await proposalText(ctx, p), head: p.head });
   });
 
   r.post('/proposals/:id/edit', async (req, res) => {
@@ -57,10 +59,14 @@ export function proposalEditPages(ctx: Ctx): Router {
       await orShow(res, again, async () => {
         checkTitle(form.title);
         checkProse(form.rationale, 'rationale', MAX_RATIONALE_BYTES, false);
-        const changes = diffProse(await proposalText(ctx, p), checkText(form.text));
-        again({
+        const changes = await diffTexts(ctx, await proposalText(ctx, p), checkText(form.text));
+        const [html, rationaleHtml] = await render.markdownAll([
+          { text: form.text, by: TEXT_UNDER },
+          { text: form.rationale, by: TEXT_UNDER },
+        ]);
+        await again({
           notice: 'This is a preview. Nothing has been saved yet.',
-          preview: { html: markdownUnder(form.text, 2), rationaleHtml: markdownUnder(form.rationale, 2), blocks: foldParagraphs(changes), counts: changeCounts(changes), against: p.revisions },
+          preview: { html, rationaleHtml: form.rationale.trim() ? rationaleHtml : '', blocks: foldParagraphs(changes), counts: changeCounts(changes), against: p.revisions },
         });
       });
       return;
@@ -79,7 +85,7 @@ export function proposalEditPages(ctx: Ctx): Router {
       const started = revisions.find((r) => r.commit === form.head);
       const theirs = started ? await proposalDiff(ctx, actor, p.id, { from: started.n, to: now.revisions }) : null;
       res.status(409);
-      editForm(req, res, now, { ...form, head: now.head }, {
+      await editForm(req, res, now, { ...form, head: now.head }, {
         error: 'Someone saved a newer revision while you were editing.',
         errorCode: 'stale_head',
         stale: {

@@ -12,6 +12,7 @@ import { getDocument, getVersion, listVersions, versionText } from '../../servic
 import type { ProposalRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
 import { proposalHead, revisionsView, textView } from '../presenters/proposalView.js';
+import type { Renderer } from '../render/renderer.js';
 import { parse, PositiveInt } from '../validate.js';
 import { deadlineFromLocal, quorumFromPercent, roundFormLocals } from '../presenters/roundForm.js';
 import { openRound } from '../../services/rounds/rounds.js';
@@ -28,7 +29,7 @@ const ViewQuery = z.object({
 type View = z.infer<typeof ViewQuery>;
 
 /** Drafting and discussing changes: a new proposal, the proposal page (text, changes, revisions), its actions and comments. The edit form is in proposalEditPages.ts, "My drafts" in draftPages.ts. */
-export function proposalPages(ctx: Ctx): Router {
+export function proposalPages(ctx: Ctx, render: Renderer): Router {
   const r = Router();
 
   // ── New proposal ──────────────────────────────────────────────────────────
@@ -80,7 +81,7 @@ export function proposalPages(ctx: Ctx): Router {
   const showProposal = async (req: Request, res: Response, p: ProposalRecord, view: View, extra: Locals = {}) => {
     const actor = req.actor ?? null;
     const tab = view.tab ?? (view.from || view.to || view.against ? 'changes' : 'text');
-    const head = proposalHead(ctx, actor, p, await baseVersionOf(p));
+    const head = await proposalHead(ctx, render, actor, p, await baseVersionOf(p));
     const locals: Locals = {
       title: p.title,
       p: head,
@@ -98,7 +99,7 @@ export function proposalPages(ctx: Ctx): Router {
     if (tab === 'text') {
       const ref = { type: 'proposal' as const, id: p.id };
       const placed = await placeComments(ctx, ref, p.revisions, commentsOf(ctx, ref));
-      locals.text = textView(ctx, await proposalText(ctx, p), placed, actor);
+      locals.text = await textView(ctx, render, await proposalText(ctx, p), placed, actor);
     } else if (tab === 'changes') {
       const d = await proposalDiff(ctx, actor, p.id, { from: view.from, to: view.to, against: view.against });
       locals.changes = {

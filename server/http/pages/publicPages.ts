@@ -10,7 +10,7 @@ import { visibleProposals } from '../../services/proposals/access.js';
 import { proposalItem } from '../presenters/proposalView.js';
 import { decisionView } from '../presenters/roundView.js';
 import { atomFeed } from '../render/atom.js';
-import { renderBlob } from '../render/markdown.js';
+import type { Renderer } from '../render/renderer.js';
 import { parse, PositiveInt } from '../validate.js';
 import { page } from './render.js';
 
@@ -23,7 +23,7 @@ function slugOf(slug: string): string {
 }
 
 /** The public pages: documents, current text, history, versions, compare, raw text and feeds. */
-export function publicPages(ctx: Ctx, baseUrl: string): Router {
+export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router {
   const r = Router();
   const groupName = (slug: string) => ctx.meta.get('groups', slug)?.name ?? slug;
 
@@ -41,7 +41,7 @@ export function publicPages(ctx: Ctx, baseUrl: string): Router {
       title: doc.title,
       doc: { ...doc, groupName: groupName(doc.group) },
       version: v,
-      html: renderBlob(v.blob, await versionText(ctx, v)),
+      html: await render.markdown(await versionText(ctx, v), 0),
       current: true,
       proposals: visibleProposals(ctx, req.actor ?? null, doc.slug).map((p) => proposalItem(ctx, p)),
       canPropose: can(req.actor ?? null, 'proposal.create', { kind: 'document', group: doc.group }),
@@ -72,7 +72,7 @@ export function publicPages(ctx: Ctx, baseUrl: string): Router {
       title: `${doc.title}, version ${n}`,
       doc: { ...doc, groupName: groupName(doc.group) },
       version: v,
-      html: renderBlob(v.blob, await versionText(ctx, v)),
+      html: await render.markdown(await versionText(ctx, v), 0),
       current: n === doc.latest,
       decision: decisionView(ctx, v, true),
     });

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
-import { diffProse, foldParagraphs } from '../../domain/diff.js';
+import { foldParagraphs } from '../../domain/diff.js';
+import { diffTexts } from '../../services/diffTexts.js';
 import { invalid } from '../../domain/errors.js';
 import { authorize, can } from '../../domain/policy.js';
 import { documentPath } from '../../domain/slug.js';
@@ -8,14 +9,15 @@ import { baseText } from '../../services/proposals/read.js';
 import { cancelRound, castBallot, closeRound, extendRound, loadRound } from '../../services/rounds/rounds.js';
 import type { RoundRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
-import { markdownUnder } from '../presenters/proposalView.js';
+import { TEXT_UNDER } from '../presenters/proposalView.js';
+import type { Renderer } from '../render/renderer.js';
 import { roundItem, roundView } from '../presenters/roundView.js';
 import { deadlineFromLocal, toLocalInput } from '../presenters/roundForm.js';
 import { done, field, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
 import { page } from './render.js';
 
 /** Approval rounds, as pages: the list, a round, voting, recording a ballot, close, extend, cancel. */
-export function roundPages(ctx: Ctx): Router {
+export function roundPages(ctx: Ctx, render: Renderer): Router {
   const r = Router();
 
   const nowInput = () => toLocalInput(ctx.clock().toISOString());
@@ -64,11 +66,12 @@ export function roundPages(ctx: Ctx): Router {
     const view = roundView(ctx, actor, round);
     const text = (await ctx.repo.readFile(round.commit, documentPath(round.document)))?.text ?? '';
     const subject = round.subject.type === 'consolidation' ? ctx.meta.get('consolidations', round.subject.id) : ctx.meta.get('proposals', round.subject.id);
-    const changes = diffProse(subject ? await baseText(ctx, { base: subject.base, document: round.document }) : '', text);
+    const changes = await diffTexts(ctx, subject ? await baseText(ctx, { base: subject.base, document: round.document }) : '', text);
+    const html = await render.markdown(text, TEXT_UNDER);
     page(res, 'rounds/show', {
       title: `Round ${round.id}: ${view.subject.label}`,
       r: view,
-      html: markdownUnder(text, 2),
+      html,
       blocks: foldParagraphs(changes),
       counts: changeCounts(changes),
       ballotForm: { position: view.myBallot?.position ?? '', reason: view.myBallot?.reason ?? '' },

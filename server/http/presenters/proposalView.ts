@@ -5,7 +5,7 @@ import type { Ctx } from '../../services/context.js';
 import { mayDo, proposalSubject } from '../../services/proposals/access.js';
 import type { PlacedComment } from '../../services/proposals/comments.js';
 import type { CommentRecord, ProposalRecord, RevisionRecord, VersionRecord } from '../../store/meta/schema.js';
-import { renderMarkdown } from '../render/markdown.js';
+import type { Renderer } from '../render/renderer.js';
 
 /**
  * View data for the proposal pages: records in, flat values out (names instead of ids,
@@ -25,49 +25,17 @@ const holds = (check: () => void): boolean => {
   }
 };
 
-/**
- * Markdown to safe HTML with its headings moved `by` levels down, so a text's own "# Title"
- * sits under the page's headings instead of breaking their order.
- */
-export function markdownUnder(text: string, by: number): string {
-  return renderMarkdown(text).replace(/<(\/?)h([1-6])>/g, (_m, slash: string, n: string) => `<${slash}h${Math.min(6, Number(n) + by)}>`);
+/** How many levels a text's own headings move down: under the page's h2 for texts, to h5/h6 for comments. */
+export const TEXT_UNDER = 2;
+export const COMMENT_UNDER = 4;
+
+/** The comments' bodies as safe HTML, by comment id (cached by content, so each is rendered once). */
+export async function commentsHtml(r: Renderer, comments: CommentRecord[]): Promise<Map<number, string>> {
+  const html = await r.markdownAll(comments.map((c) => ({ text: c.body, by: COMMENT_UNDER })));
+  return new Map(comments.map((c, i) => [c.id, html[i]]));
 }
 
-/** A block of text between blank lines, with where it sits in the whole text. */
-export interface Block {
-  start: number;
-  end: number;
-  text: string;
-}
-
-/**
- * The text's paragraphs: runs of non-blank lines. A fenced code block stays whole even when it
- * holds blank lines (rendering half a fence would turn the rest of the text into code).
- */
-export function paragraphsOf(text: string): Block[] {
-  const blocks: Block[] = [];
-  let cur: Block | null = null;
-  let fence: { ch: string; len: number } | null = null;
-  let pos = 0;
-  for (const line of text.match(/[^\n]*\n|[^\n]+/g) ?? []) {
-    if (!fence && !line.trim()) {
-      if (cur) blocks.push(cur);
-      cur = null;
-    } else {
-      cur ??= { start: pos, end: pos, text: '' };
-      cur.text += line;
-      cur.end = pos + line.length;
-      const m = /^ {0,3}(`{3,}|~{3,})/.exec(line);
-      if (m) {
-        if (!fence) fence = { ch: m[1][0], len: m[1].length };
-        else if (m[1][0] === fence.ch && m[1].length >= fence.len && !line.slice(m.index + m[0].length).trim()) fence = null;
-      }
-    }
-    pos += line.length;
-  }
-  if (cur) blocks.push(cur);
-  return blocks;
-}
+export { boundedBlocks, MAX_PARAGRAPH_ROWS, paragraphsOf, type Block } from '../render/paragraphs.js';
 
 export interface CommentView {
   id: number;
@@ -91,17 +59,17 @@ export interface ThreadView {
   lastIsMine: boolean;
 }
 
-const commentView = (ctx: Ctx, c: CommentRecord, me: number | null): CommentView => ({
+const commentView = (ctx: Ctx, c: CommentRecord, me: number | null, html: ReadonlyMap<number, string>): CommentView => ({
   id: c.id,
   author: nameOf(ctx, c.authorId),
   mine: c.authorId === me,
-  // A comment's own headings must not outrank the page's: keep them at h5/h6.
-  html: markdownUnder(c.body, 4),
+  // Rendered by commentsHtml (headings kept at h5/h6, under the page's); '' where not needed.
+  html: html.get(c.id) ?? '',
   createdAt: c.createdAt,
 });
 
-/** Group comments into threads (replies join their first comment), oldest first. */
-export function threadsOf<C extends CommentRecord>(ctx: Ctx, comments: C[], actor: Actor | null): { root: C; view: ThreadView }[] {
+/** Group comments into threads (replies join their first comment), oldest first; `html` from commentsHtml. */
+export function threadsOf<C extends CommentRecord>(ctx: Ctx, comments: C[], actor: Actor | null, html: ReadonlyMap<number, string> = new Map()): { root: C; view: ThreadView }[] {
   const me = actor?.id ?? null;
   const roots = new Map<number, { root: C; replies: C[] }>();
   for (const c of [...comments].sort((a, b) => a.id - b.id)) {
@@ -121,7 +89,7 @@ export function threadsOf<C extends CommentRecord>(ctx: Ctx, comments: C[], acto
         outdated: !!placed.outdated,
         resolved: root.resolved,
         resolvedBy: nameOf(ctx, root.resolvedBy),
-        comments: all.map((c) => commentView(ctx, c, me)),
+        comments: all.map((c) => commentView(ctx, c, me, html)),
         lastIsMine: all[all.length - 1].authorId === me,
       },
     };
@@ -139,12 +107,12 @@ export interface ParagraphView {
  * sits in the current revision), threads whose passage has changed apart as outdated — never
  * attached to other text — and general threads at the end.
  */
-export function textView(ctx: Ctx, text: string, placed: PlacedComment[], actor: Actor | null) {
-  const blocks = paragraphsOf(text);
-  const paragraphs: ParagraphView[] = blocks.map((b, i) => ({ n: i + 1, html: markdownUnder(b.text, 2), threads: [] }));
+export async function textView(ctx: Ctx, r: Renderer, text: string, placed: PlacedComment[], actor: Actor | null) {
+  const [blocks, comments] = await Promise.all([r.paragraphs(text, TEXT_UNDER), commentsHtml(r, placed)]);
+  const paragraphs: ParagraphView[] = blocks.map((b, i) => ({ n: i + 1, html: b.html, threads: [] }));
   const outdated: ThreadView[] = [];
   const general: ThreadView[] = [];
-  for (const { root, view } of threadsOf(ctx, placed, actor)) {
+  for (const { root, view } of threadsOf(ctx, placed, actor, comments)) {
     if (!root.anchor) general.push(view);
     else if (root.outdated || root.currentOffset === null || !paragraphs.length) outdated.push(view);
     else {
@@ -175,14 +143,14 @@ export function proposalActions(ctx: Ctx, actor: Actor | null, p: ProposalRecord
  * The facts at the top of every proposal page. `base` is the published version the proposal
  * was drafted on, when known.
  */
-export function proposalHead(ctx: Ctx, actor: Actor | null, p: ProposalRecord, base: Pick<VersionRecord, 'number' | 'publishedAt'> | null = null) {
+export async function proposalHead(ctx: Ctx, r: Renderer, actor: Actor | null, p: ProposalRecord, base: Pick<VersionRecord, 'number' | 'publishedAt'> | null = null) {
   const doc = ctx.meta.get('documents', p.document);
   return {
     id: p.id,
     title: p.title,
     state: p.state,
     document: { slug: p.document, title: doc?.title ?? p.document, latest: doc?.latest ?? 0, groupName: groupName(ctx, proposalSubject(ctx, p)) },
-    rationaleHtml: p.rationale.trim() ? markdownUnder(p.rationale, 2) : '',
+    rationaleHtml: p.rationale.trim() ? await r.markdown(p.rationale, TEXT_UNDER) : '',
     author: nameOf(ctx, p.authorId),
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,
@@ -220,7 +188,7 @@ export function revisionsView(ctx: Ctx, revisions: RevisionRecord[]) {
     .sort((a, b) => b.n - a.n);
 }
 
-/** A thread waiting for the viewer's answer: the last word is someone else's and it is not resolved. */
+/** A thread waiting for the viewer's answer: the last word is someone else's and it is not resolved (no comment is rendered: the list shows excerpts). */
 export function awaitingReply(ctx: Ctx, actor: Actor, p: ProposalRecord, comments: CommentRecord[]) {
   return threadsOf(ctx, comments, actor)
     .filter(({ view }) => !view.resolved && !view.lastIsMine)
@@ -238,7 +206,9 @@ export function awaitingReply(ctx: Ctx, actor: Actor, p: ProposalRecord, comment
 
 /** The first words of a markdown body, as plain text. */
 function excerpt(body: string, max = 160): string {
+  // Only the start is shown, so only the start is read (a comment may be 64 KB).
   const plain = body
+    .slice(0, 8 * max)
     .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1') // links and images: their words
     .replace(/^[ \t]*(?:#{1,6}|>|[-+*]|\d+[.)])[ \t]+/gm, '') // headings, quotes, list marks
     .replace(/[*_~`]+/g, '') // emphasis and code marks

@@ -1,6 +1,5 @@
 import MarkdownIt from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
-import { Lru } from '../../util/lru.js';
 
 // Default preset: raw HTML off. The output is sanitised anyway, so a change to the preset or a
 // plugin can never let a script through.
@@ -23,9 +22,39 @@ export function renderMarkdown(text: string): string {
   return sanitizeHtml(md.render(text), ALLOWED);
 }
 
-const rendered = new Lru<string>(16 * 1024 * 1024, (s) => s.length);
+/** A text to render, with how many levels its headings move down (so they sit under the page's). */
+export interface MarkdownItem {
+  text: string;
+  by: number;
+}
 
-/** The rendering of a published text, cached by its blob id (the text behind an id never changes). */
-export function renderBlob(blob: string, text: string): string {
-  return rendered.get(blob) ?? rendered.set(blob, renderMarkdown(text));
+/** Headings moved `by` levels down (h6 at most), so a text's own "# Title" keeps the page's outline. */
+const shiftHeadings = (html: string, by: number) =>
+  by ? html.replace(/<(\/?)h([1-6])>/g, (_m, slash: string, n: string) => `<${slash}h${Math.min(6, Number(n) + by)}>`) : html;
+
+/** One item: rendered, sanitised, its headings moved down. */
+export const renderItem = (item: MarkdownItem): string => shiftHeadings(renderMarkdown(item.text), item.by);
+
+/**
+ * Many items at once, the same as `renderItem` on each but cheaper: sanitising costs about as
+ * much again as rendering, and most of that is set-up per call, so the rendered items are
+ * sanitised together, split at NUL (which no text holds: checkText refuses it and markdown-it
+ * replaces it). Each item's HTML is balanced, so the separators stay at the top level; if the
+ * pieces ever do not come back one per item, each is sanitised alone.
+ */
+export function renderItems(items: MarkdownItem[]): string[] {
+  if (items.length < 2) return items.map(renderItem);
+  const raw = items.map((i) => md.render(i.text));
+  const pieces = raw.some((h) => h.includes('\u0000')) ? [] : sanitizeHtml(raw.join('\u0000'), ALLOWED).split('\u0000');
+  const safe = pieces.length === items.length ? pieces : raw.map((h) => sanitizeHtml(h, ALLOWED));
+  return safe.map((h, k) => shiftHeadings(h, items[k].by));
+}
+
+/**
+ * What a reader sees when a text could not be formatted in time: the text itself, escaped, as
+ * it was written, with a line saying why. Linear in the text, safe by construction.
+ */
+export function plainFallback(text: string): string {
+  const esc = text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return `<p class="muted unformatted">Shown as plain text: formatting it took too long.</p>\n<pre class="unformatted">${esc}</pre>\n`;
 }

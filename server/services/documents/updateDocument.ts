@@ -1,6 +1,7 @@
 import type { Actor } from '../../domain/actor.js';
 import { absent, invalid } from '../../domain/errors.js';
 import { isSlug } from '../../domain/slug.js';
+import { MAX_TITLE } from '../../domain/limits.js';
 import type { DocumentRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 
@@ -18,7 +19,7 @@ export interface DocumentChanges {
  */
 export async function updateDocument(ctx: Ctx, actor: Actor | null, slug: string, changes: DocumentChanges): Promise<DocumentRecord> {
   if (changes.title === undefined && changes.group === undefined) throw invalid('nothing_to_change', 'Give a new title or a new owning group.');
-  if (changes.title !== undefined && (!changes.title.trim() || changes.title.length > 200 || /[\r\n]/.test(changes.title))) {
+  if (changes.title !== undefined && (!changes.title.trim() || changes.title.length > MAX_TITLE || /[\r\n]/.test(changes.title))) {
     throw invalid('invalid_title', 'A title is one line of 1–200 characters.');
   }
   if (changes.group !== undefined && (!isSlug(changes.group) || !ctx.meta.get('groups', changes.group))) {

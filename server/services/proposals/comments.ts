@@ -1,10 +1,12 @@
 import type { Actor } from '../../domain/actor.js';
 import { followAnchor, locateQuote } from '../../domain/anchor.js';
 import { assertCommentable } from '../../domain/proposal.js';
-import { diffProse } from '../../domain/diff.js';
 import { absent, invalid } from '../../domain/errors.js';
 import { authorize } from '../../domain/policy.js';
 import { checkProse, MAX_COMMENT_BYTES } from '../../domain/text.js';
+import { MAX_QUOTE } from '../../domain/limits.js';
+import type { Change } from '../../domain/diff.js';
+import { diffTexts } from '../diffTexts.js';
 import { revisionKey, type CommentRecord, type SubjectRef } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { proposalSubject } from './access.js';
@@ -50,7 +52,7 @@ export async function addComment(
   let anchor: CommentRecord['anchor'] = null;
   if (input.anchor !== undefined && input.anchor !== null) {
     const a = input.anchor as { quote?: unknown; occurrence?: unknown };
-    if (typeof a !== 'object' || typeof a.quote !== 'string' || !a.quote.trim() || a.quote.length > 2000) {
+    if (typeof a !== 'object' || typeof a.quote !== 'string' || !a.quote.trim() || a.quote.length > MAX_QUOTE) {
       throw invalid('invalid_anchor', 'An anchor is {quote}: a passage of the current text (up to 2000 characters).');
     }
     const rev = ctx.meta.get('revisions', revisionKey(on.ref, on.revisions))!;
@@ -103,7 +105,7 @@ export interface PlacedComment extends CommentRecord {
 /** Follow every anchor to the current revision (one diff per anchored revision). */
 export async function placeComments(ctx: Ctx, ref: SubjectRef, revisions: number, comments: CommentRecord[]): Promise<PlacedComment[]> {
   const current = await revisionText(ctx, ctx.meta.get('revisions', revisionKey(ref, revisions))!);
-  const diffs = new Map<number, ReturnType<typeof diffProse>>();
+  const diffs = new Map<number, Change[]>();
   const out: PlacedComment[] = [];
   for (const c of comments) {
     if (!c.anchor) {
@@ -117,7 +119,7 @@ export async function placeComments(ctx: Ctx, ref: SubjectRef, revisions: number
     let d = diffs.get(c.anchor.revision);
     if (!d) {
       const old = ctx.meta.get('revisions', revisionKey(ref, c.anchor.revision));
-      d = old ? diffProse(await revisionText(ctx, old), current) : [];
+      d = old ? await diffTexts(ctx, await revisionText(ctx, old), current) : [];
       diffs.set(c.anchor.revision, d);
     }
     const at = d.length ? followAnchor(d, c.anchor) : null;

@@ -1,5 +1,6 @@
 import type { Actor } from '../../domain/actor.js';
-import { diffProse, type Change } from '../../domain/diff.js';
+import type { Change } from '../../domain/diff.js';
+import { diffTexts } from '../diffTexts.js';
 import { absent } from '../../domain/errors.js';
 import { documentPath } from '../../domain/slug.js';
 import { revisionKey, versionKey, type ProposalRecord, type RevisionRecord, type SubjectRef } from '../../store/meta/schema.js';
@@ -67,5 +68,5 @@ export async function proposalDiff(
   }
   const toRev = revisionOf(ctx, subject, opts.to ?? p.revisions, p.revisions);
   const to = { label: `revision ${toRev.n}`, commit: toRev.commit };
-  return { proposal: p, from, to, changes: diffProse(fromText, await revisionText(ctx, toRev)) };
+  return { proposal: p, from, to, changes: await diffTexts(ctx, fromText, await revisionText(ctx, toRev)) };
 }

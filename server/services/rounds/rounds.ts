@@ -1,6 +1,7 @@
 import type { Actor } from '../../domain/actor.js';
 import { absent, conflict, forbidden, invalid } from '../../domain/errors.js';
 import { hasConflictMarkers } from '../../domain/merge.js';
+import { MAX_CANCEL_REASON } from '../../domain/limits.js';
 import { authorize } from '../../domain/policy.js';
 import { checkPosition, checkRule, everyoneVoted, quorumToBp, result, tally } from '../../domain/round.js';
 import type { BallotRecord, RoundRecord, SubjectRef } from '../../store/meta/schema.js';
@@ -211,7 +212,7 @@ export async function cancelRound(ctx: Ctx, actor: Actor | null, roundId: number
   const r0 = loadRound(ctx, actor, roundId);
   authorize(actor, 'round.manage');
   const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
-  if (!reason || reason.length > 2000) throw invalid('reason_required', 'Say why the round is cancelled (up to 2000 characters).');
+  if (!reason || reason.length > MAX_CANCEL_REASON) throw invalid('reason_required', 'Say why the round is cancelled (up to 2000 characters).');
   return ctx.subjects.run(lockKey(r0.subject), async () => {
     await closeIfDue(ctx, roundId);
     const r = ctx.meta.get('rounds', roundId)!;

@@ -181,9 +181,13 @@ export class GitRepository {
     }
   }
 
-  /** Write `text` as a blob (idempotent: same text, same id). */
+  /** Write `text` as a blob (idempotent: same text, same id). The text is kept for readBlobText: a new text is usually read soon, and inflating a large one blocks. */
   async writeBlob(text: string): Promise<string> {
-    return git.writeBlob({ fs: this.fs, gitdir: this.gitdir, blob: Buffer.from(text, 'utf8') });
+    const bytes = Buffer.from(text, 'utf8');
+    const oid = await git.writeBlob({ fs: this.fs, gitdir: this.gitdir, blob: bytes });
+    // What a read would give (a lone surrogate becomes U+FFFD in UTF-8).
+    this.texts.set(oid, bytes.toString('utf8'));
+    return oid;
   }
 
   /** A tree equal to `baseTree` (or empty) with `filepath` set to `blobOid`; nested folders kept. */

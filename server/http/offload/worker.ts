@@ -1,0 +1,37 @@
+/**
+ * The code that runs on the worker threads of the offload pool (pool.ts): the kinds of work
+ * whose cost grows with the input beyond what the event loop may spend on one request.
+ * Pure: texts in, results out (structured-cloned both ways).
+ */
+import * as os from 'node:os';
+import { diffProse, type Change } from '../../domain/diff.js';
+import { renderItems, type MarkdownItem } from '../render/markdown.js';
+import { renderParagraphs, type RenderedBlock } from '../render/paragraphs.js';
+
+export type Task = (
+  | { kind: 'render'; items: MarkdownItem[] }
+  | { kind: 'paragraphs'; text: string; by: number }
+  | { kind: 'diff'; from: string; to: string }
+) & {
+  /** Where the thread writes when it started the task (the time limit counts from then). */
+  started?: BigInt64Array;
+};
+
+// Linux keeps a priority per thread: this worker's thread yields the cores to the event loop
+// (which answers everyone) whenever both want them. Elsewhere the call would lower the whole
+// process, so it is made on Linux only.
+if (process.platform === 'linux') {
+  try {
+    os.setPriority(0, 10);
+  } catch {
+    // Not allowed here: the thread keeps its priority.
+  }
+}
+
+/** Piscina calls the default export with each task. */
+export default function run(task: Task): string[] | RenderedBlock[] | Change[] {
+  if (task.started) Atomics.store(task.started, 0, BigInt(Date.now()));
+  if (task.kind === 'render') return renderItems(task.items);
+  if (task.kind === 'paragraphs') return renderParagraphs(task.text, task.by);
+  return diffProse(task.from, task.to);
+}

@@ -1,0 +1,249 @@
+import { createHash } from 'node:crypto';
+import { coarseDiff, diffProse, type Change } from '../../domain/diff.js';
+import { Lru } from '../../util/lru.js';
+import { WorkPool, WorkTimeout } from '../offload/pool.js';
+import type { Task } from '../offload/worker.js';
+import { plainFallback, renderItems, type MarkdownItem } from './markdown.js';
+import { renderParagraphs, type RenderedBlock } from './paragraphs.js';
+
+/**
+ * Markdown rendering and prose diffs with bounded work per request:
+ * - results are cached by the content they come from (a SHA-256 of the text, as a git blob id
+ *   is a hash of it: a published text, a proposal head, a rationale or a comment is rendered
+ *   once however often it is viewed; an edited comment is new content, hence a new entry), in
+ *   one LRU bounded in bytes;
+ * - small work runs inline (a worker hop costs about a millisecond); larger work goes to the
+ *   worker pool (comments in batches of at most `batchBytes`), each task within a time limit;
+ * - the same work asked for by several requests at once is done once;
+ * - what runs out of time is shown coarser (markdown as escaped plain text, a diff as one
+ *   delete and one insert), and that answer is kept for `retryFailedMs`, so a text that cannot
+ *   be rendered in time costs the pool its time limit once, not on every view;
+ * - a full pool queue is passed on as 503 `busy` with Retry-After (nothing is kept).
+ */
+export interface RenderOptions {
+  cacheBytes: number;
+  /** Uncached markdown up to this many bytes per call is rendered on the event loop. */
+  inlineBytes: number;
+  /** Two texts up to this many bytes together are diffed on the event loop. */
+  inlineDiffBytes: number;
+  batchBytes: number;
+  renderMs: number;
+  diffMs: number;
+  retryFailedMs: number;
+}
+
+export const DEFAULT_RENDER: RenderOptions = {
+  cacheBytes: 64 * 1024 * 1024,
+  inlineBytes: 8 * 1024,
+  inlineDiffBytes: 32 * 1024,
+  batchBytes: 256 * 1024,
+  renderMs: 5000,
+  diffMs: 10_000,
+  retryFailedMs: 10 * 60_000,
+};
+
+/** The longest pause between two waiters resumed in turn (see `turn`). */
+const MAX_PAUSE_MS = 250;
+
+/** A result, and whether it is the coarse form given when the real one took too long. */
+type Cached = { value: unknown; weight: number; fallback: boolean };
+
+const hash = (s: string) => createHash('sha256').update(s).digest('base64url');
+const textWeight = (s: string) => 2 * s.length;
+const changesWeight = (cs: Change[]) => cs.reduce((n, c) => n + 2 * c.text.length + 32, 0);
+
+export class Renderer {
+  private readonly opts: RenderOptions;
+  private readonly cache: Lru<Cached>;
+  /** Keys whose cached value is a fallback, with when to try again. */
+  private readonly failed = new Map<string, number>();
+  private readonly inFlight = new Map<string, Promise<Cached>>();
+  private readonly turns: (() => void)[] = [];
+  private draining = false;
+  /** Work actually done (cache misses) and answers served from the cache, for tests and the record. */
+  readonly stats = { rendered: 0, diffed: 0, hits: 0, fallbacks: 0 };
+
+  constructor(
+    readonly pool: WorkPool,
+    opts: Partial<RenderOptions> = {},
+    private readonly log: (msg: string, err?: unknown) => void = () => {},
+  ) {
+    this.opts = { ...DEFAULT_RENDER, ...opts };
+    this.cache = new Lru<Cached>(this.opts.cacheBytes, (c) => 64 + c.weight);
+  }
+
+  /** One markdown text as safe HTML, its headings moved `by` levels down. */
+  async markdown(text: string, by: number): Promise<string> {
+    return (await this.markdownAll([{ text, by }]))[0];
+  }
+
+  /** Many markdown texts (a page's comments, a preview's text and rationale) as safe HTML, in order. */
+  async markdownAll(items: MarkdownItem[]): Promise<string[]> {
+    const keys = items.map((i) => `md:${i.by}:${hash(i.text)}`);
+    const found = keys.map((k) => this.lookup(k) ?? this.inFlight.get(k));
+    const missing = new Map<string, MarkdownItem>();
+    items.forEach((item, i) => {
+      if (!found[i] && !missing.has(keys[i])) missing.set(keys[i], item);
+    });
+    if (missing.size) {
+      const entries = [...missing];
+      const inline = entries.reduce((n, [, i]) => n + i.text.length, 0) <= this.opts.inlineBytes;
+      for (const batch of inline ? [entries] : this.batches(entries)) {
+        const texts = batch.map(([, item]) => item);
+        const all = this.work<string[]>(
+          inline,
+          () => renderItems(texts),
+          { kind: 'render', items: texts },
+          this.opts.renderMs,
+          () => texts.map((i) => plainFallback(i.text)),
+        );
+        batch.forEach(([key], k) => this.track(key, all.then((r) => ({ value: r.value[k], weight: textWeight(r.value[k]), fallback: r.fallback }))));
+      }
+    }
+    const values = await Promise.all(keys.map((k, i) => found[i] ?? this.inFlight.get(k)!));
+    await this.turn();
+    return values.map((v) => v.value as string);
+  }
+
+  /**
+   * A text's paragraph rows for the proposal page: where each sits and its HTML. Splitting a
+   * large text is itself costly (1 MB of one-letter paragraphs), so it happens with the
+   * rendering; a text that cannot be done in time is one row of plain text.
+   */
+  async paragraphs(text: string, by: number): Promise<RenderedBlock[]> {
+    const key = `para:${by}:${hash(text)}`;
+    const hit = this.lookup(key) ?? this.inFlight.get(key);
+    if (hit) return this.inTurn(hit) as Promise<RenderedBlock[]>;
+    const done = this.work<RenderedBlock[]>(
+      text.length <= this.opts.inlineBytes,
+      () => renderParagraphs(text, by),
+      { kind: 'paragraphs', text, by },
+      this.opts.renderMs,
+      () => (text.trim() ? [{ start: 0, end: text.length, html: plainFallback(text) }] : []),
+    );
+    const entry = done.then((r) => ({ value: r.value, weight: r.value.reduce((n, b) => n + textWeight(b.html) + 32, 0), fallback: r.fallback }));
+    this.track(key, entry);
+    return this.inTurn(entry) as Promise<RenderedBlock[]>;
+  }
+
+  /** The prose diff from `from` to `to` (coarse if it cannot be made in time). */
+  async diff(from: string, to: string): Promise<Change[]> {
+    const key = `diff:${hash(from)}:${hash(to)}`;
+    const hit = this.lookup(key) ?? this.inFlight.get(key);
+    if (hit) return this.inTurn(hit) as Promise<Change[]>;
+    const done = this.work<Change[]>(
+      from.length + to.length <= this.opts.inlineDiffBytes,
+      () => diffProse(from, to),
+      { kind: 'diff', from, to },
+      this.opts.diffMs,
+      () => coarseDiff(from, to),
+    );
+    const entry = done.then((r) => ({ value: r.value, weight: changesWeight(r.value), fallback: r.fallback }));
+    this.track(key, entry);
+    return this.inTurn(entry) as Promise<Change[]>;
+  }
+
+  /** Inline, or on the pool within `limitMs`; past the limit (or if the thread died), the coarse answer. */
+  private async work<T>(inline: boolean, compute: () => T, task: Task, limitMs: number, coarse: () => T): Promise<{ value: T; fallback: boolean }> {
+    if (inline) return { value: compute(), fallback: false };
+    try {
+      return { value: await this.pool.run<T>(task, limitMs), fallback: false };
+    } catch (e) {
+      if ((e as { kind?: string })?.kind === 'unavailable') throw e; // busy: 503, nothing kept
+      if (!(e instanceof WorkTimeout)) this.log(`A ${task.kind} task failed; showing the coarse form`, e);
+      this.stats.fallbacks++;
+      return { value: coarse(), fallback: true };
+    }
+  }
+
+  private async inTurn(v: Cached | Promise<Cached>): Promise<unknown> {
+    const { value } = await v;
+    await this.turn();
+    return value;
+  }
+
+  /**
+   * Resume after the callers ahead, one per turn of the event loop. What a page does after its
+   * texts are ready (templates, a response of megabytes) is synchronous; when many requests
+   * wait for the same render, or arrive together for cached texts, they would otherwise all
+   * run back to back while /healthz and every other request wait. Waiters are woken one at a
+   * time, with a pause as long as the last one's work between them (at most 250 ms), so the
+   * event loop answers other requests between any two of them. A lone waiter goes on at once.
+   */
+  private turn(): Promise<void> {
+    return new Promise((resolve) => {
+      this.turns.push(resolve);
+      if (!this.draining) {
+        this.draining = true;
+        setImmediate(() => this.wakeNext());
+      }
+    });
+  }
+
+  private wakeNext() {
+    const wake = this.turns.shift();
+    if (!wake) {
+      this.draining = false;
+      return;
+    }
+    const woken = performance.now();
+    wake();
+    // The woken request runs its synchronous part as soon as this callback returns. Measure it
+    // (up to the next turn of the loop), then leave the loop as long again for everyone else —
+    // a request needs several turns (accept, read, answer) — before waking the next waiter.
+    setImmediate(() => setTimeout(() => this.wakeNext(), Math.min(MAX_PAUSE_MS, performance.now() - woken)));
+  }
+
+  private lookup(key: string): Cached | undefined {
+    const v = this.cache.get(key);
+    if (v === undefined) return undefined;
+    const retryAt = this.failed.get(key);
+    if (retryAt !== undefined && retryAt <= Date.now()) {
+      this.failed.delete(key);
+      this.cache.delete(key);
+      return undefined;
+    }
+    this.stats.hits++;
+    return v;
+  }
+
+  /** Keep `key`'s result when `value` settles; while it runs, later askers share it. */
+  private track(key: string, value: Promise<Cached>) {
+    const entry = value.then((v) => {
+      this.cache.set(key, v);
+      if (v.fallback) this.markFailed(key);
+      if (key.startsWith('diff:')) this.stats.diffed++;
+      else this.stats.rendered++;
+      return v;
+    });
+    this.inFlight.set(key, entry);
+    const forget = () => {
+      if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
+    };
+    entry.then(forget, forget);
+  }
+
+  private markFailed(key: string) {
+    this.failed.set(key, Date.now() + this.opts.retryFailedMs);
+    // Bounded like the cache: the oldest marks go first (their entries are then simply kept).
+    if (this.failed.size > 10_000) this.failed.delete(this.failed.keys().next().value!);
+  }
+
+  /** Batches of at most `batchBytes` of text (one item larger than that is a batch alone). */
+  private batches<T extends [string, MarkdownItem]>(entries: T[]): T[][] {
+    const out: T[][] = [];
+    let cur: T[] = [];
+    let size = 0;
+    for (const e of entries) {
+      if (cur.length && size + e[1].text.length > this.opts.batchBytes) {
+        out.push(cur);
+        cur = [];
+        size = 0;
+      }
+      cur.push(e);
+      size += e[1].text.length;
+    }
+    if (cur.length) out.push(cur);
+    return out;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Rendered markdown is kept, and what may take long is bounded (issue 9, item 2): a second
+ * view of the same text renders nothing again; the worker pool stops a task past its time
+ * limit and the reader gets the text as escaped plain text (kept, so the next view costs
+ * nothing); a full queue is refused with 503 `busy` and Retry-After instead of waiting.
+ */
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import request from 'supertest';
+import { createApp } from '../../server/app.js';
+import { DomainError } from '../../server/domain/errors.js';
+import { WorkPool } from '../../server/http/offload/pool.js';
+import { Renderer } from '../../server/http/render/renderer.js';
+import { addComment } from '../../server/services/proposals/comments.js';
+import { proposalCommentable } from '../../server/services/proposals/commentable.js';
+import { createProposal, shareProposal } from '../../server/services/proposals/proposals.js';
+import { makeUser, signedIn, type Agent } from '../helpers/auth.js';
+import { openTestData, testClock, type TestData } from '../helpers/data.js';
+
+const PASSWORD = 'correct horse battery staple 9';
+let t: TestData;
+let renderer: Renderer;
+let app: ReturnType<typeof createApp>;
+let dana: Agent;
+let proposalId: number;
+const pools: WorkPool[] = [];
+
+beforeAll(async () => {
+  t = await openTestData({ clock: testClock('2026-03-01T09:00:00Z') });
+  renderer = new Renderer(new WorkPool({ threads: 1, maxQueue: 4, retryAfter: 5 }));
+  pools.push(renderer.pool);
+  app = createApp({ ctx: t.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: 0 }, sessions: t.sessions, renderer });
+  const u = await makeUser(t.ctx, { email: 'dana@example.org', name: 'Dana Drafter', roles: ['member'], groups: ['wg-strategy'], password: PASSWORD });
+  // Large enough to go to the worker pool (over the inline size).
+  const text = Array.from({ length: 400 }, (_, i) => `Paragraph ${i} with *emphasis* and a [link](https://example.org/${i}).`).join('\n\n');
+  const p = await createProposal(t.ctx, u.actor, 'terms-of-reference', { title: 'Cached', rationale: 'Because **reasons**.', text });
+  await shareProposal(t.ctx, u.actor, p.id);
+  await addComment(t.ctx, u.actor, proposalCommentable(t.ctx, t.ctx.meta.get('proposals', p.id)!), { body: '| a | b |\n|---|---|\n| 1 | 2 |' });
+  proposalId = p.id;
+  dana = await signedIn(app, u.email, PASSWORD);
+});
+afterAll(async () => {
+  for (const p of pools) await p.close();
+  await t.cleanup();
+});
+
+test('a second view of a published text and of a proposal page renders nothing again', async () => {
+  for (const path of ['/documents/terms-of-reference', `/proposals/${proposalId}`]) {
+    const first = await dana.get(path);
+    expect(first.status).toBe(200);
+    const rendered = renderer.stats.rendered;
+    const hits = renderer.stats.hits;
+    const second = await dana.get(path);
+    expect(second.status).toBe(200);
+    expect(renderer.stats.rendered).toBe(rendered);
+    expect(renderer.stats.hits).toBeGreaterThan(hits);
+  }
+  // The proposal's text went through the pool (it is larger than what is rendered inline).
+  expect(renderer.pool.stats.started).toBeGreaterThan(0);
+});
+
+test('a render past its time limit is stopped; the reader gets the text escaped, and the answer is kept', async () => {
+  const slow = new Renderer(new WorkPool({ threads: 1, maxQueue: 4, retryAfter: 5 }), { renderMs: 1 });
+  pools.push(slow.pool);
+  const text = '<b>' + '*'.repeat(40_000) + 'a' + '*'.repeat(40_000);
+  const html = await slow.markdown(text, 0);
+  expect(slow.pool.stats.timedOut).toBe(1);
+  expect(html).toContain('<pre class="unformatted">&lt;b&gt;***');
+  expect(html).not.toContain('<b>');
+  expect(await slow.markdown(text, 0)).toBe(html);
+  expect(slow.pool.stats.started).toBe(1);
+});
+
+test('a full queue is refused at once: 503 busy with Retry-After, nothing queued without bound', async () => {
+  const pool = new WorkPool({ threads: 1, maxQueue: 1, retryAfter: 7 });
+  pools.push(pool);
+  const big = 'x\n\n'.repeat(20_000);
+  const running = pool.run({ kind: 'paragraphs', text: big, by: 0 }, 10_000);
+  const waiting = pool.run({ kind: 'paragraphs', text: big, by: 0 }, 10_000);
+  const refused = await pool.run({ kind: 'paragraphs', text: big, by: 0 }, 10_000).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(refused).toBeInstanceOf(DomainError);
+  expect((refused as DomainError).kind).toBe('unavailable');
+  expect((refused as DomainError).code).toBe('busy');
+  expect((refused as DomainError).data.retryAfter).toBe(7);
+  await Promise.all([running, waiting]);
+  expect(pool.stats.refused).toBe(1);
+});
+
+test('the busy refusal reaches a reader as 503 with Retry-After', async () => {
+  const full = new Renderer(new WorkPool({ threads: 1, maxQueue: 0, retryAfter: 9 }), { inlineBytes: 0 });
+  pools.push(full.pool);
+  const busyApp = createApp({ ctx: t.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: 0 }, sessions: t.sessions, renderer: full });
+  // Hold the only thread, then ask for a page that needs it.
+  const hold = full.pool.run({ kind: 'paragraphs', text: 'x\n\n'.repeat(40_000), by: 0 }, 10_000);
+  const res = await request(busyApp).get('/documents/terms-of-reference').set('Accept', 'text/html');
+  expect(res.status).toBe(503);
+  expect(res.headers['retry-after']).toBe('9');
+  expect(res.text).toContain('busy');
+  await hold;
+});
