@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import request from 'supertest';
 import { openData } from '../../server/bootstrap.js';
@@ -15,6 +14,7 @@ import { checkCredentials } from '../../server/services/auth/authenticate.js';
 import { LoginThrottle } from '../../server/services/auth/throttle.js';
 import { openTestApp, projectRoot, tempDir, TEST_HASH_ENV } from '../helpers/data.js';
 import { bin, childEnv } from '../helpers/bin.js';
+import { freePort } from '../helpers/random.js';
 
 // scrypt (~300 ms a hash, two at a time) and child processes are slow on a busy machine.
 jest.setTimeout(120_000);
@@ -62,19 +62,6 @@ const ok = (r: Run) => {
   if (r.code !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout);
 };
-
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 40000);
-    const free = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-}
 
 /** The PID of a process that has already exited. */
 async function deadPid(): Promise<number> {

@@ -9,38 +9,14 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { openTestData, projectRoot, tempDir } from '../helpers/data.js';
 import { bin, childEnv } from '../helpers/bin.js';
 import { makeApiUsers, type ApiUser } from '../helpers/users.js';
 import { fsckProblems, git } from '../store/gitHelpers.js';
+import { freePort, prng } from '../helpers/random.js';
 
 const RUNS = Number(process.env.CRASH_RUNS ?? 20);
-
-/** A small seeded PRNG so that a failing sequence can be replayed (the seed is in every failure). */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 40000);
-    const free = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-}
 
 type People = Record<'ana' | 'ben' | 'chair', ApiUser>;
 

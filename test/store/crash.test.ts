@@ -7,6 +7,7 @@ import { GitRepository } from '../../server/store/git/repository.js';
 import { MetaStore } from '../../server/store/meta/metaStore.js';
 import { fsckProblems, git, tmp } from './gitHelpers.js';
 import { bin, childEnv } from '../helpers/bin.js';
+import { prng } from '../helpers/random.js';
 
 /**
  * kill -9 a writer at random moments, 30 times on the same repository: the repository must
@@ -18,18 +19,6 @@ const projectRoot = path.resolve(here, '../..');
 const gitChild = 'commitLoop';
 const metaChild = 'metaLoop';
 const RUNS = 30;
-
-/** A small seeded PRNG so that a failing sequence of kill delays can be replayed (seed printed on failure). */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface RunResult {
   commits: string[];
