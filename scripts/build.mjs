@@ -4,6 +4,7 @@
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
+import { rmSync } from 'node:fs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -11,10 +12,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const entries = {
   main: 'server/main.ts',
   admin: 'server/cli/main.ts',
+  // Loaded by the worker pool from beside the server's own file (server/http/offload/pool.ts).
+  worker: 'server/http/offload/worker.ts',
 };
 
 export async function buildAll({ quiet = false } = {}) {
   const started = Date.now();
+  // A clean folder: a file left from an earlier build must not hide one this build lacks.
+  rmSync(path.join(root, 'dist'), { recursive: true, force: true });
   await build({
     absWorkingDir: root,
     entryPoints: entries,

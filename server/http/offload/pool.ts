@@ -55,7 +55,10 @@ export class WorkPool {
   /** Tasks started and tasks stopped for running too long (for tests and the record). */
   readonly stats = { started: 0, timedOut: 0, refused: 0 };
 
-  constructor(readonly options: PoolOptions = DEFAULT_POOL) {}
+  constructor(
+    readonly options: PoolOptions = DEFAULT_POOL,
+    private readonly onError: (e: unknown) => void = (e) => console.error('A worker thread failed', e),
+  ) {}
 
   private pool(): Piscina {
     this.piscina ??= new Piscina({
@@ -67,6 +70,8 @@ export class WorkPool {
       // A worker's heap is capped too: a pathological text may not take the machine's memory.
       resourceLimits: { maxOldGenerationSizeMb: 512 },
     });
+    // A thread that cannot start (or dies outside a task) fails its task, never the process.
+    this.piscina.on('error', (e: unknown) => this.onError(e));
     return this.piscina;
   }
 
