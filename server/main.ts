@@ -13,6 +13,7 @@ import { MailWorker } from './services/notifications/deliver.js';
 import { composeDigests } from './services/notifications/digest.js';
 import { outboxTransport, smtpTransport } from './store/mail/transport.js';
 import { DIR_MODE, warnIfShared } from './store/fsutil.js';
+import { commonPasswords } from './store/commonPasswords.js';
 
 /** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
 async function main() {
@@ -67,6 +68,8 @@ async function main() {
     process.exit(1);
   }
   log.info({ port: config.port, baseUrl: config.baseUrl }, `Ratify serves ${config.baseUrl} (port ${config.port}, data in ${path.relative(process.cwd(), config.dataDir) || '.'})`);
+  // The common-password list (~0.2 s to read) is loaded now, not inside the first password form's request.
+  setImmediate(() => commonPasswords());
   // Rounds close by themselves within about a second of their deadline: a periodic sweep, not
   // one timer per deadline (timers longer than 24.8 days fire at once).
   // Mail goes out from a durable queue: SMTP when SMTP_URL is set, else .eml files in DATA_DIR/outbox.

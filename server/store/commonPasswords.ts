@@ -8,7 +8,7 @@ let cached: ReadonlySet<string> | null = null;
  * The most common passwords, lower-cased, for the password rules: the union of the list in
  * `@zxcvbn-ts/language-common` (~49,000, from leaked-password frequency lists) and
  * `popular-passwords` (~41,600 of at least 8 characters) — 76,968 distinct entries. Read from
- * node_modules once, on first use (~0.2 s), then kept.
+ * node_modules once (~0.2 s) and kept; the server reads it just after it starts listening.
  */
 export function commonPasswords(): ReadonlySet<string> {
   if (cached) return cached;
