@@ -56,6 +56,7 @@ export function createApp(deps: AppDeps): Express {
   const render = deps.renderer ?? new Renderer(new WorkPool(), {}, (msg, err) => log.error({ err }, msg));
   // Services diff through the same pool and cache (services/diffTexts.ts).
   const ctx: Ctx = { ...deps.ctx, diff: (from, to) => render.diff(from, to) };
+  const secure = config.baseUrl.startsWith('https:');
   const app = express();
   app.disable('x-powered-by');
   app.use(requestLogger(log));
@@ -79,8 +80,13 @@ export function createApp(deps: AppDeps): Express {
           'base-uri': ["'none'"],
           'frame-ancestors': ["'none'"],
           'form-action': ["'self'"],
+          // Only a site served over https may ask the browser to upgrade its requests: on a
+          // plain-HTTP LAN host this would load every stylesheet and post every form over https.
+          'upgrade-insecure-requests': secure ? [] : null,
         },
       },
+      // Likewise HSTS: sent over plain HTTP it is ignored at best, and wrong.
+      strictTransportSecurity: secure,
       crossOriginEmbedderPolicy: false,
     }),
   );
@@ -109,7 +115,6 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', api);
 
   app.use(express.urlencoded({ extended: false, limit: MAX_FORM_BODY_BYTES }));
-  const secure = config.baseUrl.startsWith('https:');
   sessionMiddleware(app, ctx, { ...deps.sessions, secure });
   app.use(requireSignInForWrites(/^\/(login|login\/code|logout|password\/forgot|password\/set)$/));
   app.use(csrfProtection({ secret: deps.sessions.secret, secure }));

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import request from 'supertest';
 import { addDocument } from '../../server/services/addDocument.js';
 import { publishVersion } from '../../server/services/publishVersion.js';
+import { createApp } from '../../server/app.js';
 import { openTestApp, projectRoot, testClock } from '../helpers/data.js';
 
 const BASE = 'http://ratify.test';
@@ -498,5 +499,20 @@ describe('security headers', () => {
     expect(scriptSrc).not.toContain("'unsafe-eval'");
     expect(scriptSrc).not.toContain('*');
     expect(scriptSrc!.some((s) => /^(https?:|data:)$/.test(s))).toBe(false);
+  });
+});
+
+describe('headers that fit the scheme', () => {
+  test('over plain HTTP (a LAN host): no upgrade-insecure-requests, no HSTS', async () => {
+    const res = await request(t.app).get('/login');
+    expect(String(res.headers['content-security-policy'])).not.toContain('upgrade-insecure-requests');
+    expect(res.headers['strict-transport-security']).toBeUndefined();
+  });
+
+  test('over https: both', async () => {
+    const https = createApp({ ctx: t.ctx, config: { baseUrl: 'https://ratify.example', writeLimit: 0 }, sessions: t.sessions });
+    const res = await request(https).get('/login');
+    expect(String(res.headers['content-security-policy'])).toContain('upgrade-insecure-requests');
+    expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
   });
 });
