@@ -18,6 +18,8 @@ export const MAX_SUMMARY = 2000;
 export const MAX_BALLOT_REASON = 5000;
 /** The reason a round is cancelled: 2,000 characters. */
 export const MAX_CANCEL_REASON = 2000;
+/** Where and how a ballot recorded on a member's behalf was given ("by show of hands at the meeting of 12 Sept"). */
+export const MAX_RECORD_NOTE = 2000;
 
 /** The passage a comment quotes (its anchor): 2,000 characters. */
 export const MAX_QUOTE = 2000;

@@ -141,6 +141,29 @@ export function ballotInvitation(site: Site, r: RoundInfo, name: string, userId:
   };
 }
 
+/** To a member whose ballot someone recorded on their behalf: what was recorded, and how to correct it. */
+export function ballotRecorded(
+  site: Site,
+  r: RoundInfo,
+  b: { id: number; name: string; position: string; reason: string; note: string; recordedBy: string },
+  userId: number,
+): Composed {
+  return {
+    subject: `A ballot was recorded on your behalf: ${oneLine(r.what)}`,
+    ...body(
+      [
+        `Dear ${b.name},`,
+        `${b.recordedBy} recorded a ballot on your behalf in the approval round on ${r.what} ("${r.documentTitle}"): ${b.position}${b.reason ? ` — "${oneLine(b.reason)}"` : ''}.`,
+        `How it was given: ${oneLine(b.note)}.`,
+        `If this is wrong, cast your own ballot before ${utc(r.closesAt)}: your own ballot replaces the recorded one.`,
+      ],
+      [['See the round and cast your own ballot', `${site.baseUrl}/rounds/${r.id}`]],
+    ),
+    messageId: msgId(site, `round-${r.id}.recorded.b${b.id}.u${userId}`),
+    ...roundThread(r),
+  };
+}
+
 export function roundReminder(site: Site, r: RoundInfo, name: string, userId: number): Composed {
   return {
     subject: `Reminder: you have not voted — ${oneLine(r.what)} closes ${utc(r.closesAt)}`,

@@ -86,3 +86,53 @@ export function result(rule: Rule, quorumBp: number, electorate: number, t: Tall
 
 /** Rule 4: the chair may close early only once every eligible member has voted. */
 export const everyoneVoted = (t: Tally) => t.notVoted === 0;
+
+// ── The round lifecycle: one home for each rule, used by services, presenters and pages ──
+
+export type RoundState = 'open' | 'closed' | 'cancelled';
+
+/** What the lifecycle rules need to know of a round. */
+export interface RoundFacts {
+  id: number;
+  state: RoundState;
+  result?: Result | null;
+  /** The exact revision (commit) the round is about. */
+  commit: string;
+  closesAt: string;
+}
+
+/** An open round whose deadline has come: it closes now, as of its deadline. */
+export const isDue = (r: RoundFacts, now: Date) => r.state === 'open' && Date.parse(r.closesAt) <= now.getTime();
+
+/** An open round that is not due yet, but whose reminder to non-voters is due (once). */
+export const isReminderDue = (r: RoundFacts & { remindedAt?: string | null }, now: Date, reminderHours: number) =>
+  r.state === 'open' && !r.remindedAt && !isDue(r, now) && Date.parse(r.closesAt) - reminderHours * 3_600_000 <= now.getTime();
+
+/** The latest round that decided something (a cancelled round decides nothing; an open one has not yet). */
+export const latestDecided = <R extends RoundFacts>(rounds: readonly R[]): R | undefined =>
+  rounds.filter((r) => r.state === 'closed').reduce<R | undefined>((a, r) => (!a || r.id > a.id ? r : a), undefined);
+
+export type Publishability =
+  | { ok: true; round: number }
+  | { ok: false; code: 'not_open' | 'stale' | 'round_open' | 'not_approved' | 'text_changed'; round: number | null };
+
+/**
+ * Whether a consolidation may be published (PRODUCT.md rule 5): it is open, not stale, no
+ * round is open on it, and the latest decided round on it passed on its current revision.
+ */
+export function publishability(c: { state: string; head: string }, stale: boolean, rounds: readonly RoundFacts[]): Publishability {
+  if (c.state !== 'open') return { ok: false, code: 'not_open', round: null };
+  if (stale) return { ok: false, code: 'stale', round: null };
+  const open = rounds.find((r) => r.state === 'open');
+  if (open) return { ok: false, code: 'round_open', round: open.id };
+  const decided = latestDecided(rounds);
+  if (!decided || decided.result !== 'passed') return { ok: false, code: 'not_approved', round: decided?.id ?? null };
+  if (decided.commit !== c.head) return { ok: false, code: 'text_changed', round: decided.id };
+  return { ok: true, round: decided.id };
+}
+
+/**
+ * Whether a ballot may be recorded on a member's behalf (a vote given at a meeting or by
+ * other means): never over a ballot the member cast themselves in this round.
+ */
+export const mayRecordFor = (castsOfVoter: readonly { recordedBy: number | null }[]) => castsOfVoter.every((c) => c.recordedBy !== null);

@@ -315,9 +315,16 @@ describe('the round', () => {
     const page = await sec.get('/rounds/1');
     expect(page.text).toContain('action="/rounds/1/record"');
     expect(page.text).toContain('<option value="chloe@example.org">Chloé Martin (chloe@example.org)</option>');
-    const res = await follow(sec, await post(sec, '/rounds/1/record', { voter: 'chloe@example.org', position: 'approve', reason: '' }));
+    const form = { voter: 'chloe@example.org', position: 'approve', reason: '', note: 'by show of hands at the meeting of 12 Sept' };
+    // First what would be recorded, beside her current ballot; nothing is recorded yet.
+    const check = await post(sec, '/rounds/1/record', form);
+    expect(check.status).toBe(200);
+    expect(plain(check.text)).toMatch(/Record a ballot for Chloé Martin\?.*Their ballot now none yet.*To be recorded approve.*How it was given by show of hands at the meeting of 12 Sept/);
+    expect(check.text).toContain('name="confirm" value="yes"');
+    expect(ballots().filter((b) => b.recordedBy)).toEqual([]);
+    const res = await follow(sec, await post(sec, '/rounds/1/record', { ...form, confirm: 'yes' }));
     expect(notice(res.text)).toMatch(/ballot of Chloé Martin is recorded on their behalf: approve/);
-    expect(plain(section(res.text, 'ballots-h'))).toMatch(/Chloé Martin approve Recorded by Sam Secretariat on their behalf\./);
+    expect(plain(section(res.text, 'ballots-h'))).toMatch(/Chloé Martin approve Recorded by Sam Secretariat on their behalf: by show of hands at the meeting of 12 Sept\./);
     expect(plain(section(res.text, 'manage-h'))).toContain('Everyone in the electorate has voted.');
     // Chloé sees it as her ballot, and may still change it herself.
     const hers = await chloe.get('/rounds/1');
@@ -385,7 +392,7 @@ describe('publishing and the public decision record', () => {
     expect(text).toMatch(/Amina Diallo abstain .* replaced by a later ballot/);
     expect(text).toMatch(/Amina Diallo approve Both changes were asked for by members\. .* counted/);
     expect(text).toMatch(/Bruno Costa object Meeting in person builds trust\. .* counted/);
-    expect(text).toMatch(/Chloé Martin approve Recorded by Sam Secretariat on their behalf\./);
+    expect(text).toMatch(/Chloé Martin approve Recorded by Sam Secretariat on their behalf: by show of hands at the meeting of 12 Sept\./);
     expect(res.text).toContain('<th scope="row">Bruno Costa</th>');
     expect(res.text).not.toContain('@example.org');
     // The decision line goes to print; the full record does not.

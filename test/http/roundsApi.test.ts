@@ -223,11 +223,12 @@ describe('rounds', () => {
     const url = `/rounds/${round.id}/ballots`;
     expectError(await api('post', url, who.chair, { position: 'abstain', voter: who.m2.email }), 403, 'forbidden');
     expectError(await api('post', url, who.sec, { position: 'abstain', voter: 'nobody@example.org' }), 400, 'invalid_voter');
-    const res = await api('post', url, who.sec, { position: 'abstain', voter: who.m2.email });
+    const res = await api('post', url, who.sec, { position: 'abstain', voter: who.m2.email, note: 'by show of hands' });
     expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ voter: who.m2.name, recordedBy: who.sec.name, note: 'by show of hands' });
     const got = (await api('get', `/rounds/${round.id}`, who.m2)).body;
     const b = got.ballots[got.ballots.length - 1];
-    expect(b).toMatchObject({ voter: who.m2.name, position: 'abstain', counted: true, recordedBy: who.sec.name });
+    expect(b).toMatchObject({ voter: who.m2.name, position: 'abstain', counted: true, recordedBy: who.sec.name, note: 'by show of hands' });
   });
 
   test('POST /rounds/:id/close before everyone voted → 409 not_everyone_voted; 401 public; 403 member', async () => {

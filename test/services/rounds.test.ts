@@ -11,7 +11,7 @@ import { createConsolidation, reviseConsolidation, consolidationText } from '../
 import { publishConsolidation } from '../../server/services/consolidations/publish.js';
 import { createProposal, reviseProposal } from '../../server/services/proposals/proposals.js';
 import { ballotRecord } from '../../server/services/rounds/decision.js';
-import { ballotsOf, cancelRound, castBallot, closeRound, currentTally, extendRound, latestRoundOn, openRound, sweepRounds } from '../../server/services/rounds/rounds.js';
+import { ballotsOf, cancelRound, castBallot, closeRound, currentTally, extendRound, openRound, roundsOn, sweepRounds } from '../../server/services/rounds/rounds.js';
 import type { RoundRecord } from '../../server/store/meta/schema.js';
 import { openTestData, testClock, type TestData } from '../helpers/data.js';
 import { after, committee, DAY, person, publishedText, refusal, S1, sharedProposal, TOR, twoProposalConsolidation, type Person } from '../helpers/people.js';
@@ -255,17 +255,17 @@ describe('ballots (rule 2)', () => {
   test('the secretariat records a ballot on a member\'s behalf (recordedBy); a chair cannot', async () => {
     const { ctx, clock, who, c } = await setup();
     const r = await openOn(ctx, who.chair, clock, { type: 'consolidation', id: c.id });
-    const b = await castBallot(ctx, who.sec.actor, r.id, { position: 'object', reason: 'Said so in the meeting', voter: who.m2.email });
-    expect(b).toMatchObject({ voterId: who.m2.id, recordedBy: who.sec.id, position: 'object', reason: 'Said so in the meeting' });
+    const b = await castBallot(ctx, who.sec.actor, r.id, { position: 'object', reason: 'Said so in the meeting', voter: who.m2.email, note: 'at the meeting of 12 Sept' });
+    expect(b).toMatchObject({ voterId: who.m2.id, recordedBy: who.sec.id, position: 'object', reason: 'Said so in the meeting', note: 'at the meeting of 12 Sept' });
     expect(ballotRecord(ctx, ctx.meta.get('rounds', r.id)!)).toEqual([expect.objectContaining({ voterId: who.m2.id, recordedBy: who.sec.id, counted: true })]);
     expect(ctx.meta.auditLog(3).map((a) => a.action)).toContain('ballot.recorded');
     // E-mail matching ignores case, as everywhere.
-    await castBallot(ctx, who.sec.actor, r.id, { position: 'approve', voter: who.m2.email.toUpperCase() });
+    await castBallot(ctx, who.sec.actor, r.id, { position: 'approve', voter: who.m2.email.toUpperCase(), note: 'by letter' });
     expect(await refusal(castBallot(ctx, who.chair.actor, r.id, { position: 'approve', voter: who.m1.email }))).toEqual({ kind: 'forbidden', code: 'forbidden' });
     expect(await refusal(castBallot(ctx, who.sec.actor, r.id, { position: 'approve', voter: 'nobody@example.org' }))).toEqual({ kind: 'invalid', code: 'invalid_voter' });
     // The secretariat (not a member) cannot vote for itself, nor for someone outside the electorate.
     expect(await refusal(castBallot(ctx, who.sec.actor, r.id, { position: 'approve' }))).toEqual({ kind: 'forbidden', code: 'not_in_electorate' });
-    expect(await refusal(castBallot(ctx, who.sec.actor, r.id, { position: 'approve', voter: who.sec.email }))).toEqual({ kind: 'forbidden', code: 'not_in_electorate' });
+    expect(await refusal(castBallot(ctx, who.sec.actor, r.id, { position: 'approve', voter: who.sec.email, note: 'by letter' }))).toEqual({ kind: 'forbidden', code: 'not_in_electorate' });
     expect(ballotsOf(ctx, r.id)).toHaveLength(2);
   });
 });
@@ -349,7 +349,7 @@ describe('closing (rule 4)', () => {
       tally: { approve: 2, object: 1, abstain: 0, notVoted: 2 },
     });
     expect(t2.ctx.meta.get('consolidations', c.id)!.openRound).toBeNull();
-    expect(latestRoundOn(t2.ctx, { type: 'consolidation', id: c.id })!.id).toBe(r.id);
+    expect(roundsOn(t2.ctx, { type: 'consolidation', id: c.id }).at(-1)!.id).toBe(r.id);
   });
 
   test('a round still before its deadline at restart stays open', async () => {

@@ -10,7 +10,7 @@ import { consolidationCommentable } from '../../services/consolidations/commenta
 import { publishConsolidation } from '../../services/consolidations/publish.js';
 import { cancelRound, castBallot, closeRound, extendRound, loadRound, openRound } from '../../services/rounds/rounds.js';
 import { baseText } from '../../services/proposals/read.js';
-import { consolidationJson, roundJson } from '../presenters/rounds.js';
+import { consolidationJson, nameOf, roundJson } from '../presenters/rounds.js';
 import { commentRoutes } from './commentRoutes.js';
 import { PositiveInt } from '../validate.js';
 
@@ -82,8 +82,15 @@ export function roundsApi(ctx: Ctx): Router {
 
   r.post('/rounds/:id/ballots', async (req, res) => {
     const b = body(req);
-    const ballot = await castBallot(ctx, req.actor ?? null, idOf(req, 'round'), { position: b.position, reason: b.reason, voter: b.voter });
-    res.status(201).json({ id: ballot.id, round: ballot.round, position: ballot.position, reason: ballot.reason, castAt: ballot.castAt });
+    const ballot = await castBallot(ctx, req.actor ?? null, idOf(req, 'round'), { position: b.position, reason: b.reason, voter: b.voter, note: b.note });
+    res.status(201).json({
+      id: ballot.id,
+      round: ballot.round,
+      position: ballot.position,
+      reason: ballot.reason,
+      castAt: ballot.castAt,
+      ...(ballot.recordedBy !== null ? { voter: nameOf(ctx, ballot.voterId), recordedBy: nameOf(ctx, ballot.recordedBy), note: ballot.note ?? '' } : {}),
+    });
   });
 
   r.post('/rounds/:id/close', async (req, res) => {

@@ -1,12 +1,11 @@
 import { Router, type Request, type Response } from 'express';
 import { foldParagraphs } from '../../domain/diff.js';
 import { diffTexts } from '../../services/diffTexts.js';
-import { invalid } from '../../domain/errors.js';
 import { authorize, can } from '../../domain/policy.js';
 import { documentPath } from '../../domain/slug.js';
 import type { Ctx } from '../../services/context.js';
 import { baseText } from '../../services/proposals/read.js';
-import { cancelRound, castBallot, closeRound, extendRound, loadRound } from '../../services/rounds/rounds.js';
+import { cancelRound, castBallot, closeRound, extendRound, loadRound, previewBallot } from '../../services/rounds/rounds.js';
 import type { RoundRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
 import { TEXT_UNDER } from '../presenters/proposalView.js';
@@ -75,7 +74,7 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
       blocks: foldParagraphs(changes),
       counts: changeCounts(changes),
       ballotForm: { position: view.myBallot?.position ?? '', reason: view.myBallot?.reason ?? '' },
-      recordForm: { voter: '', position: '', reason: '' },
+      recordForm: { voter: '', position: '', reason: '', note: '' },
       extendForm: { closesAt: toLocalInput(new Date(Date.parse(round.closesAt) + 86_400_000).toISOString()) },
       cancelForm: { reason: '' },
       minDeadline: nowInput(),
@@ -118,19 +117,35 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     (req) => ({ ballotForm: { position: field(req, 'position'), reason: textarea(req, 'reason') } }),
   );
 
-  roundAction(
-    '/rounds/:id/record',
-    'record',
-    async (req, round) => {
-      const actor = req.actor ?? null;
-      authorize(actor, 'ballot.record');
-      const voter = field(req, 'voter');
-      if (!voter) throw invalid('invalid_voter', 'Choose the member whose ballot you record.');
-      const b = await castBallot(ctx, actor, round.id, { position: field(req, 'position') || undefined, reason: textarea(req, 'reason'), voter });
-      return `The ballot of ${ctx.meta.get('users', b.voterId)?.name ?? voter} is recorded on their behalf: ${POSITION_WORDS[b.position]}.`;
-    },
-    (req) => ({ recordForm: { voter: field(req, 'voter'), position: field(req, 'position'), reason: textarea(req, 'reason') } }),
-  );
+  // Recording a ballot on a member's behalf takes two steps: what would be recorded, beside the
+  // member's current ballot, then the confirmation. The rules are the service's (previewBallot).
+  const recordInput = (req: Request) => ({ voter: field(req, 'voter'), position: field(req, 'position') || undefined, reason: textarea(req, 'reason'), note: textarea(req, 'note') });
+  r.post('/rounds/:id/record', async (req, res) => {
+    const actor = req.actor ?? null;
+    const round = loadRound(ctx, actor, idOf(req, 'round'));
+    const form = { recordForm: { voter: field(req, 'voter'), position: field(req, 'position'), reason: textarea(req, 'reason'), note: textarea(req, 'note') } };
+    await orShow(
+      res,
+      (extra) => showRound(req, res, ctx.meta.get('rounds', round.id) ?? round, { ...form, ...extra }),
+      async () => {
+        if (field(req, 'confirm') !== 'yes') {
+          const { draft, current } = previewBallot(ctx, actor, round.id, recordInput(req));
+          const name = (id: number | null) => (id === null ? null : (ctx.meta.get('users', id)?.name ?? `user ${id}`));
+          return page(res, 'rounds/confirm-record', {
+            title: `Record a ballot for ${name(draft.voterId)}`,
+            round: roundItem(ctx, actor, round),
+            member: name(draft.voterId),
+            draft: { ...draft, position: POSITION_WORDS[draft.position] },
+            current: current && { position: POSITION_WORDS[current.position], reason: current.reason, castAt: current.castAt, recordedBy: name(current.recordedBy) },
+            form: form.recordForm,
+          });
+        }
+        const b = await castBallot(ctx, actor, round.id, recordInput(req));
+        done(req, res, `/rounds/${round.id}`, `The ballot of ${ctx.meta.get('users', b.voterId)?.name ?? 'the member'} is recorded on their behalf: ${POSITION_WORDS[b.position]}. They have been told by mail.`);
+      },
+      'record',
+    );
+  });
 
   roundAction('/rounds/:id/close', 'close', async (req, round) => {
     const closed = await closeRound(ctx, req.actor ?? null, round.id);

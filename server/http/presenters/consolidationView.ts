@@ -4,7 +4,8 @@ import type { ConflictBlock } from '../../domain/merge.js';
 import { can } from '../../domain/policy.js';
 import type { Ctx } from '../../services/context.js';
 import { consolidationSubject, isStale } from '../../services/consolidations/consolidations.js';
-import { currentTally, latestRoundOn } from '../../services/rounds/rounds.js';
+import { currentTally } from '../../services/rounds/rounds.js';
+import { publicationCheck } from '../../services/consolidations/publish.js';
 import type { ConsolidationRecord } from '../../store/meta/schema.js';
 import { resultLabel } from './roundView.js';
 import { tallyView } from './tallyView.js';
@@ -51,15 +52,13 @@ export function consolidationActions(ctx: Ctx, actor: Actor | null, c: Consolida
   const manage = can(actor, 'consolidation.manage', subject);
   const stale = isStale(ctx, c);
   const open = c.state === 'open';
-  const latest = latestRoundOn(ctx, { type: 'consolidation', id: c.id });
-  const approved = !!latest && latest.state === 'closed' && latest.result === 'passed' && latest.commit === c.head;
   return {
     manage,
     edit: manage && open && c.openRound === null,
     openRound: manage && open && !stale && c.openRound === null && conflicts === 0,
     abandon: manage && open && c.openRound === null,
     rebuild: manage && stale && c.state !== 'published',
-    publish: manage && open && !stale && approved,
+    publish: manage && publicationCheck(ctx, c).ok,
     comment: can(actor, 'comment.create', subject) && c.state !== 'abandoned',
     resolve: can(actor, 'comment.resolve', subject),
   };
@@ -96,5 +95,7 @@ export function consolidationView(ctx: Ctx, actor: Actor | null, c: Consolidatio
     conflicts: conflicts.map((k, i) => ({ n: i + 1, proposals: k.proposals.map(proposal), text: k.text })),
     rounds,
     may: consolidationActions(ctx, actor, c, conflicts.length),
+    /** Whether it may be published, and if not why (the one rule: domain `publishability`). */
+    publication: publicationCheck(ctx, c),
   };
 }

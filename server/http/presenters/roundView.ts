@@ -2,9 +2,9 @@ import type { Actor } from '../../domain/actor.js';
 import { can } from '../../domain/policy.js';
 import { ballotsNeeded, RULES, type Rule } from '../../domain/round.js';
 import type { Ctx } from '../../services/context.js';
-import { isStale } from '../../services/consolidations/consolidations.js';
+import { publicationCheck } from '../../services/consolidations/publish.js';
 import { ballotRecord } from '../../services/rounds/decision.js';
-import { currentTally, latestRoundOn } from '../../services/rounds/rounds.js';
+import { currentTally } from '../../services/rounds/rounds.js';
 import type { RoundRecord, VersionRecord } from '../../store/meta/schema.js';
 import { dayLabel, utcLabel } from '../render/time.js';
 import { ballotsJson, roundSummary } from './rounds.js';
@@ -109,6 +109,7 @@ export function ballotRows(ctx: Ctx, r: RoundRecord, actor: Actor | null) {
     castAt: b.castAt,
     counted: b.counted,
     recordedBy: b.recordedBy ? nameOf(ctx, b.recordedBy) : null,
+    note: b.recordedBy ? (b.note ?? '') : '',
   }));
 }
 
@@ -156,7 +157,7 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
     notVoted: manage ? electorate.filter((e) => !e.position).map((e) => e.name) : [],
     electorate: can(actor, 'ballot.record') ? electorate : [],
     /** The chair's next step: a passed round on a consolidation's current, still open text. */
-    publishable: manage && r.state === 'closed' && r.result === 'passed' && r.subject.type === 'consolidation' && publishableConsolidation(ctx, r),
+    publishable: manage && r.subject.type === 'consolidation' && publishableBy(ctx, r),
     may: {
       vote: open && eligible,
       manage: open && manage,
@@ -165,11 +166,11 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
   };
 }
 
-/** Whether the round is the passed latest round on its consolidation's current head, not yet published. */
-function publishableConsolidation(ctx: Ctx, r: RoundRecord): boolean {
+/** Whether this round is the one that makes its consolidation publishable now. */
+function publishableBy(ctx: Ctx, r: RoundRecord): boolean {
   const c = ctx.meta.get('consolidations', r.subject.id);
-  if (!c || c.state !== 'open' || c.head !== r.commit || isStale(ctx, c)) return false;
-  return latestRoundOn(ctx, { type: 'consolidation', id: c.id })?.id === r.id;
+  const check = c && publicationCheck(ctx, c);
+  return !!check && check.ok && check.round === r.id;
 }
 
 // ── Decision records (public) ─────────────────────────────────────────────────

@@ -6,7 +6,7 @@ import { ballotRecord } from '../../services/rounds/decision.js';
 import { currentTally } from '../../services/rounds/rounds.js';
 import type { ConsolidationRecord, RoundRecord } from '../../store/meta/schema.js';
 
-const nameOf = (ctx: Ctx, id: number | null) => (id === null ? null : (ctx.meta.get('users', id)?.name ?? `user ${id}`));
+export const nameOf = (ctx: Ctx, id: number | null) => (id === null ? null : (ctx.meta.get('users', id)?.name ?? `user ${id}`));
 
 /** The round summary carried by version entries and decision records. */
 export const roundSummary = (r: RoundRecord) => ({
@@ -26,7 +26,7 @@ export const ballotsJson = (ctx: Ctx, r: RoundRecord) =>
     reason: b.reason,
     castAt: b.castAt,
     counted: b.counted,
-    ...(b.recordedBy ? { recordedBy: nameOf(ctx, b.recordedBy) } : {}),
+    ...(b.recordedBy ? { recordedBy: nameOf(ctx, b.recordedBy), note: b.note ?? '' } : {}),
   }));
 
 export const roundJson = (ctx: Ctx, r: RoundRecord) => ({

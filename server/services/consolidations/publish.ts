@@ -1,6 +1,6 @@
 import type { Actor } from '../../domain/actor.js';
 import { conflict } from '../../domain/errors.js';
-import { bpToQuorum } from '../../domain/round.js';
+import { bpToQuorum, publishability, type Publishability } from '../../domain/round.js';
 import { checkProse, MAX_SUMMARY } from '../../domain/text.js';
 import type { Trailers } from '../../domain/versionMessage.js';
 import type { ConsolidationRecord, ProposalRecord, RoundRecord, VersionRecord } from '../../store/meta/schema.js';
@@ -8,7 +8,7 @@ import type { Ctx } from '../context.js';
 import { publishVersion } from '../publishVersion.js';
 import { mergePuts } from '../notifications/queue.js';
 import { versionPublishedMails } from '../notifications/events.js';
-import { latestRoundOn } from '../rounds/rounds.js';
+import { roundsOn } from '../rounds/rounds.js';
 import { consolidationText, isStale, loadConsolidation } from './consolidations.js';
 
 /** The decision record as git trailers (PRODUCT.md rule 6): the repository alone tells who decided what. */
@@ -44,6 +44,19 @@ export function publishedStateChanges(ctx: Ctx, c: ConsolidationRecord, version:
   };
 }
 
+/** Whether a consolidation may be published now: the one rule (domain `publishability`), for the service and every page. */
+export function publicationCheck(ctx: Ctx, c: ConsolidationRecord): Publishability {
+  return publishability(c, isStale(ctx, c), roundsOn(ctx, { type: 'consolidation', id: c.id }));
+}
+
+const REFUSALS: Record<Exclude<Publishability, { ok: true }>['code'], (c: ConsolidationRecord) => [string, string]> = {
+  not_open: (c) => ['not_open', `This consolidation is already ${c.state}.`],
+  stale: () => ['stale', 'A newer version was published after this consolidation was made: rebuild it.'],
+  round_open: () => ['not_approved', 'A round is open on it: it can be published once that round has closed and passed.'],
+  not_approved: () => ['not_approved', 'Its latest round has not passed.'],
+  text_changed: () => ['not_approved', 'The text changed after the round: the approved revision is not the current one.'],
+};
+
 /**
  * Publish a consolidation as the next version: only when it is open, not stale, and its
  * latest round passed on its current head. The file on `main` is the approved blob, byte for
@@ -53,12 +66,9 @@ export async function publishConsolidation(ctx: Ctx, actor: Actor | null, id: nu
   loadConsolidation(ctx, actor, id, 'consolidation.manage');
   return ctx.subjects.run(`consolidation/${id}`, async () => {
     const c = ctx.meta.get('consolidations', id)!;
-    if (c.state !== 'open') throw conflict('not_open', `This consolidation is already ${c.state}.`);
-    if (isStale(ctx, c)) throw conflict('stale', 'A newer version was published after this consolidation was made: rebuild it.');
-    // The latest round that was decided (a cancelled round decided nothing).
-    const r = latestRoundOn(ctx, { type: 'consolidation', id }, { decidedOnly: true });
-    if (!r || r.state !== 'closed' || r.result !== 'passed') throw conflict('not_approved', 'Its latest round has not passed.');
-    if (r.commit !== c.head) throw conflict('not_approved', 'The text changed after the round: the approved revision is not the current one.');
+    const check = publicationCheck(ctx, c);
+    if (!check.ok) throw conflict(...REFUSALS[check.code](c));
+    const r = ctx.meta.get('rounds', check.round)!;
     const summary = checkProse(input.summary ?? c.summary, 'summary', MAX_SUMMARY, false).trim() || c.summary || `Consolidation ${id}`;
     const text = await consolidationText(ctx, c);
     const doc = ctx.meta.get('documents', c.document)!;

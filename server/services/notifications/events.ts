@@ -1,6 +1,6 @@
 import * as mail from '../../domain/mail.js';
 import { bpToQuorum } from '../../domain/round.js';
-import type { CommentRecord, ConsolidationRecord, ProposalRecord, RoundRecord, VersionRecord } from '../../store/meta/schema.js';
+import type { BallotRecord, CommentRecord, ConsolidationRecord, ProposalRecord, RoundRecord, VersionRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { mergePuts, toList, toPerson, type Puts } from './queue.js';
 
@@ -65,6 +65,19 @@ export function roundClosedMails(ctx: Ctx, r: RoundRecord): Puts {
   if (!r.result || !r.tally) return {};
   const m = mail.roundClosed(site(ctx), roundInfo(ctx, r), { result: r.result, tally: r.tally, electorate: r.electorate.length });
   return toList(ctx, m, 'round.closed', `${ctx.mail.baseUrl}/rounds/${r.id}`);
+}
+
+/** The personal notice to a member whose ballot was recorded on their behalf (always sent). */
+export function ballotRecordedMails(ctx: Ctx, r: RoundRecord, b: BallotRecord): Puts {
+  const u = ctx.meta.get('users', b.voterId);
+  if (!u || b.recordedBy === null) return {};
+  const m = mail.ballotRecorded(
+    site(ctx),
+    roundInfo(ctx, r),
+    { id: b.id, name: u.name, position: b.position, reason: b.reason, note: b.note ?? '', recordedBy: userName(ctx, b.recordedBy) },
+    u.id,
+  );
+  return toPerson(ctx, u, m, 'round.ballot_recorded', `${ctx.mail.baseUrl}/rounds/${r.id}`, true);
 }
 
 /** The reminder to electors who have not voted yet. */

@@ -1,9 +1,9 @@
 import type { Actor } from '../../domain/actor.js';
 import { absent, conflict, forbidden, invalid } from '../../domain/errors.js';
 import { hasConflictMarkers } from '../../domain/merge.js';
-import { MAX_CANCEL_REASON } from '../../domain/limits.js';
+import { MAX_CANCEL_REASON, MAX_RECORD_NOTE } from '../../domain/limits.js';
 import { authorize } from '../../domain/policy.js';
-import { checkPosition, checkRule, everyoneVoted, quorumToBp, result, tally } from '../../domain/round.js';
+import { checkPosition, checkRule, everyoneVoted, isDue, isReminderDue, mayRecordFor, quorumToBp, result, tally } from '../../domain/round.js';
 import type { BallotRecord, RoundRecord, SubjectRef } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { consolidationText, isStale, loadConsolidation } from '../consolidations/consolidations.js';
@@ -11,7 +11,7 @@ import { loadProposalFor } from '../proposals/access.js';
 import { proposalText } from '../proposals/read.js';
 import { findUserByEmail } from '../accounts/users.js';
 import { mergePuts } from '../notifications/queue.js';
-import { reminderMails, roundClosedMails, roundOpenedMails } from '../notifications/events.js';
+import { ballotRecordedMails, reminderMails, roundClosedMails, roundOpenedMails } from '../notifications/events.js';
 
 /** An ISO 8601 date-time with its zone (Z or ±hh:mm): a deadline must not depend on the server's time zone. */
 const DEADLINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -126,37 +126,73 @@ export const currentTally = (ctx: Ctx, r: RoundRecord) => r.tally ?? tally(ballo
 /**
  * Cast (or change) a ballot. Only the electorate; an objection needs a reason; nothing after
  * the close — a round past its deadline is closed first, as of its deadline. The secretariat
- * may record a ballot on a member's behalf (`voter`), marked as such.
+ * may record a ballot on a member's behalf (`voter`, with a `note` saying where and how it was
+ * given): never over a ballot the member cast themselves (409 `voter_has_voted`), while the
+ * member may replace a recorded one with their own until the close; the member is told by mail.
  */
-export async function castBallot(ctx: Ctx, actor: Actor | null, roundId: number, input: { position: unknown; reason?: unknown; voter?: unknown }): Promise<BallotRecord> {
+export async function castBallot(ctx: Ctx, actor: Actor | null, roundId: number, input: BallotInput): Promise<BallotRecord> {
   const r0 = loadRound(ctx, actor, roundId);
   authorize(actor, 'ballot.cast');
-  const { position, reason } = checkPosition(input.position, input.reason);
-  let voterId = actor!.id;
-  let recordedBy: number | null = null;
-  if (input.voter !== undefined && input.voter !== null) {
-    authorize(actor, 'ballot.record');
-    const v = typeof input.voter === 'string' ? findUserByEmail(ctx, input.voter) : undefined;
-    if (!v) throw invalid('invalid_voter', 'Name the voter by the e-mail of their account.');
-    voterId = v.id;
-    recordedBy = actor!.id;
-  }
   return ctx.subjects.run(lockKey(r0.subject), async () => {
     await closeIfDue(ctx, roundId);
     const r = ctx.meta.get('rounds', roundId)!;
-    if (r.state !== 'open') throw conflict('round_not_open', `This round is ${r.state}: no more ballots.`);
-    if (!r.electorate.includes(voterId)) {
-      throw forbidden('not_in_electorate', recordedBy ? 'That person is not in this round\'s electorate.' : 'You are not in this round\'s electorate (the members when it opened).');
-    }
-    const b: BallotRecord = { id: ctx.meta.nextId('ballots'), round: roundId, voterId, position, reason, castAt: ctx.clock().toISOString(), recordedBy };
+    const draft = draftBallot(ctx, actor, r, input);
+    const b: BallotRecord = { id: ctx.meta.nextId('ballots'), ...draft };
     await ctx.meta.write({
       actor: actor!.email,
       at: ctx.clock(),
-      events: [{ action: recordedBy ? 'ballot.recorded' : 'ballot.cast', subject: `round/${roundId}` }],
-      puts: { ballots: { [b.id]: b } },
+      events: [{ action: b.recordedBy ? 'ballot.recorded' : 'ballot.cast', subject: `round/${roundId}` }],
+      puts: mergePuts({ ballots: { [b.id]: b } }, b.recordedBy ? ballotRecordedMails(ctx, r, b) : {}),
     });
     return b;
   });
+}
+
+export interface BallotInput {
+  position: unknown;
+  reason?: unknown;
+  /** The e-mail of the member on whose behalf a ballot is recorded (secretariat). */
+  voter?: unknown;
+  /** With `voter`: where and how the member voted. */
+  note?: unknown;
+}
+
+/**
+ * What recording this ballot would do, without doing it (the page's confirmation step): the
+ * same checks as `castBallot`, and the member's counted ballot now, if any.
+ */
+export function previewBallot(ctx: Ctx, actor: Actor | null, roundId: number, input: BallotInput) {
+  const r = loadRound(ctx, actor, roundId);
+  authorize(actor, 'ballot.cast');
+  if (isDue(r, ctx.clock())) throw conflict('round_not_open', 'This round has reached its deadline: no more ballots.');
+  const draft = draftBallot(ctx, actor, r, input);
+  const current = [...ballotsOf(ctx, r.id)].reverse().find((b) => b.voterId === draft.voterId) ?? null;
+  return { draft, current };
+}
+
+/** The checks every ballot passes (one home for "may this ballot be cast or recorded"), as the ballot it would be. */
+function draftBallot(ctx: Ctx, actor: Actor | null, r: RoundRecord, input: BallotInput): Omit<BallotRecord, 'id'> {
+  const { position, reason } = checkPosition(input.position, input.reason);
+  let voterId = actor!.id;
+  let recordedBy: number | null = null;
+  let note = '';
+  if (input.voter !== undefined && input.voter !== null) {
+    authorize(actor, 'ballot.record');
+    const v = typeof input.voter === 'string' && input.voter ? findUserByEmail(ctx, input.voter) : undefined;
+    if (!v) throw invalid('invalid_voter', 'Name the voter by the e-mail of their account.');
+    note = typeof input.note === 'string' ? input.note.trim() : '';
+    if (!note || note.length > MAX_RECORD_NOTE) throw invalid('note_required', 'Say where and how the member voted (up to 2000 characters), e.g. "by show of hands at the meeting of 12 Sept".');
+    voterId = v.id;
+    recordedBy = actor!.id;
+  }
+  if (r.state !== 'open') throw conflict('round_not_open', `This round is ${r.state}: no more ballots.`);
+  if (!r.electorate.includes(voterId)) {
+    throw forbidden('not_in_electorate', recordedBy ? "That person is not in this round's electorate." : "You are not in this round's electorate (the members when it opened).");
+  }
+  if (recordedBy !== null && !mayRecordFor(ballotsOf(ctx, r.id).filter((c) => c.voterId === voterId))) {
+    throw conflict('voter_has_voted', 'This member has cast their own ballot in this round; a recorded ballot never replaces it.');
+  }
+  return { round: r.id, voterId, position, reason, castAt: ctx.clock().toISOString(), recordedBy, ...(note ? { note } : {}) };
 }
 
 /** Close with the result, as of `at` (the deadline for automatic closes). Callers hold the subject lock. */
@@ -174,7 +210,7 @@ async function closeNow(ctx: Ctx, r: RoundRecord, at: string, by: Actor | null):
 
 async function closeIfDue(ctx: Ctx, roundId: number): Promise<void> {
   const r = ctx.meta.get('rounds', roundId);
-  if (r && r.state === 'open' && Date.parse(r.closesAt) <= ctx.clock().getTime()) await closeNow(ctx, r, r.closesAt, null);
+  if (r && isDue(r, ctx.clock())) await closeNow(ctx, r, r.closesAt, null);
 }
 
 /** The chair closes early only once every eligible member has voted; at or after the deadline, any time. */
@@ -185,7 +221,7 @@ export async function closeRound(ctx: Ctx, actor: Actor | null, roundId: number)
     const r = ctx.meta.get('rounds', roundId)!;
     if (r.state !== 'open') throw conflict('round_not_open', `This round is already ${r.state}.`);
     // At or after the deadline the chair may close it (as of the deadline), whoever voted.
-    if (Date.parse(r.closesAt) <= ctx.clock().getTime()) return closeNow(ctx, r, r.closesAt, actor);
+    if (isDue(r, ctx.clock())) return closeNow(ctx, r, r.closesAt, actor);
     if (!everyoneVoted(tally(ballotsOf(ctx, r.id), r.electorate))) {
       throw conflict('not_everyone_voted', 'Before the deadline a round can be closed only once every eligible member has voted.');
     }
@@ -233,11 +269,11 @@ export async function cancelRound(ctx: Ctx, actor: Actor | null, roundId: number
  * deadline; queue the reminder for rounds whose deadline is near, once.
  */
 export async function sweepRounds(ctx: Ctx): Promise<number> {
-  const now = ctx.clock().getTime();
+  const now = ctx.clock();
   const open = ctx.meta.all('rounds').filter((r) => r.state === 'open');
-  const due = open.filter((r) => Date.parse(r.closesAt) <= now);
+  const due = open.filter((r) => isDue(r, now));
   for (const r of due) await ctx.subjects.run(lockKey(r.subject), () => closeIfDue(ctx, r.id));
-  const soon = open.filter((r) => !r.remindedAt && Date.parse(r.closesAt) > now && Date.parse(r.closesAt) - ctx.mail.reminderHours * 3_600_000 <= now);
+  const soon = open.filter((r) => isReminderDue(r, now, ctx.mail.reminderHours));
   for (const r0 of soon) {
     await ctx.subjects.run(lockKey(r0.subject), async () => {
       const r = ctx.meta.get('rounds', r0.id)!;
@@ -254,10 +290,11 @@ export async function sweepRounds(ctx: Ctx): Promise<number> {
   return due.length;
 }
 
-/** The latest round (by id) held on a subject, if any (optionally ignoring cancelled ones). */
-export function latestRoundOn(ctx: Ctx, subject: SubjectRef, opts: { decidedOnly?: boolean } = {}): RoundRecord | undefined {
+/** Every round held on a subject, oldest first. */
+export function roundsOn(ctx: Ctx, subject: SubjectRef): RoundRecord[] {
   return ctx.meta
     .all('rounds')
-    .filter((r) => r.subject.type === subject.type && r.subject.id === subject.id && (!opts.decidedOnly || r.state !== 'cancelled'))
-    .sort((a, b) => b.id - a.id)[0];
+    .filter((r) => r.subject.type === subject.type && r.subject.id === subject.id)
+    .sort((a, b) => a.id - b.id);
 }
+

@@ -161,6 +161,8 @@ export interface BallotRecord {
   castAt: string;
   /** The secretariat member who recorded it on the voter's behalf (cast in a meeting), if any. */
   recordedBy: number | null;
+  /** For a recorded ballot: where and how the member voted (shown in the record). */
+  note?: string | null;
 }
 
 /** One outgoing message, queued in the same store write as the event that caused it. */
