@@ -175,18 +175,101 @@ export function roundReminder(site: Site, r: RoundInfo, name: string, userId: nu
   };
 }
 
-export function roundClosed(site: Site, r: RoundInfo, outcome: { result: string; tally: { approve: number; object: number; abstain: number; notVoted: number }; electorate: number }): Composed {
+export interface Outcome {
+  result: string;
+  tally: { approve: number; object: number; abstain: number; notVoted: number; recused: number; groups: Record<string, { approve: number; object: number; abstain: number; notVoted: number; recused: number }> };
+  electorate: number;
+  /** The condition that failed, in words (e.g. "the civil society group did not take part"). */
+  failedCondition: string | null;
+  /** Stakeholder group names by slug, for the per-group lines. */
+  groupNames: Record<string, string>;
+}
+
+const counts = (t: { approve: number; object: number; abstain: number; notVoted: number; recused: number }) =>
+  `approve ${t.approve}, object ${t.object}, abstain ${t.abstain}, not voted ${t.notVoted}${t.recused ? `, recused ${t.recused}` : ''}`;
+
+export function roundClosed(site: Site, r: RoundInfo, outcome: Outcome): Composed {
   const t = outcome.tally;
   const words = outcome.result === 'no-quorum' ? 'did not reach its quorum' : outcome.result;
+  const groups = Object.entries(t.groups).map(([slug, g]) => `${outcome.groupNames[slug] ?? slug}: ${counts(g)}.`);
   return {
     subject: `[${r.documentTitle}] Round ${words}: ${oneLine(r.what)}`,
     ...body(
-      [`The approval round on ${r.what} closed: it ${words}.`, `Approve ${t.approve}, object ${t.object}, abstain ${t.abstain}, not voted ${t.notVoted} (electorate ${outcome.electorate}).`],
+      [
+        `The approval round on ${r.what} closed: it ${words}${outcome.failedCondition ? ` because ${outcome.failedCondition}` : ''}.`,
+        `${counts(t).replace(/^a/, 'A')} (electorate ${outcome.electorate}).`,
+        ...(groups.length ? [`By stakeholder group:\n${groups.join('\n')}`] : []),
+      ],
       [['See every ballot', `${site.baseUrl}/rounds/${r.id}`]],
     ),
     messageId: msgId(site, `round-${r.id}.closed`),
     inReplyTo: msgId(site, `round-${r.id}.opened`),
     references: [...r.thread, msgId(site, `round-${r.id}.opened`)],
+  };
+}
+
+/** To a voter, each time they cast a ballot: what was counted, and the receipt the public record lists it under. */
+export function ballotReceipt(site: Site, r: RoundInfo, b: { id: number; name: string; position: string; reason: string; receipt: string; unnamed: boolean; named: boolean }, userId: number): Composed {
+  return {
+    subject: `Your ballot was received: ${oneLine(r.what)}`,
+    ...body(
+      [
+        `Dear ${b.name},`,
+        `your ballot in the approval round on ${r.what} ("${r.documentTitle}") was received: ${b.position}${b.reason ? ` — "${oneLine(b.reason)}"` : ''}.`,
+        `Your receipt: ${b.receipt}`,
+        b.unnamed
+          ? `The public record of this round lists ballots by receipt${b.named ? ' (and, as you asked, with your name)' : ', without names'}: look for ${b.receipt} to check that your ballot was counted as cast.`
+          : `The record of this round names every voter; your receipt lets you find your ballot in it.`,
+        `You may change your ballot until ${utc(r.closesAt)}.`,
+      ],
+      [['See the round', `${site.baseUrl}/rounds/${r.id}`]],
+    ),
+    messageId: msgId(site, `round-${r.id}.receipt.b${b.id}.u${userId}`),
+    ...roundThread(r),
+  };
+}
+
+/** To a member whose recusal was recorded or withdrawn (by them or on their behalf). */
+export function recusalNotice(
+  site: Site,
+  r: RoundInfo,
+  x: { name: string; reason: string; kind: 'recorded' | 'withdrawn'; recordedBy: string | null; note: string; seq: string },
+  userId: number,
+): Composed {
+  const recorded = x.kind === 'recorded';
+  return {
+    subject: `${recorded ? 'Recusal recorded' : 'Recusal withdrawn'}: ${oneLine(r.what)}`,
+    ...body(
+      [
+        `Dear ${x.name},`,
+        recorded
+          ? `${x.recordedBy ? `${x.recordedBy} recorded that you stand aside` : 'You stand aside'} from the approval round on ${r.what} ("${r.documentTitle}"): "${oneLine(x.reason)}".${x.note ? ` How it was given: ${oneLine(x.note)}.` : ''}`
+          : `Your recusal from the approval round on ${r.what} ("${r.documentTitle}") was withdrawn: you are in the electorate again.`,
+        recorded
+          ? `You cannot vote in this round and a ballot you cast does not count. Recusals are named in the public record with their reason. You may withdraw it before ${utc(r.closesAt)}.`
+          : `You may vote until ${utc(r.closesAt)}; a ballot you had cast counts again.`,
+      ],
+      [['See the round', `${site.baseUrl}/rounds/${r.id}`]],
+    ),
+    messageId: msgId(site, `round-${r.id}.recusal.${x.seq}.u${userId}`),
+    ...roundThread(r),
+  };
+}
+
+/** To every elector of a round that was cancelled: no ballot is needed any more, and why. */
+export function roundCancelled(site: Site, r: RoundInfo, reason: string, name: string, userId: number): Composed {
+  return {
+    subject: `Vote cancelled: ${oneLine(r.what)}`,
+    ...body(
+      [
+        `Dear ${name},`,
+        `the approval round on ${r.what} ("${r.documentTitle}"), which was to close on ${utc(r.closesAt)}, was cancelled. It decides nothing, and no ballot is needed any more.`,
+        `Reason: ${oneLine(reason)}`,
+      ],
+      [['See the round', `${site.baseUrl}/rounds/${r.id}`]],
+    ),
+    messageId: msgId(site, `round-${r.id}.cancelled.u${userId}`),
+    ...roundThread(r),
   };
 }
 

@@ -10,7 +10,9 @@ export type Subject =
   | { kind: 'none' }
   | { kind: 'document'; group: string }
   | { kind: 'proposal'; group: string; state: string; authorId: number; wasShared?: boolean }
-  | { kind: 'consolidation'; group: string };
+  | { kind: 'consolidation'; group: string }
+  /** Recording a ballot or recusal on a member's behalf: whether the site lets the chair do it too. */
+  | { kind: 'proxy'; chairMayRecord: boolean };
 
 const NONE: Subject = { kind: 'none' };
 
@@ -44,6 +46,7 @@ export function canSee(a: Actor | null, s: Subject): boolean {
   switch (s.kind) {
     case 'none':
     case 'document':
+    case 'proxy':
       return true;
     case 'proposal': {
       // Its drafters (the owning group), its author, the chair and the secretariat always;
@@ -77,7 +80,8 @@ const RULES: Record<Action, (a: Actor | null, s: Subject) => boolean> = {
   'round.read': (a) => hasRole(a, 'member') || isOfficer(a),
   // Whether this member is in the round's electorate is the round's rule, checked by the service.
   'ballot.cast': (a) => !!a,
-  'ballot.record': secretariat,
+  // The secretariat; the chair too when the site's settings say so.
+  'ballot.record': (a, s) => secretariat(a) || (s.kind === 'proxy' && s.chairMayRecord && hasRole(a, 'chair')),
 };
 
 /** Whether the actor may do the action on the subject (and can see it). */

@@ -10,11 +10,40 @@ export type Rule = (typeof RULES)[number];
 export type Position = 'approve' | 'object' | 'abstain';
 export type Result = 'passed' | 'failed' | 'no-quorum';
 
-export interface Tally {
+/** Counts of one stakeholder group's electors. */
+export interface GroupTally {
   approve: number;
   object: number;
   abstain: number;
   notVoted: number;
+  recused: number;
+}
+
+/**
+ * A round's counts: the counted ballots, the electors who have not voted and those who are
+ * recused (out of the electorate for the quorum and the rule), overall and per stakeholder group.
+ */
+export interface Tally extends GroupTally {
+  groups: Record<string, GroupTally>;
+}
+
+/** How the record names voters: `unnamed` publishes positions by receipt, naming only those who ask. */
+export const RECORDS = ['named', 'unnamed'] as const;
+export type RecordKind = (typeof RECORDS)[number];
+
+/** Conditions a round may add to its rule, per stakeholder group. */
+export interface Conditions {
+  /** Every stakeholder group present in the electorate casts at least one counted ballot. */
+  eachGroupTakesPart: boolean;
+  /** The round's rule holds within each group too, counting that group's ballots. */
+  ruleWithinEachGroup: boolean;
+}
+export const NO_CONDITIONS: Conditions = { eachGroupTakesPart: false, ruleWithinEachGroup: false };
+
+export type ConditionKind = keyof Conditions;
+export interface FailedCondition {
+  kind: ConditionKind;
+  group: string;
 }
 
 export interface Cast {
@@ -55,37 +84,129 @@ export function checkPosition(position: unknown, reason: unknown): { position: P
 }
 
 /** The counted ballot of each voter is their latest cast; only the electorate counts. */
-export function countedBallots<T extends Cast>(casts: T[], electorate: readonly number[]): Map<number, T> {
+export function countedBallots<T extends Cast>(casts: readonly T[], electorate: readonly number[]): Map<number, T> {
   const eligible = new Set(electorate);
   const counted = new Map<number, T>();
   for (const c of casts) if (eligible.has(c.voterId)) counted.set(c.voterId, c);
   return counted;
 }
 
-export function tally(casts: Cast[], electorate: readonly number[]): Tally {
-  const t: Tally = { approve: 0, object: 0, abstain: 0, notVoted: 0 };
-  const counted = countedBallots(casts, electorate);
-  for (const c of counted.values()) t[c.position]++;
-  t.notVoted = electorate.length - counted.size;
+/** Who votes in a round and in which stakeholder group, and who has stood aside. */
+export interface Electorate {
+  /** The members when the round opened. */
+  ids: readonly number[];
+  /** Each elector's stakeholder group when the round opened (absent: none). */
+  groupOf?: Readonly<Record<number, string>>;
+  /** Electors who have recused themselves (out of the electorate for the quorum and the rule). */
+  recused?: readonly number[];
+}
+
+const emptyCounts = (): GroupTally => ({ approve: 0, object: 0, abstain: 0, notVoted: 0, recused: 0 });
+
+/**
+ * The counts: each elector's latest ballot counts unless they are recused; an elector is
+ * either recused, counted by position, or has not voted. Groups are those present in the electorate.
+ */
+export function tally(casts: readonly Cast[], e: Electorate | readonly number[]): Tally {
+  const el: Electorate = Array.isArray(e) ? { ids: e as readonly number[] } : (e as Electorate);
+  const counted = countedBallots(casts, votingElectors(el));
+  const recused = new Set(el.recused ?? []);
+  const t: Tally = { ...emptyCounts(), groups: {} };
+  for (const id of el.ids) {
+    const slug = el.groupOf?.[id];
+    const g = slug ? (t.groups[slug] ??= emptyCounts()) : null;
+    const c = counted.get(id);
+    const key: keyof GroupTally = recused.has(id) ? 'recused' : c ? c.position : 'notVoted';
+    t[key]++;
+    if (g) g[key]++;
+  }
+  t.groups = Object.fromEntries(Object.entries(t.groups).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return t;
 }
 
-/** Rule 3: quorum first, then the rule. */
-export function result(rule: Rule, quorumBp: number, electorate: number, t: Tally): Result {
-  const cast = t.approve + t.object + t.abstain;
-  if (cast < ballotsNeeded(quorumBp, electorate)) return 'no-quorum';
+/** The electors who may vote: the electorate without the recused. */
+export const votingElectors = (e: Electorate): number[] => {
+  const recused = new Set(e.recused ?? []);
+  return e.ids.filter((id) => !recused.has(id));
+};
+
+/** Whether the rule holds on these counts (no quorum involved). */
+function ruleHolds(rule: Rule, t: Pick<GroupTally, 'approve' | 'object'>): boolean {
   switch (rule) {
     case 'consensus':
-      return t.object === 0 ? 'passed' : 'failed';
+      return t.object === 0;
     case 'majority':
-      return t.approve > t.object ? 'passed' : 'failed';
+      return t.approve > t.object;
     case 'two-thirds':
-      return t.approve >= 1 && 3 * t.approve >= 2 * (t.approve + t.object) ? 'passed' : 'failed';
+      return t.approve >= 1 && 3 * t.approve >= 2 * (t.approve + t.object);
   }
 }
 
-/** Rule 4: the chair may close early only once every eligible member has voted. */
-export const everyoneVoted = (t: Tally) => t.notVoted === 0;
+/** Rule 3: quorum first (of the electors who are not recused), then the rule. */
+export function result(rule: Rule, quorumBp: number, electorate: number, t: Pick<GroupTally, 'approve' | 'object' | 'abstain'>): Result {
+  const cast = t.approve + t.object + t.abstain;
+  if (cast < ballotsNeeded(quorumBp, electorate)) return 'no-quorum';
+  return ruleHolds(rule, t) ? 'passed' : 'failed';
+}
+
+export interface Decision {
+  tally: Tally;
+  result: Result;
+  /** When the rule held overall but a condition of the round did not. */
+  failedCondition: FailedCondition | null;
+}
+
+/**
+ * The whole decision of a round: the quorum (of the electors not recused), the rule, then the
+ * round's conditions in order (each group takes part, then the rule within each group), group
+ * by group in slug order; members without a stakeholder group count in the overall rule only.
+ */
+export function decide(round: { rule: Rule; quorumBp: number; conditions?: Conditions }, casts: readonly Cast[], e: Electorate): Decision {
+  const t = tally(casts, e);
+  const voting = t.approve + t.object + t.abstain + t.notVoted;
+  const overall = result(round.rule, round.quorumBp, voting, t);
+  if (overall !== 'passed') return { tally: t, result: overall, failedCondition: null };
+  const cond = round.conditions ?? NO_CONDITIONS;
+  const groups = Object.entries(t.groups).filter(([, g]) => g.approve + g.object + g.abstain + g.notVoted > 0);
+  if (cond.eachGroupTakesPart) {
+    for (const [group, g] of groups) if (g.approve + g.object + g.abstain === 0) return { tally: t, result: 'failed', failedCondition: { kind: 'eachGroupTakesPart', group } };
+  }
+  if (cond.ruleWithinEachGroup) {
+    for (const [group, g] of groups) if (!ruleHolds(round.rule, g)) return { tally: t, result: 'failed', failedCondition: { kind: 'ruleWithinEachGroup', group } };
+  }
+  return { tally: t, result: 'passed', failedCondition: null };
+}
+
+/** Rule 4: the chair may close early only once every eligible (not recused) member has voted. */
+export const everyoneVoted = (t: Pick<Tally, 'notVoted'>) => t.notVoted === 0;
+
+/** A tally stored before recusals and groups existed, read as today's shape. */
+export const fullTally = (t: Partial<Tally> & Omit<GroupTally, 'recused'>): Tally => ({
+  approve: t.approve,
+  object: t.object,
+  abstain: t.abstain,
+  notVoted: t.notVoted,
+  recused: t.recused ?? 0,
+  groups: t.groups ?? {},
+});
+
+/** Check the record kind and conditions a round is opened with. */
+export function checkRecord(record: unknown, fallback: RecordKind): RecordKind {
+  if (record === undefined || record === null) return fallback;
+  if (!RECORDS.includes(record as RecordKind)) throw invalid('invalid_record', 'The record is "named" or "unnamed".');
+  return record as RecordKind;
+}
+
+export function checkConditions(c: unknown): Conditions {
+  if (c === undefined || c === null) return { ...NO_CONDITIONS };
+  if (typeof c !== 'object' || Array.isArray(c)) throw invalid('invalid_conditions', 'The conditions are {eachGroupTakesPart?: boolean, ruleWithinEachGroup?: boolean}.');
+  const o = c as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (k !== 'eachGroupTakesPart' && k !== 'ruleWithinEachGroup') throw invalid('invalid_conditions', `There is no condition "${k}".`);
+    if (typeof o[k] !== 'boolean') throw invalid('invalid_conditions', `The condition ${k} is true or false.`);
+  }
+  return { eachGroupTakesPart: o.eachGroupTakesPart === true, ruleWithinEachGroup: o.ruleWithinEachGroup === true };
+}
 
 // ── The round lifecycle: one home for each rule, used by services, presenters and pages ──
 
@@ -136,3 +257,16 @@ export function publishability(c: { state: string; head: string }, stale: boolea
  * other means): never over a ballot the member cast themselves in this round.
  */
 export const mayRecordFor = (castsOfVoter: readonly { recordedBy: number | null }[]) => castsOfVoter.every((c) => c.recordedBy !== null);
+
+/**
+ * Whether a ballot of this voter is seen with their name: in a named round always; in an
+ * unnamed one only by the chair and the secretariat, or when the voter asked to be named.
+ */
+export const voterShown = (record: RecordKind, viewerIsOfficer: boolean, named: boolean) => record === 'named' || viewerIsOfficer || named;
+
+/** A failed condition in words, for pages and mail ("the Civil society group cast no ballot"). */
+export function conditionWords(f: FailedCondition, groupName: string): string {
+  return f.kind === 'eachGroupTakesPart'
+    ? `the ${groupName} group cast no ballot (every stakeholder group must take part)`
+    : `the rule did not hold within the ${groupName} group`;
+}

@@ -69,7 +69,7 @@ const smallScenario = fc
   .filter(({ E, a, o, x }) => a + o + x <= E)
   .map(({ E, bp, rule, a, o, x }) => ({ E, bp, rule, approve: a, object: o, abstain: x }));
 
-const tallyOf = (E: number, approve: number, object: number, abstain: number): Tally => ({ approve, object, abstain, notVoted: E - approve - object - abstain });
+const tallyOf = (E: number, approve: number, object: number, abstain: number): Tally => ({ approve, object, abstain, notVoted: E - approve - object - abstain, recused: 0, groups: {} });
 
 describe('result() equals the reference model (rule 3)', () => {
   test('any electorate 0–200, any quorum in ten-thousandths, any mix of counted ballots', () => {
@@ -244,7 +244,7 @@ const asCasts = (xs: { voterId: number; position: Position }[]): Cast[] => xs.ma
 function modelTally(casts: Cast[], electorate: number[]): Tally {
   const last = new Map<number, Position>();
   for (const c of casts) if (electorate.includes(c.voterId)) last.set(c.voterId, c.position);
-  const t: Tally = { approve: 0, object: 0, abstain: 0, notVoted: electorate.length - last.size };
+  const t: Tally = { approve: 0, object: 0, abstain: 0, notVoted: electorate.length - last.size, recused: 0, groups: {} };
   for (const p of last.values()) t[p]++;
   return t;
 }
@@ -262,7 +262,7 @@ describe('tally and countedBallots (rule 2: one counted ballot per voter, the la
     expect([...counted.keys()].sort()).toEqual([1, 2]);
     expect(counted.get(1)).toBe(casts[4]);
     expect(counted.get(2)).toBe(casts[3]);
-    expect(tally(casts, [1, 2, 3])).toEqual({ approve: 0, object: 1, abstain: 1, notVoted: 1 });
+    expect(tally(casts, [1, 2, 3])).toEqual({ approve: 0, object: 1, abstain: 1, notVoted: 1, recused: 0, groups: {} });
   });
 
   test('casts by people outside the electorate are ignored', () => {
@@ -271,9 +271,9 @@ describe('tally and countedBallots (rule 2: one counted ballot per voter, the la
       { voterId: 1, position: 'approve' },
       { voterId: 8, position: 'object' },
     ]);
-    expect(tally(casts, [1, 2])).toEqual({ approve: 1, object: 0, abstain: 0, notVoted: 1 });
+    expect(tally(casts, [1, 2])).toEqual({ approve: 1, object: 0, abstain: 0, notVoted: 1, recused: 0, groups: {} });
     expect(countedBallots(casts, [1, 2]).has(7)).toBe(false);
-    expect(tally(casts, [])).toEqual({ approve: 0, object: 0, abstain: 0, notVoted: 0 });
+    expect(tally(casts, [])).toEqual({ approve: 0, object: 0, abstain: 0, notVoted: 0, recused: 0, groups: {} });
   });
 
   test('property: tally equals the model; the counts add up to the electorate', () => {

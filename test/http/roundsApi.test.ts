@@ -179,7 +179,8 @@ describe('rounds', () => {
     round = { id: res.body.id, closesAt: res.body.closesAt };
     const got = await api('get', `/rounds/${round.id}`, who.m3);
     expect(got.status).toBe(200);
-    expect(got.body).toEqual(res.body);
+    // The same round; an elector also sees their own receipt.
+    expect(got.body).toEqual({ ...res.body, receipt: expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{8}$/) });
     expectError(await api('post', '/rounds', who.sec, { subject: { type: 'consolidation', id: c.id }, rule: 'consensus', quorum: 0, closesAt: iso(DAY) }), 409, 'round_open');
     expectError(await api('put', `/consolidations/${c.id}/text`, who.chair, { text: 'Anything\n', head: c.head }), 409, 'frozen');
     expectError(await api('post', `/consolidations/${c.id}/abandon`, who.chair), 409, 'round_open');
@@ -216,7 +217,7 @@ describe('rounds', () => {
       [who.m1.name, 'object', 'The second change goes too far.', false],
       [who.m1.name, 'approve', '', true],
     ]);
-    expect(got.tally).toEqual({ approve: 1, object: 0, abstain: 0, notVoted: 4 });
+    expect(got.tally).toEqual({ approve: 1, object: 0, abstain: 0, notVoted: 4, recused: 0, groups: {} });
   });
 
   test('the secretariat records a ballot on a member\'s behalf (marked); a chair cannot (403)', async () => {
@@ -321,15 +322,18 @@ describe('publishing and the public decision record', () => {
     const [v2, v1] = res.body;
     expect(v2.proposals).toEqual([P.p1.id, P.p2.id]);
     expect(v2.summary).toBe('Open and remote meetings');
-    expect(Object.keys(v2.round).sort()).toEqual(['closedAt', 'electorate', 'id', 'quorum', 'result', 'rule', 'tally']);
+    expect(Object.keys(v2.round).sort()).toEqual(['closedAt', 'conditions', 'electorate', 'id', 'quorum', 'record', 'recusals', 'result', 'rule', 'tally']);
     expect(v2.round).toEqual({
       id: round.id,
       rule: 'majority',
       quorum: 0.5,
       result: 'passed',
-      tally: { approve: 4, object: 0, abstain: 1, notVoted: 0 },
+      record: 'named',
+      conditions: { eachGroupTakesPart: false, ruleWithinEachGroup: false },
+      tally: { approve: 4, object: 0, abstain: 1, notVoted: 0, recused: 0, groups: {} },
       electorate: 5,
       closedAt: expect.stringMatching(ISO),
+      recusals: [],
     });
     expect(v1.round).toBeNull();
   });

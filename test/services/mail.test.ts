@@ -325,6 +325,11 @@ describe('the whole way: result, publication and threading', () => {
     await castBallot(ctx, who.chair.actor, r.id, { position: 'approve' });
     await castBallot(ctx, who.m1.actor, r.id, { position: 'approve' });
     await castBallot(ctx, who.m2.actor, r.id, { position: 'object', reason: 'Too soon' });
+    // Each voter gets their receipt, personally, in the round's thread.
+    const receipts = await deliver();
+    all.push(...receipts);
+    expect(receipts.map((m) => m.messageId)).toEqual(expect.arrayContaining([expect.stringMatching(/^<round-\d+\.receipt\./)]));
+    expect(receipts.every((m) => envelopeTo(m).length === 1)).toBe(true);
     clock.set(new Date(Date.parse(r.closesAt) + 1000).toISOString());
     await sweepRounds(ctx);
     const closedMsgs = await deliver();

@@ -24,7 +24,7 @@ export function publicApi(ctx: Ctx): Router {
   const r = Router();
   const roundOf = (id: number | null) => {
     const round = id ? ctx.meta.get('rounds', id) : undefined;
-    return round ? roundSummary(round) : null;
+    return round ? roundSummary(ctx, round) : null;
   };
 
   r.get('/documents', (_req, res) => {
@@ -52,7 +52,7 @@ export function publicApi(ctx: Ctx): Router {
     const slug = slugOf(req.params);
     const { n } = parse(VersionParams, req.params, 'invalid_version');
     const round = decisionOf(ctx, slug, n);
-    res.json({ round: roundSummary(round), ballots: ballotsJson(ctx, round) });
+    res.json({ round: roundSummary(ctx, round), ballots: ballotsJson(ctx, round, req.actor ?? null) });
   });
 
   r.get('/documents/:slug/diff', async (req, res) => {

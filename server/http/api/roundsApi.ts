@@ -8,7 +8,8 @@ import type { Ctx } from '../../services/context.js';
 import { abandonConsolidation, consolidationText, createConsolidation, loadConsolidation, rebuildConsolidation, reviseConsolidation } from '../../services/consolidations/consolidations.js';
 import { consolidationCommentable } from '../../services/consolidations/commentable.js';
 import { publishConsolidation } from '../../services/consolidations/publish.js';
-import { cancelRound, castBallot, closeRound, extendRound, loadRound, openRound } from '../../services/rounds/rounds.js';
+import { cancelRound, castBallot, closeRound, extendRound, loadRound, openRound, recuse, withdrawRecusal } from '../../services/rounds/rounds.js';
+import { receiptOf } from '../../services/rounds/decision.js';
 import { baseText } from '../../services/proposals/read.js';
 import { consolidationJson, nameOf, roundJson } from '../presenters/rounds.js';
 import { commentRoutes } from './commentRoutes.js';
@@ -67,42 +68,58 @@ export function roundsApi(ctx: Ctx): Router {
 
   r.get('/rounds', (req, res) => {
     authorize(req.actor ?? null, 'round.read');
-    res.json(ctx.meta.all('rounds').sort((a, b) => b.id - a.id).map((x) => roundJson(ctx, x)));
+    res.json(ctx.meta.all('rounds').sort((a, b) => b.id - a.id).map((x) => roundJson(ctx, x, req.actor ?? null)));
   });
 
   r.post('/rounds', async (req, res) => {
     const b = body(req);
-    const round = await openRound(ctx, req.actor ?? null, { subject: b.subject, rule: b.rule, quorum: b.quorum, closesAt: b.closesAt });
-    res.status(201).json(roundJson(ctx, round));
+    const round = await openRound(ctx, req.actor ?? null, { subject: b.subject, rule: b.rule, quorum: b.quorum, closesAt: b.closesAt, record: b.record, conditions: b.conditions });
+    res.status(201).json(roundJson(ctx, round, req.actor ?? null));
   });
 
   r.get('/rounds/:id', (req, res) => {
-    res.json(roundJson(ctx, loadRound(ctx, req.actor ?? null, idOf(req, 'round'))));
+    res.json(roundJson(ctx, loadRound(ctx, req.actor ?? null, idOf(req, 'round')), req.actor ?? null));
   });
 
   r.post('/rounds/:id/ballots', async (req, res) => {
     const b = body(req);
-    const ballot = await castBallot(ctx, req.actor ?? null, idOf(req, 'round'), { position: b.position, reason: b.reason, voter: b.voter, note: b.note });
+    const ballot = await castBallot(ctx, req.actor ?? null, idOf(req, 'round'), { position: b.position, reason: b.reason, voter: b.voter, note: b.note, named: b.named });
+    const round = ctx.meta.get('rounds', ballot.round)!;
     res.status(201).json({
       id: ballot.id,
       round: ballot.round,
       position: ballot.position,
       reason: ballot.reason,
       castAt: ballot.castAt,
+      // The voter's receipt; a recorded ballot's receipt is the member's, and reaches them by mail only.
+      ...(ballot.recordedBy === null ? { receipt: receiptOf(round, ballot.voterId), named: !!ballot.named } : {}),
       ...(ballot.recordedBy !== null ? { voter: nameOf(ctx, ballot.voterId), recordedBy: nameOf(ctx, ballot.recordedBy), note: ballot.note ?? '' } : {}),
     });
   });
 
+  r.post('/rounds/:id/recusals', async (req, res) => {
+    const b = body(req);
+    const id = idOf(req, 'round');
+    const x = await recuse(ctx, req.actor ?? null, id, { reason: b.reason, voter: b.voter, note: b.note });
+    res.status(201).json({ voter: nameOf(ctx, x.voterId), reason: x.reason, at: x.at, ...(x.recordedBy !== null ? { recordedBy: nameOf(ctx, x.recordedBy), note: x.note ?? '' } : {}) });
+  });
+
+  r.delete('/rounds/:id/recusals', async (req, res) => {
+    const b = body(req);
+    const voter = b.voter ?? (typeof req.query.voter === 'string' ? req.query.voter : undefined);
+    res.json(roundJson(ctx, await withdrawRecusal(ctx, req.actor ?? null, idOf(req, 'round'), { voter }), req.actor ?? null));
+  });
+
   r.post('/rounds/:id/close', async (req, res) => {
-    res.json(roundJson(ctx, await closeRound(ctx, req.actor ?? null, idOf(req, 'round'))));
+    res.json(roundJson(ctx, await closeRound(ctx, req.actor ?? null, idOf(req, 'round')), req.actor ?? null));
   });
 
   r.post('/rounds/:id/extend', async (req, res) => {
-    res.json(roundJson(ctx, await extendRound(ctx, req.actor ?? null, idOf(req, 'round'), { closesAt: body(req).closesAt })));
+    res.json(roundJson(ctx, await extendRound(ctx, req.actor ?? null, idOf(req, 'round'), { closesAt: body(req).closesAt }), req.actor ?? null));
   });
 
   r.post('/rounds/:id/cancel', async (req, res) => {
-    res.json(roundJson(ctx, await cancelRound(ctx, req.actor ?? null, idOf(req, 'round'), { reason: body(req).reason })));
+    res.json(roundJson(ctx, await cancelRound(ctx, req.actor ?? null, idOf(req, 'round'), { reason: body(req).reason }), req.actor ?? null));
   });
 
   return r;

@@ -5,12 +5,13 @@ import { authorize, can } from '../../domain/policy.js';
 import { documentPath } from '../../domain/slug.js';
 import type { Ctx } from '../../services/context.js';
 import { baseText } from '../../services/proposals/read.js';
-import { cancelRound, castBallot, closeRound, extendRound, loadRound, previewBallot } from '../../services/rounds/rounds.js';
+import { cancelRound, castBallot, closeRound, extendRound, loadRound, previewBallot, recuse, withdrawRecusal } from '../../services/rounds/rounds.js';
 import type { RoundRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
 import { TEXT_UNDER } from '../presenters/proposalView.js';
 import type { Renderer } from '../render/renderer.js';
 import { roundItem, roundView } from '../presenters/roundView.js';
+import { receiptOf } from '../../services/rounds/decision.js';
 import { deadlineFromLocal, toLocalInput } from '../presenters/roundForm.js';
 import { done, field, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
 import { page } from './render.js';
@@ -73,8 +74,10 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
       html,
       blocks: foldParagraphs(changes),
       counts: changeCounts(changes),
-      ballotForm: { position: view.myBallot?.position ?? '', reason: view.myBallot?.reason ?? '' },
+      ballotForm: { position: view.myBallot?.position ?? '', reason: view.myBallot?.reason ?? '', named: view.myBallot?.named ?? false },
       recordForm: { voter: '', position: '', reason: '', note: '' },
+      recuseForm: { reason: '' },
+      recordRecusalForm: { voter: '', reason: '', note: '' },
       extendForm: { closesAt: toLocalInput(new Date(Date.parse(round.closesAt) + 86_400_000).toISOString()) },
       cancelForm: { reason: '' },
       minDeadline: nowInput(),
@@ -99,7 +102,7 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
         (extra) => showRound(req, res, ctx.meta.get('rounds', round.id) ?? round, { ...form(req), ...extra }),
         async () => {
           const notice = await run(req, round);
-          done(req, res, `/rounds/${round.id}${errorFor === 'ballot' ? '#your-ballot' : ''}`, notice);
+          done(req, res, `/rounds/${round.id}${errorFor === 'ballot' || errorFor === 'recuse' ? '#your-ballot' : ''}`, notice);
         },
         errorFor,
       );
@@ -111,10 +114,35 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     '/rounds/:id/ballots',
     'ballot',
     async (req, round) => {
-      const b = await castBallot(ctx, req.actor ?? null, round.id, { position: field(req, 'position') || undefined, reason: textarea(req, 'reason') });
-      return `Your ballot is recorded: ${POSITION_WORDS[b.position]}. You may change it until the round closes.`;
+      const b = await castBallot(ctx, req.actor ?? null, round.id, { position: field(req, 'position') || undefined, reason: textarea(req, 'reason'), named: field(req, 'named') === 'yes' });
+      return `Your ballot is recorded: ${POSITION_WORDS[b.position]}. Your receipt is ${receiptOf(ctx.meta.get('rounds', round.id)!, b.voterId)}. You may change it until the round closes.`;
     },
-    (req) => ({ ballotForm: { position: field(req, 'position'), reason: textarea(req, 'reason') } }),
+    (req) => ({ ballotForm: { position: field(req, 'position'), reason: textarea(req, 'reason'), named: field(req, 'named') === 'yes' } }),
+  );
+
+  roundAction(
+    '/rounds/:id/recuse',
+    'recuse',
+    async (req, round) => {
+      await recuse(ctx, req.actor ?? null, round.id, { reason: textarea(req, 'reason') });
+      return 'You stand aside from this round: you do not vote in it and are not counted in its electorate. You may withdraw this until the round closes.';
+    },
+    (req) => ({ recuseForm: { reason: textarea(req, 'reason') } }),
+  );
+
+  roundAction('/rounds/:id/recusal/withdraw', 'recuse', async (req, round) => {
+    await withdrawRecusal(ctx, req.actor ?? null, round.id, {});
+    return 'Your recusal is withdrawn: you may vote in this round again.';
+  });
+
+  roundAction(
+    '/rounds/:id/record-recusal',
+    'record-recusal',
+    async (req, round) => {
+      const x = await recuse(ctx, req.actor ?? null, round.id, { voter: field(req, 'voter'), reason: textarea(req, 'reason'), note: textarea(req, 'note') });
+      return `The recusal of ${ctx.meta.get('users', x.voterId)?.name ?? 'the member'} is recorded. They have been told by mail.`;
+    },
+    (req) => ({ recordRecusalForm: { voter: field(req, 'voter'), reason: textarea(req, 'reason'), note: textarea(req, 'note') } }),
   );
 
   // Recording a ballot on a member's behalf takes two steps: what would be recorded, beside the

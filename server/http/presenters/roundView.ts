@@ -1,9 +1,10 @@
-import type { Actor } from '../../domain/actor.js';
+import { isOfficer, type Actor } from '../../domain/actor.js';
 import { can } from '../../domain/policy.js';
-import { ballotsNeeded, RULES, type Rule } from '../../domain/round.js';
+import { ballotsNeeded, conditionWords, NO_CONDITIONS, RULES, voterShown, type Rule, type Tally } from '../../domain/round.js';
 import type { Ctx } from '../../services/context.js';
 import { publicationCheck } from '../../services/consolidations/publish.js';
-import { ballotRecord } from '../../services/rounds/decision.js';
+import { ballotRecord, receiptOf } from '../../services/rounds/decision.js';
+import { getRoundSettings } from '../../services/settings/roundSettings.js';
 import { currentTally } from '../../services/rounds/rounds.js';
 import type { RoundRecord, VersionRecord } from '../../store/meta/schema.js';
 import { dayLabel, utcLabel } from '../render/time.js';
@@ -44,13 +45,14 @@ export function percentLabel(bp: number): string {
   return frac ? `${whole}.${String(frac).padStart(2, '0').replace(/0$/, '')}%` : `${whole}%`;
 }
 
-export function quorumView(quorumBp: number, electorate: number) {
+/** The quorum of the electors who may vote (the electorate without those recused). */
+export function quorumView(quorumBp: number, electorate: number, recused = 0) {
   const needed = ballotsNeeded(quorumBp, electorate);
   return {
     percent: percentLabel(quorumBp),
     needed,
     electorate,
-    text: `${percentLabel(quorumBp)} of the electorate: at least ${needed} of ${electorate} member${electorate === 1 ? '' : 's'} must vote`,
+    text: `${percentLabel(quorumBp)} of the electorate: at least ${needed} of ${electorate} member${electorate === 1 ? '' : 's'} must vote${recused ? ` (${recused} recused, not counted)` : ''}`,
   };
 }
 
@@ -98,19 +100,61 @@ export function roundItem(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
   };
 }
 
-/** Every cast of a round for members: names, positions, reasons, counted or replaced, by whom recorded. */
+/**
+ * Every cast of a round as the viewer may see it: positions, reasons, receipts, counted or
+ * replaced; names and who recorded it only where the record names the voter (see `voterShown`).
+ */
 export function ballotRows(ctx: Ctx, r: RoundRecord, actor: Actor | null) {
-  return ballotRecord(ctx, r).map((b) => ({
-    id: b.id,
-    voter: nameOf(ctx, b.voterId),
-    mine: !!actor && b.voterId === actor.id,
-    position: b.position,
-    reason: b.reason,
-    castAt: b.castAt,
-    counted: b.counted,
-    recordedBy: b.recordedBy ? nameOf(ctx, b.recordedBy) : null,
-    note: b.recordedBy ? (b.note ?? '') : '',
-  }));
+  const officer = isOfficer(actor);
+  return ballotRecord(ctx, r).map((b) => {
+    const mine = !!actor && b.voterId === actor.id;
+    const shown = voterShown(r.record ?? 'named', officer, !!b.named) || mine;
+    return {
+      id: b.id,
+      receipt: b.receipt,
+      voter: shown ? nameOf(ctx, b.voterId) : null,
+      named: !!b.named,
+      mine,
+      position: b.position,
+      reason: b.reason,
+      castAt: b.castAt,
+      counted: b.counted,
+      notCounted: b.notCounted,
+      recorded: b.recordedBy !== null,
+      recordedBy: b.recordedBy && shown ? nameOf(ctx, b.recordedBy) : null,
+      note: b.recordedBy && shown ? (b.note ?? '') : '',
+    };
+  });
+}
+
+const stakeholderName = (ctx: Ctx, slug: string) => ctx.meta.get('stakeholders', slug)?.name ?? slug;
+const RECORD_TEXTS = {
+  named: 'Named: the record names every voter with their position and reason.',
+  unnamed: 'Unnamed: the record gives every position and reason by receipt, without names, except for members who ask to be named. Each voter gets a receipt to check that their ballot was counted as cast.',
+} as const;
+
+/** What every view of a round shows alike: its record, conditions, recusals and the tally per stakeholder group. */
+export function roundFacts(ctx: Ctx, r: RoundRecord, t: Tally) {
+  const cond = r.conditions ?? NO_CONDITIONS;
+  const conditions = [
+    ...(cond.eachGroupTakesPart ? ['Every stakeholder group in the electorate must cast at least one ballot.'] : []),
+    ...(cond.ruleWithinEachGroup ? ['The rule must also hold within each stakeholder group, counting that group’s ballots.'] : []),
+  ];
+  return {
+    record: r.record ?? 'named',
+    recordText: RECORD_TEXTS[r.record ?? 'named'],
+    conditions,
+    failedCondition: r.failedCondition ? conditionWords(r.failedCondition, stakeholderName(ctx, r.failedCondition.group)) : null,
+    recusals: (r.recusals ?? []).map((x) => ({
+      voter: nameOf(ctx, x.voterId),
+      reason: x.reason,
+      at: x.at,
+      recordedBy: x.recordedBy !== null ? nameOf(ctx, x.recordedBy) : null,
+      note: x.note ?? '',
+    })),
+    groups: Object.entries(t.groups).map(([slug, g]) => ({ slug, name: stakeholderName(ctx, slug), ...g, tally: tallyView(g) })),
+    recused: t.recused,
+  };
 }
 
 /** The round page: the facts, the tally, the viewer's ballot and what they may do. */
@@ -122,11 +166,13 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
   const eligible = !!actor && r.electorate.includes(actor.id);
   const manage = can(actor, 'round.manage');
   const mine = actor ? counted.get(actor.id) : undefined;
-  const q = quorumView(r.quorumBp, r.electorate.length);
+  const myRecusal = actor ? (r.recusals ?? []).find((x) => x.voterId === actor.id) : undefined;
+  const q = quorumView(r.quorumBp, r.electorate.length - t.recused, t.recused);
   const electorate = r.electorate
     .map((id) => {
       const u = ctx.meta.get('users', id);
-      return { id, name: u?.name ?? `user ${id}`, email: u?.email ?? '', position: counted.get(id)?.position ?? null };
+      const recused = (r.recusals ?? []).some((x) => x.voterId === id);
+      return { id, name: u?.name ?? `user ${id}`, email: u?.email ?? '', position: recused ? null : (counted.get(id)?.position ?? null), recused };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
   return {
@@ -151,20 +197,27 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
     closedBy: r.closedBy === null ? null : nameOf(ctx, r.closedBy),
     cancelReason: r.cancelReason,
     tally: tallyView(t),
+    ...roundFacts(ctx, r, t),
     ballots,
     eligible,
-    myBallot: mine ? { position: mine.position, reason: mine.reason, castAt: mine.castAt, recordedBy: mine.recordedBy ? nameOf(ctx, mine.recordedBy) : null } : null,
-    notVoted: manage ? electorate.filter((e) => !e.position).map((e) => e.name) : [],
-    electorate: can(actor, 'ballot.record') ? electorate : [],
+    receipt: eligible ? receiptOf(r, actor!.id) : null,
+    myRecusal: myRecusal ? { reason: myRecusal.reason, at: myRecusal.at } : null,
+    myBallot: mine ? { position: mine.position, reason: mine.reason, castAt: mine.castAt, named: !!mine.named, recordedBy: mine.recordedBy ? nameOf(ctx, mine.recordedBy) : null } : null,
+    notVoted: manage ? electorate.filter((e) => !e.position && !e.recused).map((e) => e.name) : [],
+    electorate: recorder(ctx, actor) ? electorate : [],
     /** The chair's next step: a passed round on a consolidation's current, still open text. */
     publishable: manage && r.subject.type === 'consolidation' && publishableBy(ctx, r),
     may: {
-      vote: open && eligible,
+      vote: open && eligible && !myRecusal,
+      recuse: open && eligible,
       manage: open && manage,
-      record: open && can(actor, 'ballot.record'),
+      record: open && recorder(ctx, actor),
     },
   };
 }
+
+/** Whether the viewer may record ballots and recusals on members' behalf (the secretariat; the chair if the settings say so). */
+const recorder = (ctx: Ctx, actor: Actor | null) => can(actor, 'ballot.record', { kind: 'proxy', chairMayRecord: getRoundSettings(ctx).chairMayRecord });
 
 /** Whether this round is the one that makes its consolidation publishable now. */
 function publishableBy(ctx: Ctx, r: RoundRecord): boolean {
@@ -179,11 +232,12 @@ function publishableBy(ctx: Ctx, r: RoundRecord): boolean {
  * A published version's decision record for the public pages: rule, quorum, electorate,
  * result, tally and (with `ballots`) every cast with its reason — voter names, never e-mails.
  */
-export function decisionView(ctx: Ctx, v: VersionRecord, withBallots = false) {
+export function decisionView(ctx: Ctx, v: VersionRecord, withBallots = false, viewer: Actor | null = null) {
   const r = v.round ? ctx.meta.get('rounds', v.round) : undefined;
   if (!r || !r.tally || !r.result) return null;
-  const s = roundSummary(r);
-  const q = quorumView(r.quorumBp, s.electorate);
+  const s = roundSummary(ctx, r);
+  const t = s.tally!;
+  const q = quorumView(r.quorumBp, s.electorate - t.recused, t.recused);
   const closed = s.closedAt ?? v.publishedAt;
   return {
     round: s.id,
@@ -195,10 +249,11 @@ export function decisionView(ctx: Ctx, v: VersionRecord, withBallots = false) {
     result: s.result!,
     resultLabel: resultLabel(s.result),
     closedAt: closed,
-    tally: tallyView(s.tally!),
-    line: `Approved in round ${s.id}, closed ${dayLabel(closed)}: ${resultLabel(s.result)} under the ${RULE_NAMES[s.rule].toLowerCase()} rule, quorum ${q.percent} — ${s.tally!.approve} approve, ${s.tally!.object} object, ${s.tally!.abstain} abstain, ${s.tally!.notVoted} did not vote`,
+    tally: tallyView(t),
+    ...roundFacts(ctx, r, t),
+    line: `Approved in round ${s.id}, closed ${dayLabel(closed)}: ${resultLabel(s.result)} under the ${RULE_NAMES[s.rule].toLowerCase()} rule, quorum ${q.percent} — ${t.approve} approve, ${t.object} object, ${t.abstain} abstain, ${t.notVoted} did not vote${t.recused ? `, ${t.recused} recused` : ''}`,
     closedLabel: utcLabel(closed),
-    ballots: withBallots ? ballotsJson(ctx, r) : [],
+    ballots: withBallots ? ballotsJson(ctx, r, viewer) : [],
   };
 }
 

@@ -34,11 +34,13 @@ export interface TallyView {
   segments: { key: TallyKey; cls: string; label: string; n: number; width: number }[];
   electorate: number;
   cast: number;
+  /** Electors who stood aside (not in the bar, not in the electorate counted). */
+  recused: number;
   /** The whole tally as one sentence (the bar's text alternative, and the printed line). */
   text: string;
 }
 
-export function tallyView(t: Tally): TallyView {
+export function tallyView(t: Omit<Tally, 'groups' | 'recused'> & { recused?: number }): TallyView {
   const counts = KEYS.map((k) => t[k]);
   const widths = tallyWidths(counts);
   const segments = KEYS.map((key, i) => ({ key, cls: key === 'notVoted' ? 'not-voted' : key, label: TALLY_LABELS[key], n: counts[i], width: widths[i] }));
@@ -47,6 +49,7 @@ export function tallyView(t: Tally): TallyView {
     segments,
     electorate,
     cast: t.approve + t.object + t.abstain,
-    text: `${t.approve} approve, ${t.object} object, ${t.abstain} abstain, ${t.notVoted} did not vote (of ${electorate})`,
+    recused: t.recused ?? 0,
+    text: `${t.approve} approve, ${t.object} object, ${t.abstain} abstain, ${t.notVoted} did not vote (of ${electorate})${t.recused ? `; ${t.recused} recused` : ''}`,
   };
 }

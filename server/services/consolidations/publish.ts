@@ -1,6 +1,6 @@
 import type { Actor } from '../../domain/actor.js';
 import { conflict } from '../../domain/errors.js';
-import { bpToQuorum, publishability, type Publishability } from '../../domain/round.js';
+import { bpToQuorum, fullTally, NO_CONDITIONS, publishability, type GroupTally, type Publishability } from '../../domain/round.js';
 import { checkProse, MAX_SUMMARY } from '../../domain/text.js';
 import type { Trailers } from '../../domain/versionMessage.js';
 import type { ConsolidationRecord, ProposalRecord, RoundRecord, VersionRecord } from '../../store/meta/schema.js';
@@ -13,14 +13,21 @@ import { consolidationText, isStale, loadConsolidation } from './consolidations.
 
 /** The decision record as git trailers (PRODUCT.md rule 6): the repository alone tells who decided what. */
 export function decisionTrailers(r: RoundRecord, c: ConsolidationRecord): Trailers {
-  const t = r.tally!;
+  const t = fullTally(r.tally!);
+  const cond = r.conditions ?? NO_CONDITIONS;
+  const counts = (g: GroupTally) => `approve=${g.approve} object=${g.object} abstain=${g.abstain} not-voted=${g.notVoted}`;
+  const groups = Object.entries(t.groups);
   return [
     ['Ratify-Consolidation', String(c.id)],
     ['Ratify-Round', String(r.id)],
     ['Ratify-Rule', r.rule],
     ['Ratify-Quorum', String(bpToQuorum(r.quorumBp))],
+    ['Ratify-Record', r.record ?? 'named'],
+    ['Ratify-Conditions', [cond.eachGroupTakesPart ? 'each-group-takes-part' : '', cond.ruleWithinEachGroup ? 'rule-within-each-group' : ''].filter(Boolean).join(' ') || 'none'],
     ['Ratify-Result', r.result!],
-    ['Ratify-Tally', `approve=${t.approve} object=${t.object} abstain=${t.abstain} not-voted=${t.notVoted}`],
+    ['Ratify-Tally', counts(t)],
+    ['Ratify-Recused', String(t.recused)],
+    ...(groups.length ? [['Ratify-Groups', groups.map(([slug, g]) => `${slug} ${counts(g)} recused=${g.recused}`).join('; ')] as [string, string]] : []),
     ['Ratify-Electorate', String(r.electorate.length)],
     ['Ratify-Closed', r.closedAt!],
     ['Ratify-Proposals', c.proposals.join(', ')],

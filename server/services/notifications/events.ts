@@ -1,6 +1,7 @@
 import * as mail from '../../domain/mail.js';
-import { bpToQuorum } from '../../domain/round.js';
-import type { BallotRecord, CommentRecord, ConsolidationRecord, ProposalRecord, RoundRecord, VersionRecord } from '../../store/meta/schema.js';
+import { bpToQuorum, conditionWords, fullTally } from '../../domain/round.js';
+import type { BallotRecord, CommentRecord, ConsolidationRecord, ProposalRecord, RecusalEntry, RoundRecord, VersionRecord } from '../../store/meta/schema.js';
+import { receiptOf } from '../rounds/decision.js';
 import type { Ctx } from '../context.js';
 import { mergePuts, toList, toPerson, type Puts } from './queue.js';
 
@@ -63,8 +64,53 @@ export function roundOpenedMails(ctx: Ctx, r: RoundRecord): Puts {
 
 export function roundClosedMails(ctx: Ctx, r: RoundRecord): Puts {
   if (!r.result || !r.tally) return {};
-  const m = mail.roundClosed(site(ctx), roundInfo(ctx, r), { result: r.result, tally: r.tally, electorate: r.electorate.length });
+  const m = mail.roundClosed(site(ctx), roundInfo(ctx, r), {
+    result: r.result,
+    tally: fullTally(r.tally),
+    electorate: r.electorate.length,
+    failedCondition: r.failedCondition ? conditionWords(r.failedCondition, stakeholderName(ctx, r.failedCondition.group)) : null,
+    groupNames: Object.fromEntries(Object.keys(r.tally.groups ?? {}).map((g) => [g, stakeholderName(ctx, g)])),
+  });
   return toList(ctx, m, 'round.closed', `${ctx.mail.baseUrl}/rounds/${r.id}`);
+}
+
+const stakeholderName = (ctx: Ctx, slug: string) => ctx.meta.get('stakeholders', slug)?.name ?? slug;
+
+/** The receipt of a ballot a member cast themselves (always sent). */
+export function ballotReceiptMails(ctx: Ctx, r: RoundRecord, b: BallotRecord): Puts {
+  const u = ctx.meta.get('users', b.voterId);
+  if (!u) return {};
+  const m = mail.ballotReceipt(
+    site(ctx),
+    roundInfo(ctx, r),
+    { id: b.id, name: u.name, position: b.position, reason: b.reason, receipt: receiptOf(r, u.id), unnamed: r.record === 'unnamed', named: !!b.named },
+    u.id,
+  );
+  return toPerson(ctx, u, m, 'round.ballot_receipt', `${ctx.mail.baseUrl}/rounds/${r.id}`, true);
+}
+
+/** The notice of a recusal recorded or withdrawn, to the member concerned (always sent). */
+export function recusalMails(ctx: Ctx, r: RoundRecord, x: RecusalEntry, kind: 'recorded' | 'withdrawn'): Puts {
+  const u = ctx.meta.get('users', x.voterId);
+  if (!u) return {};
+  const seq = `${kind === 'recorded' ? 'r' : 'w'}${Date.parse(x.at)}${kind === 'withdrawn' ? `-${ctx.clock().getTime()}` : ''}`;
+  const m = mail.recusalNotice(
+    site(ctx),
+    roundInfo(ctx, r),
+    { name: u.name, reason: x.reason, kind, recordedBy: x.recordedBy !== null ? userName(ctx, x.recordedBy) : null, note: x.note ?? '', seq },
+    u.id,
+  );
+  return toPerson(ctx, u, m, `round.recusal_${kind}`, `${ctx.mail.baseUrl}/rounds/${r.id}`, true);
+}
+
+/** A cancelled round: every elector who was asked to vote is told, with the reason. */
+export function roundCancelledMails(ctx: Ctx, r: RoundRecord): Puts {
+  const info = roundInfo(ctx, r);
+  const parts = r.electorate.map((id) => {
+    const u = ctx.meta.get('users', id);
+    return u ? toPerson(ctx, u, mail.roundCancelled(site(ctx), info, r.cancelReason ?? '', u.name, u.id), 'round.cancelled', `${ctx.mail.baseUrl}/rounds/${r.id}`, true) : {};
+  });
+  return mergePuts(...parts);
 }
 
 /** The personal notice to a member whose ballot was recorded on their behalf (always sent). */

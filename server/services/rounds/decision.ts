@@ -1,15 +1,40 @@
+import { createHash, createHmac } from 'node:crypto';
 import { notFound } from '../../domain/errors.js';
-import { countedBallots } from '../../domain/round.js';
+import { countedBallots, votingElectors } from '../../domain/round.js';
 import type { BallotRecord, RoundRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { getVersion } from '../readDocuments.js';
-import { ballotsOf } from './rounds.js';
+import { ballotsOf, electorateOf } from './rounds.js';
 
-/** Every cast of a round, oldest first, each marked counted or replaced. */
-export function ballotRecord(ctx: Ctx, r: RoundRecord): (BallotRecord & { counted: boolean })[] {
+/** Every cast of a round, oldest first, each marked counted or replaced (a recused member's ballot does not count). */
+export function ballotRecord(ctx: Ctx, r: RoundRecord): (BallotRecord & { counted: boolean; notCounted: 'replaced' | 'recused' | null; receipt: string })[] {
   const all = ballotsOf(ctx, r.id);
-  const counted = new Set([...countedBallots(all, r.electorate).values()].map((b) => b.id));
-  return all.map((b) => ({ ...b, counted: counted.has(b.id) }));
+  const counted = new Set([...countedBallots(all, votingElectors(electorateOf(r))).values()].map((b) => b.id));
+  const latest = new Map(all.map((b) => [b.voterId, b.id]));
+  return all.map((b) => ({
+    ...b,
+    counted: counted.has(b.id),
+    // Why a cast does not count: a later ballot replaced it, or the voter stood aside.
+    notCounted: counted.has(b.id) ? null : latest.get(b.voterId) !== b.id ? 'replaced' : 'recused',
+    receipt: receiptOf(r, b.voterId),
+  }));
+}
+
+/** Letters and digits that cannot be mistaken for one another when read aloud or copied (Crockford's base 32). */
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A voter's receipt in a round: 8 characters of an HMAC of the round and the voter under the
+ * round's secret key. The voter sees it; the public record lists ballots by it, so each member
+ * can check their ballot was counted as cast without anyone else learning how they voted.
+ * (Rounds opened before receipts existed derive their key from the round itself.)
+ */
+export function receiptOf(r: RoundRecord, voterId: number): string {
+  const key = r.receiptKey ?? createHash('sha256').update(`round-${r.id}:${r.commit}:${r.openedAt}`).digest('hex');
+  const mac = createHmac('sha256', key).update(`${r.id}:${voterId}`).digest();
+  let out = '';
+  for (let i = 0; i < 8; i++) out += ALPHABET[mac[i] & 31];
+  return out;
 }
 
 /** The round that approved a published version (public: decision records are public). */

@@ -3,15 +3,32 @@ import { absent, conflict, forbidden, invalid } from '../../domain/errors.js';
 import { hasConflictMarkers } from '../../domain/merge.js';
 import { MAX_CANCEL_REASON, MAX_RECORD_NOTE } from '../../domain/limits.js';
 import { authorize } from '../../domain/policy.js';
-import { checkPosition, checkRule, everyoneVoted, isDue, isReminderDue, mayRecordFor, quorumToBp, result, tally } from '../../domain/round.js';
-import type { BallotRecord, RoundRecord, SubjectRef } from '../../store/meta/schema.js';
+import {
+  checkConditions,
+  checkPosition,
+  checkRecord,
+  checkRule,
+  decide,
+  everyoneVoted,
+  fullTally,
+  isDue,
+  isReminderDue,
+  mayRecordFor,
+  quorumToBp,
+  tally,
+  type Electorate,
+  type Tally,
+} from '../../domain/round.js';
+import type { BallotRecord, RecusalEntry, RoundRecord, SubjectRef, UserRecord } from '../../store/meta/schema.js';
+import { getRoundSettings } from '../settings/roundSettings.js';
+import { randomBytes } from 'node:crypto';
 import type { Ctx } from '../context.js';
 import { consolidationText, isStale, loadConsolidation } from '../consolidations/consolidations.js';
 import { loadProposalFor } from '../proposals/access.js';
 import { proposalText } from '../proposals/read.js';
 import { findUserByEmail } from '../accounts/users.js';
 import { mergePuts } from '../notifications/queue.js';
-import { ballotRecordedMails, reminderMails, roundClosedMails, roundOpenedMails } from '../notifications/events.js';
+import { ballotReceiptMails, ballotRecordedMails, recusalMails, reminderMails, roundCancelledMails, roundClosedMails, roundOpenedMails } from '../notifications/events.js';
 
 /** An ISO 8601 date-time with its zone (Z or ±hh:mm): a deadline must not depend on the server's time zone. */
 const DEADLINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -65,7 +82,17 @@ function clearOpen(ctx: Ctx, r: RoundRecord) {
  * Open a round on one exact revision: the electorate is everyone holding the member role
  * (and not disabled) now; the text is frozen until the round closes or is cancelled.
  */
-export async function openRound(ctx: Ctx, actor: Actor | null, input: { subject: unknown; rule: unknown; quorum: unknown; closesAt: unknown }): Promise<RoundRecord> {
+export interface OpenRoundInput {
+  subject: unknown;
+  rule: unknown;
+  quorum: unknown;
+  closesAt: unknown;
+  /** "named" | "unnamed"; the site's default when absent. */
+  record?: unknown;
+  conditions?: unknown;
+}
+
+export async function openRound(ctx: Ctx, actor: Actor | null, input: OpenRoundInput): Promise<RoundRecord> {
   authorize(actor, 'round.manage');
   const s = input.subject as { type?: unknown; id?: unknown } | undefined;
   if (!s || typeof s !== 'object' || (s.type !== 'proposal' && s.type !== 'consolidation') || !Number.isInteger(s.id) || (s.id as number) < 1) {
@@ -75,13 +102,16 @@ export async function openRound(ctx: Ctx, actor: Actor | null, input: { subject:
   const rule = checkRule(input.rule);
   const quorumBp = quorumToBp(input.quorum);
   const closesAt = checkDeadline(ctx, input.closesAt);
+  const record = checkRecord(input.record, getRoundSettings(ctx).defaultRecord);
+  const conditions = checkConditions(input.conditions);
   return ctx.subjects.run(lockKey(subject), async () => {
     const sub = await subjectForRound(ctx, actor, subject);
-    const electorate = ctx.meta
+    const members: UserRecord[] = ctx.meta
       .all('users')
       .filter((u) => !u.disabled && u.roles.includes('member'))
-      .map((u) => u.id)
-      .sort((a, b) => a - b);
+      .sort((a, b) => a.id - b.id);
+    const electorate = members.map((u) => u.id);
+    const stakeholderOf = Object.fromEntries(members.filter((u) => u.stakeholder).map((u) => [String(u.id), u.stakeholder!]));
     const now = ctx.clock().toISOString();
     const round: RoundRecord = {
       id: ctx.meta.nextId('rounds'),
@@ -101,6 +131,11 @@ export async function openRound(ctx: Ctx, actor: Actor | null, input: { subject:
       closedAt: null,
       closedBy: null,
       cancelReason: null,
+      record,
+      conditions,
+      stakeholderOf,
+      recusals: [],
+      receiptKey: randomBytes(16).toString('hex'),
       // A round opened inside the reminder window: the invitation is the reminder.
       remindedAt: Date.parse(closesAt) - ctx.mail.reminderHours * 3_600_000 <= ctx.clock().getTime() ? now : null,
     };
@@ -121,7 +156,18 @@ export function ballotsOf(ctx: Ctx, roundId: number): BallotRecord[] {
     .sort((a, b) => a.id - b.id);
 }
 
-export const currentTally = (ctx: Ctx, r: RoundRecord) => r.tally ?? tally(ballotsOf(ctx, r.id), r.electorate);
+/** Who votes in the round, in which stakeholder group, and who has stood aside. */
+export const electorateOf = (r: RoundRecord): Electorate => ({
+  ids: r.electorate,
+  groupOf: Object.fromEntries(Object.entries(r.stakeholderOf ?? {}).map(([id, g]) => [Number(id), g])),
+  recused: (r.recusals ?? []).map((x) => x.voterId),
+});
+
+/** The tally at the close, or as it stands while the round is open. */
+export const currentTally = (ctx: Ctx, r: RoundRecord): Tally => (r.tally ? fullTally(r.tally) : tally(ballotsOf(ctx, r.id), electorateOf(r)));
+
+/** The round's decision as it stands (what closing now would give). */
+export const currentDecision = (ctx: Ctx, r: RoundRecord) => decide(r, ballotsOf(ctx, r.id), electorateOf(r));
 
 /**
  * Cast (or change) a ballot. Only the electorate; an objection needs a reason; nothing after
@@ -142,7 +188,7 @@ export async function castBallot(ctx: Ctx, actor: Actor | null, roundId: number,
       actor: actor!.email,
       at: ctx.clock(),
       events: [{ action: b.recordedBy ? 'ballot.recorded' : 'ballot.cast', subject: `round/${roundId}` }],
-      puts: mergePuts({ ballots: { [b.id]: b } }, b.recordedBy ? ballotRecordedMails(ctx, r, b) : {}),
+      puts: mergePuts({ ballots: { [b.id]: b } }, b.recordedBy ? ballotRecordedMails(ctx, r, b) : ballotReceiptMails(ctx, r, b)),
     });
     return b;
   });
@@ -155,6 +201,8 @@ export interface BallotInput {
   voter?: unknown;
   /** With `voter`: where and how the member voted. */
   note?: unknown;
+  /** In an unnamed round: name this voter in the public record. */
+  named?: unknown;
 }
 
 /**
@@ -173,32 +221,105 @@ export function previewBallot(ctx: Ctx, actor: Actor | null, roundId: number, in
 /** The checks every ballot passes (one home for "may this ballot be cast or recorded"), as the ballot it would be. */
 function draftBallot(ctx: Ctx, actor: Actor | null, r: RoundRecord, input: BallotInput): Omit<BallotRecord, 'id'> {
   const { position, reason } = checkPosition(input.position, input.reason);
-  let voterId = actor!.id;
-  let recordedBy: number | null = null;
-  let note = '';
-  if (input.voter !== undefined && input.voter !== null) {
-    authorize(actor, 'ballot.record');
-    const v = typeof input.voter === 'string' && input.voter ? findUserByEmail(ctx, input.voter) : undefined;
-    if (!v) throw invalid('invalid_voter', 'Name the voter by the e-mail of their account.');
-    note = typeof input.note === 'string' ? input.note.trim() : '';
-    if (!note || note.length > MAX_RECORD_NOTE) throw invalid('note_required', 'Say where and how the member voted (up to 2000 characters), e.g. "by show of hands at the meeting of 12 Sept".');
-    voterId = v.id;
-    recordedBy = actor!.id;
-  }
+  if (input.named !== undefined && input.named !== null && typeof input.named !== 'boolean') throw invalid('invalid_named', 'named is true or false.');
+  const named = input.named === true;
+  const { voterId, recordedBy, note } = whoActs(ctx, actor, r, input, 'ballot');
   if (r.state !== 'open') throw conflict('round_not_open', `This round is ${r.state}: no more ballots.`);
-  if (!r.electorate.includes(voterId)) {
-    throw forbidden('not_in_electorate', recordedBy ? "That person is not in this round's electorate." : "You are not in this round's electorate (the members when it opened).");
+  if ((r.recusals ?? []).some((x) => x.voterId === voterId)) {
+    throw conflict('recused', recordedBy ? 'This member has recused themselves from this round.' : 'You have recused yourself from this round: withdraw the recusal to vote.');
   }
   if (recordedBy !== null && !mayRecordFor(ballotsOf(ctx, r.id).filter((c) => c.voterId === voterId))) {
     throw conflict('voter_has_voted', 'This member has cast their own ballot in this round; a recorded ballot never replaces it.');
   }
-  return { round: r.id, voterId, position, reason, castAt: ctx.clock().toISOString(), recordedBy, ...(note ? { note } : {}) };
+  return { round: r.id, voterId, position, reason, castAt: ctx.clock().toISOString(), recordedBy, ...(note ? { note } : {}), ...(named ? { named } : {}) };
+}
+
+/**
+ * Who a ballot or recusal is for: the actor, or (with `voter` and a `note`) a member on whose
+ * behalf the secretariat — or the chair, if the settings allow — records it. The member must be
+ * in the round's electorate.
+ */
+function whoActs(ctx: Ctx, actor: Actor | null, r: RoundRecord, input: { voter?: unknown; note?: unknown }, what: 'ballot' | 'recusal') {
+  let voterId = actor!.id;
+  let recordedBy: number | null = null;
+  let note = '';
+  if (input.voter !== undefined && input.voter !== null) {
+    authorize(actor, 'ballot.record', { kind: 'proxy', chairMayRecord: getRoundSettings(ctx).chairMayRecord });
+    const v = typeof input.voter === 'string' && input.voter ? findUserByEmail(ctx, input.voter) : undefined;
+    if (!v) throw invalid('invalid_voter', 'Name the voter by the e-mail of their account.');
+    note = typeof input.note === 'string' ? input.note.trim() : '';
+    if (!note || note.length > MAX_RECORD_NOTE) {
+      throw invalid('note_required', `Say where and how the member ${what === 'ballot' ? 'voted' : 'asked to stand aside'} (up to 2000 characters), e.g. "at the meeting of 12 Sept".`);
+    }
+    voterId = v.id;
+    recordedBy = actor!.id;
+  }
+  if (!r.electorate.includes(voterId)) {
+    throw forbidden('not_in_electorate', recordedBy ? "That person is not in this round's electorate." : "You are not in this round's electorate (the members when it opened).");
+  }
+  return { voterId, recordedBy, note };
+}
+
+export interface RecusalInput {
+  reason?: unknown;
+  voter?: unknown;
+  note?: unknown;
+}
+
+/**
+ * An elector stands aside (a conflict of interest): they cannot vote, a ballot they cast
+ * stops counting, and they are out of the electorate for the quorum and the rule. Recusals
+ * are always named, with the reason. The secretariat may record one on a member's behalf.
+ */
+export async function recuse(ctx: Ctx, actor: Actor | null, roundId: number, input: RecusalInput): Promise<RecusalEntry> {
+  const r0 = loadRound(ctx, actor, roundId);
+  authorize(actor, 'ballot.cast');
+  const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
+  if (!reason || reason.length > MAX_CANCEL_REASON) throw invalid('reason_required', 'Say why you stand aside (up to 2000 characters); recusals are in the public record.');
+  return ctx.subjects.run(lockKey(r0.subject), async () => {
+    await closeIfDue(ctx, roundId);
+    const r = ctx.meta.get('rounds', roundId)!;
+    const { voterId, recordedBy, note } = whoActs(ctx, actor, r, input, 'recusal');
+    if (r.state !== 'open') throw conflict('round_not_open', `This round is ${r.state}.`);
+    if ((r.recusals ?? []).some((x) => x.voterId === voterId)) throw conflict('already_recused', 'This member has already recused themselves from this round.');
+    const entry: RecusalEntry = { voterId, reason, at: ctx.clock().toISOString(), recordedBy, ...(note ? { note } : {}) };
+    const next: RoundRecord = { ...r, recusals: [...(r.recusals ?? []), entry] };
+    await ctx.meta.write({
+      actor: actor!.email,
+      at: ctx.clock(),
+      events: [{ action: 'round.recused', subject: `round/${r.id}` }],
+      puts: mergePuts({ rounds: { [r.id]: next } }, recusalMails(ctx, next, entry, 'recorded')),
+    });
+    return entry;
+  });
+}
+
+/** Withdraw a recusal before the close: the member votes again (a ballot they had cast counts again). */
+export async function withdrawRecusal(ctx: Ctx, actor: Actor | null, roundId: number, input: { voter?: unknown; note?: unknown }): Promise<RoundRecord> {
+  const r0 = loadRound(ctx, actor, roundId);
+  authorize(actor, 'ballot.cast');
+  return ctx.subjects.run(lockKey(r0.subject), async () => {
+    await closeIfDue(ctx, roundId);
+    const r = ctx.meta.get('rounds', roundId)!;
+    const { voterId } = whoActs(ctx, actor, r, input, 'recusal');
+    if (r.state !== 'open') throw conflict('round_not_open', `This round is ${r.state}.`);
+    const entry = (r.recusals ?? []).find((x) => x.voterId === voterId);
+    if (!entry) throw conflict('not_recused', 'There is no recusal to withdraw.');
+    const next: RoundRecord = { ...r, recusals: (r.recusals ?? []).filter((x) => x.voterId !== voterId) };
+    await ctx.meta.write({
+      actor: actor!.email,
+      at: ctx.clock(),
+      events: [{ action: 'round.recusal_withdrawn', subject: `round/${r.id}` }],
+      puts: mergePuts({ rounds: { [r.id]: next } }, recusalMails(ctx, next, entry, 'withdrawn')),
+    });
+    return next;
+  });
 }
 
 /** Close with the result, as of `at` (the deadline for automatic closes). Callers hold the subject lock. */
 async function closeNow(ctx: Ctx, r: RoundRecord, at: string, by: Actor | null): Promise<RoundRecord> {
-  const t = tally(ballotsOf(ctx, r.id), r.electorate);
-  const closed: RoundRecord = { ...r, state: 'closed', tally: t, result: result(r.rule, r.quorumBp, r.electorate.length, t), closedAt: at, closedBy: by?.id ?? null };
+  const d = decide(r, ballotsOf(ctx, r.id), electorateOf(r));
+  const closed: RoundRecord = { ...r, state: 'closed', tally: d.tally, result: d.result, failedCondition: d.failedCondition, closedAt: at, closedBy: by?.id ?? null };
   await ctx.meta.write({
     actor: by?.email ?? null,
     at: ctx.clock(),
@@ -222,7 +343,7 @@ export async function closeRound(ctx: Ctx, actor: Actor | null, roundId: number)
     if (r.state !== 'open') throw conflict('round_not_open', `This round is already ${r.state}.`);
     // At or after the deadline the chair may close it (as of the deadline), whoever voted.
     if (isDue(r, ctx.clock())) return closeNow(ctx, r, r.closesAt, actor);
-    if (!everyoneVoted(tally(ballotsOf(ctx, r.id), r.electorate))) {
+    if (!everyoneVoted(tally(ballotsOf(ctx, r.id), electorateOf(r)))) {
       throw conflict('not_everyone_voted', 'Before the deadline a round can be closed only once every eligible member has voted.');
     }
     return closeNow(ctx, r, ctx.clock().toISOString(), actor);
@@ -258,7 +379,7 @@ export async function cancelRound(ctx: Ctx, actor: Actor | null, roundId: number
       actor: actor!.email,
       at: ctx.clock(),
       events: [{ action: 'round.cancelled', subject: `round/${r.id}` }],
-      puts: { rounds: { [r.id]: next }, ...clearOpen(ctx, r) },
+      puts: mergePuts({ rounds: { [r.id]: next }, ...clearOpen(ctx, r) }, roundCancelledMails(ctx, next)),
     });
     return next;
   });
@@ -278,7 +399,8 @@ export async function sweepRounds(ctx: Ctx): Promise<number> {
     await ctx.subjects.run(lockKey(r0.subject), async () => {
       const r = ctx.meta.get('rounds', r0.id)!;
       if (r.state !== 'open' || r.remindedAt) return;
-      const voted = new Set(ballotsOf(ctx, r.id).map((b) => b.voterId));
+      // Those who voted and those who stood aside are not reminded.
+      const voted = new Set([...ballotsOf(ctx, r.id).map((b) => b.voterId), ...(r.recusals ?? []).map((x) => x.voterId)]);
       await ctx.meta.write({
         actor: null,
         at: ctx.clock(),

@@ -8,6 +8,13 @@ export interface GroupRecord {
   createdAt: string;
 }
 
+/** A stakeholder group of the committee (governments, civil society, …), distinct from working groups. */
+export interface StakeholderRecord {
+  slug: string;
+  name: string;
+  createdAt: string;
+}
+
 export interface DocumentRecord {
   slug: string;
   title: string;
@@ -45,6 +52,8 @@ export interface UserRecord {
   totp: { secret: string; enabled: boolean; lastStep: number; recovery: string[] } | null;
   /** How the person gets non-essential messages (ballot invitations and reminders always go). */
   notify?: 'immediate' | 'digest' | 'none';
+  /** The stakeholder group the member belongs to (slug in `stakeholders`), if any. */
+  stakeholder?: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -146,10 +155,41 @@ export interface RoundRecord {
   /** The users holding the member role (and not disabled) when it opened. */
   electorate: number[];
   result: 'passed' | 'failed' | 'no-quorum' | null;
-  tally: { approve: number; object: number; abstain: number; notVoted: number } | null;
+  /** The counts at the close (`recused` and `groups` absent on rounds closed before they existed). */
+  tally: StoredTally | null;
+  /** When the rule held but a condition did not: which, and in which stakeholder group. */
+  failedCondition?: { kind: 'eachGroupTakesPart' | 'ruleWithinEachGroup'; group: string } | null;
   closedAt: string | null;
   closedBy: number | null;
   cancelReason: string | null;
+  /** How the record names voters (absent on rounds opened before the choice existed: named). */
+  record?: 'named' | 'unnamed';
+  /** Conditions added to the rule, per stakeholder group (absent: none). */
+  conditions?: { eachGroupTakesPart: boolean; ruleWithinEachGroup: boolean };
+  /** Each elector's stakeholder group when the round opened, by user id (electors without one are absent). */
+  stakeholderOf?: Record<string, string>;
+  /** Electors who stood aside, with their reason (always named); a withdrawn recusal is removed. */
+  recusals?: RecusalEntry[];
+  /** The key of this round's ballot receipts (random, never shown). */
+  receiptKey?: string;
+}
+
+export interface StoredTally {
+  approve: number;
+  object: number;
+  abstain: number;
+  notVoted: number;
+  recused?: number;
+  groups?: Record<string, { approve: number; object: number; abstain: number; notVoted: number; recused: number }>;
+}
+
+export interface RecusalEntry {
+  voterId: number;
+  reason: string;
+  at: string;
+  /** Who recorded it on the member's behalf, with where and how the member said so. */
+  recordedBy: number | null;
+  note?: string;
 }
 
 export interface BallotRecord {
@@ -163,6 +203,8 @@ export interface BallotRecord {
   recordedBy: number | null;
   /** For a recorded ballot: where and how the member voted (shown in the record). */
   note?: string | null;
+  /** In an unnamed round: the voter asked to be named in the public record. */
+  named?: boolean;
 }
 
 /** One outgoing message, queued in the same store write as the event that caused it. */
@@ -212,6 +254,17 @@ export interface SecuritySettings {
   requireTotpFor: ('chair' | 'secretariat')[];
 }
 
+/** How rounds are held unless a round says otherwise (the secretariat's choice). */
+export interface RoundSettings {
+  /** The record a new round keeps when its opener does not choose. */
+  defaultRecord: 'named' | 'unnamed';
+  /** Whether the chair, as well as the secretariat, may record ballots on members' behalf. */
+  chairMayRecord: boolean;
+}
+
+/** The settings records, keyed `security` and `rounds`. */
+export type SettingsRecord = Partial<SecuritySettings & RoundSettings>;
+
 /** Singleton settings: whether the seed ran, and how far the version index has read `main`. */
 export interface SystemRecord {
   seeded?: boolean;
@@ -227,7 +280,7 @@ export interface Collections {
   system: SystemRecord;
   users: UserRecord;
   tokens: TokenRecord;
-  settings: SecuritySettings;
+  settings: SettingsRecord;
   proposals: ProposalRecord;
   revisions: RevisionRecord;
   comments: CommentRecord;
@@ -237,6 +290,7 @@ export interface Collections {
   mails: MailRecord;
   digestItems: DigestItemRecord;
   linkTokens: LinkTokenRecord;
+  stakeholders: StakeholderRecord;
 }
 
 export const revisionKey = (s: SubjectRef, n: number) => `${s.type}/${s.id}/${n}`;
