@@ -6,6 +6,7 @@ import { addGroup } from '../../services/addGroup.js';
 import { updateDocument } from '../../services/documents/updateDocument.js';
 import { listDocuments } from '../../services/readDocuments.js';
 import { getSecuritySettings, setSecuritySettings, TOTP_ROLES } from '../../services/settings/securitySettings.js';
+import { getRoundSettings, setRoundSettings } from '../../services/settings/roundSettings.js';
 import type { UserRecord } from '../../store/meta/schema.js';
 import { parse, PositiveInt } from '../validate.js';
 import { allow, groupName, orShowAdmin, sortedGroups, type AdminShow } from './adminCommon.js';
@@ -173,6 +174,31 @@ export function adminPages(ctx: Ctx): Router {
         done(req, res, '/admin/security', 'The security settings were saved.');
       },
       { requireTotpFor },
+    );
+  });
+
+  // ── Rounds: the default record and who may record ballots on members' behalf ──
+  const showRounds: AdminShow = (req, res, extra = {}) => {
+    page(res, 'admin/rounds', { title: 'Rounds', section: 'rounds', settings: getRoundSettings(ctx), error: null, errorCode: null, notice: takeNotice(req), ...extra });
+  };
+
+  r.get('/admin/rounds', (req, res) => {
+    allow(req, 'settings.manage');
+    showRounds(req, res);
+  });
+
+  r.post('/admin/rounds', (req, res) => {
+    allow(req, 'settings.manage');
+    const typed = { defaultRecord: field(req, 'defaultRecord'), chairMayRecord: field(req, 'chairMayRecord') === 'yes' };
+    return orShowAdmin(
+      req,
+      res,
+      showRounds,
+      async () => {
+        await setRoundSettings(ctx, req.actor!, typed);
+        done(req, res, '/admin/rounds', 'The round settings were saved.');
+      },
+      { settings: typed },
     );
   });
 

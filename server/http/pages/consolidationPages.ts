@@ -24,7 +24,7 @@ import { changeCounts } from '../presenters/changeCounts.js';
 import { commentsHtml, proposalItem, TEXT_UNDER, threadsOf } from '../presenters/proposalView.js';
 import type { Renderer } from '../render/renderer.js';
 import { attributeBlocks, consolidationView } from '../presenters/consolidationView.js';
-import { deadlineFromLocal, quorumFromPercent, roundFormLocals } from '../presenters/roundForm.js';
+import { openRoundInput, roundFormLocals, typedRoundForm } from '../presenters/roundForm.js';
 import { commentPages } from './commentPages.js';
 import { checked, done, field, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
 import { page } from './render.js';
@@ -119,7 +119,7 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
       sources,
       counts: changeCounts(changes),
       threads: threadsOf(ctx, placed, actor, comments).map((t) => t.view),
-      ...roundFormLocals(ctx.clock()),
+      ...roundFormLocals(ctx),
       publishForm: { summary: c.summary },
       comment: { body: '', quote: '', replyTo: null },
       notice: takeNotice(req),
@@ -148,15 +148,10 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     '/consolidations/:id/rounds',
     'round',
     async (req, res, c) => {
-      const round = await openRound(ctx, req.actor ?? null, {
-        subject: { type: 'consolidation', id: c.id },
-        rule: field(req, 'rule'),
-        quorum: quorumFromPercent(field(req, 'quorum')),
-        closesAt: deadlineFromLocal(field(req, 'closesAt')),
-      });
+      const round = await openRound(ctx, req.actor ?? null, { subject: { type: 'consolidation', id: c.id }, ...openRoundInput(typedRoundForm((k) => field(req, k))) });
       done(req, res, `/rounds/${round.id}`, `Round ${round.id} is open. The text is frozen until the round closes or is cancelled.`);
     },
-    (req) => ({ roundForm: { rule: field(req, 'rule'), quorum: field(req, 'quorum'), closesAt: field(req, 'closesAt') } }),
+    (req) => ({ roundForm: typedRoundForm((k) => field(req, k)) }),
   );
 
   consolidationAction('/consolidations/:id/abandon', 'abandon', async (req, res, c) => {

@@ -14,7 +14,7 @@ import { changeCounts } from '../presenters/changeCounts.js';
 import { proposalHead, revisionsView, textView } from '../presenters/proposalView.js';
 import type { Renderer } from '../render/renderer.js';
 import { parse, PositiveInt } from '../validate.js';
-import { deadlineFromLocal, quorumFromPercent, roundFormLocals } from '../presenters/roundForm.js';
+import { openRoundInput, roundFormLocals, typedRoundForm } from '../presenters/roundForm.js';
 import { openRound } from '../../services/rounds/rounds.js';
 import { commentPages } from './commentPages.js';
 import { done, field, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
@@ -90,7 +90,7 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
       error: null,
       errorCode: null,
       errorFor: null,
-      ...roundFormLocals(ctx.clock()),
+      ...roundFormLocals(ctx),
       comment: { body: '', quote: '', replyTo: null },
       text: null,
       changes: null,
@@ -139,17 +139,12 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
   // An in-principle round on one shared proposal.
   r.post('/proposals/:id/rounds', async (req, res) => {
     const p = loadProposal(ctx, req.actor ?? null, idOf(req, 'proposal'));
-    const typed = { rule: field(req, 'rule'), quorum: field(req, 'quorum'), closesAt: field(req, 'closesAt') };
+    const typed = typedRoundForm((k) => field(req, k));
     await orShow(
       res,
-      (extra) => showProposal(req, res, loadProposal(ctx, req.actor ?? null, p.id), {}, { ...roundFormLocals(ctx.clock(), typed), ...extra }),
+      (extra) => showProposal(req, res, loadProposal(ctx, req.actor ?? null, p.id), {}, { ...roundFormLocals(ctx, typed), ...extra }),
       async () => {
-        const round = await openRound(ctx, req.actor ?? null, {
-          subject: { type: 'proposal', id: p.id },
-          rule: typed.rule,
-          quorum: quorumFromPercent(typed.quorum),
-          closesAt: deadlineFromLocal(typed.closesAt),
-        });
+        const round = await openRound(ctx, req.actor ?? null, { subject: { type: 'proposal', id: p.id }, ...openRoundInput(typed) });
         done(req, res, `/rounds/${round.id}`, `Round ${round.id} is open on this proposal. Its text is frozen until the round ends.`);
       },
       'round',

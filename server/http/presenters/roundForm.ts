@@ -1,5 +1,7 @@
 import { invalid } from '../../domain/errors.js';
 import { ruleOptions } from './roundView.js';
+import type { Ctx } from '../../services/context.js';
+import { getRoundSettings } from '../../services/settings/roundSettings.js';
 
 /** A quorum typed as a percentage ("50", "66.67", "50 %") → the fraction the service takes, exactly. */
 export function quorumFromPercent(input: string): number {
@@ -31,11 +33,42 @@ export function suggestedDeadline(now: Date): string {
   return toLocalInput(t.toISOString());
 }
 
+/** What was typed into the "open a round" form. */
+export interface TypedRoundForm {
+  rule: string;
+  quorum: string;
+  closesAt: string;
+  record: string;
+  eachGroupTakesPart: boolean;
+  ruleWithinEachGroup: boolean;
+}
+
+/** The form's fields, read through `field` (the page's form reader). */
+export const typedRoundForm = (field: (name: string) => string): TypedRoundForm => ({
+  rule: field('rule'),
+  quorum: field('quorum'),
+  closesAt: field('closesAt'),
+  record: field('record'),
+  eachGroupTakesPart: field('eachGroupTakesPart') === 'yes',
+  ruleWithinEachGroup: field('ruleWithinEachGroup') === 'yes',
+});
+
+/** The typed form as the service's input (the subject aside). */
+export const openRoundInput = (t: TypedRoundForm) => ({
+  rule: t.rule,
+  quorum: quorumFromPercent(t.quorum),
+  closesAt: deadlineFromLocal(t.closesAt),
+  record: t.record || undefined,
+  conditions: { eachGroupTakesPart: t.eachGroupTakesPart, ruleWithinEachGroup: t.ruleWithinEachGroup },
+});
+
 /** The locals of the "open a round" form (views/rounds/_open_form.ejs). */
-export function roundFormLocals(now: Date, typed?: { rule: string; quorum: string; closesAt: string }) {
+export function roundFormLocals(ctx: Ctx, typed?: TypedRoundForm) {
+  const now = ctx.clock();
   return {
     rules: ruleOptions(),
-    roundForm: typed ?? { rule: 'consensus', quorum: '50', closesAt: suggestedDeadline(now) },
+    hasStakeholders: ctx.meta.all('users').some((u) => u.stakeholder && !u.disabled && u.roles.includes('member')),
+    roundForm: typed ?? { rule: 'consensus', quorum: '50', closesAt: suggestedDeadline(now), record: getRoundSettings(ctx).defaultRecord, eachGroupTakesPart: false, ruleWithinEachGroup: false },
     minDeadline: toLocalInput(now.toISOString()),
   };
 }
