@@ -8,6 +8,16 @@ export interface GroupRecord {
   createdAt: string;
 }
 
+/**
+ * A stakeholder group of the committee (governments, private sector, civil society, technical
+ * community…), keyed by slug. Distinct from the working groups: each member belongs to at most one.
+ */
+export interface StakeholderRecord {
+  slug: string;
+  name: string;
+  createdAt: string;
+}
+
 export interface DocumentRecord {
   slug: string;
   title: string;
@@ -37,6 +47,8 @@ export interface UserRecord {
   name: string;
   roles: ('member' | 'chair' | 'secretariat')[];
   groups: string[];
+  /** The slug of the person's stakeholder group; absent or null: none. */
+  stakeholder?: string | null;
   disabled: boolean;
   /** scrypt hash (never the password); null until the person sets one. */
   passwordHash: string | null;
@@ -222,6 +234,7 @@ export interface SystemRecord {
 
 export interface Collections {
   groups: GroupRecord;
+  stakeholders: StakeholderRecord;
   documents: DocumentRecord;
   versions: VersionRecord;
   system: SystemRecord;
