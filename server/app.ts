@@ -12,6 +12,7 @@ import { publicPages } from './http/pages/publicPages.js';
 import { accountApi } from './http/api/accountApi.js';
 import { proposalsApi } from './http/api/proposalsApi.js';
 import { roundsApi } from './http/api/roundsApi.js';
+import { stakeholdersApi } from './http/api/stakeholdersApi.js';
 import { apiAuth } from './http/middleware/apiAuth.js';
 import { writeLimit } from './http/middleware/writeLimit.js';
 import { requireSignInForWrites } from './http/middleware/requireSignIn.js';
@@ -111,6 +112,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(accountApi(ctx, throttle));
   api.use(proposalsApi(ctx));
   api.use(roundsApi(ctx));
+  api.use(stakeholdersApi(ctx));
   api.use((req, _res, next) => next(notFound('no_such_route', `There is no API route ${req.method} ${req.path}.`)));
   app.use('/api/v1', api);
 

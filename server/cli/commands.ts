@@ -12,6 +12,7 @@ import { importUsers } from '../services/accounts/importUsers.js';
 import { createToken } from '../services/auth/tokens.js';
 import { inviteUser } from '../services/accounts/links.js';
 import { createBackup } from '../store/backup.js';
+import { addStakeholder, listStakeholders, stakeholderFromText } from '../services/stakeholders.js';
 
 /** An admin command as the CLI parsed it: the same shape whether run here or sent to the server. */
 export interface AdminCommand {
@@ -24,12 +25,13 @@ export interface AdminCommand {
 export type Progress = (message: string) => void;
 
 const GroupAdd = z.object({ slug: z.string(), name: z.string() });
+const StakeholderAdd = z.object({ slug: z.string(), name: z.string() });
 const DocumentAdd = z.object({ slug: z.string(), title: z.string(), group: z.string(), file: z.string() });
 const DocumentImport = z.object({ slug: z.string(), title: z.string(), group: z.string(), dir: z.string(), tsv: z.string().optional() });
 
 const list = z.union([z.string(), z.array(z.string())]).optional().transform((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]));
-const UserAdd = z.object({ email: z.string(), name: z.string(), role: list, group: list, password: z.string().optional() });
-const UserSet = z.object({ email: z.string(), role: list, group: list, name: z.string().optional(), enable: z.boolean().optional() });
+const UserAdd = z.object({ email: z.string(), name: z.string(), role: list, group: list, stakeholder: z.string().optional(), password: z.string().optional() });
+const UserSet = z.object({ email: z.string(), role: list, group: list, stakeholder: z.string().optional(), name: z.string().optional(), enable: z.boolean().optional() });
 const UserEmail = z.object({ email: z.string() });
 const UserImport = z.object({ csv: z.string(), invite: z.boolean().optional() });
 const Backup = z.object({ out: z.string().min(1) });
@@ -53,6 +55,8 @@ const readText = async (file: string) => {
 /** Every admin command, calling the same services as the API and the pages. */
 const HANDLERS: Record<string, Handler> = {
   'group add': async (ctx, args) => addGroup(ctx, CLI_ACTOR, parseArgs(GroupAdd, args)),
+  'stakeholder add': async (ctx, args) => addStakeholder(ctx, CLI_ACTOR, parseArgs(StakeholderAdd, args)),
+  'stakeholder list': async (ctx) => listStakeholders(ctx),
   'document add': async (ctx, args, cwd) => {
     const a = parseArgs(DocumentAdd, args);
     const v = await addDocument(ctx, CLI_ACTOR, { ...a, text: await readText(path.resolve(cwd, a.file)) });
@@ -72,11 +76,14 @@ Object.assign(HANDLERS, {
   'user add': async (ctx, args) => {
     const a = parseArgs(UserAdd, args);
     if (a.password === undefined) throw invalid('password_required', 'Give the password on standard input (--password-stdin).');
-    return publicUser(await addUser(ctx, CLI_ACTOR, { email: a.email, name: a.name, roles: a.role, groups: a.group, password: a.password }));
+    const stakeholder = a.stakeholder === undefined ? null : stakeholderFromText(ctx, a.stakeholder);
+    return publicUser(await addUser(ctx, CLI_ACTOR, { email: a.email, name: a.name, roles: a.role, groups: a.group, stakeholder, password: a.password }));
   },
   'user set': async (ctx, args) => {
     const a = parseArgs(UserSet, args);
-    return publicUser(await setUser(ctx, CLI_ACTOR, a.email, { roles: a.role, groups: a.group, name: a.name, enable: a.enable }));
+    // --stakeholder names a group by slug or name; "none" clears it; left out, it stays as it is.
+    const stakeholder = a.stakeholder === undefined ? undefined : stakeholderFromText(ctx, a.stakeholder);
+    return publicUser(await setUser(ctx, CLI_ACTOR, a.email, { roles: a.role, groups: a.group, stakeholder, name: a.name, enable: a.enable }));
   },
   'user import': async (ctx, args, cwd) => {
     const a = parseArgs(UserImport, args);

@@ -71,6 +71,15 @@ const program = new Command('ratify-admin')
 const group = program.command('group').description('working groups and the plenary');
 group.command('add').description('add a group').requiredOption('--slug <slug>', 'short name, e.g. wg-strategy').requiredOption('--name <name>', 'full name').action(run('group add'));
 
+const stakeholder = program.command('stakeholder').description('stakeholder groups (each member belongs to at most one)');
+stakeholder
+  .command('add')
+  .description('add a stakeholder group')
+  .requiredOption('--slug <slug>', 'short name, e.g. civil-society')
+  .requiredOption('--name <name>', 'full name')
+  .action(run('stakeholder add'));
+stakeholder.command('list').description('list the stakeholder groups, by name').action(run('stakeholder list'));
+
 const document = program.command('document').description('governed documents');
 document
   .command('add')
@@ -98,6 +107,7 @@ user
   .requiredOption('--name <name>')
   .option('--role <role>', 'member, chair or secretariat (repeatable)', collect)
   .option('--group <group>', 'working group (repeatable)', collect)
+  .option('--stakeholder <group>', 'stakeholder group, by slug or name')
   .requiredOption('--password-stdin', 'read the password from standard input')
   .action(async (opts: Record<string, unknown>) => {
     const password = await readStdin();
@@ -105,16 +115,17 @@ user
   });
 user
   .command('set')
-  .description('replace roles and/or groups; --enable re-enables a disabled account')
+  .description('replace roles, groups and/or the stakeholder group; --enable re-enables a disabled account')
   .requiredOption('--email <email>')
   .option('--role <role>', 'role (repeatable; replaces all roles)', collect)
   .option('--group <group>', 'group (repeatable; replaces all groups)', collect)
+  .option('--stakeholder <group>', 'stakeholder group, by slug or name; "none" for none')
   .option('--name <name>')
   .option('--enable', 're-enable the account')
   .action(run('user set'));
 user
   .command('import')
-  .description('add accounts from a CSV: email,name,roles,groups (lists separated by ;); each gets an invitation by mail')
+  .description('add accounts from a CSV: email,name,roles,groups[,stakeholder] (lists separated by ;); each gets an invitation by mail')
   .requiredOption('--csv <file>')
   .option('--no-invite', 'do not send invitations')
   .action(run('user import'));

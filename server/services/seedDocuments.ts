@@ -5,9 +5,12 @@ import { SLUG_PATTERN } from '../domain/slug.js';
 import { isInside } from '../store/fsutil.js';
 import { systemIdentity, type Ctx } from './context.js';
 import { publishVersion } from './publishVersion.js';
+import { NO_STAKEHOLDER } from './stakeholders.js';
 
 const Manifest = z.object({
   groups: z.array(z.object({ slug: z.string().regex(SLUG_PATTERN), name: z.string().min(1) })),
+  /** The committee's stakeholder groups (optional: older manifests have none). */
+  stakeholders: z.array(z.object({ slug: z.string().regex(SLUG_PATTERN).refine((s) => s !== NO_STAKEHOLDER, 'means no stakeholder group'), name: z.string().min(1).max(200) })).optional(),
   documents: z.array(
     z.object({
       slug: z.string().regex(SLUG_PATTERN),
@@ -20,8 +23,8 @@ const Manifest = z.object({
 });
 
 /**
- * On a fresh data folder, create the groups and documents that `documents/manifest.json`
- * describes, each document as version 1 by the system identity — exactly once: a crash
+ * On a fresh data folder, create the groups, stakeholder groups and documents that
+ * `documents/manifest.json` describes, each document as version 1 by the system identity — exactly once: a crash
  * half-way is finished at the next start (documents already published are skipped), and after
  * the seed is recorded as done it never runs again.
  */
@@ -34,6 +37,12 @@ export async function seedDocuments(ctx: Ctx, documentsDir: string): Promise<{ s
   );
   if (Object.keys(groups).length) {
     await ctx.meta.write({ actor: null, at, events: Object.keys(groups).map((g) => ({ action: 'group.created', subject: `group/${g}` })), puts: { groups } });
+  }
+  const stakeholders = Object.fromEntries(
+    (manifest.stakeholders ?? []).filter((s) => !ctx.meta.get('stakeholders', s.slug)).map((s) => [s.slug, { slug: s.slug, name: s.name, createdAt: at.toISOString() }]),
+  );
+  if (Object.keys(stakeholders).length) {
+    await ctx.meta.write({ actor: null, at, events: Object.keys(stakeholders).map((s) => ({ action: 'stakeholder.created', subject: `stakeholder/${s}` })), puts: { stakeholders } });
   }
   const seeded: string[] = [];
   for (const d of manifest.documents) {

@@ -94,7 +94,7 @@ describe('the admin CLI on a data folder it owns', () => {
   test('--help lists the commands', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
-    for (const c of ['user', 'group', 'document', 'token', 'backup', 'restore']) expect(top.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+    for (const c of ['user', 'group', 'stakeholder', 'document', 'token', 'backup', 'restore']) expect(top.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
     const user = await cli(['user', '--help']);
     expect(user.code).toBe(0);
     for (const c of ['add', 'set', 'import', 'list', 'disable']) expect(user.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
@@ -196,6 +196,41 @@ describe('the admin CLI on a data folder it owns', () => {
     } finally {
       await t.close();
     }
+  }, 180_000);
+
+  test('stakeholder list: the seeded groups, by name; stakeholder add; refusals by code', async () => {
+    const seeded = ok(await cli(['stakeholder', 'list'])) as { slug: string; name: string }[];
+    expect(seeded.map((s) => s.slug)).toEqual(['civil-society', 'government', 'private-sector', 'technical']);
+    const added = ok(await cli(['stakeholder', 'add', '--slug', 'youth', '--name', 'Youth']));
+    expect(added).toMatchObject({ slug: 'youth', name: 'Youth' });
+    const codes: string[] = [];
+    for (const args of [
+      ['stakeholder', 'add', '--slug', 'youth', '--name', 'Youth again'],
+      ['stakeholder', 'add', '--slug', 'Not A Slug', '--name', 'Bad'],
+    ]) {
+      codes.push(errorOf(await cli(args)));
+    }
+    expect(codes).toEqual(['stakeholder_exists', 'invalid_slug']);
+    const after = ok(await cli(['stakeholder', 'list'])) as { slug: string; name: string }[];
+    expect(after.map((s) => s.slug)).toEqual(['civil-society', 'government', 'private-sector', 'technical', 'youth']);
+    expect(after.find((s) => s.slug === 'youth')!.name).toBe('Youth');
+  }, 180_000);
+
+  test('user set --stakeholder by slug or name; none clears it; an unknown one changes nothing', async () => {
+    expect(ok(await cli(['user', 'set', '--email', 'mem@example.org', '--stakeholder', 'civil-society']))).toMatchObject({ stakeholder: 'civil-society', roles: ['member'] });
+    expect(ok(await cli(['user', 'set', '--email', 'mem@example.org', '--stakeholder', 'Private Sector']))).toMatchObject({ stakeholder: 'private-sector' });
+    expect(errorOf(await cli(['user', 'set', '--email', 'mem@example.org', '--name', 'Renamed', '--stakeholder', 'atlantis']))).toBe('unknown_stakeholder');
+    const list = ok(await cli(['user', 'list'])) as { email: string; name: string; stakeholder: string | null }[];
+    expect(list.find((u) => u.email === 'mem@example.org')).toMatchObject({ name: 'Mia Member', stakeholder: 'private-sector' });
+    expect(ok(await cli(['user', 'set', '--email', 'mem@example.org', '--stakeholder', 'none']))).toMatchObject({ stakeholder: null });
+  }, 180_000);
+
+  test('user add --stakeholder', async () => {
+    const u = ok(await cli(['user', 'add', '--email', 'tech@example.org', '--name', 'Tia Tech', '--stakeholder', 'technical', '--password-stdin'], { stdin: 'tech password here\n' }));
+    expect(u).toMatchObject({ email: 'tech@example.org', stakeholder: 'technical' });
+    expect(errorOf(await cli(['user', 'add', '--email', 'nowhere@example.org', '--name', 'No Where', '--stakeholder', 'atlantis', '--password-stdin'], { stdin: 'nowhere password\n' }))).toBe('unknown_stakeholder');
+    const list = ok(await cli(['user', 'list'])) as { email: string }[];
+    expect(list.map((u) => u.email)).not.toContain('nowhere@example.org');
   }, 180_000);
 });
 

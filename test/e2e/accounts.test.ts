@@ -237,7 +237,8 @@ describe('the secretariat manages accounts through the admin pages', () => {
     await page.waitForURL(`${base}/admin/users`);
     expect(await page.getByRole('status').textContent()).toBe(`${NEW_USER.name} (${NEW_USER.email}) was added.`);
     const row = page.getByRole('table', { name: 'Accounts' }).locator('tbody tr', { has: page.getByRole('link', { name: NEW_USER.name }) });
-    expect(await row.innerText()).toMatch(/nina@example\.org\s+member\s+none\s+active\s+not set\s+off/);
+    // Groups: none; stakeholder group: none.
+    expect(await row.innerText()).toMatch(/nina@example\.org\s+member\s+none\s+none\s+active\s+not set\s+off/);
     // The form is empty again.
     expect(await form.getByLabel('E-mail').inputValue()).toBe('');
     await expectNoAxeViolations(page);
@@ -277,12 +278,30 @@ describe('the secretariat manages accounts through the admin pages', () => {
   });
 
   test('Groups shows the working group with its new member', async () => {
-    await adminNav().getByRole('link', { name: 'Groups' }).click();
+    await adminNav().getByRole('link', { name: 'Groups', exact: true }).click();
     await page.waitForURL(`${base}/admin/groups`);
     const row = page.locator('table.list tbody tr', { hasText: 'wg-strategy' });
     // Tove and now Nina.
     expect(await row.locator('td').nth(2).textContent()).toBe('2');
     await shot(page, 'accounts-14-admin-groups');
+    await expectNoAxeViolations(page);
+  });
+
+  test('puts the new user in a stakeholder group with the select; Stakeholder groups counts them', async () => {
+    await page.goto(newUserUrl);
+    const select = page.getByLabel('Stakeholder group');
+    expect(await select.inputValue()).toBe('');
+    await select.selectOption({ label: 'Civil society' });
+    await page.getByRole('region', { name: 'Name, roles and groups' }).getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL(newUserUrl);
+    expect(await page.getByLabel('Stakeholder group').inputValue()).toBe('civil-society');
+    expect(server.t.ctx.meta.all('users').find((u) => u.email === NEW_USER.email)!.stakeholder).toBe('civil-society');
+    await adminNav().getByRole('link', { name: 'Stakeholder groups' }).click();
+    await page.waitForURL(`${base}/admin/stakeholders`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Stakeholder groups');
+    const row = page.locator('table.list tbody tr', { hasText: 'civil-society' });
+    expect(await row.locator('td').nth(2).textContent()).toBe('1');
+    await shot(page, 'accounts-14b-admin-stakeholders');
     await expectNoAxeViolations(page);
   });
 

@@ -17,7 +17,7 @@ let chair: UserRecord;
 let admin: ReturnType<typeof request.agent>;
 let plain: ReturnType<typeof request.agent>;
 
-const PAGES = ['/admin', '/admin/users', '/admin/users/1', '/admin/groups', '/admin/documents', '/admin/audit', '/admin/security'];
+const PAGES = ['/admin', '/admin/users', '/admin/users/1', '/admin/groups', '/admin/stakeholders', '/admin/documents', '/admin/audit', '/admin/security'];
 
 /** The `_csrf` value of the first form on the page. */
 function csrfIn(html: string): string {
@@ -113,6 +113,7 @@ describe('who may see the admin pages', () => {
       `/admin/users/${member.id}/disable`,
       `/admin/users/${member.id}/enable`,
       '/admin/groups',
+      '/admin/stakeholders',
       '/admin/documents',
       '/admin/documents/terms-of-reference',
       '/admin/security',
@@ -286,6 +287,111 @@ describe('groups', () => {
     const bad = await adminPost('/admin/groups', { slug: 'Bad Slug', name: 'Bad' });
     expect(bad.status).toBe(400);
     expect(alertCode(bad.text)).toBe('invalid_slug');
+  });
+});
+
+describe('stakeholder groups', () => {
+  test('the list shows the seeded groups with their members; the overview links to it', async () => {
+    const res = await admin.get('/admin/stakeholders');
+    expect(res.status).toBe(200);
+    expect(res.text).toMatch(/<code>civil-society<\/code><\/td><td>Civil society<\/td><td>\d+<\/td>/);
+    expect(res.text).toContain('aria-current="page">Stakeholder groups</a>');
+    expect((await admin.get('/admin')).text).toContain('href="/admin/stakeholders"');
+  });
+
+  test('the add form: labelled fields and the CSRF token like its neighbours', async () => {
+    const res = await admin.get('/admin/stakeholders');
+    const form = /<form method="post" action="\/admin\/stakeholders"[\s\S]*?<\/form>/.exec(res.text)![0];
+    expect(form).toMatch(/<input type="hidden" name="_csrf" value="[^"]+">/);
+    for (const id of ['stakeholder-slug', 'stakeholder-name']) {
+      expect(form).toContain(`<label for="${id}">`);
+      expect(form).toContain(`id="${id}"`);
+    }
+  });
+
+  test('add one; a taken slug is 409, a bad slug or name 400, and nothing changes', async () => {
+    const res = await adminPost('/admin/stakeholders', { slug: 'youth', name: 'Youth' });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/admin/stakeholders');
+    expect(t.ctx.meta.get('stakeholders', 'youth')).toMatchObject({ name: 'Youth' });
+    const page = await admin.get('/admin/stakeholders');
+    expect(page.text).toContain('role="status"');
+    expect(page.text).toContain('<code>youth</code>');
+
+    const before = t.ctx.meta.auditLog(1)[0].seq;
+    const taken = await adminPost('/admin/stakeholders', { slug: 'youth', name: 'Other' });
+    expect(taken.status).toBe(409);
+    expect(alertCode(taken.text)).toBe('stakeholder_exists');
+    expect(taken.text).toContain('value="Other"'); // the form keeps what was typed
+    const bad = await adminPost('/admin/stakeholders', { slug: 'Bad Slug', name: 'Bad' });
+    expect(bad.status).toBe(400);
+    expect(alertCode(bad.text)).toBe('invalid_slug');
+    const noName = await adminPost('/admin/stakeholders', { slug: 'fine', name: '' });
+    expect(noName.status).toBe(400);
+    expect(alertCode(noName.text)).toBe('invalid_name');
+    expect(t.ctx.meta.get('stakeholders', 'youth')!.name).toBe('Youth');
+    expect(t.ctx.meta.get('stakeholders', 'fine')).toBeUndefined();
+    expect(t.ctx.meta.auditLog(1)[0].seq).toBe(before);
+  });
+
+  test('a member cannot add one', async () => {
+    const res = await plain.post('/admin/stakeholders').type('form').send({ slug: 'sneaky', name: 'Sneaky', _csrf: await csrf(plain) });
+    expect(res.status).toBe(403);
+    expect(t.ctx.meta.get('stakeholders', 'sneaky')).toBeUndefined();
+  });
+
+  test("a user's stakeholder group: the select on the user page, set, kept, cleared", async () => {
+    const page = await admin.get(`/admin/users/${chair.id}`);
+    expect(page.text).toContain('<label for="stakeholder">Stakeholder group</label>');
+    expect(page.text).toMatch(/<select id="stakeholder" name="stakeholder">\s*<option value="" selected>None<\/option>/);
+
+    const set = await adminPost(`/admin/users/${chair.id}`, { name: 'Cara Chair', roles: 'chair', stakeholder: 'private-sector' });
+    expect(set.status).toBe(303);
+    expect(t.ctx.meta.get('users', chair.id)!.stakeholder).toBe('private-sector');
+    const shown = await admin.get(`/admin/users/${chair.id}`);
+    expect(shown.text).toContain('<option value="private-sector" selected>Private sector</option>');
+    expect((await admin.get('/admin/users')).text).toMatch(/Cara Chair[\s\S]*?<td>Private sector<\/td>/);
+    expect((await admin.get('/admin/stakeholders')).text).toMatch(/<code>private-sector<\/code><\/td><td>Private sector<\/td><td>1<\/td>/);
+
+    // A form without the field (an older page) leaves it as it is.
+    await adminPost(`/admin/users/${chair.id}`, { name: 'Cara Chair', roles: 'chair' });
+    expect(t.ctx.meta.get('users', chair.id)!.stakeholder).toBe('private-sector');
+
+    const cleared = await adminPost(`/admin/users/${chair.id}`, { name: 'Cara Chair', roles: 'chair', stakeholder: '' });
+    expect(cleared.status).toBe(303);
+    expect(t.ctx.meta.get('users', chair.id)!.stakeholder ?? null).toBeNull();
+  });
+
+  test('an unknown stakeholder group is refused with 400 on the user page; nothing changed', async () => {
+    const before = t.ctx.meta.get('users', chair.id);
+    const res = await adminPost(`/admin/users/${chair.id}`, { name: 'Cara Renamed', roles: 'chair', stakeholder: 'atlantis' });
+    expect(res.status).toBe(400);
+    expect(alertCode(res.text)).toBe('unknown_stakeholder');
+    expect(res.text).toContain('value="Cara Renamed"');
+    expect(t.ctx.meta.get('users', chair.id)).toEqual(before);
+  });
+
+  test('add a user with a stakeholder group; an unknown one adds nobody', async () => {
+    const form = (await admin.get('/admin/users')).text;
+    expect(form).toContain('<label for="add-stakeholder">Stakeholder group</label>');
+    const res = await adminPost('/admin/users', { email: 'gov@example.org', name: 'Gus Gov', stakeholder: 'government', password: '' });
+    expect(res.status).toBe(303);
+    expect(findUserByEmail(t.ctx, 'gov@example.org')).toMatchObject({ stakeholder: 'government', roles: ['member'] });
+    const plainAdd = await adminPost('/admin/users', { email: 'nogroup@example.org', name: 'No Group', stakeholder: '', password: '' });
+    expect(plainAdd.status).toBe(303);
+    expect(findUserByEmail(t.ctx, 'nogroup@example.org')!.stakeholder ?? null).toBeNull();
+
+    const before = userCount();
+    const bad = await adminPost('/admin/users', { email: 'bad@example.org', name: 'Bad', stakeholder: 'atlantis', password: '' });
+    expect(bad.status).toBe(400);
+    expect(alertCode(bad.text)).toBe('unknown_stakeholder');
+    expect(userCount()).toBe(before);
+  });
+
+  test('the CSV import takes a stakeholder column (slug or name)', async () => {
+    const res = await adminPost('/admin/users/import', { csv: 'email,name,roles,groups,stakeholder\r\ncs1@example.org,Cee One,member,,Civil Society\r\n' });
+    expect(res.status).toBe(303);
+    expect(findUserByEmail(t.ctx, 'cs1@example.org')!.stakeholder).toBe('civil-society');
   });
 });
 

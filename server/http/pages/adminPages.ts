@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Ctx } from '../../services/context.js';
 import { addDocument } from '../../services/addDocument.js';
 import { addGroup } from '../../services/addGroup.js';
+import { addStakeholder, listStakeholders } from '../../services/stakeholders.js';
 import { updateDocument } from '../../services/documents/updateDocument.js';
 import { listDocuments } from '../../services/readDocuments.js';
 import { getSecuritySettings, setSecuritySettings, TOTP_ROLES } from '../../services/settings/securitySettings.js';
@@ -15,7 +16,7 @@ import { page } from './render.js';
 
 const AuditQuery = z.object({ limit: PositiveInt.pipe(z.number().max(5000, 'must be at most 5000')).optional() });
 
-/** The secretariat's pages: the overview, groups, documents, the audit log and security settings (users: adminUserPages.ts). */
+/** The secretariat's pages: the overview, groups, stakeholder groups, documents, the audit log and security settings (users: adminUserPages.ts). */
 export function adminPages(ctx: Ctx): Router {
   const r = Router();
 
@@ -31,6 +32,7 @@ export function adminPages(ctx: Ctx): Router {
         users: users.filter((u) => !u.disabled).length,
         disabled: users.filter((u) => u.disabled).length,
         groups: ctx.meta.all('groups').length,
+        stakeholders: ctx.meta.all('stakeholders').length,
         documents: listDocuments(ctx).length,
       },
       requireTotpFor: getSecuritySettings(ctx).requireTotpFor,
@@ -72,6 +74,42 @@ export function adminPages(ctx: Ctx): Router {
       async () => {
         const g = await addGroup(ctx, req.actor!, add);
         done(req, res, '/admin/groups', `The group ${g.name} (${g.slug}) was added.`);
+      },
+      { add },
+    );
+  });
+
+  // ── Stakeholder groups ────────────────────────────────────────────────────
+  const showStakeholders: AdminShow = (req, res, extra = {}) => {
+    const users = ctx.meta.all('users').filter((u) => !u.disabled);
+    page(res, 'admin/stakeholders', {
+      title: 'Stakeholder groups',
+      section: 'stakeholders',
+      stakeholders: listStakeholders(ctx).map((s) => ({ ...s, members: users.filter((u) => u.stakeholder === s.slug).length })),
+      without: users.filter((u) => !u.stakeholder).length,
+      add: { slug: '', name: '' },
+      error: null,
+      errorCode: null,
+      notice: takeNotice(req),
+      ...extra,
+    });
+  };
+
+  r.get('/admin/stakeholders', (req, res) => {
+    allow(req, 'group.manage');
+    showStakeholders(req, res);
+  });
+
+  r.post('/admin/stakeholders', (req, res) => {
+    allow(req, 'group.manage');
+    const add = { slug: field(req, 'slug').trim(), name: field(req, 'name') };
+    return orShowAdmin(
+      req,
+      res,
+      showStakeholders,
+      async () => {
+        const s = await addStakeholder(ctx, req.actor!, add);
+        done(req, res, '/admin/stakeholders', `The stakeholder group ${s.name} (${s.slug}) was added.`);
       },
       { add },
     );

@@ -4,14 +4,15 @@ import { absent } from '../../domain/errors.js';
 import type { Ctx } from '../../services/context.js';
 import { importUsers } from '../../services/accounts/importUsers.js';
 import { addUser, disableUser, getUser, listUsers, publicUser, setUser } from '../../services/accounts/users.js';
+import { listStakeholders, stakeholderName } from '../../services/stakeholders.js';
 import type { UserRecord } from '../../store/meta/schema.js';
 import { allow, groupName, orShowAdmin, sortedGroups, type AdminShow } from './adminCommon.js';
-import { checked, done, field, takeNotice, textarea } from './formHelpers.js';
+import { checked, done, field, maybe, takeNotice, textarea } from './formHelpers.js';
 import { page } from './render.js';
 
 const USER_ID = /^[1-9][0-9]{0,8}$/;
 
-/** The secretariat's user pages: the list, adding and importing accounts, one account's roles and groups, disable and enable. */
+/** The secretariat's user pages: the list, adding and importing accounts, one account's roles, groups and stakeholder group, disable and enable. */
 export function adminUserPages(ctx: Ctx): Router {
   const r = Router();
 
@@ -22,14 +23,15 @@ export function adminUserPages(ctx: Ctx): Router {
   };
 
   // ── The list: add, import ─────────────────────────────────────────────────
-  const emptyAdd = { email: '', name: '', roles: ['member'], groups: [] as string[] };
+  const emptyAdd = { email: '', name: '', roles: ['member'], groups: [] as string[], stakeholder: '' };
   const showUsers: AdminShow = (req, res, extra = {}) =>
     page(res, 'admin/users', {
       title: 'Users',
       section: 'users',
-      users: listUsers(ctx).map((u) => ({ ...publicUser(u), groupNames: u.groups.map((g) => groupName(ctx, g)) })),
+      users: listUsers(ctx).map((u) => ({ ...publicUser(u), groupNames: u.groups.map((g) => groupName(ctx, g)), stakeholderName: stakeholderName(ctx, u.stakeholder) })),
       roles: ROLES,
       groups: sortedGroups(ctx),
+      stakeholders: listStakeholders(ctx),
       add: emptyAdd,
       csv: '',
       error: null,
@@ -45,14 +47,15 @@ export function adminUserPages(ctx: Ctx): Router {
 
   r.post('/admin/users', (req, res) => {
     allow(req, 'user.manage');
-    const input = { email: field(req, 'email'), name: field(req, 'name'), roles: checked(req, 'roles'), groups: checked(req, 'groups') };
+    const input = { email: field(req, 'email'), name: field(req, 'name'), roles: checked(req, 'roles'), groups: checked(req, 'groups'), stakeholder: field(req, 'stakeholder') };
     const password = field(req, 'password');
     return orShowAdmin(
       req,
       res,
       showUsers,
       async () => {
-        const u = await addUser(ctx, req.actor!, { ...input, password: password === '' ? undefined : password });
+        // The select's empty choice is "none".
+        const u = await addUser(ctx, req.actor!, { ...input, stakeholder: input.stakeholder || null, password: password === '' ? undefined : password });
         done(req, res, '/admin/users', `${u.name} (${u.email}) was added.`);
       },
       { add: input },
@@ -85,7 +88,8 @@ export function adminUserPages(ctx: Ctx): Router {
       isSelf: req.actor!.id === current.id,
       roles: ROLES,
       groups: sortedGroups(ctx),
-      form: { name: current.name, roles: current.roles, groups: current.groups },
+      stakeholders: listStakeholders(ctx),
+      form: { name: current.name, roles: current.roles, groups: current.groups, stakeholder: current.stakeholder ?? '' },
       error: null,
       errorCode: null,
       notice: takeNotice(req),
@@ -101,14 +105,15 @@ export function adminUserPages(ctx: Ctx): Router {
   r.post('/admin/users/:id', (req, res) => {
     allow(req, 'user.manage');
     const user = userOf(req);
-    // The form always shows every role and group: an unchecked box means "not".
-    const form = { name: field(req, 'name'), roles: checked(req, 'roles'), groups: checked(req, 'groups') };
+    // The form always shows every role and group: an unchecked box means "not". The stakeholder
+    // select is changed only when sent (its empty choice is "none").
+    const form = { name: field(req, 'name'), roles: checked(req, 'roles'), groups: checked(req, 'groups'), stakeholder: maybe(req, 'stakeholder') };
     return orShowAdmin(
       req,
       res,
       showUser(user),
       async () => {
-        await setUser(ctx, req.actor!, user.email, form);
+        await setUser(ctx, req.actor!, user.email, { ...form, stakeholder: form.stakeholder === undefined ? undefined : form.stakeholder || null });
         done(req, res, `/admin/users/${user.id}`, 'The changes were saved.');
       },
       { form },

@@ -6,6 +6,7 @@ import type { Ctx } from '../context.js';
 import { newUserRecord, prepareUser } from './users.js';
 import { invitationPuts } from './links.js';
 import { mergePuts } from '../notifications/queue.js';
+import { stakeholderFromText } from '../stakeholders.js';
 
 const list = (s: string | undefined) =>
   (s ?? '')
@@ -14,9 +15,10 @@ const list = (s: string | undefined) =>
     .filter(Boolean);
 
 /**
- * Create accounts from CSV (`email,name,roles,groups`, lists separated by `;`). All or
- * nothing: every row is checked first and the accounts land in one write; a refusal names
- * the line. The accounts have no password until their holders accept an invitation.
+ * Create accounts from CSV (`email,name,roles,groups,stakeholder`, lists separated by `;`; the
+ * optional `stakeholder` column names one stakeholder group by slug or name, in any case, empty
+ * for none). All or nothing: every row is checked first and the accounts land in one write; a
+ * refusal names the line. The accounts have no password until their holders accept an invitation.
  */
 export function importUsers(ctx: Ctx, by: Actor | null, csv: string, opts: { invite?: boolean } = {}): Promise<UserRecord[]> {
   return ctx.accounts.run(() => importUsersNow(ctx, by, csv, opts));
@@ -30,12 +32,13 @@ async function importUsersNow(ctx: Ctx, by: Actor | null, csv: string, opts: { i
     throw invalid('invalid_csv', `The CSV could not be read: ${(e as Error).message}`);
   }
   if (!rows.length) throw invalid('invalid_csv', 'The CSV holds no accounts.');
-  if (!('email' in rows[0]) || !('name' in rows[0])) throw invalid('invalid_csv', 'The CSV needs the header line: email,name,roles,groups.');
+  if (!('email' in rows[0]) || !('name' in rows[0])) throw invalid('invalid_csv', 'The CSV needs the header line: email,name,roles,groups (and optionally stakeholder).');
   const taken = new Set<string>();
   const now = ctx.clock().toISOString();
   const users = rows.map((row, i) => {
     try {
-      const u = prepareUser(ctx, { email: row.email, name: row.name, roles: list(row.roles), groups: list(row.groups) }, taken);
+      const stakeholder = stakeholderFromText(ctx, row.stakeholder ?? '');
+      const u = prepareUser(ctx, { email: row.email, name: row.name, roles: list(row.roles), groups: list(row.groups), stakeholder }, taken);
       taken.add(u.email);
       return u;
     } catch (e) {

@@ -5,6 +5,7 @@ import { commonPasswords } from '../../store/commonPasswords.js';
 import { isSlug } from '../../domain/slug.js';
 import type { UserRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
+import { checkStakeholder } from '../stakeholders.js';
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
@@ -37,6 +38,7 @@ export const publicUser = (u: UserRecord) => ({
   name: u.name,
   roles: u.roles,
   groups: u.groups,
+  stakeholder: u.stakeholder ?? null,
   disabled: u.disabled,
   hasPassword: !!u.passwordHash,
   totp: !!u.totp?.enabled,
@@ -72,6 +74,8 @@ export interface NewUser {
   name: string;
   roles?: string[];
   groups?: string[];
+  /** The slug of the person's stakeholder group; absent or null: none. */
+  stakeholder?: string | null;
   password?: string;
 }
 
@@ -87,6 +91,7 @@ export function prepareUser(ctx: Ctx, input: NewUser, taken = new Set<string>())
     name: checkName(input.name),
     roles: checkRoles(input.roles?.length ? input.roles : ['member']),
     groups: checkGroups(ctx, input.groups ?? []),
+    stakeholder: checkStakeholder(ctx, input.stakeholder ?? null),
     password: input.password === undefined ? undefined : checkPassword(input.password, commonPasswords()),
   };
 }
@@ -102,6 +107,7 @@ export function newUserRecord(ctx: Ctx, u: PreparedUser, passwordHash: string | 
     name: u.name,
     roles: u.roles,
     groups: u.groups,
+    ...(u.stakeholder ? { stakeholder: u.stakeholder } : {}),
     disabled: false,
     passwordHash,
     sessionEpoch: 0,
@@ -134,18 +140,29 @@ function keepsASecretariat(ctx: Ctx, changed: UserRecord): void {
   if (hadOne && !left) throw conflict('last_secretariat', 'This would leave no active secretariat account. Give another account the secretariat role first.');
 }
 
-/** Replace roles and/or groups; `enable` re-enables a disabled account. */
-export function setUser(ctx: Ctx, by: Actor | null, email: string, input: { roles?: string[]; groups?: string[]; name?: string; enable?: boolean }): Promise<UserRecord> {
+/** What `setUser` changes: each field given replaces the current one; `stakeholder: null` clears it. */
+export interface UserChanges {
+  roles?: string[];
+  groups?: string[];
+  name?: string;
+  /** A stakeholder group's slug, or null for none. */
+  stakeholder?: string | null;
+  enable?: boolean;
+}
+
+/** Replace roles, groups and/or the stakeholder group; `enable` re-enables a disabled account. */
+export function setUser(ctx: Ctx, by: Actor | null, email: string, input: UserChanges): Promise<UserRecord> {
   return ctx.accounts.run(() => setUserNow(ctx, by, email, input));
 }
 
-async function setUserNow(ctx: Ctx, by: Actor | null, email: string, input: { roles?: string[]; groups?: string[]; name?: string; enable?: boolean }): Promise<UserRecord> {
+async function setUserNow(ctx: Ctx, by: Actor | null, email: string, input: UserChanges): Promise<UserRecord> {
   const u = requireUserByEmail(ctx, email);
   const next: UserRecord = {
     ...u,
     name: input.name !== undefined ? checkName(input.name) : u.name,
     roles: input.roles !== undefined ? checkRoles(input.roles) : u.roles,
     groups: input.groups !== undefined ? checkGroups(ctx, input.groups) : u.groups,
+    ...(input.stakeholder !== undefined ? { stakeholder: checkStakeholder(ctx, input.stakeholder) } : {}),
     disabled: input.enable ? false : u.disabled,
     updatedAt: ctx.clock().toISOString(),
   };

@@ -8,7 +8,10 @@ export interface GroupRecord {
   createdAt: string;
 }
 
-/** A stakeholder group of the committee (governments, civil society, …), distinct from working groups. */
+/**
+ * A stakeholder group of the committee (governments, private sector, civil society, technical
+ * community…), keyed by slug. Distinct from the working groups: each member belongs to at most one.
+ */
 export interface StakeholderRecord {
   slug: string;
   name: string;
@@ -44,6 +47,8 @@ export interface UserRecord {
   name: string;
   roles: ('member' | 'chair' | 'secretariat')[];
   groups: string[];
+  /** The slug of the person's stakeholder group; absent or null: none. */
+  stakeholder?: string | null;
   disabled: boolean;
   /** scrypt hash (never the password); null until the person sets one. */
   passwordHash: string | null;
@@ -52,8 +57,6 @@ export interface UserRecord {
   totp: { secret: string; enabled: boolean; lastStep: number; recovery: string[] } | null;
   /** How the person gets non-essential messages (ballot invitations and reminders always go). */
   notify?: 'immediate' | 'digest' | 'none';
-  /** The stakeholder group the member belongs to (slug in `stakeholders`), if any. */
-  stakeholder?: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -275,6 +278,7 @@ export interface SystemRecord {
 
 export interface Collections {
   groups: GroupRecord;
+  stakeholders: StakeholderRecord;
   documents: DocumentRecord;
   versions: VersionRecord;
   system: SystemRecord;
@@ -290,7 +294,6 @@ export interface Collections {
   mails: MailRecord;
   digestItems: DigestItemRecord;
   linkTokens: LinkTokenRecord;
-  stakeholders: StakeholderRecord;
 }
 
 export const revisionKey = (s: SubjectRef, n: number) => `${s.type}/${s.id}/${n}`;
