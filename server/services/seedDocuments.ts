@@ -11,6 +11,8 @@ const Manifest = z.object({
   groups: z.array(z.object({ slug: z.string().regex(SLUG_PATTERN), name: z.string().min(1) })),
   /** The committee's stakeholder groups (optional: older manifests have none). */
   stakeholders: z.array(z.object({ slug: z.string().regex(SLUG_PATTERN).refine((s) => s !== NO_STAKEHOLDER, 'means no stakeholder group'), name: z.string().min(1).max(200) })).optional(),
+  /** How rounds are held unless a round says otherwise (optional: the built-in defaults otherwise). */
+  rounds: z.object({ defaultRecord: z.enum(['named', 'unnamed']).optional(), chairMayRecord: z.boolean().optional() }).strict().optional(),
   documents: z.array(
     z.object({
       slug: z.string().regex(SLUG_PATTERN),
@@ -43,6 +45,10 @@ export async function seedDocuments(ctx: Ctx, documentsDir: string): Promise<{ s
   );
   if (Object.keys(stakeholders).length) {
     await ctx.meta.write({ actor: null, at, events: Object.keys(stakeholders).map((s) => ({ action: 'stakeholder.created', subject: `stakeholder/${s}` })), puts: { stakeholders } });
+  }
+  if (manifest.rounds && !ctx.meta.get('settings', 'rounds')) {
+    const rounds = { defaultRecord: manifest.rounds.defaultRecord ?? 'named', chairMayRecord: manifest.rounds.chairMayRecord ?? false } as const;
+    await ctx.meta.write({ actor: null, at, events: [{ action: 'settings.updated', subject: 'settings/rounds' }], puts: { settings: { rounds } } });
   }
   const seeded: string[] = [];
   for (const d of manifest.documents) {

@@ -215,7 +215,7 @@ describe('the round', () => {
   });
 
   test('the chair opens a majority round with a 50% quorum, deadline read as UTC', async () => {
-    const made = await post(chair, '/consolidations/1/rounds', { rule: 'majority', quorum: '50', closesAt: '2026-01-22T17:00' });
+    const made = await post(chair, '/consolidations/1/rounds', { rule: 'majority', quorum: '50', closesAt: '2026-01-22T17:00', record: 'named' });
     expect(made.headers.location).toBe('/rounds/1');
     const r = rounds()[0];
     expect(r).toMatchObject({ rule: 'majority', quorumBp: 5000, closesAt: '2026-01-22T17:00:00.000Z', state: 'open', electorate: expect.any(Array) });

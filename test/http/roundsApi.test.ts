@@ -161,7 +161,7 @@ describe('rounds', () => {
   });
 
   test('POST /rounds → 201 with the round (as GET); a second opening → 409 round_open; the text is frozen', async () => {
-    const res = await api('post', '/rounds', who.chair, { subject: { type: 'consolidation', id: c.id }, rule: 'majority', quorum: 0.5, closesAt: '2026-03-08T17:00:00Z' });
+    const res = await api('post', '/rounds', who.chair, { subject: { type: 'consolidation', id: c.id }, rule: 'majority', quorum: 0.5, closesAt: '2026-03-08T17:00:00Z', record: 'named' });
     expect(res.status).toBe(201);
     expect(Object.keys(res.body)).toEqual(expect.arrayContaining(ROUND_KEYS));
     expect(res.body).toMatchObject({
@@ -251,7 +251,7 @@ describe('rounds', () => {
   });
 
   test('POST /rounds/:id/cancel needs a reason (400); 401; 403; 200 — on a round held on a single proposal', async () => {
-    const open = await api('post', '/rounds', who.chair, { subject: { type: 'proposal', id: P.p2.id }, rule: 'consensus', quorum: 0, closesAt: iso(DAY) });
+    const open = await api('post', '/rounds', who.chair, { subject: { type: 'proposal', id: P.p2.id }, rule: 'consensus', quorum: 0, closesAt: iso(DAY), record: 'named' });
     expect(open.status).toBe(201);
     expect(open.body.subject).toEqual({ type: 'proposal', id: P.p2.id });
     expect(open.body.commit).toBe(P.p2.head);
