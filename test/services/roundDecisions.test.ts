@@ -281,3 +281,57 @@ describe('the decision record in git', () => {
     expect(tr['Ratify-Groups']).toBe('civil-society approve=1 object=0 abstain=1 not-voted=0 recused=0; government approve=1 object=1 abstain=0 not-voted=0 recused=0');
   });
 });
+
+describe('the terms-of-reference amendment, decided under the terms\' own rules (§7)', () => {
+  test('unnamed record (the seeded default), consensus, each stakeholder group taking part: every figure agrees on the page, in the API, in the mail and in git', async () => {
+    const clock = testClock('2026-03-01T09:00:00Z');
+    const t = await openTestApp({ clock });
+    cleanups.push(() => t.cleanup());
+    const { ctx, app } = t;
+    const who = await committee(ctx);
+    // The seeded stakeholder groups of §2 (government, private-sector, civil-society, technical).
+    expect(ctx.meta.all('stakeholders').map((s) => s.slug).sort()).toEqual(['civil-society', 'government', 'private-sector', 'technical']);
+    await groups(ctx, [
+      [who.drafter, 'government'],
+      [who.chair, 'private-sector'],
+      [who.m1, 'civil-society'],
+      [who.m2, 'technical'],
+      [who.m3, 'civil-society'],
+    ]);
+    const { c } = await twoProposalConsolidation(ctx, who);
+    // §7: consensus; quorum one half, with at least one member from each of the four groups.
+    const r = await openRound(ctx, who.chair.actor, { subject: { type: 'consolidation', id: c.id }, rule: 'consensus', quorum: 0.5, closesAt: after(clock, 7 * DAY), conditions: { eachGroupTakesPart: true } });
+    expect(r.record).toBe('unnamed');
+    await recuse(ctx, who.m3.actor, r.id, { reason: 'My organisation drafted the remote-participation text.' });
+    await castBallot(ctx, who.drafter.actor, r.id, { position: 'approve' });
+    await castBallot(ctx, who.chair.actor, r.id, { position: 'abstain' });
+    await castBallot(ctx, who.m1.actor, r.id, { position: 'approve', named: true });
+    await castBallot(ctx, who.sec.actor, r.id, { position: 'approve', voter: who.m2.email, note: 'by show of hands at the meeting of 12 Sept' });
+    const closed = await closeRound(ctx, who.chair.actor, r.id);
+    expect(closed).toMatchObject({ result: 'passed', failedCondition: null, tally: { approve: 3, object: 0, abstain: 1, notVoted: 0, recused: 1 } });
+    const v = await publishConsolidation(ctx, who.chair.actor, c.id, {});
+    const T = closed.tally!;
+
+    // API
+    const api = (await request(app).get(`/api/v1/documents/${TOR}/versions/${v.number}/decision`)).body;
+    expect(api.round).toMatchObject({ result: 'passed', rule: 'consensus', quorum: 0.5, record: 'unnamed', electorate: 5, tally: T, conditions: { eachGroupTakesPart: true, ruleWithinEachGroup: false } });
+    expect(api.ballots.filter((b: { voter?: string }) => b.voter).map((b: { voter: string }) => b.voter)).toEqual([who.m1.name]);
+    // Git
+    const log = execFileSync('git', ['--git-dir', ctx.repo.gitdir, 'log', '-1', '--format=%B', 'refs/heads/main'], { encoding: 'utf8' });
+    expect(log).toContain(`Ratify-Tally: approve=${T.approve} object=${T.object} abstain=${T.abstain} not-voted=${T.notVoted}`);
+    expect(log).toContain(`Ratify-Recused: ${T.recused}`);
+    expect(log).toContain('Ratify-Record: unnamed');
+    expect(log).toContain('Ratify-Conditions: each-group-takes-part');
+    for (const [slug, g] of Object.entries(T.groups!)) expect(log).toContain(`${slug} approve=${g.approve} object=${g.object} abstain=${g.abstain} not-voted=${g.notVoted} recused=${g.recused}`);
+    // Mail (to the list)
+    const mail = ctx.meta.all('mails').find((m) => m.event === 'round.closed')!;
+    expect(mail.text).toContain(`Approve ${T.approve}, object ${T.object}, abstain ${T.abstain}, not voted ${T.notVoted}, recused ${T.recused}`);
+    expect(mail.text).toContain('Civil society: approve 1, object 0, abstain 0, not voted 0, recused 1');
+    // The public page
+    const page = (await request(app).get(`/documents/${TOR}/versions/${v.number}`)).text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ');
+    expect(page).toContain(`Approve: ${T.approve} Object: ${T.object} Abstain: ${T.abstain} Not voted: ${T.notVoted} of 4 in the electorate (1 recused)`);
+    expect(page).toMatch(/Civil society 1 0 0 0 1/);
+    expect(page).toContain(`${who.m3.name} stood aside`);
+    expect(page).not.toContain(who.drafter.name);
+  });
+});
