@@ -89,8 +89,13 @@ export function can(a: Actor | null, action: Action, s: Subject = NONE): boolean
   return canSee(a, s) && RULES[action](a, s);
 }
 
+/** A change needs a person (or the command line): 401 otherwise. Narrows the actor for the code after it. */
+export function signedIn(a: Actor | null): asserts a is Actor {
+  if (!a) throw unauthenticated();
+}
+
 /** Throw the right refusal: 401 without sign-in, 404 (as for what does not exist) when not visible, 403 when visible but not allowed. */
-export function authorize(a: Actor | null, action: Action, s: Subject = NONE, what: Thing | 'that' = 'that'): void {
+export function authorize(a: Actor | null, action: Action, s: Subject = NONE, what: Thing | 'that' = 'that'): asserts a is Actor {
   if (can(a, action, s)) return;
   if (!a && !READS.has(action)) throw unauthenticated();
   // Not visible: the very answer an id that does not exist gets.

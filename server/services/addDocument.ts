@@ -1,8 +1,9 @@
 import { absent, conflict, invalid } from '../domain/errors.js';
-import { isSystemActor } from '../domain/actor.js';
+import { isSystemActor, type Actor } from '../domain/actor.js';
+import { authorize } from '../domain/policy.js';
 import { isSlug } from '../domain/slug.js';
 import { checkText, MAX_TITLE } from '../domain/text.js';
-import { systemIdentity, type Actor, type Ctx } from './context.js';
+import { systemIdentity, type Ctx } from './context.js';
 import { publishVersion } from './publishVersion.js';
 
 /** Check a new document's slug, title, group and text; refuse a slug already in use. */
@@ -21,10 +22,11 @@ export async function addDocument(
   actor: Actor | null,
   input: { slug: string; title: string; group: string; text: string; summary?: string },
 ) {
+  authorize(actor, 'document.manage');
   checkNewDocument(ctx, input);
   checkText(input.text);
   const at = ctx.clock();
-  const author = actor && !isSystemActor(actor) ? { name: actor.name, email: actor.email, at } : systemIdentity(at);
+  const author = !isSystemActor(actor) ? { name: actor.name, email: actor.email, at } : systemIdentity(at);
   return publishVersion(ctx, {
     slug: input.slug,
     title: input.title.trim(),

@@ -60,8 +60,3 @@ export function systemIdentity(at: Date): Identity {
   return { name: 'Ratify', email: 'ratify@system.invalid', at };
 }
 
-/** Who acts in a service call: a signed-in person, or the system (CLI, seeding). */
-export interface Actor {
-  name: string;
-  email: string;
-}

@@ -1,10 +1,11 @@
 import * as fsp from 'node:fs/promises';
-import { isSystemActor } from '../domain/actor.js';
+import { isSystemActor, type Actor } from '../domain/actor.js';
+import { authorize } from '../domain/policy.js';
 import * as path from 'node:path';
 import { conflict, invalid } from '../domain/errors.js';
 import { listVersions, versionText } from './readDocuments.js';
 import { parseHistoryTsv, placeholderEmail, type HistoryRow } from '../domain/historyTsv.js';
-import { systemIdentity, type Actor, type Ctx } from './context.js';
+import { systemIdentity, type Ctx } from './context.js';
 import { checkNewDocument, checkText } from './addDocument.js';
 import { publishVersion } from './publishVersion.js';
 
@@ -22,6 +23,7 @@ export async function importHistory(
   input: { slug: string; title: string; group: string; dir: string; tsv?: string },
   progress: (done: number, total: number) => void = () => {},
 ) {
+  authorize(actor, 'document.manage');
   // An import interrupted half-way (a crash, a kill) left versions 1…k of this very history:
   // running the same command again goes on from k+1. Anything else under that slug is refused.
   const existing = ctx.meta.get('documents', input.slug);

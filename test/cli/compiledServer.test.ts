@@ -3,6 +3,7 @@
  * a published text large enough to be rendered on the worker pool is served as formatted
  * HTML, and the process keeps running (the pool's worker file is part of the build).
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, expect, jest, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
@@ -22,7 +23,7 @@ beforeAll(async () => {
   dataDir = t.dataDir;
   // About 60 KB of markdown: far above what is rendered inline, so it goes to a worker thread.
   const text = Array.from({ length: 600 }, (_, i) => `Paragraph ${i + 1} with **bold words** and a [link](https://example.org/${i}).\n`).join('\n');
-  await addDocument(t.ctx, null, { slug: 'large', title: 'A large text', group: 'mag', text });
+  await addDocument(t.ctx, CLI_ACTOR, { slug: 'large', title: 'A large text', group: 'mag', text });
   await t.close();
 });
 

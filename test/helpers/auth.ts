@@ -3,6 +3,7 @@
  * service the CLI uses), and sign in through the real form (GET /login for the CSRF token,
  * then POST /login) with a cookie-keeping supertest agent.
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import type { Express } from 'express';
 import request from 'supertest';
 import type { Actor } from '../../server/domain/actor.js';
@@ -14,7 +15,7 @@ export type Agent = ReturnType<typeof request.agent>;
 
 /** A user with a password (one scrypt hash, cheap at the tests' cost). */
 export async function makeUser(ctx: Ctx, input: NewUser & { password: string }): Promise<UserRecord & { password: string; actor: Actor }> {
-  const u = await addUser(ctx, null, input);
+  const u = await addUser(ctx, CLI_ACTOR, input);
   return { ...u, password: input.password, actor: actorOf(u) };
 }
 

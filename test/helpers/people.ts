@@ -5,6 +5,7 @@
  * service-level steps of an amendment (shared proposals, a consolidation) and small helpers
  * to assert refusals by their DomainError kind and code.
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import type { Actor } from '../../server/domain/actor.js';
 import type { Ctx } from '../../server/services/context.js';
 import { actorOf, addUser } from '../../server/services/accounts/users.js';
@@ -29,8 +30,8 @@ export interface PersonSpec {
 
 /** One account (no password) with an API token. */
 export async function person(ctx: Ctx, spec: PersonSpec): Promise<Person> {
-  const u = await addUser(ctx, null, { email: spec.email, name: spec.name, roles: spec.roles ?? ['member'], groups: spec.groups ?? [] });
-  const { token } = await createToken(ctx, null, u, 'test');
+  const u = await addUser(ctx, CLI_ACTOR, { email: spec.email, name: spec.name, roles: spec.roles ?? ['member'], groups: spec.groups ?? [] });
+  const { token } = await createToken(ctx, CLI_ACTOR, u, 'test');
   return { ...u, actor: actorOf(u), token, auth: { Authorization: `Bearer ${token}` } };
 }
 

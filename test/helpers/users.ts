@@ -3,6 +3,7 @@
  * plus a personal API token (`createToken`). Without a password no scrypt hash is computed,
  * so making a user is cheap (with one, one scrypt hash at the tests' low cost).
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import type { Actor } from '../../server/domain/actor.js';
 import type { Ctx } from '../../server/services/context.js';
 import { actorOf, addUser, type NewUser } from '../../server/services/accounts/users.js';
@@ -19,8 +20,8 @@ export interface ApiUser extends UserRecord {
 
 /** One account with an API token. */
 export async function makeApiUser(ctx: Ctx, input: NewUser): Promise<ApiUser> {
-  const u = await addUser(ctx, null, input);
-  const { token } = await createToken(ctx, null, u, 'test token');
+  const u = await addUser(ctx, CLI_ACTOR, input);
+  const { token } = await createToken(ctx, CLI_ACTOR, u, 'test token');
   return { ...u, token, actor: actorOf(u), auth: { Authorization: `Bearer ${token}` } };
 }
 

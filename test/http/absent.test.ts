@@ -5,6 +5,7 @@
  * the public, as a member who may not see it, and as a signed-in account without the member
  * role. No answer tells whether something hidden exists.
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import request from 'supertest';
 import { setUser } from '../../server/services/accounts/users.js';
@@ -46,8 +47,8 @@ beforeAll(async () => {
   // A member outside wg-wsp, and an account without the member role (it sees no consolidation or round).
   const outsider = await makeUser(t.ctx, { email: 'otto@example.org', name: 'Otto Outsider', roles: ['member'], groups: [], password: PASSWORD });
   const guest = await makeUser(t.ctx, { email: 'gus@example.org', name: 'Gus Guest', roles: ['member'], groups: [], password: PASSWORD });
-  await setUser(t.ctx, null, guest.email, { roles: [] });
-  const bearer = async (u: typeof outsider) => ({ Authorization: `Bearer ${(await createToken(t.ctx, null, u, 'test')).token}` });
+  await setUser(t.ctx, CLI_ACTOR, guest.email, { roles: [] });
+  const bearer = async (u: typeof outsider) => ({ Authorization: `Bearer ${(await createToken(t.ctx, CLI_ACTOR, u, 'test')).token}` });
   callers.public = { api: {}, page: null };
   callers.outsider = { api: await bearer(outsider), page: await signedIn(t.app, outsider.email, PASSWORD) };
   callers.drafter = { api: cast.drafter.auth, page: null };

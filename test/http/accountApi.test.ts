@@ -2,6 +2,7 @@
  * The JSON API's self and audit routes (API.md "Self and audit"), bearer-only authentication,
  * POST /api/v1/tokens (credentials, throttling, the second factor) and WRITE_LIMIT.
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as path from 'node:path';
 import { generate } from 'otplib';
@@ -48,8 +49,8 @@ beforeAll(async () => {
     makeUser(t.ctx, { email: 'dora@example.org', name: 'Dora Gone', password: PW.dora }),
     makeUser(t.ctx, { email: 'ted@example.org', name: 'Ted Totp', password: PW.ted }),
   ]);
-  aliceToken = (await createToken(t.ctx, null, alice)).token;
-  samToken = (await createToken(t.ctx, null, sam)).token;
+  aliceToken = (await createToken(t.ctx, CLI_ACTOR, alice)).token;
+  samToken = (await createToken(t.ctx, CLI_ACTOR, sam)).token;
 }, 120_000);
 
 afterAll(async () => {
@@ -79,16 +80,16 @@ describe('GET /api/v1/me', () => {
   });
 
   test('a revoked token: 401 invalid_token', async () => {
-    const { token, record } = await createToken(t.ctx, null, alice, 'short-lived');
+    const { token, record } = await createToken(t.ctx, CLI_ACTOR, alice, 'short-lived');
     expect((await request(t.app).get('/api/v1/me').set(bearer(token))).status).toBe(200);
     await revokeToken(t.ctx, alice.actor, record.id);
     expectError(await request(t.app).get('/api/v1/me').set(bearer(token)), 401, 'invalid_token');
   });
 
   test("a disabled user's token: 401 invalid_token", async () => {
-    const { token } = await createToken(t.ctx, null, dora);
+    const { token } = await createToken(t.ctx, CLI_ACTOR, dora);
     expect((await request(t.app).get('/api/v1/me').set(bearer(token))).status).toBe(200);
-    await disableUser(t.ctx, null, 'dora@example.org');
+    await disableUser(t.ctx, CLI_ACTOR, 'dora@example.org');
     expectError(await request(t.app).get('/api/v1/me').set(bearer(token)), 401, 'invalid_token');
   });
 });
@@ -275,10 +276,10 @@ describe('WRITE_LIMIT (writes per account per minute)', () => {
 
 describe('a second factor required for a role applies to that role’s API tokens', () => {
   test('a token made before the requirement is refused 403 totp_required on every call until its owner enrols', async () => {
-    const chair = await addUser(t.ctx, null, { email: 'carla@example.org', name: 'Carla Chair', roles: ['member', 'chair'] });
-    const { token } = await createToken(t.ctx, null, chair, 'made before the rule');
+    const chair = await addUser(t.ctx, CLI_ACTOR, { email: 'carla@example.org', name: 'Carla Chair', roles: ['member', 'chair'] });
+    const { token } = await createToken(t.ctx, CLI_ACTOR, chair, 'made before the rule');
     expect((await request(t.app).get('/api/v1/me').set(bearer(token))).status).toBe(200);
-    await setSecuritySettings(t.ctx, null, { requireTotpFor: ['chair'] });
+    await setSecuritySettings(t.ctx, CLI_ACTOR, { requireTotpFor: ['chair'] });
     try {
       for (const [method, url] of [['get', '/api/v1/me'], ['get', '/api/v1/documents'], ['get', '/api/v1/proposals'], ['post', '/api/v1/proposals'], ['get', '/api/v1/no-such-route']] as const) {
         expectError(await request(t.app)[method](url).set(bearer(token)).send({}), 403, 'totp_required');
@@ -292,7 +293,7 @@ describe('a second factor required for a role applies to that role’s API token
       await confirmTotp(t.ctx, actor, await generate({ secret, epoch: Math.floor(clock().getTime() / 1000) }));
       expect((await request(t.app).get('/api/v1/me').set(bearer(token))).status).toBe(200);
     } finally {
-      await setSecuritySettings(t.ctx, null, { requireTotpFor: [] });
+      await setSecuritySettings(t.ctx, CLI_ACTOR, { requireTotpFor: [] });
     }
   });
 });

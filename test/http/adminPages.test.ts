@@ -1,3 +1,4 @@
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import request from 'supertest';
 import type { Express } from 'express';
@@ -55,10 +56,10 @@ beforeAll(async () => {
   t = await openTestApp({ clock });
   app = t.app;
   [sec, member, victim, chair] = await Promise.all([
-    addUser(t.ctx, null, { email: 'sec@example.org', name: 'Sam Sec', roles: ['secretariat'], password: PASSWORD }),
-    addUser(t.ctx, null, { email: 'mem@example.org', name: 'Mia Member', roles: ['member'], groups: ['mag'], password: PASSWORD }),
-    addUser(t.ctx, null, { email: 'vic@example.org', name: 'Vic Tim', roles: ['member'], password: PASSWORD }),
-    addUser(t.ctx, null, { email: 'chair@example.org', name: 'Cara Chair', roles: ['chair'], password: PASSWORD }),
+    addUser(t.ctx, CLI_ACTOR, { email: 'sec@example.org', name: 'Sam Sec', roles: ['secretariat'], password: PASSWORD }),
+    addUser(t.ctx, CLI_ACTOR, { email: 'mem@example.org', name: 'Mia Member', roles: ['member'], groups: ['mag'], password: PASSWORD }),
+    addUser(t.ctx, CLI_ACTOR, { email: 'vic@example.org', name: 'Vic Tim', roles: ['member'], password: PASSWORD }),
+    addUser(t.ctx, CLI_ACTOR, { email: 'chair@example.org', name: 'Cara Chair', roles: ['chair'], password: PASSWORD }),
   ]);
   admin = (await signIn(sec.email)).agent;
   plain = (await signIn(member.email)).agent;
@@ -233,7 +234,7 @@ describe('users', () => {
 
   test('disable ends the session and the API token; enable does not bring the old token back', async () => {
     const { agent: victimAgent } = await signIn(victim.email);
-    const { token } = await createToken(t.ctx, null, t.ctx.meta.get('users', victim.id)!, 'script');
+    const { token } = await createToken(t.ctx, CLI_ACTOR, t.ctx.meta.get('users', victim.id)!, 'script');
     expect((await victimAgent.get('/account')).status).toBe(200);
     expect((await request(app).get('/api/v1/me').set('Authorization', `Bearer ${token}`)).status).toBe(200);
 

@@ -4,6 +4,7 @@
  * the absolute lifetime, `next` redirects, TOTP with recovery codes, a restart keeping
  * sessions and tokens, and no plaintext password anywhere under DATA_DIR.
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -218,7 +219,7 @@ describe('sessions end', () => {
   test("a disabled user's existing session is refused on the next request", async () => {
     const agent = await signedIn(t.app, 'dora@example.org', PW.dora);
     expect((await agent.get('/account')).status).toBe(200);
-    await disableUser(t.ctx, null, 'dora@example.org');
+    await disableUser(t.ctx, CLI_ACTOR, 'dora@example.org');
     const after = await agent.get('/account');
     expect(after.status).toBe(401);
     expect((await agent.get('/')).text).not.toContain('Dora Disabled');

@@ -3,6 +3,7 @@
  * (U+FFFE, U+FFFF, lone surrogates, C0 controls other than tab, LF and CR) are dropped from
  * everything written into a feed. Checked with saxes, a strict XML 1.0 parser.
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { SaxesParser } from 'saxes';
 import request from 'supertest';
@@ -17,7 +18,7 @@ const KEPT = 'tab\there, line\nbreak, é, 😀 & <b>';
 
 beforeAll(async () => {
   t = await openTestApp();
-  await addDocument(t.ctx, null, { slug: 'odd', title: `Odd ${FORBIDDEN} title`, group: 'mag', text: '# Odd\n\nText.\n', summary: `Odd ${FORBIDDEN} summary ${KEPT}` });
+  await addDocument(t.ctx, CLI_ACTOR, { slug: 'odd', title: `Odd ${FORBIDDEN} title`, group: 'mag', text: '# Odd\n\nText.\n', summary: `Odd ${FORBIDDEN} summary ${KEPT}` });
 });
 afterAll(async () => t.cleanup());
 

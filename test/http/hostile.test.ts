@@ -8,6 +8,7 @@
  * secretariat — with a bearer token, or with a signed-in session and its CSRF token.
  * Never a 5xx, never a stack trace in the body, and the server is healthy afterwards.
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, expect, jest, test } from '@jest/globals';
 import fc from 'fast-check';
 import * as http from 'node:http';
@@ -75,7 +76,7 @@ beforeAll(async () => {
     const { agent, after: sid } = await signIn(app, email, password);
     return { cookie: `ratify.sid=${sid}`, csrf: await csrfOf(agent) };
   };
-  const bearer = async (u: typeof member) => `Bearer ${(await createToken(t.ctx, null, u, 'hostile')).token}`;
+  const bearer = async (u: typeof member) => `Bearer ${(await createToken(t.ctx, CLI_ACTOR, u, 'hostile')).token}`;
   const ms = await session(member.email, member.password);
   const ss = await session(sec.email, sec.password);
   callers = [

@@ -5,6 +5,7 @@
  * CSRF, the account page's notification preference, the secretariat's mail queue page (pending
  * and failed messages, the retry button; 403 for a member) and the invite button.
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Express } from 'express';
 import request from 'supertest';
@@ -46,7 +47,7 @@ beforeAll(async () => {
   app = t.app;
   sec = await makeUser(t.ctx, { email: 'sec@example.org', name: 'Sam Sec', roles: ['secretariat'], groups: [], password: PASSWORD });
   member = await makeUser(t.ctx, { email: 'mem@example.org', name: 'Mia Member', roles: ['member'], groups: [], password: PASSWORD });
-  target = await addUser(t.ctx, null, { email: 'tia@example.org', name: 'Tia Target', roles: ['member'], groups: [] });
+  target = await addUser(t.ctx, CLI_ACTOR, { email: 'tia@example.org', name: 'Tia Target', roles: ['member'], groups: [] });
 
   // A failed message (every attempt refused, MAX_ATTEMPTS times) and a pending one.
   await requestPasswordReset(t.ctx, member.email);
@@ -184,7 +185,7 @@ describe('setting a password through a link', () => {
   });
 
   test('an expired reset link (after 2 h) → 400, no form', async () => {
-    const other = await addUser(t.ctx, null, { email: 'old@example.org', name: 'Olga Old', roles: ['member'], groups: [] });
+    const other = await addUser(t.ctx, CLI_ACTOR, { email: 'old@example.org', name: 'Olga Old', roles: ['member'], groups: [] });
     await requestPasswordReset(t.ctx, other.email);
     const tok = tokenIn(mailsTo(other.email, 'password.reset').at(-1)!.text);
     const agent = request.agent(app);
@@ -262,7 +263,7 @@ describe('the mail queue page', () => {
 
 describe('the invite button', () => {
   test('/admin/users/:id/invite queues an invitation (303 back to the user page); a member gets 403', async () => {
-    const u = await addUser(t.ctx, null, { email: 'newbie@example.org', name: 'Nia Newbie', roles: ['member'], groups: [] });
+    const u = await addUser(t.ctx, CLI_ACTOR, { email: 'newbie@example.org', name: 'Nia Newbie', roles: ['member'], groups: [] });
     const userPage = await admin.get(`/admin/users/${u.id}`);
     expect(userPage.status).toBe(200);
     expect(userPage.text).toContain(`action="/admin/users/${u.id}/invite"`);

@@ -40,7 +40,7 @@ function expectApiError(res: request.Response, status: number | number[], code?:
 beforeAll(async () => {
   t = await openTestApp({ clock });
   clock.advance(60_000);
-  await addDocument(t.ctx, { name: 'Alice Chair', email: 'alice@example.org' }, {
+  await addDocument(t.ctx, { id: 999, name: 'Alice Chair', email: 'alice@example.org', roles: ['secretariat'], groups: [] }, {
     slug: 'charter',
     title: 'Committee Charter',
     group: 'mag',

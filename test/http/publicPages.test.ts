@@ -1,3 +1,4 @@
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -115,7 +116,7 @@ function expectAtom(res: request.Response) {
 beforeAll(async () => {
   t = await openTestApp({ clock });
   clock.advance(60_000);
-  await addDocument(t.ctx, { name: 'Alice Chair', email: 'alice@example.org' }, { slug: 'rules', title: 'Rules of Procedure', group: 'mag', text: RULES[1], summary: 'First rules' });
+  await addDocument(t.ctx, { id: 999, name: 'Alice Chair', email: 'alice@example.org', roles: ['secretariat'], groups: [] }, { slug: 'rules', title: 'Rules of Procedure', group: 'mag', text: RULES[1], summary: 'First rules' });
   for (const n of [2, 3]) {
     clock.advance(60_000);
     await publishVersion(t.ctx, {
@@ -128,7 +129,7 @@ beforeAll(async () => {
     });
   }
   clock.advance(60_000);
-  await addDocument(t.ctx, null, { slug: 'unsafe', title: HOSTILE_TITLE, group: 'mag', text: '# Safe first\n', summary: 'Safe' });
+  await addDocument(t.ctx, CLI_ACTOR, { slug: 'unsafe', title: HOSTILE_TITLE, group: 'mag', text: '# Safe first\n', summary: 'Safe' });
   clock.advance(60_000);
   await publishVersion(t.ctx, {
     slug: 'unsafe',

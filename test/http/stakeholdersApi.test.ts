@@ -3,6 +3,7 @@
  * POST /api/v1/stakeholders (secretariat: 201; 401 without a token, 403 for a member or the
  * chair, 400 for a bad slug, name or body, 409 for a taken slug — and nothing changes).
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import request from 'supertest';
 import { createToken } from '../../server/services/auth/tokens.js';
@@ -33,9 +34,9 @@ beforeAll(async () => {
     makeUser(t.ctx, { email: 'chair@example.org', name: 'Cara Chair', roles: ['chair'], password: 'chair password here' }),
     makeUser(t.ctx, { email: 'sec@example.org', name: 'Sam Sec', roles: ['secretariat'], password: 'secretariat password' }),
   ]);
-  memberToken = (await createToken(t.ctx, null, member)).token;
-  chairToken = (await createToken(t.ctx, null, chair)).token;
-  secToken = (await createToken(t.ctx, null, sec)).token;
+  memberToken = (await createToken(t.ctx, CLI_ACTOR, member)).token;
+  chairToken = (await createToken(t.ctx, CLI_ACTOR, chair)).token;
+  secToken = (await createToken(t.ctx, CLI_ACTOR, sec)).token;
 });
 
 afterAll(async () => {

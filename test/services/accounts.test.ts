@@ -3,6 +3,7 @@
  * password rules and hashing, password change, CSV import (all or nothing), API tokens, and
  * the two throttles with an injected clock.
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { DomainError } from '../../server/domain/errors.js';
@@ -53,31 +54,31 @@ afterAll(async () => {
 
 describe('addUser', () => {
   test('e-mail is unique case-insensitively (A@X.org vs a@x.org → user_exists), stored lower-case', async () => {
-    const u = await addUser(t.ctx, null, { email: ' A@X.org ', name: 'Ann' });
+    const u = await addUser(t.ctx, CLI_ACTOR, { email: ' A@X.org ', name: 'Ann' });
     expect(u.email).toBe('a@x.org');
     expect(u.roles).toEqual(['member']); // no role: member
     expect(u.passwordHash).toBeNull();
-    expect(await codeOf(() => addUser(t.ctx, null, { email: 'a@x.org', name: 'Ann Again' }))).toBe('user_exists');
-    expect(await codeOf(() => addUser(t.ctx, null, { email: 'A@X.ORG', name: 'Ann Again' }))).toBe('user_exists');
+    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'a@x.org', name: 'Ann Again' }))).toBe('user_exists');
+    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'A@X.ORG', name: 'Ann Again' }))).toBe('user_exists');
     expect(findUserByEmail(t.ctx, 'A@x.Org')?.id).toBe(u.id);
     expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'user.created', subject: 'user/a@x.org' });
   });
 
   test('invalid input is refused before anything is written', async () => {
     const n = auditLength();
-    expect(await codeOf(() => addUser(t.ctx, null, { email: 'not-an-email', name: 'X' }))).toBe('invalid_email');
-    expect(await codeOf(() => addUser(t.ctx, null, { email: 'x1@x.org', name: '' }))).toBe('invalid_name');
-    expect(await codeOf(() => addUser(t.ctx, null, { email: 'x1@x.org', name: 'Two\nLines' }))).toBe('invalid_name');
-    expect(await codeOf(() => addUser(t.ctx, null, { email: 'x1@x.org', name: 'X', roles: ['king'] }))).toBe('invalid_role');
-    expect(await codeOf(() => addUser(t.ctx, null, { email: 'x1@x.org', name: 'X', groups: ['wg-nothing'] }))).toBe('group_not_found');
-    expect(await codeOf(() => addUser(t.ctx, null, { email: 'x1@x.org', name: 'X', password: 'short' }))).toBe('password_too_short');
-    expect(await codeOf(() => addUser(t.ctx, null, { email: 'x1@x.org', name: 'X', password: 'Password123' }))).toBe('password_too_common');
+    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'not-an-email', name: 'X' }))).toBe('invalid_email');
+    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: '' }))).toBe('invalid_name');
+    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: 'Two\nLines' }))).toBe('invalid_name');
+    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: 'X', roles: ['king'] }))).toBe('invalid_role');
+    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: 'X', groups: ['wg-nothing'] }))).toBe('group_not_found');
+    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: 'X', password: 'short' }))).toBe('password_too_short');
+    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: 'X', password: 'Password123' }))).toBe('password_too_common');
     expect(findUserByEmail(t.ctx, 'x1@x.org')).toBeUndefined();
     expect(auditLength()).toBe(n);
   });
 
   test('roles and groups are deduplicated and sorted; several roles at once', async () => {
-    const u = await addUser(t.ctx, null, { email: 'multi@x.org', name: 'Multi', roles: ['secretariat', 'member', 'member'], groups: ['wg-strategy', 'mag', 'wg-strategy'] });
+    const u = await addUser(t.ctx, CLI_ACTOR, { email: 'multi@x.org', name: 'Multi', roles: ['secretariat', 'member', 'member'], groups: ['wg-strategy', 'mag', 'wg-strategy'] });
     expect(u.roles).toEqual(['member', 'secretariat']);
     expect(u.groups).toEqual(['mag', 'wg-strategy']);
   });
@@ -187,7 +188,7 @@ describe('hashing (scrypt)', () => {
 describe('changePassword', () => {
   let pat: Awaited<ReturnType<typeof addUser>>;
   beforeAll(async () => {
-    pat = await addUser(t.ctx, null, { email: 'pat@x.org', name: 'Pat', password: 'pat first password' });
+    pat = await addUser(t.ctx, CLI_ACTOR, { email: 'pat@x.org', name: 'Pat', password: 'pat first password' });
   });
 
   test('requires the current password (bad_password), changes nothing then', async () => {
@@ -217,7 +218,7 @@ describe('importUsers (CSV)', () => {
   test('creates every account (roles/groups as ;-lists, no passwords), one audit line each', async () => {
     const n = auditLength();
     const csv = '\ufeffEmail,Name,Roles,Groups\nimp1@x.org,Imp One,member;chair,wg-strategy;mag\nIMP2@x.org,"Imp, Two",,\n';
-    const users = await importUsers(t.ctx, null, csv);
+    const users = await importUsers(t.ctx, CLI_ACTOR, csv);
     expect(users.map((u) => [u.email, u.name, u.roles, u.groups, u.passwordHash])).toEqual([
       ['imp1@x.org', 'Imp One', ['chair', 'member'], ['mag', 'wg-strategy'], null],
       ['imp2@x.org', 'Imp, Two', ['member'], [], null],
@@ -237,7 +238,7 @@ describe('importUsers (CSV)', () => {
   ])('%s → %s, and nothing is created', async (_what, code, csv) => {
     const users = t.ctx.meta.all('users').length;
     const n = auditLength();
-    expect(await codeOf(() => importUsers(t.ctx, null, csv))).toBe(code);
+    expect(await codeOf(() => importUsers(t.ctx, CLI_ACTOR, csv))).toBe(code);
     expect(t.ctx.meta.all('users').length).toBe(users);
     expect(findUserByEmail(t.ctx, 'ok1@x.org')).toBeUndefined();
     expect(auditLength()).toBe(n);
@@ -245,7 +246,7 @@ describe('importUsers (CSV)', () => {
 
   test('the refusal names the line', async () => {
     try {
-      await importUsers(t.ctx, null, 'email,name,roles,groups\nok1@x.org,OK,member,\nbad-email,Bad,member,\n');
+      await importUsers(t.ctx, CLI_ACTOR, 'email,name,roles,groups\nok1@x.org,OK,member,\nbad-email,Bad,member,\n');
       throw new Error('no refusal');
     } catch (e) {
       expect((e as DomainError).message).toMatch(/\b3\b/);
@@ -256,13 +257,13 @@ describe('importUsers (CSV)', () => {
 describe('setUser, disableUser', () => {
   let sue: Awaited<ReturnType<typeof addUser>>;
   beforeAll(async () => {
-    sue = await addUser(t.ctx, null, { email: 'sue@x.org', name: 'Sue', roles: ['member', 'chair'], groups: ['mag', 'wg-strategy'] });
+    sue = await addUser(t.ctx, CLI_ACTOR, { email: 'sue@x.org', name: 'Sue', roles: ['member', 'chair'], groups: ['mag', 'wg-strategy'] });
   });
 
   test('replaces roles and groups (not merges); leaves out what is not given', async () => {
-    let u = await setUser(t.ctx, null, 'SUE@x.org', { roles: ['secretariat'], groups: ['wg-hybrid'] });
+    let u = await setUser(t.ctx, CLI_ACTOR, 'SUE@x.org', { roles: ['secretariat'], groups: ['wg-hybrid'] });
     expect([u.roles, u.groups]).toEqual([['secretariat'], ['wg-hybrid']]);
-    u = await setUser(t.ctx, null, 'sue@x.org', { groups: [] });
+    u = await setUser(t.ctx, CLI_ACTOR, 'sue@x.org', { groups: [] });
     expect([u.roles, u.groups]).toEqual([['secretariat'], []]);
     expect(getUser(t.ctx, sue.id).roles).toEqual(['secretariat']);
     expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'user.updated', subject: 'user/sue@x.org' });
@@ -270,19 +271,19 @@ describe('setUser, disableUser', () => {
 
   test('unknown role → invalid_role, unknown group → group_not_found, unknown user → user_not_found; nothing changes', async () => {
     const before = getUser(t.ctx, sue.id);
-    expect(await codeOf(() => setUser(t.ctx, null, 'sue@x.org', { roles: ['member', 'pope'] }))).toBe('invalid_role');
-    expect(await codeOf(() => setUser(t.ctx, null, 'sue@x.org', { roles: ['member'], groups: ['wg-nope'] }))).toBe('group_not_found');
-    expect(await codeOf(() => setUser(t.ctx, null, 'nobody@x.org', { roles: ['member'] }))).toBe('user_not_found');
+    expect(await codeOf(() => setUser(t.ctx, CLI_ACTOR, 'sue@x.org', { roles: ['member', 'pope'] }))).toBe('invalid_role');
+    expect(await codeOf(() => setUser(t.ctx, CLI_ACTOR, 'sue@x.org', { roles: ['member'], groups: ['wg-nope'] }))).toBe('group_not_found');
+    expect(await codeOf(() => setUser(t.ctx, CLI_ACTOR, 'nobody@x.org', { roles: ['member'] }))).toBe('user_not_found');
     expect(getUser(t.ctx, sue.id)).toEqual(before);
   });
 
   test('disable: flag set, sessionEpoch bumped, audit user.disabled; enable again with setUser', async () => {
     const before = getUser(t.ctx, sue.id);
-    const d = await disableUser(t.ctx, null, 'sue@x.org');
+    const d = await disableUser(t.ctx, CLI_ACTOR, 'sue@x.org');
     expect(d.disabled).toBe(true);
     expect(d.sessionEpoch).toBe(before.sessionEpoch + 1);
     expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'user.disabled', subject: 'user/sue@x.org' });
-    const e = await setUser(t.ctx, null, 'sue@x.org', { enable: true });
+    const e = await setUser(t.ctx, CLI_ACTOR, 'sue@x.org', { enable: true });
     expect(e.disabled).toBe(false);
     expect(t.ctx.meta.auditLog(2).map((x) => x.action).sort()).toEqual(['user.enabled', 'user.updated']);
   });
@@ -303,7 +304,7 @@ describe('setUser, disableUser', () => {
 describe('checkCredentials', () => {
   let cc: Awaited<ReturnType<typeof addUser>>;
   beforeAll(async () => {
-    cc = await addUser(t.ctx, null, { email: 'cc@x.org', name: 'Cee', password: 'credentials checked' });
+    cc = await addUser(t.ctx, CLI_ACTOR, { email: 'cc@x.org', name: 'Cee', password: 'credentials checked' });
   });
 
   test('right → the user; wrong, unknown, without password, disabled → bad_credentials', async () => {
@@ -314,9 +315,9 @@ describe('checkCredentials', () => {
     expect(await codeOf(() => checkCredentials(t.ctx, throttle, { email: 'a@x.org', password: 'whatever it is', ip: '1.1.1.1', via: 'api' }))).toBe('bad_credentials'); // no password set
     expect(await codeOf(() => checkCredentials(t.ctx, throttle, { email: 'ghost@x.org', password: 'whatever it is', ip: '1.1.1.1', via: 'api' }))).toBe('bad_credentials');
     expect(await codeOf(() => checkCredentials(t.ctx, throttle, { email: 42, password: null, ip: '1.1.1.1', via: 'api' }))).toBe('bad_credentials');
-    await disableUser(t.ctx, null, 'cc@x.org');
+    await disableUser(t.ctx, CLI_ACTOR, 'cc@x.org');
     expect(await codeOf(() => checkCredentials(t.ctx, throttle, { email: 'cc@x.org', password: 'credentials checked', ip: '1.1.1.1', via: 'api' }))).toBe('bad_credentials');
-    await setUser(t.ctx, null, 'cc@x.org', { enable: true });
+    await setUser(t.ctx, CLI_ACTOR, 'cc@x.org', { enable: true });
   }, 120_000);
 });
 
@@ -324,12 +325,12 @@ describe('API tokens', () => {
   let tim: Awaited<ReturnType<typeof addUser>>;
   let other: Awaited<ReturnType<typeof addUser>>;
   beforeAll(async () => {
-    tim = await addUser(t.ctx, null, { email: 'tim@x.org', name: 'Tim' });
-    other = await addUser(t.ctx, null, { email: 'other@x.org', name: 'Other' });
+    tim = await addUser(t.ctx, CLI_ACTOR, { email: 'tim@x.org', name: 'Tim' });
+    other = await addUser(t.ctx, CLI_ACTOR, { email: 'other@x.org', name: 'Other' });
   });
 
   test('the token is returned once; the stored record holds only its SHA-256', async () => {
-    const { token, record } = await createToken(t.ctx, null, tim, 'ci');
+    const { token, record } = await createToken(t.ctx, CLI_ACTOR, tim, 'ci');
     expect(token).toMatch(/^rat_[A-Za-z0-9_-]{43}$/);
     expect(record.hash).toBe(createHash('sha256').update(token).digest('hex'));
     expect(record.hash).toBe(hashToken(token));
@@ -342,7 +343,7 @@ describe('API tokens', () => {
   });
 
   test('tokens are random: two differ', async () => {
-    const [a, b] = await Promise.all([createToken(t.ctx, null, tim), createToken(t.ctx, null, tim)]);
+    const [a, b] = await Promise.all([createToken(t.ctx, CLI_ACTOR, tim), createToken(t.ctx, CLI_ACTOR, tim)]);
     expect(a.token).not.toBe(b.token);
     expect(a.record.id).not.toBe(b.record.id);
   });
@@ -354,7 +355,7 @@ describe('API tokens', () => {
   });
 
   test('revokeToken: the owner revokes; then it is refused and unlisted; twice → token_not_found; not someone else’s', async () => {
-    const { token, record } = await createToken(t.ctx, null, tim, 'to revoke');
+    const { token, record } = await createToken(t.ctx, CLI_ACTOR, tim, 'to revoke');
     expect(await codeOf(() => revokeToken(t.ctx, actorOf(other), record.id))).toBe('token_not_found');
     expect(userForToken(t.ctx, token)?.id).toBe(tim.id);
     await revokeToken(t.ctx, actorOf(tim), record.id);
@@ -366,17 +367,17 @@ describe('API tokens', () => {
   });
 
   test('a disabled user’s tokens are refused', async () => {
-    const u = await addUser(t.ctx, null, { email: 'gone@x.org', name: 'Gone' });
-    const { token } = await createToken(t.ctx, null, u);
-    await disableUser(t.ctx, null, 'gone@x.org');
+    const u = await addUser(t.ctx, CLI_ACTOR, { email: 'gone@x.org', name: 'Gone' });
+    const { token } = await createToken(t.ctx, CLI_ACTOR, u);
+    await disableUser(t.ctx, CLI_ACTOR, 'gone@x.org');
     expect(userForToken(t.ctx, token)).toBeNull();
   });
 
   test('disabling ends tokens for good: re-enabling the account does not revive them', async () => {
-    const u = await addUser(t.ctx, null, { email: 'back@x.org', name: 'Back' });
-    const { token } = await createToken(t.ctx, null, u);
-    await disableUser(t.ctx, null, 'back@x.org');
-    await setUser(t.ctx, null, 'back@x.org', { enable: true });
+    const u = await addUser(t.ctx, CLI_ACTOR, { email: 'back@x.org', name: 'Back' });
+    const { token } = await createToken(t.ctx, CLI_ACTOR, u);
+    await disableUser(t.ctx, CLI_ACTOR, 'back@x.org');
+    await setUser(t.ctx, CLI_ACTOR, 'back@x.org', { enable: true });
     // Sessions of the disabled period stay ended (the epoch moved); tokens must too.
     expect(userForToken(t.ctx, token)).toBeNull();
   });
@@ -509,7 +510,7 @@ describe('the list of common passwords', () => {
 
   test('a new account with one of the four passwords accepted before is refused', async () => {
     for (const pw of ['Passw0rd!', 'qwerty1234', 'iloveyou1', 'letmein123']) {
-      expect(await codeOf(() => addUser(t.ctx, null, { email: `weak-${pw.length}-${pw.charCodeAt(0)}@x.org`, name: 'Weak', password: pw }))).toBe('password_too_common');
+      expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: `weak-${pw.length}-${pw.charCodeAt(0)}@x.org`, name: 'Weak', password: pw }))).toBe('password_too_common');
     }
   });
 });

@@ -1,3 +1,4 @@
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -95,7 +96,7 @@ describe('importHistory with a TSV', () => {
     t = await fresh();
     h = await history(TEXTS, tsvOf(ROWS));
     cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
-    const result = await importHistory(t.ctx, null, { slug: 'charter', title: '  Imported Charter ', group: 'mag', dir: h.dir, tsv: h.tsv }, (d, n) => progress.push([d, n]));
+    const result = await importHistory(t.ctx, CLI_ACTOR, { slug: 'charter', title: '  Imported Charter ', group: 'mag', dir: h.dir, tsv: h.tsv }, (d, n) => progress.push([d, n]));
     expect(result).toEqual({ slug: 'charter', versions: TEXTS.length });
   });
 
@@ -204,7 +205,7 @@ describe('importHistory without a TSV', () => {
     cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
     await fsp.writeFile(path.join(h.dir, '.hidden.md'), 'ignored');
     await fsp.mkdir(path.join(h.dir, 'sub'));
-    await importHistory(t.ctx, { name: 'Sam Secretary', email: 'sam@example.org' }, { slug: 'plain', title: 'Plain', group: 'mag', dir: h.dir });
+    await importHistory(t.ctx, { id: 999, name: 'Sam Secretary', email: 'sam@example.org', roles: ['secretariat'], groups: [] }, { slug: 'plain', title: 'Plain', group: 'mag', dir: h.dir });
     const vs = listVersions(t.ctx, 'plain').reverse();
     expect(vs.map((v) => v.summary)).toEqual(['Imported from 0001.md', 'Imported from 0002.md', 'Imported from 0003.md']);
     expect(vs.map((v) => v.author)).toEqual(vs.map(() => ({ name: 'Sam Secretary', email: 'sam@example.org' })));
@@ -233,28 +234,28 @@ describe('importHistory refusals change nothing', () => {
   });
 
   test('slug already used → document_exists', async () => {
-    await expectRefused(t, () => importHistory(t.ctx, null, input({ slug: 'terms-of-reference' })), 'document_exists', null);
+    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ slug: 'terms-of-reference' })), 'document_exists', null);
     expect(t.ctx.meta.get('documents', 'terms-of-reference')?.latest).toBe(1);
   });
 
   test('unknown group → group_not_found', async () => {
-    await expectRefused(t, () => importHistory(t.ctx, null, input({ group: 'no-such-group' })), 'group_not_found', 'newdoc');
+    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ group: 'no-such-group' })), 'group_not_found', 'newdoc');
   });
 
   test.each(['UPPER', 'a..b', 'a'.repeat(65), '', '-dash', 'a/b', '../x', 'with space'])('bad slug %j → invalid_slug', async (slug) => {
-    await expectRefused(t, () => importHistory(t.ctx, null, input({ slug })), 'invalid_slug', null);
+    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ slug })), 'invalid_slug', null);
   });
 
   test('bad title → invalid_title', async () => {
-    await expectRefused(t, () => importHistory(t.ctx, null, input({ title: '  ' })), 'invalid_title', 'newdoc');
-    await expectRefused(t, () => importHistory(t.ctx, null, input({ title: 'two\nlines' })), 'invalid_title', 'newdoc');
+    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ title: '  ' })), 'invalid_title', 'newdoc');
+    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ title: 'two\nlines' })), 'invalid_title', 'newdoc');
   });
 
   test('TSV with fewer or more rows than files → tsv_mismatch', async () => {
     for (const rows of [ROWS.slice(0, 2), ROWS.slice(0, 4), []]) {
       const h = await history(TEXTS.slice(0, 3), tsvOf(rows));
       cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
-      await expectRefused(t, () => importHistory(t.ctx, null, input({ dir: h.dir, tsv: h.tsv })), 'tsv_mismatch', 'newdoc');
+      await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: h.tsv })), 'tsv_mismatch', 'newdoc');
     }
   });
 
@@ -270,27 +271,27 @@ describe('importHistory refusals change nothing', () => {
   ])('%s → invalid_tsv', async (_name, tsv) => {
     const h = await history(TEXTS.slice(0, 3), tsv);
     cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
-    await expectRefused(t, () => importHistory(t.ctx, null, input({ dir: h.dir, tsv: h.tsv })), 'invalid_tsv', 'newdoc');
+    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: h.tsv })), 'invalid_tsv', 'newdoc');
   });
 
   test('empty folder → empty_dir', async () => {
     const h = await history([]);
     cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
-    await expectRefused(t, () => importHistory(t.ctx, null, input({ dir: h.dir, tsv: undefined })), 'empty_dir', 'newdoc');
+    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: undefined })), 'empty_dir', 'newdoc');
     // Only hidden files and folders: still empty.
     await fsp.writeFile(path.join(h.dir, '.DS_Store'), 'x');
     await fsp.mkdir(path.join(h.dir, 'nested'));
-    await expectRefused(t, () => importHistory(t.ctx, null, input({ dir: h.dir, tsv: undefined })), 'empty_dir', 'newdoc');
+    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: undefined })), 'empty_dir', 'newdoc');
   });
 
   test('a folder that does not exist → invalid_dir', async () => {
-    await expectRefused(t, () => importHistory(t.ctx, null, input({ dir: path.join(good.root, 'nope'), tsv: undefined })), 'invalid_dir', 'newdoc');
+    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ dir: path.join(good.root, 'nope'), tsv: undefined })), 'invalid_dir', 'newdoc');
   });
 
   test('a file with a NUL → invalid_text, nothing written (checked before the first version)', async () => {
     const h = await history([TEXTS[0], TEXTS[1], 'bad\u0000text']);
     cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
-    await expectRefused(t, () => importHistory(t.ctx, null, input({ dir: h.dir, tsv: undefined })), 'invalid_text', 'newdoc');
+    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: undefined })), 'invalid_text', 'newdoc');
   });
 
   test('a file that is not UTF-8 is refused rather than silently altered', async () => {
@@ -301,7 +302,7 @@ describe('importHistory refusals change nothing', () => {
     const before = await snapshot(t);
     let err: unknown = null;
     try {
-      await importHistory(t.ctx, null, input({ slug: 'latin1', dir: h.dir, tsv: undefined }));
+      await importHistory(t.ctx, CLI_ACTOR, input({ slug: 'latin1', dir: h.dir, tsv: undefined }));
     } catch (e) {
       err = e;
     }
@@ -324,7 +325,7 @@ describe('importHistory refusals change nothing', () => {
     const before = await snapshot(t);
     let err: unknown = null;
     try {
-      await importHistory(t.ctx, null, input({ slug, dir: h.dir, tsv: h.tsv }));
+      await importHistory(t.ctx, CLI_ACTOR, input({ slug, dir: h.dir, tsv: h.tsv }));
     } catch (e) {
       err = e;
     }
@@ -344,7 +345,7 @@ describe('importHistory refusals change nothing', () => {
   });
 
   test('after all refusals the good import still works', async () => {
-    await importHistory(t.ctx, null, input());
+    await importHistory(t.ctx, CLI_ACTOR, input());
     expect(t.ctx.meta.get('documents', 'newdoc')?.latest).toBe(3);
   });
 });
@@ -354,16 +355,16 @@ describe('an interrupted import goes on where it stopped', () => {
     const t = await fresh();
     // The first two files landed before the process died.
     const part = await history(TEXTS.slice(0, 2));
-    await importHistory(t.ctx, null, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: part.dir });
+    await importHistory(t.ctx, CLI_ACTOR, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: part.dir });
     expect(t.ctx.meta.get('documents', 'resumed')?.latest).toBe(2);
     const whole = await history(TEXTS);
-    const r = await importHistory(t.ctx, null, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: whole.dir });
+    const r = await importHistory(t.ctx, CLI_ACTOR, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: whole.dir });
     expect(r).toMatchObject({ versions: TEXTS.length, resumedAfter: 2 });
     for (let n = 1; n <= TEXTS.length; n++) expect(await t.ctx.repo.readBlobText(t.ctx.meta.get('versions', `resumed/${n}`)!.blob)).toBe(TEXTS[n - 1]);
     // Running it once more, or with other files, changes nothing.
-    await expect(importHistory(t.ctx, null, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: whole.dir })).rejects.toMatchObject({ code: 'document_exists' });
+    await expect(importHistory(t.ctx, CLI_ACTOR, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: whole.dir })).rejects.toMatchObject({ code: 'document_exists' });
     const other = await history(['something else\n', ...TEXTS.slice(1)]);
-    await expect(importHistory(t.ctx, null, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: other.dir })).rejects.toMatchObject({ code: 'document_exists' });
+    await expect(importHistory(t.ctx, CLI_ACTOR, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: other.dir })).rejects.toMatchObject({ code: 'document_exists' });
     expect(t.ctx.meta.get('documents', 'resumed')?.latest).toBe(TEXTS.length);
   });
 });
@@ -383,7 +384,7 @@ if (!haveEip) console.warn(`EIP-1 corpus tests skipped: ${eipSource} is absent`)
       const files = (await fsp.readdir(dir)).filter((f) => !f.startsWith('.')).sort();
       expect(files).toHaveLength(123);
 
-      await importHistory(t.ctx, null, { slug: 'eip-1', title: 'EIP Purpose and Guidelines', group: 'mag', dir, tsv: path.join(src, 'versions.tsv') });
+      await importHistory(t.ctx, CLI_ACTOR, { slug: 'eip-1', title: 'EIP Purpose and Guidelines', group: 'mag', dir, tsv: path.join(src, 'versions.tsv') });
 
       const versions = listVersions(t.ctx, 'eip-1');
       expect(versions.map((v) => v.number)).toEqual(files.map((_, i) => files.length - i));

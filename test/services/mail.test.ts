@@ -7,6 +7,7 @@
  * notices; preferences and digests; invitations (queued in the same journal line as the
  * accounts) and password reset links.
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -377,7 +378,7 @@ describe('the whole way: result, publication and threading', () => {
 
     // Every link opens a page for a member (the compare page and decision record for anyone).
     const app = createApp({ ctx, config: { baseUrl: BASE, writeLimit: 0 }, sessions: t.sessions });
-    const reader = await addUser(ctx, null, { email: 'reader@example.org', name: 'Rea Reader', roles: ['member'], password: 'a long enough password' });
+    const reader = await addUser(ctx, CLI_ACTOR, { email: 'reader@example.org', name: 'Rea Reader', roles: ['member'], password: 'a long enough password' });
     const agent = request.agent(app);
     const form = await agent.get('/login');
     const csrf = /name="_csrf" value="([^"]+)"/.exec(form.text)![1];
@@ -513,7 +514,7 @@ describe('invitations', () => {
     const { t, ctx, clock, mails, deliver } = await setup();
     const before = mails().length;
     const csv = 'email,name,roles,groups\nada@example.org,Ada Lovelace,member,\nbob@example.org,Bob Builder,member;chair,\n';
-    const users = await importUsers(ctx, null, csv, { invite: true });
+    const users = await importUsers(ctx, CLI_ACTOR, csv, { invite: true });
     expect(users.map((u) => u.email)).toEqual(['ada@example.org', 'bob@example.org']);
     const queued = mails().slice(before);
     expect(queued.map((m) => [m.event, m.to])).toEqual([
@@ -563,7 +564,7 @@ describe('invitations', () => {
   test('import without invite queues nothing', async () => {
     const { ctx, mails } = await setup();
     const before = mails().length;
-    await importUsers(ctx, null, 'email,name\ncy@example.org,Cy Clist\n', { invite: false });
+    await importUsers(ctx, CLI_ACTOR, 'email,name\ncy@example.org,Cy Clist\n', { invite: false });
     expect(mails().length).toBe(before);
   });
 });

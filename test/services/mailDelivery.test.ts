@@ -192,7 +192,7 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
 
     // The secretariat retries it: pending now, attempts from zero; it arrives once.
     smtp.accept();
-    await retryMail(s.ctx, s.who.sec.email, id);
+    await retryMail(s.ctx, s.who.sec.actor, id);
     expect(s.mail(id)).toMatchObject({ state: 'pending', attempts: 0 });
     expect(Date.parse(s.mail(id).nextAttemptAt)).toBe(s.clock().getTime());
     expect(s.ctx.meta.auditLog(5).some((e) => e.action === 'mail.retried' && e.actor === s.who.sec.email)).toBe(true);
@@ -200,12 +200,12 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
     expect(smtp.messages).toHaveLength(1);
     // Retrying a sent message changes nothing and sends nothing.
     const sent = s.mail(id);
-    await retryMail(s.ctx, s.who.sec.email, id);
+    await retryMail(s.ctx, s.who.sec.actor, id);
     expect(s.mail(id)).toEqual(sent);
     expect(await s.worker.tick()).toBe(0);
     expect(smtp.messages).toHaveLength(1);
     // An unknown id is ignored.
-    await retryMail(s.ctx, s.who.sec.email, 9999);
+    await retryMail(s.ctx, s.who.sec.actor, 9999);
   });
 
   test('retryMail on a message waiting for its backoff sends it now (attempts kept)', async () => {
@@ -216,7 +216,7 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
     await s.worker.tick();
     smtp.accept();
     expect(await s.worker.tick()).toBe(0);
-    await retryMail(s.ctx, s.who.sec.email, id);
+    await retryMail(s.ctx, s.who.sec.actor, id);
     expect(s.mail(id)).toMatchObject({ state: 'pending', attempts: 1 });
     expect(await s.worker.tick()).toBe(1);
     expect(smtp.messages).toHaveLength(1);

@@ -5,6 +5,7 @@
  * concurrency, revisions as records and commits, and crash leftovers in git (an orphan
  * branch from a lost create, a commit from a lost revise) that must not block anything.
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -47,7 +48,7 @@ interface People {
   secretariat: Actor;
 }
 async function people(t: TestData): Promise<People> {
-  const mk = async (email: string, name: string, roles: string[], groups: string[] = []) => actorOf(await addUser(t.ctx, null, { email, name, roles, groups }));
+  const mk = async (email: string, name: string, roles: string[], groups: string[] = []) => actorOf(await addUser(t.ctx, CLI_ACTOR, { email, name, roles, groups }));
   return {
     drafter: await mk('drafter@example.org', 'Dana Drafter', ['member'], ['wg-strategy']),
     same: await mk('same@example.org', 'Sam Same', ['member'], ['wg-strategy']),

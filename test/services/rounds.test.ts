@@ -4,6 +4,7 @@
  * (also concurrent), early close, close at the deadline (by the sweep and across a restart),
  * extend, cancel, and ballots recorded by the secretariat.
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { DomainError } from '../../server/domain/errors.js';
 import { disableUser, setUser } from '../../server/services/accounts/users.js';
@@ -177,17 +178,17 @@ describe('the electorate (members, not disabled, when the round opens)', () => {
   test('members only; secretariat staff without the member role and disabled members are out; later members cannot vote', async () => {
     const { ctx, clock, who, c } = await setup();
     const gone = await person(ctx, { email: 'gone@example.org', name: 'Gone Member' });
-    await disableUser(ctx, null, gone.email);
+    await disableUser(ctx, CLI_ACTOR, gone.email);
     const r = await openOn(ctx, who.chair, clock, { type: 'consolidation', id: c.id });
     expect(r.electorate).toEqual(memberIds(who));
     // A member who joins after the opening, and a user made member after it, are not in it.
     const late = await person(ctx, { email: 'late@example.org', name: 'Late Member' });
-    await setUser(ctx, null, who.sec.email, { roles: ['member', 'secretariat'] });
+    await setUser(ctx, CLI_ACTOR, who.sec.email, { roles: ['member', 'secretariat'] });
     expect(await refusal(castBallot(ctx, late.actor, r.id, { position: 'approve' }))).toEqual({ kind: 'forbidden', code: 'not_in_electorate' });
     expect(await refusal(castBallot(ctx, { ...who.sec.actor, roles: ['member', 'secretariat'] }, r.id, { position: 'approve' }))).toEqual({ kind: 'forbidden', code: 'not_in_electorate' });
     expect(ctx.meta.get('rounds', r.id)!.electorate).toEqual(memberIds(who));
     // Someone who loses the member role after the opening still votes (the electorate is fixed).
-    await setUser(ctx, null, who.m3.email, { roles: ['chair'] });
+    await setUser(ctx, CLI_ACTOR, who.m3.email, { roles: ['chair'] });
     await castBallot(ctx, { ...who.m3.actor, roles: ['chair'] }, r.id, { position: 'abstain' });
     expect(currentTally(ctx, ctx.meta.get('rounds', r.id)!)).toEqual({ approve: 0, object: 0, abstain: 1, notVoted: 4, recused: 0, groups: {} });
   });

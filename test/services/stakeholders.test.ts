@@ -34,7 +34,7 @@ const auditSeq = () => t.ctx.meta.auditLog(1)[0].seq;
 
 beforeAll(async () => {
   t = await openTestData({ clock });
-  sec = actorOf(await addUser(t.ctx, null, { email: 'sec@x.org', name: 'Sam Sec', roles: ['secretariat'] }));
+  sec = actorOf(await addUser(t.ctx, CLI_ACTOR, { email: 'sec@x.org', name: 'Sam Sec', roles: ['secretariat'] }));
 });
 afterAll(async () => {
   await t.cleanup();
@@ -110,10 +110,10 @@ describe('addStakeholder', () => {
   });
 
   test('only the secretariat: 403 for a member or the chair, 401 without an actor', async () => {
-    const member = actorOf(await addUser(t.ctx, null, { email: 'mem@x.org', name: 'Mia', roles: ['member', 'chair'] }));
+    const member = actorOf(await addUser(t.ctx, CLI_ACTOR, { email: 'mem@x.org', name: 'Mia', roles: ['member', 'chair'] }));
     const before = auditSeq();
     expect(await codeOf(() => addStakeholder(t.ctx, member, { slug: 'nope', name: 'Nope' }))).toBe('forbidden');
-    expect(await codeOf(() => addStakeholder(t.ctx, null, { slug: 'nope', name: 'Nope' }))).toBe('unauthenticated');
+    expect(await codeOf(() => addStakeholder(t.ctx, CLI_ACTOR, { slug: 'nope', name: 'Nope' }))).toBe('unauthenticated');
     expect(t.ctx.meta.get('stakeholders', 'nope')).toBeUndefined();
     expect(auditSeq()).toBe(before);
   });
@@ -128,7 +128,7 @@ describe('addStakeholder', () => {
 
 describe("a user's stakeholder group", () => {
   test('set, keep, clear and set again through setUser; audited as user.updated', async () => {
-    const u = await addUser(t.ctx, null, { email: 'sue@x.org', name: 'Sue' });
+    const u = await addUser(t.ctx, CLI_ACTOR, { email: 'sue@x.org', name: 'Sue' });
     expect(u.stakeholder).toBeUndefined();
     expect(publicUser(u).stakeholder).toBeNull();
 
@@ -160,12 +160,12 @@ describe("a user's stakeholder group", () => {
   });
 
   test('addUser takes a stakeholder group; an unknown one creates nobody', async () => {
-    const u = await addUser(t.ctx, null, { email: 'gov@x.org', name: 'Gus Gov', stakeholder: 'government' });
+    const u = await addUser(t.ctx, CLI_ACTOR, { email: 'gov@x.org', name: 'Gus Gov', stakeholder: 'government' });
     expect(u.stakeholder).toBe('government');
-    const none = await addUser(t.ctx, null, { email: 'none@x.org', name: 'No One', stakeholder: null });
+    const none = await addUser(t.ctx, CLI_ACTOR, { email: 'none@x.org', name: 'No One', stakeholder: null });
     expect(none.stakeholder).toBeUndefined();
     const count = t.ctx.meta.all('users').length;
-    expect(await codeOf(() => addUser(t.ctx, null, { email: 'bad@x.org', name: 'Bad', stakeholder: 'atlantis' }))).toBe('unknown_stakeholder');
+    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'bad@x.org', name: 'Bad', stakeholder: 'atlantis' }))).toBe('unknown_stakeholder');
     expect(t.ctx.meta.all('users')).toHaveLength(count);
   });
 

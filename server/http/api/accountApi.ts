@@ -6,6 +6,7 @@ import { clientOf } from '../log.js';
 import type { Ctx } from '../../services/context.js';
 import { checkCredentials } from '../../services/auth/authenticate.js';
 import { createToken } from '../../services/auth/tokens.js';
+import { actorOf } from '../../services/accounts/users.js';
 import { checkSecondFactor, mustEnrolTotp } from '../../services/auth/totp.js';
 import type { LoginThrottle } from '../../services/auth/throttle.js';
 import { parse } from '../validate.js';
@@ -56,7 +57,8 @@ export function accountApi(ctx: Ctx, throttle: LoginThrottle): Router {
       guess.succeeded();
     }
     if (mustEnrolTotp(ctx, user)) throw forbidden('totp_required', 'Set up a second factor on your account page before making tokens.');
-    const { token } = await createToken(ctx, null, user, body.label, clientOf(req));
+    // The person proved who they are with their password (and code): they make their own token.
+    const { token } = await createToken(ctx, actorOf(user), user, body.label, clientOf(req));
     res.status(201).json({ token });
   });
 

@@ -41,7 +41,7 @@ export function adminMailPages(ctx: Ctx): Router {
     authorize(req.actor ?? null, 'user.manage');
     const { id } = parse(Id, req.params, 'invalid_id');
     if (!ctx.meta.get('mails', id)) throw absent('mail');
-    await retryMail(ctx, req.actor!.email, id);
+    await retryMail(ctx, req.actor ?? null, id);
     req.session.notice = `Message ${id} will be sent again within a few seconds.`;
     res.redirect(303, '/admin/mail');
   });
@@ -49,7 +49,7 @@ export function adminMailPages(ctx: Ctx): Router {
   r.post('/admin/users/:id/invite', async (req, res) => {
     authorize(req.actor ?? null, 'user.manage');
     const user = getUser(ctx, idOf(req));
-    await inviteUser(ctx, req.actor!, user.id);
+    await inviteUser(ctx, req.actor ?? null, user.id);
     req.session.notice = `An invitation is on its way to ${user.email}.`;
     res.redirect(303, `/admin/users/${user.id}`);
   });

@@ -72,7 +72,7 @@ export function adminPages(ctx: Ctx): Router {
       res,
       showGroups,
       async () => {
-        const g = await addGroup(ctx, req.actor!, add);
+        const g = await addGroup(ctx, req.actor ?? null, add);
         done(req, res, '/admin/groups', `The group ${g.name} (${g.slug}) was added.`);
       },
       { add },
@@ -108,7 +108,7 @@ export function adminPages(ctx: Ctx): Router {
       res,
       showStakeholders,
       async () => {
-        const s = await addStakeholder(ctx, req.actor!, add);
+        const s = await addStakeholder(ctx, req.actor ?? null, add);
         done(req, res, '/admin/stakeholders', `The stakeholder group ${s.name} (${s.slug}) was added.`);
       },
       { add },
@@ -143,7 +143,7 @@ export function adminPages(ctx: Ctx): Router {
       res,
       showDocuments,
       async () => {
-        const v = await addDocument(ctx, req.actor!, add);
+        const v = await addDocument(ctx, req.actor ?? null, add);
         done(req, res, '/admin/documents', `${add.title.trim()} was published as version ${v.number}.`);
       },
       { add },
@@ -160,7 +160,7 @@ export function adminPages(ctx: Ctx): Router {
       showDocuments,
       async () => {
         const before = ctx.meta.get('documents', slug);
-        const after = await updateDocument(ctx, req.actor!, slug, changes);
+        const after = await updateDocument(ctx, req.actor ?? null, slug, changes);
         done(req, res, '/admin/documents', after === before ? `Nothing changed for ${after.title}.` : `${after.title} was saved.`);
       },
       { edit: { slug, ...changes } },
@@ -208,7 +208,7 @@ export function adminPages(ctx: Ctx): Router {
       res,
       showSecurity,
       async () => {
-        await setSecuritySettings(ctx, req.actor!, { requireTotpFor });
+        await setSecuritySettings(ctx, req.actor ?? null, { requireTotpFor });
         done(req, res, '/admin/security', 'The security settings were saved.');
       },
       { requireTotpFor },
@@ -233,7 +233,7 @@ export function adminPages(ctx: Ctx): Router {
       res,
       showRounds,
       async () => {
-        await setRoundSettings(ctx, req.actor!, typed);
+        await setRoundSettings(ctx, req.actor ?? null, typed);
         done(req, res, '/admin/rounds', 'The round settings were saved.');
       },
       { settings: typed },

@@ -55,7 +55,7 @@ export function adminUserPages(ctx: Ctx): Router {
       showUsers,
       async () => {
         // The select's empty choice is "none".
-        const u = await addUser(ctx, req.actor!, { ...input, stakeholder: input.stakeholder || null, password: password === '' ? undefined : password });
+        const u = await addUser(ctx, req.actor ?? null, { ...input, stakeholder: input.stakeholder || null, password: password === '' ? undefined : password });
         done(req, res, '/admin/users', `${u.name} (${u.email}) was added.`);
       },
       { add: input },
@@ -71,7 +71,7 @@ export function adminUserPages(ctx: Ctx): Router {
       showUsers,
       async () => {
         const invite = field(req, 'invite') === 'yes';
-        const added = await importUsers(ctx, req.actor!, csv, { invite });
+        const added = await importUsers(ctx, req.actor ?? null, csv, { invite });
         done(req, res, '/admin/users', `${added.length} ${added.length === 1 ? 'account was' : 'accounts were'} imported${invite ? ' and invited by e-mail' : ''}.`);
       },
       { csv },
@@ -113,7 +113,7 @@ export function adminUserPages(ctx: Ctx): Router {
       res,
       showUser(user),
       async () => {
-        await setUser(ctx, req.actor!, user.email, { ...form, stakeholder: form.stakeholder === undefined ? undefined : form.stakeholder || null });
+        await setUser(ctx, req.actor ?? null, user.email, { ...form, stakeholder: form.stakeholder === undefined ? undefined : form.stakeholder || null });
         done(req, res, `/admin/users/${user.id}`, 'The changes were saved.');
       },
       { form },
@@ -124,7 +124,7 @@ export function adminUserPages(ctx: Ctx): Router {
     allow(req, 'user.manage');
     const user = userOf(req);
     return orShowAdmin(req, res, showUser(user), async () => {
-      await disableUser(ctx, req.actor!, user.email);
+      await disableUser(ctx, req.actor ?? null, user.email);
       done(req, res, `/admin/users/${user.id}`, `${user.name} is disabled: their sessions and API tokens no longer work.`);
     });
   });
@@ -133,7 +133,7 @@ export function adminUserPages(ctx: Ctx): Router {
     allow(req, 'user.manage');
     const user = userOf(req);
     return orShowAdmin(req, res, showUser(user), async () => {
-      await setUser(ctx, req.actor!, user.email, { enable: true });
+      await setUser(ctx, req.actor ?? null, user.email, { enable: true });
       done(req, res, `/admin/users/${user.id}`, `${user.name} is enabled again.`);
     });
   });

@@ -200,7 +200,7 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
     ...roundFacts(ctx, r, t),
     ballots,
     eligible,
-    receipt: eligible ? receiptOf(r, actor!.id) : null,
+    receipt: actor && eligible ? receiptOf(r, actor.id) : null,
     myRecusal: myRecusal ? { reason: myRecusal.reason, at: myRecusal.at } : null,
     myBallot: mine ? { position: mine.position, reason: mine.reason, castAt: mine.castAt, named: !!mine.named, recordedBy: mine.recordedBy ? nameOf(ctx, mine.recordedBy) : null } : null,
     notVoted: manage ? electorate.filter((e) => !e.position && !e.recused).map((e) => e.name) : [],

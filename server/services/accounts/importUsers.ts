@@ -1,3 +1,4 @@
+import { authorize } from '../../domain/policy.js';
 import { parse } from 'csv-parse/sync';
 import type { Actor } from '../../domain/actor.js';
 import { DomainError, invalid } from '../../domain/errors.js';
@@ -21,6 +22,7 @@ const list = (s: string | undefined) =>
  * refusal names the line. The accounts have no password until their holders accept an invitation.
  */
 export function importUsers(ctx: Ctx, by: Actor | null, csv: string, opts: { invite?: boolean } = {}): Promise<UserRecord[]> {
+  authorize(by, 'user.manage');
   return ctx.accounts.run(() => importUsersNow(ctx, by, csv, opts));
 }
 

@@ -1,3 +1,4 @@
+import { authorize } from '../../domain/policy.js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Actor } from '../../domain/actor.js';
 import { conflict, invalid } from '../../domain/errors.js';
@@ -30,6 +31,7 @@ export function invitationPuts(ctx: Ctx, u: UserRecord) {
 
 /** Invite an existing account to set its password (the secretariat, one at a time or after an import). */
 export async function inviteUser(ctx: Ctx, by: Actor | null, userId: number): Promise<void> {
+  authorize(by, 'user.manage');
   const u = getUser(ctx, userId);
   if (u.disabled) throw conflict('user_disabled', 'This account is disabled; enable it first.');
   await ctx.meta.write({ actor: by?.email ?? null, at: ctx.clock(), events: [{ action: 'user.invited', subject: `user/${u.email}` }], puts: invitationPuts(ctx, u) });

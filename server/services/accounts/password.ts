@@ -1,3 +1,4 @@
+import { authorize } from '../../domain/policy.js';
 import type { Actor } from '../../domain/actor.js';
 import { invalid } from '../../domain/errors.js';
 import { checkPassword } from '../../domain/passwordRules.js';
@@ -30,6 +31,8 @@ export async function changePassword(ctx: Ctx, actor: Actor, current: string, ne
 
 /** Set a password with no current one to check (the CLI, and later an invitation link). */
 export async function setPassword(ctx: Ctx, by: Actor | null, userId: number, password: string): Promise<void> {
+  // Without the current password: only the account management (the secretariat, the command line).
+  authorize(by, 'user.manage');
   checkPassword(password, commonPasswords());
   const passwordHash = await ctx.passwords.hash(password);
   await ctx.accounts.run(async () => {

@@ -1,3 +1,4 @@
+import { authorize } from '../../domain/policy.js';
 import { ROLES, type Actor, type Role } from '../../domain/actor.js';
 import { absent, conflict, invalid } from '../../domain/errors.js';
 import { checkPassword } from '../../domain/passwordRules.js';
@@ -119,6 +120,7 @@ export function newUserRecord(ctx: Ctx, u: PreparedUser, passwordHash: string | 
 
 /** Create one account. Without a password the person cannot sign in until invited. */
 export async function addUser(ctx: Ctx, by: Actor | null, input: NewUser): Promise<UserRecord> {
+  authorize(by, 'user.manage');
   const u = prepareUser(ctx, input);
   const passwordHash = u.password ? await ctx.passwords.hash(u.password) : null;
   return ctx.accounts.run(async () => {
@@ -152,6 +154,7 @@ export interface UserChanges {
 
 /** Replace roles, groups and/or the stakeholder group; `enable` re-enables a disabled account. */
 export function setUser(ctx: Ctx, by: Actor | null, email: string, input: UserChanges): Promise<UserRecord> {
+  authorize(by, 'user.manage');
   return ctx.accounts.run(() => setUserNow(ctx, by, email, input));
 }
 
@@ -175,6 +178,7 @@ async function setUserNow(ctx: Ctx, by: Actor | null, email: string, input: User
 
 /** Disable an account: from now on its sessions and tokens are refused. */
 export function disableUser(ctx: Ctx, by: Actor | null, email: string): Promise<UserRecord> {
+  authorize(by, 'user.manage');
   return ctx.accounts.run(() => disableUserNow(ctx, by, email));
 }
 

@@ -1,3 +1,4 @@
+import { authorize } from '../../domain/policy.js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Actor } from '../../domain/actor.js';
 import { absent, invalid } from '../../domain/errors.js';
@@ -12,6 +13,8 @@ const PREFIX = 'rat_';
 
 /** Make a personal API token for `user`; the token is returned once and never stored. */
 export async function createToken(ctx: Ctx, by: Actor | null, user: UserRecord, label = 'API token', meta?: EntryMeta): Promise<{ token: string; record: TokenRecord }> {
+  // A person makes their own tokens; account management (the secretariat, the command line) anyone's.
+  if (by?.id !== user.id) authorize(by, 'user.manage');
   const clean = label.trim().slice(0, 100) || 'API token';
   const token = PREFIX + randomBytes(32).toString('base64url');
   const record: TokenRecord = { id: ctx.meta.nextId('tokens'), hash: hashToken(token), userId: user.id, label: clean, createdAt: ctx.clock().toISOString(), revokedAt: null };

@@ -3,7 +3,7 @@ import { absent, conflict, invalid } from '../../domain/errors.js';
 import { findConflicts, mergeProposals } from '../../domain/merge.js';
 import { mergePuts } from '../notifications/queue.js';
 import { consolidationCreatedMails } from '../notifications/events.js';
-import { authorize } from '../../domain/policy.js';
+import { authorize, signedIn } from '../../domain/policy.js';
 import { assertEditable } from '../../domain/proposal.js';
 import { documentPath } from '../../domain/slug.js';
 import { checkProse, checkText, MAX_SUMMARY } from '../../domain/text.js';
@@ -75,10 +75,10 @@ export async function createConsolidation(ctx: Ctx, actor: Actor | null, slug: s
       filepath: documentPath(slug),
       text: s.text,
       message: `Merge proposal ${p.id}: ${p.title}${s.conflicts ? ` (${s.conflicts} conflict${s.conflicts > 1 ? 's' : ''})` : ''}\n`,
-      author: { name: actor!.name, email: actor!.email, at },
+      author: { name: actor.name, email: actor.email, at },
     });
     expected = parent = commit;
-    revisions.push({ subject: { type: 'consolidation', id }, n: i + 1, commit, blob, authorId: actor!.id, at: at.toISOString() });
+    revisions.push({ subject: { type: 'consolidation', id }, n: i + 1, commit, blob, authorId: actor.id, at: at.toISOString() });
   }
   const c: ConsolidationRecord = {
     id,
@@ -90,14 +90,14 @@ export async function createConsolidation(ctx: Ctx, actor: Actor | null, slug: s
     revisions: revisions.length,
     proposals: ids,
     summary,
-    createdBy: actor!.id,
+    createdBy: actor.id,
     openRound: null,
     publishedVersion: null,
     createdAt: at.toISOString(),
     updatedAt: at.toISOString(),
   };
   await ctx.meta.write({
-    actor: actor!.email,
+    actor: actor.email,
     at,
     events: [{ action: 'consolidation.created', subject: `consolidation/${id}` }],
     puts: mergePuts(
@@ -114,6 +114,7 @@ export async function consolidationText(ctx: Ctx, c: ConsolidationRecord): Promi
 
 /** The chair's editorial edits and conflict resolutions: each a revision, by compare-and-swap on the head. */
 export async function reviseConsolidation(ctx: Ctx, actor: Actor | null, id: number, input: { text: unknown; head: unknown }): Promise<ConsolidationRecord> {
+  signedIn(actor);
   return ctx.subjects.run(`consolidation/${id}`, async () => {
     const c = loadConsolidation(ctx, actor, id, 'consolidation.manage');
     if (c.state !== 'open') throw conflict('not_editable', `A ${c.state} consolidation cannot be edited.`);
@@ -121,7 +122,7 @@ export async function reviseConsolidation(ctx: Ctx, actor: Actor | null, id: num
     const text = checkText(input.text);
     if (typeof input.head !== 'string' || !/^[0-9a-f]{40}$/.test(input.head)) throw invalid('invalid_head', 'Give the head (commit id) your edit was made on.');
     if (input.head !== c.head) throw conflict('stale_head', 'Someone saved a newer revision since you started editing. Reload it and apply your change again.', { current: c.head });
-    return saveRevision(ctx, actor!, { type: 'consolidation', id }, {
+    return saveRevision(ctx, actor, { type: 'consolidation', id }, {
       ref: consolidationRef(id),
       document: c.document,
       head: c.head,
@@ -133,12 +134,13 @@ export async function reviseConsolidation(ctx: Ctx, actor: Actor | null, id: num
 }
 
 export async function abandonConsolidation(ctx: Ctx, actor: Actor | null, id: number): Promise<ConsolidationRecord> {
+  signedIn(actor);
   return ctx.subjects.run(`consolidation/${id}`, async () => {
     const c = loadConsolidation(ctx, actor, id, 'consolidation.manage');
     if (c.state !== 'open') throw conflict('not_open', `This consolidation is already ${c.state}.`);
     if (c.openRound !== null) throw conflict('round_open', 'A round is open on this consolidation; cancel it first.');
     const next: ConsolidationRecord = { ...c, state: 'abandoned', updatedAt: ctx.clock().toISOString() };
-    await ctx.meta.write({ actor: actor!.email, at: ctx.clock(), events: [{ action: 'consolidation.abandoned', subject: `consolidation/${id}` }], puts: { consolidations: { [id]: next } } });
+    await ctx.meta.write({ actor: actor.email, at: ctx.clock(), events: [{ action: 'consolidation.abandoned', subject: `consolidation/${id}` }], puts: { consolidations: { [id]: next } } });
     return next;
   });
 }

@@ -1,3 +1,4 @@
+import { signedIn } from '../../domain/policy.js';
 import type { Actor } from '../../domain/actor.js';
 import { conflict } from '../../domain/errors.js';
 import { bpToQuorum, fullTally, NO_CONDITIONS, publishability, type GroupTally, type Publishability } from '../../domain/round.js';
@@ -70,6 +71,7 @@ const REFUSALS: Record<Exclude<Publishability, { ok: true }>['code'], (c: Consol
  * byte; version, consolidation and proposals change in one store write.
  */
 export async function publishConsolidation(ctx: Ctx, actor: Actor | null, id: number, input: { summary?: unknown }): Promise<VersionRecord> {
+  signedIn(actor);
   loadConsolidation(ctx, actor, id, 'consolidation.manage');
   return ctx.subjects.run(`consolidation/${id}`, async () => {
     const c = ctx.meta.get('consolidations', id)!;
@@ -85,13 +87,13 @@ export async function publishConsolidation(ctx: Ctx, actor: Actor | null, id: nu
       group: doc.group,
       text,
       summary,
-      author: { name: actor!.name, email: actor!.email, at: ctx.clock() },
+      author: { name: actor.name, email: actor.email, at: ctx.clock() },
       trailers: decisionTrailers(r, c),
       proposals: c.proposals,
       round: r.id,
       consolidation: c.id,
       expectedLatest: c.baseVersion,
-      actor: actor!.email,
+      actor: actor.email,
       alsoWrite: (v) => {
         const changes = publishedStateChanges(ctx, c, v.number, v.publishedAt);
         return { events: changes.events, puts: mergePuts(changes.puts, versionPublishedMails(ctx, v)) };

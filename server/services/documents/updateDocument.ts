@@ -1,3 +1,4 @@
+import { authorize } from '../../domain/policy.js';
 import type { Actor } from '../../domain/actor.js';
 import { absent, invalid } from '../../domain/errors.js';
 import { isSlug } from '../../domain/slug.js';
@@ -18,6 +19,7 @@ export interface DocumentChanges {
  * now stands; nothing is written (and nothing audited) when nothing differs.
  */
 export async function updateDocument(ctx: Ctx, actor: Actor | null, slug: string, changes: DocumentChanges): Promise<DocumentRecord> {
+  authorize(actor, 'document.manage');
   if (changes.title === undefined && changes.group === undefined) throw invalid('nothing_to_change', 'Give a new title or a new owning group.');
   if (changes.title !== undefined && (!changes.title.trim() || changes.title.length > MAX_TITLE || /[\r\n]/.test(changes.title))) {
     throw invalid('invalid_title', 'A title is one line of 1–200 characters.');

@@ -1,3 +1,5 @@
+import { authorize } from '../../domain/policy.js';
+import type { Actor } from '../../domain/actor.js';
 import { listId } from '../../domain/mail.js';
 import type { MailRecord } from '../../store/meta/schema.js';
 import type { MailTransport } from '../../store/mail/transport.js';
@@ -78,11 +80,12 @@ export class MailWorker {
 }
 
 /** The secretariat retries a failed message (or sends a waiting one now). */
-export async function retryMail(ctx: Ctx, actorEmail: string, id: number): Promise<void> {
+export async function retryMail(ctx: Ctx, actor: Actor | null, id: number): Promise<void> {
+  authorize(actor, 'settings.manage');
   const m = ctx.meta.get('mails', id);
   if (!m || m.state === 'sent') return;
   await ctx.meta.write({
-    actor: actorEmail,
+    actor: actor.email,
     at: ctx.clock(),
     events: [{ action: 'mail.retried', subject: `mail/${id}` }],
     puts: { mails: { [id]: { ...m, state: 'pending', nextAttemptAt: ctx.clock().toISOString(), attempts: m.state === 'failed' ? 0 : m.attempts } } },

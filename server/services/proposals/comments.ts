@@ -63,7 +63,7 @@ export async function addComment(
   const c: CommentRecord = {
     id: ctx.meta.nextId('comments'),
     subject: on.ref,
-    authorId: actor!.id,
+    authorId: actor.id,
     body,
     anchor,
     replyTo,
@@ -72,7 +72,7 @@ export async function addComment(
     createdAt: ctx.clock().toISOString(),
   };
   await ctx.meta.write({
-    actor: actor!.email,
+    actor: actor.email,
     at: ctx.clock(),
     events: [{ action: 'comment.created', subject: `${on.ref.type}/${on.ref.id}#comment-${c.id}` }],
     puts: mergePuts({ comments: { [c.id]: c } }, commentMails(ctx, c)),
@@ -86,9 +86,9 @@ export async function setResolved(ctx: Ctx, actor: Actor | null, on: Commentable
   const c = Number.isInteger(commentId) ? ctx.meta.get('comments', commentId) : undefined;
   if (!c || c.subject.type !== on.ref.type || c.subject.id !== on.ref.id) throw absent('comment');
   const root = c.replyTo ? ctx.meta.get('comments', c.replyTo)! : c;
-  const next: CommentRecord = { ...root, resolved, resolvedBy: resolved ? actor!.id : null };
+  const next: CommentRecord = { ...root, resolved, resolvedBy: resolved ? actor.id : null };
   await ctx.meta.write({
-    actor: actor!.email,
+    actor: actor.email,
     at: ctx.clock(),
     events: [{ action: resolved ? 'comment.resolved' : 'comment.reopened', subject: `${on.ref.type}/${on.ref.id}#comment-${root.id}` }],
     puts: { comments: { [root.id]: next } },

@@ -1,6 +1,6 @@
 import type { Actor } from '../../domain/actor.js';
 import { conflict, invalid } from '../../domain/errors.js';
-import { authorize } from '../../domain/policy.js';
+import { authorize, signedIn } from '../../domain/policy.js';
 import { assertEditable, assertShareable, assertWithdrawable } from '../../domain/proposal.js';
 import { documentPath } from '../../domain/slug.js';
 import { checkProse, checkText, checkTitle, MAX_RATIONALE_BYTES } from '../../domain/text.js';
@@ -48,7 +48,7 @@ export async function createProposal(
     filepath: documentPath(slug),
     text,
     message: `Proposal ${id}: ${title}\n\n${rationale}`.trim() + '\n',
-    author: identity(ctx, actor!),
+    author: identity(ctx, actor),
   });
   const now = ctx.clock().toISOString();
   const p: ProposalRecord = {
@@ -56,7 +56,7 @@ export async function createProposal(
     document: slug,
     title,
     rationale,
-    authorId: actor!.id,
+    authorId: actor.id,
     state: 'draft',
     base,
     baseVersion: doc.latest,
@@ -67,9 +67,9 @@ export async function createProposal(
     createdAt: now,
     updatedAt: now,
   };
-  const rev: RevisionRecord = { subject: { type: 'proposal', id }, n: 1, commit, blob, authorId: actor!.id, at: now };
+  const rev: RevisionRecord = { subject: { type: 'proposal', id }, n: 1, commit, blob, authorId: actor.id, at: now };
   await ctx.meta.write({
-    actor: actor!.email,
+    actor: actor.email,
     at: ctx.clock(),
     events: [{ action: 'proposal.created', subject: `proposal/${id}` }],
     puts: { proposals: { [id]: p }, revisions: { [revisionKey(rev.subject, 1)]: rev } },
@@ -87,10 +87,11 @@ export async function reviseProposal(
   id: number,
   input: { text: unknown; head: unknown; title?: unknown; rationale?: unknown },
 ): Promise<ProposalRecord> {
+  signedIn(actor);
   return ctx.subjects.run(`proposal/${id}`, () => revise(ctx, actor, id, input));
 }
 
-async function revise(ctx: Ctx, actor: Actor | null, id: number, input: { text: unknown; head: unknown; title?: unknown; rationale?: unknown }): Promise<ProposalRecord> {
+async function revise(ctx: Ctx, actor: Actor, id: number, input: { text: unknown; head: unknown; title?: unknown; rationale?: unknown }): Promise<ProposalRecord> {
   const p = loadProposalFor(ctx, actor, id, 'proposal.edit');
   assertEditable(p.state, p.openRound !== null);
   const text = checkText(input.text);
@@ -98,7 +99,7 @@ async function revise(ctx: Ctx, actor: Actor | null, id: number, input: { text: 
   const title = input.title === undefined ? p.title : checkTitle(input.title);
   const rationale = input.rationale === undefined ? p.rationale : checkProse(input.rationale, 'rationale', MAX_RATIONALE_BYTES, false);
   if (input.head !== p.head) throw conflict('stale_head', 'Someone saved a newer revision since you started editing. Reload it and apply your change again.', { current: p.head });
-  return saveRevision(ctx, actor!, { type: 'proposal', id }, {
+  return saveRevision(ctx, actor, { type: 'proposal', id }, {
     ref: proposalRef(id),
     document: p.document,
     head: input.head,
@@ -111,12 +112,13 @@ async function revise(ctx: Ctx, actor: Actor | null, id: number, input: { text: 
 
 /** Share a draft with all members. */
 export async function shareProposal(ctx: Ctx, actor: Actor | null, id: number): Promise<ProposalRecord> {
+  signedIn(actor);
   return ctx.subjects.run(`proposal/${id}`, async () => {
   const p = loadProposalFor(ctx, actor, id, 'proposal.share');
   assertShareable(p.state);
   const next: ProposalRecord = { ...p, state: 'shared', wasShared: true, updatedAt: ctx.clock().toISOString() };
   await ctx.meta.write({
-    actor: actor!.email,
+    actor: actor.email,
     at: ctx.clock(),
     events: [{ action: 'proposal.shared', subject: `proposal/${id}` }],
     puts: mergePuts({ proposals: { [id]: next } }, proposalSharedMails(ctx, next)),
@@ -127,11 +129,12 @@ export async function shareProposal(ctx: Ctx, actor: Actor | null, id: number): 
 
 /** Withdraw (its author, the chair or the secretariat). The branch stays: history is never rewritten. */
 export async function withdrawProposal(ctx: Ctx, actor: Actor | null, id: number): Promise<ProposalRecord> {
+  signedIn(actor);
   return ctx.subjects.run(`proposal/${id}`, async () => {
   const p = loadProposalFor(ctx, actor, id, 'proposal.withdraw');
   assertWithdrawable(p.state, p.openRound !== null);
   const next: ProposalRecord = { ...p, state: 'withdrawn', updatedAt: ctx.clock().toISOString() };
-  await ctx.meta.write({ actor: actor!.email, at: ctx.clock(), events: [{ action: 'proposal.withdrawn', subject: `proposal/${id}` }], puts: { proposals: { [id]: next } } });
+  await ctx.meta.write({ actor: actor.email, at: ctx.clock(), events: [{ action: 'proposal.withdrawn', subject: `proposal/${id}` }], puts: { proposals: { [id]: next } } });
   return next;
   });
 }

@@ -123,7 +123,7 @@ export async function openRound(ctx: Ctx, actor: Actor | null, input: OpenRoundI
       quorumBp,
       closesAt,
       openedAt: now,
-      openedBy: actor!.id,
+      openedBy: actor.id,
       state: 'open',
       electorate,
       result: null,
@@ -140,7 +140,7 @@ export async function openRound(ctx: Ctx, actor: Actor | null, input: OpenRoundI
       remindedAt: Date.parse(closesAt) - ctx.mail.reminderHours * 3_600_000 <= ctx.clock().getTime() ? now : null,
     };
     await ctx.meta.write({
-      actor: actor!.email,
+      actor: actor.email,
       at: ctx.clock(),
       events: [{ action: 'round.opened', subject: `round/${round.id}` }],
       puts: mergePuts({ rounds: { [round.id]: round }, ...sub.setOpen(round.id) }, roundOpenedMails(ctx, round)),
@@ -185,7 +185,7 @@ export async function castBallot(ctx: Ctx, actor: Actor | null, roundId: number,
     const draft = draftBallot(ctx, actor, r, input);
     const b: BallotRecord = { id: ctx.meta.nextId('ballots'), ...draft };
     await ctx.meta.write({
-      actor: actor!.email,
+      actor: actor.email,
       at: ctx.clock(),
       events: [{ action: b.recordedBy ? 'ballot.recorded' : 'ballot.cast', subject: `round/${roundId}` }],
       puts: mergePuts({ ballots: { [b.id]: b } }, b.recordedBy ? ballotRecordedMails(ctx, r, b) : ballotReceiptMails(ctx, r, b)),
@@ -219,7 +219,7 @@ export function previewBallot(ctx: Ctx, actor: Actor | null, roundId: number, in
 }
 
 /** The checks every ballot passes (one home for "may this ballot be cast or recorded"), as the ballot it would be. */
-function draftBallot(ctx: Ctx, actor: Actor | null, r: RoundRecord, input: BallotInput): Omit<BallotRecord, 'id'> {
+function draftBallot(ctx: Ctx, actor: Actor, r: RoundRecord, input: BallotInput): Omit<BallotRecord, 'id'> {
   const { position, reason } = checkPosition(input.position, input.reason);
   if (input.named !== undefined && input.named !== null && typeof input.named !== 'boolean') throw invalid('invalid_named', 'named is true or false.');
   const named = input.named === true;
@@ -239,8 +239,8 @@ function draftBallot(ctx: Ctx, actor: Actor | null, r: RoundRecord, input: Ballo
  * behalf the secretariat — or the chair, if the settings allow — records it. The member must be
  * in the round's electorate.
  */
-function whoActs(ctx: Ctx, actor: Actor | null, r: RoundRecord, input: { voter?: unknown; note?: unknown }, what: 'ballot' | 'recusal') {
-  let voterId = actor!.id;
+function whoActs(ctx: Ctx, actor: Actor, r: RoundRecord, input: { voter?: unknown; note?: unknown }, what: 'ballot' | 'recusal') {
+  let voterId = actor.id;
   let recordedBy: number | null = null;
   let note = '';
   if (input.voter !== undefined && input.voter !== null) {
@@ -252,7 +252,7 @@ function whoActs(ctx: Ctx, actor: Actor | null, r: RoundRecord, input: { voter?:
       throw invalid('note_required', `Say where and how the member ${what === 'ballot' ? 'voted' : 'asked to stand aside'} (up to 2000 characters), e.g. "at the meeting of 12 Sept".`);
     }
     voterId = v.id;
-    recordedBy = actor!.id;
+    recordedBy = actor.id;
   }
   if (!r.electorate.includes(voterId)) {
     throw forbidden('not_in_electorate', recordedBy ? "That person is not in this round's electorate." : "You are not in this round's electorate (the members when it opened).");
@@ -285,7 +285,7 @@ export async function recuse(ctx: Ctx, actor: Actor | null, roundId: number, inp
     const entry: RecusalEntry = { voterId, reason, at: ctx.clock().toISOString(), recordedBy, ...(note ? { note } : {}) };
     const next: RoundRecord = { ...r, recusals: [...(r.recusals ?? []), entry] };
     await ctx.meta.write({
-      actor: actor!.email,
+      actor: actor.email,
       at: ctx.clock(),
       events: [{ action: 'round.recused', subject: `round/${r.id}` }],
       puts: mergePuts({ rounds: { [r.id]: next } }, recusalMails(ctx, next, entry, 'recorded')),
@@ -307,7 +307,7 @@ export async function withdrawRecusal(ctx: Ctx, actor: Actor | null, roundId: nu
     if (!entry) throw conflict('not_recused', 'There is no recusal to withdraw.');
     const next: RoundRecord = { ...r, recusals: (r.recusals ?? []).filter((x) => x.voterId !== voterId) };
     await ctx.meta.write({
-      actor: actor!.email,
+      actor: actor.email,
       at: ctx.clock(),
       events: [{ action: 'round.recusal_withdrawn', subject: `round/${r.id}` }],
       puts: mergePuts({ rounds: { [r.id]: next } }, recusalMails(ctx, next, entry, 'withdrawn')),
@@ -360,7 +360,7 @@ export async function extendRound(ctx: Ctx, actor: Actor | null, roundId: number
     const closesAt = checkDeadline(ctx, input.closesAt, r.closesAt);
     // A later deadline earns a reminder before it too.
     const next: RoundRecord = { ...r, closesAt, remindedAt: null };
-    await ctx.meta.write({ actor: actor!.email, at: ctx.clock(), events: [{ action: 'round.extended', subject: `round/${r.id}` }], puts: { rounds: { [r.id]: next } } });
+    await ctx.meta.write({ actor: actor.email, at: ctx.clock(), events: [{ action: 'round.extended', subject: `round/${r.id}` }], puts: { rounds: { [r.id]: next } } });
     return next;
   });
 }
@@ -374,9 +374,9 @@ export async function cancelRound(ctx: Ctx, actor: Actor | null, roundId: number
     await closeIfDue(ctx, roundId);
     const r = ctx.meta.get('rounds', roundId)!;
     if (r.state !== 'open') throw conflict('round_not_open', `This round is already ${r.state}.`);
-    const next: RoundRecord = { ...r, state: 'cancelled', cancelReason: reason, closedAt: ctx.clock().toISOString(), closedBy: actor!.id };
+    const next: RoundRecord = { ...r, state: 'cancelled', cancelReason: reason, closedAt: ctx.clock().toISOString(), closedBy: actor.id };
     await ctx.meta.write({
-      actor: actor!.email,
+      actor: actor.email,
       at: ctx.clock(),
       events: [{ action: 'round.cancelled', subject: `round/${r.id}` }],
       puts: mergePuts({ rounds: { [r.id]: next }, ...clearOpen(ctx, r) }, roundCancelledMails(ctx, next)),

@@ -22,7 +22,7 @@ export async function setRoundSettings(ctx: Ctx, actor: Actor | null, input: { d
     chairMayRecord: (input.chairMayRecord as boolean | undefined) ?? now.chairMayRecord,
   };
   await ctx.meta.write({
-    actor: actor!.email,
+    actor: actor.email,
     at: ctx.clock(),
     events: [{ action: 'settings.updated', subject: 'settings/rounds' }],
     puts: { settings: { rounds: next } },

@@ -1,3 +1,4 @@
+import { authorize } from '../../domain/policy.js';
 import type { Actor } from '../../domain/actor.js';
 import { invalid } from '../../domain/errors.js';
 import type { SecuritySettings } from '../../store/meta/schema.js';
@@ -18,6 +19,7 @@ export function getSecuritySettings(ctx: Ctx): SecuritySettings {
  * their next request (see mustEnrolTotp); nobody is signed out.
  */
 export async function setSecuritySettings(ctx: Ctx, actor: Actor | null, input: { requireTotpFor: unknown[] }): Promise<SecuritySettings> {
+  authorize(actor, 'settings.manage');
   if (!Array.isArray(input.requireTotpFor)) throw invalid('invalid_settings', 'Name the roles that need a second factor.');
   for (const r of input.requireTotpFor) {
     if (!TOTP_ROLES.includes(r as TotpRole)) throw invalid('invalid_role', `A second factor can be required for ${TOTP_ROLES.join(' or ')}, not "${String(r)}".`);
