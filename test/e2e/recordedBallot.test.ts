@@ -41,7 +41,7 @@ afterAll(async () => {
 test('recording with confirmation; a member who voted herself cannot be overridden', async () => {
   await page.goto(`${server.baseUrl}/rounds/${roundId}`);
   await page.getByLabel('Member').selectOption('noor@example.org');
-  await page.locator('form[action$="/record"]').getByLabel('Approve').check();
+  await page.locator('form[action$="/record#record-ballot"]').getByLabel('Approve').check();
   await page.getByLabel('Where and how they voted').fill('by show of hands at the meeting of 12 September');
   await page.getByRole('button', { name: 'Check and record…' }).click();
   expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Record a ballot for Noor Member?');
@@ -57,7 +57,7 @@ test('recording with confirmation; a member who voted herself cannot be overridd
 
   // Mia objected herself: recording "approve" for her is refused, beside the form.
   await page.getByLabel('Member').selectOption('mia@example.org');
-  await page.locator('form[action$="/record"]').getByLabel('Approve').check();
+  await page.locator('form[action$="/record#record-ballot"]').getByLabel('Approve').check();
   await page.getByLabel('Where and how they voted').fill('in the corridor');
   await page.getByRole('button', { name: 'Check and record…' }).click();
   expect(await page.locator('[role="alert"][data-code="voter_has_voted"]').count()).toBe(1);

@@ -169,7 +169,7 @@ describe('the secretariat', () => {
     expect(await page.locator('table.ballots').innerText()).toContain('Mia Member');
     await expectNoAxeViolations(page);
     await shot(page, 'round-decisions-04-secretariat');
-    const record = page.locator(`form[action="/rounds/${roundId}/record"]`);
+    const record = page.locator(`form[action="/rounds/${roundId}/record#record-ballot"]`);
     await record.getByLabel('Member').selectOption('wanda@example.org');
     await record.getByLabel('Approve').check();
     await record.getByLabel('Where and how they voted').fill('by show of hands at the meeting of 2 March');
@@ -193,13 +193,13 @@ describe('the secretariat', () => {
     await expectNoAxeViolations(page);
     await shot(page, 'round-decisions-06-secretariat-phone');
     // A recusal recorded without a note: refused beside its form.
-    const form = page.locator(`form[action="/rounds/${roundId}/record-recusal"]`);
+    const form = page.locator(`form[action="/rounds/${roundId}/record-recusal#record-recusal"]`);
     await form.getByLabel('Who stands aside').selectOption('wanda@example.org');
     await form.getByLabel('Why they stand aside').fill('Drafted the proposals.');
     await form.getByLabel('Where and how they said so').fill(' ');
     await form.getByRole('button', { name: 'Record the recusal' }).click();
     await page.waitForLoadState();
-    expect(await page.locator(`form[action="/rounds/${roundId}/record-recusal"] [role="alert"][data-code="note_required"]`).count()).toBe(1);
+    expect(await page.locator(`form[action="/rounds/${roundId}/record-recusal#record-recusal"] [role="alert"][data-code="note_required"]`).count()).toBe(1);
     expect(server.t.ctx.meta.get('rounds', roundId)!.recusals).toHaveLength(1);
     await expectNoSidewaysScroll(page);
     await expectNoAxeViolations(page);

@@ -107,9 +107,9 @@ describe('stakeholder groups and opening an unnamed round', () => {
     expect(res.status).toBe(200);
     const form = formOf(res.text, '/consolidations/1/rounds');
     expect(form).toContain('<legend>Record</legend>');
-    // The site's default (named) is chosen until Admin › Rounds says otherwise.
-    expect(form).toMatch(/value="named" checked/);
-    expect(form).not.toMatch(/value="unnamed" checked/);
+    // The site's default (unnamed, as the seeded terms of reference ask) is chosen until Admin › Rounds says otherwise.
+    expect(form).toMatch(/value="unnamed" checked/);
+    expect(form).not.toMatch(/value="named" checked/);
     expect(form).toContain('name="eachGroupTakesPart" value="yes"');
     expect(form).toContain('No member is in a stakeholder group yet');
   });
@@ -274,7 +274,7 @@ describe('a recusal recorded on a member\'s behalf', () => {
     const form = formOf(page.text, '/rounds/1/record-recusal');
     expect(form).toContain('<option value="dara@example.org">Dara Okafor (dara@example.org)</option>');
     expect(form).toContain('<label for="recusal-note">');
-    expect((await chair.get('/rounds/1')).text).not.toContain('action="/rounds/1/record-recusal"');
+    expect((await chair.get('/rounds/1')).text).not.toContain('action="/rounds/1/record-recusal#record-recusal"');
     const member = await post(chloe, '/rounds/1/record-recusal', { voter: 'dara@example.org', reason: 'x', note: 'y' });
     expect(member.status).toBe(403);
     const byChair = await post(chair, '/rounds/1/record-recusal', { voter: 'dara@example.org', reason: 'x', note: 'y' });
@@ -341,15 +341,15 @@ describe('Admin › Rounds', () => {
     expect((await bruno.get('/admin/rounds')).status).toBe(403);
     const res = await post(bruno, '/admin/rounds', { defaultRecord: 'unnamed', chairMayRecord: 'yes' });
     expect(res.status).toBe(403);
-    expect(t.ctx.meta.get('settings', 'rounds')).toBeUndefined();
+    expect(t.ctx.meta.get('settings', 'rounds')).toEqual({ defaultRecord: 'unnamed', chairMayRecord: false });
     expect((await request(app).get('/admin/rounds')).status).toBe(401);
   });
 
-  test('the form shows the defaults: named records, secretariat-only proxies', async () => {
+  test('the form shows the seeded defaults: unnamed records (the terms of reference, §7), secretariat-only proxies', async () => {
     const res = await sec.get('/admin/rounds');
     expect(res.status).toBe(200);
-    expect(res.text).toMatch(/name="defaultRecord" value="named" checked/);
-    expect(res.text).not.toMatch(/name="defaultRecord" value="unnamed" checked/);
+    expect(res.text).toMatch(/name="defaultRecord" value="unnamed" checked/);
+    expect(res.text).not.toMatch(/name="defaultRecord" value="named" checked/);
     expect(res.text).not.toMatch(/name="chairMayRecord" value="yes" checked/);
   });
 
@@ -357,14 +357,14 @@ describe('Admin › Rounds', () => {
     const res = await sec.post('/admin/rounds').type('form').send({ defaultRecord: 'unnamed', chairMayRecord: 'yes' });
     expect(res.status).toBe(403);
     expect(res.text).toContain('invalid_csrf');
-    expect(t.ctx.meta.get('settings', 'rounds')).toBeUndefined();
+    expect(t.ctx.meta.get('settings', 'rounds')).toEqual({ defaultRecord: 'unnamed', chairMayRecord: false });
   });
 
   test('a record that is neither named nor unnamed is refused (400), nothing saved', async () => {
     const res = await post(sec, '/admin/rounds', { defaultRecord: 'secret', chairMayRecord: 'yes' });
     expect(res.status).toBe(400);
     expect(alertCode(res.text)).toBe('invalid_record');
-    expect(t.ctx.meta.get('settings', 'rounds')).toBeUndefined();
+    expect(t.ctx.meta.get('settings', 'rounds')).toEqual({ defaultRecord: 'unnamed', chairMayRecord: false });
   });
 
   test('the secretariat saves unnamed records by default and lets the chair record on members\' behalf', async () => {
@@ -375,14 +375,14 @@ describe('Admin › Rounds', () => {
     expect(res.text).toMatch(/name="chairMayRecord" value="yes" checked/);
     // The chair now has the forms to record on members' behalf.
     const page = await chair.get('/rounds/1');
-    expect(page.text).toContain('action="/rounds/1/record"');
-    expect(page.text).toContain('action="/rounds/1/record-recusal"');
+    expect(page.text).toContain('action="/rounds/1/record#record-ballot"');
+    expect(page.text).toContain('action="/rounds/1/record-recusal#record-recusal"');
   });
 
   test('unticking the box takes the chair\'s forms away again', async () => {
     await follow(sec, await post(sec, '/admin/rounds', { defaultRecord: 'unnamed' }));
     expect(t.ctx.meta.get('settings', 'rounds')).toEqual({ defaultRecord: 'unnamed', chairMayRecord: false });
-    expect((await chair.get('/rounds/1')).text).not.toContain('action="/rounds/1/record"');
+    expect((await chair.get('/rounds/1')).text).not.toContain('action="/rounds/1/record#record-ballot"');
   });
 });
 

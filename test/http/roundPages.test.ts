@@ -231,7 +231,7 @@ describe('the round', () => {
     expect(res.text).not.toContain('id="ballot-h"');
     expect(plain(section(res.text, 'manage-h'))).toMatch(/3 members of 3 have not voted: Amina Diallo Bruno Costa Chloé Martin/);
     // The chair is not the secretariat: no form to record ballots.
-    expect(res.text).not.toContain('action="/rounds/1/record"');
+    expect(res.text).not.toContain('action="/rounds/1/record#record-ballot"');
     // The text under vote and its diff.
     expect(section(res.text, 'changes-h')).toContain('<del>');
     expect(section(res.text, 'text-h')).toContain('Mandate');
@@ -313,7 +313,7 @@ describe('the round', () => {
 
   test('the secretariat records Chloé\'s ballot given in a meeting, marked as such', async () => {
     const page = await sec.get('/rounds/1');
-    expect(page.text).toContain('action="/rounds/1/record"');
+    expect(page.text).toContain('action="/rounds/1/record#record-ballot"');
     expect(page.text).toContain('<option value="chloe@example.org">Chloé Martin (chloe@example.org)</option>');
     const form = { voter: 'chloe@example.org', position: 'approve', reason: '', note: 'by show of hands at the meeting of 12 Sept' };
     // First what would be recorded, beside her current ballot; nothing is recorded yet.
