@@ -1,6 +1,6 @@
 import type { GitRepository, Identity } from '../store/git/repository.js';
 import type { MetaStore } from '../store/meta/metaStore.js';
-import { KeyedMutex, Mutex } from '../store/git/mutex.js';
+import { KeyedMutex, Mutex } from '../util/mutex.js';
 import { Hasher } from './auth/passwords.js';
 import type { Change } from '../domain/diff.js';
 

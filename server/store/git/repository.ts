@@ -2,7 +2,7 @@ import git from 'isomorphic-git';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { durableFs, sweepTmp } from './durableFs.js';
-import { Mutex } from './mutex.js';
+import { Mutex } from '../../util/mutex.js';
 import { WriteHealth } from '../health.js';
 import { DIR_MODE } from '../fsutil.js';
 import { Lru } from '../../util/lru.js';
