@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Config } from './config.js';
 import { makeCtx, type Ctx } from './services/context.js';
 import { Hasher, type HasherOptions } from './services/auth/passwords.js';
-import { indexMain } from './services/indexMain.js';
+import { repairFromMain } from './services/repairFromMain.js';
 import { seedDocuments } from './services/seedDocuments.js';
 import { sweepRounds } from './services/rounds/rounds.js';
 import { GitRepository } from './store/git/repository.js';
@@ -39,7 +39,7 @@ export async function openData(
       reminderHours: config.reminderHours,
       digestHour: config.digestHour,
     }, new Hasher({ ...(config.passwordHashN ? { N: config.passwordHashN } : {}), ...opts.hashing }));
-    await indexMain(ctx);
+    await repairFromMain(ctx);
     if (opts.seed !== false) await seedDocuments(ctx, config.documentsDir);
     // Rounds whose deadline passed while nothing ran close now, as of their deadline.
     await sweepRounds(ctx);

@@ -32,7 +32,7 @@ export interface PublishInput {
  * tree: `main`'s with the document's file set to `text`), the annotated tag `<slug>/v<N>`, then
  * one store write with the version index entry and whatever must land with it. Publications
  * are serialised; `main` moves only by compare-and-swap. If the process dies after the git
- * writes, `indexMain` completes the store from git at the next start.
+ * writes, `repairFromMain` completes the store from git at the next start.
  */
 export async function publishVersion(ctx: Ctx, input: PublishInput): Promise<VersionRecord> {
   return ctx.publishing.run(async () => {

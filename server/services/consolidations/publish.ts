@@ -35,7 +35,7 @@ export function decisionTrailers(r: RoundRecord, c: ConsolidationRecord): Traile
   ];
 }
 
-/** The store changes that go with a published consolidation (also replayed by indexMain after a crash). */
+/** The store changes that go with a published consolidation (also replayed by repairFromMain after a crash). */
 export function publishedStateChanges(ctx: Ctx, c: ConsolidationRecord, version: number, at: string) {
   const proposals: Record<string, ProposalRecord> = {};
   const events = [{ action: 'consolidation.published', subject: `consolidation/${c.id}` }];

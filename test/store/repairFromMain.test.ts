@@ -41,7 +41,7 @@ async function commitVersionOnly(t: TestData, slug: string, number: number, text
   return t.ctx.repo.commitFile({ ref: MAIN, expected: head, parent: head, filepath: `documents/${slug}.md`, text, message, author: bob() });
 }
 
-describe('indexMain repairs the store from git after a crash', () => {
+describe('repairFromMain repairs the store from git after a crash', () => {
   test('a version committed on main but never written to the store is indexed, tagged and made latest at the next start', async () => {
     const t = await fresh();
     expect(t.ctx.meta.get('documents', TOR)?.latest).toBe(1);

@@ -13,7 +13,7 @@ import { versionPublishedMails } from './notifications/events.js';
  * this reads the missing commits' trailers, restores any missing tag, and writes the index
  * entries — so the store is repaired from git, never the other way round.
  */
-export async function indexMain(ctx: Ctx): Promise<number> {
+export async function repairFromMain(ctx: Ctx): Promise<number> {
   const head = await ctx.repo.resolve(MAIN);
   const known = ctx.meta.get('system', 'main')?.indexedMain ?? null;
   if (!head || head === known) return 0;

@@ -1,0 +1,51 @@
+/**
+ * The folder READMEs stay true to the code: every file they name (in backquotes, e.g.
+ * `services/repairFromMain.ts` or `policy.ts`) exists, relative to the README's folder, its
+ * parent folders up to the project root, or the root itself.
+ */
+import { describe, expect, test } from '@jest/globals';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { projectRoot } from '../helpers/data.js';
+
+const SKIP = new Set(['node_modules', '.git', 'dist', 'test-output', 'data']);
+
+function readmes(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (SKIP.has(e.name) || e.name.startsWith('.')) continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...readmes(p));
+    else if (e.name === 'README.md') out.push(p);
+  }
+  return out;
+}
+
+/** A file name in backquotes: letters, digits, dots, dashes, slashes, with a code or doc extension. */
+const NAMED = /`([A-Za-z0-9_./-]+\.(?:ts|mjs|js|ejs|md|json|css))`/g;
+
+/** Files the server writes into its data folder or a backup, not files of the project. */
+const DATA_FILES = new Set(['ratify-backup.json', 'meta/snapshot.json']);
+
+const all = readmes(projectRoot);
+
+describe('every file a README names exists', () => {
+  test('there are folder READMEs to check', () => {
+    expect(all.length).toBeGreaterThan(5);
+  });
+
+  test.each(all.map((f) => path.relative(projectRoot, f)))('%s', (rel) => {
+    const file = path.join(projectRoot, rel);
+    const text = fs.readFileSync(file, 'utf8');
+    const missing: string[] = [];
+    for (const [, name] of text.matchAll(NAMED)) {
+      if (name.startsWith('../shared/') || DATA_FILES.has(name)) continue;
+      const candidates: string[] = [];
+      for (let d = path.dirname(file); d.startsWith(projectRoot); d = path.dirname(d)) candidates.push(path.join(d, name));
+      // Names written as `server/…` or `test/…` are from the root; bare names may live one folder down (`meta/journal.ts`).
+      const found = candidates.some((c) => fs.existsSync(c)) || fs.readdirSync(path.dirname(file), { withFileTypes: true }).some((e) => e.isDirectory() && fs.existsSync(path.join(path.dirname(file), e.name, name)));
+      if (!found) missing.push(name);
+    }
+    expect(missing).toEqual([]);
+  });
+});
