@@ -6,6 +6,7 @@
  * key on the page and the server's clock. axe (WCAG 2.1 AA) on every page and state reached;
  * screenshots in test-output/screenshots/accounts-*.png.
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { generate } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -35,7 +36,7 @@ beforeAll(async () => {
   server = await serveApp({ clock });
   base = server.baseUrl;
   for (const p of Object.values(PEOPLE)) {
-    await addUser(server.t.ctx, null, { email: p.email, name: p.name, roles: [...p.roles], groups: [...p.groups], password: PASSWORD });
+    await addUser(server.t.ctx, CLI_ACTOR, { email: p.email, name: p.name, roles: [...p.roles], groups: [...p.groups], password: PASSWORD });
   }
   browser = await launching;
 }, 120_000);

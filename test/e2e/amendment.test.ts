@@ -6,6 +6,7 @@
  * publishes, and the public history shows version 2 with its decision. Screenshots of every
  * step in test-output/screenshots/, axe (WCAG 2.1 AA) on each page.
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { testClock } from '../helpers/data.js';
@@ -39,7 +40,7 @@ beforeAll(async () => {
   server = await serveApp({ clock });
   base = server.baseUrl;
   for (const p of Object.values(PEOPLE)) {
-    await addUser(server.t.ctx, null, { email: p.email, name: p.name, roles: [...p.roles], groups: 'groups' in p ? [...p.groups] : [], password: PASSWORD });
+    await addUser(server.t.ctx, CLI_ACTOR, { email: p.email, name: p.name, roles: [...p.roles], groups: 'groups' in p ? [...p.groups] : [], password: PASSWORD });
   }
   browser = await launching;
   // One browser context per person: separate cookies, separate sessions.

@@ -7,6 +7,7 @@
  * Each person has their own browser context, signed in through the form. axe (WCAG 2.1 AA) on
  * every page and tab; screenshots in test-output/screenshots/proposals-*.png.
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Browser, BrowserContext, Locator, Page, Response } from 'playwright-core';
 import { testClock } from '../helpers/data.js';
@@ -46,7 +47,7 @@ beforeAll(async () => {
   server = await serveApp({ clock });
   base = server.baseUrl;
   for (const p of Object.values(PEOPLE)) {
-    await addUser(server.t.ctx, null, { email: p.email, name: p.name, roles: [...p.roles], groups: [...p.groups], password: PASSWORD });
+    await addUser(server.t.ctx, CLI_ACTOR, { email: p.email, name: p.name, roles: [...p.roles], groups: [...p.groups], password: PASSWORD });
   }
   browser = await launching;
   for (const who of Object.keys(PEOPLE) as Who[]) {

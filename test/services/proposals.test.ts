@@ -253,7 +253,7 @@ describe('crash leftovers in git', () => {
   test('an orphan branch (git written, record lost) does not block creation: the branch is rebuilt from main', async () => {
     const d = await openTestData({ clock });
     try {
-      const drafter = actorOf(await addUser(d.ctx, null, { email: 'd@example.org', name: 'D', roles: ['member'], groups: ['wg-strategy'] }));
+      const drafter = actorOf(await addUser(d.ctx, CLI_ACTOR, { email: 'd@example.org', name: 'D', roles: ['member'], groups: ['wg-strategy'] }));
       const main = (await d.ctx.repo.resolve(MAIN))!;
       const id = nextProposalId(d);
       // What a crash after the git write leaves: a branch with a commit, and no record.
@@ -284,7 +284,7 @@ describe('crash leftovers in git', () => {
   test('an orphan branch pointing at an unrelated root commit does not block creation either', async () => {
     const d = await openTestData({ clock });
     try {
-      const drafter = actorOf(await addUser(d.ctx, null, { email: 'd@example.org', name: 'D', roles: ['member'], groups: ['wg-strategy'] }));
+      const drafter = actorOf(await addUser(d.ctx, CLI_ACTOR, { email: 'd@example.org', name: 'D', roles: ['member'], groups: ['wg-strategy'] }));
       const id = nextProposalId(d);
       await d.ctx.repo.commitFile({ ref: proposalRef(id), expected: null, parent: null, filepath: 'junk.md', text: 'junk\n', message: 'junk\n', author: { name: 'D', email: 'd@example.org', at: clock() } });
       const p = await createProposal(d.ctx, drafter, SLUG, { title: 'After junk', rationale: '', text: 'text\n' });
