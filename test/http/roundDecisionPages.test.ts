@@ -7,7 +7,11 @@
  * Admin › Rounds. Then the round is closed and published: the public record lists ballots by
  * receipt and names only who asked. Refusals assert their error code and that nothing changed.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect } from '@jest/globals';
+import { story } from '../helpers/story.js';
+
+/** The tests tell one story in order; each still runs on its own (`-t`), bringing the story up to itself. */
+const step = story();
 import request from 'supertest';
 import type { Express } from 'express';
 import { csrfFrom, makeUser, signedIn, type Agent } from '../helpers/auth.js';
@@ -102,7 +106,7 @@ afterAll(async () => {
 });
 
 describe('stakeholder groups and opening an unnamed round', () => {
-  test('without stakeholder groups the form says the conditions have nothing to check', async () => {
+  step('without stakeholder groups the form says the conditions have nothing to check', async () => {
     const res = await chair.get('/consolidations/1');
     expect(res.status).toBe(200);
     const form = formOf(res.text, '/consolidations/1/rounds');
@@ -114,7 +118,7 @@ describe('stakeholder groups and opening an unnamed round', () => {
     expect(form).toContain('No member is in a stakeholder group yet');
   });
 
-  test('members are put in stakeholder groups (written directly: the admin form is elsewhere)', async () => {
+  step('members are put in stakeholder groups (written directly: the admin form is elsewhere)', async () => {
     const at = clock().toISOString();
     const users: Record<string, unknown> = {};
     for (const [who, slug] of [['amina', 'government'], ['dara', 'government'], ['bruno', 'civil-society'], ['chloe', 'civil-society']]) {
@@ -129,7 +133,7 @@ describe('stakeholder groups and opening an unnamed round', () => {
     expect(form).not.toContain('No member is in a stakeholder group yet');
   });
 
-  test('an unknown record is refused with 400, the form kept, nothing opened', async () => {
+  step('an unknown record is refused with 400, the form kept, nothing opened', async () => {
     const res = await post(chair, '/consolidations/1/rounds', { rule: 'majority', quorum: '50', closesAt: '2026-01-22T17:00', record: 'secret', eachGroupTakesPart: 'yes' });
     expect(res.status).toBe(400);
     expect(alertCode(res.text)).toBe('invalid_record');
@@ -138,13 +142,13 @@ describe('stakeholder groups and opening an unnamed round', () => {
     expect(t.ctx.meta.get('consolidations', 1)!.openRound).toBeNull();
   });
 
-  test('a member may not open a round (403)', async () => {
+  step('a member may not open a round (403)', async () => {
     const res = await post(bruno, '/consolidations/1/rounds', { rule: 'majority', quorum: '50', closesAt: '2026-01-22T17:00', record: 'unnamed' });
     expect(res.status).toBe(403);
     expect(rounds()).toHaveLength(0);
   });
 
-  test('the chair opens an unnamed majority round in which every stakeholder group must take part', async () => {
+  step('the chair opens an unnamed majority round in which every stakeholder group must take part', async () => {
     const made = await post(chair, '/consolidations/1/rounds', { rule: 'majority', quorum: '50', closesAt: '2026-01-22T17:00', record: 'unnamed', eachGroupTakesPart: 'yes' });
     expect(made.headers.location).toBe('/rounds/1');
     expect(round()).toMatchObject({
@@ -164,7 +168,7 @@ describe('stakeholder groups and opening an unnamed round', () => {
 });
 
 describe('standing aside, and voting by receipt', () => {
-  test('a member sees the ballot form, the "name me" box and the stand-aside form', async () => {
+  step('a member sees the ballot form, the "name me" box and the stand-aside form', async () => {
     const res = await bruno.get('/rounds/1');
     expect(res.text).toContain('action="/rounds/1/ballots#your-ballot"');
     expect(res.text).toContain('name="named" value="yes"');
@@ -174,7 +178,7 @@ describe('standing aside, and voting by receipt', () => {
     expect(plain(section(res.text, 'ballot-h'))).toContain(`Your receipt in this round: ${receiptOf(round(), ids.bruno)}`);
   });
 
-  test('standing aside needs a reason (400 beside the form, nothing written)', async () => {
+  step('standing aside needs a reason (400 beside the form, nothing written)', async () => {
     const res = await post(bruno, '/rounds/1/recuse', { reason: '   ' });
     expect(res.status).toBe(400);
     expect(alertCode(res.text)).toBe('reason_required');
@@ -183,7 +187,7 @@ describe('standing aside, and voting by receipt', () => {
     expect(round().recusals).toEqual([]);
   });
 
-  test('Bruno stands aside with a reason: he sees it, the ballot form is gone, a forced ballot is refused (409)', async () => {
+  step('Bruno stands aside with a reason: he sees it, the ballot form is gone, a forced ballot is refused (409)', async () => {
     const res = await follow(bruno, await post(bruno, '/rounds/1/recuse', { reason: 'I drafted one of the proposals for my employer.' }));
     expect(notice(res.text)).toMatch(/^You stand aside from this round/);
     expect(round().recusals).toEqual([expect.objectContaining({ voterId: ids.bruno, reason: 'I drafted one of the proposals for my employer.', recordedBy: null })]);
@@ -205,14 +209,14 @@ describe('standing aside, and voting by receipt', () => {
     expect(round().recusals).toHaveLength(1);
   });
 
-  test('a member with no recusal has nothing to withdraw (409)', async () => {
+  step('a member with no recusal has nothing to withdraw (409)', async () => {
     const res = await post(chloe, '/rounds/1/recusal/withdraw', {});
     expect(res.status).toBe(409);
     expect(alertCode(res.text)).toBe('not_recused');
     expect(round().recusals).toHaveLength(1);
   });
 
-  test('Bruno withdraws, and votes asking to be named', async () => {
+  step('Bruno withdraws, and votes asking to be named', async () => {
     let res = await follow(bruno, await post(bruno, '/rounds/1/recusal/withdraw', {}));
     expect(notice(res.text)).toBe('Your recusal is withdrawn: you may vote in this round again.');
     expect(round().recusals).toEqual([]);
@@ -226,7 +230,7 @@ describe('standing aside, and voting by receipt', () => {
     expect(res.text).toMatch(/name="named" value="yes" checked/);
   });
 
-  test('Amina votes without asking to be named; her receipt is in the notice and on her page', async () => {
+  step('Amina votes without asking to be named; her receipt is in the notice and on her page', async () => {
     const res = await follow(amina, await post(amina, '/rounds/1/ballots', { position: 'approve', reason: 'Open records serve the public.' }));
     const receipt = receiptOf(round(), ids.amina);
     expect(notice(res.text)).toContain(`Your receipt is ${receipt}.`);
@@ -239,7 +243,7 @@ describe('standing aside, and voting by receipt', () => {
     expect(row).toMatch(/\(you\) approve Open records serve the public\./);
   });
 
-  test('a plain member reads the ballots by receipt: the named voter has a name, the unnamed one none', async () => {
+  step('a plain member reads the ballots by receipt: the named voter has a name, the unnamed one none', async () => {
     const res = await chloe.get('/rounds/1');
     const table = section(res.text, 'ballots-h');
     expect(table).toContain('<th scope="col">Receipt</th>');
@@ -258,7 +262,7 @@ describe('standing aside, and voting by receipt', () => {
     expect(section(res.text, 'ballot-h')).toContain(`<code class="receipt">${receiptOf(round(), ids.chloe)}</code>`);
   });
 
-  test('the secretariat reads the same ballots with every name', async () => {
+  step('the secretariat reads the same ballots with every name', async () => {
     const res = await sec.get('/rounds/1');
     const rows = rowsIn(section(res.text, 'ballots-h'));
     expect(rows[0]).toMatch(new RegExp(`^${receiptOf(round(), ids.bruno)} Bruno Costa approve`));
@@ -269,7 +273,7 @@ describe('standing aside, and voting by receipt', () => {
 });
 
 describe('a recusal recorded on a member\'s behalf', () => {
-  test('only the secretariat has the form (the chair by default not; members get 403)', async () => {
+  step('only the secretariat has the form (the chair by default not; members get 403)', async () => {
     const page = await sec.get('/rounds/1');
     const form = formOf(page.text, '/rounds/1/record-recusal');
     expect(form).toContain('<option value="dara@example.org">Dara Okafor (dara@example.org)</option>');
@@ -282,7 +286,7 @@ describe('a recusal recorded on a member\'s behalf', () => {
     expect(round().recusals).toEqual([]);
   });
 
-  test('without a note: 400, the error beside the form, what was typed kept, nothing written', async () => {
+  step('without a note: 400, the error beside the form, what was typed kept, nothing written', async () => {
     const before = JSON.stringify(round());
     const res = await post(sec, '/rounds/1/record-recusal', { voter: 'dara@example.org', reason: 'Her ministry submitted one of the proposals.', note: '  ' });
     expect(res.status).toBe(400);
@@ -296,14 +300,14 @@ describe('a recusal recorded on a member\'s behalf', () => {
     expect(JSON.stringify(round())).toBe(before);
   });
 
-  test('an unknown member is refused (400 invalid_voter), nothing written', async () => {
+  step('an unknown member is refused (400 invalid_voter), nothing written', async () => {
     const res = await post(sec, '/rounds/1/record-recusal', { voter: 'nobody@example.org', reason: 'x', note: 'at the meeting' });
     expect(res.status).toBe(400);
     expect(alertCode(res.text)).toBe('invalid_voter');
     expect(round().recusals).toEqual([]);
   });
 
-  test('with a note: recorded, named in the record with who recorded it and how; Dara sees it on her page', async () => {
+  step('with a note: recorded, named in the record with who recorded it and how; Dara sees it on her page', async () => {
     const res = await follow(sec, await post(sec, '/rounds/1/record-recusal', { voter: 'dara@example.org', reason: 'Her ministry submitted one of the proposals.', note: 'said so at the meeting of 14 January' }));
     expect(notice(res.text)).toBe('The recusal of Dara Okafor is recorded. They have been told by mail.');
     expect(round().recusals).toEqual([expect.objectContaining({ voterId: ids.dara, recordedBy: ids.sec, note: 'said so at the meeting of 14 January' })]);
@@ -315,7 +319,7 @@ describe('a recusal recorded on a member\'s behalf', () => {
     expect(hers.text).not.toContain('action="/rounds/1/ballots');
   });
 
-  test('the quorum and the not-voted list leave the recused member out', async () => {
+  step('the quorum and the not-voted list leave the recused member out', async () => {
     const res = await chair.get('/rounds/1');
     expect(plain(res.text)).toContain('50% of the electorate: at least 2 of 3 members must vote (1 recused, not counted). 2 voted so far: the quorum is met.');
     expect(plain(section(res.text, 'manage-h'))).toMatch(/1 member of 3 has not voted: Chloé Martin/);
@@ -323,7 +327,7 @@ describe('a recusal recorded on a member\'s behalf', () => {
 });
 
 describe('the tally per stakeholder group', () => {
-  test('a table with one row per group, counting ballots, not voted and recused', async () => {
+  step('a table with one row per group, counting ballots, not voted and recused', async () => {
     const res = await chloe.get('/rounds/1');
     const tally = section(res.text, 'tally-h');
     expect(tally).toContain('<h3>By stakeholder group</h3>');
@@ -337,7 +341,7 @@ describe('the tally per stakeholder group', () => {
 });
 
 describe('Admin › Rounds', () => {
-  test('a plain member gets 403 for the page and the form; nothing changes', async () => {
+  step('a plain member gets 403 for the page and the form; nothing changes', async () => {
     expect((await bruno.get('/admin/rounds')).status).toBe(403);
     const res = await post(bruno, '/admin/rounds', { defaultRecord: 'unnamed', chairMayRecord: 'yes' });
     expect(res.status).toBe(403);
@@ -345,7 +349,7 @@ describe('Admin › Rounds', () => {
     expect((await request(app).get('/admin/rounds')).status).toBe(401);
   });
 
-  test('the form shows the seeded defaults: unnamed records (the terms of reference, §7), secretariat-only proxies', async () => {
+  step('the form shows the seeded defaults: unnamed records (the terms of reference, §7), secretariat-only proxies', async () => {
     const res = await sec.get('/admin/rounds');
     expect(res.status).toBe(200);
     expect(res.text).toMatch(/name="defaultRecord" value="unnamed" checked/);
@@ -353,21 +357,21 @@ describe('Admin › Rounds', () => {
     expect(res.text).not.toMatch(/name="chairMayRecord" value="yes" checked/);
   });
 
-  test('without a CSRF token: 403, nothing saved', async () => {
+  step('without a CSRF token: 403, nothing saved', async () => {
     const res = await sec.post('/admin/rounds').type('form').send({ defaultRecord: 'unnamed', chairMayRecord: 'yes' });
     expect(res.status).toBe(403);
     expect(res.text).toContain('invalid_csrf');
     expect(t.ctx.meta.get('settings', 'rounds')).toEqual({ defaultRecord: 'unnamed', chairMayRecord: false });
   });
 
-  test('a record that is neither named nor unnamed is refused (400), nothing saved', async () => {
+  step('a record that is neither named nor unnamed is refused (400), nothing saved', async () => {
     const res = await post(sec, '/admin/rounds', { defaultRecord: 'secret', chairMayRecord: 'yes' });
     expect(res.status).toBe(400);
     expect(alertCode(res.text)).toBe('invalid_record');
     expect(t.ctx.meta.get('settings', 'rounds')).toEqual({ defaultRecord: 'unnamed', chairMayRecord: false });
   });
 
-  test('the secretariat saves unnamed records by default and lets the chair record on members\' behalf', async () => {
+  step('the secretariat saves unnamed records by default and lets the chair record on members\' behalf', async () => {
     const res = await follow(sec, await post(sec, '/admin/rounds', { defaultRecord: 'unnamed', chairMayRecord: 'yes' }));
     expect(notice(res.text)).toBe('The round settings were saved.');
     expect(t.ctx.meta.get('settings', 'rounds')).toEqual({ defaultRecord: 'unnamed', chairMayRecord: true });
@@ -379,7 +383,7 @@ describe('Admin › Rounds', () => {
     expect(page.text).toContain('action="/rounds/1/record-recusal#record-recusal"');
   });
 
-  test('unticking the box takes the chair\'s forms away again', async () => {
+  step('unticking the box takes the chair\'s forms away again', async () => {
     await follow(sec, await post(sec, '/admin/rounds', { defaultRecord: 'unnamed' }));
     expect(t.ctx.meta.get('settings', 'rounds')).toEqual({ defaultRecord: 'unnamed', chairMayRecord: false });
     expect((await chair.get('/rounds/1')).text).not.toContain('action="/rounds/1/record#record-ballot"');
@@ -387,7 +391,7 @@ describe('Admin › Rounds', () => {
 });
 
 describe('the public record of an unnamed round', () => {
-  test('Chloé votes; the chair closes (every group took part) and publishes version 2', async () => {
+  step('Chloé votes; the chair closes (every group took part) and publishes version 2', async () => {
     await follow(chloe, await post(chloe, '/rounds/1/ballots', { position: 'object', reason: 'Recordings will chill debate.' }));
     const closed = await follow(chair, await post(chair, '/rounds/1/close', {}));
     expect(notice(closed.text)).toBe('The round is closed: passed.');
@@ -395,7 +399,7 @@ describe('the public record of an unnamed round', () => {
     expect(notice(res.text)).toMatch(/^Published as version 2 of /);
   });
 
-  test('the version page lists ballots by receipt and names only the member who asked', async () => {
+  step('the version page lists ballots by receipt and names only the member who asked', async () => {
     const res = await request(app).get(`/documents/${SLUG}/versions/2`);
     expect(res.status).toBe(200);
     const record = section(res.text, 'decision-h');

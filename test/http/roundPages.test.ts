@@ -7,6 +7,10 @@
  * decision record with every ballot. Refusals: 401 / 403 / 404 and 403 without a CSRF token.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { story } from '../helpers/story.js';
+
+/** The tests tell one story in order; each still runs on its own (`-t`), bringing the story up to itself. */
+const step = story();
 import request from 'supertest';
 import type { Express } from 'express';
 import { csrfFrom, makeUser, signedIn, type Agent } from '../helpers/auth.js';
@@ -92,7 +96,7 @@ afterAll(async () => {
 });
 
 describe('form values', () => {
-  test('a quorum is a percentage with up to two decimals, held exactly', () => {
+  step('a quorum is a percentage with up to two decimals, held exactly', () => {
     expect(quorumFromPercent('50')).toBe(0.5);
     expect(quorumFromPercent('66.67 %')).toBe(0.6667);
     expect(quorumFromPercent('0')).toBe(0);
@@ -103,14 +107,14 @@ describe('form values', () => {
     expect(percentLabel(3350)).toBe('33.5%');
   });
 
-  test('a datetime-local value is read as UTC; dates that do not exist are refused', () => {
+  step('a datetime-local value is read as UTC; dates that do not exist are refused', () => {
     expect(deadlineFromLocal('2026-03-01T17:00')).toBe('2026-03-01T17:00:00.000Z');
     expect(deadlineFromLocal('2026-03-01T17:00:30')).toBe('2026-03-01T17:00:30.000Z');
     expect(() => deadlineFromLocal('2026-02-30T17:00')).toThrow(/does not exist/);
     expect(() => deadlineFromLocal('tomorrow')).toThrow(/date and a time/);
   });
 
-  test('tally widths come in steps of 5, add up to 100, and keep every non-zero count visible', () => {
+  step('tally widths come in steps of 5, add up to 100, and keep every non-zero count visible', () => {
     expect(tallyWidths([0, 0, 0, 0])).toEqual([0, 0, 0, 0]);
     expect(tallyWidths([1, 1, 1, 0])).toEqual([35, 35, 30, 0]);
     expect(tallyWidths([50, 1, 0, 0])).toEqual([95, 5, 0, 0]);
@@ -126,14 +130,14 @@ describe('form values', () => {
 });
 
 describe('consolidating', () => {
-  test('the document page offers "Consolidate" to the chair only', async () => {
+  step('the document page offers "Consolidate" to the chair only', async () => {
     expect((await chair.get(`/documents/${SLUG}`)).text).toContain(`href="/documents/${SLUG}/consolidate"`);
     expect((await sec.get(`/documents/${SLUG}`)).text).toContain(`href="/documents/${SLUG}/consolidate"`);
     expect((await bruno.get(`/documents/${SLUG}`)).text).not.toContain('/consolidate"');
     expect((await request(app).get(`/documents/${SLUG}`)).text).not.toContain('/consolidate"');
   });
 
-  test('the form lists the shared proposals in order of id; members get 403, the public 401', async () => {
+  step('the form lists the shared proposals in order of id; members get 403, the public 401', async () => {
     const res = await chair.get(`/documents/${SLUG}/consolidate`);
     expect(res.status).toBe(200);
     const boxes = [...res.text.matchAll(/<input type="checkbox" name="proposals" value="(\d+)"/g)].map((m) => Number(m[1]));
@@ -145,7 +149,7 @@ describe('consolidating', () => {
     expect((await chair.get('/documents/no-such-doc/consolidate')).status).toBe(404);
   });
 
-  test('nothing ticked: 400 on the same page, the summary kept, nothing made', async () => {
+  step('nothing ticked: 400 on the same page, the summary kept, nothing made', async () => {
     const res = await post(chair, `/documents/${SLUG}/consolidate`, { summary: 'Open and hybrid meetings' });
     expect(res.status).toBe(400);
     expect(alertCode(res.text)).toBe('invalid_proposals');
@@ -153,13 +157,13 @@ describe('consolidating', () => {
     expect(consolidations()).toHaveLength(0);
   });
 
-  test('a member may not consolidate (403)', async () => {
+  step('a member may not consolidate (403)', async () => {
     const res = await post(bruno, `/documents/${SLUG}/consolidate`, { proposals: [String(p1), String(p2)], summary: 'x' });
     expect(res.status).toBe(403);
     expect(consolidations()).toHaveLength(0);
   });
 
-  test('two shared proposals become consolidation 1, shown with its diff and where each change came from', async () => {
+  step('two shared proposals become consolidation 1, shown with its diff and where each change came from', async () => {
     const made = await post(chair, `/documents/${SLUG}/consolidate`, { proposals: [String(p1), String(p2)], summary: 'Open and hybrid meetings' });
     expect(made.headers.location).toBe('/consolidations/1');
     const res = await follow(chair, made);
@@ -182,7 +186,7 @@ describe('consolidating', () => {
     expect(section(res.text, 'text-h')).toContain('Terms of Reference of the Multistakeholder Advisory Group</h3>');
   });
 
-  test('members read it without the chair\'s forms; the public and unknown ids get 404', async () => {
+  step('members read it without the chair\'s forms; the public and unknown ids get 404', async () => {
     const res = await bruno.get('/consolidations/1');
     expect(res.status).toBe(200);
     expect(res.text).not.toContain('action="/consolidations/1/rounds"');
@@ -193,7 +197,7 @@ describe('consolidating', () => {
     expect((await bruno.get('/consolidations/1/edit')).status).toBe(403);
   });
 
-  test('a comment on the consolidation is listed on its page', async () => {
+  step('a comment on the consolidation is listed on its page', async () => {
     const res = await follow(bruno, await post(bruno, '/consolidations/1/comments', { body: 'Looks right to me.', quote: '' }));
     expect(notice(res.text)).toBe('Your comment was added.');
     expect(section(res.text, 'comments-h')).toContain('Looks right to me.');
@@ -201,7 +205,7 @@ describe('consolidating', () => {
 });
 
 describe('the round', () => {
-  test('opening is refused with 400 for a bad quorum or a past deadline, the form kept', async () => {
+  step('opening is refused with 400 for a bad quorum or a past deadline, the form kept', async () => {
     let res = await post(chair, '/consolidations/1/rounds', { rule: 'majority', quorum: '150', closesAt: '2026-01-22T17:00' });
     expect(res.status).toBe(400);
     expect(alertCode(res.text)).toBe('invalid_quorum');
@@ -214,7 +218,7 @@ describe('the round', () => {
     expect(rounds()).toHaveLength(0);
   });
 
-  test('the chair opens a majority round with a 50% quorum, deadline read as UTC', async () => {
+  step('the chair opens a majority round with a 50% quorum, deadline read as UTC', async () => {
     const made = await post(chair, '/consolidations/1/rounds', { rule: 'majority', quorum: '50', closesAt: '2026-01-22T17:00', record: 'named' });
     expect(made.headers.location).toBe('/rounds/1');
     const r = rounds()[0];
@@ -237,7 +241,7 @@ describe('the round', () => {
     expect(section(res.text, 'text-h')).toContain('Mandate');
   });
 
-  test('the text is frozen while the round is open (409)', async () => {
+  step('the text is frozen while the round is open (409)', async () => {
     const page = await chair.get('/consolidations/1/edit');
     expect(page.status).toBe(200);
     const head = /name="head" value="([0-9a-f]{40})"/.exec(page.text)![1];
@@ -247,7 +251,7 @@ describe('the round', () => {
     expect(textareaOf(res.text, 'text')).toBe('anything\n');
   });
 
-  test('/rounds lists the open round, "you have not voted" for a member', async () => {
+  step('/rounds lists the open round, "you have not voted" for a member', async () => {
     const res = await bruno.get('/rounds');
     expect(res.status).toBe(200);
     expect(section(res.text, 'open-h')).toContain('href="/rounds/1"');
@@ -257,7 +261,7 @@ describe('the round', () => {
     expect((await request(app).get('/rounds')).status).toBe(401);
   });
 
-  test('a member sees the ballot form; an objection without a reason is refused with 400', async () => {
+  step('a member sees the ballot form; an objection without a reason is refused with 400', async () => {
     const page = await bruno.get('/rounds/1');
     expect(page.text).toContain('You have not voted yet.');
     expect(page.text).toMatch(/<fieldset class="choices">\s*<legend>Your position<\/legend>/);
@@ -268,7 +272,7 @@ describe('the round', () => {
     expect(ballots()).toHaveLength(0);
   });
 
-  test('members vote and may change their ballot; the record keeps every cast', async () => {
+  step('members vote and may change their ballot; the record keeps every cast', async () => {
     let res = await follow(amina, await post(amina, '/rounds/1/ballots', { position: 'abstain', reason: '' }));
     expect(notice(res.text)).toMatch(/Your ballot is recorded: abstain/);
     res = await follow(amina, await post(amina, '/rounds/1/ballots', { position: 'approve', reason: 'Both changes were asked for by members.' }));
@@ -284,7 +288,7 @@ describe('the round', () => {
     expect(section(res.text, 'tally-h')).toMatch(/class="seg approve w-35"|class="seg approve w-30"/);
   });
 
-  test('closing early before everyone voted is refused (409); the chair may not vote (403)', async () => {
+  step('closing early before everyone voted is refused (409); the chair may not vote (403)', async () => {
     const res = await post(chair, '/rounds/1/close', {});
     expect(res.status).toBe(409);
     expect(alertCode(res.text)).toBe('not_everyone_voted');
@@ -295,7 +299,7 @@ describe('the round', () => {
     expect((await post(chair, '/rounds/1/record', { voter: 'chloe@example.org', position: 'approve' })).status).toBe(403);
   });
 
-  test('the chair extends the deadline; an earlier one is refused (400)', async () => {
+  step('the chair extends the deadline; an earlier one is refused (400)', async () => {
     let res = await post(chair, '/rounds/1/extend', { closesAt: '2026-01-20T17:00' });
     expect(res.status).toBe(400);
     expect(alertCode(res.text)).toBe('invalid_deadline');
@@ -304,14 +308,14 @@ describe('the round', () => {
     expect(rounds()[0].closesAt).toBe('2026-01-29T17:00:00.000Z');
   });
 
-  test('cancelling needs a reason (400)', async () => {
+  step('cancelling needs a reason (400)', async () => {
     const res = await post(chair, '/rounds/1/cancel', { reason: '' });
     expect(res.status).toBe(400);
     expect(alertCode(res.text)).toBe('reason_required');
     expect(rounds()[0].state).toBe('open');
   });
 
-  test('the secretariat records Chloé\'s ballot given in a meeting, marked as such', async () => {
+  step('the secretariat records Chloé\'s ballot given in a meeting, marked as such', async () => {
     const page = await sec.get('/rounds/1');
     expect(page.text).toContain('action="/rounds/1/record#record-ballot"');
     expect(page.text).toContain('<option value="chloe@example.org">Chloé Martin (chloe@example.org)</option>');
@@ -332,7 +336,7 @@ describe('the round', () => {
     expect(hers.text).toContain('Change my ballot');
   });
 
-  test('once everyone has voted the chair closes: passed', async () => {
+  step('once everyone has voted the chair closes: passed', async () => {
     const res = await follow(chair, await post(chair, '/rounds/1/close', {}));
     expect(notice(res.text)).toBe('The round is closed: passed.');
     expect(res.text).toContain('the quorum was met');
@@ -344,7 +348,7 @@ describe('the round', () => {
 });
 
 describe('publishing and the public decision record', () => {
-  test('the consolidation offers publishing; members may not (403)', async () => {
+  step('the consolidation offers publishing; members may not (403)', async () => {
     const page = await chair.get('/consolidations/1');
     expect(page.text).toContain('action="/consolidations/1/publish"');
     expect(page.text).toContain('Publish version 2');
@@ -352,7 +356,7 @@ describe('publishing and the public decision record', () => {
     expect((await post(bruno, '/consolidations/1/publish', { summary: 'x' })).status).toBe(403);
   });
 
-  test('the chair publishes version 2; publishing twice is refused (409)', async () => {
+  step('the chair publishes version 2; publishing twice is refused (409)', async () => {
     const res = await follow(chair, await post(chair, '/consolidations/1/publish', { summary: 'Open records and remote participation' }));
     expect(notice(res.text)).toBe('Published as version 2 of Terms of Reference of the Multistakeholder Advisory Group.');
     expect(res.text).toContain(`href="/documents/${SLUG}/versions/2"`);
@@ -364,7 +368,7 @@ describe('publishing and the public decision record', () => {
     expect(alertCode(again.text)).toBe('not_open');
   });
 
-  test('the public history shows version 2 with its decision and tally bar', async () => {
+  step('the public history shows version 2 with its decision and tally bar', async () => {
     const res = await request(app).get(`/documents/${SLUG}/history`);
     expect(res.status).toBe(200);
     const v2 = res.text.slice(res.text.indexOf('id="v2"'), res.text.indexOf('id="v1"'));
@@ -376,7 +380,7 @@ describe('publishing and the public decision record', () => {
     expect(res.text).not.toContain('@example.org');
   });
 
-  test('the public version page shows the text and the full decision record with every ballot, names but no e-mails', async () => {
+  step('the public version page shows the text and the full decision record with every ballot, names but no e-mails', async () => {
     const res = await request(app).get(`/documents/${SLUG}/versions/2`);
     expect(res.status).toBe(200);
     const prose = res.text.slice(res.text.indexOf('<article class="prose">'), res.text.indexOf('</article>'));
@@ -403,7 +407,7 @@ describe('publishing and the public decision record', () => {
     expect((await request(app).get(`/documents/${SLUG}/versions/1`)).text).not.toContain('id="decision"');
   });
 
-  test('a consolidation made before version 2 is stale: no round (409), a rebuild instead', async () => {
+  step('a consolidation made before version 2 is stale: no round (409), a rebuild instead', async () => {
     // Consolidation 2 of proposals that are now consolidated cannot be made; make one on a new proposal.
     const author = { ...t.ctx.meta.all('users').find((u) => u.email === 'amina@example.org')! };
     const actor = { id: author.id, email: author.email, name: author.name, roles: author.roles, groups: author.groups };
@@ -438,7 +442,7 @@ describe('conflicts between two proposals', () => {
   const BACKBONE = 'Workshops are the backbone of the annual meeting';
   let id: number;
 
-  test('two proposals rewriting one sentence conflict: shown with the proposals involved and an "Edit to resolve" link', async () => {
+  step('two proposals rewriting one sentence conflict: shown with the proposals involved and an "Edit to resolve" link', async () => {
     const u = t.ctx.meta.all('users').find((x) => x.email === 'chair@example.org')!;
     const actor = { id: u.id, email: u.email, name: u.name, roles: u.roles, groups: u.groups };
     const text = (await request(app).get(`/documents/${WS}/versions/1.md`)).text;
@@ -461,7 +465,7 @@ describe('conflicts between two proposals', () => {
     expect(alertCode(refused.text)).toBe('unresolved_conflicts');
   });
 
-  test('the chair resolves by editing; a second editor on the old head gets 409 with the first edit shown', async () => {
+  step('the chair resolves by editing; a second editor on the old head gets 409 with the first edit shown', async () => {
     const page = await chair.get(`/consolidations/${id}/edit`);
     expect(page.status).toBe(200);
     expect(page.text).toContain('id="howto-h"');
@@ -481,7 +485,7 @@ describe('conflicts between two proposals', () => {
     expect(late.text).toMatch(new RegExp(`name="head" value="${t.ctx.meta.get('consolidations', id)!.head}"`));
   });
 
-  test('abandoning: the chair may, after a confirmation form; then no more editing', async () => {
+  step('abandoning: the chair may, after a confirmation form; then no more editing', async () => {
     const res = await follow(chair, await post(chair, `/consolidations/${id}/abandon`, {}));
     expect(notice(res.text)).toMatch(/abandoned/);
     expect(res.text).toMatch(/<span class="badge abandoned">abandoned<\/span>/);
@@ -491,7 +495,7 @@ describe('conflicts between two proposals', () => {
 });
 
 describe('a round on a single shared proposal (an in-principle decision)', () => {
-  test('its page names the proposal and its revision; the chair cancels it with a reason', async () => {
+  step('its page names the proposal and its revision; the chair cancels it with a reason', async () => {
     const u = t.ctx.meta.all('users').find((x) => x.email === 'chair@example.org')!;
     const actor = { id: u.id, email: u.email, name: u.name, roles: u.roles, groups: u.groups };
     const text = (await request(app).get('/documents/workshop-process/versions/1.md')).text;

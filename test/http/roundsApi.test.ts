@@ -1,9 +1,11 @@
 /**
  * API.md "Members" — consolidations, rounds, ballots, publishing — and the public decision
  * record, through HTTP with bearer tokens. The tests run in order and tell one story:
- * two proposals → consolidation → round → ballots → close → publish → public history.
+ * two proposals → consolidation → round → ballots → close → publish → public history. Each
+ * step still runs on its own (`-t`): it brings the story up to itself first (helpers/story.ts).
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect } from '@jest/globals';
+import { story } from '../helpers/story.js';
 import request from 'supertest';
 import { openTestApp, projectRoot, testClock } from '../helpers/data.js';
 import { committee, person, S1, S2, TOR, type Person } from '../helpers/people.js';
@@ -59,6 +61,8 @@ afterAll(async () => {
   await t?.cleanup();
 });
 
+const step = story();
+
 let c: { id: number; head: string };
 let clash: { id: number; head: string };
 let later: { id: number };
@@ -66,7 +70,7 @@ let round: { id: number; closesAt: string };
 let proposalRound: { id: number };
 
 describe('consolidations', () => {
-  test('POST /documents/:slug/consolidations: 401 public, 403 member, 404 unknown document, 400 bad list, 409 not shared', async () => {
+  step('POST /documents/:slug/consolidations: 401 public, 403 member, 404 unknown document, 400 bad list, 409 not shared', async () => {
     const body = { proposals: [P.p1.id, P.p2.id], summary: 'Open and remote meetings' };
     expectError(await api('post', `/documents/${TOR}/consolidations`, null, body), 401, 'unauthenticated');
     expectError(await api('post', `/documents/${TOR}/consolidations`, who.m1, body), 403, 'forbidden');
@@ -77,7 +81,7 @@ describe('consolidations', () => {
     expectError(await api('post', `/documents/${TOR}/consolidations`, who.chair, { proposals: [P.p1.id, P.draft.id], summary: 'x' }), 409, 'not_shared');
   });
 
-  test('POST → 201 with the consolidation (as GET): both changes merged, no conflicts', async () => {
+  step('POST → 201 with the consolidation (as GET): both changes merged, no conflicts', async () => {
     const res = await api('post', `/documents/${TOR}/consolidations`, who.chair, { proposals: [P.p1.id, P.p2.id], summary: 'Open and remote meetings' });
     expect(res.status).toBe(201);
     expect(Object.keys(res.body)).toEqual(expect.arrayContaining(CONSOLIDATION_KEYS));
@@ -91,7 +95,7 @@ describe('consolidations', () => {
     expect(got.body).toEqual(res.body);
   });
 
-  test('overlapping proposals: the text carries conflict markers and conflicts name both proposals; no round until resolved', async () => {
+  step('overlapping proposals: the text carries conflict markers and conflicts name both proposals; no round until resolved', async () => {
     const res = await api('post', `/documents/${TOR}/consolidations`, who.sec, { proposals: [P.p1.id, P.p3.id], summary: 'Clash' });
     expect(res.status).toBe(201);
     expect(res.body.conflicts).toHaveLength(1);
@@ -102,7 +106,7 @@ describe('consolidations', () => {
     expectError(open, 409, 'unresolved_conflicts');
   });
 
-  test('PUT /consolidations/:id/text: 401 public, 403 member, 200 {head}, 409 on a stale head', async () => {
+  step('PUT /consolidations/:id/text: 401 public, 403 member, 200 {head}, 409 on a stale head', async () => {
     const text = published.replace(S1, 'Closed meetings of the Group are confidential. ');
     expectError(await api('put', `/consolidations/${clash.id}/text`, null, { text, head: clash.head }), 401, 'unauthenticated');
     expectError(await api('put', `/consolidations/${clash.id}/text`, who.m1, { text, head: clash.head }), 403, 'forbidden');
@@ -116,7 +120,7 @@ describe('consolidations', () => {
     clash.head = ok.body.head;
   });
 
-  test('comments on a consolidation: 201 for members, 401 for the public', async () => {
+  step('comments on a consolidation: 201 for members, 401 for the public', async () => {
     const res = await api('post', `/consolidations/${c.id}/comments`, who.m1, { body: 'Reads well.' });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ body: 'Reads well.' });
@@ -126,7 +130,7 @@ describe('consolidations', () => {
     expect(list.body).toHaveLength(1);
   });
 
-  test('POST /consolidations/:id/abandon: 401, 403, 200, then 409', async () => {
+  step('POST /consolidations/:id/abandon: 401, 403, 200, then 409', async () => {
     expectError(await api('post', `/consolidations/${clash.id}/abandon`), 401, 'unauthenticated');
     expectError(await api('post', `/consolidations/${clash.id}/abandon`, who.m1), 403, 'forbidden');
     const ok = await api('post', `/consolidations/${clash.id}/abandon`, who.chair);
@@ -136,7 +140,7 @@ describe('consolidations', () => {
     expectError(await api('post', '/rounds', who.chair, { subject: { type: 'consolidation', id: clash.id }, rule: 'majority', quorum: 0.5, closesAt: iso(DAY) }), 409);
   });
 
-  test('GET /consolidations/:id: 404 for the public, for unknown and malformed ids', async () => {
+  step('GET /consolidations/:id: 404 for the public, for unknown and malformed ids', async () => {
     expectError(await api('get', `/consolidations/${c.id}`), 404);
     expectError(await api('get', `/consolidations/${c.id}/diff`), 404);
     expectError(await api('get', '/consolidations/9999', who.m1), 404);
@@ -146,7 +150,7 @@ describe('consolidations', () => {
 });
 
 describe('rounds', () => {
-  test('POST /rounds: 401 public, 403 plain member, 400 rule/quorum/deadline/subject, 409 not shared', async () => {
+  step('POST /rounds: 401 public, 403 plain member, 400 rule/quorum/deadline/subject, 409 not shared', async () => {
     const good = { subject: { type: 'consolidation', id: c.id }, rule: 'majority', quorum: 0.5, closesAt: iso(7 * DAY) };
     expectError(await api('post', '/rounds', null, good), 401, 'unauthenticated');
     expectError(await api('post', '/rounds', who.m1, good), 403, 'forbidden');
@@ -160,7 +164,7 @@ describe('rounds', () => {
     expectError(await api('post', '/rounds', who.chair, 'not json'), 400);
   });
 
-  test('POST /rounds → 201 with the round (as GET); a second opening → 409 round_open; the text is frozen', async () => {
+  step('POST /rounds → 201 with the round (as GET); a second opening → 409 round_open; the text is frozen', async () => {
     const res = await api('post', '/rounds', who.chair, { subject: { type: 'consolidation', id: c.id }, rule: 'majority', quorum: 0.5, closesAt: '2026-03-08T17:00:00Z', record: 'named' });
     expect(res.status).toBe(201);
     expect(Object.keys(res.body)).toEqual(expect.arrayContaining(ROUND_KEYS));
@@ -186,13 +190,13 @@ describe('rounds', () => {
     expectError(await api('post', `/consolidations/${c.id}/abandon`, who.chair), 409, 'round_open');
   });
 
-  test('GET /rounds/:id: 404 for the public and for unknown ids', async () => {
+  step('GET /rounds/:id: 404 for the public and for unknown ids', async () => {
     expectError(await api('get', `/rounds/${round.id}`), 404);
     expectError(await api('get', '/rounds/9999', who.m1), 404);
     expectError(await api('get', '/rounds/x', who.m1), 404);
   });
 
-  test('POST /rounds/:id/ballots: 401 public, 400 object without reason / bad position, 403 not in electorate, 201', async () => {
+  step('POST /rounds/:id/ballots: 401 public, 400 object without reason / bad position, 403 not in electorate, 201', async () => {
     const url = `/rounds/${round.id}/ballots`;
     expectError(await api('post', url, null, { position: 'approve' }), 401, 'unauthenticated');
     expectError(await api('post', url, who.m1, { position: 'object' }), 400, 'reason_required');
@@ -220,7 +224,7 @@ describe('rounds', () => {
     expect(got.tally).toEqual({ approve: 1, object: 0, abstain: 0, notVoted: 4, recused: 0, groups: {} });
   });
 
-  test('the secretariat records a ballot on a member\'s behalf (marked); a chair cannot (403)', async () => {
+  step('the secretariat records a ballot on a member\'s behalf (marked); a chair cannot (403)', async () => {
     const url = `/rounds/${round.id}/ballots`;
     expectError(await api('post', url, who.chair, { position: 'abstain', voter: who.m2.email }), 403, 'forbidden');
     expectError(await api('post', url, who.sec, { position: 'abstain', voter: 'nobody@example.org' }), 400, 'invalid_voter');
@@ -232,13 +236,13 @@ describe('rounds', () => {
     expect(b).toMatchObject({ voter: who.m2.name, position: 'abstain', counted: true, recordedBy: who.sec.name, note: 'by show of hands' });
   });
 
-  test('POST /rounds/:id/close before everyone voted → 409 not_everyone_voted; 401 public; 403 member', async () => {
+  step('POST /rounds/:id/close before everyone voted → 409 not_everyone_voted; 401 public; 403 member', async () => {
     expectError(await api('post', `/rounds/${round.id}/close`), 401, 'unauthenticated');
     expectError(await api('post', `/rounds/${round.id}/close`, who.m1), 403, 'forbidden');
     expectError(await api('post', `/rounds/${round.id}/close`, who.chair), 409, 'not_everyone_voted');
   });
 
-  test('POST /rounds/:id/extend: only later deadlines (400), 401, 403, 200', async () => {
+  step('POST /rounds/:id/extend: only later deadlines (400), 401, 403, 200', async () => {
     const url = `/rounds/${round.id}/extend`;
     expectError(await api('post', url, null, { closesAt: '2026-03-09T17:00:00Z' }), 401, 'unauthenticated');
     expectError(await api('post', url, who.m1, { closesAt: '2026-03-09T17:00:00Z' }), 403, 'forbidden');
@@ -250,7 +254,7 @@ describe('rounds', () => {
     expect((await api('get', `/rounds/${round.id}`, who.m1)).body.closesAt).toBe('2026-03-09T17:00:00.000Z');
   });
 
-  test('POST /rounds/:id/cancel needs a reason (400); 401; 403; 200 — on a round held on a single proposal', async () => {
+  step('POST /rounds/:id/cancel needs a reason (400); 401; 403; 200 — on a round held on a single proposal', async () => {
     const open = await api('post', '/rounds', who.chair, { subject: { type: 'proposal', id: P.p2.id }, rule: 'consensus', quorum: 0, closesAt: iso(DAY), record: 'named' });
     expect(open.status).toBe(201);
     expect(open.body.subject).toEqual({ type: 'proposal', id: P.p2.id });
@@ -269,7 +273,7 @@ describe('rounds', () => {
     expectError(await api('post', url, who.chair, { reason: 'again' }), 409, 'round_not_open');
   });
 
-  test('once everyone voted, POST /rounds/:id/close → 200 with the result; later ballots → 409', async () => {
+  step('once everyone voted, POST /rounds/:id/close → 200 with the result; later ballots → 409', async () => {
     for (const v of [who.drafter, who.chair, who.m3]) expect((await api('post', `/rounds/${round.id}/ballots`, v, { position: 'approve' })).status).toBe(201);
     clock.advance(3600_000);
     const res = await api('post', `/rounds/${round.id}/close`, who.chair);
@@ -284,14 +288,14 @@ describe('rounds', () => {
 });
 
 describe('publishing and the public decision record', () => {
-  test('a consolidation without a round → 409 not_approved', async () => {
+  step('a consolidation without a round → 409 not_approved', async () => {
     const res = await api('post', `/documents/${TOR}/consolidations`, who.chair, { proposals: [P.p3.id], summary: 'Confidential' });
     expect(res.status).toBe(201);
     later = { id: res.body.id };
     expectError(await api('post', `/consolidations/${later.id}/publish`, who.chair, { summary: 'x' }), 409, 'not_approved');
   });
 
-  test('POST /consolidations/:id/publish: 401 public, 403 member, 201 chair, then 409', async () => {
+  step('POST /consolidations/:id/publish: 401 public, 403 member, 201 chair, then 409', async () => {
     expectError(await api('post', `/consolidations/${c.id}/publish`, null, { summary: 'x' }), 401, 'unauthenticated');
     expectError(await api('post', `/consolidations/${c.id}/publish`, who.m1, { summary: 'x' }), 403, 'forbidden');
     expectError(await api('post', `/consolidations/${c.id}/publish`, who.drafter, { summary: 'x' }), 403, 'forbidden');
@@ -307,7 +311,7 @@ describe('publishing and the public decision record', () => {
     expect(doc.text).toBe(published.replace(S1, '').replace(S2, ''));
   });
 
-  test('states after publishing: consolidation published, proposals consolidated, the other consolidation stale', async () => {
+  step('states after publishing: consolidation published, proposals consolidated, the other consolidation stale', async () => {
     expect((await api('get', `/consolidations/${c.id}`, who.m1)).body).toMatchObject({ state: 'published', stale: false });
     for (const p of [P.p1, P.p2]) expect((await api('get', `/proposals/${p.id}`, who.m1)).body.state).toBe('consolidated');
     expect((await api('get', `/consolidations/${later.id}`, who.m1)).body).toMatchObject({ state: 'open', stale: true });
@@ -315,7 +319,7 @@ describe('publishing and the public decision record', () => {
     expectError(await api('post', `/consolidations/${later.id}/publish`, who.chair, {}), 409, 'stale');
   });
 
-  test('GET /documents/:slug/versions: round summary for version 2, null for version 1', async () => {
+  step('GET /documents/:slug/versions: round summary for version 2, null for version 1', async () => {
     const res = await api('get', `/documents/${TOR}/versions`);
     expect(res.status).toBe(200);
     expect(res.body.map((v: { number: number }) => v.number)).toEqual([2, 1]);
@@ -338,7 +342,7 @@ describe('publishing and the public decision record', () => {
     expect(v1.round).toBeNull();
   });
 
-  test('GET /documents/:slug/versions/2/decision is public: {round, ballots}; version 1 → 404', async () => {
+  step('GET /documents/:slug/versions/2/decision is public: {round, ballots}; version 1 → 404', async () => {
     const res = await api('get', `/documents/${TOR}/versions/2/decision`);
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(['ballots', 'round']);
@@ -356,7 +360,7 @@ describe('publishing and the public decision record', () => {
     expectError(await api('get', `/documents/${TOR}/versions/3/decision`), 404);
   });
 
-  test('every write route of this API answers 401 without a token', async () => {
+  step('every write route of this API answers 401 without a token', async () => {
     const writes: [Method, string][] = [
       ['post', `/documents/${TOR}/consolidations`],
       ['put', `/consolidations/${later.id}/text`],
