@@ -79,7 +79,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       const level = REFUSAL_LEVEL[status];
       if (level) reqLog[level]({ refusal: { status, code: known.code }, actor: req.actor?.id ?? null }, `refused: ${known.code}`);
       if ((known.kind === 'throttled' || known.kind === 'busy' || known.kind === 'unavailable') && known.data.retryAfter) res.set('Retry-After', String(known.data.retryAfter));
-      const extra = known.kind === 'conflict' ? pickPublic(known.data) : {};
+      const extra = known.kind === 'conflict' ? pickPublic(known.data) : Array.isArray(known.data.fields) ? { fields: known.data.fields } : {};
       return sendError(req, res, status, known.code, known.message, extra);
     }
     reqLog.error({ err, actor: req.actor?.id ?? null }, `${req.method} ${req.path} failed`);
@@ -87,7 +87,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
   };
 }
 
-/** Conflicts may tell the client the current head; nothing else from `data` leaves the server. */
+/** Conflicts may tell the client the current head, and refused input lists its problems (`fields`, from http/validate.ts); nothing else from `data` leaves the server. */
 function pickPublic(data: Record<string, unknown>): Record<string, unknown> {
   return 'current' in data ? { current: data.current } : {};
 }

@@ -33,12 +33,18 @@ const PW = { alice: 'alice api password', sam: 'sam secretariat words', dora: 'd
 
 const bearer = (tok: string) => ({ Authorization: `Bearer ${tok}` });
 
-/** Every error answer: the status, exactly {error:{code,message}}, the code. */
+/** Every error answer: the status, exactly {error:{code,message}} — plus `fields` for refused input (docs/API.md "Errors") —, the code. */
 function expectError(res: request.Response, status: number, code: string) {
   expect([res.status, res.body?.error?.code]).toEqual([status, code]);
   expect(res.headers['content-type']).toMatch(/^application\/json/);
   expect(Object.keys(res.body)).toEqual(['error']);
-  expect(Object.keys(res.body.error).sort()).toEqual(['code', 'message']);
+  const { fields, ...rest } = res.body.error;
+  expect(Object.keys(rest).sort()).toEqual(['code', 'message']);
+  if (fields !== undefined) {
+    expect(status).toBe(400);
+    expect(fields).toEqual(expect.arrayContaining([expect.objectContaining({ code })]));
+    for (const f of fields) expect(Object.keys(f).sort()).toEqual(['code', 'message', 'path']);
+  }
 }
 
 beforeAll(async () => {

@@ -1,5 +1,4 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { authorize } from '../../domain/policy.js';
 import { forbidden, unauthenticated } from '../../domain/errors.js';
 import { clientOf } from '../log.js';
@@ -9,15 +8,8 @@ import { createToken } from '../../services/auth/tokens.js';
 import { actorOf } from '../../services/accounts/users.js';
 import { checkSecondFactor, mustEnrolTotp } from '../../services/auth/totp.js';
 import type { LoginThrottle } from '../../services/auth/throttle.js';
-import { parse } from '../validate.js';
-
-const TokenBody = z.object({
-  email: z.string().max(320),
-  password: z.string().max(1024),
-  code: z.string().max(64).optional(),
-  label: z.string().max(100).optional(),
-});
-const AuditQuery = z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) });
+import { parseBody, parseQuery } from '../validate.js';
+import { AuditQuery, TokenBody } from '../schemas/index.js';
 
 /** Who am I, the audit log, and tokens made with a password (API.md "Self and audit"). */
 export function accountApi(ctx: Ctx, throttle: LoginThrottle): Router {
@@ -31,12 +23,12 @@ export function accountApi(ctx: Ctx, throttle: LoginThrottle): Router {
 
   r.get('/audit', (req, res) => {
     authorize(req.actor ?? null, 'audit.read');
-    const { limit } = parse(AuditQuery, { limit: req.query.limit ?? undefined }, 'invalid_limit');
+    const { limit } = parseQuery(AuditQuery, req, 'invalid_limit');
     res.json(ctx.meta.auditLog(limit).map(({ at, actor, action, subject, meta }) => ({ at, actor, action, subject, ...(meta ? { meta: { ip: meta.ip, ua: meta.ua } } : {}) })));
   });
 
   r.post('/tokens', async (req, res) => {
-    const body = parse(TokenBody, req.body ?? {}, 'invalid_input');
+    const body = parseBody(TokenBody, req);
     const user = await checkCredentials(ctx, throttle, { email: body.email, password: body.password, ip: req.ip ?? '', via: 'api', meta: clientOf(req) });
     if (user.totp?.enabled) {
       // The same throttle as the form's code step: the right password must not open unlimited code guessing.

@@ -1,14 +1,11 @@
 import type { Request, Router } from 'express';
-import { z } from 'zod';
 import type { Actor } from '../../domain/actor.js';
 import { absent } from '../../domain/errors.js';
 import type { Ctx } from '../../services/context.js';
 import { addComment, commentsOf, placeComments, setResolved, type Commentable } from '../../services/proposals/comments.js';
 import { commentJson } from '../presenters/proposals.js';
-import { parse, PositiveInt } from '../validate.js';
-
-const Id = z.object({ id: PositiveInt });
-const CommentId = z.object({ id: PositiveInt, cid: PositiveInt });
+import { parse, parseBody } from '../validate.js';
+import { CommentBody, CommentIdParams, IdParams } from '../schemas/index.js';
 
 /**
  * The comment routes shared by proposals and consolidations: list (anchors followed to the
@@ -16,7 +13,7 @@ const CommentId = z.object({ id: PositiveInt, cid: PositiveInt });
  */
 export function commentRoutes(r: Router, ctx: Ctx, base: string, load: (actor: Actor | null, id: number) => Commentable) {
   const idOf = (req: Request) => {
-    const p = Id.safeParse(req.params);
+    const p = IdParams.safeParse(req.params);
     if (!p.success) throw absent(base === '/proposals' ? 'proposal' : 'consolidation');
     return p.data.id;
   };
@@ -29,14 +26,13 @@ export function commentRoutes(r: Router, ctx: Ctx, base: string, load: (actor: A
 
   r.post(`${base}/:id/comments`, async (req, res) => {
     const on = load(req.actor ?? null, idOf(req));
-    const b = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
-    const c = await addComment(ctx, req.actor ?? null, on, { body: b.body, anchor: b.anchor, replyTo: b.replyTo });
+    const c = await addComment(ctx, req.actor ?? null, on, parseBody(CommentBody, req));
     res.status(201).json(commentJson(ctx, c));
   });
 
   for (const [verb, resolved] of [['resolve', true], ['reopen', false]] as const) {
     r.post(`${base}/:id/comments/:cid/${verb}`, async (req, res) => {
-      const ids = parse(CommentId, req.params, 'invalid_id');
+      const ids = parse(CommentIdParams, req.params, 'invalid_id');
       const on = load(req.actor ?? null, ids.id);
       res.json(commentJson(ctx, await setResolved(ctx, req.actor ?? null, on, ids.cid, resolved)));
     });

@@ -1,5 +1,4 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import type { Ctx } from '../../services/context.js';
 import { loadProposal } from '../../services/proposals/access.js';
 import { proposalCommentable } from '../../services/proposals/commentable.js';
@@ -7,18 +6,16 @@ import { createProposal, reviseProposal, shareProposal, withdrawProposal } from 
 import { proposalDiff, proposalText } from '../../services/proposals/read.js';
 import { proposalFull, proposalSummary } from '../presenters/proposals.js';
 import { commentRoutes } from './commentRoutes.js';
-import { parse, PositiveInt } from '../validate.js';
+import { parseBody, parseQuery } from '../validate.js';
+import { CreateProposalBody, IdParams, ProposalDiffQuery, ReviseProposalBody } from '../schemas/index.js';
 import { absent } from '../../domain/errors.js';
 import { isSlug } from '../../domain/slug.js';
 
-const Id = z.object({ id: PositiveInt });
-const DiffQuery = z.object({ from: PositiveInt.optional(), to: PositiveInt.optional(), against: z.enum(['base', 'published']).optional() });
 const idOf = (params: unknown) => {
-  const r = Id.safeParse(params);
+  const r = IdParams.safeParse(params);
   if (!r.success) throw absent('proposal');
   return r.data.id;
 };
-const body = (req: { body?: unknown }) => (req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {});
 
 /** Proposals and their comments (API.md "Members"). Routes stay thin: rules live in services and the policy. */
 export function proposalsApi(ctx: Ctx): Router {
@@ -27,8 +24,7 @@ export function proposalsApi(ctx: Ctx): Router {
   r.post('/documents/:slug/proposals', async (req, res) => {
     const slug = req.params.slug;
     if (!isSlug(slug)) throw absent('document');
-    const b = body(req);
-    const p = await createProposal(ctx, req.actor ?? null, slug, { title: b.title, rationale: b.rationale, text: b.text, baseVersion: b.baseVersion });
+    const p = await createProposal(ctx, req.actor ?? null, slug, parseBody(CreateProposalBody, req));
     res.status(201).json(proposalSummary(p));
   });
 
@@ -38,14 +34,14 @@ export function proposalsApi(ctx: Ctx): Router {
   });
 
   r.put('/proposals/:id/text', async (req, res) => {
-    const b = body(req);
-    const p = await reviseProposal(ctx, req.actor ?? null, idOf(req.params), { text: b.text, head: b.head, title: b.title, rationale: b.rationale });
+    const id = idOf(req.params);
+    const p = await reviseProposal(ctx, req.actor ?? null, id, parseBody(ReviseProposalBody, req));
     res.json({ head: p.head });
   });
 
   r.get('/proposals/:id/diff', async (req, res) => {
-    const q = parse(DiffQuery, { from: req.query.from, to: req.query.to, against: req.query.against }, 'invalid_revision');
-    const d = await proposalDiff(ctx, req.actor ?? null, idOf(req.params), q);
+    const id = idOf(req.params);
+    const d = await proposalDiff(ctx, req.actor ?? null, id, parseQuery(ProposalDiffQuery, req, 'invalid_revision'));
     res.json({ from: d.from.commit, to: d.to.commit, changes: d.changes });
   });
 

@@ -1,16 +1,12 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import type { Ctx } from '../../services/context.js';
 import { diffVersions, getDocument, getVersion, listDocuments, listVersions, versionText } from '../../services/readDocuments.js';
 import { documentSummary, versionEntry, versionRef } from '../presenters/documents.js';
-import { parse, PositiveInt, Slug } from '../validate.js';
+import { parse, parseQuery, Slug } from '../validate.js';
+import { DocumentDiffQuery, SlugParams, VersionParams } from '../schemas/index.js';
 import { absent } from '../../domain/errors.js';
 import { decisionOf } from '../../services/rounds/decision.js';
 import { ballotsJson, roundSummary } from '../presenters/rounds.js';
-
-const SlugParams = z.object({ slug: z.string() });
-const VersionParams = z.object({ slug: z.string(), n: PositiveInt });
-const DiffQuery = z.object({ from: PositiveInt, to: PositiveInt });
 
 /** Slugs that do not match the pattern cannot name a document: 404, as for any absent one. */
 function slugOf(params: unknown): string {
@@ -57,7 +53,7 @@ export function publicApi(ctx: Ctx): Router {
 
   r.get('/documents/:slug/diff', async (req, res) => {
     const slug = slugOf(req.params);
-    const q = parse(DiffQuery, { from: req.query.from, to: req.query.to }, 'invalid_version');
+    const q = parseQuery(DocumentDiffQuery, req, 'invalid_version');
     const d = await diffVersions(ctx, slug, q.from, q.to);
     res.json({ from: d.from.number, to: d.to.number, changes: d.changes });
   });

@@ -1,5 +1,4 @@
 import { Router, type Request } from 'express';
-import { z } from 'zod';
 import { absent, type Thing } from '../../domain/errors.js';
 import { isSlug } from '../../domain/slug.js';
 import { authorize } from '../../domain/policy.js';
@@ -13,16 +12,26 @@ import { receiptOf } from '../../services/rounds/decision.js';
 import { baseText } from '../../services/proposals/read.js';
 import { consolidationJson, nameOf, roundJson } from '../presenters/rounds.js';
 import { commentRoutes } from './commentRoutes.js';
-import { PositiveInt } from '../validate.js';
-
-const Id = z.object({ id: PositiveInt });
-const body = (req: Request) => (req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {});
+import { parseBody, parseQuery } from '../validate.js';
+import {
+  BallotBody,
+  CancelRoundBody,
+  CreateConsolidationBody,
+  ExtendRoundBody,
+  IdParams,
+  OpenRoundBody,
+  PublishBody,
+  RecusalBody,
+  ReviseConsolidationBody,
+  WithdrawRecusalBody,
+  WithdrawRecusalQuery,
+} from '../schemas/index.js';
 
 /** Consolidations, rounds, ballots and publishing (API.md "Members"). */
 export function roundsApi(ctx: Ctx): Router {
   const r = Router();
   const idOf = (req: Request, what: Thing) => {
-    const p = Id.safeParse(req.params);
+    const p = IdParams.safeParse(req.params);
     if (!p.success) throw absent(what);
     return p.data.id;
   };
@@ -30,8 +39,7 @@ export function roundsApi(ctx: Ctx): Router {
 
   r.post('/documents/:slug/consolidations', async (req, res) => {
     if (!isSlug(req.params.slug)) throw absent('document');
-    const b = body(req);
-    const c = await createConsolidation(ctx, req.actor ?? null, req.params.slug, { proposals: b.proposals, summary: b.summary });
+    const c = await createConsolidation(ctx, req.actor ?? null, req.params.slug, parseBody(CreateConsolidationBody, req));
     res.status(201).json(await showConsolidation(c));
   });
 
@@ -46,8 +54,8 @@ export function roundsApi(ctx: Ctx): Router {
   });
 
   r.put('/consolidations/:id/text', async (req, res) => {
-    const b = body(req);
-    const c = await reviseConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'), { text: b.text, head: b.head });
+    const id = idOf(req, 'consolidation');
+    const c = await reviseConsolidation(ctx, req.actor ?? null, id, parseBody(ReviseConsolidationBody, req));
     res.json({ head: c.head });
   });
 
@@ -60,7 +68,8 @@ export function roundsApi(ctx: Ctx): Router {
   });
 
   r.post('/consolidations/:id/publish', async (req, res) => {
-    const v = await publishConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'), { summary: body(req).summary });
+    const id = idOf(req, 'consolidation');
+    const v = await publishConsolidation(ctx, req.actor ?? null, id, parseBody(PublishBody, req));
     res.status(201).json({ document: v.document, version: { number: v.number, commit: v.commit, publishedAt: v.publishedAt } });
   });
 
@@ -72,8 +81,7 @@ export function roundsApi(ctx: Ctx): Router {
   });
 
   r.post('/rounds', async (req, res) => {
-    const b = body(req);
-    const round = await openRound(ctx, req.actor ?? null, { subject: b.subject, rule: b.rule, quorum: b.quorum, closesAt: b.closesAt, record: b.record, conditions: b.conditions });
+    const round = await openRound(ctx, req.actor ?? null, parseBody(OpenRoundBody, req));
     res.status(201).json(roundJson(ctx, round, req.actor ?? null));
   });
 
@@ -82,8 +90,8 @@ export function roundsApi(ctx: Ctx): Router {
   });
 
   r.post('/rounds/:id/ballots', async (req, res) => {
-    const b = body(req);
-    const ballot = await castBallot(ctx, req.actor ?? null, idOf(req, 'round'), { position: b.position, reason: b.reason, voter: b.voter, note: b.note, named: b.named });
+    const id = idOf(req, 'round');
+    const ballot = await castBallot(ctx, req.actor ?? null, id, parseBody(BallotBody, req));
     const round = ctx.meta.get('rounds', ballot.round)!;
     res.status(201).json({
       id: ballot.id,
@@ -98,16 +106,18 @@ export function roundsApi(ctx: Ctx): Router {
   });
 
   r.post('/rounds/:id/recusals', async (req, res) => {
-    const b = body(req);
     const id = idOf(req, 'round');
-    const x = await recuse(ctx, req.actor ?? null, id, { reason: b.reason, voter: b.voter, note: b.note });
+    const x = await recuse(ctx, req.actor ?? null, id, parseBody(RecusalBody, req));
     res.status(201).json({ voter: nameOf(ctx, x.voterId), reason: x.reason, at: x.at, ...(x.recordedBy !== null ? { recordedBy: nameOf(ctx, x.recordedBy), note: x.note ?? '' } : {}) });
   });
 
   r.delete('/rounds/:id/recusals', async (req, res) => {
-    const b = body(req);
-    const voter = b.voter ?? (typeof req.query.voter === 'string' ? req.query.voter : undefined);
-    res.json(roundJson(ctx, await withdrawRecusal(ctx, req.actor ?? null, idOf(req, 'round'), { voter }), req.actor ?? null));
+    const id = idOf(req, 'round');
+    const b = parseBody(WithdrawRecusalBody, req);
+    const q = parseQuery(WithdrawRecusalQuery, req);
+    // On a member's behalf: named in the body or the query string, with the note the recording needs.
+    const x = { voter: b.voter ?? q.voter, note: b.note ?? q.note };
+    res.json(roundJson(ctx, await withdrawRecusal(ctx, req.actor ?? null, id, x), req.actor ?? null));
   });
 
   r.post('/rounds/:id/close', async (req, res) => {
@@ -115,11 +125,13 @@ export function roundsApi(ctx: Ctx): Router {
   });
 
   r.post('/rounds/:id/extend', async (req, res) => {
-    res.json(roundJson(ctx, await extendRound(ctx, req.actor ?? null, idOf(req, 'round'), { closesAt: body(req).closesAt }), req.actor ?? null));
+    const id = idOf(req, 'round');
+    res.json(roundJson(ctx, await extendRound(ctx, req.actor ?? null, id, parseBody(ExtendRoundBody, req)), req.actor ?? null));
   });
 
   r.post('/rounds/:id/cancel', async (req, res) => {
-    res.json(roundJson(ctx, await cancelRound(ctx, req.actor ?? null, idOf(req, 'round'), { reason: body(req).reason }), req.actor ?? null));
+    const id = idOf(req, 'round');
+    res.json(roundJson(ctx, await cancelRound(ctx, req.actor ?? null, id, parseBody(CancelRoundBody, req)), req.actor ?? null));
   });
 
   return r;

@@ -1,13 +1,10 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { authorize } from '../../domain/policy.js';
 import type { Ctx } from '../../services/context.js';
 import { addStakeholder, listStakeholders } from '../../services/stakeholders.js';
 import type { StakeholderRecord } from '../../store/meta/schema.js';
-import { parse } from '../validate.js';
-
-/** Types only: what the slug and the name may be is the service's rule (400 `invalid_slug`, `invalid_name`). */
-const StakeholderBody = z.object({ slug: z.string().max(1000), name: z.string().max(1000) });
+import { parseBody } from '../validate.js';
+import { StakeholderBody } from '../schemas/index.js';
 
 const stakeholderJson = (s: StakeholderRecord) => ({ slug: s.slug, name: s.name });
 
@@ -21,7 +18,7 @@ export function stakeholdersApi(ctx: Ctx): Router {
 
   r.post('/stakeholders', async (req, res) => {
     authorize(req.actor ?? null, 'group.manage');
-    const body = parse(StakeholderBody, req.body ?? {}, 'invalid_input');
+    const body = parseBody(StakeholderBody, req);
     res.status(201).json(stakeholderJson(await addStakeholder(ctx, req.actor ?? null, body)));
   });
 

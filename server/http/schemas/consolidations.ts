@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { coded } from '../validate.js';
+import { Head, JsonId, Summary, Text } from './fields.js';
+
+/** `POST /documents/:slug/consolidations` — the shared proposals to merge, by id. */
+export const CreateConsolidationBody = z.strictObject({
+  proposals: coded(z.array(JsonId), 'invalid_proposals', 'Choose the shared proposals to consolidate: a list of proposal ids.'),
+  summary: Summary.nullable().default(''),
+});
+export type CreateConsolidationBody = z.infer<typeof CreateConsolidationBody>;
+
+/** `PUT /consolidations/:id/text` */
+export const ReviseConsolidationBody = z.strictObject({ text: Text, head: Head });
+export type ReviseConsolidationBody = z.infer<typeof ReviseConsolidationBody>;
+
+/** `POST /consolidations/:id/publish` — the version's summary; the consolidation's when absent. */
+export const PublishBody = z.strictObject({ summary: Summary.nullish() });
+export type PublishBody = z.infer<typeof PublishBody>;
