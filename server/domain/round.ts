@@ -164,7 +164,8 @@ export interface Decision {
 export function decide(round: { rule: Rule; quorumBp: number; conditions?: Conditions }, casts: readonly Cast[], e: Electorate): Decision {
   const t = tally(casts, e);
   const voting = t.approve + t.object + t.abstain + t.notVoted;
-  const overall = result(round.rule, round.quorumBp, voting, t);
+  // Everyone in the electorate stood aside: nobody was left to decide, whatever the rule.
+  const overall = voting === 0 && t.recused > 0 ? 'no-quorum' : result(round.rule, round.quorumBp, voting, t);
   if (overall !== 'passed') return { tally: t, result: overall, failedCondition: null };
   const cond = round.conditions ?? NO_CONDITIONS;
   const groups = Object.entries(t.groups).filter(([, g]) => g.approve + g.object + g.abstain + g.notVoted > 0);

@@ -120,7 +120,7 @@ describe('the amendment of the terms of reference, through the pages', () => {
     await page.getByLabel('Rule', { exact: true }).selectOption('majority');
     await page.getByLabel(/^Quorum/).fill('50');
     // This committee keeps a named record for this round (the site's default is unnamed).
-    await page.getByLabel(/^Named:/).check();
+    await page.locator('input[name="record"][value="named"]').check();
     await page.getByLabel('Deadline (UTC)').fill('2026-01-22T17:00');
     await page.getByRole('button', { name: 'Open the round' }).click();
     await page.waitForURL(`${base}/rounds/1`);

@@ -324,6 +324,21 @@ describe('a recusal recorded on a member\'s behalf', () => {
     expect(plain(res.text)).toContain('50% of the electorate: at least 2 of 3 members must vote (1 recused, not counted). 2 voted so far: the quorum is met.');
     expect(plain(section(res.text, 'manage-h'))).toMatch(/1 member of 3 has not voted: Chloé Martin/);
   });
+
+  step('the secretariat withdraws a recusal on her behalf only with a note (400 beside the form, nothing written), then records it again', async () => {
+    const before = JSON.stringify(round());
+    const refused = await post(sec, '/rounds/1/withdraw-recusal-for', { voter: 'dara@example.org', note: ' ' });
+    expect(refused.status).toBe(400);
+    expect(alertCode(refused.text)).toBe('note_required');
+    expect(formOf(refused.text, '/rounds/1/withdraw-recusal-for')).toMatch(/data-code="note_required"/);
+    expect(JSON.stringify(round())).toBe(before);
+    expect((await post(chloe, '/rounds/1/withdraw-recusal-for', { voter: 'dara@example.org', note: 'x' })).status).toBe(403);
+    const done = await follow(sec, await post(sec, '/rounds/1/withdraw-recusal-for', { voter: 'dara@example.org', note: 'by e-mail of 15 January' }));
+    expect(notice(done.text)).toBe('The recusal of Dara Okafor is withdrawn: they are in the electorate again. They have been told by mail.');
+    expect(round().recusals).toEqual([]);
+    await post(sec, '/rounds/1/record-recusal', { voter: 'dara@example.org', reason: 'Her ministry submitted one of the proposals.', note: 'said so at the meeting of 14 January' });
+    expect(round().recusals).toHaveLength(1);
+  });
 });
 
 describe('the tally per stakeholder group', () => {
@@ -418,3 +433,4 @@ describe('the public record of an unnamed round', () => {
     expect(res.text).not.toContain('@example.org');
   });
 });
+

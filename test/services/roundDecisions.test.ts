@@ -335,3 +335,12 @@ describe('the terms-of-reference amendment, decided under the terms\' own rules 
     expect(page).not.toContain(who.drafter.name);
   });
 });
+
+describe('when everyone stands aside', () => {
+  test('nobody is left to decide: no quorum, even by consensus with a quorum of 0', async () => {
+    const { ctx, clock, who, r } = await setup({ rule: 'consensus', quorum: 0 });
+    for (const p of [who.drafter, who.chair, who.m1, who.m2, who.m3]) await recuse(ctx, p.actor, r.id, { reason: 'Conflict of interest.' });
+    clock.set(r.closesAt);
+    expect(await closeRound(ctx, who.chair.actor, r.id)).toMatchObject({ result: 'no-quorum', tally: { recused: 5, notVoted: 0 } });
+  });
+});

@@ -180,6 +180,8 @@ class RoundModel {
     const product = this.quorumBp * eligible;
     const needed = product % 10000 === 0 ? product / 10000 : Math.floor(product / 10000) + 1;
     if (cast < needed) return { result: 'no-quorum', failedCondition: null };
+    // Everyone stood aside: nobody was left to decide.
+    if (eligible === 0 && this.recusedNow.size > 0) return { result: 'no-quorum', failedCondition: null };
     if (!rulePasses(this.rule, t.approve, t.object)) return { result: 'failed', failedCondition: null };
     const present = Object.keys(t.groups)
       .sort(bySlug)

@@ -12,6 +12,7 @@ import { TEXT_UNDER } from '../presenters/proposalView.js';
 import type { Renderer } from '../render/renderer.js';
 import { roundItem, roundView } from '../presenters/roundView.js';
 import { receiptOf } from '../../services/rounds/decision.js';
+import { findUserByEmail } from '../../services/accounts/users.js';
 import { deadlineFromLocal, toLocalInput } from '../presenters/roundForm.js';
 import { done, field, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
 import { page } from './render.js';
@@ -78,6 +79,7 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
       recordForm: { voter: '', position: '', reason: '', note: '' },
       recuseForm: { reason: '' },
       recordRecusalForm: { voter: '', reason: '', note: '' },
+      withdrawRecusalForm: { voter: '', note: '' },
       extendForm: { closesAt: toLocalInput(new Date(Date.parse(round.closesAt) + 86_400_000).toISOString()) },
       cancelForm: { reason: '' },
       minDeadline: nowInput(),
@@ -134,6 +136,17 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     await withdrawRecusal(ctx, req.actor ?? null, round.id, {});
     return 'Your recusal is withdrawn: you may vote in this round again.';
   });
+
+  roundAction(
+    '/rounds/:id/withdraw-recusal-for',
+    'withdraw-recusal-for',
+    async (req, round) => {
+      const voter = field(req, 'voter');
+      await withdrawRecusal(ctx, req.actor ?? null, round.id, { voter, note: textarea(req, 'note') });
+      return `The recusal of ${findUserByEmail(ctx, voter)?.name ?? 'the member'} is withdrawn: they are in the electorate again. They have been told by mail.`;
+    },
+    (req) => ({ withdrawRecusalForm: { voter: field(req, 'voter'), note: textarea(req, 'note') } }),
+  );
 
   roundAction(
     '/rounds/:id/record-recusal',

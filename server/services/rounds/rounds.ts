@@ -239,7 +239,7 @@ function draftBallot(ctx: Ctx, actor: Actor, r: RoundRecord, input: BallotInput)
  * behalf the secretariat — or the chair, if the settings allow — records it. The member must be
  * in the round's electorate.
  */
-function whoActs(ctx: Ctx, actor: Actor, r: RoundRecord, input: { voter?: unknown; note?: unknown }, what: 'ballot' | 'recusal') {
+function whoActs(ctx: Ctx, actor: Actor, r: RoundRecord, input: { voter?: unknown; note?: unknown }, what: 'ballot' | 'recusal' | 'withdrawal') {
   let voterId = actor.id;
   let recordedBy: number | null = null;
   let note = '';
@@ -249,7 +249,7 @@ function whoActs(ctx: Ctx, actor: Actor, r: RoundRecord, input: { voter?: unknow
     if (!v) throw invalid('invalid_voter', 'Name the voter by the e-mail of their account.');
     note = typeof input.note === 'string' ? input.note.trim() : '';
     if (!note || note.length > MAX_RECORD_NOTE) {
-      throw invalid('note_required', `Say where and how the member ${what === 'ballot' ? 'voted' : 'asked to stand aside'} (up to 2000 characters), e.g. "at the meeting of 12 Sept".`);
+      throw invalid('note_required', `Say where and how the member ${{ ballot: 'voted', recusal: 'asked to stand aside', withdrawal: 'asked to take part again' }[what]} (up to 2000 characters), e.g. "at the meeting of 12 Sept".`);
     }
     voterId = v.id;
     recordedBy = actor.id;
@@ -301,7 +301,7 @@ export async function withdrawRecusal(ctx: Ctx, actor: Actor | null, roundId: nu
   return ctx.subjects.run(lockKey(r0.subject), async () => {
     await closeIfDue(ctx, roundId);
     const r = ctx.meta.get('rounds', roundId)!;
-    const { voterId } = whoActs(ctx, actor, r, input, 'recusal');
+    const { voterId } = whoActs(ctx, actor, r, input, 'withdrawal');
     if (r.state !== 'open') throw conflict('round_not_open', `This round is ${r.state}.`);
     const entry = (r.recusals ?? []).find((x) => x.voterId === voterId);
     if (!entry) throw conflict('not_recused', 'There is no recusal to withdraw.');
