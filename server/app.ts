@@ -1,3 +1,4 @@
+import { openApiDocument } from './http/openapi.js';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import * as path from 'node:path';
@@ -104,6 +105,10 @@ export function createApp(deps: AppDeps): Express {
   const limiter = new WriteLimiter(ctx.clock, config.writeLimit);
 
   const api = express.Router();
+  // The description of this API, made from the schemas the routes parse with.
+  api.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
+  });
   api.use(express.json({ limit: MAX_JSON_BODY_BYTES }));
   api.use(apiAuth(ctx));
   api.use(requireSignInForWrites(/^\/tokens$/));
