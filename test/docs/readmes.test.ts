@@ -39,7 +39,7 @@ describe('every file a README names exists', () => {
     const text = fs.readFileSync(file, 'utf8');
     const missing: string[] = [];
     for (const [, name] of text.matchAll(NAMED)) {
-      if (name.startsWith('../shared/') || DATA_FILES.has(name)) continue;
+      if (name.startsWith('../shared/') || name.startsWith('/') || DATA_FILES.has(name)) continue;
       const candidates: string[] = [];
       for (let d = path.dirname(file); d.startsWith(projectRoot); d = path.dirname(d)) candidates.push(path.join(d, name));
       // Names written as `server/…` or `test/…` are from the root; bare names may live one folder down (`meta/journal.ts`).

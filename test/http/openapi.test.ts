@@ -40,3 +40,27 @@ test('GET /api/v1/openapi.json: public, valid OpenAPI, every route with its body
   const open = doc.paths['/rounds'].post.requestBody!.content['application/json'].schema.properties as Record<string, unknown>;
   expect(Object.keys(open)).toEqual(expect.arrayContaining(['subject', 'rule', 'quorum', 'closesAt', 'record', 'conditions']));
 });
+
+test('docs/API.md lists every route of the API', async () => {
+  const fs = await import('node:fs');
+  const doc = fs.readFileSync(`${projectRoot}/docs/API.md`, 'utf8');
+  const table = doc.slice(doc.indexOf('## Routes'), doc.indexOf('## Limits'));
+  // Each row's first cell names routes as `GET, POST /path?query` or, after one, `…/sibling`.
+  const listed = new Set<string>();
+  for (const row of table.split('\n').filter((l) => l.startsWith('| `'))) {
+    let methods: string[] = [];
+    let last = '';
+    for (const [, item] of row.split(' | ')[0].matchAll(/`([^`]+)`/g)) {
+      const m = /^([A-Z, ]+) (\/\S*)$/.exec(item);
+      let path: string;
+      if (m) {
+        methods = m[1].split(',').map((x) => x.trim());
+        path = m[2];
+      } else if (item.startsWith('…/')) path = `${last.replace(/\/[^/]+$/, '')}/${item.slice(2)}`;
+      else continue;
+      last = path.split('?')[0];
+      for (const method of methods) listed.add(`${method} ${last}`);
+    }
+  }
+  expect(API_ROUTES.map((r) => `${r.method.toUpperCase()} ${r.path}`).filter((r) => !listed.has(r))).toEqual([]);
+});
