@@ -1,6 +1,6 @@
 /**
- * Two apps in one process, each over its own data folder: nothing about who is signed in may
- * cross from one to the other. Both apps number their accounts from 1, so user 1 is the
+ * Two apps in one process, each over its own data folder: nothing about who is signed in, nor
+ * any limit, may cross from one to the other. Both apps number their accounts from 1, so user 1 is the
  * secretariat in app A and a plain member in app B; a sign-in, a session or a role that leaked
  * between them would show here. App B is given app A's session secret, so a cookie of app A is
  * well signed in app B and only B's own session store can refuse it.
@@ -106,6 +106,20 @@ describe('two apps in one process', () => {
       const res = await agent.post('/login').type('form').send({ _csrf: csrfFrom(form.text), email, password: PASSWORD });
       expect(res.status).toBe(401);
     }
+  });
+
+  test("spending A's sign-in budget for an address leaves B's budget for the same address whole", async () => {
+    // The same address has an account in each app; the throttle counts guesses per address.
+    const email = 'both@example.org';
+    await makeUser(a.ctx, { email, name: 'Bo Both', password: PASSWORD });
+    await makeUser(b.ctx, { email, name: 'Bo Both', password: PASSWORD });
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) statuses.push((await signIn(appA, email, 'not the password', { ip: '10.20.30.40' })).res.status);
+    expect(statuses).toEqual([...Array(10).fill(401), 429]);
+    expect((await signIn(appA, email, PASSWORD, { ip: '10.20.30.41' })).res.status).toBe(429);
+    const inB = await signIn(appB, email, PASSWORD, { ip: '10.20.30.41' });
+    expect(inB.res.status).toBe(303);
+    expect(inB.res.headers.location).not.toMatch(/^\/login/);
   });
 
   test('signing out of B leaves the sign-in to A standing', async () => {
