@@ -38,7 +38,7 @@ export interface Conditions {
   /** The round's rule holds within each group too, counting that group's ballots. */
   ruleWithinEachGroup: boolean;
 }
-export const NO_CONDITIONS: Conditions = { eachGroupTakesPart: false, ruleWithinEachGroup: false };
+export const NO_CONDITIONS: Readonly<Conditions> = Object.freeze({ eachGroupTakesPart: false, ruleWithinEachGroup: false });
 
 export type ConditionKind = keyof Conditions;
 export interface FailedCondition {

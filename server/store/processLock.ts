@@ -36,10 +36,11 @@ export class DataDirBusyError extends Error {
 }
 
 /**
- * One process at a time owns DATA_DIR (lowdb and the write lock are per process). Mutual
- * exclusion is a Unix socket bound in Linux's abstract namespace, named after the folder: the
- * bind is atomic and the kernel releases it when the process dies, so a lock left by a killed
- * process (kill -9) can never block the next start, and two starters can never both win.
+ * One process at a time owns DATA_DIR (the metadata it holds in memory and its write locks are
+ * its own). Mutual exclusion is a Unix socket bound in Linux's abstract namespace, named after
+ * the folder: the bind is atomic and the kernel releases it when the process dies, so a lock
+ * left by a killed process (kill -9) can never block the next start, and two starters can
+ * never both win.
  * The file `ratify.lock` only says who holds it (PID, role, admin socket).
  */
 export async function acquireLock(dataDir: string, info: Omit<LockInfo, 'pid' | 'since'>): Promise<{ release: () => Promise<void>; update: (i: Partial<LockInfo>) => Promise<void> }> {

@@ -1,6 +1,6 @@
 import type { Express, RequestHandler } from 'express';
 import session from 'express-session';
-import passport from 'passport';
+import { Passport } from 'passport';
 import { forbidden } from '../../domain/errors.js';
 import type { Ctx } from '../../services/context.js';
 import { actorOf } from '../../services/accounts/users.js';
@@ -18,7 +18,9 @@ export interface SessionOptions {
 
 /**
  * Sessions for the pages: express-session (a store under DATA_DIR), passport for who is signed
- * in. A session is stored only once there is something to keep — a sign-in, or a password
+ * in — an instance of its own for each app, never passport's process-wide default (whose
+ * serializers, registered by every app, would answer with the first app's store for all of
+ * them). A session is stored only once there is something to keep — a sign-in, or a password
  * waiting for its one-time code — never for an anonymous visitor (CSRF protection needs no
  * session: csrf.ts). Cookies: HttpOnly, SameSite=Lax, `__Host-` prefixed and Secure on https;
  * idle timeout 12 h (rolling), absolute lifetime 7 days; a session ends when its account is
@@ -37,6 +39,7 @@ export function sessionMiddleware(app: Express, ctx: Ctx, opts: SessionOptions):
     }),
   );
 
+  const passport = new Passport();
   passport.serializeUser((user, done) => done(null, { id: user.id, epoch: user.sessionEpoch }));
   passport.deserializeUser((stamp: { id: number; epoch: number }, done) => {
     const u = ctx.meta.get('users', stamp?.id);

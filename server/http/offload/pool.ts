@@ -30,7 +30,7 @@ const STARTUP_GRACE_MS = 30_000;
  * One thread per core beyond the first, at most two: the event loop keeps a core to itself
  * (on a 2-core machine the pool has one thread).
  */
-export const DEFAULT_POOL: PoolOptions = { threads: Math.max(1, Math.min(2, os.availableParallelism() - 1)), maxQueue: 64, retryAfter: 5 };
+export const DEFAULT_POOL: Readonly<PoolOptions> = Object.freeze({ threads: Math.max(1, Math.min(2, os.availableParallelism() - 1)), maxQueue: 64, retryAfter: 5 });
 
 /** The task ran out of time; its thread was terminated. */
 export class WorkTimeout extends Error {

@@ -32,7 +32,7 @@ export interface RenderOptions {
   retryFailedMs: number;
 }
 
-export const DEFAULT_RENDER: RenderOptions = {
+export const DEFAULT_RENDER: Readonly<RenderOptions> = Object.freeze({
   cacheBytes: 64 * 1024 * 1024,
   inlineBytes: 8 * 1024,
   inlineDiffBytes: 32 * 1024,
@@ -40,7 +40,7 @@ export const DEFAULT_RENDER: RenderOptions = {
   renderMs: 5000,
   diffMs: 10_000,
   retryFailedMs: 10 * 60_000,
-};
+});
 
 /** The longest pause between two waiters resumed in turn (see `turn`). */
 const MAX_PAUSE_MS = 250;

@@ -16,7 +16,7 @@ export interface HasherOptions {
  * OWASP's cost (N=2^17, r=8, p=1): ~270 ms and 128 MiB per hash. Tests pass a small N; a
  * stored hash says which N it was made with, so verification never depends on these.
  */
-export const PRODUCTION_HASHING: HasherOptions = { N: 2 ** 17, r: 8, p: 1, maxConcurrent: 2, maxQueued: 16 };
+export const PRODUCTION_HASHING: Readonly<HasherOptions> = Object.freeze({ N: 2 ** 17, r: 8, p: 1, maxConcurrent: 2, maxQueued: 16 });
 
 const KEYLEN = 32;
 /** The largest N a stored hash may ask for (a damaged or hostile record must not allocate gigabytes). */

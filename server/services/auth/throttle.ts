@@ -71,7 +71,7 @@ export interface ThrottleOptions {
   resetsPerIpHour: number;
 }
 
-export const DEFAULT_THROTTLE: ThrottleOptions = {
+export const DEFAULT_THROTTLE: Readonly<ThrottleOptions> = Object.freeze({
   perAccount: 10,
   accountWindowMs: 15 * MINUTE,
   perTrustedAddress: 10,
@@ -81,7 +81,7 @@ export const DEFAULT_THROTTLE: ThrottleOptions = {
   decoysPerIpHour: 100,
   resetsPerEmailHour: 5,
   resetsPerIpHour: 50,
-};
+});
 
 /** A reservation held while a guess is evaluated: `failed` keeps it counted, `succeeded` and `cancelled` give it back. */
 export interface Guess {

@@ -44,7 +44,7 @@ export interface SmtpTimeouts {
   socket: number;
 }
 
-export const SMTP_TIMEOUTS: SmtpTimeouts = { connection: 15_000, greeting: 15_000, socket: 30_000 };
+export const SMTP_TIMEOUTS: Readonly<SmtpTimeouts> = Object.freeze({ connection: 15_000, greeting: 15_000, socket: 30_000 });
 
 /** SMTP through nodemailer (`SMTP_URL`, e.g. smtp://user:pass@host:587). */
 export function smtpTransport(url: string, timeouts: SmtpTimeouts = SMTP_TIMEOUTS): MailTransport {

@@ -1,5 +1,4 @@
 import * as path from 'node:path';
-import { Low } from 'lowdb';
 import { FsyncJsonFile } from './snapshotFile.js';
 import { Journal, type EntryMeta, type JournalEntry, type NewEntry, type OpenJournalFile, type RecordChange } from './journal.js';
 import { WriteHealth, type WriteState } from '../health.js';
@@ -36,7 +35,7 @@ export interface Change {
 /**
  * The workflow metadata. The source of truth is the append-only journal (one fsynced JSON line
  * per logical change, so a change lands all or nothing and a write costs the same on day one
- * and after ten years); state lives in memory, rebuilt at start from the last lowdb snapshot
+ * and after ten years); state lives in memory, rebuilt at start from the last snapshot
  * plus the journal's tail. The audit log is a view of the journal. One process only.
  */
 export class MetaStore {
@@ -53,7 +52,9 @@ export class MetaStore {
   private held: Promise<void> | null = null;
 
   private constructor(
-    private readonly db: Low<Snapshot>,
+    /** The records, by kind and id: the last snapshot's, with every journal line since applied. */
+    private readonly collections: Snapshot['collections'],
+    private readonly snapshotFile: FsyncJsonFile<Snapshot>,
     private readonly journal: Journal,
     private readonly snapshotEvery: number,
     private readonly log: (msg: string, err?: unknown) => void,
@@ -76,11 +77,11 @@ export class MetaStore {
     opts: { snapshotEvery?: number; openFile?: OpenJournalFile; log?: (msg: string, err?: unknown) => void } = {},
   ): Promise<MetaStore> {
     const tmpDir = path.join(dir, 'tmp');
-    const db = new Low<Snapshot>(new FsyncJsonFile(path.join(dir, 'snapshot.json'), tmpDir), { seq: 0, collections: {} });
-    await db.read();
-    const { journal, entries, all } = await Journal.open(path.join(dir, 'journal'), db.data.seq, { openFile: opts.openFile });
-    const store = new MetaStore(db, journal, opts.snapshotEvery ?? 5000, opts.log ?? ((m, e) => console.error(m, e)), tmpDir);
-    store.seq = db.data.seq;
+    const file = new FsyncJsonFile<Snapshot>(path.join(dir, 'snapshot.json'), tmpDir);
+    const snap = (await file.read()) ?? { seq: 0, collections: {} };
+    const { journal, entries, all } = await Journal.open(path.join(dir, 'journal'), snap.seq, { openFile: opts.openFile });
+    const store = new MetaStore(snap.collections, file, journal, opts.snapshotEvery ?? 5000, opts.log ?? ((m, e) => console.error(m, e)), tmpDir);
+    store.seq = snap.seq;
     for (const e of entries) store.apply(e);
     for (const e of all) store.remember(e);
     return store;
@@ -105,7 +106,7 @@ export class MetaStore {
   }
 
   private apply(e: JournalEntry): void {
-    const cols = this.db.data.collections;
+    const cols = this.collections;
     for (const c of e.changes) {
       if ('put' in c) (cols[c.put] ??= {})[c.id] = c.value;
       else if (cols[c.del]) delete cols[c.del][c.id];
@@ -119,12 +120,12 @@ export class MetaStore {
 
   /** A record by id, or undefined. Treat the result as read-only; change it through `write`. */
   get<K extends CollectionName>(kind: K, id: string | number): Collections[K] | undefined {
-    return this.db.data.collections[kind]?.[String(id)] as Collections[K] | undefined;
+    return this.collections[kind]?.[String(id)] as Collections[K] | undefined;
   }
 
   /** Every record of a kind (read-only). */
   all<K extends CollectionName>(kind: K): Collections[K][] {
-    return Object.values(this.db.data.collections[kind] ?? {}) as Collections[K][];
+    return Object.values(this.collections[kind] ?? {}) as Collections[K][];
   }
 
   /** The next free numeric id of a kind (ids are positive integers, numbered per kind). */
@@ -133,7 +134,7 @@ export class MetaStore {
     if (n === undefined) {
       n = 0;
       // Records keyed by something else (tokens by hash) carry their numeric id inside.
-      for (const [key, rec] of Object.entries(this.db.data.collections[kind] ?? {})) {
+      for (const [key, rec] of Object.entries(this.collections[kind] ?? {})) {
         const inner = (rec as { id?: unknown })?.id;
         const v = typeof inner === 'number' ? inner : Number(key);
         if (Number.isInteger(v) && v > n) n = v;
@@ -221,11 +222,11 @@ export class MetaStore {
     const run = this.snapshotChain.then(async () => {
       await this.journal.drain();
       const seq = this.seq;
-      const data: Snapshot = { seq, collections: this.db.data.collections };
+      const data: Snapshot = { seq, collections: this.collections };
       // Serialise now: later writes must not slip into a snapshot labelled `seq`.
       const frozen = JSON.parse(JSON.stringify(data)) as Snapshot;
       await this.journal.rotate(seq + 1);
-      await this.db.adapter.write(frozen);
+      await this.snapshotFile.write(frozen);
     });
     this.snapshotChain = run.catch(() => {});
     return run;

@@ -1,12 +1,11 @@
 import * as fsp from 'node:fs/promises';
-import type { Adapter } from 'lowdb';
 import { mkdirPrivate, writeFileDurable } from '../fsutil.js';
 
 /**
- * A lowdb adapter that reads and writes one JSON file durably. lowdb's own file adapter
- * renames without fsync; this one fsyncs the file and its folder (STACK.md).
+ * One JSON file, read whole and written durably (`writeFileDurable`: a temporary file, fsynced,
+ * renamed over the old one, the folder fsynced): the metadata store's snapshot.
  */
-export class FsyncJsonFile<T> implements Adapter<T> {
+export class FsyncJsonFile<T> {
   constructor(
     private readonly file: string,
     private readonly tmpDir: string,
