@@ -34,7 +34,11 @@ const RECORD: Record<IndexedCollection, fc.Arbitrary<Rec>> = {
   consolidations: fc.record({ document: doc, state: fc.constantFrom('open', 'published', 'abandoned') }),
   rounds: fc.record({ subject, state: fc.constantFrom('open', 'closed', 'cancelled'), closedAt: at }),
   mails: fc.record({ state: fc.constantFrom('pending', 'sent', 'failed') }),
-  users: fc.record({ email: fc.constantFrom('ana@example.org', 'bo@example.org', 'cy@example.org') }),
+  users: fc.record({
+    email: fc.constantFrom('ana@example.org', 'bo@example.org', 'cy@example.org'),
+    roles: fc.subarray(['member', 'chair', 'secretariat']),
+    disabled: fc.boolean(),
+  }),
   tokens: fc.record({ userId: fc.integer({ min: 1, max: 3 }), label: fc.constantFrom('a', 'b') }),
   linkTokens: fc.record({ userId: fc.integer({ min: 1, max: 3 }), purpose: fc.constantFrom('invite', 'reset') }),
 };
@@ -140,5 +144,5 @@ describe('secondary indexes of the metadata store', () => {
       ),
       { numRuns: 60 },
     );
-  });
+  }, 120_000);
 });

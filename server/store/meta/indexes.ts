@@ -31,8 +31,12 @@ export const INDEXES = {
     all: { key: () => 'all' },
   },
   mails: { state: { key: (m) => m.state } },
-  /** Addresses are stored normalised (trimmed, lower case). */
-  users: { email: { key: (u) => u.email } },
+  users: {
+    /** Addresses are stored normalised (trimmed, lower case). */
+    email: { key: (u) => u.email },
+    /** Accounts holding the member role and not disabled: the electorate of a round, the list's readers. */
+    activeMember: { key: (u) => (!u.disabled && u.roles.includes('member') ? 'yes' : undefined) },
+  },
   tokens: { user: { key: (t) => String(t.userId) } },
   linkTokens: { user: { key: (l) => String(l.userId) } },
 } satisfies { [K in CollectionName]?: Record<string, IndexDef<Collections[K]>> };

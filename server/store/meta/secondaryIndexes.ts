@@ -29,6 +29,25 @@ interface Entry {
 const ARRAY_INDEX_END = 2 ** 32 - 1;
 const isArrayIndex = (id: string) => /^(0|[1-9]\d*)$/.test(id) && Number(id) < ARRAY_INDEX_END;
 
+/**
+ * A record's key and order value. Keys are read from records already on disk, so reading them
+ * must never fail the write: a record a key function cannot read (malformed) is left out.
+ */
+function keyOf<R>(def: IndexDef<R>, r: R): string | undefined {
+  try {
+    return def.key(r);
+  } catch {
+    return undefined;
+  }
+}
+function ordOf<R>(def: IndexDef<R>, r: R): string {
+  try {
+    return def.order ? def.order(r) : '';
+  } catch {
+    return '';
+  }
+}
+
 const compare = (a: Entry, b: Entry) => (a.ord < b.ord ? -1 : a.ord > b.ord ? 1 : a.rank - b.rank);
 
 /** The first position whose entry is not before `e` (binary search over a sorted bucket). */
@@ -60,7 +79,7 @@ export class CollectionIndexes<R = unknown> {
     for (const [id, r] of Object.entries(records)) {
       this.enter(id);
       for (const [name, def] of Object.entries(this.defs)) {
-        const key = def.key(r);
+        const key = keyOf(def, r);
         if (key !== undefined) this.bucket(name, key).push(this.entry(id, r, def));
       }
     }
@@ -71,10 +90,10 @@ export class CollectionIndexes<R = unknown> {
   put(id: string, old: R | undefined, had: boolean, next: R): void {
     if (!had) this.enter(id);
     for (const [name, def] of Object.entries(this.defs)) {
-      const before = had ? def.key(old as R) : undefined;
-      const after = def.key(next);
-      const ordBefore = had && def.order ? def.order(old as R) : '';
-      const ordAfter = def.order ? def.order(next) : '';
+      const before = had ? keyOf(def, old as R) : undefined;
+      const after = keyOf(def, next);
+      const ordBefore = had ? ordOf(def, old as R) : '';
+      const ordAfter = ordOf(def, next);
       if (had && before === after && ordBefore === ordAfter) continue;
       if (before !== undefined) this.remove(name, before, { ord: ordBefore, rank: this.rank(id) });
       if (after !== undefined) this.insert(name, after, this.entry(id, next, def));
@@ -84,8 +103,8 @@ export class CollectionIndexes<R = unknown> {
   /** The record under `id` was deleted. */
   del(id: string, old: R): void {
     for (const [name, def] of Object.entries(this.defs)) {
-      const key = def.key(old);
-      if (key !== undefined) this.remove(name, key, { ord: def.order ? def.order(old) : '', rank: this.rank(id) });
+      const key = keyOf(def, old);
+      if (key !== undefined) this.remove(name, key, { ord: ordOf(def, old), rank: this.rank(id) });
     }
     this.ordinals.delete(id);
   }
@@ -138,7 +157,7 @@ export class CollectionIndexes<R = unknown> {
   }
 
   private entry(id: string, r: R, def: IndexDef<R>): Entry {
-    return { id, rank: this.rank(id), ord: def.order ? def.order(r) : '' };
+    return { id, rank: this.rank(id), ord: ordOf(def, r) };
   }
 
   private insert(name: string, key: string, e: Entry): void {
