@@ -9,6 +9,7 @@ import { diffTexts } from './diffTexts.js';
 /** The published side: documents, versions and diffs, read from the version index (never by walking git). */
 
 export function listDocuments(ctx: Ctx): { doc: DocumentRecord; latest: VersionRecord }[] {
+  // Whole-table: the list of every document (a committee keeps a few).
   return ctx.meta
     .all('documents')
     .filter((d) => d.latest > 0)

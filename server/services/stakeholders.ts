@@ -31,6 +31,7 @@ export function addStakeholder(ctx: Ctx, actor: Actor | null, input: { slug: unk
   return ctx.accounts.run(async () => {
     if (ctx.meta.get('stakeholders', slug)) throw conflict('stakeholder_exists', `The stakeholder group ${slug} already exists.`);
     // A CSV cell or a CLI option may name a group by slug or by name: neither may name two groups.
+    // Whole-table: a name may clash with any group's name or slug (a committee has a handful).
     const clash = ctx.meta.all('stakeholders').find((s) => [fold(s.slug), fold(s.name)].some((x) => x === fold(name) || x === slug));
     if (clash) throw conflict('stakeholder_exists', `The stakeholder group ${clash.name} (${clash.slug}) already has this name or slug.`);
     const record: StakeholderRecord = { slug, name, createdAt: ctx.clock().toISOString() };
@@ -44,8 +45,28 @@ export function addStakeholder(ctx: Ctx, actor: Actor | null, input: { slug: unk
   });
 }
 
+/** How many enabled accounts each stakeholder group has (by slug), and how many have none. */
+export function stakeholderMembership(ctx: Ctx, actor: Actor | null): { members: Map<string, number>; without: number } {
+  authorize(actor, 'group.manage');
+  const members = new Map<string, number>();
+  let without = 0;
+  // Whole-table: every account is counted (a committee's few hundred at most).
+  for (const u of ctx.meta.all('users')) {
+    if (u.disabled) continue;
+    if (u.stakeholder) members.set(u.stakeholder, (members.get(u.stakeholder) ?? 0) + 1);
+    else without++;
+  }
+  return { members, without };
+}
+
+/** Whether any member (enabled) is in a stakeholder group: else the conditions per group have nothing to check. Public, as the groups are. */
+export function membersHaveStakeholders(ctx: Ctx): boolean {
+  return ctx.meta.by('users', 'activeMember', 'yes').some((u) => u.stakeholder);
+}
+
 /** Every stakeholder group, by name (public: the Terms of Reference publish each member's group). */
 export function listStakeholders(ctx: Ctx): StakeholderRecord[] {
+  // Whole-table: the list of every stakeholder group (a handful).
   return ctx.meta.all('stakeholders').sort((a, b) => a.name.localeCompare(b.name) || a.slug.localeCompare(b.slug));
 }
 
@@ -66,6 +87,7 @@ export function checkStakeholder(ctx: Ctx, value: unknown): string | null {
 export function stakeholderFromText(ctx: Ctx, text: string): string | null {
   const t = fold(text);
   if (t === '' || t === NO_STAKEHOLDER) return null;
+  // Whole-table: text names a group by slug or by name (a handful of groups).
   const found = ctx.meta.all('stakeholders').find((s) => s.slug === t || fold(s.name) === t);
   if (!found) throw unknownStakeholder(text.trim());
   return found.slug;

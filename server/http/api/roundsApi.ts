@@ -1,13 +1,12 @@
 import { Router, type Request } from 'express';
 import { absent, type Thing } from '../../domain/errors.js';
 import { isSlug } from '../../domain/slug.js';
-import { authorize } from '../../domain/policy.js';
 import { diffTexts } from '../../services/diffTexts.js';
 import type { Ctx } from '../../services/context.js';
 import { abandonConsolidation, consolidationText, createConsolidation, loadConsolidation, rebuildConsolidation, reviseConsolidation } from '../../services/consolidations/consolidations.js';
 import { consolidationCommentable } from '../../services/consolidations/commentable.js';
 import { publishConsolidation } from '../../services/consolidations/publish.js';
-import { cancelRound, castBallot, closeRound, extendRound, loadRound, openRound, recuse, withdrawRecusal } from '../../services/rounds/rounds.js';
+import { cancelRound, castBallot, closeRound, extendRound, listRounds, loadRound, openRound, recuse, withdrawRecusal } from '../../services/rounds/rounds.js';
 import { receiptOf } from '../../services/rounds/decision.js';
 import { baseText } from '../../services/proposals/read.js';
 import { consolidationJson, nameOf, roundJson } from '../presenters/rounds.js';
@@ -20,12 +19,16 @@ import {
   ExtendRoundBody,
   IdParams,
   OpenRoundBody,
+  RoundsQuery,
   PublishBody,
   RecusalBody,
   ReviseConsolidationBody,
   WithdrawRecusalBody,
   WithdrawRecusalQuery,
 } from '../schemas/index.js';
+
+/** `GET /rounds`: a page of at most `limit` rounds (100 by default), those before round `before`. */
+const ROUNDS_PAGE = 100;
 
 /** Consolidations, rounds, ballots and publishing (API.md "Members"). */
 export function roundsApi(ctx: Ctx): Router {
@@ -76,8 +79,12 @@ export function roundsApi(ctx: Ctx): Router {
   commentRoutes(r, ctx, '/consolidations', (actor, id) => consolidationCommentable(ctx, loadConsolidation(ctx, actor, id)));
 
   r.get('/rounds', (req, res) => {
-    authorize(req.actor ?? null, 'round.read');
-    res.json(ctx.meta.all('rounds').sort((a, b) => b.id - a.id).map((x) => roundJson(ctx, x, req.actor ?? null)));
+    const q = parseQuery(RoundsQuery, req, 'invalid_query');
+    const limit = q.limit ?? ROUNDS_PAGE;
+    const { rounds, more } = listRounds(ctx, req.actor ?? null, { limit, before: q.before });
+    // Older rounds remain: where the next page is (the answer stays a plain array).
+    if (more) res.set('Link', `<${req.baseUrl}/rounds?limit=${limit}&before=${rounds.at(-1)!.id}>; rel="next"`);
+    res.json(rounds.map((x) => roundJson(ctx, x, req.actor ?? null)));
   });
 
   r.post('/rounds', async (req, res) => {

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { authorize, type Action } from '../../domain/policy.js';
 import type { Ctx } from '../../services/context.js';
+import { listGroups } from '../../services/groups.js';
 import { onRefusal, type Locals } from './formHelpers.js';
 
 /** What the admin pages (adminPages.ts, adminUserPages.ts) share. */
@@ -12,7 +13,7 @@ export type AdminShow = (req: Request, res: Response, extra?: Locals) => void;
 export const allow = (req: Request, action: Action) => authorize(req.actor ?? null, action);
 
 /** Every group, by slug (the checkboxes and selects of the admin forms). */
-export const sortedGroups = (ctx: Ctx) => ctx.meta.all('groups').sort((a, b) => a.slug.localeCompare(b.slug));
+export const sortedGroups = (ctx: Ctx) => listGroups(ctx);
 
 /** A group's name, or its slug if it is gone. */
 export const groupName = (ctx: Ctx, slug: string) => ctx.meta.get('groups', slug)?.name ?? slug;

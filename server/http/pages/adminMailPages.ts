@@ -5,7 +5,7 @@ import { absent } from '../../domain/errors.js';
 import type { Ctx } from '../../services/context.js';
 import { inviteUser } from '../../services/accounts/links.js';
 import { getUser } from '../../services/accounts/users.js';
-import { retryMail } from '../../services/notifications/deliver.js';
+import { mailQueue, retryMail } from '../../services/notifications/deliver.js';
 import { parse, PositiveInt } from '../validate.js';
 import { page } from './render.js';
 
@@ -21,17 +21,13 @@ export function adminMailPages(ctx: Ctx): Router {
   };
 
   r.get('/admin/mail', (req, res) => {
-    authorize(req.actor ?? null, 'user.manage');
-    const all = ctx.meta.all('mails').sort((a, b) => b.id - a.id);
+    const queue = mailQueue(ctx, req.actor ?? null);
     const notice = req.session.notice ?? null;
     delete req.session.notice;
     page(res, 'admin/mail', {
       title: 'Mail queue',
       section: 'mail',
-      pending: all.filter((m) => m.state === 'pending'),
-      failed: all.filter((m) => m.state === 'failed'),
-      sent: all.filter((m) => m.state === 'sent').slice(0, 50),
-      digestWaiting: ctx.meta.all('digestItems').length,
+      ...queue,
       notice,
       error: null,
     });

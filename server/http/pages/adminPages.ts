@@ -3,12 +3,13 @@ import { z } from 'zod';
 import type { Ctx } from '../../services/context.js';
 import { addDocument } from '../../services/addDocument.js';
 import { addGroup } from '../../services/addGroup.js';
-import { addStakeholder, listStakeholders } from '../../services/stakeholders.js';
+import { addStakeholder, listStakeholders, stakeholderMembership } from '../../services/stakeholders.js';
+import { groupsWithUsage } from '../../services/groups.js';
+import { accountCounts } from '../../services/accounts/users.js';
 import { updateDocument } from '../../services/documents/updateDocument.js';
 import { listDocuments } from '../../services/readDocuments.js';
-import { getSecuritySettings, setSecuritySettings, TOTP_ROLES } from '../../services/settings/securitySettings.js';
+import { getSecuritySettings, setSecuritySettings, withoutSecondFactor } from '../../services/settings/securitySettings.js';
 import { getRoundSettings, setRoundSettings } from '../../services/settings/roundSettings.js';
-import type { UserRecord } from '../../store/meta/schema.js';
 import { parse, PositiveInt } from '../validate.js';
 import { allow, groupName, orShowAdmin, sortedGroups, type AdminShow } from './adminCommon.js';
 import { checked, done, field, maybe, takeNotice, textarea } from './formHelpers.js';
@@ -23,16 +24,14 @@ export function adminPages(ctx: Ctx): Router {
   // ── Overview ──────────────────────────────────────────────────────────────
   r.get('/admin', (req, res) => {
     allow(req, 'user.manage');
-    const users = ctx.meta.all('users');
     page(res, 'admin/index', {
       title: 'Admin',
       section: 'overview',
       notice: takeNotice(req),
       counts: {
-        users: users.filter((u) => !u.disabled).length,
-        disabled: users.filter((u) => u.disabled).length,
-        groups: ctx.meta.all('groups').length,
-        stakeholders: ctx.meta.all('stakeholders').length,
+        ...accountCounts(ctx, req.actor ?? null),
+        groups: sortedGroups(ctx).length,
+        stakeholders: listStakeholders(ctx).length,
         documents: listDocuments(ctx).length,
       },
       requireTotpFor: getSecuritySettings(ctx).requireTotpFor,
@@ -41,16 +40,10 @@ export function adminPages(ctx: Ctx): Router {
 
   // ── Groups ────────────────────────────────────────────────────────────────
   const showGroups: AdminShow = (req, res, extra = {}) => {
-    const users = ctx.meta.all('users').filter((u) => !u.disabled);
-    const docs = ctx.meta.all('documents');
     page(res, 'admin/groups', {
       title: 'Groups',
       section: 'groups',
-      groups: sortedGroups(ctx).map((g) => ({
-        ...g,
-        members: users.filter((u) => u.groups.includes(g.slug)).length,
-        documents: docs.filter((d) => d.group === g.slug).length,
-      })),
+      groups: groupsWithUsage(ctx, req.actor ?? null),
       add: { slug: '', name: '' },
       error: null,
       errorCode: null,
@@ -81,12 +74,12 @@ export function adminPages(ctx: Ctx): Router {
 
   // ── Stakeholder groups ────────────────────────────────────────────────────
   const showStakeholders: AdminShow = (req, res, extra = {}) => {
-    const users = ctx.meta.all('users').filter((u) => !u.disabled);
+    const membership = stakeholderMembership(ctx, req.actor ?? null);
     page(res, 'admin/stakeholders', {
       title: 'Stakeholder groups',
       section: 'stakeholders',
-      stakeholders: listStakeholders(ctx).map((s) => ({ ...s, members: users.filter((u) => u.stakeholder === s.slug).length })),
-      without: users.filter((u) => !u.stakeholder).length,
+      stakeholders: listStakeholders(ctx).map((s) => ({ ...s, members: membership.members.get(s.slug) ?? 0 })),
+      without: membership.without,
       add: { slug: '', name: '' },
       error: null,
       errorCode: null,
@@ -182,11 +175,10 @@ export function adminPages(ctx: Ctx): Router {
   // ── Security ──────────────────────────────────────────────────────────────
   const showSecurity: AdminShow = (req, res, extra = {}) => {
     const settings = getSecuritySettings(ctx);
-    const without = (role: string) => ctx.meta.all('users').filter((u) => !u.disabled && u.roles.includes(role as UserRecord['roles'][number]) && !u.totp?.enabled).length;
     page(res, 'admin/security', {
       title: 'Security',
       section: 'security',
-      roles: TOTP_ROLES.map((role) => ({ role, without: without(role) })),
+      roles: withoutSecondFactor(ctx, req.actor ?? null),
       requireTotpFor: settings.requireTotpFor,
       error: null,
       errorCode: null,

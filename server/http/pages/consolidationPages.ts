@@ -10,6 +10,7 @@ import {
   abandonConsolidation,
   consolidationText,
   createConsolidation,
+  listOpenConsolidations,
   loadConsolidation,
   rebuildConsolidation,
   reviseConsolidation,
@@ -17,6 +18,7 @@ import {
 import { publishConsolidation } from '../../services/consolidations/publish.js';
 import { commentsOf, placeComments } from '../../services/proposals/comments.js';
 import { baseText, proposalText, revisionsOf } from '../../services/proposals/read.js';
+import { visibleProposals } from '../../services/proposals/access.js';
 import { getDocument } from '../../services/readDocuments.js';
 import { openRound } from '../../services/rounds/rounds.js';
 import type { ConsolidationRecord } from '../../store/meta/schema.js';
@@ -44,16 +46,10 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
 
   const consolidateForm = (req: Request, res: Response, slug: string, form = { proposals: [] as number[], summary: '' }, extra: Locals = {}) => {
     const doc = forConsolidating(req, slug);
-    const shared = ctx.meta
-      .all('proposals')
-      .filter((p) => p.document === doc.slug && p.state === 'shared')
-      .sort((a, b) => a.id - b.id)
+    const shared = visibleProposals(ctx, req.actor ?? null, doc.slug, 'shared')
+      .reverse()
       .map((p) => ({ ...proposalItem(ctx, p), checked: form.proposals.includes(p.id) }));
-    const existing = ctx.meta
-      .all('consolidations')
-      .filter((c) => c.document === doc.slug && c.state === 'open')
-      .sort((a, b) => b.id - a.id)
-      .map((c) => ({ id: c.id, summary: c.summary, createdAt: c.createdAt, proposals: c.proposals }));
+    const existing = listOpenConsolidations(ctx, req.actor ?? null, doc.slug).map((c) => ({ id: c.id, summary: c.summary, createdAt: c.createdAt, proposals: c.proposals }));
     page(res, 'consolidations/new', {
       title: `Consolidate proposals for ${doc.title}`,
       doc: { slug: doc.slug, title: doc.title, latest: doc.latest },

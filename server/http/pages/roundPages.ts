@@ -5,7 +5,10 @@ import { authorize, can } from '../../domain/policy.js';
 import { documentPath } from '../../domain/slug.js';
 import type { Ctx } from '../../services/context.js';
 import { baseText } from '../../services/proposals/read.js';
-import { cancelRound, castBallot, closeRound, extendRound, loadRound, previewBallot, recuse, withdrawRecusal } from '../../services/rounds/rounds.js';
+import { cancelRound, castBallot, closeRound, endedRounds, extendRound, loadRound, openRounds, previewBallot, recuse, withdrawRecusal } from '../../services/rounds/rounds.js';
+import { listOpenConsolidations } from '../../services/consolidations/consolidations.js';
+import { visibleProposals } from '../../services/proposals/access.js';
+import { listDocuments } from '../../services/readDocuments.js';
 import type { RoundRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
 import { TEXT_UNDER } from '../presenters/proposalView.js';
@@ -27,17 +30,12 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
   r.get('/rounds', (req, res) => {
     const actor = req.actor ?? null;
     authorize(actor, 'round.read');
-    const all = ctx.meta.all('rounds');
-    const open = all
-      .filter((x) => x.state === 'open')
+    const open = openRounds(ctx, actor)
       .map((x) => roundItem(ctx, actor, x))
       // "You have not voted" first, then the nearest deadline.
       .sort((a, b) => Number(b.eligible && !b.myPosition) - Number(a.eligible && !a.myPosition) || a.closesAt.localeCompare(b.closesAt) || a.id - b.id);
-    const closed = all
-      .filter((x) => x.state !== 'open')
-      .sort((a, b) => (b.closedAt ?? '').localeCompare(a.closedAt ?? '') || b.id - a.id)
-      .slice(0, 20)
-      .map((x) => roundItem(ctx, actor, x));
+    // The latest to end first (by closedAt, then id).
+    const closed = endedRounds(ctx, actor, 20).map((x) => roundItem(ctx, actor, x));
     const manage = can(actor, 'consolidation.manage');
     page(res, 'rounds/index', {
       title: 'Rounds',
@@ -45,19 +43,9 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
       open,
       closed,
       consolidations: manage
-        ? ctx.meta
-            .all('consolidations')
-            .filter((c) => c.state === 'open')
-            .sort((a, b) => b.id - a.id)
-            .map((c) => ({ id: c.id, summary: c.summary, document: ctx.meta.get('documents', c.document)?.title ?? c.document, openRound: c.openRound }))
+        ? listOpenConsolidations(ctx, actor).map((c) => ({ id: c.id, summary: c.summary, document: ctx.meta.get('documents', c.document)?.title ?? c.document, openRound: c.openRound }))
         : null,
-      documents: manage
-        ? ctx.meta
-            .all('documents')
-            .filter((d) => d.latest > 0)
-            .sort((a, b) => a.title.localeCompare(b.title))
-            .map((d) => ({ slug: d.slug, title: d.title, shared: ctx.meta.all('proposals').filter((p) => p.document === d.slug && p.state === 'shared').length }))
-        : null,
+      documents: manage ? listDocuments(ctx).map(({ doc: d }) => ({ slug: d.slug, title: d.title, shared: visibleProposals(ctx, actor, d.slug, 'shared').length })) : null,
     });
   });
 

@@ -4,7 +4,7 @@ import type { ConflictBlock } from '../../domain/merge.js';
 import { can } from '../../domain/policy.js';
 import type { Ctx } from '../../services/context.js';
 import { consolidationSubject, isStale } from '../../services/consolidations/consolidations.js';
-import { currentTally } from '../../services/rounds/rounds.js';
+import { currentTally, roundsOn } from '../../services/rounds/rounds.js';
 import { publicationCheck } from '../../services/consolidations/publish.js';
 import type { ConsolidationRecord } from '../../store/meta/schema.js';
 import { resultLabel } from './roundView.js';
@@ -71,10 +71,8 @@ export function consolidationView(ctx: Ctx, actor: Actor | null, c: Consolidatio
     const p = ctx.meta.get('proposals', id);
     return { id, title: p?.title ?? `Proposal ${id}`, state: p?.state ?? '', href: `/proposals/${id}` };
   };
-  const rounds = ctx.meta
-    .all('rounds')
-    .filter((r) => r.subject.type === 'consolidation' && r.subject.id === c.id)
-    .sort((a, b) => b.id - a.id)
+  const rounds = roundsOn(ctx, { type: 'consolidation', id: c.id })
+    .reverse()
     .map((r) => ({ id: r.id, state: r.state, result: r.result, resultLabel: resultLabel(r.result), closesAt: r.closesAt, closedAt: r.closedAt, revision: r.revision, onHead: r.commit === c.head, tally: tallyView(currentTally(ctx, r)), cancelReason: r.cancelReason }));
   return {
     id: c.id,

@@ -2,6 +2,7 @@ import { invalid } from '../../domain/errors.js';
 import { ruleOptions } from './roundView.js';
 import type { Ctx } from '../../services/context.js';
 import { getRoundSettings } from '../../services/settings/roundSettings.js';
+import { membersHaveStakeholders } from '../../services/stakeholders.js';
 
 /** A quorum typed as a percentage ("50", "66.67", "50 %") → the fraction the service takes, exactly. */
 export function quorumFromPercent(input: string): number {
@@ -67,7 +68,7 @@ export function roundFormLocals(ctx: Ctx, typed?: TypedRoundForm) {
   const now = ctx.clock();
   return {
     rules: ruleOptions(),
-    hasStakeholders: ctx.meta.all('users').some((u) => u.stakeholder && !u.disabled && u.roles.includes('member')),
+    hasStakeholders: membersHaveStakeholders(ctx),
     roundForm: typed ?? { rule: 'consensus', quorum: '50', closesAt: suggestedDeadline(now), record: getRoundSettings(ctx).defaultRecord, eachGroupTakesPart: false, ruleWithinEachGroup: false },
     minDeadline: toLocalInput(now.toISOString()),
   };

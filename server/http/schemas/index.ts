@@ -5,7 +5,7 @@ import { CreateConsolidationBody, PublishBody, ReviseConsolidationBody } from '.
 import { IdParams } from './fields.js';
 import { CreateProposalBody, ProposalDiffQuery, ReviseProposalBody } from './proposals.js';
 import { DocumentDiffQuery, SlugParams, VersionParams } from './public.js';
-import { BallotBody, CancelRoundBody, ExtendRoundBody, OpenRoundBody, RecusalBody, WithdrawRecusalBody, WithdrawRecusalQuery } from './rounds.js';
+import { BallotBody, CancelRoundBody, ExtendRoundBody, OpenRoundBody, RecusalBody, RoundsQuery, WithdrawRecusalBody, WithdrawRecusalQuery } from './rounds.js';
 import { StakeholderBody } from './stakeholders.js';
 import { TokenBody } from './tokens.js';
 
@@ -73,7 +73,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'post', path: '/consolidations/:id/publish', params: IdParams, body: PublishBody },
   ...commentRoutes('/consolidations'),
   // Rounds
-  { method: 'get', path: '/rounds' },
+  { method: 'get', path: '/rounds', query: RoundsQuery },
   { method: 'post', path: '/rounds', body: OpenRoundBody },
   { method: 'get', path: '/rounds/:id', params: IdParams },
   { method: 'post', path: '/rounds/:id/ballots', params: IdParams, body: BallotBody },

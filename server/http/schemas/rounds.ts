@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_BALLOT_REASON, MAX_CANCEL_REASON, MAX_RECORD_NOTE } from '../../domain/limits.js';
 import { RECORDS, RULES, type Position } from '../../domain/round.js';
-import { coded } from '../validate.js';
+import { coded, PositiveInt } from '../validate.js';
 import { IsoDateTime, JsonId } from './fields.js';
 
 const POSITIONS = ['approve', 'object', 'abstain'] as const satisfies readonly Position[];
@@ -66,3 +66,9 @@ export const CancelRoundBody = z.strictObject({
   reason: coded(z.string().max(MAX_CANCEL_REASON), 'reason_required', `Say why the round is cancelled (up to ${MAX_CANCEL_REASON} characters).`),
 });
 export type CancelRoundBody = z.infer<typeof CancelRoundBody>;
+
+/** `GET /rounds?limit&before`: a page of rounds, newest first (unknown parameters are ignored). */
+export const RoundsQuery = z.object({
+  limit: PositiveInt.pipe(z.number().max(1000, 'must be at most 1000')).optional(),
+  before: PositiveInt.optional(),
+});

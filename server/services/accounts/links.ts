@@ -92,7 +92,7 @@ export async function setPasswordByLink(ctx: Ctx, token: unknown, password: unkn
 /** Every open link of a user marked used: once a password is set, the other links die too. */
 export function spentLinks(ctx: Ctx, userId: number): Record<string, LinkTokenRecord> {
   const at = ctx.clock().toISOString();
-  return Object.fromEntries(ctx.meta.all('linkTokens').filter((l) => l.userId === userId && !l.usedAt).map((l) => [l.hash, { ...l, usedAt: at }]));
+  return Object.fromEntries(ctx.meta.by('linkTokens', 'user', String(userId)).filter((l) => !l.usedAt).map((l) => [l.hash, { ...l, usedAt: at }]));
 }
 
 /** Immediate, daily digest or none, for non-essential messages. */

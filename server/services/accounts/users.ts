@@ -1,6 +1,6 @@
-import { authorize } from '../../domain/policy.js';
 import { ROLES, type Actor, type Role } from '../../domain/actor.js';
 import { absent, conflict, invalid } from '../../domain/errors.js';
+import { authorize } from '../../domain/policy.js';
 import { checkPassword } from '../../domain/passwordRules.js';
 import { commonPasswords } from '../../store/commonPasswords.js';
 import { isSlug } from '../../domain/slug.js';
@@ -13,8 +13,12 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 export function findUserByEmail(ctx: Ctx, email: string): UserRecord | undefined {
-  const e = normaliseEmail(email);
-  return ctx.meta.all('users').find((u) => u.email === e);
+  return ctx.meta.by('users', 'email', normaliseEmail(email))[0];
+}
+
+/** Every account holding the member role and not disabled, by id. */
+export function activeMembers(ctx: Ctx): UserRecord[] {
+  return ctx.meta.by('users', 'activeMember', 'yes');
 }
 
 export function getUser(ctx: Ctx, id: number): UserRecord {
@@ -134,6 +138,7 @@ export async function addUser(ctx: Ctx, by: Actor | null, input: NewUser): Promi
 
 /** Refuse a change that would leave no enabled secretariat (nobody could then manage accounts from the pages). */
 function keepsASecretariat(ctx: Ctx, changed: UserRecord): void {
+  // Whole-table: an account change reads every account (a committee's few hundred at most).
   const left = ctx.meta.all('users').some((u) => {
     const x = u.id === changed.id ? changed : u;
     return !x.disabled && x.roles.includes('secretariat');
@@ -189,11 +194,21 @@ async function disableUserNow(ctx: Ctx, by: Actor | null, email: string): Promis
   const next: UserRecord = { ...u, disabled: true, sessionEpoch: u.sessionEpoch + 1, updatedAt: now };
   keepsASecretariat(ctx, next);
   // Its tokens end for good: re-enabling the account later does not bring them back.
-  const tokens = Object.fromEntries(ctx.meta.all('tokens').filter((t) => t.userId === u.id && !t.revokedAt).map((t) => [t.hash, { ...t, revokedAt: now }]));
+  const tokens = Object.fromEntries(ctx.meta.by('tokens', 'user', String(u.id)).filter((t) => !t.revokedAt).map((t) => [t.hash, { ...t, revokedAt: now }]));
   await ctx.meta.write({ actor: by?.email ?? null, at: ctx.clock(), events: [{ action: 'user.disabled', subject: `user/${u.email}` }], puts: { users: { [u.id]: next }, tokens } });
   return next;
 }
 
+/** How many accounts are enabled and how many disabled (the admin overview). */
+export function accountCounts(ctx: Ctx, actor: Actor | null): { users: number; disabled: number } {
+  authorize(actor, 'user.manage');
+  // Whole-table: every account is counted (a committee's few hundred at most).
+  const users = ctx.meta.all('users');
+  const disabled = users.filter((u) => u.disabled).length;
+  return { users: users.length - disabled, disabled };
+}
+
 export function listUsers(ctx: Ctx): UserRecord[] {
+  // Whole-table: the list of every account (Admin › Users, the CLI).
   return ctx.meta.all('users').sort((a, b) => a.name.localeCompare(b.name));
 }

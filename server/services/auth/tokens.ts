@@ -38,16 +38,17 @@ export function userForToken(ctx: Ctx, token: string): UserRecord | null {
 }
 
 export function listTokens(ctx: Ctx, userId: number): TokenRecord[] {
+  // Tokens are keyed by hash: the index gives them in the order stored, so sort by id.
   return ctx.meta
-    .all('tokens')
-    .filter((t) => t.userId === userId && !t.revokedAt)
+    .by('tokens', 'user', String(userId))
+    .filter((t) => !t.revokedAt)
     .sort((a, b) => a.id - b.id);
 }
 
 /** Revoke one of the user's own tokens. */
 export async function revokeToken(ctx: Ctx, by: Actor, id: number): Promise<void> {
   if (!Number.isInteger(id)) throw invalid('invalid_token_id', 'Name the token to revoke.');
-  const rec = ctx.meta.all('tokens').find((t) => t.id === id && t.userId === by.id && !t.revokedAt);
+  const rec = ctx.meta.by('tokens', 'user', String(by.id)).find((t) => t.id === id && !t.revokedAt);
   if (!rec) throw absent('token');
   await ctx.meta.write({
     actor: by.email,

@@ -3,7 +3,7 @@ import { absent, conflict, invalid } from '../../domain/errors.js';
 import { findConflicts, mergeProposals } from '../../domain/merge.js';
 import { mergePuts } from '../notifications/queue.js';
 import { consolidationCreatedMails } from '../notifications/events.js';
-import { authorize, signedIn } from '../../domain/policy.js';
+import { authorize, canSee, signedIn } from '../../domain/policy.js';
 import { assertEditable } from '../../domain/proposal.js';
 import { documentPath } from '../../domain/slug.js';
 import { checkProse, checkText, MAX_SUMMARY } from '../../domain/text.js';
@@ -31,6 +31,14 @@ export function loadConsolidation(ctx: Ctx, actor: Actor | null, id: number, act
   if (!c) throw absent('consolidation');
   authorize(actor, action, consolidationSubject(ctx, c), 'consolidation');
   return c;
+}
+
+/** The open consolidations the actor may see (optionally of one document), newest first. */
+export function listOpenConsolidations(ctx: Ctx, actor: Actor | null, document?: string): ConsolidationRecord[] {
+  return ctx.meta
+    .by('consolidations', 'state', 'open')
+    .filter((c) => (!document || c.document === document) && canSee(actor, consolidationSubject(ctx, c)))
+    .reverse();
 }
 
 /**

@@ -1,6 +1,6 @@
-import { authorize } from '../../domain/policy.js';
 import type { Actor } from '../../domain/actor.js';
 import { listId } from '../../domain/mail.js';
+import { authorize } from '../../domain/policy.js';
 import type { MailRecord } from '../../store/meta/schema.js';
 import type { MailTransport } from '../../store/mail/transport.js';
 import type { Ctx } from '../context.js';
@@ -35,10 +35,10 @@ export class MailWorker {
   private async pass(limit: number): Promise<number> {
     const { ctx } = this;
     const now = ctx.clock().getTime();
+    // Pending mails in id order (the index's order).
     const due = ctx.meta
-      .all('mails')
-      .filter((m) => m.state === 'pending' && Date.parse(m.nextAttemptAt) <= now)
-      .sort((a, b) => a.id - b.id)
+      .by('mails', 'state', 'pending')
+      .filter((m) => Date.parse(m.nextAttemptAt) <= now)
       .slice(0, limit);
     let sent = 0;
     for (const m of due) {
@@ -77,6 +77,17 @@ export class MailWorker {
       puts: { mails: { [m.id]: { ...latest, ...change } } },
     });
   }
+}
+
+/** The mail queue as the secretariat sees it: waiting and failed messages and the 50 sent last, newest first; items waiting for digests. */
+export function mailQueue(ctx: Ctx, actor: Actor | null) {
+  authorize(actor, 'user.manage');
+  return {
+    pending: ctx.meta.by('mails', 'state', 'pending').reverse(),
+    failed: ctx.meta.by('mails', 'state', 'failed').reverse(),
+    sent: ctx.meta.newest('mails', 'state', 'sent', 50),
+    digestWaiting: ctx.meta.count('digestItems'),
+  };
 }
 
 /** The secretariat retries a failed message (or sends a waiting one now). */

@@ -12,6 +12,7 @@ export async function composeDigests(ctx: Ctx): Promise<number> {
   if (now.getUTCHours() < ctx.mail.digestHour) return 0;
   const state = ctx.meta.get('system', 'digest');
   if (state?.lastDay === day) return 0;
+  // Whole-table: every waiting item goes out in today's digests (and is deleted).
   const items = ctx.meta.all('digestItems');
   const byUser = new Map<number, typeof items>();
   for (const i of items) byUser.set(i.userId, [...(byUser.get(i.userId) ?? []), i]);

@@ -3,6 +3,7 @@ import { bpToQuorum, conditionWords, fullTally } from '../../domain/round.js';
 import type { BallotRecord, CommentRecord, ConsolidationRecord, ProposalRecord, RecusalEntry, RoundRecord, VersionRecord } from '../../store/meta/schema.js';
 import { receiptOf } from '../rounds/decision.js';
 import type { Ctx } from '../context.js';
+import { subjectKey } from '../../store/meta/indexes.js';
 import { mergePuts, toList, toPerson, type Puts } from './queue.js';
 
 /** Which mails each event queues (in the same store write as the event). */
@@ -154,7 +155,8 @@ export function commentMails(ctx: Ctx, c: CommentRecord): Puts {
   const thread = isProposal ? [mail.proposalRoot(site_, c.subject.id)] : threadOf(ctx, c.subject);
   const recipients = new Map<number, 'reply' | 'on-your-proposal'>();
   if (c.replyTo) {
-    for (const other of ctx.meta.all('comments')) {
+    // A reply is on the same text as the comment it answers (addComment checks).
+    for (const other of ctx.meta.by('comments', 'subject', subjectKey(c.subject))) {
       if ((other.id === c.replyTo || other.replyTo === c.replyTo) && other.authorId !== c.authorId) recipients.set(other.authorId, 'reply');
     }
   }

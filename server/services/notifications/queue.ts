@@ -12,7 +12,7 @@ export function mergePuts(...parts: (Puts | undefined)[]): Puts {
   return out as Puts;
 }
 
-const members = (ctx: Ctx) => ctx.meta.all('users').filter((u) => !u.disabled && u.roles.includes('member'));
+const members = (ctx: Ctx) => ctx.meta.by('users', 'activeMember', 'yes');
 const prefOf = (u: UserRecord) => u.notify ?? 'immediate';
 
 function mailRecord(ctx: Ctx, m: Composed, event: string, to: string[], bcc: string[], listUnsubscribe: string | null = null): MailRecord {

@@ -2,6 +2,7 @@ import type { Actor } from '../../domain/actor.js';
 import { absent } from '../../domain/errors.js';
 import { authorize, can, canSee, type Action, type Subject } from '../../domain/policy.js';
 import type { ProposalRecord } from '../../store/meta/schema.js';
+import { documentStateKey } from '../../store/meta/indexes.js';
 import type { Ctx } from '../context.js';
 
 /** The policy's view of a proposal (its owning group is the document's). */
@@ -28,10 +29,13 @@ export function loadProposalFor(ctx: Ctx, actor: Actor | null, id: number, actio
 
 export const mayDo = (ctx: Ctx, actor: Actor | null, action: Action, p: ProposalRecord) => can(actor, action, proposalSubject(ctx, p));
 
-/** The proposals the actor may see, newest first (optionally of one document). */
-export function visibleProposals(ctx: Ctx, actor: Actor | null, document?: string): ProposalRecord[] {
-  return ctx.meta
-    .all('proposals')
-    .filter((p) => (!document || p.document === document) && canSee(actor, proposalSubject(ctx, p)))
-    .sort((a, b) => b.id - a.id);
+/** The proposals the actor may see, newest first (optionally of one document, and then optionally in one state). */
+export function visibleProposals(ctx: Ctx, actor: Actor | null, document?: string, state?: ProposalRecord['state']): ProposalRecord[] {
+  const found = !document
+    ? // Whole-table: the list of every proposal, all documents (GET /proposals, the proposals page).
+      ctx.meta.all('proposals')
+    : state
+      ? ctx.meta.by('proposals', 'documentState', documentStateKey(document, state))
+      : ctx.meta.by('proposals', 'document', document);
+  return found.filter((p) => canSee(actor, proposalSubject(ctx, p))).sort((a, b) => b.id - a.id);
 }

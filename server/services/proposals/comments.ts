@@ -8,6 +8,7 @@ import { MAX_QUOTE } from '../../domain/limits.js';
 import type { Change } from '../../domain/diff.js';
 import { diffTexts } from '../diffTexts.js';
 import { revisionKey, type CommentRecord, type SubjectRef } from '../../store/meta/schema.js';
+import { subjectKey } from '../../store/meta/indexes.js';
 import type { Ctx } from '../context.js';
 import { proposalSubject } from './access.js';
 import { revisionText } from './read.js';
@@ -23,10 +24,7 @@ export interface Commentable {
 }
 
 export function commentsOf(ctx: Ctx, ref: SubjectRef): CommentRecord[] {
-  return ctx.meta
-    .all('comments')
-    .filter((c) => c.subject.type === ref.type && c.subject.id === ref.id)
-    .sort((a, b) => a.id - b.id);
+  return ctx.meta.by('comments', 'subject', subjectKey(ref));
 }
 
 /**

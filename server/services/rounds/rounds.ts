@@ -19,14 +19,15 @@ import {
   type Electorate,
   type Tally,
 } from '../../domain/round.js';
-import type { BallotRecord, RecusalEntry, RoundRecord, SubjectRef, UserRecord } from '../../store/meta/schema.js';
+import type { BallotRecord, RecusalEntry, RoundRecord, SubjectRef } from '../../store/meta/schema.js';
+import { subjectKey } from '../../store/meta/indexes.js';
 import { getRoundSettings } from '../settings/roundSettings.js';
 import { randomBytes } from 'node:crypto';
 import type { Ctx } from '../context.js';
 import { consolidationText, isStale, loadConsolidation } from '../consolidations/consolidations.js';
 import { loadProposalFor } from '../proposals/access.js';
 import { proposalText } from '../proposals/read.js';
-import { findUserByEmail } from '../accounts/users.js';
+import { activeMembers, findUserByEmail } from '../accounts/users.js';
 import { mergePuts } from '../notifications/queue.js';
 import { ballotReceiptMails, ballotRecordedMails, recusalMails, reminderMails, roundCancelledMails, roundClosedMails, roundOpenedMails } from '../notifications/events.js';
 
@@ -106,10 +107,7 @@ export async function openRound(ctx: Ctx, actor: Actor | null, input: OpenRoundI
   const conditions = checkConditions(input.conditions);
   return ctx.subjects.run(lockKey(subject), async () => {
     const sub = await subjectForRound(ctx, actor, subject);
-    const members: UserRecord[] = ctx.meta
-      .all('users')
-      .filter((u) => !u.disabled && u.roles.includes('member'))
-      .sort((a, b) => a.id - b.id);
+    const members = activeMembers(ctx);
     const electorate = members.map((u) => u.id);
     const stakeholderOf = Object.fromEntries(members.filter((u) => u.stakeholder).map((u) => [String(u.id), u.stakeholder!]));
     const now = ctx.clock().toISOString();
@@ -149,11 +147,9 @@ export async function openRound(ctx: Ctx, actor: Actor | null, input: OpenRoundI
   });
 }
 
+/** Every ballot cast in the round, in the order cast (by id). */
 export function ballotsOf(ctx: Ctx, roundId: number): BallotRecord[] {
-  return ctx.meta
-    .all('ballots')
-    .filter((b) => b.round === roundId)
-    .sort((a, b) => a.id - b.id);
+  return ctx.meta.by('ballots', 'round', String(roundId));
 }
 
 /** Who votes in the round, in which stakeholder group, and who has stood aside. */
@@ -391,7 +387,7 @@ export async function cancelRound(ctx: Ctx, actor: Actor | null, roundId: number
  */
 export async function sweepRounds(ctx: Ctx): Promise<number> {
   const now = ctx.clock();
-  const open = ctx.meta.all('rounds').filter((r) => r.state === 'open');
+  const open = ctx.meta.by('rounds', 'state', 'open');
   const due = open.filter((r) => isDue(r, now));
   for (const r of due) await ctx.subjects.run(lockKey(r.subject), () => closeIfDue(ctx, r.id));
   const soon = open.filter((r) => isReminderDue(r, now, ctx.mail.reminderHours));
@@ -414,9 +410,25 @@ export async function sweepRounds(ctx: Ctx): Promise<number> {
 
 /** Every round held on a subject, oldest first. */
 export function roundsOn(ctx: Ctx, subject: SubjectRef): RoundRecord[] {
-  return ctx.meta
-    .all('rounds')
-    .filter((r) => r.subject.type === subject.type && r.subject.id === subject.id)
-    .sort((a, b) => a.id - b.id);
+  return ctx.meta.by('rounds', 'subject', subjectKey(subject));
+}
+
+/** The rounds open now (members, the chair and the secretariat), oldest first. */
+export function openRounds(ctx: Ctx, actor: Actor | null): RoundRecord[] {
+  authorize(actor, 'round.read');
+  return ctx.meta.by('rounds', 'state', 'open');
+}
+
+/** The `limit` rounds that ended last (closed or cancelled), the latest first. */
+export function endedRounds(ctx: Ctx, actor: Actor | null, limit: number): RoundRecord[] {
+  authorize(actor, 'round.read');
+  return ctx.meta.newest('rounds', 'ended', 'ended', limit);
+}
+
+/** Rounds newest first (by id), at most `limit`, with `before` only those older than that round; `more` if older ones remain. */
+export function listRounds(ctx: Ctx, actor: Actor | null, page: { limit: number; before?: number }): { rounds: RoundRecord[]; more: boolean } {
+  authorize(actor, 'round.read');
+  const found = ctx.meta.newest('rounds', 'all', 'all', page.limit + 1, page.before);
+  return { rounds: found.slice(0, page.limit), more: found.length > page.limit };
 }
 

@@ -1,6 +1,6 @@
-import { authorize } from '../../domain/policy.js';
 import type { Actor } from '../../domain/actor.js';
 import { invalid } from '../../domain/errors.js';
+import { authorize } from '../../domain/policy.js';
 import type { SecuritySettings } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 
@@ -12,6 +12,14 @@ type TotpRole = (typeof TOTP_ROLES)[number];
 export function getSecuritySettings(ctx: Ctx): SecuritySettings {
   const s = ctx.meta.get('settings', 'security');
   return { requireTotpFor: [...(s?.requireTotpFor ?? [])] };
+}
+
+/** For each role a second factor can be required for: how many enabled accounts holding it have none. */
+export function withoutSecondFactor(ctx: Ctx, actor: Actor | null): { role: TotpRole; without: number }[] {
+  authorize(actor, 'settings.manage');
+  // Whole-table: every account is counted (a committee's few hundred at most).
+  const users = ctx.meta.all('users');
+  return TOTP_ROLES.map((role) => ({ role, without: users.filter((u) => !u.disabled && u.roles.includes(role) && !u.totp?.enabled).length }));
 }
 
 /**

@@ -3,6 +3,8 @@ import { FsyncJsonFile } from './snapshotFile.js';
 import { Journal, type EntryMeta, type JournalEntry, type NewEntry, type OpenJournalFile, type RecordChange } from './journal.js';
 import { WriteHealth, type WriteState } from '../health.js';
 import type { Collections, CollectionName } from './schema.js';
+import { CollectionIndexes } from './secondaryIndexes.js';
+import { INDEXES, type IndexedCollection, type IndexName } from './indexes.js';
 
 export type { EntryMeta };
 
@@ -50,6 +52,8 @@ export class MetaStore {
   private readonly health: WriteHealth;
   /** Set while `hold` runs: writes wait for it (see `hold`). */
   private held: Promise<void> | null = null;
+  /** The secondary indexes (`indexes.ts`), by collection. */
+  private readonly indexes = new Map<string, CollectionIndexes>();
 
   private constructor(
     /** The records, by kind and id: the last snapshot's, with every journal line since applied. */
@@ -61,6 +65,11 @@ export class MetaStore {
     tmpDir: string,
   ) {
     this.health = new WriteHealth(tmpDir);
+    for (const [kind, defs] of Object.entries(INDEXES)) {
+      const ix = new CollectionIndexes(defs as ConstructorParameters<typeof CollectionIndexes>[0]);
+      ix.load(collections[kind] ?? {});
+      this.indexes.set(kind, ix);
+    }
     // Memory follows the disk: a change is applied only once its line is fsynced, so a write
     // the disk refused is never seen by anyone.
     journal.onDurable = (entries) => {
@@ -71,7 +80,7 @@ export class MetaStore {
     };
   }
 
-  /** Open the store in `dir`: read the snapshot once, replay the journal after it. */
+  /** Open the store in `dir`: read the snapshot once (building the indexes from it), replay the journal after it. */
   static async open(
     dir: string,
     opts: { snapshotEvery?: number; openFile?: OpenJournalFile; log?: (msg: string, err?: unknown) => void } = {},
@@ -108,8 +117,14 @@ export class MetaStore {
   private apply(e: JournalEntry): void {
     const cols = this.collections;
     for (const c of e.changes) {
-      if ('put' in c) (cols[c.put] ??= {})[c.id] = c.value;
-      else if (cols[c.del]) delete cols[c.del][c.id];
+      if ('put' in c) {
+        const col = (cols[c.put] ??= {});
+        this.indexes.get(c.put)?.put(c.id, col[c.id], Object.hasOwn(col, c.id), c.value);
+        col[c.id] = c.value;
+      } else if (cols[c.del] && Object.hasOwn(cols[c.del], c.id)) {
+        this.indexes.get(c.del)?.del(c.id, cols[c.del][c.id]);
+        delete cols[c.del][c.id];
+      }
     }
     this.seq = e.seq;
   }
@@ -123,9 +138,48 @@ export class MetaStore {
     return this.collections[kind]?.[String(id)] as Collections[K] | undefined;
   }
 
-  /** Every record of a kind (read-only). */
+  /**
+   * Every record of a kind (read-only): a whole-table scan. To find records by a field, declare
+   * an index (`indexes.ts`) and use `by`.
+   */
   all<K extends CollectionName>(kind: K): Collections[K][] {
     return Object.values(this.collections[kind] ?? {}) as Collections[K][];
+  }
+
+  /** How many records of a kind there are. */
+  count(kind: CollectionName): number {
+    return Object.keys(this.collections[kind] ?? {}).length;
+  }
+
+  /**
+   * The records whose key in the index is `key` (read-only), without a scan: in the order of
+   * `all` (numeric ids ascending, then other ids in the order first stored), or by the index's
+   * `order` value first for an index that declares one.
+   */
+  by<K extends IndexedCollection>(kind: K, index: IndexName<K>, key: string): Collections[K][] {
+    return this.records(kind, this.index(kind).ids(index, key));
+  }
+
+  /** How many records have `key` in the index. */
+  countBy<K extends IndexedCollection>(kind: K, index: IndexName<K>, key: string): number {
+    return this.index(kind).count(index, key);
+  }
+
+  /**
+   * The last `limit` records of `by(kind, index, key)`, last first (newest first, for numeric
+   * ids); with `before`, on an index without `order`, only records with a numeric id below it.
+   */
+  newest<K extends IndexedCollection>(kind: K, index: IndexName<K>, key: string, limit: number, before?: number): Collections[K][] {
+    return this.records(kind, this.index(kind).newest(index, key, limit, before));
+  }
+
+  private index(kind: IndexedCollection): CollectionIndexes {
+    return this.indexes.get(kind)!;
+  }
+
+  private records<K extends CollectionName>(kind: K, ids: string[]): Collections[K][] {
+    const col = this.collections[kind] ?? {};
+    return ids.map((id) => col[id]) as Collections[K][];
   }
 
   /** The next free numeric id of a kind (ids are positive integers, numbered per kind). */

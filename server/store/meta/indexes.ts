@@ -1,0 +1,45 @@
+import type { IndexDef } from './secondaryIndexes.js';
+import type { Collections, CollectionName, SubjectRef } from './schema.js';
+
+export type { IndexDef };
+
+/** The key of a proposal or consolidation in the indexes: `proposal/12`. */
+export const subjectKey = (s: SubjectRef) => `${s.type}/${s.id}`;
+
+/** The key of a record of a document in a given state: `tor/shared`. */
+export const documentStateKey = (document: string, state: string) => `${document}/${state}`;
+
+/**
+ * The secondary indexes of the metadata store: per collection, each index's key (records whose
+ * key is undefined are left out) and, optionally, what its records are sorted by. Queried with
+ * `MetaStore.by`, `countBy` and `newest`; maintained on every write and rebuilt at start.
+ */
+export const INDEXES = {
+  ballots: { round: { key: (b) => String(b.round) } },
+  comments: { subject: { key: (c) => subjectKey(c.subject) } },
+  proposals: {
+    document: { key: (p) => p.document },
+    documentState: { key: (p) => documentStateKey(p.document, p.state) },
+  },
+  consolidations: { state: { key: (c) => c.state } },
+  rounds: {
+    subject: { key: (r) => subjectKey(r.subject) },
+    state: { key: (r) => r.state },
+    /** Closed and cancelled rounds, by when they ended. */
+    ended: { key: (r) => (r.state === 'open' ? undefined : 'ended'), order: (r) => r.closedAt ?? '' },
+    /** Every round under one key, for paging newest first. */
+    all: { key: () => 'all' },
+  },
+  mails: { state: { key: (m) => m.state } },
+  users: {
+    /** Addresses are stored normalised (trimmed, lower case). */
+    email: { key: (u) => u.email },
+    /** Accounts holding the member role and not disabled: the electorate of a round, the list's readers. */
+    activeMember: { key: (u) => (!u.disabled && u.roles.includes('member') ? 'yes' : undefined) },
+  },
+  tokens: { user: { key: (t) => String(t.userId) } },
+  linkTokens: { user: { key: (l) => String(l.userId) } },
+} satisfies { [K in CollectionName]?: Record<string, IndexDef<Collections[K]>> };
+
+export type IndexedCollection = keyof typeof INDEXES;
+export type IndexName<K extends IndexedCollection> = keyof (typeof INDEXES)[K] & string;

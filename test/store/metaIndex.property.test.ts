@@ -1,0 +1,148 @@
+/**
+ * The metadata store's secondary indexes (server/store/meta/indexes.ts) against a model: random
+ * sequences of writes (puts and dels, several in one change, replacements that move a record to
+ * another key), snapshots, clean reopens and reopens after a crash (replay of the journal after
+ * the last snapshot). After every step, each index query must give exactly what a filter over
+ * every record gives: the same records, in the same order.
+ */
+import { afterEach, describe, expect, test } from '@jest/globals';
+import fc from 'fast-check';
+import * as fsp from 'node:fs/promises';
+import { MetaStore, type Change } from '../../server/store/meta/metaStore.js';
+import { INDEXES, type IndexDef, type IndexedCollection } from '../../server/store/meta/indexes.js';
+import type { CollectionName } from '../../server/store/meta/schema.js';
+import { tmp } from './gitHelpers.js';
+
+type Rec = Record<string, unknown>;
+type Model = Record<string, Record<string, Rec>>;
+
+const KINDS = Object.keys(INDEXES) as IndexedCollection[];
+const defsOf = (kind: IndexedCollection) => Object.entries(INDEXES[kind]) as [string, IndexDef<Rec>][];
+
+// Ids: numeric (every people-made record), and others — slugs, hashes, a leading zero, the
+// largest array index and the first number past it — whose place in an object's key order differs.
+const ID = fc.constantFrom('1', '2', '3', '7', '10', '11', '07', 'x', 'b/1', 'hash-a', '4294967294', '4294967295');
+
+const subject = fc.record({ type: fc.constantFrom('proposal', 'consolidation'), id: fc.integer({ min: 1, max: 2 }) });
+const doc = fc.constantFrom('tor', 'charter');
+const at = fc.constantFrom(null, '2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z', '2026-01-03T00:00:00.000Z');
+/** Records with only the fields the keys read, from small pools so that keys collide and change. */
+const RECORD: Record<IndexedCollection, fc.Arbitrary<Rec>> = {
+  ballots: fc.record({ round: fc.integer({ min: 1, max: 3 }), voterId: fc.integer({ min: 1, max: 3 }) }),
+  comments: fc.record({ subject, body: fc.constantFrom('a', 'b') }),
+  proposals: fc.record({ document: doc, state: fc.constantFrom('draft', 'shared', 'consolidated', 'withdrawn') }),
+  consolidations: fc.record({ document: doc, state: fc.constantFrom('open', 'published', 'abandoned') }),
+  rounds: fc.record({ subject, state: fc.constantFrom('open', 'closed', 'cancelled'), closedAt: at }),
+  mails: fc.record({ state: fc.constantFrom('pending', 'sent', 'failed') }),
+  users: fc.record({
+    email: fc.constantFrom('ana@example.org', 'bo@example.org', 'cy@example.org'),
+    roles: fc.subarray(['member', 'chair', 'secretariat']),
+    disabled: fc.boolean(),
+  }),
+  tokens: fc.record({ userId: fc.integer({ min: 1, max: 3 }), label: fc.constantFrom('a', 'b') }),
+  linkTokens: fc.record({ userId: fc.integer({ min: 1, max: 3 }), purpose: fc.constantFrom('invite', 'reset') }),
+};
+
+const put = fc.constantFrom(...KINDS).chain((kind) => fc.record({ kind: fc.constant(kind), id: ID, value: RECORD[kind] }));
+const del = fc.record({ kind: fc.constantFrom(...KINDS), id: ID });
+type Op =
+  | { op: 'write'; puts: { kind: IndexedCollection; id: string; value: Rec }[]; dels: { kind: IndexedCollection; id: string }[] }
+  | { op: 'snapshot' | 'reopen' | 'crash' };
+const OP: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 12, arbitrary: fc.record({ op: fc.constant('write' as const), puts: fc.array(put, { maxLength: 4 }), dels: fc.array(del, { maxLength: 2 }) }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'snapshot' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'reopen' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'crash' as const }) },
+);
+
+/** The change a write op makes, built as a service would build it. */
+function changeOf(op: Extract<Op, { op: 'write' }>, i: number): Change {
+  const puts: Record<string, Record<string, Rec>> = {};
+  for (const p of op.puts) (puts[p.kind] ??= {})[p.id] = p.value;
+  const dels: Record<string, string[]> = {};
+  for (const d of op.dels) (dels[d.kind] ??= []).push(d.id);
+  return { actor: null, at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)), events: [{ action: 'test', subject: `op/${i}` }], puts, dels } as Change;
+}
+
+/** The model: plain objects, changed as the journal orders a change's record changes (puts, then dels). */
+function applyToModel(model: Model, c: Change): void {
+  for (const [kind, recs] of Object.entries(c.puts ?? {})) for (const [id, v] of Object.entries(recs as Record<string, Rec>)) (model[kind] ??= {})[id] = structuredClone(v);
+  for (const [kind, ids] of Object.entries(c.dels ?? {})) for (const id of ids as string[]) if (model[kind]) delete model[kind][id];
+}
+
+const isArrayIndex = (id: string) => /^(0|[1-9]\d*)$/.test(id) && Number(id) < 2 ** 32 - 1;
+
+/** What each query must answer, computed by filtering every record of the model. */
+function expectMatches(store: MetaStore, model: Model, probe: { limit: number; before: number }): void {
+  for (const kind of KINDS) {
+    const records = Object.entries(model[kind] ?? {});
+    expect(store.all(kind as CollectionName)).toEqual(records.map(([, r]) => r));
+    expect(store.count(kind)).toBe(records.length);
+    for (const [name, def] of defsOf(kind)) {
+      const keys = new Set([...records.map(([, r]) => def.key(r)).filter((k): k is string => k !== undefined), 'no-such-key']);
+      for (const key of keys) {
+        let want = records.filter(([, r]) => def.key(r) === key);
+        // Array.prototype.sort is stable: equal order values keep the collection's order.
+        if (def.order) want = want.sort(([, a], [, b]) => (def.order!(a) < def.order!(b) ? -1 : def.order!(a) > def.order!(b) ? 1 : 0));
+        const by = (store.by as (k: string, i: string, key: string) => Rec[])(kind, name, key);
+        expect({ kind, name, key, got: by }).toEqual({ kind, name, key, got: want.map(([, r]) => r) });
+        expect((store.countBy as (k: string, i: string, key: string) => number)(kind, name, key)).toBe(want.length);
+        const newest = store.newest as (k: string, i: string, key: string, limit: number, before?: number) => Rec[];
+        expect(newest.call(store, kind, name, key, probe.limit)).toEqual(want.slice(-probe.limit).reverse().map(([, r]) => r));
+        if (!def.order) {
+          const older = want.filter(([id]) => isArrayIndex(id) && Number(id) < probe.before);
+          expect(newest.call(store, kind, name, key, probe.limit, probe.before)).toEqual(older.slice(-probe.limit).reverse().map(([, r]) => r));
+        }
+      }
+    }
+  }
+}
+
+let dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => fsp.rm(d, { recursive: true, force: true })));
+});
+
+describe('secondary indexes of the metadata store', () => {
+  test('every index query equals a filter over all records, through writes, snapshots, reopens and crashes', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(OP, { minLength: 1, maxLength: 24 }),
+        fc.record({ limit: fc.integer({ min: 1, max: 4 }), before: fc.constantFrom(1, 2, 3, 8, 11, 12, 4294967294, 4294967295) }),
+        async (ops, probe) => {
+          const dir = await tmp('ratify-index-');
+          dirs.push(dir);
+          const crashed: MetaStore[] = [];
+          const open = () => MetaStore.open(dir, { snapshotEvery: 3, log: () => {} });
+          let store = await open();
+          const model: Model = {};
+          try {
+            for (const [i, op] of ops.entries()) {
+              if (op.op === 'write') {
+                const c = changeOf(op, i);
+                await store.write(c);
+                applyToModel(model, c);
+              } else if (op.op === 'snapshot') await store.snapshot();
+              else if (op.op === 'reopen') {
+                await store.close();
+                store = await open();
+              } else {
+                // A crash, once a background snapshot is done: the next process reads the last
+                // snapshot and replays the journal after it. The old one writes no more.
+                await store.hold(async () => {});
+                crashed.push(store);
+                store = await open();
+              }
+              expectMatches(store, model, probe);
+            }
+          } finally {
+            await store.close();
+            // A crashed process writes no final snapshot: only its files are closed.
+            for (const s of crashed) await (s as unknown as { journal: { close(): Promise<void> } }).journal.close();
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  }, 120_000);
+});
