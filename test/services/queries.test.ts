@@ -2,6 +2,7 @@
  * The read functions the pages and the API call instead of reading the store: what they
  * answer, and that each one that reveals something refuses an actor without the right.
  */
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { accountCounts, findUserByEmail, setUser } from '../../server/services/accounts/users.js';
 import { listOpenConsolidations } from '../../server/services/consolidations/consolidations.js';
@@ -67,7 +68,7 @@ describe('admin reads: the secretariat only', () => {
       { role: 'secretariat', without: 1 },
     ]);
     expect(membersHaveStakeholders(t.ctx)).toBe(false);
-    await setUser(t.ctx, null, who.m2.email, { stakeholder: 'civil-society' });
+    await setUser(t.ctx, CLI_ACTOR, who.m2.email, { stakeholder: 'civil-society' });
     expect(membersHaveStakeholders(t.ctx)).toBe(true);
     const m = stakeholderMembership(t.ctx, who.sec.actor);
     expect([m.members.get('civil-society'), m.members.get('constructor'), m.without]).toEqual([1, undefined, 5]);

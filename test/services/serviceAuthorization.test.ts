@@ -74,6 +74,14 @@ const REFUSED: Record<string, (w: World) => Promise<unknown>> = {
   extendRound: async (w) => (await svc('rounds/rounds')).extendRound(w.ctx, w.who.m1.actor, w.round, { closesAt: after(w.ctx.clock, 9 * DAY) }),
   cancelRound: async (w) => (await svc('rounds/rounds')).cancelRound(w.ctx, w.who.m1.actor, w.round, { reason: 'No' }),
   recuse: async (w) => recuse(w.ctx, w.who.sec.actor, w.round, { reason: 'Conflict' }),
+  openRounds: async (w) => (await svc('rounds/rounds')).openRounds(w.ctx, null),
+  endedRounds: async (w) => (await svc('rounds/rounds')).endedRounds(w.ctx, null, 10),
+  listRounds: async (w) => (await svc('rounds/rounds')).listRounds(w.ctx, null, { limit: 10 }),
+  mailQueue: async (w) => (await svc('notifications/deliver')).mailQueue(w.ctx, w.who.m1.actor),
+  accountCounts: async (w) => (await svc('accounts/users')).accountCounts(w.ctx, w.who.m1.actor),
+  groupsWithUsage: async (w) => (await svc('groups')).groupsWithUsage(w.ctx, w.who.m1.actor),
+  stakeholderMembership: async (w) => (await svc('stakeholders')).stakeholderMembership(w.ctx, w.who.m1.actor),
+  withoutSecondFactor: async (w) => (await svc('settings/securitySettings')).withoutSecondFactor(w.ctx, w.who.m1.actor),
   withdrawRecusal: async (w) => (await svc('rounds/rounds')).withdrawRecusal(w.ctx, w.who.m1.actor, w.round, { voter: w.who.m2.email }),
 };
 
@@ -88,6 +96,7 @@ const BY_DESIGN: Record<string, string> = {
   confirmTotp: 'the actor’s own second factor',
   disableTotp: 'the actor’s own second factor, after the password',
   visibleProposals: 'returns only what the actor may see (checked below)',
+  listOpenConsolidations: 'returns only what the actor may see (checked below)',
   mayDo: 'answers whether the actor may; changes nothing',
   saveRevision: 'a step of reviseProposal and reviseConsolidation, called after they authorized',
 };
@@ -161,6 +170,9 @@ describe('every service that takes who acts checks it', () => {
       expect(visibleProposals(w.ctx, a).map((p: { id: number }) => p.id)).not.toContain(w.draft);
     }
     expect(visibleProposals(w.ctx, w.who.drafter.actor).map((p: { id: number }) => p.id)).toContain(w.draft);
+    const { listOpenConsolidations } = await svc('consolidations/consolidations');
+    expect(listOpenConsolidations(w.ctx, null)).toEqual([]);
+    expect(listOpenConsolidations(w.ctx, w.who.m1.actor).map((c: { id: number }) => c.id)).toContain(w.consolidation);
   });
 
   test('the command line acts as an explicit system actor with the secretariat’s powers, never as "nobody"', async () => {

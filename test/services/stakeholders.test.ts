@@ -113,7 +113,7 @@ describe('addStakeholder', () => {
     const member = actorOf(await addUser(t.ctx, CLI_ACTOR, { email: 'mem@x.org', name: 'Mia', roles: ['member', 'chair'] }));
     const before = auditSeq();
     expect(await codeOf(() => addStakeholder(t.ctx, member, { slug: 'nope', name: 'Nope' }))).toBe('forbidden');
-    expect(await codeOf(() => addStakeholder(t.ctx, CLI_ACTOR, { slug: 'nope', name: 'Nope' }))).toBe('unauthenticated');
+    expect(await codeOf(() => addStakeholder(t.ctx, null, { slug: 'nope', name: 'Nope' }))).toBe('unauthenticated');
     expect(t.ctx.meta.get('stakeholders', 'nope')).toBeUndefined();
     expect(auditSeq()).toBe(before);
   });
