@@ -5,7 +5,7 @@
  * extend, cancel, and ballots recorded by the secretariat.
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { DomainError } from '../../server/domain/errors.js';
+import type { DomainError } from '../../server/domain/errors.js';
 import { disableUser, setUser } from '../../server/services/accounts/users.js';
 import { createConsolidation, reviseConsolidation, consolidationText } from '../../server/services/consolidations/consolidations.js';
 import { publishConsolidation } from '../../server/services/consolidations/publish.js';

@@ -9,7 +9,7 @@ import type { Change } from '../../domain/diff.js';
 import { diffTexts } from '../diffTexts.js';
 import { revisionKey, type CommentRecord, type SubjectRef } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
-import { proposalSubject } from './access.js';
+import type { proposalSubject } from './access.js';
 import { revisionText } from './read.js';
 import { mergePuts } from '../notifications/queue.js';
 import { commentMails } from '../notifications/events.js';
