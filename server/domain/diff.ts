@@ -58,7 +58,7 @@ function splitLines(s: string): string[] {
 
 /** Words, whitespace runs, and single other code points (astral chars are never split). */
 function tokenize(s: string): string[] {
-  return s.match(/[\p{L}\p{M}\p{N}_]+|\s+|[^]/gu) ?? [];
+  return s.match(/[\p{L}\p{M}\p{N}_]+|\s+|[\s\S]/gu) ?? [];
 }
 
 /** jsdiff Myers with maxEditLength derived from the budget; undefined when it gives up. */

@@ -248,7 +248,7 @@ export function publishability(c: { state: string; head: string }, stale: boolea
   const open = rounds.find((r) => r.state === 'open');
   if (open) return { ok: false, code: 'round_open', round: open.id };
   const decided = latestDecided(rounds);
-  if (!decided || decided.result !== 'passed') return { ok: false, code: 'not_approved', round: decided?.id ?? null };
+  if (decided?.result !== 'passed') return { ok: false, code: 'not_approved', round: decided?.id ?? null };
   if (decided.commit !== c.head) return { ok: false, code: 'text_changed', round: decided.id };
   return { ok: true, round: decided.id };
 }

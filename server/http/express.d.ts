@@ -24,5 +24,3 @@ declare module 'express-session' {
     notice?: string;
   }
 }
-
-export {};

@@ -220,7 +220,7 @@ export async function verifyBackup(file: string): Promise<BackupManifest> {
   }
   if (bad) throw unreadable(file, bad);
   const m = manifest as BackupManifest | null;
-  if (!m || m.format !== 'ratify-backup') throw unreadable(file, 'no Ratify manifest');
+  if (m?.format !== 'ratify-backup') throw unreadable(file, 'no Ratify manifest');
   if (m.version !== 1) throw unreadable(file, `format version ${String(m.version)} is not known to this Ratify`);
   if (m.files !== files || m.bytes !== bytes) throw unreadable(file, `the manifest lists ${m.files} files and ${m.bytes} bytes, the archive holds ${files} and ${bytes}`);
   return m;
@@ -239,7 +239,7 @@ export async function restoreBackup(file: string, dataDir: string): Promise<Back
     if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw invalid('data_dir_not_empty', `${dataDir} is a file, not a folder.`);
     throw e;
   });
-  if (existing && existing.length) throw conflict('data_dir_not_empty', `${dataDir} is not empty; restore only into an empty or absent folder.`);
+  if (existing?.length) throw conflict('data_dir_not_empty', `${dataDir} is not empty; restore only into an empty or absent folder.`);
   const manifest = await verifyBackup(file);
   await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
   await fsp.chmod(dataDir, 0o700);

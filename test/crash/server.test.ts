@@ -199,7 +199,7 @@ async function missingWrites(acks: Acks): Promise<string[]> {
   const heads: string[] = [];
   await inParallel([...acks.proposals], 6, async ([id, want]) => {
     const p = await api('GET', `/proposals/${id}`, people[want.owner]);
-    if (!p || p.status !== 200) return void missing.push(`proposal ${id}: ${p ? p.status : 'no answer'}`);
+    if (p?.status !== 200) return void missing.push(`proposal ${id}: ${p ? p.status : 'no answer'}`);
     heads.push(p.body.head);
     if (want.shared && p.body.state === 'draft') missing.push(`proposal ${id} share`);
     if (want.comments.size) {

@@ -152,7 +152,7 @@ describe('members on a 360 px phone', () => {
     expect(await page.getByRole('status').textContent()).toContain(`Your receipt is ${miaReceipt}.`);
     // Her row in the ballots table: her receipt, marked as hers.
     const row = page.locator('table.ballots tbody tr', { has: page.locator('code.receipt', { hasText: miaReceipt }) });
-    expect(await row.innerText()).toMatch(/\(you\)[^]*approve[^]*Open records serve the public\./);
+    expect(await row.innerText()).toMatch(/\(you\)[\s\S]*approve[\s\S]*Open records serve the public\./);
     await expectNoSidewaysScroll(page);
     await expectNoAxeViolations(page);
     await shot(page, 'round-decisions-03-voted-phone');
@@ -175,7 +175,7 @@ describe('the secretariat', () => {
     await record.getByLabel('Where and how they voted').fill('by show of hands at the meeting of 2 March');
     await record.getByRole('button', { name: 'Check and record…' }).click();
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Record a ballot for Wanda Drafter?');
-    expect(await page.locator('dl.facts').innerText()).toMatch(/Their ballot now\s+none yet[^]*To be recorded\s+approve[^]*How it was given\s+by show of hands at the meeting of 2 March/);
+    expect(await page.locator('dl.facts').innerText()).toMatch(/Their ballot now\s+none yet[\s\S]*To be recorded\s+approve[\s\S]*How it was given\s+by show of hands at the meeting of 2 March/);
     expect(server.t.ctx.meta.all('ballots').filter((b) => b.recordedBy)).toEqual([]);
     await expectNoAxeViolations(page);
     await shot(page, 'round-decisions-05-confirm');

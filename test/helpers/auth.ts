@@ -22,7 +22,7 @@ export async function makeUser(ctx: Ctx, input: NewUser & { password: string }):
 /** The `_csrf` value of the first form on a page. */
 export function csrfFrom(html: string): string {
   const m = /name="_csrf" value="([^"]*)"/.exec(html);
-  if (!m || !m[1]) throw new Error(`No _csrf field in the page:\n${html.slice(0, 500)}`);
+  if (!m?.[1]) throw new Error(`No _csrf field in the page:\n${html.slice(0, 500)}`);
   return m[1];
 }
 

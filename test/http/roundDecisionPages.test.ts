@@ -75,7 +75,7 @@ const plain = (html: string) => html.replace(/<[^>]*>/g, ' ').replace(/&#39;/g, 
 /** The receipt codes listed in a ballots table. */
 const receiptsIn = (html: string) => [...html.matchAll(/<code class="receipt">([^<]*)<\/code>/g)].map((m) => m[1]);
 /** The rows of a ballots table, as plain text. */
-const rowsIn = (html: string) => [...html.matchAll(/<tr class="[^"]*">([^]*?)<\/tr>/g)].map((m) => plain(m[1]).trim());
+const rowsIn = (html: string) => [...html.matchAll(/<tr class="[^"]*">([\s\S]*?)<\/tr>/g)].map((m) => plain(m[1]).trim());
 
 beforeAll(async () => {
   t = await openTestApp({ clock });
@@ -348,7 +348,7 @@ describe('the tally per stakeholder group', () => {
     expect(tally).toContain('<h3>By stakeholder group</h3>');
     // In a box of its own that scrolls sideways on a phone, reachable from the keyboard.
     expect(tally).toContain('<div class="table-scroll" role="region" aria-label="Ballots by stakeholder group" tabindex="0">\n<table class="list groups">');
-    const rows = [...tally.matchAll(/<tr><th scope="row">([^]*?)<\/tr>/g)].map((m) => plain('<th>' + m[1]).trim());
+    const rows = [...tally.matchAll(/<tr><th scope="row">([\s\S]*?)<\/tr>/g)].map((m) => plain('<th>' + m[1]).trim());
     // Sorted by slug: civil-society, government.
     expect(rows).toEqual(['Civil society 1 0 0 1 0', 'Government 1 0 0 0 1']);
     expect(plain(tally)).toMatch(/Approve: 2 Object: 0 Abstain: 0 Not voted: 1 of 3 in the electorate \(1 recused\)/);

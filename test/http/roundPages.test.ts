@@ -176,7 +176,7 @@ describe('consolidating', () => {
     const dels = [...changes.matchAll(/<del>([^<]*)<\/del>/g)].map((m) => m[1]);
     expect(dels.some((d) => d.includes('Chatham House Rule'))).toBe(true);
     expect(dels.some((d) => d.includes('participate in person'))).toBe(true);
-    const sources = [...changes.matchAll(/<p class="source">([^]*?)<\/p>/g)].map((m) => plain(m[1]).trim());
+    const sources = [...changes.matchAll(/<p class="source">([\s\S]*?)<\/p>/g)].map((m) => plain(m[1]).trim());
     expect(sources).toEqual([expect.stringContaining(`proposal ${p2}`), expect.stringContaining(`proposal ${p1}`)]);
     expect(sources[0]).not.toContain(`proposal ${p1}`);
     // The chair's actions, and the candidate text itself.
@@ -400,7 +400,7 @@ describe('publishing and the public decision record', () => {
     expect(res.text).toContain('<th scope="row">Bruno Costa</th>');
     expect(res.text).not.toContain('@example.org');
     // The decision line goes to print; the full record does not.
-    expect(plain(/<p class="printonly">([^]*?)<\/p>/.exec(res.text)![1])).toMatch(/Approved in round 1, closed 15 Jan 2026: passed under the simple majority rule, quorum 50% — 2 approve, 1 object, 0 abstain, 0 did not vote/);
+    expect(plain(/<p class="printonly">([\s\S]*?)<\/p>/.exec(res.text)![1])).toMatch(/Approved in round 1, closed 15 Jan 2026: passed under the simple majority rule, quorum 50% — 2 approve, 1 object, 0 abstain, 0 did not vote/);
     expect(res.text).toContain('<section class="decision-record noprint" id="decision"');
     // The current-version page carries the same record; version 1 has none.
     expect(section((await request(app).get(`/documents/${SLUG}`)).text, 'decision-h')).toContain('Bruno Costa');
@@ -471,7 +471,7 @@ describe('conflicts between two proposals', () => {
     expect(page.text).toContain('id="howto-h"');
     const head = /name="head" value="([0-9a-f]{40})"/.exec(page.text)![1];
     const conflicted = textareaOf(page.text, 'text')!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'").replace(/&#34;/g, '"').replace(/&amp;/g, '&');
-    const resolved = conflicted.replace(/<<<<<<< [^\n]*\n[^]*?>>>>>>> [^\n]*\n/, (block) => block.split('\n')[1] + '\n');
+    const resolved = conflicted.replace(/<<<<<<< [^\n]*\n[\s\S]*?>>>>>>> [^\n]*\n/, (block) => block.split('\n')[1] + '\n');
     expect(resolved).not.toContain('<<<<<<<');
     const saved = await follow(chair, await post(chair, `/consolidations/${id}/edit`, { text: resolved, head }));
     expect(notice(saved.text)).toMatch(/^Revision \d+ is saved\.$/);

@@ -6,7 +6,7 @@
  */
 import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { DomainError } from '../../server/domain/errors.js';
+import type { DomainError } from '../../server/domain/errors.js';
 import { disableUser, setUser } from '../../server/services/accounts/users.js';
 import { createConsolidation, reviseConsolidation, consolidationText } from '../../server/services/consolidations/consolidations.js';
 import { publishConsolidation } from '../../server/services/consolidations/publish.js';

@@ -98,7 +98,7 @@ function expectMatches(store: MetaStore, model: Model, probe: { limit: number; b
   }
 }
 
-let dirs: string[] = [];
+const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => fsp.rm(d, { recursive: true, force: true })));
 });

@@ -108,7 +108,7 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
   });
 
   // Forgot password: the same answer whether or not the address has an account.
-  r.get('/password/forgot', (req, res) => {
+  r.get('/password/forgot', (_req, res) => {
     page(res, 'auth/forgot', { title: 'Forgot your password?', csrfToken: csrfToken(res), sent: false, email: '' });
   });
 
@@ -120,7 +120,7 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
     page(res, 'auth/forgot', { title: 'Forgot your password?', csrfToken: csrfToken(res), sent: true, email });
   });
 
-  const setForm = (req: Request, res: Response, token: string, error: string | null) =>
+  const setForm = (_req: Request, res: Response, token: string, error: string | null) =>
     page(res, 'auth/set-password', { title: 'Choose your password', csrfToken: csrfToken(res), token, valid: !!usableLink(ctx, token), error });
 
   r.get('/password/set', (req, res) => setForm(req, res, typeof req.query.token === 'string' ? req.query.token : '', null));

@@ -234,7 +234,7 @@ function publishableBy(ctx: Ctx, r: RoundRecord): boolean {
  */
 export function decisionView(ctx: Ctx, v: VersionRecord, withBallots = false, viewer: Actor | null = null) {
   const r = v.round ? ctx.meta.get('rounds', v.round) : undefined;
-  if (!r || !r.tally || !r.result) return null;
+  if (!r?.tally || !r.result) return null;
   const s = roundSummary(ctx, r);
   const t = s.tally!;
   const q = quorumView(r.quorumBp, s.electorate - t.recused, t.recused);

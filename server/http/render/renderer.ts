@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { coarseDiff, diffProse, type Change } from '../../domain/diff.js';
 import { Lru } from '../../util/lru.js';
-import { WorkPool, WorkTimeout } from '../offload/pool.js';
+import { type WorkPool, WorkTimeout } from '../offload/pool.js';
 import type { Task } from '../offload/worker.js';
 import { plainFallback, renderItems, type MarkdownItem } from './markdown.js';
 import { renderParagraphs, type RenderedBlock } from './paragraphs.js';

@@ -179,13 +179,13 @@ export class LoginThrottle {
     const now = this.now();
     if (userId !== null && this.isKnownAddress(userId, ip)) {
       const g = this.reserve([[this.trustedPairs, `${userId}|${ip}`]]);
-      return { ...g, succeeded: () => (g.succeeded(), this.remember(userId, ip)) };
+      return { ...g, succeeded: () => { g.succeeded(); this.remember(userId, ip); } };
     }
     // An address at its daily cap is refused for every account alike, so the cap tells nothing.
     const ipWait = this.ips.wait(ip, now);
     if (ipWait > 0) this.refuse(ipWait);
     const g = this.reserve(userId === null ? [[this.accounts, e]] : [[this.accounts, e], [this.ips, ip]]);
-    return userId === null ? g : { ...g, succeeded: () => (g.succeeded(), this.remember(userId, ip)) };
+    return userId === null ? g : { ...g, succeeded: () => { g.succeeded(); this.remember(userId, ip); } };
   }
 
   /** Whether an attempt for an unknown e-mail may spend a decoy hash (false: answer without one). */

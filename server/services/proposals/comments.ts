@@ -10,7 +10,7 @@ import { diffTexts } from '../diffTexts.js';
 import { revisionKey, type CommentRecord, type SubjectRef } from '../../store/meta/schema.js';
 import { subjectKey } from '../../store/meta/indexes.js';
 import type { Ctx } from '../context.js';
-import { proposalSubject } from './access.js';
+import type { proposalSubject } from './access.js';
 import { revisionText } from './read.js';
 import { mergePuts } from '../notifications/queue.js';
 import { commentMails } from '../notifications/events.js';
