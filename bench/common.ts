@@ -20,7 +20,8 @@ export const CORPORA = [
 
 export const started = performance.now();
 export const hasCorpus = CORPORA.every((c) => fs.existsSync(path.join(corpusDir, c.folder, 'versions')));
-export const log = (s: string) => console.log(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${s}`);
+export const log = (s: string) =>
+  console.log(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${s}`);
 export const temps: string[] = [];
 export const children = new Set<ChildProcess>();
 

@@ -15,7 +15,8 @@ export const PAIRS: [number, number][] = [
   [100, 101],
 ];
 
-export const w3cFile = (n: number) => path.join(corpusDir, 'w3c-process', 'versions', `${String(n).padStart(4, '0')}.bs`);
+export const w3cFile = (n: number) =>
+  path.join(corpusDir, 'w3c-process', 'versions', `${String(n).padStart(4, '0')}.bs`);
 
 export interface DiffCompare {
   pair: [number, number];
@@ -54,7 +55,14 @@ export function diffInProcess(): { rows: DiffCompare[]; spawn: Stats; spawnCpu: 
         if (r.status !== 0 && r.status !== 1) throw new Error(`git diff failed: ${r.stderr}`);
       }),
     );
-    return { pair: [a, b] as [number, number], prose: stats(sample), proseCpu: cpuMs / sample.length, changes, git, gitCpu: childCpuMs(['git', ...gitArgs], 10) };
+    return {
+      pair: [a, b] as [number, number],
+      prose: stats(sample),
+      proseCpu: cpuMs / sample.length,
+      changes,
+      git,
+      gitCpu: childCpuMs(['git', ...gitArgs], 10),
+    };
   });
   return { rows, spawn: spawnBaseline, spawnCpu };
 }
@@ -80,12 +88,26 @@ export async function diffPart(server: Server, blob: BlobRead, report: Report): 
     '',
     'Over HTTP, same server (2 warm-up requests, then up to 30 timed, at most ~6 s per row):',
     '',
-    table(LATENCY_HEAD, diffs.map(([label, l]) => latencyRow(label, l))),
+    table(
+      LATENCY_HEAD,
+      diffs.map(([label, l]) => latencyRow(label, l)),
+    ),
     '',
     `\`diffProse\` alone, in-process, on the corpus files (one warm-up run, then up to 20 timed), against \`git diff --no-index --word-diff=plain\` on the same two files, 10 runs. git's wall time includes starting the process (\`git --version\` alone: ${ms(inproc.spawn.median)} ms wall, ${ms(inproc.spawnCpu)} ms CPU); its CPU time is that of the git processes (bash \`times\`). \`diffProse\`'s CPU time counts every thread of the process (garbage collection runs beside it), so it can exceed its wall time. STACK.md sets git's ~6 ms as the bar; a row counts as missed below when \`diffProse\`'s wall median is above git's.`,
     '',
     table(
-      ['pair (W3C)', 'changes', 'diffProse median', 'diffProse p95', 'diffProse CPU', 'git median', 'git p95', 'git CPU', 'ratio (wall medians)', 'ratio (CPU)'],
+      [
+        'pair (W3C)',
+        'changes',
+        'diffProse median',
+        'diffProse p95',
+        'diffProse CPU',
+        'git median',
+        'git p95',
+        'git CPU',
+        'ratio (wall medians)',
+        'ratio (CPU)',
+      ],
       inproc.rows.map((r) => [
         `${r.pair[0]} → ${r.pair[1]}`,
         r.changes,
@@ -105,8 +127,18 @@ export async function diffPart(server: Server, blob: BlobRead, report: Report): 
     table(
       ['read of one 250 KB loose blob', 'median', 'p95', 'CPU'],
       [
-        ['`repo.readBlobText` (isomorphic-git `readBlob`)', `${ms(blob.isogit.median)} ms`, `${ms(blob.isogit.p95)} ms`, `${ms(blob.isogitCpu)} ms`],
-        ['`zlib.inflateSync` + SHA-1 check + UTF-8 decode (node:zlib, node:crypto)', `${ms(blob.zlib.median)} ms`, `${ms(blob.zlib.p95)} ms`, `${ms(blob.zlibCpu)} ms`],
+        [
+          '`repo.readBlobText` (isomorphic-git `readBlob`)',
+          `${ms(blob.isogit.median)} ms`,
+          `${ms(blob.isogit.p95)} ms`,
+          `${ms(blob.isogitCpu)} ms`,
+        ],
+        [
+          '`zlib.inflateSync` + SHA-1 check + UTF-8 decode (node:zlib, node:crypto)',
+          `${ms(blob.zlib.median)} ms`,
+          `${ms(blob.zlib.p95)} ms`,
+          `${ms(blob.zlibCpu)} ms`,
+        ],
       ],
     ),
     '',
@@ -117,10 +149,12 @@ export async function diffPart(server: Server, blob: BlobRead, report: Report): 
   const api1 = diffs[1][1];
   for (const r of inproc.rows) {
     if (r.prose.median > r.git.median) {
-      misses.push(`\`diffProse\` ${r.pair[0]}→${r.pair[1]} is slower than \`git diff --word-diff\`: ${ms(r.prose.median)} vs ${ms(r.git.median)} ms wall (${(r.prose.median / r.git.median).toFixed(1)}×), ${ms(r.proseCpu)} vs ${ms(r.gitCpu)} ms CPU (${(r.proseCpu / r.gitCpu).toFixed(1)}×).`);
+      misses.push(
+        `\`diffProse\` ${r.pair[0]}→${r.pair[1]} is slower than \`git diff --word-diff\`: ${ms(r.prose.median)} vs ${ms(r.git.median)} ms wall (${(r.prose.median / r.git.median).toFixed(1)}×), ${ms(r.proseCpu)} vs ${ms(r.gitCpu)} ms CPU (${(r.proseCpu / r.gitCpu).toFixed(1)}×).`,
+      );
     }
   }
   notes.push(
-    `**Diff.** \`diffProse\` alone, wall median (CPU): ${ms(small.prose.median)} ms (${ms(small.proseCpu)} ms) for 199→200, one small edit, against git's ${ms(small.git.median)} ms (${ms(small.gitCpu)} ms), which includes starting git (~${ms(inproc.spawn.median)} ms wall); ${ms(big.prose.median)} ms (${ms(big.proseCpu)} ms) for 1→200, three years of edits, against git's ${ms(big.git.median)} ms (${ms(big.gitCpu)} ms): ${(big.prose.median / big.git.median).toFixed(1)}× git there. Over HTTP a diff costs the server ${ms(api199.serverCpu)} ms CPU (199→200) and ${ms(api1.serverCpu)} ms (1→200): besides \`diffProse\`, reading two versions out of git (isomorphic-git: ${ms(blob.isogit.median)} ms wall, ${ms(blob.isogitCpu)} ms CPU each; node:zlib does the same read in ${ms(blob.zlib.median)} ms) and serialising a ~${(api199.bytes / 1024).toFixed(0)} KB answer, since the unchanged text travels as \`equal\` parts.`
+    `**Diff.** \`diffProse\` alone, wall median (CPU): ${ms(small.prose.median)} ms (${ms(small.proseCpu)} ms) for 199→200, one small edit, against git's ${ms(small.git.median)} ms (${ms(small.gitCpu)} ms), which includes starting git (~${ms(inproc.spawn.median)} ms wall); ${ms(big.prose.median)} ms (${ms(big.proseCpu)} ms) for 1→200, three years of edits, against git's ${ms(big.git.median)} ms (${ms(big.gitCpu)} ms): ${(big.prose.median / big.git.median).toFixed(1)}× git there. Over HTTP a diff costs the server ${ms(api199.serverCpu)} ms CPU (199→200) and ${ms(api1.serverCpu)} ms (1→200): besides \`diffProse\`, reading two versions out of git (isomorphic-git: ${ms(blob.isogit.median)} ms wall, ${ms(blob.isogitCpu)} ms CPU each; node:zlib does the same read in ${ms(blob.zlib.median)} ms) and serialising a ~${(api199.bytes / 1024).toFixed(0)} KB answer, since the unchanged text travels as \`equal\` parts.`,
   );
 }

@@ -20,11 +20,14 @@ export async function historyPart(server: Server, report: Report): Promise<Laten
     '',
     `The W3C document (200 versions). 5 warm-up requests (the first one's time is shown), then 50 timed. The server is \`openData\` + \`createApp\` in its own process (bench/server.ts, NODE_ENV ${process.env.NODE_ENV ?? 'unset'} as under \`npm start\`); "server CPU / req" is its CPU time (from /proc) divided by the timed requests.`,
     '',
-    table(LATENCY_HEAD, hist.map(([label, l]) => latencyRow(label, l))),
+    table(
+      LATENCY_HEAD,
+      hist.map(([label, l]) => latencyRow(label, l)),
+    ),
     '',
   );
   notes.push(
-    `**History.** Served from the version index, never from git: the JSON list costs the server ${ms(hist[0][1].serverCpu)} ms CPU a request and the HTML page ${ms(hist[1][1].serverCpu)} ms (EJS rendering of 200 rows, each with an \`include\` of \`partials/time\`, which ejs reads and compiles again on every call unless views are cached, see part 5). Where a wall median is far above these CPU times, the difference is waiting for a CPU shared with other processes, not Ratify's work.`
+    `**History.** Served from the version index, never from git: the JSON list costs the server ${ms(hist[0][1].serverCpu)} ms CPU a request and the HTML page ${ms(hist[1][1].serverCpu)} ms (EJS rendering of 200 rows, each with an \`include\` of \`partials/time\`, which ejs reads and compiles again on every call unless views are cached, see part 5). Where a wall median is far above these CPU times, the difference is waiting for a CPU shared with other processes, not Ratify's work.`,
   );
   return histPage;
 }

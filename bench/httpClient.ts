@@ -75,14 +75,19 @@ export interface Latency extends Stats {
  * Sequential GETs (keep-alive): `warm` untimed (the first one's time is kept as "first"),
  * then up to `n` timed, stopping early after `budgetMs` once `minN` are in.
  */
-export async function latency(server: Server, urlPath: string, o: { n: number; warm: number; budgetMs?: number; minN?: number }): Promise<Latency> {
+export async function latency(
+  server: Server,
+  urlPath: string,
+  o: { n: number; warm: number; budgetMs?: number; minN?: number },
+): Promise<Latency> {
   const url = server.base + urlPath;
   let bytes = 0;
   const get = async () => {
     const t = performance.now();
     const res = await fetch(url);
     const body = await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${Buffer.from(body).toString('utf8').slice(0, 200)}`);
+    if (res.status !== 200)
+      throw new Error(`GET ${url}: ${res.status} ${Buffer.from(body).toString('utf8').slice(0, 200)}`);
     bytes = body.byteLength;
     return performance.now() - t;
   };

@@ -44,9 +44,14 @@ export async function importCorpora(dataDir: string): Promise<{ imports: ImportR
       const cpu0 = process.cpuUsage();
       const elu0 = performance.eventLoopUtilization();
       const t0 = performance.now();
-      const r = await importHistory(data.ctx, null, { slug: c.slug, title: c.title, group: 'mag', dir, tsv: path.join(corpusDir, c.folder, 'versions.tsv') }, (done) => {
-        stamps[done - 1] = performance.now();
-      });
+      const r = await importHistory(
+        data.ctx,
+        null,
+        { slug: c.slug, title: c.title, group: 'mag', dir, tsv: path.join(corpusDir, c.folder, 'versions.tsv') },
+        (done) => {
+          stamps[done - 1] = performance.now();
+        },
+      );
       const seconds = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(cpu0);
       const elu = performance.eventLoopUtilization(elu0);
@@ -93,7 +98,13 @@ export async function importCorpora(dataDir: string): Promise<{ imports: ImportR
       zl.push(performance.now() - t);
     }
     c = process.cpuUsage(c0);
-    const blob: BlobRead = { bytes: Buffer.byteLength(text), isogit: stats(isogit), isogitCpu, zlib: stats(zl), zlibCpu: (c.user + c.system) / 1000 / 20 };
+    const blob: BlobRead = {
+      bytes: Buffer.byteLength(text),
+      isogit: stats(isogit),
+      isogitCpu,
+      zlib: stats(zl),
+      zlibCpu: (c.user + c.system) / 1000 / 20,
+    };
     return { imports, blob };
   } finally {
     await data.close();
@@ -126,7 +137,18 @@ export async function importPart(dataDir: string, report: Report): Promise<BlobR
     'Each version: blob → tree → commit on `main` and an annotated tag, every file through the fsyncing `fs` adapter, then one fsynced journal write. The TSV gives dates and authors. "CPU" is the process\'s CPU time during the import, user + system, on all its threads (zlib runs in the threadpool; the kernel\'s fsync work is system time); "event loop busy" is the share of the wall time the JavaScript thread was working rather than waiting.',
     '',
     table(
-      ['corpus', 'versions', 'input', 'time', 'CPU user + sys', 'event loop busy', 'versions/s', 'ms/version, first 20', 'ms/version, last 20', 'target'],
+      [
+        'corpus',
+        'versions',
+        'input',
+        'time',
+        'CPU user + sys',
+        'event loop busy',
+        'versions/s',
+        'ms/version, first 20',
+        'ms/version, last 20',
+        'target',
+      ],
       imports.map((r) => [
         r.slug,
         r.versions,
@@ -147,7 +169,10 @@ export async function importPart(dataDir: string, report: Report): Promise<BlobR
         ['files (loose objects, refs, tags)', size.files.toLocaleString('en')],
         ['apparent size', mb(size.bytes)],
         ['on disk (`du -sk`)', mb(disk)],
-        ['after `git gc` (on a copy, for comparison)', packed ? `${mb(packed.bytes)} (gc took ${packed.gcSeconds.toFixed(1)} s)` : 'git gc failed'],
+        [
+          'after `git gc` (on a copy, for comparison)',
+          packed ? `${mb(packed.bytes)} (gc took ${packed.gcSeconds.toFixed(1)} s)` : 'git gc failed',
+        ],
       ],
     ),
     '',

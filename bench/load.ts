@@ -48,7 +48,12 @@ export async function load(server: Server, label: string, urlPath: string, secon
  * Adds part 5 to the report. `server` is the one parts 2–3 used (or a fresh one); this stops it.
  * `histPage`: part 2's history page latency, compared with the NODE_ENV=production server's.
  */
-export async function loadPart(server: Server, dataDir: string, histPage: Latency | null, report: Report): Promise<void> {
+export async function loadPart(
+  server: Server,
+  dataDir: string,
+  histPage: Latency | null,
+  report: Report,
+): Promise<void> {
   const { body, misses, notes } = report;
   const envLabel = `NODE_ENV ${process.env.NODE_ENV ?? 'unset'}`;
   const loads: LoadResult[] = [];
@@ -77,7 +82,19 @@ export async function loadPart(server: Server, dataDir: string, histPage: Latenc
     `${hasCorpus ? 'The same server process as above (it served parts 2–3 first and holds the seeded documents, W3C and EIP-1)' : 'A server on a freshly seeded DATA_DIR (bench/server.ts)'}. autocannon runs in the bench process on the same ${os.cpus().length} cores, so they share the CPU. "server CPU" is the server's CPU time over the run: per request, and as a share of one core (near 100 % = the single-threaded server is the bottleneck).`,
     '',
     table(
-      ['request', 'server', 'duration', 'req/s', 'median latency', 'p99 latency', 'requests', 'errors / non-2xx', 'server CPU / req', 'server CPU', 'bytes / response'],
+      [
+        'request',
+        'server',
+        'duration',
+        'req/s',
+        'median latency',
+        'p99 latency',
+        'requests',
+        'errors / non-2xx',
+        'server CPU / req',
+        'server CPU',
+        'bytes / response',
+      ],
       loads.map((l) => [
         `\`GET ${l.path}\``,
         l.label,
@@ -96,10 +113,15 @@ export async function loadPart(server: Server, dataDir: string, histPage: Latenc
     table(
       ['server', 'value'],
       [
-        ['start to listening (node + tsx + `openData`)', `${ms(startInfo.startMs)} ms (\`openData\` ${ms(startInfo.openMs)} ms)`],
+        [
+          'start to listening (node + tsx + `openData`)',
+          `${ms(startInfo.startMs)} ms (\`openData\` ${ms(startInfo.openMs)} ms)`,
+        ],
         ['RSS after start', mb(startInfo.rssKbAtStart * 1024)],
         [`peak RSS over its whole life (${hasCorpus ? 'history, diffs, ' : ''}load)`, mb(peakKb * 1024)],
-        ...(Number.isFinite(prodPeakKb) ? [['peak RSS of the NODE_ENV=production server (5 s of load)', mb(prodPeakKb * 1024)]] : []),
+        ...(Number.isFinite(prodPeakKb)
+          ? [['peak RSS of the NODE_ENV=production server (5 s of load)', mb(prodPeakKb * 1024)]]
+          : []),
       ],
     ),
     '',
@@ -108,11 +130,19 @@ export async function loadPart(server: Server, dataDir: string, histPage: Latenc
     body.push(
       'What view caching changes (Express caches compiled EJS views, and ejs its `include`d partials, only with NODE_ENV=production; the history page includes `partials/time` once per version):',
       '',
-      table(LATENCY_HEAD, [latencyRow(`HTML \`GET /documents/w3c/history\`, NODE_ENV ${process.env.NODE_ENV ?? 'unset'} (from part 2)`, histPage), latencyRow('HTML `GET /documents/w3c/history`, NODE_ENV production', prodHistory)]),
+      table(LATENCY_HEAD, [
+        latencyRow(
+          `HTML \`GET /documents/w3c/history\`, NODE_ENV ${process.env.NODE_ENV ?? 'unset'} (from part 2)`,
+          histPage,
+        ),
+        latencyRow('HTML `GET /documents/w3c/history`, NODE_ENV production', prodHistory),
+      ]),
       '',
     );
   }
-  for (const l of loads) if (l.errors || l.non2xx) misses.push(`\`${l.path}\` (${l.label}): ${l.errors} errors, ${l.non2xx} non-2xx under load.`);
+  for (const l of loads)
+    if (l.errors || l.non2xx)
+      misses.push(`\`${l.path}\` (${l.label}): ${l.errors} errors, ${l.non2xx} non-2xx under load.`);
   const [api, page] = loads;
   const prodPage = loads[2];
   notes.push(

@@ -36,7 +36,13 @@ export async function metaBench(): Promise<MetaResult> {
   // A small change, as a comment or a ballot would make: one new record and one audit event.
   const change = (): Change => {
     const n = ++seq;
-    const comment = { id: n, proposal: 1 + (n % 50), authorId: 1 + (n % 30), text: `A small remark number ${n} on the wording of clause ${n % 40}.`, createdAt: new Date().toISOString() };
+    const comment = {
+      id: n,
+      proposal: 1 + (n % 50),
+      authorId: 1 + (n % 30),
+      text: `A small remark number ${n} on the wording of clause ${n % 40}.`,
+      createdAt: new Date().toISOString(),
+    };
     return {
       actor: `member${n % 30}@example.org`,
       at: new Date(),
@@ -90,7 +96,14 @@ export async function metaBench(): Promise<MetaResult> {
     await store.close();
     const t = performance.now();
     store = await MetaStore.open(dir);
-    sizes.push({ entries: target, write: stats(write), syncPart: stats(syncPart), floor: stats(floor), gcMaxMs, reopenMs: performance.now() - t });
+    sizes.push({
+      entries: target,
+      write: stats(write),
+      syncPart: stats(syncPart),
+      floor: stats(floor),
+      gcMaxMs,
+      reopenMs: performance.now() - t,
+    });
   }
   await floorFile.close();
   const h = monitorEventLoopDelay({ resolution: 1 });
@@ -130,7 +143,19 @@ export async function metaPart(report: Report): Promise<void> {
     'A fresh store (`MetaStore.open`, default snapshot every 5,000 lines). The journal is filled with small changes (one new ~200-byte record + one audit event each), 500 at a time; then at each size 200 single `meta.write` calls are timed one after another. Each ends in one fsynced journal append; "in-memory part" is the synchronous work before it (copy, apply, audit, serialise). "disk floor" is a bare 200-byte append + fsync on the same disk, timed between the writes: the part of a write\'s time the store cannot change. After the writes the store is closed and reopened: "reopen" is `MetaStore.open` (snapshot + journal).',
     '',
     table(
-      ['journal entries', 'write median', 'write p95', 'write max', 'in-memory part (median)', 'disk floor median', 'disk floor max', 'longest GC pause', 'write − floor (medians)', 'target', 'reopen'],
+      [
+        'journal entries',
+        'write median',
+        'write p95',
+        'write max',
+        'in-memory part (median)',
+        'disk floor median',
+        'disk floor max',
+        'longest GC pause',
+        'write − floor (medians)',
+        'target',
+        'reopen',
+      ],
       meta.sizes.map((s) => [
         s.entries.toLocaleString('en'),
         `${ms(s.write.median)} ms`,
@@ -149,11 +174,17 @@ export async function metaPart(report: Report): Promise<void> {
     table(
       ['at 50k entries', 'value'],
       [
-        ['fill rate (500 concurrent writes share an fsync)', `${Math.round(meta.fillPerSecond).toLocaleString('en')} writes/s`],
+        [
+          'fill rate (500 concurrent writes share an fsync)',
+          `${Math.round(meta.fillPerSecond).toLocaleString('en')} writes/s`,
+        ],
         ['`snapshot()` (serialise the state, rotate the segment, fsynced write)', `${ms(meta.snapshotMs)} ms`],
         ['longest event-loop stall during that snapshot', `${ms(meta.snapshotBlockMs)} ms`],
         ['snapshot file', mb(meta.snapshotBytes)],
-        ['journal (every segment is kept: it is the audit log)', `${mb(meta.journalBytes)} in ${meta.segments} segments`],
+        [
+          'journal (every segment is kept: it is the audit log)',
+          `${mb(meta.journalBytes)} in ${meta.segments} segments`,
+        ],
         ['`close()` (drain + snapshot)', `${ms(meta.closeMs)} ms`],
       ],
     ),
@@ -163,7 +194,9 @@ export async function metaPart(report: Report): Promise<void> {
   const overBase = base.write.median - base.floor.median;
   const overLast = last.write.median - last.floor.median;
   if (grew || (overLast > overBase * 2 && overLast - overBase > 1)) {
-    misses.push(`\`meta.write\` grew with history: in-memory ${ms(base.syncPart.median)} → ${ms(last.syncPart.median)} ms, above the disk floor ${ms(overBase)} → ${ms(overLast)} ms (1k → 50k).`);
+    misses.push(
+      `\`meta.write\` grew with history: in-memory ${ms(base.syncPart.median)} → ${ms(last.syncPart.median)} ms, above the disk floor ${ms(overBase)} → ${ms(overLast)} ms (1k → 50k).`,
+    );
   }
   notes.push(
     `**Metadata store.** A write's in-memory part takes ${meta.sizes.map((s) => ms(s.syncPart.median)).join(' / ')} ms at ${meta.sizes.map((s) => `${s.entries / 1000}k`).join(' / ')} entries: ${grew ? '**it grows with history**' : 'it does not grow with history'}. Its wall time is the fsync: write ${meta.sizes.map((s) => ms(s.write.median)).join(' / ')} ms against a bare fsync of ${meta.sizes.map((s) => ms(s.floor.median)).join(' / ')} ms measured alongside (medians), ${meta.sizes.map((s) => ms(s.write.median - s.floor.median)).join(' / ')} ms above it. The occasional slow write (max column) is the disk (compare the floor's max) or a garbage collection of a heap that holds the whole state and audit log (longest GC pause). What does grow: the snapshot (${mb(meta.snapshotBytes)}, ${ms(meta.snapshotMs)} ms with the event loop blocked up to ${ms(meta.snapshotBlockMs)} ms, every 5,000 writes) grows with the *state*; reopening (${meta.sizes.map((s) => ms(s.reopenMs)).join(' / ')} ms) grows with the *whole history*, because \`Journal.open\` parses every segment, including those the snapshot already covers, to rebuild the in-memory audit log.`,

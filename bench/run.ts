@@ -22,7 +22,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
-import { children, corpusDir, hasCorpus, log, reportFile, root, started, tempDir, temps, type Report } from './common.js';
+import {
+  children,
+  corpusDir,
+  hasCorpus,
+  log,
+  reportFile,
+  root,
+  started,
+  tempDir,
+  temps,
+  type Report,
+} from './common.js';
 import { diffPart } from './diff.js';
 import { historyPart } from './history.js';
 import { startServer, type Latency, type Server } from './httpClient.js';
@@ -32,7 +43,8 @@ import { metaPart } from './meta.js';
 import { machineCpuMs, ownCpuMs } from './stats.js';
 
 function machine(): string[] {
-  const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
+  const cpu =
+    /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
   const git = spawnSync('git', ['--version'], { encoding: 'utf8' }).stdout.trim();
   return [
     `- CPU: ${cpu}, ${os.cpus().length} cores`,
@@ -44,7 +56,8 @@ function machine(): string[] {
 }
 
 async function main() {
-  if (!hasCorpus) console.log(`bench: no corpus at ${corpusDir} — skipping the import, history and diff benchmarks (parts 1–3)`);
+  if (!hasCorpus)
+    console.log(`bench: no corpus at ${corpusDir} — skipping the import, history and diff benchmarks (parts 1–3)`);
   const loadAtStart = os.loadavg();
   const machine0 = machineCpuMs();
   const own0 = ownCpuMs();
@@ -73,7 +86,9 @@ async function main() {
       // 2. History latency -----------------------------------------------------------------
       log('starting the server');
       server = await startServer(dataDir);
-      log(`  listening at ${server.base} after ${server.startMs.toFixed(0)} ms (openData ${server.openMs.toFixed(0)} ms)`);
+      log(
+        `  listening at ${server.base} after ${server.startMs.toFixed(0)} ms (openData ${server.openMs.toFixed(0)} ms)`,
+      );
       histPage = await historyPart(server, report);
 
       // 3. Diff latency ------------------------------------------------------------------------
@@ -96,9 +111,11 @@ async function main() {
     // Every child (server, git, bash) has exited and been waited for: its CPU is in ownCpuMs.
     const ownMs = ownCpuMs() - own0;
     const others = (machine1.busy - machine0.busy - ownMs) / (machine1.total - machine0.total);
-    log(`CPU: machine busy ${((machine1.busy - machine0.busy) / 1000).toFixed(1)} s of ${((machine1.total - machine0.total) / 1000).toFixed(1)} s, bench and its children ${(ownMs / 1000).toFixed(1)} s`);
+    log(
+      `CPU: machine busy ${((machine1.busy - machine0.busy) / 1000).toFixed(1)} s of ${((machine1.total - machine0.total) / 1000).toFixed(1)} s, bench and its children ${(ownMs / 1000).toFixed(1)} s`,
+    );
     md.push(
-      `- Load average (1/5/15 min) at start ${loadAtStart.map((x) => x.toFixed(1)).join(' / ')}, at end ${loadAtEnd.map((x) => x.toFixed(1)).join(' / ')}. Other processes (and kernel threads) used ${Math.max(0, Math.round(others * 100))} % of the machine's CPU during the run${others > 0.3 ? ' — **the bench shared the CPU with them**: wall times (medians, p95, req/s) are inflated and noisy; the CPU-time columns much less so' : ' (kernel threads include the writeback of the bench\'s own files)'}.`,
+      `- Load average (1/5/15 min) at start ${loadAtStart.map((x) => x.toFixed(1)).join(' / ')}, at end ${loadAtEnd.map((x) => x.toFixed(1)).join(' / ')}. Other processes (and kernel threads) used ${Math.max(0, Math.round(others * 100))} % of the machine's CPU during the run${others > 0.3 ? ' — **the bench shared the CPU with them**: wall times (medians, p95, req/s) are inflated and noisy; the CPU-time columns much less so' : " (kernel threads include the writeback of the bench's own files)"}.`,
       '',
       ...body,
       '## Targets missed on this run',

@@ -21,7 +21,12 @@ async function main() {
   const baseUrl = 'http://127.0.0.1';
   const data = await openData({ dataDir, documentsDir, baseUrl }, 'server');
   const openMs = performance.now() - t0;
-  const app = createApp({ ctx: data.ctx, config: { baseUrl, writeLimit: 120 }, sessions: data.sessions, log: createLogger('error', process.stderr) });
+  const app = createApp({
+    ctx: data.ctx,
+    config: { baseUrl, writeLimit: 120 },
+    sessions: data.sessions,
+    log: createLogger('error', process.stderr),
+  });
   const server = app.listen(0, '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;
     console.log(JSON.stringify({ ready: true, port, openMs, rssKb: Math.round(process.memoryUsage().rss / 1024) }));

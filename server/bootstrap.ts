@@ -24,7 +24,10 @@ export interface OpenData {
  * metadata store, repair the version index from `main`, and seed a fresh install.
  */
 export async function openData(
-  config: Pick<Config, 'dataDir' | 'documentsDir'> & Partial<Pick<Config, 'sessionSecret' | 'baseUrl' | 'listAddress' | 'reminderHours' | 'digestHour' | 'passwordHashN'>>,
+  config: Pick<Config, 'dataDir' | 'documentsDir'> &
+    Partial<
+      Pick<Config, 'sessionSecret' | 'baseUrl' | 'listAddress' | 'reminderHours' | 'digestHour' | 'passwordHashN'>
+    >,
   role: 'server' | 'cli',
   opts: { clock?: () => Date; seed?: boolean; hashing?: Partial<HasherOptions> } = {},
 ): Promise<OpenData> {
@@ -33,12 +36,18 @@ export async function openData(
   try {
     const repo = await GitRepository.open(path.join(config.dataDir, 'git'));
     const meta = await MetaStore.open(path.join(config.dataDir, 'meta'));
-    const ctx = makeCtx(repo, meta, opts.clock, {
-      baseUrl: config.baseUrl,
-      listAddress: config.listAddress ?? null,
-      reminderHours: config.reminderHours,
-      digestHour: config.digestHour,
-    }, new Hasher({ ...(config.passwordHashN ? { N: config.passwordHashN } : {}), ...opts.hashing }));
+    const ctx = makeCtx(
+      repo,
+      meta,
+      opts.clock,
+      {
+        baseUrl: config.baseUrl,
+        listAddress: config.listAddress ?? null,
+        reminderHours: config.reminderHours,
+        digestHour: config.digestHour,
+      },
+      new Hasher({ ...(config.passwordHashN ? { N: config.passwordHashN } : {}), ...opts.hashing }),
+    );
     await repairFromMain(ctx);
     if (opts.seed !== false) await seedDocuments(ctx, config.documentsDir);
     // Rounds whose deadline passed while nothing ran close now, as of their deadline.

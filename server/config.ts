@@ -10,7 +10,11 @@ const Env = z.object({
   MAIL_FROM: z.string().optional(),
   LIST_ADDRESS: z.string().optional(),
   WRITE_LIMIT: z.coerce.number().int().min(0).default(120),
-  REMINDER_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
+  REMINDER_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 30)
+    .default(24),
   DIGEST_HOUR: z.coerce.number().int().min(0).max(23).default(7),
   PASSWORD_HASH_N: z.coerce
     .number()

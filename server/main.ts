@@ -67,13 +67,18 @@ async function main() {
     await data.close().catch(() => {});
     process.exit(1);
   }
-  log.info({ port: config.port, baseUrl: config.baseUrl }, `Ratify serves ${config.baseUrl} (port ${config.port}, data in ${path.relative(process.cwd(), config.dataDir) || '.'})`);
+  log.info(
+    { port: config.port, baseUrl: config.baseUrl },
+    `Ratify serves ${config.baseUrl} (port ${config.port}, data in ${path.relative(process.cwd(), config.dataDir) || '.'})`,
+  );
   // The common-password list (~0.2 s to read) is loaded now, not inside the first password form's request.
   setImmediate(() => commonPasswords());
   // Rounds close by themselves within about a second of their deadline: a periodic sweep, not
   // one timer per deadline (timers longer than 24.8 days fire at once).
   // Mail goes out from a durable queue: SMTP when SMTP_URL is set, else .eml files in DATA_DIR/outbox.
-  const transport = config.smtpUrl ? smtpTransport(config.smtpUrl) : outboxTransport(path.join(config.dataDir, 'outbox'));
+  const transport = config.smtpUrl
+    ? smtpTransport(config.smtpUrl)
+    : outboxTransport(path.join(config.dataDir, 'outbox'));
   const mailer = new MailWorker(data.ctx, transport, config.mailFrom);
   let sweeping = false;
   const sweep = setInterval(() => {
@@ -85,7 +90,10 @@ async function main() {
       .finally(() => (sweeping = false));
   }, 1000);
   // Delivery on its own beat: a slow mail server never delays closing rounds.
-  const delivery = setInterval(() => void mailer.tick().catch((err) => log.error({ err }, 'Mail delivery failed')), 1000);
+  const delivery = setInterval(
+    () => void mailer.tick().catch((err) => log.error({ err }, 'Mail delivery failed')),
+    1000,
+  );
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -126,8 +134,10 @@ function listen(server: http.Server, port: number): Promise<void> {
 /** The listen error in words an operator can act on. */
 function listenFailure(e: unknown, port: number): string {
   const code = (e as NodeJS.ErrnoException)?.code;
-  if (code === 'EADDRINUSE') return `port ${port} is already in use (EADDRINUSE). Stop what listens there or set PORT to a free port.`;
-  if (code === 'EACCES') return `this user may not listen on port ${port} (EACCES). Use a port above 1023 or a reverse proxy.`;
+  if (code === 'EADDRINUSE')
+    return `port ${port} is already in use (EADDRINUSE). Stop what listens there or set PORT to a free port.`;
+  if (code === 'EACCES')
+    return `this user may not listen on port ${port} (EACCES). Use a port above 1023 or a reverse proxy.`;
   return `cannot listen on port ${port}: ${(e as Error)?.message ?? String(e)}`;
 }
 

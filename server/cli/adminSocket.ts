@@ -10,7 +10,10 @@ import { errorBody, runAdminCommand, type AdminCommand } from './commands.js';
 export function socketPathFor(dataDir: string): string {
   const p = path.join(dataDir, 'admin.sock');
   if (p.length < 100) return p;
-  return path.join(os.tmpdir(), `ratify-${crypto.createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}.sock`);
+  return path.join(
+    os.tmpdir(),
+    `ratify-${crypto.createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}.sock`,
+  );
 }
 
 /**
@@ -51,25 +54,32 @@ export async function listenAdminSocket(ctx: Ctx, socketPath: string): Promise<h
 }
 
 /** Send a command to the running server; progress lines go to `progress`. */
-export function sendAdminCommand(socketPath: string, cmd: AdminCommand, progress: (m: string) => void): Promise<{ result?: unknown; error?: { code: string; message: string } }> {
+export function sendAdminCommand(
+  socketPath: string,
+  cmd: AdminCommand,
+  progress: (m: string) => void,
+): Promise<{ result?: unknown; error?: { code: string; message: string } }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, path: '/command', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-      let buf = '';
-      let last: { result?: unknown; error?: { code: string; message: string } } = {};
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        buf += c;
-        let i;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = JSON.parse(buf.slice(0, i));
-          buf = buf.slice(i + 1);
-          if ('progress' in line) progress(line.progress);
-          else last = line;
-        }
-      });
-      res.on('end', () => resolve(last));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { socketPath, path: '/command', method: 'POST', headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let buf = '';
+        let last: { result?: unknown; error?: { code: string; message: string } } = {};
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          buf += c;
+          let i;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            const line = JSON.parse(buf.slice(0, i));
+            buf = buf.slice(i + 1);
+            if ('progress' in line) progress(line.progress);
+            else last = line;
+          }
+        });
+        res.on('end', () => resolve(last));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(cmd));
   });

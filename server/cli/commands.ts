@@ -7,7 +7,14 @@ import { addDocument } from '../services/addDocument.js';
 import { addGroup } from '../services/addGroup.js';
 import { importHistory } from '../services/importHistory.js';
 import * as fsp from 'node:fs/promises';
-import { addUser, disableUser, listUsers, publicUser, requireUserByEmail, setUser } from '../services/accounts/users.js';
+import {
+  addUser,
+  disableUser,
+  listUsers,
+  publicUser,
+  requireUserByEmail,
+  setUser,
+} from '../services/accounts/users.js';
 import { importUsers } from '../services/accounts/importUsers.js';
 import { createToken } from '../services/auth/tokens.js';
 import { inviteUser } from '../services/accounts/links.js';
@@ -27,11 +34,34 @@ export type Progress = (message: string) => void;
 const GroupAdd = z.object({ slug: z.string(), name: z.string() });
 const StakeholderAdd = z.object({ slug: z.string(), name: z.string() });
 const DocumentAdd = z.object({ slug: z.string(), title: z.string(), group: z.string(), file: z.string() });
-const DocumentImport = z.object({ slug: z.string(), title: z.string(), group: z.string(), dir: z.string(), tsv: z.string().optional() });
+const DocumentImport = z.object({
+  slug: z.string(),
+  title: z.string(),
+  group: z.string(),
+  dir: z.string(),
+  tsv: z.string().optional(),
+});
 
-const list = z.union([z.string(), z.array(z.string())]).optional().transform((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]));
-const UserAdd = z.object({ email: z.string(), name: z.string(), role: list, group: list, stakeholder: z.string().optional(), password: z.string().optional() });
-const UserSet = z.object({ email: z.string(), role: list, group: list, stakeholder: z.string().optional(), name: z.string().optional(), enable: z.boolean().optional() });
+const list = z
+  .union([z.string(), z.array(z.string())])
+  .optional()
+  .transform((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]));
+const UserAdd = z.object({
+  email: z.string(),
+  name: z.string(),
+  role: list,
+  group: list,
+  stakeholder: z.string().optional(),
+  password: z.string().optional(),
+});
+const UserSet = z.object({
+  email: z.string(),
+  role: list,
+  group: list,
+  stakeholder: z.string().optional(),
+  name: z.string().optional(),
+  enable: z.boolean().optional(),
+});
 const UserEmail = z.object({ email: z.string() });
 const UserImport = z.object({ csv: z.string(), invite: z.boolean().optional() });
 const Backup = z.object({ out: z.string().min(1) });
@@ -40,7 +70,8 @@ type Handler = (ctx: Ctx, args: Record<string, unknown>, cwd: string, progress: 
 
 const parseArgs = <T>(schema: z.ZodType<T>, args: unknown): T => {
   const r = schema.safeParse(args);
-  if (!r.success) throw invalid('invalid_arguments', r.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+  if (!r.success)
+    throw invalid('invalid_arguments', r.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
   return r.data;
 };
 
@@ -65,9 +96,14 @@ const HANDLERS: Record<string, Handler> = {
   'document import': async (ctx, args, cwd, progress) => {
     const a = parseArgs(DocumentImport, args);
     const started = Date.now();
-    const r = await importHistory(ctx, CLI_ACTOR, { ...a, dir: path.resolve(cwd, a.dir), tsv: a.tsv ? path.resolve(cwd, a.tsv) : undefined }, (done, total) => {
-      if (done === total || done % 10 === 0 || done === 1) progress(`imported ${done}/${total} versions`);
-    });
+    const r = await importHistory(
+      ctx,
+      CLI_ACTOR,
+      { ...a, dir: path.resolve(cwd, a.dir), tsv: a.tsv ? path.resolve(cwd, a.tsv) : undefined },
+      (done, total) => {
+        if (done === total || done % 10 === 0 || done === 1) progress(`imported ${done}/${total} versions`);
+      },
+    );
     return { ...r, seconds: Math.round((Date.now() - started) / 100) / 10 };
   },
 };
@@ -75,20 +111,40 @@ const HANDLERS: Record<string, Handler> = {
 Object.assign(HANDLERS, {
   'user add': async (ctx, args) => {
     const a = parseArgs(UserAdd, args);
-    if (a.password === undefined) throw invalid('password_required', 'Give the password on standard input (--password-stdin).');
+    if (a.password === undefined)
+      throw invalid('password_required', 'Give the password on standard input (--password-stdin).');
     const stakeholder = a.stakeholder === undefined ? null : stakeholderFromText(ctx, a.stakeholder);
-    return publicUser(await addUser(ctx, CLI_ACTOR, { email: a.email, name: a.name, roles: a.role, groups: a.group, stakeholder, password: a.password }));
+    return publicUser(
+      await addUser(ctx, CLI_ACTOR, {
+        email: a.email,
+        name: a.name,
+        roles: a.role,
+        groups: a.group,
+        stakeholder,
+        password: a.password,
+      }),
+    );
   },
   'user set': async (ctx, args) => {
     const a = parseArgs(UserSet, args);
     // --stakeholder names a group by slug or name; "none" clears it; left out, it stays as it is.
     const stakeholder = a.stakeholder === undefined ? undefined : stakeholderFromText(ctx, a.stakeholder);
-    return publicUser(await setUser(ctx, CLI_ACTOR, a.email, { roles: a.role, groups: a.group, stakeholder, name: a.name, enable: a.enable }));
+    return publicUser(
+      await setUser(ctx, CLI_ACTOR, a.email, {
+        roles: a.role,
+        groups: a.group,
+        stakeholder,
+        name: a.name,
+        enable: a.enable,
+      }),
+    );
   },
   'user import': async (ctx, args, cwd) => {
     const a = parseArgs(UserImport, args);
     // Each imported member gets an invitation to set a password (unless --no-invite).
-    const users = await importUsers(ctx, CLI_ACTOR, await readText(path.resolve(cwd, a.csv)), { invite: a.invite !== false });
+    const users = await importUsers(ctx, CLI_ACTOR, await readText(path.resolve(cwd, a.csv)), {
+      invite: a.invite !== false,
+    });
     return users.map(publicUser);
   },
   'user list': async (ctx) => listUsers(ctx).map(publicUser),
@@ -109,7 +165,14 @@ Object.assign(HANDLERS, {
 Object.assign(HANDLERS, {
   // The repository lives in DATA_DIR/git, so its parent is DATA_DIR (the store folder beside it).
   backup: async (ctx, args, cwd, progress) =>
-    createBackup({ repo: ctx.repo, meta: ctx.meta, dataDir: path.dirname(ctx.repo.gitdir), out: path.resolve(cwd, parseArgs(Backup, args).out), now: ctx.clock, progress }),
+    createBackup({
+      repo: ctx.repo,
+      meta: ctx.meta,
+      dataDir: path.dirname(ctx.repo.gitdir),
+      out: path.resolve(cwd, parseArgs(Backup, args).out),
+      now: ctx.clock,
+      progress,
+    }),
 } satisfies Record<string, Handler>);
 
 export const COMMAND_NAMES = Object.keys(HANDLERS);

@@ -19,14 +19,20 @@ async function execute(cmd: AdminCommand): Promise<void> {
   let outcome: { result?: unknown; error?: { code: string; message: string } };
   if (holder?.role === 'server' && holder.socket) {
     outcome = await sendAdminCommand(holder.socket, cmd, progress).catch((e) => ({
-      error: { code: 'server_unreachable', message: `The server (PID ${holder.pid}) holds this data folder but does not answer on ${holder.socket}: ${(e as Error).message}` },
+      error: {
+        code: 'server_unreachable',
+        message: `The server (PID ${holder.pid}) holds this data folder but does not answer on ${holder.socket}: ${(e as Error).message}`,
+      },
     }));
   } else {
     let data;
     try {
       data = await openData(config, 'cli');
     } catch (e) {
-      const message = e instanceof DataDirBusyError ? `${e.message} Try again when it has finished.` : `Cannot open the data folder: ${(e as Error).message}`;
+      const message =
+        e instanceof DataDirBusyError
+          ? `${e.message} Try again when it has finished.`
+          : `Cannot open the data folder: ${(e as Error).message}`;
       outcome = { error: { code: 'data_dir_busy', message } };
       return finish(outcome);
     }
@@ -60,7 +66,9 @@ async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write('Password: ');
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -69,9 +77,16 @@ const program = new Command('ratify-admin')
   .showHelpAfterError();
 
 const group = program.command('group').description('working groups and the plenary');
-group.command('add').description('add a group').requiredOption('--slug <slug>', 'short name, e.g. wg-strategy').requiredOption('--name <name>', 'full name').action(run('group add'));
+group
+  .command('add')
+  .description('add a group')
+  .requiredOption('--slug <slug>', 'short name, e.g. wg-strategy')
+  .requiredOption('--name <name>', 'full name')
+  .action(run('group add'));
 
-const stakeholder = program.command('stakeholder').description('stakeholder groups (each member belongs to at most one)');
+const stakeholder = program
+  .command('stakeholder')
+  .description('stakeholder groups (each member belongs to at most one)');
 stakeholder
   .command('add')
   .description('add a stakeholder group')
@@ -125,13 +140,23 @@ user
   .action(run('user set'));
 user
   .command('import')
-  .description('add accounts from a CSV: email,name,roles,groups[,stakeholder] (lists separated by ;); each gets an invitation by mail')
+  .description(
+    'add accounts from a CSV: email,name,roles,groups[,stakeholder] (lists separated by ;); each gets an invitation by mail',
+  )
   .requiredOption('--csv <file>')
   .option('--no-invite', 'do not send invitations')
   .action(run('user import'));
-user.command('invite').description('send (again) an invitation to set a password').requiredOption('--email <email>').action(run('user invite'));
+user
+  .command('invite')
+  .description('send (again) an invitation to set a password')
+  .requiredOption('--email <email>')
+  .action(run('user invite'));
 user.command('list').description('list accounts').action(run('user list'));
-user.command('disable').description('disable an account: its sessions and tokens stop working').requiredOption('--email <email>').action(run('user disable'));
+user
+  .command('disable')
+  .description('disable an account: its sessions and tokens stop working')
+  .requiredOption('--email <email>')
+  .action(run('user disable'));
 
 program
   .command('token')
@@ -143,7 +168,9 @@ program
 
 program
   .command('backup')
-  .description('write one consistent archive (tar.gz) of the repository and the metadata store; works while the server runs')
+  .description(
+    'write one consistent archive (tar.gz) of the repository and the metadata store; works while the server runs',
+  )
   .requiredOption('--out <file>', 'the archive to write (never overwritten)')
   .action(run('backup'));
 
@@ -155,7 +182,12 @@ program
     // Never through a server: a server's DATA_DIR is not empty, and a restore opens nothing.
     const config = loadConfig();
     try {
-      finish({ result: { restored: config.dataDir, ...(await restoreBackup(path.resolve(process.cwd(), opts.from), config.dataDir)) } });
+      finish({
+        result: {
+          restored: config.dataDir,
+          ...(await restoreBackup(path.resolve(process.cwd(), opts.from), config.dataDir)),
+        },
+      });
     } catch (e) {
       finish(errorBody(e));
     }

@@ -21,7 +21,13 @@ export const isOfficer = (a: Actor | null): boolean => hasRole(a, 'chair') || ha
  * so it acts with the secretariat's powers; the audit log names it `cli`. It has no account
  * (id 0 matches none) and never signs a commit (commits it makes carry the system identity).
  */
-export const CLI_ACTOR: Actor = Object.freeze({ id: 0, email: 'cli', name: 'Admin command line', roles: Object.freeze(['secretariat'] as const), groups: Object.freeze([]) });
+export const CLI_ACTOR: Actor = Object.freeze({
+  id: 0,
+  email: 'cli',
+  name: 'Admin command line',
+  roles: Object.freeze(['secretariat'] as const),
+  groups: Object.freeze([]),
+});
 
 /** Whether `a` is the system acting (the admin command line), not a person. */
 export const isSystemActor = (a: { email: string } | null): boolean => a?.email === CLI_ACTOR.email;

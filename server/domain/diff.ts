@@ -9,7 +9,10 @@
 import { diffArrays, type ArrayChange } from 'diff';
 
 export type ChangeOp = 'equal' | 'insert' | 'delete';
-export interface Change { op: ChangeOp; text: string }
+export interface Change {
+  op: ChangeOp;
+  text: string;
+}
 export type DiffBlock =
   | { kind: 'changed'; parts: Change[] }
   | { kind: 'unchanged'; parts: Change[]; paragraphs: number };
@@ -27,26 +30,34 @@ const MAX_DEPTH = 6;
 /** How far (in UTF-16 units) a one-sided change may slide to land on a nicer boundary. */
 const SLIDE_LIMIT = 200;
 
-interface Budget { left: number }
+interface Budget {
+  left: number;
+}
 
 /** Word-level prose diff from `from` to `to`. */
 export function diffProse(from: string, to: string): Change[] {
   const budget: Budget = { left: TOTAL_BUDGET };
-  const a = splitLines(from), b = splitLines(to);
+  const a = splitLines(from),
+    b = splitLines(to);
   const ids = new Map<string, number>(); // lines → small ints, so comparisons are cheap
   // Blank lines get negative ids: they still match each other, but never serve as unique
   // anchors (a lone blank line would otherwise pull real paragraphs out of alignment).
-  const id = (line: string) => ids.get(line) ?? ids.set(line, /^[ \t\r]*\n?$/.test(line) ? -1 - ids.size : ids.size).get(line)!;
-  const ma: number[] = [], mb: number[] = [];
+  const id = (line: string) =>
+    ids.get(line) ?? ids.set(line, /^[ \t\r]*\n?$/.test(line) ? -1 - ids.size : ids.size).get(line)!;
+  const ma: number[] = [],
+    mb: number[] = [];
   matchLines(a.map(id), b.map(id), 0, a.length, 0, b.length, 0, budget, ma, mb);
 
   const raw: Change[] = [];
-  let i = 0, j = 0;
+  let i = 0,
+    j = 0;
   for (let k = 0; k <= ma.length; k++) {
-    const ni = k < ma.length ? ma[k] : a.length, nj = k < mb.length ? mb[k] : b.length;
+    const ni = k < ma.length ? ma[k] : a.length,
+      nj = k < mb.length ? mb[k] : b.length;
     if (ni > i || nj > j) wordDiff(a.slice(i, ni), b.slice(j, nj), budget, raw);
     if (k < ma.length) raw.push({ op: 'equal', text: a[ni] });
-    i = ni + 1; j = nj + 1;
+    i = ni + 1;
+    j = nj + 1;
   }
   return slide(normalize(raw));
 }
@@ -63,10 +74,14 @@ function tokenize(s: string): string[] {
 
 /** jsdiff Myers with maxEditLength derived from the budget; undefined when it gives up. */
 function boundedDiff<T>(a: T[], b: T[], budget: Budget): ArrayChange<T>[] | undefined {
-  const size = a.length + b.length, allowed = Math.min(budget.left, CALL_BUDGET);
+  const size = a.length + b.length,
+    allowed = Math.min(budget.left, CALL_BUDGET);
   const cost = (d: number) => size * d + PATH_STEP_COST * d * d;
   // Largest D with cost(D) ≤ allowed.
-  const maxEditLength = Math.min(size, Math.floor((Math.sqrt(size * size + 4 * PATH_STEP_COST * Math.max(0, allowed)) - size) / (2 * PATH_STEP_COST)));
+  const maxEditLength = Math.min(
+    size,
+    Math.floor((Math.sqrt(size * size + 4 * PATH_STEP_COST * Math.max(0, allowed)) - size) / (2 * PATH_STEP_COST)),
+  );
   if (maxEditLength < Math.abs(a.length - b.length) || maxEditLength < 1) return undefined; // D ≥ |n−m|
   const res = diffArrays(a, b, { maxEditLength });
   budget.left -= cost(res ? res.reduce((n, c) => n + (c.added || c.removed ? c.count : 0), 0) : maxEditLength);
@@ -78,32 +93,57 @@ function boundedDiff<T>(a: T[], b: T[], budget: Budget): ArrayChange<T>[] | unde
  * common ends, anchor on lines unique to both sides, recurse between anchors, and run Myers
  * only on what is left. Anchoring keeps Myers' D small on long documents with many edits.
  */
-function matchLines(a: number[], b: number[], a0: number, a1: number, b0: number, b1: number,
-  depth: number, budget: Budget, ma: number[], mb: number[]): void {
-  while (a0 < a1 && b0 < b1 && a[a0] === b[b0]) { ma.push(a0++); mb.push(b0++); }
+function matchLines(
+  a: number[],
+  b: number[],
+  a0: number,
+  a1: number,
+  b0: number,
+  b1: number,
+  depth: number,
+  budget: Budget,
+  ma: number[],
+  mb: number[],
+): void {
+  while (a0 < a1 && b0 < b1 && a[a0] === b[b0]) {
+    ma.push(a0++);
+    mb.push(b0++);
+  }
   let tail = 0;
   while (a1 - tail > a0 && b1 - tail > b0 && a[a1 - 1 - tail] === b[b1 - 1 - tail]) tail++;
-  a1 -= tail; b1 -= tail;
+  a1 -= tail;
+  b1 -= tail;
   if (a0 < a1 && b0 < b1) {
     const anchors = depth < MAX_DEPTH ? uniqueAnchors(a, b, a0, a1, b0, b1) : [];
     if (anchors.length > 0) {
-      let i = a0, j = b0;
+      let i = a0,
+        j = b0;
       for (const [ai, bj] of anchors) {
         matchLines(a, b, i, ai, j, bj, depth + 1, budget, ma, mb);
-        ma.push(ai); mb.push(bj);
-        i = ai + 1; j = bj + 1;
+        ma.push(ai);
+        mb.push(bj);
+        i = ai + 1;
+        j = bj + 1;
       }
       matchLines(a, b, i, a1, j, b1, depth + 1, budget, ma, mb);
     } else {
-      let i = a0, j = b0;
+      let i = a0,
+        j = b0;
       for (const c of boundedDiff(a.slice(a0, a1), b.slice(b0, b1), budget) ?? []) {
         if (c.added) j += c.count;
         else if (c.removed) i += c.count;
-        else for (let k = 0; k < c.count; k++) { ma.push(i++); mb.push(j++); }
+        else
+          for (let k = 0; k < c.count; k++) {
+            ma.push(i++);
+            mb.push(j++);
+          }
       }
     }
   }
-  for (let k = 0; k < tail; k++) { ma.push(a1 + k); mb.push(b1 + k); }
+  for (let k = 0; k < tail; k++) {
+    ma.push(a1 + k);
+    mb.push(b1 + k);
+  }
 }
 
 /** Longest increasing run (by b position) of lines occurring exactly once on each side. */
@@ -111,17 +151,30 @@ function uniqueAnchors(a: number[], b: number[], a0: number, a1: number, b0: num
   const seen = new Map<number, { na: number; nb: number; ia: number; ib: number }>();
   for (let i = a0; i < a1; i++) {
     const e = seen.get(a[i]);
-    if (e) e.na++; else seen.set(a[i], { na: 1, nb: 0, ia: i, ib: -1 });
+    if (e) e.na++;
+    else seen.set(a[i], { na: 1, nb: 0, ia: i, ib: -1 });
   }
-  for (let j = b0; j < b1; j++) { const e = seen.get(b[j]); if (e) { e.nb++; e.ib = j; } }
+  for (let j = b0; j < b1; j++) {
+    const e = seen.get(b[j]);
+    if (e) {
+      e.nb++;
+      e.ib = j;
+    }
+  }
   const pairs: [number, number][] = [];
   for (const [line, e] of seen) if (line >= 0 && e.na === 1 && e.nb === 1) pairs.push([e.ia, e.ib]);
   pairs.sort((x, y) => x[0] - y[0]);
   // Patience sorting: tops[k] = index of the smallest tail of an increasing run of length k+1.
-  const tops: number[] = [], prev: number[] = [];
+  const tops: number[] = [],
+    prev: number[] = [];
   pairs.forEach(([, bj], p) => {
-    let lo = 0, hi = tops.length;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (pairs[tops[mid]][1] < bj) lo = mid + 1; else hi = mid; }
+    let lo = 0,
+      hi = tops.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (pairs[tops[mid]][1] < bj) lo = mid + 1;
+      else hi = mid;
+    }
     prev[p] = lo > 0 ? tops[lo - 1] : -1;
     tops[lo] = p;
   });
@@ -136,20 +189,28 @@ function uniqueAnchors(a: number[], b: number[], a0: number, a1: number, b0: num
  * replace), it pairs the lines up and word-diffs each pair instead.
  */
 function wordDiff(fromLines: string[], toLines: string[], budget: Budget, out: Change[]): void {
-  const from = fromLines.join(''), to = toLines.join('');
-  if (!from || !to) { out.push({ op: 'delete', text: from }, { op: 'insert', text: to }); return; }
-  const ta = tokenize(from), tb = tokenize(to);
-  let s = 0, e = 0;
+  const from = fromLines.join(''),
+    to = toLines.join('');
+  if (!from || !to) {
+    out.push({ op: 'delete', text: from }, { op: 'insert', text: to });
+    return;
+  }
+  const ta = tokenize(from),
+    tb = tokenize(to);
+  let s = 0,
+    e = 0;
   while (s < ta.length && s < tb.length && ta[s] === tb[s]) s++;
   while (e < ta.length - s && e < tb.length - s && ta[ta.length - 1 - e] === tb[tb.length - 1 - e]) e++;
-  const midA = ta.slice(s, ta.length - e), midB = tb.slice(s, tb.length - e);
+  const midA = ta.slice(s, ta.length - e),
+    midB = tb.slice(s, tb.length - e);
   const res = midA.length && midB.length ? boundedDiff(midA, midB, budget) : undefined;
   if (!res && midA.length && midB.length && fromLines.length > 1 && fromLines.length === toLines.length) {
     fromLines.forEach((line, k) => wordDiff([line], [toLines[k]], budget, out));
     return;
   }
   out.push({ op: 'equal', text: ta.slice(0, s).join('') });
-  if (res) for (const c of res) out.push({ op: c.added ? 'insert' : c.removed ? 'delete' : 'equal', text: c.value.join('') });
+  if (res)
+    for (const c of res) out.push({ op: c.added ? 'insert' : c.removed ? 'delete' : 'equal', text: c.value.join('') });
   else out.push({ op: 'delete', text: midA.join('') }, { op: 'insert', text: midB.join('') });
   out.push({ op: 'equal', text: ta.slice(ta.length - e).join('') });
 }
@@ -162,7 +223,8 @@ function wordDiff(fromLines: string[], toLines: string[], budget: Budget, out: C
 function normalize(raw: Change[]): Change[] {
   const cs = raw.filter((c) => c.text !== '');
   const out: Change[] = [];
-  let del = '', ins = '';
+  let del = '',
+    ins = '';
   const flush = () => {
     if (del) out.push({ op: 'delete', text: del });
     if (ins) out.push({ op: 'insert', text: ins });
@@ -172,11 +234,13 @@ function normalize(raw: Change[]): Change[] {
     if (c.op === 'delete') del += c.text;
     else if (c.op === 'insert') ins += c.text;
     else if ((del || ins) && cs[k + 1] && cs[k + 1].op !== 'equal' && /^[ \t]+$/.test(c.text)) {
-      del += c.text; ins += c.text;
+      del += c.text;
+      ins += c.text;
     } else {
       flush();
       const last = out[out.length - 1];
-      if (last?.op === 'equal') last.text += c.text; else out.push({ ...c });
+      if (last?.op === 'equal') last.text += c.text;
+      else out.push({ ...c });
     }
   });
   flush();
@@ -185,7 +249,8 @@ function normalize(raw: Change[]): Change[] {
 
 /** How good a place position q of s is for a change to start or end (higher is better). */
 function boundaryScore(s: string, q: number): number {
-  const hi = s.charCodeAt(q - 1), lo = s.charCodeAt(q);
+  const hi = s.charCodeAt(q - 1),
+    lo = s.charCodeAt(q);
   if (hi >= 0xd800 && hi <= 0xdbff && lo >= 0xdc00 && lo <= 0xdfff) return -100; // inside a pair
   if (s[q - 1] === '\r' && s[q] === '\n') return -1;
   if (/\n[ \t\r]*\n$/.test(s.slice(Math.max(0, q - 8), q))) return 4;
@@ -203,14 +268,20 @@ function slide(cs: Change[]): Change[] {
   for (let k = 1; k + 1 < cs.length; k++) {
     const [e1, x, e2] = [cs[k - 1], cs[k], cs[k + 1]];
     if (e1.op !== 'equal' || e2.op !== 'equal') continue; // x is then a lone insert or delete
-    const head = e1.text.slice(-SLIDE_LIMIT), tailLen = Math.min(e2.text.length, SLIDE_LIMIT);
-    const s = head + x.text + e2.text.slice(0, tailLen), n = x.text.length;
+    const head = e1.text.slice(-SLIDE_LIMIT),
+      tailLen = Math.min(e2.text.length, SLIDE_LIMIT);
+    const s = head + x.text + e2.text.slice(0, tailLen),
+      n = x.text.length;
     let p = head.length;
     while (p > 1 && s[p - 1] === s[p + n - 1]) p--;
-    let best = head.length, bestScore = boundaryScore(s, best) + boundaryScore(s, best + n);
+    let best = head.length,
+      bestScore = boundaryScore(s, best) + boundaryScore(s, best + n);
     for (; p + n < s.length - 1 && p <= head.length + SLIDE_LIMIT; p++) {
       const score = boundaryScore(s, p) + boundaryScore(s, p + n);
-      if (score > bestScore) { best = p; bestScore = score; }
+      if (score > bestScore) {
+        best = p;
+        bestScore = score;
+      }
       if (s[p] !== s[p + n]) break;
     }
     if (best === head.length) continue;
@@ -224,16 +295,20 @@ function slide(cs: Change[]): Change[] {
 /** Splits after each blank-line run found in equal text, so a paragraph is a run of parts. */
 function paragraphs(changes: Change[]): Change[][] {
   const paras: Change[][] = [];
-  let cur: Change[] = [], prev = '';
+  let cur: Change[] = [],
+    prev = '';
   for (const c of changes) {
     let start = 0;
     if (c.op === 'equal') {
-      const ctx = prev.slice(-8), s = ctx + c.text;
+      const ctx = prev.slice(-8),
+        s = ctx + c.text;
       for (const m of s.matchAll(/\n(?:[ \t\r]*\n)+/g)) {
         const end = m.index + m[0].length - ctx.length;
         if (end < 0 || (end === 0 && !cur.length)) continue; // cut at 0: after a change ending in "\n\n"
         if (end > start) cur.push({ op: 'equal', text: c.text.slice(start, end) });
-        paras.push(cur); cur = []; start = end;
+        paras.push(cur);
+        cur = [];
+        start = end;
       }
     }
     if (start < c.text.length) cur.push({ op: c.op, text: c.text.slice(start) });
@@ -249,8 +324,10 @@ export function foldParagraphs(changes: Change[]): DiffBlock[] {
   for (const para of paragraphs(changes)) {
     const last = blocks[blocks.length - 1];
     if (para.some((c) => c.op !== 'equal')) blocks.push({ kind: 'changed', parts: para });
-    else if (last?.kind === 'unchanged') { last.parts[0].text += para[0].text; last.paragraphs++; }
-    else blocks.push({ kind: 'unchanged', parts: para, paragraphs: 1 });
+    else if (last?.kind === 'unchanged') {
+      last.parts[0].text += para[0].text;
+      last.paragraphs++;
+    } else blocks.push({ kind: 'unchanged', parts: para, paragraphs: 1 });
   }
   return blocks;
 }

@@ -33,23 +33,43 @@ export const unauthenticated = (message = 'Sign in first: this needs an account.
 export const forbidden = (code: string, message: string) => new DomainError('forbidden', code, message);
 export const notFound = (code: string, message: string) => new DomainError('not_found', code, message);
 /** The things a URL or a command names by id or slug. */
-export type Thing = 'proposal' | 'consolidation' | 'round' | 'comment' | 'revision' | 'version' | 'document' | 'user' | 'group' | 'token' | 'mail';
+export type Thing =
+  | 'proposal'
+  | 'consolidation'
+  | 'round'
+  | 'comment'
+  | 'revision'
+  | 'version'
+  | 'document'
+  | 'user'
+  | 'group'
+  | 'token'
+  | 'mail';
 
 /**
  * The one answer for an id that does not exist and for one the actor may not see: per kind, one
  * code and one message whichever it is, so that no answer tells whether something hidden exists.
  * Every "no such thing" refusal goes through here (pages, API and CLI).
  */
-export const absent = (kind: Thing) => new DomainError('not_found', `${kind}_not_found`, `There is no such ${kind}, or you may not see it.`);
+export const absent = (kind: Thing) =>
+  new DomainError('not_found', `${kind}_not_found`, `There is no such ${kind}, or you may not see it.`);
 export const conflict = (code: string, message: string, data?: Record<string, unknown>) =>
   new DomainError('conflict', code, message, data);
 export const tooLarge = (code: string, message: string) => new DomainError('too_large', code, message);
 
 /** The disk refused a write (full or failing): nothing of the change was kept; try again later. */
 export const storageFull = () =>
-  new DomainError('storage_full', 'storage_full', 'The server has no room left to store this change. Nothing of it was kept; please try again later.');
+  new DomainError(
+    'storage_full',
+    'storage_full',
+    'The server has no room left to store this change. Nothing of it was kept; please try again later.',
+  );
 export const storageUnavailable = () =>
-  new DomainError('unavailable', 'storage_unavailable', 'The server cannot store changes at the moment. Nothing of this one was kept; please try again later.');
+  new DomainError(
+    'unavailable',
+    'storage_unavailable',
+    'The server cannot store changes at the moment. Nothing of this one was kept; please try again later.',
+  );
 /** The server cannot take this work now (a full queue); `retryAfter` seconds says when to try again. */
 export const unavailable = (code: string, message: string, retryAfter: number) =>
   new DomainError('unavailable', code, message, { retryAfter });

@@ -25,17 +25,31 @@ export function parseDateWithOffset(s: string): { at: Date; tzOffset: number } |
 
 /** Parse a history TSV (header `seq date author subject`); every refusal names the line. */
 export function parseHistoryTsv(text: string): HistoryRow[] {
-  const lines = text.replace(/\r\n/g, '\n').split('\n').filter((l) => l.trim() !== '');
-  const header = lines.shift()?.split('\t').map((h) => h.trim());
+  const lines = text
+    .replace(/\r\n/g, '\n')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  const header = lines
+    .shift()
+    ?.split('\t')
+    .map((h) => h.trim());
   if (!header || ['seq', 'date', 'author', 'subject'].some((h, i) => header[i] !== h)) {
-    throw invalid('invalid_tsv', 'The TSV must start with the header line: seq, date, author, subject (tab-separated).');
+    throw invalid(
+      'invalid_tsv',
+      'The TSV must start with the header line: seq, date, author, subject (tab-separated).',
+    );
   }
   return lines.map((line, i) => {
     const [seq, date, author, ...rest] = line.split('\t');
     const d = parseDateWithOffset(date ?? '');
-    if (!d) throw invalid('invalid_tsv', `Line ${i + 2} of the TSV has no valid ISO 8601 date: ${JSON.stringify(date ?? '')}.`);
+    if (!d)
+      throw invalid(
+        'invalid_tsv',
+        `Line ${i + 2} of the TSV has no valid ISO 8601 date: ${JSON.stringify(date ?? '')}.`,
+      );
     if (!author?.trim()) throw invalid('invalid_tsv', `Line ${i + 2} of the TSV names no author.`);
-    if (/[<>\u0000-\u001f\u007f]/.test(author)) throw invalid('invalid_tsv', `Line ${i + 2} of the TSV has an author name with <, > or control characters.`);
+    if (/[<>\u0000-\u001f\u007f]/.test(author))
+      throw invalid('invalid_tsv', `Line ${i + 2} of the TSV has an author name with <, > or control characters.`);
     return { seq: seq.trim(), at: d.at, tzOffset: d.tzOffset, author: author.trim(), subject: oneLine(rest.join(' ')) };
   });
 }

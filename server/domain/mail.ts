@@ -24,7 +24,8 @@ export const proposalRoot = (site: Site, id: number) => msgId(site, `proposal-${
 export const consolidationRoot = (site: Site, id: number) => msgId(site, `consolidation-${id}`);
 export const listId = (site: Site) => `Ratify <ratify.${site.host}>`;
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 /** "1 Mar 2027, 17:00 UTC" */
@@ -37,7 +38,8 @@ export function utc(iso: string): string {
 const RULE_WORDS: Record<string, string> = {
   consensus: 'consensus (silence procedure): it passes if the quorum is met and nobody objects',
   majority: 'majority: it passes if the quorum is met and more approve than object',
-  'two-thirds': 'two-thirds: it passes if the quorum is met and at least two thirds of those approving or objecting approve',
+  'two-thirds':
+    'two-thirds: it passes if the quorum is met and at least two thirds of those approving or objecting approve',
 };
 export const ruleWords = (rule: string) => RULE_WORDS[rule] ?? rule;
 
@@ -65,9 +67,13 @@ export function proposalShared(site: Site, p: ProposalInfo): Composed {
   const url = `${site.baseUrl}/proposals/${p.id}`;
   return {
     subject: `[${p.documentTitle}] Proposal shared: ${oneLine(p.title)}`,
-    ...body([`${p.author} shared a proposed change to "${p.documentTitle}" with all members: ${p.title}.`, p.rationale ? `Rationale:\n${p.rationale.trim()}` : ''].filter(Boolean), [
-      ['Read the proposal and what it changes', `${url}?tab=changes`],
-    ]),
+    ...body(
+      [
+        `${p.author} shared a proposed change to "${p.documentTitle}" with all members: ${p.title}.`,
+        p.rationale ? `Rationale:\n${p.rationale.trim()}` : '',
+      ].filter(Boolean),
+      [['Read the proposal and what it changes', `${url}?tab=changes`]],
+    ),
     messageId: proposalRoot(site, p.id),
     inReplyTo: null,
     references: [],
@@ -89,7 +95,9 @@ export function consolidationCreated(site: Site, c: ConsolidationInfo): Composed
     ...body(
       [
         `The chair prepared a consolidated text of "${c.documentTitle}" with these proposals:\n${c.proposals.map((p) => `- #${p.id} ${p.title}`).join('\n')}`,
-        c.conflicts ? `It has ${c.conflicts} conflict(s) to resolve before it can be put to a vote.` : 'It merged without conflicts.',
+        c.conflicts
+          ? `It has ${c.conflicts} conflict(s) to resolve before it can be put to a vote.`
+          : 'It merged without conflicts.',
       ],
       [['Read the consolidated text', `${site.baseUrl}/consolidations/${c.id}`]],
     ),
@@ -115,9 +123,14 @@ const roundThread = (r: RoundInfo) => ({ inReplyTo: r.thread.at(-1) ?? null, ref
 export function roundOpened(site: Site, r: RoundInfo): Composed {
   return {
     subject: `[${r.documentTitle}] Vote open until ${utc(r.closesAt)}: ${oneLine(r.what)}`,
-    ...body([`An approval round is open on ${r.what}.`, `Rule: ${ruleWords(r.rule)}. Quorum: ${r.quorumPercent} of the members must cast a ballot.`, `Deadline: ${utc(r.closesAt)}.`], [
-      ['Read the text and vote', `${site.baseUrl}/rounds/${r.id}`],
-    ]),
+    ...body(
+      [
+        `An approval round is open on ${r.what}.`,
+        `Rule: ${ruleWords(r.rule)}. Quorum: ${r.quorumPercent} of the members must cast a ballot.`,
+        `Deadline: ${utc(r.closesAt)}.`,
+      ],
+      [['Read the text and vote', `${site.baseUrl}/rounds/${r.id}`]],
+    ),
     messageId: msgId(site, `round-${r.id}.opened`),
     ...roundThread(r),
   };
@@ -167,9 +180,13 @@ export function ballotRecorded(
 export function roundReminder(site: Site, r: RoundInfo, name: string, userId: number): Composed {
   return {
     subject: `Reminder: you have not voted — ${oneLine(r.what)} closes ${utc(r.closesAt)}`,
-    ...body([`Dear ${name},`, `the round on ${r.what} ("${r.documentTitle}") closes on ${utc(r.closesAt)} and you have not cast a ballot yet.`], [
-      ['Vote', `${site.baseUrl}/rounds/${r.id}`],
-    ]),
+    ...body(
+      [
+        `Dear ${name},`,
+        `the round on ${r.what} ("${r.documentTitle}") closes on ${utc(r.closesAt)} and you have not cast a ballot yet.`,
+      ],
+      [['Vote', `${site.baseUrl}/rounds/${r.id}`]],
+    ),
     messageId: msgId(site, `round-${r.id}.reminder.u${userId}`),
     ...roundThread(r),
   };
@@ -177,7 +194,14 @@ export function roundReminder(site: Site, r: RoundInfo, name: string, userId: nu
 
 export interface Outcome {
   result: string;
-  tally: { approve: number; object: number; abstain: number; notVoted: number; recused: number; groups: Record<string, { approve: number; object: number; abstain: number; notVoted: number; recused: number }> };
+  tally: {
+    approve: number;
+    object: number;
+    abstain: number;
+    notVoted: number;
+    recused: number;
+    groups: Record<string, { approve: number; object: number; abstain: number; notVoted: number; recused: number }>;
+  };
   electorate: number;
   /** The condition that failed, in words (e.g. "the civil society group did not take part"). */
   failedCondition: string | null;
@@ -209,7 +233,12 @@ export function roundClosed(site: Site, r: RoundInfo, outcome: Outcome): Compose
 }
 
 /** To a voter, each time they cast a ballot: what was counted, and the receipt the public record lists it under. */
-export function ballotReceipt(site: Site, r: RoundInfo, b: { id: number; name: string; position: string; reason: string; receipt: string; unnamed: boolean; named: boolean }, userId: number): Composed {
+export function ballotReceipt(
+  site: Site,
+  r: RoundInfo,
+  b: { id: number; name: string; position: string; reason: string; receipt: string; unnamed: boolean; named: boolean },
+  userId: number,
+): Composed {
   return {
     subject: `Your ballot was received: ${oneLine(r.what)}`,
     ...body(
@@ -233,7 +262,14 @@ export function ballotReceipt(site: Site, r: RoundInfo, b: { id: number; name: s
 export function recusalNotice(
   site: Site,
   r: RoundInfo,
-  x: { name: string; reason: string; kind: 'recorded' | 'withdrawn'; recordedBy: string | null; note: string; seq: string },
+  x: {
+    name: string;
+    reason: string;
+    kind: 'recorded' | 'withdrawn';
+    recordedBy: string | null;
+    note: string;
+    seq: string;
+  },
   userId: number,
 ): Composed {
   const recorded = x.kind === 'recorded';
@@ -273,25 +309,52 @@ export function roundCancelled(site: Site, r: RoundInfo, reason: string, name: s
   };
 }
 
-export function versionPublished(site: Site, v: { slug: string; documentTitle: string; number: number; summary: string; thread: string[] }): Composed {
-  const diff = v.number > 1 ? `${site.baseUrl}/documents/${v.slug}/compare?from=${v.number - 1}&to=${v.number}` : `${site.baseUrl}/documents/${v.slug}`;
+export function versionPublished(
+  site: Site,
+  v: { slug: string; documentTitle: string; number: number; summary: string; thread: string[] },
+): Composed {
+  const diff =
+    v.number > 1
+      ? `${site.baseUrl}/documents/${v.slug}/compare?from=${v.number - 1}&to=${v.number}`
+      : `${site.baseUrl}/documents/${v.slug}`;
   return {
     subject: `[${v.documentTitle}] Version ${v.number} published${v.summary ? `: ${oneLine(v.summary)}` : ''}`,
-    ...body([`Version ${v.number} of "${v.documentTitle}" is published.`, v.summary], [
-      ['What changed', diff],
-      ['The decision record', `${site.baseUrl}/documents/${v.slug}/versions/${v.number}`],
-    ]),
+    ...body(
+      [`Version ${v.number} of "${v.documentTitle}" is published.`, v.summary],
+      [
+        ['What changed', diff],
+        ['The decision record', `${site.baseUrl}/documents/${v.slug}/versions/${v.number}`],
+      ],
+    ),
     messageId: msgId(site, `${v.slug}-v${v.number}`),
     inReplyTo: v.thread.at(-1) ?? null,
     references: v.thread,
   };
 }
 
-export function commentNotice(site: Site, c: { id: number; kind: 'reply' | 'on-your-proposal'; author: string; on: string; url: string; body: string; thread: string[] }, userId: number): Composed {
+export function commentNotice(
+  site: Site,
+  c: {
+    id: number;
+    kind: 'reply' | 'on-your-proposal';
+    author: string;
+    on: string;
+    url: string;
+    body: string;
+    thread: string[];
+  },
+  userId: number,
+): Composed {
   return {
-    subject: c.kind === 'reply' ? `${c.author} replied to your comment on ${oneLine(c.on)}` : `${c.author} commented on your proposal ${oneLine(c.on)}`,
+    subject:
+      c.kind === 'reply'
+        ? `${c.author} replied to your comment on ${oneLine(c.on)}`
+        : `${c.author} commented on your proposal ${oneLine(c.on)}`,
     // `on` reads "#3 "Title"" for a proposal, "the consolidated text #2" otherwise.
-    ...body([`${c.author} wrote:`, c.body.length > 2000 ? `${c.body.slice(0, 2000)}…` : c.body], [['Read and reply', c.url]]),
+    ...body(
+      [`${c.author} wrote:`, c.body.length > 2000 ? `${c.body.slice(0, 2000)}…` : c.body],
+      [['Read and reply', c.url]],
+    ),
     messageId: msgId(site, `comment-${c.id}.u${userId}`),
     inReplyTo: c.thread.at(-1) ?? null,
     references: c.thread,
@@ -301,9 +364,14 @@ export function commentNotice(site: Site, c: { id: number; kind: 'reply' | 'on-y
 export function invitation(site: Site, name: string, link: string, expiresAt: string, nonce: string): Composed {
   return {
     subject: 'Your Ratify account: set your password',
-    ...body([`Dear ${name},`, 'the secretariat created an account for you on Ratify, where the group drafts, discusses and approves its texts.', `Set your password with this link (it works once, until ${utc(expiresAt)}):`], [
-      ['Set your password', link],
-    ]),
+    ...body(
+      [
+        `Dear ${name},`,
+        'the secretariat created an account for you on Ratify, where the group drafts, discusses and approves its texts.',
+        `Set your password with this link (it works once, until ${utc(expiresAt)}):`,
+      ],
+      [['Set your password', link]],
+    ),
     messageId: msgId(site, `invite-${nonce}`),
     inReplyTo: null,
     references: [],
@@ -313,19 +381,35 @@ export function invitation(site: Site, name: string, link: string, expiresAt: st
 export function passwordReset(site: Site, link: string, expiresAt: string, nonce: string): Composed {
   return {
     subject: 'Ratify: reset your password',
-    ...body(['Someone (hopefully you) asked to reset the password of this Ratify account.', `The link works once, until ${utc(expiresAt)}. If it was not you, ignore this message.`], [
-      ['Choose a new password', link],
-    ]),
+    ...body(
+      [
+        'Someone (hopefully you) asked to reset the password of this Ratify account.',
+        `The link works once, until ${utc(expiresAt)}. If it was not you, ignore this message.`,
+      ],
+      [['Choose a new password', link]],
+    ),
     messageId: msgId(site, `reset-${nonce}`),
     inReplyTo: null,
     references: [],
   };
 }
 
-export function digest(site: Site, name: string, items: { subject: string; text: string; link: string }[], day: string, userId: number): Composed {
+export function digest(
+  site: Site,
+  name: string,
+  items: { subject: string; text: string; link: string }[],
+  day: string,
+  userId: number,
+): Composed {
   return {
     subject: `Ratify daily digest: ${items.length} update${items.length === 1 ? '' : 's'}`,
-    ...body([`Dear ${name},`, 'what happened since the last digest:'], [...items.map((i) => [i.subject, i.link] as [string, string]), ['Your notification settings', `${site.baseUrl}/account#notifications`]]),
+    ...body(
+      [`Dear ${name},`, 'what happened since the last digest:'],
+      [
+        ...items.map((i) => [i.subject, i.link] as [string, string]),
+        ['Your notification settings', `${site.baseUrl}/account#notifications`],
+      ],
+    ),
     messageId: msgId(site, `digest-${day}.u${userId}`),
     inReplyTo: null,
     references: [],

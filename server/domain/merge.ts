@@ -28,7 +28,8 @@ export const OPEN = '<<<<<<< ';
 export const SEP = '=======';
 export const CLOSE = '>>>>>>> ';
 
-const label = (ids: number[]) => (ids.length ? `consolidated text (proposal${ids.length > 1 ? 's' : ''} ${ids.join(', ')})` : 'published text');
+const label = (ids: number[]) =>
+  ids.length ? `consolidated text (proposal${ids.length > 1 ? 's' : ''} ${ids.join(', ')})` : 'published text';
 
 /** Merge proposals one after another onto `published`; one step per proposal. */
 export function mergeProposals(published: string, proposals: MergeInput[]): MergeStep[] {
@@ -51,7 +52,13 @@ export function mergeProposals(published: string, proposals: MergeInput[]): Merg
       for (let i = k.aIndex; i < k.aIndex + k.a.length; i++) prov[i]?.forEach((x) => involved.add(x));
       for (let i = k.aIndex; i <= k.aIndex + k.a.length; i++) gaps[i]?.forEach((x) => involved.add(x));
       const earlier = [...involved].filter((x) => x !== p.id).sort((a, b) => a - b);
-      out.push(`${OPEN}${label(earlier)}\n`, ...k.a.map(ensureNl), `${SEP}\n`, ...k.b.map(ensureNl), `${CLOSE}proposal ${p.id}: ${p.title.replace(/\n/g, ' ')}\n`);
+      out.push(
+        `${OPEN}${label(earlier)}\n`,
+        ...k.a.map(ensureNl),
+        `${SEP}\n`,
+        ...k.b.map(ensureNl),
+        `${CLOSE}proposal ${p.id}: ${p.title.replace(/\n/g, ' ')}\n`,
+      );
       conflicts++;
     }
     // Provenance of the new text: unchanged lines keep theirs; new lines are this proposal's.
@@ -123,7 +130,8 @@ export function findConflicts(text: string): ConflictBlock[] {
     } else if (depth > 0 && close) {
       ids.add(Number(close[1]));
       depth--;
-      if (depth === 0 && sawSeparator) out.push({ proposals: [...ids].sort((a, b) => a - b), text: text.slice(start, pos + line.length) });
+      if (depth === 0 && sawSeparator)
+        out.push({ proposals: [...ids].sort((a, b) => a - b), text: text.slice(start, pos + line.length) });
     }
     pos += line.length;
   }

@@ -43,8 +43,14 @@ export function isCommonPassword(password: string, common: CommonPasswords): boo
 export function checkPassword(password: unknown, common: CommonPasswords): string {
   if (typeof password !== 'string') throw invalid('invalid_password', 'Give a password.');
   const length = [...password].length;
-  if (length < MIN_PASSWORD) throw invalid('password_too_short', `A password needs at least ${MIN_PASSWORD} characters.`);
-  if (length > MAX_PASSWORD) throw invalid('password_too_long', `A password may have at most ${MAX_PASSWORD} characters.`);
-  if (isCommonPassword(password, common)) throw invalid('password_too_common', 'That password is one of the most common ones (or one with digits or signs added); choose another.');
+  if (length < MIN_PASSWORD)
+    throw invalid('password_too_short', `A password needs at least ${MIN_PASSWORD} characters.`);
+  if (length > MAX_PASSWORD)
+    throw invalid('password_too_long', `A password may have at most ${MAX_PASSWORD} characters.`);
+  if (isCommonPassword(password, common))
+    throw invalid(
+      'password_too_common',
+      'That password is one of the most common ones (or one with digits or signs added); choose another.',
+    );
   return password;
 }

@@ -52,7 +52,8 @@ export function canSee(a: Actor | null, s: Subject): boolean {
       // Its drafters (the owning group), its author, the chair and the secretariat always;
       // all members once it has been shared (a withdrawn shared proposal stays on the record).
       const drafters = inGroup(a, s.group) || isOfficer(a) || (!!a && a.id === s.authorId);
-      const everShared = s.state === 'shared' || s.state === 'consolidated' || (s.state === 'withdrawn' && !!s.wasShared);
+      const everShared =
+        s.state === 'shared' || s.state === 'consolidated' || (s.state === 'withdrawn' && !!s.wasShared);
       return drafters || (everShared && hasRole(a, 'member'));
     }
     case 'consolidation':
@@ -95,11 +96,19 @@ export function signedIn(a: Actor | null): asserts a is Actor {
 }
 
 /** Throw the right refusal: 401 without sign-in, 404 (as for what does not exist) when not visible, 403 when visible but not allowed. */
-export function authorize(a: Actor | null, action: Action, s: Subject = NONE, what: Thing | 'that' = 'that'): asserts a is Actor {
+export function authorize(
+  a: Actor | null,
+  action: Action,
+  s: Subject = NONE,
+  what: Thing | 'that' = 'that',
+): asserts a is Actor {
   if (can(a, action, s)) return;
   if (!a && !READS.has(action)) throw unauthenticated();
   // Not visible: the very answer an id that does not exist gets.
   if (!canSee(a, s)) throw absent(what === 'that' ? (s.kind as Thing) : what);
   if (!a) throw unauthenticated();
-  throw forbidden('forbidden', `Your role does not allow you to do ${what === 'that' ? 'this' : `this to the ${what}`}.`);
+  throw forbidden(
+    'forbidden',
+    `Your role does not allow you to do ${what === 'that' ? 'this' : `this to the ${what}`}.`,
+  );
 }

@@ -38,7 +38,10 @@ export interface Conditions {
   /** The round's rule holds within each group too, counting that group's ballots. */
   ruleWithinEachGroup: boolean;
 }
-export const NO_CONDITIONS: Readonly<Conditions> = Object.freeze({ eachGroupTakesPart: false, ruleWithinEachGroup: false });
+export const NO_CONDITIONS: Readonly<Conditions> = Object.freeze({
+  eachGroupTakesPart: false,
+  ruleWithinEachGroup: false,
+});
 
 export type ConditionKind = keyof Conditions;
 export interface FailedCondition {
@@ -54,9 +57,11 @@ export interface Cast {
 
 /** A fraction 0–1 with at most four decimals → ten-thousandths (0.5 → 5000). */
 export function quorumToBp(q: unknown): number {
-  if (typeof q !== 'number' || !Number.isFinite(q) || q < 0 || q > 1) throw invalid('invalid_quorum', 'The quorum is a fraction of the electorate from 0 to 1 (for example 0.5).');
+  if (typeof q !== 'number' || !Number.isFinite(q) || q < 0 || q > 1)
+    throw invalid('invalid_quorum', 'The quorum is a fraction of the electorate from 0 to 1 (for example 0.5).');
   const bp = Math.round(q * 10000);
-  if (Math.abs(q * 10000 - bp) > 1e-6) throw invalid('invalid_quorum', 'Give the quorum with at most four decimals (for example 0.6667).');
+  if (Math.abs(q * 10000 - bp) > 1e-6)
+    throw invalid('invalid_quorum', 'Give the quorum with at most four decimals (for example 0.6667).');
   return bp;
 }
 
@@ -77,7 +82,8 @@ export function checkPosition(position: unknown, reason: unknown): { position: P
     throw invalid('invalid_position', 'A ballot is approve, object or abstain.');
   }
   const r = typeof reason === 'string' ? reason.trim() : '';
-  if (reason !== undefined && reason !== null && typeof reason !== 'string') throw invalid('invalid_reason', 'A reason is text.');
+  if (reason !== undefined && reason !== null && typeof reason !== 'string')
+    throw invalid('invalid_reason', 'A reason is text.');
   if (r.length > MAX_BALLOT_REASON) throw invalid('invalid_reason', 'A reason may have at most 5000 characters.');
   if (position === 'object' && !r) throw invalid('reason_required', 'An objection needs a reason.');
   return { position, reason: r };
@@ -143,7 +149,12 @@ function ruleHolds(rule: Rule, t: Pick<GroupTally, 'approve' | 'object'>): boole
 }
 
 /** Rule 3: quorum first (of the electors who are not recused), then the rule. */
-export function result(rule: Rule, quorumBp: number, electorate: number, t: Pick<GroupTally, 'approve' | 'object' | 'abstain'>): Result {
+export function result(
+  rule: Rule,
+  quorumBp: number,
+  electorate: number,
+  t: Pick<GroupTally, 'approve' | 'object' | 'abstain'>,
+): Result {
   const cast = t.approve + t.object + t.abstain;
   if (cast < ballotsNeeded(quorumBp, electorate)) return 'no-quorum';
   return ruleHolds(rule, t) ? 'passed' : 'failed';
@@ -161,7 +172,11 @@ export interface Decision {
  * round's conditions in order (each group takes part, then the rule within each group), group
  * by group in slug order; members without a stakeholder group count in the overall rule only.
  */
-export function decide(round: { rule: Rule; quorumBp: number; conditions?: Conditions }, casts: readonly Cast[], e: Electorate): Decision {
+export function decide(
+  round: { rule: Rule; quorumBp: number; conditions?: Conditions },
+  casts: readonly Cast[],
+  e: Electorate,
+): Decision {
   const t = tally(casts, e);
   const voting = t.approve + t.object + t.abstain + t.notVoted;
   // Everyone in the electorate stood aside: nobody was left to decide, whatever the rule.
@@ -170,10 +185,14 @@ export function decide(round: { rule: Rule; quorumBp: number; conditions?: Condi
   const cond = round.conditions ?? NO_CONDITIONS;
   const groups = Object.entries(t.groups).filter(([, g]) => g.approve + g.object + g.abstain + g.notVoted > 0);
   if (cond.eachGroupTakesPart) {
-    for (const [group, g] of groups) if (g.approve + g.object + g.abstain === 0) return { tally: t, result: 'failed', failedCondition: { kind: 'eachGroupTakesPart', group } };
+    for (const [group, g] of groups)
+      if (g.approve + g.object + g.abstain === 0)
+        return { tally: t, result: 'failed', failedCondition: { kind: 'eachGroupTakesPart', group } };
   }
   if (cond.ruleWithinEachGroup) {
-    for (const [group, g] of groups) if (!ruleHolds(round.rule, g)) return { tally: t, result: 'failed', failedCondition: { kind: 'ruleWithinEachGroup', group } };
+    for (const [group, g] of groups)
+      if (!ruleHolds(round.rule, g))
+        return { tally: t, result: 'failed', failedCondition: { kind: 'ruleWithinEachGroup', group } };
   }
   return { tally: t, result: 'passed', failedCondition: null };
 }
@@ -200,10 +219,15 @@ export function checkRecord(record: unknown, fallback: RecordKind): RecordKind {
 
 export function checkConditions(c: unknown): Conditions {
   if (c === undefined || c === null) return { ...NO_CONDITIONS };
-  if (typeof c !== 'object' || Array.isArray(c)) throw invalid('invalid_conditions', 'The conditions are {eachGroupTakesPart?: boolean, ruleWithinEachGroup?: boolean}.');
+  if (typeof c !== 'object' || Array.isArray(c))
+    throw invalid(
+      'invalid_conditions',
+      'The conditions are {eachGroupTakesPart?: boolean, ruleWithinEachGroup?: boolean}.',
+    );
   const o = c as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (k !== 'eachGroupTakesPart' && k !== 'ruleWithinEachGroup') throw invalid('invalid_conditions', `There is no condition "${k}".`);
+    if (k !== 'eachGroupTakesPart' && k !== 'ruleWithinEachGroup')
+      throw invalid('invalid_conditions', `There is no condition "${k}".`);
     if (typeof o[k] !== 'boolean') throw invalid('invalid_conditions', `The condition ${k} is true or false.`);
   }
   return { eachGroupTakesPart: o.eachGroupTakesPart === true, ruleWithinEachGroup: o.ruleWithinEachGroup === true };
@@ -228,7 +252,10 @@ export const isDue = (r: RoundFacts, now: Date) => r.state === 'open' && Date.pa
 
 /** An open round that is not due yet, but whose reminder to non-voters is due (once). */
 export const isReminderDue = (r: RoundFacts & { remindedAt?: string | null }, now: Date, reminderHours: number) =>
-  r.state === 'open' && !r.remindedAt && !isDue(r, now) && Date.parse(r.closesAt) - reminderHours * 3_600_000 <= now.getTime();
+  r.state === 'open' &&
+  !r.remindedAt &&
+  !isDue(r, now) &&
+  Date.parse(r.closesAt) - reminderHours * 3_600_000 <= now.getTime();
 
 /** The latest round that decided something (a cancelled round decides nothing; an open one has not yet). */
 export const latestDecided = <R extends RoundFacts>(rounds: readonly R[]): R | undefined =>
@@ -242,7 +269,11 @@ export type Publishability =
  * Whether a consolidation may be published (PRODUCT.md rule 5): it is open, not stale, no
  * round is open on it, and the latest decided round on it passed on its current revision.
  */
-export function publishability(c: { state: string; head: string }, stale: boolean, rounds: readonly RoundFacts[]): Publishability {
+export function publishability(
+  c: { state: string; head: string },
+  stale: boolean,
+  rounds: readonly RoundFacts[],
+): Publishability {
   if (c.state !== 'open') return { ok: false, code: 'not_open', round: null };
   if (stale) return { ok: false, code: 'stale', round: null };
   const open = rounds.find((r) => r.state === 'open');
@@ -257,13 +288,15 @@ export function publishability(c: { state: string; head: string }, stale: boolea
  * Whether a ballot may be recorded on a member's behalf (a vote given at a meeting or by
  * other means): never over a ballot the member cast themselves in this round.
  */
-export const mayRecordFor = (castsOfVoter: readonly { recordedBy: number | null }[]) => castsOfVoter.every((c) => c.recordedBy !== null);
+export const mayRecordFor = (castsOfVoter: readonly { recordedBy: number | null }[]) =>
+  castsOfVoter.every((c) => c.recordedBy !== null);
 
 /**
  * Whether a ballot of this voter is seen with their name: in a named round always; in an
  * unnamed one only by the chair and the secretariat, or when the voter asked to be named.
  */
-export const voterShown = (record: RecordKind, viewerIsOfficer: boolean, named: boolean) => record === 'named' || viewerIsOfficer || named;
+export const voterShown = (record: RecordKind, viewerIsOfficer: boolean, named: boolean) =>
+  record === 'named' || viewerIsOfficer || named;
 
 /** A failed condition in words, for pages and mail ("the Civil society group cast no ballot"). */
 export function conditionWords(f: FailedCondition, groupName: string): string {

@@ -26,7 +26,8 @@ export function checkProse(value: unknown, field: string, maxBytes: number, requ
   if (typeof value !== 'string') throw invalid(`invalid_${field}`, `Give the ${field} as text.`);
   // The size first: a 413 says what to fix even when the text has other faults, and nothing
   // larger than the limit is scanned further.
-  if (Buffer.byteLength(value, 'utf8') > maxBytes) throw tooLarge(`${field}_too_large`, `The ${field} may be at most ${Math.round(maxBytes / 1024)} KB.`);
+  if (Buffer.byteLength(value, 'utf8') > maxBytes)
+    throw tooLarge(`${field}_too_large`, `The ${field} may be at most ${Math.round(maxBytes / 1024)} KB.`);
   if (value.includes('\u0000')) throw invalid(`invalid_${field}`, `Give the ${field} as text.`);
   if (required && !value.trim()) throw invalid(`invalid_${field}`, `The ${field} cannot be empty.`);
   return value;

@@ -12,7 +12,11 @@ const TRAILER = /^([A-Za-z][A-Za-z0-9-]*): (.*)$/;
 export const oneLine = (s: string) => s.replace(/[\r\n\t\u0000-\u001f\u007f]+/g, ' ').trim();
 
 export function formatMessage(summary: string, trailers: Trailers): string {
-  const body = summary.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').trim() || 'Published version';
+  const body =
+    summary
+      .replace(/\r\n?/g, '\n')
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
+      .trim() || 'Published version';
   const block = trailers.map(([k, v]) => `${k}: ${oneLine(v)}`).join('\n');
   return `${body}\n\n${block}\n`;
 }

@@ -34,8 +34,10 @@ function normalise(err: unknown): DomainError | null {
   if (err instanceof DomainError) return err;
   const e = err as { type?: string; status?: number; statusCode?: number; message?: string };
   const status = e?.status ?? e?.statusCode;
-  if (e?.type === 'entity.too.large' || status === 413) return new DomainError('too_large', 'body_too_large', 'The request body is too large.');
-  if (e?.type === 'entity.parse.failed') return new DomainError('invalid', 'invalid_json', 'The request body is not valid JSON.');
+  if (e?.type === 'entity.too.large' || status === 413)
+    return new DomainError('too_large', 'body_too_large', 'The request body is too large.');
+  if (e?.type === 'entity.parse.failed')
+    return new DomainError('invalid', 'invalid_json', 'The request body is not valid JSON.');
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const kind = (Object.entries(STATUS).find(([, s]) => s === status)?.[0] ?? 'invalid') as ErrorKind;
     return new DomainError(kind, kind === 'invalid' ? 'bad_request' : kind, e.message ?? 'Bad request.');
@@ -43,7 +45,14 @@ function normalise(err: unknown): DomainError | null {
   return null;
 }
 
-export function sendError(req: Request, res: Response, status: number, code: string, message: string, extra: Record<string, unknown> = {}) {
+export function sendError(
+  req: Request,
+  res: Response,
+  status: number,
+  code: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+) {
   res.status(status);
   if (req.originalUrl.startsWith('/api/')) {
     res.json({ error: { code, message, ...extra } });
@@ -77,13 +86,32 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (known) {
       const status = STATUS[known.kind];
       const level = REFUSAL_LEVEL[status];
-      if (level) reqLog[level]({ refusal: { status, code: known.code }, actor: req.actor?.id ?? null }, `refused: ${known.code}`);
-      if ((known.kind === 'throttled' || known.kind === 'busy' || known.kind === 'unavailable') && known.data.retryAfter) res.set('Retry-After', String(known.data.retryAfter));
-      const extra = known.kind === 'conflict' ? pickPublic(known.data) : Array.isArray(known.data.fields) ? { fields: known.data.fields } : {};
+      if (level)
+        reqLog[level](
+          { refusal: { status, code: known.code }, actor: req.actor?.id ?? null },
+          `refused: ${known.code}`,
+        );
+      if (
+        (known.kind === 'throttled' || known.kind === 'busy' || known.kind === 'unavailable') &&
+        known.data.retryAfter
+      )
+        res.set('Retry-After', String(known.data.retryAfter));
+      const extra =
+        known.kind === 'conflict'
+          ? pickPublic(known.data)
+          : Array.isArray(known.data.fields)
+            ? { fields: known.data.fields }
+            : {};
       return sendError(req, res, status, known.code, known.message, extra);
     }
     reqLog.error({ err, actor: req.actor?.id ?? null }, `${req.method} ${req.path} failed`);
-    sendError(req, res, 500, 'internal', 'Something went wrong on our side. Nothing you sent was lost; please try again.');
+    sendError(
+      req,
+      res,
+      500,
+      'internal',
+      'Something went wrong on our side. Nothing you sent was lost; please try again.',
+    );
   };
 }
 

@@ -11,7 +11,14 @@ export type { Logger };
  * Never in a log line: credentials in headers (the serializers below keep no headers at all;
  * this is the second fence should a header object ever be logged).
  */
-const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'res.headers["set-cookie"]', 'headers.authorization', 'headers.cookie'];
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+];
 
 /** The service's structured (JSON lines) logger at `level`; `silent` writes nothing. */
 export function createLogger(level: string, stream?: DestinationStream): Logger {
@@ -28,7 +35,8 @@ const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const SECRET_PARAM = /([?&](?:token|code|password)=)[^&#]*/gi;
 
 /** The URL as logged: the path and query, with secret query values blanked. */
-export const loggedUrl = (url: string | undefined): string => (url ?? '').slice(0, 2048).replace(SECRET_PARAM, '$1[redacted]');
+export const loggedUrl = (url: string | undefined): string =>
+  (url ?? '').slice(0, 2048).replace(SECRET_PARAM, '$1[redacted]');
 
 /**
  * One JSON line per request: request id (the client's `X-Request-Id` when plain, else a new
@@ -44,12 +52,22 @@ export function requestLogger(logger: Logger): RequestHandler {
       return id;
     },
     serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: loggedUrl(req.url) }),
+      req: (req: { id: unknown; method: string; url: string }) => ({
+        id: req.id,
+        method: req.method,
+        url: loggedUrl(req.url),
+      }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-    customSuccessObject: (req, _res, val: Record<string, unknown>) => ({ ...val, actor: (req as Request).actor?.id ?? null }),
-    customErrorObject: (req, _res, _err, val: Record<string, unknown>) => ({ ...val, actor: (req as Request).actor?.id ?? null }),
+    customSuccessObject: (req, _res, val: Record<string, unknown>) => ({
+      ...val,
+      actor: (req as Request).actor?.id ?? null,
+    }),
+    customErrorObject: (req, _res, _err, val: Record<string, unknown>) => ({
+      ...val,
+      actor: (req as Request).actor?.id ?? null,
+    }),
   });
   return mw as unknown as RequestHandler;
 }

@@ -17,7 +17,14 @@ const ERROR = {
       properties: {
         code: { type: 'string' },
         message: { type: 'string' },
-        fields: { type: 'array', items: { type: 'object', required: ['path', 'code', 'message'], properties: { path: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } } } },
+        fields: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['path', 'code', 'message'],
+            properties: { path: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } },
+          },
+        },
       },
     },
   },
@@ -33,7 +40,12 @@ const json = (schema: z.ZodType) => {
 function parameters(schema: z.ZodType | undefined, where: 'path' | 'query') {
   if (!schema) return [];
   const s = json(schema) as { properties?: Record<string, object>; required?: string[] };
-  return Object.entries(s.properties ?? {}).map(([name, p]) => ({ name, in: where, required: where === 'path' || (s.required ?? []).includes(name), schema: p }));
+  return Object.entries(s.properties ?? {}).map(([name, p]) => ({
+    name,
+    in: where,
+    required: where === 'path' || (s.required ?? []).includes(name),
+    schema: p,
+  }));
 }
 
 const PUBLIC_READS = /^\/(documents|stakeholders)/;
@@ -41,12 +53,33 @@ const PUBLIC_READS = /^\/(documents|stakeholders)/;
 function operation(r: ApiRoute) {
   const writes = r.method !== 'get';
   const responses: Record<string, object> = {
-    [r.method === 'post' && !/\/(share|withdraw|close|abandon|rebuild|resolve|reopen|extend|cancel)$/.test(r.path) ? '201' : '200']: { description: 'Done', content: { 'application/json': {} } },
-    '400': { description: 'Bad input: every problem in error.fields', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-    '401': { description: 'No or unknown token', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-    '403': { description: 'Not allowed', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-    '404': { description: 'No such thing, or not visible to you', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-    ...(writes ? { '409': { description: 'Conflict with the current state', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } } : {}),
+    [r.method === 'post' && !/\/(share|withdraw|close|abandon|rebuild|resolve|reopen|extend|cancel)$/.test(r.path)
+      ? '201'
+      : '200']: { description: 'Done', content: { 'application/json': {} } },
+    '400': {
+      description: 'Bad input: every problem in error.fields',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    },
+    '401': {
+      description: 'No or unknown token',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    },
+    '403': {
+      description: 'Not allowed',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    },
+    '404': {
+      description: 'No such thing, or not visible to you',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    },
+    ...(writes
+      ? {
+          '409': {
+            description: 'Conflict with the current state',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+          },
+        }
+      : {}),
   };
   return {
     operationId: `${r.method}${r.path.replace(/\/:?([a-z]+)/g, (_m, w: string) => w[0].toUpperCase() + w.slice(1))}`,
@@ -68,7 +101,12 @@ export function openApiDocument(): object {
   }
   cached = {
     openapi: '3.1.0',
-    info: { title: 'Ratify', version: '1', description: 'The JSON API of a Ratify server. Errors are {"error":{"code","message","fields?"}}; see docs/API.md.' },
+    info: {
+      title: 'Ratify',
+      version: '1',
+      description:
+        'The JSON API of a Ratify server. Errors are {"error":{"code","message","fields?"}}; see docs/API.md.',
+    },
     servers: [{ url: '/api/v1' }],
     security: [{ bearer: [] }],
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: { Error: ERROR } },

@@ -39,7 +39,12 @@ interface CheckParams {
 
 /** A string of at most `max` bytes of UTF-8; beyond, 413 `code` (the limits are in domain/limits.ts). */
 export const utf8 = (max: number, code: string, message: string) =>
-  z.string().refine((s) => Buffer.byteLength(s, 'utf8') <= max, { message, params: { code, kind: 'too_large' } satisfies CheckParams });
+  z
+    .string()
+    .refine((s) => Buffer.byteLength(s, 'utf8') <= max, {
+      message,
+      params: { code, kind: 'too_large' } satisfies CheckParams,
+    });
 
 /** The field's meta, looking through optional/nullable/default wrappers. */
 function metaOf(schema: z.ZodType | undefined): FieldMeta | undefined {
@@ -52,7 +57,9 @@ function metaOf(schema: z.ZodType | undefined): FieldMeta | undefined {
 
 /** The top-level field an issue is about, when the schema is an object. */
 const fieldAt = (schema: z.ZodType, key: PropertyKey | undefined) =>
-  key !== undefined && schema instanceof z.ZodObject ? metaOf((schema.shape as Record<PropertyKey, z.ZodType>)[key]) : undefined;
+  key !== undefined && schema instanceof z.ZodObject
+    ? metaOf((schema.shape as Record<PropertyKey, z.ZodType>)[key])
+    : undefined;
 
 type Found = Problem & { kind: ErrorKind };
 
@@ -90,9 +97,13 @@ function refusal(found: readonly Found[]): DomainError {
   const codes = new Set(found.map((p) => p.code));
   const shared = codes.size === 1 ? found[0] : null;
   const where = (p: Problem) => (p.path ? `${p.path}: ` : '');
-  if (found.length === 1) return new DomainError(found[0].kind, found[0].code, `${where(found[0])}${found[0].message}`, { fields });
+  if (found.length === 1)
+    return new DomainError(found[0].kind, found[0].code, `${where(found[0])}${found[0].message}`, { fields });
   const message = `${found.length} problems: ${fields.map((p) => `${where(p)}${p.message}`).join(' · ')}`;
-  if (shared) return new DomainError(found.every((p) => p.kind === shared.kind) ? shared.kind : 'invalid', shared.code, message, { fields });
+  if (shared)
+    return new DomainError(found.every((p) => p.kind === shared.kind) ? shared.kind : 'invalid', shared.code, message, {
+      fields,
+    });
   return new DomainError('invalid', 'invalid', message, { fields });
 }
 
@@ -108,7 +119,8 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, code = 'in
 }
 
 /** Whether the request carried a body (which the JSON parser left unread when it was not JSON). */
-const hasBody = (req: Request) => req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+const hasBody = (req: Request) =>
+  req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
 /**
  * A JSON body, parsed with its schema. No body at all reads as `{}` (a route whose fields are
@@ -116,7 +128,9 @@ const hasBody = (req: Request) => req.headers['transfer-encoding'] !== undefined
  */
 export function parseBody<S extends z.ZodType>(schema: S, req: Request, code = 'invalid_input'): z.output<S> {
   if (req.body === undefined && hasBody(req)) {
-    throw refusal([{ path: '', code, message: 'Send the body as a JSON object (Content-Type: application/json).', kind: 'invalid' }]);
+    throw refusal([
+      { path: '', code, message: 'Send the body as a JSON object (Content-Type: application/json).', kind: 'invalid' },
+    ]);
   }
   return parse(schema, req.body ?? {}, code);
 }

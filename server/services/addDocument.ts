@@ -8,10 +8,16 @@ import { publishVersion } from './publishVersion.js';
 
 /** Check a new document's slug, title, group and text; refuse a slug already in use. */
 export function checkNewDocument(ctx: Ctx, input: { slug: string; title: string; group: string }): void {
-  if (!isSlug(input.slug)) throw invalid('invalid_slug', 'A document slug is 1–64 lowercase letters, digits or dashes, starting with a letter or digit.');
-  if (!input.title.trim() || input.title.length > MAX_TITLE || /[\r\n]/.test(input.title)) throw invalid('invalid_title', 'A title is one line of 1–200 characters.');
+  if (!isSlug(input.slug))
+    throw invalid(
+      'invalid_slug',
+      'A document slug is 1–64 lowercase letters, digits or dashes, starting with a letter or digit.',
+    );
+  if (!input.title.trim() || input.title.length > MAX_TITLE || /[\r\n]/.test(input.title))
+    throw invalid('invalid_title', 'A title is one line of 1–200 characters.');
   if (!ctx.meta.get('groups', input.group)) throw absent('group');
-  if (ctx.meta.get('documents', input.slug)) throw conflict('document_exists', `The document ${input.slug} already exists.`);
+  if (ctx.meta.get('documents', input.slug))
+    throw conflict('document_exists', `The document ${input.slug} already exists.`);
 }
 
 export { checkText };

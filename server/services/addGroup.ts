@@ -7,7 +7,11 @@ import type { Ctx } from './context.js';
 /** Create a working group (or the plenary). Slugs are unique. */
 export async function addGroup(ctx: Ctx, actor: Actor | null, input: { slug: string; name: string }) {
   authorize(actor, 'group.manage');
-  if (!isSlug(input.slug)) throw invalid('invalid_slug', 'A group slug is 1–64 lowercase letters, digits or dashes, starting with a letter or digit.');
+  if (!isSlug(input.slug))
+    throw invalid(
+      'invalid_slug',
+      'A group slug is 1–64 lowercase letters, digits or dashes, starting with a letter or digit.',
+    );
   const name = input.name.trim();
   if (!name || name.length > 200) throw invalid('invalid_name', 'A group needs a name of 1–200 characters.');
   if (ctx.meta.get('groups', input.slug)) throw conflict('group_exists', `The group ${input.slug} already exists.`);

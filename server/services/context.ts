@@ -39,7 +39,13 @@ export interface Ctx {
   diff?: (from: string, to: string) => Promise<Change[]>;
 }
 
-export function makeCtx(repo: GitRepository, meta: MetaStore, clock: () => Date = () => new Date(), mail: Partial<MailSettings> = {}, passwords = new Hasher()): Ctx {
+export function makeCtx(
+  repo: GitRepository,
+  meta: MetaStore,
+  clock: () => Date = () => new Date(),
+  mail: Partial<MailSettings> = {},
+  passwords = new Hasher(),
+): Ctx {
   const baseUrl = mail.baseUrl ?? 'http://localhost:3000';
   return {
     repo,
@@ -49,7 +55,13 @@ export function makeCtx(repo: GitRepository, meta: MetaStore, clock: () => Date 
     accounts: new Mutex(),
     subjects: new KeyedMutex(),
     passwords,
-    mail: { baseUrl, host: mail.host ?? new URL(baseUrl).hostname, listAddress: mail.listAddress ?? null, reminderHours: mail.reminderHours ?? 24, digestHour: mail.digestHour ?? 7 },
+    mail: {
+      baseUrl,
+      host: mail.host ?? new URL(baseUrl).hostname,
+      listAddress: mail.listAddress ?? null,
+      reminderHours: mail.reminderHours ?? 24,
+      digestHour: mail.digestHour ?? 7,
+    },
   };
 }
 
@@ -59,4 +71,3 @@ export const MAIN = 'refs/heads/main';
 export function systemIdentity(at: Date): Identity {
   return { name: 'Ratify', email: 'ratify@system.invalid', at };
 }
-

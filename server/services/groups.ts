@@ -10,10 +10,17 @@ export function listGroups(ctx: Ctx): GroupRecord[] {
 }
 
 /** Every working group with how many enabled accounts belong to it and how many documents it owns (Admin › Groups). */
-export function groupsWithUsage(ctx: Ctx, actor: Actor | null): (GroupRecord & { members: number; documents: number })[] {
+export function groupsWithUsage(
+  ctx: Ctx,
+  actor: Actor | null,
+): (GroupRecord & { members: number; documents: number })[] {
   authorize(actor, 'group.manage');
   // Whole-table: every account and every document is counted (a committee's few hundred at most).
   const users = ctx.meta.all('users').filter((u) => !u.disabled);
   const docs = ctx.meta.all('documents');
-  return listGroups(ctx).map((g) => ({ ...g, members: users.filter((u) => u.groups.includes(g.slug)).length, documents: docs.filter((d) => d.group === g.slug).length }));
+  return listGroups(ctx).map((g) => ({
+    ...g,
+    members: users.filter((u) => u.groups.includes(g.slug)).length,
+    documents: docs.filter((d) => d.group === g.slug).length,
+  }));
 }

@@ -40,7 +40,10 @@ export async function importHistory(
   if (input.tsv) {
     rows = parseHistoryTsv(await fsp.readFile(input.tsv, 'utf8'));
     if (rows.length !== files.length) {
-      throw invalid('tsv_mismatch', `The TSV has ${rows.length} rows but the folder has ${files.length} files; give one row per file.`);
+      throw invalid(
+        'tsv_mismatch',
+        `The TSV has ${rows.length} rows but the folder has ${files.length} files; give one row per file.`,
+      );
     }
   }
   const texts: string[] = [];
@@ -55,7 +58,8 @@ export async function importHistory(
     texts.push(text);
   }
   const done = existing ? await importedPrefix(ctx, input.slug, texts) : 0;
-  if (existing && done >= texts.length) throw conflict('document_exists', `The document ${input.slug} already exists with this whole history.`);
+  if (existing && done >= texts.length)
+    throw conflict('document_exists', `The document ${input.slug} already exists with this whole history.`);
   for (let i = done; i < texts.length; i++) {
     const row = rows?.[i];
     const at = row?.at ?? ctx.clock();
@@ -73,7 +77,8 @@ export async function importHistory(
       author,
       committer: { ...systemIdentity(at), tzOffset: row?.tzOffset },
       actor: actor?.email ?? null,
-      alsoWrite: () => (i === 0 ? { events: [{ action: 'document.imported', subject: `document/${input.slug}` }] } : {}),
+      alsoWrite: () =>
+        i === 0 ? { events: [{ action: 'document.imported', subject: `document/${input.slug}` }] } : {},
     });
     progress(i + 1, texts.length);
   }
@@ -83,7 +88,15 @@ export async function importHistory(
 /** How many of `texts` are already versions 1…k of the document, byte for byte; refuse when it is another history. */
 async function importedPrefix(ctx: Ctx, slug: string, texts: string[]): Promise<number> {
   const latest = ctx.meta.get('documents', slug)!.latest;
-  const same = latest <= texts.length && (await Promise.all(listVersions(ctx, slug).map(async (v) => (await versionText(ctx, v)) === texts[v.number - 1]))).every(Boolean);
-  if (!same) throw conflict('document_exists', `The document ${slug} already exists (and is not an interrupted import of these files).`);
+  const same =
+    latest <= texts.length &&
+    (
+      await Promise.all(listVersions(ctx, slug).map(async (v) => (await versionText(ctx, v)) === texts[v.number - 1]))
+    ).every(Boolean);
+  if (!same)
+    throw conflict(
+      'document_exists',
+      `The document ${slug} already exists (and is not an interrupted import of these files).`,
+    );
   return latest;
 }

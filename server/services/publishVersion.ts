@@ -47,7 +47,10 @@ export async function publishVersion(ctx: Ctx, input: PublishInput): Promise<Ver
     const number = (doc?.latest ?? 0) + 1;
     const head = await ctx.repo.resolve(MAIN);
     if (head !== (ctx.meta.get('system', 'main')?.indexedMain ?? null)) {
-      throw conflict('index_behind', 'The published history changed outside this server; restart it to re-read the repository.');
+      throw conflict(
+        'index_behind',
+        'The published history changed outside this server; restart it to re-read the repository.',
+      );
     }
     const message = formatMessage(input.summary, [
       ...versionTrailers({ slug: input.slug, number, title, group }),
@@ -67,7 +70,12 @@ export async function publishVersion(ctx: Ctx, input: PublishInput): Promise<Ver
       author,
       committer,
     });
-    await ctx.repo.createTag({ name: versionTag(input.slug, number), object: commit, message: input.summary || `Version ${number}`, tagger: committer });
+    await ctx.repo.createTag({
+      name: versionTag(input.slug, number),
+      object: commit,
+      message: input.summary || `Version ${number}`,
+      tagger: committer,
+    });
     const version: VersionRecord = {
       document: input.slug,
       number,

@@ -5,7 +5,6 @@ import type { Change } from '../domain/diff.js';
 import type { Ctx } from './context.js';
 import { diffTexts } from './diffTexts.js';
 
-
 /** The published side: documents, versions and diffs, read from the version index (never by walking git). */
 
 export function listDocuments(ctx: Ctx): { doc: DocumentRecord; latest: VersionRecord }[] {
@@ -36,7 +35,8 @@ export function listVersions(ctx: Ctx, slug: string): VersionRecord[] {
 
 export function getVersion(ctx: Ctx, slug: string, n: number): VersionRecord {
   const doc = getDocument(ctx, slug);
-  const v = Number.isInteger(n) && n >= 1 && n <= doc.latest ? ctx.meta.get('versions', versionKey(slug, n)) : undefined;
+  const v =
+    Number.isInteger(n) && n >= 1 && n <= doc.latest ? ctx.meta.get('versions', versionKey(slug, n)) : undefined;
   if (!v) throw absent('version');
   return v;
 }
@@ -46,7 +46,12 @@ export async function versionText(ctx: Ctx, v: VersionRecord): Promise<string> {
 }
 
 /** The word-level diff between two published versions (in either order). */
-export async function diffVersions(ctx: Ctx, slug: string, from: number, to: number): Promise<{ from: VersionRecord; to: VersionRecord; changes: Change[] }> {
+export async function diffVersions(
+  ctx: Ctx,
+  slug: string,
+  from: number,
+  to: number,
+): Promise<{ from: VersionRecord; to: VersionRecord; changes: Change[] }> {
   if (!Number.isInteger(from) || !Number.isInteger(to) || from < 1 || to < 1) {
     throw invalid('invalid_version', 'Versions to compare are positive whole numbers.');
   }

@@ -31,7 +31,12 @@ export async function repairFromMain(ctx: Ctx): Promise<number> {
       const file = await ctx.repo.readFile(c.oid, documentPath(slug));
       if (file) {
         if (!(await ctx.repo.readTag(versionTag(slug, number)))) {
-          await ctx.repo.createTag({ name: versionTag(slug, number), object: c.oid, message: summary, tagger: { ...c.committer } });
+          await ctx.repo.createTag({
+            name: versionTag(slug, number),
+            object: c.oid,
+            message: summary,
+            tagger: { ...c.committer },
+          });
         }
         const prior = ctx.meta.get('documents', slug);
         const doc: DocumentRecord = {
@@ -49,7 +54,11 @@ export async function repairFromMain(ctx: Ctx): Promise<number> {
           publishedAt: c.committer.at.toISOString(),
           author: { name: c.author.name, email: c.author.email },
           summary,
-          proposals: (trailers.get('Ratify-Proposals') ?? '').split(/[,\s]+/).filter(Boolean).map(Number).filter(Number.isInteger),
+          proposals: (trailers.get('Ratify-Proposals') ?? '')
+            .split(/[,\s]+/)
+            .filter(Boolean)
+            .map(Number)
+            .filter(Number.isInteger),
           round: trailers.has('Ratify-Round') ? Number(trailers.get('Ratify-Round')) : null,
           consolidation: trailers.has('Ratify-Consolidation') ? Number(trailers.get('Ratify-Consolidation')) : null,
         };

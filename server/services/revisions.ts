@@ -18,7 +18,15 @@ export async function saveRevision<K extends keyof typeof TABLE>(
   ctx: Ctx,
   actor: Actor,
   subject: { type: K; id: number },
-  input: { ref: string; document: string; head: string; text: string; message: string; action: string; changes?: Partial<Revisable<K>> },
+  input: {
+    ref: string;
+    document: string;
+    head: string;
+    text: string;
+    message: string;
+    action: string;
+    changes?: Partial<Revisable<K>>;
+  },
 ): Promise<Revisable<K>> {
   const { commit, blob } = await ctx.repo.commitFile({
     ref: input.ref,
@@ -39,7 +47,14 @@ export async function saveRevision<K extends keyof typeof TABLE>(
   const n = now.revisions + 1;
   const at = ctx.clock().toISOString();
   const next: Revisable<K> = { ...now, ...input.changes, head: commit, revisions: n, updatedAt: at };
-  const rev: RevisionRecord = { subject: { type: subject.type, id: subject.id }, n, commit, blob, authorId: actor.id, at };
+  const rev: RevisionRecord = {
+    subject: { type: subject.type, id: subject.id },
+    n,
+    commit,
+    blob,
+    authorId: actor.id,
+    at,
+  };
   await ctx.meta.write({
     actor: actor.email,
     at: ctx.clock(),

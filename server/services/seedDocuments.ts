@@ -10,9 +10,22 @@ import { NO_STAKEHOLDER } from './stakeholders.js';
 const Manifest = z.object({
   groups: z.array(z.object({ slug: z.string().regex(SLUG_PATTERN), name: z.string().min(1) })),
   /** The committee's stakeholder groups (optional: older manifests have none). */
-  stakeholders: z.array(z.object({ slug: z.string().regex(SLUG_PATTERN).refine((s) => s !== NO_STAKEHOLDER, 'means no stakeholder group'), name: z.string().min(1).max(200) })).optional(),
+  stakeholders: z
+    .array(
+      z.object({
+        slug: z
+          .string()
+          .regex(SLUG_PATTERN)
+          .refine((s) => s !== NO_STAKEHOLDER, 'means no stakeholder group'),
+        name: z.string().min(1).max(200),
+      }),
+    )
+    .optional(),
   /** How rounds are held unless a round says otherwise (optional: the built-in defaults otherwise). */
-  rounds: z.object({ defaultRecord: z.enum(['named', 'unnamed']).optional(), chairMayRecord: z.boolean().optional() }).strict().optional(),
+  rounds: z
+    .object({ defaultRecord: z.enum(['named', 'unnamed']).optional(), chairMayRecord: z.boolean().optional() })
+    .strict()
+    .optional(),
   documents: z.array(
     z.object({
       slug: z.string().regex(SLUG_PATTERN),
@@ -35,20 +48,42 @@ export async function seedDocuments(ctx: Ctx, documentsDir: string): Promise<{ s
   const manifest = Manifest.parse(JSON.parse(await fsp.readFile(path.join(documentsDir, 'manifest.json'), 'utf8')));
   const at = ctx.clock();
   const groups = Object.fromEntries(
-    manifest.groups.filter((g) => !ctx.meta.get('groups', g.slug)).map((g) => [g.slug, { slug: g.slug, name: g.name, createdAt: at.toISOString() }]),
+    manifest.groups
+      .filter((g) => !ctx.meta.get('groups', g.slug))
+      .map((g) => [g.slug, { slug: g.slug, name: g.name, createdAt: at.toISOString() }]),
   );
   if (Object.keys(groups).length) {
-    await ctx.meta.write({ actor: null, at, events: Object.keys(groups).map((g) => ({ action: 'group.created', subject: `group/${g}` })), puts: { groups } });
+    await ctx.meta.write({
+      actor: null,
+      at,
+      events: Object.keys(groups).map((g) => ({ action: 'group.created', subject: `group/${g}` })),
+      puts: { groups },
+    });
   }
   const stakeholders = Object.fromEntries(
-    (manifest.stakeholders ?? []).filter((s) => !ctx.meta.get('stakeholders', s.slug)).map((s) => [s.slug, { slug: s.slug, name: s.name, createdAt: at.toISOString() }]),
+    (manifest.stakeholders ?? [])
+      .filter((s) => !ctx.meta.get('stakeholders', s.slug))
+      .map((s) => [s.slug, { slug: s.slug, name: s.name, createdAt: at.toISOString() }]),
   );
   if (Object.keys(stakeholders).length) {
-    await ctx.meta.write({ actor: null, at, events: Object.keys(stakeholders).map((s) => ({ action: 'stakeholder.created', subject: `stakeholder/${s}` })), puts: { stakeholders } });
+    await ctx.meta.write({
+      actor: null,
+      at,
+      events: Object.keys(stakeholders).map((s) => ({ action: 'stakeholder.created', subject: `stakeholder/${s}` })),
+      puts: { stakeholders },
+    });
   }
   if (manifest.rounds && !ctx.meta.get('settings', 'rounds')) {
-    const rounds = { defaultRecord: manifest.rounds.defaultRecord ?? 'named', chairMayRecord: manifest.rounds.chairMayRecord ?? false } as const;
-    await ctx.meta.write({ actor: null, at, events: [{ action: 'settings.updated', subject: 'settings/rounds' }], puts: { settings: { rounds } } });
+    const rounds = {
+      defaultRecord: manifest.rounds.defaultRecord ?? 'named',
+      chairMayRecord: manifest.rounds.chairMayRecord ?? false,
+    } as const;
+    await ctx.meta.write({
+      actor: null,
+      at,
+      events: [{ action: 'settings.updated', subject: 'settings/rounds' }],
+      puts: { settings: { rounds } },
+    });
   }
   const seeded: string[] = [];
   for (const d of manifest.documents) {
@@ -66,6 +101,11 @@ export async function seedDocuments(ctx: Ctx, documentsDir: string): Promise<{ s
     });
     seeded.push(d.slug);
   }
-  await ctx.meta.write({ actor: null, at: ctx.clock(), events: [{ action: 'seed.completed', subject: 'documents' }], puts: { system: { seed: { seeded: true } } } });
+  await ctx.meta.write({
+    actor: null,
+    at: ctx.clock(),
+    events: [{ action: 'seed.completed', subject: 'documents' }],
+    puts: { system: { seed: { seeded: true } } },
+  });
   return { seeded };
 }

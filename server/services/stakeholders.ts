@@ -17,11 +17,18 @@ export const NO_STAKEHOLDER = 'none';
 const fold = (s: string) => s.trim().toLowerCase();
 
 /** Create a stakeholder group (secretariat). Slugs are unique, and no name or slug may read as another's. */
-export function addStakeholder(ctx: Ctx, actor: Actor | null, input: { slug: unknown; name: unknown }): Promise<StakeholderRecord> {
+export function addStakeholder(
+  ctx: Ctx,
+  actor: Actor | null,
+  input: { slug: unknown; name: unknown },
+): Promise<StakeholderRecord> {
   authorize(actor, 'group.manage');
   const slug = input.slug;
   if (!isSlug(slug) || slug === NO_STAKEHOLDER) {
-    throw invalid('invalid_slug', `A stakeholder group slug is 1–64 lowercase letters, digits or dashes, starting with a letter or digit (and not "${NO_STAKEHOLDER}").`);
+    throw invalid(
+      'invalid_slug',
+      `A stakeholder group slug is 1–64 lowercase letters, digits or dashes, starting with a letter or digit (and not "${NO_STAKEHOLDER}").`,
+    );
   }
   const name = typeof input.name === 'string' ? input.name.trim() : '';
   if (!name || name.length > 200 || /[\r\n\u0000<>]/.test(name) || fold(name) === NO_STAKEHOLDER) {
@@ -29,11 +36,18 @@ export function addStakeholder(ctx: Ctx, actor: Actor | null, input: { slug: unk
   }
   // Checked and written under the accounts lock: accounts name these groups, and two adds of one slug must not both pass.
   return ctx.accounts.run(async () => {
-    if (ctx.meta.get('stakeholders', slug)) throw conflict('stakeholder_exists', `The stakeholder group ${slug} already exists.`);
+    if (ctx.meta.get('stakeholders', slug))
+      throw conflict('stakeholder_exists', `The stakeholder group ${slug} already exists.`);
     // A CSV cell or a CLI option may name a group by slug or by name: neither may name two groups.
     // Whole-table: a name may clash with any group's name or slug (a committee has a handful).
-    const clash = ctx.meta.all('stakeholders').find((s) => [fold(s.slug), fold(s.name)].some((x) => x === fold(name) || x === slug));
-    if (clash) throw conflict('stakeholder_exists', `The stakeholder group ${clash.name} (${clash.slug}) already has this name or slug.`);
+    const clash = ctx.meta
+      .all('stakeholders')
+      .find((s) => [fold(s.slug), fold(s.name)].some((x) => x === fold(name) || x === slug));
+    if (clash)
+      throw conflict(
+        'stakeholder_exists',
+        `The stakeholder group ${clash.name} (${clash.slug}) already has this name or slug.`,
+      );
     const record: StakeholderRecord = { slug, name, createdAt: ctx.clock().toISOString() };
     await ctx.meta.write({
       actor: actor?.email ?? null,
@@ -46,7 +60,10 @@ export function addStakeholder(ctx: Ctx, actor: Actor | null, input: { slug: unk
 }
 
 /** How many enabled accounts each stakeholder group has (by slug), and how many have none. */
-export function stakeholderMembership(ctx: Ctx, actor: Actor | null): { members: Map<string, number>; without: number } {
+export function stakeholderMembership(
+  ctx: Ctx,
+  actor: Actor | null,
+): { members: Map<string, number>; without: number } {
   authorize(actor, 'group.manage');
   const members = new Map<string, number>();
   let without = 0;
@@ -71,7 +88,10 @@ export function listStakeholders(ctx: Ctx): StakeholderRecord[] {
 }
 
 const unknownStakeholder = (what: unknown) =>
-  invalid('unknown_stakeholder', `There is no stakeholder group ${typeof what === 'string' ? `"${what.slice(0, 100)}"` : 'so named'}; the groups are listed on Admin → Stakeholder groups.`);
+  invalid(
+    'unknown_stakeholder',
+    `There is no stakeholder group ${typeof what === 'string' ? `"${what.slice(0, 100)}"` : 'so named'}; the groups are listed on Admin → Stakeholder groups.`,
+  );
 
 /** A stakeholder group given by slug (API, pages, services): the slug, or null for none. */
 export function checkStakeholder(ctx: Ctx, value: unknown): string | null {
@@ -94,4 +114,5 @@ export function stakeholderFromText(ctx: Ctx, text: string): string | null {
 }
 
 /** A stakeholder group's name, or its slug if it is gone; '' for none. */
-export const stakeholderName = (ctx: Ctx, slug: string | null | undefined): string => (slug ? (ctx.meta.get('stakeholders', slug)?.name ?? slug) : '');
+export const stakeholderName = (ctx: Ctx, slug: string | null | undefined): string =>
+  slug ? (ctx.meta.get('stakeholders', slug)?.name ?? slug) : '';

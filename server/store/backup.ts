@@ -47,7 +47,14 @@ type Item = { name: string; dir: true } | { name: string; data: Buffer } | { nam
  * as if the server had stopped there. The file is written beside `out` and linked into place
  * (an existing file is never overwritten), mode 0600: it holds password and token hashes.
  */
-export async function createBackup(args: { repo: GitRepository; meta: MetaStore; dataDir: string; out: string; now: () => Date; progress?: (m: string) => void }): Promise<BackupManifest & { heldMs: number; out: string }> {
+export async function createBackup(args: {
+  repo: GitRepository;
+  meta: MetaStore;
+  dataDir: string;
+  out: string;
+  now: () => Date;
+  progress?: (m: string) => void;
+}): Promise<BackupManifest & { heldMs: number; out: string }> {
   const { repo, meta, dataDir, out } = args;
   await fsp
     .stat(out)
@@ -68,7 +75,9 @@ export async function createBackup(args: { repo: GitRepository; meta: MetaStore;
       return { items, journalSeq: seq, mainCommit };
     }),
   );
-  args.progress?.(`writes held for ${heldMs.toFixed(0)} ms at journal seq ${journalSeq}; copying ${items.length} entries`);
+  args.progress?.(
+    `writes held for ${heldMs.toFixed(0)} ms at journal seq ${journalSeq}; copying ${items.length} entries`,
+  );
   const files = items.filter((i) => !('dir' in i));
   const manifest: BackupManifest = {
     format: 'ratify-backup',
@@ -99,7 +108,8 @@ export async function createBackup(args: { repo: GitRepository; meta: MetaStore;
     await h.sync().finally(() => h.close());
     // link refuses an existing name: a backup never replaces a file, even one made meanwhile.
     await fsp.link(tmp, out).catch((e) => {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw conflict('file_exists', `${out} already exists; choose another name.`);
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+        throw conflict('file_exists', `${out} already exists; choose another name.`);
       throw e;
     });
     await fsyncDir(dir);
@@ -150,7 +160,13 @@ async function readPrefix(file: string, size: number): Promise<Buffer> {
 
 /** One entry from memory (`null`: a directory); resolves once the archive has taken it. */
 async function addEntry(pack: Pack, name: string, data: Buffer | null, mtime: Date): Promise<void> {
-  const header = new Header({ path: name, type: data ? 'File' : 'Directory', mode: data ? 0o600 : 0o700, size: data ? data.length : 0, mtime });
+  const header = new Header({
+    path: name,
+    type: data ? 'File' : 'Directory',
+    mode: data ? 0o600 : 0o700,
+    size: data ? data.length : 0,
+    mtime,
+  });
   const entry = new ReadEntry(header);
   const done = once(entry, 'end');
   pack.write(entry);
@@ -168,7 +184,8 @@ function allowedName(name: string): boolean {
   return parts.every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\\') && !p.includes('\0'));
 }
 
-const unreadable = (file: string, why: string) => invalid('invalid_backup', `${file} is not a complete Ratify backup (${why}); nothing was restored.`);
+const unreadable = (file: string, why: string) =>
+  invalid('invalid_backup', `${file} is not a complete Ratify backup (${why}); nothing was restored.`);
 
 /**
  * Check an archive from end to end (gzip checksum, tar structure, the manifest, the file count
@@ -222,7 +239,11 @@ export async function verifyBackup(file: string): Promise<BackupManifest> {
   const m = manifest as BackupManifest | null;
   if (m?.format !== 'ratify-backup') throw unreadable(file, 'no Ratify manifest');
   if (m.version !== 1) throw unreadable(file, `format version ${String(m.version)} is not known to this Ratify`);
-  if (m.files !== files || m.bytes !== bytes) throw unreadable(file, `the manifest lists ${m.files} files and ${m.bytes} bytes, the archive holds ${files} and ${bytes}`);
+  if (m.files !== files || m.bytes !== bytes)
+    throw unreadable(
+      file,
+      `the manifest lists ${m.files} files and ${m.bytes} bytes, the archive holds ${files} and ${bytes}`,
+    );
   return m;
 }
 
@@ -236,10 +257,12 @@ export async function verifyBackup(file: string): Promise<BackupManifest> {
 export async function restoreBackup(file: string, dataDir: string): Promise<BackupManifest> {
   const existing = await fsp.readdir(dataDir).catch((e) => {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw invalid('data_dir_not_empty', `${dataDir} is a file, not a folder.`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR')
+      throw invalid('data_dir_not_empty', `${dataDir} is a file, not a folder.`);
     throw e;
   });
-  if (existing?.length) throw conflict('data_dir_not_empty', `${dataDir} is not empty; restore only into an empty or absent folder.`);
+  if (existing?.length)
+    throw conflict('data_dir_not_empty', `${dataDir} is not empty; restore only into an empty or absent folder.`);
   const manifest = await verifyBackup(file);
   await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
   await fsp.chmod(dataDir, 0o700);
@@ -270,5 +293,6 @@ async function tighten(dir: string): Promise<void> {
 }
 
 async function empty(dir: string): Promise<void> {
-  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) await fsp.rm(path.join(dir, name), { recursive: true, force: true });
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[]))
+    await fsp.rm(path.join(dir, name), { recursive: true, force: true });
 }

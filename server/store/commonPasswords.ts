@@ -15,7 +15,8 @@ export function commonPasswords(): ReadonlySet<string> {
   const zxcvbn = require('@zxcvbn-ts/language-common') as { dictionary: { 'passwords-common': string[] } };
   const popular = JSON.parse(readFileSync(require.resolve('popular-passwords'), 'utf8')) as string[];
   const set = new Set<string>();
-  for (const list of [zxcvbn.dictionary['passwords-common'], popular]) for (const p of list) if (typeof p === 'string') set.add(p.toLowerCase());
+  for (const list of [zxcvbn.dictionary['passwords-common'], popular])
+    for (const p of list) if (typeof p === 'string') set.add(p.toLowerCase());
   cached = set;
   return set;
 }

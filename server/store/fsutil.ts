@@ -55,7 +55,13 @@ export async function fsyncDir(dir: string): Promise<void> {
  * it into place, fsync the folder. If any step fails (a full disk fails the write or the fsync)
  * the temporary file is removed and `file` is untouched; disk refusals arrive as `storageError`.
  */
-export async function writeFileDurable(file: string, data: string | Uint8Array, tmpDir: string, encoding?: BufferEncoding, mode = FILE_MODE): Promise<void> {
+export async function writeFileDurable(
+  file: string,
+  data: string | Uint8Array,
+  tmpDir: string,
+  encoding?: BufferEncoding,
+  mode = FILE_MODE,
+): Promise<void> {
   const tmp = path.join(tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
   const bytes = typeof data === 'string' ? Buffer.from(data, encoding ?? 'utf8') : data;
   let placed = false;
@@ -87,7 +93,10 @@ export function isInside(base: string, target: string): boolean {
 }
 
 /** Warn (on stderr) when `dir` can be read or entered by other users: it holds drafts, mails and secrets. */
-export async function warnIfShared(dir: string, warn: (msg: string) => void = (m) => console.warn(m)): Promise<boolean> {
+export async function warnIfShared(
+  dir: string,
+  warn: (msg: string) => void = (m) => console.warn(m),
+): Promise<boolean> {
   const st = await fsp.stat(dir);
   if ((st.mode & 0o077) === 0) return false;
   warn(

@@ -43,7 +43,10 @@ export class DataDirBusyError extends Error {
  * never both win.
  * The file `ratify.lock` only says who holds it (PID, role, admin socket).
  */
-export async function acquireLock(dataDir: string, info: Omit<LockInfo, 'pid' | 'since'>): Promise<{ release: () => Promise<void>; update: (i: Partial<LockInfo>) => Promise<void> }> {
+export async function acquireLock(
+  dataDir: string,
+  info: Omit<LockInfo, 'pid' | 'since'>,
+): Promise<{ release: () => Promise<void>; update: (i: Partial<LockInfo>) => Promise<void> }> {
   const real = await fsp.realpath(dataDir);
   const file = path.join(real, 'ratify.lock');
   const name = `\0ratify-lock-${createHash('sha256').update(real).digest('hex').slice(0, 32)}`;

@@ -94,18 +94,30 @@ describe('the admin CLI on a data folder it owns', () => {
   test('--help lists the commands', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
-    for (const c of ['user', 'group', 'stakeholder', 'document', 'token', 'backup', 'restore']) expect(top.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+    for (const c of ['user', 'group', 'stakeholder', 'document', 'token', 'backup', 'restore'])
+      expect(top.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
     const user = await cli(['user', '--help']);
     expect(user.code).toBe(0);
-    for (const c of ['add', 'set', 'import', 'list', 'disable']) expect(user.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+    for (const c of ['add', 'set', 'import', 'list', 'disable'])
+      expect(user.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
     const token = await cli(['token', '--help']);
     expect(token.stdout).toMatch(/^\s+create\b/m);
   }, 90_000);
 
   test('user add --password-stdin: JSON with the user, no password or hash anywhere in the output', async () => {
-    const r = await cli(['user', 'add', '--email', 'Sec@Example.org', '--name', 'Sam Sec', '--role', 'secretariat', '--password-stdin'], { stdin: `${SEC_PW}\n` });
+    const r = await cli(
+      ['user', 'add', '--email', 'Sec@Example.org', '--name', 'Sam Sec', '--role', 'secretariat', '--password-stdin'],
+      { stdin: `${SEC_PW}\n` },
+    );
     const u = ok(r);
-    expect(u).toMatchObject({ email: 'sec@example.org', name: 'Sam Sec', roles: ['secretariat'], groups: [], disabled: false, hasPassword: true });
+    expect(u).toMatchObject({
+      email: 'sec@example.org',
+      name: 'Sam Sec',
+      roles: ['secretariat'],
+      groups: [],
+      disabled: false,
+      hasPassword: true,
+    });
     for (const out of [r.stdout, r.stderr]) {
       expect(out).not.toContain(SEC_PW);
       expect(out).not.toContain('scrypt$');
@@ -114,7 +126,28 @@ describe('the admin CLI on a data folder it owns', () => {
   }, 90_000);
 
   test('user add with several roles and groups; a CRLF line end is stripped too', async () => {
-    const u = ok(await cli(['user', 'add', '--email', 'mem@example.org', '--name', 'Mia Member', '--role', 'member', '--role', 'chair', '--group', 'wg-strategy', '--group', 'mag', '--password-stdin'], { stdin: `${MEM_PW}\r\n` }));
+    const u = ok(
+      await cli(
+        [
+          'user',
+          'add',
+          '--email',
+          'mem@example.org',
+          '--name',
+          'Mia Member',
+          '--role',
+          'member',
+          '--role',
+          'chair',
+          '--group',
+          'wg-strategy',
+          '--group',
+          'mag',
+          '--password-stdin',
+        ],
+        { stdin: `${MEM_PW}\r\n` },
+      ),
+    );
     expect(u).toMatchObject({ email: 'mem@example.org', roles: ['chair', 'member'], groups: ['mag', 'wg-strategy'] });
   }, 90_000);
 
@@ -132,8 +165,15 @@ describe('the admin CLI on a data folder it owns', () => {
 
   test('user import --csv', async () => {
     const file = path.join(work, 'people.csv');
-    await fsp.writeFile(file, 'email,name,roles,groups\nimp1@example.org,Imp One,member;chair,wg-strategy\nimp2@example.org,Imp Two,,\n');
-    const users = ok(await cli(['user', 'import', '--csv', file])) as { email: string; roles: string[]; hasPassword: boolean }[];
+    await fsp.writeFile(
+      file,
+      'email,name,roles,groups\nimp1@example.org,Imp One,member;chair,wg-strategy\nimp2@example.org,Imp Two,,\n',
+    );
+    const users = ok(await cli(['user', 'import', '--csv', file])) as {
+      email: string;
+      roles: string[];
+      hasPassword: boolean;
+    }[];
     expect(users.map((u) => [u.email, u.roles, u.hasPassword])).toEqual([
       ['imp1@example.org', ['chair', 'member'], false],
       ['imp2@example.org', ['member'], false],
@@ -141,7 +181,10 @@ describe('the admin CLI on a data folder it owns', () => {
   }, 90_000);
 
   test('user disable', async () => {
-    expect(ok(await cli(['user', 'disable', '--email', 'imp2@example.org']))).toMatchObject({ email: 'imp2@example.org', disabled: true });
+    expect(ok(await cli(['user', 'disable', '--email', 'imp2@example.org']))).toMatchObject({
+      email: 'imp2@example.org',
+      disabled: true,
+    });
   }, 90_000);
 
   test('errors: JSON {error:{code}} on stderr, non-zero exit, nothing on stdout', async () => {
@@ -159,7 +202,16 @@ describe('the admin CLI on a data folder it owns', () => {
     ];
     const codes: string[] = [];
     for (const [args, stdin] of cases) codes.push(errorOf(await cli(args, { stdin })));
-    expect(codes).toEqual(['user_exists', 'password_too_short', 'invalid_role', 'group_not_found', 'user_not_found', 'user_not_found', 'invalid_email', 'unreadable_file']);
+    expect(codes).toEqual([
+      'user_exists',
+      'password_too_short',
+      'invalid_role',
+      'group_not_found',
+      'user_not_found',
+      'user_not_found',
+      'invalid_email',
+      'unreadable_file',
+    ]);
     // The failed import created nobody.
     const list = ok(await cli(['user', 'list'])) as { email: string }[];
     expect(list.map((u) => u.email)).not.toContain('fine@example.org');
@@ -187,12 +239,28 @@ describe('the admin CLI on a data folder it owns', () => {
       expect(me.status).toBe(200);
       expect(me.body).toEqual({ email: 'sec@example.org', name: 'Sam Sec', roles: ['secretariat'], groups: [] });
       const throttle = new LoginThrottle(t.ctx.clock);
-      const u = await checkCredentials(t.ctx, throttle, { email: 'sec@example.org', password: SEC_PW, ip: '127.0.0.1', via: 'api' });
+      const u = await checkCredentials(t.ctx, throttle, {
+        email: 'sec@example.org',
+        password: SEC_PW,
+        ip: '127.0.0.1',
+        via: 'api',
+      });
       expect(u.email).toBe('sec@example.org');
-      await expect(checkCredentials(t.ctx, throttle, { email: 'sec@example.org', password: `${SEC_PW}\n`, ip: '127.0.0.1', via: 'api' })).rejects.toMatchObject({ code: 'bad_credentials' });
-      await expect(checkCredentials(t.ctx, throttle, { email: 'mem@example.org', password: MEM_PW, ip: '127.0.0.1', via: 'api' })).resolves.toMatchObject({ email: 'mem@example.org' });
+      await expect(
+        checkCredentials(t.ctx, throttle, {
+          email: 'sec@example.org',
+          password: `${SEC_PW}\n`,
+          ip: '127.0.0.1',
+          via: 'api',
+        }),
+      ).rejects.toMatchObject({ code: 'bad_credentials' });
+      await expect(
+        checkCredentials(t.ctx, throttle, { email: 'mem@example.org', password: MEM_PW, ip: '127.0.0.1', via: 'api' }),
+      ).resolves.toMatchObject({ email: 'mem@example.org' });
       // The CLI's token is audited.
-      expect(t.ctx.meta.auditLog(50).some((e) => e.action === 'token.created' && e.subject === 'user/sec@example.org')).toBe(true);
+      expect(
+        t.ctx.meta.auditLog(50).some((e) => e.action === 'token.created' && e.subject === 'user/sec@example.org'),
+      ).toBe(true);
     } finally {
       await t.close();
     }
@@ -217,18 +285,63 @@ describe('the admin CLI on a data folder it owns', () => {
   }, 180_000);
 
   test('user set --stakeholder by slug or name; none clears it; an unknown one changes nothing', async () => {
-    expect(ok(await cli(['user', 'set', '--email', 'mem@example.org', '--stakeholder', 'civil-society']))).toMatchObject({ stakeholder: 'civil-society', roles: ['member'] });
-    expect(ok(await cli(['user', 'set', '--email', 'mem@example.org', '--stakeholder', 'Private Sector']))).toMatchObject({ stakeholder: 'private-sector' });
-    expect(errorOf(await cli(['user', 'set', '--email', 'mem@example.org', '--name', 'Renamed', '--stakeholder', 'atlantis']))).toBe('unknown_stakeholder');
+    expect(
+      ok(await cli(['user', 'set', '--email', 'mem@example.org', '--stakeholder', 'civil-society'])),
+    ).toMatchObject({ stakeholder: 'civil-society', roles: ['member'] });
+    expect(
+      ok(await cli(['user', 'set', '--email', 'mem@example.org', '--stakeholder', 'Private Sector'])),
+    ).toMatchObject({ stakeholder: 'private-sector' });
+    expect(
+      errorOf(
+        await cli(['user', 'set', '--email', 'mem@example.org', '--name', 'Renamed', '--stakeholder', 'atlantis']),
+      ),
+    ).toBe('unknown_stakeholder');
     const list = ok(await cli(['user', 'list'])) as { email: string; name: string; stakeholder: string | null }[];
-    expect(list.find((u) => u.email === 'mem@example.org')).toMatchObject({ name: 'Mia Member', stakeholder: 'private-sector' });
-    expect(ok(await cli(['user', 'set', '--email', 'mem@example.org', '--stakeholder', 'none']))).toMatchObject({ stakeholder: null });
+    expect(list.find((u) => u.email === 'mem@example.org')).toMatchObject({
+      name: 'Mia Member',
+      stakeholder: 'private-sector',
+    });
+    expect(ok(await cli(['user', 'set', '--email', 'mem@example.org', '--stakeholder', 'none']))).toMatchObject({
+      stakeholder: null,
+    });
   }, 180_000);
 
   test('user add --stakeholder', async () => {
-    const u = ok(await cli(['user', 'add', '--email', 'tech@example.org', '--name', 'Tia Tech', '--stakeholder', 'technical', '--password-stdin'], { stdin: 'tech password here\n' }));
+    const u = ok(
+      await cli(
+        [
+          'user',
+          'add',
+          '--email',
+          'tech@example.org',
+          '--name',
+          'Tia Tech',
+          '--stakeholder',
+          'technical',
+          '--password-stdin',
+        ],
+        { stdin: 'tech password here\n' },
+      ),
+    );
     expect(u).toMatchObject({ email: 'tech@example.org', stakeholder: 'technical' });
-    expect(errorOf(await cli(['user', 'add', '--email', 'nowhere@example.org', '--name', 'No Where', '--stakeholder', 'atlantis', '--password-stdin'], { stdin: 'nowhere password\n' }))).toBe('unknown_stakeholder');
+    expect(
+      errorOf(
+        await cli(
+          [
+            'user',
+            'add',
+            '--email',
+            'nowhere@example.org',
+            '--name',
+            'No Where',
+            '--stakeholder',
+            'atlantis',
+            '--password-stdin',
+          ],
+          { stdin: 'nowhere password\n' },
+        ),
+      ),
+    ).toBe('unknown_stakeholder');
     const list = ok(await cli(['user', 'list'])) as { email: string }[];
     expect(list.map((u) => u.email)).not.toContain('nowhere@example.org');
   }, 180_000);
@@ -239,7 +352,10 @@ describe('locks', () => {
 
   test('a stale lock naming a dead PID does not block the CLI', async () => {
     const pid = await deadPid();
-    await fsp.writeFile(lockFile(), JSON.stringify({ pid, role: 'server', socket: path.join(work, 'gone.sock'), since: new Date().toISOString() }));
+    await fsp.writeFile(
+      lockFile(),
+      JSON.stringify({ pid, role: 'server', socket: path.join(work, 'gone.sock'), since: new Date().toISOString() }),
+    );
     const list = ok(await cli(['user', 'list'])) as unknown[];
     expect(list.length).toBeGreaterThan(0);
     await expect(fsp.stat(lockFile())).rejects.toMatchObject({ code: 'ENOENT' });
@@ -249,7 +365,13 @@ describe('locks', () => {
     // This process holds the data folder, as an admin command would.
     const held = await openData({ dataDir, documentsDir: path.join(projectRoot, 'documents') }, 'cli', { seed: false });
     try {
-      expect(errorOf(await cli(['user', 'add', '--email', 'busy@example.org', '--name', 'Busy', '--password-stdin'], { stdin: 'a fine password\n' }))).toBe('data_dir_busy');
+      expect(
+        errorOf(
+          await cli(['user', 'add', '--email', 'busy@example.org', '--name', 'Busy', '--password-stdin'], {
+            stdin: 'a fine password\n',
+          }),
+        ),
+      ).toBe('data_dir_busy');
     } finally {
       await held.close();
     }
@@ -258,10 +380,18 @@ describe('locks', () => {
   }, 90_000);
 
   test('a live server that does not answer on its socket: server_unreachable, and the CLI does not write beside it', async () => {
-    const held = await openData({ dataDir, documentsDir: path.join(projectRoot, 'documents') }, 'server', { seed: false });
+    const held = await openData({ dataDir, documentsDir: path.join(projectRoot, 'documents') }, 'server', {
+      seed: false,
+    });
     await held.setSocket(path.join(work, 'nobody-listens.sock'));
     try {
-      expect(errorOf(await cli(['user', 'add', '--email', 'beside@example.org', '--name', 'Beside', '--password-stdin'], { stdin: 'a fine password\n' }))).toBe('server_unreachable');
+      expect(
+        errorOf(
+          await cli(['user', 'add', '--email', 'beside@example.org', '--name', 'Beside', '--password-stdin'], {
+            stdin: 'a fine password\n',
+          }),
+        ),
+      ).toBe('server_unreachable');
     } finally {
       await held.close();
     }
@@ -315,18 +445,48 @@ describe('while a server holds the data folder', () => {
   });
 
   test('user add goes through the server, and the new user can get a token from that server at once', async () => {
-    const u = ok(await cli(['user', 'add', '--email', 'live@example.org', '--name', 'Liv Live', '--group', 'wg-strategy', '--password-stdin'], { stdin: 'added while running\n' }));
+    const u = ok(
+      await cli(
+        [
+          'user',
+          'add',
+          '--email',
+          'live@example.org',
+          '--name',
+          'Liv Live',
+          '--group',
+          'wg-strategy',
+          '--password-stdin',
+        ],
+        { stdin: 'added while running\n' },
+      ),
+    );
     expect(u).toMatchObject({ email: 'live@example.org', roles: ['member'], groups: ['wg-strategy'] });
-    const tok = await fetch(`${base}/api/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'live@example.org', password: 'added while running' }) });
+    const tok = await fetch(`${base}/api/v1/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'live@example.org', password: 'added while running' }),
+    });
     expect(tok.status).toBe(201);
     const { token } = (await tok.json()) as { token: string };
     const me = await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
-    expect(await me.json()).toEqual({ email: 'live@example.org', name: 'Liv Live', roles: ['member'], groups: ['wg-strategy'] });
+    expect(await me.json()).toEqual({
+      email: 'live@example.org',
+      name: 'Liv Live',
+      roles: ['member'],
+      groups: ['wg-strategy'],
+    });
     expect(serverOut).not.toContain('added while running');
   }, 90_000);
 
   test('errors come back through the socket with their codes', async () => {
-    expect(errorOf(await cli(['user', 'add', '--email', 'live@example.org', '--name', 'Twice', '--password-stdin'], { stdin: 'added while running\n' }))).toBe('user_exists');
+    expect(
+      errorOf(
+        await cli(['user', 'add', '--email', 'live@example.org', '--name', 'Twice', '--password-stdin'], {
+          stdin: 'added while running\n',
+        }),
+      ),
+    ).toBe('user_exists');
   }, 90_000);
 
   test('user list, token create and user disable through the server; the disabled token is refused at once', async () => {

@@ -34,7 +34,10 @@ let manifest: BackupManifest;
 let ackedBefore: Ack[];
 let ackedAll: Ack[];
 
-type Ack = { kind: 'proposal'; id: number; head: string } | { kind: 'revision'; id: number; head: string } | { kind: 'comment'; id: number; on: number };
+type Ack =
+  | { kind: 'proposal'; id: number; head: string }
+  | { kind: 'revision'; id: number; head: string }
+  | { kind: 'comment'; id: number; on: number };
 
 async function code(run: () => Promise<unknown>): Promise<string | null> {
   try {
@@ -48,8 +51,11 @@ async function code(run: () => Promise<unknown>): Promise<string | null> {
 
 const gitOut = (gitdir: string, args: string[]) =>
   new Promise<{ code: number; out: string }>((resolve) =>
-    execFile('git', [`--git-dir=${gitdir}`, ...args], { env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } }, (err, out) =>
-      resolve({ code: err ? 1 : 0, out: out.toString().trim() }),
+    execFile(
+      'git',
+      [`--git-dir=${gitdir}`, ...args],
+      { env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } },
+      (err, out) => resolve({ code: err ? 1 : 0, out: out.toString().trim() }),
     ),
   );
 
@@ -75,17 +81,25 @@ beforeAll(async () => {
     let head = created.body.head as string;
     acked.push({ kind: 'proposal', id, head });
     for (let i = 0; !stop; i++) {
-      const put = await request(t.app).put(`/api/v1/proposals/${id}/text`).set(who.auth).send({ text: `# Text ${n}\n\nedit ${i}\n`, head });
+      const put = await request(t.app)
+        .put(`/api/v1/proposals/${id}/text`)
+        .set(who.auth)
+        .send({ text: `# Text ${n}\n\nedit ${i}\n`, head });
       expect(put.status).toBe(200);
       head = put.body.head;
       acked.push({ kind: 'revision', id, head });
-      const c = await request(t.app).post(`/api/v1/proposals/${id}/comments`).set(who.auth).send({ body: `comment ${i} on ${n}` });
+      const c = await request(t.app)
+        .post(`/api/v1/proposals/${id}/comments`)
+        .set(who.auth)
+        .send({ body: `comment ${i} on ${n}` });
       expect(c.status).toBe(201);
       acked.push({ kind: 'comment', id: c.body.id, on: id });
     }
   };
   let failed: unknown = null;
-  const writers = [writer(people.ana, 1), writer(people.ben, 2), writer(people.ana, 3)].map((w) => w.catch((e) => (failed ??= e)));
+  const writers = [writer(people.ana, 1), writer(people.ben, 2), writer(people.ana, 3)].map((w) =>
+    w.catch((e) => (failed ??= e)),
+  );
   const until = async (n: number) => {
     while (acked.length < n) {
       if (failed) throw failed;
@@ -96,7 +110,11 @@ beforeAll(async () => {
 
   archive = path.join(work, 'ratify.tar.gz');
   ackedBefore = acked.slice();
-  const result = (await runAdminCommand(t.ctx, { name: 'backup', args: { out: 'ratify.tar.gz' }, cwd: work })) as BackupManifest & { heldMs: number };
+  const result = (await runAdminCommand(t.ctx, {
+    name: 'backup',
+    args: { out: 'ratify.tar.gz' },
+    cwd: work,
+  })) as BackupManifest & { heldMs: number };
   const atEnd = acked.length;
   // Writes go on after the backup too.
   await until(atEnd + 10);
@@ -126,7 +144,9 @@ describe('a backup taken while writes go on', () => {
   });
 
   test('a backup never overwrites a file', async () => {
-    expect(await code(() => runAdminCommand(t.ctx, { name: 'backup', args: { out: archive }, cwd: work }))).toBe('file_exists');
+    expect(await code(() => runAdminCommand(t.ctx, { name: 'backup', args: { out: archive }, cwd: work }))).toBe(
+      'file_exists',
+    );
   });
 
   test('restored into an absent folder: opens cleanly, fscks clean, private, and holds every write acknowledged before the backup', async () => {
@@ -174,10 +194,14 @@ describe('a backup taken while writes go on', () => {
       for (const p of r.ctx.meta.all('proposals')) {
         const branch = await r.ctx.repo.resolve(`refs/heads/proposals/${p.id}`);
         expect(branch).not.toBeNull();
-        expect({ id: p.id, ok: (await gitOut(gitdir, ['merge-base', '--is-ancestor', p.head, branch!])).code }).toEqual({ id: p.id, ok: 0 });
+        expect({ id: p.id, ok: (await gitOut(gitdir, ['merge-base', '--is-ancestor', p.head, branch!])).code }).toEqual(
+          { id: p.id, ok: 0 },
+        );
       }
       // Nothing from after the moment: fewer or equal writes than were acknowledged in all.
-      expect(r.ctx.meta.all('comments').length).toBeLessThanOrEqual(ackedAll.filter((a) => a.kind === 'comment').length);
+      expect(r.ctx.meta.all('comments').length).toBeLessThanOrEqual(
+        ackedAll.filter((a) => a.kind === 'comment').length,
+      );
     } finally {
       await r.close();
     }
@@ -218,7 +242,10 @@ describe('restore refuses', () => {
     ] as const) {
       const target = path.join(work, `into-${path.basename(file)}`);
       await fsp.mkdir(target);
-      expect({ file: path.basename(file), code: await code(() => restoreBackup(file, target)) }).toEqual({ file: path.basename(file), code: expected });
+      expect({ file: path.basename(file), code: await code(() => restoreBackup(file, target)) }).toEqual({
+        file: path.basename(file),
+        code: expected,
+      });
       expect(await fsp.readdir(target)).toEqual([]);
     }
   });
@@ -227,7 +254,11 @@ describe('restore refuses', () => {
 describe('the CLI with no server running', () => {
   const cli = (args: string[], dataDir: string) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(bin.admin[0], [...bin.admin[1], ...args], { cwd: projectRoot, env: childEnv({ DATA_DIR: dataDir }), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(bin.admin[0], [...bin.admin[1], ...args], {
+        cwd: projectRoot,
+        env: childEnv({ DATA_DIR: dataDir }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -265,7 +296,12 @@ describe('MetaStore.hold: the still moment a backup copies', () => {
   test('waits for writes in flight, makes new writes wait until it is done, and names the last seq', async () => {
     const dir = await tempDir('ratify-hold-');
     const store = await MetaStore.open(dir);
-    const change = (slug: string) => ({ actor: null, at: new Date(), events: [{ action: 'group.added', subject: slug }], puts: { groups: { [slug]: { slug, name: slug, createdAt: new Date().toISOString() } } } });
+    const change = (slug: string) => ({
+      actor: null,
+      at: new Date(),
+      events: [{ action: 'group.added', subject: slug }],
+      puts: { groups: { [slug]: { slug, name: slug, createdAt: new Date().toISOString() } } },
+    });
     try {
       const inFlight = store.write(change('a'));
       let laterDone = false;

@@ -22,7 +22,10 @@ beforeAll(async () => {
   const t = await openTestData();
   dataDir = t.dataDir;
   // About 60 KB of markdown: far above what is rendered inline, so it goes to a worker thread.
-  const text = Array.from({ length: 600 }, (_, i) => `Paragraph ${i + 1} with **bold words** and a [link](https://example.org/${i}).\n`).join('\n');
+  const text = Array.from(
+    { length: 600 },
+    (_, i) => `Paragraph ${i + 1} with **bold words** and a [link](https://example.org/${i}).\n`,
+  ).join('\n');
   await addDocument(t.ctx, CLI_ACTOR, { slug: 'large', title: 'A large text', group: 'mag', text });
   await t.close();
 });
@@ -38,14 +41,20 @@ afterAll(async () => {
 
 test('a large published text is rendered on a worker thread by the compiled server', async () => {
   const port = await freePort();
-  server = spawn(bin.server[0], [...bin.server[1]], { env: childEnv({ DATA_DIR: dataDir, PORT: String(port), BASE_URL: '', SESSION_SECRET: '', LOG_LEVEL: 'error' }), stdio: ['ignore', 'pipe', 'pipe'] });
+  server = spawn(bin.server[0], [...bin.server[1]], {
+    env: childEnv({ DATA_DIR: dataDir, PORT: String(port), BASE_URL: '', SESSION_SECRET: '', LOG_LEVEL: 'error' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   server.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
   server.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c));
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (server.exitCode !== null) throw new Error(`the server exited: ${output}`);
-    const up = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+    const up = await fetch(`${base}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) break;
     if (Date.now() > deadline) throw new Error(`the server did not start: ${output}`);
     await new Promise((r) => setTimeout(r, 100));

@@ -55,7 +55,14 @@ async function startOnce(wait: number): Promise<void> {
   serverOut = '';
   const child = spawn(bin.server[0], [...bin.server[1]], {
     cwd: projectRoot,
-    env: childEnv({ DATA_DIR: dataDir, PORT: String(port), BASE_URL: '', SESSION_SECRET: '', WRITE_LIMIT: '0', LOG_LEVEL: 'error' }),
+    env: childEnv({
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      BASE_URL: '',
+      SESSION_SECRET: '',
+      WRITE_LIMIT: '0',
+      LOG_LEVEL: 'error',
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server = child;
@@ -71,7 +78,8 @@ async function startOnce(wait: number): Promise<void> {
       // not listening yet
       lastError = e;
     }
-    if (Date.now() > deadline) throw new Error(`the server did not start: ${serverOut} ${String((lastError as Error)?.cause ?? lastError)}`);
+    if (Date.now() > deadline)
+      throw new Error(`the server did not start: ${serverOut} ${String((lastError as Error)?.cause ?? lastError)}`);
     await new Promise((r) => setTimeout(r, 30));
   }
 }
@@ -85,7 +93,12 @@ async function killServer(): Promise<void> {
 }
 
 /** One API call; the status and JSON body, or null when the connection failed (the server is gone). */
-async function api(method: string, url: string, who: ApiUser | null, body?: unknown): Promise<{ status: number; body: any } | null> {
+async function api(
+  method: string,
+  url: string,
+  who: ApiUser | null,
+  body?: unknown,
+): Promise<{ status: number; body: any } | null> {
   try {
     const res = await fetch(`${base}/api/v1${url}`, {
       method,
@@ -99,7 +112,8 @@ async function api(method: string, url: string, who: ApiUser | null, body?: unkn
   }
 }
 
-const ok = (r: { status: number; body: any } | null): r is { status: number; body: any } => !!r && r.status >= 200 && r.status < 300;
+const ok = (r: { status: number; body: any } | null): r is { status: number; body: any } =>
+  !!r && r.status >= 200 && r.status < 300;
 
 /**
  * One writer: the whole path from a proposal to a published version on its own document
@@ -115,7 +129,14 @@ interface Position {
 }
 const startPosition = (): Position => ({ step: 0, n: 0, proposal: 0, consolidation: 0, round: 0 });
 
-async function publishPath(acks: Acks, at: Position, slug: string, owner: 'ana' | 'ben', alive: () => boolean, answered: () => void): Promise<void> {
+async function publishPath(
+  acks: Acks,
+  at: Position,
+  slug: string,
+  owner: 'ana' | 'ben',
+  alive: () => boolean,
+  answered: () => void,
+): Promise<void> {
   const who = people[owner];
   const other = people[owner === 'ana' ? 'ben' : 'ana'];
   class Stop extends Error {}
@@ -125,7 +146,10 @@ async function publishPath(acks: Acks, at: Position, slug: string, owner: 'ana' 
     if (r) answered();
     if (!r) throw new Stop('gone');
     if (r.status < 200 || r.status >= 300) {
-      acks.refusals.set(`${r.status} ${r.body?.error?.code}`, (acks.refusals.get(`${r.status} ${r.body?.error?.code}`) ?? 0) + 1);
+      acks.refusals.set(
+        `${r.status} ${r.body?.error?.code}`,
+        (acks.refusals.get(`${r.status} ${r.body?.error?.code}`) ?? 0) + 1,
+      );
       throw new Stop('refused');
     }
     acks.count++;
@@ -137,26 +161,52 @@ async function publishPath(acks: Acks, at: Position, slug: string, owner: 'ana' 
   const steps: (() => Promise<void>)[] = [
     async () => {
       at.n++;
-      const p = await call('POST', `/documents/${slug}/proposals`, who, { title: `Crash ${at.n}`, rationale: 'kill -9', text: `# ${slug}\n\nDraft ${at.n}.\n` });
+      const p = await call('POST', `/documents/${slug}/proposals`, who, {
+        title: `Crash ${at.n}`,
+        rationale: 'kill -9',
+        text: `# ${slug}\n\nDraft ${at.n}.\n`,
+      });
       at.proposal = p.id;
       acks.proposals.set(p.id, { owner, head: p.head, comments: new Set(), shared: false });
     },
     async () => {
       const prop = acks.proposals.get(at.proposal)!;
-      prop.head = (await call('PUT', `/proposals/${at.proposal}/text`, who, { text: `# ${slug}\n\nEdited ${at.n} at ${Date.now()}.\n`, head: prop.head })).head;
+      prop.head = (
+        await call('PUT', `/proposals/${at.proposal}/text`, who, {
+          text: `# ${slug}\n\nEdited ${at.n} at ${Date.now()}.\n`,
+          head: prop.head,
+        })
+      ).head;
     },
-    async () => void acks.proposals.get(at.proposal)!.comments.add((await call('POST', `/proposals/${at.proposal}/comments`, other, { body: `Comment on ${at.n}` })).id),
+    async () =>
+      void acks.proposals
+        .get(at.proposal)!
+        .comments.add(
+          (await call('POST', `/proposals/${at.proposal}/comments`, other, { body: `Comment on ${at.n}` })).id,
+        ),
     async () => {
       await call('POST', `/proposals/${at.proposal}/share`, who);
       acks.proposals.get(at.proposal)!.shared = true;
     },
     async () => {
-      at.consolidation = (await call('POST', `/documents/${slug}/consolidations`, people.chair, { proposals: [at.proposal], summary: `Crash ${at.n}` })).id;
+      at.consolidation = (
+        await call('POST', `/documents/${slug}/consolidations`, people.chair, {
+          proposals: [at.proposal],
+          summary: `Crash ${at.n}`,
+        })
+      ).id;
       acks.consolidations.add(at.consolidation);
     },
     async () => {
       const closesAt = new Date(Date.now() + 86_400_000).toISOString();
-      at.round = (await call('POST', '/rounds', people.chair, { subject: { type: 'consolidation', id: at.consolidation }, rule: 'majority', quorum: 0.5, closesAt })).id;
+      at.round = (
+        await call('POST', '/rounds', people.chair, {
+          subject: { type: 'consolidation', id: at.consolidation },
+          rule: 'majority',
+          quorum: 0.5,
+          closesAt,
+        })
+      ).id;
       acks.rounds.set(at.round, { ballots: 0, closed: false });
     },
     ...[who, other].map((voter) => async () => {
@@ -168,7 +218,9 @@ async function publishPath(acks: Acks, at: Position, slug: string, owner: 'ana' 
       acks.rounds.get(at.round)!.closed = true;
     },
     async () => {
-      const pub = await call('POST', `/consolidations/${at.consolidation}/publish`, people.chair, { summary: `Crash ${at.n}` });
+      const pub = await call('POST', `/consolidations/${at.consolidation}/publish`, people.chair, {
+        summary: `Crash ${at.n}`,
+      });
       if (!acks.versions.has(slug)) acks.versions.set(slug, new Map());
       acks.versions.get(slug)!.set(pub.version.number, pub.version.commit);
     },
@@ -188,9 +240,11 @@ async function publishPath(acks: Acks, at: Position, slug: string, owner: 'ana' 
 /** Run `n` at a time. */
 async function inParallel<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
   const queue = [...items];
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (queue.length) await fn(queue.shift()!);
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (queue.length) await fn(queue.shift()!);
+    }),
+  );
 }
 
 /** Every acknowledged write, read back through the API (and git for revisions). Returns what is missing. */
@@ -210,8 +264,11 @@ async function missingWrites(acks: Acks): Promise<string[]> {
   });
   // Each acknowledged revision is its proposal's head or an ancestor of it.
   if (heads.length) {
-    const reachable = new Set((await git(path.join(dataDir, 'git'), ['rev-list', ...new Set(heads)])).stdout.trim().split('\n'));
-    for (const [id, want] of acks.proposals) if (!reachable.has(want.head)) missing.push(`revision ${want.head} of proposal ${id}`);
+    const reachable = new Set(
+      (await git(path.join(dataDir, 'git'), ['rev-list', ...new Set(heads)])).stdout.trim().split('\n'),
+    );
+    for (const [id, want] of acks.proposals)
+      if (!reachable.has(want.head)) missing.push(`revision ${want.head} of proposal ${id}`);
   }
   await inParallel([...acks.consolidations], 6, async (id) => {
     if (!ok(await api('GET', `/consolidations/${id}`, people.chair))) missing.push(`consolidation ${id}`);
@@ -219,12 +276,15 @@ async function missingWrites(acks: Acks): Promise<string[]> {
   await inParallel([...acks.rounds], 6, async ([id, want]) => {
     const r = await api('GET', `/rounds/${id}`, people.chair);
     if (!ok(r)) return void missing.push(`round ${id}`);
-    if ((r.body.ballots as unknown[]).length < want.ballots) missing.push(`ballots of round ${id}: ${r.body.ballots.length} < ${want.ballots}`);
+    if ((r.body.ballots as unknown[]).length < want.ballots)
+      missing.push(`ballots of round ${id}: ${r.body.ballots.length} < ${want.ballots}`);
     if (want.closed && r.body.state !== 'closed') missing.push(`close of round ${id}`);
   });
   for (const [slug, versions] of acks.versions) {
     const v = await api('GET', `/documents/${slug}/versions`, null);
-    const have = new Map(ok(v) ? (v.body as { number: number; commit: string }[]).map((x) => [x.number, x.commit]) : []);
+    const have = new Map(
+      ok(v) ? (v.body as { number: number; commit: string }[]).map((x) => [x.number, x.commit]) : [],
+    );
     for (const [n, commit] of versions) if (have.get(n) !== commit) missing.push(`version ${n} of ${slug}`);
   }
   return missing;
@@ -255,7 +315,14 @@ describe('kill -9 of the real server under mixed writes', () => {
       const started = Date.now();
       const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
       const random = prng(seed);
-      const acks: Acks = { proposals: new Map(), consolidations: new Set(), rounds: new Map(), versions: new Map(), count: 0, refusals: new Map() };
+      const acks: Acks = {
+        proposals: new Map(),
+        consolidations: new Set(),
+        rounds: new Map(),
+        versions: new Map(),
+        count: 0,
+        refusals: new Map(),
+      };
       const gitdir = path.join(dataDir, 'git');
       const positions = [startPosition(), startPosition()];
       await startServer();
@@ -271,7 +338,10 @@ describe('kill -9 of the real server under mixed writes', () => {
             await killServer();
           });
         };
-        const writers = [publishPath(acks, positions[0], 'terms-of-reference', 'ana', () => alive, first), publishPath(acks, positions[1], 'workshop-process', 'ben', () => alive, first)];
+        const writers = [
+          publishPath(acks, positions[0], 'terms-of-reference', 'ana', () => alive, first),
+          publishPath(acks, positions[1], 'workshop-process', 'ben', () => alive, first),
+        ];
         await Promise.all(writers);
         first();
         await killing;

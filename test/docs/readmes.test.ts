@@ -41,9 +41,14 @@ describe('every file a README names exists', () => {
     for (const [, name] of text.matchAll(NAMED)) {
       if (name.startsWith('../shared/') || name.startsWith('/') || DATA_FILES.has(name)) continue;
       const candidates: string[] = [];
-      for (let d = path.dirname(file); d.startsWith(projectRoot); d = path.dirname(d)) candidates.push(path.join(d, name));
+      for (let d = path.dirname(file); d.startsWith(projectRoot); d = path.dirname(d))
+        candidates.push(path.join(d, name));
       // Names written as `server/…` or `test/…` are from the root; bare names may live one folder down (`meta/journal.ts`).
-      const found = candidates.some((c) => fs.existsSync(c)) || fs.readdirSync(path.dirname(file), { withFileTypes: true }).some((e) => e.isDirectory() && fs.existsSync(path.join(path.dirname(file), e.name, name)));
+      const found =
+        candidates.some((c) => fs.existsSync(c)) ||
+        fs
+          .readdirSync(path.dirname(file), { withFileTypes: true })
+          .some((e) => e.isDirectory() && fs.existsSync(path.join(path.dirname(file), e.name, name)));
       if (!found) missing.push(name);
     }
     expect(missing).toEqual([]);

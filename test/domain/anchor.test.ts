@@ -107,11 +107,13 @@ describe('followAnchor on hand-written changes', () => {
 });
 
 describe('followAnchor with diffProse', () => {
-  const OLD = '# Rules\n\nMeetings are held under the Chatham House Rule.\n\nMembers serve two years.\n\nThe chair is elected.\n';
+  const OLD =
+    '# Rules\n\nMeetings are held under the Chatham House Rule.\n\nMembers serve two years.\n\nThe chair is elected.\n';
   const Q = 'held under the Chatham House Rule';
 
   test('edits in other paragraphs: the passage maps to where the same quote is in the new text', () => {
-    const NEW = '# Rules of the group\n\nMeetings are held under the Chatham House Rule.\n\nMembers serve three years.\n\nThe chair is elected by the members.\n';
+    const NEW =
+      '# Rules of the group\n\nMeetings are held under the Chatham House Rule.\n\nMembers serve three years.\n\nThe chair is elected by the members.\n';
     const at = follow(OLD, NEW, Q);
     expect(at).toBe(NEW.indexOf(Q));
     expect(NEW.slice(at!, at! + Q.length)).toBe(Q);
@@ -127,7 +129,8 @@ describe('followAnchor with diffProse', () => {
     // BUG (diff.ts uniqueAnchors): the blank line between the two changed paragraphs is unique
     // in the gap and wins the anchor over the unchanged paragraph, which then shows as
     // deleted + inserted, so a comment on it would be marked outdated although nothing changed.
-    const NEW = '# Rules\n\nA new first paragraph.\n\nMeetings are held under the Chatham House Rule.\n\nThe chair is elected.\n';
+    const NEW =
+      '# Rules\n\nA new first paragraph.\n\nMeetings are held under the Chatham House Rule.\n\nThe chair is elected.\n';
     expect(follow(OLD, NEW, Q)).toBe(NEW.indexOf(Q));
   });
 
@@ -269,16 +272,24 @@ describe('followAnchor properties', () => {
     const ch = fc.constantFrom('a', 'b', ' ', '\n', '.', 'é', '😀', '\r');
     const str = (max: number) => fc.array(ch, { maxLength: max }).map((x) => x.join(''));
     fc.assert(
-      fc.property(str(60), fc.nat(), fc.integer({ min: 1, max: 10 }), fc.nat(), fc.nat(10), str(8), (text, qs, ql, es, dl, ins) => {
-        if (!text.length) return;
-        const start = qs % text.length;
-        const quote = text.slice(start, Math.min(text.length, start + ql));
-        const e0 = es % (text.length + 1);
-        const next = text.slice(0, e0) + ins + text.slice(Math.min(text.length, e0 + dl));
-        const at = followAnchor(diffProse(text, next), { quote, offset: start });
-        if (at !== null) expect(next.slice(at, at + quote.length)).toBe(quote);
-        if (next === text) expect(at).toBe(start);
-      }),
+      fc.property(
+        str(60),
+        fc.nat(),
+        fc.integer({ min: 1, max: 10 }),
+        fc.nat(),
+        fc.nat(10),
+        str(8),
+        (text, qs, ql, es, dl, ins) => {
+          if (!text.length) return;
+          const start = qs % text.length;
+          const quote = text.slice(start, Math.min(text.length, start + ql));
+          const e0 = es % (text.length + 1);
+          const next = text.slice(0, e0) + ins + text.slice(Math.min(text.length, e0 + dl));
+          const at = followAnchor(diffProse(text, next), { quote, offset: start });
+          if (at !== null) expect(next.slice(at, at + quote.length)).toBe(quote);
+          if (next === text) expect(at).toBe(start);
+        },
+      ),
       { numRuns: 1500 },
     );
   });

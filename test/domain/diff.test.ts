@@ -4,7 +4,11 @@ import { coarseDiff, diffProse, foldParagraphs, sideBySide, type Change } from '
 
 const RUNS = { numRuns: 500 };
 
-const side = (cs: Change[], skip: Change['op']) => cs.filter((c) => c.op !== skip).map((c) => c.text).join('');
+const side = (cs: Change[], skip: Change['op']) =>
+  cs
+    .filter((c) => c.op !== skip)
+    .map((c) => c.text)
+    .join('');
 
 /** The laws every diff must satisfy; returns the changes so callers can check more. */
 function checkLaws(from: string, to: string): Change[] {
@@ -30,7 +34,8 @@ function merged(parts: Change[]): Change[] {
   const out: Change[] = [];
   for (const p of parts) {
     const last = out[out.length - 1];
-    if (last && last.op === p.op) last.text += p.text; else out.push({ ...p });
+    if (last && last.op === p.op) last.text += p.text;
+    else out.push({ ...p });
   }
   return out;
 }
@@ -53,13 +58,56 @@ function checkBlocks(cs: Change[]): void {
   expect(rows.length).toBe(paragraphCount);
   expect(rows.flatMap((r) => r.left).every((p) => p.op !== 'insert')).toBe(true);
   expect(rows.flatMap((r) => r.right).every((p) => p.op !== 'delete')).toBe(true);
-  expect(rows.flatMap((r) => r.left).map((p) => p.text).join('')).toBe(side(cs, 'insert'));
-  expect(rows.flatMap((r) => r.right).map((p) => p.text).join('')).toBe(side(cs, 'delete'));
+  expect(
+    rows
+      .flatMap((r) => r.left)
+      .map((p) => p.text)
+      .join(''),
+  ).toBe(side(cs, 'insert'));
+  expect(
+    rows
+      .flatMap((r) => r.right)
+      .map((p) => p.text)
+      .join(''),
+  ).toBe(side(cs, 'delete'));
 }
 
-const tricky = fc.constantFrom('a', 'b', 'ab', ' ', '  ', '\t', '\n', '\n\n', '\r\n', '\r', '.', ',', '😀', 'é', 'e\u0301', '\u00a0');
+const tricky = fc.constantFrom(
+  'a',
+  'b',
+  'ab',
+  ' ',
+  '  ',
+  '\t',
+  '\n',
+  '\n\n',
+  '\r\n',
+  '\r',
+  '.',
+  ',',
+  '😀',
+  'é',
+  'e\u0301',
+  '\u00a0',
+);
 const trickyString = fc.string({ unit: tricky, maxLength: 40 });
-const WORDS = ['the', 'committee', 'shall', 'meet', 'under', 'Chatham', 'House', 'Rule', 'members', 'vote', '—', 'naïve', '𝒳', '.', ','];
+const WORDS = [
+  'the',
+  'committee',
+  'shall',
+  'meet',
+  'under',
+  'Chatham',
+  'House',
+  'Rule',
+  'members',
+  'vote',
+  '—',
+  'naïve',
+  '𝒳',
+  '.',
+  ',',
+];
 const token = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom(...WORDS) },
   { weight: 6, arbitrary: fc.constantFrom(' ', ' ', '  ') },
@@ -72,7 +120,10 @@ const prose = fc.array(token, { maxLength: 120 }).map((ts) => ts.join(''));
 const mutated = fc
   .tuple(
     fc.array(token, { maxLength: 150 }),
-    fc.array(fc.tuple(fc.constantFrom('insert', 'delete', 'replace', 'dupLine', 'dropLine'), fc.nat(), token), { minLength: 1, maxLength: 4 }),
+    fc.array(fc.tuple(fc.constantFrom('insert', 'delete', 'replace', 'dupLine', 'dropLine'), fc.nat(), token), {
+      minLength: 1,
+      maxLength: 4,
+    }),
   )
   .map(([tokens, edits]) => {
     const out = [...tokens];
@@ -92,29 +143,57 @@ const mutated = fc
 
 describe('diffProse laws', () => {
   test('arbitrary code-point strings', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => { checkLaws(a, b); }), RUNS);
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => {
+        checkLaws(a, b);
+      }),
+      RUNS,
+    );
   });
 
   test('arbitrary grapheme strings', () => {
-    fc.assert(fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }), (a, b) => { checkLaws(a, b); }), RUNS);
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }), (a, b) => {
+        checkLaws(a, b);
+      }),
+      RUNS,
+    );
   });
 
   test('strings over a small tricky alphabet (CR, LF, spaces, astral, combining)', () => {
-    fc.assert(fc.property(trickyString, trickyString, (a, b) => { checkBlocks(checkLaws(a, b)); }), RUNS);
+    fc.assert(
+      fc.property(trickyString, trickyString, (a, b) => {
+        checkBlocks(checkLaws(a, b));
+      }),
+      RUNS,
+    );
   });
 
   test('prose-like strings', () => {
-    fc.assert(fc.property(prose, prose, (a, b) => { checkBlocks(checkLaws(a, b)); }), RUNS);
+    fc.assert(
+      fc.property(prose, prose, (a, b) => {
+        checkBlocks(checkLaws(a, b));
+      }),
+      RUNS,
+    );
   });
 
   test('small mutations of prose', () => {
-    fc.assert(fc.property(mutated, ([a, b]) => { checkBlocks(checkLaws(a, b)); }), RUNS);
+    fc.assert(
+      fc.property(mutated, ([a, b]) => {
+        checkBlocks(checkLaws(a, b));
+      }),
+      RUNS,
+    );
   });
 
   test('identity gives one equal change', () => {
-    fc.assert(fc.property(prose, (a) => {
-      expect(diffProse(a, a)).toEqual(a ? [{ op: 'equal', text: a }] : []);
-    }), RUNS);
+    fc.assert(
+      fc.property(prose, (a) => {
+        expect(diffProse(a, a)).toEqual(a ? [{ op: 'equal', text: a }] : []);
+      }),
+      RUNS,
+    );
   });
 });
 
@@ -126,7 +205,9 @@ describe('diffProse examples', () => {
   });
 
   test('identical input', () => {
-    expect(diffProse('Same.\r\n\r\nText ', 'Same.\r\n\r\nText ')).toEqual([{ op: 'equal', text: 'Same.\r\n\r\nText ' }]);
+    expect(diffProse('Same.\r\n\r\nText ', 'Same.\r\n\r\nText ')).toEqual([
+      { op: 'equal', text: 'Same.\r\n\r\nText ' },
+    ]);
   });
 
   test('word replacement inside a sentence', () => {
@@ -205,7 +286,9 @@ describe('foldParagraphs and sideBySide', () => {
 
   test('identical text is one unchanged block; empty is none', () => {
     const text = 'p1\n\np2\n\n\np3';
-    expect(foldParagraphs(diffProse(text, text))).toEqual([{ kind: 'unchanged', parts: [{ op: 'equal', text }], paragraphs: 3 }]);
+    expect(foldParagraphs(diffProse(text, text))).toEqual([
+      { kind: 'unchanged', parts: [{ op: 'equal', text }], paragraphs: 3 },
+    ]);
     expect(foldParagraphs([])).toEqual([]);
     expect(sideBySide([])).toEqual([]);
   });
@@ -215,8 +298,14 @@ describe('foldParagraphs and sideBySide', () => {
     expect(rows).toEqual([
       { left: [{ op: 'equal', text: 'Keep.\n\n' }], right: [{ op: 'equal', text: 'Keep.\n\n' }] },
       {
-        left: [{ op: 'delete', text: 'Old' }, { op: 'equal', text: ' words here.\n' }],
-        right: [{ op: 'insert', text: 'New' }, { op: 'equal', text: ' words here.\n' }],
+        left: [
+          { op: 'delete', text: 'Old' },
+          { op: 'equal', text: ' words here.\n' },
+        ],
+        right: [
+          { op: 'insert', text: 'New' },
+          { op: 'equal', text: ' words here.\n' },
+        ],
       },
     ]);
   });
@@ -241,7 +330,8 @@ describe('large inputs', () => {
   }
 
   test('two unrelated ~100 KB texts still satisfy the law', () => {
-    const a = randomText(100_000, 1), b = randomText(100_000, 2);
+    const a = randomText(100_000, 1),
+      b = randomText(100_000, 2);
     checkBlocks(checkLaws(a, b));
   });
 
@@ -259,20 +349,30 @@ describe('large inputs', () => {
     const at = a.indexOf(' ', 50_000);
     const b = a.slice(0, at) + ' inserted words' + a.slice(at);
     const cs = checkLaws(a, b);
-    expect(cs.filter((c) => c.op !== 'equal')).toEqual([{ op: 'insert', text: expect.stringContaining('inserted words') }]);
+    expect(cs.filter((c) => c.op !== 'equal')).toEqual([
+      { op: 'insert', text: expect.stringContaining('inserted words') },
+    ]);
   });
 });
 
 describe('coarseDiff (the answer when a diff runs out of time)', () => {
-  const side = (cs: Change[], skip: Change['op']) => cs.filter((c) => c.op !== skip).map((c) => c.text).join('');
+  const side = (cs: Change[], skip: Change['op']) =>
+    cs
+      .filter((c) => c.op !== skip)
+      .map((c) => c.text)
+      .join('');
   test('keeps the diff law: equal+delete is the old text, equal+insert the new', () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom('a', 'b', '\n', ' ', 'é') }), fc.string({ unit: fc.constantFrom('a', 'b', '\n', ' ', 'é') }), (a, b) => {
-        const cs = coarseDiff(a, b);
-        expect(side(cs, 'insert')).toBe(a);
-        expect(side(cs, 'delete')).toBe(b);
-        expect(cs.every((c) => c.text !== '')).toBe(true);
-      }),
+      fc.property(
+        fc.string({ unit: fc.constantFrom('a', 'b', '\n', ' ', 'é') }),
+        fc.string({ unit: fc.constantFrom('a', 'b', '\n', ' ', 'é') }),
+        (a, b) => {
+          const cs = coarseDiff(a, b);
+          expect(side(cs, 'insert')).toBe(a);
+          expect(side(cs, 'delete')).toBe(b);
+          expect(cs.every((c) => c.text !== '')).toBe(true);
+        },
+      ),
     );
   });
   test('keeps whole common lines at both ends and changes only the middle', () => {

@@ -36,13 +36,21 @@ describe('mergeProposals', () => {
   });
 
   test('non-overlapping edits of neighbouring paragraphs merge cleanly', () => {
-    const steps = mergeProposals(PUB, [prop(1, 'Open meetings', replaced(2, 'Meetings are open.')), prop(2, 'Remote participation', replaced(3, 'Members may participate remotely.'))]);
+    const steps = mergeProposals(PUB, [
+      prop(1, 'Open meetings', replaced(2, 'Meetings are open.')),
+      prop(2, 'Remote participation', replaced(3, 'Members may participate remotely.')),
+    ]);
     expect(steps.map((s) => s.conflicts)).toEqual([0, 0]);
-    expect(steps[1].text).toBe(doc([P[0], P[1], 'Meetings are open.', 'Members may participate remotely.', P[4], P[5]]));
+    expect(steps[1].text).toBe(
+      doc([P[0], P[1], 'Meetings are open.', 'Members may participate remotely.', P[4], P[5]]),
+    );
   });
 
   test('overlapping proposals produce one conflict block naming both, with both versions of the passage', () => {
-    const steps = mergeProposals(PUB, [prop(1, 'Open meetings', replaced(2, 'Meetings are open to the public.')), prop(2, 'Closed meetings', replaced(2, 'Closed meetings are confidential.'))]);
+    const steps = mergeProposals(PUB, [
+      prop(1, 'Open meetings', replaced(2, 'Meetings are open to the public.')),
+      prop(2, 'Closed meetings', replaced(2, 'Closed meetings are confidential.')),
+    ]);
     expect(steps.map((s) => s.conflicts)).toEqual([0, 1]);
     const text = steps[1].text;
     expect(hasConflictMarkers(text)).toBe(true);
@@ -64,7 +72,9 @@ describe('mergeProposals', () => {
     // Made on v1, changing another paragraph than v2 did.
     const steps = mergeProposals(v2, [prop(1, 'Open meetings', replaced(2, 'Meetings are open.'), v1)]);
     expect(steps[0].conflicts).toBe(0);
-    expect(steps[0].text).toBe(doc([P[0], P[1], 'Meetings are open.', P[3], 'The Group meets at least four times a year.', P[5]]));
+    expect(steps[0].text).toBe(
+      doc([P[0], P[1], 'Meetings are open.', P[3], 'The Group meets at least four times a year.', P[5]]),
+    );
   });
 
   test('a proposal based on an older text that changed the same passage conflicts with the published text', () => {
@@ -92,7 +102,10 @@ describe('mergeProposals', () => {
   test('a conflict block names only the proposals involved, not numbers in a proposal title', () => {
     // BUG: findConflicts reads ids with /\b(?:proposals?|,)\s*(\d+)/ over the whole label line,
     // so a title such as "Amend clauses 4, 7" adds a proposal 7 that does not exist.
-    const steps = mergeProposals(PUB, [prop(1, 'Open meetings', replaced(2, 'Meetings are open.')), prop(2, 'Amend clauses 4, 7', replaced(2, 'Meetings are confidential.'))]);
+    const steps = mergeProposals(PUB, [
+      prop(1, 'Open meetings', replaced(2, 'Meetings are open.')),
+      prop(2, 'Amend clauses 4, 7', replaced(2, 'Meetings are confidential.')),
+    ]);
     expect(steps[1].conflicts).toBe(1);
     expect(findConflicts(steps[1].text).map((b) => b.proposals)).toEqual([[1, 2]]);
   });
@@ -110,7 +123,8 @@ describe('mergeProposals', () => {
     const named = [...new Set(blocks.flatMap((b) => b.proposals))].sort();
     expect(named).toEqual([1, 2, 3]);
     // Every passage involved is inside a reported block.
-    for (const v of ['Version one.', 'Version two.', 'Version three.']) expect(blocks.some((b) => b.text.includes(v))).toBe(true);
+    for (const v of ['Version one.', 'Version two.', 'Version three.'])
+      expect(blocks.some((b) => b.text.includes(v))).toBe(true);
   });
 });
 
@@ -142,22 +156,25 @@ describe('hasConflictMarkers / findConflicts', () => {
 
 describe('property: proposals that each change a distinct single paragraph', () => {
   /** A text of 3–14 distinct paragraphs; some proposals, each replacing or deleting its own paragraph. */
-  const arb = fc
-    .integer({ min: 3, max: 14 })
-    .chain((n) =>
-      fc.record({
-        paras: fc.constant(Array.from({ length: n }, (_, i) => `Paragraph ${i + 1} says ${'x'.repeat(i % 5)} something.`)),
-        changes: fc.uniqueArray(
-          fc.record({
-            at: fc.integer({ min: 0, max: n - 1 }),
-            kind: fc.constantFrom('replace', 'delete', 'extend'),
-            words: fc.array(fc.constantFrom('alpha', 'beta', 'gamma', 'delta', 'ratify', 'members'), { minLength: 1, maxLength: 6 }),
+  const arb = fc.integer({ min: 3, max: 14 }).chain((n) =>
+    fc.record({
+      paras: fc.constant(
+        Array.from({ length: n }, (_, i) => `Paragraph ${i + 1} says ${'x'.repeat(i % 5)} something.`),
+      ),
+      changes: fc.uniqueArray(
+        fc.record({
+          at: fc.integer({ min: 0, max: n - 1 }),
+          kind: fc.constantFrom('replace', 'delete', 'extend'),
+          words: fc.array(fc.constantFrom('alpha', 'beta', 'gamma', 'delta', 'ratify', 'members'), {
+            minLength: 1,
+            maxLength: 6,
           }),
-          { selector: (c) => c.at, minLength: 1, maxLength: n },
-        ),
-        older: fc.boolean(),
-      }),
-    );
+        }),
+        { selector: (c) => c.at, minLength: 1, maxLength: n },
+      ),
+      older: fc.boolean(),
+    }),
+  );
 
   const apply = (paras: string[], changes: { at: number; kind: string; words: string[] }[]) => {
     const out: (string | null)[] = [...paras];

@@ -215,7 +215,8 @@ describe('can() and authorize() agree', () => {
     for (const who of COLUMNS) {
       for (const { action, subject } of CELLS) {
         const allowed = can(ACTORS[who], action, SUBJECTS[subject]);
-        if (allowed !== (outcome(who, action, subject) === O)) disagreements.push(`${who}: ${cellKey(action, subject)}`);
+        if (allowed !== (outcome(who, action, subject) === O))
+          disagreements.push(`${who}: ${cellKey(action, subject)}`);
       }
     }
     expect(disagreements).toEqual([]);
@@ -242,18 +243,33 @@ describe('authorize() maps refusals to 401 / 404 / 403 with stable codes', () =>
 
   test('the public writing: unauthenticated (401)', () => {
     expect(refusal(null, 'account.use', SUBJECTS.none)).toEqual({ kind: 'unauthenticated', code: 'unauthenticated' });
-    expect(refusal(null, 'proposal.create', SUBJECTS.document)).toEqual({ kind: 'unauthenticated', code: 'unauthenticated' });
+    expect(refusal(null, 'proposal.create', SUBJECTS.document)).toEqual({
+      kind: 'unauthenticated',
+      code: 'unauthenticated',
+    });
     expect(refusal(null, 'audit.read', SUBJECTS.none)).toEqual({ kind: 'unauthenticated', code: 'unauthenticated' });
   });
 
   test('the public writing to a proposal (rule 9: 401, whatever the public may see)', () => {
-    expect(refusal(null, 'comment.create', SUBJECTS.shared)).toEqual({ kind: 'unauthenticated', code: 'unauthenticated' });
-    expect(refusal(null, 'proposal.edit', SUBJECTS.draft)).toEqual({ kind: 'unauthenticated', code: 'unauthenticated' });
+    expect(refusal(null, 'comment.create', SUBJECTS.shared)).toEqual({
+      kind: 'unauthenticated',
+      code: 'unauthenticated',
+    });
+    expect(refusal(null, 'proposal.edit', SUBJECTS.draft)).toEqual({
+      kind: 'unauthenticated',
+      code: 'unauthenticated',
+    });
   });
 
   test('not visible: the 404 of a proposal that does not exist', () => {
-    expect(refusal(ACTORS.member, 'proposal.read', SUBJECTS.draft)).toEqual({ kind: 'not_found', code: 'proposal_not_found' });
-    expect(refusal(ACTORS.wgAuthor, 'proposal.edit', SUBJECTS.otherDraft)).toEqual({ kind: 'not_found', code: 'proposal_not_found' });
+    expect(refusal(ACTORS.member, 'proposal.read', SUBJECTS.draft)).toEqual({
+      kind: 'not_found',
+      code: 'proposal_not_found',
+    });
+    expect(refusal(ACTORS.wgAuthor, 'proposal.edit', SUBJECTS.otherDraft)).toEqual({
+      kind: 'not_found',
+      code: 'proposal_not_found',
+    });
     expect(refusal(null, 'proposal.read', SUBJECTS.shared)).toEqual({ kind: 'not_found', code: 'proposal_not_found' });
   });
 
@@ -273,7 +289,8 @@ describe('properties from PRODUCT.md', () => {
   test('"secretariat: everything the chair may do"', () => {
     const chairOnly: string[] = [];
     for (const { action, subject } of CELLS) {
-      if (can(ACTORS.chair, action, SUBJECTS[subject]) && !can(ACTORS.secretariat, action, SUBJECTS[subject])) chairOnly.push(cellKey(action, subject));
+      if (can(ACTORS.chair, action, SUBJECTS[subject]) && !can(ACTORS.secretariat, action, SUBJECTS[subject]))
+        chairOnly.push(cellKey(action, subject));
     }
     expect(chairOnly).toEqual([]);
   });
@@ -283,14 +300,27 @@ describe('properties from PRODUCT.md', () => {
       const allowed = can(null, action, SUBJECTS[subject]);
       if (allowed) throw new Error(`public allowed: ${cellKey(action, subject)}`);
     }
-    for (const s of ['draft', 'shared', 'withdrawn', 'withdrawnShared', 'otherDraft', 'consolidation'] as const) expect(canSee(null, SUBJECTS[s])).toBe(false);
+    for (const s of ['draft', 'shared', 'withdrawn', 'withdrawnShared', 'otherDraft', 'consolidation'] as const)
+      expect(canSee(null, SUBJECTS[s])).toBe(false);
   });
 
   test('roles are independent flags: a user who is member, in a group and secretariat gets the union', () => {
-    const all: Actor = { id: 7, email: 'all@x.org', name: 'All', roles: ['member', 'secretariat'], groups: ['wg-strategy', 'wg-hybrid'] };
+    const all: Actor = {
+      id: 7,
+      email: 'all@x.org',
+      name: 'All',
+      roles: ['member', 'secretariat'],
+      groups: ['wg-strategy', 'wg-hybrid'],
+    };
     for (const { action, subject } of CELLS) {
-      const any = (['member', 'wgOther', 'secretariat'] as Who[]).some((w) => can(ACTORS[w], action, SUBJECTS[subject]));
-      if (any) expect([cellKey(action, subject), can(all, action, SUBJECTS[subject])]).toEqual([cellKey(action, subject), true]);
+      const any = (['member', 'wgOther', 'secretariat'] as Who[]).some((w) =>
+        can(ACTORS[w], action, SUBJECTS[subject]),
+      );
+      if (any)
+        expect([cellKey(action, subject), can(all, action, SUBJECTS[subject])]).toEqual([
+          cellKey(action, subject),
+          true,
+        ]);
     }
   });
 

@@ -27,7 +27,14 @@ import {
 /** ⌈bp/10000 × E⌉ in BigInt: (bp·E + 9999) div 10000. */
 const modelNeeded = (bp: number, E: number): bigint => (BigInt(bp) * BigInt(E) + 9999n) / 10000n;
 
-function model(rule: Rule, bp: number, E: number, approve: number, object: number, abstain: number): 'passed' | 'failed' | 'no-quorum' {
+function model(
+  rule: Rule,
+  bp: number,
+  E: number,
+  approve: number,
+  object: number,
+  abstain: number,
+): 'passed' | 'failed' | 'no-quorum' {
   const a = BigInt(approve);
   const o = BigInt(object);
   const cast = a + o + BigInt(abstain);
@@ -65,18 +72,34 @@ const scenario = fc
 
 /** Small cases enumerated densely too (every split of small electorates). */
 const smallScenario = fc
-  .record({ E: fc.integer({ min: 0, max: 12 }), bp: fc.integer({ min: 0, max: 10000 }), rule: fc.constantFrom(...RULES), a: fc.nat(12), o: fc.nat(12), x: fc.nat(12) })
+  .record({
+    E: fc.integer({ min: 0, max: 12 }),
+    bp: fc.integer({ min: 0, max: 10000 }),
+    rule: fc.constantFrom(...RULES),
+    a: fc.nat(12),
+    o: fc.nat(12),
+    x: fc.nat(12),
+  })
   .filter(({ E, a, o, x }) => a + o + x <= E)
   .map(({ E, bp, rule, a, o, x }) => ({ E, bp, rule, approve: a, object: o, abstain: x }));
 
-const tallyOf = (E: number, approve: number, object: number, abstain: number): Tally => ({ approve, object, abstain, notVoted: E - approve - object - abstain, recused: 0, groups: {} });
+const tallyOf = (E: number, approve: number, object: number, abstain: number): Tally => ({
+  approve,
+  object,
+  abstain,
+  notVoted: E - approve - object - abstain,
+  recused: 0,
+  groups: {},
+});
 
 describe('result() equals the reference model (rule 3)', () => {
   test('any electorate 0–200, any quorum in ten-thousandths, any mix of counted ballots', () => {
     fc.assert(
       fc.property(scenario, ({ E, bp, rule, approve, object, abstain }) => {
         expect(approve + object + abstain).toBeLessThanOrEqual(E);
-        expect(result(rule, bp, E, tallyOf(E, approve, object, abstain))).toBe(model(rule, bp, E, approve, object, abstain));
+        expect(result(rule, bp, E, tallyOf(E, approve, object, abstain))).toBe(
+          model(rule, bp, E, approve, object, abstain),
+        );
       }),
       { numRuns: 3000 },
     );
@@ -85,7 +108,9 @@ describe('result() equals the reference model (rule 3)', () => {
   test('dense small electorates (0–12), every split', () => {
     fc.assert(
       fc.property(smallScenario, ({ E, bp, rule, approve, object, abstain }) => {
-        expect(result(rule, bp, E, tallyOf(E, approve, object, abstain))).toBe(model(rule, bp, E, approve, object, abstain));
+        expect(result(rule, bp, E, tallyOf(E, approve, object, abstain))).toBe(
+          model(rule, bp, E, approve, object, abstain),
+        );
       }),
       { numRuns: 3000 },
     );
@@ -97,7 +122,16 @@ describe('result() equals the reference model (rule 3)', () => {
         for (let a = 0; a <= E; a++) {
           for (let o = 0; a + o <= E; o++) {
             for (let x = 0; a + o + x <= E; x++) {
-              for (const rule of RULES) expect([rule, bp, E, a, o, x, result(rule, bp, E, tallyOf(E, a, o, x))]).toEqual([rule, bp, E, a, o, x, model(rule, bp, E, a, o, x)]);
+              for (const rule of RULES)
+                expect([rule, bp, E, a, o, x, result(rule, bp, E, tallyOf(E, a, o, x))]).toEqual([
+                  rule,
+                  bp,
+                  E,
+                  a,
+                  o,
+                  x,
+                  model(rule, bp, E, a, o, x),
+                ]);
             }
           }
         }
@@ -167,7 +201,20 @@ describe('quorumToBp: a fraction 0–1 with at most four decimals', () => {
     expect(quorumToBp(q)).toBe(bp);
   });
 
-  test.each([[-0.1], [1.01], [NaN], ['0.5'], [0.12345], [Infinity], [-Infinity], [null], [undefined], [{}], [0.00001], [2]])('%p is refused with invalid_quorum', (q) => {
+  test.each([
+    [-0.1],
+    [1.01],
+    [NaN],
+    ['0.5'],
+    [0.12345],
+    [Infinity],
+    [-Infinity],
+    [null],
+    [undefined],
+    [{}],
+    [0.00001],
+    [2],
+  ])('%p is refused with invalid_quorum', (q) => {
     let err: unknown;
     try {
       quorumToBp(q);
@@ -193,7 +240,9 @@ describe('checkRule', () => {
   test('the three rules, nothing else', () => {
     for (const r of ['consensus', 'majority', 'two-thirds']) expect(checkRule(r)).toBe(r);
     for (const r of ['Consensus', 'unanimity', '', null, 3, undefined, ['majority']]) {
-      expect(() => checkRule(r)).toThrow(expect.objectContaining({ kind: 'invalid', code: 'invalid_rule' }) as unknown as Error);
+      expect(() => checkRule(r)).toThrow(
+        expect.objectContaining({ kind: 'invalid', code: 'invalid_rule' }) as unknown as Error,
+      );
     }
   });
 });
@@ -219,7 +268,8 @@ describe('checkPosition (rule 2)', () => {
   });
 
   test('an unknown position is refused with invalid_position', () => {
-    for (const p of ['yes', 'Approve', 'no', '', null, undefined, 1, ['approve']]) expect(codeOf(p, 'because')).toBe('invalid/invalid_position');
+    for (const p of ['yes', 'Approve', 'no', '', null, undefined, 1, ['approve']])
+      expect(codeOf(p, 'because')).toBe('invalid/invalid_position');
   });
 
   test('a reason that is not text, or too long, is refused', () => {
@@ -235,16 +285,26 @@ describe('checkPosition (rule 2)', () => {
 const POS: Position[] = ['approve', 'object', 'abstain'];
 
 /** Casts by voters 1–15 (electorate: a subset of 1–10, so 11–15 are never eligible). */
-const castsArb = fc.array(fc.record({ voterId: fc.integer({ min: 1, max: 15 }), position: fc.constantFrom(...POS) }), { maxLength: 60 });
+const castsArb = fc.array(fc.record({ voterId: fc.integer({ min: 1, max: 15 }), position: fc.constantFrom(...POS) }), {
+  maxLength: 60,
+});
 const electorateArb = fc.uniqueArray(fc.integer({ min: 1, max: 10 }), { maxLength: 10 });
 
-const asCasts = (xs: { voterId: number; position: Position }[]): Cast[] => xs.map((x, i) => ({ ...x, castAt: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString() }));
+const asCasts = (xs: { voterId: number; position: Position }[]): Cast[] =>
+  xs.map((x, i) => ({ ...x, castAt: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString() }));
 
 /** Model: the latest cast of each eligible voter. */
 function modelTally(casts: Cast[], electorate: number[]): Tally {
   const last = new Map<number, Position>();
   for (const c of casts) if (electorate.includes(c.voterId)) last.set(c.voterId, c.position);
-  const t: Tally = { approve: 0, object: 0, abstain: 0, notVoted: electorate.length - last.size, recused: 0, groups: {} };
+  const t: Tally = {
+    approve: 0,
+    object: 0,
+    abstain: 0,
+    notVoted: electorate.length - last.size,
+    recused: 0,
+    groups: {},
+  };
   for (const p of last.values()) t[p]++;
   return t;
 }
@@ -308,7 +368,9 @@ describe('tally and countedBallots (rule 2: one counted ballot per voter, the la
         const n = (t: Tally) => t.approve + t.object + t.abstain;
         expect(n(after)).toBe(n(before));
         expect(after.notVoted).toBe(before.notVoted);
-        expect(countedBallots(asCasts([...xs, { voterId: again, position }]), electorate).size).toBe(countedBallots(casts, electorate).size);
+        expect(countedBallots(asCasts([...xs, { voterId: again, position }]), electorate).size).toBe(
+          countedBallots(casts, electorate).size,
+        );
       }),
       { numRuns: 1000 },
     );

@@ -12,7 +12,17 @@ import { generate } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { testClock } from '../helpers/data.js';
 import { addUser } from '../../server/services/accounts/users.js';
-import { DESKTOP, PHONE, expectNoAxeViolations, launchBrowser, newReader, serveApp, shot, signInAs, submitLogin } from './helpers.js';
+import {
+  DESKTOP,
+  PHONE,
+  expectNoAxeViolations,
+  launchBrowser,
+  newReader,
+  serveApp,
+  shot,
+  signInAs,
+  submitLogin,
+} from './helpers.js';
 
 const PASSWORD = 'a long enough password';
 
@@ -36,7 +46,13 @@ beforeAll(async () => {
   server = await serveApp({ clock });
   base = server.baseUrl;
   for (const p of Object.values(PEOPLE)) {
-    await addUser(server.t.ctx, CLI_ACTOR, { email: p.email, name: p.name, roles: [...p.roles], groups: [...p.groups], password: PASSWORD });
+    await addUser(server.t.ctx, CLI_ACTOR, {
+      email: p.email,
+      name: p.name,
+      roles: [...p.roles],
+      groups: [...p.groups],
+      password: PASSWORD,
+    });
   }
   browser = await launching;
 }, 120_000);
@@ -74,7 +90,10 @@ async function signOut(page: Page, who: Who): Promise<void> {
 
 /** Nothing sticks out sideways: the page scrolls only vertically. */
 async function expectNoSidewaysScroll(page: Page): Promise<void> {
-  const { scrollWidth, clientWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
+  const { scrollWidth, clientWidth } = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth,
+  }));
   expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
 }
 
@@ -134,7 +153,11 @@ describe('a member signs in, looks at their account and signs out (desktop)', ()
     expect(facts).toContain(PEOPLE.mia.name);
     expect(facts).toContain(PEOPLE.mia.email);
     expect(facts).toMatch(/Second factor\s+off/);
-    expect(await page.getByRole('heading', { level: 2 }).allTextContents()).toEqual(['E-mail', 'Change password', 'API tokens']);
+    expect(await page.getByRole('heading', { level: 2 }).allTextContents()).toEqual([
+      'E-mail',
+      'Change password',
+      'API tokens',
+    ]);
     expect(await page.getByRole('radio', { name: 'as it happens' }).isChecked()).toBe(true);
     await shot(page, 'accounts-03-account');
     await expectNoAxeViolations(page);
@@ -157,7 +180,9 @@ describe('a member signs in, looks at their account and signs out (desktop)', ()
   test('"Sign out" ends the session: the name is gone and My account asks to sign in', async () => {
     await signOut(page, 'mia');
     await visit(page, '/account', 401);
-    expect(await page.getByRole('link', { name: 'sign in', exact: true }).getAttribute('href')).toBe('/login?next=%2Faccount');
+    expect(await page.getByRole('link', { name: 'sign in', exact: true }).getAttribute('href')).toBe(
+      '/login?next=%2Faccount',
+    );
     expect(auditActions()).toContain('logout');
   });
 
@@ -223,7 +248,10 @@ describe('the secretariat manages accounts through the admin pages', () => {
     await adminNav().getByRole('link', { name: 'Users' }).click();
     await page.waitForURL(`${base}/admin/users`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Users');
-    const names = await page.getByRole('table', { name: 'Accounts' }).locator('tbody tr td:first-child').allTextContents();
+    const names = await page
+      .getByRole('table', { name: 'Accounts' })
+      .locator('tbody tr td:first-child')
+      .allTextContents();
     expect(names).toEqual(expect.arrayContaining(Object.values(PEOPLE).map((p) => p.name)));
     await shot(page, 'accounts-11-admin-users');
     await expectNoAxeViolations(page);
@@ -237,7 +265,9 @@ describe('the secretariat manages accounts through the admin pages', () => {
     await form.getByRole('button', { name: 'Add user' }).click();
     await page.waitForURL(`${base}/admin/users`);
     expect(await page.getByRole('status').textContent()).toBe(`${NEW_USER.name} (${NEW_USER.email}) was added.`);
-    const row = page.getByRole('table', { name: 'Accounts' }).locator('tbody tr', { has: page.getByRole('link', { name: NEW_USER.name }) });
+    const row = page
+      .getByRole('table', { name: 'Accounts' })
+      .locator('tbody tr', { has: page.getByRole('link', { name: NEW_USER.name }) });
     // Groups: none; stakeholder group: none.
     expect(await row.innerText()).toMatch(/nina@example\.org\s+member\s+none\s+none\s+active\s+not set\s+off/);
     // The form is empty again.
@@ -258,7 +288,9 @@ describe('the secretariat manages accounts through the admin pages', () => {
     await page.getByRole('region', { name: 'Name, roles and groups' }).getByRole('button', { name: 'Save' }).click();
     await page.waitForURL(newUserUrl);
     expect(await page.getByRole('status').textContent()).toBe('The changes were saved.');
-    expect(await page.getByRole('group', { name: 'Groups' }).getByLabel('Working Group on Strategy').isChecked()).toBe(true);
+    expect(await page.getByRole('group', { name: 'Groups' }).getByLabel('Working Group on Strategy').isChecked()).toBe(
+      true,
+    );
     const nina = server.t.ctx.meta.all('users').find((u) => u.email === NEW_USER.email)!;
     expect(nina.groups).toEqual(['wg-strategy']);
     await shot(page, 'accounts-12-admin-user-saved');
@@ -322,10 +354,19 @@ describe('the secretariat manages accounts through the admin pages', () => {
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Audit log');
     const rows = page.locator('table.audit tbody tr');
     const actions = await rows.locator('td:nth-child(3)').allTextContents();
-    expect(actions).toEqual(expect.arrayContaining(['login', 'user.created', 'user.updated', 'login.failed', 'logout']));
-    const created = await rows.filter({ has: page.locator('code', { hasText: /^user\.created$/ }) }).filter({ hasText: NEW_USER.email }).innerText();
+    expect(actions).toEqual(
+      expect.arrayContaining(['login', 'user.created', 'user.updated', 'login.failed', 'logout']),
+    );
+    const created = await rows
+      .filter({ has: page.locator('code', { hasText: /^user\.created$/ }) })
+      .filter({ hasText: NEW_USER.email })
+      .innerText();
     expect(created).toContain(PEOPLE.sam.email);
-    const login = await rows.filter({ has: page.locator('code', { hasText: /^login$/ }) }).filter({ hasText: `user/${PEOPLE.sam.email}` }).first().innerText();
+    const login = await rows
+      .filter({ has: page.locator('code', { hasText: /^login$/ }) })
+      .filter({ hasText: `user/${PEOPLE.sam.email}` })
+      .first()
+      .innerText();
     expect(login).toContain(PEOPLE.sam.email);
     await shot(page, 'accounts-16-admin-audit');
     await expectNoAxeViolations(page);
@@ -335,7 +376,9 @@ describe('the secretariat manages accounts through the admin pages', () => {
     await adminNav().getByRole('link', { name: 'Security' }).click();
     await page.waitForURL(`${base}/admin/security`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Security');
-    expect(await page.getByRole('group', { name: 'Require a second factor for' }).getByRole('checkbox').count()).toBeGreaterThan(0);
+    expect(
+      await page.getByRole('group', { name: 'Require a second factor for' }).getByRole('checkbox').count(),
+    ).toBeGreaterThan(0);
     await shot(page, 'accounts-17-admin-security');
     await expectNoAxeViolations(page);
   });
@@ -381,7 +424,9 @@ describe('a member turns on the second factor and signs in with a code', () => {
     await page.getByLabel('Code from the app').fill(wrong);
     await page.getByRole('button', { name: 'Turn on' }).click();
     await page.waitForURL(`${base}/account/totp/confirm`);
-    expect(await page.getByRole('alert').textContent()).toBe('That code is not right; check the time on your device and try again.');
+    expect(await page.getByRole('alert').textContent()).toBe(
+      'That code is not right; check the time on your device and try again.',
+    );
     expect(((await page.locator('ol.steps code.token').textContent()) ?? '').trim()).toBe(secret);
     await shot(page, 'accounts-22-totp-wrong-code');
     await expectNoAxeViolations(page);
@@ -427,7 +472,9 @@ describe('a member turns on the second factor and signs in with a code', () => {
     await page.getByLabel('Code').fill(String((Number(right) + 1) % 1_000_000).padStart(6, '0'));
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.waitForURL(`${base}/login/code`);
-    expect(await page.getByRole('alert').textContent()).toBe('That code is not right. Use the current code from your app, or one of your recovery codes.');
+    expect(await page.getByRole('alert').textContent()).toBe(
+      'That code is not right. Use the current code from your app, or one of your recovery codes.',
+    );
     expect((await page.locator('.topbar .who').textContent())?.trim()).toBe('Sign in');
     await shot(page, 'accounts-26-login-code-wrong');
     await expectNoAxeViolations(page);

@@ -12,7 +12,16 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { testClock } from '../helpers/data.js';
 import { addUser } from '../../server/services/accounts/users.js';
 import { createProposal, shareProposal } from '../../server/services/proposals/proposals.js';
-import { DESKTOP, PHONE, expectNoAxeViolations, launchBrowser, newReader, serveApp, shot, signInAs } from './helpers.js';
+import {
+  DESKTOP,
+  PHONE,
+  expectNoAxeViolations,
+  launchBrowser,
+  newReader,
+  serveApp,
+  shot,
+  signInAs,
+} from './helpers.js';
 
 const SLUG = 'terms-of-reference';
 const TITLE = 'Terms of Reference of the Multistakeholder Advisory Group';
@@ -40,7 +49,13 @@ beforeAll(async () => {
   server = await serveApp({ clock });
   base = server.baseUrl;
   for (const p of Object.values(PEOPLE)) {
-    await addUser(server.t.ctx, CLI_ACTOR, { email: p.email, name: p.name, roles: [...p.roles], groups: 'groups' in p ? [...p.groups] : [], password: PASSWORD });
+    await addUser(server.t.ctx, CLI_ACTOR, {
+      email: p.email,
+      name: p.name,
+      roles: [...p.roles],
+      groups: 'groups' in p ? [...p.groups] : [],
+      password: PASSWORD,
+    });
   }
   browser = await launching;
   // One browser context per person: separate cookies, separate sessions.
@@ -110,7 +125,9 @@ describe('the amendment of the terms of reference, through the pages', () => {
     const sources = await page.locator('.attributed .source').allInnerTexts();
     expect(sources).toHaveLength(2);
     expect(sources.some((s) => s.includes('proposal 1') && s.includes('Drop the Chatham House Rule'))).toBe(true);
-    expect(sources.some((s) => s.includes('proposal 2') && s.includes('Allow members to take part remotely'))).toBe(true);
+    expect(sources.some((s) => s.includes('proposal 2') && s.includes('Allow members to take part remotely'))).toBe(
+      true,
+    );
     await shot(page, 'amendment-01-consolidation');
     await expectNoAxeViolations(page);
   });
@@ -167,8 +184,12 @@ describe('the amendment of the terms of reference, through the pages', () => {
       await page.getByLabel(/^Reason/).fill(reason);
       await page.getByRole('button', { name: 'Cast my ballot' }).click();
       await page.waitForURL(`${base}/rounds/1#your-ballot`);
-      expect(await page.getByRole('status').textContent()).toContain(`Your ballot is recorded: ${position.toLowerCase()}`);
-      expect(await page.locator('#your-ballot').innerText()).toContain(`Your counted ballot: ${position.toLowerCase()}`);
+      expect(await page.getByRole('status').textContent()).toContain(
+        `Your ballot is recorded: ${position.toLowerCase()}`,
+      );
+      expect(await page.locator('#your-ballot').innerText()).toContain(
+        `Your counted ballot: ${position.toLowerCase()}`,
+      );
     }
     expect(server.t.ctx.meta.all('ballots')).toHaveLength(3);
   });
@@ -176,7 +197,9 @@ describe('the amendment of the terms of reference, through the pages', () => {
   test('the round after the votes: tally bar, every ballot, nobody left to vote', async () => {
     const page = pages.chair;
     await page.goto(`${base}/rounds/1`);
-    expect(await page.locator('.tally-legend').innerText()).toMatch(/Approve: 2\s+Object: 1\s+Abstain: 0\s+Not voted: 0/);
+    expect(await page.locator('.tally-legend').innerText()).toMatch(
+      /Approve: 2\s+Object: 1\s+Abstain: 0\s+Not voted: 0/,
+    );
     const rows = page.locator('table.ballots tbody tr');
     expect(await rows.count()).toBe(3);
     expect(await rows.nth(1).innerText()).toContain('Meeting in person builds trust.');
@@ -256,7 +279,11 @@ describe('the amendment of the terms of reference, through the pages', () => {
     const text = await (await page.request.get(`${base}/documents/${WS}/versions/1.md`)).text();
     const backbone = 'Workshops are the backbone of the annual meeting';
     for (const word of ['heart', 'core']) {
-      const p = await createProposal(ctx, actor, WS, { title: `Workshops are the ${word}`, rationale: '', text: text.replace(backbone, `Workshops are the ${word} of the annual meeting`) });
+      const p = await createProposal(ctx, actor, WS, {
+        title: `Workshops are the ${word}`,
+        rationale: '',
+        text: text.replace(backbone, `Workshops are the ${word} of the annual meeting`),
+      });
       await shareProposal(ctx, actor, p.id);
     }
     await page.goto(`${base}/documents/${WS}/consolidate`);
@@ -283,7 +310,10 @@ describe('the amendment of the terms of reference, through the pages', () => {
       ['amendment-11-phone-history', `/documents/${SLUG}/history`],
     ] as const) {
       await page.goto(base + url);
-      const { scrollWidth, clientWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
+      const { scrollWidth, clientWidth } = await page.evaluate(() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        clientWidth: document.documentElement.clientWidth,
+      }));
       expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
       await shot(page, name);
       await expectNoAxeViolations(page);

@@ -35,7 +35,9 @@ export const PHONE = { width: 390, height: 844 };
 export async function launchBrowser(): Promise<Browser> {
   const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   if (!existsSync(executablePath)) {
-    throw new Error(`No chromium at ${executablePath}: run \`apt-get install -y chromium\` or set CHROMIUM_PATH (npx playwright install cannot work here).`);
+    throw new Error(
+      `No chromium at ${executablePath}: run \`apt-get install -y chromium\` or set CHROMIUM_PATH (npx playwright install cannot work here).`,
+    );
   }
   return chromium.launch({
     executablePath,
@@ -46,7 +48,11 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** A context as a reader would have: fixed locale and time zone so pages and shots are stable. */
-export async function newReader(browser: Browser, viewport: { width: number; height: number }, opts: { isMobile?: boolean } = {}): Promise<BrowserContext> {
+export async function newReader(
+  browser: Browser,
+  viewport: { width: number; height: number },
+  opts: { isMobile?: boolean } = {},
+): Promise<BrowserContext> {
   const context = await browser.newContext({
     viewport,
     deviceScaleFactor: 1,
@@ -64,7 +70,9 @@ export async function newReader(browser: Browser, viewport: { width: number; hei
 export type TestApp = Awaited<ReturnType<typeof openTestApp>>;
 
 /** The app over fresh test data, listening on 127.0.0.1 on a free port. */
-export async function serveApp(opts: Parameters<typeof openTestApp>[0] = {}): Promise<{ t: TestApp; baseUrl: string; close: () => Promise<void> }> {
+export async function serveApp(
+  opts: Parameters<typeof openTestApp>[0] = {},
+): Promise<{ t: TestApp; baseUrl: string; close: () => Promise<void> }> {
   const t = await openTestApp(opts);
   const server: Server = await new Promise((resolve, reject) => {
     const s = t.app.listen(0, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -112,7 +120,10 @@ export function describeViolations(url: string, violations: AxeViolation[]): str
   if (!violations.length) return `${url}: no axe violations`;
   return [
     `${url}: ${violations.length} axe violation(s)`,
-    ...violations.map((v) => `  [${v.impact ?? '?'}] ${v.id}: ${v.help}\n    ${v.targets.slice(0, 8).join('\n    ')}${v.targets.length > 8 ? `\n    … ${v.targets.length - 8} more` : ''}`),
+    ...violations.map(
+      (v) =>
+        `  [${v.impact ?? '?'}] ${v.id}: ${v.help}\n    ${v.targets.slice(0, 8).join('\n    ')}${v.targets.length > 8 ? `\n    … ${v.targets.length - 8} more` : ''}`,
+    ),
   ].join('\n');
 }
 
@@ -130,10 +141,16 @@ export async function submitLogin(page: Page, email: string, password: string): 
 }
 
 /** Sign in through the real form and insist it worked: the person's name is in the top bar. */
-export async function signInAs(page: Page, baseUrl: string, person: { email: string; name: string }, password: string): Promise<void> {
+export async function signInAs(
+  page: Page,
+  baseUrl: string,
+  person: { email: string; name: string },
+  password: string,
+): Promise<void> {
   await page.goto(`${baseUrl}/login`);
   await submitLogin(page, person.email, password);
   await page.waitForURL((u) => !u.pathname.startsWith('/login'));
   const who = await page.locator('.topbar .who').textContent();
-  if (!who?.includes(person.name)) throw new Error(`signed in as ${person.email}, but the top bar shows ${JSON.stringify(who)}`);
+  if (!who?.includes(person.name))
+    throw new Error(`signed in as ${person.email}, but the top bar shows ${JSON.stringify(who)}`);
 }

@@ -12,14 +12,24 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Browser, BrowserContext, Locator, Page, Response } from 'playwright-core';
 import { testClock } from '../helpers/data.js';
 import { addUser } from '../../server/services/accounts/users.js';
-import { DESKTOP, PHONE, expectNoAxeViolations, launchBrowser, newReader, serveApp, shot, signInAs } from './helpers.js';
+import {
+  DESKTOP,
+  PHONE,
+  expectNoAxeViolations,
+  launchBrowser,
+  newReader,
+  serveApp,
+  shot,
+  signInAs,
+} from './helpers.js';
 
 const SLUG = 'terms-of-reference';
 const DOC_TITLE = 'Terms of Reference of the Multistakeholder Advisory Group';
 const CHATHAM = 'Closed meetings of the Group are held under the Chatham House Rule. ';
 const QUOTE = 'Participants are free to use the information';
 const TITLE = 'Remove the reference to the Chatham House Rule';
-const RATIONALE = 'Members asked for a rule they can explain to their constituencies. The sentence after it already says what matters.';
+const RATIONALE =
+  'Members asked for a rule they can explain to their constituencies. The sentence after it already says what matters.';
 const PASSWORD = 'a long enough password';
 
 // The edit of revision 2, and the two edits made at once from revision 2.
@@ -47,7 +57,13 @@ beforeAll(async () => {
   server = await serveApp({ clock });
   base = server.baseUrl;
   for (const p of Object.values(PEOPLE)) {
-    await addUser(server.t.ctx, CLI_ACTOR, { email: p.email, name: p.name, roles: [...p.roles], groups: [...p.groups], password: PASSWORD });
+    await addUser(server.t.ctx, CLI_ACTOR, {
+      email: p.email,
+      name: p.name,
+      roles: [...p.roles],
+      groups: [...p.groups],
+      password: PASSWORD,
+    });
   }
   browser = await launching;
   for (const who of Object.keys(PEOPLE) as Who[]) {
@@ -75,7 +91,9 @@ function replaceOnce(text: string, from: string, to: string): string {
  * has the same address, as a re-rendered form does). Returns the response to the POST itself.
  */
 async function submit(page: Page, button: Locator): Promise<Response> {
-  const posted = page.waitForResponse((r) => r.request().method() === 'POST' && r.request().frame() === page.mainFrame());
+  const posted = page.waitForResponse(
+    (r) => r.request().method() === 'POST' && r.request().frame() === page.mainFrame(),
+  );
   const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame() });
   await button.click();
   const res = await posted;
@@ -96,7 +114,10 @@ const threadOn = (page: Page) => page.locator('.prow .thread', { hasText: QUOTE 
 
 /** Nothing sticks out sideways: the page scrolls only vertically. */
 async function expectNoSidewaysScroll(page: Page): Promise<void> {
-  const { scrollWidth, clientWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
+  const { scrollWidth, clientWidth } = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth,
+  }));
   expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
 }
 
@@ -131,8 +152,12 @@ describe('draft → revise → share → comment → reply → resolve, through 
     expect(await page.getByRole('status').textContent()).toContain('Your proposal was saved as a draft.');
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(TITLE);
     expect(await badge(page).textContent()).toBe('draft');
-    expect(await page.locator('.proposal-head .versionline').innerText()).toBe(`draft A change to ${DOC_TITLE}, by Wanda Drafter.`);
-    expect(await page.locator('.proposal-head').innerText()).toContain('A draft: only Working Group on Strategy, the chair and the secretariat can see it.');
+    expect(await page.locator('.proposal-head .versionline').innerText()).toBe(
+      `draft A change to ${DOC_TITLE}, by Wanda Drafter.`,
+    );
+    expect(await page.locator('.proposal-head').innerText()).toContain(
+      'A draft: only Working Group on Strategy, the chair and the secretariat can see it.',
+    );
     expect(await page.locator('.rationale').innerText()).toContain('Members asked for a rule');
     expect(await tabs(page).getByRole('link', { name: 'Text' }).getAttribute('aria-current')).toBe('page');
     const proposed = await page.locator('section.ptext').innerText();
@@ -202,7 +227,9 @@ describe('draft → revise → share → comment → reply → resolve, through 
     const page = pages.wanda;
     await submit(page, page.getByRole('button', { name: 'Save revision 2' }));
     expect(page.url()).toBe(`${proposalUrl}?tab=changes&from=1&to=2`);
-    expect(await page.getByRole('status').textContent()).toBe('Revision 2 is saved. Below is what it changed in revision 1.');
+    expect(await page.getByRole('status').textContent()).toBe(
+      'Revision 2 is saved. Below is what it changed in revision 1.',
+    );
     expect(await page.locator('.proposal-head .meta').first().innerText()).toContain('Revision 2');
     expect((await page.locator('.diff ins').allTextContents()).join('')).toContain('simple');
     expect(await page.locator('.diff del').count()).toBe(0);
@@ -223,12 +250,16 @@ describe('draft → revise → share → comment → reply → resolve, through 
 
   test('the Revisions tab lists both revisions by their author', async () => {
     const page = pages.wanda;
-    await tabs(page).getByRole('link', { name: /^Revisions/ }).click();
+    await tabs(page)
+      .getByRole('link', { name: /^Revisions/ })
+      .click();
     await page.waitForURL(`${proposalUrl}?tab=revisions`);
     const items = page.locator('ol.revisions > li');
     expect(await items.count()).toBe(2);
     expect(await items.nth(0).innerText()).toMatch(/Revision 2\s+current\s+·\s+Wanda Drafter/);
-    expect(await items.nth(0).getByRole('link', { name: 'Compare with revision 1' }).getAttribute('href')).toMatch(/\?tab=changes&from=1&to=2$/);
+    expect(await items.nth(0).getByRole('link', { name: 'Compare with revision 1' }).getAttribute('href')).toMatch(
+      /\?tab=changes&from=1&to=2$/,
+    );
     await shot(page, 'proposals-10-revisions');
     await expectNoAxeViolations(page);
   });
@@ -237,7 +268,12 @@ describe('draft → revise → share → comment → reply → resolve, through 
     const page = pages.wanda;
     await page.locator('.topbar').getByRole('link', { name: 'My drafts' }).click();
     await page.waitForURL(`${base}/drafts`);
-    expect(await page.getByRole('region', { name: 'Drafts of my working groups' }).getByRole('link', { name: TITLE }).count()).toBe(1);
+    expect(
+      await page
+        .getByRole('region', { name: 'Drafts of my working groups' })
+        .getByRole('link', { name: TITLE })
+        .count(),
+    ).toBe(1);
     expect(await page.getByRole('region', { name: 'My proposals' }).getByRole('link', { name: TITLE }).count()).toBe(1);
     await shot(page, 'proposals-11-drafts');
     await expectNoAxeViolations(page);
@@ -292,7 +328,12 @@ describe('draft → revise → share → comment → reply → resolve, through 
     expect(await link.count()).toBe(1);
     expect(await waiting.locator('.quote-line').textContent()).toContain(QUOTE);
     // Shared now: no longer among the group's drafts.
-    expect(await page.getByRole('region', { name: 'Drafts of my working groups' }).getByRole('link', { name: TITLE }).count()).toBe(0);
+    expect(
+      await page
+        .getByRole('region', { name: 'Drafts of my working groups' })
+        .getByRole('link', { name: TITLE })
+        .count(),
+    ).toBe(0);
     await shot(page, 'proposals-14-drafts-awaiting');
     await expectNoAxeViolations(page);
     await link.click();
@@ -341,7 +382,9 @@ describe('draft → revise → share → comment → reply → resolve, through 
     expect(await thread.getAttribute('class')).toContain('is-resolved');
     const details = thread.locator('details.resolved');
     expect(await details.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
-    expect(await details.locator(':scope > summary').innerText()).toBe('Resolved by Wanda Drafter · 2 comments from Mia Member');
+    expect(await details.locator(':scope > summary').innerText()).toBe(
+      'Resolved by Wanda Drafter · 2 comments from Mia Member',
+    );
     expect(await thread.locator('.comment').first().isHidden()).toBe(true);
     await shot(page, 'proposals-16-resolved');
     await expectNoAxeViolations(page);
@@ -416,7 +459,9 @@ describe('two people edit from the same revision', () => {
     expect(text).not.toContain('Chatham House Rule');
     // The resolved thread's passage did not change: it stays beside its paragraph.
     expect(await threadOn(page).count()).toBe(1);
-    await tabs(page).getByRole('link', { name: /^Revisions/ }).click();
+    await tabs(page)
+      .getByRole('link', { name: /^Revisions/ })
+      .click();
     await page.waitForURL(`${proposalUrl}?tab=revisions`);
     expect(await page.locator('ol.revisions > li').allInnerTexts()).toEqual([
       expect.stringMatching(/^Revision 4\s+current\s+·\s+Walt Cowriter/),

@@ -86,7 +86,9 @@ describe('a reader on a desktop (1280×900)', () => {
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Documents');
     const item = page.locator('.doclist li', { has: page.getByRole('link', { name: TITLE }) });
     expect(await item.locator('.badge').textContent()).toBe('version 3');
-    expect(await item.locator('.changed-last').textContent()).toContain('Allow members to take part in closed meetings remotely');
+    expect(await item.locator('.changed-last').textContent()).toContain(
+      'Allow members to take part in closed meetings remotely',
+    );
     await shot(page, 'desktop-01-documents');
     await expectNoAxeViolations(page);
   });
@@ -113,9 +115,14 @@ describe('a reader on a desktop (1280×900)', () => {
     const items = page.locator('ol.timeline > li');
     expect(await items.count()).toBe(3);
     expect(await items.locator('h2').allTextContents()).toEqual(['Version 3', 'Version 2', 'Version 1']);
-    expect(await items.nth(0).locator('.summary').textContent()).toBe('Allow members to take part in closed meetings remotely');
+    expect(await items.nth(0).locator('.summary').textContent()).toBe(
+      'Allow members to take part in closed meetings remotely',
+    );
     expect(await items.nth(0).locator('.meta').innerText()).toContain('Jonas Berg');
-    expect(await page.getByRole('link', { name: /^Compare with version/ }).allTextContents()).toEqual(['Compare with version 2', 'Compare with version 1']);
+    expect(await page.getByRole('link', { name: /^Compare with version/ }).allTextContents()).toEqual([
+      'Compare with version 2',
+      'Compare with version 1',
+    ]);
     await shot(page, 'desktop-03-history');
     await expectNoAxeViolations(page);
   });
@@ -157,7 +164,9 @@ describe('a reader on a desktop (1280×900)', () => {
     await page.getByRole('button', { name: 'Compare' }).click();
     await page.waitForURL(/compare\?from=1&to=3&view=inline$/);
     const dels = await page.locator('.diff del').allTextContents();
-    expect(dels.some((d) => d.includes('Closed meetings of the Group are held under the Chatham House Rule.'))).toBe(true);
+    expect(dels.some((d) => d.includes('Closed meetings of the Group are held under the Chatham House Rule.'))).toBe(
+      true,
+    );
     expect(dels.some((d) => d.includes('Members are required to participate in person'))).toBe(true);
     // A real edit has inserted words too: check ins renders on a pair that has some.
     await page.goto(`${base}/documents/${SLUG}/compare?from=3&to=1`);
@@ -180,7 +189,9 @@ describe('a reader on a desktop (1280×900)', () => {
     expect(await changed.count()).toBeGreaterThan(0);
     const left = changed.first().locator('[role=cell]').nth(0);
     const right = changed.first().locator('[role=cell]').nth(1);
-    expect(await left.locator('del').allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining('participate in person')]));
+    expect(await left.locator('del').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringContaining('participate in person')]),
+    );
     expect(await right.innerText()).not.toContain('participate in person');
     // Left and right sit beside each other at this width.
     const lb = (await left.boundingBox())!;

@@ -23,9 +23,19 @@ beforeAll(async () => {
   server = await serveApp({ clock });
   const ctx = server.t.ctx;
   const who = await committee(ctx);
-  await makeUser(ctx, { email: 'sara@example.org', name: 'Sara Secretariat', roles: ['secretariat'], password: PASSWORD });
+  await makeUser(ctx, {
+    email: 'sara@example.org',
+    name: 'Sara Secretariat',
+    roles: ['secretariat'],
+    password: PASSWORD,
+  });
   const { c } = await twoProposalConsolidation(ctx, who);
-  const r = await openRound(ctx, who.chair.actor, { subject: { type: 'consolidation', id: c.id }, rule: 'consensus', quorum: 0.5, closesAt: after(clock, 7 * DAY) });
+  const r = await openRound(ctx, who.chair.actor, {
+    subject: { type: 'consolidation', id: c.id },
+    rule: 'consensus',
+    quorum: 0.5,
+    closesAt: after(clock, 7 * DAY),
+  });
   await castBallot(ctx, who.m1.actor, r.id, { position: 'object', reason: 'Keep the Chatham House Rule.' });
   roundId = r.id;
   browser = await launching;
@@ -50,8 +60,12 @@ test('recording with confirmation; a member who voted herself cannot be overridd
   await shot(page, 'round-record-confirm');
   await page.getByRole('button', { name: 'Record this ballot' }).click();
   await page.waitForURL((u) => u.pathname === `/rounds/${roundId}`);
-  expect(await page.getByRole('status').textContent()).toContain('The ballot of Noor Member is recorded on their behalf: approve');
-  expect(await page.locator('table.ballots').innerText()).toContain('Recorded by Sara Secretariat on their behalf: by show of hands at the meeting of 12 September.');
+  expect(await page.getByRole('status').textContent()).toContain(
+    'The ballot of Noor Member is recorded on their behalf: approve',
+  );
+  expect(await page.locator('table.ballots').innerText()).toContain(
+    'Recorded by Sara Secretariat on their behalf: by show of hands at the meeting of 12 September.',
+  );
   await expectNoAxeViolations(page);
   await shot(page, 'round-record-done');
 

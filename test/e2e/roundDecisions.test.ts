@@ -49,13 +49,22 @@ beforeAll(async () => {
   server = await serveApp({ clock });
   const ctx = server.t.ctx;
   for (const [k, p] of Object.entries(PEOPLE) as [Who, (typeof PEOPLE)[Who]][]) {
-    actors[k] = (await makeUser(ctx, { email: p.email, name: p.name, roles: [...p.roles], groups: k === 'wanda' ? ['wg-strategy'] : [], password: PASSWORD })).actor;
+    actors[k] = (
+      await makeUser(ctx, {
+        email: p.email,
+        name: p.name,
+        roles: [...p.roles],
+        groups: k === 'wanda' ? ['wg-strategy'] : [],
+        password: PASSWORD,
+      })
+    ).actor;
   }
   // Stakeholder groups, written directly (their admin form is tested elsewhere).
   const at = clock().toISOString();
   const users: Record<string, unknown> = {};
   for (const [k, p] of Object.entries(PEOPLE) as [Who, (typeof PEOPLE)[Who]][]) {
-    if ('stakeholder' in p) users[actors[k].id] = { ...ctx.meta.get('users', actors[k].id)!, stakeholder: p.stakeholder };
+    if ('stakeholder' in p)
+      users[actors[k].id] = { ...ctx.meta.get('users', actors[k].id)!, stakeholder: p.stakeholder };
   }
   const stakeholders = {
     government: { slug: 'government', name: 'Government', createdAt: at },
@@ -65,11 +74,22 @@ beforeAll(async () => {
 
   // Two shared proposals, consolidated; an unnamed majority round in which every group takes part.
   const text = await publishedText(ctx, SLUG);
-  const a = await createProposal(ctx, actors.wanda, SLUG, { title: 'Drop the Chatham House Rule', rationale: 'Open records.', text: text.replace(CHATHAM, '') });
-  const b = await createProposal(ctx, actors.wanda, SLUG, { title: 'Allow remote participation', rationale: 'Hybrid meetings.', text: text.replace(IN_PERSON, '') });
+  const a = await createProposal(ctx, actors.wanda, SLUG, {
+    title: 'Drop the Chatham House Rule',
+    rationale: 'Open records.',
+    text: text.replace(CHATHAM, ''),
+  });
+  const b = await createProposal(ctx, actors.wanda, SLUG, {
+    title: 'Allow remote participation',
+    rationale: 'Hybrid meetings.',
+    text: text.replace(IN_PERSON, ''),
+  });
   await shareProposal(ctx, actors.wanda, a.id);
   await shareProposal(ctx, actors.wanda, b.id);
-  const c = await createConsolidation(ctx, actors.chair, SLUG, { proposals: [a.id, b.id], summary: 'Open and hybrid meetings' });
+  const c = await createConsolidation(ctx, actors.chair, SLUG, {
+    proposals: [a.id, b.id],
+    summary: 'Open and hybrid meetings',
+  });
   consolidationId = c.id;
   const r = await openRound(ctx, actors.chair, {
     subject: { type: 'consolidation', id: c.id },
@@ -108,10 +128,14 @@ async function expectNoSidewaysScroll(page: Page): Promise<void> {
     const wide = past
       .filter((e) => !past.includes(e.parentElement!))
       .slice(0, 5)
-      .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.trim().replace(/\s+/g, '.') : ''} → ${Math.round(e.getBoundingClientRect().right)} px`);
+      .map(
+        (e) =>
+          `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.trim().replace(/\s+/g, '.') : ''} → ${Math.round(e.getBoundingClientRect().right)} px`,
+      );
     return { scrollWidth: document.documentElement.scrollWidth, clientWidth: w, wide };
   });
-  if (scrollWidth > clientWidth) throw new Error(`${page.url()} is ${scrollWidth} px wide on a ${clientWidth} px screen:\n  ${wide.join('\n  ')}`);
+  if (scrollWidth > clientWidth)
+    throw new Error(`${page.url()} is ${scrollWidth} px wide on a ${clientWidth} px screen:\n  ${wide.join('\n  ')}`);
 }
 
 let miaReceipt = '';
@@ -128,11 +152,17 @@ describe('members on a 360 px phone', () => {
     await page.getByRole('button', { name: 'Stand aside' }).click();
     await page.waitForURL((u) => u.pathname === `/rounds/${roundId}`);
     expect(await page.getByRole('status').textContent()).toContain('You stand aside from this round');
-    expect(await page.locator('#your-ballot').innerText()).toContain('You stand aside from this round (“My employer wrote one of the proposals.”)');
+    expect(await page.locator('#your-ballot').innerText()).toContain(
+      'You stand aside from this round (“My employer wrote one of the proposals.”)',
+    );
     expect(await page.locator('form.ballot-form').count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Withdraw my recusal' }).count()).toBe(1);
-    expect(await page.locator('ul.recusals').innerText()).toContain('Olu Member stood aside: “My employer wrote one of the proposals.”');
-    expect(server.t.ctx.meta.get('rounds', roundId)!.recusals).toEqual([expect.objectContaining({ reason: 'My employer wrote one of the proposals.', recordedBy: null })]);
+    expect(await page.locator('ul.recusals').innerText()).toContain(
+      'Olu Member stood aside: “My employer wrote one of the proposals.”',
+    );
+    expect(server.t.ctx.meta.get('rounds', roundId)!.recusals).toEqual([
+      expect.objectContaining({ reason: 'My employer wrote one of the proposals.', recordedBy: null }),
+    ]);
     await expectNoSidewaysScroll(page);
     await expectNoAxeViolations(page);
     await shot(page, 'round-decisions-02-recused-phone');
@@ -160,9 +190,13 @@ describe('members on a 360 px phone', () => {
 });
 
 describe('the secretariat', () => {
-  test('records Wanda\'s ballot given in a meeting, through the confirmation page', async () => {
+  test("records Wanda's ballot given in a meeting, through the confirmation page", async () => {
     // Noor votes (through the service), asking to be named.
-    await castBallot(server.t.ctx, actors.noor, roundId, { position: 'object', reason: 'Recordings will chill debate.', named: true });
+    await castBallot(server.t.ctx, actors.noor, roundId, {
+      position: 'object',
+      reason: 'Recordings will chill debate.',
+      named: true,
+    });
     const page = await pageFor('sec');
     await page.goto(`${base}/rounds/${roundId}`);
     // The secretariat sees the names of every voter.
@@ -175,14 +209,20 @@ describe('the secretariat', () => {
     await record.getByLabel('Where and how they voted').fill('by show of hands at the meeting of 2 March');
     await record.getByRole('button', { name: 'Check and record…' }).click();
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Record a ballot for Wanda Drafter?');
-    expect(await page.locator('dl.facts').innerText()).toMatch(/Their ballot now\s+none yet[\s\S]*To be recorded\s+approve[\s\S]*How it was given\s+by show of hands at the meeting of 2 March/);
+    expect(await page.locator('dl.facts').innerText()).toMatch(
+      /Their ballot now\s+none yet[\s\S]*To be recorded\s+approve[\s\S]*How it was given\s+by show of hands at the meeting of 2 March/,
+    );
     expect(server.t.ctx.meta.all('ballots').filter((b) => b.recordedBy)).toEqual([]);
     await expectNoAxeViolations(page);
     await shot(page, 'round-decisions-05-confirm');
     await page.getByRole('button', { name: 'Record this ballot' }).click();
     await page.waitForURL((u) => u.pathname === `/rounds/${roundId}`);
-    expect(await page.getByRole('status').textContent()).toContain('The ballot of Wanda Drafter is recorded on their behalf: approve');
-    expect(await page.locator('table.ballots').innerText()).toContain('Recorded by Sara Secretariat on their behalf: by show of hands at the meeting of 2 March.');
+    expect(await page.getByRole('status').textContent()).toContain(
+      'The ballot of Wanda Drafter is recorded on their behalf: approve',
+    );
+    expect(await page.locator('table.ballots').innerText()).toContain(
+      'Recorded by Sara Secretariat on their behalf: by show of hands at the meeting of 2 March.',
+    );
     await expectNoAxeViolations(page);
   }, 60_000);
 
@@ -199,7 +239,13 @@ describe('the secretariat', () => {
     await form.getByLabel('Where and how they said so').fill(' ');
     await form.getByRole('button', { name: 'Record the recusal' }).click();
     await page.waitForLoadState();
-    expect(await page.locator(`form[action="/rounds/${roundId}/record-recusal#record-recusal"] [role="alert"][data-code="note_required"]`).count()).toBe(1);
+    expect(
+      await page
+        .locator(
+          `form[action="/rounds/${roundId}/record-recusal#record-recusal"] [role="alert"][data-code="note_required"]`,
+        )
+        .count(),
+    ).toBe(1);
     expect(server.t.ctx.meta.get('rounds', roundId)!.recusals).toHaveLength(1);
     await expectNoSidewaysScroll(page);
     await expectNoAxeViolations(page);
@@ -208,17 +254,24 @@ describe('the secretariat', () => {
 });
 
 describe('the public record', () => {
-  test('Mia\'s receipt is in the published record beside her position; her name is not', async () => {
+  test("Mia's receipt is in the published record beside her position; her name is not", async () => {
     const ctx = server.t.ctx;
     const closed = await closeRound(ctx, actors.chair, roundId);
     expect(closed.result).toBe('passed');
-    const v = await publishConsolidation(ctx, actors.chair, consolidationId, { summary: 'Open records and remote participation' });
+    const v = await publishConsolidation(ctx, actors.chair, consolidationId, {
+      summary: 'Open records and remote participation',
+    });
     expect(v.number).toBe(2);
-    for (const [viewport, isMobile, name] of [[DESKTOP, false, 'round-decisions-08-public-record'], [NARROW, true, 'round-decisions-09-public-record-phone']] as const) {
+    for (const [viewport, isMobile, name] of [
+      [DESKTOP, false, 'round-decisions-08-public-record'],
+      [NARROW, true, 'round-decisions-09-public-record-phone'],
+    ] as const) {
       const page = await pageFor(null, viewport, isMobile);
       await page.goto(`${base}/documents/${SLUG}/versions/2`);
       const record = page.locator('#decision');
-      const row = record.locator('table.ballots tbody tr', { has: page.locator('code.receipt', { hasText: miaReceipt }) });
+      const row = record.locator('table.ballots tbody tr', {
+        has: page.locator('code.receipt', { hasText: miaReceipt }),
+      });
       expect(await row.count()).toBe(1);
       const cells = await row.locator('th, td').allInnerTexts();
       expect(cells[0].trim()).toBe(miaReceipt);
@@ -231,7 +284,10 @@ describe('the public record', () => {
       expect(await record.innerText()).toContain('Noor Member');
       expect(await record.innerText()).toContain('Olu Member stood aside: “My employer wrote one of the proposals.”');
       expect(await record.innerText()).toContain("Recorded on the member's behalf by the secretariat.");
-      expect(await record.locator('table.groups tbody tr').allInnerTexts()).toEqual([expect.stringMatching(/^Civil society\s+0\s+1\s+0\s+0\s+1$/), expect.stringMatching(/^Government\s+2\s+0\s+0\s+0\s+0$/)]);
+      expect(await record.locator('table.groups tbody tr').allInnerTexts()).toEqual([
+        expect.stringMatching(/^Civil society\s+0\s+1\s+0\s+0\s+1$/),
+        expect.stringMatching(/^Government\s+2\s+0\s+0\s+0\s+0$/),
+      ]);
       await expectNoSidewaysScroll(page);
       await expectNoAxeViolations(page);
       await record.scrollIntoViewIfNeeded();

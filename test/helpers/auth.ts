@@ -14,7 +14,10 @@ import type { UserRecord } from '../../server/store/meta/schema.js';
 export type Agent = ReturnType<typeof request.agent>;
 
 /** A user with a password (one scrypt hash, cheap at the tests' cost). */
-export async function makeUser(ctx: Ctx, input: NewUser & { password: string }): Promise<UserRecord & { password: string; actor: Actor }> {
+export async function makeUser(
+  ctx: Ctx,
+  input: NewUser & { password: string },
+): Promise<UserRecord & { password: string; actor: Actor }> {
   const u = await addUser(ctx, CLI_ACTOR, input);
   return { ...u, password: input.password, actor: actorOf(u) };
 }
@@ -39,7 +42,9 @@ export function sidCookieLine(res: request.Response): string | undefined {
 
 /** The value of the session cookie a response sets, if any. */
 export function sidCookie(res: request.Response): string | undefined {
-  return sidCookieLine(res)?.replace(/^[^=]*=/, '').split(';')[0];
+  return sidCookieLine(res)
+    ?.replace(/^[^=]*=/, '')
+    .split(';')[0];
 }
 
 export interface SignInOptions {
@@ -56,7 +61,8 @@ export interface SignInOptions {
  */
 export async function signIn(app: Express, email: string, password: string, opts: SignInOptions = {}) {
   const agent = opts.agent ?? request.agent(app);
-  const withIp = <T extends { set: (k: string, v: string) => T }>(r: T): T => (opts.ip ? r.set('X-Forwarded-For', opts.ip) : r);
+  const withIp = <T extends { set: (k: string, v: string) => T }>(r: T): T =>
+    opts.ip ? r.set('X-Forwarded-For', opts.ip) : r;
   const form = await withIp(agent.get('/login'));
   if (form.status !== 200) throw new Error(`GET /login answered ${form.status}`);
   const before = sidCookie(form);
@@ -67,9 +73,15 @@ export async function signIn(app: Express, email: string, password: string, opts
 }
 
 /** Sign in and insist that it worked (303 away from the login page). */
-export async function signedIn(app: Express, email: string, password: string, opts: SignInOptions = {}): Promise<Agent> {
+export async function signedIn(
+  app: Express,
+  email: string,
+  password: string,
+  opts: SignInOptions = {},
+): Promise<Agent> {
   const { agent, res } = await signIn(app, email, password, opts);
-  if (res.status !== 303 || res.headers.location?.startsWith('/login')) throw new Error(`Sign-in of ${email} failed: ${res.status} ${res.headers.location ?? ''}`);
+  if (res.status !== 303 || res.headers.location?.startsWith('/login'))
+    throw new Error(`Sign-in of ${email} failed: ${res.status} ${res.headers.location ?? ''}`);
   return agent;
 }
 

@@ -45,7 +45,16 @@ export interface TestData extends OpenData {
  * project's documents/ unless `seed: false`.
  */
 export async function openTestData(
-  opts: { clock?: () => Date; seed?: boolean; dataDir?: string; documentsDir?: string; listAddress?: string; reminderHours?: number; digestHour?: number; hashing?: Partial<HasherOptions> } = {},
+  opts: {
+    clock?: () => Date;
+    seed?: boolean;
+    dataDir?: string;
+    documentsDir?: string;
+    listAddress?: string;
+    reminderHours?: number;
+    digestHour?: number;
+    hashing?: Partial<HasherOptions>;
+  } = {},
 ): Promise<TestData> {
   const dataDir = opts.dataDir ?? (await tempDir());
   const config = {
@@ -74,6 +83,10 @@ export async function openTestData(
 /** An app over fresh test data; call `cleanup` in afterAll/afterEach. */
 export async function openTestApp(opts: Parameters<typeof openTestData>[0] & { writeLimit?: number } = {}) {
   const data = await openTestData(opts);
-  const app = createApp({ ctx: data.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: opts.writeLimit ?? 0 }, sessions: data.sessions });
+  const app = createApp({
+    ctx: data.ctx,
+    config: { baseUrl: 'http://ratify.test', writeLimit: opts.writeLimit ?? 0 },
+    sessions: data.sessions,
+  });
   return { ...data, app };
 }

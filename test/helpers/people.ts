@@ -12,7 +12,12 @@ import { actorOf, addUser } from '../../server/services/accounts/users.js';
 import { createToken } from '../../server/services/auth/tokens.js';
 import { createConsolidation } from '../../server/services/consolidations/consolidations.js';
 import { createProposal, shareProposal } from '../../server/services/proposals/proposals.js';
-import { versionKey, type ConsolidationRecord, type ProposalRecord, type UserRecord } from '../../server/store/meta/schema.js';
+import {
+  versionKey,
+  type ConsolidationRecord,
+  type ProposalRecord,
+  type UserRecord,
+} from '../../server/store/meta/schema.js';
 
 export interface Person extends UserRecord {
   actor: Actor;
@@ -30,7 +35,12 @@ export interface PersonSpec {
 
 /** One account (no password) with an API token. */
 export async function person(ctx: Ctx, spec: PersonSpec): Promise<Person> {
-  const u = await addUser(ctx, CLI_ACTOR, { email: spec.email, name: spec.name, roles: spec.roles ?? ['member'], groups: spec.groups ?? [] });
+  const u = await addUser(ctx, CLI_ACTOR, {
+    email: spec.email,
+    name: spec.name,
+    roles: spec.roles ?? ['member'],
+    groups: spec.groups ?? [],
+  });
   const { token } = await createToken(ctx, CLI_ACTOR, u, 'test');
   return { ...u, actor: actorOf(u), token, auth: { Authorization: `Bearer ${token}` } };
 }
@@ -76,7 +86,6 @@ export async function refusal(p: Promise<unknown>): Promise<{ kind: string; code
 
 // ---------------------------------------------------------------- the amendment flow, as services
 
-
 export const TOR = 'terms-of-reference';
 /** Two sentences of documents/terms-of-reference.md in different paragraphs (as in scratch/flow.mts). */
 export const S1 = 'Closed meetings of the Group are held under the Chatham House Rule. ';
@@ -89,14 +98,24 @@ export async function publishedText(ctx: Ctx, slug = TOR): Promise<string> {
 }
 
 /** A proposal drafted by `by` (text = edit(published text)) and shared with all members. */
-export async function sharedProposal(ctx: Ctx, by: Person, title: string, edit: (t: string) => string, slug = TOR): Promise<ProposalRecord> {
+export async function sharedProposal(
+  ctx: Ctx,
+  by: Person,
+  title: string,
+  edit: (t: string) => string,
+  slug = TOR,
+): Promise<ProposalRecord> {
   const text = edit(await publishedText(ctx, slug));
   const p = await createProposal(ctx, by.actor, slug, { title, rationale: `Why: ${title}`, text });
   return shareProposal(ctx, by.actor, p.id);
 }
 
 /** Two shared proposals (dropping S1, dropping S2) consolidated by the chair without conflicts. */
-export async function twoProposalConsolidation(ctx: Ctx, cast: { drafter: Person; chair: Person }, summary = 'Open and remote meetings'): Promise<{ p1: ProposalRecord; p2: ProposalRecord; c: ConsolidationRecord }> {
+export async function twoProposalConsolidation(
+  ctx: Ctx,
+  cast: { drafter: Person; chair: Person },
+  summary = 'Open and remote meetings',
+): Promise<{ p1: ProposalRecord; p2: ProposalRecord; c: ConsolidationRecord }> {
   const p1 = await sharedProposal(ctx, cast.drafter, 'Open meetings', (t) => t.replace(S1, ''));
   const p2 = await sharedProposal(ctx, cast.drafter, 'Remote participation', (t) => t.replace(S2, ''));
   const c = await createConsolidation(ctx, cast.chair.actor, TOR, { proposals: [p1.id, p2.id], summary });

@@ -29,7 +29,10 @@ export async function makeApiUser(ctx: Ctx, input: NewUser): Promise<ApiUser> {
  * Several accounts at once, keyed by the caller's names. Users are made one after another
  * (ids then follow the order given), password hashing (if any) still dominates the cost.
  */
-export async function makeApiUsers<K extends string>(ctx: Ctx, inputs: Record<K, NewUser>): Promise<Record<K, ApiUser>> {
+export async function makeApiUsers<K extends string>(
+  ctx: Ctx,
+  inputs: Record<K, NewUser>,
+): Promise<Record<K, ApiUser>> {
   const out = {} as Record<K, ApiUser>;
   for (const key of Object.keys(inputs) as K[]) out[key] = await makeApiUser(ctx, inputs[key]);
   return out;

@@ -29,7 +29,12 @@ let ted: U; // second factor
 let aliceToken: string;
 let samToken: string;
 
-const PW = { alice: 'alice api password', sam: 'sam secretariat words', dora: 'dora will be disabled', ted: 'ted has totp on' };
+const PW = {
+  alice: 'alice api password',
+  sam: 'sam secretariat words',
+  dora: 'dora will be disabled',
+  ted: 'ted has totp on',
+};
 
 const bearer = (tok: string) => ({ Authorization: `Bearer ${tok}` });
 
@@ -50,7 +55,13 @@ function expectError(res: request.Response, status: number, code: string) {
 beforeAll(async () => {
   t = await openTestApp({ clock });
   [alice, sam, dora, ted] = await Promise.all([
-    makeUser(t.ctx, { email: 'alice@example.org', name: 'Alice Api', roles: ['member'], groups: ['wg-strategy'], password: PW.alice }),
+    makeUser(t.ctx, {
+      email: 'alice@example.org',
+      name: 'Alice Api',
+      roles: ['member'],
+      groups: ['wg-strategy'],
+      password: PW.alice,
+    }),
     makeUser(t.ctx, { email: 'sam@example.org', name: 'Sam Sec', roles: ['secretariat'], password: PW.sam }),
     makeUser(t.ctx, { email: 'dora@example.org', name: 'Dora Gone', password: PW.dora }),
     makeUser(t.ctx, { email: 'ted@example.org', name: 'Ted Totp', password: PW.ted }),
@@ -68,14 +79,22 @@ describe('GET /api/v1/me', () => {
     expectError(await request(t.app).get('/api/v1/me'), 401, 'unauthenticated');
   });
 
-  test.each([['Bearer rat_notatoken'], ['Bearer garbage'], ['Bearer '], ['Basic YWxpY2U6cGFzcw=='], ['bearer']])('with %j: 401 invalid_token', async (h) => {
-    expectError(await request(t.app).get('/api/v1/me').set('Authorization', h), 401, 'invalid_token');
-  });
+  test.each([['Bearer rat_notatoken'], ['Bearer garbage'], ['Bearer '], ['Basic YWxpY2U6cGFzcw=='], ['bearer']])(
+    'with %j: 401 invalid_token',
+    async (h) => {
+      expectError(await request(t.app).get('/api/v1/me').set('Authorization', h), 401, 'invalid_token');
+    },
+  );
 
   test('with a good token: exactly {email,name,roles,groups}', async () => {
     const res = await request(t.app).get('/api/v1/me').set(bearer(aliceToken));
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ email: 'alice@example.org', name: 'Alice Api', roles: ['member'], groups: ['wg-strategy'] });
+    expect(res.body).toEqual({
+      email: 'alice@example.org',
+      name: 'Alice Api',
+      roles: ['member'],
+      groups: ['wg-strategy'],
+    });
   });
 
   test('the API ignores cookies: a signed-in browser session without a bearer token is the public', async () => {
@@ -102,7 +121,9 @@ describe('GET /api/v1/me', () => {
 
 describe('POST /api/v1/tokens', () => {
   test('good credentials: 201 {token}, which works; audit token.created', async () => {
-    const res = await request(t.app).post('/api/v1/tokens').send({ email: 'Alice@Example.org', password: PW.alice, label: 'my script' });
+    const res = await request(t.app)
+      .post('/api/v1/tokens')
+      .send({ email: 'Alice@Example.org', password: PW.alice, label: 'my script' });
     expect(res.status).toBe(201);
     expect(Object.keys(res.body)).toEqual(['token']);
     expect(res.body.token).toMatch(/^rat_[A-Za-z0-9_-]{40,}$/);
@@ -112,13 +133,25 @@ describe('POST /api/v1/tokens', () => {
   });
 
   test('bad credentials: 401 bad_credentials and an audit line login.failed (unknown e-mail alike)', async () => {
-    expectError(await request(t.app).post('/api/v1/tokens').send({ email: 'alice@example.org', password: 'not it at all' }), 401, 'bad_credentials');
+    expectError(
+      await request(t.app).post('/api/v1/tokens').send({ email: 'alice@example.org', password: 'not it at all' }),
+      401,
+      'bad_credentials',
+    );
     expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'login.failed', subject: 'user/alice@example.org' });
-    expectError(await request(t.app).post('/api/v1/tokens').send({ email: 'ghost@example.org', password: 'not it at all' }), 401, 'bad_credentials');
+    expectError(
+      await request(t.app).post('/api/v1/tokens').send({ email: 'ghost@example.org', password: 'not it at all' }),
+      401,
+      'bad_credentials',
+    );
   });
 
   test("a disabled user's right password: 401", async () => {
-    expectError(await request(t.app).post('/api/v1/tokens').send({ email: 'dora@example.org', password: PW.dora }), 401, 'bad_credentials');
+    expectError(
+      await request(t.app).post('/api/v1/tokens').send({ email: 'dora@example.org', password: PW.dora }),
+      401,
+      'bad_credentials',
+    );
   });
 
   test.each([
@@ -128,11 +161,21 @@ describe('POST /api/v1/tokens', () => {
     ['an array', [PW.alice]],
     ['an over-long e-mail', { email: `${'a'.repeat(400)}@x.org`, password: 'x' }],
   ])('a malformed body (%s): 400 invalid_input', async (_what, body) => {
-    expectError(await request(t.app).post('/api/v1/tokens').send(body as object), 400, 'invalid_input');
+    expectError(
+      await request(t.app)
+        .post('/api/v1/tokens')
+        .send(body as object),
+      400,
+      'invalid_input',
+    );
   });
 
   test('not JSON: 400 (invalid_json, or invalid_input for another content type), never 5xx', async () => {
-    expectError(await request(t.app).post('/api/v1/tokens').set('Content-Type', 'application/json').send('{"email":'), 400, 'invalid_json');
+    expectError(
+      await request(t.app).post('/api/v1/tokens').set('Content-Type', 'application/json').send('{"email":'),
+      400,
+      'invalid_json',
+    );
     const xml = await request(t.app).post('/api/v1/tokens').set('Content-Type', 'text/xml').send('<x/>');
     expect(xml.status).toBe(400);
   });
@@ -140,18 +183,45 @@ describe('POST /api/v1/tokens', () => {
   test('the 11th failure for an account is 429 with Retry-After, even with the right password, except where the account signed in before', async () => {
     const ip = '10.2.2.2';
     // Sam made a token from his usual address earlier.
-    expect((await request(t.app).post('/api/v1/tokens').set('X-Forwarded-For', '10.2.2.3').send({ email: 'sam@example.org', password: PW.sam })).status).toBe(201);
+    expect(
+      (
+        await request(t.app)
+          .post('/api/v1/tokens')
+          .set('X-Forwarded-For', '10.2.2.3')
+          .send({ email: 'sam@example.org', password: PW.sam })
+      ).status,
+    ).toBe(201);
     for (let i = 1; i <= 10; i++) {
-      const res = await request(t.app).post('/api/v1/tokens').set('X-Forwarded-For', ip).send({ email: 'sam@example.org', password: `guess number ${i}` });
+      const res = await request(t.app)
+        .post('/api/v1/tokens')
+        .set('X-Forwarded-For', ip)
+        .send({ email: 'sam@example.org', password: `guess number ${i}` });
       expect([i, res.status]).toEqual([i, 401]);
     }
-    const res = await request(t.app).post('/api/v1/tokens').set('X-Forwarded-For', ip).send({ email: 'sam@example.org', password: PW.sam });
+    const res = await request(t.app)
+      .post('/api/v1/tokens')
+      .set('X-Forwarded-For', ip)
+      .send({ email: 'sam@example.org', password: PW.sam });
     expectError(res, 429, 'too_many_attempts');
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
     // The count is per account: another new address is refused too…
-    expectError(await request(t.app).post('/api/v1/tokens').set('X-Forwarded-For', '10.2.2.4').send({ email: 'sam@example.org', password: PW.sam }), 429, 'too_many_attempts');
+    expectError(
+      await request(t.app)
+        .post('/api/v1/tokens')
+        .set('X-Forwarded-For', '10.2.2.4')
+        .send({ email: 'sam@example.org', password: PW.sam }),
+      429,
+      'too_many_attempts',
+    );
     // …but the address Sam used before keeps its own budget.
-    expect((await request(t.app).post('/api/v1/tokens').set('X-Forwarded-For', '10.2.2.3').send({ email: 'sam@example.org', password: PW.sam })).status).toBe(201);
+    expect(
+      (
+        await request(t.app)
+          .post('/api/v1/tokens')
+          .set('X-Forwarded-For', '10.2.2.3')
+          .send({ email: 'sam@example.org', password: PW.sam })
+      ).status,
+    ).toBe(201);
   }, 120_000);
 });
 
@@ -166,9 +236,19 @@ describe('POST /api/v1/tokens for an account with a second factor', () => {
   });
 
   test('the password alone: 401; a wrong code: 401; the current code: 201', async () => {
-    expectError(await request(t.app).post('/api/v1/tokens').send({ email: 'ted@example.org', password: PW.ted }), 401, 'unauthenticated');
-    expectError(await request(t.app).post('/api/v1/tokens').send({ email: 'ted@example.org', password: PW.ted, code: 'abcdef' }), 401, 'unauthenticated');
-    const res = await request(t.app).post('/api/v1/tokens').send({ email: 'ted@example.org', password: PW.ted, code: await generate({ secret, epoch: epoch() }) });
+    expectError(
+      await request(t.app).post('/api/v1/tokens').send({ email: 'ted@example.org', password: PW.ted }),
+      401,
+      'unauthenticated',
+    );
+    expectError(
+      await request(t.app).post('/api/v1/tokens').send({ email: 'ted@example.org', password: PW.ted, code: 'abcdef' }),
+      401,
+      'unauthenticated',
+    );
+    const res = await request(t.app)
+      .post('/api/v1/tokens')
+      .send({ email: 'ted@example.org', password: PW.ted, code: await generate({ secret, epoch: epoch() }) });
     expect(res.status).toBe(201);
   });
 
@@ -183,7 +263,10 @@ describe('POST /api/v1/tokens for an account with a second factor', () => {
     }
     const statuses: number[] = [];
     for (const code of wrongCodes) {
-      const res = await request(t.app).post('/api/v1/tokens').set('X-Forwarded-For', ip).send({ email: 'ted@example.org', password: PW.ted, code });
+      const res = await request(t.app)
+        .post('/api/v1/tokens')
+        .set('X-Forwarded-For', ip)
+        .send({ email: 'ted@example.org', password: PW.ted, code });
       statuses.push(res.status);
     }
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
@@ -208,11 +291,17 @@ describe('GET /api/v1/audit', () => {
     expect(res.body.length).toBeGreaterThan(5);
     for (const e of res.body) {
       // Sign-in events also carry the client (IP address and user agent).
-      expect(Object.keys(e).sort()).toEqual(e.meta ? ['action', 'actor', 'at', 'meta', 'subject'] : ['action', 'actor', 'at', 'subject']);
+      expect(Object.keys(e).sort()).toEqual(
+        e.meta ? ['action', 'actor', 'at', 'meta', 'subject'] : ['action', 'actor', 'at', 'subject'],
+      );
       if (e.meta) expect(Object.keys(e.meta).sort()).toEqual(['ip', 'ua']);
       expect(e.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
     }
-    expect(res.body[0]).toMatchObject({ action: 'token.created', actor: 'sam@example.org', subject: 'user/alice@example.org' });
+    expect(res.body[0]).toMatchObject({
+      action: 'token.created',
+      actor: 'sam@example.org',
+      subject: 'user/alice@example.org',
+    });
     expect(res.body[1]).toMatchObject({ action: 'login.failed', actor: null, subject: 'user/alice@example.org' });
     const times = res.body.map((e: { at: string }) => Date.parse(e.at));
     expect(times).toEqual([...times].sort((a, b) => b - a));
@@ -229,9 +318,12 @@ describe('GET /api/v1/audit', () => {
     expect(res.body[0].action).toBe('token.created');
   });
 
-  test.each([['0'], ['abc'], ['-1'], ['1.5'], ['10001'], ['1e3x'], ['2&limit=3']])('?limit=%s → 400 invalid_limit', async (v) => {
-    expectError(await request(t.app).get(`/api/v1/audit?limit=${v}`).set(bearer(samToken)), 400, 'invalid_limit');
-  });
+  test.each([['0'], ['abc'], ['-1'], ['1.5'], ['10001'], ['1e3x'], ['2&limit=3']])(
+    '?limit=%s → 400 invalid_limit',
+    async (v) => {
+      expectError(await request(t.app).get(`/api/v1/audit?limit=${v}`).set(bearer(samToken)), 400, 'invalid_limit');
+    },
+  );
 });
 
 describe('WRITE_LIMIT (writes per account per minute)', () => {
@@ -241,22 +333,47 @@ describe('WRITE_LIMIT (writes per account per minute)', () => {
   beforeAll(async () => {
     // The same data, an app with WRITE_LIMIT=3 and its own session store.
     store = await FileSessionStore.open(path.join(t.dataDir, 'sessions-limited'), clock);
-    limited = createApp({ ctx: t.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: 3 }, sessions: { secret: t.sessions.secret, store } });
+    limited = createApp({
+      ctx: t.ctx,
+      config: { baseUrl: 'http://ratify.test', writeLimit: 3 },
+      sessions: { secret: t.sessions.secret, store },
+    });
   });
   afterAll(() => store.close());
 
   test('API: three authenticated writes pass, the fourth is 429 write_limit with Retry-After; reads are never limited; others are not affected; a minute later it passes', async () => {
     for (let i = 1; i <= 3; i++) {
-      const res = await request(limited).post('/api/v1/tokens').set(bearer(samToken)).send({ email: 'sam@example.org', password: PW.sam });
+      const res = await request(limited)
+        .post('/api/v1/tokens')
+        .set(bearer(samToken))
+        .send({ email: 'sam@example.org', password: PW.sam });
       expect([i, res.status]).toEqual([i, 201]);
     }
-    const fourth = await request(limited).post('/api/v1/tokens').set(bearer(samToken)).send({ email: 'sam@example.org', password: PW.sam });
+    const fourth = await request(limited)
+      .post('/api/v1/tokens')
+      .set(bearer(samToken))
+      .send({ email: 'sam@example.org', password: PW.sam });
     expectError(fourth, 429, 'write_limit');
     expect(Number(fourth.headers['retry-after'])).toBeGreaterThan(0);
-    for (let i = 0; i < 10; i++) expect((await request(limited).get('/api/v1/me').set(bearer(samToken))).status).toBe(200);
-    expect((await request(limited).post('/api/v1/tokens').set(bearer(aliceToken)).send({ email: 'alice@example.org', password: PW.alice })).status).toBe(201);
+    for (let i = 0; i < 10; i++)
+      expect((await request(limited).get('/api/v1/me').set(bearer(samToken))).status).toBe(200);
+    expect(
+      (
+        await request(limited)
+          .post('/api/v1/tokens')
+          .set(bearer(aliceToken))
+          .send({ email: 'alice@example.org', password: PW.alice })
+      ).status,
+    ).toBe(201);
     clock.advance(60_000);
-    expect((await request(limited).post('/api/v1/tokens').set(bearer(samToken)).send({ email: 'sam@example.org', password: PW.sam })).status).toBe(201);
+    expect(
+      (
+        await request(limited)
+          .post('/api/v1/tokens')
+          .set(bearer(samToken))
+          .send({ email: 'sam@example.org', password: PW.sam })
+      ).status,
+    ).toBe(201);
   }, 120_000);
 
   test('pages: the fourth form post in a minute is 429 write_limit', async () => {
@@ -264,7 +381,10 @@ describe('WRITE_LIMIT (writes per account per minute)', () => {
     const agent = await signedIn(limited, 'alice@example.org', PW.alice);
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
-      const res = await agent.post('/account/tokens').type('form').send({ _csrf: await csrfOf(agent), label: `t${i}` });
+      const res = await agent
+        .post('/account/tokens')
+        .type('form')
+        .send({ _csrf: await csrfOf(agent), label: `t${i}` });
       statuses.push(res.status);
     }
     expect(statuses).toEqual([201, 201, 201, 429]);
@@ -273,8 +393,15 @@ describe('WRITE_LIMIT (writes per account per minute)', () => {
   test('signing out is not a "write" the limit may refuse', async () => {
     clock.advance(60_000);
     const agent = await signedIn(limited, 'alice@example.org', PW.alice);
-    for (let i = 0; i < 3; i++) await agent.post('/account/tokens').type('form').send({ _csrf: await csrfOf(agent), label: `u${i}` });
-    const out = await agent.post('/logout').type('form').send({ _csrf: await csrfOf(agent) });
+    for (let i = 0; i < 3; i++)
+      await agent
+        .post('/account/tokens')
+        .type('form')
+        .send({ _csrf: await csrfOf(agent), label: `u${i}` });
+    const out = await agent
+      .post('/logout')
+      .type('form')
+      .send({ _csrf: await csrfOf(agent) });
     expect(out.status).toBe(303);
     expect((await agent.get('/account')).status).toBe(401);
   });
@@ -282,12 +409,22 @@ describe('WRITE_LIMIT (writes per account per minute)', () => {
 
 describe('a second factor required for a role applies to that role’s API tokens', () => {
   test('a token made before the requirement is refused 403 totp_required on every call until its owner enrols', async () => {
-    const chair = await addUser(t.ctx, CLI_ACTOR, { email: 'carla@example.org', name: 'Carla Chair', roles: ['member', 'chair'] });
+    const chair = await addUser(t.ctx, CLI_ACTOR, {
+      email: 'carla@example.org',
+      name: 'Carla Chair',
+      roles: ['member', 'chair'],
+    });
     const { token } = await createToken(t.ctx, CLI_ACTOR, chair, 'made before the rule');
     expect((await request(t.app).get('/api/v1/me').set(bearer(token))).status).toBe(200);
     await setSecuritySettings(t.ctx, CLI_ACTOR, { requireTotpFor: ['chair'] });
     try {
-      for (const [method, url] of [['get', '/api/v1/me'], ['get', '/api/v1/documents'], ['get', '/api/v1/proposals'], ['post', '/api/v1/proposals'], ['get', '/api/v1/no-such-route']] as const) {
+      for (const [method, url] of [
+        ['get', '/api/v1/me'],
+        ['get', '/api/v1/documents'],
+        ['get', '/api/v1/proposals'],
+        ['post', '/api/v1/proposals'],
+        ['get', '/api/v1/no-such-route'],
+      ] as const) {
         expectError(await request(t.app)[method](url).set(bearer(token)).send({}), 403, 'totp_required');
       }
       // Others are unaffected: the public, and a member's token.

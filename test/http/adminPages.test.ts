@@ -18,7 +18,16 @@ let chair: UserRecord;
 let admin: ReturnType<typeof request.agent>;
 let plain: ReturnType<typeof request.agent>;
 
-const PAGES = ['/admin', '/admin/users', '/admin/users/1', '/admin/groups', '/admin/stakeholders', '/admin/documents', '/admin/audit', '/admin/security'];
+const PAGES = [
+  '/admin',
+  '/admin/users',
+  '/admin/users/1',
+  '/admin/groups',
+  '/admin/stakeholders',
+  '/admin/documents',
+  '/admin/audit',
+  '/admin/security',
+];
 
 /** The `_csrf` value of the first form on the page. */
 function csrfIn(html: string): string {
@@ -32,7 +41,10 @@ async function signIn(email: string, password = PASSWORD) {
   const agent = request.agent(app);
   const form = await agent.get('/login');
   expect(form.status).toBe(200);
-  const res = await agent.post('/login').type('form').send({ email, password, _csrf: csrfIn(form.text), next: '/' });
+  const res = await agent
+    .post('/login')
+    .type('form')
+    .send({ email, password, _csrf: csrfIn(form.text), next: '/' });
   expect(res.status).toBe(303);
   return { agent, location: res.headers.location as string };
 }
@@ -46,7 +58,10 @@ async function csrf(agent: ReturnType<typeof request.agent>, path = '/account'):
 
 /** Post a form as the secretariat, with a current CSRF token. */
 async function adminPost(path: string, body: Record<string, string | string[]>) {
-  return admin.post(path).type('form').send({ ...body, _csrf: await csrf(admin, '/admin/audit?limit=1') });
+  return admin
+    .post(path)
+    .type('form')
+    .send({ ...body, _csrf: await csrf(admin, '/admin/audit?limit=1') });
 }
 
 const alertCode = (html: string) => /role="alert"[^>]*data-code="([^"]*)"/.exec(html)?.[1] ?? null;
@@ -56,8 +71,19 @@ beforeAll(async () => {
   t = await openTestApp({ clock });
   app = t.app;
   [sec, member, victim, chair] = await Promise.all([
-    addUser(t.ctx, CLI_ACTOR, { email: 'sec@example.org', name: 'Sam Sec', roles: ['secretariat'], password: PASSWORD }),
-    addUser(t.ctx, CLI_ACTOR, { email: 'mem@example.org', name: 'Mia Member', roles: ['member'], groups: ['mag'], password: PASSWORD }),
+    addUser(t.ctx, CLI_ACTOR, {
+      email: 'sec@example.org',
+      name: 'Sam Sec',
+      roles: ['secretariat'],
+      password: PASSWORD,
+    }),
+    addUser(t.ctx, CLI_ACTOR, {
+      email: 'mem@example.org',
+      name: 'Mia Member',
+      roles: ['member'],
+      groups: ['mag'],
+      password: PASSWORD,
+    }),
     addUser(t.ctx, CLI_ACTOR, { email: 'vic@example.org', name: 'Vic Tim', roles: ['member'], password: PASSWORD }),
     addUser(t.ctx, CLI_ACTOR, { email: 'chair@example.org', name: 'Cara Chair', roles: ['chair'], password: PASSWORD }),
   ]);
@@ -100,7 +126,10 @@ describe('who may see the admin pages', () => {
 
   test('a member cannot post to the admin forms either', async () => {
     const before = userCount();
-    const res = await plain.post('/admin/users').type('form').send({ email: 'x@example.org', name: 'X', _csrf: await csrf(plain) });
+    const res = await plain
+      .post('/admin/users')
+      .type('form')
+      .send({ email: 'x@example.org', name: 'X', _csrf: await csrf(plain) });
     expect(res.status).toBe(403);
     expect(userCount()).toBe(before);
   });
@@ -120,7 +149,18 @@ describe('who may see the admin pages', () => {
       '/admin/security',
     ];
     for (const path of posts) {
-      const res = await admin.post(path).type('form').send({ email: 'nocsrf@example.org', name: 'No', slug: 'nocsrf', title: 'No', group: 'mag', text: 'x', requireTotpFor: 'chair' });
+      const res = await admin
+        .post(path)
+        .type('form')
+        .send({
+          email: 'nocsrf@example.org',
+          name: 'No',
+          slug: 'nocsrf',
+          title: 'No',
+          group: 'mag',
+          text: 'x',
+          requireTotpFor: 'chair',
+        });
       expect(res.status).toBe(403);
       expect(res.text).toContain('invalid_csrf');
     }
@@ -139,11 +179,23 @@ describe('users', () => {
   });
 
   test('add a user', async () => {
-    const res = await adminPost('/admin/users', { email: 'New.Person@Example.org', name: 'New Person', roles: ['member', 'chair'], groups: ['mag', 'wg-wsp'], password: '' });
+    const res = await adminPost('/admin/users', {
+      email: 'New.Person@Example.org',
+      name: 'New Person',
+      roles: ['member', 'chair'],
+      groups: ['mag', 'wg-wsp'],
+      password: '',
+    });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/admin/users');
     const u = findUserByEmail(t.ctx, 'new.person@example.org')!;
-    expect(u).toMatchObject({ name: 'New Person', roles: ['chair', 'member'], groups: ['mag', 'wg-wsp'], passwordHash: null, disabled: false });
+    expect(u).toMatchObject({
+      name: 'New Person',
+      roles: ['chair', 'member'],
+      groups: ['mag', 'wg-wsp'],
+      passwordHash: null,
+      disabled: false,
+    });
     const page = await admin.get('/admin/users');
     expect(page.text).toContain('role="status"');
     expect(page.text).toContain('new.person@example.org');
@@ -161,7 +213,11 @@ describe('users', () => {
 
   test('an e-mail already in use is refused with 409 on the same page, nothing changed', async () => {
     const before = userCount();
-    const res = await adminPost('/admin/users', { email: 'MEM@example.org', name: 'Someone Else', roles: 'secretariat' });
+    const res = await adminPost('/admin/users', {
+      email: 'MEM@example.org',
+      name: 'Someone Else',
+      roles: 'secretariat',
+    });
     expect(res.status).toBe(409);
     expect(alertCode(res.text)).toBe('user_exists');
     expect(res.text).toContain('value="Someone Else"'); // the form keeps what was typed
@@ -183,11 +239,19 @@ describe('users', () => {
   });
 
   test('import two users from CSV', async () => {
-    const csv = 'email,name,roles,groups\r\nimp1@example.org,Imre One,member;chair,mag;wg-oec\r\nimp2@example.org,"Ida Two, Jr.",,\r\n';
+    const csv =
+      'email,name,roles,groups\r\nimp1@example.org,Imre One,member;chair,mag;wg-oec\r\nimp2@example.org,"Ida Two, Jr.",,\r\n';
     const res = await adminPost('/admin/users/import', { csv });
     expect(res.status).toBe(303);
-    expect(findUserByEmail(t.ctx, 'imp1@example.org')).toMatchObject({ roles: ['chair', 'member'], groups: ['mag', 'wg-oec'] });
-    expect(findUserByEmail(t.ctx, 'imp2@example.org')).toMatchObject({ name: 'Ida Two, Jr.', roles: ['member'], groups: [] });
+    expect(findUserByEmail(t.ctx, 'imp1@example.org')).toMatchObject({
+      roles: ['chair', 'member'],
+      groups: ['mag', 'wg-oec'],
+    });
+    expect(findUserByEmail(t.ctx, 'imp2@example.org')).toMatchObject({
+      name: 'Ida Two, Jr.',
+      roles: ['member'],
+      groups: [],
+    });
     expect((await admin.get('/admin/users')).text).toMatch(/2 accounts were imported/);
   });
 
@@ -209,10 +273,18 @@ describe('users', () => {
   });
 
   test('set name, roles and groups', async () => {
-    const res = await adminPost(`/admin/users/${member.id}`, { name: 'Mia M. Member', roles: ['member', 'chair'], groups: ['wg-hybrid', 'wg-strategy'] });
+    const res = await adminPost(`/admin/users/${member.id}`, {
+      name: 'Mia M. Member',
+      roles: ['member', 'chair'],
+      groups: ['wg-hybrid', 'wg-strategy'],
+    });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe(`/admin/users/${member.id}`);
-    expect(t.ctx.meta.get('users', member.id)).toMatchObject({ name: 'Mia M. Member', roles: ['chair', 'member'], groups: ['wg-hybrid', 'wg-strategy'] });
+    expect(t.ctx.meta.get('users', member.id)).toMatchObject({
+      name: 'Mia M. Member',
+      roles: ['chair', 'member'],
+      groups: ['wg-hybrid', 'wg-strategy'],
+    });
     const page = await admin.get(`/admin/users/${member.id}`);
     expect(page.text).toContain('role="status"');
     expect(page.text).toMatch(/id="role-chair"[^>]*checked/);
@@ -271,7 +343,9 @@ describe('users', () => {
 describe('groups', () => {
   test('list with members and documents owned', async () => {
     const res = await admin.get('/admin/groups');
-    expect(res.text).toMatch(/<code>wg-strategy<\/code><\/td><td>Working Group on Strategy<\/td><td>\d+<\/td><td>1<\/td>/);
+    expect(res.text).toMatch(
+      /<code>wg-strategy<\/code><\/td><td>Working Group on Strategy<\/td><td>\d+<\/td><td>1<\/td>/,
+    );
   });
 
   test('add a group; a taken slug is 409, a bad slug 400', async () => {
@@ -336,7 +410,10 @@ describe('stakeholder groups', () => {
   });
 
   test('a member cannot add one', async () => {
-    const res = await plain.post('/admin/stakeholders').type('form').send({ slug: 'sneaky', name: 'Sneaky', _csrf: await csrf(plain) });
+    const res = await plain
+      .post('/admin/stakeholders')
+      .type('form')
+      .send({ slug: 'sneaky', name: 'Sneaky', _csrf: await csrf(plain) });
     expect(res.status).toBe(403);
     expect(t.ctx.meta.get('stakeholders', 'sneaky')).toBeUndefined();
   });
@@ -344,28 +421,44 @@ describe('stakeholder groups', () => {
   test("a user's stakeholder group: the select on the user page, set, kept, cleared", async () => {
     const page = await admin.get(`/admin/users/${chair.id}`);
     expect(page.text).toContain('<label for="stakeholder">Stakeholder group</label>');
-    expect(page.text).toMatch(/<select id="stakeholder" name="stakeholder">\s*<option value="" selected>None<\/option>/);
+    expect(page.text).toMatch(
+      /<select id="stakeholder" name="stakeholder">\s*<option value="" selected>None<\/option>/,
+    );
 
-    const set = await adminPost(`/admin/users/${chair.id}`, { name: 'Cara Chair', roles: 'chair', stakeholder: 'private-sector' });
+    const set = await adminPost(`/admin/users/${chair.id}`, {
+      name: 'Cara Chair',
+      roles: 'chair',
+      stakeholder: 'private-sector',
+    });
     expect(set.status).toBe(303);
     expect(t.ctx.meta.get('users', chair.id)!.stakeholder).toBe('private-sector');
     const shown = await admin.get(`/admin/users/${chair.id}`);
     expect(shown.text).toContain('<option value="private-sector" selected>Private sector</option>');
     expect((await admin.get('/admin/users')).text).toMatch(/Cara Chair[\s\S]*?<td>Private sector<\/td>/);
-    expect((await admin.get('/admin/stakeholders')).text).toMatch(/<code>private-sector<\/code><\/td><td>Private sector<\/td><td>1<\/td>/);
+    expect((await admin.get('/admin/stakeholders')).text).toMatch(
+      /<code>private-sector<\/code><\/td><td>Private sector<\/td><td>1<\/td>/,
+    );
 
     // A form without the field (an older page) leaves it as it is.
     await adminPost(`/admin/users/${chair.id}`, { name: 'Cara Chair', roles: 'chair' });
     expect(t.ctx.meta.get('users', chair.id)!.stakeholder).toBe('private-sector');
 
-    const cleared = await adminPost(`/admin/users/${chair.id}`, { name: 'Cara Chair', roles: 'chair', stakeholder: '' });
+    const cleared = await adminPost(`/admin/users/${chair.id}`, {
+      name: 'Cara Chair',
+      roles: 'chair',
+      stakeholder: '',
+    });
     expect(cleared.status).toBe(303);
     expect(t.ctx.meta.get('users', chair.id)!.stakeholder ?? null).toBeNull();
   });
 
   test('an unknown stakeholder group is refused with 400 on the user page; nothing changed', async () => {
     const before = t.ctx.meta.get('users', chair.id);
-    const res = await adminPost(`/admin/users/${chair.id}`, { name: 'Cara Renamed', roles: 'chair', stakeholder: 'atlantis' });
+    const res = await adminPost(`/admin/users/${chair.id}`, {
+      name: 'Cara Renamed',
+      roles: 'chair',
+      stakeholder: 'atlantis',
+    });
     expect(res.status).toBe(400);
     expect(alertCode(res.text)).toBe('unknown_stakeholder');
     expect(res.text).toContain('value="Cara Renamed"');
@@ -375,22 +468,39 @@ describe('stakeholder groups', () => {
   test('add a user with a stakeholder group; an unknown one adds nobody', async () => {
     const form = (await admin.get('/admin/users')).text;
     expect(form).toContain('<label for="add-stakeholder">Stakeholder group</label>');
-    const res = await adminPost('/admin/users', { email: 'gov@example.org', name: 'Gus Gov', stakeholder: 'government', password: '' });
+    const res = await adminPost('/admin/users', {
+      email: 'gov@example.org',
+      name: 'Gus Gov',
+      stakeholder: 'government',
+      password: '',
+    });
     expect(res.status).toBe(303);
     expect(findUserByEmail(t.ctx, 'gov@example.org')).toMatchObject({ stakeholder: 'government', roles: ['member'] });
-    const plainAdd = await adminPost('/admin/users', { email: 'nogroup@example.org', name: 'No Group', stakeholder: '', password: '' });
+    const plainAdd = await adminPost('/admin/users', {
+      email: 'nogroup@example.org',
+      name: 'No Group',
+      stakeholder: '',
+      password: '',
+    });
     expect(plainAdd.status).toBe(303);
     expect(findUserByEmail(t.ctx, 'nogroup@example.org')!.stakeholder ?? null).toBeNull();
 
     const before = userCount();
-    const bad = await adminPost('/admin/users', { email: 'bad@example.org', name: 'Bad', stakeholder: 'atlantis', password: '' });
+    const bad = await adminPost('/admin/users', {
+      email: 'bad@example.org',
+      name: 'Bad',
+      stakeholder: 'atlantis',
+      password: '',
+    });
     expect(bad.status).toBe(400);
     expect(alertCode(bad.text)).toBe('unknown_stakeholder');
     expect(userCount()).toBe(before);
   });
 
   test('the CSV import takes a stakeholder column (slug or name)', async () => {
-    const res = await adminPost('/admin/users/import', { csv: 'email,name,roles,groups,stakeholder\r\ncs1@example.org,Cee One,member,,Civil Society\r\n' });
+    const res = await adminPost('/admin/users/import', {
+      csv: 'email,name,roles,groups,stakeholder\r\ncs1@example.org,Cee One,member,,Civil Society\r\n',
+    });
     expect(res.status).toBe(303);
     expect(findUserByEmail(t.ctx, 'cs1@example.org')!.stakeholder).toBe('civil-society');
   });
@@ -398,17 +508,33 @@ describe('stakeholder groups', () => {
 
 describe('documents', () => {
   test('add a document: published as version 1', async () => {
-    const res = await adminPost('/admin/documents', { slug: 'code-of-conduct', title: 'Code of Conduct', group: 'mag', summary: '', text: '# Code of Conduct\r\n\r\nBe kind.\r\n' });
+    const res = await adminPost('/admin/documents', {
+      slug: 'code-of-conduct',
+      title: 'Code of Conduct',
+      group: 'mag',
+      summary: '',
+      text: '# Code of Conduct\r\n\r\nBe kind.\r\n',
+    });
     expect(res.status).toBe(303);
     const api = await request(app).get('/api/v1/documents/code-of-conduct');
     expect(api.status).toBe(200);
-    expect(api.body).toMatchObject({ slug: 'code-of-conduct', title: 'Code of Conduct', group: 'mag', version: { number: 1 } });
+    expect(api.body).toMatchObject({
+      slug: 'code-of-conduct',
+      title: 'Code of Conduct',
+      group: 'mag',
+      version: { number: 1 },
+    });
     expect(api.body.text).toBe('# Code of Conduct\n\nBe kind.\n');
     expect(t.ctx.meta.get('versions', 'code-of-conduct/1')!.author.email).toBe(sec.email);
   });
 
   test('adding with a taken slug, an unknown group or no title is refused, nothing published', async () => {
-    const taken = await adminPost('/admin/documents', { slug: 'code-of-conduct', title: 'Again', group: 'mag', text: 'x' });
+    const taken = await adminPost('/admin/documents', {
+      slug: 'code-of-conduct',
+      title: 'Again',
+      group: 'mag',
+      text: 'x',
+    });
     expect(taken.status).toBe(409);
     expect(alertCode(taken.text)).toBe('document_exists');
     const noGroup = await adminPost('/admin/documents', { slug: 'orphan', title: 'Orphan', group: 'nope', text: 'x' });
@@ -423,11 +549,22 @@ describe('documents', () => {
   });
 
   test('change the title and the owning group', async () => {
-    const res = await adminPost('/admin/documents/code-of-conduct', { title: 'Code of Conduct for Meetings', group: 'wg-hybrid' });
+    const res = await adminPost('/admin/documents/code-of-conduct', {
+      title: 'Code of Conduct for Meetings',
+      group: 'wg-hybrid',
+    });
     expect(res.status).toBe(303);
     const api = await request(app).get('/api/v1/documents/code-of-conduct');
-    expect(api.body).toMatchObject({ title: 'Code of Conduct for Meetings', group: 'wg-hybrid', version: { number: 1 } });
-    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'document.updated', subject: 'document/code-of-conduct', actor: sec.email });
+    expect(api.body).toMatchObject({
+      title: 'Code of Conduct for Meetings',
+      group: 'wg-hybrid',
+      version: { number: 1 },
+    });
+    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({
+      action: 'document.updated',
+      subject: 'document/code-of-conduct',
+      actor: sec.email,
+    });
 
     const page = await admin.get('/admin/documents');
     expect(page.text).toContain('role="status"');
@@ -446,7 +583,10 @@ describe('documents', () => {
     const noDoc = await adminPost('/admin/documents/no-such-doc', { title: 'Fine' });
     expect(noDoc.status).toBe(404);
     expect(alertCode(noDoc.text)).toBe('document_not_found');
-    expect(t.ctx.meta.get('documents', 'code-of-conduct')).toMatchObject({ title: 'Code of Conduct for Meetings', group: 'wg-hybrid' });
+    expect(t.ctx.meta.get('documents', 'code-of-conduct')).toMatchObject({
+      title: 'Code of Conduct for Meetings',
+      group: 'wg-hybrid',
+    });
     expect(t.ctx.meta.auditLog(1)[0].seq).toBe(seq);
   });
 });
@@ -515,9 +655,18 @@ describe('output is escaped', () => {
   test('hostile names show as text', async () => {
     const res = await adminPost('/admin/groups', { slug: 'wg-evil', name: '<img src=x onerror=alert(1)> & "q"' });
     expect(res.status).toBe(303);
-    const user = await adminPost('/admin/users', { email: 'quote@example.org', name: 'Ann "Quote" & Co', groups: 'wg-evil' });
+    const user = await adminPost('/admin/users', {
+      email: 'quote@example.org',
+      name: 'Ann "Quote" & Co',
+      groups: 'wg-evil',
+    });
     expect(user.status).toBe(303);
-    for (const path of ['/admin/groups', '/admin/users', `/admin/users/${findUserByEmail(t.ctx, 'quote@example.org')!.id}`, '/admin/documents']) {
+    for (const path of [
+      '/admin/groups',
+      '/admin/users',
+      `/admin/users/${findUserByEmail(t.ctx, 'quote@example.org')!.id}`,
+      '/admin/documents',
+    ]) {
       const page = await admin.get(path);
       expect(page.status).toBe(200);
       expect(page.text).not.toContain('<img src=x');

@@ -40,8 +40,23 @@ const api = (method: Method, path: string, as: Person | null, body?: unknown) =>
 };
 
 const COLLECTIONS: CollectionName[] = [
-  'groups', 'stakeholders', 'documents', 'versions', 'system', 'users', 'tokens', 'settings', 'proposals',
-  'revisions', 'comments', 'consolidations', 'rounds', 'ballots', 'mails', 'digestItems', 'linkTokens',
+  'groups',
+  'stakeholders',
+  'documents',
+  'versions',
+  'system',
+  'users',
+  'tokens',
+  'settings',
+  'proposals',
+  'revisions',
+  'comments',
+  'consolidations',
+  'rounds',
+  'ballots',
+  'mails',
+  'digestItems',
+  'linkTokens',
 ];
 /** Everything a request could change: every collection, the audit log and the git refs. */
 async function everything() {
@@ -86,7 +101,12 @@ beforeAll(async () => {
   consolidation = { id: c.id, head: c.head };
   const p = await createProposal(t.ctx, who.drafter.actor, TOR, { title: 'A draft', rationale: '', text: 'A text.\n' });
   draft = { id: p.id, head: p.head };
-  const r = await openRound(t.ctx, who.chair.actor, { subject: { type: 'consolidation', id: c.id }, rule: 'majority', quorum: 0.5, closesAt: after(clock, 7 * DAY) });
+  const r = await openRound(t.ctx, who.chair.actor, {
+    subject: { type: 'consolidation', id: c.id },
+    rule: 'majority',
+    quorum: 0.5,
+    closesAt: after(clock, 7 * DAY),
+  });
   round = { id: r.id };
 });
 
@@ -274,45 +294,91 @@ describe('queries: every problem at once; unknown parameters are ignored', () =>
   });
 
   test('GET /proposals/:id/diff?from=0&against=head → 400 invalid_revision with both', async () => {
-    await refused(() => api('get', `/proposals/${draft.id}/diff?from=0&against=head`, who.drafter), 400, 'invalid_revision', [
-      { path: 'from', code: 'invalid_revision' },
-      { path: 'against', code: 'invalid_revision' },
-    ]);
+    await refused(
+      () => api('get', `/proposals/${draft.id}/diff?from=0&against=head`, who.drafter),
+      400,
+      'invalid_revision',
+      [
+        { path: 'from', code: 'invalid_revision' },
+        { path: 'against', code: 'invalid_revision' },
+      ],
+    );
   });
 
   test('GET /audit?limit=0 → 400 invalid_limit', async () => {
-    await refused(() => api('get', '/audit?limit=0', who.sec), 400, 'invalid_limit', [{ path: 'limit', code: 'invalid_limit' }]);
+    await refused(() => api('get', '/audit?limit=0', who.sec), 400, 'invalid_limit', [
+      { path: 'limit', code: 'invalid_limit' },
+    ]);
   });
 });
 
 describe('one problem keeps its own code, with `fields`', () => {
-  const good = () => ({ subject: { type: 'proposal', id: draft.id }, rule: 'majority', quorum: 0.5, closesAt: after(clock, DAY) });
+  const good = () => ({
+    subject: { type: 'proposal', id: draft.id },
+    rule: 'majority',
+    quorum: 0.5,
+    closesAt: after(clock, DAY),
+  });
 
   test('a quorum alone → 400 invalid_quorum; a deadline alone → 400 invalid_deadline', async () => {
-    await refused(() => api('post', '/rounds', who.chair, { ...good(), quorum: '0.5' }), 400, 'invalid_quorum', [{ path: 'quorum', code: 'invalid_quorum' }]);
-    await refused(() => api('post', '/rounds', who.chair, { ...good(), closesAt: 'tomorrow' }), 400, 'invalid_deadline', [{ path: 'closesAt', code: 'invalid_deadline' }]);
+    await refused(() => api('post', '/rounds', who.chair, { ...good(), quorum: '0.5' }), 400, 'invalid_quorum', [
+      { path: 'quorum', code: 'invalid_quorum' },
+    ]);
+    await refused(
+      () => api('post', '/rounds', who.chair, { ...good(), closesAt: 'tomorrow' }),
+      400,
+      'invalid_deadline',
+      [{ path: 'closesAt', code: 'invalid_deadline' }],
+    );
   });
 
   test('a wrong type deep inside: subject.id a string → 400 invalid_subject at subject.id', async () => {
-    await refused(() => api('post', '/rounds', who.chair, { ...good(), subject: { type: 'proposal', id: String(draft.id) } }), 400, 'invalid_subject', [
-      { path: 'subject.id', code: 'invalid_subject' },
-    ]);
+    await refused(
+      () => api('post', '/rounds', who.chair, { ...good(), subject: { type: 'proposal', id: String(draft.id) } }),
+      400,
+      'invalid_subject',
+      [{ path: 'subject.id', code: 'invalid_subject' }],
+    );
   });
 
   test('a number for a string: reason 5 → 400 invalid_reason; note 5 → 400 note_required', async () => {
-    await refused(() => api('post', `/rounds/${round.id}/ballots`, who.m1, { position: 'object', reason: 5 }), 400, 'invalid_reason', [{ path: 'reason', code: 'invalid_reason' }]);
-    await refused(() => api('post', `/rounds/${round.id}/ballots`, who.sec, { position: 'object', reason: 'No.', voter: who.m2.email, note: 5 }), 400, 'note_required', [
-      { path: 'note', code: 'note_required' },
-    ]);
+    await refused(
+      () => api('post', `/rounds/${round.id}/ballots`, who.m1, { position: 'object', reason: 5 }),
+      400,
+      'invalid_reason',
+      [{ path: 'reason', code: 'invalid_reason' }],
+    );
+    await refused(
+      () =>
+        api('post', `/rounds/${round.id}/ballots`, who.sec, {
+          position: 'object',
+          reason: 'No.',
+          voter: who.m2.email,
+          note: 5,
+        }),
+      400,
+      'note_required',
+      [{ path: 'note', code: 'note_required' }],
+    );
   });
 
   test('a text over 1 MB alone → 413 text_too_large; with another problem → 400 invalid listing both', async () => {
     const big = 'a'.repeat(MAX_TEXT_BYTES + 1);
-    await refused(() => api('put', `/proposals/${draft.id}/text`, who.drafter, { text: big, head: draft.head }), 413, 'text_too_large', [{ path: 'text', code: 'text_too_large' }]);
-    await refused(() => api('put', `/proposals/${draft.id}/text`, who.drafter, { text: big, head: 'nope' }), 400, 'invalid', [
-      { path: 'text', code: 'text_too_large' },
-      { path: 'head', code: 'invalid_head' },
-    ]);
+    await refused(
+      () => api('put', `/proposals/${draft.id}/text`, who.drafter, { text: big, head: draft.head }),
+      413,
+      'text_too_large',
+      [{ path: 'text', code: 'text_too_large' }],
+    );
+    await refused(
+      () => api('put', `/proposals/${draft.id}/text`, who.drafter, { text: big, head: 'nope' }),
+      400,
+      'invalid',
+      [
+        { path: 'text', code: 'text_too_large' },
+        { path: 'head', code: 'invalid_head' },
+      ],
+    );
   });
 
   test('the rules stay in the domain: an objection without a reason passes the schema and is refused by the service (no fields)', async () => {
@@ -324,52 +390,85 @@ describe('one problem keeps its own code, with `fields`', () => {
 
 describe('unknown fields are refused, not dropped', () => {
   test('a misspelt field of a ballot → 400 unknown_field; nothing cast', async () => {
-    await refused(() => api('post', `/rounds/${round.id}/ballots`, who.m1, { position: 'approve', nmaed: true }), 400, 'unknown_field', [{ path: 'nmaed', code: 'unknown_field' }]);
+    await refused(
+      () => api('post', `/rounds/${round.id}/ballots`, who.m1, { position: 'approve', nmaed: true }),
+      400,
+      'unknown_field',
+      [{ path: 'nmaed', code: 'unknown_field' }],
+    );
   });
 
   test('an unknown key inside a field makes the field invalid: conditions.everyoneAgrees → invalid_conditions', async () => {
-    const body = { subject: { type: 'proposal', id: draft.id }, rule: 'majority', quorum: 0.5, closesAt: after(clock, DAY), conditions: { everyoneAgrees: true } };
-    await refused(() => api('post', '/rounds', who.chair, body), 400, 'invalid_conditions', [{ path: 'conditions.everyoneAgrees', code: 'invalid_conditions' }]);
+    const body = {
+      subject: { type: 'proposal', id: draft.id },
+      rule: 'majority',
+      quorum: 0.5,
+      closesAt: after(clock, DAY),
+      conditions: { everyoneAgrees: true },
+    };
+    await refused(() => api('post', '/rounds', who.chair, body), 400, 'invalid_conditions', [
+      { path: 'conditions.everyoneAgrees', code: 'invalid_conditions' },
+    ]);
   });
 });
 
 describe('a body that is not a JSON object', () => {
   test('a JSON array → 400 invalid_input for the whole body (path "")', async () => {
-    await refused(() => api('post', '/rounds', who.chair, [1, 2, 3]), 400, 'invalid_input', [{ path: '', code: 'invalid_input' }]);
+    await refused(() => api('post', '/rounds', who.chair, [1, 2, 3]), 400, 'invalid_input', [
+      { path: '', code: 'invalid_input' },
+    ]);
   });
 
   test('text/plain or a form → 400 invalid_input, never read as fields', async () => {
     for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
-      await refused(() => api('post', `/rounds/${round.id}/ballots`, who.m1).set('Content-Type', type).send('position=approve'), 400, 'invalid_input', [
-        { path: '', code: 'invalid_input' },
-      ]);
+      await refused(
+        () => api('post', `/rounds/${round.id}/ballots`, who.m1).set('Content-Type', type).send('position=approve'),
+        400,
+        'invalid_input',
+        [{ path: '', code: 'invalid_input' }],
+      );
     }
   });
 
   test('no body at all reads as {}: cancel without one → 400 reason_required', async () => {
-    await refused(() => api('post', `/rounds/${round.id}/cancel`, who.chair), 400, 'reason_required', [{ path: 'reason', code: 'reason_required' }]);
+    await refused(() => api('post', `/rounds/${round.id}/cancel`, who.chair), 400, 'reason_required', [
+      { path: 'reason', code: 'reason_required' },
+    ]);
   });
 });
 
 describe('what the schemas let through reaches the service typed', () => {
   test('a recusal recorded on a member’s behalf is withdrawn on their behalf with ?voter=&note=', async () => {
     const m3 = who.m3;
-    const rec = await api('post', `/rounds/${round.id}/recusals`, who.sec, { reason: 'Works for a party', voter: m3.email, note: 'by letter' });
+    const rec = await api('post', `/rounds/${round.id}/recusals`, who.sec, {
+      reason: 'Works for a party',
+      voter: m3.email,
+      note: 'by letter',
+    });
     expect(rec.status).toBe(201);
     const noNote = await api('delete', `/rounds/${round.id}/recusals?voter=${encodeURIComponent(m3.email)}`, who.sec);
     expect({ status: noNote.status, code: noNote.body.error?.code }).toEqual({ status: 400, code: 'note_required' });
-    const back = await api('delete', `/rounds/${round.id}/recusals?voter=${encodeURIComponent(m3.email)}&note=${encodeURIComponent('by phone')}`, who.sec);
+    const back = await api(
+      'delete',
+      `/rounds/${round.id}/recusals?voter=${encodeURIComponent(m3.email)}&note=${encodeURIComponent('by phone')}`,
+      who.sec,
+    );
     expect(back.status).toBe(200);
     expect(back.body.recusals).toEqual([]);
   });
-
 });
 
 describe('the schema table (for the OpenAPI document)', () => {
   /** Every route the API's routers declare, as `method path`. */
   function declared(): string[] {
     const ctx = {} as Ctx;
-    const routers: Router[] = [publicApi(ctx), accountApi(ctx, {} as LoginThrottle), proposalsApi(ctx), roundsApi(ctx), stakeholdersApi(ctx)];
+    const routers: Router[] = [
+      publicApi(ctx),
+      accountApi(ctx, {} as LoginThrottle),
+      proposalsApi(ctx),
+      roundsApi(ctx),
+      stakeholdersApi(ctx),
+    ];
     const out: string[] = [];
     for (const r of routers) {
       for (const layer of r.stack as { route?: { path: string; methods: Record<string, boolean> } }[]) {

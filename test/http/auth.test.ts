@@ -48,7 +48,13 @@ const audit = (n = 20) => t.ctx.meta.auditLog(n);
 beforeAll(async () => {
   t = await openTestApp({ clock });
   [, , , , otto] = await Promise.all([
-    makeUser(t.ctx, { email: 'Alice@Example.org', name: 'Alice Example', roles: ['member'], groups: ['wg-strategy'], password: PW.alice }),
+    makeUser(t.ctx, {
+      email: 'Alice@Example.org',
+      name: 'Alice Example',
+      roles: ['member'],
+      groups: ['wg-strategy'],
+      password: PW.alice,
+    }),
     makeUser(t.ctx, { email: 'bob@example.org', name: 'Bob Builder', password: PW.bob }),
     makeUser(t.ctx, { email: 'tara@example.org', name: 'Tara Throttle', password: PW.tara }),
     makeUser(t.ctx, { email: 'dora@example.org', name: 'Dora Disabled', password: PW.dora }),
@@ -82,7 +88,11 @@ describe('form sign-in', () => {
     expect(res.headers.location).toBe('/');
     expect(before).toBeUndefined(); // an anonymous visitor has no session, so none to fixate
     expect(after).toBeTruthy();
-    expect(audit(1)[0]).toMatchObject({ action: 'login', actor: 'alice@example.org', subject: 'user/alice@example.org' });
+    expect(audit(1)[0]).toMatchObject({
+      action: 'login',
+      actor: 'alice@example.org',
+      subject: 'user/alice@example.org',
+    });
     for (const p of ['/', '/account', '/documents/terms-of-reference']) {
       const page = await agent.get(p);
       expect([p, page.status]).toEqual([p, 200]);
@@ -94,7 +104,10 @@ describe('form sign-in', () => {
   test('POST /logout ends the session (the old cookie is refused afterwards); a logout audit line', async () => {
     const { agent, after } = await signIn(t.app, 'bob@example.org', PW.bob);
     expect((await agent.get('/account')).status).toBe(200);
-    const out = await agent.post('/logout').type('form').send({ _csrf: await csrfOf(agent) });
+    const out = await agent
+      .post('/logout')
+      .type('form')
+      .send({ _csrf: await csrfOf(agent) });
     expect(out.status).toBe(303);
     expect(out.headers.location).toBe('/');
     expect(audit(1)[0]).toMatchObject({ action: 'logout', actor: 'bob@example.org' });
@@ -108,18 +121,24 @@ describe('form sign-in', () => {
 
   test('GET /login when signed in goes to `next` (a local path only)', async () => {
     const agent = await signedIn(t.app, 'bob@example.org', PW.bob);
-    expect((await agent.get('/login?next=/documents/terms-of-reference')).headers.location).toBe('/documents/terms-of-reference');
+    expect((await agent.get('/login?next=/documents/terms-of-reference')).headers.location).toBe(
+      '/documents/terms-of-reference',
+    );
     expect((await agent.get('/login?next=//evil.example')).headers.location).toBe('/');
   });
 
-  test.each([['//evil.example'], ['https://evil.example'], ['/\\evil.example'], ['http:/evil.example'], [' /x'], ['javascript:alert(1)']])(
-    'a `next` of %j redirects to / only',
-    async (next) => {
-      const { res } = await signIn(t.app, 'bob@example.org', PW.bob, { next });
-      expect(res.status).toBe(303);
-      expect(res.headers.location).toBe('/');
-    },
-  );
+  test.each([
+    ['//evil.example'],
+    ['https://evil.example'],
+    ['/\\evil.example'],
+    ['http:/evil.example'],
+    [' /x'],
+    ['javascript:alert(1)'],
+  ])('a `next` of %j redirects to / only', async (next) => {
+    const { res } = await signIn(t.app, 'bob@example.org', PW.bob, { next });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/');
+  });
 
   test('a local `next` is honoured', async () => {
     const { res } = await signIn(t.app, 'bob@example.org', PW.bob, { next: '/documents/terms-of-reference/history' });
@@ -151,11 +170,22 @@ describe('cookie flags', () => {
     // Its own session store: express-session installs its cookie options on the store it is
     // given (store.generate), so two apps must not share one.
     const store = await FileSessionStore.open(path.join(t.dataDir, 'sessions-https'), clock);
-    const https = createApp({ ctx: t.ctx, config: { baseUrl: 'https://ratify.example', writeLimit: 0 }, sessions: { secret: t.sessions.secret, store } });
+    const https = createApp({
+      ctx: t.ctx,
+      config: { baseUrl: 'https://ratify.example', writeLimit: 0 },
+      sessions: { secret: t.sessions.secret, store },
+    });
     // Behind a TLS-terminating proxy on loopback (the app trusts loopback proxies).
     const form = await request(https).get('/login').set('X-Forwarded-Proto', 'https');
-    const csrf = setCookies(form).find((c) => c.startsWith('__Host-ratify.csrf='))!.split(';')[0];
-    const res = await request(https).post('/login').set('X-Forwarded-Proto', 'https').set('Cookie', csrf).type('form').send({ _csrf: csrfFrom(form.text), email: 'bob@example.org', password: PW.bob });
+    const csrf = setCookies(form)
+      .find((c) => c.startsWith('__Host-ratify.csrf='))!
+      .split(';')[0];
+    const res = await request(https)
+      .post('/login')
+      .set('X-Forwarded-Proto', 'https')
+      .set('Cookie', csrf)
+      .type('form')
+      .send({ _csrf: csrfFrom(form.text), email: 'bob@example.org', password: PW.bob });
     store.close();
     expect(res.status).toBe(303);
     const line = sidCookieLine(res)!;
@@ -207,7 +237,12 @@ describe('other password checks are throttled like the login form', () => {
         .post('/account/password')
         .set('X-Forwarded-For', ip)
         .type('form')
-        .send({ _csrf: await csrfOf(agent), current: `guess ${i} of the current`, next: 'a brand new password', confirm: 'a brand new password' });
+        .send({
+          _csrf: await csrfOf(agent),
+          current: `guess ${i} of the current`,
+          next: 'a brand new password',
+          confirm: 'a brand new password',
+        });
       statuses.push(res.status);
     }
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(400));
@@ -296,7 +331,10 @@ describe('second factor (TOTP)', () => {
     const bad = await a.agent.post('/login/code').type('form').send({ _csrf: a.csrf, code: wrong });
     expect(bad.status).toBe(401);
     expect(audit(1)[0]).toMatchObject({ action: 'login.failed', subject: 'user/otto@example.org' });
-    const good = await a.agent.post('/login/code').type('form').send({ _csrf: csrfFrom(bad.text), code: now });
+    const good = await a.agent
+      .post('/login/code')
+      .type('form')
+      .send({ _csrf: csrfFrom(bad.text), code: now });
     expect(good.status).toBe(303);
     expect(good.headers.location).toBe('/');
     const page = await a.agent.get('/account');
@@ -347,7 +385,11 @@ describe('second factor (TOTP)', () => {
       if (res.status === 401) csrf = csrfFrom(res.text);
     }
     expect(statuses).toEqual(Array(10).fill(401));
-    const right = await r.agent.post('/login/code').set('X-Forwarded-For', ip).type('form').send({ _csrf: csrf, code: await generate({ secret, epoch: epoch() }) });
+    const right = await r.agent
+      .post('/login/code')
+      .set('X-Forwarded-For', ip)
+      .type('form')
+      .send({ _csrf: csrf, code: await generate({ secret, epoch: epoch() }) });
     expect(right.status).toBe(429);
     expect(Number(right.headers['retry-after'])).toBeGreaterThan(0);
     expect((await r.agent.get('/account')).status).toBe(401);
@@ -369,7 +411,9 @@ describe('a restart keeps sessions and tokens', () => {
     const { agent, after: sid } = await signIn(r.app, 'rita@example.org', 'rita restarts servers');
     expect(sid).toBeTruthy();
     expect((await agent.get('/account')).status).toBe(200);
-    const tok = await request(r.app).post('/api/v1/tokens').send({ email: 'rita@example.org', password: 'rita restarts servers' });
+    const tok = await request(r.app)
+      .post('/api/v1/tokens')
+      .send({ email: 'rita@example.org', password: 'rita restarts servers' });
     expect(tok.status).toBe(201);
 
     await r.close();
@@ -409,7 +453,10 @@ describe('no plaintext password or token anywhere under DATA_DIR', () => {
     // A password change through the account page.
     const agent = await signedIn(t.app, 'alice@example.org', PW.alice);
     const changed = 'alice changed it ✓ 2026';
-    const res = await agent.post('/account/password').type('form').send({ _csrf: await csrfOf(agent), current: PW.alice, next: changed, confirm: changed });
+    const res = await agent
+      .post('/account/password')
+      .type('form')
+      .send({ _csrf: await csrfOf(agent), current: PW.alice, next: changed, confirm: changed });
     expect(res.status).toBe(303);
     secrets.push(changed);
     expect((await signIn(t.app, 'alice@example.org', changed)).res.status).toBe(303);
@@ -417,7 +464,10 @@ describe('no plaintext password or token anywhere under DATA_DIR', () => {
     const api = await request(t.app).post('/api/v1/tokens').send({ email: 'bob@example.org', password: PW.bob });
     expect(api.status).toBe(201);
     secrets.push(api.body.token);
-    const page = await agent.post('/account/tokens').type('form').send({ _csrf: await csrfOf(agent), label: 'script' });
+    const page = await agent
+      .post('/account/tokens')
+      .type('form')
+      .send({ _csrf: await csrfOf(agent), label: 'script' });
     expect(page.status).toBe(201);
     const pageToken = /id="new-token">([^<]+)</.exec(page.text)?.[1];
     expect(pageToken).toMatch(/^rat_/);
@@ -428,7 +478,11 @@ describe('no plaintext password or token anywhere under DATA_DIR', () => {
     for await (const { file, bytes } of files(t.dataDir)) {
       scanned++;
       for (const s of secrets) {
-        for (const form of [Buffer.from(s, 'utf8'), Buffer.from(s, 'utf16le'), Buffer.from(JSON.stringify(s).slice(1, -1), 'utf8')]) {
+        for (const form of [
+          Buffer.from(s, 'utf8'),
+          Buffer.from(s, 'utf16le'),
+          Buffer.from(JSON.stringify(s).slice(1, -1), 'utf8'),
+        ]) {
           if (bytes.includes(form)) found.push(`${path.relative(t.dataDir, file)} holds ${s.slice(0, 6)}…`);
         }
       }

@@ -33,7 +33,8 @@ function enumerateRoutes(stack: unknown[], prefix = ''): RouteInfo[] {
       const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
       for (const p of paths) {
         if (typeof p !== 'string') throw new Error(`route path that is not a string: ${String(p)}`);
-        for (const [m, on] of Object.entries(layer.route.methods)) if (on) out.push({ method: m.toUpperCase(), path: prefix + p });
+        for (const [m, on] of Object.entries(layer.route.methods))
+          if (on) out.push({ method: m.toUpperCase(), path: prefix + p });
       }
     } else if (layer.handle && Array.isArray(layer.handle.stack)) {
       const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
@@ -71,12 +72,17 @@ const snapshot = () =>
 
 beforeAll(async () => {
   t = await openTestApp({ clock });
-  sec = await makeUser(t.ctx, { email: 'sec@example.org', name: 'Sam Secretariat', roles: ['secretariat'], password: 'secretariat pass phrase' });
+  sec = await makeUser(t.ctx, {
+    email: 'sec@example.org',
+    name: 'Sam Secretariat',
+    roles: ['secretariat'],
+    password: 'secretariat pass phrase',
+  });
   tokenId = (await createToken(t.ctx, sec.actor, sec, 'to be kept')).record.id;
   agent = await signedIn(t.app, 'sec@example.org', 'secretariat pass phrase');
   allRoutes = enumerateRoutes((t.app as unknown as { router: { stack: unknown[] } }).router.stack);
   pageWrites = allRoutes.filter((r) => WRITES.includes(r.method) && !r.path.startsWith('/api/'));
-  if (process.env.SHOW_ROUTES) console.log(allRoutes.map((r) => `${r.method} ${r.path}`).join("\n"));
+  if (process.env.SHOW_ROUTES) console.log(allRoutes.map((r) => `${r.method} ${r.path}`).join('\n'));
 }, 120_000);
 
 afterAll(async () => {
@@ -86,7 +92,17 @@ afterAll(async () => {
 describe('route enumeration', () => {
   test('finds the page routes we know of, and the API ones under /api/v1', () => {
     const names = pageWrites.map((r) => `${r.method} ${r.path}`);
-    for (const known of ['POST /login', 'POST /login/code', 'POST /logout', 'POST /account/password', 'POST /account/tokens', 'POST /account/tokens/:id/revoke', 'POST /account/totp/begin', 'POST /account/totp/confirm', 'POST /account/totp/disable']) {
+    for (const known of [
+      'POST /login',
+      'POST /login/code',
+      'POST /logout',
+      'POST /account/password',
+      'POST /account/tokens',
+      'POST /account/tokens/:id/revoke',
+      'POST /account/totp/begin',
+      'POST /account/totp/confirm',
+      'POST /account/totp/disable',
+    ]) {
       expect(names).toContain(known);
     }
     expect(allRoutes.map((r) => `${r.method} ${r.path}`)).toContain('POST /api/v1/tokens');
@@ -110,19 +126,41 @@ describe('every state-changing page route refuses a missing or wrong CSRF token 
       ['wrong', { _csrf: 'f'.repeat(real.length) }],
       ['truncated', { _csrf: real.slice(0, -1) }],
     ];
-    const fields = { email: 'sec@example.org', password: 'secretariat pass phrase', current: 'secretariat pass phrase', next: 'another good password', confirm: 'another good password', label: 'x', code: '123456', name: 'X', slug: 'x-group', title: 'T', group: 'mag', roles: 'secretariat' };
+    const fields = {
+      email: 'sec@example.org',
+      password: 'secretariat pass phrase',
+      current: 'secretariat pass phrase',
+      next: 'another good password',
+      confirm: 'another good password',
+      label: 'x',
+      code: '123456',
+      name: 'X',
+      slug: 'x-group',
+      title: 'T',
+      group: 'mag',
+      roles: 'secretariat',
+    };
     const answers: string[] = [];
     for (const r of pageWrites) {
       const url = concrete(r.path);
       for (const [what, csrf] of wrongs) {
-        const json = await agent[r.method.toLowerCase() as 'post'](url).type('form').set('Accept', 'application/json').send({ ...fields, ...csrf });
+        const json = await agent[r.method.toLowerCase() as 'post'](url)
+          .type('form')
+          .set('Accept', 'application/json')
+          .send({ ...fields, ...csrf });
         answers.push(`${r.method} ${r.path} ${what} json: ${json.status} ${json.body?.error?.code ?? ''}`);
-        const html = await agent[r.method.toLowerCase() as 'post'](url).type('form').set('Accept', 'text/html').send({ ...fields, ...csrf });
+        const html = await agent[r.method.toLowerCase() as 'post'](url)
+          .type('form')
+          .set('Accept', 'text/html')
+          .send({ ...fields, ...csrf });
         answers.push(`${r.method} ${r.path} ${what} html: ${html.status}`);
       }
     }
     const expected = pageWrites.flatMap((r) =>
-      wrongs.flatMap(([what]) => [`${r.method} ${r.path} ${what} json: 403 invalid_csrf`, `${r.method} ${r.path} ${what} html: 403`]),
+      wrongs.flatMap(([what]) => [
+        `${r.method} ${r.path} ${what} json: 403 invalid_csrf`,
+        `${r.method} ${r.path} ${what} html: 403`,
+      ]),
     );
     expect(answers).toEqual(expected);
     expect(snapshot()).toEqual(before);
@@ -140,7 +178,10 @@ describe('every state-changing page route refuses a missing or wrong CSRF token 
 
   test('with the right token the same post goes through (the refusals above were about the token)', async () => {
     const before = t.ctx.meta.all('tokens').length;
-    const res = await agent.post('/account/tokens').type('form').send({ _csrf: await csrfOf(agent), label: 'made with a token' });
+    const res = await agent
+      .post('/account/tokens')
+      .type('form')
+      .send({ _csrf: await csrfOf(agent), label: 'made with a token' });
     expect(res.status).toBe(201);
     expect(t.ctx.meta.all('tokens').length).toBe(before + 1);
   });
@@ -151,7 +192,11 @@ describe('the login form is protected too', () => {
     const a = request.agent(t.app);
     await a.get('/login');
     const auditBefore = t.ctx.meta.auditLog(1_000_000).length;
-    const res = await a.post('/login').type('form').set('Accept', 'application/json').send({ email: 'sec@example.org', password: 'secretariat pass phrase' });
+    const res = await a
+      .post('/login')
+      .type('form')
+      .set('Accept', 'application/json')
+      .send({ email: 'sec@example.org', password: 'secretariat pass phrase' });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('invalid_csrf');
     expect((await a.get('/account')).status).toBe(401);
@@ -159,7 +204,10 @@ describe('the login form is protected too', () => {
   });
 
   test('no session at all → 403', async () => {
-    const res = await request(t.app).post('/login').type('form').send({ _csrf: 'anything', email: 'sec@example.org', password: 'secretariat pass phrase' });
+    const res = await request(t.app)
+      .post('/login')
+      .type('form')
+      .send({ _csrf: 'anything', email: 'sec@example.org', password: 'secretariat pass phrase' });
     expect(res.status).toBe(403);
   });
 
@@ -168,7 +216,10 @@ describe('the login form is protected too', () => {
     const token = csrfFrom((await attacker.get('/login')).text);
     const victim = request.agent(t.app);
     await victim.get('/login');
-    const res = await victim.post('/login').type('form').send({ _csrf: token, email: 'sec@example.org', password: 'secretariat pass phrase' });
+    const res = await victim
+      .post('/login')
+      .type('form')
+      .send({ _csrf: token, email: 'sec@example.org', password: 'secretariat pass phrase' });
     expect(res.status).toBe(403);
   });
 });
@@ -196,7 +247,12 @@ describe('nothing changes state on GET', () => {
 
   test('GET with state-changing query strings does nothing either', async () => {
     const before = snapshot();
-    for (const p of ['/account/tokens?label=x', '/account/password?current=a&next=b', '/account/totp/begin', '/login?email=sec@example.org&password=secretariat+pass+phrase']) {
+    for (const p of [
+      '/account/tokens?label=x',
+      '/account/password?current=a&next=b',
+      '/account/totp/begin',
+      '/login?email=sec@example.org&password=secretariat+pass+phrase',
+    ]) {
       const res = await request(t.app).get(p);
       expect(res.status).not.toBe(500);
     }

@@ -18,7 +18,13 @@ const KEPT = 'tab\there, line\nbreak, é, 😀 & <b>';
 
 beforeAll(async () => {
   t = await openTestApp();
-  await addDocument(t.ctx, CLI_ACTOR, { slug: 'odd', title: `Odd ${FORBIDDEN} title`, group: 'mag', text: '# Odd\n\nText.\n', summary: `Odd ${FORBIDDEN} summary ${KEPT}` });
+  await addDocument(t.ctx, CLI_ACTOR, {
+    slug: 'odd',
+    title: `Odd ${FORBIDDEN} title`,
+    group: 'mag',
+    text: '# Odd\n\nText.\n',
+    summary: `Odd ${FORBIDDEN} summary ${KEPT}`,
+  });
 });
 afterAll(async () => t.cleanup());
 
@@ -41,10 +47,13 @@ test('xmlSafe drops exactly the characters XML 1.0 forbids', () => {
   expect(xmlSafe('\uD83D\uDE00')).toBe('😀');
 });
 
-test.each(['/feed.atom', '/documents/odd/feed.atom'])('%s is well-formed XML with forbidden characters in a title and a summary', async (url) => {
-  const res = await request(t.app).get(url).expect(200);
-  expect(res.headers['content-type']).toMatch(/^application\/atom\+xml/);
-  expect(xmlErrors(res.text)).toEqual([]);
-  expect(res.text).toContain('Odd x title');
-  expect(res.text).toContain('Odd x summary tab\there, line\nbreak, é, 😀 &amp; &lt;b&gt;');
-});
+test.each(['/feed.atom', '/documents/odd/feed.atom'])(
+  '%s is well-formed XML with forbidden characters in a title and a summary',
+  async (url) => {
+    const res = await request(t.app).get(url).expect(200);
+    expect(res.headers['content-type']).toMatch(/^application\/atom\+xml/);
+    expect(xmlErrors(res.text)).toEqual([]);
+    expect(res.text).toContain('Odd x title');
+    expect(res.text).toContain('Odd x summary tab\there, line\nbreak, é, 😀 &amp; &lt;b&gt;');
+  },
+);

@@ -5,7 +5,12 @@
  * API's side is in proposalsApi.test.ts ("limits and bad input").
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { MAX_COMMENT_BYTES, MAX_FORM_BODY_BYTES, MAX_JSON_BODY_BYTES, MAX_TEXT_BYTES } from '../../server/domain/limits.js';
+import {
+  MAX_COMMENT_BYTES,
+  MAX_FORM_BODY_BYTES,
+  MAX_JSON_BODY_BYTES,
+  MAX_TEXT_BYTES,
+} from '../../server/domain/limits.js';
 import { createProposal, shareProposal } from '../../server/services/proposals/proposals.js';
 import { csrfOf, makeUser, signedIn, type Agent } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
@@ -18,7 +23,13 @@ let proposalId: number;
 
 beforeAll(async () => {
   t = await openTestApp({ clock: testClock('2026-03-01T09:00:00Z') });
-  const u = await makeUser(t.ctx, { email: 'dana@example.org', name: 'Dana Drafter', roles: ['member'], groups: ['wg-strategy'], password: PASSWORD });
+  const u = await makeUser(t.ctx, {
+    email: 'dana@example.org',
+    name: 'Dana Drafter',
+    roles: ['member'],
+    groups: ['wg-strategy'],
+    password: PASSWORD,
+  });
   const p = await createProposal(t.ctx, u.actor, SLUG, { title: 'Small', rationale: '', text: 'A text.\n' });
   await shareProposal(t.ctx, u.actor, p.id);
   proposalId = p.id;
@@ -39,11 +50,17 @@ test('the body caps leave room for a largest text, written in its costliest enco
 test('new-proposal form: a text of 1 MB + 1 byte → 413 text_too_large, the form again, nothing saved; 1 MB is saved', async () => {
   const before = proposals();
   const csrf = await csrfOf(dana);
-  const big = await dana.post(`/documents/${SLUG}/proposals`).type('form').send({ _csrf: csrf, title: 'Big', rationale: '', text: 'a'.repeat(MAX_TEXT_BYTES + 1) });
+  const big = await dana
+    .post(`/documents/${SLUG}/proposals`)
+    .type('form')
+    .send({ _csrf: csrf, title: 'Big', rationale: '', text: 'a'.repeat(MAX_TEXT_BYTES + 1) });
   expect(big.status).toBe(413);
   expect(big.text).toContain('text_too_large');
   expect(proposals()).toBe(before);
-  const exact = await dana.post(`/documents/${SLUG}/proposals`).type('form').send({ _csrf: csrf, title: 'Exact', rationale: '', text: 'a'.repeat(MAX_TEXT_BYTES) });
+  const exact = await dana
+    .post(`/documents/${SLUG}/proposals`)
+    .type('form')
+    .send({ _csrf: csrf, title: 'Exact', rationale: '', text: 'a'.repeat(MAX_TEXT_BYTES) });
   expect(exact.status).toBe(303);
   expect(proposals()).toBe(before + 1);
 });
@@ -51,7 +68,10 @@ test('new-proposal form: a text of 1 MB + 1 byte → 413 text_too_large, the for
 test('a form body beyond the cap → 413 body_too_large, nothing saved', async () => {
   const before = proposals();
   const csrf = await csrfOf(dana);
-  const res = await dana.post(`/documents/${SLUG}/proposals`).type('form').send(`_csrf=${csrf}&title=Huge&text=${'%0A'.repeat(Math.ceil(MAX_FORM_BODY_BYTES / 3) + 1)}`);
+  const res = await dana
+    .post(`/documents/${SLUG}/proposals`)
+    .type('form')
+    .send(`_csrf=${csrf}&title=Huge&text=${'%0A'.repeat(Math.ceil(MAX_FORM_BODY_BYTES / 3) + 1)}`);
   expect(res.status).toBe(413);
   expect(res.text).toContain('body_too_large');
   expect(proposals()).toBe(before);
@@ -60,11 +80,17 @@ test('a form body beyond the cap → 413 body_too_large, nothing saved', async (
 test('comment form: 64 KB + 1 byte → 413 comment_too_large, nothing saved; 64 KB is saved', async () => {
   const before = comments();
   const csrf = await csrfOf(dana);
-  const big = await dana.post(`/proposals/${proposalId}/comments`).type('form').send({ _csrf: csrf, body: 'c'.repeat(MAX_COMMENT_BYTES + 1) });
+  const big = await dana
+    .post(`/proposals/${proposalId}/comments`)
+    .type('form')
+    .send({ _csrf: csrf, body: 'c'.repeat(MAX_COMMENT_BYTES + 1) });
   expect(big.status).toBe(413);
   expect(big.text).toContain('comment_too_large');
   expect(comments()).toBe(before);
-  const ok = await dana.post(`/proposals/${proposalId}/comments`).type('form').send({ _csrf: csrf, body: 'c'.repeat(MAX_COMMENT_BYTES) });
+  const ok = await dana
+    .post(`/proposals/${proposalId}/comments`)
+    .type('form')
+    .send({ _csrf: csrf, body: 'c'.repeat(MAX_COMMENT_BYTES) });
   expect(ok.status).toBe(303);
   expect(comments()).toBe(before + 1);
 });

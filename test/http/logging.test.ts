@@ -35,19 +35,33 @@ beforeAll(async () => {
   app = createApp({ ctx: t.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: 0 }, sessions: t.sessions, log });
   member = await person(t.ctx, { email: 'mia@example.org', name: 'Mia Member' });
   sec = await person(t.ctx, { email: 'sam@example.org', name: 'Sam Secretariat', roles: ['secretariat'] });
-  await makeUser(t.ctx, { email: 'ann@example.org', name: 'Ann Signin', roles: ['member'], groups: [], password: PASSWORD });
+  await makeUser(t.ctx, {
+    email: 'ann@example.org',
+    name: 'Ann Signin',
+    roles: ['member'],
+    groups: [],
+    password: PASSWORD,
+  });
 });
 afterAll(async () => t.cleanup());
 
 /** The request-completed line of the request with id `id`. */
-const requestLine = (id: string) => lines.find((l) => (l.req as { id?: string } | undefined)?.id === id && 'responseTime' in l);
-const refusals = (id: string) => lines.filter((l) => (l.req as { id?: string } | undefined)?.id === id && 'refusal' in l);
+const requestLine = (id: string) =>
+  lines.find((l) => (l.req as { id?: string } | undefined)?.id === id && 'responseTime' in l);
+const refusals = (id: string) =>
+  lines.filter((l) => (l.req as { id?: string } | undefined)?.id === id && 'refusal' in l);
 
 describe('request log', () => {
   test('every request has a line with its id, method, url, status and time; the id is echoed', async () => {
     const res = await request(app).get('/').set('X-Request-Id', 'trace-42.a').expect(200);
     expect(res.headers['x-request-id']).toBe('trace-42.a');
-    expect(requestLine('trace-42.a')).toMatchObject({ level: 30, req: { id: 'trace-42.a', method: 'GET', url: '/' }, res: { statusCode: 200 }, responseTime: expect.any(Number), actor: null });
+    expect(requestLine('trace-42.a')).toMatchObject({
+      level: 30,
+      req: { id: 'trace-42.a', method: 'GET', url: '/' },
+      res: { statusCode: 200 },
+      responseTime: expect.any(Number),
+      actor: null,
+    });
   });
 
   test('without a usable X-Request-Id a new id is made and set on the response', async () => {
@@ -69,17 +83,23 @@ describe('request log', () => {
 describe('refusals are logged with the actor and the code', () => {
   test('403 of a signed-in member at warn', async () => {
     const res = await request(app).get('/api/v1/audit').set(member.auth).expect(403);
-    expect(refusals(res.headers['x-request-id'])).toEqual([expect.objectContaining({ level: 40, actor: member.id, refusal: { status: 403, code: res.body.error.code } })]);
+    expect(refusals(res.headers['x-request-id'])).toEqual([
+      expect.objectContaining({ level: 40, actor: member.id, refusal: { status: 403, code: res.body.error.code } }),
+    ]);
   });
 
   test('404 of a signed-in member at info', async () => {
     const res = await request(app).get('/api/v1/proposals/99999').set(member.auth).expect(404);
-    expect(refusals(res.headers['x-request-id'])).toEqual([expect.objectContaining({ level: 30, actor: member.id, refusal: { status: 404, code: res.body.error.code } })]);
+    expect(refusals(res.headers['x-request-id'])).toEqual([
+      expect.objectContaining({ level: 30, actor: member.id, refusal: { status: 404, code: res.body.error.code } }),
+    ]);
   });
 
   test('401 of a bad token at warn', async () => {
     const res = await request(app).get('/api/v1/me').set('Authorization', 'Bearer rat_not-a-token').expect(401);
-    expect(refusals(res.headers['x-request-id'])).toEqual([expect.objectContaining({ level: 40, refusal: { status: 401, code: 'invalid_token' } })]);
+    expect(refusals(res.headers['x-request-id'])).toEqual([
+      expect.objectContaining({ level: 40, refusal: { status: 401, code: 'invalid_token' } }),
+    ]);
   });
 
   test('a CSRF refusal of a signed-in user at warn', async () => {
@@ -87,7 +107,9 @@ describe('refusals are logged with the actor and the code', () => {
     const res = await agent.post('/logout').type('form').send({ _csrf: 'forged' }).expect(403);
     const id = res.headers['x-request-id'];
     const ann = t.ctx.meta.all('users').find((u) => u.email === 'ann@example.org')!;
-    expect(refusals(id)).toEqual([expect.objectContaining({ level: 40, actor: ann.id, refusal: { status: 403, code: 'invalid_csrf' } })]);
+    expect(refusals(id)).toEqual([
+      expect.objectContaining({ level: 40, actor: ann.id, refusal: { status: 403, code: 'invalid_csrf' } }),
+    ]);
   });
 });
 
@@ -97,7 +119,10 @@ describe('no credential reaches the log', () => {
     const agent = await signedIn(app, 'ann@example.org', PASSWORD);
     await agent.get('/account').expect(200);
     await request(app).get('/password/set?token=reset-secret-value&x=1');
-    await request(app).post('/api/v1/tokens').send({ email: 'ann@example.org', password: 'wrong but secret words' }).expect(401);
+    await request(app)
+      .post('/api/v1/tokens')
+      .send({ email: 'ann@example.org', password: 'wrong but secret words' })
+      .expect(401);
     const all = raw.join('');
     expect(all).not.toContain(member.token);
     expect(all).not.toContain(PASSWORD);
@@ -112,15 +137,34 @@ describe('no credential reaches the log', () => {
 describe('the audit log', () => {
   const UA = 'AuditAgent/1.0 (test)';
   test('sign-in events carry the IP address and user agent, in the API and on /admin/audit', async () => {
-    await request(app).post('/api/v1/tokens').set('User-Agent', UA).set('X-Forwarded-For', '203.0.113.9').send({ email: 'ann@example.org', password: 'wrong' }).expect(401);
-    await request(app).post('/api/v1/tokens').set('User-Agent', UA).set('X-Forwarded-For', '203.0.113.9').send({ email: 'ann@example.org', password: PASSWORD }).expect(201);
+    await request(app)
+      .post('/api/v1/tokens')
+      .set('User-Agent', UA)
+      .set('X-Forwarded-For', '203.0.113.9')
+      .send({ email: 'ann@example.org', password: 'wrong' })
+      .expect(401);
+    await request(app)
+      .post('/api/v1/tokens')
+      .set('User-Agent', UA)
+      .set('X-Forwarded-For', '203.0.113.9')
+      .send({ email: 'ann@example.org', password: PASSWORD })
+      .expect(201);
     const agent = request.agent(app);
     await signedIn(app, 'ann@example.org', PASSWORD, { agent, ip: '198.51.100.7' });
-    const audit = (await request(app).get('/api/v1/audit?limit=10').set(sec.auth).expect(200)).body as { action: string; meta?: { ip: string; ua: string } }[];
+    const audit = (await request(app).get('/api/v1/audit?limit=10').set(sec.auth).expect(200)).body as {
+      action: string;
+      meta?: { ip: string; ua: string };
+    }[];
     expect(audit.find((e) => e.action === 'login.failed')?.meta).toEqual({ ip: '203.0.113.9', ua: UA });
     expect(audit.find((e) => e.action === 'token.created')?.meta).toEqual({ ip: '203.0.113.9', ua: UA });
     expect(audit.find((e) => e.action === 'login')?.meta).toEqual({ ip: '198.51.100.7', ua: expect.any(String) });
-    const sam = await makeUser(t.ctx, { email: 'sec2@example.org', name: 'Sec Two', roles: ['secretariat'], groups: [], password: PASSWORD });
+    const sam = await makeUser(t.ctx, {
+      email: 'sec2@example.org',
+      name: 'Sec Two',
+      roles: ['secretariat'],
+      groups: [],
+      password: PASSWORD,
+    });
     const secAgent = await signedIn(app, sam.email, PASSWORD);
     const page = await secAgent.get('/admin/audit').expect(200);
     expect(page.text).toContain('203.0.113.9');
@@ -128,9 +172,17 @@ describe('the audit log', () => {
   });
 
   test('admin commands are recorded with `cli` as the actor', async () => {
-    await runAdminCommand(t.ctx, { name: 'group add', args: { slug: 'wg-cli', name: 'Made by the CLI' }, cwd: projectRoot });
+    await runAdminCommand(t.ctx, {
+      name: 'group add',
+      args: { slug: 'wg-cli', name: 'Made by the CLI' },
+      cwd: projectRoot,
+    });
     await runAdminCommand(t.ctx, { name: 'token create', args: { email: 'mia@example.org' }, cwd: projectRoot });
-    const audit = (await request(app).get('/api/v1/audit?limit=5').set(sec.auth).expect(200)).body as { actor: string | null; action: string; subject: string }[];
+    const audit = (await request(app).get('/api/v1/audit?limit=5').set(sec.auth).expect(200)).body as {
+      actor: string | null;
+      action: string;
+      subject: string;
+    }[];
     expect(audit.slice(0, 2)).toEqual([
       expect.objectContaining({ actor: 'cli', action: 'token.created', subject: 'user/mia@example.org' }),
       expect.objectContaining({ actor: 'cli', action: 'group.created', subject: 'group/wg-cli' }),

@@ -27,18 +27,33 @@ afterAll(async () => {
 test('GET /api/v1/openapi.json: public, valid OpenAPI, every route with its body schema', async () => {
   const res = await request(t.app).get('/api/v1/openapi.json');
   expect(res.status).toBe(200);
-  const doc = res.body as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties?: object } }> } }>> };
+  const doc = res.body as {
+    openapi: string;
+    paths: Record<
+      string,
+      Record<string, { requestBody?: { content: Record<string, { schema: { properties?: object } }> } }>
+    >;
+  };
   expect(doc.openapi).toBe('3.1.0');
   // The validator runs in plain node (it loads ES modules through require, which jest's runtime cannot).
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', VALIDATE], { input: JSON.stringify(doc), encoding: 'utf8', cwd: projectRoot });
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', VALIDATE], {
+    input: JSON.stringify(doc),
+    encoding: 'utf8',
+    cwd: projectRoot,
+  });
   expect(out.trim()).toBe('valid');
   for (const r of API_ROUTES) {
     const op = doc.paths[r.path.replace(/:([A-Za-z]+)/g, '{$1}')]?.[r.method];
     expect([r.method, r.path, !!op]).toEqual([r.method, r.path, true]);
     expect([r.method, r.path, !!op.requestBody]).toEqual([r.method, r.path, !!r.body]);
   }
-  const open = doc.paths['/rounds'].post.requestBody!.content['application/json'].schema.properties as Record<string, unknown>;
-  expect(Object.keys(open)).toEqual(expect.arrayContaining(['subject', 'rule', 'quorum', 'closesAt', 'record', 'conditions']));
+  const open = doc.paths['/rounds'].post.requestBody!.content['application/json'].schema.properties as Record<
+    string,
+    unknown
+  >;
+  expect(Object.keys(open)).toEqual(
+    expect.arrayContaining(['subject', 'rule', 'quorum', 'closesAt', 'record', 'conditions']),
+  );
 });
 
 test('docs/API.md lists every route of the API', async () => {

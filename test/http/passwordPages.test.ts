@@ -45,9 +45,26 @@ const down: MailTransport = {
 beforeAll(async () => {
   t = await openTestApp({ clock });
   app = t.app;
-  sec = await makeUser(t.ctx, { email: 'sec@example.org', name: 'Sam Sec', roles: ['secretariat'], groups: [], password: PASSWORD });
-  member = await makeUser(t.ctx, { email: 'mem@example.org', name: 'Mia Member', roles: ['member'], groups: [], password: PASSWORD });
-  target = await addUser(t.ctx, CLI_ACTOR, { email: 'tia@example.org', name: 'Tia Target', roles: ['member'], groups: [] });
+  sec = await makeUser(t.ctx, {
+    email: 'sec@example.org',
+    name: 'Sam Sec',
+    roles: ['secretariat'],
+    groups: [],
+    password: PASSWORD,
+  });
+  member = await makeUser(t.ctx, {
+    email: 'mem@example.org',
+    name: 'Mia Member',
+    roles: ['member'],
+    groups: [],
+    password: PASSWORD,
+  });
+  target = await addUser(t.ctx, CLI_ACTOR, {
+    email: 'tia@example.org',
+    name: 'Tia Target',
+    roles: ['member'],
+    groups: [],
+  });
 
   // A failed message (every attempt refused, MAX_ATTEMPTS times) and a pending one.
   await requestPasswordReset(t.ctx, member.email);
@@ -86,7 +103,10 @@ describe('forgot password', () => {
     const post = async (email: string) => {
       const agent = request.agent(app);
       const form = await agent.get('/password/forgot');
-      return agent.post('/password/forgot').type('form').send({ _csrf: csrfFrom(form.text), email });
+      return agent
+        .post('/password/forgot')
+        .type('form')
+        .send({ _csrf: csrfFrom(form.text), email });
     };
     const beforeKnown = mailsTo(known, 'password.reset').length;
     const beforeAll_ = mails().length;
@@ -94,7 +114,11 @@ describe('forgot password', () => {
     const b = await post(unknown);
     expect(a.status).toBe(200);
     expect(b.status).toBe(a.status);
-    const norm = (html: string, email: string) => html.replace(/name="_csrf" value="[^"]*"/g, 'name="_csrf" value=""').split(email).join('EMAIL');
+    const norm = (html: string, email: string) =>
+      html
+        .replace(/name="_csrf" value="[^"]*"/g, 'name="_csrf" value=""')
+        .split(email)
+        .join('EMAIL');
     expect(norm(b.text, unknown)).toBe(norm(a.text, known));
     // The page no longer shows the form (it says a link may be on its way).
     expect(a.text).not.toMatch(/action="\/password\/forgot"/);
@@ -128,7 +152,10 @@ describe('setting a password through a link', () => {
   /** Post the set-password form (the session's CSRF token from the forgot form, which always has one). */
   const post = async (agent: Agent, body: Record<string, string>) => {
     const form = await agent.get('/password/forgot');
-    return agent.post('/password/set').type('form').send({ _csrf: csrfFrom(form.text), token, ...body });
+    return agent
+      .post('/password/set')
+      .type('form')
+      .send({ _csrf: csrfFrom(form.text), token, ...body });
   };
 
   test('GET with a valid token → the form (token kept in a hidden field)', async () => {
@@ -185,14 +212,22 @@ describe('setting a password through a link', () => {
   });
 
   test('an expired reset link (after 2 h) → 400, no form', async () => {
-    const other = await addUser(t.ctx, CLI_ACTOR, { email: 'old@example.org', name: 'Olga Old', roles: ['member'], groups: [] });
+    const other = await addUser(t.ctx, CLI_ACTOR, {
+      email: 'old@example.org',
+      name: 'Olga Old',
+      roles: ['member'],
+      groups: [],
+    });
     await requestPasswordReset(t.ctx, other.email);
     const tok = tokenIn(mailsTo(other.email, 'password.reset').at(-1)!.text);
     const agent = request.agent(app);
     const form = await setForm(agent, tok);
     expect(form.text).toMatch(/action="\/password\/set"/);
     clock.advance(2 * 3_600_000);
-    const res = await agent.post('/password/set').type('form').send({ _csrf: csrfFrom(form.text), token: tok, password: PASSWORD, confirm: PASSWORD });
+    const res = await agent
+      .post('/password/set')
+      .type('form')
+      .send({ _csrf: csrfFrom(form.text), token: tok, password: PASSWORD, confirm: PASSWORD });
     expect(res.status).toBe(400);
     expect(res.text).not.toMatch(/action="\/password\/set"/);
     expect(t.ctx.meta.get('users', other.id)!.passwordHash).toBeNull();
@@ -206,13 +241,19 @@ describe('the notification preference on the account page', () => {
     expect(page.text).toMatch(/<form method="post" action="\/account\/notifications"/);
     expect(page.text).toMatch(/value="immediate" checked/);
     for (const pref of ['digest', 'none', 'immediate'] as const) {
-      const res = await plain.post('/account/notifications').type('form').send({ _csrf: await csrfOf(plain), notify: pref });
+      const res = await plain
+        .post('/account/notifications')
+        .type('form')
+        .send({ _csrf: await csrfOf(plain), notify: pref });
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe('/account#notifications');
       expect(t.ctx.meta.get('users', member.id)!.notify).toBe(pref);
       expect((await plain.get('/account')).text).toMatch(new RegExp(`value="${pref}" checked`));
     }
-    const bad = await plain.post('/account/notifications').type('form').send({ _csrf: await csrfOf(plain), notify: 'weekly' });
+    const bad = await plain
+      .post('/account/notifications')
+      .type('form')
+      .send({ _csrf: await csrfOf(plain), notify: 'weekly' });
     expect(bad.status).toBe(400);
     expect(t.ctx.meta.get('users', member.id)!.notify).toBe('immediate');
     const noCsrf = await plain.post('/account/notifications').type('form').send({ notify: 'none' });
@@ -244,7 +285,10 @@ describe('the mail queue page', () => {
   });
 
   test('the retry button puts a failed message back (303); a member gets 403; an unknown id 404', async () => {
-    const res = await admin.post(`/admin/mail/${failedId}/retry`).type('form').send({ _csrf: await csrfOf(admin, '/admin/mail') });
+    const res = await admin
+      .post(`/admin/mail/${failedId}/retry`)
+      .type('form')
+      .send({ _csrf: await csrfOf(admin, '/admin/mail') });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/admin/mail');
     expect(t.ctx.meta.get('mails', failedId)).toMatchObject({ state: 'pending', attempts: 0 });
@@ -252,9 +296,15 @@ describe('the mail queue page', () => {
     const pendingSection = page.text.slice(page.text.indexOf('id="pending-h"'), page.text.indexOf('id="sent-h"'));
     expect(pendingSection).toContain(`action="/admin/mail/${failedId}/retry"`);
 
-    const byMember = await plain.post(`/admin/mail/${pendingId}/retry`).type('form').send({ _csrf: await csrfOf(plain) });
+    const byMember = await plain
+      .post(`/admin/mail/${pendingId}/retry`)
+      .type('form')
+      .send({ _csrf: await csrfOf(plain) });
     expect(byMember.status).toBe(403);
-    const unknown = await admin.post('/admin/mail/9999/retry').type('form').send({ _csrf: await csrfOf(admin, '/admin/mail') });
+    const unknown = await admin
+      .post('/admin/mail/9999/retry')
+      .type('form')
+      .send({ _csrf: await csrfOf(admin, '/admin/mail') });
     expect(unknown.status).toBe(404);
     const noCsrf = await admin.post(`/admin/mail/${pendingId}/retry`).type('form').send({});
     expect(noCsrf.status).toBe(403);
@@ -263,21 +313,35 @@ describe('the mail queue page', () => {
 
 describe('the invite button', () => {
   test('/admin/users/:id/invite queues an invitation (303 back to the user page); a member gets 403', async () => {
-    const u = await addUser(t.ctx, CLI_ACTOR, { email: 'newbie@example.org', name: 'Nia Newbie', roles: ['member'], groups: [] });
+    const u = await addUser(t.ctx, CLI_ACTOR, {
+      email: 'newbie@example.org',
+      name: 'Nia Newbie',
+      roles: ['member'],
+      groups: [],
+    });
     const userPage = await admin.get(`/admin/users/${u.id}`);
     expect(userPage.status).toBe(200);
     expect(userPage.text).toContain(`action="/admin/users/${u.id}/invite"`);
-    const res = await admin.post(`/admin/users/${u.id}/invite`).type('form').send({ _csrf: csrfFrom(userPage.text.slice(userPage.text.indexOf(`action="/admin/users/${u.id}/invite"`))) });
+    const res = await admin
+      .post(`/admin/users/${u.id}/invite`)
+      .type('form')
+      .send({ _csrf: csrfFrom(userPage.text.slice(userPage.text.indexOf(`action="/admin/users/${u.id}/invite"`))) });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe(`/admin/users/${u.id}`);
     const invites = mailsTo(u.email, 'user.invited');
     expect(invites).toHaveLength(1);
     expect(invites[0].text).toMatch(/http:\/\/ratify\.test\/password\/set\?token=/);
 
-    const byMember = await plain.post(`/admin/users/${u.id}/invite`).type('form').send({ _csrf: await csrfOf(plain) });
+    const byMember = await plain
+      .post(`/admin/users/${u.id}/invite`)
+      .type('form')
+      .send({ _csrf: await csrfOf(plain) });
     expect(byMember.status).toBe(403);
     expect(mailsTo(u.email, 'user.invited')).toHaveLength(1);
-    const unknown = await admin.post('/admin/users/9999/invite').type('form').send({ _csrf: await csrfOf(admin, '/admin/mail') });
+    const unknown = await admin
+      .post('/admin/users/9999/invite')
+      .type('form')
+      .send({ _csrf: await csrfOf(admin, '/admin/mail') });
     expect(unknown.status).toBe(404);
   });
 
@@ -287,7 +351,10 @@ describe('the invite button', () => {
     const agent = request.agent(app);
     const form = await agent.get(`/password/set?token=${tok}`);
     expect(form.status).toBe(200);
-    const res = await agent.post('/password/set').type('form').send({ _csrf: csrfFrom(form.text), token: tok, password: PASSWORD, confirm: PASSWORD });
+    const res = await agent
+      .post('/password/set')
+      .type('form')
+      .send({ _csrf: csrfFrom(form.text), token: tok, password: PASSWORD, confirm: PASSWORD });
     expect(res.status).toBe(303);
     expect((await signIn(app, u.email, PASSWORD)).res.status).toBe(303);
   });

@@ -38,7 +38,10 @@ async function csrf(agent: Agent, path = '/drafts'): Promise<string> {
 
 /** Post a form the way a browser would, with the session's token. */
 async function post(agent: Agent, path: string, body: Record<string, string>) {
-  return agent.post(path).type('form').send({ _csrf: await csrf(agent), ...body });
+  return agent
+    .post(path)
+    .type('form')
+    .send({ _csrf: await csrf(agent), ...body });
 }
 
 /** Follow a 303 and take the page (and its one-time notice). */
@@ -50,7 +53,14 @@ async function follow(agent: Agent, res: request.Response) {
 const hidden = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
 const textareaOf = (html: string, id: string) => {
   const m = new RegExp(`<textarea id="${id}"[^>]*>\\n?([^]*?)</textarea>`).exec(html);
-  return m ? m[1].replace(/&#39;/g, "'").replace(/&#34;|&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&') : undefined;
+  return m
+    ? m[1]
+        .replace(/&#39;/g, "'")
+        .replace(/&#34;|&quot;/g, '"')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&amp;/g, '&')
+    : undefined;
 };
 const alertCode = (html: string) => /role="alert"[^>]*data-code="([^"]*)"/.exec(html)?.[1] ?? null;
 /** The HTML of one section of the text tab, by its heading id. */
@@ -67,11 +77,33 @@ beforeAll(async () => {
   t = await openTestApp({ clock });
   app = t.app;
   const [w, wa, pe] = await Promise.all([
-    makeUser(t.ctx, { email: 'wanda@example.org', name: 'Wanda Strategy', roles: ['member'], groups: ['wg-strategy'], password: PASSWORD }),
-    makeUser(t.ctx, { email: 'walt@example.org', name: 'Walt Second', roles: ['member'], groups: ['wg-strategy'], password: PASSWORD }),
-    makeUser(t.ctx, { email: 'pete@example.org', name: 'Pete Plain', roles: ['member'], groups: [], password: PASSWORD }),
+    makeUser(t.ctx, {
+      email: 'wanda@example.org',
+      name: 'Wanda Strategy',
+      roles: ['member'],
+      groups: ['wg-strategy'],
+      password: PASSWORD,
+    }),
+    makeUser(t.ctx, {
+      email: 'walt@example.org',
+      name: 'Walt Second',
+      roles: ['member'],
+      groups: ['wg-strategy'],
+      password: PASSWORD,
+    }),
+    makeUser(t.ctx, {
+      email: 'pete@example.org',
+      name: 'Pete Plain',
+      roles: ['member'],
+      groups: [],
+      password: PASSWORD,
+    }),
   ]);
-  [wanda, walt, pete] = await Promise.all([signedIn(app, w.email, PASSWORD), signedIn(app, wa.email, PASSWORD), signedIn(app, pe.email, PASSWORD)]);
+  [wanda, walt, pete] = await Promise.all([
+    signedIn(app, w.email, PASSWORD),
+    signedIn(app, wa.email, PASSWORD),
+    signedIn(app, pe.email, PASSWORD),
+  ]);
   published = (await request(app).get(`/documents/${SLUG}/versions/1.md`)).text;
   expect(published).toContain(CHATHAM);
 });
@@ -98,7 +130,11 @@ describe('drafting, revising and sharing through the pages', () => {
   });
 
   test('a refused draft (no title) is shown again with 400, the text kept, nothing created', async () => {
-    const res = await post(wanda, `/documents/${SLUG}/proposals`, { title: '  ', rationale: 'why', text: 'my text\r\n' });
+    const res = await post(wanda, `/documents/${SLUG}/proposals`, {
+      title: '  ',
+      rationale: 'why',
+      text: 'my text\r\n',
+    });
     expect(res.status).toBe(400);
     expect(alertCode(res.text)).toBe('invalid_title');
     expect(textareaOf(res.text, 'text')).toBe('my text\n');
@@ -128,7 +164,8 @@ describe('drafting, revising and sharing through the pages', () => {
 
     expect((await walt.get('/proposals/1')).status).toBe(200);
     expect((await pete.get('/proposals/1')).status).toBe(404);
-    for (const tab of ['text', 'changes', 'revisions']) expect((await pete.get(`/proposals/1?tab=${tab}`)).status).toBe(404);
+    for (const tab of ['text', 'changes', 'revisions'])
+      expect((await pete.get(`/proposals/1?tab=${tab}`)).status).toBe(404);
     expect((await pete.get('/proposals/1/edit')).status).toBe(404);
     expect((await request(app).get('/proposals/1')).status).toBe(404);
     expect((await request(app).get('/proposals/1/edit')).status).toBe(404);
@@ -144,9 +181,17 @@ describe('drafting, revising and sharing through the pages', () => {
     expect(hidden(form.text, 'head')).toBe(proposal(1).head);
     waltHead = hidden((await walt.get('/proposals/1/edit')).text, 'head')!;
 
-    const text = published.replace(CHATHAM, '').replace('The Group is advisory in nature.', 'The Group is purely advisory in nature.');
+    const text = published
+      .replace(CHATHAM, '')
+      .replace('The Group is advisory in nature.', 'The Group is purely advisory in nature.');
     const before = proposal(1);
-    const res = await post(wanda, '/proposals/1/edit', { title: 'Remove the Chatham House Rule', rationale: 'Members asked for open records.', text, head: before.head, preview: '1' });
+    const res = await post(wanda, '/proposals/1/edit', {
+      title: 'Remove the Chatham House Rule',
+      rationale: 'Members asked for open records.',
+      text,
+      head: before.head,
+      preview: '1',
+    });
     expect(res.status).toBe(200);
     expect(res.text).toContain('Nothing has been saved yet');
     expect(res.text).toContain('<ins>purely </ins>');
@@ -156,8 +201,15 @@ describe('drafting, revising and sharing through the pages', () => {
   });
 
   test('saving makes a revision and shows its diff', async () => {
-    const text = published.replace(CHATHAM, '').replace('The Group is advisory in nature.', 'The Group is purely advisory in nature.');
-    const res = await post(wanda, '/proposals/1/edit', { title: 'Remove the Chatham House Rule', rationale: 'Members asked for open records.', text, head: proposal(1).head });
+    const text = published
+      .replace(CHATHAM, '')
+      .replace('The Group is advisory in nature.', 'The Group is purely advisory in nature.');
+    const res = await post(wanda, '/proposals/1/edit', {
+      title: 'Remove the Chatham House Rule',
+      rationale: 'Members asked for open records.',
+      text,
+      head: proposal(1).head,
+    });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/proposals/1?tab=changes&from=1&to=2');
     expect(proposal(1).revisions).toBe(2);
@@ -174,8 +226,15 @@ describe('drafting, revising and sharing through the pages', () => {
   });
 
   test('a second editor on a stale head gets 409 with their change shown and their own text kept', async () => {
-    const mine = published.replace(CHATHAM, '').replace('Members serve a term of one year', 'Members serve a term of two years');
-    const res = await post(walt, '/proposals/1/edit', { title: 'Remove the Chatham House Rule', rationale: 'Walt was here.', text: mine, head: waltHead });
+    const mine = published
+      .replace(CHATHAM, '')
+      .replace('Members serve a term of one year', 'Members serve a term of two years');
+    const res = await post(walt, '/proposals/1/edit', {
+      title: 'Remove the Chatham House Rule',
+      rationale: 'Walt was here.',
+      text: mine,
+      head: waltHead,
+    });
     expect(res.status).toBe(409);
     expect(alertCode(res.text)).toBe('stale_head');
     expect(res.text).toContain('Someone saved a newer revision while you were editing');
@@ -187,7 +246,12 @@ describe('drafting, revising and sharing through the pages', () => {
     expect(proposal(1).revisions).toBe(2);
 
     // Saving again, deliberately, on the head now shown goes through.
-    const again = await post(walt, '/proposals/1/edit', { title: 'Remove the Chatham House Rule', rationale: 'Members asked for open records.', text: mine.replace('The Group is advisory', 'The Group is purely advisory'), head: hidden(res.text, 'head')! });
+    const again = await post(walt, '/proposals/1/edit', {
+      title: 'Remove the Chatham House Rule',
+      rationale: 'Members asked for open records.',
+      text: mine.replace('The Group is advisory', 'The Group is purely advisory'),
+      head: hidden(res.text, 'head')!,
+    });
     expect(again.status).toBe(303);
     expect(proposal(1).revisions).toBe(3);
   });
@@ -253,7 +317,10 @@ describe('when the document moves on', () => {
 
 describe('comments', () => {
   test('a comment quoting a passage is shown beside its paragraph', async () => {
-    const res = await post(pete, '/proposals/1/comments', { body: 'Remote members cannot meet this.', quote: IN_PERSON });
+    const res = await post(pete, '/proposals/1/comments', {
+      body: 'Remote members cannot meet this.',
+      quote: IN_PERSON,
+    });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/proposals/1#comment-1');
     const page = await follow(pete, res);
@@ -266,7 +333,10 @@ describe('comments', () => {
 
   test('a quote that is not in the text is refused with 400, nothing created, the comment kept', async () => {
     const n = comments().length;
-    const res = await post(pete, '/proposals/1/comments', { body: 'My careful words', quote: 'words that appear nowhere in the text' });
+    const res = await post(pete, '/proposals/1/comments', {
+      body: 'My careful words',
+      quote: 'words that appear nowhere in the text',
+    });
     expect(res.status).toBe(400);
     expect(alertCode(res.text)).toBe('quote_not_found');
     expect(textareaOf(res.text, 'comment-body')).toBe('My careful words');
@@ -277,7 +347,10 @@ describe('comments', () => {
   });
 
   test('a reply joins the thread', async () => {
-    const res = await post(wanda, '/proposals/1/comments', { body: 'Remote participation stays available.', replyTo: '1' });
+    const res = await post(wanda, '/proposals/1/comments', {
+      body: 'Remote participation stays available.',
+      replyTo: '1',
+    });
     expect(res.status).toBe(303);
     expect(comments()[1]).toMatchObject({ replyTo: 1, body: 'Remote participation stays available.' });
     const page = await follow(wanda, res);
@@ -317,7 +390,12 @@ describe('comments', () => {
     expect((await post(pete, '/proposals/1/comments', { body: 'Two years is long.', quote })).status).toBe(303);
     const id = comments()[comments().length - 1].id;
     const text = await proposalText(t.ctx, proposal(1));
-    const res = await post(wanda, '/proposals/1/edit', { title: proposal(1).title, rationale: proposal(1).rationale, text: text.replace('two years', 'eighteen months'), head: proposal(1).head });
+    const res = await post(wanda, '/proposals/1/edit', {
+      title: proposal(1).title,
+      rationale: proposal(1).rationale,
+      text: text.replace('two years', 'eighteen months'),
+      head: proposal(1).head,
+    });
     expect(res.status).toBe(303);
 
     const page = await pete.get('/proposals/1');
@@ -353,7 +431,15 @@ describe('comments', () => {
 });
 
 describe('refusals', () => {
-  const FORMS = ['/documents/terms-of-reference/proposals', '/proposals/1/edit', '/proposals/1/share', '/proposals/1/withdraw', '/proposals/1/comments', '/proposals/1/comments/1/resolve', '/proposals/1/comments/1/reopen'];
+  const FORMS = [
+    '/documents/terms-of-reference/proposals',
+    '/proposals/1/edit',
+    '/proposals/1/share',
+    '/proposals/1/withdraw',
+    '/proposals/1/comments',
+    '/proposals/1/comments/1/resolve',
+    '/proposals/1/comments/1/reopen',
+  ];
 
   test.each(FORMS)('POST %s without sign-in: 401, nothing changes', async (path) => {
     const before = JSON.stringify([proposals(), comments()]);
@@ -364,7 +450,10 @@ describe('refusals', () => {
 
   test.each(FORMS)('POST %s without the CSRF token: 403, nothing changes', async (path) => {
     const before = JSON.stringify([proposals(), comments()]);
-    const res = await wanda.post(path).type('form').send({ body: 'x', title: 'x', text: 'x', head: proposal(1).head });
+    const res = await wanda
+      .post(path)
+      .type('form')
+      .send({ body: 'x', title: 'x', text: 'x', head: proposal(1).head });
     expect(res.status).toBe(403);
     expect(JSON.stringify([proposals(), comments()])).toBe(before);
   });
@@ -376,7 +465,11 @@ describe('refusals', () => {
 
 describe('My drafts and withdrawing', () => {
   test('a new draft is listed for its group, not for others; its author withdraws it', async () => {
-    const res = await post(walt, `/documents/${SLUG}/proposals`, { title: 'Allow remote participation', rationale: '', text: published.replace(IN_PERSON, 'Members may participate in person or remotely.') });
+    const res = await post(walt, `/documents/${SLUG}/proposals`, {
+      title: 'Allow remote participation',
+      rationale: '',
+      text: published.replace(IN_PERSON, 'Members may participate in person or remotely.'),
+    });
     expect(res.status).toBe(303);
     const id = Number(/\/proposals\/(\d+)/.exec(res.headers.location as string)![1]);
 

@@ -57,7 +57,11 @@ function gitStatus(...args: string[]): number {
 const lines = (s: string) => s.split('\n').filter(Boolean);
 const branch = (id: number) => `refs/heads/proposals/${id}`;
 
-const side = (cs: Change[], skip: Change['op']) => cs.filter((c) => c.op !== skip).map((c) => c.text).join('');
+const side = (cs: Change[], skip: Change['op']) =>
+  cs
+    .filter((c) => c.op !== skip)
+    .map((c) => c.text)
+    .join('');
 /** The diff law: equal+delete gives the old text, equal+insert the new one. */
 function expectDiffLaw(changes: Change[], from: string, to: string) {
   expect(Array.isArray(changes)).toBe(true);
@@ -72,7 +76,9 @@ function expectDiffLaw(changes: Change[], from: string, to: string) {
 /** Every error answer has the documented shape; the code is asserted, never the message. */
 function expectError(res: request.Response, status: number, code?: string) {
   if (res.status !== status || (code && res.body?.error?.code !== code)) {
-    throw new Error(`expected ${status}${code ? ` ${code}` : ''}, got ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+    throw new Error(
+      `expected ${status}${code ? ` ${code}` : ''}, got ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`,
+    );
   }
   expect(res.headers['content-type']).toMatch(/^application\/json/);
   expect(Object.keys(res.body)).toContain('error');
@@ -133,7 +139,11 @@ interface Fixture {
  */
 async function fixture(state: State, opts: { resolved?: boolean } = {}): Promise<Fixture> {
   const ctx = t.ctx;
-  const p = await createProposal(ctx, U.drafter.actor, SLUG, { title: `Fixture (${state})`, rationale: 'Why not.', text: proposedText() });
+  const p = await createProposal(ctx, U.drafter.actor, SLUG, {
+    title: `Fixture (${state})`,
+    rationale: 'Why not.',
+    text: proposedText(),
+  });
   const c = await addComment(ctx, U.drafter.actor, proposalCommentable(ctx, record(p.id)), { body: 'A first remark.' });
   if (opts.resolved) await setResolved(ctx, U.drafter.actor, proposalCommentable(ctx, record(p.id)), c.id, true);
   if (state === 'shared' || state === 'withdrawn-after-shared') await shareProposal(ctx, U.drafter.actor, p.id);
@@ -177,10 +187,10 @@ type Row = [Cell, Cell, Cell, Cell, Cell, Cell];
 
 const READ: Record<State, Row> = {
   //                         drafter same  other chair secr  public
-  draft:                    [200,    200,  404,  200,  200,  404],
-  shared:                   [200,    200,  200,  200,  200,  404],
-  'withdrawn-after-draft':  [200,    200,  404,  200,  200,  404],
-  'withdrawn-after-shared': [200,    200,  200,  200,  200,  404],
+  draft: [200, 200, 404, 200, 200, 404],
+  shared: [200, 200, 200, 200, 200, 404],
+  'withdrawn-after-draft': [200, 200, 404, 200, 200, 404],
+  'withdrawn-after-shared': [200, 200, 200, 200, 200, 404],
 };
 
 const MATRIX: Record<string, Record<State, Row>> = {
@@ -189,44 +199,86 @@ const MATRIX: Record<string, Record<State, Row>> = {
   'GET /proposals/:id/comments': READ,
   // "members of the document's owning group, chair, secretariat"; 409 unless draft/shared.
   'PUT /proposals/:id/text': {
-    draft:                    [200,                200,                404, 200,                200,                401],
-    shared:                   [200,                200,                403, 200,                200,                401],
-    'withdrawn-after-draft':  ['409 not_editable', '409 not_editable', 404, '409 not_editable', '409 not_editable', 401],
-    'withdrawn-after-shared': ['409 not_editable', '409 not_editable', 403, '409 not_editable', '409 not_editable', 401],
+    draft: [200, 200, 404, 200, 200, 401],
+    shared: [200, 200, 403, 200, 200, 401],
+    'withdrawn-after-draft': ['409 not_editable', '409 not_editable', 404, '409 not_editable', '409 not_editable', 401],
+    'withdrawn-after-shared': [
+      '409 not_editable',
+      '409 not_editable',
+      403,
+      '409 not_editable',
+      '409 not_editable',
+      401,
+    ],
   },
   // "members of the document's owning group, chair, secretariat".
   'POST /proposals/:id/share': {
-    draft:                    [200,                  200,                  404, 200,                  200,                  401],
-    shared:                   ['409 already_shared', '409 already_shared', 403, '409 already_shared', '409 already_shared', 401],
-    'withdrawn-after-draft':  ['409 not_shareable',  '409 not_shareable',  404, '409 not_shareable',  '409 not_shareable',  401],
-    'withdrawn-after-shared': ['409 not_shareable',  '409 not_shareable',  403, '409 not_shareable',  '409 not_shareable',  401],
+    draft: [200, 200, 404, 200, 200, 401],
+    shared: ['409 already_shared', '409 already_shared', 403, '409 already_shared', '409 already_shared', 401],
+    'withdrawn-after-draft': [
+      '409 not_shareable',
+      '409 not_shareable',
+      404,
+      '409 not_shareable',
+      '409 not_shareable',
+      401,
+    ],
+    'withdrawn-after-shared': [
+      '409 not_shareable',
+      '409 not_shareable',
+      403,
+      '409 not_shareable',
+      '409 not_shareable',
+      401,
+    ],
   },
   // "its author, chair, secretariat": a same-group member who is not the author sees it but may not.
   'POST /proposals/:id/withdraw': {
-    draft:                    [200,                     403, 404, 200,                     200,                     401],
-    shared:                   [200,                     403, 403, 200,                     200,                     401],
-    'withdrawn-after-draft':  ['409 already_withdrawn', 403, 404, '409 already_withdrawn', '409 already_withdrawn', 401],
-    'withdrawn-after-shared': ['409 already_withdrawn', 403, 403, '409 already_withdrawn', '409 already_withdrawn', 401],
+    draft: [200, 403, 404, 200, 200, 401],
+    shared: [200, 403, 403, 200, 200, 401],
+    'withdrawn-after-draft': ['409 already_withdrawn', 403, 404, '409 already_withdrawn', '409 already_withdrawn', 401],
+    'withdrawn-after-shared': [
+      '409 already_withdrawn',
+      403,
+      403,
+      '409 already_withdrawn',
+      '409 already_withdrawn',
+      401,
+    ],
   },
   // "members who may see it" — the code lets every signed-in viewer comment, chair-only and
   // secretariat-only accounts included (see the report); comments close when withdrawn.
   'POST /proposals/:id/comments': {
-    draft:                    [201,                         201,                         404,                         201,                         201,                         401],
-    shared:                   [201,                         201,                         201,                         201,                         201,                         401],
-    'withdrawn-after-draft':  ['409 closed_for_comments',   '409 closed_for_comments',   404,                         '409 closed_for_comments',   '409 closed_for_comments',   401],
-    'withdrawn-after-shared': ['409 closed_for_comments',   '409 closed_for_comments',   '409 closed_for_comments',   '409 closed_for_comments',   '409 closed_for_comments',   401],
+    draft: [201, 201, 404, 201, 201, 401],
+    shared: [201, 201, 201, 201, 201, 401],
+    'withdrawn-after-draft': [
+      '409 closed_for_comments',
+      '409 closed_for_comments',
+      404,
+      '409 closed_for_comments',
+      '409 closed_for_comments',
+      401,
+    ],
+    'withdrawn-after-shared': [
+      '409 closed_for_comments',
+      '409 closed_for_comments',
+      '409 closed_for_comments',
+      '409 closed_for_comments',
+      '409 closed_for_comments',
+      401,
+    ],
   },
   // Issue 4: "resolve / reopen by the owning group, the chair or the secretariat".
   'POST /proposals/:id/comments/:cid/resolve': {
-    draft:                    [200, 200, 404, 200, 200, 401],
-    shared:                   [200, 200, 403, 200, 200, 401],
-    'withdrawn-after-draft':  [200, 200, 404, 200, 200, 401],
+    draft: [200, 200, 404, 200, 200, 401],
+    shared: [200, 200, 403, 200, 200, 401],
+    'withdrawn-after-draft': [200, 200, 404, 200, 200, 401],
     'withdrawn-after-shared': [200, 200, 403, 200, 200, 401],
   },
   'POST /proposals/:id/comments/:cid/reopen': {
-    draft:                    [200, 200, 404, 200, 200, 401],
-    shared:                   [200, 200, 403, 200, 200, 401],
-    'withdrawn-after-draft':  [200, 200, 404, 200, 200, 401],
+    draft: [200, 200, 404, 200, 200, 401],
+    shared: [200, 200, 403, 200, 200, 401],
+    'withdrawn-after-draft': [200, 200, 404, 200, 200, 401],
     'withdrawn-after-shared': [200, 200, 403, 200, 200, 401],
   },
 };
@@ -242,11 +294,20 @@ const parseCell = (c: Cell): { status: number; code?: string } => {
 };
 
 /** How each route is called, and what a success must have done. */
-const ROUTES: Record<string, { resolved?: boolean; mutates: boolean; call: (p: Person, f: Fixture) => request.Test; check?: (res: request.Response, f: Fixture, before: ProposalRecord) => void }> = {
+const ROUTES: Record<
+  string,
+  {
+    resolved?: boolean;
+    mutates: boolean;
+    call: (p: Person, f: Fixture) => request.Test;
+    check?: (res: request.Response, f: Fixture, before: ProposalRecord) => void;
+  }
+> = {
   'GET /proposals/:id': {
     mutates: false,
     call: (p, f) => request(t.app).get(`${API}/proposals/${f.id}`).set(as(p)),
-    check: (res, f) => expect(res.body).toEqual(expect.objectContaining({ id: f.id, document: SLUG, state: record(f.id).state })),
+    check: (res, f) =>
+      expect(res.body).toEqual(expect.objectContaining({ id: f.id, document: SLUG, state: record(f.id).state })),
   },
   'GET /proposals/:id/diff': {
     mutates: false,
@@ -260,7 +321,11 @@ const ROUTES: Record<string, { resolved?: boolean; mutates: boolean; call: (p: P
   },
   'PUT /proposals/:id/text': {
     mutates: true,
-    call: (p, f) => request(t.app).put(`${API}/proposals/${f.id}/text`).set(as(p)).send({ text: `${proposedText()}Edited by ${p}.\n`, head: record(f.id).head }),
+    call: (p, f) =>
+      request(t.app)
+        .put(`${API}/proposals/${f.id}/text`)
+        .set(as(p))
+        .send({ text: `${proposedText()}Edited by ${p}.\n`, head: record(f.id).head }),
     check: (res, f, before) => {
       expect(res.body).toEqual({ head: record(f.id).head });
       expect(res.body.head).not.toBe(before.head);
@@ -285,9 +350,20 @@ const ROUTES: Record<string, { resolved?: boolean; mutates: boolean; call: (p: P
   },
   'POST /proposals/:id/comments': {
     mutates: true,
-    call: (p, f) => request(t.app).post(`${API}/proposals/${f.id}/comments`).set(as(p)).send({ body: `A remark by ${p}.` }),
+    call: (p, f) =>
+      request(t.app)
+        .post(`${API}/proposals/${f.id}/comments`)
+        .set(as(p))
+        .send({ body: `A remark by ${p}.` }),
     check: (res, f, _before) => {
-      expect(res.body).toEqual(expect.objectContaining({ body: expect.stringMatching(/^A remark by /), replyTo: null, resolved: false, anchor: null }));
+      expect(res.body).toEqual(
+        expect.objectContaining({
+          body: expect.stringMatching(/^A remark by /),
+          replyTo: null,
+          resolved: false,
+          anchor: null,
+        }),
+      );
       expect(commentsOfP(f.id)).toHaveLength(2);
     },
   },
@@ -328,32 +404,46 @@ describe('visibility matrix: every proposal route × person × state', () => {
     const r = ROUTES[route];
     const { status, code } = parseCell(cell);
     // A fresh proposal for every cell where a write should succeed, so cells stay independent.
-    const f = r.mutates && status < 400 ? await fixture(state, { resolved: r.resolved }) : (r.resolved ? sharedResolved : shared)[state]!;
+    const f =
+      r.mutates && status < 400
+        ? await fixture(state, { resolved: r.resolved })
+        : (r.resolved ? sharedResolved : shared)[state]!;
     const before = record(f.id);
     if (status >= 400) {
       await refused(f.id, () => r.call(person, f), status, code);
     } else {
       const res = await r.call(person, f);
-      if (res.status !== status) throw new Error(`expected ${status}, got ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+      if (res.status !== status)
+        throw new Error(`expected ${status}, got ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
       r.check?.(res, f, before);
     }
   });
 
-  test.each(PEOPLE.map((p, i) => [p, CREATE[i]] as const))('POST /documents/:slug/proposals · %s → %s', async (person, cell) => {
-    const { status, code } = parseCell(cell);
-    const send = () => request(t.app).post(`${API}/documents/${SLUG}/proposals`).set(as(person)).send({ title: `By ${person}`, rationale: '', text: proposedText() });
-    if (status >= 400) {
-      await refused(0, send, status, code);
-    } else {
-      const res = await send();
-      expect(res.status).toBe(status);
-      expect(record(res.body.id).authorId).toBe(who(person)!.id);
-    }
-  });
+  test.each(PEOPLE.map((p, i) => [p, CREATE[i]] as const))(
+    'POST /documents/:slug/proposals · %s → %s',
+    async (person, cell) => {
+      const { status, code } = parseCell(cell);
+      const send = () =>
+        request(t.app)
+          .post(`${API}/documents/${SLUG}/proposals`)
+          .set(as(person))
+          .send({ title: `By ${person}`, rationale: '', text: proposedText() });
+      if (status >= 400) {
+        await refused(0, send, status, code);
+      } else {
+        const res = await send();
+        expect(res.status).toBe(status);
+        expect(record(res.body.id).authorId).toBe(who(person)!.id);
+      }
+    },
+  );
 
   test('a write without credentials is 401 even for ids and documents that do not exist', async () => {
     for (const run of [
-      () => request(t.app).put(`${API}/proposals/999999/text`).send({ text: 'x', head: '0'.repeat(40) }),
+      () =>
+        request(t.app)
+          .put(`${API}/proposals/999999/text`)
+          .send({ text: 'x', head: '0'.repeat(40) }),
       () => request(t.app).post(`${API}/proposals/999999/share`),
       () => request(t.app).post(`${API}/proposals/999999/withdraw`),
       () => request(t.app).post(`${API}/proposals/999999/comments`).send({ body: 'hi' }),
@@ -377,10 +467,34 @@ describe('visibility matrix: every proposal route × person × state', () => {
   test('a signed-in write to an id that does not exist is 404 proposal_not_found', async () => {
     const f = shared.draft!;
     for (const p of ['drafter', 'other', 'chair'] as Person[]) {
-      await refused(f.id, () => request(t.app).put(`${API}/proposals/999999/text`).set(as(p)).send({ text: 'x', head: record(f.id).head }), 404, 'proposal_not_found');
-      await refused(f.id, () => request(t.app).post(`${API}/proposals/999999/share`).set(as(p)), 404, 'proposal_not_found');
-      await refused(f.id, () => request(t.app).post(`${API}/proposals/999999/withdraw`).set(as(p)), 404, 'proposal_not_found');
-      await refused(f.id, () => request(t.app).post(`${API}/proposals/999999/comments`).set(as(p)).send({ body: 'x' }), 404, 'proposal_not_found');
+      await refused(
+        f.id,
+        () =>
+          request(t.app)
+            .put(`${API}/proposals/999999/text`)
+            .set(as(p))
+            .send({ text: 'x', head: record(f.id).head }),
+        404,
+        'proposal_not_found',
+      );
+      await refused(
+        f.id,
+        () => request(t.app).post(`${API}/proposals/999999/share`).set(as(p)),
+        404,
+        'proposal_not_found',
+      );
+      await refused(
+        f.id,
+        () => request(t.app).post(`${API}/proposals/999999/withdraw`).set(as(p)),
+        404,
+        'proposal_not_found',
+      );
+      await refused(
+        f.id,
+        () => request(t.app).post(`${API}/proposals/999999/comments`).set(as(p)).send({ body: 'x' }),
+        404,
+        'proposal_not_found',
+      );
     }
   });
 
@@ -391,18 +505,26 @@ describe('visibility matrix: every proposal route × person × state', () => {
       ['GET', (id) => request(t.app).get(`${API}/proposals/${id}`).set(as('other'))],
       ['GET diff', (id) => request(t.app).get(`${API}/proposals/${id}/diff`).set(as('other'))],
       ['GET comments', (id) => request(t.app).get(`${API}/proposals/${id}/comments`).set(as('other'))],
-      ['PUT text', (id) => request(t.app).put(`${API}/proposals/${id}/text`).set(as('other')).send({ text: 'x', head })],
+      [
+        'PUT text',
+        (id) => request(t.app).put(`${API}/proposals/${id}/text`).set(as('other')).send({ text: 'x', head }),
+      ],
       ['share', (id) => request(t.app).post(`${API}/proposals/${id}/share`).set(as('other'))],
       ['withdraw', (id) => request(t.app).post(`${API}/proposals/${id}/withdraw`).set(as('other'))],
       ['comment', (id) => request(t.app).post(`${API}/proposals/${id}/comments`).set(as('other')).send({ body: 'x' })],
-      ['resolve', (id) => request(t.app).post(`${API}/proposals/${id}/comments/${f.commentId}/resolve`).set(as('other'))],
+      [
+        'resolve',
+        (id) => request(t.app).post(`${API}/proposals/${id}/comments/${f.commentId}/resolve`).set(as('other')),
+      ],
     ];
     const mismatches: string[] = [];
     for (const [name, call] of calls) {
       const hidden = await call(f.id);
       const absent = await call(999999);
       if (hidden.status !== absent.status || hidden.body?.error?.code !== absent.body?.error?.code) {
-        mismatches.push(`${name}: hidden ${hidden.status} ${hidden.body?.error?.code} vs absent ${absent.status} ${absent.body?.error?.code}`);
+        mismatches.push(
+          `${name}: hidden ${hidden.status} ${hidden.body?.error?.code} vs absent ${absent.status} ${absent.body?.error?.code}`,
+        );
       }
     }
     expect(mismatches).toEqual([]);
@@ -411,8 +533,18 @@ describe('visibility matrix: every proposal route × person × state', () => {
   test('a comment id of another proposal, or none, is 404 comment_not_found on resolve/reopen', async () => {
     const a = shared.draft!;
     const b = shared.shared!;
-    await refused(a.id, () => request(t.app).post(`${API}/proposals/${a.id}/comments/${b.commentId}/resolve`).set(as('drafter')), 404, 'comment_not_found');
-    await refused(a.id, () => request(t.app).post(`${API}/proposals/${a.id}/comments/999999/reopen`).set(as('chair')), 404, 'comment_not_found');
+    await refused(
+      a.id,
+      () => request(t.app).post(`${API}/proposals/${a.id}/comments/${b.commentId}/resolve`).set(as('drafter')),
+      404,
+      'comment_not_found',
+    );
+    await refused(
+      a.id,
+      () => request(t.app).post(`${API}/proposals/${a.id}/comments/999999/reopen`).set(as('chair')),
+      404,
+      'comment_not_found',
+    );
   });
 });
 
@@ -425,11 +557,21 @@ describe('create and read', () => {
     const doc = await request(t.app).get(`${API}/documents/${SLUG}`);
     const main = git('rev-parse', 'refs/heads/main').trim();
     const text = `${baseText}\nA shape-check paragraph.\n`;
-    const res = await request(t.app).post(`${API}/documents/${SLUG}/proposals`).set(as('drafter')).send({ title: '  Shape check  ', rationale: 'Because **shape**.', text });
+    const res = await request(t.app)
+      .post(`${API}/documents/${SLUG}/proposals`)
+      .set(as('drafter'))
+      .send({ title: '  Shape check  ', rationale: 'Because **shape**.', text });
     expect(res.status).toBe(201);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.body).toEqual(
-      expect.objectContaining({ id: expect.any(Number), document: SLUG, title: 'Shape check', state: 'draft', base: main, head: expect.stringMatching(/^[0-9a-f]{40}$/) }),
+      expect.objectContaining({
+        id: expect.any(Number),
+        document: SLUG,
+        title: 'Shape check',
+        state: 'draft',
+        base: main,
+        head: expect.stringMatching(/^[0-9a-f]{40}$/),
+      }),
     );
     // The base's file for this document is the published text (the same blob as the version's).
     const blob = (rev: string) => git('rev-parse', `${rev}:documents/${SLUG}.md`).trim();
@@ -456,16 +598,37 @@ describe('create and read', () => {
   });
 
   test('ids are positive integers, numbered per kind, increasing', async () => {
-    const a = await request(t.app).post(`${API}/documents/${SLUG}/proposals`).set(as('chair')).send({ title: 'A', text: proposedText() });
-    const b = await request(t.app).post(`${API}/documents/${SLUG}/proposals`).set(as('secretariat')).send({ title: 'B', text: proposedText() });
+    const a = await request(t.app)
+      .post(`${API}/documents/${SLUG}/proposals`)
+      .set(as('chair'))
+      .send({ title: 'A', text: proposedText() });
+    const b = await request(t.app)
+      .post(`${API}/documents/${SLUG}/proposals`)
+      .set(as('secretariat'))
+      .send({ title: 'B', text: proposedText() });
     expect(a.status).toBe(201);
     expect(b.status).toBe(201);
     expect(b.body.id).toBe(a.body.id + 1);
   });
 
   test('a document that does not exist is 404 for a signed-in user; a bad slug too', async () => {
-    await refused(0, () => request(t.app).post(`${API}/documents/no-such-document/proposals`).set(as('chair')).send({ title: 't', text: 'x' }), 404, 'document_not_found');
-    await refused(0, () => request(t.app).post(`${API}/documents/Bad_Slug!/proposals`).set(as('chair')).send({ title: 't', text: 'x' }), 404, 'document_not_found');
+    await refused(
+      0,
+      () =>
+        request(t.app)
+          .post(`${API}/documents/no-such-document/proposals`)
+          .set(as('chair'))
+          .send({ title: 't', text: 'x' }),
+      404,
+      'document_not_found',
+    );
+    await refused(
+      0,
+      () =>
+        request(t.app).post(`${API}/documents/Bad_Slug!/proposals`).set(as('chair')).send({ title: 't', text: 'x' }),
+      404,
+      'document_not_found',
+    );
   });
 
   test('ids that are not positive integers are 404 for reads', async () => {
@@ -487,7 +650,12 @@ describe('concurrency and git', () => {
     const editors: Person[] = ['drafter', 'same', 'chair', 'secretariat'];
     const texts = Array.from({ length: 10 }, (_, i) => `${baseText}\nConcurrent edit ${i}.\n`);
     const results = await Promise.all(
-      texts.map((text, i) => request(t.app).put(`${API}/proposals/${f.id}/text`).set(as(editors[i % editors.length])).send({ text, head })),
+      texts.map((text, i) =>
+        request(t.app)
+          .put(`${API}/proposals/${f.id}/text`)
+          .set(as(editors[i % editors.length]))
+          .send({ text, head }),
+      ),
     );
     const ok = results.filter((r) => r.status === 200);
     const stale = results.filter((r) => r.status === 409);
@@ -511,14 +679,29 @@ describe('concurrency and git', () => {
   test('a stale but well-formed head is 409 stale_head with the current head, and nothing is written', async () => {
     const f = await fixture('shared');
     const first = record(f.id).head;
-    const r1 = await request(t.app).put(`${API}/proposals/${f.id}/text`).set(as('same')).send({ text: proposedText(), head: first });
+    const r1 = await request(t.app)
+      .put(`${API}/proposals/${f.id}/text`)
+      .set(as('same'))
+      .send({ text: proposedText(), head: first });
     expect(r1.status).toBe(200);
-    const res = await refused(f.id, () => request(t.app).put(`${API}/proposals/${f.id}/text`).set(as('drafter')).send({ text: proposedText(), head: first }), 409, 'stale_head');
+    const res = await refused(
+      f.id,
+      () =>
+        request(t.app)
+          .put(`${API}/proposals/${f.id}/text`)
+          .set(as('drafter'))
+          .send({ text: proposedText(), head: first }),
+      409,
+      'stale_head',
+    );
     expect(res.body.error.current).toBe(r1.body.head);
   });
 
   test('every revision is one commit by the person who saved it; the branch starts at the base commit', async () => {
-    const created = await request(t.app).post(`${API}/documents/${SLUG}/proposals`).set(as('drafter')).send({ title: 'Authors', rationale: 'r', text: proposedText() });
+    const created = await request(t.app)
+      .post(`${API}/documents/${SLUG}/proposals`)
+      .set(as('drafter'))
+      .send({ title: 'Authors', rationale: 'r', text: proposedText() });
     expect(created.status).toBe(201);
     const { id, base } = created.body;
     let head = created.body.head;
@@ -530,7 +713,9 @@ describe('concurrency and git', () => {
     }
     const ref = branch(id);
     expect(git('rev-parse', ref).trim()).toBe(head);
-    const expectedAuthors = ['secretariat', 'same', 'chair', 'drafter'].map((p) => `${U[p as 'chair'].name} <${U[p as 'chair'].email}>`);
+    const expectedAuthors = ['secretariat', 'same', 'chair', 'drafter'].map(
+      (p) => `${U[p as 'chair'].name} <${U[p as 'chair'].email}>`,
+    );
     expect(lines(git('log', '--format=%an <%ae>', `${base}..${ref}`))).toEqual(expectedAuthors);
     expect(lines(git('log', '--format=%cn <%ce>', `${base}..${ref}`))).toEqual(expectedAuthors);
     expect(Number(git('rev-list', '--count', `${base}..${ref}`).trim())).toBe(4);
@@ -538,7 +723,11 @@ describe('concurrency and git', () => {
     // Starts at the base commit: base is an ancestor, and the first own commit's only parent is base.
     expect(gitStatus('merge-base', '--is-ancestor', base, ref)).toBe(0);
     const first = lines(git('rev-list', '--reverse', `${base}..${ref}`))[0];
-    expect(lines(git('rev-list', '--parents', '-n', '1', first))[0].split(' ').slice(1)).toEqual([base]);
+    expect(
+      lines(git('rev-list', '--parents', '-n', '1', first))[0]
+        .split(' ')
+        .slice(1),
+    ).toEqual([base]);
     // Linear: every own commit has exactly one parent.
     for (const line of lines(git('rev-list', '--parents', `${base}..${ref}`))) expect(line.split(' ')).toHaveLength(2);
   });
@@ -552,7 +741,9 @@ describe('concurrency and git', () => {
     expect(lines(git('diff', '--name-only', `${record(f.id).base}`, ref))).toEqual(['documents/terms-of-reference.md']);
     const got = await request(t.app).get(`${API}/proposals/${f.id}`).set(as('drafter'));
     expect(git('show', `${ref}:documents/terms-of-reference.md`)).toBe(got.body.text);
-    expect(git('show', `${ref}:documents/workshop-process.md`)).toBe(git('show', 'refs/heads/main:documents/workshop-process.md'));
+    expect(git('show', `${ref}:documents/workshop-process.md`)).toBe(
+      git('show', 'refs/heads/main:documents/workshop-process.md'),
+    );
   });
 
   test('git fsck stays clean', () => {
@@ -569,12 +760,21 @@ describe('proposal diffs (the diff law)', () => {
   const revs: string[] = [];
   beforeAll(async () => {
     revs.push(`${baseText.replace('Chatham House Rule', 'rules of open attribution')}\nA new closing paragraph.\n`);
-    const c = await request(t.app).post(`${API}/documents/${SLUG}/proposals`).set(as('drafter')).send({ title: 'Diffs', text: revs[0] });
+    const c = await request(t.app)
+      .post(`${API}/documents/${SLUG}/proposals`)
+      .set(as('drafter'))
+      .send({ title: 'Diffs', text: revs[0] });
     id = c.body.id;
     let head = c.body.head;
-    for (const edit of [(s: string) => s.replace('A new closing', 'A rewritten closing'), (s: string) => `Preamble — “quoted” 😀.\n\n${s}`]) {
+    for (const edit of [
+      (s: string) => s.replace('A new closing', 'A rewritten closing'),
+      (s: string) => `Preamble — “quoted” 😀.\n\n${s}`,
+    ]) {
       revs.push(edit(revs[revs.length - 1]));
-      const r = await request(t.app).put(`${API}/proposals/${id}/text`).set(as('same')).send({ text: revs[revs.length - 1], head });
+      const r = await request(t.app)
+        .put(`${API}/proposals/${id}/text`)
+        .set(as('same'))
+        .send({ text: revs[revs.length - 1], head });
       expect(r.status).toBe(200);
       head = r.body.head;
     }
@@ -590,7 +790,13 @@ describe('proposal diffs (the diff law)', () => {
   });
 
   test('revision → revision with ?from=&to= (either order, and to alone)', async () => {
-    for (const [a, b] of [[1, 2], [2, 3], [1, 3], [3, 1], [2, 2]]) {
+    for (const [a, b] of [
+      [1, 2],
+      [2, 3],
+      [1, 3],
+      [3, 1],
+      [2, 2],
+    ]) {
       const res = await request(t.app).get(`${API}/proposals/${id}/diff?from=${a}&to=${b}`).set(as('drafter'));
       expect(res.status).toBe(200);
       expectDiffLaw(res.body.changes, revs[a - 1], revs[b - 1]);
@@ -601,8 +807,16 @@ describe('proposal diffs (the diff law)', () => {
   });
 
   test('revisions that do not exist are 404; malformed ones 400', async () => {
-    expectError(await request(t.app).get(`${API}/proposals/${id}/diff?from=4`).set(as('drafter')), 404, 'revision_not_found');
-    expectError(await request(t.app).get(`${API}/proposals/${id}/diff?from=1&to=9`).set(as('drafter')), 404, 'revision_not_found');
+    expectError(
+      await request(t.app).get(`${API}/proposals/${id}/diff?from=4`).set(as('drafter')),
+      404,
+      'revision_not_found',
+    );
+    expectError(
+      await request(t.app).get(`${API}/proposals/${id}/diff?from=1&to=9`).set(as('drafter')),
+      404,
+      'revision_not_found',
+    );
     for (const q of ['from=0', 'from=abc', 'to=-1', 'against=tomorrow', 'from=1.5']) {
       expectError(await request(t.app).get(`${API}/proposals/${id}/diff?${q}`).set(as('drafter')), 400);
     }
@@ -618,8 +832,16 @@ describe('limits and bad input', () => {
   beforeAll(async () => {
     f = await fixture('draft');
   });
-  const put = (body: unknown, p: Person = 'drafter') => request(t.app).put(`${API}/proposals/${f.id}/text`).set(as(p)).send(body as object);
-  const create = (body: unknown) => request(t.app).post(`${API}/documents/${SLUG}/proposals`).set(as('drafter')).send(body as object);
+  const put = (body: unknown, p: Person = 'drafter') =>
+    request(t.app)
+      .put(`${API}/proposals/${f.id}/text`)
+      .set(as(p))
+      .send(body as object);
+  const create = (body: unknown) =>
+    request(t.app)
+      .post(`${API}/documents/${SLUG}/proposals`)
+      .set(as('drafter'))
+      .send(body as object);
   const MB = 1024 * 1024;
 
   test('text of 1 MB + 1 byte → 413 text_too_large (create and edit); exactly 1 MB is accepted', async () => {
@@ -640,7 +862,12 @@ describe('limits and bad input', () => {
 
   test('title: 201 characters → 400 invalid_title; 200 is fine; blank or multi-line → 400', async () => {
     await refused(0, () => create({ title: 'x'.repeat(201), text: proposedText() }), 400, 'invalid_title');
-    await refused(f.id, () => put({ title: 'x'.repeat(201), text: proposedText(), head: record(f.id).head }), 400, 'invalid_title');
+    await refused(
+      f.id,
+      () => put({ title: 'x'.repeat(201), text: proposedText(), head: record(f.id).head }),
+      400,
+      'invalid_title',
+    );
     for (const title of ['', '   ', 'two\nlines', 42, null, undefined]) {
       await refused(0, () => create({ title, text: proposedText() }), 400, 'invalid_title');
     }
@@ -650,9 +877,24 @@ describe('limits and bad input', () => {
 
   test('rationale over 20 KB → 413 rationale_too_large (create and edit)', async () => {
     const r = 'r'.repeat(20 * 1024 + 1);
-    await refused(0, () => create({ title: 'Long why', rationale: r, text: proposedText() }), 413, 'rationale_too_large');
-    await refused(f.id, () => put({ rationale: r, text: proposedText(), head: record(f.id).head }), 413, 'rationale_too_large');
-    await refused(0, () => create({ title: 'Odd why', rationale: { a: 1 }, text: proposedText() }), 400, 'invalid_rationale');
+    await refused(
+      0,
+      () => create({ title: 'Long why', rationale: r, text: proposedText() }),
+      413,
+      'rationale_too_large',
+    );
+    await refused(
+      f.id,
+      () => put({ rationale: r, text: proposedText(), head: record(f.id).head }),
+      413,
+      'rationale_too_large',
+    );
+    await refused(
+      0,
+      () => create({ title: 'Odd why', rationale: { a: 1 }, text: proposedText() }),
+      400,
+      'invalid_rationale',
+    );
     const ok = await create({ title: 'Long enough why', rationale: 'r'.repeat(20 * 1024), text: proposedText() });
     expect(ok.status).toBe(201);
   });
@@ -675,28 +917,76 @@ describe('limits and bad input', () => {
       ['application/json', '"x"'],
     ];
     for (const [type, raw] of bodies) {
-      const res = await refused(f.id, () => request(t.app).put(`${API}/proposals/${f.id}/text`).set(as('drafter')).set('Content-Type', type).send(raw), 400);
+      const res = await refused(
+        f.id,
+        () =>
+          request(t.app).put(`${API}/proposals/${f.id}/text`).set(as('drafter')).set('Content-Type', type).send(raw),
+        400,
+      );
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.status).toBeLessThan(500);
-      const c = await refused(0, () => request(t.app).post(`${API}/documents/${SLUG}/proposals`).set(as('drafter')).set('Content-Type', type).send(raw), 400);
+      const c = await refused(
+        0,
+        () =>
+          request(t.app)
+            .post(`${API}/documents/${SLUG}/proposals`)
+            .set(as('drafter'))
+            .set('Content-Type', type)
+            .send(raw),
+        400,
+      );
       expect(c.status).toBeLessThan(500);
     }
-    expectError(await request(t.app).put(`${API}/proposals/${f.id}/text`).set(as('drafter')).set('Content-Type', 'application/json').send('{"text": '), 400, 'invalid_json');
+    expectError(
+      await request(t.app)
+        .put(`${API}/proposals/${f.id}/text`)
+        .set(as('drafter'))
+        .set('Content-Type', 'application/json')
+        .send('{"text": '),
+      400,
+      'invalid_json',
+    );
   });
 
   test('head not a 40-hex string → 400 invalid_head', async () => {
     const head = record(f.id).head;
-    for (const bad of [undefined, null, '', 'abc', head.slice(0, 39), `${head}0`, head.toUpperCase(), 42, [head], { head }, `${head.slice(0, 39)}g`]) {
+    for (const bad of [
+      undefined,
+      null,
+      '',
+      'abc',
+      head.slice(0, 39),
+      `${head}0`,
+      head.toUpperCase(),
+      42,
+      [head],
+      { head },
+      `${head.slice(0, 39)}g`,
+    ]) {
       await refused(f.id, () => put({ text: proposedText(), head: bad }), 400, 'invalid_head');
     }
   });
 
   test('editing a withdrawn proposal → 409 not_editable; sharing twice → 409 already_shared', async () => {
     const w = await fixture('withdrawn-after-shared');
-    await refused(w.id, () => request(t.app).put(`${API}/proposals/${w.id}/text`).set(as('drafter')).send({ text: proposedText(), head: record(w.id).head }), 409, 'not_editable');
+    await refused(
+      w.id,
+      () =>
+        request(t.app)
+          .put(`${API}/proposals/${w.id}/text`)
+          .set(as('drafter'))
+          .send({ text: proposedText(), head: record(w.id).head }),
+      409,
+      'not_editable',
+    );
     const s = await fixture('draft');
     expect((await request(t.app).post(`${API}/proposals/${s.id}/share`).set(as('same'))).status).toBe(200);
-    await refused(s.id, () => request(t.app).post(`${API}/proposals/${s.id}/share`).set(as('drafter')), 409, 'already_shared');
+    await refused(
+      s.id,
+      () => request(t.app).post(`${API}/proposals/${s.id}/share`).set(as('drafter')),
+      409,
+      'already_shared',
+    );
     expect(record(s.id).state).toBe('shared');
   });
 });
@@ -715,53 +1005,98 @@ describe('comments', () => {
   let other: Fixture;
 
   beforeAll(async () => {
-    const c = await request(t.app).post(`${API}/documents/${SLUG}/proposals`).set(as('drafter')).send({ title: 'Comments', text: textOf(P1, P2, P3) });
+    const c = await request(t.app)
+      .post(`${API}/documents/${SLUG}/proposals`)
+      .set(as('drafter'))
+      .send({ title: 'Comments', text: textOf(P1, P2, P3) });
     expect(c.status).toBe(201);
     id = c.body.id;
     expect((await request(t.app).post(`${API}/proposals/${id}/share`).set(as('drafter'))).status).toBe(200);
     other = await fixture('shared');
   });
 
-  const post = (body: unknown, p: Person = 'other', pid = id) => request(t.app).post(`${API}/proposals/${pid}/comments`).set(as(p)).send(body as object);
+  const post = (body: unknown, p: Person = 'other', pid = id) =>
+    request(t.app)
+      .post(`${API}/proposals/${pid}/comments`)
+      .set(as(p))
+      .send(body as object);
   const list = async (p: Person = 'other') => {
     const r = await request(t.app).get(`${API}/proposals/${id}/comments`).set(as(p));
     expect(r.status).toBe(200);
-    return r.body as { id: number; author: string; body: string; anchor: { quote: string; revision: number; outdated: boolean } | null; createdAt: string; replyTo: number | null; resolved: boolean }[];
+    return r.body as {
+      id: number;
+      author: string;
+      body: string;
+      anchor: { quote: string; revision: number; outdated: boolean } | null;
+      createdAt: string;
+      replyTo: number | null;
+      resolved: boolean;
+    }[];
   };
   const revise = async (text: string, p: Person = 'same') => {
-    const r = await request(t.app).put(`${API}/proposals/${id}/text`).set(as(p)).send({ text, head: record(id).head });
+    const r = await request(t.app)
+      .put(`${API}/proposals/${id}/text`)
+      .set(as(p))
+      .send({ text, head: record(id).head });
     expect(r.status).toBe(200);
   };
 
   test('201 with {id,author,body,anchor,createdAt,replyTo,resolved}; markdown body returned raw', async () => {
-    const body = '**Bold** <script>alert(1)</script> <img src=x onerror="alert(2)"> [click](javascript:alert(3))\n\n- item';
+    const body =
+      '**Bold** <script>alert(1)</script> <img src=x onerror="alert(2)"> [click](javascript:alert(3))\n\n- item';
     const res = await post({ body });
     expect(res.status).toBe(201);
-    expect(res.body).toEqual({ id: expect.any(Number), author: U.other.name, body, anchor: null, createdAt: expect.any(String), replyTo: null, resolved: false });
+    expect(res.body).toEqual({
+      id: expect.any(Number),
+      author: U.other.name,
+      body,
+      anchor: null,
+      createdAt: expect.any(String),
+      replyTo: null,
+      resolved: false,
+    });
     expect(new Date(res.body.createdAt).toISOString()).toBe(res.body.createdAt);
     const listed = (await list()).find((c) => c.id === res.body.id)!;
     expect(listed.body).toBe(body);
   });
 
   test('empty body → 400 invalid_comment; over 64 KB → 413 comment_too_large; 64 KB is fine', async () => {
-    for (const body of [undefined, '', '   \n', 7, { x: 1 }]) await refused(id, () => post({ body }), 400, 'invalid_comment');
+    for (const body of [undefined, '', '   \n', 7, { x: 1 }])
+      await refused(id, () => post({ body }), 400, 'invalid_comment');
     await refused(id, () => post({ body: 'c'.repeat(64 * 1024 + 1) }), 413, 'comment_too_large');
     await refused(id, () => post({ body: 'é'.repeat(32 * 1024) + 'c' }), 413, 'comment_too_large');
     expect((await post({ body: 'c'.repeat(64 * 1024) })).status).toBe(201);
   });
 
   test('an anchor quote that is not in the current text → 400 quote_not_found; malformed anchors → 400', async () => {
-    await refused(id, () => post({ body: 'x', anchor: { quote: 'a passage that is nowhere' } }), 400, 'quote_not_found');
+    await refused(
+      id,
+      () => post({ body: 'x', anchor: { quote: 'a passage that is nowhere' } }),
+      400,
+      'quote_not_found',
+    );
     // A passage of the published text that the proposal's text does not contain.
     await refused(id, () => post({ body: 'x', anchor: { quote: baseText.slice(0, 40) } }), 400, 'quote_not_found');
-    for (const anchor of [{ quote: '' }, { quote: '   ' }, { quote: 5 }, 'held under', ['held under'], { quote: 'x'.repeat(2001) }]) {
+    for (const anchor of [
+      { quote: '' },
+      { quote: '   ' },
+      { quote: 5 },
+      'held under',
+      ['held under'],
+      { quote: 'x'.repeat(2001) },
+    ]) {
       await refused(id, () => post({ body: 'x', anchor }), 400, 'invalid_anchor');
     }
   });
 
   test('an anchor with a negative occurrence is still checked against the text (400 quote_not_found)', async () => {
     // locateQuote(text, quote, -1) returns -1 instead of null, so this is stored with offset -1.
-    await refused(id, () => post({ body: 'x', anchor: { quote: 'a passage that is nowhere', occurrence: -1 } }), 400, 'quote_not_found');
+    await refused(
+      id,
+      () => post({ body: 'x', anchor: { quote: 'a passage that is nowhere', occurrence: -1 } }),
+      400,
+      'quote_not_found',
+    );
   });
 
   test('replyTo a comment of another proposal, or of none → 400 invalid_reply', async () => {
@@ -779,7 +1114,8 @@ describe('comments', () => {
     expect(nested.status).toBe(201);
     expect(nested.body.replyTo).toBe(root.body.id);
 
-    const resolve = (p: Person, cid: number, verb = 'resolve') => request(t.app).post(`${API}/proposals/${id}/comments/${cid}/${verb}`).set(as(p));
+    const resolve = (p: Person, cid: number, verb = 'resolve') =>
+      request(t.app).post(`${API}/proposals/${id}/comments/${cid}/${verb}`).set(as(p));
     // The other member sees the thread but may not resolve it.
     await refused(id, () => resolve('other', root.body.id), 403, 'forbidden');
     const r1 = await resolve('same', reply.body.id); // resolving via a reply resolves the thread
@@ -807,13 +1143,26 @@ describe('comments', () => {
     await revise(textOf('The first paragraph was rewritten entirely.', P2, `${P3} Renewable once.`));
     expect(await anchorOf()).toEqual({ quote: QUOTE, revision: rev, outdated: false });
     // The same paragraph changes, but outside the quoted words: still untouched.
-    await revise(textOf('The first paragraph was rewritten entirely.', P2.replace('nobody may quote a speaker', 'no speaker may be quoted'), `${P3} Renewable once.`));
+    await revise(
+      textOf(
+        'The first paragraph was rewritten entirely.',
+        P2.replace('nobody may quote a speaker', 'no speaker may be quoted'),
+        `${P3} Renewable once.`,
+      ),
+    );
     expect(await anchorOf()).toEqual({ quote: QUOTE, revision: rev, outdated: false });
     // The quoted passage changes: outdated, shown with its original passage and revision.
-    await revise(textOf('The first paragraph was rewritten entirely.', 'Closed meetings are held in public and anyone may quote a speaker.', `${P3} Renewable once.`));
+    await revise(
+      textOf(
+        'The first paragraph was rewritten entirely.',
+        'Closed meetings are held in public and anyone may quote a speaker.',
+        `${P3} Renewable once.`,
+      ),
+    );
     expect(await anchorOf()).toEqual({ quote: QUOTE, revision: rev, outdated: true });
     // Anyone who may see the proposal sees the same.
-    for (const p of ['drafter', 'chair', 'secretariat'] as Person[]) expect((await list(p)).find((x) => x.id === c.body.id)!.anchor!.outdated).toBe(true);
+    for (const p of ['drafter', 'chair', 'secretariat'] as Person[])
+      expect((await list(p)).find((x) => x.id === c.body.id)!.anchor!.outdated).toBe(true);
   });
 
   test('commenting on a withdrawn proposal → 409 closed_for_comments', async () => {
@@ -832,15 +1181,26 @@ describe('nothing of a draft leaks (rule 7)', () => {
   let sharedId: number;
 
   beforeAll(async () => {
-    const c = await request(t.app).post(`${API}/documents/${SLUG}/proposals`).set(as('drafter')).send({ title: `Secret ${MARKER} title`, rationale: `Secret ${MARKER} rationale`, text: proposedText(` ${MARKER} text`) });
+    const c = await request(t.app)
+      .post(`${API}/documents/${SLUG}/proposals`)
+      .set(as('drafter'))
+      .send({
+        title: `Secret ${MARKER} title`,
+        rationale: `Secret ${MARKER} rationale`,
+        text: proposedText(` ${MARKER} text`),
+      });
     expect(c.status).toBe(201);
     id = c.body.id;
     expect((await post(id, `Secret ${MARKER} comment`)).status).toBe(201);
-    const s = await request(t.app).post(`${API}/documents/${SLUG}/proposals`).set(as('same')).send({ title: `Shared ${MARKER}`, text: proposedText(` ${MARKER} shared`) });
+    const s = await request(t.app)
+      .post(`${API}/documents/${SLUG}/proposals`)
+      .set(as('same'))
+      .send({ title: `Shared ${MARKER}`, text: proposedText(` ${MARKER} shared`) });
     sharedId = s.body.id;
     expect((await request(t.app).post(`${API}/proposals/${sharedId}/share`).set(as('same'))).status).toBe(200);
   });
-  const post = (pid: number, body: string) => request(t.app).post(`${API}/proposals/${pid}/comments`).set(as('same')).send({ body });
+  const post = (pid: number, body: string) =>
+    request(t.app).post(`${API}/proposals/${pid}/comments`).set(as('same')).send({ body });
 
   const PUBLIC_URLS = [
     `${API}/documents`,
@@ -858,7 +1218,7 @@ describe('nothing of a draft leaks (rule 7)', () => {
     '/feed.atom',
   ];
 
-  test('public API, pages and feeds never contain a draft\'s (or a shared proposal\'s) text or title', async () => {
+  test("public API, pages and feeds never contain a draft's (or a shared proposal's) text or title", async () => {
     for (const url of PUBLIC_URLS) {
       for (const auth of [{}, as('other'), as('drafter')]) {
         const res = await request(t.app).get(url).set(auth);
@@ -870,7 +1230,12 @@ describe('nothing of a draft leaks (rule 7)', () => {
 
   test('the public gets 404 for the proposal, its diff, comments and page, with nothing of it in the answer', async () => {
     for (const pid of [id, sharedId]) {
-      for (const url of [`${API}/proposals/${pid}`, `${API}/proposals/${pid}/diff`, `${API}/proposals/${pid}/comments`, `/proposals/${pid}`]) {
+      for (const url of [
+        `${API}/proposals/${pid}`,
+        `${API}/proposals/${pid}/diff`,
+        `${API}/proposals/${pid}/comments`,
+        `/proposals/${pid}`,
+      ]) {
         const res = await request(t.app).get(url);
         expect(res.status).toBe(404);
         expect(res.text).not.toContain(MARKER);
@@ -889,7 +1254,8 @@ describe('nothing of a draft leaks (rule 7)', () => {
   test('in git, proposals live only on refs/heads/proposals/*; main and the tags are unchanged', async () => {
     expect(git('rev-parse', 'refs/heads/main').trim()).toBe(mainAtStart);
     const refs = lines(git('for-each-ref', '--format=%(refname)'));
-    for (const ref of refs) expect(ref).toMatch(/^refs\/(heads\/main|heads\/proposals\/[1-9][0-9]*|tags\/[a-z0-9-]+\/v[1-9][0-9]*)$/);
+    for (const ref of refs)
+      expect(ref).toMatch(/^refs\/(heads\/main|heads\/proposals\/[1-9][0-9]*|tags\/[a-z0-9-]+\/v[1-9][0-9]*)$/);
     expect(refs).toContain(branch(id));
     // Nothing reachable from main or a tag carries the marker…
     expect(git('log', '--format=%an%n%ae%n%B', 'refs/heads/main', '--tags')).not.toContain(MARKER);
@@ -916,8 +1282,17 @@ describe('diff against a newer published version', () => {
     const doc = t.ctx.meta.get('documents', SLUG)!;
     const published = `${baseText.replace('## 1. Mandate', '## 1. Mandate and purpose')}\nPublished after the proposal began.\n`;
     clock.advance(60_000);
-    const v = await publishVersion(t.ctx, { slug: SLUG, title: doc.title, group: doc.group, text: published, summary: 'A newer version', author: { name: 'Pat Publisher', email: 'pat@example.org', at: clock() } });
-    expect((await request(t.app).get(`${API}/documents/${SLUG}`)).body.version).toEqual(expect.objectContaining({ number: v.number, commit: v.commit }));
+    const v = await publishVersion(t.ctx, {
+      slug: SLUG,
+      title: doc.title,
+      group: doc.group,
+      text: published,
+      summary: 'A newer version',
+      author: { name: 'Pat Publisher', email: 'pat@example.org', at: clock() },
+    });
+    expect((await request(t.app).get(`${API}/documents/${SLUG}`)).body.version).toEqual(
+      expect.objectContaining({ number: v.number, commit: v.commit }),
+    );
 
     const against = await request(t.app).get(`${API}/proposals/${f.id}/diff?against=published`).set(as('other'));
     expect(against.status).toBe(200);
@@ -933,7 +1308,10 @@ describe('diff against a newer published version', () => {
 
     // The proposal keeps its base; a new one is based on the new main commit.
     expect(record(f.id).base).toBe(mainAtStart);
-    const n = await request(t.app).post(`${API}/documents/${SLUG}/proposals`).set(as('drafter')).send({ title: 'After', text: proposedText() });
+    const n = await request(t.app)
+      .post(`${API}/documents/${SLUG}/proposals`)
+      .set(as('drafter'))
+      .send({ title: 'After', text: proposedText() });
     expect(n.body.base).toBe(v.commit);
     // Publishing moved main by one commit whose parent is the old main: no proposal commit on it.
     expect(git('rev-parse', 'refs/heads/main^').trim()).toBe(mainAtStart);

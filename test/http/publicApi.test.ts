@@ -19,7 +19,11 @@ const CHARTER = [
   '# Charter\n\nThe committee meets three times a year, online or in person.\n\nMeetings are public.\n\nThe chair is elected by the members. Naïve “quotes” — and 😀.\n',
 ];
 
-const side = (cs: Change[], skip: Change['op']) => cs.filter((c) => c.op !== skip).map((c) => c.text).join('');
+const side = (cs: Change[], skip: Change['op']) =>
+  cs
+    .filter((c) => c.op !== skip)
+    .map((c) => c.text)
+    .join('');
 
 /** Every error answer has exactly the documented shape and no stack trace. */
 function expectApiError(res: request.Response, status: number | number[], code?: string) {
@@ -40,13 +44,17 @@ function expectApiError(res: request.Response, status: number | number[], code?:
 beforeAll(async () => {
   t = await openTestApp({ clock });
   clock.advance(60_000);
-  await addDocument(t.ctx, { id: 999, name: 'Alice Chair', email: 'alice@example.org', roles: ['secretariat'], groups: [] }, {
-    slug: 'charter',
-    title: 'Committee Charter',
-    group: 'mag',
-    text: CHARTER[1],
-    summary: 'First charter',
-  });
+  await addDocument(
+    t.ctx,
+    { id: 999, name: 'Alice Chair', email: 'alice@example.org', roles: ['secretariat'], groups: [] },
+    {
+      slug: 'charter',
+      title: 'Committee Charter',
+      group: 'mag',
+      text: CHARTER[1],
+      summary: 'First charter',
+    },
+  );
   for (const n of [2, 3]) {
     clock.advance(60_000);
     await publishVersion(t.ctx, {
@@ -111,7 +119,13 @@ describe('GET /api/v1/documents/:slug/versions', () => {
     expect(res.status).toBe(200);
     expect(res.body).toHaveLength(1);
     const [v] = res.body;
-    expect(v).toMatchObject({ number: 1, round: null, proposals: [], author: 'Ratify', summary: 'Terms of reference as adopted' });
+    expect(v).toMatchObject({
+      number: 1,
+      round: null,
+      proposals: [],
+      author: 'Ratify',
+      summary: 'Terms of reference as adopted',
+    });
     expect(v.commit).toMatch(/^[0-9a-f]{40}$/);
   });
 
@@ -120,13 +134,25 @@ describe('GET /api/v1/documents/:slug/versions', () => {
     expect(res.status).toBe(200);
     expect(res.body.map((v: { number: number }) => v.number)).toEqual([3, 2, 1]);
     for (const v of res.body) {
-      expect(Object.keys(v).sort()).toEqual(['author', 'commit', 'number', 'proposals', 'publishedAt', 'round', 'summary']);
+      expect(Object.keys(v).sort()).toEqual([
+        'author',
+        'commit',
+        'number',
+        'proposals',
+        'publishedAt',
+        'round',
+        'summary',
+      ]);
       expect(v.round).toBeNull();
       expect(v.proposals).toEqual([]);
       expect(v.commit).toMatch(/^[0-9a-f]{40}$/);
     }
     expect(res.body.map((v: { author: string }) => v.author)).toEqual(['Author 3', 'Author 2', 'Alice Chair']);
-    expect(res.body.map((v: { summary: string }) => v.summary)).toEqual(['Charter change 3', 'Charter change 2', 'First charter']);
+    expect(res.body.map((v: { summary: string }) => v.summary)).toEqual([
+      'Charter change 3',
+      'Charter change 2',
+      'First charter',
+    ]);
     const times = res.body.map((v: { publishedAt: string }) => Date.parse(v.publishedAt));
     expect(times[0]).toBeGreaterThan(times[1]);
     expect(times[1]).toBeGreaterThan(times[2]);
@@ -136,7 +162,11 @@ describe('GET /api/v1/documents/:slug/versions', () => {
 
 describe('GET /api/v1/documents/:slug/versions/:n', () => {
   test.each([1, 2, 3])('version %i has its own text and summary', async (n) => {
-    const list = (await request(t.app).get('/api/v1/documents/charter/versions')).body as { number: number; commit: string; publishedAt: string }[];
+    const list = (await request(t.app).get('/api/v1/documents/charter/versions')).body as {
+      number: number;
+      commit: string;
+      publishedAt: string;
+    }[];
     const res = await request(t.app).get(`/api/v1/documents/charter/versions/${n}`);
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(['commit', 'number', 'publishedAt', 'summary', 'text']);
@@ -228,11 +258,14 @@ describe('errors', () => {
     expectApiError(res, [400, 404]);
   });
 
-  test.each(['0', '-1', '1.5', 'abc', '99999999999', '01', '1e2', '%20%31', '0x1', '4'])('versions/%s → 400 or 404 with the error shape', async (n) => {
-    const res = await request(t.app).get(`/api/v1/documents/charter/versions/${n}`);
-    expectApiError(res, [400, 404]);
-    if (res.status === 404) expect(res.body.error.code).toBe('version_not_found');
-  });
+  test.each(['0', '-1', '1.5', 'abc', '99999999999', '01', '1e2', '%20%31', '0x1', '4'])(
+    'versions/%s → 400 or 404 with the error shape',
+    async (n) => {
+      const res = await request(t.app).get(`/api/v1/documents/charter/versions/${n}`);
+      expectApiError(res, [400, 404]);
+      if (res.status === 404) expect(res.body.error.code).toBe('version_not_found');
+    },
+  );
 
   test('versions/4 of a document with 3 versions → 404 version_not_found', async () => {
     expectApiError(await request(t.app).get('/api/v1/documents/charter/versions/4'), 404, 'version_not_found');
@@ -258,7 +291,11 @@ describe('errors', () => {
   test('diff to or from a version that does not exist → 404 version_not_found', async () => {
     expectApiError(await request(t.app).get('/api/v1/documents/charter/diff?from=1&to=4'), 404, 'version_not_found');
     expectApiError(await request(t.app).get('/api/v1/documents/charter/diff?from=9&to=1'), 404, 'version_not_found');
-    expectApiError(await request(t.app).get('/api/v1/documents/charter/diff?from=1&to=999999999'), 404, 'version_not_found');
+    expectApiError(
+      await request(t.app).get('/api/v1/documents/charter/diff?from=1&to=999999999'),
+      404,
+      'version_not_found',
+    );
   });
 
   test('unknown API routes → 404 JSON', async () => {
@@ -281,7 +318,10 @@ describe('errors', () => {
   });
 
   test('a malformed JSON body → 400 invalid_json', async () => {
-    const res = await request(t.app).post('/api/v1/documents').set('Content-Type', 'application/json').send('{"slug": "x",');
+    const res = await request(t.app)
+      .post('/api/v1/documents')
+      .set('Content-Type', 'application/json')
+      .send('{"slug": "x",');
     expectApiError(res, 400, 'invalid_json');
   });
 
@@ -292,7 +332,10 @@ describe('errors', () => {
   });
 
   test('a body in an unsupported charset is a 4xx, not 5xx', async () => {
-    const res = await request(t.app).post('/api/v1/documents').set('Content-Type', 'application/json; charset=klingon').send('{}');
+    const res = await request(t.app)
+      .post('/api/v1/documents')
+      .set('Content-Type', 'application/json; charset=klingon')
+      .send('{}');
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     expectApiError(res, res.status);

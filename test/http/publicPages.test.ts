@@ -98,7 +98,9 @@ function expectAtom(res: request.Response) {
   const head = xml.slice(0, xml.indexOf('<entry>') >= 0 ? xml.indexOf('<entry>') : undefined);
   for (const el of ['id', 'title', 'updated']) expect(head.match(new RegExp(`<${el}>`, 'g'))).toHaveLength(1);
   expect(/<id>([^<]*)<\/id>/.exec(head)![1].startsWith(`${BASE}/`)).toBe(true);
-  expect(head).toMatch(/<link rel="self" type="application\/atom\+xml" href="http:\/\/ratify\.test\/[^"]*feed\.atom"\/>/);
+  expect(head).toMatch(
+    /<link rel="self" type="application\/atom\+xml" href="http:\/\/ratify\.test\/[^"]*feed\.atom"\/>/,
+  );
   // No unescaped ampersands or raw markup in text content.
   expect(xml).not.toMatch(/&(?!(amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+);)/i);
   for (const e of entries(xml)) {
@@ -116,7 +118,11 @@ function expectAtom(res: request.Response) {
 beforeAll(async () => {
   t = await openTestApp({ clock });
   clock.advance(60_000);
-  await addDocument(t.ctx, { id: 999, name: 'Alice Chair', email: 'alice@example.org', roles: ['secretariat'], groups: [] }, { slug: 'rules', title: 'Rules of Procedure', group: 'mag', text: RULES[1], summary: 'First rules' });
+  await addDocument(
+    t.ctx,
+    { id: 999, name: 'Alice Chair', email: 'alice@example.org', roles: ['secretariat'], groups: [] },
+    { slug: 'rules', title: 'Rules of Procedure', group: 'mag', text: RULES[1], summary: 'First rules' },
+  );
   for (const n of [2, 3]) {
     clock.advance(60_000);
     await publishVersion(t.ctx, {
@@ -129,7 +135,13 @@ beforeAll(async () => {
     });
   }
   clock.advance(60_000);
-  await addDocument(t.ctx, CLI_ACTOR, { slug: 'unsafe', title: HOSTILE_TITLE, group: 'mag', text: '# Safe first\n', summary: 'Safe' });
+  await addDocument(t.ctx, CLI_ACTOR, {
+    slug: 'unsafe',
+    title: HOSTILE_TITLE,
+    group: 'mag',
+    text: '# Safe first\n',
+    summary: 'Safe',
+  });
   clock.advance(60_000);
   await publishVersion(t.ctx, {
     slug: 'unsafe',
@@ -190,7 +202,8 @@ describe('GET /documents/:slug/history', () => {
     order.forEach((i) => expect(i).toBeGreaterThan(0));
     expect(order[0]).toBeLessThan(order[1]);
     expect(order[1]).toBeLessThan(order[2]);
-    for (const s of ['Alice Chair', 'Author 2', 'Author 3', 'First rules', 'Meet three times']) expect(res.text).toContain(s);
+    for (const s of ['Alice Chair', 'Author 2', 'Author 3', 'First rules', 'Meet three times'])
+      expect(res.text).toContain(s);
     expect(res.text).toContain('href="/documents/rules/feed.atom"');
   });
 
@@ -234,13 +247,16 @@ describe('GET /documents/:slug/versions/:n', () => {
 });
 
 describe('GET /documents/:slug/versions/:n.md', () => {
-  test.each(['terms-of-reference', 'workshop-process'])('%s v1: the exact bytes of the file, as text/markdown', async (slug) => {
-    const file = await fsp.readFile(path.join(projectRoot, 'documents', `${slug}.md`));
-    const res = await request(t.app).get(`/documents/${slug}/versions/1.md`).buffer(true).parse(rawBytes);
-    expect(res.status).toBe(200);
-    expect(res.headers['content-type']).toBe('text/markdown; charset=utf-8');
-    expect(Buffer.compare(res.body as Buffer, file)).toBe(0);
-  });
+  test.each(['terms-of-reference', 'workshop-process'])(
+    '%s v1: the exact bytes of the file, as text/markdown',
+    async (slug) => {
+      const file = await fsp.readFile(path.join(projectRoot, 'documents', `${slug}.md`));
+      const res = await request(t.app).get(`/documents/${slug}/versions/1.md`).buffer(true).parse(rawBytes);
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe('text/markdown; charset=utf-8');
+      expect(Buffer.compare(res.body as Buffer, file)).toBe(0);
+    },
+  );
 
   test.each([1, 2, 3])('rules v%i: exact bytes, including non-ASCII', async (n) => {
     const res = await request(t.app).get(`/documents/rules/versions/${n}.md`).buffer(true).parse(rawBytes);
@@ -355,7 +371,9 @@ describe('GET /documents/:slug/compare', () => {
   });
 
   test('the query cannot set ejs options', async () => {
-    const res = await request(t.app).get('/documents/rules/compare?from=1&to=2&settings[view options][client]=1&settings=x');
+    const res = await request(t.app).get(
+      '/documents/rules/compare?from=1&to=2&settings[view options][client]=1&settings=x',
+    );
     expect(res.status).toBeLessThan(500);
   });
 });
@@ -366,7 +384,9 @@ describe('Atom feeds', () => {
     const xml = expectAtom(res);
     const es = entries(xml);
     expect(es).toHaveLength(3);
-    expect(es.map((e) => /<id>([^<]*)<\/id>/.exec(e)![1])).toEqual([3, 2, 1].map((n) => `${BASE}/documents/rules/versions/${n}`));
+    expect(es.map((e) => /<id>([^<]*)<\/id>/.exec(e)![1])).toEqual(
+      [3, 2, 1].map((n) => `${BASE}/documents/rules/versions/${n}`),
+    );
     expect(xml).toContain(`<id>${BASE}/documents/rules</id>`);
     expect(es[0]).toContain(`href="${BASE}/documents/rules/compare?from=2&amp;to=3"`);
     expect(es[2]).toContain(`href="${BASE}/documents/rules/versions/1"`);
@@ -405,7 +425,8 @@ describe('Atom feeds', () => {
       '/documents/rules/versions/3',
       '/documents/unsafe/versions/1',
       '/documents/unsafe/versions/2',
-    ]) expect(ids).toContain(`${BASE}${id}`);
+    ])
+      expect(ids).toContain(`${BASE}${id}`);
     const times = es.map((e) => Date.parse(/<updated>([^<]*)<\/updated>/.exec(e)![1]));
     for (let i = 1; i < times.length; i++) expect(times[i - 1]).toBeGreaterThanOrEqual(times[i]);
     expect(ids[0]).toBe(`${BASE}/documents/unsafe/versions/2`);
@@ -443,33 +464,43 @@ describe('not found pages', () => {
 });
 
 describe('Markdown safety', () => {
-  test.each(['/documents/unsafe', '/documents/unsafe/versions/2'])('%s renders no script, handler or script URL', async (url) => {
-    const res = await request(t.app).get(url);
-    expectHtmlPage(res, 200);
-    const a = article(res.text);
-    expect(a).not.toContain('<script>alert');
-    expect(a).not.toMatch(/<script/i);
-    expectNoActiveMarkup(a);
-    // The text is kept, as inert escaped characters (the author's words are not silently dropped).
-    expect(a).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
-    expect(a).not.toMatch(/<img[^>]*onerror/i);
-    // Escaped text may still read "javascript:" or "onerror=" (that is the author's text, inert);
-    // what must never appear is a tag carrying them.
-    for (const tag of tags(a)) expect(tag).not.toMatch(/javascript:|onerror=/i);
-    // Every link or image URL, resolved as a browser would, lands on http(s) or mailto.
-    for (const [, url] of tags(a).join('\n').matchAll(/\s(?:href|src)="([^"]*)"/g)) {
-      const decoded = url.replace(/&amp;/g, '&').replace(/&#(\d+);/g, (_m, d) => String.fromCharCode(Number(d)));
-      expect(['http:', 'https:', 'mailto:']).toContain(new URL(decoded, `${BASE}/documents/unsafe`).protocol);
-    }
-    // Safe links survive sanitising.
-    expect(a).toContain('<a href="https://example.org/a?b=1&amp;c=2">ok</a>');
-    // Only the page's own external script, no inline script anywhere.
-    const scripts = res.text.match(/<script\b[^>]*>/g) ?? [];
-    expect(scripts).toEqual(['<script src="/assets/ratify.js" defer>']);
-  });
+  test.each(['/documents/unsafe', '/documents/unsafe/versions/2'])(
+    '%s renders no script, handler or script URL',
+    async (url) => {
+      const res = await request(t.app).get(url);
+      expectHtmlPage(res, 200);
+      const a = article(res.text);
+      expect(a).not.toContain('<script>alert');
+      expect(a).not.toMatch(/<script/i);
+      expectNoActiveMarkup(a);
+      // The text is kept, as inert escaped characters (the author's words are not silently dropped).
+      expect(a).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+      expect(a).not.toMatch(/<img[^>]*onerror/i);
+      // Escaped text may still read "javascript:" or "onerror=" (that is the author's text, inert);
+      // what must never appear is a tag carrying them.
+      for (const tag of tags(a)) expect(tag).not.toMatch(/javascript:|onerror=/i);
+      // Every link or image URL, resolved as a browser would, lands on http(s) or mailto.
+      for (const [, url] of tags(a)
+        .join('\n')
+        .matchAll(/\s(?:href|src)="([^"]*)"/g)) {
+        const decoded = url.replace(/&amp;/g, '&').replace(/&#(\d+);/g, (_m, d) => String.fromCharCode(Number(d)));
+        expect(['http:', 'https:', 'mailto:']).toContain(new URL(decoded, `${BASE}/documents/unsafe`).protocol);
+      }
+      // Safe links survive sanitising.
+      expect(a).toContain('<a href="https://example.org/a?b=1&amp;c=2">ok</a>');
+      // Only the page's own external script, no inline script anywhere.
+      const scripts = res.text.match(/<script\b[^>]*>/g) ?? [];
+      expect(scripts).toEqual(['<script src="/assets/ratify.js" defer>']);
+    },
+  );
 
   test('the hostile title is escaped everywhere it appears', async () => {
-    for (const url of ['/', '/documents/unsafe', '/documents/unsafe/history', '/documents/unsafe/compare?from=1&to=2']) {
+    for (const url of [
+      '/',
+      '/documents/unsafe',
+      '/documents/unsafe/history',
+      '/documents/unsafe/compare?from=1&to=2',
+    ]) {
       const res = await request(t.app).get(url);
       expectHtmlPage(res, 200);
       expect(res.text).not.toContain('<img src=x onerror');
@@ -479,7 +510,13 @@ describe('Markdown safety', () => {
 });
 
 describe('security headers', () => {
-  test.each(['/', '/documents/rules', '/documents/rules/compare?from=1&to=2', '/no/such/page', '/documents/rules/versions/1.md'])('%s', async (url) => {
+  test.each([
+    '/',
+    '/documents/rules',
+    '/documents/rules/compare?from=1&to=2',
+    '/no/such/page',
+    '/documents/rules/versions/1.md',
+  ])('%s', async (url) => {
     const res = await request(t.app).get(url);
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['x-powered-by']).toBeUndefined();
@@ -511,7 +548,11 @@ describe('headers that fit the scheme', () => {
   });
 
   test('over https: both', async () => {
-    const https = createApp({ ctx: t.ctx, config: { baseUrl: 'https://ratify.example', writeLimit: 0 }, sessions: t.sessions });
+    const https = createApp({
+      ctx: t.ctx,
+      config: { baseUrl: 'https://ratify.example', writeLimit: 0 },
+      sessions: t.sessions,
+    });
     const res = await request(https).get('/login');
     expect(String(res.headers['content-security-policy'])).toContain('upgrade-insecure-requests');
     expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);

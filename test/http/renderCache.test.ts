@@ -28,13 +28,33 @@ beforeAll(async () => {
   t = await openTestData({ clock: testClock('2026-03-01T09:00:00Z') });
   renderer = new Renderer(new WorkPool({ threads: 1, maxQueue: 4, retryAfter: 5 }));
   pools.push(renderer.pool);
-  app = createApp({ ctx: t.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: 0 }, sessions: t.sessions, renderer });
-  const u = await makeUser(t.ctx, { email: 'dana@example.org', name: 'Dana Drafter', roles: ['member'], groups: ['wg-strategy'], password: PASSWORD });
+  app = createApp({
+    ctx: t.ctx,
+    config: { baseUrl: 'http://ratify.test', writeLimit: 0 },
+    sessions: t.sessions,
+    renderer,
+  });
+  const u = await makeUser(t.ctx, {
+    email: 'dana@example.org',
+    name: 'Dana Drafter',
+    roles: ['member'],
+    groups: ['wg-strategy'],
+    password: PASSWORD,
+  });
   // Large enough to go to the worker pool (over the inline size).
-  const text = Array.from({ length: 400 }, (_, i) => `Paragraph ${i} with *emphasis* and a [link](https://example.org/${i}).`).join('\n\n');
-  const p = await createProposal(t.ctx, u.actor, 'terms-of-reference', { title: 'Cached', rationale: 'Because **reasons**.', text });
+  const text = Array.from(
+    { length: 400 },
+    (_, i) => `Paragraph ${i} with *emphasis* and a [link](https://example.org/${i}).`,
+  ).join('\n\n');
+  const p = await createProposal(t.ctx, u.actor, 'terms-of-reference', {
+    title: 'Cached',
+    rationale: 'Because **reasons**.',
+    text,
+  });
   await shareProposal(t.ctx, u.actor, p.id);
-  await addComment(t.ctx, u.actor, proposalCommentable(t.ctx, t.ctx.meta.get('proposals', p.id)!), { body: '| a | b |\n|---|---|\n| 1 | 2 |' });
+  await addComment(t.ctx, u.actor, proposalCommentable(t.ctx, t.ctx.meta.get('proposals', p.id)!), {
+    body: '| a | b |\n|---|---|\n| 1 | 2 |',
+  });
   proposalId = p.id;
   dana = await signedIn(app, u.email, PASSWORD);
 });
@@ -91,7 +111,12 @@ test('a full queue is refused at once: 503 busy with Retry-After, nothing queued
 test('the busy refusal reaches a reader as 503 with Retry-After', async () => {
   const full = new Renderer(new WorkPool({ threads: 1, maxQueue: 0, retryAfter: 9 }), { inlineBytes: 0 });
   pools.push(full.pool);
-  const busyApp = createApp({ ctx: t.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: 0 }, sessions: t.sessions, renderer: full });
+  const busyApp = createApp({
+    ctx: t.ctx,
+    config: { baseUrl: 'http://ratify.test', writeLimit: 0 },
+    sessions: t.sessions,
+    renderer: full,
+  });
   // Hold the only thread, then ask for a page that needs it.
   const hold = full.pool.run({ kind: 'paragraphs', text: 'x\n\n'.repeat(40_000), by: 0 }, 10_000);
   const res = await request(busyApp).get('/documents/terms-of-reference').set('Accept', 'text/html');

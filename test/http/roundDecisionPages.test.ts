@@ -49,7 +49,10 @@ async function csrf(agent: Agent, path = '/rounds'): Promise<string> {
 
 /** Post a form the way a browser would, with the session's token. */
 async function post(agent: Agent, path: string, body: Record<string, string | string[]>) {
-  return agent.post(path).type('form').send({ _csrf: await csrf(agent), ...body });
+  return agent
+    .post(path)
+    .type('form')
+    .send({ _csrf: await csrf(agent), ...body });
 }
 
 /** Follow a 303 and take the page (and its one-time notice). */
@@ -71,11 +74,18 @@ const formOf = (html: string, action: string) => {
   return start < 0 ? '' : html.slice(start, html.indexOf('</form>', start));
 };
 /** The text of the HTML with tags dropped and whitespace collapsed. */
-const plain = (html: string) => html.replace(/<[^>]*>/g, ' ').replace(/&#39;/g, "'").replace(/&#34;|&quot;/g, '"').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
+const plain = (html: string) =>
+  html
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/&#34;|&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
 /** The receipt codes listed in a ballots table. */
 const receiptsIn = (html: string) => [...html.matchAll(/<code class="receipt">([^<]*)<\/code>/g)].map((m) => m[1]);
 /** The rows of a ballots table, as plain text. */
-const rowsIn = (html: string) => [...html.matchAll(/<tr class="[^"]*">([\s\S]*?)<\/tr>/g)].map((m) => plain(m[1]).trim());
+const rowsIn = (html: string) =>
+  [...html.matchAll(/<tr class="[^"]*">([\s\S]*?)<\/tr>/g)].map((m) => plain(m[1]).trim());
 
 beforeAll(async () => {
   t = await openTestApp({ clock });
@@ -83,7 +93,13 @@ beforeAll(async () => {
   const users = await Promise.all([
     makeUser(t.ctx, { email: 'chair@example.org', name: 'Cara Chair', roles: ['chair'], password: PASSWORD }),
     makeUser(t.ctx, { email: 'sec@example.org', name: 'Sam Secretariat', roles: ['secretariat'], password: PASSWORD }),
-    makeUser(t.ctx, { email: 'amina@example.org', name: 'Amina Diallo', roles: ['member'], groups: ['wg-strategy'], password: PASSWORD }),
+    makeUser(t.ctx, {
+      email: 'amina@example.org',
+      name: 'Amina Diallo',
+      roles: ['member'],
+      groups: ['wg-strategy'],
+      password: PASSWORD,
+    }),
     makeUser(t.ctx, { email: 'bruno@example.org', name: 'Bruno Costa', roles: ['member'], password: PASSWORD }),
     makeUser(t.ctx, { email: 'chloe@example.org', name: 'Chloé Martin', roles: ['member'], password: PASSWORD }),
     makeUser(t.ctx, { email: 'dara@example.org', name: 'Dara Okafor', roles: ['member'], password: PASSWORD }),
@@ -94,11 +110,22 @@ beforeAll(async () => {
   // Two shared proposals consolidated by the chair (the pages for these are tested elsewhere).
   const author = users[2].actor;
   const published = (await request(app).get(`/documents/${SLUG}/versions/1.md`)).text;
-  const a = await createProposal(t.ctx, author, SLUG, { title: 'Drop the Chatham House Rule', rationale: 'Open records.', text: published.replace(CHATHAM, '') });
-  const b = await createProposal(t.ctx, author, SLUG, { title: 'Allow remote participation', rationale: 'Hybrid meetings.', text: published.replace(IN_PERSON, '') });
+  const a = await createProposal(t.ctx, author, SLUG, {
+    title: 'Drop the Chatham House Rule',
+    rationale: 'Open records.',
+    text: published.replace(CHATHAM, ''),
+  });
+  const b = await createProposal(t.ctx, author, SLUG, {
+    title: 'Allow remote participation',
+    rationale: 'Hybrid meetings.',
+    text: published.replace(IN_PERSON, ''),
+  });
   await shareProposal(t.ctx, author, a.id);
   await shareProposal(t.ctx, author, b.id);
-  await createConsolidation(t.ctx, users[0].actor, SLUG, { proposals: [a.id, b.id], summary: 'Open and hybrid meetings' });
+  await createConsolidation(t.ctx, users[0].actor, SLUG, {
+    proposals: [a.id, b.id],
+    summary: 'Open and hybrid meetings',
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -121,7 +148,12 @@ describe('stakeholder groups and opening an unnamed round', () => {
   step('members are put in stakeholder groups (written directly: the admin form is elsewhere)', async () => {
     const at = clock().toISOString();
     const users: Record<string, unknown> = {};
-    for (const [who, slug] of [['amina', 'government'], ['dara', 'government'], ['bruno', 'civil-society'], ['chloe', 'civil-society']]) {
+    for (const [who, slug] of [
+      ['amina', 'government'],
+      ['dara', 'government'],
+      ['bruno', 'civil-society'],
+      ['chloe', 'civil-society'],
+    ]) {
       users[ids[who]] = { ...t.ctx.meta.get('users', ids[who])!, stakeholder: slug };
     }
     const stakeholders = {
@@ -134,7 +166,13 @@ describe('stakeholder groups and opening an unnamed round', () => {
   });
 
   step('an unknown record is refused with 400, the form kept, nothing opened', async () => {
-    const res = await post(chair, '/consolidations/1/rounds', { rule: 'majority', quorum: '50', closesAt: '2026-01-22T17:00', record: 'secret', eachGroupTakesPart: 'yes' });
+    const res = await post(chair, '/consolidations/1/rounds', {
+      rule: 'majority',
+      quorum: '50',
+      closesAt: '2026-01-22T17:00',
+      record: 'secret',
+      eachGroupTakesPart: 'yes',
+    });
     expect(res.status).toBe(400);
     expect(alertCode(res.text)).toBe('invalid_record');
     expect(res.text).toMatch(/name="eachGroupTakesPart" value="yes" checked/);
@@ -143,25 +181,43 @@ describe('stakeholder groups and opening an unnamed round', () => {
   });
 
   step('a member may not open a round (403)', async () => {
-    const res = await post(bruno, '/consolidations/1/rounds', { rule: 'majority', quorum: '50', closesAt: '2026-01-22T17:00', record: 'unnamed' });
+    const res = await post(bruno, '/consolidations/1/rounds', {
+      rule: 'majority',
+      quorum: '50',
+      closesAt: '2026-01-22T17:00',
+      record: 'unnamed',
+    });
     expect(res.status).toBe(403);
     expect(rounds()).toHaveLength(0);
   });
 
   step('the chair opens an unnamed majority round in which every stakeholder group must take part', async () => {
-    const made = await post(chair, '/consolidations/1/rounds', { rule: 'majority', quorum: '50', closesAt: '2026-01-22T17:00', record: 'unnamed', eachGroupTakesPart: 'yes' });
+    const made = await post(chair, '/consolidations/1/rounds', {
+      rule: 'majority',
+      quorum: '50',
+      closesAt: '2026-01-22T17:00',
+      record: 'unnamed',
+      eachGroupTakesPart: 'yes',
+    });
     expect(made.headers.location).toBe('/rounds/1');
     expect(round()).toMatchObject({
       record: 'unnamed',
       conditions: { eachGroupTakesPart: true, ruleWithinEachGroup: false },
-      stakeholderOf: { [ids.amina]: 'government', [ids.dara]: 'government', [ids.bruno]: 'civil-society', [ids.chloe]: 'civil-society' },
+      stakeholderOf: {
+        [ids.amina]: 'government',
+        [ids.dara]: 'government',
+        [ids.bruno]: 'civil-society',
+        [ids.chloe]: 'civil-society',
+      },
       recusals: [],
     });
     expect(round().electorate).toHaveLength(4);
     const res = await follow(chair, made);
     expect(notice(res.text)).toMatch(/Round 1 is open/);
     const facts = plain(res.text);
-    expect(facts).toMatch(/Record Unnamed: the record gives every position and reason by receipt, without names, except for members who ask to be named\./);
+    expect(facts).toMatch(
+      /Record Unnamed: the record gives every position and reason by receipt, without names, except for members who ask to be named\./,
+    );
     expect(facts).toMatch(/Conditions Every stakeholder group in the electorate must cast at least one ballot\./);
     expect(facts).not.toContain('The rule must also hold within each stakeholder group');
   });
@@ -175,7 +231,9 @@ describe('standing aside, and voting by receipt', () => {
     expect(res.text).toContain('action="/rounds/1/recuse#your-ballot"');
     expect(res.text).not.toContain('action="/rounds/1/recusal/withdraw');
     // Every elector has a receipt from the start.
-    expect(plain(section(res.text, 'ballot-h'))).toContain(`Your receipt in this round: ${receiptOf(round(), ids.bruno)}`);
+    expect(plain(section(res.text, 'ballot-h'))).toContain(
+      `Your receipt in this round: ${receiptOf(round(), ids.bruno)}`,
+    );
   });
 
   step('standing aside needs a reason (400 beside the form, nothing written)', async () => {
@@ -187,27 +245,43 @@ describe('standing aside, and voting by receipt', () => {
     expect(round().recusals).toEqual([]);
   });
 
-  step('Bruno stands aside with a reason: he sees it, the ballot form is gone, a forced ballot is refused (409)', async () => {
-    const res = await follow(bruno, await post(bruno, '/rounds/1/recuse', { reason: 'I drafted one of the proposals for my employer.' }));
-    expect(notice(res.text)).toMatch(/^You stand aside from this round/);
-    expect(round().recusals).toEqual([expect.objectContaining({ voterId: ids.bruno, reason: 'I drafted one of the proposals for my employer.', recordedBy: null })]);
-    expect(plain(section(res.text, 'ballot-h'))).toMatch(/You stand aside from this round \(“I drafted one of the proposals for my employer\.”\): you do not vote in it/);
-    expect(plain(section(res.text, 'tally-h'))).toMatch(/Recusals Bruno Costa stood aside: “I drafted one of the proposals for my employer\.”/);
-    // The electorate counted is the three who may vote; the recusal is said beside it.
-    expect(plain(section(res.text, 'tally-h'))).toMatch(/Not voted: 3 of 3 in the electorate \(1 recused\)/);
-    expect(res.text).not.toContain('action="/rounds/1/ballots');
-    expect(res.text).not.toContain('action="/rounds/1/recuse#');
-    expect(res.text).toContain('action="/rounds/1/recusal/withdraw#your-ballot"');
-    const forced = await post(bruno, '/rounds/1/ballots', { position: 'approve', reason: '' });
-    expect(forced.status).toBe(409);
-    expect(alertCode(forced.text)).toBe('recused');
-    expect(ballots()).toHaveLength(0);
-    // Standing aside twice is refused too.
-    const twice = await post(bruno, '/rounds/1/recuse', { reason: 'again' });
-    expect(twice.status).toBe(409);
-    expect(alertCode(twice.text)).toBe('already_recused');
-    expect(round().recusals).toHaveLength(1);
-  });
+  step(
+    'Bruno stands aside with a reason: he sees it, the ballot form is gone, a forced ballot is refused (409)',
+    async () => {
+      const res = await follow(
+        bruno,
+        await post(bruno, '/rounds/1/recuse', { reason: 'I drafted one of the proposals for my employer.' }),
+      );
+      expect(notice(res.text)).toMatch(/^You stand aside from this round/);
+      expect(round().recusals).toEqual([
+        expect.objectContaining({
+          voterId: ids.bruno,
+          reason: 'I drafted one of the proposals for my employer.',
+          recordedBy: null,
+        }),
+      ]);
+      expect(plain(section(res.text, 'ballot-h'))).toMatch(
+        /You stand aside from this round \(“I drafted one of the proposals for my employer\.”\): you do not vote in it/,
+      );
+      expect(plain(section(res.text, 'tally-h'))).toMatch(
+        /Recusals Bruno Costa stood aside: “I drafted one of the proposals for my employer\.”/,
+      );
+      // The electorate counted is the three who may vote; the recusal is said beside it.
+      expect(plain(section(res.text, 'tally-h'))).toMatch(/Not voted: 3 of 3 in the electorate \(1 recused\)/);
+      expect(res.text).not.toContain('action="/rounds/1/ballots');
+      expect(res.text).not.toContain('action="/rounds/1/recuse#');
+      expect(res.text).toContain('action="/rounds/1/recusal/withdraw#your-ballot"');
+      const forced = await post(bruno, '/rounds/1/ballots', { position: 'approve', reason: '' });
+      expect(forced.status).toBe(409);
+      expect(alertCode(forced.text)).toBe('recused');
+      expect(ballots()).toHaveLength(0);
+      // Standing aside twice is refused too.
+      const twice = await post(bruno, '/rounds/1/recuse', { reason: 'again' });
+      expect(twice.status).toBe(409);
+      expect(alertCode(twice.text)).toBe('already_recused');
+      expect(round().recusals).toHaveLength(1);
+    },
+  );
 
   step('a member with no recusal has nothing to withdraw (409)', async () => {
     const res = await post(chloe, '/rounds/1/recusal/withdraw', {});
@@ -222,16 +296,30 @@ describe('standing aside, and voting by receipt', () => {
     expect(round().recusals).toEqual([]);
     expect(res.text).toContain('action="/rounds/1/ballots#your-ballot"');
     expect(plain(section(res.text, 'tally-h'))).toContain('No member stood aside.');
-    res = await follow(bruno, await post(bruno, '/rounds/1/ballots', { position: 'approve', reason: 'Hybrid meetings let more of us take part.', named: 'yes' }));
+    res = await follow(
+      bruno,
+      await post(bruno, '/rounds/1/ballots', {
+        position: 'approve',
+        reason: 'Hybrid meetings let more of us take part.',
+        named: 'yes',
+      }),
+    );
     const receipt = receiptOf(round(), ids.bruno);
-    expect(notice(res.text)).toBe(`Your ballot is recorded: approve. Your receipt is ${receipt}. You may change it until the round closes.`);
-    expect(ballots()).toEqual([expect.objectContaining({ voterId: ids.bruno, position: 'approve', named: true, recordedBy: null })]);
+    expect(notice(res.text)).toBe(
+      `Your ballot is recorded: approve. Your receipt is ${receipt}. You may change it until the round closes.`,
+    );
+    expect(ballots()).toEqual([
+      expect.objectContaining({ voterId: ids.bruno, position: 'approve', named: true, recordedBy: null }),
+    ]);
     // The box stays ticked for a change of ballot.
     expect(res.text).toMatch(/name="named" value="yes" checked/);
   });
 
   step('Amina votes without asking to be named; her receipt is in the notice and on her page', async () => {
-    const res = await follow(amina, await post(amina, '/rounds/1/ballots', { position: 'approve', reason: 'Open records serve the public.' }));
+    const res = await follow(
+      amina,
+      await post(amina, '/rounds/1/ballots', { position: 'approve', reason: 'Open records serve the public.' }),
+    );
     const receipt = receiptOf(round(), ids.amina);
     expect(notice(res.text)).toContain(`Your receipt is ${receipt}.`);
     expect(ballots().find((b) => b.voterId === ids.amina)).not.toHaveProperty('named');
@@ -250,8 +338,14 @@ describe('standing aside, and voting by receipt', () => {
     expect(table).toContain('The record is unnamed: ballots are listed by receipt');
     expect(receiptsIn(table)).toEqual([receiptOf(round(), ids.bruno), receiptOf(round(), ids.amina)]);
     const rows = rowsIn(table);
-    expect(rows[0]).toMatch(new RegExp(`^${receiptOf(round(), ids.bruno)} Bruno Costa approve Hybrid meetings let more of us take part\\. .* counted$`));
-    expect(rows[1]).toMatch(new RegExp(`^${receiptOf(round(), ids.amina)} approve Open records serve the public\\. .* counted$`));
+    expect(rows[0]).toMatch(
+      new RegExp(
+        `^${receiptOf(round(), ids.bruno)} Bruno Costa approve Hybrid meetings let more of us take part\\. .* counted$`,
+      ),
+    );
+    expect(rows[1]).toMatch(
+      new RegExp(`^${receiptOf(round(), ids.amina)} approve Open records serve the public\\. .* counted$`),
+    );
     expect(table).toContain('Bruno Costa');
     expect(table).not.toContain('Amina Diallo');
     expect(table).not.toContain('(you)');
@@ -272,7 +366,7 @@ describe('standing aside, and voting by receipt', () => {
   });
 });
 
-describe('a recusal recorded on a member\'s behalf', () => {
+describe("a recusal recorded on a member's behalf", () => {
   step('only the secretariat has the form (the chair by default not; members get 403)', async () => {
     const page = await sec.get('/rounds/1');
     const form = formOf(page.text, '/rounds/1/record-recusal');
@@ -281,14 +375,22 @@ describe('a recusal recorded on a member\'s behalf', () => {
     expect((await chair.get('/rounds/1')).text).not.toContain('action="/rounds/1/record-recusal#record-recusal"');
     const member = await post(chloe, '/rounds/1/record-recusal', { voter: 'dara@example.org', reason: 'x', note: 'y' });
     expect(member.status).toBe(403);
-    const byChair = await post(chair, '/rounds/1/record-recusal', { voter: 'dara@example.org', reason: 'x', note: 'y' });
+    const byChair = await post(chair, '/rounds/1/record-recusal', {
+      voter: 'dara@example.org',
+      reason: 'x',
+      note: 'y',
+    });
     expect(byChair.status).toBe(403);
     expect(round().recusals).toEqual([]);
   });
 
   step('without a note: 400, the error beside the form, what was typed kept, nothing written', async () => {
     const before = JSON.stringify(round());
-    const res = await post(sec, '/rounds/1/record-recusal', { voter: 'dara@example.org', reason: 'Her ministry submitted one of the proposals.', note: '  ' });
+    const res = await post(sec, '/rounds/1/record-recusal', {
+      voter: 'dara@example.org',
+      reason: 'Her ministry submitted one of the proposals.',
+      note: '  ',
+    });
     expect(res.status).toBe(400);
     expect(alertCode(res.text)).toBe('note_required');
     const form = formOf(res.text, '/rounds/1/record-recusal');
@@ -301,44 +403,87 @@ describe('a recusal recorded on a member\'s behalf', () => {
   });
 
   step('an unknown member is refused (400 invalid_voter), nothing written', async () => {
-    const res = await post(sec, '/rounds/1/record-recusal', { voter: 'nobody@example.org', reason: 'x', note: 'at the meeting' });
+    const res = await post(sec, '/rounds/1/record-recusal', {
+      voter: 'nobody@example.org',
+      reason: 'x',
+      note: 'at the meeting',
+    });
     expect(res.status).toBe(400);
     expect(alertCode(res.text)).toBe('invalid_voter');
     expect(round().recusals).toEqual([]);
   });
 
-  step('with a note: recorded, named in the record with who recorded it and how; Dara sees it on her page', async () => {
-    const res = await follow(sec, await post(sec, '/rounds/1/record-recusal', { voter: 'dara@example.org', reason: 'Her ministry submitted one of the proposals.', note: 'said so at the meeting of 14 January' }));
-    expect(notice(res.text)).toBe('The recusal of Dara Okafor is recorded. They have been told by mail.');
-    expect(round().recusals).toEqual([expect.objectContaining({ voterId: ids.dara, recordedBy: ids.sec, note: 'said so at the meeting of 14 January' })]);
-    expect(plain(section(res.text, 'tally-h'))).toContain('Dara Okafor stood aside: “Her ministry submitted one of the proposals.” (recorded by Sam Secretariat: said so at the meeting of 14 January)');
-    // No longer offered for another recusal.
-    expect(formOf(res.text, '/rounds/1/record-recusal')).not.toContain('dara@example.org');
-    const hers = await dara.get('/rounds/1');
-    expect(plain(section(hers.text, 'ballot-h'))).toContain('You stand aside from this round (“Her ministry submitted one of the proposals.”)');
-    expect(hers.text).not.toContain('action="/rounds/1/ballots');
-  });
+  step(
+    'with a note: recorded, named in the record with who recorded it and how; Dara sees it on her page',
+    async () => {
+      const res = await follow(
+        sec,
+        await post(sec, '/rounds/1/record-recusal', {
+          voter: 'dara@example.org',
+          reason: 'Her ministry submitted one of the proposals.',
+          note: 'said so at the meeting of 14 January',
+        }),
+      );
+      expect(notice(res.text)).toBe('The recusal of Dara Okafor is recorded. They have been told by mail.');
+      expect(round().recusals).toEqual([
+        expect.objectContaining({
+          voterId: ids.dara,
+          recordedBy: ids.sec,
+          note: 'said so at the meeting of 14 January',
+        }),
+      ]);
+      expect(plain(section(res.text, 'tally-h'))).toContain(
+        'Dara Okafor stood aside: “Her ministry submitted one of the proposals.” (recorded by Sam Secretariat: said so at the meeting of 14 January)',
+      );
+      // No longer offered for another recusal.
+      expect(formOf(res.text, '/rounds/1/record-recusal')).not.toContain('dara@example.org');
+      const hers = await dara.get('/rounds/1');
+      expect(plain(section(hers.text, 'ballot-h'))).toContain(
+        'You stand aside from this round (“Her ministry submitted one of the proposals.”)',
+      );
+      expect(hers.text).not.toContain('action="/rounds/1/ballots');
+    },
+  );
 
   step('the quorum and the not-voted list leave the recused member out', async () => {
     const res = await chair.get('/rounds/1');
-    expect(plain(res.text)).toContain('50% of the electorate: at least 2 of 3 members must vote (1 recused, not counted). 2 voted so far: the quorum is met.');
+    expect(plain(res.text)).toContain(
+      '50% of the electorate: at least 2 of 3 members must vote (1 recused, not counted). 2 voted so far: the quorum is met.',
+    );
     expect(plain(section(res.text, 'manage-h'))).toMatch(/1 member of 3 has not voted: Chloé Martin/);
   });
 
-  step('the secretariat withdraws a recusal on her behalf only with a note (400 beside the form, nothing written), then records it again', async () => {
-    const before = JSON.stringify(round());
-    const refused = await post(sec, '/rounds/1/withdraw-recusal-for', { voter: 'dara@example.org', note: ' ' });
-    expect(refused.status).toBe(400);
-    expect(alertCode(refused.text)).toBe('note_required');
-    expect(formOf(refused.text, '/rounds/1/withdraw-recusal-for')).toMatch(/data-code="note_required"/);
-    expect(JSON.stringify(round())).toBe(before);
-    expect((await post(chloe, '/rounds/1/withdraw-recusal-for', { voter: 'dara@example.org', note: 'x' })).status).toBe(403);
-    const done = await follow(sec, await post(sec, '/rounds/1/withdraw-recusal-for', { voter: 'dara@example.org', note: 'by e-mail of 15 January' }));
-    expect(notice(done.text)).toBe('The recusal of Dara Okafor is withdrawn: they are in the electorate again. They have been told by mail.');
-    expect(round().recusals).toEqual([]);
-    await post(sec, '/rounds/1/record-recusal', { voter: 'dara@example.org', reason: 'Her ministry submitted one of the proposals.', note: 'said so at the meeting of 14 January' });
-    expect(round().recusals).toHaveLength(1);
-  });
+  step(
+    'the secretariat withdraws a recusal on her behalf only with a note (400 beside the form, nothing written), then records it again',
+    async () => {
+      const before = JSON.stringify(round());
+      const refused = await post(sec, '/rounds/1/withdraw-recusal-for', { voter: 'dara@example.org', note: ' ' });
+      expect(refused.status).toBe(400);
+      expect(alertCode(refused.text)).toBe('note_required');
+      expect(formOf(refused.text, '/rounds/1/withdraw-recusal-for')).toMatch(/data-code="note_required"/);
+      expect(JSON.stringify(round())).toBe(before);
+      expect(
+        (await post(chloe, '/rounds/1/withdraw-recusal-for', { voter: 'dara@example.org', note: 'x' })).status,
+      ).toBe(403);
+      const done = await follow(
+        sec,
+        await post(sec, '/rounds/1/withdraw-recusal-for', {
+          voter: 'dara@example.org',
+          note: 'by e-mail of 15 January',
+        }),
+      );
+      expect(notice(done.text)).toBe(
+        'The recusal of Dara Okafor is withdrawn: they are in the electorate again. They have been told by mail.',
+      );
+      expect(round().recusals).toEqual([]);
+      await post(sec, '/rounds/1/record-recusal', {
+        voter: 'dara@example.org',
+        reason: 'Her ministry submitted one of the proposals.',
+        note: 'said so at the meeting of 14 January',
+      });
+      expect(round().recusals).toHaveLength(1);
+    },
+  );
 });
 
 describe('the tally per stakeholder group', () => {
@@ -347,7 +492,9 @@ describe('the tally per stakeholder group', () => {
     const tally = section(res.text, 'tally-h');
     expect(tally).toContain('<h3>By stakeholder group</h3>');
     // In a box of its own that scrolls sideways on a phone, reachable from the keyboard.
-    expect(tally).toContain('<div class="table-scroll" role="region" aria-label="Ballots by stakeholder group" tabindex="0">\n<table class="list groups">');
+    expect(tally).toContain(
+      '<div class="table-scroll" role="region" aria-label="Ballots by stakeholder group" tabindex="0">\n<table class="list groups">',
+    );
     const rows = [...tally.matchAll(/<tr><th scope="row">([\s\S]*?)<\/tr>/g)].map((m) => plain('<th>' + m[1]).trim());
     // Sorted by slug: civil-society, government.
     expect(rows).toEqual(['Civil society 1 0 0 1 0', 'Government 1 0 0 0 1']);
@@ -364,13 +511,16 @@ describe('Admin › Rounds', () => {
     expect((await request(app).get('/admin/rounds')).status).toBe(401);
   });
 
-  step('the form shows the seeded defaults: unnamed records (the terms of reference, §7), secretariat-only proxies', async () => {
-    const res = await sec.get('/admin/rounds');
-    expect(res.status).toBe(200);
-    expect(res.text).toMatch(/name="defaultRecord" value="unnamed" checked/);
-    expect(res.text).not.toMatch(/name="defaultRecord" value="named" checked/);
-    expect(res.text).not.toMatch(/name="chairMayRecord" value="yes" checked/);
-  });
+  step(
+    'the form shows the seeded defaults: unnamed records (the terms of reference, §7), secretariat-only proxies',
+    async () => {
+      const res = await sec.get('/admin/rounds');
+      expect(res.status).toBe(200);
+      expect(res.text).toMatch(/name="defaultRecord" value="unnamed" checked/);
+      expect(res.text).not.toMatch(/name="defaultRecord" value="named" checked/);
+      expect(res.text).not.toMatch(/name="chairMayRecord" value="yes" checked/);
+    },
+  );
 
   step('without a CSRF token: 403, nothing saved', async () => {
     const res = await sec.post('/admin/rounds').type('form').send({ defaultRecord: 'unnamed', chairMayRecord: 'yes' });
@@ -386,8 +536,11 @@ describe('Admin › Rounds', () => {
     expect(t.ctx.meta.get('settings', 'rounds')).toEqual({ defaultRecord: 'unnamed', chairMayRecord: false });
   });
 
-  step('the secretariat saves unnamed records by default and lets the chair record on members\' behalf', async () => {
-    const res = await follow(sec, await post(sec, '/admin/rounds', { defaultRecord: 'unnamed', chairMayRecord: 'yes' }));
+  step("the secretariat saves unnamed records by default and lets the chair record on members' behalf", async () => {
+    const res = await follow(
+      sec,
+      await post(sec, '/admin/rounds', { defaultRecord: 'unnamed', chairMayRecord: 'yes' }),
+    );
     expect(notice(res.text)).toBe('The round settings were saved.');
     expect(t.ctx.meta.get('settings', 'rounds')).toEqual({ defaultRecord: 'unnamed', chairMayRecord: true });
     expect(res.text).toMatch(/name="defaultRecord" value="unnamed" checked/);
@@ -398,7 +551,7 @@ describe('Admin › Rounds', () => {
     expect(page.text).toContain('action="/rounds/1/record-recusal#record-recusal"');
   });
 
-  step('unticking the box takes the chair\'s forms away again', async () => {
+  step("unticking the box takes the chair's forms away again", async () => {
     await follow(sec, await post(sec, '/admin/rounds', { defaultRecord: 'unnamed' }));
     expect(t.ctx.meta.get('settings', 'rounds')).toEqual({ defaultRecord: 'unnamed', chairMayRecord: false });
     expect((await chair.get('/rounds/1')).text).not.toContain('action="/rounds/1/record#record-ballot"');
@@ -407,10 +560,16 @@ describe('Admin › Rounds', () => {
 
 describe('the public record of an unnamed round', () => {
   step('Chloé votes; the chair closes (every group took part) and publishes version 2', async () => {
-    await follow(chloe, await post(chloe, '/rounds/1/ballots', { position: 'object', reason: 'Recordings will chill debate.' }));
+    await follow(
+      chloe,
+      await post(chloe, '/rounds/1/ballots', { position: 'object', reason: 'Recordings will chill debate.' }),
+    );
     const closed = await follow(chair, await post(chair, '/rounds/1/close', {}));
     expect(notice(closed.text)).toBe('The round is closed: passed.');
-    const res = await follow(chair, await post(chair, '/consolidations/1/publish', { summary: 'Open records and remote participation' }));
+    const res = await follow(
+      chair,
+      await post(chair, '/consolidations/1/publish', { summary: 'Open records and remote participation' }),
+    );
     expect(notice(res.text)).toMatch(/^Published as version 2 of /);
   });
 
@@ -425,7 +584,9 @@ describe('the public record of an unnamed round', () => {
     expect(record).toContain('<table class="list groups">');
     const rows = rowsIn(record.slice(record.indexOf('<table class="list ballots">')));
     const r = round();
-    expect(rows[0]).toMatch(new RegExp(`^${receiptOf(r, ids.bruno)} Bruno Costa approve Hybrid meetings let more of us take part\\.`));
+    expect(rows[0]).toMatch(
+      new RegExp(`^${receiptOf(r, ids.bruno)} Bruno Costa approve Hybrid meetings let more of us take part\\.`),
+    );
     expect(rows[1]).toMatch(new RegExp(`^${receiptOf(r, ids.amina)} approve Open records serve the public\\.`));
     expect(rows[2]).toMatch(new RegExp(`^${receiptOf(r, ids.chloe)} object Recordings will chill debate\\.`));
     expect(res.text).not.toContain('Amina Diallo');
@@ -433,4 +594,3 @@ describe('the public record of an unnamed round', () => {
     expect(res.text).not.toContain('@example.org');
   });
 });
-

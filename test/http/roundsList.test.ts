@@ -15,7 +15,15 @@ const HOUR = 3_600_000;
 let t: Awaited<ReturnType<typeof openTestApp>>;
 let who: Awaited<ReturnType<typeof committee>>;
 
-const open = async (p: ProposalRecord) => (await openRound(t.ctx, who.chair.actor, { subject: { type: 'proposal', id: p.id }, rule: 'majority', quorum: 0.5, closesAt: after(clock, DAY) })).id;
+const open = async (p: ProposalRecord) =>
+  (
+    await openRound(t.ctx, who.chair.actor, {
+      subject: { type: 'proposal', id: p.id },
+      rule: 'majority',
+      quorum: 0.5,
+      closesAt: after(clock, DAY),
+    })
+  ).id;
 const cancel = async (id: number) => {
   clock.advance(HOUR);
   await cancelRound(t.ctx, who.chair.actor, id, { reason: 'Opened by mistake.' });
@@ -90,6 +98,8 @@ describe('the services behind the rounds page', () => {
 
   test('both refuse the public (401) and a signed-in person without a role (403)', async () => {
     expect(() => openRounds(t.ctx, null)).toThrow(expect.objectContaining({ code: 'unauthenticated' }));
-    expect(() => endedRounds(t.ctx, { ...who.sec.actor, roles: [] }, 20)).toThrow(expect.objectContaining({ code: 'forbidden' }));
+    expect(() => endedRounds(t.ctx, { ...who.sec.actor, roles: [] }, 20)).toThrow(
+      expect.objectContaining({ code: 'forbidden' }),
+    );
   });
 });

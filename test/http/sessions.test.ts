@@ -16,7 +16,8 @@ const clock = testClock(new Date().toISOString());
 let t: Awaited<ReturnType<typeof openTestApp>>;
 const PW = 'a session is earned';
 
-const sessionFiles = async () => (await fsp.readdir(path.join(t.dataDir, 'sessions'))).filter((f) => f.endsWith('.json')).length;
+const sessionFiles = async () =>
+  (await fsp.readdir(path.join(t.dataDir, 'sessions'))).filter((f) => f.endsWith('.json')).length;
 const store = () => t.sessions.store as FileSessionStore;
 
 beforeAll(async () => {
@@ -37,7 +38,8 @@ describe('no stored session for anonymous visitors', () => {
       expect(res.status).toBe(200);
       expect(setCookies(res).some((c) => /^ratify\.sid=/.test(c))).toBe(false);
     }
-    for (const p of ['/password/forgot', '/password/set?token=nothing', '/', '/documents/terms-of-reference']) expect((await request(t.app).get(p)).status).toBe(200);
+    for (const p of ['/password/forgot', '/password/set?token=nothing', '/', '/documents/terms-of-reference'])
+      expect((await request(t.app).get(p)).status).toBe(200);
     expect(await sessionFiles()).toBe(files);
     expect(store().size).toBe(held);
   });
@@ -46,8 +48,17 @@ describe('no stored session for anonymous visitors', () => {
     const files = await sessionFiles();
     const agent = request.agent(t.app);
     const csrf = csrfFrom((await agent.get('/login')).text);
-    expect((await agent.post('/login').type('form').send({ _csrf: csrf, email: 'sid@example.org', password: 'not the password' })).status).toBe(401);
-    expect((await agent.post('/password/forgot').type('form').send({ _csrf: csrf, email: 'sid@example.org' })).status).toBe(200);
+    expect(
+      (
+        await agent
+          .post('/login')
+          .type('form')
+          .send({ _csrf: csrf, email: 'sid@example.org', password: 'not the password' })
+      ).status,
+    ).toBe(401);
+    expect(
+      (await agent.post('/password/forgot').type('form').send({ _csrf: csrf, email: 'sid@example.org' })).status,
+    ).toBe(200);
     expect(await sessionFiles()).toBe(files);
   });
 
@@ -61,14 +72,28 @@ describe('no stored session for anonymous visitors', () => {
     const csrf = csrfFrom(form.text);
     // The right password with this cookie and its token: signed in (and only now a session).
     const files = await sessionFiles();
-    const ok = await request(t.app).post('/login').set('Cookie', value).type('form').send({ _csrf: csrf, email: 'sid@example.org', password: PW });
+    const ok = await request(t.app)
+      .post('/login')
+      .set('Cookie', value)
+      .type('form')
+      .send({ _csrf: csrf, email: 'sid@example.org', password: PW });
     expect(ok.status).toBe(303);
     expect(await sessionFiles()).toBe(files + 1);
     // The same token with another browser's cookie, or with none: refused.
-    const other = setCookies(await request(t.app).get('/login')).find((c) => c.startsWith('ratify.csrf='))!.split(';')[0];
-    const wrong = await request(t.app).post('/login').set('Cookie', other).set('Accept', 'application/json').type('form').send({ _csrf: csrf, email: 'sid@example.org', password: PW });
+    const other = setCookies(await request(t.app).get('/login'))
+      .find((c) => c.startsWith('ratify.csrf='))!
+      .split(';')[0];
+    const wrong = await request(t.app)
+      .post('/login')
+      .set('Cookie', other)
+      .set('Accept', 'application/json')
+      .type('form')
+      .send({ _csrf: csrf, email: 'sid@example.org', password: PW });
     expect([wrong.status, wrong.body.error.code]).toEqual([403, 'invalid_csrf']);
-    expect((await request(t.app).post('/login').type('form').send({ _csrf: csrf, email: 'sid@example.org', password: PW })).status).toBe(403);
+    expect(
+      (await request(t.app).post('/login').type('form').send({ _csrf: csrf, email: 'sid@example.org', password: PW }))
+        .status,
+    ).toBe(403);
   });
 
   test('signed in, the token changes (it is bound to the new session)', async () => {
@@ -79,7 +104,11 @@ describe('no stored session for anonymous visitors', () => {
     const after = csrfFrom((await agent.get('/account')).text);
     expect(after).not.toBe(before);
     // The anonymous token no longer works for the signed-in session.
-    const stale = await agent.post('/account/tokens').type('form').set('Accept', 'application/json').send({ _csrf: before, label: 'x' });
+    const stale = await agent
+      .post('/account/tokens')
+      .type('form')
+      .set('Accept', 'application/json')
+      .send({ _csrf: before, label: 'x' });
     expect([stale.status, stale.body.error.code]).toEqual([403, 'invalid_csrf']);
   });
 });
@@ -87,7 +116,11 @@ describe('no stored session for anonymous visitors', () => {
 describe('cookie names over https', () => {
   test('__Host-ratify.sid and __Host-ratify.csrf, Secure, Path=/, no Domain', async () => {
     const sessions = await FileSessionStore.open(path.join(t.dataDir, 'sessions-https'), clock);
-    const https = createApp({ ctx: t.ctx, config: { baseUrl: 'https://ratify.example', writeLimit: 0 }, sessions: { secret: t.sessions.secret, store: sessions } });
+    const https = createApp({
+      ctx: t.ctx,
+      config: { baseUrl: 'https://ratify.example', writeLimit: 0 },
+      sessions: { secret: t.sessions.secret, store: sessions },
+    });
     try {
       const form = await request(https).get('/login').set('X-Forwarded-Proto', 'https');
       const csrfLine = setCookies(form).find((c) => c.startsWith('__Host-ratify.csrf='));

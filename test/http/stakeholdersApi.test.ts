@@ -30,9 +30,24 @@ function expectError(res: request.Response, status: number, code: string) {
 beforeAll(async () => {
   t = await openTestApp({ clock });
   const [member, chair, sec] = await Promise.all([
-    makeUser(t.ctx, { email: 'mem@example.org', name: 'Mia Member', roles: ['member'], password: 'member password here' }),
-    makeUser(t.ctx, { email: 'chair@example.org', name: 'Cara Chair', roles: ['chair'], password: 'chair password here' }),
-    makeUser(t.ctx, { email: 'sec@example.org', name: 'Sam Sec', roles: ['secretariat'], password: 'secretariat password' }),
+    makeUser(t.ctx, {
+      email: 'mem@example.org',
+      name: 'Mia Member',
+      roles: ['member'],
+      password: 'member password here',
+    }),
+    makeUser(t.ctx, {
+      email: 'chair@example.org',
+      name: 'Cara Chair',
+      roles: ['chair'],
+      password: 'chair password here',
+    }),
+    makeUser(t.ctx, {
+      email: 'sec@example.org',
+      name: 'Sam Sec',
+      roles: ['secretariat'],
+      password: 'secretariat password',
+    }),
   ]);
   memberToken = (await createToken(t.ctx, CLI_ACTOR, member)).token;
   chairToken = (await createToken(t.ctx, CLI_ACTOR, chair)).token;
@@ -68,33 +83,62 @@ describe('GET /api/v1/stakeholders', () => {
 describe('POST /api/v1/stakeholders', () => {
   test('without a token: 401, nothing added', async () => {
     const before = seq();
-    expectError(await request(t.app).post('/api/v1/stakeholders').send({ slug: 'youth', name: 'Youth' }), 401, 'unauthenticated');
+    expectError(
+      await request(t.app).post('/api/v1/stakeholders').send({ slug: 'youth', name: 'Youth' }),
+      401,
+      'unauthenticated',
+    );
     expect(seq()).toBe(before);
   });
 
   test('a member or the chair: 403, nothing added', async () => {
     const before = seq();
     for (const tok of [memberToken, chairToken]) {
-      expectError(await request(t.app).post('/api/v1/stakeholders').set(bearer(tok)).send({ slug: 'youth', name: 'Youth' }), 403, 'forbidden');
+      expectError(
+        await request(t.app).post('/api/v1/stakeholders').set(bearer(tok)).send({ slug: 'youth', name: 'Youth' }),
+        403,
+        'forbidden',
+      );
       // Even a malformed body is refused for who they are, not for what they sent.
-      expectError(await request(t.app).post('/api/v1/stakeholders').set(bearer(tok)).send({ slug: 3 }), 403, 'forbidden');
+      expectError(
+        await request(t.app).post('/api/v1/stakeholders').set(bearer(tok)).send({ slug: 3 }),
+        403,
+        'forbidden',
+      );
     }
     expect(t.ctx.meta.get('stakeholders', 'youth')).toBeUndefined();
     expect(seq()).toBe(before);
   });
 
   test('the secretariat: 201 {slug,name}; listed at once, by name', async () => {
-    const res = await request(t.app).post('/api/v1/stakeholders').set(bearer(secToken)).send({ slug: 'youth', name: 'Youth' });
+    const res = await request(t.app)
+      .post('/api/v1/stakeholders')
+      .set(bearer(secToken))
+      .send({ slug: 'youth', name: 'Youth' });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({ slug: 'youth', name: 'Youth' });
-    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ actor: 'sec@example.org', action: 'stakeholder.created', subject: 'stakeholder/youth' });
+    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({
+      actor: 'sec@example.org',
+      action: 'stakeholder.created',
+      subject: 'stakeholder/youth',
+    });
     const list = await request(t.app).get('/api/v1/stakeholders');
-    expect(list.body.map((s: { slug: string }) => s.slug)).toEqual(['civil-society', 'government', 'private-sector', 'technical', 'youth']);
+    expect(list.body.map((s: { slug: string }) => s.slug)).toEqual([
+      'civil-society',
+      'government',
+      'private-sector',
+      'technical',
+      'youth',
+    ]);
   });
 
   test('a taken slug: 409 stakeholder_exists; a bad slug, name or body: 400; nothing changes', async () => {
     const before = seq();
-    const post = (body: unknown) => request(t.app).post('/api/v1/stakeholders').set(bearer(secToken)).send(body as object);
+    const post = (body: unknown) =>
+      request(t.app)
+        .post('/api/v1/stakeholders')
+        .set(bearer(secToken))
+        .send(body as object);
     expectError(await post({ slug: 'youth', name: 'Youth again' }), 409, 'stakeholder_exists');
     expectError(await post({ slug: 'Bad Slug', name: 'Bad' }), 400, 'invalid_slug');
     expectError(await post({ slug: 'none', name: 'Nobody' }), 400, 'invalid_slug');

@@ -22,12 +22,15 @@ let server: http.Server;
 const epoch = () => Math.floor(clock().getTime() / 1000);
 
 const PW = 'the right pass phrase';
-const failedFor = (email: string) => t.ctx.meta.auditLog(1_000_000).filter((e) => e.action === 'login.failed' && e.subject === `user/${email}`).length;
-const count = (action: string, email: string) => t.ctx.meta.auditLog(1_000_000).filter((e) => e.action === action && e.subject === `user/${email}`).length;
+const failedFor = (email: string) =>
+  t.ctx.meta.auditLog(1_000_000).filter((e) => e.action === 'login.failed' && e.subject === `user/${email}`).length;
+const count = (action: string, email: string) =>
+  t.ctx.meta.auditLog(1_000_000).filter((e) => e.action === action && e.subject === `user/${email}`).length;
 
 /** 60 answers to 60 requests started at once, in order; `right` is the index of the right guess. */
 const RIGHT_AT = 45;
-const guesses = (right: string) => Array.from({ length: 60 }, (_, i) => (i === RIGHT_AT ? right : `wrong guess number ${i}`));
+const guesses = (right: string) =>
+  Array.from({ length: 60 }, (_, i) => (i === RIGHT_AT ? right : `wrong guess number ${i}`));
 
 beforeAll(async () => {
   t = await openTestApp({ clock });
@@ -35,7 +38,9 @@ beforeAll(async () => {
   server = http.createServer(t.app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   await Promise.all(
-    ['form', 'api', 'code', 'apicode', 'forgot', 'real', 'busy1'].map((n) => makeUser(t.ctx, { email: `${n}@example.org`, name: `User ${n}`, password: PW })),
+    ['form', 'api', 'code', 'apicode', 'forgot', 'real', 'busy1'].map((n) =>
+      makeUser(t.ctx, { email: `${n}@example.org`, name: `User ${n}`, password: PW }),
+    ),
   );
 });
 
@@ -51,7 +56,13 @@ describe('60 parallel guesses: at most 10 evaluated, the right one at position 4
     const csrf = csrfFrom((await agent.get('/login').set('X-Forwarded-For', ip)).text);
     const hashesBefore = t.ctx.passwords.evaluated;
     const answers = await Promise.all(
-      guesses(PW).map((password) => agent.post('/login').set('X-Forwarded-For', ip).type('form').send({ _csrf: csrf, email: 'form@example.org', password })),
+      guesses(PW).map((password) =>
+        agent
+          .post('/login')
+          .set('X-Forwarded-For', ip)
+          .type('form')
+          .send({ _csrf: csrf, email: 'form@example.org', password }),
+      ),
     );
     const statuses = answers.map((r) => r.status);
     expect(t.ctx.passwords.evaluated - hashesBefore).toBeLessThanOrEqual(10);
@@ -67,7 +78,14 @@ describe('60 parallel guesses: at most 10 evaluated, the right one at position 4
   test('POST /api/v1/tokens', async () => {
     const tokensBefore = t.ctx.meta.all('tokens').length;
     const hashesBefore = t.ctx.passwords.evaluated;
-    const answers = await Promise.all(guesses(PW).map((password) => request(server).post('/api/v1/tokens').set('X-Forwarded-For', '10.60.0.2').send({ email: 'api@example.org', password })));
+    const answers = await Promise.all(
+      guesses(PW).map((password) =>
+        request(server)
+          .post('/api/v1/tokens')
+          .set('X-Forwarded-For', '10.60.0.2')
+          .send({ email: 'api@example.org', password }),
+      ),
+    );
     const statuses = answers.map((r) => r.status);
     expect(t.ctx.passwords.evaluated - hashesBefore).toBeLessThanOrEqual(10);
     expect(failedFor('api@example.org')).toBeLessThanOrEqual(10);
@@ -110,7 +128,11 @@ describe('60 parallel guesses: at most 10 evaluated, the right one at position 4
       expect(r.res.headers.location).toBe('/login/code');
       const csrf = csrfFrom((await r.agent.get('/login/code').set('X-Forwarded-For', ip)).text);
       const before = failedFor('code@example.org');
-      const answers = await Promise.all((await codes(secrets[0])).map((code) => r.agent.post('/login/code').set('X-Forwarded-For', ip).type('form').send({ _csrf: csrf, code })));
+      const answers = await Promise.all(
+        (await codes(secrets[0])).map((code) =>
+          r.agent.post('/login/code').set('X-Forwarded-For', ip).type('form').send({ _csrf: csrf, code }),
+        ),
+      );
       const statuses = answers.map((x) => x.status);
       expect(failedFor('code@example.org') - before).toBeLessThanOrEqual(10);
       expect(statuses[RIGHT_AT]).toBe(429);
@@ -122,7 +144,12 @@ describe('60 parallel guesses: at most 10 evaluated, the right one at position 4
     test('on POST /api/v1/tokens with "code"', async () => {
       const tokensBefore = t.ctx.meta.all('tokens').length;
       const answers = await Promise.all(
-        (await codes(apiSecrets[0])).map((code) => request(server).post('/api/v1/tokens').set('X-Forwarded-For', '10.60.0.4').send({ email: 'apicode@example.org', password: PW, code })),
+        (await codes(apiSecrets[0])).map((code) =>
+          request(server)
+            .post('/api/v1/tokens')
+            .set('X-Forwarded-For', '10.60.0.4')
+            .send({ email: 'apicode@example.org', password: PW, code }),
+        ),
       );
       const statuses = answers.map((x) => x.status);
       expect(failedFor('apicode@example.org')).toBeLessThanOrEqual(10);
@@ -140,7 +167,11 @@ describe('requests that guess nothing never lock a real account out', () => {
     const agent = request.agent(server);
     const csrf = csrfFrom((await agent.get('/password/forgot').set('X-Forwarded-For', ip)).text);
     for (let i = 0; i < 100; i++) {
-      const res = await agent.post('/password/forgot').set('X-Forwarded-For', ip).type('form').send({ _csrf: csrf, email: `random${i}@nowhere.example` });
+      const res = await agent
+        .post('/password/forgot')
+        .set('X-Forwarded-For', ip)
+        .type('form')
+        .send({ _csrf: csrf, email: `random${i}@nowhere.example` });
       expect([200, 429]).toContain(res.status);
     }
     const { res } = await signIn(t.app, 'forgot@example.org', PW, { ip });
@@ -151,17 +182,27 @@ describe('requests that guess nothing never lock a real account out', () => {
   test('sign-in attempts for 105 unknown addresses from one IP do not cap that IP for real accounts', async () => {
     const ip = '10.70.0.2';
     for (let i = 0; i < 105; i++) {
-      const res = await request(server).post('/api/v1/tokens').set('X-Forwarded-For', ip).send({ email: `ghost${i}@nowhere.example`, password: 'anything at all' });
+      const res = await request(server)
+        .post('/api/v1/tokens')
+        .set('X-Forwarded-For', ip)
+        .send({ email: `ghost${i}@nowhere.example`, password: 'anything at all' });
       expect(res.status).toBe(401);
     }
-    const res = await request(server).post('/api/v1/tokens').set('X-Forwarded-For', ip).send({ email: 'forgot@example.org', password: PW });
+    const res = await request(server)
+      .post('/api/v1/tokens')
+      .set('X-Forwarded-For', ip)
+      .send({ email: 'forgot@example.org', password: PW });
     expect(res.status).toBe(201);
   });
 
   test("a stranger who spends an account's budget does not lock the person out where they signed in before", async () => {
     const home = '10.80.0.1';
     expect((await signIn(t.app, 'real@example.org', PW, { ip: home })).res.status).toBe(303);
-    for (let i = 0; i < 12; i++) await request(server).post('/api/v1/tokens').set('X-Forwarded-For', `10.81.0.${i}`).send({ email: 'real@example.org', password: `guess ${i}` });
+    for (let i = 0; i < 12; i++)
+      await request(server)
+        .post('/api/v1/tokens')
+        .set('X-Forwarded-For', `10.81.0.${i}`)
+        .send({ email: 'real@example.org', password: `guess ${i}` });
     // From a new address the account is locked for now…
     expect((await signIn(t.app, 'real@example.org', PW, { ip: '10.82.0.1' })).res.status).toBe(429);
     // …but not where its owner signed in before.
@@ -172,10 +213,15 @@ describe('requests that guess nothing never lock a real account out', () => {
 describe('the per-IP daily cap counts first too', () => {
   test('40 parallel wrong guesses over 40 accounts from one IP, with a cap of 5: at most 5 evaluated', async () => {
     const users = [];
-    for (let i = 0; i < 40; i++) users.push(await makeUser(t.ctx, { email: `spray${i}@example.org`, name: `Spray ${i}`, password: PW }));
+    for (let i = 0; i < 40; i++)
+      users.push(await makeUser(t.ctx, { email: `spray${i}@example.org`, name: `Spray ${i}`, password: PW }));
     const throttle = new LoginThrottle(clock, { perIpDay: 5 });
     const before = t.ctx.passwords.evaluated;
-    const out = await Promise.allSettled(users.map((u) => checkCredentials(t.ctx, throttle, { email: u.email, password: 'not it at all', ip: '10.90.0.1', via: 'api' })));
+    const out = await Promise.allSettled(
+      users.map((u) =>
+        checkCredentials(t.ctx, throttle, { email: u.email, password: 'not it at all', ip: '10.90.0.1', via: 'api' }),
+      ),
+    );
     expect(t.ctx.passwords.evaluated - before).toBeLessThanOrEqual(5);
     const codes = out.map((o) => (o.status === 'rejected' ? (o.reason as { code: string }).code : 'signed in'));
     expect(codes.filter((c) => c === 'bad_credentials')).toHaveLength(5);
@@ -194,7 +240,13 @@ describe('a full hash queue answers 503 busy with Retry-After, and the refused r
   });
 
   test('8 parallel token requests for 8 accounts: each is 201 or 503 busy; at least one is 503', async () => {
-    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => request(small.app).post('/api/v1/tokens').send({ email: `q${i}@example.org`, password: PW })));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        request(small.app)
+          .post('/api/v1/tokens')
+          .send({ email: `q${i}@example.org`, password: PW }),
+      ),
+    );
     const busy = answers.filter((a) => a.status === 503);
     expect(answers.every((a) => a.status === 201 || a.status === 503)).toBe(true);
     expect(busy.length).toBeGreaterThan(0);

@@ -42,11 +42,30 @@ beforeAll(async () => {
   a = await openTestApp({ clock: testClock(), seed: false });
   appA = a.app;
   b = await openTestData({ clock: testClock(), seed: false });
-  appB = createApp({ ctx: b.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: 0 }, sessions: { ...b.sessions, secret: a.sessions.secret } });
+  appB = createApp({
+    ctx: b.ctx,
+    config: { baseUrl: 'http://ratify.test', writeLimit: 0 },
+    sessions: { ...b.sessions, secret: a.sessions.secret },
+  });
 
-  secA = await makeUser(a.ctx, { email: 'sec-a@example.org', name: 'Sam Sec', roles: ['secretariat'], password: PASSWORD });
-  memB = await makeUser(b.ctx, { email: 'mem-b@example.org', name: 'Mia Member', roles: ['member'], password: PASSWORD });
-  otherB = await makeUser(b.ctx, { email: 'other-b@example.org', name: 'Olu Other', roles: ['member'], password: PASSWORD });
+  secA = await makeUser(a.ctx, {
+    email: 'sec-a@example.org',
+    name: 'Sam Sec',
+    roles: ['secretariat'],
+    password: PASSWORD,
+  });
+  memB = await makeUser(b.ctx, {
+    email: 'mem-b@example.org',
+    name: 'Mia Member',
+    roles: ['member'],
+    password: PASSWORD,
+  });
+  otherB = await makeUser(b.ctx, {
+    email: 'other-b@example.org',
+    name: 'Olu Other',
+    roles: ['member'],
+    password: PASSWORD,
+  });
 
   ({ agent: agentA, cookie: sidA } = await signInKeepingCookie(appA, secA.email));
   ({ agent: agentB, cookie: sidB } = await signInKeepingCookie(appB, memB.email));
@@ -103,7 +122,10 @@ describe('two apps in one process', () => {
     ] as const) {
       const agent = request.agent(app);
       const form = await agent.get('/login');
-      const res = await agent.post('/login').type('form').send({ _csrf: csrfFrom(form.text), email, password: PASSWORD });
+      const res = await agent
+        .post('/login')
+        .type('form')
+        .send({ _csrf: csrfFrom(form.text), email, password: PASSWORD });
       expect(res.status).toBe(401);
     }
   });
@@ -114,7 +136,8 @@ describe('two apps in one process', () => {
     await makeUser(a.ctx, { email, name: 'Bo Both', password: PASSWORD });
     await makeUser(b.ctx, { email, name: 'Bo Both', password: PASSWORD });
     const statuses: number[] = [];
-    for (let i = 0; i < 11; i++) statuses.push((await signIn(appA, email, 'not the password', { ip: '10.20.30.40' })).res.status);
+    for (let i = 0; i < 11; i++)
+      statuses.push((await signIn(appA, email, 'not the password', { ip: '10.20.30.40' })).res.status);
     expect(statuses).toEqual([...Array(10).fill(401), 429]);
     expect((await signIn(appA, email, PASSWORD, { ip: '10.20.30.41' })).res.status).toBe(429);
     const inB = await signIn(appB, email, PASSWORD, { ip: '10.20.30.41' });
@@ -124,7 +147,10 @@ describe('two apps in one process', () => {
 
   test('signing out of B leaves the sign-in to A standing', async () => {
     const again = await signedIn(appB, otherB.email, PASSWORD);
-    const out = await again.post('/logout').type('form').send({ _csrf: csrfFrom((await again.get('/account')).text) });
+    const out = await again
+      .post('/logout')
+      .type('form')
+      .send({ _csrf: csrfFrom((await again.get('/account')).text) });
     expect(out.status).toBe(303);
     expect((await again.get('/account')).status).toBe(401);
     expect((await agentA.get('/admin/users')).status).toBe(200);

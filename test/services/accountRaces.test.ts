@@ -22,7 +22,9 @@ afterAll(async () => {
 
 describe('account changes at the same moment', () => {
   test('ten requests add the same address: one account, nine user_exists', async () => {
-    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => addUser(t.ctx, CLI_ACTOR, { email: 'same@example.org', name: `Same ${i}` })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => addUser(t.ctx, CLI_ACTOR, { email: 'same@example.org', name: `Same ${i}` })),
+    );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const codes = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as { code: string }).code] : []));
     expect(codes).toEqual(Array(9).fill('user_exists'));
@@ -38,7 +40,11 @@ describe('account changes at the same moment', () => {
   test('one recovery code sent twice at once signs in once', async () => {
     const u = await addUser(t.ctx, CLI_ACTOR, { email: 'totp@example.org', name: 'Tess Totp' });
     const { secret } = await beginTotp(t.ctx, actorOf(u));
-    const codes = await confirmTotp(t.ctx, actorOf(u), await generate({ secret, epoch: Math.floor(Date.now() / 1000) }));
+    const codes = await confirmTotp(
+      t.ctx,
+      actorOf(u),
+      await generate({ secret, epoch: Math.floor(Date.now() / 1000) }),
+    );
     const results = await Promise.all(Array.from({ length: 5 }, () => checkSecondFactor(t.ctx, u.id, codes[0])));
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(getUser(t.ctx, u.id).totp!.recovery).toHaveLength(codes.length - 1);

@@ -11,7 +11,15 @@ import { checkPassword as checkPasswordWith, MAX_PASSWORD, MIN_PASSWORD } from '
 import { commonPasswords } from '../../server/store/commonPasswords.js';
 import { changePassword } from '../../server/services/accounts/password.js';
 import { importUsers } from '../../server/services/accounts/importUsers.js';
-import { actorOf, addUser, disableUser, findUserByEmail, getUser, listUsers, setUser } from '../../server/services/accounts/users.js';
+import {
+  actorOf,
+  addUser,
+  disableUser,
+  findUserByEmail,
+  getUser,
+  listUsers,
+  setUser,
+} from '../../server/services/accounts/users.js';
 import { checkCredentials } from '../../server/services/auth/authenticate.js';
 import { Hasher } from '../../server/services/auth/passwords.js';
 import { LoginThrottle, WriteLimiter } from '../../server/services/auth/throttle.js';
@@ -68,17 +76,32 @@ describe('addUser', () => {
     const n = auditLength();
     expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'not-an-email', name: 'X' }))).toBe('invalid_email');
     expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: '' }))).toBe('invalid_name');
-    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: 'Two\nLines' }))).toBe('invalid_name');
-    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: 'X', roles: ['king'] }))).toBe('invalid_role');
-    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: 'X', groups: ['wg-nothing'] }))).toBe('group_not_found');
-    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: 'X', password: 'short' }))).toBe('password_too_short');
-    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: 'X', password: 'Password123' }))).toBe('password_too_common');
+    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: 'Two\nLines' }))).toBe(
+      'invalid_name',
+    );
+    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: 'X', roles: ['king'] }))).toBe(
+      'invalid_role',
+    );
+    expect(
+      await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: 'X', groups: ['wg-nothing'] })),
+    ).toBe('group_not_found');
+    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: 'X', password: 'short' }))).toBe(
+      'password_too_short',
+    );
+    expect(
+      await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'x1@x.org', name: 'X', password: 'Password123' })),
+    ).toBe('password_too_common');
     expect(findUserByEmail(t.ctx, 'x1@x.org')).toBeUndefined();
     expect(auditLength()).toBe(n);
   });
 
   test('roles and groups are deduplicated and sorted; several roles at once', async () => {
-    const u = await addUser(t.ctx, CLI_ACTOR, { email: 'multi@x.org', name: 'Multi', roles: ['secretariat', 'member', 'member'], groups: ['wg-strategy', 'mag', 'wg-strategy'] });
+    const u = await addUser(t.ctx, CLI_ACTOR, {
+      email: 'multi@x.org',
+      name: 'Multi',
+      roles: ['secretariat', 'member', 'member'],
+      groups: ['wg-strategy', 'mag', 'wg-strategy'],
+    });
     expect(u.roles).toEqual(['member', 'secretariat']);
     expect(u.groups).toEqual(['mag', 'wg-strategy']);
   });
@@ -146,7 +169,7 @@ describe('hashing (scrypt)', () => {
     expect(await prod.verify('same old password', h1)).toBe(true);
   });
 
-  test('the tests\' hashes have the same format at N=1024', () => {
+  test("the tests' hashes have the same format at N=1024", () => {
     expect(h1).toMatch(/^scrypt\$1024\$8\$1\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*$/);
     expect(t.ctx.passwords.options.N).toBe(1024);
   });
@@ -160,7 +183,9 @@ describe('hashing (scrypt)', () => {
   test('beyond maxQueued waiting hashes the next is refused at once: 503 busy with Retry-After', async () => {
     const small = new Hasher({ N: 2 ** 10, maxConcurrent: 1, maxQueued: 2 });
     const results = await Promise.allSettled(Array.from({ length: 6 }, () => small.hash('queued password')));
-    const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as DomainError);
+    const refused = results
+      .filter((r) => r.status === 'rejected')
+      .map((r) => (r as PromiseRejectedResult).reason as DomainError);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
     expect(refused.map((e) => [e.kind, e.code, e.data.retryAfter])).toEqual(Array(3).fill(['busy', 'busy', 5]));
     expect(small.evaluated).toBe(3);
@@ -193,13 +218,19 @@ describe('changePassword', () => {
 
   test('requires the current password (bad_password), changes nothing then', async () => {
     const before = getUser(t.ctx, pat.id);
-    expect(await codeOf(() => changePassword(t.ctx, actorOf(pat), 'not the current one', 'pat second password'))).toBe('bad_password');
+    expect(await codeOf(() => changePassword(t.ctx, actorOf(pat), 'not the current one', 'pat second password'))).toBe(
+      'bad_password',
+    );
     expect(getUser(t.ctx, pat.id)).toEqual(before);
   });
 
   test('the new password must follow the rules and differ', async () => {
-    expect(await codeOf(() => changePassword(t.ctx, actorOf(pat), 'pat first password', 'short'))).toBe('password_too_short');
-    expect(await codeOf(() => changePassword(t.ctx, actorOf(pat), 'pat first password', 'pat first password'))).toBe('password_unchanged');
+    expect(await codeOf(() => changePassword(t.ctx, actorOf(pat), 'pat first password', 'short'))).toBe(
+      'password_too_short',
+    );
+    expect(await codeOf(() => changePassword(t.ctx, actorOf(pat), 'pat first password', 'pat first password'))).toBe(
+      'password_unchanged',
+    );
   });
 
   test('with the current one: new hash, sessionEpoch bumped, audit password.changed, the old password no longer works', async () => {
@@ -210,14 +241,19 @@ describe('changePassword', () => {
     expect(after.sessionEpoch).toBe(epoch);
     expect(await t.ctx.passwords.verify('pat second password', after.passwordHash!)).toBe(true);
     expect(await t.ctx.passwords.verify('pat first password', after.passwordHash!)).toBe(false);
-    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'password.changed', actor: 'pat@x.org', subject: 'user/pat@x.org' });
+    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({
+      action: 'password.changed',
+      actor: 'pat@x.org',
+      subject: 'user/pat@x.org',
+    });
   });
 });
 
 describe('importUsers (CSV)', () => {
   test('creates every account (roles/groups as ;-lists, no passwords), one audit line each', async () => {
     const n = auditLength();
-    const csv = '\ufeffEmail,Name,Roles,Groups\nimp1@x.org,Imp One,member;chair,wg-strategy;mag\nIMP2@x.org,"Imp, Two",,\n';
+    const csv =
+      '\ufeffEmail,Name,Roles,Groups\nimp1@x.org,Imp One,member;chair,wg-strategy;mag\nIMP2@x.org,"Imp, Two",,\n';
     const users = await importUsers(t.ctx, CLI_ACTOR, csv);
     expect(users.map((u) => [u.email, u.name, u.roles, u.groups, u.passwordHash])).toEqual([
       ['imp1@x.org', 'Imp One', ['chair', 'member'], ['mag', 'wg-strategy'], null],
@@ -227,11 +263,31 @@ describe('importUsers (CSV)', () => {
   });
 
   test.each([
-    ['a bad e-mail on line 3', 'invalid_email', 'email,name,roles,groups\nok1@x.org,OK,member,\nbad-email,Bad,member,\n'],
-    ['an unknown role on line 3', 'invalid_role', 'email,name,roles,groups\nok1@x.org,OK,member,\nok2@x.org,OK2,emperor,\n'],
-    ['an unknown group on line 3', 'group_not_found', 'email,name,roles,groups\nok1@x.org,OK,member,\nok2@x.org,OK2,member,wg-none\n'],
-    ['duplicate e-mails inside the CSV', 'user_exists', 'email,name,roles,groups\nok1@x.org,OK,member,\nOK1@x.org,Again,member,\n'],
-    ['an e-mail that already has an account', 'user_exists', 'email,name,roles,groups\nok1@x.org,OK,member,\na@x.org,Ann,member,\n'],
+    [
+      'a bad e-mail on line 3',
+      'invalid_email',
+      'email,name,roles,groups\nok1@x.org,OK,member,\nbad-email,Bad,member,\n',
+    ],
+    [
+      'an unknown role on line 3',
+      'invalid_role',
+      'email,name,roles,groups\nok1@x.org,OK,member,\nok2@x.org,OK2,emperor,\n',
+    ],
+    [
+      'an unknown group on line 3',
+      'group_not_found',
+      'email,name,roles,groups\nok1@x.org,OK,member,\nok2@x.org,OK2,member,wg-none\n',
+    ],
+    [
+      'duplicate e-mails inside the CSV',
+      'user_exists',
+      'email,name,roles,groups\nok1@x.org,OK,member,\nOK1@x.org,Again,member,\n',
+    ],
+    [
+      'an e-mail that already has an account',
+      'user_exists',
+      'email,name,roles,groups\nok1@x.org,OK,member,\na@x.org,Ann,member,\n',
+    ],
     ['no header', 'invalid_csv', 'ok1@x.org,OK,member,\n'],
     ['nothing but a header', 'invalid_csv', 'email,name,roles,groups\n'],
     ['an unbalanced quote', 'invalid_csv', 'email,name\n"ok1@x.org,OK\n'],
@@ -257,7 +313,12 @@ describe('importUsers (CSV)', () => {
 describe('setUser, disableUser', () => {
   let sue: Awaited<ReturnType<typeof addUser>>;
   beforeAll(async () => {
-    sue = await addUser(t.ctx, CLI_ACTOR, { email: 'sue@x.org', name: 'Sue', roles: ['member', 'chair'], groups: ['mag', 'wg-strategy'] });
+    sue = await addUser(t.ctx, CLI_ACTOR, {
+      email: 'sue@x.org',
+      name: 'Sue',
+      roles: ['member', 'chair'],
+      groups: ['mag', 'wg-strategy'],
+    });
   });
 
   test('replaces roles and groups (not merges); leaves out what is not given', async () => {
@@ -271,8 +332,12 @@ describe('setUser, disableUser', () => {
 
   test('unknown role → invalid_role, unknown group → group_not_found, unknown user → user_not_found; nothing changes', async () => {
     const before = getUser(t.ctx, sue.id);
-    expect(await codeOf(() => setUser(t.ctx, CLI_ACTOR, 'sue@x.org', { roles: ['member', 'pope'] }))).toBe('invalid_role');
-    expect(await codeOf(() => setUser(t.ctx, CLI_ACTOR, 'sue@x.org', { roles: ['member'], groups: ['wg-nope'] }))).toBe('group_not_found');
+    expect(await codeOf(() => setUser(t.ctx, CLI_ACTOR, 'sue@x.org', { roles: ['member', 'pope'] }))).toBe(
+      'invalid_role',
+    );
+    expect(await codeOf(() => setUser(t.ctx, CLI_ACTOR, 'sue@x.org', { roles: ['member'], groups: ['wg-nope'] }))).toBe(
+      'group_not_found',
+    );
     expect(await codeOf(() => setUser(t.ctx, CLI_ACTOR, 'nobody@x.org', { roles: ['member'] }))).toBe('user_not_found');
     expect(getUser(t.ctx, sue.id)).toEqual(before);
   });
@@ -285,7 +350,12 @@ describe('setUser, disableUser', () => {
     expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'user.disabled', subject: 'user/sue@x.org' });
     const e = await setUser(t.ctx, CLI_ACTOR, 'sue@x.org', { enable: true });
     expect(e.disabled).toBe(false);
-    expect(t.ctx.meta.auditLog(2).map((x) => x.action).sort()).toEqual(['user.enabled', 'user.updated']);
+    expect(
+      t.ctx.meta
+        .auditLog(2)
+        .map((x) => x.action)
+        .sort(),
+    ).toEqual(['user.enabled', 'user.updated']);
   });
 
   test('one cannot disable oneself', async () => {
@@ -309,14 +379,52 @@ describe('checkCredentials', () => {
 
   test('right → the user; wrong, unknown, without password, disabled → bad_credentials', async () => {
     const throttle = new LoginThrottle(clock);
-    const ok = await checkCredentials(t.ctx, throttle, { email: ' CC@x.org', password: 'credentials checked', ip: '1.1.1.1', via: 'api' });
+    const ok = await checkCredentials(t.ctx, throttle, {
+      email: ' CC@x.org',
+      password: 'credentials checked',
+      ip: '1.1.1.1',
+      via: 'api',
+    });
     expect(ok.id).toBe(cc.id);
-    expect(await codeOf(() => checkCredentials(t.ctx, throttle, { email: 'cc@x.org', password: 'credentials checkeD', ip: '1.1.1.1', via: 'api' }))).toBe('bad_credentials');
-    expect(await codeOf(() => checkCredentials(t.ctx, throttle, { email: 'a@x.org', password: 'whatever it is', ip: '1.1.1.1', via: 'api' }))).toBe('bad_credentials'); // no password set
-    expect(await codeOf(() => checkCredentials(t.ctx, throttle, { email: 'ghost@x.org', password: 'whatever it is', ip: '1.1.1.1', via: 'api' }))).toBe('bad_credentials');
-    expect(await codeOf(() => checkCredentials(t.ctx, throttle, { email: 42, password: null, ip: '1.1.1.1', via: 'api' }))).toBe('bad_credentials');
+    expect(
+      await codeOf(() =>
+        checkCredentials(t.ctx, throttle, {
+          email: 'cc@x.org',
+          password: 'credentials checkeD',
+          ip: '1.1.1.1',
+          via: 'api',
+        }),
+      ),
+    ).toBe('bad_credentials');
+    expect(
+      await codeOf(() =>
+        checkCredentials(t.ctx, throttle, { email: 'a@x.org', password: 'whatever it is', ip: '1.1.1.1', via: 'api' }),
+      ),
+    ).toBe('bad_credentials'); // no password set
+    expect(
+      await codeOf(() =>
+        checkCredentials(t.ctx, throttle, {
+          email: 'ghost@x.org',
+          password: 'whatever it is',
+          ip: '1.1.1.1',
+          via: 'api',
+        }),
+      ),
+    ).toBe('bad_credentials');
+    expect(
+      await codeOf(() => checkCredentials(t.ctx, throttle, { email: 42, password: null, ip: '1.1.1.1', via: 'api' })),
+    ).toBe('bad_credentials');
     await disableUser(t.ctx, CLI_ACTOR, 'cc@x.org');
-    expect(await codeOf(() => checkCredentials(t.ctx, throttle, { email: 'cc@x.org', password: 'credentials checked', ip: '1.1.1.1', via: 'api' }))).toBe('bad_credentials');
+    expect(
+      await codeOf(() =>
+        checkCredentials(t.ctx, throttle, {
+          email: 'cc@x.org',
+          password: 'credentials checked',
+          ip: '1.1.1.1',
+          via: 'api',
+        }),
+      ),
+    ).toBe('bad_credentials');
     await setUser(t.ctx, CLI_ACTOR, 'cc@x.org', { enable: true });
   }, 120_000);
 });
@@ -394,7 +502,8 @@ describe('LoginThrottle (injected clock)', () => {
     }
     return undefined;
   };
-  const fail = (th: LoginThrottle, email: string, ip: string, userId: number | null = 7) => th.beginPassword(email, ip, userId).failed();
+  const fail = (th: LoginThrottle, email: string, ip: string, userId: number | null = 7) =>
+    th.beginPassword(email, ip, userId).failed();
 
   test('ten guesses per account in any 15 minutes, whatever the address; reserved before the answer is known', () => {
     const th = new LoginThrottle(c);
@@ -420,7 +529,7 @@ describe('LoginThrottle (injected clock)', () => {
     expect(code(() => fail(th, 'w@x.org', '9.9.9.9'))).toBe('too_many_attempts');
   });
 
-  test('an address the account signed in from keeps its own budget when a stranger spent the account\'s', () => {
+  test("an address the account signed in from keeps its own budget when a stranger spent the account's", () => {
     const th = new LoginThrottle(c);
     th.beginPassword('real@x.org', '10.0.0.1', 3).succeeded(); // the real person, at home
     for (let i = 0; i < 10; i++) fail(th, 'real@x.org', '66.6.6.6', 3); // a stranger
@@ -510,7 +619,15 @@ describe('the list of common passwords', () => {
 
   test('a new account with one of the four passwords accepted before is refused', async () => {
     for (const pw of ['Passw0rd!', 'qwerty1234', 'iloveyou1', 'letmein123']) {
-      expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: `weak-${pw.length}-${pw.charCodeAt(0)}@x.org`, name: 'Weak', password: pw }))).toBe('password_too_common');
+      expect(
+        await codeOf(() =>
+          addUser(t.ctx, CLI_ACTOR, {
+            email: `weak-${pw.length}-${pw.charCodeAt(0)}@x.org`,
+            name: 'Weak',
+            password: pw,
+          }),
+        ),
+      ).toBe('password_too_common');
     }
   });
 });

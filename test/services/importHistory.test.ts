@@ -26,7 +26,10 @@ async function snapshot(t: TestData) {
   return {
     main: gitText(t, 'rev-parse', 'refs/heads/main').trim(),
     tags: gitText(t, 'tag', '-l').split('\n').filter(Boolean).sort(),
-    documents: t.ctx.meta.all('documents').map((d) => `${d.slug}@${d.latest}`).sort(),
+    documents: t.ctx.meta
+      .all('documents')
+      .map((d) => `${d.slug}@${d.latest}`)
+      .sort(),
     versions: t.ctx.meta.all('versions').length,
   };
 }
@@ -67,7 +70,8 @@ async function history(texts: string[], tsv?: string) {
   const root = await tempDir('ratify-history-');
   const dir = path.join(root, 'versions');
   await fsp.mkdir(dir);
-  for (let i = 0; i < texts.length; i++) await fsp.writeFile(path.join(dir, `${String(i + 1).padStart(4, '0')}.md`), texts[i]);
+  for (let i = 0; i < texts.length; i++)
+    await fsp.writeFile(path.join(dir, `${String(i + 1).padStart(4, '0')}.md`), texts[i]);
   let tsvPath: string | undefined;
   if (tsv !== undefined) {
     tsvPath = path.join(root, 'versions.tsv');
@@ -96,12 +100,22 @@ describe('importHistory with a TSV', () => {
     t = await fresh();
     h = await history(TEXTS, tsvOf(ROWS));
     cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
-    const result = await importHistory(t.ctx, CLI_ACTOR, { slug: 'charter', title: '  Imported Charter ', group: 'mag', dir: h.dir, tsv: h.tsv }, (d, n) => progress.push([d, n]));
+    const result = await importHistory(
+      t.ctx,
+      CLI_ACTOR,
+      { slug: 'charter', title: '  Imported Charter ', group: 'mag', dir: h.dir, tsv: h.tsv },
+      (d, n) => progress.push([d, n]),
+    );
     expect(result).toEqual({ slug: 'charter', versions: TEXTS.length });
   });
 
   test('versions 1..N in file order, reported as progress', () => {
-    expect(t.ctx.meta.get('documents', 'charter')).toMatchObject({ slug: 'charter', title: 'Imported Charter', group: 'mag', latest: TEXTS.length });
+    expect(t.ctx.meta.get('documents', 'charter')).toMatchObject({
+      slug: 'charter',
+      title: 'Imported Charter',
+      group: 'mag',
+      latest: TEXTS.length,
+    });
     expect(listVersions(t.ctx, 'charter').map((v) => v.number)).toEqual([5, 4, 3, 2, 1]);
     expect(progress).toEqual(TEXTS.map((_, i) => [i + 1, TEXTS.length]));
   });
@@ -120,8 +134,16 @@ describe('importHistory with a TSV', () => {
 
   test('summaries and publication dates come from the TSV', () => {
     const vs = listVersions(t.ctx, 'charter').reverse();
-    expect(vs.map((v) => v.summary)).toEqual(['First adoption', 'Amend the first paragraph', 'Switch to CRLF', 'Imported from 0004.md', 'Empty the text']);
-    expect(vs.map((v) => Math.floor(Date.parse(v.publishedAt) / 1000))).toEqual(ROWS.map((r) => Math.floor(Date.parse(r[1]) / 1000)));
+    expect(vs.map((v) => v.summary)).toEqual([
+      'First adoption',
+      'Amend the first paragraph',
+      'Switch to CRLF',
+      'Imported from 0004.md',
+      'Empty the text',
+    ]);
+    expect(vs.map((v) => Math.floor(Date.parse(v.publishedAt) / 1000))).toEqual(
+      ROWS.map((r) => Math.floor(Date.parse(r[1]) / 1000)),
+    );
     for (const v of vs) {
       expect(v.round).toBeNull();
       expect(v.proposals).toEqual([]);
@@ -131,18 +153,35 @@ describe('importHistory with a TSV', () => {
   test('publishedAt is exactly the commit date git records (so a rebuild of the index from git agrees)', () => {
     // Git keeps whole seconds; row 5 has a fractional second (.500).
     const vs = listVersions(t.ctx, 'charter').reverse();
-    const gitDates = gitText(t, 'log', '--reverse', '--format=%cI', 'refs/heads/main', '--', 'documents/charter.md').trim().split('\n');
+    const gitDates = gitText(t, 'log', '--reverse', '--format=%cI', 'refs/heads/main', '--', 'documents/charter.md')
+      .trim()
+      .split('\n');
     expect(vs.map((v) => v.publishedAt)).toEqual(gitDates.map((d) => new Date(d).toISOString()));
   });
 
   test('commits carry the authors, dates and offsets of the TSV; committer is Ratify', () => {
     const sep = '\u001f';
-    const log = gitText(t, 'log', '--reverse', '--first-parent', `--format=%an${sep}%ae${sep}%aI${sep}%cn${sep}%ce${sep}%cI${sep}%s`, 'refs/heads/main', '--', 'documents/charter.md')
+    const log = gitText(
+      t,
+      'log',
+      '--reverse',
+      '--first-parent',
+      `--format=%an${sep}%ae${sep}%aI${sep}%cn${sep}%ce${sep}%cI${sep}%s`,
+      'refs/heads/main',
+      '--',
+      'documents/charter.md',
+    )
       .trim()
       .split('\n')
       .map((l) => l.split(sep));
     expect(log).toHaveLength(ROWS.length);
-    const expectedDates = ['2019-03-01T09:15:00+01:00', '2019-07-04T17:30:45-05:00', '2020-01-02T00:00:00+00:00', '2021-12-31T23:59:59+05:30', '2022-06-15T12:00:00-09:30'];
+    const expectedDates = [
+      '2019-03-01T09:15:00+01:00',
+      '2019-07-04T17:30:45-05:00',
+      '2020-01-02T00:00:00+00:00',
+      '2021-12-31T23:59:59+05:30',
+      '2022-06-15T12:00:00-09:30',
+    ];
     log.forEach(([an, ae, aI, cn, ce, cI, s], i) => {
       expect(an).toBe(ROWS[i][2]);
       expect(ae).toMatch(/^[a-z0-9.]+@[a-z0-9.-]+\.invalid$/);
@@ -191,8 +230,18 @@ describe('importHistory with a TSV', () => {
     for (let a = 1; a <= 5; a++) {
       for (let b = 1; b <= 5; b++) {
         const d = await diffVersions(t.ctx, 'charter', a, b);
-        expect(d.changes.filter((c) => c.op !== 'insert').map((c) => c.text).join('')).toBe(TEXTS[a - 1]);
-        expect(d.changes.filter((c) => c.op !== 'delete').map((c) => c.text).join('')).toBe(TEXTS[b - 1]);
+        expect(
+          d.changes
+            .filter((c) => c.op !== 'insert')
+            .map((c) => c.text)
+            .join(''),
+        ).toBe(TEXTS[a - 1]);
+        expect(
+          d.changes
+            .filter((c) => c.op !== 'delete')
+            .map((c) => c.text)
+            .join(''),
+        ).toBe(TEXTS[b - 1]);
       }
     }
   });
@@ -205,12 +254,22 @@ describe('importHistory without a TSV', () => {
     cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
     await fsp.writeFile(path.join(h.dir, '.hidden.md'), 'ignored');
     await fsp.mkdir(path.join(h.dir, 'sub'));
-    await importHistory(t.ctx, { id: 999, name: 'Sam Secretary', email: 'sam@example.org', roles: ['secretariat'], groups: [] }, { slug: 'plain', title: 'Plain', group: 'mag', dir: h.dir });
+    await importHistory(
+      t.ctx,
+      { id: 999, name: 'Sam Secretary', email: 'sam@example.org', roles: ['secretariat'], groups: [] },
+      { slug: 'plain', title: 'Plain', group: 'mag', dir: h.dir },
+    );
     const vs = listVersions(t.ctx, 'plain').reverse();
-    expect(vs.map((v) => v.summary)).toEqual(['Imported from 0001.md', 'Imported from 0002.md', 'Imported from 0003.md']);
+    expect(vs.map((v) => v.summary)).toEqual([
+      'Imported from 0001.md',
+      'Imported from 0002.md',
+      'Imported from 0003.md',
+    ]);
     expect(vs.map((v) => v.author)).toEqual(vs.map(() => ({ name: 'Sam Secretary', email: 'sam@example.org' })));
     for (let n = 1; n <= 3; n++) expect(await versionText(t.ctx, vs[n - 1])).toBe(TEXTS[n - 1]);
-    const committers = gitText(t, 'log', '--format=%cn <%ce>', 'refs/heads/main', '--', 'documents/plain.md').trim().split('\n');
+    const committers = gitText(t, 'log', '--format=%cn <%ce>', 'refs/heads/main', '--', 'documents/plain.md')
+      .trim()
+      .split('\n');
     expect(new Set(committers)).toEqual(new Set(['Ratify <ratify@system.invalid>']));
   });
 });
@@ -234,35 +293,77 @@ describe('importHistory refusals change nothing', () => {
   });
 
   test('slug already used → document_exists', async () => {
-    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ slug: 'terms-of-reference' })), 'document_exists', null);
+    await expectRefused(
+      t,
+      () => importHistory(t.ctx, CLI_ACTOR, input({ slug: 'terms-of-reference' })),
+      'document_exists',
+      null,
+    );
     expect(t.ctx.meta.get('documents', 'terms-of-reference')?.latest).toBe(1);
   });
 
   test('unknown group → group_not_found', async () => {
-    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ group: 'no-such-group' })), 'group_not_found', 'newdoc');
+    await expectRefused(
+      t,
+      () => importHistory(t.ctx, CLI_ACTOR, input({ group: 'no-such-group' })),
+      'group_not_found',
+      'newdoc',
+    );
   });
 
-  test.each(['UPPER', 'a..b', 'a'.repeat(65), '', '-dash', 'a/b', '../x', 'with space'])('bad slug %j → invalid_slug', async (slug) => {
-    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ slug })), 'invalid_slug', null);
-  });
+  test.each(['UPPER', 'a..b', 'a'.repeat(65), '', '-dash', 'a/b', '../x', 'with space'])(
+    'bad slug %j → invalid_slug',
+    async (slug) => {
+      await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ slug })), 'invalid_slug', null);
+    },
+  );
 
   test('bad title → invalid_title', async () => {
     await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ title: '  ' })), 'invalid_title', 'newdoc');
-    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ title: 'two\nlines' })), 'invalid_title', 'newdoc');
+    await expectRefused(
+      t,
+      () => importHistory(t.ctx, CLI_ACTOR, input({ title: 'two\nlines' })),
+      'invalid_title',
+      'newdoc',
+    );
   });
 
   test('TSV with fewer or more rows than files → tsv_mismatch', async () => {
     for (const rows of [ROWS.slice(0, 2), ROWS.slice(0, 4), []]) {
       const h = await history(TEXTS.slice(0, 3), tsvOf(rows));
       cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
-      await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: h.tsv })), 'tsv_mismatch', 'newdoc');
+      await expectRefused(
+        t,
+        () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: h.tsv })),
+        'tsv_mismatch',
+        'newdoc',
+      );
     }
   });
 
   test.each([
-    ['no header', ROWS.slice(0, 3).map((r) => r.join('\t')).join('\n') + '\n'],
-    ['wrong header', 'seq\twhen\tauthor\tsubject\n' + ROWS.slice(0, 3).map((r) => r.join('\t')).join('\n') + '\n'],
-    ['comma separated', 'seq,date,author,subject\n' + ROWS.slice(0, 3).map((r) => r.join(',')).join('\n') + '\n'],
+    [
+      'no header',
+      ROWS.slice(0, 3)
+        .map((r) => r.join('\t'))
+        .join('\n') + '\n',
+    ],
+    [
+      'wrong header',
+      'seq\twhen\tauthor\tsubject\n' +
+        ROWS.slice(0, 3)
+          .map((r) => r.join('\t'))
+          .join('\n') +
+        '\n',
+    ],
+    [
+      'comma separated',
+      'seq,date,author,subject\n' +
+        ROWS.slice(0, 3)
+          .map((r) => r.join(','))
+          .join('\n') +
+        '\n',
+    ],
     ['empty file', ''],
     ['bad date', tsvOf([ROWS[0], ['0002', 'yesterday', 'Grace Hopper', 'x'], ROWS[2]])],
     ['date without offset', tsvOf([ROWS[0], ['0002', '2019-07-04T17:30:45', 'Grace Hopper', 'x'], ROWS[2]])],
@@ -271,27 +372,52 @@ describe('importHistory refusals change nothing', () => {
   ])('%s → invalid_tsv', async (_name, tsv) => {
     const h = await history(TEXTS.slice(0, 3), tsv);
     cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
-    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: h.tsv })), 'invalid_tsv', 'newdoc');
+    await expectRefused(
+      t,
+      () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: h.tsv })),
+      'invalid_tsv',
+      'newdoc',
+    );
   });
 
   test('empty folder → empty_dir', async () => {
     const h = await history([]);
     cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
-    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: undefined })), 'empty_dir', 'newdoc');
+    await expectRefused(
+      t,
+      () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: undefined })),
+      'empty_dir',
+      'newdoc',
+    );
     // Only hidden files and folders: still empty.
     await fsp.writeFile(path.join(h.dir, '.DS_Store'), 'x');
     await fsp.mkdir(path.join(h.dir, 'nested'));
-    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: undefined })), 'empty_dir', 'newdoc');
+    await expectRefused(
+      t,
+      () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: undefined })),
+      'empty_dir',
+      'newdoc',
+    );
   });
 
   test('a folder that does not exist → invalid_dir', async () => {
-    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ dir: path.join(good.root, 'nope'), tsv: undefined })), 'invalid_dir', 'newdoc');
+    await expectRefused(
+      t,
+      () => importHistory(t.ctx, CLI_ACTOR, input({ dir: path.join(good.root, 'nope'), tsv: undefined })),
+      'invalid_dir',
+      'newdoc',
+    );
   });
 
   test('a file with a NUL → invalid_text, nothing written (checked before the first version)', async () => {
     const h = await history([TEXTS[0], TEXTS[1], 'bad\u0000text']);
     cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
-    await expectRefused(t, () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: undefined })), 'invalid_text', 'newdoc');
+    await expectRefused(
+      t,
+      () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: undefined })),
+      'invalid_text',
+      'newdoc',
+    );
   });
 
   test('a file that is not UTF-8 is refused rather than silently altered', async () => {
@@ -358,13 +484,23 @@ describe('an interrupted import goes on where it stopped', () => {
     await importHistory(t.ctx, CLI_ACTOR, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: part.dir });
     expect(t.ctx.meta.get('documents', 'resumed')?.latest).toBe(2);
     const whole = await history(TEXTS);
-    const r = await importHistory(t.ctx, CLI_ACTOR, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: whole.dir });
+    const r = await importHistory(t.ctx, CLI_ACTOR, {
+      slug: 'resumed',
+      title: 'Resumed',
+      group: 'mag',
+      dir: whole.dir,
+    });
     expect(r).toMatchObject({ versions: TEXTS.length, resumedAfter: 2 });
-    for (let n = 1; n <= TEXTS.length; n++) expect(await t.ctx.repo.readBlobText(t.ctx.meta.get('versions', `resumed/${n}`)!.blob)).toBe(TEXTS[n - 1]);
+    for (let n = 1; n <= TEXTS.length; n++)
+      expect(await t.ctx.repo.readBlobText(t.ctx.meta.get('versions', `resumed/${n}`)!.blob)).toBe(TEXTS[n - 1]);
     // Running it once more, or with other files, changes nothing.
-    await expect(importHistory(t.ctx, CLI_ACTOR, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: whole.dir })).rejects.toMatchObject({ code: 'document_exists' });
+    await expect(
+      importHistory(t.ctx, CLI_ACTOR, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: whole.dir }),
+    ).rejects.toMatchObject({ code: 'document_exists' });
     const other = await history(['something else\n', ...TEXTS.slice(1)]);
-    await expect(importHistory(t.ctx, CLI_ACTOR, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: other.dir })).rejects.toMatchObject({ code: 'document_exists' });
+    await expect(
+      importHistory(t.ctx, CLI_ACTOR, { slug: 'resumed', title: 'Resumed', group: 'mag', dir: other.dir }),
+    ).rejects.toMatchObject({ code: 'document_exists' });
     expect(t.ctx.meta.get('documents', 'resumed')?.latest).toBe(TEXTS.length);
   });
 });
@@ -375,56 +511,74 @@ const haveEip = fs.existsSync(path.join(eipSource, 'versions')) && fs.existsSync
 if (!haveEip) console.warn(`EIP-1 corpus tests skipped: ${eipSource} is absent`);
 
 (haveEip ? describe : describe.skip)('EIP-1 corpus', () => {
-  test(
-    'imports 123 versions byte-identically; the diff law holds on 50 random pairs',
-    async () => {
-      const src = eipSource;
-      const t = await fresh();
-      const dir = path.join(src, 'versions');
-      const files = (await fsp.readdir(dir)).filter((f) => !f.startsWith('.')).sort();
-      expect(files).toHaveLength(123);
+  test('imports 123 versions byte-identically; the diff law holds on 50 random pairs', async () => {
+    const src = eipSource;
+    const t = await fresh();
+    const dir = path.join(src, 'versions');
+    const files = (await fsp.readdir(dir)).filter((f) => !f.startsWith('.')).sort();
+    expect(files).toHaveLength(123);
 
-      await importHistory(t.ctx, CLI_ACTOR, { slug: 'eip-1', title: 'EIP Purpose and Guidelines', group: 'mag', dir, tsv: path.join(src, 'versions.tsv') });
+    await importHistory(t.ctx, CLI_ACTOR, {
+      slug: 'eip-1',
+      title: 'EIP Purpose and Guidelines',
+      group: 'mag',
+      dir,
+      tsv: path.join(src, 'versions.tsv'),
+    });
 
-      const versions = listVersions(t.ctx, 'eip-1');
-      expect(versions.map((v) => v.number)).toEqual(files.map((_, i) => files.length - i));
-      const texts: string[] = [''];
-      for (let n = 1; n <= files.length; n++) {
-        const file = await fsp.readFile(path.join(dir, files[n - 1]));
-        const text = await versionText(t.ctx, getVersion(t.ctx, 'eip-1', n));
-        expect(Buffer.compare(Buffer.from(text, 'utf8'), file)).toBe(0);
-        texts.push(text);
-      }
+    const versions = listVersions(t.ctx, 'eip-1');
+    expect(versions.map((v) => v.number)).toEqual(files.map((_, i) => files.length - i));
+    const texts: string[] = [''];
+    for (let n = 1; n <= files.length; n++) {
+      const file = await fsp.readFile(path.join(dir, files[n - 1]));
+      const text = await versionText(t.ctx, getVersion(t.ctx, 'eip-1', n));
+      expect(Buffer.compare(Buffer.from(text, 'utf8'), file)).toBe(0);
+      texts.push(text);
+    }
 
-      // Authors and dates as in the TSV, checked against stock git.
-      const rows = (await fsp.readFile(path.join(src, 'versions.tsv'), 'utf8')).trim().split('\n').slice(1).map((l) => l.split('\t'));
-      const log = gitText(t, 'log', '--reverse', '--format=%an\t%aI\t%cn', 'refs/heads/main', '--', 'documents/eip-1.md').trim().split('\n');
-      expect(log).toHaveLength(rows.length);
-      log.forEach((line, i) => {
-        const [an, aI, cn] = line.split('\t');
-        expect(an).toBe(rows[i][2].trim());
-        expect(Date.parse(aI)).toBe(Date.parse(rows[i][1]));
-        expect(aI.slice(19)).toBe(rows[i][1].trim().slice(19).replace(/^Z$/, '+00:00'));
-        expect(cn).toBe('Ratify');
-      });
-      expect(gitText(t, 'tag', '-l', 'eip-1/*').trim().split('\n')).toHaveLength(123);
-      expect(() => git(t, 'fsck', '--strict', '--no-dangling')).not.toThrow();
+    // Authors and dates as in the TSV, checked against stock git.
+    const rows = (await fsp.readFile(path.join(src, 'versions.tsv'), 'utf8'))
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split('\t'));
+    const log = gitText(t, 'log', '--reverse', '--format=%an\t%aI\t%cn', 'refs/heads/main', '--', 'documents/eip-1.md')
+      .trim()
+      .split('\n');
+    expect(log).toHaveLength(rows.length);
+    log.forEach((line, i) => {
+      const [an, aI, cn] = line.split('\t');
+      expect(an).toBe(rows[i][2].trim());
+      expect(Date.parse(aI)).toBe(Date.parse(rows[i][1]));
+      expect(aI.slice(19)).toBe(rows[i][1].trim().slice(19).replace(/^Z$/, '+00:00'));
+      expect(cn).toBe('Ratify');
+    });
+    expect(gitText(t, 'tag', '-l', 'eip-1/*').trim().split('\n')).toHaveLength(123);
+    expect(() => git(t, 'fsck', '--strict', '--no-dangling')).not.toThrow();
 
-      // 50 random pairs (fixed-seed LCG), both directions possible, including equal pairs.
-      let seed = 20260115;
-      const next = (k: number) => {
-        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-        return 1 + ((seed >>> 8) % k);
-      };
-      for (let i = 0; i < 50; i++) {
-        const a = next(123);
-        const b = i % 10 === 0 ? a : next(123);
-        const d = await diffVersions(t.ctx, 'eip-1', a, b);
-        expect(d.changes.filter((c) => c.op !== 'insert').map((c) => c.text).join('')).toBe(texts[a]);
-        expect(d.changes.filter((c) => c.op !== 'delete').map((c) => c.text).join('')).toBe(texts[b]);
-        d.changes.forEach((c) => expect(c.text).not.toBe(''));
-      }
-    },
-    120_000,
-  );
+    // 50 random pairs (fixed-seed LCG), both directions possible, including equal pairs.
+    let seed = 20260115;
+    const next = (k: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return 1 + ((seed >>> 8) % k);
+    };
+    for (let i = 0; i < 50; i++) {
+      const a = next(123);
+      const b = i % 10 === 0 ? a : next(123);
+      const d = await diffVersions(t.ctx, 'eip-1', a, b);
+      expect(
+        d.changes
+          .filter((c) => c.op !== 'insert')
+          .map((c) => c.text)
+          .join(''),
+      ).toBe(texts[a]);
+      expect(
+        d.changes
+          .filter((c) => c.op !== 'delete')
+          .map((c) => c.text)
+          .join(''),
+      ).toBe(texts[b]);
+      d.changes.forEach((c) => expect(c.text).not.toBe(''));
+    }
+  }, 120_000);
 });

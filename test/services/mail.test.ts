@@ -14,7 +14,12 @@ import * as path from 'node:path';
 import request from 'supertest';
 import { createApp } from '../../server/app.js';
 import { importUsers } from '../../server/services/accounts/importUsers.js';
-import { requestPasswordReset, setNotify, setPasswordByLink, usableLink } from '../../server/services/accounts/links.js';
+import {
+  requestPasswordReset,
+  setNotify,
+  setPasswordByLink,
+  usableLink,
+} from '../../server/services/accounts/links.js';
 import { addUser } from '../../server/services/accounts/users.js';
 import { publishConsolidation } from '../../server/services/consolidations/publish.js';
 import { MailWorker } from '../../server/services/notifications/deliver.js';
@@ -25,8 +30,25 @@ import { castBallot, extendRound, openRound, sweepRounds } from '../../server/se
 import { smtpTransport } from '../../server/store/mail/transport.js';
 import type { MailRecord } from '../../server/store/meta/schema.js';
 import { openTestData, testClock } from '../helpers/data.js';
-import { committee, DAY, refusal, S1, sharedProposal, twoProposalConsolidation, type Person } from '../helpers/people.js';
-import { addresses, header, htmlLinks, references, startSmtp, textLinks, type ReceivedMail, type TestSmtp } from '../helpers/smtp.js';
+import {
+  committee,
+  DAY,
+  refusal,
+  S1,
+  sharedProposal,
+  twoProposalConsolidation,
+  type Person,
+} from '../helpers/people.js';
+import {
+  addresses,
+  header,
+  htmlLinks,
+  references,
+  startSmtp,
+  textLinks,
+  type ReceivedMail,
+  type TestSmtp,
+} from '../helpers/smtp.js';
 
 const FROM = 'ratify@ratify.test';
 const LIST = 'members@lists.example.org';
@@ -56,7 +78,12 @@ type Cast = Awaited<ReturnType<typeof committee>>;
 /** Fresh data with the usual committee, and a worker that delivers to the test SMTP server. */
 async function setup(opts: { listAddress?: string; reminderHours?: number; digestHour?: number; start?: string } = {}) {
   const clock = testClock(opts.start ?? '2026-03-01T09:00:00Z');
-  const t = await openTestData({ clock, listAddress: opts.listAddress, reminderHours: opts.reminderHours, digestHour: opts.digestHour });
+  const t = await openTestData({
+    clock,
+    listAddress: opts.listAddress,
+    reminderHours: opts.reminderHours,
+    digestHour: opts.digestHour,
+  });
   const transport = smtpTransport(smtp.url);
   cleanups.push(async () => {
     transport.close();
@@ -101,8 +128,13 @@ function expectWellFormed(m: ReceivedMail, opts: { htmlLinksAll?: boolean } = {}
 }
 
 /** Open a round on a subject, closing at a round hour a week ahead. */
-const open = (ctx: Awaited<ReturnType<typeof setup>>['ctx'], chair: Person, subject: { type: 'proposal' | 'consolidation'; id: number }, closesAt = '2026-03-08T17:00:00Z', rule = 'majority') =>
-  openRound(ctx, chair.actor, { subject, rule, quorum: 0.5, closesAt });
+const open = (
+  ctx: Awaited<ReturnType<typeof setup>>['ctx'],
+  chair: Person,
+  subject: { type: 'proposal' | 'consolidation'; id: number },
+  closesAt = '2026-03-08T17:00:00Z',
+  rule = 'majority',
+) => openRound(ctx, chair.actor, { subject, rule, quorum: 0.5, closesAt });
 
 describe('proposal shared → the list', () => {
   test('with LIST_ADDRESS: one message to the list, with subject, List-Id, Message-ID, both parts, absolute links', async () => {
@@ -134,7 +166,10 @@ describe('proposal shared → the list', () => {
     const m = got[0];
     expect(m.messageId).toBe(root(p.id));
     // Every member but the author (who shared it) is an envelope recipient; the secretariat (not a member) is not.
-    const members = electors(who).filter((u) => u.email !== who.drafter.email).map((u) => u.email).sort();
+    const members = electors(who)
+      .filter((u) => u.email !== who.drafter.email)
+      .map((u) => u.email)
+      .sort();
     for (const e of members) expect(envelopeTo(m)).toContain(e);
     expect(envelopeTo(m)).not.toContain(who.drafter.email);
     expect(envelopeTo(m)).not.toContain(who.sec.email);
@@ -152,7 +187,12 @@ describe('proposal shared → the list', () => {
     const { ctx, who, deliver } = await setup();
     await sharedProposal(ctx, who.drafter, 'Open meetings', (t) => t.replace(S1, ''));
     const [m] = await deliver();
-    expect(envelopeTo(m)).toEqual(electors(who).filter((u) => u.email !== who.drafter.email).map((u) => u.email).sort());
+    expect(envelopeTo(m)).toEqual(
+      electors(who)
+        .filter((u) => u.email !== who.drafter.email)
+        .map((u) => u.email)
+        .sort(),
+    );
   });
 });
 
@@ -231,7 +271,11 @@ describe('round opened → the list and a ballot invitation to each elector', ()
     await open(ctx, who.chair, { type: 'proposal', id: p.id });
     const got = await deliver();
     expect(got).toHaveLength(5);
-    expect(got.map((m) => envelopeTo(m)).sort()).toEqual(electors(who).map((u) => [u.email]).sort());
+    expect(got.map((m) => envelopeTo(m)).sort()).toEqual(
+      electors(who)
+        .map((u) => [u.email])
+        .sort(),
+    );
   });
 });
 
@@ -286,7 +330,11 @@ describe('reminder before the deadline', () => {
     expect(mails().length).toBe(before);
     clock.set(new Date(deadline - 2 * HOUR + 1000).toISOString());
     await sweepRounds(ctx);
-    expect(mails().slice(before).filter((m) => m.event === 'round.reminder')).toHaveLength(5);
+    expect(
+      mails()
+        .slice(before)
+        .filter((m) => m.event === 'round.reminder'),
+    ).toHaveLength(5);
   });
 
   // Regression (was a bug): `remindedAt` survives extendRound, so after an extension nobody is reminded before the
@@ -302,7 +350,9 @@ describe('reminder before the deadline', () => {
     const extended = await extendRound(ctx, who.chair.actor, r.id, { closesAt: '2026-03-15T17:00:00Z' });
     clock.set(new Date(Date.parse(extended.closesAt) - 23 * HOUR).toISOString());
     await sweepRounds(ctx);
-    const again = mails().filter((m) => m.event === 'round.reminder').slice(first);
+    const again = mails()
+      .filter((m) => m.event === 'round.reminder')
+      .slice(first);
     expect(again).toHaveLength(5);
     expect(again[0].text).toContain('15 Mar 2026, 17:00 UTC');
   });
@@ -315,7 +365,9 @@ describe('the whole way: result, publication and threading', () => {
     const { p1, p2, c } = await twoProposalConsolidation(ctx, who, 'Open and remote meetings');
     all.push(...(await deliver()));
     // A comment on p1 (a personal notice to its author) threads too.
-    await addComment(ctx, who.m1.actor, proposalCommentable(ctx, ctx.meta.get('proposals', p1.id)!), { body: 'Good idea.' });
+    await addComment(ctx, who.m1.actor, proposalCommentable(ctx, ctx.meta.get('proposals', p1.id)!), {
+      body: 'Good idea.',
+    });
     all.push(...(await deliver()));
     const r = await open(ctx, who.chair, { type: 'consolidation', id: c.id });
     all.push(...(await deliver()));
@@ -329,7 +381,9 @@ describe('the whole way: result, publication and threading', () => {
     // Each voter gets their receipt, personally, in the round's thread.
     const receipts = await deliver();
     all.push(...receipts);
-    expect(receipts.map((m) => m.messageId)).toEqual(expect.arrayContaining([expect.stringMatching(/^<round-\d+\.receipt\./)]));
+    expect(receipts.map((m) => m.messageId)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^<round-\d+\.receipt\./)]),
+    );
     expect(receipts.every((m) => envelopeTo(m).length === 1)).toBe(true);
     clock.set(new Date(Date.parse(r.closesAt) + 1000).toISOString());
     await sweepRounds(ctx);
@@ -346,7 +400,9 @@ describe('the whole way: result, publication and threading', () => {
     expect(references(closed)).toContain(`<round-${r.id}.opened@ratify.test>`);
     expectWellFormed(closed);
 
-    const v = await publishConsolidation(ctx, who.chair.actor, c.id, { summary: 'Open meetings and remote participation' });
+    const v = await publishConsolidation(ctx, who.chair.actor, c.id, {
+      summary: 'Open meetings and remote participation',
+    });
     const pubMsgs = await deliver();
     all.push(...pubMsgs);
     expect(pubMsgs).toHaveLength(1);
@@ -378,15 +434,23 @@ describe('the whole way: result, publication and threading', () => {
 
     // Every link opens a page for a member (the compare page and decision record for anyone).
     const app = createApp({ ctx, config: { baseUrl: BASE, writeLimit: 0 }, sessions: t.sessions });
-    const reader = await addUser(ctx, CLI_ACTOR, { email: 'reader@example.org', name: 'Rea Reader', roles: ['member'], password: 'a long enough password' });
+    const reader = await addUser(ctx, CLI_ACTOR, {
+      email: 'reader@example.org',
+      name: 'Rea Reader',
+      roles: ['member'],
+      password: 'a long enough password',
+    });
     const agent = request.agent(app);
     const form = await agent.get('/login');
     const csrf = /name="_csrf" value="([^"]+)"/.exec(form.text)![1];
-    const login = await agent.post('/login').type('form').send({ email: reader.email, password: 'a long enough password', _csrf: csrf });
+    const login = await agent
+      .post('/login')
+      .type('form')
+      .send({ email: reader.email, password: 'a long enough password', _csrf: csrf });
     expect(login.status).toBe(303);
     const links = [...new Set(all.flatMap((m) => textLinks(m)))];
     for (const l of links) {
-      const res = await agent.get(l.slice(BASE.length).split("#")[0]);
+      const res = await agent.get(l.slice(BASE.length).split('#')[0]);
       expect({ link: l, status: res.status }).toEqual({ link: l, status: 200 });
     }
     expect((await request(app).get(diffLink.slice(BASE.length))).status).toBe(200);
@@ -416,7 +480,9 @@ describe('comment notices go to the right people only', () => {
     got = await deliver();
     expect(got.map((m) => envelopeTo(m)[0]).sort()).toEqual([who.drafter.email, who.m1.email].sort());
     expect(got.find((m) => envelopeTo(m)[0] === who.m1.email)!.parsed.subject).toMatch(/replied to your comment/);
-    expect(got.find((m) => envelopeTo(m)[0] === who.drafter.email)!.parsed.subject).toMatch(/commented on your proposal/);
+    expect(got.find((m) => envelopeTo(m)[0] === who.drafter.email)!.parsed.subject).toMatch(
+      /commented on your proposal/,
+    );
 
     // Wanda comments on her own proposal → nobody; m3 replies to her → Wanda once (not twice).
     const c3 = await addComment(ctx, who.drafter.actor, on(), { body: 'More to come.' });
@@ -435,13 +501,22 @@ describe('comment notices go to the right people only', () => {
 
 describe('preferences: immediate, daily digest, none', () => {
   test('digest: no immediate message but a digest item; one digest per person at the digest hour; none: nothing; ballots and reminders always go', async () => {
-    const { ctx, clock, who, mails, deliver } = await setup({ digestHour: 7, reminderHours: 24, start: '2026-03-01T05:00:00Z' });
+    const { ctx, clock, who, mails, deliver } = await setup({
+      digestHour: 7,
+      reminderHours: 24,
+      start: '2026-03-01T05:00:00Z',
+    });
     await setNotify(ctx, who.m1.actor, 'digest');
     await setNotify(ctx, who.m2.actor, 'none');
     const p1 = await sharedProposal(ctx, who.drafter, 'Open meetings', (t) => t.replace(S1, ''));
     // A comment by m1 and a reply by the drafter: m1 (digest) gets the reply as a digest item.
-    const c = await addComment(ctx, who.m1.actor, proposalCommentable(ctx, ctx.meta.get('proposals', p1.id)!), { body: 'Why?' });
-    await addComment(ctx, who.drafter.actor, proposalCommentable(ctx, ctx.meta.get('proposals', p1.id)!), { body: 'Because.', replyTo: c.id });
+    const c = await addComment(ctx, who.m1.actor, proposalCommentable(ctx, ctx.meta.get('proposals', p1.id)!), {
+      body: 'Why?',
+    });
+    await addComment(ctx, who.drafter.actor, proposalCommentable(ctx, ctx.meta.get('proposals', p1.id)!), {
+      body: 'Because.',
+      replyTo: c.id,
+    });
     let got = await deliver();
     const shared = got.find((m) => m.messageId === root(p1.id))!;
     expect(envelopeTo(shared)).toEqual(expect.arrayContaining([who.chair.email, who.m3.email]));
@@ -456,11 +531,19 @@ describe('preferences: immediate, daily digest, none', () => {
     // Ballot invitations and reminders go to everyone, whatever they chose.
     const r = await open(ctx, who.chair, { type: 'proposal', id: p1.id });
     got = await deliver();
-    expect(got.map((m) => envelopeTo(m)[0]).sort()).toEqual(electors(who).map((u) => u.email).sort());
+    expect(got.map((m) => envelopeTo(m)[0]).sort()).toEqual(
+      electors(who)
+        .map((u) => u.email)
+        .sort(),
+    );
     clock.set(new Date(Date.parse(r.closesAt) - 23 * HOUR).toISOString());
     await sweepRounds(ctx);
     got = await deliver();
-    expect(got.map((m) => envelopeTo(m)[0]).sort()).toEqual(electors(who).map((u) => u.email).sort());
+    expect(got.map((m) => envelopeTo(m)[0]).sort()).toEqual(
+      electors(who)
+        .map((u) => u.email)
+        .sort(),
+    );
 
     // The digest: nothing before the hour, one per person at the hour, items gone, not twice a day.
     clock.set('2026-03-08T06:59:00Z');
@@ -480,7 +563,10 @@ describe('preferences: immediate, daily digest, none', () => {
     expect(got[0].parsed.text).toContain(`${BASE}/proposals/${p1.id}`);
     expectWellFormed(got[0], { htmlLinksAll: false }); // see the next test
     // Later the same day, even with new items: no second digest.
-    await addComment(ctx, who.drafter.actor, proposalCommentable(ctx, ctx.meta.get('proposals', p1.id)!), { body: 'Again.', replyTo: c.id });
+    await addComment(ctx, who.drafter.actor, proposalCommentable(ctx, ctx.meta.get('proposals', p1.id)!), {
+      body: 'Again.',
+      replyTo: c.id,
+    });
     clock.set('2026-03-08T20:00:00Z');
     expect(await composeDigests(ctx)).toBe(0);
     expect(mails().length).toBe(before + 1);
@@ -489,7 +575,12 @@ describe('preferences: immediate, daily digest, none', () => {
     expect(await composeDigests(ctx)).toBe(1);
     expect(await composeDigests(ctx)).toBe(0);
     // m2 ("none") never got anything but ballots and reminders.
-    expect(mails().filter((m) => [...m.to, ...m.bcc].includes(who.m2.email)).map((m) => m.event).sort()).toEqual(['round.ballot', 'round.reminder']);
+    expect(
+      mails()
+        .filter((m) => [...m.to, ...m.bcc].includes(who.m2.email))
+        .map((m) => m.event)
+        .sort(),
+    ).toEqual(['round.ballot', 'round.reminder']);
   });
 });
 
@@ -513,7 +604,8 @@ describe('invitations', () => {
   test('importUsers with invite: one invitation per new user in the same journal line; the link works once and not after expiry', async () => {
     const { t, ctx, clock, mails, deliver } = await setup();
     const before = mails().length;
-    const csv = 'email,name,roles,groups\nada@example.org,Ada Lovelace,member,\nbob@example.org,Bob Builder,member;chair,\n';
+    const csv =
+      'email,name,roles,groups\nada@example.org,Ada Lovelace,member,\nbob@example.org,Bob Builder,member;chair,\n';
     const users = await importUsers(ctx, CLI_ACTOR, csv, { invite: true });
     expect(users.map((u) => u.email)).toEqual(['ada@example.org', 'bob@example.org']);
     const queued = mails().slice(before);
@@ -526,14 +618,25 @@ describe('invitations', () => {
     const dir = path.join(t.dataDir, 'meta', 'journal');
     const lines: { changes: { put?: string; id: string; value?: unknown }[] }[] = [];
     for (const f of (await fsp.readdir(dir)).filter((f) => f.endsWith('.jsonl')).sort()) {
-      for (const l of (await fsp.readFile(path.join(dir, f), 'utf8')).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+      for (const l of (await fsp.readFile(path.join(dir, f), 'utf8')).split('\n').filter(Boolean))
+        lines.push(JSON.parse(l));
     }
     const mailIds = queued.map((m) => String(m.id));
     const withMails = lines.filter((l) => l.changes.some((c) => c.put === 'mails' && mailIds.includes(c.id)));
     expect(withMails).toHaveLength(1);
     const line = withMails[0];
-    expect(line.changes.filter((c) => c.put === 'users').map((c) => (c.value as { email: string }).email).sort()).toEqual(['ada@example.org', 'bob@example.org']);
-    expect(line.changes.filter((c) => c.put === 'mails').map((c) => c.id).sort()).toEqual([...mailIds].sort());
+    expect(
+      line.changes
+        .filter((c) => c.put === 'users')
+        .map((c) => (c.value as { email: string }).email)
+        .sort(),
+    ).toEqual(['ada@example.org', 'bob@example.org']);
+    expect(
+      line.changes
+        .filter((c) => c.put === 'mails')
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual([...mailIds].sort());
     expect(line.changes.filter((c) => c.put === 'linkTokens')).toHaveLength(2);
 
     // Delivered; the link sets a password once.
@@ -553,11 +656,17 @@ describe('invitations', () => {
     const bobToken = tokenOf(got[1]);
     const ada = await setPasswordByLink(ctx, adaToken, 'a long enough password');
     expect(ada.passwordHash).toBeTruthy();
-    expect(await refusal(setPasswordByLink(ctx, adaToken, 'another long password'))).toEqual({ kind: 'invalid', code: 'link_invalid' });
+    expect(await refusal(setPasswordByLink(ctx, adaToken, 'another long password'))).toEqual({
+      kind: 'invalid',
+      code: 'link_invalid',
+    });
     // After 8 days Bob's link no longer works.
     clock.advance(8 * DAY);
     expect(usableLink(ctx, bobToken)).toBeNull();
-    expect(await refusal(setPasswordByLink(ctx, bobToken, 'a long enough password'))).toEqual({ kind: 'invalid', code: 'link_invalid' });
+    expect(await refusal(setPasswordByLink(ctx, bobToken, 'a long enough password'))).toEqual({
+      kind: 'invalid',
+      code: 'link_invalid',
+    });
     expect(ctx.meta.all('users').find((u) => u.email === 'bob@example.org')!.passwordHash).toBeNull();
   });
 
@@ -593,7 +702,10 @@ describe('password reset', () => {
     expect(usableLink(ctx, token)).not.toBeNull();
     clock.advance(1000);
     expect(usableLink(ctx, token)).toBeNull();
-    expect(await refusal(setPasswordByLink(ctx, token, 'a long enough password'))).toEqual({ kind: 'invalid', code: 'link_invalid' });
+    expect(await refusal(setPasswordByLink(ctx, token, 'a long enough password'))).toEqual({
+      kind: 'invalid',
+      code: 'link_invalid',
+    });
   });
 
   test('a reset link works once', async () => {
@@ -602,6 +714,9 @@ describe('password reset', () => {
     const [m] = await deliver();
     const token = new URL(textLinks(m).find((l) => l.includes('/password/set?token='))!).searchParams.get('token')!;
     await setPasswordByLink(ctx, token, 'a long enough password');
-    expect(await refusal(setPasswordByLink(ctx, token, 'another long password'))).toEqual({ kind: 'invalid', code: 'link_invalid' });
+    expect(await refusal(setPasswordByLink(ctx, token, 'another long password'))).toEqual({
+      kind: 'invalid',
+      code: 'link_invalid',
+    });
   });
 });

@@ -14,7 +14,13 @@ import { requestPasswordReset } from '../../server/services/accounts/links.js';
 import { backoffMs, MailWorker, MAX_ATTEMPTS, retryMail } from '../../server/services/notifications/deliver.js';
 import { listId } from '../../server/domain/mail.js';
 import { openRound } from '../../server/services/rounds/rounds.js';
-import { outboxTransport, SMTP_TIMEOUTS, smtpTransport, type MailTransport, type OutgoingMail } from '../../server/store/mail/transport.js';
+import {
+  outboxTransport,
+  SMTP_TIMEOUTS,
+  smtpTransport,
+  type MailTransport,
+  type OutgoingMail,
+} from '../../server/store/mail/transport.js';
 import type { MailRecord } from '../../server/store/meta/schema.js';
 import { openTestData, testClock, type TestData } from '../helpers/data.js';
 import { committee, S1, S2, sharedProposal } from '../helpers/people.js';
@@ -43,8 +49,16 @@ afterEach(async () => {
 
 type Clock = ReturnType<typeof testClock>;
 
-async function data(clock: Clock, opts: { listAddress?: string; dataDir?: string; seed?: boolean } = {}): Promise<TestData> {
-  const t = await openTestData({ clock, listAddress: opts.listAddress ?? LIST, dataDir: opts.dataDir, seed: opts.seed });
+async function data(
+  clock: Clock,
+  opts: { listAddress?: string; dataDir?: string; seed?: boolean } = {},
+): Promise<TestData> {
+  const t = await openTestData({
+    clock,
+    listAddress: opts.listAddress ?? LIST,
+    dataDir: opts.dataDir,
+    seed: opts.seed,
+  });
   cleanups.push(() => t.cleanup());
   return t;
 }
@@ -64,7 +78,15 @@ async function setup(opts: { listAddress?: string; transport?: MailTransport } =
 /** Share `n` proposals (each queues one list message). */
 async function shareSome(s: Awaited<ReturnType<typeof setup>>, n: number) {
   const out = [];
-  for (let i = 0; i < n; i++) out.push(await sharedProposal(s.ctx, s.who.drafter, `Change ${i + 1}`, (t) => t.replace(i % 2 ? S2 : S1, '') + `\nAddendum ${i + 1}.\n`));
+  for (let i = 0; i < n; i++)
+    out.push(
+      await sharedProposal(
+        s.ctx,
+        s.who.drafter,
+        `Change ${i + 1}`,
+        (t) => t.replace(i % 2 ? S2 : S1, '') + `\nAddendum ${i + 1}.\n`,
+      ),
+    );
   return out;
 }
 
@@ -129,7 +151,12 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
     await smtp.stopListening();
     const proposals = await shareSome(s, 2);
     // A round opens meanwhile (a list message and five ballots).
-    await openRound(s.ctx, s.who.chair.actor, { subject: { type: 'proposal', id: proposals[0].id }, rule: 'majority', quorum: 0.5, closesAt: '2026-03-08T17:00:00Z' });
+    await openRound(s.ctx, s.who.chair.actor, {
+      subject: { type: 'proposal', id: proposals[0].id },
+      rule: 'majority',
+      quorum: 0.5,
+      closesAt: '2026-03-08T17:00:00Z',
+    });
     expect(s.mails()).toHaveLength(2 + 1 + 5);
 
     const t0 = s.clock().getTime();
@@ -139,7 +166,12 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
     expect(first.lastError).toBeTruthy();
     expect(Date.parse(first.nextAttemptAt)).toBe(t0 + 5_000);
     // The pass stopped at the first failure: the others were not tried.
-    expect(s.mails().slice(1).every((m) => m.attempts === 0 && m.state === 'pending')).toBe(true);
+    expect(
+      s
+        .mails()
+        .slice(1)
+        .every((m) => m.attempts === 0 && m.state === 'pending'),
+    ).toBe(true);
 
     s.clock.advance(5_000);
     const t1 = s.clock().getTime();
@@ -236,7 +268,10 @@ describe('a mail server that hangs', () => {
     smtp.stall();
     const started = Date.now();
     let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([s.worker.tick().then(() => 'settled'), new Promise((r) => (timer = setTimeout(() => r('still waiting'), 10_000)))]);
+    const outcome = await Promise.race([
+      s.worker.tick().then(() => 'settled'),
+      new Promise((r) => (timer = setTimeout(() => r('still waiting'), 10_000))),
+    ]);
     clearTimeout(timer);
     const waited = Date.now() - started;
     expect(outcome).toBe('settled');
@@ -245,7 +280,7 @@ describe('a mail server that hangs', () => {
     expect(s.mails()[0]).toMatchObject({ state: 'pending', attempts: 1 });
     // (the afterEach drops the hanging connection by restarting the server)
   });
-  test('production timeouts are bounded: never nodemailer\'s 10 minutes', () => {
+  test("production timeouts are bounded: never nodemailer's 10 minutes", () => {
     expect(SMTP_TIMEOUTS).toEqual({ connection: 15_000, greeting: 15_000, socket: 30_000 });
   });
 });
@@ -305,7 +340,10 @@ describe('restart mid-queue', () => {
     // At-least-once: the first message arrived twice, both times with its one Message-ID.
     expect(counts.get(first.messageId)).toBe(2);
     expect(counts.size).toBe(2);
-    expect(smtp.messages.filter((m) => m.messageId === first.messageId).map((m) => m.parsed.subject)).toEqual([first.subject, first.subject]);
+    expect(smtp.messages.filter((m) => m.messageId === first.messageId).map((m) => m.parsed.subject)).toEqual([
+      first.subject,
+      first.subject,
+    ]);
   });
 
   test('a send that succeeded but whose "sent" write was lost (the transport throws after the real send) goes again with the same Message-ID', async () => {
@@ -365,7 +403,9 @@ describe('outbox mode (SMTP_URL unset)', () => {
     expect(parsedShared.html).toContain('href="http://ratify.test/proposals/1?tab=changes"');
     // The recipients are in the file (Bcc kept, so the file can still be sent).
     // (the author who shared it is not told about their own action)
-    expect(addresses(parsedShared, 'bcc').sort()).toEqual([s.who.chair, s.who.m1, s.who.m2, s.who.m3].map((u) => u.email).sort());
+    expect(addresses(parsedShared, 'bcc').sort()).toEqual(
+      [s.who.chair, s.who.m1, s.who.m2, s.who.m3].map((u) => u.email).sort(),
+    );
 
     const parsedReset = await simpleParser(await fsp.readFile(path.join(dir, '000002.eml')));
     expect(parsedReset.messageId).toBe(reset.messageId);

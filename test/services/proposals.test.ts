@@ -14,7 +14,13 @@ import { DomainError } from '../../server/domain/errors.js';
 import { documentPath } from '../../server/domain/slug.js';
 import { actorOf, addUser } from '../../server/services/accounts/users.js';
 import { MAIN } from '../../server/services/context.js';
-import { createProposal, proposalRef, reviseProposal, shareProposal, withdrawProposal } from '../../server/services/proposals/proposals.js';
+import {
+  createProposal,
+  proposalRef,
+  reviseProposal,
+  shareProposal,
+  withdrawProposal,
+} from '../../server/services/proposals/proposals.js';
 import { proposalText, revisionsOf } from '../../server/services/proposals/read.js';
 import { revisionKey, type ProposalRecord } from '../../server/store/meta/schema.js';
 import { openTestData, testClock } from '../helpers/data.js';
@@ -48,7 +54,8 @@ interface People {
   secretariat: Actor;
 }
 async function people(t: TestData): Promise<People> {
-  const mk = async (email: string, name: string, roles: string[], groups: string[] = []) => actorOf(await addUser(t.ctx, CLI_ACTOR, { email, name, roles, groups }));
+  const mk = async (email: string, name: string, roles: string[], groups: string[] = []) =>
+    actorOf(await addUser(t.ctx, CLI_ACTOR, { email, name, roles, groups }));
   return {
     drafter: await mk('drafter@example.org', 'Dana Drafter', ['member'], ['wg-strategy']),
     same: await mk('same@example.org', 'Sam Same', ['member'], ['wg-strategy']),
@@ -101,9 +108,23 @@ describe('createProposal', () => {
   test('a draft on its own branch from the current main, one commit by the author, revision 1', async () => {
     const main = (await t.ctx.repo.resolve(MAIN))!;
     const body = text();
-    const p = await createProposal(t.ctx, P.drafter, SLUG, { title: '  Drop the rule  ', rationale: 'Because.', text: body });
+    const p = await createProposal(t.ctx, P.drafter, SLUG, {
+      title: '  Drop the rule  ',
+      rationale: 'Because.',
+      text: body,
+    });
     expect(p).toEqual(
-      expect.objectContaining({ document: SLUG, title: 'Drop the rule', rationale: 'Because.', authorId: P.drafter.id, state: 'draft', base: main, revisions: 1, wasShared: false, openRound: null }),
+      expect.objectContaining({
+        document: SLUG,
+        title: 'Drop the rule',
+        rationale: 'Because.',
+        authorId: P.drafter.id,
+        state: 'draft',
+        base: main,
+        revisions: 1,
+        wasShared: false,
+        openRound: null,
+      }),
     );
     expect(rec(p.id)).toEqual(p);
     expect(await t.ctx.repo.resolve(proposalRef(p.id))).toBe(p.head);
@@ -118,21 +139,63 @@ describe('createProposal', () => {
   });
 
   test('who may create: the owning group, the chair, the secretariat', async () => {
-    for (const a of [P.drafter, P.same, P.chair, P.secretariat]) expect(await refusal(() => createProposal(t.ctx, a, SLUG, { title: 'ok', rationale: '', text: text() }))).toBeNull();
-    await expectRefused(0, () => createProposal(t.ctx, P.other, SLUG, { title: 'no', rationale: '', text: text() }), 'forbidden', 'forbidden');
-    await expectRefused(0, () => createProposal(t.ctx, null, SLUG, { title: 'no', rationale: '', text: text() }), 'unauthenticated', 'unauthenticated');
-    await expectRefused(0, () => createProposal(t.ctx, P.chair, 'no-such-doc', { title: 'no', rationale: '', text: text() }), 'not_found', 'document_not_found');
+    for (const a of [P.drafter, P.same, P.chair, P.secretariat])
+      expect(
+        await refusal(() => createProposal(t.ctx, a, SLUG, { title: 'ok', rationale: '', text: text() })),
+      ).toBeNull();
+    await expectRefused(
+      0,
+      () => createProposal(t.ctx, P.other, SLUG, { title: 'no', rationale: '', text: text() }),
+      'forbidden',
+      'forbidden',
+    );
+    await expectRefused(
+      0,
+      () => createProposal(t.ctx, null, SLUG, { title: 'no', rationale: '', text: text() }),
+      'unauthenticated',
+      'unauthenticated',
+    );
+    await expectRefused(
+      0,
+      () => createProposal(t.ctx, P.chair, 'no-such-doc', { title: 'no', rationale: '', text: text() }),
+      'not_found',
+      'document_not_found',
+    );
   });
 
   test('bad input is refused before anything is written', async () => {
-    await expectRefused(0, () => createProposal(t.ctx, P.drafter, SLUG, { title: 'x'.repeat(201), rationale: '', text: text() }), 'invalid', 'invalid_title');
-    await expectRefused(0, () => createProposal(t.ctx, P.drafter, SLUG, { title: 'ok', rationale: 'r'.repeat(20 * 1024 + 1), text: text() }), 'too_large', 'rationale_too_large');
-    await expectRefused(0, () => createProposal(t.ctx, P.drafter, SLUG, { title: 'ok', rationale: '', text: 'a'.repeat(1024 * 1024 + 1) }), 'too_large', 'text_too_large');
-    await expectRefused(0, () => createProposal(t.ctx, P.drafter, SLUG, { title: 'ok', rationale: '', text: 42 }), 'invalid', 'invalid_text');
+    await expectRefused(
+      0,
+      () => createProposal(t.ctx, P.drafter, SLUG, { title: 'x'.repeat(201), rationale: '', text: text() }),
+      'invalid',
+      'invalid_title',
+    );
+    await expectRefused(
+      0,
+      () => createProposal(t.ctx, P.drafter, SLUG, { title: 'ok', rationale: 'r'.repeat(20 * 1024 + 1), text: text() }),
+      'too_large',
+      'rationale_too_large',
+    );
+    await expectRefused(
+      0,
+      () => createProposal(t.ctx, P.drafter, SLUG, { title: 'ok', rationale: '', text: 'a'.repeat(1024 * 1024 + 1) }),
+      'too_large',
+      'text_too_large',
+    );
+    await expectRefused(
+      0,
+      () => createProposal(t.ctx, P.drafter, SLUG, { title: 'ok', rationale: '', text: 42 }),
+      'invalid',
+      'invalid_text',
+    );
   });
 
   test('concurrent creations get distinct ids and branches', async () => {
-    const ps = await Promise.all(Array.from({ length: 6 }, () => createProposal(t.ctx, P.same, SLUG, { title: 'parallel', rationale: '', text: text() })));
+    const ps = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        createProposal(t.ctx, P.same, SLUG, { title: 'parallel', rationale: '', text: text() }),
+      ),
+    );
     const ids = ps.map((p) => p.id);
     expect(new Set(ids).size).toBe(6);
     for (const p of ps) expect(await t.ctx.repo.resolve(proposalRef(p.id))).toBe(p.head);
@@ -150,19 +213,50 @@ describe('state machine (domain/proposal.ts)', () => {
     expect(s).toEqual(expect.objectContaining({ state: 'shared', wasShared: true }));
     await expectRefused(p.id, () => shareProposal(t.ctx, P.drafter, p.id), 'conflict', 'already_shared');
 
-    const r3 = await reviseProposal(t.ctx, P.secretariat, p.id, { text: text(), head: r2.head, title: 'Life, revised', rationale: 'Now with reasons.' });
-    expect(r3).toEqual(expect.objectContaining({ state: 'shared', revisions: 3, title: 'Life, revised', rationale: 'Now with reasons.' }));
-    expect(revisionsOf(t.ctx, { type: 'proposal', id: p.id }, 3).map((r) => r.authorId)).toEqual([P.drafter.id, P.same.id, P.secretariat.id]);
+    const r3 = await reviseProposal(t.ctx, P.secretariat, p.id, {
+      text: text(),
+      head: r2.head,
+      title: 'Life, revised',
+      rationale: 'Now with reasons.',
+    });
+    expect(r3).toEqual(
+      expect.objectContaining({
+        state: 'shared',
+        revisions: 3,
+        title: 'Life, revised',
+        rationale: 'Now with reasons.',
+      }),
+    );
+    expect(revisionsOf(t.ctx, { type: 'proposal', id: p.id }, 3).map((r) => r.authorId)).toEqual([
+      P.drafter.id,
+      P.same.id,
+      P.secretariat.id,
+    ]);
 
     const w = await withdrawProposal(t.ctx, P.drafter, p.id);
     expect(w).toEqual(expect.objectContaining({ state: 'withdrawn', wasShared: true, head: r3.head }));
     await expectRefused(p.id, () => withdrawProposal(t.ctx, P.chair, p.id), 'conflict', 'already_withdrawn');
-    await expectRefused(p.id, () => reviseProposal(t.ctx, P.drafter, p.id, { text: text(), head: r3.head }), 'conflict', 'not_editable');
+    await expectRefused(
+      p.id,
+      () => reviseProposal(t.ctx, P.drafter, p.id, { text: text(), head: r3.head }),
+      'conflict',
+      'not_editable',
+    );
     await expectRefused(p.id, () => shareProposal(t.ctx, P.drafter, p.id), 'conflict', 'not_shareable');
     // The branch stays: history is never rewritten.
     expect(await t.ctx.repo.resolve(proposalRef(p.id))).toBe(r3.head);
-    const actions = t.ctx.meta.auditLog(50).filter((e) => e.subject === `proposal/${p.id}`).map((e) => e.action).reverse();
-    expect(actions).toEqual(['proposal.created', 'proposal.revised', 'proposal.shared', 'proposal.revised', 'proposal.withdrawn']);
+    const actions = t.ctx.meta
+      .auditLog(50)
+      .filter((e) => e.subject === `proposal/${p.id}`)
+      .map((e) => e.action)
+      .reverse();
+    expect(actions).toEqual([
+      'proposal.created',
+      'proposal.revised',
+      'proposal.shared',
+      'proposal.revised',
+      'proposal.withdrawn',
+    ]);
   });
 
   test('withdrawn from draft: never shared, still not editable', async () => {
@@ -170,14 +264,24 @@ describe('state machine (domain/proposal.ts)', () => {
     await expectRefused(p.id, () => withdrawProposal(t.ctx, P.drafter, p.id), 'forbidden', 'forbidden'); // not the author
     const w = await withdrawProposal(t.ctx, P.same, p.id);
     expect(w).toEqual(expect.objectContaining({ state: 'withdrawn', wasShared: false }));
-    await expectRefused(p.id, () => reviseProposal(t.ctx, P.same, p.id, { text: text(), head: p.head }), 'conflict', 'not_editable');
+    await expectRefused(
+      p.id,
+      () => reviseProposal(t.ctx, P.same, p.id, { text: text(), head: p.head }),
+      'conflict',
+      'not_editable',
+    );
   });
 
   test('a consolidated proposal cannot be edited, shared or withdrawn', async () => {
     const p = await createProposal(t.ctx, P.drafter, SLUG, { title: 'Merged', rationale: '', text: text() });
     await shareProposal(t.ctx, P.drafter, p.id);
     await putProposal({ ...rec(p.id), state: 'consolidated' });
-    await expectRefused(p.id, () => reviseProposal(t.ctx, P.drafter, p.id, { text: text(), head: p.head }), 'conflict', 'not_editable');
+    await expectRefused(
+      p.id,
+      () => reviseProposal(t.ctx, P.drafter, p.id, { text: text(), head: p.head }),
+      'conflict',
+      'not_editable',
+    );
     await expectRefused(p.id, () => shareProposal(t.ctx, P.drafter, p.id), 'conflict', 'not_shareable');
     await expectRefused(p.id, () => withdrawProposal(t.ctx, P.chair, p.id), 'conflict', 'not_withdrawable');
   });
@@ -187,11 +291,26 @@ describe('state machine (domain/proposal.ts)', () => {
     await shareProposal(t.ctx, P.drafter, p.id);
     await putProposal({ ...rec(p.id), openRound: 1 });
     for (const a of [P.drafter, P.same, P.chair, P.secretariat]) {
-      await expectRefused(p.id, () => reviseProposal(t.ctx, a, p.id, { text: text(), head: p.head }), 'conflict', 'frozen');
+      await expectRefused(
+        p.id,
+        () => reviseProposal(t.ctx, a, p.id, { text: text(), head: p.head }),
+        'conflict',
+        'frozen',
+      );
     }
     // Frozen wins over a stale head and over a title-only change.
-    await expectRefused(p.id, () => reviseProposal(t.ctx, P.drafter, p.id, { text: text(), head: '0'.repeat(40) }), 'conflict', 'frozen');
-    await expectRefused(p.id, () => reviseProposal(t.ctx, P.drafter, p.id, { text: text(), head: p.head, title: 'New title' }), 'conflict', 'frozen');
+    await expectRefused(
+      p.id,
+      () => reviseProposal(t.ctx, P.drafter, p.id, { text: text(), head: '0'.repeat(40) }),
+      'conflict',
+      'frozen',
+    );
+    await expectRefused(
+      p.id,
+      () => reviseProposal(t.ctx, P.drafter, p.id, { text: text(), head: p.head, title: 'New title' }),
+      'conflict',
+      'frozen',
+    );
     await expectRefused(p.id, () => withdrawProposal(t.ctx, P.drafter, p.id), 'conflict', 'round_open');
     // Once the round is over, editing works again.
     await putProposal({ ...rec(p.id), openRound: null });
@@ -214,11 +333,26 @@ describe('state machine (domain/proposal.ts)', () => {
   test('who may edit, share and withdraw (policy through the services)', async () => {
     const p = await createProposal(t.ctx, P.drafter, SLUG, { title: 'Policy', rationale: '', text: text() });
     await shareProposal(t.ctx, P.same, p.id);
-    await expectRefused(p.id, () => reviseProposal(t.ctx, P.other, p.id, { text: text(), head: p.head }), 'forbidden', 'forbidden');
+    await expectRefused(
+      p.id,
+      () => reviseProposal(t.ctx, P.other, p.id, { text: text(), head: p.head }),
+      'forbidden',
+      'forbidden',
+    );
     await expectRefused(p.id, () => withdrawProposal(t.ctx, P.other, p.id), 'forbidden', 'forbidden');
     await expectRefused(p.id, () => withdrawProposal(t.ctx, P.same, p.id), 'forbidden', 'forbidden');
-    await expectRefused(p.id, () => reviseProposal(t.ctx, null, p.id, { text: text(), head: p.head }), 'unauthenticated', 'unauthenticated');
-    await expectRefused(p.id, () => reviseProposal(t.ctx, P.chair, 999999, { text: text(), head: p.head }), 'not_found', 'proposal_not_found');
+    await expectRefused(
+      p.id,
+      () => reviseProposal(t.ctx, null, p.id, { text: text(), head: p.head }),
+      'unauthenticated',
+      'unauthenticated',
+    );
+    await expectRefused(
+      p.id,
+      () => reviseProposal(t.ctx, P.chair, 999999, { text: text(), head: p.head }),
+      'not_found',
+      'proposal_not_found',
+    );
   });
 });
 
@@ -227,7 +361,11 @@ describe('optimistic concurrency', () => {
     const p = await createProposal(t.ctx, P.drafter, SLUG, { title: 'Race', rationale: '', text: text() });
     const editors = [P.drafter, P.same, P.chair, P.secretariat];
     const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => refusal(() => reviseProposal(t.ctx, editors[i % 4], p.id, { text: `${published}\nRacer ${i}.\n`, head: p.head }))),
+      Array.from({ length: 10 }, (_, i) =>
+        refusal(() =>
+          reviseProposal(t.ctx, editors[i % 4], p.id, { text: `${published}\nRacer ${i}.\n`, head: p.head }),
+        ),
+      ),
     );
     expect(results.filter((r) => r === null)).toHaveLength(1);
     expect(results.filter((r) => r !== null)).toEqual(Array(9).fill({ kind: 'conflict', code: 'stale_head' }));
@@ -240,9 +378,19 @@ describe('optimistic concurrency', () => {
   test('a malformed head is 400 invalid_head, a stale one 409 stale_head', async () => {
     const p = await createProposal(t.ctx, P.drafter, SLUG, { title: 'Heads', rationale: '', text: text() });
     for (const head of ['', 'HEAD', p.head.toUpperCase(), p.head.slice(1), 7, null]) {
-      await expectRefused(p.id, () => reviseProposal(t.ctx, P.drafter, p.id, { text: text(), head }), 'invalid', 'invalid_head');
+      await expectRefused(
+        p.id,
+        () => reviseProposal(t.ctx, P.drafter, p.id, { text: text(), head }),
+        'invalid',
+        'invalid_head',
+      );
     }
-    await expectRefused(p.id, () => reviseProposal(t.ctx, P.drafter, p.id, { text: text(), head: p.base }), 'conflict', 'stale_head');
+    await expectRefused(
+      p.id,
+      () => reviseProposal(t.ctx, P.drafter, p.id, { text: text(), head: p.base }),
+      'conflict',
+      'stale_head',
+    );
   });
 });
 
@@ -253,7 +401,14 @@ describe('crash leftovers in git', () => {
   test('an orphan branch (git written, record lost) does not block creation: the branch is rebuilt from main', async () => {
     const d = await openTestData({ clock });
     try {
-      const drafter = actorOf(await addUser(d.ctx, CLI_ACTOR, { email: 'd@example.org', name: 'D', roles: ['member'], groups: ['wg-strategy'] }));
+      const drafter = actorOf(
+        await addUser(d.ctx, CLI_ACTOR, {
+          email: 'd@example.org',
+          name: 'D',
+          roles: ['member'],
+          groups: ['wg-strategy'],
+        }),
+      );
       const main = (await d.ctx.repo.resolve(MAIN))!;
       const id = nextProposalId(d);
       // What a crash after the git write leaves: a branch with a commit, and no record.
@@ -266,7 +421,11 @@ describe('crash leftovers in git', () => {
         message: 'Proposal (lost)\n',
         author: { name: 'D', email: 'd@example.org', at: clock() },
       });
-      const p = await createProposal(d.ctx, drafter, SLUG, { title: 'After a crash', rationale: '', text: 'new text\n' });
+      const p = await createProposal(d.ctx, drafter, SLUG, {
+        title: 'After a crash',
+        rationale: '',
+        text: 'new text\n',
+      });
       expect(p.id).toBe(id);
       expect(p.base).toBe(main);
       expect(await d.ctx.repo.resolve(proposalRef(id))).toBe(p.head);
@@ -284,13 +443,30 @@ describe('crash leftovers in git', () => {
   test('an orphan branch pointing at an unrelated root commit does not block creation either', async () => {
     const d = await openTestData({ clock });
     try {
-      const drafter = actorOf(await addUser(d.ctx, CLI_ACTOR, { email: 'd@example.org', name: 'D', roles: ['member'], groups: ['wg-strategy'] }));
+      const drafter = actorOf(
+        await addUser(d.ctx, CLI_ACTOR, {
+          email: 'd@example.org',
+          name: 'D',
+          roles: ['member'],
+          groups: ['wg-strategy'],
+        }),
+      );
       const id = nextProposalId(d);
-      await d.ctx.repo.commitFile({ ref: proposalRef(id), expected: null, parent: null, filepath: 'junk.md', text: 'junk\n', message: 'junk\n', author: { name: 'D', email: 'd@example.org', at: clock() } });
+      await d.ctx.repo.commitFile({
+        ref: proposalRef(id),
+        expected: null,
+        parent: null,
+        filepath: 'junk.md',
+        text: 'junk\n',
+        message: 'junk\n',
+        author: { name: 'D', email: 'd@example.org', at: clock() },
+      });
       const p = await createProposal(d.ctx, drafter, SLUG, { title: 'After junk', rationale: '', text: 'text\n' });
       expect(p.id).toBe(id);
       expect((await d.ctx.repo.readCommit(p.head)).parents).toEqual([p.base]);
-      expect(git(d, 'ls-tree', '-r', '--name-only', proposalRef(id)).split('\n').filter(Boolean)).not.toContain('junk.md');
+      expect(git(d, 'ls-tree', '-r', '--name-only', proposalRef(id)).split('\n').filter(Boolean)).not.toContain(
+        'junk.md',
+      );
     } finally {
       await d.cleanup();
     }

@@ -49,7 +49,12 @@ describe('admin reads: the secretariat only', () => {
       ['mailQueue', (a) => mailQueue(t.ctx, a)],
     ];
     for (const [name, read] of reads) {
-      expect({ name, public: codeOf(() => read(null)), member: codeOf(() => read(who.m1.actor)), secretariat: codeOf(() => read(who.sec.actor)) }).toEqual({
+      expect({
+        name,
+        public: codeOf(() => read(null)),
+        member: codeOf(() => read(who.m1.actor)),
+        secretariat: codeOf(() => read(who.sec.actor)),
+      }).toEqual({
         name,
         public: 'unauthenticated',
         member: 'forbidden',
@@ -73,7 +78,8 @@ describe('admin reads: the secretariat only', () => {
     const m = stakeholderMembership(t.ctx, who.sec.actor);
     expect([m.members.get('civil-society'), m.members.get('constructor'), m.without]).toEqual([1, undefined, 5]);
     const q = mailQueue(t.ctx, who.sec.actor);
-    const newestFirst = (xs: { id: number }[]) => expect(xs.map((x) => x.id)).toEqual(xs.map((x) => x.id).sort((a, b) => b - a));
+    const newestFirst = (xs: { id: number }[]) =>
+      expect(xs.map((x) => x.id)).toEqual(xs.map((x) => x.id).sort((a, b) => b - a));
     newestFirst(q.pending);
     newestFirst(q.sent);
     expect(q.pending.every((x) => x.state === 'pending')).toBe(true);
@@ -91,7 +97,9 @@ describe('committee reads: what the actor may see', () => {
   });
 
   test('proposals of a document in a state, newest first, as visible to the actor', async () => {
-    const p = await sharedProposal(t.ctx, who.drafter, 'One more', (s) => s.replace('## 1. Mandate', '## 1. The mandate'));
+    const p = await sharedProposal(t.ctx, who.drafter, 'One more', (s) =>
+      s.replace('## 1. Mandate', '## 1. The mandate'),
+    );
     const shared = visibleProposals(t.ctx, who.m1.actor, TOR, 'shared');
     expect(shared[0].id).toBe(p.id);
     expect(shared.every((x) => x.document === TOR && x.state === 'shared')).toBe(true);

@@ -12,7 +12,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { cancelRound, castBallot, closeRound, currentTally, openRound, recuse, withdrawRecusal } from '../../server/services/rounds/rounds.js';
+import {
+  cancelRound,
+  castBallot,
+  closeRound,
+  currentTally,
+  openRound,
+  recuse,
+  withdrawRecusal,
+} from '../../server/services/rounds/rounds.js';
 import type { Ctx } from '../../server/services/context.js';
 import type { RoundRecord } from '../../server/store/meta/schema.js';
 import { openTestData, testClock, type TestData } from '../helpers/data.js';
@@ -189,12 +197,14 @@ class RoundModel {
     if (this.conditions.eachGroupTakesPart) {
       for (const g of present) {
         const c = t.groups[g];
-        if (c.approve + c.object + c.abstain === 0) return { result: 'failed', failedCondition: { kind: 'eachGroupTakesPart', group: g } };
+        if (c.approve + c.object + c.abstain === 0)
+          return { result: 'failed', failedCondition: { kind: 'eachGroupTakesPart', group: g } };
       }
     }
     if (this.conditions.ruleWithinEachGroup) {
       for (const g of present) {
-        if (!rulePasses(this.rule, t.groups[g].approve, t.groups[g].object)) return { result: 'failed', failedCondition: { kind: 'ruleWithinEachGroup', group: g } };
+        if (!rulePasses(this.rule, t.groups[g].approve, t.groups[g].object))
+          return { result: 'failed', failedCondition: { kind: 'ruleWithinEachGroup', group: g } };
       }
     }
     return { result: 'passed', failedCondition: null };
@@ -238,12 +248,20 @@ interface Scenario {
 
 const NOTE = 'at the meeting of 12 Sept';
 const position = fc.constantFrom<Position>('approve', 'object', 'abstain');
-const reason = fc.oneof({ arbitrary: fc.constant('Because of clause 4.'), weight: 6 }, { arbitrary: fc.constantFrom('', '   '), weight: 1 });
+const reason = fc.oneof(
+  { arbitrary: fc.constant('Because of clause 4.'), weight: 6 },
+  { arbitrary: fc.constantFrom('', '   '), weight: 1 },
+);
 const note = fc.oneof({ arbitrary: fc.constant(NOTE), weight: 8 }, { arbitrary: fc.constantFrom('', ' '), weight: 1 });
 /** Each member's group among one to four groups, or none. */
 const groupsOfMembers: fc.Arbitrary<Group[]> = fc
   .subarray([...GROUPS], { minLength: 1 })
-  .chain((gs) => fc.array(fc.oneof({ arbitrary: fc.constant(null), weight: 1 }, { arbitrary: fc.constantFrom(...gs), weight: 4 }), { minLength: MEMBERS, maxLength: MEMBERS }));
+  .chain((gs) =>
+    fc.array(fc.oneof({ arbitrary: fc.constant(null), weight: 1 }, { arbitrary: fc.constantFrom(...gs), weight: 4 }), {
+      minLength: MEMBERS,
+      maxLength: MEMBERS,
+    }),
+  );
 /** Which members are disabled: the chair never; electorates of every size from 1 to 8. */
 const OTHERS = Array.from({ length: MEMBERS - 1 }, (_, i) => i + 1);
 const disabledMembers = fc
@@ -258,7 +276,10 @@ const opArb = (who: fc.Arbitrary<number>): fc.Arbitrary<Op> =>
     { weight: 4, arbitrary: fc.record({ t: fc.constant('proxy' as const), who, position, reason, note }) },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('recuse' as const), who, proxy: fc.boolean(), reason, note }) },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('withdraw' as const), who, proxy: fc.boolean(), note }) },
-    { weight: 2, arbitrary: fc.record({ t: fc.constant('advance' as const), minutes: fc.integer({ min: 1, max: 2 * 60 }) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({ t: fc.constant('advance' as const), minutes: fc.integer({ min: 1, max: 2 * 60 }) }),
+    },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('toDeadline' as const), offsetMs: fc.constantFrom(-1, 0, 1) }) },
     { weight: 1, arbitrary: fc.constant({ t: 'close' as const }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('regroup' as const), groups: groupsOfMembers }) },
@@ -267,7 +288,10 @@ const opArb = (who: fc.Arbitrary<number>): fc.Arbitrary<Op> =>
 const scenarioArb: fc.Arbitrary<Scenario> = fc
   .record({
     rule: fc.constantFrom<Rule>('consensus', 'majority', 'two-thirds'),
-    quorumBp: fc.oneof(fc.constantFrom(0, 10000, 5000, 6667, 3333, 6000, 7000, 2500), fc.integer({ min: 0, max: 10000 })),
+    quorumBp: fc.oneof(
+      fc.constantFrom(0, 10000, 5000, 6667, 3333, 6000, 7000, 2500),
+      fc.integer({ min: 0, max: 10000 }),
+    ),
     conditions: fc.record({ eachGroupTakesPart: fc.boolean(), ruleWithinEachGroup: fc.boolean() }),
     groups: groupsOfMembers,
     disabled: disabledMembers,
@@ -275,7 +299,10 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
   })
   .chain((base) => {
     const electors = base.disabled.flatMap((d, i) => (d ? [] : [i]));
-    const who = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...electors) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: SEC }) });
+    const who = fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom(...electors) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: SEC }) },
+    );
     return fc.array(opArb(who), { maxLength: 25, size: 'max' }).map((ops) => ({ ...base, ops }));
   });
 
@@ -304,7 +331,9 @@ beforeAll(async () => {
   });
   cast = [p.chair, p.m1, p.m2, p.m3, p.m4, p.m5, p.m6, p.m7, p.sec];
   const at = clock().toISOString();
-  const stakeholders = Object.fromEntries(GROUPS.map((g) => [g, { slug: g, name: g.replace(/-/g, ' '), createdAt: at }]));
+  const stakeholders = Object.fromEntries(
+    GROUPS.map((g) => [g, { slug: g, name: g.replace(/-/g, ' '), createdAt: at }]),
+  );
   await ctx.meta.write({ actor: null, at: clock(), events: [], puts: { stakeholders } as never });
   proposalId = (await sharedProposal(ctx, p.m1, 'Open meetings', (text) => text.replace(S1, ''))).id;
 }, 60_000);
@@ -340,13 +369,20 @@ const show = (x: unknown) => JSON.stringify(x);
 class Mismatch extends Error {}
 function same(what: string, service: unknown, model: unknown, log: string[]) {
   if (show(normalise(service)) !== show(normalise(model))) {
-    throw new Mismatch(`${what}: the service gave ${show(service)}, the model ${show(model)}\nsteps:\n${log.join('\n')}`);
+    throw new Mismatch(
+      `${what}: the service gave ${show(service)}, the model ${show(model)}\nsteps:\n${log.join('\n')}`,
+    );
   }
 }
 /** Objects with sorted keys, so that key order never counts. */
 function normalise(x: unknown): unknown {
   if (Array.isArray(x)) return x.map(normalise);
-  if (x && typeof x === 'object') return Object.fromEntries(Object.keys(x).sort().map((k) => [k, normalise((x as Record<string, unknown>)[k])]));
+  if (x && typeof x === 'object')
+    return Object.fromEntries(
+      Object.keys(x)
+        .sort()
+        .map((k) => [k, normalise((x as Record<string, unknown>)[k])]),
+    );
   return x;
 }
 
@@ -359,7 +395,13 @@ const roundOf = (id: number) => ctx.meta.get('rounds', id) as RoundRecord;
  */
 function closedByItself(id: number, got: Refusal | null, want: Refusal | null): boolean {
   const rec = roundOf(id);
-  return want === null && got?.code === 'round_not_open' && rec.state === 'closed' && rec.closedBy === null && rec.closedAt === rec.closesAt;
+  return (
+    want === null &&
+    got?.code === 'round_not_open' &&
+    rec.state === 'closed' &&
+    rec.closedBy === null &&
+    rec.closedAt === rec.closesAt
+  );
 }
 
 /**
@@ -383,7 +425,12 @@ async function play(s: Scenario): Promise<{ decision: ModelDecision; tally: Mode
     conditions: s.conditions,
   });
   try {
-    same('the electorate', [...r.electorate].sort((a, b) => a - b), [...electors.keys()].sort((a, b) => a - b), log);
+    same(
+      'the electorate',
+      [...r.electorate].sort((a, b) => a - b),
+      [...electors.keys()].sort((a, b) => a - b),
+      log,
+    );
     same('the tally at the opening', currentTally(ctx, roundOf(r.id)), model.tally(now()), log);
 
     for (const [i, op] of s.ops.entries()) {
@@ -397,7 +444,14 @@ async function play(s: Scenario): Promise<{ decision: ModelDecision; tally: Mode
           want = model.cast(now(), cast[op.who].id, op.position, op.reason, null);
           break;
         case 'proxy':
-          got = await outcome(castBallot(ctx, sec, r.id, { position: op.position, reason: op.reason, voter: cast[op.who].email, note: op.note }));
+          got = await outcome(
+            castBallot(ctx, sec, r.id, {
+              position: op.position,
+              reason: op.reason,
+              voter: cast[op.who].email,
+              note: op.note,
+            }),
+          );
           want = model.cast(now(), cast[op.who].id, op.position, op.reason, { note: op.note });
           break;
         case 'recuse':
@@ -410,7 +464,9 @@ async function play(s: Scenario): Promise<{ decision: ModelDecision; tally: Mode
           break;
         case 'withdraw':
           got = await outcome(
-            op.proxy ? withdrawRecusal(ctx, sec, r.id, { voter: cast[op.who].email, note: op.note }) : withdrawRecusal(ctx, cast[op.who].actor, r.id, {}),
+            op.proxy
+              ? withdrawRecusal(ctx, sec, r.id, { voter: cast[op.who].email, note: op.note })
+              : withdrawRecusal(ctx, cast[op.who].actor, r.id, {}),
           );
           want = model.withdraw(now(), cast[op.who].id, op.proxy ? { note: op.note } : null);
           break;
@@ -453,7 +509,8 @@ async function play(s: Scenario): Promise<{ decision: ModelDecision; tally: Mode
     return { decision, tally, log };
   } finally {
     // Never leave a round open on the shared proposal (a failed run must not break the next).
-    if (roundOf(r.id).state === 'open') await cancelRound(ctx, cast[0].actor, r.id, { reason: 'end of the run' }).catch(() => {});
+    if (roundOf(r.id).state === 'open')
+      await cancelRound(ctx, cast[0].actor, r.id, { reason: 'end of the run' }).catch(() => {});
     clock.advance(60_000);
   }
 }
@@ -464,21 +521,25 @@ async function play(s: Scenario): Promise<{ decision: ModelDecision; tally: Mode
 const numRuns = process.env.FC_RUNS ? Number(process.env.FC_RUNS) : 60;
 
 describe('the round rules: the service against the reference model', () => {
-  test('random electorates, groups, recusals, recasts, recorded ballots and deadlines', async () => {
-    const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
-    const path = process.env.FC_PATH;
-    try {
-      await fc.assert(
-        fc.asyncProperty(scenarioArb, async (s) => {
-          await play(s);
-        }),
-        { numRuns, seed, ...(path ? { path } : {}), endOnFailure: false },
-      );
-    } catch (e) {
-      (e as Error).message = `Replay with FC_SEED=${seed}\n${(e as Error).message}`;
-      throw e;
-    }
-  }, Math.max(60_000, numRuns * 200));
+  test(
+    'random electorates, groups, recusals, recasts, recorded ballots and deadlines',
+    async () => {
+      const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
+      const path = process.env.FC_PATH;
+      try {
+        await fc.assert(
+          fc.asyncProperty(scenarioArb, async (s) => {
+            await play(s);
+          }),
+          { numRuns, seed, ...(path ? { path } : {}), endOnFailure: false },
+        );
+      } catch (e) {
+        (e as Error).message = `Replay with FC_SEED=${seed}\n${(e as Error).message}`;
+        throw e;
+      }
+    },
+    Math.max(60_000, numRuns * 200),
+  );
 });
 
 // ================================================================ worked cases
@@ -496,57 +557,110 @@ const base = (over: Partial<Scenario>): Scenario => ({
 const approve = (i: number): Op => ({ t: 'cast', who: i, position: 'approve', reason: '' });
 const abstain = (i: number): Op => ({ t: 'cast', who: i, position: 'abstain', reason: '' });
 const object = (i: number): Op => ({ t: 'cast', who: i, position: 'object', reason: 'Not yet.' });
-const recusal = (i: number): Op => ({ t: 'recuse', who: i, proxy: false, reason: 'My organisation submitted it.', note: '' });
+const recusal = (i: number): Op => ({
+  t: 'recuse',
+  who: i,
+  proxy: false,
+  reason: 'My organisation submitted it.',
+  note: '',
+});
 /** Three in government (0–2), two in civil society (3–4), three with no group (5–7). */
 const GOV_CS: Group[] = ['government', 'government', 'government', 'civil-society', 'civil-society', null, null, null];
 
 describe('worked cases: the model and the service agree, and give the expected decision', () => {
-  const cases: { name: string; s: Scenario; result: Result; failedCondition?: FailedCondition; tally?: Partial<Counts> }[] = [
+  const cases: {
+    name: string;
+    s: Scenario;
+    result: Result;
+    failedCondition?: FailedCondition;
+    tally?: Partial<Counts>;
+  }[] = [
     {
       name: 'consensus: one objection, and an approve recorded for the objector is refused → fails',
-      s: base({ ops: [object(1), { t: 'proxy', who: 1, position: 'approve', reason: '', note: NOTE }, ...[0, 2, 3, 4, 5, 6, 7].map(approve)] }),
+      s: base({
+        ops: [
+          object(1),
+          { t: 'proxy', who: 1, position: 'approve', reason: '', note: NOTE },
+          ...[0, 2, 3, 4, 5, 6, 7].map(approve),
+        ],
+      }),
       result: 'failed',
       tally: { approve: 7, object: 1, notVoted: 0 },
     },
     {
-      name: 'consensus: an approve recorded first, replaced by the member\'s own objection → fails',
-      s: base({ ops: [{ t: 'proxy', who: 1, position: 'approve', reason: '', note: NOTE }, object(1), ...[0, 2, 3, 4, 5, 6, 7].map(approve)] }),
+      name: "consensus: an approve recorded first, replaced by the member's own objection → fails",
+      s: base({
+        ops: [
+          { t: 'proxy', who: 1, position: 'approve', reason: '', note: NOTE },
+          object(1),
+          ...[0, 2, 3, 4, 5, 6, 7].map(approve),
+        ],
+      }),
       result: 'failed',
       tally: { approve: 7, object: 1 },
     },
     {
       name: 'two-thirds within each group: 5 of 6 overall, but 1 of 2 in civil society → fails on that group',
-      s: base({ rule: 'two-thirds', conditions: { eachGroupTakesPart: false, ruleWithinEachGroup: true }, groups: GOV_CS, ops: [approve(0), approve(1), approve(2), approve(3), object(4), approve(5)] }),
+      s: base({
+        rule: 'two-thirds',
+        conditions: { eachGroupTakesPart: false, ruleWithinEachGroup: true },
+        groups: GOV_CS,
+        ops: [approve(0), approve(1), approve(2), approve(3), object(4), approve(5)],
+      }),
       result: 'failed',
       failedCondition: { kind: 'ruleWithinEachGroup', group: 'civil-society' },
       tally: { approve: 5, object: 1, notVoted: 2 },
     },
     {
       name: 'two-thirds within each group: 2 of 3 in government holds exactly → passes',
-      s: base({ rule: 'two-thirds', conditions: { eachGroupTakesPart: true, ruleWithinEachGroup: true }, groups: GOV_CS, ops: [approve(0), approve(1), object(2), approve(3), approve(4)] }),
+      s: base({
+        rule: 'two-thirds',
+        conditions: { eachGroupTakesPart: true, ruleWithinEachGroup: true },
+        groups: GOV_CS,
+        ops: [approve(0), approve(1), object(2), approve(3), approve(4)],
+      }),
       result: 'passed',
     },
     {
       name: 'both conditions: a group that cast nothing fails "each group takes part" before the rule within it is tried',
-      s: base({ rule: 'majority', conditions: { eachGroupTakesPart: true, ruleWithinEachGroup: true }, groups: GOV_CS, ops: [approve(0), approve(1), approve(2), approve(5)] }),
+      s: base({
+        rule: 'majority',
+        conditions: { eachGroupTakesPart: true, ruleWithinEachGroup: true },
+        groups: GOV_CS,
+        ops: [approve(0), approve(1), approve(2), approve(5)],
+      }),
       result: 'failed',
       failedCondition: { kind: 'eachGroupTakesPart', group: 'civil-society' },
     },
     {
       name: 'rule within each group: of two groups where it fails, the first by slug is named',
-      s: base({ rule: 'majority', conditions: { eachGroupTakesPart: false, ruleWithinEachGroup: true }, groups: ['government', 'academia', null, null, null, null, null, null], ops: [object(0), object(1), ...[2, 3, 4, 5].map(approve)] }),
+      s: base({
+        rule: 'majority',
+        conditions: { eachGroupTakesPart: false, ruleWithinEachGroup: true },
+        groups: ['government', 'academia', null, null, null, null, null, null],
+        ops: [object(0), object(1), ...[2, 3, 4, 5].map(approve)],
+      }),
       result: 'failed',
       failedCondition: { kind: 'ruleWithinEachGroup', group: 'academia' },
     },
     {
       name: 'each group takes part: a group whose electors are all recused is not asked to',
-      s: base({ rule: 'majority', conditions: { eachGroupTakesPart: true, ruleWithinEachGroup: false }, groups: GOV_CS, ops: [recusal(3), recusal(4), approve(0), approve(5), approve(6)] }),
+      s: base({
+        rule: 'majority',
+        conditions: { eachGroupTakesPart: true, ruleWithinEachGroup: false },
+        groups: GOV_CS,
+        ops: [recusal(3), recusal(4), approve(0), approve(5), approve(6)],
+      }),
       result: 'passed',
       tally: { recused: 2 },
     },
     {
       name: 'quorum 60% of 8 is 5; with 3 recused it is 60% of 5 = 3: three ballots are enough',
-      s: base({ rule: 'majority', quorumBp: 6000, ops: [recusal(1), recusal(2), recusal(3), approve(0), abstain(4), object(5), approve(6)] }),
+      s: base({
+        rule: 'majority',
+        quorumBp: 6000,
+        ops: [recusal(1), recusal(2), recusal(3), approve(0), abstain(4), object(5), approve(6)],
+      }),
       result: 'passed',
       tally: { approve: 2, object: 1, abstain: 1, recused: 3, notVoted: 1 },
     },
@@ -557,7 +671,18 @@ describe('worked cases: the model and the service agree, and give the expected d
     },
     {
       name: 'quorum with a recusal withdrawn: the ballot cast before counts again, and the electorate is whole again',
-      s: base({ rule: 'majority', quorumBp: 5000, ops: [approve(1), recusal(1), approve(0), approve(2), approve(3), { t: 'withdraw', who: 1, proxy: false, note: '' }] }),
+      s: base({
+        rule: 'majority',
+        quorumBp: 5000,
+        ops: [
+          approve(1),
+          recusal(1),
+          approve(0),
+          approve(2),
+          approve(3),
+          { t: 'withdraw', who: 1, proxy: false, note: '' },
+        ],
+      }),
       result: 'passed',
       tally: { approve: 4, recused: 0, notVoted: 4 },
     },

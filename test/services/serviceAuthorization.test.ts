@@ -16,7 +16,16 @@ import { addComment } from '../../server/services/proposals/comments.js';
 import { castBallot, openRound, recuse } from '../../server/services/rounds/rounds.js';
 import { createToken } from '../../server/services/auth/tokens.js';
 import { openTestData, projectRoot, testClock, type TestData } from '../helpers/data.js';
-import { after, committee, DAY, rejection, sharedProposal, S1, twoProposalConsolidation, type Person } from '../helpers/people.js';
+import {
+  after,
+  committee,
+  DAY,
+  rejection,
+  sharedProposal,
+  S1,
+  twoProposalConsolidation,
+  type Person,
+} from '../helpers/people.js';
 
 type Who = Awaited<ReturnType<typeof committee>>;
 interface World {
@@ -35,43 +44,113 @@ interface World {
  * member (in no working group); the secretariat is not a member (so not an elector).
  */
 const REFUSED: Record<string, (w: World) => Promise<unknown>> = {
-  addUser: async (w) => (await svc('accounts/users')).addUser(w.ctx, w.who.m1.actor, { email: 'x@example.org', name: 'X', roles: ['member'], groups: [] }),
-  setUser: async (w) => (await svc('accounts/users')).setUser(w.ctx, w.who.m1.actor, w.who.m2.email, { roles: ['secretariat'] }),
+  addUser: async (w) =>
+    (await svc('accounts/users')).addUser(w.ctx, w.who.m1.actor, {
+      email: 'x@example.org',
+      name: 'X',
+      roles: ['member'],
+      groups: [],
+    }),
+  setUser: async (w) =>
+    (await svc('accounts/users')).setUser(w.ctx, w.who.m1.actor, w.who.m2.email, { roles: ['secretariat'] }),
   disableUser: async (w) => (await svc('accounts/users')).disableUser(w.ctx, w.who.m1.actor, w.who.m2.email),
-  importUsers: async (w) => (await svc('accounts/importUsers')).importUsers(w.ctx, w.who.m1.actor, 'email,name\nx@example.org,X\n'),
+  importUsers: async (w) =>
+    (await svc('accounts/importUsers')).importUsers(w.ctx, w.who.m1.actor, 'email,name\nx@example.org,X\n'),
   inviteUser: async (w) => (await svc('accounts/links')).inviteUser(w.ctx, w.who.m1.actor, w.who.m2.id),
-  setPassword: async (w) => (await svc('accounts/password')).setPassword(w.ctx, w.who.m1.actor, w.who.m2.id, 'a long enough password'),
-  createToken: async (w) => (await svc('auth/tokens')).createToken(w.ctx, w.who.m1.actor, w.ctx.meta.get('users', w.who.m2.id)!, 'theirs'),
+  setPassword: async (w) =>
+    (await svc('accounts/password')).setPassword(w.ctx, w.who.m1.actor, w.who.m2.id, 'a long enough password'),
+  createToken: async (w) =>
+    (await svc('auth/tokens')).createToken(w.ctx, w.who.m1.actor, w.ctx.meta.get('users', w.who.m2.id)!, 'theirs'),
   revokeToken: async (w) => (await svc('auth/tokens')).revokeToken(w.ctx, w.who.m1.actor, w.secToken),
   addGroup: async (w) => (await svc('addGroup')).addGroup(w.ctx, w.who.m1.actor, { slug: 'wg-new', name: 'New' }),
-  addStakeholder: async (w) => (await svc('stakeholders')).addStakeholder(w.ctx, w.who.m1.actor, { slug: 'new', name: 'New' }),
-  addDocument: async (w) => (await svc('addDocument')).addDocument(w.ctx, w.who.m1.actor, { slug: 'new-doc', title: 'New', group: 'mag', text: '# New\n' }),
-  importHistory: async (w) => (await svc('importHistory')).importHistory(w.ctx, w.who.m1.actor, { slug: 'new-doc', title: 'New', group: 'mag', dir: projectRoot }),
-  updateDocument: async (w) => (await svc('documents/updateDocument')).updateDocument(w.ctx, w.who.m1.actor, 'terms-of-reference', { title: 'Mine' }),
-  setSecuritySettings: async (w) => (await svc('settings/securitySettings')).setSecuritySettings(w.ctx, w.who.m1.actor, { requireTotpFor: [] }),
-  setRoundSettings: async (w) => (await svc('settings/roundSettings')).setRoundSettings(w.ctx, w.who.m1.actor, { chairMayRecord: true }),
+  addStakeholder: async (w) =>
+    (await svc('stakeholders')).addStakeholder(w.ctx, w.who.m1.actor, { slug: 'new', name: 'New' }),
+  addDocument: async (w) =>
+    (await svc('addDocument')).addDocument(w.ctx, w.who.m1.actor, {
+      slug: 'new-doc',
+      title: 'New',
+      group: 'mag',
+      text: '# New\n',
+    }),
+  importHistory: async (w) =>
+    (await svc('importHistory')).importHistory(w.ctx, w.who.m1.actor, {
+      slug: 'new-doc',
+      title: 'New',
+      group: 'mag',
+      dir: projectRoot,
+    }),
+  updateDocument: async (w) =>
+    (await svc('documents/updateDocument')).updateDocument(w.ctx, w.who.m1.actor, 'terms-of-reference', {
+      title: 'Mine',
+    }),
+  setSecuritySettings: async (w) =>
+    (await svc('settings/securitySettings')).setSecuritySettings(w.ctx, w.who.m1.actor, { requireTotpFor: [] }),
+  setRoundSettings: async (w) =>
+    (await svc('settings/roundSettings')).setRoundSettings(w.ctx, w.who.m1.actor, { chairMayRecord: true }),
   retryMail: async (w) => (await svc('notifications/deliver')).retryMail(w.ctx, w.who.m1.actor, 1),
-  createProposal: async (w) => (await svc('proposals/proposals')).createProposal(w.ctx, w.who.m1.actor, 'terms-of-reference', { title: 'T', rationale: 'R', text: 'x\n' }),
-  reviseProposal: async (w) => (await svc('proposals/proposals')).reviseProposal(w.ctx, w.who.m1.actor, w.proposal, { text: 'x\n', head: w.ctx.meta.get('proposals', w.proposal)!.head }),
+  createProposal: async (w) =>
+    (await svc('proposals/proposals')).createProposal(w.ctx, w.who.m1.actor, 'terms-of-reference', {
+      title: 'T',
+      rationale: 'R',
+      text: 'x\n',
+    }),
+  reviseProposal: async (w) =>
+    (await svc('proposals/proposals')).reviseProposal(w.ctx, w.who.m1.actor, w.proposal, {
+      text: 'x\n',
+      head: w.ctx.meta.get('proposals', w.proposal)!.head,
+    }),
   shareProposal: async (w) => (await svc('proposals/proposals')).shareProposal(w.ctx, w.who.m1.actor, w.draft),
   withdrawProposal: async (w) => (await svc('proposals/proposals')).withdrawProposal(w.ctx, w.who.m1.actor, w.proposal),
   loadProposal: async (w) => (await svc('proposals/access')).loadProposal(w.ctx, w.who.m1.actor, w.draft),
-  loadProposalFor: async (w) => (await svc('proposals/access')).loadProposalFor(w.ctx, w.who.m1.actor, w.proposal, 'proposal.edit'),
+  loadProposalFor: async (w) =>
+    (await svc('proposals/access')).loadProposalFor(w.ctx, w.who.m1.actor, w.proposal, 'proposal.edit'),
   proposalDiff: async (w) => (await svc('proposals/read')).proposalDiff(w.ctx, null, w.proposal, {}),
-  addComment: async (w) => addComment(w.ctx, null, proposalCommentable(w.ctx, w.ctx.meta.get('proposals', w.proposal)!), { body: 'Hi' }),
-  setResolved: async (w) => (await svc('proposals/comments')).setResolved(w.ctx, w.who.m1.actor, proposalCommentable(w.ctx, w.ctx.meta.get('proposals', w.proposal)!), w.comment, true),
-  createConsolidation: async (w) => (await svc('consolidations/consolidations')).createConsolidation(w.ctx, w.who.m1.actor, 'terms-of-reference', { proposals: [w.proposal], summary: 'S' }),
-  reviseConsolidation: async (w) => (await svc('consolidations/consolidations')).reviseConsolidation(w.ctx, w.who.m1.actor, w.consolidation, { text: 'x\n', head: w.ctx.meta.get('consolidations', w.consolidation)!.head }),
-  abandonConsolidation: async (w) => (await svc('consolidations/consolidations')).abandonConsolidation(w.ctx, w.who.m1.actor, w.consolidation),
-  rebuildConsolidation: async (w) => (await svc('consolidations/consolidations')).rebuildConsolidation(w.ctx, w.who.m1.actor, w.consolidation),
-  loadConsolidation: async (w) => (await svc('consolidations/consolidations')).loadConsolidation(w.ctx, null, w.consolidation),
-  publishConsolidation: async (w) => (await svc('consolidations/publish')).publishConsolidation(w.ctx, w.who.m1.actor, w.consolidation, {}),
-  openRound: async (w) => openRound(w.ctx, w.who.m1.actor, { subject: { type: 'proposal', id: w.proposal }, rule: 'consensus', quorum: 0.5, closesAt: after(w.ctx.clock, DAY) }),
+  addComment: async (w) =>
+    addComment(w.ctx, null, proposalCommentable(w.ctx, w.ctx.meta.get('proposals', w.proposal)!), { body: 'Hi' }),
+  setResolved: async (w) =>
+    (await svc('proposals/comments')).setResolved(
+      w.ctx,
+      w.who.m1.actor,
+      proposalCommentable(w.ctx, w.ctx.meta.get('proposals', w.proposal)!),
+      w.comment,
+      true,
+    ),
+  createConsolidation: async (w) =>
+    (await svc('consolidations/consolidations')).createConsolidation(w.ctx, w.who.m1.actor, 'terms-of-reference', {
+      proposals: [w.proposal],
+      summary: 'S',
+    }),
+  reviseConsolidation: async (w) =>
+    (await svc('consolidations/consolidations')).reviseConsolidation(w.ctx, w.who.m1.actor, w.consolidation, {
+      text: 'x\n',
+      head: w.ctx.meta.get('consolidations', w.consolidation)!.head,
+    }),
+  abandonConsolidation: async (w) =>
+    (await svc('consolidations/consolidations')).abandonConsolidation(w.ctx, w.who.m1.actor, w.consolidation),
+  rebuildConsolidation: async (w) =>
+    (await svc('consolidations/consolidations')).rebuildConsolidation(w.ctx, w.who.m1.actor, w.consolidation),
+  loadConsolidation: async (w) =>
+    (await svc('consolidations/consolidations')).loadConsolidation(w.ctx, null, w.consolidation),
+  publishConsolidation: async (w) =>
+    (await svc('consolidations/publish')).publishConsolidation(w.ctx, w.who.m1.actor, w.consolidation, {}),
+  openRound: async (w) =>
+    openRound(w.ctx, w.who.m1.actor, {
+      subject: { type: 'proposal', id: w.proposal },
+      rule: 'consensus',
+      quorum: 0.5,
+      closesAt: after(w.ctx.clock, DAY),
+    }),
   loadRound: async (w) => (await svc('rounds/rounds')).loadRound(w.ctx, null, w.round),
   castBallot: async (w) => castBallot(w.ctx, w.who.sec.actor, w.round, { position: 'approve' }),
-  previewBallot: async (w) => (await svc('rounds/rounds')).previewBallot(w.ctx, w.who.m1.actor, w.round, { position: 'approve', voter: w.who.m2.email, note: 'n' }),
+  previewBallot: async (w) =>
+    (await svc('rounds/rounds')).previewBallot(w.ctx, w.who.m1.actor, w.round, {
+      position: 'approve',
+      voter: w.who.m2.email,
+      note: 'n',
+    }),
   closeRound: async (w) => (await svc('rounds/rounds')).closeRound(w.ctx, w.who.m1.actor, w.round),
-  extendRound: async (w) => (await svc('rounds/rounds')).extendRound(w.ctx, w.who.m1.actor, w.round, { closesAt: after(w.ctx.clock, 9 * DAY) }),
+  extendRound: async (w) =>
+    (await svc('rounds/rounds')).extendRound(w.ctx, w.who.m1.actor, w.round, { closesAt: after(w.ctx.clock, 9 * DAY) }),
   cancelRound: async (w) => (await svc('rounds/rounds')).cancelRound(w.ctx, w.who.m1.actor, w.round, { reason: 'No' }),
   recuse: async (w) => recuse(w.ctx, w.who.sec.actor, w.round, { reason: 'Conflict' }),
   openRounds: async (w) => (await svc('rounds/rounds')).openRounds(w.ctx, null),
@@ -82,7 +161,8 @@ const REFUSED: Record<string, (w: World) => Promise<unknown>> = {
   groupsWithUsage: async (w) => (await svc('groups')).groupsWithUsage(w.ctx, w.who.m1.actor),
   stakeholderMembership: async (w) => (await svc('stakeholders')).stakeholderMembership(w.ctx, w.who.m1.actor),
   withoutSecondFactor: async (w) => (await svc('settings/securitySettings')).withoutSecondFactor(w.ctx, w.who.m1.actor),
-  withdrawRecusal: async (w) => (await svc('rounds/rounds')).withdrawRecusal(w.ctx, w.who.m1.actor, w.round, { voter: w.who.m2.email }),
+  withdrawRecusal: async (w) =>
+    (await svc('rounds/rounds')).withdrawRecusal(w.ctx, w.who.m1.actor, w.round, { voter: w.who.m2.email }),
 };
 
 /**
@@ -112,7 +192,10 @@ async function actorTakingServices(): Promise<string[]> {
     const mod = (await import(pathToFileURL(path.join(root, f)).href)) as Record<string, unknown>;
     for (const [name, v] of Object.entries(mod)) {
       if (typeof v !== 'function') continue;
-      const params = /^[^(]*\(([^)]*)\)/.exec(Function.prototype.toString.call(v))?.[1].split(',').map((p) => p.trim().split(/[\s=]/)[0]);
+      const params = /^[^(]*\(([^)]*)\)/
+        .exec(Function.prototype.toString.call(v))?.[1]
+        .split(',')
+        .map((p) => p.trim().split(/[\s=]/)[0]);
       if (params && params[0] === 'ctx' && (params[1] === 'actor' || params[1] === 'by')) names.add(name);
     }
   }
@@ -125,9 +208,25 @@ let w: World;
 /** Everything the store holds, as one string: a refusal must leave it as it was. */
 const everything = (ctx: Ctx) =>
   JSON.stringify(
-    (['users', 'groups', 'stakeholders', 'documents', 'versions', 'settings', 'tokens', 'proposals', 'revisions', 'comments', 'consolidations', 'rounds', 'ballots', 'mails', 'linkTokens'] as const).map((c) =>
-      ctx.meta.all(c),
-    ),
+    (
+      [
+        'users',
+        'groups',
+        'stakeholders',
+        'documents',
+        'versions',
+        'settings',
+        'tokens',
+        'proposals',
+        'revisions',
+        'comments',
+        'consolidations',
+        'rounds',
+        'ballots',
+        'mails',
+        'linkTokens',
+      ] as const
+    ).map((c) => ctx.meta.all(c)),
   );
 
 beforeAll(async () => {
@@ -138,12 +237,32 @@ beforeAll(async () => {
   const { c } = await twoProposalConsolidation(ctx, who);
   const p = await sharedProposal(ctx, who.drafter, 'Third', (x) => x.replace(S1, 'Changed. '));
   const { createProposal } = await svc('proposals/proposals');
-  const draft = await createProposal(ctx, who.drafter.actor, 'terms-of-reference', { title: 'Draft', rationale: 'R', text: 'Draft text\n' });
-  const round = await openRound(ctx, who.chair.actor, { subject: { type: 'consolidation', id: c.id }, rule: 'consensus', quorum: 0.5, closesAt: after(clock, 7 * DAY) });
-  const comment = await addComment(ctx, who.m2.actor, proposalCommentable(ctx, ctx.meta.get('proposals', p.id)!), { body: 'A thought' });
+  const draft = await createProposal(ctx, who.drafter.actor, 'terms-of-reference', {
+    title: 'Draft',
+    rationale: 'R',
+    text: 'Draft text\n',
+  });
+  const round = await openRound(ctx, who.chair.actor, {
+    subject: { type: 'consolidation', id: c.id },
+    rule: 'consensus',
+    quorum: 0.5,
+    closesAt: after(clock, 7 * DAY),
+  });
+  const comment = await addComment(ctx, who.m2.actor, proposalCommentable(ctx, ctx.meta.get('proposals', p.id)!), {
+    body: 'A thought',
+  });
   const { record } = await createToken(ctx, who.sec.actor, ctx.meta.get('users', who.sec.id)!, 'mine');
   void consolidationCommentable;
-  w = { ctx, who, proposal: p.id, draft: draft.id, consolidation: c.id, round: round.id, comment: comment.id, secToken: record.id };
+  w = {
+    ctx,
+    who,
+    proposal: p.id,
+    draft: draft.id,
+    consolidation: c.id,
+    round: round.id,
+    comment: comment.id,
+    secToken: record.id,
+  };
 });
 
 afterAll(async () => {

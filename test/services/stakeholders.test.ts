@@ -10,8 +10,20 @@ import * as path from 'node:path';
 import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { DomainError } from '../../server/domain/errors.js';
 import { importUsers } from '../../server/services/accounts/importUsers.js';
-import { actorOf, addUser, findUserByEmail, getUser, publicUser, setUser } from '../../server/services/accounts/users.js';
-import { addStakeholder, checkStakeholder, listStakeholders, stakeholderFromText } from '../../server/services/stakeholders.js';
+import {
+  actorOf,
+  addUser,
+  findUserByEmail,
+  getUser,
+  publicUser,
+  setUser,
+} from '../../server/services/accounts/users.js';
+import {
+  addStakeholder,
+  checkStakeholder,
+  listStakeholders,
+  stakeholderFromText,
+} from '../../server/services/stakeholders.js';
 import { openTestData, projectRoot, tempDir, testClock } from '../helpers/data.js';
 
 jest.setTimeout(120_000);
@@ -48,7 +60,13 @@ describe('the seed', () => {
       ['private-sector', 'Private sector'],
       ['technical', 'Technical and academic community'],
     ]);
-    expect(t.ctx.meta.auditLog(1000).filter((e) => e.action === 'stakeholder.created').map((e) => e.subject).sort()).toEqual([
+    expect(
+      t.ctx.meta
+        .auditLog(1000)
+        .filter((e) => e.action === 'stakeholder.created')
+        .map((e) => e.subject)
+        .sort(),
+    ).toEqual([
       'stakeholder/civil-society',
       'stakeholder/government',
       'stakeholder/private-sector',
@@ -58,10 +76,13 @@ describe('the seed', () => {
 
   test('a manifest without "stakeholders" still seeds (none are created)', async () => {
     const docs = await tempDir('ratify-docs-');
-    const manifest = JSON.parse(await fsp.readFile(path.join(projectRoot, 'documents', 'manifest.json'), 'utf8')) as Record<string, unknown>;
+    const manifest = JSON.parse(
+      await fsp.readFile(path.join(projectRoot, 'documents', 'manifest.json'), 'utf8'),
+    ) as Record<string, unknown>;
     delete manifest.stakeholders;
     await fsp.writeFile(path.join(docs, 'manifest.json'), JSON.stringify(manifest));
-    for (const f of ['terms-of-reference.md', 'workshop-process.md']) await fsp.copyFile(path.join(projectRoot, 'documents', f), path.join(docs, f));
+    for (const f of ['terms-of-reference.md', 'workshop-process.md'])
+      await fsp.copyFile(path.join(projectRoot, 'documents', f), path.join(docs, f));
     const old = await openTestData({ clock, documentsDir: docs });
     try {
       expect(listStakeholders(old.ctx)).toEqual([]);
@@ -78,20 +99,38 @@ describe('addStakeholder', () => {
     const s = await addStakeholder(t.ctx, sec, { slug: 'youth', name: '  Youth  ' });
     expect(s).toEqual({ slug: 'youth', name: 'Youth', createdAt: '2026-01-15T10:00:00.000Z' });
     expect(t.ctx.meta.get('stakeholders', 'youth')).toEqual(s);
-    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ actor: 'sec@x.org', action: 'stakeholder.created', subject: 'stakeholder/youth' });
-    expect(listStakeholders(t.ctx).map((x) => x.slug)).toEqual(['civil-society', 'government', 'private-sector', 'technical', 'youth']);
+    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({
+      actor: 'sec@x.org',
+      action: 'stakeholder.created',
+      subject: 'stakeholder/youth',
+    });
+    expect(listStakeholders(t.ctx).map((x) => x.slug)).toEqual([
+      'civil-society',
+      'government',
+      'private-sector',
+      'technical',
+      'youth',
+    ]);
   });
 
   test('the admin command line may add one', async () => {
-    expect(await addStakeholder(t.ctx, CLI_ACTOR, { slug: 'parliaments', name: 'Parliaments' })).toMatchObject({ slug: 'parliaments' });
+    expect(await addStakeholder(t.ctx, CLI_ACTOR, { slug: 'parliaments', name: 'Parliaments' })).toMatchObject({
+      slug: 'parliaments',
+    });
     expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ actor: 'cli', action: 'stakeholder.created' });
   });
 
   test('a duplicate slug, or a name that reads as another group, is 409 stakeholder_exists; nothing changes', async () => {
     const before = auditSeq();
-    expect(await codeOf(() => addStakeholder(t.ctx, sec, { slug: 'civil-society', name: 'Another' }))).toBe('stakeholder_exists');
-    expect(await codeOf(() => addStakeholder(t.ctx, sec, { slug: 'cs', name: 'CIVIL SOCIETY' }))).toBe('stakeholder_exists');
-    expect(await codeOf(() => addStakeholder(t.ctx, sec, { slug: 'cs', name: 'technical' }))).toBe('stakeholder_exists');
+    expect(await codeOf(() => addStakeholder(t.ctx, sec, { slug: 'civil-society', name: 'Another' }))).toBe(
+      'stakeholder_exists',
+    );
+    expect(await codeOf(() => addStakeholder(t.ctx, sec, { slug: 'cs', name: 'CIVIL SOCIETY' }))).toBe(
+      'stakeholder_exists',
+    );
+    expect(await codeOf(() => addStakeholder(t.ctx, sec, { slug: 'cs', name: 'technical' }))).toBe(
+      'stakeholder_exists',
+    );
     expect(t.ctx.meta.get('stakeholders', 'civil-society')!.name).toBe('Civil society');
     expect(t.ctx.meta.get('stakeholders', 'cs')).toBeUndefined();
     expect(auditSeq()).toBe(before);
@@ -110,7 +149,9 @@ describe('addStakeholder', () => {
   });
 
   test('only the secretariat: 403 for a member or the chair, 401 without an actor', async () => {
-    const member = actorOf(await addUser(t.ctx, CLI_ACTOR, { email: 'mem@x.org', name: 'Mia', roles: ['member', 'chair'] }));
+    const member = actorOf(
+      await addUser(t.ctx, CLI_ACTOR, { email: 'mem@x.org', name: 'Mia', roles: ['member', 'chair'] }),
+    );
     const before = auditSeq();
     expect(await codeOf(() => addStakeholder(t.ctx, member, { slug: 'nope', name: 'Nope' }))).toBe('forbidden');
     expect(await codeOf(() => addStakeholder(t.ctx, null, { slug: 'nope', name: 'Nope' }))).toBe('unauthenticated');
@@ -119,7 +160,10 @@ describe('addStakeholder', () => {
   });
 
   test('two adds of one slug at once: one wins, the other is 409', async () => {
-    const results = await Promise.allSettled([addStakeholder(t.ctx, sec, { slug: 'race', name: 'Race A' }), addStakeholder(t.ctx, sec, { slug: 'race', name: 'Race B' })]);
+    const results = await Promise.allSettled([
+      addStakeholder(t.ctx, sec, { slug: 'race', name: 'Race A' }),
+      addStakeholder(t.ctx, sec, { slug: 'race', name: 'Race B' }),
+    ]);
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect((lost.reason as DomainError).code).toBe('stakeholder_exists');
@@ -153,7 +197,9 @@ describe("a user's stakeholder group", () => {
     const sue = findUserByEmail(t.ctx, 'sue@x.org')!;
     const before = auditSeq();
     for (const stakeholder of ['nowhere', 'Technical', 'none', '', '../x']) {
-      expect(await codeOf(() => setUser(t.ctx, sec, 'sue@x.org', { name: 'Sue Changed', stakeholder }))).toBe('unknown_stakeholder');
+      expect(await codeOf(() => setUser(t.ctx, sec, 'sue@x.org', { name: 'Sue Changed', stakeholder }))).toBe(
+        'unknown_stakeholder',
+      );
     }
     expect(getUser(t.ctx, sue.id)).toEqual(sue);
     expect(auditSeq()).toBe(before);
@@ -165,7 +211,9 @@ describe("a user's stakeholder group", () => {
     const none = await addUser(t.ctx, CLI_ACTOR, { email: 'none@x.org', name: 'No One', stakeholder: null });
     expect(none.stakeholder).toBeUndefined();
     const count = t.ctx.meta.all('users').length;
-    expect(await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'bad@x.org', name: 'Bad', stakeholder: 'atlantis' }))).toBe('unknown_stakeholder');
+    expect(
+      await codeOf(() => addUser(t.ctx, CLI_ACTOR, { email: 'bad@x.org', name: 'Bad', stakeholder: 'atlantis' })),
+    ).toBe('unknown_stakeholder');
     expect(t.ctx.meta.all('users')).toHaveLength(count);
   });
 
@@ -175,15 +223,20 @@ describe("a user's stakeholder group", () => {
     expect(stakeholderFromText(t.ctx, 'Civil-Society')).toBe('civil-society');
     expect(stakeholderFromText(t.ctx, '')).toBeNull();
     expect(stakeholderFromText(t.ctx, 'None')).toBeNull();
-    expect(() => stakeholderFromText(t.ctx, 'Atlantis')).toThrow(expect.objectContaining({ code: 'unknown_stakeholder' }));
+    expect(() => stakeholderFromText(t.ctx, 'Atlantis')).toThrow(
+      expect.objectContaining({ code: 'unknown_stakeholder' }),
+    );
     expect(checkStakeholder(t.ctx, null)).toBeNull();
-    expect(() => checkStakeholder(t.ctx, 'Private sector')).toThrow(expect.objectContaining({ code: 'unknown_stakeholder' }));
+    expect(() => checkStakeholder(t.ctx, 'Private sector')).toThrow(
+      expect.objectContaining({ code: 'unknown_stakeholder' }),
+    );
   });
 });
 
 describe('the CSV import', () => {
   test('a stakeholder column by slug or name, any case; empty for none', async () => {
-    const csv = 'email,name,roles,groups,stakeholder\ncsv1@x.org,Csv One,member,,civil-society\ncsv2@x.org,Csv Two,member,mag,technical AND ACADEMIC community\ncsv3@x.org,Csv Three,,,\n';
+    const csv =
+      'email,name,roles,groups,stakeholder\ncsv1@x.org,Csv One,member,,civil-society\ncsv2@x.org,Csv Two,member,mag,technical AND ACADEMIC community\ncsv3@x.org,Csv Three,,,\n';
     const users = await importUsers(t.ctx, sec, csv);
     expect(users.map((u) => [u.email, u.stakeholder ?? null])).toEqual([
       ['csv1@x.org', 'civil-society'],
@@ -200,7 +253,11 @@ describe('the CSV import', () => {
   test('an unknown group refuses the whole file, naming the line', async () => {
     const count = t.ctx.meta.all('users').length;
     try {
-      await importUsers(t.ctx, sec, 'email,name,roles,groups,stakeholder\ncsv5@x.org,Csv Five,member,,government\ncsv6@x.org,Csv Six,member,,Atlantis\n');
+      await importUsers(
+        t.ctx,
+        sec,
+        'email,name,roles,groups,stakeholder\ncsv5@x.org,Csv Five,member,,government\ncsv6@x.org,Csv Six,member,,Atlantis\n',
+      );
       throw new Error('accepted');
     } catch (e) {
       expect((e as DomainError).code).toBe('unknown_stakeholder');

@@ -13,7 +13,10 @@ export default async function globalSetup() {
   await buildAll({ quiet: true });
   const fixtures = path.join(root, 'test', 'store', 'fixtures');
   const entryPoints = Object.fromEntries(
-    fs.readdirSync(fixtures).filter((f) => f.endsWith('.ts')).map((f) => [f.replace(/\.ts$/, ''), path.join(fixtures, f)]),
+    fs
+      .readdirSync(fixtures)
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => [f.replace(/\.ts$/, ''), path.join(fixtures, f)]),
   );
   await build({
     absWorkingDir: root,

@@ -31,7 +31,11 @@ interface RunResult {
 function runAndKill(child: string, target: string, run: number, delay: number): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const [node, argv] = bin.fixture(child);
-    const p = spawn(node, [...argv, target, String(run)], { cwd: projectRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(node, [...argv, target, String(run)], {
+      cwd: projectRoot,
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const commits: string[] = [];
     const tags: string[] = [];
     const acks: string[] = [];
@@ -65,7 +69,8 @@ function runAndKill(child: string, target: string, run: number, delay: number): 
     p.on('error', reject);
     p.on('close', (code, signal) => {
       clearTimeout(guard);
-      if (signal !== 'SIGKILL') reject(new Error(`run ${run}: writer exited by itself (code ${code}); stderr: ${stderr}`));
+      if (signal !== 'SIGKILL')
+        reject(new Error(`run ${run}: writer exited by itself (code ${code}); stderr: ${stderr}`));
       else resolve({ commits, tags, acks, delay });
     });
   });
@@ -80,115 +85,114 @@ afterAll(async () => {
 });
 
 describe('kill -9 during commits and tags', () => {
-  test(
-    `${RUNS} kills in a row leave a repository that opens, fscks clean and only grows`,
-    async () => {
-      const started = Date.now();
-      const gitdir = path.join(dir, 'git');
-      const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
-      const random = prng(seed);
-      const context = (run: number) => `(run ${run}, seed ${seed}; replay with CRASH_SEED=${seed})`;
-      let prevHead: string | null = null;
-      const acknowledgedTags: string[] = [];
-      let totalCommits = 0;
-      let leftovers = 0;
+  test(`${RUNS} kills in a row leave a repository that opens, fscks clean and only grows`, async () => {
+    const started = Date.now();
+    const gitdir = path.join(dir, 'git');
+    const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
+    const random = prng(seed);
+    const context = (run: number) => `(run ${run}, seed ${seed}; replay with CRASH_SEED=${seed})`;
+    let prevHead: string | null = null;
+    const acknowledgedTags: string[] = [];
+    let totalCommits = 0;
+    let leftovers = 0;
 
-      for (let run = 0; run < RUNS; run++) {
-        const delay = 10 + Math.floor(random() * 291);
-        const result = await runAndKill(gitChild, gitdir, run, delay);
-        expect(result.commits.length).toBeGreaterThan(0);
-        totalCommits += result.commits.length;
-        acknowledgedTags.push(...result.tags);
-        leftovers += (await fsp.readdir(path.join(gitdir, 'ratify-tmp')).catch(() => [])).length;
+    for (let run = 0; run < RUNS; run++) {
+      const delay = 10 + Math.floor(random() * 291);
+      const result = await runAndKill(gitChild, gitdir, run, delay);
+      expect(result.commits.length).toBeGreaterThan(0);
+      totalCommits += result.commits.length;
+      acknowledgedTags.push(...result.tags);
+      leftovers += (await fsp.readdir(path.join(gitdir, 'ratify-tmp')).catch(() => [])).length;
 
-        // Opens (every ref resolves to a parseable object) — no RepositoryDamagedError.
-        const repo = await GitRepository.open(gitdir).catch((e: Error) => {
-          throw new Error(`${e.message} ${context(run)}`);
-        });
+      // Opens (every ref resolves to a parseable object) — no RepositoryDamagedError.
+      const repo = await GitRepository.open(gitdir).catch((e: Error) => {
+        throw new Error(`${e.message} ${context(run)}`);
+      });
 
-        // Stock git agrees: fsck clean but for dangling objects.
-        expect({ run: context(run), problems: await fsckProblems(gitdir) }).toEqual({ run: context(run), problems: [] });
+      // Stock git agrees: fsck clean but for dangling objects.
+      expect({ run: context(run), problems: await fsckProblems(gitdir) }).toEqual({ run: context(run), problems: [] });
 
-        // Every ref resolves: heads to commits, tags to tag objects that peel to commits.
-        const refs = await git(gitdir, ['for-each-ref', '--format=%(refname) %(objecttype) %(*objecttype)']);
-        expect(refs.code).toBe(0);
-        const refLines = refs.stdout.trim().split('\n');
-        for (const line of refLines) {
-          const [name, type, peeled] = line.split(' ');
-          if (name.startsWith('refs/heads/')) expect({ line, type }).toEqual({ line, type: 'commit' });
-          else expect({ line, type, peeled }).toEqual({ line, type: 'tag', peeled: 'commit' });
-        }
-        expect((await git(gitdir, ['rev-list', '--all', '--objects'])).code).toBe(0);
-
-        // Every acknowledged tag is there.
-        const tagNames = new Set(refLines.map((l) => l.split(' ')[0]));
-        for (const t of acknowledgedTags) expect({ tag: t, present: tagNames.has(`refs/tags/${t}`) }).toEqual({ tag: t, present: true });
-
-        // main only grows: its first-parent chain holds the previous head and the last acknowledged commit.
-        const head = await repo.resolve('refs/heads/main');
-        expect(head).not.toBeNull();
-        const chain = new Set((await git(gitdir, ['rev-list', '--first-parent', 'main'])).stdout.trim().split('\n'));
-        if (prevHead) expect({ run: context(run), prevHeadKept: chain.has(prevHead) }).toEqual({ run: context(run), prevHeadKept: true });
-        const lastAck = result.commits.at(-1)!;
-        expect({ run: context(run), lastAckKept: chain.has(lastAck) }).toEqual({ run: context(run), lastAckKept: true });
-        // Each acknowledged commit of this run is on the chain.
-        for (const c of result.commits) expect(chain.has(c)).toBe(true);
-        prevHead = head;
+      // Every ref resolves: heads to commits, tags to tag objects that peel to commits.
+      const refs = await git(gitdir, ['for-each-ref', '--format=%(refname) %(objecttype) %(*objecttype)']);
+      expect(refs.code).toBe(0);
+      const refLines = refs.stdout.trim().split('\n');
+      for (const line of refLines) {
+        const [name, type, peeled] = line.split(' ');
+        if (name.startsWith('refs/heads/')) expect({ line, type }).toEqual({ line, type: 'commit' });
+        else expect({ line, type, peeled }).toEqual({ line, type: 'tag', peeled: 'commit' });
       }
+      expect((await git(gitdir, ['rev-list', '--all', '--objects'])).code).toBe(0);
 
-      const count = Number((await git(gitdir, ['rev-list', '--count', 'main'])).stdout.trim());
-      expect(count).toBeGreaterThanOrEqual(totalCommits);
-      // Informational: how long it took and how often a kill interrupted a write in flight.
-      console.info(
-        `crash test: ${RUNS} kills, ${count} commits on main (${totalCommits} acknowledged), ${acknowledgedTags.length} tags acknowledged, ` +
-          `${leftovers} temp files left by kills, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
-      );
-    },
-    180_000,
-  );
+      // Every acknowledged tag is there.
+      const tagNames = new Set(refLines.map((l) => l.split(' ')[0]));
+      for (const t of acknowledgedTags)
+        expect({ tag: t, present: tagNames.has(`refs/tags/${t}`) }).toEqual({ tag: t, present: true });
+
+      // main only grows: its first-parent chain holds the previous head and the last acknowledged commit.
+      const head = await repo.resolve('refs/heads/main');
+      expect(head).not.toBeNull();
+      const chain = new Set((await git(gitdir, ['rev-list', '--first-parent', 'main'])).stdout.trim().split('\n'));
+      if (prevHead)
+        expect({ run: context(run), prevHeadKept: chain.has(prevHead) }).toEqual({
+          run: context(run),
+          prevHeadKept: true,
+        });
+      const lastAck = result.commits.at(-1)!;
+      expect({ run: context(run), lastAckKept: chain.has(lastAck) }).toEqual({ run: context(run), lastAckKept: true });
+      // Each acknowledged commit of this run is on the chain.
+      for (const c of result.commits) expect(chain.has(c)).toBe(true);
+      prevHead = head;
+    }
+
+    const count = Number((await git(gitdir, ['rev-list', '--count', 'main'])).stdout.trim());
+    expect(count).toBeGreaterThanOrEqual(totalCommits);
+    // Informational: how long it took and how often a kill interrupted a write in flight.
+    console.info(
+      `crash test: ${RUNS} kills, ${count} commits on main (${totalCommits} acknowledged), ${acknowledgedTags.length} tags acknowledged, ` +
+        `${leftovers} temp files left by kills, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+  }, 180_000);
 });
 
 describe('kill -9 during metadata writes', () => {
-  test(
-    '15 kills of four concurrent writers with frequent snapshots: every acknowledged change is there, whole',
-    async () => {
-      const started = Date.now();
-      const metaDir = path.join(dir, 'meta');
-      const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
-      const random = prng(seed + 1);
-      const acknowledged: string[] = [];
-      let before = 0;
-      // Stores the parent leaves open (as a crash would), closed only when the test is over.
-      const leftOpen: MetaStore[] = [];
-      for (let run = 0; run < 15; run++) {
-        const delay = 10 + Math.floor(random() * 291);
-        const result = await runAndKill(metaChild, metaDir, run, delay);
-        acknowledged.push(...result.acks);
-        const store = await MetaStore.open(metaDir, { snapshotEvery: 20 });
-        try {
-          const groups = store.all('groups');
-          // Every acknowledged change is there …
-          const missing = acknowledged.filter((id) => !store.get('groups', id));
-          expect({ run, seed, missing }).toEqual({ run, seed, missing: [] });
-          // … and every change is whole: its two records landed together.
-          const torn = groups.filter((g) => !store.get('documents', g.slug)).map((g) => g.slug);
-          expect({ run, seed, torn }).toEqual({ run, seed, torn: [] });
-          expect(store.all('documents')).toHaveLength(groups.length);
-          // Nothing shrinks; the audit has one event per change, seqs distinct.
-          expect(groups.length).toBeGreaterThanOrEqual(before);
-          before = groups.length;
-          const audit = store.auditLog(1_000_000);
-          expect(audit).toHaveLength(groups.length);
-          expect(new Set(audit.map((e) => e.seq)).size).toBe(audit.length);
-        } finally {
-          // Alternate between a clean close (snapshot) and leaving it as a crash would.
-          if (run % 2) await store.close();
-          else leftOpen.push(store);
-        }
+  test('15 kills of four concurrent writers with frequent snapshots: every acknowledged change is there, whole', async () => {
+    const started = Date.now();
+    const metaDir = path.join(dir, 'meta');
+    const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
+    const random = prng(seed + 1);
+    const acknowledged: string[] = [];
+    let before = 0;
+    // Stores the parent leaves open (as a crash would), closed only when the test is over.
+    const leftOpen: MetaStore[] = [];
+    for (let run = 0; run < 15; run++) {
+      const delay = 10 + Math.floor(random() * 291);
+      const result = await runAndKill(metaChild, metaDir, run, delay);
+      acknowledged.push(...result.acks);
+      const store = await MetaStore.open(metaDir, { snapshotEvery: 20 });
+      try {
+        const groups = store.all('groups');
+        // Every acknowledged change is there …
+        const missing = acknowledged.filter((id) => !store.get('groups', id));
+        expect({ run, seed, missing }).toEqual({ run, seed, missing: [] });
+        // … and every change is whole: its two records landed together.
+        const torn = groups.filter((g) => !store.get('documents', g.slug)).map((g) => g.slug);
+        expect({ run, seed, torn }).toEqual({ run, seed, torn: [] });
+        expect(store.all('documents')).toHaveLength(groups.length);
+        // Nothing shrinks; the audit has one event per change, seqs distinct.
+        expect(groups.length).toBeGreaterThanOrEqual(before);
+        before = groups.length;
+        const audit = store.auditLog(1_000_000);
+        expect(audit).toHaveLength(groups.length);
+        expect(new Set(audit.map((e) => e.seq)).size).toBe(audit.length);
+      } finally {
+        // Alternate between a clean close (snapshot) and leaving it as a crash would.
+        if (run % 2) await store.close();
+        else leftOpen.push(store);
       }
-      await Promise.allSettled(leftOpen.map((s) => s.close()));
-      console.info(`meta crash test: 15 kills, ${before} changes, ${acknowledged.length} acknowledged, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    },
-    120_000,
-  );
+    }
+    await Promise.allSettled(leftOpen.map((s) => s.close()));
+    console.info(
+      `meta crash test: 15 kills, ${before} changes, ${acknowledged.length} acknowledged, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+  }, 120_000);
 });

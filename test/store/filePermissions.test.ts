@@ -34,9 +34,13 @@ beforeAll(async () => {
   expect(res.status).toBe(201);
   // A mail with a live reset link, delivered to the outbox.
   await requestPasswordReset(t.ctx, 'drafter@example.org');
-  expect(await new MailWorker(t.ctx, outboxTransport(path.join(t.dataDir, 'outbox')), 'ratify@example.org').tick()).toBeGreaterThan(0);
+  expect(
+    await new MailWorker(t.ctx, outboxTransport(path.join(t.dataDir, 'outbox')), 'ratify@example.org').tick(),
+  ).toBeGreaterThan(0);
   // A stored session.
-  await new Promise<void>((resolve, reject) => t.sessions.store.set('sid-1', { cookie: { originalMaxAge: 60_000 } } as never, (e) => (e ? reject(e) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    t.sessions.store.set('sid-1', { cookie: { originalMaxAge: 60_000 } } as never, (e) => (e ? reject(e) : resolve())),
+  );
   await t.ctx.meta.snapshot();
 });
 

@@ -28,11 +28,15 @@ async function tryMount(): Promise<{ dir: string } | { reason: string }> {
   if (process.platform !== 'linux') return { reason: `not Linux (${process.platform})` };
   const dir = await tempDir('ratify-fulldisk-');
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${SIZE},mode=0700`, 'tmpfs', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${SIZE},mode=0700`, 'tmpfs', dir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     return { dir };
   } catch (e) {
     await fsp.rm(dir, { recursive: true, force: true });
-    const msg = String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim().split('\n')[0];
+    const msg = String((e as { stderr?: Buffer }).stderr ?? (e as Error).message)
+      .trim()
+      .split('\n')[0];
     return { reason: `cannot mount a tmpfs here (${msg || 'mount failed'})` };
   }
 }
@@ -52,7 +56,8 @@ suite(title, () => {
   const acknowledged: { id: number; body: string }[] = [];
   let refusedBody = '';
 
-  const comment = (body: string) => request(t.app).post(`${API}/proposals/${proposal.id}/comments`).set(drafter.auth).send({ body });
+  const comment = (body: string) =>
+    request(t.app).post(`${API}/proposals/${proposal.id}/comments`).set(drafter.auth).send({ body });
   const commentBodies = async (app = t.app) => {
     const res = await request(app).get(`${API}/proposals/${proposal.id}/comments`).set(drafter.auth);
     expect(res.status).toBe(200);
@@ -73,7 +78,10 @@ suite(title, () => {
     }));
     const doc = await request(t.app).get(`${API}/documents/${SLUG}`);
     text = `${doc.body.text}\nA paragraph proposed before the disk filled up.\n`;
-    const res = await request(t.app).post(`${API}/documents/${SLUG}/proposals`).set(drafter.auth).send({ title: 'Before', text });
+    const res = await request(t.app)
+      .post(`${API}/documents/${SLUG}/proposals`)
+      .set(drafter.auth)
+      .send({ title: 'Before', text });
     expect(res.status).toBe(201);
     proposal = { id: res.body.id, head: res.body.head };
   });
@@ -109,7 +117,11 @@ suite(title, () => {
     const bodies = await commentBodies();
     expect(bodies).not.toContain(head(refusedBody));
     expect(bodies).toEqual(acknowledged.map((c) => head(c.body)));
-    expect(t.ctx.meta.auditLog(5).some((e) => e.action === 'comment.added' && e.subject.endsWith(`/${acknowledged.length + 1}`))).toBe(false);
+    expect(
+      t.ctx.meta
+        .auditLog(5)
+        .some((e) => e.action === 'comment.added' && e.subject.endsWith(`/${acknowledged.length + 1}`)),
+    ).toBe(false);
 
     // Still full: a second attempt is refused the same way.
     const again = await comment(pad('Still no room'));
@@ -155,7 +167,11 @@ suite(title, () => {
     await t.close();
     const data = await openData({ dataDir, documentsDir: path.join(projectRoot, 'documents') }, 'server');
     try {
-      const app = createApp({ ctx: data.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: 0 }, sessions: data.sessions });
+      const app = createApp({
+        ctx: data.ctx,
+        config: { baseUrl: 'http://ratify.test', writeLimit: 0 },
+        sessions: data.sessions,
+      });
       expect(await commentBodies(app)).toEqual(acknowledged.map((c) => head(c.body)));
       const p = await request(app).get(`${API}/proposals/${proposal.id}`).set(drafter.auth);
       expect(p.body.head).toBe(proposal.head);

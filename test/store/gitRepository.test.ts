@@ -17,7 +17,12 @@ afterEach(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
-const alice = (at = '2026-03-01T09:30:00Z', tzOffset?: number): Identity => ({ name: 'Alice Ölund', email: 'alice@example.org', at: new Date(at), tzOffset });
+const alice = (at = '2026-03-01T09:30:00Z', tzOffset?: number): Identity => ({
+  name: 'Alice Ölund',
+  email: 'alice@example.org',
+  at: new Date(at),
+  tzOffset,
+});
 
 /** The error a promise rejects with (fails the test when it resolves). */
 async function rejection(p: Promise<unknown>): Promise<unknown> {
@@ -47,7 +52,11 @@ describe('commitFile writes commits stock git reads', () => {
     const repo = await GitRepository.open(gitdir);
     await commitOnMain(repo, 'documents/x.md', 'first\n', 'first', alice('2026-03-01T09:30:00Z', 60));
     await commitOnMain(repo, 'documents/x.md', 'second\n', 'second', alice('2026-03-02T23:15:07Z', -300));
-    await commitOnMain(repo, 'documents/x.md', 'third\n', 'third', { name: 'Bob', email: 'bob@example.org', at: new Date('2026-03-03T00:00:00Z') });
+    await commitOnMain(repo, 'documents/x.md', 'third\n', 'third', {
+      name: 'Bob',
+      email: 'bob@example.org',
+      at: new Date('2026-03-03T00:00:00Z'),
+    });
 
     expect(await fsckProblems(gitdir)).toEqual([]);
     const log = await git(gitdir, ['log', '--format=%an%x09%ae%x09%aI%x09%cn%x09%ce%x09%cI%x09%s', 'main']);
@@ -72,7 +81,9 @@ describe('commitFile writes commits stock git reads', () => {
       committer: { name: 'Ratify', email: 'ratify@system.invalid', at: new Date('2026-01-01T00:00:00Z'), tzOffset: 60 },
     });
     const log = await git(gitdir, ['log', '--format=%an|%ae|%aI|%cn|%ce|%cI', 'main']);
-    expect(log.stdout.trim()).toBe('Carol|carol@unknown.invalid|2001-05-06T07:08:09+00:00|Ratify|ratify@system.invalid|2026-01-01T01:00:00+01:00');
+    expect(log.stdout.trim()).toBe(
+      'Carol|carol@unknown.invalid|2001-05-06T07:08:09+00:00|Ratify|ratify@system.invalid|2026-01-01T01:00:00+01:00',
+    );
     expect(await fsckProblems(gitdir)).toEqual([]);
   });
 
@@ -110,7 +121,12 @@ describe('commitFile writes commits stock git reads', () => {
     await commitOnMain(repo, 'documents/deep/c.md', 'C\n');
     await commitOnMain(repo, 'documents/a.md', 'A2\n');
     const ls = await git(gitdir, ['ls-tree', '-r', '--name-only', 'main']);
-    expect(ls.stdout.trim().split('\n').sort()).toEqual(['README.md', 'documents/a.md', 'documents/b.md', 'documents/deep/c.md']);
+    expect(ls.stdout.trim().split('\n').sort()).toEqual([
+      'README.md',
+      'documents/a.md',
+      'documents/b.md',
+      'documents/deep/c.md',
+    ]);
     expect((await gitBytes(gitdir, ['show', 'main:documents/a.md'])).toString()).toBe('A2\n');
     expect((await gitBytes(gitdir, ['show', 'main:documents/b.md'])).toString()).toBe('B\n');
     expect(await fsckProblems(gitdir)).toEqual([]);
@@ -134,14 +150,30 @@ describe('compare-and-swap on refs', () => {
     const { commit: c1 } = await commitOnMain(repo, 'documents/x.md', 'one\n');
     const { commit: c2 } = await commitOnMain(repo, 'documents/x.md', 'two\n');
     await expectCode(
-      repo.commitFile({ ref: MAIN, expected: c1, parent: c1, filepath: 'documents/x.md', text: 'stale\n', message: 'stale', author: alice() }),
+      repo.commitFile({
+        ref: MAIN,
+        expected: c1,
+        parent: c1,
+        filepath: 'documents/x.md',
+        text: 'stale\n',
+        message: 'stale',
+        author: alice(),
+      }),
       'stale_head',
     );
     expect(await repo.resolve(MAIN)).toBe(c2);
     expect((await git(gitdir, ['rev-parse', 'main'])).stdout.trim()).toBe(c2);
     // Expected a ref that does not exist: also stale.
     await expectCode(
-      repo.commitFile({ ref: MAIN, expected: '0'.repeat(40), parent: c2, filepath: 'documents/x.md', text: 'x\n', message: 'x', author: alice() }),
+      repo.commitFile({
+        ref: MAIN,
+        expected: '0'.repeat(40),
+        parent: c2,
+        filepath: 'documents/x.md',
+        text: 'x\n',
+        message: 'x',
+        author: alice(),
+      }),
       'stale_head',
     );
     expect(await repo.resolve(MAIN)).toBe(c2);
@@ -151,7 +183,15 @@ describe('compare-and-swap on refs', () => {
     const repo = await GitRepository.open(gitdir);
     const { commit } = await commitOnMain(repo, 'documents/x.md', 'one\n');
     await expectCode(
-      repo.commitFile({ ref: MAIN, expected: null, parent: null, filepath: 'documents/x.md', text: 'root\n', message: 'root', author: alice() }),
+      repo.commitFile({
+        ref: MAIN,
+        expected: null,
+        parent: null,
+        filepath: 'documents/x.md',
+        text: 'root\n',
+        message: 'root',
+        author: alice(),
+      }),
       'stale_head',
     );
     expect(await repo.resolve(MAIN)).toBe(commit);
@@ -162,7 +202,15 @@ describe('compare-and-swap on refs', () => {
     const { commit } = await commitOnMain(repo, 'documents/x.md', 'one\n');
     const ref = 'refs/heads/proposals/1';
     await expectCode(
-      repo.commitFile({ ref, expected: commit, parent: commit, filepath: 'documents/x.md', text: 'p\n', message: 'p', author: alice() }),
+      repo.commitFile({
+        ref,
+        expected: commit,
+        parent: commit,
+        filepath: 'documents/x.md',
+        text: 'p\n',
+        message: 'p',
+        author: alice(),
+      }),
       'stale_head',
     );
     expect(await repo.resolve(ref)).toBeNull();
@@ -173,7 +221,15 @@ describe('compare-and-swap on refs', () => {
     const { commit: base } = await commitOnMain(repo, 'documents/x.md', 'base\n');
     const results = await Promise.allSettled(
       Array.from({ length: 20 }, (_, i) =>
-        repo.commitFile({ ref: MAIN, expected: base, parent: base, filepath: 'documents/x.md', text: `writer ${i}\n`, message: `writer ${i}`, author: alice() }),
+        repo.commitFile({
+          ref: MAIN,
+          expected: base,
+          parent: base,
+          filepath: 'documents/x.md',
+          text: `writer ${i}\n`,
+          message: `writer ${i}`,
+          author: alice(),
+        }),
       ),
     );
     const won = results.filter((r) => r.status === 'fulfilled');
@@ -226,7 +282,9 @@ describe('compare-and-swap on refs', () => {
     const lines = log.stdout.trim().split('\n');
     expect(lines).toHaveLength(21);
     const subjects = lines.map((l) => l.split('\t')[1]);
-    expect(subjects.filter((s) => s.startsWith('writer ')).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `writer ${i}`).sort());
+    expect(subjects.filter((s) => s.startsWith('writer ')).sort()).toEqual(
+      Array.from({ length: 20 }, (_, i) => `writer ${i}`).sort(),
+    );
     expect(new Set(lines.map((l) => l.split('\t')[0]))).toEqual(new Set([...commits, lines.at(-1)!.split('\t')[0]]));
     // Linear history: every commit has one parent (but the root).
     const merges = await git(gitdir, ['rev-list', '--min-parents=2', 'main']);
@@ -243,14 +301,23 @@ describe('createTag', () => {
   test('an annotated tag stock git sees, refused the second time with tag_exists', async () => {
     const repo = await GitRepository.open(gitdir);
     const { commit } = await commitOnMain(repo, 'documents/x.md', 'x\n');
-    const oid = await repo.createTag({ name: 'terms-of-reference/v1', object: commit, message: 'Adopted at the March meeting', tagger: alice('2026-03-01T09:30:00Z', 60) });
+    const oid = await repo.createTag({
+      name: 'terms-of-reference/v1',
+      object: commit,
+      message: 'Adopted at the March meeting',
+      tagger: alice('2026-03-01T09:30:00Z', 60),
+    });
 
     expect((await git(gitdir, ['cat-file', '-t', 'refs/tags/terms-of-reference/v1'])).stdout.trim()).toBe('tag');
     expect((await git(gitdir, ['rev-parse', 'refs/tags/terms-of-reference/v1'])).stdout.trim()).toBe(oid);
     expect((await git(gitdir, ['rev-parse', 'terms-of-reference/v1^{commit}'])).stdout.trim()).toBe(commit);
     const list = await git(gitdir, ['tag', '-n']);
     expect(list.stdout).toMatch(/^terms-of-reference\/v1\s+Adopted at the March meeting$/m);
-    const tagger = await git(gitdir, ['for-each-ref', '--format=%(taggername)|%(taggeremail)|%(taggerdate:iso-strict)', 'refs/tags/terms-of-reference/v1']);
+    const tagger = await git(gitdir, [
+      'for-each-ref',
+      '--format=%(taggername)|%(taggeremail)|%(taggerdate:iso-strict)',
+      'refs/tags/terms-of-reference/v1',
+    ]);
     expect(tagger.stdout.trim()).toBe('Alice Ölund|<alice@example.org>|2026-03-01T10:30:00+01:00');
     expect(await fsckProblems(gitdir)).toEqual([]);
 
@@ -258,7 +325,10 @@ describe('createTag', () => {
     expect(info?.object).toBe(commit);
     expect(info?.message.trim()).toBe('Adopted at the March meeting');
 
-    await expectCode(repo.createTag({ name: 'terms-of-reference/v1', object: commit, message: 'again', tagger: alice() }), 'tag_exists');
+    await expectCode(
+      repo.createTag({ name: 'terms-of-reference/v1', object: commit, message: 'again', tagger: alice() }),
+      'tag_exists',
+    );
     expect((await git(gitdir, ['rev-parse', 'refs/tags/terms-of-reference/v1'])).stdout.trim()).toBe(oid);
     expect(await repo.listTags()).toEqual(['terms-of-reference/v1']);
   });
@@ -267,7 +337,9 @@ describe('createTag', () => {
     const repo = await GitRepository.open(gitdir);
     const { commit } = await commitOnMain(repo, 'documents/x.md', 'x\n');
     const results = await Promise.allSettled(
-      Array.from({ length: 10 }, (_, i) => repo.createTag({ name: 'x/v1', object: commit, message: `attempt ${i}`, tagger: alice() })),
+      Array.from({ length: 10 }, (_, i) =>
+        repo.createTag({ name: 'x/v1', object: commit, message: `attempt ${i}`, tagger: alice() }),
+      ),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect((r.reason as DomainError).code).toBe('tag_exists');
@@ -286,7 +358,9 @@ describe('createBranch', () => {
 });
 
 describe('open refuses a damaged repository', () => {
-  async function damagedOpen(damage: (mainFile: string, head: string) => Promise<void>): Promise<RepositoryDamagedError> {
+  async function damagedOpen(
+    damage: (mainFile: string, head: string) => Promise<void>,
+  ): Promise<RepositoryDamagedError> {
     const repo = await GitRepository.open(gitdir);
     const { commit } = await commitOnMain(repo, 'documents/x.md', 'x\n');
     await repo.createTag({ name: 'x/v1', object: commit, message: 'v1', tagger: alice() });

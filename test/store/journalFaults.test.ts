@@ -72,14 +72,22 @@ async function open(opts: { snapshotEvery?: number; log?: (m: string, e?: unknow
   return s;
 }
 
-const group = (slug: string): GroupRecord => ({ slug, name: slug.toUpperCase(), createdAt: '2026-01-01T00:00:00.000Z' });
+const group = (slug: string): GroupRecord => ({
+  slug,
+  name: slug.toUpperCase(),
+  createdAt: '2026-01-01T00:00:00.000Z',
+});
 const putGroup = (slug: string): Change => ({
   actor: 'user/1',
   at: new Date(Date.UTC(2026, 0, 1)),
   events: [{ action: 'group.created', subject: `group/${slug}` }],
   puts: { groups: { [slug]: group(slug) } },
 });
-const slugs = (s: MetaStore) => s.all('groups').map((g) => g.slug).sort();
+const slugs = (s: MetaStore) =>
+  s
+    .all('groups')
+    .map((g) => g.slug)
+    .sort();
 
 async function journalText(): Promise<string> {
   const jd = path.join(dir, 'journal');
@@ -88,7 +96,11 @@ async function journalText(): Promise<string> {
   for (const n of names) all += await fsp.readFile(path.join(jd, n), 'utf8');
   return all;
 }
-const seqsOnDisk = async () => (await journalText()).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { seq: number }).seq);
+const seqsOnDisk = async () =>
+  (await journalText())
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { seq: number }).seq);
 
 describe('a write the disk refuses', () => {
   test.each([
@@ -96,32 +108,38 @@ describe('a write the disk refuses', () => {
     ['a write that writes nothing', 'zero', 'storage_full'],
     ['ENOSPC', 'enospc', 'storage_full'],
     ['a full quota (EDQUOT)', 'edquot', 'storage_full'],
-  ] as const)('%s: refused with %s, not applied, file cut back; the next write succeeds', async (_name, fault, code) => {
-    const s = await open();
-    await s.write(putGroup('a'));
-    const before = await journalText();
-    faults.write.push(fault);
-    await expect(s.write(putGroup('refused'))).rejects.toMatchObject({ code, kind: 'storage_full' });
-    expect(s.get('groups', 'refused')).toBeUndefined();
-    expect(s.auditLog(10).map((e) => e.subject)).toEqual(['group/a']);
-    expect(await journalText()).toBe(before);
-    expect(s.writeState).toMatchObject({ ok: false, code: 'storage_full' });
+  ] as const)(
+    '%s: refused with %s, not applied, file cut back; the next write succeeds',
+    async (_name, fault, code) => {
+      const s = await open();
+      await s.write(putGroup('a'));
+      const before = await journalText();
+      faults.write.push(fault);
+      await expect(s.write(putGroup('refused'))).rejects.toMatchObject({ code, kind: 'storage_full' });
+      expect(s.get('groups', 'refused')).toBeUndefined();
+      expect(s.auditLog(10).map((e) => e.subject)).toEqual(['group/a']);
+      expect(await journalText()).toBe(before);
+      expect(s.writeState).toMatchObject({ ok: false, code: 'storage_full' });
 
-    await s.write(putGroup('b'));
-    expect(slugs(s)).toEqual(['a', 'b']);
-    expect(s.writeState).toEqual({ ok: true });
-    // Numbering goes on without a gap; reopening finds exactly the acknowledged writes.
-    expect(await seqsOnDisk()).toEqual([1, 2]);
-    const again = await open();
-    expect(slugs(again)).toEqual(['a', 'b']);
-    expect(again.auditLog(10).map((e) => e.seq)).toEqual([2, 1]);
-  });
+      await s.write(putGroup('b'));
+      expect(slugs(s)).toEqual(['a', 'b']);
+      expect(s.writeState).toEqual({ ok: true });
+      // Numbering goes on without a gap; reopening finds exactly the acknowledged writes.
+      expect(await seqsOnDisk()).toEqual([1, 2]);
+      const again = await open();
+      expect(slugs(again)).toEqual(['a', 'b']);
+      expect(again.auditLog(10).map((e) => e.seq)).toEqual([2, 1]);
+    },
+  );
 
   test('an fsync error refuses the write with storage_unavailable (503) and cuts the line it wrote', async () => {
     const s = await open();
     await s.write(putGroup('a'));
     faults.sync.push('eio');
-    await expect(s.write(putGroup('refused'))).rejects.toMatchObject({ code: 'storage_unavailable', kind: 'unavailable' });
+    await expect(s.write(putGroup('refused'))).rejects.toMatchObject({
+      code: 'storage_unavailable',
+      kind: 'unavailable',
+    });
     expect(s.get('groups', 'refused')).toBeUndefined();
     expect(await seqsOnDisk()).toEqual([1]);
     await s.write(putGroup('b'));
@@ -194,7 +212,10 @@ describe('opening a journal a full disk left behind', () => {
     const file = path.join(jd, (await fsp.readdir(jd)).sort().at(-1)!);
     const good = await fsp.readFile(file);
     const torn = JSON.stringify({ seq: 4, at: 'x', actor: null, events: [], changes: [] }).slice(0, 25);
-    await fsp.appendFile(file, Buffer.concat([Buffer.from(torn), Buffer.alloc(4096), Buffer.from('\n'), Buffer.alloc(100)]));
+    await fsp.appendFile(
+      file,
+      Buffer.concat([Buffer.from(torn), Buffer.alloc(4096), Buffer.from('\n'), Buffer.alloc(100)]),
+    );
     const again = await open();
     expect(slugs(again)).toEqual(['a', 'b', 'c']);
     expect(await fsp.readFile(file)).toEqual(good);

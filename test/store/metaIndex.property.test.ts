@@ -43,13 +43,26 @@ const RECORD: Record<IndexedCollection, fc.Arbitrary<Rec>> = {
   linkTokens: fc.record({ userId: fc.integer({ min: 1, max: 3 }), purpose: fc.constantFrom('invite', 'reset') }),
 };
 
-const put = fc.constantFrom(...KINDS).chain((kind) => fc.record({ kind: fc.constant(kind), id: ID, value: RECORD[kind] }));
+const put = fc
+  .constantFrom(...KINDS)
+  .chain((kind) => fc.record({ kind: fc.constant(kind), id: ID, value: RECORD[kind] }));
 const del = fc.record({ kind: fc.constantFrom(...KINDS), id: ID });
 type Op =
-  | { op: 'write'; puts: { kind: IndexedCollection; id: string; value: Rec }[]; dels: { kind: IndexedCollection; id: string }[] }
+  | {
+      op: 'write';
+      puts: { kind: IndexedCollection; id: string; value: Rec }[];
+      dels: { kind: IndexedCollection; id: string }[];
+    }
   | { op: 'snapshot' | 'reopen' | 'crash' };
 const OP: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 12, arbitrary: fc.record({ op: fc.constant('write' as const), puts: fc.array(put, { maxLength: 4 }), dels: fc.array(del, { maxLength: 2 }) }) },
+  {
+    weight: 12,
+    arbitrary: fc.record({
+      op: fc.constant('write' as const),
+      puts: fc.array(put, { maxLength: 4 }),
+      dels: fc.array(del, { maxLength: 2 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ op: 'snapshot' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'reopen' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'crash' as const }) },
@@ -61,13 +74,21 @@ function changeOf(op: Extract<Op, { op: 'write' }>, i: number): Change {
   for (const p of op.puts) (puts[p.kind] ??= {})[p.id] = p.value;
   const dels: Record<string, string[]> = {};
   for (const d of op.dels) (dels[d.kind] ??= []).push(d.id);
-  return { actor: null, at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)), events: [{ action: 'test', subject: `op/${i}` }], puts, dels } as Change;
+  return {
+    actor: null,
+    at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
+    events: [{ action: 'test', subject: `op/${i}` }],
+    puts,
+    dels,
+  } as Change;
 }
 
 /** The model: plain objects, changed as the journal orders a change's record changes (puts, then dels). */
 function applyToModel(model: Model, c: Change): void {
-  for (const [kind, recs] of Object.entries(c.puts ?? {})) for (const [id, v] of Object.entries(recs as Record<string, Rec>)) (model[kind] ??= {})[id] = structuredClone(v);
-  for (const [kind, ids] of Object.entries(c.dels ?? {})) for (const id of ids as string[]) if (model[kind]) delete model[kind][id];
+  for (const [kind, recs] of Object.entries(c.puts ?? {}))
+    for (const [id, v] of Object.entries(recs as Record<string, Rec>)) (model[kind] ??= {})[id] = structuredClone(v);
+  for (const [kind, ids] of Object.entries(c.dels ?? {}))
+    for (const id of ids as string[]) if (model[kind]) delete model[kind][id];
 }
 
 const isArrayIndex = (id: string) => /^(0|[1-9]\d*)$/.test(id) && Number(id) < 2 ** 32 - 1;
@@ -79,19 +100,35 @@ function expectMatches(store: MetaStore, model: Model, probe: { limit: number; b
     expect(store.all(kind as CollectionName)).toEqual(records.map(([, r]) => r));
     expect(store.count(kind)).toBe(records.length);
     for (const [name, def] of defsOf(kind)) {
-      const keys = new Set([...records.map(([, r]) => def.key(r)).filter((k): k is string => k !== undefined), 'no-such-key']);
+      const keys = new Set([
+        ...records.map(([, r]) => def.key(r)).filter((k): k is string => k !== undefined),
+        'no-such-key',
+      ]);
       for (const key of keys) {
         let want = records.filter(([, r]) => def.key(r) === key);
         // Array.prototype.sort is stable: equal order values keep the collection's order.
-        if (def.order) want = want.sort(([, a], [, b]) => (def.order!(a) < def.order!(b) ? -1 : def.order!(a) > def.order!(b) ? 1 : 0));
+        if (def.order)
+          want = want.sort(([, a], [, b]) =>
+            def.order!(a) < def.order!(b) ? -1 : def.order!(a) > def.order!(b) ? 1 : 0,
+          );
         const by = (store.by as (k: string, i: string, key: string) => Rec[])(kind, name, key);
         expect({ kind, name, key, got: by }).toEqual({ kind, name, key, got: want.map(([, r]) => r) });
         expect((store.countBy as (k: string, i: string, key: string) => number)(kind, name, key)).toBe(want.length);
         const newest = store.newest as (k: string, i: string, key: string, limit: number, before?: number) => Rec[];
-        expect(newest.call(store, kind, name, key, probe.limit)).toEqual(want.slice(-probe.limit).reverse().map(([, r]) => r));
+        expect(newest.call(store, kind, name, key, probe.limit)).toEqual(
+          want
+            .slice(-probe.limit)
+            .reverse()
+            .map(([, r]) => r),
+        );
         if (!def.order) {
           const older = want.filter(([id]) => isArrayIndex(id) && Number(id) < probe.before);
-          expect(newest.call(store, kind, name, key, probe.limit, probe.before)).toEqual(older.slice(-probe.limit).reverse().map(([, r]) => r));
+          expect(newest.call(store, kind, name, key, probe.limit, probe.before)).toEqual(
+            older
+              .slice(-probe.limit)
+              .reverse()
+              .map(([, r]) => r),
+          );
         }
       }
     }
@@ -108,7 +145,10 @@ describe('secondary indexes of the metadata store', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(OP, { minLength: 1, maxLength: 24 }),
-        fc.record({ limit: fc.integer({ min: 1, max: 4 }), before: fc.constantFrom(1, 2, 3, 8, 11, 12, 4294967294, 4294967295) }),
+        fc.record({
+          limit: fc.integer({ min: 1, max: 4 }),
+          before: fc.constantFrom(1, 2, 3, 8, 11, 12, 4294967294, 4294967295),
+        }),
         async (ops, probe) => {
           const dir = await tmp('ratify-index-');
           dirs.push(dir);

@@ -23,7 +23,11 @@ async function open(opts?: { snapshotEvery?: number }): Promise<MetaStore> {
 }
 
 const at = (i: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, i));
-const group = (slug: string, name = slug.toUpperCase()): GroupRecord => ({ slug, name, createdAt: '2026-01-01T00:00:00.000Z' });
+const group = (slug: string, name = slug.toUpperCase()): GroupRecord => ({
+  slug,
+  name,
+  createdAt: '2026-01-01T00:00:00.000Z',
+});
 const putGroup = (slug: string, i = 0, actor: string | null = 'user/1'): Change => ({
   actor,
   at: at(i),
@@ -52,9 +56,16 @@ describe('durability across reopen', () => {
         { action: 'document.created', subject: 'document/tor' },
         { action: 'version.published', subject: 'tor/v1' },
       ],
-      puts: { documents: { tor: { slug: 'tor', title: 'ToR', group: 'mag', latest: 1, createdAt: at(3).toISOString() } } },
+      puts: {
+        documents: { tor: { slug: 'tor', title: 'ToR', group: 'mag', latest: 1, createdAt: at(3).toISOString() } },
+      },
     });
-    await a.write({ actor: 'user/1', at: at(4), events: [{ action: 'group.deleted', subject: 'group/wg-strategy' }], dels: { groups: ['wg-strategy'] } });
+    await a.write({
+      actor: 'user/1',
+      at: at(4),
+      events: [{ action: 'group.deleted', subject: 'group/wg-strategy' }],
+      dels: { groups: ['wg-strategy'] },
+    });
     await a.close();
 
     const b = await open();
@@ -109,18 +120,34 @@ describe('torn and damaged journal lines', () => {
     const file = await lastSegment();
     const before = await fsp.readFile(file, 'utf8');
     // A crash in the middle of the 4th write: part of a line, no newline.
-    const fourth = JSON.stringify({ seq: 4, at: at(4).toISOString(), actor: null, events: [], changes: [{ put: 'groups', id: 'torn', value: group('torn') }] });
+    const fourth = JSON.stringify({
+      seq: 4,
+      at: at(4).toISOString(),
+      actor: null,
+      events: [],
+      changes: [{ put: 'groups', id: 'torn', value: group('torn') }],
+    });
     await fsp.appendFile(file, fourth.slice(0, 40));
 
     const b = await open();
-    expect(b.all('groups').map((g) => g.slug).sort()).toEqual(['g0', 'g1', 'g2']);
+    expect(
+      b
+        .all('groups')
+        .map((g) => g.slug)
+        .sort(),
+    ).toEqual(['g0', 'g1', 'g2']);
     expect(b.get('groups', 'torn')).toBeUndefined();
     expect(await fsp.readFile(file, 'utf8')).toBe(before);
     await b.write(putGroup('after', 5));
     await b.write(putGroup('after2', 6));
 
     const c = await open();
-    expect(c.all('groups').map((g) => g.slug).sort()).toEqual(['after', 'after2', 'g0', 'g1', 'g2']);
+    expect(
+      c
+        .all('groups')
+        .map((g) => g.slug)
+        .sort(),
+    ).toEqual(['after', 'after2', 'g0', 'g1', 'g2']);
     expect(c.auditLog(100).map((e) => e.seq)).toEqual([5, 4, 3, 2, 1]);
     for (const l of lines(await fsp.readFile(file, 'utf8'))) expect(() => JSON.parse(l)).not.toThrow();
   });
@@ -129,12 +156,26 @@ describe('torn and damaged journal lines', () => {
     const a = await open();
     await a.write(putGroup('kept', 1));
     const file = await lastSegment();
-    await fsp.appendFile(file, JSON.stringify({ seq: 2, at: at(2).toISOString(), actor: null, events: [], changes: [{ put: 'groups', id: 'x', value: group('x') }] }));
+    await fsp.appendFile(
+      file,
+      JSON.stringify({
+        seq: 2,
+        at: at(2).toISOString(),
+        actor: null,
+        events: [],
+        changes: [{ put: 'groups', id: 'x', value: group('x') }],
+      }),
+    );
     const b = await open();
     expect(b.all('groups').map((g) => g.slug)).toEqual(['kept']);
     await b.write(putGroup('next', 3));
     const c = await open();
-    expect(c.all('groups').map((g) => g.slug).sort()).toEqual(['kept', 'next']);
+    expect(
+      c
+        .all('groups')
+        .map((g) => g.slug)
+        .sort(),
+    ).toEqual(['kept', 'next']);
   });
 
   test('a torn change with several puts lands not at all', async () => {
@@ -201,7 +242,11 @@ describe('torn and damaged journal lines', () => {
     // What must not happen: opening "succeeds" having dropped g3..g5, which were acknowledged.
     if (outcome !== 'refused') {
       const slugs = outcome.all('groups').map((g) => g.slug);
-      expect({ g3: slugs.includes('g3'), g4: slugs.includes('g4'), g5: slugs.includes('g5') }).toEqual({ g3: true, g4: true, g5: true });
+      expect({ g3: slugs.includes('g3'), g4: slugs.includes('g4'), g5: slugs.includes('g5') }).toEqual({
+        g3: true,
+        g4: true,
+        g5: true,
+      });
     }
     expect(outcome).toBe('refused');
     expect(await fsp.readFile(file, 'utf8')).toBe(damaged);
@@ -245,7 +290,8 @@ describe('snapshots and segments', () => {
 
     // Every seq is in the journal exactly once, across all segments.
     const seqs: number[] = [];
-    for (const s of await segments()) for (const l of lines(await fsp.readFile(path.join(journalDir(), s), 'utf8'))) seqs.push(JSON.parse(l).seq);
+    for (const s of await segments())
+      for (const l of lines(await fsp.readFile(path.join(journalDir(), s), 'utf8'))) seqs.push(JSON.parse(l).seq);
     expect(seqs).toEqual([...Array(35).keys()].map((i) => i + 1));
 
     await a.close();
@@ -257,7 +303,10 @@ describe('snapshots and segments', () => {
     const a = await open({ snapshotEvery: 1000 });
     for (let i = 0; i < 5; i++) await a.write(putGroup(`g${i}`, i));
     await a.close();
-    const snap = JSON.parse(await fsp.readFile(path.join(dir, 'snapshot.json'), 'utf8')) as { seq: number; collections: { groups: object } };
+    const snap = JSON.parse(await fsp.readFile(path.join(dir, 'snapshot.json'), 'utf8')) as {
+      seq: number;
+      collections: { groups: object };
+    };
     expect(snap.seq).toBe(5);
     expect(Object.keys(snap.collections.groups)).toHaveLength(5);
     const b = await open();
@@ -305,7 +354,10 @@ describe('fsync of the journal', () => {
   // the kernel (a slow disk), and a write arrives while a snapshot is rotating the segment.
   test('a write acknowledged while a snapshot rotates the segment was fsynced on the file it was written to', async () => {
     const probe = await fsp.open(path.join(dir, 'probe'), 'w');
-    const proto = Object.getPrototypeOf(probe) as { write: (...a: unknown[]) => Promise<unknown>; sync: (...a: unknown[]) => Promise<void> };
+    const proto = Object.getPrototypeOf(probe) as {
+      write: (...a: unknown[]) => Promise<unknown>;
+      sync: (...a: unknown[]) => Promise<void>;
+    };
     await probe.close();
     const { write, sync } = proto;
     const unsynced = new Set<object>();
@@ -335,7 +387,9 @@ describe('fsync of the journal', () => {
       proto.write = write;
       proto.sync = sync;
     }
-    expect({ writesAcknowledgedWithoutFsyncOfTheirFile: missed }).toEqual({ writesAcknowledgedWithoutFsyncOfTheirFile: [] });
+    expect({ writesAcknowledgedWithoutFsyncOfTheirFile: missed }).toEqual({
+      writesAcknowledgedWithoutFsyncOfTheirFile: [],
+    });
     const b = await open();
     expect(b.all('groups')).toHaveLength(5);
   });
@@ -348,8 +402,18 @@ describe('ids', () => {
     const g2 = a.nextId('groups');
     const d1 = a.nextId('documents');
     expect([g1, g2, d1]).toEqual([1, 2, 1]);
-    await a.write({ actor: null, at: at(0), events: [], puts: { groups: { [g1]: group('one'), [g2]: group('two'), 7: group('seven') } } });
-    await a.write({ actor: null, at: at(1), events: [], puts: { documents: { [d1]: { slug: 'd', title: 'D', group: 'x', latest: 1, createdAt: '' } } } });
+    await a.write({
+      actor: null,
+      at: at(0),
+      events: [],
+      puts: { groups: { [g1]: group('one'), [g2]: group('two'), 7: group('seven') } },
+    });
+    await a.write({
+      actor: null,
+      at: at(1),
+      events: [],
+      puts: { documents: { [d1]: { slug: 'd', title: 'D', group: 'x', latest: 1, createdAt: '' } } },
+    });
     const g3 = a.nextId('groups');
     expect(g3).toBeGreaterThan(g2);
     await a.close();

@@ -7,7 +7,6 @@ import { tmp } from './gitHelpers.js';
 import { projectRoot } from '../helpers/data.js';
 import { bin, childEnv } from '../helpers/bin.js';
 
-
 let dir: string;
 const children: ChildProcess[] = [];
 beforeEach(async () => {
@@ -19,7 +18,8 @@ afterEach(async () => {
 });
 
 const lockFile = () => path.join(dir, 'ratify.lock');
-const writeLock = (info: Partial<LockInfo>) => fsp.writeFile(lockFile(), JSON.stringify({ since: '2026-01-01T00:00:00.000Z', ...info }));
+const writeLock = (info: Partial<LockInfo>) =>
+  fsp.writeFile(lockFile(), JSON.stringify({ since: '2026-01-01T00:00:00.000Z', ...info }));
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   try {
@@ -107,7 +107,11 @@ describe('acquireLock', () => {
 
   test('a lock held by a live other process is refused with DataDirBusyError naming role and PID', async () => {
     for (const role of ['server', 'cli'] as const) {
-      const child = spawn(bin.fixture('holdLock')[0], [...bin.fixture('holdLock')[1], dir, role], { cwd: projectRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(bin.fixture('holdLock')[0], [...bin.fixture('holdLock')[1], dir, role], {
+        cwd: projectRoot,
+        env: childEnv(),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       await new Promise<void>((resolve, reject) => {
         child.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
         child.on('exit', (code) => reject(new Error(`holder exited early (${code})`)));
@@ -131,7 +135,7 @@ describe('acquireLock', () => {
   // take the lock over; each reads the dead PID, removes "the" lock file and creates its own —
   // a slower one then removes the lock a faster one has just created, and both run.
   // (Measured: 30 of 300 rounds of 4 concurrent takeovers ended with two or more holders.)
-  test('concurrent takeovers of a dead holder\'s lock: exactly one wins', async () => {
+  test("concurrent takeovers of a dead holder's lock: exactly one wins", async () => {
     const pid = await deadPid();
     const rounds: number[] = [];
     for (let i = 0; i < 100; i++) {
@@ -143,7 +147,10 @@ describe('acquireLock', () => {
       for (const w of won) await (w as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireLock>>>).value.release();
       await fsp.rm(lockFile(), { force: true });
     }
-    expect({ roundsWithMoreThanOneHolder: rounds.filter((n) => n > 1).length, roundsWithNone: rounds.filter((n) => n === 0).length }).toEqual({
+    expect({
+      roundsWithMoreThanOneHolder: rounds.filter((n) => n > 1).length,
+      roundsWithNone: rounds.filter((n) => n === 0).length,
+    }).toEqual({
       roundsWithMoreThanOneHolder: 0,
       roundsWithNone: 0,
     });
@@ -165,7 +172,8 @@ describe('acquireLock', () => {
     try {
       const first = acquireLock(dir, { role: 'server' });
       // The second starter looks once the first has created the file.
-      for (let i = 0; i < 1000 && !(await fsp.stat(lockFile()).catch(() => null)); i++) await new Promise((res) => setImmediate(res));
+      for (let i = 0; i < 1000 && !(await fsp.stat(lockFile()).catch(() => null)); i++)
+        await new Promise((res) => setImmediate(res));
       const second = acquireLock(dir, { role: 'cli' });
       results = await Promise.allSettled([first, second]);
     } finally {

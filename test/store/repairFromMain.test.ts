@@ -28,17 +28,37 @@ async function reopen(dataDir: string, seed = false): Promise<TestData> {
 }
 const gitdir = (t: TestData) => path.join(t.dataDir, 'git');
 
-const bob = (at = '2026-02-01T12:00:00Z') => ({ name: 'Bob Ĉefo', email: 'bob@example.org', at: new Date(at), tzOffset: 60 });
+const bob = (at = '2026-02-01T12:00:00Z') => ({
+  name: 'Bob Ĉefo',
+  email: 'bob@example.org',
+  at: new Date(at),
+  tzOffset: 60,
+});
 
 /** The git half of a publication of `slug` version `number`, as publishVersion writes it — and then the process dies. */
-async function commitVersionOnly(t: TestData, slug: string, number: number, text: string, summary: string, extra: [string, string][] = []) {
+async function commitVersionOnly(
+  t: TestData,
+  slug: string,
+  number: number,
+  text: string,
+  summary: string,
+  extra: [string, string][] = [],
+) {
   const head = await t.ctx.repo.resolve(MAIN);
   const doc = t.ctx.meta.get('documents', slug);
   const message = formatMessage(summary, [
     ...versionTrailers({ slug, number, title: doc?.title ?? slug, group: doc?.group ?? 'mag' }),
     ...extra,
   ]);
-  return t.ctx.repo.commitFile({ ref: MAIN, expected: head, parent: head, filepath: `documents/${slug}.md`, text, message, author: bob() });
+  return t.ctx.repo.commitFile({
+    ref: MAIN,
+    expected: head,
+    parent: head,
+    filepath: `documents/${slug}.md`,
+    text,
+    message,
+    author: bob(),
+  });
 }
 
 describe('repairFromMain repairs the store from git after a crash', () => {
@@ -69,7 +89,12 @@ describe('repairFromMain repairs the store from git after a crash', () => {
       round: 2,
       consolidation: null,
     });
-    expect(r.ctx.meta.get('documents', TOR)).toMatchObject({ slug: TOR, title: TOR_TITLE, group: 'wg-strategy', latest: 2 });
+    expect(r.ctx.meta.get('documents', TOR)).toMatchObject({
+      slug: TOR,
+      title: TOR_TITLE,
+      group: 'wg-strategy',
+      latest: 2,
+    });
     expect(r.ctx.meta.get('versions', `${TOR}/1`)).toBeDefined();
     expect(r.ctx.meta.get('system', 'main')?.indexedMain).toBe(commit);
 
@@ -82,7 +107,14 @@ describe('repairFromMain repairs the store from git after a crash', () => {
     expect(r.ctx.meta.auditLog(5).map((e) => e.action)).toContain('version.indexed');
 
     // The repaired index is not "behind": the next publication is version 3 on top of it.
-    const v3 = await publishVersion(r.ctx, { slug: TOR, title: TOR_TITLE, group: 'wg-strategy', text: 'v3\n', summary: 'Third', author: bob('2026-02-02T00:00:00Z') });
+    const v3 = await publishVersion(r.ctx, {
+      slug: TOR,
+      title: TOR_TITLE,
+      group: 'wg-strategy',
+      text: 'v3\n',
+      summary: 'Third',
+      author: bob('2026-02-02T00:00:00Z'),
+    });
     expect(v3.number).toBe(3);
     expect((await git(gitdir(r), ['rev-parse', `${MAIN}~1`])).stdout.trim()).toBe(commit);
   });
@@ -105,7 +137,15 @@ describe('repairFromMain repairs the store from git after a crash', () => {
     const b = await commitVersionOnly(t, 'workshop-process', 2, 'wp 2\n', 'WP two');
     // A commit without version trailers (made by hand) is read past, not indexed.
     const head = await t.ctx.repo.resolve(MAIN);
-    const c = await t.ctx.repo.commitFile({ ref: MAIN, expected: head, parent: head, filepath: 'README.md', text: 'hand\n', message: 'A hand-made commit', author: bob() });
+    const c = await t.ctx.repo.commitFile({
+      ref: MAIN,
+      expected: head,
+      parent: head,
+      filepath: 'README.md',
+      text: 'hand\n',
+      message: 'A hand-made commit',
+      author: bob(),
+    });
     const d = await commitVersionOnly(t, TOR, 3, 'tor 3\n', 'ToR three');
     await t.close();
 
@@ -117,7 +157,13 @@ describe('repairFromMain repairs the store from git after a crash', () => {
     expect(r.ctx.meta.get('documents', 'workshop-process')?.latest).toBe(2);
     expect(r.ctx.meta.all('versions')).toHaveLength(5);
     expect(r.ctx.meta.get('system', 'main')?.indexedMain).toBe(d.commit);
-    expect((await r.ctx.repo.listTags()).sort()).toEqual([`${TOR}/v1`, `${TOR}/v2`, `${TOR}/v3`, 'workshop-process/v1', 'workshop-process/v2']);
+    expect((await r.ctx.repo.listTags()).sort()).toEqual([
+      `${TOR}/v1`,
+      `${TOR}/v2`,
+      `${TOR}/v3`,
+      'workshop-process/v1',
+      'workshop-process/v2',
+    ]);
     expect(c.commit).not.toBe(d.commit);
     expect(await fsckProblems(gitdir(r))).toEqual([]);
   });
@@ -128,7 +174,14 @@ describe('repairFromMain repairs the store from git after a crash', () => {
     await commitVersionOnly(t, TOR, 2, 'v2\n', 'Second');
     let err: unknown;
     try {
-      await publishVersion(t.ctx, { slug: TOR, title: TOR_TITLE, group: 'wg-strategy', text: 'x\n', summary: 'x', author: bob() });
+      await publishVersion(t.ctx, {
+        slug: TOR,
+        title: TOR_TITLE,
+        group: 'wg-strategy',
+        text: 'x\n',
+        summary: 'x',
+        author: bob(),
+      });
     } catch (e) {
       err = e;
     }
@@ -140,9 +193,15 @@ describe('repairFromMain repairs the store from git after a crash', () => {
 describe('seeding', () => {
   test('a fresh data folder gets version 1 of each document, by the system identity, exactly once', async () => {
     const t = await fresh();
-    const docs = JSON.parse(await fsp.readFile(path.join(projectRoot, 'documents', 'manifest.json'), 'utf8')).documents as { slug: string; file: string }[];
+    const docs = JSON.parse(await fsp.readFile(path.join(projectRoot, 'documents', 'manifest.json'), 'utf8'))
+      .documents as { slug: string; file: string }[];
     const check = async (d: TestData) => {
-      expect(d.ctx.meta.all('versions').map((v) => `${v.document}/${v.number}`).sort()).toEqual(docs.map((x) => `${x.slug}/1`).sort());
+      expect(
+        d.ctx.meta
+          .all('versions')
+          .map((v) => `${v.document}/${v.number}`)
+          .sort(),
+      ).toEqual(docs.map((x) => `${x.slug}/1`).sort());
       for (const x of docs) expect(d.ctx.meta.get('documents', x.slug)?.latest).toBe(1);
       const log = await git(gitdir(d), ['log', '--format=%an <%ae>', 'main']);
       expect(log.stdout.trim().split('\n')).toEqual(docs.map(() => 'Ratify <ratify@system.invalid>'));
@@ -184,13 +243,30 @@ describe('seeding', () => {
 
     const t = await openTestData({ seed: false, documentsDir: docsDir });
     cleanups.push(() => fsp.rm(t.dataDir, { recursive: true, force: true }));
-    await t.ctx.meta.write({ actor: null, at: new Date(), events: [], puts: { groups: { mag: { slug: 'mag', name: 'MAG', createdAt: '' } } } });
-    await publishVersion(t.ctx, { slug: 'one', title: 'One', group: 'mag', text: '# One\n', summary: 'Version 1', author: { name: 'Ratify', email: 'ratify@system.invalid', at: new Date() } });
+    await t.ctx.meta.write({
+      actor: null,
+      at: new Date(),
+      events: [],
+      puts: { groups: { mag: { slug: 'mag', name: 'MAG', createdAt: '' } } },
+    });
+    await publishVersion(t.ctx, {
+      slug: 'one',
+      title: 'One',
+      group: 'mag',
+      text: '# One\n',
+      summary: 'Version 1',
+      author: { name: 'Ratify', email: 'ratify@system.invalid', at: new Date() },
+    });
     await t.close();
 
     const r = await openTestData({ dataDir: t.dataDir, documentsDir: docsDir });
     cleanups.push(() => r.close());
-    expect(r.ctx.meta.all('versions').map((v) => `${v.document}/${v.number}`).sort()).toEqual(['one/1', 'two/1']);
+    expect(
+      r.ctx.meta
+        .all('versions')
+        .map((v) => `${v.document}/${v.number}`)
+        .sort(),
+    ).toEqual(['one/1', 'two/1']);
     const log = await git(gitdir(r), ['log', '--format=%s', 'main']);
     expect(log.stdout.trim().split('\n')).toHaveLength(2);
     expect((await r.ctx.repo.listTags()).sort()).toEqual(['one/v1', 'two/v1']);

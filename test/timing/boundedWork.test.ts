@@ -30,7 +30,13 @@ let renderer: Renderer;
 let port: number;
 /** The drafter's session cookie. */
 let cookie: string;
-const ids: Record<'emph500k' | 'emph1m' | 'paras1m' | 'tables' | 'small', number> = { emph500k: 0, emph1m: 0, paras1m: 0, tables: 0, small: 0 };
+const ids: Record<'emph500k' | 'emph1m' | 'paras1m' | 'tables' | 'small', number> = {
+  emph500k: 0,
+  emph1m: 0,
+  paras1m: 0,
+  tables: 0,
+  small: 0,
+};
 
 /** A 20 KB markdown table: many small cells, the costliest shape per byte. */
 function table20k(seed: number): string {
@@ -42,24 +48,47 @@ function table20k(seed: number): string {
 beforeAll(async () => {
   t = await openTestData({ clock: testClock('2026-03-01T09:00:00Z') });
   renderer = new Renderer(new WorkPool({ threads: 1, maxQueue: 64, retryAfter: 5 }), { renderMs: 3000, diffMs: 5000 });
-  const app = createApp({ ctx: t.ctx, config: { baseUrl: 'http://ratify.test', writeLimit: 0 }, sessions: t.sessions, renderer });
+  const app = createApp({
+    ctx: t.ctx,
+    config: { baseUrl: 'http://ratify.test', writeLimit: 0 },
+    sessions: t.sessions,
+    renderer,
+  });
   server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
 
   const [dana, kim] = await Promise.all([
-    makeUser(t.ctx, { email: 'dana@example.org', name: 'Dana Drafter', roles: ['member'], groups: ['wg-strategy'], password: PASSWORD }),
-    makeUser(t.ctx, { email: 'kim@example.org', name: 'Kim Commenter', roles: ['member'], groups: ['wg-strategy'], password: PASSWORD }),
+    makeUser(t.ctx, {
+      email: 'dana@example.org',
+      name: 'Dana Drafter',
+      roles: ['member'],
+      groups: ['wg-strategy'],
+      password: PASSWORD,
+    }),
+    makeUser(t.ctx, {
+      email: 'kim@example.org',
+      name: 'Kim Commenter',
+      roles: ['member'],
+      groups: ['wg-strategy'],
+      password: PASSWORD,
+    }),
   ]);
-  const propose = async (title: string, text: string) => (await createProposal(t.ctx, dana.actor, SLUG, { title, rationale: '', text })).id;
+  const propose = async (title: string, text: string) =>
+    (await createProposal(t.ctx, dana.actor, SLUG, { title, rationale: '', text })).id;
   ids.emph500k = await propose('Emphasis, 500 KB', '*'.repeat(250_000) + 'a' + '*'.repeat(250_000));
   ids.emph1m = await propose('Emphasis, 1 MB', '*'.repeat(524_287) + 'a' + '*'.repeat(524_287));
   ids.paras1m = await propose('One-letter paragraphs, 1 MB', 'x\n\n'.repeat(349_525));
   ids.small = await propose('Small', 'A *small* text.\n');
-  const p = await createProposal(t.ctx, dana.actor, SLUG, { title: 'Many tables', rationale: 'Tables below.', text: 'A short text.\n' });
+  const p = await createProposal(t.ctx, dana.actor, SLUG, {
+    title: 'Many tables',
+    rationale: 'Tables below.',
+    text: 'A short text.\n',
+  });
   ids.tables = p.id;
   const shared = await shareProposal(t.ctx, dana.actor, p.id);
-  for (let i = 0; i < 100; i++) await addComment(t.ctx, kim.actor, proposalCommentable(t.ctx, shared), { body: table20k(i) });
+  for (let i = 0; i < 100; i++)
+    await addComment(t.ctx, kim.actor, proposalCommentable(t.ctx, shared), { body: table20k(i) });
   const { res } = await signIn(app, dana.email, PASSWORD);
   expect(res.status).toBe(303);
   cookie = sidCookieLine(res)!.split(';')[0];
@@ -97,8 +126,11 @@ function viewers(pages: string[], rounds: number, copies: number): Promise<numbe
     process.stdout.write(JSON.stringify(statuses));
   `;
   return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, ['--input-type=module', '-e', script, String(port), cookie, String(rounds), String(copies), ...pages], { env: {}, maxBuffer: 1 << 20 }, (err, stdout) =>
-      err ? reject(err) : resolve(JSON.parse(stdout) as number[]),
+    const child = execFile(
+      process.execPath,
+      ['--input-type=module', '-e', script, String(port), cookie, String(rounds), String(copies), ...pages],
+      { env: {}, maxBuffer: 1 << 20 },
+      (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as number[])),
     );
     // The readers stand for people on other machines: on this one they yield the cores to the server.
     try {
@@ -120,7 +152,8 @@ async function healthz(): Promise<number> {
 test('/healthz answers within 200 ms while the worst texts are viewed repeatedly and concurrently', async () => {
   // The server has served pages before (its templates are compiled): what is measured is the
   // worst texts, not a cold start.
-  for (const path of [`/proposals/${ids.small}`, `/proposals/${ids.small}?tab=changes`, '/drafts']) expect(await get(path, cookie)).toBe(200);
+  for (const path of [`/proposals/${ids.small}`, `/proposals/${ids.small}?tab=changes`, '/drafts'])
+    expect(await get(path, cookie)).toBe(200);
   const pages = [
     ...[ids.emph500k, ids.emph1m, ids.paras1m, ids.tables].map((id) => `/proposals/${id}`),
     `/proposals/${ids.emph1m}?tab=changes`,

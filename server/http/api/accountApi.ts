@@ -24,16 +24,33 @@ export function accountApi(ctx: Ctx, throttle: LoginThrottle): Router {
   r.get('/audit', (req, res) => {
     authorize(req.actor ?? null, 'audit.read');
     const { limit } = parseQuery(AuditQuery, req, 'invalid_limit');
-    res.json(ctx.meta.auditLog(limit).map(({ at, actor, action, subject, meta }) => ({ at, actor, action, subject, ...(meta ? { meta: { ip: meta.ip, ua: meta.ua } } : {}) })));
+    res.json(
+      ctx.meta
+        .auditLog(limit)
+        .map(({ at, actor, action, subject, meta }) => ({
+          at,
+          actor,
+          action,
+          subject,
+          ...(meta ? { meta: { ip: meta.ip, ua: meta.ua } } : {}),
+        })),
+    );
   });
 
   r.post('/tokens', async (req, res) => {
     const body = parseBody(TokenBody, req);
-    const user = await checkCredentials(ctx, throttle, { email: body.email, password: body.password, ip: req.ip ?? '', via: 'api', meta: clientOf(req) });
+    const user = await checkCredentials(ctx, throttle, {
+      email: body.email,
+      password: body.password,
+      ip: req.ip ?? '',
+      via: 'api',
+      meta: clientOf(req),
+    });
     if (user.totp?.enabled) {
       // The same throttle as the form's code step: the right password must not open unlimited code guessing.
       // Reserved before the check, given back on success, so parallel requests get no more tries.
-      if (!body.code) throw unauthenticated('This account has a second factor: send the current one-time code as "code".');
+      if (!body.code)
+        throw unauthenticated('This account has a second factor: send the current one-time code as "code".');
       const guess = throttle.beginAccountCheck('code', user.id);
       let right: boolean;
       try {
@@ -48,7 +65,8 @@ export function accountApi(ctx: Ctx, throttle: LoginThrottle): Router {
       }
       guess.succeeded();
     }
-    if (mustEnrolTotp(ctx, user)) throw forbidden('totp_required', 'Set up a second factor on your account page before making tokens.');
+    if (mustEnrolTotp(ctx, user))
+      throw forbidden('totp_required', 'Set up a second factor on your account page before making tokens.');
     // The person proved who they are with their password (and code): they make their own token.
     const { token } = await createToken(ctx, actorOf(user), user, body.label, clientOf(req));
     res.status(201).json({ token });

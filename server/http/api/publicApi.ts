@@ -1,6 +1,13 @@
 import { Router } from 'express';
 import type { Ctx } from '../../services/context.js';
-import { diffVersions, getDocument, getVersion, listDocuments, listVersions, versionText } from '../../services/readDocuments.js';
+import {
+  diffVersions,
+  getDocument,
+  getVersion,
+  listDocuments,
+  listVersions,
+  versionText,
+} from '../../services/readDocuments.js';
 import { documentSummary, versionEntry, versionRef } from '../presenters/documents.js';
 import { parse, parseQuery, Slug } from '../validate.js';
 import { DocumentDiffQuery, SlugParams, VersionParams } from '../schemas/index.js';

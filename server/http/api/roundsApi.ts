@@ -3,10 +3,27 @@ import { absent, type Thing } from '../../domain/errors.js';
 import { isSlug } from '../../domain/slug.js';
 import { diffTexts } from '../../services/diffTexts.js';
 import type { Ctx } from '../../services/context.js';
-import { abandonConsolidation, consolidationText, createConsolidation, loadConsolidation, rebuildConsolidation, reviseConsolidation } from '../../services/consolidations/consolidations.js';
+import {
+  abandonConsolidation,
+  consolidationText,
+  createConsolidation,
+  loadConsolidation,
+  rebuildConsolidation,
+  reviseConsolidation,
+} from '../../services/consolidations/consolidations.js';
 import { consolidationCommentable } from '../../services/consolidations/commentable.js';
 import { publishConsolidation } from '../../services/consolidations/publish.js';
-import { cancelRound, castBallot, closeRound, extendRound, listRounds, loadRound, openRound, recuse, withdrawRecusal } from '../../services/rounds/rounds.js';
+import {
+  cancelRound,
+  castBallot,
+  closeRound,
+  extendRound,
+  listRounds,
+  loadRound,
+  openRound,
+  recuse,
+  withdrawRecusal,
+} from '../../services/rounds/rounds.js';
 import { receiptOf } from '../../services/rounds/decision.js';
 import { baseText } from '../../services/proposals/read.js';
 import { consolidationJson, nameOf, roundJson } from '../presenters/rounds.js';
@@ -38,11 +55,17 @@ export function roundsApi(ctx: Ctx): Router {
     if (!p.success) throw absent(what);
     return p.data.id;
   };
-  const showConsolidation = async (c: Parameters<typeof consolidationText>[1]) => consolidationJson(ctx, c, await consolidationText(ctx, c));
+  const showConsolidation = async (c: Parameters<typeof consolidationText>[1]) =>
+    consolidationJson(ctx, c, await consolidationText(ctx, c));
 
   r.post('/documents/:slug/consolidations', async (req, res) => {
     if (!isSlug(req.params.slug)) throw absent('document');
-    const c = await createConsolidation(ctx, req.actor ?? null, req.params.slug, parseBody(CreateConsolidationBody, req));
+    const c = await createConsolidation(
+      ctx,
+      req.actor ?? null,
+      req.params.slug,
+      parseBody(CreateConsolidationBody, req),
+    );
     res.status(201).json(await showConsolidation(c));
   });
 
@@ -67,16 +90,22 @@ export function roundsApi(ctx: Ctx): Router {
   });
 
   r.post('/consolidations/:id/rebuild', async (req, res) => {
-    res.status(201).json(await showConsolidation(await rebuildConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'))));
+    res
+      .status(201)
+      .json(await showConsolidation(await rebuildConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'))));
   });
 
   r.post('/consolidations/:id/publish', async (req, res) => {
     const id = idOf(req, 'consolidation');
     const v = await publishConsolidation(ctx, req.actor ?? null, id, parseBody(PublishBody, req));
-    res.status(201).json({ document: v.document, version: { number: v.number, commit: v.commit, publishedAt: v.publishedAt } });
+    res
+      .status(201)
+      .json({ document: v.document, version: { number: v.number, commit: v.commit, publishedAt: v.publishedAt } });
   });
 
-  commentRoutes(r, ctx, '/consolidations', (actor, id) => consolidationCommentable(ctx, loadConsolidation(ctx, actor, id)));
+  commentRoutes(r, ctx, '/consolidations', (actor, id) =>
+    consolidationCommentable(ctx, loadConsolidation(ctx, actor, id)),
+  );
 
   r.get('/rounds', (req, res) => {
     const q = parseQuery(RoundsQuery, req, 'invalid_query');
@@ -108,14 +137,23 @@ export function roundsApi(ctx: Ctx): Router {
       castAt: ballot.castAt,
       // The voter's receipt; a recorded ballot's receipt is the member's, and reaches them by mail only.
       ...(ballot.recordedBy === null ? { receipt: receiptOf(round, ballot.voterId), named: !!ballot.named } : {}),
-      ...(ballot.recordedBy !== null ? { voter: nameOf(ctx, ballot.voterId), recordedBy: nameOf(ctx, ballot.recordedBy), note: ballot.note ?? '' } : {}),
+      ...(ballot.recordedBy !== null
+        ? { voter: nameOf(ctx, ballot.voterId), recordedBy: nameOf(ctx, ballot.recordedBy), note: ballot.note ?? '' }
+        : {}),
     });
   });
 
   r.post('/rounds/:id/recusals', async (req, res) => {
     const id = idOf(req, 'round');
     const x = await recuse(ctx, req.actor ?? null, id, parseBody(RecusalBody, req));
-    res.status(201).json({ voter: nameOf(ctx, x.voterId), reason: x.reason, at: x.at, ...(x.recordedBy !== null ? { recordedBy: nameOf(ctx, x.recordedBy), note: x.note ?? '' } : {}) });
+    res
+      .status(201)
+      .json({
+        voter: nameOf(ctx, x.voterId),
+        reason: x.reason,
+        at: x.at,
+        ...(x.recordedBy !== null ? { recordedBy: nameOf(ctx, x.recordedBy), note: x.note ?? '' } : {}),
+      });
   });
 
   r.delete('/rounds/:id/recusals', async (req, res) => {
@@ -133,12 +171,16 @@ export function roundsApi(ctx: Ctx): Router {
 
   r.post('/rounds/:id/extend', async (req, res) => {
     const id = idOf(req, 'round');
-    res.json(roundJson(ctx, await extendRound(ctx, req.actor ?? null, id, parseBody(ExtendRoundBody, req)), req.actor ?? null));
+    res.json(
+      roundJson(ctx, await extendRound(ctx, req.actor ?? null, id, parseBody(ExtendRoundBody, req)), req.actor ?? null),
+    );
   });
 
   r.post('/rounds/:id/cancel', async (req, res) => {
     const id = idOf(req, 'round');
-    res.json(roundJson(ctx, await cancelRound(ctx, req.actor ?? null, id, parseBody(CancelRoundBody, req)), req.actor ?? null));
+    res.json(
+      roundJson(ctx, await cancelRound(ctx, req.actor ?? null, id, parseBody(CancelRoundBody, req)), req.actor ?? null),
+    );
   });
 
   return r;

@@ -21,8 +21,21 @@ export function apiAuth(ctx: Ctx): RequestHandler {
     }
     const m = /^Bearer\s+(\S+)$/i.exec(h);
     const user = m ? userForToken(ctx, m[1]) : null;
-    if (!user) return next(new DomainError('unauthenticated', 'invalid_token', 'The API token is missing, wrong, revoked, or its account is disabled.'));
-    if (mustEnrolTotp(ctx, user)) return next(forbidden('totp_required', 'Your role requires a second factor: set one up on your account page, then use this token again.'));
+    if (!user)
+      return next(
+        new DomainError(
+          'unauthenticated',
+          'invalid_token',
+          'The API token is missing, wrong, revoked, or its account is disabled.',
+        ),
+      );
+    if (mustEnrolTotp(ctx, user))
+      return next(
+        forbidden(
+          'totp_required',
+          'Your role requires a second factor: set one up on your account page, then use this token again.',
+        ),
+      );
     req.actor = actorOf(user);
     next();
   };

@@ -37,7 +37,10 @@ export function csrfProtection(opts: { secret: string; secure: boolean }): Reque
   const key = createHmac('sha256', opts.secret).update('ratify csrf token v1').digest();
   const name = cookieNames(opts.secure).csrf;
   const binding = (req: Request) => (req.user ? `session:${req.sessionID}` : 'anonymous');
-  const sign = (nonce: string, req: Request) => createHmac('sha256', key).update(`${nonce}|${binding(req)}`).digest('hex');
+  const sign = (nonce: string, req: Request) =>
+    createHmac('sha256', key)
+      .update(`${nonce}|${binding(req)}`)
+      .digest('hex');
 
   return (req, res, next) => {
     const sent = readCookie(req, name);
@@ -46,7 +49,13 @@ export function csrfProtection(opts: { secret: string; secure: boolean }): Reque
     res.locals.csrf = () => {
       if (!nonce) {
         nonce = randomBytes(32).toString('base64url');
-        res.cookie(name, nonce, { httpOnly: true, sameSite: 'lax', secure: opts.secure, path: '/', maxAge: NONCE_MAX_AGE });
+        res.cookie(name, nonce, {
+          httpOnly: true,
+          sameSite: 'lax',
+          secure: opts.secure,
+          path: '/',
+          maxAge: NONCE_MAX_AGE,
+        });
       }
       return sign(nonce, req);
     };
@@ -56,7 +65,13 @@ export function csrfProtection(opts: { secret: string; secure: boolean }): Reque
       const expected = sent && nonce ? Buffer.from(sign(nonce, req)) : null;
       const g = typeof given === 'string' ? Buffer.from(given) : null;
       const ok = !!expected && !!g && g.length === expected.length && timingSafeEqual(g, expected);
-      if (!ok) return next(forbidden('invalid_csrf', 'This form has expired or did not come from Ratify. Go back, reload the page and try again.'));
+      if (!ok)
+        return next(
+          forbidden(
+            'invalid_csrf',
+            'This form has expired or did not come from Ratify. Go back, reload the page and try again.',
+          ),
+        );
     }
     if (req.user) res.locals.csrfToken = (res.locals.csrf as () => string)();
     next();

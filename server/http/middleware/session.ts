@@ -51,7 +51,12 @@ export function sessionMiddleware(app: Express, ctx: Ctx, opts: SessionOptions):
   app.use((req, res, next) => {
     if (req.user && (req.session.startedAt ?? 0) + ABSOLUTE_MS < ctx.clock().getTime()) {
       return req.session.destroy(() => {
-        res.clearCookie(cookieNames(opts.secure).session, { path: '/', secure: opts.secure, httpOnly: true, sameSite: 'lax' });
+        res.clearCookie(cookieNames(opts.secure).session, {
+          path: '/',
+          secure: opts.secure,
+          httpOnly: true,
+          sameSite: 'lax',
+        });
         res.redirect(303, '/login?expired=1');
       });
     }

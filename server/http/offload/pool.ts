@@ -30,7 +30,11 @@ const STARTUP_GRACE_MS = 30_000;
  * One thread per core beyond the first, at most two: the event loop keeps a core to itself
  * (on a 2-core machine the pool has one thread).
  */
-export const DEFAULT_POOL: Readonly<PoolOptions> = Object.freeze({ threads: Math.max(1, Math.min(2, os.availableParallelism() - 1)), maxQueue: 64, retryAfter: 5 });
+export const DEFAULT_POOL: Readonly<PoolOptions> = Object.freeze({
+  threads: Math.max(1, Math.min(2, os.availableParallelism() - 1)),
+  maxQueue: 64,
+  retryAfter: 5,
+});
 
 /** The task ran out of time; its thread was terminated. */
 export class WorkTimeout extends Error {
@@ -77,14 +81,28 @@ export class WorkPool {
 
   /** Run `task` on a worker thread within `limitMs` of starting; 503 `busy` when the queue is full. */
   async run<R>(task: Task, limitMs: number): Promise<R> {
-    if (this.closed) throw unavailable('shutting_down', 'The server is shutting down; please try again shortly.', this.options.retryAfter);
+    if (this.closed)
+      throw unavailable(
+        'shutting_down',
+        'The server is shutting down; please try again shortly.',
+        this.options.retryAfter,
+      );
     if (this.running >= this.options.threads) {
       if (this.waiting.length >= this.options.maxQueue) {
         this.stats.refused++;
-        throw unavailable('busy', 'The server is busy formatting other texts; please try again in a few seconds.', this.options.retryAfter);
+        throw unavailable(
+          'busy',
+          'The server is busy formatting other texts; please try again in a few seconds.',
+          this.options.retryAfter,
+        );
       }
       await new Promise<void>((resolve) => this.waiting.push(resolve));
-      if (this.closed) throw unavailable('shutting_down', 'The server is shutting down; please try again shortly.', this.options.retryAfter);
+      if (this.closed)
+        throw unavailable(
+          'shutting_down',
+          'The server is shutting down; please try again shortly.',
+          this.options.retryAfter,
+        );
     }
     this.running++;
     this.stats.started++;

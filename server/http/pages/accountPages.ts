@@ -38,8 +38,10 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
    * Refusals a person can fix are shown on the page they came from (`render`), with the right
    * status. Only "forbidden" goes to the error page: everything here is the person's own account.
    */
-  const refusedOn = (render: (req: Request, res: Response, extra: Record<string, unknown>) => unknown) => (req: Request, res: Response, fn: () => Promise<void>) =>
-    onRefusal(res, fn, (e) => render(req, res, { error: e.message }), ['forbidden']);
+  const refusedOn =
+    (render: (req: Request, res: Response, extra: Record<string, unknown>) => unknown) =>
+    (req: Request, res: Response, fn: () => Promise<void>) =>
+      onRefusal(res, fn, (e) => render(req, res, { error: e.message }), ['forbidden']);
 
   const orShow = refusedOn(show);
 
@@ -57,7 +59,12 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
     } catch (e) {
       if (e instanceof DomainError && e.code === 'bad_password') {
         guess.failed();
-        await ctx.meta.write({ actor: req.actor!.email, at: ctx.clock(), events: [{ action: 'login.failed', subject: `user/${req.actor!.email}` }], meta: clientOf(req) });
+        await ctx.meta.write({
+          actor: req.actor!.email,
+          at: ctx.clock(),
+          events: [{ action: 'login.failed', subject: `user/${req.actor!.email}` }],
+          meta: clientOf(req),
+        });
       } else guess.cancelled();
       throw e;
     }
@@ -72,10 +79,15 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
 
   r.post('/account/password', (req, res) =>
     orShow(req, res, async () => {
-      if (field(req, 'next') !== field(req, 'confirm')) throw invalid('password_mismatch', 'The new password and its confirmation differ.');
-      const epoch = await checkingPassword(req, () => changePassword(ctx, req.actor!, field(req, 'current'), field(req, 'next')));
+      if (field(req, 'next') !== field(req, 'confirm'))
+        throw invalid('password_mismatch', 'The new password and its confirmation differ.');
+      const epoch = await checkingPassword(req, () =>
+        changePassword(ctx, req.actor!, field(req, 'current'), field(req, 'next')),
+      );
       // Other sessions end; this one goes on under the new epoch.
-      await new Promise<void>((resolve, reject) => req.login({ ...getUser(ctx, req.actor!.id), sessionEpoch: epoch }, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        req.login({ ...getUser(ctx, req.actor!.id), sessionEpoch: epoch }, (err) => (err ? reject(err) : resolve())),
+      );
       req.session.startedAt = ctx.clock().getTime();
       done(req, res, '/account', 'Your password was changed. Other sessions have been signed out.');
     }),
@@ -108,7 +120,9 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
   const totpPage = async (req: Request, res: Response, extra: Record<string, unknown> = {}) => {
     const user = getUser(ctx, req.actor!.id);
     const pending = user.totp && !user.totp.enabled ? user.totp : null;
-    const uri = pending ? `otpauth://totp/Ratify:${encodeURIComponent(user.email)}?secret=${pending.secret}&issuer=Ratify` : null;
+    const uri = pending
+      ? `otpauth://totp/Ratify:${encodeURIComponent(user.email)}?secret=${pending.secret}&issuer=Ratify`
+      : null;
     page(res, 'account/totp', {
       title: 'Second factor',
       enabled: !!user.totp?.enabled,

@@ -24,4 +24,7 @@ export const groupName = (ctx: Ctx, slug: string) => ctx.meta.get('groups', slug
  * user or document the form named, and the form is the place to correct it.
  */
 export const orShowAdmin = (req: Request, res: Response, show: AdminShow, fn: () => Promise<void>, keep: Locals = {}) =>
-  onRefusal(res, fn, (e) => show(req, res, { ...keep, error: e.message, errorCode: e.code }), ['forbidden', 'unauthenticated']);
+  onRefusal(res, fn, (e) => show(req, res, { ...keep, error: e.message, errorCode: e.code }), [
+    'forbidden',
+    'unauthenticated',
+  ]);

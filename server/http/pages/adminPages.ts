@@ -8,7 +8,11 @@ import { groupsWithUsage } from '../../services/groups.js';
 import { accountCounts } from '../../services/accounts/users.js';
 import { updateDocument } from '../../services/documents/updateDocument.js';
 import { listDocuments } from '../../services/readDocuments.js';
-import { getSecuritySettings, setSecuritySettings, withoutSecondFactor } from '../../services/settings/securitySettings.js';
+import {
+  getSecuritySettings,
+  setSecuritySettings,
+  withoutSecondFactor,
+} from '../../services/settings/securitySettings.js';
 import { getRoundSettings, setRoundSettings } from '../../services/settings/roundSettings.js';
 import { parse, PositiveInt } from '../validate.js';
 import { allow, groupName, orShowAdmin, sortedGroups, type AdminShow } from './adminCommon.js';
@@ -113,7 +117,11 @@ export function adminPages(ctx: Ctx): Router {
     page(res, 'admin/documents', {
       title: 'Documents',
       section: 'documents',
-      documents: listDocuments(ctx).map(({ doc, latest }) => ({ ...doc, groupName: groupName(ctx, doc.group), latest })),
+      documents: listDocuments(ctx).map(({ doc, latest }) => ({
+        ...doc,
+        groupName: groupName(ctx, doc.group),
+        latest,
+      })),
       groups: sortedGroups(ctx),
       add: { slug: '', title: '', group: '', summary: '', text: '' },
       edit: null,
@@ -130,7 +138,13 @@ export function adminPages(ctx: Ctx): Router {
 
   r.post('/admin/documents', (req, res) => {
     allow(req, 'document.manage');
-    const add = { slug: field(req, 'slug').trim(), title: field(req, 'title'), group: field(req, 'group'), summary: field(req, 'summary'), text: textarea(req, 'text') };
+    const add = {
+      slug: field(req, 'slug').trim(),
+      title: field(req, 'title'),
+      group: field(req, 'group'),
+      summary: field(req, 'summary'),
+      text: textarea(req, 'text'),
+    };
     return orShowAdmin(
       req,
       res,
@@ -154,7 +168,12 @@ export function adminPages(ctx: Ctx): Router {
       async () => {
         const before = ctx.meta.get('documents', slug);
         const after = await updateDocument(ctx, req.actor ?? null, slug, changes);
-        done(req, res, '/admin/documents', after === before ? `Nothing changed for ${after.title}.` : `${after.title} was saved.`);
+        done(
+          req,
+          res,
+          '/admin/documents',
+          after === before ? `Nothing changed for ${after.title}.` : `${after.title} was saved.`,
+        );
       },
       { edit: { slug, ...changes } },
     );
@@ -168,7 +187,17 @@ export function adminPages(ctx: Ctx): Router {
       title: 'Audit log',
       section: 'audit',
       limit,
-      entries: ctx.meta.auditLog(limit).map(({ seq, at, actor, action, subject, meta }) => ({ seq, at, actor, action, subject, ip: meta?.ip ?? '', ua: meta?.ua ?? '' })),
+      entries: ctx.meta
+        .auditLog(limit)
+        .map(({ seq, at, actor, action, subject, meta }) => ({
+          seq,
+          at,
+          actor,
+          action,
+          subject,
+          ip: meta?.ip ?? '',
+          ua: meta?.ua ?? '',
+        })),
     });
   });
 
@@ -209,7 +238,15 @@ export function adminPages(ctx: Ctx): Router {
 
   // ── Rounds: the default record and who may record ballots on members' behalf ──
   const showRounds: AdminShow = (req, res, extra = {}) => {
-    page(res, 'admin/rounds', { title: 'Rounds', section: 'rounds', settings: getRoundSettings(ctx), error: null, errorCode: null, notice: takeNotice(req), ...extra });
+    page(res, 'admin/rounds', {
+      title: 'Rounds',
+      section: 'rounds',
+      settings: getRoundSettings(ctx),
+      error: null,
+      errorCode: null,
+      notice: takeNotice(req),
+      ...extra,
+    });
   };
 
   r.get('/admin/rounds', (req, res) => {
@@ -219,7 +256,10 @@ export function adminPages(ctx: Ctx): Router {
 
   r.post('/admin/rounds', (req, res) => {
     allow(req, 'settings.manage');
-    const typed = { defaultRecord: field(req, 'defaultRecord'), chairMayRecord: field(req, 'chairMayRecord') === 'yes' };
+    const typed = {
+      defaultRecord: field(req, 'defaultRecord'),
+      chairMayRecord: field(req, 'chairMayRecord') === 'yes',
+    };
     return orShowAdmin(
       req,
       res,

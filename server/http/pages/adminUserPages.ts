@@ -28,7 +28,11 @@ export function adminUserPages(ctx: Ctx): Router {
     page(res, 'admin/users', {
       title: 'Users',
       section: 'users',
-      users: listUsers(ctx).map((u) => ({ ...publicUser(u), groupNames: u.groups.map((g) => groupName(ctx, g)), stakeholderName: stakeholderName(ctx, u.stakeholder) })),
+      users: listUsers(ctx).map((u) => ({
+        ...publicUser(u),
+        groupNames: u.groups.map((g) => groupName(ctx, g)),
+        stakeholderName: stakeholderName(ctx, u.stakeholder),
+      })),
       roles: ROLES,
       groups: sortedGroups(ctx),
       stakeholders: listStakeholders(ctx),
@@ -47,7 +51,13 @@ export function adminUserPages(ctx: Ctx): Router {
 
   r.post('/admin/users', (req, res) => {
     allow(req, 'user.manage');
-    const input = { email: field(req, 'email'), name: field(req, 'name'), roles: checked(req, 'roles'), groups: checked(req, 'groups'), stakeholder: field(req, 'stakeholder') };
+    const input = {
+      email: field(req, 'email'),
+      name: field(req, 'name'),
+      roles: checked(req, 'roles'),
+      groups: checked(req, 'groups'),
+      stakeholder: field(req, 'stakeholder'),
+    };
     const password = field(req, 'password');
     return orShowAdmin(
       req,
@@ -55,7 +65,11 @@ export function adminUserPages(ctx: Ctx): Router {
       showUsers,
       async () => {
         // The select's empty choice is "none".
-        const u = await addUser(ctx, req.actor ?? null, { ...input, stakeholder: input.stakeholder || null, password: password === '' ? undefined : password });
+        const u = await addUser(ctx, req.actor ?? null, {
+          ...input,
+          stakeholder: input.stakeholder || null,
+          password: password === '' ? undefined : password,
+        });
         done(req, res, '/admin/users', `${u.name} (${u.email}) was added.`);
       },
       { add: input },
@@ -72,30 +86,42 @@ export function adminUserPages(ctx: Ctx): Router {
       async () => {
         const invite = field(req, 'invite') === 'yes';
         const added = await importUsers(ctx, req.actor ?? null, csv, { invite });
-        done(req, res, '/admin/users', `${added.length} ${added.length === 1 ? 'account was' : 'accounts were'} imported${invite ? ' and invited by e-mail' : ''}.`);
+        done(
+          req,
+          res,
+          '/admin/users',
+          `${added.length} ${added.length === 1 ? 'account was' : 'accounts were'} imported${invite ? ' and invited by e-mail' : ''}.`,
+        );
       },
       { csv },
     );
   });
 
   // ── One account ───────────────────────────────────────────────────────────
-  const showUser = (user: UserRecord): AdminShow => (req, res, extra = {}) => {
-    const current = getUser(ctx, user.id);
-    page(res, 'admin/user', {
-      title: `User ${current.name}`,
-      section: 'users',
-      account: publicUser(current),
-      isSelf: req.actor!.id === current.id,
-      roles: ROLES,
-      groups: sortedGroups(ctx),
-      stakeholders: listStakeholders(ctx),
-      form: { name: current.name, roles: current.roles, groups: current.groups, stakeholder: current.stakeholder ?? '' },
-      error: null,
-      errorCode: null,
-      notice: takeNotice(req),
-      ...extra,
-    });
-  };
+  const showUser =
+    (user: UserRecord): AdminShow =>
+    (req, res, extra = {}) => {
+      const current = getUser(ctx, user.id);
+      page(res, 'admin/user', {
+        title: `User ${current.name}`,
+        section: 'users',
+        account: publicUser(current),
+        isSelf: req.actor!.id === current.id,
+        roles: ROLES,
+        groups: sortedGroups(ctx),
+        stakeholders: listStakeholders(ctx),
+        form: {
+          name: current.name,
+          roles: current.roles,
+          groups: current.groups,
+          stakeholder: current.stakeholder ?? '',
+        },
+        error: null,
+        errorCode: null,
+        notice: takeNotice(req),
+        ...extra,
+      });
+    };
 
   r.get('/admin/users/:id', (req, res) => {
     allow(req, 'user.manage');
@@ -107,13 +133,21 @@ export function adminUserPages(ctx: Ctx): Router {
     const user = userOf(req);
     // The form always shows every role and group: an unchecked box means "not". The stakeholder
     // select is changed only when sent (its empty choice is "none").
-    const form = { name: field(req, 'name'), roles: checked(req, 'roles'), groups: checked(req, 'groups'), stakeholder: maybe(req, 'stakeholder') };
+    const form = {
+      name: field(req, 'name'),
+      roles: checked(req, 'roles'),
+      groups: checked(req, 'groups'),
+      stakeholder: maybe(req, 'stakeholder'),
+    };
     return orShowAdmin(
       req,
       res,
       showUser(user),
       async () => {
-        await setUser(ctx, req.actor ?? null, user.email, { ...form, stakeholder: form.stakeholder === undefined ? undefined : form.stakeholder || null });
+        await setUser(ctx, req.actor ?? null, user.email, {
+          ...form,
+          stakeholder: form.stakeholder === undefined ? undefined : form.stakeholder || null,
+        });
         done(req, res, `/admin/users/${user.id}`, 'The changes were saved.');
       },
       { form },
@@ -125,7 +159,12 @@ export function adminUserPages(ctx: Ctx): Router {
     const user = userOf(req);
     return orShowAdmin(req, res, showUser(user), async () => {
       await disableUser(ctx, req.actor ?? null, user.email);
-      done(req, res, `/admin/users/${user.id}`, `${user.name} is disabled: their sessions and API tokens no longer work.`);
+      done(
+        req,
+        res,
+        `/admin/users/${user.id}`,
+        `${user.name} is disabled: their sessions and API tokens no longer work.`,
+      );
     });
   });
 

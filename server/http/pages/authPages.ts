@@ -14,7 +14,8 @@ import { field, onRefusal } from './formHelpers.js';
 import { page } from './render.js';
 
 /** Only a local path may be a place to return to after sign-in (no `//host`, no scheme). */
-export const safeNext = (v: unknown) => (typeof v === 'string' && /^\/(?![/\\])[^\s]*$/.test(v) && v.length < 500 ? v : '/');
+export const safeNext = (v: unknown) =>
+  typeof v === 'string' && /^\/(?![/\\])[^\s]*$/.test(v) && v.length < 500 ? v : '/';
 
 /** Sign in (password, then the one-time code where the account has one) and sign out. */
 export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
@@ -39,7 +40,12 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
         if (err) return reject(err);
         try {
           req.session.startedAt = ctx.clock().getTime();
-          await ctx.meta.write({ actor: user.email, at: ctx.clock(), events: [{ action: 'login', subject: `user/${user.email}` }], meta: clientOf(req) });
+          await ctx.meta.write({
+            actor: user.email,
+            at: ctx.clock(),
+            events: [{ action: 'login', subject: `user/${user.email}` }],
+            meta: clientOf(req),
+          });
           res.redirect(303, mustEnrolTotp(ctx, user) ? '/account/totp' : next);
           resolve();
         } catch (e) {
@@ -58,7 +64,13 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
     const next = safeNext(field(req, 'next'));
     let user: UserRecord;
     try {
-      user = await checkCredentials(ctx, throttle, { email, password: field(req, 'password'), ip: req.ip ?? '', via: 'form', meta: clientOf(req) });
+      user = await checkCredentials(ctx, throttle, {
+        email,
+        password: field(req, 'password'),
+        ip: req.ip ?? '',
+        via: 'form',
+        meta: clientOf(req),
+      });
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
       res.status(STATUS[e.kind]);
@@ -98,7 +110,11 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
     if (!right) {
       guess.failed();
       res.status(401);
-      return page(res, 'auth/code', { title: 'One-time code', csrfToken: csrfToken(res), error: 'That code is not right. Use the current code from your app, or one of your recovery codes.' });
+      return page(res, 'auth/code', {
+        title: 'One-time code',
+        csrfToken: csrfToken(res),
+        error: 'That code is not right. Use the current code from your app, or one of your recovery codes.',
+      });
     }
     guess.succeeded();
     delete req.session.pendingLogin;
@@ -121,9 +137,17 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
   });
 
   const setForm = (_req: Request, res: Response, token: string, error: string | null) =>
-    page(res, 'auth/set-password', { title: 'Choose your password', csrfToken: csrfToken(res), token, valid: !!usableLink(ctx, token), error });
+    page(res, 'auth/set-password', {
+      title: 'Choose your password',
+      csrfToken: csrfToken(res),
+      token,
+      valid: !!usableLink(ctx, token),
+      error,
+    });
 
-  r.get('/password/set', (req, res) => setForm(req, res, typeof req.query.token === 'string' ? req.query.token : '', null));
+  r.get('/password/set', (req, res) =>
+    setForm(req, res, typeof req.query.token === 'string' ? req.query.token : '', null),
+  );
 
   // Every refusal (a spent or unknown link too) is shown on the form: it says what to do next.
   r.post('/password/set', async (req, res) => {
@@ -131,7 +155,8 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
     await onRefusal(
       res,
       async () => {
-        if (field(req, 'password') !== field(req, 'confirm')) throw new DomainError('invalid', 'password_mismatch', 'The two passwords differ.');
+        if (field(req, 'password') !== field(req, 'confirm'))
+          throw new DomainError('invalid', 'password_mismatch', 'The two passwords differ.');
         await setPasswordByLink(ctx, token, field(req, 'password'));
         res.redirect(303, '/login?password=set');
       },
@@ -143,7 +168,13 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
   r.post('/logout', async (req, res) => {
     const who = req.user?.email;
     await new Promise<void>((resolve, reject) => req.logout((err) => (err ? reject(err) : resolve())));
-    if (who) await ctx.meta.write({ actor: who, at: ctx.clock(), events: [{ action: 'logout', subject: `user/${who}` }], meta: clientOf(req) });
+    if (who)
+      await ctx.meta.write({
+        actor: who,
+        at: ctx.clock(),
+        events: [{ action: 'logout', subject: `user/${who}` }],
+        meta: clientOf(req),
+      });
     res.redirect(303, '/');
   });
 

@@ -33,7 +33,11 @@ export function commentPages<T extends { id: number }>(r: Router, ctx: Ctx, on: 
     const actor = req.actor ?? null;
     const subject = on.load(actor, idOf(req, on.what));
     const reply = field(req, 'replyTo');
-    const comment = { body: textarea(req, 'body'), quote: textarea(req, 'quote').trim(), replyTo: /^[1-9][0-9]{0,8}$/.test(reply) ? Number(reply) : null };
+    const comment = {
+      body: textarea(req, 'body'),
+      quote: textarea(req, 'quote').trim(),
+      replyTo: /^[1-9][0-9]{0,8}$/.test(reply) ? Number(reply) : null,
+    };
     await orShow(
       res,
       (extra) => on.show(req, res, subject, { comment, ...extra }),
@@ -43,13 +47,21 @@ export function commentPages<T extends { id: number }>(r: Router, ctx: Ctx, on: 
           anchor: comment.quote && comment.replyTo === null ? { quote: comment.quote } : undefined,
           replyTo: reply ? reply : undefined,
         });
-        done(req, res, `${on.base}/${subject.id}#comment-${made.id}`, made.replyTo ? 'Your reply was added.' : 'Your comment was added.');
+        done(
+          req,
+          res,
+          `${on.base}/${subject.id}#comment-${made.id}`,
+          made.replyTo ? 'Your reply was added.' : 'Your comment was added.',
+        );
       },
       'comment',
     );
   });
 
-  for (const [verb, resolved] of [['resolve', true], ['reopen', false]] as const) {
+  for (const [verb, resolved] of [
+    ['resolve', true],
+    ['reopen', false],
+  ] as const) {
     r.post(`${on.base}/:id/comments/:cid/${verb}`, async (req, res) => {
       const ids = CommentIds.safeParse(req.params);
       if (!ids.success) throw absent('comment');
@@ -59,7 +71,12 @@ export function commentPages<T extends { id: number }>(r: Router, ctx: Ctx, on: 
         (extra) => on.show(req, res, subject, extra),
         async () => {
           const root = await setResolved(ctx, req.actor ?? null, on.commentable(subject), ids.data.cid, resolved);
-          done(req, res, `${on.base}/${subject.id}#thread-${root.id}`, resolved ? 'The thread is resolved.' : 'The thread is open again.');
+          done(
+            req,
+            res,
+            `${on.base}/${subject.id}#thread-${root.id}`,
+            resolved ? 'The thread is resolved.' : 'The thread is open again.',
+          );
         },
         'comment',
       );

@@ -35,7 +35,6 @@ import { page } from './render.js';
 export function consolidationPages(ctx: Ctx, render: Renderer): Router {
   const r = Router();
 
-
   // ── Consolidate: pick shared proposals ───────────────────────────────────
   /** The document, if the actor may consolidate it (404 / 403 / 401 otherwise). */
   const forConsolidating = (req: Request, slug: string) => {
@@ -44,12 +43,23 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     return doc;
   };
 
-  const consolidateForm = (req: Request, res: Response, slug: string, form = { proposals: [] as number[], summary: '' }, extra: Locals = {}) => {
+  const consolidateForm = (
+    req: Request,
+    res: Response,
+    slug: string,
+    form = { proposals: [] as number[], summary: '' },
+    extra: Locals = {},
+  ) => {
     const doc = forConsolidating(req, slug);
     const shared = visibleProposals(ctx, req.actor ?? null, doc.slug, 'shared')
       .reverse()
       .map((p) => ({ ...proposalItem(ctx, p), checked: form.proposals.includes(p.id) }));
-    const existing = listOpenConsolidations(ctx, req.actor ?? null, doc.slug).map((c) => ({ id: c.id, summary: c.summary, createdAt: c.createdAt, proposals: c.proposals }));
+    const existing = listOpenConsolidations(ctx, req.actor ?? null, doc.slug).map((c) => ({
+      id: c.id,
+      summary: c.summary,
+      createdAt: c.createdAt,
+      proposals: c.proposals,
+    }));
     page(res, 'consolidations/new', {
       title: `Consolidate proposals for ${doc.title}`,
       doc: { slug: doc.slug, title: doc.title, latest: doc.latest },
@@ -69,12 +79,18 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
   r.post('/documents/:slug/consolidate', async (req, res) => {
     const slug = req.params.slug;
     forConsolidating(req, slug);
-    const form = { proposals: checked(req, 'proposals').filter((v) => /^[1-9][0-9]{0,8}$/.test(v)).map(Number), summary: textarea(req, 'summary') };
+    const form = {
+      proposals: checked(req, 'proposals')
+        .filter((v) => /^[1-9][0-9]{0,8}$/.test(v))
+        .map(Number),
+      summary: textarea(req, 'summary'),
+    };
     await orShow(
       res,
       (extra) => consolidateForm(req, res, slug, form, extra),
       async () => {
-        if (!form.proposals.length) throw invalid('invalid_proposals', 'Tick at least one shared proposal to consolidate.');
+        if (!form.proposals.length)
+          throw invalid('invalid_proposals', 'Tick at least one shared proposal to consolidate.');
         const c = await createConsolidation(ctx, req.actor ?? null, slug, form);
         const conflicts = findConflicts(await consolidationText(ctx, c)).length;
         done(
@@ -134,30 +150,58 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
   });
 
   /** A chair's action on a consolidation: done → where `run` says, with a notice; a fixable refusal → the page with the reason. */
-  const consolidationAction = (path: string, errorFor: string, run: (req: Request, res: Response, c: ConsolidationRecord) => Promise<void>, form: (req: Request) => Locals = () => ({})) =>
+  const consolidationAction = (
+    path: string,
+    errorFor: string,
+    run: (req: Request, res: Response, c: ConsolidationRecord) => Promise<void>,
+    form: (req: Request) => Locals = () => ({}),
+  ) =>
     r.post(path, async (req, res) => {
       const c = loadConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'), 'consolidation.manage');
-      await orShow(res, (extra) => showConsolidation(req, res, fresh(c), { ...form(req), ...extra }), () => run(req, res, c), errorFor);
+      await orShow(
+        res,
+        (extra) => showConsolidation(req, res, fresh(c), { ...form(req), ...extra }),
+        () => run(req, res, c),
+        errorFor,
+      );
     });
 
   consolidationAction(
     '/consolidations/:id/rounds',
     'round',
     async (req, res, c) => {
-      const round = await openRound(ctx, req.actor ?? null, { subject: { type: 'consolidation', id: c.id }, ...openRoundInput(typedRoundForm((k) => field(req, k))) });
-      done(req, res, `/rounds/${round.id}`, `Round ${round.id} is open. The text is frozen until the round closes or is cancelled.`);
+      const round = await openRound(ctx, req.actor ?? null, {
+        subject: { type: 'consolidation', id: c.id },
+        ...openRoundInput(typedRoundForm((k) => field(req, k))),
+      });
+      done(
+        req,
+        res,
+        `/rounds/${round.id}`,
+        `Round ${round.id} is open. The text is frozen until the round closes or is cancelled.`,
+      );
     },
     (req) => ({ roundForm: typedRoundForm((k) => field(req, k)) }),
   );
 
   consolidationAction('/consolidations/:id/abandon', 'abandon', async (req, res, c) => {
     await abandonConsolidation(ctx, req.actor ?? null, c.id);
-    done(req, res, `/consolidations/${c.id}`, 'The consolidation was abandoned. Its proposals stay shared and can be consolidated again.');
+    done(
+      req,
+      res,
+      `/consolidations/${c.id}`,
+      'The consolidation was abandoned. Its proposals stay shared and can be consolidated again.',
+    );
   });
 
   consolidationAction('/consolidations/:id/rebuild', 'rebuild', async (req, res, c) => {
     const next = await rebuildConsolidation(ctx, req.actor ?? null, c.id);
-    done(req, res, `/consolidations/${next.id}`, `Consolidation ${next.id} rebuilds consolidation ${c.id} on the current published version.`);
+    done(
+      req,
+      res,
+      `/consolidations/${next.id}`,
+      `Consolidation ${next.id} rebuilds consolidation ${c.id} on the current published version.`,
+    );
   });
 
   consolidationAction(
@@ -165,13 +209,24 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     'publish',
     async (req, res, c) => {
       const v = await publishConsolidation(ctx, req.actor ?? null, c.id, { summary: textarea(req, 'summary') });
-      done(req, res, `/consolidations/${c.id}`, `Published as version ${v.number} of ${ctx.meta.get('documents', v.document)?.title ?? v.document}.`);
+      done(
+        req,
+        res,
+        `/consolidations/${c.id}`,
+        `Published as version ${v.number} of ${ctx.meta.get('documents', v.document)?.title ?? v.document}.`,
+      );
     },
     (req) => ({ publishForm: { summary: textarea(req, 'summary') } }),
   );
 
   // ── Editing the consolidated text ─────────────────────────────────────────
-  const editForm = async (req: Request, res: Response, c: ConsolidationRecord, form: { text: string; head: string }, extra: Locals = {}) => {
+  const editForm = async (
+    req: Request,
+    res: Response,
+    c: ConsolidationRecord,
+    form: { text: string; head: string },
+    extra: Locals = {},
+  ) => {
     const text = await consolidationText(ctx, c);
     page(res, 'consolidations/edit', {
       title: `Edit consolidation ${c.id}`,
@@ -198,30 +253,54 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     try {
       const next = await reviseConsolidation(ctx, actor, c.id, form);
       const left = findConflicts(await consolidationText(ctx, next)).length;
-      done(req, res, `/consolidations/${c.id}`, `Revision ${next.revisions} is saved.${left ? ` ${left} conflict${left === 1 ? ' remains' : 's remain'} to resolve.` : ''}`);
+      done(
+        req,
+        res,
+        `/consolidations/${c.id}`,
+        `Revision ${next.revisions} is saved.${left ? ` ${left} conflict${left === 1 ? ' remains' : 's remain'} to resolve.` : ''}`,
+      );
     } catch (e) {
       if (!(e instanceof DomainError && e.code === 'stale_head')) {
-        return orShow(res, (extra) => editForm(req, res, fresh(c), form, extra), () => Promise.reject(e), 'edit');
+        return orShow(
+          res,
+          (extra) => editForm(req, res, fresh(c), form, extra),
+          () => Promise.reject(e),
+          'edit',
+        );
       }
       // Someone saved first: nothing was written. Show their change, keep this person's text,
       // and let a second save go through only deliberately (on the head they have now seen).
       const now = fresh(c);
       const revisions = revisionsOf(ctx, { type: 'consolidation', id: c.id }, now.revisions);
       const started = revisions.find((x) => x.commit === form.head);
-      const theirs = started ? await diffTexts(ctx, await ctx.repo.readBlobText(started.blob), await consolidationText(ctx, now)) : null;
+      const theirs = started
+        ? await diffTexts(ctx, await ctx.repo.readBlobText(started.blob), await consolidationText(ctx, now))
+        : null;
       res.status(409);
-      await editForm(req, res, now, { ...form, head: now.head }, {
-        error: 'Someone saved a newer revision while you were editing.',
-        errorCode: 'stale_head',
-        errorFor: 'edit',
-        stale: {
-          from: started?.n ?? null,
-          to: now.revisions,
-          by: [...new Set(revisions.filter((x) => !started || x.n > started.n).map((x) => ctx.meta.get('users', x.authorId)?.name ?? `user ${x.authorId}`))],
-          at: revisions[revisions.length - 1]?.at ?? now.updatedAt,
-          blocks: theirs ? foldParagraphs(theirs) : null,
+      await editForm(
+        req,
+        res,
+        now,
+        { ...form, head: now.head },
+        {
+          error: 'Someone saved a newer revision while you were editing.',
+          errorCode: 'stale_head',
+          errorFor: 'edit',
+          stale: {
+            from: started?.n ?? null,
+            to: now.revisions,
+            by: [
+              ...new Set(
+                revisions
+                  .filter((x) => !started || x.n > started.n)
+                  .map((x) => ctx.meta.get('users', x.authorId)?.name ?? `user ${x.authorId}`),
+              ),
+            ],
+            at: revisions[revisions.length - 1]?.at ?? now.updatedAt,
+            blocks: theirs ? foldParagraphs(theirs) : null,
+          },
         },
-      });
+      );
     }
   });
 

@@ -22,7 +22,8 @@ export const field = (req: Request, name: string) => {
 };
 
 /** A form field only when it was sent (so a partial post leaves the rest as it is). */
-export const maybe = (req: Request, name: string) => (typeof (req.body as Body)?.[name] === 'string' ? field(req, name) : undefined);
+export const maybe = (req: Request, name: string) =>
+  typeof (req.body as Body)?.[name] === 'string' ? field(req, name) : undefined;
 
 /** A textarea's text as the person typed it: browsers send CRLF line ends, the texts keep LF. */
 export const textarea = (req: Request, name: string) => field(req, name).replace(/\r\n?/g, '\n');
@@ -63,7 +64,12 @@ const TO_ERROR_PAGE: readonly ErrorKind[] = ['forbidden', 'unauthenticated', 'no
  * answers with its status and `show`s the page again — nothing was changed. Anything else goes
  * on to the error handler.
  */
-export async function onRefusal(res: Response, fn: () => Promise<void>, show: (e: DomainError) => unknown, toErrorPage: readonly ErrorKind[] = TO_ERROR_PAGE): Promise<void> {
+export async function onRefusal(
+  res: Response,
+  fn: () => Promise<void>,
+  show: (e: DomainError) => unknown,
+  toErrorPage: readonly ErrorKind[] = TO_ERROR_PAGE,
+): Promise<void> {
   try {
     await fn();
   } catch (e) {
@@ -81,4 +87,6 @@ export async function onRefusal(res: Response, fn: () => Promise<void>, show: (e
  * the page has several (`errorFor`); what they may not see or do goes to the error page.
  */
 export const orShow = (res: Response, show: Show, fn: () => Promise<void>, errorFor?: string) =>
-  onRefusal(res, fn, (e) => show({ error: e.message, errorCode: e.code, ...(errorFor === undefined ? {} : { errorFor }) }));
+  onRefusal(res, fn, (e) =>
+    show({ error: e.message, errorCode: e.code, ...(errorFor === undefined ? {} : { errorFor }) }),
+  );

@@ -27,7 +27,13 @@ export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
     return p;
   };
 
-  const editForm = async (req: Request, res: Response, p: ProposalRecord, form: { title: string; rationale: string; text: string; head: string }, extra: Locals = {}) => {
+  const editForm = async (
+    req: Request,
+    res: Response,
+    p: ProposalRecord,
+    form: { title: string; rationale: string; text: string; head: string },
+    extra: Locals = {},
+  ) => {
     page(res, 'proposals/edit', {
       title: `Edit: ${p.title}`,
       p: await proposalHead(ctx, render, req.actor ?? null, p),
@@ -45,13 +51,23 @@ export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
     const p = forEditing(req);
     // Allowed, but its state forbids changes (withdrawn, consolidated, a round open): say so.
     if (!proposalActions(ctx, req.actor ?? null, p).edit) res.status(409);
-    await editForm(req, res, p, { title: p.title, rationale: p.rationale, text: await proposalText(ctx, p), head: p.head });
+    await editForm(req, res, p, {
+      title: p.title,
+      rationale: p.rationale,
+      text: await proposalText(ctx, p),
+      head: p.head,
+    });
   });
 
   r.post('/proposals/:id/edit', async (req, res) => {
     const actor = req.actor ?? null;
     const p = forEditing(req);
-    const form = { title: field(req, 'title'), rationale: textarea(req, 'rationale'), text: textarea(req, 'text'), head: field(req, 'head') };
+    const form = {
+      title: field(req, 'title'),
+      rationale: textarea(req, 'rationale'),
+      text: textarea(req, 'text'),
+      head: field(req, 'head'),
+    };
     const again = (extra: Locals) => editForm(req, res, ctx.meta.get('proposals', p.id) ?? p, form, extra);
 
     if (field(req, 'preview')) {
@@ -66,7 +82,13 @@ export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
         ]);
         await again({
           notice: 'This is a preview. Nothing has been saved yet.',
-          preview: { html, rationaleHtml: form.rationale.trim() ? rationaleHtml : '', blocks: foldParagraphs(changes), counts: changeCounts(changes), against: p.revisions },
+          preview: {
+            html,
+            rationaleHtml: form.rationale.trim() ? rationaleHtml : '',
+            blocks: foldParagraphs(changes),
+            counts: changeCounts(changes),
+            against: p.revisions,
+          },
         });
       });
       return;
@@ -75,7 +97,12 @@ export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
     try {
       const next = await reviseProposal(ctx, actor, p.id, form);
       const n = next.revisions;
-      done(req, res, `/proposals/${p.id}?tab=changes&from=${n - 1}&to=${n}`, `Revision ${n} is saved. Below is what it changed in revision ${n - 1}.`);
+      done(
+        req,
+        res,
+        `/proposals/${p.id}?tab=changes&from=${n - 1}&to=${n}`,
+        `Revision ${n} is saved. Below is what it changed in revision ${n - 1}.`,
+      );
     } catch (e) {
       if (!(e instanceof DomainError && e.code === 'stale_head')) return orShow(res, again, () => Promise.reject(e));
       // Someone saved first: nothing was written. Show their change, keep this person's text,
@@ -85,18 +112,30 @@ export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
       const started = revisions.find((r) => r.commit === form.head);
       const theirs = started ? await proposalDiff(ctx, actor, p.id, { from: started.n, to: now.revisions }) : null;
       res.status(409);
-      await editForm(req, res, now, { ...form, head: now.head }, {
-        error: 'Someone saved a newer revision while you were editing.',
-        errorCode: 'stale_head',
-        stale: {
-          from: started?.n ?? null,
-          to: now.revisions,
-          by: [...new Set(revisions.filter((r) => !started || r.n > started.n).map((r) => ctx.meta.get('users', r.authorId)?.name ?? `user ${r.authorId}`))],
-          at: revisions[revisions.length - 1]?.at ?? now.updatedAt,
-          blocks: theirs ? foldParagraphs(theirs.changes) : null,
-          counts: theirs ? changeCounts(theirs.changes) : null,
+      await editForm(
+        req,
+        res,
+        now,
+        { ...form, head: now.head },
+        {
+          error: 'Someone saved a newer revision while you were editing.',
+          errorCode: 'stale_head',
+          stale: {
+            from: started?.n ?? null,
+            to: now.revisions,
+            by: [
+              ...new Set(
+                revisions
+                  .filter((r) => !started || r.n > started.n)
+                  .map((r) => ctx.meta.get('users', r.authorId)?.name ?? `user ${r.authorId}`),
+              ),
+            ],
+            at: revisions[revisions.length - 1]?.at ?? now.updatedAt,
+            blocks: theirs ? foldParagraphs(theirs.changes) : null,
+            counts: theirs ? changeCounts(theirs.changes) : null,
+          },
         },
-      });
+      );
     }
   });
 

@@ -52,11 +52,25 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
 
   r.post('/documents/:slug/proposals', async (req, res) => {
     const slug = req.params.slug;
-    const form = { title: field(req, 'title'), rationale: textarea(req, 'rationale'), text: textarea(req, 'text'), baseVersion: field(req, 'baseVersion') || undefined };
-    await orShow(res, (extra) => newForm(req, res, slug, { form, ...extra }), async () => {
-      const p = await createProposal(ctx, req.actor ?? null, slug, form);
-      done(req, res, `/proposals/${p.id}`, 'Your proposal was saved as a draft. Only your working group, the chair and the secretariat can see it until you share it.');
-    });
+    const form = {
+      title: field(req, 'title'),
+      rationale: textarea(req, 'rationale'),
+      text: textarea(req, 'text'),
+      baseVersion: field(req, 'baseVersion') || undefined,
+    };
+    await orShow(
+      res,
+      (extra) => newForm(req, res, slug, { form, ...extra }),
+      async () => {
+        const p = await createProposal(ctx, req.actor ?? null, slug, form);
+        done(
+          req,
+          res,
+          `/proposals/${p.id}`,
+          'Your proposal was saved as a draft. Only your working group, the chair and the secretariat can see it until you share it.',
+        );
+      },
+    );
   });
 
   // ── The proposal page ─────────────────────────────────────────────────────
@@ -76,7 +90,11 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
   };
 
   const viewOf = (req: Request): View =>
-    parse(ViewQuery, { tab: req.query.tab, from: req.query.from, to: req.query.to, against: req.query.against }, 'invalid_view');
+    parse(
+      ViewQuery,
+      { tab: req.query.tab, from: req.query.from, to: req.query.to, against: req.query.against },
+      'invalid_view',
+    );
 
   const showProposal = async (req: Request, res: Response, p: ProposalRecord, view: View, extra: Locals = {}) => {
     const actor = req.actor ?? null;
@@ -125,10 +143,14 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
   const act = (path: string, run: (req: Request, p: ProposalRecord) => Promise<string>) =>
     r.post(path, async (req, res) => {
       const p = loadProposal(ctx, req.actor ?? null, idOf(req, 'proposal'));
-      await orShow(res, (extra) => showProposal(req, res, loadProposal(ctx, req.actor ?? null, p.id), {}, extra), async () => {
-        const notice = await run(req, p);
-        done(req, res, `/proposals/${p.id}`, notice);
-      });
+      await orShow(
+        res,
+        (extra) => showProposal(req, res, loadProposal(ctx, req.actor ?? null, p.id), {}, extra),
+        async () => {
+          const notice = await run(req, p);
+          done(req, res, `/proposals/${p.id}`, notice);
+        },
+      );
     });
 
   act('/proposals/:id/share', async (req, p) => {
@@ -142,10 +164,25 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
     const typed = typedRoundForm((k) => field(req, k));
     await orShow(
       res,
-      (extra) => showProposal(req, res, loadProposal(ctx, req.actor ?? null, p.id), {}, { ...roundFormLocals(ctx, typed), ...extra }),
+      (extra) =>
+        showProposal(
+          req,
+          res,
+          loadProposal(ctx, req.actor ?? null, p.id),
+          {},
+          { ...roundFormLocals(ctx, typed), ...extra },
+        ),
       async () => {
-        const round = await openRound(ctx, req.actor ?? null, { subject: { type: 'proposal', id: p.id }, ...openRoundInput(typed) });
-        done(req, res, `/rounds/${round.id}`, `Round ${round.id} is open on this proposal. Its text is frozen until the round ends.`);
+        const round = await openRound(ctx, req.actor ?? null, {
+          subject: { type: 'proposal', id: p.id },
+          ...openRoundInput(typed),
+        });
+        done(
+          req,
+          res,
+          `/rounds/${round.id}`,
+          `Round ${round.id} is open on this proposal. Its text is frozen until the round ends.`,
+        );
       },
       'round',
     );

@@ -5,7 +5,14 @@ import { absent } from '../../domain/errors.js';
 import { can } from '../../domain/policy.js';
 import { isSlug } from '../../domain/slug.js';
 import type { Ctx } from '../../services/context.js';
-import { diffVersions, getDocument, getVersion, listDocuments, listVersions, versionText } from '../../services/readDocuments.js';
+import {
+  diffVersions,
+  getDocument,
+  getVersion,
+  listDocuments,
+  listVersions,
+  versionText,
+} from '../../services/readDocuments.js';
 import { visibleProposals } from '../../services/proposals/access.js';
 import { proposalItem } from '../presenters/proposalView.js';
 import { decisionView } from '../presenters/roundView.js';
@@ -15,7 +22,11 @@ import { parse, PositiveInt } from '../validate.js';
 import { page } from './render.js';
 
 const N = z.object({ n: PositiveInt });
-const Compare = z.object({ from: PositiveInt.optional(), to: PositiveInt.optional(), view: z.enum(['inline', 'side']).optional() });
+const Compare = z.object({
+  from: PositiveInt.optional(),
+  to: PositiveInt.optional(),
+  view: z.enum(['inline', 'side']).optional(),
+});
 
 function slugOf(slug: string): string {
   if (!isSlug(slug)) throw absent('document');
@@ -54,14 +65,22 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router
     const doc = getDocument(ctx, slugOf(req.params.slug));
     const versions = listVersions(ctx, doc.slug);
     const decisions = Object.fromEntries(versions.map((v) => [v.number, decisionView(ctx, v)]));
-    page(res, 'documents/history', { title: `History of ${doc.title}`, doc: { ...doc, groupName: groupName(doc.group) }, versions, decisions });
+    page(res, 'documents/history', {
+      title: `History of ${doc.title}`,
+      doc: { ...doc, groupName: groupName(doc.group) },
+      versions,
+      decisions,
+    });
   });
 
   r.get('/documents/:slug/versions/:n.md', async (req, res) => {
     const slug = slugOf(req.params.slug);
     const { n } = parse(N, req.params, 'invalid_version');
     const v = getVersion(ctx, slug, n);
-    res.type('text/markdown; charset=utf-8').set('Content-Disposition', `inline; filename="${slug}-v${n}.md"`).send(await versionText(ctx, v));
+    res
+      .type('text/markdown; charset=utf-8')
+      .set('Content-Disposition', `inline; filename="${slug}-v${n}.md"`)
+      .send(await versionText(ctx, v));
   });
 
   r.get('/documents/:slug/versions/:n', async (req, res) => {
@@ -115,7 +134,11 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router
   });
 
   r.get('/feed.atom', (_req, res) => {
-    const all = listDocuments(ctx).flatMap(({ doc }) => listVersions(ctx, doc.slug).slice(0, 50).map((v) => ({ doc, v })));
+    const all = listDocuments(ctx).flatMap(({ doc }) =>
+      listVersions(ctx, doc.slug)
+        .slice(0, 50)
+        .map((v) => ({ doc, v })),
+    );
     all.sort((a, b) => b.v.publishedAt.localeCompare(a.v.publishedAt));
     const top = all.slice(0, 50);
     res.type('application/atom+xml; charset=utf-8').send(
@@ -133,8 +156,15 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router
   return r;
 }
 
-function entry(baseUrl: string, title: string, v: { document: string; number: number; publishedAt: string; author: { name: string }; summary: string }) {
-  const link = v.number > 1 ? `${baseUrl}/documents/${v.document}/compare?from=${v.number - 1}&to=${v.number}` : `${baseUrl}/documents/${v.document}/versions/${v.number}`;
+function entry(
+  baseUrl: string,
+  title: string,
+  v: { document: string; number: number; publishedAt: string; author: { name: string }; summary: string },
+) {
+  const link =
+    v.number > 1
+      ? `${baseUrl}/documents/${v.document}/compare?from=${v.number - 1}&to=${v.number}`
+      : `${baseUrl}/documents/${v.document}/versions/${v.number}`;
   return {
     id: `${baseUrl}/documents/${v.document}/versions/${v.number}`,
     title: `${title}: version ${v.number}`,

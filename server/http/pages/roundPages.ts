@@ -5,7 +5,18 @@ import { authorize, can } from '../../domain/policy.js';
 import { documentPath } from '../../domain/slug.js';
 import type { Ctx } from '../../services/context.js';
 import { baseText } from '../../services/proposals/read.js';
-import { cancelRound, castBallot, closeRound, endedRounds, extendRound, loadRound, openRounds, previewBallot, recuse, withdrawRecusal } from '../../services/rounds/rounds.js';
+import {
+  cancelRound,
+  castBallot,
+  closeRound,
+  endedRounds,
+  extendRound,
+  loadRound,
+  openRounds,
+  previewBallot,
+  recuse,
+  withdrawRecusal,
+} from '../../services/rounds/rounds.js';
 import { listOpenConsolidations } from '../../services/consolidations/consolidations.js';
 import { visibleProposals } from '../../services/proposals/access.js';
 import { listDocuments } from '../../services/readDocuments.js';
@@ -33,7 +44,12 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     const open = openRounds(ctx, actor)
       .map((x) => roundItem(ctx, actor, x))
       // "You have not voted" first, then the nearest deadline.
-      .sort((a, b) => Number(b.eligible && !b.myPosition) - Number(a.eligible && !a.myPosition) || a.closesAt.localeCompare(b.closesAt) || a.id - b.id);
+      .sort(
+        (a, b) =>
+          Number(b.eligible && !b.myPosition) - Number(a.eligible && !a.myPosition) ||
+          a.closesAt.localeCompare(b.closesAt) ||
+          a.id - b.id,
+      );
     // The latest to end first (by closedAt, then id).
     const closed = endedRounds(ctx, actor, 20).map((x) => roundItem(ctx, actor, x));
     const manage = can(actor, 'consolidation.manage');
@@ -43,9 +59,20 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
       open,
       closed,
       consolidations: manage
-        ? listOpenConsolidations(ctx, actor).map((c) => ({ id: c.id, summary: c.summary, document: ctx.meta.get('documents', c.document)?.title ?? c.document, openRound: c.openRound }))
+        ? listOpenConsolidations(ctx, actor).map((c) => ({
+            id: c.id,
+            summary: c.summary,
+            document: ctx.meta.get('documents', c.document)?.title ?? c.document,
+            openRound: c.openRound,
+          }))
         : null,
-      documents: manage ? listDocuments(ctx).map(({ doc: d }) => ({ slug: d.slug, title: d.title, shared: visibleProposals(ctx, actor, d.slug, 'shared').length })) : null,
+      documents: manage
+        ? listDocuments(ctx).map(({ doc: d }) => ({
+            slug: d.slug,
+            title: d.title,
+            shared: visibleProposals(ctx, actor, d.slug, 'shared').length,
+          }))
+        : null,
     });
   });
 
@@ -54,8 +81,15 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     const actor = req.actor ?? null;
     const view = roundView(ctx, actor, round);
     const text = (await ctx.repo.readFile(round.commit, documentPath(round.document)))?.text ?? '';
-    const subject = round.subject.type === 'consolidation' ? ctx.meta.get('consolidations', round.subject.id) : ctx.meta.get('proposals', round.subject.id);
-    const changes = await diffTexts(ctx, subject ? await baseText(ctx, { base: subject.base, document: round.document }) : '', text);
+    const subject =
+      round.subject.type === 'consolidation'
+        ? ctx.meta.get('consolidations', round.subject.id)
+        : ctx.meta.get('proposals', round.subject.id);
+    const changes = await diffTexts(
+      ctx,
+      subject ? await baseText(ctx, { base: subject.base, document: round.document }) : '',
+      text,
+    );
     const html = await render.markdown(text, TEXT_UNDER);
     page(res, 'rounds/show', {
       title: `Round ${round.id}: ${view.subject.label}`,
@@ -63,7 +97,11 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
       html,
       blocks: foldParagraphs(changes),
       counts: changeCounts(changes),
-      ballotForm: { position: view.myBallot?.position ?? '', reason: view.myBallot?.reason ?? '', named: view.myBallot?.named ?? false },
+      ballotForm: {
+        position: view.myBallot?.position ?? '',
+        reason: view.myBallot?.reason ?? '',
+        named: view.myBallot?.named ?? false,
+      },
       recordForm: { voter: '', position: '', reason: '', note: '' },
       recuseForm: { reason: '' },
       recordRecusalForm: { voter: '', reason: '', note: '' },
@@ -84,7 +122,12 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
   });
 
   /** An action on a round: done → back to the round with a notice; a fixable refusal → the round page, beside the form used. */
-  const roundAction = (path: string, errorFor: string, run: (req: Request, round: RoundRecord) => Promise<string>, form: (req: Request) => Locals = () => ({})) =>
+  const roundAction = (
+    path: string,
+    errorFor: string,
+    run: (req: Request, round: RoundRecord) => Promise<string>,
+    form: (req: Request) => Locals = () => ({}),
+  ) =>
     r.post(path, async (req, res) => {
       const round = loadRound(ctx, req.actor ?? null, idOf(req, 'round'));
       await orShow(
@@ -92,7 +135,12 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
         (extra) => showRound(req, res, ctx.meta.get('rounds', round.id) ?? round, { ...form(req), ...extra }),
         async () => {
           const notice = await run(req, round);
-          done(req, res, `/rounds/${round.id}${errorFor === 'ballot' || errorFor === 'recuse' ? '#your-ballot' : ''}`, notice);
+          done(
+            req,
+            res,
+            `/rounds/${round.id}${errorFor === 'ballot' || errorFor === 'recuse' ? '#your-ballot' : ''}`,
+            notice,
+          );
         },
         errorFor,
       );
@@ -104,10 +152,20 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     '/rounds/:id/ballots',
     'ballot',
     async (req, round) => {
-      const b = await castBallot(ctx, req.actor ?? null, round.id, { position: field(req, 'position') || undefined, reason: textarea(req, 'reason'), named: field(req, 'named') === 'yes' });
+      const b = await castBallot(ctx, req.actor ?? null, round.id, {
+        position: field(req, 'position') || undefined,
+        reason: textarea(req, 'reason'),
+        named: field(req, 'named') === 'yes',
+      });
       return `Your ballot is recorded: ${POSITION_WORDS[b.position]}. Your receipt is ${receiptOf(ctx.meta.get('rounds', round.id)!, b.voterId)}. You may change it until the round closes.`;
     },
-    (req) => ({ ballotForm: { position: field(req, 'position'), reason: textarea(req, 'reason'), named: field(req, 'named') === 'yes' } }),
+    (req) => ({
+      ballotForm: {
+        position: field(req, 'position'),
+        reason: textarea(req, 'reason'),
+        named: field(req, 'named') === 'yes',
+      },
+    }),
   );
 
   roundAction(
@@ -140,19 +198,37 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     '/rounds/:id/record-recusal',
     'record-recusal',
     async (req, round) => {
-      const x = await recuse(ctx, req.actor ?? null, round.id, { voter: field(req, 'voter'), reason: textarea(req, 'reason'), note: textarea(req, 'note') });
+      const x = await recuse(ctx, req.actor ?? null, round.id, {
+        voter: field(req, 'voter'),
+        reason: textarea(req, 'reason'),
+        note: textarea(req, 'note'),
+      });
       return `The recusal of ${ctx.meta.get('users', x.voterId)?.name ?? 'the member'} is recorded. They have been told by mail.`;
     },
-    (req) => ({ recordRecusalForm: { voter: field(req, 'voter'), reason: textarea(req, 'reason'), note: textarea(req, 'note') } }),
+    (req) => ({
+      recordRecusalForm: { voter: field(req, 'voter'), reason: textarea(req, 'reason'), note: textarea(req, 'note') },
+    }),
   );
 
   // Recording a ballot on a member's behalf takes two steps: what would be recorded, beside the
   // member's current ballot, then the confirmation. The rules are the service's (previewBallot).
-  const recordInput = (req: Request) => ({ voter: field(req, 'voter'), position: field(req, 'position') || undefined, reason: textarea(req, 'reason'), note: textarea(req, 'note') });
+  const recordInput = (req: Request) => ({
+    voter: field(req, 'voter'),
+    position: field(req, 'position') || undefined,
+    reason: textarea(req, 'reason'),
+    note: textarea(req, 'note'),
+  });
   r.post('/rounds/:id/record', async (req, res) => {
     const actor = req.actor ?? null;
     const round = loadRound(ctx, actor, idOf(req, 'round'));
-    const form = { recordForm: { voter: field(req, 'voter'), position: field(req, 'position'), reason: textarea(req, 'reason'), note: textarea(req, 'note') } };
+    const form = {
+      recordForm: {
+        voter: field(req, 'voter'),
+        position: field(req, 'position'),
+        reason: textarea(req, 'reason'),
+        note: textarea(req, 'note'),
+      },
+    };
     await orShow(
       res,
       (extra) => showRound(req, res, ctx.meta.get('rounds', round.id) ?? round, { ...form, ...extra }),
@@ -165,12 +241,22 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
             round: roundItem(ctx, actor, round),
             member: name(draft.voterId),
             draft: { ...draft, position: POSITION_WORDS[draft.position] },
-            current: current && { position: POSITION_WORDS[current.position], reason: current.reason, castAt: current.castAt, recordedBy: name(current.recordedBy) },
+            current: current && {
+              position: POSITION_WORDS[current.position],
+              reason: current.reason,
+              castAt: current.castAt,
+              recordedBy: name(current.recordedBy),
+            },
             form: form.recordForm,
           });
         }
         const b = await castBallot(ctx, actor, round.id, recordInput(req));
-        done(req, res, `/rounds/${round.id}`, `The ballot of ${ctx.meta.get('users', b.voterId)?.name ?? 'the member'} is recorded on their behalf: ${POSITION_WORDS[b.position]}. They have been told by mail.`);
+        done(
+          req,
+          res,
+          `/rounds/${round.id}`,
+          `The ballot of ${ctx.meta.get('users', b.voterId)?.name ?? 'the member'} is recorded on their behalf: ${POSITION_WORDS[b.position]}. They have been told by mail.`,
+        );
       },
       'record',
     );
@@ -185,7 +271,9 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     '/rounds/:id/extend',
     'extend',
     async (req, round) => {
-      const next = await extendRound(ctx, req.actor ?? null, round.id, { closesAt: deadlineFromLocal(field(req, 'closesAt')) });
+      const next = await extendRound(ctx, req.actor ?? null, round.id, {
+        closesAt: deadlineFromLocal(field(req, 'closesAt')),
+      });
       return `The deadline is now ${next.closesAt.slice(0, 16).replace('T', ' ')} UTC.`;
     },
     (req) => ({ extendForm: { closesAt: field(req, 'closesAt') } }),

@@ -23,7 +23,10 @@ interface Fragment {
 }
 
 const fragments = (parts: Change[]): Fragment[] =>
-  parts.filter((c) => c.op !== 'equal').map((c) => ({ op: c.op as Fragment['op'], text: c.text.trim().replace(/\s+/g, ' ') })).filter((f) => f.text);
+  parts
+    .filter((c) => c.op !== 'equal')
+    .map((c) => ({ op: c.op as Fragment['op'], text: c.text.trim().replace(/\s+/g, ' ') }))
+    .filter((f) => f.text);
 
 /** Two changed passages match when one holds the other (short ones must be equal: "a" is in everything). */
 const matches = (a: Fragment, b: Fragment) => {
@@ -73,7 +76,18 @@ export function consolidationView(ctx: Ctx, actor: Actor | null, c: Consolidatio
   };
   const rounds = roundsOn(ctx, { type: 'consolidation', id: c.id })
     .reverse()
-    .map((r) => ({ id: r.id, state: r.state, result: r.result, resultLabel: resultLabel(r.result), closesAt: r.closesAt, closedAt: r.closedAt, revision: r.revision, onHead: r.commit === c.head, tally: tallyView(currentTally(ctx, r)), cancelReason: r.cancelReason }));
+    .map((r) => ({
+      id: r.id,
+      state: r.state,
+      result: r.result,
+      resultLabel: resultLabel(r.result),
+      closesAt: r.closesAt,
+      closedAt: r.closedAt,
+      revision: r.revision,
+      onHead: r.commit === c.head,
+      tally: tallyView(currentTally(ctx, r)),
+      cancelReason: r.cancelReason,
+    }));
   return {
     id: c.id,
     document: { slug: c.document, title: doc?.title ?? c.document, latest: doc?.latest ?? 0 },

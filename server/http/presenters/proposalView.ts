@@ -59,7 +59,12 @@ export interface ThreadView {
   lastIsMine: boolean;
 }
 
-const commentView = (ctx: Ctx, c: CommentRecord, me: number | null, html: ReadonlyMap<number, string>): CommentView => ({
+const commentView = (
+  ctx: Ctx,
+  c: CommentRecord,
+  me: number | null,
+  html: ReadonlyMap<number, string>,
+): CommentView => ({
   id: c.id,
   author: nameOf(ctx, c.authorId),
   mine: c.authorId === me,
@@ -69,7 +74,12 @@ const commentView = (ctx: Ctx, c: CommentRecord, me: number | null, html: Readon
 });
 
 /** Group comments into threads (replies join their first comment), oldest first; `html` from commentsHtml. */
-export function threadsOf<C extends CommentRecord>(ctx: Ctx, comments: C[], actor: Actor | null, html: ReadonlyMap<number, string> = new Map()): { root: C; view: ThreadView }[] {
+export function threadsOf<C extends CommentRecord>(
+  ctx: Ctx,
+  comments: C[],
+  actor: Actor | null,
+  html: ReadonlyMap<number, string> = new Map(),
+): { root: C; view: ThreadView }[] {
   const me = actor?.id ?? null;
   const roots = new Map<number, { root: C; replies: C[] }>();
   for (const c of [...comments].sort((a, b) => a.id - b.id)) {
@@ -143,13 +153,24 @@ export function proposalActions(ctx: Ctx, actor: Actor | null, p: ProposalRecord
  * The facts at the top of every proposal page. `base` is the published version the proposal
  * was drafted on, when known.
  */
-export async function proposalHead(ctx: Ctx, r: Renderer, actor: Actor | null, p: ProposalRecord, base: Pick<VersionRecord, 'number' | 'publishedAt'> | null = null) {
+export async function proposalHead(
+  ctx: Ctx,
+  r: Renderer,
+  actor: Actor | null,
+  p: ProposalRecord,
+  base: Pick<VersionRecord, 'number' | 'publishedAt'> | null = null,
+) {
   const doc = ctx.meta.get('documents', p.document);
   return {
     id: p.id,
     title: p.title,
     state: p.state,
-    document: { slug: p.document, title: doc?.title ?? p.document, latest: doc?.latest ?? 0, groupName: groupName(ctx, proposalSubject(ctx, p)) },
+    document: {
+      slug: p.document,
+      title: doc?.title ?? p.document,
+      latest: doc?.latest ?? 0,
+      groupName: groupName(ctx, proposalSubject(ctx, p)),
+    },
     rationaleHtml: p.rationale.trim() ? await r.markdown(p.rationale, TEXT_UNDER) : '',
     author: nameOf(ctx, p.authorId),
     createdAt: p.createdAt,
@@ -165,7 +186,8 @@ export async function proposalHead(ctx: Ctx, r: Renderer, actor: Actor | null, p
   };
 }
 
-const groupName = (ctx: Ctx, s: ReturnType<typeof proposalSubject>) => (s.kind === 'proposal' ? (ctx.meta.get('groups', s.group)?.name ?? s.group) : '');
+const groupName = (ctx: Ctx, s: ReturnType<typeof proposalSubject>) =>
+  s.kind === 'proposal' ? (ctx.meta.get('groups', s.group)?.name ?? s.group) : '';
 
 /** One line in a list of proposals. */
 export function proposalItem(ctx: Ctx, p: ProposalRecord) {
@@ -198,7 +220,11 @@ export function awaitingReply(ctx: Ctx, actor: Actor, p: ProposalRecord, comment
         proposal: { id: p.id, title: p.title, state: p.state },
         thread: view.id,
         quote: view.quote,
-        last: { author: last.author, createdAt: last.createdAt, excerpt: excerpt(comments.find((c) => c.id === last.id)?.body ?? '') },
+        last: {
+          author: last.author,
+          createdAt: last.createdAt,
+          excerpt: excerpt(comments.find((c) => c.id === last.id)?.body ?? ''),
+        },
         replies: view.comments.length - 1,
       };
     });

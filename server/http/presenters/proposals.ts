@@ -4,7 +4,14 @@ import type { CommentRecord, ProposalRecord } from '../../store/meta/schema.js';
 
 const nameOf = (ctx: Ctx, id: number) => ctx.meta.get('users', id)?.name ?? `user ${id}`;
 
-export const proposalSummary = (p: ProposalRecord) => ({ id: p.id, document: p.document, title: p.title, state: p.state, base: p.base, head: p.head });
+export const proposalSummary = (p: ProposalRecord) => ({
+  id: p.id,
+  document: p.document,
+  title: p.title,
+  state: p.state,
+  base: p.base,
+  head: p.head,
+});
 
 export const proposalFull = (ctx: Ctx, p: ProposalRecord, text: string) => ({
   id: p.id,
@@ -26,7 +33,9 @@ export const commentJson = (ctx: Ctx, c: CommentRecord | PlacedComment) => ({
   id: c.id,
   author: nameOf(ctx, c.authorId),
   body: c.body,
-  anchor: c.anchor ? { quote: c.anchor.quote, revision: c.anchor.revision, outdated: 'outdated' in c ? c.outdated : false } : null,
+  anchor: c.anchor
+    ? { quote: c.anchor.quote, revision: c.anchor.revision, outdated: 'outdated' in c ? c.outdated : false }
+    : null,
   createdAt: c.createdAt,
   replyTo: c.replyTo,
   resolved: c.resolved,

@@ -8,18 +8,24 @@ import { membersHaveStakeholders } from '../../services/stakeholders.js';
 export function quorumFromPercent(input: string): number {
   const m = /^\s*(\d{1,3})(?:[.,](\d{1,2}))?\s*%?\s*$/.exec(input);
   const bp = m ? Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0')) : NaN;
-  if (!(bp >= 0 && bp <= 10000)) throw invalid('invalid_quorum', 'Give the quorum as a percentage of the electorate from 0 to 100, with at most two decimals (for example 50 or 66.67).');
+  if (!(bp >= 0 && bp <= 10000))
+    throw invalid(
+      'invalid_quorum',
+      'Give the quorum as a percentage of the electorate from 0 to 100, with at most two decimals (for example 50 or 66.67).',
+    );
   return bp / 10000;
 }
 
 /** A `datetime-local` value ("2026-03-01T17:00"), read as UTC → an ISO string. */
 export function deadlineFromLocal(input: string): string {
   const m = /^\s*(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?\s*$/.exec(input);
-  if (!m) throw invalid('invalid_deadline', 'Give the deadline as a date and a time (UTC), for example 2026-03-01 17:00.');
+  if (!m)
+    throw invalid('invalid_deadline', 'Give the deadline as a date and a time (UTC), for example 2026-03-01 17:00.');
   const iso = `${m[1]}T${m[2]}:${m[3]}:${m[4] ?? '00'}.000Z`;
   const t = new Date(iso);
   // A date the calendar does not have (30 February) must not roll over silently.
-  if (Number.isNaN(t.getTime()) || t.toISOString() !== iso) throw invalid('invalid_deadline', 'That date does not exist. Give the deadline as a date and a time (UTC).');
+  if (Number.isNaN(t.getTime()) || t.toISOString() !== iso)
+    throw invalid('invalid_deadline', 'That date does not exist. Give the deadline as a date and a time (UTC).');
   return iso;
 }
 
@@ -69,7 +75,14 @@ export function roundFormLocals(ctx: Ctx, typed?: TypedRoundForm) {
   return {
     rules: ruleOptions(),
     hasStakeholders: membersHaveStakeholders(ctx),
-    roundForm: typed ?? { rule: 'consensus', quorum: '50', closesAt: suggestedDeadline(now), record: getRoundSettings(ctx).defaultRecord, eachGroupTakesPart: false, ruleWithinEachGroup: false },
+    roundForm: typed ?? {
+      rule: 'consensus',
+      quorum: '50',
+      closesAt: suggestedDeadline(now),
+      record: getRoundSettings(ctx).defaultRecord,
+      eachGroupTakesPart: false,
+      ruleWithinEachGroup: false,
+    },
     minDeadline: toLocalInput(now.toISOString()),
   };
 }

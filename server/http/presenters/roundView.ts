@@ -1,6 +1,14 @@
 import { isOfficer, type Actor } from '../../domain/actor.js';
 import { can } from '../../domain/policy.js';
-import { ballotsNeeded, conditionWords, NO_CONDITIONS, RULES, voterShown, type Rule, type Tally } from '../../domain/round.js';
+import {
+  ballotsNeeded,
+  conditionWords,
+  NO_CONDITIONS,
+  RULES,
+  voterShown,
+  type Rule,
+  type Tally,
+} from '../../domain/round.js';
 import type { Ctx } from '../../services/context.js';
 import { publicationCheck } from '../../services/consolidations/publish.js';
 import { ballotRecord, receiptOf } from '../../services/rounds/decision.js';
@@ -29,8 +37,10 @@ export const RULE_NAMES: Record<Rule, string> = {
 
 export const RULE_TEXTS: Record<Rule, string> = {
   consensus: 'Passes if the quorum is met and nobody objects. Abstaining does not block.',
-  majority: 'Passes if the quorum is met and more members approve than object. Abstentions count only towards the quorum.',
-  'two-thirds': 'Passes if the quorum is met, at least one member approves, and approvals are at least two thirds of approvals and objections together. Abstentions count only towards the quorum.',
+  majority:
+    'Passes if the quorum is met and more members approve than object. Abstentions count only towards the quorum.',
+  'two-thirds':
+    'Passes if the quorum is met, at least one member approves, and approvals are at least two thirds of approvals and objections together. Abstentions count only towards the quorum.',
 };
 
 export const ruleOptions = () => RULES.map((value) => ({ value, name: RULE_NAMES[value], text: RULE_TEXTS[value] }));
@@ -62,10 +72,22 @@ export function quorumView(quorumBp: number, electorate: number, recused = 0) {
 export function roundSubject(ctx: Ctx, r: RoundRecord) {
   if (r.subject.type === 'proposal') {
     const p = ctx.meta.get('proposals', r.subject.id);
-    return { type: 'proposal' as const, id: r.subject.id, label: `Proposal ${r.subject.id}`, title: p?.title ?? '', href: `/proposals/${r.subject.id}` };
+    return {
+      type: 'proposal' as const,
+      id: r.subject.id,
+      label: `Proposal ${r.subject.id}`,
+      title: p?.title ?? '',
+      href: `/proposals/${r.subject.id}`,
+    };
   }
   const c = ctx.meta.get('consolidations', r.subject.id);
-  return { type: 'consolidation' as const, id: r.subject.id, label: `Consolidation ${r.subject.id}`, title: c?.summary ?? '', href: `/consolidations/${r.subject.id}` };
+  return {
+    type: 'consolidation' as const,
+    id: r.subject.id,
+    label: `Consolidation ${r.subject.id}`,
+    title: c?.summary ?? '',
+    href: `/consolidations/${r.subject.id}`,
+  };
 }
 
 /** "in 3 days", "in 5 hours", "in 12 minutes" — how long until the deadline. */
@@ -130,7 +152,8 @@ export function ballotRows(ctx: Ctx, r: RoundRecord, actor: Actor | null) {
 const stakeholderName = (ctx: Ctx, slug: string) => ctx.meta.get('stakeholders', slug)?.name ?? slug;
 const RECORD_TEXTS = {
   named: 'Named: the record names every voter with their position and reason.',
-  unnamed: 'Unnamed: the record gives every position and reason by receipt, without names, except for members who ask to be named. Each voter gets a receipt to check that their ballot was counted as cast.',
+  unnamed:
+    'Unnamed: the record gives every position and reason by receipt, without names, except for members who ask to be named. Each voter gets a receipt to check that their ballot was counted as cast.',
 } as const;
 
 /** What every view of a round shows alike: its record, conditions, recusals and the tally per stakeholder group. */
@@ -138,13 +161,17 @@ export function roundFacts(ctx: Ctx, r: RoundRecord, t: Tally) {
   const cond = r.conditions ?? NO_CONDITIONS;
   const conditions = [
     ...(cond.eachGroupTakesPart ? ['Every stakeholder group in the electorate must cast at least one ballot.'] : []),
-    ...(cond.ruleWithinEachGroup ? ['The rule must also hold within each stakeholder group, counting that group’s ballots.'] : []),
+    ...(cond.ruleWithinEachGroup
+      ? ['The rule must also hold within each stakeholder group, counting that group’s ballots.']
+      : []),
   ];
   return {
     record: r.record ?? 'named',
     recordText: RECORD_TEXTS[r.record ?? 'named'],
     conditions,
-    failedCondition: r.failedCondition ? conditionWords(r.failedCondition, stakeholderName(ctx, r.failedCondition.group)) : null,
+    failedCondition: r.failedCondition
+      ? conditionWords(r.failedCondition, stakeholderName(ctx, r.failedCondition.group))
+      : null,
     recusals: (r.recusals ?? []).map((x) => ({
       voter: nameOf(ctx, x.voterId),
       reason: x.reason,
@@ -152,7 +179,12 @@ export function roundFacts(ctx: Ctx, r: RoundRecord, t: Tally) {
       recordedBy: x.recordedBy !== null ? nameOf(ctx, x.recordedBy) : null,
       note: x.note ?? '',
     })),
-    groups: Object.entries(t.groups).map(([slug, g]) => ({ slug, name: stakeholderName(ctx, slug), ...g, tally: tallyView(g) })),
+    groups: Object.entries(t.groups).map(([slug, g]) => ({
+      slug,
+      name: stakeholderName(ctx, slug),
+      ...g,
+      tally: tallyView(g),
+    })),
     recused: t.recused,
   };
 }
@@ -161,7 +193,11 @@ export function roundFacts(ctx: Ctx, r: RoundRecord, t: Tally) {
 export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
   const t = currentTally(ctx, r);
   const ballots = ballotRows(ctx, r, actor);
-  const counted = new Map(ballotRecord(ctx, r).filter((b) => b.counted).map((b) => [b.voterId, b]));
+  const counted = new Map(
+    ballotRecord(ctx, r)
+      .filter((b) => b.counted)
+      .map((b) => [b.voterId, b]),
+  );
   const open = r.state === 'open';
   const eligible = !!actor && r.electorate.includes(actor.id);
   const manage = can(actor, 'round.manage');
@@ -172,7 +208,13 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
     .map((id) => {
       const u = ctx.meta.get('users', id);
       const recused = (r.recusals ?? []).some((x) => x.voterId === id);
-      return { id, name: u?.name ?? `user ${id}`, email: u?.email ?? '', position: recused ? null : (counted.get(id)?.position ?? null), recused };
+      return {
+        id,
+        name: u?.name ?? `user ${id}`,
+        email: u?.email ?? '',
+        position: recused ? null : (counted.get(id)?.position ?? null),
+        recused,
+      };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
   return {
@@ -202,7 +244,15 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
     eligible,
     receipt: actor && eligible ? receiptOf(r, actor.id) : null,
     myRecusal: myRecusal ? { reason: myRecusal.reason, at: myRecusal.at } : null,
-    myBallot: mine ? { position: mine.position, reason: mine.reason, castAt: mine.castAt, named: !!mine.named, recordedBy: mine.recordedBy ? nameOf(ctx, mine.recordedBy) : null } : null,
+    myBallot: mine
+      ? {
+          position: mine.position,
+          reason: mine.reason,
+          castAt: mine.castAt,
+          named: !!mine.named,
+          recordedBy: mine.recordedBy ? nameOf(ctx, mine.recordedBy) : null,
+        }
+      : null,
     notVoted: manage ? electorate.filter((e) => !e.position && !e.recused).map((e) => e.name) : [],
     electorate: recorder(ctx, actor) ? electorate : [],
     /** The chair's next step: a passed round on a consolidation's current, still open text. */
@@ -217,7 +267,8 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
 }
 
 /** Whether the viewer may record ballots and recusals on members' behalf (the secretariat; the chair if the settings say so). */
-const recorder = (ctx: Ctx, actor: Actor | null) => can(actor, 'ballot.record', { kind: 'proxy', chairMayRecord: getRoundSettings(ctx).chairMayRecord });
+const recorder = (ctx: Ctx, actor: Actor | null) =>
+  can(actor, 'ballot.record', { kind: 'proxy', chairMayRecord: getRoundSettings(ctx).chairMayRecord });
 
 /** Whether this round is the one that makes its consolidation publishable now. */
 function publishableBy(ctx: Ctx, r: RoundRecord): boolean {

@@ -7,7 +7,8 @@ import { ballotRecord, receiptOf } from '../../services/rounds/decision.js';
 import { currentTally } from '../../services/rounds/rounds.js';
 import type { ConsolidationRecord, RoundRecord } from '../../store/meta/schema.js';
 
-export const nameOf = (ctx: Ctx, id: number | null) => (id === null ? null : (ctx.meta.get('users', id)?.name ?? `user ${id}`));
+export const nameOf = (ctx: Ctx, id: number | null) =>
+  id === null ? null : (ctx.meta.get('users', id)?.name ?? `user ${id}`);
 
 /** The round summary carried by version entries and decision records. */
 export const roundSummary = (ctx: Ctx, r: RoundRecord) => ({
@@ -52,7 +53,11 @@ export const ballotsJson = (ctx: Ctx, r: RoundRecord, viewer: Actor | null) => {
       counted: b.counted,
       ...(b.notCounted ? { notCounted: b.notCounted } : {}),
       ...(b.named ? { named: true } : {}),
-      ...(b.recordedBy ? (shown ? { recordedBy: nameOf(ctx, b.recordedBy), note: b.note ?? '' } : { recorded: true }) : {}),
+      ...(b.recordedBy
+        ? shown
+          ? { recordedBy: nameOf(ctx, b.recordedBy), note: b.note ?? '' }
+          : { recorded: true }
+        : {}),
     };
   });
 };

@@ -6,7 +6,12 @@ import type { Tally } from '../../domain/round.js';
  */
 
 export type TallyKey = 'approve' | 'object' | 'abstain' | 'notVoted';
-const TALLY_LABELS: Record<TallyKey, string> = { approve: 'Approve', object: 'Object', abstain: 'Abstain', notVoted: 'Not voted' };
+const TALLY_LABELS: Record<TallyKey, string> = {
+  approve: 'Approve',
+  object: 'Object',
+  abstain: 'Abstain',
+  notVoted: 'Not voted',
+};
 const KEYS: TallyKey[] = ['approve', 'object', 'abstain', 'notVoted'];
 
 /**
@@ -19,7 +24,8 @@ export function tallyWidths(counts: number[]): number[] {
   const exact = counts.map((n) => (n * 20) / total);
   const units = exact.map(Math.floor);
   const order = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
-  for (let k = 0, left = 20 - units.reduce((a, b) => a + b, 0); left > 0; k++, left--) units[order[k % order.length].i]++;
+  for (let k = 0, left = 20 - units.reduce((a, b) => a + b, 0); left > 0; k++, left--)
+    units[order[k % order.length].i]++;
   for (let i = 0; i < counts.length; i++) {
     if (counts[i] > 0 && units[i] === 0) {
       const donor = units.indexOf(Math.max(...units));
@@ -43,7 +49,13 @@ export interface TallyView {
 export function tallyView(t: Omit<Tally, 'groups' | 'recused'> & { recused?: number }): TallyView {
   const counts = KEYS.map((k) => t[k]);
   const widths = tallyWidths(counts);
-  const segments = KEYS.map((key, i) => ({ key, cls: key === 'notVoted' ? 'not-voted' : key, label: TALLY_LABELS[key], n: counts[i], width: widths[i] }));
+  const segments = KEYS.map((key, i) => ({
+    key,
+    cls: key === 'notVoted' ? 'not-voted' : key,
+    label: TALLY_LABELS[key],
+    n: counts[i],
+    width: widths[i],
+  }));
   const electorate = counts.reduce((a, b) => a + b, 0);
   return {
     segments,

@@ -13,14 +13,23 @@ export interface FeedEntry {
  * U+FFFE and U+FFFF; surrogates that are not part of a pair. One of them makes a whole feed
  * unreadable, so they are dropped from everything written into one.
  */
-const FORBIDDEN_IN_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const FORBIDDEN_IN_XML =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** `s` without the characters XML 1.0 forbids. */
 export const xmlSafe = (s: string): string => s.replace(FORBIDDEN_IN_XML, '');
 
-const esc = (s: string) => xmlSafe(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+const esc = (s: string) =>
+  xmlSafe(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 
-export function atomFeed(feed: { id: string; title: string; self: string; alternate: string; updated: string; entries: FeedEntry[] }): string {
+export function atomFeed(feed: {
+  id: string;
+  title: string;
+  self: string;
+  alternate: string;
+  updated: string;
+  entries: FeedEntry[];
+}): string {
   const entries = feed.entries
     .map(
       (e) => `  <entry>

@@ -7,10 +7,44 @@ const md = new MarkdownIt('default', { html: false, linkify: false, typographer:
 
 const ALLOWED = {
   allowedTags: [
-    'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'p', 'br', 'hr', 'blockquote', 'pre', 'code', 'em', 'strong', 's', 'del', 'ins',
-    'ul', 'ol', 'li', 'a', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'img', 'sup', 'sub',
+    'h1',
+    'h2',
+    'h3',
+    'h4',
+    'h5',
+    'h6',
+    'p',
+    'br',
+    'hr',
+    'blockquote',
+    'pre',
+    'code',
+    'em',
+    'strong',
+    's',
+    'del',
+    'ins',
+    'ul',
+    'ol',
+    'li',
+    'a',
+    'table',
+    'thead',
+    'tbody',
+    'tr',
+    'th',
+    'td',
+    'img',
+    'sup',
+    'sub',
   ],
-  allowedAttributes: { a: ['href', 'title'], img: ['src', 'alt', 'title'], th: ['style'], td: ['style'], ol: ['start'] },
+  allowedAttributes: {
+    a: ['href', 'title'],
+    img: ['src', 'alt', 'title'],
+    th: ['style'],
+    td: ['style'],
+    ol: ['start'],
+  },
   allowedStyles: { '*': { 'text-align': [/^(left|right|center)$/] } },
   allowedSchemes: ['http', 'https', 'mailto'],
   allowedSchemesAppliedToAttributes: ['href', 'src'],
@@ -30,7 +64,9 @@ export interface MarkdownItem {
 
 /** Headings moved `by` levels down (h6 at most), so a text's own "# Title" keeps the page's outline. */
 const shiftHeadings = (html: string, by: number) =>
-  by ? html.replace(/<(\/?)h([1-6])>/g, (_m, slash: string, n: string) => `<${slash}h${Math.min(6, Number(n) + by)}>`) : html;
+  by
+    ? html.replace(/<(\/?)h([1-6])>/g, (_m, slash: string, n: string) => `<${slash}h${Math.min(6, Number(n) + by)}>`)
+    : html;
 
 /** One item: rendered, sanitised, its headings moved down. */
 export const renderItem = (item: MarkdownItem): string => shiftHeadings(renderMarkdown(item.text), item.by);
@@ -55,6 +91,9 @@ export function renderItems(items: MarkdownItem[]): string[] {
  * it was written, with a line saying why. Linear in the text, safe by construction.
  */
 export function plainFallback(text: string): string {
-  const esc = text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  const esc = text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
   return `<p class="muted unformatted">Shown as plain text: formatting it took too long.</p>\n<pre class="unformatted">${esc}</pre>\n`;
 }

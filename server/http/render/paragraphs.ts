@@ -24,7 +24,8 @@ export function paragraphsOf(text: string): Block[] {
   let fence: { ch: string; len: number } | null = null;
   const push = (c: { start: number; end: number }) => blocks.push({ ...c, text: text.slice(c.start, c.end) });
   for (const m of text.matchAll(/[^\n]*\n|[^\n]+/g)) {
-    const line = m[0], pos = m.index;
+    const line = m[0],
+      pos = m.index;
     if (!fence && !line.trim()) {
       if (cur) push(cur);
       cur = null;
@@ -34,7 +35,8 @@ export function paragraphsOf(text: string): Block[] {
       const f = /^ {0,3}(`{3,}|~{3,})/.exec(line);
       if (f) {
         if (!fence) fence = { ch: f[1][0], len: f[1].length };
-        else if (f[1][0] === fence.ch && f[1].length >= fence.len && !line.slice(f.index + f[0].length).trim()) fence = null;
+        else if (f[1][0] === fence.ch && f[1].length >= fence.len && !line.slice(f.index + f[0].length).trim())
+          fence = null;
       }
     }
   }
@@ -48,12 +50,12 @@ export function boundedBlocks(text: string, blocks: Block[], max = MAX_PARAGRAPH
   const per = Math.ceil(blocks.length / max);
   const out: Block[] = [];
   for (let i = 0; i < blocks.length; i += per) {
-    const first = blocks[i], last = blocks[Math.min(blocks.length, i + per) - 1];
+    const first = blocks[i],
+      last = blocks[Math.min(blocks.length, i + per) - 1];
     out.push({ start: first.start, end: last.end, text: text.slice(first.start, last.end) });
   }
   return out;
 }
-
 
 /** A paragraph row: where it sits in the text, and its safe HTML. */
 export interface RenderedBlock {

@@ -104,7 +104,12 @@ export class Renderer {
           this.opts.renderMs,
           () => texts.map((i) => plainFallback(i.text)),
         );
-        batch.forEach(([key], k) => this.track(key, all.then((r) => ({ value: r.value[k], weight: textWeight(r.value[k]), fallback: r.fallback }))));
+        batch.forEach(([key], k) =>
+          this.track(
+            key,
+            all.then((r) => ({ value: r.value[k], weight: textWeight(r.value[k]), fallback: r.fallback })),
+          ),
+        );
       }
     }
     const values = await Promise.all(keys.map((k, i) => found[i] ?? this.inFlight.get(k)!));
@@ -128,7 +133,11 @@ export class Renderer {
       this.opts.renderMs,
       () => (text.trim() ? [{ start: 0, end: text.length, html: plainFallback(text) }] : []),
     );
-    const entry = done.then((r) => ({ value: r.value, weight: r.value.reduce((n, b) => n + textWeight(b.html) + 32, 0), fallback: r.fallback }));
+    const entry = done.then((r) => ({
+      value: r.value,
+      weight: r.value.reduce((n, b) => n + textWeight(b.html) + 32, 0),
+      fallback: r.fallback,
+    }));
     this.track(key, entry);
     return this.inTurn(entry) as Promise<RenderedBlock[]>;
   }
@@ -151,7 +160,13 @@ export class Renderer {
   }
 
   /** Inline, or on the pool within `limitMs`; past the limit (or if the thread died), the coarse answer. */
-  private async work<T>(inline: boolean, compute: () => T, task: Task, limitMs: number, coarse: () => T): Promise<{ value: T; fallback: boolean }> {
+  private async work<T>(
+    inline: boolean,
+    compute: () => T,
+    task: Task,
+    limitMs: number,
+    coarse: () => T,
+  ): Promise<{ value: T; fallback: boolean }> {
     if (inline) return { value: compute(), fallback: false };
     try {
       return { value: await this.pool.run<T>(task, limitMs), fallback: false };

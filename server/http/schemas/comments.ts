@@ -15,7 +15,11 @@ export const Anchor = coded(
 
 /** `POST /proposals/:id/comments`, `POST /consolidations/:id/comments` — markdown, at most 64 KB. */
 export const CommentBody = z.strictObject({
-  body: coded(utf8(MAX_COMMENT_BYTES, 'comment_too_large', `The comment may be at most ${size(MAX_COMMENT_BYTES)}.`), 'invalid_comment', 'Give the comment as text.'),
+  body: coded(
+    utf8(MAX_COMMENT_BYTES, 'comment_too_large', `The comment may be at most ${size(MAX_COMMENT_BYTES)}.`),
+    'invalid_comment',
+    'Give the comment as text.',
+  ),
   anchor: Anchor.nullish(),
   replyTo: coded(JsonId.nullish(), 'invalid_reply', 'replyTo is the id of a comment on this text.'),
 });

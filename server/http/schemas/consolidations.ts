@@ -4,7 +4,11 @@ import { Head, JsonId, Summary, Text } from './fields.js';
 
 /** `POST /documents/:slug/consolidations` — the shared proposals to merge, by id. */
 export const CreateConsolidationBody = z.strictObject({
-  proposals: coded(z.array(JsonId), 'invalid_proposals', 'Choose the shared proposals to consolidate: a list of proposal ids.'),
+  proposals: coded(
+    z.array(JsonId),
+    'invalid_proposals',
+    'Choose the shared proposals to consolidate: a list of proposal ids.',
+  ),
   summary: Summary.nullable().default(''),
 });
 export type CreateConsolidationBody = z.infer<typeof CreateConsolidationBody>;

@@ -5,7 +5,16 @@ import { CreateConsolidationBody, PublishBody, ReviseConsolidationBody } from '.
 import { IdParams } from './fields.js';
 import { CreateProposalBody, ProposalDiffQuery, ReviseProposalBody } from './proposals.js';
 import { DocumentDiffQuery, SlugParams, VersionParams } from './public.js';
-import { BallotBody, CancelRoundBody, ExtendRoundBody, OpenRoundBody, RecusalBody, RoundsQuery, WithdrawRecusalBody, WithdrawRecusalQuery } from './rounds.js';
+import {
+  BallotBody,
+  CancelRoundBody,
+  ExtendRoundBody,
+  OpenRoundBody,
+  RecusalBody,
+  RoundsQuery,
+  WithdrawRecusalBody,
+  WithdrawRecusalQuery,
+} from './rounds.js';
 import { StakeholderBody } from './stakeholders.js';
 import { TokenBody } from './tokens.js';
 
@@ -78,7 +87,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'get', path: '/rounds/:id', params: IdParams },
   { method: 'post', path: '/rounds/:id/ballots', params: IdParams, body: BallotBody },
   { method: 'post', path: '/rounds/:id/recusals', params: IdParams, body: RecusalBody },
-  { method: 'delete', path: '/rounds/:id/recusals', params: IdParams, query: WithdrawRecusalQuery, body: WithdrawRecusalBody },
+  {
+    method: 'delete',
+    path: '/rounds/:id/recusals',
+    params: IdParams,
+    query: WithdrawRecusalQuery,
+    body: WithdrawRecusalBody,
+  },
   { method: 'post', path: '/rounds/:id/close', params: IdParams },
   { method: 'post', path: '/rounds/:id/extend', params: IdParams, body: ExtendRoundBody },
   { method: 'post', path: '/rounds/:id/cancel', params: IdParams, body: CancelRoundBody },

@@ -9,7 +9,11 @@ export const CreateProposalBody = z.strictObject({
   rationale: Rationale.nullable().default(''),
   text: Text,
   /** The version the text was written on: 409 `stale_base` when a newer one was published since. */
-  baseVersion: coded(JsonId.nullish(), 'invalid_base_version', 'baseVersion is the number of the version the text was written on.'),
+  baseVersion: coded(
+    JsonId.nullish(),
+    'invalid_base_version',
+    'baseVersion is the number of the version the text was written on.',
+  ),
 });
 export type CreateProposalBody = z.infer<typeof CreateProposalBody>;
 

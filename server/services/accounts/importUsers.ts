@@ -21,26 +21,49 @@ const list = (s: string | undefined) =>
  * for none). All or nothing: every row is checked first and the accounts land in one write; a
  * refusal names the line. The accounts have no password until their holders accept an invitation.
  */
-export function importUsers(ctx: Ctx, by: Actor | null, csv: string, opts: { invite?: boolean } = {}): Promise<UserRecord[]> {
+export function importUsers(
+  ctx: Ctx,
+  by: Actor | null,
+  csv: string,
+  opts: { invite?: boolean } = {},
+): Promise<UserRecord[]> {
   authorize(by, 'user.manage');
   return ctx.accounts.run(() => importUsersNow(ctx, by, csv, opts));
 }
 
-async function importUsersNow(ctx: Ctx, by: Actor | null, csv: string, opts: { invite?: boolean }): Promise<UserRecord[]> {
+async function importUsersNow(
+  ctx: Ctx,
+  by: Actor | null,
+  csv: string,
+  opts: { invite?: boolean },
+): Promise<UserRecord[]> {
   let rows: Record<string, string>[];
   try {
-    rows = parse(csv, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true });
+    rows = parse(csv, {
+      columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
+      skip_empty_lines: true,
+      trim: true,
+      bom: true,
+    });
   } catch (e) {
     throw invalid('invalid_csv', `The CSV could not be read: ${(e as Error).message}`);
   }
   if (!rows.length) throw invalid('invalid_csv', 'The CSV holds no accounts.');
-  if (!('email' in rows[0]) || !('name' in rows[0])) throw invalid('invalid_csv', 'The CSV needs the header line: email,name,roles,groups (and optionally stakeholder).');
+  if (!('email' in rows[0]) || !('name' in rows[0]))
+    throw invalid(
+      'invalid_csv',
+      'The CSV needs the header line: email,name,roles,groups (and optionally stakeholder).',
+    );
   const taken = new Set<string>();
   const now = ctx.clock().toISOString();
   const users = rows.map((row, i) => {
     try {
       const stakeholder = stakeholderFromText(ctx, row.stakeholder ?? '');
-      const u = prepareUser(ctx, { email: row.email, name: row.name, roles: list(row.roles), groups: list(row.groups), stakeholder }, taken);
+      const u = prepareUser(
+        ctx,
+        { email: row.email, name: row.name, roles: list(row.roles), groups: list(row.groups), stakeholder },
+        taken,
+      );
       taken.add(u.email);
       return u;
     } catch (e) {
@@ -56,7 +79,10 @@ async function importUsersNow(ctx: Ctx, by: Actor | null, csv: string, opts: { i
       { action: 'user.created', subject: `user/${u.email}` },
       ...(opts.invite ? [{ action: 'user.invited', subject: `user/${u.email}` }] : []),
     ]),
-    puts: mergePuts({ users: Object.fromEntries(records.map((u) => [u.id, u])) }, ...(opts.invite ? records.map((u) => invitationPuts(ctx, u)) : [])),
+    puts: mergePuts(
+      { users: Object.fromEntries(records.map((u) => [u.id, u])) },
+      ...(opts.invite ? records.map((u) => invitationPuts(ctx, u)) : []),
+    ),
   });
   return records;
 }

@@ -18,14 +18,27 @@ const hash = (t: string) => createHash('sha256').update(t).digest('hex');
 function newLink(ctx: Ctx, u: UserRecord, purpose: 'invite' | 'reset') {
   const token = randomBytes(32).toString('base64url');
   const ms = purpose === 'invite' ? INVITE_DAYS * 86_400_000 : RESET_HOURS * 3_600_000;
-  const rec: LinkTokenRecord = { hash: hash(token), userId: u.id, purpose, expiresAt: new Date(ctx.clock().getTime() + ms).toISOString(), usedAt: null, createdAt: ctx.clock().toISOString() };
+  const rec: LinkTokenRecord = {
+    hash: hash(token),
+    userId: u.id,
+    purpose,
+    expiresAt: new Date(ctx.clock().getTime() + ms).toISOString(),
+    usedAt: null,
+    createdAt: ctx.clock().toISOString(),
+  };
   return { token, rec, url: `${ctx.mail.baseUrl}/password/set?token=${token}` };
 }
 
 /** Store changes that invite one person: a single-use link (valid a few days) and the mail carrying it. */
 export function invitationPuts(ctx: Ctx, u: UserRecord) {
   const { rec, url } = newLink(ctx, u, 'invite');
-  const m = mail.invitation({ baseUrl: ctx.mail.baseUrl, host: ctx.mail.host }, u.name, url, rec.expiresAt, rec.hash.slice(0, 16));
+  const m = mail.invitation(
+    { baseUrl: ctx.mail.baseUrl, host: ctx.mail.host },
+    u.name,
+    url,
+    rec.expiresAt,
+    rec.hash.slice(0, 16),
+  );
   return mergePuts({ linkTokens: { [rec.hash]: rec } }, toPerson(ctx, u, m, 'user.invited', url, true));
 }
 
@@ -34,7 +47,12 @@ export async function inviteUser(ctx: Ctx, by: Actor | null, userId: number): Pr
   authorize(by, 'user.manage');
   const u = getUser(ctx, userId);
   if (u.disabled) throw conflict('user_disabled', 'This account is disabled; enable it first.');
-  await ctx.meta.write({ actor: by?.email ?? null, at: ctx.clock(), events: [{ action: 'user.invited', subject: `user/${u.email}` }], puts: invitationPuts(ctx, u) });
+  await ctx.meta.write({
+    actor: by?.email ?? null,
+    at: ctx.clock(),
+    events: [{ action: 'user.invited', subject: `user/${u.email}` }],
+    puts: invitationPuts(ctx, u),
+  });
 }
 
 /**
@@ -45,11 +63,20 @@ export async function inviteUser(ctx: Ctx, by: Actor | null, userId: number): Pr
 export async function requestPasswordReset(ctx: Ctx, email: unknown): Promise<void> {
   const u = typeof email === 'string' ? findUserByEmail(ctx, email) : undefined;
   if (!u || u.disabled) {
-    await ctx.meta.write({ actor: null, at: ctx.clock(), events: [{ action: 'password.reset_requested', subject: 'user/(unknown)' }] });
+    await ctx.meta.write({
+      actor: null,
+      at: ctx.clock(),
+      events: [{ action: 'password.reset_requested', subject: 'user/(unknown)' }],
+    });
     return;
   }
   const { rec, url } = newLink(ctx, u, 'reset');
-  const m = mail.passwordReset({ baseUrl: ctx.mail.baseUrl, host: ctx.mail.host }, url, rec.expiresAt, rec.hash.slice(0, 16));
+  const m = mail.passwordReset(
+    { baseUrl: ctx.mail.baseUrl, host: ctx.mail.host },
+    url,
+    rec.expiresAt,
+    rec.hash.slice(0, 16),
+  );
   await ctx.meta.write({
     actor: null,
     at: ctx.clock(),
@@ -78,11 +105,18 @@ export async function setPasswordByLink(ctx: Ctx, token: unknown, password: unkn
     const again = usableLink(ctx, token);
     if (!again) throw invalid('link_invalid', 'This link has expired or was already used. Ask for a new one.');
     const u = getUser(ctx, rec.userId);
-    const next: UserRecord = { ...u, passwordHash, sessionEpoch: u.sessionEpoch + 1, updatedAt: ctx.clock().toISOString() };
+    const next: UserRecord = {
+      ...u,
+      passwordHash,
+      sessionEpoch: u.sessionEpoch + 1,
+      updatedAt: ctx.clock().toISOString(),
+    };
     await ctx.meta.write({
       actor: u.email,
       at: ctx.clock(),
-      events: [{ action: rec.purpose === 'invite' ? 'invitation.accepted' : 'password.reset', subject: `user/${u.email}` }],
+      events: [
+        { action: rec.purpose === 'invite' ? 'invitation.accepted' : 'password.reset', subject: `user/${u.email}` },
+      ],
       puts: { users: { [u.id]: next }, linkTokens: spentLinks(ctx, u.id) },
     });
     return next;
@@ -92,14 +126,25 @@ export async function setPasswordByLink(ctx: Ctx, token: unknown, password: unkn
 /** Every open link of a user marked used: once a password is set, the other links die too. */
 export function spentLinks(ctx: Ctx, userId: number): Record<string, LinkTokenRecord> {
   const at = ctx.clock().toISOString();
-  return Object.fromEntries(ctx.meta.by('linkTokens', 'user', String(userId)).filter((l) => !l.usedAt).map((l) => [l.hash, { ...l, usedAt: at }]));
+  return Object.fromEntries(
+    ctx.meta
+      .by('linkTokens', 'user', String(userId))
+      .filter((l) => !l.usedAt)
+      .map((l) => [l.hash, { ...l, usedAt: at }]),
+  );
 }
 
 /** Immediate, daily digest or none, for non-essential messages. */
 export async function setNotify(ctx: Ctx, actor: Actor, pref: unknown): Promise<void> {
-  if (pref !== 'immediate' && pref !== 'digest' && pref !== 'none') throw invalid('invalid_preference', 'Choose immediate, digest or none.');
+  if (pref !== 'immediate' && pref !== 'digest' && pref !== 'none')
+    throw invalid('invalid_preference', 'Choose immediate, digest or none.');
   await ctx.accounts.run(async () => {
     const u = getUser(ctx, actor.id);
-    await ctx.meta.write({ actor: actor.email, at: ctx.clock(), events: [{ action: 'notifications.updated', subject: `user/${u.email}` }], puts: { users: { [u.id]: { ...u, notify: pref } } } });
+    await ctx.meta.write({
+      actor: actor.email,
+      at: ctx.clock(),
+      events: [{ action: 'notifications.updated', subject: `user/${u.email}` }],
+      puts: { users: { [u.id]: { ...u, notify: pref } } },
+    });
   });
 }

@@ -12,7 +12,8 @@ import { getUser } from './users.js';
  */
 export async function changePassword(ctx: Ctx, actor: Actor, current: string, next: string): Promise<number> {
   const user = getUser(ctx, actor.id);
-  if (!user.passwordHash || !(await ctx.passwords.verify(current, user.passwordHash))) throw invalid('bad_password', 'Your current password is not right.');
+  if (!user.passwordHash || !(await ctx.passwords.verify(current, user.passwordHash)))
+    throw invalid('bad_password', 'Your current password is not right.');
   checkPassword(next, commonPasswords());
   if (current === next) throw invalid('password_unchanged', 'Choose a password different from the current one.');
   const passwordHash = await ctx.passwords.hash(next);
@@ -41,7 +42,16 @@ export async function setPassword(ctx: Ctx, by: Actor | null, userId: number, pa
       actor: by?.email ?? null,
       at: ctx.clock(),
       events: [{ action: 'password.set', subject: `user/${latest.email}` }],
-      puts: { users: { [userId]: { ...latest, passwordHash, sessionEpoch: latest.sessionEpoch + 1, updatedAt: ctx.clock().toISOString() } } },
+      puts: {
+        users: {
+          [userId]: {
+            ...latest,
+            passwordHash,
+            sessionEpoch: latest.sessionEpoch + 1,
+            updatedAt: ctx.clock().toISOString(),
+          },
+        },
+      },
     });
   });
 }

@@ -34,7 +34,13 @@ export function requireUserByEmail(ctx: Ctx, email: string): UserRecord {
 }
 
 /** The rules' view of a user. */
-export const actorOf = (u: UserRecord): Actor => ({ id: u.id, email: u.email, name: u.name, roles: u.roles, groups: u.groups });
+export const actorOf = (u: UserRecord): Actor => ({
+  id: u.id,
+  email: u.email,
+  name: u.name,
+  roles: u.roles,
+  groups: u.groups,
+});
 
 /** What may be shown about a user (never the hash or the second-factor secret). */
 export const publicUser = (u: UserRecord) => ({
@@ -52,7 +58,8 @@ export const publicUser = (u: UserRecord) => ({
 
 export function checkRoles(roles: unknown[]): Role[] {
   for (const r of roles) {
-    if (!ROLES.includes(r as Role)) throw invalid('invalid_role', `Unknown role "${String(r)}"; roles are ${ROLES.join(', ')}.`);
+    if (!ROLES.includes(r as Role))
+      throw invalid('invalid_role', `Unknown role "${String(r)}"; roles are ${ROLES.join(', ')}.`);
   }
   return [...new Set(roles as Role[])].sort();
 }
@@ -65,12 +72,14 @@ export function checkGroups(ctx: Ctx, groups: unknown[]): string[] {
 }
 
 export function checkEmail(email: unknown): string {
-  if (typeof email !== 'string' || !EMAIL.test(email.trim())) throw invalid('invalid_email', 'Give a valid e-mail address.');
+  if (typeof email !== 'string' || !EMAIL.test(email.trim()))
+    throw invalid('invalid_email', 'Give a valid e-mail address.');
   return normaliseEmail(email);
 }
 
 export function checkName(name: unknown): string {
-  if (typeof name !== 'string' || !name.trim() || name.length > 200 || /[\r\n\u0000<>]/.test(name)) throw invalid('invalid_name', 'A name is one line of 1–200 characters, without < or >.');
+  if (typeof name !== 'string' || !name.trim() || name.length > 200 || /[\r\n\u0000<>]/.test(name))
+    throw invalid('invalid_name', 'A name is one line of 1–200 characters, without < or >.');
   return name.trim();
 }
 
@@ -90,7 +99,8 @@ export type PreparedUser = ReturnType<typeof prepareUser>;
 /** Validate a new user fully (before any hashing or writing). */
 export function prepareUser(ctx: Ctx, input: NewUser, taken = new Set<string>()) {
   const email = checkEmail(input.email);
-  if (findUserByEmail(ctx, email) || taken.has(email)) throw conflict('user_exists', `There is already an account for ${email}.`);
+  if (findUserByEmail(ctx, email) || taken.has(email))
+    throw conflict('user_exists', `There is already an account for ${email}.`);
   return {
     email,
     name: checkName(input.name),
@@ -105,7 +115,12 @@ export function prepareUser(ctx: Ctx, input: NewUser, taken = new Set<string>())
  * The record of a new account from a prepared (validated) user, with the next free id. `now`
  * is passed when several accounts are made in one write, so that they share one creation time.
  */
-export function newUserRecord(ctx: Ctx, u: PreparedUser, passwordHash: string | null, now = ctx.clock().toISOString()): UserRecord {
+export function newUserRecord(
+  ctx: Ctx,
+  u: PreparedUser,
+  passwordHash: string | null,
+  now = ctx.clock().toISOString(),
+): UserRecord {
   return {
     id: ctx.meta.nextId('users'),
     email: u.email,
@@ -131,7 +146,12 @@ export async function addUser(ctx: Ctx, by: Actor | null, input: NewUser): Promi
     // Check again: another request may have taken the address while we hashed.
     if (findUserByEmail(ctx, u.email)) throw conflict('user_exists', `There is already an account for ${u.email}.`);
     const user = newUserRecord(ctx, u, passwordHash);
-    await ctx.meta.write({ actor: by?.email ?? null, at: ctx.clock(), events: [{ action: 'user.created', subject: `user/${user.email}` }], puts: { users: { [user.id]: user } } });
+    await ctx.meta.write({
+      actor: by?.email ?? null,
+      at: ctx.clock(),
+      events: [{ action: 'user.created', subject: `user/${user.email}` }],
+      puts: { users: { [user.id]: user } },
+    });
     return user;
   });
 }
@@ -144,7 +164,11 @@ function keepsASecretariat(ctx: Ctx, changed: UserRecord): void {
     return !x.disabled && x.roles.includes('secretariat');
   });
   const hadOne = ctx.meta.all('users').some((u) => !u.disabled && u.roles.includes('secretariat'));
-  if (hadOne && !left) throw conflict('last_secretariat', 'This would leave no active secretariat account. Give another account the secretariat role first.');
+  if (hadOne && !left)
+    throw conflict(
+      'last_secretariat',
+      'This would leave no active secretariat account. Give another account the secretariat role first.',
+    );
 }
 
 /** What `setUser` changes: each field given replaces the current one; `stakeholder: null` clears it. */
@@ -194,8 +218,18 @@ async function disableUserNow(ctx: Ctx, by: Actor | null, email: string): Promis
   const next: UserRecord = { ...u, disabled: true, sessionEpoch: u.sessionEpoch + 1, updatedAt: now };
   keepsASecretariat(ctx, next);
   // Its tokens end for good: re-enabling the account later does not bring them back.
-  const tokens = Object.fromEntries(ctx.meta.by('tokens', 'user', String(u.id)).filter((t) => !t.revokedAt).map((t) => [t.hash, { ...t, revokedAt: now }]));
-  await ctx.meta.write({ actor: by?.email ?? null, at: ctx.clock(), events: [{ action: 'user.disabled', subject: `user/${u.email}` }], puts: { users: { [u.id]: next }, tokens } });
+  const tokens = Object.fromEntries(
+    ctx.meta
+      .by('tokens', 'user', String(u.id))
+      .filter((t) => !t.revokedAt)
+      .map((t) => [t.hash, { ...t, revokedAt: now }]),
+  );
+  await ctx.meta.write({
+    actor: by?.email ?? null,
+    at: ctx.clock(),
+    events: [{ action: 'user.disabled', subject: `user/${u.email}` }],
+    puts: { users: { [u.id]: next }, tokens },
+  });
   return next;
 }
 

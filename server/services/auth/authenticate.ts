@@ -35,8 +35,17 @@ export async function checkCredentials(
   }
   if (!ok) {
     guess.failed();
-    await ctx.meta.write({ actor: null, at: ctx.clock(), events: [{ action: 'login.failed', subject: `user/${email || '(none)'}` }], meta: input.meta });
-    throw new DomainError('unauthenticated', 'bad_credentials', 'That e-mail and password do not match an active account.');
+    await ctx.meta.write({
+      actor: null,
+      at: ctx.clock(),
+      events: [{ action: 'login.failed', subject: `user/${email || '(none)'}` }],
+      meta: input.meta,
+    });
+    throw new DomainError(
+      'unauthenticated',
+      'bad_credentials',
+      'That e-mail and password do not match an active account.',
+    );
   }
   guess.succeeded();
   return user!;

@@ -16,7 +16,13 @@ export interface HasherOptions {
  * OWASP's cost (N=2^17, r=8, p=1): ~270 ms and 128 MiB per hash. Tests pass a small N; a
  * stored hash says which N it was made with, so verification never depends on these.
  */
-export const PRODUCTION_HASHING: Readonly<HasherOptions> = Object.freeze({ N: 2 ** 17, r: 8, p: 1, maxConcurrent: 2, maxQueued: 16 });
+export const PRODUCTION_HASHING: Readonly<HasherOptions> = Object.freeze({
+  N: 2 ** 17,
+  r: 8,
+  p: 1,
+  maxConcurrent: 2,
+  maxQueued: 16,
+});
 
 const KEYLEN = 32;
 /** The largest N a stored hash may ask for (a damaged or hostile record must not allocate gigabytes). */
@@ -54,7 +60,12 @@ export class Hasher {
   private async limited<T>(fn: () => Promise<T>): Promise<T> {
     if (this.running >= this.options.maxConcurrent) {
       if (this.waiting.length >= this.options.maxQueued) {
-        throw new DomainError('busy', 'busy', 'The server is checking many passwords right now; try again in a few seconds.', { retryAfter: 5 });
+        throw new DomainError(
+          'busy',
+          'busy',
+          'The server is checking many passwords right now; try again in a few seconds.',
+          { retryAfter: 5 },
+        );
       }
       await new Promise<void>((r) => this.waiting.push(r));
     }
@@ -67,7 +78,12 @@ export class Hasher {
     }
   }
 
-  private derive(password: string, salt: Buffer, opts: ScryptOptions & { N: number; r: number; p: number }, keylen: number): Promise<Buffer> {
+  private derive(
+    password: string,
+    salt: Buffer,
+    opts: ScryptOptions & { N: number; r: number; p: number },
+    keylen: number,
+  ): Promise<Buffer> {
     // scrypt needs 128·N·r bytes; leave room for its other buffers.
     const maxmem = 256 * opts.N * opts.r + 32 * 1024 * 1024;
     return this.limited(
@@ -98,7 +114,8 @@ export class Hasher {
     const N = Number(n);
     const R = Number(r);
     const P = Number(p);
-    if (alg !== 'scrypt' || !keyB64 || !isPowerOfTwo(N) || N > MAX_N || !(R >= 1 && R <= 32) || !(P >= 1 && P <= 16)) return false;
+    if (alg !== 'scrypt' || !keyB64 || !isPowerOfTwo(N) || N > MAX_N || !(R >= 1 && R <= 32) || !(P >= 1 && P <= 16))
+      return false;
     const expected = Buffer.from(keyB64, 'base64');
     if (expected.length < 16) return false;
     const key = await this.derive(password, Buffer.from(saltB64, 'base64'), { N, r: R, p: P }, expected.length);

@@ -139,7 +139,12 @@ export class LoginThrottle {
 
   private refuse(ms: number, what = 'sign-in attempts'): never {
     const retryAfter = Math.max(1, Math.ceil(ms / 1000));
-    throw new DomainError('throttled', 'too_many_attempts', `Too many ${what}. Try again in ${Math.ceil(retryAfter / 60)} minute(s).`, { retryAfter });
+    throw new DomainError(
+      'throttled',
+      'too_many_attempts',
+      `Too many ${what}. Try again in ${Math.ceil(retryAfter / 60)} minute(s).`,
+      { retryAfter },
+    );
   }
 
   /** Take one slot from each budget, or none (429 with the longest wait). */
@@ -179,13 +184,34 @@ export class LoginThrottle {
     const now = this.now();
     if (userId !== null && this.isKnownAddress(userId, ip)) {
       const g = this.reserve([[this.trustedPairs, `${userId}|${ip}`]]);
-      return { ...g, succeeded: () => { g.succeeded(); this.remember(userId, ip); } };
+      return {
+        ...g,
+        succeeded: () => {
+          g.succeeded();
+          this.remember(userId, ip);
+        },
+      };
     }
     // An address at its daily cap is refused for every account alike, so the cap tells nothing.
     const ipWait = this.ips.wait(ip, now);
     if (ipWait > 0) this.refuse(ipWait);
-    const g = this.reserve(userId === null ? [[this.accounts, e]] : [[this.accounts, e], [this.ips, ip]]);
-    return userId === null ? g : { ...g, succeeded: () => { g.succeeded(); this.remember(userId, ip); } };
+    const g = this.reserve(
+      userId === null
+        ? [[this.accounts, e]]
+        : [
+            [this.accounts, e],
+            [this.ips, ip],
+          ],
+    );
+    return userId === null
+      ? g
+      : {
+          ...g,
+          succeeded: () => {
+            g.succeeded();
+            this.remember(userId, ip);
+          },
+        };
   }
 
   /** Whether an attempt for an unknown e-mail may spend a decoy hash (false: answer without one). */
@@ -249,7 +275,12 @@ export class WriteLimiter {
     }
     if (w.count >= this.perMinute) {
       const retryAfter = Math.max(1, Math.ceil((w.start + 60_000 - now) / 1000));
-      throw new DomainError('throttled', 'write_limit', `You are making changes faster than ${this.perMinute} a minute; wait ${retryAfter} s.`, { retryAfter });
+      throw new DomainError(
+        'throttled',
+        'write_limit',
+        `You are making changes faster than ${this.perMinute} a minute; wait ${retryAfter} s.`,
+        { retryAfter },
+      );
     }
     w.count++;
   }

@@ -12,12 +12,25 @@ export const hashToken = (token: string) => createHash('sha256').update(token, '
 const PREFIX = 'rat_';
 
 /** Make a personal API token for `user`; the token is returned once and never stored. */
-export async function createToken(ctx: Ctx, by: Actor | null, user: UserRecord, label = 'API token', meta?: EntryMeta): Promise<{ token: string; record: TokenRecord }> {
+export async function createToken(
+  ctx: Ctx,
+  by: Actor | null,
+  user: UserRecord,
+  label = 'API token',
+  meta?: EntryMeta,
+): Promise<{ token: string; record: TokenRecord }> {
   // A person makes their own tokens; account management (the secretariat, the command line) anyone's.
   if (by?.id !== user.id) authorize(by, 'user.manage');
   const clean = label.trim().slice(0, 100) || 'API token';
   const token = PREFIX + randomBytes(32).toString('base64url');
-  const record: TokenRecord = { id: ctx.meta.nextId('tokens'), hash: hashToken(token), userId: user.id, label: clean, createdAt: ctx.clock().toISOString(), revokedAt: null };
+  const record: TokenRecord = {
+    id: ctx.meta.nextId('tokens'),
+    hash: hashToken(token),
+    userId: user.id,
+    label: clean,
+    createdAt: ctx.clock().toISOString(),
+    revokedAt: null,
+  };
   await ctx.meta.write({
     actor: by?.email ?? user.email,
     at: ctx.clock(),

@@ -16,14 +16,23 @@ export function beginTotp(ctx: Ctx, actor: Actor, meta?: EntryMeta): Promise<{ s
 
 async function beginTotpNow(ctx: Ctx, actor: Actor, meta?: EntryMeta): Promise<{ secret: string; uri: string }> {
   const user = getUser(ctx, actor.id);
-  if (user.totp?.enabled) throw conflict('totp_enabled', 'A second factor is already set up; turn it off first to replace it.');
+  if (user.totp?.enabled)
+    throw conflict('totp_enabled', 'A second factor is already set up; turn it off first to replace it.');
   const secret = generateSecret();
   await ctx.meta.write({
     actor: actor.email,
     at: ctx.clock(),
     events: [{ action: 'totp.started', subject: `user/${user.email}` }],
     meta,
-    puts: { users: { [user.id]: { ...user, totp: { secret, enabled: false, lastStep: 0, recovery: [] }, updatedAt: ctx.clock().toISOString() } } },
+    puts: {
+      users: {
+        [user.id]: {
+          ...user,
+          totp: { secret, enabled: false, lastStep: 0, recovery: [] },
+          updatedAt: ctx.clock().toISOString(),
+        },
+      },
+    },
   });
   return { secret, uri: generateURI({ issuer: 'Ratify', label: user.email, secret }) };
 }
@@ -31,7 +40,13 @@ async function beginTotpNow(ctx: Ctx, actor: Actor, meta?: EntryMeta): Promise<{
 /** Check a 6-digit code (±30 s) once: a code already used cannot be used again. */
 async function codeStep(ctx: Ctx, user: UserRecord, code: string): Promise<number | null> {
   if (!user.totp || !/^\d{6}$/.test(code)) return null;
-  const r = await verify({ secret: user.totp.secret, token: code, epoch: Math.floor(ctx.clock().getTime() / 1000), epochTolerance: 30, afterTimeStep: user.totp.lastStep || undefined });
+  const r = await verify({
+    secret: user.totp.secret,
+    token: code,
+    epoch: Math.floor(ctx.clock().getTime() / 1000),
+    epochTolerance: 30,
+    afterTimeStep: user.totp.lastStep || undefined,
+  });
   return r.valid && 'timeStep' in r ? (r as { timeStep: number }).timeStep : null;
 }
 
@@ -45,13 +60,25 @@ async function confirmTotpNow(ctx: Ctx, actor: Actor, code: string, meta?: Entry
   if (!user.totp || user.totp.enabled) throw conflict('totp_not_pending', 'Start setting up the second factor first.');
   const step = await codeStep(ctx, user, code.trim());
   if (step === null) throw invalid('bad_code', 'That code is not right; check the time on your device and try again.');
-  const recovery = Array.from({ length: 10 }, () => randomBytes(5).toString('hex').replace(/(.{5})/, '$1-'));
+  const recovery = Array.from({ length: 10 }, () =>
+    randomBytes(5)
+      .toString('hex')
+      .replace(/(.{5})/, '$1-'),
+  );
   await ctx.meta.write({
     actor: actor.email,
     at: ctx.clock(),
     events: [{ action: 'totp.enabled', subject: `user/${user.email}` }],
     meta,
-    puts: { users: { [user.id]: { ...user, totp: { ...user.totp, enabled: true, lastStep: step, recovery: recovery.map(hashCode) }, updatedAt: ctx.clock().toISOString() } } },
+    puts: {
+      users: {
+        [user.id]: {
+          ...user,
+          totp: { ...user.totp, enabled: true, lastStep: step, recovery: recovery.map(hashCode) },
+          updatedAt: ctx.clock().toISOString(),
+        },
+      },
+    },
   });
   return recovery;
 }
@@ -75,20 +102,32 @@ async function checkSecondFactorNow(ctx: Ctx, userId: number, code: string, meta
   else {
     const h = hashCode(trimmed);
     if (!trimmed || !totp.recovery.includes(h)) {
-      await ctx.meta.write({ actor: null, at: ctx.clock(), events: [{ action: 'login.failed', subject: `user/${user.email}` }], meta });
+      await ctx.meta.write({
+        actor: null,
+        at: ctx.clock(),
+        events: [{ action: 'login.failed', subject: `user/${user.email}` }],
+        meta,
+      });
       return false;
     }
     totp = { ...totp, recovery: totp.recovery.filter((r) => r !== h) };
     event = 'login.recovery_code';
   }
-  await ctx.meta.write({ actor: user.email, at: ctx.clock(), events: [{ action: event, subject: `user/${user.email}` }], meta, puts: { users: { [user.id]: { ...user, totp } } } });
+  await ctx.meta.write({
+    actor: user.email,
+    at: ctx.clock(),
+    events: [{ action: event, subject: `user/${user.email}` }],
+    meta,
+    puts: { users: { [user.id]: { ...user, totp } } },
+  });
   return true;
 }
 
 /** Turn the second factor off (needs the password). */
 export async function disableTotp(ctx: Ctx, actor: Actor, password: string, meta?: EntryMeta): Promise<void> {
   const user = getUser(ctx, actor.id);
-  if (!user.passwordHash || !(await ctx.passwords.verify(password, user.passwordHash))) throw invalid('bad_password', 'Your current password is not right.');
+  if (!user.passwordHash || !(await ctx.passwords.verify(password, user.passwordHash)))
+    throw invalid('bad_password', 'Your current password is not right.');
   await ctx.accounts.run(async () => {
     const latest = getUser(ctx, actor.id);
     await ctx.meta.write({

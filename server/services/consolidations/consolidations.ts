@@ -26,7 +26,12 @@ export function consolidationSubject(ctx: Ctx, c: ConsolidationRecord) {
 }
 
 /** Load a consolidation the actor may see (members, the chair, the secretariat). */
-export function loadConsolidation(ctx: Ctx, actor: Actor | null, id: number, action: 'round.read' | 'consolidation.manage' = 'round.read'): ConsolidationRecord {
+export function loadConsolidation(
+  ctx: Ctx,
+  actor: Actor | null,
+  id: number,
+  action: 'round.read' | 'consolidation.manage' = 'round.read',
+): ConsolidationRecord {
   const c = Number.isInteger(id) && id > 0 ? ctx.meta.get('consolidations', id) : undefined;
   if (!c) throw absent('consolidation');
   authorize(actor, action, consolidationSubject(ctx, c), 'consolidation');
@@ -46,7 +51,12 @@ export function listOpenConsolidations(ctx: Ctx, actor: Actor | null, document?:
  * proposals are merged one after another (one commit each, by the person consolidating).
  * Overlaps become conflict blocks in the text for the chair to resolve by editing.
  */
-export async function createConsolidation(ctx: Ctx, actor: Actor | null, slug: string, input: { proposals: unknown; summary: unknown }): Promise<ConsolidationRecord> {
+export async function createConsolidation(
+  ctx: Ctx,
+  actor: Actor | null,
+  slug: string,
+  input: { proposals: unknown; summary: unknown },
+): Promise<ConsolidationRecord> {
   const doc = getDocument(ctx, slug);
   authorize(actor, 'consolidation.manage', { kind: 'consolidation', group: doc.group }, 'document');
   const summary = checkProse(input.summary, 'summary', MAX_SUMMARY, false).trim();
@@ -54,19 +64,22 @@ export async function createConsolidation(ctx: Ctx, actor: Actor | null, slug: s
     throw invalid('invalid_proposals', 'Choose the shared proposals to consolidate (a list of 1–100 ids).');
   }
   const ids = input.proposals.map(Number);
-  if (ids.some((n) => !Number.isInteger(n) || n < 1) || new Set(ids).size !== ids.length) throw invalid('invalid_proposals', 'Proposal ids are distinct positive integers.');
+  if (ids.some((n) => !Number.isInteger(n) || n < 1) || new Set(ids).size !== ids.length)
+    throw invalid('invalid_proposals', 'Proposal ids are distinct positive integers.');
   const proposals = ids.map((id) => {
     const p = ctx.meta.get('proposals', id);
     if (!p) throw absent('proposal');
     if (p.document !== slug) throw invalid('wrong_document', `Proposal ${id} changes another document.`);
-    if (p.state !== 'shared') throw conflict('not_shared', `Proposal ${id} is ${p.state}: only shared proposals can be consolidated.`);
+    if (p.state !== 'shared')
+      throw conflict('not_shared', `Proposal ${id} is ${p.state}: only shared proposals can be consolidated.`);
     return p;
   });
   const base = await ctx.repo.resolve(MAIN);
   const latest = ctx.meta.get('versions', versionKey(slug, doc.latest))!;
   const published = await ctx.repo.readBlobText(latest.blob);
   const inputs = [];
-  for (const p of proposals) inputs.push({ id: p.id, title: p.title, base: await baseText(ctx, p), head: await proposalText(ctx, p) });
+  for (const p of proposals)
+    inputs.push({ id: p.id, title: p.title, base: await baseText(ctx, p), head: await proposalText(ctx, p) });
   const steps = mergeProposals(published, inputs);
   const id = ctx.meta.nextId('consolidations');
   const ref = consolidationRef(id);
@@ -86,7 +99,14 @@ export async function createConsolidation(ctx: Ctx, actor: Actor | null, slug: s
       author: { name: actor.name, email: actor.email, at },
     });
     expected = parent = commit;
-    revisions.push({ subject: { type: 'consolidation', id }, n: i + 1, commit, blob, authorId: actor.id, at: at.toISOString() });
+    revisions.push({
+      subject: { type: 'consolidation', id },
+      n: i + 1,
+      commit,
+      blob,
+      authorId: actor.id,
+      at: at.toISOString(),
+    });
   }
   const c: ConsolidationRecord = {
     id,
@@ -109,7 +129,10 @@ export async function createConsolidation(ctx: Ctx, actor: Actor | null, slug: s
     at,
     events: [{ action: 'consolidation.created', subject: `consolidation/${id}` }],
     puts: mergePuts(
-      { consolidations: { [id]: c }, revisions: Object.fromEntries(revisions.map((r) => [revisionKey(r.subject, r.n), r])) },
+      {
+        consolidations: { [id]: c },
+        revisions: Object.fromEntries(revisions.map((r) => [revisionKey(r.subject, r.n), r])),
+      },
       consolidationCreatedMails(ctx, c, steps.at(-1)?.conflicts ? findConflicts(steps.at(-1)!.text).length : 0),
     ),
   });
@@ -117,27 +140,45 @@ export async function createConsolidation(ctx: Ctx, actor: Actor | null, slug: s
 }
 
 export async function consolidationText(ctx: Ctx, c: ConsolidationRecord): Promise<string> {
-  return ctx.repo.readBlobText(ctx.meta.get('revisions', revisionKey({ type: 'consolidation', id: c.id }, c.revisions))!.blob);
+  return ctx.repo.readBlobText(
+    ctx.meta.get('revisions', revisionKey({ type: 'consolidation', id: c.id }, c.revisions))!.blob,
+  );
 }
 
 /** The chair's editorial edits and conflict resolutions: each a revision, by compare-and-swap on the head. */
-export async function reviseConsolidation(ctx: Ctx, actor: Actor | null, id: number, input: { text: unknown; head: unknown }): Promise<ConsolidationRecord> {
+export async function reviseConsolidation(
+  ctx: Ctx,
+  actor: Actor | null,
+  id: number,
+  input: { text: unknown; head: unknown },
+): Promise<ConsolidationRecord> {
   signedIn(actor);
   return ctx.subjects.run(`consolidation/${id}`, async () => {
     const c = loadConsolidation(ctx, actor, id, 'consolidation.manage');
     if (c.state !== 'open') throw conflict('not_editable', `A ${c.state} consolidation cannot be edited.`);
     assertEditable('draft', c.openRound !== null);
     const text = checkText(input.text);
-    if (typeof input.head !== 'string' || !/^[0-9a-f]{40}$/.test(input.head)) throw invalid('invalid_head', 'Give the head (commit id) your edit was made on.');
-    if (input.head !== c.head) throw conflict('stale_head', 'Someone saved a newer revision since you started editing. Reload it and apply your change again.', { current: c.head });
-    return saveRevision(ctx, actor, { type: 'consolidation', id }, {
-      ref: consolidationRef(id),
-      document: c.document,
-      head: c.head,
-      text,
-      message: `Edit consolidation ${id}\n`,
-      action: 'consolidation.revised',
-    });
+    if (typeof input.head !== 'string' || !/^[0-9a-f]{40}$/.test(input.head))
+      throw invalid('invalid_head', 'Give the head (commit id) your edit was made on.');
+    if (input.head !== c.head)
+      throw conflict(
+        'stale_head',
+        'Someone saved a newer revision since you started editing. Reload it and apply your change again.',
+        { current: c.head },
+      );
+    return saveRevision(
+      ctx,
+      actor,
+      { type: 'consolidation', id },
+      {
+        ref: consolidationRef(id),
+        document: c.document,
+        head: c.head,
+        text,
+        message: `Edit consolidation ${id}\n`,
+        action: 'consolidation.revised',
+      },
+    );
   });
 }
 
@@ -148,7 +189,12 @@ export async function abandonConsolidation(ctx: Ctx, actor: Actor | null, id: nu
     if (c.state !== 'open') throw conflict('not_open', `This consolidation is already ${c.state}.`);
     if (c.openRound !== null) throw conflict('round_open', 'A round is open on this consolidation; cancel it first.');
     const next: ConsolidationRecord = { ...c, state: 'abandoned', updatedAt: ctx.clock().toISOString() };
-    await ctx.meta.write({ actor: actor.email, at: ctx.clock(), events: [{ action: 'consolidation.abandoned', subject: `consolidation/${id}` }], puts: { consolidations: { [id]: next } } });
+    await ctx.meta.write({
+      actor: actor.email,
+      at: ctx.clock(),
+      events: [{ action: 'consolidation.abandoned', subject: `consolidation/${id}` }],
+      puts: { consolidations: { [id]: next } },
+    });
     return next;
   });
 }

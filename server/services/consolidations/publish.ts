@@ -1,7 +1,14 @@
 import { signedIn } from '../../domain/policy.js';
 import type { Actor } from '../../domain/actor.js';
 import { conflict } from '../../domain/errors.js';
-import { bpToQuorum, fullTally, NO_CONDITIONS, publishability, type GroupTally, type Publishability } from '../../domain/round.js';
+import {
+  bpToQuorum,
+  fullTally,
+  NO_CONDITIONS,
+  publishability,
+  type GroupTally,
+  type Publishability,
+} from '../../domain/round.js';
 import { checkProse, MAX_SUMMARY } from '../../domain/text.js';
 import type { Trailers } from '../../domain/versionMessage.js';
 import type { ConsolidationRecord, ProposalRecord, RoundRecord, VersionRecord } from '../../store/meta/schema.js';
@@ -16,7 +23,8 @@ import { consolidationText, isStale, loadConsolidation } from './consolidations.
 export function decisionTrailers(r: RoundRecord, c: ConsolidationRecord): Trailers {
   const t = fullTally(r.tally!);
   const cond = r.conditions ?? NO_CONDITIONS;
-  const counts = (g: GroupTally) => `approve=${g.approve} object=${g.object} abstain=${g.abstain} not-voted=${g.notVoted}`;
+  const counts = (g: GroupTally) =>
+    `approve=${g.approve} object=${g.object} abstain=${g.abstain} not-voted=${g.notVoted}`;
   const groups = Object.entries(t.groups);
   return [
     ['Ratify-Consolidation', String(c.id)],
@@ -24,11 +32,23 @@ export function decisionTrailers(r: RoundRecord, c: ConsolidationRecord): Traile
     ['Ratify-Rule', r.rule],
     ['Ratify-Quorum', String(bpToQuorum(r.quorumBp))],
     ['Ratify-Record', r.record ?? 'named'],
-    ['Ratify-Conditions', [cond.eachGroupTakesPart ? 'each-group-takes-part' : '', cond.ruleWithinEachGroup ? 'rule-within-each-group' : ''].filter(Boolean).join(' ') || 'none'],
+    [
+      'Ratify-Conditions',
+      [cond.eachGroupTakesPart ? 'each-group-takes-part' : '', cond.ruleWithinEachGroup ? 'rule-within-each-group' : '']
+        .filter(Boolean)
+        .join(' ') || 'none',
+    ],
     ['Ratify-Result', r.result!],
     ['Ratify-Tally', counts(t)],
     ['Ratify-Recused', String(t.recused)],
-    ...(groups.length ? [['Ratify-Groups', groups.map(([slug, g]) => `${slug} ${counts(g)} recused=${g.recused}`).join('; ')] as [string, string]] : []),
+    ...(groups.length
+      ? [
+          ['Ratify-Groups', groups.map(([slug, g]) => `${slug} ${counts(g)} recused=${g.recused}`).join('; ')] as [
+            string,
+            string,
+          ],
+        ]
+      : []),
     ['Ratify-Electorate', String(r.electorate.length)],
     ['Ratify-Closed', r.closedAt!],
     ['Ratify-Proposals', c.proposals.join(', ')],
@@ -48,7 +68,10 @@ export function publishedStateChanges(ctx: Ctx, c: ConsolidationRecord, version:
   }
   return {
     events,
-    puts: { consolidations: { [c.id]: { ...c, state: 'published' as const, publishedVersion: version, updatedAt: at } }, proposals },
+    puts: {
+      consolidations: { [c.id]: { ...c, state: 'published' as const, publishedVersion: version, updatedAt: at } },
+      proposals,
+    },
   };
 }
 
@@ -60,9 +83,15 @@ export function publicationCheck(ctx: Ctx, c: ConsolidationRecord): Publishabili
 const REFUSALS: Record<Exclude<Publishability, { ok: true }>['code'], (c: ConsolidationRecord) => [string, string]> = {
   not_open: (c) => ['not_open', `This consolidation is already ${c.state}.`],
   stale: () => ['stale', 'A newer version was published after this consolidation was made: rebuild it.'],
-  round_open: () => ['not_approved', 'A round is open on it: it can be published once that round has closed and passed.'],
+  round_open: () => [
+    'not_approved',
+    'A round is open on it: it can be published once that round has closed and passed.',
+  ],
   not_approved: () => ['not_approved', 'Its latest round has not passed.'],
-  text_changed: () => ['not_approved', 'The text changed after the round: the approved revision is not the current one.'],
+  text_changed: () => [
+    'not_approved',
+    'The text changed after the round: the approved revision is not the current one.',
+  ],
 };
 
 /**
@@ -70,7 +99,12 @@ const REFUSALS: Record<Exclude<Publishability, { ok: true }>['code'], (c: Consol
  * latest round passed on its current head. The file on `main` is the approved blob, byte for
  * byte; version, consolidation and proposals change in one store write.
  */
-export async function publishConsolidation(ctx: Ctx, actor: Actor | null, id: number, input: { summary?: unknown }): Promise<VersionRecord> {
+export async function publishConsolidation(
+  ctx: Ctx,
+  actor: Actor | null,
+  id: number,
+  input: { summary?: unknown },
+): Promise<VersionRecord> {
   signedIn(actor);
   loadConsolidation(ctx, actor, id, 'consolidation.manage');
   return ctx.subjects.run(`consolidation/${id}`, async () => {
@@ -78,7 +112,10 @@ export async function publishConsolidation(ctx: Ctx, actor: Actor | null, id: nu
     const check = publicationCheck(ctx, c);
     if (!check.ok) throw conflict(...REFUSALS[check.code](c));
     const r = ctx.meta.get('rounds', check.round)!;
-    const summary = checkProse(input.summary ?? c.summary, 'summary', MAX_SUMMARY, false).trim() || c.summary || `Consolidation ${id}`;
+    const summary =
+      checkProse(input.summary ?? c.summary, 'summary', MAX_SUMMARY, false).trim() ||
+      c.summary ||
+      `Consolidation ${id}`;
     const text = await consolidationText(ctx, c);
     const doc = ctx.meta.get('documents', c.document)!;
     return publishVersion(ctx, {

@@ -18,10 +18,19 @@ export interface DocumentChanges {
  * flight cannot write back the old title or group over this change. Returns the record as it
  * now stands; nothing is written (and nothing audited) when nothing differs.
  */
-export async function updateDocument(ctx: Ctx, actor: Actor | null, slug: string, changes: DocumentChanges): Promise<DocumentRecord> {
+export async function updateDocument(
+  ctx: Ctx,
+  actor: Actor | null,
+  slug: string,
+  changes: DocumentChanges,
+): Promise<DocumentRecord> {
   authorize(actor, 'document.manage');
-  if (changes.title === undefined && changes.group === undefined) throw invalid('nothing_to_change', 'Give a new title or a new owning group.');
-  if (changes.title !== undefined && (!changes.title.trim() || changes.title.length > MAX_TITLE || /[\r\n]/.test(changes.title))) {
+  if (changes.title === undefined && changes.group === undefined)
+    throw invalid('nothing_to_change', 'Give a new title or a new owning group.');
+  if (
+    changes.title !== undefined &&
+    (!changes.title.trim() || changes.title.length > MAX_TITLE || /[\r\n]/.test(changes.title))
+  ) {
     throw invalid('invalid_title', 'A title is one line of 1–200 characters.');
   }
   if (changes.group !== undefined && (!isSlug(changes.group) || !ctx.meta.get('groups', changes.group))) {

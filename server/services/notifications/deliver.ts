@@ -43,8 +43,16 @@ export class MailWorker {
     let sent = 0;
     for (const m of due) {
       try {
-        await this.transport.send({ ...m, from: this.from, listId: listId({ baseUrl: ctx.mail.baseUrl, host: ctx.mail.host }) });
-        await this.record(m, { state: 'sent', attempts: m.attempts + 1, sentAt: ctx.clock().toISOString(), lastError: null }, 'mail.sent');
+        await this.transport.send({
+          ...m,
+          from: this.from,
+          listId: listId({ baseUrl: ctx.mail.baseUrl, host: ctx.mail.host }),
+        });
+        await this.record(
+          m,
+          { state: 'sent', attempts: m.attempts + 1, sentAt: ctx.clock().toISOString(), lastError: null },
+          'mail.sent',
+        );
         sent++;
       } catch (e) {
         const attempts = m.attempts + 1;
@@ -99,6 +107,15 @@ export async function retryMail(ctx: Ctx, actor: Actor | null, id: number): Prom
     actor: actor.email,
     at: ctx.clock(),
     events: [{ action: 'mail.retried', subject: `mail/${id}` }],
-    puts: { mails: { [id]: { ...m, state: 'pending', nextAttemptAt: ctx.clock().toISOString(), attempts: m.state === 'failed' ? 0 : m.attempts } } },
+    puts: {
+      mails: {
+        [id]: {
+          ...m,
+          state: 'pending',
+          nextAttemptAt: ctx.clock().toISOString(),
+          attempts: m.state === 'failed' ? 0 : m.attempts,
+        },
+      },
+    },
   });
 }

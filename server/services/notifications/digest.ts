@@ -20,7 +20,13 @@ export async function composeDigests(ctx: Ctx): Promise<number> {
   for (const [uid, list] of byUser) {
     const u = ctx.meta.get('users', uid);
     if (!u || u.disabled) continue;
-    const m = mail.digest({ baseUrl: ctx.mail.baseUrl, host: ctx.mail.host }, u.name, list.sort((a, b) => a.id - b.id), day, uid);
+    const m = mail.digest(
+      { baseUrl: ctx.mail.baseUrl, host: ctx.mail.host },
+      u.name,
+      list.sort((a, b) => a.id - b.id),
+      day,
+      uid,
+    );
     parts.push(toPerson(ctx, u, m, 'digest', `${ctx.mail.baseUrl}/account`, true));
   }
   await ctx.meta.write({

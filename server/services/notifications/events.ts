@@ -1,6 +1,14 @@
 import * as mail from '../../domain/mail.js';
 import { bpToQuorum, conditionWords, fullTally } from '../../domain/round.js';
-import type { BallotRecord, CommentRecord, ConsolidationRecord, ProposalRecord, RecusalEntry, RoundRecord, VersionRecord } from '../../store/meta/schema.js';
+import type {
+  BallotRecord,
+  CommentRecord,
+  ConsolidationRecord,
+  ProposalRecord,
+  RecusalEntry,
+  RoundRecord,
+  VersionRecord,
+} from '../../store/meta/schema.js';
 import { receiptOf } from '../rounds/decision.js';
 import type { Ctx } from '../context.js';
 import { subjectKey } from '../../store/meta/indexes.js';
@@ -13,7 +21,14 @@ const docTitle = (ctx: Ctx, slug: string) => ctx.meta.get('documents', slug)?.ti
 const userName = (ctx: Ctx, id: number) => ctx.meta.get('users', id)?.name ?? `user ${id}`;
 
 export function proposalSharedMails(ctx: Ctx, p: ProposalRecord): Puts {
-  const m = mail.proposalShared(site(ctx), { id: p.id, title: p.title, documentTitle: docTitle(ctx, p.document), slug: p.document, author: userName(ctx, p.authorId), rationale: p.rationale });
+  const m = mail.proposalShared(site(ctx), {
+    id: p.id,
+    title: p.title,
+    documentTitle: docTitle(ctx, p.document),
+    slug: p.document,
+    author: userName(ctx, p.authorId),
+    rationale: p.rationale,
+  });
   return toList(ctx, m, 'proposal.shared', `${ctx.mail.baseUrl}/proposals/${p.id}`, p.authorId);
 }
 
@@ -32,7 +47,10 @@ export function consolidationCreatedMails(ctx: Ctx, c: ConsolidationRecord, conf
 function threadOf(ctx: Ctx, subject: { type: 'proposal' | 'consolidation'; id: number }): string[] {
   if (subject.type === 'proposal') return [mail.proposalRoot(site(ctx), subject.id)];
   const c = ctx.meta.get('consolidations', subject.id);
-  return [...(c?.proposals ?? []).map((id) => mail.proposalRoot(site(ctx), id)), mail.consolidationRoot(site(ctx), subject.id)];
+  return [
+    ...(c?.proposals ?? []).map((id) => mail.proposalRoot(site(ctx), id)),
+    mail.consolidationRoot(site(ctx), subject.id),
+  ];
 }
 
 function roundInfo(ctx: Ctx, r: RoundRecord): mail.RoundInfo {
@@ -69,7 +87,9 @@ export function roundClosedMails(ctx: Ctx, r: RoundRecord): Puts {
     result: r.result,
     tally: fullTally(r.tally),
     electorate: r.electorate.length,
-    failedCondition: r.failedCondition ? conditionWords(r.failedCondition, stakeholderName(ctx, r.failedCondition.group)) : null,
+    failedCondition: r.failedCondition
+      ? conditionWords(r.failedCondition, stakeholderName(ctx, r.failedCondition.group))
+      : null,
     groupNames: Object.fromEntries(Object.keys(r.tally.groups ?? {}).map((g) => [g, stakeholderName(ctx, g)])),
   });
   return toList(ctx, m, 'round.closed', `${ctx.mail.baseUrl}/rounds/${r.id}`);
@@ -84,7 +104,15 @@ export function ballotReceiptMails(ctx: Ctx, r: RoundRecord, b: BallotRecord): P
   const m = mail.ballotReceipt(
     site(ctx),
     roundInfo(ctx, r),
-    { id: b.id, name: u.name, position: b.position, reason: b.reason, receipt: receiptOf(r, u.id), unnamed: r.record === 'unnamed', named: !!b.named },
+    {
+      id: b.id,
+      name: u.name,
+      position: b.position,
+      reason: b.reason,
+      receipt: receiptOf(r, u.id),
+      unnamed: r.record === 'unnamed',
+      named: !!b.named,
+    },
     u.id,
   );
   return toPerson(ctx, u, m, 'round.ballot_receipt', `${ctx.mail.baseUrl}/rounds/${r.id}`, true);
@@ -98,7 +126,14 @@ export function recusalMails(ctx: Ctx, r: RoundRecord, x: RecusalEntry, kind: 'r
   const m = mail.recusalNotice(
     site(ctx),
     roundInfo(ctx, r),
-    { name: u.name, reason: x.reason, kind, recordedBy: x.recordedBy !== null ? userName(ctx, x.recordedBy) : null, note: x.note ?? '', seq },
+    {
+      name: u.name,
+      reason: x.reason,
+      kind,
+      recordedBy: x.recordedBy !== null ? userName(ctx, x.recordedBy) : null,
+      note: x.note ?? '',
+      seq,
+    },
     u.id,
   );
   return toPerson(ctx, u, m, `round.recusal_${kind}`, `${ctx.mail.baseUrl}/rounds/${r.id}`, true);
@@ -109,7 +144,16 @@ export function roundCancelledMails(ctx: Ctx, r: RoundRecord): Puts {
   const info = roundInfo(ctx, r);
   const parts = r.electorate.map((id) => {
     const u = ctx.meta.get('users', id);
-    return u ? toPerson(ctx, u, mail.roundCancelled(site(ctx), info, r.cancelReason ?? '', u.name, u.id), 'round.cancelled', `${ctx.mail.baseUrl}/rounds/${r.id}`, true) : {};
+    return u
+      ? toPerson(
+          ctx,
+          u,
+          mail.roundCancelled(site(ctx), info, r.cancelReason ?? '', u.name, u.id),
+          'round.cancelled',
+          `${ctx.mail.baseUrl}/rounds/${r.id}`,
+          true,
+        )
+      : {};
   });
   return mergePuts(...parts);
 }
@@ -121,7 +165,14 @@ export function ballotRecordedMails(ctx: Ctx, r: RoundRecord, b: BallotRecord): 
   const m = mail.ballotRecorded(
     site(ctx),
     roundInfo(ctx, r),
-    { id: b.id, name: u.name, position: b.position, reason: b.reason, note: b.note ?? '', recordedBy: userName(ctx, b.recordedBy) },
+    {
+      id: b.id,
+      name: u.name,
+      position: b.position,
+      reason: b.reason,
+      note: b.note ?? '',
+      recordedBy: userName(ctx, b.recordedBy),
+    },
     u.id,
   );
   return toPerson(ctx, u, m, 'round.ballot_recorded', `${ctx.mail.baseUrl}/rounds/${r.id}`, true);
@@ -134,14 +185,32 @@ export function reminderMails(ctx: Ctx, r: RoundRecord, voted: Set<number>): Put
     .filter((id) => !voted.has(id))
     .map((id) => {
       const u = ctx.meta.get('users', id);
-      return u ? toPerson(ctx, u, mail.roundReminder(site(ctx), info, u.name, u.id), 'round.reminder', `${ctx.mail.baseUrl}/rounds/${r.id}`, true) : {};
+      return u
+        ? toPerson(
+            ctx,
+            u,
+            mail.roundReminder(site(ctx), info, u.name, u.id),
+            'round.reminder',
+            `${ctx.mail.baseUrl}/rounds/${r.id}`,
+            true,
+          )
+        : {};
     });
   return mergePuts(...parts);
 }
 
 export function versionPublishedMails(ctx: Ctx, v: VersionRecord): Puts {
-  const thread = [...v.proposals.map((id) => mail.proposalRoot(site(ctx), id)), ...(v.consolidation ? [mail.consolidationRoot(site(ctx), v.consolidation)] : [])];
-  const m = mail.versionPublished(site(ctx), { slug: v.document, documentTitle: docTitle(ctx, v.document), number: v.number, summary: v.summary, thread });
+  const thread = [
+    ...v.proposals.map((id) => mail.proposalRoot(site(ctx), id)),
+    ...(v.consolidation ? [mail.consolidationRoot(site(ctx), v.consolidation)] : []),
+  ];
+  const m = mail.versionPublished(site(ctx), {
+    slug: v.document,
+    documentTitle: docTitle(ctx, v.document),
+    number: v.number,
+    summary: v.summary,
+    thread,
+  });
   return toList(ctx, m, 'version.published', `${ctx.mail.baseUrl}/documents/${v.document}/versions/${v.number}`);
 }
 
@@ -157,14 +226,19 @@ export function commentMails(ctx: Ctx, c: CommentRecord): Puts {
   if (c.replyTo) {
     // A reply is on the same text as the comment it answers (addComment checks).
     for (const other of ctx.meta.by('comments', 'subject', subjectKey(c.subject))) {
-      if ((other.id === c.replyTo || other.replyTo === c.replyTo) && other.authorId !== c.authorId) recipients.set(other.authorId, 'reply');
+      if ((other.id === c.replyTo || other.replyTo === c.replyTo) && other.authorId !== c.authorId)
+        recipients.set(other.authorId, 'reply');
     }
   }
   if (p && p.authorId !== c.authorId && !recipients.has(p.authorId)) recipients.set(p.authorId, 'on-your-proposal');
   const parts = [...recipients].map(([uid, kind]) => {
     const u = ctx.meta.get('users', uid);
     if (!u) return {};
-    const m = mail.commentNotice(site_, { id: c.id, kind, author: userName(ctx, c.authorId), on, url, body: c.body, thread }, uid);
+    const m = mail.commentNotice(
+      site_,
+      { id: c.id, kind, author: userName(ctx, c.authorId), on, url, body: c.body, thread },
+      uid,
+    );
     return toPerson(ctx, u, m, `comment.${kind}`, url, false);
   });
   return mergePuts(...parts);

@@ -8,14 +8,22 @@ export type Puts = NonNullable<Change['puts']>;
 /** Merge the record puts of several parts of one logical change. */
 export function mergePuts(...parts: (Puts | undefined)[]): Puts {
   const out: Record<string, Record<string, unknown>> = {};
-  for (const p of parts) for (const [k, v] of Object.entries(p ?? {})) out[k] = { ...out[k], ...(v as Record<string, unknown>) };
+  for (const p of parts)
+    for (const [k, v] of Object.entries(p ?? {})) out[k] = { ...out[k], ...(v as Record<string, unknown>) };
   return out as Puts;
 }
 
 const members = (ctx: Ctx) => ctx.meta.by('users', 'activeMember', 'yes');
 const prefOf = (u: UserRecord) => u.notify ?? 'immediate';
 
-function mailRecord(ctx: Ctx, m: Composed, event: string, to: string[], bcc: string[], listUnsubscribe: string | null = null): MailRecord {
+function mailRecord(
+  ctx: Ctx,
+  m: Composed,
+  event: string,
+  to: string[],
+  bcc: string[],
+  listUnsubscribe: string | null = null,
+): MailRecord {
   const now = ctx.clock().toISOString();
   return {
     id: ctx.meta.nextId('mails'),
@@ -39,7 +47,14 @@ function mailRecord(ctx: Ctx, m: Composed, event: string, to: string[], bcc: str
 }
 
 function digestItem(ctx: Ctx, u: UserRecord, m: Composed, link: string): DigestItemRecord {
-  return { id: ctx.meta.nextId('digestItems'), userId: u.id, subject: m.subject, text: m.text, link, createdAt: ctx.clock().toISOString() };
+  return {
+    id: ctx.meta.nextId('digestItems'),
+    userId: u.id,
+    subject: m.subject,
+    text: m.text,
+    link,
+    createdAt: ctx.clock().toISOString(),
+  };
 }
 
 /**
@@ -78,6 +93,13 @@ export function toPerson(ctx: Ctx, u: UserRecord, m: Composed, event: string, li
     const d = digestItem(ctx, u, m, link);
     return { digestItems: { [d.id]: d } };
   }
-  const rec = mailRecord(ctx, m, event, [u.email], [], essential && event.startsWith('round.') ? `<${ctx.mail.baseUrl}/account#notifications>` : null);
+  const rec = mailRecord(
+    ctx,
+    m,
+    event,
+    [u.email],
+    [],
+    essential && event.startsWith('round.') ? `<${ctx.mail.baseUrl}/account#notifications>` : null,
+  );
   return { mails: { [rec.id]: rec } };
 }

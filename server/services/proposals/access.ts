@@ -27,10 +27,16 @@ export function loadProposalFor(ctx: Ctx, actor: Actor | null, id: number, actio
   return p;
 }
 
-export const mayDo = (ctx: Ctx, actor: Actor | null, action: Action, p: ProposalRecord) => can(actor, action, proposalSubject(ctx, p));
+export const mayDo = (ctx: Ctx, actor: Actor | null, action: Action, p: ProposalRecord) =>
+  can(actor, action, proposalSubject(ctx, p));
 
 /** The proposals the actor may see, newest first (optionally of one document, and then optionally in one state). */
-export function visibleProposals(ctx: Ctx, actor: Actor | null, document?: string, state?: ProposalRecord['state']): ProposalRecord[] {
+export function visibleProposals(
+  ctx: Ctx,
+  actor: Actor | null,
+  document?: string,
+  state?: ProposalRecord['state'],
+): ProposalRecord[] {
   const found = !document
     ? // Whole-table: the list of every proposal, all documents (GET /proposals, the proposals page).
       ctx.meta.all('proposals')

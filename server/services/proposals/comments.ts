@@ -44,7 +44,8 @@ export async function addComment(
   if (input.replyTo !== undefined && input.replyTo !== null) {
     const parent = Number(input.replyTo);
     const target = Number.isInteger(parent) ? ctx.meta.get('comments', parent) : undefined;
-    if (!target || target.subject.type !== on.ref.type || target.subject.id !== on.ref.id) throw invalid('invalid_reply', 'The comment you reply to is not on this text.');
+    if (!target || target.subject.type !== on.ref.type || target.subject.id !== on.ref.id)
+      throw invalid('invalid_reply', 'The comment you reply to is not on this text.');
     replyTo = target.replyTo ?? target.id; // threads are one level deep: a reply to a reply joins the thread
   }
   let anchor: CommentRecord['anchor'] = null;
@@ -54,7 +55,11 @@ export async function addComment(
       throw invalid('invalid_anchor', 'An anchor is {quote}: a passage of the current text (up to 2000 characters).');
     }
     const rev = ctx.meta.get('revisions', revisionKey(on.ref, on.revisions))!;
-    const offset = locateQuote(await revisionText(ctx, rev), a.quote, Number.isInteger(a.occurrence) ? (a.occurrence as number) : 0);
+    const offset = locateQuote(
+      await revisionText(ctx, rev),
+      a.quote,
+      Number.isInteger(a.occurrence) ? (a.occurrence as number) : 0,
+    );
     if (offset === null) throw invalid('quote_not_found', 'The quoted passage is not in the current text.');
     anchor = { quote: a.quote, offset, revision: on.revisions };
   }
@@ -79,7 +84,13 @@ export async function addComment(
 }
 
 /** Resolve or reopen a thread (its first comment). */
-export async function setResolved(ctx: Ctx, actor: Actor | null, on: Commentable, commentId: number, resolved: boolean): Promise<CommentRecord> {
+export async function setResolved(
+  ctx: Ctx,
+  actor: Actor | null,
+  on: Commentable,
+  commentId: number,
+  resolved: boolean,
+): Promise<CommentRecord> {
   authorize(actor, 'comment.resolve', on.policy, on.ref.type);
   const c = Number.isInteger(commentId) ? ctx.meta.get('comments', commentId) : undefined;
   if (!c || c.subject.type !== on.ref.type || c.subject.id !== on.ref.id) throw absent('comment');
@@ -88,7 +99,12 @@ export async function setResolved(ctx: Ctx, actor: Actor | null, on: Commentable
   await ctx.meta.write({
     actor: actor.email,
     at: ctx.clock(),
-    events: [{ action: resolved ? 'comment.resolved' : 'comment.reopened', subject: `${on.ref.type}/${on.ref.id}#comment-${root.id}` }],
+    events: [
+      {
+        action: resolved ? 'comment.resolved' : 'comment.reopened',
+        subject: `${on.ref.type}/${on.ref.id}#comment-${root.id}`,
+      },
+    ],
     puts: { comments: { [root.id]: next } },
   });
   return next;
@@ -101,7 +117,12 @@ export interface PlacedComment extends CommentRecord {
 }
 
 /** Follow every anchor to the current revision (one diff per anchored revision). */
-export async function placeComments(ctx: Ctx, ref: SubjectRef, revisions: number, comments: CommentRecord[]): Promise<PlacedComment[]> {
+export async function placeComments(
+  ctx: Ctx,
+  ref: SubjectRef,
+  revisions: number,
+  comments: CommentRecord[],
+): Promise<PlacedComment[]> {
   const current = await revisionText(ctx, ctx.meta.get('revisions', revisionKey(ref, revisions))!);
   const diffs = new Map<number, Change[]>();
   const out: PlacedComment[] = [];

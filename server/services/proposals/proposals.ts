@@ -33,7 +33,9 @@ export async function createProposal(
   const text = checkText(input.text);
   // A form filled in on version N must not land on a newer version: the text would undo it.
   if (input.baseVersion !== undefined && input.baseVersion !== null && Number(input.baseVersion) !== doc.latest) {
-    throw conflict('stale_base', `Version ${doc.latest} was published while you were writing; start again from it.`, { current: doc.latest });
+    throw conflict('stale_base', `Version ${doc.latest} was published while you were writing; start again from it.`, {
+      current: doc.latest,
+    });
   }
   const base = await ctx.repo.resolve(MAIN);
   if (!base) throw conflict('no_main', 'Nothing has been published yet.');
@@ -91,39 +93,56 @@ export async function reviseProposal(
   return ctx.subjects.run(`proposal/${id}`, () => revise(ctx, actor, id, input));
 }
 
-async function revise(ctx: Ctx, actor: Actor, id: number, input: { text: unknown; head: unknown; title?: unknown; rationale?: unknown }): Promise<ProposalRecord> {
+async function revise(
+  ctx: Ctx,
+  actor: Actor,
+  id: number,
+  input: { text: unknown; head: unknown; title?: unknown; rationale?: unknown },
+): Promise<ProposalRecord> {
   const p = loadProposalFor(ctx, actor, id, 'proposal.edit');
   assertEditable(p.state, p.openRound !== null);
   const text = checkText(input.text);
-  if (typeof input.head !== 'string' || !/^[0-9a-f]{40}$/.test(input.head)) throw invalid('invalid_head', 'Give the head (commit id) your edit was made on.');
+  if (typeof input.head !== 'string' || !/^[0-9a-f]{40}$/.test(input.head))
+    throw invalid('invalid_head', 'Give the head (commit id) your edit was made on.');
   const title = input.title === undefined ? p.title : checkTitle(input.title);
-  const rationale = input.rationale === undefined ? p.rationale : checkProse(input.rationale, 'rationale', MAX_RATIONALE_BYTES, false);
-  if (input.head !== p.head) throw conflict('stale_head', 'Someone saved a newer revision since you started editing. Reload it and apply your change again.', { current: p.head });
-  return saveRevision(ctx, actor, { type: 'proposal', id }, {
-    ref: proposalRef(id),
-    document: p.document,
-    head: input.head,
-    text,
-    message: `Revise proposal ${id}: ${title}\n`,
-    action: 'proposal.revised',
-    changes: { title, rationale },
-  });
+  const rationale =
+    input.rationale === undefined ? p.rationale : checkProse(input.rationale, 'rationale', MAX_RATIONALE_BYTES, false);
+  if (input.head !== p.head)
+    throw conflict(
+      'stale_head',
+      'Someone saved a newer revision since you started editing. Reload it and apply your change again.',
+      { current: p.head },
+    );
+  return saveRevision(
+    ctx,
+    actor,
+    { type: 'proposal', id },
+    {
+      ref: proposalRef(id),
+      document: p.document,
+      head: input.head,
+      text,
+      message: `Revise proposal ${id}: ${title}\n`,
+      action: 'proposal.revised',
+      changes: { title, rationale },
+    },
+  );
 }
 
 /** Share a draft with all members. */
 export async function shareProposal(ctx: Ctx, actor: Actor | null, id: number): Promise<ProposalRecord> {
   signedIn(actor);
   return ctx.subjects.run(`proposal/${id}`, async () => {
-  const p = loadProposalFor(ctx, actor, id, 'proposal.share');
-  assertShareable(p.state);
-  const next: ProposalRecord = { ...p, state: 'shared', wasShared: true, updatedAt: ctx.clock().toISOString() };
-  await ctx.meta.write({
-    actor: actor.email,
-    at: ctx.clock(),
-    events: [{ action: 'proposal.shared', subject: `proposal/${id}` }],
-    puts: mergePuts({ proposals: { [id]: next } }, proposalSharedMails(ctx, next)),
-  });
-  return next;
+    const p = loadProposalFor(ctx, actor, id, 'proposal.share');
+    assertShareable(p.state);
+    const next: ProposalRecord = { ...p, state: 'shared', wasShared: true, updatedAt: ctx.clock().toISOString() };
+    await ctx.meta.write({
+      actor: actor.email,
+      at: ctx.clock(),
+      events: [{ action: 'proposal.shared', subject: `proposal/${id}` }],
+      puts: mergePuts({ proposals: { [id]: next } }, proposalSharedMails(ctx, next)),
+    });
+    return next;
   });
 }
 
@@ -131,10 +150,15 @@ export async function shareProposal(ctx: Ctx, actor: Actor | null, id: number): 
 export async function withdrawProposal(ctx: Ctx, actor: Actor | null, id: number): Promise<ProposalRecord> {
   signedIn(actor);
   return ctx.subjects.run(`proposal/${id}`, async () => {
-  const p = loadProposalFor(ctx, actor, id, 'proposal.withdraw');
-  assertWithdrawable(p.state, p.openRound !== null);
-  const next: ProposalRecord = { ...p, state: 'withdrawn', updatedAt: ctx.clock().toISOString() };
-  await ctx.meta.write({ actor: actor.email, at: ctx.clock(), events: [{ action: 'proposal.withdrawn', subject: `proposal/${id}` }], puts: { proposals: { [id]: next } } });
-  return next;
+    const p = loadProposalFor(ctx, actor, id, 'proposal.withdraw');
+    assertWithdrawable(p.state, p.openRound !== null);
+    const next: ProposalRecord = { ...p, state: 'withdrawn', updatedAt: ctx.clock().toISOString() };
+    await ctx.meta.write({
+      actor: actor.email,
+      at: ctx.clock(),
+      events: [{ action: 'proposal.withdrawn', subject: `proposal/${id}` }],
+      puts: { proposals: { [id]: next } },
+    });
+    return next;
   });
 }

@@ -3,7 +3,13 @@ import type { Change } from '../../domain/diff.js';
 import { diffTexts } from '../diffTexts.js';
 import { absent } from '../../domain/errors.js';
 import { documentPath } from '../../domain/slug.js';
-import { revisionKey, versionKey, type ProposalRecord, type RevisionRecord, type SubjectRef } from '../../store/meta/schema.js';
+import {
+  revisionKey,
+  versionKey,
+  type ProposalRecord,
+  type RevisionRecord,
+  type SubjectRef,
+} from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { loadProposal } from './access.js';
 
@@ -17,7 +23,8 @@ export function revisionsOf(ctx: Ctx, subject: SubjectRef, count: number): Revis
 }
 
 export function revisionOf(ctx: Ctx, subject: SubjectRef, n: number, count: number): RevisionRecord {
-  const r = Number.isInteger(n) && n >= 1 && n <= count ? ctx.meta.get('revisions', revisionKey(subject, n)) : undefined;
+  const r =
+    Number.isInteger(n) && n >= 1 && n <= count ? ctx.meta.get('revisions', revisionKey(subject, n)) : undefined;
   if (!r) throw absent('revision');
   return r;
 }

@@ -7,7 +7,10 @@ import { getVersion } from '../readDocuments.js';
 import { ballotsOf, electorateOf } from './rounds.js';
 
 /** Every cast of a round, oldest first, each marked counted or replaced (a recused member's ballot does not count). */
-export function ballotRecord(ctx: Ctx, r: RoundRecord): (BallotRecord & { counted: boolean; notCounted: 'replaced' | 'recused' | null; receipt: string })[] {
+export function ballotRecord(
+  ctx: Ctx,
+  r: RoundRecord,
+): (BallotRecord & { counted: boolean; notCounted: 'replaced' | 'recused' | null; receipt: string })[] {
   const all = ballotsOf(ctx, r.id);
   const counted = new Set([...countedBallots(all, votingElectors(electorateOf(r))).values()].map((b) => b.id));
   const latest = new Map(all.map((b) => [b.voterId, b.id]));

@@ -29,24 +29,42 @@ import { loadProposalFor } from '../proposals/access.js';
 import { proposalText } from '../proposals/read.js';
 import { activeMembers, findUserByEmail } from '../accounts/users.js';
 import { mergePuts } from '../notifications/queue.js';
-import { ballotReceiptMails, ballotRecordedMails, recusalMails, reminderMails, roundCancelledMails, roundClosedMails, roundOpenedMails } from '../notifications/events.js';
+import {
+  ballotReceiptMails,
+  ballotRecordedMails,
+  recusalMails,
+  reminderMails,
+  roundCancelledMails,
+  roundClosedMails,
+  roundOpenedMails,
+} from '../notifications/events.js';
 
 /** An ISO 8601 date-time with its zone (Z or ±hh:mm): a deadline must not depend on the server's time zone. */
 const DEADLINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 function checkDeadline(ctx: Ctx, closesAt: unknown, after?: string): string {
   const t = typeof closesAt === 'string' && DEADLINE.test(closesAt) ? Date.parse(closesAt) : NaN;
-  if (!Number.isFinite(t)) throw invalid('invalid_deadline', 'Give the deadline as an ISO 8601 date and time with its zone, e.g. 2027-03-01T17:00:00Z.');
+  if (!Number.isFinite(t))
+    throw invalid(
+      'invalid_deadline',
+      'Give the deadline as an ISO 8601 date and time with its zone, e.g. 2027-03-01T17:00:00Z.',
+    );
   const now = ctx.clock().getTime();
   if (t <= now) throw invalid('invalid_deadline', 'The deadline must be in the future.');
-  if (after && t <= Date.parse(after)) throw invalid('invalid_deadline', 'A deadline can only be extended to a later moment.');
+  if (after && t <= Date.parse(after))
+    throw invalid('invalid_deadline', 'A deadline can only be extended to a later moment.');
   return new Date(t).toISOString();
 }
 
 export function loadRound(ctx: Ctx, actor: Actor | null, id: number): RoundRecord {
   const r = Number.isInteger(id) && id > 0 ? ctx.meta.get('rounds', id) : undefined;
   if (!r) throw absent('round');
-  authorize(actor, 'round.read', { kind: 'consolidation', group: ctx.meta.get('documents', r.document)?.group ?? '' }, 'round');
+  authorize(
+    actor,
+    'round.read',
+    { kind: 'consolidation', group: ctx.meta.get('documents', r.document)?.group ?? '' },
+    'round',
+  );
   return r;
 }
 
@@ -56,17 +74,35 @@ const lockKey = (s: SubjectRef) => `${s.type}/${s.id}`;
 async function subjectForRound(ctx: Ctx, actor: Actor | null, subject: SubjectRef) {
   if (subject.type === 'proposal') {
     const p = loadProposalFor(ctx, actor, subject.id, 'proposal.read');
-    if (p.state !== 'shared') throw conflict('not_shared', `Proposal ${p.id} is ${p.state}: only a shared proposal can be put to a round.`);
+    if (p.state !== 'shared')
+      throw conflict('not_shared', `Proposal ${p.id} is ${p.state}: only a shared proposal can be put to a round.`);
     if (p.openRound !== null) throw conflict('round_open', 'A round is already open on this proposal.');
-    if (hasConflictMarkers(await proposalText(ctx, p))) throw conflict('unresolved_conflicts', 'The text still has conflict markers.');
-    return { document: p.document, head: p.head, revision: p.revisions, setOpen: (round: number | null) => ({ proposals: { [p.id]: { ...ctx.meta.get('proposals', p.id)!, openRound: round } } }) };
+    if (hasConflictMarkers(await proposalText(ctx, p)))
+      throw conflict('unresolved_conflicts', 'The text still has conflict markers.');
+    return {
+      document: p.document,
+      head: p.head,
+      revision: p.revisions,
+      setOpen: (round: number | null) => ({
+        proposals: { [p.id]: { ...ctx.meta.get('proposals', p.id)!, openRound: round } },
+      }),
+    };
   }
   const c = loadConsolidation(ctx, actor, subject.id);
   if (c.state !== 'open') throw conflict('not_open', `This consolidation is ${c.state}.`);
-  if (isStale(ctx, c)) throw conflict('stale', 'A newer version was published after this consolidation was made: rebuild it first.');
+  if (isStale(ctx, c))
+    throw conflict('stale', 'A newer version was published after this consolidation was made: rebuild it first.');
   if (c.openRound !== null) throw conflict('round_open', 'A round is already open on this consolidation.');
-  if (hasConflictMarkers(await consolidationText(ctx, c))) throw conflict('unresolved_conflicts', 'Resolve the conflicts in the text first.');
-  return { document: c.document, head: c.head, revision: c.revisions, setOpen: (round: number | null) => ({ consolidations: { [c.id]: { ...ctx.meta.get('consolidations', c.id)!, openRound: round } } }) };
+  if (hasConflictMarkers(await consolidationText(ctx, c)))
+    throw conflict('unresolved_conflicts', 'Resolve the conflicts in the text first.');
+  return {
+    document: c.document,
+    head: c.head,
+    revision: c.revisions,
+    setOpen: (round: number | null) => ({
+      consolidations: { [c.id]: { ...ctx.meta.get('consolidations', c.id)!, openRound: round } },
+    }),
+  };
 }
 
 /** Clear the subject's open-round mark (on close or cancel). */
@@ -96,7 +132,13 @@ export interface OpenRoundInput {
 export async function openRound(ctx: Ctx, actor: Actor | null, input: OpenRoundInput): Promise<RoundRecord> {
   authorize(actor, 'round.manage');
   const s = input.subject as { type?: unknown; id?: unknown } | undefined;
-  if (!s || typeof s !== 'object' || (s.type !== 'proposal' && s.type !== 'consolidation') || !Number.isInteger(s.id) || (s.id as number) < 1) {
+  if (
+    !s ||
+    typeof s !== 'object' ||
+    (s.type !== 'proposal' && s.type !== 'consolidation') ||
+    !Number.isInteger(s.id) ||
+    (s.id as number) < 1
+  ) {
     throw invalid('invalid_subject', 'The subject is {type: "proposal" | "consolidation", id}.');
   }
   const subject: SubjectRef = { type: s.type, id: s.id as number };
@@ -109,7 +151,9 @@ export async function openRound(ctx: Ctx, actor: Actor | null, input: OpenRoundI
     const sub = await subjectForRound(ctx, actor, subject);
     const members = activeMembers(ctx);
     const electorate = members.map((u) => u.id);
-    const stakeholderOf = Object.fromEntries(members.filter((u) => u.stakeholder).map((u) => [String(u.id), u.stakeholder!]));
+    const stakeholderOf = Object.fromEntries(
+      members.filter((u) => u.stakeholder).map((u) => [String(u.id), u.stakeholder!]),
+    );
     const now = ctx.clock().toISOString();
     const round: RoundRecord = {
       id: ctx.meta.nextId('rounds'),
@@ -160,7 +204,8 @@ export const electorateOf = (r: RoundRecord): Electorate => ({
 });
 
 /** The tally at the close, or as it stands while the round is open. */
-export const currentTally = (ctx: Ctx, r: RoundRecord): Tally => (r.tally ? fullTally(r.tally) : tally(ballotsOf(ctx, r.id), electorateOf(r)));
+export const currentTally = (ctx: Ctx, r: RoundRecord): Tally =>
+  r.tally ? fullTally(r.tally) : tally(ballotsOf(ctx, r.id), electorateOf(r));
 
 /** The round's decision as it stands (what closing now would give). */
 export const currentDecision = (ctx: Ctx, r: RoundRecord) => decide(r, ballotsOf(ctx, r.id), electorateOf(r));
@@ -172,7 +217,12 @@ export const currentDecision = (ctx: Ctx, r: RoundRecord) => decide(r, ballotsOf
  * given): never over a ballot the member cast themselves (409 `voter_has_voted`), while the
  * member may replace a recorded one with their own until the close; the member is told by mail.
  */
-export async function castBallot(ctx: Ctx, actor: Actor | null, roundId: number, input: BallotInput): Promise<BallotRecord> {
+export async function castBallot(
+  ctx: Ctx,
+  actor: Actor | null,
+  roundId: number,
+  input: BallotInput,
+): Promise<BallotRecord> {
   const r0 = loadRound(ctx, actor, roundId);
   authorize(actor, 'ballot.cast');
   return ctx.subjects.run(lockKey(r0.subject), async () => {
@@ -184,7 +234,10 @@ export async function castBallot(ctx: Ctx, actor: Actor | null, roundId: number,
       actor: actor.email,
       at: ctx.clock(),
       events: [{ action: b.recordedBy ? 'ballot.recorded' : 'ballot.cast', subject: `round/${roundId}` }],
-      puts: mergePuts({ ballots: { [b.id]: b } }, b.recordedBy ? ballotRecordedMails(ctx, r, b) : ballotReceiptMails(ctx, r, b)),
+      puts: mergePuts(
+        { ballots: { [b.id]: b } },
+        b.recordedBy ? ballotRecordedMails(ctx, r, b) : ballotReceiptMails(ctx, r, b),
+      ),
     });
     return b;
   });
@@ -217,17 +270,35 @@ export function previewBallot(ctx: Ctx, actor: Actor | null, roundId: number, in
 /** The checks every ballot passes (one home for "may this ballot be cast or recorded"), as the ballot it would be. */
 function draftBallot(ctx: Ctx, actor: Actor, r: RoundRecord, input: BallotInput): Omit<BallotRecord, 'id'> {
   const { position, reason } = checkPosition(input.position, input.reason);
-  if (input.named !== undefined && input.named !== null && typeof input.named !== 'boolean') throw invalid('invalid_named', 'named is true or false.');
+  if (input.named !== undefined && input.named !== null && typeof input.named !== 'boolean')
+    throw invalid('invalid_named', 'named is true or false.');
   const named = input.named === true;
   const { voterId, recordedBy, note } = whoActs(ctx, actor, r, input, 'ballot');
   if (r.state !== 'open') throw conflict('round_not_open', `This round is ${r.state}: no more ballots.`);
   if ((r.recusals ?? []).some((x) => x.voterId === voterId)) {
-    throw conflict('recused', recordedBy ? 'This member has recused themselves from this round.' : 'You have recused yourself from this round: withdraw the recusal to vote.');
+    throw conflict(
+      'recused',
+      recordedBy
+        ? 'This member has recused themselves from this round.'
+        : 'You have recused yourself from this round: withdraw the recusal to vote.',
+    );
   }
   if (recordedBy !== null && !mayRecordFor(ballotsOf(ctx, r.id).filter((c) => c.voterId === voterId))) {
-    throw conflict('voter_has_voted', 'This member has cast their own ballot in this round; a recorded ballot never replaces it.');
+    throw conflict(
+      'voter_has_voted',
+      'This member has cast their own ballot in this round; a recorded ballot never replaces it.',
+    );
   }
-  return { round: r.id, voterId, position, reason, castAt: ctx.clock().toISOString(), recordedBy, ...(note ? { note } : {}), ...(named ? { named } : {}) };
+  return {
+    round: r.id,
+    voterId,
+    position,
+    reason,
+    castAt: ctx.clock().toISOString(),
+    recordedBy,
+    ...(note ? { note } : {}),
+    ...(named ? { named } : {}),
+  };
 }
 
 /**
@@ -235,7 +306,13 @@ function draftBallot(ctx: Ctx, actor: Actor, r: RoundRecord, input: BallotInput)
  * behalf the secretariat — or the chair, if the settings allow — records it. The member must be
  * in the round's electorate.
  */
-function whoActs(ctx: Ctx, actor: Actor, r: RoundRecord, input: { voter?: unknown; note?: unknown }, what: 'ballot' | 'recusal' | 'withdrawal') {
+function whoActs(
+  ctx: Ctx,
+  actor: Actor,
+  r: RoundRecord,
+  input: { voter?: unknown; note?: unknown },
+  what: 'ballot' | 'recusal' | 'withdrawal',
+) {
   let voterId = actor.id;
   let recordedBy: number | null = null;
   let note = '';
@@ -245,13 +322,21 @@ function whoActs(ctx: Ctx, actor: Actor, r: RoundRecord, input: { voter?: unknow
     if (!v) throw invalid('invalid_voter', 'Name the voter by the e-mail of their account.');
     note = typeof input.note === 'string' ? input.note.trim() : '';
     if (!note || note.length > MAX_RECORD_NOTE) {
-      throw invalid('note_required', `Say where and how the member ${{ ballot: 'voted', recusal: 'asked to stand aside', withdrawal: 'asked to take part again' }[what]} (up to 2000 characters), e.g. "at the meeting of 12 Sept".`);
+      throw invalid(
+        'note_required',
+        `Say where and how the member ${{ ballot: 'voted', recusal: 'asked to stand aside', withdrawal: 'asked to take part again' }[what]} (up to 2000 characters), e.g. "at the meeting of 12 Sept".`,
+      );
     }
     voterId = v.id;
     recordedBy = actor.id;
   }
   if (!r.electorate.includes(voterId)) {
-    throw forbidden('not_in_electorate', recordedBy ? "That person is not in this round's electorate." : "You are not in this round's electorate (the members when it opened).");
+    throw forbidden(
+      'not_in_electorate',
+      recordedBy
+        ? "That person is not in this round's electorate."
+        : "You are not in this round's electorate (the members when it opened).",
+    );
   }
   return { voterId, recordedBy, note };
 }
@@ -267,18 +352,34 @@ export interface RecusalInput {
  * stops counting, and they are out of the electorate for the quorum and the rule. Recusals
  * are always named, with the reason. The secretariat may record one on a member's behalf.
  */
-export async function recuse(ctx: Ctx, actor: Actor | null, roundId: number, input: RecusalInput): Promise<RecusalEntry> {
+export async function recuse(
+  ctx: Ctx,
+  actor: Actor | null,
+  roundId: number,
+  input: RecusalInput,
+): Promise<RecusalEntry> {
   const r0 = loadRound(ctx, actor, roundId);
   authorize(actor, 'ballot.cast');
   const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
-  if (!reason || reason.length > MAX_CANCEL_REASON) throw invalid('reason_required', 'Say why you stand aside (up to 2000 characters); recusals are in the public record.');
+  if (!reason || reason.length > MAX_CANCEL_REASON)
+    throw invalid(
+      'reason_required',
+      'Say why you stand aside (up to 2000 characters); recusals are in the public record.',
+    );
   return ctx.subjects.run(lockKey(r0.subject), async () => {
     await closeIfDue(ctx, roundId);
     const r = ctx.meta.get('rounds', roundId)!;
     const { voterId, recordedBy, note } = whoActs(ctx, actor, r, input, 'recusal');
     if (r.state !== 'open') throw conflict('round_not_open', `This round is ${r.state}.`);
-    if ((r.recusals ?? []).some((x) => x.voterId === voterId)) throw conflict('already_recused', 'This member has already recused themselves from this round.');
-    const entry: RecusalEntry = { voterId, reason, at: ctx.clock().toISOString(), recordedBy, ...(note ? { note } : {}) };
+    if ((r.recusals ?? []).some((x) => x.voterId === voterId))
+      throw conflict('already_recused', 'This member has already recused themselves from this round.');
+    const entry: RecusalEntry = {
+      voterId,
+      reason,
+      at: ctx.clock().toISOString(),
+      recordedBy,
+      ...(note ? { note } : {}),
+    };
     const next: RoundRecord = { ...r, recusals: [...(r.recusals ?? []), entry] };
     await ctx.meta.write({
       actor: actor.email,
@@ -291,7 +392,12 @@ export async function recuse(ctx: Ctx, actor: Actor | null, roundId: number, inp
 }
 
 /** Withdraw a recusal before the close: the member votes again (a ballot they had cast counts again). */
-export async function withdrawRecusal(ctx: Ctx, actor: Actor | null, roundId: number, input: { voter?: unknown; note?: unknown }): Promise<RoundRecord> {
+export async function withdrawRecusal(
+  ctx: Ctx,
+  actor: Actor | null,
+  roundId: number,
+  input: { voter?: unknown; note?: unknown },
+): Promise<RoundRecord> {
   const r0 = loadRound(ctx, actor, roundId);
   authorize(actor, 'ballot.cast');
   return ctx.subjects.run(lockKey(r0.subject), async () => {
@@ -315,7 +421,15 @@ export async function withdrawRecusal(ctx: Ctx, actor: Actor | null, roundId: nu
 /** Close with the result, as of `at` (the deadline for automatic closes). Callers hold the subject lock. */
 async function closeNow(ctx: Ctx, r: RoundRecord, at: string, by: Actor | null): Promise<RoundRecord> {
   const d = decide(r, ballotsOf(ctx, r.id), electorateOf(r));
-  const closed: RoundRecord = { ...r, state: 'closed', tally: d.tally, result: d.result, failedCondition: d.failedCondition, closedAt: at, closedBy: by?.id ?? null };
+  const closed: RoundRecord = {
+    ...r,
+    state: 'closed',
+    tally: d.tally,
+    result: d.result,
+    failedCondition: d.failedCondition,
+    closedAt: at,
+    closedBy: by?.id ?? null,
+  };
   await ctx.meta.write({
     actor: by?.email ?? null,
     at: ctx.clock(),
@@ -340,13 +454,21 @@ export async function closeRound(ctx: Ctx, actor: Actor | null, roundId: number)
     // At or after the deadline the chair may close it (as of the deadline), whoever voted.
     if (isDue(r, ctx.clock())) return closeNow(ctx, r, r.closesAt, actor);
     if (!everyoneVoted(tally(ballotsOf(ctx, r.id), electorateOf(r)))) {
-      throw conflict('not_everyone_voted', 'Before the deadline a round can be closed only once every eligible member has voted.');
+      throw conflict(
+        'not_everyone_voted',
+        'Before the deadline a round can be closed only once every eligible member has voted.',
+      );
     }
     return closeNow(ctx, r, ctx.clock().toISOString(), actor);
   });
 }
 
-export async function extendRound(ctx: Ctx, actor: Actor | null, roundId: number, input: { closesAt: unknown }): Promise<RoundRecord> {
+export async function extendRound(
+  ctx: Ctx,
+  actor: Actor | null,
+  roundId: number,
+  input: { closesAt: unknown },
+): Promise<RoundRecord> {
   const r0 = loadRound(ctx, actor, roundId);
   authorize(actor, 'round.manage');
   return ctx.subjects.run(lockKey(r0.subject), async () => {
@@ -356,21 +478,38 @@ export async function extendRound(ctx: Ctx, actor: Actor | null, roundId: number
     const closesAt = checkDeadline(ctx, input.closesAt, r.closesAt);
     // A later deadline earns a reminder before it too.
     const next: RoundRecord = { ...r, closesAt, remindedAt: null };
-    await ctx.meta.write({ actor: actor.email, at: ctx.clock(), events: [{ action: 'round.extended', subject: `round/${r.id}` }], puts: { rounds: { [r.id]: next } } });
+    await ctx.meta.write({
+      actor: actor.email,
+      at: ctx.clock(),
+      events: [{ action: 'round.extended', subject: `round/${r.id}` }],
+      puts: { rounds: { [r.id]: next } },
+    });
     return next;
   });
 }
 
-export async function cancelRound(ctx: Ctx, actor: Actor | null, roundId: number, input: { reason: unknown }): Promise<RoundRecord> {
+export async function cancelRound(
+  ctx: Ctx,
+  actor: Actor | null,
+  roundId: number,
+  input: { reason: unknown },
+): Promise<RoundRecord> {
   const r0 = loadRound(ctx, actor, roundId);
   authorize(actor, 'round.manage');
   const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
-  if (!reason || reason.length > MAX_CANCEL_REASON) throw invalid('reason_required', 'Say why the round is cancelled (up to 2000 characters).');
+  if (!reason || reason.length > MAX_CANCEL_REASON)
+    throw invalid('reason_required', 'Say why the round is cancelled (up to 2000 characters).');
   return ctx.subjects.run(lockKey(r0.subject), async () => {
     await closeIfDue(ctx, roundId);
     const r = ctx.meta.get('rounds', roundId)!;
     if (r.state !== 'open') throw conflict('round_not_open', `This round is already ${r.state}.`);
-    const next: RoundRecord = { ...r, state: 'cancelled', cancelReason: reason, closedAt: ctx.clock().toISOString(), closedBy: actor.id };
+    const next: RoundRecord = {
+      ...r,
+      state: 'cancelled',
+      cancelReason: reason,
+      closedAt: ctx.clock().toISOString(),
+      closedBy: actor.id,
+    };
     await ctx.meta.write({
       actor: actor.email,
       at: ctx.clock(),
@@ -396,12 +535,18 @@ export async function sweepRounds(ctx: Ctx): Promise<number> {
       const r = ctx.meta.get('rounds', r0.id)!;
       if (r.state !== 'open' || r.remindedAt) return;
       // Those who voted and those who stood aside are not reminded.
-      const voted = new Set([...ballotsOf(ctx, r.id).map((b) => b.voterId), ...(r.recusals ?? []).map((x) => x.voterId)]);
+      const voted = new Set([
+        ...ballotsOf(ctx, r.id).map((b) => b.voterId),
+        ...(r.recusals ?? []).map((x) => x.voterId),
+      ]);
       await ctx.meta.write({
         actor: null,
         at: ctx.clock(),
         events: [{ action: 'round.reminded', subject: `round/${r.id}` }],
-        puts: mergePuts({ rounds: { [r.id]: { ...r, remindedAt: ctx.clock().toISOString() } } }, reminderMails(ctx, r, voted)),
+        puts: mergePuts(
+          { rounds: { [r.id]: { ...r, remindedAt: ctx.clock().toISOString() } } },
+          reminderMails(ctx, r, voted),
+        ),
       });
     });
   }
@@ -426,9 +571,12 @@ export function endedRounds(ctx: Ctx, actor: Actor | null, limit: number): Round
 }
 
 /** Rounds newest first (by id), at most `limit`, with `before` only those older than that round; `more` if older ones remain. */
-export function listRounds(ctx: Ctx, actor: Actor | null, page: { limit: number; before?: number }): { rounds: RoundRecord[]; more: boolean } {
+export function listRounds(
+  ctx: Ctx,
+  actor: Actor | null,
+  page: { limit: number; before?: number },
+): { rounds: RoundRecord[]; more: boolean } {
   authorize(actor, 'round.read');
   const found = ctx.meta.newest('rounds', 'all', 'all', page.limit + 1, page.before);
   return { rounds: found.slice(0, page.limit), more: found.length > page.limit };
 }
-

@@ -12,11 +12,17 @@ export function getRoundSettings(ctx: Ctx): RoundSettings {
 }
 
 /** Change the default record of new rounds and whether the chair may record ballots on members' behalf. */
-export async function setRoundSettings(ctx: Ctx, actor: Actor | null, input: { defaultRecord?: unknown; chairMayRecord?: unknown }): Promise<RoundSettings> {
+export async function setRoundSettings(
+  ctx: Ctx,
+  actor: Actor | null,
+  input: { defaultRecord?: unknown; chairMayRecord?: unknown },
+): Promise<RoundSettings> {
   authorize(actor, 'settings.manage');
   const now = getRoundSettings(ctx);
-  if (input.defaultRecord !== undefined && !RECORDS.includes(input.defaultRecord as RecordKind)) throw invalid('invalid_record', 'The default record is "named" or "unnamed".');
-  if (input.chairMayRecord !== undefined && typeof input.chairMayRecord !== 'boolean') throw invalid('invalid_settings', 'chairMayRecord is true or false.');
+  if (input.defaultRecord !== undefined && !RECORDS.includes(input.defaultRecord as RecordKind))
+    throw invalid('invalid_record', 'The default record is "named" or "unnamed".');
+  if (input.chairMayRecord !== undefined && typeof input.chairMayRecord !== 'boolean')
+    throw invalid('invalid_settings', 'chairMayRecord is true or false.');
   const next: RoundSettings = {
     defaultRecord: (input.defaultRecord as RecordKind | undefined) ?? now.defaultRecord,
     chairMayRecord: (input.chairMayRecord as boolean | undefined) ?? now.chairMayRecord,

@@ -19,18 +19,30 @@ export function withoutSecondFactor(ctx: Ctx, actor: Actor | null): { role: Totp
   authorize(actor, 'settings.manage');
   // Whole-table: every account is counted (a committee's few hundred at most).
   const users = ctx.meta.all('users');
-  return TOTP_ROLES.map((role) => ({ role, without: users.filter((u) => !u.disabled && u.roles.includes(role) && !u.totp?.enabled).length }));
+  return TOTP_ROLES.map((role) => ({
+    role,
+    without: users.filter((u) => !u.disabled && u.roles.includes(role) && !u.totp?.enabled).length,
+  }));
 }
 
 /**
  * Set which roles must have a second factor. Holders without one are sent to set it up at
  * their next request (see mustEnrolTotp); nobody is signed out.
  */
-export async function setSecuritySettings(ctx: Ctx, actor: Actor | null, input: { requireTotpFor: unknown[] }): Promise<SecuritySettings> {
+export async function setSecuritySettings(
+  ctx: Ctx,
+  actor: Actor | null,
+  input: { requireTotpFor: unknown[] },
+): Promise<SecuritySettings> {
   authorize(actor, 'settings.manage');
-  if (!Array.isArray(input.requireTotpFor)) throw invalid('invalid_settings', 'Name the roles that need a second factor.');
+  if (!Array.isArray(input.requireTotpFor))
+    throw invalid('invalid_settings', 'Name the roles that need a second factor.');
   for (const r of input.requireTotpFor) {
-    if (!TOTP_ROLES.includes(r as TotpRole)) throw invalid('invalid_role', `A second factor can be required for ${TOTP_ROLES.join(' or ')}, not "${String(r)}".`);
+    if (!TOTP_ROLES.includes(r as TotpRole))
+      throw invalid(
+        'invalid_role',
+        `A second factor can be required for ${TOTP_ROLES.join(' or ')}, not "${String(r)}".`,
+      );
   }
   const settings: SecuritySettings = { requireTotpFor: [...new Set(input.requireTotpFor as TotpRole[])].sort() };
   await ctx.meta.write({

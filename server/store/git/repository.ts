@@ -43,7 +43,11 @@ export class RepositoryDamagedError extends Error {
 /** Names and e-mails that would break a commit header (or forge another identity) are refused. */
 const sig = (p: Identity) => {
   if (/[<>\n\u0000]/.test(p.name) || /[<>\n\u0000\s]/.test(p.email)) {
-    throw new DomainError('invalid', 'invalid_identity', 'A name or e-mail contains <, >, a line break or a NUL character.');
+    throw new DomainError(
+      'invalid',
+      'invalid_identity',
+      'A name or e-mail contains <, >, a line break or a NUL character.',
+    );
   }
   return sigOf(p);
 };
@@ -173,7 +177,13 @@ export class GitRepository {
   /** The blob id and text of `filepath` in `commit`, or null when the file is absent. */
   async readFile(commit: string, filepath: string): Promise<{ oid: string; text: string } | null> {
     try {
-      const { oid, blob } = await git.readBlob({ fs: this.fs, gitdir: this.gitdir, oid: commit, filepath, cache: this.cache });
+      const { oid, blob } = await git.readBlob({
+        fs: this.fs,
+        gitdir: this.gitdir,
+        oid: commit,
+        filepath,
+        cache: this.cache,
+      });
       return { oid, text: Buffer.from(blob).toString('utf8') };
     } catch (e) {
       if ((e as { code?: string }).code === 'NotFoundError') return null;
@@ -226,9 +236,13 @@ export class GitRepository {
     return this.exclusive(async () => {
       const current = await this.resolve(args.ref);
       if (current !== args.expected) {
-        throw conflict('stale_head', `The text changed since you loaded it (now at ${current ?? 'nothing'}). Reload and apply your change again.`, {
-          current,
-        });
+        throw conflict(
+          'stale_head',
+          `The text changed since you loaded it (now at ${current ?? 'nothing'}). Reload and apply your change again.`,
+          {
+            current,
+          },
+        );
       }
       const blob = await this.writeBlob(args.text);
       const baseTree = args.parent ? (await this.readCommit(args.parent)).tree : null;

@@ -5,7 +5,10 @@ import { mkdirPrivate, writeFileDurable } from '../fsutil.js';
 import type { MailRecord } from '../meta/schema.js';
 
 /** One message as the transport sends it: the queued record's content, plus the sender and the List-Id. */
-export type OutgoingMail = Pick<MailRecord, 'id' | 'messageId' | 'to' | 'bcc' | 'subject' | 'text' | 'html' | 'inReplyTo' | 'references' | 'listUnsubscribe'> & {
+export type OutgoingMail = Pick<
+  MailRecord,
+  'id' | 'messageId' | 'to' | 'bcc' | 'subject' | 'text' | 'html' | 'inReplyTo' | 'references' | 'listUnsubscribe'
+> & {
   from: string;
   listId: string;
 };
@@ -44,12 +47,21 @@ export interface SmtpTimeouts {
   socket: number;
 }
 
-export const SMTP_TIMEOUTS: Readonly<SmtpTimeouts> = Object.freeze({ connection: 15_000, greeting: 15_000, socket: 30_000 });
+export const SMTP_TIMEOUTS: Readonly<SmtpTimeouts> = Object.freeze({
+  connection: 15_000,
+  greeting: 15_000,
+  socket: 30_000,
+});
 
 /** SMTP through nodemailer (`SMTP_URL`, e.g. smtp://user:pass@host:587). */
 export function smtpTransport(url: string, timeouts: SmtpTimeouts = SMTP_TIMEOUTS): MailTransport {
   // A mail server that stops answering must not hold the queue for nodemailer's default 10 minutes.
-  const t = nodemailer.createTransport({ url, connectionTimeout: timeouts.connection, greetingTimeout: timeouts.greeting, socketTimeout: timeouts.socket });
+  const t = nodemailer.createTransport({
+    url,
+    connectionTimeout: timeouts.connection,
+    greetingTimeout: timeouts.greeting,
+    socketTimeout: timeouts.socket,
+  });
   return {
     kind: 'smtp',
     send: async (m) => {
@@ -75,7 +87,11 @@ export function outboxTransport(dir: string): MailTransport {
         throw e;
       }));
       const info = (await build.sendMail(options(m))) as unknown as { message: Buffer };
-      await writeFileDurable(path.join(dir, `${String(m.id).padStart(6, '0')}.eml`), info.message, path.join(dir, 'tmp'));
+      await writeFileDurable(
+        path.join(dir, `${String(m.id).padStart(6, '0')}.eml`),
+        info.message,
+        path.join(dir, 'tmp'),
+      );
     },
     close: () => build.close(),
   };

@@ -74,7 +74,8 @@ function parseSegment(name: string, raw: Buffer): Parsed {
     const nl = raw.indexOf(0x0a, start);
     const end = nl < 0 ? raw.length : nl;
     const entry = nl < 0 ? null : asEntry(raw.subarray(start, end));
-    if (entry && bad >= 0) throw new Error(`The journal segment ${name} is damaged at byte ${bad}; restore it from a backup.`);
+    if (entry && bad >= 0)
+      throw new Error(`The journal segment ${name} is damaged at byte ${bad}; restore it from a backup.`);
     if (entry) {
       entries.push(entry);
       good = end + 1;
@@ -140,7 +141,9 @@ export class Journal {
     for (let k = 1; k < all.length; k++) {
       if (all[k].seq !== all[k - 1].seq + 1) {
         const where = j.tornTails.find((t) => t.at === k)?.name ?? 'the journal';
-        throw new Error(`Entries ${all[k - 1].seq + 1}–${all[k].seq - 1} are missing from ${where}; restore it from a backup.`);
+        throw new Error(
+          `Entries ${all[k - 1].seq + 1}–${all[k].seq - 1} are missing from ${where}; restore it from a backup.`,
+        );
       }
     }
     const last = segments.at(-1);

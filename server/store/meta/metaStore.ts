@@ -1,6 +1,13 @@
 import * as path from 'node:path';
 import { FsyncJsonFile } from './snapshotFile.js';
-import { Journal, type EntryMeta, type JournalEntry, type NewEntry, type OpenJournalFile, type RecordChange } from './journal.js';
+import {
+  Journal,
+  type EntryMeta,
+  type JournalEntry,
+  type NewEntry,
+  type OpenJournalFile,
+  type RecordChange,
+} from './journal.js';
 import { WriteHealth, type WriteState } from '../health.js';
 import type { Collections, CollectionName } from './schema.js';
 import { CollectionIndexes } from './secondaryIndexes.js';
@@ -88,8 +95,17 @@ export class MetaStore {
     const tmpDir = path.join(dir, 'tmp');
     const file = new FsyncJsonFile<Snapshot>(path.join(dir, 'snapshot.json'), tmpDir);
     const snap = (await file.read()) ?? { seq: 0, collections: {} };
-    const { journal, entries, all } = await Journal.open(path.join(dir, 'journal'), snap.seq, { openFile: opts.openFile });
-    const store = new MetaStore(snap.collections, file, journal, opts.snapshotEvery ?? 5000, opts.log ?? ((m, e) => console.error(m, e)), tmpDir);
+    const { journal, entries, all } = await Journal.open(path.join(dir, 'journal'), snap.seq, {
+      openFile: opts.openFile,
+    });
+    const store = new MetaStore(
+      snap.collections,
+      file,
+      journal,
+      opts.snapshotEvery ?? 5000,
+      opts.log ?? ((m, e) => console.error(m, e)),
+      tmpDir,
+    );
     store.seq = snap.seq;
     for (const e of entries) store.apply(e);
     for (const e of all) store.remember(e);
@@ -130,7 +146,15 @@ export class MetaStore {
   }
 
   private remember(e: JournalEntry): void {
-    for (const ev of e.events) this.audit.push({ seq: e.seq, at: e.at, actor: e.actor, action: ev.action, subject: ev.subject, ...(e.meta ? { meta: e.meta } : {}) });
+    for (const ev of e.events)
+      this.audit.push({
+        seq: e.seq,
+        at: e.at,
+        actor: e.actor,
+        action: ev.action,
+        subject: ev.subject,
+        ...(e.meta ? { meta: e.meta } : {}),
+      });
   }
 
   /** A record by id, or undefined. Treat the result as read-only; change it through `write`. */
@@ -169,7 +193,13 @@ export class MetaStore {
    * The last `limit` records of `by(kind, index, key)`, last first (newest first, for numeric
    * ids); with `before`, on an index without `order`, only records with a numeric id below it.
    */
-  newest<K extends IndexedCollection>(kind: K, index: IndexName<K>, key: string, limit: number, before?: number): Collections[K][] {
+  newest<K extends IndexedCollection>(
+    kind: K,
+    index: IndexName<K>,
+    key: string,
+    limit: number,
+    before?: number,
+  ): Collections[K][] {
     return this.records(kind, this.index(kind).newest(index, key, limit, before));
   }
 
@@ -213,8 +243,15 @@ export class MetaStore {
     for (const [kind, recs] of Object.entries(change.puts ?? {})) {
       for (const [id, value] of Object.entries(recs as Record<string, unknown>)) changes.push({ put: kind, id, value });
     }
-    for (const [kind, ids] of Object.entries(change.dels ?? {})) for (const id of ids as string[]) changes.push({ del: kind, id });
-    const entry: NewEntry = { at: change.at.toISOString(), actor: change.actor, events: change.events, ...(change.meta ? { meta: change.meta } : {}), changes };
+    for (const [kind, ids] of Object.entries(change.dels ?? {}))
+      for (const id of ids as string[]) changes.push({ del: kind, id });
+    const entry: NewEntry = {
+      at: change.at.toISOString(),
+      actor: change.actor,
+      events: change.events,
+      ...(change.meta ? { meta: change.meta } : {}),
+      changes,
+    };
     // Stored values are copies: callers cannot change the store by mutating what they passed in.
     const stored: NewEntry = JSON.parse(JSON.stringify(entry));
     try {
@@ -290,7 +327,8 @@ export class MetaStore {
   async close(): Promise<void> {
     await this.snapshotting;
     await this.journal.drain();
-    if (!this.journal.broken) await this.snapshot().catch((e) => this.log('The metadata snapshot could not be written at close', e));
+    if (!this.journal.broken)
+      await this.snapshot().catch((e) => this.log('The metadata snapshot could not be written at close', e));
     await this.journal.close();
   }
 }

@@ -126,7 +126,8 @@ export class CollectionIndexes<R = unknown> {
     const list = this.list(name, key) ?? [];
     let end = list.length;
     if (before !== undefined) {
-      if (this.defs[name].order) throw new Error(`The index ${name} is ordered by value: "before" takes an id only on an index in id order.`);
+      if (this.defs[name].order)
+        throw new Error(`The index ${name} is ordered by value: "before" takes an id only on an index in id order.`);
       end = lowerBound(list, { ord: '', rank: Math.max(0, Math.min(Math.ceil(before), ARRAY_INDEX_END)) });
     }
     const out: string[] = [];

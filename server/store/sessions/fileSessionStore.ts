@@ -29,8 +29,13 @@ export class FileSessionStore extends session.Store {
     for (const name of await fsp.readdir(dir)) {
       if (!name.endsWith('.json')) continue;
       try {
-        const rec = JSON.parse(await fsp.readFile(path.join(dir, name), 'utf8')) as { sid: string; data: Data; expires: number };
-        if (rec.expires > clock().getTime()) s.cache.set(rec.sid, { data: rec.data, expires: rec.expires, onDisk: rec.expires });
+        const rec = JSON.parse(await fsp.readFile(path.join(dir, name), 'utf8')) as {
+          sid: string;
+          data: Data;
+          expires: number;
+        };
+        if (rec.expires > clock().getTime())
+          s.cache.set(rec.sid, { data: rec.data, expires: rec.expires, onDisk: rec.expires });
         else await fsp.rm(path.join(dir, name), { force: true });
       } catch {
         await fsp.rm(path.join(dir, name), { force: true });
