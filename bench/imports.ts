@@ -1,4 +1,5 @@
 /** 1. History import: both corpora through the real `importHistory`, in-process, then git's size and a blob read. */
+import { CLI_ACTOR } from '../server/domain/actor.js';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -46,7 +47,7 @@ export async function importCorpora(dataDir: string): Promise<{ imports: ImportR
       const t0 = performance.now();
       const r = await importHistory(
         data.ctx,
-        null,
+        CLI_ACTOR,
         { slug: c.slug, title: c.title, group: 'mag', dir, tsv: path.join(corpusDir, c.folder, 'versions.tsv') },
         (done) => {
           stamps[done - 1] = performance.now();
