@@ -39,12 +39,10 @@ interface CheckParams {
 
 /** A string of at most `max` bytes of UTF-8; beyond, 413 `code` (the limits are in domain/limits.ts). */
 export const utf8 = (max: number, code: string, message: string) =>
-  z
-    .string()
-    .refine((s) => Buffer.byteLength(s, 'utf8') <= max, {
-      message,
-      params: { code, kind: 'too_large' } satisfies CheckParams,
-    });
+  z.string().refine((s) => Buffer.byteLength(s, 'utf8') <= max, {
+    message,
+    params: { code, kind: 'too_large' } satisfies CheckParams,
+  });
 
 /** The field's meta, looking through optional/nullable/default wrappers. */
 function metaOf(schema: z.ZodType | undefined): FieldMeta | undefined {

@@ -149,18 +149,15 @@ describe('who may see the admin pages', () => {
       '/admin/security',
     ];
     for (const path of posts) {
-      const res = await admin
-        .post(path)
-        .type('form')
-        .send({
-          email: 'nocsrf@example.org',
-          name: 'No',
-          slug: 'nocsrf',
-          title: 'No',
-          group: 'mag',
-          text: 'x',
-          requireTotpFor: 'chair',
-        });
+      const res = await admin.post(path).type('form').send({
+        email: 'nocsrf@example.org',
+        name: 'No',
+        slug: 'nocsrf',
+        title: 'No',
+        group: 'mag',
+        text: 'x',
+        requireTotpFor: 'chair',
+      });
       expect(res.status).toBe(403);
       expect(res.text).toContain('invalid_csrf');
     }

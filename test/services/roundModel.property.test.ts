@@ -254,14 +254,12 @@ const reason = fc.oneof(
 );
 const note = fc.oneof({ arbitrary: fc.constant(NOTE), weight: 8 }, { arbitrary: fc.constantFrom('', ' '), weight: 1 });
 /** Each member's group among one to four groups, or none. */
-const groupsOfMembers: fc.Arbitrary<Group[]> = fc
-  .subarray([...GROUPS], { minLength: 1 })
-  .chain((gs) =>
-    fc.array(fc.oneof({ arbitrary: fc.constant(null), weight: 1 }, { arbitrary: fc.constantFrom(...gs), weight: 4 }), {
-      minLength: MEMBERS,
-      maxLength: MEMBERS,
-    }),
-  );
+const groupsOfMembers: fc.Arbitrary<Group[]> = fc.subarray([...GROUPS], { minLength: 1 }).chain((gs) =>
+  fc.array(fc.oneof({ arbitrary: fc.constant(null), weight: 1 }, { arbitrary: fc.constantFrom(...gs), weight: 4 }), {
+    minLength: MEMBERS,
+    maxLength: MEMBERS,
+  }),
+);
 /** Which members are disabled: the chair never; electorates of every size from 1 to 8. */
 const OTHERS = Array.from({ length: MEMBERS - 1 }, (_, i) => i + 1);
 const disabledMembers = fc

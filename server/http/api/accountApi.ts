@@ -25,15 +25,13 @@ export function accountApi(ctx: Ctx, throttle: LoginThrottle): Router {
     authorize(req.actor ?? null, 'audit.read');
     const { limit } = parseQuery(AuditQuery, req, 'invalid_limit');
     res.json(
-      ctx.meta
-        .auditLog(limit)
-        .map(({ at, actor, action, subject, meta }) => ({
-          at,
-          actor,
-          action,
-          subject,
-          ...(meta ? { meta: { ip: meta.ip, ua: meta.ua } } : {}),
-        })),
+      ctx.meta.auditLog(limit).map(({ at, actor, action, subject, meta }) => ({
+        at,
+        actor,
+        action,
+        subject,
+        ...(meta ? { meta: { ip: meta.ip, ua: meta.ua } } : {}),
+      })),
     );
   });
 

@@ -146,14 +146,12 @@ export function roundsApi(ctx: Ctx): Router {
   r.post('/rounds/:id/recusals', async (req, res) => {
     const id = idOf(req, 'round');
     const x = await recuse(ctx, req.actor ?? null, id, parseBody(RecusalBody, req));
-    res
-      .status(201)
-      .json({
-        voter: nameOf(ctx, x.voterId),
-        reason: x.reason,
-        at: x.at,
-        ...(x.recordedBy !== null ? { recordedBy: nameOf(ctx, x.recordedBy), note: x.note ?? '' } : {}),
-      });
+    res.status(201).json({
+      voter: nameOf(ctx, x.voterId),
+      reason: x.reason,
+      at: x.at,
+      ...(x.recordedBy !== null ? { recordedBy: nameOf(ctx, x.recordedBy), note: x.note ?? '' } : {}),
+    });
   });
 
   r.delete('/rounds/:id/recusals', async (req, res) => {

@@ -187,17 +187,15 @@ export function adminPages(ctx: Ctx): Router {
       title: 'Audit log',
       section: 'audit',
       limit,
-      entries: ctx.meta
-        .auditLog(limit)
-        .map(({ seq, at, actor, action, subject, meta }) => ({
-          seq,
-          at,
-          actor,
-          action,
-          subject,
-          ip: meta?.ip ?? '',
-          ua: meta?.ua ?? '',
-        })),
+      entries: ctx.meta.auditLog(limit).map(({ seq, at, actor, action, subject, meta }) => ({
+        seq,
+        at,
+        actor,
+        action,
+        subject,
+        ip: meta?.ip ?? '',
+        ua: meta?.ua ?? '',
+      })),
     });
   });
 
