@@ -18,7 +18,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.resolve(here, '../..');
 const gitChild = 'commitLoop';
 const metaChild = 'metaLoop';
-const RUNS = 30;
+// Kills per test in an ordinary run (each run draws a new seed); more in CI's long mode or as CRASH_RUNS says.
+const RUNS = Number(process.env.CRASH_RUNS ?? (process.env.CI_LONG === '1' ? 30 : 12));
+const META_RUNS = Math.max(4, Math.round((RUNS * 15) / 30));
 
 interface RunResult {
   commits: string[];
@@ -155,7 +157,7 @@ describe('kill -9 during commits and tags', () => {
 });
 
 describe('kill -9 during metadata writes', () => {
-  test('15 kills of four concurrent writers with frequent snapshots: every acknowledged change is there, whole', async () => {
+  test(`${META_RUNS} kills of four concurrent writers with frequent snapshots: every acknowledged change is there, whole`, async () => {
     const started = Date.now();
     const metaDir = path.join(dir, 'meta');
     const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
@@ -164,7 +166,7 @@ describe('kill -9 during metadata writes', () => {
     let before = 0;
     // Stores the parent leaves open (as a crash would), closed only when the test is over.
     const leftOpen: MetaStore[] = [];
-    for (let run = 0; run < 15; run++) {
+    for (let run = 0; run < META_RUNS; run++) {
       const delay = 10 + Math.floor(random() * 291);
       const result = await runAndKill(metaChild, metaDir, run, delay);
       acknowledged.push(...result.acks);
@@ -192,7 +194,7 @@ describe('kill -9 during metadata writes', () => {
     }
     await Promise.allSettled(leftOpen.map((s) => s.close()));
     console.info(
-      `meta crash test: 15 kills, ${before} changes, ${acknowledged.length} acknowledged, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `meta crash test: ${META_RUNS} kills, ${before} changes, ${acknowledged.length} acknowledged, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
   }, 120_000);
 });
