@@ -1,4 +1,5 @@
 import * as fsp from 'node:fs/promises';
+import { ensureInstallId } from './services/notifications/queue.js';
 import * as path from 'node:path';
 import type { Config } from './config.js';
 import { makeCtx, type Ctx } from './services/context.js';
@@ -48,6 +49,7 @@ export async function openData(
       },
       new Hasher({ ...(config.passwordHashN ? { N: config.passwordHashN } : {}), ...opts.hashing }),
     );
+    await ensureInstallId(ctx);
     await repairFromMain(ctx);
     if (opts.seed !== false) await seedDocuments(ctx, config.documentsDir);
     // Rounds whose deadline passed while nothing ran close now, as of their deadline.

@@ -8,6 +8,7 @@ const Env = z.object({
   SESSION_SECRET: z.string().min(16, 'SESSION_SECRET must be at least 16 characters').optional(),
   SMTP_URL: z.string().optional(),
   MAIL_FROM: z.string().optional(),
+  SITE_NAME: z.string().max(100).optional(),
   LIST_ADDRESS: z.string().optional(),
   WRITE_LIMIT: z.coerce.number().int().min(0).default(120),
   REMINDER_HOURS: z.coerce
@@ -60,7 +61,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     baseUrl,
     sessionSecret: e.SESSION_SECRET,
     smtpUrl: e.SMTP_URL,
-    mailFrom: e.MAIL_FROM ?? `ratify@${new URL(baseUrl).hostname}`,
+    // A bare address gets a display name: "<SITE_NAME> via Ratify" <address>.
+    mailFrom: senderOf(e.MAIL_FROM ?? `ratify@${new URL(baseUrl).hostname}`, e.SITE_NAME ?? new URL(baseUrl).hostname),
     listAddress: e.LIST_ADDRESS,
     writeLimit: e.WRITE_LIMIT,
     reminderHours: e.REMINDER_HOURS,
@@ -69,4 +71,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     passwordHashN: e.PASSWORD_HASH_N,
     documentsDir: path.resolve(projectRoot, 'documents'),
   });
+}
+
+/** `"<site> via Ratify" <address>` for a bare address; an address with its own display name is kept. */
+export function senderOf(mailFrom: string, site: string): string {
+  if (/[<>]/.test(mailFrom)) return mailFrom;
+  return `"${site.replace(/["\\\r\n]/g, '')} via Ratify" <${mailFrom.trim()}>`;
 }

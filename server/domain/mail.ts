@@ -1,8 +1,9 @@
 /**
  * What Ratify says by e-mail, as pure functions: subjects, plain-text and HTML bodies, and
- * the threading headers. Everything about one proposal threads under the proposal's root
- * Message-ID; consolidations, their rounds and the version they become reference the roots of
- * every proposal they include.
+ * the threading headers, as logical ids (`<proposal-1@host>`). Everything about one proposal
+ * threads under the proposal's root; a consolidation starts its own thread, under which its
+ * rounds, their results and the version it becomes thread. The queue makes each recipient's
+ * copy: its own Message-ID, and only the ancestors that recipient was sent (notifications/queue.ts).
  */
 export interface Site {
   baseUrl: string;
@@ -22,6 +23,37 @@ export interface Composed {
 export const msgId = (site: Site, local: string) => `<${local}@${site.host}>`;
 export const proposalRoot = (site: Site, id: number) => msgId(site, `proposal-${id}`);
 export const consolidationRoot = (site: Site, id: number) => msgId(site, `consolidation-${id}`);
+/**
+ * A document's short label for subjects, from its slug: the initials of a long slug
+ * (`terms-of-reference` → `ToR`, `workshop-process` → `WP`), a short slug in capitals (`eip-1` → `EIP-1`).
+ */
+export function docLabel(slug: string): string {
+  const SMALL = new Set(['of', 'and', 'the', 'for', 'on', 'in', 'to', 'a']);
+  const words = slug.split('-').filter(Boolean);
+  if (slug.length <= 12 && !words.some((w) => SMALL.has(w))) return slug.toUpperCase();
+  return words.map((w) => (SMALL.has(w) ? w[0] : w[0].toUpperCase())).join('');
+}
+
+/** The subject of a proposal's thread, and of a consolidation's: every message in it carries it. */
+export const proposalThreadSubject = (slug: string, id: number, title: string) =>
+  `[${docLabel(slug)}] Proposal ${id}: ${oneLine(title)}`;
+export const consolidationThreadSubject = (slug: string, id: number, summary: string) =>
+  `[${docLabel(slug)}] Consolidation ${id}${summary ? `: ${oneLine(summary)}` : ''}`;
+
+/**
+ * A message in a thread: the thread's subject (`Re: ` after the root), so every client groups
+ * it; what happened moves to the first line of the body.
+ */
+export function inThread(m: Composed, base: string, root = false): Composed {
+  if (root) return { ...m, subject: base };
+  return {
+    ...m,
+    subject: `Re: ${base}`,
+    text: `${m.subject}\n\n${m.text}`,
+    html: m.html.replace(/<body[^>]*>/, (tag) => `${tag}<p><strong>${esc(m.subject)}</strong></p>`),
+  };
+}
+
 export const listId = (site: Site) => `Ratify <ratify.${site.host}>`;
 
 const esc = (s: string) =>
@@ -89,7 +121,6 @@ export interface ConsolidationInfo {
 }
 
 export function consolidationCreated(site: Site, c: ConsolidationInfo): Composed {
-  const roots = c.proposals.map((p) => proposalRoot(site, p.id));
   return {
     subject: `[${c.documentTitle}] Consolidated text prepared${c.summary ? `: ${oneLine(c.summary)}` : ''}`,
     ...body(
@@ -101,9 +132,10 @@ export function consolidationCreated(site: Site, c: ConsolidationInfo): Composed
       ],
       [['Read the consolidated text', `${site.baseUrl}/consolidations/${c.id}`]],
     ),
+    // A consolidation starts its own thread; its body names the proposals it merges.
     messageId: consolidationRoot(site, c.id),
-    inReplyTo: roots.at(-1) ?? null,
-    references: roots,
+    inReplyTo: null,
+    references: [],
   };
 }
 
@@ -114,11 +146,16 @@ export interface RoundInfo {
   rule: string;
   quorumPercent: string;
   closesAt: string;
-  /** Message-IDs this round's messages thread under (proposal roots, then the consolidation). */
+  /** The logical ids this round's messages thread under, oldest first (a proposal's root, or a consolidation's). */
   thread: string[];
 }
 
 const roundThread = (r: RoundInfo) => ({ inReplyTo: r.thread.at(-1) ?? null, references: r.thread });
+/** A personal message about a round an elector was invited to: under their invitation, in the subject's thread. */
+const roundReply = (site: Site, r: RoundInfo) => {
+  const references = [...r.thread, msgId(site, `round-${r.id}.ballot`)];
+  return { inReplyTo: references.at(-1)!, references };
+};
 
 export function roundOpened(site: Site, r: RoundInfo): Composed {
   return {
@@ -137,7 +174,7 @@ export function roundOpened(site: Site, r: RoundInfo): Composed {
 }
 
 /** The personal ballot invitation to one elector (always sent). */
-export function ballotInvitation(site: Site, r: RoundInfo, name: string, userId: number): Composed {
+export function ballotInvitation(site: Site, r: RoundInfo, name: string): Composed {
   return {
     subject: `Your ballot: ${oneLine(r.what)} — by ${utc(r.closesAt)}`,
     ...body(
@@ -149,7 +186,7 @@ export function ballotInvitation(site: Site, r: RoundInfo, name: string, userId:
       ],
       [['Vote', `${site.baseUrl}/rounds/${r.id}`]],
     ),
-    messageId: msgId(site, `round-${r.id}.ballot.u${userId}`),
+    messageId: msgId(site, `round-${r.id}.ballot`),
     ...roundThread(r),
   };
 }
@@ -159,7 +196,6 @@ export function ballotRecorded(
   site: Site,
   r: RoundInfo,
   b: { id: number; name: string; position: string; reason: string; note: string; recordedBy: string },
-  userId: number,
 ): Composed {
   return {
     subject: `A ballot was recorded on your behalf: ${oneLine(r.what)}`,
@@ -172,12 +208,12 @@ export function ballotRecorded(
       ],
       [['See the round and cast your own ballot', `${site.baseUrl}/rounds/${r.id}`]],
     ),
-    messageId: msgId(site, `round-${r.id}.recorded.b${b.id}.u${userId}`),
-    ...roundThread(r),
+    messageId: msgId(site, `round-${r.id}.recorded.b${b.id}`),
+    ...roundReply(site, r),
   };
 }
 
-export function roundReminder(site: Site, r: RoundInfo, name: string, userId: number): Composed {
+export function roundReminder(site: Site, r: RoundInfo, name: string): Composed {
   return {
     subject: `Reminder: you have not voted — ${oneLine(r.what)} closes ${utc(r.closesAt)}`,
     ...body(
@@ -187,8 +223,8 @@ export function roundReminder(site: Site, r: RoundInfo, name: string, userId: nu
       ],
       [['Vote', `${site.baseUrl}/rounds/${r.id}`]],
     ),
-    messageId: msgId(site, `round-${r.id}.reminder.u${userId}`),
-    ...roundThread(r),
+    messageId: msgId(site, `round-${r.id}.reminder`),
+    ...roundReply(site, r),
   };
 }
 
@@ -227,8 +263,10 @@ export function roundClosed(site: Site, r: RoundInfo, outcome: Outcome): Compose
       [['See every ballot', `${site.baseUrl}/rounds/${r.id}`]],
     ),
     messageId: msgId(site, `round-${r.id}.closed`),
-    inReplyTo: msgId(site, `round-${r.id}.opened`),
-    references: [...r.thread, msgId(site, `round-${r.id}.opened`)],
+    // Under the round's opening: the list's message, or each elector's own invitation (a
+    // recipient's copy keeps only the one they were sent).
+    inReplyTo: msgId(site, `round-${r.id}.ballot`),
+    references: [...r.thread, msgId(site, `round-${r.id}.opened`), msgId(site, `round-${r.id}.ballot`)],
   };
 }
 
@@ -237,7 +275,6 @@ export function ballotReceipt(
   site: Site,
   r: RoundInfo,
   b: { id: number; name: string; position: string; reason: string; receipt: string; unnamed: boolean; named: boolean },
-  userId: number,
 ): Composed {
   return {
     subject: `Your ballot was received: ${oneLine(r.what)}`,
@@ -253,8 +290,8 @@ export function ballotReceipt(
       ],
       [['See the round', `${site.baseUrl}/rounds/${r.id}`]],
     ),
-    messageId: msgId(site, `round-${r.id}.receipt.b${b.id}.u${userId}`),
-    ...roundThread(r),
+    messageId: msgId(site, `round-${r.id}.receipt.b${b.id}`),
+    ...roundReply(site, r),
   };
 }
 
@@ -270,7 +307,6 @@ export function recusalNotice(
     note: string;
     seq: string;
   },
-  userId: number,
 ): Composed {
   const recorded = x.kind === 'recorded';
   return {
@@ -287,13 +323,13 @@ export function recusalNotice(
       ],
       [['See the round', `${site.baseUrl}/rounds/${r.id}`]],
     ),
-    messageId: msgId(site, `round-${r.id}.recusal.${x.seq}.u${userId}`),
-    ...roundThread(r),
+    messageId: msgId(site, `round-${r.id}.recusal.${x.seq}`),
+    ...roundReply(site, r),
   };
 }
 
 /** To every elector of a round that was cancelled: no ballot is needed any more, and why. */
-export function roundCancelled(site: Site, r: RoundInfo, reason: string, name: string, userId: number): Composed {
+export function roundCancelled(site: Site, r: RoundInfo, reason: string, name: string): Composed {
   return {
     subject: `Vote cancelled: ${oneLine(r.what)}`,
     ...body(
@@ -304,8 +340,8 @@ export function roundCancelled(site: Site, r: RoundInfo, reason: string, name: s
       ],
       [['See the round', `${site.baseUrl}/rounds/${r.id}`]],
     ),
-    messageId: msgId(site, `round-${r.id}.cancelled.u${userId}`),
-    ...roundThread(r),
+    messageId: msgId(site, `round-${r.id}.cancelled`),
+    ...roundReply(site, r),
   };
 }
 
@@ -343,7 +379,6 @@ export function commentNotice(
     body: string;
     thread: string[];
   },
-  userId: number,
 ): Composed {
   return {
     subject:
@@ -355,7 +390,7 @@ export function commentNotice(
       [`${c.author} wrote:`, c.body.length > 2000 ? `${c.body.slice(0, 2000)}…` : c.body],
       [['Read and reply', c.url]],
     ),
-    messageId: msgId(site, `comment-${c.id}.u${userId}`),
+    messageId: msgId(site, `comment-${c.id}`),
     inReplyTo: c.thread.at(-1) ?? null,
     references: c.thread,
   };
@@ -399,7 +434,6 @@ export function digest(
   name: string,
   items: { subject: string; text: string; link: string }[],
   day: string,
-  userId: number,
 ): Composed {
   return {
     subject: `Ratify daily digest: ${items.length} update${items.length === 1 ? '' : 's'}`,
@@ -410,7 +444,7 @@ export function digest(
         ['Your notification settings', `${site.baseUrl}/account#notifications`],
       ],
     ),
-    messageId: msgId(site, `digest-${day}.u${userId}`),
+    messageId: msgId(site, `digest-${day}`),
     inReplyTo: null,
     references: [],
   };

@@ -215,6 +215,13 @@ export interface MailRecord {
   id: number;
   /** Stable across retries and restarts: a message is never sent as two different messages. */
   messageId: string;
+  /**
+   * The logical message this copy is of (`<proposal-1@host>`), the same for every recipient;
+   * `messageId` is this recipient's copy. Absent on mails queued before threading per recipient.
+   */
+  key?: string;
+  /** The logical id of the thread's root (the first of the logical references, or the message itself). */
+  thread?: string;
   event: string;
   to: string[];
   bcc: string[];
@@ -274,6 +281,8 @@ export interface SystemRecord {
   indexedMain?: string | null;
   /** The last UTC day whose digests were composed. */
   lastDay?: string;
+  /** This installation's random id, made at first start: part of every Message-ID, so two installations never share one. */
+  installId?: string;
 }
 
 export interface Collections {

@@ -382,32 +382,41 @@ describe('outbox mode (SMTP_URL unset)', () => {
     const dir = path.join(s.t.dataDir, 'outbox');
     const outbox = outboxTransport(dir);
     cleanups.push(async () => outbox.close());
-    await shareSome(s, 1); // to the members in Bcc (no list address)
+    await shareSome(s, 1); // one copy to each member (no list address)
     await requestPasswordReset(s.ctx, s.who.m1.email); // personal
     const worker = new MailWorker(s.ctx, outbox, FROM);
-    expect(await worker.tick()).toBe(2);
+    expect(await worker.tick()).toBe(6);
     const list = async () => (await fsp.readdir(dir)).filter((f) => f.endsWith('.eml')).sort();
-    expect(await list()).toEqual(['000001.eml', '000002.eml']);
+    expect(await list()).toEqual(['000001.eml', '000002.eml', '000003.eml', '000004.eml', '000005.eml', '000006.eml']);
     // Nothing half-written is left behind.
     const leftovers = (await fsp.readdir(dir)).filter((f) => !f.endsWith('.eml') && f !== 'tmp');
     expect(leftovers).toEqual([]);
     expect(await fsp.readdir(path.join(dir, 'tmp')).catch(() => [])).toEqual([]);
 
-    const [shared, reset] = s.mails();
-    const parsedShared = await simpleParser(await fsp.readFile(path.join(dir, '000001.eml')));
+    const all = s.mails();
+    const shared = all[0];
+    const reset = all[5];
+    const raw = await fsp.readFile(path.join(dir, '000001.eml'));
+    // RFC 5322 line ends (CRLF), and no Bcc header: each file is one recipient's copy.
+    expect(raw.toString('utf8')).not.toMatch(/[^\r]\n/);
+    expect(raw.toString('utf8')).not.toMatch(/^Bcc:/im);
+    const parsedShared = await simpleParser(raw);
     expect(parsedShared.messageId).toBe(shared.messageId);
     expect(parsedShared.subject).toBe(shared.subject);
     expect(parsedShared.from?.value[0].address).toBe(FROM);
     expect(header(parsedShared, 'list-id')).toBe('Ratify <ratify.ratify.test>');
     expect(parsedShared.text).toContain('http://ratify.test/proposals/1?tab=changes');
     expect(parsedShared.html).toContain('href="http://ratify.test/proposals/1?tab=changes"');
-    // The recipients are in the file (Bcc kept, so the file can still be sent).
-    // (the author who shared it is not told about their own action)
-    expect(addresses(parsedShared, 'bcc').sort()).toEqual(
-      [s.who.chair, s.who.m1, s.who.m2, s.who.m3].map((u) => u.email).sort(),
+    // One file per member (the author too: the announcement is the root of the proposal's thread).
+    const recipients: string[] = [];
+    for (const f of ['000001.eml', '000002.eml', '000003.eml', '000004.eml', '000005.eml']) {
+      recipients.push(...addresses(await simpleParser(await fsp.readFile(path.join(dir, f))), 'to'));
+    }
+    expect(recipients.sort()).toEqual(
+      [s.who.drafter, s.who.chair, s.who.m1, s.who.m2, s.who.m3].map((u) => u.email).sort(),
     );
 
-    const parsedReset = await simpleParser(await fsp.readFile(path.join(dir, '000002.eml')));
+    const parsedReset = await simpleParser(await fsp.readFile(path.join(dir, '000006.eml')));
     expect(parsedReset.messageId).toBe(reset.messageId);
     expect(addresses(parsedReset, 'to')).toEqual([s.who.m1.email]);
     expect(parsedReset.text).toMatch(/http:\/\/ratify\.test\/password\/set\?token=\S+/);
@@ -415,7 +424,7 @@ describe('outbox mode (SMTP_URL unset)', () => {
 
     // The same message again: the same file, replaced — no second copy.
     await outbox.send(outgoing(s.ctx, shared));
-    expect(await list()).toEqual(['000001.eml', '000002.eml']);
+    expect(await list()).toEqual(['000001.eml', '000002.eml', '000003.eml', '000004.eml', '000005.eml', '000006.eml']);
     const again = await simpleParser(await fsp.readFile(path.join(dir, '000001.eml')));
     expect(again.messageId).toBe(shared.messageId);
     expect(again.subject).toBe(shared.subject);

@@ -25,7 +25,6 @@ export async function composeDigests(ctx: Ctx): Promise<number> {
       u.name,
       list.sort((a, b) => a.id - b.id),
       day,
-      uid,
     );
     parts.push(toPerson(ctx, u, m, 'digest', `${ctx.mail.baseUrl}/account`, true));
   }

@@ -20,8 +20,20 @@ const site = (ctx: Ctx): mail.Site => ({ baseUrl: ctx.mail.baseUrl, host: ctx.ma
 const docTitle = (ctx: Ctx, slug: string) => ctx.meta.get('documents', slug)?.title ?? slug;
 const userName = (ctx: Ctx, id: number) => ctx.meta.get('users', id)?.name ?? `user ${id}`;
 
+/** The subject every message of a proposal's or consolidation's thread carries. */
+function threadSubject(ctx: Ctx, subject: { type: 'proposal' | 'consolidation'; id: number }): string {
+  if (subject.type === 'proposal') {
+    const p = ctx.meta.get('proposals', subject.id);
+    return mail.proposalThreadSubject(p?.document ?? '', subject.id, p?.title ?? '');
+  }
+  const c = ctx.meta.get('consolidations', subject.id);
+  return mail.consolidationThreadSubject(c?.document ?? '', subject.id, c?.summary ?? '');
+}
+/** A message in the thread of a round's subject. */
+const inRoundThread = (ctx: Ctx, r: RoundRecord, m: mail.Composed) => mail.inThread(m, threadSubject(ctx, r.subject));
+
 export function proposalSharedMails(ctx: Ctx, p: ProposalRecord): Puts {
-  const m = mail.proposalShared(site(ctx), {
+  const shared = mail.proposalShared(site(ctx), {
     id: p.id,
     title: p.title,
     documentTitle: docTitle(ctx, p.document),
@@ -29,27 +41,29 @@ export function proposalSharedMails(ctx: Ctx, p: ProposalRecord): Puts {
     author: userName(ctx, p.authorId),
     rationale: p.rationale,
   });
-  return toList(ctx, m, 'proposal.shared', `${ctx.mail.baseUrl}/proposals/${p.id}`, p.authorId);
+  const m = mail.inThread(shared, mail.proposalThreadSubject(p.document, p.id, p.title), true);
+  // The author too: the announcement is the root of the proposal's thread, which their later notices answer.
+  return toList(ctx, m, 'proposal.shared', `${ctx.mail.baseUrl}/proposals/${p.id}`);
 }
 
 export function consolidationCreatedMails(ctx: Ctx, c: ConsolidationRecord, conflicts: number): Puts {
-  const m = mail.consolidationCreated(site(ctx), {
+  const created = mail.consolidationCreated(site(ctx), {
     id: c.id,
     documentTitle: docTitle(ctx, c.document),
     summary: c.summary,
     proposals: c.proposals.map((id) => ({ id, title: ctx.meta.get('proposals', id)?.title ?? `proposal ${id}` })),
     conflicts,
   });
+  const m = mail.inThread(created, mail.consolidationThreadSubject(c.document, c.id, c.summary), true);
   return toList(ctx, m, 'consolidation.created', `${ctx.mail.baseUrl}/consolidations/${c.id}`);
 }
 
-/** The thread a subject's messages belong to: its proposals' roots, then the consolidation. */
+/** The thread a subject's messages belong to: a proposal is one thread; a consolidation starts its own (its body names its proposals). */
 function threadOf(ctx: Ctx, subject: { type: 'proposal' | 'consolidation'; id: number }): string[] {
-  if (subject.type === 'proposal') return [mail.proposalRoot(site(ctx), subject.id)];
-  const c = ctx.meta.get('consolidations', subject.id);
   return [
-    ...(c?.proposals ?? []).map((id) => mail.proposalRoot(site(ctx), id)),
-    mail.consolidationRoot(site(ctx), subject.id),
+    subject.type === 'proposal'
+      ? mail.proposalRoot(site(ctx), subject.id)
+      : mail.consolidationRoot(site(ctx), subject.id),
   ];
 }
 
@@ -74,24 +88,39 @@ export function roundOpenedMails(ctx: Ctx, r: RoundRecord): Puts {
   const link = `${ctx.mail.baseUrl}/rounds/${r.id}`;
   const personal = r.electorate.map((id) => {
     const u = ctx.meta.get('users', id);
-    return u ? toPerson(ctx, u, mail.ballotInvitation(site(ctx), info, u.name, u.id), 'round.ballot', link, true) : {};
+    return u
+      ? toPerson(
+          ctx,
+          u,
+          inRoundThread(ctx, r, mail.ballotInvitation(site(ctx), info, u.name)),
+          'round.ballot',
+          link,
+          true,
+        )
+      : {};
   });
   // The electors get their personal invitation; with no list address the group message would duplicate it.
-  const group = ctx.mail.listAddress ? toList(ctx, mail.roundOpened(site(ctx), info), 'round.opened', link) : {};
+  const group = ctx.mail.listAddress
+    ? toList(ctx, inRoundThread(ctx, r, mail.roundOpened(site(ctx), info)), 'round.opened', link)
+    : {};
   return mergePuts(group, ...personal);
 }
 
 export function roundClosedMails(ctx: Ctx, r: RoundRecord): Puts {
   if (!r.result || !r.tally) return {};
-  const m = mail.roundClosed(site(ctx), roundInfo(ctx, r), {
-    result: r.result,
-    tally: fullTally(r.tally),
-    electorate: r.electorate.length,
-    failedCondition: r.failedCondition
-      ? conditionWords(r.failedCondition, stakeholderName(ctx, r.failedCondition.group))
-      : null,
-    groupNames: Object.fromEntries(Object.keys(r.tally.groups ?? {}).map((g) => [g, stakeholderName(ctx, g)])),
-  });
+  const m = inRoundThread(
+    ctx,
+    r,
+    mail.roundClosed(site(ctx), roundInfo(ctx, r), {
+      result: r.result,
+      tally: fullTally(r.tally),
+      electorate: r.electorate.length,
+      failedCondition: r.failedCondition
+        ? conditionWords(r.failedCondition, stakeholderName(ctx, r.failedCondition.group))
+        : null,
+      groupNames: Object.fromEntries(Object.keys(r.tally.groups ?? {}).map((g) => [g, stakeholderName(ctx, g)])),
+    }),
+  );
   return toList(ctx, m, 'round.closed', `${ctx.mail.baseUrl}/rounds/${r.id}`);
 }
 
@@ -101,10 +130,10 @@ const stakeholderName = (ctx: Ctx, slug: string) => ctx.meta.get('stakeholders',
 export function ballotReceiptMails(ctx: Ctx, r: RoundRecord, b: BallotRecord): Puts {
   const u = ctx.meta.get('users', b.voterId);
   if (!u) return {};
-  const m = mail.ballotReceipt(
-    site(ctx),
-    roundInfo(ctx, r),
-    {
+  const m = inRoundThread(
+    ctx,
+    r,
+    mail.ballotReceipt(site(ctx), roundInfo(ctx, r), {
       id: b.id,
       name: u.name,
       position: b.position,
@@ -112,8 +141,7 @@ export function ballotReceiptMails(ctx: Ctx, r: RoundRecord, b: BallotRecord): P
       receipt: receiptOf(r, u.id),
       unnamed: r.record === 'unnamed',
       named: !!b.named,
-    },
-    u.id,
+    }),
   );
   return toPerson(ctx, u, m, 'round.ballot_receipt', `${ctx.mail.baseUrl}/rounds/${r.id}`, true);
 }
@@ -123,18 +151,17 @@ export function recusalMails(ctx: Ctx, r: RoundRecord, x: RecusalEntry, kind: 'r
   const u = ctx.meta.get('users', x.voterId);
   if (!u) return {};
   const seq = `${kind === 'recorded' ? 'r' : 'w'}${Date.parse(x.at)}${kind === 'withdrawn' ? `-${ctx.clock().getTime()}` : ''}`;
-  const m = mail.recusalNotice(
-    site(ctx),
-    roundInfo(ctx, r),
-    {
+  const m = inRoundThread(
+    ctx,
+    r,
+    mail.recusalNotice(site(ctx), roundInfo(ctx, r), {
       name: u.name,
       reason: x.reason,
       kind,
       recordedBy: x.recordedBy !== null ? userName(ctx, x.recordedBy) : null,
       note: x.note ?? '',
       seq,
-    },
-    u.id,
+    }),
   );
   return toPerson(ctx, u, m, `round.recusal_${kind}`, `${ctx.mail.baseUrl}/rounds/${r.id}`, true);
 }
@@ -148,7 +175,7 @@ export function roundCancelledMails(ctx: Ctx, r: RoundRecord): Puts {
       ? toPerson(
           ctx,
           u,
-          mail.roundCancelled(site(ctx), info, r.cancelReason ?? '', u.name, u.id),
+          inRoundThread(ctx, r, mail.roundCancelled(site(ctx), info, r.cancelReason ?? '', u.name)),
           'round.cancelled',
           `${ctx.mail.baseUrl}/rounds/${r.id}`,
           true,
@@ -162,18 +189,17 @@ export function roundCancelledMails(ctx: Ctx, r: RoundRecord): Puts {
 export function ballotRecordedMails(ctx: Ctx, r: RoundRecord, b: BallotRecord): Puts {
   const u = ctx.meta.get('users', b.voterId);
   if (!u || b.recordedBy === null) return {};
-  const m = mail.ballotRecorded(
-    site(ctx),
-    roundInfo(ctx, r),
-    {
+  const m = inRoundThread(
+    ctx,
+    r,
+    mail.ballotRecorded(site(ctx), roundInfo(ctx, r), {
       id: b.id,
       name: u.name,
       position: b.position,
       reason: b.reason,
       note: b.note ?? '',
       recordedBy: userName(ctx, b.recordedBy),
-    },
-    u.id,
+    }),
   );
   return toPerson(ctx, u, m, 'round.ballot_recorded', `${ctx.mail.baseUrl}/rounds/${r.id}`, true);
 }
@@ -189,7 +215,7 @@ export function reminderMails(ctx: Ctx, r: RoundRecord, voted: Set<number>): Put
         ? toPerson(
             ctx,
             u,
-            mail.roundReminder(site(ctx), info, u.name, u.id),
+            inRoundThread(ctx, r, mail.roundReminder(site(ctx), info, u.name)),
             'round.reminder',
             `${ctx.mail.baseUrl}/rounds/${r.id}`,
             true,
@@ -200,17 +226,18 @@ export function reminderMails(ctx: Ctx, r: RoundRecord, voted: Set<number>): Put
 }
 
 export function versionPublishedMails(ctx: Ctx, v: VersionRecord): Puts {
-  const thread = [
-    ...v.proposals.map((id) => mail.proposalRoot(site(ctx), id)),
-    ...(v.consolidation ? [mail.consolidationRoot(site(ctx), v.consolidation)] : []),
-  ];
-  const m = mail.versionPublished(site(ctx), {
+  // A version made from a consolidation threads under it; a version without one starts a thread.
+  const thread = v.consolidation ? [mail.consolidationRoot(site(ctx), v.consolidation)] : [];
+  const published = mail.versionPublished(site(ctx), {
     slug: v.document,
     documentTitle: docTitle(ctx, v.document),
     number: v.number,
     summary: v.summary,
     thread,
   });
+  const m = v.consolidation
+    ? mail.inThread(published, threadSubject(ctx, { type: 'consolidation', id: v.consolidation }))
+    : published;
   return toList(ctx, m, 'version.published', `${ctx.mail.baseUrl}/documents/${v.document}/versions/${v.number}`);
 }
 
@@ -234,10 +261,17 @@ export function commentMails(ctx: Ctx, c: CommentRecord): Puts {
   const parts = [...recipients].map(([uid, kind]) => {
     const u = ctx.meta.get('users', uid);
     if (!u) return {};
-    const m = mail.commentNotice(
-      site_,
-      { id: c.id, kind, author: userName(ctx, c.authorId), on, url, body: c.body, thread },
-      uid,
+    const m = mail.inThread(
+      mail.commentNotice(site_, {
+        id: c.id,
+        kind,
+        author: userName(ctx, c.authorId),
+        on,
+        url,
+        body: c.body,
+        thread,
+      }),
+      threadSubject(ctx, c.subject),
     );
     return toPerson(ctx, u, m, `comment.${kind}`, url, false);
   });

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import type { Composed } from '../../domain/mail.js';
+import { receivedKey } from '../../store/meta/indexes.js';
 import type { DigestItemRecord, MailRecord, UserRecord } from '../../store/meta/schema.js';
 import type { Change } from '../../store/meta/metaStore.js';
 import type { Ctx } from '../context.js';
@@ -11,6 +13,47 @@ export function mergePuts(...parts: (Puts | undefined)[]): Puts {
   for (const p of parts)
     for (const [k, v] of Object.entries(p ?? {})) out[k] = { ...out[k], ...(v as Record<string, unknown>) };
   return out as Puts;
+}
+
+/** Letters and digits that read unambiguously (Crockford's base 32, lower case). */
+const B32 = '0123456789abcdefghjkmnpqrstvwxyz';
+
+/** Make this installation's id once, at first start (it is in every Message-ID). */
+export async function ensureInstallId(ctx: Ctx): Promise<string> {
+  const have = ctx.meta.get('system', 'install')?.installId;
+  if (have) return have;
+  const id = [...randomBytes(6)].map((b) => B32[b & 31]).join('');
+  await ctx.meta.write({ actor: null, at: ctx.clock(), events: [], puts: { system: { install: { installId: id } } } });
+  return id;
+}
+
+const installId = (ctx: Ctx) => ctx.meta.get('system', 'install')?.installId ?? 'local';
+
+/**
+ * One recipient's copy of a logical message (threading law, RFC 5322 §3.6.4): its own
+ * Message-ID (`<proposal-1.u5.k7q2m9@host>`: the logical key, the recipient, this
+ * installation), and In-Reply-To/References naming only copies this recipient was sent
+ * earlier, oldest first — so no mail client ever sees a parent that never reached it.
+ */
+function copyFor(ctx: Ctx, m: Composed, address: string, tag: string): Composed & { key: string; thread: string } {
+  const real = (logical: string) => logical.replace(/^<([^@>]+)@/, `<$1.${tag}.${installId(ctx)}@`);
+  const received = (logical: string) => ctx.meta.countBy('mails', 'received', receivedKey(address, logical)) > 0;
+  const thread = m.references[0] ?? m.messageId;
+  let references = m.references.filter(received).map(real);
+  if (!references.length && m.references.length) {
+    // None of its ancestors reached this recipient (the list got them, or they wrote them), but
+    // earlier messages of this thread did: answer the latest, so the thread stays one.
+    const prior = ctx.meta.newest('mails', 'thread', receivedKey(address, thread), 1)[0];
+    if (prior) references = [...prior.references, prior.messageId];
+  }
+  return {
+    ...m,
+    key: m.messageId,
+    thread,
+    messageId: real(m.messageId),
+    references,
+    inReplyTo: references.at(-1) ?? null,
+  };
 }
 
 const members = (ctx: Ctx) => ctx.meta.by('users', 'activeMember', 'yes');
@@ -28,6 +71,9 @@ function mailRecord(
   return {
     id: ctx.meta.nextId('mails'),
     messageId: m.messageId,
+    ...('key' in m
+      ? { key: (m as unknown as { key: string }).key, thread: (m as unknown as { thread: string }).thread }
+      : {}),
     event,
     to,
     bcc,
@@ -63,15 +109,15 @@ function digestItem(ctx: Ctx, u: UserRecord, m: Composed, link: string): DigestI
  */
 export function toList(ctx: Ctx, m: Composed, event: string, link: string, exceptUserId?: number): Puts {
   if (ctx.mail.listAddress) {
-    const rec = mailRecord(ctx, m, event, [ctx.mail.listAddress], []);
+    const rec = mailRecord(ctx, copyFor(ctx, m, ctx.mail.listAddress, 'list'), event, [ctx.mail.listAddress], []);
     return { mails: { [rec.id]: rec } };
   }
   const people = members(ctx).filter((u) => u.id !== exceptUserId);
-  const now = people.filter((u) => prefOf(u) === 'immediate').map((u) => u.email);
   const later = people.filter((u) => prefOf(u) === 'digest');
   const puts: Puts = { mails: {}, digestItems: {} };
-  if (now.length) {
-    const rec = mailRecord(ctx, m, event, [], now);
+  // One copy per member (never a Bcc list): each copy threads by what that member was sent.
+  for (const u of people.filter((x) => prefOf(x) === 'immediate')) {
+    const rec = mailRecord(ctx, copyFor(ctx, m, u.email, `u${u.id}`), event, [u.email], []);
     puts.mails![rec.id] = rec;
   }
   for (const u of later) {
@@ -95,7 +141,7 @@ export function toPerson(ctx: Ctx, u: UserRecord, m: Composed, event: string, li
   }
   const rec = mailRecord(
     ctx,
-    m,
+    copyFor(ctx, m, u.email, `u${u.id}`),
     event,
     [u.email],
     [],

@@ -77,7 +77,8 @@ export function smtpTransport(url: string, timeouts: SmtpTimeouts = SMTP_TIMEOUT
  * disk refuses leaves no partial file and fails the send (the queue tries again later).
  */
 export function outboxTransport(dir: string): MailTransport {
-  const build = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  // RFC 5322 line ends (CRLF): the files are mail as it travels, for any tool that reads .eml.
+  const build = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
   let ready: Promise<unknown> | null = null;
   return {
     kind: 'outbox',

@@ -6,6 +6,9 @@ export type { IndexDef };
 /** The key of a proposal or consolidation in the indexes: `proposal/12`. */
 export const subjectKey = (s: SubjectRef) => `${s.type}/${s.id}`;
 
+/** The key of "this address was sent this logical message". */
+export const receivedKey = (address: string, key: string) => `${address} ${key}`;
+
 /** The key of a record of a document in a given state: `tor/shared`. */
 export const documentStateKey = (document: string, state: string) => `${document}/${state}`;
 
@@ -30,7 +33,15 @@ export const INDEXES = {
     /** Every round under one key, for paging newest first. */
     all: { key: () => 'all' },
   },
-  mails: { state: { key: (m) => m.state } },
+  mails: {
+    state: { key: (m) => m.state },
+    /** Which logical message each recipient was sent (`address key`): the threading law's memory. */
+    received: { key: (m) => (m.key && m.to.length === 1 && !m.bcc.length ? receivedKey(m.to[0], m.key) : undefined) },
+    /** Each recipient's copies in one thread (`address thread-root`), in the order queued. */
+    thread: {
+      key: (m) => (m.thread && m.to.length === 1 && !m.bcc.length ? receivedKey(m.to[0], m.thread) : undefined),
+    },
+  },
   users: {
     /** Addresses are stored normalised (trimmed, lower case). */
     email: { key: (u) => u.email },
