@@ -6,12 +6,13 @@
  *   3. diff latency (JSON + compare pages) over HTTP, diffProse in-process, `git diff --word-diff`  (diff.ts)
  *   4. metadata store: one write at 1k / 10k / 50k journal entries, snapshot, reopen              (meta.ts)
  *   5. public reads under load (autocannon, 10 connections, 10 s)                                 (load.ts)
+ *   6. transfer sizes with and without gzip/brotli, and the cache headers                         (transfer.ts)
  *
  * This file only runs them in order and writes the report; each part measures and writes its own
  * sections (`Report` in common.ts). httpClient.ts starts bench/server.ts and times GETs; stats.ts
  * holds the statistics and the table format.
  *
- * Parts 1–3 need ../shared/corpus; without it they are skipped (one line says so).
+ * Parts 1–3 and 6 need ../shared/corpus; without it they are skipped (one line says so).
  * Wall times suffer when other processes share the CPU or the disk, so next to them the bench
  * records CPU time (of the server per request, of diffProse and git per run) and the machine's
  * load average: those say what the code costs whatever else runs.
@@ -40,6 +41,7 @@ import { startServer, type Latency, type Server } from './httpClient.js';
 import { importPart } from './imports.js';
 import { loadPart } from './load.js';
 import { metaPart } from './meta.js';
+import { transferPart } from './transfer.js';
 import { machineCpuMs, ownCpuMs } from './stats.js';
 
 function machine(): string[] {
@@ -74,6 +76,8 @@ async function main() {
   const misses: string[] = [];
   const notes: string[] = [];
   const report: Report = { body, misses, notes };
+  // Part 6 is measured while the server of parts 2–3 runs and written after part 5.
+  const later: Report = { body: [], misses, notes: [] };
 
   let histPage: Latency | null = null;
   const dataDir = await tempDir('ratify-bench-data-');
@@ -93,6 +97,9 @@ async function main() {
 
       // 3. Diff latency ------------------------------------------------------------------------
       await diffPart(server, blob, report);
+
+      // 6. Transfer sizes -------------------------------------------------------------------------
+      await transferPart(server, later);
     } else {
       body.push('## 1–3. Import, history and diff', '', `Skipped: no corpus at \`../shared/corpus\` on this run.`, '');
     }
@@ -104,6 +111,8 @@ async function main() {
     server ??= await startServer(dataDir);
     await loadPart(server, dataDir, histPage, report);
     server = null;
+    body.push(...later.body);
+    notes.push(...later.notes);
 
     // Done ------------------------------------------------------------------------------------------
     const loadAtEnd = os.loadavg();

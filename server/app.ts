@@ -33,6 +33,11 @@ import { LoginThrottle, WriteLimiter } from './services/auth/throttle.js';
 import type session from 'express-session';
 import { MAX_FORM_BODY_BYTES, MAX_JSON_BODY_BYTES } from './domain/limits.js';
 import { WorkPool } from './http/offload/pool.js';
+import { fingerprintAssets } from './http/assets.js';
+import { cacheHeaders } from './http/caching.js';
+import { compress } from './http/compress.js';
+import { cookieNames } from './http/middleware/csrf.js';
+import { getDocument } from './services/readDocuments.js';
 import { Renderer } from './http/render/renderer.js';
 
 export interface AppDeps {
@@ -68,6 +73,29 @@ export function createApp(deps: AppDeps): Express {
   app.set('view cache', true);
   app.set('query parser', 'simple');
   app.set('trust proxy', 'loopback');
+  // Pages link the stylesheet and script by content hash (`asset('ratify.css')` in the views).
+  const publicDir = path.join(root, 'public');
+  const assets = fingerprintAssets(publicDir);
+  app.locals.asset = assets.url;
+  // Cache-Control for every answer, from one table (http/caching.ts).
+  app.use(
+    cacheHeaders(
+      {
+        latestVersion: (slug) => {
+          try {
+            return getDocument(ctx, slug).latest;
+          } catch {
+            return undefined;
+          }
+        },
+        currentAsset: assets.isCurrent,
+      },
+      cookieNames(secure).session,
+    ),
+  );
+  // gzip or brotli, as the client asks, for every compressible type (HTML, JSON, CSS, JS, Atom,
+  // markdown, SVG) of 1 KiB and more; images and other encoded bodies pass as they are.
+  app.use(compress());
 
   app.use(
     helmet({
@@ -92,7 +120,10 @@ export function createApp(deps: AppDeps): Express {
       crossOriginEmbedderPolicy: false,
     }),
   );
-  app.use('/assets', express.static(path.join(root, 'public'), { maxAge: '1h', index: false }));
+  app.use('/assets', assets.rewrite, express.static(publicDir, { cacheControl: false, index: false }));
+  app.get('/favicon.svg', (_req, res) => res.sendFile(path.join(publicDir, 'favicon.svg'), { cacheControl: false }));
+  // Browsers that ignore the page's icon link ask for this one: nothing, rather than a 404 in the console.
+  app.get('/favicon.ico', (_req, res) => void res.status(204).end());
 
   // 503 while the stores cannot write (the last write failed and a probe write fails too).
   app.get('/healthz', async (_req, res) => {

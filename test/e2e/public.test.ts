@@ -336,3 +336,62 @@ describe('a reader on a phone (390×844)', () => {
     }
   });
 });
+
+describe('no console error, the favicon, caching (a fresh reader)', () => {
+  let context: BrowserContext;
+  let page: Page;
+  const errors: string[] = [];
+  const icons: { url: string; status: number }[] = [];
+  beforeAll(async () => {
+    context = await newReader(browser, DESKTOP);
+    page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`${page.url()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
+    page.on('response', (r) => {
+      if (/\/favicon\./.test(r.url())) icons.push({ url: r.url(), status: r.status() });
+    });
+  });
+  afterAll(async () => {
+    await context?.close();
+  });
+
+  test.each([
+    '/',
+    `/documents/${SLUG}`,
+    `/documents/${SLUG}/history`,
+    `/documents/${SLUG}/versions/2`,
+    `/documents/${SLUG}/compare?from=2&to=3`,
+    '/login',
+  ])('%s logs no console error and links the icon', async (url) => {
+    await visit(page, url);
+    // Give the browser the moment it takes to ask for the icon.
+    await page.waitForTimeout(200);
+    expect(errors).toEqual([]);
+    expect(await page.locator('link[rel=icon]').getAttribute('href')).toBe('/favicon.svg');
+    expect(await page.locator('meta[name=description]').getAttribute('content')).toBeTruthy();
+  });
+
+  test('whatever icon the browser asked for was found', async () => {
+    for (const icon of icons) expect(icon.status).toBeLessThan(400);
+    const svg = await page.request.get(`${base}/favicon.svg`);
+    expect(svg.status()).toBe(200);
+    expect(svg.headers()['content-type']).toMatch(/^image\/svg\+xml/);
+    expect((await page.request.get(`${base}/favicon.ico`)).status()).toBe(204);
+  });
+
+  test('the stylesheet comes compressed under its fingerprint, kept for a year', async () => {
+    const fresh = await newReader(browser, DESKTOP);
+    try {
+      const p = await fresh.newPage();
+      const css = p.waitForResponse((r) => /\/assets\/ratify\.[0-9a-f]{10}\.css$/.test(r.url()));
+      await p.goto(`${base}/`);
+      const headers = await (await css).allHeaders();
+      expect(headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect(headers['content-encoding']).toMatch(/^(br|gzip)$/);
+    } finally {
+      await fresh.close();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { forbidden } from '../../domain/errors.js';
+import { markPersonal } from '../caching.js';
 
 /**
  * The cookies' names: with the `__Host-` prefix over https (the browser then insists on Secure,
@@ -47,6 +48,8 @@ export function csrfProtection(opts: { secret: string; secure: boolean }): Reque
     let nonce = sent && NONCE.test(sent) ? sent : undefined;
     // The token for this request's forms; the cookie is set only when a form needs it.
     res.locals.csrf = () => {
+      // The token is made from this visitor's cookie: the page is theirs alone (never cached).
+      markPersonal(res);
       if (!nonce) {
         nonce = randomBytes(32).toString('base64url');
         res.cookie(name, nonce, {

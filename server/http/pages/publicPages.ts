@@ -19,7 +19,8 @@ import { decisionView } from '../presenters/roundView.js';
 import { atomFeed } from '../render/atom.js';
 import type { Renderer } from '../render/renderer.js';
 import { parse, PositiveInt } from '../validate.js';
-import { page } from './render.js';
+import { dayLabel } from '../render/time.js';
+import { clip, page } from './render.js';
 
 const N = z.object({ n: PositiveInt });
 const Compare = z.object({
@@ -41,6 +42,8 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router
   r.get('/', (_req, res) => {
     page(res, 'documents/index', {
       title: 'Documents',
+      description:
+        'Ratify: where this committee governs its foundational texts. Read each text, every published version, what changed, and who decided.',
       documents: listDocuments(ctx).map(({ doc, latest }) => ({ ...doc, groupName: groupName(doc.group), latest })),
     });
   });
@@ -50,6 +53,7 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router
     const v = getVersion(ctx, doc.slug, doc.latest);
     page(res, 'documents/show', {
       title: doc.title,
+      description: clip(`${doc.title}: the current text, version ${v.number}, published ${dayLabel(v.publishedAt)}.`),
       doc: { ...doc, groupName: groupName(doc.group) },
       version: v,
       html: await render.markdown(await versionText(ctx, v), 0),
@@ -67,6 +71,7 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router
     const decisions = Object.fromEntries(versions.map((v) => [v.number, decisionView(ctx, v)]));
     page(res, 'documents/history', {
       title: `History of ${doc.title}`,
+      description: clip(`Every published version of ${doc.title}: when, by whom, what changed, and who decided.`),
       doc: { ...doc, groupName: groupName(doc.group) },
       versions,
       decisions,
@@ -89,6 +94,7 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router
     const v = getVersion(ctx, doc.slug, n);
     page(res, 'documents/show', {
       title: `${doc.title}, version ${n}`,
+      description: clip(`${doc.title}, version ${n}, published ${dayLabel(v.publishedAt)}: ${v.summary}`),
       doc: { ...doc, groupName: groupName(doc.group) },
       version: v,
       html: await render.markdown(await versionText(ctx, v), 0),
@@ -107,6 +113,9 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router
     const deleted = d.changes.filter((c) => c.op === 'delete').length;
     page(res, 'documents/compare', {
       title: `Compare versions ${from} and ${to} of ${doc.title}`,
+      description: clip(
+        `What changed in ${doc.title} from version ${from} to version ${to}: ${inserted} insertions, ${deleted} deletions.`,
+      ),
       doc,
       versions: listVersions(ctx, doc.slug),
       from: d.from,

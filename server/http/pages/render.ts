@@ -2,6 +2,27 @@ import type { Response } from 'express';
 import { utcLabel, dayLabel } from '../render/time.js';
 
 /**
+ * The meta description of pages that give none of their own, by the first part of the view's
+ * name; other pages get the one in views/partials/top.ejs (what Ratify is).
+ */
+const DESCRIPTIONS: Record<string, string> = {
+  proposals:
+    'A proposal to change one of the committee’s texts on Ratify: the text it proposes, its revisions and its discussion.',
+  consolidations:
+    'A consolidation on Ratify: several proposals merged into one text that the committee is then asked to approve.',
+  rounds: 'Approval rounds on Ratify: what the committee is asked to decide, who may vote, the votes and the result.',
+  auth: 'Sign in to Ratify to propose changes to the committee’s texts, discuss them and vote on them.',
+};
+
+/** A description of at most `max` characters (a long summary is cut at a word, with an ellipsis). */
+export function clip(text: string, max = 200): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  if (t.length <= max) return t;
+  const cut = t.slice(0, max - 1);
+  return `${cut.slice(0, cut.lastIndexOf(' ') > max / 2 ? cut.lastIndexOf(' ') : cut.length)}…`;
+}
+
+/**
  * Render a page with locals built here, never from req.query/req.body directly (a request
  * could otherwise set ejs options through `settings`; STACK.md). Common locals — the signed-in
  * user, the CSRF token, helpers — come from res.locals set by middleware.
@@ -12,6 +33,7 @@ export function page(res: Response, view: string, locals: Record<string, unknown
     csrfToken: res.locals.csrfToken ?? '',
     utcLabel,
     dayLabel,
+    description: DESCRIPTIONS[view.split('/')[0]],
     ...locals,
   });
 }
