@@ -44,6 +44,12 @@ export const consolidationThreadSubject = (slug: string, id: number, summary: st
  * A message in a thread: the thread's subject (`Re: ` after the root), so every client groups
  * it; what happened moves to the first line of the body.
  */
+/** The HTML part is a whole document: its title is the message's subject. */
+export const titled = (m: Composed): Composed => ({
+  ...m,
+  html: m.html.replace('<title></title>', `<title>${esc(m.subject)}</title>`),
+});
+
 export function inThread(m: Composed, base: string, root = false): Composed {
   if (root) return { ...m, subject: base };
   return {
@@ -79,7 +85,7 @@ export const ruleWords = (rule: string) => RULE_WORDS[rule] ?? rule;
 function body(paragraphs: string[], links: [label: string, url: string][]): { text: string; html: string } {
   const text = [...paragraphs, ...links.map(([l, u]) => `${l}:\n${u}`)].join('\n\n') + '\n\n-- \nRatify\n';
   const html =
-    `<!doctype html><html><body style="font-family:system-ui,sans-serif;font-size:16px;line-height:1.5;max-width:40em">` +
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title></title></head><body style="font-family:system-ui,sans-serif;font-size:16px;line-height:1.5;max-width:40em">` +
     paragraphs.map((p) => `<p>${esc(p).replace(/\n/g, '<br>')}</p>`).join('') +
     links.map(([l, u]) => `<p><a href="${esc(u)}">${esc(l)}</a></p>`).join('') +
     `<p style="color:#555">— Ratify</p></body></html>`;
@@ -391,6 +397,44 @@ export function commentNotice(
       [['Read and reply', c.url]],
     ),
     messageId: msgId(site, `comment-${c.id}`),
+    inReplyTo: c.thread.at(-1) ?? null,
+    references: c.thread,
+  };
+}
+
+/** To a proposal's author: someone else saved a revision of it. */
+export function proposalRevised(
+  site: Site,
+  p: { id: number; title: string; documentTitle: string; by: string; revision: number; name: string },
+): Composed {
+  const url = `${site.baseUrl}/proposals/${p.id}`;
+  return {
+    subject: `${p.by} revised your proposal`,
+    ...body(
+      [
+        `Dear ${p.name},`,
+        `${p.by} saved revision ${p.revision} of your proposal #${p.id} "${p.title}" to "${p.documentTitle}".`,
+      ],
+      [['See what changed', `${url}?tab=changes`]],
+    ),
+    messageId: msgId(site, `proposal-${p.id}.rev-${p.revision}`),
+    inReplyTo: proposalRoot(site, p.id),
+    references: [proposalRoot(site, p.id)],
+  };
+}
+
+/** To whoever started a comment thread: someone else resolved it. */
+export function threadResolved(
+  site: Site,
+  c: { id: number; by: string; on: string; url: string; name: string; at: string; thread: string[] },
+): Composed {
+  return {
+    subject: `${c.by} resolved your comment thread`,
+    ...body(
+      [`Dear ${c.name},`, `${c.by} marked your comment thread on ${c.on} as resolved.`],
+      [['See the thread', c.url]],
+    ),
+    messageId: msgId(site, `comment-${c.id}.resolved-${Date.parse(c.at)}`),
     inReplyTo: c.thread.at(-1) ?? null,
     references: c.thread,
   };

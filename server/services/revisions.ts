@@ -1,4 +1,5 @@
 import type { Actor } from '../domain/actor.js';
+import { mergePuts, type Puts } from './notifications/queue.js';
 import { documentPath } from '../domain/slug.js';
 import { revisionKey, type Collections, type RevisionRecord } from '../store/meta/schema.js';
 import type { Ctx } from './context.js';
@@ -26,6 +27,8 @@ export async function saveRevision<K extends keyof typeof TABLE>(
     message: string;
     action: string;
     changes?: Partial<Revisable<K>>;
+    /** Records written in the same step (the mails this revision sends). */
+    alsoPuts?: (next: Revisable<K>, n: number) => Puts;
   },
 ): Promise<Revisable<K>> {
   const { commit, blob } = await ctx.repo.commitFile({
@@ -59,7 +62,10 @@ export async function saveRevision<K extends keyof typeof TABLE>(
     actor: actor.email,
     at: ctx.clock(),
     events: [{ action: input.action, subject: `${subject.type}/${subject.id}` }],
-    puts: { [table]: { [subject.id]: next }, revisions: { [revisionKey(rev.subject, n)]: rev } },
+    puts: mergePuts(
+      { [table]: { [subject.id]: next }, revisions: { [revisionKey(rev.subject, n)]: rev } },
+      input.alsoPuts?.(next, n),
+    ),
   });
   return next;
 }

@@ -277,3 +277,44 @@ export function commentMails(ctx: Ctx, c: CommentRecord): Puts {
   });
   return mergePuts(...parts);
 }
+
+/** The author of a proposal someone else revised (follows the author's preference). */
+export function proposalRevisedMails(ctx: Ctx, p: ProposalRecord, by: { name: string }, revision: number): Puts {
+  const u = ctx.meta.get('users', p.authorId);
+  if (!u) return {};
+  const m = mail.inThread(
+    mail.proposalRevised(site(ctx), {
+      id: p.id,
+      title: p.title,
+      documentTitle: docTitle(ctx, p.document),
+      by: by.name,
+      revision,
+      name: u.name,
+    }),
+    threadSubject(ctx, { type: 'proposal', id: p.id }),
+  );
+  return toPerson(ctx, u, m, 'proposal.revised', `${ctx.mail.baseUrl}/proposals/${p.id}`, false);
+}
+
+/** The starter of a comment thread someone else resolved (follows their preference). */
+export function commentResolvedMails(ctx: Ctx, root: CommentRecord, by: { name: string }): Puts {
+  const u = ctx.meta.get('users', root.authorId);
+  if (!u) return {};
+  const isProposal = root.subject.type === 'proposal';
+  const p = isProposal ? ctx.meta.get('proposals', root.subject.id) : undefined;
+  const on = isProposal ? `#${root.subject.id} "${p?.title ?? ''}"` : `the consolidated text #${root.subject.id}`;
+  const url = `${ctx.mail.baseUrl}/${isProposal ? 'proposals' : 'consolidations'}/${root.subject.id}#comment-${root.id}`;
+  const m = mail.inThread(
+    mail.threadResolved(site(ctx), {
+      id: root.id,
+      by: by.name,
+      on,
+      url,
+      name: u.name,
+      at: ctx.clock().toISOString(),
+      thread: threadOf(ctx, root.subject),
+    }),
+    threadSubject(ctx, root.subject),
+  );
+  return toPerson(ctx, u, m, 'comment.resolved', url, false);
+}

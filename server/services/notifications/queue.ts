@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Composed } from '../../domain/mail.js';
+import { titled, type Composed } from '../../domain/mail.js';
 import { receivedKey } from '../../store/meta/indexes.js';
 import type { DigestItemRecord, MailRecord, UserRecord } from '../../store/meta/schema.js';
 import type { Change } from '../../store/meta/metaStore.js';
@@ -67,6 +67,7 @@ function mailRecord(
   bcc: string[],
   listUnsubscribe: string | null = null,
 ): MailRecord {
+  m = titled(m);
   const now = ctx.clock().toISOString();
   return {
     id: ctx.meta.nextId('mails'),

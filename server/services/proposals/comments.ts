@@ -1,4 +1,5 @@
 import type { Actor } from '../../domain/actor.js';
+import { commentResolvedMails } from '../notifications/events.js';
 import { followAnchor, locateQuote } from '../../domain/anchor.js';
 import { assertCommentable } from '../../domain/proposal.js';
 import { absent, invalid } from '../../domain/errors.js';
@@ -105,7 +106,11 @@ export async function setResolved(
         subject: `${on.ref.type}/${on.ref.id}#comment-${root.id}`,
       },
     ],
-    puts: { comments: { [root.id]: next } },
+    // The thread's starter is told when someone else resolves it.
+    puts: mergePuts(
+      { comments: { [root.id]: next } },
+      resolved && root.authorId !== actor.id ? commentResolvedMails(ctx, next, actor) : {},
+    ),
   });
   return next;
 }

@@ -1,4 +1,5 @@
 import type { Actor } from '../../domain/actor.js';
+import { proposalRevisedMails } from '../notifications/events.js';
 import { conflict, invalid } from '../../domain/errors.js';
 import { authorize, signedIn } from '../../domain/policy.js';
 import { assertEditable, assertShareable, assertWithdrawable } from '../../domain/proposal.js';
@@ -125,6 +126,9 @@ async function revise(
       message: `Revise proposal ${id}: ${title}\n`,
       action: 'proposal.revised',
       changes: { title, rationale },
+      // Someone else revised the author's proposal: the author is told.
+      alsoPuts: (next, n) =>
+        actor.id !== p.authorId ? proposalRevisedMails(ctx, next as ProposalRecord, actor, n) : {},
     },
   );
 }
