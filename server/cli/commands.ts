@@ -147,7 +147,7 @@ Object.assign(HANDLERS, {
     });
     return users.map(publicUser);
   },
-  'user list': async (ctx) => listUsers(ctx).map(publicUser),
+  'user list': async (ctx) => listUsers(ctx, CLI_ACTOR).map(publicUser),
   'user invite': async (ctx, args) => {
     const u = requireUserByEmail(ctx, parseArgs(UserEmail, args).email);
     await inviteUser(ctx, CLI_ACTOR, u.id);

@@ -9,6 +9,11 @@ export function listGroups(ctx: Ctx): GroupRecord[] {
   return ctx.meta.all('groups').sort((a, b) => a.slug.localeCompare(b.slug));
 }
 
+/** A working group's name, or its slug if it is gone (group names are public: they are shown with documents). */
+export function groupName(ctx: Ctx, slug: string): string {
+  return ctx.meta.get('groups', slug)?.name ?? slug;
+}
+
 /** Every working group with how many enabled accounts belong to it and how many documents it owns (Admin › Groups). */
 export function groupsWithUsage(
   ctx: Ctx,

@@ -1,9 +1,12 @@
 import { absent, invalid } from '../domain/errors.js';
 import { isSlug } from '../domain/slug.js';
 import { versionKey, type DocumentRecord, type VersionRecord } from '../store/meta/schema.js';
+import type { Actor } from '../domain/actor.js';
 import type { Change } from '../domain/diff.js';
+import { authorize } from '../domain/policy.js';
 import type { Ctx } from './context.js';
 import { diffTexts } from './diffTexts.js';
+import { groupName } from './groups.js';
 
 /** The published side: documents, versions and diffs, read from the version index (never by walking git). */
 
@@ -15,6 +18,23 @@ export function listDocuments(ctx: Ctx): { doc: DocumentRecord; latest: VersionR
     .sort((a, b) => a.title.localeCompare(b.title))
     .map((doc) => ({ doc, latest: ctx.meta.get('versions', versionKey(doc.slug, doc.latest))! }));
 }
+
+/** Admin › Documents: every document with its latest version and its owning group's name (the secretariat; 403 / 401 otherwise). */
+export function managedDocuments(
+  ctx: Ctx,
+  actor: Actor | null,
+): { doc: DocumentRecord; latest: VersionRecord; groupName: string }[] {
+  authorize(actor, 'document.manage');
+  return listDocuments(ctx).map(({ doc, latest }) => ({ doc, latest, groupName: groupName(ctx, doc.group) }));
+}
+
+/** A document's record by slug, or undefined if there is none (documents are public). */
+export function findDocument(ctx: Ctx, slug: string): DocumentRecord | undefined {
+  return ctx.meta.get('documents', slug);
+}
+
+/** A document's title, or its slug if there is no such document (where a proposal, consolidation or round names it). */
+export const documentTitle = (ctx: Ctx, slug: string): string => findDocument(ctx, slug)?.title ?? slug;
 
 export function getDocument(ctx: Ctx, slug: string): DocumentRecord {
   const doc = isSlug(slug) ? ctx.meta.get('documents', slug) : undefined;

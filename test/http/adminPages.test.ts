@@ -27,7 +27,55 @@ const PAGES = [
   '/admin/documents',
   '/admin/audit',
   '/admin/security',
+  '/admin/rounds',
+  '/admin/mail',
 ];
+
+/** Pages whose path or query a member could get wrong: the refusal of who asks comes first. */
+const MALFORMED_PAGES = ['/admin/users/abc', '/admin/users/999999', '/admin/audit?limit=abc', '/admin/audit?limit=0'];
+
+/**
+ * Every admin form, each with a form that would be accepted from the secretariat and one it
+ * would refuse (bad or missing fields): from anyone else both are 403 (401 signed out), and
+ * nothing changes. `$member` and `$victim` stand for those accounts' ids.
+ */
+const POSTS: [string, Record<string, string | string[]>, Record<string, string | string[]>][] = [
+  ['/admin/users', { email: 'post@example.org', name: 'Post' }, { email: 'not an address', name: '' }],
+  ['/admin/users/import', { csv: 'email,name\npost@example.org,Post\n' }, { csv: 'no header' }],
+  ['/admin/users/$victim', { name: 'Renamed', roles: 'secretariat' }, { name: '', roles: 'emperor' }],
+  ['/admin/users/abc', { name: 'Renamed' }, {}],
+  ['/admin/users/$victim/disable', {}, { unexpected: 'x' }],
+  ['/admin/users/$victim/enable', {}, { unexpected: 'x' }],
+  ['/admin/users/$victim/invite', {}, { unexpected: 'x' }],
+  ['/admin/users/999999/invite', {}, {}],
+  ['/admin/groups', { slug: 'wg-post', name: 'Post' }, { slug: 'Bad Slug', name: '' }],
+  ['/admin/stakeholders', { slug: 'post', name: 'Post' }, { slug: 'Bad Slug', name: '' }],
+  [
+    '/admin/documents',
+    { slug: 'post-doc', title: 'Post', group: 'mag', text: '# Post\n' },
+    { slug: 'Bad Slug', title: '', group: 'nowhere', text: '' },
+  ],
+  ['/admin/documents/terms-of-reference', { title: 'Mine now' }, { group: 'nowhere' }],
+  ['/admin/documents/no-such-doc', { title: 'Mine now' }, {}],
+  ['/admin/security', { requireTotpFor: 'chair' }, { requireTotpFor: 'emperor' }],
+  ['/admin/rounds', { defaultRecord: 'unnamed', chairMayRecord: 'yes' }, { defaultRecord: 'secret' }],
+  ['/admin/mail/1/retry', {}, {}],
+  ['/admin/mail/abc/retry', {}, {}],
+];
+
+const COLLECTIONS = [
+  'users',
+  'groups',
+  'stakeholders',
+  'documents',
+  'versions',
+  'settings',
+  'tokens',
+  'mails',
+  'linkTokens',
+] as const;
+/** Every record an admin form could change, and the audit log's last entry. */
+const everything = () => JSON.stringify([...COLLECTIONS.map((c) => t.ctx.meta.all(c)), t.ctx.meta.auditLog(1)[0]?.seq]);
 
 /** The `_csrf` value of the first form on the page. */
 function csrfIn(html: string): string {
@@ -123,6 +171,32 @@ describe('who may see the admin pages', () => {
       expect(res.text).toContain('user_not_found');
     }
   });
+
+  test.each(MALFORMED_PAGES)('%s: 403 for a member, 401 for the public, whatever the path or query', async (path) => {
+    const res = await plain.get(path);
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('<code>forbidden</code>');
+    expect((await request(app).get(path)).status).toBe(401);
+  });
+
+  test.each(POSTS)(
+    'POST %s: 403 for a member with a good or a bad form, 401 for the public; nothing changes',
+    async (raw, good, bad) => {
+      const path = raw.replace('$victim', String(victim.id)).replace('$member', String(member.id));
+      const before = everything();
+      for (const body of [good, bad]) {
+        const res = await plain
+          .post(path)
+          .type('form')
+          .send({ ...body, _csrf: await csrf(plain) });
+        expect(res.status).toBe(403);
+        expect(res.text).toContain('<code>forbidden</code>');
+        const anon = await request(app).post(path).type('form').send(body);
+        expect(anon.status).toBe(401);
+      }
+      expect(everything()).toBe(before);
+    },
+  );
 
   test('a member cannot post to the admin forms either', async () => {
     const before = userCount();

@@ -306,6 +306,13 @@ describe('the mail queue page', () => {
       .type('form')
       .send({ _csrf: await csrfOf(admin, '/admin/mail') });
     expect(unknown.status).toBe(404);
+    // An id that is no number names no message either (as every id in a page's path).
+    const malformed = await admin
+      .post('/admin/mail/abc/retry')
+      .type('form')
+      .send({ _csrf: await csrfOf(admin, '/admin/mail') });
+    expect(malformed.status).toBe(404);
+    expect(malformed.text).toContain('mail_not_found');
     const noCsrf = await admin.post(`/admin/mail/${pendingId}/retry`).type('form').send({});
     expect(noCsrf.status).toBe(403);
   });
@@ -343,6 +350,13 @@ describe('the invite button', () => {
       .type('form')
       .send({ _csrf: await csrfOf(admin, '/admin/mail') });
     expect(unknown.status).toBe(404);
+    expect(unknown.text).toContain('user_not_found');
+    const malformed = await admin
+      .post('/admin/users/abc/invite')
+      .type('form')
+      .send({ _csrf: await csrfOf(admin, '/admin/mail') });
+    expect(malformed.status).toBe(404);
+    expect(malformed.text).toContain('user_not_found');
   });
 
   test('the invitation link sets a password through the page', async () => {

@@ -365,7 +365,7 @@ describe('setUser, disableUser', () => {
   });
 
   test('listUsers lists everyone by name', () => {
-    const names = listUsers(t.ctx).map((u) => u.name);
+    const names = listUsers(t.ctx, CLI_ACTOR).map((u) => u.name);
     expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
     expect(names).toContain('Sue');
   });

@@ -163,6 +163,17 @@ const REFUSED: Record<string, (w: World) => Promise<unknown>> = {
   withoutSecondFactor: async (w) => (await svc('settings/securitySettings')).withoutSecondFactor(w.ctx, w.who.m1.actor),
   withdrawRecusal: async (w) =>
     (await svc('rounds/rounds')).withdrawRecusal(w.ctx, w.who.m1.actor, w.round, { voter: w.who.m2.email }),
+  documentToPropose: async (w) =>
+    (await svc('proposals/proposals')).documentToPropose(w.ctx, w.who.m1.actor, 'terms-of-reference'),
+  documentToConsolidate: async (w) =>
+    (await svc('consolidations/consolidations')).documentToConsolidate(w.ctx, w.who.m1.actor, 'terms-of-reference'),
+  loadUser: async (w) => (await svc('accounts/users')).loadUser(w.ctx, w.who.m1.actor, w.who.m2.id),
+  listUsers: async (w) => (await svc('accounts/users')).listUsers(w.ctx, w.who.m1.actor),
+  managedDocuments: async (w) => (await svc('readDocuments')).managedDocuments(w.ctx, w.who.m1.actor),
+  openAuditLog: async (w) => (await svc('audit')).openAuditLog(w.ctx, w.who.m1.actor),
+  loadMail: async (w) => (await svc('notifications/deliver')).loadMail(w.ctx, w.who.m1.actor, 1),
+  editableRoundSettings: async (w) =>
+    (await svc('settings/roundSettings')).editableRoundSettings(w.ctx, w.who.m1.actor),
 };
 
 /**
@@ -179,6 +190,9 @@ const BY_DESIGN: Record<string, string> = {
   listOpenConsolidations: 'returns only what the actor may see (checked below)',
   mayDo: 'answers whether the actor may; changes nothing',
   saveRevision: 'a step of reviseProposal and reviseConsolidation, called after they authorized',
+  findProposal: 'returns nothing for what the actor may not see (checked below)',
+  findConsolidation: 'returns nothing for what the actor may not see (checked below)',
+  electorateRoll: 'gives the members’ addresses only to who may record on their behalf (checked below)',
 };
 
 const svc = (m: string) => import(`../../server/services/${m}.js`);
@@ -292,6 +306,29 @@ describe('every service that takes who acts checks it', () => {
     const { listOpenConsolidations } = await svc('consolidations/consolidations');
     expect(listOpenConsolidations(w.ctx, null)).toEqual([]);
     expect(listOpenConsolidations(w.ctx, w.who.m1.actor).map((c: { id: number }) => c.id)).toContain(w.consolidation);
+  });
+
+  test('findProposal and findConsolidation answer as if what the actor may not see did not exist', async () => {
+    const { findProposal } = await svc('proposals/access');
+    for (const a of [null, w.who.m1.actor] as (Actor | null)[]) expect(findProposal(w.ctx, a, w.draft)).toBeUndefined();
+    expect(findProposal(w.ctx, w.who.drafter.actor, w.draft)).toMatchObject({ id: w.draft });
+    expect(findProposal(w.ctx, w.who.m1.actor, w.proposal)).toMatchObject({ id: w.proposal });
+    const { findConsolidation } = await svc('consolidations/consolidations');
+    expect(findConsolidation(w.ctx, null, w.consolidation)).toBeUndefined();
+    expect(findConsolidation(w.ctx, w.who.m1.actor, w.consolidation)).toMatchObject({ id: w.consolidation });
+  });
+
+  test('electorateRoll names every elector, with addresses only for who may record ballots on their behalf', async () => {
+    const { electorateRoll, loadRound } = await svc('rounds/rounds');
+    const round = loadRound(w.ctx, w.who.sec.actor, w.round);
+    const forSec = electorateRoll(w.ctx, w.who.sec.actor, round) as { id: number; name: string; email: string }[];
+    expect(forSec.map((e) => e.id)).toEqual(round.electorate);
+    expect(forSec.every((e) => e.name && e.email.includes('@'))).toBe(true);
+    for (const a of [w.who.m1.actor, w.who.chair.actor]) {
+      const roll = electorateRoll(w.ctx, a, round) as { name: string; email: string }[];
+      expect(roll.map((e) => e.name)).toEqual(forSec.map((e) => e.name));
+      expect(roll.every((e) => e.email === '')).toBe(true);
+    }
   });
 
   test('the command line acts as an explicit system actor with the secretariat’s powers, never as "nobody"', async () => {

@@ -12,8 +12,9 @@ import { documentSummary, versionEntry, versionRef } from '../presenters/documen
 import { parse, parseQuery, Slug } from '../validate.js';
 import { DocumentDiffQuery, SlugParams, VersionParams } from '../schemas/index.js';
 import { absent } from '../../domain/errors.js';
-import { decisionOf } from '../../services/rounds/decision.js';
+import { decisionOf, roundOfVersion } from '../../services/rounds/decision.js';
 import { ballotsJson, roundSummary } from '../presenters/rounds.js';
+import type { VersionRecord } from '../../store/meta/schema.js';
 
 /** Slugs that do not match the pattern cannot name a document: 404, as for any absent one. */
 function slugOf(params: unknown): string {
@@ -25,8 +26,8 @@ function slugOf(params: unknown): string {
 /** The read-only public JSON API (API.md, "Public"). */
 export function publicApi(ctx: Ctx): Router {
   const r = Router();
-  const roundOf = (id: number | null) => {
-    const round = id ? ctx.meta.get('rounds', id) : undefined;
+  const roundOf = (v: VersionRecord) => {
+    const round = roundOfVersion(ctx, v);
     return round ? roundSummary(ctx, round) : null;
   };
 
@@ -41,7 +42,7 @@ export function publicApi(ctx: Ctx): Router {
   });
 
   r.get('/documents/:slug/versions', (req, res) => {
-    res.json(listVersions(ctx, slugOf(req.params)).map((v) => versionEntry(v, roundOf(v.round))));
+    res.json(listVersions(ctx, slugOf(req.params)).map((v) => versionEntry(v, roundOf(v))));
   });
 
   r.get('/documents/:slug/versions/:n', async (req, res) => {

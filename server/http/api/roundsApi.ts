@@ -24,7 +24,7 @@ import {
   recuse,
   withdrawRecusal,
 } from '../../services/rounds/rounds.js';
-import { receiptOf } from '../../services/rounds/decision.js';
+import { ballotReceipt } from '../../services/rounds/decision.js';
 import { baseText } from '../../services/proposals/read.js';
 import { consolidationJson, nameOf, roundJson } from '../presenters/rounds.js';
 import { commentRoutes } from './commentRoutes.js';
@@ -128,7 +128,6 @@ export function roundsApi(ctx: Ctx): Router {
   r.post('/rounds/:id/ballots', async (req, res) => {
     const id = idOf(req, 'round');
     const ballot = await castBallot(ctx, req.actor ?? null, id, parseBody(BallotBody, req));
-    const round = ctx.meta.get('rounds', ballot.round)!;
     res.status(201).json({
       id: ballot.id,
       round: ballot.round,
@@ -136,7 +135,7 @@ export function roundsApi(ctx: Ctx): Router {
       reason: ballot.reason,
       castAt: ballot.castAt,
       // The voter's receipt; a recorded ballot's receipt is the member's, and reaches them by mail only.
-      ...(ballot.recordedBy === null ? { receipt: receiptOf(round, ballot.voterId), named: !!ballot.named } : {}),
+      ...(ballot.recordedBy === null ? { receipt: ballotReceipt(ctx, ballot), named: !!ballot.named } : {}),
       ...(ballot.recordedBy !== null
         ? { voter: nameOf(ctx, ballot.voterId), recordedBy: nameOf(ctx, ballot.recordedBy), note: ballot.note ?? '' }
         : {}),

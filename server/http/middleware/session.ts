@@ -4,6 +4,7 @@ import { Passport } from 'passport';
 import { forbidden } from '../../domain/errors.js';
 import type { Ctx } from '../../services/context.js';
 import { actorOf } from '../../services/accounts/users.js';
+import { sessionUser } from '../../services/auth/authenticate.js';
 import { mustEnrolTotp } from '../../services/auth/totp.js';
 import { cookieNames } from './csrf.js';
 
@@ -42,8 +43,7 @@ export function sessionMiddleware(app: Express, ctx: Ctx, opts: SessionOptions):
   const passport = new Passport();
   passport.serializeUser((user, done) => done(null, { id: user.id, epoch: user.sessionEpoch }));
   passport.deserializeUser((stamp: { id: number; epoch: number }, done) => {
-    const u = ctx.meta.get('users', stamp?.id);
-    done(null, u && !u.disabled && u.sessionEpoch === stamp.epoch ? u : false);
+    done(null, sessionUser(ctx, stamp));
   });
   app.use(passport.session());
 

@@ -5,12 +5,14 @@ import { DomainError, invalid } from '../../domain/errors.js';
 import { clientOf } from '../log.js';
 import type { Ctx } from '../../services/context.js';
 import { getUser, publicUser } from '../../services/accounts/users.js';
+import { recordWrongPassword } from '../../services/auth/authenticate.js';
+import { groupName } from '../../services/groups.js';
 import { changePassword } from '../../services/accounts/password.js';
 import { setNotify } from '../../services/accounts/links.js';
 import { createToken, listTokens, revokeToken } from '../../services/auth/tokens.js';
 import { beginTotp, confirmTotp, disableTotp, mustEnrolTotp } from '../../services/auth/totp.js';
 import type { LoginThrottle } from '../../services/auth/throttle.js';
-import { done, field, onRefusal, takeNotice } from './formHelpers.js';
+import { done, field, onRefusal, signedInActor, takeNotice } from './formHelpers.js';
 import { page } from './render.js';
 
 /** My account: password, API tokens, second factor. */
@@ -18,14 +20,13 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
   const r = Router();
 
   const show = (req: Request, res: Response, extra: Record<string, unknown> = {}) => {
-    const actor = req.actor!;
-    const user = getUser(ctx, actor.id);
+    const user = getUser(ctx, signedInActor(req).id);
     const notice = takeNotice(req);
     page(res, 'account/index', {
       title: 'My account',
       account: publicUser(user),
       notify: user.notify ?? 'immediate',
-      groups: user.groups.map((g) => ctx.meta.get('groups', g)?.name ?? g),
+      groups: user.groups.map((g) => groupName(ctx, g)),
       tokens: listTokens(ctx, user.id),
       newToken: null,
       error: null,
@@ -50,8 +51,9 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
    * a session cookie must not be able to guess the password itself); a wrong one is audited.
    */
   const checkingPassword = async <T>(req: Request, fn: () => Promise<T>): Promise<T> => {
+    const actor = signedInActor(req);
     // Reserved before the hash, so parallel posts get no more tries than the budget.
-    const guess = throttle.beginAccountCheck('password', req.actor!.id);
+    const guess = throttle.beginAccountCheck('password', actor.id);
     try {
       const out = await fn();
       guess.succeeded();
@@ -59,12 +61,7 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
     } catch (e) {
       if (e instanceof DomainError && e.code === 'bad_password') {
         guess.failed();
-        await ctx.meta.write({
-          actor: req.actor!.email,
-          at: ctx.clock(),
-          events: [{ action: 'login.failed', subject: `user/${req.actor!.email}` }],
-          meta: clientOf(req),
-        });
+        await recordWrongPassword(ctx, actor.email, clientOf(req));
       } else guess.cancelled();
       throw e;
     }
@@ -81,12 +78,13 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
     orShow(req, res, async () => {
       if (field(req, 'next') !== field(req, 'confirm'))
         throw invalid('password_mismatch', 'The new password and its confirmation differ.');
+      const actor = signedInActor(req);
       const epoch = await checkingPassword(req, () =>
-        changePassword(ctx, req.actor!, field(req, 'current'), field(req, 'next')),
+        changePassword(ctx, actor, field(req, 'current'), field(req, 'next')),
       );
       // Other sessions end; this one goes on under the new epoch.
       await new Promise<void>((resolve, reject) =>
-        req.login({ ...getUser(ctx, req.actor!.id), sessionEpoch: epoch }, (err) => (err ? reject(err) : resolve())),
+        req.login({ ...getUser(ctx, actor.id), sessionEpoch: epoch }, (err) => (err ? reject(err) : resolve())),
       );
       req.session.startedAt = ctx.clock().getTime();
       done(req, res, '/account', 'Your password was changed. Other sessions have been signed out.');
@@ -95,16 +93,17 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
 
   r.post('/account/notifications', (req, res) =>
     orShow(req, res, async () => {
-      await setNotify(ctx, req.actor!, field(req, 'notify'));
+      await setNotify(ctx, signedInActor(req), field(req, 'notify'));
       done(req, res, '/account#notifications', 'Your notification settings were saved.');
     }),
   );
 
   r.post('/account/tokens', (req, res) =>
     orShow(req, res, async () => {
-      const user = getUser(ctx, req.actor!.id);
+      const actor = signedInActor(req);
+      const user = getUser(ctx, actor.id);
       if (mustEnrolTotp(ctx, user)) throw invalid('totp_required', 'Set up a second factor first.');
-      const { token } = await createToken(ctx, req.actor!, user, field(req, 'label'), clientOf(req));
+      const { token } = await createToken(ctx, actor, user, field(req, 'label'), clientOf(req));
       res.status(201);
       show(req, res, { newToken: token });
     }),
@@ -112,13 +111,13 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
 
   r.post('/account/tokens/:id/revoke', (req, res) =>
     orShow(req, res, async () => {
-      await revokeToken(ctx, req.actor!, Number(req.params.id));
+      await revokeToken(ctx, signedInActor(req), Number(req.params.id));
       done(req, res, '/account', 'The token was revoked.');
     }),
   );
 
   const totpPage = async (req: Request, res: Response, extra: Record<string, unknown> = {}) => {
-    const user = getUser(ctx, req.actor!.id);
+    const user = getUser(ctx, signedInActor(req).id);
     const pending = user.totp && !user.totp.enabled ? user.totp : null;
     const uri = pending
       ? `otpauth://totp/Ratify:${encodeURIComponent(user.email)}?secret=${pending.secret}&issuer=Ratify`
@@ -141,19 +140,19 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
   r.get('/account/totp', (req, res) => totpPage(req, res));
   r.post('/account/totp/begin', (req, res) =>
     orTotp(req, res, async () => {
-      await beginTotp(ctx, req.actor!, clientOf(req));
+      await beginTotp(ctx, signedInActor(req), clientOf(req));
       res.redirect(303, '/account/totp');
     }),
   );
   r.post('/account/totp/confirm', (req, res) =>
     orTotp(req, res, async () => {
-      const recovery = await confirmTotp(ctx, req.actor!, field(req, 'code'), clientOf(req));
+      const recovery = await confirmTotp(ctx, signedInActor(req), field(req, 'code'), clientOf(req));
       await totpPage(req, res, { recovery });
     }),
   );
   r.post('/account/totp/disable', (req, res) =>
     orTotp(req, res, async () => {
-      await checkingPassword(req, () => disableTotp(ctx, req.actor!, field(req, 'password'), clientOf(req)));
+      await checkingPassword(req, () => disableTotp(ctx, signedInActor(req), field(req, 'password'), clientOf(req)));
       done(req, res, '/account', 'The second factor is off.');
     }),
   );

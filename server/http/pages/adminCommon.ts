@@ -1,22 +1,20 @@
 import type { Request, Response } from 'express';
-import { authorize, type Action } from '../../domain/policy.js';
 import type { Ctx } from '../../services/context.js';
 import { listGroups } from '../../services/groups.js';
 import { onRefusal, type Locals } from './formHelpers.js';
 
-/** What the admin pages (adminPages.ts, adminUserPages.ts) share. */
+/**
+ * What the admin pages (adminPages.ts, adminUserPages.ts) share. Who may see and use them is
+ * the services' question: each page's first read (`accountCounts`, `listUsers`, `loadUser`,
+ * `groupsWithUsage`, `managedDocuments`, `openAuditLog`…) and each form's service refuse anyone
+ * but the secretariat — 403, or 401 signed out — before they look at what was sent.
+ */
 
 /** Render an admin page with extra locals (a refusal, what was typed). */
 export type AdminShow = (req: Request, res: Response, extra?: Locals) => void;
 
-/** The policy's gate for one admin area (403 / 401 otherwise). */
-export const allow = (req: Request, action: Action) => authorize(req.actor ?? null, action);
-
 /** Every group, by slug (the checkboxes and selects of the admin forms). */
 export const sortedGroups = (ctx: Ctx) => listGroups(ctx);
-
-/** A group's name, or its slug if it is gone. */
-export const groupName = (ctx: Ctx, slug: string) => ctx.meta.get('groups', slug)?.name ?? slug;
 
 /**
  * Refusals a person can fix are shown on the page they came from, with the right status and

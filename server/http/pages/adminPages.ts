@@ -7,33 +7,38 @@ import { addStakeholder, listStakeholders, stakeholderMembership } from '../../s
 import { groupsWithUsage } from '../../services/groups.js';
 import { accountCounts } from '../../services/accounts/users.js';
 import { updateDocument } from '../../services/documents/updateDocument.js';
-import { listDocuments } from '../../services/readDocuments.js';
+import { openAuditLog } from '../../services/audit.js';
+import { findDocument, listDocuments, managedDocuments } from '../../services/readDocuments.js';
 import {
   getSecuritySettings,
   setSecuritySettings,
   withoutSecondFactor,
 } from '../../services/settings/securitySettings.js';
-import { getRoundSettings, setRoundSettings } from '../../services/settings/roundSettings.js';
+import { editableRoundSettings, setRoundSettings } from '../../services/settings/roundSettings.js';
 import { parse, PositiveInt } from '../validate.js';
-import { allow, groupName, orShowAdmin, sortedGroups, type AdminShow } from './adminCommon.js';
+import { orShowAdmin, sortedGroups, type AdminShow } from './adminCommon.js';
 import { checked, done, field, maybe, takeNotice, textarea } from './formHelpers.js';
 import { page } from './render.js';
 
 const AuditQuery = z.object({ limit: PositiveInt.pipe(z.number().max(5000, 'must be at most 5000')).optional() });
 
-/** The secretariat's pages: the overview, groups, stakeholder groups, documents, the audit log and security settings (users: adminUserPages.ts). */
+/**
+ * The secretariat's pages: the overview, groups, stakeholder groups, documents, the audit log and
+ * security settings (users: adminUserPages.ts). Each page's first read and each form's service
+ * refuse anyone else (403, 401 signed out); the routes do not check it again.
+ */
 export function adminPages(ctx: Ctx): Router {
   const r = Router();
 
   // ── Overview ──────────────────────────────────────────────────────────────
   r.get('/admin', (req, res) => {
-    allow(req, 'user.manage');
+    const accounts = accountCounts(ctx, req.actor ?? null);
     page(res, 'admin/index', {
       title: 'Admin',
       section: 'overview',
       notice: takeNotice(req),
       counts: {
-        ...accountCounts(ctx, req.actor ?? null),
+        ...accounts,
         groups: sortedGroups(ctx).length,
         stakeholders: listStakeholders(ctx).length,
         documents: listDocuments(ctx).length,
@@ -44,10 +49,11 @@ export function adminPages(ctx: Ctx): Router {
 
   // ── Groups ────────────────────────────────────────────────────────────────
   const showGroups: AdminShow = (req, res, extra = {}) => {
+    const groups = groupsWithUsage(ctx, req.actor ?? null);
     page(res, 'admin/groups', {
       title: 'Groups',
       section: 'groups',
-      groups: groupsWithUsage(ctx, req.actor ?? null),
+      groups,
       add: { slug: '', name: '' },
       error: null,
       errorCode: null,
@@ -56,13 +62,9 @@ export function adminPages(ctx: Ctx): Router {
     });
   };
 
-  r.get('/admin/groups', (req, res) => {
-    allow(req, 'group.manage');
-    showGroups(req, res);
-  });
+  r.get('/admin/groups', (req, res) => showGroups(req, res));
 
   r.post('/admin/groups', (req, res) => {
-    allow(req, 'group.manage');
     const add = { slug: field(req, 'slug').trim(), name: field(req, 'name') };
     return orShowAdmin(
       req,
@@ -92,13 +94,9 @@ export function adminPages(ctx: Ctx): Router {
     });
   };
 
-  r.get('/admin/stakeholders', (req, res) => {
-    allow(req, 'group.manage');
-    showStakeholders(req, res);
-  });
+  r.get('/admin/stakeholders', (req, res) => showStakeholders(req, res));
 
   r.post('/admin/stakeholders', (req, res) => {
-    allow(req, 'group.manage');
     const add = { slug: field(req, 'slug').trim(), name: field(req, 'name') };
     return orShowAdmin(
       req,
@@ -113,15 +111,12 @@ export function adminPages(ctx: Ctx): Router {
   });
 
   // ── Documents ─────────────────────────────────────────────────────────────
-  const showDocuments: AdminShow = (req, res, extra = {}) =>
+  const showDocuments: AdminShow = (req, res, extra = {}) => {
+    const documents = managedDocuments(ctx, req.actor ?? null);
     page(res, 'admin/documents', {
       title: 'Documents',
       section: 'documents',
-      documents: listDocuments(ctx).map(({ doc, latest }) => ({
-        ...doc,
-        groupName: groupName(ctx, doc.group),
-        latest,
-      })),
+      documents: documents.map(({ doc, latest, groupName }) => ({ ...doc, groupName, latest })),
       groups: sortedGroups(ctx),
       add: { slug: '', title: '', group: '', summary: '', text: '' },
       edit: null,
@@ -130,14 +125,11 @@ export function adminPages(ctx: Ctx): Router {
       notice: takeNotice(req),
       ...extra,
     });
+  };
 
-  r.get('/admin/documents', (req, res) => {
-    allow(req, 'document.manage');
-    showDocuments(req, res);
-  });
+  r.get('/admin/documents', (req, res) => showDocuments(req, res));
 
   r.post('/admin/documents', (req, res) => {
-    allow(req, 'document.manage');
     const add = {
       slug: field(req, 'slug').trim(),
       title: field(req, 'title'),
@@ -158,7 +150,6 @@ export function adminPages(ctx: Ctx): Router {
   });
 
   r.post('/admin/documents/:slug', (req, res) => {
-    allow(req, 'document.manage');
     const slug = String(req.params.slug);
     const changes = { title: maybe(req, 'title'), group: maybe(req, 'group') };
     return orShowAdmin(
@@ -166,7 +157,7 @@ export function adminPages(ctx: Ctx): Router {
       res,
       showDocuments,
       async () => {
-        const before = ctx.meta.get('documents', slug);
+        const before = findDocument(ctx, slug);
         const after = await updateDocument(ctx, req.actor ?? null, slug, changes);
         done(
           req,
@@ -181,13 +172,14 @@ export function adminPages(ctx: Ctx): Router {
 
   // ── Audit log ─────────────────────────────────────────────────────────────
   r.get('/admin/audit', (req, res) => {
-    allow(req, 'audit.read');
+    // Opened (403 / 401) before the query is checked: who may not read the log learns nothing more.
+    const newest = openAuditLog(ctx, req.actor ?? null);
     const { limit = 200 } = parse(AuditQuery, { limit: req.query.limit ?? undefined }, 'invalid_limit');
     page(res, 'admin/audit', {
       title: 'Audit log',
       section: 'audit',
       limit,
-      entries: ctx.meta.auditLog(limit).map(({ seq, at, actor, action, subject, meta }) => ({
+      entries: newest(limit).map(({ seq, at, actor, action, subject, meta }) => ({
         seq,
         at,
         actor,
@@ -201,11 +193,12 @@ export function adminPages(ctx: Ctx): Router {
 
   // ── Security ──────────────────────────────────────────────────────────────
   const showSecurity: AdminShow = (req, res, extra = {}) => {
+    const roles = withoutSecondFactor(ctx, req.actor ?? null);
     const settings = getSecuritySettings(ctx);
     page(res, 'admin/security', {
       title: 'Security',
       section: 'security',
-      roles: withoutSecondFactor(ctx, req.actor ?? null),
+      roles,
       requireTotpFor: settings.requireTotpFor,
       error: null,
       errorCode: null,
@@ -214,13 +207,9 @@ export function adminPages(ctx: Ctx): Router {
     });
   };
 
-  r.get('/admin/security', (req, res) => {
-    allow(req, 'settings.manage');
-    showSecurity(req, res);
-  });
+  r.get('/admin/security', (req, res) => showSecurity(req, res));
 
   r.post('/admin/security', (req, res) => {
-    allow(req, 'settings.manage');
     const requireTotpFor = checked(req, 'requireTotpFor');
     return orShowAdmin(
       req,
@@ -236,10 +225,11 @@ export function adminPages(ctx: Ctx): Router {
 
   // ── Rounds: the default record and who may record ballots on members' behalf ──
   const showRounds: AdminShow = (req, res, extra = {}) => {
+    const settings = editableRoundSettings(ctx, req.actor ?? null);
     page(res, 'admin/rounds', {
       title: 'Rounds',
       section: 'rounds',
-      settings: getRoundSettings(ctx),
+      settings,
       error: null,
       errorCode: null,
       notice: takeNotice(req),
@@ -247,13 +237,9 @@ export function adminPages(ctx: Ctx): Router {
     });
   };
 
-  r.get('/admin/rounds', (req, res) => {
-    allow(req, 'settings.manage');
-    showRounds(req, res);
-  });
+  r.get('/admin/rounds', (req, res) => showRounds(req, res));
 
   r.post('/admin/rounds', (req, res) => {
-    allow(req, 'settings.manage');
     const typed = {
       defaultRecord: field(req, 'defaultRecord'),
       chairMayRecord: field(req, 'chairMayRecord') === 'yes',

@@ -1,34 +1,39 @@
 import { Router, type Request } from 'express';
 import { ROLES } from '../../domain/actor.js';
-import { absent } from '../../domain/errors.js';
 import type { Ctx } from '../../services/context.js';
 import { importUsers } from '../../services/accounts/importUsers.js';
-import { addUser, disableUser, getUser, listUsers, publicUser, setUser } from '../../services/accounts/users.js';
+import { addUser, disableUser, listUsers, loadUser, publicUser, setUser } from '../../services/accounts/users.js';
+import { groupName } from '../../services/groups.js';
 import { listStakeholders, stakeholderName } from '../../services/stakeholders.js';
 import type { UserRecord } from '../../store/meta/schema.js';
-import { allow, groupName, orShowAdmin, sortedGroups, type AdminShow } from './adminCommon.js';
+import { orShowAdmin, sortedGroups, type AdminShow } from './adminCommon.js';
 import { checked, done, field, maybe, takeNotice, textarea } from './formHelpers.js';
 import { page } from './render.js';
 
 const USER_ID = /^[1-9][0-9]{0,8}$/;
 
-/** The secretariat's user pages: the list, adding and importing accounts, one account's roles, groups and stakeholder group, disable and enable. */
+/**
+ * The secretariat's user pages: the list, adding and importing accounts, one account's roles,
+ * groups and stakeholder group, disable and enable. `listUsers`, `loadUser` and the services of
+ * the forms refuse anyone else (403, 401 signed out) before they look at the id or the form.
+ */
 export function adminUserPages(ctx: Ctx): Router {
   const r = Router();
 
+  /** The account of the path (`loadUser`: 403 / 401 first, then 404, for an id that is no number too). */
   const userOf = (req: Request): UserRecord => {
     const id = String(req.params.id);
-    if (!USER_ID.test(id)) throw absent('user');
-    return getUser(ctx, Number(id));
+    return loadUser(ctx, req.actor ?? null, USER_ID.test(id) ? Number(id) : 0);
   };
 
   // ── The list: add, import ─────────────────────────────────────────────────
   const emptyAdd = { email: '', name: '', roles: ['member'], groups: [] as string[], stakeholder: '' };
-  const showUsers: AdminShow = (req, res, extra = {}) =>
+  const showUsers: AdminShow = (req, res, extra = {}) => {
+    const users = listUsers(ctx, req.actor ?? null);
     page(res, 'admin/users', {
       title: 'Users',
       section: 'users',
-      users: listUsers(ctx).map((u) => ({
+      users: users.map((u) => ({
         ...publicUser(u),
         groupNames: u.groups.map((g) => groupName(ctx, g)),
         stakeholderName: stakeholderName(ctx, u.stakeholder),
@@ -43,14 +48,11 @@ export function adminUserPages(ctx: Ctx): Router {
       notice: takeNotice(req),
       ...extra,
     });
+  };
 
-  r.get('/admin/users', (req, res) => {
-    allow(req, 'user.manage');
-    showUsers(req, res);
-  });
+  r.get('/admin/users', (req, res) => showUsers(req, res));
 
   r.post('/admin/users', (req, res) => {
-    allow(req, 'user.manage');
     const input = {
       email: field(req, 'email'),
       name: field(req, 'name'),
@@ -77,7 +79,6 @@ export function adminUserPages(ctx: Ctx): Router {
   });
 
   r.post('/admin/users/import', (req, res) => {
-    allow(req, 'user.manage');
     const csv = textarea(req, 'csv');
     return orShowAdmin(
       req,
@@ -101,12 +102,12 @@ export function adminUserPages(ctx: Ctx): Router {
   const showUser =
     (user: UserRecord): AdminShow =>
     (req, res, extra = {}) => {
-      const current = getUser(ctx, user.id);
+      const current = loadUser(ctx, req.actor ?? null, user.id);
       page(res, 'admin/user', {
         title: `User ${current.name}`,
         section: 'users',
         account: publicUser(current),
-        isSelf: req.actor!.id === current.id,
+        isSelf: req.actor?.id === current.id,
         roles: ROLES,
         groups: sortedGroups(ctx),
         stakeholders: listStakeholders(ctx),
@@ -123,13 +124,9 @@ export function adminUserPages(ctx: Ctx): Router {
       });
     };
 
-  r.get('/admin/users/:id', (req, res) => {
-    allow(req, 'user.manage');
-    showUser(userOf(req))(req, res);
-  });
+  r.get('/admin/users/:id', (req, res) => showUser(userOf(req))(req, res));
 
   r.post('/admin/users/:id', (req, res) => {
-    allow(req, 'user.manage');
     const user = userOf(req);
     // The form always shows every role and group: an unchecked box means "not". The stakeholder
     // select is changed only when sent (its empty choice is "none").
@@ -155,7 +152,6 @@ export function adminUserPages(ctx: Ctx): Router {
   });
 
   r.post('/admin/users/:id/disable', (req, res) => {
-    allow(req, 'user.manage');
     const user = userOf(req);
     return orShowAdmin(req, res, showUser(user), async () => {
       await disableUser(ctx, req.actor ?? null, user.email);
@@ -169,7 +165,6 @@ export function adminUserPages(ctx: Ctx): Router {
   });
 
   r.post('/admin/users/:id/enable', (req, res) => {
-    allow(req, 'user.manage');
     const user = userOf(req);
     return orShowAdmin(req, res, showUser(user), async () => {
       await setUser(ctx, req.actor ?? null, user.email, { enable: true });

@@ -3,7 +3,7 @@ import { DomainError } from '../../domain/errors.js';
 import { clientOf } from '../log.js';
 import type { Ctx } from '../../services/context.js';
 import { getUser } from '../../services/accounts/users.js';
-import { checkCredentials } from '../../services/auth/authenticate.js';
+import { checkCredentials, recordLogin, recordLogout } from '../../services/auth/authenticate.js';
 import { requestPasswordReset, setPasswordByLink, usableLink } from '../../services/accounts/links.js';
 import { checkSecondFactor, mustEnrolTotp } from '../../services/auth/totp.js';
 import type { LoginThrottle } from '../../services/auth/throttle.js';
@@ -40,12 +40,7 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
         if (err) return reject(err);
         try {
           req.session.startedAt = ctx.clock().getTime();
-          await ctx.meta.write({
-            actor: user.email,
-            at: ctx.clock(),
-            events: [{ action: 'login', subject: `user/${user.email}` }],
-            meta: clientOf(req),
-          });
+          await recordLogin(ctx, user, clientOf(req));
           res.redirect(303, mustEnrolTotp(ctx, user) ? '/account/totp' : next);
           resolve();
         } catch (e) {
@@ -168,13 +163,7 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
   r.post('/logout', async (req, res) => {
     const who = req.user?.email;
     await new Promise<void>((resolve, reject) => req.logout((err) => (err ? reject(err) : resolve())));
-    if (who)
-      await ctx.meta.write({
-        actor: who,
-        at: ctx.clock(),
-        events: [{ action: 'logout', subject: `user/${who}` }],
-        meta: clientOf(req),
-      });
+    if (who) await recordLogout(ctx, who, clientOf(req));
     res.redirect(303, '/');
   });
 

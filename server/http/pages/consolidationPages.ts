@@ -3,13 +3,13 @@ import { foldParagraphs, type Change } from '../../domain/diff.js';
 import { diffTexts } from '../../services/diffTexts.js';
 import { DomainError, invalid } from '../../domain/errors.js';
 import { findConflicts } from '../../domain/merge.js';
-import { authorize } from '../../domain/policy.js';
 import type { Ctx } from '../../services/context.js';
 import { consolidationCommentable } from '../../services/consolidations/commentable.js';
 import {
   abandonConsolidation,
   consolidationText,
   createConsolidation,
+  documentToConsolidate,
   listOpenConsolidations,
   loadConsolidation,
   rebuildConsolidation,
@@ -17,9 +17,10 @@ import {
 } from '../../services/consolidations/consolidations.js';
 import { publishConsolidation } from '../../services/consolidations/publish.js';
 import { commentsOf, placeComments } from '../../services/proposals/comments.js';
-import { baseText, proposalText, revisionsOf } from '../../services/proposals/read.js';
-import { visibleProposals } from '../../services/proposals/access.js';
-import { getDocument } from '../../services/readDocuments.js';
+import { baseText, proposalText, revisionsOf, revisionText } from '../../services/proposals/read.js';
+import { userName } from '../../services/accounts/users.js';
+import { findProposal, visibleProposals } from '../../services/proposals/access.js';
+import { documentTitle } from '../../services/readDocuments.js';
 import { openRound } from '../../services/rounds/rounds.js';
 import type { ConsolidationRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
@@ -36,13 +37,6 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
   const r = Router();
 
   // ── Consolidate: pick shared proposals ───────────────────────────────────
-  /** The document, if the actor may consolidate it (404 / 403 / 401 otherwise). */
-  const forConsolidating = (req: Request, slug: string) => {
-    const doc = getDocument(ctx, slug);
-    authorize(req.actor ?? null, 'consolidation.manage', { kind: 'consolidation', group: doc.group }, 'document');
-    return doc;
-  };
-
   const consolidateForm = (
     req: Request,
     res: Response,
@@ -50,7 +44,7 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     form = { proposals: [] as number[], summary: '' },
     extra: Locals = {},
   ) => {
-    const doc = forConsolidating(req, slug);
+    const doc = documentToConsolidate(ctx, req.actor ?? null, slug);
     const shared = visibleProposals(ctx, req.actor ?? null, doc.slug, 'shared')
       .reverse()
       .map((p) => ({ ...proposalItem(ctx, p), checked: form.proposals.includes(p.id) }));
@@ -78,7 +72,8 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
 
   r.post('/documents/:slug/consolidate', async (req, res) => {
     const slug = req.params.slug;
-    forConsolidating(req, slug);
+    // Who may not consolidate is refused (404 / 403 / 401) before this page checks the form itself.
+    documentToConsolidate(ctx, req.actor ?? null, slug);
     const form = {
       proposals: checked(req, 'proposals')
         .filter((v) => /^[1-9][0-9]{0,8}$/.test(v))
@@ -116,7 +111,7 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     const blocks = foldParagraphs(changes);
     const theirs: { id: number; changes: Change[] }[] = [];
     for (const id of c.proposals) {
-      const p = ctx.meta.get('proposals', id);
+      const p = findProposal(ctx, actor, id);
       if (p) theirs.push({ id, changes: await diffTexts(ctx, await baseText(ctx, p), await proposalText(ctx, p)) });
     }
     const sources = attributeBlocks(blocks, theirs).map((ids) => head.proposals.filter((p) => ids.includes(p.id)));
@@ -124,7 +119,7 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     const placed = await placeComments(ctx, ref, c.revisions, commentsOf(ctx, ref));
     const [html, comments] = await Promise.all([render.markdown(text, TEXT_UNDER), commentsHtml(render, placed)]);
     page(res, 'consolidations/show', {
-      title: `Consolidation ${c.id}: ${ctx.meta.get('documents', c.document)?.title ?? c.document}`,
+      title: `Consolidation ${c.id}: ${documentTitle(ctx, c.document)}`,
       c: head,
       html,
       blocks,
@@ -142,8 +137,8 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     });
   };
 
-  /** The consolidation as it is now (after a refused action, for the page shown again). */
-  const fresh = (c: ConsolidationRecord) => ctx.meta.get('consolidations', c.id) ?? c;
+  /** The consolidation as it is now (after a refused action, for the page shown again; the actor has just loaded it). */
+  const fresh = (req: Request, c: ConsolidationRecord) => loadConsolidation(ctx, req.actor ?? null, c.id);
 
   r.get('/consolidations/:id', async (req, res) => {
     await showConsolidation(req, res, loadConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation')));
@@ -160,7 +155,7 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
       const c = loadConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'), 'consolidation.manage');
       await orShow(
         res,
-        (extra) => showConsolidation(req, res, fresh(c), { ...form(req), ...extra }),
+        (extra) => showConsolidation(req, res, fresh(req, c), { ...form(req), ...extra }),
         () => run(req, res, c),
         errorFor,
       );
@@ -213,7 +208,7 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
         req,
         res,
         `/consolidations/${c.id}`,
-        `Published as version ${v.number} of ${ctx.meta.get('documents', v.document)?.title ?? v.document}.`,
+        `Published as version ${v.number} of ${documentTitle(ctx, v.document)}.`,
       );
     },
     (req) => ({ publishForm: { summary: textarea(req, 'summary') } }),
@@ -263,18 +258,18 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
       if (!(e instanceof DomainError && e.code === 'stale_head')) {
         return orShow(
           res,
-          (extra) => editForm(req, res, fresh(c), form, extra),
+          (extra) => editForm(req, res, fresh(req, c), form, extra),
           () => Promise.reject(e),
           'edit',
         );
       }
       // Someone saved first: nothing was written. Show their change, keep this person's text,
       // and let a second save go through only deliberately (on the head they have now seen).
-      const now = fresh(c);
+      const now = fresh(req, c);
       const revisions = revisionsOf(ctx, { type: 'consolidation', id: c.id }, now.revisions);
       const started = revisions.find((x) => x.commit === form.head);
       const theirs = started
-        ? await diffTexts(ctx, await ctx.repo.readBlobText(started.blob), await consolidationText(ctx, now))
+        ? await diffTexts(ctx, await revisionText(ctx, started), await consolidationText(ctx, now))
         : null;
       res.status(409);
       await editForm(
@@ -290,11 +285,7 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
             from: started?.n ?? null,
             to: now.revisions,
             by: [
-              ...new Set(
-                revisions
-                  .filter((x) => !started || x.n > started.n)
-                  .map((x) => ctx.meta.get('users', x.authorId)?.name ?? `user ${x.authorId}`),
-              ),
+              ...new Set(revisions.filter((x) => !started || x.n > started.n).map((x) => userName(ctx, x.authorId))),
             ],
             at: revisions[revisions.length - 1]?.at ?? now.updatedAt,
             blocks: theirs ? foldParagraphs(theirs) : null,
@@ -310,7 +301,7 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     what: 'consolidation',
     load: (actor, id) => loadConsolidation(ctx, actor, id),
     commentable: (c) => consolidationCommentable(ctx, c),
-    show: (req, res, c, extra) => showConsolidation(req, res, fresh(c), extra),
+    show: (req, res, c, extra) => showConsolidation(req, res, fresh(req, c), extra),
   });
 
   return r;

@@ -1,11 +1,10 @@
 import { Router } from 'express';
-import { authorize } from '../../domain/policy.js';
 import type { Ctx } from '../../services/context.js';
 import { proposalSubject, visibleProposals } from '../../services/proposals/access.js';
 import { commentsOf } from '../../services/proposals/comments.js';
 import type { ProposalRecord } from '../../store/meta/schema.js';
 import { awaitingReply, proposalItem } from '../presenters/proposalView.js';
-import { takeNotice } from './formHelpers.js';
+import { signedInActor, takeNotice } from './formHelpers.js';
 import { page } from './render.js';
 
 /** "My drafts": the signed-in member's proposals, their groups' drafts, and the comments awaiting their reply. */
@@ -14,8 +13,7 @@ export function draftPages(ctx: Ctx): Router {
 
   // ── My drafts ─────────────────────────────────────────────────────────────
   r.get('/drafts', (req, res) => {
-    authorize(req.actor ?? null, 'account.use');
-    const actor = req.actor!;
+    const actor = signedInActor(req);
     const visible = visibleProposals(ctx, actor);
     const mineOrGroups = (p: ProposalRecord) => {
       const s = proposalSubject(ctx, p);

@@ -1,6 +1,8 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import type { Actor } from '../../domain/actor.js';
 import { absent, DomainError, type ErrorKind, type Thing } from '../../domain/errors.js';
+import { signedIn } from '../../domain/policy.js';
 import { STATUS } from '../errors.js';
 import { PositiveInt } from '../validate.js';
 
@@ -35,6 +37,13 @@ export const checked = (req: Request, name: string): string[] => {
 };
 
 const Id = z.object({ id: PositiveInt });
+
+/** Who is signed in, typed as such: 401 (unauthenticated) for the public. */
+export function signedInActor(req: Request): Actor {
+  const actor = req.actor ?? null;
+  signedIn(actor);
+  return actor;
+}
 
 /** The `:id` of the path; anything but a positive integer is "no such <what>" (404). */
 export const idOf = (req: Request, what: Thing) => {

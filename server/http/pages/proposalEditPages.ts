@@ -4,6 +4,7 @@ import { DomainError } from '../../domain/errors.js';
 import { authorize } from '../../domain/policy.js';
 import { checkProse, checkText, checkTitle, MAX_RATIONALE_BYTES } from '../../domain/text.js';
 import type { Ctx } from '../../services/context.js';
+import { userName } from '../../services/accounts/users.js';
 import { loadProposal, proposalSubject } from '../../services/proposals/access.js';
 import { reviseProposal } from '../../services/proposals/proposals.js';
 import { proposalDiff, proposalText, revisionsOf } from '../../services/proposals/read.js';
@@ -68,7 +69,8 @@ export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
       text: textarea(req, 'text'),
       head: field(req, 'head'),
     };
-    const again = (extra: Locals) => editForm(req, res, ctx.meta.get('proposals', p.id) ?? p, form, extra);
+    // The proposal as it is now (the actor may edit it, so may see it).
+    const again = (extra: Locals) => editForm(req, res, loadProposal(ctx, actor, p.id), form, extra);
 
     if (field(req, 'preview')) {
       // Saves nothing: the text rendered, and what it would change in the current revision.
@@ -124,11 +126,7 @@ export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
             from: started?.n ?? null,
             to: now.revisions,
             by: [
-              ...new Set(
-                revisions
-                  .filter((r) => !started || r.n > started.n)
-                  .map((r) => ctx.meta.get('users', r.authorId)?.name ?? `user ${r.authorId}`),
-              ),
+              ...new Set(revisions.filter((r) => !started || r.n > started.n).map((r) => userName(ctx, r.authorId))),
             ],
             at: revisions[revisions.length - 1]?.at ?? now.updatedAt,
             blocks: theirs ? foldParagraphs(theirs.changes) : null,

@@ -1,14 +1,18 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { foldParagraphs } from '../../domain/diff.js';
-import { authorize } from '../../domain/policy.js';
 import type { Ctx } from '../../services/context.js';
 import { loadProposal } from '../../services/proposals/access.js';
 import { commentsOf, placeComments } from '../../services/proposals/comments.js';
 import { proposalCommentable } from '../../services/proposals/commentable.js';
-import { createProposal, shareProposal, withdrawProposal } from '../../services/proposals/proposals.js';
+import {
+  createProposal,
+  documentToPropose,
+  shareProposal,
+  withdrawProposal,
+} from '../../services/proposals/proposals.js';
 import { baseText, proposalDiff, proposalText, revisionsOf } from '../../services/proposals/read.js';
-import { getDocument, getVersion, listVersions, versionText } from '../../services/readDocuments.js';
+import { getVersion, listVersions, versionText } from '../../services/readDocuments.js';
 import type { ProposalRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
 import { proposalHead, revisionsView, textView } from '../presenters/proposalView.js';
@@ -34,8 +38,7 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
 
   // ── New proposal ──────────────────────────────────────────────────────────
   const newForm = async (req: Request, res: Response, slug: string, extra: Locals = {}) => {
-    const doc = getDocument(ctx, slug);
-    authorize(req.actor ?? null, 'proposal.create', { kind: 'document', group: doc.group }, 'document');
+    const doc = documentToPropose(ctx, req.actor ?? null, slug);
     const latest = getVersion(ctx, doc.slug, doc.latest);
     page(res, 'proposals/new', {
       title: `Propose a change to ${doc.title}`,

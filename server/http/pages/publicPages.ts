@@ -13,6 +13,7 @@ import {
   listVersions,
   versionText,
 } from '../../services/readDocuments.js';
+import { groupName as groupNameOf } from '../../services/groups.js';
 import { visibleProposals } from '../../services/proposals/access.js';
 import { proposalItem } from '../presenters/proposalView.js';
 import { decisionView } from '../presenters/roundView.js';
@@ -37,7 +38,7 @@ function slugOf(slug: string): string {
 /** The public pages: documents, current text, history, versions, compare, raw text and feeds. */
 export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router {
   const r = Router();
-  const groupName = (slug: string) => ctx.meta.get('groups', slug)?.name ?? slug;
+  const groupName = (slug: string) => groupNameOf(ctx, slug);
 
   r.get('/', (_req, res) => {
     page(res, 'documents/index', {

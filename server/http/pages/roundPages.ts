@@ -1,10 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { foldParagraphs } from '../../domain/diff.js';
 import { diffTexts } from '../../services/diffTexts.js';
-import { authorize, can } from '../../domain/policy.js';
-import { documentPath } from '../../domain/slug.js';
+import { can } from '../../domain/policy.js';
 import type { Ctx } from '../../services/context.js';
-import { baseText } from '../../services/proposals/read.js';
 import {
   cancelRound,
   castBallot,
@@ -15,18 +13,19 @@ import {
   openRounds,
   previewBallot,
   recuse,
+  roundTexts,
   withdrawRecusal,
 } from '../../services/rounds/rounds.js';
 import { listOpenConsolidations } from '../../services/consolidations/consolidations.js';
 import { visibleProposals } from '../../services/proposals/access.js';
-import { listDocuments } from '../../services/readDocuments.js';
+import { documentTitle, listDocuments } from '../../services/readDocuments.js';
 import type { RoundRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
 import { TEXT_UNDER } from '../presenters/proposalView.js';
 import type { Renderer } from '../render/renderer.js';
 import { roundItem, roundView } from '../presenters/roundView.js';
-import { receiptOf } from '../../services/rounds/decision.js';
-import { findUserByEmail } from '../../services/accounts/users.js';
+import { ballotReceipt } from '../../services/rounds/decision.js';
+import { findUserByEmail, userName } from '../../services/accounts/users.js';
 import { deadlineFromLocal, toLocalInput } from '../presenters/roundForm.js';
 import { done, field, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
 import { page } from './render.js';
@@ -40,7 +39,7 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
   // ── The list of rounds ────────────────────────────────────────────────────
   r.get('/rounds', (req, res) => {
     const actor = req.actor ?? null;
-    authorize(actor, 'round.read');
+    // openRounds is the first read: who may not read rounds gets 403 (401 signed out) from it.
     const open = openRounds(ctx, actor)
       .map((x) => roundItem(ctx, actor, x))
       // "You have not voted" first, then the nearest deadline.
@@ -62,7 +61,7 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
         ? listOpenConsolidations(ctx, actor).map((c) => ({
             id: c.id,
             summary: c.summary,
-            document: ctx.meta.get('documents', c.document)?.title ?? c.document,
+            document: documentTitle(ctx, c.document),
             openRound: c.openRound,
           }))
         : null,
@@ -80,16 +79,8 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
   const showRound = async (req: Request, res: Response, round: RoundRecord, extra: Locals = {}) => {
     const actor = req.actor ?? null;
     const view = roundView(ctx, actor, round);
-    const text = (await ctx.repo.readFile(round.commit, documentPath(round.document)))?.text ?? '';
-    const subject =
-      round.subject.type === 'consolidation'
-        ? ctx.meta.get('consolidations', round.subject.id)
-        : ctx.meta.get('proposals', round.subject.id);
-    const changes = await diffTexts(
-      ctx,
-      subject ? await baseText(ctx, { base: subject.base, document: round.document }) : '',
-      text,
-    );
+    const { base, text } = await roundTexts(ctx, round);
+    const changes = await diffTexts(ctx, base, text);
     const html = await render.markdown(text, TEXT_UNDER);
     page(res, 'rounds/show', {
       title: `Round ${round.id}: ${view.subject.label}`,
@@ -117,6 +108,9 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     });
   };
 
+  /** The round as it is now (after a refused action, for the page shown again; the actor has just loaded it). */
+  const fresh = (req: Request, round: RoundRecord) => loadRound(ctx, req.actor ?? null, round.id);
+
   r.get('/rounds/:id', async (req, res) => {
     await showRound(req, res, loadRound(ctx, req.actor ?? null, idOf(req, 'round')));
   });
@@ -132,7 +126,7 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
       const round = loadRound(ctx, req.actor ?? null, idOf(req, 'round'));
       await orShow(
         res,
-        (extra) => showRound(req, res, ctx.meta.get('rounds', round.id) ?? round, { ...form(req), ...extra }),
+        (extra) => showRound(req, res, fresh(req, round), { ...form(req), ...extra }),
         async () => {
           const notice = await run(req, round);
           done(
@@ -157,7 +151,7 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
         reason: textarea(req, 'reason'),
         named: field(req, 'named') === 'yes',
       });
-      return `Your ballot is recorded: ${POSITION_WORDS[b.position]}. Your receipt is ${receiptOf(ctx.meta.get('rounds', round.id)!, b.voterId)}. You may change it until the round closes.`;
+      return `Your ballot is recorded: ${POSITION_WORDS[b.position]}. Your receipt is ${ballotReceipt(ctx, b)}. You may change it until the round closes.`;
     },
     (req) => ({
       ballotForm: {
@@ -203,7 +197,7 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
         reason: textarea(req, 'reason'),
         note: textarea(req, 'note'),
       });
-      return `The recusal of ${ctx.meta.get('users', x.voterId)?.name ?? 'the member'} is recorded. They have been told by mail.`;
+      return `The recusal of ${userName(ctx, x.voterId, 'the member')} is recorded. They have been told by mail.`;
     },
     (req) => ({
       recordRecusalForm: { voter: field(req, 'voter'), reason: textarea(req, 'reason'), note: textarea(req, 'note') },
@@ -231,11 +225,11 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     };
     await orShow(
       res,
-      (extra) => showRound(req, res, ctx.meta.get('rounds', round.id) ?? round, { ...form, ...extra }),
+      (extra) => showRound(req, res, fresh(req, round), { ...form, ...extra }),
       async () => {
         if (field(req, 'confirm') !== 'yes') {
           const { draft, current } = previewBallot(ctx, actor, round.id, recordInput(req));
-          const name = (id: number | null) => (id === null ? null : (ctx.meta.get('users', id)?.name ?? `user ${id}`));
+          const name = (id: number | null) => (id === null ? null : userName(ctx, id));
           return page(res, 'rounds/confirm-record', {
             title: `Record a ballot for ${name(draft.voterId)}`,
             round: roundItem(ctx, actor, round),
@@ -255,7 +249,7 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
           req,
           res,
           `/rounds/${round.id}`,
-          `The ballot of ${ctx.meta.get('users', b.voterId)?.name ?? 'the member'} is recorded on their behalf: ${POSITION_WORDS[b.position]}. They have been told by mail.`,
+          `The ballot of ${userName(ctx, b.voterId, 'the member')} is recorded on their behalf: ${POSITION_WORDS[b.position]}. They have been told by mail.`,
         );
       },
       'record',

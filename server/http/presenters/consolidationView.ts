@@ -4,6 +4,9 @@ import type { ConflictBlock } from '../../domain/merge.js';
 import { can } from '../../domain/policy.js';
 import type { Ctx } from '../../services/context.js';
 import { consolidationSubject, isStale } from '../../services/consolidations/consolidations.js';
+import { userName } from '../../services/accounts/users.js';
+import { findProposal } from '../../services/proposals/access.js';
+import { findDocument } from '../../services/readDocuments.js';
 import { currentTally, roundsOn } from '../../services/rounds/rounds.js';
 import { publicationCheck } from '../../services/consolidations/publish.js';
 import type { ConsolidationRecord } from '../../store/meta/schema.js';
@@ -15,7 +18,7 @@ import { tallyView } from './tallyView.js';
  * which proposals each change of the text came from. Records in, flat values out.
  */
 
-const nameOf = (ctx: Ctx, id: number | null) => (id === null ? '' : (ctx.meta.get('users', id)?.name ?? `user ${id}`));
+const nameOf = (ctx: Ctx, id: number | null) => (id === null ? '' : userName(ctx, id));
 
 interface Fragment {
   op: 'insert' | 'delete';
@@ -69,9 +72,9 @@ export function consolidationActions(ctx: Ctx, actor: Actor | null, c: Consolida
 
 /** The facts at the top of the consolidation page. */
 export function consolidationView(ctx: Ctx, actor: Actor | null, c: ConsolidationRecord, conflicts: ConflictBlock[]) {
-  const doc = ctx.meta.get('documents', c.document);
+  const doc = findDocument(ctx, c.document);
   const proposal = (id: number) => {
-    const p = ctx.meta.get('proposals', id);
+    const p = findProposal(ctx, actor, id);
     return { id, title: p?.title ?? `Proposal ${id}`, state: p?.state ?? '', href: `/proposals/${id}` };
   };
   const rounds = roundsOn(ctx, { type: 'consolidation', id: c.id })

@@ -2,7 +2,10 @@ import type { Actor } from '../../domain/actor.js';
 import { assertCommentable, assertEditable, assertShareable, assertWithdrawable } from '../../domain/proposal.js';
 import { can } from '../../domain/policy.js';
 import type { Ctx } from '../../services/context.js';
+import { userName } from '../../services/accounts/users.js';
+import { groupName } from '../../services/groups.js';
 import { mayDo, proposalSubject } from '../../services/proposals/access.js';
+import { documentTitle, findDocument } from '../../services/readDocuments.js';
 import type { PlacedComment } from '../../services/proposals/comments.js';
 import type { CommentRecord, ProposalRecord, RevisionRecord, VersionRecord } from '../../store/meta/schema.js';
 import type { Renderer } from '../render/renderer.js';
@@ -13,7 +16,7 @@ import type { Renderer } from '../render/renderer.js';
  * Views see only what these functions return.
  */
 
-const nameOf = (ctx: Ctx, id: number | null) => (id === null ? '' : (ctx.meta.get('users', id)?.name ?? `user ${id}`));
+const nameOf = (ctx: Ctx, id: number | null) => (id === null ? '' : userName(ctx, id));
 
 /** Whether a domain assertion holds (the assertions throw a Conflict when it does not). */
 const holds = (check: () => void): boolean => {
@@ -160,7 +163,8 @@ export async function proposalHead(
   p: ProposalRecord,
   base: Pick<VersionRecord, 'number' | 'publishedAt'> | null = null,
 ) {
-  const doc = ctx.meta.get('documents', p.document);
+  const doc = findDocument(ctx, p.document);
+  const subject = proposalSubject(ctx, p);
   return {
     id: p.id,
     title: p.title,
@@ -169,7 +173,7 @@ export async function proposalHead(
       slug: p.document,
       title: doc?.title ?? p.document,
       latest: doc?.latest ?? 0,
-      groupName: groupName(ctx, proposalSubject(ctx, p)),
+      groupName: subject.kind === 'proposal' ? groupName(ctx, subject.group) : '',
     },
     rationaleHtml: p.rationale.trim() ? await r.markdown(p.rationale, TEXT_UNDER) : '',
     author: nameOf(ctx, p.authorId),
@@ -186,9 +190,6 @@ export async function proposalHead(
   };
 }
 
-const groupName = (ctx: Ctx, s: ReturnType<typeof proposalSubject>) =>
-  s.kind === 'proposal' ? (ctx.meta.get('groups', s.group)?.name ?? s.group) : '';
-
 /** One line in a list of proposals. */
 export function proposalItem(ctx: Ctx, p: ProposalRecord) {
   return {
@@ -196,7 +197,7 @@ export function proposalItem(ctx: Ctx, p: ProposalRecord) {
     title: p.title,
     state: p.state,
     open: p.state === 'draft' || p.state === 'shared',
-    document: { slug: p.document, title: ctx.meta.get('documents', p.document)?.title ?? p.document },
+    document: { slug: p.document, title: documentTitle(ctx, p.document) },
     author: nameOf(ctx, p.authorId),
     revisions: p.revisions,
     updatedAt: p.updatedAt,

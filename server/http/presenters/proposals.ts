@@ -1,8 +1,9 @@
 import type { Ctx } from '../../services/context.js';
+import { userName } from '../../services/accounts/users.js';
 import type { PlacedComment } from '../../services/proposals/comments.js';
 import type { CommentRecord, ProposalRecord } from '../../store/meta/schema.js';
 
-const nameOf = (ctx: Ctx, id: number) => ctx.meta.get('users', id)?.name ?? `user ${id}`;
+const nameOf = (ctx: Ctx, id: number) => userName(ctx, id);
 
 export const proposalSummary = (p: ProposalRecord) => ({
   id: p.id,

@@ -10,10 +10,15 @@ import {
   type Tally,
 } from '../../domain/round.js';
 import type { Ctx } from '../../services/context.js';
-import { publicationCheck } from '../../services/consolidations/publish.js';
-import { ballotRecord, receiptOf } from '../../services/rounds/decision.js';
+import { userName } from '../../services/accounts/users.js';
+import { findConsolidation } from '../../services/consolidations/consolidations.js';
+import { roundMakesPublishable } from '../../services/consolidations/publish.js';
+import { findProposal } from '../../services/proposals/access.js';
+import { documentTitle } from '../../services/readDocuments.js';
+import { ballotRecord, receiptOf, roundOfVersion } from '../../services/rounds/decision.js';
+import { currentTally, electorateRoll } from '../../services/rounds/rounds.js';
 import { getRoundSettings } from '../../services/settings/roundSettings.js';
-import { currentTally } from '../../services/rounds/rounds.js';
+import { stakeholderName } from '../../services/stakeholders.js';
 import type { RoundRecord, VersionRecord } from '../../store/meta/schema.js';
 import { dayLabel, utcLabel } from '../render/time.js';
 import { ballotsJson, roundSummary } from './rounds.js';
@@ -25,7 +30,7 @@ import { tallyView } from './tallyView.js';
  * bar is in tallyView.ts, the consolidation pages' data in consolidationView.ts.
  */
 
-const nameOf = (ctx: Ctx, id: number | null) => (id === null ? '' : (ctx.meta.get('users', id)?.name ?? `user ${id}`));
+const nameOf = (ctx: Ctx, id: number | null) => (id === null ? '' : userName(ctx, id));
 
 // ── Rules, quorum, results in plain words ─────────────────────────────────────
 
@@ -68,10 +73,10 @@ export function quorumView(quorumBp: number, electorate: number, recused = 0) {
 
 // ── Rounds ────────────────────────────────────────────────────────────────────
 
-/** What a round is about: the proposal or consolidation, with a title and a link. */
-export function roundSubject(ctx: Ctx, r: RoundRecord) {
+/** What a round is about: the proposal or consolidation, with a title (if the viewer may see it) and a link. */
+export function roundSubject(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
   if (r.subject.type === 'proposal') {
-    const p = ctx.meta.get('proposals', r.subject.id);
+    const p = findProposal(ctx, actor, r.subject.id);
     return {
       type: 'proposal' as const,
       id: r.subject.id,
@@ -80,7 +85,7 @@ export function roundSubject(ctx: Ctx, r: RoundRecord) {
       href: `/proposals/${r.subject.id}`,
     };
   }
-  const c = ctx.meta.get('consolidations', r.subject.id);
+  const c = findConsolidation(ctx, actor, r.subject.id);
   return {
     type: 'consolidation' as const,
     id: r.subject.id,
@@ -104,11 +109,10 @@ export function remainingLabel(closesAt: string, now: Date): string {
 export function roundItem(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
   const t = currentTally(ctx, r);
   const mine = actor ? ballotRecord(ctx, r).filter((b) => b.voterId === actor.id && b.counted)[0] : undefined;
-  const doc = ctx.meta.get('documents', r.document);
   return {
     id: r.id,
-    subject: roundSubject(ctx, r),
-    document: { slug: r.document, title: doc?.title ?? r.document },
+    subject: roundSubject(ctx, actor, r),
+    document: { slug: r.document, title: documentTitle(ctx, r.document) },
     state: r.state,
     result: r.result,
     resultLabel: resultLabel(r.result),
@@ -149,7 +153,6 @@ export function ballotRows(ctx: Ctx, r: RoundRecord, actor: Actor | null) {
   });
 }
 
-const stakeholderName = (ctx: Ctx, slug: string) => ctx.meta.get('stakeholders', slug)?.name ?? slug;
 const RECORD_TEXTS = {
   named: 'Named: the record names every voter with their position and reason.',
   unnamed:
@@ -204,23 +207,16 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
   const mine = actor ? counted.get(actor.id) : undefined;
   const myRecusal = actor ? (r.recusals ?? []).find((x) => x.voterId === actor.id) : undefined;
   const q = quorumView(r.quorumBp, r.electorate.length - t.recused, t.recused);
-  const electorate = r.electorate
-    .map((id) => {
-      const u = ctx.meta.get('users', id);
+  const electorate = electorateRoll(ctx, actor, r)
+    .map(({ id, name, email }) => {
       const recused = (r.recusals ?? []).some((x) => x.voterId === id);
-      return {
-        id,
-        name: u?.name ?? `user ${id}`,
-        email: u?.email ?? '',
-        position: recused ? null : (counted.get(id)?.position ?? null),
-        recused,
-      };
+      return { id, name, email, position: recused ? null : (counted.get(id)?.position ?? null), recused };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
   return {
     id: r.id,
-    subject: roundSubject(ctx, r),
-    document: { slug: r.document, title: ctx.meta.get('documents', r.document)?.title ?? r.document },
+    subject: roundSubject(ctx, actor, r),
+    document: { slug: r.document, title: documentTitle(ctx, r.document) },
     commit: r.commit,
     revision: r.revision,
     rule: r.rule,
@@ -256,7 +252,7 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
     notVoted: manage ? electorate.filter((e) => !e.position && !e.recused).map((e) => e.name) : [],
     electorate: recorder(ctx, actor) ? electorate : [],
     /** The chair's next step: a passed round on a consolidation's current, still open text. */
-    publishable: manage && r.subject.type === 'consolidation' && publishableBy(ctx, r),
+    publishable: manage && roundMakesPublishable(ctx, r),
     may: {
       vote: open && eligible && !myRecusal,
       recuse: open && eligible,
@@ -270,13 +266,6 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
 const recorder = (ctx: Ctx, actor: Actor | null) =>
   can(actor, 'ballot.record', { kind: 'proxy', chairMayRecord: getRoundSettings(ctx).chairMayRecord });
 
-/** Whether this round is the one that makes its consolidation publishable now. */
-function publishableBy(ctx: Ctx, r: RoundRecord): boolean {
-  const c = ctx.meta.get('consolidations', r.subject.id);
-  const check = c && publicationCheck(ctx, c);
-  return !!check && check.ok && check.round === r.id;
-}
-
 // ── Decision records (public) ─────────────────────────────────────────────────
 
 /**
@@ -284,7 +273,7 @@ function publishableBy(ctx: Ctx, r: RoundRecord): boolean {
  * result, tally and (with `ballots`) every cast with its reason — voter names, never e-mails.
  */
 export function decisionView(ctx: Ctx, v: VersionRecord, withBallots = false, viewer: Actor | null = null) {
-  const r = v.round ? ctx.meta.get('rounds', v.round) : undefined;
+  const r = roundOfVersion(ctx, v);
   if (!r?.tally || !r.result) return null;
   const s = roundSummary(ctx, r);
   const t = s.tally!;

@@ -5,10 +5,10 @@ import { isStale } from '../../services/consolidations/consolidations.js';
 import { findConflicts } from '../../domain/merge.js';
 import { ballotRecord, receiptOf } from '../../services/rounds/decision.js';
 import { currentTally } from '../../services/rounds/rounds.js';
+import { userName } from '../../services/accounts/users.js';
 import type { ConsolidationRecord, RoundRecord } from '../../store/meta/schema.js';
 
-export const nameOf = (ctx: Ctx, id: number | null) =>
-  id === null ? null : (ctx.meta.get('users', id)?.name ?? `user ${id}`);
+export const nameOf = (ctx: Ctx, id: number | null) => (id === null ? null : userName(ctx, id));
 
 /** The round summary carried by version entries and decision records. */
 export const roundSummary = (ctx: Ctx, r: RoundRecord) => ({

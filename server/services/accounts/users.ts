@@ -27,6 +27,23 @@ export function getUser(ctx: Ctx, id: number): UserRecord {
   return u;
 }
 
+/**
+ * The name shown for an account wherever a person acted (an author, a voter, who recorded a
+ * ballot): its name, or `unknown` ("user 12" unless given) when there is no such account. Never
+ * the address.
+ */
+export function userName(ctx: Ctx, id: number, unknown = `user ${id}`): string {
+  return ctx.meta.get('users', id)?.name ?? unknown;
+}
+
+/** One account as the secretariat manages it (Admin › Users): 401 / 403 first, then 404 if there is none (any id that is not a positive whole number included). */
+export function loadUser(ctx: Ctx, actor: Actor | null, id: number): UserRecord {
+  authorize(actor, 'user.manage');
+  const u = Number.isInteger(id) && id > 0 ? ctx.meta.get('users', id) : undefined;
+  if (!u) throw absent('user');
+  return u;
+}
+
 export function requireUserByEmail(ctx: Ctx, email: string): UserRecord {
   const u = findUserByEmail(ctx, email);
   if (!u) throw absent('user');
@@ -242,7 +259,9 @@ export function accountCounts(ctx: Ctx, actor: Actor | null): { users: number; d
   return { users: users.length - disabled, disabled };
 }
 
-export function listUsers(ctx: Ctx): UserRecord[] {
+/** Every account, by name, for who may manage accounts (Admin › Users, the CLI's `user list`). */
+export function listUsers(ctx: Ctx, actor: Actor | null): UserRecord[] {
+  authorize(actor, 'user.manage');
   // Whole-table: the list of every account (Admin › Users, the CLI).
   return ctx.meta.all('users').sort((a, b) => a.name.localeCompare(b.name));
 }

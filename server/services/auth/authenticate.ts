@@ -50,3 +50,46 @@ export async function checkCredentials(
   guess.succeeded();
   return user!;
 }
+
+/**
+ * The account a signed-in session names, while it may still act: it exists, is not disabled and
+ * its session epoch is the one the session began under (a password change or a disable moves it).
+ * `false` otherwise, which ends the session.
+ */
+export function sessionUser(ctx: Ctx, stamp: { id: number; epoch: number } | undefined): UserRecord | false {
+  const u = stamp ? ctx.meta.get('users', stamp.id) : undefined;
+  return u && !u.disabled && u.sessionEpoch === stamp?.epoch ? u : false;
+}
+
+/** The audit line of a completed sign-in (after the password, and the code where the account has one). */
+export async function recordLogin(ctx: Ctx, user: UserRecord, meta?: EntryMeta): Promise<void> {
+  await ctx.meta.write({
+    actor: user.email,
+    at: ctx.clock(),
+    events: [{ action: 'login', subject: `user/${user.email}` }],
+    meta,
+  });
+}
+
+/** The audit line of a sign-out. */
+export async function recordLogout(ctx: Ctx, email: string, meta?: EntryMeta): Promise<void> {
+  await ctx.meta.write({
+    actor: email,
+    at: ctx.clock(),
+    events: [{ action: 'logout', subject: `user/${email}` }],
+    meta,
+  });
+}
+
+/**
+ * The audit line of a wrong current password given by someone signed in (the account page's
+ * password checks): `login.failed`, as on the sign-in form, but with the account as the actor.
+ */
+export async function recordWrongPassword(ctx: Ctx, email: string, meta?: EntryMeta): Promise<void> {
+  await ctx.meta.write({
+    actor: email,
+    at: ctx.clock(),
+    events: [{ action: 'login.failed', subject: `user/${email}` }],
+    meta,
+  });
+}

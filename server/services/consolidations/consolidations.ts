@@ -7,7 +7,13 @@ import { authorize, canSee, signedIn } from '../../domain/policy.js';
 import { assertEditable } from '../../domain/proposal.js';
 import { documentPath } from '../../domain/slug.js';
 import { checkProse, checkText, MAX_SUMMARY } from '../../domain/text.js';
-import { revisionKey, versionKey, type ConsolidationRecord, type RevisionRecord } from '../../store/meta/schema.js';
+import {
+  revisionKey,
+  versionKey,
+  type ConsolidationRecord,
+  type DocumentRecord,
+  type RevisionRecord,
+} from '../../store/meta/schema.js';
 import { MAIN, type Ctx } from '../context.js';
 import { getDocument } from '../readDocuments.js';
 import { baseText, proposalText } from '../proposals/read.js';
@@ -38,12 +44,25 @@ export function loadConsolidation(
   return c;
 }
 
+/** A consolidation by id if the actor may see it, else undefined — as for an id that does not exist (where a round names it). */
+export function findConsolidation(ctx: Ctx, actor: Actor | null, id: number): ConsolidationRecord | undefined {
+  const c = ctx.meta.get('consolidations', id);
+  return c && canSee(actor, consolidationSubject(ctx, c)) ? c : undefined;
+}
+
 /** The open consolidations the actor may see (optionally of one document), newest first. */
 export function listOpenConsolidations(ctx: Ctx, actor: Actor | null, document?: string): ConsolidationRecord[] {
   return ctx.meta
     .by('consolidations', 'state', 'open')
     .filter((c) => (!document || c.document === document) && canSee(actor, consolidationSubject(ctx, c)))
     .reverse();
+}
+
+/** The document, if the actor may consolidate its proposals (404 / 403 / 401 otherwise: `createConsolidation`'s own check), for the consolidate form. */
+export function documentToConsolidate(ctx: Ctx, actor: Actor | null, slug: string): DocumentRecord {
+  const doc = getDocument(ctx, slug);
+  authorize(actor, 'consolidation.manage', { kind: 'consolidation', group: doc.group }, 'document');
+  return doc;
 }
 
 /**

@@ -80,6 +80,14 @@ export function publicationCheck(ctx: Ctx, c: ConsolidationRecord): Publishabili
   return publishability(c, isStale(ctx, c), roundsOn(ctx, { type: 'consolidation', id: c.id }));
 }
 
+/** Whether this round is the one that makes its consolidation publishable now (the round page's pointer to publishing). */
+export function roundMakesPublishable(ctx: Ctx, r: RoundRecord): boolean {
+  if (r.subject.type !== 'consolidation') return false;
+  const c = ctx.meta.get('consolidations', r.subject.id);
+  const check = c && publicationCheck(ctx, c);
+  return !!check && check.ok && check.round === r.id;
+}
+
 const REFUSALS: Record<Exclude<Publishability, { ok: true }>['code'], (c: ConsolidationRecord) => [string, string]> = {
   not_open: (c) => ['not_open', `This consolidation is already ${c.state}.`],
   stale: () => ['stale', 'A newer version was published after this consolidation was made: rebuild it.'],

@@ -1,5 +1,6 @@
 import type { Actor } from '../../domain/actor.js';
 import { listId } from '../../domain/mail.js';
+import { absent } from '../../domain/errors.js';
 import { authorize } from '../../domain/policy.js';
 import type { MailRecord } from '../../store/meta/schema.js';
 import type { MailTransport } from '../../store/mail/transport.js';
@@ -96,6 +97,14 @@ export function mailQueue(ctx: Ctx, actor: Actor | null) {
     sent: ctx.meta.newest('mails', 'state', 'sent', 50),
     digestWaiting: ctx.meta.count('digestItems'),
   };
+}
+
+/** One message of the queue, for the secretariat (401 / 403 first), then 404 if there is none (any id that is not a positive whole number included). */
+export function loadMail(ctx: Ctx, actor: Actor | null, id: number): MailRecord {
+  authorize(actor, 'user.manage');
+  const m = Number.isInteger(id) && id > 0 ? ctx.meta.get('mails', id) : undefined;
+  if (!m) throw absent('mail');
+  return m;
 }
 
 /** The secretariat retries a failed message (or sends a waiting one now). */

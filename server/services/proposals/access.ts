@@ -18,6 +18,15 @@ export function loadProposal(ctx: Ctx, actor: Actor | null, id: number): Proposa
   return p;
 }
 
+/**
+ * A proposal by id if the actor may see it, else undefined — the same as for an id that does
+ * not exist (where a consolidation or a round names its proposals, their titles and states).
+ */
+export function findProposal(ctx: Ctx, actor: Actor | null, id: number): ProposalRecord | undefined {
+  const p = ctx.meta.get('proposals', id);
+  return p && canSee(actor, proposalSubject(ctx, p)) ? p : undefined;
+}
+
 /** Load, then check the action: 404 if not visible, 401 without sign-in, 403 if visible but not allowed. */
 export function loadProposalFor(ctx: Ctx, actor: Actor | null, id: number, action: Action): ProposalRecord {
   const p = Number.isInteger(id) && id > 0 ? ctx.meta.get('proposals', id) : undefined;

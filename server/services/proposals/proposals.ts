@@ -5,7 +5,7 @@ import { authorize, signedIn } from '../../domain/policy.js';
 import { assertEditable, assertShareable, assertWithdrawable } from '../../domain/proposal.js';
 import { documentPath } from '../../domain/slug.js';
 import { checkProse, checkText, checkTitle, MAX_RATIONALE_BYTES } from '../../domain/text.js';
-import { revisionKey, type ProposalRecord, type RevisionRecord } from '../../store/meta/schema.js';
+import { revisionKey, type DocumentRecord, type ProposalRecord, type RevisionRecord } from '../../store/meta/schema.js';
 import { MAIN, type Ctx } from '../context.js';
 import { getDocument } from '../readDocuments.js';
 import { loadProposalFor } from './access.js';
@@ -16,6 +16,13 @@ import { proposalSharedMails } from '../notifications/events.js';
 export const proposalRef = (id: number) => `refs/heads/proposals/${id}`;
 
 const identity = (ctx: Ctx, actor: Actor) => ({ name: actor.name, email: actor.email, at: ctx.clock() });
+
+/** The document, if the actor may propose a change to it (404 / 403 / 401 otherwise: `createProposal`'s own check), for the new-proposal form. */
+export function documentToPropose(ctx: Ctx, actor: Actor | null, slug: string): DocumentRecord {
+  const doc = getDocument(ctx, slug);
+  authorize(actor, 'proposal.create', { kind: 'document', group: doc.group }, 'document');
+  return doc;
+}
 
 /**
  * Draft a change to a document: a branch `proposals/<id>` from the current `main` whose first

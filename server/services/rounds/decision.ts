@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
-import { notFound } from '../../domain/errors.js';
+import { absent, notFound } from '../../domain/errors.js';
 import { countedBallots, votingElectors } from '../../domain/round.js';
-import type { BallotRecord, RoundRecord } from '../../store/meta/schema.js';
+import type { BallotRecord, RoundRecord, VersionRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { getVersion } from '../readDocuments.js';
 import { ballotsOf, electorateOf } from './rounds.js';
@@ -40,10 +40,22 @@ export function receiptOf(r: RoundRecord, voterId: number): string {
   return out;
 }
 
+/** The receipt of a ballot just cast or recorded: its round's receipt for its voter. */
+export function ballotReceipt(ctx: Ctx, b: BallotRecord): string {
+  const r = ctx.meta.get('rounds', b.round);
+  if (!r) throw absent('round');
+  return receiptOf(r, b.voterId);
+}
+
+/** The round that approved a published version, if a round decided it (public: decision records are public). */
+export function roundOfVersion(ctx: Ctx, v: VersionRecord): RoundRecord | undefined {
+  return v.round ? ctx.meta.get('rounds', v.round) : undefined;
+}
+
 /** The round that approved a published version (public: decision records are public). */
 export function decisionOf(ctx: Ctx, slug: string, n: number): RoundRecord {
   const v = getVersion(ctx, slug, n);
-  const r = v.round ? ctx.meta.get('rounds', v.round) : undefined;
+  const r = roundOfVersion(ctx, v);
   if (!r) throw notFound('no_decision', `Version ${n} was not decided by a round (it was seeded, added or imported).`);
   return r;
 }

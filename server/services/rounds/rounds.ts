@@ -2,7 +2,8 @@ import type { Actor } from '../../domain/actor.js';
 import { absent, conflict, forbidden, invalid } from '../../domain/errors.js';
 import { hasConflictMarkers } from '../../domain/merge.js';
 import { MAX_CANCEL_REASON, MAX_RECORD_NOTE } from '../../domain/limits.js';
-import { authorize } from '../../domain/policy.js';
+import { authorize, can } from '../../domain/policy.js';
+import { documentPath } from '../../domain/slug.js';
 import {
   checkConditions,
   checkPosition,
@@ -26,7 +27,7 @@ import { randomBytes } from 'node:crypto';
 import type { Ctx } from '../context.js';
 import { consolidationText, isStale, loadConsolidation } from '../consolidations/consolidations.js';
 import { loadProposalFor } from '../proposals/access.js';
-import { proposalText } from '../proposals/read.js';
+import { baseText, proposalText } from '../proposals/read.js';
 import { activeMembers, findUserByEmail } from '../accounts/users.js';
 import { mergePuts } from '../notifications/queue.js';
 import {
@@ -556,6 +557,36 @@ export async function sweepRounds(ctx: Ctx): Promise<number> {
 /** Every round held on a subject, oldest first. */
 export function roundsOn(ctx: Ctx, subject: SubjectRef): RoundRecord[] {
   return ctx.meta.by('rounds', 'subject', subjectKey(subject));
+}
+
+/**
+ * The texts of a round's page (after `loadRound`): the text put to the vote (the document at the
+ * round's commit) and the published text its subject was drafted on, for the diff between them.
+ */
+export async function roundTexts(ctx: Ctx, r: RoundRecord): Promise<{ base: string; text: string }> {
+  const text = (await ctx.repo.readFile(r.commit, documentPath(r.document)))?.text ?? '';
+  const subject =
+    r.subject.type === 'consolidation'
+      ? ctx.meta.get('consolidations', r.subject.id)
+      : ctx.meta.get('proposals', r.subject.id);
+  return { base: subject ? await baseText(ctx, { base: subject.base, document: r.document }) : '', text };
+}
+
+/**
+ * A round's electorate by name (after `loadRound`), with each member's address only for who may
+ * record ballots on members' behalf (the secretariat; the chair too when the settings say so);
+ * '' for anyone else.
+ */
+export function electorateRoll(
+  ctx: Ctx,
+  actor: Actor | null,
+  r: RoundRecord,
+): { id: number; name: string; email: string }[] {
+  const recorder = can(actor, 'ballot.record', { kind: 'proxy', chairMayRecord: getRoundSettings(ctx).chairMayRecord });
+  return r.electorate.map((id) => {
+    const u = ctx.meta.get('users', id);
+    return { id, name: u?.name ?? `user ${id}`, email: recorder ? (u?.email ?? '') : '' };
+  });
 }
 
 /** The rounds open now (members, the chair and the secretariat), oldest first. */

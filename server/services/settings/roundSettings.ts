@@ -11,6 +11,12 @@ export function getRoundSettings(ctx: Ctx): RoundSettings {
   return { defaultRecord: s?.defaultRecord ?? 'named', chairMayRecord: s?.chairMayRecord ?? false };
 }
 
+/** The round settings for the form that changes them (Admin › Rounds: the secretariat; 403 / 401 otherwise). */
+export function editableRoundSettings(ctx: Ctx, actor: Actor | null): RoundSettings {
+  authorize(actor, 'settings.manage');
+  return getRoundSettings(ctx);
+}
+
 /** Change the default record of new rounds and whether the chair may record ballots on members' behalf. */
 export async function setRoundSettings(
   ctx: Ctx,
