@@ -34,10 +34,11 @@ import type session from 'express-session';
 import { MAX_FORM_BODY_BYTES, MAX_JSON_BODY_BYTES } from './domain/limits.js';
 import { WorkPool } from './http/offload/pool.js';
 import { Renderer } from './http/render/renderer.js';
+import { schemeOf } from './http/scheme.js';
 
 export interface AppDeps {
   ctx: Ctx;
-  config: Pick<Config, 'baseUrl' | 'writeLimit'>;
+  config: Pick<Config, 'baseUrl' | 'writeLimit'> & Partial<Pick<Config, 'trustProxy'>>;
   sessions: { secret: string; store: session.Store };
   /** The structured logger (pino); silent when not given (tests). */
   log?: Logger;
@@ -58,7 +59,7 @@ export function createApp(deps: AppDeps): Express {
   const render = deps.renderer ?? new Renderer(new WorkPool(), {}, (msg, err) => log.error({ err }, msg));
   // Services diff through the same pool and cache (services/diffTexts.ts).
   const ctx: Ctx = { ...deps.ctx, diff: (from, to) => render.diff(from, to) };
-  const secure = config.baseUrl.startsWith('https:');
+  const scheme = schemeOf(config.baseUrl);
   const app = express();
   app.disable('x-powered-by');
   app.use(requestLogger(log));
@@ -67,9 +68,15 @@ export function createApp(deps: AppDeps): Express {
   // Compiled templates are kept (express only does so with NODE_ENV=production by default).
   app.set('view cache', true);
   app.set('query parser', 'simple');
-  app.set('trust proxy', 'loopback');
+  // Which proxies may say where a request came from and over what (X-Forwarded-For/-Proto):
+  // TRUST_PROXY, loopback only unless configured.
+  app.set('trust proxy', config.trustProxy ?? 'loopback');
 
-  app.use(
+  // Only an answer served over https may ask the browser to upgrade its requests: on a
+  // plain-HTTP LAN host this would load every stylesheet and post every form over https.
+  // Likewise HSTS: sent over plain HTTP it is ignored at best, and wrong. One rule decides
+  // (scheme.ts): BASE_URL https, or a trusted proxy says the request came over https.
+  const headers = (https: boolean) =>
     helmet({
       contentSecurityPolicy: {
         useDefaults: true,
@@ -82,16 +89,15 @@ export function createApp(deps: AppDeps): Express {
           'base-uri': ["'none'"],
           'frame-ancestors': ["'none'"],
           'form-action': ["'self'"],
-          // Only a site served over https may ask the browser to upgrade its requests: on a
-          // plain-HTTP LAN host this would load every stylesheet and post every form over https.
-          'upgrade-insecure-requests': secure ? [] : null,
+          'upgrade-insecure-requests': https ? [] : null,
         },
       },
-      // Likewise HSTS: sent over plain HTTP it is ignored at best, and wrong.
-      strictTransportSecurity: secure,
+      strictTransportSecurity: https,
       crossOriginEmbedderPolicy: false,
-    }),
-  );
+    });
+  const overHttps = headers(true);
+  const overHttp = headers(false);
+  app.use((req, res, next) => (scheme.secure(req) ? overHttps : overHttp)(req, res, next));
   app.use('/assets', express.static(path.join(root, 'public'), { maxAge: '1h', index: false }));
 
   // 503 while the stores cannot write (the last write failed and a probe write fails too).
@@ -122,9 +128,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', api);
 
   app.use(express.urlencoded({ extended: false, limit: MAX_FORM_BODY_BYTES }));
-  sessionMiddleware(app, ctx, { ...deps.sessions, secure });
+  sessionMiddleware(app, ctx, { ...deps.sessions, scheme });
   app.use(requireSignInForWrites(/^\/(login|login\/code|logout|password\/forgot|password\/set)$/));
-  app.use(csrfProtection({ secret: deps.sessions.secret, secure }));
+  app.use(csrfProtection({ secret: deps.sessions.secret, scheme }));
   app.use(requireTotpEnrolment(ctx));
   // Signing in and out are never refused by the write limit (signing in has its own throttle).
   app.use(authPages(ctx, throttle));

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import * as path from 'node:path';
 import { z } from 'zod';
 
@@ -24,7 +25,44 @@ const Env = z.object({
     .refine((n) => (n & (n - 1)) === 0, 'PASSWORD_HASH_N must be a power of two')
     .default(2 ** 17),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  TRUST_PROXY: z
+    .string()
+    .default('loopback')
+    .transform((text, ctx) => {
+      const value = trustProxy(text);
+      if (value === null)
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'TRUST_PROXY must be true, false, a number of hops, or a comma-separated list of addresses, CIDR ranges and the names loopback, linklocal, uniquelocal',
+        });
+      return value ?? false;
+    }),
 });
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY as express's `trust proxy` setting takes it: `true`/`false`, a number of hops, or a
+ * list of addresses and ranges (`10.0.0.1, 192.168.0.0/16, loopback`); null when it is none of those.
+ */
+export function trustProxy(text: string): boolean | number | string | null {
+  const t = text.trim();
+  if (/^true$/i.test(t)) return true;
+  if (/^false$/i.test(t)) return false;
+  if (/^\d+$/.test(t)) return Number(t);
+  const items = t.split(',').map((i) => i.trim());
+  const valid = (item: string) => {
+    if (PROXY_NAMES.has(item)) return true;
+    const [address, range, ...rest] = item.split('/');
+    const family = isIP(address);
+    if (!family || rest.length) return false;
+    if (range === undefined) return true;
+    if (/^\d+$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+    return family === 4 && isIP(range) === 4;
+  };
+  return items.length && items.every(valid) ? items.join(',') : null;
+}
 
 export interface Config {
   port: number;
@@ -38,6 +76,11 @@ export interface Config {
   reminderHours: number;
   digestHour: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * The proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (express's `trust proxy`):
+   * 'loopback' unless TRUST_PROXY says otherwise.
+   */
+  trustProxy: boolean | number | string;
   /** scrypt's N for new password hashes (2^17; tests lower it to 2^10). */
   passwordHashN: number;
   /** The folder whose markdown files become version 1 on a fresh data folder. */
@@ -66,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     reminderHours: e.REMINDER_HOURS,
     digestHour: e.DIGEST_HOUR,
     logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
     passwordHashN: e.PASSWORD_HASH_N,
     documentsDir: path.resolve(projectRoot, 'documents'),
   });
