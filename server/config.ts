@@ -1,10 +1,17 @@
 import { isIP } from 'node:net';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+
+/** DATA_DIR when unset, relative to the working directory (the project folder under `npm start`). */
+export const DEFAULT_DATA_DIR = './data';
+
+/** The project folder (where `npm run` runs): one level above this file, in server/ as in dist/. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  DATA_DIR: z.string().min(1).default('./data'),
+  DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
   BASE_URL: z.string().url().optional(),
   SESSION_SECRET: z.string().min(16, 'SESSION_SECRET must be at least 16 characters').optional(),
   SMTP_URL: z.string().optional(),
@@ -113,4 +120,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     passwordHashN: e.PASSWORD_HASH_N,
     documentsDir: path.resolve(projectRoot, 'documents'),
   });
+}
+
+/** A word for a POSIX shell: as it is when plain, else in single quotes. */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * `npm run admin -- ARGS` as typed in the project folder to act on the data folder `dataDir`:
+ * with `DATA_DIR=<absolute path>` in front unless it is the one the CLI finds by default
+ * (`./data` of the project folder, where `npm run` runs).
+ */
+export function adminCommand(dataDir: string, args: string, projectRoot = PROJECT_ROOT): string {
+  const own = path.resolve(projectRoot, DEFAULT_DATA_DIR) === path.resolve(dataDir);
+  return `${own ? '' : `DATA_DIR=${shellWord(path.resolve(dataDir))} `}npm run admin -- ${args}`;
+}
+
+/** The exact command that makes the first secretariat account on `dataDir` (placeholders to replace). */
+export function firstAccountCommand(dataDir: string, projectRoot = PROJECT_ROOT): string {
+  return `echo 'a long passphrase' | ${adminCommand(dataDir, "user add --email you@example.org --name 'Your Name' --role secretariat --password-stdin", projectRoot)}`;
 }
