@@ -141,3 +141,14 @@ export function adminCommand(dataDir: string, args: string, projectRoot = PROJEC
 export function firstAccountCommand(dataDir: string, projectRoot = PROJECT_ROOT): string {
   return `echo 'a long passphrase' | ${adminCommand(dataDir, "user add --email you@example.org --name 'Your Name' --role secretariat --password-stdin", projectRoot)}`;
 }
+
+/**
+ * Why Ratify cannot run on `platform`, or null. Linux is the platform it is built and tested on;
+ * other Unix-likes (macOS, the BSDs) take the lock-file fallback of the data folder's lock.
+ * Windows has neither Unix sockets at a path (the admin socket) nor Unix file modes.
+ */
+export function unsupportedPlatform(platform: NodeJS.Platform = process.platform): string | null {
+  return platform === 'win32'
+    ? 'Ratify does not run on Windows (win32): its admin socket and the private modes of its data folder are Unix ones. Run it on Linux (on Windows: inside WSL 2) or macOS.'
+    : null;
+}

@@ -5,7 +5,7 @@ import { createApp } from './app.js';
 import { createLogger } from './http/log.js';
 import { WorkPool } from './http/offload/pool.js';
 import { Renderer } from './http/render/renderer.js';
-import { firstAccountCommand, loadConfig } from './config.js';
+import { firstAccountCommand, loadConfig, unsupportedPlatform } from './config.js';
 import { openData } from './bootstrap.js';
 import { listenAdminSocket, socketPathFor } from './cli/adminSocket.js';
 import { sweepRounds } from './services/rounds/rounds.js';
@@ -18,6 +18,11 @@ import { commonPasswords } from './store/commonPasswords.js';
 /** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
 async function main() {
   // Everything Ratify creates (data folder, git objects, mails with live links) is private to its user.
+  const platform = unsupportedPlatform();
+  if (platform) {
+    console.error(platform);
+    process.exit(1);
+  }
   process.umask(0o077);
   let config;
   try {

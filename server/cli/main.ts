@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { adminCommand, DEFAULT_DATA_DIR, firstAccountCommand, loadConfig } from '../config.js';
+import { adminCommand, DEFAULT_DATA_DIR, firstAccountCommand, loadConfig, unsupportedPlatform } from '../config.js';
 import { openData, type OpenData } from '../bootstrap.js';
 import { dataFolderState, NoDataFolderError } from '../store/dataFolder.js';
 import { DataDirBusyError, liveHolder } from '../store/processLock.js';
@@ -114,6 +114,12 @@ async function init(): Promise<void> {
   } finally {
     await data.close();
   }
+}
+
+const platform = unsupportedPlatform();
+if (platform) {
+  finish({ error: { code: 'unsupported_platform', message: platform } });
+  process.exit(1);
 }
 
 // What the CLI creates in DATA_DIR (a fresh data folder, git objects, mails) is private to its user.

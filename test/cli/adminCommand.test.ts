@@ -1,9 +1,10 @@
 /**
  * The admin command lines the server and the CLI print for an operator to paste: DATA_DIR in
  * front (absolute, quoted for the shell when needed) unless it is the project's own ./data.
+ * And the platforms the server and the CLI refuse to start on, by name.
  */
 import { describe, expect, test } from '@jest/globals';
-import { adminCommand, firstAccountCommand, shellWord } from '../../server/config.js';
+import { adminCommand, firstAccountCommand, shellWord, unsupportedPlatform } from '../../server/config.js';
 
 describe('adminCommand', () => {
   test("the project's own ./data needs no DATA_DIR", () => {
@@ -31,5 +32,12 @@ describe('adminCommand', () => {
     expect(shellWord('a b')).toBe("'a b'");
     expect(shellWord('$HOME')).toBe("'$HOME'");
     expect(shellWord('')).toBe("''");
+  });
+});
+
+describe('unsupportedPlatform', () => {
+  test('Windows is refused by name; Linux, macOS and the BSDs run', () => {
+    expect(unsupportedPlatform('win32')).toMatch(/Windows \(win32\)/);
+    for (const p of ['linux', 'darwin', 'freebsd', 'openbsd'] as const) expect(unsupportedPlatform(p)).toBeNull();
   });
 });
