@@ -39,10 +39,11 @@ import { compress } from './http/compress.js';
 import { cookieNames } from './http/middleware/csrf.js';
 import { getDocument } from './services/readDocuments.js';
 import { Renderer } from './http/render/renderer.js';
+import { schemeOf } from './http/scheme.js';
 
 export interface AppDeps {
   ctx: Ctx;
-  config: Pick<Config, 'baseUrl' | 'writeLimit'>;
+  config: Pick<Config, 'baseUrl' | 'writeLimit'> & Partial<Pick<Config, 'trustProxy'>>;
   sessions: { secret: string; store: session.Store };
   /** The structured logger (pino); silent when not given (tests). */
   log?: Logger;
@@ -63,7 +64,7 @@ export function createApp(deps: AppDeps): Express {
   const render = deps.renderer ?? new Renderer(new WorkPool(), {}, (msg, err) => log.error({ err }, msg));
   // Services diff through the same pool and cache (services/diffTexts.ts).
   const ctx: Ctx = { ...deps.ctx, diff: (from, to) => render.diff(from, to) };
-  const secure = config.baseUrl.startsWith('https:');
+  const scheme = schemeOf(config.baseUrl);
   const app = express();
   app.disable('x-powered-by');
   app.use(requestLogger(log));
@@ -72,7 +73,9 @@ export function createApp(deps: AppDeps): Express {
   // Compiled templates are kept (express only does so with NODE_ENV=production by default).
   app.set('view cache', true);
   app.set('query parser', 'simple');
-  app.set('trust proxy', 'loopback');
+  // Which proxies may say where a request came from and over what (X-Forwarded-For/-Proto):
+  // TRUST_PROXY, loopback only unless configured.
+  app.set('trust proxy', config.trustProxy ?? 'loopback');
   // Pages link the stylesheet and script by content hash (`asset('ratify.css')` in the views).
   const publicDir = path.join(root, 'public');
   const assets = fingerprintAssets(publicDir);
@@ -90,14 +93,18 @@ export function createApp(deps: AppDeps): Express {
         },
         currentAsset: assets.isCurrent,
       },
-      cookieNames(secure).session,
+      cookieNames(scheme.httpsSite).session,
     ),
   );
   // gzip or brotli, as the client asks, for every compressible type (HTML, JSON, CSS, JS, Atom,
   // markdown, SVG) of 1 KiB and more; images and other encoded bodies pass as they are.
   app.use(compress());
 
-  app.use(
+  // Only an answer served over https may ask the browser to upgrade its requests: on a
+  // plain-HTTP LAN host this would load every stylesheet and post every form over https.
+  // Likewise HSTS: sent over plain HTTP it is ignored at best, and wrong. One rule decides
+  // (scheme.ts): BASE_URL https, or a trusted proxy says the request came over https.
+  const headers = (https: boolean) =>
     helmet({
       contentSecurityPolicy: {
         useDefaults: true,
@@ -110,16 +117,15 @@ export function createApp(deps: AppDeps): Express {
           'base-uri': ["'none'"],
           'frame-ancestors': ["'none'"],
           'form-action': ["'self'"],
-          // Only a site served over https may ask the browser to upgrade its requests: on a
-          // plain-HTTP LAN host this would load every stylesheet and post every form over https.
-          'upgrade-insecure-requests': secure ? [] : null,
+          'upgrade-insecure-requests': https ? [] : null,
         },
       },
-      // Likewise HSTS: sent over plain HTTP it is ignored at best, and wrong.
-      strictTransportSecurity: secure,
+      strictTransportSecurity: https,
       crossOriginEmbedderPolicy: false,
-    }),
-  );
+    });
+  const overHttps = headers(true);
+  const overHttp = headers(false);
+  app.use((req, res, next) => (scheme.secure(req) ? overHttps : overHttp)(req, res, next));
   app.use('/assets', assets.rewrite, express.static(publicDir, { cacheControl: false, index: false }));
   app.get('/favicon.svg', (_req, res) => res.sendFile(path.join(publicDir, 'favicon.svg'), { cacheControl: false }));
   // Browsers that ignore the page's icon link ask for this one: nothing, rather than a 404 in the console.
@@ -153,9 +159,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', api);
 
   app.use(express.urlencoded({ extended: false, limit: MAX_FORM_BODY_BYTES }));
-  sessionMiddleware(app, ctx, { ...deps.sessions, secure });
+  sessionMiddleware(app, ctx, { ...deps.sessions, scheme });
   app.use(requireSignInForWrites(/^\/(login|login\/code|logout|password\/forgot|password\/set)$/));
-  app.use(csrfProtection({ secret: deps.sessions.secret, secure }));
+  app.use(csrfProtection({ secret: deps.sessions.secret, scheme }));
   app.use(requireTotpEnrolment(ctx));
   // Signing in and out are never refused by the write limit (signing in has its own throttle).
   app.use(authPages(ctx, throttle));

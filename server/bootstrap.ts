@@ -10,6 +10,7 @@ import { sweepRounds } from './services/rounds/rounds.js';
 import { GitRepository } from './store/git/repository.js';
 import { MetaStore } from './store/meta/metaStore.js';
 import { acquireLock } from './store/processLock.js';
+import { dataFolderState, NoDataFolderError } from './store/dataFolder.js';
 import { FileSessionStore } from './store/sessions/fileSessionStore.js';
 import { randomBytes } from 'node:crypto';
 
@@ -22,7 +23,9 @@ export interface OpenData {
 
 /**
  * Take the data folder's lock, open the git repository (refusing a damaged one) and the
- * metadata store, repair the version index from `main`, and seed a fresh install.
+ * metadata store, repair the version index from `main`, and seed a fresh install. With
+ * `create: false` (the admin CLI) DATA_DIR must already be a data folder: a missing or empty
+ * one is refused (NoDataFolderError), never made.
  */
 export async function openData(
   config: Pick<Config, 'dataDir' | 'documentsDir'> &
@@ -30,9 +33,12 @@ export async function openData(
       Pick<Config, 'sessionSecret' | 'baseUrl' | 'listAddress' | 'reminderHours' | 'digestHour' | 'passwordHashN'>
     >,
   role: 'server' | 'cli',
-  opts: { clock?: () => Date; seed?: boolean; hashing?: Partial<HasherOptions> } = {},
+  opts: { clock?: () => Date; seed?: boolean; hashing?: Partial<HasherOptions>; create?: boolean } = {},
 ): Promise<OpenData> {
-  await fsp.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  if (opts.create === false) {
+    const state = await dataFolderState(config.dataDir);
+    if (state !== 'data') throw new NoDataFolderError(config.dataDir, state);
+  } else await fsp.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = await acquireLock(config.dataDir, { role });
   try {
     const repo = await GitRepository.open(path.join(config.dataDir, 'git'));

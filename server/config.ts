@@ -1,9 +1,17 @@
+import { isIP } from 'node:net';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+
+/** DATA_DIR when unset, relative to the working directory (the project folder under `npm start`). */
+export const DEFAULT_DATA_DIR = './data';
+
+/** The project folder (where `npm run` runs): one level above this file, in server/ as in dist/. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  DATA_DIR: z.string().min(1).default('./data'),
+  DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
   BASE_URL: z.string().url().optional(),
   SESSION_SECRET: z.string().min(16, 'SESSION_SECRET must be at least 16 characters').optional(),
   SMTP_URL: z.string().optional(),
@@ -25,7 +33,44 @@ const Env = z.object({
     .refine((n) => (n & (n - 1)) === 0, 'PASSWORD_HASH_N must be a power of two')
     .default(2 ** 17),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  TRUST_PROXY: z
+    .string()
+    .default('loopback')
+    .transform((text, ctx) => {
+      const value = trustProxy(text);
+      if (value === null)
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'TRUST_PROXY must be true, false, a number of hops, or a comma-separated list of addresses, CIDR ranges and the names loopback, linklocal, uniquelocal',
+        });
+      return value ?? false;
+    }),
 });
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY as express's `trust proxy` setting takes it: `true`/`false`, a number of hops, or a
+ * list of addresses and ranges (`10.0.0.1, 192.168.0.0/16, loopback`); null when it is none of those.
+ */
+export function trustProxy(text: string): boolean | number | string | null {
+  const t = text.trim();
+  if (/^true$/i.test(t)) return true;
+  if (/^false$/i.test(t)) return false;
+  if (/^\d+$/.test(t)) return Number(t);
+  const items = t.split(',').map((i) => i.trim());
+  const valid = (item: string) => {
+    if (PROXY_NAMES.has(item)) return true;
+    const [address, range, ...rest] = item.split('/');
+    const family = isIP(address);
+    if (!family || rest.length) return false;
+    if (range === undefined) return true;
+    if (/^\d+$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+    return family === 4 && isIP(range) === 4;
+  };
+  return items.length && items.every(valid) ? items.join(',') : null;
+}
 
 export interface Config {
   port: number;
@@ -39,6 +84,11 @@ export interface Config {
   reminderHours: number;
   digestHour: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * The proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (express's `trust proxy`):
+   * 'loopback' unless TRUST_PROXY says otherwise.
+   */
+  trustProxy: boolean | number | string;
   /** scrypt's N for new password hashes (2^17; tests lower it to 2^10). */
   passwordHashN: number;
   /** The folder whose markdown files become version 1 on a fresh data folder. */
@@ -68,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     reminderHours: e.REMINDER_HOURS,
     digestHour: e.DIGEST_HOUR,
     logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
     passwordHashN: e.PASSWORD_HASH_N,
     documentsDir: path.resolve(projectRoot, 'documents'),
   });
@@ -77,4 +128,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
 export function senderOf(mailFrom: string, site: string): string {
   if (/[<>]/.test(mailFrom)) return mailFrom;
   return `"${site.replace(/["\\\r\n]/g, '')} via Ratify" <${mailFrom.trim()}>`;
+}
+
+/** A word for a POSIX shell: as it is when plain, else in single quotes. */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * `npm run admin -- ARGS` as typed in the project folder to act on the data folder `dataDir`:
+ * with `DATA_DIR=<absolute path>` in front unless it is the one the CLI finds by default
+ * (`./data` of the project folder, where `npm run` runs).
+ */
+export function adminCommand(dataDir: string, args: string, projectRoot = PROJECT_ROOT): string {
+  const own = path.resolve(projectRoot, DEFAULT_DATA_DIR) === path.resolve(dataDir);
+  return `${own ? '' : `DATA_DIR=${shellWord(path.resolve(dataDir))} `}npm run admin -- ${args}`;
+}
+
+/** The exact command that makes the first secretariat account on `dataDir` (placeholders to replace). */
+export function firstAccountCommand(dataDir: string, projectRoot = PROJECT_ROOT): string {
+  return `echo 'a long passphrase' | ${adminCommand(dataDir, "user add --email you@example.org --name 'Your Name' --role secretariat --password-stdin", projectRoot)}`;
+}
+
+/**
+ * Why Ratify cannot run on `platform`, or null. Linux is the platform it is built and tested on;
+ * other Unix-likes (macOS, the BSDs) take the lock-file fallback of the data folder's lock.
+ * Windows has neither Unix sockets at a path (the admin socket) nor Unix file modes.
+ */
+export function unsupportedPlatform(platform: NodeJS.Platform = process.platform): string | null {
+  return platform === 'win32'
+    ? 'Ratify does not run on Windows (win32): its admin socket and the private modes of its data folder are Unix ones. Run it on Linux (on Windows: inside WSL 2) or macOS.'
+    : null;
 }

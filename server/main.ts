@@ -5,7 +5,7 @@ import { createApp } from './app.js';
 import { createLogger } from './http/log.js';
 import { WorkPool } from './http/offload/pool.js';
 import { Renderer } from './http/render/renderer.js';
-import { loadConfig } from './config.js';
+import { firstAccountCommand, loadConfig, unsupportedPlatform } from './config.js';
 import { openData } from './bootstrap.js';
 import { listenAdminSocket, socketPathFor } from './cli/adminSocket.js';
 import { sweepRounds } from './services/rounds/rounds.js';
@@ -18,6 +18,11 @@ import { commonPasswords } from './store/commonPasswords.js';
 /** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
 async function main() {
   // Everything Ratify creates (data folder, git objects, mails with live links) is private to its user.
+  const platform = unsupportedPlatform();
+  if (platform) {
+    console.error(platform);
+    process.exit(1);
+  }
   process.umask(0o077);
   let config;
   try {
@@ -68,9 +73,17 @@ async function main() {
     process.exit(1);
   }
   log.info(
-    { port: config.port, baseUrl: config.baseUrl },
-    `Ratify serves ${config.baseUrl} (port ${config.port}, data in ${path.relative(process.cwd(), config.dataDir) || '.'})`,
+    { port: config.port, baseUrl: config.baseUrl, dataDir: config.dataDir },
+    `Ratify serves ${config.baseUrl} (port ${config.port}, data in ${config.dataDir})`,
   );
+  // Nobody can sign in until the first account exists: say how to make it, for this data folder.
+  if (data.ctx.meta.all('users').length === 0) {
+    const command = firstAccountCommand(config.dataDir);
+    log.warn(
+      { firstAccount: command },
+      `No account yet. Make the first secretariat account from the project folder (it works while the server runs): ${command}`,
+    );
+  }
   // The common-password list (~0.2 s to read) is loaded now, not inside the first password form's request.
   setImmediate(() => commonPasswords());
   // Rounds close by themselves within about a second of their deadline: a periodic sweep, not

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
-import { loadConfig } from '../config.js';
-import { openData } from '../bootstrap.js';
+import { adminCommand, DEFAULT_DATA_DIR, firstAccountCommand, loadConfig, unsupportedPlatform } from '../config.js';
+import { openData, type OpenData } from '../bootstrap.js';
+import { dataFolderState, NoDataFolderError } from '../store/dataFolder.js';
 import { DataDirBusyError, liveHolder } from '../store/processLock.js';
 import { sendAdminCommand } from './adminSocket.js';
 import { errorBody, runAdminCommand, type AdminCommand } from './commands.js';
@@ -10,7 +11,9 @@ import { restoreBackup } from '../store/backup.js';
 /**
  * The admin command line. Every command prints JSON on stdout, errors as JSON on stderr with a
  * non-zero exit. It never writes beside a running server: when the server holds DATA_DIR the
- * command is sent to it over its admin socket; otherwise the CLI opens DATA_DIR itself.
+ * command is sent to it over its admin socket; otherwise the CLI opens DATA_DIR itself. It never
+ * creates a data folder (only `init` does): a missing or empty DATA_DIR is refused, naming the
+ * absolute path it looked at.
  */
 async function execute(cmd: AdminCommand): Promise<void> {
   const config = loadConfig();
@@ -27,14 +30,9 @@ async function execute(cmd: AdminCommand): Promise<void> {
   } else {
     let data;
     try {
-      data = await openData(config, 'cli');
+      data = await openData(config, 'cli', { create: false });
     } catch (e) {
-      const message =
-        e instanceof DataDirBusyError
-          ? `${e.message} Try again when it has finished.`
-          : `Cannot open the data folder: ${(e as Error).message}`;
-      outcome = { error: { code: 'data_dir_busy', message } };
-      return finish(outcome);
+      return finish(openFailure(e));
     }
     try {
       outcome = { result: await runAdminCommand(data.ctx, cmd, progress) };
@@ -47,6 +45,32 @@ async function execute(cmd: AdminCommand): Promise<void> {
   finish(outcome);
 }
 
+/** Why DATA_DIR could not be opened, as the CLI's JSON error. */
+function openFailure(e: unknown): { error: { code: string; message: string } } {
+  if (e instanceof NoDataFolderError) return { error: { code: e.code, message: noDataFolder(e) } };
+  const message =
+    e instanceof DataDirBusyError
+      ? `${e.message} Try again when it has finished.`
+      : `Cannot open the data folder: ${(e as Error).message}`;
+  return { error: { code: 'data_dir_busy', message } };
+}
+
+/** The refusal of a DATA_DIR that is no data folder: the absolute path looked at, and what to do. */
+function noDataFolder(e: NoDataFolderError): string {
+  const given = process.env.DATA_DIR
+    ? `DATA_DIR=${process.env.DATA_DIR}`
+    : `DATA_DIR is not set: ${DEFAULT_DATA_DIR} of the project folder`;
+  const fresh =
+    e.code === 'no_data_folder'
+      ? ` To start a new site with its own data there instead, run: ${adminCommand(e.dir, 'init')}`
+      : '';
+  return (
+    `${e.message.replace(/\.$/, '')} (${given}). Admin commands never create a data folder. Run them with the DATA_DIR ` +
+    `the server uses (it prints its data folder when it starts), e.g. ` +
+    `DATA_DIR=/srv/ratify/data npm run admin -- user list.${fresh}`
+  );
+}
+
 function finish(outcome: { result?: unknown; error?: { code: string; message: string } }): void {
   if (outcome.error) {
     process.stderr.write(`${JSON.stringify(outcome)}\n`);
@@ -54,6 +78,48 @@ function finish(outcome: { result?: unknown; error?: { code: string; message: st
   } else {
     process.stdout.write(`${JSON.stringify(outcome.result ?? null, null, 2)}\n`);
   }
+}
+
+/**
+ * `init`: make and seed a data folder where there is none (as the server does at its first start);
+ * on an existing one, only say what is there. Anything else at DATA_DIR is refused.
+ */
+async function init(): Promise<void> {
+  const config = loadConfig();
+  const state = await dataFolderState(config.dataDir);
+  if (state === 'file' || state === 'other') return finish(openFailure(new NoDataFolderError(config.dataDir, state)));
+  const holder = await liveHolder(config.dataDir);
+  if (holder)
+    return finish({
+      result: { dataDir: config.dataDir, created: false, heldBy: { role: holder.role, pid: holder.pid } },
+    });
+  const created = state !== 'data';
+  let data: OpenData;
+  try {
+    data = await openData(config, 'cli', { create: created });
+  } catch (e) {
+    return finish(openFailure(e));
+  }
+  try {
+    const accounts = data.ctx.meta.all('users').length;
+    finish({
+      result: {
+        dataDir: config.dataDir,
+        created,
+        documents: data.ctx.meta.all('documents').map((d) => d.slug),
+        accounts,
+        ...(accounts ? {} : { next: firstAccountCommand(config.dataDir) }),
+      },
+    });
+  } finally {
+    await data.close();
+  }
+}
+
+const platform = unsupportedPlatform();
+if (platform) {
+  finish({ error: { code: 'unsupported_platform', message: platform } });
+  process.exit(1);
 }
 
 // What the CLI creates in DATA_DIR (a fresh data folder, git objects, mails) is private to its user.
@@ -75,6 +141,13 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 const program = new Command('ratify-admin')
   .description('Administer a Ratify data folder (DATA_DIR). Prints JSON; errors go to stderr with a non-zero exit.')
   .showHelpAfterError();
+
+program
+  .command('init')
+  .description(
+    'make a new data folder at DATA_DIR (absent or empty): the documents of documents/ become version 1; no other command creates one',
+  )
+  .action(init);
 
 const group = program.command('group').description('working groups and the plenary');
 group

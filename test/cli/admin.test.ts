@@ -1,8 +1,8 @@
 /**
  * The real admin CLI (dist/admin.js, what `npm run admin` runs) as a child process
  * on a temporary DATA_DIR: help, the user and token commands, JSON out / JSON errors with a
- * non-zero exit, passwords from stdin, going through a running server's admin socket, and
- * stale or live locks.
+ * non-zero exit, passwords from stdin, no data folder made but by init, going through a running
+ * server's admin socket, and stale or live locks.
  */
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -90,11 +90,86 @@ afterAll(async () => {
   await fsp.rm(work, { recursive: true, force: true });
 });
 
+describe('no silent data folders: only init makes one', () => {
+  /** The error a refused command printed: its code and message. */
+  const refusal = (r: Run) => {
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    return (JSON.parse(r.stderr.trim().split('\n').pop()!) as { error: { code: string; message: string } }).error;
+  };
+
+  test('a missing DATA_DIR: refused, naming the absolute path and init; nothing is created', async () => {
+    const nowhere = path.join(work, 'nowhere');
+    const e = refusal(await cli(['user', 'list'], { env: { DATA_DIR: nowhere } }));
+    expect(e.code).toBe('no_data_folder');
+    expect(e.message).toContain(nowhere);
+    expect(e.message).toContain(`DATA_DIR=${nowhere} npm run admin -- init`);
+    await expect(fsp.stat(nowhere)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  test('a relative DATA_DIR is named as the absolute path it resolves to', async () => {
+    const relative = path.relative(projectRoot, path.join(work, 'relative-nowhere'));
+    expect(path.isAbsolute(relative)).toBe(false);
+    const e = refusal(await cli(['user', 'list'], { env: { DATA_DIR: relative } }));
+    expect(e.message).toContain(path.join(work, 'relative-nowhere'));
+    expect(e.message).toContain(`DATA_DIR=${relative}`);
+    await expect(fsp.stat(path.join(work, 'relative-nowhere'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  test('an empty DATA_DIR: refused (a write command too), and it stays empty', async () => {
+    const e = refusal(
+      await cli(['user', 'add', '--email', 'early@example.org', '--name', 'Too Early', '--password-stdin'], {
+        stdin: 'a fine password\n',
+      }),
+    );
+    expect(e.code).toBe('no_data_folder');
+    expect(e.message).toContain(dataDir);
+    expect(await fsp.readdir(dataDir)).toEqual([]);
+    expect(refusal(await cli(['backup', '--out', path.join(work, 'early.tar.gz')])).code).toBe('no_data_folder');
+    expect(await fsp.readdir(dataDir)).toEqual([]);
+  });
+
+  test('a folder holding something else is no data folder: refused, and init refuses it too', async () => {
+    const other = path.join(work, 'other');
+    await fsp.mkdir(other);
+    await fsp.writeFile(path.join(other, 'notes.txt'), 'mine\n');
+    for (const args of [['user', 'list'], ['init']]) {
+      const e = refusal(await cli(args, { env: { DATA_DIR: other } }));
+      expect(e.code).toBe('not_a_data_folder');
+      expect(e.message).toContain(other);
+    }
+    expect(await fsp.readdir(other)).toEqual(['notes.txt']);
+  });
+
+  test('init makes and seeds the data folder, and says how to make the first account; again: nothing new', async () => {
+    const made = ok(await cli(['init']));
+    expect(made).toEqual({
+      dataDir,
+      created: true,
+      documents: expect.arrayContaining(['terms-of-reference']),
+      accounts: 0,
+      next: `echo 'a long passphrase' | DATA_DIR=${dataDir} npm run admin -- user add --email you@example.org --name 'Your Name' --role secretariat --password-stdin`,
+    });
+    expect((await fsp.stat(dataDir)).mode & 0o777).toBe(0o700);
+    const again = ok(await cli(['init']));
+    expect(again).toMatchObject({ dataDir, created: false, documents: made.documents });
+    // The seeded groups are there for the commands that follow.
+    expect((ok(await cli(['stakeholder', 'list'])) as unknown[]).length).toBeGreaterThan(0);
+  });
+
+  test('init on an absent folder creates it (0700)', async () => {
+    const fresh = path.join(work, 'fresh', 'data');
+    expect(ok(await cli(['init'], { env: { DATA_DIR: fresh } }))).toMatchObject({ dataDir: fresh, created: true });
+    expect((await fsp.stat(fresh)).mode & 0o777).toBe(0o700);
+    expect((ok(await cli(['user', 'list'], { env: { DATA_DIR: fresh } })) as unknown[]).length).toBe(0);
+  });
+});
+
 describe('the admin CLI on a data folder it owns', () => {
   test('--help lists the commands', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
-    for (const c of ['user', 'group', 'stakeholder', 'document', 'token', 'backup', 'restore'])
+    for (const c of ['init', 'user', 'group', 'stakeholder', 'document', 'token', 'backup', 'restore'])
       expect(top.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
     const user = await cli(['user', '--help']);
     expect(user.code).toBe(0);
@@ -496,6 +571,14 @@ describe('while a server holds the data folder', () => {
     ok(await cli(['user', 'disable', '--email', 'live@example.org']));
     expect((await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
   }, 90_000);
+
+  test('init while the server runs: nothing to make, and the server is named', async () => {
+    expect(ok(await cli(['init']))).toEqual({
+      dataDir,
+      created: false,
+      heldBy: { role: 'server', pid: server!.pid },
+    });
+  });
 
   test('backup goes through the server: the server writes the archive while it serves', async () => {
     const out = path.join(work, 'through-server.tar.gz');

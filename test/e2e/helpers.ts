@@ -29,10 +29,10 @@ export const DESKTOP = { width: 1280, height: 900 };
 export const PHONE = { width: 390, height: 844 };
 
 /**
- * Launch chromium. playwright gives every `launch` a fresh temporary profile
- * (--user-data-dir) and removes it on close, so runs never share state.
+ * Launch chromium, with `extraArgs` after the usual ones. playwright gives every `launch` a
+ * fresh temporary profile (--user-data-dir) and removes it on close, so runs never share state.
  */
-export async function launchBrowser(): Promise<Browser> {
+export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   if (!existsSync(executablePath)) {
     throw new Error(
@@ -42,7 +42,7 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
     timeout: 60_000,
   });
 }

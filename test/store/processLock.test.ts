@@ -2,7 +2,16 @@ import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { acquireLock, DataDirBusyError, liveHolder, readLock, type LockInfo } from '../../server/store/processLock.js';
+import {
+  acquireLock as acquireWith,
+  DataDirBusyError,
+  defaultLockMechanism,
+  liveHolder,
+  LOCK_FILES_DIR,
+  processStartTime,
+  readLock,
+  type LockInfo,
+} from '../../server/store/processLock.js';
 import { tmp } from './gitHelpers.js';
 import { projectRoot } from '../helpers/data.js';
 import { bin, childEnv } from '../helpers/bin.js';
@@ -49,7 +58,11 @@ async function livePid(): Promise<{ pid: number; child: ChildProcess }> {
   return { pid: child.pid!, child };
 }
 
-describe('acquireLock', () => {
+// Both mechanisms, on Linux: the abstract socket (the default here) and the lock files of the
+// platforms without abstract sockets, forced by the option that exists for these tests.
+describe.each(['socket', 'file'] as const)('acquireLock (%s)', (mechanism) => {
+  const acquireLock = (d: string, info: Omit<LockInfo, 'pid' | 'since'>) => acquireWith(d, info, { mechanism });
+
   test('takes a free folder and writes who holds it; release removes the file', async () => {
     const lock = await acquireLock(dir, { role: 'server' });
     const info = await readLock(lockFile());
@@ -107,7 +120,7 @@ describe('acquireLock', () => {
 
   test('a lock held by a live other process is refused with DataDirBusyError naming role and PID', async () => {
     for (const role of ['server', 'cli'] as const) {
-      const child = spawn(bin.fixture('holdLock')[0], [...bin.fixture('holdLock')[1], dir, role], {
+      const child = spawn(bin.fixture('holdLock')[0], [...bin.fixture('holdLock')[1], dir, role, mechanism], {
         cwd: projectRoot,
         env: childEnv(),
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -124,8 +137,10 @@ describe('acquireLock', () => {
       expect(await readLock(lockFile())).toMatchObject({ pid: child.pid, role });
       child.kill('SIGKILL');
       await new Promise((res) => child.on('exit', res));
-      // Once the holder is gone (kill -9: no clean-up) the lock is taken over.
+      // Once the holder is gone (kill -9: no clean-up) the lock is taken over, at once.
+      const started = Date.now();
       const lock = await acquireLock(dir, { role: 'server' });
+      expect(Date.now() - started).toBeLessThan(2000);
       expect(await readLock(lockFile())).toMatchObject({ pid: process.pid, role: 'server' });
       await lock.release();
     }
@@ -192,4 +207,154 @@ describe('acquireLock', () => {
     await lock.release();
     expect(await readLock(lockFile())).toMatchObject({ pid, role: 'cli' });
   });
+});
+
+describe('the lock files (platforms without abstract sockets)', () => {
+  const acquire = (role: 'server' | 'cli' = 'cli') => acquireWith(dir, { role }, { mechanism: 'file' });
+  const lockDir = () => path.join(dir, LOCK_FILES_DIR);
+  const numbered = async () => (await fsp.readdir(lockDir())).filter((n) => /^\d{12}$/.test(n)).sort();
+  const writeHolder = async (n: number, holder: Record<string, unknown>) => {
+    await fsp.mkdir(lockDir(), { recursive: true });
+    await fsp.writeFile(path.join(lockDir(), String(n).padStart(12, '0')), JSON.stringify(holder));
+  };
+
+  test('Linux keeps the abstract socket; every other platform takes the lock files', () => {
+    expect(defaultLockMechanism('linux')).toBe('socket');
+    for (const p of ['darwin', 'freebsd', 'openbsd', 'sunos', 'aix'] as const)
+      expect(defaultLockMechanism(p)).toBe('file');
+  });
+
+  test('release writes "released" over the highest file, which is never removed; the next holder removes the lower ones', async () => {
+    const a = await acquire();
+    expect(await numbered()).toEqual(['000000000001']);
+    await a.release();
+    const after = JSON.parse(await fsp.readFile(path.join(lockDir(), '000000000001'), 'utf8'));
+    expect(after).toMatchObject({ pid: process.pid, released: true });
+    const b = await acquire();
+    expect(await numbered()).toEqual(['000000000002']);
+    await b.release();
+    // Nothing temporary is left behind.
+    expect((await fsp.readdir(lockDir())).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+  });
+
+  test('a holder that died (its PID is free) is taken over', async () => {
+    await writeHolder(7, { pid: await deadPid(), start: '1', token: 'x', role: 'server' });
+    const lock = await acquire();
+    expect(await numbered()).toEqual(['000000000008']);
+    await lock.release();
+  });
+
+  test('a PID now used by another process (another start time) holds nothing; the same start time holds', async () => {
+    const { pid } = await livePid();
+    await writeHolder(3, { pid, start: 'another start', token: 'x', role: 'server' });
+    const lock = await acquire();
+    await lock.release();
+    await fsp.rm(lockDir(), { recursive: true });
+    await writeHolder(3, { pid, start: processStartTime(pid), token: 'x', role: 'server' });
+    expect(await rejection(acquire())).toBeInstanceOf(DataDirBusyError);
+    expect(await numbered()).toEqual(['000000000003']);
+  });
+
+  test('a damaged lock file holds nothing', async () => {
+    await fsp.mkdir(lockDir(), { recursive: true });
+    await fsp.writeFile(path.join(lockDir(), '000000000004'), '{"pid": 12');
+    const lock = await acquire();
+    expect(await numbered()).toEqual(['000000000005']);
+    await lock.release();
+  });
+
+  test('a number linked from an old view (a higher one appeared meanwhile) is given up: the higher live holder wins', async () => {
+    const links: number[] = [];
+    // Between this starter's look at the folder (empty: it will link 1) and its link, another
+    // process takes 2 (as after its own takeover of a 1 that has since been cleared away).
+    const late = acquireWith(
+      dir,
+      { role: 'cli' },
+      {
+        mechanism: 'file',
+        beforeLink: async (n) => {
+          links.push(n);
+          if (n === 1) await writeHolder(2, { pid: process.pid, start: processStartTime(process.pid), token: 'other' });
+        },
+      },
+    );
+    expect(await rejection(late)).toBeInstanceOf(DataDirBusyError);
+    expect(links).toEqual([1]);
+    // Its own 1 is gone again; the holder's 2 is untouched.
+    expect(await numbered()).toEqual(['000000000002']);
+    expect(JSON.parse(await fsp.readFile(path.join(lockDir(), '000000000002'), 'utf8'))).toMatchObject({
+      token: 'other',
+    });
+  });
+
+  // A holder killed with kill -9; then several starters at once, a hundred times: never two holders.
+  test("concurrent takeovers of a killed holder's lock: exactly one wins", async () => {
+    const child = spawn(bin.fixture('holdLock')[0], [...bin.fixture('holdLock')[1], dir, 'server', 'file'], {
+      cwd: projectRoot,
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
+      child.on('exit', (code) => reject(new Error(`holder exited early (${code})`)));
+    });
+    const [name] = await numbered();
+    const dead = await fsp.readFile(path.join(lockDir(), name), 'utf8');
+    child.kill('SIGKILL');
+    await new Promise((res) => child.on('exit', res));
+    expect(JSON.parse(dead)).toMatchObject({ pid: child.pid, role: 'server' });
+    const rounds: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      await fsp.rm(lockDir(), { recursive: true, force: true });
+      await fsp.mkdir(lockDir());
+      await fsp.writeFile(path.join(lockDir(), name), dead);
+      const results = await Promise.allSettled(Array.from({ length: 4 }, () => acquire()));
+      const won = results.filter((r) => r.status === 'fulfilled');
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(DataDirBusyError);
+      rounds.push(won.length);
+      for (const w of won) await (w as PromiseFulfilledResult<Awaited<ReturnType<typeof acquire>>>).value.release();
+    }
+    expect({
+      roundsWithMoreThanOneHolder: rounds.filter((n) => n > 1).length,
+      roundsWithNone: rounds.filter((n) => n === 0).length,
+    }).toEqual({ roundsWithMoreThanOneHolder: 0, roundsWithNone: 0 });
+  });
+
+  test('two live processes: the second is refused, naming the first', async () => {
+    const holder = spawn(bin.fixture('holdLock')[0], [...bin.fixture('holdLock')[1], dir, 'server', 'file'], {
+      cwd: projectRoot,
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(holder);
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
+      holder.on('exit', (code) => reject(new Error(`holder exited early (${code})`)));
+    });
+    const second = spawn(bin.fixture('holdLock')[0], [...bin.fixture('holdLock')[1], dir, 'cli', 'file'], {
+      cwd: projectRoot,
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(second);
+    let err = '';
+    second.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+    const code = await new Promise<number | null>((res) => second.on('exit', (c) => res(c)));
+    expect(code).not.toBe(0);
+    expect(err).toContain(`A Ratify server (PID ${holder.pid}) is using this data folder.`);
+  });
+});
+
+describe('processStartTime', () => {
+  test.each(['proc', 'ps'] as const)(
+    'via %s: the same for a process while it lives, null once it is gone',
+    async (via) => {
+      const { pid } = await livePid();
+      const t = processStartTime(pid, via);
+      expect(t).toBeTruthy();
+      expect(processStartTime(pid, via)).toBe(t);
+      expect(processStartTime(await deadPid(), via)).toBeNull();
+    },
+  );
 });

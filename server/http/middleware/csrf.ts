@@ -2,14 +2,17 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { forbidden } from '../../domain/errors.js';
 import { markPersonal } from '../caching.js';
+import type { Scheme } from '../scheme.js';
 
 /**
- * The cookies' names: with the `__Host-` prefix over https (the browser then insists on Secure,
- * Path=/ and no Domain, so no sibling host can plant or overwrite them), plain over http.
+ * The cookies' names: with the `__Host-` prefix when BASE_URL is https (the browser then insists
+ * on Secure, Path=/ and no Domain, so no sibling host can plant or overwrite them), plain
+ * otherwise — also behind an https proxy with an http BASE_URL, where the cookies are still
+ * Secure but one name serves every request.
  */
-export const cookieNames = (secure: boolean) => ({
-  session: secure ? '__Host-ratify.sid' : 'ratify.sid',
-  csrf: secure ? '__Host-ratify.csrf' : 'ratify.csrf',
+export const cookieNames = (httpsSite: boolean) => ({
+  session: httpsSite ? '__Host-ratify.sid' : 'ratify.sid',
+  csrf: httpsSite ? '__Host-ratify.csrf' : 'ratify.csrf',
 });
 
 const NONCE = /^[A-Za-z0-9_-]{43}$/;
@@ -34,9 +37,9 @@ function readCookie(req: Request, name: string): string | undefined {
  * unless its `_csrf` field (or X-CSRF-Token header) matches the token computed from its own
  * cookie — which another site can neither read nor forge without the key.
  */
-export function csrfProtection(opts: { secret: string; secure: boolean }): RequestHandler {
+export function csrfProtection(opts: { secret: string; scheme: Scheme }): RequestHandler {
   const key = createHmac('sha256', opts.secret).update('ratify csrf token v1').digest();
-  const name = cookieNames(opts.secure).csrf;
+  const name = cookieNames(opts.scheme.httpsSite).csrf;
   const binding = (req: Request) => (req.user ? `session:${req.sessionID}` : 'anonymous');
   const sign = (nonce: string, req: Request) =>
     createHmac('sha256', key)
@@ -55,7 +58,7 @@ export function csrfProtection(opts: { secret: string; secure: boolean }): Reque
         res.cookie(name, nonce, {
           httpOnly: true,
           sameSite: 'lax',
-          secure: opts.secure,
+          secure: opts.scheme.secure(req),
           path: '/',
           maxAge: NONCE_MAX_AGE,
         });

@@ -7,6 +7,7 @@ import { actorOf } from '../../services/accounts/users.js';
 import { sessionUser } from '../../services/auth/authenticate.js';
 import { mustEnrolTotp } from '../../services/auth/totp.js';
 import { cookieNames } from './csrf.js';
+import type { Scheme } from '../scheme.js';
 
 export const IDLE_MS = 12 * 3_600_000;
 export const ABSOLUTE_MS = 7 * 24 * 3_600_000;
@@ -14,7 +15,8 @@ export const ABSOLUTE_MS = 7 * 24 * 3_600_000;
 export interface SessionOptions {
   secret: string;
   store: session.Store;
-  secure: boolean;
+  /** Whether a request is served over https (cookie names and the Secure flag follow it). */
+  scheme: Scheme;
 }
 
 /**
@@ -23,20 +25,21 @@ export interface SessionOptions {
  * serializers, registered by every app, would answer with the first app's store for all of
  * them). A session is stored only once there is something to keep — a sign-in, or a password
  * waiting for its one-time code — never for an anonymous visitor (CSRF protection needs no
- * session: csrf.ts). Cookies: HttpOnly, SameSite=Lax, `__Host-` prefixed and Secure on https;
+ * session: csrf.ts). Cookies: HttpOnly, SameSite=Lax; Secure on every answer served over https
+ * (`scheme.ts`: BASE_URL https, or a trusted proxy says https), `__Host-` prefixed when BASE_URL is https;
  * idle timeout 12 h (rolling), absolute lifetime 7 days; a session ends when its account is
  * disabled or its password changes (the epoch moves).
  */
 export function sessionMiddleware(app: Express, ctx: Ctx, opts: SessionOptions): void {
   app.use(
     session({
-      name: cookieNames(opts.secure).session,
+      name: cookieNames(opts.scheme.httpsSite).session,
       secret: opts.secret,
       store: opts.store,
       resave: false,
       saveUninitialized: false,
       rolling: true,
-      cookie: { httpOnly: true, sameSite: 'lax', secure: opts.secure, maxAge: IDLE_MS },
+      cookie: (req) => ({ httpOnly: true, sameSite: 'lax', secure: opts.scheme.secure(req), maxAge: IDLE_MS }),
     }),
   );
 
@@ -51,9 +54,9 @@ export function sessionMiddleware(app: Express, ctx: Ctx, opts: SessionOptions):
   app.use((req, res, next) => {
     if (req.user && (req.session.startedAt ?? 0) + ABSOLUTE_MS < ctx.clock().getTime()) {
       return req.session.destroy(() => {
-        res.clearCookie(cookieNames(opts.secure).session, {
+        res.clearCookie(cookieNames(opts.scheme.httpsSite).session, {
           path: '/',
-          secure: opts.secure,
+          secure: opts.scheme.secure(req),
           httpOnly: true,
           sameSite: 'lax',
         });

@@ -1,0 +1,22 @@
+import type { Request } from 'express';
+
+/**
+ * Whether an answer goes out over https: the one rule for everything that depends on it — the
+ * HSTS header, the CSP's `upgrade-insecure-requests`, the cookies' Secure flag.
+ *
+ * A request is served over https when BASE_URL is https, or when it came over https according
+ * to a proxy this app trusts: express's `req.secure`, which reads `X-Forwarded-Proto` only from
+ * a hop that the `trust proxy` setting (TRUST_PROXY) trusts. A client that is no trusted proxy
+ * cannot turn it on by sending the header itself.
+ */
+export interface Scheme {
+  /** BASE_URL is https: every answer counts as https, and the cookies carry the `__Host-` prefix. */
+  readonly httpsSite: boolean;
+  /** This request is served over https (BASE_URL https, or a trusted proxy says so). */
+  secure(req: Request): boolean;
+}
+
+export function schemeOf(baseUrl: string): Scheme {
+  const httpsSite = baseUrl.startsWith('https:');
+  return { httpsSite, secure: (req) => httpsSite || req.secure };
+}
