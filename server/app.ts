@@ -1,4 +1,5 @@
 import { openApiDocument } from './http/openapi.js';
+import { unsubscribePages } from './http/pages/unsubscribePages.js';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import * as path from 'node:path';
@@ -157,6 +158,9 @@ export function createApp(deps: AppDeps): Express {
   api.use(stakeholdersApi(ctx));
   api.use((req, _res, next) => next(notFound('no_such_route', `There is no API route ${req.method} ${req.path}.`)));
   app.use('/api/v1', api);
+
+  // One-click unsubscribe: its token is its authorization (no session, no CSRF form).
+  app.use(unsubscribePages(ctx));
 
   app.use(express.urlencoded({ extended: false, limit: MAX_FORM_BODY_BYTES }));
   sessionMiddleware(app, ctx, { ...deps.sessions, scheme });

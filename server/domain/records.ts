@@ -283,6 +283,8 @@ export interface SystemRecord {
   lastDay?: string;
   /** This installation's random id, made at first start: part of every Message-ID, so two installations never share one. */
   installId?: string;
+  /** The key of this installation's one-click unsubscribe links (random, never shown). */
+  mailSecret?: string;
 }
 
 export interface Collections {

@@ -504,7 +504,11 @@ describe('comment notices go to the right people only', () => {
     // The author was not sent the proposal's announcement (they made it): the notice names no parent.
     expect(got[0].parsed.inReplyTo).toBeUndefined();
     expect(textLinks(got[0])).toContain(`${BASE}/proposals/${p.id}#comment-${c1.id}`);
-    expect(header(got[0], 'list-unsubscribe')).toBe('');
+    // Not essential: one click unsubscribes (RFC 8058).
+    expect(header(got[0], 'list-unsubscribe')).toMatch(
+      /^<http:\/\/ratify\.test\/unsubscribe\/\d+\.[A-Za-z0-9_-]{22}>$/,
+    );
+    expect(header(got[0], 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
     expectWellFormed(got[0]);
 
     // m2 replies to m1 → m1 (reply) and Wanda (on her proposal); not m2, not the others.

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { unsubscribeToken } from './unsubscribe.js';
 import { titled, type Composed } from '../../domain/mail.js';
 import { receivedKey } from '../../store/meta/indexes.js';
 import type { DigestItemRecord, MailRecord, UserRecord } from '../../store/meta/schema.js';
@@ -18,13 +19,19 @@ export function mergePuts(...parts: (Puts | undefined)[]): Puts {
 /** Letters and digits that read unambiguously (Crockford's base 32, lower case). */
 const B32 = '0123456789abcdefghjkmnpqrstvwxyz';
 
-/** Make this installation's id once, at first start (it is in every Message-ID). */
+/** Make this installation's id (in every Message-ID) and mail secret (of its unsubscribe links) once, at first start. */
 export async function ensureInstallId(ctx: Ctx): Promise<string> {
-  const have = ctx.meta.get('system', 'install')?.installId;
-  if (have) return have;
-  const id = [...randomBytes(6)].map((b) => B32[b & 31]).join('');
-  await ctx.meta.write({ actor: null, at: ctx.clock(), events: [], puts: { system: { install: { installId: id } } } });
-  return id;
+  const have = ctx.meta.get('system', 'install');
+  if (have?.installId && have.mailSecret) return have.installId;
+  const installId = have?.installId ?? [...randomBytes(6)].map((b) => B32[b & 31]).join('');
+  const mailSecret = have?.mailSecret ?? randomBytes(32).toString('base64url');
+  await ctx.meta.write({
+    actor: null,
+    at: ctx.clock(),
+    events: [],
+    puts: { system: { install: { installId, mailSecret } } },
+  });
+  return installId;
 }
 
 const installId = (ctx: Ctx) => ctx.meta.get('system', 'install')?.installId ?? 'local';
@@ -55,6 +62,12 @@ function copyFor(ctx: Ctx, m: Composed, address: string, tag: string): Composed 
     inReplyTo: references.at(-1) ?? null,
   };
 }
+
+/** The one-click unsubscribe link of a member's non-essential mail. */
+const oneClick = (ctx: Ctx, userId: number) => {
+  const token = unsubscribeToken(ctx, userId);
+  return token ? `<${ctx.mail.baseUrl}/unsubscribe/${token}>` : null;
+};
 
 const members = (ctx: Ctx) => ctx.meta.by('users', 'activeMember', 'yes');
 const prefOf = (u: UserRecord) => u.notify ?? 'immediate';
@@ -118,7 +131,7 @@ export function toList(ctx: Ctx, m: Composed, event: string, link: string, excep
   const puts: Puts = { mails: {}, digestItems: {} };
   // One copy per member (never a Bcc list): each copy threads by what that member was sent.
   for (const u of people.filter((x) => prefOf(x) === 'immediate')) {
-    const rec = mailRecord(ctx, copyFor(ctx, m, u.email, `u${u.id}`), event, [u.email], []);
+    const rec = mailRecord(ctx, copyFor(ctx, m, u.email, `u${u.id}`), event, [u.email], [], oneClick(ctx, u.id));
     puts.mails![rec.id] = rec;
   }
   for (const u of later) {
@@ -146,7 +159,13 @@ export function toPerson(ctx: Ctx, u: UserRecord, m: Composed, event: string, li
     event,
     [u.email],
     [],
-    essential && event.startsWith('round.') ? `<${ctx.mail.baseUrl}/account#notifications>` : null,
+    // Essential mail cannot be unsubscribed from (the account page says how to vote in person);
+    // every other notification carries a one-click unsubscribe link (RFC 8058).
+    essential
+      ? event.startsWith('round.')
+        ? `<${ctx.mail.baseUrl}/account#notifications>`
+        : null
+      : oneClick(ctx, u.id),
   );
   return { mails: { [rec.id]: rec } };
 }

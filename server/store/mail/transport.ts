@@ -35,6 +35,10 @@ function options(m: OutgoingMail): Mail.Options {
     headers: {
       'List-Id': m.listId,
       ...(m.listUnsubscribe ? { 'List-Unsubscribe': m.listUnsubscribe } : {}),
+      // A link that unsubscribes by itself takes one POST from the mail client (RFC 8058).
+      ...(m.listUnsubscribe?.includes('/unsubscribe/')
+        ? { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }
+        : {}),
       'Auto-Submitted': 'auto-generated',
     },
   };
