@@ -41,7 +41,8 @@ export async function openData(
   } else await fsp.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = await acquireLock(config.dataDir, { role });
   try {
-    const repo = await GitRepository.open(path.join(config.dataDir, 'git'));
+    // Only a server packs by itself every so many writes; a command packs after an import, or on `gc`.
+    const repo = await GitRepository.open(path.join(config.dataDir, 'git'), role === 'cli' ? { packEvery: null } : {});
     const meta = await MetaStore.open(path.join(config.dataDir, 'meta'));
     const ctx = makeCtx(
       repo,
@@ -67,6 +68,7 @@ export async function openData(
       setSocket: (socket) => lock.update({ socket }),
       close: async () => {
         store.close();
+        await repo.close();
         await meta.close();
         await lock.release();
       },

@@ -248,6 +248,11 @@ program
   .action(run('backup'));
 
 program
+  .command('gc')
+  .description('pack every git object into one pack (deltas between versions); works while the server runs')
+  .action(run('gc'));
+
+program
   .command('restore')
   .description('unpack a backup into DATA_DIR, which must be empty or absent; then start the server as usual')
   .requiredOption('--from <file>', 'an archive made by backup')

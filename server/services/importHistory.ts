@@ -15,7 +15,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * Bring an existing history in: the files of `dir`, in name order, become versions 1…N of a
  * new document; the optional TSV gives each version its date, author and summary, which become
  * the commit's author and date (committed by the system identity). Everything is checked
- * before the first version is written.
+ * before the first version is written; the repository's objects are packed at the end.
  */
 export async function importHistory(
   ctx: Ctx,
@@ -82,6 +82,9 @@ export async function importHistory(
     });
     progress(i + 1, texts.length);
   }
+  // An import leaves hundreds of loose objects (each version's text whole): pack them now, with
+  // deltas between the versions. A failure is logged and changes nothing (they stay loose).
+  await ctx.repo.packQuietly();
   return { slug: input.slug, versions: texts.length, ...(done ? { resumedAfter: done } : {}) };
 }
 

@@ -65,16 +65,24 @@ export async function createBackup(args: {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     });
   let heldMs = 0;
-  const { items, journalSeq, mainCommit } = await repo.exclusive(() =>
-    meta.hold(async (seq) => {
-      const started = performance.now();
-      const mainCommit = await repo.resolve('refs/heads/main');
-      const items: Item[] = [];
-      for (const top of BACKUP_CONTENTS) await collect(dataDir, top, items);
-      heldMs = performance.now() - started;
-      return { items, journalSeq: seq, mainCommit };
-    }),
-  );
+  // The object files noted here are copied after the hold: a packing must not remove them meanwhile.
+  let unpin = () => {};
+  const { items, journalSeq, mainCommit } = await repo
+    .exclusive(() =>
+      meta.hold(async (seq) => {
+        const started = performance.now();
+        unpin = repo.pinObjects();
+        const mainCommit = await repo.resolve('refs/heads/main');
+        const items: Item[] = [];
+        for (const top of BACKUP_CONTENTS) await collect(dataDir, top, items);
+        heldMs = performance.now() - started;
+        return { items, journalSeq: seq, mainCommit };
+      }),
+    )
+    .catch((e) => {
+      unpin();
+      throw e;
+    });
   args.progress?.(
     `writes held for ${heldMs.toFixed(0)} ms at journal seq ${journalSeq}; copying ${items.length} entries`,
   );
@@ -114,6 +122,7 @@ export async function createBackup(args: {
     });
     await fsyncDir(dir);
   } finally {
+    unpin();
     await fsp.rm(tmp, { force: true });
   }
   return { ...manifest, heldMs: Math.round(heldMs), out };

@@ -15,6 +15,7 @@ import { LoginThrottle } from '../../server/services/auth/throttle.js';
 import { openTestApp, projectRoot, tempDir, TEST_HASH_ENV } from '../helpers/data.js';
 import { bin, childEnv } from '../helpers/bin.js';
 import { freePort } from '../helpers/random.js';
+import { fsckProblems } from '../store/gitHelpers.js';
 
 // scrypt (~300 ms a hash, two at a time) and child processes are slow on a busy machine.
 jest.setTimeout(120_000);
@@ -169,7 +170,7 @@ describe('the admin CLI on a data folder it owns', () => {
   test('--help lists the commands', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
-    for (const c of ['init', 'user', 'group', 'stakeholder', 'document', 'token', 'backup', 'restore'])
+    for (const c of ['init', 'user', 'group', 'stakeholder', 'document', 'token', 'backup', 'gc', 'restore'])
       expect(top.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
     const user = await cli(['user', '--help']);
     expect(user.code).toBe(0);
@@ -422,6 +423,24 @@ describe('the admin CLI on a data folder it owns', () => {
   }, 180_000);
 });
 
+describe('gc', () => {
+  test('packs every object into one pack: nothing loose, stock git fscks it clean; again, nothing to do', async () => {
+    const r = await cli(['gc']);
+    const report = ok(r);
+    expect(report.before.loose).toBeGreaterThan(0);
+    expect(report).toMatchObject({
+      full: true,
+      pack: expect.stringMatching(/^pack-[0-9a-f]{40}\.pack$/),
+      objects: report.before.loose,
+      looseRemoved: report.before.loose,
+      after: { loose: 0, looseBytes: 0, packs: 1 },
+    });
+    expect(r.stderr).toMatch(/^packed \d+ objects in \d+ ms; writes waited at most [\d.]+ ms at a time$/m);
+    expect(await fsckProblems(path.join(dataDir, 'git'))).toEqual([]);
+    expect(ok(await cli(['gc']))).toMatchObject({ pack: null, after: { loose: 0, packs: 1 } });
+  }, 90_000);
+});
+
 describe('locks', () => {
   const lockFile = () => path.join(dataDir, 'ratify.lock');
 
@@ -579,6 +598,29 @@ describe('while a server holds the data folder', () => {
       heldBy: { role: 'server', pid: server!.pid },
     });
   });
+
+  test('gc goes through the server, which serves every page meanwhile', async () => {
+    const file = path.join(work, 'packed.md');
+    const text = `# Packed\n\n${'A paragraph that stays the same.\n'.repeat(200)}`;
+    await fsp.writeFile(file, text);
+    ok(
+      await cli(['document', 'add', '--slug', 'packed', '--title', 'Packed', '--group', 'wg-strategy', '--file', file]),
+    );
+    let serving = true;
+    const statuses: number[] = [];
+    const reader = (async () => {
+      while (serving) statuses.push((await fetch(`${base}/documents/packed/versions/1.md`)).status);
+    })();
+    const report = ok(await cli(['gc']));
+    serving = false;
+    await reader;
+    expect(report).toMatchObject({ full: true, after: { loose: 0, packs: 1 } });
+    expect(report.before.loose).toBeGreaterThan(0);
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(await (await fetch(`${base}/documents/packed/versions/1.md`)).text()).toBe(text);
+    expect(await fsckProblems(path.join(dataDir, 'git'))).toEqual([]);
+  }, 90_000);
 
   test('backup goes through the server: the server writes the archive while it serves', async () => {
     const out = path.join(work, 'through-server.tar.gz');

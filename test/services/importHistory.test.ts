@@ -226,6 +226,11 @@ describe('importHistory with a TSV', () => {
     expect(() => git(t, 'fsck', '--strict', '--no-dangling')).not.toThrow();
   });
 
+  test('the import packed the objects: none is left loose, every one is in a pack', async () => {
+    expect(await t.ctx.repo.objectsOnDisk()).toMatchObject({ loose: 0, looseBytes: 0, packs: 1 });
+    expect(gitText(t, 'count-objects', '-v')).toMatch(/^count: 0$/m);
+  });
+
   test('the diff law holds between every pair of imported versions', async () => {
     for (let a = 1; a <= 5; a++) {
       for (let b = 1; b <= 5; b++) {

@@ -18,6 +18,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.resolve(here, '../..');
 const gitChild = 'commitLoop';
 const metaChild = 'metaLoop';
+const packChild = 'packLoop';
 // Kills per test in an ordinary run (each run draws a new seed); more in CI's long mode or as CRASH_RUNS says.
 const RUNS = Number(process.env.CRASH_RUNS ?? (process.env.CI_LONG === '1' ? 30 : 12));
 const META_RUNS = Math.max(4, Math.round((RUNS * 15) / 30));
@@ -26,6 +27,8 @@ interface RunResult {
   commits: string[];
   tags: string[];
   acks: string[];
+  /** Every line the child printed. */
+  lines: string[];
   delay: number;
 }
 
@@ -41,6 +44,7 @@ function runAndKill(child: string, target: string, run: number, delay: number): 
     const commits: string[] = [];
     const tags: string[] = [];
     const acks: string[] = [];
+    const lines: string[] = [];
     let buf = '';
     let stderr = '';
     let killed = false;
@@ -57,6 +61,7 @@ function runAndKill(child: string, target: string, run: number, delay: number): 
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
+        lines.push(line);
         const [kind, value] = line.split(' ');
         if (kind === 'commit') commits.push(value);
         if (kind === 'tag') tags.push(value);
@@ -73,7 +78,7 @@ function runAndKill(child: string, target: string, run: number, delay: number): 
       clearTimeout(guard);
       if (signal !== 'SIGKILL')
         reject(new Error(`run ${run}: writer exited by itself (code ${code}); stderr: ${stderr}`));
-      else resolve({ commits, tags, acks, delay });
+      else resolve({ commits, tags, acks, lines, delay });
     });
   });
 }
@@ -154,6 +159,52 @@ describe('kill -9 during commits and tags', () => {
         `${leftovers} temp files left by kills, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
   }, 180_000);
+});
+
+describe('kill -9 while the repository packs its objects', () => {
+  test('12 kills during packings and commits: opens, fscks clean, nothing left over, every acknowledged commit there', async () => {
+    const started = Date.now();
+    const gitdir = path.join(dir, 'packed-git');
+    const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
+    const random = prng(seed + 2);
+    const acknowledged: string[] = [];
+    let killedWhilePacking = 0;
+    let packings = 0;
+    for (let run = 0; run < 12; run++) {
+      const delay = 20 + Math.floor(random() * 600);
+      const result = await runAndKill(packChild, gitdir, run, delay);
+      acknowledged.push(...result.commits);
+      const begun = result.lines.filter((l) => l.startsWith('packing ')).length;
+      const ended = result.lines.filter((l) => l.startsWith('packed ')).length;
+      packings += ended;
+      if (begun > ended) killedWhilePacking++;
+
+      const repo = await GitRepository.open(gitdir, { packEvery: null });
+      try {
+        const where = `(run ${run}, seed ${seed}, killed after ${delay} ms)`;
+        expect({ where, problems: await fsckProblems(gitdir) }).toEqual({ where, problems: [] });
+        // Opening swept what a kill left: temporary files, a pack without its index.
+        expect({ where, tmp: await fsp.readdir(path.join(gitdir, 'ratify-tmp')) }).toEqual({ where, tmp: [] });
+        const packFiles = await fsp.readdir(path.join(gitdir, 'objects', 'pack'));
+        const orphans = packFiles.filter((f) => f.endsWith('.pack') && !packFiles.includes(f.replace(/pack$/, 'idx')));
+        expect({ where, orphans }).toEqual({ where, orphans: [] });
+        const chain = new Set((await git(gitdir, ['rev-list', 'main'])).stdout.trim().split('\n'));
+        const missing = acknowledged.filter((c) => !chain.has(c));
+        expect({ where, missing }).toEqual({ where, missing: [] });
+        // Every commit's text reads back through Ratify too.
+        const head = await repo.resolve('refs/heads/main');
+        for await (const c of repo.firstParents(head!, null)) await repo.readFile(c.oid, 'documents/charter.md');
+      } finally {
+        await repo.close();
+      }
+    }
+    // Kills landed during packings (the child packs all the time), not only between them.
+    expect(killedWhilePacking).toBeGreaterThan(0);
+    console.info(
+      `pack crash test: 12 kills, ${killedWhilePacking} during a packing, ${packings} packings completed, ` +
+        `${acknowledged.length} commits acknowledged, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+  }, 240_000);
 });
 
 describe('kill -9 during metadata writes', () => {

@@ -1,10 +1,14 @@
 import git from 'isomorphic-git';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
 import { durableFs, sweepTmp } from './durableFs.js';
 import { Mutex } from '../../util/mutex.js';
 import { WriteHealth } from '../health.js';
-import { DIR_MODE } from '../fsutil.js';
+import { DIR_MODE, fsyncDir, storageError } from '../fsutil.js';
+import { headerOf, idxObjectIds, type ObjectType, type PackItem, packOrder, parseTree, writePack } from './packfile.js';
 import { Lru } from '../../util/lru.js';
 import { conflict, DomainError } from '../../domain/errors.js';
 
@@ -33,6 +37,75 @@ export interface TagInfo {
   message: string;
   tagger: { name: string; email: string; at: Date };
 }
+
+/** After this many writes (commits and tags) the repository packs its loose objects, in the background. */
+export const PACK_EVERY_WRITES = 500;
+/** With this many packs, the next packing takes them all in: one pack again. */
+export const MAX_PACKS = 8;
+/** A write leaves about this many loose objects (a blob, two trees, a commit): how a backlog found at open counts. */
+const OBJECTS_PER_WRITE = 4;
+/** Texts read while listing objects are kept for writing the pack up to this many bytes; the rest are read again. */
+const PACK_KEEP_BYTES = 16 * 1024 * 1024;
+/** While writing a pack, other work gets the event loop at least this often (ms). */
+const PACK_SLICE_MS = 10;
+/** Loose objects removed per hold of the write lock. */
+const PRUNE_BATCH = 64;
+
+/** What one packing did. */
+export interface PackReport {
+  /** Whether every object (all packs and loose ones) went into one pack, or only the loose ones. */
+  full: boolean;
+  /** The new pack (`pack-<sha>.pack` in objects/pack), null when there was nothing to pack. */
+  pack: string | null;
+  objects: number;
+  deltas: number;
+  packBytes: number;
+  /** Loose objects removed (each is in the new pack), and the bytes their files took. */
+  looseRemoved: number;
+  looseBytes: number;
+  /** Loose objects that could not be read: left as they are. */
+  looseUnreadable: number;
+  /** Older packs removed (their objects are in the new pack). */
+  packsRemoved: number;
+  ms: number;
+  /** The longest time the repository's write lock was held (writes wait that long at most). */
+  longestLockMs: number;
+}
+
+export interface RepositoryOptions {
+  /** Pack after this many writes (commits and tags); null: never by itself. */
+  packEvery?: number | null;
+  /** Where background failures (a packing) are reported. */
+  log?: (msg: string, err?: unknown) => void;
+}
+
+/** What a reader started in one generation uses: isomorphic-git's cache (pack indexes), and a count of reads in flight. */
+class ReadGeneration {
+  readonly cache = {};
+  readers = 0;
+  private idle: (() => void)[] = [];
+  enter() {
+    this.readers++;
+  }
+  leave() {
+    if (--this.readers === 0) for (const f of this.idle.splice(0)) f();
+  }
+  /** Resolves when no read of this generation is in flight. */
+  drained(): Promise<void> {
+    return this.readers === 0 ? Promise.resolve() : new Promise((r) => this.idle.push(r));
+  }
+}
+
+class PackingStopped extends Error {
+  constructor() {
+    super('The repository was closed during packing; the loose objects stay as they were.');
+  }
+}
+
+const inflate = promisify(zlib.inflate);
+const LOOSE_DIR = /^[0-9a-f]{2}$/;
+const LOOSE_NAME = /^[0-9a-f]{38}$/;
+const PACK_NAME = /^pack-[0-9a-f]{40}\.(pack|idx)$/;
 
 export class RepositoryDamagedError extends Error {
   constructor(readonly problems: string[]) {
@@ -70,21 +143,54 @@ const unsig = (p: { name: string; email: string; timestamp: number }) => ({
 export class GitRepository {
   private readonly lock = new Mutex();
   readonly fs: ReturnType<typeof durableFs>;
-  private readonly cache = {};
   /** Decoded texts by blob id, up to ~64 MB of UTF-16. */
   private readonly texts = new Lru<string>(32 * 1024 * 1024, (s) => s.length);
+  private readonly tmpDir: string;
+  private readonly packDir: string;
+
+  /** Reads in flight and the cache they use; a packing that removes packs starts a new one (see `pack`). */
+  private generation = new ReadGeneration();
+  /** Packs (file names in objects/pack) being removed: readers no longer see them. */
+  private readonly retired = new Set<string>();
+  /** Backups copying object files: nothing is removed while one runs. */
+  private pins = 0;
+  private unpinned: (() => void)[] = [];
+  /** One packing at a time. */
+  private readonly packLock = new Mutex();
+  private packing: Promise<unknown> | null = null;
+  private writesSincePack = 0;
+  /** What the last packing that finished did (for the bench and the logs). */
+  lastPack: PackReport | null = null;
+  private closed = false;
+  private readonly packEvery: number | null;
+  private readonly log: (msg: string, err?: unknown) => void;
 
   /** Whether the last write to the repository succeeded (for /healthz). */
   readonly health: WriteHealth;
 
-  private constructor(readonly gitdir: string) {
-    this.health = new WriteHealth(path.join(gitdir, 'ratify-tmp'));
-    this.fs = durableFs(path.join(gitdir, 'ratify-tmp'), this.health);
+  private constructor(
+    readonly gitdir: string,
+    opts: RepositoryOptions,
+  ) {
+    this.tmpDir = path.join(gitdir, 'ratify-tmp');
+    this.packDir = path.resolve(gitdir, 'objects', 'pack');
+    this.health = new WriteHealth(this.tmpDir);
+    const fs = durableFs(this.tmpDir, this.health);
+    // A pack being removed is hidden from every listing of objects/pack, so no new read starts on it.
+    const readdir = fs.promises.readdir;
+    fs.promises.readdir = (async (dir: string, options?: unknown) => {
+      const names = await (readdir as (d: string, o?: unknown) => Promise<string[]>)(dir, options);
+      if (!this.retired.size || path.resolve(dir) !== this.packDir) return names;
+      return names.filter((n) => !this.retired.has(typeof n === 'string' ? n : (n as { name: string }).name));
+    }) as typeof readdir;
+    this.fs = fs;
+    this.packEvery = opts.packEvery === undefined ? PACK_EVERY_WRITES : opts.packEvery;
+    this.log = opts.log ?? ((m, e) => console.error(m, e));
   }
 
   /** Open (creating when absent) the bare repository at `gitdir` and check every ref resolves. */
-  static async open(gitdir: string): Promise<GitRepository> {
-    const repo = new GitRepository(gitdir);
+  static async open(gitdir: string, opts: RepositoryOptions = {}): Promise<GitRepository> {
+    const repo = new GitRepository(gitdir, opts);
     const exists = await fsp
       .stat(path.join(gitdir, 'HEAD'))
       .then(() => true)
@@ -93,9 +199,46 @@ export class GitRepository {
       await fsp.mkdir(gitdir, { recursive: true, mode: DIR_MODE });
       await git.init({ fs: repo.fs, gitdir, bare: true, defaultBranch: 'main' });
     }
-    await sweepTmp(path.join(gitdir, 'ratify-tmp'));
+    await sweepTmp(repo.tmpDir);
+    await repo.sweepPacks();
     await repo.verify();
+    // Loose objects left by earlier runs count as writes towards the next packing.
+    repo.writesSincePack = Math.floor((await repo.looseObjects()).length / OBJECTS_PER_WRITE);
+    repo.maybePack();
     return repo;
+  }
+
+  /** A pack without its index is what a packing killed between its two renames leaves: nothing reads it. */
+  private async sweepPacks(): Promise<void> {
+    const names = await fsp.readdir(this.packDir).catch(() => [] as string[]);
+    for (const n of names) {
+      if (n.endsWith('.pack') && !names.includes(n.replace(/\.pack$/, '.idx')))
+        await fsp.rm(path.join(this.packDir, n), { force: true });
+    }
+  }
+
+  /** Resolves when no packing is running (one started in the background included); never rejects. */
+  async packingDone(): Promise<void> {
+    while (this.packing) await this.packing.catch(() => undefined);
+  }
+
+  /** Stop: a packing in progress stops at its next step (the repository stays valid), and is awaited. */
+  async close(): Promise<void> {
+    this.closed = true;
+    // A packing waiting for a backup's pin goes on to its next step, where it stops.
+    for (const f of this.unpinned.splice(0)) f();
+    await this.packing?.catch(() => undefined);
+  }
+
+  /** Run `fn` as a reader: what it reads stays readable until it is done, whatever a packing removes meanwhile. */
+  private async reading<T>(fn: (cache: object) => Promise<T>): Promise<T> {
+    const g = this.generation;
+    g.enter();
+    try {
+      return await fn(g.cache);
+    } finally {
+      g.leave();
+    }
   }
 
   /** Every ref must name an object that exists and parses; otherwise refuse to start. */
@@ -106,7 +249,9 @@ export class GitRepository {
       const full = `refs/${ref}`;
       try {
         const oid = await git.resolveRef({ fs: this.fs, gitdir: this.gitdir, ref: full });
-        await git.readObject({ fs: this.fs, gitdir: this.gitdir, oid, format: 'parsed', cache: this.cache });
+        await this.reading((cache) =>
+          git.readObject({ fs: this.fs, gitdir: this.gitdir, oid, format: 'parsed', cache }),
+        );
       } catch (e) {
         problems.push(`${full} does not resolve (${(e as Error).message.slice(0, 120)})`);
       }
@@ -117,6 +262,337 @@ export class GitRepository {
   /** Run `fn` holding the repository's write lock. */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
     return this.lock.run(fn);
+  }
+
+  /**
+   * Keep every object file that exists now until `release` is called: a backup that noted the
+   * files under the write lock copies them afterwards. A packing removes nothing meanwhile.
+   */
+  pinObjects(): () => void {
+    this.pins++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.pins === 0) for (const f of this.unpinned.splice(0)) f();
+    };
+  }
+
+  private unpinnedNow(): Promise<void> {
+    return this.pins === 0 ? Promise.resolve() : new Promise((r) => this.unpinned.push(r));
+  }
+
+  /** A commit or tag was written: every `packEvery` writes, pack in the background. */
+  private wrote(): void {
+    this.writesSincePack++;
+    this.maybePack();
+  }
+
+  private maybePack(): void {
+    if (this.packEvery === null || this.writesSincePack < this.packEvery || this.packing || this.closed) return;
+    this.writesSincePack = 0;
+    void this.packQuietly();
+  }
+
+  /** `pack()` whose failure is logged, not thrown (after an import, in the background): the objects stay loose. */
+  async packQuietly(): Promise<PackReport | null> {
+    try {
+      return await this.pack();
+    } catch (e) {
+      if (!(e instanceof PackingStopped)) this.log('Packing the git objects failed; they stay loose', e);
+      return null;
+    }
+  }
+
+  /**
+   * Pack the loose objects into one new pack with its index, then remove them; `full` (or more
+   * than MAX_PACKS packs) takes every object of every pack in too, into one. Reads and writes go
+   * on meanwhile:
+   *
+   * 1. Without the lock: list the loose objects (and packs), read them, write the pack (deltas
+   *    between versions of a file) and its index in `ratify-tmp/`, fsynced; the index is made by
+   *    isomorphic-git from the pack, and must list every object expected, or nothing changes.
+   * 2. Under the write lock, briefly: rename the pack, then its index, into objects/pack; fsync the
+   *    folder. From then on every object is readable from the pack. Old packs are hidden from new
+   *    readers and a new read generation begins.
+   * 3. Once the reads of the previous generation are done and no backup is copying, remove the
+   *    loose objects (a batch per hold of the lock) and the old packs (index first).
+   *
+   * A kill at any point leaves a valid repository: temporary files (swept at open), a pack
+   * without its index (swept at open), or objects both loose and packed.
+   */
+  async pack(opts: { full?: boolean } = {}): Promise<PackReport> {
+    const run = this.packLock.run(() => this.packOnce(opts.full ?? false));
+    this.packing = run;
+    try {
+      this.lastPack = await run;
+      return this.lastPack;
+    } catch (e) {
+      // A full or failing disk is the usual storage error (507/503); nothing was removed.
+      throw storageError(e);
+    } finally {
+      if (this.packing === run) this.packing = null;
+    }
+  }
+
+  /** How the objects are stored now: loose files and packs, with their sizes in bytes. */
+  async objectsOnDisk(): Promise<{ loose: number; looseBytes: number; packs: number; packBytes: number }> {
+    const objects = path.join(this.gitdir, 'objects');
+    const size = (f: string) =>
+      fsp.stat(f).then(
+        (s) => s.size,
+        () => 0,
+      );
+    const loose = await this.looseObjects();
+    let looseBytes = 0;
+    for (const oid of loose) looseBytes += await size(path.join(objects, oid.slice(0, 2), oid.slice(2)));
+    const names = (await fsp.readdir(this.packDir).catch(() => [] as string[])).filter((n) => PACK_NAME.test(n));
+    let packBytes = 0;
+    for (const n of names) packBytes += await size(path.join(this.packDir, n));
+    return { loose: loose.length, looseBytes, packs: names.filter((n) => n.endsWith('.idx')).length, packBytes };
+  }
+
+  /** The ids of the loose objects. */
+  private async looseObjects(): Promise<string[]> {
+    const objects = path.join(this.gitdir, 'objects');
+    const dirs = (await fsp.readdir(objects).catch(() => [] as string[])).filter((d) => LOOSE_DIR.test(d));
+    const oids: string[] = [];
+    for (const d of dirs) {
+      for (const n of await fsp.readdir(path.join(objects, d)).catch(() => [] as string[]))
+        if (LOOSE_NAME.test(n)) oids.push(d + n);
+    }
+    return oids;
+  }
+
+  private async packOnce(fullAsked: boolean): Promise<PackReport> {
+    const started = performance.now();
+    let longestLockMs = 0;
+    const locked = <T>(fn: () => Promise<T>) =>
+      this.exclusive(async () => {
+        const t = performance.now();
+        try {
+          return await fn();
+        } finally {
+          longestLockMs = Math.max(longestLockMs, performance.now() - t);
+        }
+      });
+    let lastYield = performance.now();
+    const pause = async () => {
+      if (this.closed) throw new PackingStopped();
+      if (performance.now() - lastYield >= PACK_SLICE_MS) {
+        await new Promise((r) => setImmediate(r));
+        lastYield = performance.now();
+        if (this.closed) throw new PackingStopped();
+      }
+    };
+    const report = (over: Partial<PackReport>): PackReport => ({
+      full: false,
+      pack: null,
+      objects: 0,
+      deltas: 0,
+      packBytes: 0,
+      looseRemoved: 0,
+      looseBytes: 0,
+      looseUnreadable: 0,
+      packsRemoved: 0,
+      ...over,
+      ms: Math.round(performance.now() - started),
+      longestLockMs: Math.round(longestLockMs * 10) / 10,
+    });
+
+    await fsp.mkdir(this.packDir, { recursive: true, mode: DIR_MODE });
+    // Whatever was written so far goes into this pack: the count towards the next one starts again.
+    this.writesSincePack = 0;
+    const loose = await this.looseObjects();
+    const names = await fsp.readdir(this.packDir);
+    // A pack someone marked .keep (stock git's convention) is left as it is.
+    const packs = names
+      .filter((n) => PACK_NAME.test(n) && n.endsWith('.idx') && !this.retired.has(n))
+      .map((n) => n.slice(0, -'.idx'.length))
+      .filter((p) => !names.includes(`${p}.keep`));
+    const full = fullAsked || packs.length >= MAX_PACKS;
+    if (full ? loose.length === 0 && packs.length <= 1 : loose.length === 0) return report({ full });
+
+    // 1. Every object to pack, with its type and size; commits, tags and trees kept to order them.
+    const wanted = new Set<string>(loose);
+    const packed = new Set<string>();
+    if (full)
+      for (const p of packs)
+        for (const oid of idxObjectIds(await fsp.readFile(path.join(this.packDir, `${p}.idx`)))) {
+          wanted.add(oid);
+          packed.add(oid);
+        }
+    const items = new Map<string, PackItem>();
+    const kept = new Map<string, Uint8Array>();
+    let keptBytes = 0;
+    const unreadable = new Set<string>();
+    const looseSet = new Set(loose);
+    const packCache = {};
+    // Loose first (cheaper); a packed copy of a damaged loose object will do as well.
+    const read = async (oid: string): Promise<{ type: ObjectType; object: Uint8Array; fileBytes?: number } | null> =>
+      (looseSet.has(oid) ? await this.readLoose(oid) : null) ??
+      (packed.has(oid) ? await this.readPacked(oid, packCache) : null);
+    let looseBytes = 0;
+    for (const oid of wanted) {
+      await pause();
+      const obj = await read(oid);
+      if (!obj) {
+        // A damaged loose object stays where it is (nothing is removed that is not in the pack).
+        unreadable.add(oid);
+        continue;
+      }
+      looseBytes += obj.fileBytes ?? 0;
+      items.set(oid, { oid, type: obj.type, size: obj.object.length, recency: Number.MAX_SAFE_INTEGER });
+      if (obj.type !== 'blob' || keptBytes + obj.object.length <= PACK_KEEP_BYTES) {
+        kept.set(oid, obj.object);
+        if (obj.type === 'blob') keptBytes += obj.object.length;
+      }
+    }
+    if (!items.size) return report({ full, looseUnreadable: unreadable.size });
+    nameObjects(items, kept);
+
+    // 2. The pack, then its index (made by reading the pack back), both durable in ratify-tmp.
+    await fsp.mkdir(this.tmpDir, { recursive: true, mode: DIR_MODE });
+    const tmpPack = path.join(this.tmpDir, `packing-${process.pid}-${Date.now()}.pack`);
+    let stats;
+    let name: string;
+    try {
+      stats = await writePack(
+        tmpPack,
+        packOrder([...items.values()]),
+        async (item) => {
+          const content = kept.get(item.oid) ?? (await read(item.oid))?.object;
+          if (!content) throw new Error(`the object ${item.oid} could not be read again`);
+          if (item.type === 'blob') kept.delete(item.oid);
+          return content;
+        },
+        pause,
+      );
+      name = `pack-${stats.sha}`;
+      await fsp.rename(tmpPack, path.join(this.tmpDir, `${name}.pack`));
+    } finally {
+      await fsp.rm(tmpPack, { force: true });
+    }
+    const tmpFiles = [`${name}.pack`, `${name}.idx`].map((f) => path.join(this.tmpDir, f));
+    try {
+      await pause();
+      const { oids } = await git.indexPack({
+        fs: this.fs,
+        dir: this.tmpDir,
+        gitdir: this.gitdir,
+        filepath: `${name}.pack`,
+        cache: {},
+      });
+      const inPack = new Set(oids);
+      const missing = [...items.keys()].filter((oid) => !inPack.has(oid));
+      if (missing.length || inPack.size !== items.size)
+        throw new Error(
+          `the new pack does not hold the objects it should (${missing.length} missing); nothing changed`,
+        );
+      await pause();
+
+      // 3. Into place under the lock: the pack before its index, since readers find packs by their index.
+      const old = full ? packs.filter((p) => p !== name) : [];
+      let previous: ReadGeneration | null = null;
+      await locked(async () => {
+        await fsp.rename(tmpFiles[0], path.join(this.packDir, `${name}.pack`));
+        await fsp.rename(tmpFiles[1], path.join(this.packDir, `${name}.idx`));
+        await fsyncDir(this.packDir);
+        if (old.length) {
+          for (const p of old) this.retired.add(`${p}.idx`).add(`${p}.pack`);
+          // New reads use a fresh cache (no index of a retired pack); the old one goes with its last reader.
+          previous = this.generation;
+          this.generation = new ReadGeneration();
+        }
+      });
+      // Reads that may have listed the old packs finish before those are removed.
+      await (previous as ReadGeneration | null)?.drained();
+
+      // 4. Remove what the pack now holds, in batches, never while a backup copies files.
+      const doomed = loose.filter((oid) => items.has(oid) && !unreadable.has(oid)).sort();
+      const objectsDir = path.join(this.gitdir, 'objects');
+      let removed = 0;
+      while (removed < doomed.length) {
+        await pause();
+        await this.unpinnedNow();
+        await locked(async () => {
+          if (this.pins) return;
+          const batch = doomed.slice(removed, removed + PRUNE_BATCH);
+          await Promise.all(
+            batch.map((oid) => fsp.rm(path.join(objectsDir, oid.slice(0, 2), oid.slice(2)), { force: true })),
+          );
+          removed += batch.length;
+          // Fan-out folders emptied (writers, who would create them again, wait for the lock).
+          const next = doomed[removed]?.slice(0, 2);
+          for (const d of new Set(batch.map((oid) => oid.slice(0, 2))))
+            if (d !== next) await fsp.rmdir(path.join(objectsDir, d)).catch(() => undefined);
+        });
+      }
+      let done = old.length === 0;
+      while (!done) {
+        await pause();
+        await this.unpinnedNow();
+        done = await locked(async () => {
+          if (this.pins) return false;
+          for (const p of old) {
+            // The index first (a pack without one is ignored, and swept at open), the pack last.
+            for (const ext of ['idx', 'rev', 'bitmap', 'mtimes', 'pack'])
+              await fsp.rm(path.join(this.packDir, `${p}.${ext}`), { force: true });
+            this.retired.delete(`${p}.idx`);
+            this.retired.delete(`${p}.pack`);
+          }
+          return true;
+        });
+      }
+      return report({
+        full,
+        pack: `${name}.pack`,
+        objects: stats.objects,
+        deltas: stats.deltas,
+        packBytes: stats.bytes,
+        looseRemoved: removed,
+        looseBytes,
+        looseUnreadable: unreadable.size,
+        packsRemoved: old.length,
+      });
+    } finally {
+      for (const f of tmpFiles) await fsp.rm(f, { force: true });
+    }
+  }
+
+  /**
+   * A loose object's type and content (zlib off the main thread), or null when it is damaged:
+   * unreadable, or its content does not hash to its name. Only a packing removes loose objects,
+   * one at a time, so no read generation is needed.
+   */
+  private async readLoose(oid: string): Promise<{ type: ObjectType; object: Uint8Array; fileBytes: number } | null> {
+    try {
+      const raw = await fsp.readFile(path.join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)));
+      const wrapped = await inflate(raw);
+      if (createHash('sha1').update(wrapped).digest('hex') !== oid) return null;
+      const space = wrapped.indexOf(0x20);
+      const nul = wrapped.indexOf(0, space);
+      const type = wrapped.toString('latin1', 0, space);
+      const object = wrapped.subarray(nul + 1);
+      if (
+        !['commit', 'tree', 'blob', 'tag'].includes(type) ||
+        Number(wrapped.toString('latin1', space + 1, nul)) !== object.length
+      )
+        return null;
+      return { type: type as ObjectType, object, fileBytes: raw.length };
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * A packed object's type and content, for the packing: with its own cache (readers' caches
+   * stay as they were) and outside the read generations (only a packing removes packs, one at a
+   * time, after its own reads).
+   */
+  private async readPacked(oid: string, cache: object): Promise<{ type: ObjectType; object: Uint8Array }> {
+    const r = await git.readObject({ fs: this.fs, gitdir: this.gitdir, oid, format: 'content', cache });
+    return { type: r.type as ObjectType, object: r.object as Uint8Array };
   }
 
   /** The commit a ref points to, or null when the ref does not exist. */
@@ -130,7 +606,7 @@ export class GitRepository {
   }
 
   async readCommit(oid: string): Promise<CommitInfo> {
-    const { commit } = await git.readCommit({ fs: this.fs, gitdir: this.gitdir, oid, cache: this.cache });
+    const { commit } = await this.reading((cache) => git.readCommit({ fs: this.fs, gitdir: this.gitdir, oid, cache }));
     return {
       oid,
       message: commit.message,
@@ -144,7 +620,7 @@ export class GitRepository {
   async readTag(name: string): Promise<TagInfo | null> {
     const oid = await this.resolveTagObject(name);
     if (!oid) return null;
-    const { tag } = await git.readTag({ fs: this.fs, gitdir: this.gitdir, oid, cache: this.cache });
+    const { tag } = await this.reading((cache) => git.readTag({ fs: this.fs, gitdir: this.gitdir, oid, cache }));
     return { name, oid, object: tag.object, message: tag.message, tagger: unsig(tag.tagger) };
   }
 
@@ -169,7 +645,7 @@ export class GitRepository {
   /** Bytes of a blob as UTF-8 text (cached: a blob id names its content forever). */
   async readBlobText(oid: string): Promise<string> {
     return this.texts.through(oid, async () => {
-      const { blob } = await git.readBlob({ fs: this.fs, gitdir: this.gitdir, oid, cache: this.cache });
+      const { blob } = await this.reading((cache) => git.readBlob({ fs: this.fs, gitdir: this.gitdir, oid, cache }));
       return Buffer.from(blob).toString('utf8');
     });
   }
@@ -177,13 +653,9 @@ export class GitRepository {
   /** The blob id and text of `filepath` in `commit`, or null when the file is absent. */
   async readFile(commit: string, filepath: string): Promise<{ oid: string; text: string } | null> {
     try {
-      const { oid, blob } = await git.readBlob({
-        fs: this.fs,
-        gitdir: this.gitdir,
-        oid: commit,
-        filepath,
-        cache: this.cache,
-      });
+      const { oid, blob } = await this.reading((cache) =>
+        git.readBlob({ fs: this.fs, gitdir: this.gitdir, oid: commit, filepath, cache }),
+      );
       return { oid, text: Buffer.from(blob).toString('utf8') };
     } catch (e) {
       if ((e as { code?: string }).code === 'NotFoundError') return null;
@@ -203,7 +675,7 @@ export class GitRepository {
   /** A tree equal to `baseTree` (or empty) with `filepath` set to `blobOid`; nested folders kept. */
   private async treeWith(baseTree: string | null, parts: string[], blobOid: string): Promise<string> {
     const entries = baseTree
-      ? (await git.readTree({ fs: this.fs, gitdir: this.gitdir, oid: baseTree, cache: this.cache })).tree
+      ? (await this.reading((cache) => git.readTree({ fs: this.fs, gitdir: this.gitdir, oid: baseTree, cache }))).tree
       : [];
     const [head, ...rest] = parts;
     const existing = entries.find((e) => e.path === head);
@@ -247,18 +719,21 @@ export class GitRepository {
       const blob = await this.writeBlob(args.text);
       const baseTree = args.parent ? (await this.readCommit(args.parent)).tree : null;
       const tree = await this.treeWith(baseTree, args.filepath.split('/'), blob);
-      const commit = await git.commit({
-        fs: this.fs,
-        gitdir: this.gitdir,
-        message: args.message,
-        tree,
-        parent: args.parent ? [args.parent] : [],
-        author: sig(args.author),
-        committer: sig(args.committer ?? args.author),
-        noUpdateBranch: true,
-        cache: this.cache,
-      });
+      const commit = await this.reading((cache) =>
+        git.commit({
+          fs: this.fs,
+          gitdir: this.gitdir,
+          message: args.message,
+          tree,
+          parent: args.parent ? [args.parent] : [],
+          author: sig(args.author),
+          committer: sig(args.committer ?? args.author),
+          noUpdateBranch: true,
+          cache,
+        }),
+      );
       await this.setRef(args.ref, commit);
+      this.wrote();
       return { commit, blob };
     });
   }
@@ -294,6 +769,7 @@ export class GitRepository {
         },
       });
       await this.setRef(`refs/tags/${args.name}`, oid);
+      this.wrote();
       return oid;
     });
   }
@@ -306,6 +782,38 @@ export class GitRepository {
       yield c;
       oid = c.parents[0];
     }
+  }
+}
+
+/**
+ * Give trees and blobs the path they were last seen at and an order from newest to oldest, by
+ * walking the trees of the commits (newest first) among `items`; commits and tags get their age.
+ */
+function nameObjects(items: Map<string, PackItem>, content: Map<string, Uint8Array>): void {
+  const dated = [...items.values()]
+    .filter((i) => i.type === 'commit' || i.type === 'tag')
+    .map((i) => ({ item: i, ...headerOf(content.get(i.oid)!) }))
+    .sort((a, b) => b.time - a.time || (a.item.oid < b.item.oid ? -1 : 1));
+  let order = 0;
+  const walk = (oid: string, at: string) => {
+    const tree = items.get(oid);
+    if (tree?.type !== 'tree' || tree.path !== undefined) return;
+    tree.path = at;
+    tree.recency = order++;
+    for (const e of parseTree(content.get(oid)!)) {
+      if (e.mode === '40000' || e.mode === '040000') walk(e.oid, `${at}${e.name}/`);
+      else {
+        const blob = items.get(e.oid);
+        if (blob && blob.type === 'blob' && blob.path === undefined) {
+          blob.path = at + e.name;
+          blob.recency = order++;
+        }
+      }
+    }
+  };
+  for (const d of dated) {
+    d.item.recency = order++;
+    if (d.tree) walk(d.tree, '');
   }
 }
 
