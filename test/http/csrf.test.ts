@@ -4,6 +4,7 @@
  * session's synchronizer token, or with a wrong one, with 403 and changes nothing. The login
  * form is protected too, and nothing changes state on GET.
  */
+import { enumerateRoutes, type RouteInfo } from '../helpers/routes.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import request from 'supertest';
 import { createToken } from '../../server/services/auth/tokens.js';
@@ -15,34 +16,6 @@ let t: Awaited<ReturnType<typeof openTestApp>>;
 let sec: Awaited<ReturnType<typeof makeUser>>;
 let agent: Agent;
 let tokenId: number;
-
-interface RouteInfo {
-  method: string;
-  path: string;
-}
-
-/** Walk the app's router (express 5: `app.router`), descending into mounted routers. */
-function enumerateRoutes(stack: unknown[], prefix = ''): RouteInfo[] {
-  const out: RouteInfo[] = [];
-  for (const layer of stack as {
-    route?: { path: string | string[]; methods: Record<string, boolean> };
-    handle?: { stack?: unknown[] };
-    rawPath?: unknown;
-  }[]) {
-    if (layer.route) {
-      const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
-      for (const p of paths) {
-        if (typeof p !== 'string') throw new Error(`route path that is not a string: ${String(p)}`);
-        for (const [m, on] of Object.entries(layer.route.methods))
-          if (on) out.push({ method: m.toUpperCase(), path: prefix + p });
-      }
-    } else if (layer.handle && Array.isArray(layer.handle.stack)) {
-      const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
-      out.push(...enumerateRoutes(layer.handle.stack, prefix + mount));
-    }
-  }
-  return out;
-}
 
 const WRITES = ['POST', 'PUT', 'PATCH', 'DELETE'];
 let allRoutes: RouteInfo[];

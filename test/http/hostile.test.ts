@@ -8,6 +8,7 @@
  * secretariat — with a bearer token, or with a signed-in session and its CSRF token.
  * Never a 5xx, never a stack trace in the body, and the server is healthy afterwards.
  */
+import { enumerateRoutes, type RouteInfo } from '../helpers/routes.js';
 import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, expect, jest, test } from '@jest/globals';
 import fc from 'fast-check';
@@ -39,31 +40,6 @@ interface Caller {
 }
 let callers: Caller[] = [];
 
-interface RouteInfo {
-  method: string;
-  path: string;
-}
-
-/** Walk the app's router (express 5: `app.router`), descending into mounted routers. */
-function enumerateRoutes(stack: unknown[], prefix = ''): RouteInfo[] {
-  const out: RouteInfo[] = [];
-  for (const layer of stack as {
-    route?: { path: string | string[]; methods: Record<string, boolean> };
-    handle?: { stack?: unknown[] };
-    rawPath?: unknown;
-  }[]) {
-    if (layer.route) {
-      const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
-      for (const p of paths)
-        for (const [m, on] of Object.entries(layer.route.methods))
-          if (on) out.push({ method: m.toUpperCase(), path: prefix + p });
-    } else if (layer.handle && Array.isArray(layer.handle.stack)) {
-      const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
-      out.push(...enumerateRoutes(layer.handle.stack, prefix + mount));
-    }
-  }
-  return out;
-}
 let routes: RouteInfo[] = [];
 
 beforeAll(async () => {

@@ -4,10 +4,11 @@
  * to the terms of reference; a second editor's stale save is refused with their text kept;
  * members comment on passages; anchors go out of date; nothing reaches the public.
  */
+import { alertCode, follow, forms, section, textareaOf } from '../helpers/pages.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import request from 'supertest';
 import type { Express } from 'express';
-import { csrfFrom, makeUser, signedIn, type Agent } from '../helpers/auth.js';
+import { makeUser, signedIn, type Agent } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
 import { proposalText } from '../../server/services/proposals/read.js';
 import { publishVersion } from '../../server/services/publishVersion.js';
@@ -29,47 +30,9 @@ const proposals = () => t.ctx.meta.all('proposals');
 const comments = () => t.ctx.meta.all('comments').sort((a, b) => a.id - b.id);
 const proposal = (id: number) => t.ctx.meta.get('proposals', id)!;
 
-/** The page's CSRF token (every signed-in page carries one in its sign-out form). */
-async function csrf(agent: Agent, path = '/drafts'): Promise<string> {
-  const res = await agent.get(path);
-  expect(res.status).toBe(200);
-  return csrfFrom(res.text);
-}
-
-/** Post a form the way a browser would, with the session's token. */
-async function post(agent: Agent, path: string, body: Record<string, string>) {
-  return agent
-    .post(path)
-    .type('form')
-    .send({ _csrf: await csrf(agent), ...body });
-}
-
-/** Follow a 303 and take the page (and its one-time notice). */
-async function follow(agent: Agent, res: request.Response) {
-  expect(res.status).toBe(303);
-  return agent.get(res.headers.location as string);
-}
+const { post } = forms('/drafts');
 
 const hidden = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
-const textareaOf = (html: string, id: string) => {
-  const m = new RegExp(`<textarea id="${id}"[^>]*>\\n?([^]*?)</textarea>`).exec(html);
-  return m
-    ? m[1]
-        .replace(/&#39;/g, "'")
-        .replace(/&#34;|&quot;/g, '"')
-        .replace(/&lt;/g, '<')
-        .replace(/&gt;/g, '>')
-        .replace(/&amp;/g, '&')
-    : undefined;
-};
-const alertCode = (html: string) => /role="alert"[^>]*data-code="([^"]*)"/.exec(html)?.[1] ?? null;
-/** The HTML of one section of the text tab, by its heading id. */
-const section = (html: string, id: string) => {
-  const start = html.indexOf(`id="${id}"`);
-  if (start < 0) return '';
-  const end = html.indexOf('</section>', start);
-  return html.slice(start, end);
-};
 /** The paragraph rows of the text tab, each with its text and threads. */
 const rows = (html: string) => section(html, 'text-h').split('<div class="prow').slice(1);
 

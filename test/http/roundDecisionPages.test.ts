@@ -7,6 +7,7 @@
  * Admin › Rounds. Then the round is closed and published: the public record lists ballots by
  * receipt and names only who asked. Refusals assert their error code and that nothing changed.
  */
+import { alertCode, follow, formOf, forms, notice, plain, section } from '../helpers/pages.js';
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import { story } from '../helpers/story.js';
 
@@ -14,7 +15,7 @@ import { story } from '../helpers/story.js';
 const step = story();
 import request from 'supertest';
 import type { Express } from 'express';
-import { csrfFrom, makeUser, signedIn, type Agent } from '../helpers/auth.js';
+import { makeUser, signedIn, type Agent } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
 import { createProposal, shareProposal } from '../../server/services/proposals/proposals.js';
 import { createConsolidation } from '../../server/services/consolidations/consolidations.js';
@@ -40,47 +41,8 @@ const round = () => t.ctx.meta.get('rounds', 1)!;
 const rounds = () => t.ctx.meta.all('rounds');
 const ballots = () => t.ctx.meta.all('ballots');
 
-/** The page's CSRF token (every signed-in page carries one in its sign-out form). */
-async function csrf(agent: Agent, path = '/rounds'): Promise<string> {
-  const res = await agent.get(path);
-  expect(res.status).toBe(200);
-  return csrfFrom(res.text);
-}
+const { post } = forms('/rounds');
 
-/** Post a form the way a browser would, with the session's token. */
-async function post(agent: Agent, path: string, body: Record<string, string | string[]>) {
-  return agent
-    .post(path)
-    .type('form')
-    .send({ _csrf: await csrf(agent), ...body });
-}
-
-/** Follow a 303 and take the page (and its one-time notice). */
-async function follow(agent: Agent, res: request.Response) {
-  expect(res.status).toBe(303);
-  return agent.get(res.headers.location as string);
-}
-
-const alertCode = (html: string) => /role="alert"[^>]*data-code="([^"]*)"/.exec(html)?.[1] ?? null;
-const notice = (html: string) => /<p class="notice" role="status">([^<]*)<\/p>/.exec(html)?.[1] ?? null;
-/** The HTML of one section, from its heading id to the end of the section. */
-const section = (html: string, id: string) => {
-  const start = html.indexOf(`id="${id}"`);
-  return start < 0 ? '' : html.slice(start, html.indexOf('</section>', start));
-};
-/** The HTML of the form posting to `action` ('' when the page has none). */
-const formOf = (html: string, action: string) => {
-  const start = html.indexOf(`action="${action}`);
-  return start < 0 ? '' : html.slice(start, html.indexOf('</form>', start));
-};
-/** The text of the HTML with tags dropped and whitespace collapsed. */
-const plain = (html: string) =>
-  html
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&#39;/g, "'")
-    .replace(/&#34;|&quot;/g, '"')
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ');
 /** The receipt codes listed in a ballots table. */
 const receiptsIn = (html: string) => [...html.matchAll(/<code class="receipt">([^<]*)<\/code>/g)].map((m) => m[1]);
 /** The rows of a ballots table, as plain text. */

@@ -6,6 +6,7 @@
  * meeting, the chair closes and publishes; the public history and version pages then show the
  * decision record with every ballot. Refusals: 401 / 403 / 404 and 403 without a CSRF token.
  */
+import { alertCode, follow, forms, notice, plain, section, textareaHtml as textareaOf } from '../helpers/pages.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { story } from '../helpers/story.js';
 
@@ -13,7 +14,7 @@ import { story } from '../helpers/story.js';
 const step = story();
 import request from 'supertest';
 import type { Express } from 'express';
-import { csrfFrom, makeUser, signedIn, type Agent } from '../helpers/auth.js';
+import { makeUser, signedIn, type Agent } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
 import { createProposal, shareProposal } from '../../server/services/proposals/proposals.js';
 import { deadlineFromLocal, quorumFromPercent } from '../../server/http/presenters/roundForm.js';
@@ -40,44 +41,7 @@ const consolidations = () => t.ctx.meta.all('consolidations');
 const rounds = () => t.ctx.meta.all('rounds');
 const ballots = () => t.ctx.meta.all('ballots');
 
-/** The page's CSRF token (every signed-in page carries one in its sign-out form). */
-async function csrf(agent: Agent, path = '/rounds'): Promise<string> {
-  const res = await agent.get(path);
-  expect(res.status).toBe(200);
-  return csrfFrom(res.text);
-}
-
-/** Post a form the way a browser would, with the session's token. */
-async function post(agent: Agent, path: string, body: Record<string, string | string[]>) {
-  return agent
-    .post(path)
-    .type('form')
-    .send({ _csrf: await csrf(agent), ...body });
-}
-
-/** Follow a 303 and take the page (and its one-time notice). */
-async function follow(agent: Agent, res: request.Response) {
-  expect(res.status).toBe(303);
-  return agent.get(res.headers.location as string);
-}
-
-const alertCode = (html: string) => /role="alert"[^>]*data-code="([^"]*)"/.exec(html)?.[1] ?? null;
-const notice = (html: string) => /<p class="notice" role="status">([^<]*)<\/p>/.exec(html)?.[1] ?? null;
-const textareaOf = (html: string, id: string) =>
-  new RegExp(`<textarea id="${id}"[^>]*>\\n?([^]*?)</textarea>`).exec(html)?.[1];
-/** The HTML of one section, from its heading id to the end of the section. */
-const section = (html: string, id: string) => {
-  const start = html.indexOf(`id="${id}"`);
-  return start < 0 ? '' : html.slice(start, html.indexOf('</section>', start));
-};
-/** The text of the HTML with tags dropped and whitespace collapsed. */
-const plain = (html: string) =>
-  html
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&#39;/g, "'")
-    .replace(/&#34;|&quot;/g, '"')
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ');
+const { post } = forms('/rounds');
 
 beforeAll(async () => {
   t = await openTestApp({ clock });
