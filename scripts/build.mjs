@@ -4,7 +4,8 @@
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -32,7 +33,29 @@ export async function buildAll({ quiet = false } = {}) {
     sourcemap: true,
     logLevel: 'warning',
   });
+  writeCommonPasswords(path.join(root, 'dist', 'common-passwords.txt'));
   if (!quiet) console.log(`built dist/ in ${Date.now() - started} ms`);
+}
+
+/**
+ * The common-password list the server checks passwords against, made once here so the server
+ * reads one small file (sorted, lower-cased, one a line) instead of loading the packages'
+ * dictionaries (~14 MB resident). The same union as server/store/commonPasswords.ts, which
+ * falls back to the packages when run from the sources.
+ */
+function writeCommonPasswords(file) {
+  const require = createRequire(path.join(root, 'package.json'));
+  const zxcvbn = require('@zxcvbn-ts/language-common').dictionary['passwords-common'];
+  const popular = JSON.parse(readFileSync(require.resolve('popular-passwords'), 'utf8'));
+  const set = new Set();
+  for (const list of [zxcvbn, popular]) for (const p of list) if (typeof p === 'string') set.add(p.toLowerCase());
+  writeFileSync(
+    file,
+    [...set]
+      .filter((p) => !p.includes('\n'))
+      .sort()
+      .join('\n'),
+  );
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 let cached: ReadonlySet<string> | null = null;
@@ -12,6 +14,13 @@ let cached: ReadonlySet<string> | null = null;
  */
 export function commonPasswords(): ReadonlySet<string> {
   if (cached) return cached;
+  // The compiled server reads the list the build wrote beside it (scripts/build.mjs): one small
+  // file, not the packages' dictionaries (~14 MB resident). From the sources, the packages.
+  const built = path.join(path.dirname(fileURLToPath(import.meta.url)), 'common-passwords.txt');
+  if (existsSync(built)) {
+    cached = new Set(readFileSync(built, 'utf8').split('\n'));
+    return cached;
+  }
   const zxcvbn = require('@zxcvbn-ts/language-common') as { dictionary: { 'passwords-common': string[] } };
   const popular = JSON.parse(readFileSync(require.resolve('popular-passwords'), 'utf8')) as string[];
   const set = new Set<string>();

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import request from 'supertest';
@@ -261,6 +262,17 @@ describe('the admin CLI on a data folder it owns', () => {
       email: 'imp2@example.org',
       disabled: true,
     });
+  }, 90_000);
+
+  test('the compiled CLI refuses a common password: it reads the list the build wrote beside it', async () => {
+    expect(fs.existsSync(path.join(projectRoot, 'dist', 'common-passwords.txt'))).toBe(true);
+    await cli(['init']); // (made already when the story runs in order; this test also runs alone)
+    for (const pw of ['password123', 'Iloveyou12345']) {
+      const r = await cli(['user', 'add', '--email', 'common@example.org', '--name', 'Common', '--password-stdin'], {
+        stdin: `${pw}\n`,
+      });
+      expect(errorOf(r)).toBe('password_too_common');
+    }
   }, 90_000);
 
   test('errors: JSON {error:{code}} on stderr, non-zero exit, nothing on stdout', async () => {
