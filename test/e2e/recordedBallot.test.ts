@@ -8,7 +8,8 @@ import type { Browser, Page } from 'playwright-core';
 import { makeUser } from '../helpers/auth.js';
 import { testClock } from '../helpers/data.js';
 import { after, committee, DAY, twoProposalConsolidation } from '../helpers/people.js';
-import { castBallot, openRound } from '../../server/services/rounds/rounds.js';
+import { openRound } from '../../server/services/rounds/rounds.js';
+import { castBallot } from '../../server/services/rounds/ballots.js';
 import { DESKTOP, expectNoAxeViolations, launchBrowser, newReader, serveApp, shot, signInAs } from './helpers.js';
 
 const PASSWORD = 'a long enough password for sam';

@@ -15,7 +15,8 @@ import { after, DAY, publishedText } from '../helpers/people.js';
 import { createConsolidation } from '../../server/services/consolidations/consolidations.js';
 import { publishConsolidation } from '../../server/services/consolidations/publish.js';
 import { createProposal, shareProposal } from '../../server/services/proposals/proposals.js';
-import { castBallot, closeRound, openRound } from '../../server/services/rounds/rounds.js';
+import { closeRound, openRound } from '../../server/services/rounds/rounds.js';
+import { castBallot } from '../../server/services/rounds/ballots.js';
 import { DESKTOP, expectNoAxeViolations, launchBrowser, newReader, serveApp, shot, signInAs } from './helpers.js';
 
 const SLUG = 'terms-of-reference';

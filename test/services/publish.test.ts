@@ -17,7 +17,8 @@ import {
   reviseConsolidation,
 } from '../../server/services/consolidations/consolidations.js';
 import { decisionTrailers, publishConsolidation } from '../../server/services/consolidations/publish.js';
-import { cancelRound, castBallot, closeRound, openRound, sweepRounds } from '../../server/services/rounds/rounds.js';
+import { cancelRound, closeRound, openRound, sweepRounds } from '../../server/services/rounds/rounds.js';
+import { castBallot } from '../../server/services/rounds/ballots.js';
 import {
   versionKey,
   type ConsolidationRecord,

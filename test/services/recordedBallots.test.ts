@@ -5,14 +5,8 @@
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { publicationCheck, publishConsolidation } from '../../server/services/consolidations/publish.js';
-import {
-  ballotsOf,
-  cancelRound,
-  castBallot,
-  closeRound,
-  currentTally,
-  openRound,
-} from '../../server/services/rounds/rounds.js';
+import { ballotsOf, cancelRound, closeRound, currentTally, openRound } from '../../server/services/rounds/rounds.js';
+import { castBallot } from '../../server/services/rounds/ballots.js';
 import { ballotRecord } from '../../server/services/rounds/decision.js';
 import { openTestApp, openTestData, testClock, type TestData } from '../helpers/data.js';
 import { makeUser, signedIn } from '../helpers/auth.js';

@@ -6,15 +6,8 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import request from 'supertest';
 import { publishConsolidation } from '../../server/services/consolidations/publish.js';
-import {
-  cancelRound,
-  castBallot,
-  closeRound,
-  currentTally,
-  openRound,
-  recuse,
-  withdrawRecusal,
-} from '../../server/services/rounds/rounds.js';
+import { cancelRound, closeRound, currentTally, openRound } from '../../server/services/rounds/rounds.js';
+import { castBallot, recuse, withdrawRecusal } from '../../server/services/rounds/ballots.js';
 import { receiptOf } from '../../server/services/rounds/decision.js';
 import { setRoundSettings } from '../../server/services/settings/roundSettings.js';
 import type { Ctx } from '../../server/services/context.js';

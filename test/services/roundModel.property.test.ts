@@ -12,15 +12,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import {
-  cancelRound,
-  castBallot,
-  closeRound,
-  currentTally,
-  openRound,
-  recuse,
-  withdrawRecusal,
-} from '../../server/services/rounds/rounds.js';
+import { cancelRound, closeRound, currentTally, openRound } from '../../server/services/rounds/rounds.js';
+import { castBallot, recuse, withdrawRecusal } from '../../server/services/rounds/ballots.js';
 import type { Ctx } from '../../server/services/context.js';
 import type { RoundRecord } from '../../server/store/meta/schema.js';
 import { openTestData, testClock, type TestData } from '../helpers/data.js';

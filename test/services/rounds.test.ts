@@ -19,7 +19,6 @@ import { ballotRecord } from '../../server/services/rounds/decision.js';
 import {
   ballotsOf,
   cancelRound,
-  castBallot,
   closeRound,
   currentTally,
   extendRound,
@@ -27,6 +26,7 @@ import {
   roundsOn,
   sweepRounds,
 } from '../../server/services/rounds/rounds.js';
+import { castBallot } from '../../server/services/rounds/ballots.js';
 import type { RoundRecord } from '../../server/store/meta/schema.js';
 import { openTestData, testClock, type TestData } from '../helpers/data.js';
 import {

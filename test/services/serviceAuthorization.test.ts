@@ -13,7 +13,8 @@ import type { Ctx } from '../../server/services/context.js';
 import { consolidationCommentable } from '../../server/services/consolidations/commentable.js';
 import { proposalCommentable } from '../../server/services/proposals/commentable.js';
 import { addComment } from '../../server/services/proposals/comments.js';
-import { castBallot, openRound, recuse } from '../../server/services/rounds/rounds.js';
+import { openRound } from '../../server/services/rounds/rounds.js';
+import { castBallot, recuse } from '../../server/services/rounds/ballots.js';
 import { createToken } from '../../server/services/auth/tokens.js';
 import { openTestData, projectRoot, testClock, type TestData } from '../helpers/data.js';
 import {
@@ -143,7 +144,7 @@ const REFUSED: Record<string, (w: World) => Promise<unknown>> = {
   loadRound: async (w) => (await svc('rounds/rounds')).loadRound(w.ctx, null, w.round),
   castBallot: async (w) => castBallot(w.ctx, w.who.sec.actor, w.round, { position: 'approve' }),
   previewBallot: async (w) =>
-    (await svc('rounds/rounds')).previewBallot(w.ctx, w.who.m1.actor, w.round, {
+    (await svc('rounds/ballots')).previewBallot(w.ctx, w.who.m1.actor, w.round, {
       position: 'approve',
       voter: w.who.m2.email,
       note: 'n',
@@ -162,7 +163,7 @@ const REFUSED: Record<string, (w: World) => Promise<unknown>> = {
   stakeholderMembership: async (w) => (await svc('stakeholders')).stakeholderMembership(w.ctx, w.who.m1.actor),
   withoutSecondFactor: async (w) => (await svc('settings/securitySettings')).withoutSecondFactor(w.ctx, w.who.m1.actor),
   withdrawRecusal: async (w) =>
-    (await svc('rounds/rounds')).withdrawRecusal(w.ctx, w.who.m1.actor, w.round, { voter: w.who.m2.email }),
+    (await svc('rounds/ballots')).withdrawRecusal(w.ctx, w.who.m1.actor, w.round, { voter: w.who.m2.email }),
   documentToPropose: async (w) =>
     (await svc('proposals/proposals')).documentToPropose(w.ctx, w.who.m1.actor, 'terms-of-reference'),
   documentToConsolidate: async (w) =>

@@ -13,7 +13,8 @@ import { publishConsolidation } from '../../server/services/consolidations/publi
 import { MailWorker } from '../../server/services/notifications/deliver.js';
 import { proposalCommentable } from '../../server/services/proposals/commentable.js';
 import { addComment } from '../../server/services/proposals/comments.js';
-import { castBallot, closeRound, openRound, recuse, sweepRounds } from '../../server/services/rounds/rounds.js';
+import { closeRound, openRound, sweepRounds } from '../../server/services/rounds/rounds.js';
+import { castBallot, recuse } from '../../server/services/rounds/ballots.js';
 import { outboxTransport } from '../../server/store/mail/transport.js';
 import { openTestData, testClock, type TestData } from '../helpers/data.js';
 import { committee, twoProposalConsolidation } from '../helpers/people.js';

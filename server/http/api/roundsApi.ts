@@ -15,15 +15,13 @@ import { consolidationCommentable } from '../../services/consolidations/commenta
 import { publishConsolidation } from '../../services/consolidations/publish.js';
 import {
   cancelRound,
-  castBallot,
   closeRound,
   extendRound,
   listRounds,
   loadRound,
   openRound,
-  recuse,
-  withdrawRecusal,
 } from '../../services/rounds/rounds.js';
+import { castBallot, recuse, withdrawRecusal } from '../../services/rounds/ballots.js';
 import { ballotReceipt } from '../../services/rounds/decision.js';
 import { baseText } from '../../services/proposals/read.js';
 import { consolidationJson, nameOf, roundJson } from '../presenters/rounds.js';

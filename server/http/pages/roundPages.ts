@@ -5,17 +5,14 @@ import { can } from '../../domain/policy.js';
 import type { Ctx } from '../../services/context.js';
 import {
   cancelRound,
-  castBallot,
   closeRound,
   endedRounds,
   extendRound,
   loadRound,
   openRounds,
-  previewBallot,
-  recuse,
   roundTexts,
-  withdrawRecusal,
 } from '../../services/rounds/rounds.js';
+import { castBallot, previewBallot, recuse, withdrawRecusal } from '../../services/rounds/ballots.js';
 import { listOpenConsolidations } from '../../services/consolidations/consolidations.js';
 import { visibleProposals } from '../../services/proposals/access.js';
 import { documentTitle, listDocuments } from '../../services/readDocuments.js';

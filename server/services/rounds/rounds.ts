@@ -1,12 +1,11 @@
 import type { Actor } from '../../domain/actor.js';
-import { absent, conflict, forbidden, invalid } from '../../domain/errors.js';
+import { absent, conflict, invalid } from '../../domain/errors.js';
 import { hasConflictMarkers } from '../../domain/merge.js';
-import { MAX_CANCEL_REASON, MAX_RECORD_NOTE } from '../../domain/limits.js';
+import { MAX_CANCEL_REASON } from '../../domain/limits.js';
 import { authorize, can } from '../../domain/policy.js';
 import { documentPath } from '../../domain/slug.js';
 import {
   checkConditions,
-  checkPosition,
   checkRecord,
   checkRule,
   decide,
@@ -14,13 +13,12 @@ import {
   fullTally,
   isDue,
   isReminderDue,
-  mayRecordFor,
   quorumToBp,
   tally,
   type Electorate,
   type Tally,
 } from '../../domain/round.js';
-import type { BallotRecord, RecusalEntry, RoundRecord, SubjectRef } from '../../store/meta/schema.js';
+import type { BallotRecord, RoundRecord, SubjectRef } from '../../store/meta/schema.js';
 import { subjectKey } from '../../store/meta/indexes.js';
 import { getRoundSettings } from '../settings/roundSettings.js';
 import { randomBytes } from 'node:crypto';
@@ -28,17 +26,9 @@ import type { Ctx } from '../context.js';
 import { consolidationText, isStale, loadConsolidation } from '../consolidations/consolidations.js';
 import { loadProposalFor } from '../proposals/access.js';
 import { baseText, proposalText } from '../proposals/read.js';
-import { activeMembers, findUserByEmail } from '../accounts/users.js';
+import { activeMembers } from '../accounts/users.js';
 import { mergePuts } from '../notifications/queue.js';
-import {
-  ballotReceiptMails,
-  ballotRecordedMails,
-  recusalMails,
-  reminderMails,
-  roundCancelledMails,
-  roundClosedMails,
-  roundOpenedMails,
-} from '../notifications/events.js';
+import { reminderMails, roundCancelledMails, roundClosedMails, roundOpenedMails } from '../notifications/events.js';
 
 /** An ISO 8601 date-time with its zone (Z or ±hh:mm): a deadline must not depend on the server's time zone. */
 const DEADLINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -69,7 +59,7 @@ export function loadRound(ctx: Ctx, actor: Actor | null, id: number): RoundRecor
   return r;
 }
 
-const lockKey = (s: SubjectRef) => `${s.type}/${s.id}`;
+export const lockKey = (s: SubjectRef) => `${s.type}/${s.id}`;
 
 /** The subject's record key and current head, with the checks that it may be put to a vote. */
 async function subjectForRound(ctx: Ctx, actor: Actor | null, subject: SubjectRef) {
@@ -211,214 +201,6 @@ export const currentTally = (ctx: Ctx, r: RoundRecord): Tally =>
 /** The round's decision as it stands (what closing now would give). */
 export const currentDecision = (ctx: Ctx, r: RoundRecord) => decide(r, ballotsOf(ctx, r.id), electorateOf(r));
 
-/**
- * Cast (or change) a ballot. Only the electorate; an objection needs a reason; nothing after
- * the close — a round past its deadline is closed first, as of its deadline. The secretariat
- * may record a ballot on a member's behalf (`voter`, with a `note` saying where and how it was
- * given): never over a ballot the member cast themselves (409 `voter_has_voted`), while the
- * member may replace a recorded one with their own until the close; the member is told by mail.
- */
-export async function castBallot(
-  ctx: Ctx,
-  actor: Actor | null,
-  roundId: number,
-  input: BallotInput,
-): Promise<BallotRecord> {
-  const r0 = loadRound(ctx, actor, roundId);
-  authorize(actor, 'ballot.cast');
-  return ctx.subjects.run(lockKey(r0.subject), async () => {
-    await closeIfDue(ctx, roundId);
-    const r = ctx.meta.get('rounds', roundId)!;
-    const draft = draftBallot(ctx, actor, r, input);
-    const b: BallotRecord = { id: ctx.meta.nextId('ballots'), ...draft };
-    await ctx.meta.write({
-      actor: actor.email,
-      at: ctx.clock(),
-      events: [{ action: b.recordedBy ? 'ballot.recorded' : 'ballot.cast', subject: `round/${roundId}` }],
-      puts: mergePuts(
-        { ballots: { [b.id]: b } },
-        b.recordedBy ? ballotRecordedMails(ctx, r, b) : ballotReceiptMails(ctx, r, b),
-      ),
-    });
-    return b;
-  });
-}
-
-export interface BallotInput {
-  position: unknown;
-  reason?: unknown;
-  /** The e-mail of the member on whose behalf a ballot is recorded (secretariat). */
-  voter?: unknown;
-  /** With `voter`: where and how the member voted. */
-  note?: unknown;
-  /** In an unnamed round: name this voter in the public record. */
-  named?: unknown;
-}
-
-/**
- * What recording this ballot would do, without doing it (the page's confirmation step): the
- * same checks as `castBallot`, and the member's counted ballot now, if any.
- */
-export function previewBallot(ctx: Ctx, actor: Actor | null, roundId: number, input: BallotInput) {
-  const r = loadRound(ctx, actor, roundId);
-  authorize(actor, 'ballot.cast');
-  if (isDue(r, ctx.clock())) throw conflict('round_not_open', 'This round has reached its deadline: no more ballots.');
-  const draft = draftBallot(ctx, actor, r, input);
-  const current = [...ballotsOf(ctx, r.id)].reverse().find((b) => b.voterId === draft.voterId) ?? null;
-  return { draft, current };
-}
-
-/** The checks every ballot passes (one home for "may this ballot be cast or recorded"), as the ballot it would be. */
-function draftBallot(ctx: Ctx, actor: Actor, r: RoundRecord, input: BallotInput): Omit<BallotRecord, 'id'> {
-  const { position, reason } = checkPosition(input.position, input.reason);
-  if (input.named !== undefined && input.named !== null && typeof input.named !== 'boolean')
-    throw invalid('invalid_named', 'named is true or false.');
-  const named = input.named === true;
-  const { voterId, recordedBy, note } = whoActs(ctx, actor, r, input, 'ballot');
-  if (r.state !== 'open') throw conflict('round_not_open', `This round is ${r.state}: no more ballots.`);
-  if ((r.recusals ?? []).some((x) => x.voterId === voterId)) {
-    throw conflict(
-      'recused',
-      recordedBy
-        ? 'This member has recused themselves from this round.'
-        : 'You have recused yourself from this round: withdraw the recusal to vote.',
-    );
-  }
-  if (recordedBy !== null && !mayRecordFor(ballotsOf(ctx, r.id).filter((c) => c.voterId === voterId))) {
-    throw conflict(
-      'voter_has_voted',
-      'This member has cast their own ballot in this round; a recorded ballot never replaces it.',
-    );
-  }
-  return {
-    round: r.id,
-    voterId,
-    position,
-    reason,
-    castAt: ctx.clock().toISOString(),
-    recordedBy,
-    ...(note ? { note } : {}),
-    ...(named ? { named } : {}),
-  };
-}
-
-/**
- * Who a ballot or recusal is for: the actor, or (with `voter` and a `note`) a member on whose
- * behalf the secretariat — or the chair, if the settings allow — records it. The member must be
- * in the round's electorate.
- */
-function whoActs(
-  ctx: Ctx,
-  actor: Actor,
-  r: RoundRecord,
-  input: { voter?: unknown; note?: unknown },
-  what: 'ballot' | 'recusal' | 'withdrawal',
-) {
-  let voterId = actor.id;
-  let recordedBy: number | null = null;
-  let note = '';
-  if (input.voter !== undefined && input.voter !== null) {
-    authorize(actor, 'ballot.record', { kind: 'proxy', chairMayRecord: getRoundSettings(ctx).chairMayRecord });
-    const v = typeof input.voter === 'string' && input.voter ? findUserByEmail(ctx, input.voter) : undefined;
-    if (!v) throw invalid('invalid_voter', 'Name the voter by the e-mail of their account.');
-    note = typeof input.note === 'string' ? input.note.trim() : '';
-    if (!note || note.length > MAX_RECORD_NOTE) {
-      throw invalid(
-        'note_required',
-        `Say where and how the member ${{ ballot: 'voted', recusal: 'asked to stand aside', withdrawal: 'asked to take part again' }[what]} (up to 2000 characters), e.g. "at the meeting of 12 Sept".`,
-      );
-    }
-    voterId = v.id;
-    recordedBy = actor.id;
-  }
-  if (!r.electorate.includes(voterId)) {
-    throw forbidden(
-      'not_in_electorate',
-      recordedBy
-        ? "That person is not in this round's electorate."
-        : "You are not in this round's electorate (the members when it opened).",
-    );
-  }
-  return { voterId, recordedBy, note };
-}
-
-export interface RecusalInput {
-  reason?: unknown;
-  voter?: unknown;
-  note?: unknown;
-}
-
-/**
- * An elector stands aside (a conflict of interest): they cannot vote, a ballot they cast
- * stops counting, and they are out of the electorate for the quorum and the rule. Recusals
- * are always named, with the reason. The secretariat may record one on a member's behalf.
- */
-export async function recuse(
-  ctx: Ctx,
-  actor: Actor | null,
-  roundId: number,
-  input: RecusalInput,
-): Promise<RecusalEntry> {
-  const r0 = loadRound(ctx, actor, roundId);
-  authorize(actor, 'ballot.cast');
-  const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
-  if (!reason || reason.length > MAX_CANCEL_REASON)
-    throw invalid(
-      'reason_required',
-      'Say why you stand aside (up to 2000 characters); recusals are in the public record.',
-    );
-  return ctx.subjects.run(lockKey(r0.subject), async () => {
-    await closeIfDue(ctx, roundId);
-    const r = ctx.meta.get('rounds', roundId)!;
-    const { voterId, recordedBy, note } = whoActs(ctx, actor, r, input, 'recusal');
-    if (r.state !== 'open') throw conflict('round_not_open', `This round is ${r.state}.`);
-    if ((r.recusals ?? []).some((x) => x.voterId === voterId))
-      throw conflict('already_recused', 'This member has already recused themselves from this round.');
-    const entry: RecusalEntry = {
-      voterId,
-      reason,
-      at: ctx.clock().toISOString(),
-      recordedBy,
-      ...(note ? { note } : {}),
-    };
-    const next: RoundRecord = { ...r, recusals: [...(r.recusals ?? []), entry] };
-    await ctx.meta.write({
-      actor: actor.email,
-      at: ctx.clock(),
-      events: [{ action: 'round.recused', subject: `round/${r.id}` }],
-      puts: mergePuts({ rounds: { [r.id]: next } }, recusalMails(ctx, next, entry, 'recorded')),
-    });
-    return entry;
-  });
-}
-
-/** Withdraw a recusal before the close: the member votes again (a ballot they had cast counts again). */
-export async function withdrawRecusal(
-  ctx: Ctx,
-  actor: Actor | null,
-  roundId: number,
-  input: { voter?: unknown; note?: unknown },
-): Promise<RoundRecord> {
-  const r0 = loadRound(ctx, actor, roundId);
-  authorize(actor, 'ballot.cast');
-  return ctx.subjects.run(lockKey(r0.subject), async () => {
-    await closeIfDue(ctx, roundId);
-    const r = ctx.meta.get('rounds', roundId)!;
-    const { voterId } = whoActs(ctx, actor, r, input, 'withdrawal');
-    if (r.state !== 'open') throw conflict('round_not_open', `This round is ${r.state}.`);
-    const entry = (r.recusals ?? []).find((x) => x.voterId === voterId);
-    if (!entry) throw conflict('not_recused', 'There is no recusal to withdraw.');
-    const next: RoundRecord = { ...r, recusals: (r.recusals ?? []).filter((x) => x.voterId !== voterId) };
-    await ctx.meta.write({
-      actor: actor.email,
-      at: ctx.clock(),
-      events: [{ action: 'round.recusal_withdrawn', subject: `round/${r.id}` }],
-      puts: mergePuts({ rounds: { [r.id]: next } }, recusalMails(ctx, next, entry, 'withdrawn')),
-    });
-    return next;
-  });
-}
-
 /** Close with the result, as of `at` (the deadline for automatic closes). Callers hold the subject lock. */
 async function closeNow(ctx: Ctx, r: RoundRecord, at: string, by: Actor | null): Promise<RoundRecord> {
   const d = decide(r, ballotsOf(ctx, r.id), electorateOf(r));
@@ -440,7 +222,8 @@ async function closeNow(ctx: Ctx, r: RoundRecord, at: string, by: Actor | null):
   return closed;
 }
 
-async function closeIfDue(ctx: Ctx, roundId: number): Promise<void> {
+/** Close the round now if its deadline has come (as of the deadline). Callers hold the subject lock. */
+export async function closeIfDue(ctx: Ctx, roundId: number): Promise<void> {
   const r = ctx.meta.get('rounds', roundId);
   if (r && isDue(r, ctx.clock())) await closeNow(ctx, r, r.closesAt, null);
 }
