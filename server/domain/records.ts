@@ -41,6 +41,10 @@ export interface VersionRecord {
   consolidation: number | null;
 }
 
+/** Non-essential messages: each at once, in a daily digest, or not at all. */
+export const NOTIFY_PREFERENCES = ['immediate', 'digest', 'none'] as const;
+export type NotifyPreference = (typeof NOTIFY_PREFERENCES)[number];
+
 export interface UserRecord {
   id: number;
   email: string;
@@ -56,7 +60,7 @@ export interface UserRecord {
   sessionEpoch: number;
   totp: { secret: string; enabled: boolean; lastStep: number; recovery: string[] } | null;
   /** How the person gets non-essential messages (ballot invitations and reminders always go). */
-  notify?: 'immediate' | 'digest' | 'none';
+  notify?: NotifyPreference;
   createdAt: string;
   updatedAt: string;
 }

@@ -72,18 +72,12 @@ export const ballotsNeeded = (quorumBp: number, electorate: number) => Math.ceil
 // (quorumBp * electorate) stays far below 2^53 for any real electorate; Math.ceil of an exact
 // integer quotient is exact, and of a non-integer quotient rounds up as required.
 
-export function checkRule(rule: unknown): Rule {
-  if (!RULES.includes(rule as Rule)) throw invalid('invalid_rule', `The rule is one of ${RULES.join(', ')}.`);
-  return rule as Rule;
-}
-
-export function checkPosition(position: unknown, reason: unknown): { position: Position; reason: string } {
-  if (position !== 'approve' && position !== 'object' && position !== 'abstain') {
-    throw invalid('invalid_position', 'A ballot is approve, object or abstain.');
-  }
-  const r = typeof reason === 'string' ? reason.trim() : '';
-  if (reason !== undefined && reason !== null && typeof reason !== 'string')
-    throw invalid('invalid_reason', 'A reason is text.');
+/** Rule 2: an objection needs a reason; a reason is at most 5,000 characters. */
+export function checkPosition(
+  position: Position,
+  reason: string | null | undefined,
+): { position: Position; reason: string } {
+  const r = reason?.trim() ?? '';
   if (r.length > MAX_BALLOT_REASON) throw invalid('invalid_reason', 'A reason may have at most 5000 characters.');
   if (position === 'object' && !r) throw invalid('reason_required', 'An objection needs a reason.');
   return { position, reason: r };
@@ -209,29 +203,6 @@ export const fullTally = (t: Partial<Tally> & Omit<GroupTally, 'recused'>): Tall
   recused: t.recused ?? 0,
   groups: t.groups ?? {},
 });
-
-/** Check the record kind and conditions a round is opened with. */
-export function checkRecord(record: unknown, fallback: RecordKind): RecordKind {
-  if (record === undefined || record === null) return fallback;
-  if (!RECORDS.includes(record as RecordKind)) throw invalid('invalid_record', 'The record is "named" or "unnamed".');
-  return record as RecordKind;
-}
-
-export function checkConditions(c: unknown): Conditions {
-  if (c === undefined || c === null) return { ...NO_CONDITIONS };
-  if (typeof c !== 'object' || Array.isArray(c))
-    throw invalid(
-      'invalid_conditions',
-      'The conditions are {eachGroupTakesPart?: boolean, ruleWithinEachGroup?: boolean}.',
-    );
-  const o = c as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (k !== 'eachGroupTakesPart' && k !== 'ruleWithinEachGroup')
-      throw invalid('invalid_conditions', `There is no condition "${k}".`);
-    if (typeof o[k] !== 'boolean') throw invalid('invalid_conditions', `The condition ${k} is true or false.`);
-  }
-  return { eachGroupTakesPart: o.eachGroupTakesPart === true, ruleWithinEachGroup: o.ruleWithinEachGroup === true };
-}
 
 // ── The round lifecycle: one home for each rule, used by services, presenters and pages ──
 

@@ -5,25 +5,28 @@ import { MAX_TEXT_BYTES, MAX_TITLE } from './limits.js';
 export { MAX_COMMENT_BYTES, MAX_RATIONALE_BYTES, MAX_SUMMARY, MAX_TEXT_BYTES, MAX_TITLE } from './limits.js';
 
 /** A document text: at most 1 MB of UTF-8 (413 above), no NUL. */
-export function checkText(text: unknown): string {
-  if (typeof text !== 'string') throw invalid('invalid_text', 'Give the text as a string.');
+export function checkText(text: string): string {
   if (Buffer.byteLength(text, 'utf8') > MAX_TEXT_BYTES) throw tooLarge('text_too_large', 'A text may be at most 1 MB.');
   if (text.includes('\u0000')) throw invalid('invalid_text', 'The text contains a NUL character.');
   return text;
 }
 
 /** A one-line title of 1–200 characters. */
-export function checkTitle(title: unknown): string {
-  if (typeof title !== 'string' || !title.trim() || title.length > MAX_TITLE || /[\r\n\u0000]/.test(title)) {
+export function checkTitle(title: string): string {
+  if (!title.trim() || title.length > MAX_TITLE || /[\r\n\u0000]/.test(title)) {
     throw invalid('invalid_title', `A title is one line of 1–${MAX_TITLE} characters.`);
   }
   return title.trim();
 }
 
 /** Free text (rationale, comment, summary) up to `maxBytes`; `required` refuses blank. */
-export function checkProse(value: unknown, field: string, maxBytes: number, required: boolean): string {
-  if (value === undefined || value === null) value = '';
-  if (typeof value !== 'string') throw invalid(`invalid_${field}`, `Give the ${field} as text.`);
+export function checkProse(
+  given: string | null | undefined,
+  field: string,
+  maxBytes: number,
+  required: boolean,
+): string {
+  const value = given ?? '';
   // The size first: a 413 says what to fix even when the text has other faults, and nothing
   // larger than the limit is scanned further.
   if (Buffer.byteLength(value, 'utf8') > maxBytes)

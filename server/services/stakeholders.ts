@@ -20,7 +20,7 @@ const fold = (s: string) => s.trim().toLowerCase();
 export function addStakeholder(
   ctx: Ctx,
   actor: Actor | null,
-  input: { slug: unknown; name: unknown },
+  input: { slug: string; name: string },
 ): Promise<StakeholderRecord> {
   authorize(actor, 'group.manage');
   const slug = input.slug;
@@ -30,7 +30,7 @@ export function addStakeholder(
       `A stakeholder group slug is 1–64 lowercase letters, digits or dashes, starting with a letter or digit (and not "${NO_STAKEHOLDER}").`,
     );
   }
-  const name = typeof input.name === 'string' ? input.name.trim() : '';
+  const name = input.name.trim();
   if (!name || name.length > 200 || /[\r\n\u0000<>]/.test(name) || fold(name) === NO_STAKEHOLDER) {
     throw invalid('invalid_name', 'A stakeholder group needs a name of one line of 1–200 characters, without < or >.');
   }

@@ -412,7 +412,7 @@ describe('checkCredentials', () => {
       ),
     ).toBe('bad_credentials');
     expect(
-      await codeOf(() => checkCredentials(t.ctx, throttle, { email: 42, password: null, ip: '1.1.1.1', via: 'api' })),
+      await codeOf(() => checkCredentials(t.ctx, throttle, { email: '', password: '', ip: '1.1.1.1', via: 'api' })),
     ).toBe('bad_credentials');
     await disableUser(t.ctx, CLI_ACTOR, 'cc@x.org');
     expect(

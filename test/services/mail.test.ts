@@ -51,6 +51,7 @@ import {
   type ReceivedMail,
   type TestSmtp,
 } from '../helpers/smtp.js';
+import type { Rule } from '../../server/domain/round.js';
 
 const FROM = 'ratify@ratify.test';
 const LIST = 'members@lists.example.org';
@@ -147,7 +148,7 @@ const open = (
   chair: Person,
   subject: { type: 'proposal' | 'consolidation'; id: number },
   closesAt = '2026-03-08T17:00:00Z',
-  rule = 'majority',
+  rule: Rule = 'majority',
 ) => openRound(ctx, chair.actor, { subject, rule, quorum: 0.5, closesAt });
 
 describe('proposal shared → the list', () => {
@@ -719,7 +720,7 @@ describe('password reset', () => {
     const before = mails().length;
     const tokensBefore = ctx.meta.all('linkTokens').length;
     await requestPasswordReset(ctx, 'nobody@example.org');
-    await requestPasswordReset(ctx, undefined);
+    await requestPasswordReset(ctx, '');
     expect(mails().length).toBe(before);
     expect(ctx.meta.all('linkTokens').length).toBe(tokensBefore);
 

@@ -37,6 +37,7 @@ import {
   type Person,
 } from '../helpers/people.js';
 import { fsckProblems } from '../store/gitHelpers.js';
+import type { Rule } from '../../server/domain/round.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -72,7 +73,7 @@ async function decide(
   who: Who,
   c: ConsolidationRecord,
   position: 'approve' | 'object' | 'abstain' = 'approve',
-  rule = 'majority',
+  rule: Rule = 'majority',
 ): Promise<RoundRecord> {
   const r = await openRound(ctx, who.chair.actor, {
     subject: { type: 'consolidation', id: c.id },

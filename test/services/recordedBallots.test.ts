@@ -11,13 +11,14 @@ import { ballotRecord } from '../../server/services/rounds/decision.js';
 import { openTestApp, openTestData, testClock, type TestData } from '../helpers/data.js';
 import { makeUser, signedIn } from '../helpers/auth.js';
 import { after, committee, DAY, refusal, twoProposalConsolidation } from '../helpers/people.js';
+import type { Rule } from '../../server/domain/round.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
 });
 
-async function setup(rule = 'consensus') {
+async function setup(rule: Rule = 'consensus') {
   const clock = testClock('2026-03-01T09:00:00Z');
   const t: TestData = await openTestData({ clock });
   cleanups.push(() => t.cleanup());

@@ -28,6 +28,7 @@ import {
 } from '../../server/services/rounds/rounds.js';
 import { castBallot } from '../../server/services/rounds/ballots.js';
 import type { RoundRecord } from '../../server/store/meta/schema.js';
+import type { Rule } from '../../server/domain/round.js';
 import { openTestData, testClock, type TestData } from '../helpers/data.js';
 import {
   after,
@@ -65,7 +66,7 @@ const openOn = (
   chair: Person,
   clock: Clock,
   subject: { type: 'proposal' | 'consolidation'; id: number },
-  extra: Partial<{ rule: unknown; quorum: unknown; closesAt: unknown }> = {},
+  extra: Partial<{ rule: Rule; quorum: number; closesAt: string }> = {},
 ) => openRound(ctx, chair.actor, { subject, rule: 'majority', quorum: 0.5, closesAt: after(clock, 7 * DAY), ...extra });
 
 /** The electorate of the usual committee: everyone with the member role (not the secretariat). */
@@ -73,14 +74,11 @@ const memberIds = (who: Awaited<ReturnType<typeof committee>>) =>
   [who.drafter.id, who.chair.id, who.m1.id, who.m2.id, who.m3.id].sort((a, b) => a - b);
 
 describe('opening a round: refusals', () => {
-  test('unknown rule, quorum outside 0–1, deadline not in the future → 400', async () => {
+  // An unknown rule, or a value of the wrong type, is the schema's refusal (test/http/apiSchemas.test.ts).
+  test('quorum outside 0–1 or with more than four decimals, deadline not in the future → 400', async () => {
     const { ctx, clock, who, c } = await setup();
     const subject = { type: 'consolidation' as const, id: c.id };
-    expect(await refusal(openOn(ctx, who.chair, clock, subject, { rule: 'unanimity' }))).toEqual({
-      kind: 'invalid',
-      code: 'invalid_rule',
-    });
-    for (const quorum of [-0.1, 1.01, NaN, '0.5', 0.12345, null]) {
+    for (const quorum of [-0.1, 1.01, NaN, 0.12345]) {
       expect(await refusal(openOn(ctx, who.chair, clock, subject, { quorum }))).toEqual({
         kind: 'invalid',
         code: 'invalid_quorum',
@@ -93,8 +91,7 @@ describe('opening a round: refusals', () => {
       '2020-01-01T00:00:00Z',
       'next week',
       '',
-      null,
-      1767225600000,
+      '2027-03-01T17:00:00',
     ]) {
       expect(await refusal(openOn(ctx, who.chair, clock, subject, { closesAt }))).toEqual({
         kind: 'invalid',
@@ -246,16 +243,6 @@ describe('opening a round: refusals', () => {
       kind: 'not_found',
       code: 'consolidation_not_found',
     });
-    expect(
-      await refusal(
-        openRound(ctx, who.chair.actor, {
-          subject: { type: 'document', id: 1 },
-          rule: 'majority',
-          quorum: 0.5,
-          closesAt: after(clock, DAY),
-        }),
-      ),
-    ).toEqual({ kind: 'invalid', code: 'invalid_subject' });
     const r = await openOn(ctx, who.sec, clock, { type: 'consolidation', id: c.id });
     expect(r.openedBy).toBe(who.sec.id);
   });
@@ -275,7 +262,7 @@ describe('the text is frozen while a round is open (rule 1)', () => {
       kind: 'invalid',
       code: 'reason_required',
     });
-    expect(await refusal(cancelRound(ctx, who.chair.actor, r.id, {} as { reason: unknown }))).toEqual({
+    expect(await refusal(cancelRound(ctx, who.chair.actor, r.id, { reason: ' \n ' }))).toEqual({
       kind: 'invalid',
       code: 'reason_required',
     });
@@ -391,10 +378,6 @@ describe('ballots (rule 2)', () => {
     expect(await refusal(castBallot(ctx, who.m1.actor, r.id, { position: 'object' }))).toEqual({
       kind: 'invalid',
       code: 'reason_required',
-    });
-    expect(await refusal(castBallot(ctx, who.m1.actor, r.id, { position: 'veto' }))).toEqual({
-      kind: 'invalid',
-      code: 'invalid_position',
     });
     await castBallot(ctx, who.m1.actor, r.id, { position: 'object', reason: 'Too early' });
     clock.advance(60_000);

@@ -12,7 +12,8 @@ import { setNotify } from '../../services/accounts/links.js';
 import { createToken, listTokens, revokeToken } from '../../services/auth/tokens.js';
 import { beginTotp, confirmTotp, disableTotp, mustEnrolTotp } from '../../services/auth/totp.js';
 import type { LoginThrottle } from '../../services/auth/throttle.js';
-import { done, field, onRefusal, signedInActor, takeNotice } from './formHelpers.js';
+import { done, field, fromForm, onRefusal, signedInActor, takeNotice } from './formHelpers.js';
+import { NotifyBody } from '../schemas/index.js';
 import { page } from './render.js';
 
 /** My account: password, API tokens, second factor. */
@@ -30,6 +31,7 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
       tokens: listTokens(ctx, user.id),
       newToken: null,
       error: null,
+      errorCode: null,
       notice,
       ...extra,
     });
@@ -42,7 +44,7 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
   const refusedOn =
     (render: (req: Request, res: Response, extra: Record<string, unknown>) => unknown) =>
     (req: Request, res: Response, fn: () => Promise<void>) =>
-      onRefusal(res, fn, (e) => render(req, res, { error: e.message }), ['forbidden']);
+      onRefusal(res, fn, (e) => render(req, res, { error: e.message, errorCode: e.code }), ['forbidden']);
 
   const orShow = refusedOn(show);
 
@@ -93,7 +95,7 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
 
   r.post('/account/notifications', (req, res) =>
     orShow(req, res, async () => {
-      await setNotify(ctx, signedInActor(req), field(req, 'notify'));
+      await setNotify(ctx, signedInActor(req), fromForm(NotifyBody, { notify: field(req, 'notify') }).notify);
       done(req, res, '/account#notifications', 'Your notification settings were saved.');
     }),
   );

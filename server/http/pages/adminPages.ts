@@ -17,7 +17,8 @@ import {
 import { editableRoundSettings, setRoundSettings } from '../../services/settings/roundSettings.js';
 import { parse, PositiveInt } from '../validate.js';
 import { orShowAdmin, sortedGroups, type AdminShow } from './adminCommon.js';
-import { checked, done, field, maybe, takeNotice, textarea } from './formHelpers.js';
+import { checked, done, field, fromForm, maybe, takeNotice, textarea } from './formHelpers.js';
+import { RoundSettingsBody, SecuritySettingsBody, StakeholderBody } from '../schemas/index.js';
 import { page } from './render.js';
 
 const AuditQuery = z.object({ limit: PositiveInt.pipe(z.number().max(5000, 'must be at most 5000')).optional() });
@@ -103,7 +104,7 @@ export function adminPages(ctx: Ctx): Router {
       res,
       showStakeholders,
       async () => {
-        const s = await addStakeholder(ctx, req.actor ?? null, add);
+        const s = await addStakeholder(ctx, req.actor ?? null, fromForm(StakeholderBody, add));
         done(req, res, '/admin/stakeholders', `The stakeholder group ${s.name} (${s.slug}) was added.`);
       },
       { add },
@@ -216,7 +217,7 @@ export function adminPages(ctx: Ctx): Router {
       res,
       showSecurity,
       async () => {
-        await setSecuritySettings(ctx, req.actor ?? null, { requireTotpFor });
+        await setSecuritySettings(ctx, req.actor ?? null, fromForm(SecuritySettingsBody, { requireTotpFor }));
         done(req, res, '/admin/security', 'The security settings were saved.');
       },
       { requireTotpFor },
@@ -249,7 +250,7 @@ export function adminPages(ctx: Ctx): Router {
       res,
       showRounds,
       async () => {
-        await setRoundSettings(ctx, req.actor ?? null, typed);
+        await setRoundSettings(ctx, req.actor ?? null, fromForm(RoundSettingsBody, typed));
         done(req, res, '/admin/rounds', 'The round settings were saved.');
       },
       { settings: typed },

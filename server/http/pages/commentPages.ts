@@ -5,7 +5,8 @@ import { absent } from '../../domain/errors.js';
 import type { Ctx } from '../../services/context.js';
 import { addComment, setResolved, type Commentable } from '../../services/proposals/comments.js';
 import { PositiveInt } from '../validate.js';
-import { done, field, idOf, orShow, textarea, type Locals } from './formHelpers.js';
+import { done, field, fromForm, idOf, orShow, textarea, type Locals } from './formHelpers.js';
+import { CommentBody } from '../schemas/index.js';
 
 const CommentIds = z.object({ id: PositiveInt, cid: PositiveInt });
 
@@ -42,11 +43,12 @@ export function commentPages<T extends { id: number }>(r: Router, ctx: Ctx, on: 
       res,
       (extra) => on.show(req, res, subject, { comment, ...extra }),
       async () => {
-        const made = await addComment(ctx, actor, on.commentable(subject), {
+        const input = fromForm(CommentBody, {
           body: comment.body,
-          anchor: comment.quote && comment.replyTo === null ? { quote: comment.quote } : undefined,
-          replyTo: reply ? reply : undefined,
+          anchor: comment.quote && !reply ? { quote: comment.quote } : undefined,
+          replyTo: reply ? Number(reply) : undefined,
         });
+        const made = await addComment(ctx, actor, on.commentable(subject), input);
         done(
           req,
           res,

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { foldParagraphs, type Change } from '../../domain/diff.js';
 import { diffTexts } from '../../services/diffTexts.js';
-import { DomainError, invalid } from '../../domain/errors.js';
+import { DomainError } from '../../domain/errors.js';
 import { findConflicts } from '../../domain/merge.js';
 import type { Ctx } from '../../services/context.js';
 import { consolidationCommentable } from '../../services/consolidations/commentable.js';
@@ -29,7 +29,8 @@ import type { Renderer } from '../render/renderer.js';
 import { attributeBlocks, consolidationView } from '../presenters/consolidationView.js';
 import { openRoundInput, roundFormLocals, typedRoundForm } from '../presenters/roundForm.js';
 import { commentPages } from './commentPages.js';
-import { checked, done, field, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
+import { checked, done, field, fromForm, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
+import { CreateConsolidationBody, OpenRoundBody, PublishBody, ReviseConsolidationBody } from '../schemas/index.js';
 import { page } from './render.js';
 
 /** Consolidations, as pages: consolidate shared proposals, resolve and edit the text, open its round, publish. */
@@ -84,9 +85,7 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
       res,
       (extra) => consolidateForm(req, res, slug, form, extra),
       async () => {
-        if (!form.proposals.length)
-          throw invalid('invalid_proposals', 'Tick at least one shared proposal to consolidate.');
-        const c = await createConsolidation(ctx, req.actor ?? null, slug, form);
+        const c = await createConsolidation(ctx, req.actor ?? null, slug, fromForm(CreateConsolidationBody, form));
         const conflicts = findConflicts(await consolidationText(ctx, c)).length;
         done(
           req,
@@ -165,10 +164,11 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     '/consolidations/:id/rounds',
     'round',
     async (req, res, c) => {
-      const round = await openRound(ctx, req.actor ?? null, {
+      const input = fromForm(OpenRoundBody, {
         subject: { type: 'consolidation', id: c.id },
         ...openRoundInput(typedRoundForm((k) => field(req, k))),
       });
+      const round = await openRound(ctx, req.actor ?? null, input);
       done(
         req,
         res,
@@ -203,7 +203,12 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     '/consolidations/:id/publish',
     'publish',
     async (req, res, c) => {
-      const v = await publishConsolidation(ctx, req.actor ?? null, c.id, { summary: textarea(req, 'summary') });
+      const v = await publishConsolidation(
+        ctx,
+        req.actor ?? null,
+        c.id,
+        fromForm(PublishBody, { summary: textarea(req, 'summary') }),
+      );
       done(
         req,
         res,
@@ -246,7 +251,7 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     const c = loadConsolidation(ctx, actor, idOf(req, 'consolidation'), 'consolidation.manage');
     const form = { text: textarea(req, 'text'), head: field(req, 'head') };
     try {
-      const next = await reviseConsolidation(ctx, actor, c.id, form);
+      const next = await reviseConsolidation(ctx, actor, c.id, fromForm(ReviseConsolidationBody, form));
       const left = findConflicts(await consolidationText(ctx, next)).length;
       done(
         req,

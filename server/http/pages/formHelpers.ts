@@ -4,7 +4,7 @@ import type { Actor } from '../../domain/actor.js';
 import { absent, DomainError, type ErrorKind, type Thing } from '../../domain/errors.js';
 import { signedIn } from '../../domain/policy.js';
 import { STATUS } from '../errors.js';
-import { PositiveInt } from '../validate.js';
+import { parse, PositiveInt } from '../validate.js';
 
 /**
  * What the page routes share: reading a form post, the notice carried across a redirect, and
@@ -35,6 +35,20 @@ export const checked = (req: Request, name: string): string[] => {
   const v = (req.body as Body)?.[name];
   return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
 };
+
+/** A number field: absent or blank → undefined; otherwise the number it reads as (NaN if none, which the schema refuses). */
+export const numberField = (req: Request, name: string) => {
+  const v = field(req, name).trim();
+  return v ? Number(v) : undefined;
+};
+
+/**
+ * What a form sent, checked by the schema of the API route that does the same thing
+ * (`http/schemas/`): the service gets the same typed input from both, and every problem is
+ * reported at once (a DomainError with `fields`, which the page shows beside the form).
+ */
+export const fromForm = <S extends z.ZodType>(schema: S, fields: Record<string, unknown>): z.output<S> =>
+  parse(schema, fields);
 
 const Id = z.object({ id: PositiveInt });
 

@@ -13,7 +13,8 @@ import { changeCounts } from '../presenters/changeCounts.js';
 import { proposalActions, proposalHead, TEXT_UNDER } from '../presenters/proposalView.js';
 import { diffTexts } from '../../services/diffTexts.js';
 import type { Renderer } from '../render/renderer.js';
-import { done, field, idOf, orShow, textarea, type Locals } from './formHelpers.js';
+import { done, field, fromForm, idOf, orShow, textarea, type Locals } from './formHelpers.js';
+import { ReviseProposalBody } from '../schemas/index.js';
 import { page } from './render.js';
 
 /** The proposal's edit form: preview, save a revision, and the answer when someone saved first. */
@@ -97,7 +98,7 @@ export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
     }
 
     try {
-      const next = await reviseProposal(ctx, actor, p.id, form);
+      const next = await reviseProposal(ctx, actor, p.id, fromForm(ReviseProposalBody, form));
       const n = next.revisions;
       done(
         req,

@@ -21,7 +21,8 @@ import { parse, PositiveInt } from '../validate.js';
 import { openRoundInput, roundFormLocals, typedRoundForm } from '../presenters/roundForm.js';
 import { openRound } from '../../services/rounds/rounds.js';
 import { commentPages } from './commentPages.js';
-import { done, field, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
+import { done, field, fromForm, idOf, numberField, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
+import { CreateProposalBody, OpenRoundBody } from '../schemas/index.js';
 import { page } from './render.js';
 
 const ViewQuery = z.object({
@@ -59,13 +60,14 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
       title: field(req, 'title'),
       rationale: textarea(req, 'rationale'),
       text: textarea(req, 'text'),
-      baseVersion: field(req, 'baseVersion') || undefined,
+      baseVersion: field(req, 'baseVersion'),
     };
     await orShow(
       res,
       (extra) => newForm(req, res, slug, { form, ...extra }),
       async () => {
-        const p = await createProposal(ctx, req.actor ?? null, slug, form);
+        const input = fromForm(CreateProposalBody, { ...form, baseVersion: numberField(req, 'baseVersion') });
+        const p = await createProposal(ctx, req.actor ?? null, slug, input);
         done(
           req,
           res,
@@ -176,10 +178,8 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
           { ...roundFormLocals(ctx, typed), ...extra },
         ),
       async () => {
-        const round = await openRound(ctx, req.actor ?? null, {
-          subject: { type: 'proposal', id: p.id },
-          ...openRoundInput(typed),
-        });
+        const input = fromForm(OpenRoundBody, { subject: { type: 'proposal', id: p.id }, ...openRoundInput(typed) });
+        const round = await openRound(ctx, req.actor ?? null, input);
         done(
           req,
           res,

@@ -24,7 +24,8 @@ import { roundItem, roundView } from '../presenters/roundView.js';
 import { ballotReceipt } from '../../services/rounds/decision.js';
 import { findUserByEmail, userName } from '../../services/accounts/users.js';
 import { deadlineFromLocal, toLocalInput } from '../presenters/roundForm.js';
-import { done, field, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
+import { done, field, fromForm, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
+import { BallotBody, CancelRoundBody, ExtendRoundBody, RecusalBody, WithdrawRecusalBody } from '../schemas/index.js';
 import { page } from './render.js';
 
 /** Approval rounds, as pages: the list, a round, voting, recording a ballot, close, extend, cancel. */
@@ -143,11 +144,12 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     '/rounds/:id/ballots',
     'ballot',
     async (req, round) => {
-      const b = await castBallot(ctx, req.actor ?? null, round.id, {
+      const input = fromForm(BallotBody, {
         position: field(req, 'position') || undefined,
         reason: textarea(req, 'reason'),
         named: field(req, 'named') === 'yes',
       });
+      const b = await castBallot(ctx, req.actor ?? null, round.id, input);
       return `Your ballot is recorded: ${POSITION_WORDS[b.position]}. Your receipt is ${ballotReceipt(ctx, b)}. You may change it until the round closes.`;
     },
     (req) => ({
@@ -163,7 +165,7 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     '/rounds/:id/recuse',
     'recuse',
     async (req, round) => {
-      await recuse(ctx, req.actor ?? null, round.id, { reason: textarea(req, 'reason') });
+      await recuse(ctx, req.actor ?? null, round.id, fromForm(RecusalBody, { reason: textarea(req, 'reason') }));
       return 'You stand aside from this round: you do not vote in it and are not counted in its electorate. You may withdraw this until the round closes.';
     },
     (req) => ({ recuseForm: { reason: textarea(req, 'reason') } }),
@@ -179,7 +181,8 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     'withdraw-recusal-for',
     async (req, round) => {
       const voter = field(req, 'voter');
-      await withdrawRecusal(ctx, req.actor ?? null, round.id, { voter, note: textarea(req, 'note') });
+      const input = fromForm(WithdrawRecusalBody, { voter, note: textarea(req, 'note') });
+      await withdrawRecusal(ctx, req.actor ?? null, round.id, input);
       return `The recusal of ${findUserByEmail(ctx, voter)?.name ?? 'the member'} is withdrawn: they are in the electorate again. They have been told by mail.`;
     },
     (req) => ({ withdrawRecusalForm: { voter: field(req, 'voter'), note: textarea(req, 'note') } }),
@@ -189,11 +192,12 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     '/rounds/:id/record-recusal',
     'record-recusal',
     async (req, round) => {
-      const x = await recuse(ctx, req.actor ?? null, round.id, {
+      const input = fromForm(RecusalBody, {
         voter: field(req, 'voter'),
         reason: textarea(req, 'reason'),
         note: textarea(req, 'note'),
       });
+      const x = await recuse(ctx, req.actor ?? null, round.id, input);
       return `The recusal of ${userName(ctx, x.voterId, 'the member')} is recorded. They have been told by mail.`;
     },
     (req) => ({
@@ -203,12 +207,13 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
 
   // Recording a ballot on a member's behalf takes two steps: what would be recorded, beside the
   // member's current ballot, then the confirmation. The rules are the service's (previewBallot).
-  const recordInput = (req: Request) => ({
-    voter: field(req, 'voter'),
-    position: field(req, 'position') || undefined,
-    reason: textarea(req, 'reason'),
-    note: textarea(req, 'note'),
-  });
+  const recordInput = (req: Request) =>
+    fromForm(BallotBody, {
+      voter: field(req, 'voter'),
+      position: field(req, 'position') || undefined,
+      reason: textarea(req, 'reason'),
+      note: textarea(req, 'note'),
+    });
   r.post('/rounds/:id/record', async (req, res) => {
     const actor = req.actor ?? null;
     const round = loadRound(ctx, actor, idOf(req, 'round'));
@@ -262,9 +267,8 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     '/rounds/:id/extend',
     'extend',
     async (req, round) => {
-      const next = await extendRound(ctx, req.actor ?? null, round.id, {
-        closesAt: deadlineFromLocal(field(req, 'closesAt')),
-      });
+      const input = fromForm(ExtendRoundBody, { closesAt: deadlineFromLocal(field(req, 'closesAt')) });
+      const next = await extendRound(ctx, req.actor ?? null, round.id, input);
       return `The deadline is now ${next.closesAt.slice(0, 16).replace('T', ' ')} UTC.`;
     },
     (req) => ({ extendForm: { closesAt: field(req, 'closesAt') } }),
@@ -274,7 +278,12 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     '/rounds/:id/cancel',
     'cancel',
     async (req, round) => {
-      await cancelRound(ctx, req.actor ?? null, round.id, { reason: textarea(req, 'reason') });
+      await cancelRound(
+        ctx,
+        req.actor ?? null,
+        round.id,
+        fromForm(CancelRoundBody, { reason: textarea(req, 'reason') }),
+      );
       return 'The round was cancelled. Its text can be edited again.';
     },
     (req) => ({ cancelForm: { reason: textarea(req, 'reason') } }),

@@ -1,5 +1,13 @@
 import { z } from 'zod';
+import { NOTIFY_PREFERENCES } from '../../domain/records.js';
+import { coded } from '../validate.js';
 
 /** `GET /audit?limit=N` — the newest N entries (1–10,000; 100 by default). Problems: 400 `invalid_limit`. */
 export const AuditQuery = z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) });
 export type AuditQuery = z.infer<typeof AuditQuery>;
+
+/** Account › Notifications: how non-essential messages come. */
+export const NotifyBody = z.strictObject({
+  notify: coded(z.enum(NOTIFY_PREFERENCES), 'invalid_preference', 'Choose immediate, digest or none.'),
+});
+export type NotifyBody = z.infer<typeof NotifyBody>;

@@ -31,6 +31,7 @@ export * from './fields.js';
 export * from './proposals.js';
 export * from './public.js';
 export * from './rounds.js';
+export * from './settings.js';
 export * from './stakeholders.js';
 export * from './tokens.js';
 

@@ -5,7 +5,7 @@ import { conflict, invalid } from '../../domain/errors.js';
 import * as mail from '../../domain/mail.js';
 import { checkPassword } from '../../domain/passwordRules.js';
 import { commonPasswords } from '../../store/commonPasswords.js';
-import type { LinkTokenRecord, UserRecord } from '../../store/meta/schema.js';
+import type { LinkTokenRecord, NotifyPreference, UserRecord } from '../../domain/records.js';
 import type { Ctx } from '../context.js';
 import { mergePuts, toPerson } from '../notifications/queue.js';
 import { findUserByEmail, getUser } from './users.js';
@@ -60,8 +60,8 @@ export async function inviteUser(ctx: Ctx, by: Actor | null, userId: number): Pr
  * account. The caller answers the same either way, so the answer never tells whether an
  * address has an account.
  */
-export async function requestPasswordReset(ctx: Ctx, email: unknown): Promise<void> {
-  const u = typeof email === 'string' ? findUserByEmail(ctx, email) : undefined;
+export async function requestPasswordReset(ctx: Ctx, email: string): Promise<void> {
+  const u = findUserByEmail(ctx, email);
   if (!u || u.disabled) {
     await ctx.meta.write({
       actor: null,
@@ -86,8 +86,8 @@ export async function requestPasswordReset(ctx: Ctx, email: unknown): Promise<vo
 }
 
 /** The link a token names, if it is still usable. */
-export function usableLink(ctx: Ctx, token: unknown): LinkTokenRecord | null {
-  if (typeof token !== 'string' || token.length > 100) return null;
+export function usableLink(ctx: Ctx, token: string): LinkTokenRecord | null {
+  if (token.length > 100) return null;
   const rec = ctx.meta.get('linkTokens', hash(token));
   if (!rec || rec.usedAt || Date.parse(rec.expiresAt) <= ctx.clock().getTime()) return null;
   const u = ctx.meta.get('users', rec.userId);
@@ -95,7 +95,7 @@ export function usableLink(ctx: Ctx, token: unknown): LinkTokenRecord | null {
 }
 
 /** Set a password through a link: once, before it expires. Other sessions end. */
-export async function setPasswordByLink(ctx: Ctx, token: unknown, password: unknown): Promise<UserRecord> {
+export async function setPasswordByLink(ctx: Ctx, token: string, password: string): Promise<UserRecord> {
   const rec = usableLink(ctx, token);
   if (!rec) throw invalid('link_invalid', 'This link has expired or was already used. Ask for a new one.');
   const pw = checkPassword(password, commonPasswords());
@@ -135,9 +135,7 @@ export function spentLinks(ctx: Ctx, userId: number): Record<string, LinkTokenRe
 }
 
 /** Immediate, daily digest or none, for non-essential messages. */
-export async function setNotify(ctx: Ctx, actor: Actor, pref: unknown): Promise<void> {
-  if (pref !== 'immediate' && pref !== 'digest' && pref !== 'none')
-    throw invalid('invalid_preference', 'Choose immediate, digest or none.');
+export async function setNotify(ctx: Ctx, actor: Actor, pref: NotifyPreference): Promise<void> {
   await ctx.accounts.run(async () => {
     const u = getUser(ctx, actor.id);
     await ctx.meta.write({

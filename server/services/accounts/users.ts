@@ -73,29 +73,28 @@ export const publicUser = (u: UserRecord) => ({
   createdAt: u.createdAt,
 });
 
-export function checkRoles(roles: unknown[]): Role[] {
+export function checkRoles(roles: readonly string[]): Role[] {
   for (const r of roles) {
     if (!ROLES.includes(r as Role))
-      throw invalid('invalid_role', `Unknown role "${String(r)}"; roles are ${ROLES.join(', ')}.`);
+      throw invalid('invalid_role', `Unknown role "${r}"; roles are ${ROLES.join(', ')}.`);
   }
   return [...new Set(roles as Role[])].sort();
 }
 
-export function checkGroups(ctx: Ctx, groups: unknown[]): string[] {
+export function checkGroups(ctx: Ctx, groups: readonly string[]): string[] {
   for (const g of groups) {
     if (!isSlug(g) || !ctx.meta.get('groups', g)) throw absent('group');
   }
-  return [...new Set(groups as string[])].sort();
+  return [...new Set(groups)].sort();
 }
 
-export function checkEmail(email: unknown): string {
-  if (typeof email !== 'string' || !EMAIL.test(email.trim()))
-    throw invalid('invalid_email', 'Give a valid e-mail address.');
+export function checkEmail(email: string): string {
+  if (!EMAIL.test(email.trim())) throw invalid('invalid_email', 'Give a valid e-mail address.');
   return normaliseEmail(email);
 }
 
-export function checkName(name: unknown): string {
-  if (typeof name !== 'string' || !name.trim() || name.length > 200 || /[\r\n\u0000<>]/.test(name))
+export function checkName(name: string): string {
+  if (!name.trim() || name.length > 200 || /[\r\n\u0000<>]/.test(name))
     throw invalid('invalid_name', 'A name is one line of 1–200 characters, without < or >.');
   return name.trim();
 }

@@ -16,10 +16,10 @@ import type { LoginThrottle } from './throttle.js';
 export async function checkCredentials(
   ctx: Ctx,
   throttle: LoginThrottle,
-  input: { email: unknown; password: unknown; ip: string; via: 'form' | 'api'; meta?: EntryMeta },
+  input: { email: string; password: string; ip: string; via: 'form' | 'api'; meta?: EntryMeta },
 ): Promise<UserRecord> {
-  const email = typeof input.email === 'string' ? input.email.trim().toLowerCase().slice(0, 320) : '';
-  const password = typeof input.password === 'string' ? input.password.slice(0, 1024) : '';
+  const email = input.email.trim().toLowerCase().slice(0, 320);
+  const password = input.password.slice(0, 1024);
   const found = email ? findUserByEmail(ctx, email) : undefined;
   const user = found?.passwordHash && !found.disabled ? found : undefined;
   const guess = throttle.beginPassword(email, input.ip, user ? user.id : null);

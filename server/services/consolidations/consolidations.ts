@@ -65,6 +65,18 @@ export function documentToConsolidate(ctx: Ctx, actor: Actor | null, slug: strin
   return doc;
 }
 
+/** The shared proposals to merge, by id, and the consolidation's summary. */
+export interface CreateConsolidationInput {
+  proposals: number[];
+  summary?: string | null;
+}
+
+/** The chair's edit: the whole text, and `head`, the revision it was made on. */
+export interface ReviseConsolidationInput {
+  text: string;
+  head: string;
+}
+
 /**
  * Build a consolidation: a branch from the current `main` on which the chosen shared
  * proposals are merged one after another (one commit each, by the person consolidating).
@@ -74,17 +86,15 @@ export async function createConsolidation(
   ctx: Ctx,
   actor: Actor | null,
   slug: string,
-  input: { proposals: unknown; summary: unknown },
+  input: CreateConsolidationInput,
 ): Promise<ConsolidationRecord> {
   const doc = getDocument(ctx, slug);
   authorize(actor, 'consolidation.manage', { kind: 'consolidation', group: doc.group }, 'document');
   const summary = checkProse(input.summary, 'summary', MAX_SUMMARY, false).trim();
-  if (!Array.isArray(input.proposals) || !input.proposals.length || input.proposals.length > 100) {
+  const ids = input.proposals;
+  if (!ids.length || ids.length > 100)
     throw invalid('invalid_proposals', 'Choose the shared proposals to consolidate (a list of 1–100 ids).');
-  }
-  const ids = input.proposals.map(Number);
-  if (ids.some((n) => !Number.isInteger(n) || n < 1) || new Set(ids).size !== ids.length)
-    throw invalid('invalid_proposals', 'Proposal ids are distinct positive integers.');
+  if (new Set(ids).size !== ids.length) throw invalid('invalid_proposals', 'Each proposal is named once.');
   const proposals = ids.map((id) => {
     const p = ctx.meta.get('proposals', id);
     if (!p) throw absent('proposal');
@@ -169,7 +179,7 @@ export async function reviseConsolidation(
   ctx: Ctx,
   actor: Actor | null,
   id: number,
-  input: { text: unknown; head: unknown },
+  input: ReviseConsolidationInput,
 ): Promise<ConsolidationRecord> {
   signedIn(actor);
   return ctx.subjects.run(`consolidation/${id}`, async () => {
@@ -177,8 +187,6 @@ export async function reviseConsolidation(
     if (c.state !== 'open') throw conflict('not_editable', `A ${c.state} consolidation cannot be edited.`);
     assertEditable('draft', c.openRound !== null);
     const text = checkText(input.text);
-    if (typeof input.head !== 'string' || !/^[0-9a-f]{40}$/.test(input.head))
-      throw invalid('invalid_head', 'Give the head (commit id) your edit was made on.');
     if (input.head !== c.head)
       throw conflict(
         'stale_head',

@@ -111,7 +111,7 @@ export async function publishConsolidation(
   ctx: Ctx,
   actor: Actor | null,
   id: number,
-  input: { summary?: unknown },
+  input: { summary?: string | null },
 ): Promise<VersionRecord> {
   signedIn(actor);
   loadConsolidation(ctx, actor, id, 'consolidation.manage');

@@ -20,9 +20,9 @@ export function unsubscribeToken(ctx: Ctx, userId: number): string | null {
 }
 
 /** The member a token names, or a 404 for anything else (the same answer for every wrong token). */
-export function memberOfToken(ctx: Ctx, token: unknown) {
+export function memberOfToken(ctx: Ctx, token: string) {
   const secret = secretOf(ctx);
-  const m = typeof token === 'string' ? /^(\d{1,9})\.([A-Za-z0-9_-]{22})$/.exec(token) : null;
+  const m = /^(\d{1,9})\.([A-Za-z0-9_-]{22})$/.exec(token);
   const u = m && secret ? ctx.meta.get('users', Number(m[1])) : undefined;
   const ok = !!u && !!secret && timingSafeEqual(Buffer.from(mac(secret, u.id)), Buffer.from(m![2]));
   if (!u || !ok) throw notFound('unknown_link', 'This unsubscribe link is not valid.');
@@ -30,7 +30,7 @@ export function memberOfToken(ctx: Ctx, token: unknown) {
 }
 
 /** Unsubscribe the member the token names (idempotent). */
-export async function unsubscribeByToken(ctx: Ctx, token: unknown): Promise<{ email: string }> {
+export async function unsubscribeByToken(ctx: Ctx, token: string): Promise<{ email: string }> {
   const u = memberOfToken(ctx, token);
   if (u.notify !== 'none') {
     await ctx.meta.write({

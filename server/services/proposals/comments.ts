@@ -28,6 +28,13 @@ export function commentsOf(ctx: Ctx, ref: SubjectRef): CommentRecord[] {
   return ctx.meta.by('comments', 'subject', subjectKey(ref));
 }
 
+/** A comment: markdown, the passage it is about (a quote of the current text and which occurrence, 0 = the first), the comment it answers. */
+export interface CommentInput {
+  body: string;
+  anchor?: { quote: string; occurrence?: number } | null;
+  replyTo?: number | null;
+}
+
 /**
  * Add a comment (markdown), optionally anchored to a passage quoted from the current revision
  * (400 if the quote is not in it), optionally a reply in a thread.
@@ -36,31 +43,26 @@ export async function addComment(
   ctx: Ctx,
   actor: Actor | null,
   on: Commentable,
-  input: { body: unknown; anchor?: unknown; replyTo?: unknown },
+  input: CommentInput,
 ): Promise<CommentRecord> {
   authorize(actor, 'comment.create', on.policy, on.ref.type);
   assertCommentable(on.state);
   const body = checkProse(input.body, 'comment', MAX_COMMENT_BYTES, true);
   let replyTo: number | null = null;
-  if (input.replyTo !== undefined && input.replyTo !== null) {
-    const parent = Number(input.replyTo);
-    const target = Number.isInteger(parent) ? ctx.meta.get('comments', parent) : undefined;
+  if (input.replyTo != null) {
+    const target = ctx.meta.get('comments', input.replyTo);
     if (!target || target.subject.type !== on.ref.type || target.subject.id !== on.ref.id)
       throw invalid('invalid_reply', 'The comment you reply to is not on this text.');
     replyTo = target.replyTo ?? target.id; // threads are one level deep: a reply to a reply joins the thread
   }
   let anchor: CommentRecord['anchor'] = null;
-  if (input.anchor !== undefined && input.anchor !== null) {
-    const a = input.anchor as { quote?: unknown; occurrence?: unknown };
-    if (typeof a !== 'object' || typeof a.quote !== 'string' || !a.quote.trim() || a.quote.length > MAX_QUOTE) {
+  if (input.anchor != null) {
+    const a = input.anchor;
+    if (!a.quote.trim() || a.quote.length > MAX_QUOTE) {
       throw invalid('invalid_anchor', 'An anchor is {quote}: a passage of the current text (up to 2000 characters).');
     }
     const rev = ctx.meta.get('revisions', revisionKey(on.ref, on.revisions))!;
-    const offset = locateQuote(
-      await revisionText(ctx, rev),
-      a.quote,
-      Number.isInteger(a.occurrence) ? (a.occurrence as number) : 0,
-    );
+    const offset = locateQuote(await revisionText(ctx, rev), a.quote, a.occurrence ?? 0);
     if (offset === null) throw invalid('quote_not_found', 'The quoted passage is not in the current text.');
     anchor = { quote: a.quote, offset, revision: on.revisions };
   }

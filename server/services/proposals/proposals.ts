@@ -1,6 +1,6 @@
 import type { Actor } from '../../domain/actor.js';
 import { proposalRevisedMails } from '../notifications/events.js';
-import { conflict, invalid } from '../../domain/errors.js';
+import { conflict } from '../../domain/errors.js';
 import { authorize, signedIn } from '../../domain/policy.js';
 import { assertEditable, assertShareable, assertWithdrawable } from '../../domain/proposal.js';
 import { documentPath } from '../../domain/slug.js';
@@ -24,6 +24,24 @@ export function documentToPropose(ctx: Ctx, actor: Actor | null, slug: string): 
   return doc;
 }
 
+/** What a new proposal is made of (the API's `CreateProposalBody`, the new-proposal form). */
+export interface CreateProposalInput {
+  title: string;
+  /** Why: empty when absent. */
+  rationale?: string | null;
+  text: string;
+  /** The version the text was written on: 409 `stale_base` when a newer one was published since. */
+  baseVersion?: number | null;
+}
+
+/** A revision: `head` is the revision the edit was made on; title and rationale change when given. */
+export interface ReviseProposalInput {
+  text: string;
+  head: string;
+  title?: string;
+  rationale?: string | null;
+}
+
 /**
  * Draft a change to a document: a branch `proposals/<id>` from the current `main` whose first
  * commit (by the author) holds the proposed text.
@@ -32,7 +50,7 @@ export async function createProposal(
   ctx: Ctx,
   actor: Actor | null,
   slug: string,
-  input: { title: unknown; rationale: unknown; text: unknown; baseVersion?: unknown },
+  input: CreateProposalInput,
 ): Promise<ProposalRecord> {
   const doc = getDocument(ctx, slug);
   authorize(actor, 'proposal.create', { kind: 'document', group: doc.group }, 'document');
@@ -40,7 +58,7 @@ export async function createProposal(
   const rationale = checkProse(input.rationale, 'rationale', MAX_RATIONALE_BYTES, false);
   const text = checkText(input.text);
   // A form filled in on version N must not land on a newer version: the text would undo it.
-  if (input.baseVersion !== undefined && input.baseVersion !== null && Number(input.baseVersion) !== doc.latest) {
+  if (input.baseVersion != null && input.baseVersion !== doc.latest) {
     throw conflict('stale_base', `Version ${doc.latest} was published while you were writing; start again from it.`, {
       current: doc.latest,
     });
@@ -95,23 +113,16 @@ export async function reviseProposal(
   ctx: Ctx,
   actor: Actor | null,
   id: number,
-  input: { text: unknown; head: unknown; title?: unknown; rationale?: unknown },
+  input: ReviseProposalInput,
 ): Promise<ProposalRecord> {
   signedIn(actor);
   return ctx.subjects.run(`proposal/${id}`, () => revise(ctx, actor, id, input));
 }
 
-async function revise(
-  ctx: Ctx,
-  actor: Actor,
-  id: number,
-  input: { text: unknown; head: unknown; title?: unknown; rationale?: unknown },
-): Promise<ProposalRecord> {
+async function revise(ctx: Ctx, actor: Actor, id: number, input: ReviseProposalInput): Promise<ProposalRecord> {
   const p = loadProposalFor(ctx, actor, id, 'proposal.edit');
   assertEditable(p.state, p.openRound !== null);
   const text = checkText(input.text);
-  if (typeof input.head !== 'string' || !/^[0-9a-f]{40}$/.test(input.head))
-    throw invalid('invalid_head', 'Give the head (commit id) your edit was made on.');
   const title = input.title === undefined ? p.title : checkTitle(input.title);
   const rationale =
     input.rationale === undefined ? p.rationale : checkProse(input.rationale, 'rationale', MAX_RATIONALE_BYTES, false);

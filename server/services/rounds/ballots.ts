@@ -2,7 +2,7 @@ import type { Actor } from '../../domain/actor.js';
 import { conflict, forbidden, invalid } from '../../domain/errors.js';
 import { MAX_CANCEL_REASON, MAX_RECORD_NOTE } from '../../domain/limits.js';
 import { authorize } from '../../domain/policy.js';
-import { checkPosition, isDue, mayRecordFor } from '../../domain/round.js';
+import { checkPosition, isDue, mayRecordFor, type Position } from '../../domain/round.js';
 import type { BallotRecord, RecusalEntry, RoundRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { findUserByEmail } from '../accounts/users.js';
@@ -49,15 +49,17 @@ export async function castBallot(
   });
 }
 
-export interface BallotInput {
-  position: unknown;
-  reason?: unknown;
-  /** The e-mail of the member on whose behalf a ballot is recorded (secretariat). */
-  voter?: unknown;
-  /** With `voter`: where and how the member voted. */
-  note?: unknown;
+/** On a member's behalf: the e-mail of their account and where and how they gave it (the secretariat; the chair when allowed). */
+export interface OnBehalf {
+  voter?: string | null;
+  note?: string | null;
+}
+
+export interface BallotInput extends OnBehalf {
+  position: Position;
+  reason?: string | null;
   /** In an unnamed round: name this voter in the public record. */
-  named?: unknown;
+  named?: boolean | null;
 }
 
 /**
@@ -76,8 +78,6 @@ export function previewBallot(ctx: Ctx, actor: Actor | null, roundId: number, in
 /** The checks every ballot passes (one home for "may this ballot be cast or recorded"), as the ballot it would be. */
 function draftBallot(ctx: Ctx, actor: Actor, r: RoundRecord, input: BallotInput): Omit<BallotRecord, 'id'> {
   const { position, reason } = checkPosition(input.position, input.reason);
-  if (input.named !== undefined && input.named !== null && typeof input.named !== 'boolean')
-    throw invalid('invalid_named', 'named is true or false.');
   const named = input.named === true;
   const { voterId, recordedBy, note } = whoActs(ctx, actor, r, input, 'ballot');
   if (r.state !== 'open') throw conflict('round_not_open', `This round is ${r.state}: no more ballots.`);
@@ -112,21 +112,15 @@ function draftBallot(ctx: Ctx, actor: Actor, r: RoundRecord, input: BallotInput)
  * behalf the secretariat — or the chair, if the settings allow — records it. The member must be
  * in the round's electorate.
  */
-function whoActs(
-  ctx: Ctx,
-  actor: Actor,
-  r: RoundRecord,
-  input: { voter?: unknown; note?: unknown },
-  what: 'ballot' | 'recusal' | 'withdrawal',
-) {
+function whoActs(ctx: Ctx, actor: Actor, r: RoundRecord, input: OnBehalf, what: 'ballot' | 'recusal' | 'withdrawal') {
   let voterId = actor.id;
   let recordedBy: number | null = null;
   let note = '';
   if (input.voter !== undefined && input.voter !== null) {
     authorize(actor, 'ballot.record', { kind: 'proxy', chairMayRecord: getRoundSettings(ctx).chairMayRecord });
-    const v = typeof input.voter === 'string' && input.voter ? findUserByEmail(ctx, input.voter) : undefined;
+    const v = input.voter ? findUserByEmail(ctx, input.voter) : undefined;
     if (!v) throw invalid('invalid_voter', 'Name the voter by the e-mail of their account.');
-    note = typeof input.note === 'string' ? input.note.trim() : '';
+    note = input.note?.trim() ?? '';
     if (!note || note.length > MAX_RECORD_NOTE) {
       throw invalid(
         'note_required',
@@ -147,10 +141,8 @@ function whoActs(
   return { voterId, recordedBy, note };
 }
 
-export interface RecusalInput {
-  reason?: unknown;
-  voter?: unknown;
-  note?: unknown;
+export interface RecusalInput extends OnBehalf {
+  reason: string;
 }
 
 /**
@@ -166,7 +158,7 @@ export async function recuse(
 ): Promise<RecusalEntry> {
   const r0 = loadRound(ctx, actor, roundId);
   authorize(actor, 'ballot.cast');
-  const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
+  const reason = input.reason.trim();
   if (!reason || reason.length > MAX_CANCEL_REASON)
     throw invalid(
       'reason_required',
@@ -202,7 +194,7 @@ export async function withdrawRecusal(
   ctx: Ctx,
   actor: Actor | null,
   roundId: number,
-  input: { voter?: unknown; note?: unknown },
+  input: OnBehalf,
 ): Promise<RoundRecord> {
   const r0 = loadRound(ctx, actor, roundId);
   authorize(actor, 'ballot.cast');

@@ -5,15 +5,16 @@ import { MAX_CANCEL_REASON } from '../../domain/limits.js';
 import { authorize, can } from '../../domain/policy.js';
 import { documentPath } from '../../domain/slug.js';
 import {
-  checkConditions,
-  checkRecord,
-  checkRule,
   decide,
   everyoneVoted,
   fullTally,
   isDue,
   isReminderDue,
+  NO_CONDITIONS,
   quorumToBp,
+  type Conditions,
+  type RecordKind,
+  type Rule,
   tally,
   type Electorate,
   type Tally,
@@ -33,8 +34,8 @@ import { reminderMails, roundCancelledMails, roundClosedMails, roundOpenedMails 
 /** An ISO 8601 date-time with its zone (Z or ±hh:mm): a deadline must not depend on the server's time zone. */
 const DEADLINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
-function checkDeadline(ctx: Ctx, closesAt: unknown, after?: string): string {
-  const t = typeof closesAt === 'string' && DEADLINE.test(closesAt) ? Date.parse(closesAt) : NaN;
+function checkDeadline(ctx: Ctx, closesAt: string, after?: string): string {
+  const t = DEADLINE.test(closesAt) ? Date.parse(closesAt) : NaN;
   if (!Number.isFinite(t))
     throw invalid(
       'invalid_deadline',
@@ -111,33 +112,26 @@ function clearOpen(ctx: Ctx, r: RoundRecord) {
  * (and not disabled) now; the text is frozen until the round closes or is cancelled.
  */
 export interface OpenRoundInput {
-  subject: unknown;
-  rule: unknown;
-  quorum: unknown;
-  closesAt: unknown;
-  /** "named" | "unnamed"; the site's default when absent. */
-  record?: unknown;
-  conditions?: unknown;
+  subject: SubjectRef;
+  rule: Rule;
+  /** A fraction of the electorate, 0 to 1, at most four decimals. */
+  quorum: number;
+  /** ISO 8601 with its zone. */
+  closesAt: string;
+  /** The site's default when absent. */
+  record?: RecordKind | null;
+  /** Each absent condition is off. */
+  conditions?: Partial<Conditions> | null;
 }
 
 export async function openRound(ctx: Ctx, actor: Actor | null, input: OpenRoundInput): Promise<RoundRecord> {
   authorize(actor, 'round.manage');
-  const s = input.subject as { type?: unknown; id?: unknown } | undefined;
-  if (
-    !s ||
-    typeof s !== 'object' ||
-    (s.type !== 'proposal' && s.type !== 'consolidation') ||
-    !Number.isInteger(s.id) ||
-    (s.id as number) < 1
-  ) {
-    throw invalid('invalid_subject', 'The subject is {type: "proposal" | "consolidation", id}.');
-  }
-  const subject: SubjectRef = { type: s.type, id: s.id as number };
-  const rule = checkRule(input.rule);
+  const subject: SubjectRef = { type: input.subject.type, id: input.subject.id };
+  const rule = input.rule;
   const quorumBp = quorumToBp(input.quorum);
   const closesAt = checkDeadline(ctx, input.closesAt);
-  const record = checkRecord(input.record, getRoundSettings(ctx).defaultRecord);
-  const conditions = checkConditions(input.conditions);
+  const record = input.record ?? getRoundSettings(ctx).defaultRecord;
+  const conditions = { ...NO_CONDITIONS, ...input.conditions };
   return ctx.subjects.run(lockKey(subject), async () => {
     const sub = await subjectForRound(ctx, actor, subject);
     const members = activeMembers(ctx);
@@ -251,7 +245,7 @@ export async function extendRound(
   ctx: Ctx,
   actor: Actor | null,
   roundId: number,
-  input: { closesAt: unknown },
+  input: { closesAt: string },
 ): Promise<RoundRecord> {
   const r0 = loadRound(ctx, actor, roundId);
   authorize(actor, 'round.manage');
@@ -276,11 +270,11 @@ export async function cancelRound(
   ctx: Ctx,
   actor: Actor | null,
   roundId: number,
-  input: { reason: unknown },
+  input: { reason: string },
 ): Promise<RoundRecord> {
   const r0 = loadRound(ctx, actor, roundId);
   authorize(actor, 'round.manage');
-  const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
+  const reason = input.reason.trim();
   if (!reason || reason.length > MAX_CANCEL_REASON)
     throw invalid('reason_required', 'Say why the round is cancelled (up to 2000 characters).');
   return ctx.subjects.run(lockKey(r0.subject), async () => {

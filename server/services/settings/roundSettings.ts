@@ -1,7 +1,5 @@
 import type { Actor } from '../../domain/actor.js';
-import { invalid } from '../../domain/errors.js';
 import { authorize } from '../../domain/policy.js';
-import { RECORDS, type RecordKind } from '../../domain/round.js';
 import type { RoundSettings } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 
@@ -21,17 +19,13 @@ export function editableRoundSettings(ctx: Ctx, actor: Actor | null): RoundSetti
 export async function setRoundSettings(
   ctx: Ctx,
   actor: Actor | null,
-  input: { defaultRecord?: unknown; chairMayRecord?: unknown },
+  input: Partial<RoundSettings>,
 ): Promise<RoundSettings> {
   authorize(actor, 'settings.manage');
   const now = getRoundSettings(ctx);
-  if (input.defaultRecord !== undefined && !RECORDS.includes(input.defaultRecord as RecordKind))
-    throw invalid('invalid_record', 'The default record is "named" or "unnamed".');
-  if (input.chairMayRecord !== undefined && typeof input.chairMayRecord !== 'boolean')
-    throw invalid('invalid_settings', 'chairMayRecord is true or false.');
   const next: RoundSettings = {
-    defaultRecord: (input.defaultRecord as RecordKind | undefined) ?? now.defaultRecord,
-    chairMayRecord: (input.chairMayRecord as boolean | undefined) ?? now.chairMayRecord,
+    defaultRecord: input.defaultRecord ?? now.defaultRecord,
+    chairMayRecord: input.chairMayRecord ?? now.chairMayRecord,
   };
   await ctx.meta.write({
     actor: actor.email,

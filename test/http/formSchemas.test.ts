@@ -1,0 +1,120 @@
+/**
+ * The forms go through the schemas the API routes use (http/schemas/, `fromForm`): a value of
+ * the wrong shape typed or forged into a form is refused on the page with the API's code, and
+ * nothing changes. The services take typed input only, so a form that skipped its schema would
+ * not type-check; these tests show the refusal reaches the person.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { makeUser, signedIn, type Agent } from '../helpers/auth.js';
+import { openTestApp, testClock } from '../helpers/data.js';
+import { alertCode, forms } from '../helpers/pages.js';
+import { createProposal, shareProposal } from '../../server/services/proposals/proposals.js';
+import { openRound } from '../../server/services/rounds/rounds.js';
+
+const PASSWORD = 'a long enough password';
+const SLUG = 'terms-of-reference';
+const clock = testClock('2026-01-15T10:00:00Z');
+
+let t: Awaited<ReturnType<typeof openTestApp>>;
+let chair: Agent;
+let member: Agent;
+let sec: Agent;
+let proposal = 0;
+let round = 0;
+const { post } = forms('/account');
+
+beforeAll(async () => {
+  t = await openTestApp({ clock });
+  const [c, m] = await Promise.all([
+    makeUser(t.ctx, { email: 'chair@example.org', name: 'Cara Chair', roles: ['chair'], password: PASSWORD }),
+    makeUser(t.ctx, {
+      email: 'mo@example.org',
+      name: 'Mo Member',
+      roles: ['member'],
+      groups: ['wg-strategy'],
+      password: PASSWORD,
+    }),
+    makeUser(t.ctx, { email: 'sec@example.org', name: 'Sam Sec', roles: ['secretariat'], password: PASSWORD }),
+  ]);
+  const p = await createProposal(t.ctx, m.actor, SLUG, { title: 'A change', text: 'A new text.\n' });
+  await shareProposal(t.ctx, m.actor, p.id);
+  proposal = p.id;
+  round = (
+    await openRound(t.ctx, c.actor, {
+      subject: { type: 'proposal', id: p.id },
+      rule: 'majority',
+      quorum: 0.5,
+      closesAt: '2026-02-01T17:00:00Z',
+    })
+  ).id;
+  [chair, member, sec] = await Promise.all(
+    ['chair@example.org', 'mo@example.org', 'sec@example.org'].map((e) => signedIn(t.app, e, PASSWORD)),
+  );
+}, 60_000);
+
+afterAll(() => t.cleanup());
+
+/** The store's whole state, to show a refusal changed nothing. */
+const state = () =>
+  JSON.stringify({
+    proposals: t.ctx.meta.all('proposals'),
+    comments: t.ctx.meta.all('comments'),
+    rounds: t.ctx.meta.all('rounds'),
+    ballots: t.ctx.meta.all('ballots'),
+    users: t.ctx.meta.all('users'),
+    settings: t.ctx.meta.all('settings'),
+  });
+
+describe('a form value of the wrong shape: 400 with the API code, nothing changed', () => {
+  const cases: [string, () => Agent, () => string, Record<string, string>, string][] = [
+    [
+      'a ballot that is no position',
+      () => member,
+      () => `/rounds/${round}/ballots`,
+      { position: 'maybe' },
+      'invalid_position',
+    ],
+    [
+      'a reply to a comment id that is not a number',
+      () => member,
+      () => `/proposals/${proposal}/comments`,
+      { body: 'Agreed.', replyTo: 'abc' },
+      'invalid_reply',
+    ],
+    [
+      'a new proposal whose base version is not a number',
+      () => member,
+      () => `/documents/${SLUG}/proposals`,
+      { title: 'T', rationale: '', text: 'x\n', baseVersion: 'latest' },
+      'invalid_base_version',
+    ],
+    [
+      'a round with a rule that does not exist',
+      () => chair,
+      () => `/proposals/${proposal}/rounds`,
+      { rule: 'unanimity', quorum: '50', closesAt: '2026-02-01T17:00' },
+      'invalid_rule',
+    ],
+    [
+      'a notification preference that does not exist',
+      () => member,
+      () => '/account/notifications',
+      { notify: 'loud' },
+      'invalid_preference',
+    ],
+    [
+      'a default record that does not exist',
+      () => sec,
+      () => '/admin/rounds',
+      { defaultRecord: 'secret' },
+      'invalid_record',
+    ],
+  ];
+  test.each(cases)('%s', async (_what, who, path, body, code) => {
+    const before = state();
+    const res = await post(who(), path(), body);
+    expect(res.status).toBe(400);
+    expect(alertCode(res.text)).toBe(code);
+    expect(state()).toBe(before);
+  });
+});
