@@ -1,4 +1,4 @@
-import type { Express, RequestHandler } from 'express';
+import type { Express, Request, RequestHandler } from 'express';
 import session from 'express-session';
 import { Passport } from 'passport';
 import { forbidden } from '../../domain/errors.js';
@@ -65,6 +65,7 @@ export function sessionMiddleware(app: Express, ctx: Ctx, opts: SessionOptions):
     }
     req.actor = req.user ? actorOf(req.user) : null;
     res.locals.user = req.actor;
+    res.locals.signInHref = signInHref(req);
     next();
   });
 }
@@ -79,4 +80,23 @@ export function requireTotpEnrolment(ctx: Ctx): RequestHandler {
     }
     next();
   };
+}
+
+/** Pages whose "Sign in" must not come back to them (or come back to where they already say). */
+const NOT_A_DESTINATION = /^\/(?:login|logout|password\/|unsubscribe\/|assets\/)/;
+
+/**
+ * Where a "Sign in" link on this page goes: the sign-in form, coming back to this page after
+ * (a GET of a page of the site; `/` needs no `next`). On the sign-in page itself, the `next` it
+ * was given is kept.
+ */
+export function signInHref(req: Request): string {
+  const url = req.originalUrl;
+  if (req.path === '/login') {
+    const kept = typeof req.query.next === 'string' ? req.query.next : '';
+    return /^\/(?![/\\])/.test(kept) && kept !== '/' ? `/login?next=${encodeURIComponent(kept)}` : '/login';
+  }
+  if (req.method !== 'GET' || url === '/' || !/^\/(?![/\\])/.test(url) || NOT_A_DESTINATION.test(req.path))
+    return '/login';
+  return `/login?next=${encodeURIComponent(url)}`;
 }
