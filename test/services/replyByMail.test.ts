@@ -16,6 +16,7 @@ import { startInbound, type Inbound } from '../../server/inbound.js';
 import { MailWorker } from '../../server/services/notifications/deliver.js';
 import { proposalCommentable } from '../../server/services/proposals/commentable.js';
 import { addComment } from '../../server/services/proposals/comments.js';
+import { parseInbound } from '../../server/store/mail/inbound.js';
 import { smtpTransport } from '../../server/store/mail/transport.js';
 import { openTestData, tempDir, testClock, type TestData } from '../helpers/data.js';
 import { committee, sharedProposal, S1 } from '../helpers/people.js';
@@ -171,6 +172,40 @@ describe('the maildir', () => {
     // Read again: nothing new, nothing posted twice.
     expect(await inbound.maildir!.poll()).toBe(0);
     expect(comments()).toHaveLength(before + 1);
+  });
+});
+
+describe('parsing what arrives', () => {
+  const raw = (headers: string, body: string) => Buffer.from(`${headers}\n\n${body}\n`.replace(/\n/g, '\r\n'));
+
+  test('an HTML-only reply gives its text, the quote marked as such, and its recipients from the headers', async () => {
+    const m = await parseInbound(
+      raw(
+        'From: Noor <noor@example.org>\nTo: reply+1-p1-n-x@r.test\nDelivered-To: other@r.test\nReturn-Path: <noor@example.org>\nContent-Type: text/html; charset=utf-8\nSubject: Re: x',
+        '<p>Agreed.</p><blockquote><p>The notice</p></blockquote>',
+      ),
+      200,
+    );
+    expect(m).toMatchObject({
+      from: 'noor@example.org',
+      envelopeFrom: 'noor@example.org',
+      automatic: false,
+      size: 200,
+    });
+    expect(m.recipients).toEqual(['reply+1-p1-n-x@r.test', 'other@r.test']);
+    expect(m.text).toContain('Agreed.');
+    expect(m.text).toMatch(/^> The notice/m);
+  });
+
+  test('an out-of-office or a bounce is marked as sent by a machine', async () => {
+    const away = await parseInbound(raw('From: a@b.c\nTo: x@r.test\nAuto-Submitted: auto-replied', 'Away'), 10);
+    expect(away.automatic).toBe(true);
+    const bulk = await parseInbound(raw('From: a@b.c\nTo: x@r.test\nPrecedence: bulk', 'News'), 10);
+    expect(bulk.automatic).toBe(true);
+    const bounce = await parseInbound(raw('Return-Path: <>\nFrom: MAILER-DAEMON@b.c\nTo: x@r.test', 'Failed'), 10);
+    expect(bounce.envelopeFrom).toBe('');
+    const human = await parseInbound(raw('From: a@b.c\nTo: x@r.test\nAuto-Submitted: no', 'Hi'), 10);
+    expect(human).toMatchObject({ automatic: false, envelopeFrom: null });
   });
 });
 

@@ -61,12 +61,13 @@ export async function parseInbound(
   const precedence = String(h.get('precedence') ?? '')
     .trim()
     .toLowerCase();
-  const returnPath = h.get('return-path');
+  // A delivering server writes the envelope sender as Return-Path (`<>` for a bounce).
+  const returnPath = p.headerLines
+    .find((l) => l.key === 'return-path')
+    ?.line.replace(/^[^:]*:/, '')
+    .trim();
   const envelopeFrom =
-    envelope?.from ??
-    (returnPath === undefined
-      ? null
-      : (headerAddresses(returnPath)[0] ?? (/<\s*>/.test(String(returnPath)) ? '' : null)));
+    envelope?.from ?? (returnPath === undefined ? null : (/<([^<>]*)>/.exec(returnPath)?.[1] ?? returnPath).trim());
   return {
     envelopeFrom,
     recipients: [
@@ -115,6 +116,8 @@ export async function listenInboundSmtp(opts: {
     disabledCommands: ['AUTH', 'STARTTLS'],
     hideSTARTTLS: true,
     logger: false,
+    // The client's host name is never used: no reverse DNS lookup (a slow resolver would hold every connection).
+    disableReverseLookup: true,
     size: opts.maxBytes,
     maxClients: 20,
     socketTimeout: 60_000,
