@@ -30,7 +30,10 @@ export interface OpenData {
 export async function openData(
   config: Pick<Config, 'dataDir' | 'documentsDir'> &
     Partial<
-      Pick<Config, 'sessionSecret' | 'baseUrl' | 'listAddress' | 'reminderHours' | 'digestHour' | 'passwordHashN'>
+      Pick<
+        Config,
+        'sessionSecret' | 'baseUrl' | 'listAddress' | 'replyDomain' | 'reminderHours' | 'digestHour' | 'passwordHashN'
+      >
     >,
   role: 'server' | 'cli',
   opts: { clock?: () => Date; seed?: boolean; hashing?: Partial<HasherOptions>; create?: boolean } = {},
@@ -51,6 +54,7 @@ export async function openData(
       {
         baseUrl: config.baseUrl,
         listAddress: config.listAddress ?? null,
+        replyDomain: config.replyDomain ?? null,
         reminderHours: config.reminderHours,
         digestHour: config.digestHour,
       },

@@ -18,6 +18,24 @@ const Env = z.object({
   MAIL_FROM: z.string().optional(),
   SITE_NAME: z.string().max(100).optional(),
   LIST_ADDRESS: z.string().optional(),
+  REPLY_DOMAIN: z
+    .string()
+    .regex(
+      /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i,
+      'REPLY_DOMAIN must be a domain name, e.g. reply.example.org (replies go to reply+<token>@that domain)',
+    )
+    .optional(),
+  INBOUND_SMTP_PORT: z.coerce
+    .number({ message: 'INBOUND_SMTP_PORT must be a port number (1–65535)' })
+    .int('INBOUND_SMTP_PORT must be a port number (1–65535)')
+    .min(1, 'INBOUND_SMTP_PORT must be a port number (1–65535)')
+    .max(65535, 'INBOUND_SMTP_PORT must be a port number (1–65535)')
+    .optional(),
+  INBOUND_SMTP_HOST: z
+    .string()
+    .refine((h) => isIP(h) !== 0 || h === 'localhost', 'INBOUND_SMTP_HOST must be an IP address (or localhost)')
+    .default('127.0.0.1'),
+  INBOUND_MAILDIR: z.string().min(1).optional(),
   WRITE_LIMIT: z.coerce.number().int().min(0).default(120),
   REMINDER_HOURS: z.coerce
     .number()
@@ -46,6 +64,24 @@ const Env = z.object({
         });
       return value ?? false;
     }),
+});
+
+/** Settings that only make sense together, checked once each alone is valid. */
+const Checked = Env.superRefine((e, ctx) => {
+  const inbound = e.INBOUND_SMTP_PORT !== undefined || e.INBOUND_MAILDIR !== undefined;
+  if (inbound && !e.REPLY_DOMAIN)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['REPLY_DOMAIN'],
+      message:
+        'REPLY_DOMAIN must be set when INBOUND_SMTP_PORT or INBOUND_MAILDIR is: replies are addressed to reply+<token>@REPLY_DOMAIN',
+    });
+  if (e.INBOUND_SMTP_PORT !== undefined && e.INBOUND_SMTP_PORT === e.PORT)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['INBOUND_SMTP_PORT'],
+      message: `INBOUND_SMTP_PORT must differ from PORT (${e.PORT}): one port serves the web, the other takes mail`,
+    });
 });
 
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -80,6 +116,10 @@ export interface Config {
   smtpUrl?: string;
   mailFrom: string;
   listAddress?: string;
+  /** REPLY_DOMAIN: notifications carry `Reply-To: reply+<token>@<this>`; unset, they carry none. */
+  replyDomain?: string;
+  /** Where replies come in: Ratify's own SMTP listener, and/or a maildir folder it reads (both optional). */
+  inbound: { smtp: { port: number; host: string } | null; maildir: string | null };
   writeLimit: number;
   reminderHours: number;
   digestHour: number;
@@ -98,7 +138,7 @@ export interface Config {
 /** Parse the environment once; throws an Error whose message lists every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = process.cwd()): Readonly<Config> {
   const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
-  const parsed = Env.safeParse(clean);
+  const parsed = Checked.safeParse(clean);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
@@ -114,6 +154,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     // A bare address gets a display name: "<SITE_NAME> via Ratify" <address>.
     mailFrom: senderOf(e.MAIL_FROM ?? `ratify@${new URL(baseUrl).hostname}`, e.SITE_NAME ?? new URL(baseUrl).hostname),
     listAddress: e.LIST_ADDRESS,
+    replyDomain: e.REPLY_DOMAIN?.toLowerCase(),
+    inbound: Object.freeze({
+      smtp: e.INBOUND_SMTP_PORT !== undefined ? { port: e.INBOUND_SMTP_PORT, host: e.INBOUND_SMTP_HOST } : null,
+      maildir: e.INBOUND_MAILDIR !== undefined ? path.resolve(projectRoot, e.INBOUND_MAILDIR) : null,
+    }),
     writeLimit: e.WRITE_LIMIT,
     reminderHours: e.REMINDER_HOURS,
     digestHour: e.DIGEST_HOUR,

@@ -14,6 +14,7 @@ import { composeDigests } from './services/notifications/digest.js';
 import { outboxTransport, smtpTransport } from './store/mail/transport.js';
 import { DIR_MODE, warnIfShared } from './store/fsutil.js';
 import { commonPasswords } from './store/commonPasswords.js';
+import { startInbound, type Inbound } from './inbound.js';
 
 /** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
 async function main() {
@@ -72,6 +73,25 @@ async function main() {
     await data.close().catch(() => {});
     process.exit(1);
   }
+  // Replies by mail: Ratify's own SMTP listener and/or a maildir, when configured.
+  let inbound: Inbound;
+  try {
+    inbound = await startInbound(data.ctx, config, log);
+  } catch (e) {
+    console.error(`Ratify cannot start: ${(e as Error).message}`);
+    admin.close();
+    server.close();
+    await fsp.rm(socket, { force: true }).catch(() => {});
+    await data.close().catch(() => {});
+    process.exit(1);
+  }
+  if (inbound.smtpPort !== null)
+    log.info(
+      { inboundSmtp: `${config.inbound.smtp!.host}:${inbound.smtpPort}`, replyDomain: config.replyDomain },
+      `Replies by mail to reply+…@${config.replyDomain} are taken on ${config.inbound.smtp!.host}:${inbound.smtpPort}`,
+    );
+  if (inbound.maildir)
+    log.info({ inboundMaildir: config.inbound.maildir }, 'Replies by mail are read from the maildir');
   log.info(
     { port: config.port, baseUrl: config.baseUrl, dataDir: config.dataDir },
     `Ratify serves ${config.baseUrl} (port ${config.port}, data in ${config.dataDir})`,
@@ -122,6 +142,7 @@ async function main() {
     clearInterval(delivery);
     admin.close();
     transport.close();
+    await inbound.close().catch((err) => log.error({ err }, 'The reply mail listener did not close cleanly'));
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await renderer.pool.close();
     await data.close();

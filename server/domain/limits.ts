@@ -38,3 +38,6 @@ export const MAX_JSON_BODY_BYTES = 2 * MAX_TEXT_BYTES + 2 * MAX_RATIONALE_BYTES 
  * three (`%E2`), so a 1 MiB text may take 3 MiB.
  */
 export const MAX_FORM_BODY_BYTES = 3 * MAX_TEXT_BYTES + 3 * MAX_RATIONALE_BYTES + OTHER_FIELDS;
+
+/** A reply by mail, the whole message as it arrives (quoted text, HTML part, attachments): 256 KiB. */
+export const MAX_REPLY_BYTES = 256 * 1024;

@@ -82,7 +82,7 @@ const RULE_WORDS: Record<string, string> = {
 export const ruleWords = (rule: string) => RULE_WORDS[rule] ?? rule;
 
 /** A message from paragraphs (plain text) and links; the HTML part says the same. */
-function body(paragraphs: string[], links: [label: string, url: string][]): { text: string; html: string } {
+export function body(paragraphs: string[], links: [label: string, url: string][]): { text: string; html: string } {
   const text = [...paragraphs, ...links.map(([l, u]) => `${l}:\n${u}`)].join('\n\n') + '\n\n-- \nRatify\n';
   const html =
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title></title></head><body style="font-family:system-ui,sans-serif;font-size:16px;line-height:1.5;max-width:40em">` +

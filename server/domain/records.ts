@@ -235,6 +235,8 @@ export interface MailRecord {
   inReplyTo: string | null;
   references: string[];
   listUnsubscribe: string | null;
+  /** `reply+<token>@<REPLY_DOMAIN>` on a member's copy of a notification they may answer by mail (absent otherwise). */
+  replyTo?: string | null;
   state: 'pending' | 'sent' | 'failed';
   attempts: number;
   nextAttemptAt: string;

@@ -10,6 +10,8 @@ export interface MailSettings {
   baseUrl: string;
   host: string;
   listAddress: string | null;
+  /** The domain of reply addresses (`reply+<token>@…`, REPLY_DOMAIN), or null: notifications then carry no Reply-To. */
+  replyDomain: string | null;
   /** How long before a deadline the reminder goes to those who have not voted. */
   reminderHours: number;
   /** The UTC hour at which daily digests are composed. */
@@ -59,6 +61,7 @@ export function makeCtx(
       baseUrl,
       host: mail.host ?? new URL(baseUrl).hostname,
       listAddress: mail.listAddress ?? null,
+      replyDomain: mail.replyDomain ?? null,
       reminderHours: mail.reminderHours ?? 24,
       digestHour: mail.digestHour ?? 7,
     },

@@ -51,6 +51,8 @@ export async function openTestData(
     dataDir?: string;
     documentsDir?: string;
     listAddress?: string;
+    /** REPLY_DOMAIN: notifications carry `Reply-To: reply+<token>@<this>`. */
+    replyDomain?: string;
     reminderHours?: number;
     digestHour?: number;
     hashing?: Partial<HasherOptions>;
@@ -62,6 +64,7 @@ export async function openTestData(
     documentsDir: opts.documentsDir ?? path.join(projectRoot, 'documents'),
     baseUrl: 'http://ratify.test',
     listAddress: opts.listAddress,
+    replyDomain: opts.replyDomain,
     reminderHours: opts.reminderHours,
     digestHour: opts.digestHour,
   };

@@ -1,6 +1,8 @@
 import * as mail from '../../domain/mail.js';
+import { voteByMail } from '../../domain/replyMail.js';
 import { bpToQuorum, conditionWords, fullTally } from '../../domain/round.js';
 import type {
+  UserRecord,
   BallotRecord,
   CommentRecord,
   ConsolidationRecord,
@@ -11,10 +13,25 @@ import type {
 } from '../../store/meta/schema.js';
 import { receiptOf } from '../rounds/decision.js';
 import type { Ctx } from '../context.js';
-import { subjectKey } from '../../store/meta/indexes.js';
+import { receivedKey, subjectKey } from '../../store/meta/indexes.js';
 import { mergePuts, toList, toPerson, type Puts } from './queue.js';
+import type { ReplyTarget } from '../../domain/replyAddress.js';
 
 /** Which mails each event queues (in the same store write as the event). */
+
+/**
+ * What a member's answer by mail becomes (services/notifications/inbound.ts): a new comment on
+ * the subject; a reply in a comment thread; or, to anything about their ballot in a round, a
+ * note on how to vote (votes are not taken by mail, and a public comment could give a secret
+ * ballot away).
+ */
+const answerOn = (subject: RoundRecord['subject']): ReplyTarget => ({ kind: 'notice', subject });
+const answerInThread = (c: CommentRecord): ReplyTarget => ({
+  kind: 'thread',
+  subject: c.subject,
+  root: c.replyTo ?? c.id,
+});
+const answerOnRound = (r: RoundRecord): ReplyTarget => ({ kind: 'vote', subject: r.subject, round: r.id });
 
 const site = (ctx: Ctx): mail.Site => ({ baseUrl: ctx.mail.baseUrl, host: ctx.mail.host });
 const docTitle = (ctx: Ctx, slug: string) => ctx.meta.get('documents', slug)?.title ?? slug;
@@ -43,7 +60,13 @@ export function proposalSharedMails(ctx: Ctx, p: ProposalRecord): Puts {
   });
   const m = mail.inThread(shared, mail.proposalThreadSubject(p.document, p.id, p.title), true);
   // The author too: the announcement is the root of the proposal's thread, which their later notices answer.
-  return toList(ctx, m, 'proposal.shared', `${ctx.mail.baseUrl}/proposals/${p.id}`);
+  return toList(
+    ctx,
+    m,
+    'proposal.shared',
+    `${ctx.mail.baseUrl}/proposals/${p.id}`,
+    answerOn({ type: 'proposal', id: p.id }),
+  );
 }
 
 export function consolidationCreatedMails(ctx: Ctx, c: ConsolidationRecord, conflicts: number): Puts {
@@ -55,7 +78,13 @@ export function consolidationCreatedMails(ctx: Ctx, c: ConsolidationRecord, conf
     conflicts,
   });
   const m = mail.inThread(created, mail.consolidationThreadSubject(c.document, c.id, c.summary), true);
-  return toList(ctx, m, 'consolidation.created', `${ctx.mail.baseUrl}/consolidations/${c.id}`);
+  return toList(
+    ctx,
+    m,
+    'consolidation.created',
+    `${ctx.mail.baseUrl}/consolidations/${c.id}`,
+    answerOn({ type: 'consolidation', id: c.id }),
+  );
 }
 
 /** The thread a subject's messages belong to: a proposal is one thread; a consolidation starts its own (its body names its proposals). */
@@ -96,6 +125,7 @@ export function roundOpenedMails(ctx: Ctx, r: RoundRecord): Puts {
           'round.ballot',
           link,
           true,
+          answerOnRound(r),
         )
       : {};
   });
@@ -121,7 +151,7 @@ export function roundClosedMails(ctx: Ctx, r: RoundRecord): Puts {
       groupNames: Object.fromEntries(Object.keys(r.tally.groups ?? {}).map((g) => [g, stakeholderName(ctx, g)])),
     }),
   );
-  return toList(ctx, m, 'round.closed', `${ctx.mail.baseUrl}/rounds/${r.id}`);
+  return toList(ctx, m, 'round.closed', `${ctx.mail.baseUrl}/rounds/${r.id}`, answerOn(r.subject));
 }
 
 const stakeholderName = (ctx: Ctx, slug: string) => ctx.meta.get('stakeholders', slug)?.name ?? slug;
@@ -143,7 +173,7 @@ export function ballotReceiptMails(ctx: Ctx, r: RoundRecord, b: BallotRecord): P
       named: !!b.named,
     }),
   );
-  return toPerson(ctx, u, m, 'round.ballot_receipt', `${ctx.mail.baseUrl}/rounds/${r.id}`, true);
+  return toPerson(ctx, u, m, 'round.ballot_receipt', `${ctx.mail.baseUrl}/rounds/${r.id}`, true, answerOnRound(r));
 }
 
 /** The notice of a recusal recorded or withdrawn, to the member concerned (always sent). */
@@ -163,7 +193,7 @@ export function recusalMails(ctx: Ctx, r: RoundRecord, x: RecusalEntry, kind: 'r
       seq,
     }),
   );
-  return toPerson(ctx, u, m, `round.recusal_${kind}`, `${ctx.mail.baseUrl}/rounds/${r.id}`, true);
+  return toPerson(ctx, u, m, `round.recusal_${kind}`, `${ctx.mail.baseUrl}/rounds/${r.id}`, true, answerOnRound(r));
 }
 
 /** A cancelled round: every elector who was asked to vote is told, with the reason. */
@@ -179,10 +209,23 @@ export function roundCancelledMails(ctx: Ctx, r: RoundRecord): Puts {
           'round.cancelled',
           `${ctx.mail.baseUrl}/rounds/${r.id}`,
           true,
+          answerOnRound(r),
         )
       : {};
   });
   return mergePuts(...parts);
+}
+
+/**
+ * To a member who answered a mail about their ballot by mail: votes are not taken so, here is
+ * where to vote. At most one a day per member and round (nothing when one went out today), so a
+ * mail loop or a member replying again and again gets one answer.
+ */
+export function voteByMailMails(ctx: Ctx, r: RoundRecord, u: UserRecord): Puts {
+  const day = ctx.clock().toISOString().slice(0, 10);
+  const m = inRoundThread(ctx, r, voteByMail(site(ctx), roundInfo(ctx, r), u.name, day));
+  if (ctx.meta.countBy('mails', 'received', receivedKey(u.email, m.messageId)) > 0) return {};
+  return toPerson(ctx, u, m, 'reply.vote_by_mail', `${ctx.mail.baseUrl}/rounds/${r.id}`, true);
 }
 
 /** The personal notice to a member whose ballot was recorded on their behalf (always sent). */
@@ -201,7 +244,7 @@ export function ballotRecordedMails(ctx: Ctx, r: RoundRecord, b: BallotRecord): 
       recordedBy: userName(ctx, b.recordedBy),
     }),
   );
-  return toPerson(ctx, u, m, 'round.ballot_recorded', `${ctx.mail.baseUrl}/rounds/${r.id}`, true);
+  return toPerson(ctx, u, m, 'round.ballot_recorded', `${ctx.mail.baseUrl}/rounds/${r.id}`, true, answerOnRound(r));
 }
 
 /** The reminder to electors who have not voted yet. */
@@ -219,6 +262,7 @@ export function reminderMails(ctx: Ctx, r: RoundRecord, voted: Set<number>): Put
             'round.reminder',
             `${ctx.mail.baseUrl}/rounds/${r.id}`,
             true,
+            answerOnRound(r),
           )
         : {};
     });
@@ -238,7 +282,14 @@ export function versionPublishedMails(ctx: Ctx, v: VersionRecord): Puts {
   const m = v.consolidation
     ? mail.inThread(published, threadSubject(ctx, { type: 'consolidation', id: v.consolidation }))
     : published;
-  return toList(ctx, m, 'version.published', `${ctx.mail.baseUrl}/documents/${v.document}/versions/${v.number}`);
+  return toList(
+    ctx,
+    m,
+    'version.published',
+    `${ctx.mail.baseUrl}/documents/${v.document}/versions/${v.number}`,
+    // An answer to a version made from a consolidation is a comment on it; other versions have no thread to answer in.
+    v.consolidation ? answerOn({ type: 'consolidation', id: v.consolidation }) : undefined,
+  );
 }
 
 /** Personal notices of a new comment: to those it replies to, and to the proposal's author. */
@@ -273,7 +324,7 @@ export function commentMails(ctx: Ctx, c: CommentRecord): Puts {
       }),
       threadSubject(ctx, c.subject),
     );
-    return toPerson(ctx, u, m, `comment.${kind}`, url, false);
+    return toPerson(ctx, u, m, `comment.${kind}`, url, false, answerInThread(c));
   });
   return mergePuts(...parts);
 }
@@ -293,7 +344,15 @@ export function proposalRevisedMails(ctx: Ctx, p: ProposalRecord, by: { name: st
     }),
     threadSubject(ctx, { type: 'proposal', id: p.id }),
   );
-  return toPerson(ctx, u, m, 'proposal.revised', `${ctx.mail.baseUrl}/proposals/${p.id}`, false);
+  return toPerson(
+    ctx,
+    u,
+    m,
+    'proposal.revised',
+    `${ctx.mail.baseUrl}/proposals/${p.id}`,
+    false,
+    answerOn({ type: 'proposal', id: p.id }),
+  );
 }
 
 /** The starter of a comment thread someone else resolved (follows their preference). */
@@ -316,5 +375,5 @@ export function commentResolvedMails(ctx: Ctx, root: CommentRecord, by: { name: 
     }),
     threadSubject(ctx, root.subject),
   );
-  return toPerson(ctx, u, m, 'comment.resolved', url, false);
+  return toPerson(ctx, u, m, 'comment.resolved', url, false, answerInThread(root));
 }

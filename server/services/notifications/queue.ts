@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { unsubscribeToken } from './unsubscribe.js';
+import { replyAddress } from './replyToken.js';
+import type { ReplyTarget } from '../../domain/replyAddress.js';
 import { titled, type Composed } from '../../domain/mail.js';
 import { receivedKey } from '../../store/meta/indexes.js';
 import type { DigestItemRecord, MailRecord, UserRecord } from '../../store/meta/schema.js';
@@ -79,6 +81,7 @@ function mailRecord(
   to: string[],
   bcc: string[],
   listUnsubscribe: string | null = null,
+  replyTo: string | null = null,
 ): MailRecord {
   m = titled(m);
   const now = ctx.clock().toISOString();
@@ -97,6 +100,7 @@ function mailRecord(
     inReplyTo: m.inReplyTo,
     references: m.references,
     listUnsubscribe,
+    ...(replyTo ? { replyTo } : {}),
     state: 'pending',
     attempts: 0,
     nextAttemptAt: now,
@@ -117,11 +121,24 @@ function digestItem(ctx: Ctx, u: UserRecord, m: Composed, link: string): DigestI
   };
 }
 
+/** The Reply-To of one member's copy: the address that takes their answer by mail, when the site has REPLY_DOMAIN. */
+const replyOf = (ctx: Ctx, userId: number, reply: ReplyTarget | undefined) =>
+  reply ? replyAddress(ctx, userId, reply) : null;
+
 /**
  * A message for the whole group: to the list address when there is one; otherwise to each
  * member as they chose — now (one message, members in Bcc), in the daily digest, or not at all.
+ * `reply` is what an answer by mail to a member's own copy becomes (a list's copy has no
+ * per-member address, so it takes none).
  */
-export function toList(ctx: Ctx, m: Composed, event: string, link: string, exceptUserId?: number): Puts {
+export function toList(
+  ctx: Ctx,
+  m: Composed,
+  event: string,
+  link: string,
+  reply?: ReplyTarget,
+  exceptUserId?: number,
+): Puts {
   if (ctx.mail.listAddress) {
     const rec = mailRecord(ctx, copyFor(ctx, m, ctx.mail.listAddress, 'list'), event, [ctx.mail.listAddress], []);
     return { mails: { [rec.id]: rec } };
@@ -131,7 +148,15 @@ export function toList(ctx: Ctx, m: Composed, event: string, link: string, excep
   const puts: Puts = { mails: {}, digestItems: {} };
   // One copy per member (never a Bcc list): each copy threads by what that member was sent.
   for (const u of people.filter((x) => prefOf(x) === 'immediate')) {
-    const rec = mailRecord(ctx, copyFor(ctx, m, u.email, `u${u.id}`), event, [u.email], [], oneClick(ctx, u.id));
+    const rec = mailRecord(
+      ctx,
+      copyFor(ctx, m, u.email, `u${u.id}`),
+      event,
+      [u.email],
+      [],
+      oneClick(ctx, u.id),
+      replyOf(ctx, u.id, reply),
+    );
     puts.mails![rec.id] = rec;
   }
   for (const u of later) {
@@ -143,9 +168,18 @@ export function toList(ctx: Ctx, m: Composed, event: string, link: string, excep
 
 /**
  * A message for one person. Essential messages (ballot invitations, reminders, invitations,
- * password resets) always go; others follow the person's preference.
+ * password resets) always go; others follow the person's preference. `reply`: what their
+ * answer by mail becomes (none for account mail).
  */
-export function toPerson(ctx: Ctx, u: UserRecord, m: Composed, event: string, link: string, essential: boolean): Puts {
+export function toPerson(
+  ctx: Ctx,
+  u: UserRecord,
+  m: Composed,
+  event: string,
+  link: string,
+  essential: boolean,
+  reply?: ReplyTarget,
+): Puts {
   if (u.disabled && event !== 'password.reset') return {};
   const pref = essential ? 'immediate' : prefOf(u);
   if (pref === 'none') return {};
@@ -166,6 +200,7 @@ export function toPerson(ctx: Ctx, u: UserRecord, m: Composed, event: string, li
         ? `<${ctx.mail.baseUrl}/account#notifications>`
         : null
       : oneClick(ctx, u.id),
+    replyOf(ctx, u.id, reply),
   );
   return { mails: { [rec.id]: rec } };
 }

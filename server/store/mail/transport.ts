@@ -7,7 +7,17 @@ import type { MailRecord } from '../meta/schema.js';
 /** One message as the transport sends it: the queued record's content, plus the sender and the List-Id. */
 export type OutgoingMail = Pick<
   MailRecord,
-  'id' | 'messageId' | 'to' | 'bcc' | 'subject' | 'text' | 'html' | 'inReplyTo' | 'references' | 'listUnsubscribe'
+  | 'id'
+  | 'messageId'
+  | 'to'
+  | 'bcc'
+  | 'subject'
+  | 'text'
+  | 'html'
+  | 'inReplyTo'
+  | 'references'
+  | 'listUnsubscribe'
+  | 'replyTo'
 > & {
   from: string;
   listId: string;
@@ -30,6 +40,8 @@ function options(m: OutgoingMail): Mail.Options {
     text: m.text,
     html: m.html,
     messageId: m.messageId,
+    // A member's copy of a notification they may answer by mail (services/notifications/inbound.ts).
+    replyTo: m.replyTo ?? undefined,
     inReplyTo: m.inReplyTo ?? undefined,
     references: m.references.length ? m.references : undefined,
     headers: {
