@@ -11,3 +11,32 @@ document.addEventListener('DOMContentLoaded', () => {
     t.after(span);
   }
 });
+
+// Deadlines are typed in the reader's own time zone. The page gives the field in UTC (and reads
+// it as UTC without this script); here it is shown in local time, the zone is named, and on
+// submit a hidden field sends the instant in UTC beside it (`<name>Utc`), which the server prefers.
+document.addEventListener('DOMContentLoaded', () => {
+  const pad = (n) => String(n).padStart(2, '0');
+  const local = (d) =>
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const fromUtc = (v) => (v ? new Date(`${v.length === 16 ? `${v}:00` : v}Z`) : null);
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'your time zone';
+  for (const input of document.querySelectorAll('input[type="datetime-local"][data-utc]')) {
+    const value = fromUtc(input.value);
+    const min = fromUtc(input.getAttribute('min'));
+    if (value && !Number.isNaN(value.getTime())) input.value = local(value);
+    if (min && !Number.isNaN(min.getTime())) input.setAttribute('min', local(min));
+    const label = document.querySelector(`label[for="${input.id}"] .tz`);
+    if (label) label.textContent = `(your time, ${zone})`;
+    const hint = input.form?.querySelector('.tz-hint');
+    if (hint) hint.textContent = `In your time zone, ${zone}; others see it in theirs, and in UTC.`;
+    const hidden = document.createElement('input');
+    hidden.type = 'hidden';
+    hidden.name = `${input.name}Utc`;
+    input.form?.append(hidden);
+    input.form?.addEventListener('submit', () => {
+      const d = new Date(input.value);
+      hidden.value = Number.isNaN(d.getTime()) ? '' : d.toISOString();
+    });
+  }
+});

@@ -17,6 +17,7 @@ import { roundsApi } from './http/api/roundsApi.js';
 import { stakeholdersApi } from './http/api/stakeholdersApi.js';
 import { apiAuth } from './http/middleware/apiAuth.js';
 import { writeLimit } from './http/middleware/writeLimit.js';
+import { votesAwaiting } from './http/middleware/votesAwaiting.js';
 import { requireSignInForWrites } from './http/middleware/requireSignIn.js';
 import { requireTotpEnrolment, sessionMiddleware } from './http/middleware/session.js';
 import { csrfProtection } from './http/middleware/csrf.js';
@@ -167,6 +168,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requireSignInForWrites(/^\/(login|login\/code|logout|password\/forgot|password\/set)$/));
   app.use(csrfProtection({ secret: deps.sessions.secret, scheme }));
   app.use(requireTotpEnrolment(ctx));
+  app.use(votesAwaiting(ctx));
   // Signing in and out are never refused by the write limit (signing in has its own throttle).
   app.use(authPages(ctx, throttle));
   app.use(writeLimit(limiter));

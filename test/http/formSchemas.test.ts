@@ -118,3 +118,24 @@ describe('a form value of the wrong shape: 400 with the API code, nothing change
     expect(state()).toBe(before);
   });
 });
+
+describe("a deadline typed in the reader's time zone", () => {
+  test('with the instant the browser sent (closesAtUtc), that instant is stored; without it, the field is read as UTC', async () => {
+    // Paris, winter: 18:00 local is 17:00 UTC.
+    const ext = await post(chair, `/rounds/${round}/extend`, {
+      closesAt: '2026-02-03T18:00',
+      closesAtUtc: '2026-02-03T17:00:00.000Z',
+    });
+    expect(ext.status).toBe(303);
+    expect(t.ctx.meta.get('rounds', round)!.closesAt).toBe('2026-02-03T17:00:00.000Z');
+    const plain = await post(chair, `/rounds/${round}/extend`, { closesAt: '2026-02-04T18:00' });
+    expect(plain.status).toBe(303);
+    expect(t.ctx.meta.get('rounds', round)!.closesAt).toBe('2026-02-04T18:00:00.000Z');
+  });
+
+  test('a forged instant that is not ISO UTC is ignored: the field is read as UTC', async () => {
+    const res = await post(chair, `/rounds/${round}/extend`, { closesAt: '2026-02-05T09:30', closesAtUtc: 'tomorrow' });
+    expect(res.status).toBe(303);
+    expect(t.ctx.meta.get('rounds', round)!.closesAt).toBe('2026-02-05T09:30:00.000Z');
+  });
+});

@@ -86,3 +86,40 @@ describe('the header\'s "Sign in" carries the page it is on', () => {
     expect(headerSignIn(res.text)).toBe('/login?next=%2Fdrafts');
   });
 });
+
+describe('"1 vote open — you have not voted" for every elector who has not voted', () => {
+  test('in the header of every page, until the member votes; never for others', async () => {
+    const { openRound } = await import('../../server/services/rounds/rounds.js');
+    const { shareProposal } = await import('../../server/services/proposals/proposals.js');
+    const { castBallot } = await import('../../server/services/rounds/ballots.js');
+    const chair = await makeUser(t.ctx, {
+      email: 'cara@example.org',
+      name: 'Cara',
+      roles: ['chair'],
+      password: PASSWORD,
+    });
+    const { actorOf, findUserByEmail } = await import('../../server/services/accounts/users.js');
+    const moActor = actorOf(findUserByEmail(t.ctx, 'mo@example.org')!);
+    await shareProposal(t.ctx, moActor, proposal);
+    const r = await openRound(t.ctx, chair.actor, {
+      subject: { type: 'proposal', id: proposal },
+      rule: 'majority',
+      quorum: 0.5,
+      closesAt: '2026-02-01T17:00:00Z',
+    });
+    const banner = (html: string) => /<p class="vote-banner"[^>]*>([\s\S]*?)<\/p>/.exec(html)?.[1] ?? null;
+    const { agent } = await signIn(t.app, 'mo@example.org', PASSWORD);
+    for (const url of ['/', `/documents/${SLUG}`, '/drafts']) {
+      const res = await agent.get(url);
+      expect(res.status).toBe(200);
+      expect(banner(res.text)).toContain(`href="/rounds/${r.id}"`);
+      expect(banner(res.text)).toContain('1 vote open');
+    }
+    // The chair is not a member: not in the electorate, no banner; nor the public.
+    const { agent: asChair } = await signIn(t.app, 'cara@example.org', PASSWORD);
+    expect(banner((await asChair.get('/')).text)).toBeNull();
+    expect(banner((await request(t.app).get('/')).text)).toBeNull();
+    await castBallot(t.ctx, moActor, r.id, { position: 'approve' });
+    expect(banner((await agent.get('/')).text)).toBeNull();
+  });
+});

@@ -190,6 +190,7 @@ const BY_DESIGN: Record<string, string> = {
   visibleProposals: 'returns only what the actor may see (checked below)',
   listOpenConsolidations: 'returns only what the actor may see (checked below)',
   mayDo: 'answers whether the actor may; changes nothing',
+  roundsAwaiting: 'the actor’s own open votes; nothing for who may not vote',
   saveRevision: 'a step of reviseProposal and reviseConsolidation, called after they authorized',
   findProposal: 'returns nothing for what the actor may not see (checked below)',
   findConsolidation: 'returns nothing for what the actor may not see (checked below)',

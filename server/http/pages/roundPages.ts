@@ -23,7 +23,7 @@ import type { Renderer } from '../render/renderer.js';
 import { roundItem, roundView } from '../presenters/roundView.js';
 import { ballotReceipt } from '../../services/rounds/decision.js';
 import { findUserByEmail, userName } from '../../services/accounts/users.js';
-import { deadlineFromLocal, toLocalInput } from '../presenters/roundForm.js';
+import { deadlineFromForm, deadlineShownAgain, toLocalInput } from '../presenters/roundForm.js';
 import { done, field, fromForm, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
 import { BallotBody, CancelRoundBody, ExtendRoundBody, RecusalBody, WithdrawRecusalBody } from '../schemas/index.js';
 import { page } from './render.js';
@@ -267,11 +267,11 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     '/rounds/:id/extend',
     'extend',
     async (req, round) => {
-      const input = fromForm(ExtendRoundBody, { closesAt: deadlineFromLocal(field(req, 'closesAt')) });
+      const input = fromForm(ExtendRoundBody, { closesAt: deadlineFromForm((k) => field(req, k)) });
       const next = await extendRound(ctx, req.actor ?? null, round.id, input);
       return `The deadline is now ${next.closesAt.slice(0, 16).replace('T', ' ')} UTC.`;
     },
-    (req) => ({ extendForm: { closesAt: field(req, 'closesAt') } }),
+    (req) => ({ extendForm: { closesAt: deadlineShownAgain((k) => field(req, k)) } }),
   );
 
   roundAction(

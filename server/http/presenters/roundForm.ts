@@ -29,6 +29,27 @@ export function deadlineFromLocal(input: string): string {
   return iso;
 }
 
+/** The UTC instant the browser worked out from the local time typed (`<name>Utc`, sent by ratify.js), if any. */
+const UTC_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?Z$/;
+function browserInstant(field: (name: string) => string, name: string): string | null {
+  const v = field(`${name}Utc`).trim();
+  return UTC_INSTANT.test(v) && !Number.isNaN(Date.parse(v)) ? new Date(v).toISOString() : null;
+}
+
+/**
+ * The deadline a form sent, as an ISO string in UTC. With JavaScript the person typed it in
+ * their own time zone and the browser sent the instant beside it (`closesAtUtc`); without, the
+ * field itself is read as UTC (the form says so).
+ */
+export const deadlineFromForm = (field: (name: string) => string, name = 'closesAt'): string =>
+  browserInstant(field, name) ?? deadlineFromLocal(field(name));
+
+/** What a deadline field shows again after a refusal: always UTC in the page (ratify.js shows it in local time). */
+export const deadlineShownAgain = (field: (name: string) => string, name = 'closesAt'): string => {
+  const instant = browserInstant(field, name);
+  return instant ? toLocalInput(instant) : field(name);
+};
+
 /** ISO → the value a `datetime-local` field shows (UTC, to the minute). */
 export const toLocalInput = (iso: string) => iso.slice(0, 16);
 
@@ -45,6 +66,8 @@ export interface TypedRoundForm {
   rule: string;
   quorum: string;
   closesAt: string;
+  /** The instant the browser computed from the local time typed (empty without JavaScript). */
+  closesAtUtc?: string;
   record: string;
   eachGroupTakesPart: boolean;
   ruleWithinEachGroup: boolean;
@@ -54,7 +77,8 @@ export interface TypedRoundForm {
 export const typedRoundForm = (field: (name: string) => string): TypedRoundForm => ({
   rule: field('rule'),
   quorum: field('quorum'),
-  closesAt: field('closesAt'),
+  closesAt: deadlineShownAgain(field),
+  closesAtUtc: field('closesAtUtc'),
   record: field('record'),
   eachGroupTakesPart: field('eachGroupTakesPart') === 'yes',
   ruleWithinEachGroup: field('ruleWithinEachGroup') === 'yes',
@@ -64,7 +88,7 @@ export const typedRoundForm = (field: (name: string) => string): TypedRoundForm 
 export const openRoundInput = (t: TypedRoundForm) => ({
   rule: t.rule,
   quorum: quorumFromPercent(t.quorum),
-  closesAt: deadlineFromLocal(t.closesAt),
+  closesAt: deadlineFromForm((k) => (k === 'closesAtUtc' ? (t.closesAtUtc ?? '') : t.closesAt)),
   record: t.record || undefined,
   conditions: { eachGroupTakesPart: t.eachGroupTakesPart, ruleWithinEachGroup: t.ruleWithinEachGroup },
 });

@@ -1,7 +1,7 @@
 import type { Actor } from '../../domain/actor.js';
 import { conflict, forbidden, invalid } from '../../domain/errors.js';
 import { MAX_CANCEL_REASON, MAX_RECORD_NOTE } from '../../domain/limits.js';
-import { authorize } from '../../domain/policy.js';
+import { authorize, can } from '../../domain/policy.js';
 import { checkPosition, isDue, mayRecordFor, type Position } from '../../domain/round.js';
 import type { BallotRecord, RecusalEntry, RoundRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
@@ -214,4 +214,24 @@ export async function withdrawRecusal(
     });
     return next;
   });
+}
+
+/**
+ * The open rounds this member is asked to vote in and has not: in the electorate, not recused,
+ * no ballot cast or recorded yet, deadline not passed. For the "vote open" banner; empty for
+ * anyone who may not vote.
+ */
+export function roundsAwaiting(ctx: Ctx, actor: Actor | null): RoundRecord[] {
+  if (!actor || !can(actor, 'ballot.cast')) return [];
+  const now = ctx.clock();
+  return ctx.meta
+    .by('rounds', 'state', 'open')
+    .filter(
+      (r) =>
+        !isDue(r, now) &&
+        r.electorate.includes(actor.id) &&
+        !(r.recusals ?? []).some((x) => x.voterId === actor.id) &&
+        !ctx.meta.by('ballots', 'round', String(r.id)).some((b) => b.voterId === actor.id),
+    )
+    .sort((a, b) => a.closesAt.localeCompare(b.closesAt));
 }
