@@ -161,7 +161,8 @@ describe('who may see the admin pages', () => {
   test.each(PAGES)('%s: 401 for the public', async (path) => {
     const res = await request(app).get(path);
     expect(res.status).toBe(401);
-    expect(res.text).toContain('href="/login"');
+    // "Sign in to see it", coming back here.
+    expect(res.text).toContain(`href="/login?next=${encodeURIComponent(path)}" data-action="sign-in-to-see"`);
   });
 
   test('a user id that is not a user is 404', async () => {
