@@ -132,13 +132,15 @@ describe('the amendment of the terms of reference, through the pages', () => {
     await expectNoAxeViolations(page);
   });
 
-  test('the chair opens a round: majority, quorum 50%, deadline in UTC', async () => {
+  test('the chair opens a round: majority, quorum 50%, deadline typed in her own time zone', async () => {
     const page = pages.chair;
     await page.getByLabel('Rule', { exact: true }).selectOption('majority');
     await page.getByLabel(/^Quorum/).fill('50');
     // This committee keeps a named record for this round (the site's default is unnamed).
     await page.locator('input[name="record"][value="named"]').check();
-    await page.getByLabel('Deadline (UTC)').fill('2026-01-22T17:00');
+    // The field is in the reader's zone (Zurich, UTC+1 in January) and says so; stored in UTC.
+    const deadline = page.getByLabel('Deadline (your time, Europe/Zurich)');
+    await deadline.fill('2026-01-22T18:00');
     await page.getByRole('button', { name: 'Open the round' }).click();
     await page.waitForURL(`${base}/rounds/1`);
     expect(await page.getByRole('status').textContent()).toContain('Round 1 is open');

@@ -154,3 +154,22 @@ export async function signInAs(
   if (!who?.includes(person.name))
     throw new Error(`signed in as ${person.email}, but the top bar shows ${JSON.stringify(who)}`);
 }
+
+/** Nothing wider than the screen: the page never scrolls sideways (tables scroll in their own box). */
+export async function expectNoSidewaysScroll(page: Page): Promise<void> {
+  const { scrollWidth, clientWidth, wide } = await page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    // The outermost elements reaching past the right edge, to say what overflows.
+    const past = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > w + 0.5);
+    const wide = past
+      .filter((e) => !past.includes(e.parentElement!))
+      .slice(0, 5)
+      .map(
+        (e) =>
+          `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.trim().replace(/\s+/g, '.') : ''} → ${Math.round(e.getBoundingClientRect().right)} px`,
+      );
+    return { scrollWidth: document.documentElement.scrollWidth, clientWidth: w, wide };
+  });
+  if (scrollWidth > clientWidth)
+    throw new Error(`${page.url()} is ${scrollWidth} px wide on a ${clientWidth} px screen:\n  ${wide.join('\n  ')}`);
+}

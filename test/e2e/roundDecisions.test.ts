@@ -17,7 +17,16 @@ import { publishConsolidation } from '../../server/services/consolidations/publi
 import { createProposal, shareProposal } from '../../server/services/proposals/proposals.js';
 import { closeRound, openRound } from '../../server/services/rounds/rounds.js';
 import { castBallot } from '../../server/services/rounds/ballots.js';
-import { DESKTOP, expectNoAxeViolations, launchBrowser, newReader, serveApp, shot, signInAs } from './helpers.js';
+import {
+  DESKTOP,
+  expectNoAxeViolations,
+  expectNoSidewaysScroll,
+  launchBrowser,
+  newReader,
+  serveApp,
+  shot,
+  signInAs,
+} from './helpers.js';
 
 const SLUG = 'terms-of-reference';
 const CHATHAM = 'Closed meetings of the Group are held under the Chatham House Rule. ';
@@ -118,25 +127,6 @@ async function pageFor(who: Who | null, viewport = DESKTOP, isMobile = false): P
   const page = await context.newPage();
   if (who) await signInAs(page, base, PEOPLE[who], PASSWORD);
   return page;
-}
-
-/** Nothing wider than the screen: the page never scrolls sideways (tables scroll in their own box). */
-async function expectNoSidewaysScroll(page: Page): Promise<void> {
-  const { scrollWidth, clientWidth, wide } = await page.evaluate(() => {
-    const w = document.documentElement.clientWidth;
-    // The outermost elements reaching past the right edge, to say what overflows.
-    const past = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > w + 0.5);
-    const wide = past
-      .filter((e) => !past.includes(e.parentElement!))
-      .slice(0, 5)
-      .map(
-        (e) =>
-          `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.trim().replace(/\s+/g, '.') : ''} → ${Math.round(e.getBoundingClientRect().right)} px`,
-      );
-    return { scrollWidth: document.documentElement.scrollWidth, clientWidth: w, wide };
-  });
-  if (scrollWidth > clientWidth)
-    throw new Error(`${page.url()} is ${scrollWidth} px wide on a ${clientWidth} px screen:\n  ${wide.join('\n  ')}`);
 }
 
 let miaReceipt = '';
