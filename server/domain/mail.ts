@@ -382,14 +382,14 @@ export function roundCancelled(site: Site, r: RoundInfo, reason: string, name: s
 
 export function versionPublished(
   site: Site,
-  v: { slug: string; documentTitle: string; number: number; summary: string; thread: string[] },
+  v: { slug: string; label: string; documentTitle: string; number: number; summary: string; thread: string[] },
 ): Composed {
   const diff =
     v.number > 1
       ? `${site.baseUrl}/documents/${v.slug}/compare?from=${v.number - 1}&to=${v.number}`
       : `${site.baseUrl}/documents/${v.slug}`;
   return {
-    subject: `[${v.documentTitle}] Version ${v.number} published${v.summary ? `: ${oneLine(v.summary)}` : ''}`,
+    subject: `[${v.label}] Version ${v.number} published${v.summary ? `: ${oneLine(v.summary)}` : ''}`,
     ...body(
       [
         `Version ${v.number} of "${v.documentTitle}" is published.`,

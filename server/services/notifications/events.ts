@@ -289,6 +289,7 @@ export function versionPublishedMails(ctx: Ctx, v: VersionRecord): Puts {
   const thread = v.consolidation ? [mail.consolidationRoot(site(ctx), v.consolidation)] : [];
   const published = mail.versionPublished(site(ctx), {
     slug: v.document,
+    label: docLabel(ctx, v.document),
     documentTitle: docTitle(ctx, v.document),
     number: v.number,
     summary: v.summary,
