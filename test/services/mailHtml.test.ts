@@ -10,6 +10,7 @@ import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { inviteUser, requestPasswordReset, setNotify } from '../../server/services/accounts/links.js';
 import { publishConsolidation } from '../../server/services/consolidations/publish.js';
 import { composeDigests } from '../../server/services/notifications/digest.js';
+import { voteByMailMails } from '../../server/services/notifications/events.js';
 import { proposalCommentable } from '../../server/services/proposals/commentable.js';
 import { addComment, setResolved } from '../../server/services/proposals/comments.js';
 import { reviseProposal } from '../../server/services/proposals/proposals.js';
@@ -41,6 +42,7 @@ const KINDS = [
   'round.reminder',
   'round.closed',
   'round.cancelled',
+  'reply.vote_by_mail',
   'version.published',
   'user.invited',
   'password.reset',
@@ -81,6 +83,8 @@ async function everyKind() {
   await castBallot(ctx, who.m1.actor, r.id, { position: 'object', reason: 'Not <yet> & never' });
   await castBallot(ctx, who.sec.actor, r.id, { position: 'approve', voter: who.m2.email, note: 'at the meeting' });
   await recuse(ctx, who.m3.actor, r.id, { reason: 'Conflict of interest.' });
+  // The answer to a member who tried to vote by replying (what services/notifications/inbound.ts queues).
+  await ctx.meta.write({ actor: null, at: ctx.clock(), events: [], puts: voteByMailMails(ctx, r, who.m2) });
   await withdrawRecusal(ctx, who.m3.actor, r.id, {});
   clock.set('2026-03-07T20:00:00Z');
   await sweepRounds(ctx);
