@@ -12,6 +12,8 @@ export const MAX_COMMENT_BYTES = 64 * 1024;
 export const MAX_RATIONALE_BYTES = 20 * 1024;
 /** A title (proposal, document): one line of at most 200 characters. */
 export const MAX_TITLE = 200;
+/** A document's label in mail subjects (`[ToR]`): one line of at most 16 characters. */
+export const MAX_LABEL = 16;
 /** A version's or consolidation's summary: 2,000 characters. */
 export const MAX_SUMMARY = 2000;
 /** The reason given with a ballot: 5,000 characters. */

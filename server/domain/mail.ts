@@ -5,10 +5,15 @@
  * rounds, their results and the version it becomes thread. The queue makes each recipient's
  * copy: its own Message-ID, and only the ancestors that recipient was sent (notifications/queue.ts).
  */
+import type { Change } from './diff.js';
+import { changedPassages, esc, paragraph, passage, prose, quoted, type Markdown, type Part } from './mailParts.js';
+
 export interface Site {
   baseUrl: string;
   /** The host used in Message-IDs and List-Id. */
   host: string;
+  /** What members wrote (markdown) as safe HTML, for the HTML part: the pages' renderer. */
+  markdown: Markdown;
 }
 
 export interface Composed {
@@ -24,7 +29,7 @@ export const msgId = (site: Site, local: string) => `<${local}@${site.host}>`;
 export const proposalRoot = (site: Site, id: number) => msgId(site, `proposal-${id}`);
 export const consolidationRoot = (site: Site, id: number) => msgId(site, `consolidation-${id}`);
 /**
- * A document's short label for subjects, from its slug: the initials of a long slug
+ * A document's default short label for subjects, from its slug: the initials of a long slug
  * (`terms-of-reference` → `ToR`, `workshop-process` → `WP`), a short slug in capitals (`eip-1` → `EIP-1`).
  */
 export function docLabel(slug: string): string {
@@ -34,11 +39,14 @@ export function docLabel(slug: string): string {
   return words.map((w) => (SMALL.has(w) ? w[0] : w[0].toUpperCase())).join('');
 }
 
-/** The subject of a proposal's thread, and of a consolidation's: every message in it carries it. */
-export const proposalThreadSubject = (slug: string, id: number, title: string) =>
-  `[${docLabel(slug)}] Proposal ${id}: ${oneLine(title)}`;
-export const consolidationThreadSubject = (slug: string, id: number, summary: string) =>
-  `[${docLabel(slug)}] Consolidation ${id}${summary ? `: ${oneLine(summary)}` : ''}`;
+/** The label of a document in subjects: the one the secretariat set, else the default from its slug. */
+export const documentLabel = (doc: { slug: string; label?: string }) => doc.label || docLabel(doc.slug);
+
+/** The subject of a proposal's thread, and of a consolidation's (`label`: `documentLabel`): every message in it carries it. */
+export const proposalThreadSubject = (label: string, id: number, title: string) =>
+  `[${label}] Proposal ${id}: ${oneLine(title)}`;
+export const consolidationThreadSubject = (label: string, id: number, summary: string) =>
+  `[${label}] Consolidation ${id}${summary ? `: ${oneLine(summary)}` : ''}`;
 
 /**
  * A message in a thread: the thread's subject (`Re: ` after the root), so every client groups
@@ -60,10 +68,7 @@ export function inThread(m: Composed, base: string, root = false): Composed {
   };
 }
 
-export const listId = (site: Site) => `Ratify <ratify.${site.host}>`;
-
-const esc = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export const listId = (site: Omit<Site, 'markdown'>) => `Ratify <ratify.${site.host}>`;
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 /** "1 Mar 2027, 17:00 UTC" */
@@ -81,12 +86,21 @@ const RULE_WORDS: Record<string, string> = {
 };
 export const ruleWords = (rule: string) => RULE_WORDS[rule] ?? rule;
 
-/** A message from paragraphs (plain text) and links; the HTML part says the same. */
-export function body(paragraphs: string[], links: [label: string, url: string][]): { text: string; html: string } {
-  const text = [...paragraphs, ...links.map(([l, u]) => `${l}:\n${u}`)].join('\n\n') + '\n\n-- \nRatify\n';
+/**
+ * A message from paragraphs and links; the HTML part says the same. A paragraph is plain text
+ * (escaped into the HTML part) or a part with both forms (mailParts.ts: markdown, quotes, diffs).
+ */
+export function body(
+  paragraphs: (Part | null)[],
+  links: [label: string, url: string][],
+): { text: string; html: string } {
+  const parts = paragraphs.filter((p): p is Part => p !== null && p !== '');
+  const text =
+    [...parts.map((p) => (typeof p === 'string' ? p : p.text)), ...links.map(([l, u]) => `${l}:\n${u}`)].join('\n\n') +
+    '\n\n-- \nRatify\n';
   const html =
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title></title></head><body style="font-family:system-ui,sans-serif;font-size:16px;line-height:1.5;max-width:40em">` +
-    paragraphs.map((p) => `<p>${esc(p).replace(/\n/g, '<br>')}</p>`).join('') +
+    parts.map((p) => (typeof p === 'string' ? paragraph(p) : p.html)).join('') +
     links.map(([l, u]) => `<p><a href="${esc(u)}">${esc(l)}</a></p>`).join('') +
     `<p style="color:#555">— Ratify</p></body></html>`;
   return { text, html };
@@ -99,17 +113,21 @@ export interface ProposalInfo {
   slug: string;
   author: string;
   rationale: string;
+  /** The proposal's text against the published text it started from. */
+  changes: Change[];
 }
 
 export function proposalShared(site: Site, p: ProposalInfo): Composed {
   const url = `${site.baseUrl}/proposals/${p.id}`;
+  const rationale = p.rationale.trim() ? prose(site.markdown, p.rationale) : null;
   return {
     subject: `[${p.documentTitle}] Proposal shared: ${oneLine(p.title)}`,
     ...body(
       [
         `${p.author} shared a proposed change to "${p.documentTitle}" with all members: ${p.title}.`,
-        p.rationale ? `Rationale:\n${p.rationale.trim()}` : '',
-      ].filter(Boolean),
+        rationale && { text: `Rationale:\n${rationale.text}`, html: `${paragraph('Rationale:')}${rationale.html}` },
+        changedPassages(p.changes, 'What it changes in the published text:', `${url}?tab=changes`),
+      ],
       [['Read the proposal and what it changes', `${url}?tab=changes`]],
     ),
     messageId: proposalRoot(site, p.id),
@@ -124,25 +142,36 @@ export interface ConsolidationInfo {
   summary: string;
   proposals: { id: number; title: string }[];
   conflicts: number;
+  /** The consolidated text against the published text. */
+  changes: Change[];
 }
 
 export function consolidationCreated(site: Site, c: ConsolidationInfo): Composed {
+  const url = `${site.baseUrl}/consolidations/${c.id}`;
   return {
     subject: `[${c.documentTitle}] Consolidated text prepared${c.summary ? `: ${oneLine(c.summary)}` : ''}`,
     ...body(
       [
         `The chair prepared a consolidated text of "${c.documentTitle}" with these proposals:\n${c.proposals.map((p) => `- #${p.id} ${p.title}`).join('\n')}`,
+        c.summary.trim() ? summaryPart(site, c.summary) : null,
         c.conflicts
           ? `It has ${c.conflicts} conflict(s) to resolve before it can be put to a vote.`
           : 'It merged without conflicts.',
+        changedPassages(c.changes, 'What it changes in the published text:', url),
       ],
-      [['Read the consolidated text', `${site.baseUrl}/consolidations/${c.id}`]],
+      [['Read the consolidated text', url]],
     ),
     // A consolidation starts its own thread; its body names the proposals it merges.
     messageId: consolidationRoot(site, c.id),
     inReplyTo: null,
     references: [],
   };
+}
+
+/** A summary (markdown) under its heading line. */
+function summaryPart(site: Site, summary: string): Part {
+  const s = prose(site.markdown, summary);
+  return { text: `Summary:\n${s.text}`, html: `${paragraph('Summary:')}${s.html}` };
 }
 
 export interface RoundInfo {
@@ -353,16 +382,19 @@ export function roundCancelled(site: Site, r: RoundInfo, reason: string, name: s
 
 export function versionPublished(
   site: Site,
-  v: { slug: string; documentTitle: string; number: number; summary: string; thread: string[] },
+  v: { slug: string; label: string; documentTitle: string; number: number; summary: string; thread: string[] },
 ): Composed {
   const diff =
     v.number > 1
       ? `${site.baseUrl}/documents/${v.slug}/compare?from=${v.number - 1}&to=${v.number}`
       : `${site.baseUrl}/documents/${v.slug}`;
   return {
-    subject: `[${v.documentTitle}] Version ${v.number} published${v.summary ? `: ${oneLine(v.summary)}` : ''}`,
+    subject: `[${v.label}] Version ${v.number} published${v.summary ? `: ${oneLine(v.summary)}` : ''}`,
     ...body(
-      [`Version ${v.number} of "${v.documentTitle}" is published.`, v.summary],
+      [
+        `Version ${v.number} of "${v.documentTitle}" is published.`,
+        v.summary.trim() ? prose(site.markdown, v.summary) : null,
+      ],
       [
         ['What changed', diff],
         ['The decision record', `${site.baseUrl}/documents/${v.slug}/versions/${v.number}`],
@@ -383,9 +415,14 @@ export function commentNotice(
     on: string;
     url: string;
     body: string;
+    /** The passage of the text the comment is anchored to, if it is. */
+    passage: string | null;
+    /** The comment it answers, if it is a reply. */
+    parent: { author: string; body: string } | null;
     thread: string[];
   },
 ): Composed {
+  const said = prose(site.markdown, c.body);
   return {
     subject:
       c.kind === 'reply'
@@ -393,7 +430,11 @@ export function commentNotice(
         : `${c.author} commented on your proposal ${oneLine(c.on)}`,
     // `on` reads "#3 "Title"" for a proposal, "the consolidated text #2" otherwise.
     ...body(
-      [`${c.author} wrote:`, c.body.length > 2000 ? `${c.body.slice(0, 2000)}…` : c.body],
+      [
+        c.passage ? quoted('On the passage:', passage(c.passage)) : null,
+        c.parent ? quoted(`In reply to ${c.parent.author}:`, prose(site.markdown, c.parent.body)) : null,
+        { text: `${c.author} wrote:\n${said.text}`, html: `${paragraph(`${c.author} wrote:`)}${said.html}` },
+      ],
       [['Read and reply', c.url]],
     ),
     messageId: msgId(site, `comment-${c.id}`),
@@ -405,7 +446,16 @@ export function commentNotice(
 /** To a proposal's author: someone else saved a revision of it. */
 export function proposalRevised(
   site: Site,
-  p: { id: number; title: string; documentTitle: string; by: string; revision: number; name: string },
+  p: {
+    id: number;
+    title: string;
+    documentTitle: string;
+    by: string;
+    revision: number;
+    name: string;
+    /** The new revision's text against the one before. */
+    changes: Change[];
+  },
 ): Composed {
   const url = `${site.baseUrl}/proposals/${p.id}`;
   return {
@@ -414,6 +464,11 @@ export function proposalRevised(
       [
         `Dear ${p.name},`,
         `${p.by} saved revision ${p.revision} of your proposal #${p.id} "${p.title}" to "${p.documentTitle}".`,
+        changedPassages(
+          p.changes,
+          `What revision ${p.revision} changes:`,
+          `${url}?tab=changes&from=${p.revision - 1}&to=${p.revision}`,
+        ),
       ],
       [['See what changed', `${url}?tab=changes`]],
     ),

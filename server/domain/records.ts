@@ -22,6 +22,8 @@ export interface DocumentRecord {
   slug: string;
   title: string;
   group: string;
+  /** The short label mail subjects carry (`[ToR] Proposal 1: …`); absent: the default from the slug (domain/mail.ts). */
+  label?: string;
   /** Number of the newest published version. */
   latest: number;
   createdAt: string;

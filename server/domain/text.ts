@@ -1,5 +1,5 @@
 import { invalid, tooLarge } from './errors.js';
-import { MAX_TEXT_BYTES, MAX_TITLE } from './limits.js';
+import { MAX_LABEL, MAX_TEXT_BYTES, MAX_TITLE } from './limits.js';
 
 // The limits themselves live in limits.ts; these names stay importable from here.
 export { MAX_COMMENT_BYTES, MAX_RATIONALE_BYTES, MAX_SUMMARY, MAX_TEXT_BYTES, MAX_TITLE } from './limits.js';
@@ -17,6 +17,20 @@ export function checkTitle(title: string): string {
     throw invalid('invalid_title', `A title is one line of 1–${MAX_TITLE} characters.`);
   }
   return title.trim();
+}
+
+/**
+ * A document's label for mail subjects: 1–16 characters once trimmed, one line, no control
+ * characters, no square brackets (it sits between them: `[ToR]`). Blank means "the default
+ * from the slug" (null).
+ */
+export function checkLabel(label: unknown): string | null {
+  if (typeof label !== 'string' || /[\p{Cc}[\]]/u.test(label.trim()) || [...label.trim()].length > MAX_LABEL)
+    throw invalid(
+      'invalid_label',
+      `A label is one line of 1–${MAX_LABEL} characters without square brackets, or empty for the default.`,
+    );
+  return label.trim() || null;
 }
 
 /** Free text (rationale, comment, summary) up to `maxBytes`; `required` refuses blank. */

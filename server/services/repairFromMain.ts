@@ -45,6 +45,8 @@ export async function repairFromMain(ctx: Ctx): Promise<number> {
           group: trailers.get('Ratify-Group') ?? prior?.group ?? 'mag',
           latest: Math.max(number, prior?.latest ?? 0),
           createdAt: prior?.createdAt ?? c.committer.at.toISOString(),
+          // Not in the commit's trailers: the label set on the record stays.
+          ...(prior?.label ? { label: prior.label } : {}),
         };
         const version: VersionRecord = {
           document: slug,

@@ -661,6 +661,25 @@ describe('documents', () => {
     });
     expect(t.ctx.meta.auditLog(1)[0].seq).toBe(seq);
   });
+
+  test('set the label mail subjects carry, refuse a bad one, and clear it back to the default', async () => {
+    const form = await admin.get('/admin/documents');
+    expect(form.text).toContain('id="label-code-of-conduct"');
+    expect(form.text).toContain('placeholder="CoC"');
+    const res = await adminPost('/admin/documents/code-of-conduct', { label: 'Conduct' });
+    expect(res.status).toBe(303);
+    expect(t.ctx.meta.get('documents', 'code-of-conduct')!.label).toBe('Conduct');
+    expect((await admin.get('/admin/documents')).text).toMatch(
+      /id="label-code-of-conduct" name="label" value="Conduct"/,
+    );
+    const bad = await adminPost('/admin/documents/code-of-conduct', { label: '[far too long a label]' });
+    expect(bad.status).toBe(400);
+    expect(alertCode(bad.text)).toBe('invalid_label');
+    expect(bad.text).toMatch(/<details open>/);
+    expect(t.ctx.meta.get('documents', 'code-of-conduct')!.label).toBe('Conduct');
+    expect((await adminPost('/admin/documents/code-of-conduct', { label: '' })).status).toBe(303);
+    expect(t.ctx.meta.get('documents', 'code-of-conduct')!.label).toBeUndefined();
+  });
 });
 
 describe('audit log', () => {

@@ -5,7 +5,7 @@
  */
 import * as os from 'node:os';
 import { diffProse, type Change } from '../../domain/diff.js';
-import { renderItems, type MarkdownItem } from '../render/markdown.js';
+import { renderItems, type MarkdownItem } from '../../util/markdown.js';
 import { renderParagraphs, type RenderedBlock } from '../render/paragraphs.js';
 
 export type Task = (

@@ -7,6 +7,7 @@ import { addStakeholder, listStakeholders, stakeholderMembership } from '../../s
 import { groupsWithUsage } from '../../services/groups.js';
 import { accountCounts } from '../../services/accounts/users.js';
 import { updateDocument } from '../../services/documents/updateDocument.js';
+import { docLabel } from '../../domain/mail.js';
 import { openAuditLog } from '../../services/audit.js';
 import { findDocument, listDocuments, managedDocuments } from '../../services/readDocuments.js';
 import {
@@ -117,7 +118,13 @@ export function adminPages(ctx: Ctx): Router {
     page(res, 'admin/documents', {
       title: 'Documents',
       section: 'documents',
-      documents: documents.map(({ doc, latest, groupName }) => ({ ...doc, groupName, latest })),
+      documents: documents.map(({ doc, latest, groupName }) => ({
+        ...doc,
+        groupName,
+        latest,
+        label: doc.label ?? '',
+        defaultLabel: docLabel(doc.slug),
+      })),
       groups: sortedGroups(ctx),
       add: { slug: '', title: '', group: '', summary: '', text: '' },
       edit: null,
@@ -152,7 +159,7 @@ export function adminPages(ctx: Ctx): Router {
 
   r.post('/admin/documents/:slug', (req, res) => {
     const slug = String(req.params.slug);
-    const changes = { title: maybe(req, 'title'), group: maybe(req, 'group') };
+    const changes = { title: maybe(req, 'title'), group: maybe(req, 'group'), label: maybe(req, 'label') };
     return orShowAdmin(
       req,
       res,

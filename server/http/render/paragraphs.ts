@@ -1,5 +1,5 @@
 /** A text's paragraphs, as the proposal page shows them (each beside its comment threads). Pure. */
-import { renderItems } from './markdown.js';
+import { renderItems } from '../../util/markdown.js';
 
 /**
  * At most this many paragraph rows on a text page: a text of more paragraphs (1 MB of "x" lines

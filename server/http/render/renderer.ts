@@ -3,7 +3,7 @@ import { coarseDiff, diffProse, type Change } from '../../domain/diff.js';
 import { Lru } from '../../util/lru.js';
 import { type WorkPool, WorkTimeout } from '../offload/pool.js';
 import type { Task } from '../offload/worker.js';
-import { plainFallback, renderItems, type MarkdownItem } from './markdown.js';
+import { renderItems, type MarkdownItem } from '../../util/markdown.js';
 import { renderParagraphs, type RenderedBlock } from './paragraphs.js';
 
 /**
@@ -269,4 +269,16 @@ export class Renderer {
     if (cur.length) out.push(cur);
     return out;
   }
+}
+
+/**
+ * What a reader sees when a text could not be formatted in time: the text itself, escaped, as
+ * it was written, with a line saying why. Linear in the text, safe by construction.
+ */
+export function plainFallback(text: string): string {
+  const esc = text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+  return `<p class="muted unformatted">Shown as plain text: formatting it took too long.</p>\n<pre class="unformatted">${esc}</pre>\n`;
 }

@@ -7,7 +7,7 @@ import { checkPassword } from '../../domain/passwordRules.js';
 import { commonPasswords } from '../../store/commonPasswords.js';
 import type { LinkTokenRecord, NotifyPreference, UserRecord } from '../../domain/records.js';
 import type { Ctx } from '../context.js';
-import { mergePuts, toPerson } from '../notifications/queue.js';
+import { mailSite, mergePuts, toPerson } from '../notifications/queue.js';
 import { findUserByEmail, getUser } from './users.js';
 
 export const INVITE_DAYS = 7;
@@ -32,13 +32,7 @@ function newLink(ctx: Ctx, u: UserRecord, purpose: 'invite' | 'reset') {
 /** Store changes that invite one person: a single-use link (valid a few days) and the mail carrying it. */
 export function invitationPuts(ctx: Ctx, u: UserRecord) {
   const { rec, url } = newLink(ctx, u, 'invite');
-  const m = mail.invitation(
-    { baseUrl: ctx.mail.baseUrl, host: ctx.mail.host },
-    u.name,
-    url,
-    rec.expiresAt,
-    rec.hash.slice(0, 16),
-  );
+  const m = mail.invitation(mailSite(ctx), u.name, url, rec.expiresAt, rec.hash.slice(0, 16));
   return mergePuts({ linkTokens: { [rec.hash]: rec } }, toPerson(ctx, u, m, 'user.invited', url, true));
 }
 
@@ -71,12 +65,7 @@ export async function requestPasswordReset(ctx: Ctx, email: string): Promise<voi
     return;
   }
   const { rec, url } = newLink(ctx, u, 'reset');
-  const m = mail.passwordReset(
-    { baseUrl: ctx.mail.baseUrl, host: ctx.mail.host },
-    url,
-    rec.expiresAt,
-    rec.hash.slice(0, 16),
-  );
+  const m = mail.passwordReset(mailSite(ctx), url, rec.expiresAt, rec.hash.slice(0, 16));
   await ctx.meta.write({
     actor: null,
     at: ctx.clock(),

@@ -18,6 +18,7 @@ import { MAIN, type Ctx } from '../context.js';
 import { getDocument } from '../readDocuments.js';
 import { baseText, proposalText } from '../proposals/read.js';
 import { saveRevision } from '../revisions.js';
+import { diffTexts } from '../diffTexts.js';
 
 export const consolidationRef = (id: number) => `refs/heads/consolidations/${id}`;
 
@@ -137,6 +138,8 @@ export async function createConsolidation(
       at: at.toISOString(),
     });
   }
+  // The announcement shows what the consolidated text changes in the published one.
+  const changes = await diffTexts(ctx, published, steps.at(-1)!.text);
   const c: ConsolidationRecord = {
     id,
     document: slug,
@@ -162,7 +165,12 @@ export async function createConsolidation(
         consolidations: { [id]: c },
         revisions: Object.fromEntries(revisions.map((r) => [revisionKey(r.subject, r.n), r])),
       },
-      consolidationCreatedMails(ctx, c, steps.at(-1)?.conflicts ? findConflicts(steps.at(-1)!.text).length : 0),
+      consolidationCreatedMails(
+        ctx,
+        c,
+        steps.at(-1)?.conflicts ? findConflicts(steps.at(-1)!.text).length : 0,
+        changes,
+      ),
     ),
   });
   return c;

@@ -1,6 +1,6 @@
 import * as mail from '../../domain/mail.js';
 import type { Ctx } from '../context.js';
-import { mergePuts, toPerson, type Puts } from './queue.js';
+import { mailSite, mergePuts, toPerson, type Puts } from './queue.js';
 
 /**
  * Once a day (at `digestHour` UTC), each person who chose the digest gets one message with
@@ -21,7 +21,7 @@ export async function composeDigests(ctx: Ctx): Promise<number> {
     const u = ctx.meta.get('users', uid);
     if (!u || u.disabled) continue;
     const m = mail.digest(
-      { baseUrl: ctx.mail.baseUrl, host: ctx.mail.host },
+      mailSite(ctx),
       u.name,
       list.sort((a, b) => a.id - b.id),
       day,

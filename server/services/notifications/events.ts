@@ -1,3 +1,4 @@
+import type { Change } from '../../domain/diff.js';
 import * as mail from '../../domain/mail.js';
 import { voteByMail } from '../../domain/replyMail.js';
 import { bpToQuorum, conditionWords, fullTally } from '../../domain/round.js';
@@ -14,10 +15,14 @@ import type {
 import { receiptOf } from '../rounds/decision.js';
 import type { Ctx } from '../context.js';
 import { receivedKey, subjectKey } from '../../store/meta/indexes.js';
-import { mergePuts, toList, toPerson, type Puts } from './queue.js';
+import { mailSite as site, mergePuts, toList, toPerson, type Puts } from './queue.js';
 import type { ReplyTarget } from '../../domain/replyAddress.js';
 
-/** Which mails each event queues (in the same store write as the event). */
+/**
+ * Which mails each event queues (in the same store write as the event). Composing is
+ * synchronous, inside that write: what needs git (the diff a mail shows) is read by the
+ * service before and passed in.
+ */
 
 /**
  * What a member's answer by mail becomes (services/notifications/inbound.ts): a new comment on
@@ -33,23 +38,25 @@ const answerInThread = (c: CommentRecord): ReplyTarget => ({
 });
 const answerOnRound = (r: RoundRecord): ReplyTarget => ({ kind: 'vote', subject: r.subject, round: r.id });
 
-const site = (ctx: Ctx): mail.Site => ({ baseUrl: ctx.mail.baseUrl, host: ctx.mail.host });
 const docTitle = (ctx: Ctx, slug: string) => ctx.meta.get('documents', slug)?.title ?? slug;
+/** A document's label in subjects (its own, or the default from its slug). */
+const docLabel = (ctx: Ctx, slug: string) => mail.documentLabel(ctx.meta.get('documents', slug) ?? { slug });
 const userName = (ctx: Ctx, id: number) => ctx.meta.get('users', id)?.name ?? `user ${id}`;
 
 /** The subject every message of a proposal's or consolidation's thread carries. */
 function threadSubject(ctx: Ctx, subject: { type: 'proposal' | 'consolidation'; id: number }): string {
   if (subject.type === 'proposal') {
     const p = ctx.meta.get('proposals', subject.id);
-    return mail.proposalThreadSubject(p?.document ?? '', subject.id, p?.title ?? '');
+    return mail.proposalThreadSubject(docLabel(ctx, p?.document ?? ''), subject.id, p?.title ?? '');
   }
   const c = ctx.meta.get('consolidations', subject.id);
-  return mail.consolidationThreadSubject(c?.document ?? '', subject.id, c?.summary ?? '');
+  return mail.consolidationThreadSubject(docLabel(ctx, c?.document ?? ''), subject.id, c?.summary ?? '');
 }
 /** A message in the thread of a round's subject. */
 const inRoundThread = (ctx: Ctx, r: RoundRecord, m: mail.Composed) => mail.inThread(m, threadSubject(ctx, r.subject));
 
-export function proposalSharedMails(ctx: Ctx, p: ProposalRecord): Puts {
+/** The announcement of a shared proposal; `changes`: its text against the published text it started from. */
+export function proposalSharedMails(ctx: Ctx, p: ProposalRecord, changes: Change[]): Puts {
   const shared = mail.proposalShared(site(ctx), {
     id: p.id,
     title: p.title,
@@ -57,8 +64,9 @@ export function proposalSharedMails(ctx: Ctx, p: ProposalRecord): Puts {
     slug: p.document,
     author: userName(ctx, p.authorId),
     rationale: p.rationale,
+    changes,
   });
-  const m = mail.inThread(shared, mail.proposalThreadSubject(p.document, p.id, p.title), true);
+  const m = mail.inThread(shared, mail.proposalThreadSubject(docLabel(ctx, p.document), p.id, p.title), true);
   // The author too: the announcement is the root of the proposal's thread, which their later notices answer.
   return toList(
     ctx,
@@ -69,15 +77,22 @@ export function proposalSharedMails(ctx: Ctx, p: ProposalRecord): Puts {
   );
 }
 
-export function consolidationCreatedMails(ctx: Ctx, c: ConsolidationRecord, conflicts: number): Puts {
+/** The announcement of a consolidation; `changes`: its text against the published text. */
+export function consolidationCreatedMails(
+  ctx: Ctx,
+  c: ConsolidationRecord,
+  conflicts: number,
+  changes: Change[],
+): Puts {
   const created = mail.consolidationCreated(site(ctx), {
     id: c.id,
     documentTitle: docTitle(ctx, c.document),
     summary: c.summary,
     proposals: c.proposals.map((id) => ({ id, title: ctx.meta.get('proposals', id)?.title ?? `proposal ${id}` })),
     conflicts,
+    changes,
   });
-  const m = mail.inThread(created, mail.consolidationThreadSubject(c.document, c.id, c.summary), true);
+  const m = mail.inThread(created, mail.consolidationThreadSubject(docLabel(ctx, c.document), c.id, c.summary), true);
   return toList(
     ctx,
     m,
@@ -274,6 +289,7 @@ export function versionPublishedMails(ctx: Ctx, v: VersionRecord): Puts {
   const thread = v.consolidation ? [mail.consolidationRoot(site(ctx), v.consolidation)] : [];
   const published = mail.versionPublished(site(ctx), {
     slug: v.document,
+    label: docLabel(ctx, v.document),
     documentTitle: docTitle(ctx, v.document),
     number: v.number,
     summary: v.summary,
@@ -292,8 +308,12 @@ export function versionPublishedMails(ctx: Ctx, v: VersionRecord): Puts {
   );
 }
 
-/** Personal notices of a new comment: to those it replies to, and to the proposal's author. */
-export function commentMails(ctx: Ctx, c: CommentRecord): Puts {
+/**
+ * Personal notices of a new comment: to those it replies to, and to the proposal's author.
+ * They quote the passage it is anchored to and the comment it answers (`answered`, the one the
+ * member replied to; by default the thread's first).
+ */
+export function commentMails(ctx: Ctx, c: CommentRecord, answered?: CommentRecord): Puts {
   const site_ = site(ctx);
   const isProposal = c.subject.type === 'proposal';
   const p = isProposal ? ctx.meta.get('proposals', c.subject.id) : undefined;
@@ -309,6 +329,8 @@ export function commentMails(ctx: Ctx, c: CommentRecord): Puts {
     }
   }
   if (p && p.authorId !== c.authorId && !recipients.has(p.authorId)) recipients.set(p.authorId, 'on-your-proposal');
+  const parentRecord = c.replyTo ? (answered ?? ctx.meta.get('comments', c.replyTo)) : undefined;
+  const parent = parentRecord ? { author: userName(ctx, parentRecord.authorId), body: parentRecord.body } : null;
   const parts = [...recipients].map(([uid, kind]) => {
     const u = ctx.meta.get('users', uid);
     if (!u) return {};
@@ -320,6 +342,8 @@ export function commentMails(ctx: Ctx, c: CommentRecord): Puts {
         on,
         url,
         body: c.body,
+        passage: c.anchor?.quote ?? null,
+        parent,
         thread,
       }),
       threadSubject(ctx, c.subject),
@@ -329,8 +353,14 @@ export function commentMails(ctx: Ctx, c: CommentRecord): Puts {
   return mergePuts(...parts);
 }
 
-/** The author of a proposal someone else revised (follows the author's preference). */
-export function proposalRevisedMails(ctx: Ctx, p: ProposalRecord, by: { name: string }, revision: number): Puts {
+/** The author of a proposal someone else revised (follows the author's preference); `changes`: that revision against the one before. */
+export function proposalRevisedMails(
+  ctx: Ctx,
+  p: ProposalRecord,
+  by: { name: string },
+  revision: number,
+  changes: Change[],
+): Puts {
   const u = ctx.meta.get('users', p.authorId);
   if (!u) return {};
   const m = mail.inThread(
@@ -341,6 +371,7 @@ export function proposalRevisedMails(ctx: Ctx, p: ProposalRecord, by: { name: st
       by: by.name,
       revision,
       name: u.name,
+      changes,
     }),
     threadSubject(ctx, { type: 'proposal', id: p.id }),
   );

@@ -2,13 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { unsubscribeToken } from './unsubscribe.js';
 import { replyAddress } from './replyToken.js';
 import type { ReplyTarget } from '../../domain/replyAddress.js';
-import { titled, type Composed } from '../../domain/mail.js';
+import { titled, type Composed, type Site } from '../../domain/mail.js';
+import { renderItem } from '../../util/markdown.js';
 import { receivedKey } from '../../store/meta/indexes.js';
 import type { DigestItemRecord, MailRecord, UserRecord } from '../../store/meta/schema.js';
 import type { Change } from '../../store/meta/metaStore.js';
 import type { Ctx } from '../context.js';
 
 export type Puts = NonNullable<Change['puts']>;
+
+/**
+ * How mails address this site, and render what members wrote: with the pages' markdown renderer,
+ * headings moved two levels down (a comment's "# Title" is not the largest text of the mail).
+ */
+export const mailSite = (ctx: Ctx): Site => ({
+  baseUrl: ctx.mail.baseUrl,
+  host: ctx.mail.host,
+  markdown: (text) => renderItem({ text, by: 2 }),
+});
 
 /** Merge the record puts of several parts of one logical change. */
 export function mergePuts(...parts: (Puts | undefined)[]): Puts {

@@ -49,8 +49,9 @@ export async function addComment(
   assertCommentable(on.state);
   const body = checkProse(input.body, 'comment', MAX_COMMENT_BYTES, true);
   let replyTo: number | null = null;
+  let target: CommentRecord | undefined;
   if (input.replyTo != null) {
-    const target = ctx.meta.get('comments', input.replyTo);
+    target = ctx.meta.get('comments', input.replyTo);
     if (!target || target.subject.type !== on.ref.type || target.subject.id !== on.ref.id)
       throw invalid('invalid_reply', 'The comment you reply to is not on this text.');
     replyTo = target.replyTo ?? target.id; // threads are one level deep: a reply to a reply joins the thread
@@ -81,7 +82,8 @@ export async function addComment(
     actor: actor.email,
     at: ctx.clock(),
     events: [{ action: 'comment.created', subject: `${on.ref.type}/${on.ref.id}#comment-${c.id}` }],
-    puts: mergePuts({ comments: { [c.id]: c } }, commentMails(ctx, c)),
+    // The mails quote the comment replied to (`target`, which may be a reply in the thread).
+    puts: mergePuts({ comments: { [c.id]: c } }, commentMails(ctx, c, target)),
   });
   return c;
 }

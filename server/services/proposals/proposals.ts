@@ -12,6 +12,8 @@ import { loadProposalFor } from './access.js';
 import { mergePuts } from '../notifications/queue.js';
 import { saveRevision } from '../revisions.js';
 import { proposalSharedMails } from '../notifications/events.js';
+import { diffTexts } from '../diffTexts.js';
+import { baseText, proposalText } from './read.js';
 
 export const proposalRef = (id: number) => `refs/heads/proposals/${id}`;
 
@@ -132,6 +134,8 @@ async function revise(ctx: Ctx, actor: Actor, id: number, input: ReviseProposalI
       'Someone saved a newer revision since you started editing. Reload it and apply your change again.',
       { current: p.head },
     );
+  // Someone else revises the author's proposal: the author's mail shows what this revision changes.
+  const changes = actor.id !== p.authorId ? await diffTexts(ctx, await proposalText(ctx, p), text) : [];
   return saveRevision(
     ctx,
     actor,
@@ -146,7 +150,7 @@ async function revise(ctx: Ctx, actor: Actor, id: number, input: ReviseProposalI
       changes: { title, rationale },
       // Someone else revised the author's proposal: the author is told.
       alsoPuts: (next, n) =>
-        actor.id !== p.authorId ? proposalRevisedMails(ctx, next as ProposalRecord, actor, n) : {},
+        actor.id !== p.authorId ? proposalRevisedMails(ctx, next as ProposalRecord, actor, n, changes) : {},
     },
   );
 }
@@ -158,11 +162,13 @@ export async function shareProposal(ctx: Ctx, actor: Actor | null, id: number): 
     const p = loadProposalFor(ctx, actor, id, 'proposal.share');
     assertShareable(p.state);
     const next: ProposalRecord = { ...p, state: 'shared', wasShared: true, updatedAt: ctx.clock().toISOString() };
+    // The announcement shows what the proposal changes (read from git now: mails are composed inside the write).
+    const changes = await diffTexts(ctx, await baseText(ctx, p), await proposalText(ctx, p));
     await ctx.meta.write({
       actor: actor.email,
       at: ctx.clock(),
       events: [{ action: 'proposal.shared', subject: `proposal/${id}` }],
-      puts: mergePuts({ proposals: { [id]: next } }, proposalSharedMails(ctx, next)),
+      puts: mergePuts({ proposals: { [id]: next } }, proposalSharedMails(ctx, next, changes)),
     });
     return next;
   });

@@ -1,3 +1,9 @@
+/**
+ * The one markdown renderer: markdown-it (raw HTML off), then sanitize-html with the allowed
+ * tags, attributes and schemes below. The pages render through it (http/render/renderer.ts,
+ * the worker pool, paragraph rows) and so do the mails' HTML parts (services/notifications),
+ * so what a member wrote looks, and is made safe, the same way everywhere.
+ */
 import MarkdownIt from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
 
@@ -84,16 +90,4 @@ export function renderItems(items: MarkdownItem[]): string[] {
   const pieces = raw.some((h) => h.includes('\u0000')) ? [] : sanitizeHtml(raw.join('\u0000'), ALLOWED).split('\u0000');
   const safe = pieces.length === items.length ? pieces : raw.map((h) => sanitizeHtml(h, ALLOWED));
   return safe.map((h, k) => shiftHeadings(h, items[k].by));
-}
-
-/**
- * What a reader sees when a text could not be formatted in time: the text itself, escaped, as
- * it was written, with a line saying why. Linear in the text, safe by construction.
- */
-export function plainFallback(text: string): string {
-  const esc = text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-  return `<p class="muted unformatted">Shown as plain text: formatting it took too long.</p>\n<pre class="unformatted">${esc}</pre>\n`;
 }
