@@ -5,6 +5,7 @@
  * rounds, their results and the version it becomes thread. The queue makes each recipient's
  * copy: its own Message-ID, and only the ancestors that recipient was sent (notifications/queue.ts).
  */
+import type { MailKind } from './records.js';
 import type { Change } from './diff.js';
 import { changedPassages, esc, paragraph, passage, prose, quoted, type Markdown, type Part } from './mailParts.js';
 
@@ -547,4 +548,22 @@ export function digest(
     inReplyTo: null,
     references: [],
   };
+}
+
+/** What each kind of mail is about, for the account page and the unsubscribe page. */
+export const MAIL_KIND_WORDS: Record<MailKind, string> = {
+  proposals: 'proposals and consolidations: shared, revised, built',
+  comments: 'comments: replies to you and on your texts, threads resolved',
+  rounds: 'rounds: opened, results, cancellations',
+  versions: 'new published versions',
+};
+
+/** The kind of mail a notification event is, or null for mail outside the kinds (account mail, ballots). */
+export function mailKindOf(event: string): MailKind | null {
+  const area = event.split('.')[0];
+  if (area === 'proposal' || area === 'consolidation') return 'proposals';
+  if (area === 'comment') return 'comments';
+  if (area === 'round') return 'rounds';
+  if (area === 'version') return 'versions';
+  return null;
 }

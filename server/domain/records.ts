@@ -47,6 +47,13 @@ export interface VersionRecord {
 export const NOTIFY_PREFERENCES = ['immediate', 'digest', 'none'] as const;
 export type NotifyPreference = (typeof NOTIFY_PREFERENCES)[number];
 
+/**
+ * The kinds of non-essential mail a member may choose for separately (and unsubscribe from
+ * with one click): each notification event belongs to one (`mailKindOf` in domain/mail.ts).
+ */
+export const MAIL_KINDS = ['proposals', 'comments', 'rounds', 'versions'] as const;
+export type MailKind = (typeof MAIL_KINDS)[number];
+
 export interface UserRecord {
   id: number;
   email: string;
@@ -63,6 +70,8 @@ export interface UserRecord {
   totp: { secret: string; enabled: boolean; lastStep: number; recovery: string[] } | null;
   /** How the person gets non-essential messages (ballot invitations and reminders always go). */
   notify?: NotifyPreference;
+  /** Per kind of mail, where the person chose otherwise than `notify`. */
+  notifyKinds?: Partial<Record<MailKind, NotifyPreference>>;
   createdAt: string;
   updatedAt: string;
 }

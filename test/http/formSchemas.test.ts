@@ -139,3 +139,23 @@ describe("a deadline typed in the reader's time zone", () => {
     expect(t.ctx.meta.get('rounds', round)!.closesAt).toBe('2026-02-05T09:30:00.000Z');
   });
 });
+
+describe('mail preferences per kind', () => {
+  test('a kind set on its own follows its choice; "default" follows the general one again; a bad one is refused', async () => {
+    const mo = () => t.ctx.meta.all('users').find((u) => u.email === 'mo@example.org')!;
+    const set = await post(member, '/account/notifications', {
+      notify: 'digest',
+      'kind-comments': 'immediate',
+      'kind-rounds': 'none',
+    });
+    expect(set.status).toBe(303);
+    expect(mo()).toMatchObject({ notify: 'digest', notifyKinds: { comments: 'immediate', rounds: 'none' } });
+    const back = await post(member, '/account/notifications', { notify: 'digest', 'kind-comments': 'default' });
+    expect(back.status).toBe(303);
+    expect(mo().notifyKinds).toEqual({});
+    const bad = await post(member, '/account/notifications', { notify: 'digest', 'kind-comments': 'loud' });
+    expect(bad.status).toBe(400);
+    expect(alertCode(bad.text)).toBe('invalid_preference');
+    expect(mo().notifyKinds).toEqual({});
+  });
+});

@@ -506,9 +506,9 @@ describe('comment notices go to the right people only', () => {
     // The author was not sent the proposal's announcement (they made it): the notice names no parent.
     expect(got[0].parsed.inReplyTo).toBeUndefined();
     expect(textLinks(got[0])).toContain(`${BASE}/proposals/${p.id}#comment-${c1.id}`);
-    // Not essential: one click unsubscribes (RFC 8058).
+    // Not essential: one click unsubscribes from comment mail (RFC 8058).
     expect(header(got[0], 'list-unsubscribe')).toMatch(
-      /^<http:\/\/ratify\.test\/unsubscribe\/\d+\.[A-Za-z0-9_-]{22}>$/,
+      /^<http:\/\/ratify\.test\/unsubscribe\/\d+\.comments\.[A-Za-z0-9_-]{22}>$/,
     );
     expect(header(got[0], 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
     expectWellFormed(got[0]);

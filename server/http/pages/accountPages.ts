@@ -1,3 +1,5 @@
+import { MAIL_KIND_WORDS } from '../../domain/mail.js';
+import { MAIL_KINDS } from '../../domain/records.js';
 import { Router, type Request, type Response } from 'express';
 import { renderSVG } from 'uqr';
 import { authorize } from '../../domain/policy.js';
@@ -27,6 +29,7 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
       title: 'My account',
       account: publicUser(user),
       notify: user.notify ?? 'immediate',
+      kinds: MAIL_KINDS.map((k) => ({ kind: k, words: MAIL_KIND_WORDS[k], pref: user.notifyKinds?.[k] ?? 'default' })),
       groups: user.groups.map((g) => groupName(ctx, g)),
       tokens: listTokens(ctx, user.id),
       newToken: null,
@@ -95,7 +98,9 @@ export function accountPages(ctx: Ctx, throttle: LoginThrottle): Router {
 
   r.post('/account/notifications', (req, res) =>
     orShow(req, res, async () => {
-      await setNotify(ctx, signedInActor(req), fromForm(NotifyBody, { notify: field(req, 'notify') }).notify);
+      const kinds = Object.fromEntries(MAIL_KINDS.map((k) => [k, field(req, `kind-${k}`) || 'default']));
+      const input = fromForm(NotifyBody, { notify: field(req, 'notify'), kinds });
+      await setNotify(ctx, signedInActor(req), input.notify, input.kinds);
       done(req, res, '/account#notifications', 'Your notification settings were saved.');
     }),
   );

@@ -1,3 +1,4 @@
+import { MAIL_KIND_WORDS } from '../../domain/mail.js';
 import { Router } from 'express';
 import type { Ctx } from '../../services/context.js';
 import { memberOfToken, unsubscribeByToken } from '../../services/notifications/unsubscribe.js';
@@ -14,13 +15,25 @@ export function unsubscribePages(ctx: Ctx): Router {
   r.get('/unsubscribe/:token', (req, res) => {
     // The page names the member its link is for: never kept by a cache.
     markPersonal(res);
-    const u = memberOfToken(ctx, req.params.token);
-    page(res, 'account/unsubscribe', { title: 'Unsubscribe', email: u.email, token: req.params.token, done: false });
+    const { user, kind } = memberOfToken(ctx, req.params.token);
+    page(res, 'account/unsubscribe', {
+      title: 'Unsubscribe',
+      email: user.email,
+      about: kind === 'all' ? null : MAIL_KIND_WORDS[kind],
+      token: req.params.token,
+      done: false,
+    });
   });
   r.post('/unsubscribe/:token', async (req, res) => {
     markPersonal(res);
-    const { email } = await unsubscribeByToken(ctx, req.params.token);
-    page(res, 'account/unsubscribe', { title: 'Unsubscribed', email, token: req.params.token, done: true });
+    const { email, kind } = await unsubscribeByToken(ctx, req.params.token);
+    page(res, 'account/unsubscribe', {
+      title: 'Unsubscribed',
+      email,
+      about: kind === 'all' ? null : MAIL_KIND_WORDS[kind],
+      token: req.params.token,
+      done: true,
+    });
   });
   return r;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NOTIFY_PREFERENCES } from '../../domain/records.js';
+import { MAIL_KINDS, NOTIFY_PREFERENCES } from '../../domain/records.js';
 import { coded } from '../validate.js';
 
 /** `GET /audit?limit=N` — the newest N entries (1–10,000; 100 by default). Problems: 400 `invalid_limit`. */
@@ -9,5 +9,11 @@ export type AuditQuery = z.infer<typeof AuditQuery>;
 /** Account › Notifications: how non-essential messages come. */
 export const NotifyBody = z.strictObject({
   notify: coded(z.enum(NOTIFY_PREFERENCES), 'invalid_preference', 'Choose immediate, digest or none.'),
+  /** Per kind of mail: a preference of its own, or `default` (follow `notify`). */
+  kinds: coded(
+    z.partialRecord(z.enum(MAIL_KINDS), z.enum([...NOTIFY_PREFERENCES, 'default'])).optional(),
+    'invalid_preference',
+    'For each kind of mail choose default, immediate, digest or none.',
+  ),
 });
 export type NotifyBody = z.infer<typeof NotifyBody>;

@@ -5,7 +5,7 @@ import { conflict, invalid } from '../../domain/errors.js';
 import * as mail from '../../domain/mail.js';
 import { checkPassword } from '../../domain/passwordRules.js';
 import { commonPasswords } from '../../store/commonPasswords.js';
-import type { LinkTokenRecord, NotifyPreference, UserRecord } from '../../domain/records.js';
+import type { LinkTokenRecord, MailKind, NotifyPreference, UserRecord } from '../../domain/records.js';
 import type { Ctx } from '../context.js';
 import { mailSite, mergePuts, toPerson } from '../notifications/queue.js';
 import { findUserByEmail, getUser } from './users.js';
@@ -123,15 +123,33 @@ export function spentLinks(ctx: Ctx, userId: number): Record<string, LinkTokenRe
   );
 }
 
-/** Immediate, daily digest or none, for non-essential messages. */
-export async function setNotify(ctx: Ctx, actor: Actor, pref: NotifyPreference): Promise<void> {
+/** The per-kind choices after a change: a kind set to `default` follows the general preference again. */
+function ownKinds(
+  now: UserRecord['notifyKinds'],
+  change: Partial<Record<MailKind, NotifyPreference | 'default'>>,
+): UserRecord['notifyKinds'] {
+  const next: Partial<Record<MailKind, NotifyPreference>> = { ...now };
+  for (const [k, v] of Object.entries(change) as [MailKind, NotifyPreference | 'default'][]) {
+    if (v === 'default') delete next[k];
+    else next[k] = v;
+  }
+  return next;
+}
+
+/** Immediate, daily digest or none, for non-essential messages; optionally per kind of mail. */
+export async function setNotify(
+  ctx: Ctx,
+  actor: Actor,
+  pref: NotifyPreference,
+  kinds: Partial<Record<MailKind, NotifyPreference | 'default'>> = {},
+): Promise<void> {
   await ctx.accounts.run(async () => {
     const u = getUser(ctx, actor.id);
     await ctx.meta.write({
       actor: actor.email,
       at: ctx.clock(),
       events: [{ action: 'notifications.updated', subject: `user/${u.email}` }],
-      puts: { users: { [u.id]: { ...u, notify: pref } } },
+      puts: { users: { [u.id]: { ...u, notify: pref, notifyKinds: ownKinds(u.notifyKinds, kinds) } } },
     });
   });
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { unsubscribeToken } from './unsubscribe.js';
 import { replyAddress } from './replyToken.js';
 import type { ReplyTarget } from '../../domain/replyAddress.js';
-import { titled, type Composed, type Site } from '../../domain/mail.js';
+import { mailKindOf, titled, type Composed, type Site } from '../../domain/mail.js';
 import { renderItem } from '../../util/markdown.js';
 import { receivedKey } from '../../store/meta/indexes.js';
 import type { DigestItemRecord, MailRecord, UserRecord } from '../../store/meta/schema.js';
@@ -77,13 +77,18 @@ function copyFor(ctx: Ctx, m: Composed, address: string, tag: string): Composed 
 }
 
 /** The one-click unsubscribe link of a member's non-essential mail. */
-const oneClick = (ctx: Ctx, userId: number) => {
-  const token = unsubscribeToken(ctx, userId);
+const oneClick = (ctx: Ctx, userId: number, event: string) => {
+  const kind = mailKindOf(event);
+  const token = kind ? unsubscribeToken(ctx, userId, kind) : null;
   return token ? `<${ctx.mail.baseUrl}/unsubscribe/${token}>` : null;
 };
 
 const members = (ctx: Ctx) => ctx.meta.by('users', 'activeMember', 'yes');
-const prefOf = (u: UserRecord) => u.notify ?? 'immediate';
+/** How the member takes this event's kind of mail: their choice for the kind, else their general one. */
+const prefOf = (u: UserRecord, event: string) => {
+  const kind = mailKindOf(event);
+  return (kind && u.notifyKinds?.[kind]) || u.notify || 'immediate';
+};
 
 function mailRecord(
   ctx: Ctx,
@@ -155,17 +160,17 @@ export function toList(
     return { mails: { [rec.id]: rec } };
   }
   const people = members(ctx).filter((u) => u.id !== exceptUserId);
-  const later = people.filter((u) => prefOf(u) === 'digest');
+  const later = people.filter((u) => prefOf(u, event) === 'digest');
   const puts: Puts = { mails: {}, digestItems: {} };
   // One copy per member (never a Bcc list): each copy threads by what that member was sent.
-  for (const u of people.filter((x) => prefOf(x) === 'immediate')) {
+  for (const u of people.filter((x) => prefOf(x, event) === 'immediate')) {
     const rec = mailRecord(
       ctx,
       copyFor(ctx, m, u.email, `u${u.id}`),
       event,
       [u.email],
       [],
-      oneClick(ctx, u.id),
+      oneClick(ctx, u.id, event),
       replyOf(ctx, u.id, reply),
     );
     puts.mails![rec.id] = rec;
@@ -192,7 +197,7 @@ export function toPerson(
   reply?: ReplyTarget,
 ): Puts {
   if (u.disabled && event !== 'password.reset') return {};
-  const pref = essential ? 'immediate' : prefOf(u);
+  const pref = essential ? 'immediate' : prefOf(u, event);
   if (pref === 'none') return {};
   if (pref === 'digest') {
     const d = digestItem(ctx, u, m, link);
@@ -210,7 +215,7 @@ export function toPerson(
       ? event.startsWith('round.')
         ? `<${ctx.mail.baseUrl}/account#notifications>`
         : null
-      : oneClick(ctx, u.id),
+      : oneClick(ctx, u.id, event),
     replyOf(ctx, u.id, reply),
   );
   return { mails: { [rec.id]: rec } };
