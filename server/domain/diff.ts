@@ -353,6 +353,44 @@ export function matchSequences(a: readonly string[], b: readonly string[]): [num
 }
 
 /**
+ * Matched index pairs (ascending) of two short sequences of keys, as a region's words are
+ * matched: the common subsequence of the most weight when small, else Myers within the work
+ * budget (nothing matched beyond it). For the words of one rendered paragraph.
+ */
+export function matchWords(
+  a: readonly string[],
+  b: readonly string[],
+  weight: (i: number) => number,
+): [number, number][] {
+  const ids = new Map<string, number>();
+  const id = (k: string) => ids.get(k) ?? ids.set(k, ids.size).get(k)!;
+  const ia = Int32Array.from(a, id),
+    ib = Int32Array.from(b, id);
+  const ma: number[] = [],
+    mb: number[] = [],
+    budget = { left: TOTAL_BUDGET };
+  if (ia.length * ib.length <= HEAVIEST_CELLS) heaviestMatches(ia, ib, weight, budget, ma, mb);
+  else myers(ia, ib, 0, ia.length, 0, ib.length, budget, ma, mb);
+  return ma.map((x, k) => [x, mb[k]]);
+}
+
+/**
+ * How alike the texts of `a` and `b` are, pair by pair (Dice coefficient of their words,
+ * letters and digits only), for `pairBySimilarity`; each text is read once.
+ */
+export function wordSimilarity(a: readonly string[], b: readonly string[]): (i: number, j: number) => number {
+  const ids = new Map<string, number>();
+  const bag = (s: string) =>
+    Int32Array.from(
+      tokenize(s).filter((t) => /[\p{L}\p{N}]/u.test(t)),
+      (t) => ids.get(t) ?? ids.set(t, ids.size).get(t)!,
+    ).sort();
+  const ba = a.map(bag),
+    bb = b.map(bag);
+  return (i, j) => dice(ba[i], bb[j]);
+}
+
+/**
  * Pairs items of two sequences (both in order) by similarity: the monotone pairing with the
  * largest total similarity, counting only pairs whose similarity is at least `min`. `sim(i, j)`
  * is asked at most PAIR_CELLS times: longer sequences are compared only near their diagonal.
