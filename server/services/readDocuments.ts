@@ -71,7 +71,7 @@ export async function diffVersions(
   slug: string,
   from: number,
   to: number,
-): Promise<{ from: VersionRecord; to: VersionRecord; changes: Change[] }> {
+): Promise<{ from: VersionRecord; to: VersionRecord; changes: Change[]; texts: { from: string; to: string } }> {
   if (!Number.isInteger(from) || !Number.isInteger(to) || from < 1 || to < 1) {
     throw invalid('invalid_version', 'Versions to compare are positive whole numbers.');
   }
@@ -80,5 +80,5 @@ export async function diffVersions(
   // Cached by content where the app offers a cache (the JSON, inline and side-by-side views share it).
   const [ta, tb] = await Promise.all([versionText(ctx, a), versionText(ctx, b)]);
   const changes = await diffTexts(ctx, ta, tb);
-  return { from: a, to: b, changes };
+  return { from: a, to: b, changes, texts: { from: ta, to: tb } };
 }

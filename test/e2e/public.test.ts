@@ -146,17 +146,24 @@ describe('a reader on a desktop (1280×900)', () => {
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Compare versions');
     expect(await page.getByLabel('From').inputValue()).toBe('2');
     expect(await page.getByLabel('To').inputValue()).toBe('3');
-    expect(await page.getByRole('radio', { name: 'inline' }).isChecked()).toBe(true);
-    const diff = page.locator('.diff.inline');
+    expect(await page.getByRole('radio', { name: 'formatted' }).isChecked()).toBe(true);
+    const diff = page.locator('.diff.rendered');
     expect(await diff.locator('del').count()).toBeGreaterThan(0);
     const deleted = (await diff.locator('del').allTextContents()).join('');
     expect(deleted).toContain('Members are required to participate in person in the closed meetings of the Group.');
     expect(deleted).not.toContain('Chatham');
     // Unchanged paragraphs are folded, and unfold on a click.
     const folded = diff.locator('details.unchanged').first();
-    expect(await folded.locator('summary').textContent()).toMatch(/^show \d+ unchanged paragraphs?$/);
+    expect(await folded.locator('summary').textContent()).toMatch(/^show \d+ unchanged paragraphs? in § .+$/);
     await shot(page, 'desktop-05-compare-inline');
     await expectNoAxeViolations(page);
+    // The source view is one link away, and back.
+    await page.getByRole('link', { name: 'source', exact: true }).click();
+    await page.waitForURL(`${base}/documents/${SLUG}/compare?from=2&to=3&view=source`);
+    expect(await page.locator('.diff.inline del').count()).toBeGreaterThan(0);
+    await expectNoAxeViolations(page);
+    await page.getByRole('link', { name: 'formatted', exact: true }).click();
+    await page.waitForURL(`${base}/documents/${SLUG}/compare?from=2&to=3`);
   });
 
   test('comparing 1 to 3 shows both deletions, each in a del', async () => {

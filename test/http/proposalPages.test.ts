@@ -181,11 +181,22 @@ describe('drafting, revising and sharing through the pages', () => {
     expect(page.text).toContain('Revision 2 is saved');
     expect(page.text).toMatch(/href="\/proposals\/1\?tab=changes" aria-current="page"/);
     expect(page.text).toContain('<ins>purely </ins>');
-    expect(page.text.slice(page.text.indexOf('class="diff inline"'))).not.toContain('<del>');
-    // Base → head shows both changes.
+    const diff = (html: string) => html.slice(html.indexOf('<div class="diff'));
+    expect(diff(page.text)).toContain('<div class="diff rendered">');
+    expect(diff(page.text)).not.toContain('<del>');
+    // Base → head shows both changes, formatted; the source view is one link away and back.
     const all = await wanda.get('/proposals/1?tab=changes');
+    expect(diff(all.text)).toContain('<div class="diff rendered">');
     expect(all.text).toContain('<ins>purely </ins>');
-    expect(all.text).toContain('<del>Closed meetings of the Group are held under the Chatham House Rule. </del>');
+    expect(all.text).toContain(
+      '<p>To encourage open discussion, the closed meetings follow a rule on attribution. <del>Closed meetings of the Group are held under the Chatham House Rule. </del>Participants',
+    );
+    expect(all.text).toContain('href="/proposals/1?tab=changes&amp;view=source#changes-h"');
+    const source = await wanda.get('/proposals/1?tab=changes&view=source');
+    expect(diff(source.text)).toContain('<div class="diff inline">');
+    expect(source.text).toContain('<del>Closed meetings of the Group are held under the Chatham House Rule. </del>');
+    expect(source.text).toContain('href="/proposals/1?tab=changes#changes-h">formatted</a>');
+    expect((await wanda.get('/proposals/1?tab=changes&view=bogus')).status).toBe(400);
   });
 
   test('a second editor on a stale head gets 409 with their change shown and their own text kept', async () => {

@@ -115,8 +115,30 @@ function expectAtom(res: request.Response) {
   return xml;
 }
 
+const STYLED = [
+  '# Charter\n\n## 1. Scope\n\nThe charter covers **Standards Track EIP** work.\n\n- chairs\n- members\n\n## 3. Membership\n\nOne.\n\nTwo.\n\nThree.\n\nSee [the formal specification](https://spec.example/).\n',
+  '# Charter\n\n## 1. Scope\n\nThe charter covers **Meta EIP** work, **in public**.\n\n- chairs\n- members\n- observers\n\n## 3. Membership\n\nOne.\n\nTwo.\n\nThree.\n\nSee [the full specification](https://spec.example/).\n',
+];
+
 beforeAll(async () => {
   t = await openTestApp({ clock });
+  clock.advance(60_000);
+  await addDocument(t.ctx, CLI_ACTOR, {
+    slug: 'styled',
+    title: 'Charter',
+    group: 'mag',
+    text: STYLED[0],
+    summary: 'One',
+  });
+  clock.advance(60_000);
+  await publishVersion(t.ctx, {
+    slug: 'styled',
+    title: 'Charter',
+    group: 'mag',
+    text: STYLED[1],
+    summary: 'Two',
+    author: { name: 'Bob', email: 'bob@example.org', at: clock() },
+  });
   clock.advance(60_000);
   await addDocument(
     t.ctx,
@@ -302,6 +324,34 @@ describe('GET /documents/:slug/compare', () => {
     expect(res.text).toContain('1 insertion, 1 deletion');
   });
 
+  test('formatted by default: bold stays bold inside <ins>, links stay links, items stay items', async () => {
+    const res = await request(t.app).get('/documents/styled/compare?from=1&to=2');
+    expectHtmlPage(res, 200);
+    const d = diffPart(res.text);
+    expect(d).toContain('class="diff rendered"');
+    expect(d).not.toContain('**');
+    expect(d).toContain('<strong><del>Standards Track</del><ins>Meta</ins> EIP</strong>');
+    expect(d).toMatch(/<ins>, <strong>in public<\/strong><\/ins>/);
+    expect(d).toContain('<a href="https://spec.example/">the <del>formal</del><ins>full</ins> specification</a>');
+    expect(d).toContain('<li class="ins"><ins>observers</ins></li>');
+    // The document's own headings sit under the page's h1, and a fold names its section.
+    expect(d).toMatch(/show 3 unchanged paragraphs in § 3\. Membership/);
+    expect(d).toContain('<h3>3. Membership</h3>');
+    expect(res.text.match(/<h1[ >]/g)).toHaveLength(1);
+    expect(res.text).toContain('<strong aria-current="page">formatted</strong>');
+    expect(res.text).toContain('href="/documents/styled/compare?from=1&amp;to=2&amp;view=source"');
+  });
+
+  test('?view=source keeps the markdown source view, with a link back to the formatted one', async () => {
+    const res = await request(t.app).get('/documents/styled/compare?from=1&to=2&view=source');
+    expectHtmlPage(res, 200);
+    const d = diffPart(res.text);
+    expect(d).toContain('class="diff inline"');
+    expect(d).toContain('**<del>Standards Track</del><ins>Meta</ins> EIP**');
+    expect(res.text).toContain('href="/documents/styled/compare?from=1&amp;to=2">formatted</a>');
+    expect(res.text).toMatch(/value="source" checked/);
+  });
+
   test('inline in the other direction', async () => {
     const res = await request(t.app).get('/documents/rules/compare?from=2&to=1');
     expectHtmlPage(res, 200);
@@ -331,7 +381,7 @@ describe('GET /documents/:slug/compare', () => {
   });
 
   test('a compare of the unsafe text shows it as escaped text only', async () => {
-    for (const view of ['inline', 'side']) {
+    for (const view of ['inline', 'side', 'source']) {
       const res = await request(t.app).get(`/documents/unsafe/compare?from=1&to=2&view=${view}`);
       expectHtmlPage(res, 200);
       expectNoActiveMarkup(diffPart(res.text).replace(/<\/main>[\s\S]*$/, ''));
@@ -414,9 +464,9 @@ describe('Atom feeds', () => {
     const xml = expectAtom(await request(t.app).get('/feed.atom'));
     const es = entries(xml);
     const ids = es.map((e) => /<id>([^<]*)<\/id>/.exec(e)![1]);
-    // 2 seeded + 3 rules + 2 unsafe.
-    expect(ids).toHaveLength(7);
-    expect(new Set(ids).size).toBe(7);
+    // 2 seeded + 3 rules + 2 unsafe + 2 styled.
+    expect(ids).toHaveLength(9);
+    expect(new Set(ids).size).toBe(9);
     for (const id of [
       '/documents/terms-of-reference/versions/1',
       '/documents/workshop-process/versions/1',

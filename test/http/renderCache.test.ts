@@ -90,6 +90,36 @@ test('a render past its time limit is stopped; the reader gets the text escaped,
   expect(slow.pool.stats.started).toBe(1);
 });
 
+test('the rendered diff of large texts runs on the pool once, and past its time limit the page shows the source diff', async () => {
+  const para = (i: number, w: string) => `Paragraph ${i} is **${w}** with a [link](https://example.org/${i}).`;
+  const from = Array.from({ length: 400 }, (_, i) => para(i, 'bold')).join('\n\n');
+  const to = from.replace(para(200, 'bold'), para(200, 'brave'));
+  const blocks = await renderer.renderedDiff(from, to, 2);
+  expect(blocks?.filter((b) => b.kind === 'changed').map((b) => b.html)).toEqual([
+    '<p>Paragraph 200 is <strong><del>bold</del><ins>brave</ins></strong> with a <a href="https://example.org/200">link</a>.</p>',
+  ]);
+  const started = renderer.pool.stats.started;
+  expect(await renderer.renderedDiff(from, to, 2)).toEqual(blocks);
+  expect(renderer.pool.stats.started).toBe(started);
+
+  const slow = new Renderer(new WorkPool({ threads: 1, maxQueue: 4, retryAfter: 5 }), { diffMs: 1 });
+  pools.push(slow.pool);
+  expect(await slow.renderedDiff(from, to, 2)).toBeNull();
+  expect(slow.pool.stats.timedOut).toBe(1);
+  const slowApp = createApp({
+    ctx: t.ctx,
+    config: { baseUrl: 'http://ratify.test', writeLimit: 0 },
+    sessions: t.sessions,
+    renderer: slow,
+  });
+  const agent = await signedIn(slowApp, 'dana@example.org', PASSWORD);
+  const res = await agent.get(`/proposals/${proposalId}?tab=changes`);
+  expect(res.status).toBe(200);
+  // The proposal's text is large: its rendered diff timed out, so the source diff is shown.
+  expect(res.text).toContain('Shown as source: formatting the changes took too long.');
+  expect(res.text).toContain('<div class="diff inline">');
+});
+
 test('a full queue is refused at once: 503 busy with Retry-After, nothing queued without bound', async () => {
   const pool = new WorkPool({ threads: 1, maxQueue: 1, retryAfter: 7 });
   pools.push(pool);

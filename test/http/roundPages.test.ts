@@ -180,6 +180,12 @@ describe('consolidating', () => {
     const sources = [...changes.matchAll(/<p class="source">([\s\S]*?)<\/p>/g)].map((m) => plain(m[1]).trim());
     expect(sources).toEqual([expect.stringContaining(`proposal ${p2}`), expect.stringContaining(`proposal ${p1}`)]);
     expect(sources[0]).not.toContain(`proposal ${p1}`);
+    expect(changes).toContain('<div class="diff rendered">');
+    // The source view keeps the same attribution, block by block of markdown.
+    const source = section((await chair.get('/consolidations/1?view=source')).text, 'changes-h');
+    expect(source).toContain('<div class="diff inline">');
+    const bySource = [...source.matchAll(/<p class="source">([\s\S]*?)<\/p>/g)].map((m) => plain(m[1]).trim());
+    expect(bySource).toEqual([expect.stringContaining(`proposal ${p2}`), expect.stringContaining(`proposal ${p1}`)]);
     // The chair's actions, and the candidate text itself.
     expect(res.text).toContain('action="/consolidations/1/rounds"');
     expect(res.text).toContain('href="/consolidations/1/edit"');
@@ -266,6 +272,11 @@ describe('the round', () => {
     expect(res.text).not.toContain('action="/rounds/1/record#record-ballot"');
     // The text under vote and its diff.
     expect(section(res.text, 'changes-h')).toContain('<del>');
+    // Formatted by default, the source a link away (the page opens at the diff).
+    expect(section(res.text, 'changes-h')).toContain('<div class="diff rendered">');
+    expect(section(res.text, 'changes-h')).toContain('href="/rounds/1?view=source#changes-h"');
+    const source = await chair.get('/rounds/1?view=source');
+    expect(section(source.text, 'changes-h')).toContain('<div class="diff inline">');
     expect(section(res.text, 'text-h')).toContain('Mandate');
   });
 

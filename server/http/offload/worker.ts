@@ -7,11 +7,13 @@ import * as os from 'node:os';
 import { diffProse, type Change } from '../../domain/diff.js';
 import { renderItems, type MarkdownItem } from '../../util/markdown.js';
 import { renderParagraphs, type RenderedBlock } from '../render/paragraphs.js';
+import { renderedDiff, type RenderedDiffBlock } from '../render/renderedDiff.js';
 
 export type Task = (
   | { kind: 'render'; items: MarkdownItem[] }
   | { kind: 'paragraphs'; text: string; by: number }
   | { kind: 'diff'; from: string; to: string }
+  | { kind: 'rdiff'; from: string; to: string; by: number }
 ) & {
   /** Where the thread writes when it started the task (the time limit counts from then). */
   started?: BigInt64Array;
@@ -29,9 +31,10 @@ if (process.platform === 'linux') {
 }
 
 /** Piscina calls the default export with each task. */
-export default function run(task: Task): string[] | RenderedBlock[] | Change[] {
+export default function run(task: Task): string[] | RenderedBlock[] | Change[] | RenderedDiffBlock[] {
   if (task.started) Atomics.store(task.started, 0, BigInt(Date.now()));
   if (task.kind === 'render') return renderItems(task.items);
   if (task.kind === 'paragraphs') return renderParagraphs(task.text, task.by);
+  if (task.kind === 'rdiff') return renderedDiff(task.from, task.to, task.by);
   return diffProse(task.from, task.to);
 }

@@ -25,8 +25,9 @@ import { openRound } from '../../services/rounds/rounds.js';
 import type { ConsolidationRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
 import { commentsHtml, proposalItem, TEXT_UNDER, threadsOf } from '../presenters/proposalView.js';
+import { diffToggle } from '../presenters/diffToggle.js';
 import type { Renderer } from '../render/renderer.js';
-import { attributeBlocks, consolidationView } from '../presenters/consolidationView.js';
+import { attributeBlocks, attributeRendered, consolidationView } from '../presenters/consolidationView.js';
 import { openRoundInput, roundFormLocals, typedRoundForm } from '../presenters/roundForm.js';
 import { commentPages } from './commentPages.js';
 import { checked, done, field, fromForm, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
@@ -106,7 +107,8 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     const text = await consolidationText(ctx, c);
     const conflicts = findConflicts(text);
     const head = consolidationView(ctx, actor, c, conflicts);
-    const changes = await diffTexts(ctx, await baseText(ctx, c), text);
+    const base = await baseText(ctx, c);
+    const changes = await diffTexts(ctx, base, text);
     const blocks = foldParagraphs(changes);
     const theirs: { id: number; changes: Change[] }[] = [];
     for (const id of c.proposals) {
@@ -116,13 +118,28 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     const sources = attributeBlocks(blocks, theirs).map((ids) => head.proposals.filter((p) => ids.includes(p.id)));
     const ref = { type: 'consolidation' as const, id: c.id };
     const placed = await placeComments(ctx, ref, c.revisions, commentsOf(ctx, ref));
-    const [html, comments] = await Promise.all([render.markdown(text, TEXT_UNDER), commentsHtml(render, placed)]);
+    const source = req.query.view === 'source';
+    const [html, comments, rendered] = await Promise.all([
+      render.markdown(text, TEXT_UNDER),
+      commentsHtml(render, placed),
+      source ? null : render.renderedDiff(base, text, TEXT_UNDER),
+    ]);
     page(res, 'consolidations/show', {
       title: `Consolidation ${c.id}: ${documentTitle(ctx, c.document)}`,
       c: head,
       html,
       blocks,
       sources,
+      changes: {
+        source,
+        rendered,
+        blocks,
+        toggle: diffToggle(`/consolidations/${c.id}`, {}, 'changes-h'),
+        // Which proposals each changed block of the rendered diff came from.
+        origins: rendered
+          ? attributeRendered(rendered, theirs).map((ids) => head.proposals.filter((p) => ids.includes(p.id)))
+          : [],
+      },
       counts: changeCounts(changes),
       threads: threadsOf(ctx, placed, actor, comments).map((t) => t.view),
       ...roundFormLocals(ctx),

@@ -15,7 +15,7 @@ import { baseText, proposalDiff, proposalText, revisionsOf } from '../../service
 import { getVersion, listVersions, versionText } from '../../services/readDocuments.js';
 import type { ProposalRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
-import { proposalHead, revisionsView, textView } from '../presenters/proposalView.js';
+import { proposalHead, revisionsView, TEXT_UNDER, textView } from '../presenters/proposalView.js';
 import type { Renderer } from '../render/renderer.js';
 import { parse, PositiveInt } from '../validate.js';
 import { openRoundInput, roundFormLocals, typedRoundForm } from '../presenters/roundForm.js';
@@ -24,12 +24,15 @@ import { commentPages } from './commentPages.js';
 import { done, field, fromForm, idOf, numberField, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
 import { CreateProposalBody, OpenRoundBody } from '../schemas/index.js';
 import { page } from './render.js';
+import { diffToggle } from '../presenters/diffToggle.js';
 
 const ViewQuery = z.object({
   tab: z.enum(['text', 'changes', 'revisions']).optional(),
   from: PositiveInt.optional(),
   to: PositiveInt.optional(),
   against: z.enum(['base', 'published']).optional(),
+  /** The changes tab shows the rendered diff unless `view=source`. */
+  view: z.enum(['source']).optional(),
 });
 type View = z.infer<typeof ViewQuery>;
 
@@ -97,7 +100,7 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
   const viewOf = (req: Request): View =>
     parse(
       ViewQuery,
-      { tab: req.query.tab, from: req.query.from, to: req.query.to, against: req.query.against },
+      { tab: req.query.tab, from: req.query.from, to: req.query.to, against: req.query.against, view: req.query.view },
       'invalid_view',
     );
 
@@ -130,6 +133,13 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
         toLabel: d.to.label,
         against: view.from === undefined ? (view.against ?? 'base') : 'revision',
         blocks: foldParagraphs(d.changes),
+        source: view.view === 'source',
+        rendered: view.view === 'source' ? null : await render.renderedDiff(d.texts.from, d.texts.to, TEXT_UNDER),
+        toggle: diffToggle(
+          `/proposals/${p.id}`,
+          { tab: 'changes', from: view.from, to: view.to, against: view.against },
+          'changes-h',
+        ),
         counts: changeCounts(d.changes),
         same: d.from.commit === d.to.commit,
       };

@@ -22,12 +22,14 @@ import type { Renderer } from '../render/renderer.js';
 import { parse, PositiveInt } from '../validate.js';
 import { dayLabel } from '../render/time.js';
 import { clip, page } from './render.js';
+import { diffToggle } from '../presenters/diffToggle.js';
 
 const N = z.object({ n: PositiveInt });
 const Compare = z.object({
   from: PositiveInt.optional(),
   to: PositiveInt.optional(),
-  view: z.enum(['inline', 'side']).optional(),
+  /** inline (the default): the rendered diff; source: the markdown diffed; side: the source side by side. */
+  view: z.enum(['inline', 'side', 'source']).optional(),
 });
 
 function slugOf(slug: string): string {
@@ -122,6 +124,8 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router
       from: d.from,
       to: d.to,
       view: q.view ?? 'inline',
+      rendered: (q.view ?? 'inline') === 'inline' ? await render.renderedDiff(d.texts.from, d.texts.to, 1) : null,
+      toggle: diffToggle(`/documents/${doc.slug}/compare`, { from: d.from.number, to: d.to.number }),
       blocks: foldParagraphs(d.changes),
       rows: q.view === 'side' ? sideBySide(d.changes) : [],
       counts: { inserted, deleted },

@@ -19,6 +19,7 @@ import { documentTitle, listDocuments } from '../../services/readDocuments.js';
 import type { RoundRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
 import { TEXT_UNDER } from '../presenters/proposalView.js';
+import { diffToggle } from '../presenters/diffToggle.js';
 import type { Renderer } from '../render/renderer.js';
 import { roundItem, roundView } from '../presenters/roundView.js';
 import { ballotReceipt } from '../../services/rounds/decision.js';
@@ -78,13 +79,22 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     const actor = req.actor ?? null;
     const view = roundView(ctx, actor, round);
     const { base, text } = await roundTexts(ctx, round);
-    const changes = await diffTexts(ctx, base, text);
-    const html = await render.markdown(text, TEXT_UNDER);
+    const source = req.query.view === 'source';
+    const [changes, html, rendered] = await Promise.all([
+      diffTexts(ctx, base, text),
+      render.markdown(text, TEXT_UNDER),
+      source ? null : render.renderedDiff(base, text, TEXT_UNDER),
+    ]);
     page(res, 'rounds/show', {
       title: `Round ${round.id}: ${view.subject.label}`,
       r: view,
       html,
-      blocks: foldParagraphs(changes),
+      changes: {
+        source,
+        rendered,
+        blocks: foldParagraphs(changes),
+        toggle: diffToggle(`/rounds/${round.id}`, {}, 'changes-h'),
+      },
       counts: changeCounts(changes),
       ballotForm: {
         position: view.myBallot?.position ?? '',

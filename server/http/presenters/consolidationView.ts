@@ -12,6 +12,7 @@ import { publicationCheck } from '../../services/consolidations/publish.js';
 import type { ConsolidationRecord } from '../../store/meta/schema.js';
 import { resultLabel } from './roundView.js';
 import { tallyView } from './tallyView.js';
+import { changedPassages, type RenderedDiffBlock } from '../render/renderedDiff.js';
 
 /**
  * View data for the consolidation pages: the facts at the top, what the viewer may do, and
@@ -48,6 +49,26 @@ export function attributeBlocks(blocks: DiffBlock[], proposals: { id: number; ch
   return blocks.map((b) => {
     if (b.kind !== 'changed') return [];
     const mine = fragments(b.parts);
+    return theirs.filter((p) => mine.some((f) => p.frags.some((g) => matches(f, g)))).map((p) => p.id);
+  });
+}
+
+/**
+ * The same attribution for the blocks of the rendered diff: the passages a changed block marks
+ * are compared with each proposal's source diff by their words only (markup differs: `**in
+ * public**` in the source, "in public" rendered).
+ */
+export function attributeRendered(
+  blocks: RenderedDiffBlock[],
+  proposals: { id: number; changes: Change[] }[],
+): number[][] {
+  const words = (f: Fragment): Fragment => ({ op: f.op, text: f.text.replace(/[^\p{L}\p{N}]+/gu, ' ').trim() });
+  const theirs = proposals.map((p) => ({ id: p.id, frags: fragments(p.changes).map(words) }));
+  return blocks.map((b) => {
+    if (b.kind !== 'changed') return [];
+    const mine = changedPassages(b.html)
+      .map(words)
+      .filter((f) => f.text);
     return theirs.filter((p) => mine.some((f) => p.frags.some((g) => matches(f, g)))).map((p) => p.id);
   });
 }

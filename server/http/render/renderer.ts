@@ -5,9 +5,10 @@ import { type WorkPool, WorkTimeout } from '../offload/pool.js';
 import type { Task } from '../offload/worker.js';
 import { renderItems, type MarkdownItem } from '../../util/markdown.js';
 import { renderParagraphs, type RenderedBlock } from './paragraphs.js';
+import { renderedDiff, type RenderedDiffBlock } from './renderedDiff.js';
 
 /**
- * Markdown rendering and prose diffs with bounded work per request:
+ * Markdown rendering, prose diffs and rendered diffs with bounded work per request:
  * - results are cached by the content they come from (a SHA-256 of the text, as a git blob id
  *   is a hash of it: a published text, a proposal head, a rationale or a comment is rendered
  *   once however often it is viewed; an edited comment is new content, hence a new entry), in
@@ -157,6 +158,31 @@ export class Renderer {
     const entry = done.then((r) => ({ value: r.value, weight: changesWeight(r.value), fallback: r.fallback }));
     this.track(key, entry);
     return this.inTurn(entry) as Promise<Change[]>;
+  }
+
+  /**
+   * The rendered diff of two markdown texts (both rendered, compared block by block and word by
+   * word), or null when it could not be made in time (the page then shows the source diff).
+   * Small pairs inline, larger ones on the pool within the diff's time limit.
+   */
+  async renderedDiff(from: string, to: string, by: number): Promise<RenderedDiffBlock[] | null> {
+    const key = `rdiff:${by}:${hash(from)}:${hash(to)}`;
+    const hit = this.lookup(key) ?? this.inFlight.get(key);
+    if (hit) return this.inTurn(hit) as Promise<RenderedDiffBlock[] | null>;
+    const done = this.work<RenderedDiffBlock[] | null>(
+      from.length + to.length <= this.opts.inlineBytes,
+      () => renderedDiff(from, to, by),
+      { kind: 'rdiff', from, to, by },
+      this.opts.diffMs,
+      () => null,
+    );
+    const entry = done.then((r) => ({
+      value: r.value,
+      weight: (r.value ?? []).reduce((n, b) => n + textWeight(b.html) + 64, 64),
+      fallback: r.fallback,
+    }));
+    this.track(key, entry);
+    return this.inTurn(entry) as Promise<RenderedDiffBlock[] | null>;
   }
 
   /** Inline, or on the pool within `limitMs`; past the limit (or if the thread died), the coarse answer. */

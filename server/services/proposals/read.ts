@@ -55,7 +55,14 @@ export async function proposalDiff(
   actor: Actor | null,
   id: number,
   opts: { from?: number; to?: number; against?: 'base' | 'published' },
-): Promise<{ proposal: ProposalRecord; from: DiffSide; to: DiffSide; changes: Change[] }> {
+): Promise<{
+  proposal: ProposalRecord;
+  from: DiffSide;
+  to: DiffSide;
+  changes: Change[];
+  /** The two texts compared (for the rendered diff). */
+  texts: { from: string; to: string };
+}> {
   const p = loadProposal(ctx, actor, id);
   const subject: SubjectRef = { type: 'proposal', id };
   let from: DiffSide;
@@ -75,5 +82,12 @@ export async function proposalDiff(
   }
   const toRev = revisionOf(ctx, subject, opts.to ?? p.revisions, p.revisions);
   const to = { label: `revision ${toRev.n}`, commit: toRev.commit };
-  return { proposal: p, from, to, changes: await diffTexts(ctx, fromText, await revisionText(ctx, toRev)) };
+  const toText = await revisionText(ctx, toRev);
+  return {
+    proposal: p,
+    from,
+    to,
+    changes: await diffTexts(ctx, fromText, toText),
+    texts: { from: fromText, to: toText },
+  };
 }
