@@ -17,6 +17,7 @@ import { reviseProposal } from '../../server/services/proposals/proposals.js';
 import { castBallot, recuse, withdrawRecusal } from '../../server/services/rounds/ballots.js';
 import { cancelRound, closeRound, openRound, sweepRounds } from '../../server/services/rounds/rounds.js';
 import { openTestData, testClock, type TestData } from '../helpers/data.js';
+import { HtmlValidate } from 'html-validate';
 import { htmlProblems, htmlTitle } from '../helpers/htmlCheck.js';
 import { committee, person, sharedProposal, twoProposalConsolidation, S1 } from '../helpers/people.js';
 
@@ -115,6 +116,21 @@ describe('the HTML part of every mail', () => {
     for (const m of mails) {
       expect({ event: m.event, problems: htmlProblems(m.html) }).toEqual({ event: m.event, problems: [] });
       expect(htmlTitle(m.html)).toBe(m.subject);
+    }
+  });
+
+  test('every HTML part passes html-validate (its standard rules; mail keeps its styles inline)', async () => {
+    const mails = await everyKind();
+    const validator = new HtmlValidate({
+      extends: ['html-validate:standard'],
+      // Mail clients drop <style> and stylesheets: styles in mail are inline by necessity.
+      rules: { 'no-inline-style': 'off' },
+    });
+    expect([...new Set(mails.map((m) => m.event))].sort()).toEqual([...KINDS].sort());
+    for (const m of mails) {
+      const report = await validator.validateString(m.html);
+      const messages = report.results.flatMap((r) => r.messages.map((x) => `${x.ruleId}: ${x.message}`));
+      expect({ event: m.event, messages }).toEqual({ event: m.event, messages: [] });
     }
   });
 
