@@ -40,3 +40,13 @@ document.addEventListener('DOMContentLoaded', () => {
     });
   }
 });
+
+// A refusal is shown beside the form it belongs to, which may be far down the page: bring it
+// into view and give it the focus, so that it is read first (the GOV.UK error pattern).
+document.addEventListener('DOMContentLoaded', () => {
+  const refusal = document.getElementById('form-error');
+  if (!refusal) return;
+  if (!refusal.hasAttribute('tabindex')) refusal.setAttribute('tabindex', '-1');
+  refusal.focus({ preventScroll: true });
+  refusal.scrollIntoView({ block: 'center' });
+});

@@ -275,3 +275,23 @@ export function conditionWords(f: FailedCondition, groupName: string): string {
     ? `the ${groupName} group cast no ballot (every stakeholder group must take part)`
     : `the rule did not hold within the ${groupName} group`;
 }
+
+/**
+ * The deadline rule (one home for it): an ISO 8601 instant with its zone — a deadline must not
+ * depend on the server's time zone — in the future, and later than `after` when extending.
+ * The problem, or null when it holds.
+ */
+const DEADLINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+export function deadlineProblem(
+  closesAt: string,
+  now: Date,
+  after?: string,
+): { code: 'invalid_deadline'; message: string } | null {
+  const t = DEADLINE.test(closesAt) ? Date.parse(closesAt) : Number.NaN;
+  const problem = (message: string) => ({ code: 'invalid_deadline' as const, message });
+  if (!Number.isFinite(t))
+    return problem('Give the deadline as an ISO 8601 date and time with its zone, e.g. 2027-03-01T17:00:00Z.');
+  if (t <= now.getTime()) return problem('The deadline must be in the future.');
+  if (after && t <= Date.parse(after)) return problem('A deadline can only be extended to a later moment.');
+  return null;
+}

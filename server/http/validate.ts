@@ -59,7 +59,8 @@ const fieldAt = (schema: z.ZodType, key: PropertyKey | undefined) =>
     ? metaOf((schema.shape as Record<PropertyKey, z.ZodType>)[key])
     : undefined;
 
-type Found = Problem & { kind: ErrorKind };
+/** A problem and the kind of refusal it calls for. */
+export type Found = Problem & { kind: ErrorKind };
 
 /** Every problem, one per path (the first zod reports), in the order zod reports them. */
 function problemsOf(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], fallback: string): Found[] {
@@ -90,7 +91,7 @@ function problemsOf(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], fall
  * (and its status: 413 for a text too large); with several codes, 400 `invalid`. Every problem
  * is in `data.fields`, which the error handler sends as `error.fields`.
  */
-function refusal(found: readonly Found[]): DomainError {
+export function refusal(found: readonly Found[]): DomainError {
   const fields: Problem[] = found.map(({ path, code, message }) => ({ path, code, message }));
   const codes = new Set(found.map((p) => p.code));
   const shared = codes.size === 1 ? found[0] : null;
@@ -110,6 +111,19 @@ function refusal(found: readonly Found[]): DomainError {
  * a field marked with `coded` carry its code; the others (and a value that is not even an
  * object) carry `code`; unknown keys of a strict object, `unknown_field`.
  */
+/**
+ * Check `value` with `schema` without throwing: the parsed value, or every problem found (for a
+ * form that adds problems of its own before refusing them all at once).
+ */
+export function check<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  code = 'invalid_input',
+): { ok: true; data: z.output<S> } | { ok: false; found: Found[] } {
+  const r = schema.safeParse(value);
+  return r.success ? { ok: true, data: r.data } : { ok: false, found: problemsOf(schema, r.error.issues, code) };
+}
+
 export function parse<S extends z.ZodType>(schema: S, value: unknown, code = 'invalid_input'): z.output<S> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;

@@ -20,6 +20,8 @@ let chair: Agent;
 let member: Agent;
 let sec: Agent;
 let proposal = 0;
+/** A shared proposal with no round: its page shows the form that opens one. */
+let noRound = 0;
 let round = 0;
 const { post } = forms('/account');
 
@@ -39,6 +41,9 @@ beforeAll(async () => {
   const p = await createProposal(t.ctx, m.actor, SLUG, { title: 'A change', text: 'A new text.\n' });
   await shareProposal(t.ctx, m.actor, p.id);
   proposal = p.id;
+  const q = await createProposal(t.ctx, m.actor, SLUG, { title: 'Another change', text: 'Another text.\n' });
+  await shareProposal(t.ctx, m.actor, q.id);
+  noRound = q.id;
   round = (
     await openRound(t.ctx, c.actor, {
       subject: { type: 'proposal', id: p.id },
@@ -157,5 +162,27 @@ describe('mail preferences per kind', () => {
     expect(bad.status).toBe(400);
     expect(alertCode(bad.text)).toBe('invalid_preference');
     expect(mo().notifyKinds).toEqual({});
+  });
+});
+
+describe('errors where the eye is', () => {
+  test('the round form with a quorum of 150 and a past deadline: both problems, each field marked, one refusal', async () => {
+    const before = state();
+    const res = await post(chair, `/proposals/${noRound}/rounds`, {
+      rule: 'majority',
+      quorum: '150',
+      closesAt: '2020-01-01T10:00',
+    });
+    expect(res.status).toBe(400);
+    expect(alertCode(res.text)).toBe('invalid');
+    const alert = /<div class="error"[^>]*role="alert"[^>]*>([\s\S]*?)<\/div>/.exec(res.text)?.[1] ?? '';
+    expect(alert).toContain('data-code="invalid_quorum"');
+    expect(alert).toContain('data-code="invalid_deadline"');
+    // Each problem links to its field, and the fields say they are wrong.
+    expect(alert).toContain('href="#round-quorum"');
+    expect(alert).toContain('href="#round-deadline"');
+    expect(res.text).toMatch(/id="round-quorum"[^>]*aria-invalid="true"/);
+    expect(res.text).toMatch(/id="round-deadline"[^>]*aria-invalid="true"/);
+    expect(state()).toBe(before);
   });
 });

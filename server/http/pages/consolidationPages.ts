@@ -31,7 +31,7 @@ import { attributeBlocks, attributeRendered, consolidationView } from '../presen
 import { openRoundInput, roundFormLocals, typedRoundForm } from '../presenters/roundForm.js';
 import { commentPages } from './commentPages.js';
 import { checked, done, field, fromForm, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
-import { CreateConsolidationBody, OpenRoundBody, PublishBody, ReviseConsolidationBody } from '../schemas/index.js';
+import { CreateConsolidationBody, PublishBody, ReviseConsolidationBody } from '../schemas/index.js';
 import { page } from './render.js';
 
 /** Consolidations, as pages: consolidate shared proposals, resolve and edit the text, open its round, publish. */
@@ -181,10 +181,11 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     '/consolidations/:id/rounds',
     'round',
     async (req, res, c) => {
-      const input = fromForm(OpenRoundBody, {
-        subject: { type: 'consolidation', id: c.id },
-        ...openRoundInput(typedRoundForm((k) => field(req, k))),
-      });
+      const input = openRoundInput(
+        typedRoundForm((k) => field(req, k)),
+        { type: 'consolidation', id: c.id },
+        ctx.clock(),
+      );
       const round = await openRound(ctx, req.actor ?? null, input);
       done(
         req,

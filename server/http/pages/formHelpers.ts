@@ -4,7 +4,7 @@ import type { Actor } from '../../domain/actor.js';
 import { absent, DomainError, type ErrorKind, type Thing } from '../../domain/errors.js';
 import { signedIn } from '../../domain/policy.js';
 import { STATUS } from '../errors.js';
-import { parse, PositiveInt } from '../validate.js';
+import { parse, PositiveInt, type Problem } from '../validate.js';
 
 /**
  * What the page routes share: reading a form post, the notice carried across a redirect, and
@@ -111,5 +111,11 @@ export async function onRefusal(
  */
 export const orShow = (res: Response, show: Show, fn: () => Promise<void>, errorFor?: string) =>
   onRefusal(res, fn, (e) =>
-    show({ error: e.message, errorCode: e.code, ...(errorFor === undefined ? {} : { errorFor }) }),
+    show({
+      error: e.message,
+      errorCode: e.code,
+      // Every problem, by the field it is about (a form's schema refusal names each; a rule names one).
+      errorFields: (e.data.fields as Problem[] | undefined) ?? [],
+      ...(errorFor === undefined ? {} : { errorFor }),
+    }),
   );

@@ -22,7 +22,7 @@ import { openRoundInput, roundFormLocals, typedRoundForm } from '../presenters/r
 import { openRound } from '../../services/rounds/rounds.js';
 import { commentPages } from './commentPages.js';
 import { done, field, fromForm, idOf, numberField, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
-import { CreateProposalBody, OpenRoundBody } from '../schemas/index.js';
+import { CreateProposalBody } from '../schemas/index.js';
 import { page } from './render.js';
 import { diffToggle } from '../presenters/diffToggle.js';
 
@@ -188,7 +188,7 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
           { ...roundFormLocals(ctx, typed), ...extra },
         ),
       async () => {
-        const input = fromForm(OpenRoundBody, { subject: { type: 'proposal', id: p.id }, ...openRoundInput(typed) });
+        const input = openRoundInput(typed, { type: 'proposal', id: p.id }, ctx.clock());
         const round = await openRound(ctx, req.actor ?? null, input);
         done(
           req,

@@ -1,4 +1,7 @@
-import { invalid } from '../../domain/errors.js';
+import { DomainError, invalid } from '../../domain/errors.js';
+import { deadlineProblem } from '../../domain/round.js';
+import { OpenRoundBody } from '../schemas/index.js';
+import { check, refusal, type Found } from '../validate.js';
 import { ruleOptions } from './roundView.js';
 import type { Ctx } from '../../services/context.js';
 import { getRoundSettings } from '../../services/settings/roundSettings.js';
@@ -84,14 +87,58 @@ export const typedRoundForm = (field: (name: string) => string): TypedRoundForm 
   ruleWithinEachGroup: field('ruleWithinEachGroup') === 'yes',
 });
 
-/** The typed form as the service's input (the subject aside). */
-export const openRoundInput = (t: TypedRoundForm) => ({
-  rule: t.rule,
-  quorum: quorumFromPercent(t.quorum),
-  closesAt: deadlineFromForm((k) => (k === 'closesAtUtc' ? (t.closesAtUtc ?? '') : t.closesAt)),
-  record: t.record || undefined,
-  conditions: { eachGroupTakesPart: t.eachGroupTakesPart, ruleWithinEachGroup: t.ruleWithinEachGroup },
-});
+/** The ids of the round form's fields, by the input's path (the error summary links to them). */
+export const ROUND_FIELD_IDS: Record<string, string> = {
+  rule: 'round-rule',
+  quorum: 'round-quorum',
+  closesAt: 'round-deadline',
+  record: 'round-record',
+};
+
+/** The field a rule's refusal is about, by its code (a rule refuses one field at a time). */
+export const ROUND_CODE_FIELDS: Record<string, string> = {
+  invalid_rule: 'rule',
+  invalid_quorum: 'quorum',
+  invalid_deadline: 'closesAt',
+  invalid_record: 'record',
+};
+
+/** Run a conversion of one field; its refusal becomes a problem of that field. */
+function attempt<T>(path: string, found: Found[], fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof DomainError)) throw e;
+    found.push({ path, code: e.code, message: e.message, kind: e.kind });
+    return undefined;
+  }
+}
+
+/**
+ * The typed form as the service's input, or a refusal naming every problem at once (issue 14:
+ * a quorum of 150 and a past deadline are both reported): the fields as typed (a percentage, a
+ * local date and time), then the API's schema, then the deadline rule, which needs the clock.
+ */
+export function openRoundInput(t: TypedRoundForm, subject: OpenRoundBody['subject'], now: Date): OpenRoundBody {
+  const found: Found[] = [];
+  const quorum = attempt('quorum', found, () => quorumFromPercent(t.quorum));
+  const closesAt = attempt('closesAt', found, () =>
+    deadlineFromForm((k) => (k === 'closesAtUtc' ? (t.closesAtUtc ?? '') : t.closesAt)),
+  );
+  const checked = check(OpenRoundBody, {
+    subject,
+    rule: t.rule,
+    quorum: quorum ?? 0,
+    closesAt: closesAt ?? '2000-01-01T00:00:00Z',
+    record: t.record || undefined,
+    conditions: { eachGroupTakesPart: t.eachGroupTakesPart, ruleWithinEachGroup: t.ruleWithinEachGroup },
+  });
+  if (!checked.ok) found.push(...checked.found.filter((p) => !found.some((f) => f.path === p.path)));
+  const late = closesAt === undefined ? null : deadlineProblem(closesAt, now);
+  if (late && !found.some((f) => f.path === 'closesAt')) found.push({ path: 'closesAt', ...late, kind: 'invalid' });
+  if (found.length || !checked.ok) throw refusal(found);
+  return checked.data;
+}
 
 /** The locals of the "open a round" form (views/rounds/_open_form.ejs). */
 export function roundFormLocals(ctx: Ctx, typed?: TypedRoundForm) {
@@ -108,5 +155,7 @@ export function roundFormLocals(ctx: Ctx, typed?: TypedRoundForm) {
       ruleWithinEachGroup: false,
     },
     minDeadline: toLocalInput(now.toISOString()),
+    roundFieldIds: ROUND_FIELD_IDS,
+    roundCodeFields: ROUND_CODE_FIELDS,
   };
 }

@@ -5,6 +5,7 @@ import { MAX_CANCEL_REASON } from '../../domain/limits.js';
 import { authorize, can } from '../../domain/policy.js';
 import { documentPath } from '../../domain/slug.js';
 import {
+  deadlineProblem,
   decide,
   everyoneVoted,
   fullTally,
@@ -31,21 +32,10 @@ import { activeMembers } from '../accounts/users.js';
 import { mergePuts } from '../notifications/queue.js';
 import { reminderMails, roundCancelledMails, roundClosedMails, roundOpenedMails } from '../notifications/events.js';
 
-/** An ISO 8601 date-time with its zone (Z or ±hh:mm): a deadline must not depend on the server's time zone. */
-const DEADLINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-
 function checkDeadline(ctx: Ctx, closesAt: string, after?: string): string {
-  const t = DEADLINE.test(closesAt) ? Date.parse(closesAt) : NaN;
-  if (!Number.isFinite(t))
-    throw invalid(
-      'invalid_deadline',
-      'Give the deadline as an ISO 8601 date and time with its zone, e.g. 2027-03-01T17:00:00Z.',
-    );
-  const now = ctx.clock().getTime();
-  if (t <= now) throw invalid('invalid_deadline', 'The deadline must be in the future.');
-  if (after && t <= Date.parse(after))
-    throw invalid('invalid_deadline', 'A deadline can only be extended to a later moment.');
-  return new Date(t).toISOString();
+  const problem = deadlineProblem(closesAt, ctx.clock(), after);
+  if (problem) throw invalid(problem.code, problem.message);
+  return new Date(Date.parse(closesAt)).toISOString();
 }
 
 export function loadRound(ctx: Ctx, actor: Actor | null, id: number): RoundRecord {
