@@ -1,3 +1,4 @@
+import { WriteLimiter } from './services/auth/throttle.js';
 import type { Config } from './config.js';
 import { MAX_REPLY_BYTES } from './domain/limits.js';
 import type { Ctx } from './services/context.js';
@@ -30,16 +31,18 @@ export const MAILDIR_POLL_MS = 5_000;
  */
 export async function startInbound(
   ctx: Ctx,
-  config: Pick<Config, 'inbound'>,
+  config: Pick<Config, 'inbound'> & Partial<Pick<Config, 'writeLimit'>>,
   log: InboundLog,
   opts: { pollMs?: number; onOutcome?: (o: ReplyOutcome) => void } = {},
 ): Promise<Inbound> {
   const domain = ctx.mail.replyDomain;
   const { smtp, maildir } = config.inbound;
   if (!domain || (!smtp && !maildir)) return { smtpPort: null, maildir: null, close: async () => {} };
+  // Replies by mail share the write budget of the site's forms: per member, WRITE_LIMIT a minute.
+  const limiter = new WriteLimiter(ctx.clock, config.writeLimit ?? 0);
   const handle = async (mail: InboundMail) => {
     const started = performance.now();
-    const out = await receiveReply(ctx, mail);
+    const out = await receiveReply(ctx, mail, { limiter });
     const fields = {
       code: out.code,
       member: out.member,

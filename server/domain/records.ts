@@ -134,6 +134,8 @@ export interface CommentRecord {
   resolved: boolean;
   resolvedBy: number | null;
   createdAt: string;
+  /** The Message-ID of the mail it came from, when it is a reply by mail (so a redelivery posts nothing twice). */
+  viaMail?: string;
 }
 
 /** A candidate next version of one document, on `refs/heads/consolidations/<id>`. */

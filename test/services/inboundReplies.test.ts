@@ -269,3 +269,38 @@ test('replyText keeps what the member wrote and drops the quote and the signatur
   );
   expect(replyText('Thanks!\n\nSent from my iPhone\n')).toBe('Thanks!');
 });
+
+describe('a reply delivered twice, and a flood of replies', () => {
+  test('the same Message-ID again (a retry after a crash before the 250): one comment, the first', async () => {
+    const { ctx, who } = await setup();
+    const mail = reply(who.m1, replyToOf(ctx, who.m1, 'proposal.shared')!, 'Fine by me.', {
+      messageId: '<once@mail.example.org>',
+    });
+    const first = await receiveReply(ctx, mail);
+    const before = comments(ctx).length;
+    const again = await receiveReply(ctx, mail);
+    expect(first.status).toBe('posted');
+    expect(again.status).toBe('posted');
+    if (first.status === 'posted' && again.status === 'posted') expect(again.comment.id).toBe(first.comment.id);
+    expect(comments(ctx).length).toBe(before);
+  });
+
+  test('beyond the write limit a minute, a reply is refused for now (thrown: the SMTP listener answers 451) and nothing is posted', async () => {
+    const { ctx, who } = await setup();
+    const { WriteLimiter } = await import('../../server/services/auth/throttle.js');
+    const limiter = new WriteLimiter(ctx.clock, 3);
+    const to = replyToOf(ctx, who.m1, 'proposal.shared')!;
+    for (let i = 0; i < 3; i++) {
+      const out = await receiveReply(ctx, reply(who.m1, to, `Point ${i}.`, { messageId: `<p${i}@x>` }), { limiter });
+      expect(out.status).toBe('posted');
+    }
+    const before = comments(ctx).length;
+    await expect(
+      receiveReply(ctx, reply(who.m1, to, 'One more.', { messageId: '<p3@x>' }), { limiter }),
+    ).rejects.toMatchObject({
+      kind: 'throttled',
+      code: 'write_limit',
+    });
+    expect(comments(ctx).length).toBe(before);
+  });
+});

@@ -1,3 +1,4 @@
+import type { WriteLimiter } from '../auth/throttle.js';
 import EmailReplyParser from 'email-reply-parser';
 import { isDomainError } from '../../domain/errors.js';
 import { MAX_REPLY_BYTES } from '../../domain/limits.js';
@@ -47,7 +48,11 @@ export function replyText(text: string): string {
 }
 
 /** Handle one message that came in (SMTP listener or maildir). Throws only when the store cannot write (try again later). */
-export async function receiveReply(ctx: Ctx, mail: InboundMail): Promise<ReplyOutcome> {
+export async function receiveReply(
+  ctx: Ctx,
+  mail: InboundMail,
+  opts: { limiter?: WriteLimiter } = {},
+): Promise<ReplyOutcome> {
   const domain = ctx.mail.replyDomain;
   // The first address that is one of ours names the thread; it must also carry a valid MAC.
   const address = domain ? mail.recipients.find((a) => parseReplyAddress(a, domain)) : undefined;
@@ -68,6 +73,11 @@ export async function receiveReply(ctx: Ctx, mail: InboundMail): Promise<ReplyOu
   const body = replyText(mail.text);
   if (!body) return refused('empty_reply');
   const actor = actorOf(user);
+  // Delivered again (the sender did not see our 250, or the maildir file was not moved): the comment is already there.
+  const seen = mail.messageId ? ctx.meta.by('comments', 'viaMail', mail.messageId)[0] : undefined;
+  if (seen) return { status: 'posted', code: 'posted', comment: seen, member: user.email };
+  // The same budget as writes on the site (WRITE_LIMIT a minute); beyond it the caller answers "later" (451).
+  opts.limiter?.take(user.id);
   try {
     // The comment form's own path: load what the member may see (404 otherwise), then addComment checks the rest.
     const on =
@@ -77,6 +87,7 @@ export async function receiveReply(ctx: Ctx, mail: InboundMail): Promise<ReplyOu
     const comment = await addComment(ctx, actor, on, {
       body,
       replyTo: target.kind === 'thread' ? target.root : undefined,
+      viaMail: mail.messageId,
     });
     return { status: 'posted', code: 'posted', comment, member: user.email };
   } catch (e) {

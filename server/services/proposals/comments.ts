@@ -33,6 +33,8 @@ export interface CommentInput {
   body: string;
   anchor?: { quote: string; occurrence?: number } | null;
   replyTo?: number | null;
+  /** A reply by mail: the Message-ID it came with (not part of the API's or the form's input). */
+  viaMail?: string | null;
 }
 
 /**
@@ -77,6 +79,7 @@ export async function addComment(
     resolved: false,
     resolvedBy: null,
     createdAt: ctx.clock().toISOString(),
+    ...(input.viaMail ? { viaMail: input.viaMail } : {}),
   };
   await ctx.meta.write({
     actor: actor.email,

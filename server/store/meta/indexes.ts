@@ -19,7 +19,11 @@ export const documentStateKey = (document: string, state: string) => `${document
  */
 export const INDEXES = {
   ballots: { round: { key: (b) => String(b.round) } },
-  comments: { subject: { key: (c) => subjectKey(c.subject) } },
+  comments: {
+    subject: { key: (c) => subjectKey(c.subject) },
+    /** Replies by mail, by the Message-ID they came with. */
+    viaMail: { key: (c) => c.viaMail },
+  },
   proposals: {
     document: { key: (p) => p.document },
     documentState: { key: (p) => documentStateKey(p.document, p.state) },
