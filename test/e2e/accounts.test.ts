@@ -180,7 +180,7 @@ describe('a member signs in, looks at their account and signs out (desktop)', ()
   test('"Sign out" ends the session: the name is gone and My account asks to sign in', async () => {
     await signOut(page, 'mia');
     await visit(page, '/account', 401);
-    expect(await page.getByRole('link', { name: 'sign in', exact: true }).getAttribute('href')).toBe(
+    expect(await page.getByRole('link', { name: 'Sign in to see it', exact: true }).getAttribute('href')).toBe(
       '/login?next=%2Faccount',
     );
     expect(auditActions()).toContain('logout');

@@ -177,7 +177,7 @@ describe('the amendment of the terms of reference, through the pages', () => {
         await page.getByRole('radio', { name: /^Object/ }).check();
         await page.getByRole('button', { name: 'Cast my ballot' }).click();
         await page.waitForURL(`${base}/rounds/1/ballots#your-ballot`);
-        expect(await page.getByRole('alert').textContent()).toBe('An objection needs a reason.');
+        expect((await page.getByRole('alert').textContent())?.trim()).toBe('An objection needs a reason.');
         expect(await page.getByRole('radio', { name: /^Object/ }).isChecked()).toBe(true);
         await shot(page, 'amendment-03-objection-without-reason');
         await expectNoAxeViolations(page);
