@@ -304,6 +304,11 @@ export interface SystemRecord {
   installId?: string;
   /** The key of this installation's one-click unsubscribe links (random, never shown). */
   mailSecret?: string;
+  /**
+   * The tagging authority of this installation's feed ids (RFC 4151: `host,YYYY-MM-DD`), from
+   * BASE_URL's host and the day of first start: feed entry ids never change when BASE_URL does.
+   */
+  tagAuthority?: string;
 }
 
 export interface Collections {

@@ -58,6 +58,11 @@ export function sendError(
     res.json({ error: { code, message, ...extra } });
     return;
   }
+  // A feed reader is no browser: a feed's error is a line of text, never an HTML page.
+  if (/\/feed\.(?:atom|json)$/.test(req.path)) {
+    res.type('text/plain').send(`${message} (${code})\n`);
+    return;
+  }
   res.format({
     html: () =>
       res.render('error', {

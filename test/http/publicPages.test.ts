@@ -97,7 +97,8 @@ function expectAtom(res: request.Response) {
   // Required feed elements (RFC 4287 §4.1.1): id, title, updated — each once at feed level.
   const head = xml.slice(0, xml.indexOf('<entry>') >= 0 ? xml.indexOf('<entry>') : undefined);
   for (const el of ['id', 'title', 'updated']) expect(head.match(new RegExp(`<${el}>`, 'g'))).toHaveLength(1);
-  expect(/<id>([^<]*)<\/id>/.exec(head)![1].startsWith(`${BASE}/`)).toBe(true);
+  // Ids are tag: URIs of the installation (RFC 4151), not URLs: they survive a new BASE_URL.
+  expect(/<id>([^<]*)<\/id>/.exec(head)![1]).toMatch(TAG);
   expect(head).toMatch(
     /<link rel="self" type="application\/atom\+xml" href="http:\/\/ratify\.test\/[^"]*feed\.atom"\/>/,
   );
@@ -105,7 +106,7 @@ function expectAtom(res: request.Response) {
   expect(xml).not.toMatch(/&(?!(amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+);)/i);
   for (const e of entries(xml)) {
     const id = /<id>([^<]*)<\/id>/.exec(e)![1];
-    expect(id).toMatch(/^http:\/\/ratify\.test\/documents\/[a-z0-9-]+\/versions\/\d+$/);
+    expect(id).toMatch(new RegExp(`${TAG.source}documents/[a-z0-9-]+/versions/\\d+$`));
     const updated = /<updated>([^<]*)<\/updated>/.exec(e)![1];
     expect(new Date(updated).toISOString()).toBe(updated);
     expect(e).toMatch(/<link rel="alternate" type="text\/html" href="http:\/\/ratify\.test\/[^"]+"\/>/);
@@ -428,16 +429,21 @@ describe('GET /documents/:slug/compare', () => {
   });
 });
 
+/** A tag: URI of this installation (`tag:host,YYYY-MM-DD:`…). */
+const TAG = /^tag:[a-z0-9.-]+,\d{4}-\d{2}-\d{2}:/;
+/** This installation's tag prefix. */
+const tag = () => `tag:${t.ctx.meta.get('system', 'install')!.tagAuthority}`;
+
 describe('Atom feeds', () => {
-  test('/documents/:slug/feed.atom: one entry per version, absolute ids', async () => {
+  test('/documents/:slug/feed.atom: one entry per version, stable tag: ids', async () => {
     const res = await request(t.app).get('/documents/rules/feed.atom');
     const xml = expectAtom(res);
     const es = entries(xml);
     expect(es).toHaveLength(3);
     expect(es.map((e) => /<id>([^<]*)<\/id>/.exec(e)![1])).toEqual(
-      [3, 2, 1].map((n) => `${BASE}/documents/rules/versions/${n}`),
+      [3, 2, 1].map((n) => `${tag()}:documents/rules/versions/${n}`),
     );
-    expect(xml).toContain(`<id>${BASE}/documents/rules</id>`);
+    expect(xml).toContain(`<id>${tag()}:documents/rules</id>`);
     expect(es[0]).toContain(`href="${BASE}/documents/rules/compare?from=2&amp;to=3"`);
     expect(es[2]).toContain(`href="${BASE}/documents/rules/versions/1"`);
     expect(es[1]).toContain('<author><name>Author 2</name></author>');
@@ -476,10 +482,10 @@ describe('Atom feeds', () => {
       '/documents/unsafe/versions/1',
       '/documents/unsafe/versions/2',
     ])
-      expect(ids).toContain(`${BASE}${id}`);
+      expect(ids).toContain(`${tag()}:${id.slice(1)}`);
     const times = es.map((e) => Date.parse(/<updated>([^<]*)<\/updated>/.exec(e)![1]));
     for (let i = 1; i < times.length; i++) expect(times[i - 1]).toBeGreaterThanOrEqual(times[i]);
-    expect(ids[0]).toBe(`${BASE}/documents/unsafe/versions/2`);
+    expect(ids[0]).toBe(`${tag()}:documents/unsafe/versions/2`);
   });
 
   test('a feed of an unknown document → 404', async () => {

@@ -1,7 +1,7 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { foldParagraphs, sideBySide } from '../../domain/diff.js';
-import { absent } from '../../domain/errors.js';
+import { absent, notFound } from '../../domain/errors.js';
 import { can } from '../../domain/policy.js';
 import { isSlug } from '../../domain/slug.js';
 import type { Ctx } from '../../services/context.js';
@@ -13,6 +13,7 @@ import {
   listVersions,
   versionText,
 } from '../../services/readDocuments.js';
+import { feedPage, tagUri } from '../../services/feeds.js';
 import { groupName as groupNameOf } from '../../services/groups.js';
 import { visibleProposals } from '../../services/proposals/access.js';
 import { proposalItem } from '../presenters/proposalView.js';
@@ -132,46 +133,85 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router
     });
   });
 
-  r.get('/documents/:slug/feed.atom', (req, res) => {
-    const doc = getDocument(ctx, slugOf(req.params.slug));
-    const versions = listVersions(ctx, doc.slug).slice(0, 50);
+  // Feeds of published versions, Atom and JSON Feed 1.1, paged (RFC 5005: 50 a page, `?page=N`,
+  // page 1 the newest). Entry ids are tag: URIs of this installation, not URLs: they stay the
+  // same when BASE_URL changes (RFC 4287 §4.2.6). Errors are plain text (errors.ts).
+  const feedRoute = (slug: string | null, req: Request) => {
+    const page = req.query.page === undefined ? 1 : Number(req.query.page);
+    if (!Number.isInteger(page) || page < 1 || String(req.query.page ?? '1') !== String(page))
+      throw notFound('page_not_found', 'Feed pages are numbered from 1.');
+    const f = feedPage(ctx, slug, page);
+    const base = slug === null ? `${baseUrl}/feed` : `${baseUrl}/documents/${slug}/feed`;
+    const at = (ext: 'atom' | 'json', n: number) => `${base}.${ext}${n === 1 ? '' : `?page=${n}`}`;
+    const links = (ext: 'atom' | 'json') => ({
+      self: at(ext, f.page),
+      first: at(ext, 1),
+      last: at(ext, f.pages),
+      ...(f.page > 1 ? { previous: at(ext, f.page - 1) } : {}),
+      ...(f.page < f.pages ? { next: at(ext, f.page + 1) } : {}),
+    });
+    const title =
+      slug === null
+        ? 'Ratify — published versions'
+        : `${f.entries[0]?.doc.title ?? getDocument(ctx, slug).title} — versions`;
+    return {
+      f,
+      links,
+      title,
+      id: tagUri(f.authority, slug === null ? 'feed' : `documents/${slug}`),
+      alternate: slug === null ? `${baseUrl}/` : `${baseUrl}/documents/${slug}/history`,
+      entries: f.entries.map(({ doc, v }) => entry(baseUrl, f.authority, doc.title, v)),
+    };
+  };
+  const atom = (slug: string | null, req: Request, res: Response) => {
+    const x = feedRoute(slug, req);
+    const { self, ...paging } = x.links('atom');
     res.type('application/atom+xml; charset=utf-8').send(
       atomFeed({
-        id: `${baseUrl}/documents/${doc.slug}`,
-        title: `${doc.title} — versions`,
-        self: `${baseUrl}/documents/${doc.slug}/feed.atom`,
-        alternate: `${baseUrl}/documents/${doc.slug}/history`,
-        updated: versions[0].publishedAt,
-        entries: versions.map((v) => entry(baseUrl, doc.title, v)),
+        id: x.id,
+        title: x.title,
+        self,
+        alternate: x.alternate,
+        updated: x.f.updated,
+        entries: x.entries,
+        paging,
       }),
     );
-  });
-
-  r.get('/feed.atom', (_req, res) => {
-    const all = listDocuments(ctx).flatMap(({ doc }) =>
-      listVersions(ctx, doc.slug)
-        .slice(0, 50)
-        .map((v) => ({ doc, v })),
-    );
-    all.sort((a, b) => b.v.publishedAt.localeCompare(a.v.publishedAt));
-    const top = all.slice(0, 50);
-    res.type('application/atom+xml; charset=utf-8').send(
-      atomFeed({
-        id: `${baseUrl}/`,
-        title: 'Ratify — published versions',
-        self: `${baseUrl}/feed.atom`,
-        alternate: `${baseUrl}/`,
-        updated: top[0]?.v.publishedAt ?? new Date(0).toISOString(),
-        entries: top.map(({ doc, v }) => entry(baseUrl, doc.title, v)),
+  };
+  const json = (slug: string | null, req: Request, res: Response) => {
+    const x = feedRoute(slug, req);
+    const l = x.links('json');
+    res.type('application/feed+json; charset=utf-8').send(
+      JSON.stringify({
+        version: 'https://jsonfeed.org/version/1.1',
+        title: x.title,
+        home_page_url: x.alternate,
+        feed_url: l.self,
+        ...(l.next ? { next_url: l.next } : {}),
+        language: 'en',
+        items: x.entries.map((e) => ({
+          id: e.id,
+          url: e.link,
+          title: e.title,
+          summary: e.summary,
+          content_text: e.summary,
+          date_published: e.updated,
+          authors: [{ name: e.author }],
+        })),
       }),
     );
-  });
+  };
+  r.get('/documents/:slug/feed.atom', (req, res) => atom(slugOf(req.params.slug), req, res));
+  r.get('/documents/:slug/feed.json', (req, res) => json(slugOf(req.params.slug), req, res));
+  r.get('/feed.atom', (req, res) => atom(null, req, res));
+  r.get('/feed.json', (req, res) => json(null, req, res));
 
   return r;
 }
 
 function entry(
   baseUrl: string,
+  authority: string,
   title: string,
   v: { document: string; number: number; publishedAt: string; author: { name: string }; summary: string },
 ) {
@@ -180,7 +220,7 @@ function entry(
       ? `${baseUrl}/documents/${v.document}/compare?from=${v.number - 1}&to=${v.number}`
       : `${baseUrl}/documents/${v.document}/versions/${v.number}`;
   return {
-    id: `${baseUrl}/documents/${v.document}/versions/${v.number}`,
+    id: tagUri(authority, `documents/${v.document}/versions/${v.number}`),
     title: `${title}: version ${v.number}`,
     updated: v.publishedAt,
     link,

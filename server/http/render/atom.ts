@@ -22,6 +22,14 @@ export const xmlSafe = (s: string): string => s.replace(FORBIDDEN_IN_XML, '');
 const esc = (s: string) =>
   xmlSafe(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 
+/** RFC 5005 links of a paged feed: `first`, `last`, `previous` (newer), `next` (older). */
+export interface PageLinks {
+  first: string;
+  last: string;
+  previous?: string;
+  next?: string;
+}
+
 export function atomFeed(feed: {
   id: string;
   title: string;
@@ -29,7 +37,14 @@ export function atomFeed(feed: {
   alternate: string;
   updated: string;
   entries: FeedEntry[];
+  paging?: PageLinks;
 }): string {
+  const paging = feed.paging
+    ? (['first', 'last', 'previous', 'next'] as const)
+        .filter((rel) => feed.paging![rel])
+        .map((rel) => `\n  <link rel="${rel}" type="application/atom+xml" href="${esc(feed.paging![rel]!)}"/>`)
+        .join('')
+    : '';
   const entries = feed.entries
     .map(
       (e) => `  <entry>
@@ -43,12 +58,12 @@ export function atomFeed(feed: {
     )
     .join('\n');
   return `<?xml version="1.0" encoding="utf-8"?>
-<feed xmlns="http://www.w3.org/2005/Atom">
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">
   <id>${esc(feed.id)}</id>
   <title>${esc(feed.title)}</title>
   <updated>${esc(feed.updated)}</updated>
   <link rel="self" type="application/atom+xml" href="${esc(feed.self)}"/>
-  <link rel="alternate" type="text/html" href="${esc(feed.alternate)}"/>
+  <link rel="alternate" type="text/html" href="${esc(feed.alternate)}"/>${paging}
 ${entries}
 </feed>
 `;

@@ -35,16 +35,28 @@ const B32 = '0123456789abcdefghjkmnpqrstvwxyz';
 /** Make this installation's id (in every Message-ID) and mail secret (of its unsubscribe links) once, at first start. */
 export async function ensureInstallId(ctx: Ctx): Promise<string> {
   const have = ctx.meta.get('system', 'install');
-  if (have?.installId && have.mailSecret) return have.installId;
+  if (have?.installId && have.mailSecret && have.tagAuthority) return have.installId;
   const installId = have?.installId ?? [...randomBytes(6)].map((b) => B32[b & 31]).join('');
   const mailSecret = have?.mailSecret ?? randomBytes(32).toString('base64url');
+  // The feeds' tagging authority (RFC 4151), chosen once: BASE_URL's host on the day of first start.
+  const tagAuthority = have?.tagAuthority ?? `${tagHost(ctx.mail.baseUrl)},${ctx.clock().toISOString().slice(0, 10)}`;
   await ctx.meta.write({
     actor: null,
     at: ctx.clock(),
     events: [],
-    puts: { system: { install: { installId, mailSecret } } },
+    puts: { system: { install: { ...have, installId, mailSecret, tagAuthority } } },
   });
   return installId;
+}
+
+/** A host name fit for a tag: URI (lower case; `localhost` when BASE_URL has none that fits). */
+function tagHost(baseUrl: string): string {
+  try {
+    const host = new URL(baseUrl).hostname.toLowerCase();
+    return /^[a-z0-9.-]+$/.test(host) ? host : 'localhost';
+  } catch {
+    return 'localhost';
+  }
 }
 
 const installId = (ctx: Ctx) => ctx.meta.get('system', 'install')?.installId ?? 'local';
