@@ -75,7 +75,8 @@ export async function importHistory(
       text: texts[i],
       summary: row?.subject || `Imported from ${files[i]}`,
       author,
-      committer: { ...systemIdentity(at), tzOffset: row?.tzOffset },
+      // Recorded now, by the system: the historical date is the author's (issue 16: `git log --since` finds imports).
+      committer: systemIdentity(ctx.clock()),
       actor: actor?.email ?? null,
       alsoWrite: () =>
         i === 0 ? { events: [{ action: 'document.imported', subject: `document/${input.slug}` }] } : {},

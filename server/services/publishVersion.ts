@@ -81,7 +81,9 @@ export async function publishVersion(ctx: Ctx, input: PublishInput): Promise<Ver
       number,
       commit,
       blob,
-      publishedAt: committer.at.toISOString(),
+      // When the text was adopted: the author's date (for an imported version, its historical date;
+      // the committer's date is when Ratify recorded it, so `git log --since` finds recent imports).
+      publishedAt: author.at.toISOString(),
       author: { name: input.author.name, email: input.author.email },
       summary: input.summary.trim(),
       proposals: input.proposals ?? [],
@@ -100,7 +102,7 @@ export async function publishVersion(ctx: Ctx, input: PublishInput): Promise<Ver
           ...extra?.puts?.documents,
           [input.slug]: doc
             ? { ...doc, latest: number }
-            : { slug: input.slug, title, group, latest: number, createdAt: committer.at.toISOString() },
+            : { slug: input.slug, title, group, latest: number, createdAt: author.at.toISOString() },
         },
         versions: { ...extra?.puts?.versions, [versionKey(input.slug, number)]: version },
         system: { main: { ...ctx.meta.get('system', 'main'), indexedMain: commit } },

@@ -44,7 +44,7 @@ export async function repairFromMain(ctx: Ctx): Promise<number> {
           title: trailers.get('Ratify-Title') ?? prior?.title ?? slug,
           group: trailers.get('Ratify-Group') ?? prior?.group ?? 'mag',
           latest: Math.max(number, prior?.latest ?? 0),
-          createdAt: prior?.createdAt ?? c.committer.at.toISOString(),
+          createdAt: prior?.createdAt ?? c.author.at.toISOString(),
           // Not in the commit's trailers: the label set on the record stays.
           ...(prior?.label ? { label: prior.label } : {}),
         };
@@ -53,7 +53,8 @@ export async function repairFromMain(ctx: Ctx): Promise<number> {
           number,
           commit: c.oid,
           blob: file.oid,
-          publishedAt: c.committer.at.toISOString(),
+          // The author's date: when the text was adopted (an imported version's historical date; the committer's is when Ratify recorded it).
+          publishedAt: c.author.at.toISOString(),
           author: { name: c.author.name, email: c.author.email },
           summary,
           proposals: (trailers.get('Ratify-Proposals') ?? '')

@@ -153,13 +153,13 @@ describe('importHistory with a TSV', () => {
   test('publishedAt is exactly the commit date git records (so a rebuild of the index from git agrees)', () => {
     // Git keeps whole seconds; row 5 has a fractional second (.500).
     const vs = listVersions(t.ctx, 'charter').reverse();
-    const gitDates = gitText(t, 'log', '--reverse', '--format=%cI', 'refs/heads/main', '--', 'documents/charter.md')
+    const gitDates = gitText(t, 'log', '--reverse', '--format=%aI', 'refs/heads/main', '--', 'documents/charter.md')
       .trim()
       .split('\n');
     expect(vs.map((v) => v.publishedAt)).toEqual(gitDates.map((d) => new Date(d).toISOString()));
   });
 
-  test('commits carry the authors, dates and offsets of the TSV; committer is Ratify', () => {
+  test('commits carry the authors, dates and offsets of the TSV; the committer is Ratify, at the time of the import', () => {
     const sep = '\u001f';
     const log = gitText(
       t,
@@ -188,12 +188,38 @@ describe('importHistory with a TSV', () => {
       expect(aI).toBe(expectedDates[i]);
       expect(cn).toBe('Ratify');
       expect(ce.endsWith('.invalid')).toBe(true);
-      expect(cI).toBe(expectedDates[i]);
+      // Recorded at the import (this test's clock), not at the historical date.
+      expect(Date.parse(cI)).toBeGreaterThan(Date.parse('2026-01-01T00:00:00Z'));
       expect(s).toBe(ROWS[i][3] || 'Imported from 0004.md');
     });
     // The same author gets the same placeholder address.
     expect(log[0][1]).toBe(log[3][1]);
     expect(log[0][1]).toBe('ada.lovelace@unknown.invalid');
+  });
+
+  test("stock `git log --since` the day of the import finds every imported version (their dates are the authors')", () => {
+    const since = gitText(
+      t,
+      'log',
+      '--since=2026-02-01T00:00:00Z',
+      '--format=%s',
+      'refs/heads/main',
+      '--',
+      'documents/charter.md',
+    )
+      .trim()
+      .split('\n');
+    expect(since).toHaveLength(ROWS.length);
+    const before = gitText(
+      t,
+      'log',
+      '--until=2025-12-31T00:00:00Z',
+      '--format=%s',
+      'refs/heads/main',
+      '--',
+      'documents/charter.md',
+    );
+    expect(before.trim()).toBe('');
   });
 
   test('the store records the same author as git', () => {
