@@ -292,6 +292,9 @@ describe('importUsers (CSV)', () => {
     ['nothing but a header', 'invalid_csv', 'email,name,roles,groups\n'],
     ['an unbalanced quote', 'invalid_csv', 'email,name\n"ok1@x.org,OK\n'],
   ])('%s → %s, and nothing is created', async (_what, code, csv) => {
+    // The account the CSV collides with (made here too, so that the test runs on its own with -t).
+    if (!findUserByEmail(t.ctx, 'a@x.org'))
+      await addUser(t.ctx, CLI_ACTOR, { email: 'a@x.org', name: 'Ann', roles: ['member'] });
     const users = t.ctx.meta.all('users').length;
     const n = auditLength();
     expect(await codeOf(() => importUsers(t.ctx, CLI_ACTOR, csv))).toBe(code);
@@ -307,6 +310,35 @@ describe('importUsers (CSV)', () => {
     } catch (e) {
       expect((e as DomainError).message).toMatch(/\b3\b/);
     }
+  });
+
+  test('a file as Excel writes it in much of Europe: `;` between fields, `,` in lists, groups by name, header in capitals', async () => {
+    const csv =
+      'EMAIL;NAME;ROLES;GROUPS\neu1@x.org;Eu One;member,chair;Working Group on Strategy,mag\neu2@x.org;"Eu; Two";;\n';
+    const users = await importUsers(t.ctx, CLI_ACTOR, csv);
+    expect(users.map((u) => [u.email, u.name, u.roles, u.groups])).toEqual([
+      ['eu1@x.org', 'Eu One', ['chair', 'member'], ['mag', 'wg-strategy']],
+      ['eu2@x.org', 'Eu; Two', ['member'], []],
+    ]);
+  });
+
+  test('every bad line is reported at once, each with its line and code; nothing is created', async () => {
+    const users = t.ctx.meta.all('users').length;
+    const csv =
+      'email,name,roles,groups\nok9@x.org,OK,member,\nbad-email,Bad,member,\nok8@x.org,OK,emperor,\nok7@x.org,OK,member,wg-none\n';
+    let err: DomainError | null = null;
+    try {
+      await importUsers(t.ctx, CLI_ACTOR, csv);
+    } catch (e) {
+      err = e as DomainError;
+    }
+    expect(err?.code).toBe('invalid_csv');
+    expect((err?.data.fields as { path: string; code: string }[]).map((f) => [f.path, f.code])).toEqual([
+      ['line 3', 'invalid_email'],
+      ['line 4', 'invalid_role'],
+      ['line 5', 'group_not_found'],
+    ]);
+    expect(t.ctx.meta.all('users').length).toBe(users);
   });
 });
 
