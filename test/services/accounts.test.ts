@@ -333,7 +333,7 @@ describe('importUsers (CSV)', () => {
       err = e as DomainError;
     }
     expect(err?.code).toBe('invalid_csv');
-    expect((err?.data.fields as { path: string; code: string }[]).map((f) => [f.path, f.code])).toEqual([
+    expect(((err?.data.fields ?? []) as { path: string; code: string }[]).map((f) => [f.path, f.code])).toEqual([
       ['line 3', 'invalid_email'],
       ['line 4', 'invalid_role'],
       ['line 5', 'group_not_found'],
