@@ -390,6 +390,22 @@ describe('ballots (rule 2)', () => {
     expect(rec[1].castAt).toBe(clock().toISOString());
   });
 
+  test('the same ballot again (a double click, a resent form) is not stored twice: the counted one is returned', async () => {
+    const { ctx, clock, who, c } = await setup();
+    const r = await openOn(ctx, who.chair, clock, { type: 'consolidation', id: c.id });
+    const first = await castBallot(ctx, who.m1.actor, r.id, { position: 'object', reason: 'Too early' });
+    const mails = ctx.meta.all('mails').length;
+    const audit = ctx.meta.auditLog(10_000).length;
+    clock.advance(60_000);
+    const again = await castBallot(ctx, who.m1.actor, r.id, { position: 'object', reason: '  Too early ' });
+    expect(again).toEqual(first);
+    expect(ctx.meta.by('ballots', 'round', String(r.id))).toHaveLength(1);
+    expect([ctx.meta.all('mails').length, ctx.meta.auditLog(10_000).length]).toEqual([mails, audit]);
+    // A different reason is a new ballot.
+    await castBallot(ctx, who.m1.actor, r.id, { position: 'object', reason: 'Too early, and too vague' });
+    expect(ctx.meta.by('ballots', 'round', String(r.id))).toHaveLength(2);
+  });
+
   test('ballots after the close → 409 round_not_open (also past the deadline before any sweep)', async () => {
     const { ctx, clock, who, c, p1 } = await setup();
     const r = await openOn(ctx, who.chair, clock, { type: 'consolidation', id: c.id }, { quorum: 0 });

@@ -35,6 +35,9 @@ export async function castBallot(
     await closeIfDue(ctx, roundId);
     const r = ctx.meta.get('rounds', roundId)!;
     const draft = draftBallot(ctx, actor, r, input);
+    // The same ballot again (a double click, a form sent twice): nothing new to record.
+    const counted = [...ballotsOf(ctx, r.id)].reverse().find((x) => x.voterId === draft.voterId);
+    if (counted && sameBallot(counted, draft)) return counted;
     const b: BallotRecord = { id: ctx.meta.nextId('ballots'), ...draft };
     await ctx.meta.write({
       actor: actor.email,
@@ -54,6 +57,14 @@ export interface OnBehalf {
   voter?: string | null;
   note?: string | null;
 }
+
+/** Whether two ballots say the same: position, reason, who recorded it and how, and the wish to be named. */
+const sameBallot = (a: Omit<BallotRecord, 'id'>, b: Omit<BallotRecord, 'id'>) =>
+  a.position === b.position &&
+  a.reason === b.reason &&
+  a.recordedBy === b.recordedBy &&
+  (a.note ?? '') === (b.note ?? '') &&
+  !!a.named === !!b.named;
 
 export interface BallotInput extends OnBehalf {
   position: Position;
