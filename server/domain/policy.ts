@@ -9,8 +9,16 @@ import { hasRole, inGroup, isOfficer, type Actor } from './actor.js';
 export type Subject =
   | { kind: 'none' }
   | { kind: 'document'; group: string }
-  | { kind: 'proposal'; group: string; state: string; authorId: number; wasShared?: boolean }
-  | { kind: 'consolidation'; group: string }
+  | {
+      kind: 'proposal';
+      group: string;
+      state: string;
+      authorId: number;
+      wasShared?: boolean;
+      /** Resolving a thread: who started it (they may resolve it). */
+      threadStarter?: number;
+    }
+  | { kind: 'consolidation'; group: string; threadStarter?: number }
   /** Recording a ballot or recusal on a member's behalf: whether the site lets the chair do it too. */
   | { kind: 'proxy'; chairMayRecord: boolean };
 
@@ -74,7 +82,10 @@ const RULES: Record<Action, (a: Actor | null, s: Subject) => boolean> = {
   'proposal.share': (a, s) => s.kind === 'proposal' && (inGroup(a, s.group) || isOfficer(a)),
   'proposal.withdraw': (a, s) => s.kind === 'proposal' && (a?.id === s.authorId || isOfficer(a)),
   'comment.create': (a, s) => !!a && canSee(a, s),
-  'comment.resolve': (a, s) => (s.kind === 'proposal' && inGroup(a, s.group)) || isOfficer(a),
+  'comment.resolve': (a, s) =>
+    (s.kind === 'proposal' && inGroup(a, s.group)) ||
+    isOfficer(a) ||
+    ((s.kind === 'proposal' || s.kind === 'consolidation') && a !== null && s.threadStarter === a.id),
   // Consolidating, running rounds and publishing: the chair and the secretariat.
   'consolidation.manage': (a) => isOfficer(a),
   'round.manage': (a) => isOfficer(a),

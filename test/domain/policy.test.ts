@@ -43,6 +43,9 @@ const SUBJECTS = {
   otherDraft: { kind: 'proposal', group: 'wg-hybrid', state: 'draft', authorId: 99 },
   // A consolidation of a document owned by wg-strategy ("GET /consolidations/:id — members").
   consolidation: { kind: 'consolidation', group: 'wg-strategy' },
+  // A thread the plain member started, on a shared proposal and on a consolidation.
+  threadOnShared: { kind: 'proposal', group: 'wg-strategy', state: 'shared', authorId: AUTHOR, threadStarter: 1 },
+  threadOnConsolidation: { kind: 'consolidation', group: 'wg-strategy', threadStarter: 1 },
 } satisfies Record<string, Subject>;
 type SubjectName = keyof typeof SUBJECTS;
 
@@ -133,8 +136,10 @@ const TABLE: Record<Action, Partial<Record<SubjectName, Row>>> = {
     withdrawn: [401, 404, O, O, O, O],
     otherDraft: [401, 404, 404, 404, O, O],
   },
-  // Resolving threads: the people who edit the text.
+  // Resolving threads: the people who edit the text, and the thread's starter.
   'comment.resolve': {
+    threadOnShared: [401, O, O, O, O, O],
+    threadOnConsolidation: [401, O, 403, 403, O, O],
     withdrawnShared: [401, 403, O, O, O, O],
     // consolidations are the chair's and the secretariat's to edit
     consolidation: [401, 403, 403, 403, O, O],

@@ -186,3 +186,32 @@ describe('errors where the eye is', () => {
     expect(state()).toBe(before);
   });
 });
+
+describe('threads: the starter may resolve; the summary names everyone who wrote', () => {
+  test('a plain member resolves the thread they started (not another’s), and the summary lists both authors', async () => {
+    const { addComment } = await import('../../server/services/proposals/comments.js');
+    const { proposalCommentable } = await import('../../server/services/proposals/commentable.js');
+    const { actorOf, findUserByEmail } = await import('../../server/services/accounts/users.js');
+    // Pat: a plain member in no working group (Mo drafted the proposal, in its group: Mo may resolve any thread).
+    const pat = (
+      await makeUser(t.ctx, { email: 'pat@example.org', name: 'Pat Plain', roles: ['member'], password: PASSWORD })
+    ).actor;
+    const patAgent = await signedIn(t.app, 'pat@example.org', PASSWORD);
+    const cara = actorOf(findUserByEmail(t.ctx, 'chair@example.org')!);
+    const on = () => proposalCommentable(t.ctx, t.ctx.meta.get('proposals', noRound)!);
+    const mine = await addComment(t.ctx, cara, on(), { body: 'Why this change?' });
+    await addComment(t.ctx, pat, on(), { body: 'Because.', replyTo: mine.id });
+    const started = await addComment(t.ctx, pat, on(), { body: 'A question of mine.' });
+    await addComment(t.ctx, cara, on(), { body: 'Answered.', replyTo: started.id });
+    // Pat may resolve the thread Pat started…
+    const ok = await post(patAgent, `/proposals/${noRound}/comments/${started.id}/resolve`, {});
+    expect(ok.status).toBe(303);
+    expect(t.ctx.meta.get('comments', started.id)!.resolved).toBe(true);
+    // …not Cara's.
+    const no = await post(patAgent, `/proposals/${noRound}/comments/${mine.id}/resolve`, {});
+    expect(no.status).toBe(403);
+    expect(t.ctx.meta.get('comments', mine.id)!.resolved).toBe(false);
+    const page = await patAgent.get(`/proposals/${noRound}`);
+    expect(page.text).toMatch(/Resolved by Pat Plain · 2 comments from Pat Plain and Cara Chair/);
+  });
+});

@@ -3,7 +3,7 @@ import { commentResolvedMails } from '../notifications/events.js';
 import { followAnchor, locateQuote } from '../../domain/anchor.js';
 import { assertCommentable } from '../../domain/proposal.js';
 import { absent, invalid } from '../../domain/errors.js';
-import { authorize } from '../../domain/policy.js';
+import { authorize, signedIn } from '../../domain/policy.js';
 import { checkProse, MAX_COMMENT_BYTES } from '../../domain/text.js';
 import { MAX_QUOTE } from '../../domain/limits.js';
 import type { Change } from '../../domain/diff.js';
@@ -99,10 +99,16 @@ export async function setResolved(
   commentId: number,
   resolved: boolean,
 ): Promise<CommentRecord> {
-  authorize(actor, 'comment.resolve', on.policy, on.ref.type);
+  signedIn(actor);
   const c = Number.isInteger(commentId) ? ctx.meta.get('comments', commentId) : undefined;
   if (!c || c.subject.type !== on.ref.type || c.subject.id !== on.ref.id) throw absent('comment');
   const root = c.replyTo ? ctx.meta.get('comments', c.replyTo)! : c;
+  // The people who edit the text may resolve a thread, and so may whoever started it.
+  const policy =
+    on.policy.kind === 'proposal' || on.policy.kind === 'consolidation'
+      ? { ...on.policy, threadStarter: root.authorId }
+      : on.policy;
+  authorize(actor, 'comment.resolve', policy, on.ref.type);
   const next: CommentRecord = { ...root, resolved, resolvedBy: resolved ? actor.id : null };
   await ctx.meta.write({
     actor: actor.email,
