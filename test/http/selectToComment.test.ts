@@ -9,6 +9,8 @@ import request from 'supertest';
 import { makeUser, signedIn, type Agent } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
 import { alertCode, follow, forms, section } from '../helpers/pages.js';
+import { createConsolidation } from '../../server/services/consolidations/consolidations.js';
+import { shareProposal } from '../../server/services/proposals/proposals.js';
 
 const PASSWORD = 'a long enough password';
 const SLUG = 'terms-of-reference';
@@ -95,6 +97,8 @@ describe('the passage marked in the text', () => {
     expect(html).toContain(`href="#thread-${first.id}"`);
     expect(html).toContain(`href="#passage-${first.id}"`);
     expect(html).toContain(`id="passage-${second.id}"`);
+    // The thread quotes the passage as the page shows it.
+    expect(html).toContain(`<blockquote>${SELECTED}</blockquote>`);
     // The text is otherwise as rendered: the link keeps its target.
     expect(html).toContain('<a href="https://example.org/charter">');
   });
@@ -107,5 +111,29 @@ describe('the passage marked in the text', () => {
     expect(html).not.toContain(`id="passage-${first.id}"`);
     expect(html).not.toContain(`href="#passage-${first.id}"`);
     expect(html).toContain('<mark class="passage"');
+  });
+});
+
+describe('on a consolidation', () => {
+  test('a quote of the rendered candidate text is anchored and marked in the text', async () => {
+    const w = t.ctx.meta.all('users').find((u) => u.email === 'wanda@example.org')!;
+    const chair = await makeUser(t.ctx, {
+      email: 'chair@example.org',
+      name: 'Chair',
+      roles: ['chair'],
+      groups: [],
+      password: PASSWORD,
+    });
+    await shareProposal(t.ctx, { id: w.id, email: w.email, name: w.name, roles: w.roles, groups: w.groups }, id);
+    const c = await createConsolidation(t.ctx, chair.actor, SLUG, { proposals: [id], summary: 'Monthly' });
+    const res = await post(wanda, `/consolidations/${c.id}/comments`, { body: 'Still monthly?', quote: SELECTED });
+    expect(res.status).toBe(303);
+    const made = comments().at(-1)!;
+    expect(made.anchor?.quote).toBe(P1);
+    const html = (await wanda.get(`/consolidations/${c.id}`)).text;
+    expect(html).toContain(`<strong><mark class="passage" data-thread="${made.id}">meets every month</mark></strong>`);
+    expect(html).toContain(`id="passage-${made.id}"`);
+    expect(html).toContain(`href="#thread-${made.id}"`);
+    expect(html).toContain(`href="#passage-${made.id}"`);
   });
 });

@@ -10,6 +10,7 @@ import type { PlacedComment } from '../../services/proposals/comments.js';
 import type { CommentRecord, ProposalRecord, RevisionRecord, VersionRecord } from '../../store/meta/schema.js';
 import type { Renderer } from '../render/renderer.js';
 import { markPassages, withBrackets, type MarkedRange } from '../render/passages.js';
+import { normalizeSpace, projectMarkdown } from '../../domain/anchor.js';
 
 /**
  * View data for the proposal pages: records in, flat values out (names instead of ids,
@@ -51,7 +52,7 @@ export interface CommentView {
 
 export interface ThreadView {
   id: number;
-  /** The quoted passage (as it was written, for outdated threads), or null for a general comment. */
+  /** The quoted passage as shown (as it was, for outdated threads), or null for a general comment. */
   quote: string | null;
   /** The revision the passage was quoted from. */
   revision: number | null;
@@ -100,7 +101,7 @@ export function threadsOf<C extends CommentRecord>(
       root,
       view: {
         id: root.id,
-        quote: root.anchor?.quote ?? null,
+        quote: root.anchor ? shownQuote(root.anchor.quote) : null,
         revision: root.anchor?.revision ?? null,
         outdated: !!placed.outdated,
         resolved: root.resolved,
@@ -112,6 +113,9 @@ export function threadsOf<C extends CommentRecord>(
     };
   });
 }
+
+/** A quoted passage as the page shows it (the record keeps the source's, with its marks). */
+const shownQuote = (quote: string) => normalizeSpace(projectMarkdown(quote).text) || quote;
 
 export interface ParagraphView {
   n: number;
