@@ -140,22 +140,55 @@ export function projectMarkdown(src: string): Projection {
   return out;
 }
 
-/** The inline rules over one paragraph's cells: what is shown of emphasis, code, links, escapes and entities. */
-function inline(cells: Cell[], emit: (ch: string, from: number, to: number) => void, lo = 0, hi = cells.length): void {
+/** For each opening bracket of a paragraph, the index of the one closing it (-1 if none); escaped brackets do not count. One pass. */
+function pairsOf(cells: Cell[], open: string, close: string): Int32Array {
+  const m = new Int32Array(cells.length).fill(-1);
+  const stack: number[] = [];
+  for (let k = 0; k < cells.length; k++) {
+    const c = cells[k].ch;
+    if (c === '\\') k++;
+    else if (c === open) stack.push(k);
+    else if (c === close && stack.length) m[stack.pop()!] = k;
+  }
+  return m;
+}
+
+/** For each run of backticks, where the next run of the same length starts (-1 if none). One pass. */
+function codeEnds(cells: Cell[]): Map<number, number> {
+  const runs: [number, number][] = [];
+  for (let k = 0; k < cells.length; k++) {
+    if (cells[k].ch !== '`') continue;
+    let n = 1;
+    while (k + n < cells.length && cells[k + n].ch === '`') n++;
+    runs.push([k, n]);
+    k += n - 1;
+  }
+  const next = new Map<number, number>();
+  const later = new Map<number, number>();
+  for (let r = runs.length - 1; r >= 0; r--) {
+    next.set(runs[r][0], later.get(runs[r][1]) ?? -1);
+    later.set(runs[r][1], runs[r][0]);
+  }
+  return next;
+}
+
+interface Pairs {
+  square: Int32Array;
+  round: Int32Array;
+  code: Map<number, number>;
+}
+
+/** The inline rules over one paragraph's cells: what is shown of emphasis, code, links, escapes and entities. Linear in the paragraph. */
+function inline(
+  cells: Cell[],
+  emit: (ch: string, from: number, to: number) => void,
+  lo = 0,
+  hi = cells.length,
+  pairs: Pairs = { square: pairsOf(cells, '[', ']'), round: pairsOf(cells, '(', ')'), code: codeEnds(cells) },
+): void {
   const ch = (j: number) => (j >= lo && j < hi ? cells[j].ch : '');
   const one = (j: number) => emit(cells[j].ch, cells[j].at, cells[j].at + 1);
-  /** The index of the bracket closing the one at `j`, or -1. */
-  const matching = (j: number, open: string, close: string) => {
-    let depth = 0;
-    for (let k = j; k < hi; k++) {
-      const c = cells[k].ch;
-      if (c === '\\') k++;
-      else if (c === open) depth++;
-      else if (c === close && --depth === 0) return k;
-      else if (c === '\n' && ch(k + 1) === '\n') return -1;
-    }
-    return -1;
-  };
+  const within = (k: number) => (k >= 0 && k < hi ? k : -1);
   let j = lo;
   while (j < hi) {
     const c = cells[j].ch;
@@ -165,25 +198,19 @@ function inline(cells: Cell[], emit: (ch: string, from: number, to: number) => v
     } else if (c === '`') {
       let n = 1;
       while (ch(j + n) === '`') n++;
-      let close = -1;
-      for (let k = j + n; k < hi && close < 0; k++) {
-        if (cells[k].ch !== '`') continue;
-        let m = 1;
-        while (ch(k + m) === '`') m++;
-        if (m === n) close = k;
-        k += m - 1;
-      }
+      // A run that starts inside another (after an escape) has no entry: it is shown as written.
+      const close = within(pairs.code.get(j) ?? -1);
       if (close < 0) for (let k = j; k < j + n; k++) one(k);
       else for (let k = j + n; k < close; k++) one(k);
       j = close < 0 ? j + n : close + n;
     } else if (c === '!' && ch(j + 1) === '[') {
       j++;
     } else if (c === '[') {
-      const close = matching(j, '[', ']');
-      const dest = close >= 0 && ch(close + 1) === '(' ? matching(close + 1, '(', ')') : -1;
-      const ref = close >= 0 && dest < 0 && ch(close + 1) === '[' ? matching(close + 1, '[', ']') : -1;
+      const close = within(pairs.square[j]);
+      const dest = close >= 0 && ch(close + 1) === '(' ? within(pairs.round[close + 1]) : -1;
+      const ref = close >= 0 && dest < 0 && ch(close + 1) === '[' ? within(pairs.square[close + 1]) : -1;
       if (dest >= 0 || ref >= 0) {
-        inline(cells, emit, j + 1, close);
+        inline(cells, emit, j + 1, close, pairs);
         j = Math.max(dest, ref) + 1;
       } else {
         one(j);
@@ -191,7 +218,7 @@ function inline(cells: Cell[], emit: (ch: string, from: number, to: number) => v
       }
     } else if (c === '<') {
       let s = '';
-      for (let k = j; k < hi && k < j + 2100 && cells[k].ch !== '\n'; k++) s += cells[k].ch;
+      for (let k = j; k < hi && k < j + 2100 && (k === j || !/[\s<]/.test(cells[k].ch)); k++) s += cells[k].ch;
       const a = AUTOLINK.exec(s);
       if (a) {
         for (let k = j + 1; k < j + a[0].length - 1; k++) one(k);

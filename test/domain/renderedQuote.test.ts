@@ -151,3 +151,10 @@ describe('locatePassage properties', () => {
 test('a plain quote written so in the source is kept as sent', () => {
   expect(locatePassage('The group meets.', 'group meets')).toEqual({ offset: 4, quote: 'group meets' });
 });
+
+test('a text of a million unclosed brackets and backticks is projected in linear time', () => {
+  const src = '[`(<'.repeat(250_000);
+  const started = Date.now();
+  expect(projectMarkdown(src).text.length).toBeGreaterThan(src.length / 2);
+  expect(Date.now() - started).toBeLessThan(5000);
+});
