@@ -50,3 +50,91 @@ document.addEventListener('DOMContentLoaded', () => {
   refusal.focus({ preventScroll: true });
   refusal.scrollIntoView({ block: 'center' });
 });
+
+// Select to comment. On a text that takes comments (`data-comment-text`), selecting words shows a
+// "Comment" button beside them; it puts the selected words in the comment form's quote (the server
+// finds them in the text as shown, across bold text and links), brings the form beside the passage
+// (in the paragraph's comment column, under the paragraph on phones) and moves focus to the comment
+// box. Without this script the same form, with its quote box, is at the end of the page.
+document.addEventListener('DOMContentLoaded', () => {
+  const texts = [...document.querySelectorAll('[data-comment-text]')];
+  const box = document.getElementById('new-comment');
+  const form = box?.querySelector('form');
+  const quote = form?.querySelector('input[name="quote"]');
+  const body = form?.querySelector('textarea[name="body"]');
+  if (!texts.length || !box || !quote || !body) return;
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'select-comment';
+  button.textContent = 'Comment';
+  button.hidden = true;
+  let chosen = null; // { words, root, block }
+  const rootOf = (node) => {
+    const el = node?.nodeType === 1 ? node : node?.parentElement;
+    return texts.find((t) => el && t.contains(el)) ?? null;
+  };
+  /** The top-level element of `root` that holds `node` (a paragraph row, or a block of the text). */
+  const blockOf = (root, node) => {
+    let el = node.nodeType === 1 ? node : node.parentElement;
+    const row = el?.closest('.prow');
+    if (row && root.contains(row)) return row;
+    const prose = el?.closest('.prose');
+    while (el?.parentElement && el.parentElement !== prose && el.parentElement !== root) el = el.parentElement;
+    return el;
+  };
+  const hide = () => {
+    button.hidden = true;
+    chosen = null;
+  };
+  const update = () => {
+    const sel = document.getSelection();
+    if (!sel || sel.isCollapsed || !sel.rangeCount) {
+      if (document.activeElement !== button) hide();
+      return;
+    }
+    const range = sel.getRangeAt(0);
+    const root = rootOf(range.startContainer);
+    const words = sel.toString().replace(/\s+/g, ' ').trim();
+    if (!root || rootOf(range.endContainer) !== root || !words || box.contains(range.startContainer)) {
+      hide();
+      return;
+    }
+    chosen = { words: words.slice(0, 2000), root, block: blockOf(root, range.endContainer) };
+    const rects = range.getClientRects();
+    const last = rects[rects.length - 1] ?? range.getBoundingClientRect();
+    const width = document.documentElement.clientWidth;
+    if (chosen.block && button.previousElementSibling !== chosen.block) chosen.block.after(button);
+    button.hidden = false;
+    const at = button.offsetParent?.getBoundingClientRect() ?? { left: 0, top: 0 };
+    button.style.left = `${Math.max(0, Math.min(last.right, width - button.offsetWidth - 8) - at.left)}px`;
+    button.style.top = `${last.bottom + 6 - at.top}px`;
+  };
+  let timer = 0;
+  document.addEventListener('selectionchange', () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(update, 120);
+  });
+  // Keep the selection while the button is pressed.
+  button.addEventListener('mousedown', (e) => e.preventDefault());
+  button.addEventListener('click', () => {
+    if (!chosen) return;
+    quote.value = chosen.words;
+    const row = chosen.block?.classList.contains('prow') ? chosen.block : null;
+    if (row) {
+      let column = row.querySelector(':scope > .pthreads');
+      if (!column) {
+        column = document.createElement('div');
+        column.className = 'pthreads';
+        row.append(column);
+        row.classList.add('has-threads');
+      }
+      column.append(box);
+    } else if (chosen.block) chosen.block.after(box);
+    box.classList.add('beside');
+    hide();
+    body.focus();
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !button.hidden) hide();
+  });
+});

@@ -9,6 +9,8 @@ import { documentTitle, findDocument } from '../../services/readDocuments.js';
 import type { PlacedComment } from '../../services/proposals/comments.js';
 import type { CommentRecord, ProposalRecord, RevisionRecord, VersionRecord } from '../../store/meta/schema.js';
 import type { Renderer } from '../render/renderer.js';
+import { markPassages, withBrackets, type MarkedRange } from '../render/passages.js';
+import { normalizeSpace, projectMarkdown } from '../../domain/anchor.js';
 
 /**
  * View data for the proposal pages: records in, flat values out (names instead of ids,
@@ -50,7 +52,7 @@ export interface CommentView {
 
 export interface ThreadView {
   id: number;
-  /** The quoted passage (as it was written, for outdated threads), or null for a general comment. */
+  /** The quoted passage as shown (as it was, for outdated threads), or null for a general comment. */
   quote: string | null;
   /** The revision the passage was quoted from. */
   revision: number | null;
@@ -60,6 +62,8 @@ export interface ThreadView {
   comments: CommentView[];
   /** Whether the last word in the thread is the viewer's. */
   lastIsMine: boolean;
+  /** Whether its passage is marked in the text shown (`#passage-<id>`): an open thread whose passage is current. */
+  marked: boolean;
 }
 
 const commentView = (
@@ -97,17 +101,21 @@ export function threadsOf<C extends CommentRecord>(
       root,
       view: {
         id: root.id,
-        quote: root.anchor?.quote ?? null,
+        quote: root.anchor ? shownQuote(root.anchor.quote) : null,
         revision: root.anchor?.revision ?? null,
         outdated: !!placed.outdated,
         resolved: root.resolved,
         resolvedBy: nameOf(ctx, root.resolvedBy),
         comments: all.map((c) => commentView(ctx, c, me, html)),
         lastIsMine: all[all.length - 1].authorId === me,
+        marked: false,
       },
     };
   });
 }
+
+/** A quoted passage as the page shows it (the record keeps the source's, with its marks). */
+const shownQuote = (quote: string) => normalizeSpace(projectMarkdown(quote).text) || quote;
 
 export interface ParagraphView {
   n: number;
@@ -115,27 +123,74 @@ export interface ParagraphView {
   threads: ThreadView[];
 }
 
+/** The source range of an open thread's passage in the current revision, or null (general, outdated or resolved). */
+const openPassage = (root: PlacedComment) =>
+  root.anchor && !root.resolved && !root.outdated && root.currentOffset !== null
+    ? { start: root.currentOffset, end: root.currentOffset + root.anchor.quote.length }
+    : null;
+
+/** Render `src` with the given passages marked (see render/passages.ts). */
+async function renderMarked(r: Renderer, src: string, ranges: MarkedRange[]): Promise<string> {
+  return markPassages(await r.markdown(withBrackets(src, ranges), TEXT_UNDER));
+}
+
+/** Note the threads whose passage the HTML marks (`id="passage-<id>"`). */
+function noteMarked(views: ThreadView[], html: string): void {
+  for (const v of views) if (html.includes(`id="passage-${v.id}"`)) v.marked = true;
+}
+
 /**
  * The text tab: each paragraph rendered with the threads anchored in it (by where the anchor
  * sits in the current revision), threads whose passage has changed apart as outdated — never
- * attached to other text — and general threads at the end.
+ * attached to other text — and general threads at the end. The passages of open threads are
+ * marked in their paragraphs.
  */
 export async function textView(ctx: Ctx, r: Renderer, text: string, placed: PlacedComment[], actor: Actor | null) {
   const [blocks, comments] = await Promise.all([r.paragraphs(text, TEXT_UNDER), commentsHtml(r, placed)]);
   const paragraphs: ParagraphView[] = blocks.map((b, i) => ({ n: i + 1, html: b.html, threads: [] }));
   const outdated: ThreadView[] = [];
   const general: ThreadView[] = [];
+  const marks = new Map<number, MarkedRange[]>();
   for (const { root, view } of threadsOf(ctx, placed, actor, comments)) {
     if (!root.anchor) general.push(view);
     else if (root.outdated || root.currentOffset === null || !paragraphs.length) outdated.push(view);
     else {
       // The paragraph holding the start of the passage (or the next one, if it starts in a blank line).
       const at = root.currentOffset;
-      const i = blocks.findIndex((b) => b.end > at);
-      paragraphs[i < 0 ? paragraphs.length - 1 : i].threads.push(view);
+      const found = blocks.findIndex((b) => b.end > at);
+      const i = found < 0 ? paragraphs.length - 1 : found;
+      paragraphs[i].threads.push(view);
+      const passage = openPassage(root);
+      if (!passage) continue;
+      blocks.forEach((b, k) => {
+        if (b.end <= passage.start || b.start >= passage.end) return;
+        const ranges = marks.get(k) ?? [];
+        const start = Math.max(passage.start, b.start) - b.start;
+        ranges.push({ start, end: Math.min(passage.end, b.end) - b.start, thread: view.id, first: k === i });
+        marks.set(k, ranges);
+      });
     }
   }
+  await Promise.all(
+    [...marks].map(async ([k, ranges]) => {
+      paragraphs[k].html = await renderMarked(r, text.slice(blocks[k].start, blocks[k].end), ranges);
+    }),
+  );
+  for (const [k] of marks) for (const p of paragraphs) if (p.threads.length) noteMarked(p.threads, paragraphs[k].html);
   return { paragraphs, outdated, general, count: placed.length };
+}
+
+/** The whole text rendered with the passages of open threads marked, and the threads noted as marked (for the consolidation page). */
+export async function markedText(r: Renderer, text: string, placed: PlacedComment[], views: ThreadView[]) {
+  const ranges: MarkedRange[] = [];
+  for (const c of placed) {
+    const passage = c.replyTo === null ? openPassage(c) : null;
+    if (passage) ranges.push({ ...passage, thread: c.id, first: true });
+  }
+  if (!ranges.length) return r.markdown(text, TEXT_UNDER);
+  const html = await renderMarked(r, text, ranges);
+  noteMarked(views, html);
+  return html;
 }
 
 /** What the viewer may do to the proposal now: allowed by the policy and possible in its state. */

@@ -6,7 +6,7 @@ import { JsonId, size } from './fields.js';
 /** `/proposals/:id/comments/:cid/…` and `/consolidations/:id/comments/:cid/…` */
 export const CommentIdParams = z.object({ id: PositiveInt, cid: PositiveInt });
 
-/** The passage a comment is about: a quote from the current text, and which of its occurrences (0 = the first). */
+/** The passage a comment is about: a quote of the current text, as shown or as written in markdown, and which of its occurrences (0 = the first). */
 export const Anchor = coded(
   z.strictObject({ quote: z.string().max(MAX_QUOTE), occurrence: z.number().int().optional() }),
   'invalid_anchor',

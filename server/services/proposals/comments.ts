@@ -1,6 +1,6 @@
 import type { Actor } from '../../domain/actor.js';
 import { commentResolvedMails } from '../notifications/events.js';
-import { followAnchor, locateQuote } from '../../domain/anchor.js';
+import { followAnchor, locatePassage } from '../../domain/anchor.js';
 import { assertCommentable } from '../../domain/proposal.js';
 import { absent, invalid } from '../../domain/errors.js';
 import { authorize, signedIn } from '../../domain/policy.js';
@@ -38,8 +38,8 @@ export interface CommentInput {
 }
 
 /**
- * Add a comment (markdown), optionally anchored to a passage quoted from the current revision
- * (400 if the quote is not in it), optionally a reply in a thread.
+ * Add a comment (markdown), optionally anchored to a passage quoted from the current revision,
+ * as written or as the page shows it (400 if it is in neither), optionally a reply in a thread.
  */
 export async function addComment(
   ctx: Ctx,
@@ -65,9 +65,11 @@ export async function addComment(
       throw invalid('invalid_anchor', 'An anchor is {quote}: a passage of the current text (up to 2000 characters).');
     }
     const rev = ctx.meta.get('revisions', revisionKey(on.ref, on.revisions))!;
-    const offset = locateQuote(await revisionText(ctx, rev), a.quote, a.occurrence ?? 0);
-    if (offset === null) throw invalid('quote_not_found', 'The quoted passage is not in the current text.');
-    anchor = { quote: a.quote, offset, revision: on.revisions };
+    // The quote may be of the source or of the rendered text (copied across bold or a link);
+    // the anchor keeps the source passage.
+    const found = locatePassage(await revisionText(ctx, rev), a.quote, a.occurrence ?? 0);
+    if (found === null) throw invalid('quote_not_found', 'The quoted passage is not in the current text.');
+    anchor = { quote: found.quote, offset: found.offset, revision: on.revisions };
   }
   const c: CommentRecord = {
     id: ctx.meta.nextId('comments'),
