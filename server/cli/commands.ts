@@ -61,6 +61,7 @@ const UserSet = z.object({
   stakeholder: z.string().optional(),
   name: z.string().optional(),
   enable: z.boolean().optional(),
+  newEmail: z.string().optional(),
 });
 const UserEmail = z.object({ email: z.string() });
 const UserImport = z.object({ csv: z.string(), invite: z.boolean().optional() });
@@ -137,6 +138,7 @@ Object.assign(HANDLERS, {
         stakeholder,
         name: a.name,
         enable: a.enable,
+        email: a.newEmail,
       }),
     );
   },

@@ -203,12 +203,15 @@ user
   });
 user
   .command('set')
-  .description('replace roles, groups and/or the stakeholder group; --enable re-enables a disabled account')
+  .description(
+    'replace roles, groups, the stakeholder group, the name or the e-mail address; --enable re-enables a disabled account',
+  )
   .requiredOption('--email <email>')
   .option('--role <role>', 'role (repeatable; replaces all roles)', collect)
   .option('--group <group>', 'group (repeatable; replaces all groups)', collect)
   .option('--stakeholder <group>', 'stakeholder group, by slug or name; "none" for none')
   .option('--name <name>')
+  .option('--new-email <email>', 'correct the address (the new and the old address are told by mail)')
   .option('--enable', 're-enable the account')
   .action(run('user set'));
 user

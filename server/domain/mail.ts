@@ -513,6 +513,38 @@ export function invitation(site: Site, name: string, link: string, expiresAt: st
   };
 }
 
+/**
+ * The account's address was changed by the secretariat: told to the new address (this is now
+ * where Ratify writes, and how to sign in) and to the old one (in case it was not asked for).
+ */
+export function emailChanged(
+  site: Site,
+  name: string,
+  from: string,
+  to: string,
+  told: 'new' | 'old',
+  nonce: string,
+): Composed {
+  return {
+    subject: 'Ratify: the e-mail address of your account was changed',
+    ...body(
+      told === 'new'
+        ? [
+            `Hello ${name}, the secretariat changed the e-mail address of your Ratify account from ${from} to this one, ${to}.`,
+            'From now on you sign in with this address, and Ratify writes to it. If you did not expect this, tell the secretariat.',
+          ]
+        : [
+            `Hello ${name}, the secretariat changed the e-mail address of your Ratify account from this one, ${from}, to ${to}.`,
+            'Ratify will not write to this address again. If you did not ask for this, tell the secretariat at once.',
+          ],
+      [['Sign in', `${site.baseUrl}/login`]],
+    ),
+    messageId: msgId(site, `email-${nonce}-${told}`),
+    inReplyTo: null,
+    references: [],
+  };
+}
+
 export function passwordReset(site: Site, link: string, expiresAt: string, nonce: string): Composed {
   return {
     subject: 'Ratify: reset your password',

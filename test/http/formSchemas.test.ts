@@ -215,3 +215,32 @@ describe('threads: the starter may resolve; the summary names everyone who wrote
     expect(page.text).toMatch(/Resolved by Pat Plain · 2 comments from Pat Plain and Cara Chair/);
   });
 });
+
+describe('Admin › a user: the e-mail address can be corrected', () => {
+  test('the secretariat changes it on the user page; the account signs in with the new one', async () => {
+    const { makeUser: make } = await import('../helpers/auth.js');
+    const u = await make(t.ctx, {
+      email: 'wrong@exmaple.org',
+      name: 'Wes Wrong',
+      roles: ['member'],
+      password: PASSWORD,
+    });
+    const res = await post(sec, `/admin/users/${u.actor.id}`, {
+      name: 'Wes Wrong',
+      email: 'wes@example.org',
+      roles: 'member',
+      stakeholder: '',
+    });
+    expect(res.status).toBe(303);
+    expect(t.ctx.meta.get('users', u.actor.id)!.email).toBe('wes@example.org');
+    await signedIn(t.app, 'wes@example.org', PASSWORD);
+    const taken = await post(sec, `/admin/users/${u.actor.id}`, {
+      name: 'Wes Wrong',
+      email: 'mo@example.org',
+      roles: 'member',
+    });
+    expect(taken.status).toBe(409);
+    expect(alertCode(taken.text)).toBe('user_exists');
+    expect(t.ctx.meta.get('users', u.actor.id)!.email).toBe('wes@example.org');
+  });
+});

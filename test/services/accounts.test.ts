@@ -342,6 +342,44 @@ describe('importUsers (CSV)', () => {
   });
 });
 
+describe('changing an e-mail address', () => {
+  test('the secretariat corrects an address: the member signs in with the new one; both addresses are told; a taken or bad one is refused', async () => {
+    await addUser(t.ctx, CLI_ACTOR, {
+      email: 'typo@exmaple.org',
+      name: 'Tina Typo',
+      roles: ['member'],
+      password: 'a long enough password',
+    });
+    await addUser(t.ctx, CLI_ACTOR, { email: 'taken@x.org', name: 'Taken', roles: ['member'] });
+    const mails = t.ctx.meta.all('mails').length;
+    expect(await codeOf(() => setUser(t.ctx, CLI_ACTOR, 'typo@exmaple.org', { email: 'TAKEN@x.org' }))).toBe(
+      'user_exists',
+    );
+    expect(await codeOf(() => setUser(t.ctx, CLI_ACTOR, 'typo@exmaple.org', { email: 'not an address' }))).toBe(
+      'invalid_email',
+    );
+    expect(t.ctx.meta.all('mails').length).toBe(mails);
+    const u = await setUser(t.ctx, CLI_ACTOR, 'typo@exmaple.org', { email: 'Tina@Example.org' });
+    expect(u.email).toBe('tina@example.org');
+    expect(findUserByEmail(t.ctx, 'typo@exmaple.org')).toBeUndefined();
+    expect(findUserByEmail(t.ctx, 'tina@example.org')?.id).toBe(u.id);
+    const sent = t.ctx.meta.all('mails').slice(mails);
+    expect(sent.map((m) => [m.to[0], m.event]).sort()).toEqual([
+      ['tina@example.org', 'user.email_changed'],
+      ['typo@exmaple.org', 'user.email_changed'],
+    ]);
+    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'user.email_changed', subject: 'user/tina@example.org' });
+    const throttle = new LoginThrottle(t.ctx.clock);
+    const who = await checkCredentials(t.ctx, throttle, {
+      email: 'tina@example.org',
+      password: 'a long enough password',
+      ip: '1.2.3.4',
+      via: 'api',
+    });
+    expect(who.id).toBe(u.id);
+  });
+});
+
 describe('setUser, disableUser', () => {
   let sue: Awaited<ReturnType<typeof addUser>>;
   beforeAll(async () => {

@@ -113,6 +113,7 @@ export function adminUserPages(ctx: Ctx): Router {
         stakeholders: listStakeholders(ctx),
         form: {
           name: current.name,
+          email: current.email,
           roles: current.roles,
           groups: current.groups,
           stakeholder: current.stakeholder ?? '',
@@ -132,6 +133,7 @@ export function adminUserPages(ctx: Ctx): Router {
     // select is changed only when sent (its empty choice is "none").
     const form = {
       name: field(req, 'name'),
+      email: maybe(req, 'email'),
       roles: checked(req, 'roles'),
       groups: checked(req, 'groups'),
       stakeholder: maybe(req, 'stakeholder'),

@@ -7,6 +7,9 @@ import { isSlug } from '../../domain/slug.js';
 import type { UserRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { checkStakeholder } from '../stakeholders.js';
+import { randomBytes } from 'node:crypto';
+import * as mail from '../../domain/mail.js';
+import { mailSite, mergePuts, toPerson } from '../notifications/queue.js';
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
@@ -195,6 +198,8 @@ export interface UserChanges {
   /** A stakeholder group's slug, or null for none. */
   stakeholder?: string | null;
   enable?: boolean;
+  /** A new e-mail address (a correction): both addresses are told by mail. */
+  email?: string;
 }
 
 /** Replace roles, groups and/or the stakeholder group; `enable` re-enables a disabled account. */
@@ -205,8 +210,12 @@ export function setUser(ctx: Ctx, by: Actor | null, email: string, input: UserCh
 
 async function setUserNow(ctx: Ctx, by: Actor | null, email: string, input: UserChanges): Promise<UserRecord> {
   const u = requireUserByEmail(ctx, email);
+  const newEmail = input.email !== undefined ? checkEmail(input.email) : u.email;
+  if (newEmail !== u.email && findUserByEmail(ctx, newEmail))
+    throw conflict('user_exists', `There is already an account for ${newEmail}.`);
   const next: UserRecord = {
     ...u,
+    email: newEmail,
     name: input.name !== undefined ? checkName(input.name) : u.name,
     roles: input.roles !== undefined ? checkRoles(input.roles) : u.roles,
     groups: input.groups !== undefined ? checkGroups(ctx, input.groups) : u.groups,
@@ -217,7 +226,27 @@ async function setUserNow(ctx: Ctx, by: Actor | null, email: string, input: User
   keepsASecretariat(ctx, next);
   const events = [{ action: 'user.updated', subject: `user/${u.email}` }];
   if (input.enable && u.disabled) events.push({ action: 'user.enabled', subject: `user/${u.email}` });
-  await ctx.meta.write({ actor: by?.email ?? null, at: ctx.clock(), events, puts: { users: { [u.id]: next } } });
+  let mails = {};
+  if (newEmail !== u.email) {
+    events.push({ action: 'user.email_changed', subject: `user/${newEmail}` });
+    const nonce = randomBytes(6).toString('hex');
+    const tell = (who: UserRecord, told: 'new' | 'old') =>
+      toPerson(
+        ctx,
+        who,
+        mail.emailChanged(mailSite(ctx), u.name, u.email, newEmail, told, nonce),
+        'user.email_changed',
+        `${ctx.mail.baseUrl}/login`,
+        true,
+      );
+    mails = mergePuts(tell(next, 'new'), tell(u, 'old'));
+  }
+  await ctx.meta.write({
+    actor: by?.email ?? null,
+    at: ctx.clock(),
+    events,
+    puts: mergePuts({ users: { [u.id]: next } }, mails),
+  });
   return next;
 }
 
