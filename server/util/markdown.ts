@@ -5,13 +5,52 @@
  * so what a member wrote looks, and is made safe, the same way everywhere.
  */
 import MarkdownIt from 'markdown-it';
+import type { Token } from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
 
 // Default preset: raw HTML off. The output is sanitised anyway, so a change to the preset or a
 // plugin can never let a script through.
-const md = new MarkdownIt('default', { html: false, linkify: false, typographer: false });
+export const md = new MarkdownIt('default', { html: false, linkify: false, typographer: false });
 
-const ALLOWED = {
+/** An address that leads somewhere from any page and any mail: http(s) or mailto. */
+const absolute = (url: string) => /^(https?|mailto):/i.test(url.trim());
+
+/**
+ * Relative images and links (`../assets/eip-1/process.png`, `./eip-5.md`), as imported texts
+ * carry them, point at files Ratify does not have: an image becomes its alt text, a link its
+ * text, so no page or mail makes a broken request. Fragments (`#section`) and site paths
+ * (`/documents/…`) stay links.
+ */
+md.core.ruler.push('relative_urls', (state) => {
+  for (const block of state.tokens) {
+    if (block.type !== 'inline' || !block.children) continue;
+    const out: Token[] = [];
+    const dropped: boolean[] = [];
+    for (const t of block.children) {
+      if (t.type === 'image' && !absolute(String(t.attrGet('src') ?? ''))) {
+        const alt = (t.children ?? []).map((c) => c.content).join('');
+        if (!alt) continue;
+        const open = new state.Token('html_inline', '', 0);
+        open.content = '<span class="noimage">';
+        const text = new state.Token('text', '', 0);
+        text.content = alt;
+        const close = new state.Token('html_inline', '', 0);
+        close.content = '</span>';
+        out.push(open, text, close);
+      } else if (t.type === 'link_open') {
+        const href = String(t.attrGet('href') ?? '');
+        const drop = !absolute(href) && !href.startsWith('#') && !/^\/(?!\/)/.test(href);
+        dropped.push(drop);
+        if (!drop) out.push(t);
+      } else if (t.type === 'link_close') {
+        if (!dropped.pop()) out.push(t);
+      } else out.push(t);
+    }
+    block.children = out;
+  }
+});
+
+export const ALLOWED = {
   allowedTags: [
     'h1',
     'h2',
@@ -43,6 +82,7 @@ const ALLOWED = {
     'img',
     'sup',
     'sub',
+    'span',
   ],
   allowedAttributes: {
     a: ['href', 'title'],
@@ -51,6 +91,7 @@ const ALLOWED = {
     td: ['style'],
     ol: ['start'],
   },
+  allowedClasses: { span: ['noimage'] },
   allowedStyles: { '*': { 'text-align': [/^(left|right|center)$/] } },
   allowedSchemes: ['http', 'https', 'mailto'],
   allowedSchemesAppliedToAttributes: ['href', 'src'],
