@@ -15,7 +15,7 @@
 import type { Token } from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
 import { frontMatter } from './frontMatter.js';
-import { ALLOWED, md } from './markdown.js';
+import { ALLOWED, md, renderMarkdown } from './markdown.js';
 
 /** A text with at least this many headings gets a table of contents. */
 export const TOC_MIN_HEADINGS = 4;
@@ -101,12 +101,25 @@ function html(content: string): Token {
   return tok;
 }
 
-/** The front matter's table (or code block when it is not simple key/value lines). */
-function frontMatterHtml(entries: [string, string][] | null, raw: string): string {
-  if (!entries) return `<pre class="frontmatter"><code>${esc(raw)}</code></pre>\n`;
+/** The front matter's table (or code block when it is not simple key/value lines); `plain`: without classes or caption. */
+function frontMatterHtml(entries: [string, string][] | null, raw: string, plain = false): string {
+  if (!entries) return `<pre${plain ? '' : ' class="frontmatter"'}><code>${esc(raw)}</code></pre>\n`;
   if (!entries.length) return '';
-  const rows = entries.map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('');
-  return `<table class="frontmatter"><caption class="visually-hidden">About this document</caption><tbody>${rows}</tbody></table>\n`;
+  const th = plain ? '<th>' : '<th scope="row">';
+  const rows = entries.map(([k, v]) => `<tr>${th}${esc(k)}</th><td>${esc(v)}</td></tr>`).join('');
+  return plain
+    ? `<table><tbody>${rows}</tbody></table>\n`
+    : `<table class="frontmatter"><caption class="visually-hidden">About this document</caption><tbody>${rows}</tbody></table>\n`;
+}
+
+/**
+ * The text as `renderMarkdown` shows it, but with its front matter as a plain table (or code
+ * block) rather than a rule and a heading made of it: what the rendered diff compares.
+ */
+export function renderWithFrontMatter(text: string): string {
+  const fm = frontMatter(text);
+  if (!fm) return renderMarkdown(text);
+  return sanitizeHtml(frontMatterHtml(fm.entries, fm.raw, true), ALLOWED) + renderMarkdown(text.slice(fm.end));
 }
 
 interface TocItem {

@@ -109,11 +109,18 @@ export interface MarkdownItem {
   by: number;
 }
 
-/** Headings moved `by` levels down (h6 at most), so a text's own "# Title" keeps the page's outline. */
-const shiftHeadings = (html: string, by: number) =>
+/** Headings moved `by` levels down (up when negative; h1 to h6), so a text's own "# Title" keeps the page's outline. */
+export const shiftHeadings = (html: string, by: number) =>
   by
-    ? html.replace(/<(\/?)h([1-6])>/g, (_m, slash: string, n: string) => `<${slash}h${Math.min(6, Number(n) + by)}>`)
+    ? html.replace(
+        /<(\/?)h([1-6])>/g,
+        (_m, slash: string, n: string) => `<${slash}h${Math.max(1, Math.min(6, Number(n) + by))}>`,
+      )
     : html;
+
+/** The level of the highest heading in sanitised HTML (7 when there is none). */
+export const topHeading = (html: string) =>
+  [...html.matchAll(/<h([1-6])>/g)].reduce((m, h) => Math.min(m, Number(h[1])), 7);
 
 /** One item: rendered, sanitised, its headings moved down. */
 export const renderItem = (item: MarkdownItem): string => shiftHeadings(renderMarkdown(item.text), item.by);

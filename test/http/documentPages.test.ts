@@ -158,6 +158,11 @@ describe('a document written with front matter, headings and relative links', ()
     expect(res.status).toBe(200);
     expect(res.text).toContain('<ins>, changed</ins>');
     expect(res.text).not.toContain('src="../');
+    // Front matter is a table there too, and "##" sits right under the page's h1.
+    expect(res.text).toContain('<th>eip</th><td>7</td>');
+    expect(res.text).not.toMatch(/<h\d[^>]*>[^<]*eip:/);
+    expect(res.text.match(/<h1[ >]/g)).toHaveLength(1);
+    expect(res.text).toMatch(/<h2>Intro<\/h2>/);
   });
 });
 
