@@ -19,6 +19,13 @@ import { ALLOWED, md, renderMarkdown } from './markdown.js';
 
 /** A text with at least this many headings gets a table of contents. */
 export const TOC_MIN_HEADINGS = 4;
+/** At most this many entries in the contents, so a text of many headings gives a bounded page. */
+const TOC_MAX = 300;
+/**
+ * At most this many numbered paragraphs (a text of more, such as 1 MB of one-letter lines, has
+ * the rest unnumbered: each number adds a hundred bytes to the page).
+ */
+export const MAX_NUMBERED = 2000;
 /** Headings down to this level (after moving) are listed in the table of contents. */
 const TOC_DEPTH = 3;
 /** Ids the pages around the text use; a heading never takes them. */
@@ -130,7 +137,7 @@ interface TocItem {
 
 /** Nested lists of the headings (levels never skip: see renderDocument). */
 function tocHtml(items: TocItem[], top: number): string {
-  const shown = items.filter((i) => i.level <= TOC_DEPTH);
+  const shown = items.filter((i) => i.level <= TOC_DEPTH).slice(0, TOC_MAX);
   let out = '<nav class="toc" aria-label="Contents"><p class="toc-title">Contents</p><ol>';
   let cur = top;
   shown.forEach((item, k) => {
@@ -178,7 +185,7 @@ export function renderDocument(text: string, title: string): string {
   let n = 0;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
-    if (t.level !== 0 || t.nesting === -1 || !NUMBERED.has(t.type)) {
+    if (t.level !== 0 || t.nesting === -1 || !NUMBERED.has(t.type) || n >= MAX_NUMBERED) {
       out.push(t);
       continue;
     }
