@@ -9,13 +9,11 @@
  *   TOC_MIN_HEADINGS headings gets a table of contents at the top;
  * - every top-level block but headings and rules is a numbered paragraph with a permalink
  *   (`#p-12`), so members can cite "paragraph 12".
- * The same markdown-it as everywhere (markdown.ts), then sanitize-html with the rules of
- * markdown.ts plus the ids and classes made here. Linear in the text.
+ * The same markdown-it as everywhere, then sanitize-html with the rules of markdown.ts plus the
+ * ids and classes made here (`sanitizeDocument` there). Linear in the text.
  */
-import type { Token } from 'markdown-it';
-import sanitizeHtml from 'sanitize-html';
 import { frontMatter } from './frontMatter.js';
-import { ALLOWED, md, renderMarkdown } from './markdown.js';
+import { md, renderMarkdown, sanitize, sanitizeDocument, type Token } from './markdown.js';
 
 /** A text with at least this many headings gets a table of contents. */
 export const TOC_MIN_HEADINGS = 4;
@@ -40,30 +38,6 @@ const NUMBERED = new Set([
   'fence',
   'code_block',
 ]);
-
-const HEADINGS = ['h2', 'h3', 'h4', 'h5', 'h6'];
-const DOC_ALLOWED: sanitizeHtml.IOptions = {
-  ...ALLOWED,
-  allowedTags: [...ALLOWED.allowedTags, 'div', 'nav', 'caption'],
-  allowedAttributes: {
-    ...ALLOWED.allowedAttributes,
-    ...Object.fromEntries(HEADINGS.map((h) => [h, ['id']])),
-    div: ['id'],
-    nav: ['aria-label'],
-    th: ['style', 'scope'],
-  },
-  allowedClasses: {
-    ...ALLOWED.allowedClasses,
-    div: ['para'],
-    a: ['pnum'],
-    nav: ['toc'],
-    p: ['toc-title'],
-    table: ['frontmatter'],
-    pre: ['frontmatter'],
-    span: ['noimage', 'visually-hidden'],
-    caption: ['visually-hidden'],
-  },
-};
 
 const esc = (s: string) => md.utils.escapeHtml(s);
 
@@ -126,7 +100,7 @@ function frontMatterHtml(entries: [string, string][] | null, raw: string, plain 
 export function renderWithFrontMatter(text: string): string {
   const fm = frontMatter(text);
   if (!fm) return renderMarkdown(text);
-  return sanitizeHtml(frontMatterHtml(fm.entries, fm.raw, true), ALLOWED) + renderMarkdown(text.slice(fm.end));
+  return sanitize(frontMatterHtml(fm.entries, fm.raw, true)) + renderMarkdown(text.slice(fm.end));
 }
 
 interface TocItem {
@@ -205,5 +179,5 @@ export function renderDocument(text: string, title: string): string {
 
   const head =
     (fm ? frontMatterHtml(fm.entries, fm.raw) : '') + (toc.length >= TOC_MIN_HEADINGS ? tocHtml(toc, top) : '');
-  return sanitizeHtml(head + md.renderer.render(out, md.options, env), DOC_ALLOWED);
+  return sanitizeDocument(head + md.renderer.render(out, md.options, env));
 }

@@ -6,6 +6,8 @@
  */
 import MarkdownIt from 'markdown-it';
 import type { Token } from 'markdown-it';
+
+export type { Token };
 import sanitizeHtml from 'sanitize-html';
 
 // Default preset: raw HTML off. The output is sanitised anyway, so a change to the preset or a
@@ -50,7 +52,7 @@ md.core.ruler.push('relative_urls', (state) => {
   }
 });
 
-export const ALLOWED = {
+const ALLOWED = {
   allowedTags: [
     'h1',
     'h2',
@@ -97,6 +99,42 @@ export const ALLOWED = {
   allowedSchemesAppliedToAttributes: ['href', 'src'],
   allowProtocolRelative: false,
 };
+
+/**
+ * What the document pages add (util/documentHtml.ts): ids on headings (slugs) and paragraph
+ * blocks (`p-N`), the contents, the front matter table, the paragraph permalinks. Only
+ * documentHtml.ts writes these attributes (markdown-it with raw HTML off writes none), and only
+ * on the tags and with the classes listed.
+ */
+const HEADINGS = ['h2', 'h3', 'h4', 'h5', 'h6'];
+const DOC_ALLOWED: sanitizeHtml.IOptions = {
+  ...ALLOWED,
+  allowedTags: [...ALLOWED.allowedTags, 'div', 'nav', 'caption'],
+  allowedAttributes: {
+    ...ALLOWED.allowedAttributes,
+    ...Object.fromEntries(HEADINGS.map((h) => [h, ['id']])),
+    div: ['id'],
+    nav: ['aria-label'],
+    th: ['style', 'scope'],
+  },
+  allowedClasses: {
+    ...ALLOWED.allowedClasses,
+    div: ['para'],
+    a: ['pnum'],
+    nav: ['toc'],
+    p: ['toc-title'],
+    table: ['frontmatter'],
+    pre: ['frontmatter'],
+    span: ['noimage', 'visually-hidden'],
+    caption: ['visually-hidden'],
+  },
+};
+
+/** HTML of markdown-it's output and tags of ours, sanitised with the markdown rules. */
+export const sanitize = (html: string): string => sanitizeHtml(html, ALLOWED);
+
+/** A document page's HTML (util/documentHtml.ts), sanitised with the rules for its ids and classes. */
+export const sanitizeDocument = (html: string): string => sanitizeHtml(html, DOC_ALLOWED);
 
 /** Markdown to safe HTML: rendered by markdown-it, then sanitised (no script, no handlers, no javascript: links). */
 export function renderMarkdown(text: string): string {
