@@ -14,7 +14,7 @@ import sanitizeHtml from 'sanitize-html';
 // plugin can never let a script through.
 export const md = new MarkdownIt('default', { html: false, linkify: false, typographer: false });
 
-/** An address that leads somewhere from any page and any mail: http(s) or mailto. */
+/** An address that leads somewhere from any page and any mail: http(s) or mailto (an image: http(s) only). */
 const absolute = (url: string) => /^(https?|mailto):/i.test(url.trim());
 
 /**
@@ -29,7 +29,7 @@ md.core.ruler.push('relative_urls', (state) => {
     const out: Token[] = [];
     const dropped: boolean[] = [];
     for (const t of block.children) {
-      if (t.type === 'image' && !absolute(String(t.attrGet('src') ?? ''))) {
+      if (t.type === 'image' && !/^https?:/i.test(String(t.attrGet('src') ?? '').trim())) {
         const alt = (t.children ?? []).map((c) => c.content).join('');
         if (!alt) continue;
         const open = new state.Token('html_inline', '', 0);

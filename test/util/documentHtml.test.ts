@@ -19,6 +19,12 @@ describe('renderDocument', () => {
     expect(renderDocument('# Other\n\nText.\n', 'Rules')).toContain('<h2 id="other">Other</h2>');
   });
 
+  test('an image is shown only from an http(s) address; otherwise its alt text', () => {
+    const h = renderDocument('![a](/x.png) ![b](mailto:x@y.org) ![c](https://example.org/c.png) ![](../d.png)', 'T');
+    expect(h.match(/<img [^>]*>/g)).toEqual(['<img src="https://example.org/c.png" alt="c" />']);
+    expect(h).toContain('<span class="noimage">a</span> <span class="noimage">b</span>');
+  });
+
   test('paragraph numbers are bounded', () => {
     const h = renderDocument('x\n\n'.repeat(MAX_NUMBERED + 50), 'T');
     expect(h.match(/class="para"/g)).toHaveLength(MAX_NUMBERED);
