@@ -5,11 +5,52 @@
  * so what a member wrote looks, and is made safe, the same way everywhere.
  */
 import MarkdownIt from 'markdown-it';
+import type { Token } from 'markdown-it';
+
+export type { Token };
 import sanitizeHtml from 'sanitize-html';
 
 // Default preset: raw HTML off. The output is sanitised anyway, so a change to the preset or a
 // plugin can never let a script through.
-const md = new MarkdownIt('default', { html: false, linkify: false, typographer: false });
+export const md = new MarkdownIt('default', { html: false, linkify: false, typographer: false });
+
+/** An address that leads somewhere from any page and any mail: http(s) or mailto (an image: http(s) only). */
+const absolute = (url: string) => /^(https?|mailto):/i.test(url.trim());
+
+/**
+ * Relative images and links (`../assets/eip-1/process.png`, `./eip-5.md`), as imported texts
+ * carry them, point at files Ratify does not have: an image becomes its alt text, a link its
+ * text, so no page or mail makes a broken request. Fragments (`#section`) and site paths
+ * (`/documents/…`) stay links.
+ */
+md.core.ruler.push('relative_urls', (state) => {
+  for (const block of state.tokens) {
+    if (block.type !== 'inline' || !block.children) continue;
+    const out: Token[] = [];
+    const dropped: boolean[] = [];
+    for (const t of block.children) {
+      if (t.type === 'image' && !/^https?:/i.test(String(t.attrGet('src') ?? '').trim())) {
+        const alt = (t.children ?? []).map((c) => c.content).join('');
+        if (!alt) continue;
+        const open = new state.Token('html_inline', '', 0);
+        open.content = '<span class="noimage">';
+        const text = new state.Token('text', '', 0);
+        text.content = alt;
+        const close = new state.Token('html_inline', '', 0);
+        close.content = '</span>';
+        out.push(open, text, close);
+      } else if (t.type === 'link_open') {
+        const href = String(t.attrGet('href') ?? '');
+        const drop = !absolute(href) && !href.startsWith('#') && !/^\/(?!\/)/.test(href);
+        dropped.push(drop);
+        if (!drop) out.push(t);
+      } else if (t.type === 'link_close') {
+        if (!dropped.pop()) out.push(t);
+      } else out.push(t);
+    }
+    block.children = out;
+  }
+});
 
 const ALLOWED = {
   allowedTags: [
@@ -43,6 +84,7 @@ const ALLOWED = {
     'img',
     'sup',
     'sub',
+    'span',
   ],
   allowedAttributes: {
     a: ['href', 'title'],
@@ -51,11 +93,48 @@ const ALLOWED = {
     td: ['style'],
     ol: ['start'],
   },
+  allowedClasses: { span: ['noimage'] },
   allowedStyles: { '*': { 'text-align': [/^(left|right|center)$/] } },
   allowedSchemes: ['http', 'https', 'mailto'],
   allowedSchemesAppliedToAttributes: ['href', 'src'],
   allowProtocolRelative: false,
 };
+
+/**
+ * What the document pages add (util/documentHtml.ts): ids on headings (slugs) and paragraph
+ * blocks (`p-N`), the contents, the front matter table, the paragraph permalinks. Only
+ * documentHtml.ts writes these attributes (markdown-it with raw HTML off writes none), and only
+ * on the tags and with the classes listed.
+ */
+const HEADINGS = ['h2', 'h3', 'h4', 'h5', 'h6'];
+const DOC_ALLOWED: sanitizeHtml.IOptions = {
+  ...ALLOWED,
+  allowedTags: [...ALLOWED.allowedTags, 'div', 'nav', 'caption'],
+  allowedAttributes: {
+    ...ALLOWED.allowedAttributes,
+    ...Object.fromEntries(HEADINGS.map((h) => [h, ['id']])),
+    div: ['id'],
+    nav: ['aria-label'],
+    th: ['style', 'scope'],
+  },
+  allowedClasses: {
+    ...ALLOWED.allowedClasses,
+    div: ['para'],
+    a: ['pnum'],
+    nav: ['toc'],
+    p: ['toc-title'],
+    table: ['frontmatter'],
+    pre: ['frontmatter'],
+    span: ['noimage', 'visually-hidden'],
+    caption: ['visually-hidden'],
+  },
+};
+
+/** HTML of markdown-it's output and tags of ours, sanitised with the markdown rules. */
+export const sanitize = (html: string): string => sanitizeHtml(html, ALLOWED);
+
+/** A document page's HTML (util/documentHtml.ts), sanitised with the rules for its ids and classes. */
+export const sanitizeDocument = (html: string): string => sanitizeHtml(html, DOC_ALLOWED);
 
 /** Markdown to safe HTML: rendered by markdown-it, then sanitised (no script, no handlers, no javascript: links). */
 export function renderMarkdown(text: string): string {
@@ -68,11 +147,18 @@ export interface MarkdownItem {
   by: number;
 }
 
-/** Headings moved `by` levels down (h6 at most), so a text's own "# Title" keeps the page's outline. */
-const shiftHeadings = (html: string, by: number) =>
+/** Headings moved `by` levels down (up when negative; h1 to h6), so a text's own "# Title" keeps the page's outline. */
+export const shiftHeadings = (html: string, by: number) =>
   by
-    ? html.replace(/<(\/?)h([1-6])>/g, (_m, slash: string, n: string) => `<${slash}h${Math.min(6, Number(n) + by)}>`)
+    ? html.replace(
+        /<(\/?)h([1-6])>/g,
+        (_m, slash: string, n: string) => `<${slash}h${Math.max(1, Math.min(6, Number(n) + by))}>`,
+      )
     : html;
+
+/** The level of the highest heading in sanitised HTML (7 when there is none). */
+export const topHeading = (html: string) =>
+  [...html.matchAll(/<h([1-6])>/g)].reduce((m, h) => Math.min(m, Number(h[1])), 7);
 
 /** One item: rendered, sanitised, its headings moved down. */
 export const renderItem = (item: MarkdownItem): string => shiftHeadings(renderMarkdown(item.text), item.by);

@@ -10,12 +10,27 @@ import * as path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { projectRoot, testClock } from '../helpers/data.js';
 import { publishVersion } from '../../server/services/publishVersion.js';
+import { addDocument } from '../../server/services/addDocument.js';
+import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { DESKTOP, PHONE, expectNoAxeViolations, launchBrowser, newReader, serveApp, shot } from './helpers.js';
 
 const SLUG = 'terms-of-reference';
 const TITLE = 'Terms of Reference of the Multistakeholder Advisory Group';
 const CHATHAM = 'Closed meetings of the Group are held under the Chatham House Rule. ';
 const IN_PERSON = 'Members are required to participate in person in the closed meetings of the Group. ';
+/** An imported text as EIPs are written: front matter, no "#" heading, "##" and "####", a relative image. */
+const WRITTEN = [
+  '---\neip: 7\ntitle: Written as it is\nstatus: Living\n---',
+  '## Intro',
+  'First paragraph with ![the process diagram](../assets/eip-7/process.png) and [EIP-5](./eip-5.md).',
+  '## Rules',
+  'Second paragraph.',
+  '#### Detail',
+  '- one\n- two',
+  '## Close',
+  'Last paragraph.',
+  '',
+].join('\n\n');
 
 let server: Awaited<ReturnType<typeof serveApp>>;
 let browser: Browser;
@@ -55,6 +70,22 @@ beforeAll(async () => {
     summary: 'Allow members to take part in closed meetings remotely',
     author: { name: 'Jonas Berg', email: 'jonas@example.org', at: new Date('2026-05-20T09:15:00Z') },
   });
+  for (const [slug, title, text] of [
+    ['written', 'Written Rules', WRITTEN],
+    ['written', 'Written Rules', WRITTEN.replace('Last paragraph.', 'Last paragraph, changed.')],
+    ['plain', 'Plain Rules', 'Only text, no heading at all.\n\nA second paragraph.\n'],
+  ]) {
+    if (server.t.ctx.meta.get('documents', slug))
+      await publishVersion(server.t.ctx, {
+        slug,
+        title,
+        group: doc.group,
+        text,
+        summary: 'Two',
+        author: { name: 'Bob', email: 'bob@example.org', at: new Date('2026-06-01T10:00:00Z') },
+      });
+    else await addDocument(server.t.ctx, CLI_ACTOR, { slug, title, group: doc.group, text, summary: 'One' });
+  }
   browser = await launching;
 }, 120_000);
 
@@ -264,6 +295,25 @@ describe('a reader on a desktop (1280×900)', () => {
     await expect(expectNoAxeViolations(page)).rejects.toThrow(/image-alt/);
   });
 
+  test('an imported text reads as written: one h1, front matter table, contents, numbered paragraphs', async () => {
+    await visit(page, '/documents/written/versions/1');
+    expect(await page.getByRole('heading', { level: 1 }).allTextContents()).toEqual(['Written Rules']);
+    expect(await page.locator('table.frontmatter th').allTextContents()).toEqual(['eip', 'title', 'status']);
+    expect(await page.locator('img').count()).toBe(0);
+    const contents = page.getByRole('navigation', { name: 'Contents' });
+    await contents.getByRole('link', { name: 'Close' }).click();
+    expect(page.url()).toBe(`${base}/documents/written/versions/1#close`);
+    await page.getByRole('link', { name: 'Paragraph 2', exact: true }).click();
+    expect(page.url()).toBe(`${base}/documents/written/versions/1#p-2`);
+    await shot(page, 'desktop-09-written');
+    await expectNoAxeViolations(page);
+    for (const url of ['/documents/plain', '/documents/written/compare?from=1&to=2']) {
+      await visit(page, url);
+      expect(await page.getByRole('heading', { level: 1 }).count()).toBe(1);
+      await expectNoAxeViolations(page);
+    }
+  });
+
   test('the keyboard reaches the skip link first and it leads to the content', async () => {
     await page.goto(`${base}/documents/${SLUG}`);
     await page.keyboard.press('Tab');
@@ -302,6 +352,9 @@ describe('a reader on a phone (390×844)', () => {
     ['phone-04-version-2', `/documents/${SLUG}/versions/2`, 200],
     ['phone-05-compare-inline', `/documents/${SLUG}/compare?from=2&to=3`, 200],
     ['phone-06-compare-side', `/documents/${SLUG}/compare?from=2&to=3&view=side`, 200],
+    ['phone-09-written', '/documents/written', 200],
+    ['phone-10-plain', '/documents/plain/versions/1', 200],
+    ['phone-11-written-compare', '/documents/written/compare?from=1&to=2', 200],
     ['phone-08-not-found', '/documents/no-such-document', 404],
   ];
 

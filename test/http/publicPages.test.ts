@@ -200,8 +200,10 @@ describe('GET /documents/:slug', () => {
     const res = await request(t.app).get('/documents/terms-of-reference');
     expectHtmlPage(res, 200);
     const heading = /^# (.+)$/m.exec(file)![1];
-    expect(article(res.text)).toContain(`<h1>${heading}</h1>`);
+    // The page's one h1 is the title; the text's own "# Title", which repeats it, is not shown twice.
+    expect(res.text.match(/<h1[ >][\s\S]*?<\/h1>/g)).toEqual([`<h1>${heading}</h1>`]);
     expect(article(res.text)).not.toMatch(/^# /m);
+    expect(article(res.text)).toMatch(/<h2 id="1-mandate">1\. Mandate<\/h2>/);
     expect(res.text).toContain('href="/documents/terms-of-reference/history"');
     expect(res.text).toContain('href="/documents/terms-of-reference/versions/1.md"');
   });
@@ -210,7 +212,9 @@ describe('GET /documents/:slug', () => {
     const res = await request(t.app).get('/documents/rules');
     expectHtmlPage(res, 200);
     const a = article(res.text);
-    expect(a).toContain('<h1>Rules</h1>');
+    expect(res.text.match(/<h1[ >]/g)).toHaveLength(1);
+    expect(res.text).toContain('<h1>Rules of Procedure</h1>');
+    expect(a).toContain('<h2 id="rules">Rules</h2>');
     expect(a).toContain('<p>The committee meets three times a year.</p>');
     expect(a).toContain('&lt;angle&gt;');
     expect(res.text).toContain('href="/documents/rules/compare?from=2&amp;to=3"');

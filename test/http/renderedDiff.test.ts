@@ -90,9 +90,19 @@ describe('renderedDiff', () => {
         1,
       ),
     );
-    expect(d).toContain('<h3>3. <del>Membership</del><ins>Members</ins></h3>');
+    // A text whose highest heading is "##" has it right under the page's h1 (by 1): no level skipped.
+    expect(d).toContain('<h2>3. <del>Membership</del><ins>Members</ins></h2>');
     expect(d).toMatch(/<td>chair<\/td>\s*<td><del>one<\/del><ins>two<\/ins><\/td>/);
     expect(d).toMatch(/<tr class="ins">\s*<td class="ins"><ins>clerk<\/ins><\/td>/);
+    expectValid(d);
+  });
+
+  test('front matter is compared as a table, not as a rule and a heading', () => {
+    const d = all(
+      renderedDiff('---\neip: 1\nstatus: Draft\n---\n\nText.\n', '---\neip: 1\nstatus: Living\n---\n\nText.\n', 1),
+    );
+    expect(d).toMatch(/<th>status<\/th>\s*<td><del>Draft<\/del><ins>Living<\/ins><\/td>/);
+    expect(d).not.toMatch(/<hr|<h\d/);
     expectValid(d);
   });
 

@@ -6,6 +6,7 @@
 import * as os from 'node:os';
 import { diffProse, type Change } from '../../domain/diff.js';
 import { renderItems, type MarkdownItem } from '../../util/markdown.js';
+import { renderDocument } from '../../util/documentHtml.js';
 import { renderParagraphs, type RenderedBlock } from '../render/paragraphs.js';
 import { renderedDiff, type RenderedDiffBlock } from '../render/renderedDiff.js';
 
@@ -14,6 +15,7 @@ export type Task = (
   | { kind: 'paragraphs'; text: string; by: number }
   | { kind: 'diff'; from: string; to: string }
   | { kind: 'rdiff'; from: string; to: string; by: number }
+  | { kind: 'document'; text: string; title: string }
 ) & {
   /** Where the thread writes when it started the task (the time limit counts from then). */
   started?: BigInt64Array;
@@ -31,10 +33,11 @@ if (process.platform === 'linux') {
 }
 
 /** Piscina calls the default export with each task. */
-export default function run(task: Task): string[] | RenderedBlock[] | Change[] | RenderedDiffBlock[] {
+export default function run(task: Task): string | string[] | RenderedBlock[] | Change[] | RenderedDiffBlock[] {
   if (task.started) Atomics.store(task.started, 0, BigInt(Date.now()));
   if (task.kind === 'render') return renderItems(task.items);
   if (task.kind === 'paragraphs') return renderParagraphs(task.text, task.by);
   if (task.kind === 'rdiff') return renderedDiff(task.from, task.to, task.by);
+  if (task.kind === 'document') return renderDocument(task.text, task.title);
   return diffProse(task.from, task.to);
 }

@@ -60,7 +60,7 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router
       description: clip(`${doc.title}: the current text, version ${v.number}, published ${dayLabel(v.publishedAt)}.`),
       doc: { ...doc, groupName: groupName(doc.group) },
       version: v,
-      html: await render.markdown(await versionText(ctx, v), 0),
+      html: await render.document(await versionText(ctx, v), doc.title),
       current: true,
       proposals: visibleProposals(ctx, req.actor ?? null, doc.slug).map((p) => proposalItem(ctx, p)),
       canPropose: can(req.actor ?? null, 'proposal.create', { kind: 'document', group: doc.group }),
@@ -101,7 +101,7 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router
       description: clip(`${doc.title}, version ${n}, published ${dayLabel(v.publishedAt)}: ${v.summary}`),
       doc: { ...doc, groupName: groupName(doc.group) },
       version: v,
-      html: await render.markdown(await versionText(ctx, v), 0),
+      html: await render.document(await versionText(ctx, v), doc.title),
       current: n === doc.latest,
       decision: decisionView(ctx, v, true),
     });

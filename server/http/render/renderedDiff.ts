@@ -1,6 +1,6 @@
 /**
  * The rendered diff (issue 14): both versions rendered as a reader sees them (markdown-it,
- * sanitised, through `renderItem`), then compared block by block and word by word, and shown
+ * sanitised, front matter as a table, through `renderWithFrontMatter` of util/documentHtml.ts), then compared block by block and word by word, and shown
  * as formatted text with `<ins>` and `<del>` — bold stays bold, links stay links, list items
  * stay items, table cells and headings are compared word by word.
  *
@@ -21,7 +21,8 @@
  * plus the diff (bounded as the prose diff is).
  */
 import { matchSequences, matchWords, pairBySimilarity, wordSimilarity } from '../../domain/diff.js';
-import { renderItem } from '../../util/markdown.js';
+import { renderWithFrontMatter } from '../../util/documentHtml.js';
+import { shiftHeadings, topHeading } from '../../util/markdown.js';
 
 /**
  * One block of the page: changed blocks as they are; unchanged runs folded, with how many
@@ -290,8 +291,14 @@ export function changedPassages(h: string): { op: 'insert' | 'delete'; text: str
  * (and the last heading inside it, if it runs into later sections).
  */
 export function renderedDiff(from: string, to: string, by: number): RenderedDiffBlock[] {
-  const a = parse(renderItem({ text: from, by })),
-    b = parse(renderItem({ text: to, by }));
+  // Front matter as a table; the highest heading of either text at level by + 1 (a text without
+  // a "#" heading would otherwise skip a level under the page's).
+  const htmlA = renderWithFrontMatter(from),
+    htmlB = renderWithFrontMatter(to);
+  const top = Math.min(topHeading(htmlA), topHeading(htmlB));
+  const shift = top > 6 ? 0 : by + 1 - top;
+  const a = parse(shiftHeadings(htmlA, shift)),
+    b = parse(shiftHeadings(htmlB, shift));
   const units: { html: string; changed: boolean; node: Element }[] = [];
   compareUnits(unitsOf(a.children), unitsOf(b.children), units);
   const blocks: RenderedDiffBlock[] = [];

@@ -4,6 +4,7 @@ import { Lru } from '../../util/lru.js';
 import { type WorkPool, WorkTimeout } from '../offload/pool.js';
 import type { Task } from '../offload/worker.js';
 import { renderItems, type MarkdownItem } from '../../util/markdown.js';
+import { renderDocument } from '../../util/documentHtml.js';
 import { renderParagraphs, type RenderedBlock } from './paragraphs.js';
 import { renderedDiff, type RenderedDiffBlock } from './renderedDiff.js';
 
@@ -116,6 +117,27 @@ export class Renderer {
     const values = await Promise.all(keys.map((k, i) => found[i] ?? this.inFlight.get(k)!));
     if (values.reduce((n, v) => n + v.weight, 0) >= HEAVY_BYTES) await this.turn();
     return values.map((v) => v.value as string);
+  }
+
+  /**
+   * A published text as its document and version pages show it, under a page `<h1>` of its
+   * `title` (util/documentHtml.ts: front matter table, headings with ids, contents, numbered
+   * paragraphs). Past the time limit, plain text.
+   */
+  async document(text: string, title: string): Promise<string> {
+    const key = `doc:${hash(title)}:${hash(text)}`;
+    const hit = this.lookup(key) ?? this.inFlight.get(key);
+    if (hit) return this.inTurn(hit) as Promise<string>;
+    const done = this.work<string>(
+      text.length <= this.opts.inlineBytes,
+      () => renderDocument(text, title),
+      { kind: 'document', text, title },
+      this.opts.renderMs,
+      () => plainFallback(text),
+    );
+    const entry = done.then((r) => ({ value: r.value, weight: textWeight(r.value), fallback: r.fallback }));
+    this.track(key, entry);
+    return this.inTurn(entry) as Promise<string>;
   }
 
   /**

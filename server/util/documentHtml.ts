@@ -1,0 +1,183 @@
+/**
+ * A published text as its own page shows it (issue 14, "documents as they are written"):
+ * - YAML front matter as a small key/value table (or, when it is not simple `key: value`
+ *   lines, as a code block), never as text or a heading;
+ * - the page's one `<h1>` is the document's title from the store, so the text's own headings
+ *   are moved to start at `<h2>` without skipping a level, and a leading heading that only
+ *   repeats the title is left out;
+ * - every heading has an `id` (a slug of its words, de-duplicated), and a text with at least
+ *   TOC_MIN_HEADINGS headings gets a table of contents at the top;
+ * - every top-level block but headings and rules is a numbered paragraph with a permalink
+ *   (`#p-12`), so members can cite "paragraph 12".
+ * The same markdown-it as everywhere, then sanitize-html with the rules of markdown.ts plus the
+ * ids and classes made here (`sanitizeDocument` there). Linear in the text.
+ */
+import { frontMatter } from './frontMatter.js';
+import { md, renderMarkdown, sanitize, sanitizeDocument, type Token } from './markdown.js';
+
+/** A text with at least this many headings gets a table of contents. */
+export const TOC_MIN_HEADINGS = 4;
+/** At most this many entries in the contents, so a text of many headings gives a bounded page. */
+const TOC_MAX = 300;
+/**
+ * At most this many numbered paragraphs (a text of more, such as 1 MB of one-letter lines, has
+ * the rest unnumbered: each number adds a hundred bytes to the page).
+ */
+export const MAX_NUMBERED = 2000;
+/** Headings down to this level (after moving) are listed in the table of contents. */
+const TOC_DEPTH = 3;
+/** Ids the pages around the text use; a heading never takes them. */
+const RESERVED = ['main', 'decision', 'decision-h', 'contents', 'top'];
+/** The top-level blocks that get a paragraph number. */
+const NUMBERED = new Set([
+  'paragraph_open',
+  'bullet_list_open',
+  'ordered_list_open',
+  'blockquote_open',
+  'table_open',
+  'fence',
+  'code_block',
+]);
+
+const esc = (s: string) => md.utils.escapeHtml(s);
+
+/** The words of an inline token, as a reader sees them. */
+function inlineText(t: Token | undefined): string {
+  return (t?.children ?? [])
+    .map((c) => (c.type === 'text' || c.type === 'code_inline' ? c.content : c.type === 'softbreak' ? ' ' : ''))
+    .join('');
+}
+
+const norm = (s: string) => s.replace(/\s+/g, ' ').trim().toLowerCase();
+
+/** A heading's slug: its letters and digits, lower case, joined by dashes (at most 64 characters). */
+export function slugOf(text: string): string {
+  const s = text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, '-')
+    .slice(0, 64)
+    .replace(/^-+|-+$/g, '');
+  return s || 'section';
+}
+
+/** Unique ids: the slug, then slug-1, slug-2, …; never a paragraph's `p-N` nor a page's own ids. */
+function uniqueIds() {
+  const used = new Set(RESERVED);
+  const next = new Map<string, number>();
+  return (base: string) => {
+    let id = /^p-\d+$/.test(base) || used.has(base) ? '' : base;
+    let k = next.get(base) ?? 1;
+    while (!id || used.has(id)) id = `${base}-${k++}`;
+    next.set(base, k);
+    used.add(id);
+    return id;
+  };
+}
+
+const TokenOf = new md.core.State('', md, {}).Token;
+
+function html(content: string): Token {
+  const tok = new TokenOf('html_block', '', 0);
+  tok.content = content;
+  return tok;
+}
+
+/** The front matter's table (or code block when it is not simple key/value lines); `plain`: without classes or caption. */
+function frontMatterHtml(entries: [string, string][] | null, raw: string, plain = false): string {
+  if (!entries) return `<pre${plain ? '' : ' class="frontmatter"'}><code>${esc(raw)}</code></pre>\n`;
+  if (!entries.length) return '';
+  const th = plain ? '<th>' : '<th scope="row">';
+  const rows = entries.map(([k, v]) => `<tr>${th}${esc(k)}</th><td>${esc(v)}</td></tr>`).join('');
+  return plain
+    ? `<table><tbody>${rows}</tbody></table>\n`
+    : `<table class="frontmatter"><caption class="visually-hidden">About this document</caption><tbody>${rows}</tbody></table>\n`;
+}
+
+/**
+ * The text as `renderMarkdown` shows it, but with its front matter as a plain table (or code
+ * block) rather than a rule and a heading made of it: what the rendered diff compares.
+ */
+export function renderWithFrontMatter(text: string): string {
+  const fm = frontMatter(text);
+  if (!fm) return renderMarkdown(text);
+  return sanitize(frontMatterHtml(fm.entries, fm.raw, true)) + renderMarkdown(text.slice(fm.end));
+}
+
+interface TocItem {
+  level: number;
+  id: string;
+  text: string;
+}
+
+/** Nested lists of the headings (levels never skip: see renderDocument). */
+function tocHtml(items: TocItem[], top: number): string {
+  const shown = items.filter((i) => i.level <= TOC_DEPTH).slice(0, TOC_MAX);
+  let out = '<nav class="toc" aria-label="Contents"><p class="toc-title">Contents</p><ol>';
+  let cur = top;
+  shown.forEach((item, k) => {
+    if (item.level > cur) {
+      out += '<ol>';
+      cur++;
+    } else {
+      for (; item.level < cur; cur--) out += '</li></ol>';
+      if (k) out += '</li>';
+    }
+    out += `<li><a href="#${item.id}">${esc(item.text)}</a>`;
+  });
+  out += '</li>';
+  for (; cur > top; cur--) out += '</ol></li>';
+  return `${out}</ol></nav>\n`;
+}
+
+/** A published text's HTML for its page, under the page's `<h1>` (the store's `title`). */
+export function renderDocument(text: string, title: string): string {
+  const top = 2;
+  const fm = frontMatter(text);
+  const env = {};
+  const tokens = md.parse(fm ? text.slice(fm.end) : text, env);
+  if (tokens[0]?.type === 'heading_open' && norm(inlineText(tokens[1])) === norm(title)) tokens.splice(0, 3);
+
+  // Headings: moved so the highest is h2, each at most one level under the one before.
+  const min = tokens.reduce((m, t) => (t.type === 'heading_open' ? Math.min(m, Number(t.tag.slice(1))) : m), 6);
+  const idFor = uniqueIds();
+  const toc: TocItem[] = [];
+  let prev = top - 1;
+  tokens.forEach((t, i) => {
+    if (t.type !== 'heading_open') return;
+    const level = Math.min(6, Math.max(top, Math.min(Number(t.tag.slice(1)) - min + top, prev + 1)));
+    prev = level;
+    t.tag = `h${level}`;
+    if (tokens[i + 2]?.type === 'heading_close') tokens[i + 2].tag = t.tag;
+    const words = inlineText(tokens[i + 1]);
+    const id = idFor(slugOf(words));
+    t.attrSet('id', id);
+    toc.push({ level, id, text: words });
+  });
+
+  // Paragraph numbers: each numbered top-level block in a <div id="p-N"> led by its permalink.
+  const out: Token[] = [];
+  let n = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t.level !== 0 || t.nesting === -1 || !NUMBERED.has(t.type) || n >= MAX_NUMBERED) {
+      out.push(t);
+      continue;
+    }
+    n++;
+    out.push(
+      html(
+        `<div class="para" id="p-${n}"><a class="pnum" href="#p-${n}"><span class="visually-hidden">Paragraph </span>${n}</a>`,
+      ),
+    );
+    for (let depth = 0; i < tokens.length; i++) {
+      out.push(tokens[i]);
+      depth += tokens[i].nesting;
+      if (depth <= 0) break;
+    }
+    out.push(html('</div>\n'));
+  }
+
+  const head =
+    (fm ? frontMatterHtml(fm.entries, fm.raw) : '') + (toc.length >= TOC_MIN_HEADINGS ? tocHtml(toc, top) : '');
+  return sanitizeDocument(head + md.renderer.render(out, md.options, env));
+}

@@ -1,0 +1,45 @@
+import { describe, expect, test } from '@jest/globals';
+import fc from 'fast-check';
+import { MAX_NUMBERED, renderDocument, slugOf } from '../../server/util/documentHtml.js';
+
+describe('renderDocument', () => {
+  test('heading words that look like markup stay text, in the heading and in the contents', () => {
+    const text = ['## <script>alert(1)</script>', '## "quoted" & <b>', '## p-1', '## Decision', ''].join('\n\n');
+    const h = renderDocument(text, 'T');
+    expect(h).not.toMatch(/<script|<b>/);
+    expect(h).toContain('<h2 id="script-alert-1-script">&lt;script&gt;alert(1)&lt;/script&gt;</h2>');
+    // Never the id of a paragraph or of the page around the text.
+    expect(h).toContain('<h2 id="p-1-1">p-1</h2>');
+    expect(h).toContain('<h2 id="decision-1">Decision</h2>');
+    expect(h).toContain('<a href="#quoted-b">"quoted" &amp; &lt;b&gt;</a>');
+  });
+
+  test('a leading heading that repeats the title is left out; another is kept under the h1', () => {
+    expect(renderDocument('# Rules\n\nText.\n', 'rules')).not.toContain('Rules</h');
+    expect(renderDocument('# Other\n\nText.\n', 'Rules')).toContain('<h2 id="other">Other</h2>');
+  });
+
+  test('an image is shown only from an http(s) address; otherwise its alt text', () => {
+    const h = renderDocument('![a](/x.png) ![b](mailto:x@y.org) ![c](https://example.org/c.png) ![](../d.png)', 'T');
+    expect(h.match(/<img [^>]*>/g)).toEqual(['<img src="https://example.org/c.png" alt="c" />']);
+    expect(h).toContain('<span class="noimage">a</span> <span class="noimage">b</span>');
+  });
+
+  test('paragraph numbers are bounded', () => {
+    const h = renderDocument('x\n\n'.repeat(MAX_NUMBERED + 50), 'T');
+    expect(h.match(/class="para"/g)).toHaveLength(MAX_NUMBERED);
+  });
+
+  test('ids are unique and never empty, whatever the headings', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 12 }), { minLength: 1, maxLength: 12 }), (words) => {
+        const h = renderDocument(words.map((w) => `## ${w.replace(/\n/g, ' ')}`).join('\n\n'), 'Title');
+        const ids = [...h.matchAll(/ id="([^"]*)"/g)].map((m) => m[1]);
+        expect(new Set(ids).size).toBe(ids.length);
+        for (const id of ids) expect(id).toMatch(/^[\p{L}\p{N}-]+$/u);
+      }),
+      { numRuns: 200 },
+    );
+    expect(slugOf('!!!')).toBe('section');
+  });
+});
