@@ -1105,8 +1105,8 @@ describe('comments', () => {
     await refused(id, () => post({ body: 'x', replyTo: 'abc' }), 400, 'invalid_reply');
   });
 
-  test('threads: a reply to a reply joins the thread; resolve/reopen by the group, chair and secretariat', async () => {
-    const root = await post({ body: 'Should this go?' }, 'other');
+  test('threads: a reply to a reply joins the thread; resolve/reopen by the group, chair and secretariat (and the starter)', async () => {
+    const root = await post({ body: 'Should this go?' }, 'chair');
     const reply = await post({ body: 'Yes.', replyTo: root.body.id }, 'drafter');
     expect(reply.status).toBe(201);
     expect(reply.body.replyTo).toBe(root.body.id);
@@ -1116,7 +1116,7 @@ describe('comments', () => {
 
     const resolve = (p: Person, cid: number, verb = 'resolve') =>
       request(t.app).post(`${API}/proposals/${id}/comments/${cid}/${verb}`).set(as(p));
-    // The other member sees the thread but may not resolve it.
+    // The other member sees the thread but may not resolve it (they did not start it).
     await refused(id, () => resolve('other', root.body.id), 403, 'forbidden');
     const r1 = await resolve('same', reply.body.id); // resolving via a reply resolves the thread
     expect(r1.status).toBe(200);
