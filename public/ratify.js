@@ -138,3 +138,19 @@ document.addEventListener('DOMContentLoaded', () => {
     if (e.key === 'Escape' && !button.hidden) hide();
   });
 });
+
+// "Copy" beside a version's citation (the text stays selectable without this script).
+document.addEventListener('DOMContentLoaded', () => {
+  const cite = document.querySelector('#citation .cite-text');
+  if (!cite || !navigator.clipboard) return;
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'secondary small noprint';
+  button.textContent = 'Copy';
+  button.setAttribute('aria-label', 'Copy the citation');
+  button.addEventListener('click', async () => {
+    await navigator.clipboard.writeText(cite.textContent.trim());
+    button.textContent = 'Copied';
+  });
+  cite.parentElement.append(' ', button);
+});

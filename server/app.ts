@@ -45,7 +45,7 @@ import { schemeOf } from './http/scheme.js';
 
 export interface AppDeps {
   ctx: Ctx;
-  config: Pick<Config, 'baseUrl' | 'writeLimit'> & Partial<Pick<Config, 'trustProxy'>>;
+  config: Pick<Config, 'baseUrl' | 'writeLimit'> & Partial<Pick<Config, 'trustProxy' | 'siteName'>>;
   sessions: { secret: string; store: session.Store };
   /** The structured logger (pino); silent when not given (tests). */
   log?: Logger;
@@ -181,7 +181,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(adminMailPages(ctx));
   app.use(consolidationPages(ctx, render));
   app.use(roundPages(ctx, render));
-  app.use(publicPages(ctx, config.baseUrl, render));
+  app.use(publicPages(ctx, config.baseUrl, render, config.siteName ?? new URL(config.baseUrl).hostname));
   app.use((req, _res, next) => next(notFound('page_not_found', `There is no page at ${req.path}.`)));
   app.use(errorHandler(log));
   return app;

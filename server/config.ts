@@ -115,6 +115,8 @@ export interface Config {
   sessionSecret?: string;
   smtpUrl?: string;
   mailFrom: string;
+  /** SITE_NAME: who the site is (the committee): in the sender's name and in every version's citation. */
+  siteName: string;
   listAddress?: string;
   /** REPLY_DOMAIN: notifications carry `Reply-To: reply+<token>@<this>`; unset, they carry none. */
   replyDomain?: string;
@@ -153,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     smtpUrl: e.SMTP_URL,
     // A bare address gets a display name: "<SITE_NAME> via Ratify" <address>.
     mailFrom: senderOf(e.MAIL_FROM ?? `ratify@${new URL(baseUrl).hostname}`, e.SITE_NAME ?? new URL(baseUrl).hostname),
+    siteName: e.SITE_NAME ?? new URL(baseUrl).hostname,
     listAddress: e.LIST_ADDRESS,
     replyDomain: e.REPLY_DOMAIN?.toLowerCase(),
     inbound: Object.freeze({

@@ -39,9 +39,18 @@ function slugOf(slug: string): string {
 }
 
 /** The public pages: documents, current text, history, versions, compare, raw text and feeds. */
-export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router {
+export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer, siteName: string): Router {
   const r = Router();
   const groupName = (slug: string) => groupNameOf(ctx, slug);
+
+  /** How to cite a version: who (the site), what (document, version), when, where (its permanent short URL), and its commit. */
+  const citation = (title: string, v: { document: string; number: number; publishedAt: string; commit: string }) => ({
+    who: siteName,
+    what: `${title}, version ${v.number}`,
+    when: v.publishedAt,
+    url: `${baseUrl}/documents/${v.document}/v/${v.number}`,
+    commit: v.commit,
+  });
 
   r.get('/', (_req, res) => {
     page(res, 'documents/index', {
@@ -66,6 +75,7 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router
       canPropose: can(req.actor ?? null, 'proposal.create', { kind: 'document', group: doc.group }),
       canConsolidate: can(req.actor ?? null, 'consolidation.manage', { kind: 'consolidation', group: doc.group }),
       decision: decisionView(ctx, v, true),
+      citation: citation(doc.title, v),
     });
   });
 
@@ -104,7 +114,16 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer): Router
       html: await render.document(await versionText(ctx, v), doc.title),
       current: n === doc.latest,
       decision: decisionView(ctx, v, true),
+      citation: citation(doc.title, v),
     });
+  });
+
+  // A short, permanent link to a version, for minutes and mails.
+  r.get('/documents/:slug/v/:n', (req, res) => {
+    const doc = getDocument(ctx, slugOf(req.params.slug));
+    const { n } = parse(N, req.params, 'invalid_version');
+    const v = getVersion(ctx, doc.slug, n);
+    res.redirect(301, `/documents/${doc.slug}/versions/${v.number}`);
   });
 
   r.get('/documents/:slug/compare', async (req, res) => {

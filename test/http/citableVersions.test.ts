@@ -1,0 +1,46 @@
+/**
+ * Citable versions (issue 16, item 6): every version page shows a citation line — the site (the
+ * committee, SITE_NAME), the document, the version, its date, its permanent URL — and its commit
+ * id; `/documents/:slug/v/:n` is a short link (for minutes and mails) that redirects to it.
+ */
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import request from 'supertest';
+import { createApp } from '../../server/app.js';
+import { openTestApp } from '../helpers/data.js';
+
+const TOR = 'terms-of-reference';
+let t: Awaited<ReturnType<typeof openTestApp>>;
+beforeAll(async () => {
+  t = await openTestApp();
+});
+afterAll(() => t.cleanup());
+
+test('the version page cites the site, the document, the version, the date, the permanent URL and the commit', async () => {
+  const app = createApp({
+    ctx: t.ctx,
+    config: { baseUrl: 'http://ratify.test', writeLimit: 0, siteName: 'Multistakeholder Advisory Group' },
+    sessions: t.sessions,
+  });
+  const v = t.ctx.meta.get('versions', `${TOR}/1`) ?? t.ctx.meta.all('versions').find((x) => x.document === TOR)!;
+  for (const url of [`/documents/${TOR}`, `/documents/${TOR}/versions/1`]) {
+    const res = await request(app).get(url).expect(200);
+    const cite = /<p class="citation"[^>]*>([\s\S]*?)<\/p>/.exec(res.text)?.[1] ?? '';
+    const text = cite.replace(/<[^>]+>/g, '');
+    expect(text).toContain('Multistakeholder Advisory Group');
+    expect(text).toContain('Terms of Reference of the Multistakeholder Advisory Group, version 1');
+    expect(text).toContain(`http://ratify.test/documents/${TOR}/v/1`);
+    expect(cite).toContain(`<code title="${v.commit}">${v.commit.slice(0, 12)}</code>`);
+  }
+});
+
+test('/documents/:slug/v/:n redirects to the version; an unknown one is 404', async () => {
+  const res = await request(t.app).get(`/documents/${TOR}/v/1`);
+  expect(res.status).toBe(301);
+  expect(res.headers.location).toBe(`/documents/${TOR}/versions/1`);
+  expect((await request(t.app).get(`/documents/${TOR}/v/99`)).status).toBe(404);
+  // A malformed number answers as it does on the version page itself.
+  expect((await request(t.app).get(`/documents/${TOR}/v/x`)).status).toBe(
+    (await request(t.app).get(`/documents/${TOR}/versions/x`)).status,
+  );
+  expect((await request(t.app).get('/documents/nothing/v/1')).status).toBe(404);
+});
