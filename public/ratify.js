@@ -43,13 +43,16 @@ document.addEventListener('DOMContentLoaded', () => {
 
 // A refusal is shown beside the form it belongs to, which may be far down the page: bring it
 // into view and give it the focus, so that it is read first (the GOV.UK error pattern).
-document.addEventListener('DOMContentLoaded', () => {
+const focusRefusal = () => {
   const refusal = document.getElementById('form-error');
-  if (!refusal) return;
+  if (!refusal || document.activeElement === refusal) return;
   if (!refusal.hasAttribute('tabindex')) refusal.setAttribute('tabindex', '-1');
   refusal.focus({ preventScroll: true });
   refusal.scrollIntoView({ block: 'center' });
-});
+};
+document.addEventListener('DOMContentLoaded', focusRefusal);
+// Going to the page's #fragment after loading may move the focus away again: take it back once.
+window.addEventListener('load', () => setTimeout(focusRefusal, 0));
 
 // Select to comment. On a text that takes comments (`data-comment-text`), selecting words shows a
 // "Comment" button beside them; it puts the selected words in the comment form's quote (the server
@@ -153,4 +156,22 @@ document.addEventListener('DOMContentLoaded', () => {
     button.textContent = 'Copied';
   });
   cite.parentElement.append(' ', button);
+});
+
+// The fields a refusal is about (its `data-fields`: the inputs' names) say so to assistive
+// technology: aria-invalid, and the refusal as their description. The form is the one the
+// refusal sits in, or else the first on the page with such a field.
+document.addEventListener('DOMContentLoaded', () => {
+  for (const alert of document.querySelectorAll('.error[role="alert"][data-fields]')) {
+    if (!alert.id) continue;
+    for (const name of alert.getAttribute('data-fields').split(' ').filter(Boolean)) {
+      const scope =
+        alert.closest('form') ?? [...document.forms].find((f) => f.querySelector(`[name="${CSS.escape(name)}"]`));
+      for (const input of scope?.querySelectorAll(`[name="${CSS.escape(name)}"]`) ?? []) {
+        input.setAttribute('aria-invalid', 'true');
+        const described = (input.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean);
+        if (!described.includes(alert.id)) input.setAttribute('aria-describedby', [alert.id, ...described].join(' '));
+      }
+    }
+  }
 });

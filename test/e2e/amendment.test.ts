@@ -178,6 +178,11 @@ describe('the amendment of the terms of reference, through the pages', () => {
         await page.getByRole('button', { name: 'Cast my ballot' }).click();
         await page.waitForURL(`${base}/rounds/1/ballots#your-ballot`);
         expect((await page.getByRole('alert').textContent())?.trim()).toBe('An objection needs a reason.');
+        // The field it is about says so, and is described by the refusal; the refusal has the focus.
+        const reason = page.locator('#ballot-reason');
+        expect(await reason.getAttribute('aria-invalid')).toBe('true');
+        expect(await reason.getAttribute('aria-describedby')).toContain('form-error');
+        expect(await page.evaluate(() => document.activeElement?.id)).toBe('form-error');
         expect(await page.getByRole('radio', { name: /^Object/ }).isChecked()).toBe(true);
         await shot(page, 'amendment-03-objection-without-reason');
         await expectNoAxeViolations(page);

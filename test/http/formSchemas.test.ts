@@ -244,3 +244,27 @@ describe('Admin › a user: the e-mail address can be corrected', () => {
     expect(t.ctx.meta.get('users', u.actor.id)!.email).toBe('wes@example.org');
   });
 });
+
+describe('a refusal names the fields it is about (data-fields), for ratify.js to mark them', () => {
+  test.each([
+    [
+      'a new proposal without a title',
+      () => member,
+      () => `/documents/${SLUG}/proposals`,
+      { title: '  ', rationale: '', text: 'x\n' },
+      'title',
+    ],
+    [
+      'a comment on a passage not in the text',
+      () => member,
+      () => `/proposals/${proposal}/comments`,
+      { body: 'Hm.', quote: 'Not in the text at all' },
+      'quote',
+    ],
+    ['a ballot form with no position', () => member, () => `/rounds/${round}/ballots`, {}, 'position'],
+  ])('%s', async (_what, who, path, body, fields) => {
+    const res = await post(who(), path(), body as Record<string, string>);
+    expect(res.status).toBe(400);
+    expect(res.text).toMatch(new RegExp(`id="form-error"[^>]*data-fields="${fields}"`));
+  });
+});

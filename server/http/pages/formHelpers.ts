@@ -79,6 +79,50 @@ export const done = (req: Request, res: Response, to: string, notice: string) =>
   res.redirect(303, to);
 };
 
+/**
+ * The form field a rule's refusal is about, by its code (a schema refusal names its fields
+ * itself). The names are the forms' input names, the same in every form.
+ */
+const FIELD_OF_CODE: Record<string, string> = {
+  invalid_title: 'title',
+  invalid_text: 'text',
+  text_too_large: 'text',
+  invalid_rationale: 'rationale',
+  rationale_too_large: 'rationale',
+  invalid_comment: 'body',
+  comment_too_large: 'body',
+  quote_not_found: 'quote',
+  invalid_anchor: 'quote',
+  invalid_summary: 'summary',
+  summary_too_large: 'summary',
+  invalid_rule: 'rule',
+  invalid_quorum: 'quorum',
+  invalid_deadline: 'closesAt',
+  invalid_position: 'position',
+  reason_required: 'reason',
+  invalid_reason: 'reason',
+  invalid_voter: 'voter',
+  note_required: 'note',
+  invalid_email: 'email',
+  user_exists: 'email',
+  invalid_name: 'name',
+  invalid_slug: 'slug',
+  invalid_label: 'label',
+  invalid_preference: 'notify',
+  password_too_short: 'next',
+  password_too_long: 'next',
+  password_too_common: 'next',
+  password_mismatch: 'confirm',
+};
+
+/** The input names a refusal is about: every field a schema named, or the one a rule's code names. */
+export function fieldsOf(e: DomainError): string[] {
+  const named =
+    (e.data.fields as { path: string }[] | undefined)?.map((f) => f.path.split('.')[0]).filter(Boolean) ?? [];
+  if (named.length) return [...new Set(named)];
+  return FIELD_OF_CODE[e.code] ? [FIELD_OF_CODE[e.code]] : [];
+}
+
 /** What a person cannot put right on the form they used: these go to the error page (404, 403, 401). */
 const TO_ERROR_PAGE: readonly ErrorKind[] = ['forbidden', 'unauthenticated', 'not_found'];
 
@@ -98,6 +142,8 @@ export async function onRefusal(
   } catch (e) {
     if (!(e instanceof DomainError) || toErrorPage.includes(e.kind)) throw e;
     res.status(STATUS[e.kind]);
+    // Which fields the refusal is about: the page's alert names them (`data-fields`) and ratify.js marks them.
+    res.locals.errorFieldNames = fieldsOf(e);
     // A throttled check (the account page's password checks) says when to try again, as the error page does.
     if (e.kind === 'throttled' || e.kind === 'unavailable') res.set('Retry-After', String(e.data.retryAfter));
     await show(e);
