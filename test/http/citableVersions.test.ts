@@ -44,3 +44,26 @@ test('/documents/:slug/v/:n redirects to the version; an unknown one is 404', as
   );
   expect((await request(t.app).get('/documents/nothing/v/1')).status).toBe(404);
 });
+
+test('compare, formatted side by side: the old version on the left with what it lost, the new on the right with what it gained', async () => {
+  const { publishVersion } = await import('../../server/services/publishVersion.js');
+  const text = (await request(t.app).get(`/documents/${TOR}/versions/1.md`)).text;
+  await publishVersion(t.ctx, {
+    slug: TOR,
+    title: 'Terms of Reference of the Multistakeholder Advisory Group',
+    group: 'wg-strategy',
+    text: text.replace('Chatham House Rule', '**open record** rule'),
+    summary: 'Open record',
+    author: { name: 'Cara', email: 'cara@example.org', at: new Date('2026-02-01T10:00:00Z') },
+  });
+  const res = await request(t.app).get(`/documents/${TOR}/compare?from=1&to=2&view=side-formatted`).expect(200);
+  const rows = [...res.text.matchAll(/<div class="row changed"[^>]*>([\s\S]*?)<\/div>\s*<\/div>/g)].map((m) => m[1]);
+  expect(rows.length).toBeGreaterThan(0);
+  const [left, right] = rows[0].split(/<div class="para prose" role="cell"[^>]*>/).slice(1);
+  expect(left).toContain('<del>');
+  expect(left).not.toContain('<ins>');
+  expect(right).toContain('<ins>');
+  expect(right).not.toContain('<del>');
+  // Formatting kept: the new words are bold on the right.
+  expect(right).toContain('<ins><strong>open record</strong>');
+});

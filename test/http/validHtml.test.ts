@@ -122,6 +122,7 @@ const publicPages = () => [
   `/documents/${TOR}/compare?from=1&to=2`,
   `/documents/${TOR}/compare?from=1&to=2&view=source`,
   `/documents/${TOR}/compare?from=1&to=2&view=side`,
+  `/documents/${TOR}/compare?from=1&to=2&view=side-formatted`,
   '/documents/plain',
   '/documents/fronted',
   '/login',

@@ -19,6 +19,7 @@ import { visibleProposals } from '../../services/proposals/access.js';
 import { proposalItem } from '../presenters/proposalView.js';
 import { decisionView } from '../presenters/roundView.js';
 import { atomFeed } from '../render/atom.js';
+import { sidesOf } from '../render/renderedDiff.js';
 import type { Renderer } from '../render/renderer.js';
 import { parse, PositiveInt } from '../validate.js';
 import { dayLabel } from '../render/time.js';
@@ -29,8 +30,8 @@ const N = z.object({ n: PositiveInt });
 const Compare = z.object({
   from: PositiveInt.optional(),
   to: PositiveInt.optional(),
-  /** inline (the default): the rendered diff; source: the markdown diffed; side: the source side by side. */
-  view: z.enum(['inline', 'side', 'source']).optional(),
+  /** inline (the default): the rendered diff; side-formatted: it side by side; source: the markdown diffed; side: the source side by side. */
+  view: z.enum(['inline', 'side-formatted', 'side', 'source']).optional(),
 });
 
 function slugOf(slug: string): string {
@@ -144,7 +145,11 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer, siteNam
       from: d.from,
       to: d.to,
       view: q.view ?? 'inline',
-      rendered: (q.view ?? 'inline') === 'inline' ? await render.renderedDiff(d.texts.from, d.texts.to, 1) : null,
+      rendered:
+        (q.view ?? 'inline') === 'inline' || q.view === 'side-formatted'
+          ? await render.renderedDiff(d.texts.from, d.texts.to, 1)
+          : null,
+      sidesOf,
       toggle: diffToggle(`/documents/${doc.slug}/compare`, { from: d.from.number, to: d.to.number }),
       blocks: foldParagraphs(d.changes),
       rows: q.view === 'side' ? sideBySide(d.changes) : [],

@@ -325,3 +325,14 @@ export function renderedDiff(from: string, to: string, by: number): RenderedDiff
   }
   return blocks;
 }
+
+/**
+ * One changed block as the two versions' columns of a side-by-side view: the old text with what
+ * it lost (`<del>`, without the insertions), the new one with what it gained (`<ins>`, without
+ * the deletions). `<ins>`/`<del>` never wrap blocks nor each other, so removing one kind whole
+ * leaves the other's markup as it was.
+ */
+export function sidesOf(html: string): { left: string; right: string } {
+  const without = (tag: 'ins' | 'del') => html.replace(new RegExp(`<${tag}\\b[^>]*>[\\s\\S]*?</${tag}>`, 'g'), '');
+  return { left: without('ins'), right: without('del') };
+}
