@@ -127,6 +127,24 @@ describe('comment mails quote', () => {
   });
 });
 
+describe('a passage selected across formatting', () => {
+  test('is quoted as the reader saw it (no ** or link syntax), though stored as the source', async () => {
+    const { ctx, who } = await setup();
+    const p = await sharedProposal(ctx, who.drafter, 'Remote', (x) =>
+      x.replace(S1, 'Members **may take part remotely** as [the rules](https://example.org/r) allow. '),
+    );
+    const on = () => proposalCommentable(ctx, ctx.meta.get('proposals', p.id)!);
+    const c = await addComment(ctx, who.m1.actor, on(), {
+      body: 'Good.',
+      anchor: { quote: 'Members may take part remotely as the rules allow.' },
+    });
+    expect(c.anchor!.quote).toContain('**may take part remotely**');
+    const m = byEvent(ctx, 'comment.on-your-proposal').at(-1)!;
+    expect(m.text).toContain('> Members may take part remotely as the rules allow.');
+    expect(m.text).not.toContain('**may');
+  });
+});
+
 describe('markdown in the HTML part', () => {
   test('a rationale and a comment are rendered; raw HTML and script never pass; the text part keeps the markdown', async () => {
     const { ctx, who } = await setup();

@@ -1,3 +1,4 @@
+import { projectMarkdown } from '../../domain/anchor.js';
 import type { Change } from '../../domain/diff.js';
 import * as mail from '../../domain/mail.js';
 import { voteByMail } from '../../domain/replyMail.js';
@@ -342,7 +343,8 @@ export function commentMails(ctx: Ctx, c: CommentRecord, answered?: CommentRecor
         on,
         url,
         body: c.body,
-        passage: c.anchor?.quote ?? null,
+        // As a reader sees it on the page (no `**`, no link syntax): the stored quote is the source's.
+        passage: c.anchor ? projectMarkdown(c.anchor.quote).text.trim() || c.anchor.quote : null,
         parent,
         thread,
       }),
