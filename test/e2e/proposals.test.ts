@@ -314,7 +314,8 @@ describe('draft → revise → share → comment → reply → resolve, through 
     expect(await thread.locator('blockquote').textContent()).toBe(QUOTE);
     expect(await thread.locator('.comment .who').allTextContents()).toEqual(['Mia Member']);
     expect(await thread.locator('.comment-body strong').textContent()).toBe('report');
-    expect(await page.getByRole('button', { name: /^Resolve/ }).count()).toBe(0);
+    // Mia started the thread: she may resolve it (a thread's starter may, issue 15).
+    expect(await page.getByRole('button', { name: /^Resolve/ }).count()).toBe(1);
     expect(await tabs(page).getByRole('link', { name: /^Text/ }).innerText()).toContain('(1 comment)');
     await shot(page, 'proposals-13-comment');
     await expectNoAxeViolations(page);
@@ -383,7 +384,7 @@ describe('draft → revise → share → comment → reply → resolve, through 
     const details = thread.locator('details.resolved');
     expect(await details.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
     expect(await details.locator(':scope > summary').innerText()).toBe(
-      'Resolved by Wanda Drafter · 2 comments from Mia Member',
+      'Resolved by Wanda Drafter · 2 comments from Mia Member and Wanda Drafter',
     );
     expect(await thread.locator('.comment').first().isHidden()).toBe(true);
     await shot(page, 'proposals-16-resolved');

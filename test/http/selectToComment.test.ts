@@ -135,5 +135,9 @@ describe('on a consolidation', () => {
     expect(html).toContain(`id="passage-${made.id}"`);
     expect(html).toContain(`href="#thread-${made.id}"`);
     expect(html).toContain(`href="#passage-${made.id}"`);
+    // The thread sits beside its paragraph, as on a proposal (not in the list at the end).
+    const row = /<div class="prow has-threads"[^>]*>([\s\S]*?)<\/div>\s*<\/div>\s*<\/div>/.exec(html)?.[1] ?? '';
+    expect(row).toContain('meets every month');
+    expect(html.indexOf(`id="thread-${made.id}"`)).toBeLessThan(html.indexOf('id="comments-h"'));
   });
 });

@@ -24,7 +24,7 @@ import { documentTitle } from '../../services/readDocuments.js';
 import { openRound } from '../../services/rounds/rounds.js';
 import type { ConsolidationRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
-import { commentsHtml, markedText, proposalItem, TEXT_UNDER, threadsOf } from '../presenters/proposalView.js';
+import { proposalItem, TEXT_UNDER, textView } from '../presenters/proposalView.js';
 import { diffToggle } from '../presenters/diffToggle.js';
 import type { Renderer } from '../render/renderer.js';
 import { attributeBlocks, attributeRendered, consolidationView } from '../presenters/consolidationView.js';
@@ -119,13 +119,12 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     const ref = { type: 'consolidation' as const, id: c.id };
     const placed = await placeComments(ctx, ref, c.revisions, commentsOf(ctx, ref));
     const source = req.query.view === 'source';
-    const [comments, rendered] = await Promise.all([
-      commentsHtml(render, placed),
-      source ? null : render.renderedDiff(base, text, TEXT_UNDER),
-    ]);
-    const threads = threadsOf(ctx, placed, actor, comments).map((t) => t.view);
-    // The passages of open threads are marked in the text, each linked with its thread.
-    const html = await markedText(render, text, placed, threads);
+    const rendered = source ? null : await render.renderedDiff(base, text, TEXT_UNDER);
+    // The text in paragraphs, each with the threads on its passages beside it (under it on a
+    // phone), the passages of open threads marked and linked with their threads — as on a proposal.
+    const textRows = await textView(ctx, render, text, placed, actor);
+    const threads = [...textRows.outdated, ...textRows.general];
+    const html = '';
     page(res, 'consolidations/show', {
       title: `Consolidation ${c.id}: ${documentTitle(ctx, c.document)}`,
       c: head,
@@ -144,6 +143,7 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
       },
       counts: changeCounts(changes),
       threads,
+      text: textRows,
       ...roundFormLocals(ctx),
       publishForm: { summary: c.summary },
       comment: { body: '', quote: '', replyTo: null },
