@@ -175,3 +175,16 @@ document.addEventListener('DOMContentLoaded', () => {
     }
   }
 });
+
+// In a refusal that lists several problems, each links to its field (the input of that name in
+// the form the refusal belongs to, or the page's first with one); without this script, to the refusal.
+document.addEventListener('DOMContentLoaded', () => {
+  for (const link of document.querySelectorAll('#form-error a[data-field]')) {
+    const name = link.getAttribute('data-field');
+    const alert = link.closest('#form-error');
+    const scope =
+      alert.closest('form') ?? [...document.forms].find((f) => f.querySelector(`[name="${CSS.escape(name)}"]`));
+    const input = scope?.querySelector(`[name="${CSS.escape(name)}"][id]`);
+    if (input) link.setAttribute('href', `#${input.id}`);
+  }
+});

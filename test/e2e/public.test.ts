@@ -177,7 +177,7 @@ describe('a reader on a desktop (1280×900)', () => {
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Compare versions');
     expect(await page.getByLabel('From').inputValue()).toBe('2');
     expect(await page.getByLabel('To').inputValue()).toBe('3');
-    expect(await page.getByRole('radio', { name: 'formatted' }).isChecked()).toBe(true);
+    expect(await page.getByRole('radio', { name: 'formatted', exact: true }).isChecked()).toBe(true);
     const diff = page.locator('.diff.rendered');
     expect(await diff.locator('del').count()).toBeGreaterThan(0);
     const deleted = (await diff.locator('del').allTextContents()).join('');
@@ -217,10 +217,10 @@ describe('a reader on a desktop (1280×900)', () => {
     await page.goto(`${base}/documents/${SLUG}/compare?from=2&to=3`);
     await page.getByLabel('From').selectOption('2');
     await page.getByLabel('To').selectOption('3');
-    await page.getByRole('radio', { name: 'side by side' }).check();
+    await page.getByRole('radio', { name: 'source, side by side' }).check();
     await page.getByRole('button', { name: 'Compare' }).click();
     await page.waitForURL(`${base}/documents/${SLUG}/compare?from=2&to=3&view=side`);
-    expect(await page.getByRole('radio', { name: 'side by side' }).isChecked()).toBe(true);
+    expect(await page.getByRole('radio', { name: 'source, side by side' }).isChecked()).toBe(true);
     const table = page.getByRole('table', { name: 'Version 2 and version 3 side by side' });
     expect(await table.getByRole('columnheader').allTextContents()).toEqual(['Version 2', 'Version 3']);
     const changed = table.locator('.row.changed');

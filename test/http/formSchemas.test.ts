@@ -268,3 +268,18 @@ describe('a refusal names the fields it is about (data-fields), for ratify.js to
     expect(res.text).toMatch(new RegExp(`id="form-error"[^>]*data-fields="${fields}"`));
   });
 });
+
+describe('a refusal with several problems lists each, linked to its field', () => {
+  test('a CSV with three bad lines on Admin › Users: three items in the refusal', async () => {
+    const res = await post(sec, '/admin/users/import', {
+      csv: 'email,name,roles,groups\nbad-email,Bad,member,\nok8@x.org,OK,emperor,\nok7@x.org,OK,member,wg-none\n',
+    });
+    expect(res.status).toBe(400);
+    const alert = /<div class="error" role="alert" id="form-error"[^>]*>([\s\S]*?)<\/div>/.exec(res.text)?.[1] ?? '';
+    expect([...alert.matchAll(/<li data-code="([a-z_]+)">/g)].map((m) => m[1])).toEqual([
+      'invalid_email',
+      'invalid_role',
+      'group_not_found',
+    ]);
+  });
+});

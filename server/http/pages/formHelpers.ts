@@ -144,6 +144,8 @@ export async function onRefusal(
     res.status(STATUS[e.kind]);
     // Which fields the refusal is about: the page's alert names them (`data-fields`) and ratify.js marks them.
     res.locals.errorFieldNames = fieldsOf(e);
+    // Every problem (a schema's refusal names several), for the page to list, each linked to its field.
+    res.locals.errorProblems = (e.data.fields as Problem[] | undefined) ?? [];
     // A throttled check (the account page's password checks) says when to try again, as the error page does.
     if (e.kind === 'throttled' || e.kind === 'unavailable') res.set('Retry-After', String(e.data.retryAfter));
     await show(e);
