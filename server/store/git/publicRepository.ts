@@ -40,6 +40,8 @@ function children(type: ObjectType, object: Uint8Array): string[] {
 export class PublicRepository {
   /** info/refs and objects/info/packs are computed and written by one caller at a time (the last one sees the newest state). */
   private readonly infoLock = new Mutex();
+  /** The commit each annotated tag object names (an object never changes), for `info/refs`. */
+  private readonly peeled = new Map<string, string | null>();
 
   private constructor(readonly repo: GitRepository) {}
 
@@ -96,7 +98,8 @@ export class PublicRepository {
       await this.repo.writeRaw(type, object);
       objects++;
     };
-    for (const oid of want.values()) await copy(oid);
+    // A tag already here names a complete object: only new or moved tags are walked.
+    for (const [ref, oid] of want) if (have.get(ref) !== oid) await copy(oid);
     if (main) await copy(main);
 
     let refs = 0;
@@ -131,8 +134,13 @@ export class PublicRepository {
         const oid = await this.repo.resolve(ref);
         if (!oid) continue;
         lines.push(`${oid}\t${ref}\n`);
-        const { type, object } = await this.repo.readRaw(oid);
-        if (type === 'tag') lines.push(`${children(type, object)[0]}\t${ref}^{}\n`);
+        let target = this.peeled.get(oid);
+        if (target === undefined) {
+          const { type, object } = await this.repo.readRaw(oid);
+          target = type === 'tag' ? children(type, object)[0] : null;
+          this.peeled.set(oid, target);
+        }
+        if (target) lines.push(`${target}\t${ref}^{}\n`);
       }
       const packDir = path.join(this.gitdir, 'objects', 'pack');
       const names = await fsp.readdir(packDir).catch(() => [] as string[]);
