@@ -42,6 +42,8 @@ import { cookieNames } from './http/middleware/csrf.js';
 import { getDocument } from './services/readDocuments.js';
 import { Renderer } from './http/render/renderer.js';
 import { schemeOf } from './http/scheme.js';
+import { publicGit } from './http/publicGit.js';
+import { publicRepositoryFolder } from './services/publicRepository.js';
 
 export interface AppDeps {
   ctx: Ctx;
@@ -130,6 +132,9 @@ export function createApp(deps: AppDeps): Express {
   app.use((req, res, next) => (scheme.secure(req) ? overHttps : overHttp)(req, res, next));
   app.use('/assets', assets.rewrite, express.static(publicDir, { cacheControl: false, index: false }));
   app.get('/favicon.svg', (_req, res) => res.sendFile(path.join(publicDir, 'favicon.svg'), { cacheControl: false }));
+  // The public repository, for `git clone <site>/git/public.git` (static files, no session).
+  const publicFolder = publicRepositoryFolder(ctx);
+  if (publicFolder) app.use('/git/public.git', publicGit(publicFolder));
   // Browsers that ignore the page's icon link ask for this one: nothing, rather than a 404 in the console.
   app.get('/favicon.ico', (_req, res) => void res.status(204).end());
 

@@ -8,6 +8,8 @@ import { repairFromMain } from './services/repairFromMain.js';
 import { seedDocuments } from './services/seedDocuments.js';
 import { sweepRounds } from './services/rounds/rounds.js';
 import { GitRepository } from './store/git/repository.js';
+import { PublicRepository } from './store/git/publicRepository.js';
+import { moveDraftRefs, updatePublicRepository } from './services/publicRepository.js';
 import { MetaStore } from './store/meta/metaStore.js';
 import { acquireLock } from './store/processLock.js';
 import { dataFolderState, NoDataFolderError } from './store/dataFolder.js';
@@ -22,8 +24,9 @@ export interface OpenData {
 }
 
 /**
- * Take the data folder's lock, open the git repository (refusing a damaged one) and the
- * metadata store, repair the version index from `main`, and seed a fresh install. With
+ * Take the data folder's lock, open the git repository (refusing a damaged one), the public
+ * repository and the metadata store, move drafts out of `refs/heads/` (once), repair the
+ * version index from `main`, bring the public repository up to it, and seed a fresh install. With
  * `create: false` (the admin CLI) DATA_DIR must already be a data folder: a missing or empty
  * one is refused (NoDataFolderError), never made.
  */
@@ -46,6 +49,7 @@ export async function openData(
   try {
     // Only a server packs by itself every so many writes; a command packs after an import, or on `gc`.
     const repo = await GitRepository.open(path.join(config.dataDir, 'git'), role === 'cli' ? { packEvery: null } : {});
+    const publicRepo = await PublicRepository.open(path.join(config.dataDir, 'public.git'));
     const meta = await MetaStore.open(path.join(config.dataDir, 'meta'));
     const ctx = makeCtx(
       repo,
@@ -60,8 +64,13 @@ export async function openData(
       },
       new Hasher({ ...(config.passwordHashN ? { N: config.passwordHashN } : {}), ...opts.hashing }),
     );
+    ctx.publicRepo = publicRepo;
     await ensureInstallId(ctx);
+    // Drafts out of refs/heads/ (once; a start killed halfway finishes here).
+    await moveDraftRefs(ctx);
     await repairFromMain(ctx);
+    // public.git left behind by a crash (or new) catches up with main and the version tags.
+    await updatePublicRepository(ctx);
     if (opts.seed !== false) await seedDocuments(ctx, config.documentsDir);
     // Rounds whose deadline passed while nothing ran close now, as of their deadline.
     await sweepRounds(ctx);
@@ -73,6 +82,7 @@ export async function openData(
       close: async () => {
         store.close();
         await repo.close();
+        await publicRepo.close();
         await meta.close();
         await lock.release();
       },

@@ -86,7 +86,7 @@ export interface TokenRecord {
   revokedAt: string | null;
 }
 
-/** A proposed change to one document, on its own branch `refs/heads/proposals/<id>`. */
+/** A proposed change to one document, on its own ref `refs/ratify/proposals/<id>`. */
 export interface ProposalRecord {
   id: number;
   document: string;
@@ -138,7 +138,7 @@ export interface CommentRecord {
   viaMail?: string;
 }
 
-/** A candidate next version of one document, on `refs/heads/consolidations/<id>`. */
+/** A candidate next version of one document, on `refs/ratify/consolidations/<id>`. */
 export interface ConsolidationRecord {
   id: number;
   document: string;

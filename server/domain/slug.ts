@@ -8,3 +8,9 @@ export const documentPath = (slug: string): string => `documents/${slug}.md`;
 
 /** The tag that marks a published version. */
 export const versionTag = (slug: string, n: number): string => `${slug}/v${n}`;
+
+/** Whether a tag name is a version's (`<slug>/v<N>`): the only tags the public repository holds. */
+export const isVersionTag = (name: string): boolean => {
+  const m = /^([^/]+)\/v([1-9]\d*)$/.exec(name);
+  return !!m && isSlug(m[1]);
+};

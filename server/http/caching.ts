@@ -48,6 +48,18 @@ export function cacheRules(facts: CacheFacts): Rule[] {
       shared: true,
     },
     { what: 'the favicon', path: /^\/favicon\.(?:svg|ico)$/, cache: 'daily', shared: true },
+    {
+      what: 'an object or pack of the public repository (named by its hash)',
+      path: /^\/git\/public\.git\/objects\/(?:[0-9a-f]{2}\/[0-9a-f]{38}|pack\/pack-[0-9a-f]{40}\.(?:pack|idx))$/,
+      cache: 'immutable',
+      shared: true,
+    },
+    {
+      what: 'the refs and pack list of the public repository',
+      path: /^\/git\/public\.git\//,
+      cache: 'revalidate',
+      shared: true,
+    },
     { what: 'the raw text of a version', path: /^\/documents\/[^/]+\/versions\/\d+\.md$/, cache: 'immutable' },
     {
       // The page of the latest version says "current": it changes when the next one is published.

@@ -1,4 +1,5 @@
 import type { GitRepository, Identity } from '../store/git/repository.js';
+import type { PublicRepository } from '../store/git/publicRepository.js';
 import type { MetaStore } from '../store/meta/metaStore.js';
 import { KeyedMutex, Mutex } from '../util/mutex.js';
 import { Hasher } from './auth/passwords.js';
@@ -21,6 +22,8 @@ export interface MailSettings {
 export interface Ctx {
   mail: MailSettings;
   repo: GitRepository;
+  /** `DATA_DIR/public.git`: `main` and the version tags only, brought up after each publication (absent in some tests). */
+  publicRepo?: PublicRepository;
   meta: MetaStore;
   clock: () => Date;
   /** Publications of any document are serialised: each is a commit on `main`. */

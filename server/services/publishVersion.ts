@@ -5,6 +5,7 @@ import type { Identity } from '../store/git/repository.js';
 import type { Change } from '../store/meta/metaStore.js';
 import { versionKey, type VersionRecord } from '../store/meta/schema.js';
 import { MAIN, systemIdentity, type Ctx } from './context.js';
+import { updatePublicRepositoryQuietly } from './publicRepository.js';
 
 export interface PublishInput {
   slug: string;
@@ -30,7 +31,8 @@ export interface PublishInput {
 /**
  * Publish the next version of one document: a commit on `main` (parent: the current `main`,
  * tree: `main`'s with the document's file set to `text`), the annotated tag `<slug>/v<N>`, then
- * one store write with the version index entry and whatever must land with it. Publications
+ * one store write with the version index entry and whatever must land with it, then the public
+ * repository (`DATA_DIR/public.git`) is brought up to `main`. Publications
  * are serialised; `main` moves only by compare-and-swap. If the process dies after the git
  * writes, `repairFromMain` completes the store from git at the next start.
  */
@@ -109,6 +111,8 @@ export async function publishVersion(ctx: Ctx, input: PublishInput): Promise<Ver
       },
       dels: extra?.dels,
     });
+    // The same step, still under the publishing lock: the public repository gets the commit and the tag.
+    await updatePublicRepositoryQuietly(ctx);
     return version;
   });
 }

@@ -192,7 +192,7 @@ describe('a backup taken while writes go on', () => {
       // Git and the store agree: every proposal's recorded head is its branch or an ancestor of it
       // (a commit made just before the hold whose record came after is what a crash there leaves).
       for (const p of r.ctx.meta.all('proposals')) {
-        const branch = await r.ctx.repo.resolve(`refs/heads/proposals/${p.id}`);
+        const branch = await r.ctx.repo.resolve(`refs/ratify/proposals/${p.id}`);
         expect(branch).not.toBeNull();
         expect({ id: p.id, ok: (await gitOut(gitdir, ['merge-base', '--is-ancestor', p.head, branch!])).code }).toEqual(
           { id: p.id, ok: 0 },

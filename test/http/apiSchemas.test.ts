@@ -63,7 +63,7 @@ async function everything() {
   return {
     store: JSON.stringify(COLLECTIONS.map((c) => t.ctx.meta.all(c))),
     audit: JSON.stringify(t.ctx.meta.auditLog(10_000)),
-    branches: (await t.ctx.repo.listBranches()).sort(),
+    branches: [...(await t.ctx.repo.listBranches()), ...(await t.ctx.repo.listRefs('refs/ratify'))].sort(),
     main: await t.ctx.repo.resolve('refs/heads/main'),
   };
 }

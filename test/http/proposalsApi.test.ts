@@ -55,7 +55,7 @@ function gitStatus(...args: string[]): number {
   }
 }
 const lines = (s: string) => s.split('\n').filter(Boolean);
-const branch = (id: number) => `refs/heads/proposals/${id}`;
+const branch = (id: number) => `refs/ratify/proposals/${id}`;
 
 const side = (cs: Change[], skip: Change['op']) =>
   cs
@@ -97,7 +97,7 @@ const commentsOfP = (id: number) =>
 /** The branches and tags, `main` and the proposal's branch (read in-process: this runs around every refusal). */
 async function refs(id: number) {
   return {
-    branches: (await t.ctx.repo.listBranches()).sort(),
+    branches: [...(await t.ctx.repo.listBranches()), ...(await t.ctx.repo.listRefs('refs/ratify'))].sort(),
     tags: (await t.ctx.repo.listTags()).sort(),
     main: await t.ctx.repo.resolve('refs/heads/main'),
     branch: id > 0 ? await t.ctx.repo.resolve(branch(id)) : null,
@@ -1251,11 +1251,11 @@ describe('nothing of a draft leaks (rule 7)', () => {
     }
   });
 
-  test('in git, proposals live only on refs/heads/proposals/*; main and the tags are unchanged', async () => {
+  test('in git, proposals live only on refs/ratify/proposals/* (never under refs/heads/); main and the tags are unchanged', async () => {
     expect(git('rev-parse', 'refs/heads/main').trim()).toBe(mainAtStart);
     const refs = lines(git('for-each-ref', '--format=%(refname)'));
     for (const ref of refs)
-      expect(ref).toMatch(/^refs\/(heads\/main|heads\/proposals\/[1-9][0-9]*|tags\/[a-z0-9-]+\/v[1-9][0-9]*)$/);
+      expect(ref).toMatch(/^refs\/(heads\/main|ratify\/proposals\/[1-9][0-9]*|tags\/[a-z0-9-]+\/v[1-9][0-9]*)$/);
     expect(refs).toContain(branch(id));
     // Nothing reachable from main or a tag carries the marker…
     expect(git('log', '--format=%an%n%ae%n%B', 'refs/heads/main', '--tags')).not.toContain(MARKER);
@@ -1263,7 +1263,7 @@ describe('nothing of a draft leaks (rule 7)', () => {
     // …and the proposals' commits are reachable only from their own branch.
     for (const pid of [id, sharedId]) {
       const head = record(pid).head;
-      expect(lines(git('branch', '--contains', head, '--format=%(refname)'))).toEqual([branch(pid)]);
+      expect(lines(git('for-each-ref', '--contains', head, '--format=%(refname)'))).toEqual([branch(pid)]);
       expect(lines(git('tag', '--contains', head))).toEqual([]);
       expect(git('show', `${branch(pid)}:documents/${SLUG}.md`)).toContain(MARKER);
     }
@@ -1315,6 +1315,6 @@ describe('diff against a newer published version', () => {
     expect(n.body.base).toBe(v.commit);
     // Publishing moved main by one commit whose parent is the old main: no proposal commit on it.
     expect(git('rev-parse', 'refs/heads/main^').trim()).toBe(mainAtStart);
-    expect(lines(git('branch', '--contains', p.head, '--format=%(refname)'))).toEqual([branch(f.id)]);
+    expect(lines(git('for-each-ref', '--contains', p.head, '--format=%(refname)'))).toEqual([branch(f.id)]);
   });
 });

@@ -280,7 +280,7 @@ describe('a publication', () => {
     });
 
     const mainBefore = git(t, ['rev-parse', 'main']);
-    const approvedBlob = git(t, ['rev-parse', `refs/heads/consolidations/${c.id}:${documentPath(TOR)}`]);
+    const approvedBlob = git(t, ['rev-parse', `refs/ratify/consolidations/${c.id}:${documentPath(TOR)}`]);
     expect(git(t, ['rev-parse', `${r.commit}:${documentPath(TOR)}`])).toBe(approvedBlob);
     clock.advance(60_000);
     const v = await publishConsolidation(ctx, who.chair.actor, c.id, { summary: 'Open and remote meetings' });

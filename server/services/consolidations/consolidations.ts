@@ -20,7 +20,7 @@ import { baseText, proposalText } from '../proposals/read.js';
 import { saveRevision } from '../revisions.js';
 import { diffTexts } from '../diffTexts.js';
 
-export const consolidationRef = (id: number) => `refs/heads/consolidations/${id}`;
+export const consolidationRef = (id: number) => `refs/ratify/consolidations/${id}`;
 
 /** Stale: another version of its document was published after it was made. */
 export function isStale(ctx: Ctx, c: ConsolidationRecord): boolean {

@@ -15,7 +15,8 @@ import { proposalSharedMails } from '../notifications/events.js';
 import { diffTexts } from '../diffTexts.js';
 import { baseText, proposalText } from './read.js';
 
-export const proposalRef = (id: number) => `refs/heads/proposals/${id}`;
+/** Where a proposal's commits live: outside `refs/heads/`, so a clone of the private repository does not fetch them either. */
+export const proposalRef = (id: number) => `refs/ratify/proposals/${id}`;
 
 const identity = (ctx: Ctx, actor: Actor) => ({ name: actor.name, email: actor.email, at: ctx.clock() });
 
@@ -45,7 +46,7 @@ export interface ReviseProposalInput {
 }
 
 /**
- * Draft a change to a document: a branch `proposals/<id>` from the current `main` whose first
+ * Draft a change to a document: a ref `refs/ratify/proposals/<id>` from the current `main` whose first
  * commit (by the author) holds the proposed text.
  */
 export async function createProposal(

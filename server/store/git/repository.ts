@@ -77,6 +77,11 @@ export interface RepositoryOptions {
   packEvery?: number | null;
   /** Where background failures (a packing) are reported. */
   log?: (msg: string, err?: unknown) => void;
+  /**
+   * Called when the set of packs in objects/pack changed: under the write lock once a new pack is
+   * in place (old ones still there), and again once old packs are removed.
+   */
+  onPacksChanged?: () => Promise<void>;
 }
 
 /** What a reader started in one generation uses: isomorphic-git's cache (pack indexes), and a count of reads in flight. */
@@ -164,6 +169,7 @@ export class GitRepository {
   private closed = false;
   private readonly packEvery: number | null;
   private readonly log: (msg: string, err?: unknown) => void;
+  private readonly onPacksChanged: (() => Promise<void>) | null;
 
   /** Whether the last write to the repository succeeded (for /healthz). */
   readonly health: WriteHealth;
@@ -186,6 +192,7 @@ export class GitRepository {
     this.fs = fs;
     this.packEvery = opts.packEvery === undefined ? PACK_EVERY_WRITES : opts.packEvery;
     this.log = opts.log ?? ((m, e) => console.error(m, e));
+    this.onPacksChanged = opts.onPacksChanged ?? null;
   }
 
   /** Open (creating when absent) the bare repository at `gitdir` and check every ref resolves. */
@@ -498,6 +505,7 @@ export class GitRepository {
         await fsp.rename(tmpFiles[0], path.join(this.packDir, `${name}.pack`));
         await fsp.rename(tmpFiles[1], path.join(this.packDir, `${name}.idx`));
         await fsyncDir(this.packDir);
+        await this.onPacksChanged?.();
         if (old.length) {
           for (const p of old) this.retired.add(`${p}.idx`).add(`${p}.pack`);
           // New reads use a fresh cache (no index of a retired pack); the old one goes with its last reader.
@@ -541,6 +549,7 @@ export class GitRepository {
             this.retired.delete(`${p}.idx`);
             this.retired.delete(`${p}.pack`);
           }
+          await this.onPacksChanged?.();
           return true;
         });
       }
@@ -640,6 +649,62 @@ export class GitRepository {
   async listBranches(prefix = ''): Promise<string[]> {
     const all = await git.listBranches({ fs: this.fs, gitdir: this.gitdir });
     return all.filter((b) => b.startsWith(prefix));
+  }
+
+  /** Every ref under `prefix` (e.g. `refs/heads/proposals`), as full names. */
+  async listRefs(prefix: string): Promise<string[]> {
+    const names = await git.listRefs({ fs: this.fs, gitdir: this.gitdir, filepath: prefix });
+    return names.map((n) => `${prefix}/${n}`).sort();
+  }
+
+  /** Whether the object `oid` is in the repository (loose or packed). */
+  async hasObject(oid: string): Promise<boolean> {
+    try {
+      await this.reading((cache) =>
+        git.readObject({ fs: this.fs, gitdir: this.gitdir, oid, format: 'deflated', cache }),
+      );
+      return true;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'NotFoundError') return false;
+      throw e;
+    }
+  }
+
+  /** An object's type and content exactly as stored (hashing them again gives `oid`). */
+  async readRaw(oid: string): Promise<{ type: ObjectType; object: Uint8Array }> {
+    const r = await this.reading((cache) =>
+      git.readObject({ fs: this.fs, gitdir: this.gitdir, oid, format: 'content', cache }),
+    );
+    return { type: r.type as ObjectType, object: r.object as Uint8Array };
+  }
+
+  /** Store an object read from another repository (`readRaw`), unchanged: same content, same id. */
+  async writeRaw(type: ObjectType, object: Uint8Array): Promise<string> {
+    const oid = await git.writeObject({ fs: this.fs, gitdir: this.gitdir, type, object, format: 'content' });
+    if (type === 'commit' || type === 'tag') this.wrote();
+    return oid;
+  }
+
+  /** Point `ref` at `value` only if it still points at `expected` (null: absent); `Conflict` otherwise. Holds the lock. */
+  async moveRef(ref: string, expected: string | null, value: string): Promise<void> {
+    return this.exclusive(async () => {
+      const current = await this.resolve(ref);
+      if (current !== expected)
+        throw conflict('stale_head', `${ref} moved (now at ${current ?? 'nothing'}).`, { current });
+      await this.setRef(ref, value);
+    });
+  }
+
+  /** Remove `ref` if it still points at `expected` (a ref already gone is no error). Holds the lock. */
+  async deleteRef(ref: string, expected: string): Promise<void> {
+    return this.exclusive(async () => {
+      const current = await this.resolve(ref);
+      if (current === null) return;
+      if (current !== expected) throw conflict('stale_head', `${ref} moved (now at ${current}).`, { current });
+      await git.deleteRef({ fs: this.fs, gitdir: this.gitdir, ref });
+      // A ref only in packed-refs has no folder of its own (packed-refs is written durably).
+      await fsyncDir(path.dirname(path.join(this.gitdir, ref))).catch(() => undefined);
+    });
   }
 
   /** Bytes of a blob as UTF-8 text (cached: a blob id names its content forever). */

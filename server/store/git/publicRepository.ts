@@ -1,0 +1,164 @@
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { Mutex } from '../../util/mutex.js';
+import { DIR_MODE, writeFileDurable } from '../fsutil.js';
+import { GitRepository, type RepositoryOptions } from './repository.js';
+import { parseTree, type ObjectType } from './packfile.js';
+
+/** What one catch-up did. */
+export interface PublicSyncReport {
+  /** Objects copied from the private repository. */
+  objects: number;
+  /** Refs created, moved or removed. */
+  refs: number;
+}
+
+const PACK = /^pack-[0-9a-f]{40}\.pack$/;
+const MAIN = 'refs/heads/main';
+
+/** The ids an object names: a commit its tree and parents, a tree its entries (not submodules), a tag its object. */
+function children(type: ObjectType, object: Uint8Array): string[] {
+  if (type === 'blob') return [];
+  if (type === 'tree')
+    return parseTree(object)
+      .filter((e) => e.mode !== '160000')
+      .map((e) => e.oid);
+  const text = Buffer.from(object.buffer, object.byteOffset, object.length).toString('utf8');
+  const head = text.split('\n\n', 1)[0];
+  const re = type === 'commit' ? /^(?:tree|parent) ([0-9a-f]{40})$/gm : /^object ([0-9a-f]{40})$/gm;
+  return [...head.matchAll(re)].map((m) => m[1]);
+}
+
+/**
+ * `DATA_DIR/public.git`: a second bare repository holding `main` and the version tags only, and
+ * so only objects reachable from a published version (drafts, proposals and consolidations stay
+ * in the private repository). It is brought up to the private one after each publication and at
+ * start (`syncFrom`), and carries what git's "dumb" HTTP protocol reads (`info/refs`,
+ * `objects/info/packs`: what `git update-server-info` writes), so any static file server can
+ * serve the folder for `git clone`.
+ */
+export class PublicRepository {
+  /** info/refs and objects/info/packs are computed and written by one caller at a time (the last one sees the newest state). */
+  private readonly infoLock = new Mutex();
+  /** The commit each annotated tag object names (an object never changes), for `info/refs`. */
+  private readonly peeled = new Map<string, string | null>();
+
+  private constructor(readonly repo: GitRepository) {}
+
+  get gitdir(): string {
+    return this.repo.gitdir;
+  }
+
+  /** Open (creating when absent) the public repository; it packs its own objects every `packEvery` commits and tags (100 by default). */
+  static async open(gitdir: string, opts: RepositoryOptions = {}): Promise<PublicRepository> {
+    let self: PublicRepository | null = null;
+    const repo = await GitRepository.open(gitdir, {
+      packEvery: 100,
+      ...opts,
+      // A new pack is listed before the loose objects it holds are removed, and old packs are unlisted after.
+      onPacksChanged: async () => {
+        if (self) await self.writeServerInfo();
+      },
+    });
+    self = new PublicRepository(repo);
+    return self;
+  }
+
+  close(): Promise<void> {
+    return this.repo.close();
+  }
+
+  /**
+   * Bring this repository up to `source`: copy every object reachable from its `main` and the
+   * tags `isPublicTag` accepts that is not here yet (an object's children before it, so an
+   * object present here is always complete), then move the refs (tags, then `main`; tags not
+   * public any more are removed), then write the server info. Idempotent: a crash at any point
+   * is repaired by the next call.
+   */
+  async syncFrom(source: GitRepository, isPublicTag: (name: string) => boolean): Promise<PublicSyncReport> {
+    const want = new Map<string, string>();
+    const main = await source.resolve(MAIN);
+    for (const name of (await source.listTags()).filter(isPublicTag)) {
+      const oid = await source.resolve(`refs/tags/${name}`);
+      if (oid) want.set(`refs/tags/${name}`, oid);
+    }
+    const have = new Map<string, string>();
+    for (const ref of [...(await this.repo.listRefs('refs/heads')), ...(await this.repo.listRefs('refs/tags'))]) {
+      const oid = await this.repo.resolve(ref);
+      if (oid) have.set(ref, oid);
+    }
+    let objects = 0;
+    const seen = new Set<string>();
+    const copy = async (oid: string): Promise<void> => {
+      if (seen.has(oid)) return;
+      seen.add(oid);
+      if (await this.repo.hasObject(oid)) return;
+      const { type, object } = await source.readRaw(oid);
+      for (const child of children(type, object)) await copy(child);
+      await this.repo.writeRaw(type, object);
+      objects++;
+    };
+    // A tag already here names a complete object: only new or moved tags are walked.
+    for (const [ref, oid] of want) if (have.get(ref) !== oid) await copy(oid);
+    if (main) await copy(main);
+
+    let refs = 0;
+    for (const [ref, oid] of want) {
+      if (have.get(ref) === oid) continue;
+      await this.repo.moveRef(ref, have.get(ref) ?? null, oid);
+      refs++;
+    }
+    for (const [ref, oid] of have) {
+      if (ref === MAIN || want.has(ref)) continue;
+      await this.repo.deleteRef(ref, oid);
+      refs++;
+    }
+    if (main && have.get(MAIN) !== main) {
+      await this.repo.moveRef(MAIN, have.get(MAIN) ?? null, main);
+      refs++;
+    }
+    await this.writeServerInfo();
+    return { objects, refs };
+  }
+
+  /**
+   * What `git update-server-info` writes, each file replaced atomically: `info/refs` (every
+   * branch and tag, an annotated tag followed by `<name>^{}` and the commit it names) and
+   * `objects/info/packs` (one `P <pack>` line a pack). Unchanged files are not rewritten.
+   */
+  async writeServerInfo(): Promise<void> {
+    await this.infoLock.run(async () => {
+      const lines: string[] = [];
+      const refs = [...(await this.repo.listRefs('refs/heads')), ...(await this.repo.listRefs('refs/tags'))].sort();
+      for (const ref of refs) {
+        const oid = await this.repo.resolve(ref);
+        if (!oid) continue;
+        lines.push(`${oid}\t${ref}\n`);
+        let target = this.peeled.get(oid);
+        if (target === undefined) {
+          const { type, object } = await this.repo.readRaw(oid);
+          target = type === 'tag' ? children(type, object)[0] : null;
+          this.peeled.set(oid, target);
+        }
+        if (target) lines.push(`${target}\t${ref}^{}\n`);
+      }
+      const packDir = path.join(this.gitdir, 'objects', 'pack');
+      const names = await fsp.readdir(packDir).catch(() => [] as string[]);
+      const packs = names.filter((n) => PACK.test(n) && names.includes(n.replace(/\.pack$/, '.idx'))).sort();
+      await this.replace(path.join(this.gitdir, 'info', 'refs'), lines.join(''));
+      await this.replace(
+        path.join(this.gitdir, 'objects', 'info', 'packs'),
+        packs.map((p) => `P ${p}\n`).join('') + '\n',
+      );
+    });
+  }
+
+  private async replace(file: string, text: string): Promise<void> {
+    const now = await fsp.readFile(file, 'utf8').catch(() => null);
+    if (now === text) return;
+    const tmp = path.join(this.gitdir, 'ratify-tmp');
+    await fsp.mkdir(tmp, { recursive: true, mode: DIR_MODE });
+    await fsp.mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
+    await writeFileDurable(file, text, tmp);
+  }
+}
