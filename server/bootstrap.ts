@@ -9,6 +9,7 @@ import { seedDocuments } from './services/seedDocuments.js';
 import { sweepRounds } from './services/rounds/rounds.js';
 import { GitRepository } from './store/git/repository.js';
 import { PublicRepository } from './store/git/publicRepository.js';
+import { DerivedFiles } from './store/derivedFiles.js';
 import { moveDraftRefs, updatePublicRepository } from './services/publicRepository.js';
 import { MetaStore } from './store/meta/metaStore.js';
 import { acquireLock } from './store/processLock.js';
@@ -65,6 +66,7 @@ export async function openData(
       new Hasher({ ...(config.passwordHashN ? { N: config.passwordHashN } : {}), ...opts.hashing }),
     );
     ctx.publicRepo = publicRepo;
+    ctx.derived = new DerivedFiles(path.join(config.dataDir, 'cache'));
     await ensureInstallId(ctx);
     // Drafts out of refs/heads/ (once; a start killed halfway finishes here).
     await moveDraftRefs(ctx);

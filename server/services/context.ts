@@ -1,6 +1,9 @@
 import type { GitRepository, Identity } from '../store/git/repository.js';
 import type { PublicRepository } from '../store/git/publicRepository.js';
 import type { MetaStore } from '../store/meta/metaStore.js';
+import type { DerivedFiles } from '../store/derivedFiles.js';
+import type { Provenance } from '../domain/provenance.js';
+import { Lru } from '../util/lru.js';
 import { KeyedMutex, Mutex } from '../util/mutex.js';
 import { Hasher } from './auth/passwords.js';
 import type { Change } from '../domain/diff.js';
@@ -42,7 +45,14 @@ export interface Ctx {
    * absent, services diff inline (CLI, tests of services). See services/diffTexts.ts.
    */
   diff?: (from: string, to: string) => Promise<Change[]>;
+  /** Computed values kept on disk by immutable key (`DATA_DIR/cache`); absent, they are kept in memory only. */
+  derived?: DerivedFiles;
+  /** Paragraph provenance by version commit (services/provenance.ts), bounded by paragraphs held. */
+  provenance: Lru<Provenance>;
 }
+
+/** At most this many paragraphs' provenance in memory (~40 bytes each). */
+const PROVENANCE_PARAGRAPHS = 200_000;
 
 export function makeCtx(
   repo: GitRepository,
@@ -60,6 +70,7 @@ export function makeCtx(
     accounts: new Mutex(),
     subjects: new KeyedMutex(),
     passwords,
+    provenance: new Lru<Provenance>(PROVENANCE_PARAGRAPHS, (p) => p.keys.length + 1),
     mail: {
       baseUrl,
       host: mail.host ?? new URL(baseUrl).hostname,
@@ -73,7 +84,10 @@ export function makeCtx(
 
 export const MAIN = 'refs/heads/main';
 
+/** The address of Ratify's own commits (a reserved domain: it is never mailed). */
+export const SYSTEM_EMAIL = 'ratify@system.invalid';
+
 /** The identity of commits Ratify makes on its own (seeding, imports' committer). */
 export function systemIdentity(at: Date): Identity {
-  return { name: 'Ratify', email: 'ratify@system.invalid', at };
+  return { name: 'Ratify', email: SYSTEM_EMAIL, at };
 }

@@ -4,6 +4,7 @@ import { authorize } from '../domain/policy.js';
 import * as path from 'node:path';
 import { conflict, invalid } from '../domain/errors.js';
 import { listVersions, versionText } from './readDocuments.js';
+import { provenanceOf } from './provenance.js';
 import { parseHistoryTsv, placeholderEmail, type HistoryRow } from '../domain/historyTsv.js';
 import { systemIdentity, type Ctx } from './context.js';
 import { checkNewDocument, checkText } from './addDocument.js';
@@ -86,6 +87,8 @@ export async function importHistory(
   // An import leaves hundreds of loose objects (each version's text whole): pack them now, with
   // deltas between the versions. A failure is logged and changes nothing (they stay loose).
   await ctx.repo.packQuietly();
+  // Every version's paragraph provenance, so that the first reader of an old version waits for none.
+  await provenanceOf(ctx, input.slug, texts.length).catch((e) => console.error('Provenance of the import failed', e));
   return { slug: input.slug, versions: texts.length, ...(done ? { resumedAfter: done } : {}) };
 }
 

@@ -6,6 +6,7 @@ import type { Change } from '../store/meta/metaStore.js';
 import { versionKey, type VersionRecord } from '../store/meta/schema.js';
 import { MAIN, systemIdentity, type Ctx } from './context.js';
 import { updatePublicRepositoryQuietly } from './publicRepository.js';
+import { provenanceOf } from './provenance.js';
 
 export interface PublishInput {
   slug: string;
@@ -32,12 +33,13 @@ export interface PublishInput {
  * Publish the next version of one document: a commit on `main` (parent: the current `main`,
  * tree: `main`'s with the document's file set to `text`), the annotated tag `<slug>/v<N>`, then
  * one store write with the version index entry and whatever must land with it, then the public
- * repository (`DATA_DIR/public.git`) is brought up to `main`. Publications
+ * repository (`DATA_DIR/public.git`) is brought up to `main`; after the lock, the new version's
+ * paragraph provenance is computed (services/provenance.ts). Publications
  * are serialised; `main` moves only by compare-and-swap. If the process dies after the git
  * writes, `repairFromMain` completes the store from git at the next start.
  */
 export async function publishVersion(ctx: Ctx, input: PublishInput): Promise<VersionRecord> {
-  return ctx.publishing.run(async () => {
+  const published = await ctx.publishing.run(async () => {
     const doc = ctx.meta.get('documents', input.slug);
     // An existing document keeps the title and group it has now (read under the lock): a
     // concurrent rename must not be undone by a publication that read the old ones.
@@ -115,6 +117,9 @@ export async function publishVersion(ctx: Ctx, input: PublishInput): Promise<Ver
     await updatePublicRepositoryQuietly(ctx);
     return version;
   });
+  // After the lock: the new version's paragraph provenance, from the one before (a few ms; never fails a publication).
+  void provenanceOf(ctx, input.slug, published.number).catch(() => {});
+  return published;
 }
 
 export { systemIdentity };

@@ -129,6 +129,26 @@ function tocHtml(items: TocItem[], top: number): string {
   return `${out}</ol></nav>\n`;
 }
 
+/**
+ * The source of each numbered paragraph of a text, in the order and under the numbers
+ * `renderDocument` gives them (`p-1` is the first): the same blocks, found by markdown-it's
+ * block pass alone (a few milliseconds for 250 KB; the inline pass is not needed to see them).
+ */
+export function numberedSources(text: string): string[] {
+  const fm = frontMatter(text);
+  const src = (fm ? text.slice(fm.end) : text).replace(/\r\n?/g, '\n').replace(/\0/g, '\uFFFD');
+  const tokens: Token[] = [];
+  md.block.parse(src, md, {}, tokens);
+  const lines = src.split('\n');
+  const out: string[] = [];
+  for (const t of tokens) {
+    if (out.length >= MAX_NUMBERED) break;
+    if (t.level !== 0 || t.nesting === -1 || !NUMBERED.has(t.type) || !t.map) continue;
+    out.push(lines.slice(t.map[0], t.map[1]).join('\n').trim());
+  }
+  return out;
+}
+
 /** A published text's HTML for its page, under the page's `<h1>` (the store's `title`). */
 export function renderDocument(text: string, title: string): string {
   const top = 2;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { MAX_NUMBERED, renderDocument, slugOf } from '../../server/util/documentHtml.js';
+import { MAX_NUMBERED, numberedSources, renderDocument, slugOf } from '../../server/util/documentHtml.js';
 
 describe('renderDocument', () => {
   test('heading words that look like markup stay text, in the heading and in the contents', () => {
@@ -41,5 +41,80 @@ describe('renderDocument', () => {
       { numRuns: 200 },
     );
     expect(slugOf('!!!')).toBe('section');
+  });
+});
+
+describe('numberedSources', () => {
+  const numbers = (html: string) => [...html.matchAll(/<div class="para" id="p-(\d+)">/g)].length;
+
+  test('the blocks and their numbers are those renderDocument gives', () => {
+    const text = [
+      '---',
+      'title: x',
+      '---',
+      '# Title',
+      '',
+      'One *para*',
+      'on two lines.',
+      '',
+      '## Section',
+      '',
+      '- a',
+      '',
+      '- b',
+      '',
+      '> quoted',
+      '',
+      '```',
+      'code',
+      '```',
+      '',
+      '| a | b |',
+      '|---|---|',
+      '| 1 | 2 |',
+      '',
+      '---',
+      '',
+      'Last.',
+    ].join('\n');
+    const blocks = numberedSources(text);
+    expect(blocks).toEqual([
+      'One *para*\non two lines.',
+      '- a\n\n- b',
+      '> quoted',
+      '```\ncode\n```',
+      '| a | b |\n|---|---|\n| 1 | 2 |',
+      'Last.',
+    ]);
+    expect(numbers(renderDocument(text, 'Title'))).toBe(blocks.length);
+  });
+
+  test('for any text, as many blocks as renderDocument numbers', () => {
+    const line = fc.oneof(
+      fc.constantFrom(
+        '',
+        '',
+        '# H',
+        '## H2',
+        '- item',
+        '1. item',
+        '> q',
+        '```',
+        '---',
+        '| a |',
+        '|---|',
+        '    code',
+        '<div>',
+        'text *em*',
+      ),
+      fc.string({ maxLength: 12 }),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 30 }), (lines) => {
+        const text = lines.join('\n');
+        expect(numberedSources(text).length).toBe(numbers(renderDocument(text, 'T')));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -8,7 +8,7 @@ import {
   listVersions,
   versionText,
 } from '../../services/readDocuments.js';
-import { documentSummary, versionEntry, versionRef } from '../presenters/documents.js';
+import { documentSummary, provenanceView, versionEntry, versionRef } from '../presenters/documents.js';
 import { parse, parseQuery, Slug } from '../validate.js';
 import { DocumentDiffQuery, SlugParams, VersionParams } from '../schemas/index.js';
 import { absent } from '../../domain/errors.js';
@@ -57,6 +57,12 @@ export function publicApi(ctx: Ctx): Router {
     const { n } = parse(VersionParams, req.params, 'invalid_version');
     const round = decisionOf(ctx, slug, n);
     res.json({ round: roundSummary(ctx, round), ballots: ballotsJson(ctx, round, req.actor ?? null) });
+  });
+
+  r.get('/documents/:slug/versions/:n/provenance', async (req, res) => {
+    const slug = slugOf(req.params);
+    const { n } = parse(VersionParams, req.params, 'invalid_version');
+    res.json({ document: slug, version: n, paragraphs: await provenanceView(ctx, slug, n) });
   });
 
   r.get('/documents/:slug/diff', async (req, res) => {

@@ -25,6 +25,7 @@ import { parse, PositiveInt } from '../validate.js';
 import { dayLabel } from '../render/time.js';
 import { clip, page } from './render.js';
 import { diffToggle } from '../presenters/diffToggle.js';
+import { provenanceView, withProvenanceNotes } from '../presenters/documents.js';
 
 const N = z.object({ n: PositiveInt });
 const Compare = z.object({
@@ -107,12 +108,17 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer, siteNam
     const doc = getDocument(ctx, slugOf(req.params.slug));
     const { n } = parse(N, req.params, 'invalid_version');
     const v = getVersion(ctx, doc.slug, n);
+    const [html, origins] = await Promise.all([
+      versionText(ctx, v).then((text) => render.document(text, doc.title)),
+      provenanceView(ctx, doc.slug, n),
+    ]);
     page(res, 'documents/show', {
       title: `${doc.title}, version ${n}`,
       description: clip(`${doc.title}, version ${n}, published ${dayLabel(v.publishedAt)}: ${v.summary}`),
       doc: { ...doc, groupName: groupName(doc.group) },
       version: v,
-      html: await render.document(await versionText(ctx, v), doc.title),
+      html: withProvenanceNotes(html, doc.slug, origins),
+      provenance: true,
       current: n === doc.latest,
       decision: decisionView(ctx, v, true),
       citation: citation(doc.title, v),

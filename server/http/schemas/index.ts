@@ -59,6 +59,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'get', path: '/documents/:slug/versions', params: SlugParams },
   { method: 'get', path: '/documents/:slug/versions/:n', params: VersionParams },
   { method: 'get', path: '/documents/:slug/versions/:n/decision', params: VersionParams },
+  { method: 'get', path: '/documents/:slug/versions/:n/provenance', params: VersionParams },
   { method: 'get', path: '/documents/:slug/diff', params: SlugParams, query: DocumentDiffQuery },
   { method: 'get', path: '/stakeholders' },
   // Self, audit, tokens
