@@ -63,6 +63,16 @@ describe('suggesting', () => {
     expect(c.anchor?.quote).toBe(S1.trim());
     const d = await suggest('m2', p.id, S2.trim(), '', '');
     expect(d).toMatchObject({ suggestion: '', body: '' });
+    // The author's notice says what is suggested (and, with no comment, nothing more).
+    const notices = t.ctx.meta
+      .all('mails')
+      .filter((m) => m.to.includes(who.drafter.email) && m.event === 'comment.on-your-proposal');
+    expect(notices.at(-2)?.text).toContain(
+      `${who.m1.name} suggests replacing it with:\n> Closed meetings are held under the Chatham House Rule.`,
+    );
+    expect(notices.at(-2)?.text).toContain(`${who.m1.name} wrote:\nBetter so.`);
+    expect(notices.at(-1)?.text).toContain(`${who.m2.name} suggests deleting it.`);
+    expect(notices.at(-1)?.text).not.toContain('wrote:');
   });
 
   test('a suggestion needs an anchor, starts a thread, fits a comment, and is for proposals only', async () => {
