@@ -179,6 +179,10 @@ describe('suggested changes on the proposal page', () => {
     const s = await suggestByForm(q.id, { quote: 'Chatham House Rule', suggestion: 'house rules' });
     const stale = await post(wanda, `/proposals/${q.id}/comments/${s}/apply`, { head: '0'.repeat(40) });
     expect([stale.status, alertCode(stale.text)]).toEqual([409, 'stale_head']);
+    const forged = await post(wanda, `/proposals/${q.id}/comments/${s}/apply`, { head: 'not a commit' });
+    expect([forged.status, alertCode(forged.text)]).toEqual([400, 'invalid_head']);
+    expect((await post(wanda, `/proposals/${q.id}/comments/x/apply`, { head: rec(q.id).head })).status).toBe(404);
+    expect(rec(q.id).revisions).toBe(1);
   });
 
   test('a suggestion needs a quoted passage: refused beside the comment form, what was typed kept', async () => {
