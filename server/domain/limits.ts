@@ -26,6 +26,9 @@ export const MAX_RECORD_NOTE = 2000;
 /** The passage a comment quotes (its anchor): 2,000 characters. */
 export const MAX_QUOTE = 2000;
 
+/** A suggested change has a comment's limit (MAX_COMMENT_BYTES); at most this many are applied as one revision. */
+export const MAX_SUGGESTIONS_APPLIED = 100;
+
 /** Room for the other fields of a request beside its text (title, rationale, head, token…). */
 const OTHER_FIELDS = 128 * 1024;
 

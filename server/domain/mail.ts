@@ -420,10 +420,13 @@ export function commentNotice(
     passage: string | null;
     /** The comment it answers, if it is a reply. */
     parent: { author: string; body: string } | null;
+    /** The words it suggests for the passage ('' deletes it), or null. */
+    suggestion?: string | null;
     thread: string[];
   },
 ): Composed {
   const said = prose(site.markdown, c.body);
+  const suggestion = c.suggestion ?? null;
   return {
     subject:
       c.kind === 'reply'
@@ -434,7 +437,15 @@ export function commentNotice(
       [
         c.passage ? quoted('On the passage:', passage(c.passage)) : null,
         c.parent ? quoted(`In reply to ${c.parent.author}:`, prose(site.markdown, c.parent.body)) : null,
-        { text: `${c.author} wrote:\n${said.text}`, html: `${paragraph(`${c.author} wrote:`)}${said.html}` },
+        suggestion === null
+          ? null
+          : suggestion.trim()
+            ? quoted(`${c.author} suggests replacing it with:`, passage(suggestion))
+            : `${c.author} suggests deleting it.`,
+        // A suggestion may come without a word of comment.
+        suggestion !== null && !c.body.trim()
+          ? null
+          : { text: `${c.author} wrote:\n${said.text}`, html: `${paragraph(`${c.author} wrote:`)}${said.html}` },
       ],
       [['Read and reply', c.url]],
     ),

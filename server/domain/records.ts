@@ -136,6 +136,10 @@ export interface CommentRecord {
   createdAt: string;
   /** The Message-ID of the mail it came from, when it is a reply by mail (so a redelivery posts nothing twice). */
   viaMail?: string;
+  /** A suggested change (proposals only, on an anchored comment): what should replace the quoted passage ('' deletes it). */
+  suggestion?: string;
+  /** The revision the suggestion was applied in. */
+  appliedIn?: number;
 }
 
 /** A candidate next version of one document, on `refs/ratify/consolidations/<id>`. */

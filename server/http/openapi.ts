@@ -53,7 +53,7 @@ const PUBLIC_READS = /^\/(documents|stakeholders)/;
 function operation(r: ApiRoute) {
   const writes = r.method !== 'get';
   const responses: Record<string, object> = {
-    [r.method === 'post' && !/\/(share|withdraw|close|abandon|rebuild|resolve|reopen|extend|cancel)$/.test(r.path)
+    [r.method === 'post' && !/\/(share|withdraw|close|abandon|rebuild|resolve|reopen|extend|cancel|apply)$/.test(r.path)
       ? '201'
       : '200']: { description: 'Done', content: { 'application/json': {} } },
     '400': {

@@ -29,6 +29,8 @@ export async function saveRevision<K extends keyof typeof TABLE>(
     changes?: Partial<Revisable<K>>;
     /** Records written in the same step (the mails this revision sends). */
     alsoPuts?: (next: Revisable<K>, n: number) => Puts;
+    /** Audit events of the same step, after the revision's (the threads a suggestion resolves). */
+    alsoEvents?: { action: string; subject: string }[];
   },
 ): Promise<Revisable<K>> {
   const { commit, blob } = await ctx.repo.commitFile({
@@ -61,7 +63,7 @@ export async function saveRevision<K extends keyof typeof TABLE>(
   await ctx.meta.write({
     actor: actor.email,
     at: ctx.clock(),
-    events: [{ action: input.action, subject: `${subject.type}/${subject.id}` }],
+    events: [{ action: input.action, subject: `${subject.type}/${subject.id}` }, ...(input.alsoEvents ?? [])],
     puts: mergePuts(
       { [table]: { [subject.id]: next }, revisions: { [revisionKey(rev.subject, n)]: rev } },
       input.alsoPuts?.(next, n),

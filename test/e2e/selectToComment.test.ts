@@ -3,8 +3,10 @@
  * link on a shared proposal, presses the "Comment" button that appears beside the selection, and
  * finds the comment form beside the paragraph (under it on a phone) with the words quoted and
  * the focus in the comment box; the comment is posted, shown beside its paragraph, and the
- * passage is marked in the text, linked both ways with its thread. axe on each state; screenshots
- * in test-output/screenshots/select-*.png.
+ * passage is marked in the text, linked both ways with its thread. A selected sentence may also
+ * get a suggested rewording (issue 15), shown as a word diff in its thread, which the author
+ * applies in one click. axe on each state; screenshots in test-output/screenshots/select-*.png
+ * and suggestion-*.png.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -61,11 +63,15 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function readerAs(viewport: { width: number; height: number }, isMobile = false): Promise<Page> {
+async function readerAs(
+  viewport: { width: number; height: number },
+  isMobile = false,
+  who: (typeof PEOPLE)[keyof typeof PEOPLE] = PEOPLE.mia,
+): Promise<Page> {
   const context = await newReader(browser, viewport, { isMobile });
   contexts.push(context);
   const page = await context.newPage();
-  await signInAs(page, server.baseUrl, PEOPLE.mia, PASSWORD);
+  await signInAs(page, server.baseUrl, who, PASSWORD);
   await page.goto(url);
   return page;
 }
@@ -146,5 +152,31 @@ describe('select to comment', () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('comment-body');
     await expectNoAxeViolations(page);
     await shot(page, 'select-phone');
+  }, 60_000);
+
+  test('a suggested rewording is shown as a word diff; the author applies it in one click', async () => {
+    const page = await readerAs(DESKTOP);
+    await selectSentence(page, 'It advises', 'the committee.');
+    await page.getByRole('button', { name: 'Comment', exact: true }).click();
+    await page.keyboard.type('Say that the chair is advised too.');
+    await page.getByLabel('Suggest new words for the quoted passage').fill('It advises the committee and its chair.');
+    await page.getByRole('button', { name: 'Post comment' }).click();
+    await page.waitForURL(/#comment-\d+$/);
+    const row = page.locator('.prow', { hasText: 'It advises' });
+    await expect(row.locator('figure.suggestion ins').textContent()).resolves.toContain('and its chair');
+    // Only those who may edit the proposal can apply it.
+    expect(await page.getByRole('button', { name: /^Apply suggestion/ }).count()).toBe(0);
+    await expectNoAxeViolations(page);
+    await shot(page, 'suggestion-made');
+
+    const author = await readerAs(DESKTOP, false, PEOPLE.wanda);
+    await author.getByRole('button', { name: /^Apply suggestion/ }).click();
+    await author.waitForURL(url);
+    await expect(author.locator('.notice').textContent()).resolves.toContain('applied as revision 2');
+    await expect(author.locator('.ptext .pblock', { hasText: 'It advises' }).innerText()).resolves.toBe(
+      'It advises the committee and its chair.',
+    );
+    await expectNoAxeViolations(author);
+    await shot(author, 'suggestion-applied');
   }, 60_000);
 });

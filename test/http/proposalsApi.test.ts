@@ -1041,7 +1041,7 @@ describe('comments', () => {
     expect(r.status).toBe(200);
   };
 
-  test('201 with {id,author,body,anchor,createdAt,replyTo,resolved}; markdown body returned raw', async () => {
+  test('201 with {id,author,body,anchor,createdAt,replyTo,resolved,suggestion,appliedIn}; markdown body returned raw', async () => {
     const body =
       '**Bold** <script>alert(1)</script> <img src=x onerror="alert(2)"> [click](javascript:alert(3))\n\n- item';
     const res = await post({ body });
@@ -1054,6 +1054,8 @@ describe('comments', () => {
       createdAt: expect.any(String),
       replyTo: null,
       resolved: false,
+      suggestion: null,
+      appliedIn: null,
     });
     expect(new Date(res.body.createdAt).toISOString()).toBe(res.body.createdAt);
     const listed = (await list()).find((c) => c.id === res.body.id)!;

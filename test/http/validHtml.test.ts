@@ -39,7 +39,7 @@ if (!javaWorks) console.warn('The HTML validity test (vnu) is skipped: there is 
 const PASSWORD = 'a long enough password';
 let t: Awaited<ReturnType<typeof openTestApp>>;
 let dir: string;
-const ids = { proposal: 0, consolidation: 0, round: 0 };
+const ids = { proposal: 0, suggested: 0, consolidation: 0, round: 0 };
 
 beforeAll(async () => {
   if (!javaWorks) return;
@@ -94,6 +94,18 @@ beforeAll(async () => {
     anchor: { quote: 'Members may take part remotely.' },
   });
   ids.proposal = p.id;
+  // Suggested changes, as the proposal's editor sees them: a word diff, "Apply", the checkboxes and their form.
+  const s = await shareProposal(
+    t.ctx,
+    wanda.actor,
+    (await createProposal(t.ctx, wanda.actor, TOR, { title: 'Plainer words', rationale: '', text: v2 })).id,
+  );
+  for (const [quote, suggestion] of [
+    ['Chatham House Rule', 'house rules'],
+    ['Members may take part remotely.', ''],
+  ])
+    await addComment(t.ctx, mia.actor, proposalCommentable(t.ctx, s), { body: '', anchor: { quote }, suggestion });
+  ids.suggested = s.id;
   const chair = actorOf(findUserByEmail(t.ctx, 'chair@example.org')!);
   const c = await createConsolidation(t.ctx, chair, TOR, { proposals: [p.id], summary: 'Open records' });
   ids.consolidation = c.id;
@@ -135,6 +147,7 @@ const memberPages = () => [
   `/proposals/${ids.proposal}`,
   `/proposals/${ids.proposal}?tab=changes`,
   `/proposals/${ids.proposal}?tab=revisions`,
+  `/proposals/${ids.suggested}`,
   `/documents/${TOR}/proposals/new`,
   `/consolidations/${ids.consolidation}`,
   '/rounds',

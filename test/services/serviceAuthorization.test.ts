@@ -106,6 +106,11 @@ const REFUSED: Record<string, (w: World) => Promise<unknown>> = {
   loadProposalFor: async (w) =>
     (await svc('proposals/access')).loadProposalFor(w.ctx, w.who.m1.actor, w.proposal, 'proposal.edit'),
   proposalDiff: async (w) => (await svc('proposals/read')).proposalDiff(w.ctx, null, w.proposal, {}),
+  applySuggestions: async (w) =>
+    (await svc('proposals/suggestions')).applySuggestions(w.ctx, w.who.m1.actor, w.proposal, {
+      comments: [w.comment],
+      head: w.ctx.meta.get('proposals', w.proposal)!.head,
+    }),
   addComment: async (w) =>
     addComment(w.ctx, null, proposalCommentable(w.ctx, w.ctx.meta.get('proposals', w.proposal)!), { body: 'Hi' }),
   setResolved: async (w) =>

@@ -4,10 +4,19 @@ import { loadProposal } from '../../services/proposals/access.js';
 import { proposalCommentable } from '../../services/proposals/commentable.js';
 import { createProposal, reviseProposal, shareProposal, withdrawProposal } from '../../services/proposals/proposals.js';
 import { proposalDiff, proposalText } from '../../services/proposals/read.js';
+import { applySuggestions } from '../../services/proposals/suggestions.js';
 import { proposalFull, proposalSummary } from '../presenters/proposals.js';
 import { commentRoutes } from './commentRoutes.js';
-import { parseBody, parseQuery } from '../validate.js';
-import { CreateProposalBody, IdParams, ProposalDiffQuery, ReviseProposalBody } from '../schemas/index.js';
+import { parse, parseBody, parseQuery } from '../validate.js';
+import {
+  ApplySuggestionBody,
+  ApplySuggestionsBody,
+  CommentIdParams,
+  CreateProposalBody,
+  IdParams,
+  ProposalDiffQuery,
+  ReviseProposalBody,
+} from '../schemas/index.js';
 import { absent } from '../../domain/errors.js';
 import { isSlug } from '../../domain/slug.js';
 
@@ -56,6 +65,19 @@ export function proposalsApi(ctx: Ctx): Router {
   });
 
   commentRoutes(r, ctx, '/proposals', (actor, id) => proposalCommentable(ctx, loadProposal(ctx, actor, id)));
+
+  // Suggested changes: one, or several as one revision.
+  r.post('/proposals/:id/comments/:cid/apply', async (req, res) => {
+    const ids = parse(CommentIdParams, req.params, 'invalid_id');
+    const { head } = parseBody(ApplySuggestionBody, req);
+    const done = await applySuggestions(ctx, req.actor ?? null, ids.id, { comments: [ids.cid], head });
+    res.json({ head: done.proposal.head, revision: done.proposal.revisions, applied: done.applied });
+  });
+
+  r.post('/proposals/:id/suggestions/apply', async (req, res) => {
+    const done = await applySuggestions(ctx, req.actor ?? null, idOf(req.params), parseBody(ApplySuggestionsBody, req));
+    res.json({ head: done.proposal.head, revision: done.proposal.revisions, applied: done.applied });
+  });
 
   return r;
 }

@@ -38,7 +38,11 @@ export function commentPages<T extends { id: number }>(r: Router, ctx: Ctx, on: 
       body: textarea(req, 'body'),
       quote: textarea(req, 'quote').trim(),
       replyTo: /^[1-9][0-9]{0,8}$/.test(reply) ? Number(reply) : null,
+      suggestion: textarea(req, 'suggestion'),
+      deletes: field(req, 'deletes') === 'yes',
     };
+    // New words for the passage suggest a change; so does "delete the passage" with none (the proposal form only).
+    const suggested = comment.suggestion.trim() || comment.deletes;
     await orShow(
       res,
       (extra) => on.show(req, res, subject, { comment, ...extra }),
@@ -47,6 +51,7 @@ export function commentPages<T extends { id: number }>(r: Router, ctx: Ctx, on: 
           body: comment.body,
           anchor: comment.quote && !reply ? { quote: comment.quote } : undefined,
           replyTo: reply ? Number(reply) : undefined,
+          suggestion: suggested && !reply ? (comment.suggestion.trim() ? comment.suggestion : '') : undefined,
         });
         const made = await addComment(ctx, actor, on.commentable(subject), input);
         done(

@@ -21,8 +21,21 @@ import { parse, PositiveInt } from '../validate.js';
 import { openRoundInput, roundFormLocals, typedRoundForm } from '../presenters/roundForm.js';
 import { openRound } from '../../services/rounds/rounds.js';
 import { commentPages } from './commentPages.js';
-import { done, field, fromForm, idOf, numberField, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
-import { CreateProposalBody } from '../schemas/index.js';
+import {
+  checked,
+  done,
+  field,
+  fromForm,
+  idOf,
+  numberField,
+  orShow,
+  takeNotice,
+  textarea,
+  type Locals,
+} from './formHelpers.js';
+import { ApplySuggestionBody, ApplySuggestionsBody, CreateProposalBody } from '../schemas/index.js';
+import { applySuggestions } from '../../services/proposals/suggestions.js';
+import { absent } from '../../domain/errors.js';
 import { page } from './render.js';
 import { diffToggle } from '../presenters/diffToggle.js';
 
@@ -117,7 +130,7 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
       errorCode: null,
       errorFor: null,
       ...roundFormLocals(ctx),
-      comment: { body: '', quote: '', replyTo: null },
+      comment: { body: '', quote: '', replyTo: null, suggestion: '', deletes: false },
       text: null,
       changes: null,
       revisions: null,
@@ -204,6 +217,27 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
   act('/proposals/:id/withdraw', async (req, p) => {
     await withdrawProposal(ctx, req.actor ?? null, p.id);
     return 'The proposal was withdrawn. It stays on the record but can no longer change.';
+  });
+
+  // ── Suggested changes: one (its thread's button), or the ticked ones as one revision ──
+  const applied = (n: number, revision: number) =>
+    `${n === 1 ? 'The suggestion was' : `${n} suggestions were`} applied as revision ${revision}, and ${n === 1 ? 'its thread' : 'their threads'} resolved.`;
+
+  act('/proposals/:id/comments/:cid/apply', async (req, p) => {
+    const cid = req.params.cid;
+    if (typeof cid !== 'string' || !/^[1-9][0-9]{0,8}$/.test(cid)) throw absent('comment');
+    const { head } = fromForm(ApplySuggestionBody, { head: field(req, 'head') });
+    const result = await applySuggestions(ctx, req.actor ?? null, p.id, { comments: [Number(cid)], head });
+    return applied(1, result.proposal.revisions);
+  });
+
+  act('/proposals/:id/suggestions/apply', async (req, p) => {
+    const input = fromForm(ApplySuggestionsBody, {
+      comments: checked(req, 'comments').map((x) => (/^[1-9][0-9]{0,8}$/.test(x) ? Number(x) : x)),
+      head: field(req, 'head'),
+    });
+    const result = await applySuggestions(ctx, req.actor ?? null, p.id, input);
+    return applied(result.applied.length, result.proposal.revisions);
   });
 
   // ── Comments ──────────────────────────────────────────────────────────────

@@ -7,6 +7,7 @@ import { groupName } from '../../services/groups.js';
 import { mayDo, proposalSubject } from '../../services/proposals/access.js';
 import { documentTitle, findDocument } from '../../services/readDocuments.js';
 import type { PlacedComment } from '../../services/proposals/comments.js';
+import { applicable } from '../../services/proposals/suggestions.js';
 import type { CommentRecord, ProposalRecord, RevisionRecord, VersionRecord } from '../../store/meta/schema.js';
 import type { Renderer } from '../render/renderer.js';
 import { markPassages, withBrackets, type MarkedRange } from '../render/passages.js';
@@ -64,6 +65,28 @@ export interface ThreadView {
   lastIsMine: boolean;
   /** Whether its passage is marked in the text shown (`#passage-<id>`): an open thread whose passage is current. */
   marked: boolean;
+  /** The change its first comment suggests, if any (proposals; filled in by textView). */
+  suggestion: SuggestionView | null;
+}
+
+export interface SuggestionView {
+  /** The passage → the suggested words, as a rendered word diff (sanitised HTML with `<ins>`/`<del>`). */
+  html: string;
+  /** An empty suggestion: delete the passage. */
+  deletes: boolean;
+  /** Its passage is still in the current text, as it was, and it was not applied yet. */
+  applicable: boolean;
+  /** The revision that applied it, or null. */
+  appliedIn: number | null;
+}
+
+/** The suggestion's word diff: both rendered (headings at the comments' level), compared word by word; the source as text if it cannot be made in time. */
+async function suggestionHtml(r: Renderer, quote: string, suggestion: string): Promise<string> {
+  const blocks = await r.renderedDiff(quote, suggestion, COMMENT_UNDER);
+  if (blocks) return blocks.map((b) => b.html).join('\n');
+  const esc = (s: string) =>
+    s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return `<p><del>${esc(quote)}</del> <ins>${esc(suggestion)}</ins></p>`;
 }
 
 const commentView = (
@@ -109,6 +132,7 @@ export function threadsOf<C extends CommentRecord>(
         comments: all.map((c) => commentView(ctx, c, me, html)),
         lastIsMine: all[all.length - 1].authorId === me,
         marked: false,
+        suggestion: null,
       },
     };
   });
@@ -151,7 +175,19 @@ export async function textView(ctx: Ctx, r: Renderer, text: string, placed: Plac
   const outdated: ThreadView[] = [];
   const general: ThreadView[] = [];
   const marks = new Map<number, MarkedRange[]>();
+  const suggested: Promise<void>[] = [];
+  let applicableCount = 0;
   for (const { root, view } of threadsOf(ctx, placed, actor, comments)) {
+    if (root.suggestion !== undefined && root.anchor) {
+      const s = root.suggestion;
+      const ok = applicable(root);
+      if (ok) applicableCount++;
+      suggested.push(
+        suggestionHtml(r, root.anchor.quote, s).then((html) => {
+          view.suggestion = { html, deletes: s === '', applicable: ok, appliedIn: root.appliedIn ?? null };
+        }),
+      );
+    }
     if (!root.anchor) general.push(view);
     else if (root.outdated || root.currentOffset === null || !paragraphs.length) outdated.push(view);
     else {
@@ -176,8 +212,9 @@ export async function textView(ctx: Ctx, r: Renderer, text: string, placed: Plac
       paragraphs[k].html = await renderMarked(r, text.slice(blocks[k].start, blocks[k].end), ranges);
     }),
   );
+  await Promise.all(suggested);
   for (const [k] of marks) for (const p of paragraphs) if (p.threads.length) noteMarked(p.threads, paragraphs[k].html);
-  return { paragraphs, outdated, general, count: placed.length };
+  return { paragraphs, outdated, general, count: placed.length, applicable: applicableCount };
 }
 
 /** The whole text rendered with the passages of open threads marked, and the threads noted as marked (for the consolidation page). */
@@ -201,6 +238,11 @@ export function proposalActions(ctx: Ctx, actor: Actor | null, p: ProposalRecord
     share: mayDo(ctx, actor, 'proposal.share', p) && holds(() => assertShareable(p.state)),
     withdraw: mayDo(ctx, actor, 'proposal.withdraw', p) && holds(() => assertWithdrawable(p.state, roundOpen)),
     comment: mayDo(ctx, actor, 'comment.create', p) && holds(() => assertCommentable(p.state)),
+    // A suggested change needs a text that may still change.
+    suggest:
+      mayDo(ctx, actor, 'comment.create', p) &&
+      holds(() => assertCommentable(p.state)) &&
+      holds(() => assertEditable(p.state, roundOpen)),
     resolve: mayDo(ctx, actor, 'comment.resolve', p),
     // An in-principle decision on a single shared proposal (publishing still needs a consolidation).
     openRound: can(actor, 'round.manage') && p.state === 'shared' && !roundOpen,

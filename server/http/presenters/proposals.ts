@@ -40,4 +40,7 @@ export const commentJson = (ctx: Ctx, c: CommentRecord | PlacedComment) => ({
   createdAt: c.createdAt,
   replyTo: c.replyTo,
   resolved: c.resolved,
+  /** The words suggested for the passage ('' deletes it), or null; `appliedIn`: the revision that applied it. */
+  suggestion: c.suggestion ?? null,
+  appliedIn: c.appliedIn ?? null,
 });

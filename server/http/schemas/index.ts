@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { AuditQuery } from './account.js';
-import { CommentBody, CommentIdParams } from './comments.js';
+import { ApplySuggestionBody, ApplySuggestionsBody, CommentBody, CommentIdParams } from './comments.js';
 import { CreateConsolidationBody, PublishBody, ReviseConsolidationBody } from './consolidations.js';
 import { IdParams } from './fields.js';
 import { CreateProposalBody, ProposalDiffQuery, ReviseProposalBody } from './proposals.js';
@@ -74,6 +74,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'post', path: '/proposals/:id/share', params: IdParams },
   { method: 'post', path: '/proposals/:id/withdraw', params: IdParams },
   ...commentRoutes('/proposals'),
+  { method: 'post', path: '/proposals/:id/comments/:cid/apply', params: CommentIdParams, body: ApplySuggestionBody },
+  { method: 'post', path: '/proposals/:id/suggestions/apply', params: IdParams, body: ApplySuggestionsBody },
   // Consolidations
   { method: 'post', path: '/documents/:slug/consolidations', params: SlugParams, body: CreateConsolidationBody },
   { method: 'get', path: '/consolidations/:id', params: IdParams },

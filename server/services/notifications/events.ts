@@ -346,6 +346,7 @@ export function commentMails(ctx: Ctx, c: CommentRecord, answered?: CommentRecor
         // As a reader sees it on the page (no `**`, no link syntax): the stored quote is the source's.
         passage: c.anchor ? projectMarkdown(c.anchor.quote).text.trim() || c.anchor.quote : null,
         parent,
+        suggestion: c.suggestion ?? null,
         thread,
       }),
       threadSubject(ctx, c.subject),

@@ -8,4 +8,5 @@ export const proposalCommentable = (ctx: Ctx, p: ProposalRecord): Commentable =>
   state: p.state,
   revisions: p.revisions,
   policy: proposalSubject(ctx, p),
+  roundOpen: p.openRound !== null,
 });

@@ -1,7 +1,7 @@
 import type { Actor } from '../../domain/actor.js';
 import { commentResolvedMails } from '../notifications/events.js';
 import { followAnchor, locatePassage } from '../../domain/anchor.js';
-import { assertCommentable } from '../../domain/proposal.js';
+import { assertCommentable, assertEditable, type ProposalState } from '../../domain/proposal.js';
 import { absent, invalid } from '../../domain/errors.js';
 import { authorize, signedIn } from '../../domain/policy.js';
 import { checkProse, MAX_COMMENT_BYTES } from '../../domain/text.js';
@@ -22,6 +22,8 @@ export interface Commentable {
   state: Parameters<typeof assertCommentable>[0];
   revisions: number;
   policy: ReturnType<typeof proposalSubject>;
+  /** Whether a round is open on it (proposals: their text is then frozen, and so no change may be suggested). */
+  roundOpen?: boolean;
 }
 
 export function commentsOf(ctx: Ctx, ref: SubjectRef): CommentRecord[] {
@@ -33,6 +35,8 @@ export interface CommentInput {
   body: string;
   anchor?: { quote: string; occurrence?: number } | null;
   replyTo?: number | null;
+  /** A suggested change (proposals only, with an anchor, not in a reply): what should replace the passage; '' deletes it. */
+  suggestion?: string | null;
   /** A reply by mail: the Message-ID it came with (not part of the API's or the form's input). */
   viaMail?: string | null;
 }
@@ -49,7 +53,10 @@ export async function addComment(
 ): Promise<CommentRecord> {
   authorize(actor, 'comment.create', on.policy, on.ref.type);
   assertCommentable(on.state);
-  const body = checkProse(input.body, 'comment', MAX_COMMENT_BYTES, true);
+  const suggestion = input.suggestion ?? null;
+  if (suggestion !== null) checkSuggestion(on, input);
+  // A suggestion may speak for itself: its comment may then be empty.
+  const body = checkProse(input.body, 'comment', MAX_COMMENT_BYTES, suggestion === null);
   let replyTo: number | null = null;
   let target: CommentRecord | undefined;
   if (input.replyTo != null) {
@@ -82,6 +89,7 @@ export async function addComment(
     resolvedBy: null,
     createdAt: ctx.clock().toISOString(),
     ...(input.viaMail ? { viaMail: input.viaMail } : {}),
+    ...(suggestion !== null ? { suggestion } : {}),
   };
   await ctx.meta.write({
     actor: actor.email,
@@ -91,6 +99,23 @@ export async function addComment(
     puts: mergePuts({ comments: { [c.id]: c } }, commentMails(ctx, c, target)),
   });
   return c;
+}
+
+/**
+ * The rules of a suggested change: on a proposal whose text may still change (the refusal of
+ * `reviseProposal`: 409 `not_editable` or `frozen`), on a quoted passage, as the start of a
+ * thread; at most as large as a comment, and text.
+ */
+function checkSuggestion(on: Commentable, input: CommentInput): void {
+  if (on.ref.type !== 'proposal')
+    throw invalid('invalid_suggestion', 'Changes can be suggested on proposals only; say what you would change.');
+  assertEditable(on.state as ProposalState, !!on.roundOpen);
+  checkProse(input.suggestion, 'suggestion', MAX_COMMENT_BYTES, false);
+  if (input.anchor == null || input.replyTo != null)
+    throw invalid(
+      'suggestion_needs_anchor',
+      'A suggested change replaces a passage: quote the words it replaces, in a new comment (not a reply).',
+    );
 }
 
 /** Resolve or reopen a thread (its first comment). */
