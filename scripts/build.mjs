@@ -12,7 +12,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Entry points: dist/<name>.js, one level below the project root like server/*.ts (views are found from there). */
 export const entries = {
   main: 'server/main.ts',
-  admin: 'server/cli/main.ts',
+  admin: 'server/admin.ts',
   // Loaded by the worker pool from beside the server's own file (server/http/offload/pool.ts).
   worker: 'server/http/offload/worker.ts',
 };

@@ -15,6 +15,7 @@ import { outboxTransport, smtpTransport } from './store/mail/transport.js';
 import { DIR_MODE, warnIfShared } from './store/fsutil.js';
 import { commonPasswords } from './store/commonPasswords.js';
 import { startInbound, type Inbound } from './inbound.js';
+import { sitePagesFor } from './sitePages.js';
 
 /** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
 async function main() {
@@ -64,7 +65,10 @@ async function main() {
   const socket = socketPathFor(config.dataDir);
   let admin: http.Server;
   try {
-    admin = await listenAdminSocket(data.ctx, socket);
+    admin = await listenAdminSocket(data.ctx, socket, {
+      sitePages: sitePagesFor(config, renderer),
+      baseUrl: config.baseUrl,
+    });
     await data.setSocket(socket);
   } catch (e) {
     console.error(`Ratify cannot start: the admin socket ${socket} cannot be opened: ${(e as Error).message}`);

@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Ctx } from '../services/context.js';
-import { errorBody, runAdminCommand, type AdminCommand } from './commands.js';
+import { errorBody, runAdminCommand, type AdminCommand, type AdminDeps } from './commands.js';
 
 /** Where the server listens for admin commands: in DATA_DIR, or in the temp folder when that path is too long for a socket. */
 export function socketPathFor(dataDir: string): string {
@@ -22,7 +22,7 @@ export function socketPathFor(dataDir: string): string {
  * DATA_DIR may already do everything the CLI does. Answers are JSON lines: progress, then the
  * result or the error.
  */
-export async function listenAdminSocket(ctx: Ctx, socketPath: string): Promise<http.Server> {
+export async function listenAdminSocket(ctx: Ctx, socketPath: string, deps: AdminDeps = {}): Promise<http.Server> {
   await fsp.rm(socketPath, { force: true });
   const server = http.createServer((req, res) => {
     if (req.method !== 'POST' || req.url !== '/command') {
@@ -37,7 +37,7 @@ export async function listenAdminSocket(ctx: Ctx, socketPath: string): Promise<h
       const send = (o: unknown) => res.write(`${JSON.stringify(o)}\n`);
       try {
         const cmd = JSON.parse(body) as AdminCommand;
-        const result = await runAdminCommand(ctx, cmd, (message) => send({ progress: message }));
+        const result = await runAdminCommand(ctx, cmd, (message) => send({ progress: message }), deps);
         send({ result });
       } catch (e) {
         send(errorBody(e));

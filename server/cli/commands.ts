@@ -19,6 +19,7 @@ import { importUsers } from '../services/accounts/importUsers.js';
 import { createToken } from '../services/auth/tokens.js';
 import { inviteUser } from '../services/accounts/links.js';
 import { createBackup } from '../store/backup.js';
+import { exportSite, type OpenSitePages } from './exportSite.js';
 import { addStakeholder, listStakeholders, stakeholderFromText } from '../services/stakeholders.js';
 
 /** An admin command as the CLI parsed it: the same shape whether run here or sent to the server. */
@@ -67,8 +68,23 @@ const UserEmail = z.object({ email: z.string() });
 const UserImport = z.object({ csv: z.string(), invite: z.boolean().optional() });
 const Backup = z.object({ out: z.string().min(1) });
 const Gc = z.object({});
+const Export = z.object({ out: z.string().min(1), baseUrl: z.string().url().optional() });
 
-type Handler = (ctx: Ctx, args: Record<string, unknown>, cwd: string, progress: Progress) => Promise<unknown>;
+/** What a command may need from above the command line's layer (given by the entry that runs it: server/admin.ts, server/main.ts). */
+export interface AdminDeps {
+  /** The public pages as a reader gets them, for `export`. */
+  sitePages?: OpenSitePages;
+  /** The running site's address (BASE_URL), for `export`. */
+  baseUrl?: string;
+}
+
+type Handler = (
+  ctx: Ctx,
+  args: Record<string, unknown>,
+  cwd: string,
+  progress: Progress,
+  deps: AdminDeps,
+) => Promise<unknown>;
 
 const parseArgs = <T>(schema: z.ZodType<T>, args: unknown): T => {
   const r = schema.safeParse(args);
@@ -187,15 +203,31 @@ Object.assign(HANDLERS, {
     );
     return { ...report, before, after };
   },
+  // The public side as static files (cli/exportSite.ts).
+  export: async (ctx, args, cwd, progress, deps) => {
+    const { out, baseUrl } = parseArgs(Export, args);
+    if (!deps.sitePages || !deps.baseUrl) throw invalid('unavailable', 'This process cannot render pages.');
+    return exportSite(
+      ctx,
+      deps.sitePages,
+      { out: path.resolve(cwd, out), baseUrl: baseUrl ?? deps.baseUrl, liveUrl: deps.baseUrl },
+      progress,
+    );
+  },
 } satisfies Record<string, Handler>);
 
 export const COMMAND_NAMES = Object.keys(HANDLERS);
 
 /** Run one admin command; refusals are DomainErrors with a code, as in the API. */
-export async function runAdminCommand(ctx: Ctx, cmd: AdminCommand, progress: Progress = () => {}): Promise<unknown> {
+export async function runAdminCommand(
+  ctx: Ctx,
+  cmd: AdminCommand,
+  progress: Progress = () => {},
+  deps: AdminDeps = {},
+): Promise<unknown> {
   const handler = HANDLERS[cmd.name];
   if (!handler) throw invalid('unknown_command', `Unknown admin command "${cmd.name}".`);
-  return handler(ctx, cmd.args, cmd.cwd, progress);
+  return handler(ctx, cmd.args, cmd.cwd, progress, deps);
 }
 
 /** The error as the CLI prints it (JSON on stderr), with the same codes as the API. */

@@ -4,7 +4,10 @@ import { openData, type OpenData } from '../bootstrap.js';
 import { dataFolderState, NoDataFolderError } from '../store/dataFolder.js';
 import { DataDirBusyError, liveHolder } from '../store/processLock.js';
 import { sendAdminCommand } from './adminSocket.js';
-import { errorBody, runAdminCommand, type AdminCommand } from './commands.js';
+import { errorBody, runAdminCommand, type AdminCommand, type AdminDeps } from './commands.js';
+
+/** Set by `runCli`. */
+let deps: Omit<AdminDeps, 'baseUrl'> = {};
 import * as path from 'node:path';
 import { restoreBackup } from '../store/backup.js';
 
@@ -35,7 +38,7 @@ async function execute(cmd: AdminCommand): Promise<void> {
       return finish(openFailure(e));
     }
     try {
-      outcome = { result: await runAdminCommand(data.ctx, cmd, progress) };
+      outcome = { result: await runAdminCommand(data.ctx, cmd, progress, { ...deps, baseUrl: config.baseUrl }) };
     } catch (e) {
       outcome = errorBody(e);
     } finally {
@@ -115,15 +118,6 @@ async function init(): Promise<void> {
     await data.close();
   }
 }
-
-const platform = unsupportedPlatform();
-if (platform) {
-  finish({ error: { code: 'unsupported_platform', message: platform } });
-  process.exit(1);
-}
-
-// What the CLI creates in DATA_DIR (a fresh data folder, git objects, mails) is private to its user.
-process.umask(0o077);
 
 const run = (name: string) => (opts: Record<string, unknown>) => execute({ name, args: opts, cwd: process.cwd() });
 
@@ -256,6 +250,15 @@ program
   .action(run('gc'));
 
 program
+  .command('export')
+  .description(
+    'write the public side as static files (pages, raw texts, feeds, the public git repository) for any web host; again, only what changed',
+  )
+  .requiredOption('--out <dir>', 'the folder to write (made if absent; an earlier export there is brought up to date)')
+  .option('--base-url <url>', 'where the copy will be served, named in citations and feeds (default: BASE_URL)')
+  .action(run('export'));
+
+program
   .command('restore')
   .description('unpack a backup into DATA_DIR, which must be empty or absent; then start the server as usual')
   .requiredOption('--from <file>', 'an archive made by backup')
@@ -274,4 +277,18 @@ program
     }
   });
 
-await program.parseAsync(process.argv);
+/**
+ * Run the command line. `deps` come from the entry (server/admin.ts): what commands need from
+ * above this layer (the public pages, for `export`).
+ */
+export async function runCli(given: Omit<AdminDeps, 'baseUrl'>): Promise<void> {
+  deps = given;
+  const platform = unsupportedPlatform();
+  if (platform) {
+    finish({ error: { code: 'unsupported_platform', message: platform } });
+    process.exit(1);
+  }
+  // What the CLI creates in DATA_DIR (a fresh data folder, git objects, mails) is private to its user.
+  process.umask(0o077);
+  await program.parseAsync(process.argv);
+}

@@ -24,8 +24,8 @@ function readmes(dir: string): string[] {
 /** A file name in backquotes: letters, digits, dots, dashes, slashes, with a code or doc extension. */
 const NAMED = /`([A-Za-z0-9_./-]+\.(?:ts|mjs|js|ejs|md|json|css))`/g;
 
-/** Files the server writes into its data folder or a backup, not files of the project. */
-const DATA_FILES = new Set(['ratify-backup.json', 'meta/snapshot.json']);
+/** Files the server writes into its data folder, a backup or an export, not files of the project. */
+const DATA_FILES = new Set(['ratify-backup.json', 'meta/snapshot.json', '.ratify-export.json']);
 
 const all = readmes(projectRoot);
 
