@@ -4,6 +4,8 @@ import type { MetaStore } from '../store/meta/metaStore.js';
 import { KeyedMutex, Mutex } from '../util/mutex.js';
 import { Hasher } from './auth/passwords.js';
 import type { Change } from '../domain/diff.js';
+import type { AttributedPiece } from '../domain/attribution.js';
+import { Lru } from '../util/lru.js';
 
 /** What every use case works with: the two stores and the clock (injected so tests control time). */
 /** How Ratify addresses people by mail (from the configuration). */
@@ -42,7 +44,16 @@ export interface Ctx {
    * absent, services diff inline (CLI, tests of services). See services/diffTexts.ts.
    */
   diff?: (from: string, to: string) => Promise<Change[]>;
+  /**
+   * Attributions of consolidations already computed, keyed by the commits and sources they were
+   * computed from (so an entry never goes stale): a page view or decision record does not
+   * diff every revision again.
+   */
+  attributions?: Lru<AttributedPiece[]>;
 }
+
+/** At most this many characters of attributed text are kept (the texts, about 2 bytes each). */
+const ATTRIBUTIONS_WEIGHT = 16 * 1024 * 1024;
 
 export function makeCtx(
   repo: GitRepository,
@@ -60,6 +71,9 @@ export function makeCtx(
     accounts: new Mutex(),
     subjects: new KeyedMutex(),
     passwords,
+    attributions: new Lru<AttributedPiece[]>(ATTRIBUTIONS_WEIGHT, (pieces) =>
+      pieces.reduce((n, p) => n + p.text.length, 0),
+    ),
     mail: {
       baseUrl,
       host: mail.host ?? new URL(baseUrl).hostname,
