@@ -4,7 +4,8 @@ import { API_ROUTES, type ApiRoute } from './schemas/index.js';
 /**
  * The OpenAPI 3.1 description of the JSON API, made from the very schemas the routes parse
  * with (server/http/schemas) and their route table — so it cannot drift from what the server
- * accepts. Answers are described by status; their bodies are in docs/API.md.
+ * accepts. Answers are described by status; their bodies are in docs/API.md, and by a schema
+ * where the route table gives one (`response`).
  */
 
 const ERROR = {
@@ -30,8 +31,8 @@ const ERROR = {
   },
 } as const;
 
-const json = (schema: z.ZodType) => {
-  const s = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+const json = (schema: z.ZodType, io: 'input' | 'output' = 'input') => {
+  const s = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
   delete s.$schema;
   return s;
 };
@@ -55,7 +56,10 @@ function operation(r: ApiRoute) {
   const responses: Record<string, object> = {
     [r.method === 'post' && !/\/(share|withdraw|close|abandon|rebuild|resolve|reopen|extend|cancel|apply)$/.test(r.path)
       ? '201'
-      : '200']: { description: 'Done', content: { 'application/json': {} } },
+      : '200']: {
+      description: 'Done',
+      content: { 'application/json': r.response ? { schema: json(r.response, 'output') } : {} },
+    },
     '400': {
       description: 'Bad input: every problem in error.fields',
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },

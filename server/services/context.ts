@@ -7,6 +7,7 @@ import { Lru } from '../util/lru.js';
 import { KeyedMutex, Mutex } from '../util/mutex.js';
 import { Hasher } from './auth/passwords.js';
 import type { Change } from '../domain/diff.js';
+import type { AttributedPiece } from '../domain/attribution.js';
 
 /** What every use case works with: the two stores and the clock (injected so tests control time). */
 /** How Ratify addresses people by mail (from the configuration). */
@@ -49,10 +50,19 @@ export interface Ctx {
   derived?: DerivedFiles;
   /** Paragraph provenance by version commit (services/provenance.ts), bounded by paragraphs held. */
   provenance: Lru<Provenance>;
+  /**
+   * Attributions of consolidations already computed, keyed by the commits and sources they were
+   * computed from (so an entry never goes stale): a page view or decision record does not
+   * diff every revision again.
+   */
+  attributions?: Lru<AttributedPiece[]>;
 }
 
 /** At most this many paragraphs' provenance in memory (~40 bytes each). */
 const PROVENANCE_PARAGRAPHS = 200_000;
+
+/** At most this many characters of attributed text are kept (the texts, about 2 bytes each). */
+const ATTRIBUTIONS_WEIGHT = 16 * 1024 * 1024;
 
 export function makeCtx(
   repo: GitRepository,
@@ -71,6 +81,9 @@ export function makeCtx(
     subjects: new KeyedMutex(),
     passwords,
     provenance: new Lru<Provenance>(PROVENANCE_PARAGRAPHS, (p) => p.keys.length + 1),
+    attributions: new Lru<AttributedPiece[]>(ATTRIBUTIONS_WEIGHT, (pieces) =>
+      pieces.reduce((n, p) => n + p.text.length, 0),
+    ),
     mail: {
       baseUrl,
       host: mail.host ?? new URL(baseUrl).hostname,

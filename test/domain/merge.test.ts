@@ -1,10 +1,17 @@
 /**
  * Consolidation merging (server/domain/merge.ts): proposals merged three-way, in order, onto
- * the published text; overlaps become conflict blocks naming the proposals involved.
+ * the published text, by sentence; overlaps become conflict blocks naming the proposals involved.
  */
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { findConflicts, hasConflictMarkers, mergeProposals, type MergeInput } from '../../server/domain/merge.js';
+import {
+  findConflicts,
+  hasConflictMarkers,
+  mergeProposals,
+  mergeWithProvenance,
+  splitTokens,
+  type MergeInput,
+} from '../../server/domain/merge.js';
 
 const doc = (paras: string[]) => `${paras.join('\n\n')}\n`;
 
@@ -208,6 +215,252 @@ describe('property: proposals that each change a distinct single paragraph', () 
         }
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('sentence tokens (splitTokens)', () => {
+  test('a paragraph splits into sentences, each carrying its trailing whitespace', () => {
+    expect(splitTokens('One thing. Another thing? A third!\n')).toEqual([
+      'One thing. ',
+      'Another thing? ',
+      'A third!\n',
+    ]);
+  });
+
+  test('abbreviations do not end a sentence', () => {
+    const text =
+      'Members, e.g. observers, may attend. See Art. 5 and No. 3 of para. 2 of the rules. I.e. all of them.\n';
+    expect(splitTokens(text)).toEqual([
+      'Members, e.g. observers, may attend. ',
+      'See Art. 5 and No. 3 of para. 2 of the rules. ',
+      'I.e. all of them.\n',
+    ]);
+  });
+
+  test('blank lines, headings and list items are tokens of their own', () => {
+    const text = '# Title\n\nFirst. Second.\n\n- An item. More of it.\n- Another item.\n1. Numbered.\n';
+    expect(splitTokens(text)).toEqual([
+      '# Title\n',
+      '\n',
+      'First. ',
+      'Second.\n',
+      '\n',
+      '- An item. ',
+      'More of it.\n',
+      '- Another item.\n',
+      '1. Numbered.\n',
+    ]);
+  });
+
+  test('lines of a fenced code block are tokens of their own, never split into sentences', () => {
+    const text = '```\nA. B.\nC.\n```\n';
+    expect(splitTokens(text)).toEqual(['```\n', 'A. B.\n', 'C.\n', '```\n']);
+  });
+
+  test('property: joining the tokens gives back the text, byte for byte', () => {
+    const piece = fc.constantFrom(
+      'Word',
+      ' ',
+      '  ',
+      '.',
+      '. ',
+      '?',
+      '!',
+      '\n',
+      '\n\n',
+      '\r\n',
+      '# ',
+      '- ',
+      '1. ',
+      'e.g. ',
+      'Art. ',
+      '```',
+      '> ',
+      '| a |',
+      '\t',
+      'é',
+      '😀',
+    );
+    fc.assert(
+      fc.property(fc.array(fc.oneof(piece, fc.string()), { maxLength: 40 }), (parts) => {
+        const text = parts.join('');
+        const tokens = splitTokens(text);
+        expect(tokens.join('')).toBe(text);
+        expect(tokens.every((t) => t.length > 0)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('merging by sentence', () => {
+  const PARA = 'Members may participate in person. Observers may attend. The chair keeps order.';
+  const BASE = doc(['# Rules', PARA, 'The Group meets twice a year. It reports annually.']);
+  const edit = (from: string, to: string) => BASE.replace(from, to);
+
+  test('two proposals changing different sentences of one paragraph merge cleanly', () => {
+    const steps = mergeProposals(BASE, [
+      prop(1, 'Remote', edit('Members may participate in person.', 'Members may participate remotely.'), BASE),
+      prop(2, 'Order', edit('The chair keeps order.', 'The chair keeps order and time.'), BASE),
+    ]);
+    expect(steps.map((s) => s.conflicts)).toEqual([0, 0]);
+    expect(steps[1].text).toBe(
+      BASE.replace('in person.', 'remotely.').replace('The chair keeps order.', 'The chair keeps order and time.'),
+    );
+  });
+
+  test('neighbouring sentences, and the last sentence of a paragraph with the first of the next, merge cleanly', () => {
+    const steps = mergeProposals(BASE, [
+      prop(1, 'a', edit('Observers may attend.', 'Observers may attend and speak.'), BASE),
+      prop(2, 'b', edit('The chair keeps order.', 'The chair presides.'), BASE),
+      prop(3, 'c', edit('The Group meets twice a year.', 'The Group meets four times a year.'), BASE),
+    ]);
+    expect(steps.map((s) => s.conflicts)).toEqual([0, 0, 0]);
+    expect(steps[2].text).toBe(
+      BASE.replace('may attend.', 'may attend and speak.')
+        .replace('keeps order.', 'presides.')
+        .replace('twice', 'four times'),
+    );
+  });
+
+  test('a sentence inserted before one that another proposal changes merges cleanly', () => {
+    const steps = mergeProposals(BASE, [
+      prop(1, 'insert', edit('Observers may attend.', 'Guests are welcome. Observers may attend.'), BASE),
+      prop(2, 'change', edit('Observers may attend.', 'Observers may not attend.'), BASE),
+    ]);
+    expect(steps.map((s) => s.conflicts)).toEqual([0, 0]);
+    expect(steps[1].text).toBe(edit('Observers may attend.', 'Guests are welcome. Observers may not attend.'));
+  });
+
+  test('two proposals changing the same sentence conflict, and the block holds only the competing sentences', () => {
+    const steps = mergeProposals(BASE, [
+      prop(1, 'Remote', edit('Members may participate in person.', 'Members may participate remotely.'), BASE),
+      prop(2, 'Hybrid', edit('Members may participate in person.', 'Members may participate in a hybrid way.'), BASE),
+    ]);
+    expect(steps.map((s) => s.conflicts)).toEqual([0, 1]);
+    const [block] = findConflicts(steps[1].text);
+    expect(block.proposals).toEqual([1, 2]);
+    expect(block.text).toBe(
+      '<<<<<<< consolidated text (proposal 1)\nMembers may participate remotely.\n=======\nMembers may participate in a hybrid way.\n>>>>>>> proposal 2: Hybrid\n',
+    );
+    // The rest of the paragraph is there, untouched, after the block.
+    expect(steps[1].text).toContain(`${block.text}Observers may attend. The chair keeps order.\n`);
+    // Keeping one side and removing the markers leaves the paragraph's sentences, one per line.
+    const resolved = steps[1].text.replace(block.text, 'Members may participate remotely.\n');
+    expect(hasConflictMarkers(resolved)).toBe(false);
+    expect(resolved).toBe(edit('in person. ', 'remotely.\n'));
+  });
+
+  test('a conflict in the middle of a paragraph starts its markers on a line of their own', () => {
+    const steps = mergeProposals(BASE, [
+      prop(1, 'a', edit('Observers may attend.', 'Observers may speak.'), BASE),
+      prop(2, 'b', edit('Observers may attend.', 'Observers may vote.'), BASE),
+    ]);
+    expect(steps[1].conflicts).toBe(1);
+    expect(steps[1].text).toContain(
+      'Members may participate in person. \n<<<<<<< consolidated text (proposal 1)\nObservers may speak.\n=======\nObservers may vote.\n>>>>>>> proposal 2: b\nThe chair keeps order.\n',
+    );
+    expect(findConflicts(steps[1].text)).toHaveLength(1);
+  });
+
+  test('provenance: each token of each step names the proposals that put it there', () => {
+    const steps = mergeWithProvenance(BASE, [
+      prop(1, 'a', edit('Observers may attend.', 'Observers may speak.'), BASE),
+      prop(2, 'b', edit('The chair keeps order.', 'The chair presides.'), BASE),
+    ]);
+    const last = steps[1];
+    expect(last.tokens.join('')).toBe(last.text);
+    const from = (t: string) => last.sources[last.tokens.indexOf(t)];
+    expect(from('Observers may speak. ')).toEqual([1]);
+    expect(from('The chair presides.\n')).toEqual([2]);
+    expect(from('Members may participate in person. ')).toEqual([]);
+  });
+});
+
+describe('property: proposals each editing their own sentences', () => {
+  const word = fc.constantFrom(
+    'members',
+    'chair',
+    'group',
+    'vote',
+    'meets',
+    'rules',
+    'e.g.',
+    'No.',
+    'Art.',
+    'observers',
+  );
+  const sentence = fc
+    .array(word, { minLength: 1, maxLength: 5 })
+    .map((ws) => `${ws[0][0].toUpperCase()}${ws.join(' ').slice(1).replace(/\.$/, '')}.`);
+  /** Paragraphs of sentences (each sentence distinct: a number in it). */
+  const textArb = fc
+    .array(fc.array(sentence, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 5 })
+    .map((paras) => {
+      let n = 0;
+      return paras.map((ss) => ss.map((s) => `${s.slice(0, -1)} ${++n}.`));
+    });
+  type Edit = { kind: 'replace' | 'delete' | 'insert'; by: string };
+  const render = (paras: string[][]) => `${paras.map((ss) => ss.join(' ')).join('\n\n')}\n`;
+  /** Apply edits keyed by sentence position: replace a sentence, delete it (not the last of its paragraph), or insert one before it. */
+  const apply = (paras: string[][], edits: Map<string, Edit>) =>
+    render(
+      paras.map((ss, i) =>
+        ss.flatMap((s, j) => {
+          const e = edits.get(`${i}:${j}`);
+          if (!e) return [s];
+          if (e.kind === 'replace') return [e.by];
+          if (e.kind === 'insert') return [e.by, s];
+          return j === ss.length - 1 ? [s] : [];
+        }),
+      ),
+    );
+  const arb = textArb.chain((paras) => {
+    const keys = paras.flatMap((ss, i) => ss.map((_, j) => `${i}:${j}`));
+    const editArb = fc.record({
+      kind: fc.constantFrom<Edit['kind']>('replace', 'delete', 'insert'),
+      by: sentence.map((s) => `${s.slice(0, -1)} new.`),
+    });
+    return fc.record({
+      paras: fc.constant(paras),
+      picks: fc.shuffledSubarray(keys, { minLength: 1, maxLength: Math.min(keys.length, 4) }),
+      edits: fc.array(editArb, { minLength: 4, maxLength: 4 }),
+      split: fc.integer({ min: 0, max: 4 }),
+    });
+  });
+
+  test('two proposals editing disjoint sentences: the merge is the text with both edits applied', () => {
+    fc.assert(
+      fc.property(arb, ({ paras, picks, edits, split }) => {
+        const all = new Map(picks.map((k, i) => [k, edits[i]] as const));
+        const one = new Map([...all].slice(0, Math.min(split, all.size)));
+        const two = new Map([...all].slice(Math.min(split, all.size)));
+        const pub = render(paras);
+        const inputs = [one, two]
+          .filter((m) => m.size)
+          .map((m, i) => ({ id: i + 1, title: `p${i + 1}`, base: pub, head: apply(paras, m) }));
+        const steps = mergeProposals(pub, inputs);
+        expect(steps.map((s) => s.conflicts)).toEqual(inputs.map(() => 0));
+        expect(steps[steps.length - 1].text).toBe(apply(paras, all));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  test('one proposal merged onto its own base gives its head exactly', () => {
+    const piece = fc.oneof(
+      fc.string(),
+      fc.constantFrom('A sentence. ', 'Another one?\n', '\n\n', '# H\n', '- item. ', 'e.g. '),
+    );
+    const text = fc.array(piece, { maxLength: 12 }).map((xs) => xs.join(''));
+    fc.assert(
+      fc.property(text, text, (base, head) => {
+        expect(mergeProposals(base, [{ id: 1, title: 't', base, head }])).toEqual([
+          { proposal: 1, text: head, conflicts: 0 },
+        ]);
+      }),
+      { numRuns: 400 },
     );
   });
 });

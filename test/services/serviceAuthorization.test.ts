@@ -137,6 +137,8 @@ const REFUSED: Record<string, (w: World) => Promise<unknown>> = {
     (await svc('consolidations/consolidations')).rebuildConsolidation(w.ctx, w.who.m1.actor, w.consolidation),
   loadConsolidation: async (w) =>
     (await svc('consolidations/consolidations')).loadConsolidation(w.ctx, null, w.consolidation),
+  consolidationAttribution: async (w) =>
+    (await svc('consolidations/attribution')).consolidationAttribution(w.ctx, null, w.consolidation),
   publishConsolidation: async (w) =>
     (await svc('consolidations/publish')).publishConsolidation(w.ctx, w.who.m1.actor, w.consolidation, {}),
   openRound: async (w) =>

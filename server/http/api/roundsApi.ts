@@ -11,6 +11,7 @@ import {
   rebuildConsolidation,
   reviseConsolidation,
 } from '../../services/consolidations/consolidations.js';
+import { consolidationAttribution } from '../../services/consolidations/attribution.js';
 import { consolidationCommentable } from '../../services/consolidations/commentable.js';
 import { publishConsolidation } from '../../services/consolidations/publish.js';
 import {
@@ -24,6 +25,7 @@ import {
 import { castBallot, recuse, withdrawRecusal } from '../../services/rounds/ballots.js';
 import { ballotReceipt } from '../../services/rounds/decision.js';
 import { baseText } from '../../services/proposals/read.js';
+import { attributionJson } from '../presenters/attributionView.js';
 import { consolidationJson, nameOf, roundJson } from '../presenters/rounds.js';
 import { commentRoutes } from './commentRoutes.js';
 import { parseBody, parseQuery } from '../validate.js';
@@ -75,6 +77,11 @@ export function roundsApi(ctx: Ctx): Router {
     const c = loadConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'));
     const changes = await diffTexts(ctx, await baseText(ctx, c), await consolidationText(ctx, c));
     res.json({ from: c.base, to: c.head, changes });
+  });
+
+  r.get('/consolidations/:id/attribution', async (req, res) => {
+    const a = await consolidationAttribution(ctx, req.actor ?? null, idOf(req, 'consolidation'));
+    res.json(attributionJson(ctx, a));
   });
 
   r.put('/consolidations/:id/text', async (req, res) => {

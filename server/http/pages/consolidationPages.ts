@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { foldParagraphs, type Change } from '../../domain/diff.js';
+import { foldParagraphs } from '../../domain/diff.js';
 import { diffTexts } from '../../services/diffTexts.js';
 import { DomainError } from '../../domain/errors.js';
 import { findConflicts } from '../../domain/merge.js';
@@ -15,11 +15,12 @@ import {
   rebuildConsolidation,
   reviseConsolidation,
 } from '../../services/consolidations/consolidations.js';
+import { consolidationAttribution } from '../../services/consolidations/attribution.js';
 import { publishConsolidation } from '../../services/consolidations/publish.js';
 import { commentsOf, placeComments } from '../../services/proposals/comments.js';
-import { baseText, proposalText, revisionsOf, revisionText } from '../../services/proposals/read.js';
+import { baseText, revisionsOf, revisionText } from '../../services/proposals/read.js';
 import { userName } from '../../services/accounts/users.js';
-import { findProposal, visibleProposals } from '../../services/proposals/access.js';
+import { visibleProposals } from '../../services/proposals/access.js';
 import { documentTitle } from '../../services/readDocuments.js';
 import { openRound } from '../../services/rounds/rounds.js';
 import type { ConsolidationRecord } from '../../store/meta/schema.js';
@@ -27,7 +28,8 @@ import { changeCounts } from '../presenters/changeCounts.js';
 import { proposalItem, TEXT_UNDER, textView } from '../presenters/proposalView.js';
 import { diffToggle } from '../presenters/diffToggle.js';
 import type { Renderer } from '../render/renderer.js';
-import { attributeBlocks, attributeRendered, consolidationView } from '../presenters/consolidationView.js';
+import { consolidationView } from '../presenters/consolidationView.js';
+import { attributionView } from '../presenters/attributionView.js';
 import { openRoundInput, roundFormLocals, typedRoundForm } from '../presenters/roundForm.js';
 import { commentPages } from './commentPages.js';
 import { checked, done, field, fromForm, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
@@ -110,12 +112,11 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     const base = await baseText(ctx, c);
     const changes = await diffTexts(ctx, base, text);
     const blocks = foldParagraphs(changes);
-    const theirs: { id: number; changes: Change[] }[] = [];
-    for (const id of c.proposals) {
-      const p = findProposal(ctx, actor, id);
-      if (p) theirs.push({ id, changes: await diffTexts(ctx, await baseText(ctx, p), await proposalText(ctx, p)) });
-    }
-    const sources = attributeBlocks(blocks, theirs).map((ids) => head.proposals.filter((p) => ids.includes(p.id)));
+    // Where each change came from, computed from the revisions (all changes, or the chair's alone).
+    const attribution = attributionView(ctx, actor, await consolidationAttribution(ctx, actor, c.id), {
+      editorialOnly: req.query.view === 'editorial',
+      href: `/consolidations/${c.id}`,
+    });
     const ref = { type: 'consolidation' as const, id: c.id };
     const placed = await placeComments(ctx, ref, c.revisions, commentsOf(ctx, ref));
     const source = req.query.view === 'source';
@@ -129,18 +130,13 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
       title: `Consolidation ${c.id}: ${documentTitle(ctx, c.document)}`,
       c: head,
       html,
-      blocks,
-      sources,
       changes: {
         source,
         rendered,
         blocks,
         toggle: diffToggle(`/consolidations/${c.id}`, {}, 'changes-h'),
-        // Which proposals each changed block of the rendered diff came from.
-        origins: rendered
-          ? attributeRendered(rendered, theirs).map((ids) => head.proposals.filter((p) => ids.includes(p.id)))
-          : [],
       },
+      attribution,
       counts: changeCounts(changes),
       threads,
       text: textRows,

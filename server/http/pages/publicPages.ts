@@ -14,10 +14,13 @@ import {
   versionText,
 } from '../../services/readDocuments.js';
 import { feedPage, tagUri } from '../../services/feeds.js';
+import type { VersionRecord } from '../../store/meta/schema.js';
 import { groupName as groupNameOf } from '../../services/groups.js';
 import { visibleProposals } from '../../services/proposals/access.js';
 import { proposalItem } from '../presenters/proposalView.js';
 import { decisionView } from '../presenters/roundView.js';
+import { attributionView } from '../presenters/attributionView.js';
+import { versionAttribution } from '../../services/consolidations/attribution.js';
 import { atomFeed } from '../render/atom.js';
 import { sidesOf } from '../render/renderedDiff.js';
 import type { Renderer } from '../render/renderer.js';
@@ -43,6 +46,12 @@ function slugOf(slug: string): string {
 /** The public pages: documents, current text, history, versions, compare, raw text and feeds. */
 export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer, siteName: string): Router {
   const r = Router();
+
+  /** Where each change of a version made from a consolidation came from, for its decision record (public, as the record is). */
+  const decisionAttribution = async (req: Request, v: VersionRecord) => {
+    const a = await versionAttribution(ctx, v);
+    return a ? attributionView(ctx, req.actor ?? null, a) : null;
+  };
   const groupName = (slug: string) => groupNameOf(ctx, slug);
 
   /** How to cite a version: who (the site), what (document, version), when, where (its permanent short URL), and its commit. */
@@ -77,6 +86,7 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer, siteNam
       canPropose: can(req.actor ?? null, 'proposal.create', { kind: 'document', group: doc.group }),
       canConsolidate: can(req.actor ?? null, 'consolidation.manage', { kind: 'consolidation', group: doc.group }),
       decision: decisionView(ctx, v, true),
+      attribution: await decisionAttribution(req, v),
       citation: citation(doc.title, v),
     });
   });
@@ -121,6 +131,7 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer, siteNam
       provenance: true,
       current: n === doc.latest,
       decision: decisionView(ctx, v, true),
+      attribution: await decisionAttribution(req, v),
       citation: citation(doc.title, v),
     });
   });

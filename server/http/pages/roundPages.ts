@@ -13,7 +13,8 @@ import {
   roundTexts,
 } from '../../services/rounds/rounds.js';
 import { castBallot, previewBallot, recuse, withdrawRecusal } from '../../services/rounds/ballots.js';
-import { listOpenConsolidations } from '../../services/consolidations/consolidations.js';
+import { findConsolidation, listOpenConsolidations } from '../../services/consolidations/consolidations.js';
+import { consolidationAttribution } from '../../services/consolidations/attribution.js';
 import { visibleProposals } from '../../services/proposals/access.js';
 import { documentTitle, listDocuments } from '../../services/readDocuments.js';
 import type { RoundRecord } from '../../store/meta/schema.js';
@@ -22,6 +23,7 @@ import { TEXT_UNDER } from '../presenters/proposalView.js';
 import { diffToggle } from '../presenters/diffToggle.js';
 import type { Renderer } from '../render/renderer.js';
 import { roundItem, roundView } from '../presenters/roundView.js';
+import { attributionView } from '../presenters/attributionView.js';
 import { ballotReceipt } from '../../services/rounds/decision.js';
 import { findUserByEmail, userName } from '../../services/accounts/users.js';
 import { deadlineFromForm, deadlineShownAgain, toLocalInput } from '../presenters/roundForm.js';
@@ -85,10 +87,16 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
       render.markdown(text, TEXT_UNDER),
       source ? null : render.renderedDiff(base, text, TEXT_UNDER),
     ]);
+    // On a consolidation: where each change of the text under vote came from (as on its page).
+    const c = round.subject.type === 'consolidation' ? findConsolidation(ctx, actor, round.subject.id) : undefined;
+    const attribution = c
+      ? attributionView(ctx, actor, await consolidationAttribution(ctx, actor, c.id, round.revision))
+      : null;
     page(res, 'rounds/show', {
       title: `Round ${round.id}: ${view.subject.label}`,
       r: view,
       html,
+      attribution,
       changes: {
         source,
         rendered,

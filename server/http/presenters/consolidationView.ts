@@ -1,5 +1,4 @@
 import type { Actor } from '../../domain/actor.js';
-import type { Change, DiffBlock } from '../../domain/diff.js';
 import type { ConflictBlock } from '../../domain/merge.js';
 import { can } from '../../domain/policy.js';
 import type { Ctx } from '../../services/context.js';
@@ -12,66 +11,13 @@ import { publicationCheck } from '../../services/consolidations/publish.js';
 import type { ConsolidationRecord } from '../../store/meta/schema.js';
 import { resultLabel } from './roundView.js';
 import { tallyView } from './tallyView.js';
-import { changedPassages, type RenderedDiffBlock } from '../render/renderedDiff.js';
 
 /**
- * View data for the consolidation pages: the facts at the top, what the viewer may do, and
- * which proposals each change of the text came from. Records in, flat values out.
+ * View data for the consolidation pages: the facts at the top and what the viewer may do
+ * (where each change came from: attributionView.ts). Records in, flat values out.
  */
 
 const nameOf = (ctx: Ctx, id: number | null) => (id === null ? '' : userName(ctx, id));
-
-interface Fragment {
-  op: 'insert' | 'delete';
-  text: string;
-}
-
-const fragments = (parts: Change[]): Fragment[] =>
-  parts
-    .filter((c) => c.op !== 'equal')
-    .map((c) => ({ op: c.op as Fragment['op'], text: c.text.trim().replace(/\s+/g, ' ') }))
-    .filter((f) => f.text);
-
-/** Two changed passages match when one holds the other (short ones must be equal: "a" is in everything). */
-const matches = (a: Fragment, b: Fragment) => {
-  if (a.op !== b.op) return false;
-  const [short, long] = a.text.length <= b.text.length ? [a.text, b.text] : [b.text, a.text];
-  return short === long || (short.length >= 4 && long.includes(short));
-};
-
-/**
- * A simple attribution: a changed block of the consolidation's diff came from each proposal
- * whose own diff (base → head) deleted or inserted a matching passage. An empty list means no
- * proposal made that change (an editorial edit, or a conflict marker).
- */
-export function attributeBlocks(blocks: DiffBlock[], proposals: { id: number; changes: Change[] }[]): number[][] {
-  const theirs = proposals.map((p) => ({ id: p.id, frags: fragments(p.changes) }));
-  return blocks.map((b) => {
-    if (b.kind !== 'changed') return [];
-    const mine = fragments(b.parts);
-    return theirs.filter((p) => mine.some((f) => p.frags.some((g) => matches(f, g)))).map((p) => p.id);
-  });
-}
-
-/**
- * The same attribution for the blocks of the rendered diff: the passages a changed block marks
- * are compared with each proposal's source diff by their words only (markup differs: `**in
- * public**` in the source, "in public" rendered).
- */
-export function attributeRendered(
-  blocks: RenderedDiffBlock[],
-  proposals: { id: number; changes: Change[] }[],
-): number[][] {
-  const words = (f: Fragment): Fragment => ({ op: f.op, text: f.text.replace(/[^\p{L}\p{N}]+/gu, ' ').trim() });
-  const theirs = proposals.map((p) => ({ id: p.id, frags: fragments(p.changes).map(words) }));
-  return blocks.map((b) => {
-    if (b.kind !== 'changed') return [];
-    const mine = changedPassages(b.html)
-      .map(words)
-      .filter((f) => f.text);
-    return theirs.filter((p) => mine.some((f) => p.frags.some((g) => matches(f, g)))).map((p) => p.id);
-  });
-}
 
 /** What the viewer may do to a consolidation now. */
 export function consolidationActions(ctx: Ctx, actor: Actor | null, c: ConsolidationRecord, conflicts: number) {

@@ -277,14 +277,6 @@ function compareText(a: Node[], b: Node[]): string {
   return s;
 }
 
-/** The inserted and deleted passages of a rendered diff block, as plain text (for attributing changes). */
-export function changedPassages(h: string): { op: 'insert' | 'delete'; text: string }[] {
-  return [...h.matchAll(/<(ins|del)>([\s\S]*?)<\/\1>/g)].map((m) => ({
-    op: m[1] === 'ins' ? ('insert' as const) : ('delete' as const),
-    text: textOf(m[2]),
-  }));
-}
-
 /**
  * The rendered diff of two markdown texts, headings moved `by` levels down: the changed
  * blocks, and each run of unchanged blocks folded with the heading of the section it is in

@@ -20,3 +20,20 @@ export type ReviseConsolidationBody = z.infer<typeof ReviseConsolidationBody>;
 /** `POST /consolidations/:id/publish` — the version's summary; the consolidation's when absent. */
 export const PublishBody = z.strictObject({ summary: Summary.nullish() });
 export type PublishBody = z.infer<typeof PublishBody>;
+
+/**
+ * `GET /consolidations/:id/attribution` (an answer, not an input) — each change of the text
+ * against the published one, in text order, with the proposal or the chair's editorial
+ * revision that made it.
+ */
+export const AttributionResponse = z.array(
+  z.strictObject({
+    op: z.enum(['insert', 'delete']),
+    text: z.string(),
+    source: z.discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('proposal'), id: JsonId }),
+      z.strictObject({ type: z.literal('editorial'), revision: JsonId, author: z.string() }),
+    ]),
+  }),
+);
+export type AttributionResponse = z.infer<typeof AttributionResponse>;

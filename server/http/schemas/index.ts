@@ -1,7 +1,12 @@
 import type { z } from 'zod';
 import { AuditQuery } from './account.js';
 import { ApplySuggestionBody, ApplySuggestionsBody, CommentBody, CommentIdParams } from './comments.js';
-import { CreateConsolidationBody, PublishBody, ReviseConsolidationBody } from './consolidations.js';
+import {
+  AttributionResponse,
+  CreateConsolidationBody,
+  PublishBody,
+  ReviseConsolidationBody,
+} from './consolidations.js';
 import { IdParams } from './fields.js';
 import { CreateProposalBody, ProposalDiffQuery, ReviseProposalBody } from './proposals.js';
 import { DocumentDiffQuery, SlugParams, VersionParams } from './public.js';
@@ -43,6 +48,8 @@ export interface ApiRoute {
   query?: z.ZodType;
   /** The JSON body; absent: the route reads none. */
   body?: z.ZodType;
+  /** The answer's body, where a schema describes it (in the OpenAPI document). */
+  response?: z.ZodType;
 }
 
 const commentRoutes = (base: string): ApiRoute[] => [
@@ -80,6 +87,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'post', path: '/documents/:slug/consolidations', params: SlugParams, body: CreateConsolidationBody },
   { method: 'get', path: '/consolidations/:id', params: IdParams },
   { method: 'get', path: '/consolidations/:id/diff', params: IdParams },
+  { method: 'get', path: '/consolidations/:id/attribution', params: IdParams, response: AttributionResponse },
   { method: 'put', path: '/consolidations/:id/text', params: IdParams, body: ReviseConsolidationBody },
   { method: 'post', path: '/consolidations/:id/abandon', params: IdParams },
   { method: 'post', path: '/consolidations/:id/rebuild', params: IdParams },
