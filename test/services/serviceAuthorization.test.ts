@@ -100,6 +100,11 @@ const REFUSED: Record<string, (w: World) => Promise<unknown>> = {
       text: 'x\n',
       head: w.ctx.meta.get('proposals', w.proposal)!.head,
     }),
+  reviseProposalSection: async (w) =>
+    (await svc('proposals/proposals')).reviseProposalSection(w.ctx, w.who.m1.actor, w.proposal, 'x', {
+      text: '# x\n',
+      head: w.ctx.meta.get('proposals', w.proposal)!.head,
+    }),
   shareProposal: async (w) => (await svc('proposals/proposals')).shareProposal(w.ctx, w.who.m1.actor, w.draft),
   withdrawProposal: async (w) => (await svc('proposals/proposals')).withdrawProposal(w.ctx, w.who.m1.actor, w.proposal),
   loadProposal: async (w) => (await svc('proposals/access')).loadProposal(w.ctx, w.who.m1.actor, w.draft),

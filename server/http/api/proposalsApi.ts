@@ -2,12 +2,26 @@ import { Router } from 'express';
 import type { Ctx } from '../../services/context.js';
 import { loadProposal } from '../../services/proposals/access.js';
 import { proposalCommentable } from '../../services/proposals/commentable.js';
-import { createProposal, reviseProposal, shareProposal, withdrawProposal } from '../../services/proposals/proposals.js';
+import {
+  createProposal,
+  reviseProposal,
+  reviseProposalSection,
+  shareProposal,
+  withdrawProposal,
+} from '../../services/proposals/proposals.js';
 import { proposalDiff, proposalText } from '../../services/proposals/read.js';
 import { proposalFull, proposalSummary } from '../presenters/proposals.js';
 import { commentRoutes } from './commentRoutes.js';
 import { parseBody, parseQuery } from '../validate.js';
-import { CreateProposalBody, IdParams, ProposalDiffQuery, ReviseProposalBody } from '../schemas/index.js';
+import {
+  CreateProposalBody,
+  IdParams,
+  ProposalDiffQuery,
+  ReviseProposalBody,
+  ReviseSectionBody,
+  SectionParams,
+} from '../schemas/index.js';
+import { noSection } from '../../domain/sections.js';
 import { absent } from '../../domain/errors.js';
 import { isSlug } from '../../domain/slug.js';
 
@@ -36,6 +50,21 @@ export function proposalsApi(ctx: Ctx): Router {
   r.put('/proposals/:id/text', async (req, res) => {
     const id = idOf(req.params);
     const p = await reviseProposal(ctx, req.actor ?? null, id, parseBody(ReviseProposalBody, req));
+    res.json({ head: p.head });
+  });
+
+  // One section of the text (its anchor on the page): spliced into the current text.
+  r.put('/proposals/:id/sections/:anchor', async (req, res) => {
+    const id = idOf(req.params);
+    const params = SectionParams.safeParse(req.params);
+    if (!params.success) throw noSection();
+    const p = await reviseProposalSection(
+      ctx,
+      req.actor ?? null,
+      id,
+      params.data.anchor,
+      parseBody(ReviseSectionBody, req),
+    );
     res.json({ head: p.head });
   });
 
