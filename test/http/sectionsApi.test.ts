@@ -59,6 +59,29 @@ afterAll(async () => {
   await t?.cleanup();
 });
 
+describe('GET /proposals/:id/sections/:anchor', () => {
+  test('one section of the current text, with the head to revise it on', async () => {
+    const p = await draft();
+    const res = await request(t.app).get(`${API}/proposals/${p.id}/sections/${CHAIR_SECTION}`).set(U.drafter.auth);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      anchor: CHAIR_SECTION,
+      heading: '3. Chair',
+      level: 2,
+      text: chairOf(published).trimEnd() + '\n',
+      head: p.head,
+    });
+    const get = (anchor: string, who: ApiUser | null) =>
+      request(t.app).get(`${API}/proposals/${p.id}/sections/${anchor}`).set(authOf(who));
+    const none = await get('no-such-section', U.drafter);
+    expect([none.status, none.body.error.code]).toEqual([404, 'section_not_found']);
+    const hidden = await get(CHAIR_SECTION, U.other);
+    expect([hidden.status, hidden.body.error.code]).toEqual([404, 'proposal_not_found']);
+    const malformed = await get('a%20b', U.drafter);
+    expect([malformed.status, malformed.body.error.code]).toEqual([404, 'section_not_found']);
+  });
+});
+
 describe('PUT /proposals/:id/sections/:anchor', () => {
   test('splices the section into the current text and answers the new head', async () => {
     const p = await draft();

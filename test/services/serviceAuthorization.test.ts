@@ -111,6 +111,7 @@ const REFUSED: Record<string, (w: World) => Promise<unknown>> = {
   loadProposalFor: async (w) =>
     (await svc('proposals/access')).loadProposalFor(w.ctx, w.who.m1.actor, w.proposal, 'proposal.edit'),
   proposalDiff: async (w) => (await svc('proposals/read')).proposalDiff(w.ctx, null, w.proposal, {}),
+  proposalSection: async (w) => (await svc('proposals/read')).proposalSection(w.ctx, null, w.proposal, 'x'),
   addComment: async (w) =>
     addComment(w.ctx, null, proposalCommentable(w.ctx, w.ctx.meta.get('proposals', w.proposal)!), { body: 'Hi' }),
   setResolved: async (w) =>

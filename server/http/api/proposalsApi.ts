@@ -9,7 +9,7 @@ import {
   shareProposal,
   withdrawProposal,
 } from '../../services/proposals/proposals.js';
-import { proposalDiff, proposalText } from '../../services/proposals/read.js';
+import { proposalDiff, proposalSection, proposalText } from '../../services/proposals/read.js';
 import { proposalFull, proposalSummary } from '../presenters/proposals.js';
 import { commentRoutes } from './commentRoutes.js';
 import { parseBody, parseQuery } from '../validate.js';
@@ -53,18 +53,25 @@ export function proposalsApi(ctx: Ctx): Router {
     res.json({ head: p.head });
   });
 
-  // One section of the text (its anchor on the page): spliced into the current text.
+  /** The anchor of `/proposals/:id/sections/:anchor`; a malformed one names no section. */
+  const anchorOf = (params: unknown) => {
+    const r = SectionParams.safeParse(params);
+    if (!r.success) throw noSection();
+    return r.data.anchor;
+  };
+
+  // One section of the current text (its anchor on the page), and the head to revise it on.
+  r.get('/proposals/:id/sections/:anchor', async (req, res) => {
+    const id = idOf(req.params);
+    const { proposal, section, text } = await proposalSection(ctx, req.actor ?? null, id, anchorOf(req.params));
+    res.json({ anchor: section.id, heading: section.words, level: section.level, text, head: proposal.head });
+  });
+
+  // One section, spliced into the current text.
   r.put('/proposals/:id/sections/:anchor', async (req, res) => {
     const id = idOf(req.params);
-    const params = SectionParams.safeParse(req.params);
-    if (!params.success) throw noSection();
-    const p = await reviseProposalSection(
-      ctx,
-      req.actor ?? null,
-      id,
-      params.data.anchor,
-      parseBody(ReviseSectionBody, req),
-    );
+    const anchor = anchorOf(req.params);
+    const p = await reviseProposalSection(ctx, req.actor ?? null, id, anchor, parseBody(ReviseSectionBody, req));
     res.json({ head: p.head });
   });
 

@@ -75,6 +75,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'post', path: '/documents/:slug/proposals', params: SlugParams, body: CreateProposalBody },
   { method: 'get', path: '/proposals/:id', params: IdParams },
   { method: 'put', path: '/proposals/:id/text', params: IdParams, body: ReviseProposalBody },
+  { method: 'get', path: '/proposals/:id/sections/:anchor', params: SectionParams },
   { method: 'put', path: '/proposals/:id/sections/:anchor', params: SectionParams, body: ReviseSectionBody },
   { method: 'get', path: '/proposals/:id/diff', params: IdParams, query: ProposalDiffQuery },
   { method: 'post', path: '/proposals/:id/share', params: IdParams },
