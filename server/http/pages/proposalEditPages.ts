@@ -59,11 +59,11 @@ export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
 
   r.get('/proposals/:id/edit', async (req, res) => {
     const p = forEditing(req);
-    // Allowed, but its state forbids changes (withdrawn, consolidated, a round open): say so.
     const text = await proposalText(ctx, p);
     const anchor = typeof req.query.section === 'string' ? req.query.section : null;
     const found = anchor === null ? null : sectionIn(text, anchor);
     if (anchor !== null && !found) throw noSection();
+    // Allowed, but its state forbids changes (withdrawn, consolidated, a round open): say so.
     if (!proposalActions(ctx, req.actor ?? null, p).edit) res.status(409);
     await editForm(
       req,

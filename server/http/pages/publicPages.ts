@@ -1,4 +1,3 @@
-import { withSectionLinks } from '../presenters/sectionView.js';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { foldParagraphs, sideBySide } from '../../domain/diff.js';
@@ -26,6 +25,7 @@ import { parse, PositiveInt } from '../validate.js';
 import { dayLabel } from '../render/time.js';
 import { clip, page } from './render.js';
 import { diffToggle } from '../presenters/diffToggle.js';
+import { withSectionLinks } from '../presenters/sectionView.js';
 
 const N = z.object({ n: PositiveInt });
 const Compare = z.object({
