@@ -349,3 +349,12 @@ export function shownSpan(p: Projection, start: number, end: number): { from: nu
   }
   return from < 0 ? null : { from, to };
 }
+
+/** What a reader sees of one run of inline markdown (a heading's words): marks, link syntax, escapes and entities resolved, whitespace kept. */
+export function shownInline(src: string): string {
+  const cells: Cell[] = [];
+  for (let j = 0; j < src.length; j++) cells.push({ ch: src[j], at: j });
+  const out: string[] = [];
+  inline(cells, (ch) => out.push(ch));
+  return out.join('');
+}

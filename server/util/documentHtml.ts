@@ -5,8 +5,9 @@
  * - the page's one `<h1>` is the document's title from the store, so the text's own headings
  *   are moved to start at `<h2>` without skipping a level, and a leading heading that only
  *   repeats the title is left out;
- * - every heading has an `id` (a slug of its words, de-duplicated), and a text with at least
- *   TOC_MIN_HEADINGS headings gets a table of contents at the top;
+ * - every heading has the `id` the caller gives for its line (domain/sections.ts: a slug of its
+ *   words, de-duplicated — the anchor of its section, which the server can splice), and a text
+ *   with at least TOC_MIN_HEADINGS headings gets a table of contents at the top;
  * - every top-level block but headings and rules is a numbered paragraph with a permalink
  *   (`#p-12`), so members can cite "paragraph 12".
  * The same markdown-it as everywhere, then sanitize-html with the rules of markdown.ts plus the
@@ -26,8 +27,6 @@ const TOC_MAX = 300;
 export const MAX_NUMBERED = 2000;
 /** Headings down to this level (after moving) are listed in the table of contents. */
 const TOC_DEPTH = 3;
-/** Ids the pages around the text use; a heading never takes them. */
-const RESERVED = ['main', 'decision', 'decision-h', 'contents', 'top'];
 /** The top-level blocks that get a paragraph number. */
 const NUMBERED = new Set([
   'paragraph_open',
@@ -49,30 +48,6 @@ function inlineText(t: Token | undefined): string {
 }
 
 const norm = (s: string) => s.replace(/\s+/g, ' ').trim().toLowerCase();
-
-/** A heading's slug: its letters and digits, lower case, joined by dashes (at most 64 characters). */
-export function slugOf(text: string): string {
-  const s = text
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, '-')
-    .slice(0, 64)
-    .replace(/^-+|-+$/g, '');
-  return s || 'section';
-}
-
-/** Unique ids: the slug, then slug-1, slug-2, …; never a paragraph's `p-N` nor a page's own ids. */
-function uniqueIds() {
-  const used = new Set(RESERVED);
-  const next = new Map<string, number>();
-  return (base: string) => {
-    let id = /^p-\d+$/.test(base) || used.has(base) ? '' : base;
-    let k = next.get(base) ?? 1;
-    while (!id || used.has(id)) id = `${base}-${k++}`;
-    next.set(base, k);
-    used.add(id);
-    return id;
-  };
-}
 
 const TokenOf = new md.core.State('', md, {}).Token;
 
@@ -149,17 +124,21 @@ export function numberedSources(text: string): string[] {
   return out;
 }
 
-/** A published text's HTML for its page, under the page's `<h1>` (the store's `title`). */
-export function renderDocument(text: string, title: string): string {
+/**
+ * A published text's HTML for its page, under the page's `<h1>` (the store's `title`). `ids`:
+ * each heading's id by the number of its first line in `text` (0-based); a heading without one
+ * has no id and is not in the contents.
+ */
+export function renderDocument(text: string, title: string, ids: ReadonlyMap<number, string>): string {
   const top = 2;
   const fm = frontMatter(text);
+  const skipped = fm ? text.slice(0, fm.end).split('\n').length - 1 : 0;
   const env = {};
   const tokens = md.parse(fm ? text.slice(fm.end) : text, env);
   if (tokens[0]?.type === 'heading_open' && norm(inlineText(tokens[1])) === norm(title)) tokens.splice(0, 3);
 
   // Headings: moved so the highest is h2, each at most one level under the one before.
   const min = tokens.reduce((m, t) => (t.type === 'heading_open' ? Math.min(m, Number(t.tag.slice(1))) : m), 6);
-  const idFor = uniqueIds();
   const toc: TocItem[] = [];
   let prev = top - 1;
   tokens.forEach((t, i) => {
@@ -168,10 +147,10 @@ export function renderDocument(text: string, title: string): string {
     prev = level;
     t.tag = `h${level}`;
     if (tokens[i + 2]?.type === 'heading_close') tokens[i + 2].tag = t.tag;
-    const words = inlineText(tokens[i + 1]);
-    const id = idFor(slugOf(words));
+    const id = t.map ? ids.get(t.map[0] + skipped) : undefined;
+    if (!id) return;
     t.attrSet('id', id);
-    toc.push({ level, id, text: words });
+    toc.push({ level, id, text: inlineText(tokens[i + 1]) });
   });
 
   // Paragraph numbers: each numbered top-level block in a <div id="p-N"> led by its permalink.

@@ -80,7 +80,7 @@ async function signIn(who: Who): Promise<void> {
 /** Draft a proposal through the pages (starting from the published text) and share it. */
 async function propose(page: Page, title: string, remove: string): Promise<void> {
   await page.goto(`${base}/documents/${SLUG}`);
-  await page.getByRole('link', { name: 'Propose a change' }).click();
+  await page.getByRole('link', { name: 'Propose a change', exact: true }).click();
   await page.waitForURL(`${base}/documents/${SLUG}/proposals/new`);
   await page.getByLabel('Title').fill(title);
   const text = page.locator('textarea#text');

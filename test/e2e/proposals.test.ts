@@ -131,7 +131,7 @@ describe('draft → revise → share → comment → reply → resolve, through 
     await page.goto(`${base}/documents/${SLUG}`);
     expect(await page.locator('.doc-proposals-line').innerText()).toContain('No open proposals');
     await shot(page, 'proposals-01-document');
-    await page.getByRole('link', { name: 'Propose a change' }).click();
+    await page.getByRole('link', { name: 'Propose a change', exact: true }).click();
     await page.waitForURL(`${base}/documents/${SLUG}/proposals/new`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Propose a change');
     expect(await page.locator('.lead').innerText()).toContain('starting from version 1');
@@ -171,7 +171,7 @@ describe('draft → revise → share → comment → reply → resolve, through 
     const page = pages.mia;
     await page.goto(`${base}/documents/${SLUG}`);
     expect(await page.locator('main').innerText()).not.toContain(TITLE);
-    expect(await page.getByRole('link', { name: 'Propose a change' }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Propose a change', exact: true }).count()).toBe(0);
     const res = await page.goto(proposalUrl);
     expect(res?.status()).toBe(404);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Not found');

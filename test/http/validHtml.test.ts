@@ -149,6 +149,9 @@ const memberPages = () => [
   `/proposals/${ids.proposal}?tab=revisions`,
   `/proposals/${ids.suggested}`,
   `/documents/${TOR}/proposals/new`,
+  // With "Propose a change to this section" beside each heading, and the one-section form.
+  `/documents/${TOR}`,
+  `/documents/${TOR}/proposals/new?section=3-chair`,
   `/consolidations/${ids.consolidation}`,
   '/rounds',
   `/rounds/${ids.round}`,

@@ -100,6 +100,11 @@ const REFUSED: Record<string, (w: World) => Promise<unknown>> = {
       text: 'x\n',
       head: w.ctx.meta.get('proposals', w.proposal)!.head,
     }),
+  reviseProposalSection: async (w) =>
+    (await svc('proposals/proposals')).reviseProposalSection(w.ctx, w.who.m1.actor, w.proposal, 'x', {
+      text: '# x\n',
+      head: w.ctx.meta.get('proposals', w.proposal)!.head,
+    }),
   shareProposal: async (w) => (await svc('proposals/proposals')).shareProposal(w.ctx, w.who.m1.actor, w.draft),
   withdrawProposal: async (w) => (await svc('proposals/proposals')).withdrawProposal(w.ctx, w.who.m1.actor, w.proposal),
   loadProposal: async (w) => (await svc('proposals/access')).loadProposal(w.ctx, w.who.m1.actor, w.draft),
@@ -111,6 +116,7 @@ const REFUSED: Record<string, (w: World) => Promise<unknown>> = {
       comments: [w.comment],
       head: w.ctx.meta.get('proposals', w.proposal)!.head,
     }),
+  proposalSection: async (w) => (await svc('proposals/read')).proposalSection(w.ctx, null, w.proposal, 'x'),
   addComment: async (w) =>
     addComment(w.ctx, null, proposalCommentable(w.ctx, w.ctx.meta.get('proposals', w.proposal)!), { body: 'Hi' }),
   setResolved: async (w) =>

@@ -1,6 +1,11 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { MAX_NUMBERED, numberedSources, renderDocument, slugOf } from '../../server/util/documentHtml.js';
+import { slugOf } from '../../server/domain/sections.js';
+import { headingIds, textSections } from '../../server/services/textSections.js';
+import { MAX_NUMBERED, numberedSources, renderDocument as render } from '../../server/util/documentHtml.js';
+
+/** A text's page HTML, its headings with the ids of their sections. */
+const renderDocument = (text: string, title: string) => render(text, title, headingIds(text));
 
 describe('renderDocument', () => {
   test('heading words that look like markup stay text, in the heading and in the contents', () => {
@@ -23,6 +28,16 @@ describe('renderDocument', () => {
     const h = renderDocument('![a](/x.png) ![b](mailto:x@y.org) ![c](https://example.org/c.png) ![](../d.png)', 'T');
     expect(h.match(/<img [^>]*>/g)).toEqual(['<img src="https://example.org/c.png" alt="c" />']);
     expect(h).toContain('<span class="noimage">a</span> <span class="noimage">b</span>');
+  });
+
+  test('heading ids are the anchors of their sections, after front matter and with duplicates numbered', () => {
+    const text = '---\ntitle: T\n---\n# Scope\n\nA.\n\n## Scope\n\nB.\n\n> ## quoted\n\nAims\n====\n';
+    const h = renderDocument(text, 'Document');
+    const ids = [...h.matchAll(/<h[2-6] id="([^"]*)"/g)].map((m) => m[1]);
+    expect(ids).toEqual(textSections(text).map((s) => s.id));
+    expect(ids).toEqual(['scope', 'scope-1', 'aims']);
+    // A heading that is no section (in a quote) has no id.
+    expect(h).toContain('<h3>quoted</h3>');
   });
 
   test('paragraph numbers are bounded', () => {

@@ -2,8 +2,14 @@ import { Router } from 'express';
 import type { Ctx } from '../../services/context.js';
 import { loadProposal } from '../../services/proposals/access.js';
 import { proposalCommentable } from '../../services/proposals/commentable.js';
-import { createProposal, reviseProposal, shareProposal, withdrawProposal } from '../../services/proposals/proposals.js';
-import { proposalDiff, proposalText } from '../../services/proposals/read.js';
+import {
+  createProposal,
+  reviseProposal,
+  reviseProposalSection,
+  shareProposal,
+  withdrawProposal,
+} from '../../services/proposals/proposals.js';
+import { proposalDiff, proposalSection, proposalText } from '../../services/proposals/read.js';
 import { applySuggestions } from '../../services/proposals/suggestions.js';
 import { proposalFull, proposalSummary } from '../presenters/proposals.js';
 import { commentRoutes } from './commentRoutes.js';
@@ -16,7 +22,10 @@ import {
   IdParams,
   ProposalDiffQuery,
   ReviseProposalBody,
+  ReviseSectionBody,
+  SectionParams,
 } from '../schemas/index.js';
+import { noSection } from '../../domain/sections.js';
 import { absent } from '../../domain/errors.js';
 import { isSlug } from '../../domain/slug.js';
 
@@ -45,6 +54,28 @@ export function proposalsApi(ctx: Ctx): Router {
   r.put('/proposals/:id/text', async (req, res) => {
     const id = idOf(req.params);
     const p = await reviseProposal(ctx, req.actor ?? null, id, parseBody(ReviseProposalBody, req));
+    res.json({ head: p.head });
+  });
+
+  /** The anchor of `/proposals/:id/sections/:anchor`; a malformed one names no section. */
+  const anchorOf = (params: unknown) => {
+    const r = SectionParams.safeParse(params);
+    if (!r.success) throw noSection();
+    return r.data.anchor;
+  };
+
+  // One section of the current text (its anchor on the page), and the head to revise it on.
+  r.get('/proposals/:id/sections/:anchor', async (req, res) => {
+    const id = idOf(req.params);
+    const { proposal, section, text } = await proposalSection(ctx, req.actor ?? null, id, anchorOf(req.params));
+    res.json({ anchor: section.id, heading: section.words, level: section.level, text, head: proposal.head });
+  });
+
+  // One section, spliced into the current text.
+  r.put('/proposals/:id/sections/:anchor', async (req, res) => {
+    const id = idOf(req.params);
+    const anchor = anchorOf(req.params);
+    const p = await reviseProposalSection(ctx, req.actor ?? null, id, anchor, parseBody(ReviseSectionBody, req));
     res.json({ head: p.head });
   });
 

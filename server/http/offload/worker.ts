@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import { diffProse, type Change } from '../../domain/diff.js';
 import { renderItems, type MarkdownItem } from '../../util/markdown.js';
 import { renderDocument } from '../../util/documentHtml.js';
+import { headingIds } from '../../services/textSections.js';
 import { renderParagraphs, type RenderedBlock } from '../render/paragraphs.js';
 import { renderedDiff, type RenderedDiffBlock } from '../render/renderedDiff.js';
 
@@ -38,6 +39,6 @@ export default function run(task: Task): string | string[] | RenderedBlock[] | C
   if (task.kind === 'render') return renderItems(task.items);
   if (task.kind === 'paragraphs') return renderParagraphs(task.text, task.by);
   if (task.kind === 'rdiff') return renderedDiff(task.from, task.to, task.by);
-  if (task.kind === 'document') return renderDocument(task.text, task.title);
+  if (task.kind === 'document') return renderDocument(task.text, task.title, headingIds(task.text));
   return diffProse(task.from, task.to);
 }

@@ -2,22 +2,28 @@ import { Router, type Request, type Response } from 'express';
 import { foldParagraphs } from '../../domain/diff.js';
 import { DomainError } from '../../domain/errors.js';
 import { authorize } from '../../domain/policy.js';
-import { checkProse, checkText, checkTitle, MAX_RATIONALE_BYTES } from '../../domain/text.js';
+import { checkText, checkTitle } from '../../domain/text.js';
 import type { Ctx } from '../../services/context.js';
 import { userName } from '../../services/accounts/users.js';
 import { loadProposal, proposalSubject } from '../../services/proposals/access.js';
-import { reviseProposal } from '../../services/proposals/proposals.js';
+import { reviseProposal, reviseProposalSection } from '../../services/proposals/proposals.js';
+import { noSection } from '../../domain/sections.js';
+import { sectionIn, spliceTextSection } from '../../services/textSections.js';
+import { sectionLabel, textPreview, type SectionLabel } from '../presenters/sectionView.js';
 import { proposalDiff, proposalText, revisionsOf } from '../../services/proposals/read.js';
 import type { ProposalRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
-import { proposalActions, proposalHead, TEXT_UNDER } from '../presenters/proposalView.js';
-import { diffTexts } from '../../services/diffTexts.js';
+import { proposalActions, proposalHead } from '../presenters/proposalView.js';
 import type { Renderer } from '../render/renderer.js';
 import { done, field, fromForm, idOf, orShow, textarea, type Locals } from './formHelpers.js';
 import { ReviseProposalBody } from '../schemas/index.js';
 import { page } from './render.js';
 
-/** The proposal's edit form: preview, save a revision, and the answer when someone saved first. */
+/**
+ * The proposal's edit form: preview, save a revision, and the answer when someone saved first.
+ * With `?section=<anchor>` (the proposal page's "Edit this section") the form holds that section
+ * only, and saving splices it into the current text (`reviseProposalSection`).
+ */
 export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
   const r = Router();
 
@@ -34,12 +40,14 @@ export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
     res: Response,
     p: ProposalRecord,
     form: { title: string; rationale: string; text: string; head: string },
+    section: SectionLabel | null,
     extra: Locals = {},
   ) => {
     page(res, 'proposals/edit', {
-      title: `Edit: ${p.title}`,
+      title: section ? `Edit a section: ${p.title}` : `Edit: ${p.title}`,
       p: await proposalHead(ctx, render, req.actor ?? null, p),
       form,
+      section,
       notice: null,
       error: null,
       errorCode: null,
@@ -51,14 +59,19 @@ export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
 
   r.get('/proposals/:id/edit', async (req, res) => {
     const p = forEditing(req);
+    const text = await proposalText(ctx, p);
+    const anchor = typeof req.query.section === 'string' ? req.query.section : null;
+    const found = anchor === null ? null : sectionIn(text, anchor);
+    if (anchor !== null && !found) throw noSection();
     // Allowed, but its state forbids changes (withdrawn, consolidated, a round open): say so.
     if (!proposalActions(ctx, req.actor ?? null, p).edit) res.status(409);
-    await editForm(req, res, p, {
-      title: p.title,
-      rationale: p.rationale,
-      text: await proposalText(ctx, p),
-      head: p.head,
-    });
+    await editForm(
+      req,
+      res,
+      p,
+      { title: p.title, rationale: p.rationale, text: found ? found.text : text, head: p.head },
+      found ? { id: found.section.id, words: found.section.words } : null,
+    );
   });
 
   r.post('/proposals/:id/edit', async (req, res) => {
@@ -70,35 +83,37 @@ export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
       text: textarea(req, 'text'),
       head: field(req, 'head'),
     };
+    // One section only: its anchor as the form carries it.
+    const anchor = field(req, 'section') || null;
+    const current = await proposalText(ctx, p);
+    const section = anchor === null ? null : sectionLabel(current, anchor);
     // The proposal as it is now (the actor may edit it, so may see it).
-    const again = (extra: Locals) => editForm(req, res, loadProposal(ctx, actor, p.id), form, extra);
+    const again = (extra: Locals) => editForm(req, res, loadProposal(ctx, actor, p.id), form, section, extra);
 
     if (field(req, 'preview')) {
       // Saves nothing: the text rendered, and what it would change in the current revision.
       await orShow(res, again, async () => {
         checkTitle(form.title);
-        checkProse(form.rationale, 'rationale', MAX_RATIONALE_BYTES, false);
-        const changes = await diffTexts(ctx, await proposalText(ctx, p), checkText(form.text));
-        const [html, rationaleHtml] = await render.markdownAll([
-          { text: form.text, by: TEXT_UNDER },
-          { text: form.rationale, by: TEXT_UNDER },
-        ]);
-        await again({
-          notice: 'This is a preview. Nothing has been saved yet.',
-          preview: {
-            html,
-            rationaleHtml: form.rationale.trim() ? rationaleHtml : '',
-            blocks: foldParagraphs(changes),
-            counts: changeCounts(changes),
-            against: p.revisions,
-          },
+        const shown = checkText(form.text);
+        const after = anchor === null ? shown : checkText(spliceTextSection(current, anchor, shown));
+        const preview = await textPreview(ctx, render, {
+          before: current,
+          after,
+          shown,
+          rationale: form.rationale,
+          against: `revision ${p.revisions}`,
         });
+        await again({ notice: 'This is a preview. Nothing has been saved yet.', preview });
       });
       return;
     }
 
     try {
-      const next = await reviseProposal(ctx, actor, p.id, fromForm(ReviseProposalBody, form));
+      const input = fromForm(ReviseProposalBody, form);
+      const next =
+        anchor === null
+          ? await reviseProposal(ctx, actor, p.id, input)
+          : await reviseProposalSection(ctx, actor, p.id, anchor, input);
       const n = next.revisions;
       done(
         req,
@@ -115,26 +130,18 @@ export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
       const started = revisions.find((r) => r.commit === form.head);
       const theirs = started ? await proposalDiff(ctx, actor, p.id, { from: started.n, to: now.revisions }) : null;
       res.status(409);
-      await editForm(
-        req,
-        res,
-        now,
-        { ...form, head: now.head },
-        {
-          error: 'Someone saved a newer revision while you were editing.',
-          errorCode: 'stale_head',
-          stale: {
-            from: started?.n ?? null,
-            to: now.revisions,
-            by: [
-              ...new Set(revisions.filter((r) => !started || r.n > started.n).map((r) => userName(ctx, r.authorId))),
-            ],
-            at: revisions[revisions.length - 1]?.at ?? now.updatedAt,
-            blocks: theirs ? foldParagraphs(theirs.changes) : null,
-            counts: theirs ? changeCounts(theirs.changes) : null,
-          },
+      await editForm(req, res, now, { ...form, head: now.head }, section, {
+        error: 'Someone saved a newer revision while you were editing.',
+        errorCode: 'stale_head',
+        stale: {
+          from: started?.n ?? null,
+          to: now.revisions,
+          by: [...new Set(revisions.filter((r) => !started || r.n > started.n).map((r) => userName(ctx, r.authorId)))],
+          at: revisions[revisions.length - 1]?.at ?? now.updatedAt,
+          blocks: theirs ? foldParagraphs(theirs.changes) : null,
+          counts: theirs ? changeCounts(theirs.changes) : null,
         },
-      );
+      });
     }
   });
 

@@ -38,6 +38,10 @@ import { applySuggestions } from '../../services/proposals/suggestions.js';
 import { absent } from '../../domain/errors.js';
 import { page } from './render.js';
 import { diffToggle } from '../presenters/diffToggle.js';
+import { noSection } from '../../domain/sections.js';
+import { checkText, checkTitle } from '../../domain/text.js';
+import { sectionIn, spliceTextSection } from '../../services/textSections.js';
+import { sectionLabel, sectionsByRow, textPreview } from '../presenters/sectionView.js';
 
 const ViewQuery = z.object({
   tab: z.enum(['text', 'changes', 'revisions']).optional(),
@@ -54,21 +58,33 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
   const r = Router();
 
   // ── New proposal ──────────────────────────────────────────────────────────
-  const newForm = async (req: Request, res: Response, slug: string, extra: Locals = {}) => {
+  /**
+   * The form, on the latest version. With a section's anchor (the document page's "Propose a
+   * change to this section", then the form's own field) it holds that section only, and saving
+   * splices it into the published text.
+   */
+  const newForm = async (req: Request, res: Response, slug: string, anchor: string | null, extra: Locals = {}) => {
     const doc = documentToPropose(ctx, req.actor ?? null, slug);
     const latest = getVersion(ctx, doc.slug, doc.latest);
+    const text = await versionText(ctx, latest);
+    const found = anchor === null ? null : sectionIn(text, anchor);
+    if (anchor !== null && !found && !('form' in extra)) throw noSection();
     page(res, 'proposals/new', {
       title: `Propose a change to ${doc.title}`,
       doc: { slug: doc.slug, title: doc.title },
       version: { number: latest.number, publishedAt: latest.publishedAt },
-      form: { title: '', rationale: '', text: await versionText(ctx, latest) },
+      form: { title: '', rationale: '', text: found ? found.text : text },
+      section: anchor === null ? null : sectionLabel(text, anchor),
+      preview: null,
       error: null,
       errorCode: null,
       ...extra,
     });
   };
 
-  r.get('/documents/:slug/proposals/new', (req, res) => newForm(req, res, req.params.slug));
+  r.get('/documents/:slug/proposals/new', (req, res) =>
+    newForm(req, res, req.params.slug, typeof req.query.section === 'string' ? req.query.section : null),
+  );
 
   r.post('/documents/:slug/proposals', async (req, res) => {
     const slug = req.params.slug;
@@ -78,20 +94,42 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
       text: textarea(req, 'text'),
       baseVersion: field(req, 'baseVersion'),
     };
-    await orShow(
-      res,
-      (extra) => newForm(req, res, slug, { form, ...extra }),
-      async () => {
-        const input = fromForm(CreateProposalBody, { ...form, baseVersion: numberField(req, 'baseVersion') });
-        const p = await createProposal(ctx, req.actor ?? null, slug, input);
-        done(
-          req,
-          res,
-          `/proposals/${p.id}`,
-          'Your proposal was saved as a draft. Only your working group, the chair and the secretariat can see it until you share it.',
-        );
-      },
-    );
+    const anchor = field(req, 'section') || null;
+    const again = (extra: Locals) => newForm(req, res, slug, anchor, { form, ...extra });
+    if (field(req, 'preview')) {
+      // Saves nothing: the text rendered, and what it would change in the latest version.
+      await orShow(res, again, async () => {
+        const doc = documentToPropose(ctx, req.actor ?? null, slug);
+        const latest = getVersion(ctx, doc.slug, doc.latest);
+        const before = await versionText(ctx, latest);
+        checkTitle(form.title);
+        const shown = checkText(form.text);
+        const after = anchor === null ? shown : checkText(spliceTextSection(before, anchor, shown));
+        const preview = await textPreview(ctx, render, {
+          before,
+          after,
+          shown,
+          rationale: form.rationale,
+          against: `version ${latest.number}`,
+        });
+        await again({ notice: 'This is a preview. Nothing has been saved yet.', preview });
+      });
+      return;
+    }
+    await orShow(res, again, async () => {
+      const input = fromForm(CreateProposalBody, {
+        ...form,
+        baseVersion: numberField(req, 'baseVersion'),
+        section: anchor,
+      });
+      const p = await createProposal(ctx, req.actor ?? null, slug, input);
+      done(
+        req,
+        res,
+        `/proposals/${p.id}`,
+        'Your proposal was saved as a draft. Only your working group, the chair and the secretariat can see it until you share it.',
+      );
+    });
   });
 
   // ── The proposal page ─────────────────────────────────────────────────────
@@ -138,7 +176,14 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
     if (tab === 'text') {
       const ref = { type: 'proposal' as const, id: p.id };
       const placed = await placeComments(ctx, ref, p.revisions, commentsOf(ctx, ref));
-      locals.text = await textView(ctx, render, await proposalText(ctx, p), placed, actor);
+      const text = await proposalText(ctx, p);
+      const view = await textView(ctx, render, text, placed, actor);
+      // "Edit this section" beside each heading, for who may revise it now.
+      const sections = head.may.edit ? sectionsByRow(text, view.paragraphs) : [];
+      locals.text = {
+        ...view,
+        paragraphs: view.paragraphs.map((para, i) => ({ ...para, sections: sections[i] ?? [] })),
+      };
     } else if (tab === 'changes') {
       const d = await proposalDiff(ctx, actor, p.id, { from: view.from, to: view.to, against: view.against });
       locals.changes = {

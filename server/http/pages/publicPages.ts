@@ -29,6 +29,7 @@ import { dayLabel } from '../render/time.js';
 import { clip, page } from './render.js';
 import { diffToggle } from '../presenters/diffToggle.js';
 import { provenanceView, withProvenanceNotes } from '../presenters/documents.js';
+import { withSectionLinks } from '../presenters/sectionView.js';
 
 const N = z.object({ n: PositiveInt });
 const Compare = z.object({
@@ -75,15 +76,20 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer, siteNam
   r.get('/documents/:slug', async (req, res) => {
     const doc = getDocument(ctx, slugOf(req.params.slug));
     const v = getVersion(ctx, doc.slug, doc.latest);
+    const canPropose = can(req.actor ?? null, 'proposal.create', { kind: 'document', group: doc.group });
+    const html = await render.document(await versionText(ctx, v), doc.title);
     page(res, 'documents/show', {
       title: doc.title,
       description: clip(`${doc.title}: the current text, version ${v.number}, published ${dayLabel(v.publishedAt)}.`),
       doc: { ...doc, groupName: groupName(doc.group) },
       version: v,
-      html: await render.document(await versionText(ctx, v), doc.title),
+      // Who may propose a change gets "Propose a change to this section" beside each heading.
+      html: canPropose
+        ? withSectionLinks(html, (id) => `/documents/${doc.slug}/proposals/new?section=${encodeURIComponent(id)}`)
+        : html,
       current: true,
       proposals: visibleProposals(ctx, req.actor ?? null, doc.slug).map((p) => proposalItem(ctx, p)),
-      canPropose: can(req.actor ?? null, 'proposal.create', { kind: 'document', group: doc.group }),
+      canPropose,
       canConsolidate: can(req.actor ?? null, 'consolidation.manage', { kind: 'consolidation', group: doc.group }),
       decision: decisionView(ctx, v, true),
       attribution: await decisionAttribution(req, v),

@@ -143,6 +143,9 @@ const shownQuote = (quote: string) => normalizeSpace(projectMarkdown(quote).text
 
 export interface ParagraphView {
   n: number;
+  /** Where it sits in the text: [start, end). */
+  start: number;
+  end: number;
   html: string;
   threads: ThreadView[];
 }
@@ -171,7 +174,13 @@ function noteMarked(views: ThreadView[], html: string): void {
  */
 export async function textView(ctx: Ctx, r: Renderer, text: string, placed: PlacedComment[], actor: Actor | null) {
   const [blocks, comments] = await Promise.all([r.paragraphs(text, TEXT_UNDER), commentsHtml(r, placed)]);
-  const paragraphs: ParagraphView[] = blocks.map((b, i) => ({ n: i + 1, html: b.html, threads: [] }));
+  const paragraphs: ParagraphView[] = blocks.map((b, i) => ({
+    n: i + 1,
+    start: b.start,
+    end: b.end,
+    html: b.html,
+    threads: [],
+  }));
   const outdated: ThreadView[] = [];
   const general: ThreadView[] = [];
   const marks = new Map<number, MarkedRange[]>();

@@ -5,6 +5,7 @@ import { type WorkPool, WorkTimeout } from '../offload/pool.js';
 import type { Task } from '../offload/worker.js';
 import { renderItems, type MarkdownItem } from '../../util/markdown.js';
 import { renderDocument } from '../../util/documentHtml.js';
+import { headingIds } from '../../services/textSections.js';
 import { renderParagraphs, type RenderedBlock } from './paragraphs.js';
 import { renderedDiff, type RenderedDiffBlock } from './renderedDiff.js';
 
@@ -130,7 +131,7 @@ export class Renderer {
     if (hit) return this.inTurn(hit) as Promise<string>;
     const done = this.work<string>(
       text.length <= this.opts.inlineBytes,
-      () => renderDocument(text, title),
+      () => renderDocument(text, title, headingIds(text)),
       { kind: 'document', text, title },
       this.opts.renderMs,
       () => plainFallback(text),

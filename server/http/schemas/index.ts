@@ -8,7 +8,13 @@ import {
   ReviseConsolidationBody,
 } from './consolidations.js';
 import { IdParams } from './fields.js';
-import { CreateProposalBody, ProposalDiffQuery, ReviseProposalBody } from './proposals.js';
+import {
+  CreateProposalBody,
+  ProposalDiffQuery,
+  ReviseProposalBody,
+  ReviseSectionBody,
+  SectionParams,
+} from './proposals.js';
 import { DocumentDiffQuery, SlugParams, VersionParams } from './public.js';
 import {
   BallotBody,
@@ -77,6 +83,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'post', path: '/documents/:slug/proposals', params: SlugParams, body: CreateProposalBody },
   { method: 'get', path: '/proposals/:id', params: IdParams },
   { method: 'put', path: '/proposals/:id/text', params: IdParams, body: ReviseProposalBody },
+  { method: 'get', path: '/proposals/:id/sections/:anchor', params: SectionParams },
+  { method: 'put', path: '/proposals/:id/sections/:anchor', params: SectionParams, body: ReviseSectionBody },
   { method: 'get', path: '/proposals/:id/diff', params: IdParams, query: ProposalDiffQuery },
   { method: 'post', path: '/proposals/:id/share', params: IdParams },
   { method: 'post', path: '/proposals/:id/withdraw', params: IdParams },

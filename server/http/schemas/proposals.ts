@@ -2,6 +2,12 @@ import { z } from 'zod';
 import { coded, PositiveInt } from '../validate.js';
 import { Head, JsonId, Rationale, Text, Title } from './fields.js';
 
+/** A section's anchor: its heading's id on the document page (domain/sections.ts), letters, digits and dashes. */
+export const SectionAnchor = z.string().regex(/^[\p{L}\p{N}-]{1,80}$/u);
+
+/** `/proposals/:id/sections/:anchor` — a malformed id or anchor names nothing: 404. */
+export const SectionParams = z.object({ id: PositiveInt, anchor: SectionAnchor });
+
 /** `POST /documents/:slug/proposals` */
 export const CreateProposalBody = z.strictObject({
   title: Title,
@@ -14,6 +20,12 @@ export const CreateProposalBody = z.strictObject({
     'invalid_base_version',
     'baseVersion is the number of the version the text was written on.',
   ),
+  /** When given, `text` is this section only (its anchor on the document page): it replaces that section of the latest version. */
+  section: coded(
+    SectionAnchor.nullish(),
+    'invalid_section',
+    'section is the anchor of the section the text replaces (its heading’s id on the document page).',
+  ),
 });
 export type CreateProposalBody = z.infer<typeof CreateProposalBody>;
 
@@ -25,6 +37,13 @@ export const ReviseProposalBody = z.strictObject({
   rationale: Rationale.nullish(),
 });
 export type ReviseProposalBody = z.infer<typeof ReviseProposalBody>;
+
+/**
+ * `PUT /proposals/:id/sections/:anchor` — as the full revise, but `text` is the section only
+ * (its heading line and everything under it); it is spliced into the current text.
+ */
+export const ReviseSectionBody = ReviseProposalBody;
+export type ReviseSectionBody = ReviseProposalBody;
 
 /** `GET /proposals/:id/diff?from=&to=&against=` — revisions by number; `against` compares with the base or the published text. */
 export const ProposalDiffQuery = z.object({

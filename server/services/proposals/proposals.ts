@@ -7,7 +7,8 @@ import { documentPath } from '../../domain/slug.js';
 import { checkProse, checkText, checkTitle, MAX_RATIONALE_BYTES } from '../../domain/text.js';
 import { revisionKey, type DocumentRecord, type ProposalRecord, type RevisionRecord } from '../../store/meta/schema.js';
 import { MAIN, type Ctx } from '../context.js';
-import { getDocument } from '../readDocuments.js';
+import { getDocument, getVersion, versionText } from '../readDocuments.js';
+import { spliceTextSection } from '../textSections.js';
 import { loadProposalFor } from './access.js';
 import { mergePuts } from '../notifications/queue.js';
 import { saveRevision } from '../revisions.js';
@@ -35,6 +36,8 @@ export interface CreateProposalInput {
   text: string;
   /** The version the text was written on: 409 `stale_base` when a newer one was published since. */
   baseVersion?: number | null;
+  /** When given, `text` is only this section (its anchor): it replaces that section of the latest version. */
+  section?: string | null;
 }
 
 /** A revision: `head` is the revision the edit was made on; title and rationale change when given. */
@@ -59,13 +62,17 @@ export async function createProposal(
   authorize(actor, 'proposal.create', { kind: 'document', group: doc.group }, 'document');
   const title = checkTitle(input.title);
   const rationale = checkProse(input.rationale, 'rationale', MAX_RATIONALE_BYTES, false);
-  const text = checkText(input.text);
+  const given = checkText(input.text);
   // A form filled in on version N must not land on a newer version: the text would undo it.
   if (input.baseVersion != null && input.baseVersion !== doc.latest) {
     throw conflict('stale_base', `Version ${doc.latest} was published while you were writing; start again from it.`, {
       current: doc.latest,
     });
   }
+  const text =
+    input.section == null
+      ? given
+      : checkText(spliceTextSection(await versionText(ctx, getVersion(ctx, slug, doc.latest)), input.section, given));
   const base = await ctx.repo.resolve(MAIN);
   if (!base) throw conflict('no_main', 'Nothing has been published yet.');
   const id = ctx.meta.nextId('proposals');
@@ -122,10 +129,33 @@ export async function reviseProposal(
   return ctx.subjects.run(`proposal/${id}`, () => revise(ctx, actor, id, input));
 }
 
-async function revise(ctx: Ctx, actor: Actor, id: number, input: ReviseProposalInput): Promise<ProposalRecord> {
+/**
+ * A revision that replaces one section of the current text (its anchor, domain/sections.ts):
+ * `input.text` is the section's new text. The same rules and refusals as `reviseProposal`, then
+ * the section's own: 404 `section_not_found`, 400 `section_heading`, `section_outline`,
+ * `section_spills`; the whole text after the splice is held to the text limit.
+ */
+export async function reviseProposalSection(
+  ctx: Ctx,
+  actor: Actor | null,
+  id: number,
+  anchor: string,
+  input: ReviseProposalInput,
+): Promise<ProposalRecord> {
+  signedIn(actor);
+  return ctx.subjects.run(`proposal/${id}`, () => revise(ctx, actor, id, input, anchor));
+}
+
+async function revise(
+  ctx: Ctx,
+  actor: Actor,
+  id: number,
+  input: ReviseProposalInput,
+  section?: string,
+): Promise<ProposalRecord> {
   const p = loadProposalFor(ctx, actor, id, 'proposal.edit');
   assertEditable(p.state, p.openRound !== null);
-  const text = checkText(input.text);
+  const given = checkText(input.text);
   const title = input.title === undefined ? p.title : checkTitle(input.title);
   const rationale =
     input.rationale === undefined ? p.rationale : checkProse(input.rationale, 'rationale', MAX_RATIONALE_BYTES, false);
@@ -135,8 +165,10 @@ async function revise(ctx: Ctx, actor: Actor, id: number, input: ReviseProposalI
       'Someone saved a newer revision since you started editing. Reload it and apply your change again.',
       { current: p.head },
     );
+  const current = section !== undefined || actor.id !== p.authorId ? await proposalText(ctx, p) : '';
+  const text = section === undefined ? given : checkText(spliceTextSection(current, section, given));
   // Someone else revises the author's proposal: the author's mail shows what this revision changes.
-  const changes = actor.id !== p.authorId ? await diffTexts(ctx, await proposalText(ctx, p), text) : [];
+  const changes = actor.id !== p.authorId ? await diffTexts(ctx, current, text) : [];
   return saveRevision(
     ctx,
     actor,

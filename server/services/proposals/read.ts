@@ -12,6 +12,8 @@ import {
 } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { loadProposal } from './access.js';
+import { noSection } from '../../domain/sections.js';
+import { sectionIn } from '../textSections.js';
 
 export function revisionsOf(ctx: Ctx, subject: SubjectRef, count: number): RevisionRecord[] {
   const out: RevisionRecord[] = [];
@@ -90,4 +92,15 @@ export async function proposalDiff(
     changes: await diffTexts(ctx, fromText, toText),
     texts: { from: fromText, to: toText },
   };
+}
+
+/**
+ * One section of the proposal's current text, by its anchor (domain/sections.ts), for who may
+ * see the proposal; 404 `section_not_found` when the text has no such section.
+ */
+export async function proposalSection(ctx: Ctx, actor: Actor | null, id: number, anchor: string) {
+  const p = loadProposal(ctx, actor, id);
+  const found = sectionIn(await proposalText(ctx, p), anchor);
+  if (!found) throw noSection();
+  return { proposal: p, section: found.section, text: found.text };
 }
