@@ -1,4 +1,5 @@
 import { openApiDocument } from './http/openapi.js';
+import type { MirrorStatus } from './services/publicMirror.js';
 import { unsubscribePages } from './http/pages/unsubscribePages.js';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
@@ -57,6 +58,8 @@ export interface AppDeps {
    * keep the process alive.
    */
   renderer?: Renderer;
+  /** The public mirror's state (PUBLIC_MIRROR_URL), shown by `/healthz?verbose`. */
+  mirrorStatus?: () => MirrorStatus;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -139,10 +142,12 @@ export function createApp(deps: AppDeps): Express {
   app.get('/favicon.ico', (_req, res) => void res.status(204).end());
 
   // 503 while the stores cannot write (the last write failed and a probe write fails too).
-  app.get('/healthz', async (_req, res) => {
+  // `?verbose` adds the public mirror's state (its failures never make the server unhealthy).
+  app.get('/healthz', async (req, res) => {
     const [meta, git] = await Promise.all([ctx.meta.writable(), ctx.repo.health.check()]);
-    if (meta && git) return void res.json({ ok: true });
-    res.status(503).json({ ok: false, storage: { meta: ctx.meta.writeState, git: ctx.repo.health.state } });
+    const more = req.query.verbose !== undefined && deps.mirrorStatus ? { mirror: deps.mirrorStatus() } : {};
+    if (meta && git) return void res.json({ ok: true, ...more });
+    res.status(503).json({ ok: false, storage: { meta: ctx.meta.writeState, git: ctx.repo.health.state }, ...more });
   });
 
   const throttle = new LoginThrottle(ctx.clock);

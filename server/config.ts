@@ -36,6 +36,16 @@ const Env = z.object({
     .refine((h) => isIP(h) !== 0 || h === 'localhost', 'INBOUND_SMTP_HOST must be an IP address (or localhost)')
     .default('127.0.0.1'),
   INBOUND_MAILDIR: z.string().min(1).optional(),
+  PUBLIC_MIRROR_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'PUBLIC_MIRROR_URL must be an http(s) URL of a git repository')
+    .refine(
+      (u) => !/^https?:\/\/[^/]*@/.test(u),
+      'PUBLIC_MIRROR_URL must not hold credentials: set PUBLIC_MIRROR_USERNAME and PUBLIC_MIRROR_PASSWORD',
+    )
+    .optional(),
+  PUBLIC_MIRROR_USERNAME: z.string().optional(),
+  PUBLIC_MIRROR_PASSWORD: z.string().optional(),
   WRITE_LIMIT: z.coerce.number().int().min(0).default(120),
   REMINDER_HOURS: z.coerce
     .number()
@@ -135,6 +145,8 @@ export interface Config {
   passwordHashN: number;
   /** The folder whose markdown files become version 1 on a fresh data folder. */
   documentsDir: string;
+  /** PUBLIC_MIRROR_URL (+ _USERNAME, _PASSWORD): a git repository that gets `main` and the version tags after each publication. */
+  publicMirror: { url: string; username?: string; password?: string } | null;
 }
 
 /** Parse the environment once; throws an Error whose message lists every bad variable. */
@@ -169,6 +181,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     trustProxy: e.TRUST_PROXY,
     passwordHashN: e.PASSWORD_HASH_N,
     documentsDir: path.resolve(projectRoot, 'documents'),
+    publicMirror: e.PUBLIC_MIRROR_URL
+      ? Object.freeze({
+          url: e.PUBLIC_MIRROR_URL,
+          username: e.PUBLIC_MIRROR_USERNAME,
+          password: e.PUBLIC_MIRROR_PASSWORD,
+        })
+      : null,
   });
 }
 

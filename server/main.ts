@@ -16,6 +16,7 @@ import { DIR_MODE, warnIfShared } from './store/fsutil.js';
 import { commonPasswords } from './store/commonPasswords.js';
 import { startInbound, type Inbound } from './inbound.js';
 import { sitePagesFor } from './sitePages.js';
+import { MirrorWorker } from './services/publicMirror.js';
 
 /** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
 async function main() {
@@ -51,7 +52,18 @@ async function main() {
   const log = createLogger(config.logLevel);
   // Markdown and diffs that may take long run in a bounded, time-limited worker pool.
   const renderer = new Renderer(new WorkPool(), {}, (msg, err) => log.error({ err }, msg));
-  const app = createApp({ ctx: data.ctx, config, sessions: data.sessions, log, renderer });
+  // After each publication the public repository goes to PUBLIC_MIRROR_URL too (never blocking it).
+  const mirror = config.publicMirror
+    ? new MirrorWorker(data.ctx, config.publicMirror, (msg, err) => log.warn({ err }, msg))
+    : null;
+  const app = createApp({
+    ctx: data.ctx,
+    config,
+    sessions: data.sessions,
+    log,
+    renderer,
+    mirrorStatus: mirror ? () => mirror.status() : undefined,
+  });
   // Listen before anything else announces this process as the server: a port already taken
   // (or not ours to take) ends the start here, with the data folder's lock released.
   const server = http.createServer(app);
@@ -131,6 +143,9 @@ async function main() {
     () => void mailer.tick().catch((err) => log.error({ err }, 'Mail delivery failed')),
     1000,
   );
+  const mirroring = mirror
+    ? setInterval(() => void mirror.tick().catch((err) => log.error({ err }, 'The public mirror failed')), 5000)
+    : null;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -144,6 +159,7 @@ async function main() {
     server.closeIdleConnections();
     clearInterval(sweep);
     clearInterval(delivery);
+    if (mirroring) clearInterval(mirroring);
     admin.close();
     transport.close();
     await inbound.close().catch((err) => log.error({ err }, 'The reply mail listener did not close cleanly'));

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { conflict, invalid } from '../domain/errors.js';
 import { listVersions, versionText } from './readDocuments.js';
 import { provenanceOf } from './provenance.js';
+import { updatePublicRepositoryQuietly } from './publicRepository.js';
 import { parseHistoryTsv, placeholderEmail, type HistoryRow } from '../domain/historyTsv.js';
 import { systemIdentity, type Ctx } from './context.js';
 import { checkNewDocument, checkText } from './addDocument.js';
@@ -78,6 +79,7 @@ export async function importHistory(
       author,
       // Recorded now, by the system: the historical date is the author's (issue 16: `git log --since` finds imports).
       committer: systemIdentity(ctx.clock()),
+      batch: true,
       actor: actor?.email ?? null,
       alsoWrite: () =>
         i === 0 ? { events: [{ action: 'document.imported', subject: `document/${input.slug}` }] } : {},
@@ -87,6 +89,8 @@ export async function importHistory(
   // An import leaves hundreds of loose objects (each version's text whole): pack them now, with
   // deltas between the versions. A failure is logged and changes nothing (they stay loose).
   await ctx.repo.packQuietly();
+  // Once for the whole import: the public repository gets the versions and their tags.
+  await ctx.publishing.run(() => updatePublicRepositoryQuietly(ctx));
   // Every version's paragraph provenance, so that the first reader of an old version waits for none.
   await provenanceOf(ctx, input.slug, texts.length).catch((e) => console.error('Provenance of the import failed', e));
   return { slug: input.slug, versions: texts.length, ...(done ? { resumedAfter: done } : {}) };

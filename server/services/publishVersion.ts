@@ -25,6 +25,12 @@ export interface PublishInput {
   /** Store changes that must land together with the version (state changes, mails, audit). */
   alsoWrite?: (v: VersionRecord) => Partial<Pick<Change, 'puts' | 'dels' | 'events'>>;
   actor?: string | null;
+  /**
+   * One of many versions published in a row (an import): the public repository and the
+   * paragraph provenance are left to the caller, which brings them up once at the end (each
+   * costs a pass over every tag, so per version an import of N versions would cost N²).
+   */
+  batch?: boolean;
   /** Refuse (409 `stale`) unless the document's latest version is still this one (checked under the publishing lock). */
   expectedLatest?: number;
 }
@@ -114,11 +120,11 @@ export async function publishVersion(ctx: Ctx, input: PublishInput): Promise<Ver
       dels: extra?.dels,
     });
     // The same step, still under the publishing lock: the public repository gets the commit and the tag.
-    await updatePublicRepositoryQuietly(ctx);
+    if (!input.batch) await updatePublicRepositoryQuietly(ctx);
     return version;
   });
   // After the lock: the new version's paragraph provenance, from the one before (a few ms; never fails a publication).
-  void provenanceOf(ctx, input.slug, published.number).catch(() => {});
+  if (!input.batch) void provenanceOf(ctx, input.slug, published.number).catch(() => {});
   return published;
 }
 

@@ -237,6 +237,19 @@ describe('importHistory with a TSV', () => {
     }
   });
 
+  test('the public repository has every imported version (brought up once, at the end) and its provenance is known', async () => {
+    const pub = t.ctx.publicRepo!;
+    expect((await pub.repo.listTags()).filter((n) => n.startsWith('charter/')).sort()).toEqual([
+      'charter/v1',
+      'charter/v2',
+      'charter/v3',
+      'charter/v4',
+      'charter/v5',
+    ]);
+    expect(await pub.repo.resolve('refs/heads/main')).toBe(getVersion(t.ctx, 'charter', 5).commit);
+    expect(t.ctx.provenance.get(getVersion(t.ctx, 'charter', 5).commit)).toBeDefined();
+  });
+
   test('history is linear on main, seeded documents untouched', () => {
     const parents = gitText(t, 'rev-list', '--parents', 'refs/heads/main').trim().split('\n');
     expect(parents).toHaveLength(2 + 5);

@@ -1,4 +1,5 @@
 import git from 'isomorphic-git';
+import gitHttp from 'isomorphic-git/http/node';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -649,6 +650,34 @@ export class GitRepository {
   async listBranches(prefix = ''): Promise<string[]> {
     const all = await git.listBranches({ fs: this.fs, gitdir: this.gitdir });
     return all.filter((b) => b.startsWith(prefix));
+  }
+
+  /**
+   * Push `refs` (full names) to the repository at `url` (git's smart HTTP protocol), each only
+   * where the remote's differs; never forced, so a remote that moved on its own refuses rather
+   * than loses commits. Returns the refs pushed. Errors (network, refusal, credentials) are thrown.
+   */
+  async pushTo(url: string, refs: string[], auth?: { username: string; password: string }): Promise<string[]> {
+    const onAuth = auth ? () => auth : undefined;
+    const remote = new Map(
+      (await git.listServerRefs({ http: gitHttp, url, onAuth, protocolVersion: 1 })).map((r) => [r.ref, r.oid]),
+    );
+    const pushed: string[] = [];
+    for (const ref of refs) {
+      const oid = await this.resolve(ref);
+      if (!oid || remote.get(ref) === oid) continue;
+      const r = await this.reading((cache) =>
+        git.push({ fs: this.fs, http: gitHttp, gitdir: this.gitdir, url, ref, remoteRef: ref, onAuth, cache }),
+      );
+      if (!r.ok) throw new Error(`The mirror refused ${ref}: ${r.error ?? JSON.stringify(r.refs)}`);
+      pushed.push(ref);
+    }
+    // isomorphic-git records what it pushed as a remote-tracking ref; this repository has no remotes.
+    for (const tracking of await this.listRefs('refs/remotes').catch(() => [] as string[])) {
+      const oid = await this.resolve(tracking);
+      if (oid) await this.deleteRef(tracking, oid);
+    }
+    return pushed;
   }
 
   /** Every ref under `prefix` (e.g. `refs/heads/proposals`), as full names. */
