@@ -16,6 +16,7 @@ import { DIR_MODE, warnIfShared } from './store/fsutil.js';
 import { commonPasswords } from './store/commonPasswords.js';
 import { startInbound, type Inbound } from './inbound.js';
 import { sitePagesFor } from './sitePages.js';
+import { applyServerTimeouts } from './http/serverTimeouts.js';
 import { MirrorWorker } from './services/publicMirror.js';
 
 /** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
@@ -66,7 +67,8 @@ async function main() {
   });
   // Listen before anything else announces this process as the server: a port already taken
   // (or not ours to take) ends the start here, with the data folder's lock released.
-  const server = http.createServer(app);
+  // Idle keep-alive connections outlive a reverse proxy's own idle timeout (http/serverTimeouts.ts).
+  const server = applyServerTimeouts(http.createServer(app));
   try {
     await listen(server, config.port);
   } catch (e) {
