@@ -53,6 +53,7 @@ const Env = z.object({
     .max(24 * 30)
     .default(24),
   DIGEST_HOUR: z.coerce.number().int().min(0).max(23).default(7),
+  MAIL_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(30),
   PASSWORD_HASH_N: z.coerce
     .number()
     .int()
@@ -135,6 +136,8 @@ export interface Config {
   writeLimit: number;
   reminderHours: number;
   digestHour: number;
+  /** Sent messages keep their text and HTML this many days (MAIL_RETENTION_DAYS; 0: forever). */
+  mailRetentionDays: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /**
    * The proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (express's `trust proxy`):
@@ -177,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     writeLimit: e.WRITE_LIMIT,
     reminderHours: e.REMINDER_HOURS,
     digestHour: e.DIGEST_HOUR,
+    mailRetentionDays: e.MAIL_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     passwordHashN: e.PASSWORD_HASH_N,

@@ -9,7 +9,7 @@ import { firstAccountCommand, loadConfig, unsupportedPlatform } from './config.j
 import { openData } from './bootstrap.js';
 import { listenAdminSocket, socketPathFor } from './cli/adminSocket.js';
 import { sweepRounds } from './services/rounds/rounds.js';
-import { MailWorker } from './services/notifications/deliver.js';
+import { MailWorker, pruneMailBodies } from './services/notifications/deliver.js';
 import { composeDigests } from './services/notifications/digest.js';
 import { outboxTransport, smtpTransport } from './store/mail/transport.js';
 import { DIR_MODE, warnIfShared } from './store/fsutil.js';
@@ -145,6 +145,20 @@ async function main() {
     () => void mailer.tick().catch((err) => log.error({ err }, 'Mail delivery failed')),
     1000,
   );
+  // Sent messages' bodies go after MAIL_RETENTION_DAYS (their record stays), a batch at a time, hourly.
+  const pruneMail = async () => {
+    if (!config.mailRetentionDays) return;
+    while ((await pruneMailBodies(data.ctx, config.mailRetentionDays)) > 0)
+      await new Promise((resolve) => setImmediate(resolve));
+  };
+  const pruning = setInterval(
+    () => void pruneMail().catch((err) => log.error({ err }, 'Dropping old mail bodies failed')),
+    3_600_000,
+  );
+  setTimeout(
+    () => void pruneMail().catch((err) => log.error({ err }, 'Dropping old mail bodies failed')),
+    60_000,
+  ).unref();
   const mirroring = mirror
     ? setInterval(() => void mirror.tick().catch((err) => log.error({ err }, 'The public mirror failed')), 5000)
     : null;
@@ -161,6 +175,7 @@ async function main() {
     server.closeIdleConnections();
     clearInterval(sweep);
     clearInterval(delivery);
+    clearInterval(pruning);
     if (mirroring) clearInterval(mirroring);
     admin.close();
     transport.close();

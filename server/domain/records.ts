@@ -260,6 +260,8 @@ export interface MailRecord {
   lastError: string | null;
   createdAt: string;
   sentAt: string | null;
+  /** When the text and HTML were dropped (MAIL_RETENTION_DAYS after sending); the record stays. */
+  bodyDroppedAt?: string;
 }
 
 /** A non-essential message waiting for its reader's daily digest. */

@@ -88,15 +88,47 @@ export class MailWorker {
   }
 }
 
-/** The mail queue as the secretariat sees it: waiting and failed messages and the 50 sent last, newest first; items waiting for digests. */
+/** At most this many messages of each kind on the queue's page (a backlog of 100,000 is counted, not listed). */
+export const MAIL_PAGE = 100;
+
+/**
+ * The mail queue as the secretariat sees it: how many messages wait and failed, the newest
+ * MAIL_PAGE of each and the 50 sent last, newest first; items waiting for digests.
+ */
 export function mailQueue(ctx: Ctx, actor: Actor | null) {
   authorize(actor, 'user.manage');
   return {
-    pending: ctx.meta.by('mails', 'state', 'pending').reverse(),
-    failed: ctx.meta.by('mails', 'state', 'failed').reverse(),
+    pending: ctx.meta.newest('mails', 'state', 'pending', MAIL_PAGE),
+    pendingCount: ctx.meta.countBy('mails', 'state', 'pending'),
+    failed: ctx.meta.newest('mails', 'state', 'failed', MAIL_PAGE),
+    failedCount: ctx.meta.countBy('mails', 'state', 'failed'),
     sent: ctx.meta.newest('mails', 'state', 'sent', 50),
     digestWaiting: ctx.meta.count('digestItems'),
   };
+}
+
+/** Bodies of sent messages are dropped after this many days (MAIL_RETENTION_DAYS): the outbox file or the mail server has the message. */
+export const DEFAULT_MAIL_RETENTION_DAYS = 30;
+/** At most this many messages lose their bodies in one pass (one store write), so a pass never holds the loop long. */
+const PRUNE_BATCH = 500;
+
+/**
+ * Drop the text and HTML of messages sent more than `days` ago, keeping their record (ids,
+ * recipients, subject, times: what the queue page and threading need). Oldest first, at most
+ * PRUNE_BATCH a call; returns how many were pruned (call again while it is PRUNE_BATCH).
+ */
+export async function pruneMailBodies(ctx: Ctx, days: number): Promise<number> {
+  const cutoff = ctx.clock().getTime() - days * 86_400_000;
+  const puts: Record<number, MailRecord> = {};
+  let n = 0;
+  for (const m of ctx.meta.by('mails', 'bodyKept', 'kept')) {
+    if (n >= PRUNE_BATCH) break;
+    if (!m.sentAt || Date.parse(m.sentAt) > cutoff) continue;
+    puts[m.id] = { ...m, text: '', html: '', bodyDroppedAt: ctx.clock().toISOString() };
+    n++;
+  }
+  if (n) await ctx.meta.write({ actor: null, at: ctx.clock(), events: [], puts: { mails: puts } });
+  return n;
 }
 
 /** One message of the queue, for the secretariat (401 / 403 first), then 404 if there is none (any id that is not a positive whole number included). */

@@ -39,6 +39,8 @@ export const INDEXES = {
   },
   mails: {
     state: { key: (m) => m.state },
+    /** Sent messages that still hold their bodies, oldest first: what the retention pass drops. */
+    bodyKept: { key: (m) => (m.state === 'sent' && !m.bodyDroppedAt ? 'kept' : undefined) },
     /** Which logical message each recipient was sent (`address key`): the threading law's memory. */
     received: { key: (m) => (m.key && m.to.length === 1 && !m.bcc.length ? receivedKey(m.to[0], m.key) : undefined) },
     /** Each recipient's copies in one thread (`address thread-root`), in the order queued. */

@@ -1,0 +1,77 @@
+/**
+ * Mail with a lifetime (issue 18, item 3): a sent message's text and HTML are dropped
+ * MAIL_RETENTION_DAYS after it went out (the outbox file or the mail server has it), its record
+ * kept; waiting and failed messages keep theirs. The queue's page lists at most MAIL_PAGE of
+ * each kind and counts the rest.
+ */
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import type { MailRecord } from '../../server/domain/records.js';
+import { MAIL_PAGE, mailQueue, pruneMailBodies } from '../../server/services/notifications/deliver.js';
+import { CLI_ACTOR } from '../../server/domain/actor.js';
+import { openTestData, testClock } from '../helpers/data.js';
+
+const clock = testClock('2026-03-01T10:00:00Z');
+let t: Awaited<ReturnType<typeof openTestData>>;
+
+const mail = (id: number, state: MailRecord['state'], sentAt: string | null): MailRecord => ({
+  id,
+  messageId: `<m${id}@ratify.test>`,
+  event: 'test',
+  to: [`u${id}@example.org`],
+  bcc: [],
+  subject: `Message ${id}`,
+  text: `Body ${id}`,
+  html: `<p>Body ${id}</p>`,
+  inReplyTo: null,
+  references: [],
+  listUnsubscribe: null,
+  state,
+  attempts: state === 'sent' ? 1 : 0,
+  nextAttemptAt: '2026-01-01T00:00:00.000Z',
+  lastError: null,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  sentAt,
+});
+
+beforeAll(async () => {
+  t = await openTestData({ clock });
+  const puts: Record<number, MailRecord> = {};
+  // 1–600 sent 40 days ago, 601–610 sent yesterday, 611–750 waiting, 751–760 failed.
+  for (let id = 1; id <= 760; id++)
+    puts[id] =
+      id <= 600
+        ? mail(id, 'sent', '2026-01-20T10:00:00.000Z')
+        : id <= 610
+          ? mail(id, 'sent', '2026-02-28T10:00:00.000Z')
+          : id <= 750
+            ? mail(id, 'pending', null)
+            : mail(id, 'failed', null);
+  await t.ctx.meta.write({ actor: null, at: clock(), events: [], puts: { mails: puts } });
+});
+afterAll(() => t.cleanup());
+
+test('bodies of messages sent before the retention period go, a batch at a time; their records stay', async () => {
+  const first = await pruneMailBodies(t.ctx, 30);
+  expect(first).toBe(500);
+  const second = await pruneMailBodies(t.ctx, 30);
+  expect(second).toBe(100);
+  expect(await pruneMailBodies(t.ctx, 30)).toBe(0);
+  const old = t.ctx.meta.get('mails', 1)!;
+  expect(old).toMatchObject({ text: '', html: '', subject: 'Message 1', to: ['u1@example.org'], state: 'sent' });
+  expect(old.bodyDroppedAt).toBe(clock().toISOString());
+  // Sent yesterday, waiting, failed: untouched.
+  for (const id of [601, 700, 755]) expect(t.ctx.meta.get('mails', id)!.text).toBe(`Body ${id}`);
+  // After the period, yesterday's go too.
+  clock.advance(31 * 86_400_000);
+  expect(await pruneMailBodies(t.ctx, 30)).toBe(10);
+});
+
+test("the queue's page lists at most MAIL_PAGE of each kind, newest first, and counts them all", () => {
+  const q = mailQueue(t.ctx, CLI_ACTOR);
+  expect(q.pendingCount).toBe(140);
+  expect(q.pending).toHaveLength(MAIL_PAGE);
+  expect(q.pending[0].id).toBe(750);
+  expect(q.failedCount).toBe(10);
+  expect(q.failed).toHaveLength(10);
+  expect(q.sent).toHaveLength(50);
+});
