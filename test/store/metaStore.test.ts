@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { MetaStore, type Change } from '../../server/store/meta/metaStore.js';
@@ -299,16 +300,11 @@ describe('snapshots and segments', () => {
     check(c);
   });
 
-  test('a snapshot newer than nothing: reopen after close replays no journal but keeps the audit', async () => {
+  test('close writes no snapshot (its time would grow with the state): reopen replays the journal and keeps the audit', async () => {
     const a = await open({ snapshotEvery: 1000 });
     for (let i = 0; i < 5; i++) await a.write(putGroup(`g${i}`, i));
     await a.close();
-    const snap = JSON.parse(await fsp.readFile(path.join(dir, 'snapshot.json'), 'utf8')) as {
-      seq: number;
-      collections: { groups: object };
-    };
-    expect(snap.seq).toBe(5);
-    expect(Object.keys(snap.collections.groups)).toHaveLength(5);
+    expect(fs.existsSync(path.join(dir, 'snapshot.json'))).toBe(false);
     const b = await open();
     expect(b.all('groups')).toHaveLength(5);
     expect(b.auditLog(100)).toHaveLength(5);

@@ -324,11 +324,15 @@ export class MetaStore {
   }
 
   /** Flush the journal, write a snapshot (if the disk allows), close files. */
+  /**
+   * Close: wait for a snapshot in progress and for the journal's writes, then close it. No
+   * closing snapshot: the journal is the truth, and the next start replays what came after the
+   * last snapshot (at most `snapshotEvery` lines, 5,000 by default), so a shutdown does not take longer as the
+   * state grows (issue 18: a closing snapshot of ten years' state took 12 s, past SIGTERM's 5 s).
+   */
   async close(): Promise<void> {
     await this.snapshotting;
     await this.journal.drain();
-    if (!this.journal.broken)
-      await this.snapshot().catch((e) => this.log('The metadata snapshot could not be written at close', e));
     await this.journal.close();
   }
 }
