@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { FsyncJsonFile } from './snapshotFile.js';
+import { SnapshotFile, type Snapshot } from './snapshotFile.js';
 import {
   Journal,
   type EntryMeta,
@@ -23,11 +23,6 @@ export interface AuditEntry {
   subject: string;
   /** IP address and user agent of a sign-in event. */
   meta?: EntryMeta;
-}
-
-interface Snapshot {
-  seq: number;
-  collections: Record<string, Record<string, unknown>>;
 }
 
 /** One logical change: who made it, what it was called in the audit log, and its record changes. */
@@ -65,7 +60,7 @@ export class MetaStore {
   private constructor(
     /** The records, by kind and id: the last snapshot's, with every journal line since applied. */
     private readonly collections: Snapshot['collections'],
-    private readonly snapshotFile: FsyncJsonFile<Snapshot>,
+    private readonly snapshotFile: SnapshotFile,
     private readonly journal: Journal,
     private readonly snapshotEvery: number,
     private readonly log: (msg: string, err?: unknown) => void,
@@ -93,7 +88,7 @@ export class MetaStore {
     opts: { snapshotEvery?: number; openFile?: OpenJournalFile; log?: (msg: string, err?: unknown) => void } = {},
   ): Promise<MetaStore> {
     const tmpDir = path.join(dir, 'tmp');
-    const file = new FsyncJsonFile<Snapshot>(path.join(dir, 'snapshot.json'), tmpDir);
+    const file = new SnapshotFile(path.join(dir, 'snapshot.json'), tmpDir);
     const snap = (await file.read()) ?? { seq: 0, collections: {} };
     const { journal, entries, all } = await Journal.open(path.join(dir, 'journal'), snap.seq, {
       openFile: opts.openFile,
@@ -313,11 +308,11 @@ export class MetaStore {
     const run = this.snapshotChain.then(async () => {
       await this.journal.drain();
       const seq = this.seq;
-      const data: Snapshot = { seq, collections: this.collections };
-      // Serialise now: later writes must not slip into a snapshot labelled `seq`.
-      const frozen = JSON.parse(JSON.stringify(data)) as Snapshot;
+      // The records as they are now (a write replaces a record, never changes it): later writes
+      // cannot slip into a snapshot labelled `seq`; each is serialised on its own as it is written.
+      const taken = Object.fromEntries(Object.entries(this.collections).map(([k, col]) => [k, { ...col }]));
       await this.journal.rotate(seq + 1);
-      await this.snapshotFile.write(frozen);
+      await this.snapshotFile.write(seq, taken);
     });
     this.snapshotChain = run.catch(() => {});
     return run;

@@ -1,27 +1,109 @@
+import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { mkdirPrivate, writeFileDurable } from '../fsutil.js';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { FILE_MODE, fsyncDir, mkdirPrivate, shortWrite, storageError } from '../fsutil.js';
 
 /**
- * One JSON file, read whole and written durably (`writeFileDurable`: a temporary file, fsynced,
- * renamed over the old one, the folder fsynced): the metadata store's snapshot.
+ * The metadata store's snapshot, one record a line (issue 18: never one string, never a stall).
+ *
+ *     {"format":2,"seq":1234}
+ *     ["users","1",{…}]
+ *     ["proposals","7",{…}]
+ *
+ * Written from a list of the records taken at once (their objects are never changed in place:
+ * a write replaces a record), each serialised on its own and written in batches of about a
+ * megabyte, so the event loop is never held for long and no string grows with the state; then
+ * fsynced and renamed over the old one, the folder fsynced (a crash leaves the old or the new).
+ * Read a line at a time. A snapshot in the first format (one JSON document) is still read.
  */
-export class FsyncJsonFile<T> {
+export interface Snapshot {
+  seq: number;
+  collections: Record<string, Record<string, unknown>>;
+}
+
+const FORMAT = 2;
+/** Bytes gathered before each write (and each turn of the event loop). */
+const BATCH = 1 << 20;
+
+export class SnapshotFile {
   constructor(
     private readonly file: string,
     private readonly tmpDir: string,
   ) {}
 
-  async read(): Promise<T | null> {
+  async read(): Promise<Snapshot | null> {
+    let head: string;
     try {
-      return JSON.parse(await fsp.readFile(this.file, 'utf8')) as T;
+      const h = await fsp.open(this.file, 'r');
+      try {
+        const buf = Buffer.alloc(64);
+        const { bytesRead } = await h.read(buf, 0, 64, 0);
+        head = buf.subarray(0, bytesRead).toString('utf8');
+      } finally {
+        await h.close();
+      }
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw e;
     }
+    if (!head.startsWith(`{"format":${FORMAT},`)) return JSON.parse(await fsp.readFile(this.file, 'utf8')) as Snapshot;
+    const lines = createInterface({ input: createReadStream(this.file, 'utf8'), crlfDelay: Infinity });
+    let seq = -1;
+    const collections: Snapshot['collections'] = {};
+    for await (const line of lines) {
+      if (!line) continue;
+      if (seq < 0) {
+        seq = (JSON.parse(line) as { seq: number }).seq;
+        continue;
+      }
+      const [kind, id, value] = JSON.parse(line) as [string, string, unknown];
+      (collections[kind] ??= {})[id] = value;
+    }
+    return { seq, collections };
   }
 
-  async write(data: T): Promise<void> {
+  /**
+   * Write a snapshot of `collections` at `seq`. The list of records is taken before the first
+   * await, so later writes to the store cannot slip into a snapshot labelled `seq`.
+   */
+  async write(seq: number, collections: Snapshot['collections']): Promise<void> {
+    const records = Object.entries(collections).map(([kind, col]) => [kind, Object.entries(col)] as const);
     await mkdirPrivate(this.tmpDir);
-    await writeFileDurable(this.file, JSON.stringify(data), this.tmpDir);
+    const tmp = path.join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
+    let placed = false;
+    try {
+      const h = await fsp.open(tmp, 'w', FILE_MODE);
+      try {
+        const put = async (text: string) => {
+          const bytes = Buffer.from(text, 'utf8');
+          for (let off = 0; off < bytes.byteLength; ) {
+            const { bytesWritten } = await h.write(bytes, off, bytes.byteLength - off);
+            if (bytesWritten <= 0) throw shortWrite();
+            off += bytesWritten;
+          }
+        };
+        let batch = `${JSON.stringify({ format: FORMAT, seq })}\n`;
+        for (const [kind, entries] of records)
+          for (const [id, value] of entries) {
+            batch += `${JSON.stringify([kind, id, value])}\n`;
+            if (batch.length >= BATCH) {
+              await put(batch);
+              batch = '';
+            }
+          }
+        await put(batch);
+        await h.sync();
+      } finally {
+        await h.close();
+      }
+      await fsp.rename(tmp, this.file);
+      placed = true;
+      await fsyncDir(path.dirname(this.file));
+    } catch (e) {
+      if (!placed) await fsp.rm(tmp, { force: true }).catch(() => {});
+      throw storageError(e);
+    }
   }
 }
