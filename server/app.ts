@@ -66,8 +66,8 @@ export function createApp(deps: AppDeps): Express {
   const { config } = deps;
   const log = deps.log ?? silentLogger();
   const render = deps.renderer ?? new Renderer(new WorkPool(), {}, (msg, err) => log.error({ err }, msg));
-  // Services diff through the same pool and cache (services/diffTexts.ts).
-  const ctx: Ctx = { ...deps.ctx, diff: (from, to) => render.diff(from, to) };
+  // Services diff, and read Word files, through the same pool (services/diffTexts.ts, proposals/fromWord.ts).
+  const ctx: Ctx = { ...deps.ctx, diff: (from, to) => render.diff(from, to), wordIn: (bytes) => render.wordIn(bytes) };
   const scheme = schemeOf(config.baseUrl);
   const app = express();
   app.disable('x-powered-by');

@@ -42,6 +42,11 @@ export interface Ctx {
    * absent, services diff inline (CLI, tests of services). See services/diffTexts.ts.
    */
   diff?: (from: string, to: string) => Promise<Change[]>;
+  /**
+   * A Word file's markdown, when the app reads it elsewhere (off the event loop, time-limited);
+   * absent, inline (`util/wordIn.ts`). Throws `NotADocx` for what is not a .docx.
+   */
+  wordIn?: (bytes: Uint8Array) => Promise<string>;
 }
 
 export function makeCtx(

@@ -7,6 +7,9 @@ import { renderItems, type MarkdownItem } from '../../util/markdown.js';
 import { renderDocument } from '../../util/documentHtml.js';
 import { renderParagraphs, type RenderedBlock } from './paragraphs.js';
 import { renderedDiff, type RenderedDiffBlock } from './renderedDiff.js';
+import { invalid, unavailable } from '../../domain/errors.js';
+import { NotADocx, readWord, type WordInResult } from '../../util/wordIn.js';
+import { changesDocx, textDocx, type Revisions, type WordMeta } from './wordOut.js';
 
 /**
  * Markdown rendering, prose diffs and rendered diffs with bounded work per request:
@@ -32,6 +35,10 @@ export interface RenderOptions {
   renderMs: number;
   diffMs: number;
   retryFailedMs: number;
+  /** A Word file up to this many bytes is read, or a Word file of a text this long written, on the event loop. */
+  inlineWordBytes: number;
+  /** The time a Word file may take to read or to write on the pool. */
+  wordMs: number;
 }
 
 export const DEFAULT_RENDER: Readonly<RenderOptions> = Object.freeze({
@@ -42,6 +49,8 @@ export const DEFAULT_RENDER: Readonly<RenderOptions> = Object.freeze({
   renderMs: 5000,
   diffMs: 10_000,
   retryFailedMs: 10 * 60_000,
+  inlineWordBytes: 16 * 1024,
+  wordMs: 30_000,
 });
 
 /** The longest pause between two waiters resumed in turn (see `turn`). */
@@ -205,6 +214,72 @@ export class Renderer {
     }));
     this.track(key, entry);
     return this.inTurn(entry) as Promise<RenderedDiffBlock[] | null>;
+  }
+
+  /**
+   * A Word file's text as markdown (util/wordIn.ts): `NotADocx` when it is not one; 400
+   * `docx_too_complex` when it cannot be read in time. Uploads are not cached (each is new).
+   */
+  async wordIn(bytes: Uint8Array): Promise<string> {
+    const r = await this.wordWork<WordInResult>(
+      bytes.length,
+      () => readWord(bytes),
+      { kind: 'wordIn', bytes },
+      () => invalid('docx_too_complex', `The Word file could not be read within ${this.opts.wordMs / 1000} s.`),
+    );
+    if ('notADocx' in r) throw new NotADocx(r.notADocx);
+    return r.text;
+  }
+
+  /** A published text as a Word file (wordOut.ts), cached by its content. */
+  wordText(text: string, meta: WordMeta): Promise<Uint8Array> {
+    return this.wordFile(`wordText:${hash(JSON.stringify(meta))}:${hash(text)}`, () =>
+      this.wordWork(text.length, () => textDocx(text, meta), { kind: 'wordText', text, meta }),
+    );
+  }
+
+  /** A comparison as a Word file with tracked changes (wordOut.ts), cached by its content. */
+  wordChanges(changes: Change[], meta: WordMeta, revisions: Revisions): Promise<Uint8Array> {
+    const size = changes.reduce((n, c) => n + c.text.length, 0);
+    return this.wordFile(`wordChanges:${hash(JSON.stringify([meta, revisions, changes]))}`, () =>
+      this.wordWork(size, () => changesDocx(changes, meta, revisions), {
+        kind: 'wordChanges',
+        changes,
+        meta,
+        revisions,
+      }),
+    );
+  }
+
+  private async wordFile(key: string, make: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    const hit = this.lookup(key) ?? this.inFlight.get(key);
+    if (hit) return this.inTurn(hit) as Promise<Uint8Array>;
+    const entry = make().then((value) => ({ value, weight: value.length, fallback: false }));
+    this.track(key, entry);
+    // A failure is not kept: the next request tries again.
+    entry.catch(() => {});
+    return this.inTurn(entry) as Promise<Uint8Array>;
+  }
+
+  /** Word work: inline when small, else on the pool within `wordMs`; past it, `tooSlow` (503 by default). */
+  private async wordWork<T>(
+    size: number,
+    compute: () => Promise<T>,
+    task: Task,
+    tooSlow = () =>
+      unavailable(
+        'word_timeout',
+        `The Word file could not be made within ${this.opts.wordMs / 1000} s; please try again later.`,
+        this.pool.options.retryAfter,
+      ),
+  ): Promise<T> {
+    if (size <= this.opts.inlineWordBytes) return compute();
+    try {
+      return await this.pool.run<T>(task, this.opts.wordMs);
+    } catch (e) {
+      if (e instanceof WorkTimeout) throw tooSlow();
+      throw e;
+    }
   }
 
   /** Inline, or on the pool within `limitMs`; past the limit (or if the thread died), the coarse answer. */
