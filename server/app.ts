@@ -43,6 +43,7 @@ import { getDocument } from './services/readDocuments.js';
 import { Renderer } from './http/render/renderer.js';
 import { schemeOf } from './http/scheme.js';
 import { publicGit } from './http/publicGit.js';
+import { wordForm } from './http/upload.js';
 import { publicRepositoryFolder } from './services/publicRepository.js';
 
 export interface AppDeps {
@@ -171,6 +172,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.urlencoded({ extended: false, limit: MAX_FORM_BODY_BYTES }));
   sessionMiddleware(app, ctx, { ...deps.sessions, scheme });
   app.use(requireSignInForWrites(/^\/(login|login\/code|logout|password\/forgot|password\/set)$/));
+  // The one page form that sends a file (a Word file for a new proposal): multipart, read here
+  // so the CSRF check below finds its token as in any form.
+  app.post('/documents/:slug/proposals/docx', wordForm);
   app.use(csrfProtection({ secret: deps.sessions.secret, scheme }));
   app.use(requireTotpEnrolment(ctx));
   app.use(votesAwaiting(ctx));

@@ -7,7 +7,16 @@ import { proposalDiff, proposalText } from '../../services/proposals/read.js';
 import { proposalFull, proposalSummary } from '../presenters/proposals.js';
 import { commentRoutes } from './commentRoutes.js';
 import { parseBody, parseQuery } from '../validate.js';
-import { CreateProposalBody, IdParams, ProposalDiffQuery, ReviseProposalBody } from '../schemas/index.js';
+import {
+  CreateProposalBody,
+  IdParams,
+  ProposalDiffQuery,
+  ReviseProposalBody,
+  WordProposalQuery,
+} from '../schemas/index.js';
+import { documentToPropose } from '../../services/proposals/proposals.js';
+import { proposalFromWord } from '../../services/proposals/fromWord.js';
+import { readUpload } from '../upload.js';
 import { absent } from '../../domain/errors.js';
 import { isSlug } from '../../domain/slug.js';
 
@@ -25,6 +34,30 @@ export function proposalsApi(ctx: Ctx): Router {
     const slug = req.params.slug;
     if (!isSlug(slug)) throw absent('document');
     const p = await createProposal(ctx, req.actor ?? null, slug, parseBody(CreateProposalBody, req));
+    res.status(201).json(proposalSummary(p));
+  });
+
+  // A Word file as a proposal's text (issue 15): the body is the .docx. `dryRun=1` only reads it
+  // and answers with the text and its diff against the published text; otherwise it is saved as
+  // a new proposal, as the route above would save it.
+  r.post('/documents/:slug/proposals/docx', async (req, res) => {
+    const slug = req.params.slug;
+    if (!isSlug(slug)) throw absent('document');
+    const actor = req.actor ?? null;
+    // Who may not propose, or asks wrongly, is refused before the file is read.
+    documentToPropose(ctx, actor, slug);
+    const q = parseQuery(WordProposalQuery, req);
+    const w = await proposalFromWord(ctx, actor, slug, await readUpload(req, res));
+    if (q.dryRun === '1') {
+      res.json({ document: w.document, baseVersion: w.baseVersion, text: w.text, changes: w.changes });
+      return;
+    }
+    const p = await createProposal(ctx, actor, slug, {
+      title: q.title ?? '',
+      rationale: q.rationale ?? '',
+      text: w.text,
+      baseVersion: q.baseVersion ?? w.baseVersion,
+    });
     res.status(201).json(proposalSummary(p));
   });
 

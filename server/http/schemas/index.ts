@@ -3,7 +3,7 @@ import { AuditQuery } from './account.js';
 import { CommentBody, CommentIdParams } from './comments.js';
 import { CreateConsolidationBody, PublishBody, ReviseConsolidationBody } from './consolidations.js';
 import { IdParams } from './fields.js';
-import { CreateProposalBody, ProposalDiffQuery, ReviseProposalBody } from './proposals.js';
+import { CreateProposalBody, ProposalDiffQuery, ReviseProposalBody, WordProposalQuery } from './proposals.js';
 import { DocumentDiffQuery, SlugParams, VersionParams } from './public.js';
 import {
   BallotBody,
@@ -17,6 +17,7 @@ import {
 } from './rounds.js';
 import { StakeholderBody } from './stakeholders.js';
 import { TokenBody } from './tokens.js';
+import { DOCX_TYPE } from '../../util/wordIn.js';
 
 /**
  * Every schema of the JSON API's input, by area, and the table of routes that use them — what
@@ -43,6 +44,8 @@ export interface ApiRoute {
   query?: z.ZodType;
   /** The JSON body; absent: the route reads none. */
   body?: z.ZodType;
+  /** The media type of a body that is a file, sent as it is (not JSON). */
+  upload?: string;
 }
 
 const commentRoutes = (base: string): ApiRoute[] => [
@@ -67,6 +70,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'post', path: '/tokens', body: TokenBody },
   // Proposals
   { method: 'post', path: '/documents/:slug/proposals', params: SlugParams, body: CreateProposalBody },
+  {
+    method: 'post',
+    path: '/documents/:slug/proposals/docx',
+    params: SlugParams,
+    query: WordProposalQuery,
+    upload: DOCX_TYPE,
+  },
   { method: 'get', path: '/proposals/:id', params: IdParams },
   { method: 'put', path: '/proposals/:id/text', params: IdParams, body: ReviseProposalBody },
   { method: 'get', path: '/proposals/:id/diff', params: IdParams, query: ProposalDiffQuery },
