@@ -180,6 +180,18 @@ describe('POST /api/v1/documents/:slug/proposals/docx', () => {
     await refused(() => upload(big, '?dryRun=1'), 413, 'docx_too_large');
   });
 
+  test('a file whose zip says it unpacks to more than 64 MiB is 413 docx_too_large, before it is unpacked', async () => {
+    // The central directory's record of word/document.xml, its unpacked size made 100 MiB.
+    const bomb = Buffer.from(trackedDocx);
+    const name = Buffer.from('word/document.xml');
+    let at = bomb.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    while (at >= 0 && !bomb.subarray(at + 46, at + 46 + name.length).equals(name))
+      at = bomb.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]), at + 4);
+    expect(at).toBeGreaterThan(0);
+    bomb.writeUInt32LE(100 * 1024 * 1024, at + 24);
+    await refused(() => upload(bomb, '?dryRun=1'), 413, 'docx_too_large');
+  });
+
   test('a missing title (without dryRun) or a bad query is 400, and nothing is read or saved', async () => {
     await refused(() => upload(editedDocx, ''), 400, 'invalid_title');
     await refused(() => upload(editedDocx, '?title=%20'), 400, 'invalid_title');

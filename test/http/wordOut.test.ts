@@ -180,6 +180,30 @@ describe('a comparison as a Word file with tracked changes', () => {
     expect(documentXml(backward)).toContain(`w:date="${new Date(v2At).toISOString().replace(/\.\d{3}Z$/, 'Z')}"`);
   });
 
+  test('front matter and links come back too, from a version and from a comparison either way', async () => {
+    const a =
+      '---\ntitle: Rules\nstatus: draft\n---\n\n# Rules\n\nSee [the site](https://example.org/x), <https://example.org/auto> and <mailto:sec@example.org>.\n';
+    const b = a
+      .replace('status: draft', 'status: final')
+      .replace('[the site](https://example.org/x)', '[our site](https://example.org/y)');
+    await addDocument(t.ctx, CLI_ACTOR, { slug: 'linked', title: 'Rules', group: 'mag', text: a, summary: 'First' });
+    clock.advance(60_000);
+    await publishVersion(t.ctx, {
+      slug: 'linked',
+      title: 'Rules',
+      group: 'mag',
+      text: b,
+      summary: 'Final',
+      author: { name: 'Chris Chair', email: 'chair@example.org', at: clock() },
+    });
+    const read = async (url: string) => docxToMarkdown((await getFile(url)).body as Buffer);
+    expect(await read('/documents/linked/versions/1.docx')).toBe(a);
+    expect(await read('/documents/linked/compare.docx?from=1&to=2')).toBe(b);
+    expect(await read('/documents/linked/compare.docx?from=2&to=1')).toBe(a);
+    const xml = documentXml((await getFile('/documents/linked/versions/2.docx')).body as Buffer);
+    expect(xml).toContain('<w:hyperlink');
+  });
+
   test('bad or unknown versions are refused', async () => {
     expect((await getFile(`/documents/${SLUG}/compare.docx?from=1&to=7`)).status).toBe(404);
     expect((await getFile(`/documents/${SLUG}/compare.docx?from=x&to=2`)).status).toBe(400);

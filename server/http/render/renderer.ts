@@ -8,7 +8,7 @@ import { renderDocument } from '../../util/documentHtml.js';
 import { renderParagraphs, type RenderedBlock } from './paragraphs.js';
 import { renderedDiff, type RenderedDiffBlock } from './renderedDiff.js';
 import { invalid, unavailable } from '../../domain/errors.js';
-import { NotADocx, readWord, type WordInResult } from '../../util/wordIn.js';
+import { NotADocx, type WordInResult } from '../../util/wordIn.js';
 import { changesDocx, textDocx, type Revisions, type WordMeta } from './wordOut.js';
 
 /**
@@ -35,7 +35,7 @@ export interface RenderOptions {
   renderMs: number;
   diffMs: number;
   retryFailedMs: number;
-  /** A Word file up to this many bytes is read, or a Word file of a text this long written, on the event loop. */
+  /** A Word file of a text this long is written on the event loop (uploads are always read on the pool). */
   inlineWordBytes: number;
   /** The time a Word file may take to read or to write on the pool. */
   wordMs: number;
@@ -217,17 +217,23 @@ export class Renderer {
   }
 
   /**
-   * A Word file's text as markdown (util/wordIn.ts): `NotADocx` when it is not one; 400
-   * `docx_too_complex` when it cannot be read in time. Uploads are not cached (each is new).
+   * A Word file's text as markdown (util/wordIn.ts), always on the pool (a small upload may
+   * still unpack to a lot): `NotADocx` when it is not one, or when reading it broke the thread
+   * (out of memory: a file that unpacks to more than its sizes say); 400 `docx_too_complex`
+   * when it cannot be read in time; 503 `busy` when the queue is full. Uploads are not cached.
    */
   async wordIn(bytes: Uint8Array): Promise<string> {
-    const r = await this.wordWork<WordInResult>(
-      bytes.length,
-      () => readWord(bytes),
-      { kind: 'wordIn', bytes },
-      () => invalid('docx_too_complex', `The Word file could not be read within ${this.opts.wordMs / 1000} s.`),
-    );
-    if ('notADocx' in r) throw new NotADocx(r.notADocx);
+    let r: WordInResult;
+    try {
+      r = await this.pool.run<WordInResult>({ kind: 'wordIn', bytes }, this.opts.wordMs);
+    } catch (e) {
+      if (e instanceof WorkTimeout)
+        throw invalid('docx_too_complex', `The Word file could not be read within ${this.opts.wordMs / 1000} s.`);
+      if ((e as { kind?: string })?.kind === 'unavailable') throw e;
+      this.log('A Word file could not be read', e);
+      throw new NotADocx('The file could not be read as a Word document.');
+    }
+    if ('notADocx' in r) throw new NotADocx(r.notADocx, r.tooLarge);
     return r.text;
   }
 
@@ -261,23 +267,18 @@ export class Renderer {
     return this.inTurn(entry) as Promise<Uint8Array>;
   }
 
-  /** Word work: inline when small, else on the pool within `wordMs`; past it, `tooSlow` (503 by default). */
-  private async wordWork<T>(
-    size: number,
-    compute: () => Promise<T>,
-    task: Task,
-    tooSlow = () =>
-      unavailable(
-        'word_timeout',
-        `The Word file could not be made within ${this.opts.wordMs / 1000} s; please try again later.`,
-        this.pool.options.retryAfter,
-      ),
-  ): Promise<T> {
+  /** Writing a Word file: inline when small, else on the pool within `wordMs`; past it, 503 `word_timeout`. */
+  private async wordWork<T>(size: number, compute: () => Promise<T>, task: Task): Promise<T> {
     if (size <= this.opts.inlineWordBytes) return compute();
     try {
       return await this.pool.run<T>(task, this.opts.wordMs);
     } catch (e) {
-      if (e instanceof WorkTimeout) throw tooSlow();
+      if (e instanceof WorkTimeout)
+        throw unavailable(
+          'word_timeout',
+          `The Word file could not be made within ${this.opts.wordMs / 1000} s; please try again later.`,
+          this.pool.options.retryAfter,
+        );
       throw e;
     }
   }

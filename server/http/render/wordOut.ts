@@ -6,8 +6,9 @@
  *
  * The markdown is read by the project's own parser (util/markdown.ts's markdown-it, its token
  * stream) and mapped onto Word: headings 1–6, paragraphs, bullet and numbered lists (nested),
- * block quotes (Word's "Quote" style), code (monospace: "Code" and "Code Block" styles), tables, bold, italic, strike-through, hard line
- * breaks; links keep their text, images their alt text. YAML front matter is shown as its lines.
+ * block quotes (Word's "Quote" style), code (monospace: "Code" and "Code Block" styles), tables,
+ * bold, italic, strike-through, hard line breaks, links (http, https and mailto as hyperlinks;
+ * others keep their text), images as their alt text. YAML front matter is shown as its lines.
  *
  * A comparison is built from the prose diff (domain/diff.ts): the two texts are merged, each
  * inserted or deleted stretch wrapped in private-use characters that the markdown parser reads
@@ -19,6 +20,7 @@ import {
   AlignmentType,
   DeletedTextRun,
   Document,
+  ExternalHyperlink,
   HeadingLevel,
   InsertedTextRun,
   LevelFormat,
@@ -127,28 +129,31 @@ const STYLES = {
   characterStyles: [{ id: 'Code', name: 'Code', run: { font: MONO } }],
 };
 
-/** Numbered lists: decimal at every level, each level indented half an inch more. */
-const NUMBERING = {
-  config: [
-    {
-      reference: 'numbered',
-      levels: Array.from({ length: 9 }, (_, level) => ({
-        level,
-        format: LevelFormat.DECIMAL,
-        text: `%${level + 1}.`,
-        alignment: AlignmentType.START,
-        style: { paragraph: { indent: { left: INDENT * (level + 1), hanging: 360 } } },
-      })),
-    },
-  ],
-};
+/** Numbered lists: decimal at every level, each level indented half an inch more; one definition per first number. */
+const numbering = (starts: Set<number>) => ({
+  config: [...starts].map((start) => ({
+    reference: `numbered-${start}`,
+    levels: Array.from({ length: 9 }, (_, level) => ({
+      level,
+      format: LevelFormat.DECIMAL,
+      text: `%${level + 1}.`,
+      start: level === 0 ? start : 1,
+      alignment: AlignmentType.START,
+      style: { paragraph: { indent: { left: INDENT * (level + 1), hanging: 360 } } },
+    })),
+  })),
+});
 
 interface RunStyle {
   bold?: boolean;
   italics?: boolean;
   strike?: boolean;
   mono?: boolean;
+  link?: boolean;
 }
+
+/** A link Word can follow (and mammoth reads back): http(s) and mailto. */
+const ABSOLUTE = /^(https?|mailto):/i;
 
 type Change3 = { id: number; author: string; date: string };
 
@@ -211,7 +216,7 @@ class Runs {
       bold: style.bold || undefined,
       italics: style.italics || undefined,
       strike: style.strike || undefined,
-      style: style.mono ? 'Code' : undefined,
+      style: style.mono ? 'Code' : style.link ? 'Hyperlink' : undefined,
       break: breaks || undefined,
     };
     if (this.state && this.revisions) {
@@ -224,11 +229,29 @@ class Runs {
   }
 }
 
-/** The runs of an inline token's children. */
+/**
+ * A link's address as the later text has it: markdown-it percent-encodes the marks in an
+ * address; the deleted stretches go, the inserted ones stay.
+ */
+function newSide(href: string): string {
+  return href
+    .replace(/%EE%80%8([0-3])/gi, (_m, d: string) => String.fromCharCode(0xe000 + Number(d)))
+    .replace(/\uE002[^\uE003]*(\uE003|$)/g, '')
+    .replace(MARKS, '');
+}
+
+/** The runs of an inline token's children; an absolute link is a Word hyperlink around its runs. */
 function inlineRuns(children: readonly Token[], runs: Runs): ParagraphChild[] {
-  const out: ParagraphChild[] = [];
+  const top: ParagraphChild[] = [];
+  let out = top;
+  let link: string | null = null;
   const style = { bold: 0, italics: 0, strike: 0 };
-  const now = (): RunStyle => ({ bold: style.bold > 0, italics: style.italics > 0, strike: style.strike > 0 });
+  const now = (): RunStyle => ({
+    bold: style.bold > 0,
+    italics: style.italics > 0,
+    strike: style.strike > 0,
+    link: link !== null,
+  });
   for (const t of children) {
     switch (t.type) {
       case 'text':
@@ -258,11 +281,26 @@ function inlineRuns(children: readonly Token[], runs: Runs): ParagraphChild[] {
       case 'image':
         out.push(...runs.of((t.children ?? []).map((c) => c.content).join(''), now()));
         break;
+      case 'link_open': {
+        const href = newSide(String(t.attrGet('href') ?? ''));
+        if (link === null && ABSOLUTE.test(href)) {
+          link = href;
+          out = [];
+        }
+        break;
+      }
+      case 'link_close':
+        if (link !== null) {
+          top.push(new ExternalHyperlink({ link, children: out }));
+          out = top;
+          link = null;
+        }
+        break;
       default:
-      // links keep their text (the text tokens between link_open and link_close); raw HTML is off
+      // other links keep their text (the text tokens between link_open and link_close); raw HTML is off
     }
   }
-  return out;
+  return top;
 }
 
 /** Lines of code or front matter: one paragraph a line in the "Code Block" style (monospace). */
@@ -281,28 +319,31 @@ function codeParagraphs(text: string, runs: Runs, indent: number): Paragraph[] {
     });
 }
 
-/** Splits off front matter (`---` … `---` at the top, marks ignored in the fences). */
+/** Splits off front matter (`---` … `---` at the top, fences included, marks ignored in them). */
 function splitFrontMatter(text: string): { front: string | null; body: string } {
   const lines = text.split('\n');
   const bare = (l: string) => l.replace(MARKS, '').trim();
   if (bare(lines[0] ?? '') !== '---') return { front: null, body: text };
   for (let i = 1; i < Math.min(lines.length, 201); i++) {
-    if (bare(lines[i]) === '---') {
-      // The fences' own marks still open or close a revision: carry them into the front matter's lines.
-      const carry = (lines[0].match(MARKS) ?? []).join('') + (lines[i].match(MARKS) ?? []).join('');
-      return { front: lines.slice(1, i).join('\n') + carry, body: lines.slice(i + 1).join('\n') };
-    }
+    if (bare(lines[i]) === '---')
+      return { front: lines.slice(0, i + 1).join('\n'), body: lines.slice(i + 1).join('\n') };
   }
   return { front: null, body: text };
 }
 
-/** The document's blocks from a (possibly marked) markdown text. */
-function blocks(text: string, runs: Runs): (Paragraph | Table)[] {
+/** The reference of numbered lists that start at `start` (1 unless written `3.`), noted in `starts`. */
+function numberedList(start: number, starts: Set<number>): string {
+  starts.add(start);
+  return `numbered-${start}`;
+}
+
+/** The document's blocks from a (possibly marked) markdown text; the numbered lists' starts go in `starts`. */
+function blocks(text: string, runs: Runs, starts: Set<number>): (Paragraph | Table)[] {
   const out: (Paragraph | Table)[] = [];
   const { front, body } = splitFrontMatter(text);
   if (front !== null) out.push(...codeParagraphs(front, runs, 0));
   const tokens = md.parse(body, {});
-  const lists: { ordered: boolean; instance: number }[] = [];
+  const lists: { ordered: boolean; instance: number; start: number }[] = [];
   let instances = 0;
   let quotes = 0;
   /** The next paragraph opens a list item (it gets the bullet or number). */
@@ -322,7 +363,7 @@ function blocks(text: string, runs: Runs): (Paragraph | Table)[] {
         ...mark,
         indent: quotes ? { left: INDENT * (quotes + level + 1) } : undefined,
         ...(list.ordered
-          ? { numbering: { reference: 'numbered', level, instance: list.instance } }
+          ? { numbering: { reference: numberedList(list.start, starts), level, instance: list.instance } }
           : { bullet: { level } }),
       });
     }
@@ -351,7 +392,11 @@ function blocks(text: string, runs: Runs): (Paragraph | Table)[] {
         break;
       case 'bullet_list_open':
       case 'ordered_list_open':
-        lists.push({ ordered: t.type === 'ordered_list_open', instance: ++instances });
+        lists.push({
+          ordered: t.type === 'ordered_list_open',
+          instance: ++instances,
+          start: Math.max(0, Math.min(32767, Number(t.attrGet('start') ?? 1) || 1)),
+        });
         break;
       case 'bullet_list_close':
       case 'ordered_list_close':
@@ -413,12 +458,17 @@ function wordTable(rows: ParagraphChild[][][]): Table {
   });
 }
 
-async function pack(meta: WordMeta, body: (Paragraph | Table)[], tracked: boolean): Promise<Uint8Array> {
+async function pack(
+  meta: WordMeta,
+  body: (Paragraph | Table)[],
+  starts: Set<number>,
+  tracked: boolean,
+): Promise<Uint8Array> {
   const doc = new Document({
     creator: 'Ratify',
     title: meta.title,
     description: meta.description,
-    numbering: NUMBERING,
+    numbering: numbering(starts),
     styles: STYLES,
     // Further edits of a comparison are tracked too.
     features: tracked ? { trackRevisions: true } : undefined,
@@ -429,10 +479,12 @@ async function pack(meta: WordMeta, body: (Paragraph | Table)[], tracked: boolea
 
 /** A published text as a Word file. */
 export function textDocx(text: string, meta: WordMeta): Promise<Uint8Array> {
-  return pack(meta, blocks(text.replace(MARKS, ''), new Runs(null)), false);
+  const starts = new Set<number>();
+  return pack(meta, blocks(text.replace(MARKS, ''), new Runs(null), starts), starts, false);
 }
 
 /** The comparison of two texts as a Word file whose insertions and deletions are tracked changes by `revisions`. */
 export function changesDocx(changes: readonly Change[], meta: WordMeta, revisions: Revisions): Promise<Uint8Array> {
-  return pack(meta, blocks(mergeChanges(changes), new Runs(revisions)), true);
+  const starts = new Set<number>();
+  return pack(meta, blocks(mergeChanges(changes), new Runs(revisions), starts), starts, true);
 }

@@ -25,7 +25,8 @@ export interface WordProposal {
 /**
  * Read a Word file (.docx) as the whole text of a proposal to `slug`, for the author to look at
  * before saving (the API's `?dryRun=1`, the page's preview): the same check as creating a
- * proposal comes first (404 / 403 / 401), then 413 `docx_too_large` beyond 10 MiB, 400
+ * proposal comes first (404 / 403 / 401), then 413 `docx_too_large` beyond 10 MiB (or 64 MiB
+ * unpacked), 400
  * `invalid_docx` for a file that is not a .docx, 400 `empty_docx` for one without text, and the
  * text's own limits (413 `text_too_large`). Reading runs through `ctx.wordIn` (the app's worker
  * pool) when there is one.
@@ -43,6 +44,8 @@ export async function proposalFromWord(
   try {
     text = await (ctx.wordIn ?? docxToMarkdown)(bytes);
   } catch (e) {
+    if (e instanceof NotADocx && e.tooLarge)
+      throw tooLarge('docx_too_large', 'This Word file unpacks to more than 64 MB; a text that large cannot be read.');
     if (e instanceof NotADocx)
       throw invalid(
         'invalid_docx',
