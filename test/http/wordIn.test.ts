@@ -269,6 +269,12 @@ describe('the new-proposal page: a Word file, previewed before saving', () => {
     expect(formOf(res.text, `/documents/${SLUG}/proposals/docx`)).toContain('type="file"');
   });
 
+  test('a file beyond 10 MiB is 413 docx_too_large', async () => {
+    const res = await post(member, Buffer.alloc(10 * 1024 * 1024 + 70 * 1024, 0x50), 'big.docx', await csrfOf(member));
+    expect(res.status).toBe(413);
+    expect(res.text).toContain('docx_too_large');
+  });
+
   test('signed out, the form post is refused', async () => {
     const res = await request(t.app)
       .post(`/documents/${SLUG}/proposals/docx`)
