@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { changesDocx } from '../../server/http/render/wordOut.js';
-import { diffProse } from '../../server/domain/diff.js';
 import { addUser } from '../../server/services/accounts/users.js';
 import { testClock } from '../helpers/data.js';
 import { DESKTOP, expectNoAxeViolations, launchBrowser, newReader, serveApp, shot, signInAs } from './helpers.js';
@@ -45,7 +44,8 @@ beforeAll(async () => {
   edited = published.replace('## 1. Mandate', '## 1. Mandate and scope');
   wordFile = Buffer.from(
     await changesDocx(
-      diffProse(published, edited),
+      published,
+      edited,
       { title: 'Terms', description: 'Edited in Word' },
       { author: 'Wanda Drafter', date: '2026-01-14T10:00:00Z' },
     ),

@@ -8,7 +8,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Document, DeletedTextRun, HeadingLevel, InsertedTextRun, Packer, Paragraph, TextRun } from 'docx';
 import request from 'supertest';
-import { diffProse } from '../../server/domain/diff.js';
 import { changesDocx } from '../../server/http/render/wordOut.js';
 import { csrfOf, makeUser, signedIn, type Agent } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
@@ -79,7 +78,8 @@ beforeAll(async () => {
   expect(edited).not.toBe(published);
   editedDocx = Buffer.from(
     await changesDocx(
-      diffProse(published, edited),
+      published,
+      edited,
       { title: 'Terms', description: 'Edited' },
       { author: 'Dana Drafter', date: '2026-03-30T10:00:00Z' },
     ),

@@ -20,7 +20,7 @@ export type Task = (
   | { kind: 'document'; text: string; title: string }
   | { kind: 'wordIn'; bytes: Uint8Array }
   | { kind: 'wordText'; text: string; meta: WordMeta }
-  | { kind: 'wordChanges'; changes: Change[]; meta: WordMeta; revisions: Revisions }
+  | { kind: 'wordChanges'; from: string; to: string; meta: WordMeta; revisions: Revisions }
 ) & {
   /** Where the thread writes when it started the task (the time limit counts from then). */
   started?: BigInt64Array;
@@ -48,6 +48,6 @@ export default function run(
   if (task.kind === 'document') return renderDocument(task.text, task.title);
   if (task.kind === 'wordIn') return readWord(task.bytes);
   if (task.kind === 'wordText') return textDocx(task.text, task.meta);
-  if (task.kind === 'wordChanges') return changesDocx(task.changes, task.meta, task.revisions);
+  if (task.kind === 'wordChanges') return changesDocx(task.from, task.to, task.meta, task.revisions);
   return diffProse(task.from, task.to);
 }

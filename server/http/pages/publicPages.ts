@@ -127,11 +127,12 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer, siteNam
     const q = parse(Compare, { from: req.query.from, to: req.query.to }, 'invalid_version');
     const to = q.to ?? doc.latest;
     const from = q.from ?? Math.max(1, to - 1);
-    const d = await diffVersions(ctx, doc.slug, from, to);
+    const [a, b] = [getVersion(ctx, doc.slug, from), getVersion(ctx, doc.slug, to)];
     // The revisions are dated when the later of the two versions was published, and made by Ratify.
-    const later = d.from.number > d.to.number ? d.from : d.to;
+    const later = a.number > b.number ? a : b;
     const file = await render.wordChanges(
-      d.changes,
+      await versionText(ctx, a),
+      await versionText(ctx, b),
       {
         title: `${doc.title}, version ${from} to version ${to}`,
         description: `${doc.title}: the changes from version ${from} to version ${to} as tracked changes (${siteName}).`,

@@ -244,13 +244,14 @@ export class Renderer {
     );
   }
 
-  /** A comparison as a Word file with tracked changes (wordOut.ts), cached by its content. */
-  wordChanges(changes: Change[], meta: WordMeta, revisions: Revisions): Promise<Uint8Array> {
-    const size = changes.reduce((n, c) => n + c.text.length, 0);
-    return this.wordFile(`wordChanges:${hash(JSON.stringify([meta, revisions, changes]))}`, () =>
-      this.wordWork(size, () => changesDocx(changes, meta, revisions), {
+  /** The comparison of two texts as a Word file with tracked changes (wordOut.ts), cached by its content. */
+  wordChanges(from: string, to: string, meta: WordMeta, revisions: Revisions): Promise<Uint8Array> {
+    const key = `wordChanges:${hash(JSON.stringify([meta, revisions]))}:${hash(from)}:${hash(to)}`;
+    return this.wordFile(key, () =>
+      this.wordWork(from.length + to.length, () => changesDocx(from, to, meta, revisions), {
         kind: 'wordChanges',
-        changes,
+        from,
+        to,
         meta,
         revisions,
       }),

@@ -10,11 +10,16 @@
  * bold, italic, strike-through, hard line breaks, links (http, https and mailto as hyperlinks;
  * others keep their text), images as their alt text. YAML front matter is shown as its lines.
  *
- * A comparison is built from the prose diff (domain/diff.ts): the two texts are merged, each
+ * A comparison is built from the project's diff (domain/diff.ts), block by block
+ * (`blockChanges`): blocks (a paragraph, a heading, a list item, a quote, a code block) equal in
+ * both texts are matched first; the others are paired by likeness (same kind, enough words in
+ * common) and word-diffed, or deleted and inserted whole. The two texts are then merged, each
  * inserted or deleted stretch wrapped in private-use characters that the markdown parser reads
- * as ordinary letters, and the token stream is written with those marks turned into revisions.
- * A line's block marker (`## `, `- `, `1. `, `> `, a fence) stays outside the marks, so an
- * inserted heading or list item keeps its structure and only its words are marked.
+ * as ordinary letters, and the token stream is written with those marks turned into revisions
+ * (`mergeChanges` says how the merged text keeps the later text's structure). A paired block
+ * whose word diff would split formatting markers between kept and changed words (so that the
+ * merged text reads as neither side) is replaced whole instead. test/http/wordChanges.test.ts
+ * checks the result as a property: with its changes accepted, the file reads as the later text.
  */
 import {
   AlignmentType,
@@ -22,6 +27,7 @@ import {
   Document,
   ExternalHyperlink,
   HeadingLevel,
+  type IParagraphOptions,
   InsertedTextRun,
   LevelFormat,
   Packer,
@@ -33,7 +39,7 @@ import {
   TextRun,
   WidthType,
 } from 'docx';
-import type { Change } from '../../domain/diff.js';
+import { type Change, diffProse, matchSequences, pairBySimilarity, wordSimilarity } from '../../domain/diff.js';
 import { md, type Token } from '../../util/markdown.js';
 
 /** Who made the revisions and when (a comparison's later version's publication). */
@@ -57,37 +63,271 @@ const INS = '\uE000';
 const INS_END = '\uE001';
 const DEL = '\uE002';
 const DEL_END = '\uE003';
-const MARKS = /[\uE000-\uE003]/g;
+/** A line break deleted or inserted at the end of a line: where its paragraph ends, the paragraph mark is that revision. */
+const BREAK_DEL = '\uE004';
+const BREAK_INS = '\uE005';
+const MARKS = /[\uE000-\uE005]/g;
+const FENCE_LINE = /^[ \t]*(?:`{3,}|~{3,})/;
 /** A line's block marker: heading, list item, quote (nested), or a code fence. */
 const BLOCK_MARKER = /^(?:[ \t]*(?:#{1,6}[ \t]+|[-*+][ \t]+|\d{1,9}[.)][ \t]+|>[ \t]?|`{3,}|~{3,}))+/;
 /** A thematic break or a setext underline: structure only. */
 const RULE_LINE = /^[ \t]*(?:-{3,}|\*{3,}|_{3,}|={3,})[ \t]*$/;
 
 /**
+ * A text's blocks: a line that starts a paragraph, heading, list item, quote or code block, the
+ * lines that continue it (all of a fenced code block), and the blank lines after it.
+ */
+export function textBlocks(text: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let fence: string | null = null;
+  for (const line of text.match(/[^\n]*\n|[^\n]+$/g) ?? []) {
+    const bare = line.replace(/\n$/, '');
+    if (fence !== null) {
+      cur += line;
+      if (bare.trim().startsWith(fence)) fence = null;
+      continue;
+    }
+    const blank = !bare.trim();
+    const starts = !blank && (!cur || /\n[ \t]*\n$/.test(cur) || BLOCK_MARKER.test(bare) || RULE_LINE.test(bare));
+    if (starts && cur) {
+      out.push(cur);
+      cur = '';
+    }
+    cur += line;
+    const open = /^[ \t]*(`{3,}|~{3,})/.exec(bare);
+    if (open) fence = open[1];
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+/** What kind of block a block is, by its first line's marker (a heading of a level, an item, a quote, code, a paragraph). */
+const kindOf = (block: string) =>
+  (BLOCK_MARKER.exec(block)?.[0] ?? '').replace(/\d+/g, '1').replace(/[ \t]/g, '') ||
+  (RULE_LINE.test(block) ? 'rule' : 'text');
+
+/**
+ * A block's words with their formatting (bold, italic, strike, code, link), one side of a marked
+ * text: what a reader sees of it, to check that a word diff inside a block keeps both sides.
+ */
+function styledWords(text: string, drop: 'ins' | 'del' | null): string {
+  let out = '';
+  let state: 'ins' | 'del' | null = null;
+  for (const t of parseMarked(text)) {
+    if (t.type !== 'inline') continue;
+    const style = { b: 0, i: 0, s: 0, a: 0 };
+    for (const c of t.children ?? []) {
+      if (c.type === 'strong_open' || c.type === 'strong_close') style.b += c.nesting;
+      else if (c.type === 'em_open' || c.type === 'em_close') style.i += c.nesting;
+      else if (c.type === 's_open' || c.type === 's_close') style.s += c.nesting;
+      else if (c.type === 'link_open' || c.type === 'link_close') style.a += c.nesting;
+      const content =
+        c.type === 'text'
+          ? c.content
+          : c.type === 'code_inline'
+            ? `\u0001${c.content}\u0001`
+            : c.type === 'softbreak'
+              ? ' '
+              : '';
+      for (const ch of content) {
+        if (ch === INS || ch === DEL) state = ch === INS ? 'ins' : 'del';
+        else if (ch === INS_END || ch === DEL_END) state = null;
+        else if (ch !== BREAK_DEL && ch !== BREAK_INS && !(state && state === drop))
+          out += `${style.b > 0 ? 'b' : ''}${style.i > 0 ? 'i' : ''}${style.s > 0 ? 's' : ''}${style.a > 0 ? 'a' : ''}:${ch}`;
+      }
+    }
+  }
+  return out.replace(/(?:[bisa]*: )+/g, ' ').trim();
+}
+
+/**
+ * The changes between two paired blocks: their word diff, when the merged text still reads as
+ * each of them (formatting included); else the one's text deleted and the other's inserted
+ * whole (behind their common block marker), as a diff that splits formatting markers between
+ * kept and changed words would read as neither.
+ */
+function pairChanges(from: string, to: string): Change[] {
+  // A code block is replaced whole: its lines are paragraphs of their own in Word.
+  if (!FENCE_LINE.test(from)) {
+    const words = diffProse(from, to);
+    const merged = mergeChanges(words);
+    const same = styledWords(merged, 'del') === styledWords(to, null);
+    if (same && styledWords(merged, 'ins') === styledWords(from, null)) return words;
+  }
+  const ma = BLOCK_MARKER.exec(from)?.[0] ?? '';
+  const mb = BLOCK_MARKER.exec(to)?.[0] ?? '';
+  const marker = ma === mb && !FENCE_LINE.test(ma) ? ma : '';
+  const out: Change[] = [];
+  if (marker) out.push({ op: 'equal', text: marker });
+  out.push({ op: 'delete', text: from.slice(marker.length) }, { op: 'insert', text: to.slice(marker.length) });
+  return out.filter((c) => c.text);
+}
+
+/**
+ * The changes from `from` to `to` block by block: equal blocks matched first, the others paired
+ * by likeness (same kind, enough words in common) and word-diffed (domain/diff.ts), the rest
+ * deleted or inserted whole. A change then never runs across blocks of different kinds, so the
+ * merged text (`mergeChanges`) has the later text's structure.
+ */
+export function blockChanges(from: string, to: string): Change[] {
+  // Each block's text, and the line breaks after it apart: blocks are matched by their text.
+  const parts = (text: string) =>
+    textBlocks(text).map((block) => {
+      const sep = /\n\s*$/.exec(block)?.[0] ?? '';
+      return { body: block.slice(0, block.length - sep.length), sep };
+    });
+  const a = parts(from);
+  const b = parts(to);
+  const out: Change[] = [];
+  const push = (op: Change['op'], text: string) => {
+    const last = out[out.length - 1];
+    if (!text) return;
+    if (last?.op === op) last.text += text;
+    else out.push({ op, text });
+  };
+  /** The breaks after a kept or paired block: the common ones kept, the rest deleted or inserted. */
+  const breaks = (x: string, y: string) => {
+    let n = 0;
+    while (n < x.length && x[n] === y[n]) n++;
+    push('equal', x.slice(0, n));
+    push('delete', x.slice(n));
+    push('insert', y.slice(n));
+  };
+  let i = 0;
+  let j = 0;
+  const gap = (i1: number, j1: number) => {
+    const sim = wordSimilarity(
+      a.slice(i, i1).map((p) => p.body),
+      b.slice(j, j1).map((p) => p.body),
+    );
+    const pairs = pairBySimilarity(
+      i1 - i,
+      j1 - j,
+      (x, y) => (kindOf(a[i + x].body) === kindOf(b[j + y].body) ? sim(x, y) : 0),
+      0.4,
+    );
+    let x = 0;
+    let y = 0;
+    for (const [px, py] of [...pairs, [i1 - i, j1 - j] as [number, number]]) {
+      for (; x < px; x++) push('delete', a[i + x].body + a[i + x].sep);
+      for (; y < py; y++) push('insert', b[j + y].body + b[j + y].sep);
+      if (px < i1 - i && py < j1 - j) {
+        const [p, q] = [a[i + x++], b[j + y++]];
+        for (const c of pairChanges(p.body, q.body)) push(c.op, c.text);
+        breaks(p.sep, q.sep);
+      }
+    }
+  };
+  for (const [ai, bj] of matchSequences(
+    a.map((p) => p.body),
+    b.map((p) => p.body),
+  )) {
+    gap(ai, bj);
+    push('equal', a[ai].body);
+    breaks(a[ai].sep, b[bj].sep);
+    i = ai + 1;
+    j = bj + 1;
+  }
+  gap(a.length, b.length);
+  return out;
+}
+
+/**
+ * The same changes with every inserted or deleted stretch that begins with line breaks moved
+ * past them where the kept text after it begins with the same breaks (`A[-\n\nB-]\n\nC` →
+ * `A\n\n[-B\n\n-]C`): a deleted paragraph then takes its own paragraph mark with it, not the
+ * mark of the paragraph before it (which would leave that one with the deleted one's style).
+ */
+function slideBreaks(changes: readonly Change[]): Change[] {
+  const out = changes.map((c) => ({ ...c }));
+  for (let k = 1; k < out.length; k++) {
+    const [prev, c, next] = [out[k - 1], out[k], out[k + 1]];
+    if (c.op === 'equal' || prev.op !== 'equal' || next?.op !== 'equal') continue;
+    let n = 0;
+    while (n < c.text.length && c.text[n] === '\n' && next.text[n] === '\n') n++;
+    if (!n) continue;
+    prev.text += c.text.slice(0, n);
+    c.text = c.text.slice(n) + c.text.slice(0, n);
+    next.text = next.text.slice(n);
+  }
+  return out;
+}
+
+/** Deleted text's emphasis, code and link markers as the characters they are (see `mergeChanges`). */
+const literal = (s: string) => s.replace(/[*_~`[\]<]/g, '\\$&');
+
+/**
+ * Inserted text between its marks, its leading and trailing emphasis markers outside them: they
+ * show nothing themselves, and beside kept markers they must read as one run (`*` + `*group*` +
+ * `*` is `**group**`).
+ */
+function inserted(s: string): string {
+  const [, lead, middle, tail] = /^([*_~`]*)([\s\S]*?)([*_~`]*)$/.exec(s)!;
+  return lead + (middle ? INS + middle + INS_END : '') + tail;
+}
+
+/**
  * The two texts of a diff as one markdown text, with every inserted stretch between INS and
- * INS_END and every deleted one between DEL and DEL_END (line by line, block markers outside).
+ * INS_END and every deleted one between DEL and DEL_END, so that the text's structure is the
+ * later text's:
+ * - a line's block marker (`## `, `- `, `1. `, `> `, a fence, a rule) that is inserted stays
+ *   outside the marks, so the line is a heading or an item as the later text has it; one that is
+ *   deleted stays outside only when its whole line is deleted (the line is shown as the heading or
+ *   item it was, all of it deleted) and it is not a code fence, and is otherwise marked, so it
+ *   shapes nothing;
+ * - a changed line break at the end of a line is noted there (BREAK_DEL, BREAK_INS), so the
+ *   paragraph that ends there has its paragraph mark tracked: accepting a deleted break joins two
+ *   paragraphs, as the later text has them;
+ * - deleted emphasis, code and link markers are shown as the deleted characters they are: read
+ *   as markup, a deleted `*` could still make kept words italic (`*rule*` → `rule`), a deleted
+ *   `[`…`](…)` a kept word a link. Markers inserted
+ *   around kept words make them bold or italic, as the later text has them, with no revision.
  */
 export function mergeChanges(changes: readonly Change[]): string {
   let out = '';
-  for (const c of changes) {
+  for (const c of slideBreaks(changes)) {
     const text = c.text.replace(MARKS, '');
     if (!text) continue;
     if (c.op === 'equal') {
       out += text;
       continue;
     }
-    const [open, close] = c.op === 'insert' ? [INS, INS_END] : [DEL, DEL_END];
+    const ins = c.op === 'insert';
+    // After a line whose break changed, a change starts a block of its own: read as the lazy
+    // continuation of that line, it would join a deleted list item or paragraph (a blank line
+    // adds no text; the paragraph marks carry the change).
+    if (/[\uE004\uE005]\n$/.test(out)) out += '\n';
+    const mark = (s: string) => (s ? (ins ? inserted(s) : DEL + literal(s) + DEL_END) : '');
     const lines = text.split('\n');
-    const atStart = out === '' || out.endsWith('\n');
-    out += lines
-      .map((line, i) => {
-        if (i === 0 && !atStart) return line ? open + line + close : '';
-        if (RULE_LINE.test(line)) return line;
-        const marker = BLOCK_MARKER.exec(line)?.[0] ?? '';
-        const rest = line.slice(marker.length);
-        return marker + (rest ? open + rest + close : '');
-      })
-      .join('\n');
+    lines.forEach((line, i) => {
+      if (i > 0) {
+        // The line before this break ends with it: note that the break is changed, unless the
+        // line is blank or a code fence (whose closing line may hold nothing else).
+        const last = out.slice(out.lastIndexOf('\n') + 1).replace(MARKS, '');
+        if (last.trim() && !FENCE_LINE.test(last) && !RULE_LINE.test(last)) out += ins ? BREAK_INS : BREAK_DEL;
+        out += '\n';
+      }
+      const lineStart = out.lastIndexOf('\n') + 1;
+      const before = out.slice(lineStart);
+      const complete = i < lines.length - 1;
+      if (before === '' && ins && RULE_LINE.test(line)) {
+        out += line;
+        return;
+      }
+      // An inserted marker goes before what was deleted at the start of its line.
+      const startsLine = before === '' || (ins && /^(?:\uE002[^\uE003]*\uE003)+$/.test(before));
+      // A deleted fence is marked even on a line of its own: it would shape the lines after it.
+      const keep = ins || (complete && !FENCE_LINE.test(line));
+      const marker = startsLine && keep ? (BLOCK_MARKER.exec(line)?.[0] ?? '') : '';
+      if (!marker) {
+        out += mark(line);
+        return;
+      }
+      // A fence's line holds nothing but its info string: what was deleted before it keeps a line of its own.
+      if (before && FENCE_LINE.test(marker)) out += `\n${marker}${mark(line.slice(marker.length))}`;
+      else out = out.slice(0, lineStart) + marker + before + mark(line.slice(marker.length));
+    });
   }
   return out;
 }
@@ -163,11 +403,14 @@ class Runs {
   private id = 1;
   /** What the current paragraph's text is made of. */
   private made = { plain: false, ins: false, del: false };
+  /** A changed line break seen after the paragraph's last text so far. */
+  private changedBreak: 'ins' | 'del' | null = null;
   constructor(private readonly revisions: Revisions | null) {}
 
   /** A new paragraph begins. */
   begin(): this {
     this.made = { plain: false, ins: false, del: false };
+    this.changedBreak = null;
     return this;
   }
 
@@ -177,9 +420,12 @@ class Runs {
    */
   paragraphMark(): { run?: { insertion: Change3 } | { deletion: Change3 } } {
     const { plain, ins, del } = this.made;
-    if (!this.revisions || plain || ins === del) return {};
+    if (!this.revisions) return {};
+    const whole = !plain && ins !== del ? (ins ? 'ins' : 'del') : null;
+    const kind = whole ?? this.changedBreak;
+    if (!kind) return {};
     const change = { id: this.id++, author: this.revisions.author, date: this.revisions.date };
-    return { run: ins ? { insertion: change } : { deletion: change } };
+    return { run: kind === 'ins' ? { insertion: change } : { deletion: change } };
   }
 
   /** The runs of `text` in `style`; `breakFirst` starts them on a new line. */
@@ -195,13 +441,28 @@ class Runs {
     };
     for (let i = 0; i < text.length; i++) {
       const ch = text[i];
-      if (ch < INS || ch > DEL_END) continue;
+      if (ch < INS || ch > BREAK_INS) continue;
       flush(i);
       start = i + 1;
-      this.state = ch === INS ? 'ins' : ch === DEL ? 'del' : null;
+      if (ch === BREAK_DEL || ch === BREAK_INS) this.changedBreak = ch === BREAK_INS ? 'ins' : 'del';
+      else this.state = ch === INS ? 'ins' : ch === DEL ? 'del' : null;
     }
     flush(text.length);
     return out;
+  }
+
+  /**
+   * A soft line break (a space in Word): deleted or inserted when the line break it stands for
+   * was, else in the current revision state.
+   */
+  softBreak(style: RunStyle): ParagraphChild[] {
+    const kind = this.changedBreak;
+    if (!kind || !this.revisions) return this.of(' ', style);
+    const state = this.state;
+    this.state = kind;
+    const run = this.run(' ', style, 0);
+    this.state = state;
+    return [run];
   }
 
   /** A line break (in the current revision state). */
@@ -210,7 +471,10 @@ class Runs {
   }
 
   private run(text: string, style: RunStyle, breaks: number): ParagraphChild {
-    if (text.trim()) this.made[this.state && this.revisions ? this.state : 'plain'] = true;
+    if (text.trim()) {
+      this.made[this.state && this.revisions ? this.state : 'plain'] = true;
+      this.changedBreak = null;
+    }
     const opts = {
       text,
       bold: style.bold || undefined,
@@ -229,15 +493,22 @@ class Runs {
   }
 }
 
+/** A link's address as the later text has it: the deleted stretches go, the inserted ones stay. */
+const newSide = (href: string) => href.replace(/\uE002[^\uE003]*(\uE003|$)/g, '').replace(MARKS, '');
+
 /**
- * A link's address as the later text has it: markdown-it percent-encodes the marks in an
- * address; the deleted stretches go, the inserted ones stay.
+ * The token stream of a marked text: the project's parser, its link addresses taken as the
+ * later text has them before it normalises them (it would percent-encode the marks, or turn a
+ * host name with marks into punycode). The parse is synchronous, so no other caller sees the change.
  */
-function newSide(href: string): string {
-  return href
-    .replace(/%EE%80%8([0-3])/gi, (_m, d: string) => String.fromCharCode(0xe000 + Number(d)))
-    .replace(/\uE002[^\uE003]*(\uE003|$)/g, '')
-    .replace(MARKS, '');
+function parseMarked(text: string): Token[] {
+  const normalize = md.normalizeLink;
+  md.normalizeLink = (url: string) => normalize.call(md, newSide(url));
+  try {
+    return md.parse(text, {});
+  } finally {
+    md.normalizeLink = normalize;
+  }
 }
 
 /** The runs of an inline token's children; an absolute link is a Word hyperlink around its runs. */
@@ -261,7 +532,7 @@ function inlineRuns(children: readonly Token[], runs: Runs): ParagraphChild[] {
         out.push(...runs.of(t.content, { ...now(), mono: true }));
         break;
       case 'softbreak':
-        out.push(...runs.of(' ', now()));
+        out.push(...runs.softBreak(now()));
         break;
       case 'hardbreak':
         out.push(runs.lineBreak());
@@ -282,7 +553,7 @@ function inlineRuns(children: readonly Token[], runs: Runs): ParagraphChild[] {
         out.push(...runs.of((t.children ?? []).map((c) => c.content).join(''), now()));
         break;
       case 'link_open': {
-        const href = newSide(String(t.attrGet('href') ?? ''));
+        const href = String(t.attrGet('href') ?? '');
         if (link === null && ABSOLUTE.test(href)) {
           link = href;
           out = [];
@@ -303,6 +574,14 @@ function inlineRuns(children: readonly Token[], runs: Runs): ParagraphChild[] {
   return top;
 }
 
+/** What each paragraph was made with, so the last one can be made again (see `blocks`). */
+const optionsOf = new WeakMap<Paragraph, IParagraphOptions>();
+const para = (opts: IParagraphOptions): Paragraph => {
+  const p = new Paragraph(opts);
+  optionsOf.set(p, opts);
+  return p;
+};
+
 /** Lines of code or front matter: one paragraph a line in the "Code Block" style (monospace). */
 function codeParagraphs(text: string, runs: Runs, indent: number): Paragraph[] {
   return text
@@ -310,7 +589,7 @@ function codeParagraphs(text: string, runs: Runs, indent: number): Paragraph[] {
     .split('\n')
     .map((line) => {
       const children = runs.begin().of(line, {});
-      return new Paragraph({
+      return para({
         style: 'CodeBlock',
         indent: indent ? { left: indent } : undefined,
         children,
@@ -342,7 +621,7 @@ function blocks(text: string, runs: Runs, starts: Set<number>): (Paragraph | Tab
   const out: (Paragraph | Table)[] = [];
   const { front, body } = splitFrontMatter(text);
   if (front !== null) out.push(...codeParagraphs(front, runs, 0));
-  const tokens = md.parse(body, {});
+  const tokens = parseMarked(body);
   const lists: { ordered: boolean; instance: number; start: number }[] = [];
   let instances = 0;
   let quotes = 0;
@@ -358,7 +637,7 @@ function blocks(text: string, runs: Runs, starts: Set<number>): (Paragraph | Tab
     const level = Math.min(8, lists.length - 1);
     if (list && itemStart) {
       itemStart = false;
-      return new Paragraph({
+      return para({
         children,
         ...mark,
         indent: quotes ? { left: INDENT * (quotes + level + 1) } : undefined,
@@ -369,13 +648,13 @@ function blocks(text: string, runs: Runs, starts: Set<number>): (Paragraph | Tab
     }
     const left = indent();
     if (quotes && !heading)
-      return new Paragraph({
+      return para({
         children,
         ...mark,
         style: 'Quote',
         indent: quotes > 1 || left > INDENT ? { left } : undefined,
       });
-    return new Paragraph({ children, ...mark, heading: heading ?? undefined, indent: left ? { left } : undefined });
+    return para({ children, ...mark, heading: heading ?? undefined, indent: left ? { left } : undefined });
   };
 
   for (const t of tokens) {
@@ -387,7 +666,7 @@ function blocks(text: string, runs: Runs, starts: Set<number>): (Paragraph | Tab
         heading = null;
         break;
       case 'inline':
-        if (table) table.row.push(inlineRuns(t.children ?? [], runs));
+        if (table) table.row.push(inlineRuns(t.children ?? [], runs.begin()));
         else out.push(paragraph(inlineRuns(t.children ?? [], runs.begin())));
         break;
       case 'bullet_list_open':
@@ -435,6 +714,11 @@ function blocks(text: string, runs: Runs, starts: Set<number>): (Paragraph | Tab
       default:
     }
   }
+  // The document's last paragraph mark cannot be deleted (Word keeps it): a paragraph joined to
+  // it keeps its words there.
+  const last = out[out.length - 1];
+  const opts = last instanceof Paragraph ? optionsOf.get(last) : undefined;
+  if (opts?.run && 'deletion' in opts.run) out[out.length - 1] = new Paragraph({ ...opts, run: undefined });
   return out;
 }
 
@@ -483,8 +767,12 @@ export function textDocx(text: string, meta: WordMeta): Promise<Uint8Array> {
   return pack(meta, blocks(text.replace(MARKS, ''), new Runs(null), starts), starts, false);
 }
 
-/** The comparison of two texts as a Word file whose insertions and deletions are tracked changes by `revisions`. */
-export function changesDocx(changes: readonly Change[], meta: WordMeta, revisions: Revisions): Promise<Uint8Array> {
+/**
+ * The comparison of two texts as a Word file whose insertions and deletions are tracked changes
+ * by `revisions` (the changes block by block: `blockChanges`).
+ */
+export function changesDocx(from: string, to: string, meta: WordMeta, revisions: Revisions): Promise<Uint8Array> {
+  const changes = blockChanges(from, to);
   const starts = new Set<number>();
   return pack(meta, blocks(mergeChanges(changes), new Runs(revisions), starts), starts, true);
 }
