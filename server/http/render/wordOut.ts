@@ -395,7 +395,8 @@ interface RunStyle {
 /** A link Word can follow (and mammoth reads back): http(s) and mailto. */
 const ABSOLUTE = /^(https?|mailto):/i;
 
-type Change3 = { id: number; author: string; date: string };
+/** One revision: its number in the file, who, when. */
+type RevisionMark = { id: number; author: string; date: string };
 
 /** Turns marked text into runs: plain, inserted or deleted, the state carried from block to block. */
 class Runs {
@@ -418,7 +419,7 @@ class Runs {
    * The paragraph's own mark (its end), as a revision when all its text is inserted or all of
    * it deleted: accepting a deleted paragraph then removes it whole, not leaving it empty.
    */
-  paragraphMark(): { run?: { insertion: Change3 } | { deletion: Change3 } } {
+  paragraphMark(): { run?: { insertion: RevisionMark } | { deletion: RevisionMark } } {
     const { plain, ins, del } = this.made;
     if (!this.revisions) return {};
     const whole = !plain && ins !== del ? (ins ? 'ins' : 'del') : null;
