@@ -44,6 +44,7 @@ import { getDocument } from './services/readDocuments.js';
 import { Renderer } from './http/render/renderer.js';
 import { schemeOf } from './http/scheme.js';
 import { publicGit } from './http/publicGit.js';
+import { wordForm } from './http/upload.js';
 import { publicRepositoryFolder } from './services/publicRepository.js';
 
 export interface AppDeps {
@@ -69,8 +70,8 @@ export function createApp(deps: AppDeps): Express {
   const { config } = deps;
   const log = deps.log ?? silentLogger();
   const render = deps.renderer ?? new Renderer(new WorkPool(), {}, (msg, err) => log.error({ err }, msg));
-  // Services diff through the same pool and cache (services/diffTexts.ts).
-  const ctx: Ctx = { ...deps.ctx, diff: (from, to) => render.diff(from, to) };
+  // Services diff, and read Word files, through the same pool (services/diffTexts.ts, proposals/fromWord.ts).
+  const ctx: Ctx = { ...deps.ctx, diff: (from, to) => render.diff(from, to), wordIn: (bytes) => render.wordIn(bytes) };
   const scheme = schemeOf(config.baseUrl);
   const app = express();
   app.disable('x-powered-by');
@@ -176,6 +177,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.urlencoded({ extended: false, limit: MAX_FORM_BODY_BYTES }));
   sessionMiddleware(app, ctx, { ...deps.sessions, scheme });
   app.use(requireSignInForWrites(/^\/(login|login\/code|logout|password\/forgot|password\/set)$/));
+  // The one page form that sends a file (a Word file for a new proposal): multipart, read here
+  // so the CSRF check below finds its token as in any form.
+  app.post('/documents/:slug/proposals/docx', wordForm);
   app.use(csrfProtection({ secret: deps.sessions.secret, scheme }));
   app.use(requireTotpEnrolment(ctx));
   app.use(votesAwaiting(ctx));

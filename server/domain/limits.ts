@@ -46,3 +46,6 @@ export const MAX_FORM_BODY_BYTES = 3 * MAX_TEXT_BYTES + 3 * MAX_RATIONALE_BYTES 
 
 /** A reply by mail, the whole message as it arrives (quoted text, HTML part, attachments): 256 KiB. */
 export const MAX_REPLY_BYTES = 256 * 1024;
+
+/** A Word file (.docx) uploaded to start a proposal: 10 MiB. Its text, once converted, is held to `MAX_TEXT_BYTES`. */
+export const MAX_DOCX_BYTES = 10 * 1024 * 1024;

@@ -60,7 +60,11 @@ export function cacheRules(facts: CacheFacts): Rule[] {
       cache: 'revalidate',
       shared: true,
     },
-    { what: 'the raw text of a version', path: /^\/documents\/[^/]+\/versions\/\d+\.md$/, cache: 'immutable' },
+    {
+      what: 'the raw text of a version, and the version as a Word file',
+      path: /^\/documents\/[^/]+\/versions\/\d+\.(md|docx)$/,
+      cache: 'immutable',
+    },
     {
       // The page of the latest version says "current": it changes when the next one is published.
       what: 'a version page',
@@ -68,8 +72,8 @@ export function cacheRules(facts: CacheFacts): Rule[] {
       cache: (m) => ((facts.latestVersion(m[1]) ?? 0) > Number(m[2]) ? 'immutable' : 'revalidate'),
     },
     {
-      what: 'the comparison of two versions',
-      path: /^\/documents\/[^/]+\/compare$/,
+      what: 'the comparison of two versions (the page, and the Word file)',
+      path: /^\/documents\/[^/]+\/compare(\.docx)?$/,
       cache: (_m, q) => (both(q) ? 'immutable' : 'revalidate'),
     },
     { what: 'a version (API)', path: /^\/api\/v1\/documents\/[^/]+\/versions\/\d+$/, cache: 'immutable' },

@@ -76,6 +76,18 @@ function operation(r: ApiRoute) {
       description: 'No such thing, or not visible to you',
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
     },
+    ...(r.upload
+      ? {
+          '200': {
+            description: 'With dryRun=1: the text read from the file and its diff; nothing saved',
+            content: { 'application/json': {} },
+          },
+          '413': {
+            description: 'The file is too large',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+          },
+        }
+      : {}),
     ...(writes
       ? {
           '409': {
@@ -89,6 +101,9 @@ function operation(r: ApiRoute) {
     operationId: `${r.method}${r.path.replace(/\/:?([a-z]+)/g, (_m, w: string) => w[0].toUpperCase() + w.slice(1))}`,
     parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
     ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(r.body) } } } } : {}),
+    ...(r.upload
+      ? { requestBody: { required: true, content: { [r.upload]: { schema: { type: 'string', format: 'binary' } } } } }
+      : {}),
     ...(r.method === 'get' && PUBLIC_READS.test(r.path) ? { security: [] } : {}),
     responses,
   };

@@ -56,6 +56,11 @@ export interface Ctx {
    * diff every revision again.
    */
   attributions?: Lru<AttributedPiece[]>;
+  /**
+   * A Word file's markdown, when the app reads it elsewhere (off the event loop, time-limited);
+   * absent, inline (`util/wordIn.ts`). Throws `NotADocx` for what is not a .docx.
+   */
+  wordIn?: (bytes: Uint8Array) => Promise<string>;
 }
 
 /** At most this many paragraphs' provenance in memory (~40 bytes each). */

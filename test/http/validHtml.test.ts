@@ -2,7 +2,7 @@
  * Every page type is valid HTML, checked by the Nu HTML Checker (vnu, the W3C's validator, run
  * from the vnu-jar package with the machine's Java): the public pages (documents with and
  * without a heading of their own, history, versions, compares, errors), a member's (drafts,
- * proposal tabs and forms, consolidation, rounds, account) and the secretariat's (admin, a round
+ * proposal tabs and forms, the preview of a Word file, consolidation, rounds, account) and the secretariat's (admin, a round
  * with the officers' tools). All pages are fetched first, then checked in one run of vnu.
  * Skipped, with the reason, where there is no Java.
  */
@@ -21,7 +21,8 @@ import { createProposal, shareProposal } from '../../server/services/proposals/p
 import { publishVersion } from '../../server/services/publishVersion.js';
 import { castBallot } from '../../server/services/rounds/ballots.js';
 import { openRound } from '../../server/services/rounds/rounds.js';
-import { makeUser, signIn, type Agent } from '../helpers/auth.js';
+import { csrfOf, makeUser, signIn, type Agent } from '../helpers/auth.js';
+import { textDocx } from '../../server/http/render/wordOut.js';
 import { openTestApp, projectRoot, tempDir, testClock } from '../helpers/data.js';
 import { S1, S2, TOR } from '../helpers/people.js';
 
@@ -197,6 +198,19 @@ interface VnuMessage {
         files.set(path.basename(file), `${who} ${url}`);
       }
     }
+    // The preview of a Word file (the answer to the upload form, a POST).
+    const wanda = agents[1][1]!;
+    const word = await textDocx('# Terms of Reference\n\nA text read from a **Word** file.\n', {
+      title: 'Terms',
+      description: 'A test file',
+    });
+    const preview = await wanda
+      .post(`/documents/${TOR}/proposals/docx`)
+      .field('_csrf', await csrfOf(wanda))
+      .attach('file', Buffer.from(word), { filename: 'terms.docx' });
+    expect(preview.status).toBe(200);
+    await fsp.writeFile(path.join(dir, 'wanda-word-preview.html'), preview.text);
+    files.set('wanda-word-preview.html', `wanda POST /documents/${TOR}/proposals/docx`);
     const out = await new Promise<string>((resolve) =>
       execFile(
         'java',

@@ -4,6 +4,7 @@ import { loadProposal } from '../../services/proposals/access.js';
 import { proposalCommentable } from '../../services/proposals/commentable.js';
 import {
   createProposal,
+  documentToPropose,
   reviseProposal,
   reviseProposalSection,
   shareProposal,
@@ -24,8 +25,11 @@ import {
   ReviseProposalBody,
   ReviseSectionBody,
   SectionParams,
+  WordProposalQuery,
 } from '../schemas/index.js';
 import { noSection } from '../../domain/sections.js';
+import { proposalFromWord } from '../../services/proposals/fromWord.js';
+import { readUpload } from '../upload.js';
 import { absent } from '../../domain/errors.js';
 import { isSlug } from '../../domain/slug.js';
 
@@ -43,6 +47,30 @@ export function proposalsApi(ctx: Ctx): Router {
     const slug = req.params.slug;
     if (!isSlug(slug)) throw absent('document');
     const p = await createProposal(ctx, req.actor ?? null, slug, parseBody(CreateProposalBody, req));
+    res.status(201).json(proposalSummary(p));
+  });
+
+  // A Word file as a proposal's text (issue 15): the body is the .docx. `dryRun=1` only reads it
+  // and answers with the text and its diff against the published text; otherwise it is saved as
+  // a new proposal, as the route above would save it.
+  r.post('/documents/:slug/proposals/docx', async (req, res) => {
+    const slug = req.params.slug;
+    if (!isSlug(slug)) throw absent('document');
+    const actor = req.actor ?? null;
+    // Who may not propose, or asks wrongly, is refused before the file is read.
+    documentToPropose(ctx, actor, slug);
+    const q = parseQuery(WordProposalQuery, req);
+    const w = await proposalFromWord(ctx, actor, slug, await readUpload(req, res));
+    if (q.dryRun === '1') {
+      res.json({ document: w.document, baseVersion: w.baseVersion, text: w.text, changes: w.changes });
+      return;
+    }
+    const p = await createProposal(ctx, actor, slug, {
+      title: q.title ?? '',
+      rationale: q.rationale ?? '',
+      text: w.text,
+      baseVersion: q.baseVersion ?? w.baseVersion,
+    });
     res.status(201).json(proposalSummary(p));
   });
 

@@ -10,6 +10,8 @@ import { renderDocument } from '../../util/documentHtml.js';
 import { headingIds } from '../../services/textSections.js';
 import { renderParagraphs, type RenderedBlock } from '../render/paragraphs.js';
 import { renderedDiff, type RenderedDiffBlock } from '../render/renderedDiff.js';
+import { readWord, type WordInResult } from '../../util/wordIn.js';
+import { changesDocx, textDocx, type Revisions, type WordMeta } from '../render/wordOut.js';
 
 export type Task = (
   | { kind: 'render'; items: MarkdownItem[] }
@@ -17,6 +19,9 @@ export type Task = (
   | { kind: 'diff'; from: string; to: string }
   | { kind: 'rdiff'; from: string; to: string; by: number }
   | { kind: 'document'; text: string; title: string }
+  | { kind: 'wordIn'; bytes: Uint8Array }
+  | { kind: 'wordText'; text: string; meta: WordMeta }
+  | { kind: 'wordChanges'; from: string; to: string; meta: WordMeta; revisions: Revisions }
 ) & {
   /** Where the thread writes when it started the task (the time limit counts from then). */
   started?: BigInt64Array;
@@ -34,11 +39,16 @@ if (process.platform === 'linux') {
 }
 
 /** Piscina calls the default export with each task. */
-export default function run(task: Task): string | string[] | RenderedBlock[] | Change[] | RenderedDiffBlock[] {
+export default function run(
+  task: Task,
+): string | string[] | RenderedBlock[] | Change[] | RenderedDiffBlock[] | Promise<WordInResult | Uint8Array> {
   if (task.started) Atomics.store(task.started, 0, BigInt(Date.now()));
   if (task.kind === 'render') return renderItems(task.items);
   if (task.kind === 'paragraphs') return renderParagraphs(task.text, task.by);
   if (task.kind === 'rdiff') return renderedDiff(task.from, task.to, task.by);
   if (task.kind === 'document') return renderDocument(task.text, task.title, headingIds(task.text));
+  if (task.kind === 'wordIn') return readWord(task.bytes);
+  if (task.kind === 'wordText') return textDocx(task.text, task.meta);
+  if (task.kind === 'wordChanges') return changesDocx(task.from, task.to, task.meta, task.revisions);
   return diffProse(task.from, task.to);
 }

@@ -116,6 +116,11 @@ const FIELD_OF_CODE: Record<string, string> = {
   password_too_long: 'next',
   password_too_common: 'next',
   password_mismatch: 'confirm',
+  invalid_docx: 'file',
+  empty_docx: 'file',
+  docx_too_large: 'file',
+  docx_too_complex: 'file',
+  invalid_upload: 'file',
 };
 
 /** The input names a refusal is about: every field a schema named, or the one a rule's code names. */

@@ -42,6 +42,8 @@ import { noSection } from '../../domain/sections.js';
 import { checkText, checkTitle } from '../../domain/text.js';
 import { sectionIn, spliceTextSection } from '../../services/textSections.js';
 import { sectionLabel, sectionsByRow, textPreview } from '../presenters/sectionView.js';
+import { proposalFromWord } from '../../services/proposals/fromWord.js';
+import { fileField } from '../upload.js';
 
 const ViewQuery = z.object({
   tab: z.enum(['text', 'changes', 'revisions']).optional(),
@@ -85,6 +87,30 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
   r.get('/documents/:slug/proposals/new', (req, res) =>
     newForm(req, res, req.params.slug, typeof req.query.section === 'string' ? req.query.section : null),
   );
+
+  // A Word file read into the new-proposal form (issue 15): the page shows what it changes in
+  // the published text and the form filled with its text; nothing is saved until "Save as draft".
+  r.post('/documents/:slug/proposals/docx', async (req, res) => {
+    const slug = req.params.slug;
+    const file = fileField(req, 'file');
+    await orShow(
+      res,
+      (extra) => newForm(req, res, slug, null, extra),
+      async () => {
+        const w = await proposalFromWord(ctx, req.actor ?? null, slug, file?.data ?? new Uint8Array());
+        await newForm(req, res, slug, null, {
+          form: { title: '', rationale: '', text: w.text },
+          word: {
+            filename: file?.filename ?? '',
+            same: w.text === w.published,
+            counts: changeCounts(w.changes),
+            rendered: await render.renderedDiff(w.published, w.text, TEXT_UNDER),
+            blocks: foldParagraphs(w.changes),
+          },
+        });
+      },
+    );
+  });
 
   r.post('/documents/:slug/proposals', async (req, res) => {
     const slug = req.params.slug;

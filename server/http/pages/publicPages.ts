@@ -30,6 +30,7 @@ import { clip, page } from './render.js';
 import { diffToggle } from '../presenters/diffToggle.js';
 import { provenanceView, withProvenanceNotes } from '../presenters/documents.js';
 import { withSectionLinks } from '../presenters/sectionView.js';
+import { DOCX_TYPE } from '../../util/wordIn.js';
 
 const N = z.object({ n: PositiveInt });
 const Compare = z.object({
@@ -118,6 +119,44 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer, siteNam
       .type('text/markdown; charset=utf-8')
       .set('Content-Disposition', `inline; filename="${slug}-v${n}.md"`)
       .send(await versionText(ctx, v));
+  });
+
+  // Word files (issue 15): a version as it reads, and a comparison whose changes are Word revisions.
+  const sendDocx = (res: Response, filename: string, file: Uint8Array) =>
+    res
+      .type(DOCX_TYPE)
+      .set('Content-Disposition', `attachment; filename="${filename}"`)
+      .send(Buffer.from(file.buffer, file.byteOffset, file.length));
+
+  r.get('/documents/:slug/versions/:n.docx', async (req, res) => {
+    const doc = getDocument(ctx, slugOf(req.params.slug));
+    const { n } = parse(N, req.params, 'invalid_version');
+    const v = getVersion(ctx, doc.slug, n);
+    const file = await render.wordText(await versionText(ctx, v), {
+      title: `${doc.title}, version ${n}`,
+      description: `${doc.title}, version ${n}, published ${dayLabel(v.publishedAt)} (${siteName}).`,
+    });
+    sendDocx(res, `${doc.slug}-v${n}.docx`, file);
+  });
+
+  r.get('/documents/:slug/compare.docx', async (req, res) => {
+    const doc = getDocument(ctx, slugOf(req.params.slug));
+    const q = parse(Compare, { from: req.query.from, to: req.query.to }, 'invalid_version');
+    const to = q.to ?? doc.latest;
+    const from = q.from ?? Math.max(1, to - 1);
+    const [a, b] = [getVersion(ctx, doc.slug, from), getVersion(ctx, doc.slug, to)];
+    // The revisions are dated when the later of the two versions was published, and made by Ratify.
+    const later = a.number > b.number ? a : b;
+    const file = await render.wordChanges(
+      await versionText(ctx, a),
+      await versionText(ctx, b),
+      {
+        title: `${doc.title}, version ${from} to version ${to}`,
+        description: `${doc.title}: the changes from version ${from} to version ${to} as tracked changes (${siteName}).`,
+      },
+      { author: 'Ratify', date: new Date(later.publishedAt).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+    );
+    sendDocx(res, `${doc.slug}-v${from}-to-v${to}.docx`, file);
   });
 
   r.get('/documents/:slug/versions/:n', async (req, res) => {

@@ -8,6 +8,9 @@ import { renderDocument } from '../../util/documentHtml.js';
 import { headingIds } from '../../services/textSections.js';
 import { renderParagraphs, type RenderedBlock } from './paragraphs.js';
 import { renderedDiff, type RenderedDiffBlock } from './renderedDiff.js';
+import { invalid, unavailable } from '../../domain/errors.js';
+import { NotADocx, type WordInResult } from '../../util/wordIn.js';
+import { changesDocx, textDocx, type Revisions, type WordMeta } from './wordOut.js';
 
 /**
  * Markdown rendering, prose diffs and rendered diffs with bounded work per request:
@@ -33,6 +36,10 @@ export interface RenderOptions {
   renderMs: number;
   diffMs: number;
   retryFailedMs: number;
+  /** A Word file of a text this long is written on the event loop (uploads are always read on the pool). */
+  inlineWordBytes: number;
+  /** The time a Word file may take to read or to write on the pool. */
+  wordMs: number;
 }
 
 export const DEFAULT_RENDER: Readonly<RenderOptions> = Object.freeze({
@@ -43,6 +50,8 @@ export const DEFAULT_RENDER: Readonly<RenderOptions> = Object.freeze({
   renderMs: 5000,
   diffMs: 10_000,
   retryFailedMs: 10 * 60_000,
+  inlineWordBytes: 16 * 1024,
+  wordMs: 30_000,
 });
 
 /** The longest pause between two waiters resumed in turn (see `turn`). */
@@ -206,6 +215,74 @@ export class Renderer {
     }));
     this.track(key, entry);
     return this.inTurn(entry) as Promise<RenderedDiffBlock[] | null>;
+  }
+
+  /**
+   * A Word file's text as markdown (util/wordIn.ts), always on the pool (a small upload may
+   * still unpack to a lot): `NotADocx` when it is not one, or when reading it broke the thread
+   * (out of memory: a file that unpacks to more than its sizes say); 400 `docx_too_complex`
+   * when it cannot be read in time; 503 `busy` when the queue is full. Uploads are not cached.
+   */
+  async wordIn(bytes: Uint8Array): Promise<string> {
+    let r: WordInResult;
+    try {
+      r = await this.pool.run<WordInResult>({ kind: 'wordIn', bytes }, this.opts.wordMs);
+    } catch (e) {
+      if (e instanceof WorkTimeout)
+        throw invalid('docx_too_complex', `The Word file could not be read within ${this.opts.wordMs / 1000} s.`);
+      if ((e as { kind?: string })?.kind === 'unavailable') throw e;
+      this.log('A Word file could not be read', e);
+      throw new NotADocx('The file could not be read as a Word document.');
+    }
+    if ('notADocx' in r) throw new NotADocx(r.notADocx, r.tooLarge);
+    return r.text;
+  }
+
+  /** A published text as a Word file (wordOut.ts), cached by its content. */
+  wordText(text: string, meta: WordMeta): Promise<Uint8Array> {
+    return this.wordFile(`wordText:${hash(JSON.stringify(meta))}:${hash(text)}`, () =>
+      this.wordWork(text.length, () => textDocx(text, meta), { kind: 'wordText', text, meta }),
+    );
+  }
+
+  /** The comparison of two texts as a Word file with tracked changes (wordOut.ts), cached by its content. */
+  wordChanges(from: string, to: string, meta: WordMeta, revisions: Revisions): Promise<Uint8Array> {
+    const key = `wordChanges:${hash(JSON.stringify([meta, revisions]))}:${hash(from)}:${hash(to)}`;
+    return this.wordFile(key, () =>
+      this.wordWork(from.length + to.length, () => changesDocx(from, to, meta, revisions), {
+        kind: 'wordChanges',
+        from,
+        to,
+        meta,
+        revisions,
+      }),
+    );
+  }
+
+  private async wordFile(key: string, make: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    const hit = this.lookup(key) ?? this.inFlight.get(key);
+    if (hit) return this.inTurn(hit) as Promise<Uint8Array>;
+    const entry = make().then((value) => ({ value, weight: value.length, fallback: false }));
+    this.track(key, entry);
+    // A failure is not kept: the next request tries again.
+    entry.catch(() => {});
+    return this.inTurn(entry) as Promise<Uint8Array>;
+  }
+
+  /** Writing a Word file: inline when small, else on the pool within `wordMs`; past it, 503 `word_timeout`. */
+  private async wordWork<T>(size: number, compute: () => Promise<T>, task: Task): Promise<T> {
+    if (size <= this.opts.inlineWordBytes) return compute();
+    try {
+      return await this.pool.run<T>(task, this.opts.wordMs);
+    } catch (e) {
+      if (e instanceof WorkTimeout)
+        throw unavailable(
+          'word_timeout',
+          `The Word file could not be made within ${this.opts.wordMs / 1000} s; please try again later.`,
+          this.pool.options.retryAfter,
+        );
+      throw e;
+    }
   }
 
   /** Inline, or on the pool within `limitMs`; past the limit (or if the thread died), the coarse answer. */

@@ -14,6 +14,7 @@ import {
   ReviseProposalBody,
   ReviseSectionBody,
   SectionParams,
+  WordProposalQuery,
 } from './proposals.js';
 import { DocumentDiffQuery, SlugParams, VersionParams } from './public.js';
 import {
@@ -28,6 +29,7 @@ import {
 } from './rounds.js';
 import { StakeholderBody } from './stakeholders.js';
 import { TokenBody } from './tokens.js';
+import { DOCX_TYPE } from '../../util/wordIn.js';
 
 /**
  * Every schema of the JSON API's input, by area, and the table of routes that use them — what
@@ -56,6 +58,8 @@ export interface ApiRoute {
   body?: z.ZodType;
   /** The answer's body, where a schema describes it (in the OpenAPI document). */
   response?: z.ZodType;
+  /** The media type of a body that is a file, sent as it is (not JSON). */
+  upload?: string;
 }
 
 const commentRoutes = (base: string): ApiRoute[] => [
@@ -81,6 +85,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'post', path: '/tokens', body: TokenBody },
   // Proposals
   { method: 'post', path: '/documents/:slug/proposals', params: SlugParams, body: CreateProposalBody },
+  {
+    method: 'post',
+    path: '/documents/:slug/proposals/docx',
+    params: SlugParams,
+    query: WordProposalQuery,
+    upload: DOCX_TYPE,
+  },
   { method: 'get', path: '/proposals/:id', params: IdParams },
   { method: 'put', path: '/proposals/:id/text', params: IdParams, body: ReviseProposalBody },
   { method: 'get', path: '/proposals/:id/sections/:anchor', params: SectionParams },

@@ -52,3 +52,27 @@ export const ProposalDiffQuery = z.object({
   against: z.enum(['base', 'published']).optional(),
 });
 export type ProposalDiffQuery = z.infer<typeof ProposalDiffQuery>;
+
+/**
+ * `POST /documents/:slug/proposals/docx?title=&rationale=&baseVersion=&dryRun=1` — the body is
+ * the Word file itself. With `dryRun=1` nothing is saved: the answer is the text read from the
+ * file and its diff against the published text; without it, `title` is required and the text
+ * becomes a new proposal, as `POST /documents/:slug/proposals` would make it.
+ */
+export const WordProposalQuery = z
+  .object({
+    title: Title.optional(),
+    rationale: Rationale.optional(),
+    baseVersion: coded(
+      PositiveInt.optional(),
+      'invalid_base_version',
+      'baseVersion is the number of the version the text was written on.',
+    ),
+    dryRun: coded(z.enum(['1', '0']).optional(), 'invalid_dry_run', 'dryRun is 1 (only read the file) or 0.'),
+  })
+  .refine((q) => q.dryRun === '1' || (q.title ?? '').trim() !== '', {
+    path: ['title'],
+    message: 'A title is required unless dryRun=1.',
+    params: { code: 'invalid_title', kind: 'invalid' },
+  });
+export type WordProposalQuery = z.infer<typeof WordProposalQuery>;
