@@ -40,10 +40,13 @@ export const section = (html: string, id: string) => {
   return start < 0 ? '' : html.slice(start, html.indexOf('</section>', start));
 };
 
-/** The HTML of the form posting to `action` ('' when the page has none). */
+/** The HTML of the form posting to `action`, with or without a query or fragment ('' when the page has none; not `action/more`). */
 export const formOf = (html: string, action: string) => {
-  const start = html.indexOf(`action="${action}`);
-  return start < 0 ? '' : html.slice(start, html.indexOf('</form>', start));
+  const start = [`action="${action}"`, `action="${action}?`, `action="${action}#`]
+    .map((a) => html.indexOf(a))
+    .filter((i) => i >= 0)
+    .reduce((a, b) => Math.min(a, b), Infinity);
+  return start === Infinity ? '' : html.slice(start, html.indexOf('</form>', start));
 };
 
 /** The text of a text area as the browser shows it (entities decoded), or undefined. */
