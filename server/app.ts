@@ -130,6 +130,10 @@ export function createApp(deps: AppDeps): Express {
       },
       strictTransportSecurity: https,
       crossOriginEmbedderPolicy: false,
+      // Browsers ignore these from an http origin other than localhost and say so in the console on
+      // every page (a LAN host over plain HTTP): sent only over https.
+      crossOriginOpenerPolicy: https,
+      originAgentCluster: https,
     });
   const overHttps = headers(true);
   const overHttp = headers(false);

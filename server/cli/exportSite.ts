@@ -184,8 +184,9 @@ async function onePass(
       const html = body.toString('utf8');
       for (const a of assetNames(html)) assets.add(a);
       body = Buffer.from(rewriteLinks(html, url, file, exported, input.liveUrl));
-    } else if (/xml|json/.test(page.type)) {
-      // Feeds name their pages and entries by query: point those at the files.
+    } else if (/xml|json/.test(page.type) && input.baseUrl.replace(/\/$/, '') !== input.liveUrl.replace(/\/$/, '')) {
+      // Feeds name their pages and entries by query: point those at the files where the copy is
+      // served (at the live site's own address, the live site answers those queries itself).
       body = Buffer.from(rewriteAbsolute(body.toString('utf8'), input.baseUrl, exported));
     }
     await writeIfChanged(dest, body, report);

@@ -137,3 +137,11 @@ test('a base URL that is not http(s) is refused, nothing written', async () => {
   await expect(exportNow({ out: other, baseUrl: 'ftp://x' })).rejects.toMatchObject({ code: 'invalid_base_url' });
   expect(fs.existsSync(other)).toBe(false);
 });
+
+test('without --base-url the feeds keep the live site’s links, which it answers', async () => {
+  const other = path.join(path.dirname(out), 'live');
+  await exportNow({ out: other });
+  const feed = fs.readFileSync(path.join(other, 'feed.atom'), 'utf8');
+  expect(feed).toContain(`${LIVE}/documents/${TOR}/compare?from=`);
+  expect(feed).not.toContain(`${LIVE}/documents/${TOR}/compare/`);
+});

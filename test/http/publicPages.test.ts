@@ -602,10 +602,13 @@ describe('security headers', () => {
 });
 
 describe('headers that fit the scheme', () => {
-  test('over plain HTTP (a LAN host): no upgrade-insecure-requests, no HSTS', async () => {
+  test('over plain HTTP (a LAN host): no upgrade-insecure-requests, no HSTS, none of the headers a browser ignores there', async () => {
     const res = await request(t.app).get('/login');
     expect(String(res.headers['content-security-policy'])).not.toContain('upgrade-insecure-requests');
     expect(res.headers['strict-transport-security']).toBeUndefined();
+    // Ignored from an untrustworthy origin, with a console error on every page.
+    expect(res.headers['cross-origin-opener-policy']).toBeUndefined();
+    expect(res.headers['origin-agent-cluster']).toBeUndefined();
   });
 
   test('over https: both', async () => {
@@ -617,5 +620,7 @@ describe('headers that fit the scheme', () => {
     const res = await request(https).get('/login');
     expect(String(res.headers['content-security-policy'])).toContain('upgrade-insecure-requests');
     expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+    expect(res.headers['origin-agent-cluster']).toBe('?1');
   });
 });

@@ -180,7 +180,12 @@ const REFUSED: Record<string, (w: World) => Promise<unknown>> = {
   documentToPropose: async (w) =>
     (await svc('proposals/proposals')).documentToPropose(w.ctx, w.who.m1.actor, 'terms-of-reference'),
   proposalFromWord: async (w) =>
-    (await svc('proposals/fromWord')).proposalFromWord(w.ctx, w.who.m1.actor, 'terms-of-reference', new Uint8Array([1])),
+    (await svc('proposals/fromWord')).proposalFromWord(
+      w.ctx,
+      w.who.m1.actor,
+      'terms-of-reference',
+      new Uint8Array([1]),
+    ),
   documentToConsolidate: async (w) =>
     (await svc('consolidations/consolidations')).documentToConsolidate(w.ctx, w.who.m1.actor, 'terms-of-reference'),
   loadUser: async (w) => (await svc('accounts/users')).loadUser(w.ctx, w.who.m1.actor, w.who.m2.id),

@@ -38,7 +38,11 @@ export const withSectionLinks = (html: string, href: (anchor: string) => string)
 
 /** The sections whose heading starts in each of the text's paragraph rows ([start, end) of the text). */
 export function sectionsByRow(text: string, rows: { start: number; end: number }[]): SectionLabel[][] {
-  const sections = textSections(text);
+  const all = textSections(text);
+  // A text's one top-level heading is its title: its "section" is the whole text (the whole-text
+  // edit is there for that), and the document page shows it as the page's title, without a link.
+  const tops = all.filter((s) => s.level === 1);
+  const sections = tops.length === 1 && all[0] === tops[0] ? all.slice(1) : all;
   return rows.map((r) =>
     sections.filter((s) => s.start >= r.start && s.start < r.end).map(({ id, words }) => ({ id, words })),
   );
