@@ -270,9 +270,9 @@ describe('a refusal names the fields it is about (data-fields), for ratify.js to
 });
 
 describe('a refusal with several problems lists each, linked to its field', () => {
-  test('a CSV with three bad lines on Admin › Users: three items in the refusal', async () => {
+  test('a CSV with four bad lines on Admin › Users: four items in the refusal, each linked to the CSV field', async () => {
     const res = await post(sec, '/admin/users/import', {
-      csv: 'email,name,roles,groups\nbad-email,Bad,member,\nok8@x.org,OK,emperor,\nok7@x.org,OK,member,wg-none\n',
+      csv: 'email,name,roles,groups\nbad-email,Bad,member,\nok8@x.org,OK,emperor,\nok7@x.org,OK,member,wg-none\nok6@x.org,Six,member,\nOK6@x.org,Six again,member,\n',
     });
     expect(res.status).toBe(400);
     const alert = /<div class="error" role="alert" id="form-error"[^>]*>([\s\S]*?)<\/div>/.exec(res.text)?.[1] ?? '';
@@ -280,6 +280,11 @@ describe('a refusal with several problems lists each, linked to its field', () =
       'invalid_email',
       'invalid_role',
       'group_not_found',
+      // The same address twice in the file: not "there is already an account" (nothing was made).
+      'duplicate_email',
     ]);
+    expect(new Set([...alert.matchAll(/data-field="([^"]*)"/g)].map((m) => m[1]))).toEqual(new Set(['csv']));
+    // The field the links lead to (ratify.js points them at its id).
+    expect(res.text).toContain('name="csv"');
   });
 });

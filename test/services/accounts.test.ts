@@ -279,8 +279,8 @@ describe('importUsers (CSV)', () => {
       'email,name,roles,groups\nok1@x.org,OK,member,\nok2@x.org,OK2,member,wg-none\n',
     ],
     [
-      'duplicate e-mails inside the CSV',
-      'user_exists',
+      'duplicate e-mails inside the CSV (not "an account exists": nothing was made)',
+      'duplicate_email',
       'email,name,roles,groups\nok1@x.org,OK,member,\nOK1@x.org,Again,member,\n',
     ],
     [

@@ -124,9 +124,12 @@ const FIELD_OF_CODE: Record<string, string> = {
 };
 
 /** The input names a refusal is about: every field a schema named, or the one a rule's code names. */
+/** The form field a problem's path names: its first segment; a CSV's "line N" is the CSV's field. */
+const fieldOfPath = (path: string): string => (/^line \d+$/.test(path) ? 'csv' : path.split('.')[0]);
+
 export function fieldsOf(e: DomainError): string[] {
   const named =
-    (e.data.fields as { path: string }[] | undefined)?.map((f) => f.path.split('.')[0]).filter(Boolean) ?? [];
+    (e.data.fields as { path: string }[] | undefined)?.map((f) => fieldOfPath(f.path)).filter(Boolean) ?? [];
   if (named.length) return [...new Set(named)];
   return FIELD_OF_CODE[e.code] ? [FIELD_OF_CODE[e.code]] : [];
 }
@@ -153,7 +156,10 @@ export async function onRefusal(
     // Which fields the refusal is about: the page's alert names them (`data-fields`) and ratify.js marks them.
     res.locals.errorFieldNames = fieldsOf(e);
     // Every problem (a schema's refusal names several), for the page to list, each linked to its field.
-    res.locals.errorProblems = (e.data.fields as Problem[] | undefined) ?? [];
+    res.locals.errorProblems = ((e.data.fields as Problem[] | undefined) ?? []).map((f) => ({
+      ...f,
+      field: fieldOfPath(f.path),
+    }));
     // A throttled check (the account page's password checks) says when to try again, as the error page does.
     if (e.kind === 'throttled' || e.kind === 'unavailable') res.set('Retry-After', String(e.data.retryAfter));
     await show(e);

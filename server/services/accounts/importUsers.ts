@@ -80,11 +80,18 @@ async function importUsersNow(
       'The CSV needs the header line: email,name,roles,groups (and optionally stakeholder).',
     );
   const taken = new Set<string>();
+  /** The line each address was first seen on: a second line with it is a mistake in the file, not an existing account. */
+  const lineOf = new Map<string, number>();
   const now = ctx.clock().toISOString();
   // Every line is checked, and every bad one reported at once (with its line and code).
   const bad: { path: string; code: string; message: string; kind: DomainError['kind'] }[] = [];
   const users = rows.flatMap((row, i) => {
     try {
+      const address = (row.email ?? '').trim().toLowerCase();
+      const first = lineOf.get(address);
+      if (address && first !== undefined)
+        throw invalid('duplicate_email', `${address} is also on line ${first}: each account once.`);
+      if (address) lineOf.set(address, i + 2);
       const stakeholder = stakeholderFromText(ctx, row.stakeholder ?? '');
       const groups = list(row.groups, delimiter).map((g) => groupFromText(ctx, g));
       const u = prepareUser(
