@@ -75,3 +75,41 @@ export const unavailable = (code: string, message: string, retryAfter: number) =
   new DomainError('unavailable', code, message, { retryAfter });
 
 export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;
+
+/** One field's refusal, as `error.fields` lists it. */
+export interface FieldProblem {
+  path: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * Run each field's check and report every refusal at once (a form answers with all its
+ * problems): one refused check throws as it is; several throw `code` (400) naming each in
+ * `fields`, its message theirs in order. Errors that are not refusals pass through.
+ */
+export function checkEach<T extends Record<string, () => unknown>>(
+  code: string,
+  checks: T,
+): { [K in keyof T]: ReturnType<T[K]> } {
+  const out: Record<string, unknown> = {};
+  const refused: { path: string; error: DomainError }[] = [];
+  for (const [path, check] of Object.entries(checks)) {
+    try {
+      out[path] = check();
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      refused.push({ path, error: e });
+    }
+  }
+  if (refused.length === 1) throw refused[0].error;
+  if (refused.length > 1) {
+    const fields: FieldProblem[] = refused.map(({ path, error }) => ({
+      path,
+      code: error.code,
+      message: error.message,
+    }));
+    throw invalid(code, fields.map((f) => f.message).join(' '), { fields });
+  }
+  return out as { [K in keyof T]: ReturnType<T[K]> };
+}

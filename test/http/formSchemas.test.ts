@@ -270,6 +270,18 @@ describe('a refusal names the fields it is about (data-fields), for ratify.js to
 });
 
 describe('a refusal with several problems lists each, linked to its field', () => {
+  test('adding a user with a bad address, no name and a short password: three items, each linked to its field', async () => {
+    const res = await post(sec, '/admin/users', {
+      email: 'not-an-address',
+      name: '',
+      password: 'short',
+      roles: 'member',
+    });
+    expect(res.status).toBe(400);
+    const alert = /<div class="error" role="alert" id="form-error"[^>]*>([\s\S]*?)<\/div>/.exec(res.text)?.[1] ?? '';
+    expect([...alert.matchAll(/data-field="([^"]*)"/g)].map((m) => m[1])).toEqual(['email', 'name', 'password']);
+  });
+
   test('a CSV with four bad lines on Admin › Users: four items in the refusal, each linked to the CSV field', async () => {
     const res = await post(sec, '/admin/users/import', {
       csv: 'email,name,roles,groups\nbad-email,Bad,member,\nok8@x.org,OK,emperor,\nok7@x.org,OK,member,wg-none\nok6@x.org,Six,member,\nOK6@x.org,Six again,member,\n',

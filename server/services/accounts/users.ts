@@ -1,5 +1,5 @@
 import { ROLES, type Actor, type Role } from '../../domain/actor.js';
-import { absent, conflict, invalid } from '../../domain/errors.js';
+import { absent, checkEach, conflict, invalid } from '../../domain/errors.js';
 import { authorize } from '../../domain/policy.js';
 import { checkPassword } from '../../domain/passwordRules.js';
 import { commonPasswords } from '../../store/commonPasswords.js';
@@ -117,17 +117,18 @@ export type PreparedUser = ReturnType<typeof prepareUser>;
 
 /** Validate a new user fully (before any hashing or writing). */
 export function prepareUser(ctx: Ctx, input: NewUser, taken = new Set<string>()) {
-  const email = checkEmail(input.email);
-  if (findUserByEmail(ctx, email) || taken.has(email))
-    throw conflict('user_exists', `There is already an account for ${email}.`);
-  return {
-    email,
-    name: checkName(input.name),
-    roles: checkRoles(input.roles?.length ? input.roles : ['member']),
-    groups: checkGroups(ctx, input.groups ?? []),
-    stakeholder: checkStakeholder(ctx, input.stakeholder ?? null),
-    password: input.password === undefined ? undefined : checkPassword(input.password, commonPasswords()),
-  };
+  // Every field's problem at once (a form lists them all); then whether the address is free.
+  const u = checkEach('invalid_user', {
+    email: () => checkEmail(input.email),
+    name: () => checkName(input.name),
+    roles: () => checkRoles(input.roles?.length ? input.roles : ['member']),
+    groups: () => checkGroups(ctx, input.groups ?? []),
+    stakeholder: () => checkStakeholder(ctx, input.stakeholder ?? null),
+    password: () => (input.password === undefined ? undefined : checkPassword(input.password, commonPasswords())),
+  });
+  if (findUserByEmail(ctx, u.email) || taken.has(u.email))
+    throw conflict('user_exists', `There is already an account for ${u.email}.`);
+  return u;
 }
 
 /**
