@@ -177,6 +177,8 @@ describe('a consolidation whose every change is credited', () => {
     expect(sources.some((s) => s.includes(`proposal ${p2}`))).toBe(true);
     expect(sources.filter((s) => /revision 3/.test(s) && s.includes('Chair Chen'))).toHaveLength(1);
     expect(all).toContain('<ins>take part </ins>');
+    // The link counts what the view lists: the chair's one rewording, not its deletion and insertion.
+    expect(all).toMatch(/the chair's edits only<\/a> \(1\)/);
     const editorial = section((await memberPage.get(`/consolidations/${cid}?view=editorial`)).text, 'attribution-h');
     const marked = [...editorial.matchAll(/<(ins|del)>([^<]*)<\/\1>/g)].map((m) => `${m[1]}:${m[2]}`);
     expect(marked).toEqual(['del:participate ', 'ins:take part ']);

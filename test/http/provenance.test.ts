@@ -93,7 +93,7 @@ test('the version page shows a note beside each paragraph, linking to the decisi
   expect(changed.map((n) => [n![1], n![2]])).toEqual([
     [`/documents/${TOR}/versions/2#decision`, 'since v2 · round 7 · passed 14–2–1'],
   ]);
-  expect(notes.find((n) => n![2] === 'since v1 · seeded')?.[1]).toBe(`/documents/${TOR}/versions/1`);
+  expect(notes.find((n) => n![2] === 'since v1 · the first text')?.[1]).toBe(`/documents/${TOR}/versions/1`);
 });
 
 test('bad requests: an unknown document or version is 404, a malformed number 400', async () => {

@@ -99,7 +99,8 @@ export function attributionView(
   a: ConsolidationAttribution,
   opts: { editorialOnly?: boolean; href?: string } = {},
 ) {
-  const hunks = hunksOf(a.pieces)
+  const all = hunksOf(a.pieces);
+  const hunks = all
     .filter((h) => !opts.editorialOnly || h.source.type === 'editorial')
     .map((h) => ({ before: h.before, parts: h.parts, after: h.after, source: sourceView(ctx, actor, h.source) }));
   return {
@@ -109,7 +110,8 @@ export function attributionView(
     links: opts.href
       ? { all: `${opts.href}#attribution-h`, editorial: `${opts.href}?view=editorial#attribution-h` }
       : null,
-    editorialCount: a.changes.filter((c) => c.source.type === 'editorial').length,
+    /** As many as the editorial view lists (a reworded phrase is one item, not a deletion and an insertion). */
+    editorialCount: all.filter((h) => h.source.type === 'editorial').length,
     hunks,
     revisions: a.revisions.map((r) => ({
       n: r.n,

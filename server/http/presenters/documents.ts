@@ -47,7 +47,12 @@ export function sinceView(v: VersionRecord, round: RoundRecord | undefined, seed
         }
       : null;
   const origin: VersionOrigin = r ? 'round' : v.author.email === seededBy ? 'seeded' : 'imported';
-  const how = r ? `round ${r.id} · ${r.result.replace('-', ' ')} ${r.approve}–${r.object}–${r.abstain}` : origin;
+  // Words a reader outside the committee understands: the decision, or where the text came from.
+  const how = r
+    ? `round ${r.id} · ${r.result.replace('-', ' ')} ${r.approve}–${r.object}–${r.abstain}`
+    : origin === 'seeded'
+      ? 'the first text'
+      : 'imported history';
   return {
     version: v.number,
     publishedAt: v.publishedAt,
