@@ -11,6 +11,8 @@ import { formatMessage, oneLine } from './versionMessage.js';
 export interface Replacement {
   /** The suggestion's comment. */
   comment: number;
+  /** How a person knows it on the page: whose, and on which words ("Carol's suggestion on “may participate”"). */
+  label?: string;
   offset: number;
   length: number;
   text: string;
@@ -23,7 +25,7 @@ export function replacePassages(text: string, replacements: Replacement[]): stri
     if (sorted[i].offset < sorted[i - 1].offset + sorted[i - 1].length)
       throw conflict(
         'suggestions_overlap',
-        `The suggestions of comments ${sorted[i - 1].comment} and ${sorted[i].comment} change the same words; apply one, then the other if it still fits.`,
+        `${sorted[i - 1].label ?? `The suggestion of comment ${sorted[i - 1].comment}`} and ${sorted[i].label ?? `that of comment ${sorted[i].comment}`} change the same words: apply one, then the other if it still fits.`,
         { comments: [sorted[i - 1].comment, sorted[i].comment] },
       );
   }

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import type { Express } from 'express';
 import { makeUser, signedIn, type Agent } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
-import { alertCode, follow, formOf, forms, notice } from '../helpers/pages.js';
+import { alertCode, follow, formOf, forms, notice, section } from '../helpers/pages.js';
 import { createProposal, reviseProposal, shareProposal } from '../../server/services/proposals/proposals.js';
 import { proposalText } from '../../server/services/proposals/read.js';
 import { publishedText } from '../helpers/people.js';
@@ -113,6 +113,9 @@ describe('suggested changes on the proposal page', () => {
     const after = await follow(wanda, res);
     expect(notice(after.text)).toContain('applied as revision 2');
     expect(after.text).toContain('applied in revision 2');
+    // Filed as applied, not as an outdated comment (its passage changed because it was taken).
+    expect(section(after.text, 'applied-h')).toContain(`id="thread-${id}"`);
+    expect(section(after.text, 'outdated-h')).toBe('');
     expect(formOf(after.text, action)).toBe('');
     expect(await proposalText(t.ctx, rec(p.id))).toContain('held under the house rules.');
     expect(comments().find((c) => c.id === id)).toMatchObject({ resolved: true, appliedIn: 2 });

@@ -182,6 +182,8 @@ export async function textView(ctx: Ctx, r: Renderer, text: string, placed: Plac
     threads: [],
   }));
   const outdated: ThreadView[] = [];
+  /** Suggestions applied to the text: their passage changed because they were taken, not outdated. */
+  const applied: ThreadView[] = [];
   const general: ThreadView[] = [];
   const marks = new Map<number, MarkedRange[]>();
   const suggested: Promise<void>[] = [];
@@ -198,6 +200,7 @@ export async function textView(ctx: Ctx, r: Renderer, text: string, placed: Plac
       );
     }
     if (!root.anchor) general.push(view);
+    else if (root.suggestion !== undefined && root.appliedIn) applied.push(view);
     else if (root.outdated || root.currentOffset === null || !paragraphs.length) outdated.push(view);
     else {
       // The paragraph holding the start of the passage (or the next one, if it starts in a blank line).
@@ -223,7 +226,7 @@ export async function textView(ctx: Ctx, r: Renderer, text: string, placed: Plac
   );
   await Promise.all(suggested);
   for (const [k] of marks) for (const p of paragraphs) if (p.threads.length) noteMarked(p.threads, paragraphs[k].html);
-  return { paragraphs, outdated, general, count: placed.length, applicable: applicableCount };
+  return { paragraphs, outdated, applied, general, count: placed.length, applicable: applicableCount };
 }
 
 /** The whole text rendered with the passages of open threads marked, and the threads noted as marked (for the consolidation page). */

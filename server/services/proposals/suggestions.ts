@@ -16,6 +16,13 @@ import { proposalRef } from './proposals.js';
 import { proposalText } from './read.js';
 
 /** Which suggestions to apply (comment ids on the proposal), and the revision they were read on. */
+/** A suggestion as a person knows it on the page: whose, on which words. */
+function labelOf(ctx: Ctx, c: CommentRecord): string {
+  const who = ctx.meta.get('users', c.authorId)?.name ?? 'a member';
+  const q = (c.anchor?.quote ?? '').replace(/\s+/g, ' ').trim();
+  return `${who}'s suggestion on “${q.length > 40 ? `${q.slice(0, 39)}…` : q}”`;
+}
+
 export interface ApplySuggestionsInput {
   comments: number[];
   head: string;
@@ -62,29 +69,25 @@ async function apply(ctx: Ctx, actor: Actor, id: number, input: ApplySuggestions
   if (input.head !== p.head)
     throw conflict(
       'stale_head',
-      'Someone saved a newer revision since you read these suggestions. Reload the proposal and apply them again.',
+      'Someone saved a newer revision since you read these suggestions: this page now shows it. Look at the suggestions again, then apply them.',
       { current: p.head },
     );
   const text = await proposalText(ctx, p);
   const placed = await placeComments(ctx, { type: 'proposal', id }, p.revisions, roots);
   const replacements = placed.map((c) => {
     if (c.appliedIn !== undefined)
-      throw conflict(
-        'suggestion_applied',
-        `The suggestion of comment ${c.id} was applied in revision ${c.appliedIn}.`,
-        {
-          comment: c.id,
-        },
-      );
+      throw conflict('suggestion_applied', `${labelOf(ctx, c)} was applied in revision ${c.appliedIn}.`, {
+        comment: c.id,
+      });
     const at = c.currentOffset;
     const quote = c.anchor!.quote;
     if (!applicable(c) || at === null || text.slice(at, at + quote.length) !== quote)
       throw conflict(
         'suggestion_outdated',
-        `The passage comment ${c.id} suggests a change to has changed since: the suggestion can no longer be applied.`,
+        `The passage of ${labelOf(ctx, c)} has changed since: it can no longer be applied.`,
         { comment: c.id },
       );
-    return { comment: c.id, offset: at, length: quote.length, text: c.suggestion! };
+    return { comment: c.id, label: labelOf(ctx, c), offset: at, length: quote.length, text: c.suggestion! };
   });
   const next = checkText(replacePassages(text, replacements));
   const suggesters = roots.map((c) => {
