@@ -133,6 +133,16 @@ document.addEventListener('DOMContentLoaded', () => {
       }
       column.append(box);
     } else if (chosen.block) chosen.block.after(box);
+    // Beside a paragraph, the form's title is no longer a heading of the page's outline (it would
+    // sit between the text's own headings, out of order): the same words, as its label.
+    const title = box.querySelector('#new-comment-h');
+    if (title && /^H[1-6]$/.test(title.tagName)) {
+      const label = document.createElement('p');
+      label.id = title.id;
+      label.className = 'form-title';
+      label.textContent = title.textContent;
+      title.replaceWith(label);
+    }
     box.classList.add('beside');
     hide();
     body.focus();

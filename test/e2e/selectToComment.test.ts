@@ -10,6 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
 import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { addUser } from '../../server/services/accounts/users.js';
 import { createProposal, shareProposal } from '../../server/services/proposals/proposals.js';
@@ -151,6 +152,10 @@ describe('select to comment', () => {
     expect(await page.locator('#comment-quote').inputValue()).toBe('Members serve for two years.');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('comment-body');
     await expectNoAxeViolations(page);
+    // Beside the text the form's title is no heading (it would break the outline's order).
+    const order = await new AxeBuilder({ page }).withRules(['heading-order']).analyze();
+    expect(order.violations).toEqual([]);
+    expect(await page.locator('#new-comment p#new-comment-h').count()).toBe(1);
     await shot(page, 'select-phone');
   }, 60_000);
 
