@@ -150,6 +150,13 @@ describe('POST /documents/:slug/proposals with a section', () => {
     expect([b.status, b.body.error.code]).toEqual([400, 'section_heading']);
     const c = await post({ title: 'T', text: '## 3. Chair\n', section: 7 });
     expect([c.status, c.body.error.code]).toEqual([400, 'invalid_section']);
+    // A title on two lines and a section without its heading: both problems at once.
+    const d = await post({ title: 'Two\nlines', text: 'No heading.\n', section: CHAIR_SECTION });
+    expect([d.status, d.body.error.code]).toEqual([400, 'invalid_proposal']);
+    expect(d.body.error.fields.map((f: { path: string; code: string }) => [f.path, f.code])).toEqual([
+      ['title', 'invalid_title'],
+      ['text', 'section_heading'],
+    ]);
     expect(t.ctx.meta.all('proposals')).toHaveLength(count);
   });
 });

@@ -1,6 +1,6 @@
 import type { Actor } from '../../domain/actor.js';
 import { proposalRevisedMails } from '../notifications/events.js';
-import { conflict } from '../../domain/errors.js';
+import { checkEach, conflict } from '../../domain/errors.js';
 import { authorize, signedIn } from '../../domain/policy.js';
 import { assertEditable, assertShareable, assertWithdrawable } from '../../domain/proposal.js';
 import { documentPath } from '../../domain/slug.js';
@@ -60,19 +60,22 @@ export async function createProposal(
 ): Promise<ProposalRecord> {
   const doc = getDocument(ctx, slug);
   authorize(actor, 'proposal.create', { kind: 'document', group: doc.group }, 'document');
-  const title = checkTitle(input.title);
-  const rationale = checkProse(input.rationale, 'rationale', MAX_RATIONALE_BYTES, false);
-  const given = checkText(input.text);
+  const published = input.section == null ? null : await versionText(ctx, getVersion(ctx, slug, doc.latest));
+  // Every field's problem at once (the form lists them all).
+  const { title, rationale, text } = checkEach('invalid_proposal', {
+    title: () => checkTitle(input.title),
+    rationale: () => checkProse(input.rationale, 'rationale', MAX_RATIONALE_BYTES, false),
+    text: () => {
+      const given = checkText(input.text);
+      return published === null ? given : checkText(spliceTextSection(published, input.section!, given));
+    },
+  });
   // A form filled in on version N must not land on a newer version: the text would undo it.
   if (input.baseVersion != null && input.baseVersion !== doc.latest) {
     throw conflict('stale_base', `Version ${doc.latest} was published while you were writing; start again from it.`, {
       current: doc.latest,
     });
   }
-  const text =
-    input.section == null
-      ? given
-      : checkText(spliceTextSection(await versionText(ctx, getVersion(ctx, slug, doc.latest)), input.section, given));
   const base = await ctx.repo.resolve(MAIN);
   if (!base) throw conflict('no_main', 'Nothing has been published yet.');
   const id = ctx.meta.nextId('proposals');
