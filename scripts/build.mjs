@@ -30,6 +30,8 @@ export async function buildAll({ quiet = false } = {}) {
     format: 'esm',
     target: 'node20',
     packages: 'external',
+    // What an entry loads only on demand (the web app, for the CLI's `export`) goes in a chunk of its own.
+    splitting: true,
     sourcemap: true,
     logLevel: 'warning',
   });

@@ -171,7 +171,7 @@ describe('the admin CLI on a data folder it owns', () => {
   test('--help lists the commands', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
-    for (const c of ['init', 'user', 'group', 'stakeholder', 'document', 'token', 'backup', 'gc', 'restore'])
+    for (const c of ['init', 'user', 'group', 'stakeholder', 'document', 'token', 'backup', 'gc', 'export', 'restore'])
       expect(top.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
     const user = await cli(['user', '--help']);
     expect(user.code).toBe(0);
@@ -451,6 +451,18 @@ describe('gc', () => {
     expect(await fsckProblems(path.join(dataDir, 'git'))).toEqual([]);
     expect(ok(await cli(['gc']))).toMatchObject({ pack: null, after: { loose: 0, packs: 1 } });
   }, 90_000);
+});
+
+describe('export', () => {
+  test('the compiled CLI writes the static site (the web app loaded for this command alone)', async () => {
+    const out = path.join(path.dirname(dataDir), `export-${process.pid}`);
+    const report = ok(await cli(['export', '--out', out, '--base-url', 'https://record.example.org']));
+    expect(report.pages).toBeGreaterThan(3);
+    expect(fs.existsSync(path.join(out, 'index.html'))).toBe(true);
+    expect(fs.existsSync(path.join(out, 'git', 'public.git', 'HEAD'))).toBe(true);
+    expect(errorOf(await cli(['export', '--out', out, '--base-url', 'ftp://x']))).toBe('invalid_base_url');
+    await fsp.rm(out, { recursive: true, force: true });
+  }, 60_000);
 });
 
 describe('locks', () => {
