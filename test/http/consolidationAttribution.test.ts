@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import request from 'supertest';
+import { zipEntry } from '../helpers/zip.js';
 import type { Express } from 'express';
 import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { AttributionResponse } from '../../server/http/schemas/index.js';
@@ -184,6 +185,26 @@ describe('a consolidation whose every change is credited', () => {
     expect(marked).toEqual(['del:participate ', 'ins:take part ']);
     expect(editorial).not.toContain(`proposal ${p1}`);
     expect(editorial).not.toContain(`proposal ${p2}`);
+  });
+
+  step('the candidate text downloads as a Word file whose changes are tracked; not for the public', async () => {
+    const page = (await memberPage.get(`/consolidations/${cid}`)).text;
+    expect(page).toContain(`href="/consolidations/${cid}/changes.docx"`);
+    const res = await memberPage
+      .get(`/consolidations/${cid}/changes.docx`)
+      .buffer(true)
+      .parse((r, done) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => done(null, Buffer.concat(chunks)));
+      });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toContain('wordprocessingml');
+    const xml = zipEntry(res.body as Buffer, 'word/document.xml')?.toString('utf8') ?? '';
+    expect(xml).toMatch(/<w:ins [^>]*w:author="Ratify"/);
+    expect(xml).toMatch(/<w:del [^>]*w:author="Ratify"/);
+    expect(xml).toContain('take part');
+    expect((await request(app).get(`/consolidations/${cid}/changes.docx`)).status).toBe(404);
   });
 
   step('the round page and, once published, the public decision record show the same attribution', async () => {

@@ -35,6 +35,7 @@ import { commentPages } from './commentPages.js';
 import { checked, done, field, fromForm, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
 import { CreateConsolidationBody, PublishBody, ReviseConsolidationBody } from '../schemas/index.js';
 import { page } from './render.js';
+import { DOCX_TYPE } from '../../util/wordIn.js';
 
 /** Consolidations, as pages: consolidate shared proposals, resolve and edit the text, open its round, publish. */
 export function consolidationPages(ctx: Ctx, render: Renderer): Router {
@@ -153,6 +154,28 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
 
   /** The consolidation as it is now (after a refused action, for the page shown again; the actor has just loaded it). */
   const fresh = (req: Request, c: ConsolidationRecord) => loadConsolidation(ctx, req.actor ?? null, c.id);
+
+  // The candidate text's changes to the published text as a Word file with tracked changes (issue
+  // 15), for a secretariat to circulate before the final vote: who may see the consolidation.
+  r.get('/consolidations/:id/changes.docx', async (req, res) => {
+    const c = loadConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation'));
+    const [base, text] = await Promise.all([baseText(ctx, c), consolidationText(ctx, c)]);
+    const title = documentTitle(ctx, c.document);
+    const file = await render.wordChanges(
+      base,
+      text,
+      {
+        title: `${title}: consolidation ${c.id}, revision ${c.revisions}`,
+        description: `The changes consolidation ${c.id} (revision ${c.revisions}) makes to version ${c.baseVersion} of ${title}, as tracked changes.`,
+      },
+      { author: 'Ratify', date: new Date(c.updatedAt).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+    );
+    res
+      .type(DOCX_TYPE)
+      .set('Content-Disposition', `attachment; filename="${c.document}-consolidation-${c.id}-r${c.revisions}.docx"`)
+      .set('Cache-Control', 'private, no-cache')
+      .send(Buffer.from(file.buffer, file.byteOffset, file.length));
+  });
 
   r.get('/consolidations/:id', async (req, res) => {
     await showConsolidation(req, res, loadConsolidation(ctx, req.actor ?? null, idOf(req, 'consolidation')));
