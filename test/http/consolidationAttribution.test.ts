@@ -122,7 +122,11 @@ describe('a consolidation whose every change is credited', () => {
     async () => {
       const now = await api('get', `/consolidations/${cid}`, 'chair');
       const text = (now.body.text as string).replace('may participate', 'may take part');
-      const put = await api('put', `/consolidations/${cid}/text`, 'chair', { text, head: now.body.head });
+      const put = await api('put', `/consolidations/${cid}/text`, 'chair', {
+        text,
+        head: now.body.head,
+        message: 'Plainer words: take part',
+      });
       expect(put.status).toBe(200);
       const changes = await attribution();
       const chair = { type: 'editorial', revision: 3, author: 'Chair Chen' };
@@ -166,7 +170,8 @@ describe('a consolidation whose every change is credited', () => {
     const revisions = plain(section(res.text, 'revisions-h'));
     expect(revisions).toContain(`Merge proposal ${p1}: Remote participation`);
     expect(revisions).toContain(`Merge proposal ${p2}: Three meetings`);
-    expect(revisions).toContain(`Edit consolidation ${cid}`);
+    // The chair's own words for the edit (without them: "Edit consolidation N").
+    expect(revisions).toContain('Plainer words: take part');
     expect(revisions.match(/Chair Chen/g)).toHaveLength(3);
     expect(section(res.text, 'revisions-h').match(/<time /g)).toHaveLength(3);
   });

@@ -288,7 +288,7 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
   r.post('/consolidations/:id/edit', async (req, res) => {
     const actor = req.actor ?? null;
     const c = loadConsolidation(ctx, actor, idOf(req, 'consolidation'), 'consolidation.manage');
-    const form = { text: textarea(req, 'text'), head: field(req, 'head') };
+    const form = { text: textarea(req, 'text'), head: field(req, 'head'), message: field(req, 'message') };
     try {
       const next = await reviseConsolidation(ctx, actor, c.id, fromForm(ReviseConsolidationBody, form));
       const left = findConflicts(await consolidationText(ctx, next)).length;

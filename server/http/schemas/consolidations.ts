@@ -14,7 +14,7 @@ export const CreateConsolidationBody = z.strictObject({
 export type CreateConsolidationBody = z.infer<typeof CreateConsolidationBody>;
 
 /** `PUT /consolidations/:id/text` */
-export const ReviseConsolidationBody = z.strictObject({ text: Text, head: Head });
+export const ReviseConsolidationBody = z.strictObject({ text: Text, head: Head, message: Summary.nullish() });
 export type ReviseConsolidationBody = z.infer<typeof ReviseConsolidationBody>;
 
 /** `POST /consolidations/:id/publish` — the version's summary; the consolidation's when absent. */

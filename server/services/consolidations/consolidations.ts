@@ -1,3 +1,4 @@
+import { oneLine } from '../../domain/versionMessage.js';
 import type { Actor } from '../../domain/actor.js';
 import { absent, conflict, invalid } from '../../domain/errors.js';
 import { findConflicts, mergeProposals } from '../../domain/merge.js';
@@ -76,6 +77,8 @@ export interface CreateConsolidationInput {
 export interface ReviseConsolidationInput {
   text: string;
   head: string;
+  /** What the chair changed, in a line (the revision's commit message; "Edit consolidation N" when absent). */
+  message?: string | null;
 }
 
 /**
@@ -210,7 +213,7 @@ export async function reviseConsolidation(
         document: c.document,
         head: c.head,
         text,
-        message: `Edit consolidation ${id}\n`,
+        message: `${oneLine(input.message ?? '').slice(0, 200) || `Edit consolidation ${id}`}\n`,
         action: 'consolidation.revised',
       },
     );
