@@ -155,3 +155,14 @@ test('the busy refusal reaches a reader as 503 with Retry-After', async () => {
   expect(res.text).toContain('busy');
   await hold;
 });
+
+test('the pool listens for thread failures once, however many tasks it runs (no listener a task)', async () => {
+  const pool = new WorkPool({ threads: 1, maxQueue: 20, retryAfter: 5 });
+  try {
+    for (let i = 0; i < 12; i++) await pool.run({ kind: 'paragraphs', text: `x${i}\n`, by: 0 }, 10_000);
+    const piscina = (pool as unknown as { piscina: { listenerCount(e: string): number } }).piscina;
+    expect(piscina.listenerCount('error')).toBe(1);
+  } finally {
+    await pool.close();
+  }
+});

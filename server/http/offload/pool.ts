@@ -65,7 +65,8 @@ export class WorkPool {
   ) {}
 
   private pool(): Piscina {
-    this.piscina ??= new Piscina({
+    if (this.piscina) return this.piscina;
+    this.piscina = new Piscina({
       filename: workerFile,
       execArgv,
       minThreads: 0,
@@ -75,6 +76,7 @@ export class WorkPool {
       resourceLimits: { maxOldGenerationSizeMb: 512 },
     });
     // A thread that cannot start (or dies outside a task) fails its task, never the process.
+    // Listened to once, when the pool is made (not on every task: that was a listener a task).
     this.piscina.on('error', (e: unknown) => this.onError(e));
     return this.piscina;
   }
