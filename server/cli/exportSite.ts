@@ -123,34 +123,36 @@ async function onePass(
   // Every URL of the export, and whether it may be skipped when its file exists.
   const urls = new Map<string, boolean>();
   const add = (url: string, fixed = false) => urls.set(url, fixed);
+  // A feed (the site's, or a document's) in both formats, every page.
+  const addFeeds = (slug: string | null) => {
+    const prefix = slug ? `/documents/${slug}/feed` : '/feed';
+    const pages = feedPage(ctx, slug, 1).pages;
+    for (const ext of ['atom', 'json'])
+      for (let p = 1; p <= pages; p++) add(p === 1 ? `${prefix}.${ext}` : `${prefix}.${ext}?page=${p}`);
+  };
   add('/');
-  for (const feed of ['atom', 'json']) {
-    const n = feedPage(ctx, null, 1).pages;
-    for (let p = 1; p <= n; p++) add(p === 1 ? `/feed.${feed}` : `/feed.${feed}?page=${p}`);
-  }
-  const shorts: [string, string][] = [];
+  addFeeds(null);
+  /** Each short link (`/documents/:slug/v/:n`, as cited) and the version page it leads to. */
+  const shorts = new Map<string, string>();
   let versions = 0;
   for (const [slug, n] of Object.entries(latest)) {
     add(`/documents/${slug}`);
     add(`/documents/${slug}/history`);
-    const pagesOfFeed = feedPage(ctx, slug, 1).pages;
-    for (const feed of ['atom', 'json'])
-      for (let p = 1; p <= pagesOfFeed; p++)
-        add(p === 1 ? `/documents/${slug}/feed.${feed}` : `/documents/${slug}/feed.${feed}?page=${p}`);
+    addFeeds(slug);
     const was = before?.latest[slug] ?? 0;
     for (let v = 1; v <= n; v++) {
       versions++;
       add(`/documents/${slug}/versions/${v}`, v < was);
       add(`/documents/${slug}/versions/${v}.md`, v <= was);
       if (v > 1) add(`/documents/${slug}/compare?from=${v - 1}&to=${v}`, v <= was);
-      shorts.push([`/documents/${slug}/v/${v}`, `/documents/${slug}/versions/${v}`]);
+      shorts.set(`/documents/${slug}/v/${v}`, `/documents/${slug}/versions/${v}`);
     }
   }
   report.versions = versions;
   const exported = (url: string) => {
     if (urls.has(url) || ASSET.test(url)) return fileOf(url);
-    const short = shorts.find(([s]) => s === url);
-    return short ? fileOf(short[1]) : null;
+    const target = shorts.get(url);
+    return target ? fileOf(target) : null;
   };
 
   // The stylesheet, script and icon the pages name: fetched once, kept under their names.

@@ -34,8 +34,7 @@ import { openRoundInput, roundFormLocals, typedRoundForm } from '../presenters/r
 import { commentPages } from './commentPages.js';
 import { checked, done, field, fromForm, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
 import { CreateConsolidationBody, PublishBody, ReviseConsolidationBody } from '../schemas/index.js';
-import { page } from './render.js';
-import { DOCX_TYPE } from '../../util/wordIn.js';
+import { page, sendDocx } from './render.js';
 
 /** Consolidations, as pages: consolidate shared proposals, resolve and edit the text, open its round, publish. */
 export function consolidationPages(ctx: Ctx, render: Renderer): Router {
@@ -170,11 +169,8 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
       },
       { author: 'Ratify', date: new Date(c.updatedAt).toISOString().replace(/\.\d{3}Z$/, 'Z') },
     );
-    res
-      .type(DOCX_TYPE)
-      .set('Content-Disposition', `attachment; filename="${c.document}-consolidation-${c.id}-r${c.revisions}.docx"`)
-      .set('Cache-Control', 'private, no-cache')
-      .send(Buffer.from(file.buffer, file.byteOffset, file.length));
+    res.set('Cache-Control', 'private, no-cache');
+    sendDocx(res, `${c.document}-consolidation-${c.id}-r${c.revisions}.docx`, file);
   });
 
   r.get('/consolidations/:id', async (req, res) => {

@@ -26,11 +26,10 @@ import { sidesOf } from '../render/renderedDiff.js';
 import type { Renderer } from '../render/renderer.js';
 import { parse, PositiveInt } from '../validate.js';
 import { dayLabel } from '../render/time.js';
-import { clip, page } from './render.js';
+import { clip, page, sendDocx } from './render.js';
 import { diffToggle } from '../presenters/diffToggle.js';
 import { provenanceView, withProvenanceNotes } from '../presenters/documents.js';
 import { withSectionLinks } from '../presenters/sectionView.js';
-import { DOCX_TYPE } from '../../util/wordIn.js';
 
 const N = z.object({ n: PositiveInt });
 const Compare = z.object({
@@ -122,12 +121,6 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer, siteNam
   });
 
   // Word files (issue 15): a version as it reads, and a comparison whose changes are Word revisions.
-  const sendDocx = (res: Response, filename: string, file: Uint8Array) =>
-    res
-      .type(DOCX_TYPE)
-      .set('Content-Disposition', `attachment; filename="${filename}"`)
-      .send(Buffer.from(file.buffer, file.byteOffset, file.length));
-
   r.get('/documents/:slug/versions/:n.docx', async (req, res) => {
     const doc = getDocument(ctx, slugOf(req.params.slug));
     const { n } = parse(N, req.params, 'invalid_version');

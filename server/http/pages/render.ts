@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import { utcLabel, dayLabel } from '../render/time.js';
+import { DOCX_TYPE } from '../../util/wordIn.js';
 
 /**
  * The meta description of pages that give none of their own, by the first part of the view's
@@ -36,4 +37,12 @@ export function page(res: Response, view: string, locals: Record<string, unknown
     description: DESCRIPTIONS[view.split('/')[0]],
     ...locals,
   });
+}
+
+/** A Word file as a download named `filename` (a version, a comparison, a consolidation's changes). */
+export function sendDocx(res: Response, filename: string, file: Uint8Array): void {
+  res
+    .type(DOCX_TYPE)
+    .set('Content-Disposition', `attachment; filename="${filename}"`)
+    .send(Buffer.from(file.buffer, file.byteOffset, file.length));
 }

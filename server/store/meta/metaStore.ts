@@ -310,7 +310,7 @@ export class MetaStore {
       const seq = this.seq;
       // The records as they are now (a write replaces a record, never changes it): later writes
       // cannot slip into a snapshot labelled `seq`; each is serialised on its own as it is written.
-      const taken = Object.fromEntries(Object.entries(this.collections).map(([k, col]) => [k, { ...col }]));
+      const taken = SnapshotFile.take(this.collections);
       await this.journal.rotate(seq + 1);
       await this.snapshotFile.write(seq, taken);
     });

@@ -23,6 +23,9 @@ export interface Snapshot {
   collections: Record<string, Record<string, unknown>>;
 }
 
+/** Every record of the state, by kind, as `SnapshotFile.take` lists them. */
+export type Taken = ReadonlyArray<readonly [string, [string, unknown][]]>;
+
 const FORMAT = 2;
 /** Bytes gathered before each write (and each turn of the event loop). */
 const BATCH = 1 << 20;
@@ -64,12 +67,16 @@ export class SnapshotFile {
     return { seq, collections };
   }
 
+  /** The records as they are now, by kind (one pass over the state, no copy of any record). */
+  static take(collections: Snapshot['collections']): Taken {
+    return Object.entries(collections).map(([kind, col]) => [kind, Object.entries(col)] as const);
+  }
+
   /**
-   * Write a snapshot of `collections` at `seq`. The list of records is taken before the first
-   * await, so later writes to the store cannot slip into a snapshot labelled `seq`.
+   * Write a snapshot at `seq` of the records `take` listed: taken when the snapshot's `seq` was,
+   * so later writes to the store cannot slip into it.
    */
-  async write(seq: number, collections: Snapshot['collections']): Promise<void> {
-    const records = Object.entries(collections).map(([kind, col]) => [kind, Object.entries(col)] as const);
+  async write(seq: number, records: Taken): Promise<void> {
     await mkdirPrivate(this.tmpDir);
     const tmp = path.join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
     let placed = false;
