@@ -77,6 +77,8 @@ describe('proposing a change to one section', () => {
     expect(textareaOf(res.text, 'text')).toBe(chair);
     const form = formOf(res.text, `/documents/${SLUG}/proposals`);
     expect(hidden(form, 'section')).toBe(CHAIR);
+    // A Word file is a whole text: no upload on a one-section form.
+    expect(res.text).not.toContain('/proposals/docx');
     expect(submits(form).map((b) => b.name)).toEqual(['save', 'preview']);
     expect((await wanda.get(`/documents/${SLUG}/proposals/new?section=nothing-here`)).status).toBe(404);
     expect((await pete.get(`/documents/${SLUG}/proposals/new?section=${CHAIR}`)).status).toBe(403);
