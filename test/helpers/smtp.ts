@@ -60,6 +60,7 @@ export class TestSmtp {
       logger: false,
       banner: 'ratify test smtp',
       closeTimeout: 200,
+      disableReverseLookup: true,
       size: 10 * 1024 * 1024,
       onConnect: (_session: SMTPServerSession, cb: (err?: Error | null) => void) => {
         if (this.refusal?.at === 'connect') {

@@ -72,8 +72,14 @@ export const SMTP_TIMEOUTS: Readonly<SmtpTimeouts> = Object.freeze({
 /** SMTP through nodemailer (`SMTP_URL`, e.g. smtp://user:pass@host:587). */
 export function smtpTransport(url: string, timeouts: SmtpTimeouts = SMTP_TIMEOUTS): MailTransport {
   // A mail server that stops answering must not hold the queue for nodemailer's default 10 minutes.
+  // One connection kept open and reused for message after message: a mail server's greeting
+  // (smtp-server waits 100 ms before its banner) and handshake are paid once, not per message.
+  // An idle connection is closed by the server's own timeout and opened again when needed.
   const t = nodemailer.createTransport({
     url,
+    pool: true,
+    maxConnections: 1,
+    maxMessages: 1000,
     connectionTimeout: timeouts.connection,
     greetingTimeout: timeouts.greeting,
     socketTimeout: timeouts.socket,
