@@ -198,6 +198,21 @@ export class MetaStore {
     return this.records(kind, this.index(kind).newest(index, key, limit, before));
   }
 
+  /**
+   * The first `limit` records of `by(kind, index, key)`, first first; with `upTo`, on an index
+   * with `order`, only those whose order value is at most `upTo` (e.g. the mails due by now).
+   * Reads only the records it returns, however many others have the key.
+   */
+  oldest<K extends IndexedCollection>(
+    kind: K,
+    index: IndexName<K>,
+    key: string,
+    limit: number,
+    upTo?: string,
+  ): Collections[K][] {
+    return this.records(kind, this.index(kind).oldest(index, key, limit, upTo));
+  }
+
   private index(kind: IndexedCollection): CollectionIndexes {
     return this.indexes.get(kind)!;
   }
@@ -318,7 +333,6 @@ export class MetaStore {
     return run;
   }
 
-  /** Flush the journal, write a snapshot (if the disk allows), close files. */
   /**
    * Close: wait for a snapshot in progress and for the journal's writes, then close it. No
    * closing snapshot: the journal is the truth, and the next start replays what came after the
