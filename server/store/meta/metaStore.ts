@@ -115,6 +115,11 @@ export class MetaStore {
     this.journal.onBroken = cb;
   }
 
+  /** Bytes of a torn journal tail cut at open (a crash mid-write; 0 after a clean shutdown). */
+  get tornBytesAtOpen(): number {
+    return this.journal.tornBytes;
+  }
+
   /** Whether the last write succeeded (or none failed); `writable()` also tries a probe write. */
   get writeState(): WriteState {
     return this.journal.broken ? { ok: false, code: 'journal_broken' } : this.health.state;
@@ -338,6 +343,7 @@ export class MetaStore {
    * closing snapshot: the journal is the truth, and the next start replays what came after the
    * last snapshot (at most `snapshotEvery` lines, 5,000 by default), so a shutdown does not take longer as the
    * state grows (issue 18: a closing snapshot of ten years' state took 12 s, past SIGTERM's 5 s).
+   * A write after close is refused (`shutting_down`, 503) and the journal stays whole.
    */
   async close(): Promise<void> {
     await this.snapshotting;
