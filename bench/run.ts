@@ -7,6 +7,7 @@
  *   4. metadata store: one write at 1k / 10k / 50k journal entries, snapshot, reopen              (meta.ts)
  *   5. public reads under load (autocannon, 10 connections, 10 s)                                 (load.ts)
  *   6. transfer sizes with and without gzip/brotli, and the cache headers                         (transfer.ts)
+ *   7. mail to the outbox: messages/s with 10k and 100k delivered messages in the store           (mail.ts)
  *
  * This file only runs them in order and writes the report; each part measures and writes its own
  * sections (`Report` in common.ts). httpClient.ts starts bench/server.ts and times GETs; stats.ts
@@ -40,6 +41,7 @@ import { historyPart } from './history.js';
 import { startServer, type Latency, type Server } from './httpClient.js';
 import { importPart } from './imports.js';
 import { loadPart } from './load.js';
+import { mailPart } from './mail.js';
 import { metaPart } from './meta.js';
 import { transferPart } from './transfer.js';
 import { machineCpuMs, ownCpuMs } from './stats.js';
@@ -113,6 +115,9 @@ async function main() {
     server = null;
     body.push(...later.body);
     notes.push(...later.notes);
+
+    // 7. Mail -------------------------------------------------------------------------------------------
+    await mailPart(report);
 
     // Done ------------------------------------------------------------------------------------------
     const loadAtEnd = os.loadavg();

@@ -22,6 +22,12 @@ export interface OpenData {
   sessions: { secret: string; store: FileSessionStore };
   close: () => Promise<void>;
   setSocket: (socket: string) => Promise<void>;
+  /**
+   * What this start had to repair of what the last run left: bytes of a torn journal tail cut
+   * (a crash mid-write), versions restored from `main` (a crash between git and the store).
+   * Both 0 after a clean shutdown.
+   */
+  repairs: { journalTornBytes: number; versionsFromMain: number };
 }
 
 /**
@@ -70,7 +76,7 @@ export async function openData(
     await ensureInstallId(ctx);
     // Drafts out of refs/heads/ (once; a start killed halfway finishes here).
     await moveDraftRefs(ctx);
-    await repairFromMain(ctx);
+    const versionsFromMain = await repairFromMain(ctx);
     // public.git left behind by a crash (or new) catches up with main and the version tags.
     await updatePublicRepository(ctx);
     if (opts.seed !== false) await seedDocuments(ctx, config.documentsDir);
@@ -81,6 +87,7 @@ export async function openData(
       ctx,
       sessions: { secret: config.sessionSecret ?? (await sessionSecret(config.dataDir)), store },
       setSocket: (socket) => lock.update({ socket }),
+      repairs: { journalTornBytes: meta.tornBytesAtOpen, versionsFromMain },
       close: async () => {
         store.close();
         await repo.close();

@@ -68,7 +68,21 @@ async function main() {
   // Listen before anything else announces this process as the server: a port already taken
   // (or not ours to take) ends the start here, with the data folder's lock released.
   // Idle keep-alive connections outlive a reverse proxy's own idle timeout (http/serverTimeouts.ts).
-  const server = applyServerTimeouts(http.createServer(app));
+  // A signal that comes while the server is still starting (it answers as soon as it listens)
+  // is kept, and acted on once the shutdown below is in place: never the default, a kill.
+  let earlySignal: string | null = null;
+  const early = (signal: string) => (earlySignal ??= signal);
+  process.on('SIGTERM', early);
+  process.on('SIGINT', early);
+  // Once stopping, every answer closes its connection: a keep-alive client cannot hold the
+  // shutdown open by sending more requests on it.
+  let stopping = false;
+  const server = applyServerTimeouts(
+    http.createServer((req, res) => {
+      if (stopping) res.setHeader('Connection', 'close');
+      app(req, res);
+    }),
+  );
   try {
     await listen(server, config.port);
   } catch (e) {
@@ -110,6 +124,13 @@ async function main() {
     );
   if (inbound.maildir)
     log.info({ inboundMaildir: config.inbound.maildir }, 'Replies by mail are read from the maildir');
+  // A clean shutdown leaves nothing to repair: say so when a start had to.
+  const { journalTornBytes, versionsFromMain } = data.repairs;
+  if (journalTornBytes || versionsFromMain)
+    log.warn(
+      { repairs: data.repairs },
+      `Start-up repaired what the last run left: ${journalTornBytes} bytes of a torn journal tail cut, ${versionsFromMain} versions restored from main`,
+    );
   log.info(
     { port: config.port, baseUrl: config.baseUrl, dataDir: config.dataDir },
     `Ratify serves ${config.baseUrl} (port ${config.port}, data in ${config.dataDir})`,
@@ -131,14 +152,12 @@ async function main() {
     ? smtpTransport(config.smtpUrl)
     : outboxTransport(path.join(config.dataDir, 'outbox'));
   const mailer = new MailWorker(data.ctx, transport, config.mailFrom);
-  let sweeping = false;
+  let sweeping: Promise<void> | null = null;
   const sweep = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    sweepRounds(data.ctx)
-      .then(() => composeDigests(data.ctx))
+    sweeping ??= sweepRounds(data.ctx)
+      .then(async () => void (await composeDigests(data.ctx)))
       .catch((err) => log.error({ err }, 'The periodic sweep failed'))
-      .finally(() => (sweeping = false));
+      .finally(() => (sweeping = null));
   }, 1000);
   // Delivery on its own beat: a slow mail server never delays closing rounds.
   const delivery = setInterval(
@@ -146,11 +165,13 @@ async function main() {
     1000,
   );
   // Sent messages' bodies go after MAIL_RETENTION_DAYS (their record stays), a batch at a time, hourly.
-  const pruneMail = async () => {
-    if (!config.mailRetentionDays) return;
-    while ((await pruneMailBodies(data.ctx, config.mailRetentionDays)) > 0)
-      await new Promise((resolve) => setImmediate(resolve));
-  };
+  let pruningNow: Promise<void> | null = null;
+  const pruneMail = () =>
+    (pruningNow ??= (async () => {
+      if (!config.mailRetentionDays) return;
+      while (!stopping && (await pruneMailBodies(data.ctx, config.mailRetentionDays)) > 0)
+        await new Promise((resolve) => setImmediate(resolve));
+    })().finally(() => (pruningNow = null)));
   const pruning = setInterval(
     () => void pruneMail().catch((err) => log.error({ err }, 'Dropping old mail bodies failed')),
     3_600_000,
@@ -162,7 +183,10 @@ async function main() {
   const mirroring = mirror
     ? setInterval(() => void mirror.tick().catch((err) => log.error({ err }, 'The public mirror failed')), 5000)
     : null;
-  let stopping = false;
+  // SIGTERM: stop accepting, finish the requests in flight and the background work under way
+  // (the mail worker's messages in flight, a sweep, a retention batch), flush the journal,
+  // exit. No closing snapshot (MetaStore.close): the journal is the truth, so this takes the
+  // same time whatever the size of the state.
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -178,16 +202,28 @@ async function main() {
     clearInterval(pruning);
     if (mirroring) clearInterval(mirroring);
     admin.close();
-    transport.close();
     await inbound.close().catch((err) => log.error({ err }, 'The reply mail listener did not close cleanly'));
+    // A keep-alive connection whose request was under way at the signal goes idle once it is
+    // answered: close such connections as they come to rest, not when the 4 s are up.
+    const resting = setInterval(() => server.closeIdleConnections(), 50);
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    clearInterval(resting);
+    // Messages in flight finish and are recorded; a mail server that hangs is not waited for
+    // (its message is sent again, with the same Message-ID, after the restart).
+    await Promise.race([mailer.stop(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    transport.close();
+    await sweeping;
+    await pruningNow?.catch(() => {});
     await renderer.pool.close();
     await data.close();
     await fsp.rm(socket, { force: true });
     process.exit(0);
   };
+  process.off('SIGTERM', early);
+  process.off('SIGINT', early);
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  if (earlySignal) void stop(earlySignal);
 }
 
 /** Resolve once the server listens on `port`; reject with the listen error (EADDRINUSE, EACCES…). */

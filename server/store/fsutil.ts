@@ -50,6 +50,35 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
+ * fsyncs of one folder shared by whoever asks at about the same time (a group commit, as the
+ * journal does for its lines): a call resolves once an fsync that began after the call is done,
+ * so every rename made before the call is durable. Many files written at once into one folder
+ * (the outbox) then cost one folder fsync between them, not one each.
+ */
+export function sharedDirSync(dir: string): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  let next: Promise<void> | null = null;
+  const start = (): Promise<void> => {
+    const p = fsyncDir(dir).finally(() => {
+      if (running === p) running = null;
+    });
+    running = p;
+    return p;
+  };
+  return () => {
+    if (!running) return start();
+    // An fsync under way may have begun before this caller's rename: join the one after it.
+    next ??= running
+      .catch(() => {})
+      .then(() => {
+        next = null;
+        return start();
+      });
+    return next;
+  };
+}
+
+/**
  * Replace `file` with `data` so that a crash leaves either the old or the new bytes: write a
  * temporary file in `tmpDir` (same file system, outside any folder git scans), fsync it, rename
  * it into place, fsync the folder. If any step fails (a full disk fails the write or the fsync)
@@ -61,6 +90,8 @@ export async function writeFileDurable(
   tmpDir: string,
   encoding?: BufferEncoding,
   mode = FILE_MODE,
+  /** How the folder is fsynced after the rename (e.g. a `sharedDirSync`). */
+  syncDir: () => Promise<void> = () => fsyncDir(path.dirname(file)),
 ): Promise<void> {
   const tmp = path.join(tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
   const bytes = typeof data === 'string' ? Buffer.from(data, encoding ?? 'utf8') : data;
@@ -79,7 +110,7 @@ export async function writeFileDurable(
     }
     await fsp.rename(tmp, file);
     placed = true;
-    await fsyncDir(path.dirname(file));
+    await syncDir();
   } catch (e) {
     if (!placed) await fsp.rm(tmp, { force: true }).catch(() => {});
     throw storageError(e);

@@ -3,7 +3,8 @@
  * sequences of writes (puts and dels, several in one change, replacements that move a record to
  * another key), snapshots, clean reopens and reopens after a crash (replay of the journal after
  * the last snapshot). After every step, each index query must give exactly what a filter over
- * every record gives: the same records, in the same order.
+ * every record gives: the same records, in the same order — `by`, `countBy`, `newest` (last first,
+ * before an id) and `oldest` (first first, up to an order value: the mail worker's due messages).
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
@@ -33,7 +34,12 @@ const RECORD: Record<IndexedCollection, fc.Arbitrary<Rec>> = {
   proposals: fc.record({ document: doc, state: fc.constantFrom('draft', 'shared', 'consolidated', 'withdrawn') }),
   consolidations: fc.record({ document: doc, state: fc.constantFrom('open', 'published', 'abandoned') }),
   rounds: fc.record({ subject, state: fc.constantFrom('open', 'closed', 'cancelled'), closedAt: at }),
-  mails: fc.record({ state: fc.constantFrom('pending', 'sent', 'failed') }),
+  mails: fc.record({
+    state: fc.constantFrom('pending', 'sent', 'failed'),
+    nextAttemptAt: fc.constantFrom('2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z', '2026-01-03T00:00:00.000Z'),
+    sentAt: at,
+    bodyDroppedAt: fc.constantFrom(undefined, '2026-02-01T00:00:00.000Z'),
+  }),
   users: fc.record({
     email: fc.constantFrom('ana@example.org', 'bo@example.org', 'cy@example.org'),
     roles: fc.subarray(['member', 'chair', 'secretariat']),
@@ -94,7 +100,7 @@ function applyToModel(model: Model, c: Change): void {
 const isArrayIndex = (id: string) => /^(0|[1-9]\d*)$/.test(id) && Number(id) < 2 ** 32 - 1;
 
 /** What each query must answer, computed by filtering every record of the model. */
-function expectMatches(store: MetaStore, model: Model, probe: { limit: number; before: number }): void {
+function expectMatches(store: MetaStore, model: Model, probe: { limit: number; before: number; upTo: string }): void {
   for (const kind of KINDS) {
     const records = Object.entries(model[kind] ?? {});
     expect(store.all(kind as CollectionName)).toEqual(records.map(([, r]) => r));
@@ -121,6 +127,17 @@ function expectMatches(store: MetaStore, model: Model, probe: { limit: number; b
             .reverse()
             .map(([, r]) => r),
         );
+        const oldest = store.oldest as (k: string, i: string, key: string, limit: number, upTo?: string) => Rec[];
+        expect(oldest.call(store, kind, name, key, probe.limit)).toEqual(want.slice(0, probe.limit).map(([, r]) => r));
+        if (def.order) {
+          // The first records whose order value is at most `upTo` (the mail worker's "due by now").
+          expect(oldest.call(store, kind, name, key, probe.limit, probe.upTo)).toEqual(
+            want
+              .filter(([, r]) => def.order!(r) <= probe.upTo)
+              .slice(0, probe.limit)
+              .map(([, r]) => r),
+          );
+        }
         if (!def.order) {
           const older = want.filter(([id]) => isArrayIndex(id) && Number(id) < probe.before);
           expect(newest.call(store, kind, name, key, probe.limit, probe.before)).toEqual(
@@ -148,6 +165,7 @@ describe('secondary indexes of the metadata store', () => {
         fc.record({
           limit: fc.integer({ min: 1, max: 4 }),
           before: fc.constantFrom(1, 2, 3, 8, 11, 12, 4294967294, 4294967295),
+          upTo: fc.constantFrom('', '2026-01-01T00:00:00.000Z', '2026-01-02T12:00:00.000Z', '2026-12-31T00:00:00.000Z'),
         }),
         async (ops, probe) => {
           const dir = await tmp('ratify-index-');

@@ -315,6 +315,28 @@ describe('snapshots and segments', () => {
     expect(b.auditLog(1)[0].seq).toBe(6);
   });
 
+  test('a write after close (a shutdown) is refused with shutting_down, breaks nothing, and the journal stays whole', async () => {
+    const a = await open();
+    await a.write(putGroup('g0', 0));
+    let fatal: unknown = null;
+    a.onFatal((e) => (fatal = e));
+    await a.close();
+    await expect(a.write(putGroup('late', 1))).rejects.toMatchObject({ code: 'shutting_down' });
+    expect(fatal).toBeNull();
+    const b = await open();
+    expect(b.tornBytesAtOpen).toBe(0);
+    expect(b.all('groups').map((g) => g.slug)).toEqual(['g0']);
+  });
+
+  test('the bytes of a torn tail cut at open are reported (0 after a clean close)', async () => {
+    const a = await open();
+    await a.write(putGroup('g0', 0));
+    await a.close();
+    await fsp.appendFile(await lastSegment(), '{"seq":2,"at"');
+    const b = await open();
+    expect(b.tornBytesAtOpen).toBe('{"seq":2,"at"'.length);
+  });
+
   test('one change with several puts and dels is exactly one journal line', async () => {
     const a = await open();
     await a.write(putGroup('old', 0));

@@ -13,14 +13,23 @@ import type { Ctx } from '../context.js';
 export const backoffMs = (attempts: number) => Math.min(900_000, 5_000 * 2 ** Math.max(0, attempts - 1));
 export const MAX_ATTEMPTS = 48;
 
+/** How many due messages the worker takes from the index at a time. */
+const BATCH = 64;
+
 /**
- * Deliver what is due, oldest first, one at a time. Delivery state is in the store, so it
+ * Deliver what is due, earliest due first. The worker takes the next due messages from the
+ * store's `mails.due` index (waiting messages ordered by `nextAttemptAt`), a batch at a time, so a
+ * pass reads only the messages it sends — never a delivered one, never one waiting for a later
+ * attempt — whatever the size of the store; it goes on until nothing is due (a backlog drains in
+ * one pass). A transport that takes several messages at once (`parallel`: the outbox) gets them
+ * in as many lanes; SMTP gets one message at a time. Delivery state is in the store, so it
  * survives restarts; a message keeps its Message-ID on every attempt. A message is marked sent
  * right after the transport accepted it (if the process dies in between, it is sent again
  * with the same Message-ID — never as a different message).
  */
 export class MailWorker {
   private running: Promise<number> | null = null;
+  private stopped = false;
 
   constructor(
     private readonly ctx: Ctx,
@@ -28,53 +37,92 @@ export class MailWorker {
     private readonly from: string,
   ) {}
 
-  /** Run one pass unless one is running; resolves with how many were sent. */
-  tick(limit = 50): Promise<number> {
+  /** Run one pass (at most `limit` messages) unless one is running; resolves with how many were sent. */
+  tick(limit = Number.POSITIVE_INFINITY): Promise<number> {
+    if (this.stopped) return Promise.resolve(0);
     return (this.running ??= this.pass(limit).finally(() => (this.running = null)));
+  }
+
+  /**
+   * Stop for good: a pass in progress finishes the messages in flight (each sent and recorded)
+   * and takes no more; resolves once it has, so the store can then be closed.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running?.catch(() => {});
   }
 
   private async pass(limit: number): Promise<number> {
     const { ctx } = this;
-    const now = ctx.clock().getTime();
-    // Pending mails in id order (the index's order).
-    const due = ctx.meta
-      .by('mails', 'state', 'pending')
-      .filter((m) => Date.parse(m.nextAttemptAt) <= now)
-      .slice(0, limit);
+    const lanes = Math.max(1, Math.floor(this.transport.parallel ?? 1));
     let sent = 0;
-    for (const m of due) {
-      try {
-        await this.transport.send({
-          ...m,
-          from: this.from,
-          listId: listId({ baseUrl: ctx.mail.baseUrl, host: ctx.mail.host }),
-        });
-        await this.record(
-          m,
-          { state: 'sent', attempts: m.attempts + 1, sentAt: ctx.clock().toISOString(), lastError: null },
-          'mail.sent',
-        );
-        sent++;
-      } catch (e) {
-        const attempts = m.attempts + 1;
-        // A permanent refusal (5xx: no such mailbox, relaying denied) will not get better by waiting.
-        const permanent = Number((e as { responseCode?: number })?.responseCode) >= 500;
-        const failed = permanent || attempts >= MAX_ATTEMPTS;
-        await this.record(
-          m,
-          {
-            state: failed ? 'failed' : 'pending',
-            attempts,
-            lastError: String((e as Error)?.message ?? e).slice(0, 500),
-            nextAttemptAt: new Date(ctx.clock().getTime() + backoffMs(attempts)).toISOString(),
-          },
-          failed ? 'mail.failed' : null,
-        );
-        // The server is probably down: try the rest on a later pass.
-        if (!permanent) break;
-      }
+    let taken = 0;
+    while (taken < limit && !this.stopped) {
+      const due = ctx.meta.oldest('mails', 'due', 'pending', Math.min(BATCH, limit - taken), ctx.clock().toISOString());
+      if (!due.length) break;
+      taken += due.length;
+      let next = 0;
+      let halt = false;
+      let error: unknown = null;
+      await Promise.all(
+        Array.from({ length: Math.min(lanes, due.length) }, async () => {
+          while (!halt && !this.stopped && next < due.length) {
+            const m = due[next++];
+            try {
+              const outcome = await this.deliver(m);
+              if (outcome === 'sent') sent++;
+              // The server is probably down: try the rest on a later pass.
+              else if (outcome === 'later') halt = true;
+            } catch (e) {
+              // The store refused the record: stop here (every lane ends before the pass does).
+              error ??= e;
+              halt = true;
+            }
+          }
+        }),
+      );
+      if (error) throw error;
+      if (halt) break;
     }
     return sent;
+  }
+
+  /**
+   * One attempt at one message, recorded: sent; failed for good (a permanent refusal, or the
+   * last attempt); or to be tried again later.
+   */
+  private async deliver(m: MailRecord): Promise<'sent' | 'failed' | 'later'> {
+    const { ctx } = this;
+    try {
+      await this.transport.send({
+        ...m,
+        from: this.from,
+        listId: listId({ baseUrl: ctx.mail.baseUrl, host: ctx.mail.host }),
+      });
+    } catch (e) {
+      const attempts = m.attempts + 1;
+      // A permanent refusal (5xx: no such mailbox, relaying denied) will not get better by waiting.
+      const permanent = Number((e as { responseCode?: number })?.responseCode) >= 500;
+      const failed = permanent || attempts >= MAX_ATTEMPTS;
+      await this.record(
+        m,
+        {
+          state: failed ? 'failed' : 'pending',
+          attempts,
+          lastError: String((e as Error)?.message ?? e).slice(0, 500),
+          nextAttemptAt: new Date(ctx.clock().getTime() + backoffMs(attempts)).toISOString(),
+        },
+        failed ? 'mail.failed' : null,
+      );
+      // Only a temporary failure halts the pass: a refused address says nothing of the server.
+      return permanent ? 'failed' : 'later';
+    }
+    await this.record(
+      m,
+      { state: 'sent', attempts: m.attempts + 1, sentAt: ctx.clock().toISOString(), lastError: null },
+      'mail.sent',
+    );
+    return 'sent';
   }
 
   private async record(m: MailRecord, change: Partial<MailRecord>, action: string | null) {
@@ -118,12 +166,11 @@ const PRUNE_BATCH = 500;
  * PRUNE_BATCH a call; returns how many were pruned (call again while it is PRUNE_BATCH).
  */
 export async function pruneMailBodies(ctx: Ctx, days: number): Promise<number> {
-  const cutoff = ctx.clock().getTime() - days * 86_400_000;
+  const cutoff = new Date(ctx.clock().getTime() - days * 86_400_000).toISOString();
   const puts: Record<number, MailRecord> = {};
   let n = 0;
-  for (const m of ctx.meta.by('mails', 'bodyKept', 'kept')) {
-    if (n >= PRUNE_BATCH) break;
-    if (!m.sentAt || Date.parse(m.sentAt) > cutoff) continue;
+  // Sent earliest first, only those sent by the cutoff: reads no other record.
+  for (const m of ctx.meta.oldest('mails', 'bodyKept', 'kept', PRUNE_BATCH, cutoff)) {
     puts[m.id] = { ...m, text: '', html: '', bodyDroppedAt: ctx.clock().toISOString() };
     n++;
   }

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import nodemailer from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
-import { mkdirPrivate, writeFileDurable } from '../fsutil.js';
+import { mkdirPrivate, sharedDirSync, writeFileDurable } from '../fsutil.js';
 import type { MailRecord } from '../meta/schema.js';
 
 /** One message as the transport sends it: the queued record's content, plus the sender and the List-Id. */
@@ -25,6 +26,8 @@ export type OutgoingMail = Pick<
 
 export interface MailTransport {
   readonly kind: 'smtp' | 'outbox';
+  /** How many messages it takes at once (the worker's lanes); 1 when absent. */
+  readonly parallel?: number;
   send(m: OutgoingMail): Promise<void>;
   close(): void;
 }
@@ -93,29 +96,47 @@ export function smtpTransport(url: string, timeouts: SmtpTimeouts = SMTP_TIMEOUT
   };
 }
 
+/** Messages written to the outbox at once. */
+export const OUTBOX_PARALLEL = 16;
+
 /**
  * The embedded default: each message becomes `DATA_DIR/outbox/<id>.eml`, written durably.
  * Writing the same message again replaces the same file — never a second copy. A write the
  * disk refuses leaves no partial file and fails the send (the queue tries again later).
  */
 export function outboxTransport(dir: string): MailTransport {
-  // RFC 5322 line ends (CRLF): the files are mail as it travels, for any tool that reads .eml.
-  const build = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
   let ready: Promise<unknown> | null = null;
+  // Messages written at once share the outbox folder's fsync.
+  const syncDir = sharedDirSync(dir);
   return {
     kind: 'outbox',
+    // Each file is written and fsynced on its own: several at once share the disk's time.
+    parallel: OUTBOX_PARALLEL,
     send: async (m) => {
       await (ready ??= mkdirPrivate(path.join(dir, 'tmp')).catch((e) => {
         ready = null;
         throw e;
       }));
-      const info = (await build.sendMail(options(m))) as unknown as { message: Buffer };
       await writeFileDurable(
         path.join(dir, `${String(m.id).padStart(6, '0')}.eml`),
-        info.message,
+        await composeMessage(m),
         path.join(dir, 'tmp'),
+        undefined,
+        undefined,
+        syncDir,
       );
     },
-    close: () => build.close(),
+    close: () => {},
   };
+}
+
+/**
+ * The message as it travels, built by nodemailer's composer — what its stream transport does,
+ * without the transport's plumbing (a third of the CPU): RFC 5322 line ends (CRLF), for any tool
+ * that reads .eml; a Bcc header kept, as the stream transport keeps it.
+ */
+async function composeMessage(m: OutgoingMail): Promise<Buffer> {
+  const node = new MailComposer({ ...options(m), newline: 'windows' }).compile();
+  node.keepBcc = true;
+  return node.build();
 }

@@ -39,8 +39,16 @@ export const INDEXES = {
   },
   mails: {
     state: { key: (m) => m.state },
-    /** Sent messages that still hold their bodies, oldest first: what the retention pass drops. */
-    bodyKept: { key: (m) => (m.state === 'sent' && !m.bodyDroppedAt ? 'kept' : undefined) },
+    /**
+     * Waiting messages by when they are due (`nextAttemptAt`, an ISO time in UTC, so text order
+     * is time order): the worker takes the first ones due, never reading a delivered message.
+     */
+    due: { key: (m) => (m.state === 'pending' ? 'pending' : undefined), order: (m) => m.nextAttemptAt },
+    /** Sent messages that still hold their bodies, by when they were sent: what the retention pass drops. */
+    bodyKept: {
+      key: (m) => (m.state === 'sent' && !m.bodyDroppedAt && m.sentAt ? 'kept' : undefined),
+      order: (m) => m.sentAt ?? '',
+    },
     /** Which logical message each recipient was sent (`address key`): the threading law's memory. */
     received: { key: (m) => (m.key && m.to.length === 1 && !m.bcc.length ? receivedKey(m.to[0], m.key) : undefined) },
     /** Each recipient's copies in one thread (`address thread-root`), in the order queued. */

@@ -1,5 +1,6 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { unavailable } from '../../domain/errors.js';
 import { FILE_MODE, fsyncDir, mkdirPrivate, shortWrite, storageError } from '../fsutil.js';
 
 /** One state change as written: who, when, what happened, and the record changes it made. */
@@ -102,6 +103,9 @@ export class Journal {
   private brokenBy: unknown = null;
   /** Older segments whose torn tail was cut at open, and the index in `all` where the cut was. */
   private readonly tornTails: { name: string; at: number }[] = [];
+  /** Bytes of torn tails cut at open (nothing after a clean shutdown). */
+  tornBytes = 0;
+  private closed = false;
   /** Called with each group once it is durable, before any writer of it is told. */
   onDurable: (entries: JournalEntry[]) => void = () => {};
   /** Called once when the journal can no longer be written (a failed write could not be undone). */
@@ -134,6 +138,7 @@ export class Journal {
         // segment) may be cut only if no acknowledged entry is missing: numbering goes on
         // without a gap in the next segment.
         if (i < segments.length - 1) j.tornTails.push({ name, at: cutAt });
+        j.tornBytes += raw.length - good;
         await fsp.truncate(file, good);
       }
       if (i === segments.length - 1) lastLines = entries.length;
@@ -172,6 +177,8 @@ export class Journal {
   /** Append an entry; resolves with it, numbered, once it is on disk. */
   append(entry: NewEntry): Promise<JournalEntry> {
     if (this.brokenBy) return Promise.reject(this.brokenBy);
+    // After close (a shutdown): refused, and the journal stays whole — never a write without a segment.
+    if (this.closed) return Promise.reject(closedError());
     return new Promise((resolve, reject) => {
       this.pending.push({ entry, resolve, reject });
       this.flushing ??= this.flush();
@@ -250,8 +257,17 @@ export class Journal {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.drain();
     await this.seg?.file.close();
     this.seg = null;
   }
 }
+
+/** A write after the store was closed: the server is stopping; the client may try again shortly. */
+const closedError = () =>
+  unavailable(
+    'shutting_down',
+    'The server is restarting. Nothing of this change was kept; please try again shortly.',
+    5,
+  );

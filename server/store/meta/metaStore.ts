@@ -115,6 +115,11 @@ export class MetaStore {
     this.journal.onBroken = cb;
   }
 
+  /** Bytes of a torn journal tail cut at open (a crash mid-write; 0 after a clean shutdown). */
+  get tornBytesAtOpen(): number {
+    return this.journal.tornBytes;
+  }
+
   /** Whether the last write succeeded (or none failed); `writable()` also tries a probe write. */
   get writeState(): WriteState {
     return this.journal.broken ? { ok: false, code: 'journal_broken' } : this.health.state;
@@ -196,6 +201,21 @@ export class MetaStore {
     before?: number,
   ): Collections[K][] {
     return this.records(kind, this.index(kind).newest(index, key, limit, before));
+  }
+
+  /**
+   * The first `limit` records of `by(kind, index, key)`, first first; with `upTo`, on an index
+   * with `order`, only those whose order value is at most `upTo` (e.g. the mails due by now).
+   * Reads only the records it returns, however many others have the key.
+   */
+  oldest<K extends IndexedCollection>(
+    kind: K,
+    index: IndexName<K>,
+    key: string,
+    limit: number,
+    upTo?: string,
+  ): Collections[K][] {
+    return this.records(kind, this.index(kind).oldest(index, key, limit, upTo));
   }
 
   private index(kind: IndexedCollection): CollectionIndexes {
@@ -318,12 +338,12 @@ export class MetaStore {
     return run;
   }
 
-  /** Flush the journal, write a snapshot (if the disk allows), close files. */
   /**
    * Close: wait for a snapshot in progress and for the journal's writes, then close it. No
    * closing snapshot: the journal is the truth, and the next start replays what came after the
    * last snapshot (at most `snapshotEvery` lines, 5,000 by default), so a shutdown does not take longer as the
    * state grows (issue 18: a closing snapshot of ten years' state took 12 s, past SIGTERM's 5 s).
+   * A write after close is refused (`shutting_down`, 503) and the journal stays whole.
    */
   async close(): Promise<void> {
     await this.snapshotting;

@@ -135,6 +135,22 @@ export class CollectionIndexes<R = unknown> {
     return out;
   }
 
+  /**
+   * The first `limit` ids with `key`, in order; with `upTo` (an index with `order`), only those
+   * whose order value is at most `upTo`. Reads only the entries it returns (and one more).
+   */
+  oldest(name: string, key: string, limit: number, upTo?: string): string[] {
+    const list = this.list(name, key) ?? [];
+    if (upTo !== undefined && !this.defs[name].order)
+      throw new Error(`The index ${name} has no order value: "upTo" needs an index with \`order\`.`);
+    const out: string[] = [];
+    for (let i = 0; i < list.length && out.length < limit; i++) {
+      if (upTo !== undefined && list[i].ord > upTo) break;
+      out.push(list[i].id);
+    }
+    return out;
+  }
+
   private list(name: string, key: string): Entry[] | undefined {
     const keys = this.buckets.get(name);
     if (!keys) throw new Error(`No index named ${name}.`);
