@@ -36,4 +36,5 @@ export default {
   // (two workers left a third of the CPU idle: 1.5 cores busy over the run).
   maxWorkers: 3,
   globalSetup: '<rootDir>/test/setup/build.mjs',
+  globalTeardown: '<rootDir>/test/setup/teardown.mjs',
 };

@@ -18,7 +18,7 @@
  * 4. only what still exceeds the budget becomes one delete + one insert: coarser, never
  *    wrong, never slow.
  * On the corpora it marks 0.84× the characters git's `--word-diff` marks, never more than
- * git + 10% on a pair (test/domain/diffCorpus.test.ts); a far W3C pair (250 KB) takes ~50 ms.
+ * git + 10% on a pair (test/domain/diffCorpus.system.test.ts); a far W3C pair (250 KB) takes ~50 ms.
  */
 
 export type ChangeOp = 'equal' | 'insert' | 'delete';

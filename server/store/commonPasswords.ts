@@ -15,11 +15,14 @@ let cached: ReadonlySet<string> | null = null;
 export function commonPasswords(): ReadonlySet<string> {
   if (cached) return cached;
   // The compiled server reads the list the build wrote beside it (scripts/build.mjs): one small
-  // file, not the packages' dictionaries (~14 MB resident). From the sources, the packages.
-  const built = path.join(path.dirname(fileURLToPath(import.meta.url)), 'common-passwords.txt');
-  if (existsSync(built)) {
-    cached = new Set(readFileSync(built, 'utf8').split('\n'));
-    return cached;
+  // file, not the packages' dictionaries (~14 MB resident). From the sources (tsx, the tests), the
+  // same file in dist/ when `npm run build` wrote it; otherwise the packages.
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const built of [path.join(here, 'common-passwords.txt'), path.join(here, '../../dist/common-passwords.txt')]) {
+    if (existsSync(built)) {
+      cached = new Set(readFileSync(built, 'utf8').split('\n'));
+      return cached;
+    }
   }
   const zxcvbn = require('@zxcvbn-ts/language-common') as { dictionary: { 'passwords-common': string[] } };
   const popular = JSON.parse(readFileSync(require.resolve('popular-passwords'), 'utf8')) as string[];

@@ -6,8 +6,7 @@
  * markdown is the text as it would read with every revision accepted. Images become their alt
  * text (their bytes are never read); comments and footnotes' markers are dropped.
  */
-import mammoth from 'mammoth';
-import TurndownService from 'turndown';
+import type TurndownService from 'turndown';
 
 /** A Word file's media type. */
 export const DOCX_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
@@ -52,7 +51,16 @@ export function unpackedSize(bytes: Uint8Array): number {
 /** The start of every zip file (a .docx is one). */
 const isZip = (b: Uint8Array) => b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
 
-const options = {
+/**
+ * mammoth and turndown (about 200 modules between them) are loaded the first time a Word file is
+ * read — on a worker thread in the server — not by every process that imports this file.
+ */
+const readers = async () => {
+  const [{ default: mammoth }, { default: Turndown }] = await Promise.all([import('mammoth'), import('turndown')]);
+  return { mammoth, Turndown };
+};
+
+const options = (mammoth: typeof import('mammoth')) => ({
   // Images: mammoth gives the element the picture's alt text; its bytes are never read.
   convertImage: mammoth.images.imgElement(async () => ({ src: '' })),
   // Kept: an empty line of code is an empty paragraph (empty paragraphs elsewhere fold into one blank line).
@@ -66,10 +74,10 @@ const options = {
   ],
   // A document may link files on the machine that reads it: never follow them.
   externalFileAccess: false,
-};
+});
 
-function turndown(): TurndownService {
-  const td = new TurndownService({
+function turndown(Turndown: typeof TurndownService): TurndownService {
+  const td = new Turndown({
     headingStyle: 'atx',
     hr: '---',
     bulletListMarker: '-',
@@ -140,14 +148,19 @@ export async function docxToMarkdown(bytes: Uint8Array): Promise<string> {
   if (!isZip(bytes)) throw new NotADocx('The file is not a zip archive, so not a .docx file.');
   if (unpackedSize(bytes) > MAX_UNPACKED_BYTES)
     throw new NotADocx(`The file unpacks to more than ${MAX_UNPACKED_BYTES / 1024 / 1024} MB.`, true);
+  const { mammoth, Turndown } = await readers();
   let html: string;
   try {
-    html = (await mammoth.convertToHtml({ buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) }, options))
-      .value;
+    html = (
+      await mammoth.convertToHtml(
+        { buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) },
+        options(mammoth),
+      )
+    ).value;
   } catch (e) {
     throw new NotADocx(`The file could not be read as a Word document: ${(e as Error).message ?? e}`);
   }
-  const text = turndown()
+  const text = turndown(Turndown)
     .turndown(html)
     // turndown escapes a number and dot at the start of any text, lest it read as a list item;
     // after a heading's `#`s it cannot, and published texts number their sections so.

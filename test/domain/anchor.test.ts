@@ -8,8 +8,9 @@ import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { followAnchor, locateQuote } from '../../server/domain/anchor.js';
 import { diffProse, type Change } from '../../server/domain/diff.js';
+import { runs } from '../helpers/depth.js';
 
-const RUNS = { numRuns: 400 };
+const RUNS = runs(400);
 
 /** Follow the anchor at `quote`'s `occurrence` in `from` into `to`, through diffProse. */
 function follow(from: string, to: string, quote: string, occurrence = 0): number | null {
@@ -290,7 +291,7 @@ describe('followAnchor properties', () => {
           if (next === text) expect(at).toBe(start);
         },
       ),
-      { numRuns: 1500 },
+      runs(1500),
     );
   });
 });

@@ -6,6 +6,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { attribute, changesOnly, type ChangeSource } from '../../server/domain/attribution.js';
+import { runs } from '../helpers/depth.js';
 
 const P1: ChangeSource = { type: 'proposal', id: 1 };
 const P2: ChangeSource = { type: 'proposal', id: 2 };
@@ -115,7 +116,7 @@ describe('attribute', () => {
         // Every change names the revision that made it: a change by revision i is in revision i's diff.
         for (const p of changesOnly(pieces)) expect(p.source).toBeDefined();
       }),
-      { numRuns: 300 },
+      runs(300),
     );
   });
 });

@@ -1,8 +1,9 @@
 import { describe, test, expect } from '@jest/globals';
 import fc from 'fast-check';
 import { coarseDiff, diffProse, foldParagraphs, sideBySide, type Change } from '../../server/domain/diff.js';
+import { runs } from '../helpers/depth.js';
 
-const RUNS = { numRuns: 500 };
+const RUNS = runs(500);
 
 const side = (cs: Change[], skip: Change['op']) =>
   cs

@@ -3,12 +3,13 @@
  * does, written the textbook way — lines matched by a longest common subsequence, then, in
  * each run of changed lines, whitespace-separated words matched the same way. On small texts
  * with small edits, `diffProse` must mark no more non-whitespace characters than the model
- * + 10% (test/domain/diffCorpus.test.ts holds the same bound against git itself on real
+ * + 10% (test/domain/diffCorpus.system.test.ts holds the same bound against git itself on real
  * histories).
  */
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { diffProse, type Change } from '../../server/domain/diff.js';
+import { runs } from '../helpers/depth.js';
 
 const nonWs = (s: string) => s.replace(/\s+/gu, '').length;
 const changed = (cs: Change[]) => cs.reduce((n, c) => n + (c.op === 'equal' ? 0 : nonWs(c.text)), 0);
@@ -101,7 +102,7 @@ describe('diffProse is never coarser than a textbook git --word-diff', () => {
       fc.property(edited, ([a, b]) => {
         expect(changed(diffProse(a, b))).toBeLessThanOrEqual(Math.floor(modelChanged(a, b) * 1.1));
       }),
-      { numRuns: 1000 },
+      runs(1000),
     );
   });
 
@@ -110,7 +111,7 @@ describe('diffProse is never coarser than a textbook git --word-diff', () => {
       fc.property(text, text, (a, b) => {
         expect(changed(diffProse(a, b))).toBeLessThanOrEqual(Math.floor(modelChanged(a, b) * 1.1));
       }),
-      { numRuns: 500 },
+      runs(500),
     );
   });
 

@@ -2,6 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { diffProse } from '../../server/domain/diff.js';
 import { changedPassages, clip, DIFF_LINES, quoted } from '../../server/domain/mailParts.js';
+import { runs } from '../helpers/depth.js';
 
 const LINK = 'https://ratify.test/proposals/1?tab=changes';
 const passages = (from: string, to: string) => changedPassages(diffProse(from, to), 'What it changes:', LINK);
@@ -55,7 +56,7 @@ describe('changedPassages', () => {
         const { text } = part as { text: string };
         expect(shown(diffOf(text))).toBeLessThanOrEqual(DIFF_LINES);
       }),
-      { numRuns: 200 },
+      runs(200),
     );
   });
 });

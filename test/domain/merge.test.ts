@@ -12,6 +12,7 @@ import {
   splitTokens,
   type MergeInput,
 } from '../../server/domain/merge.js';
+import { runs } from '../helpers/depth.js';
 
 const doc = (paras: string[]) => `${paras.join('\n\n')}\n`;
 
@@ -214,7 +215,7 @@ describe('property: proposals that each change a distinct single paragraph', () 
           expect(merged[merged.length - 1].text).toBe(`${apply(paras, changes)}\nAppended by a later version.\n`);
         }
       }),
-      { numRuns: 300 },
+      runs(300),
     );
   });
 });
@@ -289,7 +290,7 @@ describe('sentence tokens (splitTokens)', () => {
         expect(tokens.join('')).toBe(text);
         expect(tokens.every((t) => t.length > 0)).toBe(true);
       }),
-      { numRuns: 500 },
+      runs(500),
     );
   });
 });
@@ -444,7 +445,7 @@ describe('property: proposals each editing their own sentences', () => {
         expect(steps.map((s) => s.conflicts)).toEqual(inputs.map(() => 0));
         expect(steps[steps.length - 1].text).toBe(apply(paras, all));
       }),
-      { numRuns: 400 },
+      runs(400),
     );
   });
 
@@ -460,7 +461,7 @@ describe('property: proposals each editing their own sentences', () => {
           { proposal: 1, text: head, conflicts: 0 },
         ]);
       }),
-      { numRuns: 400 },
+      runs(400),
     );
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { myersMatches } from '../../server/domain/diff.js';
+import { runs } from '../helpers/depth.js';
 
 /** Length of a longest common subsequence, by the textbook table. */
 function lcsLength(a: number[], b: number[]): number {
@@ -38,7 +39,7 @@ describe('myersMatches (linear-space Myers)', () => {
         });
         expect(m.length).toBe(lcsLength(a, b));
       }),
-      { numRuns: 1000 },
+      runs(1000),
     );
   });
 });

@@ -6,6 +6,7 @@
 import { expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { carryOrigins, type Provenance } from '../../server/domain/provenance.js';
+import { runs } from '../helpers/depth.js';
 
 type Edit = { kind: 'insert' | 'delete' | 'reword'; at: number };
 const edit = fc.record({ kind: fc.constantFrom('insert', 'delete', 'reword'), at: fc.nat() }) as fc.Arbitrary<Edit>;
@@ -45,7 +46,7 @@ test('each paragraph is credited to the version that last wrote it', () => {
         });
       },
     ),
-    { numRuns: 300 },
+    runs(300),
   );
 });
 

@@ -7,6 +7,7 @@ import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { locatePassage, normalizeSpace, projectMarkdown, shownSpan, shownWithin } from '../../server/domain/anchor.js';
 import { renderMarkdown } from '../../server/util/markdown.js';
+import { runs } from '../helpers/depth.js';
 
 /** The text of rendered HTML as a browser's selection gives it, whitespace normalised. */
 const textOf = (html: string) =>
@@ -128,7 +129,7 @@ describe('locatePassage properties', () => {
         expect(src.slice(found!.offset, found!.offset + found!.quote.length)).toBe(found!.quote);
         expect(shownWithin(src, found!.offset, found!.offset + found!.quote.length)).toBe(q);
       }),
-      { numRuns: 500 },
+      runs(500),
     );
   });
 
@@ -137,7 +138,7 @@ describe('locatePassage properties', () => {
       fc.property(markdown, (src) => {
         expect(normalizeSpace(projectMarkdown(src).text)).toBe(textOf(renderMarkdown(src)));
       }),
-      { numRuns: 300 },
+      runs(300),
     );
   });
 

@@ -20,6 +20,7 @@ import {
   type Rule,
   type Tally,
 } from '../../server/domain/round.js';
+import { runs } from '../helpers/depth.js';
 
 // ---------------------------------------------------------------- the reference model
 
@@ -100,7 +101,7 @@ describe('result() equals the reference model (rule 3)', () => {
           model(rule, bp, E, approve, object, abstain),
         );
       }),
-      { numRuns: 3000 },
+      runs(3000),
     );
   });
 
@@ -111,7 +112,7 @@ describe('result() equals the reference model (rule 3)', () => {
           model(rule, bp, E, approve, object, abstain),
         );
       }),
-      { numRuns: 3000 },
+      runs(3000),
     );
   });
 
@@ -143,7 +144,7 @@ describe('result() equals the reference model (rule 3)', () => {
       fc.property(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 10000 }), (E, bp) => {
         expect(BigInt(ballotsNeeded(bp, E))).toBe(modelNeeded(bp, E));
       }),
-      { numRuns: 3000 },
+      runs(3000),
     );
   });
 
@@ -230,7 +231,7 @@ describe('quorumToBp: a fraction 0–1 with at most four decimals', () => {
       fc.property(fc.integer({ min: 0, max: 10000 }), (k) => {
         expect(quorumToBp(k / 10000)).toBe(k);
       }),
-      { numRuns: 2000 },
+      runs(2000),
     );
   });
 });
@@ -334,7 +335,7 @@ describe('tally and countedBallots (rule 2: one counted ballot per voter, the la
           expect(casts.lastIndexOf(c)).toBe(casts.map((x) => x.voterId).lastIndexOf(voter));
         }
       }),
-      { numRuns: 1000 },
+      runs(1000),
     );
   });
 
@@ -354,7 +355,7 @@ describe('tally and countedBallots (rule 2: one counted ballot per voter, the la
           countedBallots(casts, electorate).size,
         );
       }),
-      { numRuns: 1000 },
+      runs(1000),
     );
   });
 });

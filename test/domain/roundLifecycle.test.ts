@@ -13,6 +13,7 @@ import {
   publishability,
   type RoundFacts,
 } from '../../server/domain/round.js';
+import { runs } from '../helpers/depth.js';
 
 const HEAD = 'head';
 const round = (
@@ -88,7 +89,7 @@ describe('publishability', () => {
           if (got.ok) expect(got.round).toBe(latestDecided(rounds)!.id);
         },
       ),
-      { numRuns: 500 },
+      runs(500),
     );
   });
 });

@@ -8,6 +8,7 @@ import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { DomainError } from '../../server/domain/errors.js';
 import { findSection, headingsOf, sectionsOf, sectionText, spliceSection } from '../../server/domain/sections.js';
+import { runs } from '../helpers/depth.js';
 
 const codeOf = (f: () => unknown) => {
   try {
@@ -158,7 +159,7 @@ describe('laws', () => {
           expect(spliceSection(t, s.id, t.slice(s.start, s.end))).toBe(t);
         }
       }),
-      { numRuns: 300 },
+      runs(300),
     );
   });
 
@@ -185,7 +186,7 @@ describe('laws', () => {
         expect(moved.words).toBe('renamed heading');
         expect(next.slice(moved.start, moved.end).trimEnd()).toBe(replacement.trimEnd());
       }),
-      { numRuns: 300 },
+      runs(300),
     );
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -59,6 +60,13 @@ export async function openTestData(
   } = {},
 ): Promise<TestData> {
   const dataDir = opts.dataDir ?? (await tempDir());
+  // A freshly seeded folder at a test clock's time is the same every time: copy it (see seededCopy).
+  const copied =
+    !opts.dataDir &&
+    !!opts.clock &&
+    opts.seed !== false &&
+    !opts.documentsDir &&
+    (await seededCopy(dataDir, opts.clock().toISOString(), (dir) => openTestData({ ...opts, dataDir: dir })));
   const config = {
     dataDir,
     documentsDir: opts.documentsDir ?? path.join(projectRoot, 'documents'),
@@ -73,6 +81,17 @@ export async function openTestData(
     seed: opts.seed,
     hashing: { ...TEST_HASHING, ...opts.hashing },
   });
+  if (copied) {
+    // A copy is another installation: its own id and mail secret (a restored backup would keep them).
+    const install = data.ctx.meta.get('system', 'install')!;
+    const id = [...randomBytes(6)].map((b) => '0123456789abcdefghjkmnpqrstvwxyz'[b & 31]).join('');
+    await data.ctx.meta.write({
+      actor: null,
+      at: data.ctx.clock(),
+      events: [],
+      puts: { system: { install: { ...install, installId: id, mailSecret: randomBytes(32).toString('base64url') } } },
+    });
+  }
   return {
     ...data,
     dataDir,
@@ -81,6 +100,32 @@ export async function openTestData(
       await fsp.rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Seeding a new data folder (two documents published: commits, tags, the public repository, the
+ * journal) is most of what opening one costs, and ~230 tests open one. Within one run (jest's
+ * globalSetup names RATIFY_TEST_TEMPLATES) the first folder seeded at a given clock time is kept,
+ * closed, as a template, and later ones start as a copy of it that `openData` opens as a server
+ * would reopen its folder: what a test sees is the same folder, opened a second time.
+ */
+async function seededCopy(dataDir: string, at: string, make: (dir: string) => Promise<TestData>): Promise<boolean> {
+  const root = process.env.RATIFY_TEST_TEMPLATES;
+  if (!root) return false;
+  const template = path.join(root, at.replace(/[^0-9A-Za-z]/g, ''));
+  try {
+    await fsp.access(template);
+  } catch {
+    const scratch = await fsp.mkdtemp(path.join(root, 'making-'));
+    const made = await make(scratch);
+    await made.close();
+    // Another worker may have made the same template meanwhile: theirs is as good.
+    await fsp.rename(scratch, template).catch(() => fsp.rm(scratch, { recursive: true, force: true }));
+  }
+  await fsp.cp(template, dataDir, { recursive: true });
+  // Its own session secret, made at the open.
+  await fsp.rm(path.join(dataDir, 'session-secret'), { force: true });
+  return true;
 }
 
 /** An app over fresh test data; call `cleanup` in afterAll/afterEach. */

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { renderedDiff, type RenderedDiffBlock } from '../../server/http/render/renderedDiff.js';
+import { runs } from '../helpers/depth.js';
 
 const all = (blocks: RenderedDiffBlock[]) => blocks.map((b) => b.html).join('\n');
 const changed = (blocks: RenderedDiffBlock[]) =>
@@ -173,7 +174,7 @@ describe('renderedDiff', () => {
           a.trim() === b.trim() || d.length === 0 || d.every((x) => x.kind === 'unchanged'),
         );
       }),
-      { numRuns: 400 },
+      runs(400),
     );
   });
 });

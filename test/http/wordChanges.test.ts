@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { diffProse } from '../../server/domain/diff.js';
 import { changesDocx, mergeChanges, textDocx } from '../../server/http/render/wordOut.js';
 import { docxToMarkdown } from '../../server/util/wordIn.js';
+import { runs } from '../helpers/depth.js';
 
 const META = { title: 'T', description: 'D' };
 const BY = { author: 'Ratify', date: '2026-01-01T00:00:00Z' };
@@ -95,7 +96,7 @@ describe('a comparison as a Word file', () => {
         expect(await read(await changesDocx(a, b, META, BY))).toBe(await read(await textDocx(b, META)));
         expect(await read(await changesDocx(b, a, META, BY))).toBe(await read(await textDocx(a, META)));
       }),
-      { numRuns: 60, seed: 15 },
+      { ...runs(60), seed: 15 },
     );
   }, 120_000);
 

@@ -3,20 +3,16 @@
  * changes are Word revisions (`w:ins`/`w:del` by "Ratify", dated at the later version's
  * publication); links on the version and compare pages; content type and file name. Reading
  * the files back: mammoth (the project's own Word reader) must find the version's text, and
- * the comparison with its changes accepted must read as the later version. LibreOffice, when
- * installed, must open both and keep the revisions (skipped, saying so, without it).
+ * the comparison with its changes accepted must read as the later version. LibreOffice opening
+ * both is test/http/wordOutLibreOffice.system.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { execFile, spawnSync } from 'node:child_process';
-import * as fsp from 'node:fs/promises';
-import * as path from 'node:path';
-import { promisify } from 'node:util';
 import request from 'supertest';
 import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { addDocument } from '../../server/services/addDocument.js';
 import { publishVersion } from '../../server/services/publishVersion.js';
 import { docxToMarkdown } from '../../server/util/wordIn.js';
-import { openTestApp, tempDir, testClock } from '../helpers/data.js';
+import { openTestApp, testClock } from '../helpers/data.js';
 import { zipEntry } from '../helpers/zip.js';
 
 const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
@@ -26,12 +22,6 @@ let t: Awaited<ReturnType<typeof openTestApp>>;
 let v1: string;
 let v2: string;
 let v2At: string;
-
-const sofficeWorks = spawnSync('soffice', ['--version'], { stdio: 'ignore', timeout: 60_000 }).status === 0;
-if (!sofficeWorks)
-  console.warn(
-    'The LibreOffice checks of the Word files are skipped: there is no soffice (LibreOffice) on this machine.',
-  );
 
 /** A GET whose body is kept as bytes. */
 const getFile = (url: string) =>
@@ -213,56 +203,4 @@ describe('a comparison as a Word file with tracked changes', () => {
     const page = await request(t.app).get(`/documents/${SLUG}/compare?from=1&to=2`);
     expect(page.text).toContain(`href="/documents/${SLUG}/compare.docx?from=1&amp;to=2"`);
   });
-});
-
-(sofficeWorks ? describe : describe.skip)('LibreOffice opens the Word files (soffice)', () => {
-  let dir: string;
-  const run = promisify(execFile);
-  beforeAll(async () => {
-    dir = await tempDir('ratify-soffice-');
-  });
-  afterAll(async () => {
-    await fsp.rm(dir, { recursive: true, force: true });
-  });
-
-  /** Convert `file` with soffice in its own profile (never the user's, never shared with another run). */
-  async function convert(file: Buffer, name: string, to: string): Promise<Buffer> {
-    const input = path.join(dir, name);
-    await fsp.writeFile(input, file);
-    const out = path.join(dir, 'out');
-    await run(
-      'soffice',
-      [
-        `-env:UserInstallation=file://${path.join(dir, 'profile')}`,
-        '--headless',
-        '--convert-to',
-        to,
-        '--outdir',
-        out,
-        input,
-      ],
-      { timeout: 120_000 },
-    );
-    return fsp.readFile(path.join(out, `${path.parse(name).name}.${to.split(':')[0]}`));
-  }
-
-  test('a version converts to plain text with its words', async () => {
-    const file = (await getFile(`/documents/${SLUG}/versions/2.docx`)).body as Buffer;
-    const text = (await convert(file, 'version.docx', 'txt:Text (encoded):UTF8')).toString('utf8');
-    expect(text).toContain('Terms of Reference of the Multistakeholder Advisory Group');
-    expect(text).toContain('1. Mandate and scope');
-    expect(text).toContain('The Group is purely advisory in nature.');
-  }, 180_000);
-
-  test('a comparison converts, and its revisions survive as LibreOffice tracked changes by Ratify', async () => {
-    const file = (await getFile(`/documents/${SLUG}/compare.docx?from=1&to=2`)).body as Buffer;
-    const text = (await convert(file, 'compare.docx', 'txt:Text (encoded):UTF8')).toString('utf8');
-    expect(text).toContain('regional bodies');
-    const odt = await convert(file, 'compare.docx', 'odt');
-    const content = zipEntry(odt, 'content.xml')?.toString('utf8') ?? '';
-    expect(content).toContain('<text:tracked-changes');
-    expect(content).toMatch(/<text:insertion>/);
-    expect(content).toMatch(/<text:deletion>/);
-    expect(content).toContain('<dc:creator>Ratify</dc:creator>');
-  }, 180_000);
 });

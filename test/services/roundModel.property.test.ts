@@ -18,6 +18,7 @@ import type { Ctx } from '../../server/services/context.js';
 import type { RoundRecord } from '../../server/store/meta/schema.js';
 import { openTestData, testClock, type TestData } from '../helpers/data.js';
 import { people, S1, sharedProposal, type Person } from '../helpers/people.js';
+import { depth } from '../helpers/depth.js';
 
 // ================================================================ the reference model
 
@@ -509,7 +510,7 @@ async function play(s: Scenario): Promise<{ decision: ModelDecision; tally: Mode
 // ================================================================ the property
 
 /** 60 runs (about a second); FC_RUNS=<n> for a longer search. */
-const numRuns = process.env.FC_RUNS ? Number(process.env.FC_RUNS) : 60;
+const numRuns = process.env.FC_RUNS ? Number(process.env.FC_RUNS) : depth(60);
 
 describe('the round rules: the service against the reference model', () => {
   test(

@@ -3,6 +3,7 @@
 // TypeScript loader (~0.8 s) each time, and always against the current source.
 import { build } from 'esbuild';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildAll } from '../../scripts/build.mjs';
@@ -10,6 +11,8 @@ import { buildAll } from '../../scripts/build.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export default async function globalSetup() {
+  // Seeded data folders to copy instead of seeding again (test/helpers/data.ts), for this run only.
+  process.env.RATIFY_TEST_TEMPLATES = fs.mkdtempSync(path.join(os.tmpdir(), 'ratify-templates-'));
   await buildAll({ quiet: true });
   const fixtures = path.join(root, 'test', 'store', 'fixtures');
   const entryPoints = Object.fromEntries(

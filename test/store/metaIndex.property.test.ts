@@ -13,6 +13,7 @@ import { MetaStore, type Change } from '../../server/store/meta/metaStore.js';
 import { INDEXES, type IndexDef, type IndexedCollection } from '../../server/store/meta/indexes.js';
 import type { CollectionName } from '../../server/store/meta/schema.js';
 import { tmp } from './gitHelpers.js';
+import { runs } from '../helpers/depth.js';
 
 type Rec = Record<string, unknown>;
 type Model = Record<string, Record<string, Rec>>;
@@ -200,7 +201,7 @@ describe('secondary indexes of the metadata store', () => {
           }
         },
       ),
-      { numRuns: 60 },
+      runs(60),
     );
   }, 120_000);
 });

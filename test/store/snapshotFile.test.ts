@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { SnapshotFile } from '../../server/store/meta/snapshotFile.js';
 import { MetaStore } from '../../server/store/meta/metaStore.js';
 import { tmp } from './gitHelpers.js';
+import { runs } from '../helpers/depth.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -45,7 +46,7 @@ test('any state written and read back is the same state; one line a record', asy
         expect(back!.collections).toEqual(nonEmpty);
       },
     ),
-    { numRuns: 50 },
+    runs(50),
   );
 });
 

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { slugOf } from '../../server/domain/sections.js';
 import { headingIds, textSections } from '../../server/services/textSections.js';
 import { MAX_NUMBERED, numberedSources, renderDocument as render } from '../../server/util/documentHtml.js';
+import { runs } from '../helpers/depth.js';
 
 /** A text's page HTML, its headings with the ids of their sections. */
 const renderDocument = (text: string, title: string) => render(text, title, headingIds(text));
@@ -53,7 +54,7 @@ describe('renderDocument', () => {
         expect(new Set(ids).size).toBe(ids.length);
         for (const id of ids) expect(id).toMatch(/^[\p{L}\p{N}-]+$/u);
       }),
-      { numRuns: 200 },
+      runs(200),
     );
     expect(slugOf('!!!')).toBe('section');
   });
@@ -129,7 +130,7 @@ describe('numberedSources', () => {
         const text = lines.join('\n');
         expect(numberedSources(text).length).toBe(numbers(renderDocument(text, 'T')));
       }),
-      { numRuns: 300 },
+      runs(300),
     );
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { frontMatter, parseEntries } from '../../server/util/frontMatter.js';
+import { runs } from '../helpers/depth.js';
 
 const key = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_-]{0,15}$/);
 /** A value as simple front matter writes it: one line, no surrounding space, not quoted. */
@@ -43,7 +44,7 @@ describe('frontMatter', () => {
           expect(text).toContain(fm.raw);
         }
       }),
-      { numRuns: 500 },
+      runs(500),
     );
   });
 
@@ -56,7 +57,7 @@ describe('frontMatter', () => {
         expect(fm!.entries).toEqual(pairs);
         expect(parseEntries(raw)).toEqual(pairs);
       }),
-      { numRuns: 300 },
+      runs(300),
     );
   });
 });
