@@ -406,6 +406,42 @@ describe('open refuses a damaged repository', () => {
     });
   });
 
+  test('a ref whose commit object is garbage (not zlib data)', async () => {
+    await damagedOpen(async (_file, head) => {
+      const obj = path.join(gitdir, 'objects', head.slice(0, 2), head.slice(2));
+      await fsp.chmod(obj, 0o644);
+      await fsp.writeFile(obj, 'not a git object at all');
+    });
+  });
+
+  test('a symbolic ref to a good ref opens; one to a missing ref is refused', async () => {
+    const repo = await GitRepository.open(gitdir);
+    await commitOnMain(repo, 'documents/x.md', 'x\n');
+    await fsp.writeFile(path.join(gitdir, 'refs', 'heads', 'alias'), 'ref: refs/heads/main\n');
+    await GitRepository.open(gitdir);
+    await fsp.writeFile(path.join(gitdir, 'refs', 'heads', 'alias'), 'ref: refs/heads/nothing\n');
+    const e = await rejection(GitRepository.open(gitdir));
+    expect(e).toBeInstanceOf(RepositoryDamagedError);
+    expect((e as RepositoryDamagedError).problems).toEqual([expect.stringContaining('refs/heads/alias')]);
+  });
+
+  test('packed refs and packed objects are verified from packed-refs and the pack index', async () => {
+    const repo = await GitRepository.open(gitdir);
+    const { commit } = await commitOnMain(repo, 'documents/x.md', 'x\n');
+    await repo.createTag({ name: 'x/v1', object: commit, message: 'v1', tagger: alice() });
+    await repo.pack({ full: true });
+    expect(await fsckProblems(gitdir)).toEqual([]);
+    // Stock git moves the refs into packed-refs; the loose ones are gone.
+    expect((await git(gitdir, ['pack-refs', '--all'])).code).toBe(0);
+    await expect(fsp.access(path.join(gitdir, 'refs', 'heads', 'main'))).rejects.toThrow();
+    await GitRepository.open(gitdir);
+    // A packed ref naming an object no pack or loose file has is refused.
+    const packedRefs = await fsp.readFile(path.join(gitdir, 'packed-refs'), 'utf8');
+    await fsp.writeFile(path.join(gitdir, 'packed-refs'), packedRefs.replace(commit, '1234567890'.repeat(4)));
+    const e = await rejection(GitRepository.open(gitdir));
+    expect((e as RepositoryDamagedError).problems).toEqual([expect.stringContaining('refs/heads/main')]);
+  });
+
   test('leftover temporary files from a killed writer are swept at open and not seen as refs', async () => {
     const repo = await GitRepository.open(gitdir);
     await commitOnMain(repo, 'documents/x.md', 'x\n');
