@@ -46,6 +46,7 @@ import { schemeOf } from './http/scheme.js';
 import { publicGit } from './http/publicGit.js';
 import { wordForm } from './http/upload.js';
 import { publicRepositoryFolder } from './services/publicRepository.js';
+import type { LoopDelayReport } from './http/loopDelay.js';
 
 export interface AppDeps {
   ctx: Ctx;
@@ -61,6 +62,8 @@ export interface AppDeps {
   renderer?: Renderer;
   /** The public mirror's state (PUBLIC_MIRROR_URL), shown by `/healthz?verbose`. */
   mirrorStatus?: () => MirrorStatus;
+  /** The event loop's delay (http/loopDelay.ts), shown by `/healthz?verbose`. */
+  loopDelay?: () => LoopDelayReport;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -147,10 +150,15 @@ export function createApp(deps: AppDeps): Express {
   app.get('/favicon.ico', (_req, res) => void res.status(204).end());
 
   // 503 while the stores cannot write (the last write failed and a probe write fails too).
-  // `?verbose` adds the public mirror's state (its failures never make the server unhealthy).
+  // `?verbose` adds the public mirror's state (its failures never make the server unhealthy) and
+  // the event loop's delay.
   app.get('/healthz', async (req, res) => {
     const [meta, git] = await Promise.all([ctx.meta.writable(), ctx.repo.health.check()]);
-    const more = req.query.verbose !== undefined && deps.mirrorStatus ? { mirror: deps.mirrorStatus() } : {};
+    const verbose = req.query.verbose !== undefined;
+    const more = {
+      ...(verbose && deps.mirrorStatus ? { mirror: deps.mirrorStatus() } : {}),
+      ...(verbose && deps.loopDelay ? { eventLoopDelayMs: deps.loopDelay() } : {}),
+    };
     if (meta && git) return void res.json({ ok: true, ...more });
     res.status(503).json({ ok: false, storage: { meta: ctx.meta.writeState, git: ctx.repo.health.state }, ...more });
   });

@@ -18,6 +18,7 @@ import { startInbound, type Inbound } from './inbound.js';
 import { sitePagesFor } from './sitePages.js';
 import { applyServerTimeouts } from './http/serverTimeouts.js';
 import { MirrorWorker } from './services/publicMirror.js';
+import { LoopDelay } from './http/loopDelay.js';
 
 /** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
 async function main() {
@@ -53,6 +54,8 @@ async function main() {
   const log = createLogger(config.logLevel);
   // Markdown and diffs that may take long run in a bounded, time-limited worker pool.
   const renderer = new Renderer(new WorkPool(), {}, (msg, err) => log.error({ err }, msg));
+  // The event loop's delay, minute by minute, on /healthz?verbose.
+  const loopDelay = new LoopDelay();
   // After each publication the public repository goes to PUBLIC_MIRROR_URL too (never blocking it).
   const mirror = config.publicMirror
     ? new MirrorWorker(data.ctx, config.publicMirror, (msg, err) => log.warn({ err }, msg))
@@ -64,6 +67,7 @@ async function main() {
     log,
     renderer,
     mirrorStatus: mirror ? () => mirror.status() : undefined,
+    loopDelay: () => loopDelay.report(),
   });
   // Listen before anything else announces this process as the server: a port already taken
   // (or not ours to take) ends the start here, with the data folder's lock released.
