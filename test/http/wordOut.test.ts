@@ -12,27 +12,18 @@ import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { addDocument } from '../../server/services/addDocument.js';
 import { publishVersion } from '../../server/services/publishVersion.js';
 import { docxToMarkdown } from '../../server/util/wordIn.js';
-import { openTestApp, testClock } from '../helpers/data.js';
+import { testClock } from '../helpers/data.js';
 import { zipEntry } from '../helpers/zip.js';
+import { getBytes, openWordFixture, WORD_SLUG, type WordFixture } from '../helpers/wordFixture.js';
 
 const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
-const SLUG = 'terms-of-reference';
+const SLUG = WORD_SLUG;
 const clock = testClock('2026-03-01T09:00:00Z');
-let t: Awaited<ReturnType<typeof openTestApp>>;
-let v1: string;
+let t: WordFixture;
 let v2: string;
 let v2At: string;
 
-/** A GET whose body is kept as bytes. */
-const getFile = (url: string) =>
-  request(t.app)
-    .get(url)
-    .buffer(true)
-    .parse((res, done) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done(null, Buffer.concat(chunks)));
-    });
+const getFile = (url: string) => getBytes(t.app, url);
 
 const documentXml = (file: Buffer) => zipEntry(file, 'word/document.xml')?.toString('utf8') ?? '';
 /** The text of a document.xml's runs of one kind (`w:t` kept text, `w:delText` deleted text), joined. */
@@ -40,27 +31,8 @@ const runsText = (xml: string, tag: 'w:t' | 'w:delText') =>
   [...xml.matchAll(new RegExp(`<${tag}(?: [^>]*)?>([^<]*)</${tag}>`, 'g'))].map((m) => m[1]).join('');
 
 beforeAll(async () => {
-  t = await openTestApp({ clock });
-  v1 = (await request(t.app).get(`/api/v1/documents/${SLUG}`)).body.text;
-  v2 = v1
-    .replace('## 1. Mandate', '## 1. Mandate and scope')
-    .replace('The Group is advisory in nature.', 'The Group is **purely** advisory in nature.')
-    .replace(' The Group does not negotiate texts on behalf of governments or other stakeholders.', '')
-    .replace(
-      '- governments and intergovernmental organisations;\n',
-      '- governments and intergovernmental organisations;\n- regional bodies;\n',
-    );
-  expect(v2).not.toBe(v1);
-  clock.advance(86_400_000);
-  const v = await publishVersion(t.ctx, {
-    slug: SLUG,
-    title: 'Terms of Reference',
-    group: 'wg-strategy',
-    text: v2,
-    summary: 'Scope, and regional bodies',
-    author: { name: 'Chris Chair', email: 'chair@example.org', at: clock() },
-  });
-  v2At = v.publishedAt;
+  t = await openWordFixture(clock);
+  ({ v2, v2At } = t);
 });
 
 afterAll(async () => {

@@ -8,14 +8,13 @@ import { execFile, spawnSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import request from 'supertest';
-import { publishVersion } from '../../server/services/publishVersion.js';
-import { openTestApp, tempDir, testClock } from '../helpers/data.js';
+import { tempDir, testClock } from '../helpers/data.js';
 import { zipEntry } from '../helpers/zip.js';
+import { getBytes, openWordFixture, WORD_SLUG, type WordFixture } from '../helpers/wordFixture.js';
 
-const SLUG = 'terms-of-reference';
+const SLUG = WORD_SLUG;
 const clock = testClock('2026-03-01T09:00:00Z');
-let t: Awaited<ReturnType<typeof openTestApp>>;
+let t: WordFixture;
 
 const sofficeWorks = spawnSync('soffice', ['--version'], { stdio: 'ignore', timeout: 60_000 }).status === 0;
 if (!sofficeWorks)
@@ -23,38 +22,10 @@ if (!sofficeWorks)
     'The LibreOffice checks of the Word files are skipped: there is no soffice (LibreOffice) on this machine.',
   );
 
-/** A GET whose body is kept as bytes. */
-const getFile = (url: string) =>
-  request(t.app)
-    .get(url)
-    .buffer(true)
-    .parse((res, done) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done(null, Buffer.concat(chunks)));
-    });
+const getFile = (url: string) => getBytes(t.app, url);
 
 beforeAll(async () => {
-  t = await openTestApp({ clock });
-  const v1: string = (await request(t.app).get(`/api/v1/documents/${SLUG}`)).body.text;
-  const v2 = v1
-    .replace('## 1. Mandate', '## 1. Mandate and scope')
-    .replace('The Group is advisory in nature.', 'The Group is **purely** advisory in nature.')
-    .replace(' The Group does not negotiate texts on behalf of governments or other stakeholders.', '')
-    .replace(
-      '- governments and intergovernmental organisations;\n',
-      '- governments and intergovernmental organisations;\n- regional bodies;\n',
-    );
-  expect(v2).not.toBe(v1);
-  clock.advance(86_400_000);
-  await publishVersion(t.ctx, {
-    slug: SLUG,
-    title: 'Terms of Reference',
-    group: 'wg-strategy',
-    text: v2,
-    summary: 'Scope, and regional bodies',
-    author: { name: 'Chris Chair', email: 'chair@example.org', at: clock() },
-  });
+  t = await openWordFixture(clock);
 });
 
 afterAll(async () => {

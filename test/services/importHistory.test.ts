@@ -1,24 +1,17 @@
 import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { DomainError } from '../../server/domain/errors.js';
 import { importHistory } from '../../server/services/importHistory.js';
 import { diffVersions, getVersion, listVersions, versionText } from '../../server/services/readDocuments.js';
 import { openTestData, tempDir, testClock } from '../helpers/data.js';
+import { gitOf, gitTextOf } from '../helpers/stockGit.js';
 
 type TestData = Awaited<ReturnType<typeof openTestData>>;
 
-/** Stock git on the data folder's bare repository; raw bytes out. */
-function git(t: TestData, ...args: string[]): Buffer {
-  return execFileSync('git', ['--git-dir', path.join(t.dataDir, 'git'), ...args], {
-    maxBuffer: 64 * 1024 * 1024,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: t.dataDir, LC_ALL: 'C' },
-  });
-}
-const gitText = (t: TestData, ...args: string[]) => git(t, ...args).toString('utf8');
+const git = gitOf;
+const gitText = gitTextOf;
 
 /** Everything a refused import must leave untouched. */
 async function snapshot(t: TestData) {
