@@ -347,7 +347,9 @@ describe('the admin CLI on a data folder it owns', () => {
       ).resolves.toMatchObject({ email: 'mem@example.org' });
       // The CLI's token is audited.
       expect(
-        t.ctx.meta.auditLog(50).some((e) => e.action === 'token.created' && e.subject === 'user/sec@example.org'),
+        (await t.ctx.meta.auditLog(50)).some(
+          (e) => e.action === 'token.created' && e.subject === 'user/sec@example.org',
+        ),
       ).toBe(true);
     } finally {
       await t.close();

@@ -175,7 +175,7 @@ describe('a backup taken while writes go on', () => {
     const r = await openTestData({ dataDir: target, seed: false });
     try {
       // The store is at the manifest's moment, and main is the manifest's main.
-      expect(r.ctx.meta.auditLog(1)[0].seq).toBe(manifest.journalSeq);
+      expect((await r.ctx.meta.auditLog(1))[0].seq).toBe(manifest.journalSeq);
       expect(await r.ctx.repo.resolve(MAIN)).toBe(manifest.mainCommit);
       // Every acknowledged write from before the backup is there.
       const missing: Ack[] = [];
@@ -316,7 +316,7 @@ describe('MetaStore.hold: the still moment a backup copies', () => {
       expect(seen).toEqual({ seq: 1, a: true, b: false, laterDone: false });
       await later;
       expect(store.get('groups', 'b')).toBeTruthy();
-      expect(store.auditLog(1)[0].seq).toBe(2);
+      expect((await store.auditLog(1))[0].seq).toBe(2);
     } finally {
       await store.close();
       await fsp.rm(dir, { recursive: true, force: true });

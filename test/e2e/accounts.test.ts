@@ -100,7 +100,7 @@ async function expectNoSidewaysScroll(page: Page): Promise<void> {
 /** The current TOTP code for a key, at the server's (test) clock. */
 const codeNow = (secret: string) => generate({ secret, epoch: Math.floor(clock().getTime() / 1000) });
 
-const auditActions = () => server.t.ctx.meta.auditLog(5000).map((e) => e.action);
+const auditActions = async () => (await server.t.ctx.meta.auditLog(5000)).map((e) => e.action);
 
 describe('a member signs in, looks at their account and signs out (desktop)', () => {
   let page: Page;
@@ -142,7 +142,7 @@ describe('a member signs in, looks at their account and signs out (desktop)', ()
     expect(await topbar.getByRole('link', { name: 'Rounds' }).isVisible()).toBe(true);
     // A member is not the secretariat: no Admin link.
     expect(await topbar.getByRole('link', { name: 'Admin' }).count()).toBe(0);
-    expect(auditActions()).toEqual(expect.arrayContaining(['login.failed', 'login']));
+    expect(await auditActions()).toEqual(expect.arrayContaining(['login.failed', 'login']));
   });
 
   test('the name leads to My account, which shows who is signed in', async () => {
@@ -183,7 +183,7 @@ describe('a member signs in, looks at their account and signs out (desktop)', ()
     expect(await page.getByRole('link', { name: 'Sign in to see it', exact: true }).getAttribute('href')).toBe(
       '/login?next=%2Faccount',
     );
-    expect(auditActions()).toContain('logout');
+    expect(await auditActions()).toContain('logout');
   });
 
   test('"Forgot your password?" asks for the address and answers the same for any address', async () => {
@@ -485,6 +485,6 @@ describe('a member turns on the second factor and signs in with a code', () => {
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.waitForURL(`${base}/`);
     expect(await page.locator('.topbar .who').textContent()).toBe(PEOPLE.tove.name);
-    expect(auditActions()).toEqual(expect.arrayContaining(['totp.started', 'totp.enabled', 'login.totp']));
+    expect(await auditActions()).toEqual(expect.arrayContaining(['totp.started', 'totp.enabled', 'login.totp']));
   });
 });

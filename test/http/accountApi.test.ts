@@ -127,7 +127,10 @@ describe('POST /api/v1/tokens', () => {
     expect(res.status).toBe(201);
     expect(Object.keys(res.body)).toEqual(['token']);
     expect(res.body.token).toMatch(/^rat_[A-Za-z0-9_-]{40,}$/);
-    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'token.created', subject: 'user/alice@example.org' });
+    expect((await t.ctx.meta.auditLog(1))[0]).toMatchObject({
+      action: 'token.created',
+      subject: 'user/alice@example.org',
+    });
     const me = await request(t.app).get('/api/v1/me').set(bearer(res.body.token));
     expect(me.body.email).toBe('alice@example.org');
   });
@@ -138,7 +141,10 @@ describe('POST /api/v1/tokens', () => {
       401,
       'bad_credentials',
     );
-    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'login.failed', subject: 'user/alice@example.org' });
+    expect((await t.ctx.meta.auditLog(1))[0]).toMatchObject({
+      action: 'login.failed',
+      subject: 'user/alice@example.org',
+    });
     expectError(
       await request(t.app).post('/api/v1/tokens').send({ email: 'ghost@example.org', password: 'not it at all' }),
       401,
@@ -280,7 +286,7 @@ describe('GET /api/v1/audit', () => {
     expectError(await request(t.app).get('/api/v1/audit').set(bearer(aliceToken)), 403, 'forbidden');
   });
 
-  test('secretariat: 200, newest first, exactly {at,actor,action,subject} (+ meta {ip,ua} on sign-in events)', async () => {
+  test('secretariat: 200, newest first, exactly {seq,at,actor,action,subject} (+ meta {ip,ua} on sign-in events)', async () => {
     clock.advance(1000);
     await request(t.app).post('/api/v1/tokens').send({ email: 'alice@example.org', password: 'wrong once more' });
     clock.advance(1000);
@@ -292,7 +298,7 @@ describe('GET /api/v1/audit', () => {
     for (const e of res.body) {
       // Sign-in events also carry the client (IP address and user agent).
       expect(Object.keys(e).sort()).toEqual(
-        e.meta ? ['action', 'actor', 'at', 'meta', 'subject'] : ['action', 'actor', 'at', 'subject'],
+        e.meta ? ['action', 'actor', 'at', 'meta', 'seq', 'subject'] : ['action', 'actor', 'at', 'seq', 'subject'],
       );
       if (e.meta) expect(Object.keys(e.meta).sort()).toEqual(['ip', 'ua']);
       expect(e.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
@@ -316,6 +322,30 @@ describe('GET /api/v1/audit', () => {
     expect(res.status).toBe(200);
     expect(res.body).toHaveLength(2);
     expect(res.body[0].action).toBe('token.created');
+  });
+
+  test('?before=SEQ pages back: the pages, joined, are the whole log, each entry once, newest first', async () => {
+    const whole = (await request(t.app).get('/api/v1/audit?limit=10000').set(bearer(samToken))).body as {
+      seq: number;
+      action: string;
+    }[];
+    expect(whole.length).toBeGreaterThan(8);
+    const joined: typeof whole = [];
+    let before = '';
+    for (let n = 0; n < 100; n++) {
+      const res = await request(t.app).get(`/api/v1/audit?limit=3${before}`).set(bearer(samToken));
+      expect(res.status).toBe(200);
+      if (!res.body.length) break;
+      joined.push(...res.body);
+      before = `&before=${res.body.at(-1).seq}`;
+    }
+    expect(joined).toEqual(whole);
+    const seqs = whole.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
+  });
+
+  test.each([['0'], ['abc'], ['-1'], ['1.5'], ['01']])('?before=%s → 400 invalid_before', async (v) => {
+    expectError(await request(t.app).get(`/api/v1/audit?before=${v}`).set(bearer(samToken)), 400, 'invalid_before');
   });
 
   test.each([['0'], ['abc'], ['-1'], ['1.5'], ['10001'], ['1e3x'], ['2&limit=3']])(

@@ -75,7 +75,8 @@ const COLLECTIONS = [
   'linkTokens',
 ] as const;
 /** Every record an admin form could change, and the audit log's last entry. */
-const everything = () => JSON.stringify([...COLLECTIONS.map((c) => t.ctx.meta.all(c)), t.ctx.meta.auditLog(1)[0]?.seq]);
+const everything = async () =>
+  JSON.stringify([...COLLECTIONS.map((c) => t.ctx.meta.all(c)), (await t.ctx.meta.auditLog(1))[0]?.seq]);
 
 /** The `_csrf` value of the first form on the page. */
 function csrfIn(html: string): string {
@@ -184,7 +185,7 @@ describe('who may see the admin pages', () => {
     'POST %s: 403 for a member with a good or a bad form, 401 for the public; nothing changes',
     async (raw, good, bad) => {
       const path = raw.replace('$victim', String(victim.id)).replace('$member', String(member.id));
-      const before = everything();
+      const before = await everything();
       for (const body of [good, bad]) {
         const res = await plain
           .post(path)
@@ -195,7 +196,7 @@ describe('who may see the admin pages', () => {
         const anon = await request(app).post(path).type('form').send(body);
         expect(anon.status).toBe(401);
       }
-      expect(everything()).toBe(before);
+      expect(await everything()).toBe(before);
     },
   );
 
@@ -210,7 +211,7 @@ describe('who may see the admin pages', () => {
   });
 
   test('every admin form refuses a post without the CSRF token', async () => {
-    const before = t.ctx.meta.auditLog(1)[0].seq;
+    const before = (await t.ctx.meta.auditLog(1))[0].seq;
     const posts = [
       '/admin/users',
       '/admin/users/import',
@@ -236,7 +237,7 @@ describe('who may see the admin pages', () => {
       expect(res.status).toBe(403);
       expect(res.text).toContain('invalid_csrf');
     }
-    expect(t.ctx.meta.auditLog(1)[0].seq).toBe(before);
+    expect((await t.ctx.meta.auditLog(1))[0].seq).toBe(before);
     expect(t.ctx.meta.get('users', member.id)!.disabled).toBe(false);
   });
 });
@@ -465,7 +466,7 @@ describe('stakeholder groups', () => {
     expect(page.text).toContain('role="status"');
     expect(page.text).toContain('<code>youth</code>');
 
-    const before = t.ctx.meta.auditLog(1)[0].seq;
+    const before = (await t.ctx.meta.auditLog(1))[0].seq;
     const taken = await adminPost('/admin/stakeholders', { slug: 'youth', name: 'Other' });
     expect(taken.status).toBe(409);
     expect(alertCode(taken.text)).toBe('stakeholder_exists');
@@ -478,7 +479,7 @@ describe('stakeholder groups', () => {
     expect(alertCode(noName.text)).toBe('invalid_name');
     expect(t.ctx.meta.get('stakeholders', 'youth')!.name).toBe('Youth');
     expect(t.ctx.meta.get('stakeholders', 'fine')).toBeUndefined();
-    expect(t.ctx.meta.auditLog(1)[0].seq).toBe(before);
+    expect((await t.ctx.meta.auditLog(1))[0].seq).toBe(before);
   });
 
   test('a member cannot add one', async () => {
@@ -632,7 +633,7 @@ describe('documents', () => {
       group: 'wg-hybrid',
       version: { number: 1 },
     });
-    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({
+    expect((await t.ctx.meta.auditLog(1))[0]).toMatchObject({
       action: 'document.updated',
       subject: 'document/code-of-conduct',
       actor: sec.email,
@@ -644,7 +645,7 @@ describe('documents', () => {
   });
 
   test('a bad title or group is refused on the page, nothing changed', async () => {
-    const seq = t.ctx.meta.auditLog(1)[0].seq;
+    const seq = (await t.ctx.meta.auditLog(1))[0].seq;
     const badTitle = await adminPost('/admin/documents/code-of-conduct', { title: 'Two\nlines', group: 'mag' });
     expect(badTitle.status).toBe(400);
     expect(alertCode(badTitle.text)).toBe('invalid_title');
@@ -659,7 +660,7 @@ describe('documents', () => {
       title: 'Code of Conduct for Meetings',
       group: 'wg-hybrid',
     });
-    expect(t.ctx.meta.auditLog(1)[0].seq).toBe(seq);
+    expect((await t.ctx.meta.auditLog(1))[0].seq).toBe(seq);
   });
 
   test('set the label mail subjects carry, refuse a bad one, and clear it back to the default', async () => {
@@ -706,6 +707,29 @@ describe('audit log', () => {
       expect(res.text).toContain('invalid_limit');
     }
     expect((await admin.get('/admin/audit?limit=5000')).status).toBe(200);
+    for (const bad of ['0', 'abc', '-3']) {
+      const res = await admin.get(`/admin/audit?before=${bad}`);
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('invalid_before');
+    }
+  });
+
+  test('"Older entries" pages back through the whole log, each row once; the last page has no such link', async () => {
+    const rows = (html: string) => html.match(/<tr><td><time[\s\S]*?<\/tr>/g) ?? [];
+    const whole = rows((await admin.get('/admin/audit?limit=5000')).text);
+    expect(whole.length).toBeGreaterThan(6);
+    const joined: string[] = [];
+    let url = '/admin/audit?limit=4';
+    for (let n = 0; n < 200 && url; n++) {
+      const res = await admin.get(url);
+      expect(res.status).toBe(200);
+      joined.push(...rows(res.text));
+      const next = /<a href="([^"]+)" rel="next">Older entries<\/a>/.exec(res.text)?.[1];
+      url = next ? next.replace(/&amp;/g, '&') : '';
+      if (n > 0) expect(res.text).toContain('>Newest entries</a>');
+    }
+    expect(url).toBe('');
+    expect(joined).toEqual(whole);
   });
 });
 
@@ -717,7 +741,7 @@ describe('security', () => {
     const res = await adminPost('/admin/security', { requireTotpFor: 'chair' });
     expect(res.status).toBe(303);
     expect(t.ctx.meta.get('settings', 'security')).toEqual({ requireTotpFor: ['chair'] });
-    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'settings.updated', actor: sec.email });
+    expect((await t.ctx.meta.auditLog(1))[0]).toMatchObject({ action: 'settings.updated', actor: sec.email });
     expect((await admin.get('/admin/security')).text).toMatch(/id="totp-chair"[^>]*checked/);
 
     const after = await signIn(chair.email);

@@ -62,7 +62,7 @@ const COLLECTIONS: CollectionName[] = [
 async function everything() {
   return {
     store: JSON.stringify(COLLECTIONS.map((c) => t.ctx.meta.all(c))),
-    audit: JSON.stringify(t.ctx.meta.auditLog(10_000)),
+    audit: JSON.stringify(await t.ctx.meta.auditLog(10_000)),
     branches: [...(await t.ctx.repo.listBranches()), ...(await t.ctx.repo.listRefs('refs/ratify'))].sort(),
     main: await t.ctx.repo.resolve('refs/heads/main'),
   };

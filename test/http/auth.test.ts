@@ -43,7 +43,7 @@ const PW = {
   lena: 'lena long lived session',
 };
 
-const audit = (n = 20) => t.ctx.meta.auditLog(n);
+const audit = async (n = 20) => await t.ctx.meta.auditLog(n);
 
 beforeAll(async () => {
   t = await openTestApp({ clock });
@@ -73,13 +73,17 @@ describe('form sign-in', () => {
     expect(res.status).toBe(401);
     expect(res.text).toContain('action="/login"');
     expect(res.text).not.toContain('not the password');
-    expect(audit(1)[0]).toMatchObject({ action: 'login.failed', subject: 'user/alice@example.org', actor: null });
+    expect((await audit(1))[0]).toMatchObject({
+      action: 'login.failed',
+      subject: 'user/alice@example.org',
+      actor: null,
+    });
   });
 
   test('an unknown e-mail answers exactly like a wrong password', async () => {
     const { res } = await signIn(t.app, 'nobody@example.org', 'whatever-password');
     expect(res.status).toBe(401);
-    expect(audit(1)[0]).toMatchObject({ action: 'login.failed' });
+    expect((await audit(1))[0]).toMatchObject({ action: 'login.failed' });
   });
 
   test('the right password (e-mail in any case): 303, a NEW session id, the name on signed-in pages, a login audit line', async () => {
@@ -88,7 +92,7 @@ describe('form sign-in', () => {
     expect(res.headers.location).toBe('/');
     expect(before).toBeUndefined(); // an anonymous visitor has no session, so none to fixate
     expect(after).toBeTruthy();
-    expect(audit(1)[0]).toMatchObject({
+    expect((await audit(1))[0]).toMatchObject({
       action: 'login',
       actor: 'alice@example.org',
       subject: 'user/alice@example.org',
@@ -110,7 +114,7 @@ describe('form sign-in', () => {
       .send({ _csrf: await csrfOf(agent) });
     expect(out.status).toBe(303);
     expect(out.headers.location).toBe('/');
-    expect(audit(1)[0]).toMatchObject({ action: 'logout', actor: 'bob@example.org' });
+    expect((await audit(1))[0]).toMatchObject({ action: 'logout', actor: 'bob@example.org' });
     const acc = await agent.get('/account');
     expect(acc.status).toBe(401);
     const home = await agent.get('/');
@@ -330,7 +334,7 @@ describe('second factor (TOTP)', () => {
     const a = await passwordStep();
     const bad = await a.agent.post('/login/code').type('form').send({ _csrf: a.csrf, code: wrong });
     expect(bad.status).toBe(401);
-    expect(audit(1)[0]).toMatchObject({ action: 'login.failed', subject: 'user/otto@example.org' });
+    expect((await audit(1))[0]).toMatchObject({ action: 'login.failed', subject: 'user/otto@example.org' });
     const good = await a.agent
       .post('/login/code')
       .type('form')
@@ -352,7 +356,7 @@ describe('second factor (TOTP)', () => {
     const ok = await a.agent.post('/login/code').type('form').send({ _csrf: a.csrf, code: recovery[0] });
     expect(ok.status).toBe(303);
     expect((await a.agent.get('/account')).status).toBe(200);
-    expect(audit(5).map((e) => e.action)).toContain('login.recovery_code');
+    expect((await audit(5)).map((e) => e.action)).toContain('login.recovery_code');
 
     const b = await passwordStep();
     const again = await b.agent.post('/login/code').type('form').send({ _csrf: b.csrf, code: recovery[0] });

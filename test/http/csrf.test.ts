@@ -33,9 +33,9 @@ const concrete = (p: string) =>
     .replace(/\*\w*/g, 'x');
 
 /** Everything a refused post must leave as it was. */
-const snapshot = () =>
+const snapshot = async () =>
   JSON.stringify({
-    audit: t.ctx.meta.auditLog(1_000_000).length,
+    audit: (await t.ctx.meta.auditLog(1_000_000)).length,
     users: t.ctx.meta.all('users'),
     tokens: t.ctx.meta.all('tokens'),
     groups: t.ctx.meta.all('groups'),
@@ -96,7 +96,7 @@ describe('every state-changing page route refuses a missing or wrong CSRF token 
 
   test('no route slips through: each is refused 403 invalid_csrf, and nothing changes', async () => {
     expect(pageWrites.length).toBeGreaterThanOrEqual(9);
-    const before = snapshot();
+    const before = await snapshot();
     const real = await csrfOf(agent);
     const wrongs: [string, Record<string, string>][] = [
       ['missing', {}],
@@ -141,7 +141,7 @@ describe('every state-changing page route refuses a missing or wrong CSRF token 
       ]),
     );
     expect(answers).toEqual(expected);
-    expect(snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual(before);
     // Still signed in (the refused POST /logout did not sign out), the token not revoked.
     expect((await agent.get('/account')).status).toBe(200);
     expect(t.ctx.meta.all('tokens').find((x) => x.id === tokenId)?.revokedAt).toBeNull();
@@ -169,7 +169,7 @@ describe('the login form is protected too', () => {
   test('no _csrf → 403 and not signed in, even with the right password', async () => {
     const a = request.agent(t.app);
     await a.get('/login');
-    const auditBefore = t.ctx.meta.auditLog(1_000_000).length;
+    const auditBefore = (await t.ctx.meta.auditLog(1_000_000)).length;
     const res = await a
       .post('/login')
       .type('form')
@@ -178,7 +178,7 @@ describe('the login form is protected too', () => {
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('invalid_csrf');
     expect((await a.get('/account')).status).toBe(401);
-    expect(t.ctx.meta.auditLog(1_000_000).length).toBe(auditBefore);
+    expect((await t.ctx.meta.auditLog(1_000_000)).length).toBe(auditBefore);
   });
 
   test('no session at all → 403', async () => {
@@ -212,19 +212,19 @@ describe('nothing changes state on GET', () => {
   test('GET of every page route (signed in as the secretariat) changes nothing', async () => {
     const gets = allRoutes.filter((r) => r.method === 'GET' && !r.path.startsWith('/api/'));
     expect(gets.length).toBeGreaterThan(5);
-    const before = snapshot();
+    const before = await snapshot();
     const statuses: string[] = [];
     for (const r of gets) {
       const res = await agent.get(concrete(r.path));
       statuses.push(`${r.path} ${res.status}`);
       expect(res.status).toBeLessThan(500);
     }
-    expect(snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual(before);
     expect((await agent.get('/account')).status).toBe(200);
   });
 
   test('GET with state-changing query strings does nothing either', async () => {
-    const before = snapshot();
+    const before = await snapshot();
     for (const p of [
       '/account/tokens?label=x',
       '/account/password?current=a&next=b',
@@ -234,6 +234,6 @@ describe('nothing changes state on GET', () => {
       const res = await request(t.app).get(p);
       expect(res.status).not.toBe(500);
     }
-    expect(snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual(before);
   });
 });

@@ -19,7 +19,7 @@ let chairToken: string;
 let secToken: string;
 
 const bearer = (tok: string) => ({ Authorization: `Bearer ${tok}` });
-const seq = () => t.ctx.meta.auditLog(1)[0].seq;
+const seq = async () => (await t.ctx.meta.auditLog(1))[0].seq;
 
 /** An error answer: the status and the code. */
 function expectError(res: request.Response, status: number, code: string) {
@@ -82,17 +82,17 @@ describe('GET /api/v1/stakeholders', () => {
 
 describe('POST /api/v1/stakeholders', () => {
   test('without a token: 401, nothing added', async () => {
-    const before = seq();
+    const before = await seq();
     expectError(
       await request(t.app).post('/api/v1/stakeholders').send({ slug: 'youth', name: 'Youth' }),
       401,
       'unauthenticated',
     );
-    expect(seq()).toBe(before);
+    expect(await seq()).toBe(before);
   });
 
   test('a member or the chair: 403, nothing added', async () => {
-    const before = seq();
+    const before = await seq();
     for (const tok of [memberToken, chairToken]) {
       expectError(
         await request(t.app).post('/api/v1/stakeholders').set(bearer(tok)).send({ slug: 'youth', name: 'Youth' }),
@@ -107,7 +107,7 @@ describe('POST /api/v1/stakeholders', () => {
       );
     }
     expect(t.ctx.meta.get('stakeholders', 'youth')).toBeUndefined();
-    expect(seq()).toBe(before);
+    expect(await seq()).toBe(before);
   });
 
   test('the secretariat: 201 {slug,name}; listed at once, by name', async () => {
@@ -117,7 +117,7 @@ describe('POST /api/v1/stakeholders', () => {
       .send({ slug: 'youth', name: 'Youth' });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({ slug: 'youth', name: 'Youth' });
-    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({
+    expect((await t.ctx.meta.auditLog(1))[0]).toMatchObject({
       actor: 'sec@example.org',
       action: 'stakeholder.created',
       subject: 'stakeholder/youth',
@@ -133,7 +133,7 @@ describe('POST /api/v1/stakeholders', () => {
   });
 
   test('a taken slug: 409 stakeholder_exists; a bad slug, name or body: 400; nothing changes', async () => {
-    const before = seq();
+    const before = await seq();
     const post = (body: unknown) =>
       request(t.app)
         .post('/api/v1/stakeholders')
@@ -149,6 +149,6 @@ describe('POST /api/v1/stakeholders', () => {
     expectError(await post([]), 400, 'invalid_input');
     expect(t.ctx.meta.get('stakeholders', 'fine')).toBeUndefined();
     expect(t.ctx.meta.get('stakeholders', 'youth')!.name).toBe('Youth');
-    expect(seq()).toBe(before);
+    expect(await seq()).toBe(before);
   });
 });

@@ -48,11 +48,11 @@ test('a label set on the document is in every subject of its threads', async () 
 test('an empty label goes back to the default; the label alone is a change (audited once)', async () => {
   const { ctx } = await setup();
   await updateDocument(ctx, CLI_ACTOR, TOR, { label: 'Terms' });
-  expect(ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'document.updated', subject: `document/${TOR}` });
-  const seq = ctx.meta.auditLog(1)[0].seq;
+  expect((await ctx.meta.auditLog(1))[0]).toMatchObject({ action: 'document.updated', subject: `document/${TOR}` });
+  const seq = (await ctx.meta.auditLog(1))[0].seq;
   const same = await updateDocument(ctx, CLI_ACTOR, TOR, { label: 'Terms' });
   expect(same.label).toBe('Terms');
-  expect(ctx.meta.auditLog(1)[0].seq).toBe(seq);
+  expect((await ctx.meta.auditLog(1))[0].seq).toBe(seq);
   const back = await updateDocument(ctx, CLI_ACTOR, TOR, { label: '  ' });
   expect(back.label).toBeUndefined();
   expect(ctx.meta.get('documents', TOR)!.label).toBeUndefined();

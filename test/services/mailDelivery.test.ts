@@ -221,7 +221,9 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
     expect(pauses.slice(0, 9)).toEqual([5_000, 10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 640_000, 900_000]);
     expect(Math.max(...pauses)).toBe(900_000);
     expect(smtp.refusedAttempts).toBe(MAX_ATTEMPTS);
-    expect(s.ctx.meta.auditLog(50).some((e) => e.action === 'mail.failed' && e.subject === `mail/${id}`)).toBe(true);
+    expect((await s.ctx.meta.auditLog(50)).some((e) => e.action === 'mail.failed' && e.subject === `mail/${id}`)).toBe(
+      true,
+    );
 
     // A failed message is not tried again by itself.
     s.clock.advance(24 * 3_600_000);
@@ -233,7 +235,9 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
     await retryMail(s.ctx, s.who.sec.actor, id);
     expect(s.mail(id)).toMatchObject({ state: 'pending', attempts: 0 });
     expect(Date.parse(s.mail(id).nextAttemptAt)).toBe(s.clock().getTime());
-    expect(s.ctx.meta.auditLog(5).some((e) => e.action === 'mail.retried' && e.actor === s.who.sec.email)).toBe(true);
+    expect((await s.ctx.meta.auditLog(5)).some((e) => e.action === 'mail.retried' && e.actor === s.who.sec.email)).toBe(
+      true,
+    );
     expect(await s.worker.tick()).toBe(1);
     expect(smtp.messages).toHaveLength(1);
     // Retrying a sent message changes nothing and sends nothing.

@@ -135,7 +135,7 @@ describe('createProposal', () => {
     const r1 = t.ctx.meta.get('revisions', revisionKey({ type: 'proposal', id: p.id }, 1))!;
     expect(r1).toEqual(expect.objectContaining({ n: 1, commit: p.head, authorId: P.drafter.id }));
     expect(r1.blob).toBe((await t.ctx.repo.readFile(p.head, documentPath(SLUG)))!.oid);
-    expect(t.ctx.meta.auditLog(5).map((e) => e.action)).toContain('proposal.created');
+    expect((await t.ctx.meta.auditLog(5)).map((e) => e.action)).toContain('proposal.created');
   });
 
   test('who may create: the owning group, the chair, the secretariat', async () => {
@@ -239,8 +239,7 @@ describe('state machine (domain/proposal.ts)', () => {
     await expectRefused(p.id, () => shareProposal(t.ctx, P.drafter, p.id), 'conflict', 'not_shareable');
     // The branch stays: history is never rewritten.
     expect(await t.ctx.repo.resolve(proposalRef(p.id))).toBe(r3.head);
-    const actions = t.ctx.meta
-      .auditLog(50)
+    const actions = (await t.ctx.meta.auditLog(50))
       .filter((e) => e.subject === `proposal/${p.id}`)
       .map((e) => e.action)
       .reverse();

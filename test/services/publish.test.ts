@@ -335,7 +335,7 @@ describe('a publication', () => {
     expect(ctx.meta.get('consolidations', c.id)).toMatchObject({ state: 'published', publishedVersion: 2 });
     expect(ctx.meta.get('proposals', p1.id)!.state).toBe('consolidated');
     expect(ctx.meta.get('proposals', p2.id)!.state).toBe('consolidated');
-    const actions = ctx.meta.auditLog(10).map((a) => a.action);
+    const actions = (await ctx.meta.auditLog(10)).map((a) => a.action);
     expect(actions).toEqual(
       expect.arrayContaining(['version.published', 'consolidation.published', 'proposal.consolidated']),
     );

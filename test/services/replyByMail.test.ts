@@ -117,11 +117,14 @@ describe('the SMTP listener', () => {
     const info = await sender().sendMail(replyMessage(forged, who.m1.email, 'Let me in.'));
     expect(info.accepted).toEqual([forged]);
     expect(comments()).toHaveLength(before);
-    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'mail.reply_refused', subject: 'reply#unknown_token' });
+    expect((await t.ctx.meta.auditLog(1))[0]).toMatchObject({
+      action: 'mail.reply_refused',
+      subject: 'reply#unknown_token',
+    });
     // The right token from the wrong sender: the same.
     await sender().sendMail(replyMessage(real, who.m1.email, 'I am Noor, honestly.'));
     expect(comments()).toHaveLength(before);
-    expect(t.ctx.meta.auditLog(1)[0].subject).toBe(`proposal/${proposalId}#sender_mismatch`);
+    expect((await t.ctx.meta.auditLog(1))[0].subject).toBe(`proposal/${proposalId}#sender_mismatch`);
   });
 
   test('an address that is not a reply address is refused at RCPT TO (this is no relay)', async () => {
@@ -139,7 +142,7 @@ describe('the SMTP listener', () => {
       .catch((x: unknown) => x)) as { responseCode?: number };
     expect(e.responseCode).toBe(552);
     expect(comments()).toHaveLength(before);
-    expect(t.ctx.meta.auditLog(1)[0].subject).toBe(`proposal/${proposalId}#too_large`);
+    expect((await t.ctx.meta.auditLog(1))[0].subject).toBe(`proposal/${proposalId}#too_large`);
   });
 });
 

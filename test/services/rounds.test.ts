@@ -144,7 +144,7 @@ describe('opening a round: refusals', () => {
       closedAt: null,
     });
     expect(ctx.meta.get('consolidations', c.id)!.openRound).toBe(r.id);
-    expect(ctx.meta.auditLog(5).map((a) => a.action)).toContain('round.opened');
+    expect((await ctx.meta.auditLog(5)).map((a) => a.action)).toContain('round.opened');
   });
 
   test('a stale consolidation → 409 stale', async () => {
@@ -369,7 +369,7 @@ describe('ballots (rule 2)', () => {
     const tally = currentTally(ctx, ctx.meta.get('rounds', r.id)!);
     expect(tally.approve + tally.object + tally.abstain).toBe(6);
     expect(tally.notVoted).toBe(0);
-    expect(ctx.meta.auditLog(100).filter((a) => a.action === 'ballot.cast')).toHaveLength(12);
+    expect((await ctx.meta.auditLog(100)).filter((a) => a.action === 'ballot.cast')).toHaveLength(12);
   });
 
   test('a voter may change the ballot until the close; every cast is kept; object needs a reason', async () => {
@@ -395,12 +395,12 @@ describe('ballots (rule 2)', () => {
     const r = await openOn(ctx, who.chair, clock, { type: 'consolidation', id: c.id });
     const first = await castBallot(ctx, who.m1.actor, r.id, { position: 'object', reason: 'Too early' });
     const mails = ctx.meta.all('mails').length;
-    const audit = ctx.meta.auditLog(10_000).length;
+    const audit = (await ctx.meta.auditLog(10_000)).length;
     clock.advance(60_000);
     const again = await castBallot(ctx, who.m1.actor, r.id, { position: 'object', reason: '  Too early ' });
     expect(again).toEqual(first);
     expect(ctx.meta.by('ballots', 'round', String(r.id))).toHaveLength(1);
-    expect([ctx.meta.all('mails').length, ctx.meta.auditLog(10_000).length]).toEqual([mails, audit]);
+    expect([ctx.meta.all('mails').length, (await ctx.meta.auditLog(10_000)).length]).toEqual([mails, audit]);
     // A different reason is a new ballot.
     await castBallot(ctx, who.m1.actor, r.id, { position: 'object', reason: 'Too early, and too vague' });
     expect(ctx.meta.by('ballots', 'round', String(r.id))).toHaveLength(2);
@@ -450,7 +450,7 @@ describe('ballots (rule 2)', () => {
     expect(ballotRecord(ctx, ctx.meta.get('rounds', r.id)!)).toEqual([
       expect.objectContaining({ voterId: who.m2.id, recordedBy: who.sec.id, counted: true }),
     ]);
-    expect(ctx.meta.auditLog(3).map((a) => a.action)).toContain('ballot.recorded');
+    expect((await ctx.meta.auditLog(3)).map((a) => a.action)).toContain('ballot.recorded');
     // E-mail matching ignores case, as everywhere.
     await castBallot(ctx, who.sec.actor, r.id, {
       position: 'approve',

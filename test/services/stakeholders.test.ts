@@ -42,7 +42,7 @@ async function codeOf(fn: () => unknown): Promise<string> {
   }
   return 'no error';
 }
-const auditSeq = () => t.ctx.meta.auditLog(1)[0].seq;
+const auditSeq = async () => (await t.ctx.meta.auditLog(1))[0].seq;
 
 beforeAll(async () => {
   t = await openTestData({ clock });
@@ -53,7 +53,7 @@ afterAll(async () => {
 });
 
 describe('the seed', () => {
-  test('a fresh data folder has the four stakeholder groups of the Terms of Reference, by name', () => {
+  test('a fresh data folder has the four stakeholder groups of the Terms of Reference, by name', async () => {
     expect(listStakeholders(t.ctx).map((s) => [s.slug, s.name])).toEqual([
       ['civil-society', 'Civil society'],
       ['government', 'Governments and intergovernmental organisations'],
@@ -61,8 +61,7 @@ describe('the seed', () => {
       ['technical', 'Technical and academic community'],
     ]);
     expect(
-      t.ctx.meta
-        .auditLog(1000)
+      (await t.ctx.meta.auditLog(1000))
         .filter((e) => e.action === 'stakeholder.created')
         .map((e) => e.subject)
         .sort(),
@@ -99,7 +98,7 @@ describe('addStakeholder', () => {
     const s = await addStakeholder(t.ctx, sec, { slug: 'youth', name: '  Youth  ' });
     expect(s).toEqual({ slug: 'youth', name: 'Youth', createdAt: '2026-01-15T10:00:00.000Z' });
     expect(t.ctx.meta.get('stakeholders', 'youth')).toEqual(s);
-    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({
+    expect((await t.ctx.meta.auditLog(1))[0]).toMatchObject({
       actor: 'sec@x.org',
       action: 'stakeholder.created',
       subject: 'stakeholder/youth',
@@ -117,11 +116,11 @@ describe('addStakeholder', () => {
     expect(await addStakeholder(t.ctx, CLI_ACTOR, { slug: 'parliaments', name: 'Parliaments' })).toMatchObject({
       slug: 'parliaments',
     });
-    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ actor: 'cli', action: 'stakeholder.created' });
+    expect((await t.ctx.meta.auditLog(1))[0]).toMatchObject({ actor: 'cli', action: 'stakeholder.created' });
   });
 
   test('a duplicate slug, or a name that reads as another group, is 409 stakeholder_exists; nothing changes', async () => {
-    const before = auditSeq();
+    const before = await auditSeq();
     expect(await codeOf(() => addStakeholder(t.ctx, sec, { slug: 'civil-society', name: 'Another' }))).toBe(
       'stakeholder_exists',
     );
@@ -133,11 +132,11 @@ describe('addStakeholder', () => {
     );
     expect(t.ctx.meta.get('stakeholders', 'civil-society')!.name).toBe('Civil society');
     expect(t.ctx.meta.get('stakeholders', 'cs')).toBeUndefined();
-    expect(auditSeq()).toBe(before);
+    expect(await auditSeq()).toBe(before);
   });
 
   test('a bad slug or name is 400; nothing changes', async () => {
-    const before = auditSeq();
+    const before = await auditSeq();
     for (const slug of ['', 'Civil', 'civil society', '-x', 'a'.repeat(65), 'none']) {
       expect(await codeOf(() => addStakeholder(t.ctx, sec, { slug, name: 'Fine' }))).toBe('invalid_slug');
     }
@@ -145,18 +144,18 @@ describe('addStakeholder', () => {
       expect(await codeOf(() => addStakeholder(t.ctx, sec, { slug: 'fine', name }))).toBe('invalid_name');
     }
     expect(t.ctx.meta.get('stakeholders', 'fine')).toBeUndefined();
-    expect(auditSeq()).toBe(before);
+    expect(await auditSeq()).toBe(before);
   });
 
   test('only the secretariat: 403 for a member or the chair, 401 without an actor', async () => {
     const member = actorOf(
       await addUser(t.ctx, CLI_ACTOR, { email: 'mem@x.org', name: 'Mia', roles: ['member', 'chair'] }),
     );
-    const before = auditSeq();
+    const before = await auditSeq();
     expect(await codeOf(() => addStakeholder(t.ctx, member, { slug: 'nope', name: 'Nope' }))).toBe('forbidden');
     expect(await codeOf(() => addStakeholder(t.ctx, null, { slug: 'nope', name: 'Nope' }))).toBe('unauthenticated');
     expect(t.ctx.meta.get('stakeholders', 'nope')).toBeUndefined();
-    expect(auditSeq()).toBe(before);
+    expect(await auditSeq()).toBe(before);
   });
 
   test('two adds of one slug at once: one wins, the other is 409', async () => {
@@ -179,7 +178,7 @@ describe("a user's stakeholder group", () => {
     let v = await setUser(t.ctx, sec, 'sue@x.org', { stakeholder: 'civil-society' });
     expect(v.stakeholder).toBe('civil-society');
     expect(publicUser(v).stakeholder).toBe('civil-society');
-    expect(t.ctx.meta.auditLog(1)[0]).toMatchObject({ action: 'user.updated', subject: 'user/sue@x.org' });
+    expect((await t.ctx.meta.auditLog(1))[0]).toMatchObject({ action: 'user.updated', subject: 'user/sue@x.org' });
 
     // Left out: unchanged.
     v = await setUser(t.ctx, sec, 'sue@x.org', { roles: ['member', 'chair'] });
@@ -195,14 +194,14 @@ describe("a user's stakeholder group", () => {
 
   test('an unknown group is 400 unknown_stakeholder, and nothing of the change is kept', async () => {
     const sue = findUserByEmail(t.ctx, 'sue@x.org')!;
-    const before = auditSeq();
+    const before = await auditSeq();
     for (const stakeholder of ['nowhere', 'Technical', 'none', '', '../x']) {
       expect(await codeOf(() => setUser(t.ctx, sec, 'sue@x.org', { name: 'Sue Changed', stakeholder }))).toBe(
         'unknown_stakeholder',
       );
     }
     expect(getUser(t.ctx, sue.id)).toEqual(sue);
-    expect(auditSeq()).toBe(before);
+    expect(await auditSeq()).toBe(before);
   });
 
   test('addUser takes a stakeholder group; an unknown one creates nobody', async () => {

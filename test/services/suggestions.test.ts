@@ -160,7 +160,7 @@ describe('applying', () => {
     );
     expect(git('rev-list', '--count', `${p.head}..${proposal.head}`).trim()).toBe('1');
     git('fsck', '--strict', '--no-dangling');
-    expect(t.ctx.meta.auditLog(5).map((e) => e.action)).toEqual(
+    expect((await t.ctx.meta.auditLog(5)).map((e) => e.action)).toEqual(
       expect.arrayContaining(['proposal.revised', 'comment.resolved']),
     );
   });

@@ -234,7 +234,7 @@ describe('kill -9 during metadata writes', () => {
         // Nothing shrinks; the audit has one event per change, seqs distinct.
         expect(groups.length).toBeGreaterThanOrEqual(before);
         before = groups.length;
-        const audit = store.auditLog(1_000_000);
+        const audit = await store.auditLog(1_000_000);
         expect(audit).toHaveLength(groups.length);
         expect(new Set(audit.map((e) => e.seq)).size).toBe(audit.length);
       } finally {

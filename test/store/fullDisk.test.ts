@@ -118,9 +118,9 @@ suite(title, () => {
     expect(bodies).not.toContain(head(refusedBody));
     expect(bodies).toEqual(acknowledged.map((c) => head(c.body)));
     expect(
-      t.ctx.meta
-        .auditLog(5)
-        .some((e) => e.action === 'comment.added' && e.subject.endsWith(`/${acknowledged.length + 1}`)),
+      (await t.ctx.meta.auditLog(5)).some(
+        (e) => e.action === 'comment.added' && e.subject.endsWith(`/${acknowledged.length + 1}`),
+      ),
     ).toBe(false);
 
     // Still full: a second attempt is refused the same way.

@@ -117,7 +117,7 @@ describe('a write the disk refuses', () => {
       faults.write.push(fault);
       await expect(s.write(putGroup('refused'))).rejects.toMatchObject({ code, kind: 'storage_full' });
       expect(s.get('groups', 'refused')).toBeUndefined();
-      expect(s.auditLog(10).map((e) => e.subject)).toEqual(['group/a']);
+      expect((await s.auditLog(10)).map((e) => e.subject)).toEqual(['group/a']);
       expect(await journalText()).toBe(before);
       expect(s.writeState).toMatchObject({ ok: false, code: 'storage_full' });
 
@@ -128,7 +128,7 @@ describe('a write the disk refuses', () => {
       expect(await seqsOnDisk()).toEqual([1, 2]);
       const again = await open();
       expect(slugs(again)).toEqual(['a', 'b']);
-      expect(again.auditLog(10).map((e) => e.seq)).toEqual([2, 1]);
+      expect((await again.auditLog(10)).map((e) => e.seq)).toEqual([2, 1]);
     },
   );
 
@@ -154,7 +154,7 @@ describe('a write the disk refuses', () => {
     const w = s.write(putGroup('slow'));
     await new Promise((r) => setImmediate(r));
     expect(s.get('groups', 'slow')).toBeUndefined();
-    expect(s.auditLog(10)).toEqual([]);
+    expect(await s.auditLog(10)).toEqual([]);
     faults.gate = null;
     release();
     await w;
@@ -177,7 +177,7 @@ describe('a write the disk refuses', () => {
     await Promise.all(later);
     expect(slugs(s)).toEqual(['a', 'c', 'd', 'e']);
     expect(await seqsOnDisk()).toEqual([1, 2, 3, 4]);
-    expect(s.auditLog(10).map((e) => e.seq)).toEqual([4, 3, 2, 1]);
+    expect((await s.auditLog(10)).map((e) => e.seq)).toEqual([4, 3, 2, 1]);
     const again = await open();
     expect(slugs(again)).toEqual(['a', 'c', 'd', 'e']);
   });
@@ -236,7 +236,7 @@ describe('opening a journal a full disk left behind', () => {
     expect(slugs(again)).toEqual(['a', 'b']);
   });
 
-  test('a torn tail in an older segment with entries missing after it is refused', async () => {
+  test('a torn tail in an older segment with entries missing after it: the snapshot holds the state; the audit log refuses to skip them', async () => {
     const s = await open({ snapshotEvery: 1_000_000 });
     await s.write(putGroup('a'));
     await s.write(putGroup('lost'));
@@ -248,6 +248,28 @@ describe('opening a journal a full disk left behind', () => {
     const raw = await fsp.readFile(first, 'utf8');
     const cut = raw.indexOf('\n') + 1 + 10;
     await fsp.writeFile(first, raw.slice(0, cut)); // seq 2 is torn, but it was acknowledged: seq 3 follows
+    // Start-up reads from the snapshot's segment on: seq 2 is in the snapshot.
+    const again = await open();
+    expect(slugs(again)).toEqual(['a', 'b', 'lost']);
+    expect((await again.auditLog(1)).map((e) => e.seq)).toEqual([3]);
+    // Reading the audit log that far back finds the gap and says so; the file is left as it was.
+    await expect(again.auditLog(10)).rejects.toMatchObject({ code: 'journal_damaged' });
+    expect(await fsp.readFile(first, 'utf8')).toBe(raw.slice(0, cut));
+  });
+
+  test('a torn tail in an older segment with entries missing after it, and no snapshot after them, is refused at start', async () => {
+    const s = await open({ snapshotEvery: 1_000_000 });
+    await s.write(putGroup('a'));
+    await s.write(putGroup('lost'));
+    await s.snapshot();
+    await s.write(putGroup('b'));
+    await s.close();
+    // The snapshot is gone (restored without it): start-up must replay every segment.
+    await fsp.rm(path.join(dir, 'snapshot.json'));
+    const jd = path.join(dir, 'journal');
+    const first = path.join(jd, (await fsp.readdir(jd)).sort()[0]);
+    const raw = await fsp.readFile(first, 'utf8');
+    await fsp.writeFile(first, raw.slice(0, raw.indexOf('\n') + 1 + 10));
     await expect(MetaStore.open(dir)).rejects.toThrow(/missing/);
   });
 });

@@ -75,7 +75,7 @@ describe('durability across reopen', () => {
     expect(b.get('documents', 'tor')?.latest).toBe(1);
     expect(b.all('groups')).toEqual([group('mag')]);
 
-    const audit = b.auditLog(10);
+    const audit = await b.auditLog(10);
     expect(audit.map(({ actor, action, subject }) => ({ actor, action, subject }))).toEqual([
       { actor: 'user/1', action: 'group.deleted', subject: 'group/wg-strategy' },
       { actor: null, action: 'version.published', subject: 'tor/v1' },
@@ -85,7 +85,9 @@ describe('durability across reopen', () => {
     ]);
     expect(audit[0].at).toBe(at(4).toISOString());
     expect(audit.map((e) => e.seq)).toEqual([4, 3, 3, 2, 1]);
-    expect(b.auditLog(2).map((e) => e.subject)).toEqual(['group/wg-strategy', 'tor/v1']);
+    // A page holds whole changes: seq 3's two events do not fit in a page of 2 after seq 4.
+    expect((await b.auditLog(2)).map((e) => e.subject)).toEqual(['group/wg-strategy']);
+    expect((await b.auditLog(3)).map((e) => e.subject)).toEqual(['group/wg-strategy', 'tor/v1', 'document/tor']);
   });
 
   test('reopen without close (a crash) keeps every acknowledged write', async () => {
@@ -99,7 +101,7 @@ describe('durability across reopen', () => {
       expect(b.get('groups', `g${i}`)).toEqual(group(`g${i}`));
       expect(b.get('groups', `h${i}`)).toEqual(group(`h${i}`));
     }
-    expect(b.auditLog(1000)).toHaveLength(50);
+    expect(await b.auditLog(1000)).toHaveLength(50);
   });
 
   test('stored values are copies: mutating what was written changes nothing in the store', async () => {
@@ -149,7 +151,7 @@ describe('torn and damaged journal lines', () => {
         .map((g) => g.slug)
         .sort(),
     ).toEqual(['after', 'after2', 'g0', 'g1', 'g2']);
-    expect(c.auditLog(100).map((e) => e.seq)).toEqual([5, 4, 3, 2, 1]);
+    expect((await c.auditLog(100)).map((e) => e.seq)).toEqual([5, 4, 3, 2, 1]);
     for (const l of lines(await fsp.readFile(file, 'utf8'))) expect(() => JSON.parse(l)).not.toThrow();
   });
 
@@ -201,24 +203,30 @@ describe('torn and damaged journal lines', () => {
     expect(b.get('groups', 'p1')).toBeUndefined();
     expect(b.get('groups', 'p2')).toBeUndefined();
     expect(b.get('documents', 'd')).toBeUndefined();
-    expect(b.auditLog(10).map((e) => e.action)).toEqual(['group.created']);
+    expect((await b.auditLog(10)).map((e) => e.action)).toEqual(['group.created']);
   });
 
-  test('a damaged line in the middle of an older segment is an error', async () => {
+  test('a damaged line in the middle of an older segment: start-up does not read it; the audit log refuses at it', async () => {
     const a = await open({ snapshotEvery: 5 });
     for (let i = 0; i < 12; i++) await a.write(putGroup(`g${i}`, i));
     await a.close();
     const segs = await segments();
-    expect(segs.length).toBeGreaterThan(1);
+    expect(segs.length).toBeGreaterThan(2);
     const first = path.join(journalDir(), segs[0]);
     const raw = lines(await fsp.readFile(first, 'utf8'));
     expect(raw.length).toBeGreaterThanOrEqual(3);
     raw[1] = raw[1].slice(0, Math.floor(raw[1].length / 2)); // cut short, yet followed by a newline and more lines
     const damaged = raw.join('\n') + '\n';
     await fsp.writeFile(first, damaged);
-    await expect(MetaStore.open(dir)).rejects.toBeInstanceOf(Error);
+    const b = await open();
+    expect(b.all('groups')).toHaveLength(12);
+    expect(await b.auditLog(5)).toHaveLength(5);
+    await expect(b.auditLog(100)).rejects.toMatchObject({ code: 'journal_damaged' });
     // The damaged file is left as it was for an operator to look at.
     expect(await fsp.readFile(first, 'utf8')).toBe(damaged);
+    // Without the snapshot, start-up must read it, and refuses.
+    await fsp.rm(path.join(dir, 'snapshot.json'));
+    await expect(MetaStore.open(dir)).rejects.toBeInstanceOf(Error);
   });
 
   // Acknowledged writes must never be lost (PRODUCT.md, Storage). A damaged line that is
@@ -266,22 +274,22 @@ describe('snapshots and segments', () => {
         dels: i === 20 ? { groups: ['g0'] } : undefined,
       });
     }
-    const check = (s: MetaStore) => {
+    const check = async (s: MetaStore) => {
       // The last write to each g<k> wins; g0 was deleted at i=20 and re-put at i=21 and 28.
       for (let k = 0; k < 7; k++) {
         const last = [...Array(35).keys()].filter((i) => i % 7 === k).at(-1)!;
         expect(s.get('groups', `g${k}`)?.name).toBe(`name ${last}`);
       }
-      const audit = s.auditLog(1000);
+      const audit = await s.auditLog(1000);
       expect(audit).toHaveLength(35);
       expect(audit.map((e) => e.seq)).toEqual([...Array(35).keys()].map((i) => 35 - i));
       expect(audit.at(-1)).toMatchObject({ actor: 'user/0', action: 'group.renamed', subject: 'group/g0' });
     };
-    check(a);
+    await check(a);
 
     // Crash (no close): snapshot + journal tail rebuild the same state.
     const b = await open({ snapshotEvery: 10 });
-    check(b);
+    await check(b);
     // Snapshots run in the background (a later one may still be under way): at least one is
     // on disk and the journal has been split into several segments.
     expect((await segments()).length).toBeGreaterThanOrEqual(2);
@@ -300,7 +308,7 @@ describe('snapshots and segments', () => {
 
     await a.close();
     const c = await open({ snapshotEvery: 10 });
-    check(c);
+    await check(c);
   });
 
   test('close writes no snapshot (its time would grow with the state): reopen replays the journal and keeps the audit', async () => {
@@ -310,9 +318,9 @@ describe('snapshots and segments', () => {
     expect(fs.existsSync(path.join(dir, 'snapshot.json'))).toBe(false);
     const b = await open();
     expect(b.all('groups')).toHaveLength(5);
-    expect(b.auditLog(100)).toHaveLength(5);
+    expect(await b.auditLog(100)).toHaveLength(5);
     await b.write(putGroup('g5', 5));
-    expect(b.auditLog(1)[0].seq).toBe(6);
+    expect((await b.auditLog(1))[0].seq).toBe(6);
   });
 
   test('a write after close (a shutdown) is refused with shutting_down, breaks nothing, and the journal stays whole', async () => {
@@ -469,7 +477,7 @@ describe('concurrency', () => {
     expect(a.all('groups')).toHaveLength(200);
     const b = await open(); // without close
     expect(b.all('groups')).toHaveLength(200);
-    expect(b.auditLog(1000).map((e) => e.seq)).toEqual([...Array(200).keys()].map((i) => 200 - i));
+    expect((await b.auditLog(1000)).map((e) => e.seq)).toEqual([...Array(200).keys()].map((i) => 200 - i));
     await a.close();
     const c = await open();
     expect(c.all('groups')).toHaveLength(200);
@@ -484,11 +492,104 @@ describe('concurrency', () => {
     );
     const b = await open({ snapshotEvery: 7 }); // without close
     expect(b.all('groups')).toHaveLength(200);
-    expect(b.auditLog(1000)).toHaveLength(200);
-    expect(new Set(b.auditLog(1000).map((e) => e.seq)).size).toBe(200);
+    expect(await b.auditLog(1000)).toHaveLength(200);
+    expect(new Set((await b.auditLog(1000)).map((e) => e.seq)).size).toBe(200);
     await a.close();
     const c = await open();
     expect(c.all('groups')).toHaveLength(200);
-    expect(c.auditLog(1000)).toHaveLength(200);
+    expect(await c.auditLog(1000)).toHaveLength(200);
+  });
+});
+
+describe('the audit log, a page at a time from disk', () => {
+  /** 120 changes, 1–3 events each, a snapshot every 10 lines: the reference is every event written. */
+  async function history(s: MetaStore): Promise<{ seq: number; subject: string }[]> {
+    const all: { seq: number; subject: string }[] = [];
+    for (let i = 0; i < 120; i++) {
+      const events = Array.from({ length: 1 + (i % 3) }, (_, k) => ({
+        action: 'group.renamed',
+        subject: `group/g${i}-${k}`,
+      }));
+      await s.write({ actor: 'user/1', at: at(i), events, puts: { groups: { [`g${i}`]: group(`g${i}`) } } });
+      for (const e of events) all.push({ seq: i + 1, subject: e.subject });
+    }
+    return all.reverse();
+  }
+  const pages = async (s: MetaStore, limit: number) => {
+    const seen: { seq: number; subject: string }[] = [];
+    let before: number | undefined;
+    for (;;) {
+      const page = await s.auditLog(limit, before);
+      if (!page.length) return seen;
+      // Whole changes only: no more than `limit` unless one change alone has more events.
+      if (page.length > limit) expect(new Set(page.map((e) => e.seq)).size).toBe(1);
+      seen.push(...page.map(({ seq, subject }) => ({ seq, subject })));
+      before = page.at(-1)!.seq;
+    }
+  };
+
+  test('every page, of any size, equals the reference: live, after a crash and after close; memory holds two segments', async () => {
+    const a = await open({ snapshotEvery: 10 });
+    const want = await history(a);
+    await a.snapshot();
+    for (const s of [a, await open({ snapshotEvery: 10 })]) {
+      expect((await s.auditLog(10_000)).map(({ seq, subject }) => ({ seq, subject }))).toEqual(want);
+      for (const limit of [1, 7, 50]) expect(await pages(s, limit)).toEqual(want);
+      // `before` alone: the newest entries below a seq.
+      // (seq 60 has three events, 59 two: a page of 4 ends after 60 rather than split 59.)
+      expect((await s.auditLog(4, 61)).map((e) => e.seq)).toEqual([60, 60, 60]);
+      expect((await s.auditLog(5, 61)).map((e) => e.seq)).toEqual([60, 60, 60, 59, 59]);
+      expect(await s.auditLog(5, 1)).toEqual([]);
+    }
+    const inMemory = (a as unknown as { audit: { seq: number }[] }).audit;
+    expect(inMemory.length).toBeLessThanOrEqual(2 * 10 * 3 + 3);
+  });
+
+  test("start-up reads only from the snapshot's segment on: older segments may even be unreadable", async () => {
+    const a = await open({ snapshotEvery: 10 });
+    const want = await history(a);
+    await a.snapshot();
+    await a.close();
+    const segs = await segments();
+    expect(segs.length).toBeGreaterThan(5);
+    for (const name of segs.slice(0, 3)) await fsp.writeFile(path.join(journalDir(), name), 'not a journal\nat all\n');
+    const b = await open();
+    expect(b.all('groups')).toHaveLength(120);
+    const first = Number(/\d+/.exec(segs[3])![0]);
+    // Pages that stay after the damaged segments are served; one that reaches them is refused.
+    expect((await b.auditLog(want.filter((e) => e.seq >= first).length)).at(-1)!.seq).toBe(first);
+    await expect(b.auditLog(10_000)).rejects.toMatchObject({ code: 'journal_damaged' });
+  });
+
+  test("a folder written before segments were named exactly (lines past a segment's name in the one before) replays them", async () => {
+    const a = await open({ snapshotEvery: 1_000_000 });
+    for (let i = 0; i < 5; i++) await a.write(putGroup(`g${i}`, i));
+    await a.snapshot(); // seq 5; the next segment is named 6
+    for (let i = 5; i < 8; i++) await a.write(putGroup(`g${i}`, i));
+    await a.close();
+    const [older, newer] = await segments();
+    expect(newer).toBe('journal-000000000006.jsonl');
+    // As the old rotation could leave it: seqs 6 and 7 in the older segment, the newer one begins at 8.
+    const moved = lines(await fsp.readFile(path.join(journalDir(), newer), 'utf8'));
+    await fsp.appendFile(path.join(journalDir(), older), moved.slice(0, 2).join('\n') + '\n');
+    await fsp.writeFile(path.join(journalDir(), newer), moved[2] + '\n');
+    const b = await open();
+    expect(b.all('groups').map((g) => g.slug)).toEqual(['g0', 'g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7']);
+    expect((await b.auditLog(100)).map((e) => e.seq)).toEqual([8, 7, 6, 5, 4, 3, 2, 1]);
+  });
+
+  test('a segment begins with the seq it is named after, whatever writes arrive while a snapshot rotates', async () => {
+    const a = await open({ snapshotEvery: 1_000_000 });
+    await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        if (i % 8 === 0) await a.snapshot();
+        await a.write(putGroup(`g${i}`, i));
+      }),
+    );
+    await a.close();
+    for (const name of await segments()) {
+      const first = lines(await fsp.readFile(path.join(journalDir(), name), 'utf8'))[0];
+      if (first) expect(JSON.parse(first).seq).toBe(Number(/\d+/.exec(name)![0]));
+    }
   });
 });

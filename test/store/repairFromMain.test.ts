@@ -104,7 +104,7 @@ describe('repairFromMain repairs the store from git after a crash', () => {
     expect((await git(gitdir(r), ['cat-file', '-t', `refs/tags/${TOR}/v2`])).stdout.trim()).toBe('tag');
     expect((await git(gitdir(r), ['rev-parse', `${TOR}/v2^{commit}`])).stdout.trim()).toBe(commit);
     expect(await fsckProblems(gitdir(r))).toEqual([]);
-    expect(r.ctx.meta.auditLog(5).map((e) => e.action)).toContain('version.indexed');
+    expect((await r.ctx.meta.auditLog(5)).map((e) => e.action)).toContain('version.indexed');
 
     // The repaired index is not "behind": the next publication is version 3 on top of it.
     const v3 = await publishVersion(r.ctx, {
@@ -221,7 +221,7 @@ describe('seeding', () => {
     await r.close();
     const r2 = await reopen(t.dataDir, true);
     await check(r2);
-    expect(r2.ctx.meta.auditLog(1000).filter((e) => e.action === 'seed.completed')).toHaveLength(1);
+    expect((await r2.ctx.meta.auditLog(1000)).filter((e) => e.action === 'seed.completed')).toHaveLength(1);
   });
 
   test('a seed interrupted half-way is finished at the next start without duplicating what was done', async () => {

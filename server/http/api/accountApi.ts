@@ -21,12 +21,13 @@ export function accountApi(ctx: Ctx, throttle: LoginThrottle): Router {
     res.json({ email, name, roles, groups });
   });
 
-  r.get('/audit', (req, res) => {
+  r.get('/audit', async (req, res) => {
     // Opened (403 / 401) before the query is checked: who may not read the log learns nothing more.
-    const newest = openAuditLog(ctx, req.actor ?? null);
-    const { limit } = parseQuery(AuditQuery, req, 'invalid_limit');
+    const page = openAuditLog(ctx, req.actor ?? null);
+    const { limit, before } = parseQuery(AuditQuery, req, 'invalid_limit');
     res.json(
-      newest(limit).map(({ at, actor, action, subject, meta }) => ({
+      (await page(limit, before)).map(({ seq, at, actor, action, subject, meta }) => ({
+        seq,
         at,
         actor,
         action,

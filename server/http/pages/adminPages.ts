@@ -16,13 +16,16 @@ import {
   withoutSecondFactor,
 } from '../../services/settings/securitySettings.js';
 import { editableRoundSettings, setRoundSettings } from '../../services/settings/roundSettings.js';
-import { parse, PositiveInt } from '../validate.js';
+import { coded, parse, PositiveInt } from '../validate.js';
 import { orShowAdmin, sortedGroups, type AdminShow } from './adminCommon.js';
 import { checked, done, field, fromForm, maybe, takeNotice, textarea } from './formHelpers.js';
 import { RoundSettingsBody, SecuritySettingsBody, StakeholderBody } from '../schemas/index.js';
 import { page } from './render.js';
 
-const AuditQuery = z.object({ limit: PositiveInt.pipe(z.number().max(5000, 'must be at most 5000')).optional() });
+const AuditQuery = z.object({
+  limit: PositiveInt.pipe(z.number().max(5000, 'must be at most 5000')).optional(),
+  before: coded(PositiveInt.optional(), 'invalid_before', 'must be the seq of an entry (a positive whole number)'),
+});
 
 /**
  * The secretariat's pages: the overview, groups, stakeholder groups, documents, the audit log and
@@ -179,15 +182,25 @@ export function adminPages(ctx: Ctx): Router {
   });
 
   // ── Audit log ─────────────────────────────────────────────────────────────
-  r.get('/admin/audit', (req, res) => {
+  r.get('/admin/audit', async (req, res) => {
     // Opened (403 / 401) before the query is checked: who may not read the log learns nothing more.
-    const newest = openAuditLog(ctx, req.actor ?? null);
-    const { limit = 200 } = parse(AuditQuery, { limit: req.query.limit ?? undefined }, 'invalid_limit');
+    const auditPage = openAuditLog(ctx, req.actor ?? null);
+    const { limit = 200, before } = parse(
+      AuditQuery,
+      { limit: req.query.limit ?? undefined, before: req.query.before ?? undefined },
+      'invalid_limit',
+    );
+    const entries = await auditPage(limit, before);
+    // An older page to link to: is anything recorded before the last change shown?
+    const last = entries.at(-1)?.seq;
+    const older = last !== undefined && (await auditPage(1, last)).length ? last : null;
     page(res, 'admin/audit', {
       title: 'Audit log',
       section: 'audit',
       limit,
-      entries: newest(limit).map(({ seq, at, actor, action, subject, meta }) => ({
+      before: before ?? null,
+      older,
+      entries: entries.map(({ seq, at, actor, action, subject, meta }) => ({
         seq,
         at,
         actor,

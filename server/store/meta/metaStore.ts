@@ -2,6 +2,8 @@ import * as path from 'node:path';
 import { SnapshotFile, type Snapshot } from './snapshotFile.js';
 import {
   Journal,
+  journalDamaged,
+  segmentFile,
   type EntryMeta,
   type JournalEntry,
   type NewEntry,
@@ -25,6 +27,25 @@ export interface AuditEntry {
   meta?: EntryMeta;
 }
 
+/** How many older journal segments' audit entries `auditLog` keeps in memory once read (~5,000 lines each). */
+const OLDER_SEGMENTS_KEPT = 4;
+
+interface OlderSegment {
+  entries: AuditEntry[];
+  firstSeq: number | null;
+  lastSeq: number | null;
+}
+
+const auditEntries = (e: JournalEntry): AuditEntry[] =>
+  e.events.map((ev) => ({
+    seq: e.seq,
+    at: e.at,
+    actor: e.actor,
+    action: ev.action,
+    subject: ev.subject,
+    ...(e.meta ? { meta: e.meta } : {}),
+  }));
+
 /** One logical change: who made it, what it was called in the audit log, and its record changes. */
 export interface Change {
   actor: string | null;
@@ -44,7 +65,14 @@ export interface Change {
  */
 export class MetaStore {
   private seq = 0;
-  private readonly audit: AuditEntry[] = [];
+  /**
+   * The newest part of the audit log, oldest first: every entry from seq `auditFrom` on (the
+   * current journal segment and the one before it). Older entries are read from their segment
+   * on disk when a page reaches them (`auditLog`), a few segments' worth kept (`olderAudit`).
+   */
+  private audit: AuditEntry[] = [];
+  private auditFrom = 1;
+  private readonly olderAudit = new Map<number, OlderSegment>();
   private readonly idCounters = new Map<string, number>();
   private snapshotting: Promise<void> | null = null;
   private snapshotChain: Promise<void> = Promise.resolve();
@@ -90,7 +118,7 @@ export class MetaStore {
     const tmpDir = path.join(dir, 'tmp');
     const file = new SnapshotFile(path.join(dir, 'snapshot.json'), tmpDir);
     const snap = (await file.read()) ?? { seq: 0, collections: {} };
-    const { journal, entries, all } = await Journal.open(path.join(dir, 'journal'), snap.seq, {
+    const { journal, entries, read, readFrom } = await Journal.open(path.join(dir, 'journal'), snap.seq, {
       openFile: opts.openFile,
     });
     const store = new MetaStore(
@@ -103,7 +131,8 @@ export class MetaStore {
     );
     store.seq = snap.seq;
     for (const e of entries) store.apply(e);
-    for (const e of all) store.remember(e);
+    for (const e of read) store.remember(e);
+    store.auditFrom = readFrom;
     return store;
   }
 
@@ -146,15 +175,7 @@ export class MetaStore {
   }
 
   private remember(e: JournalEntry): void {
-    for (const ev of e.events)
-      this.audit.push({
-        seq: e.seq,
-        at: e.at,
-        actor: e.actor,
-        action: ev.action,
-        subject: ev.subject,
-        ...(e.meta ? { meta: e.meta } : {}),
-      });
+    this.audit.push(...auditEntries(e));
   }
 
   /** A record by id, or undefined. Treat the result as read-only; change it through `write`. */
@@ -317,9 +338,78 @@ export class MetaStore {
     }
   }
 
-  /** Newest first. */
-  auditLog(limit: number): AuditEntry[] {
-    return this.audit.slice(-limit).reverse();
+  /**
+   * The audit log, newest first: the `limit` newest entries, or with `before` the `limit` newest
+   * of those whose seq is below it (the next page: `before` = the last seq of this one). A page
+   * holds whole changes (the events of one journal line share a seq): it ends early rather than
+   * split one, and holds more than `limit` only when a single change has more events. The
+   * current and previous journal segments are in memory; a page that reaches further reads the
+   * older segments it needs from disk, newest first, each once (the last few are kept). An
+   * older segment that cannot be read refuses with `journal_damaged`, naming the file.
+   */
+  async auditLog(limit: number, before = Infinity): Promise<AuditEntry[]> {
+    const out: AuditEntry[] = [];
+    // Entries are in seq order: take those below `below` (and `before`), newest first, a change
+    // at a time — never a part of one, so that the next page can begin below the last seq.
+    const take = (list: readonly AuditEntry[], below: number) => {
+      let i = list.length - 1;
+      while (i >= 0 && list[i].seq >= Math.min(below, before)) i--;
+      while (i >= 0 && out.length < limit) {
+        let start = i;
+        while (start > 0 && list[start - 1].seq === list[i].seq) start--;
+        if (out.length && out.length + (i - start + 1) > limit) {
+          limit = out.length; // the next change does not fit: the page ends here
+          break;
+        }
+        for (; i >= start; i--) out.push(list[i]);
+      }
+    };
+    take(this.audit, Infinity);
+    // Every entry from `covered` on is accounted for; each older segment, newest first, must end
+    // just below it (numbering has no gaps) and gives what lies below it. Segments that begin at
+    // or after `before` hold nothing of the page: a page deep in the past reads only its own.
+    const older = this.journal.segmentStarts.filter((first) => first < this.auditFrom);
+    let covered = Math.min(this.auditFrom, ...older.filter((first) => first >= before));
+    for (let k = older.length - 1; k >= 0 && out.length < limit && covered > 1; k--) {
+      if (older[k] >= before) continue;
+      const { entries, firstSeq, lastSeq } = await this.segmentAudit(older[k]);
+      if (lastSeq === null || firstSeq === null) continue;
+      if (lastSeq < covered - 1) throw journalDamaged(segmentFile(older[k]));
+      if (firstSeq < before) take(entries, covered);
+      covered = Math.min(covered, firstSeq);
+    }
+    return out;
+  }
+
+  /** An older segment's audit entries and the seqs of its first and last lines (null when it has none). */
+  private async segmentAudit(first: number): Promise<OlderSegment> {
+    const kept = this.olderAudit.get(first);
+    if (kept) {
+      // Most recently used last: the first in the map is the one to let go.
+      this.olderAudit.delete(first);
+      this.olderAudit.set(first, kept);
+      return kept;
+    }
+    const lines = await this.journal.readAudit(first);
+    const seg = {
+      entries: lines.flatMap(auditEntries),
+      firstSeq: lines[0]?.seq ?? null,
+      lastSeq: lines.at(-1)?.seq ?? null,
+    };
+    this.olderAudit.set(first, seg);
+    while (this.olderAudit.size > OLDER_SEGMENTS_KEPT) this.olderAudit.delete(this.olderAudit.keys().next().value!);
+    return seg;
+  }
+
+  /** After a new segment begins: memory keeps the audit of it and the one before; older ones are on disk. */
+  private forgetOlderAudit(): void {
+    const starts = this.journal.segmentStarts;
+    const from = starts.length > 1 ? starts[starts.length - 2] : (starts[0] ?? 1);
+    if (from <= this.auditFrom) return;
+    let cut = 0;
+    while (cut < this.audit.length && this.audit[cut].seq < from) cut++;
+    this.audit = this.audit.slice(cut);
+    this.auditFrom = from;
   }
 
   /** Write a snapshot of the state and start a new journal segment (old ones stay: they are the audit log). */
@@ -331,7 +421,8 @@ export class MetaStore {
       // The records as they are now (a write replaces a record, never changes it): later writes
       // cannot slip into a snapshot labelled `seq`; each is serialised on its own as it is written.
       const taken = SnapshotFile.take(this.collections);
-      await this.journal.rotate(seq + 1);
+      await this.journal.rotate();
+      this.forgetOlderAudit();
       await this.snapshotFile.write(seq, taken);
     });
     this.snapshotChain = run.catch(() => {});
