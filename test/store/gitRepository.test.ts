@@ -357,6 +357,95 @@ describe('createBranch', () => {
   });
 });
 
+describe('packing refs', () => {
+  /** Every ref as stock git lists it: name → object. */
+  const stockRefs = async () =>
+    new Map(
+      (await git(gitdir, ['for-each-ref', '--format=%(refname) %(objectname)'])).stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ') as [string, string]),
+    );
+  const looseRefFiles = async () =>
+    (await fsp.readdir(path.join(gitdir, 'refs'), { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => path.relative(gitdir, path.join(e.parentPath, e.name)));
+
+  test('pack() puts every ref into packed-refs, as git pack-refs does: same values, no loose files, fsck clean, git reads them', async () => {
+    const repo = await GitRepository.open(gitdir);
+    const { commit } = await commitOnMain(repo, 'documents/x.md', 'x\n');
+    for (let i = 1; i <= 30; i++) await repo.createBranch(`refs/heads/proposals/${i}`, commit);
+    await repo.createTag({ name: 'x/v1', object: commit, message: 'v1', tagger: alice() });
+    const before = await stockRefs();
+    expect(before.size).toBe(32);
+    const report = await repo.pack();
+    expect(report).toMatchObject({ refsPacked: 32, refsLooseRemoved: 32 });
+    expect(await looseRefFiles()).toEqual([]);
+    const text = await fsp.readFile(path.join(gitdir, 'packed-refs'), 'utf8');
+    const names = text
+      .split('\n')
+      .filter((l) => /^[0-9a-f]{40} /.test(l))
+      .map((l) => l.slice(41));
+    expect(names).toEqual([...names].sort());
+    expect(await stockRefs()).toEqual(before);
+    expect(await fsckProblems(gitdir)).toEqual([]);
+    expect((await git(gitdir, ['log', '--format=%H', 'proposals/7'])).stdout.trim()).toBe(commit);
+    // Ratify reads them back, moves one (loose again, over the packed value), and opens after.
+    expect(await repo.resolve('refs/heads/proposals/7')).toBe(commit);
+    const next = await commitOnMain(repo, 'documents/x.md', 'y\n');
+    await repo.moveRef('refs/heads/proposals/7', commit, next.commit);
+    expect((await git(gitdir, ['rev-parse', 'proposals/7'])).stdout.trim()).toBe(next.commit);
+    await expectCode(repo.moveRef('refs/heads/proposals/8', next.commit, commit), 'stale_head');
+    await repo.deleteRef('refs/heads/proposals/9', commit);
+    expect(await repo.resolve('refs/heads/proposals/9')).toBeNull();
+    expect(await repo.listBranches('proposals/')).toHaveLength(29);
+    await GitRepository.open(gitdir);
+    // A second packing takes the moved ref in too; nothing to do the third time.
+    expect(await repo.pack()).toMatchObject({ refsPacked: 31, refsLooseRemoved: 2 });
+    expect(await repo.pack()).toMatchObject({ refsLooseRemoved: 0 });
+    expect(await fsckProblems(gitdir)).toEqual([]);
+  });
+
+  test('refs moved while their loose files are removed keep their new values', async () => {
+    const repo = await GitRepository.open(gitdir);
+    const { commit } = await commitOnMain(repo, 'documents/x.md', 'x\n');
+    const second = (await commitOnMain(repo, 'documents/x.md', 'z\n')).commit;
+    for (let i = 1; i <= 200; i++) await repo.createBranch(`refs/heads/proposals/${i}`, commit);
+    // 200 loose refs are removed in batches, each under the lock: moves slip in between.
+    const packing = repo.packRefs();
+    const moved = await Promise.all(
+      Array.from({ length: 40 }, async (_, k) => {
+        const ref = `refs/heads/proposals/${1 + k * 5}`;
+        await repo.moveRef(ref, commit, second);
+        return ref;
+      }),
+    );
+    // The moves queued behind the write of packed-refs: their loose files no longer hold what
+    // was packed, so they stay (and win over packed-refs, as in git).
+    expect((await packing).looseRemoved).toBe(201 - 40); // main and 200 proposals, less the 40 moved
+    for (let i = 1; i <= 200; i++) {
+      const ref = `refs/heads/proposals/${i}`;
+      expect(await repo.resolve(ref)).toBe(moved.includes(ref) ? second : commit);
+      expect((await git(gitdir, ['rev-parse', ref])).stdout.trim()).toBe(moved.includes(ref) ? second : commit);
+    }
+    await GitRepository.open(gitdir);
+    expect(await fsckProblems(gitdir)).toEqual([]);
+  });
+
+  test('a ref deleted while the refs are read for packing does not come back', async () => {
+    const repo = await GitRepository.open(gitdir);
+    const { commit } = await commitOnMain(repo, 'documents/x.md', 'x\n');
+    for (let i = 1; i <= 100; i++) await repo.createBranch(`refs/heads/proposals/${i}`, commit);
+    // The refs are read without the lock: the deletion lands while they are being read.
+    const packing = repo.packRefs();
+    await repo.deleteRef('refs/heads/proposals/50', commit);
+    await packing;
+    expect(await repo.resolve('refs/heads/proposals/50')).toBeNull();
+    expect((await git(gitdir, ['rev-parse', '--verify', '-q', 'refs/heads/proposals/50'])).code).not.toBe(0);
+    expect(await repo.listBranches('proposals/')).toHaveLength(99);
+  });
+});
+
 describe('open refuses a damaged repository', () => {
   async function damagedOpen(
     damage: (mainFile: string, head: string) => Promise<void>,

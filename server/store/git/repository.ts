@@ -8,7 +8,7 @@ import * as zlib from 'node:zlib';
 import { durableFs, sweepTmp } from './durableFs.js';
 import { Mutex } from '../../util/mutex.js';
 import { WriteHealth } from '../health.js';
-import { DIR_MODE, fsyncDir, storageError } from '../fsutil.js';
+import { DIR_MODE, fsyncDir, storageError, writeFileDurable } from '../fsutil.js';
 import { headerOf, idxObjectIds, type ObjectType, type PackItem, packOrder, parseTree, writePack } from './packfile.js';
 import { Lru } from '../../util/lru.js';
 import { conflict, DomainError } from '../../domain/errors.js';
@@ -68,6 +68,9 @@ export interface PackReport {
   looseUnreadable: number;
   /** Older packs removed (their objects are in the new pack). */
   packsRemoved: number;
+  /** Refs in packed-refs afterwards, and loose ref files removed (each is in packed-refs). */
+  refsPacked: number;
+  refsLooseRemoved: number;
   ms: number;
   /** The longest time the repository's write lock was held (writes wait that long at most). */
   longestLockMs: number;
@@ -112,6 +115,8 @@ const inflate = promisify(zlib.inflate);
 const LOOSE_DIR = /^[0-9a-f]{2}$/;
 const LOOSE_NAME = /^[0-9a-f]{38}$/;
 const PACK_NAME = /^pack-[0-9a-f]{40}\.(pack|idx)$/;
+/** Git sorts packed-refs by the bytes of the names (refs are ASCII here: code-unit order is the same). */
+const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** `fn` over `items`, at most `width` at a time. */
 async function inBatches<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -173,6 +178,8 @@ export class GitRepository {
   /** One packing at a time. */
   private readonly packLock = new Mutex();
   private packing: Promise<unknown> | null = null;
+  /** Refs deleted so far (a packing of refs that read them before a deletion reads them again). */
+  private refDeletions = 0;
   private writesSincePack = 0;
   /** What the last packing that finished did (for the bench and the logs). */
   lastPack: PackReport | null = null;
@@ -299,12 +306,25 @@ export class GitRepository {
 
   /** Every ref under refs/ with what it holds (an object id or `ref: <target>`): packed-refs, then the loose ones over them. */
   private async readAllRefs(problems: string[]): Promise<Map<string, string>> {
+    const refs = await this.readPackedRefs();
+    for (const [name, value] of await this.readLooseRefs(problems)) refs.set(name, value);
+    return refs;
+  }
+
+  /** The refs in packed-refs (none when there is no such file). */
+  private async readPackedRefs(): Promise<Map<string, string>> {
     const refs = new Map<string, string>();
     const packedRefs = await fsp.readFile(path.join(this.gitdir, 'packed-refs'), 'utf8').catch(() => '');
     for (const line of packedRefs.split('\n')) {
       const m = /^([0-9a-f]{40}) (refs\/\S+)$/.exec(line);
       if (m) refs.set(m[2], m[1]);
     }
+    return refs;
+  }
+
+  /** The loose ref files under refs/ and what each holds; one that cannot be read is a problem. */
+  private async readLooseRefs(problems: string[]): Promise<Map<string, string>> {
+    const refs = new Map<string, string>();
     const walk = async (dir: string, prefix: string): Promise<void> => {
       const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
       await inBatches(entries, 64, async (e) => {
@@ -383,6 +403,71 @@ export class GitRepository {
     void this.packQuietly();
   }
 
+  /**
+   * Put the loose refs into `packed-refs`, as `git pack-refs --all` does: start-up then reads one
+   * file instead of one per proposal, consolidation and version (thousands after ten years).
+   * Under the write lock, packed-refs is written whole and durably (temporary file, fsync,
+   * rename, fsync) with every ref under refs/ that names an object; then the loose files are
+   * removed in batches, each batch under the lock and each file only if it still holds what was
+   * packed (a ref moved in between stays loose, and the loose file wins, as in git). Symbolic
+   * refs stay loose. A kill at any point leaves every ref with its value: loose over packed.
+   */
+  async packRefs(): Promise<{ packed: number; looseRemoved: number; longestLockMs: number }> {
+    let longestLockMs = 0;
+    const locked = <T>(fn: () => Promise<T>) =>
+      this.exclusive(async () => {
+        const t = performance.now();
+        try {
+          return await fn();
+        } finally {
+          longestLockMs = Math.max(longestLockMs, performance.now() - t);
+        }
+      });
+    const OID = /^[0-9a-f]{40}$/;
+    // The refs are read without the lock (thousands of small files). A ref that moves meanwhile
+    // stays loose with its new value, which wins over the packed one, and one created meanwhile
+    // is packed next time; only a deletion could come back to life, so one in between means
+    // reading again under the lock.
+    const read = async () => {
+      const problems: string[] = [];
+      const packed = await this.readPackedRefs();
+      const loose = await this.readLooseRefs(problems);
+      return { packed, loose, problems };
+    };
+    const deletions = this.refDeletions;
+    const early = await read();
+    const written = await locked(async () => {
+      const { packed, loose, problems } = deletions === this.refDeletions ? early : await read();
+      // A loose ref that cannot be read is left to start-up's check: nothing is packed over it.
+      if (problems.length) return null;
+      const all = new Map([...packed, ...[...loose].filter(([, v]) => OID.test(v))]);
+      const names = [...all.keys()].sort(byteOrder);
+      const text = `# pack-refs with: sorted\n${names.map((n) => `${all.get(n)} ${n}\n`).join('')}`;
+      if ([...loose.values()].every((v) => !OID.test(v))) return { count: all.size, loose: [] };
+      await fsp.mkdir(this.tmpDir, { recursive: true, mode: DIR_MODE });
+      await writeFileDurable(path.join(this.gitdir, 'packed-refs'), text, this.tmpDir);
+      return { count: names.length, loose: [...loose].filter(([, v]) => OID.test(v)) };
+    });
+    if (!written) return { packed: 0, looseRemoved: 0, longestLockMs };
+    let removed = 0;
+    for (let i = 0; i < written.loose.length; i += PRUNE_BATCH) {
+      if (this.closed) break;
+      await locked(async () => {
+        const dirs = new Set<string>();
+        for (const [name, value] of written.loose.slice(i, i + PRUNE_BATCH)) {
+          const file = path.join(this.gitdir, name);
+          const now = (await fsp.readFile(file, 'utf8').catch(() => '')).trim();
+          if (now !== value) continue;
+          await fsp.rm(file, { force: true });
+          dirs.add(path.dirname(file));
+          removed++;
+        }
+        for (const d of dirs) await fsyncDir(d).catch(() => undefined);
+      });
+    }
+    return { packed: written.count, looseRemoved: removed, longestLockMs: Math.round(longestLockMs * 10) / 10 };
+  }
+
   /** `pack()` whose failure is logged, not thrown (after an import, in the background): the objects stay loose. */
   async packQuietly(): Promise<PackReport | null> {
     try {
@@ -411,7 +496,16 @@ export class GitRepository {
    * without its index (swept at open), or objects both loose and packed.
    */
   async pack(opts: { full?: boolean } = {}): Promise<PackReport> {
-    const run = this.packLock.run(() => this.packOnce(opts.full ?? false));
+    const run = this.packLock.run(async () => {
+      const objects = await this.packOnce(opts.full ?? false);
+      const refs = await this.packRefs();
+      return {
+        ...objects,
+        refsPacked: refs.packed,
+        refsLooseRemoved: refs.looseRemoved,
+        longestLockMs: Math.max(objects.longestLockMs, refs.longestLockMs),
+      };
+    });
     this.packing = run;
     try {
       this.lastPack = await run;
@@ -477,6 +571,8 @@ export class GitRepository {
     const report = (over: Partial<PackReport>): PackReport => ({
       full: false,
       pack: null,
+      refsPacked: 0,
+      refsLooseRemoved: 0,
       objects: 0,
       deltas: 0,
       packBytes: 0,
@@ -811,6 +907,7 @@ export class GitRepository {
       const current = await this.resolve(ref);
       if (current === null) return;
       if (current !== expected) throw conflict('stale_head', `${ref} moved (now at ${current}).`, { current });
+      this.refDeletions++;
       await git.deleteRef({ fs: this.fs, gitdir: this.gitdir, ref });
       // A ref only in packed-refs has no folder of its own (packed-refs is written durably).
       await fsyncDir(path.dirname(path.join(this.gitdir, ref))).catch(() => undefined);
