@@ -371,6 +371,12 @@ describe('snapshots and segments', () => {
     expect(entry.seq).toBe(2);
     expect(entry.changes).toHaveLength(5);
     expect(entry.events).toHaveLength(2);
+    // Each line is exactly its entry serialised: seq first, record changes last.
+    for (const l of ls) {
+      expect(l).toBe(JSON.stringify(JSON.parse(l)));
+      expect(Object.keys(JSON.parse(l))[0]).toBe('seq');
+      expect(Object.keys(JSON.parse(l)).at(-1)).toBe('changes');
+    }
   });
 });
 

@@ -289,9 +289,11 @@ export class MetaStore {
       changes,
     };
     // Stored values are copies: callers cannot change the store by mutating what they passed in.
-    const stored: NewEntry = JSON.parse(JSON.stringify(entry));
+    // Serialised once: the copy is parsed from it and the journal line is made from it.
+    const json = JSON.stringify(entry);
+    const stored: NewEntry = JSON.parse(json);
     try {
-      await this.journal.append(stored);
+      await this.journal.append(stored, json);
     } catch (e) {
       this.health.failed(e);
       throw e;
