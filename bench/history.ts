@@ -30,7 +30,7 @@ export async function historyPart(server: Server, report: Report): Promise<Laten
   );
   notes.push(
     `**Provenance.** Which version last changed each paragraph of W3C v200 (200 versions behind it): the import computed every version's, one from the one before, and left them in DATA_DIR/cache, so the server's first request (${ms(hist[2][1].first)} ms, target < 100 ms cold) reads one small file.`,
-    `**History.** Served from the version index, never from git: the JSON list costs the server ${ms(hist[0][1].serverCpu)} ms CPU a request and the HTML page ${ms(hist[1][1].serverCpu)} ms (EJS rendering of 200 rows, each with an \`include\` of \`partials/time\`, which ejs reads and compiles again on every call unless views are cached, see part 5). Where a wall median is far above these CPU times, the difference is waiting for a CPU shared with other processes, not Ratify's work.`,
+    `**History.** Served from the version index, never from git: the JSON list costs the server ${ms(hist[0][1].serverCpu)} ms CPU a request and the HTML page ${ms(hist[1][1].serverCpu)} ms (EJS rendering of 200 rows, each writing its time with the \`timeTag\` helper rather than an \`include\`, which copies every local of the page; compiled templates are cached, see part 5). Where a wall median is far above these CPU times, the difference is waiting for a CPU shared with other processes, not Ratify's work.`,
   );
   return histPage;
 }

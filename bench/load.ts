@@ -128,7 +128,7 @@ export async function loadPart(
   );
   if (prodHistory && histPage) {
     body.push(
-      'What view caching changes (Express caches compiled EJS views, and ejs its `include`d partials, only with NODE_ENV=production; the history page includes `partials/time` once per version):',
+      'What NODE_ENV=production changes (the app caches compiled EJS views and partials whatever NODE_ENV says; the history page writes a time per version with the `timeTag` helper):',
       '',
       table(LATENCY_HEAD, [
         latencyRow(

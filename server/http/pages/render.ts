@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { utcLabel, dayLabel } from '../render/time.js';
+import { dayLabel, timeTag, utcLabel } from '../render/time.js';
 import { DOCX_TYPE } from '../../util/wordIn.js';
 
 /**
@@ -34,6 +34,7 @@ export function page(res: Response, view: string, locals: Record<string, unknown
     csrfToken: res.locals.csrfToken ?? '',
     utcLabel,
     dayLabel,
+    timeTag,
     description: DESCRIPTIONS[view.split('/')[0]],
     ...locals,
   });

@@ -13,3 +13,15 @@ export function dayLabel(iso: string): string {
   const d = new Date(iso);
   return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
 }
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]);
+
+/**
+ * `<time datetime="…" data-local>1 Dec 2026, 14:07 UTC</time>` (the page's script shows it in the
+ * reader's own time zone). A helper rather than an included template: lists call it once a row,
+ * and an ejs include copies every local of the page each time.
+ */
+export function timeTag(iso: string): string {
+  return `<time datetime="${escape(String(iso))}" data-local>${escape(utcLabel(iso))}</time>`;
+}
