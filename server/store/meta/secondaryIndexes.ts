@@ -50,16 +50,71 @@ function ordOf<R>(def: IndexDef<R>, r: R): string {
 
 const compare = (a: Entry, b: Entry) => (a.ord < b.ord ? -1 : a.ord > b.ord ? 1 : a.rank - b.rank);
 
-/** The first position whose entry is not before `e` (binary search over a sorted bucket). */
-function lowerBound(list: Entry[], e: Pick<Entry, 'ord' | 'rank'>): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compare(list[mid], e as Entry) < 0) lo = mid + 1;
-    else hi = mid;
+/**
+ * The entries of one key, sorted. Taking the first entry — a queue served from the front, as the
+ * mail worker takes the messages due — costs O(1): the front slot is left behind and the array
+ * compacted once the slots left behind are half of it (a splice at index 0 moved every other
+ * entry: with 60,000 messages waiting, draining them was quadratic). Elsewhere an insertion or
+ * removal is a splice, and appending in order (new ids are the largest) a push.
+ */
+class Bucket {
+  private items: (Entry | undefined)[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
   }
-  return lo;
+
+  at(i: number): Entry {
+    return this.items[this.head + i]!;
+  }
+
+  /** Append without keeping order (building from a snapshot; `sort` follows). */
+  push(e: Entry): void {
+    this.items.push(e);
+  }
+
+  sort(): void {
+    this.compact();
+    (this.items as Entry[]).sort(compare);
+  }
+
+  /** The first position whose entry is not before `e` (binary search). */
+  lowerBound(e: Pick<Entry, 'ord' | 'rank'>): number {
+    let lo = 0;
+    let hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compare(this.at(mid), e as Entry) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  insert(e: Entry): void {
+    const n = this.length;
+    // Records mostly arrive in order (new ids are the largest): append without a search.
+    if (!n || compare(this.at(n - 1), e) < 0) this.items.push(e);
+    else {
+      const i = this.lowerBound(e);
+      if (i === 0 && this.head > 0) this.items[--this.head] = e;
+      else this.items.splice(this.head + i, 0, e);
+    }
+  }
+
+  removeAt(i: number): void {
+    if (i === 0) {
+      this.items[this.head++] = undefined;
+      if (this.head >= 1024 && this.head * 2 >= this.items.length) this.compact();
+      else if (this.head === this.items.length) this.compact();
+    } else this.items.splice(this.head + i, 1);
+  }
+
+  private compact(): void {
+    if (!this.head) return;
+    this.items = this.items.slice(this.head);
+    this.head = 0;
+  }
 }
 
 /** The indexes of one collection. */
@@ -68,7 +123,7 @@ export class CollectionIndexes<R = unknown> {
   private readonly ordinals = new Map<string, number>();
   private nextOrdinal = 0;
   /** index name → key → entries, sorted. */
-  private readonly buckets = new Map<string, Map<string, Entry[]>>();
+  private readonly buckets = new Map<string, Map<string, Bucket>>();
 
   constructor(private readonly defs: Record<string, IndexDef<R>>) {
     for (const name of Object.keys(defs)) this.buckets.set(name, new Map());
@@ -83,7 +138,7 @@ export class CollectionIndexes<R = unknown> {
         if (key !== undefined) this.bucket(name, key).push(this.entry(id, r, def));
       }
     }
-    for (const keys of this.buckets.values()) for (const list of keys.values()) list.sort(compare);
+    for (const keys of this.buckets.values()) for (const list of keys.values()) list.sort();
   }
 
   /** A record stored under `id`; `old` is the record it replaces, if there was one. */
@@ -111,7 +166,10 @@ export class CollectionIndexes<R = unknown> {
 
   /** The ids with `key`, in order. */
   ids(name: string, key: string): string[] {
-    return (this.list(name, key) ?? []).map((e) => e.id);
+    const list = this.list(name, key);
+    const out: string[] = [];
+    for (let i = 0; i < (list?.length ?? 0); i++) out.push(list!.at(i).id);
+    return out;
   }
 
   count(name: string, key: string): number {
@@ -123,15 +181,16 @@ export class CollectionIndexes<R = unknown> {
    * `order`) only ids that are array indexes below it.
    */
   newest(name: string, key: string, limit: number, before?: number): string[] {
-    const list = this.list(name, key) ?? [];
+    const list = this.list(name, key);
+    if (!list) return [];
     let end = list.length;
     if (before !== undefined) {
       if (this.defs[name].order)
         throw new Error(`The index ${name} is ordered by value: "before" takes an id only on an index in id order.`);
-      end = lowerBound(list, { ord: '', rank: Math.max(0, Math.min(Math.ceil(before), ARRAY_INDEX_END)) });
+      end = list.lowerBound({ ord: '', rank: Math.max(0, Math.min(Math.ceil(before), ARRAY_INDEX_END)) });
     }
     const out: string[] = [];
-    for (let i = end - 1; i >= 0 && out.length < limit; i--) out.push(list[i].id);
+    for (let i = end - 1; i >= 0 && out.length < limit; i--) out.push(list.at(i).id);
     return out;
   }
 
@@ -140,27 +199,27 @@ export class CollectionIndexes<R = unknown> {
    * whose order value is at most `upTo`. Reads only the entries it returns (and one more).
    */
   oldest(name: string, key: string, limit: number, upTo?: string): string[] {
-    const list = this.list(name, key) ?? [];
     if (upTo !== undefined && !this.defs[name].order)
       throw new Error(`The index ${name} has no order value: "upTo" needs an index with \`order\`.`);
+    const list = this.list(name, key);
     const out: string[] = [];
-    for (let i = 0; i < list.length && out.length < limit; i++) {
-      if (upTo !== undefined && list[i].ord > upTo) break;
-      out.push(list[i].id);
+    for (let i = 0; list && i < list.length && out.length < limit; i++) {
+      if (upTo !== undefined && list.at(i).ord > upTo) break;
+      out.push(list.at(i).id);
     }
     return out;
   }
 
-  private list(name: string, key: string): Entry[] | undefined {
+  private list(name: string, key: string): Bucket | undefined {
     const keys = this.buckets.get(name);
     if (!keys) throw new Error(`No index named ${name}.`);
     return keys.get(key);
   }
 
-  private bucket(name: string, key: string): Entry[] {
+  private bucket(name: string, key: string): Bucket {
     const keys = this.buckets.get(name)!;
     let list = keys.get(key);
-    if (!list) keys.set(key, (list = []));
+    if (!list) keys.set(key, (list = new Bucket()));
     return list;
   }
 
@@ -178,18 +237,15 @@ export class CollectionIndexes<R = unknown> {
   }
 
   private insert(name: string, key: string, e: Entry): void {
-    const list = this.bucket(name, key);
-    // Records mostly arrive in order (new ids are the largest): append without a search.
-    if (!list.length || compare(list[list.length - 1], e) < 0) list.push(e);
-    else list.splice(lowerBound(list, e), 0, e);
+    this.bucket(name, key).insert(e);
   }
 
   private remove(name: string, key: string, at: Pick<Entry, 'ord' | 'rank'>): void {
     const keys = this.buckets.get(name)!;
     const list = keys.get(key);
     if (!list) return;
-    const i = lowerBound(list, at);
-    if (i < list.length && list[i].rank === at.rank) list.splice(i, 1);
+    const i = list.lowerBound(at);
+    if (i < list.length && list.at(i).rank === at.rank) list.removeAt(i);
     if (!list.length) keys.delete(key);
   }
 }
