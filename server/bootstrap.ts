@@ -12,6 +12,10 @@ import { PublicRepository } from './store/git/publicRepository.js';
 import { DerivedFiles } from './store/derivedFiles.js';
 import { moveDraftRefs, updatePublicRepository } from './services/publicRepository.js';
 import { MetaStore } from './store/meta/metaStore.js';
+import type { DetachSpec } from './store/meta/detachedBodies.js';
+
+/** What the server keeps out of memory: the text and HTML of every queued message. */
+const MAIL_BODIES: DetachSpec = { kind: 'mails', fields: ['text', 'html'] };
 import { acquireLock } from './store/processLock.js';
 import { dataFolderState, NoDataFolderError } from './store/dataFolder.js';
 import { FileSessionStore } from './store/sessions/fileSessionStore.js';
@@ -46,7 +50,14 @@ export async function openData(
       >
     >,
   role: 'server' | 'cli',
-  opts: { clock?: () => Date; seed?: boolean; hashing?: Partial<HasherOptions>; create?: boolean } = {},
+  opts: {
+    clock?: () => Date;
+    seed?: boolean;
+    hashing?: Partial<HasherOptions>;
+    create?: boolean;
+    /** Keep messages' text and HTML in their records rather than in files (most tests read them there). */
+    mailBodiesInRecords?: boolean;
+  } = {},
 ): Promise<OpenData> {
   if (opts.create === false) {
     const state = await dataFolderState(config.dataDir);
@@ -57,7 +68,10 @@ export async function openData(
     // Only a server packs by itself every so many writes; a command packs after an import, or on `gc`.
     const repo = await GitRepository.open(path.join(config.dataDir, 'git'), role === 'cli' ? { packEvery: null } : {});
     const publicRepo = await PublicRepository.open(path.join(config.dataDir, 'public.git'));
-    const meta = await MetaStore.open(path.join(config.dataDir, 'meta'));
+    // Messages' text and HTML stay on disk, not in memory (tests may keep them in the records).
+    const meta = await MetaStore.open(path.join(config.dataDir, 'meta'), {
+      detach: opts.mailBodiesInRecords ? undefined : MAIL_BODIES,
+    });
     const ctx = makeCtx(
       repo,
       meta,

@@ -262,6 +262,12 @@ export interface MailRecord {
   sentAt: string | null;
   /** When the text and HTML were dropped (MAIL_RETENTION_DAYS after sending); the record stays. */
   bodyDroppedAt?: string;
+  /**
+   * On the server, the file (in DATA_DIR/meta/bodies) that holds this message's text and HTML,
+   * which the record then holds empty; absent once they are dropped, and in a store opened
+   * without detached bodies.
+   */
+  body?: string;
 }
 
 /** A non-essential message waiting for its reader's daily digest. */

@@ -31,8 +31,13 @@ export const MANIFEST_NAME = 'ratify-backup.json';
 export const BACKUP_CONTENTS = ['git', 'meta'] as const;
 /** Temporary folders of the stores: never needed, never in an archive. */
 const SKIP = new Set(['git/ratify-tmp', 'meta/tmp']);
-/** Files that only grow (journal segments) or never change once written (git objects): copied after the hold, up to the size seen under it. */
-const GROWS_OR_FIXED = [/^git\/objects\//, /^meta\/journal\//];
+/** Messages' body files (removed only while no backup is copying: `MetaStore.pinBodies`). */
+const BODY_FILES = /^meta\/bodies\//;
+/**
+ * Files that only grow (journal segments) or never change once written (git objects, messages'
+ * body files): copied after the hold, up to the size seen under it.
+ */
+const GROWS_OR_FIXED = [/^git\/objects\//, /^meta\/journal\//, BODY_FILES];
 
 type Item = { name: string; dir: true } | { name: string; data: Buffer } | { name: string; file: string; size: number };
 
@@ -71,7 +76,12 @@ export async function createBackup(args: {
     .exclusive(() =>
       meta.hold(async (seq) => {
         const started = performance.now();
-        unpin = repo.pinObjects();
+        const unpinObjects = repo.pinObjects();
+        const unpinBodies = meta.pinBodies();
+        unpin = () => {
+          unpinObjects();
+          unpinBodies();
+        };
         const mainCommit = await repo.resolve('refs/heads/main');
         const items: Item[] = [];
         for (const top of BACKUP_CONTENTS) await collect(dataDir, top, items);

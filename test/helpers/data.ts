@@ -57,6 +57,12 @@ export async function openTestData(
     reminderHours?: number;
     digestHour?: number;
     hashing?: Partial<HasherOptions>;
+    /**
+     * Keep messages' text and HTML in files, as the server does. Off by default: most tests read
+     * a queued message's text from its record; test/services/mailBodiesOnDisk.test.ts and the
+     * browser tests (a real server) run with it.
+     */
+    mailBodiesOnDisk?: boolean;
   } = {},
 ): Promise<TestData> {
   const dataDir = opts.dataDir ?? (await tempDir());
@@ -80,6 +86,7 @@ export async function openTestData(
     clock: opts.clock,
     seed: opts.seed,
     hashing: { ...TEST_HASHING, ...opts.hashing },
+    mailBodiesInRecords: !opts.mailBodiesOnDisk,
   });
   if (copied) {
     // A copy is another installation: its own id and mail secret (a restored backup would keep them).

@@ -15,7 +15,7 @@ export function dayLabel(iso: string): string {
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]);
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]);
 
 /**
  * `<time datetime="…" data-local>1 Dec 2026, 14:07 UTC</time>` (the page's script shows it in the
@@ -23,5 +23,5 @@ const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]);
  * and an ejs include copies every local of the page each time.
  */
 export function timeTag(iso: string): string {
-  return `<time datetime="${escape(String(iso))}" data-local>${escape(utcLabel(iso))}</time>`;
+  return `<time datetime="${escapeHtml(String(iso))}" data-local>${escapeHtml(utcLabel(iso))}</time>`;
 }

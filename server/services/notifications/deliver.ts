@@ -94,8 +94,10 @@ export class MailWorker {
   private async deliver(m: MailRecord): Promise<'sent' | 'failed' | 'later'> {
     const { ctx } = this;
     try {
+      // On the server the text and HTML are in a file of their own (store/meta/detachedBodies.ts).
+      const full = await ctx.meta.withDetached('mails', m);
       await this.transport.send({
-        ...m,
+        ...full,
         from: this.from,
         listId: listId({ baseUrl: ctx.mail.baseUrl, host: ctx.mail.host }),
       });
@@ -171,7 +173,9 @@ export async function pruneMailBodies(ctx: Ctx, days: number): Promise<number> {
   let n = 0;
   // Sent earliest first, only those sent by the cutoff: reads no other record.
   for (const m of ctx.meta.oldest('mails', 'bodyKept', 'kept', PRUNE_BATCH, cutoff)) {
-    puts[m.id] = { ...m, text: '', html: '', bodyDroppedAt: ctx.clock().toISOString() };
+    // Without `body`: the file that held the text goes once no message names it.
+    const { body: _file, ...kept } = m;
+    puts[m.id] = { ...kept, text: '', html: '', bodyDroppedAt: ctx.clock().toISOString() };
     n++;
   }
   if (n) await ctx.meta.write({ actor: null, at: ctx.clock(), events: [], puts: { mails: puts } });

@@ -44,6 +44,8 @@ export const INDEXES = {
      * is time order): the worker takes the first ones due, never reading a delivered message.
      */
     due: { key: (m) => (m.state === 'pending' ? 'pending' : undefined), order: (m) => m.nextAttemptAt },
+    /** Messages by the file that holds their text and HTML (`detachedBodies.ts`): a file no message names is removed. */
+    bodyFile: { key: (m) => m.body },
     /** Sent messages that still hold their bodies, by when they were sent: what the retention pass drops. */
     bodyKept: {
       key: (m) => (m.state === 'sent' && !m.bodyDroppedAt && m.sentAt ? 'kept' : undefined),

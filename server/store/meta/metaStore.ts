@@ -11,6 +11,7 @@ import {
   type RecordChange,
 } from './journal.js';
 import { WriteHealth, type WriteState } from '../health.js';
+import { BODY_REF, DetachedBodies, type DetachSpec } from './detachedBodies.js';
 import type { Collections, CollectionName } from './schema.js';
 import { CollectionIndexes } from './secondaryIndexes.js';
 import { INDEXES, type IndexedCollection, type IndexName } from './indexes.js';
@@ -84,6 +85,11 @@ export class MetaStore {
   private held: Promise<void> | null = null;
   /** The secondary indexes (`indexes.ts`), by collection. */
   private readonly indexes = new Map<string, CollectionIndexes>();
+  /** Large fields kept in files (`detachedBodies.ts`), when the store was opened with `detach`. */
+  private detach: { spec: DetachSpec; bodies: DetachedBodies } | null = null;
+  /** Backups copying now (`pinBodies`), and the body files to remove once they are done. */
+  private bodyPins = 0;
+  private readonly bodiesToRemove = new Set<string>();
 
   private constructor(
     /** The records, by kind and id: the last snapshot's, with every journal line since applied. */
@@ -113,7 +119,13 @@ export class MetaStore {
   /** Open the store in `dir`: read the snapshot once (building the indexes from it), replay the journal after it. */
   static async open(
     dir: string,
-    opts: { snapshotEvery?: number; openFile?: OpenJournalFile; log?: (msg: string, err?: unknown) => void } = {},
+    opts: {
+      snapshotEvery?: number;
+      openFile?: OpenJournalFile;
+      log?: (msg: string, err?: unknown) => void;
+      /** Keep these fields of this collection in files of their own (the server: mails' text and HTML). */
+      detach?: DetachSpec;
+    } = {},
   ): Promise<MetaStore> {
     const tmpDir = path.join(dir, 'tmp');
     const file = new SnapshotFile(path.join(dir, 'snapshot.json'), tmpDir);
@@ -133,6 +145,12 @@ export class MetaStore {
     for (const e of entries) store.apply(e);
     for (const e of read) store.remember(e);
     store.auditFrom = readFrom;
+    if (opts.detach) {
+      const bodies = await DetachedBodies.open(path.join(dir, 'bodies'), tmpDir);
+      store.detach = { spec: opts.detach, bodies };
+      // Files a crash left between their write and their change's: no record names them.
+      for (const name of await bodies.list()) if (!store.namesBody(name)) await bodies.remove(name);
+    }
     return store;
   }
 
@@ -275,6 +293,8 @@ export class MetaStore {
     // No await unless a hold is on.
     while (this.held) await this.held;
     if (this.journal.broken) throw this.journal.broken;
+    const released = this.detach ? this.releasedBy(change) : [];
+    if (this.detach) change = await this.detachFields(change);
     const changes: RecordChange[] = [];
     for (const [kind, recs] of Object.entries(change.puts ?? {})) {
       for (const [id, value] of Object.entries(recs as Record<string, unknown>)) changes.push({ put: kind, id, value });
@@ -300,6 +320,89 @@ export class MetaStore {
     }
     this.health.succeeded();
     this.maybeSnapshot();
+    for (const name of released) await this.removeBody(name);
+  }
+
+  /** Remove a body file no record names (after the backups copying now, if any). */
+  private async removeBody(name: string): Promise<void> {
+    if (this.namesBody(name)) return;
+    if (this.bodyPins > 0) {
+      this.bodiesToRemove.add(name);
+      return;
+    }
+    await this.detach!.bodies.remove(name).catch((e) => this.log('A detached body file could not be removed', e));
+  }
+
+  /**
+   * Keep every body file until the function returned is called: a backup notes the files under
+   * its hold and copies them afterwards. Removals asked for meanwhile happen then.
+   */
+  pinBodies(): () => void {
+    this.bodyPins++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--this.bodyPins > 0 || !this.detach) return;
+      const names = [...this.bodiesToRemove];
+      this.bodiesToRemove.clear();
+      for (const name of names) void this.removeBody(name);
+    };
+  }
+
+  /** Whether some record names the body file `name`. */
+  private namesBody(name: string): boolean {
+    return !!this.detach && this.index(this.detach.spec.kind as IndexedCollection).count('bodyFile', name) > 0;
+  }
+
+  /** Body files the records of `change` name now and will not name after it (removed once no record does). */
+  private releasedBy(change: Change): string[] {
+    const { kind } = this.detach!.spec;
+    const puts = (change.puts as Record<string, Record<string, Record<string, unknown>>> | undefined)?.[kind] ?? {};
+    const dels = (change.dels as Record<string, string[]> | undefined)?.[kind] ?? [];
+    const out = new Set<string>();
+    for (const id of [...Object.keys(puts), ...dels]) {
+      const before = (this.get(kind as CollectionName, id) as Record<string, unknown> | undefined)?.[BODY_REF];
+      const after = Object.hasOwn(puts, id) ? puts[id]?.[BODY_REF] : undefined;
+      if (typeof before === 'string' && before !== after) out.add(before);
+    }
+    return [...out];
+  }
+
+  /**
+   * `change` with the detached fields of the records it puts moved into one new file, written
+   * durably first: those records carry empty fields and the file's name. Records without such
+   * fields (a state change of a message already detached) are left as they are.
+   */
+  private async detachFields(change: Change): Promise<Change> {
+    const { spec, bodies } = this.detach!;
+    const puts = (change.puts as Record<string, Record<string, Record<string, unknown>>> | undefined)?.[spec.kind];
+    if (!puts) return change;
+    const moved: Record<string, Record<string, string>> = {};
+    for (const [id, r] of Object.entries(puts)) {
+      const fields = spec.fields.filter((f) => typeof r[f] === 'string' && r[f] !== '');
+      if (fields.length) moved[id] = Object.fromEntries(spec.fields.map((f) => [f, String(r[f] ?? '')]));
+    }
+    if (!Object.keys(moved).length) return change;
+    const name = bodies.newName();
+    await bodies.write(name, moved);
+    const emptied = Object.fromEntries(spec.fields.map((f) => [f, '']));
+    const next: Record<string, Record<string, unknown>> = {};
+    for (const [id, r] of Object.entries(puts)) next[id] = moved[id] ? { ...r, ...emptied, [BODY_REF]: name } : r;
+    return { ...change, puts: { ...change.puts, [spec.kind]: next } as Change['puts'] };
+  }
+
+  /**
+   * A record with its detached fields read back from their file (the record itself when it has
+   * none). A file that should be there and is not is an error: the message is never sent empty.
+   */
+  async withDetached<K extends CollectionName>(kind: K, record: Collections[K]): Promise<Collections[K]> {
+    const name = (record as Record<string, unknown>)[BODY_REF];
+    if (!this.detach || kind !== this.detach.spec.kind || typeof name !== 'string') return record;
+    const id = String((record as { id?: unknown }).id);
+    const fields = await this.detach.bodies.read(name, id);
+    if (!fields) throw new Error(`The text of ${kind}/${id} is missing: its body file ${name} is not there`);
+    return { ...record, ...fields };
   }
 
   /** Start a background snapshot when one is due; a failed one is logged and tried again later. */
