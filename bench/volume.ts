@@ -28,66 +28,40 @@ import { actorOf, addUser } from '../server/services/accounts/users.js';
 import { createToken } from '../server/services/auth/tokens.js';
 import { createConsolidation } from '../server/services/consolidations/consolidations.js';
 import { publishConsolidation } from '../server/services/consolidations/publish.js';
-import type { Ctx } from '../server/services/context.js';
 import { addDocument } from '../server/services/addDocument.js';
 import { proposalCommentable } from '../server/services/proposals/commentable.js';
 import { addComment } from '../server/services/proposals/comments.js';
 import { createProposal, shareProposal } from '../server/services/proposals/proposals.js';
 import { castBallot } from '../server/services/rounds/ballots.js';
 import { closeRound, openRound } from '../server/services/rounds/rounds.js';
-import { revisionKey, versionKey, type SubjectRef } from '../server/store/meta/schema.js';
 import { documentsDir, log } from './common.js';
+import {
+  count,
+  latestText,
+  PASSWORD,
+  plan,
+  pool,
+  proposalTextOf,
+  random,
+  scaleOf,
+  SENTENCES,
+  shares,
+  type VolumeInfo,
+} from './volumeKit.js';
+
+export { PASSWORD, plan, scaleOf, type VolumeInfo };
 
 const YEAR = 365.25 * 86_400_000;
 const DAY = 86_400_000;
 const IN_FLIGHT = 12;
-/** Accounts with a password (scrypt N=2^10: hashes keep their own cost) for the pages' sign-in. */
-export const PASSWORD = 'bench volume passphrase 7';
 
-export interface Plan {
-  proposals: number;
-  comments: number;
-  ballots: number;
-  rounds: number;
-  publications: number;
-  users: number;
-}
-
-export function plan(scale: number): Plan {
-  const n = (x: number, min: number) => Math.max(min, Math.round(x * scale));
-  // At least 60 users (a round with 50 ballots), one publication, and room for one 200-comment proposal.
-  return {
-    proposals: n(5000, 10),
-    comments: n(100_000, 220),
-    ballots: n(50_000, 100),
-    rounds: n(1000, 2),
-    publications: n(40, 1),
-    users: n(200, 60),
-  };
-}
-
-export interface VolumeInfo {
-  scale: number;
-  plan: Plan;
-  generationMs: number;
-  counts: Record<string, number>;
-  /** Mail queued by the activity, waiting (nothing delivered it). */
-  mailsWaiting: number;
-  bigProposal: number;
-  bigRound: number;
-  publishedVersion: { slug: string; n: number };
-  secretariat: string;
-  member: string;
-  writers: { email: string; token: string }[];
-}
-
-export const scaleOf = () => Number(process.env.BENCH_SCALE ?? 0.1);
-
-const hash = () =>
-  createHash('sha256')
-    .update(fs.readFileSync(fileURLToPath(import.meta.url)))
-    .digest('hex')
-    .slice(0, 10);
+/** The generator's sources: a change to either makes a new folder. */
+const hash = () => {
+  const h = createHash('sha256');
+  for (const f of ['volume.ts', 'volumeKit.ts'])
+    h.update(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), f)));
+  return h.digest('hex').slice(0, 10);
+};
 export const cacheDir = (scale: number) => path.join(os.tmpdir(), `ratify-bench-volume-${scale}-${hash()}`);
 
 /** The cached folder at this scale (`<dir>/data`, `<dir>/info.json`), generated when missing. */
@@ -115,50 +89,12 @@ export async function copyVolume(dataDir: string, to: string): Promise<void> {
   await fsp.cp(dataDir, to, { recursive: true });
 }
 
-/** Run `f` over `items`, `n` at a time. */
-async function pool<T>(items: T[], n: number, f: (x: T, i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      await f(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-}
-
-/** A deterministic random source (mulberry32): the same scale gives the same folder. */
-function random(seed: number) {
-  let a = seed;
-  const r = () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { r, int: (n: number) => Math.floor(r() * n), pick: <T>(xs: T[]) => xs[Math.floor(r() * xs.length)] };
-}
-
-/** Split `total` into `parts` near-equal whole shares. */
-const shares = (total: number, parts: number) =>
-  Array.from({ length: parts }, (_, i) => Math.floor(((i + 1) * total) / parts) - Math.floor((i * total) / parts));
-
-const SENTENCES = [
-  'The working group should say how this interacts with the annual programme.',
-  'I support the change, but the wording could be shorter.',
-  'Could we keep the current rule for the transition period?',
-  'This matches what the plenary agreed at its last meeting.',
-  'The secretariat will need more time to implement this.',
-  'Please **clarify** who decides when the chair is absent.',
-  'See the _previous discussion_ on the list for the background.',
-];
-
 export async function generate(dataDir: string, scale: number): Promise<VolumeInfo> {
   const p = plan(scale);
   const t0 = performance.now();
   const rnd = random(Math.round(scale * 1e6) + 17);
   const span = Math.max(30 * DAY * p.publications, 10 * YEAR * scale);
-  const start = Date.now() - span - 2 * DAY;
+  const start = Date.now() - span - DAY;
   const when = new AsyncLocalStorage<number>();
   const clock = () => new Date(when.getStore() ?? start);
   const at = <T>(t: number, f: () => Promise<T>) => when.run(Math.round(t), f);
@@ -326,7 +262,7 @@ export async function generate(dataDir: string, scale: number): Promise<VolumeIn
       await pool(opened, IN_FLIGHT, (r) => at(r.openAt + 7 * DAY + 3_600_000, () => closeRound(ctx, chair, r.id)));
       // The epoch's publication: a fresh proposal consolidated, approved in a round, published.
       const slug = docs[e % docs.length];
-      const tp = e0 + 0.85 * w;
+      const tp = e0 + w - 11 * DAY; // its last step (publishing) ten days on: every time stays in the past
       const pr = await at(tp, () => propose(slug, false));
       const c = await at(tp + DAY, () =>
         createConsolidation(ctx, chair, slug, { proposals: [pr.id], summary: `Amendment ${edits} adopted` }),
@@ -371,20 +307,6 @@ export async function generate(dataDir: string, scale: number): Promise<VolumeIn
   } finally {
     await data.close();
   }
-}
-
-// Whole-table counts, once at the end of an epoch.
-const count = (ctx: Ctx, kind: Parameters<Ctx['meta']['all']>[0]) => ctx.meta.all(kind).length;
-
-async function latestText(ctx: Ctx, slug: string): Promise<string> {
-  const doc = ctx.meta.get('documents', slug)!;
-  return ctx.repo.readBlobText(ctx.meta.get('versions', versionKey(slug, doc.latest))!.blob);
-}
-
-async function proposalTextOf(ctx: Ctx, pr: { id: number; revisions: number }): Promise<string> {
-  const ref: SubjectRef = { type: 'proposal', id: pr.id };
-  const rev = ctx.meta.get('revisions', revisionKey(ref, pr.revisions));
-  return rev ? ctx.repo.readBlobText(rev.blob) : '';
 }
 
 // `BENCH_SCALE=0.01 npx tsx bench/volume.ts`: generate (or find) the folder and print what it holds.
