@@ -106,14 +106,28 @@ export async function volumePart({ body, misses, notes }: Report): Promise<void>
       }
     ).eventLoopDelayMs;
   const loop = await loopNow(server);
-  const reads = await readsPart(server, info, scale);
-  const loopReads = await loopNow(server);
+  // A server that dies under the reads (out of memory, say) is a finding, not the end of the part.
+  let reads: Awaited<ReturnType<typeof readsPart>>;
+  let died: string | null = null;
+  try {
+    reads = await readsPart(server, info, scale);
+  } catch (e) {
+    if (server.child.exitCode === null && server.child.signalCode === null) throw e;
+    died = `exited (${server.child.exitCode ?? server.child.signalCode}) during the reads: ${server.lines
+      .filter((l) => /error|heap|memory/i.test(l))
+      .slice(0, 3)
+      .join(' / ')
+      .slice(0, 400)}`;
+    log(`  the server ${died}`);
+    reads = { body: [`**The server ${died}.**`, ''], misses: [], note: `The server ${died}.` };
+  }
+  const loopReads = died ? undefined : await loopNow(server);
 
   // SIGTERM while writers post comments.
   const load = writeLoad(server.base, info);
-  await new Promise((r) => setTimeout(r, 3000));
+  await new Promise((r) => setTimeout(r, died ? 0 : 3000));
   const ackedBefore = load.acked.length;
-  const stopped = await server.stop();
+  const stopped = died ? { exitMs: Number.NaN, code: null } : await server.stop();
   await load.stop();
   server = null;
   log(`  SIGTERM under ${WRITERS} writers: exited in ${ms(stopped.exitMs)} ms (code ${stopped.code})`);
@@ -207,10 +221,12 @@ export async function volumePart({ body, misses, notes }: Report): Promise<void>
   if (!loopOk)
     misses.push(`Event-loop delay ${at}: max ${loop?.sinceStart.max ?? '?'} ms since start (target ≤ ${t.loopMs} ms).`);
   if (!rateOk) misses.push(`Mail drain ${at}: ${Math.round(rate)} messages/s (target ≥ ${Math.round(t.mailPerS)}/s).`);
-  if (!termOk) misses.push(`SIGTERM under write load ${at}: ${ms(stopped.exitMs)} ms, exit code ${stopped.code}.`);
+  if (!termOk && !died)
+    misses.push(`SIGTERM under write load ${at}: ${ms(stopped.exitMs)} ms, exit code ${stopped.code}.`);
   if (lost) misses.push(`SIGTERM ${at}: ${lost} acknowledged comments missing after the restart.`);
   if (repaired) misses.push(`SIGTERM ${at}: the next start repaired something (a torn journal or versions).`);
   misses.push(...reads.misses);
+  if (died) misses.push(`The server at scale ${scale} ${died}.`);
   notes.push(
     `**At volume.** Every record of the folder was written by the services themselves (bench/volume.ts: \`createProposal\`, \`shareProposal\`, \`addComment\`, \`openRound\`, \`castBallot\`, \`closeRound\`, \`createConsolidation\`, \`publishConsolidation\`), at simulated times over ${years(scale)}, with the mail each step queues. That mail is far more than the issues' estimate (~200,000 at scale 1): ${c.mails.toLocaleString('en')} messages here, ${Math.round(c.mails / Math.max(1, c.users)).toLocaleString('en')} per user — a shared proposal alone mails every member. None of it was delivered when the server started, so the first minutes after the start were also the drain of that backlog: RSS after start holds every waiting message's text and HTML in memory (the store keeps its state in memory; bodies are dropped only ${'`MAIL_RETENTION_DAYS`'} after delivery). ${reads.note}`,
   );

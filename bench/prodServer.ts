@@ -44,7 +44,12 @@ async function freePort(): Promise<number> {
 
 /** Resident and peak resident memory of a process (kB), from /proc/<pid>/status. */
 export function rssKb(pid: number): { rss: number; hwm: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  let s = '';
+  try {
+    s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    // it has exited: NaN
+  }
   const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? NaN);
   return { rss: field('VmRSS'), hwm: field('VmHWM') };
 }

@@ -76,7 +76,11 @@ export async function readsPart(server: ProdServer, info: VolumeInfo, scale: num
     },
   ];
   const results: ReadResult[] = [];
+  const alive = () => {
+    if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error('the server exited');
+  };
   for (const r of reads) {
+    alive();
     const check = await fetch(server.base + r.path, { headers: r.headers, redirect: 'manual' });
     await check.arrayBuffer();
     if (check.status !== 200) log(`  ${r.path} answers ${check.status}`);
@@ -109,6 +113,7 @@ export async function readsPart(server: ProdServer, info: VolumeInfo, scale: num
     requests: reads.map((r) => ({ method: 'GET' as const, path: r.path, headers: r.headers })),
   });
   clearInterval(timer);
+  alive();
   const third = Math.floor((samples.length * 2) / 3);
   const atTwoThirds = samples[third] ?? NaN;
   const end = samples.at(-1) ?? NaN;
