@@ -8,6 +8,11 @@
  *   5. public reads under load (autocannon, 10 connections, 10 s)                                 (load.ts)
  *   6. transfer sizes with and without gzip/brotli, and the cache headers                         (transfer.ts)
  *   7. mail to the outbox: messages/s with 10k and 100k delivered messages in the store           (mail.ts)
+ *   8. at volume: the production server on a folder generated at BENCH_SCALE (default 0.1 of ten
+ *      years; volume.ts makes it through the services, cached in the temporary folder): start,
+ *      RSS, event-loop delay, mail drain, pages under load, SIGTERM under writes    (atVolume.ts, volumeReads.ts)
+ *
+ * `npm run bench:volume` runs part 8 alone and replaces only its section of docs/BENCHMARKS.md.
  *
  * This file only runs them in order and writes the report; each part measures and writes its own
  * sections (`Report` in common.ts). httpClient.ts starts bench/server.ts and times GETs; stats.ts
@@ -42,6 +47,7 @@ import { startServer, type Latency, type Server } from './httpClient.js';
 import { importPart } from './imports.js';
 import { loadPart } from './load.js';
 import { mailPart } from './mail.js';
+import { volumePart } from './atVolume.js';
 import { metaPart } from './meta.js';
 import { transferPart } from './transfer.js';
 import { machineCpuMs, ownCpuMs } from './stats.js';
@@ -118,6 +124,9 @@ async function main() {
 
     // 7. Mail -------------------------------------------------------------------------------------------
     await mailPart(report);
+
+    // 8. At volume ---------------------------------------------------------------------------------
+    await volumePart(report);
 
     // Done ------------------------------------------------------------------------------------------
     const loadAtEnd = os.loadavg();

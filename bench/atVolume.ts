@@ -1,0 +1,274 @@
+/**
+ * 8. Ratify at volume (issues 17 and 18): on a copy of the folder bench/volume.ts generates at
+ * BENCH_SCALE (default 0.1; 1 = ten years, 3 = thirty), the production server (`npm run build`,
+ * `node dist/main.js`, mail to the outbox folder) is measured: spawn to the first 200 on
+ * /healthz, RSS after start, the mail worker draining the queue the activity left (capped at
+ * BENCH_DRAIN_SECONDS, default 120), the pages under load (volumeReads.ts), the event-loop delay
+ * of /healthz?verbose, SIGTERM while writers post comments, and whether the next start repairs.
+ *
+ * `npm run bench` runs it as its last part. `npm run bench:volume` runs it alone and writes its
+ * section into docs/BENCHMARKS.md in place of the previous one (the other parts stay as they were).
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { children, load1, log, reportFile, tempDir, temps, type Report } from './common.js';
+import { outboxCount, rssKb, startProd, type ProdServer } from './prodServer.js';
+import { diskUsage, mb, ms, table } from './stats.js';
+import { copyVolume, scaleOf, volume, type VolumeInfo } from './volume.js';
+import { readsPart } from './volumeReads.js';
+
+const DRAIN_CAP_S = Number(process.env.BENCH_DRAIN_SECONDS ?? 120);
+const WRITERS = 8;
+/** The issues' targets, by scale (1 = ten years, 3 = thirty). */
+const target = (scale: number) => ({
+  startMs: scale <= 1 ? 1000 : 2000,
+  rssMb: scale <= 1 ? 200 : 300,
+  loopMs: 100,
+  sigtermMs: 5000,
+  /** Mail drained in under 10 minutes at scale 1 (~200,000 messages, the issue's estimate). */
+  mailPerS: 200_000 / 600,
+});
+
+/** `writers` accounts posting comments on `proposal` until told to stop or refused; the ids acknowledged. */
+function writeLoad(base: string, info: VolumeInfo) {
+  let going = true;
+  const acked: number[] = [];
+  let failed = 0;
+  const one = async (token: string, k: number) => {
+    for (let i = 0; going; i++) {
+      try {
+        const res = await fetch(`${base}/api/v1/proposals/${info.bigProposal}/comments`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ body: `Comment ${i} of writer ${k}, written while the server stops.` }),
+        });
+        const json = (await res.json().catch(() => ({}))) as { id?: number };
+        if (res.status === 201 && json.id) acked.push(json.id);
+        else failed++;
+      } catch {
+        failed++;
+        if (!going) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  };
+  const all = Promise.all(info.writers.slice(0, WRITERS).map((w, k) => one(w.token, k)));
+  return {
+    acked,
+    failed: () => failed,
+    stop: async () => {
+      going = false;
+      await all;
+    },
+  };
+}
+
+const years = (scale: number) => (scale * 10 === 1 ? 'one year' : `${+(scale * 10).toFixed(2)} years`);
+
+export async function volumePart({ body, misses, notes }: Report): Promise<void> {
+  const scale = scaleOf();
+  const t = target(scale);
+  const { dataDir: cached, info, cached: reused } = await volume(scale);
+  const work = await tempDir('ratify-bench-volume-run-');
+  const dataDir = path.join(work, 'data');
+  const c0 = performance.now();
+  await copyVolume(cached, dataDir);
+  const copyMs = performance.now() - c0;
+  const size = diskUsage(cached);
+
+  const loadStart = load1();
+  log(`volume: starting node dist/main.js on the scale ${scale} folder (load average ${load1()})`);
+  let server: ProdServer | null = await startProd(dataDir);
+  const first = server;
+  const rssStart = rssKb(server.pid);
+  log(`  first 200 on /healthz after ${ms(server.startMs)} ms, RSS ${mb(rssStart.rss * 1024)}`);
+
+  // The mail the activity left waiting, to the outbox.
+  const d0 = performance.now();
+  let sent = 0;
+  while (sent < info.mailsWaiting && performance.now() - d0 < DRAIN_CAP_S * 1000) {
+    await new Promise((r) => setTimeout(r, 500));
+    sent = await outboxCount(dataDir);
+  }
+  const drainS = (performance.now() - d0) / 1000;
+  const rate = sent / drainS;
+  const drained = sent >= info.mailsWaiting;
+  const rssDrain = rssKb(server.pid);
+  log(`  mail: ${sent} of ${info.mailsWaiting} in ${drainS.toFixed(0)} s (${rate.toFixed(0)}/s)`);
+
+  // The loop's delay since start: once after the start and the drain, once after the reads under load.
+  const loopNow = async (s: ProdServer) =>
+    (
+      (await (await fetch(`${s.base}/healthz?verbose`)).json()) as {
+        eventLoopDelayMs?: { sinceStart: { max: number; p99: number }; minutesOver100ms: number };
+      }
+    ).eventLoopDelayMs;
+  const loop = await loopNow(server);
+  // A server that dies under the reads (out of memory, say) is a finding, not the end of the part.
+  let reads: Awaited<ReturnType<typeof readsPart>>;
+  let died: string | null = null;
+  try {
+    reads = await readsPart(server, info, scale);
+  } catch (e) {
+    if (server.child.exitCode === null && server.child.signalCode === null) throw e;
+    died = `exited (${server.child.exitCode ?? server.child.signalCode}) during the reads: ${server.lines
+      .filter((l) => /error|heap|memory/i.test(l))
+      .slice(0, 3)
+      .join(' / ')
+      .slice(0, 400)}`;
+    log(`  the server ${died}`);
+    reads = { body: [`**The server ${died}.**`, ''], misses: [], note: `The server ${died}.` };
+  }
+  const loopReads = died ? undefined : await loopNow(server);
+
+  // SIGTERM while writers post comments.
+  const load = writeLoad(server.base, info);
+  await new Promise((r) => setTimeout(r, died ? 0 : 3000));
+  const ackedBefore = load.acked.length;
+  const stopped = died ? { exitMs: Number.NaN, code: null } : await server.stop();
+  await load.stop();
+  server = null;
+  log(`  SIGTERM under ${WRITERS} writers: exited in ${ms(stopped.exitMs)} ms (code ${stopped.code})`);
+
+  server = await startProd(dataDir);
+  const second = server;
+  const repaired = second.lines.some((l) => l.includes('Start-up repaired'));
+  const listed = (await (
+    await fetch(`${second.base}/api/v1/proposals/${info.bigProposal}/comments`, {
+      headers: { Authorization: `Bearer ${info.writers[0].token}` },
+    })
+  ).json()) as { id: number }[];
+  const ids = new Set(listed.map((c) => c.id));
+  const lost = load.acked.filter((id) => !ids.has(id)).length;
+  const rssSecond = rssKb(second.pid);
+  await second.stop();
+  server = null;
+
+  const row = (what: string, value: string, goal: string, ok: boolean | null) => [
+    what,
+    value,
+    goal,
+    ok === null ? '' : ok ? 'met' : '**missed**',
+  ];
+  const startOk = first.startMs < t.startMs;
+  const rssOk = rssStart.rss / 1024 < t.rssMb;
+  const loopOk = !!loop && loop.sinceStart.max <= t.loopMs;
+  const termOk = stopped.exitMs < t.sigtermMs && stopped.code === 0;
+  const rateOk = rate >= t.mailPerS;
+  const c = info.counts;
+  body.push(
+    `## 8. At volume (scale ${scale}: ${years(scale)} of activity)`,
+    '',
+    `A folder generated by \`bench/volume.ts\` through the real services (${reused ? 'reused from the cache; it was ' : ''}generated in ${(info.generationMs / 1000).toFixed(0)} s, ${mb(size)} on disk, copied in ${ms(copyMs)} ms): ${c.users} users, ${c.proposals.toLocaleString('en')} proposals, ${c.comments.toLocaleString('en')} comments (${Math.min(200, c.comments)} on proposal ${info.bigProposal}), ${c.rounds.toLocaleString('en')} rounds, ${c.ballots.toLocaleString('en')} ballots (≥ 50 in round ${info.bigRound}), ${c.versions} versions of 5 documents, ${c.mails.toLocaleString('en')} messages queued and waiting. The production server on it: \`npm run build\`, \`node dist/main.js\` (NODE_ENV=production, mail to the outbox folder, WRITE_LIMIT=0). Load average (1 min) when it started ${loadStart}, at the end of the part ${load1()}: on a shared machine the wall times below include other processes' share of the 2 cores.`,
+    '',
+    table(
+      ['measure', `scale ${scale}`, 'target', ''],
+      [
+        row('spawn to the first 200 on `/healthz`', `${ms(first.startMs)} ms`, `< ${t.startMs} ms`, startOk),
+        row('the same, second start (after the SIGTERM)', `${ms(second.startMs)} ms`, `< ${t.startMs} ms`, null),
+        row('RSS after start (VmRSS)', mb(rssStart.rss * 1024), `< ${t.rssMb} MB`, rssOk),
+        row(
+          'RSS after the mail drain and the reads (VmRSS / peak VmHWM)',
+          `${mb(rssDrain.rss * 1024)} / ${mb(rssDrain.hwm * 1024)}`,
+          '',
+          null,
+        ),
+        row('RSS after the second start', mb(rssSecond.rss * 1024), `< ${t.rssMb} MB`, null),
+        row(
+          '`/healthz?verbose` event-loop delay since start, after the start and the mail drain: max / p99 (minutes over 100 ms)',
+          loop ? `${loop.sinceStart.max} / ${loop.sinceStart.p99} ms (${loop.minutesOver100ms})` : 'not reported',
+          `≤ ${t.loopMs} ms`,
+          loopOk,
+        ),
+        row(
+          'the same after the reads under load (below)',
+          loopReads
+            ? `${loopReads.sinceStart.max} / ${loopReads.sinceStart.p99} ms (${loopReads.minutesOver100ms})`
+            : 'not reported',
+          '',
+          null,
+        ),
+        row(
+          `mail to the outbox: ${sent.toLocaleString('en')} of ${info.mailsWaiting.toLocaleString('en')} in ${drainS.toFixed(0)} s${drained ? '' : ` (capped at ${DRAIN_CAP_S} s)`}`,
+          `${Math.round(rate)} messages/s${drained ? '' : `; all in ~${Math.round(info.mailsWaiting / rate / 60)} min`}`,
+          `≥ ${Math.round(t.mailPerS)}/s (200,000 in 10 min)`,
+          rateOk,
+        ),
+        row(
+          `SIGTERM with ${WRITERS} writers posting comments: to exit (code)`,
+          `${ms(stopped.exitMs)} ms (${stopped.code})`,
+          `< ${t.sigtermMs} ms`,
+          termOk,
+        ),
+        row(
+          'comments acknowledged before / by the exit; acknowledged but missing after restart',
+          `${ackedBefore} / ${load.acked.length}; ${lost}`,
+          '0 missing',
+          lost === 0,
+        ),
+        row('next start logs "Start-up repaired"', repaired ? 'yes' : 'no', 'no', !repaired),
+      ],
+    ),
+    '',
+    ...reads.body,
+  );
+  const at = `at scale ${scale}`;
+  if (!startOk)
+    misses.push(`Start ${at}: ${ms(first.startMs)} ms to the first 200 on /healthz (target < ${t.startMs} ms).`);
+  if (!rssOk) misses.push(`RSS after start ${at}: ${mb(rssStart.rss * 1024)} (target < ${t.rssMb} MB).`);
+  if (!loopOk)
+    misses.push(`Event-loop delay ${at}: max ${loop?.sinceStart.max ?? '?'} ms since start (target ≤ ${t.loopMs} ms).`);
+  if (!rateOk) misses.push(`Mail drain ${at}: ${Math.round(rate)} messages/s (target ≥ ${Math.round(t.mailPerS)}/s).`);
+  if (!termOk && !died)
+    misses.push(`SIGTERM under write load ${at}: ${ms(stopped.exitMs)} ms, exit code ${stopped.code}.`);
+  if (lost) misses.push(`SIGTERM ${at}: ${lost} acknowledged comments missing after the restart.`);
+  if (repaired) misses.push(`SIGTERM ${at}: the next start repaired something (a torn journal or versions).`);
+  misses.push(...reads.misses);
+  if (died) misses.push(`The server at scale ${scale} ${died}.`);
+  notes.push(
+    `**At volume.** Every record of the folder was written by the services themselves (bench/volume.ts: \`createProposal\`, \`shareProposal\`, \`addComment\`, \`openRound\`, \`castBallot\`, \`closeRound\`, \`createConsolidation\`, \`publishConsolidation\`), at simulated times over ${years(scale)}, with the mail each step queues. That mail is far more than the issues' estimate (~200,000 at scale 1): ${c.mails.toLocaleString('en')} messages here, ${Math.round(c.mails / Math.max(1, c.users)).toLocaleString('en')} per user — a shared proposal alone mails every member. None of it was delivered when the server started, so the first minutes after the start were also the drain of that backlog: RSS after start holds every waiting message's text and HTML in memory (the store keeps its state in memory; bodies are dropped only ${'`MAIL_RETENTION_DAYS`'} after delivery). ${reads.note}`,
+  );
+}
+
+/** Put this part's section in place of the last run's in docs/BENCHMARKS.md (the rest stays). */
+async function writeAlone(report: Report): Promise<void> {
+  const md = await fsp.readFile(reportFile, 'utf8').catch(() => '# Benchmarks\n');
+  const section = [
+    ...report.body,
+    `### Missed in part 8 (run alone with \`npm run bench:volume\`, ${new Date().toISOString().slice(0, 16)}Z)`,
+    '',
+    ...(report.misses.length ? report.misses.map((m) => `- ${m}`) : ['- none']),
+    '',
+    ...report.notes.flatMap((n) => [n, '']),
+  ].join('\n');
+  const startAt = md.indexOf('\n## 8. ');
+  const endAt = md.indexOf('\n## Targets missed on this run');
+  const next =
+    startAt >= 0
+      ? md.slice(0, startAt + 1) + section + md.slice(endAt >= 0 && endAt > startAt ? endAt : md.length)
+      : endAt >= 0
+        ? md.slice(0, endAt + 1) + section + md.slice(endAt)
+        : `${md}\n${section}`;
+  await fsp.writeFile(reportFile, next);
+  log(`wrote part 8 into ${reportFile}`);
+}
+
+// `npm run bench:volume`: this part alone.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const report: Report = { body: [], misses: [], notes: [] };
+  volumePart(report)
+    .then(async () => {
+      console.log([...report.body, ...report.misses.map((m) => `- missed: ${m}`), ...report.notes].join('\n'));
+      await writeAlone(report);
+    })
+    .catch((e) => {
+      console.error(e);
+      process.exitCode = 1;
+    })
+    .finally(async () => {
+      for (const c of children) c.kill('SIGKILL');
+      await Promise.all(temps.map((d) => fsp.rm(d, { recursive: true, force: true })));
+    });
+}

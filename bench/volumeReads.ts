@@ -1,0 +1,163 @@
+/**
+ * Part 8's reads: p50/p99 under autocannon (20 connections; a published version page at 50) of
+ * the pages that grow with volume — a proposal with 200 comments, a round with 50 ballots,
+ * /drafts, the rounds list and `GET /api/v1/rounds`, the audit log — signed in through the real
+ * login form; then BENCH_MIXED_SECONDS (default 30) of mixed reads with the server's RSS sampled
+ * every second, to see whether it still grows in the last third. BENCH_READ_SECONDS (default 5)
+ * is each page's run.
+ */
+import autocannon from 'autocannon';
+import { load1, log } from './common.js';
+import type { ProdServer } from './prodServer.js';
+import { rssKb } from './prodServer.js';
+import { mb, table } from './stats.js';
+import { PASSWORD, type VolumeInfo } from './volume.js';
+
+const READ_S = Number(process.env.BENCH_READ_SECONDS ?? 5);
+const MIXED_S = Number(process.env.BENCH_MIXED_SECONDS ?? 30);
+const P99_TARGET_MS = 50;
+
+/** Sign in through the form: GET /login (CSRF cookie and field), POST /login; the Cookie header after. */
+async function signIn(base: string, email: string): Promise<string> {
+  const form = await fetch(`${base}/login`);
+  const html = await form.text();
+  const csrf = /name="_csrf" value="([^"]*)"/.exec(html)?.[1];
+  if (!csrf) throw new Error('no _csrf field on /login');
+  const jar = form.headers.getSetCookie().map((c) => c.split(';')[0]);
+  const res = await fetch(`${base}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: jar.join('; ') },
+    body: new URLSearchParams({ _csrf: csrf, email, password: PASSWORD }).toString(),
+  });
+  const sid = res.headers.getSetCookie().find((c) => /^(__Host-)?ratify\.sid=/.test(c));
+  if (res.status !== 303 || !sid) throw new Error(`signing in as ${email}: ${res.status}`);
+  return sid.split(';')[0];
+}
+
+interface Read {
+  label: string;
+  path: string;
+  headers: Record<string, string>;
+  connections: number;
+}
+
+interface ReadResult extends Read {
+  p50: number;
+  p99: number;
+  reqPerSec: number;
+  non2xx: number;
+  errors: number;
+  bytes: number;
+}
+
+export async function readsPart(server: ProdServer, info: VolumeInfo, scale: number) {
+  const member = { Cookie: await signIn(server.base, info.member) };
+  const sec = { Cookie: await signIn(server.base, info.secretariat) };
+  const token = { Authorization: `Bearer ${info.writers[0].token}` };
+  const v = info.publishedVersion;
+  const reads: Read[] = [
+    {
+      label: `proposal page, ${Math.min(200, info.counts.comments)} comments`,
+      path: `/proposals/${info.bigProposal}`,
+      headers: member,
+      connections: 20,
+    },
+    { label: 'round page, 50 ballots', path: `/rounds/${info.bigRound}`, headers: member, connections: 20 },
+    { label: 'drafts', path: '/drafts', headers: member, connections: 20 },
+    { label: 'rounds list', path: '/rounds', headers: member, connections: 20 },
+    { label: 'rounds API', path: '/api/v1/rounds', headers: token, connections: 20 },
+    { label: 'audit log (secretariat)', path: '/admin/audit', headers: sec, connections: 20 },
+    {
+      label: 'published version, anonymous',
+      path: `/documents/${v.slug}/versions/${v.n}`,
+      headers: {},
+      connections: 50,
+    },
+  ];
+  const results: ReadResult[] = [];
+  const alive = () => {
+    if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error('the server exited');
+  };
+  for (const r of reads) {
+    alive();
+    const check = await fetch(server.base + r.path, { headers: r.headers, redirect: 'manual' });
+    await check.arrayBuffer();
+    if (check.status !== 200) log(`  ${r.path} answers ${check.status}`);
+    log(`  autocannon ${r.path}, ${r.connections} connections, ${READ_S} s (load average ${load1()})`);
+    const a = await autocannon({
+      url: server.base + r.path,
+      headers: r.headers,
+      connections: r.connections,
+      duration: READ_S,
+    });
+    results.push({
+      ...r,
+      p50: a.latency.p50,
+      p99: a.latency.p99,
+      reqPerSec: a.requests.average,
+      non2xx: a.non2xx,
+      errors: a.errors + a.timeouts,
+      bytes: a.requests.total ? a.throughput.total / a.requests.total : 0,
+    });
+  }
+
+  // Mixed reads, RSS sampled every second.
+  log(`  mixed reads for ${MIXED_S} s, RSS sampled`);
+  const samples: number[] = [];
+  const timer = setInterval(() => samples.push(rssKb(server.pid).rss), 1000);
+  const mixed = await autocannon({
+    url: server.base,
+    connections: 10,
+    duration: MIXED_S,
+    requests: reads.map((r) => ({ method: 'GET' as const, path: r.path, headers: r.headers })),
+  });
+  clearInterval(timer);
+  alive();
+  // RSS swings with each collection: compare the lowest sample (the nearest to the live size) of
+  // the middle third with that of the last third.
+  const third = Math.floor(samples.length / 3);
+  const lowest = (xs: number[]) => Math.min(...xs.filter(Number.isFinite));
+  const middleLow = lowest(samples.slice(third, 2 * third));
+  const lastLow = lowest(samples.slice(2 * third));
+  const atTwoThirds = samples[2 * third] ?? NaN;
+  const end = samples.at(-1) ?? NaN;
+  const grewMb = (lastLow - middleLow) / 1024;
+
+  const misses: string[] = [];
+  for (const r of results) {
+    if (r.p99 >= P99_TARGET_MS)
+      misses.push(
+        `\`GET ${r.path}\` (${r.label}) at scale ${scale}: p99 ${r.p99} ms at ${r.connections} connections (target < ${P99_TARGET_MS} ms).`,
+      );
+    if (r.non2xx || r.errors)
+      misses.push(`\`GET ${r.path}\` at scale ${scale}: ${r.errors} errors, ${r.non2xx} non-2xx.`);
+  }
+  const body = [
+    `Reads under load (autocannon in the bench process, sharing the cores; ${READ_S} s each; signed in through the login form):`,
+    '',
+    table(
+      ['request', 'connections', 'req/s', 'p50', 'p99', 'target p99', '', 'errors / non-2xx', 'bytes / response'],
+      results.map((r) => [
+        `\`GET ${r.path}\` (${r.label})`,
+        r.connections,
+        Math.round(r.reqPerSec).toLocaleString('en'),
+        `${r.p50} ms`,
+        `${r.p99} ms`,
+        `< ${P99_TARGET_MS} ms`,
+        r.p99 < P99_TARGET_MS ? 'met' : '**missed**',
+        `${r.errors} / ${r.non2xx}`,
+        Math.round(r.bytes).toLocaleString('en'),
+      ]),
+    ),
+    '',
+    `Mixed reads (those ${reads.length} in turn, 10 connections, ${MIXED_S} s, ${mixed.requests.total.toLocaleString('en')} requests, p99 ${mixed.latency.p99} ms): RSS ${mb((samples[0] ?? NaN) * 1024)} after 1 s, ${mb(atTwoThirds * 1024)} at two thirds, ${mb(end * 1024)} at the end; lowest in the middle third ${mb(middleLow * 1024)}, in the last third ${mb(lastLow * 1024)}: ${grewMb > 1 ? `**it still grew by ${grewMb.toFixed(1)} MB**` : 'no growth over 1 MB'}.`,
+    '',
+  ];
+  const slowest = [...results].sort((a, b) => b.p99 - a.p99)[0];
+  return {
+    body,
+    misses,
+    note: `The slowest page under load was \`${slowest.path}\` (p99 ${slowest.p99} ms at ${slowest.connections} connections); the mixed reads' RSS ${grewMb > 1 ? `still grew by ${grewMb.toFixed(1)} MB in their last third` : 'was flat in their last third'}.`,
+  };
+}
