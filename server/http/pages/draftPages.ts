@@ -7,6 +7,9 @@ import { awaitingReply, proposalItem } from '../presenters/proposalView.js';
 import { signedInActor, takeNotice } from './formHelpers.js';
 import { page } from './render.js';
 
+/** How many entries each list of "My drafts" shows unless all are asked for. */
+export const DRAFTS_SHOWN = 50;
+
 /** "My drafts": the signed-in member's proposals, their groups' drafts, and the comments awaiting their reply. */
 export function draftPages(ctx: Ctx): Router {
   const r = Router();
@@ -14,6 +17,10 @@ export function draftPages(ctx: Ctx): Router {
   // ── My drafts ─────────────────────────────────────────────────────────────
   r.get('/drafts', (req, res) => {
     const actor = signedInActor(req);
+    // Each list shows its newest DRAFTS_SHOWN (a working group's drafts pile up over the years);
+    // `?all=1` shows every one.
+    const all = req.query.all === '1';
+    const newest = <T>(list: T[]) => (all ? list : list.slice(0, DRAFTS_SHOWN)); // lists are newest first
     const visible = visibleProposals(ctx, actor);
     const mineOrGroups = (p: ProposalRecord) => {
       const s = proposalSubject(ctx, p);
@@ -22,12 +29,17 @@ export function draftPages(ctx: Ctx): Router {
     const awaiting = visible
       .filter((p) => p.state !== 'withdrawn' && (p.authorId === actor.id || mineOrGroups(p)))
       .flatMap((p) => awaitingReply(ctx, actor, p, commentsOf(ctx, { type: 'proposal', id: p.id })));
+    const groupDrafts = visible.filter((p) => p.state === 'draft' && mineOrGroups(p));
+    const mine = visible.filter((p) => p.authorId === actor.id);
     page(res, 'drafts/index', {
       title: 'My drafts',
       notice: takeNotice(req),
-      groupDrafts: visible.filter((p) => p.state === 'draft' && mineOrGroups(p)).map((p) => proposalItem(ctx, p)),
-      mine: visible.filter((p) => p.authorId === actor.id).map((p) => proposalItem(ctx, p)),
-      awaiting,
+      groupDrafts: newest(groupDrafts).map((p) => proposalItem(ctx, p)),
+      groupDraftsCount: groupDrafts.length,
+      mine: newest(mine).map((p) => proposalItem(ctx, p)),
+      mineCount: mine.length,
+      awaiting: newest(awaiting),
+      awaitingCount: awaiting.length,
     });
   });
 
