@@ -26,7 +26,8 @@ import { sidesOf } from '../render/renderedDiff.js';
 import type { Renderer } from '../render/renderer.js';
 import { parse, PositiveInt } from '../validate.js';
 import { dayLabel } from '../render/time.js';
-import { clip, page, sendDocx } from './render.js';
+import { clip, keptPage, page, sendDocx } from './render.js';
+import { PageCache, PUBLIC_STATE } from '../pageCache.js';
 import { diffToggle } from '../presenters/diffToggle.js';
 import { provenanceView, withProvenanceNotes } from '../presenters/documents.js';
 import { withSectionLinks } from '../presenters/sectionView.js';
@@ -45,7 +46,13 @@ function slugOf(slug: string): string {
 }
 
 /** The public pages: documents, current text, history, versions, compare, raw text and feeds. */
-export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer, siteName: string): Router {
+export function publicPages(
+  ctx: Ctx,
+  baseUrl: string,
+  render: Renderer,
+  siteName: string,
+  pages: PageCache = new PageCache(() => ctx.meta.versionOf(PUBLIC_STATE)),
+): Router {
   const r = Router();
 
   /** Where each change of a version made from a consolidation came from, for its decision record (public, as the record is). */
@@ -153,6 +160,8 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer, siteNam
   });
 
   r.get('/documents/:slug/versions/:n', async (req, res) => {
+    // The same page for every anonymous reader until the next write (a published version is read far more than written).
+    if (pages.sendKept(req, res)) return;
     const doc = getDocument(ctx, slugOf(req.params.slug));
     const { n } = parse(N, req.params, 'invalid_version');
     const v = getVersion(ctx, doc.slug, n);
@@ -160,7 +169,7 @@ export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer, siteNam
       versionText(ctx, v).then((text) => render.document(text, doc.title)),
       provenanceView(ctx, doc.slug, n),
     ]);
-    page(res, 'documents/show', {
+    keptPage(pages, req, res, 'documents/show', {
       title: `${doc.title}, version ${n}`,
       description: clip(`${doc.title}, version ${n}, published ${dayLabel(v.publishedAt)}: ${v.summary}`),
       doc: { ...doc, groupName: groupName(doc.group) },

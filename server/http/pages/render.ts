@@ -1,4 +1,5 @@
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import type { PageCache } from '../pageCache.js';
 import { dayLabel, timeTag, utcLabel } from '../render/time.js';
 import { DOCX_TYPE } from '../../util/wordIn.js';
 
@@ -29,7 +30,11 @@ export function clip(text: string, max = 200): string {
  * user, the CSRF token, helpers — come from res.locals set by middleware.
  */
 export function page(res: Response, view: string, locals: Record<string, unknown>): void {
-  res.render(view, {
+  res.render(view, pageLocals(res, view, locals));
+}
+
+function pageLocals(res: Response, view: string, locals: Record<string, unknown>): Record<string, unknown> {
+  return {
     user: res.locals.user ?? null,
     csrfToken: res.locals.csrfToken ?? '',
     utcLabel,
@@ -37,6 +42,24 @@ export function page(res: Response, view: string, locals: Record<string, unknown
     timeTag,
     description: DESCRIPTIONS[view.split('/')[0]],
     ...locals,
+  };
+}
+
+/**
+ * `page`, and the HTML kept in `cache` for the next anonymous reader of the same URL (the route
+ * asked `cache.sendKept` first). Rendering errors go to the error handler as with `page`.
+ */
+export function keptPage(
+  cache: PageCache,
+  req: Request,
+  res: Response,
+  view: string,
+  locals: Record<string, unknown>,
+): void {
+  res.render(view, pageLocals(res, view, locals), (err: unknown, html?: string) => {
+    if (err || html === undefined) return req.next!(err);
+    cache.keep(req, res, html);
+    res.send(html);
   });
 }
 

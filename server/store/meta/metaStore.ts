@@ -73,6 +73,9 @@ export class MetaStore {
    */
   private audit: AuditEntry[] = [];
   private auditFrom = 1;
+  /** The seq of the last change to each collection since the start (`versionOf`), and the snapshot's seq. */
+  private readonly changedAt = new Map<string, number>();
+  private openedAt = 0;
   private readonly olderAudit = new Map<number, OlderSegment>();
   private readonly idCounters = new Map<string, number>();
   private snapshotting: Promise<void> | null = null;
@@ -142,6 +145,7 @@ export class MetaStore {
       tmpDir,
     );
     store.seq = snap.seq;
+    store.openedAt = snap.seq;
     for (const e of entries) store.apply(e);
     for (const e of read) store.remember(e);
     store.auditFrom = readFrom;
@@ -180,6 +184,7 @@ export class MetaStore {
   private apply(e: JournalEntry): void {
     const cols = this.collections;
     for (const c of e.changes) {
+      this.changedAt.set('put' in c ? c.put : c.del, e.seq);
       if ('put' in c) {
         const col = (cols[c.put] ??= {});
         this.indexes.get(c.put)?.put(c.id, col[c.id], Object.hasOwn(col, c.id), c.value);
@@ -194,6 +199,17 @@ export class MetaStore {
 
   private remember(e: JournalEntry): void {
     this.audit.push(...auditEntries(e));
+  }
+
+  /**
+   * The seq of the last change to any of `kinds` (the snapshot's seq for those unchanged since
+   * the start): what a cache of pages made from those collections is keyed by. A write to
+   * another collection (a message sent, a token used) leaves it as it is.
+   */
+  versionOf(kinds: readonly CollectionName[]): number {
+    let v = this.openedAt;
+    for (const k of kinds) v = Math.max(v, this.changedAt.get(k) ?? 0);
+    return v;
   }
 
   /** A record by id, or undefined. Treat the result as read-only; change it through `write`. */
