@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { notFound } from './domain/errors.js';
 import { timeTag } from './http/render/time.js';
-import { PageCache, PUBLIC_STATE } from './http/pageCache.js';
+import { PageCache } from './http/pageCache.js';
+import { publicStateVersion } from './services/readDocuments.js';
 import type { Config } from './config.js';
 import type { Ctx } from './services/context.js';
 import { publicApi } from './http/api/publicApi.js';
@@ -220,7 +221,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(consolidationPages(ctx, render));
   app.use(roundPages(ctx, render));
   // Public pages kept for anonymous readers until the next write (http/pageCache.ts); one per app.
-  const pages = new PageCache(() => ctx.meta.versionOf(PUBLIC_STATE));
+  const pages = new PageCache(() => publicStateVersion(ctx));
   app.locals.pageCache = pages;
   app.use(publicPages(ctx, config.baseUrl, render, config.siteName ?? new URL(config.baseUrl).hostname, pages));
   app.use((req, _res, next) => next(notFound('page_not_found', `There is no page at ${req.path}.`)));

@@ -1,28 +1,10 @@
 import type { Request, Response } from 'express';
-import type { CollectionName } from '../store/meta/schema.js';
-
-/** Every collection a public page may show something of (all but messages, digests, tokens and links). */
-export const PUBLIC_STATE: readonly CollectionName[] = [
-  'groups',
-  'stakeholders',
-  'documents',
-  'versions',
-  'system',
-  'users',
-  'settings',
-  'proposals',
-  'revisions',
-  'comments',
-  'consolidations',
-  'rounds',
-  'ballots',
-];
 
 /**
  * Public pages rendered once for every anonymous reader. A page for someone not signed in (no
  * account, no session, no form token) is a function of its URL and the stored state alone, so
  * it is kept under its URL and the version of the collections public pages are made from (the
- * seq of the last change to any of them: `PUBLIC_STATE`) and sent again until one of them is
+ * seq of the last change to any of them: `publicStateVersion` in services/readDocuments.ts) and sent again until one of them is
  * written. Messages, digests and tokens are written all the time and appear on no public page.
  * Sized in bytes, least recently used first out. Signed-in readers always get a page rendered
  * for them.

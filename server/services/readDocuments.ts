@@ -1,6 +1,6 @@
 import { absent, invalid } from '../domain/errors.js';
 import { isSlug } from '../domain/slug.js';
-import { versionKey, type DocumentRecord, type VersionRecord } from '../store/meta/schema.js';
+import { versionKey, type CollectionName, type DocumentRecord, type VersionRecord } from '../store/meta/schema.js';
 import type { Actor } from '../domain/actor.js';
 import type { Change } from '../domain/diff.js';
 import { authorize } from '../domain/policy.js';
@@ -82,3 +82,27 @@ export async function diffVersions(
   const changes = await diffTexts(ctx, ta, tb);
   return { from: a, to: b, changes, texts: { from: ta, to: tb } };
 }
+
+/** Every collection a public page may show something of: all but messages, digests, tokens and one-time links. */
+const PUBLIC_STATE: readonly CollectionName[] = [
+  'groups',
+  'stakeholders',
+  'documents',
+  'versions',
+  'system',
+  'users',
+  'settings',
+  'proposals',
+  'revisions',
+  'comments',
+  'consolidations',
+  'rounds',
+  'ballots',
+];
+
+/**
+ * The version of what public pages are made from: the seq of the last change to any of those
+ * collections. A page kept for anonymous readers under it (http/pageCache.ts) is made again
+ * after such a change, not after a message is sent or a token used.
+ */
+export const publicStateVersion = (ctx: Ctx): number => ctx.meta.versionOf(PUBLIC_STATE);

@@ -27,7 +27,7 @@ import type { Renderer } from '../render/renderer.js';
 import { parse, PositiveInt } from '../validate.js';
 import { dayLabel } from '../render/time.js';
 import { clip, keptPage, page, sendDocx } from './render.js';
-import { PageCache, PUBLIC_STATE } from '../pageCache.js';
+import type { PageCache } from '../pageCache.js';
 import { diffToggle } from '../presenters/diffToggle.js';
 import { provenanceView, withProvenanceNotes } from '../presenters/documents.js';
 import { withSectionLinks } from '../presenters/sectionView.js';
@@ -46,13 +46,7 @@ function slugOf(slug: string): string {
 }
 
 /** The public pages: documents, current text, history, versions, compare, raw text and feeds. */
-export function publicPages(
-  ctx: Ctx,
-  baseUrl: string,
-  render: Renderer,
-  siteName: string,
-  pages: PageCache = new PageCache(() => ctx.meta.versionOf(PUBLIC_STATE)),
-): Router {
+export function publicPages(ctx: Ctx, baseUrl: string, render: Renderer, siteName: string, pages: PageCache): Router {
   const r = Router();
 
   /** Where each change of a version made from a consolidation came from, for its decision record (public, as the record is). */
