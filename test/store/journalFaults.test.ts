@@ -236,7 +236,11 @@ describe('opening a journal a full disk left behind', () => {
     expect(slugs(again)).toEqual(['a', 'b']);
   });
 
-  test('a torn tail in an older segment with entries missing after it: the snapshot holds the state; the audit log refuses to skip them', async () => {
+  /**
+   * Groups a, lost, a snapshot (seq 2, a new segment), b; then seq 2's line in the first segment
+   * torn (it was acknowledged: seq 3 follows). Returns the first segment and what it now holds.
+   */
+  async function tornAfterSnapshot(): Promise<{ first: string; left: string }> {
     const s = await open({ snapshotEvery: 1_000_000 });
     await s.write(putGroup('a'));
     await s.write(putGroup('lost'));
@@ -246,30 +250,26 @@ describe('opening a journal a full disk left behind', () => {
     const jd = path.join(dir, 'journal');
     const first = path.join(jd, (await fsp.readdir(jd)).sort()[0]);
     const raw = await fsp.readFile(first, 'utf8');
-    const cut = raw.indexOf('\n') + 1 + 10;
-    await fsp.writeFile(first, raw.slice(0, cut)); // seq 2 is torn, but it was acknowledged: seq 3 follows
+    const left = raw.slice(0, raw.indexOf('\n') + 1 + 10);
+    await fsp.writeFile(first, left);
+    return { first, left };
+  }
+
+  test('a torn tail in an older segment with entries missing after it: the snapshot holds the state; the audit log refuses to skip them', async () => {
+    const { first, left } = await tornAfterSnapshot();
     // Start-up reads from the snapshot's segment on: seq 2 is in the snapshot.
     const again = await open();
     expect(slugs(again)).toEqual(['a', 'b', 'lost']);
     expect((await again.auditLog(1)).map((e) => e.seq)).toEqual([3]);
     // Reading the audit log that far back finds the gap and says so; the file is left as it was.
     await expect(again.auditLog(10)).rejects.toMatchObject({ code: 'journal_damaged' });
-    expect(await fsp.readFile(first, 'utf8')).toBe(raw.slice(0, cut));
+    expect(await fsp.readFile(first, 'utf8')).toBe(left);
   });
 
   test('a torn tail in an older segment with entries missing after it, and no snapshot after them, is refused at start', async () => {
-    const s = await open({ snapshotEvery: 1_000_000 });
-    await s.write(putGroup('a'));
-    await s.write(putGroup('lost'));
-    await s.snapshot();
-    await s.write(putGroup('b'));
-    await s.close();
+    await tornAfterSnapshot();
     // The snapshot is gone (restored without it): start-up must replay every segment.
     await fsp.rm(path.join(dir, 'snapshot.json'));
-    const jd = path.join(dir, 'journal');
-    const first = path.join(jd, (await fsp.readdir(jd)).sort()[0]);
-    const raw = await fsp.readFile(first, 'utf8');
-    await fsp.writeFile(first, raw.slice(0, raw.indexOf('\n') + 1 + 10));
     await expect(MetaStore.open(dir)).rejects.toThrow(/missing/);
   });
 });

@@ -404,6 +404,24 @@ export class GitRepository {
   }
 
   /**
+   * The write lock, each hold timed: `longestMs()` is the longest so far, to 0.1 ms (what a
+   * packing reports as `longestLockMs`: how long writers waited at most).
+   */
+  private timedLock(): { locked: <T>(fn: () => Promise<T>) => Promise<T>; longestMs: () => number } {
+    let longest = 0;
+    const locked = <T>(fn: () => Promise<T>) =>
+      this.exclusive(async () => {
+        const t = performance.now();
+        try {
+          return await fn();
+        } finally {
+          longest = Math.max(longest, performance.now() - t);
+        }
+      });
+    return { locked, longestMs: () => Math.round(longest * 10) / 10 };
+  }
+
+  /**
    * Put the loose refs into `packed-refs`, as `git pack-refs --all` does: start-up then reads one
    * file instead of one per proposal, consolidation and version (thousands after ten years).
    * Under the write lock, packed-refs is written whole and durably (temporary file, fsync,
@@ -413,16 +431,7 @@ export class GitRepository {
    * refs stay loose. A kill at any point leaves every ref with its value: loose over packed.
    */
   async packRefs(): Promise<{ packed: number; looseRemoved: number; longestLockMs: number }> {
-    let longestLockMs = 0;
-    const locked = <T>(fn: () => Promise<T>) =>
-      this.exclusive(async () => {
-        const t = performance.now();
-        try {
-          return await fn();
-        } finally {
-          longestLockMs = Math.max(longestLockMs, performance.now() - t);
-        }
-      });
+    const { locked, longestMs } = this.timedLock();
     const OID = /^[0-9a-f]{40}$/;
     // The refs are read without the lock (thousands of small files). A ref that moves meanwhile
     // stays loose with its new value, which wins over the packed one, and one created meanwhile
@@ -448,7 +457,7 @@ export class GitRepository {
       await writeFileDurable(path.join(this.gitdir, 'packed-refs'), text, this.tmpDir);
       return { count: names.length, loose: [...loose].filter(([, v]) => OID.test(v)) };
     });
-    if (!written) return { packed: 0, looseRemoved: 0, longestLockMs };
+    if (!written) return { packed: 0, looseRemoved: 0, longestLockMs: longestMs() };
     let removed = 0;
     for (let i = 0; i < written.loose.length; i += PRUNE_BATCH) {
       if (this.closed) break;
@@ -465,7 +474,7 @@ export class GitRepository {
         for (const d of dirs) await fsyncDir(d).catch(() => undefined);
       });
     }
-    return { packed: written.count, looseRemoved: removed, longestLockMs: Math.round(longestLockMs * 10) / 10 };
+    return { packed: written.count, looseRemoved: removed, longestLockMs: longestMs() };
   }
 
   /** `pack()` whose failure is logged, not thrown (after an import, in the background): the objects stay loose. */
@@ -549,16 +558,7 @@ export class GitRepository {
 
   private async packOnce(fullAsked: boolean): Promise<PackReport> {
     const started = performance.now();
-    let longestLockMs = 0;
-    const locked = <T>(fn: () => Promise<T>) =>
-      this.exclusive(async () => {
-        const t = performance.now();
-        try {
-          return await fn();
-        } finally {
-          longestLockMs = Math.max(longestLockMs, performance.now() - t);
-        }
-      });
+    const { locked, longestMs } = this.timedLock();
     let lastYield = performance.now();
     const pause = async () => {
       if (this.closed) throw new PackingStopped();
@@ -582,7 +582,7 @@ export class GitRepository {
       packsRemoved: 0,
       ...over,
       ms: Math.round(performance.now() - started),
-      longestLockMs: Math.round(longestLockMs * 10) / 10,
+      longestLockMs: longestMs(),
     });
 
     await fsp.mkdir(this.packDir, { recursive: true, mode: DIR_MODE });
