@@ -83,26 +83,12 @@ export async function diffVersions(
   return { from: a, to: b, changes, texts: { from: ta, to: tb } };
 }
 
-/** Every collection a public page may show something of: all but messages, digests, tokens and one-time links. */
-const PUBLIC_STATE: readonly CollectionName[] = [
-  'groups',
-  'stakeholders',
-  'documents',
-  'versions',
-  'system',
-  'users',
-  'settings',
-  'proposals',
-  'revisions',
-  'comments',
-  'consolidations',
-  'rounds',
-  'ballots',
-];
+/** What no public page shows: messages, digests, tokens and one-time links (written all the time). */
+const NOT_PUBLIC: readonly CollectionName[] = ['mails', 'digestItems', 'tokens', 'linkTokens'];
 
 /**
- * The version of what public pages are made from: the seq of the last change to any of those
- * collections. A page kept for anonymous readers under it (http/pageCache.ts) is made again
+ * The version of what public pages are made from: the seq of the last change to any collection
+ * but `NOT_PUBLIC` (a collection added later counts by itself). A page kept for anonymous readers under it (http/pageCache.ts) is made again
  * after such a change, not after a message is sent or a token used.
  */
-export const publicStateVersion = (ctx: Ctx): number => ctx.meta.versionOf(PUBLIC_STATE);
+export const publicStateVersion = (ctx: Ctx): number => ctx.meta.versionExcept(NOT_PUBLIC);

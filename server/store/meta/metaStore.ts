@@ -73,7 +73,7 @@ export class MetaStore {
    */
   private audit: AuditEntry[] = [];
   private auditFrom = 1;
-  /** The seq of the last change to each collection since the start (`versionOf`), and the snapshot's seq. */
+  /** The seq of the last change to each collection since the start (`versionExcept`), and the snapshot's seq. */
   private readonly changedAt = new Map<string, number>();
   private openedAt = 0;
   private readonly olderAudit = new Map<number, OlderSegment>();
@@ -202,13 +202,14 @@ export class MetaStore {
   }
 
   /**
-   * The seq of the last change to any of `kinds` (the snapshot's seq for those unchanged since
-   * the start): what a cache of pages made from those collections is keyed by. A write to
-   * another collection (a message sent, a token used) leaves it as it is.
+   * The seq of the last change to any collection but `kinds` (the snapshot's seq when none has
+   * changed since the start): what a cache of pages made from the other collections is keyed by.
+   * A write to one of `kinds` (a message sent, a token used) leaves it as it is; a collection
+   * added later counts by itself.
    */
-  versionOf(kinds: readonly CollectionName[]): number {
+  versionExcept(kinds: readonly CollectionName[]): number {
     let v = this.openedAt;
-    for (const k of kinds) v = Math.max(v, this.changedAt.get(k) ?? 0);
+    for (const [k, seq] of this.changedAt) if (!kinds.includes(k as CollectionName)) v = Math.max(v, seq);
     return v;
   }
 
