@@ -77,8 +77,18 @@ export function createApp(deps: AppDeps): Express {
   const { config } = deps;
   const log = deps.log ?? silentLogger();
   const render = deps.renderer ?? new Renderer(new WorkPool(), {}, (msg, err) => log.error({ err }, msg));
-  // Services diff, and read Word files, through the same pool (services/diffTexts.ts, proposals/fromWord.ts).
-  const ctx: Ctx = { ...deps.ctx, diff: (from, to) => render.diff(from, to), wordIn: (bytes) => render.wordIn(bytes) };
+  // Services diff, read Word files and read sections through the same pool (services/diffTexts.ts,
+  // proposals/fromWord.ts, textSections.ts).
+  const ctx: Ctx = {
+    ...deps.ctx,
+    diff: (from, to) => render.diff(from, to),
+    wordIn: (bytes) => render.wordIn(bytes),
+    sections: {
+      linked: (text) => render.linkedSections(text),
+      find: (text, anchor) => render.findSection(text, anchor),
+      splice: (text, anchor, replacement) => render.splice(text, anchor, replacement),
+    },
+  };
   const scheme = schemeOf(config.baseUrl);
   const app = express();
   app.disable('x-powered-by');

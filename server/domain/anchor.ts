@@ -65,6 +65,8 @@ export interface Projection {
 }
 
 const PUNCT = /[!-/:-@[-`{-~]/;
+/** The characters that begin a mark `inline` takes out (an escape, code, an image, a link, an autolink, an entity, emphasis). */
+const MARKS = /[\\`![<&*_~]/;
 const SPACE = /\s/;
 const ALNUM = /[\p{L}\p{N}]/u;
 const ENTITY = /^&(amp|lt|gt|quot|apos|nbsp|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});/;
@@ -352,6 +354,8 @@ export function shownSpan(p: Projection, start: number, end: number): { from: nu
 
 /** What a reader sees of one run of inline markdown (a heading's words): marks, link syntax, escapes and entities resolved, whitespace kept. */
 export function shownInline(src: string): string {
+  // Without any of the characters `inline` reads as marks, the source is what a reader sees.
+  if (!MARKS.test(src)) return src;
   const cells: Cell[] = [];
   for (let j = 0; j < src.length; j++) cells.push({ ch: src[j], at: j });
   const out: string[] = [];

@@ -32,7 +32,7 @@ export function uniqueIds(): (base: string) => string {
   const used = new Set(RESERVED);
   const next = new Map<string, number>();
   return (base: string) => {
-    let id = /^p-\d+$/.test(base) || used.has(base) ? '' : base;
+    let id = used.has(base) || (base.startsWith('p-') && /^p-\d+$/.test(base)) ? '' : base;
     let k = next.get(base) ?? 1;
     while (!id || used.has(id)) id = `${base}-${k++}`;
     next.set(base, k);
@@ -66,14 +66,41 @@ const RULE = /^ {0,3}(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$/;
 const OTHER_BLOCK = /^ {0,3}(?:>|(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$))/;
 const INDENTED = /^(?: {4}|\t)/;
 
+/** Whether the line starts, after at most three spaces, with an ASCII letter (so it is no blank line nor any block's marker). */
+function plainLine(line: string): boolean {
+  let k = 0;
+  while (k < 3 && line.charCodeAt(k) === 32) k++;
+  const c = line.charCodeAt(k) | 32; // A–Z to a–z
+  return c >= 97 && c <= 122;
+}
+
 /** The text's headings from `from` on (where its front matter ends), in order, each with its anchor. */
 export function headingsOf(text: string, from = 0): Heading[] {
   const out: Heading[] = [];
   const idFor = uniqueIds();
-  const push = (start: number, line: number, level: number, inline: string) => {
+  scanHeadings(text, from, (start, line, level, inline) => {
     const words = shownInline(inline.trim()).replace(/\s+/g, ' ').trim();
     out.push({ start, line, level, words, id: idFor(slugOf(words)) });
-  };
+  });
+  return out;
+}
+
+/** Where each of the text's headings starts and its level, in order: [start, level, start, level, …] (no words, no anchors). */
+function outlineOf(text: string, from = 0): number[] {
+  const out: number[] = [];
+  scanHeadings(text, from, (start, _line, level) => out.push(start, level));
+  return out;
+}
+
+/**
+ * Read the text's lines from `from` and call `found` with each heading: where it starts, its
+ * first line's number, its level and its source (the words with their marks, before trimming).
+ */
+function scanHeadings(
+  text: string,
+  from: number,
+  found: (start: number, line: number, level: number, inline: string) => void,
+): void {
   let fence: { ch: string; len: number } | null = null;
   // 'para': in a paragraph (which an underline makes a heading); 'other': in a list, a quote or indented code.
   let state: 'none' | 'para' | 'other' = 'none';
@@ -83,7 +110,7 @@ export function headingsOf(text: string, from = 0): Heading[] {
   for (let pos = from; pos < text.length; n++) {
     const nl = text.indexOf('\n', pos);
     const stop = nl < 0 ? text.length : nl;
-    const line = text.slice(pos, stop).replace(/\r$/, '');
+    const line = text.charCodeAt(stop - 1) === 13 ? text.slice(pos, stop - 1) : text.slice(pos, stop);
     const at = pos;
     pos = stop + 1;
     if (fence) {
@@ -91,43 +118,61 @@ export function headingsOf(text: string, from = 0): Heading[] {
       if (f && f[1][0] === fence.ch && f[1].length >= fence.len && !line.slice(f[0].length).trim()) fence = null;
       continue;
     }
-    if (!line.trim()) {
-      state = 'none';
-      continue;
+    // Most lines begin (after at most three spaces) with a letter: none of the patterns below can
+    // match them, and they are blank only if they are not. Only the others are tried one by one.
+    if (!plainLine(line)) {
+      if (!line.trim()) {
+        state = 'none';
+        continue;
+      }
+      const f = FENCE.exec(line);
+      if (f) {
+        fence = { ch: f[1][0], len: f[1].length };
+        state = 'none';
+        continue;
+      }
+      const atx = ATX.exec(line);
+      if (atx) {
+        found(at, n, atx[1].length, atx[2].trim().replace(/(?:^|[ \t]+)#+$/, ''));
+        state = 'none';
+        continue;
+      }
+      const under = state === 'para' ? UNDERLINE.exec(line) : null;
+      if (under) {
+        found(para.start, para.line, under[1][0] === '=' ? 1 : 2, para.lines.join('\n'));
+        state = 'none';
+        continue;
+      }
+      if (RULE.test(line)) {
+        state = 'none';
+        continue;
+      }
+      if (OTHER_BLOCK.test(line) || (state === 'none' && INDENTED.test(line))) {
+        state = 'other';
+        continue;
+      }
     }
-    const f = FENCE.exec(line);
-    if (f) {
-      fence = { ch: f[1][0], len: f[1].length };
-      state = 'none';
-      continue;
-    }
-    const atx = ATX.exec(line);
-    if (atx) {
-      push(at, n, atx[1].length, atx[2].trim().replace(/(?:^|[ \t]+)#+$/, ''));
-      state = 'none';
-      continue;
-    }
-    const under = state === 'para' ? UNDERLINE.exec(line) : null;
-    if (under) {
-      push(para.start, para.line, under[1][0] === '=' ? 1 : 2, para.lines.join('\n'));
-      state = 'none';
-    } else if (RULE.test(line)) state = 'none';
-    else if (OTHER_BLOCK.test(line) || (state === 'none' && INDENTED.test(line))) state = 'other';
-    else if (state === 'none') {
+    if (state === 'none') {
       state = 'para';
       para = { start: at, line: n, lines: [line] };
     } else if (state === 'para') para.lines.push(line);
   }
-  return out;
 }
 
 /** The text's sections from `from` on, in the order of their headings (a section holds the ones under it). */
 export function sectionsOf(text: string, from = 0): Section[] {
-  const hs = headingsOf(text, from);
-  return hs.map((h, i) => {
-    const next = hs.slice(i + 1).find((o) => o.level <= h.level);
-    return { ...h, end: next ? next.start : text.length };
-  });
+  // Each heading becomes its section in place (they are this call's own objects).
+  const hs = headingsOf(text, from) as Section[];
+  // From the last heading back, `later` holds the headings that may still end an earlier one:
+  // each lower than the one below it in the stack. A heading ends at the first of them of its
+  // level or higher, and hides the lower ones from every heading before it. Linear in the headings.
+  const later: Section[] = [];
+  for (let i = hs.length - 1; i >= 0; i--) {
+    while (later.length && later[later.length - 1].level > hs[i].level) later.pop();
+    hs[i].end = later.length ? later[later.length - 1].start : text.length;
+    later.push(hs[i]);
+  }
+  return hs;
 }
 
 /** The answer for an anchor that names no section of the text (404). */
@@ -152,38 +197,40 @@ export const sectionText = (text: string, s: Section): string => text.slice(s.st
  * `section_spills`). An anchor that names no section is 404 `section_not_found`.
  */
 export function spliceSection(text: string, anchor: string, replacement: string, from = 0): string {
-  const before = headingsOf(text, from);
-  const s = sectionsOf(text, from).find((x) => x.id === anchor);
+  const all = sectionsOf(text, from);
+  const s = all.find((x) => x.id === anchor);
   if (!s) throw noSection();
   const old = text.slice(s.start, s.end);
   const tail = old.slice(old.trimEnd().length);
   const body = replacement.replace(/^(?:[ \t]*\r?\n)+/, '').trimEnd();
-  const own = headingsOf(body);
+  const own = outlineOf(body);
   const hashes = '#'.repeat(s.level);
-  if (!own.length || own[0].start !== 0 || own[0].level !== s.level) {
+  if (!own.length || own[0] !== 0 || own[1] !== s.level) {
     throw invalid(
       'section_heading',
       `The section must begin with its heading, of level ${s.level} (“${hashes} …”); edit the whole text to move or remove it.`,
     );
   }
-  if (own.slice(1).some((h) => h.level <= s.level)) {
-    throw invalid(
-      'section_outline',
-      `A heading inside the section must be of a lower level than its own (more than ${s.level} “#”); edit the whole text to add a section beside it.`,
-    );
+  for (let k = 3; k < own.length; k += 2) {
+    if (own[k] <= s.level)
+      throw invalid(
+        'section_outline',
+        `A heading inside the section must be of a lower level than its own (more than ${s.level} “#”); edit the whole text to add a section beside it.`,
+      );
   }
   // The headings around the section must be read as before, moved by the change in length. A
   // paragraph that now ends right above an underlined heading would join it: a blank line keeps them apart.
-  const expect = (shift: number) =>
-    JSON.stringify([
-      ...before.filter((h) => h.start < s.start).map((h) => [h.start, h.level]),
-      ...own.map((h) => [h.start + s.start, h.level]),
-      ...before.filter((h) => h.start >= s.end).map((h) => [h.start + shift, h.level]),
-    ]);
+  const expected = (shift: number) => {
+    const out: number[] = [];
+    for (const h of all) if (h.start < s.start) out.push(h.start, h.level);
+    for (let k = 0; k < own.length; k += 2) out.push(own[k] + s.start, own[k + 1]);
+    for (const h of all) if (h.start >= s.end) out.push(h.start + shift, h.level);
+    return out;
+  };
+  const same = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
   for (const gap of /\n[ \t]*\n/.test(tail) || s.end === text.length ? [tail] : [tail, tail + '\n']) {
     const next = text.slice(0, s.start) + body + gap + text.slice(s.end);
-    const found = headingsOf(next, from).map((h) => [h.start, h.level]);
-    if (JSON.stringify(found) === expect(body.length + gap.length - old.length)) return next;
+    if (same(outlineOf(next, from), expected(body.length + gap.length - old.length))) return next;
   }
   throw invalid(
     'section_spills',

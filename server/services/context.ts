@@ -2,6 +2,7 @@ import type { GitRepository, Identity } from '../store/git/repository.js';
 import type { PublicRepository } from '../store/git/publicRepository.js';
 import type { MetaStore } from '../store/meta/metaStore.js';
 import type { DerivedFiles } from '../store/derivedFiles.js';
+import type { Section } from '../domain/sections.js';
 import type { Provenance } from '../domain/provenance.js';
 import { Lru } from '../util/lru.js';
 import { KeyedMutex, Mutex } from '../util/mutex.js';
@@ -61,6 +62,22 @@ export interface Ctx {
    * absent, inline (`util/wordIn.ts`). Throws `NotADocx` for what is not a .docx.
    */
   wordIn?: (bytes: Uint8Array) => Promise<string>;
+  /**
+   * A text's sections and section splices, when the app runs them elsewhere (off the event loop,
+   * cached by content); absent, inline. See services/textSections.ts.
+   */
+  sections?: SectionWork;
+}
+
+/**
+ * The work `ctx.sections` takes off the event loop (services/textSections.ts): what a page needs
+ * of a text's sections (never all of them: 210,000 objects would take as long to pass back to
+ * the event loop as to compute), and a splice.
+ */
+export interface SectionWork {
+  linked(text: string): Promise<Section[]>;
+  find(text: string, anchor: string): Promise<Section | null>;
+  splice(text: string, anchor: string, replacement: string): Promise<string>;
 }
 
 /** At most this many paragraphs' provenance in memory (~40 bytes each). */

@@ -94,6 +94,16 @@ describe('headings and sections', () => {
     expect(hs.map((h) => [h.id, h.line])).toEqual([['one', 3]]);
   });
 
+  test('lines that begin with a letter are read as the others: underlines, carriage returns, indents', () => {
+    const t =
+      'Intro\r\n===\r\n\n   Indented title\n   ---\n\n    code line\n\n \tTab after a space\n---\n\nLazy\n    ## not a heading\n';
+    expect(headingsOf(t).map((h) => [h.words, h.level, h.line])).toEqual([
+      ['Intro', 1, 0],
+      ['Indented title', 2, 3],
+      ['Tab after a space', 2, 8],
+    ]);
+  });
+
   test('headings in lists and quotes are not sections; a list line under a paragraph is no underline', () => {
     expect(headingsOf('- item\n---\n\n> ## quoted\n\n    ## code\n').map((h) => h.id)).toEqual([]);
   });
@@ -151,6 +161,19 @@ const text = fc
   .map(([blocks, gap, last]) => blocks.join(gap) + (last ? '\n' : ''));
 
 describe('laws', () => {
+  test('a section ends at the first later heading of its level or higher, else at the end', () => {
+    fc.assert(
+      fc.property(text, (t) => {
+        const hs = headingsOf(t);
+        sectionsOf(t).forEach((s, i) => {
+          const next = hs.slice(i + 1).find((h) => h.level <= s.level);
+          expect([s.id, s.end]).toEqual([hs[i].id, next ? next.start : t.length]);
+        });
+      }),
+      runs(300),
+    );
+  });
+
   test('splitting then splicing a section back unchanged gives the text it came from', () => {
     fc.assert(
       fc.property(text, (t) => {

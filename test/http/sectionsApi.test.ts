@@ -11,6 +11,7 @@ import { MAX_TEXT_BYTES } from '../../server/domain/limits.js';
 import { createProposal, withdrawProposal } from '../../server/services/proposals/proposals.js';
 import { proposalText } from '../../server/services/proposals/read.js';
 import type { ProposalRecord } from '../../server/store/meta/schema.js';
+import { linkedSectionsOf, MAX_SECTION_LINKS, spliceText } from '../../server/services/textSections.js';
 import { openTestApp, testClock } from '../helpers/data.js';
 import { authOf, makeApiUsers, type ApiUser } from '../helpers/users.js';
 
@@ -126,6 +127,42 @@ describe('PUT /proposals/:id/sections/:anchor', () => {
     await refused(999, put(999, CHAIR_SECTION, { text: '## 3. Chair\n', head }), 404, 'proposal_not_found');
     await withdrawProposal(t.ctx, U.drafter.actor, p.id);
     await refused(p.id, put(p.id, CHAIR_SECTION, { text: '## 3. Chair\n', head }), 409, 'not_editable');
+  });
+});
+
+describe('a text long enough for its sections to be read off the event loop', () => {
+  // 3,000 more sections: past the renderer's inline limit, so sections are found and spliced on
+  // the worker pool and the refusals come back from a thread.
+  const long = () => published + Array.from({ length: 3000 }, (_, i) => `\n## Extra ${i}\n\nWords.\n`).join('');
+
+  test('a section is read, spliced as inline, and refused with the same codes', async () => {
+    const p = await createProposal(t.ctx, U.drafter.actor, SLUG, { title: 'Long', text: long() });
+    const before = await proposalText(t.ctx, p);
+    expect(before.length).toBeGreaterThan(64 * 1024);
+    const got = await request(t.app).get(`${API}/proposals/${p.id}/sections/extra-2500`).set(U.drafter.auth);
+    expect([got.status, got.body.heading, got.body.text]).toEqual([200, 'Extra 2500', '## Extra 2500\n\nWords.\n']);
+    await refused(
+      p.id,
+      put(p.id, 'extra-10', { text: '## Extra 10\n\n## Beside\n', head: p.head }),
+      400,
+      'section_outline',
+    );
+    await refused(p.id, put(p.id, 'extra-10', { text: 'No heading.\n', head: p.head }), 400, 'section_heading');
+    await refused(p.id, put(p.id, 'extra-9999', { text: '## Extra\n', head: p.head }), 404, 'section_not_found');
+    const ok = await put(p.id, 'extra-2999', { text: '## Extra, last\n\nChanged.\n', head: p.head });
+    expect(ok.status).toBe(200);
+    expect(await proposalText(t.ctx, record(p.id))).toBe(
+      spliceText(before, 'extra-2999', '## Extra, last\n\nChanged.\n'),
+    );
+  });
+
+  test('a page links MAX_SECTION_LINKS sections at most, a lone title never', () => {
+    const text = long();
+    const links = linkedSectionsOf(text);
+    expect(links).toHaveLength(MAX_SECTION_LINKS);
+    expect(links[0].level).toBe(2);
+    expect(linkedSectionsOf('# Title\n\n## One\n\n## Two\n').map((s) => s.id)).toEqual(['one', 'two']);
+    expect(linkedSectionsOf('# One\n\n# Two\n').map((s) => s.id)).toEqual(['one', 'two']);
   });
 });
 

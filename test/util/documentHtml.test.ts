@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { slugOf } from '../../server/domain/sections.js';
-import { headingIds, textSections } from '../../server/services/textSections.js';
+import { headingIds, sectionsOfText } from '../../server/services/textSections.js';
 import { MAX_NUMBERED, numberedSources, renderDocument as render } from '../../server/util/documentHtml.js';
 import { runs } from '../helpers/depth.js';
 
@@ -35,7 +35,7 @@ describe('renderDocument', () => {
     const text = '---\ntitle: T\n---\n# Scope\n\nA.\n\n## Scope\n\nB.\n\n> ## quoted\n\nAims\n====\n';
     const h = renderDocument(text, 'Document');
     const ids = [...h.matchAll(/<h[2-6] id="([^"]*)"/g)].map((m) => m[1]);
-    expect(ids).toEqual(textSections(text).map((s) => s.id));
+    expect(ids).toEqual(sectionsOfText(text).map((s) => s.id));
     expect(ids).toEqual(['scope', 'scope-1', 'aims']);
     // A heading that is no section (in a quote) has no id.
     expect(h).toContain('<h3>quoted</h3>');

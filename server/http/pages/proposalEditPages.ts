@@ -61,7 +61,7 @@ export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
     const p = forEditing(req);
     const text = await proposalText(ctx, p);
     const anchor = typeof req.query.section === 'string' ? req.query.section : null;
-    const found = anchor === null ? null : sectionIn(text, anchor);
+    const found = anchor === null ? null : await sectionIn(ctx, text, anchor);
     if (anchor !== null && !found) throw noSection();
     // Allowed, but its state forbids changes (withdrawn, consolidated, a round open): say so.
     if (!proposalActions(ctx, req.actor ?? null, p).edit) res.status(409);
@@ -86,7 +86,7 @@ export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
     // One section only: its anchor as the form carries it.
     const anchor = field(req, 'section') || null;
     const current = await proposalText(ctx, p);
-    const section = anchor === null ? null : sectionLabel(current, anchor);
+    const section = anchor === null ? null : await sectionLabel(ctx, current, anchor);
     // The proposal as it is now (the actor may edit it, so may see it).
     const again = (extra: Locals) => editForm(req, res, loadProposal(ctx, actor, p.id), form, section, extra);
 
@@ -95,7 +95,7 @@ export function proposalEditPages(ctx: Ctx, render: Renderer): Router {
       await orShow(res, again, async () => {
         checkTitle(form.title);
         const shown = checkText(form.text);
-        const after = anchor === null ? shown : checkText(spliceTextSection(current, anchor, shown));
+        const after = anchor === null ? shown : checkText(await spliceTextSection(ctx, current, anchor, shown));
         const preview = await textPreview(ctx, render, {
           before: current,
           after,

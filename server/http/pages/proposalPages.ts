@@ -40,7 +40,7 @@ import { page } from './render.js';
 import { diffToggle } from '../presenters/diffToggle.js';
 import { noSection } from '../../domain/sections.js';
 import { checkText, checkTitle } from '../../domain/text.js';
-import { sectionIn, spliceTextSection } from '../../services/textSections.js';
+import { linkedSections, sectionIn, spliceTextSection } from '../../services/textSections.js';
 import { sectionLabel, sectionsByRow, textPreview } from '../presenters/sectionView.js';
 import { proposalFromWord } from '../../services/proposals/fromWord.js';
 import { fileField } from '../upload.js';
@@ -69,14 +69,14 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
     const doc = documentToPropose(ctx, req.actor ?? null, slug);
     const latest = getVersion(ctx, doc.slug, doc.latest);
     const text = await versionText(ctx, latest);
-    const found = anchor === null ? null : sectionIn(text, anchor);
+    const found = anchor === null ? null : await sectionIn(ctx, text, anchor);
     if (anchor !== null && !found && !('form' in extra)) throw noSection();
     page(res, 'proposals/new', {
       title: `Propose a change to ${doc.title}`,
       doc: { slug: doc.slug, title: doc.title },
       version: { number: latest.number, publishedAt: latest.publishedAt },
       form: { title: '', rationale: '', text: found ? found.text : text },
-      section: anchor === null ? null : sectionLabel(text, anchor),
+      section: anchor === null ? null : await sectionLabel(ctx, text, anchor),
       preview: null,
       error: null,
       errorCode: null,
@@ -130,7 +130,7 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
         const before = await versionText(ctx, latest);
         checkTitle(form.title);
         const shown = checkText(form.text);
-        const after = anchor === null ? shown : checkText(spliceTextSection(before, anchor, shown));
+        const after = anchor === null ? shown : checkText(await spliceTextSection(ctx, before, anchor, shown));
         const preview = await textPreview(ctx, render, {
           before,
           after,
@@ -205,7 +205,7 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
       const text = await proposalText(ctx, p);
       const view = await textView(ctx, render, text, placed, actor);
       // "Edit this section" beside each heading, for who may revise it now.
-      const sections = head.may.edit ? sectionsByRow(text, view.paragraphs) : [];
+      const sections = head.may.edit ? sectionsByRow(await linkedSections(ctx, text), view.paragraphs) : [];
       locals.text = {
         ...view,
         paragraphs: view.paragraphs.map((para, i) => ({ ...para, sections: sections[i] ?? [] })),

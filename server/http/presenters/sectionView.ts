@@ -2,7 +2,8 @@ import { foldParagraphs } from '../../domain/diff.js';
 import { checkProse, MAX_RATIONALE_BYTES } from '../../domain/text.js';
 import type { Ctx } from '../../services/context.js';
 import { diffTexts } from '../../services/diffTexts.js';
-import { sectionIn, textSections } from '../../services/textSections.js';
+import { sectionIn } from '../../services/textSections.js';
+import type { Section } from '../../domain/sections.js';
 import type { Renderer } from '../render/renderer.js';
 import { changeCounts } from './changeCounts.js';
 import { TEXT_UNDER } from './proposalView.js';
@@ -20,9 +21,9 @@ export interface SectionLabel {
 }
 
 /** The section `anchor` of `text` as a form names it (its anchor alone when the text no longer has it). */
-export const sectionLabel = (text: string, anchor: string): SectionLabel => ({
+export const sectionLabel = async (ctx: Ctx, text: string, anchor: string): Promise<SectionLabel> => ({
   id: anchor,
-  words: sectionIn(text, anchor)?.section.words ?? anchor,
+  words: (await sectionIn(ctx, text, anchor))?.section.words ?? anchor,
 });
 
 /**
@@ -36,16 +37,17 @@ export const withSectionLinks = (html: string, href: (anchor: string) => string)
       `${h}\n<p class="section-link noprint"><a href="${href(id)}" aria-describedby="${id}">Propose a change to this section</a></p>`,
   );
 
-/** The sections whose heading starts in each of the text's paragraph rows ([start, end) of the text). */
-export function sectionsByRow(text: string, rows: { start: number; end: number }[]): SectionLabel[][] {
-  const all = textSections(text);
-  // A text's one top-level heading is its title: its "section" is the whole text (the whole-text
-  // edit is there for that), and the document page shows it as the page's title, without a link.
-  const tops = all.filter((s) => s.level === 1);
-  const sections = tops.length === 1 && all[0] === tops[0] ? all.slice(1) : all;
-  return rows.map((r) =>
-    sections.filter((s) => s.start >= r.start && s.start < r.end).map(({ id, words }) => ({ id, words })),
-  );
+/** Of the sections a page links (services/textSections.ts `linkedSections`), those whose heading starts in each of the text's paragraph rows ([start, end) of the text). */
+export function sectionsByRow(sections: Section[], rows: { start: number; end: number }[]): SectionLabel[][] {
+  // Rows and sections both run in the text's order: one pass over each.
+  let k = 0;
+  return rows.map((r) => {
+    const here: SectionLabel[] = [];
+    while (k < sections.length && sections[k].start < r.start) k++;
+    for (; k < sections.length && sections[k].start < r.end; k++)
+      here.push({ id: sections[k].id, words: sections[k].words });
+    return here;
+  });
 }
 
 /**

@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import { coarseDiff, diffProse, type Change } from '../../domain/diff.js';
 import { Lru } from '../../util/lru.js';
 import { type WorkPool, WorkTimeout } from '../offload/pool.js';
-import type { Task } from '../offload/worker.js';
+import type { Spliced, Task } from '../offload/worker.js';
 import { renderItems, type MarkdownItem } from '../../util/markdown.js';
 import { renderDocument } from '../../util/documentHtml.js';
-import { headingIds } from '../../services/textSections.js';
+import { findSectionIn, headingIds, linkedSectionsOf, spliceText } from '../../services/textSections.js';
+import type { Section } from '../../domain/sections.js';
 import { renderParagraphs, type RenderedBlock } from './paragraphs.js';
 import { renderedDiff, type RenderedDiffBlock } from './renderedDiff.js';
-import { invalid, unavailable } from '../../domain/errors.js';
+import { DomainError, invalid, unavailable } from '../../domain/errors.js';
 import { NotADocx, type WordInResult } from '../../util/wordIn.js';
 import { changesDocx, textDocx, type Revisions, type WordMeta } from './wordOut.js';
 
@@ -173,6 +174,74 @@ export class Renderer {
     }));
     this.track(key, entry);
     return this.inTurn(entry) as Promise<RenderedBlock[]>;
+  }
+
+  /**
+   * What a page needs of a text's sections (services/textSections.ts): the ones it links, or the
+   * one an anchor names; cached by the text's content. A 1 MB text may hold 210,000 headings
+   * (half a second's work), so beyond `inlineDiffBytes` they are read on the pool. There is no
+   * coarse form: past the time limit, 503 `busy` (nothing kept).
+   */
+  linkedSections(text: string): Promise<Section[]> {
+    return this.exactCached(`linked:${hash(text)}`, text.length, () => linkedSectionsOf(text), {
+      kind: 'linkedSections',
+      text,
+    });
+  }
+
+  findSection(text: string, anchor: string): Promise<Section | null> {
+    return this.exactCached(`section:${hash(anchor)}:${hash(text)}`, text.length, () => findSectionIn(text, anchor), {
+      kind: 'findSection',
+      text,
+      anchor,
+    });
+  }
+
+  private async exactCached<T extends Section | Section[] | null>(
+    key: string,
+    size: number,
+    compute: () => T,
+    task: Task,
+  ): Promise<T> {
+    const hit = this.lookup(key) ?? this.inFlight.get(key);
+    if (hit) return (await hit).value as T;
+    const weigh = (s: Section) => 2 * (s.words.length + s.id.length) + 96;
+    const entry = this.exact<T>(size, compute, task).then((value) => ({
+      value,
+      weight: Array.isArray(value) ? value.reduce((n, s) => n + weigh(s), 64) : value ? weigh(value) : 64,
+      fallback: false,
+    }));
+    this.track(key, entry);
+    // A failure is not kept: the next request tries again.
+    entry.catch(() => {});
+    return (await entry).value as T;
+  }
+
+  /** The text with a section replaced (services/textSections.ts), on the pool beyond `inlineDiffBytes`; not cached. */
+  async splice(text: string, anchor: string, replacement: string): Promise<string> {
+    const r = await this.exact<Spliced>(
+      text.length + replacement.length,
+      () => ({ text: spliceText(text, anchor, replacement) }),
+      { kind: 'splice', text, anchor, replacement },
+    );
+    if ('refused' in r) throw new DomainError(r.refused.kind, r.refused.code, r.refused.message);
+    return r.text;
+  }
+
+  /** Work that has no coarse form: inline up to `inlineDiffBytes`, else on the pool within `diffMs`; past it, 503 `busy`. */
+  private async exact<T>(size: number, compute: () => T, task: Task): Promise<T> {
+    if (size <= this.opts.inlineDiffBytes) return compute();
+    try {
+      return await this.pool.run<T>(task, this.opts.diffMs);
+    } catch (e) {
+      if (e instanceof WorkTimeout)
+        throw unavailable(
+          'busy',
+          `The server could not read this text's sections within ${this.opts.diffMs / 1000} s; please try again later.`,
+          this.pool.options.retryAfter,
+        );
+      throw e;
+    }
   }
 
   /** The prose diff from `from` to `to` (coarse if it cannot be made in time). */

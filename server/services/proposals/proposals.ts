@@ -61,13 +61,24 @@ export async function createProposal(
   const doc = getDocument(ctx, slug);
   authorize(actor, 'proposal.create', { kind: 'document', group: doc.group }, 'document');
   const published = input.section == null ? null : await versionText(ctx, getVersion(ctx, slug, doc.latest));
+  // The section spliced into the published text (off the event loop when the app can), its
+  // refusal kept to be reported with the other fields' problems.
+  const spliced =
+    published === null
+      ? null
+      : await spliceTextSection(ctx, published, input.section!, checkText(input.text)).then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        );
   // Every field's problem at once (the form lists them all).
   const { title, rationale, text } = checkEach('invalid_proposal', {
     title: () => checkTitle(input.title),
     rationale: () => checkProse(input.rationale, 'rationale', MAX_RATIONALE_BYTES, false),
     text: () => {
       const given = checkText(input.text);
-      return published === null ? given : checkText(spliceTextSection(published, input.section!, given));
+      if (spliced === null) return given;
+      if ('error' in spliced) throw spliced.error;
+      return checkText(spliced.value);
     },
   });
   // A form filled in on version N must not land on a newer version: the text would undo it.
@@ -169,7 +180,7 @@ async function revise(
       { current: p.head },
     );
   const current = section !== undefined || actor.id !== p.authorId ? await proposalText(ctx, p) : '';
-  const text = section === undefined ? given : checkText(spliceTextSection(current, section, given));
+  const text = section === undefined ? given : checkText(await spliceTextSection(ctx, current, section, given));
   // Someone else revises the author's proposal: the author's mail shows what this revision changes.
   const changes = actor.id !== p.authorId ? await diffTexts(ctx, current, text) : [];
   return saveRevision(

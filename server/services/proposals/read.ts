@@ -100,7 +100,7 @@ export async function proposalDiff(
  */
 export async function proposalSection(ctx: Ctx, actor: Actor | null, id: number, anchor: string) {
   const p = loadProposal(ctx, actor, id);
-  const found = sectionIn(await proposalText(ctx, p), anchor);
+  const found = await sectionIn(ctx, await proposalText(ctx, p), anchor);
   if (!found) throw noSection();
   return { proposal: p, section: found.section, text: found.text };
 }
