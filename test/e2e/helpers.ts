@@ -89,11 +89,11 @@ export async function serveApp(
   };
 }
 
-/** Save a full-page screenshot to test-output/screenshots/<name>.png (git-ignored). */
-export async function shot(page: Page, name: string): Promise<string> {
+/** Save a screenshot of the whole page (or, with `fullPage: false`, of what the screen shows) to test-output/screenshots/<name>.png (git-ignored). */
+export async function shot(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<string> {
   await fsp.mkdir(screenshotDir, { recursive: true });
   const file = path.join(screenshotDir, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
+  await page.screenshot({ path: file, fullPage: opts.fullPage ?? true, animations: 'disabled' });
   return file;
 }
 

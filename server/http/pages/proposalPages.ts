@@ -52,6 +52,8 @@ const ViewQuery = z.object({
   against: z.enum(['base', 'published']).optional(),
   /** The changes tab shows the rendered diff unless `view=source`. */
   view: z.enum(['source']).optional(),
+  /** The text tab folds older threads of a long discussion unless `comments=all`. */
+  comments: z.enum(['all']).optional(),
 });
 type View = z.infer<typeof ViewQuery>;
 
@@ -177,12 +179,20 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
   const viewOf = (req: Request): View =>
     parse(
       ViewQuery,
-      { tab: req.query.tab, from: req.query.from, to: req.query.to, against: req.query.against, view: req.query.view },
+      {
+        tab: req.query.tab,
+        from: req.query.from,
+        to: req.query.to,
+        against: req.query.against,
+        view: req.query.view,
+        comments: req.query.comments,
+      },
       'invalid_view',
     );
 
   const showProposal = async (req: Request, res: Response, p: ProposalRecord, view: View, extra: Locals = {}) => {
     const actor = req.actor ?? null;
+    const query = view; // (the text tab names its own `view`)
     const tab = view.tab ?? (view.from || view.to || view.against ? 'changes' : 'text');
     const head = await proposalHead(ctx, render, actor, p, await baseVersionOf(p));
     const locals: Locals = {
@@ -203,7 +213,9 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
       const ref = { type: 'proposal' as const, id: p.id };
       const placed = await placeComments(ctx, ref, p.revisions, commentsOf(ctx, ref));
       const text = await proposalText(ctx, p);
-      const view = await textView(ctx, render, text, placed, actor);
+      // A reply that was refused is shown again in its thread: that thread is never folded.
+      const keep = (extra.comment as { replyTo?: number | null } | undefined)?.replyTo ?? null;
+      const view = await textView(ctx, render, text, placed, actor, { all: query.comments === 'all', keep });
       // "Edit this section" beside each heading, for who may revise it now.
       const sections = head.may.edit ? sectionsByRow(await linkedSections(ctx, text), view.paragraphs) : [];
       locals.text = {

@@ -67,6 +67,10 @@ export interface ThreadView {
   marked: boolean;
   /** The change its first comment suggests, if any (proposals; filled in by textView). */
   suggestion: SuggestionView | null;
+  /** Shown as one line with a link to the page with every comment (textView: an older thread on a long page); its comments are not rendered. */
+  folded: boolean;
+  /** When its last comment was written. */
+  lastAt: string;
 }
 
 export interface SuggestionView {
@@ -133,6 +137,8 @@ export function threadsOf<C extends CommentRecord>(
         lastIsMine: all[all.length - 1].authorId === me,
         marked: false,
         suggestion: null,
+        folded: false,
+        lastAt: all[all.length - 1].createdAt,
       },
     };
   });
@@ -172,8 +178,25 @@ function noteMarked(views: ThreadView[], html: string): void {
  * attached to other text — and general threads at the end. The passages of open threads are
  * marked in their paragraphs.
  */
-export async function textView(ctx: Ctx, r: Renderer, text: string, placed: PlacedComment[], actor: Actor | null) {
-  const [blocks, comments] = await Promise.all([r.paragraphs(text, TEXT_UNDER), commentsHtml(r, placed)]);
+export async function textView(
+  ctx: Ctx,
+  r: Renderer,
+  text: string,
+  placed: PlacedComment[],
+  actor: Actor | null,
+  fold: FoldOptions = { all: true, keep: null },
+) {
+  const rows = r.paragraphs(text, TEXT_UNDER);
+  const threads = threadsOf(ctx, placed, actor);
+  foldThreads(
+    threads.map(({ view }) => view),
+    fold,
+  );
+  // Only what is shown is rendered: the comments and suggestions of folded threads are not.
+  const hidden = new Set(threads.flatMap(({ view }) => (view.folded ? view.comments.map((c) => c.id) : [])));
+  const shown = placed.filter((c) => !hidden.has(c.id));
+  const [blocks, comments] = await Promise.all([rows, commentsHtml(r, shown)]);
+  for (const { view } of threads) for (const c of view.comments) c.html = comments.get(c.id) ?? '';
   const paragraphs: ParagraphView[] = blocks.map((b, i) => ({
     n: i + 1,
     start: b.start,
@@ -188,8 +211,8 @@ export async function textView(ctx: Ctx, r: Renderer, text: string, placed: Plac
   const marks = new Map<number, MarkedRange[]>();
   const suggested: Promise<void>[] = [];
   let applicableCount = 0;
-  for (const { root, view } of threadsOf(ctx, placed, actor, comments)) {
-    if (root.suggestion !== undefined && root.anchor) {
+  for (const { root, view } of threads) {
+    if (root.suggestion !== undefined && root.anchor && !view.folded) {
       const s = root.suggestion;
       const ok = applicable(root);
       if (ok) applicableCount++;
@@ -226,7 +249,41 @@ export async function textView(ctx: Ctx, r: Renderer, text: string, placed: Plac
   );
   await Promise.all(suggested);
   for (const [k] of marks) for (const p of paragraphs) if (p.threads.length) noteMarked(p.threads, paragraphs[k].html);
-  return { paragraphs, outdated, applied, general, count: placed.length, applicable: applicableCount };
+  return {
+    paragraphs,
+    outdated,
+    applied,
+    general,
+    count: placed.length,
+    applicable: applicableCount,
+    folded: { threads: threads.filter(({ view }) => view.folded).length, comments: hidden.size },
+  };
+}
+
+/** At most this many comments are shown in full on a page (issue 17); older threads beyond them are folded. */
+export const SHOWN_COMMENTS = 50;
+
+export interface FoldOptions {
+  /** Every thread in full (`?comments=all`). */
+  all: boolean;
+  /** A thread never folded: the one a refused reply was typed in (the form shows it again). */
+  keep: number | null;
+}
+
+/**
+ * Fold the older threads of a long discussion: the threads with the latest comments are shown
+ * in full until SHOWN_COMMENTS comments are (the most recent one always), the others folded
+ * (`view.folded`). A comment just posted, or one a mail links to, is recent.
+ */
+function foldThreads(views: ThreadView[], { all, keep }: FoldOptions): void {
+  const total = views.reduce((n, v) => n + v.comments.length, 0);
+  if (all || total <= SHOWN_COMMENTS) return;
+  const recent = [...views].sort((a, b) => b.lastAt.localeCompare(a.lastAt) || b.id - a.id);
+  let shown = 0;
+  for (const v of recent) {
+    if (v.id === keep || shown === 0 || shown + v.comments.length <= SHOWN_COMMENTS) shown += v.comments.length;
+    else v.folded = true;
+  }
 }
 
 /** The whole text rendered with the passages of open threads marked, and the threads noted as marked (for the consolidation page). */
