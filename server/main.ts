@@ -69,8 +69,6 @@ async function main() {
     mirrorStatus: mirror ? () => mirror.status() : undefined,
     loopDelay: () => loopDelay.report(),
   });
-  // Listen before anything else announces this process as the server: a port already taken
-  // (or not ours to take) ends the start here, with the data folder's lock released.
   // Idle keep-alive connections outlive a reverse proxy's own idle timeout (http/serverTimeouts.ts).
   // A signal that comes while the server is still starting (it answers as soon as it listens)
   // is kept, and acted on once the shutdown below is in place: never the default, a kill.
@@ -87,13 +85,6 @@ async function main() {
       app(req, res);
     }),
   );
-  try {
-    await listen(server, config.port);
-  } catch (e) {
-    console.error(`Ratify cannot start: ${listenFailure(e, config.port)}`);
-    await data.close().catch(() => {});
-    process.exit(1);
-  }
   const socket = socketPathFor(config.dataDir);
   let admin: http.Server;
   try {
@@ -104,7 +95,18 @@ async function main() {
     await data.setSocket(socket);
   } catch (e) {
     console.error(`Ratify cannot start: the admin socket ${socket} cannot be opened: ${(e as Error).message}`);
-    server.close();
+    await fsp.rm(socket, { force: true }).catch(() => {});
+    await data.close().catch(() => {});
+    process.exit(1);
+  }
+  // The port last: once /healthz answers, the lock names the admin socket too (a command line
+  // run at that moment goes through the server). A port already taken (or not ours to take)
+  // ends the start here: the socket is removed and the data folder's lock released.
+  try {
+    await listen(server, config.port);
+  } catch (e) {
+    console.error(`Ratify cannot start: ${listenFailure(e, config.port)}`);
+    admin.close();
     await fsp.rm(socket, { force: true }).catch(() => {});
     await data.close().catch(() => {});
     process.exit(1);
