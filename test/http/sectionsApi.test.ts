@@ -194,6 +194,20 @@ describe('POST /documents/:slug/proposals with a section', () => {
       ['title', 'invalid_title'],
       ['text', 'section_heading'],
     ]);
+    // The same through the service alone (no schema before it): a text too large is reported
+    // with the title's problem, not alone.
+    const e = await createProposal(t.ctx, U.drafter.actor, SLUG, {
+      title: 'Two\nlines',
+      text: 'x'.repeat(MAX_TEXT_BYTES + 1),
+      section: CHAIR_SECTION,
+    }).catch((err: { code: string; data: { fields?: { path: string; code: string }[] } }) => err);
+    expect('code' in e && [e.code, e.data.fields?.map((f) => [f.path, f.code])]).toEqual([
+      'invalid_proposal',
+      [
+        ['title', 'invalid_title'],
+        ['text', 'text_too_large'],
+      ],
+    ]);
     expect(t.ctx.meta.all('proposals')).toHaveLength(count);
   });
 });

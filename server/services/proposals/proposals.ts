@@ -62,11 +62,11 @@ export async function createProposal(
   authorize(actor, 'proposal.create', { kind: 'document', group: doc.group }, 'document');
   const published = input.section == null ? null : await versionText(ctx, getVersion(ctx, slug, doc.latest));
   // The section spliced into the published text (off the event loop when the app can), its
-  // refusal kept to be reported with the other fields' problems.
+  // refusal (or the text's own) kept to be reported with the other fields' problems.
   const spliced =
     published === null
       ? null
-      : await spliceTextSection(ctx, published, input.section!, checkText(input.text)).then(
+      : await (async () => spliceTextSection(ctx, published, input.section!, checkText(input.text)))().then(
           (value) => ({ value }),
           (error: unknown) => ({ error }),
         );
