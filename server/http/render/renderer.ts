@@ -197,24 +197,18 @@ export class Renderer {
     });
   }
 
-  private async exactCached<T extends Section | Section[] | null>(
+  private exactCached<T extends Section | Section[] | null>(
     key: string,
     size: number,
     compute: () => T,
     task: Task,
   ): Promise<T> {
-    const hit = this.lookup(key) ?? this.inFlight.get(key);
-    if (hit) return (await hit).value as T;
     const weigh = (s: Section) => 2 * (s.words.length + s.id.length) + 96;
-    const entry = this.exact<T>(size, compute, task).then((value) => ({
-      value,
-      weight: Array.isArray(value) ? value.reduce((n, s) => n + weigh(s), 64) : value ? weigh(value) : 64,
-      fallback: false,
-    }));
-    this.track(key, entry);
-    // A failure is not kept: the next request tries again.
-    entry.catch(() => {});
-    return (await entry).value as T;
+    return this.kept(
+      key,
+      () => this.exact<T>(size, compute, task),
+      (value) => (Array.isArray(value) ? value.reduce((n, s) => n + weigh(s), 64) : value ? weigh(value) : 64),
+    );
   }
 
   /** The text with a section replaced (services/textSections.ts), on the pool beyond `inlineDiffBytes`; not cached. */
@@ -229,17 +223,34 @@ export class Renderer {
   }
 
   /** Work that has no coarse form: inline up to `inlineDiffBytes`, else on the pool within `diffMs`; past it, 503 `busy`. */
-  private async exact<T>(size: number, compute: () => T, task: Task): Promise<T> {
-    if (size <= this.opts.inlineDiffBytes) return compute();
-    try {
-      return await this.pool.run<T>(task, this.opts.diffMs);
-    } catch (e) {
-      if (e instanceof WorkTimeout)
-        throw unavailable(
+  private exact<T>(size: number, compute: () => T, task: Task): Promise<T> {
+    return this.pooled(
+      size <= this.opts.inlineDiffBytes,
+      async () => compute(),
+      task,
+      this.opts.diffMs,
+      () =>
+        unavailable(
           'busy',
           `The server could not read this text's sections within ${this.opts.diffMs / 1000} s; please try again later.`,
           this.pool.options.retryAfter,
-        );
+        ),
+    );
+  }
+
+  /** Inline, or on the pool within `limitMs`; past the limit, the refusal `late` gives (nothing coarser exists). */
+  private async pooled<T>(
+    inline: boolean,
+    compute: () => Promise<T>,
+    task: Task,
+    limitMs: number,
+    late: () => DomainError,
+  ): Promise<T> {
+    if (inline) return compute();
+    try {
+      return await this.pool.run<T>(task, limitMs);
+    } catch (e) {
+      if (e instanceof WorkTimeout) throw late();
       throw e;
     }
   }
@@ -328,30 +339,29 @@ export class Renderer {
     );
   }
 
-  private async wordFile(key: string, make: () => Promise<Uint8Array>): Promise<Uint8Array> {
+  private wordFile(key: string, make: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    return this.kept(key, make, (value) => value.length);
+  }
+
+  /** A result kept under `key` once `make` gives it (asked for again meanwhile, shared); a failure is not kept: the next request tries again. */
+  private kept<T>(key: string, make: () => Promise<T>, weigh: (value: T) => number): Promise<T> {
     const hit = this.lookup(key) ?? this.inFlight.get(key);
-    if (hit) return this.inTurn(hit) as Promise<Uint8Array>;
-    const entry = make().then((value) => ({ value, weight: value.length, fallback: false }));
+    if (hit) return this.inTurn(hit) as Promise<T>;
+    const entry = make().then((value) => ({ value, weight: weigh(value), fallback: false }));
     this.track(key, entry);
-    // A failure is not kept: the next request tries again.
     entry.catch(() => {});
-    return this.inTurn(entry) as Promise<Uint8Array>;
+    return this.inTurn(entry) as Promise<T>;
   }
 
   /** Writing a Word file: inline when small, else on the pool within `wordMs`; past it, 503 `word_timeout`. */
-  private async wordWork<T>(size: number, compute: () => Promise<T>, task: Task): Promise<T> {
-    if (size <= this.opts.inlineWordBytes) return compute();
-    try {
-      return await this.pool.run<T>(task, this.opts.wordMs);
-    } catch (e) {
-      if (e instanceof WorkTimeout)
-        throw unavailable(
-          'word_timeout',
-          `The Word file could not be made within ${this.opts.wordMs / 1000} s; please try again later.`,
-          this.pool.options.retryAfter,
-        );
-      throw e;
-    }
+  private wordWork<T>(size: number, compute: () => Promise<T>, task: Task): Promise<T> {
+    return this.pooled(size <= this.opts.inlineWordBytes, compute, task, this.opts.wordMs, () =>
+      unavailable(
+        'word_timeout',
+        `The Word file could not be made within ${this.opts.wordMs / 1000} s; please try again later.`,
+        this.pool.options.retryAfter,
+      ),
+    );
   }
 
   /** Inline, or on the pool within `limitMs`; past the limit (or if the thread died), the coarse answer. */
