@@ -35,6 +35,7 @@ export default {
   // Three workers on two cores: most suites wait on disk, child processes or scrypt, not the CPU
   // (two workers left a third of the CPU idle: 1.5 cores busy over the run).
   maxWorkers: 3,
+  setupFiles: ['<rootDir>/test/setup/oneTestContext.mjs'],
   globalSetup: '<rootDir>/test/setup/build.mjs',
   globalTeardown: '<rootDir>/test/setup/teardown.mjs',
 };

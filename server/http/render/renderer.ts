@@ -11,7 +11,10 @@ import { renderParagraphs, type RenderedBlock } from './paragraphs.js';
 import { renderedDiff, type RenderedDiffBlock } from './renderedDiff.js';
 import { DomainError, invalid, unavailable } from '../../domain/errors.js';
 import { NotADocx, type WordInResult } from '../../util/wordIn.js';
-import { changesDocx, textDocx, type Revisions, type WordMeta } from './wordOut.js';
+import type { Revisions, WordMeta } from './wordOut.js';
+
+/** The Word writer and the docx package it uses (~1 MB of code) load with the first Word file made, not at start. */
+const wordOut = () => import('./wordOut.js');
 
 /**
  * Markdown rendering, prose diffs and rendered diffs with bounded work per request:
@@ -321,7 +324,7 @@ export class Renderer {
   /** A published text as a Word file (wordOut.ts), cached by its content. */
   wordText(text: string, meta: WordMeta): Promise<Uint8Array> {
     return this.wordFile(`wordText:${hash(JSON.stringify(meta))}:${hash(text)}`, () =>
-      this.wordWork(text.length, () => textDocx(text, meta), { kind: 'wordText', text, meta }),
+      this.wordWork(text.length, async () => (await wordOut()).textDocx(text, meta), { kind: 'wordText', text, meta }),
     );
   }
 
@@ -329,7 +332,7 @@ export class Renderer {
   wordChanges(from: string, to: string, meta: WordMeta, revisions: Revisions): Promise<Uint8Array> {
     const key = `wordChanges:${hash(JSON.stringify([meta, revisions]))}:${hash(from)}:${hash(to)}`;
     return this.wordFile(key, () =>
-      this.wordWork(from.length + to.length, () => changesDocx(from, to, meta, revisions), {
+      this.wordWork(from.length + to.length, async () => (await wordOut()).changesDocx(from, to, meta, revisions), {
         kind: 'wordChanges',
         from,
         to,

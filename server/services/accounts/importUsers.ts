@@ -1,5 +1,4 @@
 import { authorize } from '../../domain/policy.js';
-import { parse } from 'csv-parse/sync';
 import type { Actor } from '../../domain/actor.js';
 import { DomainError, invalid } from '../../domain/errors.js';
 import type { UserRecord } from '../../store/meta/schema.js';
@@ -62,6 +61,8 @@ async function importUsersNow(
 ): Promise<UserRecord[]> {
   let rows: Record<string, string>[];
   const delimiter = delimiterOf(csv);
+  // The CSV reader loads with the first import, not with the server.
+  const { parse } = await import('csv-parse/sync');
   try {
     rows = parse(csv, {
       delimiter,

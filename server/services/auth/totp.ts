@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { generateSecret, generateURI, verify } from 'otplib';
 import type { Actor } from '../../domain/actor.js';
 import { conflict, invalid } from '../../domain/errors.js';
 import type { EntryMeta } from '../../store/meta/metaStore.js';
 import type { UserRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { getUser } from '../accounts/users.js';
+
+/** otplib loads with the first second-factor step, not with the server (most members never use it). */
+const otp = () => import('otplib');
 
 const hashCode = (c: string) => createHash('sha256').update(c.replace(/[\s-]/g, '').toLowerCase()).digest('hex');
 
@@ -18,6 +20,7 @@ async function beginTotpNow(ctx: Ctx, actor: Actor, meta?: EntryMeta): Promise<{
   const user = getUser(ctx, actor.id);
   if (user.totp?.enabled)
     throw conflict('totp_enabled', 'A second factor is already set up; turn it off first to replace it.');
+  const { generateSecret, generateURI } = await otp();
   const secret = generateSecret();
   await ctx.meta.write({
     actor: actor.email,
@@ -40,6 +43,7 @@ async function beginTotpNow(ctx: Ctx, actor: Actor, meta?: EntryMeta): Promise<{
 /** Check a 6-digit code (±30 s) once: a code already used cannot be used again. */
 async function codeStep(ctx: Ctx, user: UserRecord, code: string): Promise<number | null> {
   if (!user.totp || !/^\d{6}$/.test(code)) return null;
+  const { verify } = await otp();
   const r = await verify({
     secret: user.totp.secret,
     token: code,
