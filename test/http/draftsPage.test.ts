@@ -4,16 +4,23 @@
  * years' volume).
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import fc from 'fast-check';
 import { makeUser, signedIn, type Agent } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
 import { publishedText } from '../helpers/people.js';
 import { section } from '../helpers/pages.js';
 import { createProposal } from '../../server/services/proposals/proposals.js';
 import { DRAFTS_SHOWN } from '../../server/http/pages/draftPages.js';
+import { awaitingItem, awaitingThreads, threadsOf } from '../../server/http/presenters/proposalView.js';
+import type { CommentRecord, ProposalRecord } from '../../server/store/meta/schema.js';
+import type { Actor } from '../../server/domain/actor.js';
+import { runs } from '../helpers/depth.js';
 
 const PASSWORD = 'a long enough password';
 let t: Awaited<ReturnType<typeof openTestApp>>;
 let wanda: Agent;
+let wandaActor: Actor;
+let otherId: number;
 
 beforeAll(async () => {
   t = await openTestApp({ clock: testClock('2026-01-15T10:00:00Z') });
@@ -24,6 +31,10 @@ beforeAll(async () => {
     groups: ['wg-strategy'],
     password: PASSWORD,
   });
+  wandaActor = w.actor;
+  otherId = (
+    await makeUser(t.ctx, { email: 'omar@example.org', name: 'Omar Other', roles: ['member'], password: PASSWORD })
+  ).actor.id;
   const text = await publishedText(t.ctx);
   for (let i = 1; i <= DRAFTS_SHOWN + 3; i++)
     await createProposal(t.ctx, w.actor, 'terms-of-reference', {
@@ -51,4 +62,49 @@ test('each list shows its newest 50, says how many there are, and links to all',
   const all = await wanda.get('/drafts?all=1');
   expect(titles(section(all.text, 'mine-h'))).toHaveLength(DRAFTS_SHOWN + 3);
   expect(section(all.text, 'mine-h')).not.toContain('Show them all');
+});
+
+test("the threads awaiting a reply are those the full thread view leaves open with the last word not the reader's, made alike", async () => {
+  // "My drafts" counts every awaiting thread without building its view (no names, quotes or
+  // excerpts), then builds the shown ones: both must agree with threadsOf, the proposal page's view.
+  const proposal = { id: 7, title: 'P', state: 'shared' } as ProposalRecord;
+  const comment = fc.record({
+    mine: fc.boolean(),
+    replyBack: fc.option(fc.nat(20), { nil: null }),
+    resolved: fc.boolean(),
+    anchored: fc.boolean(),
+    body: fc.string({ maxLength: 40 }),
+  });
+  fc.assert(
+    fc.property(fc.array(comment, { maxLength: 25 }), fc.boolean(), (specs, shuffled) => {
+      const comments: CommentRecord[] = specs.map((c, i) => ({
+        id: i + 1,
+        subject: { type: 'proposal', id: 7 },
+        authorId: c.mine ? wandaActor.id : otherId,
+        body: c.body,
+        anchor: c.anchored ? { quote: '**Bold** words', offset: 0, revision: 1 } : null,
+        replyTo: c.replyBack !== null && c.replyBack < i ? i - c.replyBack : null,
+        resolved: c.resolved,
+        resolvedBy: null,
+        createdAt: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
+      }));
+      const given = shuffled ? [...comments].reverse() : comments;
+      const reference = threadsOf(t.ctx, given, wandaActor).filter(({ view }) => !view.resolved && !view.lastIsMine);
+      const fast = awaitingThreads(wandaActor, proposal, given);
+      expect(fast.map((a) => [a.root.id, a.last.id, a.count])).toEqual(
+        reference.map(({ view }) => [view.id, view.comments.at(-1)!.id, view.comments.length]),
+      );
+      for (const [i, a] of fast.entries()) {
+        const item = awaitingItem(t.ctx, a);
+        const view = reference[i].view;
+        expect([item.thread, item.quote, item.last.author, item.replies]).toEqual([
+          view.id,
+          view.quote,
+          view.comments.at(-1)!.author,
+          view.comments.length - 1,
+        ]);
+      }
+    }),
+    runs(300),
+  );
 });

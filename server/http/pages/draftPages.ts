@@ -3,7 +3,7 @@ import type { Ctx } from '../../services/context.js';
 import { proposalSubject, visibleProposals } from '../../services/proposals/access.js';
 import { commentsOf } from '../../services/proposals/comments.js';
 import type { ProposalRecord } from '../../store/meta/schema.js';
-import { awaitingReply, proposalItem } from '../presenters/proposalView.js';
+import { awaitingItem, awaitingThreads, proposalItem } from '../presenters/proposalView.js';
 import { signedInActor, takeNotice } from './formHelpers.js';
 import { page } from './render.js';
 
@@ -28,7 +28,7 @@ export function draftPages(ctx: Ctx): Router {
     };
     const awaiting = visible
       .filter((p) => p.state !== 'withdrawn' && (p.authorId === actor.id || mineOrGroups(p)))
-      .flatMap((p) => awaitingReply(ctx, actor, p, commentsOf(ctx, { type: 'proposal', id: p.id })));
+      .flatMap((p) => awaitingThreads(actor, p, commentsOf(ctx, { type: 'proposal', id: p.id })));
     const groupDrafts = visible.filter((p) => p.state === 'draft' && mineOrGroups(p));
     const mine = visible.filter((p) => p.authorId === actor.id);
     page(res, 'drafts/index', {
@@ -38,7 +38,8 @@ export function draftPages(ctx: Ctx): Router {
       groupDraftsCount: groupDrafts.length,
       mine: newest(mine).map((p) => proposalItem(ctx, p)),
       mineCount: mine.length,
-      awaiting: newest(awaiting),
+      // Counted in full, made for the page only as far as it shows them.
+      awaiting: newest(awaiting).map((t) => awaitingItem(ctx, t)),
       awaitingCount: awaiting.length,
     });
   });

@@ -378,23 +378,43 @@ export function revisionsView(ctx: Ctx, revisions: RevisionRecord[]) {
 }
 
 /** A thread waiting for the viewer's answer: the last word is someone else's and it is not resolved (no comment is rendered: the list shows excerpts). */
-export function awaitingReply(ctx: Ctx, actor: Actor, p: ProposalRecord, comments: CommentRecord[]) {
-  return threadsOf(ctx, comments, actor)
-    .filter(({ view }) => !view.resolved && !view.lastIsMine)
-    .map(({ view }) => {
-      const last = view.comments[view.comments.length - 1];
-      return {
-        proposal: { id: p.id, title: p.title, state: p.state },
-        thread: view.id,
-        quote: view.quote,
-        last: {
-          author: last.author,
-          createdAt: last.createdAt,
-          excerpt: excerpt(comments.find((c) => c.id === last.id)?.body ?? ''),
-        },
-        replies: view.comments.length - 1,
-      };
-    });
+/** A thread that waits for the actor's reply: not resolved, and the last word is not theirs. */
+export interface AwaitingThread {
+  proposal: ProposalRecord;
+  root: CommentRecord;
+  last: CommentRecord;
+  /** Comments in the thread, its first included. */
+  count: number;
+}
+
+/**
+ * The threads of one proposal's comments that wait for the actor's reply, oldest first. Only
+ * ids and authors are read, so "My drafts" can count every such thread and then make the
+ * shown ones (`awaitingItem`: names, the quoted passage, the last comment's first words).
+ * Threads are formed as `threadsOf` forms them: a reply joins the comment it answers when
+ * that comment began a thread.
+ */
+export function awaitingThreads(actor: Actor, p: ProposalRecord, comments: readonly CommentRecord[]): AwaitingThread[] {
+  const threads = new Map<number, AwaitingThread>();
+  for (const c of [...comments].sort((a, b) => a.id - b.id)) {
+    const t = c.replyTo !== null ? threads.get(c.replyTo) : undefined;
+    if (t) {
+      t.last = c;
+      t.count++;
+    } else threads.set(c.id, { proposal: p, root: c, last: c, count: 1 });
+  }
+  return [...threads.values()].filter((t) => !t.root.resolved && t.last.authorId !== actor.id);
+}
+
+/** What "My drafts" shows of a thread awaiting the actor's reply. */
+export function awaitingItem(ctx: Ctx, t: AwaitingThread) {
+  return {
+    proposal: { id: t.proposal.id, title: t.proposal.title, state: t.proposal.state },
+    thread: t.root.id,
+    quote: t.root.anchor ? shownQuote(t.root.anchor.quote) : null,
+    last: { author: nameOf(ctx, t.last.authorId), createdAt: t.last.createdAt, excerpt: excerpt(t.last.body) },
+    replies: t.count - 1,
+  };
 }
 
 /** The first words of a markdown body, as plain text. */
