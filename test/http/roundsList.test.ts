@@ -9,6 +9,7 @@ import { openTestApp, testClock } from '../helpers/data.js';
 import { after, committee, DAY, S1, S2, sharedProposal, type Person } from '../helpers/people.js';
 import { cancelRound, endedRounds, openRound, openRounds } from '../../server/services/rounds/rounds.js';
 import type { ProposalRecord } from '../../server/store/meta/schema.js';
+import { ROUNDS_PAGE } from '../../server/http/api/roundsApi.js';
 
 const clock = testClock('2026-03-01T09:00:00Z');
 const HOUR = 3_600_000;
@@ -101,5 +102,21 @@ describe('the services behind the rounds page', () => {
     expect(() => endedRounds(t.ctx, { ...who.sec.actor, roles: [] }, 20)).toThrow(
       expect.objectContaining({ code: 'forbidden' }),
     );
+  });
+});
+
+describe('GET /api/v1/rounds with more rounds than a page', () => {
+  test(`a plain GET answers the newest ${ROUNDS_PAGE} and a Link to the rest, never every round ever held`, async () => {
+    // Last in this file: it adds rounds. 5 so far; open and cancel until one more than a page.
+    const a = await sharedProposal(t.ctx, who.drafter, 'Paging', (s) => s.replace(S1, ''));
+    while (t.ctx.meta.all('rounds').length < ROUNDS_PAGE) await cancel(await open(a));
+    const newest = await open(a);
+    expect(newest).toBe(ROUNDS_PAGE + 1);
+    const res = await list('');
+    expect(res.status).toBe(200);
+    expect(ids(res)).toEqual(Array.from({ length: ROUNDS_PAGE }, (_, i) => ROUNDS_PAGE + 1 - i));
+    expect(res.headers.link).toBe(`</api/v1/rounds?limit=${ROUNDS_PAGE}&before=2>; rel="next"`);
+    expect(ids(await list(`?limit=${ROUNDS_PAGE}&before=2`))).toEqual([1]);
+    await cancel(newest);
   });
 });

@@ -44,8 +44,12 @@ import {
   WithdrawRecusalQuery,
 } from '../schemas/index.js';
 
-/** `GET /rounds`: a page of at most `limit` rounds (100 by default), those before round `before`. */
-const ROUNDS_PAGE = 100;
+/**
+ * `GET /rounds`: a page of at most `limit` rounds (20 by default), those before round `before`.
+ * Each round comes with all its ballots, so a page of 100 rounds of a 50-member committee was
+ * 665 KB; a script that wants more pages follows the `Link`.
+ */
+export const ROUNDS_PAGE = 20;
 
 /** Consolidations, rounds, ballots and publishing (API.md "Members"). */
 export function roundsApi(ctx: Ctx): Router {
