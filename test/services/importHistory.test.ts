@@ -16,8 +16,11 @@ const gitText = gitTextOf;
 /** Everything a refused import must leave untouched. */
 async function snapshot(t: TestData) {
   return {
-    main: gitText(t, 'rev-parse', 'refs/heads/main').trim(),
-    tags: gitText(t, 'tag', '-l').split('\n').filter(Boolean).sort(),
+    // One stock git run: main and every tag, each with what it points at.
+    refs: gitText(t, 'for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads/main', 'refs/tags')
+      .split('\n')
+      .filter(Boolean)
+      .sort(),
     documents: t.ctx.meta
       .all('documents')
       .map((d) => `${d.slug}@${d.latest}`)
