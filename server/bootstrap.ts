@@ -15,7 +15,8 @@ import { MetaStore } from './store/meta/metaStore.js';
 import type { DetachSpec } from './store/meta/detachedBodies.js';
 
 /** What the server keeps out of memory: the text and HTML of every queued message. */
-const MAIL_BODIES: DetachSpec = { kind: 'mails', fields: ['text', 'html'] };
+/** What the server keeps of messages on disk rather than in memory (the mail bench opens its store the same way). */
+export const MAIL_BODIES: DetachSpec = { kind: 'mails', fields: ['text', 'html'] };
 import { acquireLock } from './store/processLock.js';
 import { dataFolderState, NoDataFolderError } from './store/dataFolder.js';
 import { FileSessionStore } from './store/sessions/fileSessionStore.js';
