@@ -104,6 +104,29 @@ describe('commitFile writes commits stock git reads', () => {
     expect(await fsckProblems(gitdir)).toEqual([]);
   });
 
+  test('a file read at a commit is read from the objects once: the commit names it for good', async () => {
+    // Pages read a round's or a proposal's text at its commit on every view; each uncached read
+    // walked commit, tree and blob out of the pack again.
+    const repo = await GitRepository.open(gitdir);
+    const first = await commitOnMain(repo, 'documents/x.md', 'the first text\n');
+    const second = await commitOnMain(repo, 'documents/x.md', 'the second text\n');
+    expect((await repo.readFile(first.commit, 'documents/x.md'))?.text).toBe('the first text\n');
+    expect(await repo.readFile(first.commit, 'documents/absent.md')).toBeNull();
+    // Without the objects, only what was read before can be read.
+    const objects = path.join(gitdir, 'objects');
+    await fsp.rename(objects, `${objects}.away`);
+    try {
+      expect(await repo.readFile(first.commit, 'documents/x.md')).toEqual({
+        oid: first.blob,
+        text: 'the first text\n',
+      });
+      expect(await repo.readFile(second.commit, 'documents/x.md')).toBeNull();
+    } finally {
+      await fsp.rename(`${objects}.away`, objects);
+    }
+    expect((await repo.readFile(second.commit, 'documents/x.md'))?.text).toBe('the second text\n');
+  });
+
   test('the commit message round-trips through stock git', async () => {
     const repo = await GitRepository.open(gitdir);
     const message = 'Summary line — ünïcode\n\nRatify-Document: x\nRatify-Version: 1\n';

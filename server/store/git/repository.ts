@@ -115,6 +115,8 @@ const inflate = promisify(zlib.inflate);
 const LOOSE_DIR = /^[0-9a-f]{2}$/;
 const LOOSE_NAME = /^[0-9a-f]{38}$/;
 const PACK_NAME = /^pack-[0-9a-f]{40}\.(pack|idx)$/;
+/** A SHA-1 object id as git writes it. */
+const OBJECT_ID = /^[0-9a-f]{40}$/;
 /** Git sorts packed-refs by the bytes of the names (refs are ASCII here: code-unit order is the same). */
 const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -165,6 +167,12 @@ export class GitRepository {
   readonly fs: ReturnType<typeof durableFs>;
   /** Decoded texts by blob id, up to ~64 MB of UTF-16. */
   private readonly texts = new Lru<string>(32 * 1024 * 1024, (s) => s.length);
+  /**
+   * The blob id of a file in a commit, by `commit:path` (a commit names its tree for good): the
+   * round and proposal pages read a text at its commit on every view, and each uncached read
+   * walks commit, tree and blob out of the pack again. ~100 bytes an entry.
+   */
+  private readonly filesAt = new Lru<string>(20_000);
   private readonly tmpDir: string;
   private readonly packDir: string;
 
@@ -292,7 +300,7 @@ export class GitRepository {
       // A symbolic ref (`ref: refs/…`) stands for what its target holds.
       let oid = value;
       for (let hops = 0; oid.startsWith('ref: ') && hops < 5; hops++) oid = refs.get(oid.slice(5)) ?? '';
-      if (!/^[0-9a-f]{40}$/.test(oid)) {
+      if (!OBJECT_ID.test(oid)) {
         problems.push(`${ref} does not resolve (it holds ${JSON.stringify(oid.slice(0, 60))})`);
         return;
       }
@@ -432,7 +440,6 @@ export class GitRepository {
    */
   async packRefs(): Promise<{ packed: number; looseRemoved: number; longestLockMs: number }> {
     const { locked, longestMs } = this.timedLock();
-    const OID = /^[0-9a-f]{40}$/;
     // The refs are read without the lock (thousands of small files). A ref that moves meanwhile
     // stays loose with its new value, which wins over the packed one, and one created meanwhile
     // is packed next time; only a deletion could come back to life, so one in between means
@@ -449,13 +456,13 @@ export class GitRepository {
       const { packed, loose, problems } = deletions === this.refDeletions ? early : await read();
       // A loose ref that cannot be read is left to start-up's check: nothing is packed over it.
       if (problems.length) return null;
-      const all = new Map([...packed, ...[...loose].filter(([, v]) => OID.test(v))]);
+      const all = new Map([...packed, ...[...loose].filter(([, v]) => OBJECT_ID.test(v))]);
       const names = [...all.keys()].sort(byteOrder);
       const text = `# pack-refs with: sorted\n${names.map((n) => `${all.get(n)} ${n}\n`).join('')}`;
-      if ([...loose.values()].every((v) => !OID.test(v))) return { count: all.size, loose: [] };
+      if ([...loose.values()].every((v) => !OBJECT_ID.test(v))) return { count: all.size, loose: [] };
       await fsp.mkdir(this.tmpDir, { recursive: true, mode: DIR_MODE });
       await writeFileDurable(path.join(this.gitdir, 'packed-refs'), text, this.tmpDir);
-      return { count: names.length, loose: [...loose].filter(([, v]) => OID.test(v)) };
+      return { count: names.length, loose: [...loose].filter(([, v]) => OBJECT_ID.test(v)) };
     });
     if (!written) return { packed: 0, looseRemoved: 0, longestLockMs: longestMs() };
     let removed = 0;
@@ -922,13 +929,22 @@ export class GitRepository {
     });
   }
 
-  /** The blob id and text of `filepath` in `commit`, or null when the file is absent. */
+  /** The blob id and text of `filepath` in `commit` (an object id), or null when the file is absent. */
   async readFile(commit: string, filepath: string): Promise<{ oid: string; text: string } | null> {
+    // Only an object id names one tree for good (a ref name moves).
+    const key = OBJECT_ID.test(commit) ? `${commit}:${filepath}` : null;
+    const known = key ? this.filesAt.get(key) : undefined;
+    if (known) return { oid: known, text: await this.readBlobText(known) };
     try {
       const { oid, blob } = await this.reading((cache) =>
         git.readBlob({ fs: this.fs, gitdir: this.gitdir, oid: commit, filepath, cache }),
       );
-      return { oid, text: Buffer.from(blob).toString('utf8') };
+      const text = Buffer.from(blob).toString('utf8');
+      if (key) {
+        this.filesAt.set(key, oid);
+        this.texts.set(oid, text);
+      }
+      return { oid, text };
     } catch (e) {
       if ((e as { code?: string }).code === 'NotFoundError') return null;
       throw e;
