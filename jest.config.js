@@ -1,5 +1,6 @@
 /** Jest 30 + @swc/jest, ESM (see STACK.md). */
 import * as fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 // The tests' data folders (os.tmpdir(), for the workers and every child process they start) go
 // to a memory file system when the machine has one: a seeded data folder costs ~150 fsyncs, and
@@ -19,6 +20,10 @@ else if (!wanted && fs.existsSync(memory)) {
     // not writable here: the system's temporary folder
   }
 }
+
+// The worker pool's threads run the worker the build wrote (test/setup/build.mjs builds dist/
+// from the current sources before every run) instead of the TypeScript source through tsx.
+process.env.RATIFY_WORKER_FILE ??= fileURLToPath(new URL('./dist/worker.js', import.meta.url));
 
 export default {
   roots: ['<rootDir>/test'],
