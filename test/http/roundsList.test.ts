@@ -5,7 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import request from 'supertest';
-import { openTestApp, testClock } from '../helpers/data.js';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { openTestApp, projectRoot, testClock } from '../helpers/data.js';
 import { after, committee, DAY, S1, S2, sharedProposal, type Person } from '../helpers/people.js';
 import { cancelRound, endedRounds, openRound, openRounds } from '../../server/services/rounds/rounds.js';
 import type { ProposalRecord } from '../../server/store/meta/schema.js';
@@ -118,5 +120,9 @@ describe('GET /api/v1/rounds with more rounds than a page', () => {
     expect(res.headers.link).toBe(`</api/v1/rounds?limit=${ROUNDS_PAGE}&before=2>; rel="next"`);
     expect(ids(await list(`?limit=${ROUNDS_PAGE}&before=2`))).toEqual([1]);
     await cancel(newest);
+    // The API reference states the same page (a script writer reads it there).
+    const reference = await fsp.readFile(path.join(projectRoot, 'docs', 'API.md'), 'utf8');
+    expect(reference).toContain(`(default ${ROUNDS_PAGE}, at most 1000)`);
+    expect(reference).toContain(`${ROUNDS_PAGE} a page`);
   });
 });

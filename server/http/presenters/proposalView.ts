@@ -377,7 +377,6 @@ export function revisionsView(ctx: Ctx, revisions: RevisionRecord[]) {
     .sort((a, b) => b.n - a.n);
 }
 
-/** A thread waiting for the viewer's answer: the last word is someone else's and it is not resolved (no comment is rendered: the list shows excerpts). */
 /** A thread that waits for the actor's reply: not resolved, and the last word is not theirs. */
 export interface AwaitingThread {
   proposal: ProposalRecord;
