@@ -63,6 +63,7 @@ const tsvOf = (rows: string[][]) => [HEADER, ...rows.map((r) => r.join('\t'))].j
 /** A history folder of `texts` (files 0001.md …) and its TSV beside it. */
 async function history(texts: string[], tsv?: string) {
   const root = await tempDir('ratify-history-');
+  cleanups.push(() => fsp.rm(root, { recursive: true, force: true }));
   const dir = path.join(root, 'versions');
   await fsp.mkdir(dir);
   for (let i = 0; i < texts.length; i++)
@@ -94,7 +95,6 @@ describe('importHistory with a TSV', () => {
   beforeAll(async () => {
     t = await fresh();
     h = await history(TEXTS, tsvOf(ROWS));
-    cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
     const result = await importHistory(
       t.ctx,
       CLI_ACTOR,
@@ -290,7 +290,6 @@ describe('importHistory without a TSV', () => {
   test('the acting person is the author; summaries name the files', async () => {
     const t = await fresh();
     const h = await history(TEXTS.slice(0, 3));
-    cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
     await fsp.writeFile(path.join(h.dir, '.hidden.md'), 'ignored');
     await fsp.mkdir(path.join(h.dir, 'sub'));
     await importHistory(
@@ -319,7 +318,6 @@ describe('importHistory refusals change nothing', () => {
   beforeAll(async () => {
     t = await fresh();
     good = await history(TEXTS.slice(0, 3), tsvOf(ROWS.slice(0, 3)));
-    cleanups.push(() => fsp.rm(good.root, { recursive: true, force: true }));
   });
 
   const input = (over: Partial<{ slug: string; title: string; group: string; dir: string; tsv: string }> = {}) => ({
@@ -370,7 +368,6 @@ describe('importHistory refusals change nothing', () => {
   test('TSV with fewer or more rows than files → tsv_mismatch', async () => {
     for (const rows of [ROWS.slice(0, 2), ROWS.slice(0, 4), []]) {
       const h = await history(TEXTS.slice(0, 3), tsvOf(rows));
-      cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
       await expectRefused(
         t,
         () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: h.tsv })),
@@ -410,7 +407,6 @@ describe('importHistory refusals change nothing', () => {
     ['no author', tsvOf([ROWS[0], ['0002', '2019-07-04T17:30:45Z', ' ', 'x'], ROWS[2]])],
   ])('%s → invalid_tsv', async (_name, tsv) => {
     const h = await history(TEXTS.slice(0, 3), tsv);
-    cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
     await expectRefused(
       t,
       () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: h.tsv })),
@@ -421,7 +417,6 @@ describe('importHistory refusals change nothing', () => {
 
   test('empty folder → empty_dir', async () => {
     const h = await history([]);
-    cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
     await expectRefused(
       t,
       () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: undefined })),
@@ -450,7 +445,6 @@ describe('importHistory refusals change nothing', () => {
 
   test('a file with a NUL → invalid_text, nothing written (checked before the first version)', async () => {
     const h = await history([TEXTS[0], TEXTS[1], 'bad\u0000text']);
-    cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
     await expectRefused(
       t,
       () => importHistory(t.ctx, CLI_ACTOR, input({ dir: h.dir, tsv: undefined })),
@@ -461,7 +455,6 @@ describe('importHistory refusals change nothing', () => {
 
   test('a file that is not UTF-8 is refused rather than silently altered', async () => {
     const h = await history([TEXTS[0]]);
-    cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
     // "Café" in Latin-1: 0xE9 is not valid UTF-8; reading it as UTF-8 gives U+FFFD.
     await fsp.writeFile(path.join(h.dir, '0002.md'), Buffer.from([0x43, 0x61, 0x66, 0xe9, 0x0a]));
     const before = await snapshot(t);
@@ -485,7 +478,6 @@ describe('importHistory refusals change nothing', () => {
   ])('%s never makes a malformed commit', async (_name, author, subject) => {
     const t = await fresh(); // its own repository: a bad commit must not spill into other tests
     const h = await history(['one\n'], tsvOf([['0001', '2020-01-01T00:00:00Z', author, subject]]));
-    cleanups.push(() => fsp.rm(h.root, { recursive: true, force: true }));
     const slug = 'hostile';
     const before = await snapshot(t);
     let err: unknown = null;

@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, jest, test } from '@jest/globals';
+import * as fsp from 'node:fs/promises';
 import { publishVersion } from '../../server/services/publishVersion.js';
 import { getVersion, versionText } from '../../server/services/readDocuments.js';
 import { MirrorWorker } from '../../server/services/publicMirror.js';
@@ -62,6 +63,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
   await t.cleanup();
+  await fsp.rm(root, { recursive: true, force: true });
 });
 
 test('after a publication the mirror gets main and every version tag, and nothing else', async () => {
