@@ -77,7 +77,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await t?.close();
+  await t?.cleanup();
 });
 
 describe('a document written with front matter, headings and relative links', () => {
