@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals
 import { createHash } from 'node:crypto';
 import { DomainError } from '../../server/domain/errors.js';
 import { checkPassword as checkPasswordWith, MAX_PASSWORD, MIN_PASSWORD } from '../../server/domain/passwordRules.js';
-import { commonPasswords } from '../../server/store/commonPasswords.js';
+import fc from 'fast-check';
+import { commonPasswords, fromPackages, SortedLines } from '../../server/store/commonPasswords.js';
+import { runs } from '../helpers/depth.js';
 import { changePassword } from '../../server/services/accounts/password.js';
 import { importUsers } from '../../server/services/accounts/importUsers.js';
 import {
@@ -682,7 +684,36 @@ describe('the list of common passwords', () => {
     expect(list.size).toBeGreaterThan(75_000);
     expect(commonPasswords()).toBe(list);
     for (const p of ['password', 'qwerty', 'iloveyou', 'letmein', 'passw0rd']) expect(list.has(p)).toBe(true);
-    expect([...list].every((p) => p === p.toLowerCase())).toBe(true);
+  });
+
+  test("the list the build writes, searched in place, answers as the packages' union does", () => {
+    const union = fromPackages();
+    const built = commonPasswords();
+    expect(built).toBeInstanceOf(SortedLines); // jest's global setup has just built dist/
+    expect(built.size).toBe([...union].filter((p) => !p.includes('\n')).length);
+    expect([...union].every((p) => p === p.toLowerCase())).toBe(true);
+    const wrong = [...union].filter((p) => !p.includes('\n') && !built.has(p));
+    // Near misses: each entry with a character added, dropped or changed, and random strings.
+    const probes = [...union].slice(0, 3000).flatMap((p) => [p + 'a', p.slice(1), p.slice(0, -1) + '~', ` ${p}`]);
+    probes.push('', '\n', 'password\n', '\uffff', ...fc.sample(fc.string({ maxLength: 12 }), runs(2000).numRuns));
+    const disagree = probes.filter((p) => built.has(p) !== union.has(p));
+    expect({ wrong, disagree }).toEqual({ wrong: [], disagree: [] });
+  });
+
+  test('searched in place: every line is found, nothing else is', () => {
+    const word = fc.string({ unit: 'binary', minLength: 1, maxLength: 6 }).filter((w) => !w.includes('\n'));
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(word, { maxLength: 60 }),
+        fc.array(fc.string({ unit: 'binary', maxLength: 7 })),
+        (words, others) => {
+          const lines = new SortedLines([...words].sort().join('\n'));
+          const set = new Set(words);
+          return lines.size === words.length && [...words, ...others].every((w) => lines.has(w) === set.has(w));
+        },
+      ),
+      runs(300),
+    );
   });
 
   test('a new account with one of the four passwords accepted before is refused', async () => {

@@ -15,6 +15,11 @@ import {
 import { tmp } from './gitHelpers.js';
 import { projectRoot } from '../helpers/data.js';
 import { bin, childEnv } from '../helpers/bin.js';
+import { depth } from '../helpers/depth.js';
+
+// Rounds of a takeover race: every one at full depth (CI), a quarter in a developer's run (the
+// fault these catch showed in 1 round of 10: 25 rounds would miss it in ~7 % of runs, 100 in none).
+const RACE_ROUNDS = depth(100);
 
 let dir: string;
 const children: ChildProcess[] = [];
@@ -153,7 +158,7 @@ describe.each(['socket', 'file'] as const)('acquireLock (%s)', (mechanism) => {
   test("concurrent takeovers of a dead holder's lock: exactly one wins", async () => {
     const pid = await deadPid();
     const rounds: number[] = [];
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < RACE_ROUNDS; i++) {
       await writeLock({ pid, role: 'server' });
       const results = await Promise.allSettled(Array.from({ length: 4 }, () => acquireLock(dir, { role: 'cli' })));
       const won = results.filter((r) => r.status === 'fulfilled');
@@ -305,7 +310,7 @@ describe('the lock files (platforms without abstract sockets)', () => {
     await new Promise((res) => child.on('exit', res));
     expect(JSON.parse(dead)).toMatchObject({ pid: child.pid, role: 'server' });
     const rounds: number[] = [];
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < RACE_ROUNDS; i++) {
       await fsp.rm(lockDir(), { recursive: true, force: true });
       await fsp.mkdir(lockDir());
       await fsp.writeFile(path.join(lockDir(), name), dead);
