@@ -3,6 +3,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { DomainError } from '../../server/domain/errors.js';
 import { GitRepository, RepositoryDamagedError, type Identity } from '../../server/store/git/repository.js';
+import { durableFs } from '../../server/store/git/durableFs.js';
 import { fsckProblems, git, gitBytes, tmp } from './gitHelpers.js';
 
 const MAIN = 'refs/heads/main';
@@ -564,5 +565,22 @@ describe('open refuses a damaged repository', () => {
     await GitRepository.open(gitdir);
     expect(await fsp.readdir(tmpDir)).toEqual([]);
     expect(await fsckProblems(gitdir)).toEqual([]);
+  });
+});
+
+describe('the fs isomorphic-git writes through (durableFs)', () => {
+  // isomorphic-git probes an fs by calling readFile() with no arguments, twice per git call; the
+  // probe is answered with a settled promise (node would make an error with a stack trace).
+  test('answers the promise probe without an error, and reads and misses as node does', async () => {
+    const fs = durableFs(path.join(dir, 'tmp')).promises as unknown as {
+      readFile(...a: unknown[]): Promise<unknown>;
+    };
+    const probe = fs.readFile();
+    expect(typeof (probe as Promise<unknown>).then).toBe('function');
+    await expect(probe).resolves.toBeUndefined();
+    await fsp.writeFile(path.join(dir, 'a'), 'text');
+    await expect(fs.readFile(path.join(dir, 'a'), 'utf8')).resolves.toBe('text');
+    await expect(fs.readFile(path.join(dir, 'a'))).resolves.toEqual(Buffer.from('text'));
+    await expect(fs.readFile(path.join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

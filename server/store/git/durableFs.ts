@@ -36,6 +36,13 @@ export function durableFs(tmpDir: string, health?: WriteHealth) {
     health?.succeeded();
   }
 
+  // isomorphic-git checks that the fs it is given returns promises by calling readFile() with no
+  // arguments, twice for each git call it serves; node's readFile then makes an error with a
+  // stack trace for the missing path. The check gets a settled promise instead, with no error.
+  function readFile(...args: unknown[]): Promise<unknown> {
+    return args.length === 0 ? PROBE : (fsp.readFile as (...a: unknown[]) => Promise<unknown>)(...args);
+  }
+
   async function mkdir(dir: string, options?: unknown): Promise<void> {
     try {
       await fsp.mkdir(dir, { ...(typeof options === 'object' ? options : {}), mode: DIR_MODE });
@@ -47,7 +54,7 @@ export function durableFs(tmpDir: string, health?: WriteHealth) {
 
   return {
     promises: {
-      readFile: fsp.readFile,
+      readFile,
       writeFile,
       unlink: fsp.unlink,
       readdir: fsp.readdir,
@@ -61,6 +68,9 @@ export function durableFs(tmpDir: string, health?: WriteHealth) {
     },
   };
 }
+
+/** What readFile() answers to isomorphic-git's check that it returns promises (see durableFs). */
+const PROBE: Promise<undefined> = Promise.resolve(undefined);
 
 /** Remove temporary files a killed process left behind (nothing ever refers to them). */
 export async function sweepTmp(tmpDir: string): Promise<void> {
