@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../../server/app.js';
 import { openData, type OpenData } from '../../server/bootstrap.js';
+import { WorkPool } from '../../server/http/offload/pool.js';
+import { Renderer } from '../../server/http/render/renderer.js';
 import type { HasherOptions } from '../../server/services/auth/passwords.js';
 
 /**
@@ -138,10 +140,22 @@ async function seededCopy(dataDir: string, at: string, make: (dir: string) => Pr
 /** An app over fresh test data; call `cleanup` in afterAll/afterEach. */
 export async function openTestApp(opts: Parameters<typeof openTestData>[0] & { writeLimit?: number } = {}) {
   const data = await openTestData(opts);
+  // The app's worker pool is closed with the data: its idle threads would otherwise live until
+  // the jest worker exits, and stopping them then made the worker miss jest's 500 ms to exit.
+  const renderer = new Renderer(new WorkPool());
   const app = createApp({
     ctx: data.ctx,
     config: { baseUrl: 'http://ratify.test', writeLimit: opts.writeLimit ?? 0 },
     sessions: data.sessions,
+    renderer,
   });
-  return { ...data, app };
+  return {
+    ...data,
+    app,
+    renderer,
+    cleanup: async () => {
+      await renderer.pool.close().catch(() => {});
+      await data.cleanup();
+    },
+  };
 }
