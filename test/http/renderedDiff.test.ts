@@ -4,6 +4,14 @@ import { renderedDiff, type RenderedDiffBlock } from '../../server/http/render/r
 import { runs } from '../helpers/depth.js';
 
 const all = (blocks: RenderedDiffBlock[]) => blocks.map((b) => b.html).join('\n');
+/**
+ * Texts that render alike whatever they hold: leading blank lines and trailing white space never
+ * count in markdown. (Leading spaces do: four of them make the first line code.)
+ */
+const sameOnceTrimmed = (a: string, b: string) => {
+  const bare = (s: string) => s.replace(/^(?:[ \t]*\n)+/, '').trimEnd();
+  return bare(a) === bare(b);
+};
 const changed = (blocks: RenderedDiffBlock[]) =>
   blocks
     .filter((b) => b.kind === 'changed')
@@ -171,10 +179,11 @@ describe('renderedDiff', () => {
         const d = renderedDiff(a, b, 0);
         expectValid(all(d));
         expect(changed(d) === '').toBe(
-          a.trim() === b.trim() || d.length === 0 || d.every((x) => x.kind === 'unchanged'),
+          sameOnceTrimmed(a, b) || d.length === 0 || d.every((x) => x.kind === 'unchanged'),
         );
       }),
-      runs(400),
+      // Found by a CI run: the same text once trimmed, but an indented first line is code in one.
+      { ...runs(400), examples: [['\n\n    <b>', '<b>']] },
     );
   });
 });
