@@ -140,8 +140,8 @@ async function seededCopy(dataDir: string, at: string, make: (dir: string) => Pr
 /** An app over fresh test data; call `cleanup` in afterAll/afterEach. */
 export async function openTestApp(opts: Parameters<typeof openTestData>[0] & { writeLimit?: number } = {}) {
   const data = await openTestData(opts);
-  // The app's worker pool is closed with the data: its idle threads would otherwise live until
-  // the jest worker exits, and stopping them then made the worker miss jest's 500 ms to exit.
+  // The app's worker pool is closed with the data (an app that makes its own never closes it: its
+  // idle threads would live on for a minute, or until the jest worker exits).
   const renderer = new Renderer(new WorkPool());
   const app = createApp({
     ctx: data.ctx,
