@@ -14,6 +14,7 @@ import { WriteHealth, type WriteState } from '../health.js';
 import { BODY_REF, DetachedBodies, type DetachSpec } from './detachedBodies.js';
 import type { Collections, CollectionName } from './schema.js';
 import { CollectionIndexes } from './secondaryIndexes.js';
+import { StringPool } from './stringPool.js';
 import { INDEXES, type IndexedCollection, type IndexName } from './indexes.js';
 
 export type { EntryMeta };
@@ -102,6 +103,8 @@ export class MetaStore {
     private readonly snapshotEvery: number,
     private readonly log: (msg: string, err?: unknown) => void,
     tmpDir: string,
+    /** One copy of each short string the records repeat (`stringPool.ts`): the snapshot's were shared as it was read. */
+    private readonly strings: StringPool,
   ) {
     this.health = new WriteHealth(tmpDir);
     for (const [kind, defs] of Object.entries(INDEXES)) {
@@ -132,7 +135,8 @@ export class MetaStore {
   ): Promise<MetaStore> {
     const tmpDir = path.join(dir, 'tmp');
     const file = new SnapshotFile(path.join(dir, 'snapshot.json'), tmpDir);
-    const snap = (await file.read()) ?? { seq: 0, collections: {} };
+    const strings = new StringPool();
+    const snap = (await file.read(strings)) ?? { seq: 0, collections: {} };
     const { journal, entries, read, readFrom } = await Journal.open(path.join(dir, 'journal'), snap.seq, {
       openFile: opts.openFile,
     });
@@ -143,6 +147,7 @@ export class MetaStore {
       opts.snapshotEvery ?? 5000,
       opts.log ?? ((m, e) => console.error(m, e)),
       tmpDir,
+      strings,
     );
     store.seq = snap.seq;
     store.openedAt = snap.seq;
@@ -187,8 +192,9 @@ export class MetaStore {
       this.changedAt.set('put' in c ? c.put : c.del, e.seq);
       if ('put' in c) {
         const col = (cols[c.put] ??= {});
-        this.indexes.get(c.put)?.put(c.id, col[c.id], Object.hasOwn(col, c.id), c.value);
-        col[c.id] = c.value;
+        const value = this.strings.share(c.value);
+        this.indexes.get(c.put)?.put(c.id, col[c.id], Object.hasOwn(col, c.id), value);
+        col[c.id] = value;
       } else if (cols[c.del] && Object.hasOwn(cols[c.del], c.id)) {
         this.indexes.get(c.del)?.del(c.id, cols[c.del][c.id]);
         delete cols[c.del][c.id];

@@ -19,10 +19,10 @@ export interface IndexDef<R> {
   order?: (r: R) => string;
 }
 
-interface Entry {
-  id: string;
-  rank: number;
+/** Where an entry sits: its order value ('' for an index without one), then its id's rank. */
+interface Place {
   ord: string;
+  rank: number;
 }
 
 /** The largest array index is 2^32 - 2: such ids come first, in numeric order, in an object's keys. */
@@ -48,132 +48,208 @@ function ordOf<R>(def: IndexDef<R>, r: R): string {
   }
 }
 
-const compare = (a: Entry, b: Entry) => (a.ord < b.ord ? -1 : a.ord > b.ord ? 1 : a.rank - b.rank);
+const compare = (aOrd: string, aRank: number, bOrd: string, bRank: number) =>
+  aOrd < bOrd ? -1 : aOrd > bOrd ? 1 : aRank - bRank;
 
 /**
- * The entries of one key, sorted. Taking the first entry — a queue served from the front, as the
- * mail worker takes the messages due — costs O(1): the front slot is left behind and the array
- * compacted once the slots left behind are half of it (a splice at index 0 moved every other
- * entry: with 60,000 messages waiting, draining them was quadratic). Elsewhere an insertion or
- * removal is a splice, and appending in order (new ids are the largest) a push.
+ * The entries of one key, sorted, as numbers: each entry is its id's rank (which gives the id
+ * back, see `CollectionIndexes.idOf`), beside its order value for an index that declares one.
+ * An entry costs 8 bytes, or 8 and a reference to its order value (an object per entry, with
+ * its id as a string, cost ~70 bytes: at one year of activity the mails' six indexes took
+ * ~50 MB, as much as the messages' records).
+ *
+ * Taking the first entry — a queue served from the front, as the mail worker takes the messages
+ * due — costs O(1): the front slot is left behind and the arrays compacted once the slots left
+ * behind are half of them (a splice at index 0 moved every other entry: with 60,000 messages
+ * waiting, draining them was quadratic). Elsewhere an insertion or removal is a splice, and
+ * appending in order (new ids are the largest) a push.
  */
 class Bucket {
-  private items: (Entry | undefined)[] = [];
+  private ranks: number[] = [];
+  /** The order values, beside the ranks; null for an index without `order`. */
+  private ords: string[] | null;
   private head = 0;
 
-  get length(): number {
-    return this.items.length - this.head;
+  constructor(ordered: boolean) {
+    this.ords = ordered ? [] : null;
   }
 
-  at(i: number): Entry {
-    return this.items[this.head + i]!;
+  get length(): number {
+    return this.ranks.length - this.head;
+  }
+
+  rankAt(i: number): number {
+    return this.ranks[this.head + i];
+  }
+
+  ordAt(i: number): string {
+    return this.ords ? this.ords[this.head + i] : '';
   }
 
   /** Append without keeping order (building from a snapshot; `sort` follows). */
-  push(e: Entry): void {
-    this.items.push(e);
+  push(rank: number, ord: string): void {
+    this.ranks.push(rank);
+    this.ords?.push(ord);
   }
 
   sort(): void {
     this.compact();
-    (this.items as Entry[]).sort(compare);
+    const { ranks, ords } = this;
+    if (!ords) {
+      ranks.sort((a, b) => a - b);
+      return;
+    }
+    const order = ranks.map((_, i) => i).sort((a, b) => compare(ords[a], ranks[a], ords[b], ranks[b]));
+    this.ranks = order.map((i) => ranks[i]);
+    this.ords = order.map((i) => ords[i]);
   }
 
-  /** The first position whose entry is not before `e` (binary search). */
-  lowerBound(e: Pick<Entry, 'ord' | 'rank'>): number {
+  /** The first position whose entry is not before `at` (binary search). */
+  lowerBound(at: Place): number {
     let lo = 0;
     let hi = this.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compare(this.at(mid), e as Entry) < 0) lo = mid + 1;
+      if (compare(this.ordAt(mid), this.rankAt(mid), at.ord, at.rank) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
-  insert(e: Entry): void {
+  insert(at: Place): void {
     const n = this.length;
     // Records mostly arrive in order (new ids are the largest): append without a search.
-    if (!n || compare(this.at(n - 1), e) < 0) this.items.push(e);
+    if (!n || compare(this.ordAt(n - 1), this.rankAt(n - 1), at.ord, at.rank) < 0) this.push(at.rank, at.ord);
     else {
-      const i = this.lowerBound(e);
-      if (i === 0 && this.head > 0) this.items[--this.head] = e;
-      else this.items.splice(this.head + i, 0, e);
+      const i = this.lowerBound(at);
+      if (i === 0 && this.head > 0) {
+        this.head--;
+        this.ranks[this.head] = at.rank;
+        if (this.ords) this.ords[this.head] = at.ord;
+      } else {
+        this.ranks.splice(this.head + i, 0, at.rank);
+        this.ords?.splice(this.head + i, 0, at.ord);
+      }
     }
   }
 
   removeAt(i: number): void {
     if (i === 0) {
-      this.items[this.head++] = undefined;
-      if (this.head >= 1024 && this.head * 2 >= this.items.length) this.compact();
-      else if (this.head === this.items.length) this.compact();
-    } else this.items.splice(this.head + i, 1);
+      if (this.ords) this.ords[this.head] = '';
+      this.head++;
+      if (this.head >= 1024 && this.head * 2 >= this.ranks.length) this.compact();
+      else if (this.head === this.ranks.length) this.compact();
+    } else {
+      this.ranks.splice(this.head + i, 1);
+      this.ords?.splice(this.head + i, 1);
+    }
   }
 
   private compact(): void {
     if (!this.head) return;
-    this.items = this.items.slice(this.head);
+    this.ranks = this.ranks.slice(this.head);
+    if (this.ords) this.ords = this.ords.slice(this.head);
     this.head = 0;
+  }
+
+  /** A bucket of one entry (a key held by one record, kept as its bare rank: see `CollectionIndexes`). */
+  static single(rank: number): Bucket {
+    const b = new Bucket(false);
+    b.ranks.push(rank);
+    return b;
   }
 }
 
-/** The indexes of one collection. */
+/**
+ * The indexes of one collection. A key held by a single record, in an index without `order`,
+ * is kept as that record's bare rank rather than a bucket (most keys of the mails' `received`
+ * index — one recipient, one logical message — have one record).
+ */
 export class CollectionIndexes<R = unknown> {
   /** Place in the collection's order of ids that are not array indexes (by first store). */
   private readonly ordinals = new Map<string, number>();
+  /** Those ids by their ordinal: an entry holds a rank, and gives its id back through this. */
+  private readonly byOrdinal = new Map<number, string>();
   private nextOrdinal = 0;
-  /** index name → key → entries, sorted. */
-  private readonly buckets = new Map<string, Map<string, Bucket>>();
+  /** index name → key → entries, sorted (a bucket, or one rank alone). */
+  private readonly buckets = new Map<string, Map<string, Bucket | number>>();
+  /** Each index: its name, definition and keys (one list, not a new one per record). */
+  private readonly each: { name: string; def: IndexDef<R>; keys: Map<string, Bucket | number> }[] = [];
 
   constructor(private readonly defs: Record<string, IndexDef<R>>) {
-    for (const name of Object.keys(defs)) this.buckets.set(name, new Map());
+    for (const [name, def] of Object.entries(defs)) {
+      const keys = new Map<string, Bucket | number>();
+      this.buckets.set(name, keys);
+      this.each.push({ name, def, keys });
+    }
   }
 
   /** Build from a collection as read from the snapshot (its keys are in the collection's order). */
   load(records: Record<string, R>): void {
+    const lists: Bucket[] = [];
     for (const [id, r] of Object.entries(records)) {
       this.enter(id);
-      for (const [name, def] of Object.entries(this.defs)) {
+      const rank = this.rank(id);
+      for (const { def, keys } of this.each) {
         const key = keyOf(def, r);
-        if (key !== undefined) this.bucket(name, key).push(this.entry(id, r, def));
+        if (key === undefined) continue;
+        const found = keys.get(key);
+        let list: Bucket;
+        if (found === undefined) {
+          keys.set(key, (list = new Bucket(!!def.order)));
+          lists.push(list);
+        } else list = found as Bucket;
+        list.push(rank, ordOf(def, r));
       }
     }
-    for (const keys of this.buckets.values()) for (const list of keys.values()) list.sort();
+    for (const list of lists) list.sort();
+    // Keys of one record, in an index without order, as a bare rank.
+    for (const { def, keys } of this.each) {
+      if (def.order) continue;
+      for (const [key, list] of keys) if (typeof list !== 'number' && list.length === 1) keys.set(key, list.rankAt(0));
+    }
   }
 
   /** A record stored under `id`; `old` is the record it replaces, if there was one. */
   put(id: string, old: R | undefined, had: boolean, next: R): void {
     if (!had) this.enter(id);
-    for (const [name, def] of Object.entries(this.defs)) {
+    const rank = this.rank(id);
+    for (const { name, def } of this.each) {
       const before = had ? keyOf(def, old as R) : undefined;
       const after = keyOf(def, next);
       const ordBefore = had ? ordOf(def, old as R) : '';
       const ordAfter = ordOf(def, next);
       if (had && before === after && ordBefore === ordAfter) continue;
-      if (before !== undefined) this.remove(name, before, { ord: ordBefore, rank: this.rank(id) });
-      if (after !== undefined) this.insert(name, after, this.entry(id, next, def));
+      if (before !== undefined) this.remove(name, before, { ord: ordBefore, rank });
+      if (after !== undefined) this.insert(name, after, { ord: ordAfter, rank });
     }
   }
 
   /** The record under `id` was deleted. */
   del(id: string, old: R): void {
-    for (const [name, def] of Object.entries(this.defs)) {
+    const rank = this.rank(id);
+    for (const { name, def } of this.each) {
       const key = keyOf(def, old);
-      if (key !== undefined) this.remove(name, key, { ord: ordOf(def, old), rank: this.rank(id) });
+      if (key !== undefined) this.remove(name, key, { ord: ordOf(def, old), rank });
     }
-    this.ordinals.delete(id);
+    const ordinal = this.ordinals.get(id);
+    if (ordinal !== undefined) {
+      this.ordinals.delete(id);
+      this.byOrdinal.delete(ordinal);
+    }
   }
 
   /** The ids with `key`, in order. */
   ids(name: string, key: string): string[] {
     const list = this.list(name, key);
     const out: string[] = [];
-    for (let i = 0; i < (list?.length ?? 0); i++) out.push(list!.at(i).id);
+    for (let i = 0; i < (list?.length ?? 0); i++) out.push(this.idOf(list!.rankAt(i)));
     return out;
   }
 
   count(name: string, key: string): number {
-    return this.list(name, key)?.length ?? 0;
+    const found = this.keys(name).get(key);
+    return found === undefined ? 0 : typeof found === 'number' ? 1 : found.length;
   }
 
   /**
@@ -190,7 +266,7 @@ export class CollectionIndexes<R = unknown> {
       end = list.lowerBound({ ord: '', rank: Math.max(0, Math.min(Math.ceil(before), ARRAY_INDEX_END)) });
     }
     const out: string[] = [];
-    for (let i = end - 1; i >= 0 && out.length < limit; i--) out.push(list.at(i).id);
+    for (let i = end - 1; i >= 0 && out.length < limit; i--) out.push(this.idOf(list.rankAt(i)));
     return out;
   }
 
@@ -204,27 +280,28 @@ export class CollectionIndexes<R = unknown> {
     const list = this.list(name, key);
     const out: string[] = [];
     for (let i = 0; list && i < list.length && out.length < limit; i++) {
-      if (upTo !== undefined && list.at(i).ord > upTo) break;
-      out.push(list.at(i).id);
+      if (upTo !== undefined && list.ordAt(i) > upTo) break;
+      out.push(this.idOf(list.rankAt(i)));
     }
     return out;
   }
 
-  private list(name: string, key: string): Bucket | undefined {
+  private keys(name: string): Map<string, Bucket | number> {
     const keys = this.buckets.get(name);
     if (!keys) throw new Error(`No index named ${name}.`);
-    return keys.get(key);
+    return keys;
   }
 
-  private bucket(name: string, key: string): Bucket {
-    const keys = this.buckets.get(name)!;
-    let list = keys.get(key);
-    if (!list) keys.set(key, (list = new Bucket()));
-    return list;
+  /** The entries of a key, to read (a key held by one record as a bucket of one). */
+  private list(name: string, key: string): Bucket | undefined {
+    const found = this.keys(name).get(key);
+    return typeof found === 'number' ? Bucket.single(found) : found;
   }
 
   private enter(id: string): void {
-    if (!isArrayIndex(id)) this.ordinals.set(id, this.nextOrdinal++);
+    if (isArrayIndex(id)) return;
+    this.ordinals.set(id, this.nextOrdinal);
+    this.byOrdinal.set(this.nextOrdinal++, id);
   }
 
   /** The id's place in the collection's order: array indexes first, by value; then by first store. */
@@ -232,20 +309,39 @@ export class CollectionIndexes<R = unknown> {
     return isArrayIndex(id) ? Number(id) : ARRAY_INDEX_END + this.ordinals.get(id)!;
   }
 
-  private entry(id: string, r: R, def: IndexDef<R>): Entry {
-    return { id, rank: this.rank(id), ord: ordOf(def, r) };
+  /** The id of a rank (the inverse of `rank`). */
+  private idOf(rank: number): string {
+    return rank < ARRAY_INDEX_END ? String(rank) : this.byOrdinal.get(rank - ARRAY_INDEX_END)!;
   }
 
-  private insert(name: string, key: string, e: Entry): void {
-    this.bucket(name, key).insert(e);
-  }
-
-  private remove(name: string, key: string, at: Pick<Entry, 'ord' | 'rank'>): void {
+  private insert(name: string, key: string, at: Place): void {
     const keys = this.buckets.get(name)!;
-    const list = keys.get(key);
-    if (!list) return;
-    const i = list.lowerBound(at);
-    if (i < list.length && list.at(i).rank === at.rank) list.removeAt(i);
-    if (!list.length) keys.delete(key);
+    const found = keys.get(key);
+    const ordered = !!this.defs[name].order;
+    if (found === undefined) {
+      if (ordered) {
+        const list = new Bucket(true);
+        list.push(at.rank, at.ord);
+        keys.set(key, list);
+      } else keys.set(key, at.rank);
+    } else if (typeof found === 'number') {
+      const list = Bucket.single(found);
+      list.insert(at);
+      keys.set(key, list);
+    } else found.insert(at);
+  }
+
+  private remove(name: string, key: string, at: Place): void {
+    const keys = this.buckets.get(name)!;
+    const found = keys.get(key);
+    if (found === undefined) return;
+    if (typeof found === 'number') {
+      if (found === at.rank) keys.delete(key);
+      return;
+    }
+    const i = found.lowerBound(at);
+    if (i < found.length && found.rankAt(i) === at.rank) found.removeAt(i);
+    if (!found.length) keys.delete(key);
+    else if (found.length === 1 && !this.defs[name].order) keys.set(key, found.rankAt(0));
   }
 }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { FILE_MODE, fsyncDir, mkdirPrivate, shortWrite, storageError } from '../fsutil.js';
+import type { StringPool } from './stringPool.js';
 
 /**
  * The metadata store's snapshot, one record a line (issue 18: never one string, never a stall).
@@ -40,7 +41,8 @@ export class SnapshotFile {
     private readonly tmpDir: string,
   ) {}
 
-  async read(): Promise<Snapshot | null> {
+  /** The snapshot, or null when there is none; each record's strings shared through `pool` as it is read. */
+  async read(pool?: StringPool): Promise<Snapshot | null> {
     let head: string;
     try {
       const h = await fsp.open(this.file, 'r');
@@ -55,7 +57,10 @@ export class SnapshotFile {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw e;
     }
-    if (!head.startsWith(`{"format":${FORMAT},`)) return JSON.parse(await fsp.readFile(this.file, 'utf8')) as Snapshot;
+    if (!head.startsWith(`{"format":${FORMAT},`)) {
+      const whole = JSON.parse(await fsp.readFile(this.file, 'utf8')) as Snapshot;
+      return pool ? pool.share(whole) : whole;
+    }
     const lines = createInterface({ input: createReadStream(this.file, 'utf8'), crlfDelay: Infinity });
     let seq = -1;
     const collections: Snapshot['collections'] = {};
@@ -66,7 +71,7 @@ export class SnapshotFile {
         continue;
       }
       const [kind, id, value] = JSON.parse(line) as [string, string, unknown];
-      (collections[kind] ??= {})[id] = value;
+      (collections[kind] ??= {})[id] = pool ? pool.share(value) : value;
     }
     return { seq, collections };
   }

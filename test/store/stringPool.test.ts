@@ -1,0 +1,50 @@
+/**
+ * The metadata store's pool of repeated strings (server/store/meta/stringPool.ts): sharing a
+ * record's strings never changes the record, at any depth, and the pool stays within its bound
+ * however many different strings pass through it. (What it saves is measured by the bench:
+ * strings that are equal cannot be told apart from JavaScript.)
+ */
+import { expect, test } from '@jest/globals';
+import fc from 'fast-check';
+import { StringPool } from '../../server/store/meta/stringPool.js';
+import { runs } from '../helpers/depth.js';
+
+const sizes = (pool: StringPool) => {
+  const p = pool as unknown as { young: Map<string, string>; old: Map<string, string> };
+  return p.young.size + p.old.size;
+};
+
+test('a record shared through the pool equals what it was, at every depth', () => {
+  const pool = new StringPool(8, 12);
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 4 }), (v) => {
+      const before = structuredClone(v);
+      expect(pool.share(v)).toEqual(before);
+      expect(v).toEqual(before);
+    }),
+    runs(300),
+  );
+});
+
+test('the pool holds at most two generations of strings, and long strings not at all', () => {
+  const pool = new StringPool(100, 20);
+  for (let i = 0; i < 10_000; i++) expect(pool.string(`message-${i}`)).toBe(`message-${i}`);
+  expect(sizes(pool)).toBeLessThanOrEqual(200);
+  const fresh = new StringPool(100, 20);
+  fresh.string('x'.repeat(21));
+  expect(sizes(fresh)).toBe(0);
+  fresh.string('x'.repeat(20));
+  expect(sizes(fresh)).toBe(1);
+});
+
+test('a string that keeps recurring stays in the pool while others pass through', () => {
+  const pool = new StringPool(10, 50);
+  const p = pool as unknown as { young: Map<string, string>; old: Map<string, string> };
+  const held = (s: string) => p.young.has(s) || p.old.has(s);
+  for (let i = 0; i < 1000; i++) {
+    pool.string(`<m${i}@host>`);
+    if (i % 5 === 0) pool.string('proposal.shared');
+    expect(held('proposal.shared')).toBe(true);
+  }
+  expect(held('<m0@host>')).toBe(false);
+});
