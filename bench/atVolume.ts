@@ -233,6 +233,41 @@ export async function volumePart({ body, misses, notes }: Report): Promise<void>
 }
 
 /** Put this part's section in place of the last run's in docs/BENCHMARKS.md (the rest stays). */
+/** The heading a part-8 section begins with, and the scale it names. */
+const VOLUME_HEADING = /^## 8\. At volume \(scale ([\d.]+):/;
+
+/**
+ * docs/BENCHMARKS.md cut around its part-8 sections, one per scale measured (each from its
+ * heading to the next \`## \` heading): what comes before them, the sections by scale, what
+ * comes after. A run at one scale replaces only that scale's section, so the figures of ten
+ * and thirty years (a long run) stay beside those of the default scale.
+ */
+export function volumeSections(md: string): { before: string[]; sections: Map<number, string[]>; after: string[] } {
+  const lines = md.split('\n');
+  const sections = new Map<number, string[]>();
+  let i = lines.findIndex((l) => VOLUME_HEADING.test(l));
+  if (i < 0) {
+    const at = lines.indexOf('## Targets missed on this run');
+    return at < 0
+      ? { before: lines, sections, after: [] }
+      : { before: lines.slice(0, at), sections, after: lines.slice(at) };
+  }
+  const before = lines.slice(0, i);
+  while (i < lines.length && VOLUME_HEADING.test(lines[i])) {
+    let j = i + 1;
+    while (j < lines.length && !lines[j].startsWith('## ')) j++;
+    sections.set(Number(VOLUME_HEADING.exec(lines[i])![1]), lines.slice(i, j));
+    i = j;
+  }
+  return { before, sections, after: lines.slice(i) };
+}
+
+/** The part-8 sections of the file now, of scales other than \`scale\` (for the whole bench to keep). */
+export async function otherScales(scale: number): Promise<string[]> {
+  const md = await fsp.readFile(reportFile, 'utf8').catch(() => '');
+  return [...volumeSections(md).sections].filter(([s]) => s !== scale).flatMap(([, lines]) => lines);
+}
+
 async function writeAlone(report: Report): Promise<void> {
   const md = await fsp.readFile(reportFile, 'utf8').catch(() => '# Benchmarks\n');
   const section = [
@@ -242,17 +277,12 @@ async function writeAlone(report: Report): Promise<void> {
     ...(report.misses.length ? report.misses.map((m) => `- ${m}`) : ['- none']),
     '',
     ...report.notes.flatMap((n) => [n, '']),
-  ].join('\n');
-  const startAt = md.indexOf('\n## 8. ');
-  const endAt = md.indexOf('\n## Targets missed on this run');
-  const next =
-    startAt >= 0
-      ? md.slice(0, startAt + 1) + section + md.slice(endAt >= 0 && endAt > startAt ? endAt : md.length)
-      : endAt >= 0
-        ? md.slice(0, endAt + 1) + section + md.slice(endAt)
-        : `${md}\n${section}`;
-  await fsp.writeFile(reportFile, next);
-  log(`wrote part 8 into ${reportFile}`);
+  ];
+  const { before, sections, after } = volumeSections(md);
+  sections.set(scaleOf(), section);
+  const ordered = [...sections].sort(([a], [b]) => a - b).flatMap(([, lines]) => lines);
+  await fsp.writeFile(reportFile, [...before, ...ordered, ...after].join('\n'));
+  log(`wrote part 8 (scale ${scaleOf()}) into ${reportFile}`);
 }
 
 // `npm run bench:volume`: this part alone.

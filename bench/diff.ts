@@ -17,6 +17,95 @@ export const PAIRS: [number, number][] = [
 
 export const w3cFile = (n: number) =>
   path.join(corpusDir, 'w3c-process', 'versions', `${String(n).padStart(4, '0')}.bs`);
+const eipFile = (n: number) => path.join(corpusDir, 'eip-1', 'versions', `${String(n).padStart(4, '0')}.md`);
+
+/** Characters that are not white space: what both diffs are compared by (git's word diff leaves spaces out of its marks). */
+const inked = (s: string) => s.replace(/\s+/g, '').length;
+
+/** The characters `git diff --word-diff=plain` marks as removed (`[-…-]`) or added (`{+…+}`). */
+export function gitChanged(out: string): number {
+  let n = 0;
+  const body = out.split('\n').filter((l) => !/^(diff --git|index |--- |\+\+\+ |@@ )/.test(l));
+  for (const l of body) for (const m of l.matchAll(/\[-(.*?)-\]|\{\+(.*?)\+\}/g)) n += inked(m[1] ?? m[2] ?? '');
+  return n;
+}
+
+/** The characters `diffProse` marks as deleted or inserted. */
+const proseChanged = (changes: { op: string; text: string }[]) =>
+  changes.reduce((n, c) => n + (c.op === 'equal' ? 0 : inked(c.text)), 0);
+
+/** A seeded choice of pairs: half near (1–3 versions apart), half far, as the issue measured. */
+function samplePairs(versions: number, count: number, seed: number): [number, number][] {
+  let x = seed;
+  const rand = (n: number) => {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    return x % n;
+  };
+  const out: [number, number][] = [];
+  for (let i = 0; i < count; i++) {
+    const a = 1 + rand(versions - 4);
+    const b = i % 2 ? a + 1 + rand(3) : Math.min(versions, a + 20 + rand(versions - a));
+    out.push([a, Math.min(versions, Math.max(a + 1, b))]);
+  }
+  return out;
+}
+
+export interface SampleRow {
+  corpus: string;
+  pair: [number, number];
+  prose: number;
+  git: number;
+  proseChanged: number;
+  gitChanged: number;
+}
+
+/**
+ * `diffProse` against `git diff --word-diff=plain` on a seeded sample of pairs of both corpora
+ * (uncached: each text pair is diffed afresh), plus EIP-1 86 → 87, where the issue saw Ratify
+ * mark a paragraph that git marked as one word. Times are medians of 5 (Ratify) and 3 (git) runs.
+ */
+export function diffSample(): SampleRow[] {
+  const sets: [string, (n: number) => string, [number, number][]][] = [
+    ['w3c', w3cFile, samplePairs(200, 16, 17)],
+    ['eip-1', eipFile, [[86, 87], ...samplePairs(123, 8, 29)]],
+  ];
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
+  const rows: SampleRow[] = [];
+  for (const [corpus, file, pairs] of sets) {
+    for (const [a, b] of pairs) {
+      const ta = fs.readFileSync(file(a), 'utf8');
+      const tb = fs.readFileSync(file(b), 'utf8');
+      let changes = diffProse(ta, tb);
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t = performance.now();
+        changes = diffProse(ta, tb);
+        times.push(performance.now() - t);
+      }
+      let out = '';
+      const gitTimes: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t = performance.now();
+        const r = spawnSync('git', ['diff', '--no-index', '--no-color', '--word-diff=plain', file(a), file(b)], {
+          maxBuffer: 64 << 20,
+          encoding: 'utf8',
+        });
+        gitTimes.push(performance.now() - t);
+        if (r.status !== 0 && r.status !== 1) throw new Error(`git diff failed: ${r.stderr}`);
+        out = r.stdout;
+      }
+      rows.push({
+        corpus,
+        pair: [a, b],
+        prose: median(times),
+        git: median(gitTimes),
+        proseChanged: proseChanged(changes),
+        gitChanged: gitChanged(out),
+      });
+    }
+  }
+  return rows;
+}
 
 export interface DiffCompare {
   pair: [number, number];
@@ -83,6 +172,14 @@ export async function diffPart(server: Server, blob: BlobRead, report: Report): 
   }
   log('diffProse in-process and git diff --word-diff');
   const inproc = diffInProcess();
+  log('diffProse and git diff --word-diff on a sample of pairs (speed and changed characters)');
+  const sample = diffSample();
+  const ratios = sample.map((r) => r.prose / r.git).sort((a, b) => a - b);
+  const medianRatio = ratios[ratios.length >> 1];
+  const slowest = sample.reduce((w, r) => (r.prose > w.prose ? r : w));
+  /** Coarser than git: more changed characters than git's + 10 % (and more than 10 characters over). */
+  const coarser = sample.filter((r) => r.proseChanged > r.gitChanged * 1.1 && r.proseChanged - r.gitChanged > 10);
+  const pairName = (r: SampleRow) => `${r.corpus} ${r.pair[0]} → ${r.pair[1]}`;
   body.push(
     '## 3. Diff latency',
     '',
@@ -122,6 +219,44 @@ export async function diffPart(server: Server, blob: BlobRead, report: Report): 
       ]),
     ),
     '',
+    `On a seeded sample of ${sample.length} pairs (W3C: 16, half 1–3 versions apart and half far; EIP-1: 86 → 87 and 8 more), each diffed afresh: \`diffProse\` (median of 5) against \`git diff --no-index --word-diff=plain\` (median of 3, starting git included), and the characters each marks as changed, white space left out (git's word diff marks words, not the spaces between them). The target: median ratio ≤ 1.0×, no pair over 250 ms, never coarser than git (changed characters ≤ git's + 10 %).`,
+    '',
+    table(
+      ['measure', 'value', 'target', ''],
+      [
+        [
+          'median ratio (diffProse / git, wall)',
+          `${medianRatio.toFixed(2)}×`,
+          '≤ 1.0×',
+          medianRatio <= 1 ? 'met' : '**missed**',
+        ],
+        ['highest ratio', `${ratios.at(-1)!.toFixed(2)}×`, '–', ''],
+        [
+          'slowest pair',
+          `${pairName(slowest)}: ${ms(slowest.prose)} ms`,
+          '≤ 250 ms',
+          slowest.prose <= 250 ? 'met' : '**missed**',
+        ],
+        [
+          'pairs coarser than git',
+          coarser.length ? coarser.map(pairName).join(', ') : 'none',
+          'none',
+          coarser.length ? '**missed**' : 'met',
+        ],
+      ],
+    ),
+    '',
+    table(
+      ['pair', 'diffProse', 'git', 'ratio', 'changed characters: diffProse / git'],
+      sample.map((r) => [
+        pairName(r),
+        `${ms(r.prose)} ms`,
+        `${ms(r.git)} ms`,
+        `${(r.prose / r.git).toFixed(2)}×`,
+        `${r.proseChanged.toLocaleString('en')} / ${r.gitChanged.toLocaleString('en')}`,
+      ]),
+    ),
+    '',
     `Reading one version (W3C v200, ${(blob.bytes / 1024).toFixed(0)} KB) out of git, which every diff and version request does (twice for a diff):`,
     '',
     table(
@@ -147,6 +282,16 @@ export async function diffPart(server: Server, blob: BlobRead, report: Report): 
   const big = inproc.rows.find((r) => r.pair[0] === 1)!;
   const api199 = diffs[0][1];
   const api1 = diffs[1][1];
+  if (medianRatio > 1)
+    misses.push(
+      `\`diffProse\` on the sample of ${sample.length} pairs: median ${medianRatio.toFixed(2)}× git's word diff (target ≤ 1.0×).`,
+    );
+  if (slowest.prose > 250)
+    misses.push(`The slowest pair of the sample, ${pairName(slowest)}: ${ms(slowest.prose)} ms (target ≤ 250 ms).`);
+  for (const r of coarser)
+    misses.push(
+      `${pairName(r)}: \`diffProse\` marks ${r.proseChanged.toLocaleString('en')} characters, git ${r.gitChanged.toLocaleString('en')} (target ≤ git's + 10 %).`,
+    );
   for (const r of inproc.rows) {
     if (r.prose.median > r.git.median) {
       misses.push(

@@ -47,7 +47,8 @@ import { startServer, type Latency, type Server } from './httpClient.js';
 import { importPart } from './imports.js';
 import { loadPart } from './load.js';
 import { mailPart } from './mail.js';
-import { volumePart } from './atVolume.js';
+import { otherScales, volumePart } from './atVolume.js';
+import { scaleOf } from './volumeKit.js';
 import { metaPart } from './meta.js';
 import { transferPart } from './transfer.js';
 import { machineCpuMs, ownCpuMs } from './stats.js';
@@ -74,7 +75,7 @@ async function main() {
   const md: string[] = [
     '# Benchmarks',
     '',
-    '_Written by `npm run bench` (bench/run.ts); every run overwrites this file. One run, on the machine below, on a fresh temporary DATA_DIR._',
+    '_Written by `npm run bench` (bench/run.ts); every run overwrites this file but part 8 at other scales (`BENCH_SCALE=1 npm run bench:volume` writes its own section). One run, on the machine below, on a fresh temporary DATA_DIR._',
     '',
     '## Machine',
     '',
@@ -127,6 +128,8 @@ async function main() {
 
     // 8. At volume ---------------------------------------------------------------------------------
     await volumePart(report);
+    // Part 8 at other scales (`BENCH_SCALE=1 npm run bench:volume`, a long run) stays as it was.
+    body.push(...(await otherScales(scaleOf())));
 
     // Done ------------------------------------------------------------------------------------------
     const loadAtEnd = os.loadavg();
