@@ -231,7 +231,13 @@ export interface BallotRecord {
   named?: boolean;
 }
 
-/** One outgoing message, queued in the same store write as the event that caused it. */
+/**
+ * One outgoing message, queued in the same store write as the event that caused it. Once it was
+ * sent and MAIL_RETENTION_DAYS have passed it becomes compact (`bodyDroppedAt` set): what is
+ * only needed to send it — text, HTML, In-Reply-To, List-Unsubscribe, Reply-To, the next attempt,
+ * the last error, an empty Bcc — is gone; ids, recipients, subject, references and times stay,
+ * which is what the queue page and threading read.
+ */
 export interface MailRecord {
   id: number;
   /** Stable across retries and restarts: a message is never sent as two different messages. */
@@ -245,19 +251,21 @@ export interface MailRecord {
   thread?: string;
   event: string;
   to: string[];
-  bcc: string[];
+  /** Absent on a compact record whose Bcc was empty. */
+  bcc?: string[];
   subject: string;
-  text: string;
-  html: string;
-  inReplyTo: string | null;
+  /** Absent on a compact record (as `html`, `inReplyTo`, `listUnsubscribe`, `nextAttemptAt`, `lastError`). */
+  text?: string;
+  html?: string;
+  inReplyTo?: string | null;
   references: string[];
-  listUnsubscribe: string | null;
+  listUnsubscribe?: string | null;
   /** `reply+<token>@<REPLY_DOMAIN>` on a member's copy of a notification they may answer by mail (absent otherwise). */
   replyTo?: string | null;
   state: 'pending' | 'sent' | 'failed';
   attempts: number;
-  nextAttemptAt: string;
-  lastError: string | null;
+  nextAttemptAt?: string;
+  lastError?: string | null;
   createdAt: string;
   sentAt: string | null;
   /** When the text and HTML were dropped (MAIL_RETENTION_DAYS after sending); the record stays. */

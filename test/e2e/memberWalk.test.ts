@@ -59,7 +59,7 @@ describe('from a notification to a ballot', () => {
     const mail = server.t.ctx.meta
       .all('mails')
       .find((m) => m.to[0] === 'mia@example.org' && m.event === 'proposal.shared')!;
-    const link = /http:\/\/ratify\.test(\/proposals\/\d+)/.exec(mail.text)![1];
+    const link = /http:\/\/ratify\.test(\/proposals\/\d+)/.exec(mail.text!)![1];
     expect(link).toBe(`/proposals/${proposalId}`);
     const res = await page.goto(server.baseUrl + link);
     expect(res?.status()).toBe(404);

@@ -790,3 +790,46 @@ describe('output is escaped', () => {
     expect((await admin.get('/admin/users')).text).toContain('Ann &#34;Quote&#34; &amp; Co');
   });
 });
+
+describe('the mail queue page', () => {
+  test('lists compact records (sent, past their retention) beside whole ones', async () => {
+    const { compactMail } = await import('../../server/services/notifications/deliver.js');
+    const sent = (id: number, to: string[], bcc: string[]) =>
+      compactMail(
+        {
+          id,
+          messageId: `<compact-${id}@ratify.test>`,
+          event: 'test',
+          to,
+          bcc,
+          subject: `Compact ${id}`,
+          text: 'gone',
+          html: '<p>gone</p>',
+          inReplyTo: null,
+          references: [],
+          listUnsubscribe: null,
+          state: 'sent',
+          attempts: 1,
+          nextAttemptAt: '2025-11-01T00:00:00.000Z',
+          lastError: null,
+          createdAt: '2025-11-01T00:00:00.000Z',
+          sentAt: '2025-11-01T00:00:01.000Z',
+        },
+        '2025-12-02T00:00:00.000Z',
+      );
+    const a = t.ctx.meta.nextId('mails');
+    const b = t.ctx.meta.nextId('mails');
+    await t.ctx.meta.write({
+      actor: null,
+      at: clock(),
+      events: [],
+      puts: { mails: { [a]: sent(a, ['one@example.org'], []), [b]: sent(b, [], ['x@example.org', 'y@example.org']) } },
+    });
+    expect(t.ctx.meta.get('mails', a)).not.toHaveProperty('bcc');
+    const res = await admin.get('/admin/mail');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain(`Compact ${a}`);
+    expect(res.text).toContain('one@example.org');
+    expect(res.text).toContain('2 members (Bcc)');
+  });
+});

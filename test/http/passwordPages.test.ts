@@ -74,7 +74,7 @@ beforeAll(async () => {
     await worker.tick();
     const m = t.ctx.meta.get('mails', failedId)!;
     if (m.state === 'failed') break;
-    clock.set(m.nextAttemptAt);
+    clock.set(m.nextAttemptAt!);
   }
   expect(t.ctx.meta.get('mails', failedId)!.state).toBe('failed');
   await requestPasswordReset(t.ctx, sec.email);
@@ -142,7 +142,7 @@ describe('setting a password through a link', () => {
 
   beforeAll(async () => {
     await requestPasswordReset(t.ctx, target.email);
-    token = tokenIn(mailsTo(target.email, 'password.reset').at(-1)!.text);
+    token = tokenIn(mailsTo(target.email, 'password.reset').at(-1)!.text!);
   });
 
   const setForm = async (agent: Agent, tok: string) => {
@@ -219,7 +219,7 @@ describe('setting a password through a link', () => {
       groups: [],
     });
     await requestPasswordReset(t.ctx, other.email);
-    const tok = tokenIn(mailsTo(other.email, 'password.reset').at(-1)!.text);
+    const tok = tokenIn(mailsTo(other.email, 'password.reset').at(-1)!.text!);
     const agent = request.agent(app);
     const form = await setForm(agent, tok);
     expect(form.text).toMatch(/action="\/password\/set"/);
@@ -361,7 +361,7 @@ describe('the invite button', () => {
 
   test('the invitation link sets a password through the page', async () => {
     const u = t.ctx.meta.all('users').find((x) => x.email === 'newbie@example.org')!;
-    const tok = tokenIn(mailsTo(u.email, 'user.invited')[0].text);
+    const tok = tokenIn(mailsTo(u.email, 'user.invited')[0].text!);
     const agent = request.agent(app);
     const form = await agent.get(`/password/set?token=${tok}`);
     expect(form.status).toBe(200);

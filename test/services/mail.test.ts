@@ -529,9 +529,9 @@ describe('comment notices go to the right people only', () => {
 
     // Nothing went to the chair or the secretariat; comments never go to the list.
     const personal = mails().filter((m) => m.event.startsWith('comment.'));
-    expect(personal.flatMap((m) => [...m.to, ...m.bcc])).not.toContain(who.chair.email);
-    expect(personal.flatMap((m) => [...m.to, ...m.bcc])).not.toContain(who.sec.email);
-    expect(personal.flatMap((m) => [...m.to, ...m.bcc])).not.toContain(LIST);
+    expect(personal.flatMap((m) => [...m.to, ...(m.bcc ?? [])])).not.toContain(who.chair.email);
+    expect(personal.flatMap((m) => [...m.to, ...(m.bcc ?? [])])).not.toContain(who.sec.email);
+    expect(personal.flatMap((m) => [...m.to, ...(m.bcc ?? [])])).not.toContain(LIST);
   });
 });
 
@@ -613,7 +613,7 @@ describe('preferences: immediate, daily digest, none', () => {
     // m2 ("none") never got anything but ballots and reminders.
     expect(
       mails()
-        .filter((m) => [...m.to, ...m.bcc].includes(who.m2.email))
+        .filter((m) => [...m.to, ...(m.bcc ?? [])].includes(who.m2.email))
         .map((m) => m.event)
         .sort(),
     ).toEqual(['round.ballot', 'round.reminder']);

@@ -29,9 +29,10 @@ async function setup() {
 const byEvent = (ctx: TestData['ctx'], event: string) => ctx.meta.all('mails').filter((m) => m.event === event);
 /** The lines of a plain-text part between its first line and the links at its end. */
 const diffLines = (m: MailRecord) => {
-  const from = m.text.indexOf('[-') >= 0 ? m.text.indexOf('[-') : m.text.indexOf('{+');
-  const to = m.text.indexOf('…and more');
-  return m.text.slice(from, to >= 0 ? to : m.text.indexOf('\n\n', from)).split('\n');
+  const text = m.text ?? '';
+  const from = text.indexOf('[-') >= 0 ? text.indexOf('[-') : text.indexOf('{+');
+  const to = text.indexOf('…and more');
+  return text.slice(from, to >= 0 ? to : text.indexOf('\n\n', from)).split('\n');
 };
 
 describe('the changed passages', () => {
@@ -97,7 +98,7 @@ describe('the changed passages', () => {
     const m = byEvent(ctx, 'consolidation.created')[0];
     expect(m.text).toContain(`[-${S1.trim()}`);
     expect(m.text).toContain(`[-${S2.trim()}`);
-    expect((m.html.match(/<del/g) ?? []).length).toBeGreaterThanOrEqual(2);
+    expect((m.html!.match(/<del/g) ?? []).length).toBeGreaterThanOrEqual(2);
     // The summary in the body, its markdown rendered in HTML.
     expect(m.html).toContain('<em>remote</em>');
   });

@@ -96,10 +96,10 @@ const outgoing = (ctx: TestData['ctx'], m: MailRecord): OutgoingMail => ({
   messageId: m.messageId,
   from: FROM,
   to: m.to,
-  bcc: m.bcc,
+  bcc: m.bcc ?? [],
   subject: m.subject,
-  text: m.text,
-  html: m.html,
+  text: m.text ?? '',
+  html: m.html ?? '',
   inReplyTo: m.inReplyTo,
   references: m.references,
   listId: listId({ baseUrl: ctx.mail.baseUrl, host: ctx.mail.host }),
@@ -126,7 +126,7 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
     expect(failed.attempts).toBe(1);
     expect(failed.lastError).toEqual(expect.any(String));
     expect(failed.lastError!.length).toBeGreaterThan(0);
-    expect(Date.parse(failed.nextAttemptAt)).toBe(now + backoffMs(1));
+    expect(Date.parse(failed.nextAttemptAt!)).toBe(now + backoffMs(1));
     expect(backoffMs(1)).toBe(5_000);
     expect(failed.messageId).toBe(m0.messageId);
 
@@ -164,7 +164,7 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
     const first = s.mails()[0];
     expect(first.attempts).toBe(1);
     expect(first.lastError).toBeTruthy();
-    expect(Date.parse(first.nextAttemptAt)).toBe(t0 + 5_000);
+    expect(Date.parse(first.nextAttemptAt!)).toBe(t0 + 5_000);
     // The pass stopped at the first failure: the others were not tried.
     expect(
       s
@@ -181,7 +181,7 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
       expect(await s.worker.tick()).toBe(0);
     }
     const t1 = s.clock().getTime();
-    expect(Date.parse(s.mails()[0].nextAttemptAt)).toBe(t1 + 10_000);
+    expect(Date.parse(s.mails()[0].nextAttemptAt!)).toBe(t1 + 10_000);
     expect(s.mails().every((m) => m.attempts >= 1)).toBe(true);
 
     await smtp.listen();
@@ -212,8 +212,8 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
       expect(m.attempts).toBe(i);
       if (i < MAX_ATTEMPTS) {
         expect(m.state).toBe('pending');
-        pauses.push(Date.parse(m.nextAttemptAt) - now);
-        s.clock.set(m.nextAttemptAt);
+        pauses.push(Date.parse(m.nextAttemptAt!) - now);
+        s.clock.set(m.nextAttemptAt!);
       } else {
         expect(m.state).toBe('failed');
       }
@@ -234,7 +234,7 @@ describe('SMTP down: the workflow goes on, the message waits and arrives once', 
     smtp.accept();
     await retryMail(s.ctx, s.who.sec.actor, id);
     expect(s.mail(id)).toMatchObject({ state: 'pending', attempts: 0 });
-    expect(Date.parse(s.mail(id).nextAttemptAt)).toBe(s.clock().getTime());
+    expect(Date.parse(s.mail(id).nextAttemptAt!)).toBe(s.clock().getTime());
     expect((await s.ctx.meta.auditLog(5)).some((e) => e.action === 'mail.retried' && e.actor === s.who.sec.email)).toBe(
       true,
     );

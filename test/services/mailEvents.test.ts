@@ -33,7 +33,7 @@ test('a proposal revised by someone else tells its author; the author revising i
   expect(mails().map((m) => m.to)).toEqual([[who.drafter.email]]);
   const m = mails()[0];
   expect(m.subject).toBe(`Re: [ToR] Proposal ${p.id}: Open meetings`);
-  expect(m.text.split('\n')[0]).toBe(`${who.chair.name} revised your proposal`);
+  expect(m.text!.split('\n')[0]).toBe(`${who.chair.name} revised your proposal`);
   expect(m.text).toContain(`/proposals/${p.id}?tab=changes`);
   expect(m.html).toContain(`<title>${m.subject}</title>`);
 });

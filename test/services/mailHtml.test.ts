@@ -118,8 +118,8 @@ describe('the HTML part of every mail', () => {
     const mails = await everyKindOnce();
     expect([...new Set(mails.map((m) => m.event))].sort()).toEqual([...KINDS].sort());
     for (const m of mails) {
-      expect({ event: m.event, problems: htmlProblems(m.html) }).toEqual({ event: m.event, problems: [] });
-      expect(htmlTitle(m.html)).toBe(m.subject);
+      expect({ event: m.event, problems: htmlProblems(m.html!) }).toEqual({ event: m.event, problems: [] });
+      expect(htmlTitle(m.html!)).toBe(m.subject);
     }
   });
 
@@ -132,7 +132,7 @@ describe('the HTML part of every mail', () => {
     });
     expect([...new Set(mails.map((m) => m.event))].sort()).toEqual([...KINDS].sort());
     for (const m of mails) {
-      const report = await validator.validateString(m.html);
+      const report = await validator.validateString(m.html!);
       const messages = report.results.flatMap((r) => r.messages.map((x) => `${x.ruleId}: ${x.message}`));
       expect({ event: m.event, messages }).toEqual({ event: m.event, messages: [] });
     }

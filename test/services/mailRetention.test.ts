@@ -1,7 +1,8 @@
 /**
  * Mail with a lifetime (issue 18, item 3): a sent message's text and HTML are dropped
- * MAIL_RETENTION_DAYS after it went out (the outbox file or the mail server has it), its record
- * kept; waiting and failed messages keep theirs. The queue's page lists at most MAIL_PAGE of
+ * MAIL_RETENTION_DAYS after it went out (the outbox file or the mail server has it), and its
+ * record becomes a compact one (ids, recipients, subject, times: what the queue page and
+ * threading read); waiting and failed messages keep theirs. The queue's page lists at most MAIL_PAGE of
  * each kind and counts the rest.
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
@@ -9,13 +10,16 @@ import type { MailRecord } from '../../server/domain/records.js';
 import { MAIL_PAGE, mailQueue, pruneMailBodies } from '../../server/services/notifications/deliver.js';
 import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { openTestData, testClock } from '../helpers/data.js';
+import { receivedKey } from '../../server/store/meta/indexes.js';
 
 const clock = testClock('2026-03-01T10:00:00Z');
 let t: Awaited<ReturnType<typeof openTestData>>;
 
 const mail = (id: number, state: MailRecord['state'], sentAt: string | null): MailRecord => ({
   id,
-  messageId: `<m${id}@ratify.test>`,
+  messageId: `<m${id}.u${id}@ratify.test>`,
+  key: `<m${id}@ratify.test>`,
+  thread: '<thread@ratify.test>',
   event: 'test',
   to: [`u${id}@example.org`],
   bcc: [],
@@ -57,8 +61,26 @@ test('bodies of messages sent before the retention period go, a batch at a time;
   expect(second).toBe(100);
   expect(await pruneMailBodies(t.ctx, 30)).toBe(0);
   const old = t.ctx.meta.get('mails', 1)!;
-  expect(old).toMatchObject({ text: '', html: '', subject: 'Message 1', to: ['u1@example.org'], state: 'sent' });
-  expect(old.bodyDroppedAt).toBe(clock().toISOString());
+  // A compact record: what the queue page and threading read, nothing of the sending.
+  expect(old).toEqual({
+    id: 1,
+    messageId: '<m1.u1@ratify.test>',
+    key: '<m1@ratify.test>',
+    thread: '<thread@ratify.test>',
+    event: 'test',
+    to: ['u1@example.org'],
+    subject: 'Message 1',
+    references: [],
+    state: 'sent',
+    attempts: 1,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    sentAt: '2026-01-20T10:00:00.000Z',
+    bodyDroppedAt: clock().toISOString(),
+  });
+  // Threading still finds it: the recipient was sent this logical message, and it is the
+  // newest of their copies in the thread.
+  expect(t.ctx.meta.countBy('mails', 'received', receivedKey('u1@example.org', '<m1@ratify.test>'))).toBe(1);
+  expect(t.ctx.meta.newest('mails', 'thread', receivedKey('u1@example.org', '<thread@ratify.test>'), 1)).toEqual([old]);
   // Sent yesterday, waiting, failed: untouched.
   for (const id of [601, 700, 755]) expect(t.ctx.meta.get('mails', id)!.text).toBe(`Body ${id}`);
   // After the period, yesterday's go too.

@@ -243,10 +243,10 @@ describe('a cancelled round', () => {
     const { ctx, who, r } = await setup();
     await cancelRound(ctx, who.chair.actor, r.id, { reason: 'The text needs another reading.' });
     const mails = ctx.meta.all('mails').filter((m) => m.event === 'round.cancelled');
-    expect(mails.flatMap((m) => [...m.to, ...m.bcc]).sort()).toEqual(
+    expect(mails.flatMap((m) => [...m.to, ...(m.bcc ?? [])]).sort()).toEqual(
       [who.drafter, who.chair, who.m1, who.m2, who.m3].map((p) => p.email).sort(),
     );
-    expect(mails.every((m) => m.text.includes('The text needs another reading.'))).toBe(true);
+    expect(mails.every((m) => m.text!.includes('The text needs another reading.'))).toBe(true);
   });
 });
 

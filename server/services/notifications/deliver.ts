@@ -98,6 +98,10 @@ export class MailWorker {
       const full = await ctx.meta.withDetached('mails', m);
       await this.transport.send({
         ...full,
+        // Only waiting messages are sent, and they are whole (a compact record is a sent one).
+        bcc: full.bcc ?? [],
+        text: full.text ?? '',
+        html: full.html ?? '',
         from: this.from,
         listId: listId({ baseUrl: ctx.mail.baseUrl, host: ctx.mail.host }),
       });
@@ -163,8 +167,34 @@ export const DEFAULT_MAIL_RETENTION_DAYS = 30;
 const PRUNE_BATCH = 500;
 
 /**
- * Drop the text and HTML of messages sent more than `days` ago, keeping their record (ids,
- * recipients, subject, times: what the queue page and threading need). Oldest first, at most
+ * A sent message's compact record: ids, recipients, subject, references and times — what the
+ * queue page and threading read. Without `body` the file that held its text goes once no
+ * message names it; the rest (In-Reply-To, List-Unsubscribe, Reply-To, the next attempt, the
+ * last error, an empty Bcc) served only to send it. At ten years most messages are such records.
+ */
+export function compactMail(m: MailRecord, droppedAt: string): MailRecord {
+  const { id, messageId, key, thread, event, to, bcc, subject, references, state, attempts, createdAt, sentAt } = m;
+  return {
+    id,
+    messageId,
+    ...(key !== undefined ? { key } : {}),
+    ...(thread !== undefined ? { thread } : {}),
+    event,
+    to,
+    ...(bcc?.length ? { bcc } : {}),
+    subject,
+    references,
+    state,
+    attempts,
+    createdAt,
+    sentAt,
+    bodyDroppedAt: droppedAt,
+  };
+}
+
+/**
+ * Drop the text and HTML of messages sent more than `days` ago, and the rest of what only
+ * sending needed (`compactMail`), keeping their compact record. Oldest first, at most
  * PRUNE_BATCH a call; returns how many were pruned (call again while it is PRUNE_BATCH).
  */
 export async function pruneMailBodies(ctx: Ctx, days: number): Promise<number> {
@@ -173,9 +203,7 @@ export async function pruneMailBodies(ctx: Ctx, days: number): Promise<number> {
   let n = 0;
   // Sent earliest first, only those sent by the cutoff: reads no other record.
   for (const m of ctx.meta.oldest('mails', 'bodyKept', 'kept', PRUNE_BATCH, cutoff)) {
-    // Without `body`: the file that held the text goes once no message names it.
-    const { body: _file, ...kept } = m;
-    puts[m.id] = { ...kept, text: '', html: '', bodyDroppedAt: ctx.clock().toISOString() };
+    puts[m.id] = compactMail(m, ctx.clock().toISOString());
     n++;
   }
   if (n) await ctx.meta.write({ actor: null, at: ctx.clock(), events: [], puts: { mails: puts } });

@@ -19,10 +19,12 @@ export type OutgoingMail = Pick<
   | 'references'
   | 'listUnsubscribe'
   | 'replyTo'
-> & {
-  from: string;
-  listId: string;
-};
+> &
+  // A message is sent whole: a compact record (after its retention) has none of these and is never sent.
+  Required<Pick<MailRecord, 'bcc' | 'text' | 'html'>> & {
+    from: string;
+    listId: string;
+  };
 
 export interface MailTransport {
   readonly kind: 'smtp' | 'outbox';

@@ -43,7 +43,7 @@ export const INDEXES = {
      * Waiting messages by when they are due (`nextAttemptAt`, an ISO time in UTC, so text order
      * is time order): the worker takes the first ones due, never reading a delivered message.
      */
-    due: { key: (m) => (m.state === 'pending' ? 'pending' : undefined), order: (m) => m.nextAttemptAt },
+    due: { key: (m) => (m.state === 'pending' ? 'pending' : undefined), order: (m) => m.nextAttemptAt ?? '' },
     /** Messages by the file that holds their text and HTML (`detachedBodies.ts`): a file no message names is removed. */
     bodyFile: { key: (m) => m.body },
     /** Sent messages that still hold their bodies, by when they were sent: what the retention pass drops. */
@@ -52,10 +52,10 @@ export const INDEXES = {
       order: (m) => m.sentAt ?? '',
     },
     /** Which logical message each recipient was sent (`address key`): the threading law's memory. */
-    received: { key: (m) => (m.key && m.to.length === 1 && !m.bcc.length ? receivedKey(m.to[0], m.key) : undefined) },
+    received: { key: (m) => (m.key && m.to.length === 1 && !m.bcc?.length ? receivedKey(m.to[0], m.key) : undefined) },
     /** Each recipient's copies in one thread (`address thread-root`), in the order queued. */
     thread: {
-      key: (m) => (m.thread && m.to.length === 1 && !m.bcc.length ? receivedKey(m.to[0], m.thread) : undefined),
+      key: (m) => (m.thread && m.to.length === 1 && !m.bcc?.length ? receivedKey(m.to[0], m.thread) : undefined),
     },
   },
   users: {
