@@ -34,6 +34,8 @@ import { addComment } from '../server/services/proposals/comments.js';
 import { createProposal, shareProposal } from '../server/services/proposals/proposals.js';
 import { castBallot } from '../server/services/rounds/ballots.js';
 import { closeRound, openRound } from '../server/services/rounds/rounds.js';
+import { DEFAULT_MAIL_RETENTION_DAYS, pruneMailBodies } from '../server/services/notifications/deliver.js';
+import type { MailRecord } from '../server/domain/records.js';
 import { documentsDir, log } from './common.js';
 import {
   count,
@@ -82,6 +84,22 @@ export async function volume(scale: number): Promise<{ dataDir: string; info: Vo
   await fsp.rm(dir, { recursive: true, force: true });
   await fsp.rename(scratch, dir);
   return { dataDir: path.join(dir, 'data'), info, cached: false };
+}
+
+/**
+ * Every waiting message recorded sent now, 64 to a store write (the worker's batch), as the mail worker records a
+ * message a transport took (the generator does not build and send ~1.5 million messages: the
+ * drain of part 8 measures that).
+ */
+async function sendAllWaiting(ctx: Awaited<ReturnType<typeof openData>>['ctx']): Promise<void> {
+  for (;;) {
+    const waiting = ctx.meta.oldest('mails', 'due', 'pending', 64);
+    if (!waiting.length) return;
+    const now = ctx.clock().toISOString();
+    const puts: Record<number, MailRecord> = {};
+    for (const m of waiting) puts[m.id] = { ...m, state: 'sent', attempts: 1, sentAt: now, lastError: null };
+    await ctx.meta.write({ actor: null, at: ctx.clock(), events: [], puts: { mails: puts } });
+  }
 }
 
 /** A copy to write to (the cached folder stays as generated). */
@@ -279,6 +297,14 @@ export async function generate(dataDir: string, scale: number): Promise<VolumeIn
       await at(tp + 9 * DAY + 3_600_000, () => closeRound(ctx, chair, r.id));
       const v = await at(tp + 10 * DAY, () => publishConsolidation(ctx, chair, c.id, {}));
       published = { slug, n: v.number };
+      // A live server sends its mail as it goes: every epoch but the last ends with its waiting
+      // messages recorded sent (as the worker records them once a transport took them), and the
+      // retention pass (the real one) makes those sent more than 30 days before compact. The last
+      // epoch's mail stays waiting: the backlog part 8 drains.
+      if (e < E - 1) await at(e0 + w, () => sendAllWaiting(ctx));
+      await at(e0 + w, async () => {
+        while ((await pruneMailBodies(ctx, DEFAULT_MAIL_RETENTION_DAYS)) > 0);
+      });
       log(
         `volume: epoch ${e + 1}/${E}: ${count(ctx, 'proposals')} proposals, ${count(ctx, 'comments')} comments, ${count(ctx, 'ballots')} ballots, ${count(ctx, 'rounds')} rounds (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
       );
