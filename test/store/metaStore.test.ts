@@ -17,7 +17,7 @@ afterEach(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
-async function open(opts?: { snapshotEvery?: number }): Promise<MetaStore> {
+async function open(opts?: { snapshotEvery?: number; snapshotMinBytes?: number }): Promise<MetaStore> {
   const s = await MetaStore.open(dir, opts);
   opened.push(s);
   return s;
@@ -309,6 +309,41 @@ describe('snapshots and segments', () => {
     await a.close();
     const c = await open({ snapshotEvery: 10 });
     await check(c);
+  });
+
+  test('a segment that grows past half the snapshot in bytes starts a snapshot, however few its lines', async () => {
+    // Start-up reads the snapshot and then the journal after it: lines of many records each (a
+    // proposal shared mails every member in one line) must not leave a tail longer than the
+    // snapshot to replay. Here: 200-line limit never reached; 4 KB floor.
+    const a = await open({ snapshotEvery: 200, snapshotMinBytes: 4096 });
+    const big = (i: number): Change => ({
+      actor: null,
+      at: at(i),
+      events: [{ action: 'group.renamed', subject: `group/g${i}` }],
+      puts: { groups: { [`g${i}`]: group(`g${i}`, `${'x'.repeat(1000)} ${i}`) } },
+    });
+    for (let i = 0; i < 3; i++) await a.write(big(i));
+    expect(fs.existsSync(path.join(dir, 'snapshot.json'))).toBe(false);
+    for (let i = 3; i < 6; i++) await a.write(big(i));
+    await a.close();
+    // Past 4 KB (the floor: no snapshot yet to halve): one was taken and a segment begun.
+    expect(fs.existsSync(path.join(dir, 'snapshot.json'))).toBe(true);
+    expect((await segments()).length).toBe(2);
+    const size = (await fsp.stat(path.join(dir, 'snapshot.json'))).size;
+    // Then the bound is half the snapshot: a reopened store knows its size.
+    const b = await open({ snapshotEvery: 200, snapshotMinBytes: 1024 });
+    let i = 6;
+    const snapshotting = () => (b as unknown as { snapshotting: Promise<void> | null }).snapshotting;
+    while ((await segments()).length === 2) {
+      await b.write(big(i++));
+      await snapshotting();
+    }
+    // The segment ended at the first line past half the snapshot.
+    const ended = (await fsp.stat(path.join(journalDir(), (await segments())[1]))).size;
+    expect(ended).toBeGreaterThanOrEqual(size / 2);
+    expect(ended).toBeLessThan(size / 2 + 1200);
+    expect(i - 6).toBeGreaterThanOrEqual(Math.floor(size / 2 / 1100));
+    await b.close();
   });
 
   test('close writes no snapshot (its time would grow with the state): reopen replays the journal and keeps the audit', async () => {

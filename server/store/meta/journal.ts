@@ -261,6 +261,11 @@ export class Journal {
     return this.seg?.lines ?? 0;
   }
 
+  /** Bytes in the current segment (a snapshot is due when it grows large in bytes too). */
+  get bytesInSegment(): number {
+    return this.seg?.good ?? 0;
+  }
+
   /** The error that broke the journal, or null while it can be written. */
   get broken(): unknown {
     return this.brokenBy;

@@ -84,6 +84,8 @@ export class MetaStore {
   /** After a failed snapshot: writes to wait before the next attempt. */
   private snapshotRetryIn = 0;
   private snapshotDue = false;
+  /** The last snapshot's size in bytes: a segment may grow to half of it (or `snapshotMinBytes`) before the next. */
+  private snapshotBytes = 0;
   private readonly health: WriteHealth;
   /** Set while `hold` runs: writes wait for it (see `hold`). */
   private held: Promise<void> | null = null;
@@ -101,6 +103,7 @@ export class MetaStore {
     private readonly snapshotFile: SnapshotFile,
     private readonly journal: Journal,
     private readonly snapshotEvery: number,
+    private readonly snapshotMinBytes: number,
     private readonly log: (msg: string, err?: unknown) => void,
     tmpDir: string,
     /** One copy of each short string the records repeat (`stringPool.ts`): the snapshot's were shared as it was read. */
@@ -127,6 +130,13 @@ export class MetaStore {
     dir: string,
     opts: {
       snapshotEvery?: number;
+      /**
+       * A snapshot is also due when the current segment holds more bytes than half the last
+       * snapshot, or than this (default 4 MB), whichever is more: start-up replays the segment
+       * after reading the snapshot, and a line can hold many records (a proposal shared mails
+       * every member in one line), so a count of lines alone does not bound it.
+       */
+      snapshotMinBytes?: number;
       openFile?: OpenJournalFile;
       log?: (msg: string, err?: unknown) => void;
       /** Keep these fields of this collection in files of their own (the server: mails' text and HTML). */
@@ -145,12 +155,14 @@ export class MetaStore {
       file,
       journal,
       opts.snapshotEvery ?? 5000,
+      opts.snapshotMinBytes ?? 4 * 1024 * 1024,
       opts.log ?? ((m, e) => console.error(m, e)),
       tmpDir,
       strings,
     );
     store.seq = snap.seq;
     store.openedAt = snap.seq;
+    store.snapshotBytes = await file.size();
     for (const e of entries) store.apply(e);
     for (const e of read) store.remember(e);
     store.auditFrom = readFrom;
@@ -430,7 +442,9 @@ export class MetaStore {
 
   /** Start a background snapshot when one is due; a failed one is logged and tried again later. */
   private maybeSnapshot(): void {
-    if (this.snapshotting || !(this.snapshotDue || this.journal.linesInSegment >= this.snapshotEvery)) return;
+    const bytesDue = this.journal.bytesInSegment >= Math.max(this.snapshotMinBytes, this.snapshotBytes / 2);
+    if (this.snapshotting || !(this.snapshotDue || bytesDue || this.journal.linesInSegment >= this.snapshotEvery))
+      return;
     if (this.snapshotRetryIn > 0) {
       this.snapshotRetryIn--;
       return;
@@ -551,7 +565,7 @@ export class MetaStore {
       const taken = SnapshotFile.take(this.collections);
       await this.journal.rotate();
       this.forgetOlderAudit();
-      await this.snapshotFile.write(seq, taken);
+      this.snapshotBytes = await this.snapshotFile.write(seq, taken);
     });
     this.snapshotChain = run.catch(() => {});
     return run;

@@ -85,15 +85,18 @@ export class SnapshotFile {
    * Write a snapshot at `seq` of the records `take` listed: taken when the snapshot's `seq` was,
    * so later writes to the store cannot slip into it.
    */
-  async write(seq: number, records: Taken): Promise<void> {
+  /** Returns the snapshot's size in bytes. */
+  async write(seq: number, records: Taken): Promise<number> {
     await mkdirPrivate(this.tmpDir);
     const tmp = path.join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
     let placed = false;
+    let size = 0;
     try {
       const h = await fsp.open(tmp, 'w', FILE_MODE);
       try {
         const put = async (text: string) => {
           const bytes = Buffer.from(text, 'utf8');
+          size += bytes.byteLength;
           for (let off = 0; off < bytes.byteLength; ) {
             const { bytesWritten } = await h.write(bytes, off, bytes.byteLength - off);
             if (bytesWritten <= 0) throw shortWrite();
@@ -120,6 +123,16 @@ export class SnapshotFile {
     } catch (e) {
       if (!placed) await fsp.rm(tmp, { force: true }).catch(() => {});
       throw storageError(e);
+    }
+    return size;
+  }
+
+  /** The snapshot's size in bytes (0 when there is none). */
+  async size(): Promise<number> {
+    try {
+      return (await fsp.stat(this.file)).size;
+    } catch {
+      return 0;
     }
   }
 }
