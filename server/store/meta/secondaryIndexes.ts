@@ -26,8 +26,8 @@ interface Place {
 }
 
 /** The largest array index is 2^32 - 2: such ids come first, in numeric order, in an object's keys. */
-const ARRAY_INDEX_END = 2 ** 32 - 1;
-const isArrayIndex = (id: string) => /^(0|[1-9]\d*)$/.test(id) && Number(id) < ARRAY_INDEX_END;
+export const ARRAY_INDEX_END = 2 ** 32 - 1;
+export const isArrayIndex = (id: string) => /^(0|[1-9]\d*)$/.test(id) && Number(id) < ARRAY_INDEX_END;
 
 /**
  * A record's key and order value. Keys are read from records already on disk, so reading them

@@ -13,9 +13,9 @@ import type { StringPool } from './stringPool.js';
  *     ["users","1",{…}]
  *     ["proposals","7",{…}]
  *
- * Written from a list of the records taken at once (their objects are never changed in place:
- * a write replaces a record), each serialised on its own and written in batches of about a
- * megabyte, so the event loop is never held for long and no string grows with the state; then
+ * Written from the records as they were at its seq, read as they are written (the store keeps
+ * the value at that seq of any record a later write replaces: `MetaStore.snapshot`), each
+ * serialised on its own and written in batches of about a quarter of a megabyte, so the event loop is never held for long and no string grows with the state; then
  * fsynced and renamed over the old one, the folder fsynced (a crash leaves the old or the new).
  * Read a line at a time. A snapshot in the first format (one JSON document) is still read.
  */
@@ -24,8 +24,8 @@ export interface Snapshot {
   collections: Record<string, Record<string, unknown>>;
 }
 
-/** Every record of the state, by kind, as `SnapshotFile.take` lists them. */
-export type Taken = ReadonlyArray<readonly [string, [string, unknown][]]>;
+/** The records a snapshot holds, one `[kind, id, value]` at a time (read as they are written). */
+export type Records = Iterable<readonly [string, string, unknown]>;
 
 const FORMAT = 2;
 /**
@@ -41,8 +41,11 @@ export class SnapshotFile {
     private readonly tmpDir: string,
   ) {}
 
-  /** The snapshot, or null when there is none; each record's strings shared through `pool` as it is read. */
-  async read(pool?: StringPool): Promise<Snapshot | null> {
+  /**
+   * The snapshot, or null when there is none; each record's strings shared through `pool` as it
+   * is read, and each record's kind and id told to `onRecord`.
+   */
+  async read(pool?: StringPool, onRecord?: (kind: string, id: string) => void): Promise<Snapshot | null> {
     let head: string;
     try {
       const h = await fsp.open(this.file, 'r');
@@ -59,6 +62,8 @@ export class SnapshotFile {
     }
     if (!head.startsWith(`{"format":${FORMAT},`)) {
       const whole = JSON.parse(await fsp.readFile(this.file, 'utf8')) as Snapshot;
+      if (onRecord)
+        for (const [kind, col] of Object.entries(whole.collections)) for (const id in col) onRecord(kind, id);
       return pool ? pool.share(whole) : whole;
     }
     const lines = createInterface({ input: createReadStream(this.file, 'utf8'), crlfDelay: Infinity });
@@ -72,21 +77,22 @@ export class SnapshotFile {
       }
       const [kind, id, value] = JSON.parse(line) as [string, string, unknown];
       (collections[kind] ??= {})[id] = pool ? pool.share(value) : value;
+      onRecord?.(kind, id);
     }
     return { seq, collections };
   }
 
-  /** The records as they are now, by kind (one pass over the state, no copy of any record). */
-  static take(collections: Snapshot['collections']): Taken {
-    return Object.entries(collections).map(([kind, col]) => [kind, Object.entries(col)] as const);
+  /** Every record of `collections`, as they are when each is reached (for a state nothing changes meanwhile). */
+  static *take(collections: Snapshot['collections']): Records {
+    for (const [kind, col] of Object.entries(collections))
+      for (const [id, value] of Object.entries(col)) yield [kind, id, value];
   }
 
   /**
-   * Write a snapshot at `seq` of the records `take` listed: taken when the snapshot's `seq` was,
-   * so later writes to the store cannot slip into it.
+   * Write a snapshot at `seq` of `records`, which must give the records as they were at `seq`
+   * however long the writing takes (later writes must not slip into it). Returns its size in bytes.
    */
-  /** Returns the snapshot's size in bytes. */
-  async write(seq: number, records: Taken): Promise<number> {
+  async write(seq: number, records: Records): Promise<number> {
     await mkdirPrivate(this.tmpDir);
     const tmp = path.join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
     let placed = false;
@@ -104,14 +110,13 @@ export class SnapshotFile {
           }
         };
         let batch = `${JSON.stringify({ format: FORMAT, seq })}\n`;
-        for (const [kind, entries] of records)
-          for (const [id, value] of entries) {
-            batch += `${JSON.stringify([kind, id, value])}\n`;
-            if (batch.length >= BATCH) {
-              await put(batch);
-              batch = '';
-            }
+        for (const [kind, id, value] of records) {
+          batch += `${JSON.stringify([kind, id, value])}\n`;
+          if (batch.length >= BATCH) {
+            await put(batch);
+            batch = '';
           }
+        }
         await put(batch);
         await h.sync();
       } finally {
