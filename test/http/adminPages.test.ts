@@ -819,11 +819,27 @@ describe('the mail queue page', () => {
       );
     const a = t.ctx.meta.nextId('mails');
     const b = t.ctx.meta.nextId('mails');
+    const c = t.ctx.meta.nextId('mails');
+    const { bodyDroppedAt: _d, ...waiting } = {
+      ...sent(c, ['two@example.org'], []),
+      text: 'waiting',
+      html: '<p>waiting</p>',
+      state: 'pending' as const,
+      attempts: 0,
+      nextAttemptAt: '2099-01-01T00:00:00.000Z',
+      sentAt: null,
+    };
     await t.ctx.meta.write({
       actor: null,
       at: clock(),
       events: [],
-      puts: { mails: { [a]: sent(a, ['one@example.org'], []), [b]: sent(b, [], ['x@example.org', 'y@example.org']) } },
+      puts: {
+        mails: {
+          [a]: sent(a, ['one@example.org'], []),
+          [b]: sent(b, [], ['x@example.org', 'y@example.org']),
+          [c]: waiting,
+        },
+      },
     });
     expect(t.ctx.meta.get('mails', a)).not.toHaveProperty('bcc');
     const res = await admin.get('/admin/mail');
@@ -831,5 +847,9 @@ describe('the mail queue page', () => {
     expect(res.text).toContain(`Compact ${a}`);
     expect(res.text).toContain('one@example.org');
     expect(res.text).toContain('2 members (Bcc)');
+    // Each list's scrolling region has a name of its own (landmarks must be told apart).
+    const regions = [...res.text.matchAll(/role="region" aria-label="([^"]+)"/g)].map((m) => m[1]);
+    expect(regions.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(regions).size).toBe(regions.length);
   });
 });
