@@ -10,7 +10,8 @@ import type { MailRecord } from '../../server/domain/records.js';
 import { MAIL_PAGE, mailQueue, pruneMailBodies } from '../../server/services/notifications/deliver.js';
 import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { openTestData, testClock } from '../helpers/data.js';
-import { receivedKey } from '../../server/store/meta/indexes.js';
+import { recipientKey } from '../../server/store/meta/indexes.js';
+import { wasSent } from '../../server/services/notifications/queue.js';
 
 const clock = testClock('2026-03-01T10:00:00Z');
 let t: Awaited<ReturnType<typeof openTestData>>;
@@ -79,8 +80,11 @@ test('bodies of messages sent before the retention period go, a batch at a time;
   });
   // Threading still finds it: the recipient was sent this logical message, and it is the
   // newest of their copies in the thread.
-  expect(t.ctx.meta.countBy('mails', 'received', receivedKey('u1@example.org', '<m1@ratify.test>'))).toBe(1);
-  expect(t.ctx.meta.newest('mails', 'thread', receivedKey('u1@example.org', '<thread@ratify.test>'), 1)).toEqual([old]);
+  expect(wasSent(t.ctx, 'u1@example.org', '<thread@ratify.test>', '<m1@ratify.test>')).toBe(true);
+  expect(wasSent(t.ctx, 'u2@example.org', '<thread@ratify.test>', '<m1@ratify.test>')).toBe(false);
+  expect(t.ctx.meta.newest('mails', 'thread', recipientKey('u1@example.org', '<thread@ratify.test>'), 1)).toEqual([
+    old,
+  ]);
   // Sent yesterday, waiting, failed: untouched.
   for (const id of [601, 700, 755]) expect(t.ctx.meta.get('mails', id)!.text).toBe(`Body ${id}`);
   // After the period, yesterday's go too.

@@ -15,8 +15,8 @@ import type {
 } from '../../store/meta/schema.js';
 import { receiptOf } from '../rounds/decision.js';
 import type { Ctx } from '../context.js';
-import { receivedKey, subjectKey } from '../../store/meta/indexes.js';
-import { mailSite as site, mergePuts, toList, toPerson, type Puts } from './queue.js';
+import { subjectKey } from '../../store/meta/indexes.js';
+import { mailSite as site, mergePuts, toList, toPerson, wasSent, type Puts } from './queue.js';
 import type { ReplyTarget } from '../../domain/replyAddress.js';
 
 /**
@@ -240,7 +240,7 @@ export function roundCancelledMails(ctx: Ctx, r: RoundRecord): Puts {
 export function voteByMailMails(ctx: Ctx, r: RoundRecord, u: UserRecord): Puts {
   const day = ctx.clock().toISOString().slice(0, 10);
   const m = inRoundThread(ctx, r, voteByMail(site(ctx), roundInfo(ctx, r), u.name, day));
-  if (ctx.meta.countBy('mails', 'received', receivedKey(u.email, m.messageId)) > 0) return {};
+  if (wasSent(ctx, u.email, m.references[0] ?? m.messageId, m.messageId)) return {};
   return toPerson(ctx, u, m, 'reply.vote_by_mail', `${ctx.mail.baseUrl}/rounds/${r.id}`, true);
 }
 

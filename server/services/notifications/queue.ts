@@ -4,7 +4,7 @@ import { replyAddress } from './replyToken.js';
 import type { ReplyTarget } from '../../domain/replyAddress.js';
 import { mailKindOf, titled, type Composed, type Site } from '../../domain/mail.js';
 import { renderItem } from '../../util/markdown.js';
-import { receivedKey } from '../../store/meta/indexes.js';
+import { recipientKey } from '../../store/meta/indexes.js';
 import type { DigestItemRecord, MailRecord, UserRecord } from '../../store/meta/schema.js';
 import type { Change } from '../../store/meta/metaStore.js';
 import type { Ctx } from '../context.js';
@@ -62,6 +62,15 @@ function tagHost(baseUrl: string): string {
 const installId = (ctx: Ctx) => ctx.meta.get('system', 'install')?.installId ?? 'local';
 
 /**
+ * Whether `address` was sent its copy of the logical message `key` of the thread whose root is
+ * `thread` (its first reference, or itself): looked for among the recipient's copies in that
+ * thread, which the `mails.thread` index lists.
+ */
+export function wasSent(ctx: Ctx, address: string, thread: string, key: string): boolean {
+  return ctx.meta.by('mails', 'thread', recipientKey(address, thread)).some((m) => m.key === key);
+}
+
+/**
  * One recipient's copy of a logical message (threading law, RFC 5322 §3.6.4): its own
  * Message-ID (`<proposal-1.u5.k7q2m9@host>`: the logical key, the recipient, this
  * installation), and In-Reply-To/References naming only copies this recipient was sent
@@ -69,13 +78,13 @@ const installId = (ctx: Ctx) => ctx.meta.get('system', 'install')?.installId ?? 
  */
 function copyFor(ctx: Ctx, m: Composed, address: string, tag: string): Composed & { key: string; thread: string } {
   const real = (logical: string) => logical.replace(/^<([^@>]+)@/, `<$1.${tag}.${installId(ctx)}@`);
-  const received = (logical: string) => ctx.meta.countBy('mails', 'received', receivedKey(address, logical)) > 0;
   const thread = m.references[0] ?? m.messageId;
+  const received = (logical: string) => wasSent(ctx, address, thread, logical);
   let references = m.references.filter(received).map(real);
   if (!references.length && m.references.length) {
     // None of its ancestors reached this recipient (the list got them, or they wrote them), but
     // earlier messages of this thread did: answer the latest, so the thread stays one.
-    const prior = ctx.meta.newest('mails', 'thread', receivedKey(address, thread), 1)[0];
+    const prior = ctx.meta.newest('mails', 'thread', recipientKey(address, thread), 1)[0];
     if (prior) references = [...prior.references, prior.messageId];
   }
   return {
