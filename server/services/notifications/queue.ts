@@ -67,7 +67,17 @@ const installId = (ctx: Ctx) => ctx.meta.get('system', 'install')?.installId ?? 
  * thread, which the `mails.thread` index lists.
  */
 export function wasSent(ctx: Ctx, address: string, thread: string, key: string): boolean {
-  return ctx.meta.by('mails', 'thread', recipientKey(address, thread)).some((m) => m.key === key);
+  const copies = recipientKey(address, thread);
+  // The thread's root is its first copy; any other is most often recent (the comment answered):
+  // newest first, a page at a time, so a long thread is not read whole for each recipient.
+  if (ctx.meta.oldest('mails', 'thread', copies, 1)[0]?.key === key) return true;
+  let before: number | undefined;
+  for (let page = 16; ; page = Math.min(page * 4, 1024)) {
+    const batch = ctx.meta.newest('mails', 'thread', copies, page, before);
+    if (batch.some((m) => m.key === key)) return true;
+    if (batch.length < page) return false;
+    before = batch[batch.length - 1].id;
+  }
 }
 
 /**
