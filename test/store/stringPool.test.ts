@@ -48,3 +48,20 @@ test('a string that keeps recurring stays in the pool while others pass through'
   }
   expect(held('<m0@host>')).toBe(false);
 });
+
+test('short lists of strings are shared and frozen; longer lists and lists of other values are left as they are', () => {
+  const pool = new StringPool(100, 50);
+  const a = pool.share({ to: ['ana@example.org'], bcc: [], references: ['<p1@x>', '<c2@x>'] });
+  const b = pool.share({ to: ['ana@example.org'], bcc: [], references: ['<p1@x>', '<c2@x>'] });
+  expect(b.to).toBe(a.to);
+  expect(b.bcc).toBe(a.bcc);
+  expect(b.references).toBe(a.references);
+  expect(Object.isFrozen(a.to)).toBe(true);
+  // A record is never changed in place; a shared list changed so would throw, not change others.
+  expect(() => (a.to as string[]).push('bo@example.org')).toThrow(TypeError);
+  expect(b.to).toEqual(['ana@example.org']);
+  const long = pool.share({ groups: ['a', 'b', 'c', 'd', 'e'], n: [1, 2], mixed: ['a', 1] });
+  for (const list of Object.values(long)) expect(Object.isFrozen(list)).toBe(false);
+  // Lists that differ only in how their strings would join are told apart.
+  expect(pool.share({ l: ['a,b'] }).l).not.toBe(pool.share({ l: ['a', 'b'] }).l);
+});
