@@ -554,6 +554,18 @@ describe('ids', () => {
     expect(b.nextId('groups')).toBe(9);
     expect(b.nextId('documents')).toBe(2);
     expect(b.nextId('versions')).toBe(1);
+    // Records keyed by something else (tokens by hash) carry their id inside; read from a snapshot too.
+    await b.write({
+      actor: null,
+      at: at(2),
+      events: [],
+      puts: { tokens: { 'hash-a': { id: 41 }, 'hash-b': { id: 3 } } } as unknown as Change['puts'],
+    });
+    await b.snapshot();
+    await b.close();
+    const c = await open();
+    expect(c.nextId('tokens')).toBe(42);
+    expect(c.nextId('groups')).toBe(8);
   });
 
   test('ids handed out concurrently are distinct', async () => {

@@ -90,6 +90,16 @@ class CollectionIds {
     else k.others.delete(id);
   }
 
+  /** The largest numeric id a record of `kind` has had (-1 for none). */
+  maxIndexOf(kind: string): number {
+    return this.byKind.get(kind)?.maxIndex ?? -1;
+  }
+
+  /** The ids of `kind` that are not numeric, in the order first stored. */
+  othersOf(kind: string): ReadonlySet<string> {
+    return this.byKind.get(kind)?.others ?? new Set();
+  }
+
   /**
    * How to walk each collection's ids as they are now: numeric ids by counting up to the largest
    * (or, when they are sparse, a list of them), then the others, copied.
@@ -375,12 +385,14 @@ export class MetaStore {
   nextId(kind: CollectionName): number {
     let n = this.idCounters.get(kind);
     if (n === undefined) {
-      n = 0;
-      // Records keyed by something else (tokens by hash) carry their numeric id inside.
-      for (const [key, rec] of Object.entries(this.collections[kind] ?? {})) {
-        const inner = (rec as { id?: unknown })?.id;
-        const v = typeof inner === 'number' ? inner : Number(key);
-        if (Number.isInteger(v) && v > n) n = v;
+      // The largest numeric id, known without listing the keys (a scan of 1.5 million messages
+      // held the event loop ~1.5 s at the first message queued after a start at ten years);
+      // records keyed by something else (tokens by hash) carry their numeric id inside.
+      const col = this.collections[kind] ?? {};
+      n = Math.max(0, this.ids.maxIndexOf(kind));
+      for (const key of this.ids.othersOf(kind)) {
+        const inner = (col[key] as { id?: unknown } | undefined)?.id;
+        if (typeof inner === 'number' && Number.isInteger(inner) && inner > n) n = inner;
       }
     }
     this.idCounters.set(kind, n + 1);

@@ -19,30 +19,64 @@ const EMPTY: readonly never[] = Object.freeze([]);
 /** Lists of at most this many strings are shared. */
 const SHARED_LIST = 4;
 
-export class StringPool {
-  private young = new Map<string, string>();
-  private old = new Map<string, string>();
-  private youngLists = new Map<string, readonly string[]>();
-  private oldLists = new Map<string, readonly string[]>();
+/** Two generations of at most `size` entries: one found in the older moves to the newer; when the newer is full the older goes. */
+class Generations<V> {
+  private young = new Map<string, V>();
+  private old = new Map<string, V>();
 
-  constructor(
-    private readonly generation = 50_000,
-    /** Longer strings (texts, bodies) rarely repeat and are left as they are. */
-    private readonly maxLength = 256,
-  ) {}
+  constructor(private readonly size: number) {}
 
-  /** The pool's copy of `s` (`s` itself the first time). */
-  string(s: string): string {
-    if (s.length > this.maxLength) return s;
-    const y = this.young.get(s);
+  /** What `key` holds, or `make()` kept under it. */
+  get(key: string, make: () => V): V {
+    const y = this.young.get(key);
     if (y !== undefined) return y;
-    const shared = this.old.get(s) ?? s;
-    if (this.young.size >= this.generation) {
+    const shared = this.old.get(key) ?? make();
+    if (this.young.size >= this.size) {
       this.old = this.young;
       this.young = new Map();
     }
-    this.young.set(shared, shared);
+    this.young.set(key, shared);
     return shared;
+  }
+
+  get entries(): number {
+    return this.young.size + this.old.size;
+  }
+
+  has(key: string): boolean {
+    return this.young.has(key) || this.old.has(key);
+  }
+}
+
+export class StringPool {
+  private readonly strings: Generations<string>;
+  /** Lists of one string, by that string (no key to build: most lists are a message's one recipient). */
+  private readonly singles: Generations<readonly string[]>;
+  private readonly lists: Generations<readonly string[]>;
+
+  constructor(
+    generation = 50_000,
+    /** Longer strings (texts, bodies) rarely repeat and are left as they are. */
+    private readonly maxLength = 256,
+  ) {
+    this.strings = new Generations(generation);
+    this.singles = new Generations(generation);
+    this.lists = new Generations(generation);
+  }
+
+  /** How many strings the pool holds (both generations). */
+  get size(): number {
+    return this.strings.entries;
+  }
+
+  /** Whether the pool holds `s`. */
+  holds(s: string): boolean {
+    return this.strings.has(s);
+  }
+
+  /** The pool's copy of `s` (`s` itself the first time). */
+  string(s: string): string {
+    return s.length > this.maxLength ? s : this.strings.get(s, () => s);
   }
 
   /**
@@ -58,16 +92,8 @@ export class StringPool {
   private list(v: string[]): readonly string[] {
     if (!v.length) return EMPTY;
     if (v.some((x) => x.length > this.maxLength)) return v;
-    const key = JSON.stringify(v);
-    const y = this.youngLists.get(key);
-    if (y !== undefined) return y;
-    const shared = this.oldLists.get(key) ?? Object.freeze(v);
-    if (this.youngLists.size >= this.generation) {
-      this.oldLists = this.youngLists;
-      this.youngLists = new Map();
-    }
-    this.youngLists.set(key, shared);
-    return shared;
+    if (v.length === 1) return this.singles.get(v[0], () => Object.freeze(v));
+    return this.lists.get(JSON.stringify(v), () => Object.freeze(v));
   }
 
   private walk(v: unknown, depth: number): unknown {
