@@ -34,10 +34,11 @@ const SKIP = new Set(['git/ratify-tmp', 'meta/tmp']);
 /** Messages' body files (removed only while no backup is copying: `MetaStore.pinBodies`). */
 const BODY_FILES = /^meta\/bodies\//;
 /**
- * Files that only grow (journal segments) or never change once written (git objects, messages'
+ * Files that only grow (journal segments, the store's cold records: cut back at start only to the
+ * snapshot's mark, which is never past what was written) or never change once written (git objects, messages'
  * body files): copied after the hold, up to the size seen under it.
  */
-const GROWS_OR_FIXED = [/^git\/objects\//, /^meta\/journal\//, BODY_FILES];
+const GROWS_OR_FIXED = [/^git\/objects\//, /^meta\/journal\//, /^meta\/cold\//, BODY_FILES];
 
 type Item = { name: string; dir: true } | { name: string; data: Buffer } | { name: string; file: string; size: number };
 

@@ -227,10 +227,20 @@ describe('kill -9 during metadata writes', () => {
         // Every acknowledged change is there …
         const missing = acknowledged.filter((id) => !store.get('groups', id));
         expect({ run, seed, missing }).toEqual({ run, seed, missing: [] });
-        // … and every change is whole: its two records landed together.
-        const torn = groups.filter((g) => !store.get('documents', g.slug)).map((g) => g.slug);
-        expect({ run, seed, torn }).toEqual({ run, seed, torn: [] });
+        // … and every change is whole: its two records and its message (cold, on disk) landed together.
+        const mailOf = (slug: string) => {
+          const [r, w, n] = /^r(\d+)-w(\d+)-(\d+)$/.exec(slug)!.slice(1).map(Number);
+          return store.get('mails', r * 1_000_000 + w * 100_000 + n + 1);
+        };
+        const torn = groups.filter((g) => !store.get('documents', g.slug) || mailOf(g.slug)?.key !== g.slug);
+        expect({ run, seed, torn: torn.map((g) => g.slug) }).toEqual({ run, seed, torn: [] });
         expect(store.all('documents')).toHaveLength(groups.length);
+        expect(store.count('mails')).toBe(groups.length);
+        // The thread index lists the cold messages too: each writer's, in order.
+        for (const w of [0, 1, 2, 3]) {
+          const listed = store.by('mails', 'thread', `w${w}@example.org <w${w}@x>`).map((m) => m.key);
+          expect(listed).toEqual(groups.filter((g) => g.slug.includes(`-w${w}-`)).map((g) => mailOf(g.slug)!.key));
+        }
         // Nothing shrinks; the audit has one event per change, seqs distinct.
         expect(groups.length).toBeGreaterThanOrEqual(before);
         before = groups.length;

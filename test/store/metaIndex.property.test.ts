@@ -5,12 +5,14 @@
  * the last snapshot). After every step, each index query must give exactly what a filter over
  * every record gives: the same records, in the same order — `by`, `countBy`, `newest` (last first,
  * before an id) and `oldest` (first first, up to an order value: the mail worker's due messages).
+ * Records that go cold (`COLD`: a compact sent message, kept on disk) are found by id, by `all`
+ * and by the indexes that declare `cold`, and left out of the others.
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import * as fsp from 'node:fs/promises';
 import { MetaStore, type Change } from '../../server/store/meta/metaStore.js';
-import { INDEXES, type IndexDef, type IndexedCollection } from '../../server/store/meta/indexes.js';
+import { COLD, INDEXES, type IndexDef, type IndexedCollection } from '../../server/store/meta/indexes.js';
 import type { CollectionName } from '../../server/store/meta/schema.js';
 import { tmp } from './gitHelpers.js';
 import { runs } from '../helpers/depth.js';
@@ -40,6 +42,9 @@ const RECORD: Record<IndexedCollection, fc.Arbitrary<Rec>> = {
     nextAttemptAt: fc.constantFrom('2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z', '2026-01-03T00:00:00.000Z'),
     sentAt: at,
     bodyDroppedAt: fc.constantFrom(undefined, '2026-02-01T00:00:00.000Z'),
+    // One recipient's copies of a thread: the index that lists cold messages too.
+    to: fc.constantFrom(['ana@example.org'], ['bo@example.org'], ['ana@example.org', 'bo@example.org']),
+    thread: fc.constantFrom(undefined, '<t1@x>', '<t2@x>'),
   }),
   users: fc.record({
     email: fc.constantFrom('ana@example.org', 'bo@example.org', 'cy@example.org'),
@@ -50,10 +55,10 @@ const RECORD: Record<IndexedCollection, fc.Arbitrary<Rec>> = {
   linkTokens: fc.record({ userId: fc.integer({ min: 1, max: 3 }), purpose: fc.constantFrom('invite', 'reset') }),
 };
 
-const put = fc
-  .constantFrom(...KINDS)
-  .chain((kind) => fc.record({ kind: fc.constant(kind), id: ID, value: RECORD[kind] }));
-const del = fc.record({ kind: fc.constantFrom(...KINDS), id: ID });
+// Messages more often than the rest: they move in and out of the cold file (sent, compacted, put again).
+const KIND = fc.oneof({ weight: KINDS.length, arbitrary: fc.constant('mails' as const) }, fc.constantFrom(...KINDS));
+const put = KIND.chain((kind) => fc.record({ kind: fc.constant(kind), id: ID, value: RECORD[kind] }));
+const del = fc.record({ kind: KIND, id: ID });
 type Op =
   | {
       op: 'write';
@@ -99,6 +104,9 @@ function applyToModel(model: Model, c: Change): void {
 }
 
 const isArrayIndex = (id: string) => /^(0|[1-9]\d*)$/.test(id) && Number(id) < 2 ** 32 - 1;
+/** Whether the store keeps this record cold (on disk): its kind says so, and its id is a number. */
+const isCold = (kind: string, id: string, r: Rec) =>
+  isArrayIndex(id) && !!(COLD as unknown as Record<string, ((r: Rec) => boolean) | undefined>)[kind]?.(r);
 
 /** What each query must answer, computed by filtering every record of the model. */
 function expectMatches(store: MetaStore, model: Model, probe: { limit: number; before: number; upTo: string }): void {
@@ -106,13 +114,17 @@ function expectMatches(store: MetaStore, model: Model, probe: { limit: number; b
     const records = Object.entries(model[kind] ?? {});
     expect(store.all(kind as CollectionName)).toEqual(records.map(([, r]) => r));
     expect(store.count(kind)).toBe(records.length);
+    for (const [id, r] of records) expect(store.get(kind as CollectionName, id)).toEqual(r);
+    const cold = records.filter(([id, r]) => isCold(kind, id, r)).sort(([a], [b]) => Number(b) - Number(a));
+    expect(store.newestCold(kind as CollectionName, probe.limit)).toEqual(cold.slice(0, probe.limit).map(([, r]) => r));
     for (const [name, def] of defsOf(kind)) {
+      const listed = records.filter(([id, r]) => def.cold || !isCold(kind, id, r));
       const keys = new Set([
-        ...records.map(([, r]) => def.key(r)).filter((k): k is string => k !== undefined),
+        ...listed.map(([, r]) => def.key(r)).filter((k): k is string => k !== undefined),
         'no-such-key',
       ]);
       for (const key of keys) {
-        let want = records.filter(([, r]) => def.key(r) === key);
+        let want = listed.filter(([, r]) => def.key(r) === key);
         // Array.prototype.sort is stable: equal order values keep the collection's order.
         if (def.order)
           want = want.sort(([, a], [, b]) =>

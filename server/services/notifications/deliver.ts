@@ -156,9 +156,18 @@ export function mailQueue(ctx: Ctx, actor: Actor | null) {
     pendingCount: ctx.meta.countBy('mails', 'state', 'pending'),
     failed: ctx.meta.newest('mails', 'state', 'failed', MAIL_PAGE),
     failedCount: ctx.meta.countBy('mails', 'state', 'failed'),
-    sent: ctx.meta.newest('mails', 'state', 'sent', 50),
+    sent: sentLast(ctx, 50),
     digestWaiting: ctx.meta.count('digestItems'),
   };
+}
+
+/**
+ * The `n` messages sent last, newest first: those still whole (the `state` index) and the compact
+ * ones, which are cold (on disk, left out of that index: `COLD` in store/meta/indexes.ts).
+ */
+function sentLast(ctx: Ctx, n: number): MailRecord[] {
+  const both = [...ctx.meta.newest('mails', 'state', 'sent', n), ...ctx.meta.newestCold('mails', n)];
+  return both.sort((a, b) => b.id - a.id).slice(0, n);
 }
 
 /** Bodies of sent messages are dropped after this many days (MAIL_RETENTION_DAYS): the outbox file or the mail server has the message. */

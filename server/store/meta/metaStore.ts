@@ -13,10 +13,11 @@ import {
 import { WriteHealth, type WriteState } from '../health.js';
 import { BODY_REF, DetachedBodies, type DetachSpec } from './detachedBodies.js';
 import type { Collections, CollectionName } from './schema.js';
-import { CollectionIndexes } from './secondaryIndexes.js';
+import { CollectionIndexes, isArrayIndex } from './secondaryIndexes.js';
 import { CollectionIds } from './collectionIds.js';
+import { ColdRecords } from './coldRecords.js';
 import { StringPool } from './stringPool.js';
-import { INDEXES, type IndexedCollection, type IndexName } from './indexes.js';
+import { COLD, INDEXES, type IndexedCollection, type IndexName } from './indexes.js';
 
 export type { EntryMeta };
 
@@ -117,11 +118,14 @@ export class MetaStore {
     private readonly strings: StringPool,
     /** The ids of each collection (the snapshot's, told as it was read). */
     private readonly ids: CollectionIds,
+    /** Per collection with cold records (`COLD`): which records go cold, and their files. */
+    private readonly cold: Map<string, { when: (r: unknown) => boolean; file: ColdRecords }>,
   ) {
     this.health = new WriteHealth(tmpDir);
     for (const [kind, defs] of Object.entries(INDEXES)) {
       const ix = new CollectionIndexes(defs as ConstructorParameters<typeof CollectionIndexes>[0]);
-      ix.load(collections[kind] ?? {});
+      const file = cold.get(kind)?.file;
+      ix.load(collections[kind] ?? {}, file && ((add) => file.loaded(add)));
       this.indexes.set(kind, ix);
     }
     // Memory follows the disk: a change is applied only once its line is fsynced, so a write
@@ -157,6 +161,14 @@ export class MetaStore {
     const strings = new StringPool();
     const ids = new CollectionIds();
     const snap = (await file.read(strings, (kind, id) => ids.add(kind, id))) ?? { seq: 0, collections: {} };
+    const log = opts.log ?? ((m, e) => console.error(m, e));
+    const cold = new Map<string, { when: (r: unknown) => boolean; file: ColdRecords }>();
+    for (const [kind, when] of Object.entries(COLD)) {
+      const defs = Object.values(INDEXES[kind as keyof typeof COLD]) as { cold?: boolean }[];
+      const mark = snap.cold?.[kind] ?? null;
+      const file = await ColdRecords.open(path.join(dir, 'cold'), kind, mark, defs.filter((d) => d.cold).length, log);
+      cold.set(kind, { when: when as (r: unknown) => boolean, file });
+    }
     const { journal, entries, read, readFrom } = await Journal.open(path.join(dir, 'journal'), snap.seq, {
       openFile: opts.openFile,
     });
@@ -166,15 +178,18 @@ export class MetaStore {
       journal,
       opts.snapshotEvery ?? 5000,
       opts.snapshotMinBytes ?? 4 * 1024 * 1024,
-      opts.log ?? ((m, e) => console.error(m, e)),
+      log,
       tmpDir,
       strings,
       ids,
+      cold,
     );
     store.seq = snap.seq;
     store.openedAt = snap.seq;
     store.snapshotBytes = await file.size();
     for (const e of entries) store.apply(e);
+    // A snapshot from before cold records (or none): records that should be cold go now, once.
+    if (!snap.cold) store.settleCold();
     for (const e of read) store.remember(e);
     store.auditFrom = readFrom;
     if (opts.detach) {
@@ -221,19 +236,73 @@ export class MetaStore {
         if (!f) this.frozen.set(kind, (f = new Map()));
         if (!f.has(c.id)) f.set(c.id, had ? col[c.id] : undefined);
       }
+      const cold = this.cold.get(kind);
+      const num = cold && isArrayIndex(c.id) ? Number(c.id) : -1;
+      // A cold record is not in the collection: it is on disk (`coldRecords.ts`).
+      const wasCold = !had && num >= 0 && cold!.file.has(num);
+      const ix = this.indexes.get(kind);
       if ('put' in c) {
         const into = (cols[c.put] ??= {});
-        const value = this.strings.share(c.value);
-        this.indexes.get(c.put)?.put(c.id, into[c.id], had, value);
-        if (!had) this.ids.add(kind, c.id);
-        into[c.id] = value;
+        const goCold = num >= 0 && goesCold(cold!.when, c.value);
+        const value = goCold ? c.value : this.strings.share(c.value);
+        ix?.put(
+          c.id,
+          had ? into[c.id] : wasCold ? cold!.file.read(num) : undefined,
+          had || wasCold,
+          value,
+          wasCold,
+          goCold,
+        );
+        if (goCold) {
+          cold!.file.put(num, value, ix?.coldKeys(value) ?? []);
+          if (had) {
+            this.ids.del(kind, c.id);
+            delete into[c.id];
+          }
+        } else {
+          if (wasCold) cold!.file.remove(num);
+          if (!had) this.ids.add(kind, c.id);
+          into[c.id] = value;
+        }
       } else if (had) {
-        this.indexes.get(c.del)?.del(c.id, col[c.id]);
+        ix?.del(c.id, col[c.id]);
         this.ids.del(kind, c.id);
         delete col[c.id];
+      } else if (wasCold) {
+        ix?.del(c.id, cold!.file.read(num), true);
+        cold!.file.remove(num);
       }
     }
     this.seq = e.seq;
+  }
+
+  /**
+   * Move to their cold files the records that should be there and are in memory: once, at the
+   * first start after an upgrade (a snapshot that knows no cold files), then a snapshot is due.
+   */
+  private settleCold(): void {
+    for (const [kind, { when, file }] of this.cold) {
+      const col = this.collections[kind];
+      if (!col) continue;
+      const ix = this.indexes.get(kind);
+      let moved = 0;
+      for (const id of Object.keys(col)) {
+        const r = col[id];
+        if (!isArrayIndex(id) || !goesCold(when, r)) continue;
+        ix?.put(id, r, true, r, false, true);
+        file.put(Number(id), r, ix?.coldKeys(r) ?? []);
+        this.ids.del(kind, id);
+        delete col[id];
+        moved++;
+      }
+      if (moved) this.snapshotDue = true;
+    }
+  }
+
+  /** A cold record of `kind`, or undefined. */
+  private coldRecord(kind: string, id: string): unknown {
+    const cold = this.cold.get(kind);
+    return cold && isArrayIndex(id) ? cold.file.read(Number(id)) : undefined;
   }
 
   private remember(e: JournalEntry): void {
@@ -254,7 +323,9 @@ export class MetaStore {
 
   /** A record by id, or undefined. Treat the result as read-only; change it through `write`. */
   get<K extends CollectionName>(kind: K, id: string | number): Collections[K] | undefined {
-    return this.collections[kind]?.[String(id)] as Collections[K] | undefined;
+    const key = String(id);
+    const col = this.collections[kind];
+    return (col && Object.hasOwn(col, key) ? col[key] : this.coldRecord(kind, key)) as Collections[K] | undefined;
   }
 
   /**
@@ -262,12 +333,37 @@ export class MetaStore {
    * an index (`indexes.ts`) and use `by`.
    */
   all<K extends CollectionName>(kind: K): Collections[K][] {
-    return Object.values(this.collections[kind] ?? {}) as Collections[K][];
+    const warm = Object.values(this.collections[kind] ?? {}) as Collections[K][];
+    const cold = this.cold.get(kind)?.file;
+    if (!cold?.count) return warm;
+    // Cold records have numeric ids: in id order among the numeric ones, before the others.
+    const entries: [number, unknown][] = Object.entries(this.collections[kind] ?? {})
+      .filter(([id]) => isArrayIndex(id))
+      .map(([id, r]) => [Number(id), r]);
+    for (const id of cold.ids()) entries.push([id, cold.read(id)]);
+    entries.sort((a, b) => a[0] - b[0]);
+    const others = Object.entries(this.collections[kind] ?? {}).filter(([id]) => !isArrayIndex(id));
+    return [...entries.map(([, r]) => r), ...others.map(([, r]) => r)] as Collections[K][];
   }
 
   /** How many records of a kind there are. */
   count(kind: CollectionName): number {
-    return Object.keys(this.collections[kind] ?? {}).length;
+    return Object.keys(this.collections[kind] ?? {}).length + (this.cold.get(kind)?.file.count ?? 0);
+  }
+
+  /**
+   * The `limit` cold records of `kind` with the largest ids, largest first (what `newest` of an
+   * index that leaves them out does not give: the messages sent long ago).
+   */
+  newestCold<K extends CollectionName>(kind: K, limit: number): Collections[K][] {
+    const cold = this.cold.get(kind)?.file;
+    const out: Collections[K][] = [];
+    if (!cold) return out;
+    for (const id of cold.ids(true)) {
+      if (out.length >= limit) break;
+      out.push(cold.read(id) as Collections[K]);
+    }
+    return out;
   }
 
   /**
@@ -319,7 +415,7 @@ export class MetaStore {
 
   private records<K extends CollectionName>(kind: K, ids: string[]): Collections[K][] {
     const col = this.collections[kind] ?? {};
-    return ids.map((id) => col[id]) as Collections[K][];
+    return ids.map((id) => (Object.hasOwn(col, id) ? col[id] : this.coldRecord(kind, id))) as Collections[K][];
   }
 
   /** The next free numeric id of a kind (ids are positive integers, numbered per kind). */
@@ -330,7 +426,7 @@ export class MetaStore {
       // held the event loop ~1.5 s at the first message queued after a start at ten years);
       // records keyed by something else (tokens by hash) carry their numeric id inside.
       const col = this.collections[kind] ?? {};
-      n = Math.max(0, this.ids.maxIndexOf(kind));
+      n = Math.max(0, this.ids.maxIndexOf(kind), this.cold.get(kind)?.file.largestId ?? -1);
       for (const key of this.ids.othersOf(kind)) {
         const inner = (col[key] as { id?: unknown } | undefined)?.id;
         if (typeof inner === 'number' && Number.isInteger(inner) && inner > n) n = inner;
@@ -586,6 +682,8 @@ export class MetaStore {
       // start-up replays. (Waiting for the journal to be idle starved the snapshot while writes
       // kept coming, as under a mail drain.)
       const seq = this.seq;
+      // The cold files' lengths at `seq`: the snapshot is placed once they are written up to them.
+      const marks = [...this.cold].map(([kind, { file }]) => [kind, file, file.markNow()] as const);
       // From here on a change keeps the value it replaces (`frozen`): the records are read as
       // they are written, each as it was at `seq`. Nothing lists every record at once.
       const frozen = new Map<string, Map<string, unknown>>();
@@ -594,7 +692,12 @@ export class MetaStore {
         const plan = this.ids.plan(this.collections);
         await this.journal.rotate();
         this.forgetOlderAudit();
-        this.snapshotBytes = await this.snapshotFile.write(seq, this.recordsAt(plan, frozen));
+        this.snapshotBytes = await this.snapshotFile.write(seq, this.recordsAt(plan, frozen), {
+          cold: Object.fromEntries(marks.map(([kind, , mark]) => [kind, mark])),
+          ready: async () => {
+            for (const [, file, mark] of marks) await file.flushedTo(mark);
+          },
+        });
       } finally {
         this.frozen = null;
       }
@@ -643,5 +746,15 @@ export class MetaStore {
     await this.snapshotting;
     await this.journal.drain();
     await this.journal.close();
+    for (const { file } of this.cold.values()) await file.close();
+  }
+}
+
+/** Whether `r` goes cold; a record the test cannot read stays in memory. */
+function goesCold(when: (r: unknown) => boolean, r: unknown): boolean {
+  try {
+    return !!r && when(r);
+  } catch {
+    return false;
   }
 }

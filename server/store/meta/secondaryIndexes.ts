@@ -17,6 +17,11 @@ export interface IndexDef<R> {
   key: (r: R) => string | undefined;
   /** Sort the records of a key by this value first (e.g. a date), then in the collection's order. */
   order?: (r: R) => string;
+  /**
+   * List cold records too (`coldRecords.ts`: records kept on disk, not in memory). Other indexes
+   * leave them out. Such an index has no `order` (its keys are all that is kept of them).
+   */
+  cold?: boolean;
 }
 
 /** Where an entry sits: its order value ('' for an index without one), then its id's rank. */
@@ -33,7 +38,8 @@ export const isArrayIndex = (id: string) => /^(0|[1-9]\d*)$/.test(id) && Number(
  * A record's key and order value. Keys are read from records already on disk, so reading them
  * must never fail the write: a record a key function cannot read (malformed) is left out.
  */
-function keyOf<R>(def: IndexDef<R>, r: R): string | undefined {
+function keyOf<R>(def: IndexDef<R>, r: R, cold = false): string | undefined {
+  if (cold && !def.cold) return undefined;
   try {
     return def.key(r);
   } catch {
@@ -178,30 +184,46 @@ export class CollectionIndexes<R = unknown> {
 
   constructor(private readonly defs: Record<string, IndexDef<R>>) {
     for (const [name, def] of Object.entries(defs)) {
+      if (def.cold && def.order) throw new Error(`The index ${name} lists cold records: it cannot have an order.`);
       const keys = new Map<string, Bucket | number>();
       this.buckets.set(name, keys);
       this.each.push({ name, def, keys });
     }
   }
 
-  /** Build from a collection as read from the snapshot (its keys are in the collection's order). */
-  load(records: Record<string, R>): void {
+  /**
+   * Build from a collection as read from the snapshot (its keys are in the collection's order),
+   * and from its cold records' keys (`cold` is told how to add each: id, then its key in each
+   * index that lists cold records, in `coldIndexes` order).
+   */
+  load(
+    records: Record<string, R>,
+    cold?: (add: (id: number, keys: readonly (string | undefined)[]) => void) => void,
+  ): void {
     const lists: Bucket[] = [];
+    const add = (def: IndexDef<R>, keys: Map<string, Bucket | number>, key: string, rank: number, ord: string) => {
+      const found = keys.get(key);
+      let list: Bucket;
+      if (found === undefined) {
+        keys.set(key, (list = new Bucket(!!def.order)));
+        lists.push(list);
+      } else list = found as Bucket;
+      list.push(rank, ord);
+    };
     for (const [id, r] of Object.entries(records)) {
       this.enter(id);
       const rank = this.rank(id);
       for (const { def, keys } of this.each) {
         const key = keyOf(def, r);
-        if (key === undefined) continue;
-        const found = keys.get(key);
-        let list: Bucket;
-        if (found === undefined) {
-          keys.set(key, (list = new Bucket(!!def.order)));
-          lists.push(list);
-        } else list = found as Bucket;
-        list.push(rank, ordOf(def, r));
+        if (key !== undefined) add(def, keys, key, rank, ordOf(def, r));
       }
     }
+    const coldOnes = this.each.filter((e) => e.def.cold);
+    cold?.((id, keys) => {
+      coldOnes.forEach(({ def, keys: map }, i) => {
+        if (keys[i] !== undefined) add(def, map, keys[i]!, id, '');
+      });
+    });
     for (const list of lists) list.sort();
     // Keys of one record, in an index without order, as a bare rank.
     for (const { def, keys } of this.each) {
@@ -210,13 +232,26 @@ export class CollectionIndexes<R = unknown> {
     }
   }
 
-  /** A record stored under `id`; `old` is the record it replaces, if there was one. */
-  put(id: string, old: R | undefined, had: boolean, next: R): void {
+  /** The names of the indexes that list cold records too, in the order their keys are kept. */
+  get coldIndexes(): string[] {
+    return this.each.filter((e) => e.def.cold).map((e) => e.name);
+  }
+
+  /** A cold record's keys in `coldIndexes`. */
+  coldKeys(r: R): (string | undefined)[] {
+    return this.each.filter((e) => e.def.cold).map((e) => keyOf(e.def, r, true));
+  }
+
+  /**
+   * A record stored under `id`; `old` is the record it replaces, if there was one. `oldCold` and
+   * `nextCold`: whether the old and the new record are cold (listed only by cold indexes).
+   */
+  put(id: string, old: R | undefined, had: boolean, next: R, oldCold = false, nextCold = false): void {
     if (!had) this.enter(id);
     const rank = this.rank(id);
     for (const { name, def } of this.each) {
-      const before = had ? keyOf(def, old as R) : undefined;
-      const after = keyOf(def, next);
+      const before = had ? keyOf(def, old as R, oldCold) : undefined;
+      const after = keyOf(def, next, nextCold);
       const ordBefore = had ? ordOf(def, old as R) : '';
       const ordAfter = ordOf(def, next);
       if (had && before === after && ordBefore === ordAfter) continue;
@@ -226,10 +261,10 @@ export class CollectionIndexes<R = unknown> {
   }
 
   /** The record under `id` was deleted. */
-  del(id: string, old: R): void {
+  del(id: string, old: R, oldCold = false): void {
     const rank = this.rank(id);
     for (const { name, def } of this.each) {
-      const key = keyOf(def, old);
+      const key = keyOf(def, old, oldCold);
       if (key !== undefined) this.remove(name, key, { ord: ordOf(def, old), rank });
     }
     const ordinal = this.ordinals.get(id);

@@ -5,11 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { FILE_MODE, fsyncDir, mkdirPrivate, shortWrite, storageError } from '../fsutil.js';
 import type { StringPool } from './stringPool.js';
+import type { ColdMark } from './coldRecords.js';
 
 /**
  * The metadata store's snapshot, one record a line (issue 18: never one string, never a stall).
  *
- *     {"format":2,"seq":1234}
+ *     {"format":2,"seq":1234,"cold":{"mails":{"bytes":…,"rows":…,"keyBytes":…}}}
  *     ["users","1",{…}]
  *     ["proposals","7",{…}]
  *
@@ -22,6 +23,8 @@ import type { StringPool } from './stringPool.js';
 export interface Snapshot {
   seq: number;
   collections: Record<string, Record<string, unknown>>;
+  /** How far each collection's cold files reached at `seq` (`coldRecords.ts`); absent before they existed. */
+  cold?: Record<string, ColdMark>;
 }
 
 /** The records a snapshot holds, one `[kind, id, value]` at a time (read as they are written). */
@@ -68,18 +71,19 @@ export class SnapshotFile {
     }
     const lines = createInterface({ input: createReadStream(this.file, 'utf8'), crlfDelay: Infinity });
     let seq = -1;
+    let cold: Snapshot['cold'];
     const collections: Snapshot['collections'] = {};
     for await (const line of lines) {
       if (!line) continue;
       if (seq < 0) {
-        seq = (JSON.parse(line) as { seq: number }).seq;
+        ({ seq, cold } = JSON.parse(line) as Pick<Snapshot, 'seq' | 'cold'>);
         continue;
       }
       const [kind, id, value] = JSON.parse(line) as [string, string, unknown];
       (collections[kind] ??= {})[id] = pool ? pool.share(value) : value;
       onRecord?.(kind, id);
     }
-    return { seq, collections };
+    return { seq, collections, ...(cold ? { cold } : {}) };
   }
 
   /** Every record of `collections`, as they are when each is reached (for a state nothing changes meanwhile). */
@@ -92,7 +96,16 @@ export class SnapshotFile {
    * Write a snapshot at `seq` of `records`, which must give the records as they were at `seq`
    * however long the writing takes (later writes must not slip into it). Returns its size in bytes.
    */
-  async write(seq: number, records: Records): Promise<number> {
+  async write(
+    seq: number,
+    records: Records,
+    opts: {
+      /** The cold files' marks at `seq`, for the first line. */
+      cold?: Record<string, ColdMark>;
+      /** Awaited before the file is placed (the cold files must be on disk up to their marks first). */
+      ready?: () => Promise<void>;
+    } = {},
+  ): Promise<number> {
     await mkdirPrivate(this.tmpDir);
     const tmp = path.join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
     let placed = false;
@@ -109,7 +122,7 @@ export class SnapshotFile {
             off += bytesWritten;
           }
         };
-        let batch = `${JSON.stringify({ format: FORMAT, seq })}\n`;
+        let batch = `${JSON.stringify({ format: FORMAT, seq, ...(opts.cold ? { cold: opts.cold } : {}) })}\n`;
         for (const [kind, id, value] of records) {
           batch += `${JSON.stringify([kind, id, value])}\n`;
           if (batch.length >= BATCH) {
@@ -122,6 +135,7 @@ export class SnapshotFile {
       } finally {
         await h.close();
       }
+      await opts.ready?.();
       await fsp.rename(tmp, this.file);
       placed = true;
       await fsyncDir(path.dirname(this.file));

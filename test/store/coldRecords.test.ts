@@ -1,0 +1,227 @@
+/**
+ * Cold records (server/store/meta/coldRecords.ts, issue 18): a message sent and compacted leaves
+ * memory and the snapshot for an append-only file on disk, and is still found by id, by `all`,
+ * by the thread index and after every kind of reopen. The files are derived state: cut back to
+ * the snapshot's mark at start (the journal's tail writes the rest again), refused when shorter
+ * than the mark, filled once from a store that had none, and a full disk while writing them
+ * loses nothing. The model-based test of every index query is metaIndex.property.test.ts; kill -9
+ * is crash.system.test.ts.
+ */
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { MetaStore, type Change } from '../../server/store/meta/metaStore.js';
+import { SnapshotFile } from '../../server/store/meta/snapshotFile.js';
+import { recipientKey } from '../../server/store/meta/indexes.js';
+import type { MailRecord } from '../../server/store/meta/schema.js';
+import { tempDir } from '../helpers/data.js';
+import { tmp } from './gitHelpers.js';
+
+let dir: string;
+const opened: MetaStore[] = [];
+beforeEach(async () => {
+  dir = await tmp('ratify-cold-');
+});
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((s) => s.close().catch(() => {})));
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+async function open(at = dir, opts: { log?: (m: string, e?: unknown) => void } = {}): Promise<MetaStore> {
+  const s = await MetaStore.open(at, { log: () => {}, ...opts });
+  opened.push(s);
+  return s;
+}
+
+const THREAD = '<proposal-1@ratify.test>';
+/** Message `id` to `to`, sent; compact (cold) unless `whole`. */
+const mail = (id: number, to = `u${id % 3}@example.org`, whole = false): MailRecord => ({
+  id,
+  messageId: `<m${id}.x@ratify.test>`,
+  key: `<m${id}@ratify.test>`,
+  thread: THREAD,
+  event: 'comment.added',
+  to: [to],
+  subject: `Message ${id}`,
+  references: [],
+  state: 'sent',
+  attempts: 1,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  sentAt: '2026-01-01T00:00:01.000Z',
+  ...(whole ? { text: 'Body', html: '<p>Body</p>' } : { bodyDroppedAt: '2026-02-01T00:00:00.000Z' }),
+});
+const put = (...mails: MailRecord[]): Change => ({
+  actor: null,
+  at: new Date('2026-02-01T00:00:00Z'),
+  events: [],
+  puts: { mails: Object.fromEntries(mails.map((m) => [m.id, m])) },
+});
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const snapshotText = () => fsp.readFile(path.join(dir, 'snapshot.json'), 'utf8');
+const coldFile = (name: string) => path.join(dir, 'cold', name);
+const idsOf = (ms: (MailRecord | undefined)[]) => ms.map((m) => m?.id);
+
+describe('cold records', () => {
+  test('a compacted message leaves memory and the snapshot, and is found by id, by all and by the thread index', async () => {
+    const s = await open();
+    await s.write(put(...range(1, 30).map((id) => mail(id))));
+    await s.write(put(mail(31, 'u1@example.org', true)));
+    await s.snapshot();
+    const text = await snapshotText();
+    // The snapshot holds the whole message only; its first line notes the cold files' lengths.
+    expect(text).not.toContain('"Message 1"');
+    expect(text).toContain('"Message 31"');
+    expect(JSON.parse(text.split('\n')[0]).cold.mails.rows).toBe(30);
+    expect((await fsp.readFile(coldFile('mails.jsonl'), 'utf8')).split('\n')).toHaveLength(31);
+    const check = (store: MetaStore) => {
+      expect(store.get('mails', 7)).toEqual(mail(7));
+      expect(store.get('mails', '7')).toEqual(mail(7));
+      expect(store.get('mails', 99)).toBeUndefined();
+      expect(store.count('mails')).toBe(31);
+      expect(idsOf(store.all('mails'))).toEqual(range(1, 31));
+      // The thread index lists cold messages; the others leave them out.
+      const u1 = recipientKey('u1@example.org', THREAD);
+      expect(idsOf(store.by('mails', 'thread', u1))).toEqual([...range(1, 30).filter((i) => i % 3 === 1), 31]);
+      expect(idsOf(store.newest('mails', 'thread', u1, 2))).toEqual([31, 28]);
+      expect(idsOf(store.by('mails', 'state', 'sent'))).toEqual([31]);
+      expect(idsOf(store.newestCold('mails', 3))).toEqual([30, 29, 28]);
+      // New ids come after the cold ones.
+      expect(store.nextId('mails')).toBe(32);
+    };
+    check(s);
+    await s.close();
+    check(await open());
+  });
+
+  test('a message put again whole leaves the cold file; deleted, it is gone after every reopen', async () => {
+    const s = await open();
+    await s.write(put(mail(1), mail(2), mail(3)));
+    await s.snapshot();
+    await s.write(put(mail(1, 'u9@example.org', true)));
+    await s.write({ actor: null, at: new Date(), events: [], dels: { mails: ['2'] } });
+    const check = (store: MetaStore) => {
+      expect(store.get('mails', 1)).toEqual(mail(1, 'u9@example.org', true));
+      expect(store.get('mails', 2)).toBeUndefined();
+      expect(idsOf(store.all('mails'))).toEqual([1, 3]);
+      expect(idsOf(store.by('mails', 'thread', recipientKey('u1@example.org', THREAD)))).toEqual([]);
+      expect(idsOf(store.by('mails', 'thread', recipientKey('u9@example.org', THREAD)))).toEqual([1]);
+      expect(idsOf(store.newestCold('mails', 5))).toEqual([3]);
+    };
+    check(s);
+    await s.close();
+    check(await open());
+    await opened.pop()!.snapshot();
+    check(await open());
+  });
+
+  test('cold files longer than the snapshot says (a crash after their write) are cut back, and the journal writes them again', async () => {
+    const s = await open();
+    await s.write(put(mail(1), mail(2)));
+    await s.snapshot();
+    await s.write(put(mail(3)));
+    await s.close();
+    // A torn line past the mark, as a crash mid-write leaves.
+    await fsp.appendFile(coldFile('mails.jsonl'), '{"id":4,"subj');
+    await fsp.appendFile(coldFile('mails.rows'), Buffer.alloc(13, 7));
+    const again = await open();
+    expect(idsOf(again.all('mails'))).toEqual([1, 2, 3]);
+    expect(again.get('mails', 3)).toEqual(mail(3));
+    await again.close();
+    // Cut at the snapshot's mark, then message 3 written again by the replay: nothing of the torn line.
+    const lines = (await fsp.readFile(coldFile('mails.jsonl'), 'utf8')).split('\n');
+    expect(lines.filter(Boolean).map((l) => JSON.parse(l).id)).toEqual([1, 2, 3]);
+    expect((await fsp.stat(coldFile('mails.rows'))).size).toBe(3 * 4 * 8);
+  });
+
+  test('a cold file shorter than the snapshot says is refused at open (cold_damaged), not read as less', async () => {
+    const s = await open();
+    await s.write(put(mail(1), mail(2)));
+    await s.snapshot();
+    await s.close();
+    const size = (await fsp.stat(coldFile('mails.jsonl'))).size;
+    await fsp.truncate(coldFile('mails.jsonl'), size - 5);
+    await expect(MetaStore.open(dir, { log: () => {} })).rejects.toMatchObject({ code: 'cold_damaged' });
+  });
+
+  test('a store from before cold records moves its compacted messages at the first start, then snapshots without them', async () => {
+    // A snapshot as the previous version wrote it: every message in it, no cold files.
+    const old = [mail(1), mail(2), mail(3, 'u0@example.org', true)];
+    await new SnapshotFile(path.join(dir, 'snapshot.json'), path.join(dir, 'tmp')).write(
+      0,
+      old.map((m) => ['mails', String(m.id), m] as const),
+    );
+    const s = await open();
+    expect(idsOf(s.all('mails'))).toEqual([1, 2, 3]);
+    expect(idsOf(s.by('mails', 'state', 'sent'))).toEqual([3]);
+    expect(idsOf(s.by('mails', 'thread', recipientKey('u1@example.org', THREAD)))).toEqual([1]);
+    // The next write takes the snapshot that was due.
+    await s.write(put(mail(4)));
+    await s.close();
+    const text = await snapshotText();
+    expect(JSON.parse(text.split('\n')[0]).cold.mails.rows).toBe(3);
+    expect(text).not.toContain('"Message 1"');
+    const again = await open();
+    expect(idsOf(again.all('mails'))).toEqual([1, 2, 3, 4]);
+    expect(again.get('mails', 2)).toEqual(mail(2));
+  });
+});
+
+/** A tmpfs of `size` bytes on a fresh folder, or why this machine does not allow one. */
+async function tryMount(size: number): Promise<{ dir: string } | { reason: string }> {
+  if (process.platform !== 'linux') return { reason: `not Linux (${process.platform})` };
+  const at = await tempDir('ratify-cold-full-');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', at], { stdio: 'ignore' });
+    return { dir: at };
+  } catch {
+    await fsp.rm(at, { recursive: true, force: true });
+    return { reason: 'cannot mount a tmpfs here' };
+  }
+}
+
+const mounted = await tryMount(2 * 1024 * 1024);
+const onTmpfs = 'dir' in mounted ? describe : describe.skip;
+
+onTmpfs(`cold records on a full disk${'reason' in mounted ? ` — skipped: ${mounted.reason}` : ''}`, () => {
+  const mnt = 'dir' in mounted ? mounted.dir : '';
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close().catch(() => {})));
+    execFileSync('umount', [mnt]);
+    await fsp.rm(mnt, { recursive: true, force: true });
+  });
+
+  test('a cold line the disk refuses is served from memory, the snapshot waits, and it is written once space is back', async () => {
+    const data = path.join(mnt, 'meta');
+    const logged: string[] = [];
+    const s = await open(data, { log: (m) => logged.push(m) });
+    await s.write(put(mail(1)));
+    // The change is durable (journal); its cold line is written in the background, next.
+    // Fill the disk before that happens.
+    const filler = path.join(mnt, 'filler');
+    const fd = fs.openSync(filler, 'w');
+    try {
+      const block = Buffer.alloc(64 * 1024, 1);
+      for (;;) fs.writeSync(fd, block);
+    } catch {
+      // full
+    } finally {
+      fs.closeSync(fd);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(logged.some((m) => /cold/.test(m))).toBe(true);
+    expect(s.get('mails', 1)).toEqual(mail(1));
+    await expect(s.snapshot()).rejects.toBeDefined();
+    await fsp.rm(filler);
+    // Retried a second later, and then the snapshot can be placed.
+    await new Promise((r) => setTimeout(r, 1200));
+    await s.snapshot();
+    await s.close();
+    const again = await open(data);
+    expect(again.get('mails', 1)).toEqual(mail(1));
+    expect(
+      JSON.parse((await fsp.readFile(path.join(data, 'snapshot.json'), 'utf8')).split('\n')[0]).cold.mails.rows,
+    ).toBe(1);
+  });
+});
