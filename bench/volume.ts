@@ -36,6 +36,7 @@ import { castBallot } from '../server/services/rounds/ballots.js';
 import { closeRound, openRound } from '../server/services/rounds/rounds.js';
 import { DEFAULT_MAIL_RETENTION_DAYS, pruneMailBodies } from '../server/services/notifications/deliver.js';
 import type { MailRecord } from '../server/domain/records.js';
+import { COLD_ROW_LAYOUT } from '../server/store/meta/coldRecords.js';
 import { documentsDir, log } from './common.js';
 import {
   count,
@@ -57,9 +58,10 @@ const YEAR = 365.25 * 86_400_000;
 const DAY = 86_400_000;
 const IN_FLIGHT = 12;
 
-/** The generator's sources: a change to either makes a new folder. */
+/** The generator's sources and the cold files' row layout: a change to any makes a new folder. */
 const hash = () => {
   const h = createHash('sha256');
+  h.update(`cold rows ${COLD_ROW_LAYOUT}`);
   for (const f of ['volume.ts', 'volumeKit.ts'])
     h.update(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), f)));
   return h.digest('hex').slice(0, 10);

@@ -124,7 +124,7 @@ describe('cold records', () => {
     await s.close();
     // A torn line past the mark, as a crash mid-write leaves.
     await fsp.appendFile(coldFile('mails.jsonl'), '{"id":4,"subj');
-    await fsp.appendFile(coldFile('mails.rows'), Buffer.alloc(13, 7));
+    await fsp.appendFile(coldFile('mails.rows'), Buffer.alloc(17, 7));
     const again = await open();
     expect(idsOf(again.all('mails'))).toEqual([1, 2, 3]);
     expect(again.get('mails', 3)).toEqual(mail(3));
@@ -132,7 +132,7 @@ describe('cold records', () => {
     // Cut at the snapshot's mark, then message 3 written again by the replay: nothing of the torn line.
     const lines = (await fsp.readFile(coldFile('mails.jsonl'), 'utf8')).split('\n');
     expect(lines.filter(Boolean).map((l) => JSON.parse(l).id)).toEqual([1, 2, 3]);
-    expect((await fsp.stat(coldFile('mails.rows'))).size).toBe(3 * 4 * 8);
+    expect((await fsp.stat(coldFile('mails.rows'))).size).toBe(3 * 5 * 8);
   });
 
   test('a cold file shorter than the snapshot says is refused at open (cold_damaged), not read as less', async () => {
@@ -142,6 +142,16 @@ describe('cold records', () => {
     await s.close();
     const size = (await fsp.stat(coldFile('mails.jsonl'))).size;
     await fsp.truncate(coldFile('mails.jsonl'), size - 5);
+    await expect(MetaStore.open(dir, { log: () => {} })).rejects.toMatchObject({ code: 'cold_damaged' });
+  });
+
+  test('a table written with another row width (other cold indexes) is refused, not read as garbage', async () => {
+    const s = await open();
+    await s.write(put(mail(1)));
+    await s.snapshot();
+    await s.close();
+    const text = await snapshotText();
+    await fsp.writeFile(path.join(dir, 'snapshot.json'), text.replace(/"rowWidth":\d+/, '"rowWidth":4'));
     await expect(MetaStore.open(dir, { log: () => {} })).rejects.toMatchObject({ code: 'cold_damaged' });
   });
 

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DomainError } from '../../domain/errors.js';
+import type { ColdAdd } from './secondaryIndexes.js';
 import { FILE_MODE, fsyncDir, mkdirPrivate, shortWrite, storageError } from '../fsutil.js';
 
 /**
@@ -12,16 +13,21 @@ export interface ColdMark {
   bytes: number;
   rows: number;
   keyBytes: number;
+  /** Numbers in a row (3 + 2 per index that lists cold records): a table read with another width would be garbage. */
+  rowWidth: number;
 }
+
+/** The layout of the rows (bench/volume.ts keys its cached folders by it). */
+export const COLD_ROW_LAYOUT = 'id offset length (head tail)*';
 
 /** Parsed cold records kept after a read (threading reads a recipient's few copies of a thread, often twice). */
 const KEPT = 2048;
 
-export const coldDamaged = (name: string) =>
+export const coldDamaged = (name: string, what = 'is shorter than its snapshot says') =>
   new DomainError(
     'unavailable',
     'cold_damaged',
-    `The metadata store's file ${name} is shorter than its snapshot says; restore the data folder from a backup.`,
+    `The metadata store's file ${name} ${what}; restore the data folder from a backup.`,
   );
 
 /**
@@ -31,9 +37,11 @@ export const coldDamaged = (name: string) =>
  *
  *   - `<kind>.jsonl`: the records, one JSON line each;
  *   - `<kind>.rows`: a table of 8-byte numbers, a row per change: id, offset, length (offset -1:
- *     the record left the cold file, put again or deleted), then the number of its key in each
- *     index that lists cold records too (-1: none);
- *   - `<kind>.keys`: those keys, one JSON string a line, numbered from 0.
+ *     the record left the cold file, put again or deleted), then for each index that lists cold
+ *     records too the numbers of its key's two parts (an index that declares `split`: `address`
+ *     and `thread`; another: -1 and its whole key; none: -1, -1);
+ *   - `<kind>.keys`: those parts, one JSON string a line, numbered from 0 (a few thousand
+ *     addresses and threads, where whole keys were 907,440 strings at ten years).
  *
  * Memory keeps, per id, where its line is (12 bytes), and the store's indexes keep their entries
  * as for any record. A record is read back with one positioned read (a few kept parsed). The
@@ -45,7 +53,7 @@ export const coldDamaged = (name: string) =>
  */
 export class ColdRecords<R = unknown> {
   /** Per id: its line's offset + 1 (0: not cold), and its length. */
-  private readonly places = new PagedPlaces();
+  readonly places = new PagedPlaces();
   private maxId = -1;
   private live = 0;
   /** Keys numbered since the start (a key numbered earlier and met again is written again: harmless). */
@@ -67,6 +75,7 @@ export class ColdRecords<R = unknown> {
   private constructor(
     private readonly kind: string,
     private readonly width: number,
+    private readonly splits: readonly (string | undefined)[],
     private readonly fds: { data: number; rows: number; keys: number },
     mark: ColdMark,
     keyCount: number,
@@ -86,12 +95,16 @@ export class ColdRecords<R = unknown> {
     dir: string,
     kind: string,
     mark: ColdMark | null,
-    indexes: number,
+    /** Per index that lists cold records: its `split` separator, if it declares one. */
+    splits: readonly (string | undefined)[],
     log: (msg: string, err?: unknown) => void,
   ): Promise<ColdRecords<R>> {
     await mkdirPrivate(dir);
-    const m = mark ?? { bytes: 0, rows: 0, keyBytes: 0 };
-    const width = 3 + indexes;
+    const indexes = splits.length;
+    const width = 3 + 2 * indexes;
+    const m = mark ?? { bytes: 0, rows: 0, keyBytes: 0, rowWidth: width };
+    // Indexes added to or taken from the cold ones since the table was written: it cannot be read.
+    if (m.rowWidth !== width) throw coldDamaged(`cold/${kind}.rows`, `has rows of ${m.rowWidth} numbers, not ${width}`);
     const names = { data: `${kind}.jsonl`, rows: `${kind}.rows`, keys: `${kind}.keys` };
     const want = { data: m.bytes, rows: m.rows * width * 8, keys: m.keyBytes };
     const fds = { data: -1, rows: -1, keys: -1 };
@@ -118,42 +131,44 @@ export class ColdRecords<R = unknown> {
       const text = readAt(fds.keys, 0, m.keyBytes).toString('utf8');
       for (const line of text.split('\n')) if (line) keys.push(JSON.parse(line) as string);
     }
-    const cold = new ColdRecords<R>(kind, width, fds, m, keys.length, log);
+    const cold = new ColdRecords<R>(kind, width, splits, fds, m, keys.length, log);
     const table = new Float64Array(m.rows * width);
     if (m.rows) readAt(fds.rows, 0, table.byteLength, Buffer.from(table.buffer));
     // The last row of an id says where it is; rows are in the order written.
-    const keyOf = new Map<number, number>();
     for (let r = 0; r < m.rows; r++) {
       const at = r * width;
       const id = table[at];
       if (table[at + 1] < 0) cold.forget(id);
       else {
         cold.place(id, table[at + 1], table[at + 2]);
-        keyOf.set(id, at);
+        cold.places.setRow(id, r);
       }
     }
     cold.loadedKeys = (add) => {
-      const ids = [...keyOf.keys()].filter((id) => cold.has(id)).sort((a, b) => a - b);
-      const ks: (string | undefined)[] = new Array(indexes);
-      for (const id of ids) {
-        const at = keyOf.get(id)!;
+      const heads: (string | undefined)[] = new Array(indexes);
+      const tails: (string | undefined)[] = new Array(indexes);
+      for (const id of cold.places.ids(false)) {
+        const at = cold.places.row(id) * width;
         for (let i = 0; i < indexes; i++) {
-          const no = table[at + 3 + i];
-          ks[i] = no >= 0 ? keys[no] : undefined;
+          const a = table[at + 3 + 2 * i];
+          const b = table[at + 4 + 2 * i];
+          heads[i] = a >= 0 ? keys[a] : undefined;
+          tails[i] = b >= 0 ? keys[b] : undefined;
         }
-        add(id, ks);
+        add(id, heads, tails);
       }
+      cold.places.dropRows();
     };
     return cold;
   }
 
-  private loadedKeys: ((add: (id: number, keys: readonly (string | undefined)[]) => void) => void) | null = null;
+  private loadedKeys: ((add: ColdAdd) => void) | null = null;
 
   /**
    * Tell `add` each cold record's id and index keys as read at open, in id order (once: the
    * table read at open is then let go).
    */
-  loaded(add: (id: number, keys: readonly (string | undefined)[]) => void): void {
+  loaded(add: ColdAdd): void {
     const f = this.loadedKeys;
     this.loadedKeys = null;
     f?.(add);
@@ -210,7 +225,13 @@ export class ColdRecords<R = unknown> {
     this.mark.bytes += bytes.byteLength;
     this.pendingData.push(bytes);
     this.pendingRows.push(id, offset, bytes.byteLength);
-    for (const key of keys) this.pendingRows.push(key === undefined ? -1 : this.keyNo(key));
+    keys.forEach((key, i) => {
+      const sep = this.splits[i];
+      const cut = key === undefined || !sep ? -1 : key.indexOf(sep);
+      if (key === undefined) this.pendingRows.push(-1, -1);
+      else if (cut < 0) this.pendingRows.push(-1, this.keyNo(key));
+      else this.pendingRows.push(this.keyNo(key.slice(0, cut)), this.keyNo(key.slice(cut + sep!.length)));
+    });
     this.mark.rows++;
     this.place(id, offset, bytes.byteLength);
     this.kept.delete(id);
@@ -282,6 +303,8 @@ export class ColdRecords<R = unknown> {
     this.flushed = target;
     // A record put again since the flush began is still waiting: only the same value goes.
     for (const [id, value] of done) if (this.unflushed.get(id) === value) this.unflushed.delete(id);
+    // Lines put while this flush ran (a timer that fired meanwhile joined this flush).
+    if (this.pendingRows.length) this.schedule();
   }
 
   private schedule(ms = 0): void {
@@ -328,7 +351,7 @@ const PAGE = 4096;
  * ids are dense (numbered from 1, as the store numbers them), nothing for the gaps between.
  */
 class PagedPlaces {
-  private readonly pages = new Map<number, { offsets: Float64Array; lengths: Uint32Array }>();
+  private readonly pages = new Map<number, { offsets: Float64Array; lengths: Uint32Array; rows: Uint32Array | null }>();
   /** The page numbers, ascending. */
   private order: number[] = [];
 
@@ -345,13 +368,27 @@ class PagedPlaces {
     let page = this.pages.get(no);
     if (!page) {
       if (!offset) return;
-      this.pages.set(no, (page = { offsets: new Float64Array(PAGE), lengths: new Uint32Array(PAGE) }));
+      this.pages.set(no, (page = { offsets: new Float64Array(PAGE), lengths: new Uint32Array(PAGE), rows: null }));
       // Pages come mostly in order (new ids are the largest).
       if (!this.order.length || this.order[this.order.length - 1] < no) this.order.push(no);
       else this.order = [...this.order, no].sort((a, b) => a - b);
     }
     page.offsets[id % PAGE] = offset;
     page.lengths[id % PAGE] = length;
+  }
+
+  /** At open: the row that placed `id` (its index keys are in it). */
+  setRow(id: number, row: number): void {
+    const page = this.pages.get(Math.floor(id / PAGE))!;
+    (page.rows ??= new Uint32Array(PAGE))[id % PAGE] = row;
+  }
+
+  row(id: number): number {
+    return this.pages.get(Math.floor(id / PAGE))?.rows?.[id % PAGE] ?? 0;
+  }
+
+  dropRows(): void {
+    for (const page of this.pages.values()) page.rows = null;
   }
 
   *ids(descending: boolean): Generator<number> {

@@ -60,6 +60,7 @@ export const INDEXES = {
       key: (m) => (m.thread && m.to.length === 1 && !m.bcc?.length ? recipientKey(m.to[0], m.thread) : undefined),
       // Threading reads a recipient's copies of years ago too.
       cold: true,
+      split: ' ',
     },
   },
   users: {

@@ -164,9 +164,10 @@ export class MetaStore {
     const log = opts.log ?? ((m, e) => console.error(m, e));
     const cold = new Map<string, { when: (r: unknown) => boolean; file: ColdRecords }>();
     for (const [kind, when] of Object.entries(COLD)) {
-      const defs = Object.values(INDEXES[kind as keyof typeof COLD]) as { cold?: boolean }[];
+      const defs = Object.values(INDEXES[kind as keyof typeof COLD]) as { cold?: boolean; split?: string }[];
+      const splits = defs.filter((d) => d.cold).map((d) => d.split);
       const mark = snap.cold?.[kind] ?? null;
-      const file = await ColdRecords.open(path.join(dir, 'cold'), kind, mark, defs.filter((d) => d.cold).length, log);
+      const file = await ColdRecords.open(path.join(dir, 'cold'), kind, mark, splits, log);
       cold.set(kind, { when: when as (r: unknown) => boolean, file });
     }
     const { journal, entries, read, readFrom } = await Journal.open(path.join(dir, 'journal'), snap.seq, {

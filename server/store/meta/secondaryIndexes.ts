@@ -22,6 +22,12 @@ export interface IndexDef<R> {
    * leave them out. Such an index has no `order` (its keys are all that is kept of them).
    */
   cold?: boolean;
+  /**
+   * Keys are two parts joined by this separator (`address thread`), with many keys sharing each
+   * part: held as a map of maps, each part once (907,440 recipient-and-thread keys of ~60
+   * characters took 123 MB as one map of whole strings at ten years).
+   */
+  split?: string;
 }
 
 /** Where an entry sits: its order value ('' for an index without one), then its id's rank. */
@@ -102,7 +108,9 @@ class Bucket {
     this.compact();
     const { ranks, ords } = this;
     if (!ords) {
-      ranks.sort((a, b) => a - b);
+      // A copy of exactly its length: an array grown by push keeps up to 16 spare slots (8 bytes
+      // each), more than the entries of most keys (a recipient's copies of one thread).
+      this.ranks = ranks.sort((a, b) => a - b).slice();
       return;
     }
     const order = ranks.map((_, i) => i).sort((a, b) => compare(ords[a], ranks[a], ords[b], ranks[b]));
@@ -166,6 +174,94 @@ class Bucket {
   }
 }
 
+type Entry = Bucket | number;
+
+/** How a cold record's index keys are told at load (see `CollectionIndexes.load`). */
+export type ColdAdd = (
+  id: number,
+  heads: readonly (string | undefined)[],
+  tails: readonly (string | undefined)[],
+) => void;
+
+/** The keys of one index and their entries. */
+interface KeyMap {
+  readonly size: number;
+  get(key: string): Entry | undefined;
+  set(key: string, entry: Entry): void;
+  delete(key: string): void;
+  /** Replace each key's entries by what `fn` gives. */
+  update(fn: (entry: Entry) => Entry): void;
+}
+
+class PlainKeys extends Map<string, Entry> implements KeyMap {
+  update(fn: (entry: Entry) => Entry): void {
+    for (const [key, entry] of this) this.set(key, fn(entry));
+  }
+}
+
+/**
+ * Keys of two parts (`a<sep>b`) as a map of maps: a key costs an entry of an inner map, and each
+ * part is one string however many keys hold it (parts are copied flat once: a part cut from a
+ * key would otherwise keep the whole key alive).
+ */
+class SplitKeys implements KeyMap {
+  private readonly outer = new Map<string, Map<string, Entry>>();
+  private readonly parts = new Map<string, string>();
+  size = 0;
+
+  constructor(private readonly sep: string) {}
+
+  private cut(key: string): [string, string] {
+    const i = key.indexOf(this.sep);
+    return i < 0 ? ['', key] : [key.slice(0, i), key.slice(i + this.sep.length)];
+  }
+
+  private part(s: string): string {
+    let held = this.parts.get(s);
+    if (held === undefined) {
+      held = Buffer.from(s, 'utf8').toString('utf8');
+      this.parts.set(held, held);
+    }
+    return held;
+  }
+
+  get(key: string): Entry | undefined {
+    const [a, b] = this.cut(key);
+    return this.getParts(a, b);
+  }
+
+  getParts(a: string, b: string): Entry | undefined {
+    return this.outer.get(a)?.get(b);
+  }
+
+  set(key: string, entry: Entry): void {
+    const [a, b] = this.cut(key);
+    this.setParts(a, b, entry);
+  }
+
+  setParts(a: string, b: string, entry: Entry): void {
+    let inner = this.outer.get(a);
+    if (!inner) this.outer.set(this.part(a), (inner = new Map()));
+    if (inner.has(b)) inner.set(b, entry);
+    else {
+      inner.set(this.part(b), entry);
+      this.size++;
+    }
+  }
+
+  delete(key: string): void {
+    const [a, b] = this.cut(key);
+    const inner = this.outer.get(a);
+    if (!inner?.delete(b)) return;
+    this.size--;
+    if (!inner.size) this.outer.delete(a);
+  }
+
+  update(fn: (entry: Entry) => Entry): void {
+    for (const inner of this.outer.values()) for (const [b, entry] of inner) inner.set(b, fn(entry));
+  }
+}
+
 /**
  * The indexes of one collection. A key held by a single record, in an index without `order`,
  * is kept as that record's bare rank rather than a bucket (most keys of the mails' `received`
@@ -178,14 +274,14 @@ export class CollectionIndexes<R = unknown> {
   private readonly byOrdinal = new Map<number, string>();
   private nextOrdinal = 0;
   /** index name → key → entries, sorted (a bucket, or one rank alone). */
-  private readonly buckets = new Map<string, Map<string, Bucket | number>>();
+  private readonly buckets = new Map<string, KeyMap>();
   /** Each index: its name, definition and keys (one list, not a new one per record). */
-  private readonly each: { name: string; def: IndexDef<R>; keys: Map<string, Bucket | number> }[] = [];
+  private readonly each: { name: string; def: IndexDef<R>; keys: KeyMap }[] = [];
 
   constructor(private readonly defs: Record<string, IndexDef<R>>) {
     for (const [name, def] of Object.entries(defs)) {
       if (def.cold && def.order) throw new Error(`The index ${name} lists cold records: it cannot have an order.`);
-      const keys = new Map<string, Bucket | number>();
+      const keys: KeyMap = def.split ? new SplitKeys(def.split) : new PlainKeys();
       this.buckets.set(name, keys);
       this.each.push({ name, def, keys });
     }
@@ -194,14 +290,12 @@ export class CollectionIndexes<R = unknown> {
   /**
    * Build from a collection as read from the snapshot (its keys are in the collection's order),
    * and from its cold records' keys (`cold` is told how to add each: id, then its key in each
-   * index that lists cold records, in `coldIndexes` order).
+   * index that lists cold records, in `coldIndexes` order, as two parts for an index that
+   * declares `split` — `heads[i]` undefined for a whole key in `tails[i]`; none: both undefined).
    */
-  load(
-    records: Record<string, R>,
-    cold?: (add: (id: number, keys: readonly (string | undefined)[]) => void) => void,
-  ): void {
+  load(records: Record<string, R>, cold?: (add: ColdAdd) => void): void {
     const lists: Bucket[] = [];
-    const add = (def: IndexDef<R>, keys: Map<string, Bucket | number>, key: string, rank: number, ord: string) => {
+    const add = (def: IndexDef<R>, keys: KeyMap, key: string, rank: number, ord: string) => {
       const found = keys.get(key);
       let list: Bucket;
       if (found === undefined) {
@@ -219,22 +313,42 @@ export class CollectionIndexes<R = unknown> {
       }
     }
     const coldOnes = this.each.filter((e) => e.def.cold);
-    cold?.((id, keys) => {
-      coldOnes.forEach(({ def, keys: map }, i) => {
-        if (keys[i] !== undefined) add(def, map, keys[i]!, id, '');
-      });
+    cold?.((id, heads, tails) => {
+      for (let i = 0; i < coldOnes.length; i++) {
+        const { def, keys } = coldOnes[i];
+        const a = heads[i];
+        const b = tails[i];
+        if (b === undefined) continue;
+        if (a === undefined || !(keys instanceof SplitKeys)) {
+          add(def, keys, a === undefined ? b : `${a}${def.split}${b}`, id, '');
+          continue;
+        }
+        // Two parts (`address`, `thread`): no whole key made and cut again.
+        const found = keys.getParts(a, b);
+        if (found === undefined) {
+          const list = new Bucket(false);
+          keys.setParts(a, b, list);
+          lists.push(list);
+          list.push(id, '');
+        } else (found as Bucket).push(id, '');
+      }
     });
     for (const list of lists) list.sort();
     // Keys of one record, in an index without order, as a bare rank.
     for (const { def, keys } of this.each) {
       if (def.order) continue;
-      for (const [key, list] of keys) if (typeof list !== 'number' && list.length === 1) keys.set(key, list.rankAt(0));
+      keys.update((list) => (typeof list !== 'number' && list.length === 1 ? list.rankAt(0) : list));
     }
   }
 
   /** The names of the indexes that list cold records too, in the order their keys are kept. */
   get coldIndexes(): string[] {
     return this.each.filter((e) => e.def.cold).map((e) => e.name);
+  }
+
+  /** The separator of each index in `coldIndexes` that declares `split` (undefined for the others). */
+  get coldSplits(): (string | undefined)[] {
+    return this.each.filter((e) => e.def.cold).map((e) => e.def.split);
   }
 
   /** A cold record's keys in `coldIndexes`. */
@@ -321,7 +435,7 @@ export class CollectionIndexes<R = unknown> {
     return out;
   }
 
-  private keys(name: string): Map<string, Bucket | number> {
+  private keys(name: string): KeyMap {
     const keys = this.buckets.get(name);
     if (!keys) throw new Error(`No index named ${name}.`);
     return keys;
