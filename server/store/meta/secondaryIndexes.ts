@@ -260,6 +260,27 @@ class SplitKeys implements KeyMap {
   update(fn: (entry: Entry) => Entry): void {
     for (const inner of this.outer.values()) for (const [b, entry] of inner) inner.set(b, fn(entry));
   }
+
+  /**
+   * At load, a cold record's key as its two parts, each already one string (read once from the
+   * cold keys file): a key's first entry is a bare rank, a second makes a bucket (added to
+   * `lists`, to sort). No whole key is made, and no bucket for a key of one entry.
+   */
+  loadEntry(a: string, b: string, rank: number, lists: Bucket[]): void {
+    let inner = this.outer.get(a);
+    if (!inner) this.outer.set(a, (inner = new Map()));
+    const found = inner.get(b);
+    if (found === undefined) {
+      inner.set(b, rank);
+      this.size++;
+    } else if (typeof found === 'number') {
+      const list = new Bucket(false);
+      list.push(found, '');
+      list.push(rank, '');
+      inner.set(b, list);
+      lists.push(list);
+    } else found.push(rank, '');
+  }
 }
 
 /**
@@ -324,13 +345,7 @@ export class CollectionIndexes<R = unknown> {
           continue;
         }
         // Two parts (`address`, `thread`): no whole key made and cut again.
-        const found = keys.getParts(a, b);
-        if (found === undefined) {
-          const list = new Bucket(false);
-          keys.setParts(a, b, list);
-          lists.push(list);
-          list.push(id, '');
-        } else (found as Bucket).push(id, '');
+        keys.loadEntry(a, b, id, lists);
       }
     });
     for (const list of lists) list.sort();
