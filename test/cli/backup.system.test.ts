@@ -99,7 +99,7 @@ beforeAll(async () => {
   };
   // Messages sent and compacted, which the store keeps in its cold files (meta/cold), a few to a write.
   const mailer = async () => {
-    for (let i = 0; !stop; i++) {
+    while (!stop) {
       const ids = [0, 1, 2].map(() => t.ctx.meta.nextId('mails'));
       const at = new Date().toISOString();
       await t.ctx.meta.write({
