@@ -295,7 +295,9 @@ export async function generate(dataDir: string, scale: number): Promise<VolumeIn
           closesAt: new Date(tp + 9 * DAY).toISOString(),
         }),
       );
-      await vote(r.id, tp + 2 * DAY, ballotsPerRound, true);
+      // Enough approvals to pass: the quorum is a fifth of the electorate (600 members at scale 3
+      // need 120 ballots, more than the ~50 of the other rounds).
+      await vote(r.id, tp + 2 * DAY, Math.max(ballotsPerRound, Math.ceil(0.2 * members.length) + 1), true);
       await at(tp + 9 * DAY + 3_600_000, () => closeRound(ctx, chair, r.id));
       const v = await at(tp + 10 * DAY, () => publishConsolidation(ctx, chair, c.id, {}));
       published = { slug, n: v.number };
