@@ -71,6 +71,8 @@ export class ColdRecords<R = unknown> {
   private flushing: Promise<void> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private failed = false;
+  /** Set by `close`: no more background writes. */
+  private closing = false;
 
   private constructor(
     private readonly kind: string,
@@ -262,10 +264,11 @@ export class ColdRecords<R = unknown> {
     return (this.flushing ??= this.write().finally(() => (this.flushing = null)));
   }
 
-  /** Write what waits and close the files. */
+  /** Write what waits and close the files (what the disk refuses then is the journal's: the next start writes it). */
   async close(): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
+    this.closing = true;
     await this.flushedTo(this.mark).catch((e) => this.log(`The cold ${this.kind} could not be written at close`, e));
     for (const fd of Object.values(this.fds)) fs.closeSync(fd);
   }
@@ -308,7 +311,7 @@ export class ColdRecords<R = unknown> {
   }
 
   private schedule(ms = 0): void {
-    if (this.flushTimer) return;
+    if (this.flushTimer || this.closing) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = null;
       this.flush().catch(() => {});
