@@ -13,7 +13,7 @@ import {
 import { WriteHealth, type WriteState } from '../health.js';
 import { BODY_REF, DetachedBodies, type DetachSpec } from './detachedBodies.js';
 import type { Collections, CollectionName } from './schema.js';
-import { CollectionIndexes, isArrayIndex } from './secondaryIndexes.js';
+import { CollectionIndexes, coldDefs, isArrayIndex, type IndexDef } from './secondaryIndexes.js';
 import { CollectionIds } from './collectionIds.js';
 import { ColdRecords } from './coldRecords.js';
 import { StringPool } from './stringPool.js';
@@ -164,8 +164,9 @@ export class MetaStore {
     const log = opts.log ?? ((m, e) => console.error(m, e));
     const cold = new Map<string, { when: (r: unknown) => boolean; file: ColdRecords }>();
     for (const [kind, when] of Object.entries(COLD)) {
-      const defs = Object.values(INDEXES[kind as keyof typeof COLD]) as { cold?: boolean; split?: string }[];
-      const splits = defs.filter((d) => d.cold).map((d) => d.split);
+      const splits = coldDefs(INDEXES[kind as keyof typeof COLD] as Record<string, IndexDef<unknown>>).map(
+        (d) => d.split,
+      );
       const mark = snap.cold?.[kind] ?? null;
       const file = await ColdRecords.open(path.join(dir, 'cold'), kind, mark, splits, log);
       cold.set(kind, { when: when as (r: unknown) => boolean, file });

@@ -176,6 +176,10 @@ class Bucket {
 
 type Entry = Bucket | number;
 
+/** The indexes of a collection that list cold records too, in the one order cold rows keep their keys. */
+export const coldDefs = <R>(defs: Record<string, IndexDef<R>>): IndexDef<R>[] =>
+  Object.values(defs).filter((d) => d.cold);
+
 /** How a cold record's index keys are told at load (see `CollectionIndexes.load`). */
 export type ColdAdd = (
   id: number,
@@ -298,6 +302,8 @@ export class CollectionIndexes<R = unknown> {
   private readonly buckets = new Map<string, KeyMap>();
   /** Each index: its name, definition and keys (one list, not a new one per record). */
   private readonly each: { name: string; def: IndexDef<R>; keys: KeyMap }[] = [];
+  /** Those of `each` that list cold records too, in `coldDefs` order: the order their keys are kept in cold rows. */
+  private readonly coldOnes: { name: string; def: IndexDef<R>; keys: KeyMap }[];
 
   constructor(private readonly defs: Record<string, IndexDef<R>>) {
     for (const [name, def] of Object.entries(defs)) {
@@ -306,6 +312,7 @@ export class CollectionIndexes<R = unknown> {
       this.buckets.set(name, keys);
       this.each.push({ name, def, keys });
     }
+    this.coldOnes = this.each.filter((e) => e.def.cold);
   }
 
   /**
@@ -333,7 +340,7 @@ export class CollectionIndexes<R = unknown> {
         if (key !== undefined) add(def, keys, key, rank, ordOf(def, r));
       }
     }
-    const coldOnes = this.each.filter((e) => e.def.cold);
+    const { coldOnes } = this;
     cold?.((id, heads, tails) => {
       for (let i = 0; i < coldOnes.length; i++) {
         const { def, keys } = coldOnes[i];
@@ -356,19 +363,9 @@ export class CollectionIndexes<R = unknown> {
     }
   }
 
-  /** The names of the indexes that list cold records too, in the order their keys are kept. */
-  get coldIndexes(): string[] {
-    return this.each.filter((e) => e.def.cold).map((e) => e.name);
-  }
-
-  /** The separator of each index in `coldIndexes` that declares `split` (undefined for the others). */
-  get coldSplits(): (string | undefined)[] {
-    return this.each.filter((e) => e.def.cold).map((e) => e.def.split);
-  }
-
-  /** A cold record's keys in `coldIndexes`. */
+  /** A cold record's keys in the indexes that list cold records (`coldDefs` order). */
   coldKeys(r: R): (string | undefined)[] {
-    return this.each.filter((e) => e.def.cold).map((e) => keyOf(e.def, r, true));
+    return this.coldOnes.map((e) => keyOf(e.def, r, true));
   }
 
   /**
