@@ -356,6 +356,8 @@ describe('comments', () => {
 
     expect((await post(walt, '/proposals/1/comments/1/reopen', {})).status).toBe(303);
     expect(comments()[0].resolved).toBe(false);
+    // Reopened, it waits again (My drafts' threads are kept per proposal until one of its comments changes).
+    expect(section((await walt.get('/drafts')).text, 'awaiting-h')).toContain('/proposals/1#thread-1');
     expect((await post(wanda, '/proposals/1/comments/99/resolve', {})).status).toBe(404);
   });
 

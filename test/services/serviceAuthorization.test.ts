@@ -111,6 +111,7 @@ const REFUSED: Record<string, (w: World) => Promise<unknown>> = {
   loadProposalFor: async (w) =>
     (await svc('proposals/access')).loadProposalFor(w.ctx, w.who.m1.actor, w.proposal, 'proposal.edit'),
   proposalDiff: async (w) => (await svc('proposals/read')).proposalDiff(w.ctx, null, w.proposal, {}),
+  myDrafts: async (w) => (await svc('proposals/drafts')).myDrafts(w.ctx, null),
   applySuggestions: async (w) =>
     (await svc('proposals/suggestions')).applySuggestions(w.ctx, w.who.m1.actor, w.proposal, {
       comments: [w.comment],
@@ -325,6 +326,16 @@ describe('every service that takes who acts checks it', () => {
       expect(visibleProposals(w.ctx, a).map((p: { id: number }) => p.id)).not.toContain(w.draft);
     }
     expect(visibleProposals(w.ctx, w.who.drafter.actor).map((p: { id: number }) => p.id)).toContain(w.draft);
+    // "My drafts" reads through the indexes: the same rule.
+    const { myDrafts } = await svc('proposals/drafts');
+    const ids = (a: Actor) => {
+      const d = myDrafts(w.ctx, a);
+      return [...d.mine, ...d.groupDrafts, ...d.awaiting.map((t: { proposal: unknown }) => t.proposal)].map(
+        (p: { id: number }) => p.id,
+      );
+    };
+    expect(ids(w.who.m1.actor)).not.toContain(w.draft);
+    expect(ids(w.who.drafter.actor)).toContain(w.draft);
     const { listOpenConsolidations } = await svc('consolidations/consolidations');
     expect(listOpenConsolidations(w.ctx, null)).toEqual([]);
     expect(listOpenConsolidations(w.ctx, w.who.m1.actor).map((c: { id: number }) => c.id)).toContain(w.consolidation);

@@ -34,7 +34,12 @@ const at = fc.constantFrom(null, '2026-01-01T00:00:00.000Z', '2026-01-02T00:00:0
 const RECORD: Record<IndexedCollection, fc.Arbitrary<Rec>> = {
   ballots: fc.record({ round: fc.integer({ min: 1, max: 3 }), voterId: fc.integer({ min: 1, max: 3 }) }),
   comments: fc.record({ subject, body: fc.constantFrom('a', 'b') }),
-  proposals: fc.record({ document: doc, state: fc.constantFrom('draft', 'shared', 'consolidated', 'withdrawn') }),
+  documents: fc.record({ group: fc.constantFrom('wg-a', 'wg-b'), title: fc.constantFrom('a', 'b') }),
+  proposals: fc.record({
+    document: doc,
+    state: fc.constantFrom('draft', 'shared', 'consolidated', 'withdrawn'),
+    authorId: fc.integer({ min: 1, max: 3 }),
+  }),
   consolidations: fc.record({ document: doc, state: fc.constantFrom('open', 'published', 'abandoned') }),
   rounds: fc.record({ subject, state: fc.constantFrom('open', 'closed', 'cancelled'), closedAt: at }),
   mails: fc.record({
@@ -132,6 +137,20 @@ function expectMatches(store: MetaStore, model: Model, probe: { limit: number; b
           );
         const by = (store.by as (k: string, i: string, key: string) => Rec[])(kind, name, key);
         expect({ kind, name, key, got: by }).toEqual({ kind, name, key, got: want.map(([, r]) => r) });
+        // A value made from a key's records (kept from an earlier check until one of them changed).
+        const derived = store.derived as (
+          k: string,
+          i: string,
+          key: string,
+          what: string,
+          make: (rs: Rec[]) => Rec[],
+        ) => Rec[];
+        expect({ kind, name, key, derived: derived.call(store, kind, name, key, 'copy', (rs) => [...rs]) }).toEqual({
+          kind,
+          name,
+          key,
+          derived: want.map(([, r]) => r),
+        });
         expect((store.countBy as (k: string, i: string, key: string) => number)(kind, name, key)).toBe(want.length);
         const newest = store.newest as (k: string, i: string, key: string, limit: number, before?: number) => Rec[];
         expect(newest.call(store, kind, name, key, probe.limit)).toEqual(

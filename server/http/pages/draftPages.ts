@@ -1,9 +1,7 @@
 import { Router } from 'express';
 import type { Ctx } from '../../services/context.js';
-import { proposalSubject, visibleProposals } from '../../services/proposals/access.js';
-import { commentsOf } from '../../services/proposals/comments.js';
-import type { ProposalRecord } from '../../store/meta/schema.js';
-import { awaitingItem, awaitingThreads, proposalItem } from '../presenters/proposalView.js';
+import { myDrafts } from '../../services/proposals/drafts.js';
+import { awaitingItem, proposalItem } from '../presenters/proposalView.js';
 import { signedInActor, takeNotice } from './formHelpers.js';
 import { page } from './render.js';
 
@@ -21,16 +19,7 @@ export function draftPages(ctx: Ctx): Router {
     // `?all=1` shows every one.
     const all = req.query.all === '1';
     const newest = <T>(list: T[]) => (all ? list : list.slice(0, DRAFTS_SHOWN)); // lists are newest first
-    const visible = visibleProposals(ctx, actor);
-    const mineOrGroups = (p: ProposalRecord) => {
-      const s = proposalSubject(ctx, p);
-      return s.kind === 'proposal' && actor.groups.includes(s.group);
-    };
-    const awaiting = visible
-      .filter((p) => p.state !== 'withdrawn' && (p.authorId === actor.id || mineOrGroups(p)))
-      .flatMap((p) => awaitingThreads(actor, p, commentsOf(ctx, { type: 'proposal', id: p.id })));
-    const groupDrafts = visible.filter((p) => p.state === 'draft' && mineOrGroups(p));
-    const mine = visible.filter((p) => p.authorId === actor.id);
+    const { mine, groupDrafts, awaiting } = myDrafts(ctx, actor);
     page(res, 'drafts/index', {
       title: 'My drafts',
       notice: takeNotice(req),

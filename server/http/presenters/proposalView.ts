@@ -7,6 +7,7 @@ import { groupName } from '../../services/groups.js';
 import { mayDo, proposalSubject } from '../../services/proposals/access.js';
 import { documentTitle, findDocument } from '../../services/readDocuments.js';
 import type { PlacedComment } from '../../services/proposals/comments.js';
+import type { AwaitingThread } from '../../services/proposals/drafts.js';
 import { applicable } from '../../services/proposals/suggestions.js';
 import type { CommentRecord, ProposalRecord, RevisionRecord, VersionRecord } from '../../store/meta/schema.js';
 import type { Renderer } from '../render/renderer.js';
@@ -375,34 +376,6 @@ export function revisionsView(ctx: Ctx, revisions: RevisionRecord[]) {
   return revisions
     .map((r) => ({ n: r.n, author: nameOf(ctx, r.authorId), at: r.at, commit: r.commit }))
     .sort((a, b) => b.n - a.n);
-}
-
-/** A thread that waits for the actor's reply: not resolved, and the last word is not theirs. */
-export interface AwaitingThread {
-  proposal: ProposalRecord;
-  root: CommentRecord;
-  last: CommentRecord;
-  /** Comments in the thread, its first included. */
-  count: number;
-}
-
-/**
- * The threads of one proposal's comments that wait for the actor's reply, oldest first. Only
- * ids and authors are read, so "My drafts" can count every such thread and then make the
- * shown ones (`awaitingItem`: names, the quoted passage, the last comment's first words).
- * Threads are formed as `threadsOf` forms them: a reply joins the comment it answers when
- * that comment began a thread.
- */
-export function awaitingThreads(actor: Actor, p: ProposalRecord, comments: readonly CommentRecord[]): AwaitingThread[] {
-  const threads = new Map<number, AwaitingThread>();
-  for (const c of [...comments].sort((a, b) => a.id - b.id)) {
-    const t = c.replyTo !== null ? threads.get(c.replyTo) : undefined;
-    if (t) {
-      t.last = c;
-      t.count++;
-    } else threads.set(c.id, { proposal: p, root: c, last: c, count: 1 });
-  }
-  return [...threads.values()].filter((t) => !t.root.resolved && t.last.authorId !== actor.id);
 }
 
 /** What "My drafts" shows of a thread awaiting the actor's reply. */

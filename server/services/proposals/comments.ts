@@ -30,6 +30,35 @@ export function commentsOf(ctx: Ctx, ref: SubjectRef): CommentRecord[] {
   return ctx.meta.by('comments', 'subject', subjectKey(ref));
 }
 
+/** A thread not resolved: its first comment, its last, and how many it holds (the first included). */
+export interface OpenThread {
+  root: CommentRecord;
+  last: CommentRecord;
+  count: number;
+}
+
+/**
+ * The threads of some comments that are not resolved, oldest first, formed as the proposal page
+ * forms them (`threadsOf`): a reply joins the thread of the comment it answers when that comment
+ * began one.
+ */
+export function openThreads(comments: readonly CommentRecord[]): OpenThread[] {
+  const threads = new Map<number, OpenThread>();
+  for (const c of [...comments].sort((a, b) => a.id - b.id)) {
+    const t = c.replyTo !== null ? threads.get(c.replyTo) : undefined;
+    if (t) {
+      t.last = c;
+      t.count++;
+    } else threads.set(c.id, { root: c, last: c, count: 1 });
+  }
+  return [...threads.values()].filter((t) => !t.root.resolved);
+}
+
+/** A subject's open threads, kept by the store until one of its comments changes (read-only). */
+export function openThreadsOf(ctx: Ctx, ref: SubjectRef): readonly OpenThread[] {
+  return ctx.meta.derived('comments', 'subject', subjectKey(ref), 'openThreads', openThreads);
+}
+
 /** A comment: markdown, the passage it is about (a quote of the current text and which occurrence, 0 = the first), the comment it answers. */
 export interface CommentInput {
   body: string;

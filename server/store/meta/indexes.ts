@@ -24,8 +24,10 @@ export const INDEXES = {
     /** Replies by mail, by the Message-ID they came with. */
     viaMail: { key: (c) => c.viaMail },
   },
+  documents: { group: { key: (d) => d.group } },
   proposals: {
     document: { key: (p) => p.document },
+    author: { key: (p) => String(p.authorId) },
     documentState: { key: (p) => documentStateKey(p.document, p.state) },
   },
   consolidations: { state: { key: (c) => c.state } },

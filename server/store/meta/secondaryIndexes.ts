@@ -304,6 +304,11 @@ export class CollectionIndexes<R = unknown> {
   private readonly each: { name: string; def: IndexDef<R>; keys: KeyMap }[] = [];
   /** Those of `each` that list cold records too, in `coldDefs` order: the order their keys are kept in cold rows. */
   private readonly coldOnes: { name: string; def: IndexDef<R>; keys: KeyMap }[];
+  /**
+   * Values made from the records of one key (`derived`): index name → key → what → value. A write
+   * or delete of a record with that key, before or after, forgets the key's values.
+   */
+  private readonly made = new Map<string, Map<string, Map<string, unknown>>>();
 
   constructor(private readonly defs: Record<string, IndexDef<R>>) {
     for (const [name, def] of Object.entries(defs)) {
@@ -380,6 +385,8 @@ export class CollectionIndexes<R = unknown> {
       const after = keyOf(def, next, nextCold);
       const ordBefore = had ? ordOf(def, old as R) : '';
       const ordAfter = ordOf(def, next);
+      this.forget(name, before);
+      this.forget(name, after);
       if (had && before === after && ordBefore === ordAfter) continue;
       if (before !== undefined) this.remove(name, before, { ord: ordBefore, rank });
       if (after !== undefined) this.insert(name, after, { ord: ordAfter, rank });
@@ -391,6 +398,7 @@ export class CollectionIndexes<R = unknown> {
     const rank = this.rank(id);
     for (const { name, def } of this.each) {
       const key = keyOf(def, old, oldCold);
+      this.forget(name, key);
       if (key !== undefined) this.remove(name, key, { ord: ordOf(def, old), rank });
     }
     const ordinal = this.ordinals.get(id);
@@ -398,6 +406,26 @@ export class CollectionIndexes<R = unknown> {
       this.ordinals.delete(id);
       this.byOrdinal.delete(ordinal);
     }
+  }
+
+  /**
+   * The value `what` made from the records with `key` (given their ids by `make`), made once and
+   * kept until a record with that key is written or deleted.
+   */
+  derived<T>(name: string, key: string, what: string, make: (ids: string[]) => T): T {
+    this.keys(name);
+    let byKey = this.made.get(name);
+    if (!byKey) this.made.set(name, (byKey = new Map()));
+    let values = byKey.get(key);
+    if (!values) byKey.set(key, (values = new Map()));
+    if (values.has(what)) return values.get(what) as T;
+    const value = make(this.ids(name, key));
+    values.set(what, value);
+    return value;
+  }
+
+  private forget(name: string, key: string | undefined): void {
+    if (key !== undefined) this.made.get(name)?.delete(key);
   }
 
   /** The ids with `key`, in order. */
