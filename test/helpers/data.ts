@@ -3,10 +3,10 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApp } from '../../server/app.js';
 import { openData, type OpenData } from '../../server/bootstrap.js';
-import { WorkPool } from '../../server/http/offload/pool.js';
-import { Renderer } from '../../server/http/render/renderer.js';
+import type { createApp as CreateApp } from '../../server/app.js';
+import type { WorkPool as Pool } from '../../server/http/offload/pool.js';
+import type { Renderer as Render } from '../../server/http/render/renderer.js';
 import type { HasherOptions } from '../../server/services/auth/passwords.js';
 
 /**
@@ -131,14 +131,50 @@ async function seededCopy(dataDir: string, at: string, make: (dir: string) => Pr
     // Another worker may have made the same template meanwhile: theirs is as good.
     await fsp.rename(scratch, template).catch(() => fsp.rm(scratch, { recursive: true, force: true }));
   }
-  await fsp.cp(template, dataDir, { recursive: true });
+  await copyTree(template, dataDir);
   // Its own session secret, made at the open.
   await fsp.rm(path.join(dataDir, 'session-secret'), { force: true });
   return true;
 }
 
+/**
+ * Copy a folder's tree: folders with their modes, files with theirs (`copyFile`), nothing else
+ * in a template. `fs.cp` checks and stats each entry several times: it was a sixth of opening a
+ * copy.
+ */
+async function copyTree(from: string, to: string): Promise<void> {
+  await fsp.mkdir(to, { recursive: true });
+  await fsp.chmod(to, (await fsp.stat(from)).mode & 0o7777);
+  const entries = await fsp.readdir(from, { withFileTypes: true });
+  await Promise.all(
+    entries.map((e) => {
+      const a = path.join(from, e.name);
+      const b = path.join(to, e.name);
+      if (e.isDirectory()) return copyTree(a, b);
+      if (e.isFile()) return fsp.copyFile(a, b);
+      throw new Error(`${a}: a template holds only folders and files`);
+    }),
+  );
+}
+
+/**
+ * The HTTP layer, imported on the first `openTestApp`, not at the top: a test of the services or
+ * the store that opens test data does not load it (~0.25 s of module loading per test file).
+ * One import at a time, and once: jest's module linker fails ("not in cache") on imports of
+ * shared modules made in parallel.
+ */
+let appImport: Promise<{ createApp: typeof CreateApp; WorkPool: typeof Pool; Renderer: typeof Render }> | null = null;
+const appModules = () =>
+  (appImport ??= (async () => {
+    const { createApp } = await import('../../server/app.js');
+    const { WorkPool } = await import('../../server/http/offload/pool.js');
+    const { Renderer } = await import('../../server/http/render/renderer.js');
+    return { createApp, WorkPool, Renderer };
+  })());
+
 /** An app over fresh test data; call `cleanup` in afterAll/afterEach. */
 export async function openTestApp(opts: Parameters<typeof openTestData>[0] & { writeLimit?: number } = {}) {
+  const { createApp, WorkPool, Renderer } = await appModules();
   const data = await openTestData(opts);
   // The app's worker pool is closed with the data (an app that makes its own never closes it: its
   // idle threads would live on for a minute, or until the jest worker exits).

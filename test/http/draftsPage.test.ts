@@ -12,7 +12,9 @@ import { section } from '../helpers/pages.js';
 import { createProposal } from '../../server/services/proposals/proposals.js';
 import { DRAFTS_SHOWN } from '../../server/http/pages/draftPages.js';
 import { awaitingItem, threadsOf } from '../../server/http/presenters/proposalView.js';
-import { openThreads } from '../../server/services/proposals/comments.js';
+import { addComment, openThreads } from '../../server/services/proposals/comments.js';
+import { proposalCommentable } from '../../server/services/proposals/commentable.js';
+import { myDrafts } from '../../server/services/proposals/drafts.js';
 import type { CommentRecord, ProposalRecord } from '../../server/store/meta/schema.js';
 import type { Actor } from '../../server/domain/actor.js';
 import { runs } from '../helpers/depth.js';
@@ -110,4 +112,30 @@ test("the threads awaiting a reply are those the full thread view leaves open wi
     }),
     runs(300),
   );
+});
+
+test('threads awaiting a reply: counted in full, the first 50 shown, all with ?all=1; the service makes only those it is asked for', async () => {
+  // Gail, in Wanda's group, starts a thread on each of Wanda's drafts: 53 wait for Wanda.
+  const gail = await makeUser(t.ctx, {
+    email: 'gail@example.org',
+    name: 'Gail Strategy',
+    roles: ['member'],
+    groups: ['wg-strategy'],
+    password: PASSWORD,
+  });
+  const drafts = t.ctx.meta.by('proposals', 'author', String(wandaActor.id));
+  for (const p of drafts) await addComment(t.ctx, gail.actor, proposalCommentable(t.ctx, p), { body: `On ${p.title}` });
+  const every = myDrafts(t.ctx, wandaActor);
+  expect(every.awaitingCount).toBe(drafts.length);
+  expect(every.awaiting).toHaveLength(drafts.length);
+  const first = myDrafts(t.ctx, wandaActor, DRAFTS_SHOWN);
+  expect(first.awaitingCount).toBe(drafts.length);
+  expect(first.awaiting.map((a) => a.root.id)).toEqual(every.awaiting.slice(0, DRAFTS_SHOWN).map((a) => a.root.id));
+  const links = (html: string) => section(html, 'awaiting-h').match(/#thread-\d+/g) ?? [];
+  const page = await wanda.get('/drafts');
+  expect(section(page.text, 'awaiting-h')).toContain(`(${drafts.length})`);
+  expect(links(page.text)).toHaveLength(DRAFTS_SHOWN);
+  expect(links((await wanda.get('/drafts?all=1')).text)).toHaveLength(drafts.length);
+  // Gail's page: the last word is hers, so none waits for her.
+  expect(myDrafts(t.ctx, gail.actor).awaitingCount).toBe(0);
 });

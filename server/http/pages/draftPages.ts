@@ -19,7 +19,7 @@ export function draftPages(ctx: Ctx): Router {
     // `?all=1` shows every one.
     const all = req.query.all === '1';
     const newest = <T>(list: T[]) => (all ? list : list.slice(0, DRAFTS_SHOWN)); // lists are newest first
-    const { mine, groupDrafts, awaiting } = myDrafts(ctx, actor);
+    const { mine, groupDrafts, awaiting, awaitingCount } = myDrafts(ctx, actor, all ? Infinity : DRAFTS_SHOWN);
     page(res, 'drafts/index', {
       title: 'My drafts',
       notice: takeNotice(req),
@@ -29,7 +29,7 @@ export function draftPages(ctx: Ctx): Router {
       mineCount: mine.length,
       // Counted in full, made for the page only as far as it shows them.
       awaiting: newest(awaiting).map((t) => awaitingItem(ctx, t)),
-      awaitingCount: awaiting.length,
+      awaitingCount,
     });
   });
 
