@@ -2,13 +2,7 @@ import type { Request, Router } from 'express';
 import type { Actor } from '../../domain/actor.js';
 import { absent } from '../../domain/errors.js';
 import type { Ctx } from '../../services/context.js';
-import {
-  addComment,
-  commentsOf,
-  placeComments,
-  setResolved,
-  type Commentable,
-} from '../../services/proposals/comments.js';
+import { addComment, placedCommentsOf, setResolved, type Commentable } from '../../services/proposals/comments.js';
 import { commentJson } from '../presenters/proposals.js';
 import { parse, parseBody } from '../validate.js';
 import { CommentBody, CommentIdParams, IdParams } from '../schemas/index.js';
@@ -31,7 +25,7 @@ export function commentRoutes(
 
   r.get(`${base}/:id/comments`, async (req, res) => {
     const on = load(req.actor ?? null, idOf(req));
-    const placed = await placeComments(ctx, on.ref, on.revisions, commentsOf(ctx, on.ref));
+    const placed = await placedCommentsOf(ctx, on.ref, on.revisions);
     res.json(placed.map((c) => commentJson(ctx, c)));
   });
 

@@ -17,7 +17,7 @@ import {
 } from '../../services/consolidations/consolidations.js';
 import { consolidationAttribution } from '../../services/consolidations/attribution.js';
 import { publishConsolidation } from '../../services/consolidations/publish.js';
-import { commentsOf, placeComments } from '../../services/proposals/comments.js';
+import { placedCommentsOf } from '../../services/proposals/comments.js';
 import { baseText, revisionsOf, revisionText } from '../../services/proposals/read.js';
 import { userName } from '../../services/accounts/users.js';
 import { visibleProposals } from '../../services/proposals/access.js';
@@ -118,7 +118,7 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
       href: `/consolidations/${c.id}`,
     });
     const ref = { type: 'consolidation' as const, id: c.id };
-    const placed = await placeComments(ctx, ref, c.revisions, commentsOf(ctx, ref));
+    const placed = await placedCommentsOf(ctx, ref, c.revisions);
     const source = req.query.view === 'source';
     const rendered = source ? null : await render.renderedDiff(base, text, TEXT_UNDER);
     // The text in paragraphs, each with the threads on its passages beside it (under it on a

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { foldParagraphs } from '../../domain/diff.js';
 import type { Ctx } from '../../services/context.js';
 import { loadProposal } from '../../services/proposals/access.js';
-import { commentsOf, placeComments } from '../../services/proposals/comments.js';
+import { placedCommentsOf } from '../../services/proposals/comments.js';
 import { proposalCommentable } from '../../services/proposals/commentable.js';
 import {
   createProposal,
@@ -211,7 +211,7 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
     };
     if (tab === 'text') {
       const ref = { type: 'proposal' as const, id: p.id };
-      const placed = await placeComments(ctx, ref, p.revisions, commentsOf(ctx, ref));
+      const placed = await placedCommentsOf(ctx, ref, p.revisions);
       const text = await proposalText(ctx, p);
       // A reply that was refused is shown again in its thread: that thread is never folded.
       const keep = (extra.comment as { replyTo?: number | null } | undefined)?.replyTo ?? null;

@@ -111,7 +111,7 @@ const commentView = (
 /** Group comments into threads (replies join their first comment), oldest first; `html` from commentsHtml. */
 export function threadsOf<C extends CommentRecord>(
   ctx: Ctx,
-  comments: C[],
+  comments: readonly C[],
   actor: Actor | null,
   html: ReadonlyMap<number, string> = new Map(),
 ): { root: C; view: ThreadView }[] {
@@ -129,7 +129,7 @@ export function threadsOf<C extends CommentRecord>(
       root,
       view: {
         id: root.id,
-        quote: root.anchor ? shownQuote(root.anchor.quote) : null,
+        quote: root.anchor ? anchorQuote(root.anchor) : null,
         revision: root.anchor?.revision ?? null,
         outdated: !!placed.outdated,
         resolved: root.resolved,
@@ -147,6 +147,18 @@ export function threadsOf<C extends CommentRecord>(
 
 /** A quoted passage as the page shows it (the record keeps the source's, with its marks). */
 const shownQuote = (quote: string) => normalizeSpace(projectMarkdown(quote).text) || quote;
+
+/**
+ * An anchor's quote as shown, made once per anchor: a record (and so its anchor) never changes
+ * in place, and a proposal page with 200 threads spent ~0.4 ms a view reading their quotes'
+ * markdown again. Kept while the anchor is.
+ */
+const shownQuotes = new WeakMap<object, string>();
+function anchorQuote(anchor: { quote: string }): string {
+  let shown = shownQuotes.get(anchor);
+  if (shown === undefined) shownQuotes.set(anchor, (shown = shownQuote(anchor.quote)));
+  return shown;
+}
 
 export interface ParagraphView {
   n: number;
@@ -183,7 +195,7 @@ export async function textView(
   ctx: Ctx,
   r: Renderer,
   text: string,
-  placed: PlacedComment[],
+  placed: readonly PlacedComment[],
   actor: Actor | null,
   fold: FoldOptions = { all: true, keep: null },
 ) {
@@ -383,7 +395,7 @@ export function awaitingItem(ctx: Ctx, t: AwaitingThread) {
   return {
     proposal: { id: t.proposal.id, title: t.proposal.title, state: t.proposal.state },
     thread: t.root.id,
-    quote: t.root.anchor ? shownQuote(t.root.anchor.quote) : null,
+    quote: t.root.anchor ? anchorQuote(t.root.anchor) : null,
     last: { author: nameOf(ctx, t.last.authorId), createdAt: t.last.createdAt, excerpt: excerpt(t.last.body) },
     replies: t.count - 1,
   };

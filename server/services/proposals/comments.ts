@@ -190,6 +190,32 @@ export interface PlacedComment extends CommentRecord {
   outdated: boolean;
 }
 
+/**
+ * A subject's comments placed in its current revision (`revisions`), as `placeComments` places
+ * them, kept by the store until one of its comments changes (read-only). A page view of a
+ * proposal with 200 comments placed them anew each time (~0.6 ms, one copy of each record). Only
+ * a placement made is kept: one that failed (a busy diff pool) is tried again next time.
+ */
+export async function placedCommentsOf(
+  ctx: Ctx,
+  ref: SubjectRef,
+  revisions: number,
+): Promise<readonly PlacedComment[]> {
+  const key = subjectKey(ref);
+  const held = ctx.meta.derived(
+    'comments',
+    'subject',
+    key,
+    `placed@${revisions}`,
+    () => ({}) as { placed?: PlacedComment[] },
+  );
+  if (held.placed) return held.placed;
+  const placed = await placeComments(ctx, ref, revisions, commentsOf(ctx, ref));
+  // A comment changed meanwhile: the store has let this holder go, and the next view places again.
+  held.placed = placed;
+  return placed;
+}
+
 /** Follow every anchor to the current revision (one diff per anchored revision). */
 export async function placeComments(
   ctx: Ctx,
