@@ -292,6 +292,12 @@ class SplitKeys implements KeyMap {
  * is kept as that record's bare rank rather than a bucket (most keys of the mails' `received`
  * index — one recipient, one logical message — have one record).
  */
+/**
+ * At most this many keys of one index keep `derived` values, those read last (a proposal's
+ * placed comments are a copy of each comment record: at ten years, 5,000 proposals held ~15 MB).
+ */
+export const DERIVED_KEYS = 4096;
+
 export class CollectionIndexes<R = unknown> {
   /** Place in the collection's order of ids that are not array indexes (by first store). */
   private readonly ordinals = new Map<string, number>();
@@ -417,7 +423,14 @@ export class CollectionIndexes<R = unknown> {
     let byKey = this.made.get(name);
     if (!byKey) this.made.set(name, (byKey = new Map()));
     let values = byKey.get(key);
-    if (!values) byKey.set(key, (values = new Map()));
+    if (values) {
+      // The key read last goes last: the first is the one read longest ago, let go first.
+      byKey.delete(key);
+      byKey.set(key, values);
+    } else {
+      byKey.set(key, (values = new Map()));
+      if (byKey.size > DERIVED_KEYS) byKey.delete(byKey.keys().next().value as string);
+    }
     if (values.has(what)) return values.get(what) as T;
     const value = make(this.ids(name, key));
     values.set(what, value);
