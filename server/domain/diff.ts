@@ -743,6 +743,17 @@ export function sideBySide(changes: Change[]): { left: Change[]; right: Change[]
   }));
 }
 
+/** Marks the changes `coarseDiff` made (a property no copy or JSON keeps). */
+const COARSE = Symbol('coarse');
+
+/**
+ * Whether these changes are `coarseDiff`'s: a stand-in for a word diff that could not be made in
+ * time, to show but not to keep where the word diff will be tried again (anchors followed
+ * through it may be called outdated that the word diff would find).
+ */
+export const isCoarse = (changes: readonly Change[]): boolean =>
+  (changes as unknown as Record<symbol, unknown>)[COARSE] === true;
+
 /**
  * The diff to show when the word diff could not be made in time: the common head and tail (cut
  * at line starts) kept, the middle as one delete and one insert. Linear, coarser, never wrong.
@@ -768,5 +779,7 @@ export function coarseDiff(from: string, to: string): Change[] {
     { op: 'insert', text: to.slice(s, to.length - e) },
     { op: 'equal', text: from.slice(from.length - e) },
   ];
-  return parts.filter((c) => c.text !== '');
+  const changes = parts.filter((c) => c.text !== '');
+  Object.defineProperty(changes, COARSE, { value: true });
+  return changes;
 }

@@ -1,7 +1,8 @@
 /**
  * A subject's comments placed in its current revision are kept by the store until one of its
  * comments changes (`placedCommentsOf`): the same answer as placing them anew, after every kind
- * of change, and a placement that failed is not kept.
+ * of change; a placement that failed, or was made through a coarse diff, is not kept; one
+ * placement a subject.
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { openTestData, testClock, type TestData } from '../helpers/data.js';
@@ -17,6 +18,8 @@ import {
 } from '../../server/services/proposals/comments.js';
 import { proposalCommentable } from '../../server/services/proposals/commentable.js';
 import type { ProposalRecord } from '../../server/store/meta/schema.js';
+import { coarseDiff } from '../../server/domain/diff.js';
+import type { PlacedComment } from '../../server/services/proposals/comments.js';
 
 let t: TestData;
 let cast: Awaited<ReturnType<typeof committee>>;
@@ -80,4 +83,35 @@ test('a placement that failed is not kept: the next view places again', async ()
     t.ctx.diff = diff;
   }
   expect(await placedCommentsOf(t.ctx, ref(), revisions())).toEqual(await fresh());
+});
+
+test('a placement through a coarse diff (the pool ran out of time) is shown but not kept', async () => {
+  await comment(cast.m1, 'A comment since the last view.');
+  const diff = t.ctx.diff;
+  // The anchored comment is of revision 1, the text at revision 2: its anchor is followed through a diff.
+  let calls = 0;
+  t.ctx.diff = async (from, to) => {
+    calls++;
+    return coarseDiff(from, to);
+  };
+  let coarse: readonly PlacedComment[];
+  try {
+    // The coarse diff calls the whole changed middle one change: the anchor inside it is outdated
+    // there, wherever the word diff would find it.
+    coarse = await placedCommentsOf(t.ctx, ref(), revisions());
+  } finally {
+    t.ctx.diff = diff;
+  }
+  expect(calls).toBe(1);
+  const again = await placedCommentsOf(t.ctx, ref(), revisions());
+  expect(again).not.toBe(coarse);
+  expect(again).toEqual(await fresh());
+  expect(await placedCommentsOf(t.ctx, ref(), revisions())).toBe(again); // a word diff's placement is kept
+});
+
+test('one placement is kept a subject: asking for another revision replaces it', async () => {
+  const now = await placedCommentsOf(t.ctx, ref(), revisions());
+  const older = await placedCommentsOf(t.ctx, ref(), revisions() - 1);
+  expect(older).toEqual(await placeComments(t.ctx, ref(), revisions() - 1, commentsOf(t.ctx, ref())));
+  expect(await placedCommentsOf(t.ctx, ref(), revisions())).not.toBe(now);
 });

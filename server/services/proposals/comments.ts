@@ -6,7 +6,7 @@ import { absent, invalid } from '../../domain/errors.js';
 import { authorize, signedIn } from '../../domain/policy.js';
 import { checkProse, MAX_COMMENT_BYTES } from '../../domain/text.js';
 import { MAX_QUOTE } from '../../domain/limits.js';
-import type { Change } from '../../domain/diff.js';
+import { isCoarse, type Change } from '../../domain/diff.js';
 import { diffTexts } from '../diffTexts.js';
 import { revisionKey, type CommentRecord, type SubjectRef } from '../../store/meta/schema.js';
 import { subjectKey } from '../../store/meta/indexes.js';
@@ -192,27 +192,28 @@ export interface PlacedComment extends CommentRecord {
 
 /**
  * A subject's comments placed in its current revision (`revisions`), as `placeComments` places
- * them, kept by the store until one of its comments changes (read-only). A page view of a
- * proposal with 200 comments placed them anew each time (~0.6 ms, one copy of each record). Only
- * a placement made is kept: one that failed (a busy diff pool) is tried again next time.
+ * them, kept by the store until one of its comments changes (read-only; one placement a subject,
+ * that of the revision asked for last). A page view of a proposal with 200 comments placed them
+ * anew each time (~0.6 ms, one copy of each record). Only a placement made from word diffs is
+ * kept: one that failed (a busy diff pool) or followed anchors through a coarse diff (the pool
+ * ran out of time; the word diff is tried again later) is made again next time.
  */
 export async function placedCommentsOf(
   ctx: Ctx,
   ref: SubjectRef,
   revisions: number,
 ): Promise<readonly PlacedComment[]> {
-  const key = subjectKey(ref);
   const held = ctx.meta.derived(
     'comments',
     'subject',
-    key,
-    `placed@${revisions}`,
-    () => ({}) as { placed?: PlacedComment[] },
+    subjectKey(ref),
+    'placed',
+    () => ({}) as { revisions?: number; placed?: PlacedComment[] },
   );
-  if (held.placed) return held.placed;
-  const placed = await placeComments(ctx, ref, revisions, commentsOf(ctx, ref));
+  if (held.placed && held.revisions === revisions) return held.placed;
+  const { placed, coarse } = await place(ctx, ref, revisions, commentsOf(ctx, ref));
   // A comment changed meanwhile: the store has let this holder go, and the next view places again.
-  held.placed = placed;
+  if (!coarse) Object.assign(held, { revisions, placed });
   return placed;
 }
 
@@ -266,6 +267,16 @@ export async function placeComments(
   revisions: number,
   comments: CommentRecord[],
 ): Promise<PlacedComment[]> {
+  return (await place(ctx, ref, revisions, comments)).placed;
+}
+
+/** `placeComments`, saying whether an anchor was followed through a coarse diff. */
+async function place(
+  ctx: Ctx,
+  ref: SubjectRef,
+  revisions: number,
+  comments: readonly CommentRecord[],
+): Promise<{ placed: PlacedComment[]; coarse: boolean }> {
   const current = await revisionText(ctx, ctx.meta.get('revisions', revisionKey(ref, revisions))!);
   const diffs = new Map<number, Change[]>();
   const out: PlacedComment[] = [];
@@ -287,5 +298,6 @@ export async function placeComments(
     const at = d.length ? followAnchor(d, c.anchor) : null;
     out.push(placedOf(c, at, at === null));
   }
-  return out;
+  const coarse = [...diffs.values()].some(isCoarse);
+  return { placed: out, coarse };
 }

@@ -288,16 +288,16 @@ class SplitKeys implements KeyMap {
 }
 
 /**
- * The indexes of one collection. A key held by a single record, in an index without `order`,
- * is kept as that record's bare rank rather than a bucket (most keys of the mails' `received`
- * index — one recipient, one logical message — have one record).
- */
-/**
  * At most this many keys of one index keep `derived` values, those read last (a proposal's
  * placed comments are a copy of each comment record: at ten years, 5,000 proposals held ~15 MB).
  */
 export const DERIVED_KEYS = 4096;
 
+/**
+ * The indexes of one collection. A key held by a single record, in an index without `order`,
+ * is kept as that record's bare rank rather than a bucket (most keys of the mails' `received`
+ * index — one recipient, one logical message — have one record).
+ */
 export class CollectionIndexes<R = unknown> {
   /** Place in the collection's order of ids that are not array indexes (by first store). */
   private readonly ordinals = new Map<string, number>();
