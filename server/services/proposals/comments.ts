@@ -10,6 +10,7 @@ import { isCoarse, type Change } from '../../domain/diff.js';
 import { diffTexts } from '../diffTexts.js';
 import { revisionKey, type CommentRecord, type SubjectRef } from '../../store/meta/schema.js';
 import { subjectKey } from '../../store/meta/indexes.js';
+import { withFields } from '../../util/withFields.js';
 import type { Ctx } from '../context.js';
 import type { proposalSubject } from './access.js';
 import { revisionText } from './read.js';
@@ -217,48 +218,9 @@ export async function placedCommentsOf(
   return placed;
 }
 
-/**
- * A comment with its place: the record's fields named one by one, not spread. A spread copy
- * with the two fields added took ~500 bytes and ~2 µs (an object in dictionary mode), this one
- * ~130 bytes: kept for every comment of every proposal viewed (`placedCommentsOf`).
- */
-function placedOf(c: CommentRecord, currentOffset: number | null, outdated: boolean): PlacedComment {
-  const {
-    id,
-    subject,
-    authorId,
-    body,
-    anchor,
-    replyTo,
-    resolved,
-    resolvedBy,
-    createdAt,
-    viaMail,
-    suggestion,
-    appliedIn,
-    ...rest
-  } = c;
-  // A field added to comment records must be copied here too: the compiler refuses this line until it is.
-  const copiedAll: Record<string, never> = rest;
-  void copiedAll;
-  const p: PlacedComment = {
-    id,
-    subject,
-    authorId,
-    body,
-    anchor,
-    replyTo,
-    resolved,
-    resolvedBy,
-    createdAt,
-    currentOffset,
-    outdated,
-  };
-  if (viaMail !== undefined) p.viaMail = viaMail;
-  if (suggestion !== undefined) p.suggestion = suggestion;
-  if (appliedIn !== undefined) p.appliedIn = appliedIn;
-  return p;
-}
+/** A comment with its place (a copy kept for every comment of every proposal viewed). */
+const placedOf = (c: CommentRecord, currentOffset: number | null, outdated: boolean): PlacedComment =>
+  withFields(c, { currentOffset, outdated });
 
 /** Follow every anchor to the current revision (one diff per anchored revision). */
 export async function placeComments(

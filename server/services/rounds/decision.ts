@@ -5,6 +5,7 @@ import type { BallotRecord, RoundRecord, VersionRecord } from '../../store/meta/
 import type { Ctx } from '../context.js';
 import { getVersion } from '../readDocuments.js';
 import { ballotsOf, electorateOf } from './rounds.js';
+import { withFields } from '../../util/withFields.js';
 
 type MarkedBallot = BallotRecord & { counted: boolean; notCounted: 'replaced' | 'recused' | null; receipt: string };
 
@@ -32,36 +33,19 @@ function markBallots(ctx: Ctx, r: RoundRecord): MarkedBallot[] {
   const all = ballotsOf(ctx, r.id);
   const counted = new Set([...countedBallots(all, votingElectors(electorateOf(r))).values()].map((b) => b.id));
   const latest = new Map(all.map((b) => [b.voterId, b.id]));
+  // Kept for a closed round: copies built by `withFields`, not spread (a quarter of the size).
   return all.map((b) =>
-    marked(
-      b,
-      counted.has(b.id),
+    withFields(b, {
+      counted: counted.has(b.id),
       // Why a cast does not count: a later ballot replaced it, or the voter stood aside.
-      counted.has(b.id) ? null : latest.get(b.voterId) !== b.id ? 'replaced' : 'recused',
-      receiptOf(r, b.voterId),
-    ),
+      notCounted: counted.has(b.id)
+        ? null
+        : latest.get(b.voterId) !== b.id
+          ? ('replaced' as const)
+          : ('recused' as const),
+      receipt: receiptOf(r, b.voterId),
+    }),
   );
-}
-
-/**
- * A ballot with its marks: the record's fields named one by one, not spread (a spread copy with
- * fields added is an object in dictionary mode: 467 bytes, named 108; closed rounds' marked
- * ballots are kept, 50,000 at ten years).
- */
-function marked(
-  b: BallotRecord,
-  counted: boolean,
-  notCounted: MarkedBallot['notCounted'],
-  receipt: string,
-): MarkedBallot {
-  const { id, round, voterId, position, reason, castAt, recordedBy, note, named, ...rest } = b;
-  // A field added to ballot records must be copied here too: the compiler refuses this line until it is.
-  const copiedAll: Record<string, never> = rest;
-  void copiedAll;
-  const m: MarkedBallot = { id, round, voterId, position, reason, castAt, recordedBy, counted, notCounted, receipt };
-  if (note !== undefined) m.note = note;
-  if (named !== undefined) m.named = named;
-  return m;
 }
 
 /** Letters and digits that cannot be mistaken for one another when read aloud or copied (Crockford's base 32). */
