@@ -14,7 +14,7 @@ import { composeDigests } from './services/notifications/digest.js';
 import { outboxTransport, smtpTransport } from './store/mail/transport.js';
 import { DIR_MODE, warnIfShared } from './store/fsutil.js';
 import { commonPasswords } from './store/commonPasswords.js';
-import { startInbound, type Inbound } from './inbound.js';
+import type { Inbound } from './inbound.js';
 import { sitePagesFor } from './sitePages.js';
 import { applyServerTimeouts } from './http/serverTimeouts.js';
 import { MirrorWorker } from './services/publicMirror.js';
@@ -114,7 +114,11 @@ async function main() {
   // Replies by mail: Ratify's own SMTP listener and/or a maildir, when configured.
   let inbound: Inbound;
   try {
-    inbound = await startInbound(data.ctx, config, log);
+    // Its parsers (mailparser, smtp-server: a quarter of a second to load) load only when configured.
+    inbound =
+      config.inbound.smtp || config.inbound.maildir
+        ? await (await import('./inbound.js')).startInbound(data.ctx, config, log)
+        : { smtpPort: null, maildir: null, close: async () => {} };
   } catch (e) {
     console.error(`Ratify cannot start: ${(e as Error).message}`);
     admin.close();

@@ -18,7 +18,6 @@ import {
 import { importUsers } from '../services/accounts/importUsers.js';
 import { createToken } from '../services/auth/tokens.js';
 import { inviteUser } from '../services/accounts/links.js';
-import { createBackup } from '../store/backup.js';
 import { exportSite, type OpenSitePages } from './exportSite.js';
 import { addStakeholder, listStakeholders, stakeholderFromText } from '../services/stakeholders.js';
 
@@ -183,8 +182,9 @@ Object.assign(HANDLERS, {
 
 Object.assign(HANDLERS, {
   // The repository lives in DATA_DIR/git, so its parent is DATA_DIR (the store folder beside it).
+  // tar loads with the first backup, not with every server.
   backup: async (ctx, args, cwd, progress) =>
-    createBackup({
+    (await import('../store/backup.js')).createBackup({
       repo: ctx.repo,
       meta: ctx.meta,
       dataDir: path.dirname(ctx.repo.gitdir),

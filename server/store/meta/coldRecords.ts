@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DomainError } from '../../domain/errors.js';
-import type { ColdAdd } from './secondaryIndexes.js';
+import { ColdKeyTable } from './coldKeyTable.js';
 import { FILE_MODE, fsyncDir, mkdirPrivate, shortWrite, storageError } from '../fsutil.js';
 
 /**
@@ -43,8 +43,9 @@ export const coldDamaged = (name: string, what = 'is shorter than its snapshot s
  *   - `<kind>.keys`: those parts, one JSON string a line, numbered from 0 (a few thousand
  *     addresses and threads, where whole keys were 907,440 strings at ten years).
  *
- * Memory keeps, per id, where its line is (12 bytes), and the store's indexes keep their entries
- * as for any record. A record is read back with one positioned read (a few kept parsed). The
+ * Memory keeps, per id, where its line is (12 bytes). The keys of the records cold at open are
+ * handed to the store's indexes as sorted tables (`coldKeyTable.ts`, 12 bytes an entry); those
+ * of records gone cold since are kept as any record's. A record is read back with one positioned read (a few kept parsed). The
  * files are derived state, like the snapshot: the journal is the truth. Appends are buffered and
  * written and fsynced in the background; a record is served from memory until its line is on
  * disk. A snapshot notes the files' lengths at its seq and is placed only once they are written
@@ -90,8 +91,8 @@ export class ColdRecords<R = unknown> {
 
   /**
    * Open `kind`'s cold files in `dir`, cut back to `mark` (null: none, as before a first snapshot
-   * that knew them); `indexes` is how many indexes list cold records. `entry` is told each cold
-   * record's id and index keys, in id order, by `loaded` (once), to build the indexes from.
+   * that knew them); `splits` has an item per index that lists cold records. The keys of the
+   * records cold now are given, sorted, by `takeKeyTables` (once), for the indexes to keep.
    */
   static async open<R>(
     dir: string,
@@ -146,34 +147,29 @@ export class ColdRecords<R = unknown> {
         cold.places.setRow(id, r);
       }
     }
-    cold.loadedKeys = (add) => {
-      const heads: (string | undefined)[] = new Array(indexes);
-      const tails: (string | undefined)[] = new Array(indexes);
-      for (const id of cold.places.ids(false)) {
-        const at = cold.places.row(id) * width;
-        for (let i = 0; i < indexes; i++) {
-          const a = table[at + 3 + 2 * i];
-          const b = table[at + 4 + 2 * i];
-          heads[i] = a >= 0 ? keys[a] : undefined;
-          tails[i] = b >= 0 ? keys[b] : undefined;
+    // Per index that lists cold records, the keys of those cold now, sorted, from their last rows.
+    cold.keyTables = splits.map((sep, i) =>
+      ColdKeyTable.build(sep, keys, cold.live, (tell) => {
+        for (const id of cold.places.ids(false)) {
+          const at = cold.places.row(id) * width;
+          tell(id, table[at + 3 + 2 * i], table[at + 4 + 2 * i]);
         }
-        add(id, heads, tails);
-      }
-      cold.places.dropRows();
-    };
+      }),
+    );
+    cold.places.dropRows();
     return cold;
   }
 
-  private loadedKeys: ((add: ColdAdd) => void) | null = null;
+  private keyTables: ColdKeyTable[] | null = null;
 
   /**
-   * Tell `add` each cold record's id and index keys as read at open, in id order (once: the
-   * table read at open is then let go).
+   * Per index that lists cold records (in `coldDefs` order), the keys of the records cold at open
+   * (once: the store's indexes keep them).
    */
-  loaded(add: ColdAdd): void {
-    const f = this.loadedKeys;
-    this.loadedKeys = null;
-    f?.(add);
+  takeKeyTables(): ColdKeyTable[] {
+    const tables = this.keyTables ?? [];
+    this.keyTables = null;
+    return tables;
   }
 
   /** Whether `id`'s record is cold. */

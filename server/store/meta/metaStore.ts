@@ -125,7 +125,7 @@ export class MetaStore {
     for (const [kind, defs] of Object.entries(INDEXES)) {
       const ix = new CollectionIndexes(defs as ConstructorParameters<typeof CollectionIndexes>[0]);
       const file = cold.get(kind)?.file;
-      ix.load(collections[kind] ?? {}, file && ((add) => file.loaded(add)));
+      ix.load(collections[kind] ?? {}, file?.takeKeyTables());
       this.indexes.set(kind, ix);
     }
     // Memory follows the disk: a change is applied only once its line is fsynced, so a write

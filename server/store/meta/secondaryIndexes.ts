@@ -1,3 +1,5 @@
+import type { ColdKeyTable } from './coldKeyTable.js';
+
 /**
  * Secondary indexes over the in-memory collections of the metadata store: for each declared
  * index, the ids of the records with each key, kept in order, so that a query reads only the
@@ -166,6 +168,25 @@ class Bucket {
     this.head = 0;
   }
 
+  /**
+   * The entries of `live` (an index without `order`) and the ids of a cold table (ascending,
+   * array indexes: their own ranks) but those in `left`, in one sorted bucket.
+   */
+  static merged(live: Bucket | undefined, cold: Uint32Array, left: ReadonlySet<number>): Bucket {
+    const b = new Bucket(false);
+    const out = b.ranks;
+    let i = 0;
+    const n = live?.length ?? 0;
+    for (let j = 0; j < cold.length; j++) {
+      const id = cold[j];
+      if (left.has(id)) continue;
+      while (i < n && live!.rankAt(i) < id) out.push(live!.rankAt(i++));
+      out.push(id);
+    }
+    while (i < n) out.push(live!.rankAt(i++));
+    return b;
+  }
+
   /** A bucket of one entry (a key held by one record, kept as its bare rank: see `CollectionIndexes`). */
   static single(rank: number): Bucket {
     const b = new Bucket(false);
@@ -179,13 +200,6 @@ type Entry = Bucket | number;
 /** The indexes of a collection that list cold records too, in the one order cold rows keep their keys. */
 export const coldDefs = <R>(defs: Record<string, IndexDef<R>>): IndexDef<R>[] =>
   Object.values(defs).filter((d) => d.cold);
-
-/** How a cold record's index keys are told at load (see `CollectionIndexes.load`). */
-export type ColdAdd = (
-  id: number,
-  heads: readonly (string | undefined)[],
-  tails: readonly (string | undefined)[],
-) => void;
 
 /** The keys of one index and their entries. */
 interface KeyMap {
@@ -264,27 +278,6 @@ class SplitKeys implements KeyMap {
   update(fn: (entry: Entry) => Entry): void {
     for (const inner of this.outer.values()) for (const [b, entry] of inner) inner.set(b, fn(entry));
   }
-
-  /**
-   * At load, a cold record's key as its two parts, each already one string (read once from the
-   * cold keys file): a key's first entry is a bare rank, a second makes a bucket (added to
-   * `lists`, to sort). No whole key is made, and no bucket for a key of one entry.
-   */
-  loadEntry(a: string, b: string, rank: number, lists: Bucket[]): void {
-    let inner = this.outer.get(a);
-    if (!inner) this.outer.set(a, (inner = new Map()));
-    const found = inner.get(b);
-    if (found === undefined) {
-      inner.set(b, rank);
-      this.size++;
-    } else if (typeof found === 'number') {
-      const list = new Bucket(false);
-      list.push(found, '');
-      list.push(rank, '');
-      inner.set(b, list);
-      lists.push(list);
-    } else found.push(rank, '');
-  }
 }
 
 /**
@@ -315,6 +308,12 @@ export class CollectionIndexes<R = unknown> {
    * or delete of a record with that key, before or after, forgets the key's values.
    */
   private readonly made = new Map<string, Map<string, Map<string, unknown>>>();
+  /**
+   * Per index that lists cold records: the keys of those cold at load (`coldKeyTable.ts`), and
+   * the ids among them since put again or deleted (their entries there no longer count; such a
+   * record's entry, if it has one, is with the others).
+   */
+  private readonly coldTables = new Map<string, { table: ColdKeyTable; left: Set<number> }>();
 
   constructor(private readonly defs: Record<string, IndexDef<R>>) {
     for (const [name, def] of Object.entries(defs)) {
@@ -328,43 +327,28 @@ export class CollectionIndexes<R = unknown> {
 
   /**
    * Build from a collection as read from the snapshot (its keys are in the collection's order),
-   * and from its cold records' keys (`cold` is told how to add each: id, then its key in each
-   * index that lists cold records, in `coldIndexes` order, as two parts for an index that
-   * declares `split` — `heads[i]` undefined for a whole key in `tails[i]`; none: both undefined).
+   * and from the keys of its cold records (`coldTables`: one per index that lists cold records,
+   * in `coldDefs` order), which are kept as they are and read beside the others.
    */
-  load(records: Record<string, R>, cold?: (add: ColdAdd) => void): void {
+  load(records: Record<string, R>, coldTables: readonly ColdKeyTable[] = []): void {
     const lists: Bucket[] = [];
-    const add = (def: IndexDef<R>, keys: KeyMap, key: string, rank: number, ord: string) => {
-      const found = keys.get(key);
-      let list: Bucket;
-      if (found === undefined) {
-        keys.set(key, (list = new Bucket(!!def.order)));
-        lists.push(list);
-      } else list = found as Bucket;
-      list.push(rank, ord);
-    };
     for (const [id, r] of Object.entries(records)) {
       this.enter(id);
       const rank = this.rank(id);
       for (const { def, keys } of this.each) {
         const key = keyOf(def, r);
-        if (key !== undefined) add(def, keys, key, rank, ordOf(def, r));
+        if (key === undefined) continue;
+        const found = keys.get(key);
+        let list: Bucket;
+        if (found === undefined) {
+          keys.set(key, (list = new Bucket(!!def.order)));
+          lists.push(list);
+        } else list = found as Bucket;
+        list.push(rank, ordOf(def, r));
       }
     }
-    const { coldOnes } = this;
-    cold?.((id, heads, tails) => {
-      for (let i = 0; i < coldOnes.length; i++) {
-        const { def, keys } = coldOnes[i];
-        const a = heads[i];
-        const b = tails[i];
-        if (b === undefined) continue;
-        if (a === undefined || !(keys instanceof SplitKeys)) {
-          add(def, keys, a === undefined ? b : `${a}${def.split}${b}`, id, '');
-          continue;
-        }
-        // Two parts (`address`, `thread`): no whole key made and cut again.
-        keys.loadEntry(a, b, id, lists);
-      }
+    coldTables.forEach((table, i) => {
+      if (table.size) this.coldTables.set(this.coldOnes[i].name, { table, left: new Set() });
     });
     for (const list of lists) list.sort();
     // Keys of one record, in an index without order, as a bare rank.
@@ -450,6 +434,7 @@ export class CollectionIndexes<R = unknown> {
   }
 
   count(name: string, key: string): number {
+    if (this.coldTables.has(name)) return this.list(name, key)?.length ?? 0;
     const found = this.keys(name).get(key);
     return found === undefined ? 0 : typeof found === 'number' ? 1 : found.length;
   }
@@ -494,10 +479,13 @@ export class CollectionIndexes<R = unknown> {
     return keys;
   }
 
-  /** The entries of a key, to read (a key held by one record as a bucket of one). */
+  /** The entries of a key, to read (a key held by one record as a bucket of one; with the cold table's, if any). */
   private list(name: string, key: string): Bucket | undefined {
     const found = this.keys(name).get(key);
-    return typeof found === 'number' ? Bucket.single(found) : found;
+    const live = typeof found === 'number' ? Bucket.single(found) : found;
+    const cold = this.coldTables.get(name);
+    const coldIds = cold?.table.ids(key);
+    return coldIds?.length ? Bucket.merged(live, coldIds, cold!.left) : live;
   }
 
   private enter(id: string): void {
@@ -536,13 +524,17 @@ export class CollectionIndexes<R = unknown> {
   private remove(name: string, key: string, at: Place): void {
     const keys = this.buckets.get(name)!;
     const found = keys.get(key);
+    const i = typeof found === 'object' ? found.lowerBound(at) : -1;
+    const here =
+      typeof found === 'number' ? found === at.rank : i >= 0 && i < found!.length && found!.rankAt(i) === at.rank;
+    // Not with the others: an entry of the cold table (a record cold at load), which goes.
+    if (!here) this.coldTables.get(name)?.left.add(at.rank);
     if (found === undefined) return;
     if (typeof found === 'number') {
-      if (found === at.rank) keys.delete(key);
+      if (here) keys.delete(key);
       return;
     }
-    const i = found.lowerBound(at);
-    if (i < found.length && found.rankAt(i) === at.rank) found.removeAt(i);
+    if (here) found.removeAt(i);
     if (!found.length) keys.delete(key);
     else if (found.length === 1 && !this.defs[name].order) keys.set(key, found.rankAt(0));
   }
