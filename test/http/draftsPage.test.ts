@@ -139,3 +139,24 @@ test('threads awaiting a reply: counted in full, the first 50 shown, all with ?a
   // Gail's page: the last word is hers, so none waits for her.
   expect(myDrafts(t.ctx, gail.actor).awaitingCount).toBe(0);
 });
+
+test('the page is made again after each change it shows (it is kept between them)', async () => {
+  const gail = await makeUser(t.ctx, {
+    email: 'gail2@example.org',
+    name: 'Gail Strategy',
+    roles: ['member'],
+    groups: ['wg-strategy'],
+    password: PASSWORD,
+  });
+  const [p] = t.ctx.meta.by('proposals', 'author', String(wandaActor.id));
+  const before = myDrafts(t.ctx, wandaActor);
+  expect(myDrafts(t.ctx, wandaActor)).toBe(before); // kept
+  // A comment waits for Wanda as soon as it is written, and her reply ends the wait.
+  const root = await addComment(t.ctx, gail.actor, proposalCommentable(t.ctx, p), { body: 'A question' });
+  expect(myDrafts(t.ctx, wandaActor).awaitingCount).toBe(before.awaitingCount + 1);
+  await addComment(t.ctx, wandaActor, proposalCommentable(t.ctx, p), { body: 'An answer', replyTo: root.id });
+  expect(myDrafts(t.ctx, wandaActor).awaitingCount).toBe(before.awaitingCount);
+  // Another actor, or the same one with other groups, is not given Wanda's page.
+  expect(myDrafts(t.ctx, { ...wandaActor, groups: [] }).groupDrafts).toHaveLength(0);
+  expect(section((await wanda.get('/drafts')).text, 'awaiting-h')).toContain(`(${before.awaitingCount})`);
+});

@@ -1,11 +1,15 @@
 /**
  * Values made from one key's records (`CollectionIndexes.derived`, `MetaStore.derived`): made
  * once, made again after a record of the key changes, and kept for the DERIVED_KEYS keys read
- * last only. (Their agreement with the records through writes, snapshots, reopens and crashes
+ * last only; and values made from whole collections (`MetaStore.memo`), made again after a change
+ * to one of them. (Their agreement with the records through writes, snapshots, reopens and crashes
  * is checked by test/store/metaIndex.property.test.ts.)
  */
-import { expect, test } from '@jest/globals';
+import { afterEach, describe, expect, test } from '@jest/globals';
+import * as fsp from 'node:fs/promises';
 import { CollectionIndexes, DERIVED_KEYS } from '../../server/store/meta/secondaryIndexes.js';
+import { MEMO_KEYS, MetaStore } from '../../server/store/meta/metaStore.js';
+import { tmp } from './gitHelpers.js';
 
 interface Rec {
   k: string;
@@ -67,4 +71,61 @@ test(`values are kept for the ${DERIVED_KEYS} keys read last`, () => {
   expect(t.made()).toBe(DERIVED_KEYS + 1);
   t.sum('k2');
   expect(t.made()).toBe(DERIVED_KEYS + 2);
+});
+
+describe('values made from whole collections (MetaStore.memo)', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir) await fsp.rm(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  test('made once, made again after a change to one of its collections, not after another changes', async () => {
+    dir = await tmp('ratify-memo-');
+    const store = await MetaStore.open(dir);
+    try {
+      const at = new Date('2026-03-01T00:00:00Z');
+      const put = (kind: 'proposals' | 'users', id: number, value: Record<string, unknown>) =>
+        store.write({ actor: null, at, events: [], puts: { [kind]: { [id]: { id, ...value } } } as never });
+      let made = 0;
+      const count = () =>
+        store.memo(['proposals', 'comments'], 'count', () => {
+          made++;
+          return store.all('proposals').length;
+        });
+      expect(count()).toBe(0);
+      await put('proposals', 1, { document: 'tor', state: 'draft', authorId: 1 });
+      expect(count()).toBe(1);
+      expect(count()).toBe(1);
+      expect(made).toBe(2);
+      await put('users', 1, { email: 'a@example.org', roles: [] });
+      expect(count()).toBe(1);
+      expect(made).toBe(2);
+      await put('proposals', 2, { document: 'tor', state: 'draft', authorId: 1 });
+      expect(count()).toBe(2);
+      expect(made).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`values are kept for the ${MEMO_KEYS} keys asked for last`, async () => {
+    dir = await tmp('ratify-memo-');
+    const store = await MetaStore.open(dir);
+    try {
+      let made = 0;
+      const value = (k: number) => store.memo(['proposals'], `k${k}`, () => ++made && k);
+      for (let k = 0; k <= MEMO_KEYS; k++) value(k); // k0 is let go
+      value(1); // asked for again: now the last
+      expect(made).toBe(MEMO_KEYS + 1);
+      value(0);
+      expect(made).toBe(MEMO_KEYS + 2); // made again; k2 was let go, not k1
+      value(1);
+      expect(made).toBe(MEMO_KEYS + 2);
+      value(2);
+      expect(made).toBe(MEMO_KEYS + 3);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -32,6 +32,13 @@ export interface MyDrafts {
  */
 export function myDrafts(ctx: Ctx, actor: Actor | null, limit = Infinity): MyDrafts {
   signedIn(actor);
+  // Made again only after a change to proposals, comments or documents (a busy committee reads
+  // far more often than it writes): ~1 ms of CPU a view at ten years, now a lookup.
+  const key = `myDrafts ${actor.id} ${actor.roles.join(',')} ${actor.groups.join(',')} ${limit}`;
+  return ctx.meta.memo(['proposals', 'comments', 'documents'], key, () => draftsOf(ctx, actor, limit));
+}
+
+function draftsOf(ctx: Ctx, actor: Actor, limit: number): MyDrafts {
   const groupDocuments = new Set(actor.groups.flatMap((g) => ctx.meta.by('documents', 'group', g).map((d) => d.slug)));
   const found = new Map<number, ProposalRecord>();
   for (const p of ctx.meta.by('proposals', 'author', String(actor.id))) found.set(p.id, p);

@@ -33,6 +33,8 @@ export interface AuditEntry {
 
 /** How many older journal segments' audit entries `auditLog` keeps in memory once read (~5,000 lines each). */
 const OLDER_SEGMENTS_KEPT = 4;
+/** Values made from whole collections (`memo`) are kept for this many keys, those asked for last. */
+export const MEMO_KEYS = 1024;
 
 interface OlderSegment {
   entries: AuditEntry[];
@@ -78,6 +80,8 @@ export class MetaStore {
   private auditFrom = 1;
   /** The seq of the last change to each collection since the start (`versionExcept`), and the snapshot's seq. */
   private readonly changedAt = new Map<string, number>();
+  /** `memo`'s values: key → the seq their collections' last change had, and the value. */
+  private readonly memos = new Map<string, { at: number; value: unknown }>();
   private openedAt = 0;
   private readonly olderAudit = new Map<number, OlderSegment>();
   private readonly idCounters = new Map<string, number>();
@@ -392,6 +396,30 @@ export class MetaStore {
     make: (records: Collections[K][]) => T,
   ): T {
     return this.index(kind).derived(index, key, what, (ids) => make(this.records(kind, ids)));
+  }
+
+  /**
+   * The value `make` gives, made again only once one of `kinds` has changed since (it is kept with
+   * the seq of their last change). For a view that reads many records of a few collections and is
+   * asked for far more often than they change: a member's drafts read the open threads of every
+   * proposal of their groups' documents (~1,000 at ten years) on each view. `key` names the value
+   * and all it depends on besides `kinds` (the actor, a limit). Kept for the `MEMO_KEYS` keys
+   * asked for last; treat it as read-only.
+   */
+  memo<T>(kinds: readonly CollectionName[], key: string, make: () => T): T {
+    let at = this.openedAt;
+    for (const kind of kinds) at = Math.max(at, this.changedAt.get(kind) ?? 0);
+    const kept = this.memos.get(key);
+    if (kept) this.memos.delete(key);
+    if (kept?.at === at) {
+      // The key asked for last goes last: the first is the one let go.
+      this.memos.set(key, kept);
+      return kept.value as T;
+    }
+    const value = make();
+    this.memos.set(key, { at, value });
+    if (this.memos.size > MEMO_KEYS) this.memos.delete(this.memos.keys().next().value as string);
+    return value;
   }
 
   /** How many records have `key` in the index. */
