@@ -1,0 +1,84 @@
+/**
+ * Templates compiled to collect their output in an array (server/http/render/ejsJoined.ts) give
+ * exactly what EJS's own compiled templates give: every tag kind, whitespace control, literal
+ * delimiters, escaping, null and undefined, includes, and locals read with and without `with`.
+ */
+import { describe, expect, test } from '@jest/globals';
+import ejs from 'ejs';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { joinedOutput } from '../../server/http/render/ejsJoined.js';
+
+const original = ejs.compile;
+joinedOutput();
+joinedOutput(); // a second call changes nothing
+
+const TEMPLATES = [
+  'plain text only',
+  '<p><%= title %></p>\n<%- html %>',
+  '<% for (const x of items) { %><li><%= x %></li>\n<% } %>',
+  '  <%_ if (flag) { _%>\n  yes\n  <%_ } _%>\nafter',
+  'a <%= missing ?? "none" %> b <%= nothing %> c <%- undefinedValue %> d',
+  'literal <%% not a tag %%> and <%# a comment %>end',
+  'line one -%>\n<%= title -%>\nline three',
+  '<%= "<script>&\'\\"" %>',
+  'Ölund — “quotes” <%= title %> 日本',
+];
+
+const data = {
+  title: 'A <b>title</b> & more',
+  html: '<em>raw</em>',
+  items: ['one', '<two>', 'three & four'],
+  flag: true,
+  missing: null,
+  nothing: null,
+  undefinedValue: undefined,
+};
+
+describe('templates that join their output', () => {
+  test('each template gives what EJS gives', () => {
+    expect((ejs.compile as { joined?: boolean }).joined).toBe(true);
+    for (const t of TEMPLATES) {
+      for (const opts of [{}, { _with: false, localsName: 'locals' }, { strict: true, _with: false }]) {
+        const use =
+          opts._with === false
+            ? t.replace(/\b(title|html|items|flag|missing|nothing|undefinedValue)\b/g, 'locals.$1')
+            : t;
+        expect(ejs.compile(use, opts)(data)).toBe(original(use, opts)(data));
+      }
+    }
+  });
+
+  test('includes are compiled the same way and give the same page', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ratify-ejs-'));
+    try {
+      await fsp.writeFile(path.join(dir, '_row.ejs'), '<tr><td><%= x %></td></tr>\n');
+      await fsp.writeFile(
+        path.join(dir, 'page.ejs'),
+        '<table><% for (const x of items) { %><%- include("/_row", { x }) %><% } %></table>',
+      );
+      const render = (compile: typeof ejs.compile) => {
+        const text = 'start <%- include("/page") %> end';
+        return compile(text, { root: dir, views: [dir], filename: path.join(dir, 'main.ejs') })(data);
+      };
+      const joined = render(ejs.compile);
+      // EJS's own, includes too (they are compiled through ejs.compile).
+      const installed = ejs.compile;
+      ejs.compile = original;
+      try {
+        expect(joined).toBe(render(original));
+      } finally {
+        ejs.compile = installed;
+      }
+      expect(joined).toContain('<td>&lt;two&gt;</td>');
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a template compiled for the browser keeps EJS own source', () => {
+    const fn = ejs.compile('<%= title %>', { client: true });
+    expect(String(fn)).not.toContain("join('')");
+  });
+});
