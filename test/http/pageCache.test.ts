@@ -33,6 +33,10 @@ test('kept for anonymous readers until a write; the kept page is a fresh render;
   expect(second.status).toBe(200);
   expect(second.text).toBe(first.text);
   expect(second.headers.etag).toBe(first.headers.etag);
+  // Kept encoded: the same bytes, length and type as the page rendered.
+  expect(second.headers['content-type']).toBe(first.headers['content-type']);
+  expect(second.headers['content-type']).toMatch(/^text\/html; charset=utf-8$/i);
+  expect(second.headers['content-length']).toBe(first.headers['content-length']);
   expect(stats().hits).toBe(s0.hits + 1);
   // A revalidation against the kept page's ETag is a 304, as before.
   expect((await request(t.app).get(url).set('If-None-Match', first.headers.etag)).status).toBe(304);
