@@ -52,7 +52,7 @@ md.core.ruler.push('relative_urls', (state) => {
   }
 });
 
-const ALLOWED = {
+const MAIL_ALLOWED = {
   allowedTags: [
     'h1',
     'h2',
@@ -98,6 +98,19 @@ const ALLOWED = {
   allowedSchemes: ['http', 'https', 'mailto'],
   allowedSchemesAppliedToAttributes: ['href', 'src'],
   allowProtocolRelative: false,
+};
+
+/**
+ * On pages a code block wider than the screen scrolls sideways, so it is focusable and can be
+ * scrolled from the keyboard (axe: scrollable-region-focusable). Mail has no such need (and a
+ * mail client would not keep the attribute).
+ */
+const ALLOWED = {
+  ...MAIL_ALLOWED,
+  allowedAttributes: { ...MAIL_ALLOWED.allowedAttributes, pre: ['tabindex'] },
+  transformTags: {
+    pre: (tagName: string, attribs: Record<string, string>) => ({ tagName, attribs: { ...attribs, tabindex: '0' } }),
+  },
 };
 
 /**
@@ -162,6 +175,10 @@ export const topHeading = (html: string) =>
 
 /** One item: rendered, sanitised, its headings moved down. */
 export const renderItem = (item: MarkdownItem): string => shiftHeadings(renderMarkdown(item.text), item.by);
+
+/** One item as a mail shows it: as `renderItem`, without what only pages need. */
+export const renderMailItem = (item: MarkdownItem): string =>
+  shiftHeadings(sanitizeHtml(md.render(item.text), MAIL_ALLOWED), item.by);
 
 /**
  * Many items at once, the same as `renderItem` on each but cheaper: sanitising costs about as

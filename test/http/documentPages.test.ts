@@ -103,7 +103,7 @@ describe('a document written with front matter, headings and relative links', ()
     const res = await request(t.app).get('/documents/odd-matter');
     expect(res.status).toBe(200);
     const a = article(res.text);
-    expect(a).toContain('<pre class="frontmatter"><code>authors:\n  - A\n  - B</code></pre>');
+    expect(a).toContain('<pre class="frontmatter" tabindex="0"><code>authors:\n  - A\n  - B</code></pre>');
     expect(a).not.toMatch(/<h\d/);
   });
 

@@ -133,7 +133,7 @@ describe('renderedDiff', () => {
 
   test('a deleted code block and a rule are marked as blocks', () => {
     const d = all(renderedDiff('Text.\n\n```\nx < 1\n```\n\n---\n', 'Text.\n', 0));
-    expect(d).toContain('<pre class="del"><del><code>x &lt; 1\n</code></del></pre>');
+    expect(d).toContain('<pre tabindex="0" class="del"><del><code>x &lt; 1\n</code></del></pre>');
     expect(d).toContain('<hr class="del" />');
     expectValid(d);
   });

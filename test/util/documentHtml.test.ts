@@ -134,3 +134,13 @@ describe('numberedSources', () => {
     );
   });
 });
+
+describe('code blocks', () => {
+  test('a code block can be scrolled from the keyboard (focusable), in every rendering', async () => {
+    const { renderMarkdown, sanitizeDocument } = await import('../../server/util/markdown.js');
+    expect(renderMarkdown('    wide code\n')).toContain('<pre tabindex="0"><code>wide code');
+    expect(renderMarkdown('```\nfenced\n```\n')).toContain('<pre tabindex="0"><code>fenced');
+    // Whatever tabindex was given, a code block takes its place in the order of the page.
+    expect(sanitizeDocument('<pre tabindex="-1">x</pre>')).toBe('<pre tabindex="0">x</pre>');
+  });
+});

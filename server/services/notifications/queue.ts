@@ -3,7 +3,7 @@ import { unsubscribeToken } from './unsubscribe.js';
 import { replyAddress } from './replyToken.js';
 import type { ReplyTarget } from '../../domain/replyAddress.js';
 import { mailKindOf, titled, type Composed, type Site } from '../../domain/mail.js';
-import { renderItem } from '../../util/markdown.js';
+import { renderMailItem } from '../../util/markdown.js';
 import { recipientKey } from '../../store/meta/indexes.js';
 import type { DigestItemRecord, MailRecord, UserRecord } from '../../store/meta/schema.js';
 import type { Change } from '../../store/meta/metaStore.js';
@@ -18,7 +18,7 @@ export type Puts = NonNullable<Change['puts']>;
 export const mailSite = (ctx: Ctx): Site => ({
   baseUrl: ctx.mail.baseUrl,
   host: ctx.mail.host,
-  markdown: (text) => renderItem({ text, by: 2 }),
+  markdown: (text) => renderMailItem({ text, by: 2 }),
 });
 
 /** Merge the record puts of several parts of one logical change. */
