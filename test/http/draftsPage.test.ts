@@ -114,15 +114,13 @@ test("the threads awaiting a reply are those the full thread view leaves open wi
   );
 });
 
+/** Another member of Wanda's working group (each test its own address). */
+const memberOfWandasGroup = (email: string) =>
+  makeUser(t.ctx, { email, name: 'Gail Strategy', roles: ['member'], groups: ['wg-strategy'], password: PASSWORD });
+
 test('threads awaiting a reply: counted in full, the first 50 shown, all with ?all=1; the service makes only those it is asked for', async () => {
   // Gail, in Wanda's group, starts a thread on each of Wanda's drafts: 53 wait for Wanda.
-  const gail = await makeUser(t.ctx, {
-    email: 'gail@example.org',
-    name: 'Gail Strategy',
-    roles: ['member'],
-    groups: ['wg-strategy'],
-    password: PASSWORD,
-  });
+  const gail = await memberOfWandasGroup('gail@example.org');
   const drafts = t.ctx.meta.by('proposals', 'author', String(wandaActor.id));
   for (const p of drafts) await addComment(t.ctx, gail.actor, proposalCommentable(t.ctx, p), { body: `On ${p.title}` });
   const every = myDrafts(t.ctx, wandaActor);
@@ -141,13 +139,7 @@ test('threads awaiting a reply: counted in full, the first 50 shown, all with ?a
 });
 
 test('the page is made again after each change it shows (it is kept between them)', async () => {
-  const gail = await makeUser(t.ctx, {
-    email: 'gail2@example.org',
-    name: 'Gail Strategy',
-    roles: ['member'],
-    groups: ['wg-strategy'],
-    password: PASSWORD,
-  });
+  const gail = await memberOfWandasGroup('gail2@example.org');
   const [p] = t.ctx.meta.by('proposals', 'author', String(wandaActor.id));
   const before = myDrafts(t.ctx, wandaActor);
   expect(myDrafts(t.ctx, wandaActor)).toBe(before); // kept

@@ -45,10 +45,10 @@ export const coldDamaged = (name: string, what = 'is shorter than its snapshot s
  *
  * Memory keeps, per id, where its line is (12 bytes). The keys of the records cold at open are
  * handed to the store's indexes as sorted tables (`coldKeyTable.ts`, 12 bytes an entry); those
- * of records gone cold since are kept as any record's. A record is read back with one positioned read (a few kept parsed). The
- * files are derived state, like the snapshot: the journal is the truth. Appends are buffered and
- * written and fsynced in the background; a record is served from memory until its line is on
- * disk. A snapshot notes the files' lengths at its seq and is placed only once they are written
+ * of records gone cold since are kept as any record's. A record is read back with one
+ * positioned read (a few kept parsed). The files are derived state, like the snapshot: the
+ * journal is the truth. Appends are buffered and written and fsynced in the background; a record
+ * is served from memory until its line is on disk. A snapshot notes the files' lengths at its seq and is placed only once they are written
  * (`flushedTo`), so at start the files are cut back to the snapshot's mark and the journal's tail
  * replayed through the same path. Ids are whole numbers (a numeric id's record only goes cold).
  */
