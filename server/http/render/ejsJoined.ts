@@ -10,7 +10,8 @@ import ejs from 'ejs';
  * (includes too: EJS compiles them through the same `ejs.compile`). The generated source is
  * EJS's own with its first and last lines changed: the output variable, the append function and
  * the return; the pieces, their escaping and `with (locals)` are EJS's. Templates compiled for the
- * browser, async, or with options that change those lines keep EJS's own. Idempotent: the first call installs it, others do nothing.
+ * browser, async, or with options that change those lines keep EJS's own. Idempotent: the first
+ * call installs it, others do nothing.
  */
 export function joinedOutput(): void {
   if ((ejs.compile as { joined?: boolean }).joined) return;
