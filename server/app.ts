@@ -1,8 +1,7 @@
 import { openApiDocument } from './http/openapi.js';
 import type { MirrorStatus } from './services/publicMirror.js';
 import { unsubscribePages } from './http/pages/unsubscribePages.js';
-import ejs from 'ejs';
-import { joinedOutput } from './http/render/ejsJoined.js';
+import { bytesEngine } from './http/render/ejsJoined.js';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import * as path from 'node:path';
@@ -101,11 +100,9 @@ export function createApp(deps: AppDeps): Express {
   app.set('view cache', true);
   // Includes name their template from the views folder (`include('/partials/diff', …)`): ejs
   // resolves such a path against `root` without asking the disk, where a relative one costs an
-  // fs.existsSync on every call — a thousand a request on a page that includes per row.
-  joinedOutput();
-  app.engine('ejs', (file: string, data: object, cb: (e: unknown, html?: string) => void) =>
-    ejs.renderFile(file, data as ejs.Data, { root: views, views: [views], cache: true }, cb),
-  );
+  // fs.existsSync on every call — a thousand a request on a page that includes per row. Pages
+  // are rendered to bytes (render/ejsJoined.ts): whoever sends one sets its type.
+  app.engine('ejs', bytesEngine(views));
   app.set('query parser', 'simple');
   // Which proxies may say where a request came from and over what (X-Forwarded-For/-Proto):
   // TRUST_PROXY, loopback only unless configured.

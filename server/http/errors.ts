@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { DomainError, type ErrorKind } from '../domain/errors.js';
 import type { Logger } from './log.js';
+import { sent } from './pages/render.js';
 
 /** The one table from error kind to HTTP status. */
 export const STATUS: Record<ErrorKind, number> = {
@@ -65,15 +66,19 @@ export function sendError(
   }
   res.format({
     html: () =>
-      res.render('error', {
-        title: TITLES[status] ?? 'Error',
-        status,
-        code,
-        message,
-        next: req.method === 'GET' && /^\/(?![/\\])/.test(req.originalUrl) ? req.originalUrl : '/',
-        user: res.locals.user ?? null,
-        csrfToken: res.locals.csrfToken ?? '',
-      }),
+      res.render(
+        'error',
+        {
+          title: TITLES[status] ?? 'Error',
+          status,
+          code,
+          message,
+          next: req.method === 'GET' && /^\/(?![/\\])/.test(req.originalUrl) ? req.originalUrl : '/',
+          user: res.locals.user ?? null,
+          csrfToken: res.locals.csrfToken ?? '',
+        },
+        sent(res),
+      ),
     json: () => res.json({ error: { code, message, ...extra } }),
     default: () => res.type('text/plain').send(`${message}\n`),
   });

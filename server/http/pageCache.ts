@@ -49,13 +49,12 @@ export class PageCache {
   }
 
   /**
-   * Keep `html` as the page of this request (after `sendKept` found none), unless a write came in
+   * Keep `body` as the page of this request (after `sendKept` found none), unless a write came in
    * while it was being made: it might then mix two states.
    */
-  keep(req: Request, res: Response, html: string): void {
+  keep(req: Request, res: Response, body: Buffer): void {
     const key = res.locals.pageKey as string | undefined;
-    if (!key || key !== this.keyOf(req) || html.length > this.maxBytes / 8) return;
-    const body = Buffer.from(html, 'utf8');
+    if (!key || key !== this.keyOf(req) || body.length > this.maxBytes / 8) return;
     const etagOf = req.app.get('etag fn') as ((body: Buffer, encoding: string) => string) | undefined;
     const before = this.pages.get(key);
     if (before !== undefined) this.bytes -= before.body.length;

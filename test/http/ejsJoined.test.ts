@@ -1,14 +1,18 @@
 /**
  * Templates compiled to collect their output in an array (server/http/render/ejsJoined.ts) give
  * exactly what EJS's own compiled templates give: every tag kind, whitespace control, literal
- * delimiters, escaping, null and undefined, includes, and locals read with and without `with`.
+ * delimiters, escaping, null and undefined, includes, and locals read with and without `with`;
+ * and a page written as bytes (`pageBytes`, the app's view engine) is the UTF-8 of that page,
+ * whatever its characters, sent as HTML.
  */
 import { describe, expect, test } from '@jest/globals';
 import ejs from 'ejs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { joinedOutput } from '../../server/http/render/ejsJoined.js';
+import request from 'supertest';
+import { joinedOutput, pageBytes, type JoinedTemplate } from '../../server/http/render/ejsJoined.js';
+import { openTestApp } from '../helpers/data.js';
 
 const original = ejs.compile;
 joinedOutput();
@@ -74,6 +78,37 @@ describe('templates that join their output', () => {
       expect(joined).toContain('<td>&lt;two&gt;</td>');
     } finally {
       await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a page written as bytes is the UTF-8 of the page joined, whatever its characters', () => {
+    const texts = [
+      data,
+      { ...data, title: 'Zoë’s “draft” — 日本語 😀', items: ['é', '€', '𝄞 clef', '<ü>', 7], html: '\u00a0&nbsp;' },
+      { ...data, items: [1, 2.5, 'x'.repeat(200_000) + '“'] },
+    ];
+    for (const t of TEMPLATES)
+      for (const given of texts) {
+        const template = ejs.compile(t, {}) as JoinedTemplate;
+        const page = original(t, {})(given);
+        expect(pageBytes(template, given).equals(Buffer.from(page, 'utf8'))).toBe(true);
+      }
+  });
+
+  test("the app's pages and error pages are sent as those bytes, typed as HTML", async () => {
+    const t = await openTestApp();
+    try {
+      for (const [url, status] of [
+        ['/login', 200],
+        ['/no-such-page', 404],
+      ] as const) {
+        const res = await request(t.app).get(url).set('Accept', 'text/html').buffer(true);
+        expect(res.status).toBe(status);
+        expect(res.headers['content-type']).toMatch(/^text\/html; charset=utf-8$/i);
+        expect(res.text).toMatch(/^<!DOCTYPE html>/i);
+      }
+    } finally {
+      await t.cleanup();
     }
   });
 

@@ -30,7 +30,20 @@ export function clip(text: string, max = 200): string {
  * user, the CSRF token, helpers — come from res.locals set by middleware.
  */
 export function page(res: Response, view: string, locals: Record<string, unknown>): void {
-  res.render(view, pageLocals(res, view, locals));
+  res.render(view, pageLocals(res, view, locals), sent(res));
+}
+
+/**
+ * Send what a view made: bytes (the view engine's, render/ejsJoined.ts), as an HTML page. A
+ * rendering error goes to the error handler.
+ */
+export function sent(res: Response, keep?: (body: Buffer) => void) {
+  return (err: unknown, body?: string | Buffer): void => {
+    if (err || body === undefined) return res.req.next!(err);
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    keep?.(bytes);
+    res.type('html').send(bytes);
+  };
 }
 
 function pageLocals(res: Response, view: string, locals: Record<string, unknown>): Record<string, unknown> {
@@ -56,11 +69,11 @@ export function keptPage(
   view: string,
   locals: Record<string, unknown>,
 ): void {
-  res.render(view, pageLocals(res, view, locals), (err: unknown, html?: string) => {
-    if (err || html === undefined) return req.next!(err);
-    cache.keep(req, res, html);
-    res.send(html);
-  });
+  res.render(
+    view,
+    pageLocals(res, view, locals),
+    sent(res, (body) => cache.keep(req, res, body)),
+  );
 }
 
 /** A Word file as a download named `filename` (a version, a comparison, a consolidation's changes). */
