@@ -2,6 +2,7 @@ import { openApiDocument } from './http/openapi.js';
 import type { MirrorStatus } from './services/publicMirror.js';
 import { unsubscribePages } from './http/pages/unsubscribePages.js';
 import { bytesEngine } from './http/render/ejsJoined.js';
+import { PERSONAL_PAGES } from './http/pages/render.js';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import * as path from 'node:path';
@@ -103,6 +104,16 @@ export function createApp(deps: AppDeps): Express {
   // fs.existsSync on every call — a thousand a request on a page that includes per row. Pages
   // are rendered to bytes (render/ejsJoined.ts): whoever sends one sets its type.
   app.engine('ejs', bytesEngine(views));
+  // A page made for someone signed in is `private, no-store` (http/caching.ts): no cache keeps it,
+  // so none asks for it again with its ETag, and hashing its ~100 KB for one was ~3 % of the
+  // heaviest page's cost. `sent` (pages/render.ts) names such pages here; express's own ETag
+  // function makes the others' (and the API's).
+  const personal = new WeakSet<Buffer>();
+  app.set(PERSONAL_PAGES, personal);
+  const etagOf = app.get('etag fn') as (body: Buffer | string, encoding?: BufferEncoding) => string | undefined;
+  app.set('etag', (body: Buffer | string, encoding?: BufferEncoding) =>
+    typeof body !== 'string' && personal.has(body) ? undefined : etagOf(body, encoding),
+  );
   app.set('query parser', 'simple');
   // Which proxies may say where a request came from and over what (X-Forwarded-For/-Proto):
   // TRUST_PROXY, loopback only unless configured.

@@ -132,7 +132,8 @@ function classOf(rule: Rule, url: { pathname: string; searchParams: URLSearchPar
  * Sets Cache-Control on every answer, just before its headers go out (so after the route, the
  * session's cookie and the status are known). A public page or API answer that may be kept
  * varies on what would make it personal: the cookie for pages, the Authorization header for the
- * API. ETags come from express (`res.send`, `res.json`) and the static files.
+ * API. ETags come from express (`res.send`, `res.json`) and the static files, except on pages
+ * made for someone signed in: `private, no-store`, never asked for again (createApp).
  */
 export function cacheHeaders(facts: CacheFacts, sessionCookie: string): RequestHandler {
   const rules = cacheRules(facts);

@@ -358,6 +358,20 @@ describe('someone signed in: every answer is private, no-store', () => {
     expect(res.headers['cache-control']).not.toMatch(/public/);
   });
 
+  test('a page made for them carries no ETag (nothing keeps it to ask again); the same page for the public does', async () => {
+    const views = pages.filter((u) => !/\.md$|feed/.test(u));
+    for (const url of views) {
+      const res = await member.get(url);
+      expect({ url, type: res.headers['content-type'], etag: res.headers.etag }).toEqual({
+        url,
+        type: expect.stringMatching(/^text\/html/),
+        etag: undefined,
+      });
+    }
+    expect((await request(t.app).get('/documents/rules/history')).headers.etag).toBeTruthy();
+    expect((await member.get('/documents/rules/versions/1.md')).headers.etag).toBeTruthy();
+  });
+
   test.each(api)('with a bearer token: %s', async (url) => {
     const res = await request(t.app).get(url).set(apiUser.auth);
     expect(res.headers['cache-control']).toBe(PERSONAL);

@@ -42,9 +42,14 @@ export function sent(res: Response, keep?: (body: Buffer) => void) {
     if (err || body === undefined) return res.req.next!(err);
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     keep?.(bytes);
+    // Made for someone signed in: sent without an ETag (see createApp).
+    if (res.locals.user) (res.app.get(PERSONAL_PAGES) as WeakSet<Buffer> | undefined)?.add(bytes);
     res.type('html').send(bytes);
   };
 }
+
+/** The app setting that holds the pages `sent` made for someone signed in. */
+export const PERSONAL_PAGES = 'personal pages';
 
 function pageLocals(res: Response, view: string, locals: Record<string, unknown>): Record<string, unknown> {
   return {
