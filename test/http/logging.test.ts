@@ -9,7 +9,9 @@ import request from 'supertest';
 import type { Express } from 'express';
 import { createApp } from '../../server/app.js';
 import { runAdminCommand } from '../../server/cli/commands.js';
-import { createLogger } from '../../server/http/log.js';
+import express from 'express';
+import * as http from 'node:http';
+import { createLogger, requestLogger } from '../../server/http/log.js';
 import { openTestData, projectRoot } from '../helpers/data.js';
 import { makeUser, signedIn } from '../helpers/auth.js';
 import { person, type Person } from '../helpers/people.js';
@@ -50,6 +52,82 @@ const requestLine = (id: string) =>
   lines.find((l) => (l.req as { id?: string } | undefined)?.id === id && 'responseTime' in l);
 const refusals = (id: string) =>
   lines.filter((l) => (l.req as { id?: string } | undefined)?.id === id && 'refusal' in l);
+
+describe('the request line, on its own', () => {
+  const own: Line[] = [];
+  const small = express();
+  small.use(requestLogger(createLogger('info', { write: (s: string) => void own.push(JSON.parse(s) as Line) })));
+  small.get('/ok', (req, res) => {
+    req.log?.warn({ note: 1 }, 'from the route');
+    res.send('ok');
+  });
+  small.get('/fails', (_req, res) => void res.status(503).send('down'));
+  small.get('/cut', (req, res) => {
+    res.write('partial');
+    setTimeout(() => req.socket.destroy(), 5);
+  });
+  const byId = (id: string) => own.filter((l) => (l.req as { id?: string }).id === id);
+
+  test('completed at info, failed at error with the error, cut off as aborted; req.log names the request', async () => {
+    const ok = await request(small).get('/ok?token=secret').expect(200);
+    const okLines = byId(ok.headers['x-request-id']);
+    expect(okLines).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: 'from the route',
+        note: 1,
+        req: expect.objectContaining({ method: 'GET' }),
+      }),
+      expect.objectContaining({
+        level: 30,
+        msg: 'request completed',
+        req: { id: ok.headers['x-request-id'], method: 'GET', url: '/ok?token=[redacted]' },
+        res: { statusCode: 200 },
+        responseTime: expect.any(Number),
+        actor: null,
+      }),
+    ]);
+    const failed = await request(small).get('/fails').expect(503);
+    expect(byId(failed.headers['x-request-id'])).toEqual([
+      expect.objectContaining({
+        level: 50,
+        msg: 'request errored',
+        res: { statusCode: 503 },
+        err: expect.objectContaining({ message: 'failed with status code 503' }),
+      }),
+    ]);
+    const server = small.listen(0);
+    try {
+      const port = (server.address() as { port: number }).port;
+      const id = 'cut-1';
+      await new Promise<void>((resolve) => {
+        http
+          .get({ port, path: '/cut', headers: { 'X-Request-Id': id } }, (res) => {
+            res.on('data', () => {});
+            res.on('error', () => resolve());
+            res.on('close', () => resolve());
+          })
+          .on('error', () => resolve());
+      });
+      for (let i = 0; i < 50 && !byId(id).length; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(byId(id)).toEqual([expect.objectContaining({ level: 30, msg: 'request aborted' })]);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('below its level no line is made', async () => {
+    const quiet: string[] = [];
+    const app2 = express();
+    app2.use(requestLogger(createLogger('warn', { write: (s: string) => void quiet.push(s) })));
+    app2.get('/ok', (_req, res) => void res.send('ok'));
+    app2.get('/fails', (_req, res) => void res.status(500).send('no'));
+    await request(app2).get('/ok').expect(200);
+    expect(quiet).toEqual([]);
+    await request(app2).get('/fails').expect(500);
+    expect(quiet.map((l) => (JSON.parse(l) as Line).msg)).toEqual(['request errored']);
+  });
+});
 
 describe('request log', () => {
   test('every request has a line with its id, method, url, status and time; the id is echoed', async () => {
