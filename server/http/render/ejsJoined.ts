@@ -66,7 +66,9 @@ export function pageBytes(template: JoinedTemplate, data: ejs.Data): Buffer {
   const bytes = Buffer.allocUnsafe(size);
   let at = 0;
   for (const piece of pieces) at += bytes.write(piece as string, at, 'utf8');
-  return bytes;
+  // Each piece writes the bytes its length counted; should one ever write fewer, what was never
+  // written (memory not cleared) is not sent.
+  return at === size ? bytes : bytes.subarray(0, at);
 }
 
 /**
