@@ -89,6 +89,7 @@ const NOT_PUBLIC: readonly CollectionName[] = ['mails', 'digestItems', 'tokens',
 /**
  * The version of what public pages are made from: the seq of the last change to any collection
  * but `NOT_PUBLIC` (a collection added later counts by itself). A page kept for anonymous readers under it (http/pageCache.ts) is made again
- * after such a change, not after a message is sent or a token used.
+ * after such a change, not after a message is sent or a token used; so are the pieces of members'
+ * pages kept under it (http/render/fragments.ts: comment threads, which show nothing of `NOT_PUBLIC` either).
  */
 export const publicStateVersion = (ctx: Ctx): number => ctx.meta.versionExcept(NOT_PUBLIC);

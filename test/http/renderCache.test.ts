@@ -82,11 +82,16 @@ test('a render past its time limit is stopped; the reader gets the text escaped,
   const slow = new Renderer(new WorkPool({ threads: 1, maxQueue: 4, retryAfter: 5 }), { renderMs: 1 });
   pools.push(slow.pool);
   const text = '<b>' + '*'.repeat(40_000) + 'a' + '*'.repeat(40_000);
+  const epoch = slow.coarseEpoch;
   const html = await slow.markdown(text, 0);
   expect(slow.pool.stats.timedOut).toBe(1);
   expect(html).toContain('<pre class="unformatted">&lt;b&gt;***');
   expect(html).not.toContain('<b>');
+  // Whatever a page keeps (render/fragments.ts) is keyed by this epoch: it moves when a coarse answer is made, and when one is given again.
+  expect(slow.coarseEpoch).toBeGreaterThan(epoch);
+  const given = slow.coarseEpoch;
   expect(await slow.markdown(text, 0)).toBe(html);
+  expect(slow.coarseEpoch).toBeGreaterThan(given);
   expect(slow.pool.stats.started).toBe(1);
 });
 

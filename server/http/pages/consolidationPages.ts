@@ -25,7 +25,7 @@ import { documentTitle } from '../../services/readDocuments.js';
 import { openRound } from '../../services/rounds/rounds.js';
 import type { ConsolidationRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
-import { proposalItem, TEXT_UNDER, textView } from '../presenters/proposalView.js';
+import { mayResolveThread, proposalItem, TEXT_UNDER, textView, type ThreadView } from '../presenters/proposalView.js';
 import { diffToggle } from '../presenters/diffToggle.js';
 import type { Renderer } from '../render/renderer.js';
 import { consolidationView } from '../presenters/consolidationView.js';
@@ -123,7 +123,7 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
     const rendered = source ? null : await render.renderedDiff(base, text, TEXT_UNDER);
     // The text in paragraphs, each with the threads on its passages beside it (under it on a
     // phone), the passages of open threads marked and linked with their threads — as on a proposal.
-    const textRows = await textView(ctx, render, text, placed, actor);
+    const textRows = await textView(ctx, render, text, placed);
     const threads = [...textRows.outdated, ...textRows.general];
     const html = '';
     page(res, 'consolidations/show', {
@@ -140,6 +140,7 @@ export function consolidationPages(ctx: Ctx, render: Renderer): Router {
       counts: changeCounts(changes),
       threads,
       text: textRows,
+      mayResolveThread: (t: ThreadView) => mayResolveThread(head.may, t, actor?.id ?? null),
       ...roundFormLocals(ctx),
       publishForm: { summary: c.summary },
       comment: { body: '', quote: '', replyTo: null },

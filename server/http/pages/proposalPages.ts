@@ -12,10 +12,11 @@ import {
   withdrawProposal,
 } from '../../services/proposals/proposals.js';
 import { baseText, proposalDiff, proposalText, revisionsOf } from '../../services/proposals/read.js';
-import { getVersion, listVersions, versionText } from '../../services/readDocuments.js';
+import { getVersion, listVersions, publicStateVersion, versionText } from '../../services/readDocuments.js';
 import type { ProposalRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
-import { proposalHead, revisionsView, TEXT_UNDER, textView } from '../presenters/proposalView.js';
+import { proposalHead, revisionsView, TEXT_UNDER, textView, threadKeys } from '../presenters/proposalView.js';
+import { FragmentCache } from '../render/fragments.js';
 import type { Renderer } from '../render/renderer.js';
 import { parse, PositiveInt } from '../validate.js';
 import { openRoundInput, roundFormLocals, typedRoundForm } from '../presenters/roundForm.js';
@@ -190,8 +191,16 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
       'invalid_view',
     );
 
+  // Threads kept between requests (render/fragments.ts), one cache per app.
+  const fragments = new FragmentCache();
+
   const showProposal = async (req: Request, res: Response, p: ProposalRecord, view: View, extra: Locals = {}) => {
     const actor = req.actor ?? null;
+    // Before anything is read: the version the kept threads must be of.
+    const kept = fragments.forPage(
+      () => `${publicStateVersion(ctx)} ${render.coarseEpoch}`,
+      (res.locals.csrfToken as string | undefined) ?? '',
+    );
     const query = view; // (the text tab names its own `view`)
     const tab = view.tab ?? (view.from || view.to || view.against ? 'changes' : 'text');
     const head = await proposalHead(ctx, render, actor, p, await baseVersionOf(p));
@@ -210,18 +219,23 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
       revisions: null,
     };
     if (tab === 'text') {
-      const ref = { type: 'proposal' as const, id: p.id };
-      const placed = await placedCommentsOf(ctx, ref, p.revisions);
-      const text = await proposalText(ctx, p);
       // A reply that was refused is shown again in its thread: that thread is never folded.
       const keep = (extra.comment as { replyTo?: number | null } | undefined)?.replyTo ?? null;
-      const view = await textView(ctx, render, text, placed, actor, { all: query.comments === 'all', keep });
+      const all = query.comments === 'all';
+      // The same for every reader of this revision: made once until something is written.
+      const { text, view } = await kept.value(`text ${p.id} ${p.revisions} ${p.head} ${all} ${keep}`, async () => {
+        const placed = await placedCommentsOf(ctx, { type: 'proposal', id: p.id }, p.revisions);
+        const text = await proposalText(ctx, p);
+        return { text, view: await textView(ctx, render, text, placed, { all, keep }) };
+      });
       // "Edit this section" beside each heading, for who may revise it now.
       const sections = head.may.edit ? sectionsByRow(await linkedSections(ctx, text), view.paragraphs) : [];
       locals.text = {
         ...view,
         paragraphs: view.paragraphs.map((para, i) => ({ ...para, sections: sections[i] ?? [] })),
       };
+      locals.fragment = kept.fragment;
+      locals.threadKey = threadKeys(head, view.applicable, keep, actor?.id ?? null);
     } else if (tab === 'changes') {
       const d = await proposalDiff(ctx, actor, p.id, { from: view.from, to: view.to, against: view.against });
       locals.changes = {

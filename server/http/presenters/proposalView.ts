@@ -47,7 +47,8 @@ export { boundedBlocks, MAX_PARAGRAPH_ROWS, paragraphsOf, type Block } from '../
 export interface CommentView {
   id: number;
   author: string;
-  mine: boolean;
+  /** Who wrote it (the same view for every reader: what a reader may do with it is worked out per reader, `mayResolveThread`). */
+  authorId: number;
   html: string;
   createdAt: string;
 }
@@ -62,8 +63,6 @@ export interface ThreadView {
   resolved: boolean;
   resolvedBy: string;
   comments: CommentView[];
-  /** Whether the last word in the thread is the viewer's. */
-  lastIsMine: boolean;
   /** Whether its passage is marked in the text shown (`#passage-<id>`): an open thread whose passage is current. */
   marked: boolean;
   /** The change its first comment suggests, if any (proposals; filled in by textView). */
@@ -94,28 +93,21 @@ async function suggestionHtml(r: Renderer, quote: string, suggestion: string): P
   return `<p><del>${esc(quote)}</del> <ins>${esc(suggestion)}</ins></p>`;
 }
 
-const commentView = (
-  ctx: Ctx,
-  c: CommentRecord,
-  me: number | null,
-  html: ReadonlyMap<number, string>,
-): CommentView => ({
+const commentView = (ctx: Ctx, c: CommentRecord, html: ReadonlyMap<number, string>): CommentView => ({
   id: c.id,
   author: nameOf(ctx, c.authorId),
-  mine: c.authorId === me,
+  authorId: c.authorId,
   // Rendered by commentsHtml (headings kept at h5/h6, under the page's); '' where not needed.
   html: html.get(c.id) ?? '',
   createdAt: c.createdAt,
 });
 
-/** Group comments into threads (replies join their first comment), oldest first; `html` from commentsHtml. */
+/** Group comments into threads (replies join their first comment), oldest first; `html` from commentsHtml. The same for every reader. */
 export function threadsOf<C extends CommentRecord>(
   ctx: Ctx,
   comments: readonly C[],
-  actor: Actor | null,
   html: ReadonlyMap<number, string> = new Map(),
 ): { root: C; view: ThreadView }[] {
-  const me = actor?.id ?? null;
   const roots = new Map<number, { root: C; replies: C[] }>();
   for (const c of [...comments].sort((a, b) => a.id - b.id)) {
     const parent = c.replyTo !== null ? roots.get(c.replyTo) : undefined;
@@ -134,8 +126,7 @@ export function threadsOf<C extends CommentRecord>(
         outdated: !!placed.outdated,
         resolved: root.resolved,
         resolvedBy: nameOf(ctx, root.resolvedBy),
-        comments: all.map((c) => commentView(ctx, c, me, html)),
-        lastIsMine: all[all.length - 1].authorId === me,
+        comments: all.map((c) => commentView(ctx, c, html)),
         marked: false,
         suggestion: null,
         folded: false,
@@ -181,7 +172,7 @@ async function renderMarked(r: Renderer, src: string, ranges: MarkedRange[]): Pr
 }
 
 /** Note the threads whose passage the HTML marks (`id="passage-<id>"`). */
-function noteMarked(views: ThreadView[], html: string): void {
+function noteMarked(views: Iterable<ThreadView>, html: string): void {
   for (const v of views) if (html.includes(`id="passage-${v.id}"`)) v.marked = true;
 }
 
@@ -189,18 +180,18 @@ function noteMarked(views: ThreadView[], html: string): void {
  * The text tab: each paragraph rendered with the threads anchored in it (by where the anchor
  * sits in the current revision), threads whose passage has changed apart as outdated — never
  * attached to other text — and general threads at the end. The passages of open threads are
- * marked in their paragraphs.
+ * marked in their paragraphs. The same for every reader (what a reader may do is worked out
+ * when the page is made: `mayResolveThread`, `threadKeys`), so a page can keep it.
  */
 export async function textView(
   ctx: Ctx,
   r: Renderer,
   text: string,
   placed: readonly PlacedComment[],
-  actor: Actor | null,
   fold: FoldOptions = { all: true, keep: null },
 ) {
   const rows = r.paragraphs(text, TEXT_UNDER);
-  const threads = threadsOf(ctx, placed, actor);
+  const threads = threadsOf(ctx, placed);
   foldThreads(
     threads.map(({ view }) => view),
     fold,
@@ -261,7 +252,12 @@ export async function textView(
     }),
   );
   await Promise.all(suggested);
-  for (const [k] of marks) for (const p of paragraphs) if (p.threads.length) noteMarked(p.threads, paragraphs[k].html);
+  // A passage is marked only in the paragraphs its thread's ranges were given for.
+  const byId = new Map(threads.map(({ view }) => [view.id, view]));
+  for (const [k, ranges] of marks) {
+    const placedHere = new Set(ranges.flatMap((m) => byId.get(m.thread) ?? []));
+    noteMarked(placedHere, paragraphs[k].html);
+  }
   return {
     paragraphs,
     outdated,
@@ -272,6 +268,31 @@ export async function textView(
     folded: { threads: threads.filter(({ view }) => view.folded).length, comments: hidden.size },
   };
 }
+
+/**
+ * The keys the threads of one proposal page are kept under for this reader (render/fragments.ts:
+ * the same HTML for every reader with the same key, at the same version of the store). A key
+ * holds everything views/proposals/_thread.ejs shows that two readers of the same version may
+ * see differently: what they may do (comment, edit, apply several suggestions at once, resolve
+ * this thread — their own, or any), and how the thread is shown (folded, with its quote). The
+ * thread a refused reply was typed in is made for this request alone (null): it shows the reply.
+ */
+export function threadKeys(
+  p: { id: number; head: string; may: { comment: boolean; edit: boolean; resolve: boolean } },
+  applicable: number,
+  replyTo: number | null,
+  me: number | null,
+): (t: ThreadView, showQuote: boolean) => { key: string | null; mayResolve: boolean } {
+  const page = `proposal ${p.id} ${p.head} ${+p.may.comment}${+p.may.edit}${+(applicable > 1)}`;
+  return (t, showQuote) => {
+    const mayResolve = mayResolveThread(p.may, t, me);
+    return { key: t.id === replyTo ? null : `${page}${+mayResolve}${+showQuote}${+t.folded} ${t.id}`, mayResolve };
+  };
+}
+
+/** Whether the reader `me` may resolve (or reopen) thread `t`: anyone's with the right to resolve, their own where they may comment. */
+export const mayResolveThread = (may: { comment: boolean; resolve: boolean }, t: ThreadView, me: number | null) =>
+  may.resolve || (may.comment && me !== null && t.comments[0].authorId === me);
 
 /** At most this many comments are shown in full on a page (issue 17); older threads beyond them are folded. */
 export const SHOWN_COMMENTS = 50;

@@ -85,6 +85,7 @@ export class Renderer {
   private draining = false;
   /** Work actually done (cache misses) and answers served from the cache, for tests and the record. */
   readonly stats = { rendered: 0, diffed: 0, hits: 0, fallbacks: 0 };
+  private coarse = 0;
 
   constructor(
     readonly pool: WorkPool,
@@ -93,6 +94,16 @@ export class Renderer {
   ) {
     this.opts = { ...DEFAULT_RENDER, ...opts };
     this.cache = new Lru<Cached>(this.opts.cacheBytes, (c) => 64 + c.weight);
+  }
+
+  /**
+   * Changes whenever a coarse answer is made, given again from the cache or let go (to be tried
+   * again). What is made from the renderer's answers and kept (render/fragments.ts) is keyed by it
+   * too, and a page that saw it change while it was made keeps nothing: a coarse answer is never
+   * kept anywhere but here, where it is tried again in time.
+   */
+  get coarseEpoch(): number {
+    return this.coarse;
   }
 
   /** One markdown text as safe HTML, its headings moved `by` levels down. */
@@ -431,10 +442,12 @@ export class Renderer {
     const retryAt = this.failed.get(key);
     if (retryAt !== undefined && retryAt <= Date.now()) {
       this.failed.delete(key);
+      this.coarse++;
       this.cache.delete(key);
       return undefined;
     }
     this.stats.hits++;
+    if (v.fallback) this.coarse++;
     return v;
   }
 
@@ -455,6 +468,7 @@ export class Renderer {
   }
 
   private markFailed(key: string) {
+    this.coarse++;
     this.failed.set(key, Date.now() + this.opts.retryFailedMs);
     // Bounded like the cache: the oldest marks go first (their entries are then simply kept).
     if (this.failed.size > 10_000) this.failed.delete(this.failed.keys().next().value!);

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+
+/**
+ * Makes one piece of a page, or gives the one kept under `key` (null: never kept). `make` gets the
+ * form token to write into its forms; a kept piece gets the reader's own token on the way out.
+ */
+export type Fragment = (key: string | null, make: (formToken: string) => string) => string;
+
+/** What one page may take from the cache: pieces of HTML, and the values they are made from. */
+export interface PageParts {
+  fragment: Fragment;
+  /**
+   * The value kept under `key` at this page's version, or `make`'s (kept when nothing was written
+   * while it was made). A kept value is shared by every page that asks: never change it.
+   */
+  value<T>(key: string, make: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Pieces of the pages made for someone signed in, kept between requests: the HTML of a comment
+ * thread, the heaviest part of a long discussion's page, is the same for every reader with the
+ * same rights until something is written. A piece is kept under its key (what it is and the
+ * reader's rights that change it: presenters decide) and the version of what it was made from;
+ * a new version lets every kept piece go. The reader's form token is the one personal thing in
+ * a piece: it is made with `slot` (random per cache, so no text a user writes can hold it) in
+ * the token's place, and the reader's token is put there each time it is given. Sized in
+ * characters, least recently used first out. The values pieces are made from (a page's view
+ * model, the same for every reader) can be kept beside them, a few at a time.
+ */
+export class FragmentCache {
+  /** What stands for the reader's form token in a kept piece. */
+  readonly slot = `\u0000${randomUUID()}\u0000`;
+  private readonly kept = new Map<string, string[]>();
+  private readonly values = new Map<string, unknown>();
+  private size = 0;
+  private version: string | null = null;
+  private hits = 0;
+  private misses = 0;
+
+  constructor(
+    private readonly maxChars = 8 * 1024 * 1024,
+    private readonly maxValues = 16,
+  ) {}
+
+  /**
+   * The fragment maker for one page. `version` is read now, before the request reads what its
+   * page is made from, and again when the page is rendered (a synchronous pass: nothing is
+   * written during it); if a write came in between, the page may mix two states, so it neither
+   * keeps nor uses a kept piece.
+   */
+  forPage(version: () => string, formToken: string): PageParts {
+    const asked = version();
+    let same: boolean | null = null;
+    const fragment: Fragment = (key, make) => {
+      if (same === null) {
+        const now = version();
+        same = now === asked;
+        if (same && now !== this.version) this.reset(now);
+      }
+      if (key === null || !same) return make(formToken);
+      let parts = this.kept.get(key);
+      if (parts !== undefined) {
+        this.hits++;
+        // Most recently used last.
+        this.kept.delete(key);
+        this.kept.set(key, parts);
+      } else {
+        this.misses++;
+        parts = make(this.slot).split(this.slot);
+        this.keep(key, parts);
+      }
+      return parts.length === 1 ? parts[0] : parts.join(formToken);
+    };
+    const value = async <T>(key: string, make: () => Promise<T>): Promise<T> => {
+      if (asked === this.version && this.values.has(key)) {
+        const v = this.values.get(key) as T;
+        this.values.delete(key);
+        this.values.set(key, v);
+        return v;
+      }
+      const v = await make();
+      if (version() === asked) {
+        if (asked !== this.version) this.reset(asked);
+        this.values.set(key, v);
+        if (this.values.size > this.maxValues) this.values.delete(this.values.keys().next().value as string);
+      }
+      return v;
+    };
+    return { fragment, value };
+  }
+
+  private reset(version: string) {
+    this.kept.clear();
+    this.values.clear();
+    this.size = 0;
+    this.version = version;
+  }
+
+  private keep(key: string, parts: string[]) {
+    const size = parts.reduce((n, p) => n + p.length, 0);
+    if (size > this.maxChars / 16) return;
+    this.kept.set(key, parts);
+    this.size += size;
+    for (const [k, v] of this.kept) {
+      if (this.size <= this.maxChars) break;
+      this.kept.delete(k);
+      this.size -= v.reduce((n, p) => n + p.length, 0);
+    }
+  }
+
+  stats(): { hits: number; misses: number; pieces: number; chars: number } {
+    return { hits: this.hits, misses: this.misses, pieces: this.kept.size, chars: this.size };
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * The threads of a proposal page are kept between requests (issue 17: they were most of the
+ * heaviest member page's cost), and what is kept must never show: another reader's rights or
+ * form token, or a state older than the last write. Checked on the page itself: a reader's page
+ * made from what another reader's request kept is the page made for them alone, token for token
+ * their own; a write shows at once; the reply a refusal brings back is the reader's. And on the
+ * cache: pieces and values are made once per key and version, never kept across a write that
+ * came in while they were made, and bounded.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { createApp } from '../../server/app.js';
+import { WorkPool } from '../../server/http/offload/pool.js';
+import { FragmentCache } from '../../server/http/render/fragments.js';
+import { Renderer } from '../../server/http/render/renderer.js';
+import { addComment } from '../../server/services/proposals/comments.js';
+import { proposalCommentable } from '../../server/services/proposals/commentable.js';
+import { createProposal, shareProposal } from '../../server/services/proposals/proposals.js';
+import { csrfFrom, makeUser, signedIn, type Agent } from '../helpers/auth.js';
+import { openTestData, testClock, type TestData } from '../helpers/data.js';
+import { publishedText } from '../helpers/people.js';
+
+describe('the cache', () => {
+  test('a piece is made once per key and version, with each reader’s own token', () => {
+    const cache = new FragmentCache();
+    let made = 0;
+    const make = (token: string) => {
+      made++;
+      return `<form><input name="_csrf" value="${token}"></form><p>x</p><form><input value="${token}"></form>`;
+    };
+    const a = cache.forPage(() => 'v1', 'token-a').fragment('k', make);
+    const b = cache.forPage(() => 'v1', 'token-b').fragment('k', make);
+    expect(made).toBe(1);
+    expect(a).toBe(make('token-a'));
+    expect(b).toBe(make('token-b'));
+    expect(a).not.toContain(cache.slot);
+    // Null: made for this request alone, never kept.
+    cache.forPage(() => 'v1', 't').fragment(null, make);
+    cache.forPage(() => 'v1', 't').fragment(null, make);
+    expect(made).toBe(1 + 2 + 2);
+    // Another version: made again, and what was kept is let go.
+    cache.forPage(() => 'v2', 't').fragment('k', make);
+    expect(made).toBe(6);
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 2, pieces: 1 });
+  });
+
+  test('a page during which something was written neither keeps a piece nor uses one', () => {
+    const cache = new FragmentCache();
+    let version = 'v1';
+    let made = 0;
+    const make = () => `made ${++made}`;
+    cache.forPage(() => version, '').fragment('k', make);
+    const page = cache.forPage(() => version, '');
+    version = 'v2';
+    expect(page.fragment('k', make)).toBe('made 2');
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 1 });
+    // A page that began at v2 makes its own and keeps it.
+    expect(cache.forPage(() => version, '').fragment('k', make)).toBe('made 3');
+    expect(cache.forPage(() => version, '').fragment('k', make)).toBe('made 3');
+  });
+
+  test('values: kept and shared at one version, not kept across a write during their making', async () => {
+    const cache = new FragmentCache();
+    let version = 'v1';
+    let made = 0;
+    const make = async () => ({ n: ++made });
+    const first = await cache.forPage(() => version, '').value('view', make);
+    expect(await cache.forPage(() => version, '').value('view', make)).toBe(first);
+    const during = cache.forPage(() => version, '');
+    const late = during.value('other', async () => {
+      version = 'v2';
+      return { n: ++made };
+    });
+    expect(await late).toEqual({ n: 2 });
+    expect(await cache.forPage(() => version, '').value('other', make)).toEqual({ n: 3 });
+    expect(await cache.forPage(() => version, '').value('view', make)).toEqual({ n: 4 });
+  });
+
+  test('bounded in characters, the least recently used let go first', () => {
+    const cache = new FragmentCache(1000);
+    const page = cache.forPage(() => 'v', '');
+    for (let i = 0; i < 30; i++) page.fragment(`k${i}`, () => 'x'.repeat(60));
+    expect(cache.stats().chars).toBeLessThanOrEqual(1000);
+    expect(cache.stats().pieces).toBe(16);
+    // Larger than a sixteenth of the bound: never kept.
+    page.fragment('big', () => 'x'.repeat(100));
+    expect(cache.stats().pieces).toBe(16);
+  });
+});
+
+describe('the proposal page', () => {
+  const PASSWORD = 'a long enough password';
+  let t: TestData;
+  const pools: WorkPool[] = [];
+  let id: number;
+  let kimThread: number;
+  let leeThread: number;
+  const appOf = () => {
+    const renderer = new Renderer(new WorkPool());
+    pools.push(renderer.pool);
+    return createApp({
+      ctx: t.ctx,
+      config: { baseUrl: 'http://ratify.test', writeLimit: 0 },
+      sessions: t.sessions,
+      renderer,
+    });
+  };
+  const people = ['dana', 'kim', 'lee'].map((n) => ({ name: n, email: `${n}@example.org` }));
+
+  beforeAll(async () => {
+    const clock = testClock('2026-02-01T09:00:00Z');
+    t = await openTestData({ clock });
+    const [dana, kim, lee] = await Promise.all(
+      // Kim and Lee are of another working group than the proposal's: they may comment, not edit.
+      people.map((p) =>
+        makeUser(t.ctx, {
+          ...p,
+          roles: ['member'],
+          groups: [p.name === 'dana' ? 'wg-strategy' : 'wg-wsp'],
+          password: PASSWORD,
+        }),
+      ),
+    );
+    const p = await createProposal(t.ctx, dana.actor, 'terms-of-reference', {
+      title: 'Kept threads',
+      rationale: '',
+      text: await publishedText(t.ctx),
+    });
+    id = p.id;
+    const on = proposalCommentable(t.ctx, await shareProposal(t.ctx, dana.actor, id));
+    kimThread = (await addComment(t.ctx, kim.actor, on, { body: 'Kim asks.' })).id;
+    await addComment(t.ctx, lee.actor, on, { body: 'Lee answers.', replyTo: kimThread });
+    leeThread = (
+      await addComment(t.ctx, lee.actor, on, {
+        body: 'Lee suggests.',
+        anchor: { quote: 'Chatham House Rule' },
+        suggestion: 'house rules',
+      })
+    ).id;
+    await addComment(t.ctx, kim.actor, on, {
+      body: 'A second suggestion.',
+      anchor: { quote: 'Chatham House Rule' },
+      suggestion: 'the rule',
+    });
+  }, 60_000);
+  afterAll(async () => {
+    for (const p of pools) await p.close();
+    await t?.cleanup();
+  });
+
+  /** The page as `who` sees it, with their form token, and with it blanked (to compare pages). */
+  const pageOf = async (agent: Agent, path = `/proposals/${id}`) => {
+    const res = await agent.get(path);
+    expect(res.status).toBe(200);
+    const token = csrfFrom(res.text);
+    const tokens = new Set([...res.text.matchAll(/name="_csrf" value="([^"]*)"/g)].map((m) => m[1]));
+    return { html: res.text, token, tokens, blank: res.text.replaceAll(token, 'TOKEN') };
+  };
+  const resolvable = (html: string) =>
+    [...html.matchAll(/action="\/proposals\/\d+\/comments\/(\d+)\/resolve"/g)].map((m) => Number(m[1])).sort();
+
+  test('a reader’s page made from what others kept is the page made for them alone: their rights, their token', async () => {
+    const warm = appOf();
+    const agents = Object.fromEntries(
+      await Promise.all(people.map(async (p) => [p.name, await signedIn(warm, p.email, PASSWORD)] as const)),
+    );
+    // Everyone views the page in turn, twice: the later views are made from kept threads.
+    const seen: Record<string, Awaited<ReturnType<typeof pageOf>>[]> = {};
+    for (let round = 0; round < 2; round++)
+      for (const p of people) (seen[p.name] ??= []).push(await pageOf(agents[p.name], `/proposals/${id}?comments=all`));
+    for (const p of people) {
+      const alone = await pageOf(await signedIn(appOf(), p.email, PASSWORD), `/proposals/${id}?comments=all`);
+      for (const page of seen[p.name]) {
+        expect(page.blank).toBe(alone.blank);
+        // Every form on the page carries the reader's own token.
+        expect([...page.tokens]).toEqual([page.token]);
+      }
+    }
+    // Each resolves their own threads only; the author of the proposal may apply the suggestions.
+    expect(resolvable(seen.kim[1].html)).toEqual([kimThread, kimThread + 3].sort());
+    expect(resolvable(seen.lee[1].html)).toEqual([leeThread]);
+    expect(seen.dana[1].html).toContain(`/comments/${leeThread}/apply"`);
+    expect(seen.kim[1].html).not.toContain(`/comments/${leeThread}/apply"`);
+  });
+
+  test('a write shows on the next view; a refused reply comes back in its thread for its writer alone', async () => {
+    const app = appOf();
+    const kim = await signedIn(app, 'kim@example.org', PASSWORD);
+    const lee = await signedIn(app, 'lee@example.org', PASSWORD);
+    const before = await pageOf(kim);
+    await pageOf(lee);
+    const reply = await kim
+      .post(`/proposals/${id}/comments`)
+      .type('form')
+      .send({ _csrf: before.token, replyTo: String(leeThread), body: 'Kim replies to the suggestion.' });
+    expect(reply.status).toBe(303);
+    expect((await pageOf(lee)).html).toContain('Kim replies to the suggestion.');
+    // An empty reply is refused and shown again, open, in its thread: only in Kim's page.
+    const refused = await kim
+      .post(`/proposals/${id}/comments`)
+      .type('form')
+      .send({ _csrf: before.token, replyTo: String(kimThread), body: ' ' });
+    expect(refused.status).toBe(400);
+    expect(refused.text).toMatch(
+      new RegExp(
+        `<details class="reply" open><summary>Reply</summary>\\s*<form method="post" action="/proposals/${id}/comments#thread-${kimThread}"`,
+      ),
+    );
+    const leeAfter = await pageOf(lee);
+    expect(leeAfter.html).not.toContain('<details class="reply" open>');
+    expect(leeAfter.blank).toBe((await pageOf(await signedIn(appOf(), 'lee@example.org', PASSWORD))).blank);
+  });
+});
