@@ -18,5 +18,13 @@ export interface Scheme {
 
 export function schemeOf(baseUrl: string): Scheme {
   const httpsSite = baseUrl.startsWith('https:');
-  return { httpsSite, secure: (req) => httpsSite || req.secure };
+  // Asked several times a request (headers, each cookie); `req.secure` parses the client's
+  // address against `trust proxy` each time (~25 µs of a small page's ~1 ms): once a request.
+  const known = new WeakMap<Request, boolean>();
+  const secure = (req: Request) => {
+    let s = known.get(req);
+    if (s === undefined) known.set(req, (s = req.secure));
+    return s;
+  };
+  return { httpsSite, secure: (req) => httpsSite || secure(req) };
 }
