@@ -75,6 +75,31 @@ describe('the cache', () => {
     expect(await cache.forPage(() => version, '').value('view', make)).toEqual({ n: 4 });
   });
 
+  test('bytes: the text as UTF-8, kept at one version, never across a write during the page', () => {
+    const cache = new FragmentCache();
+    let version = 'v1';
+    let made = 0;
+    const make = () => `{"name":"Zoë “Z” 名前 ${++made}"}`;
+    const first = cache.forPage(() => version, '').bytes('r', make);
+    expect(first.toString('utf8')).toBe('{"name":"Zoë “Z” 名前 1"}');
+    expect(cache.forPage(() => version, '').bytes('r', make)).toBe(first);
+    const page = cache.forPage(() => version, '');
+    version = 'v2';
+    expect(page.bytes('r', make).toString('utf8')).toContain(' 2"');
+    expect(
+      cache
+        .forPage(() => version, '')
+        .bytes('r', make)
+        .toString('utf8'),
+    ).toContain(' 3"');
+    expect(
+      cache
+        .forPage(() => version, '')
+        .bytes('r', make)
+        .toString('utf8'),
+    ).toContain(' 3"');
+  });
+
   test('bounded in characters, the least recently used let go first', () => {
     const cache = new FragmentCache(1000);
     const page = cache.forPage(() => 'v', '');

@@ -26,7 +26,9 @@ import { castBallot, recuse, withdrawRecusal } from '../../services/rounds/ballo
 import { ballotReceipt } from '../../services/rounds/decision.js';
 import { baseText } from '../../services/proposals/read.js';
 import { attributionJson } from '../presenters/attributionView.js';
-import { consolidationJson, nameOf, roundJson } from '../presenters/rounds.js';
+import { consolidationJson, nameOf, roundJson, roundJsonKey } from '../presenters/rounds.js';
+import { FragmentCache } from '../render/fragments.js';
+import { publicStateVersion } from '../../services/readDocuments.js';
 import { commentRoutes } from './commentRoutes.js';
 import { parseBody, parseQuery } from '../validate.js';
 import {
@@ -53,6 +55,8 @@ export const ROUNDS_PAGE = 20;
 
 /** Consolidations, rounds, ballots and publishing (API.md "Members"). */
 export function roundsApi(ctx: Ctx): Router {
+  // Rounds as JSON, kept per viewer's view of them until the next write (render/fragments.ts).
+  const answers = new FragmentCache();
   const r = Router();
   const idOf = (req: Request, what: Thing) => {
     const p = IdParams.safeParse(req.params);
@@ -119,10 +123,17 @@ export function roundsApi(ctx: Ctx): Router {
   r.get('/rounds', (req, res) => {
     const q = parseQuery(RoundsQuery, req, 'invalid_query');
     const limit = q.limit ?? ROUNDS_PAGE;
-    const { rounds, more } = listRounds(ctx, req.actor ?? null, { limit, before: q.before });
+    const viewer = req.actor ?? null;
+    const kept = answers.forPage(() => String(publicStateVersion(ctx)), '');
+    const { rounds, more } = listRounds(ctx, viewer, { limit, before: q.before });
     // Older rounds remain: where the next page is (the answer stays a plain array).
     if (more) res.set('Link', `<${req.baseUrl}/rounds?limit=${limit}&before=${rounds.at(-1)!.id}>; rel="next"`);
-    res.json(rounds.map((x) => roundJson(ctx, x, req.actor ?? null)));
+    // Each round as JSON, kept until the next write: serialising a page of rounds with their
+    // ballots was half of what this answer cost.
+    const items = rounds.map((x) =>
+      kept.bytes(roundJsonKey(x, viewer), () => JSON.stringify(roundJson(ctx, x, viewer))),
+    );
+    res.type('json').send(jsonArray(items));
   });
 
   r.post('/rounds', async (req, res) => {
@@ -190,4 +201,11 @@ export function roundsApi(ctx: Ctx): Router {
   });
 
   return r;
+}
+
+const [OPEN, COMMA, CLOSE] = ['[', ',', ']'].map((c) => Buffer.from(c));
+
+/** A JSON array of items that are each one JSON value's UTF-8 bytes. */
+function jsonArray(items: Buffer[]): Buffer {
+  return Buffer.concat([OPEN, ...items.flatMap((b, i) => (i ? [COMMA, b] : [b])), CLOSE]);
 }

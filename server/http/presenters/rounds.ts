@@ -62,6 +62,14 @@ export const ballotsJson = (ctx: Ctx, r: RoundRecord, viewer: Actor | null) => {
   });
 };
 
+/**
+ * What `roundJson` shows differently to two viewers of the same state: whether they are an
+ * officer (voters' names), and their own receipt when they are in the electorate. An answer kept
+ * under this key (http/render/fragments.ts) is the answer made for the viewer.
+ */
+export const roundJsonKey = (r: RoundRecord, viewer: Actor | null) =>
+  `round ${r.id} ${+isOfficer(viewer)} ${viewer && r.electorate.includes(viewer.id) ? viewer.id : '-'}`;
+
 export const roundJson = (ctx: Ctx, r: RoundRecord, viewer: Actor | null) => ({
   id: r.id,
   subject: r.subject,
