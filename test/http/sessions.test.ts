@@ -113,6 +113,23 @@ describe('no stored session for anonymous visitors', () => {
   });
 });
 
+describe('session ids', () => {
+  test('each sign-in gets an id of its own: 24 random bytes, base64url, in a signed cookie', async () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 60; i++) {
+      // Anonymous requests draw ids too (never stored): between sign-ins, as on a live site.
+      await request(t.app).get('/login');
+      const { after } = await signIn(t.app, 'sid@example.org', PW);
+      const id = /^s:([^.]+)\./.exec(decodeURIComponent(after ?? ''))?.[1];
+      expect(id).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      ids.add(id!);
+    }
+    // Each round draws ~4 ids (two anonymous requests, the sign-in's, the new session's): 240
+    // ids of 24 bytes, more than one pool of random bytes (4 KiB, 170 ids) used up.
+    expect(ids.size).toBe(60);
+  });
+});
+
 describe('cookie names over https', () => {
   test('__Host-ratify.sid and __Host-ratify.csrf, Secure, Path=/, no Domain', async () => {
     const sessions = await FileSessionStore.open(path.join(t.dataDir, 'sessions-https'), clock);
