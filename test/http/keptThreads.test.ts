@@ -73,6 +73,10 @@ describe('the cache', () => {
     expect(await late).toEqual({ n: 2 });
     expect(await cache.forPage(() => version, '').value('other', make)).toEqual({ n: 3 });
     expect(await cache.forPage(() => version, '').value('view', make)).toEqual({ n: 4 });
+    // A page that began before a write asks after it: it gets a value made now, not the kept one.
+    const before = cache.forPage(() => version, '');
+    version = 'v3';
+    expect(await before.value('view', make)).toEqual({ n: 5 });
   });
 
   test('bytes: the text as UTF-8, kept at one version, never across a write during the page', () => {

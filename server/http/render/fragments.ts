@@ -78,7 +78,8 @@ export class FragmentCache {
       return parts.length === 1 ? parts[0] : parts.join(formToken);
     };
     const value = async <T>(key: string, make: () => Promise<T>): Promise<T> => {
-      if (asked === this.version && this.values.has(key)) {
+      // Only for a page during which nothing was written (yet): it is then of the kept value's version.
+      if (asked === this.version && this.values.has(key) && version() === asked) {
         const v = this.values.get(key) as T;
         this.values.delete(key);
         this.values.set(key, v);

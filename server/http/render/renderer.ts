@@ -86,6 +86,8 @@ export class Renderer {
   /** Work actually done (cache misses) and answers served from the cache, for tests and the record. */
   readonly stats = { rendered: 0, diffed: 0, hits: 0, fallbacks: 0 };
   private coarse = 0;
+  /** The earliest time a kept coarse answer is to be tried again. */
+  private nextRetry = Infinity;
 
   constructor(
     readonly pool: WorkPool,
@@ -97,12 +99,19 @@ export class Renderer {
   }
 
   /**
-   * Changes whenever a coarse answer is made, given again from the cache or let go (to be tried
-   * again). What is made from the renderer's answers and kept (render/fragments.ts) is keyed by it
-   * too, and a page that saw it change while it was made keeps nothing: a coarse answer is never
-   * kept anywhere but here, where it is tried again in time.
+   * Changes whenever a coarse answer is made, and when a kept one's time to be tried again comes.
+   * What is made from the renderer's answers and kept (render/fragments.ts) is keyed by it too,
+   * and a page that saw it change while it was made keeps nothing: a coarse answer is kept
+   * elsewhere no longer than here (`retryFailedMs`), whether or not anyone asks the renderer.
    */
   get coarseEpoch(): number {
+    if (this.nextRetry <= Date.now()) {
+      this.coarse++;
+      const now = Date.now();
+      let next = Infinity;
+      for (const at of this.failed.values()) if (at > now && at < next) next = at;
+      this.nextRetry = next;
+    }
     return this.coarse;
   }
 
@@ -447,7 +456,6 @@ export class Renderer {
       return undefined;
     }
     this.stats.hits++;
-    if (v.fallback) this.coarse++;
     return v;
   }
 
@@ -469,7 +477,9 @@ export class Renderer {
 
   private markFailed(key: string) {
     this.coarse++;
-    this.failed.set(key, Date.now() + this.opts.retryFailedMs);
+    const retryAt = Date.now() + this.opts.retryFailedMs;
+    this.nextRetry = Math.min(this.nextRetry, retryAt);
+    this.failed.set(key, retryAt);
     // Bounded like the cache: the oldest marks go first (their entries are then simply kept).
     if (this.failed.size > 10_000) this.failed.delete(this.failed.keys().next().value!);
   }
