@@ -43,29 +43,39 @@ export function joinedOutput(): void {
   ejs.compile = joined as typeof ejs.compile;
 }
 
+/** How many characters of pieces `pageBytes` puts together before it encodes them. */
+const CHUNK = 8192;
+
 /** A template compiled by `joinedOutput`: the page as a string, or as its pieces. */
 export type JoinedTemplate = ejs.TemplateFunction & { pieces(data?: ejs.Data): unknown[] };
 
 /**
- * The page a view makes, as the UTF-8 bytes that are sent, written piece by piece. Joining the
+ * The page a view makes, as the UTF-8 bytes that are sent, written chunk by chunk. Joining the
  * pieces into one string first costs little while every piece is Latin-1, but V8 stores a string
  * with any other character (a curly quote in a comment, a name in another script) in two bytes a
  * character, and joining ~500 pieces into such a page of 120 KB took ~1 ms, against ~0.05 ms to
- * write them as UTF-8 one after the other. The template's includes are still joined as strings
- * (they are pieces of the page).
+ * write them as UTF-8 one after the other. Pieces are put together into chunks of about
+ * `CHUNK` characters first (only a chunk that holds such a character is stored wide): a page of
+ * thousands of small pieces (the audit log's rows) spent more on two calls into the encoder per
+ * piece than on its bytes (3,000 pieces: 0.52 → 0.15 ms). The template's includes are still
+ * joined as strings (they are pieces of the page).
  */
 export function pageBytes(template: JoinedTemplate, data: ejs.Data): Buffer {
-  const pieces = template.pieces(data);
-  let size = 0;
-  for (let i = 0; i < pieces.length; i++) {
-    const piece = pieces[i];
-    const text = typeof piece === 'string' ? piece : String(piece);
-    pieces[i] = text;
-    size += Buffer.byteLength(text, 'utf8');
+  const chunks: string[] = [];
+  let chunk = '';
+  for (const piece of template.pieces(data)) {
+    chunk += typeof piece === 'string' ? piece : String(piece);
+    if (chunk.length >= CHUNK) {
+      chunks.push(chunk);
+      chunk = '';
+    }
   }
+  if (chunk) chunks.push(chunk);
+  let size = 0;
+  for (const c of chunks) size += Buffer.byteLength(c, 'utf8');
   const bytes = Buffer.allocUnsafe(size);
   let at = 0;
-  for (const piece of pieces) at += bytes.write(piece as string, at, 'utf8');
+  for (const c of chunks) at += bytes.write(c, at, 'utf8');
   // Each piece writes the bytes its length counted; should one ever write fewer, what was never
   // written (memory not cleared) is not sent.
   return at === size ? bytes : bytes.subarray(0, at);
