@@ -172,6 +172,31 @@ const appModules = () =>
     return { createApp, WorkPool, Renderer };
   })());
 
+/**
+ * Apps over the same test data, each with its caches and worker pool (as a second process over
+ * the folder would have): to compare what an app that kept pieces of its pages answers with
+ * what a fresh one does. `close` closes the pools of the apps it made.
+ */
+export function appsOver(data: Pick<TestData, 'ctx' | 'sessions'>) {
+  const pools: { close(): Promise<void> }[] = [];
+  return {
+    async make() {
+      const { createApp, WorkPool, Renderer } = await appModules();
+      const renderer = new Renderer(new WorkPool());
+      pools.push(renderer.pool);
+      return createApp({
+        ctx: data.ctx,
+        config: { baseUrl: 'http://ratify.test', writeLimit: 0 },
+        sessions: data.sessions,
+        renderer,
+      });
+    },
+    async close() {
+      for (const p of pools) await p.close().catch(() => {});
+    },
+  };
+}
+
 /** An app over fresh test data; call `cleanup` in afterAll/afterEach. */
 export async function openTestApp(opts: Parameters<typeof openTestData>[0] & { writeLimit?: number } = {}) {
   const { createApp, WorkPool, Renderer } = await appModules();

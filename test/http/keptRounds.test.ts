@@ -8,34 +8,21 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import request from 'supertest';
 import { CLI_ACTOR } from '../../server/domain/actor.js';
-import { createApp } from '../../server/app.js';
-import { WorkPool } from '../../server/http/offload/pool.js';
-import { Renderer } from '../../server/http/render/renderer.js';
 import { createToken } from '../../server/services/auth/tokens.js';
 import { castBallot } from '../../server/services/rounds/ballots.js';
 import { openRound } from '../../server/services/rounds/rounds.js';
-import { openTestData, testClock, type TestData } from '../helpers/data.js';
+import { appsOver, openTestData, testClock, type TestData } from '../helpers/data.js';
 import { after, committee, DAY, sharedProposal } from '../helpers/people.js';
 
 const clock = testClock('2026-01-15T10:00:00Z');
 let t: TestData;
 let cast: Awaited<ReturnType<typeof committee>>;
 let round: number;
-const pools: WorkPool[] = [];
 const auth: Record<string, string> = {};
 const viewers = ['chair', 'm1', 'm2', 'sec'] as const;
 
-const appOf = () => {
-  const renderer = new Renderer(new WorkPool());
-  pools.push(renderer.pool);
-  return createApp({
-    ctx: t.ctx,
-    config: { baseUrl: 'http://ratify.test', writeLimit: 0 },
-    sessions: t.sessions,
-    renderer,
-  });
-};
-const roundsOf = async (app: ReturnType<typeof createApp>, who: string) => {
+let apps: ReturnType<typeof appsOver>;
+const roundsOf = async (app: Awaited<ReturnType<typeof apps.make>>, who: string) => {
   const res = await request(app).get('/api/v1/rounds').set('Authorization', auth[who]);
   expect(res.status).toBe(200);
   expect(res.type).toBe('application/json');
@@ -45,6 +32,7 @@ const roundsOf = async (app: ReturnType<typeof createApp>, who: string) => {
 beforeAll(async () => {
   t = await openTestData({ clock });
   cast = await committee(t.ctx);
+  apps = appsOver(t);
   for (const who of viewers) auth[who] = `Bearer ${(await createToken(t.ctx, CLI_ACTOR, cast[who], 'test')).token}`;
   const p = await sharedProposal(t.ctx, cast.drafter, 'Kept', (x) => `${x}\nA change.\n`);
   round = (
@@ -59,19 +47,19 @@ beforeAll(async () => {
   await castBallot(t.ctx, cast.m1.actor, round, { position: 'approve' });
 }, 60_000);
 afterAll(async () => {
-  for (const p of pools) await p.close();
+  await apps?.close();
   await t?.cleanup();
 });
 
 test('each viewer gets the answer made for them alone, from kept rounds as from a fresh app, before and after a ballot', async () => {
-  const warm = appOf();
+  const warm = await apps.make();
   for (const step of ['before', 'after']) {
     if (step === 'after') await castBallot(t.ctx, cast.m2.actor, round, { position: 'object', reason: 'No.' });
     // In turn, twice: the later answers are made from what the earlier ones kept.
     const seen: Record<string, unknown[]> = {};
     for (let k = 0; k < 2; k++) for (const who of viewers) (seen[who] ??= []).push(await roundsOf(warm, who));
     for (const who of viewers) {
-      const alone = await roundsOf(appOf(), who);
+      const alone = await roundsOf(await apps.make(), who);
       for (const answer of seen[who]) expect(answer).toEqual(alone);
     }
     const [m1, chair] = [seen.m1[1], seen.chair[1]] as Awaited<ReturnType<typeof roundsOf>>[];

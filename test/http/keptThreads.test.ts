@@ -8,15 +8,12 @@
  * came in while they were made, and bounded.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { createApp } from '../../server/app.js';
-import { WorkPool } from '../../server/http/offload/pool.js';
 import { FragmentCache } from '../../server/http/render/fragments.js';
-import { Renderer } from '../../server/http/render/renderer.js';
 import { addComment } from '../../server/services/proposals/comments.js';
 import { proposalCommentable } from '../../server/services/proposals/commentable.js';
 import { createProposal, shareProposal } from '../../server/services/proposals/proposals.js';
 import { csrfFrom, makeUser, signedIn, type Agent } from '../helpers/auth.js';
-import { openTestData, testClock, type TestData } from '../helpers/data.js';
+import { appsOver, openTestData, testClock, type TestData } from '../helpers/data.js';
 import { publishedText } from '../helpers/people.js';
 
 describe('the cache', () => {
@@ -90,18 +87,13 @@ describe('the cache', () => {
     const page = cache.forPage(() => version, '');
     version = 'v2';
     expect(page.bytes('r', make).toString('utf8')).toContain(' 2"');
-    expect(
+    const now = () =>
       cache
         .forPage(() => version, '')
         .bytes('r', make)
-        .toString('utf8'),
-    ).toContain(' 3"');
-    expect(
-      cache
-        .forPage(() => version, '')
-        .bytes('r', make)
-        .toString('utf8'),
-    ).toContain(' 3"');
+        .toString('utf8');
+    expect(now()).toContain(' 3"');
+    expect(now()).toContain(' 3"');
   });
 
   test('bounded in characters, the least recently used let go first', () => {
@@ -119,25 +111,16 @@ describe('the cache', () => {
 describe('the proposal page', () => {
   const PASSWORD = 'a long enough password';
   let t: TestData;
-  const pools: WorkPool[] = [];
+  let apps: ReturnType<typeof appsOver>;
   let id: number;
   let kimThread: number;
   let leeThread: number;
-  const appOf = () => {
-    const renderer = new Renderer(new WorkPool());
-    pools.push(renderer.pool);
-    return createApp({
-      ctx: t.ctx,
-      config: { baseUrl: 'http://ratify.test', writeLimit: 0 },
-      sessions: t.sessions,
-      renderer,
-    });
-  };
   const people = ['dana', 'kim', 'lee'].map((n) => ({ name: n, email: `${n}@example.org` }));
 
   beforeAll(async () => {
     const clock = testClock('2026-02-01T09:00:00Z');
     t = await openTestData({ clock });
+    apps = appsOver(t);
     const [dana, kim, lee] = await Promise.all(
       // Kim and Lee are of another working group than the proposal's: they may comment, not edit.
       people.map((p) =>
@@ -172,7 +155,7 @@ describe('the proposal page', () => {
     });
   }, 60_000);
   afterAll(async () => {
-    for (const p of pools) await p.close();
+    await apps?.close();
     await t?.cleanup();
   });
 
@@ -188,7 +171,7 @@ describe('the proposal page', () => {
     [...html.matchAll(/action="\/proposals\/\d+\/comments\/(\d+)\/resolve"/g)].map((m) => Number(m[1])).sort();
 
   test('a reader’s page made from what others kept is the page made for them alone: their rights, their token', async () => {
-    const warm = appOf();
+    const warm = await apps.make();
     const agents = Object.fromEntries(
       await Promise.all(people.map(async (p) => [p.name, await signedIn(warm, p.email, PASSWORD)] as const)),
     );
@@ -197,7 +180,7 @@ describe('the proposal page', () => {
     for (let round = 0; round < 2; round++)
       for (const p of people) (seen[p.name] ??= []).push(await pageOf(agents[p.name], `/proposals/${id}?comments=all`));
     for (const p of people) {
-      const alone = await pageOf(await signedIn(appOf(), p.email, PASSWORD), `/proposals/${id}?comments=all`);
+      const alone = await pageOf(await signedIn(await apps.make(), p.email, PASSWORD), `/proposals/${id}?comments=all`);
       for (const page of seen[p.name]) {
         expect(page.blank).toBe(alone.blank);
         // Every form on the page carries the reader's own token.
@@ -212,7 +195,7 @@ describe('the proposal page', () => {
   });
 
   test('a write shows on the next view; a refused reply comes back in its thread for its writer alone', async () => {
-    const app = appOf();
+    const app = await apps.make();
     const kim = await signedIn(app, 'kim@example.org', PASSWORD);
     const lee = await signedIn(app, 'lee@example.org', PASSWORD);
     const before = await pageOf(kim);
@@ -236,6 +219,6 @@ describe('the proposal page', () => {
     );
     const leeAfter = await pageOf(lee);
     expect(leeAfter.html).not.toContain('<details class="reply" open>');
-    expect(leeAfter.blank).toBe((await pageOf(await signedIn(appOf(), 'lee@example.org', PASSWORD))).blank);
+    expect(leeAfter.blank).toBe((await pageOf(await signedIn(await apps.make(), 'lee@example.org', PASSWORD))).blank);
   });
 });
