@@ -8,6 +8,7 @@
  * came in while they were made, and bounded.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Actor } from '../../server/domain/actor.js';
 import { FragmentCache } from '../../server/http/render/fragments.js';
 import { addComment } from '../../server/services/proposals/comments.js';
 import { proposalCommentable } from '../../server/services/proposals/commentable.js';
@@ -115,6 +116,8 @@ describe('the proposal page', () => {
   let id: number;
   let kimThread: number;
   let leeThread: number;
+  let kimSuggestion: number;
+  let leeActor: Actor;
   const people = ['dana', 'kim', 'lee'].map((n) => ({ name: n, email: `${n}@example.org` }));
 
   beforeAll(async () => {
@@ -148,11 +151,14 @@ describe('the proposal page', () => {
         suggestion: 'house rules',
       })
     ).id;
-    await addComment(t.ctx, kim.actor, on, {
-      body: 'A second suggestion.',
-      anchor: { quote: 'Chatham House Rule' },
-      suggestion: 'the rule',
-    });
+    kimSuggestion = (
+      await addComment(t.ctx, kim.actor, on, {
+        body: 'A second suggestion.',
+        anchor: { quote: 'Chatham House Rule' },
+        suggestion: 'the rule',
+      })
+    ).id;
+    leeActor = lee.actor;
   }, 60_000);
   afterAll(async () => {
     await apps?.close();
@@ -220,5 +226,30 @@ describe('the proposal page', () => {
     const leeAfter = await pageOf(lee);
     expect(leeAfter.html).not.toContain('<details class="reply" open>');
     expect(leeAfter.blank).toBe((await pageOf(await signedIn(await apps.make(), 'lee@example.org', PASSWORD))).blank);
+  });
+
+  test('“My drafts”: each reader’s lists as a fresh app makes them; a comment waiting for them shows on the next view', async () => {
+    const app = await apps.make();
+    // Dana wrote the proposal: its threads wait for her reply.
+    const dana = await signedIn(app, 'dana@example.org', PASSWORD);
+    const lee = await signedIn(app, 'lee@example.org', PASSWORD);
+    const blank = async (agent: Agent) => {
+      const res = await agent.get('/drafts');
+      expect(res.status).toBe(200);
+      return res.text.replaceAll(csrfFrom(res.text), 'TOKEN');
+    };
+    const [dana1, lee1, dana2] = [await blank(dana), await blank(lee), await blank(dana)];
+    expect(dana2).toBe(dana1);
+    expect(lee1).not.toBe(dana1);
+    const fresh = await apps.make();
+    expect(await blank(await signedIn(fresh, 'dana@example.org', PASSWORD))).toBe(dana1);
+    // Lee's lists were made after Dana's were kept: his own, as a fresh app makes them.
+    expect(await blank(await signedIn(await apps.make(), 'lee@example.org', PASSWORD))).toBe(lee1);
+    // Lee answers Kim's suggestion: the thread's last word is Lee's, and it waits for Dana.
+    const on = proposalCommentable(t.ctx, t.ctx.meta.get('proposals', id)!);
+    await addComment(t.ctx, leeActor, on, { body: 'Lee answers the second suggestion.', replyTo: kimSuggestion });
+    const after = await blank(dana);
+    expect(after).toContain('Lee answers the second suggestion.');
+    expect(after).toBe(await blank(await signedIn(await apps.make(), 'dana@example.org', PASSWORD)));
   });
 });
