@@ -144,20 +144,11 @@ describe('the proposal page', () => {
     const on = proposalCommentable(t.ctx, await shareProposal(t.ctx, dana.actor, id));
     kimThread = (await addComment(t.ctx, kim.actor, on, { body: 'Kim asks.' })).id;
     await addComment(t.ctx, lee.actor, on, { body: 'Lee answers.', replyTo: kimThread });
-    leeThread = (
-      await addComment(t.ctx, lee.actor, on, {
-        body: 'Lee suggests.',
-        anchor: { quote: 'Chatham House Rule' },
-        suggestion: 'house rules',
-      })
-    ).id;
-    kimSuggestion = (
-      await addComment(t.ctx, kim.actor, on, {
-        body: 'A second suggestion.',
-        anchor: { quote: 'Chatham House Rule' },
-        suggestion: 'the rule',
-      })
-    ).id;
+    // Two suggested changes of the same passage.
+    const suggest = async (by: Actor, body: string, suggestion: string) =>
+      (await addComment(t.ctx, by, on, { body, anchor: { quote: 'Chatham House Rule' }, suggestion })).id;
+    leeThread = await suggest(lee.actor, 'Lee suggests.', 'house rules');
+    kimSuggestion = await suggest(kim.actor, 'A second suggestion.', 'the rule');
     leeActor = lee.actor;
   }, 60_000);
   afterAll(async () => {

@@ -64,13 +64,8 @@ export class FragmentCache {
         if (same && now !== this.version) this.reset(now);
       }
       if (key === null || !same) return make(formToken);
-      let parts = this.kept.get(key) as string[] | undefined;
-      if (parts !== undefined) {
-        this.hits++;
-        // Most recently used last.
-        this.kept.delete(key);
-        this.kept.set(key, parts);
-      } else {
+      let parts = this.hit(key) as string[] | undefined;
+      if (parts === undefined) {
         this.misses++;
         parts = make(this.slot).split(this.slot);
         this.keep(key, parts);
@@ -96,13 +91,8 @@ export class FragmentCache {
     const bytes = (key: string, make: () => string): Buffer => {
       const ok = version() === asked;
       if (ok && asked !== this.version) this.reset(asked);
-      const hit = ok ? (this.kept.get(key) as Buffer | undefined) : undefined;
-      if (hit !== undefined) {
-        this.hits++;
-        this.kept.delete(key);
-        this.kept.set(key, hit);
-        return hit;
-      }
+      const hit = ok ? (this.hit(key) as Buffer | undefined) : undefined;
+      if (hit !== undefined) return hit;
       const made = Buffer.from(make(), 'utf8');
       if (ok) {
         this.misses++;
@@ -111,6 +101,16 @@ export class FragmentCache {
       return made;
     };
     return { fragment, value, bytes };
+  }
+
+  /** The piece kept under `key`, made the most recently used; undefined when none is. */
+  private hit(key: string): string[] | Buffer | undefined {
+    const kept = this.kept.get(key);
+    if (kept === undefined) return undefined;
+    this.hits++;
+    this.kept.delete(key);
+    this.kept.set(key, kept);
+    return kept;
   }
 
   private reset(version: string) {
