@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import { joinedOutput, pageBytes, type JoinedTemplate } from '../../server/http/render/ejsJoined.js';
+import { KeptBytes } from '../../server/http/render/fragments.js';
 import { openTestApp } from '../helpers/data.js';
 
 const original = ejs.compile;
@@ -86,6 +87,8 @@ describe('templates that join their output', () => {
       data,
       { ...data, title: 'Zoë’s “draft” — 日本語 😀', items: ['é', '€', '𝄞 clef', '<ü>', 7], html: '\u00a0&nbsp;' },
       { ...data, items: [1, 2.5, 'x'.repeat(200_000) + '“'] },
+      // A kept piece sent as its bytes (render/fragments.ts `large`), the reader's token between its parts.
+      { ...data, html: new KeptBytes([Buffer.from('<b>Zoë “'), Buffer.from('” 名前 '), Buffer.from('</b>')], 'tok-1') },
     ];
     for (const t of TEMPLATES)
       for (const given of texts) {

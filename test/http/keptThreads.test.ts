@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Actor } from '../../server/domain/actor.js';
-import { FragmentCache } from '../../server/http/render/fragments.js';
+import { FragmentCache, KeptBytes } from '../../server/http/render/fragments.js';
 import { addComment } from '../../server/services/proposals/comments.js';
 import { proposalCommentable } from '../../server/services/proposals/commentable.js';
 import { createProposal, shareProposal } from '../../server/services/proposals/proposals.js';
@@ -97,6 +97,50 @@ describe('the cache', () => {
     expect(now()).toContain(' 3"');
   });
 
+  test('pieces nest: one made inside another is kept too, and each reader gets their token in both', () => {
+    const cache = new FragmentCache();
+    let made = 0;
+    const inner = (token: string) => {
+      made++;
+      return `<input value="${token}">`;
+    };
+    const page = (reader: string, outerKey: string) => {
+      const parts = cache.forPage(() => 'v', reader);
+      return parts.fragment(outerKey, (token) => `<form value="${token}">${parts.fragment('inner', inner)}</form>`);
+    };
+    // The inner piece kept first (by another page), then used while an outer one is made.
+    cache.forPage(() => 'v', 'a').fragment('inner', inner);
+    expect(page('b', 'outer')).toBe('<form value="b"><input value="b"></form>');
+    expect(page('c', 'outer')).toBe('<form value="c"><input value="c"></form>');
+    expect(page('d', 'other')).toBe('<form value="d"><input value="d"></form>');
+    expect(made).toBe(1);
+    expect(cache.stats()).toMatchObject({ misses: 3, pieces: 3 });
+  });
+
+  test('a large piece is kept as bytes and sent as them, each reader’s token in it', () => {
+    const cache = new FragmentCache();
+    let made = 0;
+    const text = (token: string) => `<p>Zoë “1”</p><input value="${token}"><p>名前</p><input value="${token}">`;
+    const make = (token: string) => {
+      made++;
+      return text(token);
+    };
+    const page = (reader: string) => cache.forPage(() => 'v', reader).large('k', make);
+    expect(String(page('a'))).toBe(text('a'));
+    const b = page('b');
+    expect(made).toBe(1);
+    expect(b).toBeInstanceOf(KeptBytes);
+    expect(String(b)).toBe(text('b'));
+    const into = Buffer.alloc((b as KeptBytes).byteLength + 2);
+    expect((b as KeptBytes).writeInto(into, 1)).toBe(into.length - 2);
+    expect(into.subarray(1, -1).toString('utf8')).toBe(String(b));
+    // Null, or a write during the page: made for this request alone.
+    expect(cache.forPage(() => 'v', 'c').large(null, make)).toBe(text('c'));
+    expect(made).toBe(2);
+    // A piece of the same key that is not large is another piece.
+    expect(cache.forPage(() => 'v', 'd').fragment('k', (t) => `f ${t}`)).toBe('f d');
+  });
+
   test('bounded in characters, the least recently used let go first', () => {
     const cache = new FragmentCache(1000);
     const page = cache.forPage(() => 'v', '');
@@ -118,7 +162,8 @@ describe('the proposal page', () => {
   let leeThread: number;
   let kimSuggestion: number;
   let leeActor: Actor;
-  const people = ['dana', 'kim', 'lee'].map((n) => ({ name: n, email: `${n}@example.org` }));
+  // Max and Ned wrote nothing: they share the text tab's kept piece (and Kim's and Lee's threads).
+  const people = ['dana', 'kim', 'lee', 'max', 'ned'].map((n) => ({ name: n, email: `${n}@example.org` }));
 
   beforeAll(async () => {
     const clock = testClock('2026-02-01T09:00:00Z');
@@ -189,6 +234,9 @@ describe('the proposal page', () => {
     expect(resolvable(seen.lee[1].html)).toEqual([leeThread]);
     expect(seen.dana[1].html).toContain(`/comments/${leeThread}/apply"`);
     expect(seen.kim[1].html).not.toContain(`/comments/${leeThread}/apply"`);
+    expect(resolvable(seen.ned[0].html)).toEqual([]);
+    // The same page but for the name in the header.
+    expect(seen.ned[0].blank.replace('/account">ned<', '/account">max<')).toBe(seen.max[0].blank);
   });
 
   test('a write shows on the next view; a refused reply comes back in its thread for its writer alone', async () => {

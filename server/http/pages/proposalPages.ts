@@ -15,7 +15,7 @@ import { baseText, proposalDiff, proposalText, revisionsOf } from '../../service
 import { getVersion, listVersions, publicStateVersion, versionText } from '../../services/readDocuments.js';
 import type { ProposalRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
-import { proposalHead, revisionsView, TEXT_UNDER, textView, threadKeys } from '../presenters/proposalView.js';
+import { proposalHead, revisionsView, TEXT_UNDER, textKey, textView, threadKeys } from '../presenters/proposalView.js';
 import { FragmentCache } from '../render/fragments.js';
 import type { Renderer } from '../render/renderer.js';
 import { parse, PositiveInt } from '../validate.js';
@@ -229,13 +229,18 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
         return { text, view: await textView(ctx, render, text, placed, { all, keep }) };
       });
       // "Edit this section" beside each heading, for who may revise it now.
-      const sections = head.may.edit ? sectionsByRow(await linkedSections(ctx, text), view.paragraphs) : [];
-      locals.text = {
-        ...view,
-        paragraphs: view.paragraphs.map((para, i) => ({ ...para, sections: sections[i] ?? [] })),
-      };
+      const shown = await kept.value(
+        `text ${p.id} ${p.revisions} ${p.head} ${all} ${keep} ${+head.may.edit}`,
+        async () => {
+          const sections = head.may.edit ? sectionsByRow(await linkedSections(ctx, text), view.paragraphs) : [];
+          return { ...view, paragraphs: view.paragraphs.map((para, i) => ({ ...para, sections: sections[i] ?? [] })) };
+        },
+      );
+      locals.text = shown;
       locals.fragment = kept.fragment;
+      locals.large = kept.large;
       locals.threadKey = threadKeys(head, view.applicable, keep, actor?.id ?? null);
+      locals.textKey = textKey(head, shown, all, keep, actor?.id ?? null);
     } else if (tab === 'changes') {
       const d = await proposalDiff(ctx, actor, p.id, { from: view.from, to: view.to, against: view.against });
       locals.changes = {

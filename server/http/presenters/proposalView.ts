@@ -283,11 +283,52 @@ export function threadKeys(
   replyTo: number | null,
   me: number | null,
 ): (t: ThreadView, showQuote: boolean) => { key: string | null; mayResolve: boolean } {
-  const page = `proposal ${p.id} ${p.head} ${+p.may.comment}${+p.may.edit}${+(applicable > 1)}`;
+  const page = pageKey(p, applicable);
   return (t, showQuote) => {
     const mayResolve = mayResolveThread(p.may, t, me);
     return { key: t.id === replyTo ? null : `${page}${+mayResolve}${+showQuote}${+t.folded} ${t.id}`, mayResolve };
   };
+}
+
+/** What every kept piece of one proposal page is keyed by: the revision and what the reader may do on it. */
+const pageKey = (p: { id: number; head: string; may: { comment: boolean; edit: boolean } }, applicable: number) =>
+  `proposal ${p.id} ${p.head} ${+p.may.comment}${+p.may.edit}${+(applicable > 1)}`;
+
+/**
+ * The key of the text tab's whole piece (its paragraphs and every thread in them) for the reader
+ * `me`: what `threadKeys` keys each thread by, for all of them at once — the page's, whether every
+ * thread is shown in full, and which threads the reader may resolve (`*`: all). Readers who may
+ * resolve every thread share one piece; a member who may resolve only their own has one of theirs.
+ * Null while a refused reply is shown (its thread is made for that request alone).
+ */
+export function textKey(
+  p: { id: number; head: string; may: { comment: boolean; edit: boolean; resolve: boolean } },
+  text: { applicable: number; paragraphs: readonly { threads: readonly ThreadView[] }[] } & Record<
+    'applied' | 'outdated' | 'general',
+    readonly ThreadView[]
+  >,
+  all: boolean,
+  replyTo: number | null,
+  me: number | null,
+): string | null {
+  if (replyTo !== null) return null;
+  let resolvable = '';
+  let count = 0;
+  let total = 0;
+  const each = (threads: readonly ThreadView[]) => {
+    for (const t of threads) {
+      total++;
+      if (mayResolveThread(p.may, t, me)) {
+        count++;
+        resolvable += `,${t.id}`;
+      }
+    }
+  };
+  for (const para of text.paragraphs) each(para.threads);
+  each(text.applied);
+  each(text.outdated);
+  each(text.general);
+  return `${pageKey(p, text.applicable)} text ${+all} ${count === total ? '*' : resolvable}`;
 }
 
 /** Whether the reader `me` may resolve (or reopen) thread `t`: anyone's with the right to resolve, their own where they may comment. */

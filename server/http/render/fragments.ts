@@ -3,12 +3,52 @@ import { randomUUID } from 'node:crypto';
 /**
  * Makes one piece of a page, or gives the one kept under `key` (null: never kept). `make` gets the
  * form token to write into its forms; a kept piece gets the reader's own token on the way out.
+ * Pieces nest: a piece made inside another's `make` is kept on its own and also as part of it.
  */
 export type Fragment = (key: string | null, make: (formToken: string) => string) => string;
+
+/**
+ * A kept piece as the UTF-8 bytes it is sent as, with the reader's form token between its parts:
+ * `pageBytes` (ejsJoined.ts) writes it as it is. A large piece joined into one string each time
+ * cost more than making it: V8 places a string over ~128 KB in memory of its own (the pages
+ * faulted in anew each time), and a piece with one character beyond Latin-1 is two bytes a
+ * character. As a string (`toString`) it is the piece itself, wherever it is put.
+ */
+export class KeptBytes {
+  constructor(
+    readonly parts: readonly Buffer[],
+    readonly token: string,
+  ) {}
+
+  get byteLength(): number {
+    let n = Buffer.byteLength(this.token, 'utf8') * (this.parts.length - 1);
+    for (const p of this.parts) n += p.length;
+    return n;
+  }
+
+  /** Write the piece into `into` at `at`; returns the bytes written. */
+  writeInto(into: Buffer, at: number): number {
+    let to = at;
+    this.parts.forEach((p, i) => {
+      if (i) to += into.write(this.token, to, 'utf8');
+      to += p.copy(into, to);
+    });
+    return to - at;
+  }
+
+  toString(): string {
+    return this.parts.map((p) => p.toString('utf8')).join(this.token);
+  }
+}
 
 /** What one page may take from the cache: pieces of HTML, and the values they are made from. */
 export interface PageParts {
   fragment: Fragment;
+  /**
+   * `fragment`, for a large piece written into the page where the page's template puts it (not
+   * inside an include, which would make it a string again): kept as bytes, sent as `KeptBytes`.
+   */
+  large(key: string | null, make: (formToken: string) => string): string | KeptBytes;
   /**
    * The value kept under `key` at this page's version, or `make`'s (kept when nothing was written
    * while it was made). A kept value is shared by every page that asks: never change it.
@@ -36,7 +76,7 @@ export interface PageParts {
 export class FragmentCache {
   /** What stands for the reader's form token in a kept piece. */
   readonly slot = `\u0000${randomUUID()}\u0000`;
-  private readonly kept = new Map<string, string[] | Buffer>();
+  private readonly kept = new Map<string, string[] | Buffer[] | Buffer>();
   private readonly values = new Map<string, unknown>();
   private size = 0;
   private version: string | null = null;
@@ -57,20 +97,40 @@ export class FragmentCache {
   forPage(version: () => string, formToken: string): PageParts {
     const asked = version();
     let same: boolean | null = null;
-    const fragment: Fragment = (key, make) => {
+    /** Whether pieces may be kept and used: nothing was written since the page began. */
+    const current = () => {
       if (same === null) {
         const now = version();
         same = now === asked;
         if (same && now !== this.version) this.reset(now);
       }
-      if (key === null || !same) return make(formToken);
-      let parts = this.hit(key) as string[] | undefined;
-      if (parts === undefined) {
-        this.misses++;
-        parts = make(this.slot).split(this.slot);
-        this.keep(key, parts);
+      return same;
+    };
+    // What goes where the token stands: the reader's, or the slot while a piece that holds this one is made.
+    let token = formToken;
+    /** `make`'s piece in parts around the slot (pieces made during it put the slot in their token's place). */
+    const parts = (make: (formToken: string) => string) => {
+      this.misses++;
+      const outer = token;
+      token = this.slot;
+      try {
+        return make(this.slot).split(this.slot);
+      } finally {
+        token = outer;
       }
-      return parts.length === 1 ? parts[0] : parts.join(formToken);
+    };
+    const fragment: Fragment = (key, make) => {
+      if (key === null || !current()) return make(token);
+      let kept = this.hit(key) as string[] | undefined;
+      if (kept === undefined) this.keep(key, (kept = parts(make)));
+      return kept.length === 1 ? kept[0] : kept.join(token);
+    };
+    const large = (key: string | null, make: (formToken: string) => string) => {
+      if (key === null || !current()) return make(token);
+      const at = `${LARGE}${key}`;
+      let kept = this.hit(at) as Buffer[] | undefined;
+      if (kept === undefined) this.keep(at, (kept = parts(make).map((p) => Buffer.from(p, 'utf8'))));
+      return new KeptBytes(kept, token);
     };
     const value = async <T>(key: string, make: () => Promise<T>): Promise<T> => {
       // Only for a page during which nothing was written (yet): it is then of the kept value's version.
@@ -100,11 +160,11 @@ export class FragmentCache {
       }
       return made;
     };
-    return { fragment, value, bytes };
+    return { fragment, large, value, bytes };
   }
 
   /** The piece kept under `key`, made the most recently used; undefined when none is. */
-  private hit(key: string): string[] | Buffer | undefined {
+  private hit(key: string): string[] | Buffer[] | Buffer | undefined {
     const kept = this.kept.get(key);
     if (kept === undefined) return undefined;
     this.hits++;
@@ -120,7 +180,7 @@ export class FragmentCache {
     this.version = version;
   }
 
-  private keep(key: string, parts: string[] | Buffer) {
+  private keep(key: string, parts: string[] | Buffer[] | Buffer) {
     const size = sizeOf(parts);
     if (size > this.maxChars / 16) return;
     this.kept.set(key, parts);
@@ -138,4 +198,8 @@ export class FragmentCache {
 }
 
 /** A kept piece's size: characters, or bytes. */
-const sizeOf = (v: string[] | Buffer) => (Buffer.isBuffer(v) ? v.length : v.reduce((n, p) => n + p.length, 0));
+const sizeOf = (v: string[] | Buffer[] | Buffer) =>
+  Buffer.isBuffer(v) ? v.length : (v as { length: number }[]).reduce((n, p) => n + p.length, 0);
+
+/** What a large piece's key is kept under (apart from the same key's string piece). */
+const LARGE = '\u0001';
