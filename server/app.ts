@@ -47,7 +47,7 @@ import { compress } from './http/compress.js';
 import { cookieNames } from './http/middleware/csrf.js';
 import { getDocument } from './services/readDocuments.js';
 import { Renderer } from './http/render/renderer.js';
-import { schemeOf } from './http/scheme.js';
+import { schemeOf, trustProxySetting } from './http/scheme.js';
 import { publicGit } from './http/publicGit.js';
 import { wordForm } from './http/upload.js';
 import { publicRepositoryFolder } from './services/publicRepository.js';
@@ -117,7 +117,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   // Which proxies may say where a request came from and over what (X-Forwarded-For/-Proto):
   // TRUST_PROXY, loopback only unless configured.
-  app.set('trust proxy', config.trustProxy ?? 'loopback');
+  app.set('trust proxy', trustProxySetting(config.trustProxy ?? 'loopback'));
   // Pages link the stylesheet and script by content hash (`asset('ratify.css')` in the views).
   const publicDir = path.join(root, 'public');
   const assets = fingerprintAssets(publicDir);

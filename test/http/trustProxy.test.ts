@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import request from 'supertest';
 import { createApp } from '../../server/app.js';
 import { loadConfig, trustProxy } from '../../server/config.js';
+import { trustProxySetting } from '../../server/http/scheme.js';
+import proxyaddr from 'proxy-addr';
 import { FileSessionStore } from '../../server/store/sessions/fileSessionStore.js';
 import { csrfFrom, makeUser, setCookies } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
@@ -139,4 +141,38 @@ describe('TRUST_PROXY in the configuration', () => {
       expect(() => parse(value)).toThrow(/TRUST_PROXY/);
     },
   );
+});
+
+describe('the trust proxy setting express is given', () => {
+  test('a list answers as proxy-addr compiles it, address by address, asked once or many times', () => {
+    const lists = ['loopback', '10.0.0.1,192.168.0.0/16', 'fd00::/8,::1', 'uniquelocal,linklocal'];
+    const addresses = [
+      '127.0.0.1',
+      '::ffff:127.0.0.1',
+      '::1',
+      '10.0.0.1',
+      '10.0.0.2',
+      '192.168.4.4',
+      'fd12::1',
+      'fe80::1',
+      '8.8.8.8',
+      'junk',
+    ];
+    for (const list of lists) {
+      const kept = trustProxySetting(list) as (addr: string) => boolean;
+      const plain = proxyaddr.compile(list.split(','));
+      for (let round = 0; round < 2; round++)
+        for (const a of addresses) expect([list, a, kept(a)]).toEqual([list, a, plain(a, 0)]);
+    }
+    // More addresses than are kept: still the same answers.
+    const kept = trustProxySetting('10.0.0.0/8') as (addr: string) => boolean;
+    for (let i = 0; i < 3000; i++) expect(kept(`10.0.${i >> 8}.${i & 255}`)).toBe(true);
+    expect(kept('11.0.0.1')).toBe(false);
+  });
+
+  test('true, false and a number of hops go to express as they are', () => {
+    expect(trustProxySetting(true)).toBe(true);
+    expect(trustProxySetting(false)).toBe(false);
+    expect(trustProxySetting(2)).toBe(2);
+  });
 });
