@@ -16,13 +16,14 @@ import { castBallot, previewBallot, recuse, withdrawRecusal } from '../../servic
 import { findConsolidation, listOpenConsolidations } from '../../services/consolidations/consolidations.js';
 import { consolidationAttribution } from '../../services/consolidations/attribution.js';
 import { visibleProposals } from '../../services/proposals/access.js';
-import { documentTitle, listDocuments } from '../../services/readDocuments.js';
+import { documentTitle, listDocuments, publicStateVersion } from '../../services/readDocuments.js';
 import type { RoundRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
 import { TEXT_UNDER } from '../presenters/proposalView.js';
 import { diffToggle } from '../presenters/diffToggle.js';
 import type { Renderer } from '../render/renderer.js';
-import { roundItem, roundView } from '../presenters/roundView.js';
+import { roundItem, roundPieceKeys, roundView } from '../presenters/roundView.js';
+import { FragmentCache } from '../render/fragments.js';
 import { attributionView } from '../presenters/attributionView.js';
 import { ballotReceipt } from '../../services/rounds/decision.js';
 import { findUserByEmail, userName } from '../../services/accounts/users.js';
@@ -77,16 +78,28 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
   });
 
   // ── The round page ────────────────────────────────────────────────────────
+  // Pieces of round pages kept between requests (render/fragments.ts), one cache per app.
+  const fragments = new FragmentCache();
+
   const showRound = async (req: Request, res: Response, round: RoundRecord, extra: Locals = {}) => {
     const actor = req.actor ?? null;
+    // Before anything is read: the version the kept pieces must be of.
+    const kept = fragments.forPage(
+      () => `${publicStateVersion(ctx)} ${render.coarseEpoch}`,
+      (res.locals.csrfToken as string | undefined) ?? '',
+    );
     const view = roundView(ctx, actor, round);
-    const { base, text } = await roundTexts(ctx, round);
     const source = req.query.view === 'source';
-    const [changes, html, rendered] = await Promise.all([
-      diffTexts(ctx, base, text),
-      render.markdown(text, TEXT_UNDER),
-      source ? null : render.renderedDiff(base, text, TEXT_UNDER),
-    ]);
+    // The text under vote and what it changes: the same for every reader of the round.
+    const { changes, html, rendered } = await kept.value(`round ${round.id} ${+source}`, async () => {
+      const { base, text } = await roundTexts(ctx, round);
+      const [changes, html, rendered] = await Promise.all([
+        diffTexts(ctx, base, text),
+        render.markdown(text, TEXT_UNDER),
+        source ? null : render.renderedDiff(base, text, TEXT_UNDER),
+      ]);
+      return { changes, html, rendered };
+    });
     // On a consolidation: where each change of the text under vote came from (as on its page).
     const c = round.subject.type === 'consolidation' ? findConsolidation(ctx, actor, round.subject.id) : undefined;
     const attribution = c
@@ -95,6 +108,9 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     page(res, 'rounds/show', {
       title: `Round ${round.id}: ${view.subject.label}`,
       r: view,
+      fragment: kept.fragment,
+      large: kept.large,
+      keys: roundPieceKeys(round, actor, source),
       html,
       attribution,
       changes: {

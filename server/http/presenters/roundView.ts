@@ -21,7 +21,7 @@ import { getRoundSettings } from '../../services/settings/roundSettings.js';
 import { stakeholderName } from '../../services/stakeholders.js';
 import type { RoundRecord, VersionRecord } from '../../store/meta/schema.js';
 import { dayLabel, utcLabel } from '../render/time.js';
-import { ballotsJson, roundSummary } from './rounds.js';
+import { ballotsJson, roundJsonKey, roundSummary } from './rounds.js';
 import { tallyView } from './tallyView.js';
 
 /**
@@ -130,6 +130,18 @@ export function roundItem(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
  * Every cast of a round as the viewer may see it: positions, reasons, receipts, counted or
  * replaced; names and who recorded it only where the record names the voter (see `voterShown`).
  */
+/**
+ * The keys of a round page's kept pieces (render/fragments.ts) for `actor`: what the text under
+ * vote changes and the text itself are the same for every reader; the ballots table shows names
+ * to officers (and to everyone on a named record) and marks the reader's own ballots
+ * (`ballotRows`), so its key holds the officer flag and, for a voter, who they are.
+ */
+export const roundPieceKeys = (r: RoundRecord, actor: Actor | null, source: boolean) => ({
+  changes: `round ${r.id} changes ${+source}`,
+  text: `round ${r.id} text`,
+  ballots: `${roundJsonKey(r, actor)} ballots`,
+});
+
 export function ballotRows(ctx: Ctx, r: RoundRecord, actor: Actor | null) {
   const officer = isOfficer(actor);
   return ballotRecord(ctx, r).map((b) => {
