@@ -697,6 +697,22 @@ describe('audit log', () => {
     expect(first).toBeLessThan(created);
   });
 
+  test('rows kept between requests read as they were made; a new entry shows at once, older pages stay whole', async () => {
+    const blank = (html: string) => html.replace(/name="_csrf" value="[^"]*"/g, 'name="_csrf" value=""');
+    const rows = (html: string) => html.match(/<tr><td><time/g)?.length ?? 0;
+    const made = await admin.get('/admin/audit?limit=3');
+    const kept = await admin.get('/admin/audit?limit=3');
+    expect(blank(kept.text)).toBe(blank(made.text));
+    expect(rows(kept.text)).toBe(3);
+    const older = /href="\/admin\/audit\?limit=3&amp;before=(\d+)"/.exec(kept.text)![1];
+    const olderPage = blank((await admin.get(`/admin/audit?limit=3&before=${older}`)).text);
+    await addUser(t.ctx, CLI_ACTOR, { email: 'kept.rows@example.org', name: 'Kept Rows', roles: ['member'] });
+    const after = await admin.get('/admin/audit?limit=3');
+    expect(after.text).toContain('user/kept.rows@example.org');
+    expect(rows(after.text)).toBe(3);
+    expect(blank((await admin.get(`/admin/audit?limit=3&before=${older}`)).text)).toBe(olderPage);
+  });
+
   test('?limit= is validated', async () => {
     const one = await admin.get('/admin/audit?limit=1');
     expect(one.status).toBe(200);

@@ -21,6 +21,7 @@ import { orShowAdmin, sortedGroups, type AdminShow } from './adminCommon.js';
 import { checked, done, field, fromForm, maybe, takeNotice, textarea } from './formHelpers.js';
 import { RoundSettingsBody, SecuritySettingsBody, StakeholderBody } from '../schemas/index.js';
 import { page } from './render.js';
+import { FragmentCache } from '../render/fragments.js';
 
 const AuditQuery = z.object({
   limit: PositiveInt.pipe(z.number().max(5000, 'must be at most 5000')).optional(),
@@ -182,6 +183,9 @@ export function adminPages(ctx: Ctx): Router {
   });
 
   // ── Audit log ─────────────────────────────────────────────────────────────
+  // The rows of the pages of the log, kept (render/fragments.ts): an entry never changes once
+  // written, so the same entries always make the same rows, whatever is written later.
+  const auditRows = new FragmentCache();
   r.get('/admin/audit', async (req, res) => {
     // Opened (403 / 401) before the query is checked: who may not read the log learns nothing more.
     const auditPage = openAuditLog(ctx, req.actor ?? null);
@@ -197,6 +201,9 @@ export function adminPages(ctx: Ctx): Router {
     page(res, 'admin/audit', {
       title: 'Audit log',
       section: 'audit',
+      large: auditRows.forPage(() => 'entries', '').large,
+      // The entries shown: from the seq of the first to that of the last, and how many (a seq may hold several).
+      rowsKey: `${entries.length} ${entries[0]?.seq} ${last}`,
       limit,
       before: before ?? null,
       older,
