@@ -44,6 +44,24 @@ describe('no stored session for anonymous visitors', () => {
     expect(store().size).toBe(held);
   });
 
+  test('a GET without the session cookie has no session at all: the pages that read one answer as for a new visitor', async () => {
+    for (const [p, status] of [
+      ['/login/code', 303],
+      ['/', 200],
+      ['/admin/mail', 401],
+      ['/proposals/1', 404],
+    ] as const) {
+      const res = await request(t.app).get(p);
+      expect([p, res.status]).toEqual([p, status]);
+      expect(setCookies(res).some((c) => /^ratify\.sid=/.test(c))).toBe(false);
+    }
+    expect((await request(t.app).get('/login/code')).headers.location).toBe('/login');
+    expect((await request(t.app).head('/documents/terms-of-reference')).status).toBe(200);
+    // An unknown session cookie goes the whole way and is still a new visitor.
+    const stale = await request(t.app).get('/login/code').set('Cookie', 'ratify.sid=s%3Anothing.bad');
+    expect(stale.status).toBe(303);
+  });
+
   test('a failed sign-in and a reset request store nothing either', async () => {
     const files = await sessionFiles();
     const agent = request.agent(t.app);

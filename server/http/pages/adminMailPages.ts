@@ -6,6 +6,7 @@ import { loadUser } from '../../services/accounts/users.js';
 import { loadMail, mailQueue, retryMail } from '../../services/notifications/deliver.js';
 import { PositiveInt } from '../validate.js';
 import { page } from './render.js';
+import { takeNotice } from './formHelpers.js';
 
 const Id = z.object({ id: PositiveInt });
 
@@ -24,8 +25,7 @@ export function adminMailPages(ctx: Ctx): Router {
 
   r.get('/admin/mail', (req, res) => {
     const queue = mailQueue(ctx, req.actor ?? null);
-    const notice = req.session.notice ?? null;
-    delete req.session.notice;
+    const notice = takeNotice(req);
     page(res, 'admin/mail', {
       title: 'Mail queue',
       section: 'mail',

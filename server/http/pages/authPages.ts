@@ -81,7 +81,8 @@ export function authPages(ctx: Ctx, throttle: LoginThrottle): Router {
   });
 
   const pending = (req: Request) => {
-    const p = req.session.pendingLogin;
+    // No session (a GET without its cookie: middleware/session.ts): nothing pending.
+    const p = req.session?.pendingLogin;
     return p && ctx.clock().getTime() - p.at < 5 * 60_000 ? p : null;
   };
 

@@ -66,8 +66,9 @@ export const idOf = (req: Request, what: Thing) => {
   return r.data.id;
 };
 
-/** The notice left by the previous request (after a redirect), shown once. */
+/** The notice left by the previous request (after a redirect), shown once (none without a session: session.ts). */
 export const takeNotice = (req: Request) => {
+  if (!req.session) return null;
   const notice = req.session.notice ?? null;
   delete req.session.notice;
   return notice;
