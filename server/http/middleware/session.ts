@@ -80,7 +80,12 @@ export function sessionMiddleware(app: Express, ctx: Ctx, opts: SessionOptions):
     if ((req.method === 'GET' || req.method === 'HEAD') && !req.headers.cookie?.includes(cookie)) {
       req.actor = null;
       res.locals.user = null;
-      res.locals.signInHref = signInHref(req);
+      // Worked out when a page is made, not for one sent as kept (pageCache.ts).
+      Object.defineProperty(res.locals, 'signInHref', {
+        get: () => signInHref(req),
+        enumerable: true,
+        configurable: true,
+      });
       return next();
     }
     sessions(req, res, (e?: unknown) => {
