@@ -14,10 +14,15 @@ import { mb, table } from './stats.js';
 import { PASSWORD, type VolumeInfo } from './volume.js';
 
 const READ_S = Number(process.env.BENCH_READ_SECONDS ?? 5);
+const WARM_S = 1;
 const MIXED_S = Number(process.env.BENCH_MIXED_SECONDS ?? 30);
 const P99_TARGET_MS = 50;
 
-/** Sign in through the form: GET /login (CSRF cookie and field), POST /login; the Cookie header after. */
+/**
+ * Sign in through the form: GET /login (CSRF cookie and field), POST /login; the Cookie header a
+ * browser sends after: the session's cookie and the CSRF one (without it, every page would issue
+ * a new CSRF cookie and token, as for a first visit).
+ */
 async function signIn(base: string, email: string): Promise<string> {
   const form = await fetch(`${base}/login`);
   const html = await form.text();
@@ -32,7 +37,7 @@ async function signIn(base: string, email: string): Promise<string> {
   });
   const sid = res.headers.getSetCookie().find((c) => /^(__Host-)?ratify\.sid=/.test(c));
   if (res.status !== 303 || !sid) throw new Error(`signing in as ${email}: ${res.status}`);
-  return sid.split(';')[0];
+  return [...jar.filter((c) => !/^(__Host-)?ratify\.sid=/.test(c)), sid.split(';')[0]].join('; ');
 }
 
 interface Read {
@@ -84,6 +89,9 @@ export async function readsPart(server: ProdServer, info: VolumeInfo, scale: num
     const check = await fetch(server.base + r.path, { headers: r.headers, redirect: 'manual' });
     await check.arrayBuffer();
     if (check.status !== 200) log(`  ${r.path} answers ${check.status}`);
+    // One second of the same load first, not timed: a server runs for weeks, and the target is
+    // its steady state, not the first compilation of a page's code by V8.
+    await autocannon({ url: server.base + r.path, headers: r.headers, connections: r.connections, duration: WARM_S });
     log(`  autocannon ${r.path}, ${r.connections} connections, ${READ_S} s (load average ${load1()})`);
     const a = await autocannon({
       url: server.base + r.path,
@@ -134,7 +142,7 @@ export async function readsPart(server: ProdServer, info: VolumeInfo, scale: num
       misses.push(`\`GET ${r.path}\` at scale ${scale}: ${r.errors} errors, ${r.non2xx} non-2xx.`);
   }
   const body = [
-    `Reads under load (autocannon in the bench process, sharing the cores; ${READ_S} s each; signed in through the login form):`,
+    `Reads under load (autocannon in the bench process, sharing the cores; ${READ_S} s each after ${WARM_S} s of the same load not timed; signed in through the login form, the session's and the CSRF cookie sent as a browser sends them):`,
     '',
     table(
       ['request', 'connections', 'req/s', 'p50', 'p99', 'target p99', '', 'errors / non-2xx', 'bytes / response'],

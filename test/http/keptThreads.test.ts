@@ -77,6 +77,36 @@ describe('the cache', () => {
     expect(await before.value('view', make)).toEqual({ n: 5 });
   });
 
+  test('values asked for at once are made once per version; a failure reaches each asker and is not kept', async () => {
+    const cache = new FragmentCache();
+    let version = 'v1';
+    let made = 0;
+    let fail = false;
+    const make = async () => {
+      made++;
+      await new Promise((r) => setTimeout(r, 5));
+      if (fail) throw new Error('renderer down');
+      return { n: made };
+    };
+    const page = () => cache.forPage(() => version, '').value('view', make);
+    const [a, b, c] = await Promise.all([page(), page(), page()]);
+    expect(made).toBe(1);
+    expect(b).toBe(a);
+    expect(c).toBe(a);
+    // Another version while one is being made: made for it.
+    version = 'v2';
+    const [d, e] = await Promise.all([page(), (async () => ((version = 'v3'), page()))()]);
+    expect(made).toBe(3);
+    expect(d).not.toBe(e);
+    version = 'v4';
+    fail = true;
+    const failed = await Promise.allSettled([page(), page()]);
+    expect(failed.map((x) => x.status)).toEqual(['rejected', 'rejected']);
+    expect(made).toBe(4);
+    fail = false;
+    expect(await page()).toEqual({ n: 5 });
+  });
+
   test('bytes: the text as UTF-8, kept at one version, never across a write during the page', () => {
     const cache = new FragmentCache();
     let version = 'v1';

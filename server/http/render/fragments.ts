@@ -78,6 +78,8 @@ export class FragmentCache {
   readonly slot = `\u0000${randomUUID()}\u0000`;
   private readonly kept = new Map<string, string[] | Buffer[] | Buffer>();
   private readonly values = new Map<string, unknown>();
+  /** Values being made, by key, with the version of the page that makes them. */
+  private readonly making = new Map<string, { version: string; value: Promise<unknown> }>();
   private size = 0;
   private version: string | null = null;
   private hits = 0;
@@ -140,7 +142,18 @@ export class FragmentCache {
         this.values.set(key, v);
         return v;
       }
-      const v = await make();
+      // Being made for another page of the same version: that one (after a write, the readers
+      // who come at once would each make it; made once, it is also shared sooner).
+      const making = this.making.get(key);
+      if (making?.version === asked) return (await making.value) as T;
+      const made = make();
+      this.making.set(key, { version: asked, value: made });
+      let v: T;
+      try {
+        v = await made;
+      } finally {
+        if (this.making.get(key)?.value === made) this.making.delete(key);
+      }
       if (version() === asked) {
         if (asked !== this.version) this.reset(asked);
         this.values.set(key, v);
