@@ -95,9 +95,12 @@ describe('the cache', () => {
     expect(c).toBe(a);
     // Another version while one is being made: made for it.
     version = 'v2';
-    const [d, e] = await Promise.all([page(), (async () => ((version = 'v3'), page()))()]);
+    const d = page();
+    version = 'v3';
+    const e = page();
+    const [dv, ev] = await Promise.all([d, e]);
     expect(made).toBe(3);
-    expect(d).not.toBe(e);
+    expect(dv).not.toBe(ev);
     version = 'v4';
     fail = true;
     const failed = await Promise.allSettled([page(), page()]);
