@@ -103,7 +103,10 @@ export function createApp(deps: AppDeps): Express {
   // resolves such a path against `root` without asking the disk, where a relative one costs an
   // fs.existsSync on every call — a thousand a request on a page that includes per row. Pages
   // are rendered to bytes (render/ejsJoined.ts): whoever sends one sets its type.
-  app.engine('ejs', bytesEngine(views));
+  const engine = bytesEngine(views);
+  app.engine('ejs', engine);
+  // Views make a large kept piece from a partial's pieces (render/fragments.ts `large`).
+  app.locals.piecesOf = engine.piecesOf;
   // A page made for someone signed in is `private, no-store` (http/caching.ts): no cache keeps it,
   // so none asks for it again with its ETag, and hashing its ~100 KB for one was ~3 % of the
   // heaviest page's cost. `sent` (pages/render.ts) names such pages here; express's own ETag

@@ -174,6 +174,34 @@ describe('the cache', () => {
     expect(cache.forPage(() => 'v', 'd').fragment('k', (t) => `f ${t}`)).toBe('f d');
   });
 
+  test('a large piece given as a template’s pieces is never joined, and reads the same', () => {
+    const cache = new FragmentCache();
+    // Thousands of pieces (more than one chunk), characters beyond Latin-1, a token in a piece of its own and inside one.
+    const pieces = (token: string) => [
+      ...Array.from({ length: 3000 }, (_, i) => (i % 7 ? `<li>Zoë “${i}” 名前</li>` : `<li>${i}</li>`)),
+      '<input value="',
+      token,
+      '">',
+      `<p>${token}</p>`,
+      42,
+    ];
+    const text = (token: string) => pieces(token).join('');
+    const page = (reader: string, key: string | null = 'p') => cache.forPage(() => 'v', reader).large(key, pieces);
+    const [made, kept, alone] = [page('a'), page('b'), page('c', null)];
+    for (const [piece, reader] of [
+      [made, 'a'],
+      [kept, 'b'],
+      [alone, 'c'],
+    ] as const) {
+      expect(piece).toBeInstanceOf(KeptBytes);
+      expect(String(piece)).toBe(text(reader));
+      const into = Buffer.alloc((piece as KeptBytes).byteLength);
+      (piece as KeptBytes).writeInto(into, 0);
+      expect(into.equals(Buffer.from(text(reader), 'utf8'))).toBe(true);
+    }
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1 });
+  });
+
   test('bounded in characters, the least recently used let go first', () => {
     const cache = new FragmentCache(1000);
     const page = cache.forPage(() => 'v', '');

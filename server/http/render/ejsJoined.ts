@@ -1,6 +1,7 @@
 import ejs from 'ejs';
 import { readFileSync } from 'node:fs';
-import { KeptBytes } from './fragments.js';
+import * as path from 'node:path';
+import { CHUNK, KeptBytes } from './keptBytes.js';
 
 /**
  * EJS builds a page by appending each piece to one string (`__output += s`): a rope of
@@ -43,9 +44,6 @@ export function joinedOutput(): void {
   Object.assign(joined, { joined: true });
   ejs.compile = joined as typeof ejs.compile;
 }
-
-/** How many characters of pieces `pageBytes` puts together before it encodes them. */
-const CHUNK = 8192;
 
 /** A template compiled by `joinedOutput`: the page as a string, or as its pieces. */
 export type JoinedTemplate = ejs.TemplateFunction & { pieces(data?: ejs.Data): unknown[] };
@@ -96,24 +94,35 @@ export function pageBytes(template: JoinedTemplate, data: ejs.Data): Buffer {
  */
 export function bytesEngine(views: string) {
   const compiled = new Map<string, JoinedTemplate>();
+  const templateOf = (file: string) => {
+    let template = compiled.get(file);
+    if (!template) {
+      joinedOutput();
+      const options = { filename: file, root: views, views: [views], cache: true };
+      template = ejs.compile(readFileSync(file, 'utf8'), options) as JoinedTemplate;
+      compiled.set(file, template);
+    }
+    return template;
+  };
   // Express types what an engine gives as a string; it passes it on to the render callback as is.
-  return (file: string, data: object, done: (e: unknown, body?: string) => void): void => {
+  const engine = (file: string, data: object, done: (e: unknown, body?: string) => void): void => {
     let body: Buffer;
     try {
-      let template = compiled.get(file);
-      if (!template) {
-        joinedOutput();
-        const options = { filename: file, root: views, views: [views], cache: true };
-        template = ejs.compile(readFileSync(file, 'utf8'), options) as JoinedTemplate;
-        compiled.set(file, template);
-      }
-      body = pageBytes(template, data as ejs.Data);
+      body = pageBytes(templateOf(file), data as ejs.Data);
     } catch (e) {
       done(e);
       return;
     }
     done(null, body as unknown as string);
   };
+  /**
+   * A partial's output as its pieces, never joined (`/proposals/_text` for views/proposals/_text.ejs,
+   * given `data` whole, as a view's `locals` with more): for a kept piece (render/fragments.ts
+   * `large`) that can be as long as a text, where an include would join it into one string.
+   */
+  const piecesOf = (name: string, data: ejs.Data): unknown[] =>
+    templateOf(path.join(views, `${name}.ejs`)).pieces(data);
+  return Object.assign(engine, { piecesOf });
 }
 
 interface EjsTemplate {

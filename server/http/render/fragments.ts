@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { encodeParts, KeptBytes } from './keptBytes.js';
+
+export { KeptBytes };
 
 /**
  * Makes one piece of a page, or gives the one kept under `key` (null: never kept). `make` gets the
@@ -7,48 +10,15 @@ import { randomUUID } from 'node:crypto';
  */
 export type Fragment = (key: string | null, make: (formToken: string) => string) => string;
 
-/**
- * A kept piece as the UTF-8 bytes it is sent as, with the reader's form token between its parts:
- * `pageBytes` (ejsJoined.ts) writes it as it is. A large piece joined into one string each time
- * cost more than making it: V8 places a string over ~128 KB in memory of its own (the pages
- * faulted in anew each time), and a piece with one character beyond Latin-1 is two bytes a
- * character. As a string (`toString`) it is the piece itself, wherever it is put.
- */
-export class KeptBytes {
-  constructor(
-    readonly parts: readonly Buffer[],
-    readonly token: string,
-  ) {}
-
-  get byteLength(): number {
-    let n = Buffer.byteLength(this.token, 'utf8') * (this.parts.length - 1);
-    for (const p of this.parts) n += p.length;
-    return n;
-  }
-
-  /** Write the piece into `into` at `at`; returns the bytes written. */
-  writeInto(into: Buffer, at: number): number {
-    let to = at;
-    this.parts.forEach((p, i) => {
-      if (i) to += into.write(this.token, to, 'utf8');
-      to += p.copy(into, to);
-    });
-    return to - at;
-  }
-
-  toString(): string {
-    return this.parts.map((p) => p.toString('utf8')).join(this.token);
-  }
-}
-
 /** What one page may take from the cache: pieces of HTML, and the values they are made from. */
 export interface PageParts {
   fragment: Fragment;
   /**
    * `fragment`, for a large piece written into the page where the page's template puts it (not
    * inside an include, which would make it a string again): kept as bytes, sent as `KeptBytes`.
+   * `make` may give the piece as a template's pieces (`piecesOf` in the views: never one string).
    */
-  large(key: string | null, make: (formToken: string) => string): string | KeptBytes;
+  large(key: string | null, make: (formToken: string) => string | readonly unknown[]): string | KeptBytes;
   /**
    * The value kept under `key` at this page's version, or `make`'s (kept when nothing was written
    * while it was made). A kept value is shared by every page that asks: never change it.
@@ -110,13 +80,12 @@ export class FragmentCache {
     };
     // What goes where the token stands: the reader's, or the slot while a piece that holds this one is made.
     let token = formToken;
-    /** `make`'s piece in parts around the slot (pieces made during it put the slot in their token's place). */
-    const parts = (make: (formToken: string) => string) => {
-      this.misses++;
+    /** `make`'s piece made with the slot for the token (pieces made during it put the slot in their token's place). */
+    const withSlot = <T>(make: (formToken: string) => T): T => {
       const outer = token;
       token = this.slot;
       try {
-        return make(this.slot).split(this.slot);
+        return make(this.slot);
       } finally {
         token = outer;
       }
@@ -124,14 +93,24 @@ export class FragmentCache {
     const fragment: Fragment = (key, make) => {
       if (key === null || !current()) return make(token);
       let kept = this.hit(key) as string[] | undefined;
-      if (kept === undefined) this.keep(key, (kept = parts(make)));
+      if (kept === undefined) {
+        this.misses++;
+        this.keep(key, (kept = withSlot(make).split(this.slot)));
+      }
       return kept.length === 1 ? kept[0] : kept.join(token);
     };
-    const large = (key: string | null, make: (formToken: string) => string) => {
-      if (key === null || !current()) return make(token);
+    const large = (key: string | null, make: (formToken: string) => string | readonly unknown[]) => {
+      if (key === null || !current()) {
+        const made = make(token);
+        return typeof made === 'string' ? made : new KeptBytes(encodeParts(made, null), token);
+      }
       const at = `${LARGE}${key}`;
       let kept = this.hit(at) as Buffer[] | undefined;
-      if (kept === undefined) this.keep(at, (kept = parts(make).map((p) => Buffer.from(p, 'utf8'))));
+      if (kept === undefined) {
+        this.misses++;
+        const made = withSlot(make);
+        this.keep(at, (kept = encodeParts(typeof made === 'string' ? [made] : made, this.slot)));
+      }
       return new KeptBytes(kept, token);
     };
     const value = async <T>(key: string, make: () => Promise<T>): Promise<T> => {
