@@ -1,7 +1,7 @@
 import ejs from 'ejs';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CHUNK, KeptBytes } from './keptBytes.js';
+import { byteLengthOf, chunked, writeChunks } from './keptBytes.js';
 
 /**
  * EJS builds a page by appending each piece to one string (`__output += s`): a rope of
@@ -54,34 +54,17 @@ export type JoinedTemplate = ejs.TemplateFunction & { pieces(data?: ejs.Data): u
  * with any other character (a curly quote in a comment, a name in another script) in two bytes a
  * character, and joining ~500 pieces into such a page of 120 KB took ~1 ms, against ~0.05 ms to
  * write them as UTF-8 one after the other. Pieces are put together into chunks of about
- * `CHUNK` characters first (only a chunk that holds such a character is stored wide): a page of
+ * `CHUNK` characters first (`chunked` in keptBytes.ts; only a chunk that holds such a character is stored wide): a page of
  * thousands of small pieces (the audit log's rows) spent more on two calls into the encoder per
  * piece than on its bytes (3,000 pieces: 0.52 → 0.15 ms). The template's includes are still
  * joined as strings (they are pieces of the page); a large kept piece (`KeptBytes`) is copied as
  * the bytes it was kept as.
  */
 export function pageBytes(template: JoinedTemplate, data: ejs.Data): Buffer {
-  const chunks: (string | KeptBytes)[] = [];
-  let chunk = '';
-  for (const piece of template.pieces(data)) {
-    if (piece instanceof KeptBytes) {
-      if (chunk) chunks.push(chunk);
-      chunks.push(piece);
-      chunk = '';
-      continue;
-    }
-    chunk += typeof piece === 'string' ? piece : String(piece);
-    if (chunk.length >= CHUNK) {
-      chunks.push(chunk);
-      chunk = '';
-    }
-  }
-  if (chunk) chunks.push(chunk);
-  let size = 0;
-  for (const c of chunks) size += typeof c === 'string' ? Buffer.byteLength(c, 'utf8') : c.byteLength;
+  const [chunks] = chunked(template.pieces(data), null);
+  const size = byteLengthOf(chunks);
   const bytes = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const c of chunks) at += typeof c === 'string' ? bytes.write(c, at, 'utf8') : c.writeInto(bytes, at);
+  const at = writeChunks(chunks, bytes, 0);
   // Each piece writes the bytes its length counted; should one ever write fewer, what was never
   // written (memory not cleared) is not sent.
   return at === size ? bytes : bytes.subarray(0, at);
