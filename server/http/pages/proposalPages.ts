@@ -12,7 +12,7 @@ import {
   withdrawProposal,
 } from '../../services/proposals/proposals.js';
 import { baseText, proposalDiff, proposalText, revisionsOf } from '../../services/proposals/read.js';
-import { getVersion, listVersions, publicStateVersion, versionText } from '../../services/readDocuments.js';
+import { getVersion, listVersions, versionText } from '../../services/readDocuments.js';
 import type { ProposalRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
 import { proposalHead, revisionsView, TEXT_UNDER, textKey, textView, threadKeys } from '../presenters/proposalView.js';
@@ -37,7 +37,7 @@ import {
 import { ApplySuggestionBody, ApplySuggestionsBody, CreateProposalBody } from '../schemas/index.js';
 import { applySuggestions } from '../../services/proposals/suggestions.js';
 import { absent } from '../../domain/errors.js';
-import { page } from './render.js';
+import { page, renderedStateVersion } from './render.js';
 import { diffToggle } from '../presenters/diffToggle.js';
 import { noSection } from '../../domain/sections.js';
 import { checkText, checkTitle } from '../../domain/text.js';
@@ -198,7 +198,7 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
     const actor = req.actor ?? null;
     // Before anything is read: the version the kept threads must be of.
     const kept = fragments.forPage(
-      () => `${publicStateVersion(ctx)} ${render.coarseEpoch}`,
+      renderedStateVersion(ctx, render),
       (res.locals.csrfToken as string | undefined) ?? '',
     );
     const query = view; // (the text tab names its own `view`)

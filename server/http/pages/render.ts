@@ -1,5 +1,8 @@
 import type { Request, Response } from 'express';
+import type { Ctx } from '../../services/context.js';
+import { publicStateVersion } from '../../services/readDocuments.js';
 import type { PageCache } from '../pageCache.js';
+import type { Renderer } from '../render/renderer.js';
 import { dayLabel, timeTag, utcLabel } from '../render/time.js';
 import { DOCX_TYPE } from '../../util/wordIn.js';
 
@@ -88,3 +91,11 @@ export function sendDocx(res: Response, filename: string, file: Uint8Array): voi
     .set('Content-Disposition', `attachment; filename="${filename}"`)
     .send(Buffer.from(file.buffer, file.byteOffset, file.length));
 }
+
+/**
+ * The version a page's kept pieces (render/fragments.ts) must be of when they are made from the
+ * store and rendered texts: the store's public state and the renderer's coarse answers (a text
+ * past its time limit, shown coarse until it is tried again).
+ */
+export const renderedStateVersion = (ctx: Ctx, render: Renderer) => () =>
+  `${publicStateVersion(ctx)} ${render.coarseEpoch}`;

@@ -16,7 +16,7 @@ import { castBallot, previewBallot, recuse, withdrawRecusal } from '../../servic
 import { findConsolidation, listOpenConsolidations } from '../../services/consolidations/consolidations.js';
 import { consolidationAttribution } from '../../services/consolidations/attribution.js';
 import { visibleProposals } from '../../services/proposals/access.js';
-import { documentTitle, listDocuments, publicStateVersion } from '../../services/readDocuments.js';
+import { documentTitle, listDocuments } from '../../services/readDocuments.js';
 import type { RoundRecord } from '../../store/meta/schema.js';
 import { changeCounts } from '../presenters/changeCounts.js';
 import { TEXT_UNDER } from '../presenters/proposalView.js';
@@ -30,7 +30,7 @@ import { findUserByEmail, userName } from '../../services/accounts/users.js';
 import { deadlineFromForm, deadlineShownAgain, toLocalInput } from '../presenters/roundForm.js';
 import { done, field, fromForm, idOf, orShow, takeNotice, textarea, type Locals } from './formHelpers.js';
 import { BallotBody, CancelRoundBody, ExtendRoundBody, RecusalBody, WithdrawRecusalBody } from '../schemas/index.js';
-import { page } from './render.js';
+import { page, renderedStateVersion } from './render.js';
 
 /** Approval rounds, as pages: the list, a round, voting, recording a ballot, close, extend, cancel. */
 export function roundPages(ctx: Ctx, render: Renderer): Router {
@@ -85,7 +85,7 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     const actor = req.actor ?? null;
     // Before anything is read: the version the kept pieces must be of.
     const kept = fragments.forPage(
-      () => `${publicStateVersion(ctx)} ${render.coarseEpoch}`,
+      renderedStateVersion(ctx, render),
       (res.locals.csrfToken as string | undefined) ?? '',
     );
     const view = roundView(ctx, actor, round);
