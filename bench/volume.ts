@@ -37,6 +37,7 @@ import { closeRound, openRound } from '../server/services/rounds/rounds.js';
 import { DEFAULT_MAIL_RETENTION_DAYS, pruneMailBodies } from '../server/services/notifications/deliver.js';
 import type { MailRecord } from '../server/domain/records.js';
 import { COLD_ROW_LAYOUT } from '../server/store/meta/coldRecords.js';
+import { COLD } from '../server/store/meta/indexes.js';
 import { documentsDir, log } from './common.js';
 import {
   count,
@@ -58,10 +59,13 @@ const YEAR = 365.25 * 86_400_000;
 const DAY = 86_400_000;
 const IN_FLIGHT = 12;
 
-/** The generator's sources and the cold files' row layout: a change to any makes a new folder. */
+/**
+ * The generator's sources, the cold files' row layout and which kinds go cold: a change to any
+ * makes a new folder (a folder of before would be upgraded at each start, timed with it).
+ */
 const hash = () => {
   const h = createHash('sha256');
-  h.update(`cold rows ${COLD_ROW_LAYOUT}`);
+  h.update(`cold rows ${COLD_ROW_LAYOUT}; cold kinds ${Object.keys(COLD).join(' ')}`);
   for (const f of ['volume.ts', 'volumeKit.ts'])
     h.update(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), f)));
   return h.digest('hex').slice(0, 10);

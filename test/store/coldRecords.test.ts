@@ -14,8 +14,9 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { MetaStore, type Change } from '../../server/store/meta/metaStore.js';
 import { SnapshotFile } from '../../server/store/meta/snapshotFile.js';
-import { recipientKey } from '../../server/store/meta/indexes.js';
-import type { MailRecord } from '../../server/store/meta/schema.js';
+import { ColdRecords } from '../../server/store/meta/coldRecords.js';
+import { recipientKey, subjectKey } from '../../server/store/meta/indexes.js';
+import type { CommentRecord, MailRecord } from '../../server/store/meta/schema.js';
 import { tempDir } from '../helpers/data.js';
 import { tmp } from './gitHelpers.js';
 
@@ -52,6 +53,25 @@ const mail = (id: number, to = `u${id % 3}@example.org`, whole = false): MailRec
   sentAt: '2026-01-01T00:00:01.000Z',
   ...(whole ? { text: 'Body', html: '<p>Body</p>' } : { bodyDroppedAt: '2026-02-01T00:00:00.000Z' }),
 });
+/** Comment `id` on proposal `on`, a reply by mail when `via` is given. */
+const comment = (id: number, on: number, extra: Partial<CommentRecord> = {}): CommentRecord => ({
+  id,
+  subject: { type: 'proposal', id: on },
+  authorId: 1 + (id % 3),
+  body: `Comment ${id} on proposal ${on}`,
+  anchor: null,
+  replyTo: null,
+  resolved: false,
+  resolvedBy: null,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  ...extra,
+});
+const putComments = (...comments: CommentRecord[]): Change => ({
+  actor: null,
+  at: new Date('2026-02-01T00:00:00Z'),
+  events: [],
+  puts: { comments: Object.fromEntries(comments.map((c) => [c.id, c])) },
+});
 const put = (...mails: MailRecord[]): Change => ({
   actor: null,
   at: new Date('2026-02-01T00:00:00Z'),
@@ -61,7 +81,7 @@ const put = (...mails: MailRecord[]): Change => ({
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const snapshotText = () => fsp.readFile(path.join(dir, 'snapshot.json'), 'utf8');
 const coldFile = (name: string) => path.join(dir, 'cold', name);
-const idsOf = (ms: (MailRecord | undefined)[]) => ms.map((m) => m?.id);
+const idsOf = (ms: readonly ({ id: number } | undefined)[]) => ms.map((m) => m?.id);
 
 describe('cold records', () => {
   test('a compacted message leaves memory and the snapshot, and is found by id, by all and by the thread index', async () => {
@@ -175,6 +195,119 @@ describe('cold records', () => {
     const again = await open();
     expect(idsOf(again.all('mails'))).toEqual([1, 2, 3, 4]);
     expect(again.get('mails', 2)).toEqual(mail(2));
+  });
+});
+
+describe('a cold table read at open', () => {
+  test('read a slice at a time: 123,375 rows, ids put twice and removed across slices, keys of the last row', async () => {
+    const files = path.join(dir, 'cold');
+    const first = await ColdRecords.open<{ n: number }>(files, 'things', null, [' ', undefined], () => {});
+    const N = 100_000;
+    // Every id once; then every 7th again with other keys, every 11th removed (50,000 more rows).
+    for (let id = 1; id <= N; id++) first.put(id, { n: id }, [`a${id % 5} t${id % 3}`, `k${id % 4}`]);
+    for (let id = 7; id <= N; id += 7) first.put(id, { n: -id }, [`a9 t9`, undefined]);
+    for (let id = 11; id <= N; id += 11) first.remove(id);
+    const mark = first.markNow();
+    expect(mark.rows).toBe(N + Math.floor(N / 7) + Math.floor(N / 11));
+    await first.flushedTo(mark);
+    await first.close();
+    const cold = await ColdRecords.open<{ n: number }>(files, 'things', mark, [' ', undefined], () => {});
+    try {
+      const alive = (id: number) => id % 11 !== 0;
+      const again = (id: number) => id % 7 === 0;
+      expect(cold.count).toBe(Array.from({ length: N }, (_, i) => i + 1).filter(alive).length);
+      for (const id of [1, 7, 11, 65_536, 65_537, 77, 99_995, 100_000])
+        expect(cold.read(id)).toEqual(alive(id) ? { n: again(id) ? -id : id } : undefined);
+      const [split, whole] = cold.takeKeyTables();
+      const want = (test: (id: number) => boolean) =>
+        Array.from({ length: N }, (_, i) => i + 1).filter((id) => alive(id) && test(id));
+      expect([...split.ids('a2 t1')]).toEqual(want((id) => !again(id) && id % 5 === 2 && id % 3 === 1));
+      expect([...split.ids('a9 t9')]).toEqual(want(again));
+      expect([...whole.ids('k3')]).toEqual(want((id) => !again(id) && id % 4 === 3));
+      expect(split.size).toBe(cold.count);
+      expect(whole.size).toBe(want((id) => !again(id)).length);
+    } finally {
+      await cold.close();
+    }
+  });
+});
+
+describe('cold comments', () => {
+  const on = (p: number) => subjectKey({ type: 'proposal', id: p });
+
+  test('every comment is cold: out of memory and the snapshot, found by id, by subject and by the Message-ID it came with', async () => {
+    const s = await open();
+    await s.write(putComments(...range(1, 20).map((id) => comment(id, 1 + (id % 2)))));
+    await s.write(putComments(comment(21, 1, { viaMail: '<reply-21@mail.test>', replyTo: 3 })));
+    const check = (store: MetaStore) => {
+      expect(store.get('comments', 21)).toEqual(comment(21, 1, { viaMail: '<reply-21@mail.test>', replyTo: 3 }));
+      expect(idsOf(store.by('comments', 'subject', on(2)))).toEqual(range(1, 20).filter((i) => i % 2 === 1));
+      expect(idsOf(store.by('comments', 'subject', on(1)))).toEqual([...range(1, 20).filter((i) => i % 2 === 0), 21]);
+      expect(store.countBy('comments', 'subject', on(1))).toBe(11);
+      expect(idsOf(store.by('comments', 'viaMail', '<reply-21@mail.test>'))).toEqual([21]);
+      expect(store.nextId('comments')).toBe(22);
+    };
+    check(s);
+    await s.snapshot();
+    const text = await snapshotText();
+    expect(text).not.toContain('Comment 1 on');
+    expect(JSON.parse(text.split('\n')[0]).cold.comments.rows).toBe(21);
+    await s.close();
+    check(await open());
+  });
+
+  test('a comment resolved is written again at the end of its cold file; the last line of an id is its record', async () => {
+    const s = await open();
+    await s.write(putComments(comment(1, 1), comment(2, 1), comment(3, 2)));
+    await s.snapshot();
+    await s.write(putComments(comment(2, 1, { resolved: true, resolvedBy: 9 })));
+    // Moved to another proposal (no service does; the index must follow it all the same).
+    await s.write(putComments(comment(3, 1)));
+    const check = (store: MetaStore) => {
+      expect(store.get('comments', 2)).toEqual(comment(2, 1, { resolved: true, resolvedBy: 9 }));
+      expect(idsOf(store.by('comments', 'subject', on(1)))).toEqual([1, 2, 3]);
+      expect(store.by('comments', 'subject', on(2))).toEqual([]);
+    };
+    check(s);
+    await s.close();
+    // Reopened from the snapshot before the changes (the journal's tail puts them again), then from one after.
+    const again = await open();
+    check(again);
+    await again.snapshot();
+    await again.close();
+    check(await open());
+  });
+
+  test('a store whose snapshot knows cold messages but not cold comments moves its comments at the first start', async () => {
+    // As the previous version wrote it: compact messages cold, every comment in the snapshot.
+    const s = await open();
+    await s.write(put(mail(1), mail(2)));
+    await s.snapshot();
+    await s.close();
+    const lines = (await snapshotText()).split('\n').filter(Boolean);
+    const head = JSON.parse(lines[0]) as { format: number; seq: number; cold: Record<string, unknown> };
+    expect(Object.keys(head.cold)).toContain('comments');
+    delete head.cold.comments;
+    const comments = range(1, 5).map((id) => comment(id, 1));
+    await fsp.writeFile(
+      path.join(dir, 'snapshot.json'),
+      [JSON.stringify(head), ...lines.slice(1), ...comments.map((c) => JSON.stringify(['comments', String(c.id), c]))]
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
+    await fsp.rm(path.join(dir, 'cold', 'comments.jsonl'), { force: true });
+    const moved = await open();
+    expect(idsOf(moved.by('comments', 'subject', on(1)))).toEqual(range(1, 5));
+    expect(idsOf(moved.all('mails'))).toEqual([1, 2]);
+    // The next write takes the snapshot that was due: without the comments, its head notes their file.
+    await moved.write(putComments(comment(6, 1)));
+    await moved.close();
+    const text = await snapshotText();
+    expect(JSON.parse(text.split('\n')[0]).cold.comments.rows).toBe(6);
+    expect(text).not.toContain('Comment 1 on');
+    const again = await open();
+    expect(idsOf(again.by('comments', 'subject', on(1)))).toEqual(range(1, 6));
+    expect(again.get('comments', 3)).toEqual(comment(3, 1));
   });
 });
 

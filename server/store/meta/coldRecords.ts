@@ -31,9 +31,10 @@ export const coldDamaged = (name: string, what = 'is shorter than its snapshot s
   );
 
 /**
- * Records of one collection that will not change again (a message sent and compacted), kept on
- * disk instead of in memory and in the snapshot (issue 18: at ten years 1.5 million messages
- * were most of the heap, of the snapshot and of start-up). Three append-only files in `cold/`:
+ * Records of one collection kept on disk instead of in memory and in the snapshot (issue 18: at
+ * ten years 1.5 million messages sent and compacted were most of the heap, of the snapshot and
+ * of start-up; 100,000 comments were 40 % of what was left). A record that changes is written
+ * again at the end. Three append-only files in `cold/`:
  *
  *   - `<kind>.jsonl`: the records, one JSON line each;
  *   - `<kind>.rows`: a table of 8-byte numbers, a row per change: id, offset, length (offset -1:
@@ -135,28 +136,30 @@ export class ColdRecords<R = unknown> {
       for (const line of text.split('\n')) if (line) keys.push(JSON.parse(line) as string);
     }
     const cold = new ColdRecords<R>(kind, width, splits, fds, m, keys.length, log);
-    const table = new Float64Array(m.rows * width);
-    if (m.rows) readAt(fds.rows, 0, table.byteLength, Buffer.from(table.buffer));
-    // The last row of an id says where it is; rows are in the order written.
-    for (let r = 0; r < m.rows; r++) {
-      const at = r * width;
-      const id = table[at];
-      if (table[at + 1] < 0) cold.forget(id);
-      else {
-        cold.place(id, table[at + 1], table[at + 2]);
-        cold.places.setRow(id, r);
+    // The table is read a slice at a time (the whole of it was 59 MB at ten years, held at start
+    // and then garbage); of each id's last row only its index keys are kept, until the tables
+    // below are made. Rows are in the order written: the last row of an id says where it is.
+    const slice = new Float64Array(Math.min(m.rows, ROWS_READ) * width);
+    const bytes = Buffer.from(slice.buffer);
+    const keyParts = 2 * indexes;
+    for (let from = 0; from < m.rows; from += ROWS_READ) {
+      const rows = Math.min(ROWS_READ, m.rows - from);
+      readAt(fds.rows, from * width * 8, rows * width * 8, bytes);
+      for (let r = 0; r < rows; r++) {
+        const at = r * width;
+        const id = slice[at];
+        if (slice[at + 1] < 0) cold.forget(id);
+        else {
+          cold.place(id, slice[at + 1], slice[at + 2]);
+          if (keyParts) cold.places.setKeys(id, slice, at + 3, keyParts);
+        }
       }
     }
-    // Per index that lists cold records, the keys of those cold now, sorted, from their last rows.
+    // Per index that lists cold records, the keys of those cold now, sorted.
     cold.keyTables = splits.map((sep, i) =>
-      ColdKeyTable.build(sep, keys, cold.live, (tell) => {
-        for (const id of cold.places.ids(false)) {
-          const at = cold.places.row(id) * width;
-          tell(id, table[at + 3 + 2 * i], table[at + 4 + 2 * i]);
-        }
-      }),
+      ColdKeyTable.build(sep, keys, cold.live, (tell) => cold.places.eachKeys(keyParts, 2 * i, tell)),
     );
-    cold.places.dropRows();
+    cold.places.dropKeys();
     return cold;
   }
 
@@ -344,13 +347,15 @@ export class ColdRecords<R = unknown> {
 }
 
 const PAGE = 4096;
+/** Rows of a cold table read at a time at open (2.6 MB for the messages' rows). */
+const ROWS_READ = 65_536;
 
 /**
  * Where each id's line is, in pages of 4,096 ids made as ids reach them: 12 bytes an id where
  * ids are dense (numbered from 1, as the store numbers them), nothing for the gaps between.
  */
 class PagedPlaces {
-  private readonly pages = new Map<number, { offsets: Float64Array; lengths: Uint32Array; rows: Uint32Array | null }>();
+  private readonly pages = new Map<number, { offsets: Float64Array; lengths: Uint32Array; keys: Int32Array | null }>();
   /** The page numbers, ascending. */
   private order: number[] = [];
 
@@ -367,7 +372,7 @@ class PagedPlaces {
     let page = this.pages.get(no);
     if (!page) {
       if (!offset) return;
-      this.pages.set(no, (page = { offsets: new Float64Array(PAGE), lengths: new Uint32Array(PAGE), rows: null }));
+      this.pages.set(no, (page = { offsets: new Float64Array(PAGE), lengths: new Uint32Array(PAGE), keys: null }));
       // Pages come mostly in order (new ids are the largest).
       if (!this.order.length || this.order[this.order.length - 1] < no) this.order.push(no);
       else this.order = [...this.order, no].sort((a, b) => a - b);
@@ -376,18 +381,28 @@ class PagedPlaces {
     page.lengths[id % PAGE] = length;
   }
 
-  /** At open: the row that placed `id` (its index keys are in it). */
-  setRow(id: number, row: number): void {
+  /**
+   * At open: the index keys' parts of the row that placed `id` (which is placed), `width`
+   * numbers of `row` from `from` (a loop, not a view: 1.5 million rows at ten years).
+   */
+  setKeys(id: number, row: Float64Array, from: number, width: number): void {
     const page = this.pages.get(Math.floor(id / PAGE))!;
-    (page.rows ??= new Uint32Array(PAGE))[id % PAGE] = row;
+    const keys = (page.keys ??= new Int32Array(PAGE * width));
+    const at = (id % PAGE) * width;
+    for (let k = 0; k < width; k++) keys[at + k] = row[from + k];
   }
 
-  row(id: number): number {
-    return this.pages.get(Math.floor(id / PAGE))?.rows?.[id % PAGE] ?? 0;
+  /** At open: each placed id, ascending, with the two parts at `part` of its keys (`width` a row). */
+  eachKeys(width: number, part: number, tell: (id: number, head: number, tail: number) => void): void {
+    for (const no of this.order) {
+      const { offsets, keys } = this.pages.get(no)!;
+      for (let i = 0; i < PAGE; i++)
+        if (offsets[i] > 0) tell(no * PAGE + i, keys![i * width + part], keys![i * width + part + 1]);
+    }
   }
 
-  dropRows(): void {
-    for (const page of this.pages.values()) page.rows = null;
+  dropKeys(): void {
+    for (const page of this.pages.values()) page.keys = null;
   }
 
   *ids(descending: boolean): Generator<number> {

@@ -194,8 +194,8 @@ export class MetaStore {
     store.openedAt = snap.seq;
     store.snapshotBytes = await file.size();
     for (const e of entries) store.apply(e);
-    // A snapshot from before cold records (or none): records that should be cold go now, once.
-    if (!snap.cold) store.settleCold();
+    // A snapshot from before a kind's cold files (or none): its records that should be cold go now, once.
+    store.settleCold((kind) => !snap.cold?.[kind]);
     for (const e of read) store.remember(e);
     store.auditFrom = readFrom;
     if (opts.detach) {
@@ -283,13 +283,14 @@ export class MetaStore {
   }
 
   /**
-   * Move to their cold files the records that should be there and are in memory: once, at the
-   * first start after an upgrade (a snapshot that knows no cold files), then a snapshot is due.
+   * Move to their cold files the records of the kinds `which` picks that should be there and are
+   * in memory: once, at the first start after an upgrade (a snapshot that knows no cold files of
+   * that kind), then a snapshot is due.
    */
-  private settleCold(): void {
+  private settleCold(which: (kind: string) => boolean): void {
     for (const [kind, { when, file }] of this.cold) {
       const col = this.collections[kind];
-      if (!col) continue;
+      if (!col || !which(kind)) continue;
       const ix = this.indexes.get(kind);
       let moved = 0;
       for (const id of Object.keys(col)) {
