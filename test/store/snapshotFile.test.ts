@@ -50,6 +50,29 @@ test('any state written and read back is the same state; one line a record', asy
   );
 });
 
+test('read a megabyte at a time: lines across reads, a line of 2.5 MB, characters of 2 to 4 bytes', async () => {
+  const MB = 1 << 20;
+  // Records sized so that lines end just before, at and after each megabyte, with multi-byte
+  // characters (é, €, 𝄞) where a read ends; one record longer than two reads.
+  const records: Record<string, { text: string }> = {};
+  let id = 0;
+  const text = (n: number, k: number) => 'x'.repeat(n) + ['é', '€', '𝄞'][k % 3].repeat(k + 1);
+  for (let k = 0; k < 40; k++) records[String(++id)] = { text: text(MB / 16 - 40 + k * 7, k) };
+  records[String(++id)] = { text: text(2.5 * MB, 2) };
+  for (let k = 0; k < 30; k++) records[String(++id)] = { text: text(MB / 8 + k * 13, k) };
+  const file = new SnapshotFile(path.join(dir, 'snapshot.json'), path.join(dir, 'tmp'));
+  await file.write(9, SnapshotFile.take({ notes: records }));
+  const back = await file.read();
+  expect(back!.seq).toBe(9);
+  expect(back!.collections).toEqual({ notes: records });
+  // The last line without its newline is still read; cut inside, it is refused, not dropped.
+  const size = (await fsp.stat(path.join(dir, 'snapshot.json'))).size;
+  await fsp.truncate(path.join(dir, 'snapshot.json'), size - 1);
+  expect((await file.read())!.collections).toEqual({ notes: records });
+  await fsp.truncate(path.join(dir, 'snapshot.json'), size - 3);
+  await expect(file.read()).rejects.toThrow(SyntaxError);
+});
+
 test('a snapshot of the first format (one JSON document) is still read', async () => {
   const file = path.join(dir, 'snapshot.json');
   fs.writeFileSync(file, JSON.stringify({ seq: 7, collections: { groups: { a: { slug: 'a' } } } }));

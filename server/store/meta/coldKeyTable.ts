@@ -55,9 +55,12 @@ export class ColdKeyTable {
     ids = ids.subarray(0, n);
     firsts = firsts.subarray(0, n);
     seconds = seconds.subarray(0, n);
-    // Stable counting sorts: by first part, then by second (so by second, first, id).
-    [ids, firsts, seconds] = countingSort(firsts, none + 1, [ids, firsts, seconds]);
-    [ids, firsts, seconds] = countingSort(seconds, none + 1, [ids, firsts, seconds]);
+    // Stable counting sorts: by first part, then by second (so by second, first, id), the first
+    // into scratch arrays and the second back (one set of scratch, not one a pass).
+    const table = [ids, firsts, seconds];
+    const scratch = [new Uint32Array(n), new Uint32Array(n), new Uint32Array(n)];
+    countingSort(firsts, none + 1, table, scratch);
+    countingSort(scratch[2], none + 1, scratch, table);
     return new ColdKeyTable(sep, parts, none, firsts, seconds, ids);
   }
 
@@ -94,23 +97,17 @@ export class ColdKeyTable {
 const EMPTY = new Uint32Array(0);
 
 /** The three columns reordered by `by` (values below `range`), keeping the order of equal values. */
-function countingSort(
-  by: Uint32Array,
-  range: number,
-  [ids, firsts, seconds]: Uint32Array[],
-): [Uint32Array, Uint32Array, Uint32Array] {
+function countingSort(by: Uint32Array, range: number, from: Uint32Array[], into: Uint32Array[]): void {
   const n = by.length;
   const starts = new Uint32Array(range + 1);
   for (let i = 0; i < n; i++) starts[by[i] + 1]++;
   for (let v = 0; v < range; v++) starts[v + 1] += starts[v];
-  const outIds = new Uint32Array(n);
-  const outFirsts = new Uint32Array(n);
-  const outSeconds = new Uint32Array(n);
+  const [ids, firsts, seconds] = from;
+  const [outIds, outFirsts, outSeconds] = into;
   for (let i = 0; i < n; i++) {
     const to = starts[by[i]]++;
     outIds[to] = ids[i];
     outFirsts[to] = firsts[i];
     outSeconds[to] = seconds[i];
   }
-  return [outIds, outFirsts, outSeconds];
 }

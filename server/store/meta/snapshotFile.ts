@@ -1,8 +1,6 @@
-import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { FILE_MODE, fsyncDir, mkdirPrivate, shortWrite, storageError } from '../fsutil.js';
 import type { StringPool } from './stringPool.js';
 import type { ColdMark } from './coldRecords.js';
@@ -69,11 +67,10 @@ export class SnapshotFile {
         for (const [kind, col] of Object.entries(whole.collections)) for (const id in col) onRecord(kind, id);
       return pool ? pool.share(whole) : whole;
     }
-    const lines = createInterface({ input: createReadStream(this.file, 'utf8'), crlfDelay: Infinity });
     let seq = -1;
     let cold: Snapshot['cold'];
     const collections: Snapshot['collections'] = {};
-    for await (const line of lines) {
+    for await (const line of linesOf(this.file)) {
       if (!line) continue;
       if (seq < 0) {
         ({ seq, cold } = JSON.parse(line) as Pick<Snapshot, 'seq' | 'cold'>);
@@ -153,5 +150,45 @@ export class SnapshotFile {
     } catch {
       return 0;
     }
+  }
+}
+
+/** Bytes read at a time. */
+const READ_BYTES = 1 << 20;
+
+/**
+ * The lines of `file` (its text cut at each `\n`; a `\r` before it is kept), a megabyte read at a
+ * time: each line is decoded once, from the bytes, where readline decoded the stream and then
+ * joined and cut the strings (~0.1 s of the 0.6 s the snapshot took at ten years).
+ */
+async function* linesOf(file: string): AsyncGenerator<string> {
+  const h = await fsp.open(file, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(READ_BYTES);
+    /** Bytes of `buf` from 0 that hold a line begun and not yet ended. */
+    let held = 0;
+    for (;;) {
+      if (held === buf.length) {
+        // A line longer than the buffer: a larger buffer.
+        const larger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(larger, 0, 0, held);
+        buf = larger;
+      }
+      const { bytesRead } = await h.read(buf, held, buf.length - held, null);
+      const end = held + bytesRead;
+      let start = 0;
+      for (let nl = buf.indexOf(0x0a, held); nl >= 0 && nl < end; nl = buf.indexOf(0x0a, start)) {
+        yield buf.toString('utf8', start, nl);
+        start = nl + 1;
+      }
+      if (!bytesRead) {
+        if (start < end) yield buf.toString('utf8', start, end);
+        return;
+      }
+      buf.copy(buf, 0, start, end);
+      held = end - start;
+    }
+  } finally {
+    await h.close();
   }
 }
