@@ -228,7 +228,11 @@ describe('a backup taken while writes go on', () => {
       }
       expect(missing).toEqual([]);
       expect(ackedBefore.filter((a) => a.kind === 'mail').length).toBeGreaterThan(0);
+      // The cold files of both kinds (comments are all cold; the compacted messages).
       expect((await fsp.readdir(path.join(target, 'meta', 'cold'))).sort()).toEqual([
+        'comments.jsonl',
+        'comments.keys',
+        'comments.rows',
         'mails.jsonl',
         'mails.keys',
         'mails.rows',
