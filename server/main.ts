@@ -19,11 +19,9 @@ import { sitePagesFor } from './sitePages.js';
 import { applyServerTimeouts } from './http/serverTimeouts.js';
 import { MirrorWorker } from './services/publicMirror.js';
 import { LoopDelay } from './http/loopDelay.js';
-import { limitHeapGrowth } from './heapGrowth.js';
 
 /** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
 async function main() {
-  limitHeapGrowth();
   // Everything Ratify creates (data folder, git objects, mails with live links) is private to its user.
   const platform = unsupportedPlatform();
   if (platform) {
