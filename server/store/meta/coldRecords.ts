@@ -350,10 +350,7 @@ const PAGE = 4096;
 /** Rows of a cold table read at a time at open (2.6 MB for the messages' rows). */
 const ROWS_READ = 65_536;
 
-/**
- * Where each id's line is, in pages of 4,096 ids made as ids reach them: 12 bytes an id where
- * ids are dense (numbered from 1, as the store numbers them), nothing for the gaps between.
- */
+/** One page of `PagedPlaces`: 4,096 ids. */
 interface Page {
   offsets: Float64Array;
   lengths: Uint32Array;
@@ -361,6 +358,10 @@ interface Page {
   keys: Int32Array | null;
 }
 
+/**
+ * Where each id's line is, in pages of 4,096 ids made as ids reach them: 12 bytes an id where
+ * ids are dense (numbered from 1, as the store numbers them), nothing for the gaps between.
+ */
 class PagedPlaces {
   private readonly pages = new Map<number, Page>();
   /** The page numbers, ascending. */
