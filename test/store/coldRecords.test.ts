@@ -53,7 +53,7 @@ const mail = (id: number, to = `u${id % 3}@example.org`, whole = false): MailRec
   sentAt: '2026-01-01T00:00:01.000Z',
   ...(whole ? { text: 'Body', html: '<p>Body</p>' } : { bodyDroppedAt: '2026-02-01T00:00:00.000Z' }),
 });
-/** Comment `id` on proposal `on`, a reply by mail when `via` is given. */
+/** Comment `id` on proposal `on`, with `extra` fields (a reply by mail gives `viaMail`). */
 const comment = (id: number, on: number, extra: Partial<CommentRecord> = {}): CommentRecord => ({
   id,
   subject: { type: 'proposal', id: on },
@@ -203,7 +203,7 @@ describe('a cold table read at open', () => {
     const files = path.join(dir, 'cold');
     const first = await ColdRecords.open<{ n: number }>(files, 'things', null, [' ', undefined], () => {});
     const N = 100_000;
-    // Every id once; then every 7th again with other keys, every 11th removed (50,000 more rows).
+    // Every id once; then every 7th again with other keys, every 11th removed (23,375 more rows).
     for (let id = 1; id <= N; id++) first.put(id, { n: id }, [`a${id % 5} t${id % 3}`, `k${id % 4}`]);
     for (let id = 7; id <= N; id += 7) first.put(id, { n: -id }, [`a9 t9`, undefined]);
     for (let id = 11; id <= N; id += 11) first.remove(id);
