@@ -6,7 +6,8 @@
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,8 +34,43 @@ const EXTERNAL = ['pino', 'pino-*', 'thread-stream', 'piscina', 'esbuild', 'popu
 const REQUIRE =
   "import { createRequire as __ratifyRequire } from 'node:module'; const require = __ratifyRequire(import.meta.url);";
 
-export async function buildAll({ quiet = false } = {}) {
+/**
+ * A digest of the bytes a build reads: every file under `paths` (folders walked, in name order),
+ * this script, and the installed packages' lock (npm rewrites it on every install).
+ */
+export function inputsDigest(paths) {
+  const hash = createHash('sha256');
+  const add = (rel) => {
+    const file = path.join(root, rel);
+    if (!existsSync(file)) return void hash.update(`${rel} absent\0`);
+    hash.update(`${rel}\0`).update(readFileSync(file)).update('\0');
+  };
+  const walk = (rel) => {
+    for (const e of readdirSync(path.join(root, rel), { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    )) {
+      const child = `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(child);
+      else add(child);
+    }
+  };
+  for (const p of paths) walk(p);
+  add('scripts/build.mjs');
+  add('node_modules/.package-lock.json');
+  return hash.digest('hex');
+}
+
+/** The digest of what dist/ was built from, kept beside it. */
+const STAMP = path.join(root, 'dist', '.inputs');
+
+/**
+ * `whenChanged`: keep dist/ when it was built from the same inputs (the tests' setup, run before
+ * every jest run: ~1.7 s of building saved when nothing changed; reading the ~200 sources, ~15 ms).
+ */
+export async function buildAll({ quiet = false, whenChanged = false } = {}) {
   const started = Date.now();
+  const digest = inputsDigest(['server']);
+  if (whenChanged && existsSync(STAMP) && readFileSync(STAMP, 'utf8') === digest) return;
   // A clean folder: a file left from an earlier build must not hide one this build lacks.
   rmSync(path.join(root, 'dist'), { recursive: true, force: true });
   await build({
@@ -53,6 +89,7 @@ export async function buildAll({ quiet = false } = {}) {
     logLevel: 'warning',
   });
   writeCommonPasswords(path.join(root, 'dist', 'common-passwords.txt'));
+  writeFileSync(STAMP, digest);
   if (!quiet) console.log(`built dist/ in ${Date.now() - started} ms`);
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -106,7 +107,7 @@ export async function openTestData(
     dataDir,
     cleanup: async () => {
       await data.close().catch(() => {});
-      await fsp.rm(dataDir, { recursive: true, force: true });
+      fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -131,30 +132,28 @@ async function seededCopy(dataDir: string, at: string, make: (dir: string) => Pr
     // Another worker may have made the same template meanwhile: theirs is as good.
     await fsp.rename(scratch, template).catch(() => fsp.rm(scratch, { recursive: true, force: true }));
   }
-  await copyTree(template, dataDir);
+  copyTree(template, dataDir);
   // Its own session secret, made at the open.
   await fsp.rm(path.join(dataDir, 'session-secret'), { force: true });
   return true;
 }
 
 /**
- * Copy a folder's tree: folders with their modes, files with theirs (`copyFile`), nothing else
+ * Copy a folder's tree: folders with their modes, files with theirs (`copyFileSync`), nothing else
  * in a template. `fs.cp` checks and stats each entry several times: it was a sixth of opening a
- * copy.
+ * copy. Synchronous calls, since each asynchronous one is a hand-over to libuv's threads and
+ * back: a copy and its removal took 12–13 ms of CPU that way, 5–6 ms this way (~100 entries).
  */
-async function copyTree(from: string, to: string): Promise<void> {
-  await fsp.mkdir(to, { recursive: true });
-  await fsp.chmod(to, (await fsp.stat(from)).mode & 0o7777);
-  const entries = await fsp.readdir(from, { withFileTypes: true });
-  await Promise.all(
-    entries.map((e) => {
-      const a = path.join(from, e.name);
-      const b = path.join(to, e.name);
-      if (e.isDirectory()) return copyTree(a, b);
-      if (e.isFile()) return fsp.copyFile(a, b);
-      throw new Error(`${a}: a template holds only folders and files`);
-    }),
-  );
+function copyTree(from: string, to: string): void {
+  fs.mkdirSync(to, { recursive: true });
+  fs.chmodSync(to, fs.statSync(from).mode & 0o7777);
+  for (const e of fs.readdirSync(from, { withFileTypes: true })) {
+    const a = path.join(from, e.name);
+    const b = path.join(to, e.name);
+    if (e.isDirectory()) copyTree(a, b);
+    else if (e.isFile()) fs.copyFileSync(a, b);
+    else throw new Error(`${a}: a template holds only folders and files`);
+  }
 }
 
 /**
