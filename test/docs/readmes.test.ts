@@ -1,7 +1,7 @@
 /**
- * The folder READMEs stay true to the code: every file they name (in backquotes, e.g.
- * `services/repairFromMain.ts` or `policy.ts`) exists, relative to the README's folder, its
- * parent folders up to the project root, or the root itself.
+ * The folder READMEs and the documents in docs/ stay true to the code: every file they name (in
+ * backquotes, e.g. `services/repairFromMain.ts` or `policy.ts`) exists, relative to the
+ * document's folder, its parent folders up to the project root, or the root itself.
  */
 import { describe, expect, test } from '@jest/globals';
 import * as fs from 'node:fs';
@@ -27,11 +27,16 @@ const NAMED = /`([A-Za-z0-9_./-]+\.(?:ts|mjs|js|ejs|md|json|css))`/g;
 /** Files the server writes into its data folder, a backup or an export, not files of the project. */
 const DATA_FILES = new Set(['ratify-backup.json', 'meta/snapshot.json', '.ratify-export.json']);
 
-const all = readmes(projectRoot);
+const docs = fs
+  .readdirSync(path.join(projectRoot, 'docs'))
+  .filter((f) => f.endsWith('.md'))
+  .map((f) => path.join(projectRoot, 'docs', f));
+const all = [...readmes(projectRoot), ...docs];
 
-describe('every file a README names exists', () => {
-  test('there are folder READMEs to check', () => {
+describe('every file a README or a document in docs/ names exists', () => {
+  test('there are folder READMEs and documents to check', () => {
     expect(all.length).toBeGreaterThan(5);
+    expect(docs.length).toBeGreaterThan(3);
   });
 
   test.each(all.map((f) => path.relative(projectRoot, f)))('%s', (rel) => {
