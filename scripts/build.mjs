@@ -70,7 +70,12 @@ const STAMP = path.join(root, 'dist', '.inputs');
 export async function buildAll({ quiet = false, whenChanged = false } = {}) {
   const started = Date.now();
   const digest = inputsDigest(['server']);
-  if (whenChanged && existsSync(STAMP) && readFileSync(STAMP, 'utf8') === digest) return;
+  const outputs = [...Object.keys(entries).map((e) => `${e}.js`), 'common-passwords.txt'];
+  const current =
+    existsSync(STAMP) &&
+    readFileSync(STAMP, 'utf8') === digest &&
+    outputs.every((f) => existsSync(path.join(root, 'dist', f)));
+  if (whenChanged && current) return;
   // A clean folder: a file left from an earlier build must not hide one this build lacks.
   rmSync(path.join(root, 'dist'), { recursive: true, force: true });
   await build({

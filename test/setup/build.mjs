@@ -20,13 +20,17 @@ export default async function globalSetup() {
   const outdir = path.join(root, 'test-output', 'bin');
   const stamp = path.join(outdir, '.inputs');
   const digest = inputsDigest(['server', 'test/store/fixtures']);
-  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === digest) return;
   const entryPoints = Object.fromEntries(
     fs
       .readdirSync(fixtures)
       .filter((f) => f.endsWith('.ts'))
       .map((f) => [f.replace(/\.ts$/, ''), path.join(fixtures, f)]),
   );
+  const current =
+    fs.existsSync(stamp) &&
+    fs.readFileSync(stamp, 'utf8') === digest &&
+    Object.keys(entryPoints).every((name) => fs.existsSync(path.join(outdir, `${name}.js`)));
+  if (current) return;
   await build({
     absWorkingDir: root,
     entryPoints,
