@@ -60,24 +60,35 @@ export function inputsDigest(paths) {
   return hash.digest('hex');
 }
 
-/** The digest of what dist/ was built from, kept beside it. */
-const STAMP = path.join(root, 'dist', '.inputs');
+/**
+ * Whether the build in `dir` is current: its `.inputs` file holds `digest` (written by
+ * `markBuilt` once the build finished) and each of `outputs` is there.
+ */
+export function isCurrent(dir, digest, outputs) {
+  const stamp = path.join(dir, '.inputs');
+  return (
+    existsSync(stamp) && readFileSync(stamp, 'utf8') === digest && outputs.every((f) => existsSync(path.join(dir, f)))
+  );
+}
+
+/** Note in `dir` the digest of the inputs it was just built from. */
+export function markBuilt(dir, digest) {
+  writeFileSync(path.join(dir, '.inputs'), digest);
+}
+
+const DIST = path.join(root, 'dist');
 
 /**
  * `whenChanged`: keep dist/ when it was built from the same inputs (the tests' setup, run before
- * every jest run: ~1.7 s of building saved when nothing changed; reading the ~200 sources, ~15 ms).
+ * every jest run: ~1.7 s of building saved when nothing changed; reading the ~200 sources, ~20 ms).
  */
 export async function buildAll({ quiet = false, whenChanged = false } = {}) {
   const started = Date.now();
   const digest = inputsDigest(['server']);
   const outputs = [...Object.keys(entries).map((e) => `${e}.js`), 'common-passwords.txt'];
-  const current =
-    existsSync(STAMP) &&
-    readFileSync(STAMP, 'utf8') === digest &&
-    outputs.every((f) => existsSync(path.join(root, 'dist', f)));
-  if (whenChanged && current) return;
+  if (whenChanged && isCurrent(DIST, digest, outputs)) return;
   // A clean folder: a file left from an earlier build must not hide one this build lacks.
-  rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+  rmSync(DIST, { recursive: true, force: true });
   await build({
     absWorkingDir: root,
     entryPoints: entries,
@@ -93,8 +104,8 @@ export async function buildAll({ quiet = false, whenChanged = false } = {}) {
     banner: { js: REQUIRE },
     logLevel: 'warning',
   });
-  writeCommonPasswords(path.join(root, 'dist', 'common-passwords.txt'));
-  writeFileSync(STAMP, digest);
+  writeCommonPasswords(path.join(DIST, 'common-passwords.txt'));
+  markBuilt(DIST, digest);
   if (!quiet) console.log(`built dist/ in ${Date.now() - started} ms`);
 }
 

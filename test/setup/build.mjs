@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildAll, inputsDigest } from '../../scripts/build.mjs';
+import { buildAll, inputsDigest, isCurrent, markBuilt } from '../../scripts/build.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -18,7 +18,6 @@ export default async function globalSetup() {
   const fixtures = path.join(root, 'test', 'store', 'fixtures');
   // The same for the fixtures, which bundle server code too.
   const outdir = path.join(root, 'test-output', 'bin');
-  const stamp = path.join(outdir, '.inputs');
   const digest = inputsDigest(['server', 'test/store/fixtures']);
   const entryPoints = Object.fromEntries(
     fs
@@ -26,11 +25,14 @@ export default async function globalSetup() {
       .filter((f) => f.endsWith('.ts'))
       .map((f) => [f.replace(/\.ts$/, ''), path.join(fixtures, f)]),
   );
-  const current =
-    fs.existsSync(stamp) &&
-    fs.readFileSync(stamp, 'utf8') === digest &&
-    Object.keys(entryPoints).every((name) => fs.existsSync(path.join(outdir, `${name}.js`)));
-  if (current) return;
+  if (
+    isCurrent(
+      outdir,
+      digest,
+      Object.keys(entryPoints).map((name) => `${name}.js`),
+    )
+  )
+    return;
   await build({
     absWorkingDir: root,
     entryPoints,
@@ -42,5 +44,5 @@ export default async function globalSetup() {
     packages: 'external',
     logLevel: 'warning',
   });
-  fs.writeFileSync(stamp, digest);
+  markBuilt(outdir, digest);
 }
