@@ -1,41 +1,47 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { z } from 'zod';
+import type { z as Zod } from 'zod';
 import { SLUG_PATTERN } from '../domain/slug.js';
 import { isInside } from '../store/fsutil.js';
 import { systemIdentity, type Ctx } from './context.js';
 import { publishVersion } from './publishVersion.js';
 import { NO_STAKEHOLDER } from './stakeholders.js';
 
-const Manifest = z.object({
-  groups: z.array(z.object({ slug: z.string().regex(SLUG_PATTERN), name: z.string().min(1) })),
-  /** The committee's stakeholder groups (optional: older manifests have none). */
-  stakeholders: z
-    .array(
+/**
+ * The manifest's schema, made when a seed runs (once per installation), with zod loaded then: the
+ * server and the CLI load zod anyway, but a test of the services or the store opens a copy of a
+ * folder seeded once per run, and need not load zod's ~95 modules (60–100 ms of CPU a test file).
+ */
+const manifestSchema = (z: typeof Zod) =>
+  z.object({
+    groups: z.array(z.object({ slug: z.string().regex(SLUG_PATTERN), name: z.string().min(1) })),
+    /** The committee's stakeholder groups (optional: older manifests have none). */
+    stakeholders: z
+      .array(
+        z.object({
+          slug: z
+            .string()
+            .regex(SLUG_PATTERN)
+            .refine((s) => s !== NO_STAKEHOLDER, 'means no stakeholder group'),
+          name: z.string().min(1).max(200),
+        }),
+      )
+      .optional(),
+    /** How rounds are held unless a round says otherwise (optional: the built-in defaults otherwise). */
+    rounds: z
+      .object({ defaultRecord: z.enum(['named', 'unnamed']).optional(), chairMayRecord: z.boolean().optional() })
+      .strict()
+      .optional(),
+    documents: z.array(
       z.object({
-        slug: z
-          .string()
-          .regex(SLUG_PATTERN)
-          .refine((s) => s !== NO_STAKEHOLDER, 'means no stakeholder group'),
-        name: z.string().min(1).max(200),
+        slug: z.string().regex(SLUG_PATTERN),
+        title: z.string().min(1),
+        group: z.string().regex(SLUG_PATTERN),
+        file: z.string().min(1),
+        summary: z.string().optional(),
       }),
-    )
-    .optional(),
-  /** How rounds are held unless a round says otherwise (optional: the built-in defaults otherwise). */
-  rounds: z
-    .object({ defaultRecord: z.enum(['named', 'unnamed']).optional(), chairMayRecord: z.boolean().optional() })
-    .strict()
-    .optional(),
-  documents: z.array(
-    z.object({
-      slug: z.string().regex(SLUG_PATTERN),
-      title: z.string().min(1),
-      group: z.string().regex(SLUG_PATTERN),
-      file: z.string().min(1),
-      summary: z.string().optional(),
-    }),
-  ),
-});
+    ),
+  });
 
 /**
  * On a fresh data folder, create the groups, stakeholder groups and documents that
@@ -45,7 +51,10 @@ const Manifest = z.object({
  */
 export async function seedDocuments(ctx: Ctx, documentsDir: string): Promise<{ seeded: string[] }> {
   if (ctx.meta.get('system', 'seed')?.seeded) return { seeded: [] };
-  const manifest = Manifest.parse(JSON.parse(await fsp.readFile(path.join(documentsDir, 'manifest.json'), 'utf8')));
+  const { z } = await import('zod');
+  const manifest = manifestSchema(z).parse(
+    JSON.parse(await fsp.readFile(path.join(documentsDir, 'manifest.json'), 'utf8')),
+  );
   const at = ctx.clock();
   const groups = Object.fromEntries(
     manifest.groups
