@@ -232,6 +232,43 @@ describe('a cold table read at open', () => {
   });
 });
 
+describe('where a cold line is', () => {
+  test('a line past 4 GiB and a line over 64 KB are read back (their page holds wider numbers), before and after a reopen', async () => {
+    const files = path.join(dir, 'cold');
+    await fsp.mkdir(files, { recursive: true });
+    // A records file already 5 GiB long, without taking the space (a sparse file).
+    const far = 5 * 1024 ** 3;
+    await fsp.writeFile(path.join(files, 'things.jsonl'), '');
+    await fsp.truncate(path.join(files, 'things.jsonl'), far);
+    for (const part of ['rows', 'keys']) await fsp.writeFile(path.join(files, `things.${part}`), '');
+    const start = { bytes: far, rows: 0, keyBytes: 0, rowWidth: 3 };
+    const first = await ColdRecords.open<{ n: number; text?: string }>(files, 'things', start, [], () => {});
+    const big = { n: 2, text: 'x'.repeat(70_000) };
+    // Ids 1-3 share a page; id 5,000 is on the next, whose numbers all fit.
+    first.put(1, { n: 1 }, []);
+    first.put(2, big, []);
+    first.put(3, { n: 3 }, []);
+    first.put(5000, { n: 5000 }, []);
+    const mark = first.markNow();
+    await first.flushedTo(mark);
+    const check = (cold: ColdRecords<{ n: number; text?: string }>) => {
+      expect(cold.read(1)).toEqual({ n: 1 });
+      expect(cold.read(2)).toEqual(big);
+      expect(cold.read(3)).toEqual({ n: 3 });
+      expect(cold.read(5000)).toEqual({ n: 5000 });
+      expect([...cold.ids()]).toEqual([1, 2, 3, 5000]);
+    };
+    check(first);
+    await first.close();
+    const again = await ColdRecords.open<{ n: number; text?: string }>(files, 'things', mark, [], () => {});
+    try {
+      check(again);
+    } finally {
+      await again.close();
+    }
+  });
+});
+
 describe('cold comments', () => {
   const on = (p: number) => subjectKey({ type: 'proposal', id: p });
 

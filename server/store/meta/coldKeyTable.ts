@@ -4,8 +4,9 @@
  *
  * At ten years the mails' `thread` index listed 1.48 million cold messages. Built as maps of
  * buckets, it took ~75 MB of the heap and ~0.8 s of start-up (and a share of the garbage
- * collection that followed); here it is 12 bytes a record outside the heap, made by two passes
- * of a counting sort over the cold table read at open.
+ * collection that followed); here it is 8 bytes a record outside the heap (an id, and each part's
+ * number in 16 bits while there are fewer than 65,536 parts), made by two passes of a counting
+ * sort over the cold table read at open.
  *
  * A key is two parts (`address`, `thread` for an index that declares `split`; a whole key has
  * no first part), each numbered once (`parts`). Entries are sorted by second part, then first,
@@ -17,8 +18,8 @@ export class ColdKeyTable {
     /** Each part's number; the first part of a whole key is `none`. */
     private readonly parts: Map<string, number>,
     private readonly none: number,
-    private readonly firsts: Uint32Array,
-    private readonly seconds: Uint32Array,
+    private readonly firsts: Column,
+    private readonly seconds: Column,
     private readonly idList: Uint32Array,
   ) {}
 
@@ -41,9 +42,12 @@ export class ColdKeyTable {
       canon[i] = no;
     });
     const none = parts.size;
+    // Parts are numbered below `none + 1`: 16 bits each while there are fewer than 65,536 (the
+    // messages' addresses and threads at ten years: 2 bytes an entry less in each column).
+    const Parts = none < 0xffff ? Uint16Array : Uint32Array;
     let ids: Uint32Array = new Uint32Array(count);
-    let firsts: Uint32Array = new Uint32Array(count);
-    let seconds: Uint32Array = new Uint32Array(count);
+    let firsts: Column = new Parts(count);
+    let seconds: Column = new Parts(count);
     let n = 0;
     each((id, head, tail) => {
       if (tail < 0) return;
@@ -57,8 +61,8 @@ export class ColdKeyTable {
     seconds = seconds.subarray(0, n);
     // Stable counting sorts: by first part, then by second (so by second, first, id), the first
     // into scratch arrays and the second back (one set of scratch, not one a pass).
-    const table = [ids, firsts, seconds];
-    const scratch = [new Uint32Array(n), new Uint32Array(n), new Uint32Array(n)];
+    const table: Columns = [ids, firsts, seconds];
+    const scratch: Columns = [new Uint32Array(n), new Parts(n), new Parts(n)];
     countingSort(firsts, none + 1, table, scratch);
     countingSort(scratch[2], none + 1, scratch, table);
     return new ColdKeyTable(sep, parts, none, firsts, seconds, ids);
@@ -96,8 +100,13 @@ export class ColdKeyTable {
 
 const EMPTY = new Uint32Array(0);
 
+/** A column of part numbers: 16-bit while they fit. */
+type Column = Uint16Array | Uint32Array;
+/** Ids, first parts, second parts. */
+type Columns = [Uint32Array, Column, Column];
+
 /** The three columns reordered by `by` (values below `range`), keeping the order of equal values. */
-function countingSort(by: Uint32Array, range: number, from: Uint32Array[], into: Uint32Array[]): void {
+function countingSort(by: Column, range: number, from: Columns, into: Columns): void {
   const n = by.length;
   const starts = new Uint32Array(range + 1);
   for (let i = 0; i < n; i++) starts[by[i] + 1]++;
