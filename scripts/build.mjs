@@ -101,6 +101,13 @@ export async function buildAll({ quiet = false, whenChanged = false } = {}) {
     // What an entry loads only on demand (the web app, for the CLI's `export`) goes in a chunk of its own.
     splitting: true,
     sourcemap: true,
+    // The maps name each line's source file and line, for stack traces (--enable-source-maps),
+    // without a copy of the sources (node reads and keeps the maps of what it loads: 15.6 MB of
+    // maps, ~8 MB of RSS and ~80 ms at start, most of it the bundled packages' sources).
+    sourcesContent: false,
+    // Indentation and comments out: node reads, decodes and keeps the source of what it loads
+    // (4.6 MB before the server answers, 3.4 MB so; names are kept, for stack traces and logs).
+    minifyWhitespace: true,
     banner: { js: REQUIRE },
     logLevel: 'warning',
   });
