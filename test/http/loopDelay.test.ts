@@ -26,6 +26,9 @@ describe('LoopDelay', () => {
   test('a 200 ms hold shows in the last minute and since start; a quiet minute after it does not', async () => {
     const d = new LoopDelay(3_600_000);
     try {
+      // node's sampler measures from its own last tick: let it tick first (on a loaded machine
+      // the hold once came first, and a 200 ms hold read as a 10 ms delay).
+      await new Promise((r) => setTimeout(r, 60));
       await hold(200);
       d.roll();
       const held = d.report();
