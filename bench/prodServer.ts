@@ -1,5 +1,5 @@
 /**
- * The server as production runs it: `node dist/main.js` (built by `npm run build`) with its
+ * The server as production runs it: `node dist/main.js` with `npm start`'s flags (built by `npm run build`) with its
  * configuration in the environment, mail to the outbox folder. Started on a free port of
  * 127.0.0.1; "started" is the first 200 on `/healthz`, polled every 10 ms from the spawn.
  */
@@ -54,12 +54,18 @@ export function rssKb(pid: number): { rss: number; hwm: number } {
   return { rss: field('VmRSS'), hwm: field('VmHWM') };
 }
 
+/** The node flags `npm start` gives the server (package.json's `start`: their one home). */
+export function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  return pkg.scripts.start.split(/\s+/).filter((w) => w.startsWith('--'));
+}
+
 export async function startProd(dataDir: string, env: Record<string, string> = {}): Promise<ProdServer> {
   build();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--enable-source-maps', path.join(root, 'dist', 'main.js')], {
+  const child = spawn(process.execPath, [...startFlags(), path.join(root, 'dist', 'main.js')], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
