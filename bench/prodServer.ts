@@ -1,7 +1,8 @@
 /**
- * The server as production runs it: `node dist/main.js` with `npm start`'s flags (built by `npm run build`) with its
- * configuration in the environment, mail to the outbox folder. Started on a free port of
- * 127.0.0.1; "started" is the first 200 on `/healthz`, polled every 10 ms from the spawn.
+ * The server as production runs it: `node dist/main.js` (built by `npm run build`) with the
+ * flags of `npm start` and its configuration in the environment, mail to the outbox folder.
+ * Started on a free port of 127.0.0.1; "started" is the first 200 on `/healthz`, polled every
+ * 10 ms from the spawn.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -102,11 +102,13 @@ export async function buildAll({ quiet = false, whenChanged = false } = {}) {
     splitting: true,
     sourcemap: true,
     // The maps name each line's source file and line, for stack traces (--enable-source-maps),
-    // without a copy of the sources (node reads and keeps the maps of what it loads: 15.6 MB of
-    // maps, ~8 MB of RSS and ~80 ms at start, most of it the bundled packages' sources).
+    // without a copy of the sources: node reads and keeps the maps of what it loads, and the
+    // bundled packages' sources were most of their 15.6 MB (4.2 MB without).
     sourcesContent: false,
     // Indentation and comments out: node reads, decodes and keeps the source of what it loads
     // (4.6 MB before the server answers, 3.4 MB so; names are kept, for stack traces and logs).
+    // With the line above: 84-86 MB resident once the modules are loaded instead of 102-106 MB,
+    // and the start at ten years' volume ~80 ms sooner.
     minifyWhitespace: true,
     banner: { js: REQUIRE },
     logLevel: 'warning',
