@@ -44,7 +44,7 @@ export class ColdKeyTable {
     const none = parts.size;
     // Parts are numbered below `none + 1`: 16 bits each while there are fewer than 65,536 (the
     // messages' addresses and threads at ten years: 2 bytes an entry less in each column).
-    const Parts = none < 0xffff ? Uint16Array : Uint32Array;
+    const Parts = none <= 0xffff ? Uint16Array : Uint32Array;
     let ids: Uint32Array = new Uint32Array(count);
     let firsts: Column = new Parts(count);
     let seconds: Column = new Parts(count);
