@@ -121,6 +121,15 @@ test('a new data folder: the start names its absolute path and the command for t
     const serves = first.lines().find((l) => String(l.msg).startsWith('Ratify serves'));
     expect(serves).toMatchObject({ dataDir: fresh });
     expect(String(serves!.msg)).toContain(`data in ${fresh})`);
+    // npm start's flags give node --expose-gc: the start's garbage is collected before the port opens.
+    expect(serves!.startGc).toEqual({
+      ms: expect.any(Number),
+      rssMbBefore: expect.any(Number),
+      rssMbAfter: expect.any(Number),
+    });
+    const gc = serves!.startGc as { rssMbBefore: number; rssMbAfter: number };
+    expect(gc.rssMbAfter).toBeGreaterThan(10);
+    expect(gc.rssMbAfter).toBeLessThan(gc.rssMbBefore + 5);
     const hint = first.lines().find((l) => 'firstAccount' in l);
     command = String(hint?.firstAccount);
     expect(command).toBe(
