@@ -19,6 +19,7 @@ import { sitePagesFor } from './sitePages.js';
 import { applyServerTimeouts } from './http/serverTimeouts.js';
 import { MirrorWorker } from './services/publicMirror.js';
 import { LoopDelay } from './http/loopDelay.js';
+import { settleStartMemory } from './startMemory.js';
 
 /** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
 async function main() {
@@ -99,7 +100,7 @@ async function main() {
     await data.close().catch(() => {});
     process.exit(1);
   }
-  const startGc = collectStartGarbage();
+  const startGc = settleStartMemory();
   // The port last: once /healthz answers, the lock names the admin socket too (a command line
   // run at that moment goes through the server). A port already taken (or not ours to take)
   // ends the start here: the socket is removed and the data folder's lock released.
@@ -235,25 +236,6 @@ async function main() {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   if (earlySignal) void stop(earlySignal);
-}
-
-/**
- * Opening the store leaves garbage behind: the snapshot's lines once parsed, the buffers the cold
- * files' tables were read into. Left to V8 it stays resident until the heap has grown enough for a
- * full collection, which an idle server may not reach for hours: at ten years' volume that is
- * ~25 MB of the ~215 MB resident after the start. One full collection before the port opens
- * gives it back (~30 ms, measured in docs/BENCHMARKS.md part 8). It needs `gc`, which node gives
- * with `--expose-gc` (package.json's `start`); without it, nothing is done. Returns what was
- * done, for the start-up's log line.
- */
-function collectStartGarbage(): { ms: number; rssMbBefore: number; rssMbAfter: number } | null {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (typeof gc !== 'function') return null;
-  const mb = (bytes: number) => Math.round(bytes / 1024 / 102.4) / 10;
-  const before = process.memoryUsage.rss();
-  const t0 = performance.now();
-  gc();
-  return { ms: Math.round(performance.now() - t0), rssMbBefore: mb(before), rssMbAfter: mb(process.memoryUsage.rss()) };
 }
 
 /** Resolve once the server listens on `port`; reject with the listen error (EADDRINUSE, EACCES…). */

@@ -1,0 +1,36 @@
+/**
+ * What the process does with its memory once the data folder is open, just before the port
+ * opens (server/main.ts). Both measured at ten years' and one year's volume in docs/DEPLOY.md
+ * ("Memory") and by the bench's part 8.
+ */
+
+/** What `settleStartMemory` did, for the start-up's log line; null when node gave no `gc`. */
+export type StartGc = { ms: number; rssMbBefore: number; rssMbAfter: number } | null;
+
+/**
+ * 1. glibc's malloc gives the free memory at the top of its heap back to the system once more
+ *    than its trim threshold (128 KB to begin with) is free there, and asks for it again at the
+ *    next allocation: every page asked for anew is a page fault. Serving large pages (the
+ *    proposal page with 200 comments: ~124 KB of bytes a request) went round that cycle all the
+ *    time: 17-36 page faults a request, and a third to a half of the page's throughput lost
+ *    (docs/DEPLOY.md). When glibc frees a block it had mapped on its own (one of 128 KB or more),
+ *    it raises its thresholds to that block's size, the trim threshold to twice that (mallopt(3),
+ *    "dynamic mmap threshold", up to 32 MB): one block of 16 MB, allocated and dropped here and
+ *    freed by the collection below, sets them so, and the faults fell to 6-7 a request. With
+ *    another C library the block is only allocated and freed.
+ * 2. Opening the store leaves garbage: the snapshot's lines once parsed, the buffers the cold
+ *    files' tables were read into. Left to V8 it stays resident until the heap has grown enough
+ *    for a full collection, which an idle server may not reach for hours: ~22 MB of the ~215 MB
+ *    resident after the start at ten years' volume. One full collection gives it back (~30 ms).
+ *    It needs `gc`, which node gives with `--expose-gc` (package.json's `start`).
+ */
+export function settleStartMemory(): StartGc {
+  Buffer.allocUnsafeSlow(16 << 20).fill(0, 0, 1);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== 'function') return null;
+  const mb = (bytes: number) => Math.round(bytes / 1024 / 102.4) / 10;
+  const before = process.memoryUsage.rss();
+  const t0 = performance.now();
+  gc();
+  return { ms: Math.round(performance.now() - t0), rssMbBefore: mb(before), rssMbAfter: mb(process.memoryUsage.rss()) };
+}
