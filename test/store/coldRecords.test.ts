@@ -8,7 +8,6 @@
  * is crash.system.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -17,7 +16,7 @@ import { SnapshotFile } from '../../server/store/meta/snapshotFile.js';
 import { ColdRecords } from '../../server/store/meta/coldRecords.js';
 import { recipientKey, subjectKey } from '../../server/store/meta/indexes.js';
 import type { CommentRecord, MailRecord } from '../../server/store/meta/schema.js';
-import { tempDir } from '../helpers/data.js';
+import { mountTmpfs, tmpfsUnavailable } from '../helpers/tmpfs.js';
 import { tmp } from './gitHelpers.js';
 
 let dir: string;
@@ -348,28 +347,18 @@ describe('cold comments', () => {
   });
 });
 
-/** A tmpfs of `size` bytes on a fresh folder, or why this machine does not allow one. */
-async function tryMount(size: number): Promise<{ dir: string } | { reason: string }> {
-  if (process.platform !== 'linux') return { reason: `not Linux (${process.platform})` };
-  const at = await tempDir('ratify-cold-full-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', at], { stdio: 'ignore' });
-    return { dir: at };
-  } catch {
-    await fsp.rm(at, { recursive: true, force: true });
-    return { reason: 'cannot mount a tmpfs here' };
-  }
-}
+const unavailable = await tmpfsUnavailable();
+const onTmpfs = unavailable ? describe.skip : describe;
 
-const mounted = await tryMount(2 * 1024 * 1024);
-const onTmpfs = 'dir' in mounted ? describe : describe.skip;
-
-onTmpfs(`cold records on a full disk${'reason' in mounted ? ` — skipped: ${mounted.reason}` : ''}`, () => {
-  const mnt = 'dir' in mounted ? mounted.dir : '';
+onTmpfs(`cold records on a full disk${unavailable ? ` — skipped: ${unavailable}` : ''}`, () => {
+  let mnt = '';
+  let release = async () => {};
+  beforeEach(async () => {
+    ({ dir: mnt, release } = await mountTmpfs(2 * 1024 * 1024, 'ratify-cold-full-'));
+  });
   afterEach(async () => {
     await Promise.all(opened.splice(0).map((s) => s.close().catch(() => {})));
-    execFileSync('umount', [mnt]);
-    await fsp.rm(mnt, { recursive: true, force: true });
+    await release();
   });
 
   test('a cold line the disk refuses is served from memory, the snapshot waits, and it is written once space is back', async () => {

@@ -9,13 +9,13 @@
  * suite is skipped, and its title says why.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import request from 'supertest';
 import { createApp } from '../../server/app.js';
 import { openData } from '../../server/bootstrap.js';
-import { openTestApp, projectRoot, tempDir } from '../helpers/data.js';
+import { openTestApp, projectRoot } from '../helpers/data.js';
+import { mountTmpfs, tmpfsUnavailable } from '../helpers/tmpfs.js';
 import { makeApiUsers, type ApiUser } from '../helpers/users.js';
 import { git } from './gitHelpers.js';
 
@@ -23,32 +23,15 @@ const SIZE = 3 * 1024 * 1024;
 const API = '/api/v1';
 const SLUG = 'terms-of-reference';
 
-/** Mount a tmpfs of SIZE bytes on a fresh folder; the reason when this machine does not allow it. */
-async function tryMount(): Promise<{ dir: string } | { reason: string }> {
-  if (process.platform !== 'linux') return { reason: `not Linux (${process.platform})` };
-  const dir = await tempDir('ratify-fulldisk-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${SIZE},mode=0700`, 'tmpfs', dir], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    return { dir };
-  } catch (e) {
-    await fsp.rm(dir, { recursive: true, force: true });
-    const msg = String((e as { stderr?: Buffer }).stderr ?? (e as Error).message)
-      .trim()
-      .split('\n')[0];
-    return { reason: `cannot mount a tmpfs here (${msg || 'mount failed'})` };
-  }
-}
-
-const mounted = await tryMount();
-const suite = 'dir' in mounted ? describe : describe.skip;
-const title = 'dir' in mounted ? 'a full disk (tmpfs)' : `a full disk (tmpfs) — skipped: ${mounted.reason}`;
+const unavailable = await tmpfsUnavailable();
+const suite = unavailable ? describe.skip : describe;
+const title = unavailable ? `a full disk (tmpfs) — skipped: ${unavailable}` : 'a full disk (tmpfs)';
 
 suite(title, () => {
-  const mnt = 'dir' in mounted ? mounted.dir : '';
-  const dataDir = path.join(mnt, 'data');
-  const filler = path.join(mnt, 'filler');
+  let mnt = '';
+  let release = async () => {};
+  let dataDir = '';
+  let filler = '';
   let t: Awaited<ReturnType<typeof openTestApp>>;
   let drafter: ApiUser;
   let proposal: { id: number; head: string };
@@ -72,6 +55,9 @@ suite(title, () => {
   };
 
   beforeAll(async () => {
+    ({ dir: mnt, release } = await mountTmpfs(SIZE, 'ratify-fulldisk-'));
+    dataDir = path.join(mnt, 'data');
+    filler = path.join(mnt, 'filler');
     t = await openTestApp({ dataDir });
     ({ drafter } = await makeApiUsers(t.ctx, {
       drafter: { email: 'drafter@example.org', name: 'Dana Drafter', roles: ['member'], groups: ['wg-strategy'] },
@@ -88,11 +74,7 @@ suite(title, () => {
 
   afterAll(async () => {
     await t?.close().catch(() => {});
-    try {
-      execFileSync('umount', [mnt]);
-    } finally {
-      await fsp.rm(mnt, { recursive: true, force: true });
-    }
+    await release();
   });
 
   test('writes until the disk is full: the refused one answers 507 storage_full and nobody sees it', async () => {
