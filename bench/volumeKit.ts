@@ -85,9 +85,8 @@ export const SENTENCES = [
   'See the _previous discussion_ on the list for the background.',
 ];
 
-// Whole-table counts, once at the end of an epoch.
 /**
- * How many records of a kind the store holds, from its counts: reading them all (\`all\`) read every
+ * How many records of a kind the store holds, from its counts: reading them all (`all`) read every
  * cold comment and message from disk, at each epoch's log line (the epochs slowed from 23 to 40 s
  * at scale 3), and at the end of a scale-3 generation, 9 million messages at once: out of memory.
  */

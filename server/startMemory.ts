@@ -16,7 +16,7 @@ export type StartGc = { ms: number; rssMbBefore: number; rssMbAfter: number } | 
  *    (docs/DEPLOY.md). When glibc frees a block it had mapped on its own (one of 128 KB or more),
  *    it raises its thresholds to that block's size, the trim threshold to twice that (mallopt(3),
  *    "dynamic mmap threshold", up to 32 MB): one block of 16 MB, allocated and dropped here and
- *    freed by the collection below, sets them so, and the faults fell to 6-7 a request. With
+ *    freed by the collection below, sets them so, and the faults fell to 5-8 a request. With
  *    another C library the block is only allocated and freed.
  * 2. Opening the store leaves garbage: the snapshot's lines once parsed, the buffers the cold
  *    files' tables were read into. Left to V8 it stays resident until the heap has grown enough

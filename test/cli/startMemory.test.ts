@@ -21,7 +21,7 @@ async function faults(mode: 'settled' | 'plain'): Promise<number> {
 (glibc ? describe : describe.skip)(
   `glibc's heap after the start${glibc ? '' : ' (skipped: not glibc on Linux)'}`,
   () => {
-    test('8 MB taken and freed 50 times: pages faulted in again each round, a fifth as many after settleStartMemory', async () => {
+    test('8 MB taken and freed 50 times: pages faulted in again each round, under a third as many after settleStartMemory', async () => {
       // One at a time: each is a measure of its own process's faults, and they share the cores.
       const plain = await faults('plain');
       const settled = await faults('settled');
