@@ -143,8 +143,10 @@ async function main() {
       { repairs: data.repairs },
       `Start-up repaired what the last run left: ${journalTornBytes} bytes of a torn journal tail cut, ${versionsFromMain} versions restored from main`,
     );
+  // How each collection's cold records were found at open: from their image, or by reading their table.
+  const coldOpen = data.ctx.meta.coldOpened();
   log.info(
-    { port: config.port, baseUrl: config.baseUrl, dataDir: config.dataDir, startGc },
+    { port: config.port, baseUrl: config.baseUrl, dataDir: config.dataDir, startGc, coldOpen },
     `Ratify serves ${config.baseUrl} (port ${config.port}, data in ${config.dataDir})`,
   );
   // Nobody can sign in until the first account exists: say how to make it, for this data folder.

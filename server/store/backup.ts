@@ -31,6 +31,12 @@ export const MANIFEST_NAME = 'ratify-backup.json';
 export const BACKUP_CONTENTS = ['git', 'meta'] as const;
 /** Temporary folders of the stores: never needed, never in an archive. */
 const SKIP = new Set(['git/ratify-tmp', 'meta/tmp']);
+/**
+ * Images of the cold tables (`meta/coldState.ts`): replaced whole (a copy taken after the hold
+ * could be of a newer one) and derived; the first start from the archive reads the tables and
+ * writes them again.
+ */
+const DERIVED = /^meta\/cold\/[^/]+\.image$/;
 /** Messages' body files (removed only while no backup is copying: `MetaStore.pinBodies`). */
 const BODY_FILES = /^meta\/bodies\//;
 /**
@@ -151,7 +157,7 @@ async function collect(root: string, rel: string, items: Item[]): Promise<void> 
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const name = `${rel}/${e.name}`;
-    if (SKIP.has(name)) continue;
+    if (SKIP.has(name) || DERIVED.test(name)) continue;
     if (e.isDirectory()) await collect(root, name, items);
     else if (e.isFile()) {
       const file = path.join(root, name);

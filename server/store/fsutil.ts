@@ -86,7 +86,8 @@ export function sharedDirSync(dir: string): () => Promise<void> {
  */
 export async function writeFileDurable(
   file: string,
-  data: string | Uint8Array,
+  /** The bytes, or the parts to write one after the other (written as they are, not joined first). */
+  data: string | Uint8Array | readonly Uint8Array[],
   tmpDir: string,
   encoding?: BufferEncoding,
   mode = FILE_MODE,
@@ -94,16 +95,18 @@ export async function writeFileDurable(
   syncDir: () => Promise<void> = () => fsyncDir(path.dirname(file)),
 ): Promise<void> {
   const tmp = path.join(tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
-  const bytes = typeof data === 'string' ? Buffer.from(data, encoding ?? 'utf8') : data;
+  const parts =
+    typeof data === 'string' ? [Buffer.from(data, encoding ?? 'utf8')] : data instanceof Uint8Array ? [data] : data;
   let placed = false;
   try {
     const h = await fsp.open(tmp, 'w', mode);
     try {
-      for (let off = 0; off < bytes.byteLength; ) {
-        const { bytesWritten } = await h.write(bytes, off, bytes.byteLength - off);
-        if (bytesWritten <= 0) throw shortWrite();
-        off += bytesWritten;
-      }
+      for (const bytes of parts)
+        for (let off = 0; off < bytes.byteLength; ) {
+          const { bytesWritten } = await h.write(bytes, off, bytes.byteLength - off);
+          if (bytesWritten <= 0) throw shortWrite();
+          off += bytesWritten;
+        }
       await h.sync();
     } finally {
       await h.close();

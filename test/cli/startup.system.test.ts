@@ -127,6 +127,11 @@ test('a new data folder: the start names its absolute path and the command for t
       rssMbBefore: expect.any(Number),
       rssMbAfter: expect.any(Number),
     });
+    // How each collection's cold records were had at open (a new folder has none to read).
+    expect(serves!.coldOpen).toEqual({
+      mails: { from: 'none', ms: expect.any(Number) },
+      comments: { from: 'none', ms: expect.any(Number) },
+    });
     const gc = serves!.startGc as { rssMbBefore: number; rssMbAfter: number };
     expect(gc.rssMbAfter).toBeGreaterThan(10);
     expect(gc.rssMbAfter).toBeLessThan(gc.rssMbBefore + 5);

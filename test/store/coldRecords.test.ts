@@ -29,7 +29,10 @@ afterEach(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
-async function open(at = dir, opts: { log?: (m: string, e?: unknown) => void } = {}): Promise<MetaStore> {
+async function open(
+  at = dir,
+  opts: { log?: (m: string, e?: unknown) => void; coldImageMinRows?: number } = {},
+): Promise<MetaStore> {
   const s = await MetaStore.open(at, { log: () => {}, ...opts });
   opened.push(s);
   return s;
@@ -112,6 +115,30 @@ describe('cold records', () => {
     check(s);
     await s.close();
     check(await open());
+  });
+
+  test('after a snapshot the cold tables are kept as images, which the next start reads instead of the tables', async () => {
+    const s = await open(dir, { coldImageMinRows: 0 });
+    await s.write(put(...range(1, 30).map((id) => mail(id))));
+    await s.write(putComments(comment(1, 1), comment(2, 1)));
+    expect(s.coldOpened()).toMatchObject({ mails: { from: 'none' }, comments: { from: 'none' } });
+    await s.snapshot();
+    await s.coldImagesWritten();
+    await s.close();
+    expect((await fsp.readdir(path.join(dir, 'cold'))).filter((f) => f.endsWith('.image')).sort()).toEqual([
+      'comments.image',
+      'mails.image',
+    ]);
+    const again = await open(dir, { coldImageMinRows: 0 });
+    expect(Object.values(again.coldOpened()).map((o) => o.from)).toEqual(['image', 'image']);
+    expect(idsOf(again.by('mails', 'thread', recipientKey('u2@example.org', THREAD)))).toEqual(
+      range(1, 30).filter((i) => i % 3 === 2),
+    );
+    expect(again.get('comments', 2)).toEqual(comment(2, 1));
+    // Below the size where an image pays (20,000 rows by default), the tables are read.
+    await again.close();
+    const plain = await open();
+    expect(Object.values(plain.coldOpened()).map((o) => o.from)).toEqual(['table', 'table']);
   });
 
   test('a message put again whole leaves the cold file; deleted, it is gone after every reopen', async () => {

@@ -34,6 +34,24 @@ export class ColdKeyTable {
     count: number,
     each: (tell: (id: number, head: number, tail: number) => void) => void,
   ): ColdKeyTable {
+    const steps = ColdKeyTable.building(sep, keys, count, each);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /**
+   * `build`, with a pause (a `yield`) between slices of the work, so that it can run beside the
+   * event loop (`coldState.ts`: the table of ten years' messages sorts 1.5 million entries);
+   * `each` may pause too, as a generator.
+   */
+  static *building(
+    sep: string | undefined,
+    keys: readonly string[],
+    count: number,
+    each: (tell: (id: number, head: number, tail: number) => void) => Iterable<void> | void,
+  ): Generator<void, ColdKeyTable> {
     const parts = new Map<string, number>();
     const canon = new Uint32Array(keys.length);
     keys.forEach((key, i) => {
@@ -49,13 +67,14 @@ export class ColdKeyTable {
     let firsts: Column = new Parts(count);
     let seconds: Column = new Parts(count);
     let n = 0;
-    each((id, head, tail) => {
+    const told = each((id, head, tail) => {
       if (tail < 0) return;
       ids[n] = id;
       firsts[n] = head < 0 ? none : canon[head];
       seconds[n] = canon[tail];
       n++;
     });
+    if (told) yield* told;
     ids = ids.subarray(0, n);
     firsts = firsts.subarray(0, n);
     seconds = seconds.subarray(0, n);
@@ -63,9 +82,20 @@ export class ColdKeyTable {
     // into scratch arrays and the second back (one set of scratch, not one a pass).
     const table: Columns = [ids, firsts, seconds];
     const scratch: Columns = [new Uint32Array(n), new Parts(n), new Parts(n)];
-    countingSort(firsts, none + 1, table, scratch);
-    countingSort(scratch[2], none + 1, scratch, table);
+    yield* countingSort(firsts, none + 1, table, scratch);
+    yield* countingSort(scratch[2], none + 1, scratch, table);
     return new ColdKeyTable(sep, parts, none, firsts, seconds, ids);
+  }
+
+  /** A table as `columns` gave it (read back from an image: `coldState.ts`). */
+  static fromColumns(sep: string | undefined, columns: TableColumns): ColdKeyTable {
+    const parts = new Map(columns.parts.map((part, no) => [part, no]));
+    return new ColdKeyTable(sep, parts, columns.parts.length, columns.firsts, columns.seconds, columns.ids);
+  }
+
+  /** What an image of the table holds: the parts in their numbers' order, and the three columns. */
+  get columns(): TableColumns {
+    return { parts: [...this.parts.keys()], ids: this.idList, firsts: this.firsts, seconds: this.seconds };
   }
 
   /** How many entries the table holds. */
@@ -101,22 +131,40 @@ export class ColdKeyTable {
 const EMPTY = new Uint32Array(0);
 
 /** A column of part numbers: 16-bit while they fit. */
-type Column = Uint16Array | Uint32Array;
+export type Column = Uint16Array | Uint32Array;
+
+/** A table's parts (each part's number is its place) and its columns, sorted. */
+export interface TableColumns {
+  parts: string[];
+  ids: Uint32Array;
+  firsts: Column;
+  seconds: Column;
+}
 /** Ids, first parts, second parts. */
 type Columns = [Uint32Array, Column, Column];
 
-/** The three columns reordered by `by` (values below `range`), keeping the order of equal values. */
-function countingSort(by: Column, range: number, from: Columns, into: Columns): void {
+/** Entries moved between two pauses of a sort (about 5 ms of a 2-core machine's time). */
+const SORT_SLICE = 1 << 18;
+
+/**
+ * The three columns reordered by `by` (values below `range`), keeping the order of equal values;
+ * a pause (a `yield`) after each slice of entries.
+ */
+function* countingSort(by: Column, range: number, from: Columns, into: Columns): Generator<void> {
   const n = by.length;
   const starts = new Uint32Array(range + 1);
   for (let i = 0; i < n; i++) starts[by[i] + 1]++;
   for (let v = 0; v < range; v++) starts[v + 1] += starts[v];
   const [ids, firsts, seconds] = from;
   const [outIds, outFirsts, outSeconds] = into;
-  for (let i = 0; i < n; i++) {
-    const to = starts[by[i]]++;
-    outIds[to] = ids[i];
-    outFirsts[to] = firsts[i];
-    outSeconds[to] = seconds[i];
+  for (let at = 0; at < n; at += SORT_SLICE) {
+    yield;
+    const end = Math.min(n, at + SORT_SLICE);
+    for (let i = at; i < end; i++) {
+      const to = starts[by[i]]++;
+      outIds[to] = ids[i];
+      outFirsts[to] = firsts[i];
+      outSeconds[to] = seconds[i];
+    }
   }
 }

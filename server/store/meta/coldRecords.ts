@@ -1,34 +1,31 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DomainError } from '../../domain/errors.js';
-import { ColdKeyTable } from './coldKeyTable.js';
-import { FILE_MODE, fsyncDir, mkdirPrivate, shortWrite, storageError } from '../fsutil.js';
+import type { ColdKeyTable } from './coldKeyTable.js';
+import { PagedPlaces } from './coldPlaces.js';
+import {
+  coldDamaged,
+  imageOf,
+  pagesCopied,
+  readAt,
+  readImage,
+  readState,
+  runBeside,
+  runThrough,
+  sameMark,
+  tableTail,
+  type ColdMark,
+  type ColdState,
+} from './coldState.js';
+import { FILE_MODE, fsyncDir, mkdirPrivate, shortWrite, storageError, writeFileDurable } from '../fsutil.js';
 
-/**
- * How far one collection's cold files reached at a snapshot's seq: the records file's bytes, the
- * table's rows and the keys file's bytes. The snapshot's first line holds it; at start the files
- * are cut back to it and the journal after the snapshot is replayed, which writes the rest again.
- */
-export interface ColdMark {
-  bytes: number;
-  rows: number;
-  keyBytes: number;
-  /** Numbers in a row (3 + 2 per index that lists cold records): a table read with another width would be garbage. */
-  rowWidth: number;
-}
+export { coldDamaged, type ColdMark } from './coldState.js';
 
 /** The layout of the rows (bench/volume.ts keys its cached folders by it). */
 export const COLD_ROW_LAYOUT = 'id offset length (head tail)*';
 
 /** Parsed cold records kept after a read (threading reads a recipient's few copies of a thread, often twice). */
 const KEPT = 2048;
-
-export const coldDamaged = (name: string, what = 'is shorter than its snapshot says') =>
-  new DomainError(
-    'unavailable',
-    'cold_damaged',
-    `The metadata store's file ${name} ${what}; restore the data folder from a backup.`,
-  );
 
 /**
  * Records of one collection kept on disk instead of in memory and in the snapshot (issue 18: at
@@ -47,7 +44,9 @@ export const coldDamaged = (name: string, what = 'is shorter than its snapshot s
  * Memory keeps, per id, where its line is (6 bytes). The keys of the records cold at open are
  * handed to the store's indexes as sorted tables (`coldKeyTable.ts`, 8 bytes an entry); those
  * of records gone cold since are kept as any record's. A record is read back with one
- * positioned read (a few kept parsed). The files are derived state, like the snapshot: the
+ * positioned read (a few kept parsed). After each snapshot the state at its mark is also kept as
+ * an image (`<kind>.image`, `coldState.ts`), which the next start reads in one go instead of the
+ * whole table. The files are derived state, like the snapshot: the
  * journal is the truth. Appends are buffered and written and fsynced in the background; a record
  * is served from memory until its line is on disk. A snapshot notes the files' lengths at its seq and is placed only once they are written
  * (`flushedTo`), so at start the files are cut back to the snapshot's mark and the journal's tail
@@ -55,9 +54,17 @@ export const coldDamaged = (name: string, what = 'is shorter than its snapshot s
  */
 export class ColdRecords<R = unknown> {
   /** Per id: its line's offset + 1 (0: not cold), and its length. */
-  readonly places = new PagedPlaces();
+  private places = new PagedPlaces();
   private maxId = -1;
   private live = 0;
+  /** How the state was had at open: from an image, by reading the table, or nothing to read. */
+  opened: { from: 'image' | 'table' | 'none'; ms: number } = { from: 'none', ms: 0 };
+  /** The mark of the image on disk (null: none known), the one to make next, and the making. */
+  private imageMark: ColdMark | null = null;
+  private imageWanted: ColdMark | null = null;
+  /** An image made at open, to write. */
+  private imageReady: { parts: Uint8Array[]; mark: ColdMark } | null = null;
+  private imaging: Promise<void> | null = null;
   /** Keys numbered since the start (a key numbered earlier and met again is written again: harmless). */
   private keyNos = new Map<string, number>();
   private keyCount: number;
@@ -82,12 +89,12 @@ export class ColdRecords<R = unknown> {
     private readonly splits: readonly (string | undefined)[],
     private readonly fds: { data: number; rows: number; keys: number },
     mark: ColdMark,
-    keyCount: number,
     private readonly log: (msg: string, err?: unknown) => void,
+    private readonly image: (Required<ImageOptions> & { file: string }) | null,
   ) {
     this.mark = { ...mark };
     this.flushed = { ...mark };
-    this.keyCount = keyCount;
+    this.keyCount = 0;
   }
 
   /**
@@ -102,6 +109,8 @@ export class ColdRecords<R = unknown> {
     /** Per index that lists cold records: its `split` separator, if it declares one. */
     splits: readonly (string | undefined)[],
     log: (msg: string, err?: unknown) => void,
+    /** Keep images of the state (`keepImage`), and read one at open: where to write them from. */
+    image?: ImageOptions,
   ): Promise<ColdRecords<R>> {
     await mkdirPrivate(dir);
     const indexes = splits.length;
@@ -130,37 +139,116 @@ export class ColdRecords<R = unknown> {
       for (const fd of Object.values(fds)) if (fd >= 0) fs.closeSync(fd);
       throw e instanceof DomainError ? e : storageError(e);
     }
-    const keys: string[] = [];
-    if (m.keyBytes) {
-      const text = readAt(fds.keys, 0, m.keyBytes).toString('utf8');
-      for (const line of text.split('\n')) if (line) keys.push(JSON.parse(line) as string);
+    const cold = new ColdRecords<R>(
+      kind,
+      width,
+      splits,
+      fds,
+      m,
+      log,
+      image ? { ...IMAGE_DEFAULTS, ...image, file: path.join(dir, `${kind}.image`) } : null,
+    );
+    try {
+      cold.adopt(cold.stateAtOpen(m));
+    } catch (e) {
+      for (const fd of Object.values(fds)) fs.closeSync(fd);
+      throw e;
     }
-    const cold = new ColdRecords<R>(kind, width, splits, fds, m, keys.length, log);
-    // The table is read a slice at a time (the whole of it was 59 MB at ten years, held at start
-    // and then garbage); of each id's last row only its index keys are kept, until the tables
-    // below are made. Rows are in the order written: the last row of an id says where it is.
-    const slice = new Float64Array(Math.min(m.rows, ROWS_READ) * width);
-    const bytes = Buffer.from(slice.buffer);
-    const keyParts = 2 * indexes;
-    for (let from = 0; from < m.rows; from += ROWS_READ) {
-      const rows = Math.min(ROWS_READ, m.rows - from);
-      readAt(fds.rows, from * width * 8, rows * width * 8, bytes);
-      for (let r = 0; r < rows; r++) {
-        const at = r * width;
-        const id = slice[at];
-        if (slice[at + 1] < 0) cold.forget(id);
-        else {
-          cold.place(id, slice[at + 1], slice[at + 2]);
-          if (keyParts) cold.places.setKeys(id, slice, at + 3, keyParts);
-        }
+    return cold;
+  }
+
+  /**
+   * The state at `mark` (the files were just cut back to it): from the image of that mark if
+   * there is one, else read from the table, and then an image of it written for the next start.
+   */
+  private stateAtOpen(mark: ColdMark): ColdState {
+    const t0 = performance.now();
+    const image = this.image && mark.rows && mark.rows >= this.image.minRows ? this.image : null;
+    const tail = image ? tableTail(this.fds.rows, mark) : 0;
+    const had = image ? readImage(image.file, this.kind, mark, tail, this.splits) : null;
+    if (had) {
+      this.imageMark = mark;
+      this.opened = { from: 'image', ms: Math.round(performance.now() - t0) };
+      return had;
+    }
+    const state = runThrough(readState(this.kind, this.fds, mark, this.splits));
+    if (image) {
+      // Its pages copied now: the state changes as soon as the journal's tail is replayed.
+      this.imageReady = { parts: runThrough(imageOf(this.kind, pagesCopied(state), mark, tail)), mark };
+      this.kickImages();
+    }
+    this.opened = { from: mark.rows ? 'table' : 'none', ms: Math.round(performance.now() - t0) };
+    return state;
+  }
+
+  private adopt(state: ColdState): void {
+    this.places = state.places;
+    this.live = state.live;
+    this.maxId = state.maxId;
+    this.keyCount = state.keyCount;
+    this.keyTables = state.tables;
+  }
+
+  /**
+   * A snapshot at `mark` was placed: make the image of the state at that mark beside the event
+   * loop (unless the image on disk is of it already, or the table is too small to need one).
+   * One is made at a time; a mark asked for meanwhile is made next (the last one asked for).
+   */
+  keepImage(mark: ColdMark): void {
+    if (!this.image || !mark.rows || mark.rows < this.image.minRows || sameMark(mark, this.imageMark)) return;
+    this.imageWanted = { ...mark };
+    this.kickImages();
+  }
+
+  private kickImages(): void {
+    if (this.imaging || this.closing) return;
+    this.imaging = this.makeImages().finally(() => {
+      this.imaging = null;
+      // Asked for between the last look and now.
+      if (this.imageWanted || this.imageReady) this.kickImages();
+    });
+  }
+
+  /** Resolves once the images asked for are written (or given up); for a caller that closes next and wants them. */
+  async imagesWritten(): Promise<void> {
+    while (this.imaging) await this.imaging;
+  }
+
+  private async makeImages(): Promise<void> {
+    while (!this.closing) {
+      const ready = this.imageReady;
+      this.imageReady = null;
+      if (ready) {
+        await this.writeImage(ready.parts, ready.mark);
+        continue;
+      }
+      const mark = this.imageWanted;
+      if (!mark) return;
+      this.imageWanted = null;
+      if (sameMark(mark, this.imageMark)) continue;
+      try {
+        // The files are on disk up to the mark (the snapshot was placed after `flushedTo`), and
+        // only grow past it while this reads them.
+        const stop = () => this.closing;
+        const state = await runBeside(readState(this.kind, this.fds, mark, this.splits), stop);
+        const parts = state && (await runBeside(imageOf(this.kind, state, mark, tableTail(this.fds.rows, mark)), stop));
+        if (!parts) return;
+        await this.writeImage(parts, mark);
+      } catch (e) {
+        this.log(`The image of the cold ${this.kind} could not be made; the next start reads their table instead`, e);
       }
     }
-    // Per index that lists cold records, the keys of those cold now, sorted.
-    cold.keyTables = splits.map((sep, i) =>
-      ColdKeyTable.build(sep, keys, cold.live, (tell) => cold.places.eachKeys(keyParts, 2 * i, tell)),
-    );
-    cold.places.dropKeys();
-    return cold;
+  }
+
+  private async writeImage(parts: Uint8Array[], mark: ColdMark): Promise<void> {
+    const { file, tmpDir } = this.image!;
+    try {
+      await mkdirPrivate(tmpDir);
+      await writeFileDurable(file, parts, tmpDir);
+      this.imageMark = mark;
+    } catch (e) {
+      this.log(`The image of the cold ${this.kind} could not be written; the next start reads their table instead`, e);
+    }
   }
 
   private keyTables: ColdKeyTable[] | null = null;
@@ -268,6 +356,8 @@ export class ColdRecords<R = unknown> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     this.closing = true;
+    // An image being made stops at its next pause; one being written is let finish.
+    await this.imaging;
     await this.flushedTo(this.mark).catch((e) => this.log(`The cold ${this.kind} could not be written at close`, e));
     for (const fd of Object.values(this.fds)) fs.closeSync(fd);
   }
@@ -346,107 +436,15 @@ export class ColdRecords<R = unknown> {
   }
 }
 
-const PAGE = 4096;
-/** Rows of a cold table read at a time at open (2.6 MB for the messages' rows). */
-const ROWS_READ = 65_536;
-
-/**
- * One page of `PagedPlaces`: 4,096 ids. Offsets are 32-bit numbers while the file is under 4 GiB
- * and lengths 16-bit while lines are under 64 KB; a page whose number does not fit is widened
- * (8 and 4 bytes). At ten years, 6 of the 12 bytes an id took (the messages' 670 MB file, lines of
- * ~450 bytes).
- */
-interface Page {
-  offsets: Uint32Array | Float64Array;
-  lengths: Uint16Array | Uint32Array;
-  /** At open only: each id's keys' parts, from the row that placed it. */
-  keys: Int32Array | null;
+/** Where images are written, and from how many rows a table has one (reading a smaller one is quick). */
+export interface ImageOptions {
+  /** The folder for a file being written (then renamed into place). */
+  tmpDir: string;
+  /** Default 20,000 rows (~5 ms to read). */
+  minRows?: number;
 }
 
-/**
- * Where each id's line is, in pages of 4,096 ids made as ids reach them: 6 bytes an id where
- * ids are dense (numbered from 1, as the store numbers them), nothing for the gaps between.
- */
-class PagedPlaces {
-  private readonly pages = new Map<number, Page>();
-  /** The page numbers, ascending. */
-  private order: number[] = [];
-
-  offset(id: number): number {
-    return this.pages.get(Math.floor(id / PAGE))?.offsets[id % PAGE] ?? 0;
-  }
-
-  length(id: number): number {
-    return this.pages.get(Math.floor(id / PAGE))?.lengths[id % PAGE] ?? 0;
-  }
-
-  /** The page `set` used last, and its number (ids come mostly in order: 1.6 million rows at ten years). */
-  private lastPage: Page | undefined;
-  private lastNo = -1;
-
-  set(id: number, offset: number, length: number): void {
-    const no = Math.floor(id / PAGE);
-    let page = no === this.lastNo ? this.lastPage : this.pages.get(no);
-    if (!page) {
-      if (!offset) return;
-      this.pages.set(no, (page = { offsets: new Uint32Array(PAGE), lengths: new Uint16Array(PAGE), keys: null }));
-      // Pages come mostly in order (new ids are the largest).
-      if (!this.order.length || this.order[this.order.length - 1] < no) this.order.push(no);
-      else this.order = [...this.order, no].sort((a, b) => a - b);
-    }
-    this.lastNo = no;
-    this.lastPage = page;
-    if (offset > 0xffff_ffff && page.offsets instanceof Uint32Array) page.offsets = Float64Array.from(page.offsets);
-    if (length > 0xffff && page.lengths instanceof Uint16Array) page.lengths = Uint32Array.from(page.lengths);
-    page.offsets[id % PAGE] = offset;
-    page.lengths[id % PAGE] = length;
-  }
-
-  /**
-   * At open: the index keys' parts of the row that placed `id` (which is placed), `width`
-   * numbers of `row` from `from` (a loop, not a view: 1.5 million rows at ten years).
-   */
-  setKeys(id: number, row: Float64Array, from: number, width: number): void {
-    const page = this.pages.get(Math.floor(id / PAGE))!;
-    const keys = (page.keys ??= new Int32Array(PAGE * width));
-    const at = (id % PAGE) * width;
-    for (let k = 0; k < width; k++) keys[at + k] = row[from + k];
-  }
-
-  /** At open: each placed id, ascending, with the two parts at `part` of its keys (`width` a row). */
-  eachKeys(width: number, part: number, tell: (id: number, head: number, tail: number) => void): void {
-    for (const no of this.order) {
-      const { offsets, keys } = this.pages.get(no)!;
-      for (let i = 0; i < PAGE; i++)
-        if (offsets[i] > 0) tell(no * PAGE + i, keys![i * width + part], keys![i * width + part + 1]);
-    }
-  }
-
-  dropKeys(): void {
-    for (const page of this.pages.values()) page.keys = null;
-  }
-
-  *ids(descending: boolean): Generator<number> {
-    const order = descending ? [...this.order].reverse() : [...this.order];
-    for (const no of order) {
-      const { offsets } = this.pages.get(no)!;
-      if (descending) {
-        for (let i = PAGE - 1; i >= 0; i--) if (offsets[i] > 0) yield no * PAGE + i;
-      } else for (let i = 0; i < PAGE; i++) if (offsets[i] > 0) yield no * PAGE + i;
-    }
-  }
-}
-
-/** `length` bytes of `fd` from `position` (a short read is an error: the file was cut). */
-function readAt(fd: number, position: number, length: number, into = Buffer.alloc(length)): Buffer {
-  let got = 0;
-  while (got < length) {
-    const n = fs.readSync(fd, into, got, length - got, position + got);
-    if (n === 0) throw new Error('A cold file ended before the record it should hold');
-    got += n;
-  }
-  return into;
-}
+const IMAGE_DEFAULTS = { minRows: 20_000 };
 
 async function writeAll(fd: number, bytes: Buffer, position: number): Promise<void> {
   for (let off = 0; off < bytes.byteLength; ) {
