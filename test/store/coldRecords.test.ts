@@ -259,7 +259,7 @@ describe('a cold table read at open', () => {
 });
 
 describe('where a cold line is', () => {
-  test('a line past 4 GiB and a line over 64 KB are read back (their page holds wider numbers), before and after a reopen', async () => {
+  test('a line past 4 GiB and a line over 64 KB are read back (their page holds wider numbers), before and after a reopen, from the table and from its image', async () => {
     const files = path.join(dir, 'cold');
     await fsp.mkdir(files, { recursive: true });
     // A records file already 5 GiB long, without taking the space (a sparse file).
@@ -268,7 +268,10 @@ describe('where a cold line is', () => {
     await fsp.truncate(path.join(files, 'things.jsonl'), far);
     for (const part of ['rows', 'keys']) await fsp.writeFile(path.join(files, `things.${part}`), '');
     const start = { bytes: far, rows: 0, keyBytes: 0, rowWidth: 3 };
-    const first = await ColdRecords.open<{ n: number; text?: string }>(files, 'things', start, [], () => {});
+    const first = await ColdRecords.open<{ n: number; text?: string }>(files, 'things', start, [], () => {}, {
+      tmpDir: path.join(dir, 'tmp'),
+      minRows: 0,
+    });
     const big = { n: 2, text: 'x'.repeat(70_000) };
     // Ids 1-3 share a page; id 5,000 is on the next, whose numbers all fit.
     first.put(1, { n: 1 }, []);
@@ -285,12 +288,24 @@ describe('where a cold line is', () => {
       expect([...cold.ids()]).toEqual([1, 2, 3, 5000]);
     };
     check(first);
+    // An image of that state too (kept with its wide page), read back at the next open.
+    const image = { tmpDir: path.join(dir, 'tmp'), minRows: 0 };
+    first.keepImage(mark);
+    await first.imagesWritten();
     await first.close();
     const again = await ColdRecords.open<{ n: number; text?: string }>(files, 'things', mark, [], () => {});
     try {
       check(again);
+      expect(again.opened.from).toBe('table');
     } finally {
       await again.close();
+    }
+    const fromImage = await ColdRecords.open<{ n: number; text?: string }>(files, 'things', mark, [], () => {}, image);
+    try {
+      expect(fromImage.opened.from).toBe('image');
+      check(fromImage);
+    } finally {
+      await fromImage.close();
     }
   });
 });
