@@ -1,3 +1,5 @@
+import { runThrough } from '../../util/steps.js';
+
 /**
  * The keys of one index for the records that were cold when the store opened, as three typed
  * arrays sorted by key: no map entry, bucket or number object per record.
@@ -34,11 +36,7 @@ export class ColdKeyTable {
     count: number,
     each: (tell: (id: number, head: number, tail: number) => void) => void,
   ): ColdKeyTable {
-    const steps = ColdKeyTable.building(sep, keys, count, each);
-    for (;;) {
-      const step = steps.next();
-      if (step.done) return step.value;
-    }
+    return runThrough(ColdKeyTable.building(sep, keys, count, each));
   }
 
   /**

@@ -8,15 +8,17 @@ import {
   imageOf,
   pagesCopied,
   readAt,
+  place,
   readImage,
   readState,
-  runBeside,
-  runThrough,
   sameMark,
   tableTail,
+  unplace,
   type ColdMark,
   type ColdState,
+  type Placed,
 } from './coldState.js';
+import { runBeside, runThrough } from '../../util/steps.js';
 import { FILE_MODE, fsyncDir, mkdirPrivate, shortWrite, storageError, writeFileDurable } from '../fsutil.js';
 
 export { coldDamaged, type ColdMark } from './coldState.js';
@@ -53,10 +55,8 @@ const KEPT = 2048;
  * replayed through the same path. Ids are whole numbers (a numeric id's record only goes cold).
  */
 export class ColdRecords<R = unknown> {
-  /** Per id: its line's offset + 1 (0: not cold), and its length. */
-  private places = new PagedPlaces();
-  private maxId = -1;
-  private live = 0;
+  /** Per id: its line's offset + 1 (0: not cold), and its length; how many are cold; the largest id. */
+  private placed: Placed = { places: new PagedPlaces(), live: 0, maxId: -1 };
   /** How the state was had at open: from an image, by reading the table, or nothing to read. */
   opened: { from: 'image' | 'table' | 'none'; ms: number } = { from: 'none', ms: 0 };
   /** The mark of the image on disk (null: none known), the one to make next, and the making. */
@@ -182,9 +182,7 @@ export class ColdRecords<R = unknown> {
   }
 
   private adopt(state: ColdState): void {
-    this.places = state.places;
-    this.live = state.live;
-    this.maxId = state.maxId;
+    this.placed = { places: state.places, live: state.live, maxId: state.maxId };
     this.keyCount = state.keyCount;
     this.keyTables = state.tables;
   }
@@ -265,17 +263,17 @@ export class ColdRecords<R = unknown> {
 
   /** Whether `id`'s record is cold. */
   has(id: number): boolean {
-    return this.places.offset(id) > 0;
+    return this.placed.places.offset(id) > 0;
   }
 
   /** How many records are cold. */
   get count(): number {
-    return this.live;
+    return this.placed.live;
   }
 
   /** The largest id a record has had here (-1: none). */
   get largestId(): number {
-    return this.maxId;
+    return this.placed.maxId;
   }
 
   /** The lengths a snapshot taken now notes. */
@@ -295,7 +293,7 @@ export class ColdRecords<R = unknown> {
       return kept;
     }
     const value = JSON.parse(
-      readAt(this.fds.data, this.places.offset(id) - 1, this.places.length(id)).toString('utf8'),
+      readAt(this.fds.data, this.placed.places.offset(id) - 1, this.placed.places.length(id)).toString('utf8'),
     ) as R;
     this.kept.set(id, value);
     if (this.kept.size > KEPT) this.kept.delete(this.kept.keys().next().value!);
@@ -304,7 +302,7 @@ export class ColdRecords<R = unknown> {
 
   /** The cold records' ids, ascending (`newest` first when `descending`). */
   ids(descending = false): Generator<number> {
-    return this.places.ids(descending);
+    return this.placed.places.ids(descending);
   }
 
   /** Store `record` under `id` cold (again: the last line of an id is its record), with its index keys. */
@@ -322,7 +320,7 @@ export class ColdRecords<R = unknown> {
       else this.pendingRows.push(this.keyNo(key.slice(0, cut)), this.keyNo(key.slice(cut + sep!.length)));
     });
     this.mark.rows++;
-    this.place(id, offset, bytes.byteLength);
+    place(this.placed, id, offset, bytes.byteLength);
     this.kept.delete(id);
     this.unflushed.set(id, record);
     this.schedule();
@@ -331,7 +329,7 @@ export class ColdRecords<R = unknown> {
   /** `id` is no longer cold (put again warm, or deleted). */
   remove(id: number): void {
     if (!this.has(id)) return;
-    this.forget(id);
+    unplace(this.placed, id);
     this.pendingRows.push(id, -1, 0);
     for (let i = 3; i < this.width; i++) this.pendingRows.push(-1);
     this.mark.rows++;
@@ -420,19 +418,6 @@ export class ColdRecords<R = unknown> {
       this.mark.keyBytes += bytes.byteLength;
     }
     return no;
-  }
-
-  private place(id: number, offset: number, length: number): void {
-    if (!Number.isInteger(id) || id < 0) throw new Error(`A cold record needs a whole-number id, not ${id}`);
-    if (!this.has(id)) this.live++;
-    this.places.set(id, offset + 1, length);
-    if (id > this.maxId) this.maxId = id;
-  }
-
-  private forget(id: number): void {
-    if (!this.has(id)) return;
-    this.places.set(id, 0, 0);
-    this.live--;
   }
 }
 

@@ -32,12 +32,31 @@ export const coldDamaged = (name: string, what = 'is shorter than its snapshot s
  * many there are, the largest id, how many keys the keys file numbers, and per index that lists
  * cold records the keys of those records as a sorted table.
  */
-export interface ColdState {
+export interface ColdState extends Placed {
+  keyCount: number;
+  tables: ColdKeyTable[];
+}
+
+/** Where each cold record's line is, how many are placed, and the largest id placed. */
+export interface Placed {
   places: PagedPlaces;
   live: number;
   maxId: number;
-  keyCount: number;
-  tables: ColdKeyTable[];
+}
+
+/** `id`'s line is at `offset` (`length` bytes): placed, counted once, the largest id kept. */
+export function place(placed: Placed, id: number, offset: number, length: number): void {
+  if (!Number.isInteger(id) || id < 0) throw new Error(`A cold record needs a whole-number id, not ${id}`);
+  if (!(placed.places.offset(id) > 0)) placed.live++;
+  placed.places.set(id, offset + 1, length);
+  if (id > placed.maxId) placed.maxId = id;
+}
+
+/** `id` is no longer placed (nothing if it was not). */
+export function unplace(placed: Placed, id: number): void {
+  if (!(placed.places.offset(id) > 0)) return;
+  placed.places.set(id, 0, 0);
+  placed.live--;
 }
 
 /** Rows of a cold table read at a time (2.6 MB for the messages' rows). */
@@ -46,7 +65,7 @@ const ROWS_READ = 65_536;
 /**
  * The state of `kind`'s cold files at `mark`, read from its table (`fds.rows`) and keys
  * (`fds.keys`), with a pause (a `yield`) between slices of the work: run straight through at
- * open, or beside the event loop to make an image (`imageOf`). Rows are in the order written:
+ * open, or beside the event loop to make an image (`imageOf`; `util/steps.ts`). Rows are in the order written:
  * the last row of an id says where it is. The table is read a slice at a time (the whole of it
  * was 59 MB at ten years); of each id's last row only its index keys are kept, until the sorted
  * tables are made.
@@ -64,9 +83,8 @@ export function* readState(
     const text = readAt(fds.keys, 0, mark.keyBytes).toString('utf8');
     for (const line of text.split('\n')) if (line) keys.push(JSON.parse(line) as string);
   }
-  const places = new PagedPlaces();
-  let live = 0;
-  let maxId = -1;
+  const placed: Placed = { places: new PagedPlaces(), live: 0, maxId: -1 };
+  const { places } = placed;
   const slice = new Float64Array(Math.min(mark.rows, ROWS_READ) * width);
   const bytes = Buffer.from(slice.buffer);
   const keyParts = width - 3;
@@ -78,49 +96,19 @@ export function* readState(
       const at = r * width;
       const id = slice[at];
       if (!Number.isInteger(id) || id < 0) throw coldDamaged(`cold/${kind}.rows`, `holds a row whose id is ${id}`);
-      const placed = places.offset(id) > 0;
       if (slice[at + 1] < 0) {
-        if (placed) {
-          places.set(id, 0, 0);
-          live--;
-        }
+        unplace(placed, id);
         continue;
       }
-      if (!placed) live++;
-      places.set(id, slice[at + 1] + 1, slice[at + 2]);
-      if (id > maxId) maxId = id;
+      place(placed, id, slice[at + 1], slice[at + 2]);
       if (keyParts) places.setKeys(id, slice, at + 3, keyParts);
     }
   }
   const tables: ColdKeyTable[] = [];
   for (const [i, sep] of splits.entries())
-    tables.push(yield* ColdKeyTable.building(sep, keys, live, (tell) => places.eachKeys(keyParts, 2 * i, tell)));
+    tables.push(yield* ColdKeyTable.building(sep, keys, placed.live, (tell) => places.eachKeys(keyParts, 2 * i, tell)));
   places.dropKeys();
-  return { places, live, maxId, keyCount: keys.length, tables };
-}
-
-/** Run `steps` to their end at once. */
-export function runThrough<T>(steps: Generator<void, T>): T {
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
-}
-
-/**
- * Run `steps` beside the event loop: about 10 ms of them, then a turn of the loop (its longest
- * hold is one slice). Resolves to null if `stop` says so at a turn.
- */
-export async function runBeside<T>(steps: Generator<void, T>, stop: () => boolean): Promise<T | null> {
-  for (;;) {
-    const until = performance.now() + 10;
-    do {
-      const step = steps.next();
-      if (step.done) return step.value;
-    } while (performance.now() < until);
-    await new Promise((resolve) => setImmediate(resolve));
-    if (stop()) return null;
-  }
+  return { ...placed, keyCount: keys.length, tables };
 }
 
 /**
