@@ -1,5 +1,5 @@
 import * as fsp from 'node:fs/promises';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import * as path from 'node:path';
 import { createApp } from './app.js';
 import { createLogger } from './http/log.js';
@@ -17,6 +17,7 @@ import { commonPasswords } from './store/commonPasswords.js';
 import type { Inbound } from './inbound.js';
 import { sitePagesFor } from './sitePages.js';
 import { applyServerTimeouts } from './http/serverTimeouts.js';
+import { createAppServer } from './http/appServer.js';
 import { MirrorWorker } from './services/publicMirror.js';
 import { LoopDelay } from './http/loopDelay.js';
 import { settleStartMemory } from './startMemory.js';
@@ -81,7 +82,7 @@ async function main() {
   // shutdown open by sending more requests on it.
   let stopping = false;
   const server = applyServerTimeouts(
-    http.createServer((req, res) => {
+    createAppServer(app, (req, res) => {
       if (stopping) res.setHeader('Connection', 'close');
       app(req, res);
     }),

@@ -1,7 +1,7 @@
-import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import session from 'express-session';
 import { createApp } from './app.js';
+import { createAppServer } from './http/appServer.js';
 import type { Config } from './config.js';
 import type { Renderer } from './http/render/renderer.js';
 import type { SitePage, SitePages } from './cli/exportSite.js';
@@ -20,7 +20,7 @@ export function sitePagesFor(config: Pick<Config, 'siteName'>, renderer?: Render
       sessions: { secret: 'static-export', store: new session.MemoryStore() },
       renderer,
     });
-    const server = http.createServer(app);
+    const server = createAppServer(app);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());

@@ -1,0 +1,59 @@
+/**
+ * The listening server makes each request and response with the app's own prototypes
+ * (http/appServer.ts): express then has no prototype to change, which in V8 had every object of
+ * a request promoted to the old generation.
+ */
+import { afterEach, expect, jest, test } from '@jest/globals';
+import express from 'express';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAppServer } from '../../server/http/appServer.js';
+
+let server: http.Server | null = null;
+
+afterEach(async () => {
+  jest.restoreAllMocks();
+  if (server) await new Promise((r) => server!.close(r));
+  server = null;
+});
+
+async function listen(s: http.Server): Promise<string> {
+  server = s;
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+}
+
+test('requests arrive with the prototypes express gives them, and express changes none', async () => {
+  const app = express();
+  app.set('trust proxy', false);
+  app.get('/answer', (req, res) => {
+    res.status(201).json({ ip: req.ip, path: req.path, query: req.query.q });
+  });
+  const arrived: boolean[] = [];
+  const base = await listen(
+    createAppServer(app, (req, res) => {
+      arrived.push(Object.getPrototypeOf(req) === app.request, Object.getPrototypeOf(res) === app.response);
+      arrived.push(req instanceof http.IncomingMessage, res instanceof http.ServerResponse);
+      app(req, res);
+    }),
+  );
+  const set = jest.spyOn(Object, 'setPrototypeOf');
+  const r = await fetch(`${base}/answer?q=1`);
+  expect(r.status).toBe(201);
+  expect(await r.json()).toEqual({ ip: '127.0.0.1', path: '/answer', query: '1' });
+  expect(arrived).toEqual([true, true, true, true]);
+  // Express still sets them; each call finds the prototype already there.
+  const changed = set.mock.calls.filter(([o, p]) => Object.getPrototypeOf(o) !== p);
+  expect(set.mock.calls.length).toBeGreaterThan(0);
+  expect(changed).toEqual([]);
+});
+
+test('the app is the handler when none is given; keep-alive requests one after another', async () => {
+  const app = express();
+  let n = 0;
+  app.use((_req, res) => void res.send(String(++n)));
+  const base = await listen(createAppServer(app));
+  const bodies: string[] = [];
+  for (let i = 0; i < 3; i++) bodies.push(await (await fetch(`${base}/`)).text());
+  expect(bodies).toEqual(['1', '2', '3']);
+});
