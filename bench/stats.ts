@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -113,4 +114,29 @@ export function ownCpuMs(): number {
   const stat = readFileSync('/proc/self/stat', 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * TICK_MS;
+}
+
+/**
+ * How fast the shared machine is at this moment: one fixed piece of CPU work (20,000 small
+ * records to JSON and back, and a SHA-256 of the JSON), median of 5, in ms. The same work timed
+ * before and after a part of the bench, and in other runs, tells a slow host from a slow server
+ * (on this shared machine the server CPU a published page cost went from 0.43 to 0.62 ms a
+ * request within 40 minutes, same build, 2026-12-05).
+ */
+export function cpuCalibrationMs(): number {
+  const records = Array.from({ length: 20_000 }, (_, i) => ({
+    id: i,
+    subject: `Proposal ${i}: a clearer rule`,
+    to: [`member${i % 200}@example.org`],
+    at: new Date(1_700_000_000_000 + i * 60_000).toISOString(),
+  }));
+  const times: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t = performance.now();
+    const json = JSON.stringify(records);
+    if ((JSON.parse(json) as unknown[]).length !== records.length) throw new Error('calibration');
+    createHash('sha256').update(json).digest();
+    times.push(performance.now() - t);
+  }
+  return stats(times).median;
 }
