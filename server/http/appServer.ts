@@ -9,11 +9,11 @@ import type { Socket } from 'node:net';
  * Express gives every request and response those prototypes as it takes them
  * (`Object.setPrototypeOf` in `app.handle`). In V8 that change of prototype made every object
  * of the request survive the young generation's collections and be promoted to the old one, where
- * it died: ~8 KB a request with express alone and one connection, 30–40 KB a request for Ratify's
- * pages (what the middleware and the router make for a request), 40–50 MB a second under load —
- * and the old generation grew to 4× what was live before V8 collected it (docs/DEPLOY.md,
- * "Memory"). A request made with the right prototype is left as it is (setting the same prototype
- * changes nothing), and nothing of it is promoted.
+ * it died: ~8 KB a request with express alone and one connection, 30–50 KB a request for Ratify's
+ * pages (what the middleware and the router make for a request), 30–55 MB a second under load
+ * (docs/DEPLOY.md, "Memory"). A request made with the right prototype is left as it is (setting
+ * the same prototype changes nothing): with express alone nothing of it is promoted, and a quarter
+ * to a half as much of Ratify's pages under 20 connections.
  */
 export function createAppServer(app: Express, handler: http.RequestListener = app): http.Server {
   const AppRequest = function (this: unknown, socket: Socket) {
