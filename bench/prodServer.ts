@@ -55,6 +55,57 @@ export function rssKb(pid: number): { rss: number; hwm: number } {
   return { rss: field('VmRSS'), hwm: field('VmHWM') };
 }
 
+/**
+ * What a process's resident memory is made of (kB), from /proc/<pid>/smaps: mapped files (node's
+ * own code and its libraries), glibc malloc's main heap (`[heap]`), the arenas malloc gives other
+ * threads (V8's compiler and collector threads, libuv's): each begins on a 64 MB boundary, with
+ * the rest of its 64 MB reserved and unreadable after it; and the other anonymous memory: V8's
+ * heaps, buffers, thread stacks. NaN when the process is gone.
+ */
+export function residentParts(pid: number): {
+  files: number;
+  mallocMain: number;
+  mallocThreads: number;
+  other: number;
+} {
+  let text = '';
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return { files: NaN, mallocMain: NaN, mallocThreads: NaN, other: NaN };
+  }
+  type Mapping = { start: bigint; end: bigint; perms: string; name: string; rss: number };
+  const maps: Mapping[] = [];
+  for (const line of text.split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head)
+      maps.push({
+        start: BigInt(`0x${head[1]}`),
+        end: BigInt(`0x${head[2]}`),
+        perms: head[3],
+        name: head[4].trim(),
+        rss: 0,
+      });
+    else if (line.startsWith('Rss:') && maps.length) maps[maps.length - 1].rss = Number(line.split(/\s+/)[1]);
+  }
+  const ARENA = 64n << 20n;
+  const parts = { files: 0, mallocMain: 0, mallocThreads: 0, other: 0 };
+  maps.forEach((m, i) => {
+    if (m.name.startsWith('/')) parts.files += m.rss;
+    else if (m.name === '[heap]') parts.mallocMain += m.rss;
+    else if (m.name === '' || m.name.startsWith('[anon')) {
+      const next = maps[i + 1];
+      const arena =
+        m.start % ARENA === 0n &&
+        (m.end - m.start === ARENA ||
+          (next?.perms.startsWith('---') && next.start === m.end && next.end === m.start + ARENA));
+      if (arena) parts.mallocThreads += m.rss;
+      else parts.other += m.rss;
+    } else parts.other += m.rss;
+  });
+  return parts;
+}
+
 /** The node flags `npm start` gives the server (package.json's `start`: their one home). */
 export function startFlags(): string[] {
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };

@@ -9,7 +9,7 @@
 import autocannon from 'autocannon';
 import { load1, log } from './common.js';
 import type { ProdServer } from './prodServer.js';
-import { rssKb } from './prodServer.js';
+import { residentParts, rssKb } from './prodServer.js';
 import { mb, table } from './stats.js';
 import { PASSWORD, type VolumeInfo } from './volume.js';
 
@@ -123,6 +123,7 @@ export async function readsPart(server: ProdServer, info: VolumeInfo, scale: num
   });
   clearInterval(timer);
   alive();
+  const parts = residentParts(server.pid);
   // RSS swings with each collection: compare the lowest sample (the nearest to the live size) of
   // the middle third with that of the last third.
   const third = Math.floor(samples.length / 3);
@@ -166,7 +167,7 @@ export async function readsPart(server: ProdServer, info: VolumeInfo, scale: num
       ]),
     ),
     '',
-    `Mixed reads (those ${reads.length} in turn, 10 connections, ${MIXED_S} s, ${mixed.requests.total.toLocaleString('en')} requests, p99 ${mixed.latency.p99} ms): RSS ${mb((samples[0] ?? NaN) * 1024)} after 1 s, ${mb(atTwoThirds * 1024)} at two thirds, ${mb(end * 1024)} at the end; lowest in the middle third ${mb(middleLow * 1024)}, in the last third ${mb(lastLow * 1024)}: ${grewMb > 1 ? `**it still grew by ${grewMb.toFixed(1)} MB**` : 'no growth over 1 MB'}. The target, RSS < ${rssTargetMb} MB after 10 minutes of mixed reads: ${rssReadsOk ? 'met at the end of these' : '**missed** already at the end of these'} (V8 lets its old generation grow to several times what a full collection leaves live: docs/DEPLOY.md, "Memory").`,
+    `Mixed reads (those ${reads.length} in turn, 10 connections, ${MIXED_S} s, ${mixed.requests.total.toLocaleString('en')} requests, p99 ${mixed.latency.p99} ms): RSS ${mb((samples[0] ?? NaN) * 1024)} after 1 s, ${mb(atTwoThirds * 1024)} at two thirds, ${mb(end * 1024)} at the end; lowest in the middle third ${mb(middleLow * 1024)}, in the last third ${mb(lastLow * 1024)}: ${grewMb > 1 ? `**it still grew by ${grewMb.toFixed(1)} MB**` : 'no growth over 1 MB'}. At the end it was ${mb(parts.files * 1024)} of mapped files (node's code and libraries), ${mb(parts.mallocMain * 1024)} of malloc's main heap and ${mb(parts.mallocThreads * 1024)} of its other threads' arenas, ${mb(parts.other * 1024)} of other anonymous memory (V8's heaps, buffers, stacks). The target, RSS < ${rssTargetMb} MB after 10 minutes of mixed reads: ${rssReadsOk ? 'met at the end of these' : '**missed** already at the end of these'} (V8 lets its old generation grow to several times what a full collection leaves live: docs/DEPLOY.md, "Memory").`,
     '',
   ];
   const slowest = [...results].sort((a, b) => b.p99 - a.p99)[0];
