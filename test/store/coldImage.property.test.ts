@@ -88,6 +88,53 @@ describe('an image of a cold table', () => {
     );
   });
 
+  test('open from an image (read where it lies, not loaded), then changed and imaged again: what a twin opened from the table sees', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(op, { minLength: 1, maxLength: 60 }),
+        fc.array(op, { maxLength: 40 }),
+        async (before, after) => {
+          await fsp.rm(dir, { recursive: true, force: true });
+          const first = await openCold(null);
+          const apply = (cold: ColdRecords<Thing>, ops: typeof before) => {
+            for (const o of ops) {
+              if ('remove' in o) cold.remove(o.remove);
+              else cold.put(o.id, { n: o.n }, [o.split, o.whole]);
+            }
+          };
+          apply(first, before);
+          const mark = first.markNow();
+          await first.flushedTo(mark);
+          first.keepImage(mark);
+          await first.imagesWritten();
+          await first.close();
+          // The twin works on a copy of the files, read from the table.
+          const twinDir = `${dir}-twin`;
+          await fsp.rm(twinDir, { recursive: true, force: true });
+          await fsp.cp(dir, twinDir, { recursive: true });
+          const fromImage = await openCold(mark);
+          const twin = await ColdRecords.open<Thing>(path.join(twinDir, 'cold'), 'things', mark, SPLITS, () => {});
+          try {
+            expect(fromImage.opened.from).toBe(mark.rows ? 'image' : 'none');
+            apply(fromImage, after);
+            apply(twin, after);
+            // A newer image replaces the file the places are read from, while they are read.
+            const later = fromImage.markNow();
+            await fromImage.flushedTo(later);
+            fromImage.keepImage(later);
+            await fromImage.imagesWritten();
+            expect(seen(fromImage)).toEqual(seen(twin));
+          } finally {
+            await fromImage.close();
+            await twin.close();
+            await fsp.rm(twinDir, { recursive: true, force: true });
+          }
+        },
+      ),
+      runs(25),
+    );
+  });
+
   test('records put after an open from an image are found, and the next image holds them', async () => {
     const first = await openCold(null);
     for (let id = 1; id <= 5000; id++) first.put(id, { n: id }, [`a t${id % 2 ? 1 : 2}`, 't1']);

@@ -1,4 +1,5 @@
 import { runThrough } from '../../util/steps.js';
+import type { ImageColumn } from './imageReader.js';
 
 /**
  * The keys of one index for the records that were cold when the store opened, as three typed
@@ -20,9 +21,9 @@ export class ColdKeyTable {
     /** Each part's number; the first part of a whole key is `none`. */
     private readonly parts: Map<string, number>,
     private readonly none: number,
-    private readonly firsts: Column,
-    private readonly seconds: Column,
-    private readonly idList: Uint32Array,
+    private readonly firsts: Column | ImageColumn,
+    private readonly seconds: Column | ImageColumn,
+    private readonly idList: Uint32Array | ImageColumn,
   ) {}
 
   /**
@@ -85,15 +86,21 @@ export class ColdKeyTable {
     return new ColdKeyTable(sep, parts, none, firsts, seconds, ids);
   }
 
-  /** A table as `columns` gave it (read back from an image: `coldState.ts`). */
-  static fromColumns(sep: string | undefined, columns: TableColumns): ColdKeyTable {
+  /**
+   * A table as `columns` gave it: read back from an image (`coldState.ts`), its columns in memory
+   * or read from the image file as they are needed.
+   */
+  static fromColumns(sep: string | undefined, columns: TableColumns | ImageTableColumns): ColdKeyTable {
     const parts = new Map(columns.parts.map((part, no) => [part, no]));
     return new ColdKeyTable(sep, parts, columns.parts.length, columns.firsts, columns.seconds, columns.ids);
   }
 
-  /** What an image of the table holds: the parts in their numbers' order, and the three columns. */
+  /** What an image of the table holds: the parts in their numbers' order, and the three columns (in memory). */
   get columns(): TableColumns {
-    return { parts: [...this.parts.keys()], ids: this.idList, firsts: this.firsts, seconds: this.seconds };
+    const { idList: ids, firsts, seconds } = this;
+    if (!ArrayBuffer.isView(ids) || !ArrayBuffer.isView(firsts) || !ArrayBuffer.isView(seconds))
+      throw new Error('A table read from its image has no columns in memory');
+    return { parts: [...this.parts.keys()], ids, firsts, seconds };
   }
 
   /** How many entries the table holds. */
@@ -109,7 +116,7 @@ export class ColdKeyTable {
     if (first === undefined || second === undefined) return EMPTY;
     const from = this.lowerBound(second, first);
     const to = this.lowerBound(second, first + 1);
-    return this.idList.subarray(from, to);
+    return this.idList.subarray(from, to) as Uint32Array;
   }
 
   /** The first entry whose key is not before (`second`, `first`). */
@@ -118,8 +125,8 @@ export class ColdKeyTable {
     let hi = this.idList.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const s = this.seconds[mid];
-      if (s < second || (s === second && this.firsts[mid] < first)) lo = mid + 1;
+      const s = this.seconds.at(mid)!;
+      if (s < second || (s === second && this.firsts.at(mid)! < first)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -137,6 +144,13 @@ export interface TableColumns {
   ids: Uint32Array;
   firsts: Column;
   seconds: Column;
+}
+/** The same, with columns read from an image file. */
+export interface ImageTableColumns {
+  parts: string[];
+  ids: ImageColumn;
+  firsts: ImageColumn;
+  seconds: ImageColumn;
 }
 /** Ids, first parts, second parts. */
 type Columns = [Uint32Array, Column, Column];

@@ -1,3 +1,5 @@
+import type { ImageReader } from './imageReader.js';
+
 /** Ids a page of `PagedPlaces` holds. */
 export const PAGE = 4096;
 
@@ -14,13 +16,28 @@ export interface Page {
   keys: Int32Array | null;
 }
 
+/** A page left in an image file (`coldState.ts`): where its offsets and its lengths are, and their widths. */
+export interface ImagePage {
+  offsetsAt: number;
+  offsetBytes: 4 | 8;
+  lengthsAt: number;
+  lengthBytes: 2 | 4;
+}
+
 /**
  * Where each id's line is in a cold records file (its offset + 1, 0: not there, and its length),
  * in pages of 4,096 ids made as ids reach them: 6 bytes an id where ids are dense (numbered from
  * 1, as the store numbers them), nothing for the gaps between.
+ *
+ * Places had from an image leave their pages in the image file (`ImageReader`) and read a number
+ * where it is asked for; a page is read into memory only when one of its ids is placed anew (a
+ * record put again, or removed), and kept there from then on.
  */
 export class PagedPlaces {
   private readonly pages = new Map<number, Page>();
+  /** Pages still in the image file, by number (none when the places were not had from an image). */
+  private readonly inImage = new Map<number, ImagePage>();
+  private image: ImageReader | null = null;
   /** The page numbers, ascending. */
   private order: number[] = [];
 
@@ -34,9 +51,44 @@ export class PagedPlaces {
     return places;
   }
 
+  /** Places whose pages stay in the image `image` read from, where `pages` says (in ascending order). */
+  static inImage(image: ImageReader, pages: Iterable<readonly [number, ImagePage]>): PagedPlaces {
+    const places = new PagedPlaces();
+    places.image = image;
+    for (const [no, page] of pages) {
+      places.inImage.set(no, page);
+      places.order.push(no);
+    }
+    return places;
+  }
+
+  /** The page `no` read from the image (a copy, not kept). */
+  private readPage(page: ImagePage): Page {
+    const image = this.image!;
+    const bytes = (at: number, size: number) => {
+      const b = image.read(at, PAGE * size);
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+    };
+    return {
+      offsets:
+        page.offsetBytes === 8 ? new Float64Array(bytes(page.offsetsAt, 8)) : new Uint32Array(bytes(page.offsetsAt, 4)),
+      lengths:
+        page.lengthBytes === 4 ? new Uint32Array(bytes(page.lengthsAt, 4)) : new Uint16Array(bytes(page.lengthsAt, 2)),
+      keys: null,
+    };
+  }
+
+  /** The page `no`, in memory or read from the image (then not kept), or undefined. */
+  private pageToRead(no: number): Page | undefined {
+    const page = this.pages.get(no);
+    if (page) return page;
+    const left = this.inImage.get(no);
+    return left ? this.readPage(left) : undefined;
+  }
+
   /** The pages in ascending order (for an image: not to be changed). */
   *eachPage(): Generator<readonly [number, Page]> {
-    for (const no of this.order) yield [no, this.pages.get(no)!];
+    for (const no of this.order) yield [no, this.pageToRead(no)!];
   }
 
   get pageCount(): number {
@@ -44,11 +96,19 @@ export class PagedPlaces {
   }
 
   offset(id: number): number {
-    return this.pages.get(Math.floor(id / PAGE))?.offsets[id % PAGE] ?? 0;
+    const no = Math.floor(id / PAGE);
+    const page = this.pages.get(no);
+    if (page) return page.offsets[id % PAGE];
+    const left = this.inImage.get(no);
+    return left ? this.image!.number(left.offsetsAt + (id % PAGE) * left.offsetBytes, left.offsetBytes) : 0;
   }
 
   length(id: number): number {
-    return this.pages.get(Math.floor(id / PAGE))?.lengths[id % PAGE] ?? 0;
+    const no = Math.floor(id / PAGE);
+    const page = this.pages.get(no);
+    if (page) return page.lengths[id % PAGE];
+    const left = this.inImage.get(no);
+    return left ? this.image!.number(left.lengthsAt + (id % PAGE) * left.lengthBytes, left.lengthBytes) : 0;
   }
 
   /** The page `set` used last, and its number (ids come mostly in order: 1.6 million rows at ten years). */
@@ -58,6 +118,13 @@ export class PagedPlaces {
   set(id: number, offset: number, length: number): void {
     const no = Math.floor(id / PAGE);
     let page = no === this.lastNo ? this.lastPage : this.pages.get(no);
+    const left = page ? undefined : this.inImage.get(no);
+    if (left) {
+      // Placed anew: the page comes into memory and stays.
+      page = this.readPage(left);
+      this.pages.set(no, page);
+      this.inImage.delete(no);
+    }
     if (!page) {
       if (!offset) return;
       this.pages.set(no, (page = { offsets: new Uint32Array(PAGE), lengths: new Uint16Array(PAGE), keys: null }));
@@ -105,7 +172,7 @@ export class PagedPlaces {
   *ids(descending: boolean): Generator<number> {
     const order = descending ? [...this.order].reverse() : [...this.order];
     for (const no of order) {
-      const { offsets } = this.pages.get(no)!;
+      const { offsets } = this.pageToRead(no)!;
       if (descending) {
         for (let i = PAGE - 1; i >= 0; i--) if (offsets[i] > 0) yield no * PAGE + i;
       } else for (let i = 0; i < PAGE; i++) if (offsets[i] > 0) yield no * PAGE + i;

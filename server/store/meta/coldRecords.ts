@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DomainError } from '../../domain/errors.js';
 import type { ColdKeyTable } from './coldKeyTable.js';
+import type { ImageReader } from './imageReader.js';
 import { PagedPlaces } from './coldPlaces.js';
 import {
   coldDamaged,
@@ -47,8 +48,8 @@ const KEPT = 2048;
  * handed to the store's indexes as sorted tables (`coldKeyTable.ts`, 8 bytes an entry); those
  * of records gone cold since are kept as any record's. A record is read back with one
  * positioned read (a few kept parsed). After each snapshot the state at its mark is also kept as
- * an image (`<kind>.image`, `coldState.ts`), which the next start reads in one go instead of the
- * whole table. The files are derived state, like the snapshot: the
+ * an image (`<kind>.image`, `coldState.ts`), which the next start uses instead of the whole
+ * table: its places and key tables stay in the file, read by position (`imageReader.ts`). The files are derived state, like the snapshot: the
  * journal is the truth. Appends are buffered and written and fsynced in the background; a record
  * is served from memory until its line is on disk. A snapshot notes the files' lengths at its seq and is placed only once they are written
  * (`flushedTo`), so at start the files are cut back to the snapshot's mark and the journal's tail
@@ -152,6 +153,7 @@ export class ColdRecords<R = unknown> {
       cold.adopt(cold.stateAtOpen(m));
     } catch (e) {
       for (const fd of Object.values(fds)) fs.closeSync(fd);
+      cold.imageRead?.close();
       throw e;
     }
     return cold;
@@ -181,7 +183,11 @@ export class ColdRecords<R = unknown> {
     return state;
   }
 
+  /** The image the state at open was had from, read by position while the store is open (`imageReader.ts`). */
+  private imageRead: ImageReader | null = null;
+
   private adopt(state: ColdState): void {
+    this.imageRead = state.image ?? null;
     this.placed = { places: state.places, live: state.live, maxId: state.maxId };
     this.keyCount = state.keyCount;
     this.keyTables = state.tables;
@@ -358,6 +364,7 @@ export class ColdRecords<R = unknown> {
     await this.imaging;
     await this.flushedTo(this.mark).catch((e) => this.log(`The cold ${this.kind} could not be written at close`, e));
     for (const fd of Object.values(this.fds)) fs.closeSync(fd);
+    this.imageRead?.close();
   }
 
   private async write(): Promise<void> {

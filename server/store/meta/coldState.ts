@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { DomainError } from '../../domain/errors.js';
-import { ColdKeyTable, type Column, type TableColumns } from './coldKeyTable.js';
-import { PAGE, PagedPlaces, type Page } from './coldPlaces.js';
+import { ColdKeyTable, type ImageTableColumns } from './coldKeyTable.js';
+import { PAGE, PagedPlaces, type ImagePage, type Page } from './coldPlaces.js';
+import { ImageColumn, ImageReader } from './imageReader.js';
 
 /**
  * How far one collection's cold files reached at a snapshot's seq: the records file's bytes, the
@@ -35,6 +36,8 @@ export const coldDamaged = (name: string, what = 'is shorter than its snapshot s
 export interface ColdState extends Placed {
   keyCount: number;
   tables: ColdKeyTable[];
+  /** The image the places and tables are read from, when they were had from one (closed by its holder). */
+  image?: ImageReader;
 }
 
 /** Where each cold record's line is, how many are placed, and the largest id placed. */
@@ -113,7 +116,7 @@ export function* readState(
 
 /**
  * An image of a cold state: the file `<kind>.image` beside the cold files, which the next start
- * reads in one go instead of reading the table (issue 18: at ten years the messages' 1.5 million
+ * uses instead of reading the table (issue 18: at ten years the messages' 1.5 million
  * rows took ~0.4 s of each start, and at thirty years would take three times that). It is derived
  * state, like the snapshot: it says which mark it is of, and is used only for that exact mark,
  * when the last bytes of the table before the mark are those it was made from, and when its own
@@ -208,9 +211,15 @@ export function pagesCopied(state: ColdState): ColdState {
   return { ...state, places: PagedPlaces.fromPages(pages) };
 }
 
+/** Bytes of an image checked at a time at open (its checksum is over the whole body). */
+const CHECK_BYTES = 1 << 20;
+
 /**
  * The state in the image `file` if it is of `mark` (and of the table whose tail is `tail`) and
  * whole; otherwise null (no image, another mark, another format or damaged: the table is read).
+ * The whole body is checked against its checksum, a slice at a time, but not kept: the places
+ * and key tables stay in the file and are read from it by position (`imageReader.ts`), through
+ * the state's `image`, which the caller closes when it is done with the state.
  */
 export function readImage(
   file: string,
@@ -225,16 +234,14 @@ export function readImage(
   } catch {
     return null;
   }
+  let kept = false;
   try {
     const size = fs.fstatSync(fd).size;
     if (size < 8) return null;
-    // One block for the whole image: the pages and tables are views of it (no copy).
-    const block = new ArrayBuffer(size);
-    const bytes = Buffer.from(block);
-    readAt(fd, 0, size, bytes);
-    const headLength = bytes.readUInt32LE(0);
+    const first = readAt(fd, 0, 8);
+    const headLength = first.readUInt32LE(0);
     if (8 + headLength > size) return null;
-    const head = JSON.parse(bytes.toString('utf8', 8, 8 + headLength)) as ImageHead;
+    const head = JSON.parse(readAt(fd, 8, headLength).toString('utf8')) as ImageHead;
     const start = up8(8 + headLength);
     if (
       head.format !== IMAGE_FORMAT ||
@@ -242,45 +249,50 @@ export function readImage(
       !sameMark(head.mark, mark) ||
       head.tail !== tail ||
       head.tables.length !== splits.length ||
-      start + head.bodyBytes !== size ||
-      crc32(bytes.subarray(start)) !== bytes.readUInt32LE(4)
+      start + head.bodyBytes !== size
     )
       return null;
+    let crc = 0;
+    const slice = Buffer.allocUnsafe(Math.min(CHECK_BYTES, size - start));
+    for (let at = start; at < size; at += slice.length) {
+      const n = Math.min(slice.length, size - at);
+      crc = crc32(readAt(fd, at, n, slice).subarray(0, n), crc);
+    }
+    if (crc !== first.readUInt32LE(4)) return null;
+    const image = new ImageReader(fd);
     let at = start;
-    const take = <T extends ArrayBufferView>(
-      make: new (b: ArrayBuffer, at: number, n: number) => T,
-      n: number,
-      each: number,
-    ) => {
-      const view = new make(block, at, n);
+    /** Where the next array of `n` numbers of `each` bytes is (arrays start at multiples of 8). */
+    const take = (n: number, each: number) => {
+      const here = at;
       at += up8(n * each);
-      return view;
+      return here;
     };
-    const pages = head.pages.map(([no, wideOffsets, wideLengths]): [number, Page] => [
-      no,
-      {
-        offsets: wideOffsets ? take(Float64Array, PAGE, 8) : take(Uint32Array, PAGE, 4),
-        lengths: wideLengths ? take(Uint32Array, PAGE, 4) : take(Uint16Array, PAGE, 2),
-        keys: null,
-      },
-    ]);
+    const pages = head.pages.map(([no, wideOffsets, wideLengths]): [number, ImagePage] => {
+      const offsetBytes = wideOffsets ? 8 : 4;
+      const offsetsAt = take(PAGE, offsetBytes);
+      const lengthBytes = wideLengths ? 4 : 2;
+      return [no, { offsetsAt, offsetBytes, lengthsAt: take(PAGE, lengthBytes), lengthBytes }];
+    });
     const tables = head.tables.map((t, i) => {
-      const ids = take(Uint32Array, t.n, 4);
-      const part = (): Column => (t.wide ? take(Uint32Array, t.n, 4) : take(Uint16Array, t.n, 2));
-      const columns: TableColumns = { parts: t.parts, ids, firsts: part(), seconds: part() };
+      const column = (each: 2 | 4) => new ImageColumn(image, take(t.n, each), t.n, each);
+      const ids = column(4);
+      const firsts = column(t.wide ? 4 : 2);
+      const columns: ImageTableColumns = { parts: t.parts, ids, firsts, seconds: column(t.wide ? 4 : 2) };
       return ColdKeyTable.fromColumns(splits[i], columns);
     });
+    kept = true;
     return {
-      places: PagedPlaces.fromPages(pages),
+      places: PagedPlaces.inImage(image, pages),
       live: head.live,
       maxId: head.maxId,
       keyCount: head.keyCount,
       tables,
+      image,
     };
   } catch {
     return null;
   } finally {
-    fs.closeSync(fd);
+    if (!kept) fs.closeSync(fd);
   }
 }
 
