@@ -289,7 +289,7 @@ export class ColdRecords<R = unknown> {
 
   /** `id`'s record, or undefined when it is not cold (read from disk unless its line is still waiting or was read lately). */
   read(id: number): R | undefined {
-    if (!this.has(id)) return undefined;
+    // Only cold records wait or are kept (both forget an id removed): no look at its place.
     const waiting = this.unflushed.get(id);
     if (waiting !== undefined) return waiting;
     const kept = this.kept.get(id);
@@ -298,6 +298,7 @@ export class ColdRecords<R = unknown> {
       this.kept.set(id, kept);
       return kept;
     }
+    if (!this.has(id)) return undefined;
     const value = JSON.parse(
       readAt(this.fds.data, this.placed.places.offset(id) - 1, this.placed.places.length(id)).toString('utf8'),
     ) as R;
