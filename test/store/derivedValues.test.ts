@@ -73,6 +73,36 @@ test(`values are kept for the ${DERIVED_KEYS} keys read last`, () => {
   expect(t.made()).toBe(DERIVED_KEYS + 2);
 });
 
+test(`small values are kept apart, for more than ${DERIVED_KEYS} keys, and made again after a change to their key`, () => {
+  const records = new Map<string, Rec>();
+  const t = indexes(records);
+  let madeSmall = 0;
+  const count = (key: string) =>
+    t.ix.derived(
+      'byK',
+      key,
+      'count',
+      (ids) => {
+        madeSmall++;
+        return ids.length;
+      },
+      true,
+    );
+  const keys = DERIVED_KEYS * 2;
+  for (let i = 0; i < keys; i++) t.put(String(i + 1), { k: `k${i}`, v: i });
+  for (let pass = 0; pass < 2; pass++) for (let i = 0; i < keys; i++) expect(count(`k${i}`)).toBe(1);
+  expect(madeSmall).toBe(keys);
+  // Large values read for many keys, these and others, push none of the small ones out.
+  for (let i = 0; i < keys; i++) t.sum(`k${i}`);
+  for (let i = 0; i < keys; i++) t.sum(`other${i}`);
+  for (let i = 0; i < keys; i++) count(`k${i}`);
+  expect(madeSmall).toBe(keys);
+  t.put(String(keys + 1), { k: 'k7', v: 1 });
+  expect(count('k7')).toBe(2);
+  expect(count('k8')).toBe(1);
+  expect(madeSmall).toBe(keys + 1);
+});
+
 describe('values made from whole collections (MetaStore.memo)', () => {
   let dir: string | undefined;
   afterEach(async () => {

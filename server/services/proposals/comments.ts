@@ -55,6 +55,37 @@ export function openThreads(comments: readonly CommentRecord[]): OpenThread[] {
   return [...threads.values()].filter((t) => !t.root.resolved);
 }
 
+/** An open thread by its comments' ids: what "My drafts" needs to count and choose the threads it shows. */
+export interface OpenThreadIds {
+  root: number;
+  last: number;
+  /** Who wrote the last comment. */
+  lastAuthor: number;
+  count: number;
+}
+
+/**
+ * A subject's open threads as ids and counts (oldest first), kept by the store until one of its
+ * comments changes: small, so kept for every subject a member's drafts read, where the threads
+ * themselves (`openThreadsOf`) hold records and are kept for fewer (read-only).
+ */
+export function openThreadIdsOf(ctx: Ctx, ref: SubjectRef): readonly OpenThreadIds[] {
+  return ctx.meta.derived(
+    'comments',
+    'subject',
+    subjectKey(ref),
+    'openThreadIds',
+    (comments) =>
+      openThreads(comments).map((t) => ({
+        root: t.root.id,
+        last: t.last.id,
+        lastAuthor: t.last.authorId,
+        count: t.count,
+      })),
+    { small: true },
+  );
+}
+
 /** A subject's open threads, kept by the store until one of its comments changes (read-only). */
 export function openThreadsOf(ctx: Ctx, ref: SubjectRef): readonly OpenThread[] {
   return ctx.meta.derived('comments', 'subject', subjectKey(ref), 'openThreads', openThreads);

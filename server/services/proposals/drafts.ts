@@ -3,7 +3,7 @@ import { canSee, signedIn } from '../../domain/policy.js';
 import type { ProposalRecord } from '../../store/meta/schema.js';
 import type { Ctx } from '../context.js';
 import { proposalSubject } from './access.js';
-import { openThreadsOf, type OpenThread } from './comments.js';
+import { openThreadIdsOf, type OpenThread } from './comments.js';
 
 /** A thread that waits for the actor's reply: not resolved, and the last word is not theirs. */
 export interface AwaitingThread extends OpenThread {
@@ -26,9 +26,12 @@ export interface MyDrafts {
 
 /**
  * "My drafts": read through the indexes (the actor's proposals, their groups' documents'
- * proposals) and the threads the store keeps per proposal, never the whole proposals table nor
- * every comment of ~1,250 proposals on each view (issue 17: 13.5 ms of CPU a view at ten years).
- * Awaiting threads beyond the first `limit` are only counted.
+ * proposals) and the open threads' ids the store keeps per proposal (`openThreadIdsOf`), never
+ * the whole proposals table nor every comment of ~1,250 proposals on each view (issue 17: 13.5 ms
+ * of CPU a view at ten years). Only the first `limit` awaiting threads are read as records; the
+ * rest are only counted. The ids are kept for every proposal (the threads' records were kept for
+ * 4,096 subjects, fewer than five groups' proposals at ten years: after any new comment each
+ * view read ~20,000 comments again, 135-340 ms).
  */
 export function myDrafts(ctx: Ctx, actor: Actor | null, limit = Infinity): MyDrafts {
   signedIn(actor);
@@ -53,10 +56,14 @@ function draftsOf(ctx: Ctx, actor: Actor, limit: number): MyDrafts {
     if (p.authorId === actor.id) mine.push(p);
     if (p.state === 'draft' && subject.kind === 'proposal' && actor.groups.includes(subject.group)) groupDrafts.push(p);
     if (p.state === 'withdrawn') continue;
-    for (const t of openThreadsOf(ctx, { type: 'proposal', id: p.id })) {
-      if (t.last.authorId === actor.id) continue;
-      // Named fields, not a spread of `t` (a spread cost ~1 µs a thread).
-      if (awaitingCount++ < limit) awaiting.push({ root: t.root, last: t.last, count: t.count, proposal: p });
+    // By ids first: only the threads shown are read as records.
+    for (const t of openThreadIdsOf(ctx, { type: 'proposal', id: p.id })) {
+      if (t.lastAuthor === actor.id) continue;
+      if (awaitingCount++ < limit) {
+        const root = ctx.meta.get('comments', t.root);
+        const last = ctx.meta.get('comments', t.last);
+        if (root && last) awaiting.push({ root, last, count: t.count, proposal: p });
+      }
     }
   }
   return { mine, groupDrafts, awaiting, awaitingCount };

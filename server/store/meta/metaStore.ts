@@ -400,8 +400,10 @@ export class MetaStore {
     key: string,
     what: string,
     make: (records: Collections[K][]) => T,
+    /** The value holds ids and numbers only, no records: kept for many more keys (`SMALL_DERIVED_KEYS`). */
+    opts: { small?: boolean } = {},
   ): T {
-    return this.index(kind).derived(index, key, what, (ids) => make(this.records(kind, ids)));
+    return this.index(kind).derived(index, key, what, (ids) => make(this.records(kind, ids)), opts.small);
   }
 
   /**

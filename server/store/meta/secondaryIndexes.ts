@@ -287,6 +287,16 @@ class SplitKeys implements KeyMap {
 export const DERIVED_KEYS = 4096;
 
 /**
+ * At most this many keys of one index keep small `derived` values (ids and counts, no records):
+ * those a page reads for every key of a large set — "My drafts" reads the open threads of every
+ * proposal of a member's groups, ~1,250 of 5,000 at ten years, and the five groups together
+ * passed DERIVED_KEYS, so that each view after any new comment read ~20,000 comments again
+ * (135-340 ms of the event loop). Kept apart from the others, so that pages' large values do not
+ * push them out.
+ */
+export const SMALL_DERIVED_KEYS = 65_536;
+
+/**
  * The indexes of one collection. A key held by a single record, in an index without `order`,
  * is kept as that record's bare rank rather than a bucket (most keys of the mails' `received`
  * index — one recipient, one logical message — have one record).
@@ -308,6 +318,8 @@ export class CollectionIndexes<R = unknown> {
    * or delete of a record with that key, before or after, forgets the key's values.
    */
   private readonly made = new Map<string, Map<string, Map<string, unknown>>>();
+  /** The same for small values (`SMALL_DERIVED_KEYS`). */
+  private readonly madeSmall = new Map<string, Map<string, Map<string, unknown>>>();
   /**
    * Per index that lists cold records: the keys of those cold at load (`coldKeyTable.ts`), and
    * the ids among them since put again or deleted (their entries there no longer count; such a
@@ -400,12 +412,14 @@ export class CollectionIndexes<R = unknown> {
 
   /**
    * The value `what` made from the records with `key` (given their ids by `make`), made once and
-   * kept until a record with that key is written or deleted.
+   * kept until a record with that key is written or deleted, for the DERIVED_KEYS keys read last
+   * (SMALL_DERIVED_KEYS for a `small` value: ids and numbers, never records).
    */
-  derived<T>(name: string, key: string, what: string, make: (ids: string[]) => T): T {
+  derived<T>(name: string, key: string, what: string, make: (ids: string[]) => T, small = false): T {
     this.keys(name);
-    let byKey = this.made.get(name);
-    if (!byKey) this.made.set(name, (byKey = new Map()));
+    const made = small ? this.madeSmall : this.made;
+    let byKey = made.get(name);
+    if (!byKey) made.set(name, (byKey = new Map()));
     let values = byKey.get(key);
     if (values) {
       // The key read last goes last: the first is the one read longest ago, let go first.
@@ -413,7 +427,7 @@ export class CollectionIndexes<R = unknown> {
       byKey.set(key, values);
     } else {
       byKey.set(key, (values = new Map()));
-      if (byKey.size > DERIVED_KEYS) byKey.delete(byKey.keys().next().value as string);
+      if (byKey.size > (small ? SMALL_DERIVED_KEYS : DERIVED_KEYS)) byKey.delete(byKey.keys().next().value as string);
     }
     if (values.has(what)) return values.get(what) as T;
     const value = make(this.ids(name, key));
@@ -422,7 +436,9 @@ export class CollectionIndexes<R = unknown> {
   }
 
   private forget(name: string, key: string | undefined): void {
-    if (key !== undefined) this.made.get(name)?.delete(key);
+    if (key === undefined) return;
+    this.made.get(name)?.delete(key);
+    this.madeSmall.get(name)?.delete(key);
   }
 
   /** The ids with `key`, in order. */
