@@ -143,7 +143,7 @@ export async function volumePart({ body, misses, notes }: Report): Promise<void>
   let reads: Awaited<ReturnType<typeof readsPart>>;
   let died: string | null = null;
   try {
-    reads = await readsPart(server, info, scale, t.rssMb);
+    reads = await readsPart(server, info, scale, t.rssMb, dataDir);
   } catch (e) {
     if (server.child.exitCode === null && server.child.signalCode === null) throw e;
     died = `exited (${server.child.exitCode ?? server.child.signalCode}) during the reads: ${server.lines

@@ -2,12 +2,15 @@
  * Part 8's reads: p50/p99 under autocannon (20 connections; a published version page at 50) of
  * the pages that grow with volume — a proposal with 200 comments, a round with 50 ballots,
  * /drafts, the rounds list and `GET /api/v1/rounds`, the audit log — signed in through the real
- * login form; then BENCH_MIXED_SECONDS (default 30) of mixed reads with the server's RSS sampled
+ * login form; "My drafts" of a member of every working group while a comment is posted each
+ * second (each comment makes the view again); then BENCH_MIXED_SECONDS (default 30) of mixed reads with the server's RSS sampled
  * every second, to see whether it still grows in the last third. BENCH_READ_SECONDS (default 5)
  * is each page's run.
  */
 import autocannon from 'autocannon';
-import { load1, log } from './common.js';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { load1, log, root } from './common.js';
 import type { ProdServer } from './prodServer.js';
 import { residentParts, rssKb } from './prodServer.js';
 import { mb, table } from './stats.js';
@@ -56,8 +59,47 @@ interface ReadResult extends Read {
   bytes: number;
 }
 
+/** The working groups bench/volume.ts makes (a member of each reads "My drafts" of all of them). */
+const GROUPS = ['mag', 'wg-hybrid', 'wg-strategy', 'wg-oec', 'wg-wsp'];
+const EVERY_GROUP = 'every-group@bench.example.org';
+
+/**
+ * An account in every working group, added through the admin CLI, which hands the command to the
+ * running server (its socket in `dataDir`): the folder's members are each in one group.
+ */
+function addEveryGroupMember(dataDir: string): void {
+  const r = spawnSync(
+    process.execPath,
+    [
+      path.join(root, 'dist', 'admin.js'),
+      'user',
+      'add',
+      '--email',
+      EVERY_GROUP,
+      '--name',
+      'Every Group',
+      '--role',
+      'member',
+      ...GROUPS.flatMap((g) => ['--group', g]),
+      '--password-stdin',
+    ],
+    {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir },
+      input: `${PASSWORD}\n`,
+      encoding: 'utf8',
+    },
+  );
+  if (r.status !== 0) throw new Error(`admin user add failed: ${r.stderr || r.stdout}`);
+}
+
 /** `rssTargetMb`: the resident size the issues set for the server after its mixed reads. */
-export async function readsPart(server: ProdServer, info: VolumeInfo, scale: number, rssTargetMb: number) {
+export async function readsPart(
+  server: ProdServer,
+  info: VolumeInfo,
+  scale: number,
+  rssTargetMb: number,
+  dataDir: string,
+) {
   const member = { Cookie: await signIn(server.base, info.member) };
   const sec = { Cookie: await signIn(server.base, info.secretariat) };
   const token = { Authorization: `Bearer ${info.writers[0].token}` };
@@ -110,6 +152,44 @@ export async function readsPart(server: ProdServer, info: VolumeInfo, scale: num
       bytes: a.requests.total ? a.throughput.total / a.requests.total : 0,
     });
   }
+
+  // "My drafts" of a member of every group while a comment arrives every second: each comment
+  // makes the view again, from each proposal's open threads as the store keeps them.
+  addEveryGroupMember(dataDir);
+  const everyGroup = { Cookie: await signIn(server.base, EVERY_GROUP) };
+  const drafts: Read = {
+    label: 'drafts of a member of every group, a comment posted each second',
+    path: '/drafts',
+    headers: everyGroup,
+    connections: 20,
+  };
+  let posted = 0;
+  const comment = () =>
+    void fetch(`${server.base}/api/v1/proposals/${info.bigProposal}/comments`, {
+      method: 'POST',
+      headers: { ...token, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ body: `A comment while the drafts are read (${++posted})` }),
+    }).then((res) => res.arrayBuffer());
+  await autocannon({ url: server.base + drafts.path, headers: drafts.headers, connections: 20, duration: WARM_S });
+  log(`  autocannon ${drafts.path} (${drafts.label}), 20 connections, ${READ_S} s (load average ${load1()})`);
+  const poster = setInterval(comment, 1000);
+  const d = await autocannon({
+    url: server.base + drafts.path,
+    headers: drafts.headers,
+    connections: 20,
+    duration: READ_S,
+  });
+  clearInterval(poster);
+  results.push({
+    ...drafts,
+    label: `drafts of a member of every group, while ${posted} comments were posted, one a second`,
+    p50: d.latency.p50,
+    p99: d.latency.p99,
+    reqPerSec: d.requests.average,
+    non2xx: d.non2xx,
+    errors: d.errors + d.timeouts,
+    bytes: d.requests.total ? d.throughput.total / d.requests.total : 0,
+  });
 
   // Mixed reads, RSS sampled every second.
   log(`  mixed reads for ${MIXED_S} s, RSS sampled`);
