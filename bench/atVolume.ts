@@ -204,7 +204,7 @@ export async function volumePart({ body, misses, notes }: Report): Promise<void>
         row('the same, second start (after the SIGTERM)', `${ms(second.startMs)} ms`, `< ${t.startMs} ms`, null),
         row('RSS after start (VmRSS)', mb(rssStart.rss * 1024), `< ${t.rssMb} MB`, rssOk),
         row(
-          'RSS after the mail drain and the reads (VmRSS / peak VmHWM)',
+          'RSS after the mail drain, before the reads (VmRSS / peak VmHWM so far)',
           `${mb(rssDrain.rss * 1024)} / ${mb(rssDrain.hwm * 1024)}`,
           '',
           null,
