@@ -11,8 +11,6 @@ import { listenAdminSocket, socketPathFor } from './cli/adminSocket.js';
 import { sweepRounds } from './services/rounds/rounds.js';
 import { MailWorker, pruneMailBodies } from './services/notifications/deliver.js';
 import { composeDigests } from './services/notifications/digest.js';
-import { prepareOpenThreads } from './services/proposals/drafts.js';
-import { runBeside } from './util/steps.js';
 import { outboxTransport, smtpTransport } from './store/mail/transport.js';
 import { DIR_MODE, warnIfShared } from './store/fsutil.js';
 import { commonPasswords } from './store/commonPasswords.js';
@@ -162,10 +160,6 @@ async function main() {
   }
   // The common-password list (~0.2 s to read) is loaded now, not inside the first password form's request.
   setImmediate(() => commonPasswords());
-  // Each proposal's open threads as ids, beside the event loop, ahead of the first "My drafts".
-  const preparing = runBeside(prepareOpenThreads(data.ctx), () => stopping).catch((err) =>
-    log.error({ err }, 'Preparing the open threads failed'),
-  );
   // Rounds close by themselves within about a second of their deadline: a periodic sweep, not
   // one timer per deadline (timers longer than 24.8 days fire at once).
   // Mail goes out from a durable queue: SMTP when SMTP_URL is set, else .eml files in DATA_DIR/outbox.
@@ -235,7 +229,6 @@ async function main() {
     transport.close();
     await sweeping;
     await pruningNow?.catch(() => {});
-    await preparing;
     await renderer.pool.close();
     await data.close();
     await fsp.rm(socket, { force: true });

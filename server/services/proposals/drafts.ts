@@ -68,22 +68,3 @@ function draftsOf(ctx: Ctx, actor: Actor, limit: number): MyDrafts {
   }
   return { mine, groupDrafts, awaiting, awaitingCount };
 }
-
-/**
- * Make every proposal's open threads as ids (`openThreadIdsOf`) ahead of the first views, newest
- * proposal first, a pause (a `yield`) after each: run beside the event loop after a start
- * (server/main.ts), so that the first "My drafts" of each group does not read its proposals'
- * comments inside a request (180–340 ms of the event loop at ten years, which every request
- * waiting meanwhile paid). A system task: it reveals nothing, and keeps only ids and counts.
- */
-export function* prepareOpenThreads(ctx: Ctx): Generator<void> {
-  const ids = ctx.meta
-    .all('proposals')
-    .filter((p) => p.state !== 'withdrawn')
-    .map((p) => p.id)
-    .sort((a, b) => b - a);
-  for (const id of ids) {
-    openThreadIdsOf(ctx, { type: 'proposal', id });
-    yield;
-  }
-}

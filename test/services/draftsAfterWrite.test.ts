@@ -1,0 +1,58 @@
+/**
+ * "My drafts" reads each proposal's open threads as ids kept by the store (`openThreadIdsOf`):
+ * after a comment on one proposal, the next view (made again: the memo) reads the comments of
+ * that proposal and of the threads it shows, no other proposal's — and it gives what a fresh
+ * reading gives.
+ */
+import { afterAll, beforeAll, expect, jest, test } from '@jest/globals';
+import { addComment } from '../../server/services/proposals/comments.js';
+import { proposalCommentable } from '../../server/services/proposals/commentable.js';
+import { myDrafts } from '../../server/services/proposals/drafts.js';
+import { openTestData, testClock, type TestData } from '../helpers/data.js';
+import { committee, sharedProposal, S1 } from '../helpers/people.js';
+
+let t: TestData;
+let who: Awaited<ReturnType<typeof committee>>;
+const proposals: number[] = [];
+
+beforeAll(async () => {
+  t = await openTestData({ clock: testClock() });
+  who = await committee(t.ctx);
+  for (let i = 1; i <= 3; i++) {
+    const p = await sharedProposal(t.ctx, who.drafter, `Proposal ${i}`, (s) => s.replace(S1, ''));
+    proposals.push(p.id);
+    const on = proposalCommentable(t.ctx, t.ctx.meta.get('proposals', p.id)!);
+    // Two threads a proposal, the last word the drafter's in one of them.
+    const root = await addComment(t.ctx, who.m1.actor, on, { body: `Question ${i}` });
+    await addComment(t.ctx, who.drafter.actor, on, { body: `Answer ${i}`, replyTo: root.id });
+    await addComment(t.ctx, who.m2.actor, on, { body: `Another point ${i}` });
+  }
+});
+afterAll(async () => {
+  await t?.cleanup();
+});
+
+test('after a comment on one proposal, a view reads the comments of that proposal only, and of the threads it shows', async () => {
+  expect(myDrafts(t.ctx, who.drafter.actor, 1).awaitingCount).toBe(3);
+  const [first] = proposals;
+  await addComment(t.ctx, who.m3.actor, proposalCommentable(t.ctx, t.ctx.meta.get('proposals', first)!), {
+    body: 'One more',
+  });
+  // Every read of records through an index goes through the store's `records`.
+  const store = t.ctx.meta as unknown as { records: (kind: string, ids: string[]) => unknown[] };
+  const records = jest.spyOn(store, 'records');
+  const view = myDrafts(t.ctx, who.drafter.actor, 1);
+  const commentReads = records.mock.calls.filter(([kind]) => kind === 'comments').map(([, ids]) => ids);
+  records.mockRestore();
+  const ofFirst = t.ctx.meta
+    .all('comments')
+    .filter((c) => c.subject.type === 'proposal' && c.subject.id === first)
+    .map((c) => String(c.id));
+  expect(commentReads).toEqual([ofFirst]);
+  expect(view.awaitingCount).toBe(4);
+  expect(view.awaiting).toHaveLength(1);
+  // The thread shown is whole records, as they are stored.
+  const [shown] = view.awaiting;
+  expect(shown.root).toEqual(t.ctx.meta.get('comments', shown.root.id));
+  expect(shown.last.authorId).not.toBe(who.drafter.actor.id);
+});
