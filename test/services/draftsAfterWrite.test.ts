@@ -2,12 +2,12 @@
  * "My drafts" reads each proposal's open threads as ids kept by the store (`openThreadIdsOf`):
  * after a comment on one proposal, the next view (made again: the memo) reads the comments of
  * that proposal and of the threads it shows, no other proposal's — and it gives what a fresh
- * reading gives.
+ * reading gives. `prepareDrafts` (the page calls it first) makes those ids beside the event loop.
  */
 import { afterAll, beforeAll, expect, jest, test } from '@jest/globals';
 import { addComment } from '../../server/services/proposals/comments.js';
 import { proposalCommentable } from '../../server/services/proposals/commentable.js';
-import { myDrafts } from '../../server/services/proposals/drafts.js';
+import { myDrafts, prepareDrafts } from '../../server/services/proposals/drafts.js';
 import { openTestData, testClock, type TestData } from '../helpers/data.js';
 import { committee, sharedProposal, S1 } from '../helpers/people.js';
 
@@ -55,4 +55,19 @@ test('after a comment on one proposal, a view reads the comments of that proposa
   const [shown] = view.awaiting;
   expect(shown.root).toEqual(t.ctx.meta.get('comments', shown.root.id));
   expect(shown.last.authorId).not.toBe(who.drafter.actor.id);
+});
+
+test('prepareDrafts makes, a slice at a time, what the view then reads: no comment is read inside the view', async () => {
+  const [, second] = proposals;
+  await addComment(t.ctx, who.m3.actor, proposalCommentable(t.ctx, t.ctx.meta.get('proposals', second)!), {
+    body: 'Yet another',
+  });
+  await prepareDrafts(t.ctx, who.drafter.actor);
+  const store = t.ctx.meta as unknown as { records: (kind: string, ids: string[]) => unknown[] };
+  const records = jest.spyOn(store, 'records');
+  const view = myDrafts(t.ctx, who.drafter.actor, 1);
+  const commentReads = records.mock.calls.filter(([kind]) => kind === 'comments');
+  records.mockRestore();
+  expect(commentReads).toEqual([]);
+  expect(view.awaitingCount).toBe(5);
 });

@@ -112,6 +112,7 @@ const REFUSED: Record<string, (w: World) => Promise<unknown>> = {
     (await svc('proposals/access')).loadProposalFor(w.ctx, w.who.m1.actor, w.proposal, 'proposal.edit'),
   proposalDiff: async (w) => (await svc('proposals/read')).proposalDiff(w.ctx, null, w.proposal, {}),
   myDrafts: async (w) => (await svc('proposals/drafts')).myDrafts(w.ctx, null),
+  prepareDrafts: async (w) => (await svc('proposals/drafts')).prepareDrafts(w.ctx, null),
   applySuggestions: async (w) =>
     (await svc('proposals/suggestions')).applySuggestions(w.ctx, w.who.m1.actor, w.proposal, {
       comments: [w.comment],

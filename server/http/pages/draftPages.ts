@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Ctx } from '../../services/context.js';
-import { myDrafts } from '../../services/proposals/drafts.js';
+import { myDrafts, prepareDrafts } from '../../services/proposals/drafts.js';
 import { awaitingItem, proposalItem } from '../presenters/proposalView.js';
 import { signedInActor, takeNotice } from './formHelpers.js';
 import { page } from './render.js';
@@ -19,8 +19,10 @@ export function draftPages(ctx: Ctx): Router {
   // page but for its frame, and the same on every visit in between.
   const fragments = new FragmentCache();
 
-  r.get('/drafts', (req, res) => {
+  r.get('/drafts', async (req, res) => {
     const actor = signedInActor(req);
+    // The proposals' open threads first, a slice at a time (the first view of a group after a start).
+    await prepareDrafts(ctx, actor, req.query.all === '1' ? Infinity : DRAFTS_SHOWN);
     // Each list shows its newest DRAFTS_SHOWN (a working group's drafts pile up over the years);
     // `?all=1` shows every one.
     const all = req.query.all === '1';

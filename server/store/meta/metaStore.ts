@@ -415,8 +415,7 @@ export class MetaStore {
    * asked for last; treat it as read-only.
    */
   memo<T>(kinds: readonly CollectionName[], key: string, make: () => T): T {
-    let at = this.openedAt;
-    for (const kind of kinds) at = Math.max(at, this.changedAt.get(kind) ?? 0);
+    const at = this.memoAt(kinds);
     const kept = this.memos.get(key);
     if (kept) this.memos.delete(key);
     if (kept?.at === at) {
@@ -428,6 +427,17 @@ export class MetaStore {
     this.memos.set(key, { at, value });
     if (this.memos.size > MEMO_KEYS) this.memos.delete(this.memos.keys().next().value as string);
     return value;
+  }
+
+  /** Whether `memo(kinds, key, …)` would give its kept value now (nothing changed since it was made). */
+  memoFresh(kinds: readonly CollectionName[], key: string): boolean {
+    return this.memos.get(key)?.at === this.memoAt(kinds);
+  }
+
+  private memoAt(kinds: readonly CollectionName[]): number {
+    let at = this.openedAt;
+    for (const kind of kinds) at = Math.max(at, this.changedAt.get(kind) ?? 0);
+    return at;
   }
 
   /** How many records have `key` in the index. */
