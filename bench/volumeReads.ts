@@ -92,6 +92,19 @@ function addEveryGroupMember(dataDir: string): void {
   if (r.status !== 0) throw new Error(`admin user add failed: ${r.stderr || r.stdout}`);
 }
 
+/** A read's figures from autocannon's answer. */
+function resultOf(r: Read, a: autocannon.Result): ReadResult {
+  return {
+    ...r,
+    p50: a.latency.p50,
+    p99: a.latency.p99,
+    reqPerSec: a.requests.average,
+    non2xx: a.non2xx,
+    errors: a.errors + a.timeouts,
+    bytes: a.requests.total ? a.throughput.total / a.requests.total : 0,
+  };
+}
+
 /** `rssTargetMb`: the resident size the issues set for the server after its mixed reads. */
 export async function readsPart(
   server: ProdServer,
@@ -142,15 +155,7 @@ export async function readsPart(
       connections: r.connections,
       duration: READ_S,
     });
-    results.push({
-      ...r,
-      p50: a.latency.p50,
-      p99: a.latency.p99,
-      reqPerSec: a.requests.average,
-      non2xx: a.non2xx,
-      errors: a.errors + a.timeouts,
-      bytes: a.requests.total ? a.throughput.total / a.requests.total : 0,
-    });
+    results.push(resultOf(r, a));
   }
 
   // "My drafts" of a member of every group while a comment arrives every second: each comment
@@ -180,16 +185,12 @@ export async function readsPart(
     duration: READ_S,
   });
   clearInterval(poster);
-  results.push({
-    ...drafts,
-    label: `drafts of a member of every group, while ${posted} comments were posted, one a second`,
-    p50: d.latency.p50,
-    p99: d.latency.p99,
-    reqPerSec: d.requests.average,
-    non2xx: d.non2xx,
-    errors: d.errors + d.timeouts,
-    bytes: d.requests.total ? d.throughput.total / d.requests.total : 0,
-  });
+  results.push(
+    resultOf(
+      { ...drafts, label: `drafts of a member of every group, while ${posted} comments were posted, one a second` },
+      d,
+    ),
+  );
 
   // Mixed reads, RSS sampled every second.
   log(`  mixed reads for ${MIXED_S} s, RSS sampled`);
