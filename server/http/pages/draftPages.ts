@@ -21,11 +21,12 @@ export function draftPages(ctx: Ctx): Router {
 
   r.get('/drafts', async (req, res) => {
     const actor = signedInActor(req);
-    // The proposals' open threads first, a slice at a time (the first view of a group after a start).
-    await prepareDrafts(ctx, actor, req.query.all === '1' ? Infinity : DRAFTS_SHOWN);
     // Each list shows its newest DRAFTS_SHOWN (a working group's drafts pile up over the years);
     // `?all=1` shows every one.
     const all = req.query.all === '1';
+    const limit = all ? Infinity : DRAFTS_SHOWN;
+    // The proposals' open threads first, a slice at a time (the first view of a group after a start).
+    await prepareDrafts(ctx, actor, limit);
     const newest = <T>(list: T[]) => (all ? list : list.slice(0, DRAFTS_SHOWN)); // lists are newest first
     const kept = fragments.forPage(() => String(publicStateVersion(ctx)), '');
     page(res, 'drafts/index', {
@@ -35,7 +36,7 @@ export function draftPages(ctx: Ctx): Router {
       listsKey: `drafts ${actor.id} ${all}`,
       // Made only when the lists are not kept.
       lists: () => {
-        const { mine, groupDrafts, awaiting, awaitingCount } = myDrafts(ctx, actor, all ? Infinity : DRAFTS_SHOWN);
+        const { mine, groupDrafts, awaiting, awaitingCount } = myDrafts(ctx, actor, limit);
         return {
           groupDrafts: newest(groupDrafts).map((p) => proposalItem(ctx, p)),
           groupDraftsCount: groupDrafts.length,

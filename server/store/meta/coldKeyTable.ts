@@ -138,20 +138,15 @@ const EMPTY = new Uint32Array(0);
 /** A column of part numbers: 16-bit while they fit. */
 export type Column = Uint16Array | Uint32Array;
 
-/** A table's parts (each part's number is its place) and its columns, sorted. */
-export interface TableColumns {
+/** A table's parts (each part's number is its place) and its columns, sorted (in memory, or read from an image file). */
+export interface TableColumns<Ids = Uint32Array, Parts = Column> {
   parts: string[];
-  ids: Uint32Array;
-  firsts: Column;
-  seconds: Column;
+  ids: Ids;
+  firsts: Parts;
+  seconds: Parts;
 }
 /** The same, with columns read from an image file. */
-export interface ImageTableColumns {
-  parts: string[];
-  ids: ImageColumn;
-  firsts: ImageColumn;
-  seconds: ImageColumn;
-}
+export type ImageTableColumns = TableColumns<ImageColumn, ImageColumn>;
 /** Ids, first parts, second parts. */
 type Columns = [Uint32Array, Column, Column];
 

@@ -62,13 +62,10 @@ export class PagedPlaces {
     return places;
   }
 
-  /** The page `no` read from the image (a copy, not kept). */
+  /** A page as the image holds it, read into memory of its own (not kept here). */
   private readPage(page: ImagePage): Page {
     const image = this.image!;
-    const bytes = (at: number, size: number) => {
-      const b = image.read(at, PAGE * size);
-      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-    };
+    const bytes = (at: number, size: number) => image.read(at, PAGE * size).buffer as ArrayBuffer;
     return {
       offsets:
         page.offsetBytes === 8 ? new Float64Array(bytes(page.offsetsAt, 8)) : new Uint32Array(bytes(page.offsetsAt, 4)),

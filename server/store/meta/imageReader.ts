@@ -31,10 +31,13 @@ export class ImageReader {
     return b;
   }
 
-  /** `length` bytes from `position` (fewer only at the end of the file when `short` is allowed). */
+  /**
+   * `length` bytes from `position` (fewer only at the end of the file when `short` is allowed), in
+   * memory of their own (never node's shared pool), so a typed array can be laid over them as they are.
+   */
   read(position: number, length: number, short = false): Buffer {
     if (this.closed) throw new Error('The image was closed');
-    const into = Buffer.allocUnsafe(length);
+    const into = Buffer.allocUnsafeSlow(length);
     let got = 0;
     while (got < length) {
       const n = fs.readSync(this.fd, into, got, length - got, position + got);
@@ -80,15 +83,12 @@ export class ImageColumn {
     return this.image.number(this.position + i * this.size, this.size);
   }
 
-  /** The numbers from `from` to `to` (a copy, in an array of the column's kind). */
+  /** The numbers from `from` to `to` (read into an array of the column's kind, of their own). */
   subarray(from: number, to: number): Uint16Array | Uint32Array | Float64Array {
     const a = Math.max(0, Math.min(from, this.length));
     const b = Math.max(a, Math.min(to, this.length));
-    const bytes = this.image.read(this.position + a * this.size, (b - a) * this.size);
+    const buffer = this.image.read(this.position + a * this.size, (b - a) * this.size).buffer as ArrayBuffer;
     const Kind = this.size === 2 ? Uint16Array : this.size === 4 ? Uint32Array : Float64Array;
-    // Copied into an array of its own (the buffer read need not be aligned).
-    const out = new Kind(b - a);
-    new Uint8Array(out.buffer).set(bytes);
-    return out;
+    return new Kind(buffer, 0, b - a);
   }
 }
