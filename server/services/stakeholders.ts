@@ -78,7 +78,10 @@ export function stakeholderMembership(
 
 /** Whether any member (enabled) is in a stakeholder group: else the conditions per group have nothing to check. Public, as the groups are. */
 export function membersHaveStakeholders(ctx: Ctx): boolean {
-  return ctx.meta.by('users', 'activeMember', 'yes').some((u) => u.stakeholder);
+  // Kept by the store until a member changes: asked on every proposal page (the round form).
+  return ctx.meta.derived('users', 'activeMember', 'yes', 'anyStakeholder', (us) => us.some((u) => u.stakeholder), {
+    small: true,
+  });
 }
 
 /** Every stakeholder group, by name (public: the Terms of Reference publish each member's group). */

@@ -83,6 +83,14 @@ describe('admin reads: the secretariat only', () => {
     newestFirst(q.pending);
     newestFirst(q.sent);
     expect(q.pending.every((x) => x.state === 'pending')).toBe(true);
+    // Kept by the store, and forgotten when a member changes: a member leaving the group, or the
+    // role that makes them one.
+    await setUser(t.ctx, CLI_ACTOR, who.m2.email, { stakeholder: null });
+    expect(membersHaveStakeholders(t.ctx)).toBe(false);
+    await setUser(t.ctx, CLI_ACTOR, who.m2.email, { stakeholder: 'civil-society' });
+    expect(membersHaveStakeholders(t.ctx)).toBe(true);
+    await setUser(t.ctx, CLI_ACTOR, who.m2.email, { roles: [] });
+    expect(membersHaveStakeholders(t.ctx)).toBe(false);
   });
 });
 

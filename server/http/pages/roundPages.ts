@@ -91,14 +91,15 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
     const view = roundView(ctx, actor, round);
     const source = req.query.view === 'source';
     // The text under vote and what it changes: the same for every reader of the round.
-    const { changes, html, rendered } = await kept.value(`round ${round.id} ${+source}`, async () => {
+    // Its paragraphs folded and its changes counted once too, not on every view.
+    const { blocks, counts, html, rendered } = await kept.value(`round ${round.id} ${+source}`, async () => {
       const { base, text } = await roundTexts(ctx, round);
       const [changes, html, rendered] = await Promise.all([
         diffTexts(ctx, base, text),
         render.markdown(text, TEXT_UNDER),
         source ? null : render.renderedDiff(base, text, TEXT_UNDER),
       ]);
-      return { changes, html, rendered };
+      return { blocks: foldParagraphs(changes), counts: changeCounts(changes), html, rendered };
     });
     // On a consolidation: where each change of the text under vote came from (as on its page).
     const c = round.subject.type === 'consolidation' ? findConsolidation(ctx, actor, round.subject.id) : undefined;
@@ -116,10 +117,10 @@ export function roundPages(ctx: Ctx, render: Renderer): Router {
       changes: {
         source,
         rendered,
-        blocks: foldParagraphs(changes),
+        blocks,
         toggle: diffToggle(`/rounds/${round.id}`, {}, 'changes-h'),
       },
-      counts: changeCounts(changes),
+      counts,
       ballotForm: {
         position: view.myBallot?.position ?? '',
         reason: view.myBallot?.reason ?? '',

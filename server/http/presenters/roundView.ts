@@ -219,12 +219,19 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
   const mine = actor ? counted.get(actor.id) : undefined;
   const myRecusal = actor ? (r.recusals ?? []).find((x) => x.voterId === actor.id) : undefined;
   const q = quorumView(r.quorumBp, r.electorate.length - t.recused, t.recused);
-  const electorate = electorateRoll(ctx, actor, r)
-    .map(({ id, name, email }) => {
-      const recused = (r.recusals ?? []).some((x) => x.voterId === id);
-      return { id, name, email, position: recused ? null : (counted.get(id)?.position ?? null), recused };
-    })
-    .sort((a, b) => a.name.localeCompare(b.name));
+  const records = recorder(ctx, actor);
+  // Who voted what, by name: only the chair and secretariat see it (who has not voted; the
+  // recording form), so it is not made for every other reader (at 200 members, sorting the
+  // names was most of what a member's view of the page cost).
+  const electorate =
+    manage || records
+      ? electorateRoll(ctx, actor, r)
+          .map(({ id, name, email }) => {
+            const recused = (r.recusals ?? []).some((x) => x.voterId === id);
+            return { id, name, email, position: recused ? null : (counted.get(id)?.position ?? null), recused };
+          })
+          .sort((a, b) => a.name.localeCompare(b.name))
+      : [];
   return {
     id: r.id,
     subject: roundSubject(ctx, actor, r),
@@ -262,14 +269,14 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
         }
       : null,
     notVoted: manage ? electorate.filter((e) => !e.position && !e.recused).map((e) => e.name) : [],
-    electorate: recorder(ctx, actor) ? electorate : [],
+    electorate: records ? electorate : [],
     /** The chair's next step: a passed round on a consolidation's current, still open text. */
     publishable: manage && roundMakesPublishable(ctx, r),
     may: {
       vote: open && eligible && !myRecusal,
       recuse: open && eligible,
       manage: open && manage,
-      record: open && recorder(ctx, actor),
+      record: open && records,
     },
   };
 }
