@@ -48,6 +48,7 @@ import { cookieNames } from './http/middleware/csrf.js';
 import { getDocument } from './services/readDocuments.js';
 import { Renderer } from './http/render/renderer.js';
 import { schemeOf, trustProxySetting } from './http/scheme.js';
+import { PAGE_SCOPES, scoped } from './http/routeScope.js';
 import { publicGit } from './http/publicGit.js';
 import { wordForm } from './http/upload.js';
 import { publicRepositoryFolder } from './services/publicRepository.js';
@@ -220,7 +221,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', api);
 
   // One-click unsubscribe: its token is its authorization (no session, no CSRF form).
-  app.use(unsubscribePages(ctx));
+  app.use(scoped(PAGE_SCOPES.unsubscribe, unsubscribePages(ctx)));
 
   app.use(express.urlencoded({ extended: false, limit: MAX_FORM_BODY_BYTES }));
   sessionMiddleware(app, ctx, { ...deps.sessions, scheme });
@@ -232,17 +233,18 @@ export function createApp(deps: AppDeps): Express {
   app.use(requireTotpEnrolment(ctx));
   app.use(votesAwaiting(ctx));
   // Signing in and out are never refused by the write limit (signing in has its own throttle).
-  app.use(authPages(ctx, throttle));
+  app.use(scoped(PAGE_SCOPES.auth, authPages(ctx, throttle)));
   app.use(writeLimit(limiter));
-  app.use(accountPages(ctx, throttle));
-  app.use(proposalPages(ctx, render));
-  app.use(proposalEditPages(ctx, render));
-  app.use(draftPages(ctx));
-  app.use(adminPages(ctx));
-  app.use(adminUserPages(ctx));
-  app.use(adminMailPages(ctx));
-  app.use(consolidationPages(ctx, render));
-  app.use(roundPages(ctx, render));
+  // Each router of pages is entered only by the paths it serves (http/routeScope.ts).
+  app.use(scoped(PAGE_SCOPES.account, accountPages(ctx, throttle)));
+  app.use(scoped(PAGE_SCOPES.proposals, proposalPages(ctx, render)));
+  app.use(scoped(PAGE_SCOPES.proposalEdit, proposalEditPages(ctx, render)));
+  app.use(scoped(PAGE_SCOPES.drafts, draftPages(ctx)));
+  app.use(scoped(PAGE_SCOPES.admin, adminPages(ctx)));
+  app.use(scoped(PAGE_SCOPES.admin, adminUserPages(ctx)));
+  app.use(scoped(PAGE_SCOPES.admin, adminMailPages(ctx)));
+  app.use(scoped(PAGE_SCOPES.consolidations, consolidationPages(ctx, render)));
+  app.use(scoped(PAGE_SCOPES.rounds, roundPages(ctx, render)));
   // Public pages kept for anonymous readers until the next write (http/pageCache.ts); one per app.
   const pages = new PageCache(() => publicStateVersion(ctx));
   app.locals.pageCache = pages;

@@ -10,7 +10,7 @@ export function enumerateRoutes(stack: unknown[], prefix = ''): RouteInfo[] {
   const out: RouteInfo[] = [];
   for (const layer of stack as {
     route?: { path: string | string[]; methods: Record<string, boolean> };
-    handle?: { stack?: unknown[] };
+    handle?: { stack?: unknown[]; router?: { stack?: unknown[] } };
     rawPath?: unknown;
   }[]) {
     if (layer.route) {
@@ -20,9 +20,10 @@ export function enumerateRoutes(stack: unknown[], prefix = ''): RouteInfo[] {
         for (const [m, on] of Object.entries(layer.route.methods))
           if (on) out.push({ method: m.toUpperCase(), path: prefix + p });
       }
-    } else if (layer.handle && Array.isArray(layer.handle.stack)) {
+    } else if (layer.handle && (Array.isArray(layer.handle.stack) || Array.isArray(layer.handle.router?.stack))) {
+      // A router, or a page router entered by its paths only (server/http/routeScope.ts).
       const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
-      out.push(...enumerateRoutes(layer.handle.stack, prefix + mount));
+      out.push(...enumerateRoutes((layer.handle.stack ?? layer.handle.router?.stack)!, prefix + mount));
     }
   }
   return out;

@@ -1,0 +1,39 @@
+import type { NextFunction, Request, Response, Router } from 'express';
+
+/**
+ * A router of pages entered only by the requests whose path it can match: the paths under
+ * `prefix`. The page routers are mounted one after the other at `/`, and express walks every
+ * router a request reaches, layer by layer, making its state and closures in each before it
+ * moves on: a published page, answered by the last of them, went through ten others. Wrapped,
+ * each costs one test of the path. Tested against every route of each router
+ * (test/http/routeScope.test.ts): a route outside its router's prefix fails the test, not a reader.
+ */
+export interface ScopedRouter {
+  (req: Request, res: Response, next: NextFunction): void;
+  readonly prefix: RegExp;
+  readonly router: Router;
+}
+
+export function scoped(prefix: RegExp, router: Router): ScopedRouter {
+  // Express matches routes regardless of case (`caseSensitive` is off): so must the prefix.
+  if (!prefix.flags.includes('i') || !prefix.source.startsWith('^'))
+    throw new Error(`A router's prefix must be anchored and ignore case: ${prefix}`);
+  const handler = (req: Request, res: Response, next: NextFunction) => {
+    if (prefix.test(req.path)) router(req, res, next);
+    else next();
+  };
+  return Object.assign(handler, { prefix, router });
+}
+
+/** The paths of the page routers (one home: app.ts mounts them with these, the test reads them). */
+export const PAGE_SCOPES = {
+  auth: /^\/(login|logout|password)(\/|$)/i,
+  account: /^\/account(\/|$)/i,
+  proposals: /^\/(proposals\/|documents\/[^/]+\/proposals(\/|$))/i,
+  proposalEdit: /^\/proposals\//i,
+  drafts: /^\/drafts(\/|$)/i,
+  admin: /^\/admin(\/|$)/i,
+  consolidations: /^\/(consolidations\/|documents\/[^/]+\/consolidate(\/|$))/i,
+  rounds: /^\/rounds(\/|$)/i,
+  unsubscribe: /^\/unsubscribe\//i,
+} as const;
