@@ -4,7 +4,7 @@ import type { NextFunction, Request, Response, Router } from 'express';
  * A router of pages entered only by the requests whose path it can match: the paths under
  * `prefix`. The page routers are mounted one after the other at `/`, and express walks every
  * router a request reaches, layer by layer, making its state and closures in each before it
- * moves on: a published page, answered by the last of them, went through ten others. Wrapped,
+ * moves on: a published page, answered by the last of them, went through eleven others. Wrapped,
  * each costs one test of the path. Tested against every route of each router
  * (test/http/routeScope.test.ts): a route outside its router's prefix fails the test, not a reader.
  */

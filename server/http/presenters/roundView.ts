@@ -221,8 +221,8 @@ export function roundView(ctx: Ctx, actor: Actor | null, r: RoundRecord) {
   const q = quorumView(r.quorumBp, r.electorate.length - t.recused, t.recused);
   const records = recorder(ctx, actor);
   // Who voted what, by name: only the chair and secretariat see it (who has not voted; the
-  // recording form), so it is not made for every other reader (at 200 members, sorting the
-  // names was most of what a member's view of the page cost).
+  // recording form), so it is not made for every other reader (at 200 members, making and
+  // sorting it was the largest allocation of a member's view of the page, by heap sampling).
   const electorate =
     manage || records
       ? electorateRoll(ctx, actor, r)
