@@ -48,7 +48,7 @@ import { cookieNames } from './http/middleware/csrf.js';
 import { getDocument } from './services/readDocuments.js';
 import { Renderer } from './http/render/renderer.js';
 import { schemeOf, trustProxySetting } from './http/scheme.js';
-import { PAGE_SCOPES, scoped } from './http/routeScope.js';
+import { API_SCOPES, PAGE_SCOPES, scoped } from './http/routeScope.js';
 import { publicGit } from './http/publicGit.js';
 import { wordForm } from './http/upload.js';
 import { publicRepositoryFolder } from './services/publicRepository.js';
@@ -212,11 +212,11 @@ export function createApp(deps: AppDeps): Express {
   api.use(apiAuth(ctx));
   api.use(requireSignInForWrites(/^\/tokens$/));
   api.use(writeLimit(limiter));
-  api.use(publicApi(ctx));
-  api.use(accountApi(ctx, throttle));
-  api.use(proposalsApi(ctx));
-  api.use(roundsApi(ctx));
-  api.use(stakeholdersApi(ctx));
+  api.use(scoped(API_SCOPES.public, publicApi(ctx)));
+  api.use(scoped(API_SCOPES.account, accountApi(ctx, throttle)));
+  api.use(scoped(API_SCOPES.proposals, proposalsApi(ctx)));
+  api.use(scoped(API_SCOPES.rounds, roundsApi(ctx)));
+  api.use(scoped(API_SCOPES.stakeholders, stakeholdersApi(ctx)));
   api.use((req, _res, next) => next(notFound('no_such_route', `There is no API route ${req.method} ${req.path}.`)));
   app.use('/api/v1', api);
 

@@ -1,8 +1,8 @@
 import type { NextFunction, Request, Response, Router } from 'express';
 
 /**
- * A router of pages entered only by the requests whose path it can match: the paths under
- * `prefix`. The page routers are mounted one after the other at `/`, and express walks every
+ * A router entered only by the requests whose path it can match: the paths under `prefix`. The
+ * page routers are mounted one after the other at `/` (the API's at `/api/v1`), and express walks every
  * router a request reaches, layer by layer, making its state and closures in each before it
  * moves on: a published page, answered by the last of them, went through eleven others. Wrapped,
  * each costs one test of the path. Tested against every route of each router
@@ -36,4 +36,13 @@ export const PAGE_SCOPES = {
   consolidations: /^\/(consolidations\/|documents\/[^/]+\/consolidate(\/|$))/i,
   rounds: /^\/rounds(\/|$)/i,
   unsubscribe: /^\/unsubscribe\//i,
+} as const;
+
+/** The paths of the API's routers, below `/api/v1` (where they are mounted, so the path is what follows it). */
+export const API_SCOPES = {
+  public: /^\/documents(\/|$)/i,
+  account: /^\/(me|audit|tokens)(\/|$)/i,
+  proposals: /^\/(proposals\/|documents\/[^/]+\/proposals(\/|$))/i,
+  rounds: /^\/(rounds(\/|$)|consolidations\/|documents\/[^/]+\/consolidations(\/|$))/i,
+  stakeholders: /^\/stakeholders(\/|$)/i,
 } as const;

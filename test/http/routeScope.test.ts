@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Router } from 'express';
 import request from 'supertest';
-import { PAGE_SCOPES, scoped, type ScopedRouter } from '../../server/http/routeScope.js';
+import { API_SCOPES, PAGE_SCOPES, scoped, type ScopedRouter } from '../../server/http/routeScope.js';
 import { makeUser, signedIn } from '../helpers/auth.js';
 import { openTestApp } from '../helpers/data.js';
 
@@ -35,17 +35,25 @@ beforeAll(async () => {
 });
 afterAll(() => t.cleanup());
 
-const scopedRouters = () =>
-  stackOf((t.app as unknown as { router: unknown }).router)
-    .map((l) => l.handle)
-    .filter((h): h is ScopedRouter => typeof h === 'function' && 'prefix' in h && 'router' in h);
+/** The scoped routers of the app, at any depth (the API's are inside the router at /api/v1). */
+function scopedIn(stack: Layer[]): ScopedRouter[] {
+  return stack.flatMap((l) => {
+    const h = l.handle as { stack?: Layer[] } | ScopedRouter;
+    if (typeof h === 'function' && 'prefix' in h && 'router' in h) return [h, ...scopedIn(stackOf(h.router))];
+    return Array.isArray((h as { stack?: Layer[] }).stack) ? scopedIn((h as { stack: Layer[] }).stack) : [];
+  });
+}
+const scopedRouters = () => scopedIn(stackOf((t.app as unknown as { router: unknown }).router));
 
 describe('routers entered by their paths only', () => {
-  test('every route of every page router is under its prefix', () => {
+  test('every route of every page and API router is under its prefix', () => {
     const routers = scopedRouters();
-    // unsubscribe, auth, account, proposals, edit, drafts, three admin, consolidations, rounds
-    expect(routers).toHaveLength(11);
-    expect(new Set(routers.map((r) => r.prefix))).toEqual(new Set(Object.values(PAGE_SCOPES)));
+    // Pages: unsubscribe, auth, account, proposals, edit, drafts, three admin, consolidations,
+    // rounds; the API: public, account, proposals, rounds and consolidations, stakeholders.
+    expect(routers).toHaveLength(16);
+    expect(new Set(routers.map((r) => r.prefix))).toEqual(
+      new Set([...Object.values(PAGE_SCOPES), ...Object.values(API_SCOPES)]),
+    );
     expect(routers.flatMap(outside)).toEqual([]);
   });
 
@@ -79,5 +87,10 @@ describe('routers entered by their paths only', () => {
     expect((await agent.get('/roundsx')).status).toBe(404);
     expect((await request(t.app).get('/LOGIN')).status).toBe(200);
     expect((await request(t.app).get('/no-such-page')).status).toBe(404);
+    // The API the same way, and its own 404 elsewhere.
+    expect((await request(t.app).get('/api/v1/Documents')).status).toBe(200);
+    expect((await request(t.app).get('/api/v1/stakeholders/')).status).toBe(200);
+    const none = await request(t.app).get('/api/v1/no-such-route');
+    expect([none.status, none.body.error?.code]).toEqual([404, 'no_such_route']);
   });
 });
