@@ -212,6 +212,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(apiAuth(ctx));
   api.use(requireSignInForWrites(/^\/tokens$/));
   api.use(writeLimit(limiter));
+  // Each router of the API, and of the pages below, is entered only by the paths it serves (http/routeScope.ts).
   api.use(scoped(API_SCOPES.public, publicApi(ctx)));
   api.use(scoped(API_SCOPES.account, accountApi(ctx, throttle)));
   api.use(scoped(API_SCOPES.proposals, proposalsApi(ctx)));
@@ -235,7 +236,6 @@ export function createApp(deps: AppDeps): Express {
   // Signing in and out are never refused by the write limit (signing in has its own throttle).
   app.use(scoped(PAGE_SCOPES.auth, authPages(ctx, throttle)));
   app.use(writeLimit(limiter));
-  // Each router of pages is entered only by the paths it serves (http/routeScope.ts).
   app.use(scoped(PAGE_SCOPES.account, accountPages(ctx, throttle)));
   app.use(scoped(PAGE_SCOPES.proposals, proposalPages(ctx, render)));
   app.use(scoped(PAGE_SCOPES.proposalEdit, proposalEditPages(ctx, render)));

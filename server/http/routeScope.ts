@@ -25,11 +25,14 @@ export function scoped(prefix: RegExp, router: Router): ScopedRouter {
   return Object.assign(handler, { prefix, router });
 }
 
+/** A proposal's paths, the same for its pages and its API: `/proposals/…`, `/documents/:slug/proposals…`. */
+const PROPOSAL_PATHS = /^\/(proposals\/|documents\/[^/]+\/proposals(\/|$))/i;
+
 /** The paths of the page routers (one home: app.ts mounts them with these, the test reads them). */
 export const PAGE_SCOPES = {
   auth: /^\/(login|logout|password)(\/|$)/i,
   account: /^\/account(\/|$)/i,
-  proposals: /^\/(proposals\/|documents\/[^/]+\/proposals(\/|$))/i,
+  proposals: PROPOSAL_PATHS,
   proposalEdit: /^\/proposals\//i,
   drafts: /^\/drafts(\/|$)/i,
   admin: /^\/admin(\/|$)/i,
@@ -42,7 +45,7 @@ export const PAGE_SCOPES = {
 export const API_SCOPES = {
   public: /^\/documents(\/|$)/i,
   account: /^\/(me|audit|tokens)(\/|$)/i,
-  proposals: /^\/(proposals\/|documents\/[^/]+\/proposals(\/|$))/i,
+  proposals: PROPOSAL_PATHS,
   rounds: /^\/(rounds(\/|$)|consolidations\/|documents\/[^/]+\/consolidations(\/|$))/i,
   stakeholders: /^\/stakeholders(\/|$)/i,
 } as const;
