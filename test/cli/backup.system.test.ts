@@ -231,8 +231,11 @@ describe('a backup taken while writes go on', () => {
       }
       expect(missing).toEqual([]);
       expect(ackedBefore.filter((a) => a.kind === 'mail').length).toBeGreaterThan(0);
-      // The cold files of both kinds (comments are all cold; the compacted messages), not the image.
+      // The cold files of each kind (ballots and comments are all cold; the compacted messages), not the image.
       expect((await fsp.readdir(path.join(target, 'meta', 'cold'))).sort()).toEqual([
+        'ballots.jsonl',
+        'ballots.keys',
+        'ballots.rows',
         'comments.jsonl',
         'comments.keys',
         'comments.rows',

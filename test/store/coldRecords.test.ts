@@ -15,7 +15,7 @@ import { MetaStore, type Change } from '../../server/store/meta/metaStore.js';
 import { SnapshotFile } from '../../server/store/meta/snapshotFile.js';
 import { ColdRecords } from '../../server/store/meta/coldRecords.js';
 import { recipientKey, subjectKey } from '../../server/store/meta/indexes.js';
-import type { CommentRecord, MailRecord } from '../../server/store/meta/schema.js';
+import type { BallotRecord, CommentRecord, MailRecord } from '../../server/store/meta/schema.js';
 import { mountTmpfs, tmpfsUnavailable } from '../helpers/tmpfs.js';
 import { tmp } from './gitHelpers.js';
 
@@ -80,6 +80,22 @@ const put = (...mails: MailRecord[]): Change => ({
   events: [],
   puts: { mails: Object.fromEntries(mails.map((m) => [m.id, m])) },
 });
+/** Ballot `id` in round `round`, by voter `voter`. */
+const ballot = (id: number, round: number, voter = 10 + id): BallotRecord => ({
+  id,
+  round,
+  voterId: voter,
+  position: 'approve',
+  reason: '',
+  castAt: '2026-01-01T00:00:00.000Z',
+  recordedBy: null,
+});
+const putBallots = (...ballots: BallotRecord[]): Change => ({
+  actor: null,
+  at: new Date('2026-02-01T00:00:00Z'),
+  events: [],
+  puts: { ballots: Object.fromEntries(ballots.map((b) => [b.id, b])) },
+});
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const snapshotText = () => fsp.readFile(path.join(dir, 'snapshot.json'), 'utf8');
 const coldFile = (name: string) => path.join(dir, 'cold', name);
@@ -130,7 +146,11 @@ describe('cold records', () => {
       'mails.image',
     ]);
     const again = await open(dir, { coldImageMinRows: 0 });
-    expect(Object.values(again.coldOpened()).map((o) => o.from)).toEqual(['image', 'image']);
+    expect(again.coldOpened()).toMatchObject({
+      mails: { from: 'image' },
+      comments: { from: 'image' },
+      ballots: { from: 'none' },
+    });
     expect(idsOf(again.by('mails', 'thread', recipientKey('u2@example.org', THREAD)))).toEqual(
       range(1, 30).filter((i) => i % 3 === 2),
     );
@@ -138,7 +158,11 @@ describe('cold records', () => {
     // Below the size where an image pays (20,000 rows by default), the tables are read.
     await again.close();
     const plain = await open();
-    expect(Object.values(plain.coldOpened()).map((o) => o.from)).toEqual(['table', 'table']);
+    expect(plain.coldOpened()).toMatchObject({
+      mails: { from: 'table' },
+      comments: { from: 'table' },
+      ballots: { from: 'none' },
+    });
   });
 
   test('a message put again whole leaves the cold file; deleted, it is gone after every reopen', async () => {
@@ -386,6 +410,60 @@ describe('cold comments', () => {
     const again = await open();
     expect(idsOf(again.by('comments', 'subject', on(1)))).toEqual(range(1, 6));
     expect(again.get('comments', 3)).toEqual(comment(3, 1));
+  });
+});
+
+describe('cold ballots', () => {
+  test('every ballot is cold: out of the snapshot, found by round (in the order cast) and by id, across restarts', async () => {
+    const s = await open();
+    await s.write(putBallots(...range(1, 40).map((id) => ballot(id, 1 + (id % 4)))));
+    await s.write(putBallots(ballot(41, 2, 12)));
+    await s.snapshot();
+    const text = await snapshotText();
+    expect(text).not.toContain('["ballots"');
+    expect(JSON.parse(text.split('\n')[0]).cold.ballots.rows).toBe(41);
+    const round2 = [...range(1, 40).filter((id) => id % 4 === 1), 41];
+    const check = (store: MetaStore) => {
+      expect(idsOf(store.by('ballots', 'round', '2'))).toEqual(round2);
+      expect(store.by('ballots', 'round', '9')).toEqual([]);
+      expect(store.get('ballots', 41)).toEqual(ballot(41, 2, 12));
+      expect(store.count('ballots')).toBe(41);
+    };
+    check(s);
+    await s.close();
+    // From the table, then (after a snapshot) from the image.
+    check(await open(dir, { coldImageMinRows: 0 }));
+    await opened.pop()!.snapshot();
+    const again = await open(dir, { coldImageMinRows: 0 });
+    check(again);
+    await again.write(putBallots(ballot(42, 2)));
+    expect(idsOf(again.by('ballots', 'round', '2'))).toEqual([...round2, 42]);
+  });
+
+  test('a store whose snapshot holds its ballots (before they were cold) moves them at the first start', async () => {
+    const s = await open();
+    await s.write(put(mail(1)));
+    await s.snapshot();
+    await s.close();
+    const lines = (await snapshotText()).split('\n').filter(Boolean);
+    const head = JSON.parse(lines[0]) as { cold: Record<string, unknown> };
+    delete head.cold.ballots;
+    const ballots = range(1, 6).map((id) => ballot(id, id % 2));
+    await fsp.writeFile(
+      path.join(dir, 'snapshot.json'),
+      [JSON.stringify(head), ...lines.slice(1), ...ballots.map((b) => JSON.stringify(['ballots', String(b.id), b]))]
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
+    await fsp.rm(coldFile('ballots.jsonl'), { force: true });
+    const moved = await open();
+    expect(idsOf(moved.by('ballots', 'round', '1'))).toEqual([1, 3, 5]);
+    await moved.write(putBallots(ballot(7, 1)));
+    await moved.close();
+    const text = await snapshotText();
+    expect(JSON.parse(text.split('\n')[0]).cold.ballots.rows).toBe(7);
+    expect(text).not.toContain('["ballots"');
+    expect(idsOf((await open()).by('ballots', 'round', '1'))).toEqual([1, 3, 5, 7]);
   });
 });
 

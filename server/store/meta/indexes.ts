@@ -18,7 +18,8 @@ export const documentStateKey = (document: string, state: string) => `${document
  * `MetaStore.by`, `countBy` and `newest`; maintained on every write and rebuilt at start.
  */
 export const INDEXES = {
-  ballots: { round: { key: (b) => String(b.round) } },
+  // Every ballot is cold (`COLD`): its index lists cold records.
+  ballots: { round: { key: (b) => String(b.round), cold: true } },
   comments: {
     // Every comment is cold (`COLD`): its indexes list cold records.
     subject: { key: (c) => subjectKey(c.subject), cold: true },
@@ -86,8 +87,11 @@ export type IndexName<K extends IndexedCollection> = keyof (typeof INDEXES)[K] &
  * Comments are all cold: at ten years 100,000 of them were ~40 % of the snapshot, read at every
  * start, while a page reads one proposal's few hundred (a resolved thread's comment is written
  * again, at the cold file's end). Pages keep what they made of them (`render/fragments.ts`).
+ * Ballots are all cold: never changed (a voter's new ballot is a new record), 50,000 at ten years,
+ * read by round.
  */
 export const COLD = {
   mails: (m) => m.state === 'sent' && !!m.bodyDroppedAt,
   comments: () => true,
+  ballots: () => true,
 } satisfies { [K in CollectionName]?: (r: Collections[K]) => boolean };
