@@ -152,6 +152,45 @@ export interface Config {
   publicMirror: { url: string; username?: string; password?: string } | null;
 }
 
+/** The environment variables the server reads: its whole configuration (README.md, "Configuration"). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(Env.shape);
+
+/**
+ * What the server does with its command-line arguments: it takes none, so `--help` (or `-h`)
+ * prints what configures it and anything else is refused, both before any folder is made. (A
+ * newcomer's `node dist/main.js --help` started a server and made `./data` in the working
+ * directory.) Null: no arguments, start.
+ */
+export function serverArguments(argv: readonly string[]): { exit: 0 | 2; text: string } | null {
+  if (!argv.length) return null;
+  const usage = [
+    'Ratify: the server (the site, the API, the mail worker) on PORT, its data in DATA_DIR.',
+    '',
+    '  npm start            the production server (node dist/main.js)',
+    '  npm run admin -- …   accounts, backups and the other commands, on the same DATA_DIR',
+    '',
+    'The server takes no arguments: environment variables configure it (README.md, "Configuration"):',
+    ...wrapNames(CONFIG_VARIABLES, 96).map((l) => `  ${l}`),
+  ].join('\n');
+  if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h')) return { exit: 0, text: usage };
+  return { exit: 2, text: `The server takes no arguments (given: ${argv.join(' ')}).\n\n${usage}` };
+}
+
+/** `names` joined by commas in lines of at most `width` characters. */
+function wrapNames(names: readonly string[], width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const n of names) {
+    const next = line ? `${line}, ${n}` : n;
+    if (next.length > width && line) {
+      lines.push(`${line},`);
+      line = n;
+    } else line = next;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
 /** Parse the environment once; throws an Error whose message lists every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = process.cwd()): Readonly<Config> {
   const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));

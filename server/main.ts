@@ -5,7 +5,7 @@ import { createApp } from './app.js';
 import { createLogger } from './http/log.js';
 import { WorkPool } from './http/offload/pool.js';
 import { Renderer } from './http/render/renderer.js';
-import { firstAccountCommand, loadConfig, unsupportedPlatform } from './config.js';
+import { firstAccountCommand, loadConfig, serverArguments, unsupportedPlatform } from './config.js';
 import { openData } from './bootstrap.js';
 import { listenAdminSocket, socketPathFor } from './cli/adminSocket.js';
 import { sweepRounds } from './services/rounds/rounds.js';
@@ -24,6 +24,12 @@ import { settleStartMemory } from './startMemory.js';
 
 /** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
 async function main() {
+  // Before anything is made on disk: `--help` answers, any other argument is refused.
+  const args = serverArguments(process.argv.slice(2));
+  if (args) {
+    (args.exit ? console.error : console.log)(args.text);
+    process.exit(args.exit);
+  }
   // Everything Ratify creates (data folder, git objects, mails with live links) is private to its user.
   const platform = unsupportedPlatform();
   if (platform) {

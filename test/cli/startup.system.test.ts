@@ -4,6 +4,7 @@
  * leave the data folder's lock and admin socket free for the next process. Started on a new
  * data folder given by a relative DATA_DIR, it names the absolute path and, while there is no
  * account, the exact command that makes the first secretariat account — which works as printed.
+ * Given an argument, it answers `--help` and refuses anything else, making no data folder.
  */
 import { afterAll, beforeAll, expect, jest, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,6 +13,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { openData } from '../../server/bootstrap.js';
 import { socketPathFor } from '../../server/cli/adminSocket.js';
+import { COLD } from '../../server/store/meta/indexes.js';
 import { projectRoot, tempDir } from '../helpers/data.js';
 import { bin, childEnv } from '../helpers/bin.js';
 import { TEST_HASH_ENV } from '../helpers/data.js';
@@ -66,6 +68,44 @@ test('a port in use ends the start with a clear message and a non-zero exit, rel
   // The next process takes the data folder at once.
   const next = await openData({ dataDir, documentsDir: path.join(projectRoot, 'documents') }, 'cli', { seed: false });
   await next.close();
+});
+
+/** Run the server with `args` on a DATA_DIR that does not exist, until it exits. */
+async function runWith(args: string[], dataDirEnv: string): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(bin.server[0], [...bin.server[1], ...args], {
+    cwd: projectRoot,
+    env: childEnv({ DATA_DIR: dataDirEnv, PORT: String(await freePort()), BASE_URL: '', SESSION_SECRET: '' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // our own child, by its PID
+      reject(new Error(`the server did not exit: ${out}${err}`));
+    }, 60_000);
+    child.on('exit', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  return { code, out, err };
+}
+
+test('--help says what configures the server and exits 0; another argument exits 2; neither makes a data folder', async () => {
+  const absent = path.join(dataDir, 'not-made');
+  const help = await runWith(['--help'], absent);
+  expect(help.code).toBe(0);
+  expect(help.out).toContain('DATA_DIR');
+  expect(help.out).toContain('npm run admin');
+  const wrong = await runWith(['--port', '8080'], absent);
+  expect(wrong.code).toBe(2);
+  expect(wrong.err).toContain('--port 8080');
+  expect(wrong.err).toContain('PORT');
+  expect(`${help.out}${wrong.out}${wrong.err}`).not.toContain('serves');
+  await expect(fsp.stat(absent)).rejects.toMatchObject({ code: 'ENOENT' });
 });
 
 /** Start the server on `data` (as given in DATA_DIR) and wait for /healthz; its JSON log lines so far. */
@@ -128,10 +168,10 @@ test('a new data folder: the start names its absolute path and the command for t
       rssMbAfter: expect.any(Number),
     });
     // How each collection's cold records were had at open (a new folder has none to read).
-    expect(serves!.coldOpen).toEqual({
-      mails: { from: 'none', ms: expect.any(Number) },
-      comments: { from: 'none', ms: expect.any(Number) },
-    });
+    expect(serves!.coldOpen).toEqual(
+      Object.fromEntries(Object.keys(COLD).map((kind) => [kind, { from: 'none', ms: expect.any(Number) }])),
+    );
+    expect(Object.keys(COLD)).toEqual(expect.arrayContaining(['mails', 'comments', 'ballots']));
     const gc = serves!.startGc as { rssMbBefore: number; rssMbAfter: number };
     expect(gc.rssMbAfter).toBeGreaterThan(10);
     expect(gc.rssMbAfter).toBeLessThan(gc.rssMbBefore + 5);

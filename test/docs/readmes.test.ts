@@ -7,6 +7,7 @@ import { describe, expect, test } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { projectRoot } from '../helpers/data.js';
+import { CONFIG_VARIABLES } from '../../server/config.js';
 
 const SKIP = new Set(['node_modules', '.git', 'dist', 'test-output', 'data']);
 
@@ -57,5 +58,16 @@ describe('every file a README or a document in docs/ names exists', () => {
       if (!found) missing.push(name);
     }
     expect(missing).toEqual([]);
+  });
+});
+
+describe('the README\'s "Configuration" names every variable the server reads', () => {
+  const readme = fs.readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
+  const section = readme.slice(
+    readme.indexOf('\n## Configuration'),
+    readme.indexOf('\n## ', readme.indexOf('\n## Configuration') + 1),
+  );
+  test.each(CONFIG_VARIABLES.map((v) => [v]))('%s', (name) => {
+    expect(section).toContain(`\`${name}\``);
   });
 });
