@@ -26,7 +26,9 @@ import {
   roundsOn,
   sweepRounds,
 } from '../../server/services/rounds/rounds.js';
-import { castBallot } from '../../server/services/rounds/ballots.js';
+import { castBallot, roundsAwaiting } from '../../server/services/rounds/ballots.js';
+import { ColdRecords } from '../../server/store/meta/coldRecords.js';
+import { jest } from '@jest/globals';
 import type { RoundRecord } from '../../server/store/meta/schema.js';
 import type { Rule } from '../../server/domain/round.js';
 import { openTestData, testClock, type TestData } from '../helpers/data.js';
@@ -344,6 +346,33 @@ describe('the electorate (members, not disabled, when the round opens)', () => {
 });
 
 describe('ballots (rule 2)', () => {
+  test('an open round’s ballots are read from the cold store once: the vote banner and the tally then read memory, until a ballot is cast', async () => {
+    const { ctx, clock, who, c } = await setup();
+    const r = await openOn(ctx, who.chair, clock, { type: 'consolidation', id: c.id });
+    await castBallot(ctx, who.m1.actor, r.id, { position: 'approve' });
+    await castBallot(ctx, who.m2.actor, r.id, { position: 'object', reason: 'Too soon.' });
+    const reads = jest.spyOn(ColdRecords.prototype, 'read');
+    try {
+      const view = () => ({
+        m1: roundsAwaiting(ctx, who.m1.actor).map((x) => x.id),
+        m3: roundsAwaiting(ctx, who.m3.actor).map((x) => x.id),
+        tally: currentTally(ctx, ctx.meta.get('rounds', r.id)!),
+      });
+      const first = view();
+      expect(first.m1).toEqual([]);
+      expect(first.m3).toEqual([r.id]);
+      expect(first.tally).toMatchObject({ approve: 1, object: 1 });
+      reads.mockClear();
+      for (let i = 0; i < 5; i++) expect(view()).toEqual(first);
+      expect(reads).not.toHaveBeenCalled();
+      // A new ballot is seen at once: the kept values of that round are dropped with the write.
+      await castBallot(ctx, who.m3.actor, r.id, { position: 'approve' });
+      expect(view()).toMatchObject({ m3: [], tally: { approve: 2, object: 1 } });
+    } finally {
+      reads.mockRestore();
+    }
+  });
+
   test('12 concurrent ballots from 6 voters → exactly one counted ballot each, 12 casts recorded', async () => {
     const { ctx, clock, who, c } = await setup();
     const m4 = await person(ctx, { email: 'm4@example.org', name: 'Member Four' });

@@ -9,7 +9,7 @@ import { findUserByEmail } from '../accounts/users.js';
 import { mergePuts } from '../notifications/queue.js';
 import { ballotReceiptMails, ballotRecordedMails, recusalMails } from '../notifications/events.js';
 import { getRoundSettings } from '../settings/roundSettings.js';
-import { ballotsOf, closeIfDue, loadRound, lockKey } from './rounds.js';
+import { ballotsOf, closeIfDue, loadRound, lockKey, votersOf } from './rounds.js';
 
 /**
  * What an elector does in an open round — casts a ballot, stands aside, withdraws — and what
@@ -242,7 +242,7 @@ export function roundsAwaiting(ctx: Ctx, actor: Actor | null): RoundRecord[] {
         !isDue(r, now) &&
         r.electorate.includes(actor.id) &&
         !(r.recusals ?? []).some((x) => x.voterId === actor.id) &&
-        !ctx.meta.by('ballots', 'round', String(r.id)).some((b) => b.voterId === actor.id),
+        !votersOf(ctx, r.id).has(actor.id),
     )
     .sort((a, b) => a.closesAt.localeCompare(b.closesAt));
 }

@@ -166,9 +166,26 @@ export async function openRound(ctx: Ctx, actor: Actor | null, input: OpenRoundI
   });
 }
 
-/** Every ballot cast in the round, in the order cast (by id). */
-export function ballotsOf(ctx: Ctx, roundId: number): BallotRecord[] {
-  return ctx.meta.by('ballots', 'round', String(roundId));
+/**
+ * Every ballot cast in the round, in the order cast (by id). Ballots are cold (read from their
+ * file), so the list is kept by the store until the round gets a ballot (`derived`): an open
+ * round's tally and record are made on every view of its page and of the rounds list, and its
+ * ballots may be more than the store keeps parsed. Read-only.
+ */
+export function ballotsOf(ctx: Ctx, roundId: number): readonly BallotRecord[] {
+  return ctx.meta.derived('ballots', 'round', String(roundId), 'list', (ballots) => ballots);
+}
+
+/** The ids of those who have cast a ballot in the round (kept as `ballotsOf`, small: ids only). */
+export function votersOf(ctx: Ctx, roundId: number): ReadonlySet<number> {
+  return ctx.meta.derived(
+    'ballots',
+    'round',
+    String(roundId),
+    'voters',
+    (ballots) => new Set(ballots.map((b) => b.voterId)),
+    { small: true },
+  );
 }
 
 /** Who votes in the round, in which stakeholder group, and who has stood aside. */
