@@ -59,6 +59,50 @@ const op = fc.oneof(
 );
 
 describe('an image of a cold table', () => {
+  // Found by the property below (CI, seed -1720581115): the image of a table whose every record
+  // had left it was written with a checksum its reader never matched (node's zlib.crc32 of a
+  // view of no bytes is 0). The other two cases pass either way; they keep empty tables covered.
+  test.each([
+    ['a record put, then removed: no places, both key tables empty', [{ id: 14, n: 0 }, { remove: 14 }]],
+    [
+      'records with keys in one index only: the other table empty',
+      [
+        { id: 3, n: 1, split: 'a t1' },
+        { id: 5, n: 2, split: 'b t2' },
+      ],
+    ],
+    [
+      'records with no keys at all',
+      [
+        { id: 1, n: 1 },
+        { id: 2, n: 2 },
+      ],
+    ],
+  ] as [string, ({ id: number; n: number; split?: string; whole?: string } | { remove: number })[]][])(
+    'an image is used even when a key table is empty: %s',
+    async (_, ops) => {
+      const first = await openCold(null);
+      for (const o of ops) {
+        if ('remove' in o) first.remove(o.remove);
+        else first.put(o.id, { n: o.n }, [o.split, o.whole]);
+      }
+      const mark = first.markNow();
+      await first.flushedTo(mark);
+      first.keepImage(mark);
+      await first.imagesWritten();
+      await first.close();
+      const fromTable = await openCold(mark, false);
+      const fromImage = await openCold(mark);
+      try {
+        expect(fromImage.opened.from).toBe('image');
+        expect(seen(fromImage)).toEqual(seen(fromTable));
+      } finally {
+        await fromTable.close();
+        await fromImage.close();
+      }
+    },
+  );
+
   test('read at the next open, it gives what reading the table gives', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { maxLength: 80 }), async (ops) => {
