@@ -37,44 +37,14 @@ afterAll(async () => {
   await fsp.rm(dataDir, { recursive: true, force: true });
 });
 
-test('a port in use ends the start with a clear message and a non-zero exit, releasing the lock and the admin socket', async () => {
-  const child = spawn(bin.server[0], [...bin.server[1]], {
-    cwd: projectRoot,
-    env: childEnv({ DATA_DIR: dataDir, PORT: String(port), BASE_URL: '', SESSION_SECRET: '', LOG_LEVEL: 'info' }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL'); // our own child, by its PID
-      reject(new Error(`the server did not exit: ${out}${err}`));
-    }, 60_000);
-    child.on('exit', (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-  });
-  expect(code).not.toBe(0);
-  expect(code).not.toBeNull();
-  expect(err).toContain('EADDRINUSE');
-  expect(err).toContain(String(port));
-  expect(`${out}${err}`).not.toContain('serves');
-  // Nothing is left behind that would send admin commands to a process that is gone.
-  await expect(fsp.stat(socketPathFor(dataDir))).rejects.toMatchObject({ code: 'ENOENT' });
-  await expect(fsp.stat(path.join(dataDir, 'ratify.lock'))).rejects.toMatchObject({ code: 'ENOENT' });
-  // The next process takes the data folder at once.
-  const next = await openData({ dataDir, documentsDir: path.join(projectRoot, 'documents') }, 'cli', { seed: false });
-  await next.close();
-});
-
-/** Run the server with `args` on a DATA_DIR that does not exist, until it exits. */
-async function runWith(args: string[], dataDirEnv: string): Promise<{ code: number | null; out: string; err: string }> {
+/** Run the server with `args` and `env` until it exits (it must, within a minute). */
+async function runUntilExit(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; out: string; err: string }> {
   const child = spawn(bin.server[0], [...bin.server[1], ...args], {
     cwd: projectRoot,
-    env: childEnv({ DATA_DIR: dataDirEnv, PORT: String(await freePort()), BASE_URL: '', SESSION_SECRET: '' }),
+    env: childEnv({ BASE_URL: '', SESSION_SECRET: '', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -94,13 +64,28 @@ async function runWith(args: string[], dataDirEnv: string): Promise<{ code: numb
   return { code, out, err };
 }
 
+test('a port in use ends the start with a clear message and a non-zero exit, releasing the lock and the admin socket', async () => {
+  const { code, out, err } = await runUntilExit([], { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' });
+  expect(code).not.toBe(0);
+  expect(code).not.toBeNull();
+  expect(err).toContain('EADDRINUSE');
+  expect(err).toContain(String(port));
+  expect(`${out}${err}`).not.toContain('serves');
+  // Nothing is left behind that would send admin commands to a process that is gone.
+  await expect(fsp.stat(socketPathFor(dataDir))).rejects.toMatchObject({ code: 'ENOENT' });
+  await expect(fsp.stat(path.join(dataDir, 'ratify.lock'))).rejects.toMatchObject({ code: 'ENOENT' });
+  // The next process takes the data folder at once.
+  const next = await openData({ dataDir, documentsDir: path.join(projectRoot, 'documents') }, 'cli', { seed: false });
+  await next.close();
+});
+
 test('--help says what configures the server and exits 0; another argument exits 2; neither makes a data folder', async () => {
   const absent = path.join(dataDir, 'not-made');
-  const help = await runWith(['--help'], absent);
+  const help = await runUntilExit(['--help'], { DATA_DIR: absent, PORT: String(await freePort()) });
   expect(help.code).toBe(0);
   expect(help.out).toContain('DATA_DIR');
   expect(help.out).toContain('npm run admin');
-  const wrong = await runWith(['--port', '8080'], absent);
+  const wrong = await runUntilExit(['--port', '8080'], { DATA_DIR: absent, PORT: String(await freePort()) });
   expect(wrong.code).toBe(2);
   expect(wrong.err).toContain('--port 8080');
   expect(wrong.err).toContain('PORT');
