@@ -2,7 +2,9 @@
  * The metadata snapshot a record a line (issue 18, item 2): written in batches from the records
  * as they were when it began (a write during it is not in it, and is replayed from the journal),
  * never one string of the whole state; read back a line at a time to the same state; a snapshot
- * of the first format (one JSON document) is still read.
+ * of the first format (one JSON document) is still read. A record is written as what differs
+ * from the record of its kind before it, when it has the same fields (a notification's copies,
+ * one per recipient, differ in a few): read back to the same record, the rest shared and frozen.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -48,6 +50,74 @@ test('any state written and read back is the same state; one line a record', asy
     ),
     runs(50),
   );
+});
+
+test('records like the one before are written as their differences and read back the same, key order included', async () => {
+  // Records of few shapes and few values, so that neighbours often share most of their fields.
+  const value = fc.oneof(
+    fc.constantFrom('a', 'b', '', '__proto__', 'é€𝄞'),
+    fc.integer({ min: 0, max: 2 }),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constant(undefined),
+    fc.array(fc.constantFrom('x', 'y'), { maxLength: 5 }),
+    fc.dictionary(fc.constantFrom('p', 'q'), fc.oneof(fc.constantFrom(1, 2), fc.array(fc.nat(2), { maxLength: 2 }))),
+  );
+  const record = fc.oneof(
+    fc.record({ id: fc.nat(3), to: value, subject: value, state: value }),
+    fc.record({ id: fc.nat(3), state: value, to: value, subject: value }),
+    fc.record({ id: fc.nat(3), subject: value }, { requiredKeys: ['id'] }),
+    fc.dictionary(fc.constantFrom('__proto__', 'id', 'x'), value),
+    fc.constantFrom(null, 'text', 7, ['x']),
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.tuple(fc.constantFrom('mails', 'rounds'), record), { maxLength: 30 }),
+      async (list) => {
+        const collections: Record<string, Record<string, unknown>> = {};
+        list.forEach(([kind, r], i) => ((collections[kind] ??= {})[String(i)] = r));
+        const file = new SnapshotFile(path.join(dir, 'snapshot.json'), path.join(dir, 'tmp'));
+        await file.write(3, SnapshotFile.take(collections));
+        const back = await file.read();
+        // What JSON would give back, keys in the same order (toEqual alone does not check order).
+        const json = (v: unknown) => JSON.stringify(v);
+        const expected = JSON.parse(json(collections)) as Record<string, Record<string, unknown>>;
+        for (const kind of Object.keys(expected)) if (!Object.keys(expected[kind]).length) delete expected[kind];
+        expect(json(back!.collections)).toBe(json(expected));
+        expect(back!.collections).toEqual(expected);
+      },
+    ),
+    runs(300),
+  );
+});
+
+test('the copies of one notification take a line of their differences; what they share is one frozen value', async () => {
+  const shared = { subject: 'Proposal 9 shared', thread: '<proposal-9@x>', tally: { yes: 3, no: [1, 2] } };
+  const mails: Record<string, unknown> = {};
+  for (let i = 1; i <= 50; i++) mails[String(i)] = { id: i, to: [`m${i}@x`], ...shared, state: 'pending' };
+  const file = new SnapshotFile(path.join(dir, 'snapshot.json'), path.join(dir, 'tmp'));
+  await file.write(1, SnapshotFile.take({ mails }));
+  const lines = fs.readFileSync(path.join(dir, 'snapshot.json'), 'utf8').split('\n').filter(Boolean);
+  expect(JSON.parse(lines[0])).toMatchObject({ format: 3, seq: 1 });
+  expect(JSON.parse(lines[1])).toEqual(['mails', '1', mails['1']]);
+  expect(JSON.parse(lines[2])).toEqual(['mails', '2', { id: 2, to: ['m2@x'] }, 1]);
+  const back = (await file.read())!.collections.mails as Record<string, typeof shared>;
+  expect(back).toEqual(mails);
+  expect(back['50'].tally).toBe(back['2'].tally);
+  expect(Object.isFrozen(back['2'].tally) && Object.isFrozen(back['2'].tally.no)).toBe(true);
+  // A line of differences with no record before it is refused, not read as a whole record.
+  fs.writeFileSync(path.join(dir, 'snapshot.json'), [lines[0], lines[2], ''].join('\n'));
+  await expect(file.read()).rejects.toThrow(SyntaxError);
+});
+
+test('a snapshot of the second format (a whole record a line) is still read', async () => {
+  const file = path.join(dir, 'snapshot.json');
+  const lines = ['{"format":2,"seq":4}', '["groups","a",{"slug":"a"}]', '["groups","b",{"slug":"b"}]', ''];
+  fs.writeFileSync(file, lines.join('\n'));
+  expect(await new SnapshotFile(file, path.join(dir, 'tmp')).read()).toEqual({
+    seq: 4,
+    collections: { groups: { a: { slug: 'a' }, b: { slug: 'b' } } },
+  });
 });
 
 test('read a megabyte at a time: lines across reads, a line of 2.5 MB, characters of 2 to 4 bytes', async () => {
