@@ -4,7 +4,7 @@
  * with stock git from its folder and over HTTP (git's dumb protocol, served by the app) without
  * any object of a draft. Drafts live under `refs/ratify/`, moved there once at start.
  */
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -14,6 +14,7 @@ import { documentPath } from '../../server/domain/slug.js';
 import { MAIN } from '../../server/services/context.js';
 import { createProposal, proposalRef, reviseProposal } from '../../server/services/proposals/proposals.js';
 import { publishVersion } from '../../server/services/publishVersion.js';
+import { GitRepository } from '../../server/store/git/repository.js';
 import { openTestData, tempDir, testClock, type TestData } from '../helpers/data.js';
 import { committee, publishedText, TOR } from '../helpers/people.js';
 import { fsckProblems, git } from '../store/gitHelpers.js';
@@ -207,6 +208,31 @@ describe('the public repository', () => {
     expect(await cloneContents(path.join(work, 'b'))).toMatchObject(want);
     expect(await fsckProblems(publicDir)).toEqual([]);
   }, 60_000);
+
+  test('a start with public.git up to date reads no object: the tags it peels are those its info/refs names', async () => {
+    const t = await open();
+    await withDraft(t);
+    const info = path.join(t.dataDir, 'public.git', 'info', 'refs');
+    const before = await fsp.readFile(info, 'utf8');
+    expect(before).toMatch(/\^\{\}\n/);
+    await t.close();
+    const reads = jest.spyOn(GitRepository.prototype, 'readRaw');
+    try {
+      const t2 = await open(t.dataDir);
+      expect(reads).not.toHaveBeenCalled();
+      expect(await fsp.readFile(info, 'utf8')).toBe(before);
+      await t2.close();
+      // An info/refs that is not what Ratify writes (garbled, or a tag's peeled line missing) is
+      // not believed: the tags are read and the file written again as before.
+      await fsp.writeFile(info, before.replace(/^([0-9a-f]{40})\t(refs\/tags\/[^\n]*)\^\{\}$/m, 'garbage'));
+      const t3 = await open(t.dataDir);
+      expect(reads).toHaveBeenCalled();
+      expect(await fsp.readFile(info, 'utf8')).toBe(before);
+      await t3.close();
+    } finally {
+      reads.mockRestore();
+    }
+  });
 
   test('proposal refs under refs/heads/ (an older data folder) move to refs/ratify/ at start, once', async () => {
     const t = await open();

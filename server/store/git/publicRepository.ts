@@ -61,7 +61,34 @@ export class PublicRepository {
       },
     });
     self = new PublicRepository(repo);
+    await self.peeledFromInfo();
     return self;
+  }
+
+  /**
+   * What the `info/refs` written before says of the objects its refs name, so that a start with
+   * nothing new to publish reads no object (at ten years' volume peeling 45 tags again took
+   * 80-90 ms of every start): a tag and the commit it names (`<tag> ref`, then `<commit> ref^{}`;
+   * objects never change), and that a branch names a commit. Believed only when every line is
+   * what `writeServerInfo` writes; otherwise nothing is taken from it and the tags are read.
+   */
+  private async peeledFromInfo(): Promise<void> {
+    const text = await fsp.readFile(path.join(this.gitdir, 'info', 'refs'), 'utf8').catch(() => '');
+    const lines = text.split('\n');
+    if (lines.pop() !== '') return;
+    const rows = lines.map((l) => /^([0-9a-f]{40})\t([^\t]+)$/.exec(l));
+    if (rows.some((r) => !r)) return;
+    const found = new Map<string, string | null>();
+    for (let i = 0; i < rows.length; i++) {
+      const [, oid, ref] = rows[i]!;
+      const next = rows[i + 1];
+      if (ref.endsWith('^{}')) return; // a peeled line after no line of its ref
+      if (next && next[2] === `${ref}^{}`) {
+        found.set(oid, next[1]);
+        i++;
+      } else if (ref.startsWith('refs/heads/')) found.set(oid, null);
+    }
+    for (const [oid, target] of found) this.peeled.set(oid, target);
   }
 
   close(): Promise<void> {
