@@ -229,6 +229,18 @@ describe('the public repository', () => {
       expect(reads).toHaveBeenCalled();
       expect(await fsp.readFile(info, 'utf8')).toBe(before);
       await t3.close();
+      // Well formed, but a peeled line names a commit that is not there (a digit changed).
+      reads.mockClear();
+      const damaged = before.replace(
+        /^([0-9a-f])([0-9a-f]{39}\trefs\/tags\/[^\n]*\^\{\})$/m,
+        (_, d: string, rest: string) => `${d === '0' ? '1' : '0'}${rest}`,
+      );
+      expect(damaged).not.toBe(before);
+      await fsp.writeFile(info, damaged);
+      const t4 = await open(t.dataDir);
+      expect(reads).toHaveBeenCalled();
+      expect(await fsp.readFile(info, 'utf8')).toBe(before);
+      await t4.close();
     } finally {
       reads.mockRestore();
     }

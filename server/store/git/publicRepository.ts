@@ -70,7 +70,8 @@ export class PublicRepository {
    * nothing new to publish reads no object (at ten years' volume peeling 45 tags again took
    * 80-90 ms of every start): a tag and the commit it names (`<tag> ref`, then `<commit> ref^{}`;
    * objects never change), and that a branch names a commit. Believed only when every line is
-   * what `writeServerInfo` writes; otherwise nothing is taken from it and the tags are read.
+   * what `writeServerInfo` writes and each commit it names is here; otherwise nothing is taken
+   * from it and the tags are read.
    */
   private async peeledFromInfo(): Promise<void> {
     const text = await fsp.readFile(path.join(this.gitdir, 'info', 'refs'), 'utf8').catch(() => '');
@@ -88,6 +89,9 @@ export class PublicRepository {
         i++;
       } else if (ref.startsWith('refs/heads/')) found.set(oid, null);
     }
+    // A commit named by a peeled line must be here: a damaged line that still looks right (a
+    // digit changed) is not believed, and the tags are read again.
+    for (const target of found.values()) if (target && !(await this.repo.hasObject(target))) return;
     for (const [oid, target] of found) this.peeled.set(oid, target);
   }
 
