@@ -181,13 +181,22 @@ type Fields = Record<string, unknown>;
 const isPlain = (v: unknown): v is Fields =>
   typeof v === 'object' && v !== null && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype);
 
-/** The keys JSON writes (those whose value is not undefined), in order. */
-const written = (o: Fields) => Object.keys(o).filter((k) => o[k] !== undefined);
+/** Whether JSON writes a field with this value (not undefined, a function or a symbol). */
+const writes = (v: unknown) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol';
+
+/** The keys JSON writes, in order. */
+const written = (o: Fields) => Object.keys(o).filter((k) => writes(o[k]));
 
 /** Whether `a` and `b` are the same JSON data (plain objects and arrays, same keys in the same order). */
 function same(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (!isPlain(a) || !isPlain(b) || Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    // By index, holes included (JSON writes a hole as null).
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!same(a[i], b[i])) return false;
+    return true;
+  }
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
