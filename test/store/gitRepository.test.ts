@@ -556,6 +556,23 @@ describe('open refuses a damaged repository', () => {
     expect((e as RepositoryDamagedError).problems).toEqual([expect.stringContaining('refs/heads/main')]);
   });
 
+  test('hasObject finds an object loose and packed, and not one that is not there', async () => {
+    const repo = await GitRepository.open(gitdir);
+    const { commit } = await commitOnMain(repo, 'documents/x.md', 'x\n');
+    const missing = '1234567890'.repeat(4);
+    const loose = path.join(gitdir, 'objects', commit.slice(0, 2), commit.slice(2));
+    await fsp.access(loose);
+    expect(await repo.hasObject(commit)).toBe(true);
+    expect(await repo.hasObject(missing)).toBe(false);
+    await repo.pack({ full: true });
+    await expect(fsp.access(loose)).rejects.toThrow();
+    expect(await repo.hasObject(commit)).toBe(true);
+    expect(await repo.hasObject(missing)).toBe(false);
+    // A folder where a loose object's file would be is not an object.
+    await fsp.mkdir(path.join(gitdir, 'objects', missing.slice(0, 2), missing.slice(2)), { recursive: true });
+    expect(await repo.hasObject(missing)).toBe(false);
+  });
+
   test('leftover temporary files from a killed writer are swept at open and not seen as refs', async () => {
     const repo = await GitRepository.open(gitdir);
     await commitOnMain(repo, 'documents/x.md', 'x\n');

@@ -917,8 +917,20 @@ export class GitRepository {
     return names.map((n) => `${prefix}/${n}`).sort();
   }
 
-  /** Whether the object `oid` is in the repository (loose or packed). */
+  /**
+   * Whether the object `oid` is in the repository (loose or packed). A loose object's file is
+   * only looked up, not read (isomorphic-git reads it whole: ~1.5 ms an object, where the start
+   * looks up the commit of each version tag); otherwise the packs are searched. An object packed
+   * meanwhile is found in its pack.
+   */
   async hasObject(oid: string): Promise<boolean> {
+    if (OBJECT_ID.test(oid)) {
+      const found = await fsp
+        .stat(path.join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))
+        .then((st) => st.isFile())
+        .catch(() => false);
+      if (found) return true;
+    }
     try {
       await this.reading((cache) =>
         git.readObject({ fs: this.fs, gitdir: this.gitdir, oid, format: 'deflated', cache }),
