@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { DomainError } from '../../server/domain/errors.js';
@@ -455,6 +455,25 @@ describe('packing refs', () => {
     }
     await GitRepository.open(gitdir);
     expect(await fsckProblems(gitdir)).toEqual([]);
+  });
+
+  test('refs resolved together read packed-refs once, and each gets its own value', async () => {
+    const repo = await GitRepository.open(gitdir);
+    const { commit } = await commitOnMain(repo, 'documents/x.md', 'x\n');
+    const names = Array.from({ length: 20 }, (_, i) => `x/v${i}`);
+    const tags = new Map<string, string>();
+    for (const name of names)
+      tags.set(`refs/tags/${name}`, await repo.createTag({ name, object: commit, message: name, tagger: alice() }));
+    await repo.pack();
+    const again = await GitRepository.open(gitdir);
+    const reads = jest.spyOn(GitRepository.prototype as unknown as { readPackedRefs: () => unknown }, 'readPackedRefs');
+    try {
+      const refs = [...tags.keys()];
+      expect(await Promise.all(refs.map((r) => again.resolve(r)))).toEqual(refs.map((r) => tags.get(r)));
+      expect(reads).toHaveBeenCalledTimes(1);
+    } finally {
+      reads.mockRestore();
+    }
   });
 
   test('a ref deleted while the refs are read for packing does not come back', async () => {

@@ -30,6 +30,21 @@ function children(type: ObjectType, object: Uint8Array): string[] {
 }
 
 /**
+ * What each of `refs` names in `repo`, in the order given (those that name nothing left out),
+ * looked up together: a start reads every version tag of both repositories (45 at ten years'
+ * volume, each a file), where one after the other took 50-60 ms.
+ */
+async function resolved(repo: GitRepository, refs: string[]): Promise<Map<string, string>> {
+  const oids = await Promise.all(refs.map((ref) => repo.resolve(ref)));
+  const out = new Map<string, string>();
+  refs.forEach((ref, i) => {
+    const oid = oids[i];
+    if (oid) out.set(ref, oid);
+  });
+  return out;
+}
+
+/**
  * `DATA_DIR/public.git`: a second bare repository holding `main` and the version tags only, and
  * so only objects reachable from a published version (drafts, proposals and consolidations stay
  * in the private repository). It is brought up to the private one after each publication and at
@@ -91,7 +106,8 @@ export class PublicRepository {
     }
     // A commit named by a peeled line must be here: a damaged line that still looks right (a
     // digit changed) is not believed, and the tags are read again.
-    for (const target of found.values()) if (target && !(await this.repo.hasObject(target))) return;
+    const here = await Promise.all([...found.values()].map((target) => !target || this.repo.hasObject(target)));
+    if (!here.every(Boolean)) return;
     for (const [oid, target] of found) this.peeled.set(oid, target);
   }
 
@@ -107,17 +123,16 @@ export class PublicRepository {
    * is repaired by the next call.
    */
   async syncFrom(source: GitRepository, isPublicTag: (name: string) => boolean): Promise<PublicSyncReport> {
-    const want = new Map<string, string>();
-    const main = await source.resolve(MAIN);
-    for (const name of (await source.listTags()).filter(isPublicTag)) {
-      const oid = await source.resolve(`refs/tags/${name}`);
-      if (oid) want.set(`refs/tags/${name}`, oid);
-    }
-    const have = new Map<string, string>();
-    for (const ref of [...(await this.repo.listRefs('refs/heads')), ...(await this.repo.listRefs('refs/tags'))]) {
-      const oid = await this.repo.resolve(ref);
-      if (oid) have.set(ref, oid);
-    }
+    const [main, tags, ours] = await Promise.all([
+      source.resolve(MAIN),
+      source.listTags(),
+      Promise.all([this.repo.listRefs('refs/heads'), this.repo.listRefs('refs/tags')]),
+    ]);
+    const want = await resolved(
+      source,
+      tags.filter(isPublicTag).map((name) => `refs/tags/${name}`),
+    );
+    const have = await resolved(this.repo, ours.flat());
     let objects = 0;
     const seen = new Set<string>();
     const copy = async (oid: string): Promise<void> => {
@@ -161,9 +176,7 @@ export class PublicRepository {
     await this.infoLock.run(async () => {
       const lines: string[] = [];
       const refs = [...(await this.repo.listRefs('refs/heads')), ...(await this.repo.listRefs('refs/tags'))].sort();
-      for (const ref of refs) {
-        const oid = await this.repo.resolve(ref);
-        if (!oid) continue;
+      for (const [ref, oid] of await resolved(this.repo, refs)) {
         lines.push(`${oid}\t${ref}\n`);
         let target = this.peeled.get(oid);
         if (target === undefined) {

@@ -335,7 +335,7 @@ export class GitRepository {
   }
 
   /** `packed-refs` as last parsed, under the file's identity then (inode, size, times) and `packedRefsWrites`. */
-  private packedRefsRead: { key: string; refs: ReadonlyMap<string, string> } | null = null;
+  private packedRefsRead: { key: string; refs: Promise<ReadonlyMap<string, string>> } | null = null;
   /** Counts this repository's rewrites of packed-refs (a packing, a deletion), each after the file is in place. */
   private packedRefsWrites = 0;
 
@@ -350,8 +350,13 @@ export class GitRepository {
     const st = await fsp.stat(path.join(this.gitdir, 'packed-refs'), { bigint: true }).catch(() => null);
     const key = `${writes}:${st ? `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : 'none'}`;
     if (this.packedRefsRead?.key === key) return this.packedRefsRead.refs;
-    const refs = await this.readPackedRefs();
-    this.packedRefsRead = { key, refs };
+    // Kept as it is being read: refs resolved together read the file once, not once each.
+    const refs = this.readPackedRefs();
+    const read = { key, refs };
+    this.packedRefsRead = read;
+    refs.catch(() => {
+      if (this.packedRefsRead === read) this.packedRefsRead = null;
+    });
     return refs;
   }
 
