@@ -207,15 +207,9 @@ interface KeyMap {
   get(key: string): Entry | undefined;
   set(key: string, entry: Entry): void;
   delete(key: string): void;
-  /** Replace each key's entries by what `fn` gives. */
-  update(fn: (entry: Entry) => Entry): void;
 }
 
-class PlainKeys extends Map<string, Entry> implements KeyMap {
-  update(fn: (entry: Entry) => Entry): void {
-    for (const [key, entry] of this) this.set(key, fn(entry));
-  }
-}
+class PlainKeys extends Map<string, Entry> implements KeyMap {}
 
 /**
  * Keys of two parts (`a<sep>b`) as a map of maps: a key costs an entry of an inner map, and each
@@ -273,10 +267,6 @@ class SplitKeys implements KeyMap {
     if (!inner?.delete(b)) return;
     this.size--;
     if (!inner.size) this.outer.delete(a);
-  }
-
-  update(fn: (entry: Entry) => Entry): void {
-    for (const inner of this.outer.values()) for (const [b, entry] of inner) inner.set(b, fn(entry));
   }
 }
 
@@ -344,30 +334,38 @@ export class CollectionIndexes<R = unknown> {
    */
   load(records: Record<string, R>, coldTables: readonly ColdKeyTable[] = []): void {
     const lists: Bucket[] = [];
-    for (const [id, r] of Object.entries(records)) {
-      this.enter(id);
-      const rank = this.rank(id);
+    for (const id in records) {
+      if (!Object.hasOwn(records, id)) continue;
+      const r = records[id];
+      const rank = this.entered(id);
       for (const { def, keys } of this.each) {
         const key = keyOf(def, r);
         if (key === undefined) continue;
         const found = keys.get(key);
-        let list: Bucket;
         if (found === undefined) {
-          keys.set(key, (list = new Bucket(!!def.order)));
+          if (!def.order) {
+            // A key of one record, in an index without order, is its bare rank (a bucket once a
+            // second comes): most keys of the mails' `thread` index have one record.
+            keys.set(key, rank);
+            continue;
+          }
+          const list = new Bucket(true);
+          list.push(rank, ordOf(def, r));
+          keys.set(key, list);
           lists.push(list);
-        } else list = found as Bucket;
-        list.push(rank, ordOf(def, r));
+        } else if (typeof found === 'number') {
+          const list = new Bucket(false);
+          list.push(found, '');
+          list.push(rank, '');
+          keys.set(key, list);
+          lists.push(list);
+        } else found.push(rank, ordOf(def, r));
       }
     }
     coldTables.forEach((table, i) => {
       if (table.size) this.coldTables.set(this.coldOnes[i].name, { table, left: new Set() });
     });
     for (const list of lists) list.sort();
-    // Keys of one record, in an index without order, as a bare rank.
-    for (const { def, keys } of this.each) {
-      if (def.order) continue;
-      keys.update((list) => (typeof list !== 'number' && list.length === 1 ? list.rankAt(0) : list));
-    }
   }
 
   /** A cold record's keys in the indexes that list cold records (`coldDefs` order). */
@@ -508,6 +506,15 @@ export class CollectionIndexes<R = unknown> {
     if (isArrayIndex(id)) return;
     this.ordinals.set(id, this.nextOrdinal);
     this.byOrdinal.set(this.nextOrdinal++, id);
+  }
+
+  /** `enter` and `rank` in one: the rank of an id stored for the first time. */
+  private entered(id: string): number {
+    if (isArrayIndex(id)) return Number(id);
+    const ordinal = this.nextOrdinal++;
+    this.ordinals.set(id, ordinal);
+    this.byOrdinal.set(ordinal, id);
+    return ARRAY_INDEX_END + ordinal;
   }
 
   /** The id's place in the collection's order: array indexes first, by value; then by first store. */
