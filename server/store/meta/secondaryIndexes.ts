@@ -378,8 +378,7 @@ export class CollectionIndexes<R = unknown> {
    * `nextCold`: whether the old and the new record are cold (listed only by cold indexes).
    */
   put(id: string, old: R | undefined, had: boolean, next: R, oldCold = false, nextCold = false): void {
-    if (!had) this.enter(id);
-    const rank = this.rank(id);
+    const rank = had ? this.rank(id) : this.entered(id);
     for (const { name, def } of this.each) {
       const before = had ? keyOf(def, old as R, oldCold) : undefined;
       const after = keyOf(def, next, nextCold);
@@ -502,13 +501,7 @@ export class CollectionIndexes<R = unknown> {
     return coldIds?.length ? Bucket.merged(live, coldIds, cold!.left) : live;
   }
 
-  private enter(id: string): void {
-    if (isArrayIndex(id)) return;
-    this.ordinals.set(id, this.nextOrdinal);
-    this.byOrdinal.set(this.nextOrdinal++, id);
-  }
-
-  /** `enter` and `rank` in one: the rank of an id stored for the first time. */
+  /** The rank of an id stored for the first time (one not an array index takes the next ordinal). */
   private entered(id: string): number {
     if (isArrayIndex(id)) return Number(id);
     const ordinal = this.nextOrdinal++;
