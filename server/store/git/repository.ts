@@ -392,11 +392,16 @@ export class GitRepository {
     return refs;
   }
 
+  /** Where the loose object `oid` is kept (`objects/ab/cdef…`), whether or not it is there. */
+  private loosePath(oid: string): string {
+    return path.join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
+  }
+
   /** Why the loose object `oid` is missing or damaged, or null when its header inflates as a git object's. */
   private async looseObjectProblem(oid: string): Promise<string | null> {
     let head: Buffer;
     try {
-      const h = await fsp.open(path.join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)), 'r');
+      const h = await fsp.open(this.loosePath(oid), 'r');
       try {
         const buf = Buffer.alloc(512);
         const { bytesRead } = await h.read(buf, 0, buf.length, 0);
@@ -803,7 +808,7 @@ export class GitRepository {
    */
   private async readLoose(oid: string): Promise<{ type: ObjectType; object: Uint8Array; fileBytes: number } | null> {
     try {
-      const raw = await fsp.readFile(path.join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)));
+      const raw = await fsp.readFile(this.loosePath(oid));
       const wrapped = await inflate(raw);
       if (createHash('sha1').update(wrapped).digest('hex') !== oid) return null;
       const space = wrapped.indexOf(0x20);
@@ -931,7 +936,7 @@ export class GitRepository {
   async hasObject(oid: string): Promise<boolean> {
     if (OBJECT_ID.test(oid)) {
       const found = await fsp
-        .stat(path.join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))
+        .stat(this.loosePath(oid))
         .then((st) => st.isFile())
         .catch(() => false);
       if (found) return true;

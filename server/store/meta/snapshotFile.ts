@@ -181,6 +181,9 @@ type Fields = Record<string, unknown>;
 const isPlain = (v: unknown): v is Fields =>
   typeof v === 'object' && v !== null && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype);
 
+/** A plain object that is not an array: a record, whose fields a line of differences names. */
+const isRecord = (v: unknown): v is Fields => isPlain(v) && !Array.isArray(v);
+
 /** Whether JSON writes a field with this value (not undefined, a function or a symbol). */
 const writes = (v: unknown) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol';
 
@@ -211,7 +214,7 @@ function same(a: unknown, b: unknown): boolean {
  * is read back as a field, but would not be copied as one.
  */
 function differences(before: unknown, value: unknown): Fields | null {
-  if (!isPlain(before) || !isPlain(value) || Array.isArray(before) || Array.isArray(value)) return null;
+  if (!isRecord(before) || !isRecord(value)) return null;
   const keys = written(value);
   const had = written(before);
   if (keys.length !== had.length || keys.includes('__proto__')) return null;
@@ -228,7 +231,7 @@ function differences(before: unknown, value: unknown): Fields | null {
 
 /** `before`, the record read just before of the same kind, with `changed` (a line of differences) over it. */
 function completed(before: unknown, changed: Fields, kind: string, id: string): Fields {
-  if (!isPlain(before) || Array.isArray(before))
+  if (!isRecord(before))
     throw new SyntaxError(`Snapshot record ${kind}/${id} is written as differences from no record`);
   for (const k in before) if (!Object.hasOwn(changed, k)) deepFreeze(before[k]);
   return { ...before, ...changed };
