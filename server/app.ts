@@ -187,14 +187,16 @@ export function createApp(deps: AppDeps): Express {
   app.get('/favicon.ico', (_req, res) => void res.status(204).end());
 
   // 503 while the stores cannot write (the last write failed and a probe write fails too).
-  // `?verbose` adds the public mirror's state (its failures never make the server unhealthy) and
-  // the event loop's delay.
+  // `?verbose` adds the public mirror's state (its failures never make the server unhealthy),
+  // the event loop's delay, and the kinds of records the start is still reading (`readingLater`:
+  // the waiting messages, read just after the port opens).
   app.get('/healthz', async (req, res) => {
     const [meta, git] = await Promise.all([ctx.meta.writable(), ctx.repo.health.check()]);
     const verbose = req.query.verbose !== undefined;
     const more = {
       ...(verbose && deps.mirrorStatus ? { mirror: deps.mirrorStatus() } : {}),
       ...(verbose && deps.loopDelay ? { eventLoopDelayMs: deps.loopDelay() } : {}),
+      ...(verbose ? { readingLater: ctx.meta.readingLater } : {}),
     };
     if (meta && git) return void res.json({ ok: true, ...more });
     res.status(503).json({ ok: false, storage: { meta: ctx.meta.writeState, git: ctx.repo.health.state }, ...more });

@@ -70,8 +70,11 @@ export async function openData(
     const repo = await GitRepository.open(path.join(config.dataDir, 'git'), role === 'cli' ? { packEvery: null } : {});
     const publicRepo = await PublicRepository.open(path.join(config.dataDir, 'public.git'));
     // Messages' text and HTML stay on disk, not in memory (tests may keep them in the records).
+    // The server reads the waiting messages' records after it listens (main.ts: `readLater`):
+    // at ten years' volume they were most of the snapshot, and half a second of the start.
     const meta = await MetaStore.open(path.join(config.dataDir, 'meta'), {
       detach: opts.mailBodiesInRecords ? undefined : MAIL_BODIES,
+      ...(role === 'server' ? { later: ['mails'] as const } : {}),
     });
     const ctx = makeCtx(
       repo,

@@ -107,7 +107,6 @@ async function main() {
     await data.close().catch(() => {});
     process.exit(1);
   }
-  const startGc = settleStartMemory();
   // The port last: once /healthz answers, the lock names the admin socket too (a command line
   // run at that moment goes through the server). A port already taken (or not ours to take)
   // ends the start here: the socket is removed and the data folder's lock released.
@@ -120,6 +119,25 @@ async function main() {
     await data.close().catch(() => {});
     process.exit(1);
   }
+  // The waiting messages' records, left for now by the store's open, are read in slices beside
+  // the requests; a request that wants them first reads the rest at once. The mail worker and
+  // the sweeps (which queue mail) begin once they are read. Then the start's garbage goes
+  // (startMemory.ts).
+  let mailRead = false;
+  const readingMail = data.ctx.meta
+    .readLater()
+    .then(async () => {
+      mailRead = true;
+      // A turn of the event loop of its own: requests waiting since the last records were read go first.
+      await new Promise((resolve) => setImmediate(resolve));
+      const startGc = settleStartMemory();
+      log.info({ readLater: data.ctx.meta.readLaterReport, startGc }, 'Start-up done: the waiting messages are read');
+    })
+    .catch((err) => {
+      // A damaged snapshot: what the start refused before it listened, for the other records.
+      console.error(`Ratify cannot start: the snapshot's messages cannot be read: ${(err as Error).message}`);
+      process.exit(1);
+    });
   // Replies by mail: Ratify's own SMTP listener and/or a maildir, when configured.
   let inbound: Inbound;
   try {
@@ -153,7 +171,7 @@ async function main() {
   // How each collection's cold records were found at open: from their image, or by reading their table.
   const coldOpen = data.ctx.meta.coldOpened();
   log.info(
-    { port: config.port, baseUrl: config.baseUrl, dataDir: config.dataDir, startGc, coldOpen },
+    { port: config.port, baseUrl: config.baseUrl, dataDir: config.dataDir, coldOpen },
     `Ratify serves ${config.baseUrl} (port ${config.port}, data in ${config.dataDir})`,
   );
   // Nobody can sign in until the first account exists: say how to make it, for this data folder.
@@ -175,6 +193,7 @@ async function main() {
   const mailer = new MailWorker(data.ctx, transport, config.mailFrom);
   let sweeping: Promise<void> | null = null;
   const sweep = setInterval(() => {
+    if (!mailRead) return;
     sweeping ??= sweepRounds(data.ctx)
       .then(async () => void (await composeDigests(data.ctx)))
       .catch((err) => log.error({ err }, 'The periodic sweep failed'))
@@ -182,7 +201,7 @@ async function main() {
   }, 1000);
   // Delivery on its own beat: a slow mail server never delays closing rounds.
   const delivery = setInterval(
-    () => void mailer.tick().catch((err) => log.error({ err }, 'Mail delivery failed')),
+    () => void (mailRead && mailer.tick().catch((err) => log.error({ err }, 'Mail delivery failed'))),
     1000,
   );
   // Sent messages' bodies go after MAIL_RETENTION_DAYS (their record stays), a batch at a time, hourly.
@@ -235,6 +254,7 @@ async function main() {
     transport.close();
     await sweeping;
     await pruningNow?.catch(() => {});
+    await readingMail;
     await renderer.pool.close();
     await data.close();
     await fsp.rm(socket, { force: true });

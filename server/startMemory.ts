@@ -1,6 +1,6 @@
 /**
- * What the process does with its memory once the data folder is open, just before the port
- * opens (server/main.ts). Both measured at ten years' and one year's volume in docs/DEPLOY.md
+ * What the process does with its memory once the start is done: the data folder open, the port
+ * open, and the records read after it (the waiting messages; server/main.ts). Both measured at ten years' and one year's volume in docs/DEPLOY.md
  * ("Memory") and by the bench's part 8.
  */
 

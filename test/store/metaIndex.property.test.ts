@@ -70,7 +70,22 @@ type Op =
       puts: { kind: IndexedCollection; id: string; value: Rec }[];
       dels: { kind: IndexedCollection; id: string }[];
     }
-  | { op: 'snapshot' | 'reopen' | 'crash' };
+  | { op: 'snapshot' }
+  | {
+      op: 'reopen' | 'crash';
+      /** Kinds whose snapshot records the store reads after it opens (`later`), and how they are read. */
+      later: readonly IndexedCollection[];
+      read: 'asked' | 'slices' | 'halfway';
+    };
+/** A reopen's kinds read later (the server's: the messages) and how: by the queries and writes that want them, in slices first, or queried halfway through the slices. */
+const LATER = fc.record({
+  later: fc.oneof(
+    fc.constant<readonly IndexedCollection[]>([]),
+    fc.constant<readonly IndexedCollection[]>(['mails']),
+    fc.subarray(KINDS),
+  ),
+  read: fc.constantFrom('asked' as const, 'slices' as const, 'halfway' as const),
+});
 const OP: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 12,
@@ -81,8 +96,8 @@ const OP: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ op: 'snapshot' as const }) },
-  { weight: 1, arbitrary: fc.constant({ op: 'reopen' as const }) },
-  { weight: 1, arbitrary: fc.constant({ op: 'crash' as const }) },
+  { weight: 1, arbitrary: LATER.map((l) => ({ op: 'reopen' as const, ...l })) },
+  { weight: 1, arbitrary: LATER.map((l) => ({ op: 'crash' as const, ...l })) },
 );
 
 /** The change a write op makes, built as a service would build it. */
@@ -203,9 +218,20 @@ describe('secondary indexes of the metadata store', () => {
           const dir = await tmp('ratify-index-');
           dirs.push(dir);
           const crashed: MetaStore[] = [];
-          const open = () => MetaStore.open(dir, { snapshotEvery: 3, log: () => {} });
-          let store = await open();
+          const open = async (l?: Extract<Op, { op: 'reopen' | 'crash' }>) => {
+            const s = await MetaStore.open(dir, { snapshotEvery: 3, log: () => {}, later: l?.later });
+            if (l?.read === 'slices') await s.readLater(0);
+            else if (l?.read === 'halfway') {
+              // A slice or two read, then the queries below read the rest at once.
+              const reading = s.readLater(0);
+              await new Promise((resolve) => setImmediate(resolve));
+              expectMatches(s, model, probe);
+              await reading;
+            }
+            return s;
+          };
           const model: Model = {};
+          let store = await open();
           try {
             for (const [i, op] of ops.entries()) {
               if (op.op === 'write') {
@@ -215,13 +241,13 @@ describe('secondary indexes of the metadata store', () => {
               } else if (op.op === 'snapshot') await store.snapshot();
               else if (op.op === 'reopen') {
                 await store.close();
-                store = await open();
+                store = await open(op);
               } else {
                 // A crash, once a background snapshot is done: the next process reads the last
                 // snapshot and replays the journal after it. The old one writes no more.
                 await store.hold(async () => {});
                 crashed.push(store);
-                store = await open();
+                store = await open(op);
               }
               expectMatches(store, model, probe);
             }

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { SnapshotFile, type Snapshot } from './snapshotFile.js';
+import { type LaterLines, SnapshotFile, SnapshotLines, type Snapshot } from './snapshotFile.js';
 import {
   Journal,
   journalDamaged,
@@ -35,6 +35,26 @@ export interface AuditEntry {
 const OLDER_SEGMENTS_KEPT = 4;
 /** Values made from whole collections (`memo`) are kept for this many keys, those asked for last. */
 export const MEMO_KEYS = 1024;
+
+/**
+ * A kind whose snapshot records are read after the store has opened (`open`'s `later`): its
+ * lines as written, how far they are read, and the journal's changes to it since the snapshot,
+ * applied once they are.
+ */
+interface Later {
+  lines: LaterLines;
+  /** The error of a line that could not be read. */
+  failed?: unknown;
+  /** When the reading began (`readLater`'s first slice), and how many slices it took. */
+  began: number;
+  slices: number;
+  reader: SnapshotLines;
+  /** Its index entries, made as its records are read. */
+  entries: ReturnType<CollectionIndexes['loading']> | null;
+  changes: { change: RecordChange; seq: number }[];
+  /** Body files there at open, to remove if no record names them once the records are read. */
+  bodies: string[] | null;
+}
 
 interface OlderSegment {
   entries: AuditEntry[];
@@ -108,6 +128,11 @@ export class MetaStore {
    * change on, so the snapshot is the state at its seq however long it takes to write.
    */
   private frozen: Map<string, Map<string, unknown>> | null = null;
+  /** The kinds whose snapshot records are not read yet (`readLater`), and what they wait with. */
+  private readonly later = new Map<string, Later>();
+  /** The removal of body files no record names, once the messages are read (`readLater`). */
+  private bodySweep: Promise<void> = Promise.resolve();
+  private closed = false;
 
   private constructor(
     /** The records, by kind and id: the last snapshot's, with every journal line since applied. */
@@ -124,12 +149,25 @@ export class MetaStore {
     private readonly ids: CollectionIds,
     /** Per collection with cold records (`COLD`): which records go cold, and their files. */
     private readonly cold: Map<string, { when: (r: unknown) => boolean; file: ColdRecords }>,
+    later: Record<string, LaterLines>,
   ) {
     this.health = new WriteHealth(tmpDir);
+    for (const [kind, lines] of Object.entries(later))
+      this.later.set(kind, {
+        lines,
+        reader: new SnapshotLines(collections, strings, (k, id) => ids.add(k, id)),
+        entries: null,
+        changes: [],
+        bodies: null,
+        began: 0,
+        slices: 0,
+      });
     for (const [kind, defs] of Object.entries(INDEXES)) {
       const ix = new CollectionIndexes(defs as ConstructorParameters<typeof CollectionIndexes>[0]);
-      const file = cold.get(kind)?.file;
-      ix.load(collections[kind] ?? {}, file?.takeKeyTables());
+      // A kind read later gets its entries as its records are read (`readLater`).
+      const later = this.later.get(kind);
+      if (later) later.entries = ix.loading();
+      else ix.load(collections[kind] ?? {}, cold.get(kind)?.file.takeKeyTables());
       this.indexes.set(kind, ix);
     }
     // Memory follows the disk: a change is applied only once its line is fsynced, so a write
@@ -160,13 +198,22 @@ export class MetaStore {
       detach?: DetachSpec;
       /** From how many rows a cold table is kept as an image for the next start (`coldState.ts`; default 20,000). */
       coldImageMinRows?: number;
+      /**
+       * Kinds whose snapshot records are read after the store has opened: in slices beside the
+       * event loop (`readLater`), or at once by the first read or write of that kind (the
+       * server: the waiting messages, most of the snapshot at ten years' volume).
+       */
+      later?: readonly CollectionName[];
     } = {},
   ): Promise<MetaStore> {
     const tmpDir = path.join(dir, 'tmp');
     const file = new SnapshotFile(path.join(dir, 'snapshot.json'), tmpDir);
     const strings = new StringPool();
     const ids = new CollectionIds();
-    const snap = (await file.read(strings, (kind, id) => ids.add(kind, id))) ?? { seq: 0, collections: {} };
+    const snap = (await file.read(strings, (kind, id) => ids.add(kind, id), opts.later)) ?? {
+      seq: 0,
+      collections: {},
+    };
     const log = opts.log ?? ((m, e) => console.error(m, e));
     const cold = new Map<string, { when: (r: unknown) => boolean; file: ColdRecords }>();
     for (const [kind, when] of Object.entries(COLD)) {
@@ -194,10 +241,14 @@ export class MetaStore {
       strings,
       ids,
       cold,
+      snap.later ?? {},
     );
     store.seq = snap.seq;
     store.openedAt = snap.seq;
     store.snapshotBytes = await file.size();
+    // A kind whose cold files the snapshot does not know (an upgrade) is read now: it is settled below.
+    for (const kind of store.later.keys())
+      if (store.cold.has(kind) && !snap.cold?.[kind]) store.finishLater(kind, true);
     for (const e of entries) store.apply(e);
     // A snapshot from before a kind's cold files (or none): its records that should be cold go now, once.
     store.settleCold((kind) => !snap.cold?.[kind]);
@@ -206,10 +257,105 @@ export class MetaStore {
     if (opts.detach) {
       const bodies = await DetachedBodies.open(path.join(dir, 'bodies'), tmpDir);
       store.detach = { spec: opts.detach, bodies };
-      // Files a crash left between their write and their change's: no record names them.
-      for (const name of await bodies.list()) if (!store.namesBody(name)) await bodies.remove(name);
+      // Files a crash left between their write and their change's: no record names them. When
+      // the messages are read later, so are these (a file written after this list is not in it).
+      const names = await bodies.list();
+      const later = store.later.get(opts.detach.kind);
+      if (later) later.bodies = names;
+      else for (const name of names) if (!store.namesBody(name)) await bodies.remove(name);
     }
     return store;
+  }
+
+  /** The kinds whose snapshot records are not read yet (`open`'s `later`). */
+  get readingLater(): string[] {
+    return [...this.later.keys()];
+  }
+
+  /**
+   * How each kind left for later was read: its records, the ms from the first slice to the last
+   * record's index entries, the slices, and whether a read or write wanted them before (`forced`).
+   */
+  readonly readLaterReport: Record<
+    string,
+    { records: number; ms: number; slices: number; lastMs: number; forced: boolean }
+  > = {};
+
+  /**
+   * Read the records `open` left for later, a slice of `sliceMs` at a time with a turn of the
+   * event loop between slices, so requests are served meanwhile; resolves once all are read
+   * (at once when there are none). A read or write of such a kind before then reads the rest
+   * at once (`ready`).
+   */
+  async readLater(sliceMs = 10): Promise<void> {
+    for (const [kind, l] of this.later) {
+      l.began ||= performance.now();
+      while (this.later.get(kind) === l && l.lines.read < l.lines.count) {
+        if (this.closed) return;
+        l.slices++;
+        const until = performance.now() + sliceMs;
+        do {
+          for (let i = 0; i < 64; i++) if (!this.readLine(l)) break;
+        } while (l.lines.read < l.lines.count && performance.now() < until);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (this.later.get(kind) === l && !this.closed) this.finishLater(kind, false);
+    }
+  }
+
+  /** Read the next line of a kind left for later, with its index entries; false when none is left. */
+  private readLine(l: Later): boolean {
+    // A line that could not be read fails every read of the kind after it too.
+    if (l.failed) throw l.failed;
+    const line = l.lines.next();
+    if (line === null) return false;
+    try {
+      const [id, record] = l.reader.read(line);
+      l.entries?.add(id, record);
+    } catch (e) {
+      l.failed = e;
+      throw e;
+    }
+    return true;
+  }
+
+  /** Before any read or write of `kind`: its records, if left for later, are read now. */
+  private ready(kind: string): void {
+    if (this.later.size && this.later.has(kind)) this.finishLater(kind, true);
+  }
+
+  /**
+   * Read the rest of `kind`'s snapshot records, make its index entries (with the cold key
+   * tables, as at open), then apply the journal's changes to it since the snapshot, in order.
+   */
+  private finishLater(kind: string, forced: boolean): void {
+    const l = this.later.get(kind)!;
+    const t0 = performance.now();
+    l.began ||= t0;
+    const records = l.lines.count;
+    // A line that cannot be read throws here, and again at every read of the kind after.
+    while (this.readLine(l));
+    this.later.delete(kind);
+    l.lines.clear();
+    l.entries?.done(this.cold.get(kind)?.file.takeKeyTables());
+    for (const { change, seq } of l.changes) this.change(change, seq);
+    const now = performance.now();
+    this.readLaterReport[kind] = {
+      records,
+      ms: Math.round(now - l.began),
+      slices: l.slices,
+      lastMs: Math.round(now - t0),
+      forced,
+    };
+    if (l.bodies && this.detach) {
+      const { bodies } = this.detach;
+      const orphans = l.bodies.filter((name) => !this.namesBody(name));
+      this.bodySweep = this.bodySweep
+        .then(async () => {
+          for (const name of orphans) await bodies.remove(name);
+        })
+        .catch((e) => this.log('A body file no message names could not be removed', e));
+    }
   }
 
   /**
@@ -236,55 +382,67 @@ export class MetaStore {
   }
 
   private apply(e: JournalEntry): void {
-    const cols = this.collections;
     for (const c of e.changes) {
       const kind = 'put' in c ? c.put : c.del;
-      this.changedAt.set(kind, e.seq);
-      const col = cols[kind];
-      const had = !!col && Object.hasOwn(col, c.id);
-      if (this.frozen) {
-        let f = this.frozen.get(kind);
-        if (!f) this.frozen.set(kind, (f = new Map()));
-        if (!f.has(c.id)) f.set(c.id, had ? col[c.id] : undefined);
-      }
-      const cold = this.cold.get(kind);
-      const num = cold && isArrayIndex(c.id) ? Number(c.id) : -1;
-      // A cold record is not in the collection: it is on disk (`coldRecords.ts`).
-      const wasCold = !had && num >= 0 && cold!.file.has(num);
-      const ix = this.indexes.get(kind);
-      if ('put' in c) {
-        const into = (cols[c.put] ??= {});
-        const goCold = num >= 0 && goesCold(cold!.when, c.value);
-        const value = goCold ? c.value : this.strings.share(c.value);
-        ix?.put(
-          c.id,
-          had ? into[c.id] : wasCold ? cold!.file.read(num) : undefined,
-          had || wasCold,
-          value,
-          wasCold,
-          goCold,
-        );
-        if (goCold) {
-          cold!.file.put(num, value, ix?.coldKeys(value) ?? []);
-          if (had) {
-            this.ids.del(kind, c.id);
-            delete into[c.id];
-          }
-        } else {
-          if (wasCold) cold!.file.remove(num);
-          if (!had) this.ids.add(kind, c.id);
-          into[c.id] = value;
-        }
-      } else if (had) {
-        ix?.del(c.id, col[c.id]);
-        this.ids.del(kind, c.id);
-        delete col[c.id];
-      } else if (wasCold) {
-        ix?.del(c.id, cold!.file.read(num), true);
-        cold!.file.remove(num);
+      const later = this.later.size ? this.later.get(kind) : undefined;
+      if (!later) this.change(c, e.seq);
+      else {
+        // A change to a kind not read yet waits for its records (`finishLater`).
+        later.changes.push({ change: c, seq: e.seq });
+        this.changedAt.set(kind, e.seq);
       }
     }
     this.seq = e.seq;
+  }
+
+  /** Apply one record change of the journal line `seq`. */
+  private change(c: RecordChange, seq: number): void {
+    const cols = this.collections;
+    const kind = 'put' in c ? c.put : c.del;
+    if (seq > (this.changedAt.get(kind) ?? 0)) this.changedAt.set(kind, seq);
+    const col = cols[kind];
+    const had = !!col && Object.hasOwn(col, c.id);
+    if (this.frozen) {
+      let f = this.frozen.get(kind);
+      if (!f) this.frozen.set(kind, (f = new Map()));
+      if (!f.has(c.id)) f.set(c.id, had ? col[c.id] : undefined);
+    }
+    const cold = this.cold.get(kind);
+    const num = cold && isArrayIndex(c.id) ? Number(c.id) : -1;
+    // A cold record is not in the collection: it is on disk (`coldRecords.ts`).
+    const wasCold = !had && num >= 0 && cold!.file.has(num);
+    const ix = this.indexes.get(kind);
+    if ('put' in c) {
+      const into = (cols[c.put] ??= {});
+      const goCold = num >= 0 && goesCold(cold!.when, c.value);
+      const value = goCold ? c.value : this.strings.share(c.value);
+      ix?.put(
+        c.id,
+        had ? into[c.id] : wasCold ? cold!.file.read(num) : undefined,
+        had || wasCold,
+        value,
+        wasCold,
+        goCold,
+      );
+      if (goCold) {
+        cold!.file.put(num, value, ix?.coldKeys(value) ?? []);
+        if (had) {
+          this.ids.del(kind, c.id);
+          delete into[c.id];
+        }
+      } else {
+        if (wasCold) cold!.file.remove(num);
+        if (!had) this.ids.add(kind, c.id);
+        into[c.id] = value;
+      }
+    } else if (had) {
+      ix?.del(c.id, col[c.id]);
+      this.ids.del(kind, c.id);
+      delete col[c.id];
+    } else if (wasCold) {
+      ix?.del(c.id, cold!.file.read(num), true);
+      cold!.file.remove(num);
+    }
   }
 
   /**
@@ -335,6 +493,7 @@ export class MetaStore {
 
   /** A record by id, or undefined. Treat the result as read-only; change it through `write`. */
   get<K extends CollectionName>(kind: K, id: string | number): Collections[K] | undefined {
+    this.ready(kind);
     const key = String(id);
     const col = this.collections[kind];
     return (col && Object.hasOwn(col, key) ? col[key] : this.coldRecord(kind, key)) as Collections[K] | undefined;
@@ -345,6 +504,7 @@ export class MetaStore {
    * an index (`indexes.ts`) and use `by`.
    */
   all<K extends CollectionName>(kind: K): Collections[K][] {
+    this.ready(kind);
     const warm = Object.values(this.collections[kind] ?? {}) as Collections[K][];
     const cold = this.cold.get(kind)?.file;
     if (!cold?.count) return warm;
@@ -360,6 +520,7 @@ export class MetaStore {
 
   /** How many records of a kind there are. */
   count(kind: CollectionName): number {
+    this.ready(kind);
     return Object.keys(this.collections[kind] ?? {}).length + (this.cold.get(kind)?.file.count ?? 0);
   }
 
@@ -368,6 +529,7 @@ export class MetaStore {
    * index that leaves them out does not give: the messages sent long ago).
    */
   newestCold<K extends CollectionName>(kind: K, limit: number): Collections[K][] {
+    this.ready(kind);
     const cold = this.cold.get(kind)?.file;
     const out: Collections[K][] = [];
     if (!cold) return out;
@@ -475,6 +637,7 @@ export class MetaStore {
   }
 
   private index(kind: IndexedCollection): CollectionIndexes {
+    this.ready(kind);
     return this.indexes.get(kind)!;
   }
 
@@ -485,6 +648,7 @@ export class MetaStore {
 
   /** The next free numeric id of a kind (ids are positive integers, numbered per kind). */
   nextId(kind: CollectionName): number {
+    this.ready(kind);
     let n = this.idCounters.get(kind);
     if (n === undefined) {
       // The largest numeric id, known without listing the keys (a scan of 1.5 million messages
@@ -512,6 +676,8 @@ export class MetaStore {
     // No await unless a hold is on.
     while (this.held) await this.held;
     if (this.journal.broken) throw this.journal.broken;
+    if (this.later.size)
+      for (const kind of [...Object.keys(change.puts ?? {}), ...Object.keys(change.dels ?? {})]) this.ready(kind);
     const released = this.detach ? this.releasedBy(change) : [];
     if (this.detach) change = await this.detachFields(change);
     const changes: RecordChange[] = [];
@@ -618,6 +784,7 @@ export class MetaStore {
   async withDetached<K extends CollectionName>(kind: K, record: Collections[K]): Promise<Collections[K]> {
     const name = (record as Record<string, unknown>)[BODY_REF];
     if (!this.detach || kind !== this.detach.spec.kind || typeof name !== 'string') return record;
+    this.ready(kind);
     const id = String((record as { id?: unknown }).id);
     const fields = await this.detach.bodies.read(name, id);
     if (!fields) throw new Error(`The text of ${kind}/${id} is missing: its body file ${name} is not there`);
@@ -742,6 +909,8 @@ export class MetaStore {
   snapshot(): Promise<void> {
     // One at a time, in order: an older snapshot must never land after a newer one.
     const run = this.snapshotChain.then(async () => {
+      // Every record in memory, those not read yet too.
+      for (const kind of [...this.later.keys()]) this.finishLater(kind, true);
       // No wait for the lines in flight: they come after `seq` (a change is applied only once
       // durable) and the rotation below lets them finish on the segment `seq` is in, which
       // start-up replays. (Waiting for the journal to be idle starved the snapshot while writes
@@ -820,7 +989,9 @@ export class MetaStore {
    * A write after close is refused (`shutting_down`, 503) and the journal stays whole.
    */
   async close(): Promise<void> {
+    this.closed = true;
     await this.snapshotting;
+    await this.bodySweep;
     await this.journal.drain();
     await this.journal.close();
     for (const { file } of this.cold.values()) await file.close();

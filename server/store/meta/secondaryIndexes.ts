@@ -333,10 +333,19 @@ export class CollectionIndexes<R = unknown> {
    * in `coldDefs` order), which are kept as they are and read beside the others.
    */
   load(records: Record<string, R>, coldTables: readonly ColdKeyTable[] = []): void {
+    const loading = this.loading();
+    for (const id in records) if (Object.hasOwn(records, id)) loading.add(id, records[id]);
+    loading.done(coldTables);
+  }
+
+  /**
+   * `load` a record at a time: `add` each in the order `all` gives (numeric ids ascending, then
+   * the others in the order they were first stored), then `done` once. For a collection read
+   * in slices (`MetaStore.readLater`).
+   */
+  loading(): { add: (id: string, r: R) => void; done: (coldTables?: readonly ColdKeyTable[]) => void } {
     const lists: Bucket[] = [];
-    for (const id in records) {
-      if (!Object.hasOwn(records, id)) continue;
-      const r = records[id];
+    const add = (id: string, r: R) => {
       const rank = this.entered(id);
       for (const { def, keys } of this.each) {
         const key = keyOf(def, r);
@@ -361,11 +370,14 @@ export class CollectionIndexes<R = unknown> {
           lists.push(list);
         } else found.push(rank, ordOf(def, r));
       }
-    }
-    coldTables.forEach((table, i) => {
-      if (table.size) this.coldTables.set(this.coldOnes[i].name, { table, left: new Set() });
-    });
-    for (const list of lists) list.sort();
+    };
+    const done = (coldTables: readonly ColdKeyTable[] = []) => {
+      coldTables.forEach((table, i) => {
+        if (table.size) this.coldTables.set(this.coldOnes[i].name, { table, left: new Set() });
+      });
+      for (const list of lists) list.sort();
+    };
+    return { add, done };
   }
 
   /** A cold record's keys in the indexes that list cold records (`coldDefs` order). */

@@ -34,6 +34,11 @@ export interface Snapshot {
   collections: Record<string, Record<string, unknown>>;
   /** How far each collection's cold files reached at `seq` (`coldRecords.ts`); absent before they existed. */
   cold?: Record<string, ColdMark>;
+  /**
+   * The lines of the kinds `read` was asked to leave for later, as written (bytes, neither decoded
+   * nor parsed), in order: `SnapshotLines` reads them when they are wanted.
+   */
+  later?: Record<string, LaterLines>;
 }
 
 /** The records a snapshot holds, one `[kind, id, value]` at a time (read as they are written). */
@@ -61,7 +66,12 @@ export class SnapshotFile {
    * The snapshot, or null when there is none; each record's strings shared through `pool` as it
    * is read, and each record's kind and id told to `onRecord`.
    */
-  async read(pool?: StringPool, onRecord?: (kind: string, id: string) => void): Promise<Snapshot | null> {
+  async read(
+    pool?: StringPool,
+    onRecord?: (kind: string, id: string) => void,
+    /** Kinds whose lines are kept as they are written, in `later`, not read now. */
+    later: readonly string[] = [],
+  ): Promise<Snapshot | null> {
     let head: string;
     try {
       const h = await fsp.open(this.file, 'r');
@@ -85,22 +95,21 @@ export class SnapshotFile {
     let seq = -1;
     let cold: Snapshot['cold'];
     const collections: Snapshot['collections'] = {};
-    /** Per kind, the record read last: what a line of differences completes. */
-    const last = new Map<string, unknown>();
-    for await (const line of linesOf(this.file)) {
-      if (!line) continue;
+    const lines = new SnapshotLines(collections, pool, onRecord);
+    /** The first bytes of a line of each kind left for later (`["mails",`). */
+    const laterStarts = later.map((kind) => [kind, Buffer.from(`[${JSON.stringify(kind)},`)] as const);
+    const kept: Record<string, LaterLines> = {};
+    for await (const [buf, start, end] of linesOf(this.file)) {
+      if (start === end) continue;
       if (seq < 0) {
-        ({ seq, cold } = JSON.parse(line) as Pick<Snapshot, 'seq' | 'cold'>);
+        ({ seq, cold } = JSON.parse(buf.toString('utf8', start, end)) as Pick<Snapshot, 'seq' | 'cold'>);
         continue;
       }
-      const [kind, id, value, form] = JSON.parse(line) as [string, string, unknown, number?];
-      let record = pool ? pool.share(value) : value;
-      if (form === DIFFERENCES) record = completed(last.get(kind), record as Fields, kind, id);
-      (collections[kind] ??= {})[id] = record;
-      last.set(kind, record);
-      onRecord?.(kind, id);
+      const left = laterStarts.find(([, first]) => startsWith(buf, start, end, first));
+      if (left) (kept[left[0]] ??= new LaterLines()).push(buf, start, end);
+      else lines.read(buf.toString('utf8', start, end));
     }
-    return { seq, collections, ...(cold ? { cold } : {}) };
+    return { seq, collections, ...(cold ? { cold } : {}), ...(later.length ? { later: kept } : {}) };
   }
 
   /** Every record of `collections`, as they are when each is reached (for a state nothing changes meanwhile). */
@@ -176,6 +185,97 @@ export class SnapshotFile {
   }
 }
 
+/** Whether the bytes of `buf` from `start` to `end` begin with `first`. */
+function startsWith(buf: Buffer, start: number, end: number, first: Buffer): boolean {
+  if (end - start < first.length) return false;
+  for (let i = 0; i < first.length; i++) if (buf[start + i] !== first[i]) return false;
+  return true;
+}
+
+/**
+ * Lines kept as bytes, one after another in blocks of a megabyte or more (no string, no object
+ * a line), each ended by `\n`, and given back as text one at a time, in order (`next`).
+ */
+export class LaterLines {
+  private readonly blocks: Buffer[] = [];
+  /** Bytes used in each block. */
+  private readonly used: number[] = [];
+  /** Where `next` reads: a block, and a place in it. */
+  private block = 0;
+  private at = 0;
+  /** How many lines were kept, and how many given back. */
+  count = 0;
+  read = 0;
+
+  /** `blockBytes`: the least size of a block (a line longer gets a block of its own size). */
+  constructor(private readonly blockBytes = READ_BYTES) {}
+
+  push(buf: Buffer, start: number, end: number): void {
+    const length = end - start + 1;
+    let b = this.blocks.length - 1;
+    if (b < 0 || this.blocks[b].length - this.used[b] < length) {
+      this.blocks.push(Buffer.allocUnsafe(Math.max(this.blockBytes, length)));
+      this.used.push(0);
+      b++;
+    }
+    const at = this.used[b];
+    buf.copy(this.blocks[b], at, start, end);
+    this.blocks[b][at + length - 1] = 0x0a;
+    this.used[b] = at + length;
+    this.count++;
+  }
+
+  /** The next line, or null when all were given. */
+  next(): string | null {
+    if (this.read === this.count) return null;
+    if (this.at >= this.used[this.block]) {
+      // The rest of this block unused: the line is at the start of the next one.
+      this.block++;
+      this.at = 0;
+    }
+    const buf = this.blocks[this.block];
+    const nl = buf.indexOf(0x0a, this.at);
+    const line = buf.toString('utf8', this.at, nl);
+    this.at = nl + 1;
+    this.read++;
+    return line;
+  }
+
+  /** Let go of the bytes (once every line is read). */
+  clear(): void {
+    this.blocks.length = this.used.length = 0;
+    this.count = this.read = 0;
+  }
+}
+
+/**
+ * Reads a snapshot's record lines into `collections`, in the order they were written: each
+ * record's strings shared through `pool`, a line of differences completed from the record of
+ * its kind read just before, each record's kind and id told to `onRecord`. The lines of a kind
+ * left for later (`Snapshot.later`) are read by one of their own, as they come.
+ */
+export class SnapshotLines {
+  /** Per kind, the record read last: what a line of differences completes. */
+  private readonly last = new Map<string, unknown>();
+
+  constructor(
+    private readonly collections: Snapshot['collections'],
+    private readonly pool?: StringPool,
+    private readonly onRecord?: (kind: string, id: string) => void,
+  ) {}
+
+  /** Read one line into the collections; returns the record's id and value. */
+  read(line: string): [id: string, record: unknown] {
+    const [kind, id, value, form] = JSON.parse(line) as [string, string, unknown, number?];
+    let record = this.pool ? this.pool.share(value) : value;
+    if (form === DIFFERENCES) record = completed(this.last.get(kind), record as Fields, kind, id);
+    (this.collections[kind] ??= {})[id] = record;
+    this.last.set(kind, record);
+    this.onRecord?.(kind, id);
+    return [id, record];
+  }
+}
+
 type Fields = Record<string, unknown>;
 
 const isPlain = (v: unknown): v is Fields =>
@@ -248,11 +348,13 @@ function deepFreeze(v: unknown): void {
 const READ_BYTES = 1 << 20;
 
 /**
- * The lines of `file` (its text cut at each `\n`; a `\r` before it is kept), a megabyte read at a
- * time: each line is decoded once, from the bytes, where readline decoded the stream and then
- * joined and cut the strings (~40 ms of the ~0.6 s the snapshot took at ten years).
+ * The lines of `file` (its bytes cut at each `\n`; a `\r` before it is kept), a megabyte read at
+ * a time, each as the buffer and the line's start and end in it: valid until the next line is
+ * asked for. Each line is decoded at most once, from the bytes, where readline decoded the stream
+ * and then joined and cut the strings (~40 ms of the ~0.6 s the snapshot took at ten years), and
+ * the lines of a kind left for later are copied as they are, not decoded.
  */
-async function* linesOf(file: string): AsyncGenerator<string> {
+async function* linesOf(file: string): AsyncGenerator<[Buffer, number, number]> {
   const h = await fsp.open(file, 'r');
   try {
     let buf = Buffer.allocUnsafe(READ_BYTES);
@@ -269,11 +371,11 @@ async function* linesOf(file: string): AsyncGenerator<string> {
       const end = held + bytesRead;
       let start = 0;
       for (let nl = buf.indexOf(0x0a, held); nl >= 0 && nl < end; nl = buf.indexOf(0x0a, start)) {
-        yield buf.toString('utf8', start, nl);
+        yield [buf, start, nl];
         start = nl + 1;
       }
       if (!bytesRead) {
-        if (start < end) yield buf.toString('utf8', start, end);
+        if (start < end) yield [buf, start, end];
         return;
       }
       buf.copy(buf, 0, start, end);
