@@ -36,6 +36,10 @@ const EXTERNAL = [
   // Its encodings' tables (0.5 MB of the bundle, parsed at every start) are read by node from the
   // package when the first request body is decoded, and only the tables a charset needs.
   'iconv-lite',
+  // Its table of media types (0.15 MB), which express and compression read at load: bundled it is
+  // a JavaScript object to compile; node reads the package's db.json with JSON.parse instead
+  // (mime-types loaded in 25 ms against 45-66 ms bundled, five runs each).
+  'mime-db',
 ];
 
 /**
