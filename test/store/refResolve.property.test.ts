@@ -59,6 +59,13 @@ describe('resolving refs', () => {
               const want = await isogit.resolveRef({ fs, gitdir, ref }).catch(() => null);
               expect({ ref, got: await repo.resolve(ref) }).toEqual({ ref, got: want });
             }
+            // Listing refs under a prefix, from the kept packed-refs and the loose files.
+            for (const prefix of ['refs/heads', 'refs/ratify', 'refs/ratify/proposals', 'refs/tags', 'refs/none']) {
+              const want = (await isogit.listRefs({ fs, gitdir, filepath: prefix }))
+                .map((n) => `${prefix}/${n}`)
+                .sort();
+              expect({ prefix, got: await repo.listRefs(prefix) }).toEqual({ prefix, got: want });
+            }
           };
           for (const o of ops) {
             if (o.op === 'move') await repo.moveRef(o.ref, await repo.resolve(o.ref), commits[o.to]);

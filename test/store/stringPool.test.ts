@@ -6,7 +6,7 @@
  */
 import { expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { StringPool } from '../../server/store/meta/stringPool.js';
+import { POOLED_KINDS, StringPool } from '../../server/store/meta/stringPool.js';
 import { runs } from '../helpers/depth.js';
 
 const sizes = (pool: StringPool) => pool.size;
@@ -60,4 +60,17 @@ test('short lists of strings are shared and frozen; longer lists and lists of ot
   for (const list of Object.values(long)) expect(Object.isFrozen(list)).toBe(false);
   // Lists that differ only in how their strings would join are told apart.
   expect(pool.share({ l: ['a,b'] }).l).not.toBe(pool.share({ l: ['a', 'b'] }).l);
+});
+
+test('records of the pooled kinds go through the pool; the others are left as they are', () => {
+  const pool = new StringPool();
+  expect(POOLED_KINDS.has('mails')).toBe(true);
+  const mail = { subject: 'Proposal 7 shared', to: ['ana@example.org'] };
+  expect(pool.record('mails', mail)).toEqual({ subject: 'Proposal 7 shared', to: ['ana@example.org'] });
+  expect(pool.holds('Proposal 7 shared')).toBe(true);
+  expect(Object.isFrozen(mail.to)).toBe(true);
+  const proposal = { title: 'Amendment 7', authors: ['bo@example.org'] };
+  expect(pool.record('proposals', proposal)).toBe(proposal);
+  expect(pool.holds('Amendment 7')).toBe(false);
+  expect(Object.isFrozen(proposal.authors)).toBe(false);
 });

@@ -415,7 +415,7 @@ export class MetaStore {
     if ('put' in c) {
       const into = (cols[c.put] ??= {});
       const goCold = num >= 0 && goesCold(cold!.when, c.value);
-      const value = goCold ? c.value : this.strings.share(c.value);
+      const value = goCold ? c.value : this.strings.record(kind, c.value);
       ix?.put(
         c.id,
         had ? into[c.id] : wasCold ? cold!.file.read(num) : undefined,

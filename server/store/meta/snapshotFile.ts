@@ -90,7 +90,10 @@ export class SnapshotFile {
       const whole = JSON.parse(await fsp.readFile(this.file, 'utf8')) as Snapshot;
       if (onRecord)
         for (const [kind, col] of Object.entries(whole.collections)) for (const id in col) onRecord(kind, id);
-      return pool ? pool.share(whole) : whole;
+      if (pool)
+        for (const [kind, col] of Object.entries(whole.collections))
+          for (const id of Object.keys(col)) col[id] = pool.record(kind, col[id]);
+      return whole;
     }
     let seq = -1;
     let cold: Snapshot['cold'];
@@ -267,7 +270,7 @@ export class SnapshotLines {
   /** Read one line into the collections; returns the record's id and value. */
   read(line: string): [id: string, record: unknown] {
     const [kind, id, value, form] = JSON.parse(line) as [string, string, unknown, number?];
-    let record = this.pool ? this.pool.share(value) : value;
+    let record = this.pool ? this.pool.record(kind, value) : value;
     if (form === DIFFERENCES) record = completed(this.last.get(kind), record as Fields, kind, id);
     (this.collections[kind] ??= {})[id] = record;
     this.last.set(kind, record);
