@@ -199,13 +199,24 @@ test('lines kept as bytes come back as the same text, in order, whatever the blo
         { maxLength: 40 },
       ),
       fc.integer({ min: 1, max: 64 }),
-      (lines, blockBytes) => {
+      fc.boolean(),
+      (lines, blockBytes, oneBuffer) => {
         const kept = new LaterLines(blockBytes);
-        for (const line of lines) {
-          // Each line given as a part of a larger buffer, as the snapshot's reader gives it.
-          const bytes = Buffer.from(`x\n${line}\ny`);
-          kept.push(bytes, 2, bytes.length - 2);
-        }
+        if (oneBuffer) {
+          // Lines one after another in one buffer, as the snapshot's reader gives a kind's lines: a run copied at once.
+          const bytes = Buffer.from(`x\n${lines.join('\n')}\ny`);
+          let at = 2;
+          for (const line of lines) {
+            const end = at + Buffer.byteLength(line);
+            kept.push(bytes, at, end);
+            at = end + 1;
+          }
+        } else
+          for (const line of lines) {
+            // Each line given as a part of a buffer of its own.
+            const bytes = Buffer.from(`x\n${line}\ny`);
+            kept.push(bytes, 2, bytes.length - 2);
+          }
         expect(kept.count).toBe(lines.length);
         const back: string[] = [];
         for (let line = kept.next(); line !== null; line = kept.next()) back.push(line);
