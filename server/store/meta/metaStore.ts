@@ -990,6 +990,8 @@ export class MetaStore {
    */
   async close(): Promise<void> {
     this.closed = true;
+    // Records never read (a stop soon after the start): the snapshot file they were in is let go.
+    for (const l of this.later.values()) l.lines.clear();
     await this.snapshotting;
     await this.bodySweep;
     await this.journal.drain();
