@@ -66,6 +66,8 @@ describe('resolving refs', () => {
                 .sort();
               expect({ prefix, got: await repo.listRefs(prefix) }).toEqual({ prefix, got: want });
             }
+            expect(await repo.listTags()).toEqual((await isogit.listTags({ fs, gitdir })).sort());
+            expect(await repo.listBranches()).toEqual((await isogit.listBranches({ fs, gitdir })).sort());
           };
           for (const o of ops) {
             if (o.op === 'move') await repo.moveRef(o.ref, await repo.resolve(o.ref), commits[o.to]);

@@ -901,13 +901,16 @@ export class GitRepository {
     return this.resolve(`refs/tags/${name}`);
   }
 
+  /** The tags' names (`tor/v1`), from the refs kept parsed (`listRefs`). */
   async listTags(): Promise<string[]> {
-    return git.listTags({ fs: this.fs, gitdir: this.gitdir });
+    return (await this.listRefs('refs/tags')).map((r) => r.slice('refs/tags/'.length));
   }
 
+  /** The branches' names that begin with `prefix`, likewise. */
   async listBranches(prefix = ''): Promise<string[]> {
-    const all = await git.listBranches({ fs: this.fs, gitdir: this.gitdir });
-    return all.filter((b) => b.startsWith(prefix));
+    return (await this.listRefs('refs/heads'))
+      .map((r) => r.slice('refs/heads/'.length))
+      .filter((b) => b.startsWith(prefix));
   }
 
   /**
