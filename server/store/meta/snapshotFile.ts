@@ -36,8 +36,8 @@ export interface Snapshot {
   /** How far each collection's cold files reached at `seq` (`coldRecords.ts`); absent before they existed. */
   cold?: Record<string, ColdMark>;
   /**
-   * The lines of the kinds `read` was asked to leave for later, as written (bytes, neither decoded
-   * nor parsed), in order: `SnapshotLines` reads them when they are wanted.
+   * The lines of the kinds `read` was asked to leave for later, left where they lie in the file
+   * (neither copied, decoded nor parsed), in order: `SnapshotLines` reads them when they are wanted.
    */
   later?: Record<string, LaterLines>;
 }
@@ -236,6 +236,8 @@ export class LaterLines {
   /** How many lines were kept, and how many given back. */
   count = 0;
   read = 0;
+  /** Whether the file was let go (`clear`). */
+  private released = false;
 
   constructor(private readonly file: { fd: number; release: () => void }) {}
 
@@ -280,8 +282,6 @@ export class LaterLines {
     this.released = true;
     this.file.release();
   }
-
-  private released = false;
 }
 
 /**
@@ -388,7 +388,7 @@ const READ_BYTES = 1 << 20;
  * megabyte read at a time, as the buffer and the line's start and end in it: valid during the
  * call only. Each line is decoded at most once, from the bytes, where readline decoded the stream
  * and then joined and cut the strings (~40 ms of the ~0.6 s the snapshot took at ten years), and
- * the lines of a kind left for later are copied as they are, not decoded. The lines of a read are
+ * the lines of a kind left for later are not decoded at all (`LaterLines`). The lines of a read are
  * gone through in one go: an async generator's turn for each of the 50,000 lines at ten years
  * cost more than reading them.
  */
