@@ -144,6 +144,28 @@ describe('records read after the store opens', () => {
     expect(got).toEqual(view(await open()));
   });
 
+  test('the changes since the snapshot are applied in slices too, and a query between slices reads the rest', async () => {
+    await folder(300);
+    const s = await open();
+    // A drain's worth of state changes after the snapshot, written as the worker writes them.
+    for (let round = 0; round < 3; round++) {
+      const changed: Record<string, MailRecord> = {};
+      for (let id = 1; id <= 300; id++)
+        changed[id] = mail(id, { attempts: round + 1, state: round === 2 ? 'sent' : 'pending' });
+      await s.write(change(changed));
+    }
+    const whole = view(s);
+    await close(s);
+    const later = await open({ later: ['mails'] });
+    const reading = later.readLater(0);
+    // Turns enough for the 300 lines (64 a slice) and some of the 900 changes (256 a slice).
+    for (let i = 0; i < 6; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(later.readingLater).toEqual(['mails']);
+    expect(view(later)).toEqual(whole);
+    await reading;
+    expect(later.readLaterReport.mails).toMatchObject({ records: 300, forced: true });
+  });
+
   test('a write of the kind before it is read reads it first', async () => {
     await folder(50);
     const later = await open({ later: ['mails'] });
