@@ -391,22 +391,28 @@ export class GitRepository {
   /** The loose ref files under refs/ and what each holds; one that cannot be read is a problem. */
   private async readLooseRefs(problems: string[]): Promise<Map<string, string>> {
     const refs = new Map<string, string>();
-    const walk = async (dir: string, prefix: string): Promise<void> => {
+    await inBatches(await this.looseRefNames('refs'), 64, async (name) => {
+      try {
+        refs.set(name, (await fsp.readFile(path.join(this.gitdir, name), 'utf8')).trim());
+      } catch (err) {
+        problems.push(`${name} cannot be read (${(err as Error).message.slice(0, 120)})`);
+      }
+    });
+    return refs;
+  }
+
+  /** The names of the loose ref files under `prefix` (`refs/tags`), at any depth. */
+  private async looseRefNames(prefix: string): Promise<string[]> {
+    const names: string[] = [];
+    const walk = async (dir: string, under: string): Promise<void> => {
       const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
       await inBatches(entries, 64, async (e) => {
-        const name = `${prefix}/${e.name}`;
-        if (e.isDirectory()) await walk(path.join(dir, e.name), name);
-        else if (e.isFile()) {
-          try {
-            refs.set(name, (await fsp.readFile(path.join(dir, e.name), 'utf8')).trim());
-          } catch (err) {
-            problems.push(`${name} cannot be read (${(err as Error).message.slice(0, 120)})`);
-          }
-        }
+        if (e.isDirectory()) await walk(path.join(dir, e.name), `${under}/${e.name}`);
+        else if (e.isFile()) names.push(`${under}/${e.name}`);
       });
     };
-    await walk(path.join(this.gitdir, 'refs'), 'refs');
-    return refs;
+    await walk(path.join(this.gitdir, prefix), prefix);
+    return names;
   }
 
   /** Where the loose object `oid` is kept (`objects/ab/cdef…`), whether or not it is there. */
@@ -948,15 +954,8 @@ export class GitRepository {
    * years: the start's move of old draft refs listed two prefixes, 12-17 ms).
    */
   async listRefs(prefix: string): Promise<string[]> {
-    const names = new Set<string>();
+    const names = new Set(await this.looseRefNames(prefix));
     for (const name of (await this.packedRefs()).keys()) if (name.startsWith(`${prefix}/`)) names.add(name);
-    const walk = async (dir: string, under: string): Promise<void> => {
-      for (const e of await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-        if (e.isDirectory()) await walk(path.join(dir, e.name), `${under}/${e.name}`);
-        else names.add(`${under}/${e.name}`);
-      }
-    };
-    await walk(path.join(this.gitdir, prefix), prefix);
     return [...names].sort();
   }
 
