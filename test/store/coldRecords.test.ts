@@ -182,7 +182,9 @@ describe('cold records', () => {
     check(s);
     await s.close();
     check(await open());
-    await opened.pop()!.snapshot();
+    const reopened = opened.pop()!;
+    await reopened.snapshot();
+    await reopened.close();
     check(await open());
   });
 
@@ -433,7 +435,9 @@ describe('cold ballots', () => {
     await s.close();
     // From the table, then (after a snapshot) from the image.
     check(await open(dir, { coldImageMinRows: 0 }));
-    await opened.pop()!.snapshot();
+    const reopened = opened.pop()!;
+    await reopened.snapshot();
+    await reopened.close();
     const again = await open(dir, { coldImageMinRows: 0 });
     check(again);
     await again.write(putBallots(ballot(42, 2)));
