@@ -2,14 +2,14 @@ import * as path from 'node:path';
 import { type LaterLines, SnapshotFile, SnapshotLines, type Snapshot } from './snapshotFile.js';
 import {
   Journal,
-  journalDamaged,
-  segmentFile,
   type EntryMeta,
   type JournalEntry,
   type NewEntry,
   type OpenJournalFile,
   type RecordChange,
 } from './journal.js';
+import { AuditTrail, type AuditEntry } from './auditTrail.js';
+import { LaterKind, type LaterHost, type LaterReport } from './laterKind.js';
 import { WriteHealth, type WriteState } from '../health.js';
 import { BODY_REF, DetachedBodies, type DetachSpec } from './detachedBodies.js';
 import type { Collections, CollectionName } from './schema.js';
@@ -19,62 +19,10 @@ import { ColdRecords } from './coldRecords.js';
 import { StringPool } from './stringPool.js';
 import { COLD, INDEXES, type IndexedCollection, type IndexName } from './indexes.js';
 
-export type { EntryMeta };
+export type { AuditEntry, EntryMeta };
 
-export interface AuditEntry {
-  seq: number;
-  at: string;
-  actor: string | null;
-  action: string;
-  subject: string;
-  /** IP address and user agent of a sign-in event. */
-  meta?: EntryMeta;
-}
-
-/** How many older journal segments' audit entries `auditLog` keeps in memory once read (~5,000 lines each). */
-const OLDER_SEGMENTS_KEPT = 4;
 /** Values made from whole collections (`memo`) are kept for this many keys, those asked for last. */
 export const MEMO_KEYS = 1024;
-
-/**
- * A kind whose snapshot records are read after the store has opened (`open`'s `later`): its
- * lines as written, how far they are read, and the journal's changes to it since the snapshot,
- * applied once they are.
- */
-interface Later {
-  lines: LaterLines;
-  /** The error of a line that could not be read. */
-  failed?: unknown;
-  /** When the reading began (`readLater`'s first slice), and how many slices it took. */
-  began: number;
-  slices: number;
-  reader: SnapshotLines;
-  /** Its index entries, made as its records are read. */
-  entries: ReturnType<CollectionIndexes['loading']> | null;
-  changes: { change: RecordChange; seq: number }[];
-  /** Body files there at open, to remove if no record names them once the records are read. */
-  bodies: string[] | null;
-  /** How many records the snapshot held; whether their index entries are complete; how many of `changes` are applied. */
-  records: number;
-  entriesDone: boolean;
-  applied: number;
-}
-
-interface OlderSegment {
-  entries: AuditEntry[];
-  firstSeq: number | null;
-  lastSeq: number | null;
-}
-
-const auditEntries = (e: JournalEntry): AuditEntry[] =>
-  e.events.map((ev) => ({
-    seq: e.seq,
-    at: e.at,
-    actor: e.actor,
-    action: ev.action,
-    subject: ev.subject,
-    ...(e.meta ? { meta: e.meta } : {}),
-  }));
 
 /** One logical change: who made it, what it was called in the audit log, and its record changes. */
 export interface Change {
@@ -95,19 +43,13 @@ export interface Change {
  */
 export class MetaStore {
   private seq = 0;
-  /**
-   * The newest part of the audit log, oldest first: every entry from seq `auditFrom` on (the
-   * current journal segment and the one before it). Older entries are read from their segment
-   * on disk when a page reaches them (`auditLog`), a few segments' worth kept (`olderAudit`).
-   */
-  private audit: AuditEntry[] = [];
-  private auditFrom = 1;
+  /** The audit log: the journal's newest lines' events in memory, older ones read a page at a time. */
+  private readonly audit: AuditTrail;
   /** The seq of the last change to each collection since the start (`versionExcept`), and the snapshot's seq. */
   private readonly changedAt = new Map<string, number>();
   /** `memo`'s values: key → the seq their collections' last change had, and the value. */
   private readonly memos = new Map<string, { at: number; value: unknown }>();
   private openedAt = 0;
-  private readonly olderAudit = new Map<number, OlderSegment>();
   private readonly idCounters = new Map<string, number>();
   private snapshotting: Promise<void> | null = null;
   private snapshotChain: Promise<void> = Promise.resolve();
@@ -133,7 +75,7 @@ export class MetaStore {
    */
   private frozen: Map<string, Map<string, unknown>> | null = null;
   /** The kinds whose snapshot records are not read yet (`readLater`), and what they wait with. */
-  private readonly later = new Map<string, Later>();
+  private readonly later = new Map<string, LaterKind>();
   /** The removal of body files no record names, once the messages are read (`readLater`). */
   private bodySweep: Promise<void> = Promise.resolve();
   private closed = false;
@@ -154,35 +96,27 @@ export class MetaStore {
     /** Per collection with cold records (`COLD`): which records go cold, and their files. */
     private readonly cold: Map<string, { when: (r: unknown) => boolean; file: ColdRecords }>,
     later: Record<string, LaterLines>,
+    /** The seq of the first journal line read at open for the audit log (`Journal.open`'s `readFrom`). */
+    auditFrom: number,
   ) {
     this.health = new WriteHealth(tmpDir);
-    for (const [kind, lines] of Object.entries(later))
-      this.later.set(kind, {
-        lines,
-        reader: new SnapshotLines(collections, strings, (k, id) => ids.add(k, id)),
-        entries: null,
-        changes: [],
-        bodies: null,
-        began: 0,
-        slices: 0,
-        records: lines.count,
-        entriesDone: false,
-        applied: 0,
-      });
+    this.audit = new AuditTrail(journal, auditFrom);
     for (const [kind, defs] of Object.entries(INDEXES)) {
       const ix = new CollectionIndexes(defs as ConstructorParameters<typeof CollectionIndexes>[0]);
       // A kind read later gets its entries as its records are read (`readLater`).
-      const later = this.later.get(kind);
-      if (later) later.entries = ix.loading();
-      else ix.load(collections[kind] ?? {}, cold.get(kind)?.file.takeKeyTables());
+      if (!later[kind]) ix.load(collections[kind] ?? {}, cold.get(kind)?.file.takeKeyTables());
       this.indexes.set(kind, ix);
+    }
+    for (const [kind, lines] of Object.entries(later)) {
+      const reader = new SnapshotLines(collections, strings, (k, id) => ids.add(k, id));
+      this.later.set(kind, new LaterKind(lines, reader, this.indexes.get(kind)?.loading() ?? null));
     }
     // Memory follows the disk: a change is applied only once its line is fsynced, so a write
     // the disk refused is never seen by anyone.
     journal.onDurable = (entries) => {
       for (const e of entries) {
         this.apply(e);
-        this.remember(e);
+        this.audit.remember(e);
       }
     };
   }
@@ -249,6 +183,7 @@ export class MetaStore {
       ids,
       cold,
       snap.later ?? {},
+      readFrom,
     );
     store.seq = snap.seq;
     store.openedAt = snap.seq;
@@ -259,8 +194,7 @@ export class MetaStore {
     for (const e of entries) store.apply(e);
     // A snapshot from before a kind's cold files (or none): its records that should be cold go now, once.
     store.settleCold((kind) => !snap.cold?.[kind]);
-    for (const e of read) store.remember(e);
-    store.auditFrom = readFrom;
+    for (const e of read) store.audit.remember(e);
     if (opts.detach) {
       const bodies = await DetachedBodies.open(path.join(dir, 'bodies'), tmpDir);
       store.detach = { spec: opts.detach, bodies };
@@ -283,10 +217,7 @@ export class MetaStore {
    * How each kind left for later was read: its records, the ms from the first slice to the last
    * record's index entries, the slices, and whether a read or write wanted them before (`forced`).
    */
-  readonly readLaterReport: Record<
-    string,
-    { records: number; ms: number; slices: number; lastMs: number; forced: boolean }
-  > = {};
+  readonly readLaterReport: Record<string, LaterReport> = {};
 
   /**
    * Read the records `open` left for later, a slice of `sliceMs` at a time with a turn of the
@@ -299,56 +230,22 @@ export class MetaStore {
    */
   async readLater(sliceMs = 3): Promise<void> {
     for (const [kind, l] of this.later) {
-      l.began ||= performance.now();
+      l.begin(performance.now());
       while (this.later.get(kind) === l && !this.closed) {
         l.slices++;
         const t0 = performance.now();
-        if (this.stepLater(kind, l, t0 + sliceMs)) this.completeLater(kind, l, false, t0);
+        if (l.step(this.laterHost(kind), t0 + sliceMs)) this.completeLater(kind, l, false, t0);
         else await new Promise((resolve) => setImmediate(resolve));
       }
     }
   }
 
-  /**
-   * Do the next pieces of `l`'s work until `until` (a `performance.now()` time) or to the end: read
-   * its lines with their index entries, then complete the entries (with the cold key tables, as
-   * at open), then apply the journal's changes to it since the snapshot, in order (after a long
-   * drain, 38,000 of them held the loop 66 ms in one go). True once all are done.
-   */
-  private stepLater(kind: string, l: Later, until = Number.POSITIVE_INFINITY): boolean {
-    // A line that cannot be read throws here, and again at every read of the kind after.
-    while (l.lines.read < l.lines.count) {
-      for (let i = 0; i < 64; i++) if (!this.readLine(l)) break;
-      if (performance.now() >= until) return false;
-    }
-    if (!l.entriesDone) {
-      l.entriesDone = true;
-      l.lines.clear();
-      l.entries?.done(this.cold.get(kind)?.file.takeKeyTables());
-      if (performance.now() >= until) return false;
-    }
-    while (l.applied < l.changes.length) {
-      const end = Math.min(l.changes.length, l.applied + 256);
-      for (; l.applied < end; l.applied++) this.change(l.changes[l.applied].change, l.changes[l.applied].seq);
-      if (performance.now() >= until) return false;
-    }
-    return true;
-  }
-
-  /** Read the next line of a kind left for later, with its index entries; false when none is left. */
-  private readLine(l: Later): boolean {
-    // A line that could not be read fails every read of the kind after it too.
-    if (l.failed) throw l.failed;
-    const line = l.lines.next();
-    if (line === null) return false;
-    try {
-      const [id, record] = l.reader.read(line);
-      l.entries?.add(id, record);
-    } catch (e) {
-      l.failed = e;
-      throw e;
-    }
-    return true;
+  /** What `kind`'s later reading needs of the store. */
+  private laterHost(kind: string): LaterHost {
+    return {
+      change: (c, seq) => this.change(c, seq),
+      coldKeyTables: () => this.cold.get(kind)?.file.takeKeyTables(),
+    };
   }
 
   /** Before any read or write of `kind`: its records, if left for later, are read now. */
@@ -356,27 +253,19 @@ export class MetaStore {
     if (this.later.size && this.later.has(kind)) this.finishLater(kind, true);
   }
 
-  /** Do the rest of `kind`'s work at once (`stepLater`): a read or write wants its records. */
+  /** Do the rest of `kind`'s work at once: a read or write wants its records. */
   private finishLater(kind: string, forced: boolean): void {
     const l = this.later.get(kind)!;
     const t0 = performance.now();
-    l.began ||= t0;
-    this.stepLater(kind, l);
+    l.begin(t0);
+    l.step(this.laterHost(kind));
     this.completeLater(kind, l, forced, t0);
   }
 
   /** `kind` is read: say how it went, and remove the body files no message names. */
-  private completeLater(kind: string, l: Later, forced: boolean, lastFrom: number): void {
+  private completeLater(kind: string, l: LaterKind, forced: boolean, lastFrom: number): void {
     this.later.delete(kind);
-    l.changes = [];
-    const now = performance.now();
-    this.readLaterReport[kind] = {
-      records: l.records,
-      ms: Math.round(now - l.began),
-      slices: l.slices,
-      lastMs: Math.round(now - lastFrom),
-      forced,
-    };
+    this.readLaterReport[kind] = l.done(forced, lastFrom);
     if (l.bodies && this.detach) {
       const { bodies } = this.detach;
       const orphans = l.bodies.filter((name) => !this.namesBody(name));
@@ -418,7 +307,7 @@ export class MetaStore {
       if (!later) this.change(c, e.seq);
       else {
         // A change to a kind not read yet waits for its records (`finishLater`).
-        later.changes.push({ change: c, seq: e.seq });
+        later.wait(c, e.seq);
         this.changedAt.set(kind, e.seq);
       }
     }
@@ -503,10 +392,6 @@ export class MetaStore {
   private coldRecord(kind: string, id: string): unknown {
     const cold = this.cold.get(kind);
     return cold && isArrayIndex(id) ? cold.file.read(Number(id)) : undefined;
-  }
-
-  private remember(e: JournalEntry): void {
-    this.audit.push(...auditEntries(e));
   }
 
   /**
@@ -862,77 +747,11 @@ export class MetaStore {
   }
 
   /**
-   * The audit log, newest first: the `limit` newest entries, or with `before` the `limit` newest
-   * of those whose seq is below it (the next page: `before` = the last seq of this one). A page
-   * holds whole changes (the events of one journal line share a seq): it ends early rather than
-   * split one, and holds more than `limit` only when a single change has more events. The
-   * current and previous journal segments are in memory; a page that reaches further reads the
-   * older segments it needs from disk, newest first, each once (the last few are kept). An
-   * older segment that cannot be read refuses with `journal_damaged`, naming the file.
+   * The audit log, newest first, a page of `limit` entries (with `before`, those below that
+   * seq): `AuditTrail.page`.
    */
-  async auditLog(limit: number, before = Infinity): Promise<AuditEntry[]> {
-    const out: AuditEntry[] = [];
-    // Entries are in seq order: take those below `below` (and `before`), newest first, a change
-    // at a time — never a part of one, so that the next page can begin below the last seq.
-    const take = (list: readonly AuditEntry[], below: number) => {
-      let i = list.length - 1;
-      while (i >= 0 && list[i].seq >= Math.min(below, before)) i--;
-      while (i >= 0 && out.length < limit) {
-        let start = i;
-        while (start > 0 && list[start - 1].seq === list[i].seq) start--;
-        if (out.length && out.length + (i - start + 1) > limit) {
-          limit = out.length; // the next change does not fit: the page ends here
-          break;
-        }
-        for (; i >= start; i--) out.push(list[i]);
-      }
-    };
-    take(this.audit, Infinity);
-    // Every entry from `covered` on is accounted for; each older segment, newest first, must end
-    // just below it (numbering has no gaps) and gives what lies below it. Segments that begin at
-    // or after `before` hold nothing of the page: a page deep in the past reads only its own.
-    const older = this.journal.segmentStarts.filter((first) => first < this.auditFrom);
-    let covered = Math.min(this.auditFrom, ...older.filter((first) => first >= before));
-    for (let k = older.length - 1; k >= 0 && out.length < limit && covered > 1; k--) {
-      if (older[k] >= before) continue;
-      const { entries, firstSeq, lastSeq } = await this.segmentAudit(older[k]);
-      if (lastSeq === null || firstSeq === null) continue;
-      if (lastSeq < covered - 1) throw journalDamaged(segmentFile(older[k]));
-      if (firstSeq < before) take(entries, covered);
-      covered = Math.min(covered, firstSeq);
-    }
-    return out;
-  }
-
-  /** An older segment's audit entries and the seqs of its first and last lines (null when it has none). */
-  private async segmentAudit(first: number): Promise<OlderSegment> {
-    const kept = this.olderAudit.get(first);
-    if (kept) {
-      // Most recently used last: the first in the map is the one to let go.
-      this.olderAudit.delete(first);
-      this.olderAudit.set(first, kept);
-      return kept;
-    }
-    const lines = await this.journal.readAudit(first);
-    const seg = {
-      entries: lines.flatMap(auditEntries),
-      firstSeq: lines[0]?.seq ?? null,
-      lastSeq: lines.at(-1)?.seq ?? null,
-    };
-    this.olderAudit.set(first, seg);
-    while (this.olderAudit.size > OLDER_SEGMENTS_KEPT) this.olderAudit.delete(this.olderAudit.keys().next().value!);
-    return seg;
-  }
-
-  /** After a new segment begins: memory keeps the audit of it and the one before; older ones are on disk. */
-  private forgetOlderAudit(): void {
-    const starts = this.journal.segmentStarts;
-    const from = starts.length > 1 ? starts[starts.length - 2] : (starts[0] ?? 1);
-    if (from <= this.auditFrom) return;
-    let cut = 0;
-    while (cut < this.audit.length && this.audit[cut].seq < from) cut++;
-    this.audit = this.audit.slice(cut);
-    this.auditFrom = from;
+  auditLog(limit: number, before = Infinity): Promise<AuditEntry[]> {
+    return this.audit.page(limit, before);
   }
 
   /** Write a snapshot of the state and start a new journal segment (old ones stay: they are the audit log). */
@@ -955,7 +774,7 @@ export class MetaStore {
       try {
         const plan = this.ids.plan(this.collections);
         await this.journal.rotate();
-        this.forgetOlderAudit();
+        this.audit.forgetOlder();
         this.snapshotBytes = await this.snapshotFile.write(seq, this.recordsAt(plan, frozen), {
           cold: Object.fromEntries(marks.map(([kind, , mark]) => [kind, mark])),
           ready: async () => {
@@ -1021,7 +840,7 @@ export class MetaStore {
   async close(): Promise<void> {
     this.closed = true;
     // Records never read (a stop soon after the start): the snapshot file they were in is let go.
-    for (const l of this.later.values()) l.lines.clear();
+    for (const l of this.later.values()) l.release();
     await this.snapshotting;
     await this.bodySweep;
     await this.journal.drain();
