@@ -45,6 +45,6 @@ export function createAppServer(app: Express, handler: http.RequestListener = ap
  * generation for every request and response, and a new shape at each of express's property
  * accesses on them (2026-12-06). It is kept only for a node whose constructors are classes.
  */
-function callable(f: Function): boolean {
+function callable(f: abstract new (...args: never[]) => unknown): boolean {
   return !/^class\b/.test(Function.prototype.toString.call(f));
 }
