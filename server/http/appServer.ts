@@ -1,6 +1,5 @@
 import type { Express } from 'express';
 import * as http from 'node:http';
-import type { Socket } from 'node:net';
 
 /**
  * The node:http server of an express app, whose requests and responses are made with the app's
@@ -16,35 +15,30 @@ import type { Socket } from 'node:net';
  * to a half as much of Ratify's pages under 20 connections.
  */
 export function createAppServer(app: Express, handler: http.RequestListener = app): http.Server {
-  const IncomingMessage = http.IncomingMessage as unknown as (this: object, socket: Socket) => void;
-  const ServerResponse = http.ServerResponse as unknown as (this: object, req: object, options?: object) => void;
-  const AppRequest = (callable(http.IncomingMessage)
-    ? function (this: object, socket: Socket) {
-        IncomingMessage.call(this, socket);
-      }
-    : function (this: unknown, socket: Socket) {
-        return Reflect.construct(http.IncomingMessage, [socket], AppRequest);
-      }) as unknown as typeof http.IncomingMessage;
-  AppRequest.prototype = app.request as http.IncomingMessage;
-  const AppResponse = (callable(http.ServerResponse)
-    ? function (this: object, req: object, options?: object) {
-        ServerResponse.call(this, req, options);
-      }
-    : function (this: unknown, req: object, options?: object) {
-        return Reflect.construct(http.ServerResponse, [req, options], AppResponse);
-      }) as unknown as typeof http.ServerResponse;
-  AppResponse.prototype = app.response as http.ServerResponse;
+  class AppRequest extends http.IncomingMessage {}
+  class AppResponse extends http.ServerResponse {}
+  app.request = adopt(AppRequest.prototype, app.request);
+  app.response = adopt(AppResponse.prototype, app.response);
   return http.createServer({ IncomingMessage: AppRequest, ServerResponse: AppResponse }, handler);
 }
 
 /**
- * Whether node's constructor is a plain function that initialises `this` (so it is called on an
- * object made with the app's prototype), not a class. `Reflect.construct` with the app's
- * constructor as the new target does the same for a class, but V8 gave every object it made a
- * hidden class of its own: 17–25 µs a construction against 0.3–1.5 µs, a new map in the old
- * generation for every request and response, and a new shape at each of express's property
- * accesses on them (2026-12-06). It is kept only for a node whose constructors are classes.
+ * `proto` (a subclass's prototype) made to stand for `old` (the app's request or response
+ * prototype): it gets `old`'s own properties and its prototype, so a request made by the subclass
+ * has express's methods, and the app uses `proto` from now on. Made by a subclass of node's own,
+ * each request and response has a hidden class shared with every other, with room in the object
+ * for the fields node's constructor sets. Two other ways were measured and left (2026-12-06):
+ * - `Reflect.construct` with a plain function as the new target: V8 gave every object a hidden
+ *   class of its own (17–25 µs a construction against 0.3–1.5 µs, a new map in the old generation
+ *   for each, and a new shape at each of express's property accesses);
+ * - calling node's constructor on an object of a plain function whose prototype is the app's:
+ *   V8 sized the object for that function's own body (no fields), and the response went from a
+ *   hidden class to a dictionary of properties while node's constructor set its ~30 fields, and
+ *   the request once express set its own, so every read of their properties was a lookup.
  */
-function callable(f: abstract new (...args: never[]) => unknown): boolean {
-  return !/^class\b/.test(Function.prototype.toString.call(f));
+function adopt<T extends object>(proto: object, old: T): T {
+  Object.setPrototypeOf(proto, Object.getPrototypeOf(old));
+  for (const key of Reflect.ownKeys(old))
+    if (key !== 'constructor') Object.defineProperty(proto, key, Reflect.getOwnPropertyDescriptor(old, key)!);
+  return proto as T;
 }

@@ -39,6 +39,10 @@ const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Query values that are secrets (password-reset links carry `token`). */
 const SECRET_PARAM = /([?&](?:token|code|password)=)[^&#]*/gi;
 
+/** What a request holds for its `log` (`requestLogger`): its line's `req`, and its child logger once asked for. */
+const LINE = Symbol('log line');
+const CHILD = Symbol('child logger');
+
 /** The URL as logged: the path and query, with secret query values blanked. */
 export const loggedUrl = (url: string | undefined): string =>
   (url ?? '').slice(0, 2048).replace(SECRET_PARAM, '$1[redacted]');
@@ -55,17 +59,30 @@ export const loggedUrl = (url: string | undefined): string =>
  * is enabled, and the child logger only when something asks for `req.log`.
  */
 export function requestLogger(logger: Logger): RequestHandler {
+  // `req.log` is a getter of the app's request prototype, defined once, that reads what the
+  // request holds: defined on each request (a getter of its own, as it was until 2026-12-06),
+  // it left every request after the first with its properties in a dictionary instead of a
+  // hidden class, so every read of a property of the request, by every middleware, was a lookup.
+  const defined = new WeakSet<object>();
+  const defineOn = (proto: object) => {
+    defined.add(proto);
+    Object.defineProperty(proto, 'log', {
+      configurable: true,
+      get(this: Request & { [LINE]?: object; [CHILD]?: Logger }) {
+        const line = this[LINE];
+        return line ? (this[CHILD] ??= logger.child({ req: line })) : logger;
+      },
+    });
+  };
   return (req, res, next) => {
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && CLIENT_ID.test(given) ? given : randomUUID();
     res.setHeader('X-Request-Id', id);
     const start = Date.now();
     const line = { id, method: req.method, url: loggedUrl(req.url) };
-    let child: Logger | undefined;
-    Object.defineProperty(req, 'log', {
-      configurable: true,
-      get: () => (child ??= logger.child({ req: line })),
-    });
+    const proto = Object.getPrototypeOf(req) as object;
+    if (!defined.has(proto)) defineOn(proto);
+    (req as { [LINE]?: object })[LINE] = line;
     const ended = (err?: unknown) => {
       res.off('close', ended);
       res.off('finish', ended);

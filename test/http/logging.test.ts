@@ -11,6 +11,9 @@ import { createApp } from '../../server/app.js';
 import { runAdminCommand } from '../../server/cli/commands.js';
 import express from 'express';
 import * as http from 'node:http';
+import * as v8 from 'node:v8';
+import type { AddressInfo } from 'node:net';
+import { createAppServer } from '../../server/http/appServer.js';
 import { createLogger, requestLogger } from '../../server/http/log.js';
 import { openTestData, projectRoot } from '../helpers/data.js';
 import { makeUser, signedIn } from '../helpers/auth.js';
@@ -114,6 +117,42 @@ describe('the request line, on its own', () => {
     } finally {
       server.close();
     }
+  });
+
+  test('each request has its own req.log, and keeps its properties in a hidden class', async () => {
+    // V8's own check, without starting node with the flag: functions compiled after this line may use it.
+    v8.setFlagsFromString('--allow-natives-syntax');
+    const fast = new Function('o', 'return %HasFastProperties(o)') as (o: object) => boolean;
+    const mine: Line[] = [];
+    const app3 = express();
+    app3.use(requestLogger(createLogger('info', { write: (s: string) => void mine.push(JSON.parse(s) as Line) })));
+    const seen: boolean[] = [];
+    app3.get('/n/:n', (req, res) => {
+      req.log?.info({ n: req.params.n }, 'from the route');
+      req.log?.info({ n: req.params.n }, 'again');
+      seen.push(fast(req));
+      res.send('ok');
+    });
+    // As the server makes them (http/appServer.ts), one after another on one connection.
+    const server = createAppServer(app3);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const ids: string[] = [];
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      for (const n of [1, 2, 3]) {
+        const res = await fetch(`${base}/n/${n}`);
+        expect(await res.text()).toBe('ok');
+        ids.push(res.headers.get('x-request-id')!);
+      }
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    expect(seen).toEqual([true, true, true]);
+    for (const [i, id] of ids.entries())
+      expect(mine.filter((l) => l.msg !== 'request completed' && (l.req as { id?: string }).id === id)).toEqual([
+        expect.objectContaining({ msg: 'from the route', n: String(i + 1) }),
+        expect.objectContaining({ msg: 'again', n: String(i + 1) }),
+      ]);
   });
 
   test('below its level no line is made', async () => {
