@@ -5,7 +5,7 @@
  * 10 ms from the spawn.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -109,7 +109,10 @@ export function residentParts(pid: number): {
 /** The node flags `npm start` gives the server (package.json's `start`: their one home). */
 export function startFlags(): string[] {
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  return pkg.scripts.start.split(/\s+/).filter((w) => w.startsWith('--'));
+  return [
+    ...pkg.scripts.start.split(/\s+/).filter((w) => w.startsWith('--')),
+    ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []),
+  ];
 }
 
 export async function startProd(dataDir: string, env: Record<string, string> = {}): Promise<ProdServer> {
@@ -134,7 +137,11 @@ export async function startProd(dataDir: string, env: Record<string, string> = {
   });
   children.add(child);
   const lines: string[] = [];
-  for (const s of [child.stdout!, child.stderr!]) createInterface({ input: s }).on('line', (l) => lines.push(l));
+  for (const s of [child.stdout!, child.stderr!])
+    createInterface({ input: s }).on('line', (l) => {
+      lines.push(l);
+      if (process.env.BENCH_SERVER_LOG) appendFileSync(process.env.BENCH_SERVER_LOG, l + '\n');
+    });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let dead = false;
   void exited.then(() => (dead = true));

@@ -3,7 +3,7 @@
  * the pages that grow with volume — a proposal with 200 comments, a round with 50 ballots,
  * /drafts, the rounds list and `GET /api/v1/rounds`, the audit log — signed in through the real
  * login form; "My drafts" of a member of every working group while a comment is posted each
- * second (each comment makes the view again); then BENCH_MIXED_SECONDS (default 30) of mixed reads with the server's RSS sampled
+ * second (each comment has the next view count again the threads of the proposal it is on); then BENCH_MIXED_SECONDS (default 30) of mixed reads with the server's RSS sampled
  * every second, to see whether it still grows in the last third. BENCH_READ_SECONDS (default 5)
  * is each page's run.
  */
@@ -158,8 +158,9 @@ export async function readsPart(
     results.push(resultOf(r, a));
   }
 
-  // "My drafts" of a member of every group while a comment arrives every second: each comment
-  // makes the view again, from each proposal's open threads as the store keeps them.
+  // "My drafts" of a member of every group while a comment arrives every second: after each
+  // comment the next view counts again the open threads of the proposal it is on (the store's
+  // change log), and reads as records the threads it shows.
   addEveryGroupMember(dataDir);
   const everyGroup = { Cookie: await signIn(server.base, EVERY_GROUP) };
   const drafts: Read = {

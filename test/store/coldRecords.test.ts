@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { MetaStore, type Change } from '../../server/store/meta/metaStore.js';
 import { SnapshotFile } from '../../server/store/meta/snapshotFile.js';
 import { ColdRecords } from '../../server/store/meta/coldRecords.js';
+import { CHANGES_LOGGED } from '../../server/store/meta/secondaryIndexes.js';
 import { recipientKey, subjectKey } from '../../server/store/meta/indexes.js';
 import type { BallotRecord, CommentRecord, MailRecord } from '../../server/store/meta/schema.js';
 import { mountTmpfs, tmpfsUnavailable } from '../helpers/tmpfs.js';
@@ -358,6 +359,45 @@ describe('cold comments', () => {
     expect(JSON.parse(text.split('\n')[0]).cold.comments.rows).toBe(21);
     await s.close();
     check(await open());
+  });
+
+  test('records read to make a derived value or by a scan are not kept parsed; one read by id is', async () => {
+    const s = await open();
+    await s.write(putComments(...range(1, 20).map((id) => comment(id, 1 + (id % 2)))));
+    await s.snapshot();
+    await s.close();
+    const again = await open();
+    const kept = () =>
+      (again as unknown as { cold: Map<string, { file: ColdRecords }> }).cold.get('comments')!.file.keptCount;
+    expect(again.derived('comments', 'subject', on(1), 'count', (rs) => rs.length)).toBe(10);
+    expect(again.all('comments')).toHaveLength(20);
+    expect(again.newestCold('comments', 5)).toHaveLength(5);
+    expect(kept()).toBe(0);
+    expect(again.get('comments', 4)?.id).toBe(4);
+    expect(idsOf(again.by('comments', 'subject', on(2)))).toHaveLength(10);
+    expect(kept()).toBe(11);
+  });
+
+  test('the subject index tells which keys changed since a mark, and null once it cannot tell', async () => {
+    const s = await open();
+    await s.write(putComments(comment(1, 1), comment(2, 2)));
+    const mark = s.changeMark('comments', 'subject');
+    expect(s.changedKeys('comments', 'subject', mark)).toEqual(new Set());
+    await s.write(putComments(comment(3, 2)));
+    await s.write(putComments(comment(1, 1, { resolved: true, resolvedBy: 2 })));
+    // A comment moved to another subject changes both.
+    await s.write(putComments(comment(2, 5)));
+    expect(s.changedKeys('comments', 'subject', mark)).toEqual(new Set([on(2), on(1), on(5)]));
+    const later = s.changeMark('comments', 'subject');
+    expect(s.changedKeys('comments', 'subject', later)).toEqual(new Set());
+    // More changes than the log holds: every key is to be read again.
+    await s.write(putComments(...range(10, 10 + CHANGES_LOGGED).map((id) => comment(id, id))));
+    expect(s.changedKeys('comments', 'subject', later)).toBeNull();
+    // A mark of another store's indexes (or of indexes built again at a reopen) tells nothing.
+    await s.close();
+    const again = await open();
+    expect(again.changedKeys('comments', 'subject', mark)).toBeNull();
+    expect(again.changedKeys('comments', 'subject', again.changeMark('comments', 'subject'))).toEqual(new Set());
   });
 
   test('a comment resolved is written again at the end of its cold file; the last line of an id is its record', async () => {

@@ -26,7 +26,7 @@ export function draftPages(ctx: Ctx): Router {
     const all = req.query.all === '1';
     const limit = all ? Infinity : DRAFTS_SHOWN;
     // The proposals' open threads first, a slice at a time (the first view of a group after a start).
-    await prepareDrafts(ctx, actor, limit);
+    await prepareDrafts(ctx, actor);
     const newest = <T>(list: T[]) => (all ? list : list.slice(0, DRAFTS_SHOWN)); // lists are newest first
     const kept = fragments.forPage(() => String(publicStateVersion(ctx)), '');
     page(res, 'drafts/index', {

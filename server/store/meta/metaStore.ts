@@ -13,13 +13,13 @@ import { LaterKind, type LaterHost, type LaterReport } from './laterKind.js';
 import { WriteHealth, type WriteState } from '../health.js';
 import { BODY_REF, DetachedBodies, type DetachSpec } from './detachedBodies.js';
 import type { Collections, CollectionName } from './schema.js';
-import { CollectionIndexes, coldDefs, isArrayIndex, type IndexDef } from './secondaryIndexes.js';
+import { CollectionIndexes, coldDefs, isArrayIndex, type ChangeMark, type IndexDef } from './secondaryIndexes.js';
 import { CollectionIds } from './collectionIds.js';
 import { ColdRecords } from './coldRecords.js';
 import { StringPool } from './stringPool.js';
 import { COLD, INDEXES, type IndexedCollection, type IndexName } from './indexes.js';
 
-export type { AuditEntry, EntryMeta };
+export type { AuditEntry, ChangeMark, EntryMeta };
 
 /** Values made from whole collections (`memo`) are kept for this many keys, those asked for last. */
 export const MEMO_KEYS = 1024;
@@ -337,7 +337,7 @@ export class MetaStore {
       const value = goCold ? c.value : this.strings.record(kind, c.value);
       ix?.put(
         c.id,
-        had ? into[c.id] : wasCold ? cold!.file.read(num) : undefined,
+        had ? into[c.id] : wasCold ? cold!.file.read(num, false) : undefined,
         had || wasCold,
         value,
         wasCold,
@@ -359,7 +359,7 @@ export class MetaStore {
       this.ids.del(kind, c.id);
       delete col[c.id];
     } else if (wasCold) {
-      ix?.del(c.id, cold!.file.read(num), true);
+      ix?.del(c.id, cold!.file.read(num, false), true);
       cold!.file.remove(num);
     }
   }
@@ -388,10 +388,10 @@ export class MetaStore {
     }
   }
 
-  /** A cold record of `kind`, or undefined. */
-  private coldRecord(kind: string, id: string): unknown {
+  /** A cold record of `kind`, or undefined (`keep`: see `ColdRecords.read`). */
+  private coldRecord(kind: string, id: string, keep = true): unknown {
     const cold = this.cold.get(kind);
-    return cold && isArrayIndex(id) ? cold.file.read(Number(id)) : undefined;
+    return cold && isArrayIndex(id) ? cold.file.read(Number(id), keep) : undefined;
   }
 
   /**
@@ -427,7 +427,7 @@ export class MetaStore {
     const entries: [number, unknown][] = Object.entries(this.collections[kind] ?? {})
       .filter(([id]) => isArrayIndex(id))
       .map(([id, r]) => [Number(id), r]);
-    for (const id of cold.ids()) entries.push([id, cold.read(id)]);
+    for (const id of cold.ids()) entries.push([id, cold.read(id, false)]);
     entries.sort((a, b) => a[0] - b[0]);
     const others = Object.entries(this.collections[kind] ?? {}).filter(([id]) => !isArrayIndex(id));
     return [...entries.map(([, r]) => r), ...others.map(([, r]) => r)] as Collections[K][];
@@ -450,7 +450,7 @@ export class MetaStore {
     if (!cold) return out;
     for (const id of cold.ids(true)) {
       if (out.length >= limit) break;
-      out.push(cold.read(id) as Collections[K]);
+      out.push(cold.read(id, false) as Collections[K]);
     }
     return out;
   }
@@ -480,7 +480,8 @@ export class MetaStore {
     /** The value holds ids and numbers only, no records: kept for many more keys (`SMALL_DERIVED_KEYS`). */
     opts: { small?: boolean } = {},
   ): T {
-    return this.index(kind).derived(index, key, what, (ids) => make(this.records(kind, ids)), opts.small);
+    // The value keeps what it needs of the records: they are not kept parsed as well.
+    return this.index(kind).derived(index, key, what, (ids) => make(this.records(kind, ids, false)), opts.small);
   }
 
   /**
@@ -515,6 +516,25 @@ export class MetaStore {
     let at = this.openedAt;
     for (const kind of kinds) at = Math.max(at, this.changedAt.get(kind) ?? 0);
     return at;
+  }
+
+  /**
+   * Where the keys of `index` of `kind` stand now: `changedKeys` later gives those whose records
+   * were written or deleted since. For a view made from the records of many keys, kept and
+   * brought up to date from the few that changed (a member's drafts, from the proposals whose
+   * comments changed).
+   */
+  changeMark<K extends IndexedCollection>(kind: K, index: IndexName<K>): ChangeMark {
+    return this.index(kind).changeMark(index);
+  }
+
+  /**
+   * The keys of `index` of `kind` whose records were written or deleted since `mark`, or null
+   * when the store cannot tell (too far back, or its indexes were built again): then every key
+   * is to be read again.
+   */
+  changedKeys<K extends IndexedCollection>(kind: K, index: IndexName<K>, mark: ChangeMark): ReadonlySet<string> | null {
+    return this.index(kind).keysSince(index, mark);
   }
 
   /** How many records have `key` in the index. */
@@ -556,9 +576,9 @@ export class MetaStore {
     return this.indexes.get(kind)!;
   }
 
-  private records<K extends CollectionName>(kind: K, ids: string[]): Collections[K][] {
+  private records<K extends CollectionName>(kind: K, ids: string[], keep = true): Collections[K][] {
     const col = this.collections[kind] ?? {};
-    return ids.map((id) => (Object.hasOwn(col, id) ? col[id] : this.coldRecord(kind, id))) as Collections[K][];
+    return ids.map((id) => (Object.hasOwn(col, id) ? col[id] : this.coldRecord(kind, id, keep))) as Collections[K][];
   }
 
   /** The next free numeric id of a kind (ids are positive integers, numbered per kind). */
