@@ -119,18 +119,18 @@ async function main() {
     await data.close().catch(() => {});
     process.exit(1);
   }
+  // The open's garbage goes first, in a turn of the event loop of its own, before the waiting
+  // messages are read (startMemory.ts): then V8 sizes its heap from what the open left live.
+  await new Promise((resolve) => setImmediate(resolve));
+  const startGc = settleStartMemory();
   // The waiting messages' records, left for now by the store's open, are read in slices beside
   // the requests; a request that wants them first reads the rest at once. The mail worker and
-  // the sweeps (which queue mail) begin once they are read. Then the start's garbage goes
-  // (startMemory.ts).
+  // the sweeps (which queue mail) begin once they are read.
   let mailRead = false;
   const readingMail = data.ctx.meta
     .readLater()
     .then(async () => {
       mailRead = true;
-      // A turn of the event loop of its own: requests waiting since the last records were read go first.
-      await new Promise((resolve) => setImmediate(resolve));
-      const startGc = settleStartMemory();
       log.info({ readLater: data.ctx.meta.readLaterReport, startGc }, 'Start-up done: the waiting messages are read');
     })
     .catch((err) => {

@@ -1,6 +1,6 @@
 /**
- * What the process does with its memory once the start is done: the data folder open, the port
- * open, and the records read after it (the waiting messages; server/main.ts). Both measured at ten years' and one year's volume in docs/DEPLOY.md
+ * What the process does with its memory once the data folder and the port are open, before the
+ * records read after it (the waiting messages; server/main.ts). Both measured at ten years' and one year's volume in docs/DEPLOY.md
  * ("Memory") and by the bench's part 8.
  */
 
@@ -19,9 +19,13 @@ export type StartGc = { ms: number; rssMbBefore: number; rssMbAfter: number } | 
  *    freed by the collection below, sets them so, and the faults fell to 5-8 a request. With
  *    another C library the block is only allocated and freed.
  * 2. Opening the store leaves garbage: the snapshot's lines once parsed, the buffers the cold
- *    files' tables were read into. Left to V8 it stays resident until the heap has grown enough
- *    for a full collection, which an idle server may not reach for hours: ~22 MB of the ~215 MB
- *    resident after the start at ten years' volume. One full collection gives it back (~30 ms).
+ *    files' tables were read into (~22 MB of the ~215 MB resident after the start at ten years'
+ *    volume). One full collection gives it back, and has V8 size its old generation from what
+ *    is live. It runs once the port is open and before the waiting messages are read (main.ts):
+ *    31 ms at thirty years' volume. Run after they were read, as until 2026-12-06, it took
+ *    88-101 ms there, right after their last slice: the one delay over 100 ms of the start and
+ *    the drain (bench part 8). Read after it, the messages' garbage goes with V8's own
+ *    collections, which keep their pauses short.
  *    It needs `gc`, which node gives with `--expose-gc` (package.json's `start`).
  */
 export function settleStartMemory(): StartGc {
@@ -31,6 +35,7 @@ export function settleStartMemory(): StartGc {
   const mb = (bytes: number) => Math.round(bytes / 1024 / 102.4) / 10;
   const before = process.memoryUsage.rss();
   const t0 = performance.now();
+  // A full collection: node 20's `gc` does a scavenge when given options such as `{ type: 'major' }`.
   gc();
   return { ms: Math.round(performance.now() - t0), rssMbBefore: mb(before), rssMbAfter: mb(process.memoryUsage.rss()) };
 }

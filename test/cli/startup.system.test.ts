@@ -157,8 +157,8 @@ test('a new data folder: the start names its absolute path and the command for t
     const serves = first.lines().find((l) => String(l.msg).startsWith('Ratify serves'));
     expect(serves).toMatchObject({ dataDir: fresh });
     expect(String(serves!.msg)).toContain(`data in ${fresh})`);
-    // npm start's flags give node --expose-gc: the start's garbage is collected once the records
-    // left for later (the waiting messages: none here) are read.
+    // npm start's flags give node --expose-gc: the open's garbage is collected once the port is
+    // open, before the records left for later (the waiting messages: none here) are read.
     const done = await until(() => first.lines().find((l) => String(l.msg).startsWith('Start-up done')));
     expect(done.readLater).toEqual({});
     expect(done.startGc).toEqual({

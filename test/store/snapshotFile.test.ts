@@ -11,7 +11,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterEach, beforeEach, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { SnapshotFile, SnapshotLines } from '../../server/store/meta/snapshotFile.js';
+import { LaterLines, RUN_BYTES, SnapshotFile, SnapshotLines } from '../../server/store/meta/snapshotFile.js';
 import { MetaStore } from '../../server/store/meta/metaStore.js';
 import { tmp } from './gitHelpers.js';
 import { runs } from '../helpers/depth.js';
@@ -216,4 +216,29 @@ test('lines left for later come back as the same text, in order, wherever they l
     ),
     runs(100),
   );
+});
+
+test('lines left for later are read at most RUN_BYTES at a time, and a longer line alone; each comes back whole, in order', async () => {
+  const lines = [
+    ...Array.from({ length: 3000 }, (_, i) => `{"id":${i},"text":"${'x'.repeat(1000 + (i % 7))}"}`),
+    `{"long":"${'y'.repeat(RUN_BYTES + 10)}"}`,
+    '{"last":true}',
+  ];
+  const file = path.join(dir, 'lines.jsonl');
+  await fsp.writeFile(file, lines.join('\n'));
+  const fd = fs.openSync(file, 'r');
+  const later = new LaterLines({ fd, release: () => fs.closeSync(fd) });
+  let position = 0;
+  for (const line of lines) {
+    later.push(position, Buffer.byteLength(line));
+    position += Buffer.byteLength(line) + 1;
+  }
+  const held = (later as unknown as { runs: [number, number][] }).runs;
+  // 3 MB of short lines in runs of at most RUN_BYTES; the long line alone; the last after it.
+  expect(held.length).toBeGreaterThanOrEqual(5);
+  expect(held.filter(([, length]) => length > RUN_BYTES)).toHaveLength(1);
+  const back: string[] = [];
+  for (let line = later.next(); line !== null; line = later.next()) back.push(line);
+  expect(back).toEqual(lines);
+  later.clear();
 });

@@ -14,7 +14,7 @@ import { WriteHealth, type WriteState } from '../health.js';
 import { BODY_REF, DetachedBodies, type DetachSpec } from './detachedBodies.js';
 import type { Collections, CollectionName } from './schema.js';
 import { CollectionIndexes, coldDefs, isArrayIndex, type ChangeMark, type IndexDef } from './secondaryIndexes.js';
-import { CollectionIds } from './collectionIds.js';
+import { CollectionIds, idsIn } from './collectionIds.js';
 import { ColdRecords } from './coldRecords.js';
 import { StringPool } from './stringPool.js';
 import { COLD, INDEXES, type IndexedCollection, type IndexName } from './indexes.js';
@@ -816,7 +816,7 @@ export class MetaStore {
     plan: ReturnType<CollectionIds['plan']>,
     frozen: Map<string, Map<string, unknown>>,
   ): Generator<readonly [string, string, unknown]> {
-    for (const { kind, upTo, numeric, others } of plan) {
+    for (const { kind, numeric, others } of plan) {
       const at = (id: string): unknown => {
         const f = frozen.get(kind);
         if (f?.has(id)) return f.get(id);
@@ -829,13 +829,7 @@ export class MetaStore {
           if (v !== undefined) yield [kind, id, v] as const;
         }
       };
-      if (numeric) yield* walk(numeric);
-      else
-        yield* walk(
-          (function* () {
-            for (let i = 0; i <= upTo; i++) yield String(i);
-          })(),
-        );
+      yield* walk(Array.isArray(numeric) ? numeric : idsIn(numeric));
       yield* walk(others);
     }
   }

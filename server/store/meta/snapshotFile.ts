@@ -221,11 +221,14 @@ function startsWith(buf: Buffer, start: number, end: number, first: Buffer): boo
 /**
  * Lines of the snapshot file left where they are: where each run of them lies in the file (lines
  * one after another, `\n` between them), neither copied, decoded nor parsed at open, and given
- * back as text one at a time, in order (`next`), a run read whole when its first line is asked
- * for. The file stays open until they are all read (`clear`): a later snapshot is placed by a
+ * back as text one at a time, in order (`next`), a run (up to `RUN_BYTES`) read whole when its
+ * first line is asked for. The file stays open until they are all read (`clear`): a later snapshot is placed by a
  * rename, so what is read is the file as it was at open. Copying the lines at open instead took
  * ~35 ms of it for the 38,000 waiting messages at ten years.
  */
+/** The most bytes of lines `LaterLines` reads at once (a longer line is read alone). */
+export const RUN_BYTES = 1 << 20;
+
 export class LaterLines {
   /** Where each run lies: its first byte, and its length up to the end of its last line (its `\n` left out). */
   private readonly runs: [position: number, length: number][] = [];
@@ -244,8 +247,11 @@ export class LaterLines {
   /** A line `length` bytes long at `position` of the file (lines are pushed in the file's order). */
   push(position: number, length: number): void {
     const last = this.runs.at(-1);
-    // The next line of the same run (one `\n` between them).
-    if (last && position === last[0] + last[1] + 1) last[1] = position + length - last[0];
+    // The next line of the same run (one `\n` between them), while the run stays within
+    // RUN_BYTES: the 104,000 waiting messages at thirty years were one run of the file, and its
+    // read (a buffer of its size and one read) held the event loop ~100 ms in a single slice.
+    if (last && position === last[0] + last[1] + 1 && position + length - last[0] <= RUN_BYTES)
+      last[1] = position + length - last[0];
     else this.runs.push([position, length]);
     this.count++;
   }
