@@ -11,7 +11,8 @@ import {
 import { AuditTrail, type AuditEntry } from './auditTrail.js';
 import { LaterKind, type LaterHost, type LaterReport } from './laterKind.js';
 import { WriteHealth, type WriteState } from '../health.js';
-import { BODY_REF, DetachedBodies, type DetachSpec } from './detachedBodies.js';
+import { DetachedBodies, type DetachSpec } from './detachedBodies.js';
+import { DetachedFields, type FieldsChange } from './detachedFields.js';
 import type { Collections, CollectionName } from './schema.js';
 import { CollectionIndexes, coldDefs, isArrayIndex, type ChangeMark, type IndexDef } from './secondaryIndexes.js';
 import { CollectionIds, idsIn } from './collectionIds.js';
@@ -63,11 +64,8 @@ export class MetaStore {
   private held: Promise<void> | null = null;
   /** The secondary indexes (`indexes.ts`), by collection. */
   private readonly indexes = new Map<string, CollectionIndexes>();
-  /** Large fields kept in files (`detachedBodies.ts`), when the store was opened with `detach`. */
-  private detach: { spec: DetachSpec; bodies: DetachedBodies } | null = null;
-  /** Backups copying now (`pinBodies`), and the body files to remove once they are done. */
-  private bodyPins = 0;
-  private readonly bodiesToRemove = new Set<string>();
+  /** Large fields kept in files (`detachedFields.ts`), when the store was opened with `detach`. */
+  private detach: DetachedFields | null = null;
   /**
    * While a snapshot is written: per kind, the value at the snapshot's seq of every record a
    * later change replaced or deleted (undefined: it did not exist then), kept from its first
@@ -76,8 +74,6 @@ export class MetaStore {
   private frozen: Map<string, Map<string, unknown>> | null = null;
   /** The kinds whose snapshot records are not read yet (`readLater`), and what they wait with. */
   private readonly later = new Map<string, LaterKind>();
-  /** The removal of body files no record names, once the messages are read (`readLater`). */
-  private bodySweep: Promise<void> = Promise.resolve();
   private closed = false;
 
   private constructor(
@@ -197,13 +193,19 @@ export class MetaStore {
     for (const e of read) store.audit.remember(e);
     if (opts.detach) {
       const bodies = await DetachedBodies.open(path.join(dir, 'bodies'), tmpDir);
-      store.detach = { spec: opts.detach, bodies };
+      const kind = opts.detach.kind as IndexedCollection;
+      const detach = new DetachedFields(opts.detach, bodies, {
+        get: (k, id) => store.get(k as CollectionName, id) as Record<string, unknown> | undefined,
+        naming: (name) => store.index(kind).count('bodyFile', name),
+        log: (m, e) => store.log(m, e),
+      });
+      store.detach = detach;
       // Files a crash left between their write and their change's: no record names them. When
       // the messages are read later, so are these (a file written after this list is not in it).
-      const names = await bodies.list();
+      const names = await detach.list();
       const later = store.later.get(opts.detach.kind);
       if (later) later.bodies = names;
-      else for (const name of names) if (!store.namesBody(name)) await bodies.remove(name);
+      else for (const name of names) if (!detach.names(name)) await bodies.remove(name);
     }
     return store;
   }
@@ -266,15 +268,7 @@ export class MetaStore {
   private completeLater(kind: string, l: LaterKind, forced: boolean, lastFrom: number): void {
     this.later.delete(kind);
     this.readLaterReport[kind] = l.done(forced, lastFrom);
-    if (l.bodies && this.detach) {
-      const { bodies } = this.detach;
-      const orphans = l.bodies.filter((name) => !this.namesBody(name));
-      this.bodySweep = this.bodySweep
-        .then(async () => {
-          for (const name of orphans) await bodies.remove(name);
-        })
-        .catch((e) => this.log('A body file no message names could not be removed', e));
-    }
+    if (l.bodies && this.detach) this.detach.sweep(l.bodies);
   }
 
   /**
@@ -613,8 +607,8 @@ export class MetaStore {
     if (this.journal.broken) throw this.journal.broken;
     if (this.later.size)
       for (const kind of [...Object.keys(change.puts ?? {}), ...Object.keys(change.dels ?? {})]) this.ready(kind);
-    const released = this.detach ? this.releasedBy(change) : [];
-    if (this.detach) change = await this.detachFields(change);
+    const released = this.detach?.releasedBy(change as FieldsChange) ?? [];
+    if (this.detach) change = (await this.detach.detach(change as FieldsChange)) as Change;
     const changes: RecordChange[] = [];
     for (const [kind, recs] of Object.entries(change.puts ?? {})) {
       for (const [id, value] of Object.entries(recs as Record<string, unknown>)) changes.push({ put: kind, id, value });
@@ -640,17 +634,7 @@ export class MetaStore {
     }
     this.health.succeeded();
     this.maybeSnapshot();
-    for (const name of released) await this.removeBody(name);
-  }
-
-  /** Remove a body file no record names (after the backups copying now, if any). */
-  private async removeBody(name: string): Promise<void> {
-    if (this.namesBody(name)) return;
-    if (this.bodyPins > 0) {
-      this.bodiesToRemove.add(name);
-      return;
-    }
-    await this.detach!.bodies.remove(name).catch((e) => this.log('A detached body file could not be removed', e));
+    await this.detach?.release(released);
   }
 
   /**
@@ -658,58 +642,7 @@ export class MetaStore {
    * its hold and copies them afterwards. Removals asked for meanwhile happen then.
    */
   pinBodies(): () => void {
-    this.bodyPins++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      if (--this.bodyPins > 0 || !this.detach) return;
-      const names = [...this.bodiesToRemove];
-      this.bodiesToRemove.clear();
-      for (const name of names) void this.removeBody(name);
-    };
-  }
-
-  /** Whether some record names the body file `name`. */
-  private namesBody(name: string): boolean {
-    return !!this.detach && this.index(this.detach.spec.kind as IndexedCollection).count('bodyFile', name) > 0;
-  }
-
-  /** Body files the records of `change` name now and will not name after it (removed once no record does). */
-  private releasedBy(change: Change): string[] {
-    const { kind } = this.detach!.spec;
-    const puts = (change.puts as Record<string, Record<string, Record<string, unknown>>> | undefined)?.[kind] ?? {};
-    const dels = (change.dels as Record<string, string[]> | undefined)?.[kind] ?? [];
-    const out = new Set<string>();
-    for (const id of [...Object.keys(puts), ...dels]) {
-      const before = (this.get(kind as CollectionName, id) as Record<string, unknown> | undefined)?.[BODY_REF];
-      const after = Object.hasOwn(puts, id) ? puts[id]?.[BODY_REF] : undefined;
-      if (typeof before === 'string' && before !== after) out.add(before);
-    }
-    return [...out];
-  }
-
-  /**
-   * `change` with the detached fields of the records it puts moved into one new file, written
-   * durably first: those records carry empty fields and the file's name. Records without such
-   * fields (a state change of a message already detached) are left as they are.
-   */
-  private async detachFields(change: Change): Promise<Change> {
-    const { spec, bodies } = this.detach!;
-    const puts = (change.puts as Record<string, Record<string, Record<string, unknown>>> | undefined)?.[spec.kind];
-    if (!puts) return change;
-    const moved: Record<string, Record<string, string>> = {};
-    for (const [id, r] of Object.entries(puts)) {
-      const fields = spec.fields.filter((f) => typeof r[f] === 'string' && r[f] !== '');
-      if (fields.length) moved[id] = Object.fromEntries(spec.fields.map((f) => [f, String(r[f] ?? '')]));
-    }
-    if (!Object.keys(moved).length) return change;
-    const name = bodies.newName();
-    await bodies.write(name, moved);
-    const emptied = Object.fromEntries(spec.fields.map((f) => [f, '']));
-    const next: Record<string, Record<string, unknown>> = {};
-    for (const [id, r] of Object.entries(puts)) next[id] = moved[id] ? { ...r, ...emptied, [BODY_REF]: name } : r;
-    return { ...change, puts: { ...change.puts, [spec.kind]: next } as Change['puts'] };
+    return this.detach?.pin() ?? (() => {});
   }
 
   /**
@@ -717,13 +650,9 @@ export class MetaStore {
    * none). A file that should be there and is not is an error: the message is never sent empty.
    */
   async withDetached<K extends CollectionName>(kind: K, record: Collections[K]): Promise<Collections[K]> {
-    const name = (record as Record<string, unknown>)[BODY_REF];
-    if (!this.detach || kind !== this.detach.spec.kind || typeof name !== 'string') return record;
+    if (!this.detach || kind !== this.detach.spec.kind) return record;
     this.ready(kind);
-    const id = String((record as { id?: unknown }).id);
-    const fields = await this.detach.bodies.read(name, id);
-    if (!fields) throw new Error(`The text of ${kind}/${id} is missing: its body file ${name} is not there`);
-    return { ...record, ...fields };
+    return this.detach.read(kind, record);
   }
 
   /** Start a background snapshot when one is due; a failed one is logged and tried again later. */
@@ -856,7 +785,7 @@ export class MetaStore {
     // Records never read (a stop soon after the start): the snapshot file they were in is let go.
     for (const l of this.later.values()) l.release();
     await this.snapshotting;
-    await this.bodySweep;
+    await this.detach?.settled();
     await this.journal.drain();
     await this.journal.close();
     for (const { file } of this.cold.values()) await file.close();
