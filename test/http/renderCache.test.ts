@@ -183,11 +183,12 @@ test('the busy refusal reaches a reader as 503 with Retry-After', async () => {
   await settled;
 });
 
-test('the pool listens for thread failures once, however many tasks it runs (no listener a task)', async () => {
+test('the pool listens for thread failures once, however many tasks it runs (no listener a task); piscina is loaded at the first task', async () => {
   const pool = new WorkPool({ threads: 1, maxQueue: 20, retryAfter: 5 });
   try {
+    expect((pool as unknown as { piscina: unknown }).piscina).toBeNull();
     for (let i = 0; i < 12; i++) await pool.run({ kind: 'paragraphs', text: `x${i}\n`, by: 0 }, 10_000);
-    const piscina = (pool as unknown as { piscina: { listenerCount(e: string): number } }).piscina;
+    const piscina = await (pool as unknown as { piscina: Promise<{ listenerCount(e: string): number }> }).piscina;
     expect(piscina.listenerCount('error')).toBe(1);
   } finally {
     await pool.close();

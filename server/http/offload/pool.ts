@@ -1,4 +1,4 @@
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,7 +54,11 @@ const workerFile = process.env.RATIFY_WORKER_FILE || path.join(path.dirname(here
 const execArgv = path.extname(workerFile) === '.ts' ? ['--import', 'tsx'] : [];
 
 export class WorkPool {
-  private piscina: Piscina | null = null;
+  /**
+   * The threads, made at the first task: piscina itself is loaded then too (~20 ms of every start
+   * went to loading it, for a pool most starts never use before their first page that needs it).
+   */
+  private piscina: Promise<Piscina> | null = null;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   private closed = false;
@@ -66,20 +70,22 @@ export class WorkPool {
     private readonly onError: (e: unknown) => void = (e) => console.error('A worker thread failed', e),
   ) {}
 
-  private pool(): Piscina {
-    if (this.piscina) return this.piscina;
-    this.piscina = new Piscina({
-      filename: workerFile,
-      execArgv,
-      minThreads: 0,
-      maxThreads: this.options.threads,
-      idleTimeout: 60_000,
-      // A worker's heap is capped too: a pathological text may not take the machine's memory.
-      resourceLimits: { maxOldGenerationSizeMb: 512 },
+  private pool(): Promise<Piscina> {
+    this.piscina ??= import('piscina').then(({ Piscina }) => {
+      const pool = new Piscina({
+        filename: workerFile,
+        execArgv,
+        minThreads: 0,
+        maxThreads: this.options.threads,
+        idleTimeout: 60_000,
+        // A worker's heap is capped too: a pathological text may not take the machine's memory.
+        resourceLimits: { maxOldGenerationSizeMb: 512 },
+      });
+      // A thread that cannot start (or dies outside a task) fails its task, never the process.
+      // Listened to once, when the pool is made (not on every task: that was a listener a task).
+      pool.on('error', (e: unknown) => this.onError(e));
+      return pool;
     });
-    // A thread that cannot start (or dies outside a task) fails its task, never the process.
-    // Listened to once, when the pool is made (not on every task: that was a listener a task).
-    this.piscina.on('error', (e: unknown) => this.onError(e));
     return this.piscina;
   }
 
@@ -124,7 +130,8 @@ export class WorkPool {
     };
     timer = setTimeout(check, limitMs);
     try {
-      return (await this.pool().run({ ...task, started }, { signal: abort.signal })) as R;
+      const pool = await this.pool();
+      return (await pool.run({ ...task, started }, { signal: abort.signal })) as R;
     } catch (e) {
       if (abort.signal.aborted) {
         this.stats.timedOut++;
@@ -144,6 +151,6 @@ export class WorkPool {
     for (const wake of this.waiting.splice(0)) wake();
     const p = this.piscina;
     this.piscina = null;
-    if (p) await p.destroy();
+    if (p) await (await p).destroy();
   }
 }
