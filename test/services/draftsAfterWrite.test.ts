@@ -85,8 +85,15 @@ test('the first view of another member of the group: prepareDrafts makes, a slic
   const { walt } = await people(t.ctx, {
     walt: { email: 'walt@example.org', name: 'Walt Member', roles: ['member'], groups: ['wg-strategy'] },
   });
-  // Views asked for together wait for one preparation.
+  // Views asked for together wait for one preparation: each proposal's threads looked up once.
+  const lookups = jest.spyOn(
+    t.ctx.meta as unknown as { derived: (kind: string, index: string, key: string, what: string) => unknown },
+    'derived',
+  );
   await Promise.all([prepareDrafts(t.ctx, walt.actor), prepareDrafts(t.ctx, walt.actor)]);
+  const prepared = lookups.mock.calls.filter(([, , , what]) => what === 'openThreadIds').map(([, , key]) => key);
+  lookups.mockRestore();
+  expect(prepared.sort()).toEqual(proposals.map((id) => `proposal/${id}`).sort());
   const store = t.ctx.meta as unknown as { records: (kind: string, ids: string[]) => unknown[] };
   const records = jest.spyOn(store, 'records');
   const view = myDrafts(t.ctx, walt.actor, 1);
