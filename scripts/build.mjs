@@ -40,9 +40,6 @@ const EXTERNAL = [
   // a JavaScript object to compile; node reads the package's db.json with JSON.parse instead
   // (mime-types loaded in 25 ms against 45-66 ms bundled, five runs each).
   'mime-db',
-  // It and postcss, which it brings, were ~0.5 MB of the JavaScript compiled at every start: the
-  // markdown renderer requires it at its first use (server/util/markdown.ts).
-  'sanitize-html',
 ];
 
 /**

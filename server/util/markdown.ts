@@ -8,16 +8,7 @@ import MarkdownIt from 'markdown-it';
 import type { Token } from 'markdown-it';
 
 export type { Token };
-import { createRequire } from 'node:module';
-import type Sanitize from 'sanitize-html';
-
-/**
- * sanitize-html, loaded at its first use: with postcss, which it brings, it was ~0.5 MB of the
- * JavaScript compiled at every start (the build leaves it in node_modules: scripts/build.mjs).
- */
-let loaded: typeof Sanitize | undefined;
-const sanitizeHtml = (html: string, options: Sanitize.IOptions): string =>
-  (loaded ??= createRequire(import.meta.url)('sanitize-html') as typeof Sanitize)(html, options);
+import sanitizeHtml from 'sanitize-html';
 
 // Default preset: raw HTML off. The output is sanitised anyway, so a change to the preset or a
 // plugin can never let a script through.
@@ -129,7 +120,7 @@ const ALLOWED = {
  * on the tags and with the classes listed.
  */
 const HEADINGS = ['h2', 'h3', 'h4', 'h5', 'h6'];
-const DOC_ALLOWED: Sanitize.IOptions = {
+const DOC_ALLOWED: sanitizeHtml.IOptions = {
   ...ALLOWED,
   allowedTags: [...ALLOWED.allowedTags, 'div', 'nav', 'caption'],
   allowedAttributes: {
