@@ -11,6 +11,7 @@ import { WriteHealth } from '../health.js';
 import { DIR_MODE, fsyncDir, storageError, writeFileDurable } from '../fsutil.js';
 import { headerOf, idxObjectIds, type ObjectType, type PackItem, packOrder, parseTree, writePack } from './packfile.js';
 import { Lru } from '../../util/lru.js';
+import { Pins } from '../pins.js';
 import { conflict, DomainError } from '../../domain/errors.js';
 
 /** A person or the system, as git records them. `at` is the moment; `tzOffset` minutes east of UTC. */
@@ -185,8 +186,7 @@ export class GitRepository {
   /** Packs (file names in objects/pack) being removed: readers no longer see them. */
   private readonly retired = new Set<string>();
   /** Backups copying object files: nothing is removed while one runs. */
-  private pins = 0;
-  private unpinned: (() => void)[] = [];
+  private readonly pins = new Pins();
   /** One packing at a time. */
   private readonly packLock = new Mutex();
   private packing: Promise<unknown> | null = null;
@@ -278,7 +278,7 @@ export class GitRepository {
     this.closed = true;
     await this.counting;
     // A packing waiting for a backup's pin goes on to its next step, where it stops.
-    for (const f of this.unpinned.splice(0)) f();
+    this.pins.wake();
     await this.packing?.catch(() => undefined);
   }
 
@@ -455,17 +455,7 @@ export class GitRepository {
    * files under the write lock copies them afterwards. A packing removes nothing meanwhile.
    */
   pinObjects(): () => void {
-    this.pins++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      if (--this.pins === 0) for (const f of this.unpinned.splice(0)) f();
-    };
-  }
-
-  private unpinnedNow(): Promise<void> {
-    return this.pins === 0 ? Promise.resolve() : new Promise((r) => this.unpinned.push(r));
+    return this.pins.hold();
   }
 
   /** A commit or tag was written: every `packEvery` writes, pack in the background. */
@@ -777,9 +767,9 @@ export class GitRepository {
       let removed = 0;
       while (removed < doomed.length) {
         await pause();
-        await this.unpinnedNow();
+        await this.pins.free();
         await locked(async () => {
-          if (this.pins) return;
+          if (this.pins.held) return;
           const batch = doomed.slice(removed, removed + PRUNE_BATCH);
           await Promise.all(
             batch.map((oid) => fsp.rm(path.join(objectsDir, oid.slice(0, 2), oid.slice(2)), { force: true })),
@@ -794,9 +784,9 @@ export class GitRepository {
       let done = old.length === 0;
       while (!done) {
         await pause();
-        await this.unpinnedNow();
+        await this.pins.free();
         done = await locked(async () => {
-          if (this.pins) return false;
+          if (this.pins.held) return false;
           for (const p of old) {
             // The index first (a pack without one is ignored, and swept at open), the pack last.
             for (const ext of ['idx', 'rev', 'bitmap', 'mtimes', 'pack'])

@@ -1,3 +1,4 @@
+import { Pins } from '../pins.js';
 import { BODY_REF, type DetachedBodies, type DetachSpec } from './detachedBodies.js';
 
 /** What `DetachedFields` asks of the store. */
@@ -23,7 +24,7 @@ export interface FieldsChange {
  */
 export class DetachedFields {
   /** Backups copying now (`pin`), and the body files to remove once they are done. */
-  private pins = 0;
+  private readonly pins = new Pins();
   private readonly toRemove = new Set<string>();
   /** The removal of body files no record names, once the records are read (`sweep`). */
   private swept: Promise<void> = Promise.resolve();
@@ -83,7 +84,9 @@ export class DetachedFields {
 
   private async remove(name: string): Promise<void> {
     if (this.names(name)) return;
-    if (this.pins > 0) {
+    if (this.pins.held) {
+      // Removed once the last backup is done.
+      if (!this.toRemove.size) void this.pins.free().then(() => this.removeWaiting());
       this.toRemove.add(name);
       return;
     }
@@ -95,16 +98,13 @@ export class DetachedFields {
    * its hold and copies them afterwards. Removals asked for meanwhile happen then.
    */
   pin(): () => void {
-    this.pins++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      if (--this.pins > 0) return;
-      const names = [...this.toRemove];
-      this.toRemove.clear();
-      for (const name of names) void this.remove(name);
-    };
+    return this.pins.hold();
+  }
+
+  private removeWaiting(): void {
+    const names = [...this.toRemove];
+    this.toRemove.clear();
+    for (const name of names) void this.remove(name);
   }
 
   /**
