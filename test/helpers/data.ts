@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
@@ -136,6 +136,80 @@ async function seededCopy(dataDir: string, at: string, make: (dir: string) => Pr
   // Its own session secret, made at the open.
   await fsp.rm(path.join(dataDir, 'session-secret'), { force: true });
   return true;
+}
+
+/**
+ * A data folder in a state that many tests start from (the committee, say, or a consolidation of
+ * two shared proposals: test/helpers/people.ts), as `build` leaves it on a folder opened with
+ * `opts`. Within one run (RATIFY_TEST_TEMPLATES, as for seeded folders) the first call for a
+ * `name`, clock time and `opts` builds it and keeps the folder, closed, as a template, with what
+ * `build` returned (JSON); later calls open a copy of that folder, as a server reopens its own,
+ * and give that value back as `made`. The copy keeps the template's installation id and mail
+ * secret, so that the mail `build` queued is the copy's own. `build` must not read the clock's
+ * later times: the clock is the caller's and has not moved.
+ */
+export async function openPrepared<T>(
+  name: string,
+  opts: Omit<NonNullable<Parameters<typeof openTestData>[0]>, 'dataDir' | 'seed' | 'documentsDir'> & {
+    clock: () => Date;
+  },
+  build: (t: TestData) => Promise<T>,
+): Promise<TestData & { made: T }> {
+  const root = process.env.RATIFY_TEST_TEMPLATES;
+  if (!root) {
+    const t = await openTestData(opts);
+    try {
+      return { ...t, made: await build(t) };
+    } catch (e) {
+      await t.cleanup();
+      throw e;
+    }
+  }
+  const { clock, ...rest } = opts;
+  const key = createHash('sha256')
+    .update(JSON.stringify([name, clock().toISOString(), rest]))
+    .digest('hex')
+    .slice(0, 16);
+  const template = path.join(root, `prepared-${key}`);
+  const madeFile = `${template}.json`;
+  try {
+    await fsp.access(madeFile);
+  } catch {
+    const scratch = await fsp.mkdtemp(path.join(root, 'making-'));
+    const t = await openTestData({ ...opts, dataDir: scratch });
+    let made: T;
+    try {
+      made = await build(t);
+    } finally {
+      await t.close();
+    }
+    // Another worker may have made the same one meanwhile: theirs is as good. The folder first,
+    // then its value: the value's file says the folder is whole.
+    const renamed = await fsp.rename(scratch, template).then(
+      () => true,
+      () => false,
+    );
+    if (renamed) await fsp.writeFile(madeFile, JSON.stringify(made));
+    else await fsp.rm(scratch, { recursive: true, force: true });
+    await waitFor(madeFile);
+  }
+  const dataDir = await tempDir();
+  copyTree(template, dataDir);
+  await fsp.rm(path.join(dataDir, 'session-secret'), { force: true });
+  const made = JSON.parse(await fsp.readFile(madeFile, 'utf8')) as T;
+  return { ...(await openTestData({ ...opts, dataDir })), made };
+}
+
+/** Until `file` exists (another worker is writing it), at most 30 s. */
+async function waitFor(file: string): Promise<void> {
+  for (let i = 0; i < 3000; i++) {
+    try {
+      return await fsp.access(file);
+    } catch {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  throw new Error(`${file} was not written`);
 }
 
 /**

@@ -8,6 +8,7 @@
 import { CLI_ACTOR } from '../../server/domain/actor.js';
 import type { Actor } from '../../server/domain/actor.js';
 import type { Ctx } from '../../server/services/context.js';
+import { openPrepared } from './data.js';
 import { actorOf, addUser } from '../../server/services/accounts/users.js';
 import { createToken } from '../../server/services/auth/tokens.js';
 import { createConsolidation } from '../../server/services/consolidations/consolidations.js';
@@ -67,6 +68,26 @@ export const COMMITTEE = {
 } satisfies Record<string, PersonSpec>;
 
 export const committee = (ctx: Ctx) => people(ctx, COMMITTEE);
+
+type PreparedOptions = Parameters<typeof openPrepared>[1];
+
+/** A fresh folder with the usual committee (`who`): made once per run and options, then copied. */
+export async function openWithCommittee(opts: PreparedOptions) {
+  const t = await openPrepared('committee', opts, (t) => committee(t.ctx));
+  return { t, ctx: t.ctx, who: t.made };
+}
+
+/**
+ * A fresh folder with the usual committee and a conflict-free consolidation of two shared
+ * proposals (`twoProposalConsolidation`): made once per run and options, then copied.
+ */
+export async function openWithConsolidation(opts: PreparedOptions) {
+  const t = await openPrepared('committee and consolidation', opts, async (t) => {
+    const who = await committee(t.ctx);
+    return { who, ...(await twoProposalConsolidation(t.ctx, who)) };
+  });
+  return { t, ctx: t.ctx, ...t.made };
+}
 
 /** The error a promise rejects with (fails the test if it resolves). */
 export async function rejection(p: Promise<unknown>): Promise<{ kind: string; code: string; message: string }> {

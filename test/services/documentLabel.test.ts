@@ -7,8 +7,8 @@ import { afterEach, expect, test } from '@jest/globals';
 import { CLI_ACTOR } from '../../server/domain/actor.js';
 import { updateDocument } from '../../server/services/documents/updateDocument.js';
 import { openRound } from '../../server/services/rounds/rounds.js';
-import { openTestData, testClock, type TestData } from '../helpers/data.js';
-import { committee, refusal, sharedProposal, twoProposalConsolidation, S1, TOR } from '../helpers/people.js';
+import { testClock, type TestData } from '../helpers/data.js';
+import { refusal, sharedProposal, twoProposalConsolidation, S1, TOR, openWithCommittee } from '../helpers/people.js';
 
 const opened: TestData[] = [];
 afterEach(async () => {
@@ -16,9 +16,9 @@ afterEach(async () => {
 });
 
 async function setup() {
-  const t = await openTestData({ clock: testClock('2026-03-01T09:00:00Z') });
+  const { t, who } = await openWithCommittee({ clock: testClock('2026-03-01T09:00:00Z') });
   opened.push(t);
-  return { ctx: t.ctx, who: await committee(t.ctx) };
+  return { ctx: t.ctx, who };
 }
 
 test('by default the label comes from the slug', async () => {

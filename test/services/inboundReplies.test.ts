@@ -17,8 +17,8 @@ import { openRound } from '../../server/services/rounds/rounds.js';
 import { setSecuritySettings } from '../../server/services/settings/securitySettings.js';
 import type { InboundMail } from '../../server/store/mail/inbound.js';
 import type { Ctx } from '../../server/services/context.js';
-import { openTestData, testClock, type TestData } from '../helpers/data.js';
-import { after, committee, DAY, sharedProposal, S1, type Person } from '../helpers/people.js';
+import { testClock, type TestData } from '../helpers/data.js';
+import { after, DAY, sharedProposal, S1, type Person, openWithCommittee } from '../helpers/people.js';
 
 const DOMAIN = 'reply.ratify.test';
 const opened: TestData[] = [];
@@ -28,14 +28,13 @@ afterEach(async () => {
 
 async function setup(opts: { listAddress?: string; replyDomain?: string | null } = {}) {
   const clock = testClock('2026-03-01T09:00:00Z');
-  const t = await openTestData({
+  const { t, who } = await openWithCommittee({
     clock,
     replyDomain: opts.replyDomain === null ? undefined : (opts.replyDomain ?? DOMAIN),
     listAddress: opts.listAddress,
   });
   opened.push(t);
   const ctx = t.ctx;
-  const who = await committee(ctx);
   const p = await sharedProposal(ctx, who.drafter, 'Open meetings', (x) => x.replace(S1, ''));
   const on = () => proposalCommentable(ctx, ctx.meta.get('proposals', p.id)!);
   // m2 starts a thread on the drafter's proposal; the chair replies in it (m2 is told).

@@ -31,15 +31,16 @@ import { extendRound, openRound, sweepRounds } from '../../server/services/round
 import { castBallot } from '../../server/services/rounds/ballots.js';
 import { smtpTransport } from '../../server/store/mail/transport.js';
 import type { MailRecord } from '../../server/store/meta/schema.js';
-import { openTestData, testClock } from '../helpers/data.js';
+import { testClock } from '../helpers/data.js';
 import {
-  committee,
+  type committee,
   DAY,
   refusal,
   S1,
   sharedProposal,
   twoProposalConsolidation,
   type Person,
+  openWithCommittee,
 } from '../helpers/people.js';
 import {
   addresses,
@@ -93,7 +94,7 @@ type Cast = Awaited<ReturnType<typeof committee>>;
 /** Fresh data with the usual committee, and a worker that delivers to the test SMTP server. */
 async function setup(opts: { listAddress?: string; reminderHours?: number; digestHour?: number; start?: string } = {}) {
   const clock = testClock(opts.start ?? '2026-03-01T09:00:00Z');
-  const t = await openTestData({
+  const { t, who } = await openWithCommittee({
     clock,
     listAddress: opts.listAddress,
     reminderHours: opts.reminderHours,
@@ -105,7 +106,6 @@ async function setup(opts: { listAddress?: string; reminderHours?: number; diges
     await t.cleanup();
   });
   const ctx = t.ctx;
-  const who = await committee(ctx);
   const worker = new MailWorker(ctx, transport, FROM);
   const mails = () => ctx.meta.all('mails').sort((a, b) => a.id - b.id);
   /** Deliver everything due; returns what arrived at the SMTP server during the pass. */

@@ -11,8 +11,8 @@ import { addComment } from '../../server/services/proposals/comments.js';
 import { createProposal, reviseProposal, shareProposal } from '../../server/services/proposals/proposals.js';
 import { createConsolidation } from '../../server/services/consolidations/consolidations.js';
 import type { MailRecord } from '../../server/store/meta/schema.js';
-import { openTestData, testClock, type TestData } from '../helpers/data.js';
-import { committee, publishedText, sharedProposal, S1, S2, TOR } from '../helpers/people.js';
+import { testClock, type TestData } from '../helpers/data.js';
+import { publishedText, sharedProposal, S1, S2, TOR, openWithCommittee } from '../helpers/people.js';
 
 const opened: TestData[] = [];
 afterEach(async () => {
@@ -20,9 +20,8 @@ afterEach(async () => {
 });
 
 async function setup() {
-  const t = await openTestData({ clock: testClock('2026-03-01T09:00:00Z') });
+  const { t, who } = await openWithCommittee({ clock: testClock('2026-03-01T09:00:00Z') });
   opened.push(t);
-  const who = await committee(t.ctx);
   return { ctx: t.ctx, who };
 }
 

@@ -23,7 +23,7 @@ import {
 } from '../../server/store/mail/transport.js';
 import type { MailRecord } from '../../server/store/meta/schema.js';
 import { openTestData, testClock, type TestData } from '../helpers/data.js';
-import { committee, S1, S2, sharedProposal } from '../helpers/people.js';
+import { S1, S2, sharedProposal, openWithCommittee } from '../helpers/people.js';
 import { addresses, header, startSmtp, type TestSmtp } from '../helpers/smtp.js';
 
 const FROM = 'ratify@ratify.test';
@@ -65,8 +65,8 @@ async function data(
 
 async function setup(opts: { listAddress?: string; transport?: MailTransport } = {}) {
   const clock = testClock('2026-03-01T09:00:00Z');
-  const t = await data(clock, opts);
-  const who = await committee(t.ctx);
+  const { t, who } = await openWithCommittee({ clock, listAddress: opts.listAddress ?? LIST });
+  cleanups.push(() => t.cleanup());
   const transport = opts.transport ?? smtpTransport(smtp.url);
   cleanups.push(async () => transport.close());
   const worker = new MailWorker(t.ctx, transport, FROM);

@@ -7,8 +7,8 @@ import { afterEach, expect, test } from '@jest/globals';
 import { proposalCommentable } from '../../server/services/proposals/commentable.js';
 import { addComment, setResolved } from '../../server/services/proposals/comments.js';
 import { reviseProposal } from '../../server/services/proposals/proposals.js';
-import { openTestData, testClock, type TestData } from '../helpers/data.js';
-import { committee, sharedProposal, S1, S2 } from '../helpers/people.js';
+import { testClock, type TestData } from '../helpers/data.js';
+import { sharedProposal, S1, S2, openWithCommittee } from '../helpers/people.js';
 
 const opened: TestData[] = [];
 afterEach(async () => {
@@ -16,9 +16,8 @@ afterEach(async () => {
 });
 
 async function setup() {
-  const t = await openTestData({ clock: testClock('2026-03-01T09:00:00Z') });
+  const { t, who } = await openWithCommittee({ clock: testClock('2026-03-01T09:00:00Z') });
   opened.push(t);
-  const who = await committee(t.ctx);
   const p = await sharedProposal(t.ctx, who.drafter, 'Open meetings', (x) => x.replace(S1, ''));
   return { ctx: t.ctx, who, p };
 }

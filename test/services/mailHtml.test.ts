@@ -16,10 +16,10 @@ import { addComment, setResolved } from '../../server/services/proposals/comment
 import { reviseProposal } from '../../server/services/proposals/proposals.js';
 import { castBallot, recuse, withdrawRecusal } from '../../server/services/rounds/ballots.js';
 import { cancelRound, closeRound, openRound, sweepRounds } from '../../server/services/rounds/rounds.js';
-import { openTestData, testClock, type TestData } from '../helpers/data.js';
+import { testClock, type TestData } from '../helpers/data.js';
 import { HtmlValidate, StaticConfigLoader } from 'html-validate';
 import { htmlProblems, htmlTitle } from '../helpers/htmlCheck.js';
-import { committee, person, sharedProposal, twoProposalConsolidation, S1 } from '../helpers/people.js';
+import { person, sharedProposal, twoProposalConsolidation, S1, openWithCommittee } from '../helpers/people.js';
 
 const opened: TestData[] = [];
 afterEach(async () => {
@@ -53,10 +53,9 @@ const KINDS = [
 /** One amendment that sends every kind of mail, with markdown and awkward characters in what members wrote. */
 async function everyKind() {
   const clock = testClock('2026-03-01T09:00:00Z');
-  const t = await openTestData({ clock, listAddress: 'list@ratify.test' });
+  const { t, who } = await openWithCommittee({ clock, listAddress: 'list@ratify.test' });
   opened.push(t);
   const ctx = t.ctx;
-  const who = await committee(ctx);
   await setNotify(ctx, who.m3.actor, 'digest');
   const { p1, c } = await twoProposalConsolidation(ctx, who, 'Open & *remote* meetings <for all>');
   const p3 = await sharedProposal(ctx, who.drafter, 'Tom & "Jerry" <b>', (x) =>

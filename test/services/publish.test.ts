@@ -28,13 +28,13 @@ import {
 import { openTestData, testClock, type TestData } from '../helpers/data.js';
 import {
   after,
-  committee,
+  type committee,
   DAY,
   refusal,
   sharedProposal,
   TOR,
-  twoProposalConsolidation,
   type Person,
+  openWithConsolidation,
 } from '../helpers/people.js';
 import { fsckProblems } from '../store/gitHelpers.js';
 import type { Rule } from '../../server/domain/round.js';
@@ -57,10 +57,8 @@ const git = (t: TestData, args: string[], input?: string) =>
 
 async function setup() {
   const clock = testClock('2026-03-01T09:00:00Z');
-  const t = await openTestData({ clock });
+  const { t, who, p1, p2, c } = await openWithConsolidation({ clock });
   cleanups.push(() => t.cleanup());
-  const who = await committee(t.ctx);
-  const { p1, p2, c } = await twoProposalConsolidation(t.ctx, who);
   return { t, ctx: t.ctx, clock, who, p1, p2, c };
 }
 

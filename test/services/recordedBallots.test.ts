@@ -8,9 +8,9 @@ import { publicationCheck, publishConsolidation } from '../../server/services/co
 import { ballotsOf, cancelRound, closeRound, currentTally, openRound } from '../../server/services/rounds/rounds.js';
 import { castBallot } from '../../server/services/rounds/ballots.js';
 import { ballotRecord } from '../../server/services/rounds/decision.js';
-import { openTestApp, openTestData, testClock, type TestData } from '../helpers/data.js';
+import { openTestApp, testClock } from '../helpers/data.js';
 import { makeUser, signedIn } from '../helpers/auth.js';
-import { after, committee, DAY, refusal, twoProposalConsolidation } from '../helpers/people.js';
+import { after, committee, DAY, refusal, twoProposalConsolidation, openWithConsolidation } from '../helpers/people.js';
 import type { Rule } from '../../server/domain/round.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -20,10 +20,8 @@ afterEach(async () => {
 
 async function setup(rule: Rule = 'consensus') {
   const clock = testClock('2026-03-01T09:00:00Z');
-  const t: TestData = await openTestData({ clock });
+  const { t, who, c } = await openWithConsolidation({ clock });
   cleanups.push(() => t.cleanup());
-  const who = await committee(t.ctx);
-  const { c } = await twoProposalConsolidation(t.ctx, who);
   const r = await openRound(t.ctx, who.chair.actor, {
     subject: { type: 'consolidation', id: c.id },
     rule,

@@ -11,8 +11,17 @@ import { castBallot, recuse, withdrawRecusal } from '../../server/services/round
 import { receiptOf } from '../../server/services/rounds/decision.js';
 import { setRoundSettings } from '../../server/services/settings/roundSettings.js';
 import type { Ctx } from '../../server/services/context.js';
-import { openTestApp, openTestData, testClock } from '../helpers/data.js';
-import { after, committee, DAY, refusal, TOR, twoProposalConsolidation, type Person } from '../helpers/people.js';
+import { openTestApp, testClock } from '../helpers/data.js';
+import {
+  after,
+  committee,
+  DAY,
+  refusal,
+  TOR,
+  twoProposalConsolidation,
+  type Person,
+  openWithConsolidation,
+} from '../helpers/people.js';
 import type { Conditions, RecordKind, Rule } from '../../server/domain/round.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -46,11 +55,9 @@ async function setup(
   } = {},
 ) {
   const clock = testClock('2026-03-01T09:00:00Z');
-  const t = await openTestData({ clock });
+  const { t, who, c } = await openWithConsolidation({ clock });
   cleanups.push(() => t.cleanup());
-  const who = await committee(t.ctx);
   if (opts.groups) await groups(t.ctx, opts.groups(who));
-  const { c } = await twoProposalConsolidation(t.ctx, who);
   const r = await openRound(t.ctx, who.chair.actor, {
     subject: { type: 'consolidation', id: c.id },
     rule: opts.rule ?? 'consensus',
@@ -253,11 +260,8 @@ describe('a cancelled round', () => {
 describe('opening a round with a record and conditions', () => {
   test('the site default record applies when none is given; conditions not given are off', async () => {
     const clock = testClock('2026-03-01T09:00:00Z');
-    const t = await openTestData({ clock });
+    const { t, ctx, who, c } = await openWithConsolidation({ clock });
     cleanups.push(() => t.cleanup());
-    const ctx = t.ctx;
-    const who = await committee(ctx);
-    const { c } = await twoProposalConsolidation(ctx, who);
     const base = {
       subject: { type: 'consolidation' as const, id: c.id },
       rule: 'consensus' as const,

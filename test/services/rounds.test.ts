@@ -35,6 +35,7 @@ import { openTestData, testClock, type TestData } from '../helpers/data.js';
 import {
   after,
   committee,
+  openWithConsolidation,
   DAY,
   person,
   publishedText,
@@ -56,10 +57,8 @@ type Clock = ReturnType<typeof testClock>;
 /** Fresh data, the usual committee, and a conflict-free consolidation of two shared proposals. */
 async function setup(start = '2026-03-01T09:00:00Z') {
   const clock = testClock(start);
-  const t = await openTestData({ clock });
+  const { t, who, p1, p2, c } = await openWithConsolidation({ clock });
   cleanups.push(() => t.cleanup());
-  const who = await committee(t.ctx);
-  const { p1, p2, c } = await twoProposalConsolidation(t.ctx, who);
   return { t, ctx: t.ctx, clock, who, p1, p2, c };
 }
 
