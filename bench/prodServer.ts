@@ -131,6 +131,14 @@ export async function startProd(dataDir: string, env: Record<string, string> = {
       BASE_URL: base,
       LOG_LEVEL: 'warn',
       WRITE_LIMIT: '0',
+      // BENCH_SERVER_ENV: more of the server's environment, as `NAME=value` words (a C library's
+      // knob, say, to compare a run with it against one without).
+      ...Object.fromEntries(
+        (process.env.BENCH_SERVER_ENV ?? '')
+          .split(' ')
+          .filter((w) => w.includes('='))
+          .map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
+      ),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,8 +16,8 @@ import { addComment } from '../../server/services/proposals/comments.js';
 import { closeRound, openRound, sweepRounds } from '../../server/services/rounds/rounds.js';
 import { castBallot, recuse } from '../../server/services/rounds/ballots.js';
 import { outboxTransport } from '../../server/store/mail/transport.js';
-import { openTestData, testClock, type TestData } from '../helpers/data.js';
-import { committee, twoProposalConsolidation } from '../helpers/people.js';
+import { testClock, type TestData } from '../helpers/data.js';
+import { openWithConsolidation } from '../helpers/people.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -97,11 +97,8 @@ function subjectOf(t: TestData, id: string): string {
 
 async function amendment(listAddress?: string) {
   const clock = testClock('2026-03-01T09:00:00Z');
-  const t = await openTestData({ clock, listAddress });
+  const { t, ctx, who, p1, p2, c } = await openWithConsolidation({ clock, listAddress });
   cleanups.push(() => t.cleanup());
-  const ctx = t.ctx;
-  const who = await committee(ctx);
-  const { p1, p2, c } = await twoProposalConsolidation(ctx, who);
   const on = (id: number) => proposalCommentable(ctx, ctx.meta.get('proposals', id)!);
   const first = await addComment(ctx, who.m1.actor, on(p1.id), { body: 'Why now?' });
   await addComment(ctx, who.m2.actor, on(p1.id), { body: 'Because.', replyTo: first.id });
