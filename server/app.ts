@@ -1,4 +1,5 @@
 import { openApiDocument } from './http/openapi.js';
+import { loadMarkdown, markdownLoaded } from './util/markdown.js';
 import type { MirrorStatus } from './services/publicMirror.js';
 import { unsubscribePages } from './http/pages/unsubscribePages.js';
 import { bytesEngine } from './http/render/ejsJoined.js';
@@ -201,6 +202,10 @@ export function createApp(deps: AppDeps): Express {
     if (meta && git) return void res.json({ ok: true, ...more });
     res.status(503).json({ ok: false, storage: { meta: ctx.meta.writeState, git: ctx.repo.health.state }, ...more });
   });
+
+  // What follows may render what members wrote: it waits until the markdown renderer is loaded
+  // (util/markdown.ts; the server loads it once its port is open, and /healthz above need not wait).
+  app.use((_req, _res, next) => (markdownLoaded() ? next() : void loadMarkdown().then(() => next(), next)));
 
   const throttle = new LoginThrottle(ctx.clock);
   const limiter = new WriteLimiter(ctx.clock, config.writeLimit);

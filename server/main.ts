@@ -21,6 +21,7 @@ import { createAppServer } from './http/appServer.js';
 import { MirrorWorker } from './services/publicMirror.js';
 import { LoopDelay } from './http/loopDelay.js';
 import { settleStartMemory } from './startMemory.js';
+import { loadMarkdown } from './util/markdown.js';
 
 /** Read config, open the stores (seeding a fresh data folder), listen, close cleanly on SIGTERM. */
 async function main() {
@@ -123,6 +124,9 @@ async function main() {
   // messages are read (startMemory.ts): then V8 sizes its heap from what the open left live.
   await new Promise((resolve) => setImmediate(resolve));
   const startGc = settleStartMemory();
+  // The markdown renderer's packages, left out of the start (util/markdown.ts): requests other
+  // than /healthz wait for them (app.ts).
+  loadMarkdown().catch((err) => log.error({ err }, 'The markdown renderer could not be loaded'));
   // The waiting messages' records, left for now by the store's open, are read in slices beside
   // the requests; a request that wants them first reads the rest at once. The mail worker and
   // the sweeps (which queue mail) begin once they are read.

@@ -14,7 +14,7 @@
  * ids and classes made here (`sanitizeDocument` there). Linear in the text.
  */
 import { frontMatter } from './frontMatter.js';
-import { md, renderMarkdown, sanitize, sanitizeDocument, type Token } from './markdown.js';
+import { markdownIt, renderMarkdown, sanitize, sanitizeDocument, type Token } from './markdown.js';
 
 /** A text with at least this many headings gets a table of contents. */
 export const TOC_MIN_HEADINGS = 4;
@@ -38,7 +38,7 @@ const NUMBERED = new Set([
   'code_block',
 ]);
 
-const esc = (s: string) => md.utils.escapeHtml(s);
+const esc = (s: string) => markdownIt().utils.escapeHtml(s);
 
 /** The words of an inline token, as a reader sees them. */
 function inlineText(t: Token | undefined): string {
@@ -49,10 +49,9 @@ function inlineText(t: Token | undefined): string {
 
 const norm = (s: string) => s.replace(/\s+/g, ' ').trim().toLowerCase();
 
-const TokenOf = new md.core.State('', md, {}).Token;
-
 function html(content: string): Token {
-  const tok = new TokenOf('html_block', '', 0);
+  const md = markdownIt();
+  const tok = new new md.core.State('', md, {}).Token('html_block', '', 0);
   tok.content = content;
   return tok;
 }
@@ -113,6 +112,7 @@ export function numberedSources(text: string): string[] {
   const fm = frontMatter(text);
   const src = (fm ? text.slice(fm.end) : text).replace(/\r\n?/g, '\n').replace(/\0/g, '\uFFFD');
   const tokens: Token[] = [];
+  const md = markdownIt();
   md.block.parse(src, md, {}, tokens);
   const lines = src.split('\n');
   const out: string[] = [];
@@ -134,6 +134,7 @@ export function renderDocument(text: string, title: string, ids: ReadonlyMap<num
   const fm = frontMatter(text);
   const skipped = fm ? text.slice(0, fm.end).split('\n').length - 1 : 0;
   const env = {};
+  const md = markdownIt();
   const tokens = md.parse(fm ? text.slice(fm.end) : text, env);
   if (tokens[0]?.type === 'heading_open' && norm(inlineText(tokens[1])) === norm(title)) tokens.splice(0, 3);
 

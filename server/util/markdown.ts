@@ -3,16 +3,62 @@
  * tags, attributes and schemes below. The pages render through it (http/render/renderer.ts,
  * the worker pool, paragraph rows) and so do the mails' HTML parts (services/notifications),
  * so what a member wrote looks, and is made safe, the same way everywhere.
+ *
+ * The two packages (with postcss, htmlparser2 and entities, which sanitize-html brings: ~0.55 MB
+ * of the ~2.4 MB of JavaScript the server compiles) are not loaded with this module: the server
+ * loads them once its port is open (`loadMarkdown`, server/main.ts), and its requests wait for
+ * that (http/app.ts), as do the worker threads before their first task. Code that renders before
+ * then (a command of the CLI, a test) loads them at once, synchronously, at its first use.
  */
-import MarkdownIt from 'markdown-it';
-import type { Token } from 'markdown-it';
+import { createRequire } from 'node:module';
+import type MarkdownItClass from 'markdown-it';
+import type { MarkdownIt, StateCore, Token } from 'markdown-it';
+import type Sanitize from 'sanitize-html';
 
 export type { Token };
-import sanitizeHtml from 'sanitize-html';
 
-// Default preset: raw HTML off. The output is sanitised anyway, so a change to the preset or a
-// plugin can never let a script through.
-export const md = new MarkdownIt('default', { html: false, linkify: false, typographer: false });
+interface Engines {
+  md: MarkdownIt;
+  sanitizeHtml: typeof Sanitize;
+}
+
+let engines: Engines | null = null;
+let loading: Promise<void> | null = null;
+
+/** Load markdown-it and sanitize-html, once; resolves when the renderer is ready. */
+export function loadMarkdown(): Promise<void> {
+  loading ??= Promise.all([import('markdown-it'), import('sanitize-html')]).then(([m, s]) => {
+    engines ??= build(m.default, s.default);
+  });
+  return loading;
+}
+
+/** Whether the renderer is ready (its packages are loaded). */
+export const markdownLoaded = (): boolean => engines !== null;
+
+/** The renderer, loading its packages at once if `loadMarkdown` has not. */
+function ready(): Engines {
+  if (engines) return engines;
+  const nodeRequire = createRequire(import.meta.url);
+  engines = build(
+    nodeRequire('markdown-it') as typeof MarkdownItClass,
+    nodeRequire('sanitize-html') as typeof Sanitize,
+  );
+  return engines;
+}
+
+/** The markdown-it instance every text is parsed and rendered with. */
+export const markdownIt = (): MarkdownIt => ready().md;
+
+const sanitizeHtml = (html: string, options: Sanitize.IOptions): string => ready().sanitizeHtml(html, options);
+
+function build(Make: typeof MarkdownItClass, sanitize: typeof Sanitize): Engines {
+  // Default preset: raw HTML off. The output is sanitised anyway, so a change to the preset or a
+  // plugin can never let a script through.
+  const md = new Make('default', { html: false, linkify: false, typographer: false });
+  md.core.ruler.push('relative_urls', relativeUrls);
+  return { md, sanitizeHtml: sanitize };
+}
 
 /** An address that leads somewhere from any page and any mail: http(s) or mailto (an image: http(s) only). */
 const absolute = (url: string) => /^(https?|mailto):/i.test(url.trim());
@@ -23,7 +69,7 @@ const absolute = (url: string) => /^(https?|mailto):/i.test(url.trim());
  * text, so no page or mail makes a broken request. Fragments (`#section`) and site paths
  * (`/documents/…`) stay links.
  */
-md.core.ruler.push('relative_urls', (state) => {
+function relativeUrls(state: StateCore): void {
   for (const block of state.tokens) {
     if (block.type !== 'inline' || !block.children) continue;
     const out: Token[] = [];
@@ -50,7 +96,7 @@ md.core.ruler.push('relative_urls', (state) => {
     }
     block.children = out;
   }
-});
+}
 
 const MAIL_ALLOWED = {
   allowedTags: [
@@ -120,7 +166,7 @@ const ALLOWED = {
  * on the tags and with the classes listed.
  */
 const HEADINGS = ['h2', 'h3', 'h4', 'h5', 'h6'];
-const DOC_ALLOWED: sanitizeHtml.IOptions = {
+const DOC_ALLOWED: Sanitize.IOptions = {
   ...ALLOWED,
   allowedTags: [...ALLOWED.allowedTags, 'div', 'nav', 'caption'],
   allowedAttributes: {
@@ -151,7 +197,7 @@ export const sanitizeDocument = (html: string): string => sanitizeHtml(html, DOC
 
 /** Markdown to safe HTML: rendered by markdown-it, then sanitised (no script, no handlers, no javascript: links). */
 export function renderMarkdown(text: string): string {
-  return sanitizeHtml(md.render(text), ALLOWED);
+  return sanitizeHtml(markdownIt().render(text), ALLOWED);
 }
 
 /** A text to render, with how many levels its headings move down (so they sit under the page's). */
@@ -178,7 +224,7 @@ export const renderItem = (item: MarkdownItem): string => shiftHeadings(renderMa
 
 /** One item as a mail shows it: as `renderItem`, without what only pages need. */
 export const renderMailItem = (item: MarkdownItem): string =>
-  shiftHeadings(sanitizeHtml(md.render(item.text), MAIL_ALLOWED), item.by);
+  shiftHeadings(sanitizeHtml(markdownIt().render(item.text), MAIL_ALLOWED), item.by);
 
 /**
  * Many items at once, the same as `renderItem` on each but cheaper: sanitising costs about as
@@ -189,6 +235,7 @@ export const renderMailItem = (item: MarkdownItem): string =>
  */
 export function renderItems(items: MarkdownItem[]): string[] {
   if (items.length < 2) return items.map(renderItem);
+  const md = markdownIt();
   const raw = items.map((i) => md.render(i.text));
   const pieces = raw.some((h) => h.includes('\u0000')) ? [] : sanitizeHtml(raw.join('\u0000'), ALLOWED).split('\u0000');
   const safe = pieces.length === items.length ? pieces : raw.map((h) => sanitizeHtml(h, ALLOWED));

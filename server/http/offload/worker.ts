@@ -5,7 +5,7 @@
  */
 import * as os from 'node:os';
 import { diffProse, type Change } from '../../domain/diff.js';
-import { renderItems, type MarkdownItem } from '../../util/markdown.js';
+import { loadMarkdown, renderItems, type MarkdownItem } from '../../util/markdown.js';
 import { renderDocument } from '../../util/documentHtml.js';
 import { findSectionIn, headingIds, linkedSectionsOf, spliceText } from '../../services/textSections.js';
 import { isDomainError, type ErrorKind } from '../../domain/errors.js';
@@ -42,6 +42,9 @@ if (process.platform === 'linux') {
     // Not allowed here: the thread keeps its priority.
   }
 }
+
+// The markdown renderer's packages, before the first task (util/markdown.ts).
+await loadMarkdown();
 
 /** A splice's result: the text, or the refusal (a thread passes back plain data, not an error's class). */
 export type Spliced = { text: string } | { refused: { kind: ErrorKind; code: string; message: string } };

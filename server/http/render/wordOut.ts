@@ -40,7 +40,7 @@ import {
   WidthType,
 } from 'docx';
 import { type Change, diffProse, matchSequences, pairBySimilarity, wordSimilarity } from '../../domain/diff.js';
-import { md, type Token } from '../../util/markdown.js';
+import { markdownIt, type Token } from '../../util/markdown.js';
 
 /** Who made the revisions and when (a comparison's later version's publication). */
 export interface Revisions {
@@ -503,6 +503,7 @@ const newSide = (href: string) => href.replace(/\uE002[^\uE003]*(\uE003|$)/g, ''
  * host name with marks into punycode). The parse is synchronous, so no other caller sees the change.
  */
 function parseMarked(text: string): Token[] {
+  const md = markdownIt();
   const normalize = md.normalizeLink;
   md.normalizeLink = (url: string) => normalize.call(md, newSide(url));
   try {
