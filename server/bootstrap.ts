@@ -58,6 +58,11 @@ export async function openData(
     create?: boolean;
     /** Keep messages' text and HTML in their records rather than in files (most tests read them there). */
     mailBodiesInRecords?: boolean;
+    /**
+     * Leave the repositories' loose objects uncounted until `repo.countBacklog()` and
+     * `publicRepo.repo.countBacklog()` are called (the server, once its start is done).
+     */
+    backlogLater?: boolean;
   } = {},
 ): Promise<OpenData> {
   if (opts.create === false) {
@@ -67,8 +72,12 @@ export async function openData(
   const lock = await acquireLock(config.dataDir, { role });
   try {
     // Only a server packs by itself every so many writes; a command packs after an import, or on `gc`.
-    const repo = await GitRepository.open(path.join(config.dataDir, 'git'), role === 'cli' ? { packEvery: null } : {});
-    const publicRepo = await PublicRepository.open(path.join(config.dataDir, 'public.git'));
+    const backlog = opts.backlogLater ? ('later' as const) : undefined;
+    const repo = await GitRepository.open(
+      path.join(config.dataDir, 'git'),
+      role === 'cli' ? { packEvery: null, backlog } : { backlog },
+    );
+    const publicRepo = await PublicRepository.open(path.join(config.dataDir, 'public.git'), { backlog });
     // Messages' text and HTML stay on disk, not in memory (tests may keep them in the records).
     // The server reads the waiting messages' records after it listens (main.ts: `readLater`):
     // at ten years' volume they were most of the snapshot, and half a second of the start.

@@ -49,7 +49,7 @@ async function main() {
   await warnIfShared(config.dataDir);
   let data;
   try {
-    data = await openData(config, 'server');
+    data = await openData(config, 'server', { backlogLater: true });
   } catch (e) {
     console.error(`Ratify cannot start: ${(e as Error).message}`);
     process.exit(1);
@@ -136,6 +136,9 @@ async function main() {
     .then(async () => {
       mailRead = true;
       log.info({ readLater: data.ctx.meta.readLaterReport, startGc }, 'Start-up done: the waiting messages are read');
+      // The loose objects earlier runs left, counted towards the next packing now (bootstrap.ts).
+      data.ctx.repo.countBacklog();
+      data.ctx.publicRepo?.repo.countBacklog();
     })
     .catch((err) => {
       // A damaged snapshot: what the start refused before it listened, for the other records.

@@ -211,6 +211,18 @@ describe('pack', () => {
     await expectSound(12);
   });
 
+  test("with backlog 'later' (the server's start) the backlog is counted and packed only when asked", async () => {
+    const first = await openRepo();
+    for (let n = 1; n <= 12; n++) await commitOnMain(first, n);
+    const repo = await openRepo({ packEvery: 10, backlog: 'later' });
+    await repo.packingDone();
+    expect(await looseCount()).toBe(48);
+    repo.countBacklog();
+    await repo.packingDone();
+    expect(await looseCount()).toBe(0);
+    await expectSound(12);
+  });
+
   test('a pack without its index (a kill between the two renames) is removed at open', async () => {
     const repo = await openRepo();
     await commitOnMain(repo, 1);

@@ -87,6 +87,12 @@ export interface RepositoryOptions {
    * in place (old ones still there), and again once old packs are removed.
    */
   onPacksChanged?: () => Promise<void>;
+  /**
+   * `later`: the loose objects left by earlier runs are counted towards the next packing only
+   * when `countBacklog` is called (the server calls it once its start is done: the listing of
+   * 256 fan-out folders is work the start need not wait for). Default: counted after the open.
+   */
+  backlog?: 'after open' | 'later';
 }
 
 /** What a reader started in one generation uses: isomorphic-git's cache (pack indexes), and a count of reads in flight. */
@@ -242,9 +248,21 @@ export class GitRepository {
     await repo.verify();
     // Loose objects left by earlier runs count as writes towards the next packing: counted
     // beside what follows the open (a folder listing each of 256 fan-out folders, 11-32 ms of
-    // the start at ten years' volume).
-    repo.counting = repo.countBacklog();
+    // the start at ten years' volume), or when the server's start is done.
+    if (opts.backlog !== 'later') repo.countBacklog();
     return repo;
+  }
+
+  private backlogCounted = false;
+
+  /**
+   * Count the loose objects found at open as writes towards the next packing, in the background,
+   * and pack if they are enough; once (later calls do nothing). `packingDone` waits for it.
+   */
+  countBacklog(): void {
+    if (this.backlogCounted || this.closed) return;
+    this.backlogCounted = true;
+    this.counting = this.countLoose();
   }
 
   /** A pack without its index is what a packing killed between its two renames leaves: nothing reads it. */
@@ -256,8 +274,7 @@ export class GitRepository {
     }
   }
 
-  /** Count the loose objects found at open as writes towards the next packing, and pack if they are enough. */
-  private async countBacklog(): Promise<void> {
+  private async countLoose(): Promise<void> {
     try {
       this.writesSincePack += Math.floor((await this.looseObjects()).length / OBJECTS_PER_WRITE);
     } catch {
