@@ -25,11 +25,23 @@ interface Engines {
 let engines: Engines | null = null;
 let loading: Promise<void> | null = null;
 
-/** Load markdown-it and sanitize-html, once; resolves when the renderer is ready. */
+/**
+ * Load markdown-it and sanitize-html, once; resolves when the renderer is ready. If the build's
+ * files of them cannot be loaded, the packages are loaded from node_modules instead; if that
+ * fails too, the promise rejects and the next call tries again.
+ */
 export function loadMarkdown(): Promise<void> {
-  loading ??= Promise.all([import('markdown-it'), import('sanitize-html')]).then(([m, s]) => {
-    engines ??= build(m.default, s.default);
-  });
+  loading ??= Promise.all([import('markdown-it'), import('sanitize-html')])
+    .then(
+      ([m, s]) => {
+        engines ??= build(m.default, s.default);
+      },
+      () => void ready(),
+    )
+    .catch((e: unknown) => {
+      loading = null;
+      throw e;
+    });
   return loading;
 }
 
