@@ -31,6 +31,8 @@ let loading: Promise<void> | null = null;
  * fails too, the promise rejects and the next call tries again.
  */
 export function loadMarkdown(): Promise<void> {
+  // Loaded already by a render that came first: nothing to load again.
+  if (engines) loading ??= Promise.resolve();
   loading ??= Promise.all([import('markdown-it'), import('sanitize-html')])
     .then(
       ([m, s]) => {

@@ -170,46 +170,35 @@ export async function openPrepared<T>(
     .update(JSON.stringify([name, clock().toISOString(), rest]))
     .digest('hex')
     .slice(0, 16);
+  // A template is a folder holding the data folder (`data`) and what `build` returned
+  // (`made.json`), both written before the folder takes its name: a template is whole or absent.
   const template = path.join(root, `prepared-${key}`);
-  const madeFile = `${template}.json`;
   try {
-    await fsp.access(madeFile);
+    await fsp.access(template);
   } catch {
     const scratch = await fsp.mkdtemp(path.join(root, 'making-'));
-    const t = await openTestData({ ...opts, dataDir: scratch });
-    let made: T;
     try {
-      made = await build(t);
+      const t = await openTestData({ ...opts, dataDir: path.join(scratch, 'data') });
+      let made: T;
+      try {
+        made = await build(t);
+      } finally {
+        await t.close();
+      }
+      await fsp.writeFile(path.join(scratch, 'made.json'), JSON.stringify(made));
+      // Another worker may have made the same one meanwhile (the name is taken): theirs is as good.
+      await fsp.rename(scratch, template).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+      });
     } finally {
-      await t.close();
+      await fsp.rm(scratch, { recursive: true, force: true });
     }
-    // Another worker may have made the same one meanwhile: theirs is as good. The folder first,
-    // then its value: the value's file says the folder is whole.
-    const renamed = await fsp.rename(scratch, template).then(
-      () => true,
-      () => false,
-    );
-    if (renamed) await fsp.writeFile(madeFile, JSON.stringify(made));
-    else await fsp.rm(scratch, { recursive: true, force: true });
-    await waitFor(madeFile);
   }
   const dataDir = await tempDir();
-  copyTree(template, dataDir);
+  copyTree(path.join(template, 'data'), dataDir);
   await fsp.rm(path.join(dataDir, 'session-secret'), { force: true });
-  const made = JSON.parse(await fsp.readFile(madeFile, 'utf8')) as T;
+  const made = JSON.parse(await fsp.readFile(path.join(template, 'made.json'), 'utf8')) as T;
   return { ...(await openTestData({ ...opts, dataDir })), made };
-}
-
-/** Until `file` exists (another worker is writing it), at most 30 s. */
-async function waitFor(file: string): Promise<void> {
-  for (let i = 0; i < 3000; i++) {
-    try {
-      return await fsp.access(file);
-    } catch {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-  throw new Error(`${file} was not written`);
 }
 
 /**

@@ -223,6 +223,22 @@ describe('pack', () => {
     await expectSound(12);
   });
 
+  test('writes made between the open and the count of the backlog are counted once', async () => {
+    const first = await openRepo();
+    for (let n = 1; n <= 12; n++) await commitOnMain(first, n);
+    const repo = await openRepo({ packEvery: 15, backlog: 'later' });
+    // Two writes after the open: 12 + 2 writes' worth in all, under 15 (counted twice, 16).
+    await commitOnMain(repo, 13);
+    await commitOnMain(repo, 14);
+    repo.countBacklog();
+    await repo.packingDone();
+    expect(await looseCount()).toBe(56);
+    await commitOnMain(repo, 15);
+    await repo.packingDone();
+    expect(await looseCount()).toBe(0);
+    await expectSound(15);
+  });
+
   test('a pack without its index (a kill between the two renames) is removed at open', async () => {
     const repo = await openRepo();
     await commitOnMain(repo, 1);

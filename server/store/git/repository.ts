@@ -199,6 +199,8 @@ export class GitRepository {
   /** Refs deleted so far (a packing of refs that read them before a deletion reads them again). */
   private refDeletions = 0;
   private writesSincePack = 0;
+  /** Commits and tags written since the open (the backlog counted later leaves them out). */
+  private writesSinceOpen = 0;
   /** The count of the loose objects found at open, while it runs (`countBacklog`). */
   private counting: Promise<void> | null = null;
   /** What the last packing that finished did (for the bench and the logs). */
@@ -276,7 +278,10 @@ export class GitRepository {
 
   private async countLoose(): Promise<void> {
     try {
-      this.writesSincePack += Math.floor((await this.looseObjects()).length / OBJECTS_PER_WRITE);
+      // Writes made since the open are counted already (`wrote`), and their objects are in the
+      // listing: only the rest is the backlog. (Read after the listing, which takes a while.)
+      const listed = Math.floor((await this.looseObjects()).length / OBJECTS_PER_WRITE);
+      this.writesSincePack += Math.max(0, listed - this.writesSinceOpen);
     } catch {
       // Not counted: the writes to come will reach the next packing on their own.
     }
@@ -478,6 +483,7 @@ export class GitRepository {
   /** A commit or tag was written: every `packEvery` writes, pack in the background. */
   private wrote(): void {
     this.writesSincePack++;
+    this.writesSinceOpen++;
     this.maybePack();
   }
 
