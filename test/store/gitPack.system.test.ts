@@ -201,9 +201,14 @@ describe('pack', () => {
     await expectSound(25);
   });
 
-  test('a backlog of loose objects found at open is packed soon after', async () => {
+  /** `writes` commits on main by a repository that never packs: the loose objects the next open finds. */
+  async function leaveBacklog(writes: number) {
     const first = await openRepo();
-    for (let n = 1; n <= 12; n++) await commitOnMain(first, n);
+    for (let n = 1; n <= writes; n++) await commitOnMain(first, n);
+  }
+
+  test('a backlog of loose objects found at open is packed soon after', async () => {
+    await leaveBacklog(12);
     // 12 writes left 48 loose objects: 12 writes' worth, more than packEvery 10.
     const repo = await openRepo({ packEvery: 10 });
     await repo.packingDone();
@@ -212,8 +217,7 @@ describe('pack', () => {
   });
 
   test("with backlog 'later' (the server's start) the backlog is counted and packed only when asked", async () => {
-    const first = await openRepo();
-    for (let n = 1; n <= 12; n++) await commitOnMain(first, n);
+    await leaveBacklog(12);
     const repo = await openRepo({ packEvery: 10, backlog: 'later' });
     await repo.packingDone();
     expect(await looseCount()).toBe(48);
@@ -224,8 +228,7 @@ describe('pack', () => {
   });
 
   test('writes made between the open and the count of the backlog are counted once', async () => {
-    const first = await openRepo();
-    for (let n = 1; n <= 12; n++) await commitOnMain(first, n);
+    await leaveBacklog(12);
     const repo = await openRepo({ packEvery: 15, backlog: 'later' });
     // Two writes after the open: 12 + 2 writes' worth in all, under 15 (counted twice, 16).
     await commitOnMain(repo, 13);
