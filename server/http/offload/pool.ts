@@ -71,7 +71,8 @@ export class WorkPool {
   ) {}
 
   private pool(): Promise<Piscina> {
-    this.piscina ??= import('piscina').then(({ Piscina }) => {
+    if (this.piscina) return this.piscina;
+    const making = import('piscina').then(({ Piscina }) => {
       const pool = new Piscina({
         filename: workerFile,
         execArgv,
@@ -86,7 +87,12 @@ export class WorkPool {
       pool.on('error', (e: unknown) => this.onError(e));
       return pool;
     });
-    return this.piscina;
+    // A failure to load is not kept: the next task tries again.
+    making.catch(() => {
+      if (this.piscina === making) this.piscina = null;
+    });
+    this.piscina = making;
+    return making;
   }
 
   /** Run `task` on a worker thread within `limitMs` of starting; 503 `busy` when the queue is full. */
@@ -151,6 +157,10 @@ export class WorkPool {
     for (const wake of this.waiting.splice(0)) wake();
     const p = this.piscina;
     this.piscina = null;
-    if (p) await (await p).destroy();
+    if (p)
+      await p.then(
+        (pool) => pool.destroy(),
+        () => undefined,
+      );
   }
 }
