@@ -15,9 +15,12 @@ export type StartGc = { ms: number; rssMbBefore: number; rssMbAfter: number } | 
  *    time: 17-36 page faults a request, and a third to a half of the page's throughput lost
  *    (docs/DEPLOY.md). When glibc frees a block it had mapped on its own (one of 128 KB or more),
  *    it raises its thresholds to that block's size, the trim threshold to twice that (mallopt(3),
- *    "dynamic mmap threshold", up to 32 MB): one block of 16 MB, allocated and dropped here and
- *    freed by the collection below, sets them so, and the faults fell to 5-8 a request. With
- *    another C library the block is only allocated and freed.
+ *    "dynamic mmap threshold", up to 32 MB): one block of 4 MB, allocated and dropped here and
+ *    freed by the collection below, sets the trim threshold to 8 MB, and the faults fell to 5-8 a
+ *    request. The threshold is the same for every thread's arena (V8's compiler and collector
+ *    threads, libuv's): with a block of 16 MB (32 MB) they kept 44-48 MB of freed memory resident
+ *    at ten years' volume under reads, 14 MB with this one (docs/DEPLOY.md, "Memory", 2026-12-06).
+ *    With another C library the block is only allocated and freed.
  * 2. Opening the store leaves garbage: the snapshot's lines once parsed, the buffers the cold
  *    files' tables were read into (~22 MB of the ~215 MB resident after the start at ten years'
  *    volume). One full collection gives it back, and has V8 size its old generation from what
@@ -28,8 +31,11 @@ export type StartGc = { ms: number; rssMbBefore: number; rssMbAfter: number } | 
  *    collections, which keep their pauses short.
  *    It needs `gc`, which node gives with `--expose-gc` (package.json's `start`).
  */
+/** The block that sets glibc's thresholds: its mmap threshold to 4 MB, its trim threshold to 8 MB. */
+const BLOCK = 4 << 20;
+
 export function settleStartMemory(): StartGc {
-  Buffer.allocUnsafeSlow(16 << 20).fill(0, 0, 1);
+  Buffer.allocUnsafeSlow(BLOCK).fill(0, 0, 1);
   const gc = (globalThis as { gc?: () => void }).gc;
   if (typeof gc !== 'function') return null;
   const mb = (bytes: number) => Math.round(bytes / 1024 / 102.4) / 10;
