@@ -15,11 +15,12 @@ export type StartGc = { ms: number; rssMbBefore: number; rssMbAfter: number } | 
  *    time: 17-36 page faults a request, and a third to a half of the page's throughput lost
  *    (docs/DEPLOY.md). When glibc frees a block it had mapped on its own (one of 128 KB or more),
  *    it raises its thresholds to that block's size, the trim threshold to twice that (mallopt(3),
- *    "dynamic mmap threshold", up to 32 MB): one block of 4 MB, allocated and dropped here and
- *    freed by the collection below, sets the trim threshold to 8 MB, and the faults fell to 5-8 a
- *    request. The threshold is the same for every thread's arena (V8's compiler and collector
- *    threads, libuv's): with a block of 16 MB (32 MB) they kept 44-48 MB of freed memory resident
- *    at ten years' volume under reads, 14 MB with this one (docs/DEPLOY.md, "Memory", 2026-12-06).
+ *    "dynamic mmap threshold", up to 32 MB). A block of 16 MB, allocated and dropped here and
+ *    freed by the collection below, took the faults to 5-8 a request; one of 4 MB, as now, sets
+ *    the trim threshold to 8 MB, which still keeps a churn of 6 MB at the top of the heap from
+ *    faulting (test/cli/startMemory.test.ts). The threshold is the same for every thread's arena
+ *    (V8's compiler and collector threads, libuv's): at 32 MB they kept 44-48 MB of freed memory
+ *    resident at ten years' volume under reads, 14 MB at 8 MB (docs/DEPLOY.md, "Memory").
  *    With another C library the block is only allocated and freed.
  * 2. Opening the store leaves garbage: the snapshot's lines once parsed, the buffers the cold
  *    files' tables were read into (~22 MB of the ~215 MB resident after the start at ten years'
