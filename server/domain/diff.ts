@@ -18,7 +18,8 @@
  * 4. only what still exceeds the budget becomes one delete + one insert: coarser, never
  *    wrong, never slow.
  * On the corpora it marks 0.84× the characters git's `--word-diff` marks, never more than
- * git + 10% on a pair (test/domain/diffCorpus.system.test.ts); a far W3C pair (250 KB) takes ~50 ms.
+ * git + 10% on a pair (test/domain/diffCorpus.system.test.ts); a far W3C pair (250 KB) takes
+ * ~20 ms of CPU (docs/BENCHMARKS.md).
  */
 
 export type ChangeOp = 'equal' | 'insert' | 'delete';
@@ -71,15 +72,14 @@ export function diffProse(from: string, to: string): Change[] {
     if (from || to) regionDiff(a, b, budget, raw, 0);
     return slide(normalize(raw));
   }
-  const ids = new Map<string, number>(); // lines → small ints, so comparisons are cheap
-  // Blank lines get negative ids: they still match each other, but never serve as unique
-  // anchors (a lone blank line would otherwise pull real paragraphs out of alignment).
-  const id = (line: string) =>
-    ids.get(line) ?? ids.set(line, /^[ \t\r]*\n?$/.test(line) ? -1 - ids.size : ids.size).get(line)!;
+  // Lines → small ints, so comparisons are cheap. Blank lines get negative ids: they still
+  // match each other, but never serve as unique anchors (a lone blank line would otherwise pull
+  // real paragraphs out of alignment).
+  const id = interner(isBlank);
   const ma: number[] = [],
     mb: number[] = [];
-  const la = Int32Array.from(a, id);
-  matchLines(la, Int32Array.from(b, id), 0, a.length, 0, b.length, 0, budget, ma, mb);
+  const la = idsOf(a, id);
+  matchLines(la, idsOf(b, id), 0, a.length, 0, b.length, 0, budget, ma, mb);
 
   // Changed regions run between matched lines that hold words: a matched blank line between two
   // changes joins them (which blank line pairs with which is a guess that can cut a paragraph
@@ -117,7 +117,90 @@ function splitLines(s: string): string[] {
 
 /** Words, whitespace runs, and single other code points (astral chars are never split). */
 export function tokenize(s: string): string[] {
-  return s.match(/[\p{L}\p{M}\p{N}_]+|\s+|[\s\S]/gu) ?? [];
+  // The same tokens as s.match(TOKEN) (test/domain/diff.test.ts holds them equal), about 3× faster
+  // on the corpora: ASCII is scanned by char code, and the expression reads only from a non-ASCII
+  // char on.
+  const out: string[] = [];
+  const n = s.length;
+  let p = 0;
+  while (p < n) {
+    const c = s.charCodeAt(p);
+    let q = p + 1;
+    if (c < 128 && ASCII_CLASS[c] !== OTHER) {
+      const cls = ASCII_CLASS[c];
+      while (q < n) {
+        const d = s.charCodeAt(q);
+        if (d >= 128) {
+          // A non-ASCII letter or space may continue the run: the class's expression says how far.
+          const rest = cls === WORD ? WORD_REST : SPACE_REST;
+          rest.lastIndex = q;
+          rest.test(s);
+          q = rest.lastIndex;
+          break;
+        }
+        if (ASCII_CLASS[d] !== cls) break;
+        q++;
+      }
+    } else if (c >= 128) {
+      TOKEN.lastIndex = p;
+      TOKEN.test(s);
+      q = TOKEN.lastIndex;
+    }
+    out.push(s.slice(p, q));
+    p = q;
+  }
+  return out;
+}
+
+/** The token grammar: a word (letters, marks, digits, _), a whitespace run, or one code point. */
+const TOKEN = /[\p{L}\p{M}\p{N}_]+|\s+|[\s\S]/uy;
+const WORD_REST = /[\p{L}\p{M}\p{N}_]*/uy;
+const SPACE_REST = /\s*/uy;
+const OTHER = 0,
+  WORD = 1,
+  SPACE = 2;
+/** Which run each ASCII code starts: within ASCII, TOKEN's word class is [A-Za-z0-9_] and \s is [\t-\r ]. */
+const ASCII_CLASS = Uint8Array.from({ length: 128 }, (_, c) =>
+  /[A-Za-z0-9_]/.test(String.fromCharCode(c)) ? WORD : /\s/.test(String.fromCharCode(c)) ? SPACE : OTHER,
+);
+
+/** Whether a token is a whitespace run (see `tokenize`: a token that begins with a space is one). */
+function isSpace(t: string): boolean {
+  const c = t.charCodeAt(0);
+  return c < 128 ? ASCII_CLASS[c] === SPACE : /^\s/u.test(t);
+}
+
+/**
+ * Small ints for strings, the same for equal strings, in order of first sight: 0, 1, 2… (or, for
+ * the strings `negative` picks, -1, -2…, counted in the same sequence).
+ */
+function interner(negative?: (s: string) => boolean): (s: string) => number {
+  const ids = new Map<string, number>();
+  return (s) => {
+    let v = ids.get(s);
+    if (v === undefined) {
+      v = negative?.(s) ? -1 - ids.size : ids.size;
+      ids.set(s, v);
+    }
+    return v;
+  };
+}
+
+/** A line of nothing but spaces, tabs and carriage returns (with its line feed): /^[ \t\r]*\n?$/. */
+function isBlank(line: string): boolean {
+  const n = line.length - (line.charCodeAt(line.length - 1) === 10 ? 1 : 0);
+  for (let k = 0; k < n; k++) {
+    const c = line.charCodeAt(k);
+    if (c !== 32 && c !== 9 && c !== 13) return false;
+  }
+  return true;
+}
+
+/** `Int32Array.from(xs, f)` without the iterator protocol it goes through (several times slower). */
+function idsOf<T>(xs: readonly T[], f: (x: T) => number): Int32Array {
+  const out = new Int32Array(xs.length);
+  for (let k = 0; k < xs.length; k++) out[k] = f(xs[k]);
+  return out;
 }
 
 /** Thrown inside Myers when the budget runs out; caught by the caller of `myers`. */
@@ -301,21 +384,21 @@ function uniqueAnchors(
   b0: number,
   b1: number,
 ): [number, number][] {
-  const seen = new Map<number, { na: number; nb: number; ia: number; ib: number }>();
+  // Each id's position on a's side, or -1 once it is seen twice; then the same on b's side for
+  // the ids unique on a's (numbers in the maps, not an object per line).
+  const inA = new Map<number, number>();
   for (let i = a0; i < a1; i++) {
-    const e = seen.get(a[i]);
-    if (e) e.na++;
-    else seen.set(a[i], { na: 1, nb: 0, ia: i, ib: -1 });
+    const line = a[i];
+    if (line >= 0) inA.set(line, inA.has(line) ? -1 : i);
   }
+  const inB = new Map<number, number>();
   for (let j = b0; j < b1; j++) {
-    const e = seen.get(b[j]);
-    if (e) {
-      e.nb++;
-      e.ib = j;
-    }
+    const line = b[j];
+    const ia = inA.get(line);
+    if (ia !== undefined && ia >= 0) inB.set(line, inB.has(line) ? -1 : j);
   }
   const pairs: [number, number][] = [];
-  for (const [line, e] of seen) if (line >= 0 && e.na === 1 && e.nb === 1) pairs.push([e.ia, e.ib]);
+  for (const [line, jb] of inB) if (jb >= 0) pairs.push([inA.get(line)!, jb]);
   pairs.sort((x, y) => x[0] - y[0]);
   // Patience sorting: tops[k] = index of the smallest tail of an increasing run of length k+1.
   const tops: number[] = [],
@@ -342,10 +425,9 @@ function uniqueAnchors(
  * For the rendered diff, which aligns blocks and words with it.
  */
 export function matchSequences(a: readonly string[], b: readonly string[]): [number, number][] {
-  const ids = new Map<string, number>();
-  const id = (k: string) => ids.get(k) ?? ids.set(k, ids.size).get(k)!;
-  const ia = Int32Array.from(a, id),
-    ib = Int32Array.from(b, id);
+  const id = interner();
+  const ia = idsOf(a, id),
+    ib = idsOf(b, id);
   const ma: number[] = [],
     mb: number[] = [];
   matchLines(ia, ib, 0, ia.length, 0, ib.length, 0, { left: TOTAL_BUDGET }, ma, mb);
@@ -362,10 +444,9 @@ export function matchWords(
   b: readonly string[],
   weight: (i: number) => number,
 ): [number, number][] {
-  const ids = new Map<string, number>();
-  const id = (k: string) => ids.get(k) ?? ids.set(k, ids.size).get(k)!;
-  const ia = Int32Array.from(a, id),
-    ib = Int32Array.from(b, id);
+  const id = interner();
+  const ia = idsOf(a, id),
+    ib = idsOf(b, id);
   const ma: number[] = [],
     mb: number[] = [],
     budget = { left: TOTAL_BUDGET };
@@ -379,11 +460,11 @@ export function matchWords(
  * letters and digits only), for `pairBySimilarity`; each text is read once.
  */
 export function wordSimilarity(a: readonly string[], b: readonly string[]): (i: number, j: number) => number {
-  const ids = new Map<string, number>();
+  const id = interner();
   const bag = (s: string) =>
-    Int32Array.from(
+    idsOf(
       tokenize(s).filter((t) => /[\p{L}\p{N}]/u.test(t)),
-      (t) => ids.get(t) ?? ids.set(t, ids.size).get(t)!,
+      id,
     ).sort();
   const ba = a.map(bag),
     bb = b.map(bag);
@@ -455,14 +536,21 @@ function heaviestMatches(
     m = b.length,
     w = m + 1;
   const t = new Int32Array((n + 1) * w);
-  for (let i = n - 1; i >= 0; i--)
+  const wt = new Int32Array(n);
+  for (let i = 0; i < n; i++) wt[i] = weight(i);
+  for (let i = n - 1; i >= 0; i--) {
+    const ai = a[i],
+      wi = wt[i],
+      row = i * w,
+      below = row + w;
     for (let j = m - 1; j >= 0; j--) {
-      const skip = Math.max(t[(i + 1) * w + j], t[i * w + j + 1]);
-      t[i * w + j] = a[i] === b[j] ? Math.max(skip, t[(i + 1) * w + j + 1] + weight(i)) : skip;
+      const skip = Math.max(t[below + j], t[row + j + 1]);
+      t[row + j] = ai === b[j] ? Math.max(skip, t[below + j + 1] + wi) : skip;
     }
+  }
   budget.left -= n * m;
   for (let i = 0, j = 0; i < n && j < m; ) {
-    if (a[i] === b[j] && t[i * w + j] === t[(i + 1) * w + j + 1] + weight(i)) {
+    if (a[i] === b[j] && t[i * w + j] === t[(i + 1) * w + j + 1] + wt[i]) {
       ma.push(i++);
       mb.push(j++);
     } else if (t[(i + 1) * w + j] >= t[i * w + j + 1]) i++;
@@ -474,9 +562,7 @@ function heaviestMatches(
 /** Positions of the tokens that are not whitespace. */
 function wordsOf(tokens: string[]): number[] {
   const out: number[] = [];
-  tokens.forEach((t, k) => {
-    if (!/^\s/u.test(t)) out.push(k);
-  });
+  for (let k = 0; k < tokens.length; k++) if (!isSpace(tokens[k])) out.push(k);
   return out;
 }
 
@@ -535,8 +621,7 @@ function units(lines: string[]): string[][] {
   let cur: string[] = [];
   lines.forEach((line, k) => {
     cur.push(line);
-    const blank = /^[ \t\r]*\n?$/.test(line);
-    if (blank && k + 1 < lines.length && !/^[ \t\r]*\n?$/.test(lines[k + 1])) {
+    if (isBlank(line) && k + 1 < lines.length && !isBlank(lines[k + 1])) {
       out.push(cur);
       cur = [];
     }
@@ -559,14 +644,13 @@ function regionDiff(fromLines: string[], toLines: string[], budget: Budget, out:
   }
   const ta = tokenize(from),
     tb = tokenize(to);
-  const ids = new Map<string, number>();
-  const id = (t: string) => ids.get(t) ?? ids.set(t, ids.size).get(t)!;
+  const id = interner();
   // Myers runs on the words and signs only, as git's word diff does: whitespace never wins a
   // match over a word (keeping "\n" instead of "the" is as short an edit, but marks more).
   const wa = wordsOf(ta),
     wb = wordsOf(tb);
-  const ia = Int32Array.from(wa, (k) => id(ta[k])),
-    ib = Int32Array.from(wb, (k) => id(tb[k]));
+  const ia = idsOf(wa, (k) => id(ta[k])),
+    ib = idsOf(wb, (k) => id(tb[k]));
   const ma: number[] = [],
     mb: number[] = [];
   if (
@@ -595,7 +679,7 @@ function regionDiff(fromLines: string[], toLines: string[], budget: Budget, out:
   }
   // Each unit as a sorted bag of word ids (whitespace and punctuation do not make paragraphs alike).
   const bag = (u: string[]) =>
-    Int32Array.from(
+    idsOf(
       tokenize(u.join('')).filter((t) => /[\p{L}\p{N}]/u.test(t)),
       id,
     ).sort();

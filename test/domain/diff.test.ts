@@ -1,6 +1,6 @@
 import { describe, test, expect } from '@jest/globals';
 import fc from 'fast-check';
-import { coarseDiff, diffProse, foldParagraphs, sideBySide, type Change } from '../../server/domain/diff.js';
+import { coarseDiff, diffProse, foldParagraphs, sideBySide, tokenize, type Change } from '../../server/domain/diff.js';
 import { runs } from '../helpers/depth.js';
 
 const RUNS = runs(500);
@@ -311,6 +311,37 @@ describe('foldParagraphs and sideBySide', () => {
         ],
       },
     ]);
+  });
+});
+
+describe('tokenize', () => {
+  // The grammar it scans by hand for speed: a word (letters, marks, digits, _), a whitespace run, or one code point.
+  const byExpression = (s: string) => s.match(/[\p{L}\p{M}\p{N}_]+|\s+|[\s\S]/gu) ?? [];
+  const unit = fc.oneof(
+    fc.constantFrom('a', 'Z', '0', '_', ' ', '\t', '\n', '\r', '\v', '\f', '.', '-', '\u00a0', '\u2028', '\ufeff'),
+    fc.constantFrom('é', '\u0301', 'ß', '٣', '𝒳', '😀', '\ud800', '\udc00', '\u3000', '中', 'ª'),
+  );
+
+  test('the same tokens as the expression, on any code points and on mixes of ASCII and not', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        expect(tokenize(s)).toEqual(byExpression(s));
+      }),
+      RUNS,
+    );
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 60 }), (s) => {
+        expect(tokenize(s)).toEqual(byExpression(s));
+      }),
+      RUNS,
+    );
+  });
+
+  test('examples: a word runs on through non-ASCII letters and marks, a space run through non-ASCII spaces', () => {
+    expect(tokenize('cafe\u0301 au\u00a0 lait')).toEqual(['cafe\u0301', ' ', 'au', '\u00a0 ', 'lait']);
+    expect(tokenize('naïve_3x—ok')).toEqual(['naïve_3x', '—', 'ok']);
+    expect(tokenize('a😀\ud800b')).toEqual(['a', '😀', '\ud800', 'b']);
+    expect(tokenize('')).toEqual([]);
   });
 });
 
