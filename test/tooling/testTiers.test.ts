@@ -1,0 +1,44 @@
+/**
+ * `npm run test:quick` runs the tests of the domain and the services that stay in jest's process:
+ * no HTTP app, no other program (stock git), no socket (an SMTP or HTTP server). A test file there
+ * that needs one is named `*.integration.test.ts` (or `*.system.test.ts`) and runs in `npm test`.
+ * This holds the names to what the files import, so the quick tier stays quick.
+ */
+import { expect, test } from '@jest/globals';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { projectRoot } from '../helpers/data.js';
+
+/** What makes a test leave the process: the app (and supertest), child processes, servers. */
+const LEAVES = [
+  /from\s+['"]supertest['"]/,
+  /\bopenTestApp\b|\bcreateApp\b/,
+  /['"]node:(child_process|net|http|https)['"]/,
+  /helpers\/(smtp|stockGit|gitHttpServer)\.js['"]/,
+  /store\/gitHelpers\.js['"]/,
+];
+
+const quickFiles = () =>
+  ['domain', 'services'].flatMap((dir) =>
+    fs
+      .readdirSync(path.join(projectRoot, 'test', dir))
+      .filter((f) => f.endsWith('.test.ts') && !/\.(integration|system)\.test\.ts$/.test(f))
+      .map((f) => `test/${dir}/${f}`),
+  );
+
+test('no test file of the quick tier starts an app, a program or a server', () => {
+  const files = quickFiles();
+  expect(files.length).toBeGreaterThan(20);
+  const leaving = files.filter((f) => {
+    const text = fs.readFileSync(path.join(projectRoot, f), 'utf8');
+    return LEAVES.some((re) => re.test(text));
+  });
+  expect(leaving).toEqual([]);
+});
+
+test('npm run test:quick leaves out the integration and system files, and runs the domain and services', () => {
+  const scripts = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).scripts;
+  expect(scripts['test:quick']).toContain(String.raw`'\.integration\.test\.ts$'`);
+  expect(scripts['test:quick']).toContain(String.raw`'\.system\.test\.ts$'`);
+  expect(scripts['test:quick']).toMatch(/test\/domain test\/services$/);
+});
