@@ -117,9 +117,9 @@ function splitLines(s: string): string[] {
 
 /** Words, whitespace runs, and single other code points (astral chars are never split). */
 export function tokenize(s: string): string[] {
-  // The same tokens as s.match(TOKEN) (test/domain/diff.test.ts holds them equal), about 3× faster
-  // on the corpora: ASCII is scanned by char code, and the expression reads only from a non-ASCII
-  // char on.
+  // The same tokens as matching TOKEN's grammar along the whole string (s.match with the g flag;
+  // test/domain/diff.test.ts holds them equal), about 3× faster on the corpora: ASCII is scanned
+  // by char code, and the expressions read only from a non-ASCII char on.
   const out: string[] = [];
   const n = s.length;
   let p = 0;
@@ -196,7 +196,7 @@ function isBlank(line: string): boolean {
   return true;
 }
 
-/** `Int32Array.from(xs, f)` without the iterator protocol it goes through (several times slower). */
+/** `Int32Array.from(xs, f)` as a plain loop, without the iterator protocol `from` goes through. */
 function idsOf<T>(xs: readonly T[], f: (x: T) => number): Int32Array {
   const out = new Int32Array(xs.length);
   for (let k = 0; k < xs.length; k++) out[k] = f(xs[k]);
