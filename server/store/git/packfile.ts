@@ -229,12 +229,51 @@ export async function writePack(
   }
 }
 
+/** `idx` when it is a version-2 pack index long enough for the ids its fan-out counts; an error otherwise. */
+export function checkIndex(idx: Buffer): Buffer {
+  if (idx.length < 8 + 256 * 4 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2)
+    throw new Error('not a version 2 pack index');
+  if (idx.length < 8 + 256 * 4 + idx.readUInt32BE(8 + 255 * 4) * 20) throw new Error('a pack index cut short');
+  return idx;
+}
+
 /** The object ids a version-2 pack index lists. */
 export function idxObjectIds(idx: Buffer): string[] {
-  if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) throw new Error('not a version 2 pack index');
+  checkIndex(idx);
   const count = idx.readUInt32BE(8 + 255 * 4);
   const first = 8 + 256 * 4;
   const oids: string[] = [];
   for (let i = 0; i < count; i++) oids.push(idx.toString('hex', first + i * 20, first + i * 20 + 20));
   return oids;
+}
+
+const HEX_ID = /^[0-9a-f]{40}$/;
+
+/**
+ * Whether a version-2 pack index (or any of several) lists `oid` (40 hex digits): a binary
+ * search among the ids that share its first byte (the fan-out table gives where they lie),
+ * comparing four bytes at a time, without making a string of every id an index holds
+ * (`idxObjectIds`).
+ */
+export function idxLists(indexes: Buffer | readonly Buffer[], oid: string): boolean {
+  if (!HEX_ID.test(oid)) return false;
+  const want = Buffer.from(oid, 'hex');
+  const words = [0, 4, 8, 12, 16].map((k) => want.readUInt32BE(k));
+  const fan = 8 + want[0] * 4;
+  const first = 8 + 256 * 4;
+  for (const idx of Array.isArray(indexes) ? indexes : [indexes]) {
+    checkIndex(idx);
+    let lo = want[0] === 0 ? 0 : idx.readUInt32BE(fan - 4);
+    let hi = idx.readUInt32BE(fan);
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = first + mid * 20;
+      let c = 0;
+      for (let k = 0; k < 5 && c === 0; k++) c = words[k] - idx.readUInt32BE(at + k * 4);
+      if (c === 0) return true;
+      if (c > 0) lo = mid + 1;
+      else hi = mid;
+    }
+  }
+  return false;
 }

@@ -85,6 +85,33 @@ const auditPart = (line: Buffer): JournalEntry | null => {
     : asEntry(line);
 };
 
+const SEQ_FIRST = Buffer.from('{"seq":');
+
+/** The seq a line begins with (`{"seq":N,`, as the journal writes it), or -1 when it begins otherwise. */
+function leadingSeq(line: Buffer): number {
+  if (line.length < SEQ_FIRST.length + 2 || line.compare(SEQ_FIRST, 0, SEQ_FIRST.length, 0, SEQ_FIRST.length) !== 0)
+    return -1;
+  let n = 0;
+  for (let i = SEQ_FIRST.length; i < line.length && i < SEQ_FIRST.length + 16; i++) {
+    const c = line[i];
+    if (c === 0x2c) return i > SEQ_FIRST.length ? n : -1;
+    if (c < 0x30 || c > 0x39) return -1;
+    n = n * 10 + c - 0x30;
+  }
+  return -1;
+}
+
+/**
+ * Lines up to `seq` (a snapshot's) by their audit part, the rest whole: the snapshot holds what
+ * the earlier lines changed. A line that does not begin with its seq is parsed whole.
+ */
+const auditUpTo =
+  (seq: number) =>
+  (line: Buffer): JournalEntry | null => {
+    const n = leadingSeq(line);
+    return n >= 0 && n <= seq ? auditPart(line) : asEntry(line);
+  };
+
 /**
  * Read one segment. A torn tail — a partial line, NUL bytes a full disk or a crash left, any
  * unreadable region with no readable line after it — was never acknowledged and is reported
@@ -157,7 +184,10 @@ export class Journal {
    * snapshot's seq). Only the segments that can hold such entries are read — the one where
    * `afterSeq + 1` falls and those after it — so opening costs the same after ten years as after
    * one: older segments are the audit log's, read a page at a time (`readAudit`). `read` is every
-   * entry of the segments read: every entry from seq `readFrom` on (the newest part of the audit log).
+   * entry of the segments read: every entry from seq `readFrom` on (the newest part of the audit log),
+   * those up to `afterSeq` by their audit part only (their record changes, which the snapshot
+   * holds, are not parsed: at thirty years' volume the snapshot's segment held 5,000 lines before
+   * it and 4 after, and parsing them whole was half of the journal's part of the start).
    */
   static async open(
     dir: string,
@@ -175,7 +205,7 @@ export class Journal {
     const parsed = new Map<number, { raw: Buffer; entries: JournalEntry[]; good: number }>();
     const readSegment = async (i: number) => {
       const raw = await fsp.readFile(path.join(dir, segments[i]));
-      parsed.set(i, { raw, ...parseSegment(segments[i], raw) });
+      parsed.set(i, { raw, ...parseSegment(segments[i], raw, auditUpTo(afterSeq)) });
     };
     for (let i = segments.length - 1; i >= 0; i--) {
       await readSegment(i);
