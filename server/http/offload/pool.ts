@@ -45,13 +45,14 @@ export class WorkTimeout extends Error {
 }
 
 const here = fileURLToPath(import.meta.url);
-// The worker file sits beside this one, with the same extension: .ts when run from source
-// (tsx, jest), .js when compiled. A .ts worker needs tsx's loader: workers inherit the
-// parent's execArgv, which carries it under `tsx`, but not under jest, so ask for it.
+// The worker file sits beside this one: worker.js when compiled; from the sources (tsx, jest)
+// sourceWorker.mjs, which registers tsx's loader in the thread and loads worker.ts (node 20
+// does not pass a loader given in a worker's execArgv on to it: every task failed).
 // RATIFY_WORKER_FILE names another: the tests point it at the one the build wrote from the same
 // sources (a thread starts in ~0.3 s of CPU instead of ~1 s through tsx).
-const workerFile = process.env.RATIFY_WORKER_FILE || path.join(path.dirname(here), `worker${path.extname(here)}`);
-const execArgv = path.extname(workerFile) === '.ts' ? ['--import', 'tsx'] : [];
+const workerFile =
+  process.env.RATIFY_WORKER_FILE ||
+  path.join(path.dirname(here), path.extname(here) === '.ts' ? 'sourceWorker.mjs' : 'worker.js');
 
 export class WorkPool {
   /**
@@ -75,7 +76,8 @@ export class WorkPool {
     const making = import('piscina').then(({ Piscina }) => {
       const pool = new Piscina({
         filename: workerFile,
-        execArgv,
+        // None of the parent's (node's flags of `npm start`, tsx's loader): the thread needs neither.
+        execArgv: [],
         minThreads: 0,
         maxThreads: this.options.threads,
         idleTimeout: 60_000,
