@@ -8,7 +8,7 @@
  * Records that go cold (`COLD`: a compact sent message, kept on disk) are found by id, by `all`
  * and by the indexes that declare `cold`, and left out of the others.
  */
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { afterEach, describe, test } from '@jest/globals';
 import fc from 'fast-check';
 import * as fsp from 'node:fs/promises';
 import { MetaStore, type Change } from '../../server/store/meta/metaStore.js';
@@ -16,6 +16,7 @@ import { COLD, INDEXES, type IndexDef, type IndexedCollection } from '../../serv
 import type { CollectionName } from '../../server/store/meta/schema.js';
 import { tmp } from './gitHelpers.js';
 import { runs } from '../helpers/depth.js';
+import { expectEqual } from '../helpers/equal.js';
 
 type Rec = Record<string, unknown>;
 type Model = Record<string, Record<string, Rec>>;
@@ -132,11 +133,17 @@ const isCold = (kind: string, id: string, r: Rec) =>
 function expectMatches(store: MetaStore, model: Model, probe: { limit: number; before: number; upTo: string }): void {
   for (const kind of KINDS) {
     const records = Object.entries(model[kind] ?? {});
-    expect(store.all(kind as CollectionName)).toEqual(records.map(([, r]) => r));
-    expect(store.count(kind)).toBe(records.length);
-    for (const [id, r] of records) expect(store.get(kind as CollectionName, id)).toEqual(r);
+    expectEqual(
+      store.all(kind as CollectionName),
+      records.map(([, r]) => r),
+    );
+    expectEqual(store.count(kind), records.length);
+    for (const [id, r] of records) expectEqual(store.get(kind as CollectionName, id), r);
     const cold = records.filter(([id, r]) => isCold(kind, id, r)).sort(([a], [b]) => Number(b) - Number(a));
-    expect(store.newestCold(kind as CollectionName, probe.limit)).toEqual(cold.slice(0, probe.limit).map(([, r]) => r));
+    expectEqual(
+      store.newestCold(kind as CollectionName, probe.limit),
+      cold.slice(0, probe.limit).map(([, r]) => r),
+    );
     for (const [name, def] of defsOf(kind)) {
       const listed = records.filter(([id, r]) => def.cold || !isCold(kind, id, r));
       const keys = new Set([
@@ -151,7 +158,7 @@ function expectMatches(store: MetaStore, model: Model, probe: { limit: number; b
             def.order!(a) < def.order!(b) ? -1 : def.order!(a) > def.order!(b) ? 1 : 0,
           );
         const by = (store.by as (k: string, i: string, key: string) => Rec[])(kind, name, key);
-        expect({ kind, name, key, got: by }).toEqual({ kind, name, key, got: want.map(([, r]) => r) });
+        expectEqual({ kind, name, key, got: by }, { kind, name, key, got: want.map(([, r]) => r) });
         // A value made from a key's records (kept from an earlier check until one of them changed).
         const derived = store.derived as (
           k: string,
@@ -160,25 +167,28 @@ function expectMatches(store: MetaStore, model: Model, probe: { limit: number; b
           what: string,
           make: (rs: Rec[]) => Rec[],
         ) => Rec[];
-        expect({ kind, name, key, derived: derived.call(store, kind, name, key, 'copy', (rs) => [...rs]) }).toEqual({
-          kind,
-          name,
-          key,
-          derived: want.map(([, r]) => r),
-        });
-        expect((store.countBy as (k: string, i: string, key: string) => number)(kind, name, key)).toBe(want.length);
+        expectEqual(
+          { kind, name, key, derived: derived.call(store, kind, name, key, 'copy', (rs) => [...rs]) },
+          { kind, name, key, derived: want.map(([, r]) => r) },
+        );
+        expectEqual((store.countBy as (k: string, i: string, key: string) => number)(kind, name, key), want.length);
         const newest = store.newest as (k: string, i: string, key: string, limit: number, before?: number) => Rec[];
-        expect(newest.call(store, kind, name, key, probe.limit)).toEqual(
+        expectEqual(
+          newest.call(store, kind, name, key, probe.limit),
           want
             .slice(-probe.limit)
             .reverse()
             .map(([, r]) => r),
         );
         const oldest = store.oldest as (k: string, i: string, key: string, limit: number, upTo?: string) => Rec[];
-        expect(oldest.call(store, kind, name, key, probe.limit)).toEqual(want.slice(0, probe.limit).map(([, r]) => r));
+        expectEqual(
+          oldest.call(store, kind, name, key, probe.limit),
+          want.slice(0, probe.limit).map(([, r]) => r),
+        );
         if (def.order) {
           // The first records whose order value is at most `upTo` (the mail worker's "due by now").
-          expect(oldest.call(store, kind, name, key, probe.limit, probe.upTo)).toEqual(
+          expectEqual(
+            oldest.call(store, kind, name, key, probe.limit, probe.upTo),
             want
               .filter(([, r]) => def.order!(r) <= probe.upTo)
               .slice(0, probe.limit)
@@ -187,7 +197,8 @@ function expectMatches(store: MetaStore, model: Model, probe: { limit: number; b
         }
         if (!def.order) {
           const older = want.filter(([id]) => isArrayIndex(id) && Number(id) < probe.before);
-          expect(newest.call(store, kind, name, key, probe.limit, probe.before)).toEqual(
+          expectEqual(
+            newest.call(store, kind, name, key, probe.limit, probe.before),
             older
               .slice(-probe.limit)
               .reverse()
