@@ -42,3 +42,23 @@ test('npm run test:quick leaves out the integration and system files, and runs t
   expect(scripts['test:quick']).toContain(String.raw`'\.system\.test\.ts$'`);
   expect(scripts['test:quick']).toMatch(/test\/domain test\/services$/);
 });
+
+test('npm run test:deep runs at full depth every test file of npm test whose runs depth.ts sets, and only those', async () => {
+  const { deepFiles } = (await import(path.join(projectRoot, 'scripts', 'testDeep.mjs'))) as {
+    deepFiles: () => string[];
+  };
+  const walk = (dir: string): string[] =>
+    fs.readdirSync(path.join(projectRoot, dir), { withFileTypes: true }).flatMap((e) => {
+      const rel = `${dir}/${e.name}`;
+      if (e.isDirectory()) return walk(rel);
+      return e.name.endsWith('.test.ts') ? [rel] : [];
+    });
+  const inNpmTest = walk('test').filter((f) => !/^test\/(e2e|timing)\/|\.system\.test\.ts$/.test(f));
+  const randomised = inNpmTest.filter((f) =>
+    /\b(runs|depth)\(|\bFULL_DEPTH\b/.test(fs.readFileSync(path.join(projectRoot, f), 'utf8')),
+  );
+  expect(randomised.length).toBeGreaterThan(20);
+  expect(deepFiles()).toEqual(randomised.sort());
+  const scripts = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).scripts;
+  expect(scripts['test:deep']).toContain('scripts/testDeep.mjs');
+});
