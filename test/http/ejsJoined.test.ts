@@ -13,6 +13,9 @@ import * as path from 'node:path';
 import request from 'supertest';
 import { joinedOutput, pageBytes, type JoinedTemplate } from '../../server/http/render/ejsJoined.js';
 import { KeptBytes } from '../../server/http/render/fragments.js';
+import { CHUNK, encodeParts } from '../../server/http/render/keptBytes.js';
+import fc from 'fast-check';
+import { runs } from '../helpers/depth.js';
 import { openTestApp } from '../helpers/data.js';
 
 const original = ejs.compile;
@@ -96,6 +99,29 @@ describe('templates that join their output', () => {
         const page = original(t, {})(given);
         expect(pageBytes(template, given).equals(Buffer.from(page, 'utf8'))).toBe(true);
       }
+  });
+
+  test('pieces of any length and characters, lists of pieces among them, encode to the UTF-8 of their join, cut where the slot stands', () => {
+    const slot = '\u0000slot\u0000';
+    const text = fc.string({ unit: 'grapheme', maxLength: 40 });
+    const piece = fc.oneof(
+      text,
+      // Long pieces (an include's output) are chunks of their own.
+      fc.tuple(text, fc.integer({ min: CHUNK, max: 3 * CHUNK })).map(([t, n]) => t.padEnd(n, t || 'é')),
+      fc.tuple(text, text).map(([a, b]) => `${a}${slot}${b}`),
+      fc.integer(),
+      // A partial's pieces (`piecesOf`) put in the page as they are: read in their place.
+      fc.array(fc.oneof(text, fc.constant(slot)), { maxLength: 4 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), fc.boolean(), (pieces, cut) => {
+        const joined = pieces.flat().join('');
+        const want = cut ? joined.split(slot) : [joined];
+        const got = encodeParts(pieces, cut ? slot : null);
+        expect(got.map((b) => b.toString('hex'))).toEqual(want.map((w) => Buffer.from(w, 'utf8').toString('hex')));
+      }),
+      runs(200),
+    );
   });
 
   test("the app's pages and error pages are sent as those bytes, typed as HTML", async () => {

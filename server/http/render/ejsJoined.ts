@@ -38,12 +38,16 @@ export function joinedOutput(): void {
       (withLocals ? '  }\n' : '') +
       '  return __output;\n';
     const pieces = t.compile() as unknown as (data?: ejs.Data) => unknown[];
-    const fn = (data?: ejs.Data) => pieces(data).join('');
+    const fn = (data?: ejs.Data) => joinPieces(pieces(data));
     return Object.assign(fn, { pieces });
   };
   Object.assign(joined, { joined: true });
   ejs.compile = joined as typeof ejs.compile;
 }
+
+/** Pieces as one string; a piece that is a list of pieces (`piecesOf`) is read in its place. */
+const joinPieces = (pieces: unknown[]): string =>
+  (pieces.some(Array.isArray) ? pieces.flat(Infinity) : pieces).join('');
 
 /** A template compiled by `joinedOutput`: the page as a string, or as its pieces. */
 export type JoinedTemplate = ejs.TemplateFunction & { pieces(data?: ejs.Data): unknown[] };

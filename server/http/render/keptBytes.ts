@@ -38,8 +38,11 @@ export class KeptBytes {
 /**
  * `pieces` (a template's output) put together into chunks of about `CHUNK` characters, cut where
  * `slot` stands (null: never): a list of chunks per part. A kept piece among them stays whole, as
- * a chunk of its own. Only a chunk that holds a character beyond Latin-1 is stored two bytes a
- * character, and no string as long as the whole is ever made.
+ * a chunk of its own, and so does a long string (an include's output: appended to the chunk
+ * before it, it would be copied once more into a new string when that is encoded). A piece that
+ * is itself a list of pieces (a partial's `piecesOf`, never joined) is read in its place. Only a
+ * chunk that holds a character beyond Latin-1 is stored two bytes a character, and no string as
+ * long as the whole is ever made.
  */
 export function chunked(pieces: Iterable<unknown>, slot: string | null): (string | KeptBytes)[][] {
   const parts: (string | KeptBytes)[][] = [[]];
@@ -48,27 +51,41 @@ export function chunked(pieces: Iterable<unknown>, slot: string | null): (string
     if (chunk) parts[parts.length - 1].push(chunk);
     chunk = '';
   };
-  for (const piece of pieces) {
-    if (piece instanceof KeptBytes && slot === null) {
-      flush();
-      parts[parts.length - 1].push(piece);
-      continue;
-    }
-    const text = typeof piece === 'string' ? piece : String(piece);
-    if (slot === null || !text.includes(slot)) {
+  const add = (text: string) => {
+    if (text.length < CHUNK) {
       chunk += text;
       if (chunk.length >= CHUNK) flush();
-      continue;
+      return;
     }
-    text.split(slot).forEach((c, i) => {
-      if (i) {
-        flush();
-        parts.push([]);
+    flush();
+    parts[parts.length - 1].push(text);
+  };
+  const read = (list: Iterable<unknown>) => {
+    for (const piece of list) {
+      if (Array.isArray(piece)) {
+        read(piece);
+        continue;
       }
-      chunk += c;
-      if (chunk.length >= CHUNK) flush();
-    });
-  }
+      if (piece instanceof KeptBytes && slot === null) {
+        flush();
+        parts[parts.length - 1].push(piece);
+        continue;
+      }
+      const text = typeof piece === 'string' ? piece : String(piece);
+      if (slot === null || !text.includes(slot)) {
+        add(text);
+        continue;
+      }
+      text.split(slot).forEach((c, i) => {
+        if (i) {
+          flush();
+          parts.push([]);
+        }
+        add(c);
+      });
+    }
+  };
+  read(pieces);
   flush();
   return parts;
 }
