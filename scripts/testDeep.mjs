@@ -26,9 +26,12 @@ function testFiles(dir) {
   });
 }
 
+/** The test files `npm test` runs (jest's default run: package.json leaves out the same ones). */
+export const npmTestFiles = () => testFiles('test').filter((f) => !ELSEWHERE.test(f));
+
 export function deepFiles() {
-  return testFiles('test')
-    .filter((f) => !ELSEWHERE.test(f) && USES_DEPTH.test(readFileSync(path.join(root, f), 'utf8')))
+  return npmTestFiles()
+    .filter((f) => USES_DEPTH.test(readFileSync(path.join(root, f), 'utf8')))
     .sort();
 }
 

@@ -101,13 +101,14 @@ export function createApp(deps: AppDeps): Express {
   app.set('view engine', 'ejs');
   // Compiled templates are kept (express only does so with NODE_ENV=production by default).
   app.set('view cache', true);
-  // Includes name their template from the views folder (`include('/partials/diff', …)`): ejs
+  // Includes name their template from the views folder (`include('/partials/top', …)`): ejs
   // resolves such a path against `root` without asking the disk, where a relative one costs an
   // fs.existsSync on every call — a thousand a request on a page that includes per row. Pages
   // are rendered to bytes (render/ejsJoined.ts): whoever sends one sets its type.
   const engine = bytesEngine(views);
   app.engine('ejs', engine);
-  // Views make a large kept piece from a partial's pieces (render/fragments.ts `large`).
+  // Views put a partial in as its pieces, never joined: a large kept piece (render/fragments.ts
+  // `large`), the threads of the text tab, the changes and diff partials.
   app.locals.piecesOf = engine.piecesOf;
   // A page made for someone signed in is `private, no-store` (http/caching.ts): no cache keeps it,
   // so none asks for it again with its ETag, and hashing its ~100 KB for one was ~3 % of the

@@ -44,16 +44,13 @@ test('npm run test:quick leaves out the integration and system files, and runs t
 });
 
 test('npm run test:deep runs at full depth every test file of npm test whose runs depth.ts sets, and only those', async () => {
-  const { deepFiles } = (await import(path.join(projectRoot, 'scripts', 'testDeep.mjs'))) as {
+  const { deepFiles, npmTestFiles } = (await import(path.join(projectRoot, 'scripts', 'testDeep.mjs'))) as {
     deepFiles: () => string[];
+    npmTestFiles: () => string[];
   };
-  const walk = (dir: string): string[] =>
-    fs.readdirSync(path.join(projectRoot, dir), { withFileTypes: true }).flatMap((e) => {
-      const rel = `${dir}/${e.name}`;
-      if (e.isDirectory()) return walk(rel);
-      return e.name.endsWith('.test.ts') ? [rel] : [];
-    });
-  const inNpmTest = walk('test').filter((f) => !/^test\/(e2e|timing)\/|\.system\.test\.ts$/.test(f));
+  const inNpmTest = npmTestFiles();
+  expect(inNpmTest.length).toBeGreaterThan(100);
+  expect(inNpmTest.filter((f) => /^test\/(e2e|timing)\/|\.system\.test\.ts$/.test(f))).toEqual([]);
   const randomised = inNpmTest.filter((f) =>
     /\b(runs|depth)\(|\bFULL_DEPTH\b/.test(fs.readFileSync(path.join(projectRoot, f), 'utf8')),
   );
