@@ -1,6 +1,13 @@
 import { absent, invalid } from '../domain/errors.js';
 import { isSlug } from '../domain/slug.js';
-import { versionKey, type CollectionName, type DocumentRecord, type VersionRecord } from '../store/meta/schema.js';
+import {
+  versionKey,
+  type CollectionName,
+  type DocumentRecord,
+  type SubjectRef,
+  type VersionRecord,
+} from '../store/meta/schema.js';
+import { subjectKey } from '../store/meta/indexes.js';
 import type { Actor } from '../domain/actor.js';
 import type { Change } from '../domain/diff.js';
 import { authorize } from '../domain/policy.js';
@@ -93,3 +100,11 @@ const NOT_PUBLIC: readonly CollectionName[] = ['mails', 'digestItems', 'tokens',
  * pages kept under it (http/render/fragments.ts: comment threads, which show nothing of `NOT_PUBLIC` either).
  */
 export const publicStateVersion = (ctx: Ctx): number => ctx.meta.versionExcept(NOT_PUBLIC);
+
+/**
+ * `publicStateVersion` for what is shown of one proposal or consolidation: its own text,
+ * revisions and comments, and every collection that is not about one subject. A comment on or a
+ * revision of another proposal leaves it as it is (store/meta/indexes.ts `SUBJECT_OF`).
+ */
+export const subjectStateVersion = (ctx: Ctx, subject: SubjectRef): number =>
+  ctx.meta.versionOf(subjectKey(subject), NOT_PUBLIC);

@@ -35,10 +35,26 @@ describe('the cache', () => {
     cache.forPage(() => 'v1', 't').fragment(null, make);
     cache.forPage(() => 'v1', 't').fragment(null, make);
     expect(made).toBe(1 + 2 + 2);
-    // Another version: made again, and what was kept is let go.
-    cache.forPage(() => 'v2', 't').fragment('k', make);
-    expect(made).toBe(6);
-    expect(cache.stats()).toMatchObject({ hits: 1, misses: 2, pieces: 1 });
+    // Another version: made again; the piece of v1 is never given for it.
+    expect(cache.forPage(() => 'v2', 't').fragment('k', make)).toBe(make('t'));
+    expect(made).toBe(7);
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 2, pieces: 2 });
+  });
+
+  test('pieces of pages at different versions are kept side by side (two proposals, one written to)', () => {
+    const cache = new FragmentCache();
+    const versions = { a: 'a1', b: 'b1' };
+    let made = 0;
+    const make = (page: 'a' | 'b') => () => `${page} ${versions[page]} ${++made}`;
+    const view = (page: 'a' | 'b') => cache.forPage(() => versions[page], '').fragment('thread', make(page));
+    expect(view('a')).toBe('a a1 1');
+    expect(view('b')).toBe('b b1 2');
+    // A write to b: b's page is made again at its new version; a's piece is still given.
+    versions.b = 'b2';
+    expect(view('b')).toBe('b b2 3');
+    expect(view('a')).toBe('a a1 1');
+    expect(view('b')).toBe('b b2 3');
+    expect(cache.stats()).toMatchObject({ hits: 2, misses: 3 });
   });
 
   test('a page during which something was written neither keeps a piece nor uses one', () => {
@@ -223,6 +239,7 @@ describe('the proposal page', () => {
   let leeThread: number;
   let kimSuggestion: number;
   let leeActor: Actor;
+  let danaActor: Actor;
   // Max and Ned wrote nothing: they share the text tab's kept piece (and Kim's and Lee's threads).
   const people = ['dana', 'kim', 'lee', 'max', 'ned'].map((n) => ({ name: n, email: `${n}@example.org` }));
 
@@ -256,6 +273,7 @@ describe('the proposal page', () => {
     leeThread = await suggest(lee.actor, 'Lee suggests.', 'house rules');
     kimSuggestion = await suggest(kim.actor, 'A second suggestion.', 'the rule');
     leeActor = lee.actor;
+    danaActor = dana.actor;
   }, 60_000);
   afterAll(async () => {
     await apps?.close();
@@ -351,5 +369,50 @@ describe('the proposal page', () => {
     const after = await blank(dana);
     expect(after).toContain('Lee answers the second suggestion.');
     expect(after).toBe(await blank(await signedIn(await apps.make(), 'dana@example.org', PASSWORD)));
+  });
+
+  test('a comment on another proposal leaves this page’s pieces kept; one on this proposal shows at once', async () => {
+    // The caches of the app's pages, seen as they are asked for pieces.
+    const caches = new Set<FragmentCache>();
+    const forPage = FragmentCache.prototype.forPage;
+    FragmentCache.prototype.forPage = function (this: FragmentCache, ...args: Parameters<typeof forPage>) {
+      caches.add(this);
+      return forPage.apply(this, args);
+    };
+    try {
+      const app = await apps.make();
+      const ned = await signedIn(app, 'ned@example.org', PASSWORD);
+      const alone = async (path: string) =>
+        (await pageOf(await signedIn(await apps.make(), 'ned@example.org', PASSWORD), path)).blank;
+      const other = await createProposal(t.ctx, danaActor, 'terms-of-reference', {
+        title: 'Another proposal',
+        rationale: '',
+        text: `${await publishedText(t.ctx)}\nAnother change.\n`,
+      });
+      const onOther = proposalCommentable(t.ctx, await shareProposal(t.ctx, danaActor, other.id));
+      const path = `/proposals/${id}?comments=all`;
+      const first = await pageOf(ned, path);
+      // The pieces the warm app made (not those of the fresh apps made to compare with).
+      const warm = [...caches];
+      const made = () => warm.reduce((n, c) => n + c.stats().misses, 0);
+      const before = made();
+      expect(before).toBeGreaterThan(0);
+      // A thread and its reply on the other proposal: this page is given from what was kept.
+      const asked = (await addComment(t.ctx, leeActor, onOther, { body: 'On the other proposal.' })).id;
+      await addComment(t.ctx, danaActor, onOther, { body: 'Answered there.', replyTo: asked });
+      const kept = await pageOf(ned, path);
+      expect(made()).toBe(before);
+      expect(kept.blank).toBe(first.blank);
+      expect(kept.blank).toBe(await alone(path));
+      // A comment on this proposal: on the next view, made again.
+      const on = proposalCommentable(t.ctx, t.ctx.meta.get('proposals', id)!);
+      await addComment(t.ctx, leeActor, on, { body: 'Lee adds a word here.' });
+      const after = await pageOf(ned, path);
+      expect(made()).toBeGreaterThan(before);
+      expect(after.html).toContain('Lee adds a word here.');
+      expect(after.blank).toBe(await alone(path));
+    } finally {
+      FragmentCache.prototype.forPage = forPage;
+    }
   });
 });

@@ -2,7 +2,8 @@
  * Values made from one key's records (`CollectionIndexes.derived`, `MetaStore.derived`): made
  * once, made again after a record of the key changes, and kept for the DERIVED_KEYS keys read
  * last only; and values made from whole collections (`MetaStore.memo`), made again after a change
- * to one of them. (Their agreement with the records through writes, snapshots, reopens and crashes
+ * to one of them; and the version of what is shown of one subject (`MetaStore.versionOf`), which
+ * another subject's records leave as it is. (Their agreement with the records through writes, snapshots, reopens and crashes
  * is checked by test/store/metaIndex.property.test.ts.)
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
@@ -154,6 +155,68 @@ describe('values made from whole collections (MetaStore.memo)', () => {
       expect(made).toBe(MEMO_KEYS + 2);
       value(2);
       expect(made).toBe(MEMO_KEYS + 3);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('the version of what is shown of one subject (MetaStore.versionOf)', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir) await fsp.rm(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  test('a change to another subject’s text, revisions or comments leaves it; any other change counts', async () => {
+    dir = await tmp('ratify-subject-');
+    let store = await MetaStore.open(dir);
+    const at = new Date('2026-03-01T00:00:00Z');
+    const write = (puts: Record<string, Record<string, unknown>>, dels?: Record<string, string[]>) =>
+      store.write({ actor: null, at, events: [], puts: puts as never, dels: dels as never });
+    const NOT_SHOWN = ['mails'] as const;
+    const versions = () => ({
+      one: store.versionOf('proposal/1', NOT_SHOWN),
+      two: store.versionOf('proposal/2', NOT_SHOWN),
+      all: store.versionExcept(NOT_SHOWN),
+    });
+    try {
+      const comment = (id: number, subject: number) => ({
+        id,
+        subject: { type: 'proposal', id: subject },
+        authorId: 1,
+        body: 'b',
+        createdAt: at.toISOString(),
+      });
+      let before = versions();
+      const step = async (change: () => Promise<void>, moved: { one: boolean; two: boolean }) => {
+        await change();
+        const now = versions();
+        expect({ one: now.one > before.one, two: now.two > before.two }).toEqual(moved);
+        // Never past the whole store's version, nor behind it after a change that counts for all.
+        expect(now.one).toBeLessThanOrEqual(now.all);
+        expect(now.two).toBeLessThanOrEqual(now.all);
+        before = now;
+      };
+      await step(() => write({ comments: { 1: comment(1, 2) } }), { one: false, two: true });
+      await step(() => write({ revisions: { 'proposal/1/1': { n: 1, subject: { type: 'proposal', id: 1 } } } }), {
+        one: true,
+        two: false,
+      });
+      await step(() => write({ proposals: { 2: { id: 2, document: 'tor', state: 'draft', authorId: 1 } } }), {
+        one: false,
+        two: true,
+      });
+      await step(() => write({ users: { 1: { id: 1, email: 'a@example.org', roles: [] } } }), { one: true, two: true });
+      await step(() => write({ mails: { 1: { id: 1 } } }), { one: false, two: false });
+      // A deleted comment's subject is not known from its id: every subject counts it.
+      await step(() => write({}, { comments: ['1'] }), { one: true, two: true });
+      // Reopened: never behind what it was.
+      await store.close();
+      store = await MetaStore.open(dir);
+      const reopened = versions();
+      expect(reopened.one).toBeGreaterThanOrEqual(before.one);
+      expect(reopened.two).toBeGreaterThanOrEqual(before.two);
     } finally {
       await store.close();
     }

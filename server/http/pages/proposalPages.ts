@@ -37,7 +37,7 @@ import {
 import { ApplySuggestionBody, ApplySuggestionsBody, CreateProposalBody } from '../schemas/index.js';
 import { applySuggestions } from '../../services/proposals/suggestions.js';
 import { absent } from '../../domain/errors.js';
-import { page, renderedStateVersion } from './render.js';
+import { page, renderedSubjectVersion } from './render.js';
 import { diffToggle } from '../presenters/diffToggle.js';
 import { noSection } from '../../domain/sections.js';
 import { checkText, checkTitle } from '../../domain/text.js';
@@ -196,9 +196,10 @@ export function proposalPages(ctx: Ctx, render: Renderer): Router {
 
   const showProposal = async (req: Request, res: Response, p: ProposalRecord, view: View, extra: Locals = {}) => {
     const actor = req.actor ?? null;
-    // Before anything is read: the version the kept threads must be of.
+    // Before anything is read: the version the kept threads must be of (this proposal's: a
+    // comment on another leaves them kept).
     const kept = fragments.forPage(
-      renderedStateVersion(ctx, render),
+      renderedSubjectVersion(ctx, render, { type: 'proposal', id: p.id }),
       (res.locals.csrfToken as string | undefined) ?? '',
     );
     const query = view; // (the text tab names its own `view`)

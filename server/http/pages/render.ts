@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Ctx } from '../../services/context.js';
-import { publicStateVersion } from '../../services/readDocuments.js';
+import type { SubjectRef } from '../../domain/records.js';
+import { publicStateVersion, subjectStateVersion } from '../../services/readDocuments.js';
 import type { PageCache } from '../pageCache.js';
 import type { Renderer } from '../render/renderer.js';
 import { dayLabel, timeTag, utcLabel } from '../render/time.js';
@@ -99,3 +100,10 @@ export function sendDocx(res: Response, filename: string, file: Uint8Array): voi
  */
 export const renderedStateVersion = (ctx: Ctx, render: Renderer) => () =>
   `${publicStateVersion(ctx)} ${render.coarseEpoch}`;
+
+/**
+ * `renderedStateVersion` for the pieces of one proposal's or consolidation's page: another
+ * subject's text, revisions or comments changing leaves them kept (services/readDocuments.ts).
+ */
+export const renderedSubjectVersion = (ctx: Ctx, render: Renderer, subject: SubjectRef) => () =>
+  `${subjectStateVersion(ctx, subject)} ${render.coarseEpoch}`;

@@ -36,9 +36,10 @@ export interface PageParts {
  * Pieces of the pages made for someone signed in, kept between requests: the HTML of a comment
  * thread, the heaviest part of a long discussion's page, is the same for every reader with the
  * same rights until something is written. A piece is kept under its key (what it is and the
- * reader's rights that change it: presenters decide) and the version of what it was made from;
- * a new version lets every kept piece go. The reader's form token is the one personal thing in
- * a piece: it is made with `slot` (random per cache, so no text a user writes can hold it) in
+ * reader's rights that change it: presenters decide) and the version of what it was made from
+ * (a page says which: one proposal's page is of that proposal's version, which a comment on
+ * another leaves as it is); a piece of another version is never given, and ages out. The
+ * reader's form token is the one personal thing in a piece: it is made with `slot` (random per cache, so no text a user writes can hold it) in
  * the token's place, and the reader's token is put there each time it is given. Sized in
  * characters (bytes for bytes), least recently used first out. The values pieces are made from (a page's view
  * model, the same for every reader) can be kept beside them, a few at a time.
@@ -48,10 +49,9 @@ export class FragmentCache {
   readonly slot = `\u0000${randomUUID()}\u0000`;
   private readonly kept = new Map<string, string[] | Buffer[] | Buffer>();
   private readonly values = new Map<string, unknown>();
-  /** Values being made, by key, with the version of the page that makes them. */
-  private readonly making = new Map<string, { version: string; value: Promise<unknown> }>();
+  /** Values being made, by version and key. */
+  private readonly making = new Map<string, Promise<unknown>>();
   private size = 0;
-  private version: string | null = null;
   private hits = 0;
   private misses = 0;
 
@@ -70,14 +70,9 @@ export class FragmentCache {
     const asked = version();
     let same: boolean | null = null;
     /** Whether pieces may be kept and used: nothing was written since the page began. */
-    const current = () => {
-      if (same === null) {
-        const now = version();
-        same = now === asked;
-        if (same && now !== this.version) this.reset(now);
-      }
-      return same;
-    };
+    const current = () => (same ??= version() === asked);
+    /** What a piece is kept under: its key at this page's version. */
+    const at = (key: string) => `${asked}${VERSIONED}${key}`;
     // What goes where the token stands: the reader's, or the slot while a piece that holds this one is made.
     let token = formToken;
     /** `make`'s piece made with the slot for the token (pieces made during it put the slot in their token's place). */
@@ -92,10 +87,10 @@ export class FragmentCache {
     };
     const fragment: Fragment = (key, make) => {
       if (key === null || !current()) return make(token);
-      let kept = this.hit(key) as string[] | undefined;
+      let kept = this.hit(at(key)) as string[] | undefined;
       if (kept === undefined) {
         this.misses++;
-        this.keep(key, (kept = withSlot(make).split(this.slot)));
+        this.keep(at(key), (kept = withSlot(make).split(this.slot)));
       }
       return kept.length === 1 ? kept[0] : kept.join(token);
     };
@@ -104,51 +99,50 @@ export class FragmentCache {
         const made = make(token);
         return typeof made === 'string' ? made : new KeptBytes(encodeParts(made, null), token);
       }
-      const at = `${LARGE}${key}`;
-      let kept = this.hit(at) as Buffer[] | undefined;
+      const where = `${LARGE}${at(key)}`;
+      let kept = this.hit(where) as Buffer[] | undefined;
       if (kept === undefined) {
         this.misses++;
         const made = withSlot(make);
-        this.keep(at, (kept = encodeParts(typeof made === 'string' ? [made] : made, this.slot)));
+        this.keep(where, (kept = encodeParts(typeof made === 'string' ? [made] : made, this.slot)));
       }
       return new KeptBytes(kept, token);
     };
     const value = async <T>(key: string, make: () => Promise<T>): Promise<T> => {
+      const where = at(key);
       // Only for a page during which nothing was written (yet): it is then of the kept value's version.
-      if (asked === this.version && this.values.has(key) && version() === asked) {
-        const v = this.values.get(key) as T;
-        this.values.delete(key);
-        this.values.set(key, v);
+      if (this.values.has(where) && version() === asked) {
+        const v = this.values.get(where) as T;
+        this.values.delete(where);
+        this.values.set(where, v);
         return v;
       }
       // Being made for another page of the same version: that one (after a write, the readers
       // who come at once would each make it; made once, it is also shared sooner).
-      const making = this.making.get(key);
-      if (making?.version === asked) return (await making.value) as T;
+      const making = this.making.get(where);
+      if (making) return (await making) as T;
       const made = make();
-      this.making.set(key, { version: asked, value: made });
+      this.making.set(where, made);
       let v: T;
       try {
         v = await made;
       } finally {
-        if (this.making.get(key)?.value === made) this.making.delete(key);
+        if (this.making.get(where) === made) this.making.delete(where);
       }
       if (version() === asked) {
-        if (asked !== this.version) this.reset(asked);
-        this.values.set(key, v);
+        this.values.set(where, v);
         if (this.values.size > this.maxValues) this.values.delete(this.values.keys().next().value as string);
       }
       return v;
     };
     const bytes = (key: string, make: () => string): Buffer => {
       const ok = version() === asked;
-      if (ok && asked !== this.version) this.reset(asked);
-      const hit = ok ? (this.hit(key) as Buffer | undefined) : undefined;
+      const hit = ok ? (this.hit(at(key)) as Buffer | undefined) : undefined;
       if (hit !== undefined) return hit;
       const made = Buffer.from(make(), 'utf8');
       if (ok) {
         this.misses++;
-        this.keep(key, made);
+        this.keep(at(key), made);
       }
       return made;
     };
@@ -163,13 +157,6 @@ export class FragmentCache {
     this.kept.delete(key);
     this.kept.set(key, kept);
     return kept;
-  }
-
-  private reset(version: string) {
-    this.kept.clear();
-    this.values.clear();
-    this.size = 0;
-    this.version = version;
   }
 
   private keep(key: string, parts: string[] | Buffer[] | Buffer) {
@@ -195,3 +182,5 @@ const sizeOf = (v: string[] | Buffer[] | Buffer) =>
 
 /** What a large piece's key is kept under (apart from the same key's string piece). */
 const LARGE = '\u0001';
+/** Between a piece's version and its key. */
+const VERSIONED = '\u0002';

@@ -13,6 +13,18 @@ export const recipientKey = (address: string, thread: string) => `${address} ${t
 export const documentStateKey = (document: string, state: string) => `${document}/${state}`;
 
 /**
+ * The collections whose every record is about one proposal or consolidation, and which: its
+ * `subjectKey` from the record's id, or from the record (undefined: not known from the id alone).
+ * A change to one of these changes only what is shown of that subject (`MetaStore.versionOf`),
+ * so pieces of another subject's pages are kept. A record's subject never changes.
+ */
+export const SUBJECT_OF = {
+  proposals: (id: string) => `proposal/${id}`,
+  revisions: (id: string) => id.slice(0, id.lastIndexOf('/')),
+  comments: (_id: string, c: Collections['comments'] | undefined) => (c ? subjectKey(c.subject) : undefined),
+} satisfies { [K in CollectionName]?: (id: string, r: Collections[K] | undefined) => string | undefined };
+
+/**
  * The secondary indexes of the metadata store: per collection, each index's key (records whose
  * key is undefined are left out) and, optionally, what its records are sorted by. Queried with
  * `MetaStore.by`, `countBy` and `newest`; maintained on every write and rebuilt at start.

@@ -18,7 +18,7 @@ import { CollectionIndexes, coldDefs, isArrayIndex, type ChangeMark, type IndexD
 import { CollectionIds, idsIn } from './collectionIds.js';
 import { ColdRecords } from './coldRecords.js';
 import { StringPool } from './stringPool.js';
-import { COLD, INDEXES, type IndexedCollection, type IndexName } from './indexes.js';
+import { COLD, INDEXES, SUBJECT_OF, type IndexedCollection, type IndexName } from './indexes.js';
 
 export type { AuditEntry, ChangeMark, EntryMeta };
 
@@ -48,6 +48,10 @@ export class MetaStore {
   private readonly audit: AuditTrail;
   /** The seq of the last change to each collection since the start (`versionExcept`), and the snapshot's seq. */
   private readonly changedAt = new Map<string, number>();
+  /** The seq of the last change to each subject's records in the `SUBJECT_OF` collections (`versionOf`). */
+  private readonly subjectChangedAt = new Map<string, number>();
+  /** The seq of the last change to a `SUBJECT_OF` record whose subject was not known: every subject's. */
+  private anySubjectChangedAt = 0;
   /** `memo`'s values: key → the seq their collections' last change had, and the value. */
   private readonly memos = new Map<string, { at: number; value: unknown }>();
   private openedAt = 0;
@@ -303,6 +307,7 @@ export class MetaStore {
         // A change to a kind not read yet waits for its records (`finishLater`).
         later.wait(c, e.seq);
         this.changedAt.set(kind, e.seq);
+        if (Object.hasOwn(SUBJECT_OF, kind)) this.anySubjectChangedAt = e.seq;
       }
     }
     this.seq = e.seq;
@@ -313,6 +318,7 @@ export class MetaStore {
     const cols = this.collections;
     const kind = 'put' in c ? c.put : c.del;
     if (seq > (this.changedAt.get(kind) ?? 0)) this.changedAt.set(kind, seq);
+    if (Object.hasOwn(SUBJECT_OF, kind)) this.subjectChanged(kind as keyof typeof SUBJECT_OF, c, seq);
     const col = cols[kind];
     const had = !!col && Object.hasOwn(col, c.id);
     if (this.frozen) {
@@ -382,6 +388,14 @@ export class MetaStore {
     }
   }
 
+  /** Note the seq of a change to a `SUBJECT_OF` record on its subject (on every subject when it is not known). */
+  private subjectChanged(kind: keyof typeof SUBJECT_OF, c: RecordChange, seq: number): void {
+    const of = SUBJECT_OF[kind] as (id: string, r: unknown) => string | undefined;
+    const subject = of(c.id, 'put' in c ? c.value : undefined);
+    if (subject === undefined) this.anySubjectChangedAt = Math.max(this.anySubjectChangedAt, seq);
+    else if (seq > (this.subjectChangedAt.get(subject) ?? 0)) this.subjectChangedAt.set(subject, seq);
+  }
+
   /** A cold record of `kind`, or undefined (`keep`: see `ColdRecords.read`). */
   private coldRecord(kind: string, id: string, keep = true): unknown {
     const cold = this.cold.get(kind);
@@ -397,6 +411,19 @@ export class MetaStore {
   versionExcept(kinds: readonly CollectionName[]): number {
     let v = this.openedAt;
     for (const [k, seq] of this.changedAt) if (!kinds.includes(k as CollectionName)) v = Math.max(v, seq);
+    return v;
+  }
+
+  /**
+   * `versionExcept(kinds)` for what is shown of one proposal or consolidation (`subject`, as
+   * `subjectKey` makes it): a change to another subject's records in the `SUBJECT_OF` collections
+   * (its text, revisions, comments) leaves it as it is; any other change counts, as there.
+   */
+  versionOf(subject: string, kinds: readonly CollectionName[]): number {
+    let v = Math.max(this.openedAt, this.anySubjectChangedAt, this.subjectChangedAt.get(subject) ?? 0);
+    for (const [k, seq] of this.changedAt) {
+      if (!Object.hasOwn(SUBJECT_OF, k) && !kinds.includes(k as CollectionName)) v = Math.max(v, seq);
+    }
     return v;
   }
 
