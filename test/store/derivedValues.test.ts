@@ -104,13 +104,14 @@ test(`small values are kept apart, for more than ${DERIVED_KEYS} keys, and made 
   expect(madeSmall).toBe(keys + 1);
 });
 
-describe('values made from whole collections (MetaStore.memo)', () => {
-  let dir: string | undefined;
-  afterEach(async () => {
-    if (dir) await fsp.rm(dir, { recursive: true, force: true });
-    dir = undefined;
-  });
+/** The store folder of the test running now (the store tests below), removed after it. */
+let dir: string | undefined;
+afterEach(async () => {
+  if (dir) await fsp.rm(dir, { recursive: true, force: true });
+  dir = undefined;
+});
 
+describe('values made from whole collections (MetaStore.memo)', () => {
   test('made once, made again after a change to one of its collections, not after another changes', async () => {
     dir = await tmp('ratify-memo-');
     const store = await MetaStore.open(dir);
@@ -162,12 +163,6 @@ describe('values made from whole collections (MetaStore.memo)', () => {
 });
 
 describe('the version of what is shown of one subject (MetaStore.versionOf)', () => {
-  let dir: string | undefined;
-  afterEach(async () => {
-    if (dir) await fsp.rm(dir, { recursive: true, force: true });
-    dir = undefined;
-  });
-
   test('a change to another subject’s text, revisions or comments leaves it; any other change counts', async () => {
     dir = await tmp('ratify-subject-');
     let store = await MetaStore.open(dir);
