@@ -20,6 +20,7 @@ export const MAIL_BODIES: DetachSpec = { kind: 'mails', fields: ['text', 'html']
 import { acquireLock } from './store/processLock.js';
 import { dataFolderState, NoDataFolderError } from './store/dataFolder.js';
 import { FileSessionStore } from './store/sessions/fileSessionStore.js';
+import { once } from './util/once.js';
 import { randomBytes } from 'node:crypto';
 
 export interface OpenData {
@@ -115,13 +116,13 @@ export async function openData(
       sessions: { secret: config.sessionSecret ?? (await sessionSecret(config.dataDir)), store },
       setSocket: (socket) => lock.update({ socket }),
       repairs: { journalTornBytes: meta.tornBytesAtOpen, versionsFromMain },
-      close: async () => {
+      close: once(async () => {
         store.close();
         await repo.close();
         await publicRepo.close();
         await meta.close();
         await lock.release();
-      },
+      }),
     };
   } catch (e) {
     await lock.release();

@@ -5,6 +5,7 @@ import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { fsyncDir, mkdirPrivate, writeFileDurable } from './fsutil.js';
+import { once } from '../util/once.js';
 
 /** Who holds the data folder: the server (which then also answers admin commands on `socket`) or a CLI run. */
 export interface LockInfo {
@@ -92,11 +93,11 @@ export async function acquireLock(
     throw e;
   }
   return {
-    release: async () => {
+    release: once(async () => {
       const now = await readLock(file);
       if (now?.pid === process.pid) await fsp.rm(file, { force: true });
       await mutex.release();
-    },
+    }),
     update: async (i) => {
       Object.assign(mine, i);
       await write();

@@ -20,6 +20,7 @@ import {
   type Placed,
 } from './coldState.js';
 import { runBeside, runThrough } from '../../util/steps.js';
+import { once } from '../../util/once.js';
 import { FILE_MODE, fsyncDir, mkdirPrivate, shortWrite, storageError, writeFileDurable } from '../fsutil.js';
 
 export { coldDamaged, type ColdMark } from './coldState.js';
@@ -371,7 +372,7 @@ export class ColdRecords<R = unknown> {
   }
 
   /** Write what waits and close the files (what the disk refuses then is the journal's: the next start writes it). */
-  async close(): Promise<void> {
+  readonly close = once(async (): Promise<void> => {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     this.closing = true;
@@ -380,7 +381,7 @@ export class ColdRecords<R = unknown> {
     await this.flushedTo(this.mark).catch((e) => this.log(`The cold ${this.kind} could not be written at close`, e));
     for (const fd of Object.values(this.fds)) fs.closeSync(fd);
     this.imageRead?.close();
-  }
+  });
 
   private async write(): Promise<void> {
     // What the next flush will have written: taken now, put back at the front if it fails.

@@ -19,6 +19,7 @@ import { CollectionIds, idsIn } from './collectionIds.js';
 import { ColdRecords } from './coldRecords.js';
 import { StringPool } from './stringPool.js';
 import { COLD, INDEXES, SUBJECT_OF, type IndexedCollection, type IndexName } from './indexes.js';
+import { once } from '../../util/once.js';
 
 export type { AuditEntry, ChangeMark, EntryMeta };
 
@@ -807,7 +808,7 @@ export class MetaStore {
    * state grows (issue 18: a closing snapshot of ten years' state took 12 s, past SIGTERM's 5 s).
    * A write after close is refused (`shutting_down`, 503) and the journal stays whole.
    */
-  async close(): Promise<void> {
+  readonly close = once(async (): Promise<void> => {
     this.closed = true;
     // Records never read (a stop soon after the start): the snapshot file they were in is let go.
     for (const l of this.later.values()) l.release();
@@ -816,7 +817,7 @@ export class MetaStore {
     await this.journal.drain();
     await this.journal.close();
     for (const { file } of this.cold.values()) await file.close();
-  }
+  });
 }
 
 /** Whether `r` goes cold; a record the test cannot read stays in memory. */
