@@ -37,6 +37,9 @@ export default {
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 30000,
+  // A spy (jest.spyOn) is let go before the next test, even when its test ends without doing so:
+  // in npm test's parts (scripts/testParts.mjs) the next test may be another file's.
+  restoreMocks: true,
   // Three workers on two cores: most suites wait on disk, child processes or scrypt, not the CPU
   // (two workers left a third of the CPU idle: 1.5 cores busy over the run).
   maxWorkers: 3,

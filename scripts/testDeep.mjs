@@ -9,25 +9,14 @@
  * Usage: node scripts/testDeep.mjs [jest options…]   (--list: print the files and stop)
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { npmTestFiles, root } from './testParts.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const USES_DEPTH = /from\s+['"](?:\.\.?\/)+helpers\/depth\.js['"]/;
-/** Not jest's default run: the system tests (their own step) and the browser and timing tests. */
-const ELSEWHERE = /(?:^test\/(?:e2e|timing)\/|\.system\.test\.ts$)/;
 
-function testFiles(dir) {
-  return readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((e) => {
-    const rel = `${dir}/${e.name}`;
-    if (e.isDirectory()) return testFiles(rel);
-    return e.isFile() && e.name.endsWith('.test.ts') ? [rel] : [];
-  });
-}
-
-/** The test files `npm test` runs (jest's default run: package.json leaves out the same ones). */
-export const npmTestFiles = () => testFiles('test').filter((f) => !ELSEWHERE.test(f));
+export { npmTestFiles };
 
 export function deepFiles() {
   return npmTestFiles()

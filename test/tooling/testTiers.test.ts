@@ -4,58 +4,60 @@
  * that needs one is named `*.integration.test.ts` (or `*.system.test.ts`) and runs in `npm test`.
  * This holds the names to what the files import, so the quick tier stays quick.
  */
-import { expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { projectRoot } from '../helpers/data.js';
 
-/** What makes a test leave the process: the app (and supertest), child processes, servers. */
-const LEAVES = [
-  /from\s+['"]supertest['"]/,
-  /\bopenTestApp\b|\bcreateApp\b/,
-  /['"]node:(child_process|net|http|https)['"]/,
-  /helpers\/(smtp|stockGit|gitHttpServer)\.js['"]/,
-  /store\/gitHelpers\.js['"]/,
-];
+describe('tooling/testTiers', () => {
+  /** What makes a test leave the process: the app (and supertest), child processes, servers. */
+  const LEAVES = [
+    /from\s+['"]supertest['"]/,
+    /\bopenTestApp\b|\bcreateApp\b/,
+    /['"]node:(child_process|net|http|https)['"]/,
+    /helpers\/(smtp|stockGit|gitHttpServer)\.js['"]/,
+    /store\/gitHelpers\.js['"]/,
+  ];
 
-const quickFiles = () =>
-  ['domain', 'services'].flatMap((dir) =>
-    fs
-      .readdirSync(path.join(projectRoot, 'test', dir))
-      .filter((f) => f.endsWith('.test.ts') && !/\.(integration|system)\.test\.ts$/.test(f))
-      .map((f) => `test/${dir}/${f}`),
-  );
+  const quickFiles = () =>
+    ['domain', 'services'].flatMap((dir) =>
+      fs
+        .readdirSync(path.join(projectRoot, 'test', dir))
+        .filter((f) => f.endsWith('.test.ts') && !/\.(integration|system)\.test\.ts$/.test(f))
+        .map((f) => `test/${dir}/${f}`),
+    );
 
-test('no test file of the quick tier starts an app, a program or a server', () => {
-  const files = quickFiles();
-  expect(files.length).toBeGreaterThan(20);
-  const leaving = files.filter((f) => {
-    const text = fs.readFileSync(path.join(projectRoot, f), 'utf8');
-    return LEAVES.some((re) => re.test(text));
+  test('no test file of the quick tier starts an app, a program or a server', () => {
+    const files = quickFiles();
+    expect(files.length).toBeGreaterThan(20);
+    const leaving = files.filter((f) => {
+      const text = fs.readFileSync(path.join(projectRoot, f), 'utf8');
+      return LEAVES.some((re) => re.test(text));
+    });
+    expect(leaving).toEqual([]);
   });
-  expect(leaving).toEqual([]);
-});
 
-test('npm run test:quick leaves out the integration and system files, and runs the domain and services', () => {
-  const scripts = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).scripts;
-  expect(scripts['test:quick']).toContain(String.raw`'\.integration\.test\.ts$'`);
-  expect(scripts['test:quick']).toContain(String.raw`'\.system\.test\.ts$'`);
-  expect(scripts['test:quick']).toMatch(/test\/domain test\/services$/);
-});
+  test('npm run test:quick leaves out the integration and system files, and runs the domain and services', () => {
+    const scripts = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).scripts;
+    expect(scripts['test:quick']).toContain(String.raw`'\.integration\.test\.ts$'`);
+    expect(scripts['test:quick']).toContain(String.raw`'\.system\.test\.ts$'`);
+    expect(scripts['test:quick']).toMatch(/test\/domain test\/services$/);
+  });
 
-test('npm run test:deep runs at full depth every test file of npm test whose runs depth.ts sets, and only those', async () => {
-  const { deepFiles, npmTestFiles } = (await import(path.join(projectRoot, 'scripts', 'testDeep.mjs'))) as {
-    deepFiles: () => string[];
-    npmTestFiles: () => string[];
-  };
-  const inNpmTest = npmTestFiles();
-  expect(inNpmTest.length).toBeGreaterThan(100);
-  expect(inNpmTest.filter((f) => /^test\/(e2e|timing)\/|\.system\.test\.ts$/.test(f))).toEqual([]);
-  const randomised = inNpmTest.filter((f) =>
-    /\b(runs|depth)\(|\bFULL_DEPTH\b/.test(fs.readFileSync(path.join(projectRoot, f), 'utf8')),
-  );
-  expect(randomised.length).toBeGreaterThan(20);
-  expect(deepFiles()).toEqual(randomised.sort());
-  const scripts = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).scripts;
-  expect(scripts['test:deep']).toContain('scripts/testDeep.mjs');
+  test('npm run test:deep runs at full depth every test file of npm test whose runs depth.ts sets, and only those', async () => {
+    const { deepFiles, npmTestFiles } = (await import(path.join(projectRoot, 'scripts', 'testDeep.mjs'))) as {
+      deepFiles: () => string[];
+      npmTestFiles: () => string[];
+    };
+    const inNpmTest = npmTestFiles();
+    expect(inNpmTest.length).toBeGreaterThan(100);
+    expect(inNpmTest.filter((f) => /^test\/(e2e|timing)\/|\.system\.test\.ts$/.test(f))).toEqual([]);
+    const randomised = inNpmTest.filter((f) =>
+      /\b(runs|depth)\(|\bFULL_DEPTH\b/.test(fs.readFileSync(path.join(projectRoot, f), 'utf8')),
+    );
+    expect(randomised.length).toBeGreaterThan(20);
+    expect(deepFiles()).toEqual(randomised.sort());
+    const scripts = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).scripts;
+    expect(scripts['test:deep']).toContain('scripts/testDeep.mjs');
+  });
 });

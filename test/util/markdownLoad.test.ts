@@ -3,14 +3,16 @@
  * by `loadMarkdown` (the server, once its port is open), or at once by the first render before
  * that (a CLI command, a test). Either way the renderer is the same.
  */
-import { expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { loadMarkdown, markdownLoaded, renderMarkdown } from '../../server/util/markdown.js';
 
-test('a render before loadMarkdown loads the packages itself; loadMarkdown after it keeps that renderer', async () => {
-  expect(markdownLoaded()).toBe(false);
-  const before = renderMarkdown('*a* <script>alert(1)</script> [x](javascript:alert(1))');
-  expect(markdownLoaded()).toBe(true);
-  expect(before).toBe('<p><em>a</em> &lt;script&gt;alert(1)&lt;/script&gt; [x](javascript:alert(1))</p>\n');
-  await loadMarkdown();
-  expect(renderMarkdown('*a* <script>alert(1)</script> [x](javascript:alert(1))')).toBe(before);
+describe('util/markdownLoad', () => {
+  test('a render before loadMarkdown loads the packages itself; loadMarkdown after it keeps that renderer', async () => {
+    expect(markdownLoaded()).toBe(false);
+    const before = renderMarkdown('*a* <script>alert(1)</script> [x](javascript:alert(1))');
+    expect(markdownLoaded()).toBe(true);
+    expect(before).toBe('<p><em>a</em> &lt;script&gt;alert(1)&lt;/script&gt; [x](javascript:alert(1))</p>\n');
+    await loadMarkdown();
+    expect(renderMarkdown('*a* <script>alert(1)</script> [x](javascript:alert(1))')).toBe(before);
+  });
 });
