@@ -14,7 +14,8 @@
  * load, or be listed in `ALONE`.
  *
  * The files are shared out by size (a fair stand-in for their time), largest first, each to the
- * part with the least so far; the number of parts is the number of part files.
+ * part with the least so far; the number of parts is the number of part files. `TEST_TIER=quick`
+ * (`npm run test:quick`) shares out the quick tier's files the same way.
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -47,6 +48,24 @@ export const npmTestFiles = () =>
     .filter((f) => !ELSEWHERE.test(f))
     .sort();
 
+/**
+ * `npm run test:quick`'s files: the domain's and the services' that stay in jest's process (a file
+ * that starts an app, a program or a server is named `*.integration.test.ts`; see
+ * test/tooling/testTiers.test.ts).
+ */
+export const quickTestFiles = () =>
+  npmTestFiles().filter((f) => /^test\/(?:domain|services)\//.test(f) && !/\.integration\.test\.ts$/.test(f));
+
+/** The files of the tier `TEST_TIER` names: `quick`, or (unset) all of `npm test`. */
+export function tierFiles(tier = process.env.TEST_TIER) {
+  if (!tier) return npmTestFiles();
+  if (tier === 'quick') return quickTestFiles();
+  throw new Error(`TEST_TIER=${tier}: the tiers are quick, or all when unset`);
+}
+
+/** The files of the tier that run alone. */
+export const aloneFiles = (tier) => tierFiles(tier).filter((f) => ALONE.has(f));
+
 /** The part files, in order. */
 export const partFiles = () =>
   readdirSync(partsDir)
@@ -54,10 +73,10 @@ export const partFiles = () =>
     .sort();
 
 /** The test files of each part (relative to the project), in the order of `partFiles()`. */
-export function parts() {
+export function parts(tier) {
   const count = partFiles().length;
   const shares = Array.from({ length: count }, () => ({ size: 0, files: [] }));
-  const sized = npmTestFiles()
+  const sized = tierFiles(tier)
     .filter((f) => !ALONE.has(f))
     .map((f) => ({ f, size: statSync(path.join(root, f)).size }))
     .sort((a, b) => b.size - a.size || a.f.localeCompare(b.f));

@@ -13,8 +13,10 @@ import { projectRoot } from '../helpers/data.js';
 interface Parts {
   ALONE: Map<string, string>;
   npmTestFiles: () => string[];
+  quickTestFiles: () => string[];
+  aloneFiles: (tier?: string) => string[];
   partFiles: () => string[];
-  parts: () => string[][];
+  parts: (tier?: string) => string[][];
 }
 const load = async () => (await import(path.join(projectRoot, 'scripts', 'testParts.mjs'))) as Parts;
 const read = (f: string) => fs.readFileSync(path.join(projectRoot, f), 'utf8');
@@ -28,25 +30,33 @@ const PROCESS_WIDE = [
 ];
 
 describe('tooling/testParts', () => {
-  test('every file of npm test runs once: in exactly one part, or alone', async () => {
-    const { ALONE, npmTestFiles, partFiles, parts } = await load();
+  test('every file of npm test, and of test:quick, runs once: in exactly one part, or alone', async () => {
+    const { ALONE, aloneFiles, npmTestFiles, quickTestFiles, partFiles, parts } = await load();
     const all = npmTestFiles();
     expect(all.length).toBeGreaterThan(100);
     expect(partFiles().length).toBeGreaterThanOrEqual(4);
-    const inParts = parts().flat();
-    expect(new Set(inParts).size).toBe(inParts.length);
-    expect([...inParts, ...ALONE.keys()].sort()).toEqual(all);
-    for (const share of parts()) expect(share.length).toBeGreaterThan(0);
+    expect(aloneFiles('')).toEqual([...ALONE.keys()].sort());
+    for (const [tier, files] of [
+      ['', all],
+      ['quick', quickTestFiles()],
+    ] as const) {
+      const inParts = parts(tier).flat();
+      expect(new Set(inParts).size).toBe(inParts.length);
+      expect([...inParts, ...aloneFiles(tier)].sort()).toEqual(files);
+      for (const share of parts(tier)) expect(share.length).toBeGreaterThan(0);
+    }
+    expect(() => parts('slow')).toThrow('TEST_TIER=slow');
   });
 
-  test('npm test runs the parts and the files that run alone', async () => {
-    const { ALONE } = await load();
+  test('npm test and test:quick run the parts and the files that run alone', async () => {
+    const { aloneFiles } = await load();
     const scripts = JSON.parse(read('package.json')).scripts;
-    expect(scripts.test).toContain('--config jest.parts.config.mjs');
+    expect(scripts.test).toContain('jest --config jest.parts.config.mjs');
+    expect(scripts['test:quick']).toMatch(/^TEST_TIER=quick .*jest --config jest\.parts\.config\.mjs$/);
     const config = (await import(path.join(projectRoot, 'jest.parts.config.mjs'))).default as { testMatch: string[] };
     expect(config.testMatch).toEqual([
       '<rootDir>/test/suites/part-*.mjs',
-      ...[...ALONE.keys()].map((f) => `<rootDir>/${f}`),
+      ...aloneFiles().map((f) => `<rootDir>/${f}`),
     ]);
   });
 
