@@ -93,5 +93,12 @@ export async function runPart(partUrl) {
   const name = path.basename(fileURLToPath(partUrl));
   const index = partFiles().indexOf(name);
   if (index < 0) throw new Error(`${name} is not a part file of ${partsDir}`);
-  for (const f of parts()[index]) await import(pathToFileURL(path.join(root, f)).href);
+  for (const f of parts()[index]) {
+    try {
+      await import(pathToFileURL(path.join(root, f)).href);
+    } catch (e) {
+      // As when the file ran alone, it fails its whole run (here its part), saying which file it was.
+      throw new Error(`${f} failed to load: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+  }
 }

@@ -117,11 +117,15 @@ export async function openData(
       setSocket: (socket) => lock.update({ socket }),
       repairs: { journalTornBytes: meta.tornBytesAtOpen, versionsFromMain },
       close: once(async () => {
-        store.close();
-        await repo.close();
-        await publicRepo.close();
-        await meta.close();
-        await lock.release();
+        try {
+          store.close();
+          await repo.close();
+          await publicRepo.close();
+          await meta.close();
+        } finally {
+          // Even when a close failed: the folder stays openable (a second close would not try again).
+          await lock.release();
+        }
       }),
     };
   } catch (e) {

@@ -3,7 +3,7 @@
  * POST /api/v1/tokens (credentials, throttling, the second factor) and WRITE_LIMIT.
  */
 import { CLI_ACTOR } from '../../server/domain/actor.js';
-import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as path from 'node:path';
 import { generate } from 'otplib';
 import request from 'supertest';
@@ -17,9 +17,6 @@ import { csrfOf, makeUser, signedIn } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
 
 describe('http/accountApi', () => {
-  // scrypt (~300 ms a hash, two at a time) and child processes are slow on a busy machine.
-  jest.setTimeout(120_000);
-
   const clock = testClock('2026-01-15T10:00:00Z');
   let t: Awaited<ReturnType<typeof openTestApp>>;
   type U = Awaited<ReturnType<typeof makeUser>>;

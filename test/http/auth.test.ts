@@ -5,7 +5,7 @@
  * sessions and tokens, and no plaintext password anywhere under DATA_DIR.
  */
 import { CLI_ACTOR } from '../../server/domain/actor.js';
-import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -20,8 +20,6 @@ import { csrfFrom, csrfOf, makeUser, setCookies, sidCookieLine, signIn, signedIn
 import { openTestApp, testClock } from '../helpers/data.js';
 
 describe('http/auth', () => {
-  jest.setTimeout(120_000);
-
   const DAY = 24 * 3_600_000;
   /*
    * express-session computes cookie expiry with the real clock, the store compares it with the

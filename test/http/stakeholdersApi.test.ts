@@ -4,15 +4,13 @@
  * chair, 400 for a bad slug, name or body, 409 for a taken slug — and nothing changes).
  */
 import { CLI_ACTOR } from '../../server/domain/actor.js';
-import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import request from 'supertest';
 import { createToken } from '../../server/services/auth/tokens.js';
 import { makeUser } from '../helpers/auth.js';
 import { openTestApp, testClock } from '../helpers/data.js';
 
 describe('http/stakeholdersApi', () => {
-  jest.setTimeout(120_000);
-
   const clock = testClock('2026-01-15T10:00:00Z');
   let t: Awaited<ReturnType<typeof openTestApp>>;
   let memberToken: string;

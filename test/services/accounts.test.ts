@@ -4,7 +4,7 @@
  * the two throttles with an injected clock.
  */
 import { CLI_ACTOR } from '../../server/domain/actor.js';
-import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { DomainError } from '../../server/domain/errors.js';
 import { checkPassword as checkPasswordWith, MAX_PASSWORD, MIN_PASSWORD } from '../../server/domain/passwordRules.js';
@@ -29,9 +29,6 @@ import { createToken, hashToken, listTokens, revokeToken, userForToken } from '.
 import { openTestData, testClock } from '../helpers/data.js';
 
 describe('services/accounts', () => {
-  // scrypt (~300 ms a hash, two at a time) and child processes are slow on a busy machine.
-  jest.setTimeout(120_000);
-
   const clock = testClock('2026-01-15T10:00:00Z');
   let t: Awaited<ReturnType<typeof openTestData>>;
 

@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { publishVersion } from '../../server/services/publishVersion.js';
 import { getVersion, versionText } from '../../server/services/readDocuments.js';
@@ -17,7 +17,6 @@ import { gitHttpServer, type GitHttpServer } from '../helpers/gitHttpServer.js';
 import { openTestData, tempDir, testClock } from '../helpers/data.js';
 
 describe('services/publicMirror.integration', () => {
-  jest.setTimeout(60_000);
   const run = promisify(execFile);
   const git = async (...args: string[]) => (await run('git', args)).stdout;
 

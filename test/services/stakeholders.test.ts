@@ -4,7 +4,7 @@
  * refused when it names no group — through addUser, setUser and the CSV import. A refusal
  * changes nothing.
  */
-import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { CLI_ACTOR } from '../../server/domain/actor.js';
@@ -27,8 +27,6 @@ import {
 import { openTestData, projectRoot, tempDir, testClock } from '../helpers/data.js';
 
 describe('services/stakeholders', () => {
-  jest.setTimeout(120_000);
-
   const clock = testClock('2026-01-15T10:00:00Z');
   let t: Awaited<ReturnType<typeof openTestData>>;
   let sec: ReturnType<typeof actorOf>;

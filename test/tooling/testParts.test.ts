@@ -27,6 +27,9 @@ const TOP_LEVEL_CALL = /^(?:describe|test|it|beforeAll|afterAll|beforeEach|after
 const PROCESS_WIDE = [
   /\bprocess\.env(?:\.\w+|\[[^\]]+\])\s*=(?!=)|\bdelete\s+process\.env\b/,
   /\bunstable_mockModule\b|\bjest\.mock\(|\bresetModules\b|\bisolateModules\b/,
+  // One time limit for the whole jest test file, read once the part has loaded: the last file's
+  // would be every file's. A test or hook takes its own as its last argument.
+  /\bjest\.setTimeout\(/,
 ];
 
 describe('tooling/testParts', () => {
@@ -84,6 +87,7 @@ describe('tooling/testParts', () => {
     const changes = (text: string) => PROCESS_WIDE.some((re) => re.test(text));
     const env = ['process', 'env'].join('.');
     expect(changes(`jest.${'unstable_'}mockModule('x', () => ({}));`)).toBe(true);
+    expect(changes(`  jest.${'set'}Timeout(120_000);`)).toBe(true);
     expect(changes(`delete ${env}.X;`)).toBe(true);
     expect(changes(`  ${env}.X = 'y';`)).toBe(true);
     expect(changes(`  ${env}['X'] = 'y';`)).toBe(true);
