@@ -16,8 +16,6 @@ import { npmTestFiles, root } from './testParts.mjs';
 
 const USES_DEPTH = /from\s+['"](?:\.\.?\/)+helpers\/depth\.js['"]/;
 
-export { npmTestFiles };
-
 export function deepFiles() {
   return npmTestFiles()
     .filter((f) => USES_DEPTH.test(readFileSync(path.join(root, f), 'utf8')))

@@ -3,15 +3,15 @@
  * that imports its share of the test files one after the other; the files that may not share a
  * process's modules with others (`ALONE`) run as their own jest test files.
  *
- * Why: jest gives each test file a module registry of its own, so each of the ~135 files loaded
+ * Why: jest gives each test file a module registry of its own, so each of the 137 files loaded
  * the server's modules again (an app's are ~0.3 s of CPU) and V8 compiled and optimised them again.
  * Within a part they are loaded and optimised once: the files of test/http took 134 s of CPU one by
  * one and 85 s in one part.
  *
  * What a file in a part must do (test/tooling/testParts.test.ts holds them to it): keep its tests
  * and hooks in one top-level `describe`, so its `beforeEach` runs for its own tests only and its
- * `afterAll` as its own tests end; set no process-wide state (`process.env`, mocks of modules) at
- * load, or be listed in `ALONE`.
+ * `afterAll` as its own tests end; change nothing for the whole part (`process.env`, a module mock,
+ * `jest.setTimeout`), or be listed in `ALONE`.
  *
  * The files are shared out by size (a fair stand-in for their time), largest first, each to the
  * part with the least so far; the number of parts is the number of part files. `TEST_TIER=quick`

@@ -47,8 +47,10 @@ describe('tooling/testTiers', () => {
   });
 
   test('npm run test:deep runs at full depth every test file of npm test whose runs depth.ts sets, and only those', async () => {
-    const { deepFiles, npmTestFiles } = (await import(path.join(projectRoot, 'scripts', 'testDeep.mjs'))) as {
+    const { deepFiles } = (await import(path.join(projectRoot, 'scripts', 'testDeep.mjs'))) as {
       deepFiles: () => string[];
+    };
+    const { npmTestFiles } = (await import(path.join(projectRoot, 'scripts', 'testParts.mjs'))) as {
       npmTestFiles: () => string[];
     };
     const inNpmTest = npmTestFiles();
